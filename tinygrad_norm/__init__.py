@@ -1,0 +1,14 @@
+"""tinygrad_norm: a small, fast, tape-based NumPy autograd engine in which dropout and the
+normalizations are composite ops whose gradients come from the tape."""
+from .autograd import enable_grad, grad, is_grad_enabled, no_grad, scope
+from .random import manual_seed
+from .tensor import Tensor, concatenate, cat, matmul, maximum, minimum, stack, where
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "scope", "manual_seed",
+    "concatenate", "cat", "stack", "where", "maximum", "minimum", "matmul",
+    "gradcheck", "gradgradcheck", "GradcheckError",
+]

@@ -1,0 +1,330 @@
+"""The tape: nodes in execution order, backward replay, grad modes and scopes.
+
+Every primitive whose inputs require grad records one ``Node``. Nodes carry a sequence number
+from a per-thread counter, so the order of execution *is* the tape: backward replays it from the
+highest number down (a heap keyed by that number, restricted to the nodes reachable from the
+outputs). Nothing is recursive, so a chain of a million ops is fine.
+
+The tape holds no global list: a node is owned by the tensor it produced and owns its inputs, so
+a graph that nobody references any more is freed by reference counting alone.
+"""
+from __future__ import annotations
+
+import functools
+import heapq
+import threading
+import weakref
+
+import numpy as np
+
+
+class _State(threading.local):
+    # threading.local re-runs __init__ in every thread, so each thread starts with grad enabled.
+    def __init__(self):
+        self.enabled = True
+        self.scope = None
+        self.seq = 0
+
+
+_state = _State()
+
+
+def is_grad_enabled() -> bool:
+    return _state.enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets whether ops record onto the tape."""
+
+    _mode = True
+
+    def __enter__(self):
+        self._prev = _state.enabled
+        _state.enabled = self._mode
+        return self
+
+    def __exit__(self, *exc):
+        _state.enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Record nothing inside: results do not require grad. Thread-local."""
+    _mode = False
+
+
+class enable_grad(_GradMode):
+    """Record again, e.g. inside a ``no_grad`` block. Thread-local."""
+    _mode = True
+
+
+class Scope:
+    """A named region of the tape, opened by a composite (``"batch_norm"``, ``"dropout"``).
+
+    Nodes recorded inside point at the innermost scope; scopes point at their parent, so the
+    exporter can draw nested clusters and the benchmark can count primitives per composite.
+    """
+
+    __slots__ = ("name", "args", "parent", "id", "__weakref__")
+
+    def __init__(self, name, args, parent, id):
+        self.name, self.args, self.parent, self.id = name, args, parent, id
+
+    def __repr__(self):
+        return f"Scope({self.name!r}, {self.args!r})"
+
+
+class scope:
+    """``with scope("batch_norm", training=True, eps=1e-5):`` names the nodes recorded inside."""
+
+    __slots__ = ("name", "args", "_prev")
+
+    def __init__(self, name, **args):
+        self.name, self.args = name, args
+
+    def __enter__(self):
+        self._prev = _state.scope
+        if _state.enabled:  # scopes cost nothing when no tape records
+            _state.seq += 1
+            _state.scope = Scope(self.name, self.args, self._prev, _state.seq)
+        return _state.scope
+
+    def __exit__(self, *exc):
+        _state.scope = self._prev
+        return False
+
+
+class Node:
+    """One recorded primitive: its op, its inputs (tensors or Python scalars), its keyword
+    arguments, a weak reference to its output and its place on the tape."""
+
+    __slots__ = ("op", "inputs", "kw", "out_ref", "seq", "scope", "saved", "needs", "hooks")
+
+    def __init__(self, op, inputs, kw, out, needs, saved):
+        self.op = op
+        self.inputs = inputs
+        self.kw = kw
+        self.needs = needs      # which inputs want a gradient: a VJP skips the others
+        self.saved = saved      # (input arrays, output array, op extra) for the un-recorded VJP
+        self.hooks = None       # hooks of the output; kept here so they outlive the output tensor
+        # Weak: the output owns the node; a strong back-reference would make every graph a cycle.
+        self.out_ref = weakref.ref(out)
+        st = _state
+        st.seq += 1
+        self.seq = st.seq
+        self.scope = st.scope
+
+    @property
+    def name(self):
+        return self.op.name
+
+    def __repr__(self):
+        return f"<Node {self.op.name} #{self.seq}>"
+
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or tinygrad_norm.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time."
+)
+
+
+def _accumulate(pending, owned, key, g):
+    """Add g into pending[key]. The first gradient may alias an upstream array (add passes its
+    gradient straight through), so it is never written to; the first sum is ours to update in place."""
+    old = pending.get(key)
+    if old is None:
+        pending[key] = g
+    elif key in owned:
+        if isinstance(old, np.ndarray) and old.shape == g.shape and old.dtype == np.result_type(old, g):
+            np.add(old, g, out=old)
+        else:
+            pending[key] = old + g
+    else:
+        pending[key] = old + g
+        owned.add(key)
+
+
+def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accumulate=True):
+    """Replay the tape backward from ``roots`` seeded with ``grads``.
+
+    With ``accumulate``, leaf gradients are added into ``.grad``; with ``targets`` (a list of
+    tensors), their gradients are returned instead, in order (None where unreached).
+    """
+    from .tensor import Tensor  # the tape knows tensors only by duck type elsewhere
+    from . import ops
+
+    xp = ops.TG if create_graph else ops.NP
+    pending, owned, leaves, heap = {}, set(), {}, []
+    target_nodes = {}
+    if targets is not None:
+        for i, t in enumerate(targets):
+            if t._node is not None:
+                target_nodes.setdefault(t._node.seq, []).append(i)
+    found = [None] * len(targets) if targets is not None else None
+    leaf_index = {id(t): i for i, t in enumerate(targets) if t._node is None} if targets else {}
+
+    def route(t, g):
+        node = t._node
+        if node is None:
+            entry = leaves.get(id(t))
+            if entry is None:
+                leaves[id(t)] = [t, g, False]
+            elif entry[2]:
+                entry[1] = entry[1] + g if not isinstance(entry[1], np.ndarray) else _iadd(entry[1], g)
+            else:
+                entry[1] = entry[1] + g
+                entry[2] = True
+            return
+        key = node.seq
+        if key not in pending:
+            heapq.heappush(heap, (-key, node))
+        _accumulate(pending, owned, key, g)
+
+    for t, g in zip(roots, grads):
+        route(t, g)
+
+    grad_mode = enable_grad() if create_graph else no_grad()
+    with grad_mode:
+        while heap:
+            _, node = heapq.heappop(heap)
+            g = pending.pop(node.seq)
+            if node.hooks:
+                g = _run_hooks(node.hooks, g, create_graph)
+            if targets is not None and node.seq in target_nodes:
+                for i in target_nodes[node.seq]:
+                    found[i] = g
+            inputs = node.inputs
+            if inputs is None:
+                raise RuntimeError(_FREED)
+            if create_graph:
+                args, out, extra = inputs, _recorded_output(node), None
+            else:
+                args, out, extra = node.saved
+            in_grads = node.op.vjp(g, args, out, extra, node.kw, node.needs, xp)
+            for t, gi in zip(inputs, in_grads):
+                if gi is None or type(t) is not Tensor or not t.requires_grad:
+                    continue
+                if gi.shape != t.data.shape:
+                    gi = xp.sum_to(gi, t.data.shape)
+                route(t, gi)
+            if not retain_graph:
+                node.inputs = None
+                node.saved = None
+
+    # Arrays the caller handed in, or already given to another leaf, must not become a .grad
+    # as they are: an in-place update of one would change the other.
+    foreign = {id(g) for g in grads}
+    for t, g, _ in leaves.values():
+        if t._hooks:
+            g = _run_hooks(t._hooks, g, create_graph)
+        if targets is not None:
+            i = leaf_index.get(id(t))
+            if i is not None:
+                found[i] = g
+        if accumulate and t.requires_grad:
+            if id(g) in foreign and isinstance(g, np.ndarray):
+                g = g.copy()
+            foreign.add(id(g))
+            _accumulate_leaf(t, g, create_graph)
+    return found
+
+
+def _iadd(a, b):
+    if a.shape == b.shape and a.dtype == np.result_type(a, b):
+        np.add(a, b, out=a)
+        return a
+    return a + b
+
+
+def _recorded_output(node):
+    """The output as a tensor on the graph, for a recorded (create_graph) VJP. If the caller has
+    dropped it, recompute it from the inputs: the result is the same value, on the same graph."""
+    out = node.out_ref()
+    if out is None:
+        from .tensor import apply
+        out = apply(node.op, *node.inputs, **(node.kw or {}))
+    return out
+
+
+def _run_hooks(hooks, g, create_graph):
+    from .tensor import Tensor
+    for hook in hooks:
+        gt = g if isinstance(g, Tensor) else Tensor._wrap(g)
+        r = hook(gt)
+        if r is not None:
+            g = r if create_graph else (r.data if isinstance(r, Tensor) else np.asarray(r))
+    return g
+
+
+def _accumulate_leaf(t, g, create_graph):
+    from .tensor import Tensor
+    if create_graph:
+        gt = g if isinstance(g, Tensor) else Tensor._wrap(g)
+        t.grad = gt if t.grad is None else t.grad + gt
+        return
+    if isinstance(g, Tensor):
+        g = g.data
+    if t.grad is None:
+        # The array may alias upstream memory (an add passes its gradient through); own a copy
+        # only when it is not already a fresh, writable, correctly-shaped array of our own.
+        if not (g.flags.writeable and g.flags.owndata) or g.dtype != t.data.dtype:
+            g = np.array(g, dtype=t.data.dtype)
+        t.grad = Tensor._wrap(g)
+    else:
+        t.grad = Tensor._wrap(t.grad.data + g)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` (weighted by ``grad_outputs``) with respect to ``inputs``,
+    returned as a tuple; nothing is accumulated into ``.grad``."""
+    from .tensor import Tensor, _seed_grad
+
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad(): got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad(): inputs must be Tensors, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError("grad(): one of the differentiated Tensors does not require grad")
+    for t in outputs:
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError("grad(): element of outputs does not require grad and does not have "
+                               "a grad_fn")
+    seeds = [_seed_grad(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    found = run_backward(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph,
+                         targets=inputs, accumulate=False)
+    result = []
+    for t, g in zip(inputs, found):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError("grad(): one of the differentiated Tensors appears to not have "
+                                   "been used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+            result.append(None)
+        elif isinstance(g, Tensor):
+            result.append(g)
+        else:
+            if g.shape != t.shape:
+                g = np.broadcast_to(g, t.shape)
+            result.append(Tensor._wrap(np.array(g, dtype=t.dtype)) if not g.flags.writeable
+                          or g.dtype != t.dtype else Tensor._wrap(g))
+    return tuple(result)

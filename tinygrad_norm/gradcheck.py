@@ -1,0 +1,125 @@
+"""Finite-difference checks of any Tensor function, in float64.
+
+The check projects the outputs on a *random* upstream gradient ``v`` and compares d(v . f)/dx from
+the tape with central differences. A plain ``.sum()`` would be cheaper and wrong: the input
+gradient of a normalization under ``sum()`` is identically zero, which hides every bug on the
+variance path.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .autograd import grad, no_grad
+from .tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """The analytic and the numeric gradient disagree."""
+
+
+def _as_tuple(out):
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+
+def _prepare(inputs):
+    if isinstance(inputs, Tensor):
+        inputs = [inputs]
+    xs = []
+    for t in inputs:
+        if isinstance(t, Tensor):
+            x = Tensor(np.array(t.data, dtype=np.float64) if t.dtype.kind == "f" else t.data)
+            if t.requires_grad:
+                x.requires_grad_(True)
+        else:
+            x = Tensor(np.array(t, dtype=np.float64), requires_grad=True)
+        xs.append(x)
+    checked = [i for i, x in enumerate(xs) if x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad; pass tensors with requires_grad=True")
+    return xs, checked
+
+
+def _projected(fn, xs, vs):
+    """v . f(xs) as a Tensor (recorded) and the outputs."""
+    outs = [o for o in _as_tuple(fn(*xs)) if o is not None]
+    total = None
+    for o, v in zip(outs, vs):
+        term = (o * v).sum() if o.requires_grad else Tensor(float((o.data * v).sum()), dtype=np.float64)
+        total = term if total is None else total + term
+    return total
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """Check the first derivatives of ``fn(*inputs)`` against central differences in float64.
+
+    Returns True, or raises ``GradcheckError`` naming the worst element."""
+    xs, checked = _prepare(inputs)
+    rng = np.random.default_rng(seed)
+    with no_grad():
+        outs = [o for o in _as_tuple(fn(*xs)) if o is not None]
+    vs = [rng.standard_normal(o.shape) for o in outs]
+
+    total = _projected(fn, xs, vs)
+    if total.requires_grad:
+        analytic = grad(total, [xs[i] for i in checked], allow_unused=True)
+    else:
+        analytic = [None] * len(checked)
+
+    worst = None
+    for k, i in enumerate(checked):
+        a = np.zeros(xs[i].shape) if analytic[k] is None else np.asarray(analytic[k].data, np.float64)
+        n = _numeric(fn, xs, i, vs, eps)
+        excess = np.abs(a - n) - (atol + rtol * np.abs(n))
+        bad = ~(excess <= 0)  # NaN counts as a failure
+        if bad.any():
+            j = np.unravel_index(np.argmax(np.where(np.isnan(excess), np.inf, excess)), a.shape)
+            if worst is None or not (excess[j] <= worst[0]):
+                worst = (excess[j], i, j, a[j], n[j], int(bad.sum()), a.size)
+    if worst is not None:
+        _, i, j, a, n, count, size = worst
+        raise GradcheckError(
+            f"gradcheck failed for input {i} at index {tuple(int(v) for v in j)}: analytic {a!r} vs "
+            f"numeric {n!r} (abs error {abs(a - n):.3g}; {count} of {size} elements outside "
+            f"atol={atol}, rtol={rtol})")
+    return True
+
+
+def _numeric(fn, xs, i, vs, eps):
+    x = xs[i].data
+    flat = x.reshape(-1)  # a view: writing it perturbs the input in place
+    out = np.zeros(x.size)
+    # Grad stays enabled: fn may itself differentiate (gradgradcheck's first derivative).
+    for k in range(x.size):
+        orig = flat[k]
+        flat[k] = orig + eps
+        fp = _value(fn, xs, vs)
+        flat[k] = orig - eps
+        fm = _value(fn, xs, vs)
+        flat[k] = orig
+        out[k] = (fp - fm) / (2 * eps)
+    return out.reshape(x.shape)
+
+
+def _value(fn, xs, vs):
+    outs = [o for o in _as_tuple(fn(*xs)) if o is not None]
+    return sum(float((o.data * v).sum()) for o, v in zip(outs, vs))
+
+
+def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """Check second derivatives: gradcheck of x -> d(v . fn(x))/dx, built with create_graph."""
+    xs, checked = _prepare(inputs)
+    rng = np.random.default_rng(seed + 1)
+    with no_grad():
+        outs = [o for o in _as_tuple(fn(*xs)) if o is not None]
+    vs = [rng.standard_normal(o.shape) for o in outs]
+
+    def first_derivative(*args):
+        total = _projected(fn, list(args), vs)
+        wrt = [args[i] for i in checked]
+        if not total.requires_grad:
+            return tuple(Tensor.zeros_like(w, dtype=np.float64) for w in wrt)
+        gs = grad(total, wrt, create_graph=True, allow_unused=True)
+        return tuple(Tensor.zeros_like(w, dtype=np.float64) if g is None else g
+                     for g, w in zip(gs, wrt))
+
+    return gradcheck(first_derivative, xs, eps=eps, atol=atol, rtol=rtol, seed=seed + 2)

@@ -1,0 +1,636 @@
+"""Primitives: a NumPy forward and a vector-Jacobian product each.
+
+These are the ONLY hand-written derivatives of the engine. Every VJP is written once, against a
+namespace ``xp`` and operators that ndarrays and Tensors share:
+
+* ``xp = NP``: the arguments are the saved ndarrays and the VJP runs as plain NumPy (fast, nothing
+  recorded). This is every ordinary ``backward()``.
+* ``xp = TG``: the arguments are the input Tensors themselves and the VJP is recorded on the tape,
+  so gradients of gradients work (``create_graph=True``).
+
+A VJP signature is ``vjp(g, args, out, extra, kw, needs, xp)``: ``args`` the inputs (arrays or
+tensors, Python scalars as they were), ``out`` the output, ``extra`` what the forward chose to
+keep (NumPy mode only, None when recorded), ``kw`` the op's keyword arguments, ``needs`` which
+inputs want a gradient. It returns one gradient (or None) per input, of any broadcast-compatible
+shape: the tape sums each back to its input's shape in one place.
+Python scalars stay Python scalars throughout, so a float32 graph never turns float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def sum_to(g, shape):
+    """Sum g down to ``shape`` (the reverse of broadcasting); works on arrays and Tensors."""
+    if g.shape == shape:
+        return g
+    lead = len(g.shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if lead or g.shape != shape:
+        g = g.reshape(shape)
+    return g
+
+
+def _expand_reduced(g, shape, axes, keepdims):
+    """Give a reduction's gradient back its reduced axes (size 1), ready to broadcast."""
+    if not keepdims:
+        g = g.reshape(tuple(1 if i in axes else s for i, s in enumerate(shape)))
+    return g
+
+
+def _scatter_np(g, index, shape, basic):
+    out = np.zeros(shape, dtype=g.dtype)
+    if basic:
+        out[index] = g
+    else:
+        np.add.at(out, index, g)  # repeated indices must add up, which plain assignment loses
+    return out
+
+
+class _NP:
+    """The un-recorded namespace: NumPy on arrays."""
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    sign = staticmethod(np.sign)
+    where = staticmethod(np.where)
+    zeros_like = staticmethod(np.zeros_like)
+    broadcast_to = staticmethod(np.broadcast_to)
+    transpose = staticmethod(np.transpose)
+    sum_to = staticmethod(sum_to)
+
+    @staticmethod
+    def scatter(g, index, shape, basic):
+        return _scatter_np(g, index, shape, basic)
+
+    @staticmethod
+    def pad_like(g, pad_width):
+        return np.pad(g, pad_width)
+
+
+class _TG:
+    """The recorded namespace: the same functions as Tensor ops, so the VJP lands on the tape."""
+
+    @staticmethod
+    def exp(t):
+        return t.exp()
+
+    @staticmethod
+    def log(t):
+        return t.log()
+
+    @staticmethod
+    def sign(t):
+        return t.sign()
+
+    @staticmethod
+    def where(c, a, b):
+        from .tensor import where
+        return where(c, a, b)
+
+    @staticmethod
+    def zeros_like(t):
+        from .tensor import Tensor
+        return Tensor.zeros_like(t)
+
+    @staticmethod
+    def broadcast_to(t, shape):
+        return t.broadcast_to(shape)
+
+    @staticmethod
+    def transpose(t, axes):
+        return t.transpose(axes)
+
+    sum_to = staticmethod(sum_to)
+
+    @staticmethod
+    def scatter(g, index, shape, basic):
+        from .tensor import apply
+        return apply(Scatter, g, index=index, shape=shape, basic=basic)
+
+    @staticmethod
+    def pad_like(g, pad_width):
+        return g.pad(pad_width)
+
+
+NP, TG = _NP(), _TG()
+
+
+class Op:
+    """A primitive. ``forward(*arrays, **kw)`` returns the output array, or ``(out, extra)``
+    when ``keeps_extra``; ``vjp`` maps the output gradient to one per input."""
+    name = "op"
+    keeps_extra = False
+    differentiable = True
+
+    @staticmethod
+    def forward(*args, **kw):
+        raise NotImplementedError
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        raise NotImplementedError
+
+
+# ---- elementwise binary ------------------------------------------------------------------
+
+class Add(Op):
+    name = "add"
+    forward = staticmethod(np.add)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return g, g
+
+
+class Sub(Op):
+    name = "sub"
+    forward = staticmethod(np.subtract)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return g, (-g if needs[1] else None)
+
+
+class Mul(Op):
+    name = "mul"
+    forward = staticmethod(np.multiply)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b = args
+        return (g * b if needs[0] else None), (g * a if needs[1] else None)
+
+
+class Div(Op):
+    name = "div"
+    forward = staticmethod(np.true_divide)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b = args
+        ga = g / b if needs[0] else None
+        gb = -(g * a) / (b * b) if needs[1] else None
+        return ga, gb
+
+
+class Pow(Op):
+    name = "pow"
+    forward = staticmethod(np.power)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b = args
+        ga = gb = None
+        if needs[0]:
+            if isinstance(b, (int, float)):
+                ga = g * 2 * a if b == 2 else g * b * a ** (b - 1)
+            else:
+                ga = g * b * a ** (b - 1)
+        if needs[1]:
+            # d(a^b)/db = a^b log a; PyTorch takes it as 0 where a == 0 (the limit for b > 0).
+            safe = xp.where(a == 0, 1, a)
+            gb = g * out * xp.log(safe)
+        return ga, gb
+
+
+class Maximum(Op):
+    name = "maximum"
+    forward = staticmethod(np.maximum)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b = args
+        return _split_by_mask(g, a > b, a == b, needs)
+
+
+class Minimum(Op):
+    name = "minimum"
+    forward = staticmethod(np.minimum)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b = args
+        return _split_by_mask(g, a < b, a == b, needs)
+
+
+def _split_by_mask(g, first, tie, needs):
+    # Ties share the gradient equally, as PyTorch does for maximum/minimum.
+    dt = g.dtype
+    w = first.astype(dt) + tie.astype(dt) * 0.5
+    return (g * w if needs[0] else None), (g * (1 - w) if needs[1] else None)
+
+
+class Where(Op):
+    name = "where"
+    forward = staticmethod(np.where)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        c = args[0]
+        # A select, not a multiply: the unselected side gets exactly 0 even when g is inf/NaN.
+        return (None,
+                xp.where(c, g, 0) if needs[1] else None,
+                xp.where(c, 0, g) if needs[2] else None)
+
+
+# ---- elementwise unary -------------------------------------------------------------------
+
+class Neg(Op):
+    name = "neg"
+    forward = staticmethod(np.negative)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (-g,)
+
+
+class Exp(Op):
+    name = "exp"
+    forward = staticmethod(np.exp)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * out,)
+
+
+class Log(Op):
+    name = "log"
+    forward = staticmethod(np.log)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g / args[0],)
+
+
+class Sqrt(Op):
+    name = "sqrt"
+    forward = staticmethod(np.sqrt)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * 0.5 / out,)
+
+
+class Rsqrt(Op):
+    name = "rsqrt"
+
+    @staticmethod
+    def forward(a):
+        out = np.sqrt(a)
+        np.reciprocal(out, out=out)
+        return out
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * -0.5 * out * out * out,)
+
+
+class Abs(Op):
+    name = "abs"
+    forward = staticmethod(np.abs)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * xp.sign(args[0]),)
+
+
+class Sign(Op):
+    name = "sign"
+    forward = staticmethod(np.sign)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (xp.zeros_like(g),)
+
+
+class Relu(Op):
+    name = "relu"
+
+    @staticmethod
+    def forward(a):
+        return np.maximum(a, 0)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (xp.where(args[0] > 0, g, 0),)  # derivative 0 at 0, as PyTorch
+
+
+class Sigmoid(Op):
+    name = "sigmoid"
+
+    @staticmethod
+    def forward(a):
+        # exp of a non-positive number only: no overflow warning for large |a|.
+        e = np.exp(-np.abs(a))
+        return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * out * (1 - out),)
+
+
+class Tanh(Op):
+    name = "tanh"
+    forward = staticmethod(np.tanh)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * (1 - out * out),)
+
+
+class Clip(Op):
+    name = "clip"
+
+    @staticmethod
+    def forward(a, lo=None, hi=None):
+        return np.clip(a, lo, hi)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        lo, hi = kw["lo"], kw["hi"]
+        keep = None
+        if lo is not None:
+            keep = a >= lo
+        if hi is not None:
+            keep = (a <= hi) if keep is None else keep & (a <= hi)
+        return (g if keep is None else xp.where(keep, g, 0),)
+
+
+class Cast(Op):
+    name = "astype"
+
+    @staticmethod
+    def forward(a, dtype):
+        return a.astype(dtype)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g.astype(args[0].dtype),)
+
+
+# ---- reductions ----------------------------------------------------------------------------
+
+class Sum(Op):
+    name = "sum"
+
+    @staticmethod
+    def forward(a, axis, keepdims):
+        return np.sum(a, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        shape = args[0].shape
+        g = _expand_reduced(g, shape, kw["axis"], kw["keepdims"])
+        return (xp.broadcast_to(g, shape),)
+
+
+class Mean(Op):
+    name = "mean"
+
+    @staticmethod
+    def forward(a, axis, keepdims):
+        return np.mean(a, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        shape, axes = args[0].shape, kw["axis"]
+        n = _count(shape, axes)
+        g = _expand_reduced(g, shape, axes, kw["keepdims"])
+        return (xp.broadcast_to(g * (1.0 / n) if n else g, shape),)
+
+
+def _count(shape, axes):
+    n = 1
+    for i in axes:
+        n *= shape[i]
+    return n
+
+
+class _Extreme(Op):
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, axes, keep = args[0], kw["axis"], kw["keepdims"]
+        out = _expand_reduced(out, a.shape, axes, keep)
+        g = _expand_reduced(g, a.shape, axes, keep)
+        hit = (a == out).astype(g.dtype)
+        # Ties share the gradient evenly, as torch.amax/amin do.
+        return (g * (hit / hit.sum(axis=axes, keepdims=True)),)
+
+
+class Max(_Extreme):
+    name = "max"
+
+    @staticmethod
+    def forward(a, axis, keepdims):
+        return np.max(a, axis=axis, keepdims=keepdims)
+
+
+class Min(_Extreme):
+    name = "min"
+
+    @staticmethod
+    def forward(a, axis, keepdims):
+        return np.min(a, axis=axis, keepdims=keepdims)
+
+
+class Var(Op):
+    """Variance in two passes (mean first, then the mean square of the deviations): stable
+    where E[x^2] - E[x]^2 cancels catastrophically."""
+    name = "var"
+    keeps_extra = True
+
+    @staticmethod
+    def forward(a, axis, correction, keepdims):
+        m = np.mean(a, axis=axis, keepdims=True)
+        d = np.subtract(a, m)
+        n = _count(a.shape, axis) - correction
+        sq = np.multiply(d, d)
+        out = np.sum(sq, axis=axis, keepdims=keepdims)
+        out /= n if n > 0 else np.nan
+        return out, d
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, axes = args[0], kw["axis"]
+        n = _count(a.shape, axes) - kw["correction"]
+        d = extra if extra is not None else a - a.mean(axis=axes, keepdims=True)
+        g = _expand_reduced(g, a.shape, axes, kw["keepdims"])
+        return (d * (g * (2.0 / n if n > 0 else float("nan"))),)
+
+
+class Logsumexp(Op):
+    name = "logsumexp"
+
+    @staticmethod
+    def forward(a, axis, keepdims):
+        m = np.max(a, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        s = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+        return s if keepdims else np.squeeze(s, axis=axis)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, axes, keep = args[0], kw["axis"], kw["keepdims"]
+        out = _expand_reduced(out, a.shape, axes, keep)
+        g = _expand_reduced(g, a.shape, axes, keep)
+        return (g * xp.exp(a - out),)
+
+
+class Softmax(Op):
+    name = "softmax"
+
+    @staticmethod
+    def forward(a, axis):
+        e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+        e /= np.sum(e, axis=axis, keepdims=True)
+        return e
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        gy = g * out
+        return (gy - out * gy.sum(axis=kw["axis"], keepdims=True),)
+
+
+class LogSoftmax(Op):
+    name = "log_softmax"
+
+    @staticmethod
+    def forward(a, axis):
+        z = a - np.max(a, axis=axis, keepdims=True)
+        z -= np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+        return z
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g - xp.exp(out) * g.sum(axis=kw["axis"], keepdims=True),)
+
+
+# ---- linear algebra ------------------------------------------------------------------------
+
+class MatMul(Op):
+    name = "matmul"
+    forward = staticmethod(np.matmul)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b = args
+        a_shape, b_shape = a.shape, b.shape
+        # Promote 1-D operands to matrices as matmul does, and give g the matching axes.
+        if len(b_shape) == 1:
+            b = b.reshape(b_shape + (1,))
+            g = g.reshape(g.shape + (1,))
+        if len(a_shape) == 1:
+            a = a.reshape((1,) + a_shape)
+            g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])
+        ga = gb = None
+        if needs[0]:
+            ga = xp.sum_to(g @ _mT(b, xp), a.shape).reshape(a_shape)
+        if needs[1]:
+            gb = xp.sum_to(_mT(a, xp) @ g, b.shape).reshape(b_shape)
+        return ga, gb
+
+
+def _mT(t, xp):
+    n = len(t.shape)
+    axes = tuple(range(n - 2)) + (n - 1, n - 2)
+    return xp.transpose(t, axes)
+
+
+# ---- movement --------------------------------------------------------------------------------
+
+class Reshape(Op):
+    name = "reshape"
+
+    @staticmethod
+    def forward(a, shape):
+        return np.reshape(a, shape)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g.reshape(args[0].shape),)
+
+
+class Transpose(Op):
+    name = "transpose"
+
+    @staticmethod
+    def forward(a, axes):
+        return np.transpose(a, axes)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        inv = tuple(np.argsort(kw["axes"]).tolist())
+        return (xp.transpose(g, inv),)
+
+
+class BroadcastTo(Op):
+    name = "expand"
+
+    @staticmethod
+    def forward(a, shape):
+        return np.broadcast_to(a, shape)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (xp.sum_to(g, args[0].shape),)
+
+
+class GetItem(Op):
+    name = "getitem"
+
+    @staticmethod
+    def forward(a, index, basic):
+        return a[index]
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (xp.scatter(g, kw["index"], args[0].shape, kw["basic"]),)
+
+
+class Scatter(Op):
+    """The adjoint of indexing: zeros of ``shape`` with g added at ``index``. Exists so that the
+    gradient of ``__getitem__`` is itself differentiable."""
+    name = "scatter"
+
+    @staticmethod
+    def forward(g, index, shape, basic):
+        return _scatter_np(g, index, shape, basic)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g[kw["index"]],)
+
+
+class Concatenate(Op):
+    name = "concatenate"
+
+    @staticmethod
+    def forward(*arrays, axis):
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        axis, start, grads = kw["axis"], 0, []
+        lead = (slice(None),) * axis
+        for a, need in zip(args, needs):
+            stop = start + a.shape[axis]
+            grads.append(g[lead + (slice(start, stop),)] if need else None)
+            start = stop
+        return tuple(grads)
+
+
+class Pad(Op):
+    name = "pad"
+
+    @staticmethod
+    def forward(a, pad_width, value):
+        return np.pad(a, pad_width, mode="constant", constant_values=value)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        index = tuple(slice(lo, s - hi) for (lo, hi), s in zip(kw["pad_width"], g.shape))
+        return (g[index],)

@@ -1,0 +1,674 @@
+"""Tensor: an ndarray with ``requires_grad`` and ``grad``, its operators and methods.
+
+Every differentiable method is one primitive of ``ops`` (or a few of them); recording onto the
+tape happens in ``_make`` and nowhere else. The hot path (binary operators) is written out by hand
+because Python overhead per op is what small models pay for.
+"""
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+from . import ops
+from . import random as _random
+from .autograd import Node, _state, run_backward
+
+_new = object.__new__
+_SCALARS = (int, float)
+_BASIC = (int, slice, type(None), type(Ellipsis))
+
+
+def _make(op, out, inputs, arrays, kw=None, extra=None):
+    """Wrap ``out`` as a Tensor and, if any input wants a gradient and grad is enabled, record
+    the node that produced it."""
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)  # NumPy returns scalars from 0-d ops; a Tensor always holds an array
+    t = _new(Tensor)
+    t.data = out
+    if _state.enabled:
+        needs = tuple([type(x) is Tensor and x.requires_grad for x in inputs])
+        if True in needs:
+            t.requires_grad = True
+            t._node = Node(op, inputs, kw, t, needs, (arrays, out, extra))
+    return t
+
+
+def apply(op, *inputs, **kw):
+    """Run primitive ``op`` on tensors (or Python scalars) and record it."""
+    arrays = tuple([x.data if type(x) is Tensor else x for x in inputs])
+    out = op.forward(*arrays, **kw)
+    extra = None
+    if op.keeps_extra:
+        out, extra = out
+    return _make(op, out, inputs, arrays, kw, extra)
+
+
+def _operand(x):
+    """A Tensor or a Python scalar. NumPy scalars become Python scalars so that a float32 graph
+    is not promoted to float64 by NumPy 2's rules; arrays and lists become constant Tensors."""
+    if type(x) is Tensor or type(x) in _SCALARS:
+        return x
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (numbers.Integral, numbers.Real)) and not isinstance(x, np.ndarray):
+        return x.item() if isinstance(x, np.generic) else x
+    if isinstance(x, (np.ndarray, list, tuple)):
+        return Tensor(x)
+    raise TypeError(f"unsupported operand type: {type(x).__name__} (expected a Tensor, an ndarray "
+                    f"or a Python number)")
+
+
+def _shape_of(x):
+    return x.data.shape if type(x) is Tensor else np.shape(x)
+
+
+def _binary(op, a, b):
+    if type(b) is not Tensor and type(b) not in _SCALARS:
+        b = _operand(b)
+    if type(a) is not Tensor and type(a) not in _SCALARS:
+        a = _operand(a)
+    ad = a.data if type(a) is Tensor else a
+    bd = b.data if type(b) is Tensor else b
+    try:
+        out = op.forward(ad, bd)
+    except ValueError:
+        raise ValueError(f"{op.name}: operands of shapes {_shape_of(a)} and {_shape_of(b)} cannot "
+                         f"be broadcast together") from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    t = _new(Tensor)
+    t.data = out
+    if _state.enabled:
+        na = type(a) is Tensor and a.requires_grad
+        nb = type(b) is Tensor and b.requires_grad
+        if na or nb:
+            t.requires_grad = True
+            t._node = Node(op, (a, b), None, t, (na, nb), ((ad, bd), out, None))
+    return t
+
+
+def _compare(fn, a, b):
+    b = _operand(b)
+    bd = b.data if type(b) is Tensor else b
+    try:
+        out = fn(a.data, bd)
+    except ValueError:
+        raise ValueError(f"comparison: operands of shapes {a.shape} and {_shape_of(b)} cannot be "
+                         f"broadcast together") from None
+    return Tensor._wrap(np.asarray(out))
+
+
+def _axes(axis, ndim, what="axis"):
+    """Normalize ``axis`` (None, int or tuple, negative allowed) to a sorted tuple."""
+    if axis is None:
+        return tuple(range(ndim))
+    items = axis if isinstance(axis, (tuple, list)) else (axis,)
+    out = []
+    for a in items:
+        try:
+            a = operator.index(a)
+        except TypeError:
+            raise TypeError(f"{what} must be an int or a tuple of ints, got {axis!r}") from None
+        if isinstance(a, bool) or not -max(ndim, 1) <= a < max(ndim, 1):
+            raise ValueError(f"{what} {a} is out of range for a tensor of {ndim} dimension(s)")
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated {what} in {axis!r}")
+    return tuple(sorted(out))
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    try:
+        return tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"shape must be a sequence of ints, got {shape!r}") from None
+
+
+def _index_arg(index):
+    """Indices as NumPy takes them (tensors and lists become arrays); whether it is basic."""
+    items = index if type(index) is tuple else (index,)
+    norm, basic = [], True
+    for i in items:
+        if isinstance(i, Tensor):
+            i = i.data
+        elif isinstance(i, list):
+            i = np.asarray(i)
+        if not isinstance(i, _BASIC) or isinstance(i, bool):
+            if isinstance(i, np.integer):
+                i = int(i)
+            else:
+                basic = False
+        norm.append(i)
+    return (tuple(norm) if type(index) is tuple else norm[0]), basic
+
+
+def _as_data(data, dtype):
+    if isinstance(data, Tensor):
+        arr = data.data
+    elif isinstance(data, (np.ndarray, np.generic)):
+        arr = np.asarray(data)
+    else:
+        try:
+            arr = np.asarray(data)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"Tensor(): cannot make a tensor of {type(data).__name__}: {e}") from None
+        if arr.dtype.kind in "iuf":
+            arr = arr.astype(np.float32)  # Python numbers become float32, as in PyTorch
+    if dtype is not None:
+        arr = arr.astype(np.dtype(dtype), copy=False)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"Tensor(): data must be numeric (bool, int or float), got dtype {arr.dtype}")
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations done on it for differentiation."""
+
+    # NumPy defers to our reflected operators: ``ndarray + Tensor`` is a Tensor.
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    # Class-level defaults keep construction to one attribute store on the hot path.
+    requires_grad = False
+    grad = None
+    _node = None
+    _hooks = None
+    name = None
+    _detached = False
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        self.data = _as_data(data, dtype)
+        if requires_grad:
+            self.requires_grad_(True)
+        if name is not None:
+            self.name = str(name)
+
+    @classmethod
+    def _wrap(cls, arr):
+        t = _new(cls)
+        t.data = arr
+        return t
+
+    def requires_grad_(self, flag=True):
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype "
+                            f"{self.data.dtype}")
+        if not flag and self._node is not None:
+            raise RuntimeError("you can only change requires_grad of leaf tensors; use detach()")
+        self.requires_grad = bool(flag)
+        return self
+
+    # ---- constructors ---------------------------------------------------------------------------
+    @staticmethod
+    def zeros(*shape, dtype=np.float32, requires_grad=False):
+        return Tensor(np.zeros(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
+
+    @staticmethod
+    def ones(*shape, dtype=np.float32, requires_grad=False):
+        return Tensor(np.ones(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
+
+    @staticmethod
+    def full(shape, fill_value, dtype=np.float32, requires_grad=False):
+        shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+        return Tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
+
+    @staticmethod
+    def randn(*shape, dtype=np.float32, requires_grad=False):
+        arr = _random.generator().standard_normal(_shape_arg(shape)).astype(dtype, copy=False)
+        return Tensor(arr, requires_grad=requires_grad)
+
+    @staticmethod
+    def rand(*shape, dtype=np.float32, requires_grad=False):
+        arr = _random.generator().random(_shape_arg(shape)).astype(dtype, copy=False)
+        return Tensor(arr, requires_grad=requires_grad)
+
+    @staticmethod
+    def uniform(*shape, low=0.0, high=1.0, dtype=np.float32, requires_grad=False):
+        arr = _random.generator().uniform(low, high, _shape_arg(shape)).astype(dtype, copy=False)
+        return Tensor(arr, requires_grad=requires_grad)
+
+    @staticmethod
+    def arange(start, stop=None, step=1, dtype=np.float32, requires_grad=False):
+        arr = np.arange(start, stop, step) if stop is not None else np.arange(start)
+        return Tensor(arr.astype(dtype), requires_grad=requires_grad)
+
+    @staticmethod
+    def eye(n, m=None, dtype=np.float32, requires_grad=False):
+        return Tensor(np.eye(n, m, dtype=dtype), requires_grad=requires_grad)
+
+    @staticmethod
+    def zeros_like(t, dtype=None, requires_grad=False):
+        d = t.data if isinstance(t, Tensor) else np.asarray(t)
+        return Tensor(np.zeros_like(d, dtype=dtype), requires_grad=requires_grad)
+
+    @staticmethod
+    def ones_like(t, dtype=None, requires_grad=False):
+        d = t.data if isinstance(t, Tensor) else np.asarray(t)
+        return Tensor(np.ones_like(d, dtype=dtype), requires_grad=requires_grad)
+
+    # ---- properties and interop ---------------------------------------------------------------
+    shape = property(lambda self: self.data.shape)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+    dtype = property(lambda self: self.data.dtype)
+    is_leaf = property(lambda self: self._node is None)
+    grad_fn = property(lambda self: self._node)
+    T = property(lambda self: self.transpose())
+
+    def numpy(self):
+        return self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item(): only a one-element tensor can be converted to a Python "
+                             f"scalar, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(", precision=4,
+                               threshold=100, edgeitems=3)
+        extra = f", dtype={self.data.dtype}"
+        if self._node is not None:
+            extra += f", grad_fn={self._node.op.name}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        if self.name:
+            extra += f", name={self.name!r}"
+        return f"Tensor({body}{extra})"
+
+    def detach(self):
+        t = Tensor._wrap(self.data)
+        t._detached = self.requires_grad  # so a graph can say the gradient stopped here on purpose
+        return t
+
+    def zero_grad(self):
+        self.grad = None
+
+    def register_hook(self, fn):
+        """Call ``fn(grad)`` when this tensor's gradient is computed; a non-None return value
+        replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._node is not None:
+            if self._node.hooks is None:
+                self._node.hooks = []
+            hooks = self._node.hooks
+        else:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        hooks.append(fn)
+        return _HookHandle(hooks, fn)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Accumulate d(self)/d(leaf) . gradient into every leaf's ``.grad``."""
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                               "grad_fn")
+        g = _seed_grad(self, gradient, create_graph)
+        if retain_graph is None:
+            retain_graph = create_graph
+        run_backward([self], [g], retain_graph=retain_graph, create_graph=create_graph)
+
+    # ---- arithmetic -------------------------------------------------------------------------------
+    def __add__(self, o): return _binary(ops.Add, self, o)
+    def __radd__(self, o): return _binary(ops.Add, o, self)
+    def __sub__(self, o): return _binary(ops.Sub, self, o)
+    def __rsub__(self, o): return _binary(ops.Sub, o, self)
+    def __mul__(self, o): return _binary(ops.Mul, self, o)
+    def __rmul__(self, o): return _binary(ops.Mul, o, self)
+    def __truediv__(self, o): return _binary(ops.Div, self, o)
+    def __rtruediv__(self, o): return _binary(ops.Div, o, self)
+    def __pow__(self, o): return _binary(ops.Pow, self, o)
+    def __rpow__(self, o): return _binary(ops.Pow, o, self)
+    def __neg__(self): return apply(ops.Neg, self)
+    def __pos__(self): return self
+
+    def __matmul__(self, o):
+        return matmul(self, o)
+
+    def __rmatmul__(self, o):
+        return matmul(o, self)
+
+    # comparisons: boolean tensors, no gradient
+    def __lt__(self, o): return _compare(np.less, self, o)
+    def __le__(self, o): return _compare(np.less_equal, self, o)
+    def __gt__(self, o): return _compare(np.greater, self, o)
+    def __ge__(self, o): return _compare(np.greater_equal, self, o)
+    def __eq__(self, o): return _compare(np.equal, self, o)
+    def __ne__(self, o): return _compare(np.not_equal, self, o)
+
+    def __and__(self, o): return _logical(np.logical_and, self, o)
+    def __or__(self, o): return _logical(np.logical_or, self, o)
+    def __xor__(self, o): return _logical(np.logical_xor, self, o)
+
+    def __invert__(self):
+        if self.data.dtype != np.bool_:
+            raise TypeError(f"~ is defined for boolean tensors only, got dtype {self.dtype}")
+        return Tensor._wrap(np.logical_not(self.data))
+
+    # ---- unary -------------------------------------------------------------------------------------
+    def exp(self): return apply(ops.Exp, self)
+    def log(self): return apply(ops.Log, self)
+    def sqrt(self): return apply(ops.Sqrt, self)
+    def rsqrt(self): return apply(ops.Rsqrt, self)
+    def abs(self): return apply(ops.Abs, self)
+    def sign(self): return apply(ops.Sign, self)
+    def relu(self): return apply(ops.Relu, self)
+    def sigmoid(self): return apply(ops.Sigmoid, self)
+    def tanh(self): return apply(ops.Tanh, self)
+    def square(self): return self * self
+
+    def clip(self, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clip(): at least one of min and max must be given")
+        return apply(ops.Clip, self, lo=_scalar_arg(min, "min"), hi=_scalar_arg(max, "max"))
+
+    clamp = clip
+
+    def maximum(self, o): return _binary(ops.Maximum, self, o)
+    def minimum(self, o): return _binary(ops.Minimum, self, o)
+
+    def astype(self, dtype):
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        if dtype.kind != "f":  # not differentiable: the result is a constant
+            return Tensor._wrap(self.data.astype(dtype))
+        return apply(ops.Cast, self, dtype=dtype)
+
+    def float(self): return self.astype(np.float32)
+    def double(self): return self.astype(np.float64)
+
+    # ---- reductions ----------------------------------------------------------------------------
+    def _reduce(self, op, axis, keepdims):
+        axes = _axes(axis, self.data.ndim)
+        return apply(op, self, axis=axes, keepdims=bool(keepdims))
+
+    def sum(self, axis=None, keepdims=False): return self._reduce(ops.Sum, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return self._reduce(ops.Mean, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return self._reduce(ops.Max, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return self._reduce(ops.Min, axis, keepdims)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return self._reduce(ops.Logsumexp, axis, keepdims)
+
+    def var(self, axis=None, correction=1, keepdims=False, *, ddof=None):
+        """Variance, two-pass. ``correction`` as PyTorch (default 1, unbiased); ``ddof`` is
+        NumPy's name for the same thing."""
+        if ddof is not None:
+            correction = ddof
+        if correction not in (0, 1) and not isinstance(correction, numbers.Integral):
+            raise TypeError(f"var(): correction must be an int, got {correction!r}")
+        axes = _axes(axis, self.data.ndim)
+        return apply(ops.Var, self, axis=axes, correction=int(correction), keepdims=bool(keepdims))
+
+    def std(self, axis=None, correction=1, keepdims=False, *, ddof=None):
+        return self.var(axis, correction, keepdims, ddof=ddof).sqrt()
+
+    def softmax(self, axis=-1):
+        return apply(ops.Softmax, self, axis=_axes(axis, self.data.ndim)[0])
+
+    def log_softmax(self, axis=-1):
+        return apply(ops.LogSoftmax, self, axis=_axes(axis, self.data.ndim)[0])
+
+    # ---- movement --------------------------------------------------------------------------------
+    def reshape(self, *shape):
+        shape = _shape_arg(shape)
+        if shape == self.data.shape:
+            return self
+        try:
+            return apply(ops.Reshape, self, shape=shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} (size "
+                             f"{self.size}) into shape {shape}") from None
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        nd = self.data.ndim
+        if nd == 0:
+            return self.reshape(1)
+        s, e = _axes(start_dim, nd, "start_dim")[0], _axes(end_dim, nd, "end_dim")[0]
+        if s > e:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        shp = self.data.shape
+        return self.reshape(shp[:s] + (-1 if 0 not in shp else 0,) + shp[e + 1:])
+
+    def transpose(self, *axes):
+        """NumPy semantics: no arguments reverses the axes, otherwise a full permutation."""
+        nd = self.data.ndim
+        if not axes or axes == (None,):
+            perm = tuple(range(nd))[::-1]
+        else:
+            perm = _shape_arg(axes)
+            if sorted(a % nd if nd else a for a in perm) != list(range(nd)) or len(perm) != nd:
+                raise ValueError(f"transpose: axes {perm} are not a permutation of the {nd} "
+                                 f"axes of a tensor of shape {self.shape}")
+            perm = tuple(a % nd for a in perm)
+        if perm == tuple(range(nd)):
+            return self
+        return apply(ops.Transpose, self, axes=perm)
+
+    permute = transpose
+
+    def swapaxes(self, axis1, axis2):
+        nd = self.data.ndim
+        a, b = _axes(axis1, nd)[0], _axes(axis2, nd)[0]
+        perm = list(range(nd))
+        perm[a], perm[b] = perm[b], perm[a]
+        return self.transpose(tuple(perm))
+
+    @property
+    def mT(self):
+        return self.swapaxes(-1, -2)
+
+    def squeeze(self, axis=None):
+        shp = self.data.shape
+        if axis is None:
+            axes = tuple(i for i, s in enumerate(shp) if s == 1)
+        else:
+            axes = _axes(axis, len(shp))
+            for a in axes:
+                if shp[a] != 1:
+                    raise ValueError(f"squeeze: axis {a} has size {shp[a]}, not 1 (shape {shp})")
+        return self.reshape(tuple(s for i, s in enumerate(shp) if i not in axes))
+
+    def unsqueeze(self, axis):
+        nd = self.data.ndim + 1
+        a = _axes(axis, nd)[0]
+        shp = self.data.shape
+        return self.reshape(shp[:a] + (1,) + shp[a:])
+
+    expand_dims = unsqueeze
+
+    def broadcast_to(self, *shape):
+        shape = _shape_arg(shape)
+        if shape == self.data.shape:
+            return self
+        try:
+            np.broadcast_shapes(self.data.shape, shape)
+            if len(shape) < self.data.ndim:
+                raise ValueError
+            return apply(ops.BroadcastTo, self, shape=shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: cannot broadcast shape {self.shape} to {shape}") from None
+
+    def expand(self, *shape):
+        """PyTorch's expand: like broadcast_to, and -1 keeps an axis as it is."""
+        shape = _shape_arg(shape)
+        lead = len(shape) - self.data.ndim
+        shape = tuple(self.data.shape[i - lead] if s == -1 and i >= lead else s
+                      for i, s in enumerate(shape))
+        return self.broadcast_to(shape)
+
+    def __getitem__(self, index):
+        index, basic = _index_arg(index)
+        try:
+            return apply(ops.GetItem, self, index=index, basic=basic)
+        except IndexError as e:
+            raise IndexError(f"index {index!r} is invalid for a tensor of shape {self.shape}: {e}") from None
+
+    def pad(self, pad_width, value=0.0):
+        """Constant padding with NumPy's ``pad_width`` (int, (before, after) or one pair per axis)."""
+        try:
+            pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (self.data.ndim, 2))
+        except ValueError:
+            raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor of shape "
+                             f"{self.shape}") from None
+        if (pw < 0).any():
+            raise ValueError(f"pad: pad_width must be non-negative, got {pad_width!r}")
+        pw = tuple((int(a), int(b)) for a, b in pw.tolist())
+        return apply(ops.Pad, self, pad_width=pw, value=_scalar_arg(value, "value"))
+
+    def dot(self, o):
+        return matmul(self, o)
+
+    matmul = __matmul__
+
+
+class _HookHandle:
+    def __init__(self, hooks, fn):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self):
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+def _scalar_arg(v, name):
+    if v is None:
+        return None
+    if isinstance(v, Tensor):
+        v = v.item()
+    if isinstance(v, np.generic):
+        v = v.item()
+    if not isinstance(v, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(v).__name__}")
+    return v
+
+
+def _logical(fn, a, b):
+    b = _operand(b)
+    bd = b.data if type(b) is Tensor else b
+    return Tensor._wrap(np.asarray(fn(a.data, bd)))
+
+
+def _seed_grad(t, gradient, create_graph):
+    if gradient is None:
+        if t.data.size != 1:
+            raise RuntimeError(f"grad can be implicitly created only for scalar outputs: this "
+                               f"tensor has shape {t.shape}; pass gradient= of that shape")
+        g = np.ones_like(t.data)
+    else:
+        g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+        if g.shape != t.data.shape:
+            raise ValueError(f"gradient has shape {g.shape} but the tensor has shape {t.shape}")
+        if create_graph and isinstance(gradient, Tensor):
+            return gradient
+    return Tensor._wrap(g) if create_graph else g
+
+
+def matmul(a, b):
+    a, b = _operand(a), _operand(b)
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        raise TypeError("matmul: both operands must be tensors or arrays, not scalars")
+    if a.data.ndim == 0 or b.data.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least one dimension, got shapes "
+                         f"{a.shape} and {b.shape}")
+    try:
+        out = np.matmul(a.data, b.data)
+    except ValueError:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned (inner "
+                         f"dimensions {a.shape[-1]} and {b.shape[-2] if b.ndim > 1 else b.shape[0]} "
+                         f"differ, or batch dimensions do not broadcast)") from None
+    return _make(ops.MatMul, out, (a, b), (a.data, b.data))
+
+
+def where(condition, x, y):
+    """``x`` where ``condition`` holds, else ``y``; the gradient is a select as well."""
+    c = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if c.dtype != np.bool_:
+        c = c.astype(bool)
+    x, y = _operand(x), _operand(y)
+    xd = x.data if type(x) is Tensor else x
+    yd = y.data if type(y) is Tensor else y
+    try:
+        out = np.where(c, xd, yd)
+    except ValueError:
+        raise ValueError(f"where: shapes {c.shape}, {_shape_of(x)} and {_shape_of(y)} cannot be "
+                         f"broadcast together") from None
+    if type(x) is not Tensor and type(y) is not Tensor:
+        return Tensor(out)
+    cond = condition if isinstance(condition, Tensor) else Tensor._wrap(c)
+    return _make(ops.Where, out, (cond, x, y), (c, xd, yd))
+
+
+def maximum(a, b):
+    return _binary(ops.Maximum, a, b)
+
+
+def minimum(a, b):
+    return _binary(ops.Minimum, a, b)
+
+
+def concatenate(tensors, axis=0):
+    ts = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not ts:
+        raise ValueError("concatenate: need at least one tensor")
+    nd = ts[0].data.ndim
+    if nd == 0:
+        raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated")
+    ax = _axes(axis, nd)[0]
+    try:
+        return apply(ops.Concatenate, *ts, axis=ax)
+    except ValueError:
+        raise ValueError(f"concatenate: shapes {[t.shape for t in ts]} do not match except along "
+                         f"axis {axis}") from None
+
+
+cat = concatenate
+
+
+def stack(tensors, axis=0):
+    ts = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not ts:
+        raise ValueError("stack: need at least one tensor")
+    shapes = {t.shape for t in ts}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in ts]}")
+    ax = _axes(axis, ts[0].data.ndim + 1)[0]
+    return concatenate([t.unsqueeze(ax) for t in ts], axis=ax)
