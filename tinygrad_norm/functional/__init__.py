@@ -1,0 +1,7 @@
+"""Composite ops, mirroring ``torch.nn.functional``: built from Tensor primitives inside a named
+scope, so their gradients (of every order) come from the tape. No derivative is written here."""
+from .activation import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403

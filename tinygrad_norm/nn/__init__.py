@@ -1,0 +1,10 @@
+"""Layers and models, mirroring ``torch.nn``: same names, arguments, defaults and state-dict keys."""
+from .module import Module, Parameter
+from .container import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .activation import *  # noqa: F401,F403
+from . import init  # noqa: F401
+from .. import functional  # noqa: F401

@@ -1,0 +1,284 @@
+"""Module and Parameter: the bookkeeping every layer shares.
+
+Attribute assignment registers parameters, buffers and submodules, so ``named_parameters()`` and
+``state_dict()`` produce PyTorch's dotted key names (``0.weight``, ``bn.running_mean``).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class _ParameterMeta(type):
+    # A parameter *is* a plain Tensor marked as one: the engine's hot path tests
+    # ``type(x) is Tensor``, which a subclass would fail; isinstance() reads the mark instead.
+    def __instancecheck__(cls, obj):
+        return type(obj) is Tensor and getattr(obj, "_is_param", False)
+
+
+class Parameter(metaclass=_ParameterMeta):
+    """A Tensor that a Module registers as a learnable parameter (``requires_grad=True``)."""
+
+    def __new__(cls, data, requires_grad=True):
+        t = Tensor(data.data if isinstance(data, Tensor) else data)
+        if t.dtype.kind != "f":
+            raise TypeError(f"Parameter: data must be floating point, got dtype {t.dtype}")
+        t.requires_grad_(requires_grad)
+        t._is_param = True
+        return t
+
+
+class Module:
+    """Base class of every layer and model. Subclasses define ``forward``."""
+
+    training = True
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ---- registration ---------------------------------------------------------------------------
+    def _registry(self):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}.__init__() must call super().__init__() "
+                                 f"before assigning parameters, buffers or submodules")
+        return self._parameters, self._buffers, self._modules
+
+    def __setattr__(self, name, value):
+        if isinstance(value, Parameter):
+            params, buffers, modules = self._registry()
+            buffers.pop(name, None)
+            modules.pop(name, None)
+            self.__dict__.pop(name, None)
+            params[name] = value
+        elif isinstance(value, Module):
+            params, buffers, modules = self._registry()
+            params.pop(name, None)
+            buffers.pop(name, None)
+            self.__dict__.pop(name, None)
+            modules[name] = value
+        elif "_parameters" in self.__dict__ and name in self._parameters:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
+                                f"(a Parameter or None is expected)")
+            self._parameters[name] = None
+        elif "_buffers" in self.__dict__ and name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} "
+                                f"(a Tensor or None is expected)")
+            self._buffers[name] = value
+        elif "_modules" in self.__dict__ and name in self._modules and value is None:
+            self._modules[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for reg in ("_parameters", "_buffers", "_modules"):
+            if reg in d and name in d[reg]:
+                return d[reg][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        for reg in (self._parameters, self._buffers, self._modules):
+            if name in reg:
+                del reg[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name, param):
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be a Parameter or None")
+        self._registry()[0][name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
+                            f"{type(tensor).__name__}")
+        self._registry()[1][name] = tensor
+        if not persistent:
+            self._non_persistent.add(name)
+
+    def add_module(self, name, module):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module or None")
+        self._registry()[2][name] = module
+
+    # ---- traversal -----------------------------------------------------------------------------
+    def named_modules(self, prefix=""):
+        seen, stack = set(), [(prefix, self)]
+        while stack:  # iterative, pre-order, children in registration order
+            name, m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            yield name, m
+            kids = [(f"{name}.{k}" if name else k, c) for k, c in m._modules.items() if c is not None]
+            stack.extend(reversed(kids))
+
+    def modules(self):
+        return (m for _, m in self.named_modules())
+
+    def named_children(self):
+        return ((k, m) for k, m in self._modules.items() if m is not None)
+
+    def children(self):
+        return (m for _, m in self.named_children())
+
+    def _named(self, reg, prefix, recurse):
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mname, m in mods:
+            for k, v in getattr(m, reg).items():
+                if v is None or id(v) in seen:
+                    continue
+                seen.add(id(v))
+                yield (f"{mname}.{k}" if mname else k), v
+
+    def named_parameters(self, prefix="", recurse=True):
+        return self._named("_parameters", prefix, recurse)
+
+    def parameters(self, recurse=True):
+        return (p for _, p in self.named_parameters(recurse=recurse))
+
+    def named_buffers(self, prefix="", recurse=True):
+        return self._named("_buffers", prefix, recurse)
+
+    def buffers(self, recurse=True):
+        return (b for _, b in self.named_buffers(recurse=recurse))
+
+    # ---- modes and gradients ---------------------------------------------------------------------
+    def train(self, mode=True):
+        if not isinstance(mode, bool):
+            raise TypeError(f"train(): mode must be a bool, got {type(mode).__name__}")
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
+
+    def requires_grad_(self, flag=True):
+        for p in self.parameters():
+            p.requires_grad_(flag)
+        return self
+
+    def apply(self, fn):
+        for m in reversed(list(self.modules())):
+            fn(m)
+        return self
+
+    # ---- dtype ----------------------------------------------------------------------------------
+    def to(self, dtype):
+        """Convert floating-point parameters and buffers to ``dtype`` (in place; returns self)."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"to(): only floating-point dtypes are supported, got {dtype}")
+        for m in self.modules():
+            for reg in (m._parameters, m._buffers):
+                for t in reg.values():
+                    if t is not None and t.dtype.kind == "f" and t.dtype != dtype:
+                        t.data = t.data.astype(dtype)
+                        t.grad = None
+        return self
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    @property
+    def dtype(self):
+        for p in self.parameters():
+            return p.dtype
+        for b in self.buffers():
+            if b.dtype.kind == "f":
+                return b.dtype
+        return getattr(self, "_dtype", np.dtype(np.float32))
+
+    def _check_input(self, x, name=None):
+        """A TypeError naming both dtypes and the fix, instead of a silent float64 promotion."""
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name or type(self).__name__}: input must be a Tensor, got "
+                            f"{type(x).__name__}")
+        want = self.dtype
+        if x.dtype != want:
+            raise TypeError(
+                f"{name or type(self).__name__}: input has dtype {x.dtype} but the module's "
+                f"parameters are {want}; convert the input (x.astype(np.{want})) or the module "
+                f"(.to(np.{x.dtype}))")
+
+    # ---- state ---------------------------------------------------------------------------------
+    def state_dict(self, prefix=""):
+        """Parameters and persistent buffers by dotted name, as detached Tensors sharing memory."""
+        out = OrderedDict()
+        for mname, m in self.named_modules(prefix.rstrip(".")):
+            for reg in ("_parameters", "_buffers"):
+                for k, v in getattr(m, reg).items():
+                    if v is None or (reg == "_buffers" and k in m._non_persistent):
+                        continue
+                    out[f"{mname}.{k}" if mname else k] = v.detach()
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values in place. Every key, shape and dtype kind is checked before anything is
+        written, so a bad state dict leaves the module as it was."""
+        own = {}
+        for mname, m in self.named_modules():
+            for reg in ("_parameters", "_buffers"):
+                for k, v in getattr(m, reg).items():
+                    if v is not None and not (reg == "_buffers" and k in m._non_persistent):
+                        own[f"{mname}.{k}" if mname else k] = v
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        plan = []
+        for k, t in own.items():
+            if k not in state_dict:
+                continue
+            v = state_dict[k]
+            arr = v.data if isinstance(v, Tensor) else np.asarray(v)
+            if arr.shape != t.shape:
+                raise ValueError(f"load_state_dict: {k!r} has shape {arr.shape} in the state dict "
+                                 f"but {t.shape} in the model")
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"load_state_dict: {k!r} has non-numeric dtype {arr.dtype}")
+            plan.append((t, arr))
+        for t, arr in plan:
+            t.data = np.array(arr, dtype=t.dtype)  # a copy: the model never aliases the caller's array
+        return missing, unexpected
+
+    # ---- calling and printing ---------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = []
+        for k, m in self._modules.items():
+            sub = repr(m).replace("\n", "\n  ")
+            lines.append(f"({k}): {sub}")
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
