@@ -555,6 +555,8 @@ class StandardScaler(_Scaler):
     ``with_std=False`` skips scaling (``var_`` and ``scale_`` are then None; with both False
     ``mean_`` is None too). A (near-)constant feature gets ``scale_ = 1`` (no division by zero;
     same test as scikit-learn). Float32 input stays float32; integer input becomes float64.
+    ``transform`` works in float64 and rounds once to X's type (scikit-learn rounds ``mean_``
+    to float32 first, so for float32 data far from zero its results differ in the last bits).
     Using it before ``fit`` raises ``NotFittedError`` (a ``ValueError``).
     """
 
