@@ -1,0 +1,1 @@
+"""Subcommands of the tinygrad-norm command line, one module each."""
