@@ -186,9 +186,14 @@ class Pow(Op):
         ga = gb = None
         if needs[0]:
             if isinstance(b, (int, float)):
-                ga = g * 2 * a if b == 2 else g * b * a ** (b - 1)
+                if b == 0:  # b * a^(b-1) is 0 * inf at a == 0; PyTorch (and the limit) say 0
+                    ga = xp.zeros_like(g)
+                else:
+                    ga = g * 2 * a if b == 2 else g * b * a ** (b - 1)
             else:
-                ga = g * b * a ** (b - 1)
+                # Same 0 * inf at a == b == 0: a select, so that the exponent-0 entries are 0.
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ga = xp.where(b == 0, 0, g * b * a ** (b - 1))
         if needs[1]:
             # d(a^b)/db = a^b log a; PyTorch takes it as 0 where a == 0 (the limit for b > 0).
             safe = xp.where(a == 0, 1, a)
@@ -280,6 +285,8 @@ class Rsqrt(Op):
     @staticmethod
     def forward(a):
         out = np.sqrt(a)
+        if type(out) is not np.ndarray:  # a 0-d input gives a NumPy scalar: no buffer to reuse
+            return np.reciprocal(out)
         np.reciprocal(out, out=out)
         return out
 
@@ -460,6 +467,30 @@ class Var(Op):
         d = extra if extra is not None else a - a.mean(axis=axes, keepdims=True)
         g = _expand_reduced(g, a.shape, axes, kw["keepdims"])
         return (d * (g * (2.0 / n if n > 0 else float("nan"))),)
+
+
+class Std(Op):
+    """Standard deviation, a primitive of its own (not ``var().sqrt()``) so that a zero deviation
+    (a constant slice) gives the gradient 0 that PyTorch gives, instead of 0 * inf = NaN."""
+    name = "std"
+    keeps_extra = True
+
+    @staticmethod
+    def forward(a, axis, correction, keepdims):
+        out, d = Var.forward(a, axis, correction, keepdims)
+        return np.sqrt(out, out=out) if type(out) is np.ndarray else np.sqrt(out), d
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, axes = args[0], kw["axis"]
+        n = _count(a.shape, axes) - kw["correction"]
+        d = extra if extra is not None else a - a.mean(axis=axes, keepdims=True)
+        out = _expand_reduced(out, a.shape, axes, kw["keepdims"])
+        g = _expand_reduced(g, a.shape, axes, kw["keepdims"])
+        zero = out == 0
+        # d std / d a = (a - mean) / (n * std), taken as 0 where std == 0 (a select, not 0 * inf)
+        scale = xp.where(zero, 0, g / (xp.where(zero, 1, out) * (n if n > 0 else float("nan"))))
+        return (d * scale,)
 
 
 class Logsumexp(Op):

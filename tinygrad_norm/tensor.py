@@ -115,7 +115,8 @@ def _axes(axis, ndim, what="axis"):
             raise TypeError(f"{what} must be an int or a tuple of ints, got {axis!r}") from None
         if isinstance(a, bool) or not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(f"{what} {a} is out of range for a tensor of {ndim} dimension(s)")
-        out.append(a % ndim if ndim else 0)
+        if ndim:  # a 0-d tensor takes axis 0 or -1, as in torch, and has no axis to reduce:
+            out.append(a % ndim)  # NumPy rejects axis=(0,) on it, so it must become ()
     if len(set(out)) != len(out):
         raise ValueError(f"repeated {what} in {axis!r}")
     return tuple(sorted(out))
@@ -437,13 +438,20 @@ class Tensor:
         return apply(ops.Var, self, axis=axes, correction=int(correction), keepdims=bool(keepdims))
 
     def std(self, axis=None, correction=1, keepdims=False, *, ddof=None):
-        return self.var(axis, correction, keepdims, ddof=ddof).sqrt()
+        if ddof is not None:
+            correction = ddof
+        if correction not in (0, 1) and not isinstance(correction, numbers.Integral):
+            raise TypeError(f"std(): correction must be an int, got {correction!r}")
+        axes = _axes(axis, self.data.ndim)
+        return apply(ops.Std, self, axis=axes, correction=int(correction), keepdims=bool(keepdims))
 
     def softmax(self, axis=-1):
-        return apply(ops.Softmax, self, axis=_axes(axis, self.data.ndim)[0])
+        axes = _axes(axis, self.data.ndim)  # () for a 0-d tensor, whose softmax is 1
+        return apply(ops.Softmax, self, axis=axes[0] if axes else axes)
 
     def log_softmax(self, axis=-1):
-        return apply(ops.LogSoftmax, self, axis=_axes(axis, self.data.ndim)[0])
+        axes = _axes(axis, self.data.ndim)
+        return apply(ops.LogSoftmax, self, axis=axes[0] if axes else axes)
 
     # ---- movement --------------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -487,6 +495,9 @@ class Tensor:
 
     def swapaxes(self, axis1, axis2):
         nd = self.data.ndim
+        if nd == 0:
+            _axes(axis1, nd), _axes(axis2, nd)  # validate only: a 0-d tensor has no axes to swap
+            return self
         a, b = _axes(axis1, nd)[0], _axes(axis2, nd)[0]
         perm = list(range(nd))
         perm[a], perm[b] = perm[b], perm[a]

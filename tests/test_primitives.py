@@ -1,0 +1,890 @@
+"""Every primitive of the engine, three ways:
+
+* forward parity with NumPy, and forward + backward parity with PyTorch in float64 (rtol 1e-10) and
+  float32 (rtol 1e-5), over hypothesis-drawn shapes, axes, keepdims, indices and broadcast pairs,
+  always with a RANDOM upstream gradient (a ``.sum()`` upstream hides whole classes of bugs);
+* finite-difference ``gradcheck`` and ``gradgradcheck`` in float64, at fixed small inputs;
+* the kinks and ties where PyTorch's choice of subgradient is the contract (relu at 0, ties of
+  maximum and max, clip at its bounds, pow at 0).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("hypothesis")
+from hypothesis import given, strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+import tinygrad_norm as tg  # noqa: E402
+from tinygrad_norm import Tensor  # noqa: E402
+
+DTYPES = [np.float64, np.float32]
+RTOL = {np.float64: 1e-10, np.float32: 1e-5}
+NP_RTOL = {np.float64: 1e-12, np.float32: 1e-6}
+
+seeds = st.integers(0, 2**32 - 1)
+shapes = hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4)
+pairs = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=4)
+triples = hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, max_side=3)
+
+
+def _close(actual, expected, rtol, what):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    finite = np.abs(expected[np.isfinite(expected)])
+    # Summation order differs between libraries: allow rtol relative to the largest magnitude too.
+    atol = rtol * max(1.0, float(finite.max())) if finite.size else 0.0
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=False,
+                               err_msg=what)
+
+
+def _tdtype(torch, dtype):
+    return {np.float64: torch.float64, np.float32: torch.float32}[dtype]
+
+
+def parity(torch, tg_fn, torch_fn, arrays, dtype, seed, np_fn=None, diff=None):
+    """Run ``tg_fn`` and ``torch_fn`` on the same ``arrays`` cast to ``dtype``; compare forward,
+    dtype and the gradient of every differentiable input under one random upstream gradient."""
+    rtol = RTOL[dtype]
+    diff = [True] * len(arrays) if diff is None else diff
+    arrays = [np.asarray(a, dtype=dtype) for a in arrays]
+    xs = [Tensor(a.copy(), requires_grad=d) for a, d in zip(arrays, diff)]
+    ts = [torch.tensor(a.copy(), requires_grad=d) for a, d in zip(arrays, diff)]
+    out, ref = tg_fn(*xs), torch_fn(*ts)
+    ref_np = ref.detach().numpy()
+    assert out.dtype == ref_np.dtype, f"forward dtype {out.dtype} != torch {ref_np.dtype}"
+    _close(out.numpy(), ref_np, rtol, "forward vs torch")
+    if np_fn is not None:
+        _close(out.numpy(), np_fn(*arrays), NP_RTOL[dtype], "forward vs numpy")
+    for a, x in zip(arrays, xs):  # the forward never writes into its inputs
+        np.testing.assert_array_equal(x.numpy(), a)
+    if not any(diff):
+        return
+    g = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+    out.backward(g)
+    wrt = [t for t, d in zip(ts, diff) if d]
+    theirs = torch.autograd.grad(ref, wrt, torch.from_numpy(g.copy()), allow_unused=True)
+    for x, t_grad in zip([x for x, d in zip(xs, diff) if d], theirs):
+        expected = np.zeros(x.shape, dtype) if t_grad is None else t_grad.numpy()
+        assert x.grad is not None, "no gradient reached a differentiable input"
+        assert x.grad.dtype == x.dtype, f"gradient dtype {x.grad.dtype} for a {x.dtype} input"
+        _close(x.grad.numpy(), expected, rtol, "gradient vs torch")
+
+
+def values(seed, shape, domain="real"):
+    rng = np.random.default_rng(seed)
+    v = np.asarray(rng.standard_normal(shape))
+    if domain == "pos":       # log, sqrt, rsqrt, pow base: away from 0
+        v = np.abs(v) + 0.5
+    elif domain == "nonzero":   # abs, division: away from the kink / pole
+        v = np.where(v >= 0, v + 0.3, v - 0.3)
+    return np.asarray(v)
+
+
+def _tdim(axis, ndim):
+    return tuple(range(ndim)) if axis is None else axis
+
+
+@st.composite
+def shape_axis(draw, min_dims=0):
+    shape = draw(hnp.array_shapes(min_dims=min_dims, max_dims=4, min_side=1, max_side=4))
+    nd = len(shape)
+    kind = draw(st.sampled_from(["none", "int", "tuple"]))
+    if kind == "none" or nd == 0:
+        axis = None
+    elif kind == "int":
+        axis = draw(st.integers(-nd, nd - 1))
+    else:
+        axis = tuple(draw(st.lists(st.integers(-nd, nd - 1), min_size=1, max_size=nd,
+                                   unique_by=lambda a: a % nd)))
+    return shape, axis, draw(st.booleans())
+
+
+# ---- elementwise unary ---------------------------------------------------------------------------
+
+def _np_sigmoid(a):
+    return 1 / (1 + np.exp(-a))
+
+
+UNARY = {
+    # name: (tinygrad_norm, torch, numpy, input domain)
+    "neg": (lambda x: -x, lambda t: -t, np.negative, "real"),
+    "exp": (lambda x: x.exp(), lambda t: t.exp(), np.exp, "real"),
+    "log": (lambda x: x.log(), lambda t: t.log(), np.log, "pos"),
+    "sqrt": (lambda x: x.sqrt(), lambda t: t.sqrt(), np.sqrt, "pos"),
+    "rsqrt": (lambda x: x.rsqrt(), lambda t: t.rsqrt(), lambda a: 1 / np.sqrt(a), "pos"),
+    "abs": (lambda x: x.abs(), lambda t: t.abs(), np.abs, "nonzero"),
+    "sign": (lambda x: x.sign(), lambda t: t.sign(), np.sign, "real"),
+    "relu": (lambda x: x.relu(), lambda t: t.relu(), lambda a: np.maximum(a, 0), "real"),
+    "sigmoid": (lambda x: x.sigmoid(), lambda t: t.sigmoid(), _np_sigmoid, "real"),
+    "tanh": (lambda x: x.tanh(), lambda t: t.tanh(), np.tanh, "real"),
+    "square": (lambda x: x.square(), lambda t: t.square(), np.square, "real"),
+    "clip": (lambda x: x.clip(-0.5, 0.7), lambda t: t.clamp(-0.5, 0.7),
+             lambda a: np.clip(a, -0.5, 0.7), "real"),
+    "clip_lo": (lambda x: x.clip(min=0.1), lambda t: t.clamp(min=0.1),
+                lambda a: np.maximum(a, 0.1), "real"),
+    "clip_hi": (lambda x: x.clip(max=0.1), lambda t: t.clamp(max=0.1),
+                lambda a: np.minimum(a, 0.1), "real"),
+    "pow_scalar": (lambda x: x ** 3, lambda t: t ** 3, lambda a: a ** 3, "real"),
+    "pow_half": (lambda x: x ** 0.5, lambda t: t ** 0.5, np.sqrt, "pos"),
+    "pow_neg": (lambda x: x ** -1.5, lambda t: t ** -1.5, lambda a: a ** -1.5, "pos"),
+    "pow_two": (lambda x: x ** 2, lambda t: t ** 2, np.square, "real"),
+    "rpow": (lambda x: 2.5 ** x, lambda t: 2.5 ** t, lambda a: 2.5 ** a, "real"),
+    "add_scalar": (lambda x: x + 1.5, lambda t: t + 1.5, lambda a: a + 1.5, "real"),
+    "radd_scalar": (lambda x: 1.5 + x, lambda t: 1.5 + t, lambda a: 1.5 + a, "real"),
+    "rsub_scalar": (lambda x: 1.5 - x, lambda t: 1.5 - t, lambda a: 1.5 - a, "real"),
+    "mul_scalar": (lambda x: x * -3, lambda t: t * -3, lambda a: a * -3, "real"),
+    "rdiv_scalar": (lambda x: 2 / x, lambda t: 2 / t, lambda a: 2 / a, "nonzero"),
+    "div_scalar": (lambda x: x / 4.0, lambda t: t / 4.0, lambda a: a / 4.0, "real"),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("name", sorted(UNARY))
+@given(shape=shapes, seed=seeds)
+def test_unary_parity(torch, name, dtype, shape, seed):
+    fn, tfn, npfn, domain = UNARY[name]
+    parity(torch, fn, tfn, [values(seed, shape, domain)], dtype, seed, np_fn=npfn)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(shape=shapes, seed=seeds)
+def test_astype_parity(torch, dtype, shape, seed):
+    other = np.float32 if dtype == np.float64 else np.float64
+    parity(torch, lambda x: x.astype(other), lambda t: t.to(_tdtype(torch, other)),
+           [values(seed, shape)], dtype, seed, np_fn=lambda a: a.astype(other))
+
+
+def test_astype_same_dtype_and_integer_cast():
+    x = Tensor(np.array([1.7, -2.2]), requires_grad=True)
+    assert x.astype(np.float64) is x
+    i = x.astype(np.int32)  # not differentiable: a constant
+    assert i.dtype == np.int32 and not i.requires_grad
+    np.testing.assert_array_equal(i.numpy(), [1, -2])
+
+
+# ---- elementwise binary, broadcasting both sides -----------------------------------------------
+
+BINARY = {
+    "add": (lambda a, b: a + b, lambda a, b: a + b, np.add, ("real", "real")),
+    "sub": (lambda a, b: a - b, lambda a, b: a - b, np.subtract, ("real", "real")),
+    "mul": (lambda a, b: a * b, lambda a, b: a * b, np.multiply, ("real", "real")),
+    "div": (lambda a, b: a / b, lambda a, b: a / b, np.divide, ("real", "nonzero")),
+    "pow": (lambda a, b: a ** b, lambda a, b: a ** b, np.power, ("pos", "real")),
+    "maximum": (tg.maximum, lambda a, b: a.maximum(b), np.maximum, ("real", "real")),
+    "minimum": (lambda a, b: a.minimum(b), lambda a, b: a.minimum(b), np.minimum, ("real", "real")),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("name", sorted(BINARY))
+@given(shapes=pairs, seed=seeds, which=st.sampled_from(["both", "left", "right"]))
+def test_binary_parity(torch, name, dtype, shapes, seed, which):
+    fn, tfn, npfn, (da, db) = BINARY[name]
+    sa, sb = shapes.input_shapes
+    arrays = [values(seed, sa, da), values(seed + 1, sb, db)]
+    diff = {"both": [True, True], "left": [True, False], "right": [False, True]}[which]
+    parity(torch, fn, tfn, arrays, dtype, seed, np_fn=npfn, diff=diff)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "pow"])
+@given(shape=shapes, seed=seeds, array_on_left=st.booleans())
+def test_binary_with_ndarray_operand(torch, name, dtype, shape, seed, array_on_left):
+    """An ndarray on either side of an operator is a constant operand; the result is a Tensor."""
+    fn, tfn, npfn, (da, db) = BINARY[name]
+    const = values(seed + 7, shape, db if array_on_left is False else da).astype(dtype)
+    if array_on_left:
+        parity(torch, lambda x: fn(const, x), lambda t: tfn(torch.from_numpy(const), t),
+               [values(seed, shape, db)], dtype, seed, np_fn=lambda a: npfn(const, a))
+    else:
+        parity(torch, lambda x: fn(x, const), lambda t: tfn(t, torch.from_numpy(const)),
+               [values(seed, shape, da)], dtype, seed, np_fn=lambda a: npfn(a, const))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(shapes=triples, seed=seeds)
+def test_where_parity(torch, dtype, shapes, seed):
+    sc, sa, sb = shapes.input_shapes
+    cond = np.asarray(np.random.default_rng(seed).random(sc) > 0.5)
+    parity(torch, lambda a, b: tg.where(Tensor(cond), a, b),
+           lambda a, b: torch.where(torch.from_numpy(cond), a, b),
+           [values(seed, sa), values(seed + 1, sb)], dtype, seed,
+           np_fn=lambda a, b: np.where(cond, a, b))
+
+
+def test_where_with_scalar_branches_and_array_condition(torch):
+    x = Tensor(np.array([-1.0, 2.0, -3.0]), requires_grad=True)
+    y = tg.where(x.numpy() > 0, x, 0.0)
+    y.backward(np.array([5.0, 6.0, 7.0]))
+    np.testing.assert_array_equal(y.numpy(), [0.0, 2.0, 0.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 6.0, 0.0])
+    z = tg.where(Tensor([True, False]), 1.0, 2.0)  # no tensor branch: a constant
+    assert not z.requires_grad and z.numpy().tolist() == [1.0, 2.0]
+
+
+def test_where_gradient_is_a_select_not_a_multiply():
+    """The unselected branch gets exactly 0 even when the upstream gradient is inf or NaN."""
+    a = Tensor(np.ones(3), requires_grad=True)
+    b = Tensor(np.ones(3), requires_grad=True)
+    y = tg.where(Tensor([True, False, True]), a, b)
+    y.backward(np.array([np.inf, np.nan, 1.0]))
+    assert a.grad.numpy()[1] == 0.0 and b.grad.numpy()[0] == 0.0 and b.grad.numpy()[2] == 0.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(seed=seeds, data=st.data())
+def test_comparisons_have_no_gradient(dtype, seed, data):
+    sa, sb = data.draw(pairs).input_shapes
+    a, b = values(seed, sa).astype(dtype), values(seed + 1, sb).astype(dtype)
+    x = Tensor(a, requires_grad=True)
+    for op in ["__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"]:
+        r = getattr(x, op)(b)
+        assert r.dtype == np.bool_ and not r.requires_grad
+        np.testing.assert_array_equal(r.numpy(), getattr(a, op)(b))
+
+
+# ---- matmul --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(shapes=hnp.mutually_broadcastable_shapes(signature=np.matmul.signature, max_dims=3,
+                                                max_side=4),
+       seed=seeds, which=st.sampled_from(["both", "left", "right"]))
+def test_matmul_parity(torch, dtype, shapes, seed, which):
+    sa, sb = shapes.input_shapes
+    diff = {"both": [True, True], "left": [True, False], "right": [False, True]}[which]
+    parity(torch, lambda a, b: a @ b, lambda a, b: a @ b, [values(seed, sa), values(seed + 1, sb)],
+           dtype, seed, np_fn=np.matmul, diff=diff)
+
+
+@pytest.mark.parametrize("sa,sb", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)),
+                                   ((4, 2, 3), (3,)), ((3,), (4, 3, 2)), ((2, 1, 2, 3), (5, 3, 2))])
+def test_matmul_1d_and_batched_cases(torch, sa, sb):
+    parity(torch, tg.matmul, torch.matmul, [values(0, sa), values(1, sb)], np.float64, 2,
+           np_fn=np.matmul)
+
+
+def test_matmul_with_ndarray_on_either_side():
+    w = np.arange(6.0).reshape(2, 3)
+    x = Tensor(np.ones((3, 2)), requires_grad=True)
+    assert isinstance(w @ x, Tensor) and isinstance(x @ w, Tensor)
+    np.testing.assert_array_equal((w @ x).numpy(), w @ np.ones((3, 2)))
+
+
+# ---- reductions ----------------------------------------------------------------------------------
+
+REDUCTIONS = {
+    "sum": (lambda x, ax, k: x.sum(axis=ax, keepdims=k),
+            lambda t, ax, k: t.sum(dim=ax, keepdim=k), np.sum),
+    "mean": (lambda x, ax, k: x.mean(axis=ax, keepdims=k),
+             lambda t, ax, k: t.mean(dim=ax, keepdim=k), np.mean),
+    "max": (lambda x, ax, k: x.max(axis=ax, keepdims=k),
+            lambda t, ax, k: t.amax(dim=ax, keepdim=k), np.max),
+    "min": (lambda x, ax, k: x.min(axis=ax, keepdims=k),
+            lambda t, ax, k: t.amin(dim=ax, keepdim=k), np.min),
+    "logsumexp": (lambda x, ax, k: x.logsumexp(axis=ax, keepdims=k),
+                  lambda t, ax, k: t.logsumexp(dim=ax, keepdim=k),
+                  lambda a, axis, keepdims: np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+@given(sak=shape_axis(), seed=seeds)
+def test_reduction_parity(torch, name, dtype, sak, seed):
+    shape, axis, keepdims = sak
+    fn, tfn, npfn = REDUCTIONS[name]
+    nd = len(shape)
+    if nd == 0 and name == "logsumexp":
+        return  # torch.logsumexp needs a dim; the 0-d case is tested against NumPy below
+    parity(torch, lambda x: fn(x, axis, keepdims), lambda t: tfn(t, _tdim(axis, nd), keepdims),
+           [values(seed, shape)], dtype, seed,
+           np_fn=lambda a: npfn(a, axis=axis, keepdims=keepdims))
+
+
+@st.composite
+def var_case(draw):
+    shape, axis, keepdims = draw(shape_axis())
+    correction = draw(st.sampled_from([0, 1]))
+    axes = _tdim(axis, len(shape))
+    axes = (axes,) if isinstance(axes, int) else axes
+    n = int(np.prod([shape[a] for a in axes])) if shape else 1
+    if n <= correction:  # no degrees of freedom: NaN in every library (tested on its own)
+        correction = 0
+    return shape, axis, keepdims, correction
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("name", ["var", "std"])
+@given(case=var_case(), seed=seeds)
+def test_var_std_parity(torch, name, dtype, case, seed):
+    shape, axis, keepdims, correction = case
+    nd = len(shape)
+    npfn = np.var if name == "var" else np.std
+    parity(torch,
+           lambda x: getattr(x, name)(axis=axis, correction=correction, keepdims=keepdims),
+           lambda t: getattr(t, name)(dim=_tdim(axis, nd), correction=correction, keepdim=keepdims),
+           [values(seed, shape)], dtype, seed,
+           np_fn=lambda a: npfn(a, axis=axis, ddof=correction, keepdims=keepdims))
+
+
+def test_var_is_two_pass_stable():
+    """E[x^2] - E[x]^2 loses every digit at a mean of 1e8; the two-pass variance does not."""
+    base = np.array([1.0, 2.0, 3.0, 4.0])
+    x = Tensor(base + 1e8, requires_grad=True)
+    v = x.var(correction=0)
+    assert v.item() == pytest.approx(1.25, rel=1e-12)
+    v.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (base - base.mean()) / 4, rtol=1e-9)
+    x32 = Tensor((base + 1e4).astype(np.float32))
+    assert x32.var(correction=1).item() == pytest.approx(np.var(base, ddof=1), rel=1e-5)
+
+
+def test_var_default_correction_and_ddof_alias(torch):
+    a = values(0, (3, 4))
+    x = Tensor(a)
+    np.testing.assert_allclose(x.var().numpy(), torch.tensor(a).var().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.var(axis=0, ddof=0).numpy(), np.var(a, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(x.std(axis=1, ddof=1).numpy(), np.std(a, axis=1, ddof=1),
+                               rtol=1e-12)
+
+
+def test_var_without_degrees_of_freedom_is_nan_like_torch(torch):
+    x = Tensor(np.array([[1.0], [2.0]]), requires_grad=True)
+    v = x.var(axis=1)  # one element per row, correction 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that there are no degrees of freedom
+        expected = torch.tensor([[1.0], [2.0]]).var(dim=1).numpy()
+    assert np.isnan(v.numpy()).all() and np.isnan(expected).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=5), seed=seeds,
+       data=st.data())
+def test_softmax_parity(torch, name, dtype, shape, seed, data):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+
+    def np_fn(a):
+        z = a - a.max(axis=axis, keepdims=True)
+        lse = np.log(np.exp(z).sum(axis=axis, keepdims=True))
+        return np.exp(z - lse) if name == "softmax" else z - lse
+
+    parity(torch, lambda x: getattr(x, name)(axis=axis), lambda t: getattr(t, name)(dim=axis),
+           [values(seed, shape) * 3], dtype, seed, np_fn=np_fn)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+def test_softmax_logsumexp_are_stable(torch, dtype):
+    a = np.array([[1000.0, 0.0, -1000.0], [-1e4, -1e4 + 1, -1e4 + 2]])
+    for name in ["softmax", "log_softmax"]:
+        parity(torch, lambda x: getattr(x, name)(axis=-1), lambda t: getattr(t, name)(dim=-1),
+               [a], dtype, 3)
+    parity(torch, lambda x: x.logsumexp(axis=1), lambda t: t.logsumexp(dim=1), [a], dtype, 4)
+    # a row of -inf: the max shift must not make it NaN
+    x = Tensor(np.array([-np.inf, -np.inf]))
+    with np.errstate(divide="ignore"):  # log(0), as NumPy says
+        assert x.logsumexp().item() == -np.inf
+
+
+def test_reductions_over_no_axes_and_on_0d():
+    a = values(0, (2, 3))
+    x = Tensor(a)
+    np.testing.assert_array_equal(x.sum(axis=()).numpy(), np.sum(a, axis=()))
+    s = Tensor(np.array(2.5), requires_grad=True)
+    for name in ["sum", "mean", "max", "min", "logsumexp"]:
+        for axis in [None, 0, -1, ()]:
+            out = getattr(s, name)(axis=axis)
+            assert out.shape == () and out.item() == pytest.approx(2.5), (name, axis)
+            g, = tg.grad(out, s, grad_outputs=np.array(3.0))
+            assert g.item() == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("bad", [2, -3, (0, 0), (0, -2)])
+def test_reduction_bad_axis(bad):
+    x = Tensor(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="axis"):
+        x.sum(axis=bad)
+
+
+def test_reduction_axis_type_error():
+    with pytest.raises(TypeError, match="axis"):
+        Tensor(np.ones((2, 3))).mean(axis=1.5)
+
+
+# ---- ties and kinks: PyTorch's subgradients are the contract --------------------------------------
+
+def test_relu_derivative_is_zero_at_zero(torch):
+    a = np.array([-1.0, 0.0, 1.0, 0.0])
+    parity(torch, lambda x: x.relu(), lambda t: t.relu(), [a], np.float64, 0)
+    x = Tensor(a, requires_grad=True)
+    x.relu().backward(np.ones(4))
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 1.0, 0.0])
+
+
+def test_abs_and_sign_at_zero(torch):
+    a = np.array([-1.0, 0.0, 2.0])
+    parity(torch, lambda x: x.abs(), lambda t: t.abs(), [a], np.float64, 0)
+    parity(torch, lambda x: x.sign(), lambda t: t.sign(), [a], np.float64, 0)
+
+
+def test_clip_at_its_bounds(torch):
+    a = np.array([-1.0, -0.5, 0.0, 0.7, 2.0])
+    parity(torch, lambda x: x.clip(-0.5, 0.7), lambda t: t.clamp(-0.5, 0.7), [a], np.float64, 0)
+
+
+def test_clip_needs_a_bound():
+    with pytest.raises(ValueError, match="clip"):
+        Tensor([1.0]).clip()
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_maximum_minimum_ties_split_like_torch(torch, name):
+    a = np.array([1.0, 2.0, 3.0, -1.0])
+    b = np.array([1.0, 0.0, 3.0, 5.0])
+    fn, tfn = BINARY[name][:2]
+    parity(torch, fn, tfn, [a, b], np.float64, 0)
+    parity(torch, lambda x: fn(x, x), lambda t: tfn(t, t), [a], np.float64, 1)
+    parity(torch, lambda x: fn(x, 1.0), lambda t: tfn(t, torch.tensor(1.0, dtype=t.dtype)), [a],
+           np.float64, 2)
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_ties_share_the_gradient_like_amax(torch, name):
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [-1.0, 0.0, -1.0]])
+    fn, tfn = REDUCTIONS[name][:2]
+    for axis in [None, 0, 1, (0, 1)]:
+        for k in [False, True]:
+            parity(torch, lambda x: fn(x, axis, k), lambda t: tfn(t, _tdim(axis, 2), k), [a],
+                   np.float64, 0)
+
+
+def test_pow_at_zero_like_torch(torch):
+    a = np.array([0.0, 0.0, 1.0, 2.0])
+    b = np.array([0.0, 2.0, 0.0, 3.0])
+    parity(torch, lambda x, y: x ** y, lambda x, y: x ** y, [a, b], np.float64, 0)
+    for p in [0, 0.0, 1, 2, 3, 0.5, -1]:
+        with np.errstate(all="ignore"):
+            ref = torch.tensor(a, requires_grad=True) ** p
+        if not np.isfinite(ref.detach().numpy()).all():
+            continue
+        parity(torch, lambda x: x ** p, lambda t: t ** p, [a], np.float64, 1)
+
+
+def test_pow_negative_base_integer_exponent(torch):
+    a = np.array([-2.0, -0.5, 1.5])
+    for p in [2, 3, -2, 3.0]:
+        parity(torch, lambda x: x ** p, lambda t: t ** p, [a], np.float64, 0)
+    parity(torch, lambda x, y: x ** y, lambda x, y: x ** y, [a, np.array([2.0, 3.0, 2.0])],
+           np.float64, 1, diff=[True, False])
+
+
+# ---- movement ------------------------------------------------------------------------------------
+
+@st.composite
+def reshape_case(draw):
+    shape = draw(shapes)
+    sides = [s for s in shape if s != 1]
+    sides = list(draw(st.permutations(sides))) if sides else []
+    target = sides + [1] * draw(st.integers(0, 2))
+    target = list(draw(st.permutations(target))) if target else []
+    if target and draw(st.booleans()):
+        target[draw(st.integers(0, len(target) - 1))] = -1
+    return shape, tuple(target)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(case=reshape_case(), seed=seeds)
+def test_reshape_parity(torch, dtype, case, seed):
+    shape, target = case
+    parity(torch, lambda x: x.reshape(target), lambda t: t.reshape(target), [values(seed, shape)],
+           dtype, seed, np_fn=lambda a: a.reshape(target))
+    parity(torch, lambda x: x.reshape(*target), lambda t: t.reshape(target), [values(seed, shape)],
+           dtype, seed)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(shape=shapes, seed=seeds, data=st.data())
+def test_flatten_parity(torch, dtype, shape, seed, data):
+    nd = max(len(shape), 1)
+    s = data.draw(st.integers(-nd, nd - 1))
+    e = data.draw(st.integers(-nd, nd - 1))
+    if len(shape) and s % nd > e % nd:
+        s, e = e, s
+    parity(torch, lambda x: x.flatten(s, e), lambda t: t.flatten(s, e), [values(seed, shape)],
+           dtype, seed)
+    parity(torch, lambda x: x.flatten(), lambda t: t.flatten(), [values(seed, shape)], dtype, seed,
+           np_fn=lambda a: a.reshape(-1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(shape=shapes, seed=seeds, data=st.data())
+def test_transpose_permute_T_parity(torch, dtype, shape, seed, data):
+    nd = len(shape)
+    perm = tuple(data.draw(st.permutations(range(nd))))
+    a = values(seed, shape)
+    parity(torch, lambda x: x.transpose(perm), lambda t: t.permute(perm), [a], dtype, seed,
+           np_fn=lambda v: np.transpose(v, perm))
+    parity(torch, lambda x: x.permute(*perm), lambda t: t.permute(perm), [a], dtype, seed)
+    rev = tuple(range(nd))[::-1]
+    parity(torch, lambda x: x.T, lambda t: t.permute(rev), [a], dtype, seed, np_fn=lambda v: v.T)
+    parity(torch, lambda x: x.transpose(), lambda t: t.permute(rev), [a], dtype, seed)
+    if nd >= 2:
+        parity(torch, lambda x: x.mT, lambda t: t.mT, [a], dtype, seed)
+        i, j = data.draw(st.integers(-nd, nd - 1)), data.draw(st.integers(-nd, nd - 1))
+        parity(torch, lambda x: x.swapaxes(i, j), lambda t: t.transpose(i, j), [a], dtype, seed)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=3), seed=seeds,
+       data=st.data())
+def test_squeeze_unsqueeze_parity(torch, dtype, shape, seed, data):
+    nd = len(shape)
+    a = values(seed, shape)
+    parity(torch, lambda x: x.squeeze(), lambda t: t.squeeze(), [a], dtype, seed,
+           np_fn=np.squeeze)
+    ones = [i for i, s in enumerate(shape) if s == 1]
+    if ones:
+        axes = tuple(data.draw(st.lists(st.sampled_from(ones), min_size=1, unique=True)))
+        parity(torch, lambda x: x.squeeze(axes), lambda t: t.squeeze(axes), [a], dtype, seed,
+               np_fn=lambda v: np.squeeze(v, axes))
+    ax = data.draw(st.integers(-nd - 1, nd))
+    parity(torch, lambda x: x.unsqueeze(ax), lambda t: t.unsqueeze(ax), [a], dtype, seed,
+           np_fn=lambda v: np.expand_dims(v, ax))
+
+
+def test_squeeze_of_a_non_unit_axis_is_an_error():
+    with pytest.raises(ValueError, match="squeeze"):
+        Tensor(np.ones((2, 3))).squeeze(0)
+
+
+@st.composite
+def expand_case(draw):
+    target = draw(hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4))
+    keep = draw(st.integers(0, len(target)))
+    src = tuple(draw(st.sampled_from([1, s])) for s in target[len(target) - keep:])
+    return src, target
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(case=expand_case(), seed=seeds)
+def test_broadcast_to_expand_parity(torch, dtype, case, seed):
+    src, target = case
+    a = values(seed, src)
+    parity(torch, lambda x: x.broadcast_to(target), lambda t: t.broadcast_to(target), [a], dtype,
+           seed, np_fn=lambda v: np.broadcast_to(v, target))
+    parity(torch, lambda x: x.expand(*target), lambda t: t.expand(target), [a], dtype, seed)
+    if src:  # -1 keeps an axis as it is, as in torch
+        keep = (-1,) * len(src)
+        lead = target[:len(target) - len(src)]
+        parity(torch, lambda x: x.expand(lead + keep), lambda t: t.expand(lead + keep), [a], dtype,
+               seed)
+
+
+def test_broadcast_to_bad_shape():
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(4, 3\)|\(4, 3\).*\(2, 3\)"):
+        Tensor(np.ones((2, 3))).broadcast_to((4, 3))
+    with pytest.raises(ValueError):
+        Tensor(np.ones((2, 3))).broadcast_to((3,))
+
+
+@st.composite
+def index_case(draw, torch_compatible=True):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4))
+    kind = draw(st.sampled_from(["basic", "int_array", "bool_full", "bool_lead", "list"]))
+    rng = np.random.default_rng(draw(seeds))
+    if kind == "bool_full":
+        return shape, rng.random(shape) > 0.4
+    if kind == "bool_lead":
+        mask = rng.random(shape[:1]) > 0.4
+        return shape, (mask,) + ((Ellipsis,) if draw(st.booleans()) else ())
+    items = []
+    k = draw(st.integers(0, len(shape)))
+    ellipsis_first = draw(st.booleans())  # then the items index the last k axes
+    for s in (shape[len(shape) - k:] if ellipsis_first else shape[:k]):
+        choice = draw(st.sampled_from(["int", "slice", "none", "full"]))
+        if choice == "int":
+            items.append(draw(st.integers(-s, s - 1)))
+        elif choice == "slice":
+            start = draw(st.one_of(st.none(), st.integers(-s, s)))
+            stop = draw(st.one_of(st.none(), st.integers(-s, s)))
+            step = draw(st.sampled_from([None, 1, 2] if torch_compatible else [None, 1, 2, -1, -2]))
+            items.append(slice(start, stop, step))
+        elif choice == "none":
+            items.extend([None, slice(None)])
+        else:
+            items.append(slice(None))
+    if ellipsis_first:
+        items.insert(0, Ellipsis)
+    elif draw(st.booleans()):
+        items.append(Ellipsis)
+    if kind in ("int_array", "list"):
+        # one advanced index, with repeats and negatives: its gradient must add up
+        axis = draw(st.integers(0, len(shape) - 1))
+        s = shape[axis]
+        idx = rng.integers(-s, s, size=draw(st.sampled_from([(3,), (2, 2), (5,)])))
+        items = [slice(None)] * axis + [idx.tolist() if kind == "list" else idx]
+    return shape, tuple(items) if len(items) != 1 or draw(st.booleans()) else items[0]
+
+
+def _torch_index(torch, index):
+    def conv(i):  # a list index is an integer array, as in NumPy (torch reads a bare nested
+        if isinstance(i, np.ndarray):  # list as a tuple of indices: a legacy it deprecates)
+            return torch.from_numpy(i)
+        if isinstance(i, list):
+            return torch.tensor(i)
+        return i
+    return tuple(conv(i) for i in index) if isinstance(index, tuple) else conv(index)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(case=index_case(), seed=seeds)
+def test_getitem_parity(torch, dtype, case, seed):
+    shape, index = case
+    parity(torch, lambda x: x[index], lambda t: t[_torch_index(torch, index)],
+           [values(seed, shape)], dtype, seed, np_fn=lambda a: a[index])
+
+
+@given(case=index_case(torch_compatible=False), seed=seeds)
+def test_getitem_numpy_parity_and_scatter_adjoint(case, seed):
+    """Negative steps (which torch lacks) against NumPy; the gradient is the exact adjoint:
+    <x[i], g> == <x, scatter(g)> for every x, g."""
+    shape, index = case
+    a = values(seed, shape)
+    x = Tensor(a, requires_grad=True)
+    y = x[index]
+    np.testing.assert_array_equal(y.numpy(), a[index])
+    g = np.random.default_rng(seed + 1).standard_normal(y.shape)
+    y.backward(g)
+    expected = np.zeros(shape)
+    np.add.at(expected, index, g)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_getitem_repeated_indices_sum(torch):
+    a = values(0, (4, 3))
+    idx = np.array([0, 2, 0, 0, -1])
+    parity(torch, lambda x: x[idx], lambda t: t[torch.from_numpy(idx)], [a], np.float64, 0)
+    parity(torch, lambda x: x[:, [1, 1]], lambda t: t[:, [1, 1]], [a], np.float64, 1)
+    parity(torch, lambda x: x[idx, idx[::-1] % 3], lambda t: t[idx, idx[::-1] % 3], [a],
+           np.float64, 2)
+    x = Tensor(a, requires_grad=True)
+    x[np.array([1, 1, 1])].backward(np.ones((3, 3)))
+    np.testing.assert_array_equal(x.grad.numpy()[1], [3.0, 3.0, 3.0])
+
+
+def test_getitem_with_tensor_indices_and_masks(torch):
+    a = values(0, (3, 4))
+    x = Tensor(a, requires_grad=True)
+    y = x[x > 0]  # a boolean Tensor mask
+    np.testing.assert_array_equal(y.numpy(), a[a > 0])
+    y.backward(np.arange(float(y.size)))
+    expected = np.zeros_like(a)
+    expected[a > 0] = np.arange(float(y.size))
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    parity(torch, lambda v: v[Tensor(np.array([2, 0, 2]))], lambda t: t[torch.tensor([2, 0, 2])],
+           [a], np.float64, 1)
+    parity(torch, lambda v: v[np.int64(1), 2], lambda t: t[1, 2], [a], np.float64, 2)
+
+
+def test_getitem_out_of_range_is_an_index_error():
+    with pytest.raises(IndexError, match=r"\(2, 3\)"):
+        Tensor(np.ones((2, 3)))[5]
+
+
+@st.composite
+def concat_case(draw):
+    base = list(draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=3)))
+    nd = len(base)
+    axis = draw(st.integers(-nd, nd - 1))
+    shapes_ = []
+    for _ in range(draw(st.integers(1, 4))):
+        s = list(base)
+        s[axis] = draw(st.integers(1, 3))
+        shapes_.append(tuple(s))
+    return shapes_, axis
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(case=concat_case(), seed=seeds, data=st.data())
+def test_concatenate_parity(torch, dtype, case, seed, data):
+    shapes_, axis = case
+    arrays = [values(seed + i, s) for i, s in enumerate(shapes_)]
+    diff = data.draw(st.lists(st.booleans(), min_size=len(arrays), max_size=len(arrays)))
+    diff[0] = True
+    parity(torch, lambda *xs: tg.concatenate(xs, axis=axis),
+           lambda *ts: torch.cat(ts, dim=axis), arrays, dtype, seed,
+           np_fn=lambda *a: np.concatenate(a, axis=axis), diff=diff)
+    parity(torch, lambda *xs: tg.cat(list(xs), axis), lambda *ts: torch.cat(ts, dim=axis), arrays,
+           dtype, seed)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(shape=shapes, n=st.integers(1, 4), seed=seeds, data=st.data())
+def test_stack_parity(torch, dtype, shape, n, seed, data):
+    axis = data.draw(st.integers(-len(shape) - 1, len(shape)))
+    arrays = [values(seed + i, shape) for i in range(n)]
+    parity(torch, lambda *xs: tg.stack(xs, axis=axis), lambda *ts: torch.stack(ts, dim=axis),
+           arrays, dtype, seed, np_fn=lambda *a: np.stack(a, axis=axis))
+
+
+def test_concatenate_stack_errors():
+    with pytest.raises(ValueError, match="concatenate"):
+        tg.concatenate([Tensor(np.ones((2, 3))), Tensor(np.ones((3, 2)))], axis=0)
+    with pytest.raises(ValueError, match="stack"):
+        tg.stack([Tensor(np.ones(2)), Tensor(np.ones(3))])
+    with pytest.raises(ValueError):
+        tg.concatenate([])
+    with pytest.raises(ValueError, match="axis"):
+        tg.concatenate([Tensor(np.ones(2))], axis=1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=3), seed=seeds,
+       data=st.data(), value=st.sampled_from([0.0, 1.5]))
+def test_pad_parity(torch, dtype, shape, seed, data, value):
+    pw = tuple((data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))) for _ in shape)
+    flat = [p for pair in reversed(pw) for p in pair]  # torch: last axis first
+    parity(torch, lambda x: x.pad(pw, value=value),
+           lambda t: torch.nn.functional.pad(t, flat, value=value), [values(seed, shape)], dtype,
+           seed, np_fn=lambda a: np.pad(a, pw, constant_values=value))
+
+
+def test_pad_width_forms_and_errors():
+    a = values(0, (2, 3))
+    x = Tensor(a)
+    np.testing.assert_array_equal(x.pad(1).numpy(), np.pad(a, 1))
+    np.testing.assert_array_equal(x.pad((1, 2)).numpy(), np.pad(a, (1, 2)))
+    with pytest.raises(ValueError, match="pad"):
+        x.pad(((1, 1), (1, 1), (1, 1)))
+    with pytest.raises(ValueError, match="non-negative"):
+        x.pad(-1)
+
+
+# ---- finite differences: gradcheck and gradgradcheck of every primitive, in float64 ----------------
+
+def _r(shape, seed=0, domain="real"):
+    return values(seed, shape, domain)
+
+
+_IDX = np.array([2, 0, 2, 1])
+_MASK = np.array([[True, False, True], [False, True, True]])
+GRADCHECK = {
+    # name: (function, inputs); every function uses its inputs nonlinearly where it can, so the
+    # second derivative is not trivially zero.
+    "add": (lambda a, b: (a + b) * (a + b), [_r((2, 3)), _r((3,), 1)]),
+    "sub": (lambda a, b: (a - b) * a, [_r((2, 1)), _r((1, 3), 1)]),
+    "mul": (lambda a, b: a * b, [_r((2, 3)), _r((2, 1), 1)]),
+    "div": (lambda a, b: a / b, [_r((2, 3)), _r((3,), 1, "nonzero")]),
+    "pow": (lambda a, b: a ** b, [_r((2, 3), 0, "pos"), _r((3,), 1)]),
+    "pow_scalar": (lambda a: a ** 3 + a ** 2 + a ** -0.5 * a ** 0.0,
+                   [_r((2, 3), 0, "pos")]),
+    "rpow": (lambda a: 1.7 ** a, [_r((2, 3))]),
+    "scalar_ops": (lambda a: (2 - a) * (3 / (a * a + 1)) + 0.5 * a - 1, [_r((4,))]),
+    "neg": (lambda a: -(a * a), [_r((2, 3))]),
+    "maximum": (lambda a, b: tg.maximum(a, b) ** 2, [_r((2, 3)), _r((3,), 1)]),
+    "minimum": (lambda a, b: tg.minimum(a, b) ** 2, [_r((2, 3)), _r((2, 1), 1)]),
+    "where": (lambda a, b: tg.where(_MASK, a * a, b * b), [_r((2, 3)), _r((3,), 1)]),
+    "exp": (lambda a: a.exp(), [_r((2, 3))]),
+    "log": (lambda a: a.log(), [_r((2, 3), 0, "pos")]),
+    "sqrt": (lambda a: a.sqrt(), [_r((2, 3), 0, "pos")]),
+    "rsqrt": (lambda a: a.rsqrt(), [_r((2, 3), 0, "pos")]),
+    "abs": (lambda a: a.abs() * a, [_r((2, 3), 0, "nonzero")]),
+    "sign": (lambda a: a.sign() * a * a, [_r((2, 3), 0, "nonzero")]),
+    "relu": (lambda a: a.relu() * a, [_r((2, 3), 0, "nonzero")]),
+    "sigmoid": (lambda a: a.sigmoid(), [_r((2, 3))]),
+    "tanh": (lambda a: a.tanh(), [_r((2, 3))]),
+    "clip": (lambda a: a.clip(-0.5, 0.5) * a, [np.array([-1.3, -0.2, 0.1, 0.9, 0.3])]),
+    # float32 rounding inside: a step far above float32's epsilon, exact for a quadratic
+    "astype": (lambda a: a.astype(np.float32).astype(np.float64) ** 2,
+               [np.array([0.5, -1.25, 2.0])], dict(eps=1e-2)),
+    "matmul": (lambda a, b: (a @ b) ** 2, [_r((2, 3)), _r((3, 2), 1)]),
+    "matmul_batched": (lambda a, b: (a @ b) ** 2, [_r((2, 1, 2, 3)), _r((2, 3, 2), 1)]),
+    "matmul_1d": (lambda a, b: (a @ b) ** 2, [_r((3,)), _r((3,), 1)]),
+    "matvec": (lambda a, b: (a @ b) ** 2, [_r((2, 3)), _r((3,), 1)]),
+    "vecmat": (lambda a, b: (a @ b) ** 2, [_r((3,)), _r((2, 3, 2), 1)]),
+    "sum": (lambda a: a.sum(axis=1) ** 2, [_r((2, 3))]),
+    "sum_keep": (lambda a: a.sum(axis=(0, 2), keepdims=True) ** 2, [_r((2, 2, 2))]),
+    "mean": (lambda a: a.mean(axis=-1) ** 2, [_r((2, 3))]),
+    "mean_all": (lambda a: a.mean() * a, [_r((2, 3))]),
+    "max": (lambda a: a.max(axis=0) ** 2, [_r((3, 3))]),
+    "min": (lambda a: a.min(axis=(0, 1), keepdims=True) * a, [_r((2, 3))]),
+    "var": (lambda a: a.var(axis=1), [_r((2, 4))]),
+    "var0": (lambda a: a.var(axis=(0, 1), correction=0, keepdims=True), [_r((2, 3))]),
+    "std": (lambda a: a.std(axis=0), [_r((3, 2))]),
+    "logsumexp": (lambda a: a.logsumexp(axis=1), [_r((2, 3))]),
+    "softmax": (lambda a: a.softmax(axis=0), [_r((3, 2))]),
+    "log_softmax": (lambda a: a.log_softmax(axis=-1), [_r((2, 3))]),
+    "reshape": (lambda a: a.reshape(3, 2) ** 2, [_r((2, 3))]),
+    "flatten": (lambda a: a.flatten(1) ** 2, [_r((2, 1, 2))]),
+    "transpose": (lambda a: a.transpose(2, 0, 1) ** 2, [_r((2, 1, 3))]),
+    "T": (lambda a: a.T * a.T, [_r((2, 3))]),
+    "squeeze": (lambda a: a.squeeze(1) ** 2, [_r((2, 1, 2))]),
+    "unsqueeze": (lambda a: a.unsqueeze(0) ** 2, [_r((2, 3))]),
+    "broadcast_to": (lambda a: a.broadcast_to((2, 2, 3)) ** 2, [_r((2, 1))]),
+    "expand": (lambda a: a.expand(3, -1) ** 2, [_r((1, 2))]),
+    "getitem_basic": (lambda a: a[1:, None, ::-1, 0] ** 2, [_r((3, 2, 2))]),
+    "getitem_int_array": (lambda a: a[_IDX] ** 2, [_r((3, 2))]),
+    "getitem_mask": (lambda a: a[_MASK] ** 2, [_r((2, 3))]),
+    "getitem_two_arrays": (lambda a: a[_IDX, _IDX % 2] ** 2, [_r((3, 2))]),
+    "concatenate": (lambda a, b: tg.concatenate([a, b * b, a], axis=1) ** 2,
+                    [_r((2, 1)), _r((2, 2), 1)]),
+    "stack": (lambda a, b: tg.stack([a, b], axis=-1) ** 2, [_r((2,)), _r((2,), 1)]),
+    "pad": (lambda a: a.pad(((1, 0), (0, 2)), value=0.5) ** 2, [_r((2, 2))]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADCHECK))
+def test_gradcheck_every_primitive(name):
+    fn, inputs, *kw = GRADCHECK[name]
+    xs = [Tensor(a, requires_grad=True) for a in inputs]
+    assert tg.gradcheck(fn, xs, **(kw[0] if kw else {})) is True
+
+
+@pytest.mark.parametrize("name", sorted(GRADCHECK))
+def test_gradgradcheck_every_primitive(name):
+    fn, inputs, *kw = GRADCHECK[name]
+    xs = [Tensor(a, requires_grad=True) for a in inputs]
+    assert tg.gradgradcheck(fn, xs, **(kw[0] if kw else {})) is True
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("name", ["tanh", "sigmoid", "exp", "log", "rsqrt", "softmax", "var",
+                                  "std", "logsumexp", "div", "pow", "matmul", "max", "getitem"])
+def test_second_derivative_parity_with_torch(torch, name, dtype):
+    """Hessian-vector products, recorded backward against torch's double backward."""
+    fns = {
+        "tanh": (lambda x: x.tanh(), lambda t: t.tanh(), "real"),
+        "sigmoid": (lambda x: x.sigmoid(), lambda t: t.sigmoid(), "real"),
+        "exp": (lambda x: x.exp(), lambda t: t.exp(), "real"),
+        "log": (lambda x: x.log(), lambda t: t.log(), "pos"),
+        "rsqrt": (lambda x: x.rsqrt(), lambda t: t.rsqrt(), "pos"),
+        "softmax": (lambda x: x.softmax(axis=0), lambda t: t.softmax(dim=0), "real"),
+        "var": (lambda x: x.var(axis=1, keepdims=True), lambda t: t.var(dim=1, keepdim=True), "real"),
+        "std": (lambda x: x.std(axis=0), lambda t: t.std(dim=0), "real"),
+        "logsumexp": (lambda x: x.logsumexp(axis=1), lambda t: t.logsumexp(dim=1), "real"),
+        "div": (lambda x: 1.5 / x, lambda t: 1.5 / t, "nonzero"),
+        "pow": (lambda x: x ** x, lambda t: t ** t, "pos"),
+        "matmul": (lambda x: x @ x.T, lambda t: t @ t.T, "real"),
+        "max": (lambda x: x.max(axis=1) * x.sum(axis=1), lambda t: t.amax(dim=1) * t.sum(dim=1),
+                "real"),
+        "getitem": (lambda x: x[[0, 0, 2]] ** 3, lambda t: t[[0, 0, 2]] ** 3, "real"),
+    }
+    fn, tfn, domain = fns[name]
+    rng = np.random.default_rng(5)
+    a = values(5, (3, 4), domain).astype(dtype)
+    x = Tensor(a, requires_grad=True)
+    t = torch.tensor(a, requires_grad=True)
+    out, ref = fn(x), tfn(t)
+    g = rng.standard_normal(out.shape).astype(dtype)
+    v = rng.standard_normal(a.shape).astype(dtype)
+    gx, = tg.grad(out, x, grad_outputs=g, create_graph=True)
+    gt, = torch.autograd.grad(ref, t, torch.from_numpy(g), create_graph=True)
+    hv, = tg.grad(gx, x, grad_outputs=v)
+    hvt, = torch.autograd.grad(gt, t, torch.from_numpy(v))
+    assert hv.dtype == dtype
+    _close(gx.numpy(), gt.detach().numpy(), RTOL[dtype] * 10, "first derivative")
+    _close(hv.numpy(), hvt.numpy(), RTOL[dtype] * 10, "Hessian-vector product")
