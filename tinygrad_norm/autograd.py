@@ -1,7 +1,7 @@
 """The tape: nodes in execution order, backward replay, grad modes and scopes.
 
 Every primitive whose inputs require grad records one ``Node``. Nodes carry a sequence number
-from a per-thread counter, so the order of execution *is* the tape: backward replays it from the
+from one process-wide counter, so the order of execution *is* the tape: backward replays it from the
 highest number down (a heap keyed by that number, restricted to the nodes reachable from the
 outputs). Nothing is recursive, so a chain of a million ops is fine.
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import itertools
 import threading
 import weakref
 
@@ -23,10 +24,15 @@ class _State(threading.local):
     def __init__(self):
         self.enabled = True
         self.scope = None
-        self.seq = 0
 
 
 _state = _State()
+
+# One counter for all threads, not one per thread: a graph may be built partly in one thread and
+# partly in another, and per-thread numbers then collide or run against the data dependencies
+# (wrong gradients). next() on itertools.count is atomic under the GIL, and cheaper than a
+# thread-local attribute update.
+_next_seq = itertools.count(1).__next__
 
 
 def is_grad_enabled() -> bool:
@@ -92,8 +98,7 @@ class scope:
     def __enter__(self):
         self._prev = _state.scope
         if _state.enabled:  # scopes cost nothing when no tape records
-            _state.seq += 1
-            _state.scope = Scope(self.name, self.args, self._prev, _state.seq)
+            _state.scope = Scope(self.name, self.args, self._prev, _next_seq())
         return _state.scope
 
     def __exit__(self, *exc):
@@ -116,10 +121,8 @@ class Node:
         self.hooks = None       # hooks of the output; kept here so they outlive the output tensor
         # Weak: the output owns the node; a strong back-reference would make every graph a cycle.
         self.out_ref = weakref.ref(out)
-        st = _state
-        st.seq += 1
-        self.seq = st.seq
-        self.scope = st.scope
+        self.seq = _next_seq()
+        self.scope = _state.scope
 
     @property
     def name(self):

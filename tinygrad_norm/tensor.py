@@ -605,7 +605,11 @@ def _seed_grad(t, gradient, create_graph):
                                f"tensor has shape {t.shape}; pass gradient= of that shape")
         g = np.ones_like(t.data)
     else:
-        g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+        g = gradient.data if isinstance(gradient, Tensor) else gradient
+        if type(g) is not np.ndarray or g.dtype != t.data.dtype:
+            # The seed takes the output's dtype: a float64 seed of a float32 graph would turn
+            # every gradient on the way float64 (hooks, grad() of intermediates, the time spent).
+            g = np.asarray(g, dtype=t.data.dtype)
         if g.shape != t.data.shape:
             raise ValueError(f"gradient has shape {g.shape} but the tensor has shape {t.shape}")
         if create_graph and isinstance(gradient, Tensor):

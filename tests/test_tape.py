@@ -1,0 +1,636 @@
+"""The tape: graph shapes (diamonds, reuse), accumulation, retain_graph, hooks, grad(), grad modes
+and threads, higher-order gradients, deep chains, memory, dtypes and scopes."""
+from __future__ import annotations
+
+import gc
+import threading
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+
+import tinygrad_norm as tg
+from tinygrad_norm import Tensor
+
+
+def leaf(a, dtype=np.float64):
+    return Tensor(np.asarray(a, dtype=dtype), requires_grad=True)
+
+
+def test_diamond_matches_torch(torch, rng):
+    a = rng.standard_normal((3, 4))
+    g = rng.standard_normal((3, 4))
+
+    def f(x, exp):
+        y = x * 2.0
+        left, right = exp(y), y * y  # two paths from y, joined again below
+        return left * right + y
+
+    x = leaf(a)
+    f(x, lambda v: v.exp()).backward(g)
+    t = torch.tensor(a, requires_grad=True)
+    f(t, torch.exp).backward(torch.tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+
+
+def test_reused_tensors_and_fan_out_match_torch(torch, rng):
+    a, w = rng.standard_normal((2, 3)), rng.standard_normal((3, 3))
+
+    def f(x, W):
+        h = x @ W
+        h2 = h * h + h  # h used three times
+        return (h2 @ W) * x + x * x * x  # W and x reused across layers
+
+    xs = [leaf(a), leaf(w)]
+    ts = [torch.tensor(v, requires_grad=True) for v in (a, w)]
+    g = rng.standard_normal((2, 3))
+    f(*xs).backward(g)
+    f(*ts).backward(torch.tensor(g))
+    for x, t in zip(xs, ts):
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+
+
+def test_same_tensor_as_both_operands():
+    x = leaf([1.0, -2.0, 3.0])
+    (x * x + x - x / x).backward(np.ones(3))
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() + 1)
+
+
+def test_gradient_accumulates_across_backward_calls_and_resets(rng):
+    x = leaf(rng.standard_normal(4))
+    g = rng.standard_normal(4)
+    (x.tanh() * 3).backward(g)
+    first = x.grad.numpy().copy()
+    (x.tanh() * 3).backward(g)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first, rtol=1e-15)
+    x.grad = None
+    (x * 1.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones(4))
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_grad_is_a_tensor_of_the_leaf_shape_and_not_an_alias(rng):
+    a = rng.standard_normal((2, 3))
+    x = leaf(a)
+    g = rng.standard_normal((2, 3))
+    y = x + 0.0  # add passes its gradient straight through
+    y.backward(g)
+    assert isinstance(x.grad, Tensor) and x.grad.shape == (2, 3) and not x.grad.requires_grad
+    x.grad.numpy()[...] = 7.0  # the caller's array must not change
+    np.testing.assert_array_equal(g, g.copy())
+    b = leaf([1.0, 2.0])
+    c = leaf([3.0, 4.0])
+    (b + c).backward(np.ones(2))
+    b.grad.numpy()[0] = 100.0  # two leaves fed by one add do not share one array
+    assert c.grad.numpy()[0] == 1.0
+
+
+def test_broadcast_leaf_gradient_is_summed_to_its_shape(torch, rng):
+    a, b = rng.standard_normal((3, 1)), rng.standard_normal((4,))
+    x, y = leaf(a), leaf(b)
+    out = x * y + y
+    g = rng.standard_normal(out.shape)
+    out.backward(g)
+    tx, ty = (torch.tensor(v, requires_grad=True) for v in (a, b))
+    (tx * ty + ty).backward(torch.tensor(g))
+    assert x.grad.shape == (3, 1) and y.grad.shape == (4,)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-12)
+
+
+def test_non_leaf_grad_stays_none_and_constants_get_nothing():
+    x = leaf([1.0, 2.0])
+    c = Tensor([3.0, 4.0])
+    h = x * c
+    h.sum().backward()
+    assert h.grad is None and c.grad is None and x.grad is not None
+
+
+def test_detach_stops_the_gradient():
+    x = leaf([1.0, 2.0])
+    d = x.detach()
+    assert not d.requires_grad and d.is_leaf and np.shares_memory(d.numpy(), x.numpy())
+    (x * d).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0])
+
+
+# ---- retain_graph ------------------------------------------------------------------------------
+
+def test_second_backward_through_freed_graph_says_retain_graph():
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * 2).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * 2).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 4 * np.exp([1.0, 2.0]))
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        y.backward()
+
+
+def test_grad_frees_the_graph_unless_retained():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    tg.grad(y, x, retain_graph=True)
+    tg.grad(y, x)
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_a_freed_subgraph_is_reported_from_another_root():
+    x = leaf([1.0, 2.0])
+    h = x.exp()
+    h.sum().backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        (h * 2).sum().backward()
+
+
+def test_backward_releases_saved_intermediates():
+    x = leaf(np.ones(5))
+    h = x * 2.0
+    ref = weakref.ref(h)
+    y = h.exp()
+    del h
+    assert ref() is not None  # held by the graph of y
+    y.backward(np.ones(5))
+    gc.collect()
+    assert ref() is None  # backward released it even though y is still alive
+
+
+# ---- errors of backward ------------------------------------------------------------------------
+
+def test_backward_on_non_scalar_needs_a_gradient():
+    y = leaf(np.ones((2, 3))) * 2
+    with pytest.raises(RuntimeError, match=r"\(2, 3\)"):
+        y.backward()
+
+
+def test_backward_on_a_tensor_that_does_not_require_grad():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        Tensor([1.0]).sum().backward()
+    with tg.no_grad():
+        y = leaf([1.0]) * 2
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.backward()
+
+
+def test_backward_gradient_of_the_wrong_shape():
+    y = leaf(np.ones((2, 3))) * 2
+    with pytest.raises(ValueError, match=r"\(3, 2\).*\(2, 3\)"):
+        y.backward(np.ones((3, 2)))
+
+
+def test_backward_of_a_one_element_tensor_needs_no_gradient():
+    x = leaf([[2.0]])
+    (x * x).backward()
+    assert x.grad.numpy().tolist() == [[4.0]]
+
+
+def test_backward_on_a_leaf():
+    x = leaf([1.0, 2.0])
+    x.backward(np.array([3.0, 4.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
+
+
+# ---- hooks ----------------------------------------------------------------------------------------
+
+def test_hook_on_a_leaf_sees_the_total_gradient_once():
+    x = leaf([1.0, 2.0])
+    seen = []
+    x.register_hook(lambda g: seen.append(g.numpy().copy()))
+    (x * 3 + x * x).backward(np.ones(2))
+    assert len(seen) == 1
+    np.testing.assert_array_equal(seen[0], [5.0, 7.0])
+
+
+def test_hook_on_an_intermediate_and_its_replacement_flows_on():
+    x = leaf([1.0, 2.0])
+    h = x * 3
+    seen = []
+
+    def hook(g):
+        seen.append(g.numpy().copy())
+        return g * 10
+
+    h.register_hook(hook)
+    (h * h).backward(np.ones(2))
+    np.testing.assert_array_equal(seen[0], 2 * h.numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * h.numpy() * 10 * 3)
+
+
+def test_hook_returning_an_array_replaces_the_gradient():
+    x = leaf([1.0, 2.0])
+    x.register_hook(lambda g: np.zeros(2))
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+
+
+def test_hook_on_an_intermediate_deleted_before_backward_still_runs():
+    x = leaf([1.0, 2.0])
+    h = x.exp()
+    calls = []
+    h.register_hook(lambda g: calls.append(g.numpy().copy()) or g * 0.5)
+    y = (h * 2).sum()
+    del h
+    gc.collect()
+    y.backward()
+    assert len(calls) == 1
+    np.testing.assert_array_equal(calls[0], [2.0, 2.0])
+    np.testing.assert_allclose(x.grad.numpy(), np.exp([1.0, 2.0]))
+
+
+def test_hook_handle_remove_and_several_hooks_in_order():
+    x = leaf([1.0])
+    order = []
+    x.register_hook(lambda g: order.append("a") or g + 1)
+    handle = x.register_hook(lambda g: order.append("b"))
+    x.register_hook(lambda g: order.append("c") or g * 2)
+    (x * 1).sum().backward()
+    assert order == ["a", "b", "c"] and x.grad.item() == 4.0
+    handle.remove()
+    handle.remove()  # idempotent
+    order.clear()
+    x.grad = None
+    (x * 1).sum().backward()
+    assert order == ["a", "c"]
+
+
+def test_hooks_also_run_in_grad_and_under_create_graph():
+    x = leaf([1.0, 2.0])
+    h = x * x
+    seen = []
+    h.register_hook(lambda g: seen.append(g))
+    gx, = tg.grad(h.sum(), x, create_graph=True)
+    assert len(seen) == 1 and isinstance(seen[0], Tensor)
+    np.testing.assert_array_equal(gx.numpy(), [2.0, 4.0])
+
+
+def test_hook_needs_requires_grad():
+    with pytest.raises(RuntimeError, match="require"):
+        Tensor([1.0]).register_hook(lambda g: g)
+
+
+# ---- tg.grad ---------------------------------------------------------------------------------------
+
+def test_grad_returns_a_tuple_and_leaves_dot_grad_alone(torch, rng):
+    a, b = rng.standard_normal(3), rng.standard_normal(3)
+    x, y = leaf(a), leaf(b)
+    out = x * y.exp()
+    g = rng.standard_normal(3)
+    gx, gy = tg.grad(out, [x, y], grad_outputs=g)
+    assert x.grad is None and y.grad is None
+    tx, ty = (torch.tensor(v, requires_grad=True) for v in (a, b))
+    rx, ry = torch.autograd.grad(tx * ty.exp(), [tx, ty], torch.tensor(g))
+    np.testing.assert_allclose(gx.numpy(), rx.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gy.numpy(), ry.numpy(), rtol=1e-12)
+    single = tg.grad((x * x).sum(), x)
+    assert isinstance(single, tuple) and len(single) == 1
+
+
+def test_grad_of_several_outputs_and_with_respect_to_an_intermediate(rng):
+    x = leaf(rng.standard_normal(3))
+    h = x.tanh()
+    o1, o2 = h * 2, (h * h).sum()
+    g1 = rng.standard_normal(3)
+    gh, gx = tg.grad([o1, o2], [h, x], grad_outputs=[g1, None])
+    np.testing.assert_allclose(gh.numpy(), 2 * g1 + 2 * h.numpy(), rtol=1e-14)
+    np.testing.assert_allclose(gx.numpy(), gh.numpy() * (1 - h.numpy() ** 2), rtol=1e-14)
+
+
+def test_grad_unused_inputs():
+    x, z = leaf([1.0]), leaf([2.0])
+    with pytest.raises(RuntimeError, match="allow_unused"):
+        tg.grad((x * 2).sum(), [x, z])
+    gx, gz = tg.grad((x * 2).sum(), [x, z], allow_unused=True)
+    assert gx.item() == 2.0 and gz is None
+
+
+def test_grad_argument_errors():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        tg.grad((x * 2).sum(), Tensor([1.0]))
+    with pytest.raises(RuntimeError):
+        tg.grad(Tensor([1.0]).sum(), x)
+    with pytest.raises(ValueError, match="grad_outputs"):
+        tg.grad([x * 2, x * 3], x, grad_outputs=[np.ones(2)])
+    with pytest.raises(RuntimeError, match=r"\(2,\)"):
+        tg.grad(x * 2, x)
+    with pytest.raises(TypeError):
+        tg.grad((x * 2).sum(), [np.ones(2)])
+
+
+def test_grad_with_respect_to_a_leaf_that_is_also_the_output():
+    x = leaf([1.0, 2.0])
+    g, = tg.grad(x, x, grad_outputs=np.array([3.0, 4.0]))
+    np.testing.assert_array_equal(g.numpy(), [3.0, 4.0])
+
+
+# ---- higher order -----------------------------------------------------------------------------------
+
+def test_second_and_third_derivative_of_a_cube():
+    x = leaf([1.0, -2.0, 3.0])
+    d1, = tg.grad((x ** 3).sum(), x, create_graph=True)
+    d2, = tg.grad(d1.sum(), x, create_graph=True)
+    d3, = tg.grad(d2.sum(), x)
+    np.testing.assert_allclose(d1.numpy(), 3 * x.numpy() ** 2)
+    np.testing.assert_allclose(d2.numpy(), 6 * x.numpy())
+    np.testing.assert_allclose(d3.numpy(), [6.0, 6.0, 6.0])
+    assert d1.requires_grad and not d3.requires_grad
+
+
+def test_backward_with_create_graph_gives_a_differentiable_grad():
+    x = leaf([0.5, -1.0])
+    (x.tanh() * x).sum().backward(create_graph=True)
+    g = x.grad
+    assert g.requires_grad
+    x.grad = None
+    g.sum().backward()
+    t = np.tanh(x.numpy())
+    # d/dx [tanh(x) + x (1 - tanh^2 x)] = 2 (1 - t^2) - 2 x t (1 - t^2)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (1 - t * t) - 2 * x.numpy() * t * (1 - t * t),
+                               rtol=1e-12)
+
+
+def test_hessian_vector_product_of_a_small_network_matches_torch(torch, rng):
+    a, w1, w2 = rng.standard_normal((4, 3)), rng.standard_normal((3, 5)), rng.standard_normal((5, 2))
+    v1, v2 = rng.standard_normal((3, 5)), rng.standard_normal((5, 2))
+    target = rng.standard_normal((4, 2))
+
+    def loss(x, W1, W2, lib):
+        h = (x @ W1).tanh() if lib == "tg" else torch.tanh(x @ W1)
+        out = h @ W2
+        sm = out.log_softmax(axis=1) if lib == "tg" else torch.log_softmax(out, dim=1)
+        y = target if lib == "tg" else torch.tensor(target)
+        return -(sm * y).mean() + ((out - y) ** 2).mean()
+
+    ws = [leaf(w1), leaf(w2)]
+    gs = tg.grad(loss(Tensor(a), *ws, "tg"), ws, create_graph=True)
+    dot = (gs[0] * v1).sum() + (gs[1] * v2).sum()
+    hv = tg.grad(dot, ws)
+
+    ts = [torch.tensor(w, requires_grad=True) for w in (w1, w2)]
+    tgs = torch.autograd.grad(loss(torch.tensor(a), *ts, "torch"), ts, create_graph=True)
+    tdot = (tgs[0] * torch.tensor(v1)).sum() + (tgs[1] * torch.tensor(v2)).sum()
+    thv = torch.autograd.grad(tdot, ts)
+    for mine, theirs in zip(gs, tgs):
+        np.testing.assert_allclose(mine.numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-14)
+    for mine, theirs in zip(hv, thv):
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_gradient_norm_penalty_matches_torch(torch, rng):
+    a, w = rng.standard_normal((5, 3)), rng.standard_normal((3, 3))
+
+    def run(x, W, lib):
+        y = (x @ W).sigmoid() if lib == "tg" else torch.sigmoid(x @ W)
+        return (y * y).sum()
+
+    x, W = leaf(a), leaf(w)
+    gx, = tg.grad(run(x, W, "tg"), x, create_graph=True)
+    ((gx * gx).sum() + run(x, W, "tg")).backward()
+    tx, tW = (torch.tensor(v, requires_grad=True) for v in (a, w))
+    tgx, = torch.autograd.grad(run(tx, tW, "torch"), tx, create_graph=True)
+    ((tgx * tgx).sum() + run(tx, tW, "torch")).backward()
+    np.testing.assert_allclose(W.grad.numpy(), tW.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10)
+
+
+# ---- grad modes and threads -------------------------------------------------------------------------
+
+def test_no_grad_and_enable_grad_as_context_managers():
+    x = leaf([1.0])
+    assert tg.is_grad_enabled()
+    with tg.no_grad():
+        assert not tg.is_grad_enabled()
+        y = x * 2
+        with tg.enable_grad():
+            z = x * 2
+        w = x * 2
+    assert tg.is_grad_enabled()
+    assert not y.requires_grad and z.requires_grad and not w.requires_grad
+    assert y.grad_fn is None and z.grad_fn is not None
+
+
+def test_grad_modes_as_decorators_and_restore_on_exceptions():
+    x = leaf([1.0])
+
+    @tg.no_grad()
+    def f(v):
+        return v * 2
+
+    @tg.enable_grad()
+    def g(v):
+        return v * 2
+
+    assert not f(x).requires_grad
+    with tg.no_grad():
+        assert g(x).requires_grad
+    with pytest.raises(ZeroDivisionError):
+        with tg.no_grad():
+            1 / 0
+    assert tg.is_grad_enabled()
+    assert f.__name__ == "f"
+
+
+def test_no_grad_is_thread_local():
+    x = leaf([1.0])
+    inside, release = threading.Event(), threading.Event()
+    seen = {}
+
+    def worker():
+        with tg.no_grad():
+            inside.set()
+            release.wait(10)
+            seen["worker"] = (x * 2).requires_grad
+
+    t = threading.Thread(target=worker)
+    t.start()
+    assert inside.wait(10)
+    seen["main"] = (x * 2).requires_grad  # the worker's no_grad must not leak here
+    release.set()
+    t.join()
+    assert seen == {"worker": False, "main": True}
+
+    def fresh():
+        seen["fresh"] = tg.is_grad_enabled() and (x * 2).requires_grad
+
+    with tg.no_grad():  # a new thread starts with grad enabled, whatever the spawner does
+        t = threading.Thread(target=fresh)
+        t.start()
+        t.join()
+    assert seen["fresh"] is True
+
+
+def test_concurrent_backward_in_threads(rng):
+    a = rng.standard_normal((8, 8))
+    results, errors = {}, []
+
+    def work(i):
+        try:
+            x = leaf(a * (i + 1))
+            y = x
+            for _ in range(200):
+                y = (y * 0.5).tanh() + x
+            y.backward(np.ones((8, 8)))
+            results[i] = x.grad.numpy()
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for i in range(4):  # same result as the single-threaded run
+        x = leaf(a * (i + 1))
+        y = x
+        for _ in range(200):
+            y = (y * 0.5).tanh() + x
+        y.backward(np.ones((8, 8)))
+        np.testing.assert_array_equal(results[i], x.grad.numpy())
+
+
+def test_graph_built_across_threads():
+    """Part of a graph recorded in a worker thread, the rest in the main thread: the tape order
+    must still follow the data dependencies."""
+    x = leaf([1.0, 2.0])
+    u = x * 3.0
+    box = {}
+
+    def worker():
+        h = u
+        for _ in range(5):
+            h = h * 2.0
+        box["h"] = h
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    w = box["h"] * u  # = 32 u^2 = 288 x^2
+    w.backward(np.ones(2))
+    np.testing.assert_allclose(x.grad.numpy(), 576 * x.numpy())
+
+
+# ---- scale: deep chains and memory ------------------------------------------------------------------
+
+def test_chain_of_200000_ops_backpropagates_without_recursion():
+    x = leaf(0.5)
+    y = x
+    for _ in range(200_000):
+        y = y * 1.0
+    y.backward()
+    assert x.grad.item() == 1.0
+    del y  # freeing a deep graph must not overflow the C stack either
+
+
+def test_deep_graph_without_backward_is_freed():
+    x = leaf(np.ones(2))
+    y = x
+    for _ in range(200_000):
+        y = y + 1.0
+    ref = weakref.ref(y)
+    del y
+    assert ref() is None
+
+
+def test_memory_stays_flat_over_forward_passes_without_backward(rng):
+    """A loop of forward passes with requires_grad inputs, no backward() and no no_grad(): every
+    graph is freed when its output is dropped, so memory does not grow."""
+    w = leaf(rng.standard_normal((8, 8)))
+    b = leaf(rng.standard_normal(8))
+    x = Tensor(rng.standard_normal((4, 8)))
+
+    def step():
+        h = (x @ w + b).tanh()
+        return ((h * h).mean(axis=1) - h.var(axis=1)).sum()
+
+    for _ in range(200):  # warm caches and free lists
+        step()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        step()
+        base, _ = tracemalloc.get_traced_memory()
+        for _ in range(10_000):
+            loss = step()
+        del loss
+        gc.collect()
+        current, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert current - base < 64 * 1024, f"grew by {current - base} bytes over 10000 forward passes"
+
+
+def test_memory_stays_flat_over_training_steps(rng):
+    w = leaf(rng.standard_normal((8, 8)))
+    x = Tensor(rng.standard_normal((4, 8)))
+    for _ in range(100):
+        (x @ w).tanh().sum().backward()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base, _ = tracemalloc.get_traced_memory()
+        for _ in range(2_000):
+            (x @ w).tanh().sum().backward()
+            w.grad = None
+        gc.collect()
+        current, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert current - base < 64 * 1024, f"grew by {current - base} bytes"
+
+
+# ---- dtypes: float32 stays float32 --------------------------------------------------------------------
+
+def test_float32_in_float32_gradients_out(rng):
+    x = leaf(rng.standard_normal((3, 4)), np.float32)
+    w = leaf(rng.standard_normal((4, 2)), np.float32)
+    seen = []
+    h = x * np.float64(1.5) + np.float64(0.25)  # NumPy 2 would promote these to float64
+    h = h / np.float64(3.0) - np.int64(2) + 2 ** np.float64(0.5)
+    h.register_hook(lambda g: seen.append(g.dtype))
+    z = (h @ w).tanh().softmax(axis=1) * np.float64(2.0)
+    z = z.log_softmax(axis=0) + z.var(axis=0) + z.std(axis=1, keepdims=True) + z.mean()
+    z = z + z.logsumexp(axis=1, keepdims=True) + z.max(axis=0) + (z ** np.float64(2.0)).sqrt()
+    assert z.dtype == np.float32
+    z.backward(rng.standard_normal(z.shape))  # a float64 upstream gradient, too
+    assert x.grad.dtype == np.float32 and w.grad.dtype == np.float32
+    assert seen == [np.float32]
+    gx, = tg.grad((x.exp() * np.float64(2)).mean(), x, create_graph=True)
+    assert gx.dtype == np.float32
+    ggx, = tg.grad(gx.sum(), x)
+    assert ggx.dtype == np.float32
+
+
+def test_float64_numpy_scalar_operands_keep_float32(rng):
+    x = leaf(rng.standard_normal(3), np.float32)
+    for y in [x + np.float64(1), np.float64(1) - x, x * np.float32(2), np.float64(2) / x,
+              x ** np.float64(2), np.float64(2) ** x, tg.maximum(x, np.float64(0)),
+              tg.where(x > 0, x, np.float64(0)), x.clip(np.float64(-1), np.float64(1))]:
+        assert y.dtype == np.float32
+
+
+# ---- scopes -----------------------------------------------------------------------------------
+
+def test_scopes_name_the_nodes_recorded_inside():
+    x = leaf([1.0, 2.0])
+    with tg.scope("outer", k=1):
+        a = x * 2
+        with tg.scope("inner"):
+            b = a.exp()
+    c = b + 1
+    assert a.grad_fn.scope.name == "outer" and a.grad_fn.scope.args == {"k": 1}
+    assert b.grad_fn.scope.name == "inner" and b.grad_fn.scope.parent is a.grad_fn.scope
+    assert c.grad_fn.scope is None
+    with tg.no_grad():
+        with tg.scope("free") as s:
+            assert s is None  # scopes cost nothing when nothing records
