@@ -1,0 +1,272 @@
+"""Tensor: construction and dtypes, constructors and the seeded generator, properties, NumPy
+interop, mixing with arrays and scalars, repr, and the errors of bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_norm as tg
+from tinygrad_norm import Tensor
+
+
+# ---- construction and dtypes ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("data", [[1, 2, 3], [1.5, 2.5], 3, 2.5, [[1, 2], [3, 4]], (1, 2)])
+def test_python_lists_and_scalars_become_float32(data):
+    t = Tensor(data)
+    assert t.dtype == np.float32
+    np.testing.assert_array_equal(t.numpy(), np.asarray(data, dtype=np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, np.int64, np.int32,
+                                   np.uint8, np.bool_])
+def test_ndarrays_keep_their_dtype(dtype):
+    a = np.arange(6).reshape(2, 3).astype(dtype)
+    t = Tensor(a)
+    assert t.dtype == dtype and t.shape == (2, 3)
+    np.testing.assert_array_equal(t.numpy(), a)
+
+
+def test_numpy_scalars_keep_their_dtype_and_dtype_argument_casts():
+    assert Tensor(np.float64(1.0)).dtype == np.float64
+    assert Tensor([1, 2], dtype=np.float64).dtype == np.float64
+    assert Tensor(np.ones(2), dtype="float32").dtype == np.float32
+    assert Tensor([True, False]).dtype == np.bool_
+
+
+def test_tensor_of_a_tensor_and_of_a_list_of_tensors():
+    a = Tensor(np.arange(3.0))
+    assert np.shares_memory(Tensor(a).numpy(), a.numpy())
+    np.testing.assert_array_equal(Tensor([Tensor(1.0), Tensor(2.0)]).numpy(), [1.0, 2.0])
+
+
+@pytest.mark.parametrize("bad", ["abc", None, {}, [object()], np.array([1j]), [[1], [1, 2]]])
+def test_non_numeric_data_is_a_type_error(bad):
+    with pytest.raises(TypeError, match="Tensor"):
+        Tensor(bad)
+
+
+@pytest.mark.parametrize("a", [np.arange(3), np.array([True]), np.arange(3, dtype=np.uint8)])
+def test_requires_grad_on_a_non_float_tensor_is_a_type_error(a):
+    with pytest.raises(TypeError, match="floating"):
+        Tensor(a, requires_grad=True)
+    with pytest.raises(TypeError, match="floating"):
+        Tensor(a).requires_grad_()
+
+
+def test_requires_grad_flag_and_leaf_status():
+    x = Tensor([1.0], requires_grad=True)
+    assert x.requires_grad and x.is_leaf and x.grad is None and x.grad_fn is None
+    y = x * 2
+    assert y.requires_grad and not y.is_leaf and y.grad_fn is not None
+    with pytest.raises(RuntimeError, match="leaf"):
+        y.requires_grad_(False)
+    z = Tensor([1.0]).requires_grad_()
+    assert z.requires_grad
+    assert z.requires_grad_(False) is z and not z.requires_grad
+
+
+# ---- constructors and the generator ----------------------------------------------------------------
+
+def test_deterministic_constructors():
+    assert Tensor.zeros(2, 3).numpy().tolist() == [[0.0] * 3] * 2
+    assert Tensor.zeros((2, 3)).shape == (2, 3)
+    assert Tensor.ones(4).dtype == np.float32 and Tensor.ones(4).numpy().sum() == 4
+    assert Tensor.full((2, 2), 7.0).numpy().tolist() == [[7.0, 7.0], [7.0, 7.0]]
+    assert Tensor.full(3, 1.5).shape == (3,)
+    np.testing.assert_array_equal(Tensor.arange(5).numpy(), np.arange(5, dtype=np.float32))
+    np.testing.assert_array_equal(Tensor.arange(1, 3, 0.5).numpy(), [1.0, 1.5, 2.0, 2.5])
+    np.testing.assert_array_equal(Tensor.eye(3).numpy(), np.eye(3))
+    assert Tensor.eye(2, 3).shape == (2, 3)
+    base = Tensor(np.ones((2, 3), dtype=np.float64))
+    assert Tensor.zeros_like(base).dtype == np.float64 and Tensor.zeros_like(base).numpy().sum() == 0
+    assert Tensor.ones_like(np.zeros(3)).numpy().tolist() == [1.0, 1.0, 1.0]
+    assert Tensor.ones(2, dtype=np.float64).dtype == np.float64
+    w = Tensor.zeros(3, requires_grad=True)
+    assert w.requires_grad
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Tensor.randn(3, 4), lambda: Tensor.rand(3, 4), lambda: Tensor.uniform(3, 4, low=-2, high=5),
+    lambda: Tensor.randn((2, 2), dtype=np.float64),
+])
+def test_random_constructors_follow_manual_seed(make):
+    tg.manual_seed(123)
+    a = make().numpy()
+    b = make().numpy()
+    tg.manual_seed(123)
+    c = make().numpy()
+    np.testing.assert_array_equal(a, c)
+    assert not np.array_equal(a, b)
+
+
+def test_random_constructors_share_one_generator():
+    tg.manual_seed(7)
+    Tensor.rand(5)
+    after_rand = Tensor.randn(3).numpy()
+    tg.manual_seed(7)
+    direct = Tensor.randn(3).numpy()
+    assert not np.array_equal(after_rand, direct)  # rand advanced the same generator
+
+
+def test_random_constructors_dtypes_and_ranges():
+    tg.manual_seed(0)
+    r = Tensor.rand(1000)
+    u = Tensor.uniform(1000, low=-3.0, high=-1.0)
+    n = Tensor.randn(1000, requires_grad=True)
+    assert r.dtype == u.dtype == n.dtype == np.float32 and n.requires_grad
+    assert 0 <= r.numpy().min() and r.numpy().max() < 1
+    assert -3 <= u.numpy().min() and u.numpy().max() < -1
+    assert abs(n.numpy().mean()) < 0.2 and 0.8 < n.numpy().std() < 1.2
+
+
+def test_manual_seed_validates_its_argument():
+    with pytest.raises(TypeError):
+        tg.manual_seed(1.5)
+    with pytest.raises(ValueError):
+        tg.manual_seed(-1)
+    tg.manual_seed(np.int64(3))
+
+
+# ---- properties and interop ---------------------------------------------------------------------
+
+def test_properties():
+    t = Tensor(np.zeros((2, 3, 4), dtype=np.float64))
+    assert t.shape == (2, 3, 4) and t.ndim == 3 and t.size == 24 and t.dtype == np.float64
+    assert len(t) == 2 and len(list(t)) == 2 and list(t)[0].shape == (3, 4)
+    s = Tensor(np.array([[2.5]]))
+    assert s.item() == 2.5 and isinstance(s.item(), float)
+    assert float(s) == 2.5 and int(Tensor([3.0])) == 3
+    assert Tensor([1.0, 2.0]).tolist() == [1.0, 2.0]
+    with pytest.raises(ValueError, match=r"\(2,\)"):
+        Tensor([1.0, 2.0]).item()
+    with pytest.raises(TypeError):
+        len(Tensor(1.0))
+
+
+def test_numpy_and_asarray_share_memory():
+    a = np.arange(4.0)
+    t = Tensor(a)
+    assert t.numpy() is a
+    assert np.asarray(t) is a
+    assert np.asarray(t, dtype=np.float32).dtype == np.float32
+    c = np.array(t, copy=True)
+    c[0] = 99
+    assert a[0] == 0
+    np.testing.assert_array_equal(np.asarray(Tensor([1, 2])), [1.0, 2.0])
+
+
+def test_repr_is_readable():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    assert repr(x) == "Tensor([1., 2.], dtype=float64, requires_grad=True)"
+    y = x * 2
+    assert "grad_fn=mul" in repr(y) and "dtype=float64" in repr(y)
+    assert repr(Tensor(2.5)) == "Tensor(2.5, dtype=float32)"
+    big = repr(Tensor(np.arange(10_000.0)))
+    assert "..." in big and len(big) < 200
+    named = Tensor([1.0], name="w")
+    assert "name='w'" in repr(named)
+    assert "Tensor(" in str(x)
+
+
+def test_detach_and_hash_identity():
+    x = Tensor([1.0], requires_grad=True)
+    d = x.detach()
+    assert d is not x and not d.requires_grad and np.shares_memory(d.numpy(), x.numpy())
+    assert len({x, x, d}) == 2  # tensors hash by identity even though == is elementwise
+
+
+# ---- mixing with NumPy arrays and Python scalars -----------------------------------------------------
+
+@pytest.mark.parametrize("op", ["+", "-", "*", "/", "**"])
+def test_arrays_and_scalars_on_either_side(op):
+    a = np.array([1.0, 2.0, 4.0], dtype=np.float32)
+    t = Tensor(a, requires_grad=True)
+    arr = np.array([2.0, 0.5, 3.0], dtype=np.float32)
+    for left, right, expected in [(t, arr, eval(f"a {op} arr")), (arr, t, eval(f"arr {op} a")),
+                                  (t, 2, eval(f"a {op} 2")), (2, t, eval(f"2 {op} a")),
+                                  (t, 0.5, eval(f"a {op} 0.5")), (0.5, t, eval(f"0.5 {op} a")),
+                                  (t, np.float64(2.0), eval(f"a {op} np.float32(2.0)")),
+                                  (np.float32(2.0), t, eval(f"np.float32(2.0) {op} a")),
+                                  (t, [2.0, 0.5, 3.0], eval(f"a {op} arr"))]:
+        out = eval(f"left {op} right")
+        assert isinstance(out, Tensor), (type(left), type(right))
+        assert out.requires_grad
+        assert out.dtype == np.float32, (type(left), type(right), out.dtype)
+        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
+
+
+def test_ndarray_on_the_left_of_matmul_and_comparisons():
+    t = Tensor(np.eye(2), requires_grad=True)
+    m = np.array([[1.0, 2.0], [3.0, 4.0]])
+    out = m @ t
+    assert isinstance(out, Tensor) and out.requires_grad
+    np.testing.assert_array_equal(out.numpy(), m)
+    r = m > t
+    assert isinstance(r, Tensor) and r.dtype == np.bool_
+
+
+def test_unsupported_operands_are_type_errors():
+    t = Tensor([1.0])
+    for bad in ["a", None, object()]:
+        with pytest.raises(TypeError):
+            t + bad
+        with pytest.raises(TypeError):
+            bad * t
+    with pytest.raises(TypeError):
+        tg.matmul(t, 2.0)
+
+
+def test_numpy_ufuncs_do_not_silently_unwrap_tensors():
+    # __array_ufunc__ = None: ndarray (+) Tensor defers to the Tensor; np.exp(t) refuses
+    # rather than returning an ndarray cut off from the graph.
+    with pytest.raises(TypeError):
+        np.exp(Tensor([1.0], requires_grad=True))
+
+
+def test_boolean_tensor_logic():
+    a, b = Tensor([True, False, True]), Tensor([True, True, False])
+    assert (a & b).tolist() == [True, False, False]
+    assert (a | b).tolist() == [True, True, True]
+    assert (a ^ b).tolist() == [False, True, True]
+    assert (~a).tolist() == [False, True, False]
+    with pytest.raises(TypeError):
+        ~Tensor([1.0])
+
+
+# ---- shape errors name both shapes -----------------------------------------------------------------
+
+def test_broadcast_error_names_both_shapes():
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(4,\)"):
+        Tensor(np.ones((2, 3))) * Tensor(np.ones(4))
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(4,\)"):
+        Tensor(np.ones((2, 3))) + np.ones(4)
+    with pytest.raises(ValueError, match=r"\(2,\).*\(3,\)"):
+        tg.where(np.ones(2, bool), Tensor(np.ones(3)), 0.0)
+
+
+def test_matmul_error_names_both_shapes():
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(2, 3\)"):
+        Tensor(np.ones((2, 3))) @ Tensor(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"\(2, 4, 3\).*\(5, 3, 2\)"):
+        Tensor(np.ones((2, 4, 3))) @ Tensor(np.ones((5, 3, 2)))
+    with pytest.raises(ValueError, match=r"\(\).*\(3,\)"):
+        Tensor(2.0) @ Tensor(np.ones(3))
+
+
+def test_reshape_error_names_both_shapes():
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(4,\)"):
+        Tensor(np.ones((2, 3))).reshape(4)
+    with pytest.raises(TypeError):
+        Tensor(np.ones((2, 3))).reshape("a")
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.sum(axis=3), lambda t: t.mean(axis=-4), lambda t: t.max(axis=(0, 3)),
+    lambda t: t.var(axis=5), lambda t: t.softmax(axis=3), lambda t: t.transpose(0, 1),
+    lambda t: t.transpose(0, 0, 1), lambda t: t.unsqueeze(5), lambda t: t.flatten(4),
+    lambda t: t.squeeze(7),
+])
+def test_bad_axis_is_a_value_error(call):
+    with pytest.raises(ValueError):
+        call(Tensor(np.ones((2, 3, 1))))
