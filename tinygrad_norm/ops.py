@@ -665,3 +665,91 @@ class Pad(Op):
     def vjp(g, args, out, extra, kw, needs, xp):
         index = tuple(slice(lo, s - hi) for (lo, hi), s in zip(kw["pad_width"], g.shape))
         return (g[index],)
+
+
+# ---- sliding windows: im2col and its adjoint col2im ------------------------------------------
+# conv2d and the pools are composites over these two. Each is linear and the other's adjoint, so
+# each VJP is the other op: recorded (create_graph) gradients of any order work.
+
+def _run(op, xp, *args, **kw):
+    """Run ``op`` as NumPy (``xp is NP``) or recorded on the tape (``xp is TG``)."""
+    if xp is NP:
+        return op.forward(*args, **kw)
+    from .tensor import apply
+    return apply(op, *args, **kw)
+
+
+def window_out_size(size, kernel, stride, pad_total, dilation):
+    """Output length of a sliding window along one axis (0 or less: the window does not fit)."""
+    return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
+
+
+class Im2col(Op):
+    """Sliding windows of an (N, C, H, W) array as a new (N, C, kh, kw, OH, OW) array.
+
+    ``out[n, c, i, j, y, x] = padded[n, c, y*sh + i*dh, x*sw + j*dw]`` where ``padded`` is the
+    input padded by ``padding = ((top, bottom), (left, right))`` with ``value``. Reshaped to
+    (N, C*kh*kw, OH*OW) it is ``torch.nn.functional.unfold``'s layout."""
+    name = "im2col"
+
+    @staticmethod
+    def forward(a, kernel, stride, padding, dilation, value=0.0):
+        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+        (pt, pb), (pl, pr) = padding
+        if pt or pb or pl or pr:
+            a = np.pad(a, ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=value)
+        n, c, h, w = a.shape
+        oh = window_out_size(h, kh, sh, 0, dh)
+        ow = window_out_size(w, kw, sw, 0, dw)
+        s0, s1, s2, s3 = a.strides
+        # Every index of the view lies inside ``a`` (oh and ow were computed to fit), and the view
+        # is read-only and copied at once: no aliasing escapes.
+        view = np.lib.stride_tricks.as_strided(
+            a, (n, c, kh, kw, oh, ow), (s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw),
+            writeable=False)
+        return np.ascontiguousarray(view)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (_run(Col2im, xp, g, shape=args[0].shape, kernel=kw["kernel"], stride=kw["stride"],
+                     padding=kw["padding"], dilation=kw["dilation"]),)
+
+
+class Col2im(Op):
+    """The adjoint of ``Im2col``: add every window entry back onto the (N, C, H, W) position it
+    was read from (entries read from the padding are dropped)."""
+    name = "col2im"
+
+    @staticmethod
+    def forward(g, shape, kernel, stride, padding, dilation):
+        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+        (pt, pb), (pl, pr) = padding
+        n, c, h, w = shape
+        oh, ow = g.shape[-2:]
+        hp, wp = h + pt + pb, w + pl + pr
+        # kh*kw strided adds, one per kernel offset (windows overlap, so they must add in turn).
+        if sw == 1 and ow < 16:
+            # Short rows: NumPy's cost per row would dominate, so move (N, C) innermost first; a
+            # window row then is one contiguous run of ow * n * c values.
+            gt = np.ascontiguousarray(g.transpose(2, 3, 4, 5, 0, 1))
+            out = np.zeros((hp, wp, n, c), dtype=g.dtype)
+            for i in range(kh):
+                rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+                for j in range(kw):
+                    out[rows, j * dw:j * dw + ow] += gt[i, j]
+            out = out.transpose(2, 3, 0, 1)
+        else:
+            out = np.zeros((n, c, hp, wp), dtype=g.dtype)
+            for i in range(kh):
+                rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+                for j in range(kw):
+                    x = j * dw
+                    out[:, :, rows, x:x + sw * (ow - 1) + 1:sw] += g[:, :, i, j]
+        if pt or pb or pl or pr:
+            out = out[:, :, pt:pt + h, pl:pl + w]
+        return out
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (_run(Im2col, xp, g, kernel=kw["kernel"], stride=kw["stride"],
+                     padding=kw["padding"], dilation=kw["dilation"]),)

@@ -1,2 +1,302 @@
-"""(being written)"""
-__all__ = []
+"""Convolution and pooling as composites of the ``im2col`` primitive.
+
+``conv2d`` is ``weight @ im2col(input)``: one copy of the input into its sliding windows and one
+(batched) matrix product. Its backward is the product's two VJPs and ``col2im``, the adjoint of
+``im2col`` -- no derivative is written here. The pools reduce the same windows; a pool whose
+windows tile the input exactly (the usual 2x2, stride 2) skips the copy and reduces a reshaped
+view of the input instead.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import ops
+from ..autograd import scope
+from ..tensor import Tensor, apply, where
+
+__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "unfold", "fold"]
+
+
+def _pair(v, name, fn, minimum=1):
+    """An int or a pair of ints, as PyTorch's ``_pair`` takes them, checked."""
+    items = v if isinstance(v, (tuple, list)) else (v, v)
+    if len(items) != 2:
+        raise ValueError(f"{fn}: {name} must be an int or a pair of ints, got {v!r}")
+    out = []
+    for x in items:
+        if isinstance(x, bool) or not isinstance(x, numbers.Integral):
+            raise TypeError(f"{fn}: {name} must be an int or a pair of ints, got {v!r}")
+        if x < minimum:
+            raise ValueError(f"{fn}: {name} must be at least {minimum}, got {v!r}")
+        out.append(int(x))
+    return tuple(out)
+
+
+def _check_float(t, name, fn):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{fn}: {name} must be a Tensor, got {type(t).__name__}")
+    if t.dtype.kind != "f":
+        raise TypeError(f"{fn}: {name} must be floating point, got dtype {t.dtype}")
+
+
+def _batched(input, fn):
+    """(input as 4-D, whether it was unbatched 3-D)."""
+    _check_float(input, "input", fn)
+    if input.ndim == 4:
+        return input, False
+    if input.ndim == 3:
+        return input.reshape((1,) + input.shape), True
+    raise ValueError(f"{fn}: expected a 3-D (unbatched) or 4-D (batched) input, got shape "
+                     f"{input.shape}")
+
+
+def _im2col(x, kernel, stride, padding, dilation, value=0.0):
+    return apply(ops.Im2col, x, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
+                 value=value)
+
+
+# ---- convolution ----------------------------------------------------------------------------
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation, as ``torch.nn.functional.conv2d``.
+
+    input (N, C, H, W) or (C, H, W); weight (O, C/groups, kh, kw); bias (O,) or None; padding an
+    int, a pair, ``"valid"`` or ``"same"`` (stride 1 only; odd extra padding goes right/bottom)."""
+    fn = "conv2d"
+    x, unbatched = _batched(input, fn)
+    _check_float(weight, "weight", fn)
+    if weight.ndim != 4:
+        raise ValueError(f"{fn}: weight must be 4-D (out_channels, in_channels/groups, kH, kW), "
+                         f"got shape {weight.shape}")
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{fn}: input has dtype {x.dtype} but weight has dtype {weight.dtype}")
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
+    stride = _pair(stride, "stride", fn)
+    dilation = _pair(dilation, "dilation", fn)
+    n, c, h, w = x.shape
+    o, cg, kh, kw = weight.shape
+    if c != cg * groups:
+        raise ValueError(f"{fn}: given groups={groups}, weight of shape {weight.shape} expects an "
+                         f"input with {cg * groups} channels, but the input of shape {input.shape} "
+                         f"has {c}")
+    if o % groups:
+        raise ValueError(f"{fn}: out_channels ({o}) must be divisible by groups ({groups})")
+    if bias is not None:
+        _check_float(bias, "bias", fn)
+        if bias.shape != (o,):
+            raise ValueError(f"{fn}: bias must have shape ({o},), got {bias.shape}")
+        if bias.dtype != weight.dtype:
+            raise TypeError(f"{fn}: bias has dtype {bias.dtype} but weight has dtype {weight.dtype}")
+    pads = _conv_padding(padding, stride, dilation, (kh, kw), fn)
+    oh = ops.window_out_size(h, kh, stride[0], sum(pads[0]), dilation[0])
+    ow = ops.window_out_size(w, kw, stride[1], sum(pads[1]), dilation[1])
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{fn}: padded input of size ({h + sum(pads[0])} x {w + sum(pads[1])}) is "
+                         f"smaller than the dilated kernel ({dilation[0] * (kh - 1) + 1} x "
+                         f"{dilation[1] * (kw - 1) + 1})")
+    with scope("conv2d", stride=stride, padding=pads, dilation=dilation, groups=groups):
+        cols = _im2col(x, (kh, kw), stride, pads, dilation)  # (N, C, kh, kw, OH, OW)
+        k = cg * kh * kw
+        if groups == 1:
+            out = weight.reshape(o, k) @ cols.reshape(n, k, oh * ow)  # (N, O, L)
+        else:
+            cols = cols.reshape(n, groups, k, oh * ow)
+            out = weight.reshape(groups, o // groups, k) @ cols  # (N, G, O/G, L)
+        out = out.reshape(n, o, oh, ow)
+        if bias is not None:
+            out = out + bias.reshape(o, 1, 1)
+        if unbatched:
+            out = out.reshape(out.shape[1:])
+    return out
+
+
+def _conv_padding(padding, stride, dilation, kernel, fn):
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0), (0, 0))
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(f"{fn}: padding='same' is not supported for strided convolutions")
+            pads = []
+            for d, k in zip(dilation, kernel):
+                total = d * (k - 1)
+                pads.append((total // 2, total - total // 2))
+            return tuple(pads)
+        raise ValueError(f"{fn}: invalid padding string {padding!r}, should be one of "
+                         f"{{'valid', 'same'}}")
+    ph, pw = _pair(padding, "padding", fn, minimum=0)
+    return ((ph, ph), (pw, pw))
+
+
+# ---- unfold / fold --------------------------------------------------------------------------
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding local blocks, as ``torch.nn.functional.unfold``: (N, C, H, W) ->
+    (N, C*kh*kw, L)."""
+    fn = "unfold"
+    _check_float(input, "input", fn)
+    if input.ndim != 4:
+        raise ValueError(f"{fn}: expected a 4-D input (N, C, H, W), got shape {input.shape}")
+    kernel = _pair(kernel_size, "kernel_size", fn)
+    dilation, stride = _pair(dilation, "dilation", fn), _pair(stride, "stride", fn)
+    ph, pw = _pair(padding, "padding", fn, minimum=0)
+    pads = ((ph, ph), (pw, pw))
+    n, c, h, w = input.shape
+    oh = ops.window_out_size(h, kernel[0], stride[0], 2 * ph, dilation[0])
+    ow = ops.window_out_size(w, kernel[1], stride[1], 2 * pw, dilation[1])
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{fn}: the kernel {kernel} (dilation {dilation}) does not fit the padded "
+                         f"input ({h + 2 * ph} x {w + 2 * pw})")
+    with scope("unfold", kernel_size=kernel, stride=stride, padding=pads, dilation=dilation):
+        cols = _im2col(input, kernel, stride, pads, dilation)
+        return cols.reshape(n, c * kernel[0] * kernel[1], oh * ow)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The adjoint of ``unfold`` (overlapping values add up), as ``torch.nn.functional.fold``:
+    (N, C*kh*kw, L) -> (N, C, H, W)."""
+    fn = "fold"
+    _check_float(input, "input", fn)
+    if input.ndim != 3:
+        raise ValueError(f"{fn}: expected a 3-D input (N, C*kh*kw, L), got shape {input.shape}")
+    h, w = _pair(output_size, "output_size", fn)
+    kernel = _pair(kernel_size, "kernel_size", fn)
+    dilation, stride = _pair(dilation, "dilation", fn), _pair(stride, "stride", fn)
+    ph, pw = _pair(padding, "padding", fn, minimum=0)
+    n, ck, length = input.shape
+    kk = kernel[0] * kernel[1]
+    if ck % kk:
+        raise ValueError(f"{fn}: expected size of input's dimension 1 ({ck}) to be divisible by "
+                         f"the product of kernel_size ({kk})")
+    oh = ops.window_out_size(h, kernel[0], stride[0], 2 * ph, dilation[0])
+    ow = ops.window_out_size(w, kernel[1], stride[1], 2 * pw, dilation[1])
+    if oh < 1 or ow < 1 or oh * ow != length:
+        raise ValueError(f"{fn}: given output_size=({h}, {w}), kernel_size={kernel}, "
+                         f"dilation={dilation}, padding={(ph, pw)}, stride={stride}, expected "
+                         f"size of input's dimension 2 to be {max(oh, 0) * max(ow, 0)}, got {length}")
+    c = ck // kk
+    pads = ((ph, ph), (pw, pw))
+    with scope("fold", kernel_size=kernel, stride=stride, padding=pads, dilation=dilation):
+        cols = input.reshape(n, c, kernel[0], kernel[1], oh, ow)
+        return apply(ops.Col2im, cols, shape=(n, c, h, w), kernel=kernel, stride=stride,
+                     padding=pads, dilation=dilation)
+
+
+# ---- pooling --------------------------------------------------------------------------------
+
+def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, fn):
+    """Kernel, stride, dilation, per-axis (before, after) padding and output size of a pool."""
+    kernel = _pair(kernel_size, "kernel_size", fn)
+    stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
+        else _pair(stride, "stride", fn)
+    pad = _pair(padding, "padding", fn, minimum=0)
+    dilation = _pair(dilation, "dilation", fn)
+    for p, k, d in zip(pad, kernel, dilation):
+        if p > (d * (k - 1) + 1) // 2:
+            raise ValueError(f"{fn}: pad should be at most half of effective kernel size, but got "
+                             f"pad={p}, kernel_size={k} and dilation={d}")
+    out, pads = [], []
+    for size, k, s, p, d in zip(x.shape[2:], kernel, stride, pad, dilation):
+        span = d * (k - 1) + 1
+        o = (size + 2 * p - span + ((s - 1) if ceil_mode else 0)) // s + 1
+        if ceil_mode and (o - 1) * s >= size + p:
+            o -= 1  # the last window must start inside the input or the left padding
+        if o < 1:
+            raise ValueError(f"{fn}: given input of spatial size {tuple(x.shape[2:])}, the "
+                             f"calculated output size is too small ({o})")
+        extra = max(0, (o - 1) * s + span - (size + 2 * p))  # ceil_mode's partial last window
+        out.append(o)
+        pads.append((p, p + extra))
+    return kernel, stride, dilation, tuple(pads), tuple(out)
+
+
+def _tiles(x, kernel, stride, pads, dilation):
+    """Do the windows tile the input exactly (no overlap, gap or padding)?"""
+    return (kernel == stride and dilation == (1, 1) and pads == ((0, 0), (0, 0))
+            and x.shape[2] % kernel[0] == 0 and x.shape[3] % kernel[1] == 0)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """2-D max pooling, as ``torch.nn.functional.max_pool2d`` (padding counts as -inf).
+
+    As in PyTorch, the gradient of each window goes to one element: its first maximum in row-major
+    order (a NaN counts as the maximum). ``return_indices`` gives the flat ``h * W + w`` index of
+    that element in the input plane."""
+    fn = "max_pool2d"
+    x, unbatched = _batched(input, fn)
+    kernel, stride, dilation, pads, (oh, ow) = _pool_geometry(
+        x, kernel_size, stride, padding, dilation, ceil_mode, fn)
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    with scope("max_pool2d", kernel_size=kernel, stride=stride, padding=pads, dilation=dilation):
+        if _tiles(x, kernel, stride, pads, dilation):
+            win = x.reshape(n, c, oh, kh, ow, kw)  # a free view: windows are (axis 3, axis 5)
+            flat = win.data.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, kh * kw)
+            arg = np.argmax(flat, axis=-1)  # the first maximum (or first NaN), as PyTorch
+            hit = arg[..., None] == np.arange(kh * kw)
+            mask = hit.reshape(n, c, oh, ow, kh, kw).transpose(0, 1, 2, 4, 3, 5)
+            out = where(mask, win, 0.0).sum(axis=(3, 5))
+        else:
+            cols = _im2col(x, kernel, stride, pads, dilation, value=-np.inf)
+            win = cols.reshape(n, c, kh * kw, oh, ow)
+            arg = np.argmax(win.data, axis=2)
+            mask = np.arange(kh * kw)[:, None, None] == arg[:, :, None]
+            out = where(mask, win, 0.0).sum(axis=2)
+        if unbatched:
+            out = out.reshape(out.shape[1:])
+    if not return_indices:
+        return out
+    i, j = np.divmod(arg, kw)
+    rows = np.arange(oh)[:, None] * stride[0] - pads[0][0] + i * dilation[0]
+    cols_ = np.arange(ow)[None, :] * stride[1] - pads[1][0] + j * dilation[1]
+    idx = (rows * w + cols_).astype(np.int64)
+    return out, Tensor(idx[0] if unbatched else idx)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """2-D average pooling, as ``torch.nn.functional.avg_pool2d``, divisors included: with
+    ``count_include_pad`` the zero padding counts (but not ``ceil_mode``'s overhang)."""
+    fn = "avg_pool2d"
+    x, unbatched = _batched(input, fn)
+    if divisor_override is not None and (isinstance(divisor_override, bool) or not isinstance(
+            divisor_override, numbers.Integral) or divisor_override == 0):
+        raise ValueError(f"{fn}: divisor_override must be a non-zero int, got {divisor_override!r}")
+    kernel, stride, _, pads, (oh, ow) = _pool_geometry(
+        x, kernel_size, stride, padding, 1, ceil_mode, fn)
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    with scope("avg_pool2d", kernel_size=kernel, stride=stride, padding=pads):
+        if _tiles(x, kernel, stride, pads, (1, 1)):
+            total = x.reshape(n, c, oh, kh, ow, kw).sum(axis=(3, 5))
+        else:
+            cols = _im2col(x, kernel, stride, pads, (1, 1))
+            total = cols.sum(axis=(2, 3))
+        if divisor_override is not None:
+            out = total / float(divisor_override)
+        else:
+            div = _avg_divisor((h, w), kernel, stride, pads, (oh, ow), count_include_pad)
+            out = total / (div if isinstance(div, float) else div.astype(x.dtype))
+        if unbatched:
+            out = out.reshape(out.shape[1:])
+    return out
+
+
+def _avg_divisor(size, kernel, stride, pads, out, count_include_pad):
+    """PyTorch's divisor per output position: the window clipped to the padded input (with
+    ``count_include_pad``) or to the input itself. A Python float where it is the same for all."""
+    per_axis = []
+    for n, k, s, (p, _), o in zip(size, kernel, stride, pads, out):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, n + p)
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, n)
+        per_axis.append(end - start)
+    div = per_axis[0][:, None] * per_axis[1][None, :]
+    if (div == div.flat[0]).all():
+        return float(div.flat[0])
+    return div
