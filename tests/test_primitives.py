@@ -471,7 +471,8 @@ def test_pow_at_zero_like_torch(torch):
             ref = torch.tensor(a, requires_grad=True) ** p
         if not np.isfinite(ref.detach().numpy()).all():
             continue
-        parity(torch, lambda x: x ** p, lambda t: t ** p, [a], np.float64, 1)
+        with np.errstate(divide="ignore"):  # d/da a^0.5 at 0 is inf, in torch as well
+            parity(torch, lambda x: x ** p, lambda t: t ** p, [a], np.float64, 1)
 
 
 def test_pow_negative_base_integer_exponent(torch):

@@ -273,6 +273,14 @@ def test_hooks_also_run_in_grad_and_under_create_graph():
     np.testing.assert_array_equal(gx.numpy(), [2.0, 4.0])
 
 
+def test_hook_that_changes_the_shape_is_reported():
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    h.register_hook(lambda g: np.ones(3))
+    with pytest.raises(RuntimeError, match=r"shape.*\(2,\).*\(3,\)"):
+        (h * h).sum().backward()
+
+
 def test_hook_needs_requires_grad():
     with pytest.raises(RuntimeError, match="require"):
         Tensor([1.0]).register_hook(lambda g: g)

@@ -245,6 +245,11 @@ def test_broadcast_error_names_both_shapes():
         tg.where(np.ones(2, bool), Tensor(np.ones(3)), 0.0)
 
 
+def test_other_value_errors_are_not_reported_as_broadcasting():
+    with pytest.raises(ValueError, match="negative integer powers"):
+        Tensor(np.arange(3)) ** -1
+
+
 def test_matmul_error_names_both_shapes():
     with pytest.raises(ValueError, match=r"\(2, 3\).*\(2, 3\)"):
         Tensor(np.ones((2, 3))) @ Tensor(np.ones((2, 3)))

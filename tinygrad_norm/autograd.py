@@ -264,6 +264,10 @@ def _run_hooks(hooks, g, create_graph):
         gt = g if isinstance(g, Tensor) else Tensor._wrap(g)
         r = hook(gt)
         if r is not None:
+            shape = np.shape(r.data if isinstance(r, Tensor) else r)
+            if shape != gt.data.shape:  # caught here, not as a puzzling error ops later
+                raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} changed the shape of "
+                                   f"the gradient from {gt.data.shape} to {shape}")
             g = r if create_graph else (r.data if isinstance(r, Tensor) else np.asarray(r))
     return g
 

@@ -76,8 +76,12 @@ def _binary(op, a, b):
     try:
         out = op.forward(ad, bd)
     except ValueError:
-        raise ValueError(f"{op.name}: operands of shapes {_shape_of(a)} and {_shape_of(b)} cannot "
-                         f"be broadcast together") from None
+        try:  # only a shape error becomes one: e.g. an integer to a negative power keeps NumPy's
+            np.broadcast_shapes(_shape_of(a), _shape_of(b))
+        except ValueError:
+            raise ValueError(f"{op.name}: operands of shapes {_shape_of(a)} and {_shape_of(b)} "
+                             f"cannot be broadcast together") from None
+        raise
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     t = _new(Tensor)
