@@ -1,2 +1,143 @@
-"""(being written)"""
-__all__ = []
+"""Dropout as a composite: a boolean keep-mask drawn from the framework's generator, applied as a
+select (``where(mask, input * scale, 0)``).
+
+A select, not a multiplication by the mask, so that a dropped unit gets exactly 0 -- in the output
+and in the gradient -- even where the input or the upstream gradient is inf or NaN. The gradient
+itself is the ``where`` primitive's; nothing is written here.
+
+Two forms, chosen by ``inverted``:
+
+* ``inverted=True`` (PyTorch, the default): training keeps a unit with probability ``1-p`` and
+  scales it by ``1/(1-p)``; eval is the identity.
+* ``inverted=False`` (classic: Srivastava et al. 2014, "Deep Learning from Scratch"): training
+  keeps units unscaled; eval multiplies the output by ``1-p``.
+
+Both have the same expectation at test time. A unit is kept where ``u >= p`` for ``u`` uniform on
+[0, 1), one float64 draw per element in C order -- the same draw as ``reference.dropout_forward``,
+so one seed gives both the same mask. No number is drawn in eval, nor for ``p`` 0 or 1.
+
+For the graph exporter: each function runs inside a scope named after it (``"dropout"``,
+``"dropout2d"``, ``"alpha_dropout"``, with ``p``, ``training`` and ``inverted``), and the mask is
+a bool Tensor named ``"dropout mask"``, the first argument of the ``where``.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .. import random as _random
+from ..autograd import scope
+from ..tensor import Tensor, where
+
+__all__ = ["dropout", "dropout2d", "alpha_dropout"]
+
+MASK_NAME = "dropout mask"
+
+# SELU's negative saturation value -lambda*alpha (Klambauer et al. 2017), as in PyTorch.
+_ALPHA_PRIME = -1.7580993408473766
+
+
+def _check_p(p, fn):
+    if isinstance(p, Tensor):
+        p = p.item()
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"{fn}(): p must be a real number, got {type(p).__name__}")
+    p = float(p)
+    if not 0.0 <= p <= 1.0:  # also False for NaN
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    return p
+
+
+def _check_input(input, fn):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{fn}(): input must be floating point, got dtype {input.dtype}; convert "
+                        f"it first (x.astype(np.float32))")
+
+
+def _mask(shape, p):
+    """The keep-mask: True where a unit survives (u >= p), as a named bool Tensor."""
+    m = Tensor._wrap(_random.generator().random(shape) >= p)
+    m.name = MASK_NAME
+    return m
+
+
+def _no_mask(shape):
+    """p == 1: every unit dropped. Still a mask and a select, so the gradient is exactly 0."""
+    m = Tensor._wrap(np.zeros(shape, dtype=bool))
+    m.name = MASK_NAME
+    return m
+
+
+def _apply(input, mask, scale):
+    kept = input * scale if scale != 1.0 else input
+    return where(mask, kept, 0.0)
+
+
+def dropout(input, p=0.5, training=True, inverted=True):
+    """Zero each element with probability ``p`` while training (see the module notes for the
+    inverted and classic forms). ``p == 0`` returns ``input`` itself; ``p == 1`` gives zeros."""
+    p = _check_p(p, "dropout")
+    _check_input(input, "dropout")
+    training, inverted = bool(training), bool(inverted)
+    with scope("dropout", p=p, training=training, inverted=inverted):
+        if not training:
+            if inverted or p == 0.0:
+                return input
+            return input * (1.0 - p)  # classic: the test-time output carries the keep rate
+        if p == 0.0:
+            return input
+        if p == 1.0:
+            return _apply(input, _no_mask(input.shape), 1.0)
+        return _apply(input, _mask(input.shape, p), 1.0 / (1.0 - p) if inverted else 1.0)
+
+
+def dropout2d(input, p=0.5, training=True, inverted=True):
+    """Zero whole channels: one draw per (sample, channel) of an (N, C, H, W) input, or per channel
+    of an unbatched (C, H, W) one, broadcast over H and W.
+
+    A 3-D input is (C, H, W). PyTorch 2.13 still reads it as (N, C, L) with a warning, and
+    announces (C, H, W) for a future release; this takes the announced meaning. Other ranks are a
+    ValueError here (PyTorch warns and runs)."""
+    p = _check_p(p, "dropout2d")
+    _check_input(input, "dropout2d")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got "
+                         f"{input.ndim}-D input of shape {input.shape}")
+    training, inverted = bool(training), bool(inverted)
+    with scope("dropout2d", p=p, training=training, inverted=inverted):
+        if not training:
+            if inverted or p == 0.0:
+                return input
+            return input * (1.0 - p)
+        if p == 0.0:
+            return input
+        shape = input.shape[:-2] + (1, 1)
+        if p == 1.0:
+            return _apply(input, _no_mask(shape), 1.0)
+        return _apply(input, _mask(shape, p), 1.0 / (1.0 - p) if inverted else 1.0)
+
+
+def alpha_dropout(input, p=0.5, training=False):
+    """Alpha dropout (for SELU networks), PyTorch's formula: a dropped unit becomes SELU's
+    saturation value, then an affine map ``a * v + b`` restores zero mean and unit variance:
+    ``a = ((1-p) * (1 + p * alpha'^2))^(-1/2)``, ``b = -a * alpha' * p``.
+
+    Like PyTorch, the default is ``training=False`` (the identity). Unlike PyTorch (a multiply by
+    the mask), the mask is a select: a dropped unit is exactly ``a * alpha' + b`` and gets gradient
+    0 even where the input or the upstream gradient is NaN or inf."""
+    p = _check_p(p, "alpha_dropout")
+    _check_input(input, "alpha_dropout")
+    training = bool(training)
+    with scope("alpha_dropout", p=p, training=training, inverted=True):
+        if not training or p == 0.0:
+            return input
+        if p == 1.0:
+            return _apply(input, _no_mask(input.shape), 1.0)
+        a = 1.0 / math.sqrt((1.0 - p) * (1.0 + p * _ALPHA_PRIME * _ALPHA_PRIME))
+        b = -a * _ALPHA_PRIME * p
+        mask = _mask(input.shape, p)
+        return where(mask, input * a + b, a * _ALPHA_PRIME + b)

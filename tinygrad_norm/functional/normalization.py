@@ -1,2 +1,412 @@
-"""(being written)"""
-__all__ = []
+"""Batch, layer, group and instance normalization as composites of Tensor primitives.
+
+Each one is the same few lines -- subtract the mean, multiply by ``rsqrt(var + eps)``, scale and
+shift -- over a different set of axes, inside a named scope. No derivative is written here: the
+tape differentiates the composite, to any order. The statistics used to normalize are never
+detached (that would give a wrong gradient); only the running-statistics update is, and it never
+touches the tape.
+
+Costs, since a later benchmark holds the composite against a hand-written backward:
+
+* ``var`` is the two-pass primitive (stable where E[x^2] - E[x]^2 cancels); ``rsqrt`` is one
+  primitive, not ``1 / sqrt``.
+* Where the scale is per channel and the statistics are per channel (or per group of channels),
+  weight is folded into the small per-channel factor, ``xc * (rsqrt(var + eps) * weight)``, which
+  saves one full-size multiply in each direction. Parameters are reshaped to broadcast shapes,
+  never expanded.
+* With fixed statistics (evaluation with running estimates) the map is affine in the input and is
+  applied as ``input * scale + shift``, two full-size ops.
+
+Argument checks all happen before anything is computed or updated, so a failing call leaves the
+running statistics as they were. Where PyTorch raises ``RuntimeError`` this raises ``ValueError``
+(or ``TypeError`` for a wrong dtype), with PyTorch's wording.
+"""
+from __future__ import annotations
+
+import numbers
+import operator
+import warnings
+
+import numpy as np
+
+from ..autograd import no_grad, scope
+from ..tensor import Tensor
+
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm"]
+
+
+# ---- argument checks ----------------------------------------------------------------------------
+
+def _check_input(input, fn, min_ndim):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{fn}(): input must be floating point, got dtype {input.dtype}; convert "
+                        f"it first (x.astype(np.float32))")
+    if input.ndim < min_ndim:
+        raise ValueError(f"{fn}(): expected at least {min_ndim}D input (got {input.ndim}D input "
+                         f"of shape {input.shape})")
+
+
+def _check_vector(t, name, size, dtype, fn):
+    """A per-channel tensor (weight, bias, running statistic): a Tensor of ``size`` elements and
+    the input's dtype, or None."""
+    if t is None:
+        return
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{fn}(): {name} must be a Tensor or None, got {type(t).__name__}")
+    if t.size != size:
+        raise ValueError(f"{name} should contain {size} elements not {t.size}")
+    _check_dtype(t, name, dtype, fn)
+
+
+def _check_dtype(t, name, dtype, fn):
+    if t.dtype != dtype:
+        raise TypeError(f"{fn}(): {name} has dtype {t.dtype} but input has dtype {dtype}; all "
+                        f"must share one dtype (convert with .astype(np.{dtype}))")
+
+
+def _check_running(running_mean, running_var, fn):
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be None")
+
+
+def _check_eps(eps, fn):
+    if isinstance(eps, Tensor):
+        eps = eps.item()
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"{fn}(): eps must be a real number, got {type(eps).__name__}")
+    return float(eps)  # a Python float: a NumPy float64 scalar would promote a float32 graph
+
+
+def _check_momentum(momentum, fn):
+    if momentum is None:
+        return None
+    if isinstance(momentum, Tensor):
+        momentum = momentum.item()
+    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
+        raise TypeError(f"{fn}(): momentum must be a real number or None, got "
+                        f"{type(momentum).__name__}")
+    return float(momentum)  # not range-checked, as in PyTorch (negative values are accepted)
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _channel_shape(ndim, channels):
+    """(1, C, 1, ..., 1): a per-channel vector broadcast against an (N, C, *spatial) input."""
+    return (1, channels) + (1,) * (ndim - 2)
+
+
+# ---- the shared core ----------------------------------------------------------------------------
+
+def _center_scale(x, axes, eps):
+    """``x - mean`` and ``rsqrt(var + eps)`` over ``axes`` (kept as size-1 axes), and the mean and
+    the biased variance for a running-statistics update. Every statistic stays on the graph."""
+    mean = x.mean(axis=axes, keepdims=True)
+    # x + (-mean), not x - mean: the same value, but sub's VJP negates the full-size gradient
+    # before summing it down to the mean's shape, while neg here acts on the small mean only
+    # (about 15% of a batch norm's forward + backward on a 2M-element input).
+    xc = x + (-mean)
+    var = x.var(axis=axes, correction=0, keepdims=True)  # biased: the batch's own variance
+    return xc, (var + eps).rsqrt(), mean, var
+
+
+def _quiet_if_empty(x):
+    """NumPy warns on the mean of an empty slice; an empty batch is legal (the output is empty)."""
+    if x.size == 0:
+        ctx = warnings.catch_warnings()
+        ctx.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return ctx
+    return None
+
+
+def _update_running(running, stat, momentum, channel_axes, unbias):
+    """``running <- (1 - m) * running + m * stat * unbias``, in place on the buffer's array, off
+    the tape. ``stat`` is averaged over ``channel_axes`` first (instance norm: over the batch)."""
+    with no_grad():
+        s = stat.data
+        if channel_axes:
+            s = s.mean(axis=channel_axes)
+        s = s.reshape(running.shape)
+        buf = running.data
+        new = s * (momentum * unbias) if unbias != 1.0 else s * momentum
+        buf *= 1.0 - momentum
+        buf += new.astype(buf.dtype, copy=False)
+
+
+def _affine_fixed(x, mean, var, weight, bias, eps, shape):
+    """Normalization with constant statistics (running estimates): ``x * scale + shift`` with
+    ``scale = weight * rsqrt(var + eps)`` and ``shift = bias - mean * scale`` (all per channel)."""
+    scale = (var.reshape(shape) + eps).rsqrt()
+    if weight is not None:
+        scale = scale * weight.reshape(shape)
+    shift = -(mean.reshape(shape) * scale)
+    if bias is not None:
+        shift = shift + bias.reshape(shape)
+    return x * scale + shift
+
+
+# ---- batch norm ---------------------------------------------------------------------------------
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5, *, num_batches_tracked=None):
+    """Batch normalization over every axis but 1 of an (N, C, *) input (rank >= 2), as
+    ``torch.nn.functional.batch_norm``.
+
+    Training normalizes with the batch's mean and biased variance and, when ``running_mean`` and
+    ``running_var`` are given, updates them in place (off the tape) with the batch mean and the
+    *unbiased* variance: ``running <- (1 - momentum) * running + momentum * batch``. Evaluation
+    normalizes with the running estimates, which it requires.
+
+    ``num_batches_tracked`` (keyword only, an int64 0-d Tensor; ``nn.BatchNorm*`` passes its
+    buffer) is incremented in place by every training call that updates running statistics, and
+    makes ``momentum=None`` mean PyTorch's cumulative average: ``momentum = 1 / count``. PyTorch
+    keeps that counter in the module; here the functional takes it, so that every check runs
+    before any state (the counter included) changes.
+    """
+    fn = "batch_norm"
+    _check_input(input, fn, 2)
+    training = bool(training)
+    eps = _check_eps(eps, fn)
+    momentum = _check_momentum(momentum, fn)
+    _check_running(running_mean, running_var, fn)
+    if not training and running_mean is None:
+        raise ValueError("running_mean must be defined in evaluation mode")
+    C, dt = input.shape[1], input.dtype
+    _check_vector(running_mean, "running_mean", C, dt, fn)
+    _check_vector(running_var, "running_var", C, dt, fn)
+    _check_vector(weight, "weight", C, dt, fn)
+    _check_vector(bias, "bias", C, dt, fn)
+    if training:
+        if not eps > 0:
+            raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+        n = input.size // C if C else 0
+        if n == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {input.shape}")
+    elif not eps >= 0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    updating = training and running_mean is not None
+    if updating:
+        if num_batches_tracked is not None and not (
+                isinstance(num_batches_tracked, Tensor) and num_batches_tracked.size == 1
+                and num_batches_tracked.dtype.kind in "iu"):
+            raise TypeError("batch_norm(): num_batches_tracked must be an integer Tensor of one "
+                            "element (the module's buffer) or None")
+        if momentum is None and num_batches_tracked is None:
+            raise ValueError("batch_norm(): momentum=None (a cumulative average) needs the batch "
+                             "count: pass num_batches_tracked")
+
+    shape = _channel_shape(input.ndim, C)
+    with scope(fn, training=training, momentum=momentum, eps=eps):
+        if not training:
+            return _affine_fixed(input, running_mean, running_var, weight, bias, eps, shape)
+        quiet = _quiet_if_empty(input)
+        try:
+            axes = (0,) + tuple(range(2, input.ndim))
+            xc, r, mean, var = _center_scale(input, axes, eps)
+            if updating:
+                _batch_norm_update(running_mean, running_var, mean, var, momentum, n,
+                                   num_batches_tracked)
+            if weight is not None:
+                r = r * weight.reshape(shape)
+            out = xc * r
+            if bias is not None:
+                out = out + bias.reshape(shape)
+        finally:
+            if quiet is not None:
+                quiet.__exit__(None, None, None)
+        return out
+
+
+def _batch_norm_update(running_mean, running_var, mean, var, momentum, n, count):
+    if count is not None:
+        count.data += 1  # before the factor, as PyTorch: the first batch gets momentum 1/1
+    if n == 0:
+        return  # an empty batch counts but changes neither estimate, as in PyTorch
+    m = 1.0 / int(count.data) if momentum is None else momentum
+    _update_running(running_mean, mean, m, (), 1.0)
+    _update_running(running_var, var, m, (), n / (n - 1))
+
+
+# ---- layer norm ---------------------------------------------------------------------------------
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalize over the trailing ``len(normalized_shape)`` axes of every sample, as
+    ``torch.nn.functional.layer_norm``; ``weight`` and ``bias`` have ``normalized_shape``.
+
+    ``normalized_shape`` is a tuple or list of ints; a bare int is a TypeError, as in PyTorch's
+    functional (``nn.LayerNorm`` takes one)."""
+    fn = "layer_norm"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): input must be a Tensor, got {type(input).__name__}")
+    ns = _normalized_shape(normalized_shape)
+    _check_input(input, fn, 0)
+    if not ns:
+        raise ValueError("Expected normalized_shape to be at least 1-dimensional, i.e., containing "
+                         "at least one element, but got normalized_shape = []")
+    k = len(ns)
+    if input.ndim < k or input.shape[input.ndim - k:] != ns:
+        raise ValueError(f"Given normalized_shape={list(ns)}, expected input with shape "
+                         f"[*, {', '.join(map(str, ns))}], but got input of size{list(input.shape)}")
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is None:
+            continue
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{fn}(): {name} must be a Tensor or None, got {type(t).__name__}")
+        if t.shape != ns:
+            raise ValueError(f"Expected {name} to be of same shape as normalized_shape, but got "
+                             f"{name} of shape {list(t.shape)} and normalized_shape = {list(ns)}")
+        _check_dtype(t, name, input.dtype, fn)
+    eps = _check_eps(eps, fn)  # not range-checked, as in PyTorch
+
+    with scope(fn, normalized_shape=ns, eps=eps):
+        quiet = _quiet_if_empty(input)
+        try:
+            axes = tuple(range(input.ndim - k, input.ndim))
+            xc, r, _, _ = _center_scale(input, axes, eps)
+            out = xc * r
+            if weight is not None:
+                out = out * weight  # elementwise over the normalized axes: cannot fold into r
+            if bias is not None:
+                out = out + bias
+        finally:
+            if quiet is not None:
+                quiet.__exit__(None, None, None)
+        return out
+
+
+def _normalized_shape(ns):
+    if isinstance(ns, numbers.Integral) and not isinstance(ns, bool):
+        raise TypeError(f"layer_norm(): argument 'normalized_shape' (position 2) must be tuple of "
+                        f"ints, not int")
+    if not isinstance(ns, (tuple, list)):
+        raise TypeError(f"layer_norm(): argument 'normalized_shape' (position 2) must be tuple of "
+                        f"ints, not {type(ns).__name__}")
+    try:
+        return tuple(operator.index(s) for s in ns)
+    except TypeError:
+        raise TypeError(f"layer_norm(): argument 'normalized_shape' (position 2) must be tuple of "
+                        f"ints, got {ns!r}") from None
+
+
+# ---- group norm ---------------------------------------------------------------------------------
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalize each sample over groups of ``C // num_groups`` consecutive channels (and every
+    spatial position), as ``torch.nn.functional.group_norm``; ``weight`` and ``bias`` are per
+    channel. ``num_groups=1`` is layer norm over (C, *spatial); ``num_groups=C`` is instance
+    norm."""
+    fn = "group_norm"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): input must be a Tensor, got {type(input).__name__}")
+    if input.ndim < 2:
+        raise ValueError(f"Expected at least 2 dimensions for input tensor but received {input.ndim}")
+    _check_input(input, fn, 2)
+    if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral):
+        raise TypeError(f"{fn}(): num_groups must be an int, got {type(num_groups).__name__}")
+    G = int(num_groups)
+    N, C = input.shape[0], input.shape[1]
+    if G <= 0:
+        raise ValueError(f"{fn}(): num_groups must be positive, got {G}")
+    if C % G:
+        raise ValueError(f"Expected number of channels in input to be divisible by num_groups, but "
+                         f"got input of shape {list(input.shape)} and num_groups={G}")
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is None:
+            continue
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{fn}(): {name} must be a Tensor or None, got {type(t).__name__}")
+        if t.ndim != 1 or t.size != C:
+            raise ValueError(f"Expected {name} to be a vector of size equal to the number of "
+                             f"channels in input, but got {name} of shape {list(t.shape)} and "
+                             f"input of shape {list(input.shape)}")
+        _check_dtype(t, name, input.dtype, fn)
+    spatial = input.shape[2:]
+    Cg, L = C // G, _prod(spatial)
+    if (N * C // G) * L == 1:
+        # PyTorch's own check, with its wording ("when training" although it holds in eval too)
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                         f"{[N * C // G, G] + list(spatial)}")
+    eps = _check_eps(eps, fn)
+
+    with scope(fn, num_groups=G, eps=eps):
+        quiet = _quiet_if_empty(input)
+        try:
+            if weight is None:
+                x = input.reshape(N, G, Cg * L)
+                xc, r, _, _ = _center_scale(x, (2,), eps)
+            else:
+                # (N, G, Cg, L): the per-channel weight folds into the per-group factor
+                x = input.reshape(N, G, Cg, L)
+                xc, r, _, _ = _center_scale(x, (2, 3), eps)
+                r = r * weight.reshape(1, G, Cg, 1)
+            out = (xc * r).reshape(input.shape)
+            if bias is not None:
+                out = out + bias.reshape(_channel_shape(input.ndim, C))
+        finally:
+            if quiet is not None:
+                quiet.__exit__(None, None, None)
+        return out
+
+
+# ---- instance norm ------------------------------------------------------------------------------
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalize each (sample, channel) over its spatial axes, as
+    ``torch.nn.functional.instance_norm``; input (N, C, *spatial).
+
+    With ``use_input_stats`` (the default) the instance statistics are used, and given running
+    estimates are updated in place with their batch averages (the variance unbiased over the
+    spatial size). Without it, the running estimates are used. ``momentum=None`` is taken as 0 --
+    the estimates never change -- as ``nn.InstanceNorm*`` does in PyTorch."""
+    fn = "instance_norm"
+    _check_input(input, fn, 2)
+    use_input_stats = bool(use_input_stats)
+    eps = _check_eps(eps, fn)
+    momentum = _check_momentum(momentum, fn)
+    if momentum is None:
+        momentum = 0.0
+    _check_running(running_mean, running_var, fn)
+    if not use_input_stats and running_mean is None:
+        raise ValueError("Expected running_mean and running_var to be defined when "
+                         "use_input_stats is false")
+    C, dt = input.shape[1], input.dtype
+    _check_vector(running_mean, "running_mean", C, dt, fn)
+    _check_vector(running_var, "running_var", C, dt, fn)
+    _check_vector(weight, "weight", C, dt, fn)
+    _check_vector(bias, "bias", C, dt, fn)
+    L = _prod(input.shape[2:])
+    if use_input_stats and L == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{input.shape}")
+
+    shape = _channel_shape(input.ndim, C)
+    with scope(fn, use_input_stats=use_input_stats, training=use_input_stats, momentum=momentum,
+               eps=eps):
+        if not use_input_stats:
+            return _affine_fixed(input, running_mean, running_var, weight, bias, eps, shape)
+        quiet = _quiet_if_empty(input)
+        try:
+            axes = tuple(range(2, input.ndim))
+            xc, r, mean, var = _center_scale(input, axes, eps)
+            if running_mean is not None and input.shape[0] > 0 and L > 0:
+                # the batch average of the instance means, and of the unbiased instance variances
+                _update_running(running_mean, mean, momentum, (0,), 1.0)
+                _update_running(running_var, var, momentum, (0,), L / (L - 1))
+            if weight is not None:
+                r = r * weight.reshape(shape)
+            out = xc * r
+            if bias is not None:
+                out = out + bias.reshape(shape)
+        finally:
+            if quiet is not None:
+                quiet.__exit__(None, None, None)
+        return out

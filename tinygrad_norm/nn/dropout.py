@@ -1,2 +1,64 @@
-"""(being written)"""
-__all__ = []
+"""Dropout layers: on while the module trains, off (or classic test-time scaling) in eval.
+
+The ``repr`` shows PyTorch's fields (``p``; ``inverted`` in place of ``inplace``, which does not
+exist here) followed by the mode, ``mode=train`` or ``mode=eval``.
+"""
+from __future__ import annotations
+
+from .. import functional as F
+from ..functional.dropout import _check_p
+from ..tensor import Tensor
+from .module import Module
+
+__all__ = ["Dropout", "Dropout2d", "AlphaDropout"]
+
+
+class _DropoutNd(Module):
+    _fn = "dropout"
+
+    def __init__(self, p=0.5, inverted=True):
+        super().__init__()
+        self.p = _check_p(p, type(self).__name__)  # checked at construction, as in PyTorch
+        self.inverted = bool(inverted)
+
+    def _check(self, input):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{type(self).__name__}: input must be a Tensor, got "
+                            f"{type(input).__name__}")
+
+    def extra_repr(self):
+        return f"p={self.p}, inverted={self.inverted}, mode={'train' if self.training else 'eval'}"
+
+
+class Dropout(_DropoutNd):
+    """Zero each element with probability ``p`` while training.
+
+    ``inverted=True`` (PyTorch): kept units are scaled by ``1/(1-p)`` in training and eval is the
+    identity. ``inverted=False`` (classic dropout, as in the original paper and "Deep Learning
+    from Scratch"): training does not scale, eval multiplies by ``1-p``."""
+
+    def forward(self, input):
+        self._check(input)
+        return F.dropout(input, self.p, self.training, self.inverted)
+
+
+class Dropout2d(_DropoutNd):
+    """Zero whole channels of an (N, C, H, W) or (C, H, W) input with probability ``p``."""
+
+    def forward(self, input):
+        self._check(input)
+        return F.dropout2d(input, self.p, self.training, self.inverted)
+
+
+class AlphaDropout(_DropoutNd):
+    """Dropout for SELU networks, keeping zero mean and unit variance (PyTorch's formula)."""
+
+    def __init__(self, p=0.5):
+        super().__init__(p, inverted=True)
+
+    def forward(self, input):
+        self._check(input)
+        return F.alpha_dropout(input, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}, mode={'train' if self.training else 'eval'}"

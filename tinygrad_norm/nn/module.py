@@ -188,6 +188,8 @@ class Module:
         if dtype.kind != "f":
             raise TypeError(f"to(): only floating-point dtypes are supported, got {dtype}")
         for m in self.modules():
+            if "_dtype" in m.__dict__:  # a layer without parameters (InstanceNorm, no affine)
+                object.__setattr__(m, "_dtype", dtype)  # declares its dtype here: convert it too
             for reg in (m._parameters, m._buffers):
                 for t in reg.values():
                     if t is not None and t.dtype.kind == "f" and t.dtype != dtype:
