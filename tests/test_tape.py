@@ -273,6 +273,14 @@ def test_hooks_also_run_in_grad_and_under_create_graph():
     np.testing.assert_array_equal(gx.numpy(), [2.0, 4.0])
 
 
+def test_hook_returning_an_array_under_create_graph():
+    x = leaf([1.0, 2.0])
+    h = x.sum()  # the recorded VJP of sum calls a Tensor method on the hook's result
+    h.register_hook(lambda g: np.array(2.0))
+    g, = tg.grad(h * h, x, create_graph=True)
+    np.testing.assert_array_equal(g.numpy(), [2.0, 2.0])
+
+
 def test_hook_that_changes_the_shape_is_reported():
     x = leaf([1.0, 2.0])
     h = x * 2
@@ -438,7 +446,11 @@ def test_grad_modes_as_decorators_and_restore_on_exceptions():
     def g(v):
         return v * 2
 
-    assert not f(x).requires_grad
+    @tg.no_grad  # the bare form, as torch allows
+    def bare(v):
+        return v * 2
+
+    assert not f(x).requires_grad and not bare(x).requires_grad and bare.__name__ == "bare"
     with tg.no_grad():
         assert g(x).requires_grad
     with pytest.raises(ZeroDivisionError):

@@ -44,6 +44,12 @@ class _GradMode:
 
     _mode = True
 
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        if func is not None:  # the bare form, ``@no_grad`` without parentheses, as torch allows
+            return self(func)
+        return self
+
     def __enter__(self):
         self._prev = _state.enabled
         _state.enabled = self._mode
@@ -268,7 +274,10 @@ def _run_hooks(hooks, g, create_graph):
             if shape != gt.data.shape:  # caught here, not as a puzzling error ops later
                 raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} changed the shape of "
                                    f"the gradient from {gt.data.shape} to {shape}")
-            g = r if create_graph else (r.data if isinstance(r, Tensor) else np.asarray(r))
+            if create_graph:  # a recorded VJP calls Tensor methods on its g: no bare ndarray
+                g = r if isinstance(r, Tensor) else Tensor._wrap(np.asarray(r))
+            else:
+                g = r.data if isinstance(r, Tensor) else np.asarray(r)
     return g
 
 
