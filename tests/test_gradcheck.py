@@ -140,3 +140,10 @@ def test_gradgradcheck_catches_a_wrong_second_derivative():
 def test_gradgradcheck_of_a_linear_function():
     x = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
     assert tg.gradgradcheck(lambda v: v * 3.0 + 1.0, [x])  # the first derivative is constant
+
+
+def test_gradcheck_of_non_contiguous_inputs():
+    a = np.arange(6.0).reshape(2, 3).T  # Fortran order: a flat reshape of it is a copy
+    assert tg.gradcheck(lambda v: v * v, [Tensor(a, requires_grad=True)])
+    assert tg.gradcheck(lambda v: v * v, [np.asfortranarray(np.ones((2, 2)))])
+    assert tg.gradgradcheck(lambda v: v * v, [Tensor(a[::2], requires_grad=True)])

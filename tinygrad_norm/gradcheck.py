@@ -25,13 +25,16 @@ def _prepare(inputs):
     if isinstance(inputs, Tensor):
         inputs = [inputs]
     xs = []
+    # C order: _numeric perturbs the input through a flat reshape, which is a view (and so
+    # reaches the input) only for a C-contiguous array; a transposed input would be a copy.
     for t in inputs:
         if isinstance(t, Tensor):
-            x = Tensor(np.array(t.data, dtype=np.float64) if t.dtype.kind == "f" else t.data)
+            x = Tensor(np.array(t.data, dtype=np.float64, order="C") if t.dtype.kind == "f"
+                       else t.data)
             if t.requires_grad:
                 x.requires_grad_(True)
         else:
-            x = Tensor(np.array(t, dtype=np.float64), requires_grad=True)
+            x = Tensor(np.array(t, dtype=np.float64, order="C"), requires_grad=True)
         xs.append(x)
     checked = [i for i, x in enumerate(xs) if x.requires_grad]
     if not checked:
