@@ -1,2 +1,153 @@
-"""(being written)"""
-__all__ = []
+"""Activations, as ``torch.nn.functional``: thin wrappers over Tensor primitives, or a few of
+them inside a named scope. Subgradients at kinks are PyTorch's (relu'(0) = 0, leaky_relu'(0) =
+negative_slope)."""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ..autograd import scope
+from ..tensor import Tensor, where
+
+__all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "gelu", "silu",
+           "elu", "softplus", "logsigmoid", "linear"]
+
+
+def _check(input, fn):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{fn}: input must be floating point, got dtype {input.dtype}")
+
+
+def _number(v, name, fn):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{fn}: {name} must be a number, got {type(v).__name__}")
+    return float(v)
+
+
+def relu(input):
+    """max(input, 0); the gradient at 0 is 0."""
+    _check(input, "relu")
+    return input.relu()
+
+
+def leaky_relu(input, negative_slope=0.01):
+    """input where input > 0, else negative_slope * input (slope at 0: negative_slope)."""
+    _check(input, "leaky_relu")
+    slope = _number(negative_slope, "negative_slope", "leaky_relu")
+    with scope("leaky_relu", negative_slope=slope):
+        return where(input.data > 0, input, input * slope)
+
+
+def sigmoid(input):
+    _check(input, "sigmoid")
+    return input.sigmoid()
+
+
+def tanh(input):
+    _check(input, "tanh")
+    return input.tanh()
+
+
+def _dim(input, dim, fn):
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{fn}: dim must be an int, got {dim!r}")
+    nd = max(input.ndim, 1)
+    if not -nd <= dim < nd:
+        raise ValueError(f"{fn}: dim {dim} is out of range for a tensor of {input.ndim} "
+                         f"dimension(s)")
+    return int(dim)
+
+
+def softmax(input, dim=-1, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim`` (default -1; PyTorch's implicit default is deprecated).
+    ``dtype`` casts the input first, as in PyTorch."""
+    _check(input, "softmax")
+    if dtype is not None:
+        input = input.astype(dtype)
+    return input.softmax(_dim(input, dim, "softmax"))
+
+
+def log_softmax(input, dim=-1, dtype=None):
+    """log(softmax(x)) along ``dim``, computed stably in one primitive."""
+    _check(input, "log_softmax")
+    if dtype is not None:
+        input = input.astype(dtype)
+    return input.log_softmax(_dim(input, dim, "log_softmax"))
+
+
+def gelu(input, approximate="none"):
+    """Gaussian error linear unit. Only ``approximate="tanh"`` (the form of the GELU paper and of
+    GPT-2) is available: the exact form needs erf, which NumPy lacks."""
+    _check(input, "gelu")
+    if approximate == "none":
+        raise NotImplementedError("gelu: the exact form (approximate='none') needs erf, which "
+                                  "NumPy lacks; use approximate='tanh'")
+    if approximate != "tanh":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    with scope("gelu", approximate=approximate):
+        inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
+        return input * 0.5 * (inner.tanh() + 1.0)
+
+
+def silu(input):
+    """x * sigmoid(x) (also called swish)."""
+    _check(input, "silu")
+    with scope("silu"):
+        return input * input.sigmoid()
+
+
+def elu(input, alpha=1.0):
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+    _check(input, "elu")
+    alpha = _number(alpha, "alpha", "elu")
+    with scope("elu", alpha=alpha):
+        # exp of the non-positive part only, so large positive inputs do not overflow.
+        neg = where(input.data > 0, 0.0, input)
+        return where(input.data > 0, input, (neg.exp() - 1.0) * alpha)
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)), stable for any x."""
+    _check(input, "logsigmoid")
+    with scope("logsigmoid"):
+        return _logsigmoid(input)
+
+
+def _logsigmoid(x):
+    # minimum() shares the gradient at the tie x == 0 (0.5) and abs' gradient there is 0: the
+    # total, 0.5, is the true derivative of log(sigmoid) at 0.
+    return x.minimum(0.0) - ((-x.abs()).exp() + 1.0).log()
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * x)) / beta, linear where beta * x > threshold (as PyTorch)."""
+    _check(input, "softplus")
+    beta = _number(beta, "beta", "softplus")
+    threshold = _number(threshold, "threshold", "softplus")
+    with scope("softplus", beta=beta, threshold=threshold):
+        z = input * beta if beta != 1.0 else input
+        soft = z.maximum(0.0) + ((-z.abs()).exp() + 1.0).log()
+        if beta != 1.0:
+            soft = soft / beta
+        return where(z.data > threshold, input, soft)
+
+
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias, as ``torch.nn.functional.linear``; weight (out, in)."""
+    _check(input, "linear")
+    if not isinstance(weight, Tensor) or weight.ndim not in (1, 2):
+        raise ValueError(f"linear: weight must be a 1-D or 2-D Tensor (out_features, in_features)")
+    if input.dtype != weight.dtype:
+        raise TypeError(f"linear: input has dtype {input.dtype} but weight has dtype "
+                        f"{weight.dtype}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
+        raise ValueError(f"linear: input of shape {input.shape} does not match weight of shape "
+                         f"{weight.shape} (in_features {weight.shape[-1]})")
+    out = input @ (weight.T if weight.ndim == 2 else weight)
+    if bias is not None:
+        out = out + bias
+    return out

@@ -1,2 +1,372 @@
-"""(being written)"""
-__all__ = []
+"""Losses, as ``torch.nn.functional``: the same names, arguments, defaults, reductions and error
+conditions; each a composite of primitives in a named scope, stable for any finite logits.
+
+``cross_entropy`` is ``log_softmax`` (one primitive) followed by ``nll_loss``, which picks each
+sample's target log-probability by integer-array indexing -- never a dense one-hot product.
+Class weights are constants (as in PyTorch, no gradient reaches them).
+
+The deprecated ``size_average`` and ``reduce`` arguments keep their positions, so positional calls
+written for PyTorch mean the same here, but only ``None`` is accepted: use ``reduction``.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..autograd import scope
+from ..tensor import Tensor, where
+from .activation import _logsigmoid
+
+__all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits"]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+class TargetIndexError(IndexError, ValueError):
+    """A class index outside [0, C): an IndexError as in PyTorch, and a ValueError as every bad
+    argument of this library is."""
+
+
+def _reduction(fn, reduction, size_average, reduce):
+    if size_average is not None or reduce is not None:
+        raise TypeError(f"{fn}: size_average and reduce are deprecated (in PyTorch too) and not "
+                        f"supported; use reduction='none' | 'mean' | 'sum'")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction (expected 'none', "
+                         f"'mean' or 'sum')")
+    return reduction
+
+
+def _check_input(input, fn):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{fn}: input must be floating point, got dtype {input.dtype}")
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _safe_div(total, denom):
+    """total / denom for a Python number denom; 0 / 0 is NaN (as PyTorch), without a warning."""
+    return total / denom if denom != 0 else total * float("nan")
+
+
+# ---- classification -------------------------------------------------------------------------
+
+def _class_target(input, target, fn):
+    """The target as an integer ndarray checked against the input's batch and spatial shape."""
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(
+            f"{fn}: target must hold integer class indices (got dtype {t.dtype}); e.g. "
+            f"Tensor(labels, dtype=np.int64), or class probabilities of the input's shape "
+            f"{input.shape} (cross_entropy only)")
+    if input.ndim == 1:
+        expected = ()
+    else:
+        if t.ndim == 0 or t.shape[0] != input.shape[0]:
+            got = t.shape[0] if t.ndim else "a scalar"
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                             f"batch_size ({got}).")
+        expected = input.shape[:1] + input.shape[2:]
+    if t.shape != expected:
+        raise ValueError(f"{fn}: expected target of shape {expected} for input of shape "
+                         f"{input.shape}, got target of shape {t.shape}")
+    return t
+
+
+def _class_weight(weight, input, fn):
+    if weight is None:
+        return None
+    w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+    c = input.shape[0] if input.ndim == 1 else input.shape[1]
+    if w.shape != (c,):
+        raise ValueError(f"{fn}: weight should be defined either for all {c} classes or no "
+                         f"classes but got weight tensor of shape: {list(w.shape)}")
+    if w.dtype.kind not in "iuf":
+        raise TypeError(f"{fn}: weight must be numeric, got dtype {w.dtype}")
+    return w.astype(input.dtype, copy=False)
+
+
+def _pick(logp, t, ignore_index, fn):
+    """logp[sample, t[sample]] for every sample (class axis 1, or 0 for an unbatched input),
+    the mask of counted samples (None: all of them) and the safe target (ignored ones as 0)."""
+    c = logp.shape[0] if logp.ndim == 1 else logp.shape[1]
+    ignored = t == ignore_index
+    valid = None
+    if ignored.any():
+        valid = ~ignored
+        t = np.where(ignored, 0, t)
+    bad = (t < 0) | (t >= c)
+    if bad.any():
+        raise TargetIndexError(f"{fn}: Target {int(t[bad].flat[0])} is out of bounds: class "
+                               f"indices must lie in [0, {c - 1}] (or equal ignore_index="
+                               f"{ignore_index})")
+    if logp.ndim == 1:
+        index = int(t)
+    elif logp.ndim == 2:
+        index = (np.arange(logp.shape[0]), t)
+    else:
+        grids = np.ogrid[tuple(slice(s) for s in t.shape)]
+        index = (grids[0], t) + tuple(grids[1:])
+    return logp[index], valid, t
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log-likelihood of the target classes, given log-probabilities ``input`` of shape
+    (C,), (N, C) or (N, C, d1, ...); ``target`` integer classes of shape (), (N,) or (N, d1, ...).
+
+    ``mean`` divides by the summed weight of the counted (not ignored) targets, as PyTorch."""
+    fn = "nll_loss"
+    reduction = _reduction(fn, reduction, size_average, reduce)
+    _check_input(input, fn)
+    if input.ndim == 0:
+        raise ValueError(f"{fn}: input must have at least one dimension (the classes)")
+    t = _class_target(input, target, fn)
+    w = _class_weight(weight, input, fn)
+    with scope("nll_loss", reduction=reduction, ignore_index=ignore_index):
+        return _nll(input, t, w, ignore_index, reduction, fn)
+
+
+def _nll(logp, t, w, ignore_index, reduction, fn):
+    picked, valid, t = _pick(logp, t, ignore_index, fn)
+    if w is None and valid is None:
+        loss = -picked
+        return loss if reduction == "none" else (loss.mean() if reduction == "mean" else loss.sum())
+    scale = np.ones(t.shape, logp.dtype) if w is None else w[t]  # weight of each target
+    if valid is not None:
+        scale = np.where(valid, scale, 0).astype(logp.dtype, copy=False)
+    # A select, so an ignored sample contributes exactly 0 even if its picked value is not finite.
+    loss = picked * -scale if valid is None else where(valid, picked * -scale, 0.0)
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    return _safe_div(total, float(scale.sum()))
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Cross entropy between logits ``input`` ((C,), (N, C) or (N, C, d1, ...)) and ``target``:
+    integer class indices (shape (), (N,) or (N, d1, ...); ``ignore_index`` skips a sample) or
+    class probabilities of the input's shape. As PyTorch: ``label_smoothing`` mixes the target
+    with the uniform distribution, ``weight`` weighs classes, and with class indices ``mean``
+    divides by the summed weight of the counted targets."""
+    fn = "cross_entropy"
+    reduction = _reduction(fn, reduction, size_average, reduce)
+    _check_input(input, fn)
+    if input.ndim == 0:
+        raise ValueError(f"{fn}: input must have at least one dimension (the classes)")
+    ls = label_smoothing
+    if isinstance(ls, bool) or not isinstance(ls, numbers.Real) or not 0.0 <= ls <= 1.0:
+        raise ValueError(f"{fn}: label_smoothing must be between 0.0 and 1.0. Got: {ls!r}")
+    ls = float(ls)
+    w = _class_weight(weight, input, fn)
+    cdim = 0 if input.ndim == 1 else 1
+    c = input.shape[cdim]
+    probs = _prob_target(input, target, fn)
+    t = None if probs is not None else _class_target(input, target, fn)
+    with scope("cross_entropy", reduction=reduction, label_smoothing=ls,
+               ignore_index=ignore_index):
+        logp = input.log_softmax(cdim)
+        if probs is not None:
+            return _soft_cross_entropy(logp, probs, w, ls, reduction, cdim)
+        if ls == 0.0:
+            return _nll(logp, t, w, ignore_index, reduction, fn)
+        nll = _nll(logp, t, w, ignore_index, reduction, fn)
+        # The smoothing term: -sum_c w_c logp_c per sample, masked and reduced as PyTorch does.
+        shape = [1] * input.ndim
+        shape[cdim] = c
+        smooth = -(logp * w.reshape(shape)).sum(axis=cdim) if w is not None \
+            else -logp.sum(axis=cdim)
+        ignored = t == ignore_index
+        if ignored.any():
+            smooth = where(~ignored, smooth, 0.0)
+        if reduction == "none":
+            pass
+        elif reduction == "sum":
+            smooth = smooth.sum()
+        else:
+            safe = np.where(ignored, 0, t)
+            denom = float(np.where(ignored, 0, w[safe]).sum()) if w is not None \
+                else float((~ignored).sum())
+            smooth = _safe_div(smooth.sum(), denom)
+        return nll * (1.0 - ls) + smooth * (ls / c)
+
+
+def _prob_target(input, target, fn):
+    """The target as a float Tensor if it holds class probabilities, else None."""
+    if isinstance(target, Tensor):
+        kind, shape = target.dtype.kind, target.shape
+    else:
+        arr = np.asarray(target)
+        kind, shape = arr.dtype.kind, arr.shape
+    if kind != "f":
+        return None
+    if shape != input.shape:
+        if input.ndim >= 1 and len(shape) == max(input.ndim - 1, 0):
+            raise TypeError(
+                f"{fn}: target of shape {shape} looks like class indices but has a floating "
+                f"dtype; class indices must be integers (e.g. Tensor(labels, dtype=np.int64))")
+        raise ValueError(f"{fn}: class-probability target must have the input's shape "
+                         f"{input.shape}, got {shape}")
+    if isinstance(target, Tensor):
+        if target.dtype != input.dtype:
+            raise TypeError(f"{fn}: target has dtype {target.dtype} but input has dtype "
+                            f"{input.dtype}")
+        return target
+    return Tensor(np.asarray(target, dtype=input.dtype))
+
+
+def _soft_cross_entropy(logp, probs, w, ls, reduction, cdim):
+    c = logp.shape[cdim]
+    if ls > 0.0:
+        probs = probs * (1.0 - ls) + ls / c
+    prod = logp * probs
+    if w is not None:
+        shape = [1] * logp.ndim
+        shape[cdim] = c
+        prod = prod * w.reshape(shape)
+    loss = -prod.sum(axis=cdim)
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return _safe_div(loss.sum(), float(logp.size // c) if c else 0.0)
+
+
+# ---- regression and binary classification ---------------------------------------------------
+
+def _pair_target(input, target, fn):
+    _check_input(input, fn)
+    if isinstance(target, Tensor):
+        if target.dtype.kind != "f":
+            raise TypeError(f"{fn}: target must be floating point, got dtype {target.dtype}")
+        if target.dtype != input.dtype:
+            raise TypeError(f"{fn}: target has dtype {target.dtype} but input has dtype "
+                            f"{input.dtype}")
+    else:
+        target = Tensor(np.asarray(target, dtype=input.dtype))
+    if target.shape != input.shape:
+        try:
+            np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise ValueError(f"{fn}: target of shape {target.shape} does not broadcast with input "
+                             f"of shape {input.shape}") from None
+        import warnings
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
+                      f"({input.shape}). This will likely lead to incorrect results due to "
+                      f"broadcasting. Please ensure they have the same size.", stacklevel=3)
+    return target
+
+
+def _elementwise_weight(weight, shape, dtype, fn, same_size):
+    if weight is None:
+        return None
+    w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight, dtype=dtype))
+    if same_size and w.shape != shape:
+        raise ValueError("Weights and input must have the same size.")
+    if not same_size:
+        try:
+            np.broadcast_shapes(w.shape, shape)
+        except ValueError:
+            raise ValueError(f"{fn}: weight of shape {w.shape} does not broadcast with input of "
+                             f"shape {shape}") from None
+    if w.dtype != dtype:
+        w = w.astype(dtype) if w.dtype.kind == "f" else Tensor(w.data.astype(dtype))
+    return w
+
+
+def _weighted_regression(err, w, reduction):
+    if w is None:
+        return _reduce(err, reduction)
+    err = err * w
+    if reduction == "none":
+        return err
+    total = err.sum()
+    return total if reduction == "sum" else total / w.sum()
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error; with ``weight`` (same size as input), ``mean`` is
+    sum(w * err) / sum(w), as PyTorch."""
+    fn = "mse_loss"
+    reduction = _reduction(fn, reduction, size_average, reduce)
+    target = _pair_target(input, target, fn)
+    w = _elementwise_weight(weight, input.shape, input.dtype, fn, same_size=True)
+    with scope("mse_loss", reduction=reduction):
+        d = input - target
+        return _weighted_regression(d * d, w, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean absolute error (gradient 0 where input == target, as PyTorch)."""
+    fn = "l1_loss"
+    reduction = _reduction(fn, reduction, size_average, reduce)
+    target = _pair_target(input, target, fn)
+    w = _elementwise_weight(weight, input.shape, input.dtype, fn, same_size=True)
+    with scope("l1_loss", reduction=reduction):
+        return _weighted_regression((input - target).abs(), w, reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """Binary cross entropy of probabilities ``input`` in [0, 1]; each log is clamped at -100,
+    as PyTorch, so a confident wrong answer costs 100, not inf."""
+    fn = "binary_cross_entropy"
+    reduction = _reduction(fn, reduction, size_average, reduce)
+    target = _pair_target(input, target, fn)
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
+                         f"size ({input.shape}) is deprecated. Please ensure they have the same "
+                         f"size.")
+    x = input.data
+    if ((x < 0) | (x > 1)).any():  # NaN passes, as in PyTorch's check
+        raise ValueError(f"{fn}: all elements of input should be between 0 and 1")
+    w = _elementwise_weight(weight, input.shape, input.dtype, fn, same_size=False)
+    with scope("binary_cross_entropy", reduction=reduction):
+        # log(0) is never evaluated: at an input of exactly 0 (or 1) the clamped log is the
+        # constant -100 and its gradient 0 (PyTorch divides by an epsilon there instead).
+        pos, below = x > 0, x < 1
+        log_p = where(pos, where(pos, input, 1.0).log().clip(min=-100.0), -100.0)
+        log_q = where(below, where(below, 1.0 - input, 1.0).log().clip(min=-100.0), -100.0)
+        loss = -(target * log_p + (1.0 - target) * log_q)
+        if w is not None:
+            loss = loss * w
+        return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """Sigmoid + binary cross entropy in one stable expression:
+    (1 - t) * x - (1 + (pos_weight - 1) * t) * log(sigmoid(x)), with log(sigmoid(x)) =
+    min(x, 0) - log(1 + exp(-|x|)) (no overflow for any x). ``weight`` and ``pos_weight``
+    broadcast; ``mean`` averages over all elements."""
+    fn = "binary_cross_entropy_with_logits"
+    reduction = _reduction(fn, reduction, size_average, reduce)
+    _check_input(input, fn)
+    target = _pair_target(input, target, fn)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})")
+    w = _elementwise_weight(weight, input.shape, input.dtype, fn, same_size=False)
+    pw = _elementwise_weight(pos_weight, input.shape, input.dtype, fn, same_size=False)
+    with scope("binary_cross_entropy_with_logits", reduction=reduction):
+        log_sig = _logsigmoid(input)
+        if pw is None:
+            loss = (1.0 - target) * input - log_sig
+        else:
+            loss = (1.0 - target) * input - ((pw - 1.0) * target + 1.0) * log_sig
+        if w is not None:
+            loss = loss * w
+        return _reduce(loss, reduction)

@@ -1,0 +1,399 @@
+"""Activations and losses of ``tinygrad_norm.functional``: forward and backward parity with
+``torch.nn.functional`` (random upstream gradients, float64 rtol 1e-10 and float32), finite
+differences in float64, PyTorch's error conditions, and the composites' scopes."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_norm as tg
+import tinygrad_norm.functional as F
+from tinygrad_norm import Tensor
+
+RTOL = {np.float64: 1e-10, np.float32: 2e-5}
+DTYPES = [np.float64, np.float32]
+
+
+def _close(actual, expected, rtol, what):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    scale = np.abs(expected[np.isfinite(expected)])
+    atol = rtol * max(1.0, float(scale.max())) if scale.size else 0.0
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=False,
+                               err_msg=what)
+
+
+def parity(torch, tg_fn, torch_fn, arrays, dtype, diff=None, seed=0, consts=()):
+    """Compare tg_fn(*tensors, *consts) with torch_fn(*torch tensors, *torch consts): forward,
+    dtype and the gradient of each differentiable input under a random upstream gradient."""
+    rtol = RTOL[dtype]
+    diff = [True] * len(arrays) if diff is None else diff
+    arrays = [np.asarray(a, dtype=dtype) for a in arrays]
+    xs = [Tensor(a.copy(), requires_grad=d) for a, d in zip(arrays, diff)]
+    ts = [torch.tensor(a.copy(), requires_grad=d) for a, d in zip(arrays, diff)]
+    tconsts = [torch.from_numpy(np.array(c)) if isinstance(c, np.ndarray) else c for c in consts]
+    out, ref = tg_fn(*xs, *consts), torch_fn(*ts, *tconsts)
+    ref_np = ref.detach().numpy()
+    assert out.dtype == ref_np.dtype, f"dtype {out.dtype} != torch {ref_np.dtype}"
+    _close(out.numpy(), ref_np, rtol, "forward")
+    if not any(diff):
+        return out
+    g = np.random.default_rng(seed).standard_normal(out.shape).astype(dtype)
+    out.backward(g)
+    wrt = [t for t, d in zip(ts, diff) if d]
+    theirs = torch.autograd.grad(ref, wrt, torch.from_numpy(g.copy()), allow_unused=True)
+    for x, tgrad in zip([x for x, d in zip(xs, diff) if d], theirs):
+        expected = np.zeros(x.shape, dtype) if tgrad is None else tgrad.numpy()
+        assert x.grad is not None and x.grad.dtype == x.dtype
+        _close(x.grad.numpy(), expected, rtol, "gradient")
+    return out
+
+
+# ---- activations ----------------------------------------------------------------------------
+
+def _with_kinks(rng, shape):
+    x = rng.standard_normal(shape) * 2
+    x.flat[::5] = 0.0  # exact zeros: the subgradient chosen at the kink is part of the contract
+    return x
+
+
+ACTIVATIONS = [
+    ("relu", lambda x: F.relu(x), lambda t, x: t.nn.functional.relu(x)),
+    ("leaky_relu", lambda x: F.leaky_relu(x), lambda t, x: t.nn.functional.leaky_relu(x)),
+    ("leaky_relu_0.2", lambda x: F.leaky_relu(x, 0.2),
+     lambda t, x: t.nn.functional.leaky_relu(x, 0.2)),
+    ("sigmoid", F.sigmoid, lambda t, x: t.sigmoid(x)),
+    ("tanh", F.tanh, lambda t, x: t.tanh(x)),
+    ("softmax", lambda x: F.softmax(x, dim=1), lambda t, x: t.softmax(x, dim=1)),
+    ("softmax_last", lambda x: F.softmax(x), lambda t, x: t.softmax(x, dim=-1)),
+    ("log_softmax", lambda x: F.log_softmax(x, dim=0), lambda t, x: t.log_softmax(x, dim=0)),
+    ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"),
+     lambda t, x: t.nn.functional.gelu(x, approximate="tanh")),
+    ("silu", F.silu, lambda t, x: t.nn.functional.silu(x)),
+    ("elu", lambda x: F.elu(x, 0.7), lambda t, x: t.nn.functional.elu(x, 0.7)),
+    ("softplus", F.softplus, lambda t, x: t.nn.functional.softplus(x)),
+    ("softplus_beta", lambda x: F.softplus(x, beta=2.0, threshold=3.0),
+     lambda t, x: t.nn.functional.softplus(x, beta=2.0, threshold=3.0)),
+    ("logsigmoid", F.logsigmoid, lambda t, x: t.nn.functional.logsigmoid(x)),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,ours,theirs", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
+def test_activation_parity(torch, name, ours, theirs, dtype):
+    rng = np.random.default_rng(len(name))
+    x = _with_kinks(rng, (4, 5, 3))
+    parity(torch, ours, lambda t: theirs(torch, t), [x], dtype)
+
+
+def test_activations_stable_for_extreme_inputs(torch):
+    x = np.array([-800.0, -50.0, 0.0, 50.0, 800.0])
+    for ours, theirs in [(F.logsigmoid, torch.nn.functional.logsigmoid),
+                         (F.softplus, torch.nn.functional.softplus),
+                         (F.elu, torch.nn.functional.elu), (F.sigmoid, torch.sigmoid)]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no overflow warnings
+            out = parity(torch, ours, theirs, [x], np.float64)
+        assert np.isfinite(out.numpy()).all()
+
+
+def test_linear_functional(torch):
+    rng = np.random.default_rng(0)
+    for dtype in DTYPES:
+        parity(torch, F.linear, torch.nn.functional.linear,
+               [rng.standard_normal((2, 3, 4)), rng.standard_normal((5, 4)), rng.standard_normal(5)],
+               dtype)
+    with pytest.raises(ValueError, match="in_features 4"):
+        F.linear(Tensor(np.ones((2, 3))), Tensor(np.ones((5, 4))))
+
+
+def test_activation_errors():
+    with pytest.raises(TypeError, match="Tensor"):
+        F.relu(np.ones(3))
+    with pytest.raises(TypeError, match="floating point"):
+        F.sigmoid(Tensor(np.arange(3)))
+    with pytest.raises(ValueError, match="dim 2 is out of range"):
+        F.softmax(Tensor(np.ones((2, 3))), dim=2)
+    with pytest.raises(TypeError, match="negative_slope"):
+        F.leaky_relu(Tensor(np.ones(3)), "0.1")
+    with pytest.raises(NotImplementedError, match="approximate='tanh'"):
+        F.gelu(Tensor(np.ones(3)))
+
+
+def test_softmax_dtype_argument(torch):
+    x = Tensor(np.ones((2, 3), np.float32))
+    assert F.softmax(x, dim=1, dtype=np.float64).dtype == np.float64
+
+
+# ---- cross entropy and nll ---------------------------------------------------------------------
+
+def _targets(rng, shape, c, ignore=None):
+    t = rng.integers(0, c, size=shape)
+    if ignore is not None:
+        t.flat[::3] = ignore
+    return t
+
+
+CE_SHAPES = [((7,), ()), ((6, 5), (6,)), ((3, 4, 2, 3), (3, 2, 3))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("in_shape,t_shape", CE_SHAPES, ids=["unbatched", "2d", "4d"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.15, 1.0])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ignore", [False, True])
+def test_cross_entropy_class_targets(torch, dtype, reduction, in_shape, t_shape, label_smoothing,
+                                     weighted, ignore):
+    rng = np.random.default_rng([len(in_shape), len(reduction), int(label_smoothing * 100),
+                                 weighted, ignore])
+    c = in_shape[0] if len(in_shape) == 1 else in_shape[1]
+    x = rng.standard_normal(in_shape) * 3
+    ignore_index = 2 if ignore else -100
+    t = _targets(rng, t_shape, c, ignore_index if ignore and t_shape else None)
+    if ignore and not t_shape:
+        t = np.array(1)  # unbatched: one sample; ignoring it is the all-ignored test's job
+    w = rng.uniform(0.5, 2.0, c) if weighted else None
+    kw = dict(reduction=reduction, label_smoothing=label_smoothing, ignore_index=ignore_index)
+    parity(torch,
+           lambda a: F.cross_entropy(a, t, weight=None if w is None else Tensor(w.astype(dtype)), **kw),
+           lambda a: torch.nn.functional.cross_entropy(
+               a, torch.from_numpy(t), weight=None if w is None else torch.tensor(w, dtype=a.dtype),
+               **kw),
+           [x], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("in_shape", [(6, 5), (2, 4, 3)])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_probability_targets(torch, dtype, reduction, in_shape, label_smoothing,
+                                           weighted):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(in_shape)
+    p = rng.uniform(size=in_shape)
+    p /= p.sum(axis=1, keepdims=True)
+    w = rng.uniform(0.5, 2.0, in_shape[1]) if weighted else None
+    kw = dict(reduction=reduction, label_smoothing=label_smoothing)
+    # The target is differentiable too (PyTorch differentiates it; so does the tape).
+    parity(torch,
+           lambda a, b: F.cross_entropy(a, b, None if w is None else w, **kw),
+           lambda a, b: torch.nn.functional.cross_entropy(
+               a, b, None if w is None else torch.tensor(w, dtype=a.dtype), **kw),
+           [x, p], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_nll_loss(torch, dtype, reduction, weighted):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((8, 4))
+    t = _targets(rng, (8,), 4, ignore=-1)
+    w = rng.uniform(0.5, 2.0, 4) if weighted else None
+    parity(torch,
+           lambda a: F.nll_loss(a, Tensor(t), w, ignore_index=-1, reduction=reduction),
+           lambda a: torch.nn.functional.nll_loss(
+               a, torch.from_numpy(t), None if w is None else torch.tensor(w, dtype=a.dtype),
+               ignore_index=-1, reduction=reduction),
+           [x], dtype)
+
+
+def test_cross_entropy_all_ignored_is_nan_like_torch(torch):
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    t = np.full(3, -100)
+    for ls in (0.0, 0.1):
+        ours = F.cross_entropy(Tensor(x), t, label_smoothing=ls)
+        ref = torch.nn.functional.cross_entropy(torch.tensor(x), torch.from_numpy(t),
+                                                label_smoothing=ls)
+        assert np.isnan(ours.item()) and np.isnan(ref.item())
+
+
+def test_cross_entropy_extreme_logits_stay_finite(torch):
+    x = np.array([[1000.0, -1000.0, 0.0], [-1e4, 1e4, 3.0]])
+    t = np.array([1, 0])
+    out = parity(torch, lambda a: F.cross_entropy(a, t, label_smoothing=0.1),
+                 lambda a: torch.nn.functional.cross_entropy(a, torch.from_numpy(t),
+                                                             label_smoothing=0.1),
+                 [x], np.float64)
+    assert np.isfinite(out.item())
+
+
+def test_cross_entropy_gradcheck():
+    rng = np.random.default_rng(5)
+    x = Tensor(rng.standard_normal((5, 4)), requires_grad=True)
+    t = np.array([0, 3, 1, -100, 2])
+    w = Tensor(rng.uniform(0.5, 2.0, 4))
+    assert tg.gradcheck(lambda a: F.cross_entropy(a, t, w, label_smoothing=0.1), [x])
+    assert tg.gradcheck(lambda a: F.cross_entropy(a, t, reduction="none"), [x])
+    x4 = Tensor(rng.standard_normal((2, 3, 2, 2)), requires_grad=True)
+    t4 = rng.integers(0, 3, (2, 2, 2))
+    assert tg.gradcheck(lambda a: F.cross_entropy(a, t4, reduction="sum"), [x4])
+    p = Tensor(rng.uniform(size=(5, 4)), requires_grad=True)
+    assert tg.gradcheck(lambda a, b: F.cross_entropy(a, b, label_smoothing=0.3), [x, p])
+    assert tg.gradgradcheck(lambda a: F.cross_entropy(a, t, w), [x])
+
+
+def test_cross_entropy_records_a_scope_and_gathers_without_matmul():
+    x = Tensor(np.random.default_rng(0).standard_normal((4, 3)), requires_grad=True)
+    loss = F.cross_entropy(x, np.array([0, 1, 2, 0]))
+    names, node = set(), loss.grad_fn
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        assert n.scope is not None and n.scope.name == "cross_entropy"
+        assert n.scope.args["reduction"] == "mean"
+        names.add(n.name)
+        stack.extend(i.grad_fn for i in n.inputs if isinstance(i, Tensor) and i.grad_fn)
+    assert "getitem" in names and "log_softmax" in names and "matmul" not in names
+
+
+def test_cross_entropy_float32_stays_float32():
+    x = Tensor(np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32),
+               requires_grad=True)
+    w = np.array([1.0, 2.0, 0.5])  # float64 weights do not promote the float32 graph
+    loss = F.cross_entropy(x, np.array([0, 1, 2, 0]), w, label_smoothing=0.1)
+    loss.backward()
+    assert loss.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+def test_cross_entropy_errors():
+    x = Tensor(np.zeros((4, 3)))
+    t = np.array([0, 1, 2, 0])
+    with pytest.raises(ValueError, match="bogus is not a valid value for reduction"):
+        F.cross_entropy(x, t, reduction="bogus")
+    with pytest.raises(ValueError, match=r"Expected input batch_size \(4\) to match target "
+                                         r"batch_size \(3\)"):
+        F.cross_entropy(x, t[:3])
+    with pytest.raises(ValueError, match="expected target of shape"):
+        F.cross_entropy(Tensor(np.zeros((2, 3, 4))), np.zeros((2, 5), np.int64))
+    with pytest.raises(IndexError, match="Target 3 is out of bounds"):
+        F.cross_entropy(x, np.array([0, 1, 3, 0]))
+    with pytest.raises(ValueError, match="Target -1 is out of bounds"):
+        F.nll_loss(x, np.array([0, -1, 2, 0]))
+    with pytest.raises(TypeError, match="integer"):
+        F.cross_entropy(x, Tensor([0, 1, 2, 0]))  # a float tensor of labels: the hint says why
+    with pytest.raises(ValueError, match="input's shape"):
+        F.cross_entropy(x, np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="label_smoothing must be between 0.0 and 1.0"):
+        F.cross_entropy(x, t, label_smoothing=1.5)
+    with pytest.raises(ValueError, match="weight should be defined either for all 3 classes"):
+        F.cross_entropy(x, t, weight=np.ones(4))
+    with pytest.raises(TypeError, match="deprecated"):
+        F.cross_entropy(x, t, None, True)
+    with pytest.raises(TypeError, match="floating point"):
+        F.cross_entropy(Tensor(np.zeros((4, 3), np.int64)), t)
+    with pytest.raises(ValueError, match="at least one dimension"):
+        F.nll_loss(Tensor(np.array(1.0)), np.array(0))
+
+
+# ---- regression and binary losses --------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_regression_losses(torch, dtype, reduction, name, weighted):
+    rng = np.random.default_rng(11)
+    x, y = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    y[0, :2] = x[0, :2]  # l1's kink: gradient 0 where input == target, as torch
+    w = rng.uniform(0.1, 2.0, (4, 5)) if weighted else None
+    ours, theirs = getattr(F, name), getattr(torch.nn.functional, name)
+    parity(torch, lambda a, b: ours(a, b, reduction=reduction, weight=None if w is None else w),
+           lambda a, b: theirs(a, b, reduction=reduction,
+                               weight=None if w is None else torch.tensor(w, dtype=a.dtype)),
+           [x, y], dtype)
+
+
+def test_mse_loss_broadcast_warns_like_torch(torch):
+    with pytest.warns(UserWarning, match="different to the input size"):
+        out = F.mse_loss(Tensor(np.ones((3, 2))), Tensor(np.zeros(2)))
+    assert out.item() == 1.0
+    with pytest.raises(ValueError, match="Weights and input must have the same size"):
+        F.mse_loss(Tensor(np.ones(3)), Tensor(np.zeros(3)), weight=np.ones(2))
+    with pytest.raises(TypeError, match="dtype float32 but input has dtype float64"):
+        F.mse_loss(Tensor(np.ones(3)), Tensor(np.zeros(3, np.float32)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("pos_weighted", [False, True])
+def test_bce_with_logits(torch, dtype, reduction, weighted, pos_weighted):
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((6, 3)) * 4
+    x[0] = [0.0, 60.0, -60.0]  # the kink of |x| at 0 and saturated logits
+    t = rng.uniform(size=(6, 3))
+    w = rng.uniform(0.5, 2.0, (6, 1)) if weighted else None
+    pw = rng.uniform(0.5, 3.0, 3) if pos_weighted else None
+    parity(torch,
+           lambda a, b: F.binary_cross_entropy_with_logits(a, b, w, reduction=reduction,
+                                                           pos_weight=pw),
+           lambda a, b: torch.nn.functional.binary_cross_entropy_with_logits(
+               a, b, None if w is None else torch.tensor(w, dtype=a.dtype), reduction=reduction,
+               pos_weight=None if pw is None else torch.tensor(pw, dtype=a.dtype)),
+           [x, t], dtype)
+
+
+def test_bce_with_logits_huge_logits_finite(torch):
+    x = Tensor(np.array([-1e4, -800.0, 800.0, 1e4]), requires_grad=True)
+    t = Tensor(np.array([1.0, 0.0, 1.0, 0.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = F.binary_cross_entropy_with_logits(x, t, reduction="sum")
+        loss.backward()
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.tensor(x.numpy()), torch.tensor(t.numpy()), reduction="sum")
+    _close(loss.numpy(), ref.numpy(), 1e-12, "huge logits")
+    np.testing.assert_array_equal(x.grad.numpy(), [-1.0, 0.0, 0.0, 1.0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_cross_entropy(torch, dtype, reduction):
+    rng = np.random.default_rng(17)
+    p = rng.uniform(0.05, 0.95, (5, 4))
+    t = rng.uniform(size=(5, 4))
+    w = rng.uniform(0.5, 2.0, 4)
+    parity(torch, lambda a, b: F.binary_cross_entropy(a, b, w, reduction=reduction),
+           lambda a, b: torch.nn.functional.binary_cross_entropy(
+               a, b, torch.tensor(w, dtype=a.dtype), reduction=reduction),
+           [p, t], dtype)
+
+
+def test_binary_cross_entropy_clamps_log_at_minus_100(torch):
+    p = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
+    t = np.array([1.0, 0.0, 0.0, 1.0, 1.0])
+    x = Tensor(p, requires_grad=True)
+    loss = F.binary_cross_entropy(x, Tensor(t), reduction="none")
+    ref = torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(t),
+                                                   reduction="none")
+    _close(loss.numpy(), ref.numpy(), 1e-12, "clamped")
+    loss.sum().backward()
+    assert np.isfinite(x.grad.numpy()).all()  # no 0/0 at the clamp (PyTorch: +-1e12 there)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        F.binary_cross_entropy(Tensor(np.array([1.5])), Tensor(np.array([1.0])))
+
+
+def test_regression_and_bce_gradcheck():
+    rng = np.random.default_rng(19)
+    a = Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    b = Tensor(rng.uniform(size=(3, 4)), requires_grad=True)
+    pw = rng.uniform(0.5, 2.0, 4)
+    assert tg.gradcheck(lambda x, y: F.mse_loss(x, y), [a, b])
+    assert tg.gradcheck(lambda x, y: F.binary_cross_entropy_with_logits(x, y, pos_weight=pw),
+                        [a, b])
+    assert tg.gradcheck(lambda x, y: F.binary_cross_entropy(x, y),
+                        [Tensor(rng.uniform(0.1, 0.9, (3, 4)), requires_grad=True), b])
+    assert tg.gradgradcheck(lambda x, y: F.binary_cross_entropy_with_logits(x, y), [a, b])
+
+
+@pytest.mark.parametrize("fn", ["mse_loss", "l1_loss", "binary_cross_entropy_with_logits",
+                                "binary_cross_entropy"])
+def test_bad_reduction_named(fn):
+    x = Tensor(np.full((2, 2), 0.5))
+    with pytest.raises(ValueError, match="average is not a valid value for reduction"):
+        getattr(F, fn)(x, Tensor(np.zeros((2, 2))), reduction="average")
