@@ -192,7 +192,8 @@ def _forward(layers, x):
                 f"tensors; {type(m).__name__} maps shape {before.shape} to {h.shape}. Use "
                 f"viz.graph() for other models")
         col = columns[-1]
-        col.notes.append(_note(m))
+        if type(m).__name__ not in ("Flatten", "Identity"):
+            col.notes.append(_note(m))
         col.h = h.data
         mask = _dropout_mask(h, h.shape)
         if mask is not None:

@@ -68,10 +68,11 @@ class GraphFreedError(RuntimeError):
 class GraphInfo:
     """What one call of ``graph()`` found, for tests and tools: ``edges`` (one dict per drawn edge:
     ``src``, ``dst``, ``status`` = ``ok``/``partial``/``blocked``/``nondiff``, ``reasons``,
-    ``zeros``, ``size``) and ``scopes`` (scope name per cluster or collapsed node)."""
+    ``zeros``, ``size``), ``scopes`` (scope name per cluster or collapsed node) and ``grads``
+    (the gradient of each drawn tensor by node id, with ``show_grad``)."""
 
     def __init__(self):
-        self.edges, self.scopes = [], {}
+        self.edges, self.scopes, self.grads = [], {}, {}
 
 
 class _Stop:
@@ -373,7 +374,7 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
 
     n_out = 0
     for info in tens.values():
-        info.name = names.get(id(info.t)) or info.t.name
+        info.name = names.get(id(info.t)) or info.t.name or ("detached" if info.detached else None)
         if info.is_out and not info.name:
             n_out += 1
     if n_out:
@@ -476,7 +477,10 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
             stat = f"{dropped} of {total} dropped"
         else:
             stat = data_stat(data)
-        grad = grad_stat(info.grad) if (show_grad and info.grad is not None) else None
+        grad = None
+        if show_grad and info.grad is not None:
+            grad = grad_stat(info.grad)
+            g.info.grads[info.vid] = info.grad
         label = lines(info.name, f"{shape_str(data.shape)} {dtype}", stat, grad)
         if is_mask:
             kind, cls = "mask", "tensor mask masked"
