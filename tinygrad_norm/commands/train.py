@@ -351,7 +351,7 @@ def run(args, parser):
                  title=f"{args.model}, {args.norm} norm, {drop}, on {source['name']}")
     graph_files, graph_note = [], None
     if args.graph:
-        graph_files, graph_note = write_graphs(model, loader, args.out)
+        graph_files, graph_note = write_graphs(model, X_train, y_train, args.out)
     final = {"train_loss": final_train["loss"], "train_acc": final_train["acc"],
              "test_loss": final_test["loss"], "test_acc": final_test["acc"],
              "train_time_s": train_time, "total_time_s": time.perf_counter() - t_start}
@@ -375,28 +375,29 @@ def run(args, parser):
     return 0
 
 
-def write_graphs(model, loader, out):
-    """Draw one training step (forward, loss, backward) with ``tinygrad_norm.viz``.
+def write_graphs(model, X, y, out, batch_size=16):
+    """Draw one training step (forward, loss, backward) on the first ``batch_size`` training
+    samples with ``tinygrad_norm.viz``: ``opgraph.svg`` and, for an MLP, ``neurons.svg``.
 
-    Runs after the weights and metrics are final: the step's forward updates running statistics
-    and draws a dropout mask, and must change nothing that was measured. Returns the files
-    written and, where nothing could be drawn, a note saying why (also printed).
+    The drawing leaves the model as it was (parameters, running statistics, modes, the random
+    generator). Returns the files written and a note on anything not drawn (also printed); a
+    missing viz or renderer is such a note, never an error: the training results are kept.
     """
     try:
         from .. import viz
+        from .graph import write_step_graphs
     except ImportError as e:
-        note = (f"--graph: tinygrad_norm.viz is not available ({e}); no graph was written, "
-                f"everything else was")
+        note = (f"--graph: the graph drawing (tinygrad_norm.viz) is not available ({e}); no "
+                f"graph was written, everything else was")
         print(note, file=sys.stderr)
         return [], note
-    from ..training import _cross_entropy
-
-    xb, yb = next(iter(loader))
-    model.train()
-    loss = _cross_entropy(model(xb), yb)
-    loss.backward(retain_graph=True)
-    return _draw(viz, loss, model, out)
-
-
-def _draw(viz, loss, model, out):
-    raise NotImplementedError  # filled in once tinygrad_norm.viz lands
+    try:
+        files, notes = write_step_graphs(model, X[:batch_size], y[:batch_size], out, fmt="svg")
+    except viz.RendererNotFoundError as e:
+        # the DOT text is written all the same; only the SVG needs a renderer
+        files = [os.path.join(out, f) for f in sorted(os.listdir(out)) if f.endswith(".dot")]
+        notes = [f"--graph: {e}"]
+    note = "; ".join(notes) or None
+    if note:
+        print(note, file=sys.stderr)
+    return files, note
