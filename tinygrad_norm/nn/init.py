@@ -1,2 +1,213 @@
-"""(being written)"""
-__all__ = []
+"""Parameter initialization, as ``torch.nn.init``: same names, arguments, gains and fans.
+
+Every function fills ``tensor.data`` in place (its dtype and memory are kept, so views of it --
+a state dict, an optimizer -- see the new values), draws from ``tinygrad_norm.random.generator()``
+(or the NumPy ``generator`` passed in), records nothing on the tape and returns the tensor.
+
+The schemes of "Deep Learning from Scratch" (Saito) map onto these. Its weights are (in, out)
+where ours are (out, in), but ``n`` -- the number of nodes of the previous layer -- is fan_in in
+both cases:
+
+* ``weight_init_std=0.01``:           ``normal_(w, std=0.01)``
+* "Xavier" (std = 1 / sqrt(n)):       ``kaiming_normal_(w, nonlinearity="linear")``
+* "He" (std = sqrt(2 / n)):           ``kaiming_normal_(w, nonlinearity="relu")``
+
+(PyTorch's own ``xavier_normal_`` uses std = sqrt(2 / (fan_in + fan_out)), Glorot's original.)
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from .. import random as _random
+from ..tensor import Tensor
+
+__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
+           "zeros_", "eye_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+           "kaiming_normal_"]
+
+_LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d")
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The recommended gain for a nonlinearity: 1 (linear, conv, sigmoid), 5/3 (tanh), sqrt(2)
+    (relu), sqrt(2 / (1 + slope^2)) (leaky_relu, slope ``param`` or 0.01), 3/4 (selu)."""
+    if nonlinearity in _LINEAR or nonlinearity == "sigmoid":
+        return 1
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif not isinstance(param, bool) and isinstance(param, (int, float)):
+            slope = param
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def _check(tensor, fn):
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{fn}: expected a Tensor, got {type(tensor).__name__}")
+    if tensor.dtype.kind != "f":
+        raise TypeError(f"{fn}: only floating-point tensors can be initialized, got dtype "
+                        f"{tensor.dtype}")
+
+
+def _gen(generator):
+    if generator is None:
+        return _random.generator()
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"generator must be a numpy.random.Generator, got "
+                        f"{type(generator).__name__}")
+    return generator
+
+
+def _fill(tensor, values):
+    """Write into the tensor's own array: dtype and identity are kept."""
+    tensor.data[...] = values
+    return tensor
+
+
+def _fans(tensor):
+    """(fan_in, fan_out) as PyTorch: dim 1 and dim 0 times the receptive field (dims 2...)."""
+    shape = tensor.shape
+    if len(shape) < 2:
+        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 "
+                         "dimensions")
+    receptive = 1
+    for s in shape[2:]:
+        receptive *= s
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _calculate_fan_in_and_fan_out(tensor):
+    return _fans(tensor)
+
+
+def _fan(tensor, mode):
+    mode = mode.lower() if isinstance(mode, str) else mode
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"Mode {mode} not supported, please use one of ['fan_in', 'fan_out']")
+    fan_in, fan_out = _fans(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def _number(v, name, fn):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{fn}: {name} must be a number, got {v!r}")
+    return float(v)
+
+
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    """Fill with U(a, b)."""
+    _check(tensor, "uniform_")
+    a, b = _number(a, "a", "uniform_"), _number(b, "b", "uniform_")
+    if a > b:
+        raise ValueError(f"uniform_: expects a <= b, but got a={a} and b={b}")
+    return _fill(tensor, _gen(generator).uniform(a, b, tensor.shape))
+
+
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    """Fill with N(mean, std^2)."""
+    _check(tensor, "normal_")
+    mean, std = _number(mean, "mean", "normal_"), _number(std, "std", "normal_")
+    if std < 0:
+        raise ValueError(f"normal_: expects std >= 0.0, but found std {std}")
+    return _fill(tensor, _gen(generator).normal(mean, std, tensor.shape))
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """Fill with N(mean, std^2) restricted to [a, b] (by redrawing values outside)."""
+    _check(tensor, "trunc_normal_")
+    mean, std = _number(mean, "mean", "trunc_normal_"), _number(std, "std", "trunc_normal_")
+    a, b = _number(a, "a", "trunc_normal_"), _number(b, "b", "trunc_normal_")
+    if not a < b or std < 0:
+        raise ValueError(f"trunc_normal_: expects a < b and std >= 0, got a={a}, b={b}, std={std}")
+    gen = _gen(generator)
+    out = gen.normal(mean, std, tensor.shape)
+    bad = (out < a) | (out > b)
+    for _ in range(1000):  # each round redraws only the rejects
+        if not bad.any():
+            break
+        out[bad] = gen.normal(mean, std, int(bad.sum()))
+        bad = (out < a) | (out > b)
+    np.clip(out, a, b, out=out)
+    return _fill(tensor, out)
+
+
+def constant_(tensor, val):
+    _check(tensor, "constant_")
+    return _fill(tensor, _number(val, "val", "constant_"))
+
+
+def ones_(tensor):
+    return constant_(tensor, 1.0)
+
+
+def zeros_(tensor):
+    return constant_(tensor, 0.0)
+
+
+def eye_(tensor):
+    """Fill a 2-D tensor with the identity (ones on the diagonal)."""
+    _check(tensor, "eye_")
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return _fill(tensor, np.eye(*tensor.shape))
+
+
+def _zero_sized(tensor):
+    if tensor.size == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return True
+    return False
+
+
+def xavier_uniform_(tensor, gain=1.0, generator=None):
+    """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
+    _check(tensor, "xavier_uniform_")
+    fan_in, fan_out = _fans(tensor)
+    std = _number(gain, "gain", "xavier_uniform_") * math.sqrt(2.0 / float(fan_in + fan_out))
+    bound = math.sqrt(3.0) * std
+    return _fill(tensor, _gen(generator).uniform(-bound, bound, tensor.shape))
+
+
+def xavier_normal_(tensor, gain=1.0, generator=None):
+    """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    _check(tensor, "xavier_normal_")
+    fan_in, fan_out = _fans(tensor)
+    std = _number(gain, "gain", "xavier_normal_") * math.sqrt(2.0 / float(fan_in + fan_out))
+    return _fill(tensor, _gen(generator).normal(0.0, std, tensor.shape))
+
+
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """U(-bound, bound) with bound = gain * sqrt(3 / fan) (He et al., 2015); ``a`` is the
+    negative slope of a leaky_relu. ``a=sqrt(5)`` gives Linear's and Conv2d's default,
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    _check(tensor, "kaiming_uniform_")
+    if _zero_sized(tensor):
+        return tensor
+    fan = _fan(tensor, mode)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    bound = math.sqrt(3.0) * std
+    return _fill(tensor, _gen(generator).uniform(-bound, bound, tensor.shape))
+
+
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """N(0, std^2) with std = gain / sqrt(fan)."""
+    _check(tensor, "kaiming_normal_")
+    if _zero_sized(tensor):
+        return tensor
+    fan = _fan(tensor, mode)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return _fill(tensor, _gen(generator).normal(0.0, std, tensor.shape))
