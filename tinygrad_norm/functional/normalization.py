@@ -105,15 +105,24 @@ def _channel_shape(ndim, channels):
 # ---- the shared core ----------------------------------------------------------------------------
 
 def _center_scale(x, axes, eps):
-    """``x - mean`` and ``rsqrt(var + eps)`` over ``axes`` (kept as size-1 axes), and the mean and
-    the biased variance for a running-statistics update. Every statistic stays on the graph."""
-    mean = x.mean(axis=axes, keepdims=True)
-    # x + (-mean), not x - mean: the same value, but sub's VJP negates the full-size gradient
+    """``x - mean`` and ``rsqrt(var + eps)`` over ``axes`` (kept as size-1 axes), and the mean
+    (an array) and the biased variance (a Tensor) for a running-statistics update.
+
+    Every statistic stays on the graph. The input is first shifted by one of its own values per
+    set, ``d = x - x[first of the set]``: in float32 the mean of values near 1e4 is off by about
+    1e-3 (the rounding of the running sums), which is a tenth of a standard deviation of 1e-2; the
+    mean of the shifted values, of the size of the spread, is accurate. The shift is a constant,
+    off the tape, and that is exact to every order: ``d - mean(d)`` does not depend on it at all."""
+    index = tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))
+    shift = Tensor._wrap(x.data[index])
+    d = x - shift  # sub with a constant: its VJP passes the gradient through, nothing more
+    mean = d.mean(axis=axes, keepdims=True)
+    # d + (-mean), not d - mean: the same value, but sub's VJP negates the full-size gradient
     # before summing it down to the mean's shape, while neg here acts on the small mean only
     # (about 15% of a batch norm's forward + backward on a 2M-element input).
-    xc = x + (-mean)
-    var = x.var(axis=axes, correction=0, keepdims=True)  # biased: the batch's own variance
-    return xc, (var + eps).rsqrt(), mean, var
+    xc = d + (-mean)
+    var = d.var(axis=axes, correction=0, keepdims=True)  # biased: the batch's own variance
+    return xc, (var + eps).rsqrt(), mean.data + shift.data, var
 
 
 def _quiet_if_empty(x):
@@ -130,7 +139,7 @@ def _update_running(running, stat, momentum, channel_axes, unbias):
     """``running <- (1 - m) * running + m * stat * unbias``, in place on the buffer's array, off
     the tape. ``stat`` is averaged over ``channel_axes`` first (instance norm: over the batch)."""
     with no_grad():
-        s = stat.data
+        s = stat.data if isinstance(stat, Tensor) else stat
         if channel_axes:
             s = s.mean(axis=channel_axes)
         s = s.reshape(running.shape)
@@ -138,6 +147,23 @@ def _update_running(running, stat, momentum, channel_axes, unbias):
         new = s * (momentum * unbias) if unbias != 1.0 else s * momentum
         buf *= 1.0 - momentum
         buf += new.astype(buf.dtype, copy=False)
+
+
+def _scale_shift(xc, r, weight, bias, shape, fold):
+    """``xc * r * weight + bias`` with per-channel ``weight`` and ``bias``. ``fold`` multiplies
+    weight into the small factor ``r`` first (one full-size multiply less each way); an empty
+    input must not fold: its statistics are NaN, and the weight's gradient would be 0 * NaN
+    instead of the 0 that PyTorch gives."""
+    if weight is not None:
+        if fold:
+            out = xc * (r * weight.reshape(shape))
+        else:
+            out = (xc * r) * weight.reshape(shape)
+    else:
+        out = xc * r
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
 
 
 def _affine_fixed(x, mean, var, weight, bias, eps, shape):
@@ -214,11 +240,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             if updating:
                 _batch_norm_update(running_mean, running_var, mean, var, momentum, n,
                                    num_batches_tracked)
-            if weight is not None:
-                r = r * weight.reshape(shape)
-            out = xc * r
-            if bias is not None:
-                out = out + bias.reshape(shape)
+            out = _scale_shift(xc, r, weight, bias, shape, input.size > 0)
         finally:
             if quiet is not None:
                 quiet.__exit__(None, None, None)
@@ -339,17 +361,20 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     with scope(fn, num_groups=G, eps=eps):
         quiet = _quiet_if_empty(input)
         try:
-            if weight is None:
-                x = input.reshape(N, G, Cg * L)
-                xc, r, _, _ = _center_scale(x, (2,), eps)
-            else:
+            shape = _channel_shape(input.ndim, C)
+            if weight is not None and input.size > 0:
                 # (N, G, Cg, L): the per-channel weight folds into the per-group factor
                 x = input.reshape(N, G, Cg, L)
                 xc, r, _, _ = _center_scale(x, (2, 3), eps)
-                r = r * weight.reshape(1, G, Cg, 1)
-            out = (xc * r).reshape(input.shape)
+                out = (xc * (r * weight.reshape(1, G, Cg, 1))).reshape(input.shape)
+            else:
+                x = input.reshape(N, G, Cg * L)
+                xc, r, _, _ = _center_scale(x, (2,), eps)
+                out = (xc * r).reshape(input.shape)
+                if weight is not None:  # an empty input: see _scale_shift
+                    out = out * weight.reshape(shape)
             if bias is not None:
-                out = out + bias.reshape(_channel_shape(input.ndim, C))
+                out = out + bias.reshape(shape)
         finally:
             if quiet is not None:
                 quiet.__exit__(None, None, None)
@@ -401,11 +426,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                 # the batch average of the instance means, and of the unbiased instance variances
                 _update_running(running_mean, mean, momentum, (0,), 1.0)
                 _update_running(running_var, var, momentum, (0,), L / (L - 1))
-            if weight is not None:
-                r = r * weight.reshape(shape)
-            out = xc * r
-            if bias is not None:
-                out = out + bias.reshape(shape)
+            out = _scale_shift(xc, r, weight, bias, shape, input.size > 0)
         finally:
             if quiet is not None:
                 quiet.__exit__(None, None, None)
