@@ -13,7 +13,7 @@ import sys
 import time
 
 DEFAULTS = dict(model="mlp", norm="batch", dropout=0.2, optimizer="adam", lr=None, momentum=0.9,
-                epochs=12, batch_size=32, seed=0, data="digits", test_size=0.25,
+                epochs=12, batch_size=32, threads=1, seed=0, data="digits", test_size=0.25,
                 out=os.path.join("runs", "train"))
 DEFAULT_LR = {"adam": 1e-3, "sgd": 0.05}
 
@@ -93,7 +93,7 @@ def _positive_int(text):
     return v
 
 
-def _seed(text):
+def _nonnegative_int(text):
     v = _number(text, int, "a non-negative integer")
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
@@ -157,7 +157,11 @@ def register(subparsers):
                    help="default: %(default)s")
     g.add_argument("--batch-size", type=_positive_int, default=d["batch_size"],
                    help="default: %(default)s")
-    g.add_argument("--seed", type=_seed, default=d["seed"],
+    g.add_argument("--threads", type=_nonnegative_int, default=d["threads"], metavar="N",
+                   help="BLAS threads for NumPy's matrix products; these models are small, and "
+                        "waking BLAS threads costs more than they save, several times more on a "
+                        "busy machine (default: %(default)s; 0 = NumPy's default)")
+    g.add_argument("--seed", type=_nonnegative_int, default=d["seed"],
                    help="seeds the parameters, the split, the shuffles and the dropout masks: "
                         "same seed, same metrics (default: %(default)s)")
     g = p.add_argument_group("data")
@@ -284,7 +288,7 @@ def _make_optimizer(args, params):
 
 def _config(args):
     keys = ("model", "norm", "dropout", "inverted", "hidden", "optimizer", "lr", "momentum",
-            "epochs", "batch_size", "seed", "data", "data_dir", "test_size")
+            "epochs", "batch_size", "threads", "seed", "data", "data_dir", "test_size")
     config = {k: getattr(args, k) for k in keys}
     config["hidden"] = list(config["hidden"])
     if args.optimizer != "sgd":
@@ -292,8 +296,26 @@ def _config(args):
     return config
 
 
+def _blas_threads(n):
+    """A context limiting NumPy's BLAS to ``n`` threads (0: unchanged)."""
+    import contextlib
+
+    if n == 0:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits  # installed with scikit-learn
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
+
+
 def run(args, parser):
     _check_args(args, parser)
+    with _blas_threads(args.threads):
+        return _run(args, parser)
+
+
+def _run(args, parser):
     import numpy as np
 
     import tinygrad_norm as tg
