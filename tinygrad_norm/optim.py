@@ -1,0 +1,348 @@
+"""Optimizers, as ``torch.optim``: SGD (momentum, dampening, Nesterov, weight decay), Adam
+(bias correction, AMSGrad, L2 or decoupled weight decay) and AdamW, with PyTorch's update rules
+step for step, its parameter groups and its state-dict layout.
+
+An update writes into ``p.data`` in place (so views of it, e.g. a model's state dict, follow) and
+never into ``p.grad``: a gradient array may be shared with another tensor. Hyperparameters stay
+Python floats, so a float32 model stays float32.
+"""
+from __future__ import annotations
+
+import copy
+import numbers
+
+import numpy as np
+
+from .autograd import enable_grad, no_grad
+from .tensor import Tensor
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
+
+
+class _Required:
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+def _number(v, what):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{what} must be a Python number, got {type(v).__name__}")
+    return v.item() if isinstance(v, np.generic) else v
+
+
+class Optimizer:
+    """Base class: ``param_groups`` (a list of dicts, each with ``"params"`` and its
+    hyperparameters), per-parameter ``state``, ``zero_grad``, ``step`` and the state dict."""
+
+    def __init__(self, params, defaults):
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got a Tensor")
+        if isinstance(params, (set, frozenset)):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        self.defaults = dict(defaults)
+        self.state = {}  # keyed by the parameter tensor itself (hashed by identity)
+        self.param_groups = []
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def _validate(self, group):
+        """Check a group's hyperparameters (ValueError naming the bad one)."""
+
+    def add_param_group(self, param_group):
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError("param_group must have a 'params' entry")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        else:
+            params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is "
+                                f"{type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+            if p.dtype.kind != "f":
+                raise TypeError(f"optimizer can only optimize floating-point Tensors, got dtype "
+                                f"{p.dtype}")
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError("a parameter group contains the same parameter more than once")
+        group = {k: v for k, v in param_group.items() if k != "params"}
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(f"parameter group didn't specify a value of required "
+                                 f"optimization parameter {name}")
+            group.setdefault(name, default)
+        self._validate(group)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        group["params"] = params
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none=True):
+        """Drop every gradient (or, with ``set_to_none=False``, give each a fresh zero array --
+        never zeroing in place, since a gradient array may be shared)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad = Tensor._wrap(np.zeros_like(p.grad.data))
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient. ``closure`` (optional)
+        re-evaluates the model and returns the loss; it runs with gradients enabled."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    g = p.grad.data
+                    if g.shape != p.data.shape:
+                        raise ValueError(f"{type(self).__name__}.step: a gradient of shape "
+                                         f"{g.shape} for a parameter of shape {p.data.shape}")
+                    self._update(p, g, self.state.setdefault(p, {}), group)
+        return loss
+
+    def _update(self, p, g, state, group):
+        raise NotImplementedError
+
+    # ---- state dict ------------------------------------------------------------------------------
+    def state_dict(self):
+        """``{"state": {index: {name: value}}, "param_groups": [{..., "params": [index]}]}`` as
+        PyTorch lays it out; parameters are numbered in group order. Arrays are copies."""
+        index, groups = {}, []
+        for group in self.param_groups:
+            packed = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            packed["params"] = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                packed["params"].append(index[id(p)])
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p in self.state and self.state[p]:
+                    state[index[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                                           for k, v in self.state[p].items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore hyperparameters and state. Everything is checked first: a state dict that does
+        not fit (group count, group sizes, buffer shapes) leaves the optimizer as it was."""
+        if not isinstance(state_dict, dict) or "state" not in state_dict \
+                or "param_groups" not in state_dict:
+            raise ValueError("optimizer state dict must be a dict with 'state' and "
+                             "'param_groups' entries")
+        saved_groups = list(state_dict["param_groups"])
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        id_map = {}
+        for g, sg in zip(self.param_groups, saved_groups):
+            if len(g["params"]) != len(sg["params"]):
+                raise ValueError("loaded state dict contains a parameter group that doesn't "
+                                 "match the size of optimizer's group")
+            for p, i in zip(g["params"], sg["params"]):
+                id_map[_as_index(i)] = p
+        new_state = {}
+        for key, values in dict(state_dict["state"]).items():
+            key = _as_index(key)
+            if key not in id_map:
+                raise ValueError(f"loaded state dict has state for parameter {key}, which no "
+                                 f"parameter group lists")
+            p = id_map[key]
+            entry = {}
+            for name, v in dict(values).items():
+                if isinstance(v, Tensor):
+                    v = v.data
+                if isinstance(v, np.ndarray) and v.ndim > 0:
+                    if v.shape != p.shape:
+                        raise ValueError(f"loaded state dict has {name!r} of shape {v.shape} for "
+                                         f"a parameter of shape {p.shape}")
+                    v = np.array(v, dtype=p.dtype)  # a copy, in the parameter's dtype
+                elif isinstance(v, (np.ndarray, np.generic)):
+                    v = v.item()
+                entry[name] = v
+            new_state[p] = entry
+        new_groups = []
+        for g, sg in zip(self.param_groups, saved_groups):
+            merged = {k: _plain(v) for k, v in sg.items() if k != "params"}
+            self._validate({**self.defaults, **merged})
+            merged["params"] = g["params"]
+            new_groups.append(merged)
+        self.state = new_state
+        self.param_groups = new_groups
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(group):
+                if k != "params":
+                    lines.append(f"    {k}: {group[k]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _as_index(i):
+    if isinstance(i, (np.ndarray, np.generic)):
+        i = i.item()
+    if isinstance(i, str) and i.isdigit():
+        i = int(i)
+    return i
+
+
+def _plain(v):
+    """Hyperparameters back as Python values (a loaded file may hold NumPy scalars or lists)."""
+    if isinstance(v, np.ndarray):
+        return _plain(v.tolist()) if v.ndim else v.item()
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, list):
+        return tuple(_plain(x) for x in v)
+    return v
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, as ``torch.optim.SGD``::
+
+        g = grad + weight_decay * p
+        buf = g (first step) | momentum * buf + (1 - dampening) * g
+        g = g + momentum * buf (nesterov) | buf
+        p -= lr * g
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+                 *, maximize=False):
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize)
+        self._validate(defaults)
+        super().__init__(params, defaults)
+
+    def _validate(self, group):
+        lr = _number(group["lr"], "lr")
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        momentum = _number(group["momentum"], "momentum")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        _number(group["dampening"], "dampening")
+        if _number(group["weight_decay"], "weight_decay") < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+        if group["nesterov"] and (momentum <= 0 or group["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+    def _update(self, p, g, state, group):
+        lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
+        if group["maximize"]:
+            g = -g
+        if wd != 0:
+            g = g + wd * p.data
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(g, dtype=p.dtype)
+            else:
+                buf *= momentum
+                buf += (1 - group["dampening"]) * g
+            g = g + momentum * buf if group["nesterov"] else buf
+        p.data -= lr * g
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam``::
+
+        g = grad + weight_decay * p          (or, decoupled: p *= 1 - lr * weight_decay)
+        m = m + (1 - beta1) * (g - m)        (PyTorch's lerp)
+        v = beta2 * v + (1 - beta2) * g * g
+        v_hat = max(v_hat, v) (amsgrad) | v
+        p -= lr / (1 - beta1^t) * m / (sqrt(v_hat) / sqrt(1 - beta2^t) + eps)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        self._validate(defaults)
+        super().__init__(params, defaults)
+
+    def _validate(self, group):
+        lr = _number(group["lr"], "lr")
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if _number(group["eps"], "eps") < 0.0:
+            raise ValueError(f"Invalid epsilon value: {group['eps']}")
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair of floats, got {betas!r}")
+        for i, b in enumerate(betas):
+            if not 0.0 <= _number(b, f"betas[{i}]") < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        if _number(group["weight_decay"], "weight_decay") < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+
+    def _update(self, p, g, state, group):
+        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], \
+            group["weight_decay"]
+        if group["maximize"]:
+            g = -g
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p.data)
+            state["exp_avg_sq"] = np.zeros_like(p.data)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        state["step"] += 1
+        step = state["step"]
+        if wd != 0:
+            if group["decoupled_weight_decay"]:
+                p.data *= 1 - lr * wd
+            else:
+                g = g + wd * p.data
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m += (1 - beta1) * (g - m)
+        v *= beta2
+        v += (1 - beta2) * g * g
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        step_size = lr / bias_correction1
+        if group["amsgrad"]:
+            vmax = state.setdefault("max_exp_avg_sq", np.zeros_like(p.data))
+            np.maximum(vmax, v, out=vmax)
+            v = vmax
+        denom = np.sqrt(v) / bias_correction2_sqrt
+        denom += eps
+        p.data += -step_size * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as ``torch.optim.AdamW``:
+    p *= 1 - lr * weight_decay before the Adam step; weight_decay defaults to 1e-2."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
