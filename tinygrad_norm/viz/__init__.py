@@ -12,7 +12,7 @@ Both views return a ``Graph`` (a ``graphviz.Digraph``) that displays inline in J
 from .dot import Graph
 from .opgraph import GraphFreedError, graph
 from .neurons import neurons
-from .render import RenderError, RendererNotFoundError, find_renderer, render
+from .rendering import RenderError, RendererNotFoundError, find_renderer, render
 
 __all__ = ["graph", "neurons", "render", "Graph", "GraphFreedError", "RendererNotFoundError",
            "RenderError", "find_renderer"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import graphviz
 import numpy as np
 
-from . import render as _render
+from . import rendering as _render
 
 __all__ = ["Graph"]
 

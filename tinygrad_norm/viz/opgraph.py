@@ -68,20 +68,22 @@ class GraphFreedError(RuntimeError):
 class GraphInfo:
     """What one call of ``graph()`` found, for tests and tools: ``edges`` (one dict per drawn edge:
     ``src``, ``dst``, ``status`` = ``ok``/``partial``/``blocked``/``nondiff``, ``reasons``,
-    ``zeros``, ``size``), ``scopes`` (scope name per cluster or collapsed node) and ``grads``
-    (the gradient of each drawn tensor by node id, with ``show_grad``)."""
+    ``zeros``, ``size``), ``scopes`` (scope name per cluster or collapsed node), ``grads``
+    (the gradient of each drawn tensor by node id, with ``show_grad``) and ``ids`` (``id(tensor)``
+    to node id, meaningful while those tensors live)."""
 
     def __init__(self):
-        self.edges, self.scopes, self.grads = [], {}, {}
+        self.edges, self.scopes, self.grads, self.ids = [], {}, {}, {}
 
 
 class _Stop:
     """One reason for zeros in a gradient: ``kind`` (machine-readable), ``text`` (the label), the
-    index of the op it happens at (None for inputs that want no gradient)."""
-    __slots__ = ("kind", "text", "at")
+    index of the op it happens at, and ``root``: what made the zeros, as named further up the
+    graph ("zero upstream: dropout mask")."""
+    __slots__ = ("kind", "text", "at", "root")
 
-    def __init__(self, kind, text, at):
-        self.kind, self.text, self.at = kind, text, at
+    def __init__(self, kind, text, at, root):
+        self.kind, self.text, self.at, self.root = kind, text, at, root
 
 
 class _T:
@@ -206,46 +208,63 @@ def _relu_counts(x):
     return dead, units, int(x.size - np.count_nonzero(active))
 
 
-def _zero_source(t, limit=64):
-    """Which op made the zeros of a forward value (walking back through ops that only move
-    values): ``dropout mask``, ``dead relu``, the op's name, or ``data``."""
+def _zero_sources(t, limit=64):
+    """The ops that made the zeros of a forward value, walking back through ops that only move or
+    scale values: ``dropout mask``, ``relu``, another op's name, or ``data``. Iterative."""
+    found = []
     for _ in range(limit):
         node = t._node if type(t) is Tensor else None
         if node is None or node.inputs is None:
-            return "data" if (type(t) is not Tensor or not t.requires_grad) else "zero parameter"
-        if _is_dropout_where(node):
-            return DROPOUT_MASK
+            if not found:
+                found.append("data" if type(t) is not Tensor or not t.requires_grad
+                             else "zero parameter")
+            break
         name = node.op.name
+        if _is_dropout_where(node):
+            if not np.all(node.saved[0][0]):
+                found.append(DROPOUT_MASK)
+            kept = node.inputs[1]  # zeros the mask kept came from further up
+            if type(kept) is Tensor and not np.all(kept.data):
+                t = kept
+                continue
+            break
         if name == "relu":
-            return "dead relu"
+            found.append("relu")
+            break
         if name not in _PASS_THROUGH:
-            return name
-        nxt = [x for x in node.inputs if type(x) is Tensor]
+            found.append(name)
+            break
+        nxt = [x for x in node.inputs if type(x) is Tensor and not np.all(x.data)]
         if not nxt:
-            return name
+            found.append(name)
+            break
         t = nxt[0]
-    return "data"
+    return list(dict.fromkeys(found))
 
 
-def _local_stop(node, k, pos, tensors_by_id):
+def _local_stop(node, k, pos):
     """The reason an op itself zeroes the gradient of input ``pos``."""
     name = node.op.name
     if name == "where" and pos == 1 and _is_dropout_where(node):
         dropped, total = _mask_counts(node.saved[0][0])
-        return _Stop("dropout", f"{DROPOUT_MASK}: {dropped} of {total} dropped", k)
+        return _Stop("dropout", f"{DROPOUT_MASK}: {dropped} of {total} dropped", k, DROPOUT_MASK)
     if name == "relu":
-        dead, units, inactive = _relu_counts(node.saved[0][0])
-        return _Stop("relu", f"dead relu: {dead} of {units} units "
-                             f"({pct(inactive, np.asarray(node.saved[0][0]).size)} inactive)", k)
+        x = node.saved[0][0]
+        dead, units, inactive = _relu_counts(x)
+        share = pct(inactive, np.asarray(x).size)
+        text = (f"dead relu: {dead} of {units} units ({share} inactive)" if dead
+                else f"relu: {share} inactive")
+        return _Stop("relu", text, k, "relu")
     if name in ("mul", "matmul", "div") and len(node.inputs) == 2:
-        other = node.inputs[1 - pos]
-        src = _zero_source(other) if name != "div" or pos == 1 else "zero divisor"
-        return _Stop("zero-input", f"zero input ({src})", k)
+        if name == "div" and pos == 0:
+            return _Stop("op", "div: infinite divisor", k, "div")
+        srcs = _zero_sources(node.inputs[1 - pos])
+        return _Stop("zero-input", f"zero input ({', '.join(srcs)})", k, ", ".join(srcs))
     where = node.scope.name if node.scope is not None else None
     what = f"{where} ({name})" if where else name
     if name in _SELECTING:
-        return _Stop("select", f"{what}: not selected", k)
-    return _Stop("op", f"{what}: zero derivative", k)
+        return _Stop("select", f"{what}: not selected", k, what)
+    return _Stop("op", f"{what}: zero derivative", k, what)
 
 
 def _op_label(node):
@@ -302,10 +321,10 @@ def _replay(order, outs, tens, edges_of):
                     continue
                 local = zero & (e.probe == 0)
                 if local.any():
-                    e.local.append(_local_stop(node, k, e.pos, tens))
+                    e.local.append(_local_stop(node, k, e.pos))
                 if (zero & ~local).any():
                     e.upstream.extend(out.origins if out.origins else
-                                      [_Stop("upstream", "zero upstream", None)])
+                                      [_Stop("upstream", "zero upstream", None, "upstream")])
                 for s in e.local + e.upstream:
                     if all(s is not x for x in src.origins):
                         src.origins.append(s)
@@ -477,6 +496,7 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
             stat = f"{dropped} of {total} dropped"
         else:
             stat = data_stat(data)
+        g.info.ids[id(t)] = info.vid
         grad = None
         if show_grad and info.grad is not None:
             grad = grad_stat(info.grad)
@@ -588,7 +608,7 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
                 for e in members:
                     for s in e.local + e.upstream:
                         bucket = local if s.at in inside else upstream
-                        if all(s is not x for x in bucket):
+                        if all(s.text != x.text for x in bucket):
                             bucket.append(s)
                 classes.append(status)
                 for s in local:
@@ -597,12 +617,16 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
                     info["reasons"].append(s.kind)
                     if s.kind == "dropout":
                         classes.append("masked")
-                if upstream:
-                    roots = []
-                    for s in upstream:
-                        r = s.text.split(":")[0]
-                        if r not in roots:
+                # what made the zeros further down, less what this edge's own stops explain
+                own = {r for s in local for r in s.root.split(", ")}
+                roots = []
+                for s in upstream:
+                    for r in s.root.split(", "):
+                        if r not in roots and r not in own:
                             roots.append(r)
+                if upstream and not roots:
+                    roots = ["upstream"] if not own else sorted(own)
+                if upstream:
                     label.append("zero upstream: " + ", ".join(roots))
                     classes.append("reason-upstream")
                     info["reasons"].append("upstream")

@@ -1,0 +1,636 @@
+"""The graph exporter: the op view and the neuron view mark exactly the places where the gradient
+is exactly zero, name the reason, print counts that match the masks, produce the same DOT text on
+every run, and render through whichever renderer exists (or say what to install)."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_norm as tg
+import tinygrad_norm.functional as F
+from tinygrad_norm import Tensor, nn, scope, viz, where
+from tinygrad_norm.viz import rendering as vrender
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("TINYGRAD_NORM_UPDATE_GOLDEN") == "1"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+# ---- reading DOT text ----------------------------------------------------------------------------
+
+_ATTR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^\s\]]+)')
+_NODE = re.compile(r'^\s*(\w+) \[(.*)\]$')
+_EDGE = re.compile(r'^\s*(\w+) -> (\w+)(?: \[(.*)\])?$')
+
+
+def _attrs(text):
+    out = {}
+    for k, v in _ATTR.findall(text or ""):
+        out[k] = v[1:-1] if v.startswith('"') else v
+    return out
+
+
+def parse(source):
+    """({node: attrs}, [(src, dst, attrs)]) of the DOT text the exporter writes."""
+    nodes, edges = {}, []
+    for line in source.splitlines():
+        m = _EDGE.match(line)
+        if m:
+            edges.append((m.group(1), m.group(2), _attrs(m.group(3))))
+            continue
+        m = _NODE.match(line)
+        if m and m.group(1) not in ("graph", "node", "edge"):
+            nodes[m.group(1)] = _attrs(m.group(2))
+    return nodes, edges
+
+
+def classes(attrs):
+    return set(attrs.get("class", "").split())
+
+
+# ---- models ----------------------------------------------------------------------------------------
+
+def dropout_mlp(seed=0, p=0.5, width=12, norm=False):
+    tg.manual_seed(seed)
+    layers = [nn.Linear(6, width)]
+    if norm:
+        layers.append(nn.BatchNorm1d(width))
+    layers += [nn.ReLU(), nn.Dropout(p), nn.Linear(width, 4)]
+    return nn.Sequential(*layers)
+
+
+def batch(n=5, features=6, seed=1):
+    rng = np.random.default_rng(seed)
+    x = Tensor(rng.standard_normal((n, features)).astype(np.float32))
+    y = Tensor(rng.integers(0, 4, size=n))
+    return x, y
+
+
+def forward_with_mask(model, x):
+    """Run the model layer by layer; return the output and the dropout mask it drew."""
+    h, mask = x, None
+    for m in model:
+        h = m(h)
+        if isinstance(m, nn.Dropout):
+            assert h._node.op.name == "where" and h._node.inputs[0].name == "dropout mask"
+            mask = h._node.inputs[0].data
+    return h, mask
+
+
+# ---- neuron view: masked units and blocked weights ----------------------------------------------
+
+@pytest.mark.parametrize("sample,p,n", [(0, 0.5, 5), (3, 0.5, 5), (None, 0.7, 3)])
+def test_neurons_masked_and_blocked_are_exactly_the_zeros(sample, p, n):
+    model = dropout_mlp(p=p)
+    x, y = batch(n=n)
+    g = viz.neurons(model, x, y, sample=sample)
+    # neurons() leaves the generator as it found it: the same forward draws the same mask
+    model.train()
+    _, mask = forward_with_mask(model, x)
+    dropped = ~mask[sample] if sample is not None else ~mask.any(axis=0)
+    assert 0 < dropped.sum() < mask.shape[1]
+
+    nodes, edges = parse(g.source)
+    masked = {int(n.split("_")[1]) for n, a in nodes.items()
+              if n.startswith("L1_") and "masked" in classes(a)}
+    assert masked == set(np.flatnonzero(dropped).tolist())
+    for c in (0, 2):  # no other column has a dropout
+        assert not any(n.startswith(f"L{c}_") and "masked" in classes(a) for n, a in nodes.items())
+    # the count in the layer's heading is the mask's
+    head = nodes["L1_head"]["label"]
+    assert f"{int(dropped.sum())} of {mask.shape[1]} dropped" in head
+
+    # the gradient of each weight, computed independently: the loss of that sample (or the
+    # batch) through the same mask
+    W1, b1, W2, b2 = model[0].weight, model[0].bias, model[3].weight, model[3].bias
+    out = where(Tensor(mask), (x @ W1.T + b1).relu() * (1 / (1 - p)), 0.0) @ W2.T + b2
+    if sample is None:
+        loss = F.cross_entropy(out, y)
+    else:
+        loss = F.cross_entropy(out, y, reduction="none")[sample] / n
+    gW1, gW2 = tg.grad(loss, [W1, W2])
+    for layer, gw in ((1, gW1.data), (2, gW2.data)):
+        blocked = {(int(d.split("_")[1]), int(s.split("_")[1])) for s, d, a in edges
+                   if d.startswith(f"L{layer}_") and "weight" in classes(a)
+                   and "blocked" in classes(a)}
+        drawn = {(int(d.split("_")[1]), int(s.split("_")[1])) for s, d, a in edges
+                 if d.startswith(f"L{layer}_") and "weight" in classes(a)}
+        assert drawn == {(o, i) for o in range(gw.shape[0]) for i in range(gw.shape[1])}
+        assert blocked == {(o, i) for o, i in drawn if gw[o, i] == 0}
+        assert g.info.layers[layer - 1]["blocked"] == blocked
+    # every weight into or out of a dropped unit is blocked, for the dropout's reason
+    for s, d, a in edges:
+        if "weight" not in classes(a):
+            continue
+        if (d.startswith("L1_") and int(d.split("_")[1]) in masked) or \
+                (s.startswith("L1_") and int(s.split("_")[1]) in masked):
+            assert {"blocked", "reason-dropout"} <= classes(a)
+
+
+def test_neurons_wide_layer_is_shown_in_part():
+    model = dropout_mlp(width=40)
+    x, y = batch()
+    g = viz.neurons(model, x, y, max_neurons=16)
+    nodes, _ = parse(g.source)
+    units = [n for n in nodes if re.fullmatch(r"L1_\d+", n)]
+    assert len(units) == 16
+    assert "… 24 more" in nodes["L1_more"]["label"]
+    assert "more" in classes(nodes["L1_more"])
+    assert g.info.columns[1]["width"] == 40
+
+
+def test_neurons_restores_the_model():
+    model = dropout_mlp(norm=True)
+    x, y = batch()
+    model.train()
+    model(x)  # running statistics move away from their initial values
+    model.eval()
+    sentinel = {id(p): Tensor(np.full(p.shape, 7.0, dtype=p.dtype)) for p in model.parameters()}
+    for p in model.parameters():
+        p.grad = sentinel[id(p)]
+    params = [p.data.copy() for p in model.parameters()]
+    bufs = [b.data.copy() for b in model.buffers()]
+    state = tg.random.generator().bit_generator.state
+
+    viz.neurons(model, x, y, training=True)
+    viz.neurons(model, x, loss=lambda out: (out * out).sum(), sample=None)
+
+    assert all(not m.training for m in model.modules())
+    for p, before in zip(model.parameters(), params):
+        np.testing.assert_array_equal(p.data, before)
+        assert p.grad is sentinel[id(p)]
+    for b, before in zip(model.buffers(), bufs):
+        np.testing.assert_array_equal(b.data, before)
+    assert tg.random.generator().bit_generator.state == state
+
+
+def test_neurons_eval_mode_drops_nothing():
+    model = dropout_mlp()
+    x, y = batch()
+    g = viz.neurons(model, x, y, training=False, sample=None)
+    nodes, _ = parse(g.source)
+    assert not any("masked" in classes(a) for a in nodes.values())
+
+
+def test_neurons_refuses_what_it_cannot_draw():
+    x, y = batch()
+    with pytest.raises(ValueError, match="out of range"):
+        viz.neurons(dropout_mlp(), x, y, sample=5)
+    with pytest.raises(ValueError, match="max_neurons"):
+        viz.neurons(dropout_mlp(), x, y, max_neurons=0)
+    conv = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
+    xi = Tensor(np.zeros((2, 1, 6, 6), dtype=np.float32))
+    with pytest.raises(ValueError, match="Conv2d"):
+        viz.neurons(conv, xi)
+
+
+# ---- op view: marks, reasons, counts ---------------------------------------------------------------
+
+def _graph_tensors(loss):
+    """Every tensor of the graph of ``loss`` that requires grad (walked independently)."""
+    seen, out, stack = set(), [], [loss]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen or not isinstance(t, Tensor):
+            continue
+        seen.add(id(t))
+        if t.requires_grad:
+            out.append(t)
+        if t._node is not None:
+            stack.extend(x for x in t._node.inputs if isinstance(x, Tensor))
+    return out
+
+
+def test_opgraph_dropout_counts_and_marks():
+    model = dropout_mlp()
+    x, y = batch()
+    model.train()
+    out, mask = forward_with_mask(model, x)
+    loss = F.cross_entropy(out, y)
+    g = viz.graph(loss, params=model.named_parameters())
+    nodes, edges = parse(g.source)
+    dropped, total = int((~mask).sum()), mask.size
+
+    masks = [n for n, a in nodes.items() if "mask" in classes(a)]
+    assert len(masks) == 1 and "masked" in classes(nodes[masks[0]])
+    assert f"{dropped} of {total} dropped" in nodes[masks[0]]["label"]
+    into_where = [a for s, d, a in edges if "reason-dropout" in classes(a)]
+    assert len(into_where) == 1
+    assert {"partial", "masked"} <= classes(into_where[0])
+    assert f"dropout mask: {dropped} of {total} dropped" in into_where[0]["label"]
+    # the dropout composite is a cluster labelled with its arguments and mode
+    assert re.search(r'subgraph cluster_\d+ \{\s*class="scope scope-dropout"[^\n]*'
+                     r'label="dropout · train\\np=0.5, inverted=True"', g.source)
+    # the parameters are named
+    labels = " ".join(a.get("label", "") for a in nodes.values())
+    for name in ("0.weight", "0.bias", "3.weight", "3.bias"):
+        assert name + "\\n" in labels
+
+
+def test_opgraph_gradients_and_blocked_edges_match_autograd():
+    """Every drawn tensor's gradient is the engine's; an edge from a tensor used once is blocked
+    exactly when that gradient is all zero, partial exactly when some of it is."""
+    model = dropout_mlp(norm=True, p=0.6)
+    x, y = batch(n=6)
+    model.train()
+    out, _ = forward_with_mask(model, x)
+    W = Tensor(np.zeros((4, 4), dtype=np.float32), requires_grad=True)  # its input is all zero
+    out = out + (out * 0.0) @ W
+    loss = F.cross_entropy(out, y)
+    g = viz.graph(loss, params=model.named_parameters())
+    tensors = _graph_tensors(loss)
+    grads = tg.grad(loss, tensors, retain_graph=True, allow_unused=True)
+    uses = {}
+    for e in g.info.edges:
+        uses[e["src"]] = uses.get(e["src"], 0) + 1
+    checked = 0
+    for t, gt in zip(tensors, grads):
+        vid = g.info.ids[id(t)]
+        np.testing.assert_allclose(g.info.grads[vid], gt.data, rtol=1e-5, atol=1e-7)
+        if uses.get(vid) != 1:
+            continue
+        edge = next(e for e in g.info.edges if e["src"] == vid)
+        zeros = int(gt.data.size - np.count_nonzero(gt.data))
+        want = "blocked" if zeros == gt.data.size else "partial" if zeros else "ok"
+        assert edge["status"] == want, (vid, edge)
+        assert edge["zeros"] == zeros
+        checked += 1
+    assert checked > 10
+    statuses = {e["status"] for e in g.info.edges}
+    assert {"blocked", "partial", "ok", "nondiff"} <= statuses
+    # the DOT classes say the same as the info
+    _, edges = parse(g.source)
+    for s, d, a in edges:
+        c = classes(a)
+        assert not ("blocked" in c and "partial" in c)
+    n_blocked = sum("blocked" in classes(a) for _, _, a in edges if "detach" not in classes(a))
+    assert n_blocked == sum(e["status"] == "blocked" for e in g.info.edges)
+
+
+def test_dead_relu_and_detach_are_told_apart_from_dropout():
+    x = Tensor(np.array([[1.0, 2.0, 0.5], [0.3, 1.0, 2.0]], dtype=np.float32))
+    W = Tensor(np.full((3, 4), 0.5, dtype=np.float32), requires_grad=True, name="W")
+    b = Tensor(np.array([0.0, 0.0, -100.0, 0.0], dtype=np.float32), requires_grad=True, name="b")
+    h = (x @ W + b).relu()  # unit 2 is dead for the whole batch
+    s = (h * 3.0).mean(axis=0, keepdims=True)
+    loss = ((h - s.detach()) * h).sum() + (s * 0.5).sum()  # s itself is in the graph too
+    g = viz.graph(loss)
+    nodes, edges = parse(g.source)
+
+    relu_in = [a for _, d, a in edges if d.startswith("op") and "reason-relu" in classes(a)]
+    assert len(relu_in) == 1
+    assert "dead relu: 1 of 4 units" in relu_in[0]["label"]
+    assert "partial" in classes(relu_in[0])
+
+    detached = [(s_, d, a) for s_, d, a in edges if "reason-detached" in classes(a)]
+    assert {"blocked"} <= classes(detached[0][2])
+    assert any(a.get("label") == "detached" for _, _, a in detached)  # into the op that uses it
+    assert any(a.get("label") == "detach()" for _, _, a in detached)  # from the tensor detached
+    leaf = [n for n, a in nodes.items() if "detached" in classes(a)]
+    assert len(leaf) == 1
+
+    no_grad = [a for _, _, a in edges if "reason-nograd" in classes(a)]
+    assert no_grad and all(a["label"] == "no grad required" for a in no_grad)
+
+    for _, _, a in edges:  # none of these is a dropout
+        assert not classes(a) & {"masked", "reason-dropout"}
+
+
+def test_blocked_everywhere_after_a_full_dropout():
+    x = Tensor(np.ones((2, 3), dtype=np.float32))
+    W = Tensor(np.ones((3, 3), dtype=np.float32), requires_grad=True, name="W")
+    tg.manual_seed(0)
+    loss = F.dropout(x @ W, p=1.0).sum()
+    g = viz.graph(loss)
+    info = {e["src"]: e for e in g.info.edges}
+    w_edge = info[g.info.ids[id(W)]]
+    assert w_edge["status"] == "blocked" and w_edge["reasons"] == ["upstream"]
+    _, edges = parse(g.source)
+    drop = [a for _, _, a in edges if "reason-dropout" in classes(a)]
+    assert len(drop) == 1 and "blocked" in classes(drop[0])
+    assert "dropout mask: 6 of 6 dropped" in drop[0]["label"]
+    assert drop[0]["style"] == "dashed" and drop[0]["color"] == "#e03131"
+
+
+def test_graph_leaves_grad_alone_and_show_grad_false():
+    model = dropout_mlp()
+    x, y = batch()
+    loss = F.cross_entropy(model(x), y)
+    g = viz.graph(loss, show_grad=False)
+    assert "grad norm" not in g.source
+    assert "partial" not in g.source
+    viz.graph(loss)
+    assert all(p.grad is None for p in model.parameters())
+    loss.backward()  # the drawing did not free or change the graph
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_graph_after_backward_needs_retain_graph():
+    model = dropout_mlp()
+    x, y = batch()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward(retain_graph=True)
+    viz.graph(loss)  # fine: the graph was kept
+    loss.backward()
+    with pytest.raises(viz.GraphFreedError, match="retain_graph=True"):
+        viz.graph(loss)
+
+
+def test_graph_of_a_long_chain_needs_no_recursion():
+    x = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    y = x
+    for _ in range(3 * sys.getrecursionlimit()):
+        y = y + 1.0
+    g = viz.graph(y.sum(), show_grad=False)
+    assert g.source.count("op-add") == 3 * sys.getrecursionlimit()
+
+
+def test_graph_rejects_bad_arguments():
+    with pytest.raises(ValueError):
+        viz.graph()
+    with pytest.raises(TypeError):
+        viz.graph(np.ones(3))
+    with pytest.raises(TypeError):
+        viz.graph(Tensor([1.0], requires_grad=True), params=[1, 2])
+
+
+# ---- determinism: golden DOT text -------------------------------------------------------------------
+
+def small_graph():
+    x = Tensor(np.array([[1.0, -2.0, 0.5], [0.25, 1.0, -1.0]], dtype=np.float32), name="x")
+    W = Tensor(np.array([[0.5, -1.0, 0.25, 1.0], [1.0, 0.5, -0.5, 0.0], [-0.25, 0.75, 1.0, -1.0]],
+                        dtype=np.float32), requires_grad=True)
+    b = Tensor(np.array([0.1, -0.2, 0.0, 0.3], dtype=np.float32), requires_grad=True)
+    mask = Tensor(np.array([[True, False, True, True], [False, True, True, False]]),
+                  name="dropout mask")
+    h = (x @ W + b).relu()
+    with scope("dropout", p=0.5, training=True, inverted=True):
+        d = where(mask, h * 2.0, 0.0)
+    loss = (d * d).mean()
+    return loss, {"fc.weight": W, "fc.bias": b}
+
+
+@pytest.mark.parametrize("collapse", [False, True])
+def test_golden_dot(collapse):
+    loss, params = small_graph()
+    first = viz.graph(loss, params=params, collapse=collapse).source
+    loss2, params2 = small_graph()  # a second tape: other sequence numbers, other id()s
+    second = viz.graph(loss2, params=params2, collapse=collapse).source
+    assert first == second
+    path = GOLDEN / f"opgraph_small{'_collapsed' if collapse else ''}.dot"
+    if UPDATE:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(first, encoding="utf-8")
+    assert first == path.read_text(encoding="utf-8"), (
+        f"DOT text changed; if on purpose, rerun with TINYGRAD_NORM_UPDATE_GOLDEN=1 and review "
+        f"the diff of {path}")
+
+
+def test_same_seeded_step_gives_identical_dot():
+    def draw():
+        model = dropout_mlp(seed=3)
+        x, y = batch()
+        return viz.graph(F.cross_entropy(model(x), y), params=model.named_parameters()).source
+    assert draw() == draw()
+
+
+# ---- rendering -----------------------------------------------------------------------------------------
+
+def _svg_classes(path):
+    root = ET.parse(path).getroot()  # well-formed XML, or this raises
+    assert root.tag.endswith("svg")
+    found = set()
+    for el in root.iter():
+        found.update(el.get("class", "").split())
+    return found
+
+
+def test_render_dot_svg_png(tmp_path):
+    assert viz.find_renderer(), "graphviz-pure is a dependency: some renderer must be found"
+    loss, params = small_graph()
+    g = viz.graph(loss, params=params)
+    assert viz.render(g, tmp_path / "g.dot").read_text() == g.source
+    svg = viz.render(g, tmp_path / "g.svg")
+    found = _svg_classes(svg)
+    assert {"masked", "partial", "scope", "op", "tensor"} <= found
+    png = viz.render(g, tmp_path / "sub" / "g.png")
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    # a Tensor renders too, and so does the neuron view
+    _svg_classes(viz.render(loss, tmp_path / "t.svg", collapse=True))
+    model = dropout_mlp()
+    x, y = batch()
+    assert {"masked", "blocked", "neuron"} <= _svg_classes(
+        viz.render(viz.neurons(model, x, y), tmp_path / "n.svg"))
+
+
+def test_render_falls_back_to_graphviz_pure(tmp_path, monkeypatch):
+    real = shutil.which
+
+    def which(cmd, *a, **k):
+        return None if os.path.basename(str(cmd)) == "dot" else real(cmd, *a, **k)
+
+    monkeypatch.setattr(vrender.shutil, "which", which)
+    exes = viz.find_renderer()
+    assert exes and os.path.basename(exes[0]).startswith("graphviz-pure")
+    loss, params = small_graph()
+    _svg_classes(viz.render(viz.graph(loss), tmp_path / "g.svg"))
+
+
+def test_render_finds_graphviz_pure_beside_python_without_path(tmp_path, monkeypatch):
+    pure = shutil.which("graphviz-pure") or str(Path(sys.executable).parent / "graphviz-pure")
+    if not os.path.exists(pure):
+        pytest.skip("graphviz-pure is not installed")
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty PATH: no dot, no graphviz-pure
+    monkeypatch.setattr(sys, "executable", str(Path(pure).parent / "python"))
+    exes = viz.find_renderer()
+    assert exes and os.path.samefile(exes[0], pure)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="no system Graphviz installed")
+def test_render_prefers_system_dot(tmp_path):
+    assert os.path.samefile(viz.find_renderer()[0], shutil.which("dot"))
+    loss, _ = small_graph()
+    _svg_classes(viz.render(viz.graph(loss), tmp_path / "g.svg"))
+    assert viz.render(viz.graph(loss), tmp_path / "g.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def _no_renderer(monkeypatch):
+    monkeypatch.setattr(vrender.shutil, "which", lambda *a, **k: None)
+    monkeypatch.delenv("TINYGRAD_NORM_DOT", raising=False)
+
+
+def test_no_renderer_writes_dot_and_says_what_to_install(tmp_path, monkeypatch):
+    _no_renderer(monkeypatch)
+    loss, params = small_graph()
+    g = viz.graph(loss, params=params)
+    with pytest.raises(viz.RendererNotFoundError) as e:
+        viz.render(g, tmp_path / "g.svg")
+    msg = str(e.value)
+    assert "pip install graphviz-pure" in msg and "apt-get install graphviz" in msg
+    assert str(tmp_path / "g.dot") in msg
+    assert (tmp_path / "g.dot").read_text() == g.source
+    assert not (tmp_path / "g.svg").exists()
+    # .dot needs no renderer at all
+    viz.render(g, tmp_path / "h.dot")
+    # inline display says the same instead of raising
+    bundle = g._repr_mimebundle_()
+    assert "pip install graphviz-pure" in bundle["text/plain"]
+
+
+def test_renderer_from_environment_variable(tmp_path, monkeypatch):
+    exes = viz.find_renderer()
+    if not exes:
+        pytest.skip("no renderer")
+    monkeypatch.setattr(vrender.shutil, "which",
+                        lambda cmd, *a, **k: cmd if os.path.isabs(str(cmd)) and
+                        os.path.exists(cmd) else None)
+    monkeypatch.setenv("TINYGRAD_NORM_DOT", exes[0])
+    assert viz.find_renderer() == [exes[0]]
+
+
+def test_render_errors(tmp_path):
+    loss, _ = small_graph()
+    with pytest.raises(ValueError, match="format"):
+        viz.render(viz.graph(loss), tmp_path / "g.txt")
+    with pytest.raises(TypeError):
+        viz.render(42, tmp_path / "g.svg")
+    with pytest.raises(viz.RenderError):
+        vrender.pipe("digraph { this is not dot", "svg")
+
+
+def test_inline_display_and_graph_methods(tmp_path):
+    loss, _ = small_graph()
+    g = viz.graph(loss)
+    bundle = g._repr_mimebundle_()
+    svg = bundle["image/svg+xml"]
+    assert isinstance(svg, str) and "<svg" in svg
+    assert g._repr_mimebundle_(include=["image/png"])["image/png"][:8] == PNG_MAGIC
+    assert g.pipe(format="svg").lstrip().startswith(b"<?xml")
+    out = g.render(outfile=tmp_path / "r.png")
+    assert Path(out).read_bytes()[:8] == PNG_MAGIC
+    assert (tmp_path / "r.gv").read_text() == g.source
+
+
+# ---- a full CNN training step ------------------------------------------------------------------------------
+
+def cnn_step():
+    """One training step of a small CNN: forward, loss, backward (graph kept), SGD update."""
+    tg.manual_seed(0)
+    try:
+        from tinygrad_norm.models import build_model
+        model = build_model("cnn", norm="batch", dropout=0.5, in_shape=(1, 8, 8), hidden=(4, 8))
+    except (ImportError, AttributeError):  # the models module not there: the same from layers
+        model = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Conv2d(4, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8),
+            nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5), nn.Linear(32, 10))
+    model.train()
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.random((8, 1, 8, 8), dtype=np.float32))
+    y = Tensor(rng.integers(0, 10, size=8))
+    loss = F.cross_entropy(model(x), y)
+    loss.backward(retain_graph=True)
+    for p in model.parameters():
+        p.data -= 0.1 * p.grad.data
+    return model, loss
+
+
+def _outermost_scopes(loss):
+    scopes, ops = set(), 0
+    stack, seen = [loss._node], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        s = node.scope
+        if s is None:
+            ops += 1
+        else:
+            while s.parent is not None:
+                s = s.parent
+            scopes.add(id(s))
+        stack.extend(t._node for t in node.inputs if isinstance(t, Tensor))
+    return len(scopes), ops
+
+
+def test_cnn_training_step_renders_and_collapses(tmp_path):
+    model, loss = cnn_step()
+    g = viz.graph(loss, params=model.named_parameters())
+    found = _svg_classes(viz.render(g, tmp_path / "cnn.svg"))
+    assert {"scope", "masked", "partial", "param"} <= found
+    n_scopes, n_plain_ops = _outermost_scopes(loss)
+    assert n_scopes >= 7  # conv, norm, pool twice; dropout; loss
+
+    gc = viz.graph(loss, params=model.named_parameters(), collapse=True)
+    nodes, edges = parse(gc.source)
+    collapsed = [a for a in nodes.values() if "collapsed" in classes(a)]
+    ops = [a for a in nodes.values() if "op" in classes(a)]
+    assert len(collapsed) == n_scopes
+    assert len(ops) == n_plain_ops
+    assert "subgraph" not in gc.source
+    names = {a["label"].split("\\n")[0].split(" · ")[0] for a in collapsed}
+    assert {"conv2d", "batch_norm", "max_pool2d", "dropout", "cross_entropy"} <= names
+    assert any("batch_norm · train" in a["label"] for a in collapsed)
+    # the dropout still shows its mask and the count of what it dropped
+    mask = [a for a in nodes.values() if "mask" in classes(a)]
+    assert len(mask) == 1 and "dropped" in mask[0]["label"]
+    assert any("reason-dropout" in classes(a) and "masked" in classes(a) for _, _, a in edges)
+    assert viz.render(gc, tmp_path / "cnn_collapsed.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_eval_mode_clusters_say_eval():
+    model = dropout_mlp(norm=True)
+    x, y = batch()
+    model.train()
+    model(x)
+    model.eval()
+    g = viz.graph(F.cross_entropy(model(x), y))
+    assert "batch_norm · eval" in g.source
+    assert "dropout mask" not in g.source
+
+
+# ---- the command ---------------------------------------------------------------------------------------------
+
+def test_graph_command(tmp_path, capsys):
+    from tinygrad_norm.cli import main
+    out = tmp_path / "mlp"
+    assert main(["graph", "--out", str(out), "--format", "dot", "--hidden", "8,8",
+                 "--batch-size", "4", "--norm", "none"]) == 0
+    op, nv = (out / "opgraph.dot").read_text(), (out / "neurons.dot").read_text()
+    assert "dropout mask" in op and "masked" in nv
+    out = tmp_path / "cnn"
+    assert main(["graph", "--model", "cnn", "--collapse", "--out", str(out), "--hidden", "2,4",
+                 "--batch-size", "4"]) == 0
+    _svg_classes(out / "opgraph.svg")
+    assert not (out / "neurons.svg").exists()
+    assert "no neuron graph" in capsys.readouterr().err
+
+
+def test_graph_command_without_renderer(tmp_path, monkeypatch, capsys):
+    from tinygrad_norm.cli import main
+    _no_renderer(monkeypatch)
+    assert main(["graph", "--out", str(tmp_path), "--hidden", "4,4", "--batch-size", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "pip install graphviz-pure" in err
+    assert (tmp_path / "opgraph.dot").exists() and (tmp_path / "neurons.dot").exists()
+
+
+def test_graph_command_usage_errors(capsys):
+    from tinygrad_norm.cli import main
+    for argv in (["graph", "--dropout", "1.5"], ["graph", "--norm", "instance"],
+                 ["graph", "--format", "gif"], ["graph", "--sample", "-1"]):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 2
+    with pytest.raises(SystemExit) as e:
+        main(["graph", "--help"])
+    assert e.value.code == 0
+    assert "--collapse" in capsys.readouterr().out
