@@ -4,11 +4,12 @@ from .autograd import enable_grad, grad, is_grad_enabled, no_grad, scope
 from .random import manual_seed
 from .tensor import Tensor, concatenate, cat, matmul, maximum, minimum, stack, where
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .serialization import save, load
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "scope", "manual_seed",
     "concatenate", "cat", "stack", "where", "maximum", "minimum", "matmul",
-    "gradcheck", "gradgradcheck", "GradcheckError",
+    "gradcheck", "gradgradcheck", "GradcheckError", "save", "load",
 ]

@@ -1,0 +1,203 @@
+"""save/load: exact round trips of model and optimizer state, plain-NumPy readability, and every
+way a file can be wrong (missing, truncated, corrupt, pickled, mismatched) -- each a clear error
+that leaves the model as it was."""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import tinygrad_norm as tg
+import tinygrad_norm.functional as F
+from tinygrad_norm import Tensor, nn, optim
+
+
+def _model(seed=0, dtype=np.float32):
+    tg.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, dtype=dtype), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(2 * 4 * 4, 3, dtype=dtype))
+
+
+def _snapshot(model):
+    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
+
+
+def _assert_unchanged(model, snap):
+    now = _snapshot(model)
+    assert list(now) == list(snap)
+    for k in snap:
+        np.testing.assert_array_equal(now[k], snap[k])
+        assert now[k].dtype == snap[k].dtype
+
+
+def test_round_trip_is_exact(tmp_path):
+    a, b = _model(0), _model(1)
+    path = tmp_path / "model.ckpt"
+    tg.save(a.state_dict(), path)
+    assert sorted(os.listdir(tmp_path)) == ["model.ckpt"]  # exactly the path; no temp file left
+    loaded = tg.load(path)
+    assert isinstance(loaded, OrderedDict) and list(loaded) == list(a.state_dict())
+    assert all(isinstance(v, Tensor) for v in loaded.values())
+    b.load_state_dict(loaded)
+    _assert_unchanged(b, _snapshot(a))
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 1, 4, 4)).astype(np.float32))
+    np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
+    # the model does not alias the loaded arrays
+    next(iter(loaded.values())).data[...] = 7
+    assert not np.any(b.state_dict()["0.weight"].numpy() == 7)
+
+
+def test_file_is_plain_numpy(tmp_path):
+    a = _model(0, dtype=np.float64)
+    path = tmp_path / "m.npz"
+    tg.save(a.state_dict(), str(path))
+    with np.load(path, allow_pickle=False) as z:
+        assert set(z.files) == {"0.weight", "0.bias", "3.weight", "3.bias", "__tinygrad_norm__"}
+        np.testing.assert_array_equal(z["3.weight"], a.state_dict()["3.weight"].numpy())
+        assert z["0.weight"].dtype == np.float64
+    np.savez(tmp_path / "plain.npz", w=np.arange(3.0))  # a foreign .npz: a dict of Tensors
+    plain = tg.load(tmp_path / "plain.npz")
+    np.testing.assert_array_equal(plain["w"].numpy(), [0.0, 1.0, 2.0])
+
+
+def test_optimizer_state_round_trip(tmp_path):
+    model = _model(0, dtype=np.float64)
+    opt = optim.Adam(model.parameters(), lr=0.01, betas=(0.8, 0.95), amsgrad=True)
+    rng = np.random.default_rng(1)
+    batches = [(rng.standard_normal((4, 1, 4, 4)), rng.integers(0, 3, 4)) for _ in range(6)]
+
+    def run(m, o, part):
+        for x, y in part:
+            o.zero_grad()
+            F.cross_entropy(m(Tensor(x)), y).backward()
+            o.step()
+
+    run(model, opt, batches[:3])
+    tg.save({"model": model.state_dict(), "optim": opt.state_dict(), "epoch": 3,
+             "note": "half way", "none": None, "losses": [1.5, float("inf")]}, tmp_path / "ck")
+    run(model, opt, batches[3:])
+    ck = tg.load(tmp_path / "ck")
+    assert ck["epoch"] == 3 and ck["note"] == "half way" and ck["none"] is None
+    assert ck["losses"] == [1.5, float("inf")]
+    assert ck["optim"]["param_groups"][0]["betas"] == (0.8, 0.95)
+    assert sorted(ck["optim"]["state"]) == [0, 1, 2, 3]  # int keys stay ints
+    fresh = _model(5, dtype=np.float64)
+    fresh.load_state_dict(ck["model"])
+    opt2 = optim.Adam(fresh.parameters())
+    opt2.load_state_dict(ck["optim"])
+    run(fresh, opt2, batches[3:])
+    _assert_unchanged(fresh, _snapshot(model))
+
+
+def test_file_objects(tmp_path):
+    buf = io.BytesIO()
+    tg.save({"a": Tensor(np.arange(4.0)), "b": np.ones((2, 2), np.int64)}, buf)
+    buf.seek(0)
+    out = tg.load(buf)
+    assert isinstance(out["a"], Tensor) and isinstance(out["b"], np.ndarray)
+    assert out["b"].dtype == np.int64
+
+
+def test_missing_file(tmp_path):
+    model = _model()
+    snap = _snapshot(model)
+    path = tmp_path / "nope.npz"
+    with pytest.raises(FileNotFoundError, match="nope.npz"):
+        model.load_state_dict(tg.load(path))
+    _assert_unchanged(model, snap)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        tg.save(model.state_dict(), tmp_path / "no_dir" / "m.npz")
+
+
+@pytest.mark.parametrize("cut", [0, 10, 200, -200, -30, -1])
+def test_truncated_file(tmp_path, cut):
+    src = _model(1)
+    path = tmp_path / "m.npz"
+    tg.save(src.state_dict(), path)
+    data = path.read_bytes()
+    path.write_bytes(data[:cut] if cut > 0 else data[:len(data) + cut] if cut else b"")
+    model = _model(0)
+    snap = _snapshot(model)
+    with pytest.raises(ValueError, match="m.npz"):
+        model.load_state_dict(tg.load(path))
+    _assert_unchanged(model, snap)
+
+
+def test_corrupt_and_foreign_files(tmp_path):
+    model = _model(0)
+    snap = _snapshot(model)
+    path = tmp_path / "m.npz"
+    tg.save(_model(1).state_dict(), path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # a flipped byte inside an array: the CRC check catches it
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="m.npz"):
+        model.load_state_dict(tg.load(path))
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned > " + str(tmp_path / "pwned"),))
+
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps({"0.weight": Evil()}))
+    with pytest.raises(ValueError, match="evil.pt"):
+        tg.load(evil)
+    np.savez(tmp_path / "obj.npz", w=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(ValueError, match="obj.npz"):
+        tg.load(tmp_path / "obj.npz")
+    np.save(tmp_path / "single.npy", np.ones(3))
+    with pytest.raises(ValueError, match="single .npy array"):
+        tg.load(tmp_path / "single.npy")
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(ValueError, match="text.npz"):
+        tg.load(tmp_path / "text.npz")
+    np.savez(tmp_path / "meta.npz", __tinygrad_norm__=np.frombuffer(b"{not json", np.uint8))
+    with pytest.raises(ValueError, match="malformed"):
+        tg.load(tmp_path / "meta.npz")
+    assert not (tmp_path / "pwned").exists()
+    _assert_unchanged(model, snap)
+
+
+def test_mismatched_state_leaves_model_unchanged(tmp_path):
+    model = _model(0)
+    snap = _snapshot(model)
+    other = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(4 * 4 * 4, 3))
+    tg.save(other.state_dict(), tmp_path / "other.npz")
+    with pytest.raises(ValueError, match="shape"):
+        model.load_state_dict(tg.load(tmp_path / "other.npz"))
+    _assert_unchanged(model, snap)
+    partial = tg.load(tmp_path / "other.npz")
+    del partial["3.bias"]
+    partial["0.weight"] = Tensor(np.zeros((2, 1, 3, 3)))
+    with pytest.raises(KeyError, match="3.bias"):
+        model.load_state_dict(partial)
+    _assert_unchanged(model, snap)
+
+
+def test_save_rejects_what_it_cannot_store_and_writes_nothing(tmp_path):
+    path = tmp_path / "m.npz"
+    tg.save({"w": np.ones(2)}, path)
+    before = path.read_bytes()
+    with pytest.raises(TypeError, match="cannot save object"):
+        tg.save({"w": np.ones(2), "f": object()}, path)
+    with pytest.raises(TypeError, match="only numeric and bool arrays"):
+        tg.save({"s": np.array(["a"])}, path)
+    with pytest.raises(TypeError, match="only str and int keys"):
+        tg.save({(1, 2): np.ones(1)}, path)
+    assert path.read_bytes() == before  # the old checkpoint survives a failed save
+    assert sorted(os.listdir(tmp_path)) == ["m.npz"]
+
+
+def test_awkward_names_round_trip(tmp_path):
+    obj = {"a/b": np.ones(1), "__x": np.zeros(1), "array": np.full(1, 2.0),
+           "nested": {"a/b": np.full(1, 3.0)}, 5: [np.full(1, 4.0), (np.full(1, 5.0),)]}
+    tg.save(obj, tmp_path / "w")
+    out = tg.load(tmp_path / "w")
+    assert list(out) == list(obj)
+    assert out["a/b"][0] == 1 and out["__x"][0] == 0 and out["array"][0] == 2
+    assert out["nested"]["a/b"][0] == 3 and out[5][0][0] == 4 and out[5][1][0][0] == 5

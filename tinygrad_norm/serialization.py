@@ -1,0 +1,173 @@
+"""``save`` and ``load``: state dicts (and optimizer state, or any nest of dicts, lists and arrays)
+as ``.npz`` files that can never run code.
+
+A file is a plain NumPy ``.npz`` archive read with ``allow_pickle=False``: one ``.npy`` entry per
+array, named by its key path (``0.weight``, ``state.0.exp_avg``), so ``numpy.load`` reads a model
+file directly. The structure around the arrays -- dict keys and their types, lists, tuples, Python
+numbers, strings, None -- is one JSON text in the entry ``__tinygrad_norm__``. A plain ``.npz``
+without that entry loads as a dict of Tensors.
+
+``save`` writes a temporary file beside the target and renames it over the target only when it is
+complete: an interrupted save never leaves a truncated checkpoint. ``load`` reads every array
+before returning, so a truncated, corrupt or foreign file is a ``ValueError`` naming the path, and
+``model.load_state_dict(load(path))`` either loads everything or changes nothing.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import tempfile
+import zipfile
+import zlib
+from collections import OrderedDict
+
+import numpy as np
+
+from .tensor import Tensor
+
+__all__ = ["save", "load"]
+
+_META = "__tinygrad_norm__"
+_FORMAT = "tinygrad_norm.npz"
+_VERSION = 1
+_SCALARS = (bool, int, float, str, type(None))
+
+
+def save(obj, path):
+    """Write ``obj`` -- a state dict, an optimizer state dict, or any nest of dicts (str or int
+    keys), lists, tuples, Tensors, ndarrays and Python scalars -- to ``path`` (written exactly as
+    given; no extension is added). ``path`` may also be a binary file object."""
+    arrays = {}
+    root = _encode(obj, (), arrays)
+    meta = json.dumps({"format": _FORMAT, "version": _VERSION, "root": root}, allow_nan=True)
+    arrays[_META] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
+    if hasattr(path, "write"):
+        np.savez(path, **arrays)
+        return
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, f"save: directory {directory!r} does not exist",
+                                path)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)  # a file object: NumPy appends no ".npz" to the name
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _encode(obj, keypath, arrays):
+    where = ".".join(map(str, keypath)) or "the saved object"
+    if isinstance(obj, Tensor):
+        return {"t": "tensor", "name": _store(obj.data, keypath, arrays)}
+    if isinstance(obj, np.ndarray):
+        return {"t": "ndarray", "name": _store(obj, keypath, arrays)}
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, _SCALARS):
+        return {"t": "value", "v": obj}
+    if isinstance(obj, dict):
+        items = []
+        for k, v in obj.items():
+            if isinstance(k, np.integer):
+                k = int(k)
+            if isinstance(k, bool) or not isinstance(k, (str, int)):
+                raise TypeError(f"save: key {k!r} in {where} is a {type(k).__name__}; only str "
+                                f"and int keys can be saved")
+            items.append([k, _encode(v, keypath + (k,), arrays)])
+        return {"t": "odict" if isinstance(obj, OrderedDict) else "dict", "items": items}
+    if isinstance(obj, (list, tuple)):
+        return {"t": "tuple" if isinstance(obj, tuple) else "list",
+                "items": [_encode(v, keypath + (i,), arrays) for i, v in enumerate(obj)]}
+    raise TypeError(f"save: cannot save {type(obj).__name__} at {where}; only Tensors, ndarrays, "
+                    f"Python scalars, strings, None and dicts/lists/tuples of them")
+
+
+def _store(arr, keypath, arrays):
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"save: array at {'.'.join(map(str, keypath)) or 'the root'} has dtype "
+                        f"{arr.dtype}; only numeric and bool arrays can be saved")
+    name = ".".join(map(str, keypath)) or "array"
+    if name in arrays or name == _META or "/" in name or name.startswith("__"):
+        name = f"__array_{len(arrays)}"
+    arrays[name] = arr
+    return name
+
+
+def load(path):
+    """Read a file written by ``save`` (or any ``.npz`` of numeric arrays) without ever running
+    code. Tensors come back as Tensors, ndarrays as ndarrays, dicts in their saved order.
+
+    Raises FileNotFoundError for a missing file and ValueError, naming the path, for one that is
+    truncated, corrupt, or not such an archive."""
+    name = repr(getattr(path, "name", path)) if hasattr(path, "read") else repr(os.fspath(path))
+    if not hasattr(path, "read") and not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), os.fspath(path))
+
+    def bad(reason):
+        return ValueError(f"load: {name} is not a readable tinygrad_norm checkpoint (.npz): "
+                          f"{reason}")
+
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise bad("it holds a single .npy array, not an .npz archive")
+        with archive:
+            # Read everything now: a truncated or corrupt entry fails here, not later.
+            arrays = {k: archive[k] for k in archive.files}
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except ValueError as e:
+        if str(e).startswith("load: "):
+            raise
+        raise bad(str(e)) from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError,
+            NotImplementedError) as e:
+        raise bad(f"{type(e).__name__}: {e}") from None
+    meta = arrays.pop(_META, None)
+    if meta is None:
+        return OrderedDict((k, Tensor(v)) for k, v in arrays.items())
+    try:
+        header = json.loads(meta.tobytes().decode("utf-8"))
+        if header.get("format") != _FORMAT:
+            raise bad(f"unknown format {header.get('format')!r}")
+        if header.get("version", 0) > _VERSION:
+            raise bad(f"written by a newer version (format version {header['version']})")
+        return _decode(header["root"], arrays)
+    except ValueError as e:
+        if str(e).startswith("load: "):
+            raise
+        raise bad(f"malformed structure: {e}") from None
+    except (KeyError, TypeError, AttributeError, UnicodeDecodeError) as e:
+        raise bad(f"malformed structure: {type(e).__name__}: {e}") from None
+
+
+def _decode(node, arrays):
+    kind = node["t"]
+    if kind == "tensor":
+        return Tensor(arrays[node["name"]])
+    if kind == "ndarray":
+        return arrays[node["name"]]
+    if kind == "value":
+        v = node["v"]
+        if not isinstance(v, _SCALARS):
+            raise ValueError(f"a value of type {type(v).__name__}")
+        return v
+    if kind in ("dict", "odict"):
+        out = OrderedDict() if kind == "odict" else {}
+        for k, v in node["items"]:
+            if isinstance(k, bool) or not isinstance(k, (str, int)):
+                raise ValueError(f"a key of type {type(k).__name__}")
+            out[k] = _decode(v, arrays)
+        return out
+    if kind in ("list", "tuple"):
+        items = [_decode(v, arrays) for v in node["items"]]
+        return tuple(items) if kind == "tuple" else items
+    raise ValueError(f"unknown node type {kind!r}")
