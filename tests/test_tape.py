@@ -281,6 +281,15 @@ def test_hook_returning_an_array_under_create_graph():
     np.testing.assert_array_equal(g.numpy(), [2.0, 2.0])
 
 
+def test_grad_runs_the_hooks_of_the_requested_leaves_only():
+    x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    calls = []
+    x.register_hook(lambda g: calls.append("x"))
+    w.register_hook(lambda g: calls.append("w"))
+    tg.grad((x * w).sum(), x)
+    assert calls == ["x"]
+
+
 def test_hook_that_changes_the_shape_is_reported():
     x = leaf([1.0, 2.0])
     h = x * 2
@@ -319,6 +328,15 @@ def test_grad_of_several_outputs_and_with_respect_to_an_intermediate(rng):
     gh, gx = tg.grad([o1, o2], [h, x], grad_outputs=[g1, None])
     np.testing.assert_allclose(gh.numpy(), 2 * g1 + 2 * h.numpy(), rtol=1e-14)
     np.testing.assert_allclose(gx.numpy(), gh.numpy() * (1 - h.numpy() ** 2), rtol=1e-14)
+
+
+def test_grad_with_respect_to_the_same_tensor_twice():
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    for wrt in ([x, x], [h, x, h]):
+        gs = tg.grad((h * h).sum(), wrt, retain_graph=True)
+        for w, g in zip(wrt, gs):
+            np.testing.assert_array_equal(g.numpy(), [8.0, 16.0] if w is x else [4.0, 8.0])
 
 
 def test_grad_unused_inputs():

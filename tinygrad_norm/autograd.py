@@ -179,7 +179,10 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             if t._node is not None:
                 target_nodes.setdefault(t._node.seq, []).append(i)
     found = [None] * len(targets) if targets is not None else None
-    leaf_index = {id(t): i for i, t in enumerate(targets) if t._node is None} if targets else {}
+    leaf_index = {}  # a list per leaf: the same tensor may be asked for twice
+    for i, t in enumerate(targets or ()):
+        if t._node is None:
+            leaf_index.setdefault(id(t), []).append(i)
 
     def route(t, g):
         node = t._node
@@ -233,11 +236,12 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
     # as they are: an in-place update of one would change the other.
     foreign = {id(g) for g in grads}
     for t, g, _ in leaves.values():
+        if not accumulate and id(t) not in leaf_index:
+            continue  # grad(): a leaf nobody asked for; its hooks do not run (as in torch)
         if t._hooks:
             g = _run_hooks(t._hooks, g, create_graph)
         if targets is not None:
-            i = leaf_index.get(id(t))
-            if i is not None:
+            for i in leaf_index.get(id(t), ()):
                 found[i] = g
         if accumulate and t.requires_grad:
             if id(g) in foreign and isinstance(g, np.ndarray):
