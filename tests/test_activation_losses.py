@@ -69,6 +69,7 @@ ACTIVATIONS = [
     ("softmax", lambda x: F.softmax(x, dim=1), lambda t, x: t.softmax(x, dim=1)),
     ("softmax_last", lambda x: F.softmax(x), lambda t, x: t.softmax(x, dim=-1)),
     ("log_softmax", lambda x: F.log_softmax(x, dim=0), lambda t, x: t.log_softmax(x, dim=0)),
+    ("gelu", F.gelu, lambda t, x: t.nn.functional.gelu(x)),
     ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"),
      lambda t, x: t.nn.functional.gelu(x, approximate="tanh")),
     ("silu", F.silu, lambda t, x: t.nn.functional.silu(x)),
@@ -99,6 +100,25 @@ def test_activations_stable_for_extreme_inputs(torch):
         assert np.isfinite(out.numpy()).all()
 
 
+def test_gelu_erf_gradients_of_all_orders():
+    x = Tensor(np.linspace(-3, 3, 7), requires_grad=True)
+    assert tg.gradcheck(F.gelu, [x])
+    assert tg.gradgradcheck(F.gelu, [x])
+    assert F.gelu(Tensor(np.ones(3, np.float32))).dtype == np.float32
+
+
+def test_erf_without_scipy_is_the_same(torch, monkeypatch):
+    import sys
+    from tinygrad_norm import ops
+    x = np.linspace(-4, 4, 41)
+    with_scipy = ops.Erf.forward(x)
+    monkeypatch.setitem(sys.modules, "scipy.special", None)  # import fails: the math.erf path
+    without = ops.Erf.forward(x)
+    assert without.dtype == np.float64
+    np.testing.assert_allclose(without, with_scipy, rtol=1e-15, atol=1e-16)
+    np.testing.assert_allclose(without, torch.erf(torch.tensor(x)).numpy(), rtol=1e-15, atol=1e-16)
+
+
 def test_linear_functional(torch):
     rng = np.random.default_rng(0)
     for dtype in DTYPES:
@@ -118,8 +138,8 @@ def test_activation_errors():
         F.softmax(Tensor(np.ones((2, 3))), dim=2)
     with pytest.raises(TypeError, match="negative_slope"):
         F.leaky_relu(Tensor(np.ones(3)), "0.1")
-    with pytest.raises(NotImplementedError, match="approximate='tanh'"):
-        F.gelu(Tensor(np.ones(3)))
+    with pytest.raises(ValueError, match="approximate must be 'none' or 'tanh'"):
+        F.gelu(Tensor(np.ones(3)), approximate="fast")
 
 
 def test_softmax_dtype_argument(torch):

@@ -753,3 +753,28 @@ class Col2im(Op):
     def vjp(g, args, out, extra, kw, needs, xp):
         return (_run(Im2col, xp, g, kernel=kw["kernel"], stride=kw["stride"],
                      padding=kw["padding"], dilation=kw["dilation"]),)
+
+
+# ---- special functions ---------------------------------------------------------------------------
+
+def _erf_array(a):
+    try:
+        from scipy.special import erf  # present with scikit-learn; imported only when used
+    except ImportError:  # exact too, one Python call per element
+        import math
+        return np.frompyfunc(math.erf, 1, 1)(a).astype(a.dtype)
+    return erf(a)
+
+
+class Erf(Op):
+    """The error function (for the exact GELU); d erf(a)/da = 2/sqrt(pi) exp(-a^2)."""
+    name = "erf"
+
+    @staticmethod
+    def forward(a):
+        return np.asarray(_erf_array(a), dtype=a.dtype)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        return (g * (xp.exp(-(a * a)) * 1.1283791670955126),)  # 2 / sqrt(pi)

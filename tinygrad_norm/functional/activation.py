@@ -8,8 +8,9 @@ import numbers
 
 import numpy as np
 
+from .. import ops
 from ..autograd import scope
-from ..tensor import Tensor, where
+from ..tensor import Tensor, apply, where
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "gelu", "silu",
            "elu", "softplus", "logsigmoid", "linear"]
@@ -80,17 +81,18 @@ def log_softmax(input, dim=-1, dtype=None):
 
 
 def gelu(input, approximate="none"):
-    """Gaussian error linear unit. Only ``approximate="tanh"`` (the form of the GELU paper and of
-    GPT-2) is available: the exact form needs erf, which NumPy lacks."""
+    """Gaussian error linear unit: x * Phi(x), with Phi the standard normal CDF, computed with
+    the ``erf`` primitive (``approximate="none"``) or the tanh approximation (``"tanh"``)."""
     _check(input, "gelu")
-    if approximate == "none":
-        raise NotImplementedError("gelu: the exact form (approximate='none') needs erf, which "
-                                  "NumPy lacks; use approximate='tanh'")
-    if approximate != "tanh":
+    if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     with scope("gelu", approximate=approximate):
-        inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
-        return input * 0.5 * (inner.tanh() + 1.0)
+        if approximate == "none":
+            cdf = apply(ops.Erf, input * (1.0 / math.sqrt(2.0))) + 1.0
+        else:
+            inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
+            cdf = inner.tanh() + 1.0
+        return input * 0.5 * cdf
 
 
 def silu(input):

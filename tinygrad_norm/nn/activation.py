@@ -67,9 +67,9 @@ class LogSoftmax(Softmax):
 
 
 class GELU(Module):
-    """GELU; only ``approximate="tanh"`` is available (see ``functional.gelu``)."""
+    """GELU, exact (``approximate="none"``) or with the tanh approximation."""
 
-    def __init__(self, approximate="tanh"):
+    def __init__(self, approximate="none"):
         super().__init__()
         self.approximate = approximate
 
