@@ -649,6 +649,20 @@ def test_float32_in_float32_gradients_out(rng):
     assert ggx.dtype == np.float32
 
 
+def test_gradient_has_the_dtype_of_its_tensor_even_through_float64_ops():
+    x = leaf([1.0, 2.0], np.float32)
+    c = np.array([2.0, 3.0])  # a float64 array: the product is float64 (NumPy's rule)
+    for create_graph in (False, True):
+        g, = tg.grad((x * c).sum(), x, create_graph=create_graph)
+        assert g.dtype == np.float32 and g.numpy().tolist() == [2.0, 3.0]
+        x.grad = None
+        (x * c).sum().backward(create_graph=create_graph)
+        assert x.grad.dtype == np.float32
+    h, = tg.grad(((x * c) ** 2).sum(), x, create_graph=True)
+    hh, = tg.grad(h.sum(), x)
+    assert hh.dtype == np.float32 and hh.numpy().tolist() == [8.0, 18.0]
+
+
 def test_float64_numpy_scalar_operands_keep_float32(rng):
     x = leaf(rng.standard_normal(3), np.float32)
     for y in [x + np.float64(1), np.float64(1) - x, x * np.float32(2), np.float64(2) / x,

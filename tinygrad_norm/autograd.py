@@ -289,6 +289,8 @@ def _accumulate_leaf(t, g, create_graph):
     from .tensor import Tensor
     if create_graph:
         gt = g if isinstance(g, Tensor) else Tensor._wrap(g)
+        if gt.data.dtype != t.data.dtype:  # as below: a gradient has its leaf's dtype
+            gt = gt.astype(t.data.dtype)
         t.grad = gt if t.grad is None else t.grad + gt
         return
     if isinstance(g, Tensor):
@@ -341,7 +343,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "desired behavior.")
             result.append(None)
         elif isinstance(g, Tensor):
-            result.append(g)
+            result.append(g if g.data.dtype == t.data.dtype else g.astype(t.data.dtype))
         else:
             if g.shape != t.shape:
                 g = np.broadcast_to(g, t.shape)
