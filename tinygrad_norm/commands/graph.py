@@ -168,8 +168,10 @@ def write_step_graphs(model, x, y, out, fmt="svg", collapse=False, sample=0, max
     from .. import viz
     from ..tensor import Tensor
 
-    xt = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
-    yt = y if isinstance(y, Tensor) else Tensor(np.asarray(y))
+    # named for the drawing; the caller's tensors are not renamed
+    xt = Tensor._wrap(x.data if isinstance(x, Tensor) else np.asarray(x))
+    yt = Tensor._wrap(y.data if isinstance(y, Tensor) else np.asarray(y))
+    xt.name, yt.name = "input", "target"
     os.makedirs(out, exist_ok=True)
     files, notes, missing = [], [], None
 

@@ -53,10 +53,13 @@ _STYLE = {
     "mask": dict(shape="box", style="rounded,filled", fillcolor="#ffe8cc", color="#e8590c"),
     "detached": dict(shape="box", style="rounded,filled,dashed", fillcolor="#fff5f5",
                      color="#c92a2a"),
+    "constant": dict(shape="box", style="rounded,filled", fillcolor="#f8f9fa", color="#ced4da",
+                     fontcolor="#868e96"),
     "collapsed": dict(shape="box3d", style="filled", fillcolor="#edf2ff", color="#4263eb"),
 }
 _BLOCKED = dict(color="#e03131", fontcolor="#e03131", style="dashed", penwidth="1.5")
 _PARTIAL = dict(color="#f08c00", fontcolor="#d9480f", penwidth="1.5")
+_CONST_EDGE = dict(color="#adb5bd", fontcolor="#868e96", style="dashed")
 _NONDIFF = dict(color="#adb5bd", style="dotted", arrowhead="empty")
 _MASK_EDGE = dict(color="#e8590c", style="dotted", penwidth="1.5")
 
@@ -89,7 +92,7 @@ class _Stop:
 class _T:
     """One tensor of the drawing."""
     __slots__ = ("t", "vid", "data", "producer", "consumers", "name", "grad", "origins", "is_out",
-                 "requires_grad", "detached")
+                 "requires_grad", "detached", "const")
 
     def __init__(self, t, vid, producer):
         self.t, self.vid, self.producer = t, vid, producer
@@ -101,6 +104,7 @@ class _T:
         self.is_out = False
         self.requires_grad = bool(t.requires_grad)
         self.detached = bool(getattr(t, "_detached", False))
+        self.const = False  # an unnamed constant made and used inside one composite
 
 
 class _E:
@@ -447,13 +451,15 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
         else:
             show, cl = True, None
             inner = {innermost(k) for k in info.consumers}
-            special = info.data.dtype == np.bool_ or info.detached
-            if special and len(inner) == 1 and None not in inner:
-                cl = inner.pop()
-            if collapse and not info.is_out and info.data.dtype.kind != "f" \
-                    and info.t.name is None and len(cons) == 1 \
-                    and next(iter(cons)).startswith("scope"):
-                show = False  # an unnamed index or mask that one composite makes and uses
+            one_scope = len(inner) == 1 and None not in inner
+            # an unnamed constant that only one composite uses is (as far as the tape can tell)
+            # made by it: a shift, an index, an unfolded input. Drawn inside, in grey.
+            info.const = (one_scope and not info.is_out and not info.requires_grad
+                          and not info.detached and info.t.name is None)
+            if one_scope and (info.const or info.detached or info.data.dtype == np.bool_):
+                cl = next(iter(inner))
+            if collapse and info.const and len(cons) == 1 and next(iter(cons)).startswith("scope"):
+                show = False
             if collapse and info.detached and len(cons) == 1:
                 src = detached_src.get(id(info.t))
                 if src is not None and src.producer is not None and \
@@ -510,10 +516,12 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
             kind, cls = "output", "tensor output"
         elif info.producer is None and info.requires_grad:
             kind, cls = "param", "tensor param"
+        elif info.const:
+            kind, cls = "constant", "tensor"
         else:
             kind, cls = "tensor", "tensor"
         if info.producer is None and not info.requires_grad and not is_mask:
-            cls += " leaf"
+            cls += " constant" if info.const else " leaf"
         target(cluster_of[id(t)]).node(info.vid, label, **_STYLE[kind], **{"class": cls})
 
     # ---- vertices, in tape order -----------------------------------------------------------------
@@ -581,6 +589,11 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
             info["status"] = "nondiff"
             attrs.update(_MASK_EDGE if mask_edge else _NONDIFF)
             classes += ["nondiff", "masked"] if mask_edge else ["nondiff"]
+        elif not src.requires_grad and src.const:
+            info.update(status="blocked", reasons=["nograd"], zeros=info["size"])
+            attrs.update(_CONST_EDGE)
+            classes += ["blocked", "reason-nograd", "constant"]
+            label.append("constant")
         elif not src.requires_grad:
             kind, text = ("detached", "detached") if src.detached else ("nograd", "no grad required")
             info.update(status="blocked", reasons=[kind], zeros=info["size"])
