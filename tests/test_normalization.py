@@ -446,10 +446,25 @@ _STABLE = [
 ]
 
 
+def _with_running_stats(kind, mean, std):
+    """Eval-mode normalization with running estimates equal to the data's own statistics."""
+    def fn(x):
+        dt = x.dtype
+        rm, rv = Tensor(np.full(4, mean, dt)), Tensor(np.full(4, std * std, dt))
+        if kind == "batch_norm":
+            return F.batch_norm(x, rm, rv, training=False, eps=0.0)
+        return F.instance_norm(x, rm, rv, use_input_stats=False, eps=0.0)
+    return fn
+
+
 @pytest.mark.parametrize("mean,std,tol", [(1e3, 1.0, 1e-3), (1e4, 1e-2, 5e-2)])
-@pytest.mark.parametrize("case", _STABLE, ids=[c[0] for c in _STABLE])
+@pytest.mark.parametrize("case", _STABLE + [("batch_norm eval", "batch_norm", (64, 4, 8)),
+                                            ("instance_norm eval", "instance_norm", (64, 4, 8))],
+                         ids=[c[0] for c in _STABLE] + ["batch_norm eval", "instance_norm eval"])
 def test_float32_stays_accurate_far_from_zero(case, mean, std, tol):
     name, fn, shape = case
+    if isinstance(fn, str):
+        fn = _with_running_stats(fn, mean, std)
     x32 = (np.random.default_rng(31).standard_normal(shape) * std + mean).astype(np.float32)
     y32 = fn(Tensor(x32)).data
     y64 = fn(Tensor(x32.astype(np.float64))).data  # the same values, computed in float64
