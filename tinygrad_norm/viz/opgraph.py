@@ -263,7 +263,8 @@ def _local_stop(node, k, pos):
         if name == "div" and pos == 0:
             return _Stop("op", "div: infinite divisor", k, "div")
         srcs = _zero_sources(node.inputs[1 - pos])
-        return _Stop("zero-input", f"zero input ({', '.join(srcs)})", k, ", ".join(srcs))
+        roots = ", ".join("zero data" if r == "data" else r for r in srcs)
+        return _Stop("zero-input", f"zero input ({', '.join(srcs)})", k, roots)
     where = node.scope.name if node.scope is not None else None
     what = f"{where} ({name})" if where else name
     if name in _SELECTING:
