@@ -339,6 +339,8 @@ def test_var_is_two_pass_stable():
     assert v.item() == pytest.approx(1.25, rel=1e-12)
     v.backward()
     np.testing.assert_allclose(x.grad.numpy(), 2 * (base - base.mean()) / 4, rtol=1e-9)
+    s = Tensor(base + 1e8).std(correction=0)
+    assert s.item() == pytest.approx(np.sqrt(1.25), rel=1e-12)
     x32 = Tensor((base + 1e4).astype(np.float32))
     assert x32.var(correction=1).item() == pytest.approx(np.var(base, ddof=1), rel=1e-5)
 
