@@ -631,3 +631,20 @@ def test_graph_command_usage_errors(capsys):
         main(["graph", "--help"])
     assert e.value.code == 0
     assert "--collapse" in capsys.readouterr().out
+
+
+def test_neurons_frozen_layer_is_blocked_for_no_grad():
+    model = dropout_mlp(p=0.0)
+    model[0].requires_grad_(False)
+    x, y = batch()
+    g = viz.neurons(model, x, y)
+    _, edges = parse(g.source)
+    first = [a for s, d, a in edges if d.startswith("L1_") and "weight" in classes(a)]
+    assert first and all({"blocked", "reason-nograd"} <= classes(a) for a in first)
+
+
+def test_ipython_displays_the_graph_inline():
+    formatters = pytest.importorskip("IPython.core.formatters")
+    loss, _ = small_graph()
+    data, _ = formatters.DisplayFormatter().format(viz.graph(loss))
+    assert "<svg" in data["image/svg+xml"]

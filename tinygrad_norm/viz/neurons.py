@@ -151,7 +151,11 @@ def neurons(model, x, y=None, loss=None, *, sample=0, max_neurons=16, training=T
         if not isinstance(L, Tensor) or L.size != 1:
             raise ValueError("neurons(): the loss must be a scalar Tensor")
         zs = [c.z for c in columns[1:]]
-        gz = _grad(L, zs, allow_unused=True) if L.requires_grad else [None] * len(zs)
+        gz = [None] * len(zs)
+        want = [i for i, z in enumerate(zs) if z.requires_grad]  # a frozen first layer has none
+        if L.requires_grad and want:
+            for i, gi in zip(want, _grad(L, [zs[i] for i in want], allow_unused=True)):
+                gz[i] = gi
     finally:
         for m, mode in modes:
             object.__setattr__(m, "training", mode)
@@ -315,7 +319,9 @@ def _draw(layers, columns, gz, sample, max_neurons, y, training):
                 attrs = {}
                 if gv == 0:
                     blocked.add((o, i))
-                    if masked_out[o] or masked_in[i]:
+                    if gzc is None:  # the layer's output wants no gradient: frozen weights
+                        reason = "nograd"
+                    elif masked_out[o] or masked_in[i]:
                         reason = "dropout"
                     elif dead_out[o] or dead_in[i]:
                         reason = "relu"

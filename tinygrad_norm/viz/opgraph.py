@@ -298,7 +298,8 @@ def _replay(order, outs, tens, edges_of):
         if o.requires_grad:
             info = tens[id(o)]
             info.grad = np.ones_like(o.data)
-    with no_grad():
+    # the random probe may meet a log or a division at 0: its infinities are never drawn
+    with no_grad(), np.errstate(all="ignore"):
         for k in range(len(order), 0, -1):
             node = order[k - 1]
             out = tens[id(node.out_ref())] if node.out_ref() is not None else None
