@@ -1,8 +1,8 @@
 """The tape: nodes in execution order, backward replay, grad modes and scopes.
 
 Every primitive whose inputs require grad records one ``Node``. Nodes carry a sequence number
-from one process-wide counter, so the order of execution *is* the tape: backward replays it from the
-highest number down (a heap keyed by that number, restricted to the nodes reachable from the
+from one process-wide counter, so the order of execution *is* the tape: backward replays it from
+the highest number down (a heap keyed by that number, restricted to the nodes reachable from the
 outputs). Nothing is recursive, so a chain of a million ops is fine.
 
 The tape holds no global list: a node is owned by the tensor it produced and owns its inputs, so
