@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tinygrad_norm import reference as ref
+from tinygrad_norm.random import keep_mask
 
 
 @pytest.fixture(scope="module")
@@ -447,7 +448,7 @@ def test_dropout_mask_is_reproducible_and_documented(inverted):
     out1, c1 = ref.dropout_forward(x, 0.3, inverted=inverted, rng=np.random.default_rng(123))
     out2, c2 = ref.dropout_forward(x, 0.3, inverted=inverted, rng=np.random.default_rng(123))
     np.testing.assert_array_equal(out1, out2)
-    keep = np.random.default_rng(123).random(x.shape) >= 0.3
+    keep = keep_mask(x.shape, 0.3, np.random.default_rng(123))
     np.testing.assert_array_equal(c1["mask"], keep)
     np.testing.assert_array_equal(c2["mask"], keep)
     out3, _ = ref.dropout_forward(x, 0.3, inverted=inverted, rng=np.random.default_rng(124))
@@ -458,7 +459,7 @@ def test_dropout_mask_is_reproducible_and_documented(inverted):
 def test_dropout_inverted_and_classic(dtype):
     x, dout = _drop_data(dtype)
     p = 0.25
-    keep = np.random.default_rng(0).random(x.shape) >= p
+    keep = keep_mask(x.shape, p, np.random.default_rng(0))
     scale = x.dtype.type(1 / (1 - p))
     # inverted (PyTorch): kept units scaled by 1/(1-p) in training, identity in eval
     out, cache = ref.dropout_forward(x, p, rng=np.random.default_rng(0))

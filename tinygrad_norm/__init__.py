@@ -1,5 +1,9 @@
 """tinygrad_norm: a small, fast, tape-based NumPy autograd engine in which dropout and the
 normalizations are composite ops whose gradients come from the tape."""
+from ._alloc import keep_freed_memory as _keep_freed_memory
+
+_keep_freed_memory()  # before any big array exists: see _alloc.py for why
+
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, scope
 from .random import manual_seed
 from .tensor import Tensor, concatenate, cat, matmul, maximum, minimum, stack, where

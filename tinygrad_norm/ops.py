@@ -41,6 +41,33 @@ def _expand_reduced(g, shape, axes, keepdims):
     return g
 
 
+_UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def select(c, a, b):
+    """``np.where(c, a, b)``, fast when one side is the scalar 0 (dropout, relu, their VJPs).
+
+    np.where branches per element, and on a random mask every other branch mispredicts: 4.5 ms
+    for 1M float32 here. ANDing the bit pattern with an all-ones/all-zeros mask is branch-free
+    (0.5 ms) and still a true select: a dropped inf or NaN becomes +0.0, never NaN."""
+    if type(b) in (int, float) and b == 0:
+        arr, keep_where = a, True
+    elif type(a) in (int, float) and a == 0:
+        arr, keep_where = b, False
+    else:
+        return np.where(c, a, b)
+    if (type(arr) is not np.ndarray or arr.dtype.kind != "f" or arr.shape != c.shape
+            or arr.ndim == 0 or arr.dtype.itemsize not in _UINT or c.dtype != np.bool_):
+        return np.where(c, a, b)
+    u = _UINT[arr.dtype.itemsize]
+    if keep_where:
+        m = np.multiply(c, u(-1 & np.iinfo(u).max), dtype=u)   # True -> all ones
+    else:
+        m = np.subtract(c, 1, dtype=u)                           # False -> 0 - 1 = all ones
+    np.bitwise_and(arr.view(u), m, out=m)
+    return m.view(arr.dtype)
+
+
 def _scatter_np(g, index, shape, basic):
     out = np.zeros(shape, dtype=g.dtype)
     if basic:
@@ -55,7 +82,7 @@ class _NP:
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
     sign = staticmethod(np.sign)
-    where = staticmethod(np.where)
+    where = staticmethod(select)
     zeros_like = staticmethod(np.zeros_like)
     broadcast_to = staticmethod(np.broadcast_to)
     transpose = staticmethod(np.transpose)
@@ -230,7 +257,7 @@ def _split_by_mask(g, first, tie, needs):
 
 class Where(Op):
     name = "where"
-    forward = staticmethod(np.where)
+    forward = staticmethod(select)
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):

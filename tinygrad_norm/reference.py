@@ -2,7 +2,7 @@
 
 This module is the *reference* that the autograd composites in ``functional.py`` are
 checked and timed against.  Every function here is plain NumPy: no tape, no Tensor, no
-import from the rest of the package.  Each normalization comes as a pair
+import from the rest of the package but the shared dropout draw.  Each normalization comes as a pair
 
     out, cache = <norm>_forward(x, gamma, beta, ..., eps=1e-5)
     dx, dgamma, dbeta = <norm>_backward(dout, cache)
@@ -57,6 +57,8 @@ import math
 import numbers
 
 import numpy as np
+
+from .random import keep_mask as _keep_mask  # numpy-only too: the one dropout draw, shared
 
 __all__ = [
     "dropout_forward",
@@ -184,9 +186,9 @@ def _inv_std(var, eps):
 def dropout_forward(x, p, training=True, inverted=True, rng=None):
     """Dropout.  Returns ``(out, cache)``.
 
-    **Mask:** a unit is kept where ``rng.random(x.shape) >= p``: one float64 uniform per
-    element, drawn in C order, so a generator seeded the same way reproduces the mask
-    exactly.  The mask is ``cache["mask"]`` (bool, True = kept).  Dropped units are
+    **Mask:** drawn by ``tinygrad_norm.random.keep_mask(x.shape, p, rng)`` (thresholded random
+    bytes when p is on a 1/256 grid, uint16 on a 1/65536 grid, float32 uniforms otherwise), so
+    a generator seeded the same way reproduces the composite's mask exactly.  The mask is ``cache["mask"]`` (bool, True = kept).  Dropped units are
     exactly 0 in ``out`` and in the gradient whatever the value (inf and NaN included).
     This is a select, not a multiplication by 0.
 
@@ -229,7 +231,7 @@ def dropout_forward(x, p, training=True, inverted=True, rng=None):
 
     if rng is None:
         rng = np.random.default_rng()
-    keep = rng.random(x.shape) >= p
+    keep = _keep_mask(x.shape, p, rng)
     scale = 1.0 / (1.0 - p) if inverted else 1.0
     cache.update(mask=keep, scale=scale)
     isz = x.dtype.itemsize

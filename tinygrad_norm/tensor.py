@@ -646,7 +646,7 @@ def where(condition, x, y):
     xd = x.data if type(x) is Tensor else x
     yd = y.data if type(y) is Tensor else y
     try:
-        out = np.where(c, xd, yd)
+        out = ops.select(c, xd, yd)
     except ValueError:
         raise ValueError(f"where: shapes {c.shape}, {_shape_of(x)} and {_shape_of(y)} cannot be "
                          f"broadcast together") from None

@@ -59,8 +59,9 @@ def _check_input(input, fn):
 
 
 def _mask(shape, p):
-    """The keep-mask: True where a unit survives (u >= p), as a named bool Tensor."""
-    m = Tensor._wrap(_random.generator().random(shape) >= p)
+    """The keep-mask (True where a unit survives, probability 1 - p), as a named bool Tensor.
+    Drawn by ``random.keep_mask``, exactly as ``reference.dropout_forward`` draws it."""
+    m = Tensor._wrap(_random.keep_mask(shape, p))
     m.name = MASK_NAME
     return m
 
