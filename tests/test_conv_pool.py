@@ -145,6 +145,25 @@ def test_max_pool2d_nan_and_unbatched(torch):
     np.testing.assert_array_equal(out.numpy(), ref.numpy())  # NaN where torch has NaN
     out.sum().backward()
     assert a.grad.numpy()[0, 1, 1] == 1.0
+    # Several NaNs in a window: PyTorch's scan lets every NaN win, so the last one does.
+    y = np.random.default_rng(5).standard_normal((1, 2, 4, 4))
+    y[0, 0, 0, 0] = y[0, 0, 1, 1] = y[0, 1, 2, 3] = np.nan
+    _, idx = F.max_pool2d(Tensor(y), 2, return_indices=True)
+    _, tidx = torch.nn.functional.max_pool2d(torch.tensor(y), 2, return_indices=True)
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+
+
+def test_max_pool2d_backward_is_one_gather_and_second_order_works():
+    x = Tensor(np.random.default_rng(6).standard_normal((2, 2, 5, 5)), requires_grad=True)
+    out = F.max_pool2d(x, 3, 1, padding=1)  # overlapping windows: one element can win twice
+    names, stack = [], [out.grad_fn]
+    while stack:
+        node = stack.pop()
+        assert node.scope.name == "max_pool2d"
+        names.append(node.name)
+        stack.extend(i.grad_fn for i in node.inputs if isinstance(i, Tensor) and i.grad_fn)
+    assert sorted(names) == ["getitem", "reshape", "reshape"]
+    assert tg.gradgradcheck(lambda a: F.max_pool2d(a, 3, 1, padding=1), [x])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -2,9 +2,8 @@
 
 ``conv2d`` is ``weight @ im2col(input)``: one copy of the input into its sliding windows and one
 (batched) matrix product. Its backward is the product's two VJPs and ``col2im``, the adjoint of
-``im2col`` -- no derivative is written here. The pools reduce the same windows; a pool whose
-windows tile the input exactly (the usual 2x2, stride 2) skips the copy and reduces a reshaped
-view of the input instead.
+``im2col`` -- no derivative is written here. ``avg_pool2d`` sums the same windows; ``max_pool2d``
+finds each window's winner off the tape and gathers it, so its backward is one scatter-add.
 """
 from __future__ import annotations
 
@@ -213,48 +212,63 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, fn):
     return kernel, stride, dilation, tuple(pads), tuple(out)
 
 
-def _tiles(x, kernel, stride, pads, dilation):
-    """Do the windows tile the input exactly (no overlap, gap or padding)?"""
-    return (kernel == stride and dilation == (1, 1) and pads == ((0, 0), (0, 0))
-            and x.shape[2] % kernel[0] == 0 and x.shape[3] % kernel[1] == 0)
-
-
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """2-D max pooling, as ``torch.nn.functional.max_pool2d`` (padding counts as -inf).
 
-    As in PyTorch, the gradient of each window goes to one element: its first maximum in row-major
-    order (a NaN counts as the maximum). ``return_indices`` gives the flat ``h * W + w`` index of
-    that element in the input plane."""
+    The winners are found in NumPy, off the tape, exactly as PyTorch scans a window (row-major; a
+    later value wins only if it is greater, or NaN). The output is then one gather of those input
+    elements, so the gradient of each window goes to its winner alone, and the backward pass is
+    one scatter-add of the output's size. ``return_indices`` gives the winner's flat ``h * W + w``
+    index in its input plane."""
     fn = "max_pool2d"
     x, unbatched = _batched(input, fn)
     kernel, stride, dilation, pads, (oh, ow) = _pool_geometry(
         x, kernel_size, stride, padding, dilation, ceil_mode, fn)
     n, c, h, w = x.shape
-    kh, kw = kernel
+    plane = _window_argmax(x.data, kernel, stride, pads, dilation, (oh, ow))  # (n, c, oh, ow)
     with scope("max_pool2d", kernel_size=kernel, stride=stride, padding=pads, dilation=dilation):
-        if _tiles(x, kernel, stride, pads, dilation):
-            win = x.reshape(n, c, oh, kh, ow, kw)  # a free view: windows are (axis 3, axis 5)
-            flat = win.data.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, kh * kw)
-            arg = np.argmax(flat, axis=-1)  # the first maximum (or first NaN), as PyTorch
-            hit = arg[..., None] == np.arange(kh * kw)
-            mask = hit.reshape(n, c, oh, ow, kh, kw).transpose(0, 1, 2, 4, 3, 5)
-            out = where(mask, win, 0.0).sum(axis=(3, 5))
-        else:
-            cols = _im2col(x, kernel, stride, pads, dilation, value=-np.inf)
-            win = cols.reshape(n, c, kh * kw, oh, ow)
-            arg = np.argmax(win.data, axis=2)
-            mask = np.arange(kh * kw)[:, None, None] == arg[:, :, None]
-            out = where(mask, win, 0.0).sum(axis=2)
+        # A 1-D index into the flattened input: the backward scatter-add takes NumPy's fast path.
+        flat = plane.reshape(n * c, oh * ow) + (np.arange(n * c, dtype=np.intp) * (h * w))[:, None]
+        out = x.reshape(-1)[flat.reshape(-1)].reshape(n, c, oh, ow)
         if unbatched:
             out = out.reshape(out.shape[1:])
     if not return_indices:
         return out
-    i, j = np.divmod(arg, kw)
-    rows = np.arange(oh)[:, None] * stride[0] - pads[0][0] + i * dilation[0]
-    cols_ = np.arange(ow)[None, :] * stride[1] - pads[1][0] + j * dilation[1]
-    idx = (rows * w + cols_).astype(np.int64)
-    return out, Tensor(idx[0] if unbatched else idx)
+    return out, Tensor(plane[0] if unbatched else plane)
+
+
+def _window_argmax(a, kernel, stride, pads, dilation, out_size):
+    """Flat in-plane index (h * W + w) of each window's winner, PyTorch's scan order and rule."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_size
+    (pt, pb), (pl, pr) = pads
+    if pt or pb or pl or pr:
+        a = np.pad(a, ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=-np.inf)
+    n, c, h, w = a.shape
+    s0, s1, s2, s3 = a.strides
+    # The windows kernel-offset-major, (kh*kw, everything else), in one copy: the scan below then
+    # runs over long contiguous rows (NumPy reductions over small window axes, or ops on strided
+    # output-shaped views, would run one tiny inner loop per window row instead).
+    rows = np.ascontiguousarray(np.lib.stride_tricks.as_strided(
+        a, (kh, kw, n, c, oh, ow), (s2 * dh, s3 * dw, s0, s1, s2 * sh, s3 * sw),
+        writeable=False)).reshape(kh * kw, -1)
+    best = rows[0].copy()
+    arg = np.zeros(best.shape, np.intp)
+    for k in range(1, kh * kw):
+        v = rows[k]
+        win = v > best
+        win |= np.isnan(v)  # as PyTorch's scan: a NaN always takes over
+        np.copyto(best, v, where=win)
+        np.copyto(arg, k, where=win)
+    # In-plane index = window origin + the winner's offset in the window (both in input units).
+    width = w - pl - pr
+    offset = ((np.arange(kh, dtype=np.intp) * (dh * width))[:, None]
+              + np.arange(kw, dtype=np.intp) * dw).reshape(-1)
+    origin = ((np.arange(oh, dtype=np.intp) * sh - pt)[:, None] * width
+              + (np.arange(ow, dtype=np.intp) * sw - pl)).reshape(-1)
+    index = offset[arg].reshape(n * c, oh * ow)
+    index += origin
+    return index.reshape(n, c, oh, ow)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -268,14 +282,10 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         raise ValueError(f"{fn}: divisor_override must be a non-zero int, got {divisor_override!r}")
     kernel, stride, _, pads, (oh, ow) = _pool_geometry(
         x, kernel_size, stride, padding, 1, ceil_mode, fn)
-    n, c, h, w = x.shape
-    kh, kw = kernel
+    h, w = x.shape[2:]
     with scope("avg_pool2d", kernel_size=kernel, stride=stride, padding=pads):
-        if _tiles(x, kernel, stride, pads, (1, 1)):
-            total = x.reshape(n, c, oh, kh, ow, kw).sum(axis=(3, 5))
-        else:
-            cols = _im2col(x, kernel, stride, pads, (1, 1))
-            total = cols.sum(axis=(2, 3))
+        cols = _im2col(x, kernel, stride, pads, (1, 1))  # (N, C, kh, kw, OH, OW)
+        total = cols.sum(axis=(2, 3))
         if divisor_override is not None:
             out = total / float(divisor_override)
         else:

@@ -111,13 +111,14 @@ def _pick(logp, t, ignore_index, fn):
                                f"indices must lie in [0, {c - 1}] (or equal ignore_index="
                                f"{ignore_index})")
     if logp.ndim == 1:
-        index = int(t)
-    elif logp.ndim == 2:
-        index = (np.arange(logp.shape[0]), t)
-    else:
-        grids = np.ogrid[tuple(slice(s) for s in t.shape)]
-        index = (grids[0], t) + tuple(grids[1:])
-    return logp[index], valid, t
+        return logp[int(t)], valid, t
+    if logp.ndim == 2:
+        return logp[np.arange(logp.shape[0]), t], valid, t
+    # (N, C, d1, ...): one 1-D index into the flattened input (a multi-dimensional index array
+    # would send the backward scatter-add down NumPy's slow path).
+    n, d = logp.shape[0], t[0].size
+    flat = (np.arange(n)[:, None] * c + t.reshape(n, d)) * d + np.arange(d)
+    return logp.reshape(-1)[flat.reshape(-1)].reshape(t.shape), valid, t
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
