@@ -6,8 +6,6 @@ from __future__ import annotations
 import math
 import numbers
 
-import numpy as np
-
 from .. import ops
 from ..autograd import scope
 from ..tensor import Tensor, apply, where

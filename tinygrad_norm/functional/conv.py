@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import ops
 from ..autograd import scope
-from ..tensor import Tensor, apply, where
+from ..tensor import Tensor, apply
 
 __all__ = ["conv2d", "max_pool2d", "avg_pool2d", "unfold", "fold"]
 
