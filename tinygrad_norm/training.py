@@ -75,7 +75,7 @@ def evaluate(model, X, y, loss_fn=None, batch_size=512):
 def _progress_bar(total, desc, enabled):
     if not enabled:
         return None
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True,
                 file=sys.stderr)
