@@ -314,6 +314,17 @@ def test_cli_idx_dir_without_files_is_a_usage_error(tmp_path, capsys):
     assert "t10k-images-idx3-ubyte" in capsys.readouterr().err
 
 
+def test_cli_corrupt_idx_file_is_a_usage_error(tmp_path, capsys):
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", np.zeros((4, 3, 3)))
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x09ab")
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--data", "idx", "--data-dir", str(tmp_path), "--out",
+              str(tmp_path / "out")])
+    assert exc.value.code == 2
+    assert "truncated" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_cli_help_in_a_subprocess():
     proc = subprocess.run([sys.executable, "-m", "tinygrad_norm", "train", "--help"],
                           capture_output=True, text=True, timeout=60)

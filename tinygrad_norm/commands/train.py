@@ -328,7 +328,12 @@ def _run(args, parser):
     if args.hidden is None:
         args.hidden = default_hidden(args.model)
     t_start = time.perf_counter()
-    (X_train, X_test, y_train, y_test), source = load_data(args)
+    try:
+        (X_train, X_test, y_train, y_test), source = load_data(args)
+    except (OSError, ValueError) as e:  # unreadable, truncated or mismatched data files
+        if args.data == "idx":
+            parser.error(f"--data-dir {args.data_dir!r}: {e}")
+        raise
     if args.model == "cnn" and any(s >> len(args.hidden) < 1 for s in X_train.shape[2:]):
         parser.error(f"--hidden {','.join(map(str, args.hidden))}: {len(args.hidden)} 2x2 "
                      f"poolings do not fit {X_train.shape[2]}x{X_train.shape[3]} images")
