@@ -17,11 +17,13 @@ try:  # Modest example counts: the whole engine suite must run in well under two
     from hypothesis import HealthCheck, settings
 
     settings.register_profile(
-        "tinygrad_norm", max_examples=30, deadline=None, print_blob=True,
+        # derandomize: the default run (and CI) draws the same examples every time, so a red
+        # run is reproducible and a green one does not turn red by chance; "thorough" explores.
+        "tinygrad_norm", max_examples=30, deadline=None, print_blob=True, derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors])
     # ``--hypothesis-profile=thorough`` for a long bug hunt before a release.
     settings.register_profile("thorough", parent=settings.get_profile("tinygrad_norm"),
-                              max_examples=500)
+                              max_examples=500, derandomize=False)
     settings.load_profile("tinygrad_norm")
 except ImportError:  # hypothesis is a dev dependency; the modules that use it skip without it
     pass

