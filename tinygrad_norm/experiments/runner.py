@@ -409,13 +409,10 @@ def _verdict_paragraph(name, outcome, seconds):
     gating = [c for c in outcome.checks if c.gating]
     passed = sum(c.passed for c in gating)
     soft = [c for c in outcome.checks if not c.gating]
-    if not outcome.held:
-        head = f"Claim did NOT hold here ({passed}/{len(gating)} gating checks passed)"
-    elif all(c.passed for c in soft):
+    if outcome.held:
         head = f"Claim held ({passed}/{len(gating)} gating checks passed)"
     else:
-        head = (f"Claim held on the checks this run can decide ({passed}/{len(gating)}), "
-                f"but not on every reported one")
+        head = f"Claim did NOT hold here ({passed}/{len(gating)} gating checks passed)"
     tail = ""
     if soft:
         tail = " Reported, not gating: " + "; ".join(
