@@ -146,6 +146,9 @@ _FREED = (
 )
 
 
+_BIG = 4096  # below this, allocation is cheap and ownership is not worth tracking
+
+
 def _accumulate(pending, owned, key, g):
     """Add g into pending[key]. The first gradient may alias an upstream array (add passes its
     gradient straight through), so it is never written to; the first sum is ours to update in place."""
@@ -222,12 +225,20 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             else:
                 args, out, extra = node.saved
             in_grads = node.op.vjp(g, args, out, extra, node.kw, node.needs, xp)
+            prev = None
             for t, gi in zip(inputs, in_grads):
                 if gi is None or type(t) is not Tensor or not t.requires_grad:
                     continue
                 if gi.shape != t.data.shape:
                     gi = xp.sum_to(gi, t.data.shape)
+                if (t._node is not None and not create_graph and gi.size >= _BIG
+                        and gi is not g and gi is not prev and t._node.seq not in pending
+                        and gi.flags.owndata and gi.flags.writeable):
+                    # A full-size array the VJP just made, routed once: later contributions to
+                    # this tensor can be added into it in place (a fresh array costs page faults).
+                    owned.add(t._node.seq)
                 route(t, gi)
+                prev = gi
             if not retain_graph:
                 node.inputs = None
                 node.saved = None
