@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import xml.etree.ElementTree as ET
 import subprocess
 import sys
 
@@ -212,11 +213,21 @@ def _read_metrics(out):
         return json.load(f)
 
 
+def test_cli_no_graph_writes_no_graph(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--epochs", "1", "--out", str(out), "--no-progress", "--no-graph"]) == 0
+    assert sorted(os.listdir(out)) == ["curves.png", "metrics.json", "model.npz"]
+
+
 def test_cli_writes_every_file_it_promises(tmp_path, capsys):
     out = tmp_path / "run"
     rc = main(["train", "--epochs", "2", "--out", str(out), "--no-progress", "--seed", "3"])
     assert rc == 0
-    assert sorted(os.listdir(out)) == ["curves.png", "metrics.json", "model.npz"]
+    # the graphs of one training step are part of the main job: written by default
+    assert sorted(os.listdir(out)) == ["curves.png", "metrics.json", "model.npz", "neurons.svg",
+                                       "opgraph.svg"]
+    for svg in ("neurons.svg", "opgraph.svg"):
+        assert ET.parse(out / svg).getroot().tag.endswith("svg")
     stdout = capsys.readouterr().out
     assert "epoch 2/2" in stdout and "test accuracy" in stdout and "metrics.json" in stdout
     metrics = _read_metrics(out)

@@ -40,7 +40,7 @@ examples:
 
 files written to --out: metrics.json (config, per-epoch history, final numbers), curves.png
 (loss and accuracy per epoch), model.npz (the trained state_dict, tinygrad_norm.load reads it);
-with --graph also the op and neuron graphs of one training step.
+and (unless --no-graph) the op and neuron graphs of one training step.
 """
 
 
@@ -179,9 +179,9 @@ def register(subparsers):
     g = p.add_argument_group("output")
     g.add_argument("--out", default=d["out"], metavar="DIR",
                    help="where metrics.json, curves.png and model.npz go (default: %(default)s)")
-    g.add_argument("--graph", action="store_true",
-                   help="also write the op view and the neuron view of one training step "
-                        "(needs tinygrad_norm.viz)")
+    g.add_argument("--graph", action=argparse.BooleanOptionalAction, default=True,
+                   help="also write the op view and the neuron view of one training step, "
+                        "opgraph.svg and neurons.svg (default: on; --no-graph skips them)")
     g.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress bars: print one line per epoch instead")
     p.set_defaults(func=lambda args: run(args, p))
