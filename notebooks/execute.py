@@ -10,8 +10,9 @@ running anything; after editing one, re-run this script and commit the result.
 The kernel is started from a kernel spec written to a temporary folder, whose command is
 ``sys.executable -m ipykernel_launcher``. So the kernel always runs the interpreter (and venv) that
 runs this script or the tests: no ``python -m ipykernel install``, and no user-level kernel spec
-named ``python3`` that points at another Python can get in the way. ``IPYTHONDIR`` is a temporary
-folder too, so a user's IPython profile and startup files do not run either.
+named ``python3`` that points at another Python can get in the way. ``IPYTHONDIR`` and the
+connection file live in that temporary folder too, so a user's IPython profile and startup files do
+not run, and nothing is written to the Jupyter directories under ``$HOME``.
 """
 from __future__ import annotations
 
@@ -64,7 +65,9 @@ def execute(path, timeout=CELL_TIMEOUT_S, cwd=None):
     with tempfile.TemporaryDirectory(prefix="tgn-kernel-") as tmp:
         tmp = Path(tmp)
         ksm = KernelSpecManager(kernel_dirs=[str(_write_kernel_spec(tmp))])
-        km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=ksm)
+        # the connection file in the temporary folder too: no writable Jupyter runtime dir needed
+        km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=ksm,
+                                connection_file=str(tmp / "connection.json"))
         env = dict(os.environ)
         env["IPYTHONDIR"] = str(tmp / "ipython")
         env.pop("MPLBACKEND", None)  # the notebooks choose the inline backend themselves
