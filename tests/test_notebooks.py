@@ -14,6 +14,7 @@ After changing a notebook (or code it shows), refresh the stored outputs with
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,15 @@ IMAGE_TYPES = ("image/png", "image/svg+xml")
 
 
 def _runner():
+    """``notebooks/execute.py`` as a module (``notebooks/`` is not a package); no ``__pycache__``
+    is left in ``notebooks/``."""
     spec = importlib.util.spec_from_file_location("_notebook_runner", NOTEBOOK_DIR / "execute.py")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    before, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = before
     return module
 
 
