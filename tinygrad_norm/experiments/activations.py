@@ -12,8 +12,9 @@ drawn from N(0, std^2) with
 and, as a fifth column, batch norm (training mode, before the activation) on top of the
 ``std = 0.01`` weights -- the initialization that collapses everything without it. (Batch norm's
 output does not depend on the weight scale up to ``eps``; the run checks that against ``std =
-1`` weights.) A readout layer to 10 classes with random labels gives a cross-entropy loss; the norm of its
-gradient with respect to each layer's output shows whether the signal reaches the first layers.
+1`` weights.) A readout layer to 10 classes with random labels gives a cross-entropy loss;
+the norm of its gradient with respect to each layer's output shows whether the signal reaches
+the first layers.
 (The weight gradients, also recorded, can mislead: with std = 0.01 and ReLU the signal shrinks
 10x per layer going back while the activations shrink 10x per layer going forward, so
 ``|dL/dW_l| = |h_{l-1}| |dL/dz_l|`` is the same tiny number at every layer.)
@@ -186,8 +187,11 @@ def run(ctx):
         f"without it. One nuance: with sigmoid and std=1 the signal does not vanish here "
         f"(first/fifth {gratio('sigmoid', 'std=1'):.2f}): the saturated units pass little "
         f"gradient, but the large weights multiply what they pass by ~10 per layer; the "
-        f"book's concern for that case is the saturation itself, which is confirmed. "
-        f"Every observation of the book reproduces.")
+        f"book's concern for that case is the saturation itself"
+        f"{', which is confirmed' if checks[0].passed else ', which did not show here'}. "
+        + ("Every observation of the book reproduces." if all(c.passed for c in checks
+                                                             if c.gating)
+           else "Not every observation of the book reproduces (see the checks)."))
     config = {"layers": N_LAYERS, "width": WIDTH, "samples": N_SAMPLES, "bias": False,
               "inits": {i: (float(_std(i)) if i != "batch norm" else "0.01 + batch norm")
                         for i in INITS},

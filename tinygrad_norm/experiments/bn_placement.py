@@ -80,6 +80,9 @@ def run(ctx):
                "test_error_final_std": errT_sd,
                "history": {k: {kk: vv for kk, vv in v.items()} for k, v in hist.items()}}
 
+    helped = ("Batch norm helped in both places. " if checks[0].passed and checks[1].passed
+              else "Batch norm did not help in both places on every measure (see the checks). ")
+
     def e(k):
         return f"{100 * errT[k]:.2f}%" + (f" +- {100 * errT_sd[k]:.2f}" if len(seeds) > 1
                                           else "")
@@ -90,7 +93,8 @@ def run(ctx):
         f"{100 * err1['no BN']:.1f}% / {100 * err1['BN before ReLU']:.1f}% / "
         f"{100 * err1['BN after ReLU']:.1f}%). After {epochs} epochs over {len(seeds)} seeds the "
         f"test error was {e('no BN')} without, {e('BN before ReLU')} before and "
-        f"{e('BN after ReLU')} after. Batch norm helped in both places. {winner} came out "
+        f"{e('BN after ReLU')} after. "
+        f"{helped}{winner} came out "
         f"ahead by {100 * margin:.2f} points, "
         f"{'more' if margin > spread else 'less'} than the seed spread ({100 * spread:.2f}); "
         f"published comparisons disagree on the order (Ioffe & Szegedy and pre-activation "

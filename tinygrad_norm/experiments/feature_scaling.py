@@ -173,8 +173,8 @@ def run(ctx):
         Check("min-max-scaled inputs converge", mm["converged"], mm["steps_to_converge"],
               f"excess loss <= {TOL:g} of the initial within {max_steps} steps"),
         Check("raw inputs need >= 10x the steps of standardized ones",
-              (not raw["converged"]) or (st["converged"]
-                                         and raw["steps_to_converge"] >= 10 * st["steps_to_converge"]),
+              (not raw["converged"])
+              or (st["converged"] and raw["steps_to_converge"] >= 10 * st["steps_to_converge"]),
               steps_or_cap(raw), "not converged, or >= 10x the standardized step count"),
         Check("on raw inputs the waiting-time weight is swamped",
               abs(raw["w_progress"][1]) < 0.5, raw["w_progress"][1],
@@ -198,14 +198,15 @@ def run(ctx):
         f"{fmt_steps(raw)} (excess loss still {raw['excess_fraction_final']:.1%} of its "
         f"initial value). On raw inputs the curvature along the price weight is "
         f"{raw['curvature_ratio_price_to_wait']:.1e}x that along the waiting-time weight and "
-        f"its initial gradient {grad_ratio:.1e}x larger, so the step that the price allows (1/lambda_max = "
-        f"{raw['lr']:.1e}) leaves the waiting-time weight and the intercept almost where they "
-        f"started: after {raw['steps_run']:,} steps the waiting-time weight is at "
+        f"its initial gradient {grad_ratio:.1e}x larger, so the step that the price allows "
+        f"(1/lambda_max = {raw['lr']:.1e}) leaves the waiting-time weight and the intercept "
+        f"almost where they started: after {raw['steps_run']:,} steps the waiting-time weight "
+        f"is at "
         f"{raw['w_final'][1]:.4f} per minute (optimum {raw['w_optimum'][1]:.4f}, "
         f"{raw['w_progress'][1]:.1%} of the way) and the intercept at {raw['b_final']:.3f} "
         f"(optimum {raw['b_optimum']:.2f}), while the price weight alone absorbed the fit "
-        f"({raw['w_final'][0]:.2e} per won, optimum {raw['w_optimum'][0]:.2e}): the large "
-        f"feature swamps the small one. "
+        f"({raw['w_final'][0]:.2e} per won, optimum {raw['w_optimum'][0]:.2e})"
+        f"{': the large feature swamps the small one' if checks[3].passed else ''}. "
         f"Condition numbers: raw {raw['condition_number']:.1e}, min-max "
         f"{mm['condition_number']:.1f}, standardized {st['condition_number']:.1f}.")
     config = {"n_samples": n, "max_steps": max_steps, "tolerance": TOL,

@@ -169,6 +169,8 @@ def run(ctx):
                   f"{100 * bn4:.1f}% at 4, layer norm's went from {100 * errT[128]['layer']:.1f}% "
                   f"to {100 * errT[4]['layer']:.1f}%.")
 
+    faster = all(nll1[b]["layer"] < nll1[b]["batch"] for b in batch_sizes)
+
     def fmt(b):
         return ", ".join(f"{v} {nll1[b][v]:.3f}" for v in VARIANTS)
     verdict = (
@@ -179,7 +181,8 @@ def run(ctx):
         f"{', '.join(f'{v} {100 * errT[128][v]:.1f}%' for v in VARIANTS)}); batch 4 "
         f"{', '.join(f'{v} {nllT[4][v]:.3f}' for v in VARIANTS)} (test error "
         f"{', '.join(f'{v} {100 * errT[4][v]:.1f}%' for v in VARIANTS)}). Layer norm "
-        f"{'converged faster than batch norm at both batch sizes' if all(nll1[b]['layer'] < nll1[b]['batch'] for b in batch_sizes) else 'did not converge faster than batch norm at both batch sizes'}"
+        f"{'converged' if faster else 'did not converge'} faster than batch norm at both "
+        f"batch sizes"
         f"; its train- and eval-mode outputs are bit-identical "
         f"({'yes' if same['layer'] else 'NO'}; batch norm's "
         f"{'are not' if not same['batch'] else 'are'}). Table 1: "

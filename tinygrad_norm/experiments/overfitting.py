@@ -152,6 +152,7 @@ def run(ctx):
         m, sd = s[k]
         return f"{m:.3f}" if n_seeds == 1 else f"{m:.3f} +- {sd:.3f}"
 
+    expect = max(inv["expectation_rel_error"], cla["expectation_rel_error"])
     verdict = (
         f"After {epochs} epochs ({epochs * steps_per_epoch} steps, {n_seeds} seed"
         f"{'s' if n_seeds > 1 else ''}, {N_TRAIN} training images), the network without "
@@ -164,9 +165,9 @@ def run(ctx):
         f"{100 * gap(cla):.1f} points, {100 * (gap(base) - gap(cla)):+.1f} narrower). The "
         f"test-minus-train cross-entropy gap was {base['final_loss_gap'][0]:.3f} without "
         f"dropout, {inv['final_loss_gap'][0]:.3f} inverted and {cla['final_loss_gap'][0]:.3f} "
-        f"classic. {_speed(base, inv, cla)} Both forms keep the expected activation equal in training and evaluation (mean of "
-        f"2000 training passes within {100 * max(inv['expectation_rel_error'], cla['expectation_rel_error']):.1f}% "
-        f"of the eval output).")
+        f"classic. {_speed(base, inv, cla)} Both forms keep the expected activation equal in "
+        f"training and evaluation (mean of 2000 training passes within {100 * expect:.1f}% of "
+        f"the eval output).")
     config = {"n_train": N_TRAIN, "n_test": int(len(Xte)), "sizes": sizes, "init": "he",
               "optimizer": "SGD", "lr": lr, "batch_size": batch, "epochs": epochs,
               "p_drop": P_DROP, "seeds": seeds, "eval_every_epochs": eval_every}
