@@ -139,7 +139,8 @@ def format_markdown(result):
     lines.append(LEGEND + ".")
     lines.append("")
     lines += [f"- {n}" for n in _notes(result)]
-    lines.append(f"- machine: {m.get('cpu')}, {m.get('logical_cpus')} logical CPUs, "
+    caches = f" (caches {m['caches']})" if m.get("caches") else ""
+    lines.append(f"- machine: {m.get('cpu')}{caches}, {m.get('logical_cpus')} logical CPUs, "
                  f"{m.get('memory_gib', '?')} GiB; Python {m.get('python')}, NumPy "
                  f"{m.get('numpy')}; run {result.get('started')} in "
                  f"{result.get('duration_s', 0):.0f} s, {result['options']['rounds']} rounds of "

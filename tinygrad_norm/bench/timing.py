@@ -194,6 +194,19 @@ def machine_facts():
     except OSError:
         f["cpu"] = platform.processor() or platform.machine()
     f["logical_cpus"] = os.cpu_count()
+    caches = []
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for idx in sorted(os.listdir(base)):
+            def rd(name):
+                with open(os.path.join(base, idx, name)) as fh:
+                    return fh.read().strip()
+            if idx.startswith("index") and rd("type") != "Instruction":
+                caches.append(f"L{rd('level')} {rd('size')}")
+    except OSError:
+        pass
+    if caches:
+        f["caches"] = ", ".join(caches)
     try:
         with open("/proc/meminfo") as fh:
             kb = int(fh.readline().split()[1])
