@@ -23,7 +23,7 @@ class BenchOptions:
     cases: tuple = ALL
     dtypes: tuple = ("float32", "float64")
     torch: bool = True
-    rounds: int | None = None        # default: 7, or 3 with quick
+    rounds: int | None = None        # default: 9, or 3 with quick
     sample_time: float | None = None  # seconds per timed sample; default 0.05, or 0.01 with quick
     memory: bool = True
     seed: int = 0
@@ -33,7 +33,7 @@ class BenchOptions:
     def resolved(self):
         o = BenchOptions(**asdict(self))
         if o.rounds is None:
-            o.rounds = 3 if o.quick else 7
+            o.rounds = 3 if o.quick else 9
         if o.sample_time is None:
             o.sample_time = 0.01 if o.quick else 0.05
         return o

@@ -89,7 +89,7 @@ def register(subparsers):
     p.add_argument("--plot", metavar="FILE",
                    help="write a PNG of time / reference against bytes(x), one panel per case")
     p.add_argument("--rounds", type=_positive_int, default=None, metavar="N",
-                   help="interleaved rounds per case (default: 7, with --quick 3)")
+                   help="interleaved rounds per case (default: 9, with --quick 3)")
     p.add_argument("--sample-time", type=_positive_float, default=None, metavar="S",
                    help="seconds per timed sample (default: 0.05, with --quick 0.01)")
     p.add_argument("--no-memory", dest="memory", action="store_false",
