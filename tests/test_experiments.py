@@ -306,3 +306,10 @@ def test_cli_out_must_be_a_directory(tmp_path, capsys):
         main(["experiment", "bias-variance", "--quick", "--out", str(f)])
     assert e.value.code == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_cli_default_output_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["experiment", "bias-variance", "--quick", "--no-progress"]) == 0
+    out = tmp_path / "runs" / "experiments" / "bias-variance"
+    assert (out / "results.json").is_file() and (out / "bias-variance.png").is_file()

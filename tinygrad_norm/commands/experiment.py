@@ -22,8 +22,8 @@ examples:
   tinygrad-norm experiment overfitting --data idx --data-dir ~/mnist
   tinygrad-norm experiment all --quick --out results
 
-output: results.json and NAME.png in --out (default: experiment-results/NAME); with 'all', one
-subdirectory per experiment in --out (default: experiment-results)."""
+output: results.json and NAME.png in --out (default: runs/experiments/NAME); with 'all', one
+subdirectory per experiment in --out (default: runs/experiments)."""
 
 
 def _seed(text):
@@ -58,8 +58,8 @@ def register(subparsers):
                    help="a small run that finishes in under a minute on two cores (what CI "
                         "runs); the full run is what the docs show")
     p.add_argument("--out", default=None, metavar="DIR",
-                   help="output directory (default: experiment-results/NAME; with 'all', "
-                        "experiment-results, one subdirectory per experiment)")
+                   help="output directory (default: runs/experiments/NAME; with 'all', "
+                        "runs/experiments, one subdirectory per experiment)")
     p.add_argument("--seed", type=_seed, default=0,
                    help="base seed; repeated runs use SEED, SEED+1, ... (default: %(default)s)")
     p.add_argument("--data", choices=("digits", "idx"), default="digits",
@@ -109,7 +109,7 @@ def run(args, parser):
     from ..experiments.runner import EXPERIMENTS, run_experiment
 
     names = list(EXPERIMENTS) if args.name == "all" else [args.name]
-    base = args.out if args.out is not None else "experiment-results"
+    base = args.out if args.out is not None else os.path.join("runs", "experiments")
     held = {}
     for name in names:
         if args.name == "all":

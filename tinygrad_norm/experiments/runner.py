@@ -306,7 +306,7 @@ class Context:
         self.quick = bool(quick)
         self.seed = int(seed)
         self.out_dir = os.fspath(out_dir if out_dir is not None
-                                 else os.path.join("experiment-results", name))
+                                 else os.path.join("runs", "experiments", name))
         self.data_kind = data
         self.data_dir = data_dir
         self.progress = bool(progress)
@@ -423,7 +423,7 @@ def _verdict_paragraph(name, outcome, seconds):
 def run_experiment(name, quick=False, seed=0, out_dir=None, data="digits", data_dir=None,
                    progress=True, echo=True):
     """Run one experiment; write its PNG(s) and ``results.json`` into ``out_dir`` (default
-    ``experiment-results/NAME``); print (``echo``) and return the results as a dict."""
+    ``runs/experiments/NAME``); print (``echo``) and return the results as a dict."""
     ctx = Context(name, quick=quick, seed=seed, out_dir=out_dir, data=data, data_dir=data_dir,
                   progress=progress)
     module = importlib.import_module(f"{__package__}.{ctx.spec.module}")
