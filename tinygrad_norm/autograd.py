@@ -221,7 +221,8 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             if inputs is None:
                 raise RuntimeError(_FREED)
             if create_graph:
-                args, out, extra = inputs, _recorded_output(node), None
+                out = _recorded_output(node) if node.op.saves_out else None
+                args, extra = inputs, None
             else:
                 args, out, extra = node.saved
             in_grads = node.op.vjp(g, args, out, extra, node.kw, node.needs, xp)

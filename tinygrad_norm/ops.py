@@ -201,6 +201,9 @@ class Op:
     when ``keeps_extra``; ``vjp`` maps the output gradient to one per input."""
     name = "op"
     keeps_extra = False
+    # Whether the VJP reads the output. Only then is it saved: a saved output of an op that does
+    # not need it (add, mul) kept full-size intermediates alive until backward reached them.
+    saves_out = False
     differentiable = True
 
     @staticmethod
@@ -274,6 +277,7 @@ class Div(Op):
 
 class Pow(Op):
     name = "pow"
+    saves_out = True
     forward = staticmethod(np.power)
 
     @staticmethod
@@ -350,6 +354,7 @@ class Neg(Op):
 
 class Exp(Op):
     name = "exp"
+    saves_out = True
     forward = staticmethod(np.exp)
 
     @staticmethod
@@ -368,6 +373,7 @@ class Log(Op):
 
 class Sqrt(Op):
     name = "sqrt"
+    saves_out = True
     forward = staticmethod(np.sqrt)
 
     @staticmethod
@@ -377,6 +383,7 @@ class Sqrt(Op):
 
 class Rsqrt(Op):
     name = "rsqrt"
+    saves_out = True
 
     @staticmethod
     def forward(a):
@@ -423,6 +430,7 @@ class Relu(Op):
 
 class Sigmoid(Op):
     name = "sigmoid"
+    saves_out = True
 
     @staticmethod
     def forward(a):
@@ -437,6 +445,7 @@ class Sigmoid(Op):
 
 class Tanh(Op):
     name = "tanh"
+    saves_out = True
     forward = staticmethod(np.tanh)
 
     @staticmethod
@@ -530,6 +539,8 @@ def _count(shape, axes):
 
 
 class _Extreme(Op):
+    saves_out = True
+
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         a, axes, keep = args[0], kw["axis"], kw["keepdims"]
@@ -556,6 +567,15 @@ class Min(_Extreme):
         return np.min(a, axis=axis, keepdims=keepdims)
 
 
+_KEEP_DEVIATION = 1 << 20  # bytes
+
+
+def _deviation(a, axes):
+    if type(a) is np.ndarray:
+        return np.subtract(a, _mean(a, axes, True))
+    return a - a.mean(axis=axes, keepdims=True)
+
+
 class Var(Op):
     """Variance in two passes (mean first, then the mean square of the deviations): stable
     where E[x^2] - E[x]^2 cancels catastrophically."""
@@ -575,21 +595,30 @@ class Var(Op):
         else:
             out = np.sum(np.multiply(d, d), axis=axis, keepdims=keepdims)
         out /= n if n > 0 else np.nan
-        return out, d
+        # Kept for the VJP only when small: a big one would be a second full-size copy beside
+        # the caller's own centred values (a batch norm step peaked at 5.0x its input's size
+        # with it, 4.0x without); recomputing it in backward costs one mean and one subtract.
+        return out, (d if d.nbytes <= _KEEP_DEVIATION else None)
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         a, axes = args[0], kw["axis"]
         n = _count(a.shape, axes) - kw["correction"]
-        d = extra if extra is not None else a - a.mean(axis=axes, keepdims=True)
         g = _expand_reduced(g, a.shape, axes, kw["keepdims"])
-        return (d * (g * (2.0 / n if n > 0 else float("nan"))),)
+        factor = g * (2.0 / n if n > 0 else float("nan"))
+        if extra is None and xp is NP:
+            d = _deviation(a, axes)  # ours alone: scale it in place, no second full-size array
+            np.multiply(d, factor, out=d, casting="unsafe")
+            return (d,)
+        d = extra if extra is not None else _deviation(a, axes)
+        return (d * factor,)
 
 
 class Std(Op):
     """Standard deviation, a primitive of its own (not ``var().sqrt()``) so that a zero deviation
     (a constant slice) gives the gradient 0 that PyTorch gives, instead of 0 * inf = NaN."""
     name = "std"
+    saves_out = True
     keeps_extra = True
 
     @staticmethod
@@ -601,7 +630,7 @@ class Std(Op):
     def vjp(g, args, out, extra, kw, needs, xp):
         a, axes = args[0], kw["axis"]
         n = _count(a.shape, axes) - kw["correction"]
-        d = extra if extra is not None else a - a.mean(axis=axes, keepdims=True)
+        d = extra if extra is not None else _deviation(a, axes)
         out = _expand_reduced(out, a.shape, axes, kw["keepdims"])
         g = _expand_reduced(g, a.shape, axes, kw["keepdims"])
         zero = out == 0
@@ -612,6 +641,7 @@ class Std(Op):
 
 class Logsumexp(Op):
     name = "logsumexp"
+    saves_out = True
 
     @staticmethod
     def forward(a, axis, keepdims):
@@ -630,6 +660,7 @@ class Logsumexp(Op):
 
 class Softmax(Op):
     name = "softmax"
+    saves_out = True
 
     @staticmethod
     def forward(a, axis):
@@ -645,6 +676,7 @@ class Softmax(Op):
 
 class LogSoftmax(Op):
     name = "log_softmax"
+    saves_out = True
 
     @staticmethod
     def forward(a, axis):

@@ -31,7 +31,8 @@ def _make(op, out, inputs, arrays, kw=None, extra=None):
         needs = tuple([type(x) is Tensor and x.requires_grad for x in inputs])
         if True in needs:
             t.requires_grad = True
-            t._node = Node(op, inputs, kw, t, needs, (arrays, out, extra))
+            t._node = Node(op, inputs, kw, t, needs,
+                           (arrays, out if op.saves_out else None, extra))
     return t
 
 
@@ -92,7 +93,8 @@ def _binary(op, a, b):
         if na or nb:
             t.requires_grad = True
             t._node = Node(op, (a, b), None, t, (na, nb),
-                           ((ad, bd), out, ops.SAME if a is b else None))
+                           ((ad, bd), out if op.saves_out else None,
+                            ops.SAME if a is b else None))
     return t
 
 
