@@ -55,7 +55,8 @@ def test_bench_command_end_to_end(tmp_path, capsys):
     assert max(res["check"]["cases"].values()) < 1e-8
 
     md = m.read_text()
-    assert md.startswith("| case | dtype | shape |") and "| mlp |" in md
+    assert md.startswith("Largest size of each case") and "| mlp |" in md
+    assert md.count("| case | dtype | shape |") == 2
     assert p.read_bytes()[:8] == PNG_MAGIC
 
 

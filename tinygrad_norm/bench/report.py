@@ -66,6 +66,36 @@ def table(result):
     return header, rows
 
 
+def summary_table(result):
+    """(header, rows): the largest size of each case and dtype (the memory-bound end), with the
+    composite against every other implementation."""
+    tk = torch_keys(result)
+    largest = {}
+    for r in result.get("cases", []):
+        k = (r["case"], r["dtype"])
+        if k not in largest or r["bytes"] > largest[k]["bytes"]:
+            largest[k] = r
+    header = ["case", "dtype", "shape", "tgn/ref", *[f"tgn/{k}" for k in tk],
+              *[f"{k}/ref" for k in tk], "tgn/floor", "ref/floor", "nodes (full)",
+              "mem tgn", "mem ref"]
+    rows = []
+    for r in largest.values():
+        im, mem = r["impls"], r.get("mem") or {}
+        rows.append([r["case"], r["dtype"].replace("float", "f"), r["desc"],
+                     _x(im["tgn"]["ratio_ref"]), *[_x(r["tgn_vs"].get(k)) for k in tk],
+                     *[_x(im[k]["ratio_ref"]) if k in im else "-" for k in tk],
+                     _x(im["tgn"].get("ratio_floor")), _x(im["ref"].get("ratio_floor")),
+                     f"{r['nodes']} ({r['nodes_full']})", _mem(mem.get("tgn"), r["bytes"]),
+                     _mem(mem.get("ref"), r["bytes"])])
+    return header, rows
+
+
+def _md_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |",
+             "| " + " | ".join("---" if i < 3 else "---:" for i in range(len(header))) + " |"]
+    return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+
 def _notes(result):
     lines = []
     bw = result.get("bandwidth")
@@ -128,13 +158,13 @@ def format_text(result):
 
 
 def format_markdown(result):
-    header, rows = table(result)
     m = result["machine"]
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "| " + " | ".join("---" if i < 3 else "---:" for i in range(len(header))) + " |",
-    ]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines = []
+    if result.get("cases"):
+        lines += ["Largest size of each case (the memory-bound end):", ""]
+        lines += _md_table(*summary_table(result))
+        lines += ["", "Every case and size, then the per-op chain and the MLP step:", ""]
+    lines += _md_table(*table(result))
     lines.append("")
     lines.append(LEGEND + ".")
     lines.append("")
