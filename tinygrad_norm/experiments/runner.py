@@ -74,8 +74,10 @@ EXPERIMENTS = {
         "normalization; which placement wins depends on the setup (no winner is claimed)."),
     "batch-size": Spec(
         "batch_size", "Normalization vs batch size (Wu & He 2018, Fig. 1)",
-        "Batch norm degrades as the batch shrinks to 2; group, layer and instance norm, which "
-        "do not normalize over the batch, are nearly flat in the batch size."),
+        "Batch norm degrades as the batch shrinks to 2 where its statistics come from the batch "
+        "alone (an MLP); group, layer and instance norm, which do not normalize over the batch, "
+        "are nearly flat in the batch size. A small CNN, whose batch norm also averages over "
+        "the image, is measured beside it."),
     "covariate-shift": Spec(
         "covariate_shift", "Internal covariate shift and smoothness (Santurkar et al. 2018)",
         "Batch norm with injected, time-varying noise after each normalization (unstable layer "
