@@ -148,7 +148,9 @@ def train_step(model, optimizer, xb, yb):
 
 
 def epoch_batches(rng, n, batch_size, drop_last=False):
-    """Index arrays of one epoch: a fresh permutation cut into batches."""
+    """Index arrays of one epoch: a fresh permutation cut into batches. ``drop_last`` drops a
+    short last batch; otherwise only a last batch of a single sample is left out (batch norm
+    cannot train on one sample)."""
     order = rng.permutation(n)
     stop = n - n % batch_size if drop_last else n
     return [order[i:i + batch_size] for i in range(0, stop, batch_size)
@@ -191,8 +193,3 @@ def mean_std(values):
     a = np.asarray(values, dtype=np.float64)
     return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
 
-
-def pm(values, scale=1.0, digits=1):
-    """``"mean +- std"`` of ``values * scale`` (one value: just it)."""
-    m, s = mean_std(np.asarray(values) * scale)
-    return f"{m:.{digits}f}" if len(values) == 1 else f"{m:.{digits}f} +- {s:.{digits}f}"

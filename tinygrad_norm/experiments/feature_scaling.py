@@ -60,7 +60,7 @@ def _optimum(X, y):
     return sol[:2], float(sol[2]), loss
 
 
-def gradient_descent(X, y, lr, max_steps, target_loss, tol_loss, bar=None, chunk=200):
+def gradient_descent(X, y, lr, max_steps, tol_loss, bar=None, chunk=200):
     """Full-batch GD from zero weights on the tape; returns the path and the loss per step.
 
     Stops at the first step whose loss is at or below ``tol_loss``. ``path`` holds the weights
@@ -129,7 +129,7 @@ def run(ctx):
         loss0 = float(np.mean(y ** 2))
         tol_loss = loss_opt + TOL * (loss0 - loss_opt)
         bar.set_postfix_str(name)
-        path, losses, conv, steps = gradient_descent(Xs, y, lr, max_steps, None, tol_loss, bar)
+        path, losses, conv, steps = gradient_descent(Xs, y, lr, max_steps, tol_loss, bar)
         bar.update(max_steps - steps)
         # progress of each weight from 0 toward its optimum, in the variant's own units
         w_end = path[-1][:2]
