@@ -16,6 +16,8 @@ import itertools
 import threading
 import weakref
 
+import numbers
+
 import numpy as np
 
 
@@ -286,6 +288,11 @@ def _run_hooks(hooks, g, create_graph):
         gt = g if isinstance(g, Tensor) else Tensor._wrap(g)
         r = hook(gt)
         if r is not None:
+            if not isinstance(r, (Tensor, np.ndarray, numbers.Real)) or isinstance(r, bool):
+                # else a string's shape () would be reported as a changed shape
+                raise TypeError(f"hook {getattr(hook, '__name__', hook)!r} returned a "
+                                f"{type(r).__name__}; a hook returns None, a Tensor or an ndarray "
+                                f"(a gradient of shape {gt.data.shape})")
             shape = np.shape(r.data if isinstance(r, Tensor) else r)
             if shape != gt.data.shape:  # caught here, not as a puzzling error ops later
                 raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} changed the shape of "
@@ -317,19 +324,29 @@ def _accumulate_leaf(t, g, create_graph):
         t.grad = Tensor._wrap(t.grad.data + g)
 
 
+def _sequence(v, name):
+    """A list of ``v``, or a TypeError naming the argument (not "object is not iterable")."""
+    if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
+        raise TypeError(f"grad(): {name} must be a Tensor or a sequence of Tensors, got "
+                        f"{type(v).__name__}")
+    return list(v)
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=False):
     """Gradients of ``outputs`` (weighted by ``grad_outputs``) with respect to ``inputs``,
     returned as a tuple; nothing is accumulated into ``.grad``."""
     from .tensor import Tensor, _seed_grad
 
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    outputs = [outputs] if isinstance(outputs, Tensor) else _sequence(outputs, "outputs")
     single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else list(inputs)
+    inputs = [inputs] if single else _sequence(inputs, "inputs")
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
-    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
-        grad_outputs = [grad_outputs]
+    elif isinstance(grad_outputs, (Tensor, np.ndarray, numbers.Number)):
+        grad_outputs = [grad_outputs]  # one output's gradient (a number, as backward() takes)
+    else:
+        grad_outputs = _sequence(grad_outputs, "grad_outputs")
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad(): got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
     for t in inputs:
@@ -338,7 +355,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not t.requires_grad:
             raise RuntimeError("grad(): one of the differentiated Tensors does not require grad")
     for t in outputs:
-        if not isinstance(t, Tensor) or not t.requires_grad:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad(): outputs must be Tensors, got {type(t).__name__}")
+        if not t.requires_grad:
             raise RuntimeError("grad(): element of outputs does not require grad and does not have "
                                "a grad_fn")
     seeds = [_seed_grad(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]

@@ -7,6 +7,8 @@ variance path.
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .autograd import grad, no_grad
@@ -21,9 +23,40 @@ def _as_tuple(out):
     return tuple(out) if isinstance(out, (tuple, list)) else (out,)
 
 
+def _outputs(fn, xs):
+    """fn's outputs that are not None; anything else but a Tensor is a TypeError here, instead of
+    an AttributeError from deep inside the check."""
+    outs = [o for o in _as_tuple(fn(*xs)) if o is not None]
+    for o in outs:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"gradcheck: fn must return a Tensor or a tuple of Tensors, got "
+                            f"{type(o).__name__}")
+    if not outs:
+        raise TypeError("gradcheck: fn returned no Tensor (only None)")
+    return outs
+
+
+def _check_args(fn, eps, atol, rtol, seed):
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
+    for v, name in ((eps, "eps"), (atol, "atol"), (rtol, "rtol")):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"gradcheck: {name} must be a real number, got {type(v).__name__}")
+    if not 0 < eps < float("inf"):  # eps = 0 divides by zero; NaN compares False
+        raise ValueError(f"gradcheck: eps must be positive and finite, got {eps}")
+    if not (atol >= 0 and rtol >= 0):  # a negative tolerance fails every element
+        raise ValueError(f"gradcheck: atol and rtol must be non-negative, got atol={atol}, "
+                         f"rtol={rtol}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise TypeError(f"gradcheck: seed must be a non-negative int, got {seed!r}")
+
+
 def _prepare(inputs):
     if isinstance(inputs, Tensor):
         inputs = [inputs]
+    elif isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
+        raise TypeError(f"gradcheck: inputs must be a Tensor or a sequence of Tensors, got "
+                        f"{type(inputs).__name__}")
     xs = []
     # C order: _numeric perturbs the input through a flat reshape, which is a view (and so
     # reaches the input) only for a C-contiguous array; a transposed input would be a copy.
@@ -34,7 +67,12 @@ def _prepare(inputs):
             if t.requires_grad:
                 x.requires_grad_(True)
         else:
-            x = Tensor(np.array(t, dtype=np.float64, order="C"), requires_grad=True)
+            try:
+                arr = np.array(t, dtype=np.float64, order="C")
+            except (TypeError, ValueError):
+                raise TypeError(f"gradcheck: input {len(xs)} must be a Tensor or an array of real "
+                                f"numbers, got {type(t).__name__}") from None
+            x = Tensor(arr, requires_grad=True)
         xs.append(x)
     checked = [i for i, x in enumerate(xs) if x.requires_grad]
     if not checked:
@@ -44,7 +82,7 @@ def _prepare(inputs):
 
 def _projected(fn, xs, vs):
     """v . f(xs) as a Tensor (recorded) and the outputs."""
-    outs = [o for o in _as_tuple(fn(*xs)) if o is not None]
+    outs = _outputs(fn, xs)
     total = None
     for o, v in zip(outs, vs):
         term = (o * v).sum() if o.requires_grad else Tensor(float((o.data * v).sum()), dtype=np.float64)
@@ -56,10 +94,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """Check the first derivatives of ``fn(*inputs)`` against central differences in float64.
 
     Returns True, or raises ``GradcheckError`` naming the worst element."""
+    _check_args(fn, eps, atol, rtol, seed)
     xs, checked = _prepare(inputs)
     rng = np.random.default_rng(seed)
     with no_grad():
-        outs = [o for o in _as_tuple(fn(*xs)) if o is not None]
+        outs = _outputs(fn, xs)
     vs = [rng.standard_normal(o.shape) for o in outs]
 
     total = _projected(fn, xs, vs)
@@ -110,10 +149,11 @@ def _value(fn, xs, vs):
 
 def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """Check second derivatives: gradcheck of x -> d(v . fn(x))/dx, built with create_graph."""
+    _check_args(fn, eps, atol, rtol, seed)
     xs, checked = _prepare(inputs)
     rng = np.random.default_rng(seed + 1)
     with no_grad():
-        outs = [o for o in _as_tuple(fn(*xs)) if o is not None]
+        outs = _outputs(fn, xs)
     vs = [rng.standard_normal(o.shape) for o in outs]
 
     def first_derivative(*args):

@@ -57,6 +57,8 @@ def _operand(x):
         return bool(x)
     if isinstance(x, (numbers.Integral, numbers.Real)) and not isinstance(x, np.ndarray):
         return x.item() if isinstance(x, np.generic) else x
+    if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "biuf":
+        return x.item()  # a 0-d array is a NumPy scalar too: np.array(2.0) must not promote
     if isinstance(x, (np.ndarray, list, tuple)):
         return Tensor(x)
     raise TypeError(f"unsupported operand type: {type(x).__name__} (expected a Tensor, an ndarray "
@@ -138,6 +140,29 @@ def _shape_arg(shape):
         raise TypeError(f"shape must be a sequence of ints, got {shape!r}") from None
 
 
+def _new_shape(shape, fn):
+    """The shape of a new tensor: ints, none negative. Checked here so that the error names the
+    constructor and the shape, not NumPy's "negative dimensions are not allowed"."""
+    shape = _shape_arg(shape)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"{fn}(): shape must not have negative sizes, got {shape}")
+    return shape
+
+
+def _dtype_arg(dtype, fn, floating=False):
+    """``np.dtype(dtype)``, a numeric one (a float one with ``floating``), or a TypeError that
+    names the argument: a Tensor never holds strings, objects or complex numbers."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{fn}(): dtype must be a NumPy dtype, got {dtype!r}") from None
+    if floating and dt.kind != "f":
+        raise TypeError(f"{fn}(): dtype must be floating point, got {dt}")
+    if dt.kind not in "biuf":
+        raise TypeError(f"{fn}(): dtype must be numeric (bool, int or float), got {dt}")
+    return dt
+
+
 def _index_arg(index):
     """Indices as NumPy takes them (tensors and lists become arrays); whether it is basic."""
     items = index if type(index) is tuple else (index,)
@@ -169,7 +194,7 @@ def _as_data(data, dtype):
         if arr.dtype.kind in "iuf":
             arr = arr.astype(np.float32)  # Python numbers become float32, as in PyTorch
     if dtype is not None:
-        arr = arr.astype(np.dtype(dtype), copy=False)
+        arr = arr.astype(_dtype_arg(dtype, "Tensor"), copy=False)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"Tensor(): data must be numeric (bool, int or float), got dtype {arr.dtype}")
     return arr
@@ -215,40 +240,66 @@ class Tensor:
     # ---- constructors ---------------------------------------------------------------------------
     @staticmethod
     def zeros(*shape, dtype=np.float32, requires_grad=False):
-        return Tensor(np.zeros(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
+        return Tensor(np.zeros(_new_shape(shape, "zeros"), dtype=_dtype_arg(dtype, "zeros")),
+                      requires_grad=requires_grad)
 
     @staticmethod
     def ones(*shape, dtype=np.float32, requires_grad=False):
-        return Tensor(np.ones(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
+        return Tensor(np.ones(_new_shape(shape, "ones"), dtype=_dtype_arg(dtype, "ones")),
+                      requires_grad=requires_grad)
 
     @staticmethod
     def full(shape, fill_value, dtype=np.float32, requires_grad=False):
-        shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
-        return Tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
+        if not isinstance(shape, numbers.Integral):
+            try:
+                shape = tuple(shape)
+            except TypeError:
+                raise TypeError(f"full(): shape must be an int or a sequence of ints, got "
+                                f"{shape!r}") from None
+        shape = _new_shape(shape if isinstance(shape, tuple) else (shape,), "full")
+        fill_value = _scalar_arg(fill_value, "full(): fill_value")
+        if fill_value is None:
+            raise TypeError("full(): fill_value must be a number, got None")
+        return Tensor(np.full(shape, fill_value, dtype=_dtype_arg(dtype, "full")),
+                      requires_grad=requires_grad)
 
     @staticmethod
     def randn(*shape, dtype=np.float32, requires_grad=False):
-        arr = _random.generator().standard_normal(_shape_arg(shape)).astype(dtype, copy=False)
+        # A float dtype only: an integer "normal sample" would be silently truncated.
+        dtype = _dtype_arg(dtype, "randn", floating=True)
+        shape = _new_shape(shape, "randn")
+        arr = _random.generator().standard_normal(shape).astype(dtype, copy=False)
         return Tensor(arr, requires_grad=requires_grad)
 
     @staticmethod
     def rand(*shape, dtype=np.float32, requires_grad=False):
-        arr = _random.generator().random(_shape_arg(shape)).astype(dtype, copy=False)
+        dtype = _dtype_arg(dtype, "rand", floating=True)
+        arr = _random.generator().random(_new_shape(shape, "rand")).astype(dtype, copy=False)
         return Tensor(arr, requires_grad=requires_grad)
 
     @staticmethod
     def uniform(*shape, low=0.0, high=1.0, dtype=np.float32, requires_grad=False):
-        arr = _random.generator().uniform(low, high, _shape_arg(shape)).astype(dtype, copy=False)
+        dtype = _dtype_arg(dtype, "uniform", floating=True)
+        shape = _new_shape(shape, "uniform")
+        low, high = _scalar_arg(low, "uniform(): low"), _scalar_arg(high, "uniform(): high")
+        if low is None or high is None or not low <= high:
+            raise ValueError(f"uniform(): need low <= high, got low={low!r}, high={high!r}")
+        arr = _random.generator().uniform(low, high, shape).astype(dtype, copy=False)
         return Tensor(arr, requires_grad=requires_grad)
 
     @staticmethod
     def arange(start, stop=None, step=1, dtype=np.float32, requires_grad=False):
+        for v, name in ((start, "start"), (stop, "stop"), (step, "step")):
+            _scalar_arg(v, f"arange(): {name}")  # a TypeError naming it, not NumPy's
+        if step == 0:
+            raise ValueError("arange(): step must be non-zero")  # NumPy: ZeroDivisionError
         arr = np.arange(start, stop, step) if stop is not None else np.arange(start)
-        return Tensor(arr.astype(dtype), requires_grad=requires_grad)
+        return Tensor(arr.astype(_dtype_arg(dtype, "arange")), requires_grad=requires_grad)
 
     @staticmethod
     def eye(n, m=None, dtype=np.float32, requires_grad=False):
-        return Tensor(np.eye(n, m, dtype=dtype), requires_grad=requires_grad)
+        n, m = _new_shape((n, n if m is None else m), "eye")
+        return Tensor(np.eye(n, m, dtype=_dtype_arg(dtype, "eye")), requires_grad=requires_grad)
 
     @staticmethod
     def zeros_like(t, dtype=None, requires_grad=False):
@@ -328,6 +379,8 @@ class Tensor:
     def register_hook(self, fn):
         """Call ``fn(grad)`` when this tensor's gradient is computed; a non-None return value
         replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
+        if not callable(fn):  # else the error would come from a later backward()
+            raise TypeError(f"register_hook(): fn must be callable, got {type(fn).__name__}")
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._node is not None:
@@ -411,7 +464,7 @@ class Tensor:
     def minimum(self, o): return _binary(ops.Minimum, self, o)
 
     def astype(self, dtype):
-        dtype = np.dtype(dtype)
+        dtype = _dtype_arg(dtype, "astype")  # never a Tensor of strings, objects or complex
         if dtype == self.data.dtype:
             return self
         if dtype.kind != "f":  # not differentiable: the result is a constant
@@ -424,7 +477,20 @@ class Tensor:
     # ---- reductions ----------------------------------------------------------------------------
     def _reduce(self, op, axis, keepdims):
         axes = _axes(axis, self.data.ndim)
-        return apply(op, self, axis=axes, keepdims=bool(keepdims))
+        try:
+            return apply(op, self, axis=axes, keepdims=bool(keepdims))
+        except ValueError:
+            # Only max, min and logsumexp fail, and only over an axis of size 0 (NumPy's "zero-size
+            # array to reduction operation maximum which has no identity"). Caught here, on the
+            # error path, so the ordinary reduction pays nothing.
+            if not any(self.data.shape[a] == 0 for a in axes):
+                raise
+            if op is ops.Logsumexp:  # log(sum(exp(nothing))) = log(0) = -inf, as torch
+                with np.errstate(divide="ignore"):
+                    return self.exp().sum(axis=axes, keepdims=keepdims).log()
+            raise ValueError(f"{op.name}(): cannot reduce over an axis of size 0 (a tensor of "
+                             f"shape {self.shape}, axis {axis!r}): the result has no "
+                             f"identity; reduce over a non-empty axis") from None
 
     def sum(self, axis=None, keepdims=False): return self._reduce(ops.Sum, axis, keepdims)
     def mean(self, axis=None, keepdims=False): return self._reduce(ops.Mean, axis, keepdims)
@@ -453,12 +519,23 @@ class Tensor:
         return apply(ops.Std, self, axis=axes, correction=int(correction), keepdims=bool(keepdims))
 
     def softmax(self, axis=-1):
-        axes = _axes(axis, self.data.ndim)  # () for a 0-d tensor, whose softmax is 1
-        return apply(ops.Softmax, self, axis=axes[0] if axes else axes)
+        return self._softmax(ops.Softmax, axis)
 
     def log_softmax(self, axis=-1):
-        axes = _axes(axis, self.data.ndim)
-        return apply(ops.LogSoftmax, self, axis=axes[0] if axes else axes)
+        return self._softmax(ops.LogSoftmax, axis)
+
+    def _softmax(self, op, axis):
+        # One axis: _axes would also take None or a tuple and the op would then silently use
+        # only the first of them.
+        if axis is None or (isinstance(axis, (tuple, list)) and len(axis) != 1):
+            raise TypeError(f"{op.name}(): axis must be one int, got {axis!r}")
+        axes = _axes(axis, self.data.ndim)  # () for a 0-d tensor, whose softmax is 1
+        try:
+            return apply(op, self, axis=axes[0] if axes else axes)
+        except ValueError:
+            if self.data.size:  # (error path only) an axis of size 0: NumPy's max has no identity
+                raise
+            return self * 1.0  # empty in, empty out, as torch (still on the graph)
 
     # ---- movement --------------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -490,7 +567,10 @@ class Tensor:
             perm = tuple(range(nd))[::-1]
         else:
             perm = _shape_arg(axes)
-            if sorted(a % nd if nd else a for a in perm) != list(range(nd)) or len(perm) != nd:
+            # Range first: a % nd alone would take axis 5 of a 2-D tensor as axis 1.
+            if (any(not -nd <= a < nd for a in perm)
+                    or sorted(a % nd if nd else a for a in perm) != list(range(nd))
+                    or len(perm) != nd):
                 raise ValueError(f"transpose: axes {perm} are not a permutation of the {nd} "
                                  f"axes of a tensor of shape {self.shape}")
             perm = tuple(a % nd for a in perm)
@@ -527,6 +607,8 @@ class Tensor:
 
     def unsqueeze(self, axis):
         nd = self.data.ndim + 1
+        if isinstance(axis, (tuple, list)):  # _axes takes a tuple; only its first would be used
+            raise TypeError(f"unsqueeze(): axis must be an int, got {axis!r}")
         a = _axes(axis, nd)[0]
         shp = self.data.shape
         return self.reshape(shp[:a] + (1,) + shp[a:])
@@ -559,18 +641,27 @@ class Tensor:
             return apply(ops.GetItem, self, index=index, basic=basic)
         except IndexError as e:
             raise IndexError(f"index {index!r} is invalid for a tensor of shape {self.shape}: {e}") from None
+        except TypeError as e:  # e.g. a slice of strings: NumPy's message has no shape
+            raise TypeError(f"index {index!r} is invalid for a tensor of shape {self.shape}: "
+                            f"{e}") from None
 
     def pad(self, pad_width, value=0.0):
         """Constant padding with NumPy's ``pad_width`` (int, (before, after) or one pair per axis)."""
+        raw = np.asarray(pad_width) if not isinstance(pad_width, Tensor) else pad_width.data
+        if raw.dtype.kind not in "iu":  # not int64 casting: 1.5 would silently pad by 1
+            raise TypeError(f"pad: pad_width must be an int, a pair of ints or one pair per axis, "
+                            f"got {pad_width!r}")
         try:
-            pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (self.data.ndim, 2))
+            pw = np.broadcast_to(raw.astype(np.int64), (self.data.ndim, 2))
         except ValueError:
             raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor of shape "
                              f"{self.shape}") from None
         if (pw < 0).any():
             raise ValueError(f"pad: pad_width must be non-negative, got {pad_width!r}")
         pw = tuple((int(a), int(b)) for a, b in pw.tolist())
-        return apply(ops.Pad, self, pad_width=pw, value=_scalar_arg(value, "value"))
+        # None is 0, as torch's F.pad (NumPy would pad with NaN: constant_values=None)
+        value = 0.0 if value is None else _scalar_arg(value, "pad: value")
+        return apply(ops.Pad, self, pad_width=pw, value=value)
 
     def dot(self, o):
         return matmul(self, o)
@@ -591,6 +682,8 @@ def _scalar_arg(v, name):
     if v is None:
         return None
     if isinstance(v, Tensor):
+        if v.size != 1:  # item()'s own message would not say which argument it was
+            raise TypeError(f"{name} must be a number, got a Tensor of shape {v.shape}")
         v = v.item()
     if isinstance(v, np.generic):
         v = v.item()
@@ -602,7 +695,12 @@ def _scalar_arg(v, name):
 def _logical(fn, a, b):
     b = _operand(b)
     bd = b.data if type(b) is Tensor else b
-    return Tensor._wrap(np.asarray(fn(a.data, bd)))
+    try:
+        out = fn(a.data, bd)
+    except ValueError:
+        raise ValueError(f"{fn.__name__}: operands of shapes {a.shape} and {_shape_of(b)} cannot "
+                         f"be broadcast together") from None
+    return Tensor._wrap(np.asarray(out))
 
 
 def _seed_grad(t, gradient, create_graph):
@@ -616,6 +714,12 @@ def _seed_grad(t, gradient, create_graph):
         if type(g) is not np.ndarray or g.dtype != t.data.dtype:
             # The seed takes the output's dtype: a float64 seed of a float32 graph would turn
             # every gradient on the way float64 (hooks, grad() of intermediates, the time spent).
+            # Only numbers convert: a string would be NumPy's ValueError, a complex seed would
+            # lose its imaginary part with a mere warning.
+            kind = np.asarray(g).dtype.kind if type(g) is not np.ndarray else g.dtype.kind
+            if kind not in "biuf" or isinstance(g, str):
+                raise TypeError(f"gradient must be a Tensor, an ndarray or a number (real), got "
+                                f"{type(gradient).__name__} of dtype {np.asarray(g).dtype}")
             g = np.asarray(g, dtype=t.data.dtype)
         if g.shape != t.data.shape:
             raise ValueError(f"gradient has shape {g.shape} but the tensor has shape {t.shape}")
@@ -644,6 +748,9 @@ def where(condition, x, y):
     """``x`` where ``condition`` holds, else ``y``; the gradient is a select as well."""
     c = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     if c.dtype != np.bool_:
+        if c.dtype.kind not in "iuf":  # a string or None would be cast to one truth value
+            raise TypeError(f"where: condition must be boolean (or numeric, cast to bool), got "
+                            f"{type(condition).__name__} of dtype {c.dtype}")
         c = c.astype(bool)
     x, y = _operand(x), _operand(y)
     xd = x.data if type(x) is Tensor else x
@@ -667,8 +774,16 @@ def minimum(a, b):
     return _binary(ops.Minimum, a, b)
 
 
+def _tensor_list(tensors, fn):
+    if isinstance(tensors, Tensor) or not hasattr(tensors, "__iter__"):
+        if not isinstance(tensors, Tensor):
+            raise TypeError(f"{fn}: tensors must be a sequence of tensors, got "
+                            f"{type(tensors).__name__}")
+    return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+
+
 def concatenate(tensors, axis=0):
-    ts = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    ts = _tensor_list(tensors, "concatenate")
     if not ts:
         raise ValueError("concatenate: need at least one tensor")
     nd = ts[0].data.ndim
@@ -686,7 +801,7 @@ cat = concatenate
 
 
 def stack(tensors, axis=0):
-    ts = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    ts = _tensor_list(tensors, "stack")
     if not ts:
         raise ValueError("stack: need at least one tensor")
     shapes = {t.shape for t in ts}
