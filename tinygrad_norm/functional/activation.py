@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 from .. import ops
 from ..autograd import scope
 from ..tensor import Tensor, apply, where
@@ -61,12 +63,23 @@ def _dim(input, dim, fn):
     return int(dim)
 
 
+def _float_dtype(dtype, fn):
+    # An integer dtype would cast the input to integers and give a float64 "softmax" of them.
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise TypeError(f"{fn}: dtype must be a floating-point dtype, got {dtype!r}")
+    return dt
+
+
 def softmax(input, dim=-1, dtype=None):
     """exp(x) / sum(exp(x)) along ``dim`` (default -1; PyTorch's implicit default is deprecated).
     ``dtype`` casts the input first, as in PyTorch."""
     _check(input, "softmax")
     if dtype is not None:
-        input = input.astype(dtype)
+        input = input.astype(_float_dtype(dtype, "softmax"))
     return input.softmax(_dim(input, dim, "softmax"))
 
 
@@ -74,7 +87,7 @@ def log_softmax(input, dim=-1, dtype=None):
     """log(softmax(x)) along ``dim``, computed stably in one primitive."""
     _check(input, "log_softmax")
     if dtype is not None:
-        input = input.astype(dtype)
+        input = input.astype(_float_dtype(dtype, "log_softmax"))
     return input.log_softmax(_dim(input, dim, "log_softmax"))
 
 
@@ -139,14 +152,35 @@ def softplus(input, beta=1.0, threshold=20.0):
 def linear(input, weight, bias=None):
     """input @ weight.T + bias, as ``torch.nn.functional.linear``; weight (out, in)."""
     _check(input, "linear")
-    if not isinstance(weight, Tensor) or weight.ndim not in (1, 2):
-        raise ValueError(f"linear: weight must be a 1-D or 2-D Tensor (out_features, in_features)")
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"linear: weight must be a Tensor, got {type(weight).__name__}")
+    if weight.ndim not in (1, 2):
+        raise ValueError(f"linear: weight must be a 1-D or 2-D Tensor (out_features, "
+                         f"in_features), got shape {weight.shape}")
     if input.dtype != weight.dtype:
         raise TypeError(f"linear: input has dtype {input.dtype} but weight has dtype "
                         f"{weight.dtype}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
-        raise ValueError(f"linear: input of shape {input.shape} does not match weight of shape "
-                         f"{weight.shape} (in_features {weight.shape[-1]})")
+        got = "no feature axis" if input.ndim == 0 else f"{input.shape[-1]} features (last axis)"
+        raise ValueError(f"linear: input of shape {input.shape} has {got}, but weight of shape "
+                         f"{weight.shape} expects in_features {weight.shape[-1]}")
+    out_shape = input.shape[:-1] + weight.shape[:-1]
+    if bias is not None:
+        # Checked here, not left to the add: an ndarray or float64 bias would silently turn a
+        # float32 layer float64, and a wrong size would be reported as an "add" of two shapes.
+        if not isinstance(bias, Tensor):
+            raise TypeError(f"linear: bias must be a Tensor or None, got {type(bias).__name__}")
+        if bias.dtype != weight.dtype:
+            raise TypeError(f"linear: bias has dtype {bias.dtype} but weight has dtype "
+                            f"{weight.dtype}")
+        try:
+            fits = np.broadcast_shapes(out_shape, bias.shape) == out_shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"linear: bias of shape {bias.shape} does not broadcast to the "
+                             f"output shape {out_shape} (out_features "
+                             f"{weight.shape[0] if weight.ndim == 2 else 1})")
     out = input @ (weight.T if weight.ndim == 2 else weight)
     if bias is not None:
         out = out + bias

@@ -41,6 +41,8 @@ _ALPHA_PRIME = -1.7580993408473766
 
 def _check_p(p, fn):
     if isinstance(p, Tensor):
+        if p.size != 1:  # item() would fail without naming p
+            raise TypeError(f"{fn}(): p must be a real number, got a Tensor of shape {p.shape}")
         p = p.item()
     if isinstance(p, bool) or not isinstance(p, numbers.Real):
         raise TypeError(f"{fn}(): p must be a real number, got {type(p).__name__}")

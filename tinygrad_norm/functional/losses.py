@@ -39,6 +39,25 @@ def _reduction(fn, reduction, size_average, reduce):
     return reduction
 
 
+def _check_ignore_index(ignore_index, fn):
+    # As PyTorch (TypeError): compared with the targets, a string or None would silently ignore
+    # nothing, and 1.5 would never match.
+    if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, numbers.Integral):
+        raise TypeError(f"{fn}: ignore_index must be an int, got {type(ignore_index).__name__}")
+    return int(ignore_index)
+
+
+def _numeric_array(v, name, fn):
+    """``v`` (not a Tensor) as an array of real numbers, or a TypeError naming it: np.asarray
+    turns None into an object array (NaN once cast) and a string into a NumPy ValueError."""
+    arr = np.asarray(v)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{fn}: {name} must be a Tensor or an array of real numbers, got "
+                        f"{type(v).__name__}" + (f" of dtype {arr.dtype}" if hasattr(v, "dtype")
+                                                 or isinstance(v, (list, tuple)) else ""))
+    return arr
+
+
 def _check_input(input, fn):
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
@@ -88,11 +107,12 @@ def _class_weight(weight, input, fn):
         return None
     w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
     c = input.shape[0] if input.ndim == 1 else input.shape[1]
+    if w.dtype.kind not in "iuf":  # first: a string's "shape []" would be a misleading message
+        raise TypeError(f"{fn}: weight must be a Tensor or an array of numbers, got "
+                        f"{type(weight).__name__} of dtype {w.dtype}")
     if w.shape != (c,):
         raise ValueError(f"{fn}: weight should be defined either for all {c} classes or no "
                          f"classes but got weight tensor of shape: {list(w.shape)}")
-    if w.dtype.kind not in "iuf":
-        raise TypeError(f"{fn}: weight must be numeric, got dtype {w.dtype}")
     return w.astype(input.dtype, copy=False)
 
 
@@ -129,6 +149,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     ``mean`` divides by the summed weight of the counted (not ignored) targets, as PyTorch."""
     fn = "nll_loss"
     reduction = _reduction(fn, reduction, size_average, reduce)
+    ignore_index = _check_ignore_index(ignore_index, fn)
     _check_input(input, fn)
     if input.ndim == 0:
         raise ValueError(f"{fn}: input must have at least one dimension (the classes)")
@@ -165,11 +186,14 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     divides by the summed weight of the counted targets."""
     fn = "cross_entropy"
     reduction = _reduction(fn, reduction, size_average, reduce)
+    ignore_index = _check_ignore_index(ignore_index, fn)
     _check_input(input, fn)
     if input.ndim == 0:
         raise ValueError(f"{fn}: input must have at least one dimension (the classes)")
     ls = label_smoothing
-    if isinstance(ls, bool) or not isinstance(ls, numbers.Real) or not 0.0 <= ls <= 1.0:
+    if isinstance(ls, bool) or not isinstance(ls, numbers.Real):  # a TypeError, as PyTorch
+        raise TypeError(f"{fn}: label_smoothing must be a float, got {type(ls).__name__}")
+    if not 0.0 <= ls <= 1.0:
         raise ValueError(f"{fn}: label_smoothing must be between 0.0 and 1.0. Got: {ls!r}")
     ls = float(ls)
     w = _class_weight(weight, input, fn)
@@ -257,7 +281,7 @@ def _pair_target(input, target, fn):
             raise TypeError(f"{fn}: target has dtype {target.dtype} but input has dtype "
                             f"{input.dtype}")
     else:
-        target = Tensor(np.asarray(target, dtype=input.dtype))
+        target = Tensor(_numeric_array(target, "target", fn).astype(input.dtype))
     if target.shape != input.shape:
         try:
             np.broadcast_shapes(input.shape, target.shape)
@@ -271,18 +295,19 @@ def _pair_target(input, target, fn):
     return target
 
 
-def _elementwise_weight(weight, shape, dtype, fn, same_size):
+def _elementwise_weight(weight, shape, dtype, fn, same_size, name="weight"):
     if weight is None:
         return None
-    w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight, dtype=dtype))
+    w = weight if isinstance(weight, Tensor) else Tensor(
+        _numeric_array(weight, name, fn).astype(dtype))
     if same_size and w.shape != shape:
         raise ValueError("Weights and input must have the same size.")
     if not same_size:
         try:
             np.broadcast_shapes(w.shape, shape)
         except ValueError:
-            raise ValueError(f"{fn}: weight of shape {w.shape} does not broadcast with input of "
-                             f"shape {shape}") from None
+            raise ValueError(f"{fn}: {name} of shape {w.shape} does not broadcast with input "
+                             f"of shape {shape}") from None
     if w.dtype != dtype:
         w = w.astype(dtype) if w.dtype.kind == "f" else Tensor(w.data.astype(dtype))
     return w
@@ -361,7 +386,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")
     w = _elementwise_weight(weight, input.shape, input.dtype, fn, same_size=False)
-    pw = _elementwise_weight(pos_weight, input.shape, input.dtype, fn, same_size=False)
+    pw = _elementwise_weight(pos_weight, input.shape, input.dtype, fn, same_size=False,
+                             name="pos_weight")
     with scope("binary_cross_entropy_with_logits", reduction=reduction):
         log_sig = _logsigmoid(input)
         if pw is None:

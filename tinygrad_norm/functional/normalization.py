@@ -23,6 +23,7 @@ running statistics as they were. Where PyTorch raises ``RuntimeError`` this rais
 """
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 import warnings
@@ -71,9 +72,16 @@ def _check_running(running_mean, running_var, fn):
         raise ValueError("running_mean and running_var must either both be None or neither be None")
 
 
+def _one_number(v, name, fn):
+    """A one-element Tensor's value; a bigger Tensor is a TypeError naming the argument."""
+    if v.size != 1:
+        raise TypeError(f"{fn}(): {name} must be a real number, got a Tensor of shape {v.shape}")
+    return v.item()
+
+
 def _check_eps(eps, fn):
     if isinstance(eps, Tensor):
-        eps = eps.item()
+        eps = _one_number(eps, "eps", fn)
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
         raise TypeError(f"{fn}(): eps must be a real number, got {type(eps).__name__}")
     return float(eps)  # a Python float: a NumPy float64 scalar would promote a float32 graph
@@ -83,10 +91,14 @@ def _check_momentum(momentum, fn):
     if momentum is None:
         return None
     if isinstance(momentum, Tensor):
-        momentum = momentum.item()
+        momentum = _one_number(momentum, "momentum", fn)
     if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
         raise TypeError(f"{fn}(): momentum must be a real number or None, got "
                         f"{type(momentum).__name__}")
+    if not math.isfinite(momentum):
+        # PyTorch takes it and fills the running statistics with NaN for good; here it is
+        # refused before they are touched.
+        raise ValueError(f"{fn}(): momentum must be a finite number or None, got {momentum}")
     return float(momentum)  # not range-checked, as in PyTorch (negative values are accepted)
 
 
