@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from .. import functional as F
+from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
@@ -14,13 +15,18 @@ __all__ = ["Linear", "Identity", "Flatten"]
 
 
 def _count(v, name, cls):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):  # a wrong type: TypeError
+        raise TypeError(f"{cls}: {name} must be a non-negative int, got {v!r}")
+    if v < 0:
         raise ValueError(f"{cls}: {name} must be a non-negative int, got {v!r}")
     return int(v)
 
 
 def _float_dtype(dtype, cls):
-    dtype = np.dtype(np.float32 if dtype is None else dtype)
+    try:
+        dtype = np.dtype(np.float32 if dtype is None else dtype)
+    except TypeError:  # NumPy's "data type 'foo' not understood" names no argument
+        raise TypeError(f"{cls}: dtype must be a floating-point type, got {dtype!r}") from None
     if dtype.kind != "f":
         raise TypeError(f"{cls}: dtype must be a floating-point type, got {dtype}")
     return dtype
@@ -78,6 +84,8 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, input):
+        if not isinstance(input, Tensor):  # ndarray.flatten would fail with a puzzling message
+            raise TypeError(f"Flatten: input must be a Tensor, got {type(input).__name__}")
         return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):

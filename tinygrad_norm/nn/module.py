@@ -6,10 +6,20 @@ Attribute assignment registers parameters, buffers and submodules, so ``named_pa
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 
 from ..tensor import Tensor
+
+
+def _check_name(name, fn, what):
+    """A registered name: a non-empty str without '.', since state_dict keys join names with '.'
+    and one with a dot would not load back (PyTorch's checks; ValueError here, its KeyError)."""
+    if not isinstance(name, str):
+        raise TypeError(f"{fn}: {what} name must be a str, got {type(name).__name__}")
+    if not name or "." in name:
+        raise ValueError(f"{fn}: {what} name must be non-empty and contain no '.', got {name!r}")
 
 
 class _ParameterMeta(type):
@@ -93,11 +103,13 @@ class Module:
         object.__delattr__(self, name)
 
     def register_parameter(self, name, param):
+        _check_name(name, "register_parameter", "parameter")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None")
         self._registry()[0][name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
+        _check_name(name, "register_buffer", "buffer")
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
                             f"{type(tensor).__name__}")
@@ -106,6 +118,7 @@ class Module:
             self._non_persistent.add(name)
 
     def add_module(self, name, module):
+        _check_name(name, "add_module", "module")
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None")
         self._registry()[2][name] = module
@@ -184,7 +197,10 @@ class Module:
     # ---- dtype ----------------------------------------------------------------------------------
     def to(self, dtype):
         """Convert floating-point parameters and buffers to ``dtype`` (in place; returns self)."""
-        dtype = np.dtype(dtype)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"to(): dtype must be a floating-point dtype, got {dtype!r}") from None
         if dtype.kind != "f":
             raise TypeError(f"to(): only floating-point dtypes are supported, got {dtype}")
         for m in self.modules():
@@ -219,10 +235,11 @@ class Module:
                             f"{type(x).__name__}")
         want = self.dtype
         if x.dtype != want:
+            # Converting the module is advice only for a float input (to() takes float dtypes).
+            other = f" or the module (.to(np.{x.dtype}))" if x.dtype.kind == "f" else ""
             raise TypeError(
                 f"{name or type(self).__name__}: input has dtype {x.dtype} but the module's "
-                f"parameters are {want}; convert the input (x.astype(np.{want})) or the module "
-                f"(.to(np.{x.dtype}))")
+                f"parameters are {want}; convert the input (x.astype(np.{want})){other}")
 
     # ---- state ---------------------------------------------------------------------------------
     def state_dict(self, prefix=""):
@@ -239,6 +256,10 @@ class Module:
     def load_state_dict(self, state_dict, strict=True):
         """Copy values in place. Every key, shape and dtype kind is checked before anything is
         written, so a bad state dict leaves the module as it was."""
+        if not isinstance(state_dict, Mapping):  # a list would be "unexpected keys [0, 1]"
+            raise TypeError(f"load_state_dict: state_dict must be a mapping of names to tensors "
+                            f"(e.g. model.state_dict() or tinygrad_norm.load(path)), got "
+                            f"{type(state_dict).__name__}")
         own = {}
         for mname, m in self.named_modules():
             for reg in ("_parameters", "_buffers"):

@@ -64,6 +64,9 @@ class _NormBase(Module):
         self.num_features = _count(num_features, "num_features", cls)
         self.eps = _real(eps, "eps", cls)
         self.momentum = _real(momentum, "momentum", cls, allow_none=True)
+        if self.momentum is not None and not np.isfinite(self.momentum):
+            # refused here rather than at the first forward (the functional refuses it too)
+            raise ValueError(f"{cls}: momentum must be a finite number or None, got {momentum}")
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
         dt = self._dtype = _float_dtype(dtype, cls)
