@@ -48,6 +48,10 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state = {}  # keyed by the parameter tensor itself (hashed by identity)
         self.param_groups = []
+        if not hasattr(params, "__iter__") or isinstance(params, (str, bytes)):
+            hint = " (pass model.parameters())" if hasattr(params, "parameters") else ""
+            raise TypeError(f"params argument given to the optimizer should be an iterable of "
+                            f"Tensors or dicts, but got {type(params).__name__}{hint}")
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -110,21 +114,38 @@ class Optimizer:
     def step(self, closure=None):
         """One update of every parameter that has a gradient. ``closure`` (optional)
         re-evaluates the model and returns the loss; it runs with gradients enabled."""
+        if closure is not None and not callable(closure):
+            raise TypeError(f"{type(self).__name__}.step: closure must be callable or None, got "
+                            f"{type(closure).__name__}")
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        # Every gradient is checked before any parameter moves: a bad one found half-way would
+        # leave the model half updated (and the momentum buffers with it).
+        for group in self.param_groups:
+            for i, p in enumerate(group["params"]):
+                g = p.grad
+                if g is None:
+                    continue
+                if not isinstance(g, Tensor):
+                    raise TypeError(f"{type(self).__name__}.step: the .grad of parameter {i} is a "
+                                    f"{type(g).__name__}, not a Tensor")
+                if g.data.shape != p.data.shape:
+                    raise ValueError(f"{type(self).__name__}.step: a gradient of shape "
+                                     f"{g.data.shape} for a parameter of shape {p.data.shape}")
+                if g.data.dtype.kind not in "biuf":
+                    raise TypeError(f"{type(self).__name__}.step: the gradient of parameter {i} "
+                                    f"has non-numeric dtype {g.data.dtype}")
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    g = p.grad.data
-                    if g.shape != p.data.shape:
-                        raise ValueError(f"{type(self).__name__}.step: a gradient of shape "
-                                         f"{g.shape} for a parameter of shape {p.data.shape}")
-                    self._update(p, g, self.state.setdefault(p, {}), group)
+                    self._update(p, p.grad.data, self.state.setdefault(p, {}), group)
         return loss
+
+    _buffer_names = ()  # per-parameter state entries that are arrays of the parameter's shape
 
     def _update(self, p, g, state, group):
         raise NotImplementedError
@@ -156,7 +177,16 @@ class Optimizer:
                 or "param_groups" not in state_dict:
             raise ValueError("optimizer state dict must be a dict with 'state' and "
                              "'param_groups' entries")
-        saved_groups = list(state_dict["param_groups"])
+        saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved_groups, (list, tuple)) or not all(
+                isinstance(sg, dict) and isinstance(sg.get("params"), (list, tuple))
+                for sg in saved_groups):
+            raise ValueError("optimizer state dict: 'param_groups' must be a list of dicts, each "
+                             "with a 'params' list of parameter indices")
+        if not isinstance(saved_state, dict):
+            raise ValueError(f"optimizer state dict: 'state' must be a dict (parameter index -> "
+                             f"its state), got {type(saved_state).__name__}")
+        saved_groups = list(saved_groups)
         if len(saved_groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
         id_map = {}
@@ -165,30 +195,56 @@ class Optimizer:
                 raise ValueError("loaded state dict contains a parameter group that doesn't "
                                  "match the size of optimizer's group")
             for p, i in zip(g["params"], sg["params"]):
-                id_map[_as_index(i)] = p
+                i = _as_index(i)
+                if isinstance(i, bool) or not isinstance(i, int):
+                    raise ValueError(f"optimizer state dict: parameter indices must be ints, got "
+                                     f"{i!r}")
+                id_map[i] = p
         new_state = {}
-        for key, values in dict(state_dict["state"]).items():
+        for key, values in saved_state.items():
             key = _as_index(key)
             if key not in id_map:
                 raise ValueError(f"loaded state dict has state for parameter {key}, which no "
                                  f"parameter group lists")
             p = id_map[key]
+            if not isinstance(values, dict):
+                raise ValueError(f"optimizer state dict: the state of parameter {key} must be a "
+                                 f"dict, got {type(values).__name__}")
             entry = {}
-            for name, v in dict(values).items():
+            for name, v in values.items():
                 if isinstance(v, Tensor):
                     v = v.data
-                if isinstance(v, np.ndarray) and v.ndim > 0:
+                if name in self._buffer_names:
+                    # A buffer stays an array of the parameter's shape, 0-d ones included: as a
+                    # Python float, the in-place update (buf *= momentum) would rebind a local
+                    # and the buffer would never change again.
+                    arr = np.asarray(v)
+                    if arr.dtype.kind not in "biuf":
+                        raise ValueError(f"loaded state dict has {name!r} of dtype {arr.dtype} "
+                                         f"for parameter {key}; expected numbers")
+                    if arr.shape != p.shape:
+                        raise ValueError(f"loaded state dict has {name!r} of shape {arr.shape} "
+                                         f"for a parameter of shape {p.shape}")
+                    v = np.array(arr, dtype=p.dtype)  # a copy, in the parameter's dtype
+                elif isinstance(v, np.ndarray) and v.ndim > 0:
                     if v.shape != p.shape:
                         raise ValueError(f"loaded state dict has {name!r} of shape {v.shape} for "
                                          f"a parameter of shape {p.shape}")
                     v = np.array(v, dtype=p.dtype)  # a copy, in the parameter's dtype
                 elif isinstance(v, (np.ndarray, np.generic)):
                     v = v.item()
+                if name == "step" and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+                    raise ValueError(f"loaded state dict has step {v!r} for parameter {key}; "
+                                     f"expected a number")
                 entry[name] = v
             new_state[p] = entry
         new_groups = []
-        for g, sg in zip(self.param_groups, saved_groups):
+        for gi, (g, sg) in enumerate(zip(self.param_groups, saved_groups)):
             merged = {k: _plain(v) for k, v in sg.items() if k != "params"}
+            missing = [k for k in self.defaults if k not in merged]
+            if missing:  # else the group would lose them and the next step() fail on a KeyError
+                raise ValueError(f"loaded state dict: parameter group {gi} lacks the "
+                                 f"hyperparameter(s) {missing}")
             self._validate({**self.defaults, **merged})
             merged["params"] = g["params"]
             new_groups.append(merged)
@@ -241,15 +297,19 @@ class SGD(Optimizer):
         self._validate(defaults)
         super().__init__(params, defaults)
 
+    _buffer_names = ("momentum_buffer",)
+
     def _validate(self, group):
+        # ``not 0.0 <= x`` as PyTorch writes it: NaN fails too (``x < 0.0`` let it through).
         lr = _number(group["lr"], "lr")
-        if lr < 0.0:
+        if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         momentum = _number(group["momentum"], "momentum")
-        if momentum < 0.0:
+        if not 0.0 <= momentum:
             raise ValueError(f"Invalid momentum value: {momentum}")
-        _number(group["dampening"], "dampening")
-        if _number(group["weight_decay"], "weight_decay") < 0.0:
+        if _number(group["dampening"], "dampening") != group["dampening"]:
+            raise ValueError(f"Invalid dampening value: {group['dampening']}")  # NaN
+        if not 0.0 <= _number(group["weight_decay"], "weight_decay"):
             raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
         if group["nesterov"] and (momentum <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
@@ -283,17 +343,21 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
+        if not isinstance(betas, (tuple, list)):  # tuple(0.9) would be "not iterable"
+            raise TypeError(f"betas must be a pair of floats, got {betas!r}")
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay)
         self._validate(defaults)
         super().__init__(params, defaults)
 
+    _buffer_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+
     def _validate(self, group):
         lr = _number(group["lr"], "lr")
-        if lr < 0.0:
+        if not 0.0 <= lr:  # NaN fails too, as in PyTorch
             raise ValueError(f"Invalid learning rate: {lr}")
-        if _number(group["eps"], "eps") < 0.0:
+        if not 0.0 <= _number(group["eps"], "eps"):
             raise ValueError(f"Invalid epsilon value: {group['eps']}")
         betas = group["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
@@ -301,7 +365,7 @@ class Adam(Optimizer):
         for i, b in enumerate(betas):
             if not 0.0 <= _number(b, f"betas[{i}]") < 1.0:
                 raise ValueError(f"Invalid beta parameter at index {i}: {b}")
-        if _number(group["weight_decay"], "weight_decay") < 0.0:
+        if not 0.0 <= _number(group["weight_decay"], "weight_decay"):
             raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
 
     def _update(self, p, g, state, group):
