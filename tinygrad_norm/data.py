@@ -333,6 +333,20 @@ def train_test_split(X, y, test_size=0.25, seed=None, stratify=False):
 # DataLoader
 # --------------------------------------------------------------------------------------------
 
+def _numeric(a, name):
+    """``np.asarray(a)`` of real numbers or bools. Checked when the loader is made: strings
+    failed only at the first batch (NumPy's "could not convert string to float"), None became
+    NaN through an object array, complex numbers lost their imaginary part with a warning."""
+    try:
+        arr = np.asarray(a)
+    except ValueError as e:  # ragged nested lists
+        raise ValueError(f"{name} must be an array (equal-length rows), got a ragged "
+                         f"{type(a).__name__}: {e}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers or bools, got dtype {arr.dtype}")
+    return arr
+
+
 class DataLoader:
     """Mini-batches of ``(X_batch, y_batch)`` as ``Tensor`` objects (no grad).
 
@@ -360,14 +374,17 @@ class DataLoader:
         drop_last = _check_bool(drop_last, "drop_last")
         seed = _check_seed(seed)
         if dtype is not None:
-            dtype = np.dtype(dtype)
+            try:
+                dtype = np.dtype(dtype)
+            except TypeError:
+                raise TypeError(f"dtype must be a floating type or None, got {dtype!r}") from None
             if not np.issubdtype(dtype, np.floating):
                 raise ValueError(f"dtype must be a floating type or None, got {dtype}")
-        X = np.asarray(X)
+        X = _numeric(X, "X")
         if X.ndim == 0:
             raise ValueError("X must have samples along its first axis, got a 0-d array")
         if y is not None:
-            y = np.asarray(y)
+            y = _numeric(y, "y")
             if y.ndim == 0:
                 raise ValueError("y must have samples along its first axis, got a 0-d array")
             if y.shape[0] != X.shape[0]:

@@ -46,6 +46,8 @@ def save(obj, path):
         np.savez(path, **arrays)
         return
     path = os.fspath(path)
+    if os.path.isdir(path):  # else os.replace fails naming our temporary file, not the target
+        raise IsADirectoryError(errno.EISDIR, "save: path is a directory, not a file name", path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(errno.ENOENT, f"save: directory {directory!r} does not exist",
@@ -133,6 +135,9 @@ def load(path):
         raise bad(f"{type(e).__name__}: {e}") from None
     meta = arrays.pop(_META, None)
     if meta is None:
+        for k, v in arrays.items():  # a foreign .npz may hold strings: say which file and entry
+            if v.dtype.kind not in "biuf":
+                raise bad(f"entry {k!r} has dtype {v.dtype}; only numeric arrays load as Tensors")
         return OrderedDict((k, Tensor(v)) for k, v in arrays.items())
     try:
         header = json.loads(meta.tobytes().decode("utf-8"))
@@ -147,6 +152,8 @@ def load(path):
         raise bad(f"malformed structure: {e}") from None
     except (KeyError, TypeError, AttributeError, UnicodeDecodeError) as e:
         raise bad(f"malformed structure: {type(e).__name__}: {e}") from None
+    except RecursionError:  # a crafted file nesting lists thousands deep
+        raise bad("malformed structure: nested too deeply") from None
 
 
 def _decode(node, arrays):
