@@ -203,6 +203,14 @@ def test_grad_arguments():
     np.testing.assert_allclose(g.numpy(), 4 * x.numpy(), rtol=1e-6)
 
 
+def test_grad_mode_decorates_callables_only():
+    with pytest.raises(TypeError, match=r"no_grad\(\) takes no arguments, or decorates a function"):
+        tg.no_grad(5)  # returned a "decorated" 5 that failed only when called
+    with pytest.raises(TypeError, match=r"enable_grad\(\) takes no arguments"):
+        tg.enable_grad("x")
+    assert tg.no_grad(lambda: tg.is_grad_enabled())() is False
+
+
 def test_gradcheck_arguments():
     x = leaf(2, 3, dtype=np.float64)
     ok = lambda a: (a * a).sum()  # noqa: E731
@@ -327,6 +335,14 @@ def test_linear_arguments():
         F.linear(Tensor(1.0), Tensor.ones(2, 1))
 
 
+
+def test_conv2d_empty_kernel():
+    # a (2, 3, 0, 3) weight gave a (1, 2, 6, 3) output of biases; torch raises
+    with pytest.raises(ValueError, match=r"conv2d: kernel size should be greater than zero, but "
+                                         r"weight has shape \(2, 3, 0, 3\)"):
+        F.conv2d(leaf(1, 3, 5, 5), Tensor(np.zeros((2, 3, 0, 3), np.float32)))
+
+
 # ==== nn =========================================================================================
 
 def test_module_dtype_advice_is_applicable():
@@ -376,6 +392,14 @@ def test_load_state_dict_needs_a_mapping(bad):
         model.load_state_dict(bad)  # None: "not iterable"; a list: "unexpected keys [0, 1]"
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), before[k])
+
+
+def test_load_state_dict_ragged_value_is_named():
+    model = nn.Linear(2, 2)
+    sd = dict(model.state_dict())
+    sd["bias"] = [[1.0], [2.0, 3.0]]
+    with pytest.raises(ValueError, match="load_state_dict: 'bias' is not an array"):
+        model.load_state_dict(sd)
 
 
 # ==== optim ======================================================================================
@@ -509,6 +533,11 @@ def test_save_to_a_directory_names_it(tmp_path):
         tg.save({"a": Tensor.ones(2)}, tmp_path)
     assert info.value.filename == str(tmp_path)
     assert os.listdir(tmp_path) == []  # no temporary file left behind
+
+
+def test_save_to_a_text_file_object():
+    with pytest.raises(TypeError, match="save: the file object must be opened in binary mode"):
+        tg.save({"a": Tensor.ones(2)}, io.StringIO())
 
 
 def test_load_foreign_npz_with_strings(tmp_path):

@@ -49,6 +49,9 @@ class _GradMode:
     def __new__(cls, func=None):
         self = super().__new__(cls)
         if func is not None:  # the bare form, ``@no_grad`` without parentheses, as torch allows
+            if not callable(func):  # else the "decorated" 5 would fail only when called
+                raise TypeError(f"{cls.__name__}() takes no arguments, or decorates a function; "
+                                f"got {type(func).__name__}")
             return self(func)
         return self
 

@@ -15,6 +15,7 @@ before returning, so a truncated, corrupt or foreign file is a ``ValueError`` na
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import tempfile
@@ -43,6 +44,9 @@ def save(obj, path):
     meta = json.dumps({"format": _FORMAT, "version": _VERSION, "root": root}, allow_nan=True)
     arrays[_META] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
     if hasattr(path, "write"):
+        if isinstance(path, io.TextIOBase):  # zipfile's "string argument expected, got 'bytes'"
+            raise TypeError("save: the file object must be opened in binary mode ('wb'), "
+                            "not text mode")
         np.savez(path, **arrays)
         return
     path = os.fspath(path)

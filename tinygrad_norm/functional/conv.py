@@ -77,6 +77,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     dilation = _pair(dilation, "dilation", fn)
     n, c, h, w = x.shape
     o, cg, kh, kw = weight.shape
+    if kh < 1 or kw < 1:  # an empty window: every output would silently be the bias
+        raise ValueError(f"{fn}: kernel size should be greater than zero, but weight has shape "
+                         f"{weight.shape}")
     if c != cg * groups:
         raise ValueError(f"{fn}: given groups={groups}, weight of shape {weight.shape} expects an "
                          f"input with {cg * groups} channels, but the input of shape {input.shape} "

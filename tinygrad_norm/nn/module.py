@@ -275,7 +275,11 @@ class Module:
             if k not in state_dict:
                 continue
             v = state_dict[k]
-            arr = v.data if isinstance(v, Tensor) else np.asarray(v)
+            try:
+                arr = v.data if isinstance(v, Tensor) else np.asarray(v)
+            except ValueError:  # a ragged list: NumPy's message would not name the key
+                raise ValueError(f"load_state_dict: {k!r} is not an array (a ragged "
+                                 f"{type(v).__name__})") from None
             if arr.shape != t.shape:
                 raise ValueError(f"load_state_dict: {k!r} has shape {arr.shape} in the state dict "
                                  f"but {t.shape} in the model")
