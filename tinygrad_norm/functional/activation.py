@@ -173,10 +173,12 @@ def linear(input, weight, bias=None):
         if bias.dtype != weight.dtype:
             raise TypeError(f"linear: bias has dtype {bias.dtype} but weight has dtype "
                             f"{weight.dtype}")
-        try:
-            fits = np.broadcast_shapes(out_shape, bias.shape) == out_shape
-        except ValueError:
-            fits = False
+        fits = bias.shape == out_shape[-1:]  # the usual (out_features,): no NumPy call
+        if not fits:
+            try:
+                fits = np.broadcast_shapes(out_shape, bias.shape) == out_shape
+            except ValueError:
+                fits = False
         if not fits:
             raise ValueError(f"linear: bias of shape {bias.shape} does not broadcast to the "
                              f"output shape {out_shape} (out_features "
