@@ -8,8 +8,8 @@ touches the tape.
 
 Costs, since a later benchmark holds the composite against a hand-written backward:
 
-* ``var`` is the two-pass primitive (stable where E[x^2] - E[x]^2 cancels); ``rsqrt`` is one
-  primitive, not ``1 / sqrt``.
+* The variance is ``mean(xc * xc)`` of the centred values (two-pass: stable where E[x^2] -
+  E[x]^2 cancels; see ``_center_scale``); ``rsqrt`` is one primitive, not ``1 / sqrt``.
 * Where the scale is per channel and the statistics are per channel (or per group of channels),
   weight is folded into the small per-channel factor, ``xc * (rsqrt(var + eps) * weight)``, which
   saves one full-size multiply in each direction. Parameters are reshaped to broadcast shapes,
@@ -120,10 +120,13 @@ def _center_scale(x, axes, eps):
     """``x - mean`` and ``rsqrt(var + eps)`` over ``axes`` (kept as size-1 axes), and the mean
     (an array) and the biased variance (a Tensor) for a running-statistics update.
 
-    Every statistic stays on the graph. The variance is the two-pass ``var`` primitive taken of
-    the input itself, not of ``xc``: its gradient then reaches the input directly instead of
-    through the mean's subtraction, whose rounding would cost precision where a set holds only a
-    few values.
+    Every statistic stays on the graph. The variance is the mean of ``xc * xc``: the two-pass
+    formula (stable where E[x^2] - E[x]^2 cancels), reusing the centred values the output needs
+    anyway. The ``var`` primitive would centre the input a second time, forward and (for a big
+    input, whose deviation it does not keep) backward: a batch norm step on (32, 64, 28, 28) was
+    8% slower with it. Its gradient reaches the input through the centring, ``g - mean(g)``,
+    whose rounding error is a few ulps times |mean| / std: small, since that ratio is bounded by
+    the shift below.
 
     When a set's mean is huge against its spread (float32 values near 1e4 with std 1e-2), the
     rounding of the mean is a visible fraction of a standard deviation. Then the input is first
@@ -133,7 +136,7 @@ def _center_scale(x, axes, eps):
     never need it, so it costs nothing there."""
     mean = x.mean(axis=axes, keepdims=True)
     xc = x - mean
-    var = x.var(axis=axes, correction=0, keepdims=True)  # biased: the batch's own variance
+    var = (xc * xc).mean(axis=axes, keepdims=True)  # biased: the batch's own variance
     if not _needs_shift(mean.data, var.data):
         return xc, (var + eps).rsqrt(), mean.data, var
     index = tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))
@@ -141,7 +144,7 @@ def _center_scale(x, axes, eps):
     d = x - shift  # sub with a constant: its VJP passes the gradient through, nothing more
     mean = d.mean(axis=axes, keepdims=True)
     xc = d - mean
-    var = d.var(axis=axes, correction=0, keepdims=True)
+    var = (xc * xc).mean(axis=axes, keepdims=True)
     return xc, (var + eps).rsqrt(), mean.data + shift.data, var
 
 
