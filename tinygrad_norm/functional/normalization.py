@@ -156,8 +156,8 @@ def _needs_shift(mean, var):
     if mean.size == 0:
         return False
     limit = 1e3 if mean.dtype == np.float64 else 8.0
-    with np.errstate(invalid="ignore"):
-        return bool(np.any(np.abs(mean) > limit * np.sqrt(var)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        return bool((mean * mean > (limit * limit) * var).any())  # |mean| > limit * std, no sqrt
 
 
 def _quiet_if_empty(x):
