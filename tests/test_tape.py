@@ -813,3 +813,84 @@ if given is not None:
                 assert x2.grad is None
             else:
                 np.testing.assert_allclose(x2.grad.numpy(), m.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# ---- VJPs that write into their incoming gradient ------------------------------------------------
+# A full-size gradient that only the tape holds may be overwritten by the VJP that consumes it
+# (x * scale, a norm's xc * r). Each case below makes that gradient visible elsewhere -- a second
+# consumer, a hook, a requested intermediate, a retained graph -- and checks nothing leaks.
+
+_BIGSHAPE = (64, 128)  # above the size at which the tape tracks ownership
+
+
+def _masked_scale(x, xp_where):
+    mask = np.arange(x.shape[1]) % 3 != 0
+    kept = x * 2.5
+    return xp_where(mask, kept, 0.0), kept
+
+
+def test_in_place_vjp_on_a_fanned_out_gradient_matches_torch(torch, rng):
+    a, w = rng.standard_normal(_BIGSHAPE), rng.standard_normal(_BIGSHAPE)
+
+    def f(x, where, W):
+        y, kept = _masked_scale(x, where)
+        z = y + y * 3.0              # y's gradient is a sum of two routes, then scaled in place
+        return (z * W).sum() + (kept * kept).sum()
+
+    x = leaf(a)
+    f(x, tg.where, Tensor(w)).backward()
+    t = torch.tensor(a, requires_grad=True)
+    f(t, lambda m, v, z: torch.where(torch.tensor(m), v, torch.tensor(z, dtype=v.dtype)),
+      torch.tensor(w)).backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+
+
+def test_in_place_vjp_leaves_a_hooked_gradient_alone(rng):
+    a, w = rng.standard_normal(_BIGSHAPE), rng.standard_normal(_BIGSHAPE)
+    x = leaf(a)
+    y, _ = _masked_scale(x, tg.where)
+    z = y * 4.0                      # its gradient, w, is a fresh array from the product below
+    kept = []
+    z.register_hook(lambda g: kept.append(g) or None)  # holds on to the Tensor it was given
+    (z * Tensor(w)).sum().backward()
+    np.testing.assert_array_equal(kept[0].numpy(), w)
+    mask = np.arange(_BIGSHAPE[1]) % 3 != 0
+    np.testing.assert_allclose(x.grad.numpy(), np.where(mask, w * 10.0, 0.0), rtol=1e-12)
+
+
+def test_in_place_vjp_leaves_a_requested_intermediate_gradient_alone(rng):
+    x = leaf(rng.standard_normal(_BIGSHAPE))
+    y, _ = _masked_scale(x, tg.where)
+    z = y * 4.0
+    w = (z * z).sum()
+    gz, gx = tg.grad(w, [z, x])
+    np.testing.assert_allclose(gz.numpy(), 2 * z.numpy(), rtol=1e-12)
+    mask = np.arange(_BIGSHAPE[1]) % 3 != 0
+    np.testing.assert_allclose(gx.numpy(), np.where(mask, 2 * z.numpy() * 4.0 * 2.5, 0.0),
+                               rtol=1e-12)
+
+
+def test_in_place_vjp_with_a_retained_graph_gives_the_same_gradient_twice(rng):
+    x = leaf(rng.standard_normal(_BIGSHAPE))
+    w = Tensor(rng.standard_normal(_BIGSHAPE))
+    y, _ = _masked_scale(x, tg.where)
+    loss = ((y * 3.0) * w).sum()
+    loss.backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    x.grad = None
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), first)
+
+
+def test_in_place_vjp_of_a_norm_scale_matches_torch(torch, rng):
+    a = rng.standard_normal((256, 32))
+    up = rng.standard_normal((256, 32))
+    x, wt, bs = leaf(a), leaf(rng.standard_normal(32)), leaf(rng.standard_normal(32))
+    from tinygrad_norm.functional import batch_norm
+    y = batch_norm(x, None, None, wt, bs, training=True)
+    ((y.relu() * 1.5) * Tensor(up)).sum().backward()  # relu's VJP hands the norm an owned gradient
+    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (a, wt.numpy(), bs.numpy()))
+    ty = torch.nn.functional.batch_norm(tx, None, None, tw, tb, training=True)
+    ((ty.relu() * 1.5) * torch.tensor(up)).sum().backward()
+    for mine, theirs in ((x, tx), (wt, tw), (bs, tb)):
+        np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-9, atol=1e-12)

@@ -217,11 +217,14 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
         while heap:
             _, node = heapq.heappop(heap)
             g = pending.pop(node.seq)
+            mine = node.seq in owned and not create_graph  # g: an array nothing else holds
             if node.hooks:
                 g = _run_hooks(node.hooks, g, create_graph)
+                mine = False
             if targets is not None and node.seq in target_nodes:
                 for i in target_nodes[node.seq]:
                     found[i] = g
+                mine = False
             inputs = node.inputs
             if inputs is None:
                 raise RuntimeError(_FREED)
@@ -230,7 +233,14 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                 args, extra = inputs, None
             else:
                 args, out, extra = node.saved
-            in_grads = node.op.vjp(g, args, out, extra, node.kw, node.needs, xp)
+            if mine and node.op.vjp_owned is not None:
+                # The VJP may write its result into g (a full-size array less to allocate). The
+                # result stays ours if it is routed once; one routed twice (g, g) is shared.
+                in_grads = node.op.vjp_owned(g, args, out, extra, node.kw, node.needs, xp)
+                mine = sum(gi is g for gi in in_grads) == 1
+            else:
+                in_grads = node.op.vjp(g, args, out, extra, node.kw, node.needs, xp)
+                mine = False
             prev = None
             for t, gi in zip(inputs, in_grads):
                 if gi is None or type(t) is not Tensor or not t.requires_grad:
@@ -238,7 +248,8 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                 if gi.shape != t.data.shape:
                     gi = xp.sum_to(gi, t.data.shape)
                 if (t._node is not None and not create_graph and gi.size >= _BIG
-                        and gi is not g and gi is not prev and t._node.seq not in pending
+                        and (gi is not g or mine) and gi is not prev
+                        and t._node.seq not in pending
                         and gi.flags.owndata and gi.flags.writeable):
                     # A full-size array the VJP just made, routed once: later contributions to
                     # this tensor can be added into it in place (a fresh array costs page faults).

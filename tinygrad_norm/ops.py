@@ -103,12 +103,14 @@ def select(c, a, b):
             or arr.ndim == 0 or arr.dtype.itemsize not in _UINT or c.dtype != np.bool_):
         return np.where(c, a, b)
     u = _UINT[arr.dtype.itemsize]
+    res = np.empty(arr.shape, arr.dtype)  # owns its memory, so the tape may reuse it in place
+    m = res.view(u)
     if keep_where:
-        m = np.multiply(c, _ONES[arr.dtype.itemsize], dtype=u)  # True -> all ones
+        np.multiply(c, _ONES[arr.dtype.itemsize], out=m, dtype=u)  # True -> all ones
     else:
-        m = np.subtract(c, 1, dtype=u)                           # False -> 0 - 1 = all ones
+        np.subtract(c, 1, out=m, dtype=u)                           # False -> 0 - 1 = all ones
     np.bitwise_and(arr.view(u), m, out=m)
-    return m.view(arr.dtype)
+    return res
 
 
 def _scatter_np(g, index, shape, basic):
@@ -206,6 +208,9 @@ class Op:
     # not need it (add, mul) kept full-size intermediates alive until backward reached them.
     saves_out = False
     differentiable = True
+    # Optional: a VJP like ``vjp`` that may write its result into ``g``. The tape calls it only
+    # when g is a full-size array of its own that nothing else holds (no hook, no caller).
+    vjp_owned = None
 
     @staticmethod
     def forward(*args, **kw):
@@ -262,6 +267,32 @@ class Mul(Op):
                 gb = _mul_sum_to(g, a, b.shape) if b.shape != g.shape else g * a
             return ga, gb
         return (g * b if needs[0] else None), (g * a if needs[1] else None)
+
+    @staticmethod
+    def vjp_owned(g, args, out, extra, kw, needs, xp):
+        a, b = args
+        if extra is None and needs == (True, False) and a.shape == g.shape and _scales_in_place(g, b):
+            return np.multiply(g, b, out=g), None  # x * scale (dropout, a constant factor)
+        if extra is None and needs == (False, True) and b.shape == g.shape and _scales_in_place(g, a):
+            return None, np.multiply(g, a, out=g)
+        if extra is None and needs == (True, True) and a.shape == g.shape != b.shape \
+                and _scales_in_place(g, b):  # xc * scale in a norm: the scale's sum reads g first
+            gb = _mul_sum_to(g, a, b.shape)
+            return np.multiply(g, b, out=g), gb
+        if extra is None and needs == (True, True) and b.shape == g.shape != a.shape \
+                and _scales_in_place(g, a):
+            ga = _mul_sum_to(g, b, a.shape)
+            return ga, np.multiply(g, a, out=g)
+        return Mul.vjp(g, args, out, extra, kw, needs, xp)
+
+
+def _scales_in_place(g, factor):
+    """Whether ``g *= factor`` gives what ``g * factor`` would: a Python scalar, or an array that
+    broadcasts into g without changing its dtype."""
+    if type(factor) in (int, float):
+        return True
+    return (type(factor) is np.ndarray and factor.dtype == g.dtype
+            and factor.ndim <= g.ndim and np.broadcast_shapes(factor.shape, g.shape) == g.shape)
 
 
 class Div(Op):
