@@ -156,7 +156,7 @@ def test_p_zero_is_the_identity_and_p_one_gives_zeros_with_zero_gradient():
 def test_float32_stays_float32_and_empty_input_keeps_its_shape():
     tg.manual_seed(10)
     x = Tensor(np.ones((4, 5), np.float32), requires_grad=True)
-    for y in (F.dropout(x, 0.5), F.dropout(x, 0.5, False, False),
+    for y in (F.dropout(x, 0.5), F.dropout(x, 0.5, False, inverted=False),
               F.dropout(x, 0.5, inverted=False), F.alpha_dropout(x, 0.5, True)):
         y.backward(np.ones((4, 5), np.float32))
         assert y.dtype == x.grad.dtype == np.float32
@@ -168,6 +168,7 @@ def test_float32_stays_float32_and_empty_input_keeps_its_shape():
 # ---- dropout2d ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("shape", [(6, 5, 3, 4), (7, 3, 4)], ids=["NCHW", "CHW"])
+@pytest.mark.filterwarnings("ignore:dropout2d. a 3-D input")
 def test_dropout2d_drops_whole_channels(shape):
     tg.manual_seed(13)
     x = Tensor(np.random.default_rng(14).standard_normal(shape) + 5, requires_grad=True)
@@ -340,3 +341,46 @@ def test_bad_arguments(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
     assert _gen_state() == state
+
+
+# ---- departures from PyTorch that must not be silent ------------------------------------------
+
+def test_inverted_is_keyword_only_so_torch_positional_inplace_fails_loudly():
+    x = Tensor(np.ones((2, 3)))
+    # PyTorch's dropout(x, p, training, inplace) and nn.Dropout(p, inplace): here a TypeError,
+    # not a silent switch to classic dropout.
+    for call in (lambda: F.dropout(x, 0.5, True, False), lambda: nn.Dropout(0.5, False),
+                 lambda: F.dropout2d(Tensor(np.ones((1, 2, 3, 3))), 0.5, True, False),
+                 lambda: nn.Dropout2d(0.5, False)):
+        with pytest.raises(TypeError):
+            call()
+    assert nn.Dropout(0.5, inverted=False).inverted is False
+
+
+def test_classic_eval_with_p_one_gives_zeros_even_for_inf_and_nan():
+    x = Tensor(np.array([np.nan, -1.0, np.inf]), requires_grad=True)
+    y = F.dropout(x, 1.0, training=False, inverted=False)
+    np.testing.assert_array_equal(y.data, 0.0)
+    want, _ = reference.dropout_forward(x.data, 1.0, training=False, inverted=False)
+    np.testing.assert_array_equal(y.data, want)
+    y.backward(np.ones(3))
+    np.testing.assert_array_equal(x.grad.data, 0.0)
+    z = F.dropout2d(Tensor(np.full((1, 2, 2, 2), np.inf)), 1.0, training=False, inverted=False)
+    np.testing.assert_array_equal(z.data, 0.0)
+
+
+def test_dropout2d_says_how_it_reads_a_3d_input():
+    with pytest.warns(UserWarning, match=r"\(C, H, W\)"):
+        F.dropout2d(Tensor(np.ones((2, 3, 4))), 0.5)
+
+
+def test_reference_dropout_draws_from_the_seeded_generator_by_default():
+    x = np.ones((40, 30))
+    tg.manual_seed(3)
+    a, _ = reference.dropout_forward(x, 0.5)
+    tg.manual_seed(3)
+    b, _ = reference.dropout_forward(x, 0.5)
+    tg.manual_seed(3)
+    c = F.dropout(Tensor(x), 0.5).data
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, c)

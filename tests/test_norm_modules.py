@@ -192,7 +192,7 @@ def test_dtype_is_declared_converted_and_checked(make):
 
 
 def test_dtype_argument_must_be_floating_point():
-    with pytest.raises(TypeError, match="floating point"):
+    with pytest.raises(TypeError, match="BatchNorm1d: dtype must be a floating-point type, got int32"):
         nn.BatchNorm1d(3, dtype=np.int32)
 
 
@@ -361,3 +361,18 @@ def test_modes_propagate_through_a_container():
     before = model[0].running_mean.data.copy()
     model(x)
     np.testing.assert_array_equal(model[0].running_mean.data, before)
+
+
+def test_dtype_none_means_float32_as_in_torch_and_to_none_is_refused():
+    # np.dtype(None) is float64: None must not silently double every buffer.
+    for make in (lambda: nn.BatchNorm1d(3, dtype=None), lambda: nn.BatchNorm2d(3, dtype=None),
+                 lambda: nn.LayerNorm(3, dtype=None), lambda: nn.GroupNorm(1, 3, dtype=None),
+                 lambda: nn.InstanceNorm1d(3, affine=True, dtype=None),
+                 lambda: nn.InstanceNorm2d(3, track_running_stats=True, dtype=None)):
+        m = make()
+        assert all(t.dtype == np.float32 for t in list(m.parameters()) + list(m.buffers())
+                   if t.dtype.kind == "f"), m
+    m = nn.BatchNorm1d(3)
+    with pytest.raises(TypeError, match="None"):
+        m.to(None)
+    assert m.weight.dtype == np.float32

@@ -1,6 +1,6 @@
 """Hand-written NumPy forward/backward passes for dropout and the normalizations.
 
-This module is the *reference* that the autograd composites in ``functional.py`` are
+This module is the *reference* that the autograd composites in ``functional`` are
 checked and timed against.  Every function here is plain NumPy: no tape, no Tensor, no
 import from the rest of the package but the shared dropout draw.  Each normalization comes as a pair
 
@@ -199,8 +199,8 @@ def dropout_forward(x, p, training=True, inverted=True, rng=None):
 
     ``p == 0`` in training and inverted eval return ``x`` itself, without a copy, as
     PyTorch does.  ``p == 1`` in training gives zeros.  No random number is drawn in those
-    cases, nor in eval.  ``rng`` is a ``np.random.Generator``; by default a fresh
-    ``np.random.default_rng()``.
+    cases, nor in eval.  ``rng`` is a ``np.random.Generator``; by default the framework's
+    generator, so ``tinygrad_norm.manual_seed(n)`` makes it repeat, as it does the composite.
     """
     _check_x(x)
     if isinstance(p, bool) or not isinstance(p, numbers.Real):
@@ -229,9 +229,7 @@ def dropout_forward(x, p, training=True, inverted=True, rng=None):
         cache["zero"] = True
         return np.zeros(x.shape, x.dtype), cache
 
-    if rng is None:
-        rng = np.random.default_rng()
-    keep = _keep_mask(x.shape, p, rng)
+    keep = _keep_mask(x.shape, p, rng)  # rng None: the framework's generator (manual_seed)
     scale = 1.0 / (1.0 - p) if inverted else 1.0
     cache.update(mask=keep, scale=scale)
     isz = x.dtype.itemsize

@@ -12,9 +12,13 @@ Two forms, chosen by ``inverted``:
 * ``inverted=False`` (classic: Srivastava et al. 2014, "Deep Learning from Scratch"): training
   keeps units unscaled; eval multiplies the output by ``1-p``.
 
-Both have the same expectation at test time. A unit is kept where ``u >= p`` for ``u`` uniform on
-[0, 1), one float64 draw per element in C order -- the same draw as ``reference.dropout_forward``,
-so one seed gives both the same mask. No number is drawn in eval, nor for ``p`` 0 or 1.
+Both have the same expectation at test time. ``inverted`` is keyword-only: PyTorch's fourth
+positional parameter is ``inplace``, and ``dropout(x, 0.5, True, False)`` ported from PyTorch must
+fail loudly, not silently train classic dropout.
+
+The mask is ``random.keep_mask``'s draw (random bytes when ``p`` is on a 1/256 grid, uint16 on a
+1/65536 grid, float32 uniforms otherwise), the same draw as ``reference.dropout_forward``, so one
+seed gives both the same mask. No number is drawn in eval, nor for ``p`` 0 or 1.
 
 For the graph exporter: each function runs inside a scope named after it (``"dropout"``,
 ``"dropout2d"``, ``"alpha_dropout"``, with ``p``, ``training`` and ``inverted``), and the mask is
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -80,7 +85,7 @@ def _apply(input, mask, scale):
     return where(mask, kept, 0.0)
 
 
-def dropout(input, p=0.5, training=True, inverted=True):
+def dropout(input, p=0.5, training=True, *, inverted=True):
     """Zero each element with probability ``p`` while training (see the module notes for the
     inverted and classic forms). ``p == 0`` returns ``input`` itself; ``p == 1`` gives zeros."""
     p = _check_p(p, "dropout")
@@ -90,6 +95,8 @@ def dropout(input, p=0.5, training=True, inverted=True):
         if not training:
             if inverted or p == 0.0:
                 return input
+            if p == 1.0:  # classic: output times 0, as a select (0 * inf would be NaN)
+                return _apply(input, _no_mask(input.shape), 1.0)
             return input * (1.0 - p)  # classic: the test-time output carries the keep rate
         if p == 0.0:
             return input
@@ -98,7 +105,7 @@ def dropout(input, p=0.5, training=True, inverted=True):
         return _apply(input, _mask(input.shape, p), 1.0 / (1.0 - p) if inverted else 1.0)
 
 
-def dropout2d(input, p=0.5, training=True, inverted=True):
+def dropout2d(input, p=0.5, training=True, *, inverted=True):
     """Zero whole channels: one draw per (sample, channel) of an (N, C, H, W) input, or per channel
     of an unbatched (C, H, W) one, broadcast over H and W.
 
@@ -110,15 +117,22 @@ def dropout2d(input, p=0.5, training=True, inverted=True):
     if input.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got "
                          f"{input.ndim}-D input of shape {input.shape}")
+    if input.ndim == 3 and training and 0.0 < p:
+        # Said aloud: code ported from PyTorch 2.13 expects (N, C, L) and would get other masks.
+        warnings.warn("dropout2d: a 3-D input is read as unbatched (C, H, W), one draw per channel "
+                      "(PyTorch 2.13 reads it as (N, C, L)); pass (N, C, H, W) to drop per sample "
+                      "and channel", UserWarning, stacklevel=2)
     training, inverted = bool(training), bool(inverted)
     with scope("dropout2d", p=p, training=training, inverted=inverted):
+        shape = input.shape[:-2] + (1, 1)
         if not training:
             if inverted or p == 0.0:
                 return input
+            if p == 1.0:
+                return _apply(input, _no_mask(shape), 1.0)
             return input * (1.0 - p)
         if p == 0.0:
             return input
-        shape = input.shape[:-2] + (1, 1)
         if p == 1.0:
             return _apply(input, _no_mask(shape), 1.0)
         return _apply(input, _mask(shape, p), 1.0 / (1.0 - p) if inverted else 1.0)

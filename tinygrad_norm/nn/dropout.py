@@ -16,7 +16,7 @@ __all__ = ["Dropout", "Dropout2d", "AlphaDropout"]
 class _DropoutNd(Module):
     _fn = "dropout"
 
-    def __init__(self, p=0.5, inverted=True):
+    def __init__(self, p=0.5, *, inverted=True):
         super().__init__()
         self.p = _check_p(p, type(self).__name__)  # checked at construction, as in PyTorch
         self.inverted = bool(inverted)
@@ -39,7 +39,7 @@ class Dropout(_DropoutNd):
 
     def forward(self, input):
         self._check(input)
-        return F.dropout(input, self.p, self.training, self.inverted)
+        return F.dropout(input, self.p, self.training, inverted=self.inverted)
 
 
 class Dropout2d(_DropoutNd):
@@ -47,7 +47,7 @@ class Dropout2d(_DropoutNd):
 
     def forward(self, input):
         self._check(input)
-        return F.dropout2d(input, self.p, self.training, self.inverted)
+        return F.dropout2d(input, self.p, self.training, inverted=self.inverted)
 
 
 class AlphaDropout(_DropoutNd):

@@ -197,6 +197,8 @@ class Module:
     # ---- dtype ----------------------------------------------------------------------------------
     def to(self, dtype):
         """Convert floating-point parameters and buffers to ``dtype`` (in place; returns self)."""
+        if dtype is None:  # np.dtype(None) is float64: a silent conversion nobody asked for
+            raise TypeError("to(): dtype must be a floating-point dtype, got None")
         try:
             dtype = np.dtype(dtype)
         except TypeError:

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import functional as F
 from ..tensor import Tensor
+from .linear import _float_dtype
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm1d",
@@ -39,16 +40,6 @@ def _real(v, name, cls, allow_none=False):
         raise TypeError(f"{cls}: {name} must be a real number{' or None' if allow_none else ''}, "
                         f"got {type(v).__name__}")
     return float(v)
-
-
-def _float_dtype(dtype, cls):
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{cls}: dtype must be a NumPy floating-point dtype, got {dtype!r}") from None
-    if dt.kind != "f":
-        raise TypeError(f"{cls}: dtype must be floating point, got {dt}")
-    return dt
 
 
 def _mode(m):
