@@ -275,3 +275,43 @@ def test_reshape_error_names_both_shapes():
 def test_bad_axis_is_a_value_error(call):
     with pytest.raises(ValueError):
         call(Tensor(np.ones((2, 3, 1))))
+
+
+# ---- found by the engine audit --------------------------------------------------------------------
+
+def test_accumulated_grad_keeps_the_leaf_dtype():
+    x = Tensor(np.ones(3, np.float32), requires_grad=True)
+    c = np.ones(3)  # float64: each backward's gradient is float64 before it reaches the leaf
+    (x * c).sum().backward()
+    (x * c).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.numpy(), 2.0)
+
+
+def test_integer_leaf_made_to_require_grad_by_assignment_is_refused_before_any_grad():
+    t = Tensor(np.arange(3))
+    t.requires_grad = True  # skips the constructor's check
+    f = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(TypeError, match="floating-point"):
+        (t * 1.5 + f).sum().backward()
+    assert t.grad is None and f.grad is None
+
+
+def test_bool_axis_fraction_operand_and_bad_reshape_size():
+    x = Tensor(np.ones((2, 3), np.float32))
+    with pytest.raises(TypeError, match="axis"):
+        x.sum(axis=True)
+    with pytest.raises(ValueError, match="-2"):
+        x.reshape(-2, 3)
+    from fractions import Fraction
+    y = x + Fraction(1, 2)
+    assert y.dtype == np.float32 and float(y.numpy()[0, 0]) == 1.5
+
+
+def test_max_of_nan_sends_the_gradient_to_the_nans_as_torch(torch):
+    a = np.array([np.nan, 1.0, np.nan, 0.5])
+    x = Tensor(a, requires_grad=True)
+    x.max().backward()
+    t = torch.tensor(a, requires_grad=True)
+    t.max().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())

@@ -263,6 +263,14 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
     # Arrays the caller handed in, or already given to another leaf, must not become a .grad
     # as they are: an in-place update of one would change the other.
     foreign = {id(g) for g in grads}
+    if accumulate:
+        for t, _, _ in leaves.values():
+            if t.requires_grad and t.data.dtype.kind not in "fc":
+                # requires_grad set by assignment skips the constructor's check; a gradient
+                # cast to integers would be silently truncated. Refused before any .grad changes.
+                raise TypeError(f"only floating-point tensors can require gradients, but a "
+                                f"leaf of dtype {t.data.dtype} and shape {t.data.shape} has "
+                                f"requires_grad=True")
     for t, g, _ in leaves.values():
         if not accumulate and id(t) not in leaf_index:
             continue  # grad(): a leaf nobody asked for; its hooks do not run (as in torch)
@@ -335,7 +343,10 @@ def _accumulate_leaf(t, g, create_graph):
             g = np.array(g, dtype=t.data.dtype)
         t.grad = Tensor._wrap(g)
     else:
-        t.grad = Tensor._wrap(t.grad.data + g)
+        total = t.grad.data + g
+        if total.dtype != t.data.dtype:  # a float64 gradient must not promote a float32 .grad
+            total = total.astype(t.data.dtype)
+        t.grad = Tensor._wrap(total)
 
 
 def _sequence(v, name):

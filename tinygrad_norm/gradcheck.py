@@ -120,8 +120,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     if worst is not None:
         _, i, j, a, n, count, size = worst
         raise GradcheckError(
-            f"gradcheck failed for input {i} at index {tuple(int(v) for v in j)}: analytic {a!r} vs "
-            f"numeric {n!r} (abs error {abs(a - n):.3g}; {count} of {size} elements outside "
+            f"gradcheck failed for input {i} at index {tuple(int(v) for v in j)}: analytic {float(a)!r} "
+            f"vs numeric {float(n)!r} (abs error {abs(a - n):.3g}; {count} of {size} elements outside "
             f"atol={atol}, rtol={rtol})")
     return True
 

@@ -621,9 +621,13 @@ class _Extreme(Op):
         a, axes, keep = args[0], kw["axis"], kw["keepdims"]
         out = _expand_reduced(out, a.shape, axes, keep)
         g = _expand_reduced(g, a.shape, axes, keep)
-        hit = (a == out).astype(g.dtype)
-        # Ties share the gradient evenly, as torch.amax/amin do.
-        return (g * (hit / hit.sum(axis=axes, keepdims=True)),)
+        A = a if type(a) is np.ndarray else a.data
+        O = out if type(out) is np.ndarray else out.data
+        # Ties share the gradient evenly, as torch.amax/amin do; a NaN maximum is the NaN
+        # elements' (NaN != NaN would leave no winner and give 0/0 everywhere).
+        hit = (A == O) | (np.isnan(A) & np.isnan(O)) if A.dtype.kind in "fc" else A == O
+        share = (hit / hit.sum(axis=axes, keepdims=True)).astype(A.dtype, copy=False)
+        return (g * share,)
 
 
 class Max(_Extreme):

@@ -56,7 +56,10 @@ def _operand(x):
     if isinstance(x, (bool, np.bool_)):
         return bool(x)
     if isinstance(x, (numbers.Integral, numbers.Real)) and not isinstance(x, np.ndarray):
-        return x.item() if isinstance(x, np.generic) else x
+        if isinstance(x, np.generic):
+            return x.item()
+        # Fraction, Decimal-like Reals: NumPy would make an object array of them
+        return int(x) if isinstance(x, numbers.Integral) else float(x)
     if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "biuf":
         return x.item()  # a 0-d array is a NumPy scalar too: np.array(2.0) must not promote
     if isinstance(x, (np.ndarray, list, tuple)):
@@ -118,11 +121,13 @@ def _axes(axis, ndim, what="axis"):
     items = axis if isinstance(axis, (tuple, list)) else (axis,)
     out = []
     for a in items:
+        if isinstance(a, (bool, np.bool_)):  # operator.index(True) is 1: summing axis 1 by accident
+            raise TypeError(f"{what} must be an int or a tuple of ints, got {axis!r}")
         try:
             a = operator.index(a)
         except TypeError:
             raise TypeError(f"{what} must be an int or a tuple of ints, got {axis!r}") from None
-        if isinstance(a, bool) or not -max(ndim, 1) <= a < max(ndim, 1):
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(f"{what} {a} is out of range for a tensor of {ndim} dimension(s)")
         if ndim:  # a 0-d tensor takes axis 0 or -1, as in torch, and has no axis to reduce:
             out.append(a % ndim)  # NumPy rejects axis=(0,) on it, so it must become ()
@@ -540,6 +545,8 @@ class Tensor:
     # ---- movement --------------------------------------------------------------------------------
     def reshape(self, *shape):
         shape = _shape_arg(shape)
+        if any(s < -1 for s in shape):  # NumPy reads any negative size as -1
+            raise ValueError(f"reshape: invalid shape dimension {min(shape)} in {shape}")
         if shape == self.data.shape:
             return self
         try:
