@@ -51,6 +51,7 @@ def _fast_sum(a, axes):
     return r.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
 
 
+_SMALL = 4096  # elements: below this, Python overhead outweighs memory traffic
 _BLOCK = 2048  # float32 terms summed in one run before a partial sum joins a float64 total
 
 
@@ -65,6 +66,8 @@ def _einsum_sum(operands, axes):
     added in float64. Same single pass over memory, error bounded by the run length."""
     a = operands[0]
     nd = a.ndim
+    if len(operands) == 1 and a.size < _SMALL:
+        return np.add.reduce(a, axis=axes)  # small: the plain reduction has less overhead
     keep = [i for i in range(nd) if i not in axes]
     n = 1
     for i in axes:
@@ -111,8 +114,10 @@ def _mul_sum_to(g, a, shape):
     if (not _einsum_ok(g) or g.dtype != a.dtype or g.size == 0 or a.size == 0
             or len(full) == len(shape) == 0):
         return sum_to(g * a, shape)
-    g = np.broadcast_to(g, full)
-    a = np.broadcast_to(a, full)
+    if g.shape != full:
+        g = np.broadcast_to(g, full)
+    if a.shape != full:
+        a = np.broadcast_to(a, full)
     lead = len(full) - len(shape)
     keep = [i for i in range(lead, len(full)) if shape[i - lead] != 1 or full[i] == 1]
     summed = tuple(i for i in range(len(full)) if i not in keep)
@@ -127,7 +132,6 @@ def _expand_reduced(g, shape, axes, keepdims):
 
 
 _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
-_ONES = {n: u(np.iinfo(u).max) for n, u in _UINT.items()}  # all bits set (np.iinfo costs ~4 us)
 
 
 def select(c, a, b):
@@ -148,10 +152,11 @@ def select(c, a, b):
     u = _UINT[arr.dtype.itemsize]
     res = np.empty(arr.shape, arr.dtype)  # owns its memory, so the tape may reuse it in place
     m = res.view(u)
+    np.copyto(m, c, casting="unsafe")  # 1 where c, else 0
     if keep_where:
-        np.multiply(c, _ONES[arr.dtype.itemsize], out=m, dtype=u)  # True -> all ones
+        np.negative(m, out=m)          # 1 -> all ones, 0 -> 0
     else:
-        np.subtract(c, 1, out=m, dtype=u)                           # False -> 0 - 1 = all ones
+        np.subtract(m, 1, out=m)       # 0 -> all ones, 1 -> 0
     np.bitwise_and(arr.view(u), m, out=m)
     return res
 
@@ -181,9 +186,24 @@ class _NP:
     sign = staticmethod(np.sign)
     where = staticmethod(select)
     zeros_like = staticmethod(np.zeros_like)
-    broadcast_to = staticmethod(np.broadcast_to)
     transpose = staticmethod(np.transpose)
     sum_to = staticmethod(sum_to)
+
+    @staticmethod
+    def broadcast_to(g, shape):
+        """A reduction's gradient spread back over its input: a read-only view when big (no
+        full-size copy), a small array of its own otherwise (np.broadcast_to costs 4 us of
+        Python; a copy of a few KiB costs 2)."""
+        if g.shape == shape:
+            return g
+        n = 1
+        for s in shape:
+            n *= s
+        if n >= _SMALL:
+            return np.broadcast_to(g, shape)
+        out = np.empty(shape, g.dtype)
+        np.copyto(out, g)
+        return out
 
     @staticmethod
     def scatter(g, index, shape, basic):

@@ -110,8 +110,10 @@ def _prod(shape):
 
 
 def _channel_shape(ndim, channels):
-    """(1, C, 1, ..., 1): a per-channel vector broadcast against an (N, C, *spatial) input."""
-    return (1, channels) + (1,) * (ndim - 2)
+    """(1, C, 1, ..., 1): a per-channel vector broadcast against an (N, C, *spatial) input; for
+    an (N, C) input the vector's own shape (C,) broadcasts already, and a reshape would be two
+    tape nodes (forward and backward) for nothing."""
+    return (channels,) if ndim == 2 else (1, channels) + (1,) * (ndim - 2)
 
 
 # ---- the shared core ----------------------------------------------------------------------------
