@@ -192,12 +192,12 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
         if t._node is None:
             leaf_index.setdefault(id(t), []).append(i)
 
-    def route(t, g):
+    def route(t, g, own=False):
         node = t._node
         if node is None:
             entry = leaves.get(id(t))
             if entry is None:
-                leaves[id(t)] = [t, g, False]
+                leaves[id(t)] = [t, g, own]  # own: later contributions may be added into g
             elif entry[2]:
                 entry[1] = entry[1] + g if not isinstance(entry[1], np.ndarray) else _iadd(entry[1], g)
             else:
@@ -237,7 +237,11 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                 # The VJP may write its result into g (a full-size array less to allocate). The
                 # result stays ours if it is routed once; one routed twice (g, g) is shared.
                 in_grads = node.op.vjp_owned(g, args, out, extra, node.kw, node.needs, xp)
-                mine = sum(gi is g for gi in in_grads) == 1
+                shares = 0
+                for t, gi in zip(inputs, in_grads):
+                    if gi is g and type(t) is Tensor and t.requires_grad and t.data.shape == g.shape:
+                        shares += 1
+                mine = shares == 1
             else:
                 in_grads = node.op.vjp(g, args, out, extra, node.kw, node.needs, xp)
                 mine = False
@@ -247,14 +251,18 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                     continue
                 if gi.shape != t.data.shape:
                     gi = xp.sum_to(gi, t.data.shape)
-                if (t._node is not None and not create_graph and gi.size >= _BIG
-                        and (gi is not g or mine) and gi is not prev
-                        and t._node.seq not in pending
-                        and gi.flags.owndata and gi.flags.writeable):
-                    # A full-size array the VJP just made, routed once: later contributions to
-                    # this tensor can be added into it in place (a fresh array costs page faults).
-                    owned.add(t._node.seq)
-                route(t, gi)
+                own = (not create_graph and gi.size >= _BIG and (gi is not g or mine)
+                       and gi is not prev and gi.flags.owndata and gi.flags.writeable)
+                # own: a full-size array the VJP just made (or g itself, passed on once), that
+                # nothing else holds. Later contributions to this tensor are added into it in
+                # place, and the VJP that consumes it may overwrite it (a fresh array costs page
+                # faults).
+                if t._node is None:
+                    route(t, gi, own)
+                else:
+                    if own and t._node.seq not in pending:
+                        owned.add(t._node.seq)
+                    route(t, gi)
                 prev = gi
             if not retain_graph:
                 node.inputs = None

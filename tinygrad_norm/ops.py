@@ -294,6 +294,11 @@ class Add(Op):
     def vjp(g, args, out, extra, kw, needs, xp):
         return g, g
 
+    @staticmethod
+    def vjp_owned(g, args, out, extra, kw, needs, xp):
+        # Passing g on untouched: it stays the tape's own if only one input takes it whole.
+        return (g if needs[0] else None), (g if needs[1] else None)
+
 
 class Sub(Op):
     name = "sub"
@@ -306,6 +311,11 @@ class Sub(Op):
         # Reduce first, negate the small result: -g at full size would be a wasted pass.
         b = args[1]
         return g, (-xp.sum_to(g, b.shape) if b.shape != g.shape else -g)
+
+    @staticmethod
+    def vjp_owned(g, args, out, extra, kw, needs, xp):
+        ga, gb = Sub.vjp(g, args, out, extra, kw, needs, xp)
+        return (ga if needs[0] else None), gb
 
 
 SAME = "same operand"  # a binary node's saved extra when both operands are one tensor (x * x)
