@@ -894,3 +894,16 @@ def test_in_place_vjp_of_a_norm_scale_matches_torch(torch, rng):
     ((ty.relu() * 1.5) * torch.tensor(up)).sum().backward()
     for mine, theirs in ((x, tx), (wt, tw), (bs, tb)):
         np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_float64_seed_under_create_graph_keeps_the_graph_float32_and_stays_differentiable():
+    x = Tensor(np.ones(3, np.float32), requires_grad=True)
+    y = x * x
+    seen = []
+    y.register_hook(lambda g: seen.append(g.dtype))
+    v = Tensor(np.ones(3), requires_grad=True)  # float64 grad_outputs
+    (g,) = tg.grad(y, [x], grad_outputs=v, create_graph=True)
+    assert g.dtype == np.float32 and seen == [np.float32]
+    (h,) = tg.grad(g.sum(), [v])
+    assert h.dtype == np.float64
+    np.testing.assert_array_equal(h.numpy(), 2.0)

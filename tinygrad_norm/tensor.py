@@ -730,8 +730,8 @@ def _seed_grad(t, gradient, create_graph):
             g = np.asarray(g, dtype=t.data.dtype)
         if g.shape != t.data.shape:
             raise ValueError(f"gradient has shape {g.shape} but the tensor has shape {t.shape}")
-        if create_graph and isinstance(gradient, Tensor):
-            return gradient
+        if create_graph and isinstance(gradient, Tensor):  # stays on the graph, in t's dtype
+            return gradient if gradient.dtype == t.data.dtype else gradient.astype(t.data.dtype)
     return Tensor._wrap(g) if create_graph else g
 
 
