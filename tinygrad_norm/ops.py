@@ -47,11 +47,23 @@ def _fast_sum(a, axes):
     same reduction in 0.11 ms, in float32 accumulated in blocks (see ``_einsum_sum``)."""
     if not _einsum_ok(a) or len(axes) == a.ndim or a.size == 0:
         return np.sum(a, axis=axes, keepdims=True)
+    if (a.size < _SMALL_SUM and axes[-1] == len(axes) - 1  # leading axes: (N, ...) over N
+            and (a.dtype != np.float32 or a.size // _kept(a.shape, axes) <= _BLOCK)):
+        return np.add.reduce(a, axis=axes, keepdims=True)  # small: least Python on the way
     r = _einsum_sum((a,), axes)
     return r.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
 
 
+def _kept(shape, axes):
+    n = 1
+    for i, s in enumerate(shape):
+        if i not in axes:
+            n *= s
+    return n or 1
+
+
 _SMALL = 4096  # elements: below this, Python overhead outweighs memory traffic
+_SMALL_SUM = 1 << 16  # elements: below this, a sum over leading axes is quicker by add.reduce
 _BLOCK = 2048  # float32 terms summed in one run before a partial sum joins a float64 total
 
 
@@ -66,8 +78,6 @@ def _einsum_sum(operands, axes):
     added in float64. Same single pass over memory, error bounded by the run length."""
     a = operands[0]
     nd = a.ndim
-    if len(operands) == 1 and a.size < _SMALL:
-        return np.add.reduce(a, axis=axes)  # small: the plain reduction has less overhead
     keep = [i for i in range(nd) if i not in axes]
     n = 1
     for i in axes:
