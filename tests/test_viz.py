@@ -57,12 +57,16 @@ def classes(attrs):
 
 # ---- models ----------------------------------------------------------------------------------------
 
-def dropout_mlp(seed=0, p=0.5, width=12, norm=False):
+def dropout_mlp(seed=0, p=0.5, width=12, norm=False, depth=1):
+    """``depth`` hidden layers of Linear, [BatchNorm1d,] ReLU, Dropout(p); then Linear(width, 4)."""
     tg.manual_seed(seed)
-    layers = [nn.Linear(6, width)]
-    if norm:
-        layers.append(nn.BatchNorm1d(width))
-    layers += [nn.ReLU(), nn.Dropout(p), nn.Linear(width, 4)]
+    layers = []
+    for d in range(depth):
+        layers.append(nn.Linear(6 if d == 0 else width, width))
+        if norm:
+            layers.append(nn.BatchNorm1d(width))
+        layers += [nn.ReLU(), nn.Dropout(p)]
+    layers.append(nn.Linear(width, 4))
     return nn.Sequential(*layers)
 
 
@@ -86,52 +90,92 @@ def forward_with_mask(model, x):
 
 # ---- neuron view: masked units and blocked weights ----------------------------------------------
 
-@pytest.mark.parametrize("sample,p,n", [(0, 0.5, 5), (3, 0.5, 5), (None, 0.7, 3)])
-def test_neurons_masked_and_blocked_are_exactly_the_zeros(sample, p, n):
-    model = dropout_mlp(p=p)
+def _edge_units(edges, layer, blocked_only=False):
+    """{(o, i)} of the weights of the ``layer``-th Linear drawn (or drawn blocked)."""
+    return {(int(d.split("_")[1]), int(s.split("_")[1])) for s, d, a in edges
+            if d.startswith(f"L{layer}_") and "weight" in classes(a)
+            and (not blocked_only or "blocked" in classes(a))}
+
+
+@pytest.mark.parametrize("sample,p,n,norm,depth", [
+    (0, 0.5, 5, False, 1), (3, 0.5, 5, False, 1), (None, 0.7, 3, False, 1),
+    # batch norm before the dropout (Linear-BN-ReLU-Dropout): batch norm mixes the samples, so
+    # only the sample's own loss gives exact zeros into a unit dropped for that sample
+    (0, 0.5, 5, True, 1), (4, 0.5, 5, True, 1), (None, 0.7, 3, True, 1),
+    # two such blocks: the second batch norm sees the first block's dropped unit in the other
+    # samples, so sample k's loss does reach the weights into it (drawn as it is)
+    (0, 0.5, 6, True, 2), (None, 0.7, 3, True, 2)])
+def test_neurons_masked_and_blocked_are_exactly_the_zeros(sample, p, n, norm, depth):
+    model = dropout_mlp(p=p, norm=norm, depth=depth)
     x, y = batch(n=n)
     g = viz.neurons(model, x, y, sample=sample)
-    # neurons() leaves the generator as it found it: the same forward draws the same mask
+    # neurons() leaves the generator as it found it: the same forward draws the same masks.
+    # The gradient of each weight, computed independently: the loss of that sample (its own
+    # term of the mean) or of the batch, through the same masks
     model.train()
-    _, mask = forward_with_mask(model, x)
-    dropped = ~mask[sample] if sample is not None else ~mask.any(axis=0)
-    assert 0 < dropped.sum() < mask.shape[1]
+    h, masks = x, []
+    for m in model:
+        h = m(h)
+        if isinstance(m, nn.Dropout):
+            assert h._node.op.name == "where" and h._node.inputs[0].name == "dropout mask"
+            masks.append(h._node.inputs[0].data)
+    if sample is None:
+        loss = F.cross_entropy(h, y)
+    else:
+        loss = F.cross_entropy(h, y, reduction="none")[sample] / n
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    grads = [gw.data for gw in tg.grad(loss, [m.weight for m in linears])]
 
     nodes, edges = parse(g.source)
-    masked = {int(n.split("_")[1]) for n, a in nodes.items()
-              if n.startswith("L1_") and "masked" in classes(a)}
-    assert masked == set(np.flatnonzero(dropped).tolist())
-    for c in (0, 2):  # no other column has a dropout
-        assert not any(n.startswith(f"L{c}_") and "masked" in classes(a) for n, a in nodes.items())
-    # the count in the layer's heading is the mask's
-    head = nodes["L1_head"]["label"]
-    assert f"{int(dropped.sum())} of {mask.shape[1]} dropped" in head
+    dropped_by_column = {}
+    for c, mask in enumerate(masks, start=1):
+        dropped = ~mask[sample] if sample is not None else ~mask.any(axis=0)
+        assert 0 < dropped.sum() < mask.shape[1]
+        dropped_by_column[c] = set(np.flatnonzero(dropped).tolist())
+        masked = {int(k.split("_")[1]) for k, a in nodes.items()
+                  if re.fullmatch(rf"L{c}_\d+", k) and "masked" in classes(a)}
+        assert masked == dropped_by_column[c]
+        # the count in the layer's heading is the mask's
+        assert f"{int(dropped.sum())} of {mask.shape[1]} dropped" in nodes[f"L{c}_head"]["label"]
+    for c in (0, depth + 1):  # the input and the output have no dropout
+        assert not any(k.startswith(f"L{c}_") and "masked" in classes(a) for k, a in nodes.items())
 
-    # the gradient of each weight, computed independently: the loss of that sample (or the
-    # batch) through the same mask
-    W1, b1, W2, b2 = model[0].weight, model[0].bias, model[3].weight, model[3].bias
-    out = where(Tensor(mask), (x @ W1.T + b1).relu() * (1 / (1 - p)), 0.0) @ W2.T + b2
-    if sample is None:
-        loss = F.cross_entropy(out, y)
-    else:
-        loss = F.cross_entropy(out, y, reduction="none")[sample] / n
-    gW1, gW2 = tg.grad(loss, [W1, W2])
-    for layer, gw in ((1, gW1.data), (2, gW2.data)):
-        blocked = {(int(d.split("_")[1]), int(s.split("_")[1])) for s, d, a in edges
-                   if d.startswith(f"L{layer}_") and "weight" in classes(a)
-                   and "blocked" in classes(a)}
-        drawn = {(int(d.split("_")[1]), int(s.split("_")[1])) for s, d, a in edges
-                 if d.startswith(f"L{layer}_") and "weight" in classes(a)}
+    for layer, gw in enumerate(grads, start=1):
+        drawn = _edge_units(edges, layer)
+        blocked = _edge_units(edges, layer, blocked_only=True)
         assert drawn == {(o, i) for o in range(gw.shape[0]) for i in range(gw.shape[1])}
         assert blocked == {(o, i) for o, i in drawn if gw[o, i] == 0}
         assert g.info.layers[layer - 1]["blocked"] == blocked
-    # every weight into or out of a dropped unit is blocked, for the dropout's reason
-    for s, d, a in edges:
-        if "weight" not in classes(a):
+
+    # Every weight into or out of a dropped unit is blocked, for the dropout's reason, when no
+    # batch norm comes after the unit's layer: then no other sample carries the unit to the loss
+    for c in range(1, depth + 1):
+        if norm and c < depth:
             continue
-        if (d.startswith("L1_") and int(d.split("_")[1]) in masked) or \
-                (s.startswith("L1_") and int(s.split("_")[1]) in masked):
-            assert {"blocked", "reason-dropout"} <= classes(a)
+        for s, d, a in edges:
+            if "weight" in classes(a) and (
+                    (d.startswith(f"L{c}_") and int(d.split("_")[1]) in dropped_by_column[c]) or
+                    (s.startswith(f"L{c}_") and int(s.split("_")[1]) in dropped_by_column[c])):
+                assert {"blocked", "reason-dropout"} <= classes(a), (s, d, a)
+    if norm and depth == 2 and sample is not None:
+        # ...and where one does, the weights into the first block's dropped units do get a
+        # gradient from this sample's loss, and the picture says so
+        into = {(o, i) for o, i in _edge_units(edges, 1) if o in dropped_by_column[1]}
+        assert into - _edge_units(edges, 1, blocked_only=True)
+
+
+def test_neurons_default_graph_command_blocks_weights_of_the_last_dropout(tmp_path):
+    """The model of `tinygrad-norm graph` (Linear-BN-ReLU-Dropout blocks): for the sample shown,
+    every drawn weight into or out of a unit its last dropout dropped is blocked."""
+    from tinygrad_norm.cli import main
+    assert main(["graph", "--format", "dot", "--out", str(tmp_path), "--hidden", "24,24",
+                 "--batch-size", "8"]) == 0
+    nodes, edges = parse((tmp_path / "neurons.dot").read_text())
+    last = max(int(k[1:].split("_")[0]) for k in nodes if re.fullmatch(r"L\d+_\d+", k)) - 1
+    masked = {k for k, a in nodes.items() if k.startswith(f"L{last}_") and "masked" in classes(a)}
+    assert masked
+    touching = [a for s, d, a in edges if "weight" in classes(a) and (s in masked or d in masked)]
+    assert touching and all({"blocked", "reason-dropout"} <= classes(a) for a in touching)
 
 
 def test_neurons_wide_layer_is_shown_in_part():

@@ -3,9 +3,10 @@ into and out of them drawn as blocked, because their gradient is exactly zero.
 
 A column is the input, or the units of one ``Linear`` together with what follows it up to the
 next ``Linear`` (activation, norm, dropout act unit by unit on the same units). An edge is one
-weight ``W[o, i]`` of a ``Linear``; its gradient for one sample ``k`` is
-``dL/dz[k, o] * h[k, i]`` (``z`` the layer's output, ``h`` its input) and for the whole batch the
-sum over ``k``, which is ``W.grad``. A weight whose gradient is exactly zero is ``blocked``; its
+weight ``W[o, i]`` of a ``Linear``; its gradient for one sample ``k`` is that of the sample's own
+loss, ``sum_j dL_k/dz[j, o] * h[j, i]`` (``z`` the layer's output, ``h`` its input; only ``j = k``
+counts unless a batch norm mixes the samples) and for the whole batch the sum over ``k``, which is
+``W.grad``. A weight whose gradient is exactly zero is ``blocked``; its
 reason is the unit at either end that caused it (dropped by dropout, dead relu, zero input).
 """
 from __future__ import annotations
@@ -94,6 +95,22 @@ def _default_loss(out, y):
     return (out * Tensor(v)).sum()
 
 
+def _own_share(L, out, sample):
+    """The upstream gradient at the model's output that carries sample ``sample``'s own share of
+    the loss: ``dL/d out`` in that sample's row, exact zeros in every other row.
+
+    Back-propagated from ``out``, it gives the gradient of that sample's own term of the loss
+    (``cross_entropy(out, y, reduction="none")[k] / N`` for the default mean loss; for any loss,
+    the part of ``dL/dW`` that flows through ``out[k]``), and the per-sample gradients add up to
+    ``W.grad``. Not ``dL/dz[k, o] * h[k, i]``: a batch norm mixes the samples, so the batch loss's
+    gradient at row ``k`` of a layer carries the other samples' losses too, and the weights into
+    a unit dropped for sample ``k`` would seem to get a gradient from it."""
+    (g,) = _grad(L, [out], retain_graph=True)
+    own = np.zeros_like(g.data)
+    own[sample] = g.data[sample]
+    return Tensor(own)
+
+
 def neurons(model, x, y=None, loss=None, *, sample=0, max_neurons=16, training=True):
     """Draw a small MLP neuron by neuron, after one forward and backward pass on ``x``.
 
@@ -104,6 +121,9 @@ def neurons(model, x, y=None, loss=None, *, sample=0, max_neurons=16, training=T
       ``loss(output, y)`` (or ``loss(output)`` without ``y``), returning a scalar Tensor.
     * ``sample``: the sample whose dropped units and per-sample weight gradients are drawn, or
       ``None`` for the whole batch (units dropped for every sample; the batch gradient ``W.grad``).
+      A sample's weight gradients are those of its own loss (its term of the batch loss, or what
+      flows through its row of the output), not its row of the batch loss's gradient, which
+      batch norm mixes with the other samples'.
     * ``max_neurons``: wider layers show their first ``max_neurons`` units and a "… N more" node.
     * ``training``: the mode of the pass (dropout drops only in training).
 
@@ -154,7 +174,15 @@ def neurons(model, x, y=None, loss=None, *, sample=0, max_neurons=16, training=T
         gz = [None] * len(zs)
         want = [i for i, z in enumerate(zs) if z.requires_grad]  # a frozen first layer has none
         if L.requires_grad and want:
-            for i, gi in zip(want, _grad(L, [zs[i] for i in want], allow_unused=True)):
+            targets = [zs[i] for i in want]
+            if sample is None:
+                grads = _grad(L, targets, allow_unused=True)
+            elif out.requires_grad:
+                grads = _grad(out, targets, grad_outputs=_own_share(L, out, sample),
+                              allow_unused=True)
+            else:  # the loss does not reach the weights through the output
+                grads = [None] * len(targets)
+            for i, gi in zip(want, grads):
                 gz[i] = gi
     finally:
         for m, mode in modes:
@@ -305,14 +333,20 @@ def _draw(layers, columns, gz, sample, max_neurons, y, training):
         else:
             gd = np.asarray(gzc.data, dtype=np.float64)
             hin = np.asarray(prev.h, dtype=np.float64)
-            G = np.outer(gd[sample], hin[sample]) if sample is not None else gd.T @ hin
+            # for one sample, gd is the gradient of that sample's own loss (see _own_share): it
+            # is nonzero in other rows too when a batch norm lies between here and the output
+            G = gd.T @ hin
         masked_in, dead_in = states[c - 1]
         masked_out, dead_out = states[c]
         vis_in, vis_out = shown[c - 1], shown[c]
         sub = np.abs(G[np.ix_(vis_out, vis_in)])
         top = float(sub.max()) if sub.size else 0.0
         blocked = set()
-        zero_in = (prev.h[sample] == 0) if sample is not None else ~(prev.h != 0).any(axis=0)
+        if sample is None or gzc is None:
+            rows = slice(None) if sample is None else [sample]
+        else:  # the samples through which this sample's loss reaches the layer
+            rows = np.flatnonzero(np.any(np.asarray(gzc.data) != 0, axis=1))
+        zero_in = ~(prev.h[rows] != 0).any(axis=0)
         for o in vis_out:
             for i in vis_in:
                 gv = G[o, i]
