@@ -445,6 +445,61 @@ def test_same_seeded_step_gives_identical_dot():
     assert draw() == draw()
 
 
+# ---- the pictures of docs/graphs.md are the code's --------------------------------------------------
+
+DOCS_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+
+
+def _make_graphs():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("_docs_make_graphs", DOCS_IMG / "make_graphs.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _marks_of_dot(source):
+    """Counter of (node id or "a->b", classes) of the nodes and edges of the DOT text."""
+    from collections import Counter
+    nodes, edges = parse(source)
+    marks = Counter((n, frozenset(classes(a))) for n, a in nodes.items()
+                    if a.get("style") != "invis")
+    marks.update((f"{s}->{d}", frozenset(classes(a))) for s, d, a in edges
+                 if a.get("style") != "invis")  # graphviz leaves invisible ones out of SVG
+    return marks
+
+
+def _marks_of_svg(path):
+    """The same, read from the SVG graphviz drew (its groups keep the DOT classes and ids)."""
+    from collections import Counter
+    marks = Counter()
+    for el in ET.parse(path).getroot().iter():
+        cls = (el.get("class") or "").split()
+        if cls and cls[0] in ("node", "edge"):
+            title = next(t for t in el if t.tag.endswith("title")).text
+            marks[(title, frozenset(cls[1:]))] += 1
+    return marks
+
+
+def test_docs_pictures_are_the_codes():
+    """docs/img/make_graphs.py draws the same DOT as the committed goldens docs/img/*.dot, and
+    each committed SVG was rendered from its golden: same nodes, edges, marks, dropped counts.
+    Fails when the drawing or the dropout draw changed and the pictures were not remade."""
+    fix = ("rerun `python docs/img/make_graphs.py` (writes docs/img/*.dot and *.svg), review the "
+           "pictures and commit them")
+    graphs = _make_graphs().graphs()
+    assert graphs
+    dropped = re.compile(r"\d+ of \d+ dropped")
+    for name, g in graphs.items():
+        dot, svg = DOCS_IMG / f"{name}.dot", DOCS_IMG / f"{name}.svg"
+        assert dot.read_text(encoding="utf-8") == g.source, f"{dot} is stale: {fix}"
+        assert _marks_of_svg(svg) == _marks_of_dot(g.source), f"{svg} is stale: {fix}"
+        assert sorted(dropped.findall(svg.read_text(encoding="utf-8"))) == \
+            sorted(dropped.findall(g.source)), f"{svg} is stale: {fix}"
+    # the whole-batch neuron view shows units dropped for every sample
+    assert graphs["dropout_mlp_neurons_batch"].info.columns[1]["masked"]
+
+
 # ---- rendering -----------------------------------------------------------------------------------------
 
 def _svg_classes(path):

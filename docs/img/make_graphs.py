@@ -1,10 +1,17 @@
-"""Regenerate the pictures of docs/graphs.md: ``python docs/img/make_graphs.py``.
+"""Regenerate the pictures of docs/graphs.md: ``python docs/img/make_graphs.py [OUT_DIR]``.
 
-Every model, batch and dropout mask is seeded, so the DOT text is the same on every run; the SVG
-files are what the renderer found (system ``dot`` or ``graphviz-pure``) made of it.
+Writes, for each picture, ``<name>.svg`` and the DOT text it was rendered from, ``<name>.dot``,
+into OUT_DIR (default: beside this script, docs/img/). Every model, batch and dropout mask is
+seeded, so the DOT text is the same on every run; the SVG files are what the renderer found
+(system ``dot`` or ``graphviz-pure``) made of it.
+
+The committed ``.dot`` files are goldens: tests/test_viz.py draws ``graphs()`` again (no
+rendering) and compares, and checks each committed SVG against its ``.dot``, so a change to the
+drawing or to the dropout draw fails the tests until the pictures are remade with this script.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +33,10 @@ def digits(n, images=False):
             Tensor(y[idx], name="y"))
 
 
-def write(graph, name):
-    path = viz.render(graph, HERE / f"{name}.svg")
-    print("wrote", path)
+def graphs():
+    """{name: graph} of every picture of docs/graphs.md, drawn (not rendered), in order."""
+    out = {}
 
-
-def main():
     # 1. dropout in an MLP: the op view and the neuron view of the same training step
     tg.manual_seed(0)
     mlp = nn.Sequential(nn.Linear(64, 12), nn.ReLU(), nn.Dropout(0.5), nn.Linear(12, 10))
@@ -39,10 +44,17 @@ def main():
     mlp.train()
     state = tg.random.generator().bit_generator.state
     loss = F.cross_entropy(mlp(x), y)
-    write(viz.graph(loss, params=mlp.named_parameters()), "dropout_mlp_ops")
+    out["dropout_mlp_ops"] = viz.graph(loss, params=mlp.named_parameters())
     tg.random.generator().bit_generator.state = state  # the neuron view draws the same mask
-    write(viz.neurons(mlp, x, y, sample=0), "dropout_mlp_neurons")
-    write(viz.neurons(mlp, x, y, sample=None), "dropout_mlp_neurons_batch")
+    out["dropout_mlp_neurons"] = viz.neurons(mlp, x, y, sample=0)
+
+    # 1b. the whole-batch neuron view greys only the units dropped for *every* sample: with 8
+    # samples at p=0.5 a unit is that with odds 1/256, so none would be; 4 samples at p=0.75
+    # (odds ~0.32 a unit) show some
+    tg.manual_seed(0)
+    mlp4 = nn.Sequential(nn.Linear(64, 12), nn.ReLU(), nn.Dropout(0.75), nn.Linear(12, 10))
+    x4, y4 = digits(4)
+    out["dropout_mlp_neurons_batch"] = viz.neurons(mlp4, x4, y4, sample=None)
 
     # 2. batch norm: the composite as a cluster of its primitives
     tg.manual_seed(0)
@@ -50,7 +62,7 @@ def main():
                        nn.Linear(6, 10))
     bn.train()
     loss = F.cross_entropy(bn(x), y)
-    write(viz.graph(loss, params=bn.named_parameters()), "batch_norm_cluster")
+    out["batch_norm_cluster"] = viz.graph(loss, params=bn.named_parameters())
 
     # 3. one training step of the CNN, each composite collapsed to one node
     tg.manual_seed(0)
@@ -58,7 +70,17 @@ def main():
     cnn.train()
     xi, yi = digits(8, images=True)
     loss = F.cross_entropy(cnn(xi), yi)
-    write(viz.graph(loss, params=cnn.named_parameters(), collapse=True), "cnn_step_collapsed")
+    out["cnn_step_collapsed"] = viz.graph(loss, params=cnn.named_parameters(), collapse=True)
+    return out
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    out = Path(argv[0]) if argv else HERE
+    out.mkdir(parents=True, exist_ok=True)
+    for name, graph in graphs().items():
+        (out / f"{name}.dot").write_text(graph.source, encoding="utf-8")
+        print("wrote", viz.render(graph, out / f"{name}.svg"))
 
 
 if __name__ == "__main__":
