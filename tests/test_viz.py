@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import sys
+import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -588,7 +589,29 @@ def test_renderer_from_environment_variable(monkeypatch):
     if not exes:
         pytest.skip("no renderer")
     monkeypatch.setenv("TINYGRAD_NORM_DOT", exes[-1])  # the least preferred one comes first now
-    assert viz.find_renderer()[0] == exes[-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a usable one is taken without a word
+        assert viz.find_renderer()[0] == exes[-1]
+
+
+def test_unusable_renderer_from_environment_variable_is_said(tmp_path, monkeypatch):
+    plain = tmp_path / "dot"
+    plain.write_text("not a program")
+    plain.chmod(0o644)
+    for env, why in ((str(tmp_path / "nope" / "dot"), "is neither a file nor a program on PATH"),
+                     (str(plain), "is not an executable file")):
+        monkeypatch.setenv("TINYGRAD_NORM_DOT", env)
+        with pytest.warns(RuntimeWarning, match="TINYGRAD_NORM_DOT=.* was ignored: it " + why):
+            exes = viz.find_renderer()
+        assert env not in exes
+    # with no renderer at all, the error names the setting too
+    monkeypatch.setattr(vrender.shutil, "which", lambda *a, **k: None)
+    loss, _ = small_graph()
+    with pytest.warns(RuntimeWarning), pytest.raises(viz.RendererNotFoundError) as e:
+        viz.render(viz.graph(loss), tmp_path / "g.svg")
+    assert f"TINYGRAD_NORM_DOT={str(plain)!r} was ignored" in str(e.value)
+    assert "pip install graphviz-pure" in str(e.value)
+    assert (tmp_path / "g.dot").exists()
 
 
 def test_render_errors(tmp_path):

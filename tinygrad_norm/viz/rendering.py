@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import warnings
 from pathlib import Path
 
 __all__ = ["render", "find_renderer", "pipe", "RendererNotFoundError", "RenderError", "FORMATS"]
@@ -32,10 +33,23 @@ class RenderError(RuntimeError):
     """A renderer was found but failed on this graph."""
 
 
+def _env_problem():
+    """Why $TINYGRAD_NORM_DOT, when set, names no program that can run; None if it does or if it
+    is not set."""
+    env = os.environ.get("TINYGRAD_NORM_DOT")
+    if not env or shutil.which(env):
+        return None
+    why = ("is not an executable file" if os.path.exists(env)
+           else "is neither a file nor a program on PATH")
+    return f"TINYGRAD_NORM_DOT={env!r} was ignored: it {why}"
+
+
 def _install_hint():
-    return ("install a renderer: `pip install graphviz-pure` (no system packages needed) or the "
+    hint = ("install a renderer: `pip install graphviz-pure` (no system packages needed) or the "
             "Graphviz programs (`apt-get install graphviz`, `brew install graphviz`, `conda install "
             "graphviz`), or set TINYGRAD_NORM_DOT to the path of a dot program")
+    problem = _env_problem()
+    return hint if problem is None else f"{problem}; {hint}"
 
 
 def _candidates():
@@ -61,7 +75,14 @@ def _candidates():
 
 def find_renderer():
     """The renderers present, best first, as absolute paths (may be empty). The system ``dot``
-    comes first: it is the reference implementation; ``graphviz-pure`` is the fallback."""
+    comes first: it is the reference implementation; ``graphviz-pure`` is the fallback.
+
+    A ``TINYGRAD_NORM_DOT`` that names no runnable program is skipped with a ``RuntimeWarning``
+    (and named again in the error when no renderer is found at all)."""
+    problem = _env_problem()
+    if problem is not None:
+        warnings.warn(f"{problem}; looking for `dot` and `graphviz-pure` instead", RuntimeWarning,
+                      stacklevel=2)
     found = []
     for c in _candidates():
         exe = shutil.which(c)
