@@ -501,6 +501,52 @@ def test_docs_pictures_are_the_codes():
     assert graphs["dropout_mlp_neurons_batch"].info.columns[1]["masked"]
 
 
+_STEP_SCRIPT = """
+import sys
+import numpy as np
+import tinygrad_norm as tg
+import tinygrad_norm.functional as F
+from tinygrad_norm import Tensor, nn, viz
+
+tg.manual_seed(3)
+model = nn.Sequential(nn.Linear(6, 12), nn.BatchNorm1d(12), nn.ReLU(), nn.Dropout(0.5),
+                      nn.Linear(12, 4))
+rng = np.random.default_rng(1)
+x = Tensor(rng.standard_normal((5, 6)).astype(np.float32))
+y = Tensor(rng.integers(0, 4, size=5))
+model.train()
+state = tg.random.generator().bit_generator.state
+loss = F.cross_entropy(model(x), y)
+out = [viz.graph(loss, params=model.named_parameters()).source,
+       viz.graph(loss, params=model.named_parameters(), collapse=True).source]
+tg.random.generator().bit_generator.state = state
+out.append(viz.neurons(model, x, y, sample=1).source)
+out.append(viz.neurons(model, x, y, sample=None).source)
+sys.stdout.buffer.write("\\n#----\\n".join(out).encode("utf-8"))
+"""
+
+
+def test_seeded_step_gives_identical_dot_across_processes():
+    """Two interpreters with different string-hash seeds (set and dict orders differ) write
+    byte-identical DOT for the same seeded dropout step: op view, collapsed, neuron views."""
+    import subprocess
+    root = Path(__file__).resolve().parents[1]
+    procs = []
+    for seed in ("0", "4242"):
+        env = dict(os.environ, PYTHONHASHSEED=seed,
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(root),
+                                                            os.environ.get("PYTHONPATH")])))
+        procs.append(subprocess.Popen([sys.executable, "-c", _STEP_SCRIPT], cwd=root, env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    outs = []
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err.decode("utf-8", "replace")
+        outs.append(out)
+    assert outs[0] == outs[1]
+    assert b"dropout mask" in outs[0] and b"masked" in outs[0]
+
+
 # ---- rendering -----------------------------------------------------------------------------------------
 
 def _svg_classes(path):
