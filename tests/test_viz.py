@@ -319,6 +319,56 @@ def test_opgraph_gradients_and_blocked_edges_match_autograd():
     assert n_blocked == sum(e["status"] == "blocked" for e in g.info.edges)
 
 
+def _share_label(zeros, size):
+    """The label of a partly blocked edge, from a count of exact zeros in its gradient."""
+    share = 100.0 * zeros / size
+    text = "<1%" if share < 1 else ">99%" if share > 99 else f"{share:.0f}%"
+    return f"{text} of gradient zero"
+
+
+def test_partial_label_is_the_share_of_zeros_in_the_actual_gradient():
+    model = dropout_mlp(norm=True, p=0.6)
+    x, y = batch(n=6)
+    model.train()
+    out, mask = forward_with_mask(model, x)
+    loss = F.cross_entropy(out, y)
+    g = viz.graph(loss, params=model.named_parameters())
+    tensors = _graph_tensors(loss)
+    grads = dict(zip((id(t) for t in tensors),
+                     tg.grad(loss, tensors, retain_graph=True, allow_unused=True)))
+    by_vid = {g.info.ids[i]: gt for i, gt in grads.items() if i in g.info.ids}
+    uses = {}
+    for e in g.info.edges:
+        uses[e["src"]] = uses.get(e["src"], 0) + 1
+    _, edges = parse(g.source)
+    checked, dropout_checked = 0, False
+    for s, d, a in edges:
+        if "partial" not in classes(a) or uses.get(s) != 1 or s not in by_vid:
+            continue
+        gt = by_vid[s].data
+        zeros = int(gt.size - np.count_nonzero(gt))
+        assert 0 < zeros < gt.size
+        assert a["label"].split("\\n")[-1] == _share_label(zeros, gt.size), (s, d, a["label"])
+        if "reason-dropout" in classes(a):  # into the dropout's where: the mask's zeros
+            assert zeros == int((~mask).sum())
+            dropout_checked = True
+        checked += 1
+    assert checked >= 2 and dropout_checked
+
+
+@pytest.mark.parametrize("dropped,size,text", [(3, 7, "43%"), (1, 300, "<1%"), (299, 300, ">99%")])
+def test_partial_label_rounds_but_never_to_0_or_100(dropped, size, text):
+    keep = np.ones(size, dtype=bool)
+    keep[:dropped] = False
+    x = Tensor(np.linspace(1.0, 2.0, size, dtype=np.float32), requires_grad=True, name="x")
+    loss = where(Tensor(keep), x * 3.0, 0.0).sum()  # x's gradient: 3 where kept, else 0
+    g = viz.graph(loss)
+    _, edges = parse(g.source)
+    labels = [a["label"] for s, d, a in edges if "partial" in classes(a)]
+    assert len(labels) == 2  # x into mul, x * 3 into where
+    assert all(lab.split("\\n")[-1] == f"{text} of gradient zero" for lab in labels), labels
+
+
 def test_dead_relu_and_detach_are_told_apart_from_dropout():
     x = Tensor(np.array([[1.0, 2.0, 0.5], [0.3, 1.0, 2.0]], dtype=np.float32))
     W = Tensor(np.full((3, 4), 0.5, dtype=np.float32), requires_grad=True, name="W")
