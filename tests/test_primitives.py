@@ -767,6 +767,15 @@ def test_pad_width_forms_and_errors():
         x.pad(-1)
 
 
+def test_pad_of_a_0d_tensor_is_a_copy_as_numpy():
+    # np.pad of a 0-d array returns it; ours used to fail inside NumPy on the empty pad_width
+    x = Tensor(np.float64(2.0), requires_grad=True)
+    y = x.pad(1)
+    np.testing.assert_array_equal(y.numpy(), np.pad(np.array(2.0), 1))
+    (y * 3).backward()
+    assert x.grad.item() == 3.0
+
+
 # ---- finite differences: gradcheck and gradgradcheck of every primitive, in float64 ----------------
 
 def _r(shape, seed=0, domain="real"):

@@ -926,6 +926,8 @@ class Pad(Op):
 
     @staticmethod
     def forward(a, pad_width, value):
+        if a.ndim == 0:  # nothing to pad; np.pad reads the empty pad_width () as floats and fails
+            return a.copy()
         return np.pad(a, pad_width, mode="constant", constant_values=value)
 
     @staticmethod
