@@ -344,3 +344,119 @@ def test_cli_help_in_a_subprocess():
                  "--epochs", "--batch-size", "--seed", "--data-dir", "--out", "--graph",
                  "--no-progress"):
         assert flag in proc.stdout
+
+
+# ------------------------------------------------------------------------------------------------
+# a last batch of one sample under batch norm
+# ------------------------------------------------------------------------------------------------
+
+def _n_train_digits():
+    return len(_digits("mlp")[0])
+
+
+def test_cli_drops_a_last_batch_of_one_sample_under_batch_norm(tmp_path, capsys):
+    n_train = _n_train_digits()
+    batch_size = (n_train - 1) // 2  # two full batches and a lone sample: quick to train
+    assert n_train % batch_size == 1
+    out = tmp_path / "run"
+    rc = main(["train", "--batch-size", str(batch_size), "--epochs", "1", "--out", str(out),
+               "--no-progress", "--no-graph"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert err.count("dropped") == 1 and "batch norm" in err  # said once, not per epoch
+    m = _read_metrics(out)
+    assert m["data"]["dropped_per_epoch"] == 1 and "batch norm" in m["data"]["note"]
+    assert m["history"]["epoch"] == [1]
+
+
+def test_cli_last_batch_of_one_sample_is_kept_without_batch_norm(tmp_path, capsys):
+    n_train = _n_train_digits()
+    out = tmp_path / "run"
+    assert main(["train", "--norm", "layer", "--batch-size", str((n_train - 1) // 2),
+                 "--epochs", "1", "--out", str(out), "--no-progress", "--no-graph"]) == 0
+    assert "dropped" not in capsys.readouterr().err
+    assert "dropped_per_epoch" not in _read_metrics(out)["data"]
+
+
+def test_cli_batch_norm_with_batches_of_one_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--batch-size", "1", "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err and "--batch-size 1" in err and "batch norm" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_batch_norm_with_one_training_sample_is_a_usage_error(tmp_path, capsys):
+    data = tmp_path / "mnist"
+    data.mkdir()
+    _write_idx(data / "train-images-idx3-ubyte.gz", np.zeros((1, 4, 4)))
+    _write_idx(data / "train-labels-idx1-ubyte.gz", np.zeros(1))
+    _write_idx(data / "t10k-images-idx3-ubyte.gz", np.zeros((3, 4, 4)))
+    _write_idx(data / "t10k-labels-idx1-ubyte.gz", np.arange(3))
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--data", "idx", "--data-dir", str(data), "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err and "training set has 1" in err
+    assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------------------------------------
+# what the command builds: dropout kind, optimizer, progress bar
+# ------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def spy_fit(monkeypatch):
+    """Record the model and optimizer the command hands to ``fit`` (the real fit still runs)."""
+    import tinygrad_norm.training as training
+
+    seen = {}
+    real_fit = training.fit
+
+    def fit_spy(model, loader, test_data, optimizer, **kwargs):
+        seen.update(model=model, optimizer=optimizer, loader=loader)
+        return real_fit(model, loader, test_data, optimizer, **kwargs)
+
+    monkeypatch.setattr(training, "fit", fit_spy)
+    return seen
+
+
+_QUICK = ["--epochs", "1", "--batch-size", "256", "--no-graph", "--no-progress"]
+
+
+@pytest.mark.parametrize("flag, inverted", [("--classic", False), ("--inverted", True)])
+def test_cli_dropout_kind_reaches_the_dropout_layers(flag, inverted, tmp_path, spy_fit):
+    assert main(["train", flag, "--dropout", "0.3", *_QUICK, "--out", str(tmp_path)]) == 0
+    drops = [m for m in spy_fit["model"].modules() if isinstance(m, nn.Dropout)]
+    assert len(drops) == 2
+    assert all(m.inverted is inverted and m.p == 0.3 for m in drops)
+
+
+@pytest.mark.parametrize("name, cls, lr", [("sgd", optim.SGD, 0.02), ("adam", optim.Adam, 0.004)])
+def test_cli_optimizer_class_and_lr(name, cls, lr, tmp_path, spy_fit):
+    assert main(["train", "--optimizer", name, "--lr", str(lr), *_QUICK,
+                 "--out", str(tmp_path)]) == 0
+    opt = spy_fit["optimizer"]
+    assert type(opt) is cls
+    assert [g["lr"] for g in opt.param_groups] == [lr]
+    params = list(spy_fit["model"].parameters())
+    assert [id(p) for p in opt.param_groups[0]["params"]] == [id(p) for p in params]
+    if name == "sgd":
+        assert opt.param_groups[0]["momentum"] == 0.9
+
+
+@pytest.mark.parametrize("name, lr", [("sgd", 0.05), ("adam", 1e-3)])
+def test_cli_optimizer_default_lr(name, lr, tmp_path, spy_fit):
+    assert main(["train", "--optimizer", name, *_QUICK, "--out", str(tmp_path)]) == 0
+    assert spy_fit["optimizer"].param_groups[0]["lr"] == lr
+
+
+def test_cli_progress_bar_on_stderr(tmp_path, capsys):
+    assert main(["train", "--epochs", "1", "--batch-size", "256", "--no-graph",
+                 "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    batches = -(-_n_train_digits() // 256)
+    assert "epoch 1/1" in captured.err and f"{batches}/{batches}" in captured.err
+    assert "test_acc=" in captured.err  # the bar's postfix once the epoch is evaluated
+    assert "epoch 1/1" not in captured.out  # with the bar, no per-epoch line on stdout

@@ -286,6 +286,34 @@ def _make_optimizer(args, params):
     return optim.SGD(params, lr=args.lr, momentum=args.momentum)
 
 
+def _single_sample_batch_note(model, n_train, batch_size, parser):
+    """None, or why the last batch of each epoch is dropped: a usage error where batch norm
+    could never see two samples in a batch.
+
+    BatchNorm1d on (N, C) features has N values per channel, so a batch of one cannot be
+    normalized in training (PyTorch refuses it as well). BatchNorm2d also averages over the
+    spatial positions, and the CNN's feature maps are never 1x1 where it sits, so a single
+    image is fine there.
+    """
+    from ..nn import BatchNorm1d
+
+    if not any(isinstance(m, BatchNorm1d) for m in model.modules()):
+        return None
+    if n_train < 2:
+        parser.error(f"batch norm needs at least 2 samples per batch in training, but the "
+                     f"training set has {n_train}; use more data or --norm layer / none")
+    if batch_size == 1:
+        parser.error("--batch-size 1: batch norm needs at least 2 samples per batch in "
+                     "training; use a larger batch or --norm layer / none")
+    if n_train % batch_size != 1:
+        return None
+    # Dropping a short last batch (DataLoader's drop_last) drops exactly the lone sample; the
+    # order is reshuffled every epoch, so a different sample sits out each time.
+    return (f"{n_train} training samples in batches of {batch_size} leave a last batch of 1 "
+            f"sample, which batch norm cannot normalize in training; it is dropped in every "
+            f"epoch (a different, random sample each time)")
+
+
 def _config(args):
     keys = ("model", "norm", "dropout", "inverted", "hidden", "optimizer", "lr", "momentum",
             "epochs", "batch_size", "threads", "seed", "data", "data_dir", "test_size")
@@ -337,19 +365,23 @@ def _run(args, parser):
     if args.model == "cnn" and any(s >> len(args.hidden) < 1 for s in X_train.shape[2:]):
         parser.error(f"--hidden {','.join(map(str, args.hidden))}: {len(args.hidden)} 2x2 "
                      f"poolings do not fit {X_train.shape[2]}x{X_train.shape[3]} images")
+    tg.manual_seed(args.seed)
+    model = build_model(args.model, norm=args.norm, dropout=args.dropout, inverted=args.inverted,
+                        in_shape=X_train.shape[1:], num_classes=source["classes"],
+                        hidden=args.hidden)
+    # checked before the output directory exists: a usage error writes nothing
+    drop_note = _single_sample_batch_note(model, len(X_train), args.batch_size, parser)
     try:
         os.makedirs(args.out, exist_ok=True)
     except OSError as e:
         parser.error(f"--out {args.out!r}: cannot create the directory ({e.strerror})")
 
-    tg.manual_seed(args.seed)
-    model = build_model(args.model, norm=args.norm, dropout=args.dropout, inverted=args.inverted,
-                        in_shape=X_train.shape[1:], num_classes=source["classes"],
-                        hidden=args.hidden)
     n_params = sum(int(p.data.size) for p in model.parameters())
     optimizer = _make_optimizer(args, list(model.parameters()))
     loader = DataLoader(X_train, y_train, batch_size=args.batch_size, shuffle=True,
-                        seed=args.seed)
+                        seed=args.seed, drop_last=drop_note is not None)
+    if drop_note:
+        print(f"note: {drop_note}", file=sys.stderr, flush=True)
     drop = (f"{'inverted' if args.inverted else 'classic'} dropout {args.dropout:g}"
             if args.dropout > 0 else "no dropout")
     print(f"training {args.model} {'-'.join(map(str, args.hidden))} ({args.norm} norm, {drop}, "
@@ -390,6 +422,9 @@ def _run(args, parser):
                "versions": {"tinygrad_norm": tg.__version__, "numpy": np.__version__}}
     if graph_note:
         metrics["files"]["graphs_note"] = graph_note
+    if drop_note:
+        metrics["data"]["dropped_per_epoch"] = 1
+        metrics["data"]["note"] = drop_note
     with open(paths["metrics"], "w") as f:
         json.dump(metrics, f, indent=2)
         f.write("\n")
