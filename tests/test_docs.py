@@ -8,9 +8,13 @@
   not signatures, and are only resolved.
 * Every public name of the package must be documented there, so a new function or layer fails
   this test until its entry is written.
-* Relative links of docs/api.md and docs/design.md point to files (and headings) that exist.
+* Every relative link and image of every Markdown page under docs/ and of README.md points to a
+  file that exists, and a ``#heading`` anchor into a Markdown file to a heading it has.
+* Every registered experiment has its page, docs/experiments/NAME.md, linked from docs/index.md;
+  the page shows its figure, holds the verdict block that docs/experiments/refresh.py rewrites,
+  and has a "Compared with the paper" section.
 
-Fast: it imports the package and reads two Markdown files.
+Fast: it imports the package and reads Markdown files.
 """
 from __future__ import annotations
 
@@ -225,30 +229,122 @@ def test_every_public_name_is_documented():
 
 # ---- links ----------------------------------------------------------------------------------------
 
+ROOT = DOCS.parent
+PAGES = sorted(DOCS.rglob("*.md")) + [ROOT / "README.md"]
+LINK = re.compile(r"\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")  # [text](target) and ![alt](target "title")
+
+
+def _without_code(text):
+    """Markdown text without fenced blocks and inline code spans (whose brackets are not links)."""
+    return re.sub(r"`[^`\n]+`", "", _without_fences(text))
+
+
 def _slug(heading):
     """GitHub's anchor for a heading."""
-    text = heading.strip().lower().replace("`", "")
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading.strip())  # a link: its text
+    text = text.lower().replace("`", "")
     text = re.sub(r"[^\w\- ]", "", text)
     return text.replace(" ", "-")
 
 
 def _anchors(path):
+    """Every heading's anchor; a repeated heading gets -1, -2, ... as on GitHub."""
     text = _without_fences(path.read_text(encoding="utf-8"))
-    return {_slug(m) for m in re.findall(r"^#+\s+(.*)$", text, flags=re.M)}
+    seen = {}
+    out = set()
+    for heading in re.findall(r"^#+\s+(.*?)\s*#*\s*$", text, flags=re.M):
+        slug = _slug(heading)
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        out.add(slug if n == 0 else f"{slug}-{n}")
+    return out
 
 
-@pytest.mark.parametrize("page", ["api.md", "design.md"])
-def test_relative_links_resolve(page):
-    path = DOCS / page
-    text = _without_fences(path.read_text(encoding="utf-8"))
+def _relative_links(path):
+    """The link and image targets of a Markdown file that are not URLs."""
+    text = _without_code(path.read_text(encoding="utf-8"))
+    return [t for t in LINK.findall(text) if not re.match(r"^[a-z][a-z0-9+.-]*:", t)]
+
+
+def _broken_links(path):
     bad = []
-    for target in re.findall(r"\]\(([^)\s]+)\)", text):
-        if re.match(r"^[a-z]+://", target):
-            continue
+    for target in _relative_links(path):
         file, _, anchor = target.partition("#")
         dest = (path.parent / file).resolve() if file else path
         if not dest.exists():
             bad.append(f"{target}: no such file")
         elif anchor and dest.suffix == ".md" and anchor not in _anchors(dest):
             bad.append(f"{target}: no such heading")
-    assert not bad, f"broken links in docs/{page}: {bad}"
+    return bad
+
+
+def test_pages_are_found():
+    names = {p.relative_to(ROOT).as_posix() for p in PAGES}
+    assert {"README.md", "docs/index.md", "docs/api.md", "docs/design.md",
+            "docs/experiments/bn-sigmoid.md"} <= names
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[p.relative_to(ROOT).as_posix() for p in PAGES])
+def test_relative_links_resolve(path):
+    bad = _broken_links(path)
+    assert not bad, f"broken links in {path.relative_to(ROOT).as_posix()}: {bad}"
+
+
+def test_the_link_check_can_fail(tmp_path):
+    (tmp_path / "there.md").write_text("# A heading\n\n## Twice\n\n## Twice\n", encoding="utf-8")
+    page = tmp_path / "page.md"
+    page.write_text("[ok](there.md#a-heading) [ok](there.md#twice-1) [ok](#own) ![ok](there.md)\n"
+                    "[web](https://example.com/x) `[code](not-a-link.md)`\n"
+                    "[gone](missing.md) [gone](there.md#no-heading) ![gone](img/none.png)\n\n"
+                    "```\n[fenced](also-not-a-link.md)\n```\n\n# Own\n", encoding="utf-8")
+    assert _broken_links(page) == ["missing.md: no such file",
+                                   "there.md#no-heading: no such heading",
+                                   "img/none.png: no such file"]
+
+
+# ---- experiment pages ---------------------------------------------------------------------------
+
+def _experiment_names():
+    from tinygrad_norm.experiments import EXPERIMENTS
+
+    return list(EXPERIMENTS)
+
+
+EXPERIMENT_NAMES = _experiment_names()
+COMPARED = "## Compared with the paper"
+
+
+def test_experiment_names_are_found():
+    assert len(EXPERIMENT_NAMES) >= 11
+
+
+@pytest.mark.parametrize("name", EXPERIMENT_NAMES)
+def test_every_experiment_has_a_page_linked_from_the_index(name):
+    page = DOCS / "experiments" / f"{name}.md"
+    assert page.is_file(), f"experiment {name!r} has no page docs/experiments/{name}.md"
+    index_targets = {t.partition("#")[0] for t in _relative_links(DOCS / "index.md")}
+    assert f"experiments/{name}.md" in index_targets, f"docs/index.md does not link {name}'s page"
+
+
+@pytest.mark.parametrize("name", EXPERIMENT_NAMES)
+def test_experiment_page_shows_its_figure_and_verdict(name):
+    page = DOCS / "experiments" / f"{name}.md"
+    text = _without_fences(page.read_text(encoding="utf-8"))
+    images = re.findall(r"!\[[^\]]*\]\(([^)\s]+)", text)
+    assert f"../img/experiments/{name}.png" in images, f"{name}.md does not show its figure"
+    missing = [i for i in images if not (page.parent / i).resolve().is_file()]
+    assert not missing, f"{name}.md shows images that do not exist: {missing}"
+    # the block docs/experiments/refresh.py replaces with a full run's verdict
+    assert text.count("<!-- verdict:start -->") == 1 and text.count("<!-- verdict:end -->") == 1
+    block = text.split("<!-- verdict:start -->")[1].split("<!-- verdict:end -->")[0]
+    assert f"> [{name}] Claim" in block and "Full run:" in block
+
+
+@pytest.mark.parametrize("name", EXPERIMENT_NAMES)
+def test_experiment_page_compares_with_the_paper(name):
+    text = _without_fences((DOCS / "experiments" / f"{name}.md").read_text(encoding="utf-8"))
+    headings = re.findall(r"^## .*$", text, flags=re.M)
+    assert COMPARED in headings, f"{name}.md has no section {COMPARED!r}"
+    section = text.split(COMPARED + "\n", 1)[1].split("\n## ", 1)[0]
+    assert re.search(r"\d", section) and len(section.split()) >= 40, \
+        f"{name}.md: the section {COMPARED!r} should compare numbers, in a few sentences"
