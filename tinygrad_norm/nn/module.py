@@ -5,7 +5,7 @@ Attribute assignment registers parameters, buffers and submodules, so ``named_pa
 """
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
 import numpy as np
@@ -20,6 +20,26 @@ def _check_name(name, fn, what):
         raise TypeError(f"{fn}: {what} name must be a str, got {type(name).__name__}")
     if not name or "." in name:
         raise ValueError(f"{fn}: {what} name must be non-empty and contain no '.', got {name!r}")
+
+
+def _check_free(module, name, registry, fn):
+    """A registration must not shadow an attribute of another kind (PyTorch's KeyError; a
+    ValueError here, as for a bad name): a name that is both a parameter and a buffer, say,
+    would give two state_dict entries under one key."""
+    if name not in registry and hasattr(module, name):
+        raise ValueError(f"{fn}: attribute {name!r} already exists")
+
+
+class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: unpacks as ``(missing, unexpected)`` and has PyTorch's
+    field names."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
 
 
 class _ParameterMeta(type):
@@ -64,6 +84,7 @@ class Module:
         if isinstance(value, Parameter):
             params, buffers, modules = self._registry()
             buffers.pop(name, None)
+            self._non_persistent.discard(name)
             modules.pop(name, None)
             self.__dict__.pop(name, None)
             params[name] = value
@@ -71,6 +92,7 @@ class Module:
             params, buffers, modules = self._registry()
             params.pop(name, None)
             buffers.pop(name, None)
+            self._non_persistent.discard(name)
             self.__dict__.pop(name, None)
             modules[name] = value
         elif "_parameters" in self.__dict__ and name in self._parameters:
@@ -99,6 +121,8 @@ class Module:
         for reg in (self._parameters, self._buffers, self._modules):
             if name in reg:
                 del reg[name]
+                # else a later buffer of the same name would silently stay out of state_dict
+                self._non_persistent.discard(name)
                 return
         object.__delattr__(self, name)
 
@@ -106,40 +130,65 @@ class Module:
         _check_name(name, "register_parameter", "parameter")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None")
-        self._registry()[0][name] = param
+        params = self._registry()[0]
+        _check_free(self, name, params, "register_parameter")
+        params[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
         _check_name(name, "register_buffer", "buffer")
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
                             f"{type(tensor).__name__}")
-        self._registry()[1][name] = tensor
-        if not persistent:
+        buffers = self._registry()[1]
+        _check_free(self, name, buffers, "register_buffer")
+        buffers[name] = tensor
+        if persistent:  # re-registering may turn a non-persistent buffer persistent
+            self._non_persistent.discard(name)
+        else:
             self._non_persistent.add(name)
 
     def add_module(self, name, module):
         _check_name(name, "add_module", "module")
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None")
-        self._registry()[2][name] = module
+        modules = self._registry()[2]
+        _check_free(self, name, modules, "add_module")
+        modules[name] = module
 
     # ---- traversal -----------------------------------------------------------------------------
     def named_modules(self, prefix=""):
-        seen, stack = set(), [(prefix, self)]
-        while stack:  # iterative, pre-order, children in registration order
-            name, m = stack.pop()
-            if id(m) in seen:
-                continue
-            seen.add(id(m))
+        """Pre-order, children in registration order, iterative; a module reachable by two
+        paths comes once, under the first."""
+        return self._walk(prefix, remove_duplicate=True)
+
+    def _walk(self, prefix, remove_duplicate):
+        # remove_duplicate=False is for state_dict: a shared layer has its keys under every
+        # name, as in PyTorch
+        seen, stack = set(), [(prefix, self, ())]
+        while stack:
+            name, m, ancestors = stack.pop()
+            if remove_duplicate:
+                if id(m) in seen:
+                    continue
+                seen.add(id(m))
+            elif id(m) in ancestors:  # without the seen set a cycle would never end
+                raise ValueError(f"module {name!r} ({type(m).__name__}) contains itself: a "
+                                 f"module cycle has no finite state dict")
             yield name, m
-            kids = [(f"{name}.{k}" if name else k, c) for k, c in m._modules.items() if c is not None]
+            inner = ancestors + (id(m),) if not remove_duplicate else ()
+            kids = [(f"{name}.{k}" if name else k, c, inner)
+                    for k, c in m._modules.items() if c is not None]
             stack.extend(reversed(kids))
 
     def modules(self):
         return (m for _, m in self.named_modules())
 
     def named_children(self):
-        return ((k, m) for k, m in self._modules.items() if m is not None)
+        seen = set()  # a child registered under two names comes once, as in PyTorch
+        for k, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield k, m
 
     def children(self):
         return (m for _, m in self.named_children())
@@ -170,8 +219,19 @@ class Module:
     def train(self, mode=True):
         if not isinstance(mode, bool):
             raise TypeError(f"train(): mode must be a bool, got {type(mode).__name__}")
-        for m in self.modules():
+        stack, seen = [self], set()
+        while stack:  # iterative; the seen set ends a module cycle
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            if m is not self and type(m).train is not Module.train:
+                # an override (e.g. one keeping a frozen batch norm in eval) owns its subtree,
+                # as in PyTorch, where every module's train() calls its children's
+                m.train(mode)
+                continue
             object.__setattr__(m, "training", mode)
+            stack.extend(m.children())
         return self
 
     def eval(self):
@@ -244,53 +304,43 @@ class Module:
                 f"parameters are {want}; convert the input (x.astype(np.{want})){other}")
 
     # ---- state ---------------------------------------------------------------------------------
-    def state_dict(self, prefix=""):
-        """Parameters and persistent buffers by dotted name, as detached Tensors sharing memory."""
-        out = OrderedDict()
-        for mname, m in self.named_modules(prefix.rstrip(".")):
+    def _state_items(self, prefix=""):
+        """(key, tensor) of every parameter and persistent buffer, a shared layer under each of
+        its names (PyTorch's state_dict does not deduplicate)."""
+        for mname, m in self._walk(prefix, remove_duplicate=False):
             for reg in ("_parameters", "_buffers"):
                 for k, v in getattr(m, reg).items():
                     if v is None or (reg == "_buffers" and k in m._non_persistent):
                         continue
-                    out[f"{mname}.{k}" if mname else k] = v.detach()
-        return out
+                    yield (f"{mname}.{k}" if mname else k), v
+
+    def state_dict(self, prefix=""):
+        """Parameters and persistent buffers by dotted name, as detached Tensors sharing memory."""
+        return OrderedDict((k, v.detach()) for k, v in self._state_items(prefix.rstrip(".")))
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copy values in place. Every key, shape and dtype kind is checked before anything is
-        written, so a bad state dict leaves the module as it was."""
+        """Copy values into the existing arrays, so optimizers and state_dict() views keep
+        following the parameters. Every key, shape and dtype is checked before anything is
+        written: a bad state dict leaves the module as it was.
+
+        Returns ``(missing_keys, unexpected_keys)`` (an ``IncompatibleKeys``, as in PyTorch)."""
         if not isinstance(state_dict, Mapping):  # a list would be "unexpected keys [0, 1]"
             raise TypeError(f"load_state_dict: state_dict must be a mapping of names to tensors "
                             f"(e.g. model.state_dict() or tinygrad_norm.load(path)), got "
                             f"{type(state_dict).__name__}")
-        own = {}
-        for mname, m in self.named_modules():
-            for reg in ("_parameters", "_buffers"):
-                for k, v in getattr(m, reg).items():
-                    if v is not None and not (reg == "_buffers" and k in m._non_persistent):
-                        own[f"{mname}.{k}" if mname else k] = v
+        own = dict(self._state_items())
         missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
+        unexpected = _unexpected_keys(state_dict, own, self)
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
-        plan = []
-        for k, t in own.items():
-            if k not in state_dict:
-                continue
-            v = state_dict[k]
-            try:
-                arr = v.data if isinstance(v, Tensor) else np.asarray(v)
-            except ValueError:  # a ragged list: NumPy's message would not name the key
-                raise ValueError(f"load_state_dict: {k!r} is not an array (a ragged "
-                                 f"{type(v).__name__})") from None
-            if arr.shape != t.shape:
-                raise ValueError(f"load_state_dict: {k!r} has shape {arr.shape} in the state dict "
-                                 f"but {t.shape} in the model")
-            if arr.dtype.kind not in "biuf":
-                raise TypeError(f"load_state_dict: {k!r} has non-numeric dtype {arr.dtype}")
-            plan.append((t, arr))
-        for t, arr in plan:
-            t.data = np.array(arr, dtype=t.dtype)  # a copy: the model never aliases the caller's array
-        return missing, unexpected
+        plan = [(t, _checked_source(k, state_dict[k], t)) for k, t in own.items()
+                if k in state_dict]
+        for t, src in plan:
+            if t.data.flags.writeable:
+                t.data[...] = src
+            else:  # a read-only array (a broadcast view, a memory map) cannot take the values
+                t.data = src
+        return IncompatibleKeys(missing, unexpected)
 
     # ---- calling and printing ---------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -303,11 +353,56 @@ class Module:
         return ""
 
     def __repr__(self):
-        lines = []
-        for k, m in self._modules.items():
-            sub = repr(m).replace("\n", "\n  ")
-            lines.append(f"({k}): {sub}")
-        head = f"{type(self).__name__}({self.extra_repr()}"
+        # PyTorch's layout: a one-line extra_repr stays on the head line only when there are no
+        # children; otherwise its lines and the children's go one per line, indented by two
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({k}): " + repr(m).replace("\n", "\n  ") for k, m in self._modules.items()]
+        head = f"{type(self).__name__}("
+        if len(extra_lines) == 1 and not child_lines:
+            return head + extra_lines[0] + ")"
+        lines = extra_lines + child_lines
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _unexpected_keys(state_dict, own, root):
+    """The keys of ``state_dict`` the module does not have, in PyTorch's order: grouped by the
+    deepest module whose name prefixes the key (modules in pre-order), then in state-dict order."""
+    order = {name: i for i, (name, _) in enumerate(root._walk("", remove_duplicate=False))}
+
+    def owner_rank(key):
+        parts = str(key).split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            rank = order.get(".".join(parts[:cut]))
+            if rank is not None:
+                return rank
+        return order[""]
+
+    extra = [k for k in state_dict if k not in own]
+    return sorted(extra, key=owner_rank)  # sorted is stable: state-dict order within a module
+
+
+def _checked_source(key, value, target):
+    """``value`` as a fresh array of ``target``'s dtype, or the error that loading it would be.
+
+    A copy: the state dict may hold views of the model's own arrays (a permuted state dict of
+    the same model), which copying in place, one key after another, would overwrite before
+    they are read."""
+    try:
+        arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+    except ValueError:  # a ragged list: NumPy's message would not name the key
+        raise ValueError(f"load_state_dict: {key!r} is not an array (a ragged "
+                         f"{type(value).__name__})") from None
+    if arr.shape != target.shape:
+        raise ValueError(f"load_state_dict: {key!r} has shape {arr.shape} in the state dict "
+                         f"but {target.shape} in the model")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"load_state_dict: {key!r} has non-numeric dtype {arr.dtype}")
+    if target.dtype.kind in "biu" and arr.dtype.kind == "f" and \
+            not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+        # a float cast to an integer buffer (num_batches_tracked) would silently truncate
+        raise ValueError(f"load_state_dict: {key!r} holds non-integer values ({arr.dtype}) for "
+                         f"an integer {target.dtype} buffer")
+    return np.array(arr, dtype=target.dtype)
