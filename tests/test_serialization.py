@@ -201,3 +201,127 @@ def test_awkward_names_round_trip(tmp_path):
     assert list(out) == list(obj)
     assert out["a/b"][0] == 1 and out["__x"][0] == 0 and out["array"][0] == 2
     assert out["nested"]["a/b"][0] == 3 and out[5][0][0] == 4 and out[5][1][0][0] == 5
+
+
+# ------------------------------------------------------------------------------------------------
+# what is not an .npz archive, or only part of one
+# ------------------------------------------------------------------------------------------------
+
+def _saved_bytes(tmp_path):
+    path = tmp_path / "src.npz"
+    tg.save(_model(1).state_dict(), path)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("content", [
+    b"\x00" + np.random.default_rng(0).bytes(299),
+    b"hello, this is a text file\n",
+    b"\x80\x04K\x01.",  # a pickle: np.load's message would be about pickled data
+    b"{\"0.weight\": [1, 2]}",
+    b"P",
+], ids=["random", "text", "pickle", "json", "P"])
+def test_load_of_what_is_not_an_npz_archive(tmp_path, content):
+    path = tmp_path / "x.npz"
+    path.write_bytes(content)
+    model = _model(0)
+    snap = _snapshot(model)
+    with pytest.raises(ValueError, match="not an .npz archive") as exc:
+        model.load_state_dict(tg.load(path))
+    assert "x.npz" in str(exc.value) and "pickle" not in str(exc.value)
+    with pytest.raises(ValueError, match="not an .npz archive"):
+        tg.load(io.BytesIO(content))
+    _assert_unchanged(model, snap)
+
+
+def test_load_of_an_empty_file(tmp_path):
+    (tmp_path / "e.npz").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty, not an .npz archive"):
+        tg.load(tmp_path / "e.npz")
+
+
+@pytest.mark.parametrize("keep", [2, 3, 4, 30, 0.5, -100, -22, -1])
+def test_load_of_a_truncated_archive_says_truncated(tmp_path, keep):
+    data = _saved_bytes(tmp_path)
+    n = int(len(data) * keep) if isinstance(keep, float) else keep % len(data)
+    path = tmp_path / "cut.npz"
+    path.write_bytes(data[:n])
+    with pytest.raises(ValueError, match="truncated") as exc:
+        tg.load(path)
+    assert "cut.npz" in str(exc.value)
+    with pytest.raises(ValueError, match="truncated"):
+        tg.load(io.BytesIO(data[:n]))
+
+
+def test_load_of_a_corrupt_archive_says_corrupt(tmp_path):
+    data = bytearray(_saved_bytes(tmp_path))
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / "bad.npz").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        tg.load(tmp_path / "bad.npz")
+
+
+class _Pipe(io.RawIOBase):
+    """A readable stream that cannot seek, as a pipe or a socket."""
+
+    def __init__(self, data):
+        self._data = io.BytesIO(data)
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        chunk = self._data.read(len(b))
+        b[:len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_load_from_file_objects_that_seek_and_that_do_not(tmp_path):
+    data = _saved_bytes(tmp_path)
+    buf = io.BytesIO(data)
+    out = tg.load(buf)  # the signature check reads the first bytes and rewinds
+    assert list(out) == list(_model(1).state_dict())
+    assert list(tg.load(_Pipe(data))) == list(out)
+    with pytest.raises(ValueError, match="not an .npz archive"):
+        tg.load(_Pipe(b"plain text"))
+    with open(tmp_path / "src.npz", "rb") as f:
+        assert list(tg.load(f)) == list(out)
+
+
+def test_load_from_a_text_mode_file_object(tmp_path):
+    (tmp_path / "t.npz").write_bytes(_saved_bytes(tmp_path))
+    with open(tmp_path / "t.npz", encoding="latin-1") as f:
+        with pytest.raises(TypeError, match="binary mode"):
+            tg.load(f)
+
+
+# ------------------------------------------------------------------------------------------------
+# the saved file's permissions
+# ------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def umask():
+    """Set the process umask for one test, and put the old one back."""
+    if os.name != "posix":
+        pytest.skip("file modes and umask are POSIX")
+    old = os.umask(0o022)
+    try:
+        yield os.umask
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_save_creates_the_file_with_the_umasks_mode(tmp_path, umask, mask, mode):
+    umask(mask)
+    tg.save(_model().state_dict(), tmp_path / "m.npz")
+    assert oct(os.stat(tmp_path / "m.npz").st_mode & 0o777) == oct(mode)
+    assert os.listdir(tmp_path) == ["m.npz"]  # no temporary file left behind
+
+
+def test_save_over_a_file_keeps_its_mode(tmp_path, umask):
+    path = tmp_path / "m.npz"
+    tg.save(_model().state_dict(), path)
+    os.chmod(path, 0o640)
+    tg.save(_model(1).state_dict(), path)
+    assert oct(os.stat(path).st_mode & 0o777) == oct(0o640)
+    assert os.listdir(tmp_path) == ["m.npz"]

@@ -18,7 +18,8 @@ import errno
 import io
 import json
 import os
-import tempfile
+import secrets
+import stat
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -33,6 +34,9 @@ _META = "__tinygrad_norm__"
 _FORMAT = "tinygrad_norm.npz"
 _VERSION = 1
 _SCALARS = (bool, int, float, str, type(None))
+# an .npz is a zip archive: its first entry's local header, or the end record of an empty one
+_ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
+_NPY_MAGIC = b"\x93NUMPY"
 
 
 def save(obj, path):
@@ -56,7 +60,7 @@ def save(obj, path):
     if not os.path.isdir(directory):
         raise FileNotFoundError(errno.ENOENT, f"save: directory {directory!r} does not exist",
                                 path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+    fd, tmp = _create_temporary(directory, path)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)  # a file object: NumPy appends no ".npz" to the name
@@ -67,6 +71,32 @@ def save(obj, path):
         except OSError:
             pass
         raise
+
+
+def _create_temporary(directory, path):
+    """A new file beside ``path``, opened for writing: ``(fd, name)``.
+
+    Not tempfile.mkstemp: it creates mode 0600, and the rename would give a checkpoint only
+    its owner can read. Mode 0666 lets the umask decide, as for a file written directly; an
+    existing target keeps its permissions, as it would when overwritten in place."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):  # a clash of 64 random bits is all but impossible; do not loop forever
+        tmp = os.path.join(directory, f".tmp-{secrets.token_hex(8)}.npz")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        if mode is not None:
+            try:
+                os.chmod(tmp, mode)
+            except OSError:  # not our file to re-permission (another owner): the umask's mode
+                pass
+        return fd, tmp
+    raise FileExistsError(errno.EEXIST, "save: cannot create a temporary file", directory)
 
 
 def _encode(obj, keypath, arrays):
@@ -112,7 +142,8 @@ def load(path):
     code. Tensors come back as Tensors, ndarrays as ndarrays, dicts in their saved order.
 
     Raises FileNotFoundError for a missing file and ValueError, naming the path, for one that is
-    truncated, corrupt, or not such an archive."""
+    truncated, corrupt, or not such an archive (checked by the zip signature before NumPy reads
+    anything); TypeError for a file object opened in text mode."""
     name = repr(getattr(path, "name", path)) if hasattr(path, "read") else repr(os.fspath(path))
     if not hasattr(path, "read") and not os.path.exists(path):
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), os.fspath(path))
@@ -122,6 +153,7 @@ def load(path):
                           f"{reason}")
 
     try:
+        path = _check_signature(path, bad)
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise bad("it holds a single .npy array, not an .npz archive")
@@ -133,10 +165,12 @@ def load(path):
     except ValueError as e:
         if str(e).startswith("load: "):
             raise
-        raise bad(str(e)) from None
+        # object arrays (allow_pickle), a malformed .npy header: an entry, not the archive
+        raise bad(f"cannot read an entry of the .npz archive ({e})") from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError,
             NotImplementedError) as e:
-        raise bad(f"{type(e).__name__}: {e}") from None
+        # the zip signature was there: what is wrong is further in
+        raise bad(f"the .npz archive is truncated or corrupt ({type(e).__name__}: {e})") from None
     meta = arrays.pop(_META, None)
     if meta is None:
         for k, v in arrays.items():  # a foreign .npz may hold strings: say which file and entry
@@ -158,6 +192,46 @@ def load(path):
         raise bad(f"malformed structure: {type(e).__name__}: {e}") from None
     except RecursionError:  # a crafted file nesting lists thousands deep
         raise bad("malformed structure: nested too deeply") from None
+
+
+def _head(path, n):
+    """The first ``n`` bytes of ``path`` and what to hand np.load: the same path or file object,
+    rewound, or the whole content where the file object cannot seek back."""
+    if not hasattr(path, "read"):
+        with open(path, "rb") as f:
+            return f.read(n), path
+    if isinstance(path, io.TextIOBase):  # else a str head, and a confusing comparison error
+        raise TypeError("load: the file object must be opened in binary mode ('rb'), not text "
+                        "mode")
+    try:
+        seekable = path.seekable()
+    except AttributeError:
+        seekable = hasattr(path, "seek") and hasattr(path, "tell")
+    if not seekable:  # a pipe: read it all (np.load needs to seek in a zip archive anyway)
+        data = path.read()
+        return data[:n], io.BytesIO(data)
+    start = path.tell()
+    head = path.read(n)
+    path.seek(start)
+    return head, path
+
+
+def _check_signature(path, bad):
+    """Refuse, before np.load, what is not a zip archive: np.load would take arbitrary bytes for
+    a pickle and answer that it refuses pickled data, which misleads about a text file or a
+    truncated download."""
+    head, source = _head(path, len(_NPY_MAGIC))
+    if head.startswith(_ZIP_SIGNATURES):
+        return source
+    if head.startswith(_NPY_MAGIC):
+        raise bad("it holds a single .npy array, not an .npz archive")
+    if not head:
+        raise bad("the file is empty, not an .npz archive")
+    if len(head) < 4 and any(sig.startswith(head) for sig in _ZIP_SIGNATURES):
+        raise bad(f"truncated: {len(head)} byte{'s' if len(head) > 1 else ''} of a zip "
+                  f"signature, not an .npz archive")
+    raise bad(f"not an .npz archive (a zip file starts with b'PK'; this one starts with "
+              f"{head[:4]!r})")
 
 
 def _decode(node, arrays):
