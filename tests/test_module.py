@@ -101,6 +101,25 @@ def test_a_module_shared_by_two_parents():
     assert list(ours.state_dict()) == list(theirs.state_dict())
 
 
+@pytest.mark.parametrize("build", [_net, _shared], ids=["nested", "shared"])
+def test_apply_visits_in_torchs_order(build):
+    ours, theirs = _both(build)
+    seen = {"ours": [], "theirs": []}
+    ours.apply(lambda m: seen["ours"].append(type(m).__name__))
+    theirs.apply(lambda m: seen["theirs"].append(type(m).__name__))
+    assert seen["ours"] == seen["theirs"]
+    assert ours.apply(lambda m: None) is ours
+
+
+def test_apply_refuses_a_cycle_before_calling_anything():
+    m = nn.Sequential(nn.Linear(2, 2))
+    m.add_module("again", m)
+    calls = []
+    with pytest.raises(ValueError, match="contains itself"):
+        m.apply(calls.append)
+    assert calls == []
+
+
 def test_a_module_cycle_ends():
     m = nn.Sequential(nn.Linear(2, 2))
     m.add_module("again", m)

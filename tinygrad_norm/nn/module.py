@@ -250,7 +250,22 @@ class Module:
         return self
 
     def apply(self, fn):
-        for m in reversed(list(self.modules())):
+        """``fn(m)`` for every submodule, children before their parent and in registration
+        order, as PyTorch (a module shared by two parents is visited under each). Iterative, so a
+        deep model cannot overflow the stack; a module cycle is a ValueError before any call."""
+        order, stack = [], [(self, iter(list(self.children())), {id(self)})]
+        while stack:
+            m, kids, path = stack[-1]
+            child = next(kids, None)
+            if child is None:
+                stack.pop()
+                order.append(m)
+            elif id(child) in path:
+                raise ValueError(f"apply(): {type(child).__name__} contains itself; a module "
+                                 f"cycle has no order to apply a function in")
+            else:
+                stack.append((child, iter(list(child.children())), path | {id(child)}))
+        for m in order:  # after the walk: fn may add or remove modules without confusing it
             fn(m)
         return self
 
