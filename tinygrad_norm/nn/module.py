@@ -298,6 +298,9 @@ class Module:
 
     @property
     def dtype(self):
+        for p in self._parameters.values():  # every forward asks: skip the walk for a layer's own
+            if p is not None:
+                return p.dtype
         for p in self.parameters():
             return p.dtype
         for b in self.buffers():
