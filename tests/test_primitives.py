@@ -267,6 +267,56 @@ def test_matmul_1d_and_batched_cases(torch, sa, sb):
            np_fn=np.matmul)
 
 
+@st.composite
+def vecdot_case(draw):
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=4))
+    nd = len(shapes.result_shape)
+    if nd == 0:
+        return shapes.input_shapes, draw(st.sampled_from([None, ()])), draw(st.booleans())
+    axis = draw(st.one_of(st.none(), st.integers(-nd, nd - 1),
+                          st.lists(st.integers(0, nd - 1), max_size=nd, unique=True).map(tuple)))
+    return shapes.input_shapes, axis, draw(st.booleans())
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(case=vecdot_case(), seed=seeds, which=st.sampled_from(["both", "left", "right"]))
+def test_vecdot_parity(torch, dtype, case, seed, which):
+    (sa, sb), axis, keepdims = case
+    nd = max(len(sa), len(sb))
+    dims = tuple(range(nd)) if axis is None else axis
+    diff = {"both": [True, True], "left": [True, False], "right": [False, True]}[which]
+    parity(torch, lambda a, b: tg.vecdot(a, b, axis=axis, keepdims=keepdims),
+           # axis=() sums nothing, as in NumPy (torch's sum(dim=()) would sum everything)
+           lambda a, b: (a * b).sum(dim=dims, keepdim=keepdims) if dims != () else a * b,
+           [values(seed, sa), values(seed + 1, sb)], dtype, seed, diff=diff,
+           np_fn=lambda a, b: np.sum(a * b, axis=axis, keepdims=keepdims))
+
+
+def test_vecdot_default_axis_is_torch_linalg_vecdot(torch):
+    a, b = values(0, (3, 4)), values(1, (2, 1, 4))
+    parity(torch, lambda x, y: x.vecdot(y), lambda x, y: torch.linalg.vecdot(x, y),
+           [a, b], np.float64, 3)
+
+
+def test_vecdot_of_a_tensor_with_itself_routes_one_gradient(torch):
+    a = values(2, (5, 3))
+    x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    x.vecdot(x, axis=0).backward(np.arange(3.0))
+    (t * t).sum(dim=0).backward(torch.arange(3.0, dtype=torch.float64))
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+    assert x._node is None and x.vecdot(x)._node.inputs[0] is x
+
+
+def test_vecdot_bad_operands():
+    x = Tensor(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"vecdot: operands of shapes \(2, 3\) and \(4,\)"):
+        tg.vecdot(x, np.ones(4))
+    with pytest.raises(TypeError, match="vecdot: both operands must be tensors"):
+        tg.vecdot(x, 2.0)
+    with pytest.raises(ValueError, match="out of range"):
+        x.vecdot(x, axis=2)
+
+
 def test_matmul_with_ndarray_on_either_side():
     w = np.arange(6.0).reshape(2, 3)
     x = Tensor(np.ones((3, 2)), requires_grad=True)
@@ -814,6 +864,9 @@ GRADCHECK = {
     "astype": (lambda a: a.astype(np.float32).astype(np.float64) ** 2,
                [np.array([0.5, -1.25, 2.0])], dict(eps=1e-2)),
     "matmul": (lambda a, b: (a @ b) ** 2, [_r((2, 3)), _r((3, 2), 1)]),
+    "vecdot": (lambda a, b: a.vecdot(b * a, axis=(0, 2), keepdims=True) * a,
+               [_r((2, 3, 4)), _r((3, 1), 1)]),
+    "vecdot_same": (lambda a: a.vecdot(a, axis=1) * a.sum(axis=1), [_r((3, 4))]),
     "matmul_batched": (lambda a, b: (a @ b) ** 2, [_r((2, 1, 2, 3)), _r((2, 3, 2), 1)]),
     "matmul_1d": (lambda a, b: (a @ b) ** 2, [_r((3,)), _r((3,), 1)]),
     "matvec": (lambda a, b: (a @ b) ** 2, [_r((2, 3)), _r((3,), 1)]),
@@ -865,7 +918,8 @@ def test_gradgradcheck_every_primitive(name):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @pytest.mark.parametrize("name", ["tanh", "sigmoid", "exp", "log", "rsqrt", "softmax", "var",
-                                  "std", "logsumexp", "div", "pow", "matmul", "max", "getitem"])
+                                  "std", "logsumexp", "div", "pow", "matmul", "vecdot", "max",
+                                  "getitem"])
 def test_second_derivative_parity_with_torch(torch, name, dtype):
     """Hessian-vector products, recorded backward against torch's double backward."""
     fns = {
@@ -881,6 +935,7 @@ def test_second_derivative_parity_with_torch(torch, name, dtype):
         "div": (lambda x: 1.5 / x, lambda t: 1.5 / t, "nonzero"),
         "pow": (lambda x: x ** x, lambda t: t ** t, "pos"),
         "matmul": (lambda x: x @ x.T, lambda t: t @ t.T, "real"),
+        "vecdot": (lambda x: x.vecdot(x, axis=0) * x, lambda t: (t * t).sum(dim=0) * t, "real"),
         "max": (lambda x: x.max(axis=1) * x.sum(axis=1), lambda t: t.amax(dim=1) * t.sum(dim=1),
                 "real"),
         "getitem": (lambda x: x[[0, 0, 2]] ** 3, lambda t: t[[0, 0, 2]] ** 3, "real"),
@@ -953,7 +1008,8 @@ def test_float32_reductions_stay_accurate_over_many_terms(shape, axis):
     t = Tensor(a)
     for ours, exact in ((t.sum(axis=axis), a64.sum(axis=axis)),
                         (t.mean(axis=axis), a64.mean(axis=axis)),
-                        (t.var(axis=axis), a64.var(axis=axis, ddof=1))):
+                        (t.var(axis=axis), a64.var(axis=axis, ddof=1)),
+                        (t.vecdot(t, axis=axis), (a64 * a64).sum(axis=axis))):
         assert ours.dtype == np.float32
         np.testing.assert_allclose(ours.numpy(), exact, rtol=2e-6)
 

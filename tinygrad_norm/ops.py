@@ -732,6 +732,40 @@ class Var(Op):
         return (d * factor,)
 
 
+class VecDot(Op):
+    """``sum(a * b)`` over ``axis`` in one pass, without the full-size product: the sum of
+    products of ``torch.linalg.vecdot`` and ``np.vecdot`` (real inputs), over any set of axes of
+    the broadcast shape. ``x.vecdot(x)`` is a sum of squares that never materializes ``x * x``;
+    the norms take their variance so. Float32 sums of many terms are blocked as every other
+    reduction (``_einsum_sum``)."""
+    name = "vecdot"
+
+    @staticmethod
+    def forward(a, b, axis, keepdims):
+        shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+        if (axis and a.shape == b.shape == shape and a.size and a.dtype == b.dtype
+                and _einsum_ok(a)):
+            out = _einsum_sum((a, b), axis)
+            if keepdims:
+                out = out.reshape(tuple(1 if i in axis else n for i, n in enumerate(shape)))
+            return out
+        return np.sum(np.multiply(a, b), axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b = args
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        g = _expand_reduced(g, shape, kw["axis"], kw["keepdims"])
+        if extra is SAME:  # x.vecdot(x): one product, routed once
+            g = _compact(g)
+            return a * (g + g), None
+        # g * b can be smaller than a (a summed axis where b has size 1): broadcast it back up,
+        # the tape sums it to a's shape
+        ga = xp.broadcast_to(g * b, shape) if needs[0] else None
+        gb = xp.broadcast_to(g * a, shape) if needs[1] else None
+        return ga, gb
+
+
 class Std(Op):
     """Standard deviation, a primitive of its own (not ``var().sqrt()``) so that a zero deviation
     (a constant slice) gives the gradient 0 that PyTorch gives, instead of 0 * inf = NaN."""

@@ -523,6 +523,12 @@ class Tensor:
         axes = _axes(axis, self.data.ndim)
         return apply(ops.Std, self, axis=axes, correction=int(correction), keepdims=bool(keepdims))
 
+    def vecdot(self, other, axis=-1, keepdims=False):
+        """``(self * other).sum(axis, keepdims)`` in one pass, without the product as a
+        temporary (``torch.linalg.vecdot`` for real inputs, over an int or a tuple of axes of the
+        broadcast shape)."""
+        return vecdot(self, other, axis, keepdims)
+
     def softmax(self, axis=-1):
         return self._softmax(ops.Softmax, axis)
 
@@ -771,6 +777,25 @@ def where(condition, x, y):
         return Tensor(out)
     cond = condition if isinstance(condition, Tensor) else Tensor._wrap(c)
     return _make(ops.Where, out, (cond, x, y), (c, xd, yd))
+
+
+def vecdot(a, b, axis=-1, keepdims=False):
+    """Sum of the products of ``a`` and ``b`` over ``axis`` (int, tuple or None for all) of
+    their broadcast shape; see ``Tensor.vecdot``."""
+    a, b = _operand(a), _operand(b)
+    if type(a) is not Tensor or type(b) is not Tensor:
+        raise TypeError(f"vecdot: both operands must be tensors or arrays, got "
+                        f"{type(a).__name__} and {type(b).__name__}")
+    try:
+        shape = np.broadcast_shapes(a.data.shape, b.data.shape)
+    except ValueError:
+        raise ValueError(f"vecdot: operands of shapes {a.shape} and {b.shape} cannot be "
+                         f"broadcast together") from None
+    axes = _axes(axis, len(shape))
+    extra = ops.SAME if a is b else None
+    out = ops.VecDot.forward(a.data, b.data, axes, bool(keepdims))
+    return _make(ops.VecDot, out, (a, b), (a.data, b.data), dict(axis=axes, keepdims=bool(keepdims)),
+                 extra)
 
 
 def maximum(a, b):
