@@ -747,19 +747,17 @@ class VecDot(Op):
 
     @staticmethod
     def forward(a, b, axis, keepdims):
-        shape = np.broadcast_shapes(np.shape(a), np.shape(b))
-        if (axis and a.shape == b.shape == shape and a.size and a.dtype == b.dtype
-                and _einsum_ok(a)):
+        if axis and a.shape == b.shape and a.size and a.dtype == b.dtype and _einsum_ok(a):
             out = _einsum_sum((a, b), axis)
             if keepdims:
-                out = out.reshape(tuple(1 if i in axis else n for i, n in enumerate(shape)))
+                out = out.reshape(tuple(1 if i in axis else n for i, n in enumerate(a.shape)))
             return out
         return np.sum(np.multiply(a, b), axis=axis, keepdims=keepdims)
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         a, b = args
-        shape = np.broadcast_shapes(a.shape, b.shape)
+        shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
         g = _expand_reduced(g, shape, kw["axis"], kw["keepdims"])
         if extra is SAME:  # x.vecdot(x): one product, routed once
             g = _compact(g)

@@ -782,16 +782,21 @@ def where(condition, x, y):
 def vecdot(a, b, axis=-1, keepdims=False):
     """Sum of the products of ``a`` and ``b`` over ``axis`` (int, tuple or None for all) of
     their broadcast shape; see ``Tensor.vecdot``."""
-    a, b = _operand(a), _operand(b)
+    if type(a) is not Tensor:
+        a = _operand(a)
+    if type(b) is not Tensor:
+        b = _operand(b)
     if type(a) is not Tensor or type(b) is not Tensor:
         raise TypeError(f"vecdot: both operands must be tensors or arrays, got "
                         f"{type(a).__name__} and {type(b).__name__}")
-    try:
-        shape = np.broadcast_shapes(a.data.shape, b.data.shape)
-    except ValueError:
-        raise ValueError(f"vecdot: operands of shapes {a.shape} and {b.shape} cannot be "
-                         f"broadcast together") from None
-    axes = _axes(axis, len(shape))
+    ndim = a.data.ndim
+    if a.data.shape != b.data.shape:
+        try:
+            ndim = len(np.broadcast_shapes(a.data.shape, b.data.shape))
+        except ValueError:
+            raise ValueError(f"vecdot: operands of shapes {a.shape} and {b.shape} cannot be "
+                             f"broadcast together") from None
+    axes = _axes(axis, ndim)
     extra = ops.SAME if a is b else None
     out = ops.VecDot.forward(a.data, b.data, axes, bool(keepdims))
     return _make(ops.VecDot, out, (a, b), (a.data, b.data), dict(axis=axes, keepdims=bool(keepdims)),
