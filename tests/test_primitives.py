@@ -573,6 +573,15 @@ def test_flatten_parity(torch, dtype, shape, seed, data):
            np_fn=lambda a: a.reshape(-1))
 
 
+def test_flatten_of_nothing_returns_the_tensor_itself_as_torch(torch):
+    # nn.Flatten on an already flat batch: no reshape node on the tape
+    a = values(0, (4, 3))
+    x, t = Tensor(a, requires_grad=True), torch.tensor(a)
+    assert (x.flatten(1) is x) == (torch.flatten(t, 1) is t) == True  # noqa: E712
+    assert x.flatten(-1, -1) is x and x.flatten(0, 0) is x
+    assert x.flatten(0) is not x and x.flatten(0).shape == (12,)
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @given(shape=shapes, seed=seeds, data=st.data())
 def test_transpose_permute_T_parity(torch, dtype, shape, seed, data):

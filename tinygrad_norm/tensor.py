@@ -570,6 +570,8 @@ class Tensor:
         s, e = _axes(start_dim, nd, "start_dim")[0], _axes(end_dim, nd, "end_dim")[0]
         if s > e:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        if s == e:  # nothing to flatten: the tensor itself, as torch.flatten (no tape node)
+            return self
         shp = self.data.shape
         return self.reshape(shp[:s] + (-1 if 0 not in shp else 0,) + shp[e + 1:])
 
