@@ -259,6 +259,20 @@ def test_repr_of_the_common_layers_is_torchs():
         assert repr(a) == want
 
 
+def test_module_list_repr_collapses_repeats_as_torch():
+    def build(N):
+        return N.ModuleList([N.ReLU(), N.ReLU(), N.Linear(2, 2), N.Linear(2, 2), N.Linear(2, 3),
+                             N.Sequential(N.Tanh(), N.ReLU()), N.Sequential(N.Tanh(), N.ReLU()),
+                             N.Tanh()])
+
+    ours, theirs = _both(build)
+    assert repr(ours) == repr(theirs)
+    assert "(5-6): 2 x Sequential(" in repr(ours)
+    assert repr(nn.ModuleList()) == repr(tnn.ModuleList()) == "ModuleList()"
+    one = (nn.ModuleList([nn.ReLU()]), tnn.ModuleList([tnn.ReLU()]))
+    assert repr(one[0]) == repr(one[1])
+
+
 def _custom(N, extra, with_child):
     class Custom(N.Module):
         def __init__(self):

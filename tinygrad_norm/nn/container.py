@@ -66,3 +66,22 @@ class ModuleList(Module):
 
     def __iter__(self):
         return iter(self._modules.values())
+
+    def __repr__(self):
+        """As PyTorch's: a run of children with the same text shows once, as
+        ``(first-last): n x <text>``, so a stack of identical blocks stays readable."""
+        texts = [repr(m) for m in self]
+        if not texts:
+            return "ModuleList()"
+        runs = []  # [first index, last index, text]
+        for i, text in enumerate(texts):
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        lines = []
+        for first, last, text in runs:
+            text = text.replace("\n", "\n  ")
+            head = f"({first})" if first == last else f"({first}-{last}): {last - first + 1} x"
+            lines.append(f"{head}: {text}" if first == last else f"{head} {text}")
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
