@@ -20,6 +20,8 @@ import numbers
 
 import numpy as np
 
+from ._broadcast import binary as _bin, compact as _compact
+
 
 class _State(threading.local):
     # threading.local re-runs __init__ in every thread, so each thread starts with grad enabled.
@@ -162,7 +164,7 @@ def _accumulate(pending, owned, key, g):
         pending[key] = g
     elif key in owned:
         if isinstance(old, np.ndarray) and old.shape == g.shape and old.dtype == np.result_type(old, g):
-            np.add(old, g, out=old)
+            _bin(np.add, old, _compact(g), out=old)
         else:
             pending[key] = old + g
     else:
@@ -297,7 +299,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
 
 def _iadd(a, b):
     if a.shape == b.shape and a.dtype == np.result_type(a, b):
-        np.add(a, b, out=a)
+        _bin(np.add, a, _compact(b), out=a)
         return a
     return a + b
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._broadcast import binary as _bin
+
 
 def sum_to(g, shape):
     """Sum g down to ``shape`` (the reverse of broadcasting); works on arrays and Tensors."""
@@ -303,7 +305,9 @@ class Op:
 
 class Add(Op):
     name = "add"
-    forward = staticmethod(np.add)
+    @staticmethod
+    def forward(a, b):  # a per-channel operand broadcast in long runs (_broadcast.py)
+        return _bin(np.add, a, b)
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
@@ -317,7 +321,9 @@ class Add(Op):
 
 class Sub(Op):
     name = "sub"
-    forward = staticmethod(np.subtract)
+    @staticmethod
+    def forward(a, b):  # a per-channel operand broadcast in long runs (_broadcast.py)
+        return _bin(np.subtract, a, b)
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
@@ -338,21 +344,23 @@ SAME = "same operand"  # a binary node's saved extra when both operands are one 
 
 class Mul(Op):
     name = "mul"
-    forward = staticmethod(np.multiply)
+    @staticmethod
+    def forward(a, b):  # a per-channel operand broadcast in long runs (_broadcast.py)
+        return _bin(np.multiply, a, b)
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         a, b = args
         if extra is SAME:  # x * x: one product, routed once (half the work of two equal halves)
             g = _compact(g)
-            return a * (g + g), None
+            return (_bin(np.multiply, a, g + g) if xp is NP else a * (g + g)), None
         if xp is NP:
             # A broadcast operand (a per-channel scale) gets sum(g * other) in one fused pass.
             ga = gb = None
             if needs[0]:
-                ga = _mul_sum_to(g, b, a.shape) if a.shape != g.shape else g * b
+                ga = _mul_sum_to(g, b, a.shape) if a.shape != g.shape else _bin(np.multiply, g, b)
             if needs[1]:
-                gb = _mul_sum_to(g, a, b.shape) if b.shape != g.shape else g * a
+                gb = _mul_sum_to(g, a, b.shape) if b.shape != g.shape else _bin(np.multiply, g, a)
             return ga, gb
         return (g * b if needs[0] else None), (g * a if needs[1] else None)
 
@@ -360,17 +368,17 @@ class Mul(Op):
     def vjp_owned(g, args, out, extra, kw, needs, xp):
         a, b = args
         if extra is None and needs == (True, False) and a.shape == g.shape and _scales_in_place(g, b):
-            return np.multiply(g, b, out=g), None  # x * scale (dropout, a constant factor)
+            return _bin(np.multiply, g, b, out=g), None  # x * scale (dropout, a constant factor)
         if extra is None and needs == (False, True) and b.shape == g.shape and _scales_in_place(g, a):
-            return None, np.multiply(g, a, out=g)
+            return None, _bin(np.multiply, g, a, out=g)
         if extra is None and needs == (True, True) and a.shape == g.shape != b.shape \
                 and _scales_in_place(g, b):  # xc * scale in a norm: the scale's sum reads g first
             gb = _mul_sum_to(g, a, b.shape)
-            return np.multiply(g, b, out=g), gb
+            return _bin(np.multiply, g, b, out=g), gb
         if extra is None and needs == (True, True) and b.shape == g.shape != a.shape \
                 and _scales_in_place(g, a):
             ga = _mul_sum_to(g, b, a.shape)
-            return ga, np.multiply(g, a, out=g)
+            return ga, _bin(np.multiply, g, a, out=g)
         return Mul.vjp(g, args, out, extra, kw, needs, xp)
 
 
@@ -385,7 +393,9 @@ def _scales_in_place(g, factor):
 
 class Div(Op):
     name = "div"
-    forward = staticmethod(np.true_divide)
+    @staticmethod
+    def forward(a, b):  # a per-channel operand broadcast in long runs (_broadcast.py)
+        return _bin(np.true_divide, a, b)
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
@@ -761,7 +771,7 @@ class VecDot(Op):
         g = _expand_reduced(g, shape, kw["axis"], kw["keepdims"])
         if extra is SAME:  # x.vecdot(x): one product, routed once
             g = _compact(g)
-            return a * (g + g), None
+            return (_bin(np.multiply, a, g + g) if xp is NP else a * (g + g)), None
         # g * b can be smaller than a (a summed axis where b has size 1): broadcast it back up,
         # the tape sums it to a's shape
         ga = xp.broadcast_to(g * b, shape) if needs[0] else None

@@ -1,0 +1,123 @@
+"""Elementwise binary ops between a big array and a small broadcast operand, in long runs.
+
+NumPy runs ``x * scale`` with x of shape (32, 64, 28, 28) and scale of shape (1, 64, 1, 1) as 2048
+inner loops of 784 elements, each with a fixed start-up cost: 1.5x the time of the same multiply
+by a full-size array. Normalizations do this several times a step, forward and backward. Here
+the small operand is first spread over the trailing axes it broadcasts along (and repeated a few
+times along the leading ones) into one contiguous row of up to ``_RUN`` elements, so that the op
+runs as a few long loops over two contiguous operands. Same values bit for bit: each element is
+the same single ufunc call on the same two numbers.
+
+Only worth it for a big, C-contiguous operand whose native inner loop is short; everything else
+returns None and the caller uses the plain ufunc.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_MIN_SIZE = 1 << 18  # elements of the big operand: below this the set-up costs more than it saves
+_RUN = 1 << 14       # elements in the spread-out row of the small operand (64 KiB of float32)
+_SHORT = 1024        # a native inner loop at least this long is already efficient
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _plan(big, small_shape):
+    """(rows, run, spread) to compute ``ufunc(big, small)`` as a (rows, run) by (1, run) op, or
+    None. ``spread(small)`` builds the (1, run) row."""
+    full = big.shape
+    nd = len(full)
+    sp = (1,) * (nd - len(small_shape)) + tuple(small_shape)
+    i = 0
+    while i < nd and sp[i] == 1:
+        i += 1
+    if i == 0 or i == nd:  # varies along the leading axis, or a single number: nothing to gain
+        return None
+    # NumPy's own inner loop: the trailing axes that share one broadcast status in `small`
+    inner, j, status = 1, nd - 1, None
+    while j >= 0:
+        if full[j] != 1:
+            s = sp[j] == 1
+            if status is None:
+                status = s
+            elif s != status:
+                break
+        inner *= full[j]
+        j -= 1
+    if inner >= _SHORT:
+        return None
+    tail = full[i:]
+    m = _prod(tail)
+    if m > 4 * _RUN:
+        return None
+    rows = _prod(full[:i])
+    k = 1
+    while m * k * 2 <= _RUN and rows % (k * 2) == 0:
+        k *= 2
+    tail_small = sp[i:]
+
+    def spread(small):
+        row = np.broadcast_to(small.reshape(tail_small), tail).reshape(1, m)  # a copy
+        return np.tile(row, (1, k)) if k > 1 else row
+
+    return rows // k, m * k, spread
+
+
+def binary(ufunc, a, b, out=None):
+    """``ufunc(a, b)`` (into ``out`` if given): in long runs where that pays, else plainly.
+    Python scalars and small arrays go straight to the ufunc."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and (a.size >= _MIN_SIZE
+                                                              or b.size >= _MIN_SIZE):
+        r = apply(ufunc, a, b, out)
+        if r is not None:
+            return r
+    return ufunc(a, b) if out is None else ufunc(a, b, out=out)
+
+
+def compact(g):
+    """A broadcast view (stride 0 along some axes) as the small array it repeats; other arrays
+    unchanged. A reduction's gradient is such a view; ``binary`` wants the small array."""
+    if type(g) is np.ndarray and g.ndim and 0 in g.strides:
+        return g[tuple(slice(0, 1) if st == 0 else slice(None) for st in g.strides)]
+    return g
+
+
+def apply(ufunc, a, b, out=None):
+    """``ufunc(a, b, out=out)`` in long runs when one operand is a big C-contiguous array and the
+    other a small array of the same dtype that broadcasts to it; else None."""
+    if a.shape == b.shape or a.dtype != b.dtype or a.dtype.kind != "f":
+        return None
+    if a.size >= b.size:
+        big, small, big_first = a, b, True
+    else:
+        big, small, big_first = b, a, False
+    if big.size < _MIN_SIZE or not big.flags.c_contiguous:
+        return None
+    if out is not None and (out.shape != big.shape or not out.flags.c_contiguous
+                            or out.dtype != big.dtype):
+        return None
+    try:
+        if np.broadcast_shapes(big.shape, small.shape) != big.shape:
+            return None
+    except ValueError:
+        return None
+    plan = _plan(big, small.shape)
+    if plan is None:
+        return None
+    rows, run, spread = plan
+    row = spread(small)
+    if out is None:
+        # an array that owns its memory, like the plain ufunc's (a reshaped view would not: the
+        # tape only writes into gradients that own theirs)
+        out = np.empty(big.shape, big.dtype)
+    big2, out2 = big.reshape(rows, run), out.reshape(rows, run)
+    if big_first:
+        ufunc(big2, row, out=out2)
+    else:
+        ufunc(row, big2, out=out2)
+    return out
