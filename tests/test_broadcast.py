@@ -19,7 +19,8 @@ LAYOUTS = [
     ((32, 64, 28, 28), (64, 1, 1), True),       # the same without the leading 1
     ((64, 128, 768), (768,), True),             # layer norm's weight
     ((64, 16, 512), (1, 16, 1), True),          # group norm's per-group statistic
-    ((512, 1024), (1, 1024), False),            # inner loop already 1024 long
+    ((512, 1024), (1, 1024), True),             # 2-D batch norm: rows of 1024 become 16K
+    ((16, 16384), (1, 16384), False),           # rows already as long as the ones it would make
     ((256, 512), (256, 1), False),              # varies along the leading axis
     ((32, 64, 28, 28), (1, 64, 28, 28), False),  # inner loop long enough
     ((8, 16, 8, 8), (1, 16, 1, 1), False),      # too small to pay

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-_MIN_SIZE = 1 << 18  # elements of the big operand: below this the set-up costs more than it saves
+_MIN_SIZE = 1 << 17  # elements of the big operand: below this the set-up costs more than it saves
 _RUN = 1 << 14       # elements in the spread-out row of the small operand (64 KiB of float32)
-_SHORT = 1024        # a native inner loop at least this long is already efficient
+_PLANS = {}          # (big shape, small shape) -> plan; a model repeats a few layouts every step
+_NO_PLAN = (0, 0, (), ())
 
 
 def _prod(shape):
@@ -27,45 +28,47 @@ def _prod(shape):
     return n
 
 
-def _plan(big, small_shape):
-    """(rows, run, spread) to compute ``ufunc(big, small)`` as a (rows, run) by (1, run) op, or
-    None. ``spread(small)`` builds the (1, run) row."""
-    full = big.shape
+def _plan(full, small_shape):
+    """How to compute ``ufunc(big, small)`` as a (rows, run) by (1, run) op: ``(rows, run, k,
+    tail_small)``, the small operand reshaped to ``tail_small`` and copied k times into the row;
+    ``_NO_PLAN`` when the layout does not broadcast this way or would not gain."""
     nd = len(full)
+    if len(small_shape) > nd:
+        return _NO_PLAN
     sp = (1,) * (nd - len(small_shape)) + tuple(small_shape)
+    for n, f in zip(sp, full):
+        if n != 1 and n != f:
+            return _NO_PLAN  # does not broadcast to the big operand (or would grow it)
     i = 0
     while i < nd and sp[i] == 1:
         i += 1
-    if i == 0 or i == nd:  # varies along the leading axis, or a single number: nothing to gain
-        return None
-    # NumPy's own inner loop: the trailing axes that share one broadcast status in `small`
-    inner, j, status = 1, nd - 1, None
-    while j >= 0:
-        if full[j] != 1:
-            s = sp[j] == 1
-            if status is None:
-                status = s
-            elif s != status:
-                break
-        inner *= full[j]
-        j -= 1
-    if inner >= _SHORT:
-        return None
-    tail = full[i:]
-    m = _prod(tail)
+    if i == 0 or i == nd:  # varies along the leading axis, or one number: nothing to gain
+        return _NO_PLAN
+    m = _prod(full[i:])
     if m > 4 * _RUN:
-        return None
+        return _NO_PLAN  # the spread row would be big itself
     rows = _prod(full[:i])
     k = 1
     while m * k * 2 <= _RUN and rows % (k * 2) == 0:
         k *= 2
-    tail_small = sp[i:]
+    if m * k <= 2 * _inner(full, sp):
+        return _NO_PLAN  # NumPy's own inner loop is about as long as ours would be
+    return rows // k, m * k, k, sp[i:]
 
-    def spread(small):
-        row = np.broadcast_to(small.reshape(tail_small), tail).reshape(1, m)  # a copy
-        return np.tile(row, (1, k)) if k > 1 else row
 
-    return rows // k, m * k, spread
+def _inner(full, sp):
+    """The length of NumPy's own inner loop: the trailing axes that share one broadcast status
+    in the small operand (all broadcast, or all not)."""
+    inner, status = 1, None
+    for f, n in zip(reversed(full), reversed(sp)):
+        if f != 1:
+            s = n == 1
+            if status is None:
+                status = s
+            elif s != status:
+                break
+        inner *= f
+    return inner
 
 
 def binary(ufunc, a, b, out=None):
@@ -101,16 +104,19 @@ def apply(ufunc, a, b, out=None):
     if out is not None and (out.shape != big.shape or not out.flags.c_contiguous
                             or out.dtype != big.dtype):
         return None
-    try:
-        if np.broadcast_shapes(big.shape, small.shape) != big.shape:
-            return None
-    except ValueError:
-        return None
-    plan = _plan(big, small.shape)
+    key = (big.shape, small.shape)
+    plan = _PLANS.get(key)
     if plan is None:
+        if len(_PLANS) > 1024:  # many layouts: start over rather than grow without bound
+            _PLANS.clear()
+        plan = _PLANS[key] = _plan(big.shape, small.shape)
+    rows, run, k, tail_small = plan
+    if not rows:
         return None
-    rows, run, spread = plan
-    row = spread(small)
+    # the small operand spread over the trailing axes (one broadcasting copy, k times over)
+    row = np.empty((k,) + big.shape[big.ndim - len(tail_small):], small.dtype)
+    np.copyto(row, small.reshape(tail_small))
+    row = row.reshape(1, run)
     if out is None:
         # an array that owns its memory, like the plain ufunc's (a reshaped view would not: the
         # tape only writes into gradients that own theirs)
