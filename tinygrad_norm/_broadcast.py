@@ -13,19 +13,14 @@ returns None and the caller uses the plain ufunc.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 _MIN_SIZE = 1 << 17  # elements of the big operand: below this the set-up costs more than it saves
 _RUN = 1 << 14       # elements in the spread-out row of the small operand (64 KiB of float32)
 _PLANS = {}          # (big shape, small shape) -> plan; a model repeats a few layouts every step
 _NO_PLAN = (0, 0, (), ())
-
-
-def _prod(shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def _plan(full, small_shape):
@@ -44,10 +39,10 @@ def _plan(full, small_shape):
         i += 1
     if i == 0 or i == nd:  # varies along the leading axis, or one number: nothing to gain
         return _NO_PLAN
-    m = _prod(full[i:])
+    m = math.prod(full[i:])
     if m > 4 * _RUN:
         return _NO_PLAN  # the spread row would be big itself
-    rows = _prod(full[:i])
+    rows = math.prod(full[:i])
     k = 1
     while m * k * 2 <= _RUN and rows % (k * 2) == 0:
         k *= 2

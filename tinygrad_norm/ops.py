@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._broadcast import binary as _bin
+from ._broadcast import binary as _bin, compact as _compact
 
 
 def sum_to(g, shape):
@@ -113,14 +113,6 @@ def _einsum_args(operands, out, nd=None):
     for o in operands:
         args += [o, idx]
     return args + [out]
-
-
-def _compact(g):
-    """A broadcast view (a reduction's gradient) as its small array, so arithmetic on it stays
-    small; other arrays unchanged."""
-    if type(g) is np.ndarray and g.ndim and 0 in g.strides:
-        return g[tuple(slice(0, 1) if st == 0 else slice(None) for st in g.strides)]
-    return g
 
 
 def _mul_sum_to(g, a, shape):
@@ -352,8 +344,7 @@ class Mul(Op):
     def vjp(g, args, out, extra, kw, needs, xp):
         a, b = args
         if extra is SAME:  # x * x: one product, routed once (half the work of two equal halves)
-            g = _compact(g)
-            return (_bin(np.multiply, a, g + g) if xp is NP else a * (g + g)), None
+            return _twice(a, g, xp), None
         if xp is NP:
             # A broadcast operand (a per-channel scale) gets sum(g * other) in one fused pass.
             ga = gb = None
@@ -380,6 +371,13 @@ class Mul(Op):
             ga = _mul_sum_to(g, b, a.shape)
             return ga, _bin(np.multiply, g, a, out=g)
         return Mul.vjp(g, args, out, extra, kw, needs, xp)
+
+
+def _twice(a, g, xp):
+    """``a * 2g``: the gradient of ``a * a`` (and of ``a.vecdot(a)``) routed once to ``a``; g is
+    often a reduction's broadcast view, multiplied as the small array it repeats."""
+    g = _compact(g)
+    return _bin(np.multiply, a, g + g) if xp is NP else a * (g + g)
 
 
 def _scales_in_place(g, factor):
@@ -774,8 +772,7 @@ class VecDot(Op):
         shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
         g = _expand_reduced(g, shape, kw["axis"], kw["keepdims"])
         if extra is SAME:  # x.vecdot(x): one product, routed once
-            g = _compact(g)
-            return (_bin(np.multiply, a, g + g) if xp is NP else a * (g + g)), None
+            return _twice(a, g, xp), None
         # g * b can be smaller than a (a summed axis where b has size 1): broadcast it back up,
         # the tape sums it to a's shape
         ga = xp.broadcast_to(g * b, shape) if needs[0] else None

@@ -103,13 +103,6 @@ def _check_momentum(momentum, fn):
     return float(momentum)  # not range-checked, as in PyTorch (negative values are accepted)
 
 
-def _prod(shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return n
-
-
 def _channel_shape(ndim, channels):
     """(1, C, 1, ..., 1): a per-channel vector broadcast against an (N, C, *spatial) input; for
     an (N, C) input the vector's own shape (C,) broadcasts already, and a reshape would be two
@@ -155,7 +148,7 @@ def _mean_square(xc, axes):
     """``mean(xc * xc)`` over ``axes`` as a sum of squares (``vecdot``, one pass, no x-sized
     ``xc * xc``: held by the tape until backward, it raised a batch norm step's peak memory from
     4x to 5x its input's size) times ``1 / n``."""
-    n = _prod([xc.shape[i] for i in axes])
+    n = math.prod([xc.shape[i] for i in axes])
     return xc.vecdot(xc, axis=axes, keepdims=True) * (1.0 / n if n else math.nan)
 
 
@@ -401,7 +394,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                              f"input of shape {list(input.shape)}")
         _check_dtype(t, name, input.dtype, fn)
     spatial = input.shape[2:]
-    Cg, L = C // G, _prod(spatial)
+    Cg, L = C // G, math.prod(spatial)
     if (N * C // G) * L == 1:
         # PyTorch's own check, with its wording ("when training" although it holds in eval too)
         raise ValueError(f"Expected more than 1 value per channel when training, got input size "
@@ -458,7 +451,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     _check_vector(running_var, "running_var", C, dt, fn)
     _check_vector(weight, "weight", C, dt, fn)
     _check_vector(bias, "bias", C, dt, fn)
-    L = _prod(input.shape[2:])
+    L = math.prod(input.shape[2:])
     if use_input_stats and L == 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size "
                          f"{input.shape}")

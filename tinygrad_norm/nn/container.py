@@ -82,6 +82,7 @@ class ModuleList(Module):
         lines = []
         for first, last, text in runs:
             text = text.replace("\n", "\n  ")
-            head = f"({first})" if first == last else f"({first}-{last}): {last - first + 1} x"
-            lines.append(f"{head}: {text}" if first == last else f"{head} {text}")
+            if first != last:
+                text = f"{last - first + 1} x {text}"
+            lines.append(f"({first}): {text}" if first == last else f"({first}-{last}): {text}")
         return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
