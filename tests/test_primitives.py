@@ -235,6 +235,57 @@ def test_where_gradient_is_a_select_not_a_multiply():
     assert a.grad.numpy()[1] == 0.0 and b.grad.numpy()[0] == 0.0 and b.grad.numpy()[2] == 0.0
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize("zero_on_right", [True, False])
+@pytest.mark.parametrize("upstream", ["owned", "caller's", "broadcast", "other dtype"])
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the loss sums inf and NaN
+def test_where_against_zero_keeps_its_mask_for_the_gradient(dtype, zero_on_right, upstream):
+    """where(c, x, 0) / where(c, 0, x) keep the forward's bit mask; the VJP selects with it (in
+    place when the gradient is the tape's own). Every upstream layout gives np.where's result,
+    and exactly 0 where unselected, inf and NaN included."""
+    rng = np.random.default_rng(3)
+    c = rng.random((40, 30)) > 0.4
+    xv = rng.standard_normal((40, 30)).astype(dtype)
+    x = Tensor(xv, requires_grad=True)
+    y = tg.where(c, x, 0.0) if zero_on_right else tg.where(c, 0.0, x)
+    sel = c if zero_on_right else ~c
+    np.testing.assert_array_equal(y.numpy(), np.where(sel, xv, 0))
+    g = rng.standard_normal((40, 30))
+    g[0, :] = np.inf
+    g[1, :] = np.nan
+    if upstream == "owned":      # an op after the where hands it a fresh array of its own
+        (y * Tensor(g.astype(dtype))).sum().backward()
+        expected = np.where(sel, g.astype(dtype), 0)
+    elif upstream == "caller's":  # the caller's array: must not be written to
+        gd = g.astype(dtype)
+        before = gd.copy()
+        y.backward(gd)
+        np.testing.assert_array_equal(gd, before)
+        expected = np.where(sel, gd, 0)
+    elif upstream == "broadcast":  # a sum's read-only broadcast view
+        y.sum().backward()
+        expected = np.where(sel, np.ones_like(xv), 0)
+    else:  # a float64 gradient into a narrower graph: the mask's width does not fit it
+        y.backward(g)
+        expected = np.where(sel, g, 0).astype(dtype)
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    assert not np.isnan(x.grad.numpy()[~sel]).any()
+
+
+def test_where_mask_gradient_twice_with_retain_graph_and_double_backward():
+    c = np.array([True, False, True, True])
+    x = Tensor(np.array([1.0, 2.0, 3.0, 4.0]), requires_grad=True)
+    y = (tg.where(c, x, 0.0) * x).sum()  # d/dx = 2x where c
+    (gx,) = tg.grad(y, [x], create_graph=True, retain_graph=True)
+    np.testing.assert_array_equal(gx.numpy(), [2.0, 0.0, 6.0, 8.0])
+    gx.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 0.0, 2.0, 2.0])
+    y2 = (tg.where(c, x, 0.0) * 3.0).sum()
+    y2.backward(retain_graph=True)
+    y2.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [8.0, 0.0, 8.0, 8.0])
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @given(seed=seeds, data=st.data())
 def test_comparisons_have_no_gradient(dtype, seed, data):

@@ -149,25 +149,65 @@ def select(c, a, b):
     np.where branches per element, and on a random mask every other branch mispredicts: 4.5 ms
     for 1M float32 here. ANDing the bit pattern with an all-ones/all-zeros mask is branch-free
     (0.5 ms) and still a true select: a dropped inf or NaN becomes +0.0, never NaN."""
+    side = _zero_side(c, a, b)
+    if side is None:
+        return np.where(c, a, b)
+    arr, keep_where = side
+    res = np.empty(arr.shape, arr.dtype)  # owns its memory, so the tape may reuse it in place
+    m = _bits_into(res.view(_UINT[arr.dtype.itemsize]), c, keep_where)
+    np.bitwise_and(arr.view(m.dtype), m, out=m)
+    return res
+
+
+def select_keeping_bits(c, a, b):
+    """``select(c, a, b)`` and, where it took the bit-mask path, the mask itself (uints, all ones
+    where the array side is kept), else None. The ``where`` primitive keeps it for its VJP, whose
+    select is then one AND instead of three passes (cast, negate, AND): dropout's backward."""
+    side = _zero_side(c, a, b)
+    if side is None:
+        return np.where(c, a, b), None
+    arr, keep_where = side
+    bits = _bits_into(np.empty(arr.shape, _UINT[arr.dtype.itemsize]), c, keep_where)
+    res = np.empty(arr.shape, arr.dtype)
+    np.bitwise_and(arr.view(bits.dtype), bits, out=res.view(bits.dtype))
+    return res, bits
+
+
+def _zero_side(c, a, b):
+    """``(array, keep_where)`` when one side of the select is the scalar 0 and the other a float
+    array of the (bool) condition's shape, which bit masking can select from; else None."""
     if type(b) in (int, float) and b == 0:
         arr, keep_where = a, True
     elif type(a) in (int, float) and a == 0:
         arr, keep_where = b, False
     else:
-        return np.where(c, a, b)
+        return None
     if (type(arr) is not np.ndarray or arr.dtype.kind != "f" or arr.shape != c.shape
             or arr.ndim == 0 or arr.dtype.itemsize not in _UINT or c.dtype != np.bool_):
-        return np.where(c, a, b)
-    u = _UINT[arr.dtype.itemsize]
-    res = np.empty(arr.shape, arr.dtype)  # owns its memory, so the tape may reuse it in place
-    m = res.view(u)
+        return None
+    return arr, keep_where
+
+
+def _bits_into(m, c, keep_where):
+    """Fill the uint array ``m`` with all ones where the array side is selected, 0 elsewhere."""
     np.copyto(m, c, casting="unsafe")  # 1 where c, else 0
     if keep_where:
         np.negative(m, out=m)          # 1 -> all ones, 0 -> 0
     else:
         np.subtract(m, 1, out=m)       # 0 -> all ones, 1 -> 0
-    np.bitwise_and(arr.view(u), m, out=m)
-    return res
+    return m
+
+
+def and_bits(g, bits, out=None):
+    """``g`` where ``bits`` is all ones, +0.0 where it is 0 (one pass), or None when g's layout
+    does not fit the mask (another dtype width or shape): the caller selects the slow way."""
+    if (type(g) is not np.ndarray or g.shape != bits.shape or g.dtype.kind != "f"
+            or g.dtype.itemsize != bits.dtype.itemsize):
+        return None
+    if out is None:
+        out = np.empty(g.shape, g.dtype)
+    np.bitwise_and(g.view(bits.dtype), bits, out=out.view(bits.dtype))
+    return out
 
 
 def _scatter_np(g, index, shape, basic):
@@ -458,15 +498,27 @@ def _split_by_mask(g, first, tie, needs):
 
 class Where(Op):
     name = "where"
-    forward = staticmethod(select)
+    # extra: the select's bit mask when one side is the scalar 0 (``select_keeping_bits``)
+    keeps_extra = True
+    forward = staticmethod(select_keeping_bits)
 
     @staticmethod
-    def vjp(g, args, out, extra, kw, needs, xp):
+    def vjp(g, args, out, extra, kw, needs, xp, into_g=False):
         c = args[0]
+        if extra is not None:
+            # The array side gets g through the forward's mask; the other side is the constant 0.
+            i = 1 if needs[1] else 2
+            gi = and_bits(g, extra, out=g if into_g else None)
+            if gi is not None:
+                return (None, gi, None) if i == 1 else (None, None, gi)
         # A select, not a multiply: the unselected side gets exactly 0 even when g is inf/NaN.
         return (None,
                 xp.where(c, g, 0) if needs[1] else None,
                 xp.where(c, 0, g) if needs[2] else None)
+
+    @staticmethod
+    def vjp_owned(g, args, out, extra, kw, needs, xp):
+        return Where.vjp(g, args, out, extra, kw, needs, xp, into_g=True)
 
 
 # ---- elementwise unary -------------------------------------------------------------------

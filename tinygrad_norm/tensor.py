@@ -771,14 +771,14 @@ def where(condition, x, y):
     xd = x.data if type(x) is Tensor else x
     yd = y.data if type(y) is Tensor else y
     try:
-        out = ops.select(c, xd, yd)
+        out, bits = ops.select_keeping_bits(c, xd, yd)
     except ValueError:
         raise ValueError(f"where: shapes {c.shape}, {_shape_of(x)} and {_shape_of(y)} cannot be "
                          f"broadcast together") from None
     if type(x) is not Tensor and type(y) is not Tensor:
         return Tensor(out)
     cond = condition if isinstance(condition, Tensor) else Tensor._wrap(c)
-    return _make(ops.Where, out, (cond, x, y), (c, xd, yd))
+    return _make(ops.Where, out, (cond, x, y), (c, xd, yd), None, bits)
 
 
 def vecdot(a, b, axis=-1, keepdims=False):
