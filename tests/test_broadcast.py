@@ -134,3 +134,33 @@ def test_a_big_batch_norm_step_peaks_at_four_times_its_input():
     finally:
         tracemalloc.stop()
     assert peak / x.data.nbytes < 4.5
+
+
+# ---- the cheap broadcast view and shape check ---------------------------------------------------
+
+VIEWS = [((1, 128), (64, 128)), ((128,), (64, 128)), ((64, 1), (64, 128)), ((), (3, 4)),
+         ((1, 1), (5, 6)), ((1, 8, 1, 1), (4, 8, 3, 3)), ((4, 1, 3), (2, 4, 5, 3)),
+         ((64, 128), (64, 128)), ((0, 1), (0, 7)), ((1,), (0,))]
+
+
+@pytest.mark.parametrize("small,full", VIEWS)
+def test_view_as_is_numpy_broadcast_to(small, full):
+    g = np.asarray(np.arange(np.prod(small, dtype=int), dtype=np.float32).reshape(small) + 1)
+    v, ref = B.view_as(g, full), np.broadcast_to(g, full)
+    assert v.shape == ref.shape and v.dtype == ref.dtype and v.strides == ref.strides
+    np.testing.assert_array_equal(v, ref)
+    assert not v.flags.writeable
+    assert np.shares_memory(v, g) or v.size == 0
+    assert B.fits_into(small, full) == (np.broadcast_shapes(small, full) == full)
+
+
+@pytest.mark.parametrize("small,full", [((2, 3), (4, 3)), ((3, 1), (2, 5)), ((2, 1, 1), (2, 2))])
+def test_fits_into_refuses_what_would_not_broadcast_or_would_grow(small, full):
+    assert not B.fits_into(small, full)
+    with pytest.raises(ValueError):
+        B.view_as(np.ones(small), full)  # left to np.broadcast_to, which says why
+
+
+def test_view_as_of_a_non_contiguous_array_falls_back_to_numpy():
+    g = np.arange(12.0).reshape(3, 4)[:, ::2]  # (3, 2), strided
+    np.testing.assert_array_equal(B.view_as(g, (5, 3, 2)), np.broadcast_to(g, (5, 3, 2)))

@@ -77,6 +77,33 @@ def binary(ufunc, a, b, out=None):
     return ufunc(a, b) if out is None else ufunc(a, b, out=out)
 
 
+def fits_into(small_shape, shape):
+    """Whether ``small_shape`` broadcasts to ``shape`` without growing it (the check of
+    np.broadcast_shapes(small, shape) == shape, without its 1.5 us of Python)."""
+    k = len(small_shape)
+    if k > len(shape):
+        return False
+    for n, f in zip(small_shape, shape[len(shape) - k:]):
+        if n != 1 and n != f:
+            return False
+    return True
+
+
+def view_as(g, shape):
+    """``np.broadcast_to(g, shape)`` (a read-only view, stride 0 where g has size 1) in a fifth of
+    its time: np.broadcast_to costs 2.4 us of Python, a reduction's VJP pays it every call. Falls
+    back to it for what the fast path does not cover (g not contiguous, or not broadcastable)."""
+    if not (type(g) is np.ndarray and g.flags.c_contiguous and fits_into(g.shape, shape)):
+        return np.broadcast_to(g, shape)
+    lead = len(shape) - g.ndim
+    strides = [0] * lead
+    for n, st in zip(g.shape, g.strides):
+        strides.append(0 if n == 1 else st)
+    v = np.ndarray(shape, g.dtype, g, 0, tuple(strides))
+    v.flags.writeable = False  # stride 0: writing one element would write a whole row
+    return v
+
+
 def compact(g):
     """A broadcast view (stride 0 along some axes) as the small array it repeats; other arrays
     unchanged. A reduction's gradient is such a view; ``binary`` wants the small array."""

@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from ..autograd import no_grad, scope
+from ..autograd import scope
 from ..tensor import Tensor
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm"]
@@ -53,8 +53,8 @@ def _check_input(input, fn, min_ndim):
 def _check_vector(t, name, size, dtype, fn):
     """A per-channel tensor (weight, bias, running statistic): a Tensor of ``size`` elements and
     the input's dtype, or None."""
-    if t is None:
-        return
+    if t is None or type(t) is Tensor and t.data.size == size and t.data.dtype == dtype:
+        return  # the usual case, decided in one line (the checks below cost ~1 us each)
     if not isinstance(t, Tensor):
         raise TypeError(f"{fn}(): {name} must be a Tensor or None, got {type(t).__name__}")
     if t.size != size:
@@ -81,6 +81,8 @@ def _one_number(v, name, fn):
 
 
 def _check_eps(eps, fn):
+    if type(eps) is float:
+        return eps
     if isinstance(eps, Tensor):
         eps = _one_number(eps, "eps", fn)
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
@@ -89,8 +91,8 @@ def _check_eps(eps, fn):
 
 
 def _check_momentum(momentum, fn):
-    if momentum is None:
-        return None
+    if momentum is None or type(momentum) is float and math.isfinite(momentum):
+        return momentum
     if isinstance(momentum, Tensor):
         momentum = _one_number(momentum, "momentum", fn)
     if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
@@ -160,8 +162,9 @@ def _needs_shift(mean, var):
     if mean.size == 0:
         return False
     limit = 1e3 if mean.dtype == np.float64 else 8.0
-    with np.errstate(invalid="ignore", over="ignore"):
-        return bool((mean * mean > (limit * limit) * var).any())  # |mean| > limit * std, no sqrt
+    # |mean| > limit * std as written: squaring both sides would overflow (and warn) for huge
+    # means; a sqrt of a sum of squares cannot. NaN compares False, as it should (no shift).
+    return bool((np.abs(mean) > limit * np.sqrt(var)).any())
 
 
 def _quiet_if_empty(x):
@@ -177,15 +180,14 @@ def _quiet_if_empty(x):
 def _update_running(running, stat, momentum, channel_axes, unbias):
     """``running <- (1 - m) * running + m * stat * unbias``, in place on the buffer's array, off
     the tape. ``stat`` is averaged over ``channel_axes`` first (instance norm: over the batch)."""
-    with no_grad():
-        s = stat.data if isinstance(stat, Tensor) else stat
-        if channel_axes:
-            s = s.mean(axis=channel_axes)
-        s = s.reshape(running.shape)
-        buf = running.data
-        new = s * (momentum * unbias) if unbias != 1.0 else s * momentum
-        buf *= 1.0 - momentum
-        buf += new.astype(buf.dtype, copy=False)
+    s = stat.data if isinstance(stat, Tensor) else stat  # arrays only: nothing to record
+    if channel_axes:
+        s = s.mean(axis=channel_axes)
+    s = s.reshape(running.shape)
+    buf = running.data
+    new = s * (momentum * unbias) if unbias != 1.0 else s * momentum
+    buf *= 1.0 - momentum
+    buf += new.astype(buf.dtype, copy=False)
 
 
 def _scale_shift(xc, r, weight, bias, shape, fold):
