@@ -221,7 +221,10 @@ def _scatter_np(g, index, shape, basic):
         # Integer arrays on the leading axes: one flat index, so add.at works on 1-D indices
         # (a multi-dimensional index array makes it ~9x slower).
         k = len(items)
-        flat = np.ravel_multi_index(np.broadcast_arrays(*items), shape[:k], mode="wrap")
+        first = items[0].shape
+        if any(i.shape != first for i in items):  # np.broadcast_arrays costs ~3 us: only if needed
+            items = np.broadcast_arrays(*items)
+        flat = np.ravel_multi_index(items, shape[:k], mode="wrap")
         rows = out.reshape((-1,) + shape[k:])
         np.add.at(rows, flat.reshape(-1), g.reshape((-1,) + shape[k:]))
         return out
