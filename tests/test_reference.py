@@ -212,7 +212,8 @@ def test_instance_norm_without_gamma_or_beta(torch, dtype, affine):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape,groups", [((4, 6, 5), 1), ((4, 6, 5), 2), ((4, 6, 5), 3), ((4, 6, 5), 6),
-                                          ((3, 4, 5, 6), 2), ((6, 16), 2), ((2, 1, 9), 1)])
+                                          ((3, 4, 5, 6), 2), ((6, 16), 2), ((2, 1, 9), 1),
+                                          ((5, 12), 3), ((5, 12), 1), ((4, 6, 1), 2)])
 def test_group_norm_matches_torch(torch, block_size, dtype, shape, groups):
     x, gamma, beta, dout = _data(shape, shape[1], dtype, seed=sum(shape) + groups)
     tfn = lambda x, g, b: torch.nn.functional.group_norm(x, groups, g, b)  # noqa: E731

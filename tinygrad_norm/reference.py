@@ -611,8 +611,12 @@ def _group_backward(dy, cache, retain):
     for b in blocks:
         dyb, cb, dxb, rb = dy3[b], xc[b], dx[b], inv[b]
         n = dyb.shape[0]
-        Ab = np.matmul(dyb.reshape(-1, L), onesL).reshape(n, Cg)
-        Bb = _vecdot(dyb, cb)
+        if L == 1:  # a 2-D (N, C) input: nothing to sum over, and a gufunc over length-1
+            Ab = dyb.reshape(n, Cg)  # rows costs ~8x a plain multiply
+            Bb = np.multiply(dyb, cb).reshape(n, Cg)
+        else:
+            Ab = np.matmul(dyb.reshape(-1, L), onesL).reshape(n, Cg)
+            Bb = _vecdot(dyb, cb)
         A[b] = Ab
         B[b] = Bb
         dyb2, cb2, dxb2 = dyb.reshape(n, K), cb.reshape(n, K), dxb.reshape(n, K)
@@ -640,7 +644,10 @@ def _group_backward(dy, cache, retain):
             s2 *= rb * rb * rb
             s2 *= invK
             np.multiply(cb2, s2[:, None], out=dxb2)  # may overwrite cb (dxb is cb): last use
-            t = np.einsum("icl,ic->icl", dyb, gb * rb[:, None], out=scratch[:n])
+            if L == 1:
+                t = np.multiply(dyb, (gb * rb[:, None])[:, :, None], out=scratch[:n])
+            else:
+                t = np.einsum("icl,ic->icl", dyb, gb * rb[:, None], out=scratch[:n])
             np.subtract(t, dxb, out=dxb)
             dxb2 -= s1[:, None]
     dbeta = A.reshape(N, C).sum(axis=0) if cache["has_beta"] else None
