@@ -116,6 +116,8 @@ def _compare(fn, a, b):
 
 def _axes(axis, ndim, what="axis"):
     """Normalize ``axis`` (None, int or tuple, negative allowed) to a sorted tuple."""
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, before the checks below
+        return (axis % ndim,)
     if axis is None:
         return tuple(range(ndim))
     items = axis if isinstance(axis, (tuple, list)) else (axis,)
