@@ -326,7 +326,8 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = np.array(g, dtype=p.dtype)
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * g
+                dampening = group["dampening"]
+                buf += (1 - dampening) * g if dampening else g  # the usual 0: no scaled copy
             g = g + momentum * buf if group["nesterov"] else buf
         p.data -= lr * g
 
