@@ -136,6 +136,20 @@ def test_max_pool2d_parity(torch, dtype, kw, ties):
     assert out.shape == idx.shape
 
 
+@pytest.mark.parametrize("ties", [False, True])
+def test_max_pool2d_window_of_more_than_255_elements(torch, ties):
+    """The winner's offset is kept in a uint8 up to 255 elements a window, wider beyond."""
+    x = np.random.default_rng(5).standard_normal((2, 2, 20, 19))
+    if ties:
+        x = np.maximum(np.round(x), 0)
+    kw = dict(kernel_size=(16, 17), stride=2)
+    parity(torch, lambda a: F.max_pool2d(a, **kw),
+           lambda a: torch.nn.functional.max_pool2d(a, **kw), [x], np.float64)
+    _, idx = F.max_pool2d(Tensor(x), return_indices=True, **kw)
+    _, tidx = torch.nn.functional.max_pool2d(torch.tensor(x), return_indices=True, **kw)
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+
+
 def test_max_pool2d_nan_and_unbatched(torch):
     x = np.random.default_rng(4).standard_normal((3, 4, 4))
     x[0, 1, 1] = np.nan
