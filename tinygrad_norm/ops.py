@@ -29,6 +29,8 @@ def sum_to(g, shape):
         return g
     if g.size == _size(shape):  # every summed axis has size 1: (1, C) -> (C,) is a reshape
         return g.reshape(shape)
+    if len(g.shape) == 2 and type(g) is np.ndarray and shape[-1:] == g.shape[1:] and len(shape) < 3:
+        return _fast_sum(g, (0,)).reshape(shape)  # (N, C) -> (C,) or (1, C): a bias's gradient
     lead = len(g.shape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
@@ -934,6 +936,8 @@ class MatMul(Op):
     def vjp(g, args, out, extra, kw, needs, xp):
         a, b = args
         a_shape, b_shape = a.shape, b.shape
+        if len(a_shape) == 2 and len(b_shape) == 2 and xp is NP:  # a layer's (N, in) @ (in, out)
+            return (g @ b.T if needs[0] else None), (a.T @ g if needs[1] else None)
         # Promote 1-D operands to matrices as matmul does, and give g the matching axes.
         if len(b_shape) == 1:
             b = b.reshape(b_shape + (1,))
