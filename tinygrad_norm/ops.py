@@ -134,6 +134,11 @@ def _mul_sum_to(g, a, shape):
         return sum_to(g, shape) * a
     if g.size <= _TINY and a.size <= _TINY:  # a per-channel factor's own gradient: ~3 us less
         return sum_to(g * a, shape)
+    if (len(g.shape) == 2 and g.shape == a.shape and shape[-1:] == g.shape[1:] and len(shape) < 3
+            and g.dtype == a.dtype and _einsum_ok(g) and (g.dtype == np.float64
+                                                          or g.shape[0] <= _BLOCK)):
+        # (N, C) by (N, C) summed to a per-channel (C,) or (1, C): a 2-D norm's scale gradient
+        return np.einsum("ij,ij->j", g, a).reshape(shape)
     full = g.shape if _fits_into(a.shape, g.shape) else np.broadcast_shapes(g.shape, a.shape)
     if (not _einsum_ok(g) or g.dtype != a.dtype or g.size == 0 or a.size == 0
             or len(full) == len(shape) == 0):
