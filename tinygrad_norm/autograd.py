@@ -172,6 +172,14 @@ def _accumulate(pending, owned, key, g):
         owned.add(key)
 
 
+def _fresh(gi, g, mine, prev):
+    """Whether gradient ``gi`` is a full-size array the VJP just made (or g itself, passed on
+    once) that nothing else holds. Later contributions to its tensor are then added into it in
+    place, and the VJP that consumes it may overwrite it (a fresh array costs page faults)."""
+    return (gi.size >= _BIG and (gi is not g or mine) and gi is not prev
+            and gi.flags.owndata and gi.flags.writeable)
+
+
 def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accumulate=True):
     """Replay the tape backward from ``roots`` seeded with ``grads``.
 
@@ -254,14 +262,11 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                     continue
                 if gi.shape != t.data.shape:
                     gi = xp.sum_to(gi, t.data.shape)
-                # own: a full-size array the VJP just made (or g itself, passed on once), that
-                # nothing else holds. Later contributions to this tensor are added into it in
-                # place, and the VJP that consumes it may overwrite it (a fresh array costs page
-                # faults). Decided only where it matters: a first gradient, or a leaf's.
+                # Ownership (see _fresh) is decided only where it matters: for a tensor's first
+                # gradient, or a leaf's.
                 below = t._node
                 if below is None:
-                    route(t, gi, not create_graph and gi.size >= _BIG and (gi is not g or mine)
-                          and gi is not prev and gi.flags.owndata and gi.flags.writeable)
+                    route(t, gi, not create_graph and _fresh(gi, g, mine, prev))
                 else:  # route() written out for the common case: ~1 us an edge
                     key = below.seq
                     if key in pending:
@@ -269,8 +274,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                     else:
                         pending[key] = gi
                         push(heap, (-key, below))
-                        if (not create_graph and gi.size >= _BIG and (gi is not g or mine)
-                                and gi is not prev and gi.flags.owndata and gi.flags.writeable):
+                        if not create_graph and _fresh(gi, g, mine, prev):
                             owned.add(key)
                 prev = gi
             if not retain_graph:

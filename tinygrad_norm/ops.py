@@ -17,6 +17,8 @@ Python scalars stay Python scalars throughout, so a float32 graph never turns fl
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._broadcast import binary as _bin, compact as _compact, fits_into as _fits_into, \
@@ -27,7 +29,7 @@ def sum_to(g, shape):
     """Sum g down to ``shape`` (the reverse of broadcasting); works on arrays and Tensors."""
     if g.shape == shape:
         return g
-    if g.size == _size(shape):  # every summed axis has size 1: (1, C) -> (C,) is a reshape
+    if g.size == math.prod(shape):  # every summed axis has size 1: (1, C) -> (C,) is a reshape
         return g.reshape(shape)
     if len(g.shape) == 2 and type(g) is np.ndarray and shape[-1:] == g.shape[1:] and len(shape) < 3:
         return _fast_sum(g, (0,)).reshape(shape)  # (N, C) -> (C,) or (1, C): a bias's gradient
@@ -42,13 +44,6 @@ def sum_to(g, shape):
     if g.shape != shape:
         g = g.reshape(shape)
     return g
-
-
-def _size(shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def _einsum_ok(a):
@@ -135,10 +130,10 @@ def _mul_sum_to(g, a, shape):
     if g.size <= _TINY and a.size <= _TINY:  # a per-channel factor's own gradient: ~3 us less
         return sum_to(g * a, shape)
     if (len(g.shape) == 2 and g.shape == a.shape and shape[-1:] == g.shape[1:] and len(shape) < 3
-            and g.dtype == a.dtype and _einsum_ok(g) and (g.dtype == np.float64
-                                                          or g.shape[0] <= _BLOCK)):
-        # (N, C) by (N, C) summed to a per-channel (C,) or (1, C): a 2-D norm's scale gradient
-        return np.einsum("ij,ij->j", g, a).reshape(shape)
+            and g.dtype == a.dtype and _einsum_ok(g) and g.size):
+        # (N, C) by (N, C) summed to a per-channel (C,) or (1, C): a 2-D norm's scale gradient,
+        # without the general broadcasting set-up below
+        return _einsum_sum((g, a), (0,)).reshape(shape)
     full = g.shape if _fits_into(a.shape, g.shape) else np.broadcast_shapes(g.shape, a.shape)
     if (not _einsum_ok(g) or g.dtype != a.dtype or g.size == 0 or a.size == 0
             or len(full) == len(shape) == 0):
