@@ -42,6 +42,8 @@ def _reduction(fn, reduction, size_average, reduce):
 def _check_ignore_index(ignore_index, fn):
     # As PyTorch (TypeError): compared with the targets, a string or None would silently ignore
     # nothing, and 1.5 would never match.
+    if type(ignore_index) is int:  # the default -100: decided without the ABC checks below
+        return ignore_index
     if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, numbers.Integral):
         raise TypeError(f"{fn}: ignore_index must be an int, got {type(ignore_index).__name__}")
     return int(ignore_index)
@@ -120,6 +122,12 @@ def _pick(logp, t, ignore_index, fn):
     """logp[sample, t[sample]] for every sample (class axis 1, or 0 for an unbatched input),
     the mask of counted samples (None: all of them) and the safe target (ignored ones as 0)."""
     c = logp.shape[0] if logp.ndim == 1 else logp.shape[1]
+    if logp.ndim == 2 and t.size:
+        # The usual batch: every target a class, ignore_index (-100) outside their range. Two
+        # reductions decide it, instead of the four passes and two any() of the checks below.
+        lo, hi = int(np.minimum.reduce(t)), int(np.maximum.reduce(t))
+        if 0 <= lo and hi < c and not lo <= ignore_index <= hi:
+            return logp[np.arange(logp.shape[0]), t], None, t
     ignored = t == ignore_index
     valid = None
     if ignored.any():
