@@ -268,7 +268,44 @@ def test_cross_entropy_records_a_scope_and_gathers_without_matmul():
         assert n.scope.args["reduction"] == "mean"
         names.add(n.name)
         stack.extend(i.grad_fn for i in n.inputs if isinstance(i, Tensor) and i.grad_fn)
-    assert "getitem" in names and "log_softmax" in names and "matmul" not in names
+    # the usual batch picks in one nll_loss primitive; others by indexing (getitem)
+    assert "nll_loss" in names and "log_softmax" in names and "matmul" not in names
+    loss = F.cross_entropy(x, np.array([0, 1, 2, 0]), np.array([1.0, 2.0, 0.5]))
+    assert loss.grad_fn.scope.name == "cross_entropy" and "matmul" not in names
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nll_primitive_equals_the_composite_bit_for_bit(reduction, dtype):
+    """The usual batch (no weights, no target equal to ignore_index) goes through the nll_loss
+    primitive; the same batch with an absent ignore_index inside the targets' range goes through
+    the general composite (pick, negate, reduce). Same loss and gradient, bit for bit."""
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((9, 5)) * 4).astype(dtype)
+    t = np.array([0, 4, 4, 0, 2, 4, 0, 2, 0])  # no 1 nor 3: ignore_index=1 ignores nothing
+    results = []
+    for ignore_index in (-100, 1):
+        a = Tensor(x, requires_grad=True)
+        loss = F.cross_entropy(a, t, reduction=reduction, ignore_index=ignore_index)
+        names = {loss.grad_fn.name}
+        loss.backward()
+        results.append((loss.numpy(), a.grad.numpy(), names))
+    (l1, g1, n1), (l2, g2, n2) = results
+    assert n1 == {"nll_loss"} and n2 != {"nll_loss"}  # each path really taken
+    assert l1.dtype == g1.dtype == dtype
+    assert l1.tobytes() == l2.tobytes() and g1.tobytes() == g2.tobytes()
+
+
+def test_nll_primitive_gradcheck_and_second_order():
+    rng = np.random.default_rng(12)
+    x = Tensor(rng.standard_normal((6, 4)), requires_grad=True)
+    t = np.array([3, 0, 1, 1, 2, 0])
+    for reduction in ("mean", "sum"):
+        f = lambda a, r=reduction: F.cross_entropy(a, t, reduction=r)
+        assert f(x).grad_fn.name == "nll_loss"
+        assert tg.gradcheck(f, [x]) and tg.gradgradcheck(f, [x])
+        g = lambda a, r=reduction: F.nll_loss(a.log_softmax(1) * a, Tensor(t), reduction=r)
+        assert tg.gradcheck(g, [x]) and tg.gradgradcheck(g, [x])
 
 
 def test_cross_entropy_float32_stays_float32():

@@ -20,6 +20,7 @@ from hypothesis.extra import numpy as hnp  # noqa: E402
 
 import tinygrad_norm as tg  # noqa: E402
 from tinygrad_norm import Tensor  # noqa: E402
+import tinygrad_norm.functional as F  # noqa: E402
 
 DTYPES = [np.float64, np.float32]
 RTOL = {np.float64: 1e-10, np.float32: 1e-5}
@@ -959,6 +960,11 @@ GRADCHECK = {
                     [_r((2, 1)), _r((2, 2), 1)]),
     "stack": (lambda a, b: tg.stack([a, b], axis=-1) ** 2, [_r((2,)), _r((2,), 1)]),
     "pad": (lambda a: a.pad(((1, 0), (0, 2)), value=0.5) ** 2, [_r((2, 2))]),
+    # the squares make the second derivative non-zero; targets [1, 0, 1, 2] take the primitive
+    "nll_loss_mean": (lambda a: F.nll_loss(a * a, Tensor(np.array([1, 0, 1, 2]))),
+                      [_r((4, 3))]),
+    "nll_loss_sum": (lambda a: F.nll_loss(a * a, Tensor(np.array([2, 2, 0])),
+                                                      reduction="sum"), [_r((3, 3))]),
 }
 
 
@@ -979,7 +985,7 @@ def test_gradgradcheck_every_primitive(name):
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @pytest.mark.parametrize("name", ["tanh", "sigmoid", "exp", "log", "rsqrt", "softmax", "var",
                                   "std", "logsumexp", "div", "pow", "matmul", "vecdot", "max",
-                                  "getitem"])
+                                  "getitem", "nll_loss"])
 def test_second_derivative_parity_with_torch(torch, name, dtype):
     """Hessian-vector products, recorded backward against torch's double backward."""
     fns = {
@@ -999,6 +1005,9 @@ def test_second_derivative_parity_with_torch(torch, name, dtype):
         "max": (lambda x: x.max(axis=1) * x.sum(axis=1), lambda t: t.amax(dim=1) * t.sum(dim=1),
                 "real"),
         "getitem": (lambda x: x[[0, 0, 2]] ** 3, lambda t: t[[0, 0, 2]] ** 3, "real"),
+        "nll_loss": (lambda x: F.nll_loss(x * x, Tensor(np.array([3, 0, 3]))),
+                     lambda t: torch.nn.functional.nll_loss(t * t, torch.tensor([3, 0, 3])),
+                     "real"),
     }
     fn, tfn, domain = fns[name]
     rng = np.random.default_rng(5)

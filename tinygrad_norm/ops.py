@@ -1019,6 +1019,33 @@ class GetItem(Op):
         return (xp.scatter(g, kw["index"], args[0].shape, kw["basic"]),)
 
 
+class NllLoss(Op):
+    """``-sum(a[i, target[i]])`` over the N rows of an (N, C) input, or that over N (``mean``):
+    PyTorch's ``nll_loss`` for the usual batch (every target a class, no class weights), which is
+    a primitive there too. The same values, bit for bit, as the composite it replaces (pick by
+    indexing, negate, mean or sum), in one node instead of three; its gradient, ``-g`` (over N)
+    at each row's target and 0 elsewhere, is one assignment, as every row picks one place."""
+    name = "nll_loss"
+
+    @staticmethod
+    def forward(a, target, mean):
+        n = a.shape[0]
+        total = -np.add.reduce(a[np.arange(n), target])  # -sum(p) is sum(-p), exactly
+        return total * (1.0 / n) if mean else total
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        shape, target = args[0].shape, kw["target"]
+        n = shape[0]
+        v = -(g * (1.0 / n)) if kw["mean"] else -g
+        rows = np.arange(n)
+        if xp is NP:
+            gx = np.zeros(shape, dtype=np.result_type(v))
+            gx[rows, target] = v
+            return (gx,)
+        return (xp.scatter(xp.broadcast_to(v, (n,)), (rows, target), shape, False),)
+
+
 class Scatter(Op):
     """The adjoint of indexing: zeros of ``shape`` with g added at ``index``. Exists so that the
     gradient of ``__getitem__`` is itself differentiable."""

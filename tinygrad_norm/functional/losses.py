@@ -15,7 +15,8 @@ import numbers
 import numpy as np
 
 from ..autograd import scope
-from ..tensor import Tensor, where
+from .. import ops
+from ..tensor import Tensor, apply, where
 from .activation import _logsigmoid
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
@@ -122,12 +123,6 @@ def _pick(logp, t, ignore_index, fn):
     """logp[sample, t[sample]] for every sample (class axis 1, or 0 for an unbatched input),
     the mask of counted samples (None: all of them) and the safe target (ignored ones as 0)."""
     c = logp.shape[0] if logp.ndim == 1 else logp.shape[1]
-    if logp.ndim == 2 and t.size:
-        # The usual batch: every target a class, ignore_index (-100) outside their range. Two
-        # reductions decide it, instead of the four passes and two any() of the checks below.
-        lo, hi = int(np.minimum.reduce(t)), int(np.maximum.reduce(t))
-        if 0 <= lo and hi < c and not lo <= ignore_index <= hi:
-            return logp[np.arange(logp.shape[0]), t], None, t
     ignored = t == ignore_index
     valid = None
     if ignored.any():
@@ -167,7 +162,19 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return _nll(input, t, w, ignore_index, reduction, fn)
 
 
+def _plain_batch(logp, t, ignore_index):
+    """Whether an (N, C) batch has every target a class and none equal to ignore_index (the
+    usual -100 lies outside their range): two reductions decide it, instead of the four passes
+    and two any() of ``_pick``'s checks."""
+    if logp.ndim != 2 or not t.size:
+        return False
+    lo, hi = int(np.minimum.reduce(t)), int(np.maximum.reduce(t))
+    return 0 <= lo and hi < logp.shape[1] and not lo <= ignore_index <= hi
+
+
 def _nll(logp, t, w, ignore_index, reduction, fn):
+    if w is None and reduction != "none" and _plain_batch(logp, t, ignore_index):
+        return apply(ops.NllLoss, logp, target=t, mean=reduction == "mean")
     picked, valid, t = _pick(logp, t, ignore_index, fn)
     if w is None and valid is None:
         loss = -picked

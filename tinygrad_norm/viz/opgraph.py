@@ -43,7 +43,8 @@ _PASS_THROUGH = {"reshape", "transpose", "expand", "getitem", "pad", "astype", "
                  "concatenate", "mul", "div"}
 
 # ops whose gradient goes to some inputs or elements only: zeros elsewhere are "not selected"
-_SELECTING = {"where", "getitem", "max", "min", "maximum", "minimum", "clip", "concatenate"}
+_SELECTING = {"where", "getitem", "max", "min", "maximum", "minimum", "clip", "concatenate",
+              "nll_loss"}
 
 _STYLE = {
     "op": dict(shape="box", style="filled", fillcolor="#e9ecef", color="#868e96"),
