@@ -163,11 +163,11 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 
 def _plain_batch(logp, t, ignore_index):
-    """Whether an (N, C) batch has every target a class and none equal to ignore_index (the
-    usual -100 lies outside their range): two reductions decide it, instead of the four passes
-    and two any() of ``_pick``'s checks."""
-    if logp.ndim != 2 or not t.size:
-        return False
+    """Whether an (N, C) float32/float64 batch has every target a class and none equal to
+    ignore_index (the usual -100 lies outside their range): two reductions decide it, instead of
+    the four passes and two any() of ``_pick``'s checks."""
+    if logp.ndim != 2 or not t.size or logp.dtype.char not in "fd":
+        return False  # float16: the composite's mean accumulates in float32 (np.mean), keep it
     lo, hi = int(np.minimum.reduce(t)), int(np.maximum.reduce(t))
     return 0 <= lo and hi < logp.shape[1] and not lo <= ignore_index <= hi
 
