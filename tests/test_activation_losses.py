@@ -296,6 +296,23 @@ def test_nll_primitive_equals_the_composite_bit_for_bit(reduction, dtype):
     assert l1.tobytes() == l2.tobytes() and g1.tobytes() == g2.tobytes()
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_nll_primitive_loss_of_zero_is_plus_zero_like_torch(torch, reduction):
+    """Every picked log-probability exactly 0 (one class, or margins that round log_softmax to
+    0): the loss is +0.0, as in PyTorch and the composite; -sum(picked) would give -0.0."""
+    cases = [(np.zeros((3, 1)), np.zeros(3, dtype=np.int64)),
+             (np.array([[100.0, 0.0, 0.0], [0.0, 0.0, 100.0]]), np.array([0, 2])),
+             (np.array([[-0.0, -200.0], [-0.0, -300.0]]), np.array([0, 0]))]
+    for x, t in cases:
+        for dtype in (np.float32, np.float64):
+            a = Tensor(x.astype(dtype), requires_grad=True)
+            loss = F.cross_entropy(a, t, reduction=reduction)
+            assert loss.grad_fn.name == "nll_loss"
+            ref = torch.nn.functional.cross_entropy(torch.tensor(x.astype(dtype)),
+                                                    torch.from_numpy(t), reduction=reduction)
+            assert loss.item() == 0.0 and np.signbit(loss.item()) == np.signbit(ref.item())
+
+
 def test_nll_primitive_gradcheck_and_second_order():
     rng = np.random.default_rng(12)
     x = Tensor(rng.standard_normal((6, 4)), requires_grad=True)

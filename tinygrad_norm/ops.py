@@ -1030,7 +1030,9 @@ class NllLoss(Op):
     @staticmethod
     def forward(a, target, mean):
         n = a.shape[0]
-        total = -np.add.reduce(a[np.arange(n), target])  # -sum(p) is sum(-p), exactly
+        # negated before the sum, as the composite does: -sum(p) would give -0.0 where every
+        # picked log-probability is 0 (C = 1, or a batch fitted to the last bit), torch +0.0
+        total = np.add.reduce(np.negative(a[np.arange(n), target]))
         return total * (1.0 / n) if mean else total
 
     @staticmethod
