@@ -32,12 +32,7 @@ def sum_to(g, shape):
     if g.size == math.prod(shape):  # every summed axis has size 1: (1, C) -> (C,) is a reshape
         return g.reshape(shape)
     if len(g.shape) == 2 and type(g) is np.ndarray and shape[-1:] == g.shape[1:] and len(shape) < 3:
-        # (N, C) -> (C,) or (1, C): a bias's gradient. Few rows: add.reduce as it is (_fast_sum
-        # would choose it too, after ~1 us of deciding so).
-        if g.size < _SMALL_SUM and (g.shape[0] <= _BLOCK or g.dtype.char != "f"):
-            r = np.add.reduce(g, axis=0)
-            return r if len(shape) == 1 else r.reshape(shape)
-        return _fast_sum(g, (0,)).reshape(shape)
+        return _fast_sum(g, (0,)).reshape(shape)  # (N, C) -> (C,) or (1, C): a bias's gradient
     lead = len(g.shape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
@@ -138,11 +133,7 @@ def _mul_sum_to(g, a, shape):
             and g.dtype == a.dtype and _einsum_ok(g) and g.size):
         # (N, C) by (N, C) summed to a per-channel (C,) or (1, C): a 2-D norm's scale gradient,
         # without the general broadcasting set-up below
-        if g.shape[0] <= _BLOCK or g.dtype.char == "d":  # no blocking: einsum, none of ours
-            r = np.einsum("ij,ij->j", g, a)
-        else:
-            r = _einsum_sum((g, a), (0,))
-        return r if len(shape) == 1 else r.reshape(shape)
+        return _einsum_sum((g, a), (0,)).reshape(shape)
     full = g.shape if _fits_into(a.shape, g.shape) else np.broadcast_shapes(g.shape, a.shape)
     if (not _einsum_ok(g) or g.dtype != a.dtype or g.size == 0 or a.size == 0
             or len(full) == len(shape) == 0):
