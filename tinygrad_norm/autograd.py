@@ -180,15 +180,26 @@ def _fresh(gi, g, mine, prev):
             and gi.flags.owndata and gi.flags.writeable)
 
 
+_upper = None  # (Tensor, ops): the layers above the tape, bound on first use (they import it)
+
+
+def _bind_upper():
+    """The tape knows tensors only by duck type, except here; an import statement in
+    run_backward itself cost ~2 us a call."""
+    global _upper
+    from .tensor import Tensor
+    from . import ops
+    _upper = (Tensor, ops)
+    return _upper
+
+
 def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accumulate=True):
     """Replay the tape backward from ``roots`` seeded with ``grads``.
 
     With ``accumulate``, leaf gradients are added into ``.grad``; with ``targets`` (a list of
     tensors), their gradients are returned instead, in order (None where unreached).
     """
-    from .tensor import Tensor  # the tape knows tensors only by duck type elsewhere
-    from . import ops
-
+    Tensor, ops = _upper or _bind_upper()
     xp = ops.TG if create_graph else ops.NP
     pending, owned, leaves, heap = {}, set(), {}, []
     push, pop = heapq.heappush, heapq.heappop
@@ -209,11 +220,8 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             entry = leaves.get(id(t))
             if entry is None:
                 leaves[id(t)] = [t, g, own]  # own: later contributions may be added into g
-            elif entry[2]:
-                entry[1] = entry[1] + g if not isinstance(entry[1], np.ndarray) else _iadd(entry[1], g)
             else:
-                entry[1] = entry[1] + g
-                entry[2] = True
+                _merge_leaf(entry, g)
             return
         key = node.seq
         if key not in pending:
@@ -223,8 +231,11 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
     for t, g in zip(roots, grads):
         route(t, g)
 
-    grad_mode = enable_grad() if create_graph else no_grad()
-    with grad_mode:
+    # record the VJPs exactly when create_graph: the grad mode set directly (a context
+    # manager object cost ~1 us a call)
+    prev_mode = _state.enabled
+    _state.enabled = bool(create_graph)
+    try:
         while heap:
             _, node = pop(heap)
             g = pending.pop(node.seq)
@@ -265,9 +276,13 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                 # Ownership (see _fresh) is decided only where it matters: for a tensor's first
                 # gradient, or a leaf's.
                 below = t._node
-                if below is None:
-                    route(t, gi, not create_graph and _fresh(gi, g, mine, prev))
-                else:  # route() written out for the common case: ~1 us an edge
+                if below is None:  # route() written out, here and below: ~1 us an edge
+                    entry = leaves.get(id(t))
+                    if entry is None:
+                        leaves[id(t)] = [t, gi, not create_graph and _fresh(gi, g, mine, prev)]
+                    else:
+                        _merge_leaf(entry, gi)
+                else:
                     key = below.seq
                     if key in pending:
                         _accumulate(pending, owned, key, gi)
@@ -280,6 +295,8 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             if not retain_graph:
                 node.inputs = None
                 node.saved = None
+    finally:
+        _state.enabled = prev_mode
 
     # Arrays the caller handed in, or already given to another leaf, must not become a .grad
     # as they are: an in-place update of one would change the other.
@@ -306,6 +323,15 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             foreign.add(id(g))
             _accumulate_leaf(t, g, create_graph, Tensor)
     return found
+
+
+def _merge_leaf(entry, g):
+    """Add g into a leaf's pending ``[tensor, gradient, own]``: in place once the sum is ours."""
+    if entry[2]:
+        entry[1] = entry[1] + g if not isinstance(entry[1], np.ndarray) else _iadd(entry[1], g)
+    else:
+        entry[1] = entry[1] + g
+        entry[2] = True
 
 
 def _iadd(a, b):

@@ -24,6 +24,15 @@ import numpy as np
 from ._broadcast import binary as _bin, compact as _compact, fits_into as _fits_into, \
     view_as as _view_as
 
+try:  # np.einsum without its Python wrapper (~1.4 us a call), which only routes to this C loop
+    # when no ``optimize`` path is asked for, as here: same function, same result
+    from numpy._core.multiarray import c_einsum as _einsum
+except ImportError:  # NumPy 1.x
+    try:
+        from numpy.core.multiarray import c_einsum as _einsum
+    except ImportError:
+        _einsum = np.einsum
+
 
 def sum_to(g, shape):
     """Sum g down to ``shape`` (the reverse of broadcasting); works on arrays and Tensors."""
@@ -50,21 +59,22 @@ def _einsum_ok(a):
     return a.dtype == np.float32 or a.dtype == np.float64
 
 
-def _fast_sum(a, axes):
-    """``a.sum(axis=axes, keepdims=True)``. np.sum over leading or middle axes walks memory
+def _fast_sum(a, axes, keepdims=True):
+    """``a.sum(axis=axes, keepdims=keepdims)``. np.sum over leading or middle axes walks memory
     badly (0.39 ms for (32, 64, 28, 28) over (0, 2, 3)); einsum's sum-of-products loop does the
     same reduction in 0.11 ms, in float32 accumulated in blocks (see ``_einsum_sum``)."""
     if not _einsum_ok(a) or len(axes) == a.ndim or a.size == 0:
-        return np.sum(a, axis=axes, keepdims=True)
+        return np.sum(a, axis=axes, keepdims=keepdims)
     kept = _kept(a.shape, axes)
     if (axes[-1] == len(axes) - 1  # leading axes: (N, ...) over N, row after row
             and (a.size < _SMALL_SUM or kept >= _LONG_ROW)
             and (a.dtype != np.float32 or a.size // kept <= _BLOCK)):
         # small: least Python on the way; long rows: add.reduce's row-wise loop beats einsum's
         # (by 10-25% from 256 x 1024 up); short rows of many: einsum's (20000 x 64: 1.7x)
-        return np.add.reduce(a, axis=axes, keepdims=True)
+        return np.add.reduce(a, axes, None, None, keepdims)  # positional: ~0.3 us less
     r = _einsum_sum((a,), axes)
-    return r.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
+    return r.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape))) if keepdims \
+        else r
 
 
 def _kept(shape, axes):
@@ -93,12 +103,15 @@ def _einsum_sum(operands, axes):
     added in float64. Same single pass over memory, error bounded by the run length."""
     a = operands[0]
     nd = a.ndim
-    keep = [i for i in range(nd) if i not in axes]
     n = 1
     for i in axes:
         n *= a.shape[i]
     if a.dtype != np.float32 or n <= _BLOCK:
-        return np.einsum(*_einsum_args(operands, keep))
+        idx, keep = _subscripts(nd, axes)
+        if len(operands) == 1:
+            return _einsum(a, idx, keep)
+        return _einsum(a, idx, operands[1], idx, keep)
+    keep = [i for i in range(nd) if i not in axes]
     r = min(axes)
     m = a.shape[r]
     step = max(1, _BLOCK // (n // m))  # rows of axis r per run
@@ -108,11 +121,26 @@ def _einsum_sum(operands, axes):
     parts = [o[head].reshape(split) for o in operands]
     # axis r becomes (q, step): q is kept, step and the other reduced axes are summed
     out = [r] + [i if i < r else i + 1 for i in keep]
-    total = np.einsum(*_einsum_args(parts, out, nd + 1)).sum(axis=0, dtype=np.float64)
+    total = _einsum(*_einsum_args(parts, out, nd + 1)).sum(axis=0, dtype=np.float64)
     if q * step < m:
         tail = tuple(slice(None) for _ in range(r)) + (slice(q * step, None),)
-        total += np.einsum(*_einsum_args([o[tail] for o in operands], keep))
+        total += _einsum(*_einsum_args([o[tail] for o in operands], keep))
     return total.astype(a.dtype)
+
+
+_SUBSCRIPTS = {}  # (ndim, summed axes) -> einsum's index lists: a model repeats a few layouts
+
+
+def _subscripts(nd, axes):
+    """einsum's operand and output index lists for a sum over ``axes`` of ``nd``-d operands
+    (built once per layout: ~1 us a call otherwise). einsum only reads them."""
+    key = (nd, axes)
+    r = _SUBSCRIPTS.get(key)
+    if r is None:
+        if len(_SUBSCRIPTS) > 256:
+            _SUBSCRIPTS.clear()
+        r = _SUBSCRIPTS[key] = (list(range(nd)), [i for i in range(nd) if i not in axes])
+    return r
 
 
 def _einsum_args(operands, out, nd=None):
@@ -690,8 +718,7 @@ class Sum(Op):
     @staticmethod
     def forward(a, axis, keepdims):
         if 0 < len(axis) < a.ndim and _einsum_ok(a):
-            r = _fast_sum(a, axis)
-            return r if keepdims else r.reshape(_dropped(a.shape, axis))
+            return _fast_sum(a, axis, keepdims)
         if _einsum_ok(a):  # the ufunc's reduce: np.sum's Python wrapper costs ~2 us a call
             return np.add.reduce(a, axis=axis, keepdims=keepdims)
         return np.sum(a, axis=axis, keepdims=keepdims)
@@ -718,16 +745,12 @@ class Mean(Op):
         return (xp.broadcast_to(g * (1.0 / n) if n else g, shape),)
 
 
-def _dropped(shape, axes):
-    return tuple(n for i, n in enumerate(shape) if i not in axes)
-
-
 def _mean(a, axes, keepdims):
     n = _count(a.shape, axes)
     if 0 < len(axes) < a.ndim and n and _einsum_ok(a):
-        r = _fast_sum(a, axes)
+        r = _fast_sum(a, axes, keepdims)
         r *= 1.0 / n
-        return r if keepdims else r.reshape(_dropped(a.shape, axes))
+        return r
     if n and axes and _einsum_ok(a):  # all axes: np.mean's Python wrapper costs ~4 us a call
         return np.add.reduce(a, axis=axes, keepdims=keepdims) * (1.0 / n)
     return np.mean(a, axis=axes, keepdims=keepdims)

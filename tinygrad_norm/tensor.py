@@ -46,6 +46,21 @@ def apply(op, *inputs, **kw):
     return _make(op, out, inputs, arrays, kw, extra)
 
 
+def _unary(op, x):
+    """``apply(op, x)`` for a one-input primitive without keywords (exp, rsqrt, relu, ...),
+    written out: ~0.8 us a call less, and a network calls these a few times a layer."""
+    a = x.data
+    out = op.forward(a)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    t = _new(Tensor)
+    t.data = out
+    if _state.enabled and x.requires_grad and type(x) is Tensor:  # as _make decides
+        t.requires_grad = True
+        t._node = Node(op, (x,), None, t, (True,), ((a,), out if op.saves_out else None, None))
+    return t
+
+
 def _operand(x):
     """A Tensor or a Python scalar. NumPy scalars become Python scalars so that a float32 graph
     is not promoted to float64 by NumPy 2's rules; arrays and lists become constant Tensors."""
@@ -120,6 +135,8 @@ def _axes(axis, ndim, what="axis"):
         return (axis % ndim,)
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is tuple and _sorted_axes(axis, ndim):  # already normal: the composites' case
+        return axis
     items = axis if isinstance(axis, (tuple, list)) else (axis,)
     out = []
     for a in items:
@@ -136,6 +153,17 @@ def _axes(axis, ndim, what="axis"):
     if len(set(out)) != len(out):
         raise ValueError(f"repeated {what} in {axis!r}")
     return tuple(sorted(out))
+
+
+def _sorted_axes(axis, ndim):
+    """Whether ``axis`` is a tuple of plain ints, increasing, within ``range(ndim)``: what
+    ``_axes`` would return for it."""
+    last = -1
+    for a in axis:
+        if type(a) is not int or not last < a < ndim:
+            return False
+        last = a
+    return True
 
 
 def _shape_arg(shape):
@@ -422,7 +450,7 @@ class Tensor:
     def __rtruediv__(self, o): return _binary(ops.Div, o, self)
     def __pow__(self, o): return _binary(ops.Pow, self, o)
     def __rpow__(self, o): return _binary(ops.Pow, o, self)
-    def __neg__(self): return apply(ops.Neg, self)
+    def __neg__(self): return _unary(ops.Neg, self)
     def __pos__(self): return self
 
     def __matmul__(self, o):
@@ -449,15 +477,15 @@ class Tensor:
         return Tensor._wrap(np.logical_not(self.data))
 
     # ---- unary -------------------------------------------------------------------------------------
-    def exp(self): return apply(ops.Exp, self)
-    def log(self): return apply(ops.Log, self)
-    def sqrt(self): return apply(ops.Sqrt, self)
-    def rsqrt(self): return apply(ops.Rsqrt, self)
-    def abs(self): return apply(ops.Abs, self)
-    def sign(self): return apply(ops.Sign, self)
-    def relu(self): return apply(ops.Relu, self)
-    def sigmoid(self): return apply(ops.Sigmoid, self)
-    def tanh(self): return apply(ops.Tanh, self)
+    def exp(self): return _unary(ops.Exp, self)
+    def log(self): return _unary(ops.Log, self)
+    def sqrt(self): return _unary(ops.Sqrt, self)
+    def rsqrt(self): return _unary(ops.Rsqrt, self)
+    def abs(self): return _unary(ops.Abs, self)
+    def sign(self): return _unary(ops.Sign, self)
+    def relu(self): return _unary(ops.Relu, self)
+    def sigmoid(self): return _unary(ops.Sigmoid, self)
+    def tanh(self): return _unary(ops.Tanh, self)
     def square(self): return self * self
 
     def clip(self, min=None, max=None):
