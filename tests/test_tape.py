@@ -478,6 +478,40 @@ def test_grad_modes_as_decorators_and_restore_on_exceptions():
     assert f.__name__ == "f"
 
 
+@pytest.mark.parametrize("method,op", [
+    ("__neg__", "neg"), ("exp", "exp"), ("log", "log"), ("sqrt", "sqrt"), ("rsqrt", "rsqrt"),
+    ("abs", "abs"), ("sign", "sign"), ("relu", "relu"), ("sigmoid", "sigmoid"), ("tanh", "tanh")])
+def test_one_input_ops_record_only_in_grad_mode_and_for_inputs_that_want_a_gradient(method, op):
+    # these take the hand-written _unary path, not apply(): same recording rules
+    x = leaf([0.5, 2.0], np.float32)
+    y = getattr(x, method)()
+    assert y.requires_grad and y.grad_fn.op.name == op and y.grad_fn.inputs[0] is x
+    assert y.dtype == np.float32 and type(y.data) is np.ndarray
+    constant = Tensor(np.array([0.5, 2.0], np.float32))
+    assert not getattr(constant, method)().requires_grad
+    with tg.no_grad():
+        z = getattr(x, method)()
+        with tg.enable_grad():
+            assert getattr(x, method)().requires_grad
+    assert not z.requires_grad and z.grad_fn is None
+    np.testing.assert_array_equal(z.data, y.data)
+
+
+def test_backward_restores_the_grad_mode_when_a_hook_raises():
+    def boom(g):
+        raise ZeroDivisionError("hook")
+
+    for outer in (tg.enable_grad, tg.no_grad):
+        x = leaf([1.0])
+        y = x * 2.0
+        y.register_hook(boom)
+        loss = (y * 3.0).sum()
+        with outer():
+            expected = tg.is_grad_enabled()
+            with pytest.raises(ZeroDivisionError):
+                loss.backward()
+            assert tg.is_grad_enabled() == expected
+
 def test_no_grad_is_thread_local():
     x = leaf([1.0])
     inside, release = threading.Event(), threading.Event()

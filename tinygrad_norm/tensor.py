@@ -1,8 +1,9 @@
 """Tensor: an ndarray with ``requires_grad`` and ``grad``, its operators and methods.
 
 Every differentiable method is one primitive of ``ops`` (or a few of them); recording onto the
-tape happens in ``_make`` and nowhere else. The hot path (binary operators) is written out by hand
-because Python overhead per op is what small models pay for.
+tape happens in ``_make`` and in the two hot paths written out beside it, ``_binary`` (operators)
+and ``_unary`` (exp, rsqrt, relu, ...), because Python overhead per op is what small models pay
+for.
 """
 from __future__ import annotations
 
