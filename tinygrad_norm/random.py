@@ -63,11 +63,22 @@ def keep_mask(shape, p, rng=None) -> np.ndarray:
         return np.ones(shape, dtype=bool)
     if p >= 1:
         return np.zeros(shape, dtype=bool)
+    width, dtype, threshold = _DRAWS.get(p) or _draw_for(p)
+    u = random_bits(width * n, rng).view(dtype).reshape(shape)
+    return u >= threshold  # keep when u >= p * levels: probability 1 - p
+
+
+_DRAWS = {}  # p -> (bytes per element, their uint dtype, the threshold): a model reuses a few p
+
+
+def _draw_for(p):
     for width, dtype in ((1, np.uint8), (2, np.uint16), (4, np.uint32)):
         levels = 1 << (8 * width)
         threshold = p * levels
         if width == 4 or float(threshold).is_integer():
-            # keep when u >= p * levels: probability 1 - p (to 1 / levels in the last case)
+            # exact when p * levels is an integer, else matched to 1 / levels (2**-32)
             threshold = min(int(round(threshold)), levels - 1)
-            u = random_bits(width * n, rng).view(dtype).reshape(shape)
-            return u >= dtype(threshold)
+            if len(_DRAWS) > 64:
+                _DRAWS.clear()
+            _DRAWS[p] = (width, dtype, dtype(threshold))
+            return _DRAWS[p]
