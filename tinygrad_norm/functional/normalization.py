@@ -184,11 +184,12 @@ def _update_running(running, stat, momentum, channel_axes, unbias):
     s = stat.data if isinstance(stat, Tensor) else stat  # arrays only: nothing to record
     if channel_axes:
         s = s.mean(axis=channel_axes)
-    s = s.reshape(running.shape)
     buf = running.data
+    if s.shape != buf.shape:
+        s = s.reshape(buf.shape)
     new = s * (momentum * unbias) if unbias != 1.0 else s * momentum
     buf *= 1.0 - momentum
-    buf += new.astype(buf.dtype, copy=False)
+    buf += new if new.dtype == buf.dtype else new.astype(buf.dtype)
 
 
 def _scale_shift(xc, r, weight, bias, shape, fold):
@@ -198,14 +199,20 @@ def _scale_shift(xc, r, weight, bias, shape, fold):
     instead of the 0 that PyTorch gives."""
     if weight is not None:
         if fold:
-            out = xc * (r * weight.reshape(shape))
+            out = xc * (r * _shaped(weight, shape))
         else:
-            out = (xc * r) * weight.reshape(shape)
+            out = (xc * r) * _shaped(weight, shape)
     else:
         out = xc * r
     if bias is not None:
-        out = out + bias.reshape(shape)
+        out = out + _shaped(bias, shape)
     return out
+
+
+def _shaped(t, shape):
+    """``t.reshape(shape)``, or t itself when it has that shape already (a 2-D input's (C,)
+    vectors): Tensor.reshape's argument checks cost ~1.3 us a call."""
+    return t if t.data.shape == shape else t.reshape(shape)
 
 
 def _affine_fixed(x, mean, var, weight, bias, eps, shape):
@@ -215,12 +222,12 @@ def _affine_fixed(x, mean, var, weight, bias, eps, shape):
     Not the cheaper ``x * scale + (bias - mean * scale)`` that PyTorch's CPU kernel uses: in
     float32 that adds two large, nearly opposite numbers when the mean is large against the
     standard deviation (mean 1e4, std 1e-2: x * scale is 1e6, rounded to 0.06)."""
-    scale = (var.reshape(shape) + eps).rsqrt()
+    scale = (_shaped(var, shape) + eps).rsqrt()
     if weight is not None:
-        scale = scale * weight.reshape(shape)
-    out = (x + (-mean.reshape(shape))) * scale  # + (-mean): see _center_scale
+        scale = scale * _shaped(weight, shape)
+    out = (x + (-_shaped(mean, shape))) * scale  # + (-mean): see _center_scale
     if bias is not None:
-        out = out + bias.reshape(shape)
+        out = out + _shaped(bias, shape)
     return out
 
 
@@ -250,7 +257,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     _check_running(running_mean, running_var, fn)
     if not training and running_mean is None:
         raise ValueError("running_mean must be defined in evaluation mode")
-    C, dt = input.shape[1], input.dtype
+    data = input.data  # its shape, dtype and size read once (each a property of the Tensor)
+    C, dt = data.shape[1], data.dtype
     _check_vector(running_mean, "running_mean", C, dt, fn)
     _check_vector(running_var, "running_var", C, dt, fn)
     _check_vector(weight, "weight", C, dt, fn)
@@ -258,7 +266,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training:
         if not eps > 0:
             raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
-        n = input.size // C if C else 0
+        n = data.size // C if C else 0
         if n == 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input "
                              f"size {input.shape}")
@@ -275,20 +283,21 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError("batch_norm(): momentum=None (a cumulative average) needs the batch "
                              "count: pass num_batches_tracked")
 
-    shape = _channel_shape(input.ndim, C)
+    nd = data.ndim
+    shape = _channel_shape(nd, C)
     with scope(fn, training=training, momentum=momentum, eps=eps):
         if not training:
             return _affine_fixed(input, running_mean, running_var, weight, bias, eps, shape)
         quiet = _quiet_if_empty(input)
         try:
-            axes = (0,) + tuple(range(2, input.ndim))
+            axes = (0,) + tuple(range(2, nd)) if nd > 2 else (0,)
             # (N, C): statistics of shape (C,), not (1, C): every per-channel op then broadcasts
             # with one axis less in NumPy's iterator (~1 us an op at (64, 128), ~8 ops a step)
-            xc, r, mean, var = _center_scale(input, axes, eps, input.ndim > 2)
+            xc, r, mean, var = _center_scale(input, axes, eps, nd > 2)
             if updating:
                 _batch_norm_update(running_mean, running_var, mean, var, momentum, n,
                                    num_batches_tracked)
-            out = _scale_shift(xc, r, weight, bias, shape, input.size > 0)
+            out = _scale_shift(xc, r, weight, bias, shape, data.size > 0)
         finally:
             if quiet is not None:
                 quiet.__exit__(None, None, None)
