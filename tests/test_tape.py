@@ -930,6 +930,28 @@ def test_in_place_vjp_of_a_norm_scale_matches_torch(torch, rng):
         np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_vjp_in_place_is_the_plain_select_and_zeroes_inf_and_nan(rng, dtype):
+    a = rng.standard_normal(_BIGSHAPE).astype(dtype)
+    a[0, :8] = [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 2.0]
+    up = rng.standard_normal(_BIGSHAPE).astype(dtype)
+    up[0, :8] = [np.inf, np.nan, np.inf, -np.inf, 1.0, np.nan, np.inf, np.nan]
+    x = leaf(a, dtype)
+    # * 1.5 hands relu a gradient the tape owns (its in-place path); the reference below is
+    # relu's VJP on an array the tape does not own
+    (x.relu() * 1.5).backward(up)
+    expected = np.where(a > 0, np.asarray(up * dtype(1.5), dtype), 0).astype(dtype)
+    assert x.grad.dtype == dtype
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    assert np.signbit(x.grad.numpy()[a <= 0]).sum() == 0  # exact +0.0 where dropped, NaN or not
+    # a gradient that is not the tape's own (the caller's array) is left untouched
+    kept = up.copy()
+    x.grad = None
+    x.relu().backward(up)
+    np.testing.assert_array_equal(up, kept)
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(a > 0, up, 0).astype(dtype))
+
+
 def test_float64_seed_under_create_graph_keeps_the_graph_float32_and_stays_differentiable():
     x = Tensor(np.ones(3, np.float32), requires_grad=True)
     y = x * x

@@ -659,6 +659,17 @@ class Relu(Op):
     def vjp(g, args, out, extra, kw, needs, xp):
         return (xp.where(args[0] > 0, g, 0),)  # derivative 0 at 0, as PyTorch
 
+    @staticmethod
+    def vjp_owned(g, args, out, extra, kw, needs, xp):
+        # the same select, written into g (the tape's own): no fresh full-size array, whose
+        # first touch costs more than the AND itself
+        c = args[0] > 0
+        if _zero_side(c, g, 0) is None:
+            return Relu.vjp(g, args, out, extra, kw, needs, xp)
+        bits = _bits_into(np.empty(g.shape, _UINT[g.dtype.itemsize]), c, True)
+        np.bitwise_and(g.view(bits.dtype), bits, out=g.view(bits.dtype))
+        return (g,)
+
 
 class Sigmoid(Op):
     name = "sigmoid"
