@@ -45,6 +45,8 @@ _ALPHA_PRIME = -1.7580993408473766
 
 
 def _check_p(p, fn):
+    if type(p) is float and 0.0 <= p <= 1.0:  # the usual case, without the ABC checks below
+        return p
     if isinstance(p, Tensor):
         if p.size != 1:  # item() would fail without naming p
             raise TypeError(f"{fn}(): p must be a real number, got a Tensor of shape {p.shape}")

@@ -162,12 +162,19 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return _nll(input, t, w, ignore_index, reduction, fn)
 
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
 def _plain_batch(logp, t, ignore_index):
     """Whether an (N, C) float32/float64 batch has every target a class and none equal to
     ignore_index (the usual -100 lies outside their range): two reductions decide it, instead of
     the four passes and two any() of ``_pick``'s checks."""
     if logp.ndim != 2 or not t.size or logp.dtype.char not in "fd":
         return False  # float16: the composite's mean accumulates in float32 (np.mean), keep it
+    if ignore_index < 0 and t.dtype.kind == "i":
+        # read as unsigned, a negative target is huge: one reduction decides 0 <= t < C (and
+        # the usual ignore_index, -100, then matches none)
+        return int(np.maximum.reduce(t.view(_UNSIGNED[t.dtype.itemsize]))) < logp.shape[1]
     lo, hi = int(np.minimum.reduce(t)), int(np.maximum.reduce(t))
     return 0 <= lo and hi < logp.shape[1] and not lo <= ignore_index <= hi
 
@@ -206,7 +213,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if input.ndim == 0:
         raise ValueError(f"{fn}: input must have at least one dimension (the classes)")
     ls = label_smoothing
-    if isinstance(ls, bool) or not isinstance(ls, numbers.Real):  # a TypeError, as PyTorch
+    # a TypeError, as PyTorch; a float (the default 0.0) passes without the ABC check
+    if type(ls) is not float and (isinstance(ls, bool) or not isinstance(ls, numbers.Real)):
         raise TypeError(f"{fn}: label_smoothing must be a float, got {type(ls).__name__}")
     if not 0.0 <= ls <= 1.0:
         raise ValueError(f"{fn}: label_smoothing must be between 0.0 and 1.0. Got: {ls!r}")
