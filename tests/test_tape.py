@@ -930,6 +930,50 @@ def test_in_place_vjp_of_a_norm_scale_matches_torch(torch, rng):
         np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("inner", ["scale", "relu", "dropout"])
+def test_a_same_size_bias_of_another_shape_keeps_its_gradient_under_in_place_vjps(torch, rng,
+                                                                                inner):
+    """``h + b`` with h (1, C) and b (C,) hands both the same gradient; b's share is a reshaped
+    view of it, so the in-place VJP on h's side (a scale, relu's select, dropout's) must not
+    write into it. b.grad came out 3x (scale) or masked (relu) before."""
+    a = rng.standard_normal((1, 4096))
+    up = rng.standard_normal((1, 4096))
+    h, b = leaf(a), leaf(np.zeros(4096))
+    th, tb = torch.tensor(a, requires_grad=True), torch.zeros(4096, dtype=torch.float64,
+                                                               requires_grad=True)
+    if inner == "scale":
+        y, ty = h * 3.0 + b, th * 3.0 + tb
+    elif inner == "relu":
+        y, ty = h.relu() + b, th.relu() + tb
+    else:
+        tg.manual_seed(0)
+        from tinygrad_norm.functional import dropout
+        y = dropout(h, 0.5) + b
+        keep = (y - b).numpy() != 0
+        ty = th * torch.tensor(keep * 2.0) + tb
+    (y * Tensor(up)).sum().backward()
+    (ty * torch.tensor(up)).sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(h.grad.numpy(), th.grad.numpy(), rtol=1e-12)
+
+
+def test_batch_norm_eval_on_one_sample_gets_torchs_bias_gradient(torch, rng):
+    from tinygrad_norm.functional import batch_norm
+    a, up = rng.standard_normal((1, 4096)), rng.standard_normal((1, 4096))
+    rm, rv = rng.standard_normal(4096), rng.random(4096) + 0.5
+    w, bias = rng.standard_normal(4096), rng.standard_normal(4096)
+    x, wt, bt = leaf(a), leaf(w), leaf(bias)
+    y = batch_norm(x, Tensor(rm), Tensor(rv), wt, bt, training=False)
+    (y * Tensor(up)).sum().backward()
+    tx, tw, tbias = (torch.tensor(v, requires_grad=True) for v in (a, w, bias))
+    ty = torch.nn.functional.batch_norm(tx, torch.tensor(rm), torch.tensor(rv), tw, tbias,
+                                        training=False)
+    (ty * torch.tensor(up)).sum().backward()
+    for mine, theirs in ((x, tx), (wt, tw), (bt, tbias)):
+        np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-10,
+                                   atol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu_vjp_in_place_is_the_plain_select_and_zeroes_inf_and_nan(rng, dtype):
     a = rng.standard_normal(_BIGSHAPE).astype(dtype)

@@ -257,11 +257,14 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                 args, out, extra = node.saved
             if mine and node.op.vjp_owned is not None:
                 # The VJP may write its result into g (a full-size array less to allocate). The
-                # result stays ours if it is routed once; one routed twice (g, g) is shared.
+                # result stays ours if it is routed once; one routed twice (g, g) is shared. An
+                # input of another shape but g's size shares it too: sum_to reshapes g into a
+                # view for it (a (C,) bias on a (1, C) batch), which a later in-place VJP on the
+                # other side would overwrite.
                 in_grads = node.op.vjp_owned(g, args, out, extra, node.kw, node.needs, xp)
                 shares = 0
                 for t, gi in zip(inputs, in_grads):
-                    if gi is g and type(t) is Tensor and t.requires_grad and t.data.shape == g.shape:
+                    if gi is g and type(t) is Tensor and t.requires_grad and t.data.size == g.size:
                         shares += 1
                 mine = shares == 1
             else:
