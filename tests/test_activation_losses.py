@@ -319,6 +319,21 @@ def test_nll_primitive_loss_of_zero_is_plus_zero_like_torch(torch, reduction):
             assert loss.item() == 0.0 and np.signbit(loss.item()) == np.signbit(ref.item())
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64])
+def test_narrow_integer_targets_with_many_classes_keep_their_meaning(torch, dtype):
+    """The plain-batch test reads signed targets as unsigned in one reduction; a negative int8
+    target (-100 is 156 as uint8) must not pass for a class when there are more classes than
+    that. Ignored targets stay ignored and out-of-range ones stay an error."""
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((3, 300)).astype(np.float32)
+    t = np.array([0, 1, -100], dtype=dtype)
+    loss = F.cross_entropy(Tensor(x), t)
+    ref = torch.nn.functional.cross_entropy(torch.tensor(x), torch.from_numpy(t.astype(np.int64)))
+    np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-6)
+    with pytest.raises(ValueError, match="Target -1 is out of bounds"):
+        F.cross_entropy(Tensor(x), np.array([0, -1, 2], dtype=dtype))
+
+
 def test_nll_primitive_gradcheck_and_second_order():
     rng = np.random.default_rng(12)
     x = Tensor(rng.standard_normal((6, 4)), requires_grad=True)

@@ -70,6 +70,14 @@ def test_keep_mask_rate_over_four_million_draws(p):
     _within_binomial(int(np.count_nonzero(~keep)), keep.size, p)
 
 
+def test_keep_mask_takes_p_as_any_real_number_the_same_way():
+    # the draw's plan is cached per p; a 0-d array (unhashable) is planned without the cache
+    masks = [tg_random.keep_mask((50, 9), p, np.random.default_rng(3))
+             for p in (0.5, np.float64(0.5), np.array(0.5), np.float32(0.5))]
+    for m in masks[1:]:
+        np.testing.assert_array_equal(m, masks[0])
+
+
 def test_keep_mask_with_p_next_to_one_keeps_almost_nothing_and_does_not_overflow():
     # p * 2**32 rounds to 2**32, past uint32: the threshold is clamped to the top value
     keep = tg_random.keep_mask((1000, 1000), 1 - 2.0 ** -40, np.random.default_rng(0))

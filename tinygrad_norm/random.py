@@ -63,7 +63,11 @@ def keep_mask(shape, p, rng=None) -> np.ndarray:
         return np.ones(shape, dtype=bool)
     if p >= 1:
         return np.zeros(shape, dtype=bool)
-    width, dtype, threshold = _DRAWS.get(p) or _draw_for(p)
+    try:
+        plan = _DRAWS.get(p)
+    except TypeError:  # an unhashable p (a 0-d array): planned, not cached
+        plan = None
+    width, dtype, threshold = plan or _draw_for(p)
     u = random_bits(width * n, rng).view(dtype).reshape(shape)
     return u >= threshold  # keep when u >= p * levels: probability 1 - p
 
@@ -78,7 +82,11 @@ def _draw_for(p):
         if width == 4 or float(threshold).is_integer():
             # exact when p * levels is an integer, else matched to 1 / levels (2**-32)
             threshold = min(int(round(threshold)), levels - 1)
+            plan = (width, dtype, dtype(threshold))
             if len(_DRAWS) > 64:
                 _DRAWS.clear()
-            _DRAWS[p] = (width, dtype, dtype(threshold))
-            return _DRAWS[p]
+            try:
+                _DRAWS[p] = plan
+            except TypeError:
+                pass
+            return plan

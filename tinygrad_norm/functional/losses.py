@@ -171,9 +171,10 @@ def _plain_batch(logp, t, ignore_index):
     the four passes and two any() of ``_pick``'s checks."""
     if logp.ndim != 2 or not t.size or logp.dtype.char not in "fd":
         return False  # float16: the composite's mean accumulates in float32 (np.mean), keep it
-    if ignore_index < 0 and t.dtype.kind == "i":
-        # read as unsigned, a negative target is huge: one reduction decides 0 <= t < C (and
-        # the usual ignore_index, -100, then matches none)
+    bits = 8 * t.dtype.itemsize
+    if ignore_index < 0 and t.dtype.kind == "i" and logp.shape[1] <= 1 << (bits - 1):
+        # read as unsigned, a negative target is at least 2**(bits-1), so at least C: one
+        # reduction decides 0 <= t < C (and the usual ignore_index, -100, then matches none)
         return int(np.maximum.reduce(t.view(_UNSIGNED[t.dtype.itemsize]))) < logp.shape[1]
     lo, hi = int(np.minimum.reduce(t)), int(np.maximum.reduce(t))
     return 0 <= lo and hi < logp.shape[1] and not lo <= ignore_index <= hi
