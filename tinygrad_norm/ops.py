@@ -181,7 +181,8 @@ def _mul_sum_to(g, a, shape):
 def _expand_reduced(g, shape, axes, keepdims):
     """Give a reduction's gradient back its reduced axes (size 1), ready to broadcast. An array
     reduced over leading axes (a 2-D batch norm's statistics) broadcasts as it is: NumPy aligns
-    shapes from the right, and the reshape would cost ~0.8 us a call."""
+    shapes from the right, and the reshape would cost ~0.8 us a call. So the result may have
+    fewer axes than ``shape``: callers only broadcast it, never index it or compare its shape."""
     if not keepdims:
         if type(g) is np.ndarray and axes and axes[-1] == len(axes) - 1:
             return g
