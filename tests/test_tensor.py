@@ -266,6 +266,13 @@ def test_reshape_error_names_both_shapes():
         Tensor(np.ones((2, 3))).reshape("a")
 
 
+def test_reshape_to_its_own_shape_is_itself_but_still_checks_the_sizes():
+    t = Tensor(np.ones((2, 3)), requires_grad=True)
+    assert t.reshape((2, 3)) is t and t.reshape(2, 3) is t and t.reshape([2, 3]) is t
+    with pytest.raises(TypeError, match="sequence of ints"):
+        t.reshape((2.0, 3))  # equal to the shape, yet not a shape
+
+
 @pytest.mark.parametrize("call", [
     lambda t: t.sum(axis=3), lambda t: t.mean(axis=-4), lambda t: t.max(axis=(0, 3)),
     lambda t: t.var(axis=5), lambda t: t.softmax(axis=3), lambda t: t.transpose(0, 1),

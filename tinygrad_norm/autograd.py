@@ -163,10 +163,7 @@ def _accumulate(pending, owned, key, g):
     if old is None:
         pending[key] = g
     elif key in owned:
-        if isinstance(old, np.ndarray) and old.shape == g.shape and _keeps_dtype(old, g):
-            _bin(np.add, old, _compact(g), out=old)
-        else:
-            pending[key] = old + g
+        pending[key] = _iadd(old, g)
     else:
         pending[key] = old + g
         owned.add(key)
@@ -331,20 +328,17 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
 def _merge_leaf(entry, g):
     """Add g into a leaf's pending ``[tensor, gradient, own]``: in place once the sum is ours."""
     if entry[2]:
-        entry[1] = entry[1] + g if not isinstance(entry[1], np.ndarray) else _iadd(entry[1], g)
+        entry[1] = _iadd(entry[1], g)
     else:
         entry[1] = entry[1] + g
         entry[2] = True
 
 
-def _keeps_dtype(a, b):
-    """Whether a + b has a's dtype (so it can go into a in place); the usual equal dtypes
-    without np.result_type's ~0.5 us."""
-    return a.dtype == b.dtype or a.dtype == np.result_type(a, b)
-
-
 def _iadd(a, b):
-    if a.shape == b.shape and _keeps_dtype(a, b):
+    """``a + b``, added into ``a`` when it is an array that can hold the sum (b's shape, a's
+    dtype; equal dtypes decided without np.result_type's ~0.5 us). Only for a sum of our own."""
+    if (isinstance(a, np.ndarray) and a.shape == b.shape
+            and (a.dtype == b.dtype or a.dtype == np.result_type(a, b))):
         _bin(np.add, a, _compact(b), out=a)
         return a
     return a + b

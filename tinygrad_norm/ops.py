@@ -668,8 +668,7 @@ class Relu(Op):
         if _zero_side(c, g, 0) is None:
             return Relu.vjp(g, args, out, extra, kw, needs, xp)
         bits = _bits_into(np.empty(g.shape, _UINT[g.dtype.itemsize]), c, True)
-        np.bitwise_and(g.view(bits.dtype), bits, out=g.view(bits.dtype))
-        return (g,)
+        return (and_bits(g, bits, out=g),)
 
 
 class Sigmoid(Op):

@@ -199,20 +199,14 @@ def _scale_shift(xc, r, weight, bias, shape, fold):
     instead of the 0 that PyTorch gives."""
     if weight is not None:
         if fold:
-            out = xc * (r * _shaped(weight, shape))
+            out = xc * (r * weight.reshape(shape))
         else:
-            out = (xc * r) * _shaped(weight, shape)
+            out = (xc * r) * weight.reshape(shape)
     else:
         out = xc * r
     if bias is not None:
-        out = out + _shaped(bias, shape)
+        out = out + bias.reshape(shape)
     return out
-
-
-def _shaped(t, shape):
-    """``t.reshape(shape)``, or t itself when it has that shape already (a 2-D input's (C,)
-    vectors): Tensor.reshape's argument checks cost ~1.3 us a call."""
-    return t if t.data.shape == shape else t.reshape(shape)
 
 
 def _affine_fixed(x, mean, var, weight, bias, eps, shape):
@@ -222,12 +216,12 @@ def _affine_fixed(x, mean, var, weight, bias, eps, shape):
     Not the cheaper ``x * scale + (bias - mean * scale)`` that PyTorch's CPU kernel uses: in
     float32 that adds two large, nearly opposite numbers when the mean is large against the
     standard deviation (mean 1e4, std 1e-2: x * scale is 1e6, rounded to 0.06)."""
-    scale = (_shaped(var, shape) + eps).rsqrt()
+    scale = (var.reshape(shape) + eps).rsqrt()
     if weight is not None:
-        scale = scale * _shaped(weight, shape)
-    out = (x + (-_shaped(mean, shape))) * scale  # + (-mean): see _center_scale
+        scale = scale * weight.reshape(shape)
+    out = (x + (-mean.reshape(shape))) * scale  # + (-mean): see _center_scale
     if bias is not None:
-        out = out + _shaped(bias, shape)
+        out = out + bias.reshape(shape)
     return out
 
 
