@@ -50,20 +50,31 @@ def test_drop_rate_over_a_million_elements(p, inverted):
     np.testing.assert_array_equal(kept, np.float32(1 / (1 - p)) if inverted else 1)
 
 
-@pytest.mark.parametrize("p,width", [(0.5, 1), (0.25, 1), (3 / 65536, 2), (0.2, 4), (1e-6, 4)])
-def test_keep_mask_thresholds_integers_of_the_narrowest_exact_width(p, width):
-    """The mask is ``u >= p * 2**(8 * width)`` over the generator's next ``width * n`` random bytes:
-    the narrowest integer grid on which p is exact (one byte for p = 0.5), else uint32."""
-    shape = (300, 7)
+@pytest.mark.parametrize("p", [0.5, 0.25, 3 / 65536, 0.2, 0.3, 1e-6, 2.0 ** -17, 1 - 2.0 ** -20])
+def test_keep_mask_is_a_uniform_thresholded_at_p_from_as_few_random_bits_as_exactness_needs(p):
+    """Rebuilt from the generator's raw bytes: one byte per element on the 1/256 grid (keep when
+    u8 >= 256 p); otherwise a 32-bit uniform u32 >= round(2**32 p) whose top 16 bits are the
+    next two bytes per element, and whose low 16 bits are drawn, in order, only for the elements
+    whose top bits alone cannot decide (equal to the threshold's)."""
+    shape = (1024, 1031)  # ~16 undecided elements expected per p off the grid
     keep = tg_random.keep_mask(shape, p, np.random.default_rng(5))
-    u = tg_random.random_bits(width * 2100, np.random.default_rng(5))
-    dtype = {1: np.uint8, 2: np.uint16, 4: np.uint32}[width]
-    expected = u.view(dtype).reshape(shape) >= round(p * 2.0 ** (8 * width))
-    np.testing.assert_array_equal(keep, expected)
     assert keep.dtype == np.bool_ and keep.shape == shape
+    rng, n = np.random.default_rng(5), keep.size
+    if float(p * 256).is_integer():
+        expected = tg_random.random_bits(n, rng) >= round(p * 256)
+    else:
+        threshold = min(round(p * 2.0 ** 32), 2 ** 32 - 1)
+        top = tg_random.random_bits(2 * n, rng).view(np.uint16).astype(np.int64)
+        undecided = np.flatnonzero(top == threshold >> 16)
+        low = tg_random.random_bits(2 * undecided.size, rng).view(np.uint16).astype(np.int64)
+        u32 = top << 16  # the low bits of decided elements do not matter: 0 for them
+        u32[undecided] += low
+        expected = u32 >= threshold
+        assert threshold % 65536 == 0 or undecided.size, "the test must reach the low bits"
+    np.testing.assert_array_equal(keep.reshape(-1), expected)
 
 
-@pytest.mark.parametrize("p", [0.2, 0.5, 3 / 65536 * 1000])
+@pytest.mark.parametrize("p", [0.2, 0.5, 3 / 65536 * 1000, 2.0 ** -17 * 3])
 def test_keep_mask_rate_over_four_million_draws(p):
     tg.manual_seed(21)
     keep = tg_random.keep_mask((2000, 2000), p)

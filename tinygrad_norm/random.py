@@ -49,10 +49,13 @@ def keep_mask(shape, p, rng=None) -> np.ndarray:
     """Boolean mask, True with probability 1 - p: the dropout draw, shared by the composite and
     the hand-written reference so that the same seed drops the same units in both.
 
-    Random bits thresholded as integers, as few as exactness allows: one byte per element when
-    p is a multiple of 1/256 (p = 0.5, 0.25, ...), two when p is a multiple of 1/65536, else
-    four, so p is matched to 2**-32 (a float64 uniform per element would cost ~3x the rest of
-    dropout).
+    Random bits thresholded as integers, as few as exactness allows. One byte per element when p
+    is a multiple of 1/256 (p = 0.5, 0.25, ...): keep when ``u8 >= 256 p``. Otherwise two, read
+    as the top 16 bits of a 32-bit uniform: a unit is kept when ``u16 > lo`` (``lo = floor(65536
+    p)``), dropped when ``u16 < lo``, and on a tie (odds 1/65536 an element) decided by 16 more
+    bits drawn for it alone, kept when they reach ``rest = round(65536 (65536 p - lo))``. So p is
+    matched to 2**-32, as four bytes per element would match it, for half the random bits (which
+    cost more than the rest of dropout's forward; a float64 uniform per element would cost ~3x).
     """
     rng = _generator if rng is None else rng
     shape = tuple(shape)
@@ -67,26 +70,37 @@ def keep_mask(shape, p, rng=None) -> np.ndarray:
         plan = _DRAWS.get(p)
     except TypeError:  # an unhashable p (a 0-d array): planned, not cached
         plan = None
-    width, dtype, threshold = plan or _draw_for(p)
+    width, dtype, lo, rest = plan or _draw_for(p)
     u = random_bits(width * n, rng).view(dtype).reshape(shape)
-    return u >= threshold  # keep when u >= p * levels: probability 1 - p
+    if not rest:
+        return u >= lo  # p on the grid: keep when u >= p * levels, probability 1 - p
+    keep = u > lo
+    tied = u == lo
+    if tied.any():  # the next 16 bits of these elements' uniforms decide
+        ties = np.flatnonzero(tied)
+        more = random_bits(2 * ties.size, rng).view(np.uint16)
+        keep.reshape(-1)[ties] = more >= rest
+    return keep
 
 
-_DRAWS = {}  # p -> (bytes per element, their uint dtype, the threshold): a model reuses a few p
+_DRAWS = {}  # p -> (bytes per element, their uint dtype, lo, rest): a model reuses a few p
 
 
 def _draw_for(p):
-    for width, dtype in ((1, np.uint8), (2, np.uint16), (4, np.uint32)):
-        levels = 1 << (8 * width)
-        threshold = p * levels
-        if width == 4 or float(threshold).is_integer():
-            # exact when p * levels is an integer, else matched to 1 / levels (2**-32)
-            threshold = min(int(round(threshold)), levels - 1)
-            plan = (width, dtype, dtype(threshold))
-            if len(_DRAWS) > 64:
-                _DRAWS.clear()
-            try:
-                _DRAWS[p] = plan
-            except TypeError:
-                pass
-            return plan
+    """The draw for p: ``(1, uint8, 256 p, 0)`` on the 1/256 grid, else ``(2, uint16, lo,
+    rest)`` with ``65536 lo + rest = round(2**32 p)`` (rest 0: p on the 1/65536 grid)."""
+    if float(p * 256).is_integer():
+        plan = (1, np.uint8, np.uint8(int(p * 256)), 0)
+    else:
+        # p * 2**32 is exact in float64; rounded to an integer it is the drop probability in
+        # units of 2**-32, clamped so that p next to 1 still keeps with probability 2**-32
+        units = min(int(round(p * 2.0 ** 32)), 2 ** 32 - 1)
+        lo, rest = divmod(units, 1 << 16)
+        plan = (2, np.uint16, np.uint16(lo), rest)
+    if len(_DRAWS) > 64:
+        _DRAWS.clear()
+    try:
+        _DRAWS[p] = plan
+    except TypeError:
+        pass
+    return plan

@@ -17,8 +17,8 @@ positional parameter is ``inplace``, and ``dropout(x, 0.5, True, False)`` ported
 fail loudly, not silently train classic dropout.
 
 The mask is ``random.keep_mask``'s draw (random bits thresholded as uint8 when ``p`` is on a 1/256
-grid, uint16 on a 1/65536 grid, uint32 otherwise), the same draw as ``reference.dropout_forward``, so one
-seed gives both the same mask. No number is drawn in eval, nor for ``p`` 0 or 1.
+grid, else as a 32-bit uniform), the same draw as ``reference.dropout_forward``, so one seed gives
+both the same mask. No number is drawn in eval, nor for ``p`` 0 or 1.
 
 For the graph exporter: each function runs inside a scope named after it (``"dropout"``,
 ``"dropout2d"``, ``"alpha_dropout"``, with ``p``, ``training`` and ``inverted``), and the mask is
