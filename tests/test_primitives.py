@@ -288,6 +288,74 @@ def test_where_mask_gradient_twice_with_retain_graph_and_double_backward():
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(shapes=triples, seed=seeds, value=st.sampled_from([1, 0.5, -3]))
+def test_addcmul_parity(torch, dtype, shapes, seed, value):
+    sc, sa, sb = shapes.input_shapes
+    parity(torch, lambda c, a, b: tg.addcmul(c, a, b, value=value),
+           lambda c, a, b: torch.addcmul(c, a, b, value=value),
+           [values(seed, sc), values(seed + 1, sa), values(seed + 2, sb)], dtype, seed,
+           np_fn=lambda c, a, b: c + value * a * b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_addcmul_rounds_as_mul_then_add(dtype):
+    """One primitive, the same two roundings: bit for bit what ``a * b + c`` gives, forward and
+    backward (the normalizations rely on it to keep their values)."""
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in ((64, 128), (128,), (128,))]
+    dy = rng.standard_normal((64, 128)).astype(dtype)
+    grads = []
+    for fused in (True, False):
+        a, b, c = (Tensor(v, requires_grad=True) for v in arrays)
+        y = tg.addcmul(c, a, b) if fused else a * b + c
+        assert y.dtype == dtype
+        (y * Tensor(dy)).sum().backward()  # an owned upstream: the in-place VJP
+        grads.append([y.numpy(), a.grad.numpy(), b.grad.numpy(), c.grad.numpy()])
+    for fused, plain in zip(*grads):
+        np.testing.assert_array_equal(fused, plain)
+
+
+@pytest.mark.parametrize("case", ["bias", "full input", "same size", "same size factor", "square",
+                                  "input only",
+                                  "scalar factor", "factor on the left"])
+def test_addcmul_gradient_written_into_the_tapes_own_upstream(torch, case):
+    """The VJP may write one factor's gradient into the upstream array when the tape owns it; the
+    input's gradient must not be that array (or a view of it), nor may the other factor's read it
+    after. Each layout against torch, with a fresh upstream array the tape owns."""
+    rng = np.random.default_rng(8)
+    big = (64, 96)  # over the size from which the tape tracks ownership
+    shapes = {"bias": [(96,), big, (96,)], "full input": [big, big, (96,)],
+              "same size": [(1, 96 * 64), (1, 96 * 64), (96 * 64,)],
+              "same size factor": [None, (1, 96 * 64), (96 * 64,)],
+              "square": [(96,), big, big], "input only": [big, (96,), (96,)],
+              "scalar factor": [(96,), big, None], "factor on the left": [(1, 96), (96,), big]}
+    arrays = [None if s is None else rng.standard_normal(s) for s in shapes[case]]
+    w = rng.standard_normal(np.broadcast_shapes(*[a.shape for a in arrays if a is not None]))
+    ours = [2.5 if a is None else Tensor(a.copy(), requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(2.5, dtype=torch.float64) if a is None
+              else torch.tensor(a, requires_grad=True) for a in arrays]
+    if case == "square":
+        ours[2], theirs[2] = ours[1], theirs[1]
+    (tg.addcmul(*ours) * Tensor(w)).sum().backward()
+    (torch.addcmul(*theirs) * torch.from_numpy(w)).sum().backward()
+    for o, t in zip(ours, theirs):
+        if isinstance(o, Tensor):
+            np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_addcmul_bad_input():
+    a = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"addcmul: operands of shapes \(4,\), \(2, 3\), \(3,\)"):
+        tg.addcmul(np.ones(4), a, np.ones(3))
+    for value in ("2", None, True, np.ones(2)):
+        with pytest.raises(TypeError, match="value must be a real number"):
+            tg.addcmul(a, a, a, value=value)
+    assert a.grad is None and not tg.addcmul(1.0, 2.0, np.float64(3.0)).requires_grad
+    assert tg.addcmul(1.0, 2.0, 3.0).item() == 7.0
+    assert a.addcmul(a, 2.0, value=np.float32(0.5)).numpy().tolist() == [[2.0] * 3] * 2
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @given(seed=seeds, data=st.data())
 def test_comparisons_have_no_gradient(dtype, seed, data):
     sa, sb = data.draw(pairs).input_shapes
@@ -911,6 +979,8 @@ GRADCHECK = {
     "maximum": (lambda a, b: tg.maximum(a, b) ** 2, [_r((2, 3)), _r((3,), 1)]),
     "minimum": (lambda a, b: tg.minimum(a, b) ** 2, [_r((2, 3)), _r((2, 1), 1)]),
     "where": (lambda a, b: tg.where(_MASK, a * a, b * b), [_r((2, 3)), _r((3,), 1)]),
+    "addcmul": (lambda c, a, b: tg.addcmul(c * c, a, b * a), [_r((3,)), _r((2, 3), 1),
+                                                              _r((2, 1), 2)]),
     "exp": (lambda a: a.exp(), [_r((2, 3))]),
     "log": (lambda a: a.log(), [_r((2, 3), 0, "pos")]),
     "sqrt": (lambda a: a.sqrt(), [_r((2, 3), 0, "pos")]),

@@ -6,7 +6,7 @@ _keep_freed_memory()  # before any big array exists: see _alloc.py for why
 
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, scope
 from .random import manual_seed
-from .tensor import Tensor, concatenate, cat, matmul, maximum, minimum, stack, vecdot, where
+from .tensor import Tensor, addcmul, concatenate, cat, matmul, maximum, minimum, stack, vecdot, where
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import save, load
 
@@ -14,6 +14,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "scope", "manual_seed",
-    "concatenate", "cat", "stack", "where", "maximum", "minimum", "matmul", "vecdot",
+    "concatenate", "cat", "stack", "where", "maximum", "minimum", "matmul", "vecdot", "addcmul",
     "gradcheck", "gradgradcheck", "GradcheckError", "save", "load",
 ]

@@ -20,7 +20,7 @@ import numbers
 
 import numpy as np
 
-from ._broadcast import binary as _bin, compact as _compact
+from ._broadcast import _MIN_SIZE, binary as _bin, compact as _compact
 
 
 class _State(threading.local):
@@ -339,7 +339,10 @@ def _iadd(a, b):
     dtype; equal dtypes decided without np.result_type's ~0.5 us). Only for a sum of our own."""
     if (isinstance(a, np.ndarray) and a.shape == b.shape
             and (a.dtype == b.dtype or a.dtype == np.result_type(a, b))):
-        _bin(np.add, a, _compact(b), out=a)
+        # the long-run path of ``binary`` wants a broadcast view as the small array it repeats;
+        # below its size NumPy adds a stride-0 view faster than the row (2.1 against 2.6 us at
+        # (64, 128), plus 0.8 us to slice the row out)
+        _bin(np.add, a, _compact(b) if b.size >= _MIN_SIZE else b, out=a)
         return a
     return a + b
 

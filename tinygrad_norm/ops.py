@@ -466,6 +466,52 @@ class Mul(Op):
         return Mul.vjp(g, args, out, extra, kw, needs, xp)
 
 
+class Addcmul(Op):
+    """``input + tensor1 * tensor2``: the last step of every normalization (``xc * scale +
+    bias``) and its ``var * (1 / n) + eps``. One node and one output array where ``mul`` then
+    ``add`` made two of each; the same two roundings in the same order, so the same values bit
+    for bit. (``torch.addcmul``'s ``value`` is a multiply before it: see ``tensor.addcmul``.)"""
+    name = "addcmul"
+
+    @staticmethod
+    def forward(c, a, b):
+        out = _bin(np.multiply, a, b)
+        if type(out) is np.ndarray and (
+                type(c) is np.ndarray and c.dtype == out.dtype and _fits_into(c.shape, out.shape)
+                or type(c) in (int, float) and out.dtype.kind == "f"):
+            return _bin(np.add, out, c, out=out)  # the product is ours: add into it
+        return _bin(np.add, out, c)  # c widens the result (a float64 c, a bigger shape)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        c, a, b = args
+        if xp is NP:
+            ga = gb = None
+            if needs[1]:
+                ga = _mul_sum_to(g, b, a.shape) if a.shape != g.shape else _bin(np.multiply, g, b)
+            if needs[2]:
+                gb = _mul_sum_to(g, a, b.shape) if b.shape != g.shape else _bin(np.multiply, g, a)
+            return (g if needs[0] else None), ga, gb
+        return (g if needs[0] else None), (g * b if needs[1] else None), \
+            (g * a if needs[2] else None)
+
+    @staticmethod
+    def vjp_owned(g, args, out, extra, kw, needs, xp):
+        # One factor's gradient is written into g, after everything else has read g: the input's
+        # gradient must then be a sum of g (a bias), never g itself or a reshaped view of it.
+        c, a, b = args
+        if not needs[0] or c.size < g.size:
+            for i, (x, other) in enumerate(((a, b), (b, a))):
+                if (needs[1 + i] and x.shape == g.shape
+                        and (not needs[2 - i] or other.shape != g.shape)
+                        and _scales_in_place(g, other)):
+                    gc = sum_to(g, c.shape) if needs[0] else None
+                    go = _mul_sum_to(g, x, other.shape) if needs[2 - i] else None
+                    gx = _bin(np.multiply, g, other, out=g)
+                    return (gc, gx, go) if i == 0 else (gc, go, gx)
+        return Addcmul.vjp(g, args, out, extra, kw, needs, xp)
+
+
 def _twice(a, g, xp):
     """``a * 2g``: the gradient of ``a * a`` (and of ``a.vecdot(a)``) routed once to ``a``; g is
     often a reduction's broadcast view, multiplied as the small array it repeats."""

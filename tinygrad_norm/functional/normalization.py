@@ -15,6 +15,9 @@ Costs, since a later benchmark holds the composite against a hand-written backwa
   weight is folded into the small per-channel factor, ``xc * (rsqrt(var + eps) * weight)``, which
   saves one full-size multiply in each direction. Parameters are reshaped to broadcast shapes,
   never expanded.
+* The shift is added in the multiply's pass: ``addcmul(bias, xc, scale)``, one node and one
+  output array where ``* scale`` then ``+ bias`` made two, with the same rounding; so is ``eps``
+  (``addcmul(eps, sum_of_squares, 1 / n)``).
 * With fixed statistics (evaluation with running estimates) the scale is per channel:
   ``(input - mean) * scale + bias``, the weight folded into ``scale``.
 
@@ -32,7 +35,7 @@ import warnings
 import numpy as np
 
 from ..autograd import scope
-from ..tensor import Tensor
+from ..tensor import Tensor, addcmul
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm"]
 
@@ -135,24 +138,30 @@ def _center_scale(x, axes, eps, keepdims=True):
     never need it, so it costs nothing there."""
     mean = x.mean(axis=axes, keepdims=keepdims)
     xc = x - mean
-    var = _mean_square(xc, axes, keepdims)  # biased: the batch's own variance
-    if not _needs_shift(mean.data, var.data):
-        return xc, (var + eps).rsqrt(), mean.data, var
+    r, var = _rsqrt_var(xc, axes, eps, keepdims)
+    if not _needs_shift(mean.data, var):
+        return xc, r, mean.data, var
     index = tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))
     shift = Tensor._wrap(x.data[index])
     d = x - shift  # sub with a constant: its VJP passes the gradient through, nothing more
     mean = d.mean(axis=axes, keepdims=keepdims)
     xc = d - mean
-    var = _mean_square(xc, axes, keepdims)
-    return xc, (var + eps).rsqrt(), (mean.data + shift.data).reshape(mean.shape), var
+    r, var = _rsqrt_var(xc, axes, eps, keepdims)
+    return xc, r, (mean.data + shift.data).reshape(mean.shape), var
 
 
-def _mean_square(xc, axes, keepdims=True):
-    """``mean(xc * xc)`` over ``axes`` as a sum of squares (``vecdot``, one pass, no x-sized
-    ``xc * xc``: held by the tape until backward, it raised a batch norm step's peak memory from
-    4x to 5x its input's size) times ``1 / n``."""
+def _rsqrt_var(xc, axes, eps, keepdims=True):
+    """``rsqrt(var + eps)`` on the tape, and the biased variance ``var`` as an array (for the
+    running statistics and the shift test).
+
+    ``var`` is the mean of ``xc * xc``, taken as a sum of squares (``vecdot``, one pass, no
+    x-sized ``xc * xc``: held by the tape until backward, it raised a batch norm step's peak
+    memory from 4x to 5x its input's size) times ``1 / n``; ``var + eps`` is then one
+    ``addcmul`` node, ``eps + ss * (1 / n)``, rounded as ``ss * (1 / n)`` then ``+ eps`` were."""
     n = math.prod([xc.shape[i] for i in axes])
-    return xc.vecdot(xc, axis=axes, keepdims=keepdims) * (1.0 / n if n else math.nan)
+    inv_n = 1.0 / n if n else math.nan
+    ss = xc.vecdot(xc, axis=axes, keepdims=keepdims)
+    return addcmul(eps, ss, inv_n).rsqrt(), ss.data * inv_n
 
 
 def _needs_shift(mean, var):
@@ -199,14 +208,12 @@ def _scale_shift(xc, r, weight, bias, shape, fold):
     instead of the 0 that PyTorch gives."""
     if weight is not None:
         if fold:
-            out = xc * (r * weight.reshape(shape))
+            xc, r = xc, r * weight.reshape(shape)
         else:
-            out = (xc * r) * weight.reshape(shape)
-    else:
-        out = xc * r
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+            xc, r = xc * r, weight.reshape(shape)
+    if bias is None:
+        return xc * r
+    return addcmul(bias.reshape(shape), xc, r)  # (xc * r) + bias: one node, one output array
 
 
 def _affine_fixed(x, mean, var, weight, bias, eps, shape):
@@ -219,10 +226,10 @@ def _affine_fixed(x, mean, var, weight, bias, eps, shape):
     scale = (var.reshape(shape) + eps).rsqrt()
     if weight is not None:
         scale = scale * weight.reshape(shape)
-    out = (x + (-mean.reshape(shape))) * scale  # + (-mean): see _center_scale
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+    centred = x + (-mean.reshape(shape))  # + (-mean): see _center_scale
+    if bias is None:
+        return centred * scale
+    return addcmul(bias.reshape(shape), centred, scale)
 
 
 # ---- batch norm ---------------------------------------------------------------------------------
@@ -345,9 +352,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             axes = tuple(range(input.ndim - k, input.ndim))
             xc, r, _, _ = _center_scale(input, axes, eps)
             out = xc * r
-            if weight is not None:
+            if weight is not None and bias is not None:
+                out = addcmul(bias, out, weight)  # one node: (out * weight) + bias
+            elif weight is not None:
                 out = out * weight  # elementwise over the normalized axes: cannot fold into r
-            if bias is not None:
+            elif bias is not None:
                 out = out + bias
         finally:
             if quiet is not None:
@@ -417,7 +426,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                 # (N, G, Cg, L): the per-channel weight folds into the per-group factor
                 x = input.reshape(N, G, Cg, L)
                 xc, r, _, _ = _center_scale(x, (2, 3), eps)
-                out = (xc * (r * weight.reshape(1, G, Cg, 1))).reshape(input.shape)
+                r = r * weight.reshape(1, G, Cg, 1)
+                if bias is not None:  # the shift in the same pass: (xc * r) + bias, one node
+                    return addcmul(bias.reshape(1, G, Cg, 1), xc, r).reshape(input.shape)
+                out = (xc * r).reshape(input.shape)
             else:
                 x = input.reshape(N, G, Cg * L)
                 xc, r, _, _ = _center_scale(x, (2,), eps)
