@@ -353,6 +353,9 @@ def test_addcmul_bad_input():
     assert a.grad is None and not tg.addcmul(1.0, 2.0, np.float64(3.0)).requires_grad
     assert tg.addcmul(1.0, 2.0, 3.0).item() == 7.0
     assert a.addcmul(a, 2.0, value=np.float32(0.5)).numpy().tolist() == [[2.0] * 3] * 2
+    f32 = Tensor(np.ones(3, np.float32))
+    for t1, t2 in ((2.0, f32), (f32, np.float64(2.0)), (np.float32(2.0), f32)):
+        assert tg.addcmul(f32, t1, t2, value=np.float64(0.5)).dtype == np.float32  # no promotion
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])

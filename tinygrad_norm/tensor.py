@@ -861,9 +861,8 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     if type(value) is not int or value != 1:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             raise TypeError(f"addcmul(): value must be a real number, got {type(value).__name__}")
-        if value != 1:
-            tensor1 = _binary(ops.Mul, tensor1, value.item() if isinstance(value, np.generic)
-                              else value)
+        if value != 1:  # a Python number stays one: a NumPy scalar would promote float32
+            tensor1 = _operand(tensor1) * (value.item() if isinstance(value, np.generic) else value)
     c, a, b = input, tensor1, tensor2
     if type(c) is not Tensor and type(c) not in _SCALARS:
         c = _operand(c)
