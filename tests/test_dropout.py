@@ -89,6 +89,20 @@ def test_keep_mask_takes_p_as_any_real_number_the_same_way():
         np.testing.assert_array_equal(m, masks[0])
 
 
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+def test_keep_mask_decides_a_tie_for_every_shape_and_returns_an_array(shape):
+    """p chosen so that the first element's top 16 bits equal the threshold's: the next 16 bits
+    decide it, also for a 0-d mask (whose tie was once written into a copy)."""
+    words = tg_random.random_bits(16, np.random.default_rng(0)).view(np.uint16)
+    # the element's top half opens the first 64-bit word; its low half is drawn after, from the next
+    top, low = int(words[0]), int(words[4])
+    for rest, kept in ((1, low >= 1), (low + 1, False), (low, True)):
+        keep = tg_random.keep_mask(shape, (top * 65536 + rest) / 2 ** 32, np.random.default_rng(0))
+        assert type(keep) is np.ndarray and keep.shape == shape and keep.dtype == np.bool_
+        assert keep.reshape(-1)[0] == kept
+    assert type(tg_random.keep_mask((), 0.5, np.random.default_rng(0))) is np.ndarray
+
+
 def test_keep_mask_with_p_next_to_one_keeps_almost_nothing_and_does_not_overflow():
     # p * 2**32 rounds to 2**32, past uint32: the threshold is clamped to the top value
     keep = tg_random.keep_mask((1000, 1000), 1 - 2.0 ** -40, np.random.default_rng(0))

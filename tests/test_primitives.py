@@ -354,8 +354,23 @@ def test_addcmul_bad_input():
     assert tg.addcmul(1.0, 2.0, 3.0).item() == 7.0
     assert a.addcmul(a, 2.0, value=np.float32(0.5)).numpy().tolist() == [[2.0] * 3] * 2
     f32 = Tensor(np.ones(3, np.float32))
-    for t1, t2 in ((2.0, f32), (f32, np.float64(2.0)), (np.float32(2.0), f32)):
-        assert tg.addcmul(f32, t1, t2, value=np.float64(0.5)).dtype == np.float32  # no promotion
+    for t1, t2 in ((2.0, f32), (f32, np.float64(2.0)), (np.float32(2.0), f32), (2.0, 3.0), (2, 3),
+                   (np.array(2.0), np.array(3.0))):
+        for value in (1, np.float64(0.5)):  # Python and NumPy scalars do not promote float32
+            assert tg.addcmul(f32, t1, t2, value=value).dtype == np.float32, (t1, t2, value)
+    assert tg.addcmul(Tensor(np.ones(3, np.int32)), 2, 3).dtype == np.int32
+
+
+def test_addcmul_takes_the_product_in_the_precision_of_a_wider_input(torch):
+    """As torch promotes all three operands first: float32 factors, float64 input, the product
+    not rounded to float32 before the add (a * b + c would be)."""
+    a = np.array([1 + 2.0 ** -12, 3.1], np.float32)
+    c = np.zeros(2)
+    ours = tg.addcmul(Tensor(c), Tensor(a), Tensor(a))
+    theirs = torch.addcmul(torch.from_numpy(c), torch.from_numpy(a), torch.from_numpy(a))
+    assert ours.dtype == np.float64
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert ours.numpy()[0] != (Tensor(a) * Tensor(a) + Tensor(c)).numpy()[0]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])

@@ -51,6 +51,19 @@ def test_reused_tensors_and_fan_out_match_torch(torch, rng):
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
 
 
+def test_a_0d_tensor_used_twice_gets_the_sum_of_both_gradients():
+    # two 0-d gradients add to a NumPy scalar, which the tape once took for an array of its own
+    # and handed to an in-place VJP (TypeError: return arrays must be of ArrayType)
+    a = Tensor(np.array(3.0), requires_grad=True)
+    y = a * 2.0
+    (y * 2.0 + y * 3.0).backward()
+    assert a.grad.item() == 10.0
+    b = Tensor(np.array(3.0), requires_grad=True)
+    z = tg.addcmul(1.0, b, 2.0)
+    (z * 2.0 + z * 3.0).backward()
+    assert b.grad.item() == 10.0
+
+
 def test_same_tensor_as_both_operands():
     x = leaf([1.0, -2.0, 3.0])
     (x * x + x - x / x).backward(np.ones(3))

@@ -165,8 +165,9 @@ def _accumulate(pending, owned, key, g):
     elif key in owned:
         pending[key] = _iadd(old, g)
     else:
-        pending[key] = old + g
-        owned.add(key)
+        total = pending[key] = old + g
+        if type(total) is np.ndarray:  # two 0-d arrays add to a NumPy scalar: nothing to write into
+            owned.add(key)
 
 
 def _fresh(gi, g, mine, prev):

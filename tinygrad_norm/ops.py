@@ -470,17 +470,24 @@ class Addcmul(Op):
     """``input + tensor1 * tensor2``: the last step of every normalization (``xc * scale +
     bias``) and its ``var * (1 / n) + eps``. One node and one output array where ``mul`` then
     ``add`` made two of each; the same two roundings in the same order, so the same values bit
-    for bit. (``torch.addcmul``'s ``value`` is a multiply before it: see ``tensor.addcmul``.)"""
+    for bit where all operands share a dtype. A wider input (float64, float32 factors) gets the
+    product in its own precision, as torch promotes all three first. (``torch.addcmul``'s
+    ``value`` is a multiply before it: see ``tensor.addcmul``.)"""
     name = "addcmul"
 
     @staticmethod
     def forward(c, a, b):
-        out = _bin(np.multiply, a, b)
-        if type(out) is np.ndarray and (
-                type(c) is np.ndarray and c.dtype == out.dtype and _fits_into(c.shape, out.shape)
+        if type(a) in (int, float) and type(b) in (int, float):
+            return _bin(np.add, c, a * b)  # a Python product stays weak; NumPy's would promote c
+        out = np.asarray(_bin(np.multiply, a, b))  # an array for 0-d factors too
+        if type(c) is np.ndarray and c.dtype != out.dtype:
+            wide = np.result_type(c, out)
+            if wide != out.dtype:  # as torch, the product in the result's precision, not rounded
+                out = np.multiply(a, b, dtype=wide)  # to the factors' first (f32 factors, f64 c)
+        if (type(c) is np.ndarray and c.dtype == out.dtype and _fits_into(c.shape, out.shape)
                 or type(c) in (int, float) and out.dtype.kind == "f"):
             return _bin(np.add, out, c, out=out)  # the product is ours: add into it
-        return _bin(np.add, out, c)  # c widens the result (a float64 c, a bigger shape)
+        return _bin(np.add, out, c)  # c broadcasts the result to a bigger shape
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):

@@ -72,14 +72,14 @@ def keep_mask(shape, p, rng=None) -> np.ndarray:
         plan = None
     width, dtype, lo, rest = plan or _draw_for(p)
     u = random_bits(width * n, rng).view(dtype).reshape(shape)
-    if not rest:
-        return u >= lo  # p on the grid: keep when u >= p * levels, probability 1 - p
-    keep = u > lo
+    if not rest:  # p on the grid: keep when u >= p * levels, probability 1 - p
+        return np.asarray(u >= lo)  # an array for shape () too, not a NumPy bool
+    keep = np.asarray(u > lo)
     tied = u == lo
     if tied.any():  # the next 16 bits of these elements' uniforms decide
         ties = np.flatnonzero(tied)
         more = random_bits(2 * ties.size, rng).view(np.uint16)
-        keep.reshape(-1)[ties] = more >= rest
+        np.put(keep, ties, more >= rest)  # flat indices, into keep itself for any shape
     return keep
 
 

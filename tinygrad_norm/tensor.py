@@ -856,8 +856,9 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     """``input + value * tensor1 * tensor2``, broadcast, as ``torch.addcmul`` (operands may also
     be arrays or Python numbers). One primitive when ``value`` is 1: the product is computed and
     the input added into it, one output array and one tape node where ``*`` then ``+`` make two
-    of each, with the same rounding. Another ``value`` scales ``tensor1`` first, as PyTorch's
-    kernel does."""
+    of each, with the same rounding (a wider input takes the product in its precision, as
+    PyTorch promotes first). Another ``value`` scales ``tensor1`` first, as PyTorch's kernel
+    does."""
     if type(value) is not int or value != 1:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             raise TypeError(f"addcmul(): value must be a real number, got {type(value).__name__}")
