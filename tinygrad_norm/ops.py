@@ -492,31 +492,19 @@ class Addcmul(Op):
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         c, a, b = args
-        if xp is NP:
-            ga = gb = None
-            if needs[1]:
-                ga = _mul_sum_to(g, b, a.shape) if a.shape != g.shape else _bin(np.multiply, g, b)
-            if needs[2]:
-                gb = _mul_sum_to(g, a, b.shape) if b.shape != g.shape else _bin(np.multiply, g, a)
-            return (g if needs[0] else None), ga, gb
-        return (g if needs[0] else None), (g * b if needs[1] else None), \
-            (g * a if needs[2] else None)
+        ga, gb = Mul.vjp(g, (a, b), None, None, kw, needs[1:], xp)  # the factors: as in a * b
+        return (g if needs[0] else None), ga, gb
 
     @staticmethod
     def vjp_owned(g, args, out, extra, kw, needs, xp):
-        # One factor's gradient is written into g, after everything else has read g: the input's
-        # gradient must then be a sum of g (a bias), never g itself or a reshaped view of it.
+        # The factors' gradients as mul's in-place VJP gives them, which may write one into g;
+        # the input's is taken from g first. An input as big as g would get g itself (or a
+        # reshaped view of it), which must then not be written: no in-place VJP for it.
         c, a, b = args
-        if not needs[0] or c.size < g.size:
-            for i, (x, other) in enumerate(((a, b), (b, a))):
-                if (needs[1 + i] and x.shape == g.shape
-                        and (not needs[2 - i] or other.shape != g.shape)
-                        and _scales_in_place(g, other)):
-                    gc = sum_to(g, c.shape) if needs[0] else None
-                    go = _mul_sum_to(g, x, other.shape) if needs[2 - i] else None
-                    gx = _bin(np.multiply, g, other, out=g)
-                    return (gc, gx, go) if i == 0 else (gc, go, gx)
-        return Addcmul.vjp(g, args, out, extra, kw, needs, xp)
+        if needs[0] and c.size >= g.size:
+            return Addcmul.vjp(g, args, out, extra, kw, needs, xp)
+        gc = sum_to(g, c.shape) if needs[0] else None
+        return (gc,) + Mul.vjp_owned(g, (a, b), None, None, kw, needs[1:], xp)
 
 
 def _twice(a, g, xp):

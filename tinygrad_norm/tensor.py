@@ -884,18 +884,7 @@ def addcmul(input, tensor1, tensor2, *, value=1):
             raise ValueError(f"addcmul: operands of shapes {', '.join(map(str, shapes))} cannot "
                              f"be broadcast together") from None
         raise
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    t = _new(Tensor)  # recorded as _binary records: written out, ~1 us less than _make
-    t.data = out
-    if _state.enabled:
-        nc = type(c) is Tensor and c.requires_grad
-        na = type(a) is Tensor and a.requires_grad
-        nb = type(b) is Tensor and b.requires_grad
-        if nc or na or nb:
-            t.requires_grad = True
-            t._node = Node(ops.Addcmul, (c, a, b), None, t, (nc, na, nb), ((cd, ad, bd), None, None))
-    return t
+    return _make(ops.Addcmul, out, (c, a, b), (cd, ad, bd))
 
 
 def maximum(a, b):

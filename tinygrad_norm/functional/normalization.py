@@ -119,7 +119,7 @@ def _channel_shape(ndim, channels):
 
 def _center_scale(x, axes, eps, keepdims=True):
     """``x - mean`` and ``rsqrt(var + eps)`` over ``axes`` (kept as size-1 axes, or dropped with
-    ``keepdims=False``), and the mean (an array) and the biased variance (a Tensor) for a
+    ``keepdims=False``), and the mean and the biased variance (arrays, off the tape) for a
     running-statistics update.
 
     Every statistic stays on the graph. The variance is the mean of ``xc * xc``: the two-pass
@@ -189,8 +189,9 @@ def _quiet_if_empty(x):
 
 def _update_running(running, stat, momentum, channel_axes, unbias):
     """``running <- (1 - m) * running + m * stat * unbias``, in place on the buffer's array, off
-    the tape. ``stat`` is averaged over ``channel_axes`` first (instance norm: over the batch)."""
-    s = stat.data if isinstance(stat, Tensor) else stat  # arrays only: nothing to record
+    the tape. ``stat`` (an array) is averaged over ``channel_axes`` first (instance norm: over
+    the batch)."""
+    s = stat
     if channel_axes:
         s = s.mean(axis=channel_axes)
     buf = running.data
@@ -208,7 +209,7 @@ def _scale_shift(xc, r, weight, bias, shape, fold):
     instead of the 0 that PyTorch gives."""
     if weight is not None:
         if fold:
-            xc, r = xc, r * weight.reshape(shape)
+            r = r * weight.reshape(shape)
         else:
             xc, r = xc * r, weight.reshape(shape)
     if bias is None:
