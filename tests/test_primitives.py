@@ -239,19 +239,21 @@ def test_where_gradient_is_a_select_not_a_multiply():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
 @pytest.mark.parametrize("zero_on_right", [True, False])
 @pytest.mark.parametrize("upstream", ["owned", "caller's", "broadcast", "other dtype"])
+@pytest.mark.parametrize("shape", [(40, 30), (300, 250)])  # the mask in two passes / in one
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the loss sums inf and NaN
-def test_where_against_zero_keeps_its_mask_for_the_gradient(dtype, zero_on_right, upstream):
+def test_where_against_zero_keeps_its_mask_for_the_gradient(dtype, zero_on_right, upstream,
+                                                            shape):
     """where(c, x, 0) / where(c, 0, x) keep the forward's bit mask; the VJP selects with it (in
     place when the gradient is the tape's own). Every upstream layout gives np.where's result,
     and exactly 0 where unselected, inf and NaN included."""
     rng = np.random.default_rng(3)
-    c = rng.random((40, 30)) > 0.4
-    xv = rng.standard_normal((40, 30)).astype(dtype)
+    c = rng.random(shape) > 0.4
+    xv = rng.standard_normal(shape).astype(dtype)
     x = Tensor(xv, requires_grad=True)
     y = tg.where(c, x, 0.0) if zero_on_right else tg.where(c, 0.0, x)
     sel = c if zero_on_right else ~c
     np.testing.assert_array_equal(y.numpy(), np.where(sel, xv, 0))
-    g = rng.standard_normal((40, 30))
+    g = rng.standard_normal(shape)
     g[0, :] = np.inf
     g[1, :] = np.nan
     if upstream == "owned":      # an op after the where hands it a fresh array of its own
@@ -271,6 +273,25 @@ def test_where_against_zero_keeps_its_mask_for_the_gradient(dtype, zero_on_right
         expected = np.where(sel, g, 0).astype(dtype)
     np.testing.assert_array_equal(x.grad.numpy(), expected)
     assert not np.isnan(x.grad.numpy()[~sel]).any()
+
+
+@pytest.mark.parametrize("shape", [(40, 30), (300, 250)])
+@pytest.mark.parametrize("zero_on_right", [True, False])
+def test_where_reads_any_nonzero_byte_of_a_bool_condition_as_true(shape, zero_on_right):
+    """A bool array viewed from other bytes may hold 2..255; NumPy reads them as True. The
+    select's bit mask must too, at every size (the one-pass mask reads the bytes as numbers)."""
+    rng = np.random.default_rng(4)
+    raw = rng.integers(0, 256, shape, dtype=np.uint8)
+    raw[raw < 100] = 0
+    c = raw.view(bool)
+    xv = rng.standard_normal(shape)
+    x = Tensor(xv, requires_grad=True)
+    y = tg.where(c, x, 0.0) if zero_on_right else tg.where(c, 0.0, x)
+    sel = (raw != 0) if zero_on_right else (raw == 0)
+    np.testing.assert_array_equal(y.numpy(), np.where(sel, xv, 0.0))
+    g = rng.standard_normal(shape)
+    y.backward(g)
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(sel, g, 0.0))
 
 
 def test_where_mask_gradient_twice_with_retain_graph_and_double_backward():

