@@ -52,7 +52,8 @@ def test_drop_rate_over_a_million_elements(p, inverted):
 
 @pytest.mark.parametrize("p", [0.5, 0.25, 3 / 65536, 0.2, 0.3, 1e-6, 2.0 ** -17, 1 - 2.0 ** -20])
 def test_keep_mask_is_a_uniform_thresholded_at_p_from_as_few_random_bits_as_exactness_needs(p):
-    """Rebuilt from the generator's raw bytes: one byte per element on the 1/256 grid (keep when
+    """Rebuilt from the generator's raw bytes: one bit per element for p = 1/2 (keep where set,
+    most significant bit first); one byte per element elsewhere on the 1/256 grid (keep when
     u8 >= 256 p); otherwise a 32-bit uniform u32 >= round(2**32 p) whose top 16 bits are the
     next two bytes per element, and whose low 16 bits are drawn, in order, only for the elements
     whose top bits alone cannot decide (equal to the threshold's)."""
@@ -60,7 +61,10 @@ def test_keep_mask_is_a_uniform_thresholded_at_p_from_as_few_random_bits_as_exac
     keep = tg_random.keep_mask(shape, p, np.random.default_rng(5))
     assert keep.dtype == np.bool_ and keep.shape == shape
     rng, n = np.random.default_rng(5), keep.size
-    if float(p * 256).is_integer():
+    if p == 0.5:
+        raw = tg_random.random_bits((n + 7) // 8, rng)
+        expected = ((raw[:, None] >> np.arange(7, -1, -1)) & 1).reshape(-1)[:n].astype(bool)
+    elif float(p * 256).is_integer():
         expected = tg_random.random_bits(n, rng) >= round(p * 256)
     else:
         threshold = min(round(p * 2.0 ** 32), 2 ** 32 - 1)

@@ -192,9 +192,10 @@ def _inv_std(var, eps):
 def dropout_forward(x, p, training=True, inverted=True, rng=None):
     """Dropout.  Returns ``(out, cache)``.
 
-    **Mask:** drawn by ``tinygrad_norm.random.keep_mask(x.shape, p, rng)`` (random bits
-    thresholded as uint8 when p is on a 1/256 grid, else as a 32-bit uniform), so
-    a generator seeded the same way reproduces the composite's mask exactly.  The mask is ``cache["mask"]`` (bool, True = kept).  Dropped units are
+    **Mask:** drawn by ``tinygrad_norm.random.keep_mask(x.shape, p, rng)`` (one random bit
+    per element for p = 0.5, random bytes thresholded as uint8 elsewhere on a 1/256 grid, else
+    a 32-bit uniform), so a generator seeded the same way reproduces the composite's mask
+    exactly.  The mask is ``cache["mask"]`` (bool, True = kept).  Dropped units are
     exactly 0 in ``out`` and in the gradient whatever the value (inf and NaN included).
     This is a select, not a multiplication by 0.
 

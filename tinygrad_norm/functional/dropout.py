@@ -16,9 +16,10 @@ Both have the same expectation at test time. ``inverted`` is keyword-only: PyTor
 positional parameter is ``inplace``, and ``dropout(x, 0.5, True, False)`` ported from PyTorch must
 fail loudly, not silently train classic dropout.
 
-The mask is ``random.keep_mask``'s draw (random bits thresholded as uint8 when ``p`` is on a 1/256
-grid, else as a 32-bit uniform), the same draw as ``reference.dropout_forward``, so one seed gives
-both the same mask. No number is drawn in eval, nor for ``p`` 0 or 1.
+The mask is ``random.keep_mask``'s draw (one random bit per element for ``p = 0.5``, random
+bytes thresholded as uint8 elsewhere on a 1/256 grid, else a 32-bit uniform), the same draw as
+``reference.dropout_forward``, so one seed gives both the same mask. No number is drawn in eval,
+nor for ``p`` 0 or 1.
 
 For the graph exporter: each function runs inside a scope named after it (``"dropout"``,
 ``"dropout2d"``, ``"alpha_dropout"``, with ``p``, ``training`` and ``inverted``), and the mask is
