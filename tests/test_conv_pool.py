@@ -167,6 +167,51 @@ def test_max_pool2d_nan_and_unbatched(torch):
     np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
 
 
+def _has_element(o, stride, pad, dilation, kernel, size):
+    return any(0 <= o * stride - pad + t * dilation < size for t in range(kernel))
+
+
+def test_max_pool2d_windows_of_padding_and_of_minus_inf_match_torch(torch):
+    """A dilated window may hold padding alone: PyTorch gives -inf there (it once read another
+    channel's value here). A window whose real elements are all -inf picks PyTorch's index, the
+    first position inside the input, not the padding before it (which pointed into the previous
+    row or channel). The gradient of a padding-only window goes nowhere; every other window's goes
+    to its index, in its own plane. Random geometries, inputs a third -inf (some all -inf)."""
+    rng = np.random.default_rng(0)
+    seen_padding_only = compared = 0
+    for _ in range(600):
+        h, w = (int(v) for v in rng.integers(1, 5, 2))
+        k, d, s = ((int(a), int(b)) for a, b in rng.integers(1, 4, (3, 2)))
+        kw = dict(kernel_size=k, stride=s, dilation=d, ceil_mode=bool(rng.integers(0, 2)),
+                  padding=tuple(int(rng.integers(0, kk // 2 + 1)) for kk in k))
+        x = rng.standard_normal((2, 2, h, w))
+        x[rng.random(x.shape) < (1.0 if rng.random() < 0.2 else 0.3)] = -np.inf
+        try:
+            tout, tidx = torch.nn.functional.max_pool2d(torch.tensor(x), return_indices=True, **kw)
+        except RuntimeError:  # output too small: checked elsewhere
+            continue
+        compared += 1
+        a = Tensor(x, requires_grad=True)
+        out, idx = F.max_pool2d(a, return_indices=True, **kw)
+        np.testing.assert_array_equal(out.numpy(), tout.numpy())
+        np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+        g = rng.standard_normal(out.shape)
+        out.backward(g)
+        expected = np.zeros((4, h * w))
+        oh, ow = out.shape[2:]
+        for u in range(oh):
+            for v in range(ow):
+                if not (_has_element(u, s[0], kw["padding"][0], d[0], k[0], h)
+                        and _has_element(v, s[1], kw["padding"][1], d[1], k[1], w)):
+                    seen_padding_only += 1
+                    continue
+                for plane in range(4):
+                    expected[plane, tidx.numpy().reshape(4, oh, ow)[plane, u, v]] += \
+                        g.reshape(4, oh, ow)[plane, u, v]
+        np.testing.assert_allclose(a.grad.numpy().reshape(4, -1), expected, rtol=1e-13, atol=0)
+    assert compared > 300 and seen_padding_only > 30, (compared, seen_padding_only)
+
+
 def test_max_pool2d_backward_is_one_gather_and_second_order_works():
     x = Tensor(np.random.default_rng(6).standard_normal((2, 2, 5, 5)), requires_grad=True)
     out = F.max_pool2d(x, 3, 1, padding=1)  # overlapping windows: one element can win twice
@@ -211,6 +256,10 @@ def test_pool_errors():
     x = Tensor(np.zeros((1, 1, 4, 4)))
     with pytest.raises(ValueError, match="pad should be at most half of effective kernel size"):
         F.max_pool2d(x, 2, padding=2)
+    # a dilated kernel spans more, but PyTorch still caps the padding at half the kernel itself
+    with pytest.raises(ValueError, match="pad should be smaller than or equal to half of kernel "
+                                         "size, but got padW = 2, padH = 2, kW = 2, kH = 2"):
+        F.max_pool2d(x, 2, stride=1, padding=2, dilation=3)
     with pytest.raises(ValueError, match="output size is too small"):
         F.avg_pool2d(x, 5)
     with pytest.raises(ValueError, match="divisor_override"):

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import ops
 from ..autograd import scope
-from ..tensor import Tensor, apply
+from ..tensor import Tensor, apply, where
 
 __all__ = ["conv2d", "max_pool2d", "avg_pool2d", "unfold", "fold"]
 
@@ -200,6 +200,9 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, fn):
         if p > (d * (k - 1) + 1) // 2:
             raise ValueError(f"{fn}: pad should be at most half of effective kernel size, but got "
                              f"pad={p}, kernel_size={k} and dilation={d}")
+    if pad[0] > kernel[0] // 2 or pad[1] > kernel[1] // 2:  # PyTorch's second test (dilated pools)
+        raise ValueError(f"{fn}: pad should be smaller than or equal to half of kernel size, but "
+                         f"got padW = {pad[1]}, padH = {pad[0]}, kW = {kernel[1]}, kH = {kernel[0]}")
     out, pads = [], []
     for size, k, s, p, d in zip(x.shape[2:], kernel, stride, pad, dilation):
         span = d * (k - 1) + 1
@@ -223,17 +226,22 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     later value wins only if it is greater, or NaN). The output is then one gather of those input
     elements, so the gradient of each window goes to its winner alone, and the backward pass is
     one scatter-add of the output's size. ``return_indices`` gives the winner's flat ``h * W + w``
-    index in its input plane."""
+    index in its input plane. A dilated window can hold padding alone: its output is -inf and it
+    passes no gradient, as in PyTorch (whose index for it, kept here, lies outside the plane)."""
     fn = "max_pool2d"
     x, unbatched = _batched(input, fn)
     kernel, stride, dilation, pads, (oh, ow) = _pool_geometry(
         x, kernel_size, stride, padding, dilation, ceil_mode, fn)
     n, c, h, w = x.shape
     plane = _window_argmax(x.data, kernel, stride, pads, dilation, (oh, ow))  # (n, c, oh, ow)
+    inside = _windows_inside(x.shape[2:], kernel, stride, pads, dilation, (oh, ow))
     with scope("max_pool2d", kernel_size=kernel, stride=stride, padding=pads, dilation=dilation):
         # A 1-D index into the flattened input: the backward scatter-add takes NumPy's fast path.
-        flat = plane.reshape(n * c, oh * ow) + (np.arange(n * c, dtype=np.intp) * (h * w))[:, None]
+        take = plane if inside is None else np.where(inside, plane, 0)  # never another plane
+        flat = take.reshape(n * c, oh * ow) + (np.arange(n * c, dtype=np.intp) * (h * w))[:, None]
         out = x.reshape(-1)[flat.reshape(-1)].reshape(n, c, oh, ow)
+        if inside is not None:  # a window of padding alone is -inf, as in PyTorch, with no gradient
+            out = where(Tensor._wrap(np.broadcast_to(inside, out.shape)), out, -np.inf)
         if unbatched:
             out = out.reshape(out.shape[1:])
     if not return_indices:
@@ -276,7 +284,34 @@ def _window_argmax(a, kernel, stride, pads, dilation, out_size):
               + (np.arange(ow, dtype=np.intp) * sw - pl)).reshape(-1)
     index = offset[arg].reshape(n * c, oh * ow)
     index += origin
+    # A winner in the padding (every real element of the window is -inf, or there is none)
+    # becomes PyTorch's: the window's first position inside the input on each axis. For a window
+    # of padding alone that index lies outside the input too; max_pool2d then gives -inf.
+    lost = np.isneginf(best).reshape(n * c, oh * ow)
+    if lost.any():
+        first = ((_first_inside(oh, sh, pt, dh)[:, None] * width
+                  + _first_inside(ow, sw, pl, dw)).reshape(-1))
+        index = np.where(lost, first, index)
     return index.reshape(n, c, oh, ow)
+
+
+def _first_inside(count, stride, pad, dilation):
+    """Per window along one axis, its first position at or after 0 (PyTorch's scan start)."""
+    start = np.arange(count, dtype=np.intp) * stride - pad
+    return np.where(start < 0, start + (-start + dilation - 1) // dilation * dilation, start)
+
+
+def _windows_inside(size, kernel, stride, pads, dilation, out_size):
+    """(oh, ow) bool: whether each window holds at least one input element, or None when all do
+    (any pool with padding at most half its kernel, undilated)."""
+    axes = []
+    for n, k, s, (p, _), d, o in zip(size, kernel, stride, pads, dilation, out_size):
+        first = _first_inside(o, s, p, d)
+        ok = (first < n) & (first <= np.arange(o, dtype=np.intp) * s - p + (k - 1) * d)
+        axes.append(ok)
+    if axes[0].all() and axes[1].all():
+        return None
+    return axes[0][:, None] & axes[1][None, :]
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
