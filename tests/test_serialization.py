@@ -203,6 +203,33 @@ def test_awkward_names_round_trip(tmp_path):
     assert out["nested"]["a/b"][0] == 3 and out[5][0][0] == 4 and out[5][1][0][0] == 5
 
 
+@pytest.mark.parametrize("to_file_object", [False, True])
+def test_keys_named_like_savez_parameters_round_trip(tmp_path, to_file_object):
+    """np.savez takes the entry names as keyword arguments: a key ``file`` collided with its
+    first parameter (TypeError) and ``allow_pickle`` was silently dropped from the archive."""
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.file = nn.Parameter(Tensor(np.arange(3.0)))
+            self.allow_pickle = nn.Parameter(Tensor(np.full(2, 7.0)))
+    state = Net().state_dict()
+    if to_file_object:
+        buf = io.BytesIO()
+        tg.save(state, buf)
+        buf.seek(0)
+        out = tg.load(buf)
+    else:
+        tg.save(state, tmp_path / "n.npz")
+        out = tg.load(tmp_path / "n.npz")
+        assert sorted(np.load(tmp_path / "n.npz").files) == [
+            "__tinygrad_norm__", "allow_pickle", "file"]  # still readable by plain NumPy
+    np.testing.assert_array_equal(out["file"].numpy(), [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(out["allow_pickle"].numpy(), [7.0, 7.0])
+    fresh = Net()
+    fresh.load_state_dict(out)
+    np.testing.assert_array_equal(fresh.allow_pickle.numpy(), [7.0, 7.0])
+
+
 # ------------------------------------------------------------------------------------------------
 # what is not an .npz archive, or only part of one
 # ------------------------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ def save(obj, path):
         if isinstance(path, io.TextIOBase):  # zipfile's "string argument expected, got 'bytes'"
             raise TypeError("save: the file object must be opened in binary mode ('wb'), "
                             "not text mode")
-        np.savez(path, **arrays)
+        _write_npz(path, arrays)
         return
     path = os.fspath(path)
     if os.path.isdir(path):  # else os.replace fails naming our temporary file, not the target
@@ -63,7 +63,7 @@ def save(obj, path):
     fd, tmp = _create_temporary(directory, path)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # a file object: NumPy appends no ".npz" to the name
+            _write_npz(f, arrays)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -71,6 +71,16 @@ def save(obj, path):
         except OSError:
             pass
         raise
+
+
+def _write_npz(f, arrays):
+    """The archive ``np.savez(f, **arrays)`` writes, one ``<name>.npy`` entry per array, written
+    here: np.savez takes the names as keyword arguments, so a key named ``file`` or
+    ``allow_pickle`` (a module's parameter, say) collided with its own parameters."""
+    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, arr in arrays.items():
+            with zf.open(name + ".npy", mode="w", force_zip64=True) as entry:
+                np.lib.format.write_array(entry, np.asanyarray(arr), allow_pickle=False)
 
 
 def _create_temporary(directory, path):
