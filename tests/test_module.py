@@ -502,3 +502,30 @@ def test_load_state_dict_of_a_shared_layer():
     del state["2.weight"]
     with pytest.raises(KeyError, match="2.weight"):
         m.load_state_dict(state)
+
+
+def test_sequential_slice_keeps_names_as_torch_and_append_takes_a_free_one():
+    ours = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 4))
+    theirs = tnn.Sequential(tnn.Linear(2, 3), tnn.ReLU(), tnn.Linear(3, 4))
+    assert list(ours[1:].state_dict()) == list(theirs[1:].state_dict()) == ["2.weight", "2.bias"]
+    assert repr(ours[1:]) == repr(theirs[1:])
+    assert list(ours[::2].state_dict()) == list(theirs[::2].state_dict())
+    tail = ours[1:]
+    tail.append(nn.ReLU())  # "2" is taken by the Linear the slice kept; PyTorch would replace it
+    assert [name for name, _ in tail.named_children()] == ["1", "2", "3"]
+    assert isinstance(tail[1], nn.Linear) and tail[1] is ours[2]
+
+
+@pytest.mark.parametrize("make", [
+    lambda N, w: N.CrossEntropyLoss(w), lambda N, w: N.NLLLoss(weight=w),
+    lambda N, w: N.BCELoss(w), lambda N, w: N.BCEWithLogitsLoss(w, pos_weight=w)])
+def test_loss_weights_are_buffers_as_torch(make):
+    w = np.array([1.0, 2.0, 3.0])
+    ours, theirs = make(nn, w), make(tnn, torch.tensor(w))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for key, value in ours.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), theirs.state_dict()[key].numpy())
+    assert list(make(nn, None).state_dict()) == list(make(tnn, None).state_dict())
+    assert ours.float().weight.dtype == np.float32  # converted with the module, as a buffer is
+    with pytest.raises(TypeError, match="weight must be a Tensor, an array of numbers or None"):
+        make(nn, "heavy")

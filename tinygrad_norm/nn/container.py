@@ -28,10 +28,9 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, i):
-        mods = list(self._modules.values())
-        if isinstance(i, slice):
-            return Sequential(*mods[i])
-        return mods[i]
+        if isinstance(i, slice):  # keeps the names, as PyTorch: "2.weight" stays "2.weight"
+            return Sequential(OrderedDict(list(self._modules.items())[i]))
+        return list(self._modules.values())[i]
 
     def __len__(self):
         return len(self._modules)
@@ -40,7 +39,12 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module):
-        self.add_module(str(len(self)), module)
+        # str(len(self)), as PyTorch, unless a slice kept that name ("1", "2" after [1:]): then
+        # the next free number, where PyTorch would replace the module of that name
+        n = len(self)
+        while str(n) in self._modules:
+            n += 1
+        self.add_module(str(n), module)
         return self
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import functional as F
+from ..tensor import Tensor
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss"]
@@ -19,11 +20,24 @@ class _Loss(Module):
         super().__init__()
         self.reduction = _check_reduction(reduction)
 
+    def _register_weight(self, name, value):
+        """A class-weight argument as a buffer, as PyTorch's weighted losses hold it: in the
+        state dict, converted by ``.double()`` and the like. An array or list becomes a Tensor
+        (the functional losses take those too)."""
+        if value is not None and not isinstance(value, Tensor):
+            try:
+                value = Tensor(value)
+            except (TypeError, ValueError):
+                raise TypeError(f"{type(self).__name__}: {name} must be a Tensor, an array of "
+                                f"numbers or None, got {type(value).__name__}") from None
+        self.register_buffer(name, value)
+
 
 class CrossEntropyLoss(_Loss):
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
-        self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
+        self._register_weight("weight", weight)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
         return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
@@ -33,7 +47,8 @@ class CrossEntropyLoss(_Loss):
 class NLLLoss(_Loss):
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+        self._register_weight("weight", weight)
+        self.ignore_index = ignore_index
 
     def forward(self, input, target):
         return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
@@ -53,7 +68,7 @@ class L1Loss(_Loss):
 class BCELoss(_Loss):
     def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
-        self.weight = weight
+        self._register_weight("weight", weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
@@ -62,7 +77,8 @@ class BCELoss(_Loss):
 class BCEWithLogitsLoss(_Loss):
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(reduction)
-        self.weight, self.pos_weight = weight, pos_weight
+        self._register_weight("weight", weight)
+        self._register_weight("pos_weight", pos_weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, self.weight,
