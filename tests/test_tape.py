@@ -1020,3 +1020,61 @@ def test_float64_seed_under_create_graph_keeps_the_graph_float32_and_stays_diffe
     (h,) = tg.grad(g.sum(), [v])
     assert h.dtype == np.float64
     np.testing.assert_array_equal(h.numpy(), 2.0)
+
+
+# ---- .grad arrays are the leaf's own, of the leaf's dtype (found by a bug hunt against torch) ----
+
+def test_a_0d_leafs_accumulated_grad_stays_a_writable_array():
+    x = Tensor(np.array(2.0), requires_grad=True)
+    (x * 3).backward()
+    (x * 3).backward()  # 3 + 3: two 0-d arrays add to a NumPy scalar
+    assert type(x.grad.data) is np.ndarray and x.grad.data.flags.writeable
+    assert x.grad.data.shape == () and x.grad.item() == 6.0
+    x.grad.data[...] = 0.0
+
+
+def test_create_graph_grads_are_copies_of_the_seed_and_of_each_other():
+    seed = np.ones((2, 3))
+    a = Tensor(np.zeros((2, 3)), requires_grad=True)
+    b = Tensor(np.zeros((2, 3)), requires_grad=True)
+    (a + b).backward(seed, create_graph=True)  # add hands the same gradient to both
+    a.grad.data[0, 0] = 100.0
+    assert seed[0, 0] == 1.0 and b.grad.data[0, 0] == 1.0
+    # still on the graph: the copy is a recorded op
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (x * x).sum().backward(create_graph=True)
+    (gg,) = tg.grad(x.grad.sum(), [x])
+    np.testing.assert_array_equal(gg.numpy(), [2.0, 2.0])
+
+
+@pytest.mark.parametrize("on", ["intermediate", "leaf"])
+def test_an_array_returned_by_a_hook_is_not_taken_as_grad(on):
+    mine = np.full((2, 3), 7.0)
+    x = Tensor(np.zeros((2, 3)), requires_grad=True)
+    if on == "intermediate":
+        y = x + 1.0  # add passes the hook's array straight down to x
+        y.register_hook(lambda g: mine)
+        y.backward(np.ones((2, 3)))
+    else:
+        x.register_hook(lambda g: mine)
+        (x * 2.0).backward(np.ones((2, 3)))
+    np.testing.assert_array_equal(x.grad.numpy(), 7.0)
+    assert not np.shares_memory(x.grad.data, mine)
+    x.grad.data[...] = 0.0
+    assert (mine == 7.0).all()
+
+
+def test_a_float32_tensor_gets_a_float32_gradient_below_a_float64_op(torch):
+    seen = []
+    a = Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    h = a * 2.0
+    h.register_hook(lambda g: seen.append(g.dtype))
+    (h * Tensor(np.full((2, 3), 1.0 / 3.0))).backward(np.ones((2, 3)))  # float64 from here on
+    ta = torch.ones((2, 3), dtype=torch.float32, requires_grad=True)
+    th = ta * 2.0
+    th.register_hook(lambda g: seen.append(g.dtype))
+    (th * torch.full((2, 3), 1.0 / 3.0, dtype=torch.float64)).backward(torch.ones((2, 3),
+                                                                                  dtype=torch.float64))
+    assert seen == [np.float32, torch.float32]
+    assert a.grad.dtype == np.float32
+    np.testing.assert_array_equal(a.grad.numpy(), ta.grad.numpy())

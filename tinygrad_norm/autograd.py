@@ -199,7 +199,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
     """
     Tensor, ops = _upper or _bind_upper()
     xp = ops.TG if create_graph else ops.NP
-    pending, owned, leaves, heap = {}, set(), {}, []
+    pending, owned, leaves, heap, hooked = {}, set(), {}, [], set()
     push, pop = heapq.heappush, heapq.heappop
     target_nodes = {}
     if targets is not None:
@@ -240,6 +240,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             mine = node.seq in owned and not create_graph  # g: an array nothing else holds
             if node.hooks:
                 g = _run_hooks(node.hooks, g, create_graph)
+                hooked.add(id(g))  # the hook's array (the caller may keep it): not a .grad as is
                 mine = False
             if targets is not None and node.seq in target_nodes:
                 for i in target_nodes[node.seq]:
@@ -272,8 +273,13 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             for t, gi in zip(inputs, in_grads):
                 if gi is None or type(t) is not Tensor or not t.requires_grad:
                     continue
-                if gi.shape != t.data.shape:
-                    gi = xp.sum_to(gi, t.data.shape)
+                td = t.data
+                if gi.shape != td.shape:
+                    gi = xp.sum_to(gi, td.shape)
+                if gi.dtype != td.dtype and td.dtype.kind in "fc":
+                    # a float32 tensor gets a float32 gradient, as in PyTorch, even below an op
+                    # that met float64 (its hooks and the VJPs under it then run in float32)
+                    gi = gi.astype(td.dtype)
                 # Ownership (see _fresh) is decided only where it matters: for a tensor's first
                 # gradient, or a leaf's.
                 below = t._node
@@ -301,7 +307,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
 
     # Arrays the caller handed in, or already given to another leaf, must not become a .grad
     # as they are: an in-place update of one would change the other.
-    foreign = {id(g) for g in grads}
+    foreign = {id(g) for g in grads} | hooked
     if accumulate:
         for t, _, _ in leaves.values():
             if t.requires_grad and t.data.dtype.kind not in "fc":
@@ -314,7 +320,10 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
         if not accumulate and id(t) not in leaf_index:
             continue  # grad(): a leaf nobody asked for; its hooks do not run (as in torch)
         if t._hooks:
+            before = g
             g = _run_hooks(t._hooks, g, create_graph)
+            if g is not before:
+                foreign.add(id(g))
         if targets is not None:
             for i in leaf_index.get(id(t), ()):
                 found[i] = g
@@ -386,6 +395,11 @@ def _accumulate_leaf(t, g, create_graph, Tensor):
         gt = g if isinstance(g, Tensor) else Tensor._wrap(g)
         if gt.data.dtype != t.data.dtype:  # as below: a gradient has its leaf's dtype
             gt = gt.astype(t.data.dtype)
+        elif t.grad is None:
+            # a recorded copy, as PyTorch clones here: the gradient may be the caller's seed or
+            # another leaf's (an add passes it through), which an in-place edit must not reach
+            from .tensor import apply  # only under create_graph
+            gt = apply(_upper[1].Cast, gt, dtype=gt.data.dtype)
         t.grad = gt if t.grad is None else t.grad + gt
         return
     if isinstance(g, Tensor):
@@ -397,9 +411,9 @@ def _accumulate_leaf(t, g, create_graph, Tensor):
             g = np.array(g, dtype=t.data.dtype)
         t.grad = Tensor._wrap(g)
     else:
-        total = t.grad.data + g
-        if total.dtype != t.data.dtype:  # a float64 gradient must not promote a float32 .grad
-            total = total.astype(t.data.dtype)
+        total = np.add(t.grad.data, g, dtype=t.data.dtype, casting="unsafe")
+        if type(total) is not np.ndarray:  # two 0-d arrays add to a NumPy scalar
+            total = np.array(total, dtype=t.data.dtype)
         t.grad = Tensor._wrap(total)
 
 
