@@ -866,3 +866,65 @@ def test_ipython_displays_the_graph_inline():
     loss, _ = small_graph()
     data, _ = formatters.DisplayFormatter().format(viz.graph(loss))
     assert "<svg" in data["image/svg+xml"]
+
+
+# ---- found by a bug hunt: nested scopes, user text in DOT, pdf, the graph command's errors ----
+
+def test_a_scope_holding_only_scopes_still_draws_its_clusters(tmp_path):
+    x = Tensor(np.ones((4, 3)), requires_grad=True)
+    with tg.scope("block"):
+        with tg.scope("inner"):
+            y = F.dropout(x, 0.5, training=True)
+    g = viz.graph(y.sum())
+    nodes, edges = parse(g.source)
+    ends = {a for s, d, _ in edges for a in (s, d)}
+    assert ends <= set(nodes), f"edges to undeclared vertices: {ends - set(nodes)}"
+    assert g.source.count("subgraph cluster_") == 3  # block > inner > dropout
+    assert sorted(g.info.scopes.values()) == ["block", "dropout", "inner"]
+    _svg_classes(viz.render(g, tmp_path / "g.svg"))
+
+
+@pytest.mark.parametrize("name", ["<b>", "<x&y>", "a\\", "bell\x07", "nul\x00", "tab\there"])
+def test_user_text_in_scopes_and_names_stays_valid_dot_and_svg(tmp_path, name):
+    x = Tensor(np.ones((4, 3)), requires_grad=True, name=name)
+    with tg.scope(name, note=name):
+        y = (x * 2.0).relu()
+    g = viz.graph(y.sum())
+    svg = g.pipe("svg")
+    ET.fromstring(svg)  # valid XML
+    text = svg.decode("utf-8")
+    shown = name.replace("\t", " ").replace("\x07", "\ufffd").replace("\x00", "\ufffd")
+    assert shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in text
+    assert any(c.startswith("scope-") and re.fullmatch(r"scope-[A-Za-z0-9_-]+", c)
+               for c in _svg_classes(viz.render(g, tmp_path / "g.svg")))
+
+
+def test_pdf_without_system_dot_says_what_is_missing(tmp_path, monkeypatch):
+    real = shutil.which
+
+    def which(cmd, *a, **k):
+        return None if os.path.basename(str(cmd)) == "dot" else real(cmd, *a, **k)
+
+    monkeypatch.setattr(vrender.shutil, "which", which)
+    loss, _ = small_graph()
+    with pytest.raises(viz.RenderError, match="graphviz-pure, the only renderer found, does not "
+                                              "write it; install the Graphviz programs"):
+        viz.render(viz.graph(loss), tmp_path / "g.pdf")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--batch-size", "1"], "--batch-size 1 cannot train batch norm"),
+    (["--model", "cnn", "--hidden", "4,8,16,32"], "cannot build that model: in_shape"),
+    (["--out", "FILE"], "is a file, not a directory"),
+    (["--out", "FILE/sub"], "cannot write to --out"),
+    (["--out", ""], "--out must name a directory"),
+])
+def test_graph_command_refuses_what_cannot_be_drawn_as_usage_errors(tmp_path, capsys, argv,
+                                                                   message):
+    from tinygrad_norm.cli import main
+    (tmp_path / "FILE").write_text("not a directory")
+    argv = [a.replace("FILE", str(tmp_path / "FILE")) for a in argv]
+    with pytest.raises(SystemExit) as e:
+        main(["graph", "--format", "dot", *argv])
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err

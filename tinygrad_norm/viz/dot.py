@@ -7,6 +7,7 @@ of calling ``dot`` directly, so that a graph returned in Jupyter displays inline
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import graphviz
@@ -71,15 +72,27 @@ class Graph(graphviz.Digraph):
 
 # ---- text ----------------------------------------------------------------------------------------
 
+_CONTROL = {c: "\ufffd" for c in [*range(32), 127]}  # no valid DOT or XML text: shown as "\ufffd"
+_CONTROL[9] = " "  # a tab: a space, as a newline
+
+
 def esc(text):
     """One line of label text, safe inside a DOT string: backslashes doubled, so that only the
-    ``\\n`` line breaks we add are escapes (the graphviz package escapes the quotes)."""
-    return str(text).replace("\\", "\\\\").replace("\n", " ")
+    ``\\n`` line breaks we add are escapes (the graphviz package escapes the quotes); other
+    control characters, which neither DOT nor the SVG's XML may hold, become U+FFFD."""
+    return str(text).replace("\\", "\\\\").replace("\n", " ").translate(_CONTROL)
 
 
 def lines(*parts):
-    """A multi-line label from its lines (None and "" skipped)."""
-    return "\\n".join(esc(p) for p in parts if p not in (None, ""))
+    """A multi-line label from its lines (None and "" skipped). Never read as an HTML label,
+    which graphviz would make of a one-line ``<...>`` (a scope named ``<b>``)."""
+    return graphviz.nohtml("\\n".join(esc(p) for p in parts if p not in (None, "")))
+
+
+def css_token(name):
+    """``name`` as one CSS class token (letters, digits, ``_`` and ``-``): the graphviz package
+    does not escape backslashes, so a name ending in one would swallow the attributes after it."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", str(name))
 
 
 def num(v):

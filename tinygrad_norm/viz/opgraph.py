@@ -26,7 +26,7 @@ import numpy as np
 from .. import ops
 from ..autograd import no_grad
 from ..tensor import Tensor
-from .dot import Graph, data_stat, grad_stat, lines, pct, shape_str, value_str
+from .dot import Graph, css_token, data_stat, grad_stat, lines, pct, shape_str, value_str
 
 __all__ = ["graph", "GraphFreedError"]
 
@@ -492,7 +492,7 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
             c.attr(label=lines(title, _args_text(s.args)), style="rounded,dashed",
                    color="#e8590c" if kind == "dropout" else "#4263eb",
                    fontcolor="#e8590c" if kind == "dropout" else "#4263eb", labeljust="l",
-                   **{"class": f"scope scope-{s.name}"})
+                   **{"class": f"scope scope-{css_token(s.name)}"})
             g.info.scopes[f"cluster_{cl}"] = s.name
         return c
 
@@ -550,7 +550,7 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
             n = op_count[v]
             g.node(v, lines(s.name + (f" · {mode}" if mode else ""), _args_text(s.args),
                             f"{n} op{'s' if n != 1 else ''}"),
-                   **_STYLE["collapsed"], **{"class": f"scope collapsed scope-{s.name}"})
+                   **_STYLE["collapsed"], **{"class": f"scope collapsed scope-{css_token(s.name)}"})
             g.info.scopes[v] = s.name
         out = node.out_ref()
         if out is not None and id(out) not in drawn_t and visible[id(out)]:
@@ -561,6 +561,11 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
             drawn_t.add(id(o))
             tensor_vertex(tens[id(o)])
 
+    # A scope that holds only other scopes has no vertex of its own: make its cluster (and its
+    # ancestors') before nesting, or the inner clusters would go into one never drawn.
+    for cl in list(clusters):
+        for s in _scope_chain(scope_list[cl - 1])[:-1]:
+            target(scope_idx[id(s)])
     for cl in sorted(clusters, key=lambda c: (-len(_scope_chain(scope_list[c - 1])), c)):
         parent = scope_list[cl - 1].parent
         (target(scope_idx[id(parent)]) if parent is not None else g).subgraph(clusters[cl])

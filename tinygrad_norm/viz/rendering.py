@@ -19,8 +19,10 @@ from pathlib import Path
 
 __all__ = ["render", "find_renderer", "pipe", "RendererNotFoundError", "RenderError", "FORMATS"]
 
-# Output formats both renderers write; the path's suffix picks one.
+# Output formats a renderer may write; the path's suffix picks one. graphviz-pure (0.2) writes
+# all but pdf, which needs the system dot.
 FORMATS = ("svg", "png", "jpg", "jpeg", "pdf", "json", "plain")
+_SYSTEM_DOT_ONLY = ("pdf",)
 _DOT_SUFFIXES = (".dot", ".gv")
 _TIMEOUT_S = 120
 
@@ -116,6 +118,11 @@ def pipe(source, fmt="svg"):
             return r.stdout
         msg = r.stderr.decode("utf-8", "replace").strip() or f"exit status {r.returncode}"
         errors.append(f"{exe} -T{fmt}: {msg}")
+    if fmt in _SYSTEM_DOT_ONLY and all(Path(e).name.startswith("graphviz-pure") for e in exes):
+        raise RenderError(f"cannot render {fmt}: graphviz-pure, the only renderer found, does not "
+                          f"write it; install the Graphviz programs (`apt-get install graphviz`, "
+                          f"`brew install graphviz`, `conda install graphviz`) or write .svg or "
+                          f".png instead")
     raise RenderError("rendering failed:\n  " + "\n  ".join(errors))
 
 
