@@ -152,3 +152,13 @@ def test_help_and_bad_arguments(capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--json", "/no/such/dir/b.json"])
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_sample_time_and_plot_format_are_checked_before_timing(capsys):
+    for argv, message in ((["--sample-time", "inf"], "must be a finite number > 0"),
+                          (["--sample-time", "nan"], "must be a finite number > 0"),
+                          (["--plot", "ratios.txt"], "the suffix picks the format")):
+        with pytest.raises(SystemExit) as e:
+            main(["bench", *argv])
+        assert e.value.code == 2
+        assert message in capsys.readouterr().err

@@ -55,8 +55,8 @@ def _positive_float(text):
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    if not 0 < v < float("inf"):  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
     return v
 
 
@@ -87,7 +87,8 @@ def register(subparsers):
     p.add_argument("--json", metavar="FILE", help="write every number (and the machine) as JSON")
     p.add_argument("--markdown", metavar="FILE", help="write the table and notes as Markdown")
     p.add_argument("--plot", metavar="FILE",
-                   help="write a PNG of time / reference against bytes(x), one panel per case")
+                   help="write a plot of time / reference against bytes(x), one panel per case; "
+                        "the suffix picks the format (.png, .svg or .pdf)")
     p.add_argument("--rounds", type=_positive_int, default=None, metavar="N",
                    help="interleaved rounds per case (default: 9, with --quick 3)")
     p.add_argument("--sample-time", type=_positive_float, default=None, metavar="S",
@@ -99,6 +100,9 @@ def register(subparsers):
                    help="no progress bar")
     p.set_defaults(func=lambda args: run(args, p))
     return p
+
+
+_PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def _writable(parser, path, option):
@@ -114,6 +118,10 @@ def run(args, parser):
         path = getattr(args, option)
         if path is not None:
             _writable(parser, path, f"--{option}")
+    if args.plot is not None and os.path.splitext(args.plot)[1].lower() not in _PLOT_SUFFIXES:
+        # checked before the minutes of timing, not by matplotlib after them
+        parser.error(f"--plot {args.plot!r}: the suffix picks the format; use one of "
+                     f"{', '.join(_PLOT_SUFFIXES)}")
 
     from ..bench import BenchOptions, GradientMismatch, run_bench
     from ..bench import report

@@ -221,14 +221,26 @@ def run(args, parser=None):
     from .. import random as _random
     from .. import viz
 
-    _random.manual_seed(args.seed)
-    model = build(args)
-    x, y = _batch(args)
-    if args.sample is not None and args.sample >= len(x):
-        msg = f"--sample {args.sample} is out of range for a batch of {len(x)}"
+    def usage(msg):
         if parser is not None:
             parser.error(msg)
         raise SystemExit(msg)
+
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        usage(f"--out {args.out!r} is a file, not a directory")
+    if not args.out:
+        usage("--out must name a directory")
+    _random.manual_seed(args.seed)
+    try:
+        model = build(args)
+    except ValueError as e:  # e.g. more poolings than the 8x8 input allows
+        usage(f"cannot build that model: {e}")
+    x, y = _batch(args)
+    if args.sample is not None and args.sample >= len(x):
+        usage(f"--sample {args.sample} is out of range for a batch of {len(x)}")
+    if args.training and args.norm == "batch" and args.model == "mlp" and len(x) < 2:
+        usage("--batch-size 1 cannot train batch norm (one value per channel); use --eval, "
+              "another --norm or a larger batch")
     try:
         files, notes = write_step_graphs(model, x, y, args.out, fmt=args.format,
                                          collapse=args.collapse, sample=args.sample,
@@ -236,6 +248,8 @@ def run(args, parser=None):
     except viz.RendererNotFoundError as e:
         print(f"tinygrad-norm graph: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # --out under a file, or not writable
+        usage(f"cannot write to --out {args.out!r}: {e.strerror or e}")
     for note in notes:
         print(note, file=sys.stderr)
     print("wrote " + ", ".join(files))
