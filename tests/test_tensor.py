@@ -2,6 +2,8 @@
 interop, mixing with arrays and scalars, repr, and the errors of bad input."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -322,3 +324,117 @@ def test_max_of_nan_sends_the_gradient_to_the_nans_as_torch(torch):
     t = torch.tensor(a, requires_grad=True)
     t.max().backward()
     np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+# ---- found by a bug hunt against NumPy and torch ----------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda t: tg.concatenate([t, t], axis=(2, 0)), lambda t: tg.stack([t, t], axis=None),
+    lambda t: t.swapaxes(None, 2), lambda t: t.flatten((1, 2)), lambda t: t.unsqueeze(None),
+    lambda t: t.flatten(0, [2])])
+def test_one_axis_arguments_refuse_none_and_tuples(call):
+    """A tuple's first entry (or all axes for None) once stood silently for the whole."""
+    with pytest.raises(TypeError, match="must be an int"):
+        call(Tensor(np.zeros((2, 3, 4))))
+
+
+def test_concatenate_axis_none_flattens_as_numpy():
+    a, b = np.arange(6.0).reshape(2, 3), np.arange(4.0)
+    out = tg.concatenate([Tensor(a), Tensor(b)], axis=None)
+    np.testing.assert_array_equal(out.numpy(), np.concatenate([a, b], axis=None))
+
+
+@pytest.mark.parametrize("shape, dims, expected", [
+    ((0, 2, 3), (1, -1), (0, 6)), ((4, 0, 2, 3), (2, 3), (4, 0, 6)), ((2, 0, 3), (0, 1), (0, 3))])
+def test_flatten_of_an_empty_tensor_keeps_the_other_sizes(torch, shape, dims, expected):
+    assert Tensor(np.zeros(shape)).flatten(*dims).shape == expected
+    assert tuple(torch.zeros(shape).flatten(*dims).shape) == expected
+
+
+def test_arange_with_only_a_stop_takes_the_step():
+    np.testing.assert_array_equal(Tensor.arange(5, step=2).numpy(), [0, 2, 4])
+
+
+@pytest.mark.parametrize("data", [None, "1.5", np.array(["3", "4"]), np.array([1 + 2j])])
+def test_dtype_argument_does_not_convert_what_is_not_numeric(data):
+    with pytest.raises(TypeError, match="data must be numeric"):
+        Tensor(data, dtype=np.float32)
+
+
+def test_bitwise_operators_as_numpy_and_torch(torch):
+    a, b = np.array([1, 2, 6]), np.array([3, 3, 3])
+    for op in (np.bitwise_and, np.bitwise_or, np.bitwise_xor):
+        sym = {np.bitwise_and: "__and__", np.bitwise_or: "__or__", np.bitwise_xor: "__xor__"}[op]
+        np.testing.assert_array_equal(getattr(Tensor(a), sym)(Tensor(b)).numpy(), op(a, b))
+        np.testing.assert_array_equal(getattr(Tensor(a), sym)(Tensor(b)).numpy(),
+                                      getattr(torch.tensor(a), sym)(torch.tensor(b)).numpy())
+    m = Tensor(np.array([True, False]))
+    np.testing.assert_array_equal((np.array([True, True]) & m).numpy(), [True, False])
+    np.testing.assert_array_equal((True & m).numpy(), [True, False])
+    np.testing.assert_array_equal((False | m).numpy(), [True, False])
+    with pytest.raises(TypeError, match="& is defined for boolean and integer tensors"):
+        Tensor(np.ones(2)) & m
+
+
+def test_where_of_two_python_numbers_is_float32():
+    c = Tensor(np.array([True, False]))
+    assert tg.where(c, 2.0, 1.0).dtype == np.float32 and tg.where(c, 2, 1).dtype == np.float32
+    assert tg.where(c, True, False).dtype == np.bool_
+
+
+def test_var_without_degrees_of_freedom_divides_by_zero_as_numpy_and_torch(torch):
+    a = np.array([1.0, 2.0, 4.0])
+    x = Tensor(a, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert x.var(correction=3).item() == np.var(a, ddof=3) == torch.tensor(a).var(
+            correction=3).item() == np.inf
+    x.var(correction=4).backward()
+    assert np.isinf(x.grad.numpy()).all()
+
+
+def test_equality_with_what_is_no_operand_is_false_as_torch():
+    t = Tensor(np.ones(2))
+    assert (t == None) is False and (t != None) is True  # noqa: E711
+    assert None not in [t] and "x" not in [t] and t in [t]
+
+
+def test_an_empty_list_index_is_an_empty_selection(torch):
+    a = np.arange(6.0).reshape(2, 3)
+    assert Tensor(a)[[]].shape == a[[]].shape == tuple(torch.tensor(a)[[]].shape) == (0, 3)
+
+
+def test_ops_built_on_exp_take_integer_and_bool_tensors():
+    i, b = Tensor(np.array([1, 2])), Tensor(np.array([True, False]))
+    e = np.exp([1.0, 2.0])
+    np.testing.assert_allclose(i.log_softmax().numpy(), np.log(e / e.sum()))
+    assert b.sigmoid().dtype == np.exp(np.array([True])).dtype
+    assert b.softmax().shape == (2,) and b.sign().numpy().tolist() == [True, False]
+
+
+def test_augmented_assignment_updates_in_place_where_nothing_is_recorded():
+    w = Tensor(np.ones(3), requires_grad=True)
+    same = w
+    (w * 2.0).sum().backward()
+    with tg.no_grad():
+        w -= 0.5 * w.grad  # the hand-written SGD step
+    assert w is same and w.requires_grad and w.grad is not None
+    np.testing.assert_array_equal(same.numpy(), [0.0, 0.0, 0.0])
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad is being used in an "
+                                           "in-place"):
+        w += 1.0
+    total = 0.0
+    for k in range(3):  # a recorded sum: a new tensor each time, as x = x + y
+        total += (w * float(k)).sum()
+    total.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [5.0, 5.0, 5.0])
+    x, y = Tensor(np.array([1.0, 2.0]), requires_grad=True), Tensor(np.array([3.0, 4.0]))
+    z = (x * y).sum()
+    y += 10.0  # a constant the graph saved: the graph keeps the old values
+    z.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
+    i = Tensor(np.array([1, 2]))
+    with pytest.raises(TypeError, match="cannot be stored in a tensor of dtype int64"):
+        i += 0.5
+    with pytest.raises(ValueError, match="does not fit the tensor's shape"):
+        y += np.ones((2, 2))

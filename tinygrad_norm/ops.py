@@ -895,7 +895,11 @@ class Var(Op):
                 out = out.reshape(tuple(1 if i in axis else s for i, s in enumerate(a.shape)))
         else:
             out = np.sum(np.multiply(d, d), axis=axis, keepdims=keepdims)
-        out /= n if n > 0 else np.nan
+        if n > 0:
+            out /= n
+        else:  # no degrees of freedom: sum / 0, inf (nan for a constant set), as NumPy and torch
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = out / 0.0
         # Kept for the VJP only when small: a big one would be a second full-size copy beside
         # the caller's own centred values (a batch norm step peaked at 5.0x its input's size
         # with it, 4.0x without); recomputing it in backward costs one mean and one subtract.
@@ -906,12 +910,16 @@ class Var(Op):
         a, axes = args[0], kw["axis"]
         n = _count(a.shape, axes) - kw["correction"]
         g = _expand_reduced(g, a.shape, axes, kw["keepdims"])
-        factor = g * (2.0 / n if n > 0 else float("nan"))
+        factor = g * (2.0 / n if n > 0 else float("inf"))  # n <= 0: the forward's sum / 0
         if extra is None and xp is NP:
             d = _deviation(a, axes)  # ours alone: scale it in place, no second full-size array
-            np.multiply(d, factor, out=d, casting="unsafe")
+            with np.errstate(invalid="ignore"):  # 0 * inf where a value equals the mean
+                np.multiply(d, factor, out=d, casting="unsafe")
             return (d,)
         d = extra if extra is not None else _deviation(a, axes)
+        if n <= 0 and xp is NP:
+            with np.errstate(invalid="ignore"):
+                return (d * factor,)
         return (d * factor,)
 
 

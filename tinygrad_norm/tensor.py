@@ -14,7 +14,7 @@ import numpy as np
 
 from . import ops
 from . import random as _random
-from .autograd import Node, _state, run_backward
+from .autograd import Node, _state, no_grad, run_backward
 
 _new = object.__new__
 _SCALARS = (int, float)
@@ -119,6 +119,14 @@ def _binary(op, a, b):
     return t
 
 
+def _comparable(o):
+    try:
+        _operand(o)
+    except TypeError:
+        return False
+    return True
+
+
 def _compare(fn, a, b):
     b = _operand(b)
     bd = b.data if type(b) is Tensor else b
@@ -154,6 +162,14 @@ def _axes(axis, ndim, what="axis"):
     if len(set(out)) != len(out):
         raise ValueError(f"repeated {what} in {axis!r}")
     return tuple(sorted(out))
+
+
+def _one_axis(axis, ndim, what="axis"):
+    """One axis (an int, negative allowed), normalized. None, a tuple or a list is a TypeError:
+    ``_axes`` takes those, and its first entry would silently stand for the whole."""
+    if axis is None or isinstance(axis, (tuple, list)):
+        raise TypeError(f"{what} must be an int, got {axis!r}")
+    return _axes(axis, ndim, what)[0]
 
 
 def _sorted_axes(axis, ndim):
@@ -207,7 +223,7 @@ def _index_arg(index):
         if isinstance(i, Tensor):
             i = i.data
         elif isinstance(i, list):
-            i = np.asarray(i)
+            i = np.asarray(i) if i else np.empty(0, np.intp)  # [] would be float64
         if not isinstance(i, _BASIC) or isinstance(i, bool):
             if isinstance(i, np.integer):
                 i = int(i)
@@ -229,10 +245,11 @@ def _as_data(data, dtype):
             raise TypeError(f"Tensor(): cannot make a tensor of {type(data).__name__}: {e}") from None
         if arr.dtype.kind in "iuf":
             arr = arr.astype(np.float32)  # Python numbers become float32, as in PyTorch
-    if dtype is not None:
-        arr = arr.astype(_dtype_arg(dtype, "Tensor"), copy=False)
+    # before a dtype= cast, which would turn None into nan, "1.5" into 1.5 and drop imaginary parts
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"Tensor(): data must be numeric (bool, int or float), got dtype {arr.dtype}")
+    if dtype is not None:
+        arr = arr.astype(_dtype_arg(dtype, "Tensor"), copy=False)
     return arr
 
 
@@ -336,7 +353,7 @@ class Tensor:
             _scalar_arg(v, f"arange(): {name}")  # a TypeError naming it, not NumPy's
         if step == 0:
             raise ValueError("arange(): step must be non-zero")  # NumPy: ZeroDivisionError
-        arr = np.arange(start, stop, step) if stop is not None else np.arange(start)
+        arr = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
         return Tensor(arr.astype(_dtype_arg(dtype, "arange")), requires_grad=requires_grad)
 
     @staticmethod
@@ -461,6 +478,40 @@ class Tensor:
     def __neg__(self): return _unary(ops.Neg, self)
     def __pos__(self): return self
 
+    # Augmented assignment: without them Python would rebind ``w -= lr * g`` to a new tensor,
+    # silently dropping w's requires_grad and leaving every other reference to w unchanged.
+    def __iadd__(self, o): return self._update(ops.Add, o, "+=")
+    def __isub__(self, o): return self._update(ops.Sub, o, "-=")
+    def __imul__(self, o): return self._update(ops.Mul, o, "*=")
+    def __itruediv__(self, o): return self._update(ops.Div, o, "/=")
+
+    def _update(self, op, o, symbol):
+        """``self op= o``. Where nothing is recorded (grad mode off, or no tensor that requires
+        grad), an update as torch's in-place one: this tensor takes the result (same shape and
+        dtype) and keeps its identity, requires_grad and grad; the result is a new array, so
+        values a recorded graph saved stay as they were. Where the op is recorded, a new tensor
+        as ``x = x + y`` gives (torch rewrites its graph in place instead: same values); on a
+        leaf that requires grad it is an error, as in torch."""
+        if _state.enabled and (self.requires_grad or (isinstance(o, Tensor) and o.requires_grad)):
+            if self.requires_grad and self._node is None:
+                raise RuntimeError(
+                    f"a leaf tensor that requires grad is being used in an in-place {symbol}: "
+                    f"update it under `with tinygrad_norm.no_grad():` (an optimizer step), or "
+                    f"write `x = x {symbol[0]} y` for a new tensor")
+            return _binary(op, self, o)
+        with no_grad():
+            r = _binary(op, self, o).data
+        if r.shape != self.data.shape:
+            raise ValueError(f"in-place {symbol}: the result of shape {r.shape} does not fit the "
+                             f"tensor's shape {self.data.shape}")
+        if r.dtype != self.data.dtype:
+            if not np.can_cast(r.dtype, self.data.dtype, "same_kind"):
+                raise TypeError(f"in-place {symbol}: the result of dtype {r.dtype} cannot be "
+                                f"stored in a tensor of dtype {self.data.dtype}")
+            r = r.astype(self.data.dtype)
+        self.data = r
+        return self
+
     def __matmul__(self, o):
         return matmul(self, o)
 
@@ -472,12 +523,20 @@ class Tensor:
     def __le__(self, o): return _compare(np.less_equal, self, o)
     def __gt__(self, o): return _compare(np.greater, self, o)
     def __ge__(self, o): return _compare(np.greater_equal, self, o)
-    def __eq__(self, o): return _compare(np.equal, self, o)
-    def __ne__(self, o): return _compare(np.not_equal, self, o)
+    def __eq__(self, o):
+        # None, a string, any object that is no operand: not equal, as in torch (``None in
+        # [t]`` must not raise); Python falls back to identity when both sides decline
+        return _compare(np.equal, self, o) if _comparable(o) else NotImplemented
 
-    def __and__(self, o): return _logical(np.logical_and, self, o)
-    def __or__(self, o): return _logical(np.logical_or, self, o)
-    def __xor__(self, o): return _logical(np.logical_xor, self, o)
+    def __ne__(self, o):
+        return _compare(np.not_equal, self, o) if _comparable(o) else NotImplemented
+
+    def __and__(self, o): return _bitwise(np.bitwise_and, "&", self, o)
+    def __or__(self, o): return _bitwise(np.bitwise_or, "|", self, o)
+    def __xor__(self, o): return _bitwise(np.bitwise_xor, "^", self, o)
+    def __rand__(self, o): return _bitwise(np.bitwise_and, "&", o, self)
+    def __ror__(self, o): return _bitwise(np.bitwise_or, "|", o, self)
+    def __rxor__(self, o): return _bitwise(np.bitwise_xor, "^", o, self)
 
     def __invert__(self):
         if self.data.dtype != np.bool_:
@@ -490,9 +549,10 @@ class Tensor:
     def sqrt(self): return _unary(ops.Sqrt, self)
     def rsqrt(self): return _unary(ops.Rsqrt, self)
     def abs(self): return _unary(ops.Abs, self)
-    def sign(self): return _unary(ops.Sign, self)
+    def sign(self):  # of a bool, itself (as torch; NumPy has no sign of bools)
+        return _unary(ops.Sign, self) if self.data.dtype != np.bool_ else Tensor(self.data.copy())
     def relu(self): return _unary(ops.Relu, self)
-    def sigmoid(self): return _unary(ops.Sigmoid, self)
+    def sigmoid(self): return _unary(ops.Sigmoid, self._floating())
     def tanh(self): return _unary(ops.Tanh, self)
     def square(self): return self * self
 
@@ -572,10 +632,19 @@ class Tensor:
         return vecdot(self, other, axis, keepdims)
 
     def softmax(self, axis=-1):
-        return self._softmax(ops.Softmax, axis)
+        return self._floating()._softmax(ops.Softmax, axis)
 
     def log_softmax(self, axis=-1):
-        return self._softmax(ops.LogSoftmax, axis)
+        return self._floating()._softmax(ops.LogSoftmax, axis)
+
+    def _floating(self):
+        """Itself when floating; an integer or bool tensor as the float type NumPy's exp would
+        give it (int64 -> float64, bool -> float16), so that ops built on exp accept what exp
+        accepts instead of failing inside NumPy. A constant: such tensors have no gradient."""
+        dt = self.data.dtype
+        if dt.kind in "fc":
+            return self
+        return Tensor(self.data.astype(np.exp(np.zeros(0, dt)).dtype))
 
     def _softmax(self, op, axis):
         # One axis: _axes would also take None or a tuple and the op would then silently use
@@ -614,13 +683,16 @@ class Tensor:
         nd = self.data.ndim
         if nd == 0:
             return self.reshape(1)
-        s, e = _axes(start_dim, nd, "start_dim")[0], _axes(end_dim, nd, "end_dim")[0]
+        s, e = _one_axis(start_dim, nd, "start_dim"), _one_axis(end_dim, nd, "end_dim")
         if s > e:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         if s == e:  # nothing to flatten: the tensor itself, as torch.flatten (no tape node)
             return self
         shp = self.data.shape
-        return self.reshape(shp[:s] + (-1 if 0 not in shp else 0,) + shp[e + 1:])
+        n = 1
+        for d in shp[s:e + 1]:  # the product itself: -1 cannot be inferred when the size is 0
+            n *= d
+        return self.reshape(shp[:s] + (n,) + shp[e + 1:])
 
     def transpose(self, *axes):
         """NumPy semantics: no arguments reverses the axes, otherwise a full permutation."""
@@ -645,9 +717,9 @@ class Tensor:
     def swapaxes(self, axis1, axis2):
         nd = self.data.ndim
         if nd == 0:
-            _axes(axis1, nd), _axes(axis2, nd)  # validate only: a 0-d tensor has no axes to swap
+            _one_axis(axis1, 1, "axis1"), _one_axis(axis2, 1, "axis2")  # validate only: 0 or -1
             return self
-        a, b = _axes(axis1, nd)[0], _axes(axis2, nd)[0]
+        a, b = _one_axis(axis1, nd, "axis1"), _one_axis(axis2, nd, "axis2")
         perm = list(range(nd))
         perm[a], perm[b] = perm[b], perm[a]
         return self.transpose(tuple(perm))
@@ -669,9 +741,7 @@ class Tensor:
 
     def unsqueeze(self, axis):
         nd = self.data.ndim + 1
-        if isinstance(axis, (tuple, list)):  # _axes takes a tuple; only its first would be used
-            raise TypeError(f"unsqueeze(): axis must be an int, got {axis!r}")
-        a = _axes(axis, nd)[0]
+        a = _one_axis(axis, nd, "unsqueeze(): axis")
         shp = self.data.shape
         return self.reshape(shp[:a] + (1,) + shp[a:])
 
@@ -754,13 +824,22 @@ def _scalar_arg(v, name):
     return v
 
 
-def _logical(fn, a, b):
-    b = _operand(b)
+def _bitwise(fn, symbol, a, b):
+    """``a & b`` (| ^) of bool or integer operands: bitwise, so logical on bools, as in NumPy and
+    torch. No gradient. Floats are a TypeError (NumPy's message would not name the operator)."""
+    a, b = _operand(a), _operand(b)
+    ad = a.data if type(a) is Tensor else a
     bd = b.data if type(b) is Tensor else b
+    for d in (ad, bd):
+        kind = d.dtype.kind if isinstance(d, np.ndarray) else "b" if type(d) is bool else (
+            "i" if type(d) is int else "f")
+        if kind not in "biu":
+            raise TypeError(f"{symbol} is defined for boolean and integer tensors, got "
+                            f"{d.dtype if isinstance(d, np.ndarray) else type(d).__name__}")
     try:
-        out = fn(a.data, bd)
+        out = fn(ad, bd)
     except ValueError:
-        raise ValueError(f"{fn.__name__}: operands of shapes {a.shape} and {_shape_of(b)} cannot "
+        raise ValueError(f"{symbol}: operands of shapes {_shape_of(a)} and {_shape_of(b)} cannot "
                          f"be broadcast together") from None
     return Tensor._wrap(np.asarray(out))
 
@@ -823,6 +902,8 @@ def where(condition, x, y):
         raise ValueError(f"where: shapes {c.shape}, {_shape_of(x)} and {_shape_of(y)} cannot be "
                          f"broadcast together") from None
     if type(x) is not Tensor and type(y) is not Tensor:
+        if type(xd) in _SCALARS and type(yd) in _SCALARS:  # Python numbers: float32, as Tensor(2.0)
+            out = out.astype(np.float32)
         return Tensor(out)
     cond = condition if isinstance(condition, Tensor) else Tensor._wrap(c)
     return _make(ops.Where, out, (cond, x, y), (c, xd, yd), None, bits)
@@ -907,10 +988,12 @@ def concatenate(tensors, axis=0):
     ts = _tensor_list(tensors, "concatenate")
     if not ts:
         raise ValueError("concatenate: need at least one tensor")
+    if axis is None:  # NumPy's meaning: every tensor flattened first
+        ts, axis = [t.reshape(-1) for t in ts], 0
     nd = ts[0].data.ndim
     if nd == 0:
         raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated")
-    ax = _axes(axis, nd)[0]
+    ax = _one_axis(axis, nd)
     try:
         return apply(ops.Concatenate, *ts, axis=ax)
     except ValueError:
@@ -928,5 +1011,5 @@ def stack(tensors, axis=0):
     shapes = {t.shape for t in ts}
     if len(shapes) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in ts]}")
-    ax = _axes(axis, ts[0].data.ndim + 1)[0]
+    ax = _one_axis(axis, ts[0].data.ndim + 1)
     return concatenate([t.unsqueeze(ax) for t in ts], axis=ax)
