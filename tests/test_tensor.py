@@ -353,6 +353,9 @@ def test_flatten_of_an_empty_tensor_keeps_the_other_sizes(torch, shape, dims, ex
 
 def test_arange_with_only_a_stop_takes_the_step():
     np.testing.assert_array_equal(Tensor.arange(5, step=2).numpy(), [0, 2, 4])
+    for kw in (dict(start=None), dict(start=3, step=None)):
+        with pytest.raises(TypeError, match="arange\\(\\): (start|step) must be a number, got None"):
+            Tensor.arange(**kw)
 
 
 @pytest.mark.parametrize("data", [None, "1.5", np.array(["3", "4"]), np.array([1 + 2j])])

@@ -350,6 +350,8 @@ class Tensor:
     @staticmethod
     def arange(start, stop=None, step=1, dtype=np.float32, requires_grad=False):
         for v, name in ((start, "start"), (stop, "stop"), (step, "step")):
+            if v is None and name != "stop":  # _scalar_arg lets None through (an unset bound)
+                raise TypeError(f"arange(): {name} must be a number, got None")
             _scalar_arg(v, f"arange(): {name}")  # a TypeError naming it, not NumPy's
         if step == 0:
             raise ValueError("arange(): step must be non-zero")  # NumPy: ZeroDivisionError
