@@ -492,3 +492,48 @@ def test_bad_reduction_named(fn):
     x = Tensor(np.full((2, 2), 0.5))
     with pytest.raises(ValueError, match="average is not a valid value for reduction"):
         getattr(F, fn)(x, Tensor(np.zeros((2, 2))), reduction="average")
+
+
+# ---- found by a bug hunt: curvature at the kink, and the tails --------------------------------
+
+@pytest.mark.parametrize("name", ["softplus", "softplus_beta", "logsigmoid", "bce_logits"])
+def test_second_derivative_at_zero_matches_torch(torch, name):
+    """The stable forms have kinks (|x|, max) that cancel in value; their derivatives at exactly
+    0 must still be the smooth function's (softplus'' = 0.25 beta, logsigmoid'' = -0.25). A
+    zero-initialized last layer puts every logit there."""
+    tf = torch.nn.functional
+    fns = {
+        "softplus": (F.softplus, tf.softplus),
+        "softplus_beta": (lambda x: F.softplus(x, beta=2.0), lambda t: tf.softplus(t, beta=2.0)),
+        "logsigmoid": (F.logsigmoid, tf.logsigmoid),
+        "bce_logits": (lambda x: F.binary_cross_entropy_with_logits(x, Tensor(np.full(3, 0.3)),
+                                                                    reduction="sum"),
+                       lambda t: tf.binary_cross_entropy_with_logits(t, torch.full((3,), 0.3,
+                                                                     dtype=torch.float64),
+                                                                     reduction="sum"))}
+    fn, tfn = fns[name]
+    a = np.array([0.0, -0.0, 0.7])
+    x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    out, ref = fn(x), tfn(t)
+    g = np.ones(out.shape)
+    (gx,) = tg.grad(out, [x], grad_outputs=g, create_graph=True)
+    (gt,) = torch.autograd.grad(ref, [t], torch.ones(ref.shape, dtype=torch.float64),
+                                create_graph=True)
+    (hx,) = tg.grad(gx, [x], grad_outputs=np.ones(3))
+    (ht,) = torch.autograd.grad(gt, [t], torch.ones(3, dtype=torch.float64))
+    np.testing.assert_allclose(gx.numpy(), gt.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(hx.numpy(), ht.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softplus_logsigmoid_elu_keep_their_tails(torch, dtype):
+    """log1p and expm1: softplus(-17) was 0 in float32 and elu(-1e-9) was 0."""
+    tf = torch.nn.functional
+    far = np.array([-10.0, -17.0, -20.0, -40.0, 0.0, 3.0], dtype)
+    near = np.array([-1e-5, -1e-7, -1e-9, -1e-12, -3.0, 2.0], dtype)
+    cases = ((F.softplus, tf.softplus, far), (lambda x: F.softplus(x, beta=3.0),
+                                               lambda t: tf.softplus(t, beta=3.0), far),
+             (F.logsigmoid, tf.logsigmoid, -far), (F.elu, tf.elu, near))
+    for fn, tfn, a in cases:
+        np.testing.assert_allclose(fn(Tensor(a)).numpy(), tfn(torch.from_numpy(a)).numpy(),
+                                   rtol=4e-7 if dtype == np.float32 else 1e-13, atol=0)

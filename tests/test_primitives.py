@@ -115,6 +115,8 @@ UNARY = {
     "neg": (lambda x: -x, lambda t: -t, np.negative, "real"),
     "exp": (lambda x: x.exp(), lambda t: t.exp(), np.exp, "real"),
     "log": (lambda x: x.log(), lambda t: t.log(), np.log, "pos"),
+    "log1p": (lambda x: x.log1p(), lambda t: t.log1p(), np.log1p, "pos"),
+    "expm1": (lambda x: x.expm1(), lambda t: t.expm1(), np.expm1, "real"),
     "sqrt": (lambda x: x.sqrt(), lambda t: t.sqrt(), np.sqrt, "pos"),
     "rsqrt": (lambda x: x.rsqrt(), lambda t: t.rsqrt(), lambda a: 1 / np.sqrt(a), "pos"),
     "abs": (lambda x: x.abs(), lambda t: t.abs(), np.abs, "nonzero"),
@@ -1022,6 +1024,8 @@ GRADCHECK = {
                                                               _r((2, 1), 2)]),
     "exp": (lambda a: a.exp(), [_r((2, 3))]),
     "log": (lambda a: a.log(), [_r((2, 3), 0, "pos")]),
+    "log1p": (lambda a: a.log1p(), [_r((2, 3), 0, "pos")]),
+    "expm1": (lambda a: a.expm1(), [_r((2, 3))]),
     "sqrt": (lambda a: a.sqrt(), [_r((2, 3), 0, "pos")]),
     "rsqrt": (lambda a: a.rsqrt(), [_r((2, 3), 0, "pos")]),
     "abs": (lambda a: a.abs() * a, [_r((2, 3), 0, "nonzero")]),
@@ -1092,7 +1096,8 @@ def test_gradgradcheck_every_primitive(name):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-@pytest.mark.parametrize("name", ["tanh", "sigmoid", "exp", "log", "rsqrt", "softmax", "var",
+@pytest.mark.parametrize("name", ["tanh", "sigmoid", "exp", "log", "log1p", "expm1", "rsqrt",
+                                  "softmax", "var",
                                   "std", "logsumexp", "div", "pow", "matmul", "vecdot", "max",
                                   "getitem", "nll_loss"])
 def test_second_derivative_parity_with_torch(torch, name, dtype):
@@ -1102,6 +1107,8 @@ def test_second_derivative_parity_with_torch(torch, name, dtype):
         "sigmoid": (lambda x: x.sigmoid(), lambda t: t.sigmoid(), "real"),
         "exp": (lambda x: x.exp(), lambda t: t.exp(), "real"),
         "log": (lambda x: x.log(), lambda t: t.log(), "pos"),
+        "log1p": (lambda x: x.log1p(), lambda t: t.log1p(), "pos"),
+        "expm1": (lambda x: x.expm1(), lambda t: t.expm1(), "real"),
         "rsqrt": (lambda x: x.rsqrt(), lambda t: t.rsqrt(), "pos"),
         "softmax": (lambda x: x.softmax(axis=0), lambda t: t.softmax(dim=0), "real"),
         "var": (lambda x: x.var(axis=1, keepdims=True), lambda t: t.var(dim=1, keepdim=True), "real"),

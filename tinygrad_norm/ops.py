@@ -660,6 +660,27 @@ class Log(Op):
         return (g / args[0],)
 
 
+class Log1p(Op):
+    """log(1 + x), exact for tiny x (softplus and logsigmoid in their tails)."""
+    name = "log1p"
+    forward = staticmethod(np.log1p)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g / (args[0] + 1.0),)
+
+
+class Expm1(Op):
+    """exp(x) - 1, exact for tiny x (elu just below 0)."""
+    name = "expm1"
+    saves_out = True
+    forward = staticmethod(np.expm1)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * (out + 1.0),)  # exp(x), from the output
+
+
 class Sqrt(Op):
     name = "sqrt"
     saves_out = True

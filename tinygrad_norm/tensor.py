@@ -548,6 +548,8 @@ class Tensor:
     # ---- unary -------------------------------------------------------------------------------------
     def exp(self): return _unary(ops.Exp, self)
     def log(self): return _unary(ops.Log, self)
+    def log1p(self): return _unary(ops.Log1p, self)
+    def expm1(self): return _unary(ops.Expm1, self)
     def sqrt(self): return _unary(ops.Sqrt, self)
     def rsqrt(self): return _unary(ops.Rsqrt, self)
     def abs(self): return _unary(ops.Abs, self)

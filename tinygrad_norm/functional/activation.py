@@ -118,22 +118,25 @@ def elu(input, alpha=1.0):
     _check(input, "elu")
     alpha = _number(alpha, "alpha", "elu")
     with scope("elu", alpha=alpha):
-        # exp of the non-positive part only, so large positive inputs do not overflow.
+        # expm1 of the non-positive part only: no overflow for large positive inputs, and exact
+        # just below 0 (exp(x) - 1 lost every digit of -1e-9 in float32)
         neg = where(input.data > 0, 0.0, input)
-        return where(input.data > 0, input, (neg.exp() - 1.0) * alpha)
+        return where(input.data > 0, input, neg.expm1() * alpha)
 
 
 def logsigmoid(input):
-    """log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)), stable for any x."""
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), stable and exact in the tails."""
     _check(input, "logsigmoid")
     with scope("logsigmoid"):
         return _logsigmoid(input)
 
 
 def _logsigmoid(x):
-    # minimum() shares the gradient at the tie x == 0 (0.5) and abs' gradient there is 0: the
-    # total, 0.5, is the true derivative of log(sigmoid) at 0.
-    return x.minimum(0.0) - ((-x.abs()).exp() + 1.0).log()
+    # min(x, 0) and -|x| as selects that take the x <= 0 side at 0: every derivative there is
+    # then the smooth branch's (first 0.5, second -0.25). With minimum() and abs() the first
+    # came out right (a shared tie plus a zero sign) but the second was 0.
+    neg = x.data <= 0
+    return where(neg, x, 0.0) - where(neg, x, -x).exp().log1p()
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -143,7 +146,10 @@ def softplus(input, beta=1.0, threshold=20.0):
     threshold = _number(threshold, "threshold", "softplus")
     with scope("softplus", beta=beta, threshold=threshold):
         z = input * beta if beta != 1.0 else input
-        soft = z.maximum(0.0) + ((-z.abs()).exp() + 1.0).log()
+        # max(z, 0) + log1p(exp(-|z|)), the kinks as selects (see _logsigmoid): exact second
+        # derivative at 0, and log1p keeps the tail (softplus(-17) was 0 in float32)
+        neg = z.data <= 0
+        soft = where(neg, 0.0, z) + where(neg, z, -z).exp().log1p()
         if beta != 1.0:
             soft = soft / beta
         return where(z.data > threshold, input, soft)
