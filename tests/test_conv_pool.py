@@ -282,6 +282,11 @@ def test_unfold_fold_parity(torch, dtype):
            lambda a: torch.nn.functional.fold(a, (6, 5), **kw), [cols], dtype)
     with pytest.raises(ValueError, match="expected size of input's dimension 2"):
         F.fold(Tensor(cols[:, :, :-1]), (6, 5), **kw)
+    # unbatched, as torch: (C, H, W) -> (C*kh*kw, L) and back
+    parity(torch, lambda a: F.unfold(a, **kw), lambda a: torch.nn.functional.unfold(a, **kw),
+           [x[0]], dtype)
+    parity(torch, lambda a: F.fold(a, (6, 5), **kw),
+           lambda a: torch.nn.functional.fold(a, (6, 5), **kw), [cols[0]], dtype)
 
 
 # ---- layers ----------------------------------------------------------------------------------

@@ -137,11 +137,15 @@ def _conv_padding(padding, stride, dilation, kernel, fn):
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """Sliding local blocks, as ``torch.nn.functional.unfold``: (N, C, H, W) ->
-    (N, C*kh*kw, L)."""
+    (N, C*kh*kw, L); an unbatched (C, H, W) gives (C*kh*kw, L)."""
     fn = "unfold"
     _check_float(input, "input", fn)
+    if input.ndim == 3:  # unbatched, as torch: the batch of one added, then taken off
+        out = unfold(input.reshape((1,) + input.shape), kernel_size, dilation, padding, stride)
+        return out.reshape(out.shape[1:])
     if input.ndim != 4:
-        raise ValueError(f"{fn}: expected a 4-D input (N, C, H, W), got shape {input.shape}")
+        raise ValueError(f"{fn}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
+                         f"{input.shape}")
     kernel = _pair(kernel_size, "kernel_size", fn)
     dilation, stride = _pair(dilation, "dilation", fn), _pair(stride, "stride", fn)
     ph, pw = _pair(padding, "padding", fn, minimum=0)
@@ -159,11 +163,16 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """The adjoint of ``unfold`` (overlapping values add up), as ``torch.nn.functional.fold``:
-    (N, C*kh*kw, L) -> (N, C, H, W)."""
+    (N, C*kh*kw, L) -> (N, C, H, W); an unbatched (C*kh*kw, L) gives (C, H, W)."""
     fn = "fold"
     _check_float(input, "input", fn)
+    if input.ndim == 2:  # unbatched, as torch
+        out = fold(input.reshape((1,) + input.shape), output_size, kernel_size, dilation,
+                   padding, stride)
+        return out.reshape(out.shape[1:])
     if input.ndim != 3:
-        raise ValueError(f"{fn}: expected a 3-D input (N, C*kh*kw, L), got shape {input.shape}")
+        raise ValueError(f"{fn}: expected a 2-D (C*kh*kw, L) or 3-D (N, C*kh*kw, L) input, got "
+                         f"shape {input.shape}")
     h, w = _pair(output_size, "output_size", fn)
     kernel = _pair(kernel_size, "kernel_size", fn)
     dilation, stride = _pair(dilation, "dilation", fn), _pair(stride, "stride", fn)
