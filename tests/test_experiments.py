@@ -371,3 +371,19 @@ def test_cli_default_output_directory(tmp_path, monkeypatch, capsys):
     assert main(["experiment", "bias-variance", "--quick", "--no-progress"]) == 0
     out = tmp_path / "runs" / "experiments" / "bias-variance"
     assert (out / "results.json").is_file() and (out / "bias-variance.png").is_file()
+
+
+def test_cli_out_under_a_file_and_garbage_idx_files_are_usage_errors(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SystemExit) as e:
+        main(["experiment", "bias-variance", "--quick", "--out", str(tmp_path / "file" / "sub")])
+    assert e.value.code == 2
+    assert "cannot be made" in capsys.readouterr().err
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (bad / name).write_bytes(b"\x12\x34\x56\x78" + bytes(96))
+    with pytest.raises(SystemExit) as e:
+        main(["experiment", "overfitting", "--quick", "--data", "idx", "--data-dir", str(bad)])
+    assert e.value.code == 2
+    assert "is not an IDX file: bad magic number" in capsys.readouterr().err

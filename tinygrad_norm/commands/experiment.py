@@ -101,10 +101,23 @@ def run(args, parser):
             parser.error(f"--data-dir {args.data_dir!r} holds no complete pair of IDX files: "
                          f"expected t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (or the "
                          f"train-* pair), plain or .gz")
+        from ..data import load_idx
+
+        for pair in pairs.values():  # read now: a bad file is a usage error, not a traceback
+            if pair is not None:
+                try:
+                    load_idx(*pair)
+                except ValueError as e:
+                    parser.error(f"--data-dir {args.data_dir!r}: {e}")
     elif args.data_dir is not None:
         parser.error("--data-dir is only used with --data idx")
     if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
         parser.error(f"--out {args.out!r} exists and is not a directory")
+    if args.out is not None:
+        try:  # made now: a path under a file, or not writable, is a usage error
+            os.makedirs(args.out, exist_ok=True)
+        except OSError as e:
+            parser.error(f"--out {args.out!r} cannot be made: {e.strerror or e}")
 
     from ..experiments.runner import EXPERIMENTS, run_experiment
 
