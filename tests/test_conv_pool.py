@@ -384,3 +384,20 @@ def test_small_cnn_trains_like_torch(torch):
                 tp -= 0.1 * tp.grad
     for (_, p), tp in zip(ours.named_parameters(), theirs.parameters()):
         np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_one_element_sequences_count_as_their_int_where_torch_takes_them(torch):
+    """conv2d and the pools expand stride=[1] or kernel_size=(2,) as torch's _pair does; unfold
+    and fold refuse them, as torch's do."""
+    x, w = np.random.default_rng(0).standard_normal((1, 2, 6, 6)), np.ones((3, 2, 3, 3))
+    tf = torch.nn.functional
+    for kw in (dict(stride=[2]), dict(padding=(1,)), dict(dilation=(2,))):
+        np.testing.assert_allclose(F.conv2d(Tensor(x), Tensor(w), **kw).numpy(),
+                                   tf.conv2d(torch.tensor(x), torch.tensor(w), **kw).numpy(),
+                                   rtol=1e-12)
+    for kw in (dict(kernel_size=(2,)), dict(kernel_size=3, stride=(1,), padding=[1])):
+        for ours, theirs in ((F.max_pool2d, tf.max_pool2d), (F.avg_pool2d, tf.avg_pool2d)):
+            np.testing.assert_allclose(ours(Tensor(x), **kw).numpy(),
+                                       theirs(torch.tensor(x), **kw).numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="kernel_size must be an int or a pair of ints"):
+        F.unfold(Tensor(x), kernel_size=(2,))

@@ -18,9 +18,13 @@ from ..tensor import Tensor, apply, where
 __all__ = ["conv2d", "max_pool2d", "avg_pool2d", "unfold", "fold"]
 
 
-def _pair(v, name, fn, minimum=1):
-    """An int or a pair of ints, as PyTorch's ``_pair`` takes them, checked."""
+def _pair(v, name, fn, minimum=1, single=True):
+    """An int or a pair of ints, as PyTorch's ``_pair`` takes them, checked. A one-element
+    sequence counts as its int where PyTorch's conv and pooling take it (``single``; unfold and
+    fold refuse it, as PyTorch's do)."""
     items = v if isinstance(v, (tuple, list)) else (v, v)
+    if single and len(items) == 1:
+        items = (items[0], items[0])
     if len(items) != 2:
         raise ValueError(f"{fn}: {name} must be an int or a pair of ints, got {v!r}")
     out = []
@@ -146,9 +150,10 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if input.ndim != 4:
         raise ValueError(f"{fn}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
                          f"{input.shape}")
-    kernel = _pair(kernel_size, "kernel_size", fn)
-    dilation, stride = _pair(dilation, "dilation", fn), _pair(stride, "stride", fn)
-    ph, pw = _pair(padding, "padding", fn, minimum=0)
+    kernel = _pair(kernel_size, "kernel_size", fn, single=False)
+    dilation = _pair(dilation, "dilation", fn, single=False)
+    stride = _pair(stride, "stride", fn, single=False)
+    ph, pw = _pair(padding, "padding", fn, minimum=0, single=False)
     pads = ((ph, ph), (pw, pw))
     n, c, h, w = input.shape
     oh = ops.window_out_size(h, kernel[0], stride[0], 2 * ph, dilation[0])
@@ -173,10 +178,11 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     if input.ndim != 3:
         raise ValueError(f"{fn}: expected a 2-D (C*kh*kw, L) or 3-D (N, C*kh*kw, L) input, got "
                          f"shape {input.shape}")
-    h, w = _pair(output_size, "output_size", fn)
-    kernel = _pair(kernel_size, "kernel_size", fn)
-    dilation, stride = _pair(dilation, "dilation", fn), _pair(stride, "stride", fn)
-    ph, pw = _pair(padding, "padding", fn, minimum=0)
+    h, w = _pair(output_size, "output_size", fn, single=False)
+    kernel = _pair(kernel_size, "kernel_size", fn, single=False)
+    dilation = _pair(dilation, "dilation", fn, single=False)
+    stride = _pair(stride, "stride", fn, single=False)
+    ph, pw = _pair(padding, "padding", fn, minimum=0, single=False)
     n, ck, length = input.shape
     kk = kernel[0] * kernel[1]
     if ck % kk:
