@@ -932,16 +932,13 @@ class Var(Op):
         n = _count(a.shape, axes) - kw["correction"]
         g = _expand_reduced(g, a.shape, axes, kw["keepdims"])
         factor = g * (2.0 / n if n > 0 else float("inf"))  # n <= 0: the forward's sum / 0
-        if extra is None and xp is NP:
-            d = _deviation(a, axes)  # ours alone: scale it in place, no second full-size array
-            with np.errstate(invalid="ignore"):  # 0 * inf where a value equals the mean
+        with np.errstate(invalid="ignore"):  # n <= 0: 0 * inf where a value equals the mean
+            if extra is None and xp is NP:
+                d = _deviation(a, axes)  # ours alone: scaled in place, no second full-size array
                 np.multiply(d, factor, out=d, casting="unsafe")
-            return (d,)
-        d = extra if extra is not None else _deviation(a, axes)
-        if n <= 0 and xp is NP:
-            with np.errstate(invalid="ignore"):
-                return (d * factor,)
-        return (d * factor,)
+                return (d,)
+            d = extra if extra is not None else _deviation(a, axes)
+            return (d * factor,)
 
 
 class VecDot(Op):

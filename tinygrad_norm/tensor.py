@@ -119,12 +119,14 @@ def _binary(op, a, b):
     return t
 
 
-def _comparable(o):
+def _equality(fn, a, b):
+    """``a == b`` / ``!=``; NotImplemented for what is no operand (None, a string), as torch
+    answers "not equal" there: ``None in [t]`` must not raise. Python then compares identities."""
     try:
-        _operand(o)
+        b = _operand(b)
     except TypeError:
-        return False
-    return True
+        return NotImplemented
+    return _compare(fn, a, b)
 
 
 def _compare(fn, a, b):
@@ -525,13 +527,8 @@ class Tensor:
     def __le__(self, o): return _compare(np.less_equal, self, o)
     def __gt__(self, o): return _compare(np.greater, self, o)
     def __ge__(self, o): return _compare(np.greater_equal, self, o)
-    def __eq__(self, o):
-        # None, a string, any object that is no operand: not equal, as in torch (``None in
-        # [t]`` must not raise); Python falls back to identity when both sides decline
-        return _compare(np.equal, self, o) if _comparable(o) else NotImplemented
-
-    def __ne__(self, o):
-        return _compare(np.not_equal, self, o) if _comparable(o) else NotImplemented
+    def __eq__(self, o): return _equality(np.equal, self, o)
+    def __ne__(self, o): return _equality(np.not_equal, self, o)
 
     def __and__(self, o): return _bitwise(np.bitwise_and, "&", self, o)
     def __or__(self, o): return _bitwise(np.bitwise_or, "|", self, o)
