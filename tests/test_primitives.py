@@ -638,6 +638,19 @@ def test_relu_derivative_is_zero_at_zero(torch):
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 1.0, 0.0])
 
 
+@pytest.mark.parametrize("n", [4, 1 << 17])  # both sides of the select's one-pass mask
+def test_relu_passes_the_gradient_of_a_nan_input_as_torch(torch, n):
+    a = np.linspace(-1.0, 1.0, n)
+    a[:4] = [np.nan, 0.0, -0.0, np.inf]
+    up = np.arange(1.0, n + 1)
+    for scale in (1.0, 2.0):  # * 2 hands relu a gradient the tape owns (its in-place path)
+        x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        (x.relu() * scale).backward(up)
+        (t.relu() * scale).backward(torch.tensor(up))
+        np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+        assert x.grad.numpy()[0] == scale
+
+
 def test_abs_and_sign_at_zero(torch):
     a = np.array([-1.0, 0.0, 2.0])
     parity(torch, lambda x: x.abs(), lambda t: t.abs(), [a], np.float64, 0)

@@ -997,7 +997,8 @@ def test_relu_vjp_in_place_is_the_plain_select_and_zeroes_inf_and_nan(rng, dtype
     # * 1.5 hands relu a gradient the tape owns (its in-place path); the reference below is
     # relu's VJP on an array the tape does not own
     (x.relu() * 1.5).backward(up)
-    expected = np.where(a > 0, np.asarray(up * dtype(1.5), dtype), 0).astype(dtype)
+    # torch's rule: 0 where x <= 0, so a NaN input (a[0, 6]) passes its gradient
+    expected = np.where(a <= 0, 0, np.asarray(up * dtype(1.5), dtype)).astype(dtype)
     assert x.grad.dtype == dtype
     np.testing.assert_array_equal(x.grad.numpy(), expected)
     assert np.signbit(x.grad.numpy()[a <= 0]).sum() == 0  # exact +0.0 where dropped, NaN or not
@@ -1006,7 +1007,7 @@ def test_relu_vjp_in_place_is_the_plain_select_and_zeroes_inf_and_nan(rng, dtype
     x.grad = None
     x.relu().backward(up)
     np.testing.assert_array_equal(up, kept)
-    np.testing.assert_array_equal(x.grad.numpy(), np.where(a > 0, up, 0).astype(dtype))
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(a <= 0, 0, up).astype(dtype))
 
 
 def test_float64_seed_under_create_graph_keeps_the_graph_float32_and_stays_differentiable():

@@ -396,6 +396,18 @@ def test_var_without_degrees_of_freedom_divides_by_zero_as_numpy_and_torch(torch
     assert np.isinf(x.grad.numpy()).all()
 
 
+@pytest.mark.parametrize("fn", ["var", "std"])
+def test_var_takes_correction_or_ddof_not_both_as_numpy(fn):
+    a = np.array([1.0, 2.0, 4.0])
+    x = Tensor(a)
+    with pytest.raises(ValueError, match="correction or ddof"):
+        getattr(x, fn)(correction=0, ddof=1)
+    with pytest.raises(ValueError):
+        getattr(np, fn)(a, correction=0, ddof=1)
+    assert getattr(x, fn)(ddof=0).item() == getattr(np, fn)(a)
+    assert getattr(x, fn)(correction=None).item() == getattr(np, fn)(a, ddof=1)
+
+
 def test_equality_with_what_is_no_operand_is_false_as_torch():
     t = Tensor(np.ones(2))
     assert (t == None) is False and (t != None) is True  # noqa: E711

@@ -735,16 +735,17 @@ class Relu(Op):
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
-        return (xp.where(args[0] > 0, g, 0),)  # derivative 0 at 0, as PyTorch
+        # derivative 0 at 0, and g passed through at NaN, as PyTorch's (x <= 0 is False there)
+        return (xp.where(args[0] <= 0, 0, g),)
 
     @staticmethod
     def vjp_owned(g, args, out, extra, kw, needs, xp):
         # the same select, written into g (the tape's own): no fresh full-size array, whose
         # first touch costs more than the AND itself
-        c = args[0] > 0
-        if _zero_side(c, g, 0) is None:
+        c = args[0] <= 0
+        if _zero_side(c, 0, g) is None:
             return Relu.vjp(g, args, out, extra, kw, needs, xp)
-        bits = _bits_into(np.empty(g.shape, _UINT[g.dtype.itemsize]), c, True)
+        bits = _bits_into(np.empty(g.shape, _UINT[g.dtype.itemsize]), c, False)
         return (and_bits(g, bits, out=g),)
 
 

@@ -604,23 +604,22 @@ class Tensor:
     def logsumexp(self, axis=None, keepdims=False):
         return self._reduce(ops.Logsumexp, axis, keepdims)
 
-    def var(self, axis=None, correction=1, keepdims=False, *, ddof=None):
-        """Variance, two-pass. ``correction`` as PyTorch (default 1, unbiased); ``ddof`` is
-        NumPy's name for the same thing."""
-        if ddof is not None:
-            correction = ddof
-        if correction not in (0, 1) and not isinstance(correction, numbers.Integral):
-            raise TypeError(f"var(): correction must be an int, got {correction!r}")
-        axes = _axes(axis, self.data.ndim)
-        return apply(ops.Var, self, axis=axes, correction=int(correction), keepdims=bool(keepdims))
+    def var(self, axis=None, correction=None, keepdims=False, *, ddof=None):
+        """Variance, two-pass. ``correction`` as PyTorch (None means 1, unbiased); ``ddof`` is
+        NumPy's name for the same thing (give one of the two)."""
+        return self._moment(ops.Var, "var", axis, correction, keepdims, ddof)
 
-    def std(self, axis=None, correction=1, keepdims=False, *, ddof=None):
-        if ddof is not None:
-            correction = ddof
-        if correction not in (0, 1) and not isinstance(correction, numbers.Integral):
-            raise TypeError(f"std(): correction must be an int, got {correction!r}")
+    def std(self, axis=None, correction=None, keepdims=False, *, ddof=None):
+        return self._moment(ops.Std, "std", axis, correction, keepdims, ddof)
+
+    def _moment(self, op, fn, axis, correction, keepdims, ddof):
+        if ddof is not None and correction is not None:
+            raise ValueError(f"{fn}(): give correction or ddof (NumPy's name for it), not both")
+        c = ddof if ddof is not None else 1 if correction is None else correction
+        if c not in (0, 1) and not isinstance(c, numbers.Integral):
+            raise TypeError(f"{fn}(): correction must be an int, got {c!r}")
         axes = _axes(axis, self.data.ndim)
-        return apply(ops.Std, self, axis=axes, correction=int(correction), keepdims=bool(keepdims))
+        return apply(op, self, axis=axes, correction=int(c), keepdims=bool(keepdims))
 
     def addcmul(self, tensor1, tensor2, *, value=1):
         """``self + value * tensor1 * tensor2`` (``torch.Tensor.addcmul``); see ``tg.addcmul``."""
