@@ -651,6 +651,29 @@ def test_relu_passes_the_gradient_of_a_nan_input_as_torch(torch, n):
         assert x.grad.numpy()[0] == scale
 
 
+def test_second_derivative_of_a_relu_network_wrt_its_input_is_zeros_as_torch(torch):
+    # relu's recorded VJP keeps x as an input with derivative 0 (torch's threshold_backward), so
+    # d(dy/dx)/dx is zeros -- it used to raise that x was not used in the graph
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((5, 3))
+    a[0, 0], a[1, 1] = 0.0, np.nan
+    ws = [rng.standard_normal((3, 4)), rng.standard_normal((4, 2))]
+    up, v = rng.standard_normal((5, 2)), rng.standard_normal((5, 3))
+
+    def run(lib, leaf, grad):
+        x, w1, w2 = leaf(a), leaf(ws[0]), leaf(ws[1])
+        gx, = grad(((x @ w1).relu() @ w2).relu(), [x], up, create_graph=True)
+        return [gx, *grad(gx, [x, w1, w2], v)]
+
+    ours = run(tg, lambda a: Tensor(a, requires_grad=True),
+               lambda y, xs, g, **kw: tg.grad(y, xs, grad_outputs=Tensor(g), **kw))
+    theirs = run(torch, lambda a: torch.tensor(a, requires_grad=True),
+                 lambda y, xs, g, **kw: torch.autograd.grad(y, xs, torch.tensor(g), **kw))
+    for mine, ref in zip(ours, theirs):
+        np.testing.assert_allclose(mine.numpy(), ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+    assert not ours[1].numpy().any()  # zeros, and not a NaN from the NaN input either
+
+
 def test_abs_and_sign_at_zero(torch):
     a = np.array([-1.0, 0.0, 2.0])
     parity(torch, lambda x: x.abs(), lambda t: t.abs(), [a], np.float64, 0)

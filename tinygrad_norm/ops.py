@@ -296,12 +296,18 @@ def _scatter_np(g, index, shape, basic):
     return out
 
 
+def _relu_backward(g, x):
+    # derivative 0 at 0, and g passed through at NaN, as PyTorch's (x <= 0 is False there)
+    return select(x <= 0, 0, g)
+
+
 class _NP:
     """The un-recorded namespace: NumPy on arrays."""
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
     sign = staticmethod(np.sign)
     where = staticmethod(select)
+    relu_backward = staticmethod(_relu_backward)
     zeros_like = staticmethod(np.zeros_like)
     transpose = staticmethod(np.transpose)
     sum_to = staticmethod(sum_to)
@@ -350,6 +356,11 @@ class _TG:
     def where(c, a, b):
         from .tensor import where
         return where(c, a, b)
+
+    @staticmethod
+    def relu_backward(g, x):
+        from .tensor import apply
+        return apply(ReluBackward, g, x)
 
     @staticmethod
     def zeros_like(t):
@@ -735,8 +746,7 @@ class Relu(Op):
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
-        # derivative 0 at 0, and g passed through at NaN, as PyTorch's (x <= 0 is False there)
-        return (xp.where(args[0] <= 0, 0, g),)
+        return (xp.relu_backward(g, args[0]),)
 
     @staticmethod
     def vjp_owned(g, args, out, extra, kw, needs, xp):
@@ -744,9 +754,23 @@ class Relu(Op):
         # first touch costs more than the AND itself
         c = args[0] <= 0
         if _zero_side(c, 0, g) is None:
-            return Relu.vjp(g, args, out, extra, kw, needs, xp)
+            return (_relu_backward(g, args[0]),)
         bits = _bits_into(np.empty(g.shape, _UINT[g.dtype.itemsize]), c, False)
         return (and_bits(g, bits, out=g),)
+
+
+class ReluBackward(Op):
+    """relu's VJP as a node of its own, recorded only under ``create_graph``: ``g`` where
+    ``x > 0`` (or NaN), else 0 (PyTorch's ``threshold_backward``). It keeps ``x`` as an input
+    whose derivative is 0, so the second derivative of a ReLU network with respect to its input
+    is zeros, as in PyTorch, instead of an error that the input was not used in the graph."""
+    name = "relu_backward"
+    forward = staticmethod(_relu_backward)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (xp.relu_backward(g, args[1]) if needs[0] else None,
+                xp.zeros_like(args[1]) if needs[1] else None)
 
 
 class Sigmoid(Op):
