@@ -516,6 +516,27 @@ def test_sequential_slice_keeps_names_as_torch_and_append_takes_a_free_one():
     assert isinstance(tail[1], nn.Linear) and tail[1] is ours[2]
 
 
+def test_module_list_slice_is_a_module_list_numbered_from_zero_as_torch():
+    ours = nn.ModuleList([nn.Linear(1, 1), nn.ReLU(), nn.Linear(1, 2)])
+    theirs = tnn.ModuleList([tnn.Linear(1, 1), tnn.ReLU(), tnn.Linear(1, 2)])
+    assert isinstance(ours[1:], nn.ModuleList) and ours[1:][1] is ours[2]
+    assert list(ours[1:].state_dict()) == list(theirs[1:].state_dict()) == ["1.weight", "1.bias"]
+    assert repr(nn.ModuleList(None)) == repr(tnn.ModuleList(None))
+
+
+@pytest.mark.parametrize("value", [5, "fc", tg.Tensor(np.ones(2, np.float32))])
+def test_assigning_a_non_module_to_a_child_is_refused_as_torch(value):
+    ours, theirs = _both(lambda N: N.Sequential(N.Linear(2, 2)))
+    with pytest.raises(TypeError, match="child module '0'"):
+        setattr(theirs, "0", value if not isinstance(value, tg.Tensor) else torch.ones(2))
+    keys = list(ours.state_dict())
+    with pytest.raises(TypeError, match="child module '0'"):
+        setattr(ours, "0", value)
+    assert isinstance(getattr(ours, "0"), nn.Linear) and list(ours.state_dict()) == keys
+    setattr(ours, "0", None)  # None unsets it, as in torch
+    assert getattr(ours, "0") is None and list(ours.state_dict()) == []
+
+
 @pytest.mark.parametrize("make", [
     lambda N, w: N.CrossEntropyLoss(w), lambda N, w: N.NLLLoss(weight=w),
     lambda N, w: N.BCELoss(w), lambda N, w: N.BCEWithLogitsLoss(w, pos_weight=w)])

@@ -51,9 +51,9 @@ class Sequential(Module):
 class ModuleList(Module):
     """A list of modules, registered so that their parameters are found."""
 
-    def __init__(self, modules=()):
+    def __init__(self, modules=None):
         super().__init__()
-        for m in modules:
+        for m in modules or ():
             self.append(m)
 
     def append(self, module):
@@ -63,6 +63,8 @@ class ModuleList(Module):
         return self
 
     def __getitem__(self, i):
+        if isinstance(i, slice):  # a ModuleList again, numbered from 0 (as PyTorch's)
+            return ModuleList(list(self._modules.values())[i])
         return list(self._modules.values())[i]
 
     def __len__(self):

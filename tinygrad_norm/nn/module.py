@@ -105,7 +105,10 @@ class Module:
                 raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} "
                                 f"(a Tensor or None is expected)")
             self._buffers[name] = value
-        elif "_modules" in self.__dict__ and name in self._modules and value is None:
+        elif "_modules" in self.__dict__ and name in self._modules:
+            if value is not None:  # else the child would stay registered behind the attribute
+                raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} "
+                                f"(a Module or None is expected)")
             self._modules[name] = None
         else:
             object.__setattr__(self, name, value)
