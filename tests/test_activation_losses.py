@@ -100,6 +100,31 @@ def test_activations_stable_for_extreme_inputs(torch):
         assert np.isfinite(out.numpy()).all()
 
 
+_POINTWISE = [a for a in ACTIVATIONS if "soft" not in a[0] and "gelu" not in a[0]]
+_SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-9, -1e-9, -10.0, -17.0, -20.0, -100.0, 30.0]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,ours,theirs", _POINTWISE, ids=[a[0] for a in _POINTWISE])
+def test_activation_gradients_at_special_values_as_torch(torch, name, ours, theirs, dtype):
+    # NaN's gradient takes the branch torch's backward takes (relu and elu dropped it), and
+    # the tails keep their digits (elu's gradient was exp(x) as expm1(x) + 1: 0 below -17.3)
+    a = np.array(_SPECIAL, dtype)
+    x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    g = np.linspace(1.0, 2.0, a.size).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = ours(x)
+        out.backward(g)
+    ref = theirs(torch, t)
+    ref.backward(torch.tensor(g))
+    # atol: torch flushes sigmoid(-100) in float32 (a subnormal) to 0; rtol: tanh's 1 - t^2
+    # cancels at -10 in both, to a few 1e-9
+    tol = dict(rtol=max(RTOL[dtype], 1e-8), atol=np.finfo(dtype).tiny)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), **tol)
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), **tol)
+
+
 def test_gelu_erf_gradients_of_all_orders():
     x = Tensor(np.linspace(-3, 3, 7), requires_grad=True)
     assert tg.gradcheck(F.gelu, [x])

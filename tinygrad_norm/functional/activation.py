@@ -119,9 +119,11 @@ def elu(input, alpha=1.0):
     alpha = _number(alpha, "alpha", "elu")
     with scope("elu", alpha=alpha):
         # expm1 of the non-positive part only: no overflow for large positive inputs, and exact
-        # just below 0 (exp(x) - 1 lost every digit of -1e-9 in float32)
-        neg = where(input.data > 0, 0.0, input)
-        return where(input.data > 0, input, neg.expm1() * alpha)
+        # just below 0 (exp(x) - 1 lost every digit of -1e-9 in float32). "Not x <= 0" puts NaN
+        # on the identity side, whose gradient passes, as PyTorch's
+        pos = ~(input.data <= 0)
+        neg = where(pos, 0.0, input)
+        return where(pos, input, neg.expm1() * alpha)
 
 
 def logsigmoid(input):

@@ -81,14 +81,20 @@ class GELU(Module):
 
 
 class SiLU(Module):
+    def __init__(self, inplace=False):
+        super().__init__()
+        _no_inplace(inplace, "SiLU")
+        self.inplace = False
+
     def forward(self, input):
         return F.silu(input)
 
 
 class ELU(Module):
-    def __init__(self, alpha=1.0):
+    def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        self.alpha = alpha
+        _no_inplace(inplace, "ELU")
+        self.alpha, self.inplace = alpha, False
 
     def forward(self, input):
         return F.elu(input, self.alpha)
