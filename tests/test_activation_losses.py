@@ -170,6 +170,15 @@ def test_activation_errors():
 def test_softmax_dtype_argument(torch):
     x = Tensor(np.ones((2, 3), np.float32))
     assert F.softmax(x, dim=1, dtype=np.float64).dtype == np.float64
+    # dtype= casts before the floating-point check: an integer input is fine then, as in torch
+    i = np.array([[1, 2, 3], [0, 0, 5]])
+    for ours, theirs in ((F.softmax, torch.softmax), (F.log_softmax, torch.log_softmax)):
+        out = ours(Tensor(i), dim=1, dtype=np.float32)
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out.numpy(), theirs(torch.tensor(i), 1, dtype=torch.float32),
+                                   rtol=1e-6)
+        with pytest.raises(TypeError, match="floating point"):
+            ours(Tensor(i), dim=1)
 
 
 # ---- cross entropy and nll ---------------------------------------------------------------------

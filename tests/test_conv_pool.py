@@ -341,6 +341,11 @@ def test_conv2d_layer_init_and_checks(torch):
         nn.Conv2d(3, 4, 3, stride=2, padding="same")
     with pytest.raises(NotImplementedError, match="padding_mode"):
         nn.Conv2d(3, 4, 3, padding_mode="reflect")
+    for mode in ("bogus", None):  # not a mode at all: torch's ValueError, before anything is built
+        with pytest.raises(ValueError, match="padding_mode must be one of"):
+            torch.nn.Conv2d(3, 4, 3, padding_mode=mode)
+        with pytest.raises(ValueError, match="padding_mode must be one of"):
+            nn.Conv2d(3, 4, 3, padding_mode=mode)
 
 
 def test_pool_layers_match_torch(torch):
@@ -399,5 +404,12 @@ def test_one_element_sequences_count_as_their_int_where_torch_takes_them(torch):
         for ours, theirs in ((F.max_pool2d, tf.max_pool2d), (F.avg_pool2d, tf.avg_pool2d)):
             np.testing.assert_allclose(ours(Tensor(x), **kw).numpy(),
                                        theirs(torch.tensor(x), **kw).numpy(), rtol=1e-12)
+    kw = dict(kernel_size=3, stride=(2,), padding=[1], dilation=(1,))  # the module too
+    tg.manual_seed(0)
+    ours = nn.Conv2d(2, 3, **kw).double()
+    theirs = torch.nn.Conv2d(2, 3, **kw).double()
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    np.testing.assert_allclose(ours(Tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-12)
     with pytest.raises(ValueError, match="kernel_size must be an int or a pair of ints"):
         F.unfold(Tensor(x), kernel_size=(2,))

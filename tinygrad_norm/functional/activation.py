@@ -77,17 +77,17 @@ def _float_dtype(dtype, fn):
 def softmax(input, dim=-1, dtype=None):
     """exp(x) / sum(exp(x)) along ``dim`` (default -1; PyTorch's implicit default is deprecated).
     ``dtype`` casts the input first, as in PyTorch."""
-    _check(input, "softmax")
-    if dtype is not None:
+    if dtype is not None and isinstance(input, Tensor):  # cast first: ints in, as PyTorch
         input = input.astype(_float_dtype(dtype, "softmax"))
+    _check(input, "softmax")
     return input.softmax(_dim(input, dim, "softmax"))
 
 
 def log_softmax(input, dim=-1, dtype=None):
     """log(softmax(x)) along ``dim``, computed stably in one primitive."""
-    _check(input, "log_softmax")
-    if dtype is not None:
+    if dtype is not None and isinstance(input, Tensor):  # cast first: ints in, as PyTorch
         input = input.astype(_float_dtype(dtype, "log_softmax"))
+    _check(input, "log_softmax")
     return input.log_softmax(_dim(input, dim, "log_softmax"))
 
 

@@ -16,6 +16,8 @@ __all__ = ["Conv2d", "MaxPool2d", "AvgPool2d"]
 
 def _pair(v, name, cls, minimum):
     items = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+    if len(items) == 1:  # stride=(2,) means (2, 2), as in torch
+        items = items * 2
     if len(items) != 2 or any(isinstance(x, bool) or not isinstance(x, numbers.Integral)
                               or x < minimum for x in items):
         raise ValueError(f"{cls}: {name} must be an int >= {minimum} or a pair of them, got {v!r}")
@@ -54,6 +56,10 @@ class Conv2d(Module):
             self.padding = padding
         else:
             self.padding = _pair(padding, "padding", cls, 0)
+        modes = ("zeros", "reflect", "replicate", "circular")
+        if not isinstance(padding_mode, str) or padding_mode not in modes:
+            raise ValueError(f"padding_mode must be one of {modes}, but got "
+                             f"padding_mode={padding_mode!r}")
         if padding_mode != "zeros":
             raise NotImplementedError(f"Conv2d: padding_mode={padding_mode!r} is not supported "
                                       f"(only 'zeros')")
