@@ -255,6 +255,43 @@ def test_trunc_normal_and_constants(torch):
     assert x.dtype == np.float32
 
 
+def _truncated_moments(lo, hi):
+    """Mean and std of N(0, 1) on [lo, hi] by quadrature, the density scaled to 1 at the
+    interval's point nearest 0 (so 40 standard deviations out does not underflow)."""
+    lo, hi = max(lo, -60.0), min(hi, 60.0)
+    x = np.linspace(lo, hi, 400_001)
+    near = 0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi))
+    w = np.exp(-(x * x - near * near) / 2)
+    mean = np.trapezoid(x * w, x) / np.trapezoid(w, x)
+    return mean, math.sqrt(np.trapezoid((x - mean) ** 2 * w, x) / np.trapezoid(w, x))
+
+
+@pytest.mark.filterwarnings("ignore:mean is more than 2 std")  # torch's, for [3, 4]
+@pytest.mark.parametrize("a,b", [(-2.0, 2.0), (-0.001, 0.001), (3.0, 4.0), (-9.0, -8.0),
+                                 (8.0, 9.0), (5.0, np.inf), (-np.inf, -6.0), (40.0, 41.0)])
+def test_trunc_normal_is_exact_on_unlikely_intervals(torch, a, b):
+    # Redrawing gave up after 1000 rounds and clipped: [-0.001, 0.001] put 45% of the values on
+    # its two bounds, [8, 9] made every value 8.0. Now: no value on a bound, the exact moments.
+    n = 100_000
+    tg.manual_seed(3)
+    v = init.trunc_normal_(Tensor(np.zeros(n)), mean=0.0, std=1.0, a=a, b=b).numpy()
+    assert v.min() >= a and v.max() <= b and np.mean((v == a) | (v == b)) < 1e-3
+    mean, std = _truncated_moments(a, b)
+    assert abs(v.mean() - mean) < 5 * std / math.sqrt(n) and abs(v.std() / std - 1) < 0.02
+    if abs(a) < 5 and abs(b) < 5:  # torch's inverse-CDF sampler is exact there too
+        ref = torch.nn.init.trunc_normal_(torch.zeros(n, dtype=torch.float64), 0.0, 1.0, a, b)
+        assert abs(ref.mean().item() - mean) < 5 * std / math.sqrt(n)
+    t = init.trunc_normal_(Tensor(np.zeros(5000, np.float32)), mean=2.0, std=0.5, a=1.0, b=1.01)
+    assert t.dtype == np.float32 and 1.0 <= t.numpy().min() and t.numpy().max() <= 1.01
+
+
+def test_ndtri_matches_torch_in_the_range_trunc_normal_uses(torch):
+    from tinygrad_norm.nn.truncated_normal import ndtri
+    p = np.concatenate([np.logspace(-300, -2, 400), np.linspace(0.01, 0.99, 400)])
+    ref = torch.special.ndtri(torch.tensor(p)).numpy()
+    np.testing.assert_allclose(ndtri(p), ref, rtol=1e-13, atol=1e-15)
+
+
 def test_init_is_seeded_and_untracked():
     w = Tensor(np.zeros((30, 20)), requires_grad=True)
     tg.manual_seed(7)

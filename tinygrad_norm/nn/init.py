@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import random as _random
 from ..tensor import Tensor
+from .truncated_normal import standard_truncated_normal
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
@@ -127,22 +128,18 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Fill with N(mean, std^2) restricted to [a, b] (by redrawing values outside)."""
+    """Fill with N(mean, std^2) restricted to [a, b], exactly: values outside are redrawn where
+    [a, b] is likely, the CDF is inverted where it is not (``truncated_normal``)."""
     _check(tensor, "trunc_normal_")
     mean, std = _number(mean, "mean", "trunc_normal_"), _number(std, "std", "trunc_normal_")
     a, b = _number(a, "a", "trunc_normal_"), _number(b, "b", "trunc_normal_")
     if not a < b or std < 0:
         raise ValueError(f"trunc_normal_: expects a < b and std >= 0, got a={a}, b={b}, std={std}")
     gen = _gen(generator)
-    out = gen.normal(mean, std, tensor.shape)
-    bad = (out < a) | (out > b)
-    for _ in range(1000):  # each round redraws only the rejects
-        if not bad.any():
-            break
-        out[bad] = gen.normal(mean, std, int(bad.sum()))
-        bad = (out < a) | (out > b)
-    np.clip(out, a, b, out=out)
-    return _fill(tensor, out)
+    if std == 0:
+        return _fill(tensor, min(max(mean, a), b))
+    z = standard_truncated_normal(gen, (a - mean) / std, (b - mean) / std, tensor.shape)
+    return _fill(tensor, np.clip(mean + std * z, a, b))  # the clip only undoes rounding
 
 
 def constant_(tensor, val):
