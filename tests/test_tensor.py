@@ -448,6 +448,19 @@ def test_augmented_assignment_updates_in_place_where_nothing_is_recorded():
     y += 10.0  # a constant the graph saved: the graph keeps the old values
     z.backward()
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
+    # a create_graph backward differentiates the tensors themselves: a replaced array is refused
+    # (it gave the gradient of the new values, 3. here, or of a mix: w*w*w after w -= 1 gave 17)
+    x.grad = None
+    z = (x * y).sum()
+    y += 1.0
+    np.testing.assert_array_equal(tg.grad(z, x, retain_graph=True)[0].numpy(), [13.0, 14.0])
+    with pytest.raises(RuntimeError, match="modified since the graph was recorded"):
+        tg.grad(z, x, create_graph=True)
+    cube = (x * x * x).sum()
+    with tg.no_grad():
+        x -= 1.0
+    with pytest.raises(RuntimeError, match="input of shape \\(2,\\) to mul holds a new array"):
+        tg.grad(cube, x, create_graph=True)
     i = Tensor(np.array([1, 2]))
     with pytest.raises(TypeError, match="cannot be stored in a tensor of dtype int64"):
         i += 0.5

@@ -250,6 +250,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             if inputs is None:
                 raise RuntimeError(_FREED)
             if create_graph:
+                _check_unmodified(node)
                 out = _recorded_output(node) if node.op.saves_out else None
                 args, extra = inputs, None
             else:
@@ -355,6 +356,21 @@ def _iadd(a, b):
         _bin(np.add, a, _compact(b) if b.size >= _MIN_SIZE else b, out=a)
         return a
     return a + b
+
+
+def _check_unmodified(node):
+    """A recorded VJP reads the input tensors themselves, not the arrays saved at the forward:
+    one whose array was replaced since (``w -= lr * w.grad`` under no_grad) would silently give a
+    gradient of the new values. Refused, as PyTorch refuses a tensor modified in place."""
+    from .tensor import Tensor
+    for t, a in zip(node.inputs, node.saved[0]):
+        if type(t) is Tensor and t.data is not a:
+            raise RuntimeError(
+                f"one of the tensors needed for gradient computation has been modified since the "
+                f"graph was recorded: an input of shape {t.data.shape} to {node.op.name} holds a "
+                f"new array (an augmented assignment such as `w -= ...` under no_grad(), or .data "
+                f"set directly). A create_graph backward differentiates the tensors as they are "
+                f"now; run the forward again after the update.")
 
 
 def _recorded_output(node):

@@ -905,7 +905,8 @@ def where(condition, x, y):
         if type(xd) in _SCALARS and type(yd) in _SCALARS:  # Python numbers: float32, as Tensor(2.0)
             out = out.astype(np.float32)
         return Tensor(out)
-    cond = condition if isinstance(condition, Tensor) else Tensor._wrap(c)
+    # the condition as recorded is the bool array used (a numeric condition's cast included)
+    cond = condition if isinstance(condition, Tensor) and condition.data is c else Tensor._wrap(c)
     return _make(ops.Where, out, (cond, x, y), (c, xd, yd), None, bits)
 
 
