@@ -701,6 +701,21 @@ def test_maximum_minimum_ties_split_like_torch(torch, name):
            np.float64, 2)
 
 
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_maximum_minimum_with_nan_and_inf_route_the_gradient_as_torch(torch, name):
+    # NaN makes every comparison false: torch gives both sides the gradient (here the first
+    # side got none); the losing side gets exactly 0 even for an inf upstream (g * 0 was NaN)
+    a = np.array([np.nan, 1.0, 2.0, 2.0, -np.inf, np.inf, 3.0, np.nan])
+    b = np.array([1.0, np.nan, 2.0, 5.0, -np.inf, 1.0, -1.0, np.nan])
+    up = np.array([1.0, 2.0, 3.0, np.inf, 5.0, 6.0, -np.inf, 8.0])
+    x, y = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    getattr(tg, name)(x, y).backward(up)
+    getattr(torch, name)(tx, ty).backward(torch.tensor(up))
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_array_equal(y.grad.numpy(), ty.grad.numpy())
+
+
 @pytest.mark.parametrize("name", ["max", "min"])
 def test_max_min_ties_share_the_gradient_like_amax(torch, name):
     a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [-1.0, 0.0, -1.0]])

@@ -596,7 +596,7 @@ class Maximum(Op):
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         a, b = args
-        return _split_by_mask(g, a > b, a == b, needs)
+        return _split_by_mask(g, a < b, a > b, a == b, needs, xp)
 
 
 class Minimum(Op):
@@ -606,14 +606,16 @@ class Minimum(Op):
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         a, b = args
-        return _split_by_mask(g, a < b, a == b, needs)
+        return _split_by_mask(g, a > b, a < b, a == b, needs, xp)
 
 
-def _split_by_mask(g, first, tie, needs):
-    # Ties share the gradient equally, as PyTorch does for maximum/minimum.
-    dt = g.dtype
-    w = first.astype(dt) + tie.astype(dt) * 0.5
-    return (g * w if needs[0] else None), (g * (1 - w) if needs[1] else None)
+def _split_by_mask(g, a_loses, b_loses, tie, needs, xp):
+    """PyTorch's rule for maximum/minimum: ties share the gradient equally, the losing side gets
+    exactly 0 (a select: also for an inf upstream), and both sides get it where a NaN makes
+    every comparison false."""
+    half = xp.where(tie, g * 0.5, g)
+    return (xp.where(a_loses, 0, half) if needs[0] else None,
+            xp.where(b_loses, 0, half) if needs[1] else None)
 
 
 class Where(Op):
