@@ -559,7 +559,9 @@ class Div(Op):
     def vjp(g, args, out, extra, kw, needs, xp):
         a, b = args
         ga = g / b if needs[0] else None
-        gb = -(g * a) / (b * b) if needs[1] else None
+        # -g a / b^2 as PyTorch orders it, (a / b) / b: with b * b, the higher derivatives met
+        # 0 * inf at b = 0 or inf and gave NaN where PyTorch gives inf or 0
+        gb = -g * ((a / b) / b) if needs[1] else None
         return ga, gb
 
 
@@ -583,9 +585,13 @@ class Pow(Op):
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ga = xp.where(b == 0, 0, g * b * a ** (b - 1))
         if needs[1]:
-            # d(a^b)/db = a^b log a; PyTorch takes it as 0 where a == 0 (the limit for b > 0).
-            safe = xp.where(a == 0, 1, a)
-            gb = g * out * xp.log(safe)
+            # d(a^b)/db = a^b log a; PyTorch takes it as 0 where a == 0 and b >= 0 (the limit),
+            # and keeps inf * log 0 = -inf where b < 0
+            if type(a) in (int, float) and a != 0:  # a Python number stays one (float32 graphs)
+                gb = g * out * (math.log(a) if a > 0 else math.nan)
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    gb = g * out * xp.log(xp.where((a == 0) & (b >= 0), 1, a))
         return ga, gb
 
 
