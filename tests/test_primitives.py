@@ -556,6 +556,28 @@ def test_var_is_two_pass_stable():
     assert x32.var(correction=1).item() == pytest.approx(np.var(base, ddof=1), rel=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("axis", [0, (0, 2)])
+def test_std_and_var_of_a_constant_slice_are_exactly_zero_as_torch(torch, dtype, axis):
+    # the rounded mean of n copies of v is not always v (float32 0.1 three times: 1 ulp over),
+    # which left std ~1e-8 and its gradient O(1) (-0.41 each) where torch gives 0 and 0
+    rng = np.random.default_rng(5)
+    for n in range(2, 11):
+        v = rng.standard_normal(8) * 10.0 ** rng.integers(-3, 4, 8)
+        const = v if axis == 0 else v[:2, None]  # every reduced slice holds one value
+        a = np.broadcast_to(const.astype(dtype), (n, 2, 8)).copy()
+        up = rng.standard_normal((2, 8) if axis == 0 else (2,)).astype(dtype)
+        for name in ("std", "var"):
+            x = Tensor(a, requires_grad=True)
+            y = getattr(x, name)(axis=axis)
+            y.backward(up)
+            t = torch.tensor(a, requires_grad=True)
+            getattr(t, name)(dim=axis).backward(torch.tensor(up))
+            assert not y.numpy().any() and not x.grad.numpy().any()
+            if name == "std":  # torch's var gradient is 2 (x - mean) / (n - 1): not always 0
+                np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
 def test_var_default_correction_and_ddof_alias(torch):
     a = values(0, (3, 4))
     x = Tensor(a)

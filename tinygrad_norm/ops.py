@@ -289,8 +289,9 @@ def _scatter_np(g, index, shape, basic):
         if any(i.shape != first for i in items):  # np.broadcast_arrays costs ~3 us: only if needed
             items = np.broadcast_arrays(*items)
         flat = np.ravel_multi_index(items, shape[:k], mode="wrap")
-        rows = out.reshape((-1,) + shape[k:])
-        np.add.at(rows, flat.reshape(-1), g.reshape((-1,) + shape[k:]))
+        # explicit row counts: -1 cannot be inferred where a trailing axis has size 0
+        rows = out.reshape((math.prod(shape[:k]),) + shape[k:])
+        np.add.at(rows, flat.reshape(-1), g.reshape((flat.size,) + shape[k:]))
         return out
     np.add.at(out, index, g)  # repeated indices must add up, which plain assignment loses
     return out
@@ -929,8 +930,20 @@ _KEEP_DEVIATION = 1 << 20  # bytes
 
 def _deviation(a, axes):
     if type(a) is np.ndarray:
-        return np.subtract(a, _mean(a, axes, True))
+        return _centered(a, axes)
     return a - a.mean(axis=axes, keepdims=True)
+
+
+def _centered(a, axes):
+    """``a - mean(a)`` over ``axes``, taken from ``a`` shifted by each slice's first element
+    (which the difference does not depend on): exactly 0 for a constant slice, as PyTorch's
+    variance gives -- the rounded mean of n copies of v is not always v (float32 0.1 three
+    times: 1 ulp over), and std's gradient was then O(1) instead of 0 -- and no cancellation
+    where the mean is large against the spread. One subtraction more than the plain form."""
+    if a.size == 0 or not axes:
+        return np.subtract(a, _mean(a, axes, True))
+    d = np.subtract(a, a[tuple(slice(0, 1) if i in axes else slice(None) for i in range(a.ndim))])
+    return np.subtract(d, _mean(d, axes, True), out=d)
 
 
 class Var(Op):
@@ -941,8 +954,7 @@ class Var(Op):
 
     @staticmethod
     def forward(a, axis, correction, keepdims):
-        m = _mean(a, axis, True)
-        d = np.subtract(a, m)
+        d = _centered(a, axis)
         n = _count(a.shape, axis) - correction
         if 0 < len(axis) < a.ndim and d.size and _einsum_ok(d):
             out = _einsum_sum((d, d), axis)  # no d*d temporary

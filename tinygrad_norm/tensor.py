@@ -225,7 +225,9 @@ def _index_arg(index):
         if isinstance(i, Tensor):
             i = i.data
         elif isinstance(i, list):
-            i = np.asarray(i) if i else np.empty(0, np.intp)  # [] would be float64
+            i = np.asarray(i)
+            if i.size == 0:  # [] or [[], []] would be float64: an empty integer index, as NumPy
+                i = i.astype(np.intp)
         if not isinstance(i, _BASIC) or isinstance(i, bool):
             if isinstance(i, np.integer):
                 i = int(i)
@@ -602,7 +604,8 @@ class Tensor:
     def min(self, axis=None, keepdims=False): return self._reduce(ops.Min, axis, keepdims)
 
     def logsumexp(self, axis=None, keepdims=False):
-        return self._reduce(ops.Logsumexp, axis, keepdims)
+        # integers as floats first: x - max in uint8 wraps around, in int8 overflows
+        return self._floating()._reduce(ops.Logsumexp, axis, keepdims)
 
     def var(self, axis=None, correction=None, keepdims=False, *, ddof=None):
         """Variance, two-pass. ``correction`` as PyTorch (None means 1, unbiased); ``ddof`` is
@@ -817,8 +820,8 @@ def _scalar_arg(v, name):
         if v.size != 1:  # item()'s own message would not say which argument it was
             raise TypeError(f"{name} must be a number, got a Tensor of shape {v.shape}")
         v = v.item()
-    if isinstance(v, np.generic):
-        v = v.item()
+    if isinstance(v, np.generic) or isinstance(v, np.ndarray) and v.ndim == 0:
+        v = v.item()  # a NumPy scalar or 0-d array, as NumPy takes them
     if not isinstance(v, (int, float)):
         raise TypeError(f"{name} must be a number, got {type(v).__name__}")
     return v
