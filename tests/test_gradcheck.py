@@ -147,3 +147,21 @@ def test_gradcheck_of_non_contiguous_inputs():
     assert tg.gradcheck(lambda v: v * v, [Tensor(a, requires_grad=True)])
     assert tg.gradcheck(lambda v: v * v, [np.asfortranarray(np.ones((2, 2)))])
     assert tg.gradgradcheck(lambda v: v * v, [Tensor(a[::2], requires_grad=True)])
+
+
+def test_gradcheck_of_a_function_that_differentiates_inside(rng, torch):
+    # a gradient penalty or a hand-written first derivative: the output-shape probe ran under
+    # no_grad, where the inner grad() found nothing to differentiate and raised
+    x = Tensor(rng.standard_normal(4), requires_grad=True)
+
+    def input_gradient(x):
+        return tg.grad((x * x * x).sum(), [x], create_graph=True)[0]
+
+    assert tg.gradcheck(input_gradient, [x])
+    assert tg.gradgradcheck(input_gradient, [x])
+    t = torch.tensor(x.numpy(), requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda t: torch.autograd.grad((t * t * t).sum(), [t], create_graph=True)[0], [t])
+    with pytest.raises(GradcheckError):  # and still catches a wrong one: a flat second order
+        tg.gradcheck(lambda x: tg.grad(apply(FlatSecond, x).sum(), [x], create_graph=True)[0],
+                     [x])
