@@ -157,8 +157,23 @@ def test_help_and_bad_arguments(capsys):
 def test_sample_time_and_plot_format_are_checked_before_timing(capsys):
     for argv, message in ((["--sample-time", "inf"], "must be a finite number > 0"),
                           (["--sample-time", "nan"], "must be a finite number > 0"),
-                          (["--plot", "ratios.txt"], "the suffix picks the format")):
+                          (["--plot", "ratios.txt"], "the suffix picks the format"),
+                          (["--json", "r.out", "--markdown", "./r.out"],
+                           "--json and --markdown name the same file")):
         with pytest.raises(SystemExit) as e:
             main(["bench", *argv])
         assert e.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_repeated_cases_and_dtypes_are_timed_once(monkeypatch):
+    import tinygrad_norm.bench as bench_pkg
+    seen = {}
+
+    def fake_run(opts):
+        seen.update(cases=opts.cases, dtypes=opts.dtypes)
+        raise bench_pkg.GradientMismatch("stop here")  # the command reports it and returns 1
+
+    monkeypatch.setattr(bench_pkg, "run_bench", fake_run)
+    assert main(["bench", "--cases", "gn", "gn", "--dtypes", "float32", "float32"]) == 1
+    assert seen == {"cases": ("gn",), "dtypes": ("float32",)}

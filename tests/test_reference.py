@@ -566,3 +566,76 @@ def test_dropout_bad_arguments():
         ref.dropout_backward(dout.astype(np.float64), cache)
     with pytest.raises(ValueError, match="dropout_forward"):
         ref.batch_norm_backward(dout, cache)
+
+
+# ---- edge inputs found by review: each failed (or passed silently) before ----------------------
+
+@pytest.mark.parametrize("inverted", [True, False])
+@pytest.mark.parametrize("training", [True, False])
+def test_dropout_of_a_zero_dimensional_input_is_arrays_as_the_composite(inverted, training):
+    x, dout = np.array(2.0), np.array(3.0)
+    out, cache = ref.dropout_forward(x, 0.5, training=training, inverted=inverted,
+                                     rng=np.random.default_rng(0))
+    dx = ref.dropout_backward(dout, cache)
+    assert type(out) is np.ndarray and type(dx) is np.ndarray and out.shape == dx.shape == ()
+    if training:
+        keep = bool(keep_mask((), 0.5, np.random.default_rng(0)))
+        scale = 2.0 if inverted else 1.0
+        assert out == (2.0 * scale if keep else 0.0) and dx == (3.0 * scale if keep else 0.0)
+
+
+def test_dropout_of_a_transposed_input_is_c_contiguous_as_documented():
+    x = np.arange(12.0).reshape(3, 4).T
+    for inverted in (True, False):
+        out, cache = ref.dropout_forward(x, 0.3, inverted=inverted, rng=np.random.default_rng(1))
+        assert out.flags.c_contiguous
+        np.testing.assert_array_equal(out, np.where(cache["mask"], x / (0.7 if inverted else 1), 0))
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 0), (2, 4, 0, 5)])
+def test_norms_of_an_empty_spatial_axis_as_the_composites(shape):
+    x, dy = np.zeros(shape), np.zeros(shape)
+    g, b = np.ones(4), np.zeros(4)
+    for fwd, bwd, extra in ((ref.batch_norm_forward, ref.batch_norm_backward, ()),
+                            (ref.group_norm_forward, ref.group_norm_backward, (2,)),
+                            (ref.instance_norm_forward, ref.instance_norm_backward, ())):
+        out, cache = fwd(x, g, b, *extra)
+        dx, dg, db = bwd(dy, cache)
+        assert out.shape == dx.shape == shape and not dg.any() and not db.any()
+
+
+def test_norms_refuse_float16_whose_sums_of_squares_overflow():
+    import tinygrad_norm.functional as F
+    from tinygrad_norm import Tensor
+    x = (np.random.default_rng(0).standard_normal((4, 1024)) * 10).astype(np.float16)
+    with pytest.raises(TypeError, match="float32 or float64"):  # gave var = inf, output 0
+        ref.layer_norm_forward(x, None, None)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        ref.batch_norm_forward(x, None, None)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        F.layer_norm(Tensor(x), (1024,))
+    out, _ = ref.dropout_forward(x, 0.5, rng=np.random.default_rng(0))  # dropout has no sums
+    assert out.dtype == np.float16
+
+
+@pytest.mark.parametrize("bad", ["3", (3.7,), (True,)])
+def test_layer_norm_normalized_shape_must_be_ints_as_torch(bad):
+    with pytest.raises(TypeError, match="normalized_shape must be an int or a tuple of ints"):
+        ref.layer_norm_forward(np.ones((2, 3)), None, None, normalized_shape=bad)
+    ref.layer_norm_forward(np.ones((2, 3)), None, None, normalized_shape=[np.int64(3)])
+
+
+def test_one_value_per_channel_is_refused_as_torch_and_the_composites(torch):
+    tf = torch.nn.functional
+    for ours, theirs, shape in (
+            (lambda x: ref.batch_norm_forward(x, None, None),
+             lambda t: tf.batch_norm(t, None, None, training=True), (1, 3)),
+            (lambda x: ref.group_norm_forward(x, None, None, 4), lambda t: tf.group_norm(t, 4),
+             (1, 4, 1)),
+            (lambda x: ref.instance_norm_forward(x, None, None), tf.instance_norm, (1, 3, 1)),
+            (lambda x: ref.instance_norm_forward(x, None, None), tf.instance_norm, (2, 3, 1))):
+        with pytest.raises(ValueError) as theirs_error:
+            theirs(torch.ones(shape, dtype=torch.float64))
+        words = str(theirs_error.value).split(", got")[0]
+        with pytest.raises(ValueError, match=words):
+            ours(np.ones(shape))

@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 
 import numpy as np
 
@@ -96,6 +97,24 @@ def _check_x(x, name="x"):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
     if x.dtype.kind != "f":
         raise TypeError(f"{name} must have a floating-point dtype, got {x.dtype}")
+    return x
+
+
+def _check_several(values, size):
+    """One value per channel (or group) gives a variance of 0 and a normalized output of 0:
+    refused as PyTorch and the composites refuse it, with their wording."""
+    if values == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                         f"{size}")
+
+
+def _check_norm_x(x):
+    """A normalization's input: float32 or wider. Its statistics are sums of squares, which
+    float16 overflows (65504) at ordinary sizes: 1024 features of std 10 gave var = inf."""
+    _check_x(x)
+    if x.dtype.itemsize < 4:
+        raise TypeError(f"x must be float32 or float64 for a normalization, got {x.dtype} (its "
+                        f"sums of squares overflow); convert it with x.astype(np.float32)")
     return x
 
 
@@ -229,7 +248,7 @@ def dropout_forward(x, p, training=True, inverted=True, rng=None):
             cache["zero"] = True
             return np.zeros(x.shape, x.dtype), cache
         cache["scale"] = 1.0 - p
-        return np.multiply(x, 1.0 - p), cache
+        return np.multiply(x, 1.0 - p, out=np.empty(x.shape, x.dtype)), cache
     if p == 0.0:
         return x, cache
     if p == 1.0:
@@ -245,14 +264,19 @@ def dropout_forward(x, p, training=True, inverted=True, rng=None):
     # Select on the bit patterns: v & 0xFF..F == v and v & 0 == +0.0 for every value,
     # inf and NaN included.  ~20x faster than np.where on a random mask, which
     # mispredicts a branch per element.
-    bits = np.negative(keep.view(np.int8)).astype(f"i{isz}").view(f"u{isz}")
+    # (out= arrays throughout: a 0-d input would otherwise turn into NumPy scalars, and a
+    # transposed one into a transposed output)
+    bits = np.empty(x.shape, f"u{isz}")
+    np.negative(keep.view(np.int8), out=bits.view(f"i{isz}"), casting="unsafe")
     cache["bits"] = bits
+    out = np.empty(x.shape, x.dtype)
+    ov = out.view(bits.dtype)
     if inverted:
-        out = np.multiply(x, scale)
-        ov = out.view(bits.dtype)
+        np.multiply(x, scale, out=out)
         np.bitwise_and(ov, bits, out=ov)
-        return out, cache
-    return np.bitwise_and(x.view(bits.dtype), bits).view(x.dtype), cache
+    else:
+        np.bitwise_and(x.view(bits.dtype), bits, out=ov)
+    return out, cache
 
 
 def dropout_backward(dout, cache, *, retain_cache=False):
@@ -273,7 +297,7 @@ def dropout_backward(dout, cache, *, retain_cache=False):
         return np.zeros(dout.shape, dout.dtype)
     scale = cache["scale"]
     if cache["mask"] is None:  # identity, or classic eval
-        return dout if scale == 1.0 else np.multiply(dout, scale)
+        return dout if scale == 1.0 else np.multiply(dout, scale, out=np.empty_like(dout))
     if cache["bits"] is None:  # long double
         return np.where(cache["mask"], np.multiply(dout, scale), dout.dtype.type(0))
     bits = cache["bits"]
@@ -298,13 +322,14 @@ def batch_norm_forward(x, gamma, beta, eps=1e-5):
     (biased) are the per-channel batch statistics, e.g. for a running-average update.
     ``cache["inv_std"]`` is ``1/sqrt(var + eps)`` and ``cache["xc"]`` is ``x - mean``.
     """
-    _check_x(x)
+    _check_norm_x(x)
     _check_ndim(x, 2, "(N, C, ...)")
     N, C = x.shape[0], x.shape[1]
     L = _prod(x.shape[2:])
     gamma = _check_param("gamma", gamma, (C,), x.dtype)
     beta = _check_param("beta", beta, (C,), x.dtype)
     eps = _check_eps(eps, positive=True)
+    _check_several(N * L, [N, C] + list(x.shape[2:]))
     invM = 1.0 / max(N * L, 1)
     x = np.ascontiguousarray(x)
     dt = x.dtype
@@ -345,7 +370,7 @@ def batch_norm_forward(x, gamma, beta, eps=1e-5):
 
 def _bn_row(v, L):
     """Per-channel values (C,) expanded to one wide row (C*L,)."""
-    return np.repeat(v, L) if L > 1 else v
+    return np.repeat(v, L) if L != 1 else v  # L = 0 (an empty spatial axis): an empty row
 
 
 def _bn_channel_sum(a2, C, L):
@@ -427,15 +452,18 @@ def layer_norm_forward(x, gamma, beta, eps=1e-5, *, normalized_shape=None):
     ``cache["inv_std"]`` have shape ``x.shape[:-k]``; ``cache["xhat"]`` is the
     normalized input, as a (rows, prod(normalized_shape)) array.
     """
-    _check_x(x)
+    _check_norm_x(x)
     if normalized_shape is not None:
         if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
             normalized_shape = (normalized_shape,)
-        try:
-            ns = tuple(int(s) for s in normalized_shape)
+        try:  # operator.index: no float truncated, no bool, no string read digit by digit
+            if isinstance(normalized_shape, (str, bytes)) or any(
+                    isinstance(s, bool) for s in normalized_shape):
+                raise TypeError
+            ns = tuple(operator.index(s) for s in normalized_shape)
         except TypeError:
             raise TypeError(f"normalized_shape must be an int or a tuple of ints, "
-                            f"got {type(normalized_shape).__name__}") from None
+                            f"got {normalized_shape!r}") from None
     else:
         ref = gamma if gamma is not None else beta
         if ref is not None and not isinstance(ref, np.ndarray):
@@ -550,6 +578,12 @@ def _group_forward(op, x, gamma, beta, G, eps):
     beta = _check_param("beta", beta, (C,), x.dtype)
     eps = _check_eps(eps, positive=False)
     Cg = C // G
+    if op == "instance_norm":  # PyTorch's rules, in its words
+        if L == 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input "
+                             f"size {x.shape}")
+    else:  # group norm: N * C / G "channels" of L values
+        _check_several(N * Cg * L, [N * Cg, G] + list(x.shape[2:]))
     K = Cg * L  # elements per (sample, group)
     invK = 1.0 / max(K, 1)
     R = N * G  # one row per (sample, group)
@@ -567,7 +601,8 @@ def _group_forward(op, x, gamma, beta, G, eps):
     ones = np.ones(K, dt)
     for b in _blocks(R, K * dt.itemsize):
         xb, cb, yb = x3[b], xc[b], out[b]
-        xb2, cb2 = xb.reshape(-1, K), cb.reshape(-1, K)
+        n = xb.shape[0]  # explicit row counts: -1 is ambiguous for K = 0 (empty spatial axes)
+        xb2, cb2 = xb.reshape(n, K), cb.reshape(n, K)
         mb = np.matmul(xb2, ones)
         mb *= invK
         mean[b] = mb
@@ -579,7 +614,7 @@ def _group_forward(op, x, gamma, beta, G, eps):
         inv[b] = rb
         # einsum applies a per-row factor faster than a broadcast np.multiply
         if gt is None:
-            np.einsum("ik,i->ik", cb2, rb, out=yb.reshape(-1, K))
+            np.einsum("ik,i->ik", cb2, rb, out=yb.reshape(n, K))
         else:
             np.einsum("icl,ic->icl", cb, gt[b] * rb[:, None], out=yb)
         if bt is not None:
@@ -616,7 +651,7 @@ def _group_backward(dy, cache, retain):
             Ab = dyb.reshape(n, Cg)  # rows costs ~8x a plain multiply
             Bb = np.multiply(dyb, cb).reshape(n, Cg)
         else:
-            Ab = np.matmul(dyb.reshape(-1, L), onesL).reshape(n, Cg)
+            Ab = np.matmul(dyb.reshape(n * Cg, L), onesL).reshape(n, Cg)
             Bb = _vecdot(dyb, cb)
         A[b] = Ab
         B[b] = Bb
@@ -667,7 +702,7 @@ def group_norm_forward(x, gamma, beta, num_groups, eps=1e-5):
     ``(out, cache)``; ``cache["mean"]``, ``cache["var"]`` and ``cache["inv_std"]`` have
     shape (N, num_groups), and ``cache["xc"]`` is ``x - mean``.
     """
-    _check_x(x)
+    _check_norm_x(x)
     _check_ndim(x, 2, "(N, C, ...)")
     if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral):
         raise TypeError(f"num_groups must be an int, got {type(num_groups).__name__}")
@@ -697,7 +732,7 @@ def instance_norm_forward(x, gamma, beta, eps=1e-5):
     ``beta``: (C,) or None.  Returns ``(out, cache)``; ``cache["mean"]``, ``cache["var"]``
     and ``cache["inv_std"]`` have shape (N, C), and ``cache["xc"]`` is ``x - mean``.
     """
-    _check_x(x)
+    _check_norm_x(x)
     _check_ndim(x, 3, "(N, C, *spatial)")
     return _group_forward("instance_norm", x, gamma, beta, x.shape[1], eps)
 

@@ -114,10 +114,14 @@ def _writable(parser, path, option):
 
 
 def run(args, parser):
+    seen = {}
     for option in ("json", "markdown", "plot"):
         path = getattr(args, option)
         if path is not None:
             _writable(parser, path, f"--{option}")
+            same = seen.setdefault(os.path.realpath(path), option)
+            if same != option:  # the second write would replace the first
+                parser.error(f"--{same} and --{option} name the same file {path!r}")
     if args.plot is not None and os.path.splitext(args.plot)[1].lower() not in _PLOT_SUFFIXES:
         # checked before the minutes of timing, not by matplotlib after them
         parser.error(f"--plot {args.plot!r}: the suffix picks the format; use one of "
@@ -128,7 +132,7 @@ def run(args, parser):
 
     opts = BenchOptions(quick=args.quick, torch=args.torch, rounds=args.rounds,
                         sample_time=args.sample_time, memory=args.memory, seed=args.seed,
-                        progress=args.progress, dtypes=tuple(args.dtypes))
+                        progress=args.progress, dtypes=tuple(dict.fromkeys(args.dtypes)))
     if args.cases:
         opts.cases = tuple(dict.fromkeys(args.cases))
     if not set(opts.cases) - {"chain", "mlp"} and args.plot:

@@ -45,9 +45,10 @@ __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm"]
 def _check_input(input, fn, min_ndim):
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}(): input must be a Tensor, got {type(input).__name__}")
-    if input.dtype.kind != "f":
-        raise TypeError(f"{fn}(): input must be floating point, got dtype {input.dtype}; convert "
-                        f"it first (x.astype(np.float32))")
+    if input.dtype.kind != "f" or input.dtype.itemsize < 4:
+        # float16: the statistics are sums of squares, which overflow 65504 at ordinary sizes
+        raise TypeError(f"{fn}(): input must be floating point, float32 or float64, got dtype "
+                        f"{input.dtype}; convert it first (x.astype(np.float32))")
     if input.ndim < min_ndim:
         raise ValueError(f"{fn}(): expected at least {min_ndim}D input (got {input.ndim}D input "
                          f"of shape {input.shape})")
