@@ -115,6 +115,7 @@ def test_cnn_on_mnist_sized_images_and_float64():
     (dict(model="cnn", in_shape=(64,)), "in_shape"),
     (dict(model="cnn", in_shape=(1, 2, 2)), "too small"),
     (dict(norm="group", hidden=(30,), groups=7), "groups"),
+    (dict(norm="batch", groups=-5), "groups"),  # checked whatever the norm
 ])
 def test_build_model_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -166,6 +167,43 @@ def test_evaluate_uses_eval_mode_and_no_graph():
     for k, v in net.state_dict().items():  # running statistics untouched
         np.testing.assert_array_equal(v.numpy(), before[k])
     assert all(p.grad is None for p in net.parameters())
+
+
+def test_build_model_dtype_none_is_float32_as_every_layer():
+    assert build_model("mlp", dtype=None).dtype == np.float32
+    assert build_model("mlp", dtype=np.float64).dtype == np.float64
+    with pytest.raises(TypeError, match="dtype must be a floating-point type"):
+        build_model("mlp", dtype="int32")
+
+
+def test_evaluate_gives_every_submodule_its_own_mode_back():
+    # model.train(was) set one mode for all: a BatchNorm frozen in eval came back training
+    tg.manual_seed(0)
+    net = build_model("mlp", norm="batch", dropout=0.5)
+    net.train()
+    frozen = [m for m in net if isinstance(m, nn.BatchNorm1d)][0]
+    frozen.eval()
+    modes = [m.training for m in net.modules()]
+    X, _, y, _ = _digits("mlp")
+    evaluate(net, X[:20], y[:20])
+    assert [m.training for m in net.modules()] == modes and not frozen.training
+
+
+def test_accuracy_of_probability_targets_reads_their_largest_class():
+    # cross-entropy takes class probabilities; the accuracy compared them with class indices
+    # (a broadcast error after the first optimizer step, or a wrong number)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5)).astype(np.float32)
+    labels = rng.integers(0, 4, 40)
+    onehot = np.eye(4, dtype=np.float32)[labels]
+    tg.manual_seed(0)
+    net = nn.Sequential(nn.Linear(5, 4))
+    by_index, by_prob = evaluate(net, X, labels), evaluate(net, X, onehot)
+    assert by_index["acc"] == by_prob["acc"]
+    assert evaluate(net, X[:4], onehot[:4])["acc"] == evaluate(net, X[:4], labels[:4])["acc"]
+    history = fit(net, DataLoader(X, onehot, batch_size=10), None,
+                  optim.SGD(net.parameters(), lr=0.1), progress=False)
+    assert 0.0 <= history["train_acc"][-1] <= 1.0
 
 
 def test_fit_rejects_bad_arguments():

@@ -38,6 +38,7 @@ import numbers
 import numpy as np
 
 from . import nn
+from .nn.linear import _float_dtype
 
 __all__ = ["MODELS", "NORMS", "build_model", "default_hidden"]
 
@@ -137,9 +138,9 @@ def build_model(model="mlp", norm="none", dropout=0.0, inverted=True, in_shape=(
     num_classes = _check_positive_int(num_classes, "num_classes")
     hidden = default_hidden(model) if hidden is None else tuple(hidden)
     hidden = tuple(_check_positive_int(h, "hidden sizes") for h in hidden)
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"dtype must be a floating type, got {dtype}")
+    dtype = _float_dtype(dtype, "build_model")  # None is float32, as for every layer
+    if groups is not None:  # checked whatever the norm (only group norm uses it)
+        _check_positive_int(groups, "groups")
 
     if model == "mlp":
         layers = _mlp_layers(norm, dropout, inverted, in_shape, num_classes, hidden, groups)

@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from .autograd import no_grad
+from .nn.module import _evaluating
 from .tensor import Tensor
 
 __all__ = ["evaluate", "fit"]
@@ -34,15 +35,19 @@ def _as_array(x):
 
 
 def _correct(logits, y):
-    """How many rows of ``logits`` have their largest entry at the label ``y``."""
-    return int(np.count_nonzero(np.argmax(_as_array(logits), axis=1) == _as_array(y)))
+    """How many rows of ``logits`` have their largest entry at the label ``y``: class indices,
+    or class probabilities (one-hot or soft, as cross-entropy takes them) by their largest."""
+    logits, y = _as_array(logits), _as_array(y)
+    if y.shape == logits.shape and y.ndim >= 2:
+        y = np.argmax(y, axis=1)
+    return int(np.count_nonzero(np.argmax(logits, axis=1) == y))
 
 
 def evaluate(model, X, y, loss_fn=None, batch_size=512):
     """Mean loss and accuracy of ``model`` on ``(X, y)``: ``{"loss": float, "acc": float}``.
 
     Runs in eval mode (dropout off, running statistics used) under ``no_grad``, ``batch_size``
-    samples at a time; the model's train/eval mode is restored afterwards. ``X`` (converted to
+    samples at a time; every module's own train/eval mode is restored afterwards. ``X`` (converted to
     the model's dtype) and ``y`` may be arrays or Tensors; ``loss_fn(logits, y)`` must return the
     batch mean (default: cross-entropy), so the result is the mean over all samples.
     """
@@ -56,19 +61,14 @@ def evaluate(model, X, y, loss_fn=None, batch_size=512):
         raise ValueError(f"evaluate: batch_size must be a positive int, got {batch_size!r}")
     loss_fn = _cross_entropy if loss_fn is None else loss_fn
     dtype = model.dtype
-    was_training = model.training
-    model.eval()
     total_loss, correct = 0.0, 0
-    try:
-        with no_grad():
-            for start in range(0, n, batch_size):
-                xb = Tensor(np.asarray(X[start:start + batch_size], dtype=dtype))
-                yb = Tensor(y[start:start + batch_size])
-                logits = model(xb)
-                total_loss += float(loss_fn(logits, yb).item()) * xb.shape[0]
-                correct += _correct(logits, yb)
-    finally:
-        model.train(was_training)
+    with _evaluating(model), no_grad():
+        for start in range(0, n, batch_size):
+            xb = Tensor(np.asarray(X[start:start + batch_size], dtype=dtype))
+            yb = Tensor(y[start:start + batch_size])
+            logits = model(xb)
+            total_loss += float(loss_fn(logits, yb).item()) * xb.shape[0]
+            correct += _correct(logits, yb)
     return {"loss": total_loss / n, "acc": correct / n}
 
 

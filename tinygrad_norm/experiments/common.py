@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import nn
 from ..autograd import no_grad
+from ..nn.module import _evaluating
 from ..tensor import Tensor
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
@@ -160,20 +161,13 @@ def epoch_batches(rng, n, batch_size, drop_last=False):
 def evaluate(model, X, y, batch_size=1000):
     """``(mean cross-entropy, accuracy)`` in eval mode, without a graph. NaN logits count as
     wrong answers (argmax of NaN is 0) and give a NaN loss."""
-    was_training = model.training
-    model.eval()
     total, correct = 0.0, 0
-    try:
-        with no_grad(), np.errstate(all="ignore"):
-            for i in range(0, len(X), batch_size):
-                xb = Tensor(np.asarray(X[i:i + batch_size], dtype=np.float32))
-                logits = model(xb)
-                total += float(cross_entropy(logits, Tensor(y[i:i + batch_size])).item()) \
-                    * len(xb)
-                correct += int(np.count_nonzero(np.argmax(logits.data, axis=1)
-                                                == y[i:i + batch_size]))
-    finally:
-        model.train(was_training)
+    with _evaluating(model), no_grad(), np.errstate(all="ignore"):
+        for i in range(0, len(X), batch_size):
+            xb = Tensor(np.asarray(X[i:i + batch_size], dtype=np.float32))
+            logits = model(xb)
+            total += float(cross_entropy(logits, Tensor(y[i:i + batch_size])).item()) * len(xb)
+            correct += int(np.count_nonzero(np.argmax(logits.data, axis=1) == y[i:i + batch_size]))
     return total / len(X), correct / len(X)
 
 

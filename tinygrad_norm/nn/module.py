@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -435,3 +436,17 @@ def _checked_source(key, value, target):
         raise ValueError(f"load_state_dict: {key!r} holds non-integer values ({arr.dtype}) for "
                          f"an integer {target.dtype} buffer")
     return np.array(arr, dtype=target.dtype)
+
+
+@contextmanager
+def _evaluating(model):
+    """``model.eval()`` for the block, then every module's own mode back. ``model.train(was)``
+    would set one mode for all: a BatchNorm frozen in eval while the rest trains came back in
+    train mode, and the next forward moved its running statistics."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, mode in modes:
+            object.__setattr__(m, "training", mode)
