@@ -252,16 +252,20 @@ def test_float32_stays_float32_and_empty_input_keeps_its_shape():
 
 # ---- dropout2d ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("shape", [(6, 5, 3, 4), (7, 3, 4)], ids=["NCHW", "CHW"])
+@pytest.mark.parametrize("fn,shape", [
+    ("dropout2d", (6, 5, 3, 4)), ("dropout2d", (7, 3, 4)), ("dropout1d", (6, 5, 7)),
+    ("dropout1d", (9, 7)), ("dropout3d", (3, 4, 2, 3, 2)), ("dropout3d", (6, 2, 3, 2))],
+    ids=["2d-NCHW", "2d-CHW", "1d-NCL", "1d-CL", "3d-NCDHW", "3d-CDHW"])
 @pytest.mark.filterwarnings("ignore:dropout2d. a 3-D input")
-def test_dropout2d_drops_whole_channels(shape):
+def test_channel_dropout_drops_whole_channels(fn, shape):
     tg.manual_seed(13)
+    spatial = {"dropout1d": 1, "dropout2d": 2, "dropout3d": 3}[fn]
     x = Tensor(np.random.default_rng(14).standard_normal(shape) + 5, requires_grad=True)
-    y = F.dropout2d(x, 0.5)
-    assert y._node.inputs[0].shape == shape[:-2] + (1, 1)  # one draw per channel
+    y = getattr(F, fn)(x, 0.5)
+    assert y._node.inputs[0].shape == shape[:-spatial] + (1,) * spatial  # one draw per channel
     g = np.random.default_rng(15).standard_normal(shape)
     y.backward(g)
-    planes = y.data.reshape(-1, shape[-2] * shape[-1])
+    planes = y.data.reshape(-1, math.prod(shape[-spatial:]))
     dropped = np.all(planes == 0, axis=1)
     assert dropped.any() and (~dropped).any()
     assert np.all(np.all(planes != 0, axis=1) | dropped), "a channel was dropped only in part"
@@ -381,6 +385,12 @@ def test_dropout2d_and_alpha_dropout_modules():
     y = d2(x).data.reshape(32, 4)
     assert np.all((y == 0).all(axis=1) | (y == 2).all(axis=1))
     assert repr(d2) == "Dropout2d(p=0.5, inverted=True, mode=train)"
+    for cls, shape in ((nn.Dropout1d, (4, 8, 3)), (nn.Dropout3d, (4, 8, 2, 1, 2))):
+        layer, inp = cls(0.5), Tensor(np.ones(shape))
+        y = layer(inp).data.reshape(32, -1)
+        assert np.all((y == 0).all(axis=1) | (y == 2).all(axis=1))
+        assert repr(layer) == f"{cls.__name__}(p=0.5, inverted=True, mode=train)"
+        assert layer.eval()(inp) is inp
     ad = nn.AlphaDropout(0.2)
     assert not np.array_equal(ad(x).data, x.data)  # the module trains by default
     assert repr(ad) == "AlphaDropout(p=0.2, mode=train)"
@@ -416,6 +426,9 @@ def test_probability_out_of_range(p):
     (lambda: F.dropout2d(Tensor(np.ones((2, 3))), 0.5), ValueError,
      r"expected a 3-D \(C, H, W\) or 4-D \(N, C, H, W\) input"),
     (lambda: F.dropout2d(Tensor(np.ones((1, 2, 3, 4, 5))), 0.5), ValueError, "got 5-D input"),
+    (lambda: F.dropout1d(Tensor(np.ones(3)), 0.5), ValueError,
+     r"expected a 2-D \(C, L\) or 3-D \(N, C, L\) input"),
+    (lambda: F.dropout3d(Tensor(np.ones((2, 3, 4))), 0.5), ValueError, "got 3-D input"),
     (lambda: F.alpha_dropout(Tensor(np.ones(3, np.int32)), 0.5, True), TypeError, "floating point"),
     (lambda: nn.Dropout(0.5)([1.0, 2.0]), TypeError, "must be a Tensor"),
     (lambda: F.dropout(Tensor(np.ones(3)), True), TypeError,

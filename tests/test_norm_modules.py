@@ -80,10 +80,15 @@ CONFIGS = [
     ("BatchNorm2d", (3,), {}, (2, 3, 4, 5)),
     ("BatchNorm2d", (3,), {"momentum": None}, (2, 3, 2, 3)),
     ("BatchNorm2d", (3,), {"affine": False, "track_running_stats": False}, (2, 3, 2, 3)),
+    ("BatchNorm3d", (3,), {}, (2, 3, 2, 3, 2)),
+    ("BatchNorm3d", (3,), {"momentum": None, "affine": False}, (2, 3, 2, 2, 2)),
     ("LayerNorm", (5,), {}, (4, 5)),
     ("LayerNorm", ((2, 5),), {"eps": 1e-3}, (3, 2, 5)),
     ("LayerNorm", ([3, 4],), {"elementwise_affine": False}, (2, 3, 4)),
     ("LayerNorm", (5,), {"bias": False}, (2, 3, 5)),
+    ("RMSNorm", (5,), {}, (4, 5)),
+    ("RMSNorm", ((2, 5),), {"eps": 1e-3}, (3, 2, 5)),
+    ("RMSNorm", ([3, 4],), {"elementwise_affine": False}, (2, 3, 4)),
     ("GroupNorm", (2, 4), {}, (3, 4, 5)),
     ("GroupNorm", (3, 6), {"eps": 1e-3}, (2, 6, 2, 3)),
     ("GroupNorm", (1, 3), {}, (4, 3)),
@@ -99,6 +104,8 @@ CONFIGS = [
     ("InstanceNorm2d", (3,), {"affine": True, "track_running_stats": True}, (2, 3, 3, 4)),
     ("InstanceNorm2d", (3,), {"track_running_stats": True, "momentum": None}, (2, 3, 3, 4)),
     ("InstanceNorm2d", (3,), {"affine": True, "bias": False}, (2, 3, 3, 4)),
+    ("InstanceNorm3d", (3,), {}, (2, 3, 2, 3, 2)),
+    ("InstanceNorm3d", (3,), {"affine": True, "track_running_stats": True}, (3, 2, 3, 2)),
 ]
 
 
@@ -271,6 +278,9 @@ def test_forward_errors_leave_the_state_alone(make, shape, exc, match):
     (lambda: nn.BatchNorm1d(2.5), TypeError, "num_features must be an int"),
     (lambda: nn.BatchNorm1d(3, momentum="x"), TypeError, "momentum must be a real number or None"),
     (lambda: nn.LayerNorm("a"), TypeError, "normalized_shape"),
+    (lambda: nn.LayerNorm((True,)), TypeError, "normalized_shape"),
+    (lambda: nn.RMSNorm("4"), TypeError, "normalized_shape"),
+    (lambda: nn.RMSNorm(4, eps="x"), TypeError, "eps must be a real number or None"),
 ])
 def test_constructor_errors(call, exc, match):
     with pytest.raises(exc, match=match):

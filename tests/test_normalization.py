@@ -265,6 +265,18 @@ def test_layer_norm_matches_torch(torch, dtype, case, affine, eps, seed):
            arrays, dtype, seed)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@settings(max_examples=25)
+@given(case=ln_cases(), affine=st.booleans(), eps=st.sampled_from([None, 1e-5, 0.5]), seed=seeds)
+def test_rms_norm_matches_torch(torch, dtype, case, affine, eps, seed):
+    shape, ns = case
+    arrays = [_data(seed, shape), _opt(affine, _param(seed + 1, ns))]
+    parity(torch,
+           lambda x, w: F.rms_norm(x, ns, w, eps),
+           lambda x, w: torch.nn.functional.rms_norm(x, ns, w, eps),
+           arrays, dtype, seed)
+
+
 def test_layer_norm_constant_rows_are_exactly_zero():
     # PyTorch's test_layer_norm_eps (issue 108072): a two-pass variance gives exact zeros.
     x = Tensor(np.array([[[2, 2], [14, 14]], [[2, 2], [14, 14]]], dtype=np.float32))
@@ -340,6 +352,7 @@ def _cases(rng):
         ("batch_norm eval", lambda x, w, b: F.batch_norm(x, Tensor(rm), Tensor(rv), w, b, False),
          (4, 3, 2), 3),
         ("layer_norm", lambda x, w, b: F.layer_norm(x, (3, 2), w, b), (2, 3, 2), (3, 2)),
+        ("rms_norm", lambda x, w, b: F.rms_norm(x, (3, 2), w) + b, (2, 3, 2), (3, 2)),
         ("group_norm", lambda x, w, b: F.group_norm(x, 1, w, b), (2, 3, 3), 3),
         ("instance_norm", lambda x, w, b: F.instance_norm(x, weight=w, bias=b), (2, 3, 3), 3),
     ]
@@ -349,6 +362,7 @@ _CASES = _cases(np.random.default_rng(7))
 _TORCH = {
     "batch_norm train": lambda t, x, w, b: t.nn.functional.batch_norm(x, None, None, w, b, True),
     "layer_norm": lambda t, x, w, b: t.nn.functional.layer_norm(x, (3, 2), w, b),
+    "rms_norm": lambda t, x, w, b: t.nn.functional.rms_norm(x, (3, 2), w) + b,
     "group_norm": lambda t, x, w, b: t.nn.functional.group_norm(x, 1, w, b),
     "instance_norm": lambda t, x, w, b: t.nn.functional.instance_norm(x, weight=w, bias=b),
 }
@@ -507,6 +521,7 @@ _SCOPED = [
     ("batch_norm", lambda x, w, b: F.batch_norm(x, Tensor(np.zeros(3)), Tensor(np.ones(3)), w, b),
      {"training": False}),
     ("layer_norm", lambda x, w, b: F.layer_norm(x, (3, 4), None, None, 1e-3), {"eps": 1e-3}),
+    ("rms_norm", lambda x, w, b: F.rms_norm(x, (3, 4), None, 1e-3), {"eps": 1e-3}),
     ("group_norm", lambda x, w, b: F.group_norm(x, 3, w, b), {"num_groups": 3}),
     ("instance_norm", lambda x, w, b: F.instance_norm(x, None, None, w, b),
      {"training": True, "use_input_stats": True}),
@@ -644,8 +659,32 @@ def test_layer_and_group_norm_errors(call, exc, match):
         call()
 
 
+def test_rms_norm_errors_and_default_eps(torch):
+    x = Tensor(np.ones((2, 4)))
+    for call, exc, match in (
+            (lambda: F.rms_norm(x, 4), TypeError, "must be tuple of ints, not int"),
+            (lambda: F.rms_norm(x, (True,)), TypeError, "must be tuple of ints"),
+            (lambda: F.rms_norm(x, (3,)), ValueError, "expected input with shape"),
+            (lambda: F.rms_norm(x, (4,), Tensor(np.ones(3))), ValueError,
+             "Expected weight to be of same shape as normalized_shape"),
+            (lambda: F.rms_norm(x, (4,), Tensor(np.ones(4, np.float32))), TypeError, "dtype"),
+            (lambda: F.rms_norm(x, (4,), None, "0.1"), TypeError, "eps"),
+            (lambda: F.rms_norm(Tensor(np.ones((2, 4), np.float16)), (4,)), TypeError,
+             "float32 or float64")):
+        with pytest.raises(exc, match=match):
+            call()
+    # eps=None is the dtype's machine epsilon, as torch: visible where the mean square is tiny
+    for dtype in (np.float32, np.float64):
+        a = np.full((1, 3), 1e-4, dtype)
+        ours = F.rms_norm(Tensor(a), (3,)).numpy()
+        theirs = torch.nn.functional.rms_norm(torch.tensor(a), (3,)).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+        assert ours.dtype == dtype
+
+
 def test_float32_in_float32_out_without_promotion():
     for fn in (lambda x, w: F.batch_norm(x, None, None, w, None, True),
+               lambda x, w: F.rms_norm(x, (4,), Tensor(np.ones(4, np.float32))) * w.reshape(3, 1),
                lambda x, w: F.batch_norm(x, Tensor(np.zeros(3, np.float32)),
                                          Tensor(np.ones(3, np.float32)), w),
                lambda x, w: F.group_norm(x, 3, w),

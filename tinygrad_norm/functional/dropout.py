@@ -37,7 +37,7 @@ from .. import random as _random
 from ..autograd import scope
 from ..tensor import Tensor, where
 
-__all__ = ["dropout", "dropout2d", "alpha_dropout"]
+__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout"]
 
 MASK_NAME = "dropout mask"
 
@@ -108,26 +108,12 @@ def dropout(input, p=0.5, training=True, *, inverted=True):
         return _apply(input, _mask(input.shape, p), 1.0 / (1.0 - p) if inverted else 1.0)
 
 
-def dropout2d(input, p=0.5, training=True, *, inverted=True):
-    """Zero whole channels: one draw per (sample, channel) of an (N, C, H, W) input, or per channel
-    of an unbatched (C, H, W) one, broadcast over H and W.
-
-    A 3-D input is (C, H, W). PyTorch 2.13 still reads it as (N, C, L) with a warning, and
-    announces (C, H, W) for a future release; this takes the announced meaning. Other ranks are a
-    ValueError here (PyTorch warns and runs)."""
-    p = _check_p(p, "dropout2d")
-    _check_input(input, "dropout2d")
-    if input.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got "
-                         f"{input.ndim}-D input of shape {input.shape}")
-    if input.ndim == 3 and training and 0.0 < p:
-        # Said aloud: code ported from PyTorch 2.13 expects (N, C, L) and would get other masks.
-        warnings.warn("dropout2d: a 3-D input is read as unbatched (C, H, W), one draw per channel "
-                      "(PyTorch 2.13 reads it as (N, C, L)); pass (N, C, H, W) to drop per sample "
-                      "and channel", UserWarning, stacklevel=2)
+def _channel_dropout(input, p, training, inverted, fn, spatial):
+    """Zero whole channels: one draw per (sample, channel), or per channel of an unbatched
+    input, broadcast over the ``spatial`` trailing axes."""
     training, inverted = bool(training), bool(inverted)
-    with scope("dropout2d", p=p, training=training, inverted=inverted):
-        shape = input.shape[:-2] + (1, 1)
+    with scope(fn, p=p, training=training, inverted=inverted):
+        shape = input.shape[:-spatial] + (1,) * spatial
         if not training:
             if inverted or p == 0.0:
                 return input
@@ -139,6 +125,49 @@ def dropout2d(input, p=0.5, training=True, *, inverted=True):
         if p == 1.0:
             return _apply(input, _no_mask(shape), 1.0)
         return _apply(input, _mask(shape, p), 1.0 / (1.0 - p) if inverted else 1.0)
+
+
+def _check_rank(input, fn, spatial, names):
+    if input.ndim not in (spatial + 1, spatial + 2):
+        raise ValueError(f"{fn}: expected a {spatial + 1}-D ({names}) or {spatial + 2}-D "
+                         f"(N, {names}) input, got {input.ndim}-D input of shape {input.shape}")
+
+
+def dropout1d(input, p=0.5, training=True, *, inverted=True):
+    """Zero whole channels of an (N, C, L) input, or of an unbatched (C, L) one: one draw per
+    (sample, channel), broadcast over L. Other ranks are a ValueError (PyTorch: RuntimeError)."""
+    p = _check_p(p, "dropout1d")
+    _check_input(input, "dropout1d")
+    _check_rank(input, "dropout1d", 1, "C, L")
+    return _channel_dropout(input, p, training, inverted, "dropout1d", 1)
+
+
+def dropout2d(input, p=0.5, training=True, *, inverted=True):
+    """Zero whole channels: one draw per (sample, channel) of an (N, C, H, W) input, or per channel
+    of an unbatched (C, H, W) one, broadcast over H and W.
+
+    A 3-D input is (C, H, W). PyTorch 2.13 still reads it as (N, C, L) with a warning, and
+    announces (C, H, W) for a future release; this takes the announced meaning. Other ranks are a
+    ValueError here (PyTorch warns and runs)."""
+    p = _check_p(p, "dropout2d")
+    _check_input(input, "dropout2d")
+    _check_rank(input, "dropout2d", 2, "C, H, W")
+    if input.ndim == 3 and training and 0.0 < p:
+        # Said aloud: code ported from PyTorch 2.13 expects (N, C, L) and would get other masks.
+        warnings.warn("dropout2d: a 3-D input is read as unbatched (C, H, W), one draw per channel "
+                      "(PyTorch 2.13 reads it as (N, C, L)); pass (N, C, H, W) to drop per sample "
+                      "and channel", UserWarning, stacklevel=2)
+    return _channel_dropout(input, p, training, inverted, "dropout2d", 2)
+
+
+def dropout3d(input, p=0.5, training=True, *, inverted=True):
+    """Zero whole channels of an (N, C, D, H, W) input, or of an unbatched (C, D, H, W) one (as
+    PyTorch reads a 4-D input): one draw per (sample, channel), broadcast over D, H and W. Other
+    ranks are a ValueError (PyTorch warns and runs)."""
+    p = _check_p(p, "dropout3d")
+    _check_input(input, "dropout3d")
+    _check_rank(input, "dropout3d", 3, "C, D, H, W")
+    return _channel_dropout(input, p, training, inverted, "dropout3d", 3)
 
 
 def alpha_dropout(input, p=0.5, training=False):

@@ -37,7 +37,7 @@ import numpy as np
 from ..autograd import scope
 from ..tensor import Tensor, addcmul
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm"]
+__all__ = ["batch_norm", "layer_norm", "rms_norm", "group_norm", "instance_norm"]
 
 
 # ---- argument checks ----------------------------------------------------------------------------
@@ -366,17 +366,55 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         return out
 
 
-def _normalized_shape(ns):
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """Root-mean-square normalization over the trailing ``len(normalized_shape)`` axes of every
+    sample, as ``torch.nn.functional.rms_norm``: ``x * rsqrt(mean(x^2) + eps) * weight``, no
+    centring and no bias. ``eps=None`` is the machine epsilon of the input's dtype, as PyTorch.
+
+    Three primitives and a multiply: the sum of squares (``vecdot``, no ``x * x`` array), ``+ eps``
+    with the ``1 / n`` in one ``addcmul``, and ``rsqrt``."""
+    fn = "rms_norm"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): input must be a Tensor, got {type(input).__name__}")
+    ns = _normalized_shape(normalized_shape, fn)
+    _check_input(input, fn, 0)
+    k = len(ns)
+    if input.ndim < k or input.shape[input.ndim - k:] != ns:
+        raise ValueError(f"Given normalized_shape={list(ns)}, expected input with shape "
+                         f"[*, {', '.join(map(str, ns))}], but got input of size{list(input.shape)}")
+    if weight is not None:
+        if not isinstance(weight, Tensor):
+            raise TypeError(f"{fn}(): weight must be a Tensor or None, got {type(weight).__name__}")
+        if weight.shape != ns:
+            raise ValueError(f"Expected weight to be of same shape as normalized_shape, but got "
+                             f"weight of shape {list(weight.shape)} and normalized_shape = "
+                             f"{list(ns)}")
+        _check_dtype(weight, "weight", input.dtype, fn)
+    eps = float(np.finfo(input.dtype).eps) if eps is None else _check_eps(eps, fn)
+
+    with scope(fn, normalized_shape=ns, eps=eps):
+        axes = tuple(range(input.ndim - k, input.ndim))
+        n = math.prod(ns)
+        with np.errstate(divide="ignore", invalid="ignore"):  # n = 0: an empty output anyway
+            ss = input.vecdot(input, axis=axes, keepdims=True)
+            r = addcmul(eps, ss, 1.0 / n if n else math.inf).rsqrt()
+        out = input * r
+        return out if weight is None else out * weight
+
+
+def _normalized_shape(ns, fn="layer_norm"):
     if isinstance(ns, numbers.Integral) and not isinstance(ns, bool):
-        raise TypeError(f"layer_norm(): argument 'normalized_shape' (position 2) must be tuple of "
+        raise TypeError(f"{fn}(): argument 'normalized_shape' (position 2) must be tuple of "
                         f"ints, not int")
     if not isinstance(ns, (tuple, list)):
-        raise TypeError(f"layer_norm(): argument 'normalized_shape' (position 2) must be tuple of "
+        raise TypeError(f"{fn}(): argument 'normalized_shape' (position 2) must be tuple of "
                         f"ints, not {type(ns).__name__}")
     try:
+        if any(isinstance(s, bool) for s in ns):
+            raise TypeError
         return tuple(operator.index(s) for s in ns)
     except TypeError:
-        raise TypeError(f"layer_norm(): argument 'normalized_shape' (position 2) must be tuple of "
+        raise TypeError(f"{fn}(): argument 'normalized_shape' (position 2) must be tuple of "
                         f"ints, got {ns!r}") from None
 
 

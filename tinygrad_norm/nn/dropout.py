@@ -10,7 +10,7 @@ from ..functional.dropout import _check_p
 from ..tensor import Tensor
 from .module import Module
 
-__all__ = ["Dropout", "Dropout2d", "AlphaDropout"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"]
 
 
 class _DropoutNd(Module):
@@ -42,12 +42,28 @@ class Dropout(_DropoutNd):
         return F.dropout(input, self.p, self.training, inverted=self.inverted)
 
 
+class Dropout1d(_DropoutNd):
+    """Zero whole channels of an (N, C, L) or (C, L) input with probability ``p``."""
+
+    def forward(self, input):
+        self._check(input)
+        return F.dropout1d(input, self.p, self.training, inverted=self.inverted)
+
+
 class Dropout2d(_DropoutNd):
     """Zero whole channels of an (N, C, H, W) or (C, H, W) input with probability ``p``."""
 
     def forward(self, input):
         self._check(input)
         return F.dropout2d(input, self.p, self.training, inverted=self.inverted)
+
+
+class Dropout3d(_DropoutNd):
+    """Zero whole channels of an (N, C, D, H, W) or (C, D, H, W) input with probability ``p``."""
+
+    def forward(self, input):
+        self._check(input)
+        return F.dropout3d(input, self.p, self.training, inverted=self.inverted)
 
 
 class AlphaDropout(_DropoutNd):

@@ -21,8 +21,8 @@ from ..tensor import Tensor
 from .linear import _float_dtype
 from .module import Module, Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm1d",
-           "InstanceNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "RMSNorm", "GroupNorm",
+           "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 
 
 def _count(v, name, cls):
@@ -139,6 +139,14 @@ class BatchNorm2d(_BatchNorm):
             raise ValueError(f"expected 4D input (got {input.ndim}D input)")
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalization of (N, C, D, H, W) input over the batch and spatial axes."""
+
+    def _check_input_dim(self, input):
+        if input.ndim != 5:
+            raise ValueError(f"expected 5D input (got {input.ndim}D input)")
+
+
 class _InstanceNorm(_NormBase):
     _batched_ndim = None
 
@@ -184,6 +192,12 @@ class InstanceNorm2d(_InstanceNorm):
     _batched_ndim = 4
 
 
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization of (N, C, D, H, W) input, or unbatched (C, D, H, W), over D, H
+    and W."""
+    _batched_ndim = 5
+
+
 class LayerNorm(Module):
     """Normalize every sample over its trailing ``normalized_shape`` axes, with an elementwise
     weight and bias of that shape."""
@@ -192,16 +206,7 @@ class LayerNorm(Module):
                  dtype=np.float32):
         super().__init__()
         cls = type(self).__name__
-        if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
-            normalized_shape = (normalized_shape,)
-        try:
-            ns = tuple(operator.index(s) for s in normalized_shape)
-        except TypeError:
-            raise TypeError(f"{cls}: normalized_shape must be an int or a sequence of ints, got "
-                            f"{normalized_shape!r}") from None
-        if any(s < 0 for s in ns):
-            raise ValueError(f"{cls}: normalized_shape must not have negative sizes, got {ns}")
-        self.normalized_shape = ns
+        self.normalized_shape = ns = _shape_arg(normalized_shape, cls)
         self.eps = _real(eps, "eps", cls)
         self.elementwise_affine = bool(elementwise_affine)
         dt = self._dtype = _float_dtype(dtype, cls)
@@ -223,6 +228,49 @@ class LayerNorm(Module):
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}, "
                 f"mode={_mode(self)}")
+
+
+def _shape_arg(normalized_shape, cls):
+    """An int or a sequence of ints, as a tuple (``nn.LayerNorm(4)`` is ``(4,)``)."""
+    if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
+        normalized_shape = (normalized_shape,)
+    try:
+        if isinstance(normalized_shape, (str, bytes)) or any(
+                isinstance(s, bool) for s in normalized_shape):
+            raise TypeError
+        ns = tuple(operator.index(s) for s in normalized_shape)
+    except TypeError:
+        raise TypeError(f"{cls}: normalized_shape must be an int or a sequence of ints, got "
+                        f"{normalized_shape!r}") from None
+    if any(s < 0 for s in ns):
+        raise ValueError(f"{cls}: normalized_shape must not have negative sizes, got {ns}")
+    return ns
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalization of every sample over its trailing ``normalized_shape``
+    axes (``F.rms_norm``), with an elementwise weight of that shape and no bias. ``eps=None``
+    is the machine epsilon of the input's dtype, as PyTorch."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, dtype=np.float32):
+        super().__init__()
+        cls = type(self).__name__
+        self.normalized_shape = ns = _shape_arg(normalized_shape, cls)
+        self.eps = _real(eps, "eps", cls, allow_none=True)
+        self.elementwise_affine = bool(elementwise_affine)
+        dt = self._dtype = _float_dtype(dtype, cls)
+        if self.elementwise_affine:
+            self.weight = Parameter(np.ones(ns, dtype=dt))
+        else:
+            self.register_parameter("weight", None)
+
+    def forward(self, input):
+        self._check_input(input)
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, mode={_mode(self)}")
 
 
 class GroupNorm(Module):
