@@ -639,3 +639,38 @@ def test_one_value_per_channel_is_refused_as_torch_and_the_composites(torch):
         words = str(theirs_error.value).split(", got")[0]
         with pytest.raises(ValueError, match=words):
             ours(np.ones(shape))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape,ns", [((4, 5), (5,)), ((2, 3, 4), (3, 4)), ((3,), (3,)),
+                                      ((0, 3), (3,)), ((600, 700), (700,))])
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("eps", [None, 1e-3])
+def test_rms_norm_matches_torch_and_the_composite(torch, dtype, shape, ns, affine, eps):
+    import tinygrad_norm.functional as F
+    from tinygrad_norm import Tensor
+    rng = np.random.default_rng(len(shape))
+    x = (rng.standard_normal(shape) * 2 + 0.5).astype(dtype)
+    w = (1 + 0.1 * rng.standard_normal(ns)).astype(dtype) if affine else None
+    dy = rng.standard_normal(shape).astype(dtype)
+    out, cache = ref.rms_norm_forward(x, w, eps, normalized_shape=None if affine else ns)
+    dx, dw = ref.rms_norm_backward(dy, cache, retain_cache=True)
+    assert out.dtype == dx.dtype == dtype and (dw is None) == (not affine)
+    t = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(w, requires_grad=True) if affine else None
+    torch.nn.functional.rms_norm(t, ns, tw, eps).backward(torch.tensor(dy))
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-4)
+    theirs = torch.nn.functional.rms_norm(torch.tensor(x), ns, None if w is None else
+                                          torch.tensor(w), eps).numpy()
+    np.testing.assert_allclose(out, theirs, **tol)
+    np.testing.assert_allclose(dx, t.grad.numpy(), **tol)
+    if affine:
+        np.testing.assert_allclose(dw, tw.grad.numpy(), rtol=tol["rtol"], atol=tol["atol"] * 30)
+    xt = Tensor(x, requires_grad=True)
+    wt = Tensor(w, requires_grad=True) if affine else None
+    F.rms_norm(xt, ns, wt, eps).backward(dy)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), **tol)
+    dx2, _ = ref.rms_norm_backward(dy, cache)  # the releasing call gives the same
+    np.testing.assert_array_equal(dx2, dx)
+    with pytest.raises(ValueError):
+        ref.rms_norm_backward(dy, cache)  # released

@@ -74,6 +74,8 @@ __all__ = [
     "batch_norm_backward",
     "layer_norm_forward",
     "layer_norm_backward",
+    "rms_norm_forward",
+    "rms_norm_backward",
     "instance_norm_forward",
     "instance_norm_backward",
     "group_norm_forward",
@@ -443,16 +445,9 @@ def batch_norm_backward(dout, cache, *, retain_cache=False):
 # layer norm
 
 
-def layer_norm_forward(x, gamma, beta, eps=1e-5, *, normalized_shape=None):
-    """Layer norm over the trailing axes that ``gamma`` covers (``gamma.shape == x.shape[-k:]``).
-
-    The normalized shape is the keyword ``normalized_shape`` if given, else the shape of
-    ``gamma``, else that of ``beta``, else the last axis of ``x``; ``gamma`` and ``beta``
-    must match it.  Returns ``(out, cache)``.  ``cache["mean"]``, ``cache["var"]`` and
-    ``cache["inv_std"]`` have shape ``x.shape[:-k]``; ``cache["xhat"]`` is the
-    normalized input, as a (rows, prod(normalized_shape)) array.
-    """
-    _check_norm_x(x)
+def _trailing_shape(x, normalized_shape, gamma, beta=None):
+    """The normalized shape of layer and RMS norm: ``normalized_shape`` if given, else the
+    shape of ``gamma``, else of ``beta``, else x's last axis; it must be x's trailing axes."""
     if normalized_shape is not None:
         if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
             normalized_shape = (normalized_shape,)
@@ -476,6 +471,21 @@ def layer_norm_forward(x, gamma, beta, eps=1e-5, *, normalized_shape=None):
     if x.ndim < k or x.shape[x.ndim - k:] != ns:
         raise ValueError(f"the normalized shape {ns} (gamma's shape) must equal the trailing "
                          f"axes of x, got x of shape {x.shape}")
+    return ns
+
+
+def layer_norm_forward(x, gamma, beta, eps=1e-5, *, normalized_shape=None):
+    """Layer norm over the trailing axes that ``gamma`` covers (``gamma.shape == x.shape[-k:]``).
+
+    The normalized shape is the keyword ``normalized_shape`` if given, else the shape of
+    ``gamma``, else that of ``beta``, else the last axis of ``x``; ``gamma`` and ``beta``
+    must match it.  Returns ``(out, cache)``.  ``cache["mean"]``, ``cache["var"]`` and
+    ``cache["inv_std"]`` have shape ``x.shape[:-k]``; ``cache["xhat"]`` is the
+    normalized input, as a (rows, prod(normalized_shape)) array.
+    """
+    _check_norm_x(x)
+    ns = _trailing_shape(x, normalized_shape, gamma, beta)
+    k = len(ns)
     gamma = _check_param("gamma", gamma, ns, x.dtype)
     beta = _check_param("beta", beta, ns, x.dtype)
     eps = _check_eps(eps, positive=False)
@@ -565,6 +575,78 @@ def layer_norm_backward(dout, cache, *, retain_cache=False):
     return (dx.reshape(cache["shape"]),
             None if dgamma is None else dgamma.reshape(ns),
             None if dbeta is None else dbeta.reshape(ns))
+
+
+# ---------------------------------------------------------------------------------------
+# RMS norm
+
+
+def rms_norm_forward(x, gamma, eps=None, *, normalized_shape=None):
+    """RMS norm over the trailing axes that ``gamma`` covers (or ``normalized_shape``, or the
+    last axis): ``x / sqrt(mean(x^2) + eps) * gamma``, no centring, no bias. ``eps=None`` is
+    the dtype's machine epsilon, as ``torch.nn.functional.rms_norm``. Returns ``(out, cache)``;
+    ``cache["inv_rms"]`` has shape ``x.shape[:-k]``, ``cache["xhat"]`` is ``x`` times it, as a
+    (rows, prod(normalized_shape)) array."""
+    _check_norm_x(x)
+    ns = _trailing_shape(x, normalized_shape, gamma)
+    gamma = _check_param("gamma", gamma, ns, x.dtype)
+    eps = float(np.finfo(x.dtype).eps) if eps is None else _check_eps(eps, positive=False)
+    lead = x.shape[: x.ndim - len(ns)]
+    D, R = _prod(ns), _prod(lead)
+    invD = 1.0 / max(D, 1)
+    dt = x.dtype
+    x2 = np.ascontiguousarray(x).reshape(R, D)
+    xhat = np.empty((R, D), dt)
+    out = np.empty((R, D), dt)
+    inv = np.empty(R, dt)
+    g = None if gamma is None else gamma.reshape(D)
+    for b in _blocks(R, D * dt.itemsize):  # a block's rows stay in cache for all passes
+        xb, hb = x2[b], xhat[b]
+        ms = _vecdot(xb, xb)
+        ms *= invD
+        rb = _inv_std(ms, eps)
+        inv[b] = rb
+        np.multiply(xb, rb[:, None], out=hb)
+        if g is None:
+            np.copyto(out[b], hb)
+        else:
+            np.multiply(hb, g, out=out[b])
+    cache = dict(op="rms_norm", shape=x.shape, dtype=dt, xhat=xhat, inv_rms=inv.reshape(lead),
+                 gamma=None if g is None else g.copy(), normalized_shape=ns, eps=eps)
+    return out.reshape(x.shape), cache
+
+
+def rms_norm_backward(dout, cache, *, retain_cache=False):
+    """Gradients ``(dx, dgamma)`` of :func:`rms_norm_forward`:
+    ``dx = r * (ghat - xhat * mean(ghat * xhat))`` per row, ``ghat = dout * gamma``,
+    ``r = 1 / rms``. Unless ``retain_cache``, ``dx`` is written into ``cache["xhat"]``'s buffer
+    and the cache is released."""
+    _check_cache(cache, "rms_norm")
+    retain_cache = _check_bool("retain_cache", retain_cache)
+    dy = _check_dout(dout, cache)
+    xhat, g = cache["xhat"], cache["gamma"]
+    inv = cache["inv_rms"].reshape(-1)
+    ns, dt = cache["normalized_shape"], cache["dtype"]
+    R, D = xhat.shape
+    invD = 1.0 / max(D, 1)
+    dy2 = dy.reshape(R, D)
+    dx = _dx_buffer(cache, "xhat", dy, retain_cache)
+    dgamma = np.zeros(D, dt) if g is not None else None
+    blocks = _blocks(R, D * dt.itemsize)
+    ghat = np.empty((blocks[0].stop, D), dt) if (g is not None and blocks) else None
+    for b in blocks:
+        dyb, hb, dxb, rb = dy2[b], xhat[b], dx[b], inv[b]
+        if g is None:
+            gb = dyb
+        else:
+            dgamma += np.einsum("ij,ij->j", dyb, hb)
+            gb = np.multiply(dyb, g, out=ghat[: dyb.shape[0]])
+        s = _vecdot(gb, hb)
+        s *= -invD
+        np.multiply(hb, s[:, None], out=dxb)  # may overwrite hb (dxb is hb): its last use
+        dxb += gb
+        dxb *= rb[:, None]
+    return dx.reshape(cache["shape"]), None if dgamma is None else dgamma.reshape(ns)
 
 
 # ---------------------------------------------------------------------------------------
