@@ -33,6 +33,7 @@ WORKLOADS = [
     ("gn", (32, 64, 28, 28), "float32"),
     ("in", (32, 64, 28, 28), "float32"),
     ("ln", (64, 128, 768), "float32"),
+    ("rms", (64, 128, 768), "float32"),
     ("dropout", (256, 4096), "float32"),
 ]
 IMPLS = ("ref", "tgn", "torch-c1", "torch-n1")  # ref first: the others divide by its median

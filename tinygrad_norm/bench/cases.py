@@ -33,6 +33,7 @@ class Case:
     quick: tuple          # --quick
     issue: tuple          # the size the issue names (tests/benchmarks uses it)
     has_params: bool = True
+    has_bias: bool = True  # RMS norm has a weight and no bias
 
     def groups(self, shape):
         """group norm: groups of two channels (32 groups of 64 channels at the issue's size)."""
@@ -56,6 +57,9 @@ CASES = {c.key: c for c in (
     Case("ln", "layer norm over the last axis", "layer_norm",
          ((8, 16), (16, 64, 64), (32, 128, 256), (64, 128, 768)), ((8, 16), (16, 64, 64)),
          (64, 128, 768)),
+    Case("rms", "RMS norm over the last axis", "rms_norm",
+         ((8, 16), (16, 64, 64), (32, 128, 256), (64, 128, 768)), ((8, 16), (16, 64, 64)),
+         (64, 128, 768), has_bias=False),
     Case("gn", "group norm, 2 channels per group", "group_norm",
          _SPATIAL, _SPATIAL[:2], _SPATIAL[3]),
     Case("in", "instance norm", "instance_norm",
@@ -71,10 +75,18 @@ def make_data(case, shape, dtype, seed=0):
     d = dict(x=(rng.standard_normal(shape) * 2.0 + 0.5).astype(dtype),
              dy=rng.standard_normal(shape).astype(dtype))
     if case.has_params:
-        C = shape[-1] if case.key == "ln" else shape[1]
+        C = shape[-1] if case.key in ("ln", "rms") else shape[1]
         d["gamma"] = (1.0 + 0.1 * rng.standard_normal(C)).astype(dtype)
-        d["beta"] = (0.1 * rng.standard_normal(C)).astype(dtype)
+        if case.has_bias:
+            d["beta"] = (0.1 * rng.standard_normal(C)).astype(dtype)
     return d
+
+
+def param_grads(case, dg, db):
+    """The parameter gradients a case reports: dgamma and dbeta, or dgamma alone (RMS norm)."""
+    if not case.has_params:
+        return {}
+    return dict(dgamma=dg, dbeta=db) if case.has_bias else dict(dgamma=dg)
 
 
 def nbytes(shape, dtype):
@@ -118,6 +130,8 @@ def composite_forward(case, x, g, b):
         return F.batch_norm(x, None, None, g, b, training=True, eps=EPS)
     if case.key == "ln":
         return F.layer_norm(x, (x.shape[-1],), g, b, EPS)
+    if case.key == "rms":
+        return F.rms_norm(x, (x.shape[-1],), g, EPS)
     if case.key == "gn":
         return F.group_norm(x, case.groups(x.shape), g, b, EPS)
     if case.key == "in":
@@ -137,7 +151,7 @@ class Composite(Impl):
 
         x = Tensor(d["x"], requires_grad=True)
         g = Tensor(d["gamma"], requires_grad=True) if case.has_params else None
-        b = Tensor(d["beta"], requires_grad=True) if case.has_params else None
+        b = Tensor(d["beta"], requires_grad=True) if "beta" in d else None
         dy = d["dy"]
         leaves = [t for t in (x, g, b) if t is not None]
 
@@ -153,10 +167,7 @@ class Composite(Impl):
 
         def outputs(out):
             y, dx, dg, db = out
-            r = dict(y=y.data, dx=_arr(dx))
-            if case.has_params:
-                r.update(dgamma=_arr(dg), dbeta=_arr(db))
-            return r
+            return dict(y=y.data, dx=_arr(dx), **param_grads(case, _arr(dg), _arr(db)))
 
         if seed is not None:
             from .. import random as _random
@@ -195,6 +206,9 @@ class Reference(Impl):
             elif k == "ln":
                 fwd = lambda: R.layer_norm_forward(x, g, b, EPS)
                 bwd = R.layer_norm_backward
+            elif k == "rms":
+                fwd = lambda: R.rms_norm_forward(x, g, EPS)
+                bwd = lambda dy, cache: R.rms_norm_backward(dy, cache) + (None,)
             elif k == "gn":
                 G = case.groups(x.shape)
                 fwd = lambda: R.group_norm_forward(x, g, b, G, EPS)
@@ -212,10 +226,7 @@ class Reference(Impl):
 
         def outputs(out):
             y, dx, dg, db = out
-            r = dict(y=y, dx=dx)
-            if case.has_params:
-                r.update(dgamma=dg, dbeta=db)
-            return r
+            return dict(y=y, dx=dx, **param_grads(case, dg, db))
 
         return Prepared(step, outputs)
 
@@ -282,7 +293,7 @@ def count_nodes(case, d):
 
     x = Tensor(d["x"], requires_grad=True)
     g = Tensor(d["gamma"], requires_grad=True) if case.has_params else None
-    b = Tensor(d["beta"], requires_grad=True) if case.has_params else None
+    b = Tensor(d["beta"], requires_grad=True) if "beta" in d else None
     state = _random.generator().bit_generator.state
     y = composite_forward(case, x, g, b)
     _random.generator().bit_generator.state = state

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cases import DROPOUT_P, EPS, Impl, Prepared
+from .cases import DROPOUT_P, EPS, Impl, Prepared, param_grads
 
 
 def load_torch():
@@ -49,6 +49,8 @@ def _composite(torch, case, x, g, b):
         var = (xc * xc).mean(dim=2, keepdim=True)
         shape = (1, C) + (1,) * (x.ndim - 2)
         return (xc * torch.rsqrt(var + EPS)).reshape(x.shape) * g.reshape(shape) + b.reshape(shape)
+    if k == "rms":
+        return x * torch.rsqrt((x * x).mean(dim=-1, keepdim=True) + EPS) * g
     if k == "ln":
         dims, shape = (-1,), (x.shape[-1],)
     elif k in ("bn2d", "bn4d"):
@@ -74,6 +76,8 @@ def _fused(torch, case, x, g, b):
         return F.batch_norm(x, None, None, g, b, training=True, eps=EPS)
     if k == "ln":
         return F.layer_norm(x, (x.shape[-1],), g, b, EPS)
+    if k == "rms":
+        return F.rms_norm(x, (x.shape[-1],), g, EPS)
     if k == "gn":
         return F.group_norm(x, case.groups(x.shape), g, b, EPS)
     if k == "in":
@@ -100,7 +104,7 @@ class TorchImpl(Impl):
         fn = _fused if self.fused else _composite
         x = torch.from_numpy(d["x"].copy()).requires_grad_(True)
         g = torch.from_numpy(d["gamma"].copy()).requires_grad_(True) if case.has_params else None
-        b = torch.from_numpy(d["beta"].copy()).requires_grad_(True) if case.has_params else None
+        b = torch.from_numpy(d["beta"].copy()).requires_grad_(True) if "beta" in d else None
         dy = torch.from_numpy(d["dy"].copy())
         leaves = [t for t in (x, g, b) if t is not None]
 
@@ -116,10 +120,8 @@ class TorchImpl(Impl):
 
         def outputs(out):
             y, dx, dg, db = out
-            r = dict(y=y.detach().numpy(), dx=dx.numpy())
-            if case.has_params:
-                r.update(dgamma=dg.numpy(), dbeta=db.numpy())
-            return r
+            return dict(y=y.detach().numpy(), dx=dx.numpy(),
+                        **param_grads(case, *(None if t is None else t.numpy() for t in (dg, db))))
 
         return Prepared(step, outputs, release)
 

@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 
-CASE_KEYS = ("dropout", "bn2d", "bn4d", "ln", "gn", "in", "chain", "mlp")  # bench.runner.ALL
+CASE_KEYS = ("dropout", "bn2d", "bn4d", "ln", "rms", "gn", "in", "chain", "mlp")  # bench.runner.ALL
 
 DESCRIPTION = """\
 Time forward + backward (w.r.t. x, gamma and beta; random upstream gradient; a fresh graph every
@@ -136,7 +136,7 @@ def run(args, parser):
     if args.cases:
         opts.cases = tuple(dict.fromkeys(args.cases))
     if not set(opts.cases) - {"chain", "mlp"} and args.plot:
-        parser.error("--plot needs at least one of dropout, bn2d, bn4d, ln, gn, in in --cases")
+        parser.error("--plot needs at least one of dropout, bn2d, bn4d, ln, rms, gn, in in --cases")
     try:
         result = run_bench(opts)
     except GradientMismatch as e:
