@@ -4,8 +4,9 @@ Every experiment runs once, in a temporary directory, and must write its PNG and
 ``results.json``. The direction of each claim is checked where the quick run is long enough to
 show it -- which is what an experiment's *gating* checks encode: a check that the quick run
 cannot decide is recorded as non-gating (and still reported). So ``held`` must be true for
-every experiment, and the tables below name the checks that must pass in quick mode, with the
-ones left to the full run and why:
+every experiment but where a run contradicts a claim (``EXPECTED_TO_FAIL``: layer norm's faster
+convergence at batch 128), and the tables below name the checks that must pass in quick mode,
+with the ones left to the full run and why:
 
 * overfitting: quick = 300 epochs. The baseline overfits by then (train accuracy 1.0, a gap of
   several points), but the dropout nets are still fitting the training set (train accuracy
@@ -58,13 +59,19 @@ MUST_PASS = {
                         "BN makes the gradient more predictive"],
     "init-scale": ["batch norm learns over a wider range of initial scales",
                    "without batch norm, small initial weights do not learn"],
-    "layer-norm": ["layer norm converges faster at batch 128",
-                   "layer norm converges faster at batch 4",
+    "layer-norm": ["layer norm converges faster at batch 4",
                    "layer norm computes the same in training and evaluation",
                    "Table 1 (invariances of batch, weight and layer norm) holds exactly"],
     "instance-contrast": ["instance norm is unaffected by per-image contrast",
                           "with batch norm, contrast changes cost accuracy",
                           "instance_norm(a x + b) == instance_norm(x) exactly; batch norm not"],
+}
+# gating checks the runs contradict: the claim does not reproduce here, in quick and full runs.
+# layer-norm at batch 128: measured by batch norm's own statistics, batch norm is ahead after one
+# epoch (0.51 vs layer norm's 0.75 quick, 0.50 vs 0.79 full); the eval-mode loss that had it
+# "hold" measured running averages 11 updates old (1.82)
+EXPECTED_TO_FAIL = {
+    "layer-norm": ["layer norm converges faster at batch 128"],
 }
 # checks that are gating in the full run but must be non-gating in quick mode
 QUICK_ONLY_SOFT = {
@@ -156,7 +163,8 @@ def test_quick_run_shows_the_claims_direction(quick_runs, name):
     for check in QUICK_ONLY_SOFT.get(name, []):
         assert not checks[check]["gating"], f"{name}: {check} should not gate a quick run"
     failed = [c["name"] for c in record["checks"] if c["gating"] and not c["passed"]]
-    assert record["held"], f"{name}: gating checks failed: {failed}"
+    assert failed == EXPECTED_TO_FAIL.get(name, []), f"{name}: gating checks failed: {failed}"
+    assert record["held"] == (not failed)
 
 
 def _amount(setting):

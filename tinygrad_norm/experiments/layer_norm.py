@@ -23,8 +23,11 @@ Claims of the paper checked here:
    robust to the batch-sizes and exhibits a faster training convergence comparing to batch
    normalization". Here: 64-256-256-10 ReLU MLP on the offline data (norm before each ReLU, none on
    the logits), Adam 1e-3, 10 epochs (2 with ``--quick``), batch 128 and 4, 3 seeds (1); the
-   training-set cross-entropy in eval mode after every epoch, and the final test error.
-   Criterion: layer norm's training loss after epoch 1 is below batch norm's at both batch sizes.
+   training-set cross-entropy after every epoch, batch norm normalizing by the training set's
+   own statistics (in eval mode its running averages still lag the weights after one epoch of
+   11 updates, and the loss measured that lag: 1.82 against 0.50), and the final test error.
+   Criterion: layer norm's training loss after epoch 1 is below batch norm's, at each batch
+   size.
    Robustness to the batch size is the subject of the ``batch-size`` experiment (where LN stays
    flat down to batch 2 and BN collapses).
 """
@@ -117,6 +120,7 @@ def run(ctx):
     total = len(VARIANTS) * len(seeds) * epochs * sum(-(-n // b) for b in batch_sizes)
     bar = ctx.bar(total=total, desc="layer-norm")
     nll = {b: {v: [] for v in VARIANTS} for b in batch_sizes}
+    stale = {b: {v: [] for v in VARIANTS} for b in batch_sizes}  # eval mode, running averages
     err = {b: {v: [] for v in VARIANTS} for b in batch_sizes}
     sizes = [ds.n_features, 256, 256, ds.num_classes]
     for bs in batch_sizes:
@@ -126,13 +130,18 @@ def run(ctx):
                 rng = C.seed_all(seed)
                 model = C.mlp(sizes, "relu", norm=None if v == "none" else v)
                 opt = C.adam(model, 1e-3)
-                curve = []
+                curve, lagging = [], []
                 for _ in range(epochs):
                     for idx in C.epoch_batches(rng, n, bs):
                         C.train_step(model, opt, ds.X_train[idx], ds.y_train[idx])
                     bar.update(-(-n // bs))
-                    curve.append(C.evaluate(model, ds.X_train, ds.y_train)[0])
+                    # batch norm by the training set's own statistics: the running averages
+                    # lag the weights by ~10 updates (momentum 0.1), which at batch 128 is most
+                    # of the first epoch (see common.evaluate_batch_stats)
+                    curve.append(C.evaluate_batch_stats(model, ds.X_train, ds.y_train)[0])
+                    lagging.append(C.evaluate(model, ds.X_train, ds.y_train)[0])
                 nll[bs][v].append(curve)
+                stale[bs][v].append(lagging)
                 err[bs][v].append(1.0 - C.evaluate(model, ds.X_test, ds.y_test)[1])
     ctx.close_bar()
     table = invariance_table(ctx.seed)
@@ -141,6 +150,7 @@ def run(ctx):
 
     nll1 = {b: {v: float(np.mean([c[0] for c in nll[b][v]])) for v in VARIANTS}
             for b in batch_sizes}
+    stale1 = {b: float(np.mean([c[0] for c in stale[b]["batch"]])) for b in batch_sizes}
     nllT = {b: {v: float(np.mean([c[-1] for c in nll[b][v]])) for v in VARIANTS}
             for b in batch_sizes}
     errT = {b: {v: float(np.mean(err[b][v])) for v in VARIANTS} for b in batch_sizes}
@@ -148,8 +158,14 @@ def run(ctx):
                   if table[k][p][0] != want]
     checks = [
         Check(f"layer norm converges faster at batch {b}", nll1[b]["layer"] < nll1[b]["batch"],
-              nll1[b], "training cross-entropy after epoch 1: LN < BN") for b in batch_sizes
+              nll1[b], "training cross-entropy after epoch 1, batch norm by the training set's "
+              "statistics: LN < BN") for b in batch_sizes
     ] + [
+        Check("batch norm's running averages lag after epoch 1 (eval-mode loss)",
+              all(stale1[b] > nll1[b]["batch"] for b in batch_sizes),
+              {"eval mode": stale1, "own statistics": {b: nll1[b]["batch"] for b in batch_sizes}},
+              "reported only: batch norm's training loss in eval mode (running averages) vs by "
+              "the set's own statistics", gating=False),
         Check("layer norm computes the same in training and evaluation", same["layer"], same,
               "LayerNorm train-mode output == eval-mode output, bit for bit"),
         Check("Table 1 (invariances of batch, weight and layer norm) holds exactly",
@@ -169,20 +185,24 @@ def run(ctx):
                   f"{100 * bn4:.1f}% at 4, layer norm's went from {100 * errT[128]['layer']:.1f}% "
                   f"to {100 * errT[4]['layer']:.1f}%.")
 
-    faster = all(nll1[b]["layer"] < nll1[b]["batch"] for b in batch_sizes)
+    faster = [b for b in batch_sizes if nll1[b]["layer"] < nll1[b]["batch"]]
+    where = ("at both batch sizes" if len(faster) == len(batch_sizes) else
+             "at neither batch size" if not faster else
+             f"at batch {faster[0]} only")
 
     def fmt(b):
         return ", ".join(f"{v} {nll1[b][v]:.3f}" for v in VARIANTS)
     verdict = (
         f"Training cross-entropy after epoch 1 ({len(seeds)} seed"
-        f"{'s' if len(seeds) > 1 else ''}, Adam 1e-3): at batch 128 {fmt(128)}; at batch 4 "
-        f"{fmt(4)}. After {epochs} epochs: batch 128 "
+        f"{'s' if len(seeds) > 1 else ''}, Adam 1e-3; batch norm by the training set's own "
+        f"statistics): at batch 128 {fmt(128)}; at batch 4 {fmt(4)} (in eval mode, with "
+        f"running averages that still lag the weights, batch norm's read "
+        f"{stale1[128]:.3f} and {stale1[4]:.3f}). After {epochs} epochs: batch 128 "
         f"{', '.join(f'{v} {nllT[128][v]:.3f}' for v in VARIANTS)} (test error "
         f"{', '.join(f'{v} {100 * errT[128][v]:.1f}%' for v in VARIANTS)}); batch 4 "
         f"{', '.join(f'{v} {nllT[4][v]:.3f}' for v in VARIANTS)} (test error "
         f"{', '.join(f'{v} {100 * errT[4][v]:.1f}%' for v in VARIANTS)}). Layer norm "
-        f"{'converged' if faster else 'did not converge'} faster than batch norm at both "
-        f"batch sizes"
+        f"converged faster than batch norm {where}"
         f"; its train- and eval-mode outputs are bit-identical "
         f"({'yes' if same['layer'] else 'NO'}; batch norm's "
         f"{'are not' if not same['batch'] else 'are'}). Table 1: "
@@ -194,6 +214,7 @@ def run(ctx):
               "epochs": epochs, "seeds": seeds, "invariance_layer": "N, H, D = 8, 6, 5; float64; "
                                                                     "eps 1e-12"}
     results = {"train_nll": nll, "train_nll_epoch1": nll1, "train_nll_final": nllT,
+               "train_nll_eval_mode": stale, "batch_norm_eval_mode_epoch1": stale1,
                "test_error_final": errT, "test_error": err,
                "invariance": {k: {p: {"invariant": v[0], "max_abs_diff": v[1], "paper": want}
                                   for (p, v), want in zip(table[k].items(), PAPER[k])}
@@ -214,7 +235,7 @@ def _plot(ctx, nll, table, epochs, nseeds):
                     label={"none": "no norm", "batch": "BN", "layer": "LN"}[v])
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
-        ax.set_ylabel("training cross-entropy (eval mode)")
+        ax.set_ylabel("training cross-entropy (BN: the set's statistics)")
         ax.set_title(f"batch {bs} ({nseeds} seed(s), Adam 1e-3)", fontsize=10)
         ax.grid(True, alpha=0.3)
         ax.legend()
