@@ -928,3 +928,14 @@ def test_graph_command_refuses_what_cannot_be_drawn_as_usage_errors(tmp_path, ca
         main(["graph", "--format", "dot", *argv])
     assert e.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fn,shape", [("dropout1d", (2, 3, 4)), ("dropout2d", (2, 3, 4, 4)),
+                                      ("dropout3d", (2, 3, 2, 2, 2))])
+def test_channel_dropout_clusters_and_stops_are_drawn_as_dropout(fn, shape):
+    # only the scope named "dropout" was coloured as one; its siblings came out as plain scopes
+    tg.manual_seed(0)
+    x = Tensor(np.random.default_rng(0).standard_normal(shape), requires_grad=True)
+    g = viz.graph(getattr(F, fn)(x, 0.5).sum())
+    assert re.search(rf'class="scope scope-{fn}" color="#e8590c"', g.source)
+    assert "reason-dropout" in g.source

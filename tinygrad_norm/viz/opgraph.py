@@ -193,7 +193,12 @@ def _is_dropout_where(node):
     c = node.inputs[0]
     if isinstance(c, Tensor) and c.name == DROPOUT_MASK:
         return True
-    return any(s.name == "dropout" for s in _scope_chain(node.scope))
+    return any(_is_dropout_scope(s.name) for s in _scope_chain(node.scope))
+
+
+def _is_dropout_scope(name):
+    """dropout, dropout1d/2d/3d and alpha_dropout: the composites that draw a dropout mask."""
+    return "dropout" in name
 
 
 def _mask_counts(mask):
@@ -487,7 +492,8 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
             s = scope_list[cl - 1]
             mode = _mode(s.args)
             title = s.name + (f" · {mode}" if mode else "")
-            kind = "dropout" if s.name == "dropout" else "norm" if s.name.endswith("_norm") else ""
+            kind = ("dropout" if _is_dropout_scope(s.name) else
+                    "norm" if s.name.endswith("_norm") else "")
             c = clusters[cl] = Graph(name=f"cluster_{cl}")
             c.attr(label=lines(title, _args_text(s.args)), style="rounded,dashed",
                    color="#e8590c" if kind == "dropout" else "#4263eb",
