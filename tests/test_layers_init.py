@@ -285,6 +285,17 @@ def test_trunc_normal_is_exact_on_unlikely_intervals(torch, a, b):
     assert t.dtype == np.float32 and 1.0 <= t.numpy().min() and t.numpy().max() <= 1.01
 
 
+@pytest.mark.parametrize("mean,std,a,b", [(0.0, 1e-160, 1.0, 2.0), (0.0, 1.0, 40.0, 40.0 + 1e-9),
+                                           (0.0, 1.0, 1e200, np.inf), (0.0, 1.0, -41.0, -40.0)])
+def test_trunc_normal_far_tails_end_and_stay_in_bounds(mean, std, a, b):
+    # the exponential proposal alone never accepted past ~1e154 sd (rate overflowed) and took
+    # seconds for an interval much narrower than 1 / lo (a uniform proposal now)
+    v = init.trunc_normal_(Tensor(np.zeros(2000)), mean=mean, std=std, a=a, b=b).numpy()
+    assert np.isfinite(v).all() and v.min() >= a and v.max() <= b
+    lo = (a - mean) / std if a > mean else (mean - b) / std
+    assert abs(abs(v.mean() - mean) / std - lo) < 5.0 / max(lo, 1.0) + 1e-6 * lo  # near the bound
+
+
 def test_ndtri_matches_torch_in_the_range_trunc_normal_uses(torch):
     from tinygrad_norm.nn.truncated_normal import ndtri
     p = np.concatenate([np.logspace(-300, -2, 400), np.linspace(0.01, 0.99, 400)])

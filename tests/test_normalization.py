@@ -665,6 +665,7 @@ def test_rms_norm_errors_and_default_eps(torch):
             (lambda: F.rms_norm(x, 4), TypeError, "must be tuple of ints, not int"),
             (lambda: F.rms_norm(x, (True,)), TypeError, "must be tuple of ints"),
             (lambda: F.rms_norm(x, (3,)), ValueError, "expected input with shape"),
+            (lambda: F.rms_norm(x, ()), ValueError, "at least 1-dimensional"),
             (lambda: F.rms_norm(x, (4,), Tensor(np.ones(3))), ValueError,
              "Expected weight to be of same shape as normalized_shape"),
             (lambda: F.rms_norm(x, (4,), Tensor(np.ones(4, np.float32))), TypeError, "dtype"),

@@ -578,6 +578,18 @@ def test_std_and_var_of_a_constant_slice_are_exactly_zero_as_torch(torch, dtype,
                 np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
 
 
+def test_var_of_integers_bools_and_near_overflow_values_as_numpy(torch):
+    # the first-element shift made int arrays fail (a float mean written into them) and turned
+    # 2e38 - -2e38 into inf - inf = NaN where NumPy and torch give inf
+    assert Tensor(np.array([1, 2, 4])).var().item() == pytest.approx(np.var([1, 2, 4], ddof=1))
+    assert Tensor(np.array([1, 2, 4], np.int8)).std().dtype == np.float64
+    assert Tensor(np.array([True, False, True])).var().item() == pytest.approx(1 / 3)
+    for a in (np.array([2e38, -2e38, 0], np.float32), np.array([1e308, -1e308, 0.0])):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert Tensor(a).var().item() == np.inf == torch.tensor(a).var().item()
+
+
 def test_var_default_correction_and_ddof_alias(torch):
     a = values(0, (3, 4))
     x = Tensor(a)

@@ -590,6 +590,9 @@ def test_dropout_of_a_transposed_input_is_c_contiguous_as_documented():
         out, cache = ref.dropout_forward(x, 0.3, inverted=inverted, rng=np.random.default_rng(1))
         assert out.flags.c_contiguous
         np.testing.assert_array_equal(out, np.where(cache["mask"], x / (0.7 if inverted else 1), 0))
+    out, cache = ref.dropout_forward(x, 0.3, training=False, inverted=False)  # classic eval
+    dx = ref.dropout_backward(np.asfortranarray(np.ones((4, 3))), cache)
+    assert out.flags.c_contiguous and dx.flags.c_contiguous
 
 
 @pytest.mark.parametrize("shape", [(3, 4, 0), (2, 4, 0, 5)])

@@ -404,6 +404,8 @@ def test_var_takes_correction_or_ddof_not_both_as_numpy(fn):
         getattr(x, fn)(correction=0, ddof=1)
     with pytest.raises(ValueError):
         getattr(np, fn)(a, correction=0, ddof=1)
+    with pytest.raises(TypeError, match=f"{fn}\\(\\): ddof must be an int"):
+        getattr(x, fn)(ddof=1.5)
     assert getattr(x, fn)(ddof=0).item() == pytest.approx(getattr(np, fn)(a), rel=1e-15)
     assert getattr(x, fn)(correction=None).item() == pytest.approx(getattr(np, fn)(a, ddof=1),
                                                                    rel=1e-15)
@@ -425,11 +427,15 @@ def test_nested_empty_lists_index_as_numpy():
         assert Tensor(a)[index].shape == a[index].shape
 
 
-def test_logsumexp_of_narrow_integers_does_not_wrap():
-    for values, dtype in (([0, 3], np.uint8), ([-100, 100], np.int8), ([0, 60000], np.uint16)):
+def test_logsumexp_of_narrow_integers_does_not_wrap_or_overflow(torch):
+    for values, dtype in (([0, 3], np.uint8), ([-100, 100], np.int8), ([0, 60000], np.uint16),
+                          ([100, 101, 102, 103, 104], np.int8), ([0] * 70000, np.uint8),
+                          ([True, False], np.bool_)):
         a = np.array(values, dtype)
-        expected = np.logaddexp(*a.astype(np.float64))
-        assert Tensor(a).logsumexp().item() == pytest.approx(expected, rel=1e-3)
+        out = Tensor(a).logsumexp()
+        expected = torch.logsumexp(torch.tensor(a.astype(np.float64)), 0).item()
+        assert out.dtype == np.float32 and out.item() == pytest.approx(expected, rel=1e-6)
+    assert Tensor(np.array([1, 2])).logsumexp().dtype == np.float64  # int64, as NumPy's exp
 
 
 def test_pad_and_clip_take_a_zero_dimensional_array_as_numpy():
@@ -491,8 +497,21 @@ def test_augmented_assignment_updates_in_place_where_nothing_is_recorded():
     cube = (x * x * x).sum()
     with tg.no_grad():
         x -= 1.0
-    with pytest.raises(RuntimeError, match="input of shape \\(2,\\) to mul holds a new array"):
+    with pytest.raises(RuntimeError, match="shape \\(2,\\) that mul saved holds a new array"):
         tg.grad(cube, x, create_graph=True)
+    # torch refuses only what a backward reads: add's does not read its inputs, exp's reads
+    # its output
+    v, c = Tensor(np.array([3.0, 4.0]), requires_grad=True), Tensor(np.array([5.0, 6.0]))
+    total = (v + c).sum()
+    with tg.no_grad():
+        c += 1.0
+    np.testing.assert_array_equal(tg.grad(total, v, create_graph=True)[0].numpy(), [1.0, 1.0])
+    e = v.exp()
+    total = e.sum()
+    with tg.no_grad():
+        e += 1.0
+    with pytest.raises(RuntimeError, match="that exp saved holds a new array"):
+        tg.grad(total, v, create_graph=True)
     i = Tensor(np.array([1, 2]))
     with pytest.raises(TypeError, match="cannot be stored in a tensor of dtype int64"):
         i += 0.5

@@ -363,14 +363,20 @@ def _check_unmodified(node):
     one whose array was replaced since (``w -= lr * w.grad`` under no_grad) would silently give a
     gradient of the new values. Refused, as PyTorch refuses a tensor modified in place."""
     from .tensor import Tensor
-    for t, a in zip(node.inputs, node.saved[0]):
-        if type(t) is Tensor and t.data is not a:
-            raise RuntimeError(
-                f"one of the tensors needed for gradient computation has been modified since the "
-                f"graph was recorded: an input of shape {t.data.shape} to {node.op.name} holds a "
-                f"new array (an augmented assignment such as `w -= ...` under no_grad(), or .data "
-                f"set directly). A create_graph backward differentiates the tensors as they are "
-                f"now; run the forward again after the update.")
+    stale = None
+    if node.op.reads_inputs:
+        stale = next((t for t, a in zip(node.inputs, node.saved[0])
+                      if type(t) is Tensor and t.data is not a), None)
+    if stale is None and node.op.saves_out:
+        out = node.out_ref()
+        stale = out if out is not None and out.data is not node.saved[1] else None
+    if stale is not None:
+        raise RuntimeError(
+            f"one of the tensors needed for gradient computation has been modified since the "
+            f"graph was recorded: a tensor of shape {stale.data.shape} that {node.op.name} "
+            f"saved holds a new array (an augmented assignment such as `w -= ...` under "
+            f"no_grad(), or .data set directly). A create_graph backward differentiates the "
+            f"tensors as they are now; run the forward again after the update.")
 
 
 def _recorded_output(node):

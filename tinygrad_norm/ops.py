@@ -399,6 +399,9 @@ class Op:
     # Whether the VJP reads the output. Only then is it saved: a saved output of an op that does
     # not need it (add, mul) kept full-size intermediates alive until backward reached them.
     saves_out = False
+    # Whether the VJP reads the input values (not just their shapes): only then does a
+    # create_graph backward refuse an input whose array was replaced after the forward
+    reads_inputs = True
     differentiable = True
     # Optional: a VJP like ``vjp`` that may write its result into ``g``. The tape calls it only
     # when g is a full-size array of its own that nothing else holds (no hook, no caller).
@@ -417,6 +420,7 @@ class Op:
 
 class Add(Op):
     name = "add"
+    reads_inputs = False
     @staticmethod
     def forward(a, b):  # a per-channel operand broadcast in long runs (_broadcast.py)
         return _bin(np.add, a, b)
@@ -433,6 +437,7 @@ class Add(Op):
 
 class Sub(Op):
     name = "sub"
+    reads_inputs = False
     @staticmethod
     def forward(a, b):  # a per-channel operand broadcast in long runs (_broadcast.py)
         return _bin(np.subtract, a, b)
@@ -620,7 +625,10 @@ def _split_by_mask(g, a_loses, b_loses, tie, needs, xp):
     """PyTorch's rule for maximum/minimum: ties share the gradient equally, the losing side gets
     exactly 0 (a select: also for an inf upstream), and both sides get it where a NaN makes
     every comparison false."""
-    half = xp.where(tie, g * 0.5, g)
+    if type(g) is np.ndarray and not tie.any():
+        half = g  # no tie (the usual case): no halving pass and no branchy np.where
+    else:
+        half = xp.where(tie, g * 0.5, g)
     return (xp.where(a_loses, 0, half) if needs[0] else None,
             xp.where(b_loses, 0, half) if needs[1] else None)
 
@@ -654,6 +662,7 @@ class Where(Op):
 
 class Neg(Op):
     name = "neg"
+    reads_inputs = False
     forward = staticmethod(np.negative)
 
     @staticmethod
@@ -663,6 +672,7 @@ class Neg(Op):
 
 class Exp(Op):
     name = "exp"
+    reads_inputs = False
     saves_out = True
     forward = staticmethod(np.exp)
 
@@ -704,6 +714,7 @@ class Expm1(Op):
 
 class Sqrt(Op):
     name = "sqrt"
+    reads_inputs = False
     saves_out = True
     forward = staticmethod(np.sqrt)
 
@@ -714,6 +725,7 @@ class Sqrt(Op):
 
 class Rsqrt(Op):
     name = "rsqrt"
+    reads_inputs = False
     saves_out = True
 
     @staticmethod
@@ -740,6 +752,7 @@ class Abs(Op):
 
 class Sign(Op):
     name = "sign"
+    reads_inputs = False
     forward = staticmethod(np.sign)
 
     @staticmethod
@@ -785,6 +798,7 @@ class ReluBackward(Op):
 
 class Sigmoid(Op):
     name = "sigmoid"
+    reads_inputs = False
     saves_out = True
 
     @staticmethod
@@ -800,6 +814,7 @@ class Sigmoid(Op):
 
 class Tanh(Op):
     name = "tanh"
+    reads_inputs = False
     saves_out = True
     forward = staticmethod(np.tanh)
 
@@ -829,6 +844,7 @@ class Clip(Op):
 
 class Cast(Op):
     name = "astype"
+    reads_inputs = False
 
     @staticmethod
     def forward(a, dtype):
@@ -843,6 +859,7 @@ class Cast(Op):
 
 class Sum(Op):
     name = "sum"
+    reads_inputs = False
 
     @staticmethod
     def forward(a, axis, keepdims):
@@ -861,6 +878,7 @@ class Sum(Op):
 
 class Mean(Op):
     name = "mean"
+    reads_inputs = False
 
     @staticmethod
     def forward(a, axis, keepdims):
@@ -940,10 +958,17 @@ def _centered(a, axes):
     variance gives -- the rounded mean of n copies of v is not always v (float32 0.1 three
     times: 1 ulp over), and std's gradient was then O(1) instead of 0 -- and no cancellation
     where the mean is large against the spread. One subtraction more than the plain form."""
+    if a.dtype.kind in "biu":  # integers and bools: float64 deviations, as NumPy's var
+        a = a.astype(np.float64)
     if a.size == 0 or not axes:
         return np.subtract(a, _mean(a, axes, True))
     d = np.subtract(a, a[tuple(slice(0, 1) if i in axes else slice(None) for i in range(a.ndim))])
-    return np.subtract(d, _mean(d, axes, True), out=d)
+    m = _mean(d, axes, True)
+    if not np.isfinite(m).all():
+        # the shift overflowed (2e38 - -2e38 in float32) or the data holds inf/NaN: the plain
+        # form, whose inf is NumPy's and PyTorch's (the shifted one made it inf - inf = NaN)
+        return np.subtract(a, _mean(a, axes, True))
+    return np.subtract(d, m, out=d)
 
 
 class Var(Op):
@@ -1064,6 +1089,7 @@ class Logsumexp(Op):
 
 class Softmax(Op):
     name = "softmax"
+    reads_inputs = False
     saves_out = True
 
     @staticmethod
@@ -1081,6 +1107,7 @@ class Softmax(Op):
 
 class LogSoftmax(Op):
     name = "log_softmax"
+    reads_inputs = False
     saves_out = True
 
     @staticmethod
@@ -1131,6 +1158,7 @@ def _mT(t, xp):
 
 class Reshape(Op):
     name = "reshape"
+    reads_inputs = False
 
     @staticmethod
     def forward(a, shape):
@@ -1143,6 +1171,7 @@ class Reshape(Op):
 
 class Transpose(Op):
     name = "transpose"
+    reads_inputs = False
 
     @staticmethod
     def forward(a, axes):
@@ -1156,6 +1185,7 @@ class Transpose(Op):
 
 class BroadcastTo(Op):
     name = "expand"
+    reads_inputs = False
 
     @staticmethod
     def forward(a, shape):
@@ -1168,6 +1198,7 @@ class BroadcastTo(Op):
 
 class GetItem(Op):
     name = "getitem"
+    reads_inputs = False
 
     @staticmethod
     def forward(a, index, basic):
@@ -1211,6 +1242,7 @@ class Scatter(Op):
     """The adjoint of indexing: zeros of ``shape`` with g added at ``index``. Exists so that the
     gradient of ``__getitem__`` is itself differentiable."""
     name = "scatter"
+    reads_inputs = False
 
     @staticmethod
     def forward(g, index, shape, basic):
@@ -1223,6 +1255,7 @@ class Scatter(Op):
 
 class Concatenate(Op):
     name = "concatenate"
+    reads_inputs = False
 
     @staticmethod
     def forward(*arrays, axis):
@@ -1241,6 +1274,7 @@ class Concatenate(Op):
 
 class Pad(Op):
     name = "pad"
+    reads_inputs = False
 
     @staticmethod
     def forward(a, pad_width, value):
@@ -1278,6 +1312,7 @@ class Im2col(Op):
     input padded by ``padding = ((top, bottom), (left, right))`` with ``value``. Reshaped to
     (N, C*kh*kw, OH*OW) it is ``torch.nn.functional.unfold``'s layout."""
     name = "im2col"
+    reads_inputs = False
 
     @staticmethod
     def forward(a, kernel, stride, padding, dilation, value=0.0):
@@ -1306,6 +1341,7 @@ class Col2im(Op):
     """The adjoint of ``Im2col``: add every window entry back onto the (N, C, H, W) position it
     was read from (entries read from the padding are dropped)."""
     name = "col2im"
+    reads_inputs = False
 
     @staticmethod
     def forward(g, shape, kernel, stride, padding, dilation):

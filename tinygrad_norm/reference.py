@@ -299,7 +299,8 @@ def dropout_backward(dout, cache, *, retain_cache=False):
         return np.zeros(dout.shape, dout.dtype)
     scale = cache["scale"]
     if cache["mask"] is None:  # identity, or classic eval
-        return dout if scale == 1.0 else np.multiply(dout, scale, out=np.empty_like(dout))
+        return dout if scale == 1.0 else np.multiply(dout, scale,
+                                                     out=np.empty(dout.shape, dout.dtype))
     if cache["bits"] is None:  # long double
         return np.where(cache["mask"], np.multiply(dout, scale), dout.dtype.type(0))
     bits = cache["bits"]

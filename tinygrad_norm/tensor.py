@@ -604,8 +604,12 @@ class Tensor:
     def min(self, axis=None, keepdims=False): return self._reduce(ops.Min, axis, keepdims)
 
     def logsumexp(self, axis=None, keepdims=False):
-        # integers as floats first: x - max in uint8 wraps around, in int8 overflows
-        return self._floating()._reduce(ops.Logsumexp, axis, keepdims)
+        # Integers and bools as float32 at least, as PyTorch: x - max in uint8 wraps around, in
+        # int8 overflows, and NumPy's float16 for them overflows a sum of 70,000 exps
+        x = self
+        if self.data.dtype.kind in "biu":
+            x = Tensor(self.data.astype(np.promote_types(self._floating().dtype, np.float32)))
+        return x._reduce(ops.Logsumexp, axis, keepdims)
 
     def var(self, axis=None, correction=None, keepdims=False, *, ddof=None):
         """Variance, two-pass. ``correction`` as PyTorch (None means 1, unbiased); ``ddof`` is
@@ -620,7 +624,8 @@ class Tensor:
             raise ValueError(f"{fn}(): give correction or ddof (NumPy's name for it), not both")
         c = ddof if ddof is not None else 1 if correction is None else correction
         if c not in (0, 1) and not isinstance(c, numbers.Integral):
-            raise TypeError(f"{fn}(): correction must be an int, got {c!r}")
+            name = "ddof" if ddof is not None else "correction"
+            raise TypeError(f"{fn}(): {name} must be an int, got {c!r}")
         axes = _axes(axis, self.data.ndim)
         return apply(op, self, axis=axes, correction=int(c), keepdims=bool(keepdims))
 

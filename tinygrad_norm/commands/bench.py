@@ -12,7 +12,7 @@ CASE_KEYS = ("dropout", "bn2d", "bn4d", "ln", "rms", "gn", "in", "chain", "mlp")
 
 DESCRIPTION = """\
 Time forward + backward (w.r.t. x, gamma and beta; random upstream gradient; a fresh graph every
-step) of dropout and the batch, layer, group and instance norms, each as the tape-differentiated
+step) of dropout and the batch, layer, RMS, group and instance norms, each as the tape-differentiated
 composite (tgn) and as the hand-written NumPy reference (ref), plus PyTorch's composite and fused
 kernels (1 thread and its default) when torch is importable; at sizes from 8x16 (overhead-bound)
 to 32x64x28x28 (memory-bound), float32 and float64. Also the engine's overhead per op (a 200-op
@@ -26,7 +26,8 @@ the run with exit status 1. NumPy's BLAS is pinned to one thread (threadpoolctl)
 CASES_HELP = """\
 cases:
   dropout  dropout p=0.5            bn2d  batch norm (N, C)      bn4d  batch norm (N, C, H, W)
-  ln       layer norm, last axis    gn    group norm             in    instance norm
+  ln       layer norm, last axis    rms   RMS norm, last axis    gn    group norm
+  in       instance norm
   chain    200 elementwise ops on a (4, 4) float64 tensor: microseconds per op
   mlp      training step, batch 64, 64-128-128-10, BN + ReLU + dropout(0.2), CE, SGD
 

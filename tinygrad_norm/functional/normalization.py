@@ -378,6 +378,9 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         raise TypeError(f"{fn}(): input must be a Tensor, got {type(input).__name__}")
     ns = _normalized_shape(normalized_shape, fn)
     _check_input(input, fn, 0)
+    if not ns:
+        raise ValueError("Expected normalized_shape to be at least 1-dimensional, i.e., containing "
+                         "at least one element, but got normalized_shape = []")
     k = len(ns)
     if input.ndim < k or input.shape[input.ndim - k:] != ns:
         raise ValueError(f"Given normalized_shape={list(ns)}, expected input with shape "

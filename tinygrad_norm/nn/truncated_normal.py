@@ -5,7 +5,8 @@ usual [-2, 2]), the cheapest; but it needs ~1/P rounds for an interval of probab
 unlikely interval ([-0.001, 0.001], or [3, 4] in the tail) is sampled by inverting the CDF
 instead, on the interval's mirror image in the lower tail, where small probabilities keep their
 digits (1 - Phi(8) is 0 in float64, Phi(-8) is not). Beyond ~37 standard deviations even Phi
-underflows; there Robert's (1995) exponential proposal takes over.
+underflows; there Robert's (1995) proposals take over (exponential, or uniform for an interval
+narrower than 1/lo).
 """
 from __future__ import annotations
 
@@ -85,16 +86,26 @@ def _invert(gen, lo, hi, n):
     return np.clip(ndtri(u), lo, hi)
 
 
-def _exponential_tail(gen, lo, hi, n):
-    """Robert's sampler for [lo, hi] with lo > 0 far out: lo + Exp(rate), kept with probability
-    exp(-(z - rate)^2 / 2), redrawn while outside [lo, hi]."""
-    rate = (lo + math.sqrt(lo * lo + 4.0)) / 2.0
+def _far_tail(gen, lo, hi, n):
+    """[lo, hi] with lo > 0 far out (Robert 1995), each proposal kept with probability >= ~1/e:
+    an interval narrower than 1/lo by a uniform proposal, kept with probability
+    exp(-(z^2 - lo^2) / 2); a wider one by lo + Exp(rate), kept with probability
+    exp(-(z - rate)^2 / 2) and while z <= hi. Written so that lo near 1e308 does not overflow."""
+    width = hi - lo
+    uniform = width * lo < 1.0
+    # rate = (lo + sqrt(lo^2 + 4)) / 2, which is lo + 1/lo to double precision from lo ~ 1e8
+    rate = lo + 1.0 / lo if lo > 1e8 else (lo + math.sqrt(lo * lo + 4.0)) / 2.0
     out = np.empty(n)
     todo = np.arange(n)
     while todo.size:
-        z = lo + gen.exponential(1.0 / rate, todo.size)
-        ok = (gen.random(todo.size) <= np.exp(-(z - rate) ** 2 / 2.0)) & (z <= hi)
-        out[todo[ok]] = z[ok]
+        if uniform:
+            e = gen.random(todo.size) * width          # z - lo
+            keep = np.exp(-e * (lo + e / 2.0))         # (z^2 - lo^2) / 2 = e (lo + e / 2)
+            ok = gen.random(todo.size) <= keep
+        else:
+            e = gen.exponential(1.0 / rate, todo.size)
+            ok = (gen.random(todo.size) <= np.exp(-(e - (rate - lo)) ** 2 / 2.0)) & (e <= width)
+        out[todo[ok]] = lo + e[ok]
         todo = todo[~ok]
     return out
 
@@ -111,7 +122,7 @@ def standard_truncated_normal(gen, lo, hi, shape):
     # mirror an interval right of the centre into the lower tail
     sign, lo, hi = (-1.0, -hi, -lo) if lo + hi > 0 else (1.0, lo, hi)
     if hi < _FAR_TAIL:
-        out = -_exponential_tail(gen, -hi, -lo, n)
+        out = -_far_tail(gen, -hi, -lo, n)
     else:
         out = _invert(gen, lo, hi, n)
     return (sign * out).reshape(shape)
