@@ -76,7 +76,7 @@ def test_mlp_layout_with_batch_norm_and_dropout():
 
 
 @pytest.mark.parametrize("norm, layer", [("none", None), ("layer", "LayerNorm"),
-                                         ("group", "GroupNorm")])
+                                         ("rms", "RMSNorm"), ("group", "GroupNorm")])
 def test_mlp_norms(norm, layer):
     net = build_model("mlp", norm=norm, hidden=(32,))
     kinds = _kinds(net)
@@ -86,8 +86,8 @@ def test_mlp_norms(norm, layer):
 
 
 @pytest.mark.parametrize("norm, layer", [("batch", "BatchNorm2d"), ("layer", "LayerNorm"),
-                                         ("group", "GroupNorm"), ("instance", "InstanceNorm2d"),
-                                         ("none", None)])
+                                         ("rms", "RMSNorm"), ("group", "GroupNorm"),
+                                         ("instance", "InstanceNorm2d"), ("none", None)])
 def test_cnn_norms_and_shapes(norm, layer):
     net = build_model("cnn", norm=norm, dropout=0.3, in_shape=(1, 8, 8))
     kinds = _kinds(net)

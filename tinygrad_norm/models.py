@@ -1,5 +1,5 @@
 """Ready-made models for the ``train`` command: a small MLP and a small CNN, each with a choice of
-normalization (none, batch, layer, group, instance) and dropout (inverted or classic).
+normalization (none, batch, layer, rms, group, instance) and dropout (inverted or classic).
 
 ``build_model`` returns a plain ``nn.Sequential``, so the layers can be inspected, hooked, drawn
 (``tinygrad_norm.viz``) and saved (``state_dict``) like any hand-built model.
@@ -17,6 +17,8 @@ norm       MLP, input (N, F)            CNN, input (N, C, H, W)
 batch      ``BatchNorm1d(F)``           ``BatchNorm2d(C)``
 layer      ``LayerNorm(F)``             ``LayerNorm((C, H, W))``: every unit of the layer,
                                         as in Ba et al. (2016)
+rms        ``RMSNorm(F)``               ``RMSNorm((C, H, W))``: layer norm's units, no
+                                        centring (Zhang & Sennrich, 2019)
 group      ``GroupNorm(G, F)``          ``GroupNorm(G, C)``
 instance   -- (``ValueError``)          ``InstanceNorm2d(C, affine=True)``
 =========  ===========================  ==============================================
@@ -43,7 +45,7 @@ from .nn.linear import _float_dtype
 __all__ = ["MODELS", "NORMS", "build_model", "default_hidden"]
 
 MODELS = ("mlp", "cnn")
-NORMS = ("none", "batch", "layer", "group", "instance")
+NORMS = ("none", "batch", "layer", "rms", "group", "instance")
 
 _DEFAULT_HIDDEN = {"mlp": (128, 128), "cnn": (16, 32)}
 
@@ -87,6 +89,8 @@ def _norm_layer(norm, kind, channels, spatial, groups):
         return nn.BatchNorm1d(channels) if kind == "mlp" else nn.BatchNorm2d(channels)
     if norm == "layer":
         return nn.LayerNorm(channels if kind == "mlp" else (channels, *spatial))
+    if norm == "rms":
+        return nn.RMSNorm(channels if kind == "mlp" else (channels, *spatial))
     if norm == "group":
         return nn.GroupNorm(_num_groups(channels, groups), channels)
     # norm == "instance"; the MLP case was refused by build_model before any layer was made

@@ -11,7 +11,7 @@ import os
 import sys
 
 MODELS = ("mlp", "cnn")
-NORMS = ("none", "batch", "layer", "group", "instance")
+NORMS = ("none", "batch", "layer", "rms", "group", "instance")  # models.NORMS, without importing it
 FORMATS = ("svg", "png", "dot")
 
 DESCRIPTION = """\
