@@ -109,8 +109,8 @@ def build_model(model="mlp", norm="none", dropout=0.0, inverted=True, in_shape=(
       -> Dropout``, then ``Linear`` to ``num_classes``) or ``"cnn"`` (per channel count in
       ``hidden``: ``Conv2d 3x3, padding 1 -> norm -> ReLU -> MaxPool2d(2)``, then ``Flatten ->
       Dropout -> Linear`` to ``num_classes``).
-    * ``norm``: ``"none"``, ``"batch"``, ``"layer"``, ``"group"`` or ``"instance"`` (CNN only);
-      see the module docstring for the layer each one becomes.
+    * ``norm``: ``"none"``, ``"batch"``, ``"layer"``, ``"rms"``, ``"group"`` or ``"instance"``
+      (CNN only); see the module docstring for the layer each one becomes.
     * ``dropout``: the drop probability in [0, 1); 0 adds no Dropout layer. ``inverted=True``
       scales kept units by 1/(1-p) while training (PyTorch); ``False`` is classic dropout, which
       scales by (1-p) at evaluation instead.

@@ -11,8 +11,9 @@ import sys
 CASE_KEYS = ("dropout", "bn2d", "bn4d", "ln", "rms", "gn", "in", "chain", "mlp")  # bench.runner.ALL
 
 DESCRIPTION = """\
-Time forward + backward (w.r.t. x, gamma and beta; random upstream gradient; a fresh graph every
-step) of dropout and the batch, layer, RMS, group and instance norms, each as the tape-differentiated
+Time forward + backward (w.r.t. x, gamma and beta -- RMS norm has no beta; random upstream
+gradient; a fresh graph every step) of dropout and the batch, layer, RMS, group and instance
+norms, each as the tape-differentiated
 composite (tgn) and as the hand-written NumPy reference (ref), plus PyTorch's composite and fused
 kernels (1 thread and its default) when torch is importable; at sizes from 8x16 (overhead-bound)
 to 32x64x28x28 (memory-bound), float32 and float64. Also the engine's overhead per op (a 200-op

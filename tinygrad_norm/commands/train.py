@@ -25,7 +25,7 @@ IDX_FILES = {
 
 DESCRIPTION = """\
 Train an MLP or a small CNN on the 8x8 digits (offline) or on MNIST IDX files, with batch, layer,
-group or instance norm and inverted or classic dropout. Shows a progress bar per epoch and writes
+RMS, group or instance norm and inverted or classic dropout. Shows a progress bar per epoch and writes
 metrics.json, curves.png and model.npz. With no arguments: an MLP 64-128-128-10 with batch norm
 and dropout 0.2 on the digits, trained with Adam (about 98% test accuracy in a few seconds).
 """

@@ -22,7 +22,8 @@ bytes thresholded as uint8 elsewhere on a 1/256 grid, else a 32-bit uniform), th
 nor for ``p`` 0 or 1.
 
 For the graph exporter: each function runs inside a scope named after it (``"dropout"``,
-``"dropout2d"``, ``"alpha_dropout"``, with ``p``, ``training`` and ``inverted``), and the mask is
+``"dropout1d"``, ``"dropout2d"``, ``"dropout3d"``, ``"alpha_dropout"``, with ``p``, ``training``
+and ``inverted``), and the mask is
 a bool Tensor named ``"dropout mask"``, the first argument of the ``where``.
 """
 from __future__ import annotations

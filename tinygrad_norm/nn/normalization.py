@@ -1,5 +1,5 @@
-"""Normalization layers, mirroring ``torch.nn``: BatchNorm1d/2d, LayerNorm, GroupNorm and
-InstanceNorm1d/2d -- the same arguments, defaults, parameters, buffers, ``state_dict`` keys,
+"""Normalization layers, mirroring ``torch.nn``: BatchNorm1d/2d/3d, LayerNorm, RMSNorm, GroupNorm
+and InstanceNorm1d/2d/3d -- the same arguments, defaults, parameters, buffers, ``state_dict`` keys,
 train/eval behaviour and error conditions, over the composites of ``functional``.
 
 Every layer takes ``dtype=`` (default float32) for its parameters and buffers; ``.to(dtype)``,
