@@ -533,22 +533,27 @@ def layer_norm_forward(x, gamma, beta, eps=1e-5, *, normalized_shape=None):
     return out.reshape(x.shape), cache
 
 
+def _rows_backward(dout, cache, op, inv_key, retain_cache):
+    """Layer and RMS norm's backward set-up, on (rows, normalized) arrays: the checked dout, the
+    buffer dx goes to, the cached xhat, gamma and per-row inverse scale."""
+    _check_cache(cache, op)
+    retain_cache = _check_bool("retain_cache", retain_cache)
+    dy = _check_dout(dout, cache)
+    xhat = cache["xhat"]
+    dx = _dx_buffer(cache, "xhat", dy, retain_cache)
+    return dy.reshape(xhat.shape), dx, xhat, cache["gamma"], cache[inv_key].reshape(-1)
+
+
 def layer_norm_backward(dout, cache, *, retain_cache=False):
     """Gradients ``(dx, dgamma, dbeta)`` of :func:`layer_norm_forward`.
 
     Unless ``retain_cache``, ``dx`` is written into ``cache["xhat"]``'s buffer and the
     cache is released (see the module notes).
     """
-    _check_cache(cache, "layer_norm")
-    retain_cache = _check_bool("retain_cache", retain_cache)
-    dy = _check_dout(dout, cache)
-    xhat, g = cache["xhat"], cache["gamma"]
-    inv = cache["inv_std"].reshape(-1)
+    dy2, dx, xhat, g, inv = _rows_backward(dout, cache, "layer_norm", "inv_std", retain_cache)
     ns, dt = cache["normalized_shape"], cache["dtype"]
     R, D = xhat.shape
     invD = 1.0 / max(D, 1)
-    dy2 = dy.reshape(R, D)
-    dx = _dx_buffer(cache, "xhat", dy, retain_cache)
     ones = np.ones(D, dt)
     dgamma = np.zeros(D, dt) if g is not None else None
     dbeta = np.zeros(D, dt) if cache["has_beta"] else None
@@ -622,16 +627,10 @@ def rms_norm_backward(dout, cache, *, retain_cache=False):
     ``dx = r * (ghat - xhat * mean(ghat * xhat))`` per row, ``ghat = dout * gamma``,
     ``r = 1 / rms``. Unless ``retain_cache``, ``dx`` is written into ``cache["xhat"]``'s buffer
     and the cache is released."""
-    _check_cache(cache, "rms_norm")
-    retain_cache = _check_bool("retain_cache", retain_cache)
-    dy = _check_dout(dout, cache)
-    xhat, g = cache["xhat"], cache["gamma"]
-    inv = cache["inv_rms"].reshape(-1)
+    dy2, dx, xhat, g, inv = _rows_backward(dout, cache, "rms_norm", "inv_rms", retain_cache)
     ns, dt = cache["normalized_shape"], cache["dtype"]
     R, D = xhat.shape
     invD = 1.0 / max(D, 1)
-    dy2 = dy.reshape(R, D)
-    dx = _dx_buffer(cache, "xhat", dy, retain_cache)
     dgamma = np.zeros(D, dt) if g is not None else None
     blocks = _blocks(R, D * dt.itemsize)
     ghat = np.empty((blocks[0].stop, D), dt) if (g is not None and blocks) else None

@@ -326,26 +326,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     ``normalized_shape`` is a tuple or list of ints; a bare int is a TypeError, as in PyTorch's
     functional (``nn.LayerNorm`` takes one)."""
     fn = "layer_norm"
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{fn}(): input must be a Tensor, got {type(input).__name__}")
-    ns = _normalized_shape(normalized_shape)
-    _check_input(input, fn, 0)
-    if not ns:
-        raise ValueError("Expected normalized_shape to be at least 1-dimensional, i.e., containing "
-                         "at least one element, but got normalized_shape = []")
+    ns = _check_trailing(input, normalized_shape, fn, weight=weight, bias=bias)
     k = len(ns)
-    if input.ndim < k or input.shape[input.ndim - k:] != ns:
-        raise ValueError(f"Given normalized_shape={list(ns)}, expected input with shape "
-                         f"[*, {', '.join(map(str, ns))}], but got input of size{list(input.shape)}")
-    for t, name in ((weight, "weight"), (bias, "bias")):
-        if t is None:
-            continue
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{fn}(): {name} must be a Tensor or None, got {type(t).__name__}")
-        if t.shape != ns:
-            raise ValueError(f"Expected {name} to be of same shape as normalized_shape, but got "
-                             f"{name} of shape {list(t.shape)} and normalized_shape = {list(ns)}")
-        _check_dtype(t, name, input.dtype, fn)
     eps = _check_eps(eps, fn)  # not range-checked, as in PyTorch
 
     with scope(fn, normalized_shape=ns, eps=eps):
@@ -374,6 +356,23 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     Three primitives and a multiply: the sum of squares (``vecdot``, no ``x * x`` array), ``+ eps``
     with the ``1 / n`` in one ``addcmul``, and ``rsqrt``."""
     fn = "rms_norm"
+    ns = _check_trailing(input, normalized_shape, fn, weight=weight)
+    k = len(ns)
+    eps = float(np.finfo(input.dtype).eps) if eps is None else _check_eps(eps, fn)
+
+    with scope(fn, normalized_shape=ns, eps=eps):
+        axes = tuple(range(input.ndim - k, input.ndim))
+        n = math.prod(ns)
+        with np.errstate(divide="ignore", invalid="ignore"):  # n = 0: an empty output anyway
+            ss = input.vecdot(input, axis=axes, keepdims=True)
+            r = addcmul(eps, ss, 1.0 / n if n else math.inf).rsqrt()
+        out = input * r
+        return out if weight is None else out * weight
+
+
+def _check_trailing(input, normalized_shape, fn, **params):
+    """Layer and RMS norm's checks: the input, ``normalized_shape`` (its trailing axes) and the
+    elementwise parameters of that shape (None or a Tensor of the input's dtype)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}(): input must be a Tensor, got {type(input).__name__}")
     ns = _normalized_shape(normalized_shape, fn)
@@ -385,24 +384,16 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if input.ndim < k or input.shape[input.ndim - k:] != ns:
         raise ValueError(f"Given normalized_shape={list(ns)}, expected input with shape "
                          f"[*, {', '.join(map(str, ns))}], but got input of size{list(input.shape)}")
-    if weight is not None:
-        if not isinstance(weight, Tensor):
-            raise TypeError(f"{fn}(): weight must be a Tensor or None, got {type(weight).__name__}")
-        if weight.shape != ns:
-            raise ValueError(f"Expected weight to be of same shape as normalized_shape, but got "
-                             f"weight of shape {list(weight.shape)} and normalized_shape = "
-                             f"{list(ns)}")
-        _check_dtype(weight, "weight", input.dtype, fn)
-    eps = float(np.finfo(input.dtype).eps) if eps is None else _check_eps(eps, fn)
-
-    with scope(fn, normalized_shape=ns, eps=eps):
-        axes = tuple(range(input.ndim - k, input.ndim))
-        n = math.prod(ns)
-        with np.errstate(divide="ignore", invalid="ignore"):  # n = 0: an empty output anyway
-            ss = input.vecdot(input, axis=axes, keepdims=True)
-            r = addcmul(eps, ss, 1.0 / n if n else math.inf).rsqrt()
-        out = input * r
-        return out if weight is None else out * weight
+    for name, t in params.items():
+        if t is None:
+            continue
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{fn}(): {name} must be a Tensor or None, got {type(t).__name__}")
+        if t.shape != ns:
+            raise ValueError(f"Expected {name} to be of same shape as normalized_shape, but got "
+                             f"{name} of shape {list(t.shape)} and normalized_shape = {list(ns)}")
+        _check_dtype(t, name, input.dtype, fn)
+    return ns
 
 
 def _normalized_shape(ns, fn="layer_norm"):
