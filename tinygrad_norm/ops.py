@@ -777,7 +777,7 @@ class Relu(Op):
         # first touch costs more than the AND itself
         c = args[0] <= 0
         if _zero_side(c, 0, g) is None:
-            return (_relu_backward(g, args[0]),)
+            return (select(c, 0, g),)
         bits = _bits_into(np.empty(g.shape, _UINT[g.dtype.itemsize]), c, False)
         return (and_bits(g, bits, out=g),)
 
@@ -960,15 +960,15 @@ def _centered(a, axes):
     where the mean is large against the spread. One subtraction more than the plain form."""
     if a.dtype.kind in "biu":  # integers and bools: float64 deviations, as NumPy's var
         a = a.astype(np.float64)
-    if a.size == 0 or not axes:
-        return np.subtract(a, _mean(a, axes, True))
-    d = np.subtract(a, a[tuple(slice(0, 1) if i in axes else slice(None) for i in range(a.ndim))])
-    m = _mean(d, axes, True)
-    if not np.isfinite(m).all():
-        # the shift overflowed (2e38 - -2e38 in float32) or the data holds inf/NaN: the plain
-        # form, whose inf is NumPy's and PyTorch's (the shifted one made it inf - inf = NaN)
-        return np.subtract(a, _mean(a, axes, True))
-    return np.subtract(d, m, out=d)
+    if a.size and axes:
+        d = np.subtract(a, a[tuple(slice(0, 1) if i in axes else slice(None)
+                                   for i in range(a.ndim))])
+        m = _mean(d, axes, True)
+        # else the shift overflowed (2e38 - -2e38 in float32) or the data holds inf/NaN: the
+        # plain form below, whose inf is NumPy's and PyTorch's (the shifted one gave inf - inf)
+        if np.isfinite(m).all():
+            return np.subtract(d, m, out=d)
+    return np.subtract(a, _mean(a, axes, True))
 
 
 class Var(Op):

@@ -84,6 +84,12 @@ def _operand(x):
                     f"or a Python number)")
 
 
+def _exp_dtype(dt):
+    """The float type NumPy's exp gives an array of dtype ``dt`` (int64 -> float64, bool ->
+    float16)."""
+    return np.exp(np.zeros(0, dt)).dtype
+
+
 def _shape_of(x):
     return x.data.shape if type(x) is Tensor else np.shape(x)
 
@@ -608,7 +614,7 @@ class Tensor:
         # int8 overflows, and NumPy's float16 for them overflows a sum of 70,000 exps
         x = self
         if self.data.dtype.kind in "biu":
-            x = Tensor(self.data.astype(np.promote_types(self._floating().dtype, np.float32)))
+            x = Tensor(self.data.astype(np.promote_types(_exp_dtype(self.data.dtype), np.float32)))
         return x._reduce(ops.Logsumexp, axis, keepdims)
 
     def var(self, axis=None, correction=None, keepdims=False, *, ddof=None):
@@ -652,7 +658,7 @@ class Tensor:
         dt = self.data.dtype
         if dt.kind in "fc":
             return self
-        return Tensor(self.data.astype(np.exp(np.zeros(0, dt)).dtype))
+        return Tensor(self.data.astype(_exp_dtype(dt)))
 
     def _softmax(self, op, axis):
         # One axis: _axes would also take None or a tuple and the op would then silently use
