@@ -608,15 +608,13 @@ def test_norms_of_an_empty_spatial_axis_as_the_composites(shape):
 
 
 def test_norms_refuse_float16_whose_sums_of_squares_overflow():
-    import tinygrad_norm.functional as F
-    from tinygrad_norm import Tensor
+    # The composites compute float16 in float32 (test_normalization.py); the hand-written
+    # baseline stays float32/float64 and says so.
     x = (np.random.default_rng(0).standard_normal((4, 1024)) * 10).astype(np.float16)
     with pytest.raises(TypeError, match="float32 or float64"):  # gave var = inf, output 0
         ref.layer_norm_forward(x, None, None)
     with pytest.raises(TypeError, match="float32 or float64"):
         ref.batch_norm_forward(x, None, None)
-    with pytest.raises(TypeError, match="float32 or float64"):
-        F.layer_norm(Tensor(x), (1024,))
     out, _ = ref.dropout_forward(x, 0.5, rng=np.random.default_rng(0))  # dropout has no sums
     assert out.dtype == np.float16
 

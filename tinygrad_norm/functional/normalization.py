@@ -45,10 +45,8 @@ __all__ = ["batch_norm", "layer_norm", "rms_norm", "group_norm", "instance_norm"
 def _check_input(input, fn, min_ndim):
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}(): input must be a Tensor, got {type(input).__name__}")
-    if input.dtype.kind != "f" or input.dtype.itemsize < 4:
-        # float16: the statistics are sums of squares, which overflow 65504 at ordinary sizes
-        raise TypeError(f"{fn}(): input must be floating point, float32 or float64, got dtype "
-                        f"{input.dtype}; convert it first (x.astype(np.float32))")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{fn}(): input must be floating point, got dtype {input.dtype}")
     if input.ndim < min_ndim:
         raise ValueError(f"{fn}(): expected at least {min_ndim}D input (got {input.ndim}D input "
                          f"of shape {input.shape})")
@@ -117,6 +115,20 @@ def _channel_shape(ndim, channels):
 
 
 # ---- the shared core ----------------------------------------------------------------------------
+
+def _in_float32(func, tensors, **rest):
+    """``func`` (a normalization) of float16 ``tensors``, computed in float32 and rounded back
+    once, as PyTorch's CPU kernels do: in float16 the sums of squares overflow 65504 at ordinary
+    sizes (1024 features of std 10). The casts are primitives on the tape, drawn beside the
+    composite's cluster, so the gradients come back float16; running statistics are updated in
+    float32 copies, then written back into the float16 buffers themselves."""
+    up = {k: None if t is None else t.astype(np.float32) for k, t in tensors.items()}
+    out = func(**up, **rest)
+    for k in ("running_mean", "running_var"):
+        if tensors.get(k) is not None:
+            np.copyto(tensors[k].data, up[k].data, casting="same_kind")
+    return out.astype(np.float16)
+
 
 def _center_scale(x, axes, eps, keepdims=True):
     """``x - mean`` and ``rsqrt(var + eps)`` over ``axes`` (kept as size-1 axes, or dropped with
@@ -286,6 +298,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError("batch_norm(): momentum=None (a cumulative average) needs the batch "
                              "count: pass num_batches_tracked")
 
+    if dt == np.float16:
+        return _in_float32(batch_norm, dict(input=input, running_mean=running_mean,
+                                            running_var=running_var, weight=weight, bias=bias),
+                           training=training, momentum=momentum, eps=eps,
+                           num_batches_tracked=num_batches_tracked)
     nd = data.ndim
     shape = _channel_shape(nd, C)
     with scope(fn, training=training, momentum=momentum, eps=eps):
@@ -329,6 +346,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     ns = _check_trailing(input, normalized_shape, fn, weight=weight, bias=bias)
     k = len(ns)
     eps = _check_eps(eps, fn)  # not range-checked, as in PyTorch
+    if input.dtype == np.float16:
+        return _in_float32(layer_norm, dict(input=input, weight=weight, bias=bias),
+                           normalized_shape=ns, eps=eps)
 
     with scope(fn, normalized_shape=ns, eps=eps):
         quiet = _quiet_if_empty(input)
@@ -358,6 +378,10 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     fn = "rms_norm"
     ns = _check_trailing(input, normalized_shape, fn, weight=weight)
     k = len(ns)
+    if input.dtype == np.float16:  # eps=None: float32's epsilon, as PyTorch (its opmath type)
+        eps = None if eps is None else _check_eps(eps, fn)
+        return _in_float32(rms_norm, dict(input=input, weight=weight), normalized_shape=ns,
+                           eps=eps)
     eps = float(np.finfo(input.dtype).eps) if eps is None else _check_eps(eps, fn)
 
     with scope(fn, normalized_shape=ns, eps=eps):
@@ -451,6 +475,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"Expected more than 1 value per channel when training, got input size "
                          f"{[N * C // G, G] + list(spatial)}")
     eps = _check_eps(eps, fn)
+    if input.dtype == np.float16:
+        return _in_float32(group_norm, dict(input=input, weight=weight, bias=bias),
+                           num_groups=G, eps=eps)
 
     with scope(fn, num_groups=G, eps=eps):
         quiet = _quiet_if_empty(input)
@@ -510,6 +537,10 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         raise ValueError(f"Expected more than 1 spatial element when training, got input size "
                          f"{input.shape}")
 
+    if dt == np.float16:
+        return _in_float32(instance_norm, dict(input=input, running_mean=running_mean,
+                                               running_var=running_var, weight=weight, bias=bias),
+                           use_input_stats=use_input_stats, momentum=momentum, eps=eps)
     shape = _channel_shape(input.ndim, C)
     with scope(fn, use_input_stats=use_input_stats, training=use_input_stats, momentum=momentum,
                eps=eps):
