@@ -685,6 +685,14 @@ def test_scalers_bad_inputs(Scaler):
     with pytest.raises(ValueError):
         s.fit(np.zeros((2, 7)) + np.nan)
     assert s.n_features_in_ == 4
+    # transform and its inverse: an infinity is refused (it came out as inf, or as a range end
+    # under clip=True), NaN passes through, and no samples is refused, as scikit-learn
+    for method in (s.transform, s.inverse_transform):
+        with pytest.raises(ValueError, match="infinity"):
+            method(np.array([[0.0, 1.0, -np.inf, 2.0]]))
+        with pytest.raises(ValueError, match="no samples"):
+            method(np.zeros((0, 4)))
+        assert np.isnan(method(np.full((1, 4), np.nan))).all()
 
 
 @pytest.mark.parametrize("feature_range", [(1, 0), (1, 1), (0, np.inf), (0,), "ab", None,

@@ -491,6 +491,12 @@ class _Scaler:
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {name} is expecting "
                              f"{self.n_features_in_} features as input")
+        if X.shape[0] == 0:
+            raise ValueError(f"{name}.{method}: X of shape {X.shape} has no samples")
+        # NaN passes through (a missing value stays missing), as in scikit-learn; an infinity
+        # would come out as inf, or as a plausible range end after clip=True
+        if np.isinf(X).any():
+            raise ValueError(f"{name}.{method}: X contains infinity")
         return X
 
     def fit_transform(self, X, y=None):
