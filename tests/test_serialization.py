@@ -352,3 +352,79 @@ def test_save_over_a_file_keeps_its_mode(tmp_path, umask):
     tg.save(_model(1).state_dict(), path)
     assert oct(os.stat(path).st_mode & 0o777) == oct(0o640)
     assert os.listdir(tmp_path) == ["m.npz"]
+
+
+def test_keys_that_zip_entry_names_cannot_hold_round_trip(tmp_path):
+    """np.load looks ``x`` up as the entry ``x`` before ``x.npy``: keys ``x`` and ``x.npy``
+    swapped values silently. A NUL cut the entry name (the file never loaded again), a
+    surrogate did not encode and a 70,000-character key overflowed the name's length field."""
+    obj = {"x": np.array([1.0]), "x.npy": np.array([2.0]), "a\x00b": np.array([3.0]),
+           "nested": {"b\x00": np.array([4.0])}, "\ud800": np.array([5.0]),
+           "k" * 70000: np.array([6.0])}
+    tg.save(obj, tmp_path / "m.npz")
+    out = tg.load(tmp_path / "m.npz")
+    assert list(out) == list(obj)
+    assert [float(v[0]) for k, v in out.items() if k != "nested"] == [1, 2, 3, 5, 6]
+    assert float(out["nested"]["b\x00"][0]) == 4
+
+
+def test_save_refuses_a_structure_that_contains_itself(tmp_path):
+    loop = []
+    loop.append(loop)
+    d = {"w": np.ones(1)}
+    d["self"] = d
+    for obj in (loop, d, [{"a": loop}]):
+        with pytest.raises(ValueError, match="contains itself"):  # was a RecursionError
+            tg.save(obj, tmp_path / "m.npz")
+    shared = [np.ones(1)]
+    tg.save({"a": shared, "b": shared}, tmp_path / "m.npz")  # shared, not cyclic: saved twice
+    out = tg.load(tmp_path / "m.npz")
+    assert out["a"][0][0] == out["b"][0][0] == 1
+    deep = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(ValueError, match="nested too deeply"):
+        tg.save(deep, tmp_path / "m.npz")
+    assert sorted(os.listdir(tmp_path)) == ["m.npz"]
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
+def test_save_writes_through_a_symbolic_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "m.npz"
+    tg.save({"v": np.array([1.0])}, target)
+    link = tmp_path / "latest.npz"
+    os.symlink(target, link)
+    tg.save({"v": np.array([2.0])}, link)
+    assert link.is_symlink()  # was replaced by a file, the target keeping the old values
+    assert tg.load(target)["v"][0] == 2.0
+
+
+def test_save_paths_as_bytes_and_the_empty_path(tmp_path):
+    path = os.fsencode(tmp_path / "m.npz")
+    tg.save({"v": np.array([1.0])}, path)  # failed: mixed str and bytes path components
+    assert tg.load(path)["v"][0] == 1.0
+    with pytest.raises(FileNotFoundError, match="the path is empty"):
+        tg.save({"v": np.array([1.0])}, "")
+
+
+def test_load_of_a_zip_of_other_entries_is_a_value_error(tmp_path):
+    import zipfile
+    path = tmp_path / "other.zip"
+    with zipfile.ZipFile(path, "w") as zf:  # as a torch.save file: a zip of non-.npy entries
+        zf.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+        zf.writestr("hello.txt", b"hello")
+    with pytest.raises(ValueError, match="is not a .npy array"):  # was an AttributeError
+        tg.load(path)
+
+
+def test_load_of_an_entry_declaring_an_absurd_shape_is_a_value_error(tmp_path):
+    import zipfile
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "<f8", "fortran_order": False, "shape": (2**40,)})
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("w.npy", buf.getvalue() + b"\0" * 64)
+    with pytest.raises(ValueError, match="huge.npz"):  # was a MemoryError
+        tg.load(path)

@@ -44,7 +44,10 @@ def save(obj, path):
     keys), lists, tuples, Tensors, ndarrays and Python scalars -- to ``path`` (written exactly as
     given; no extension is added). ``path`` may also be a binary file object."""
     arrays = {}
-    root = _encode(obj, (), arrays)
+    try:
+        root = _encode(obj, (), arrays, set())
+    except RecursionError:  # a nest the JSON encoder and load() could not take either
+        raise ValueError("save: the object is nested too deeply to save") from None
     meta = json.dumps({"format": _FORMAT, "version": _VERSION, "root": root}, allow_nan=True)
     arrays[_META] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
     if hasattr(path, "write"):
@@ -53,7 +56,12 @@ def save(obj, path):
                             "not text mode")
         _write_npz(path, arrays)
         return
-    path = os.fspath(path)
+    path = os.fsdecode(os.fspath(path))  # bytes too, as load takes them
+    if not path:
+        raise FileNotFoundError(errno.ENOENT, "save: the path is empty", path)
+    # through a symbolic link to its target, as open() would write: the rename would otherwise
+    # replace the link itself with a file and leave the target as it was
+    path = os.path.realpath(path) if os.path.islink(path) else path
     if os.path.isdir(path):  # else os.replace fails naming our temporary file, not the target
         raise IsADirectoryError(errno.EISDIR, "save: path is a directory, not a file name", path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -109,7 +117,7 @@ def _create_temporary(directory, path):
     raise FileExistsError(errno.EEXIST, "save: cannot create a temporary file", directory)
 
 
-def _encode(obj, keypath, arrays):
+def _encode(obj, keypath, arrays, open_):
     where = ".".join(map(str, keypath)) or "the saved object"
     if isinstance(obj, Tensor):
         return {"t": "tensor", "name": _store(obj.data, keypath, arrays)}
@@ -119,6 +127,18 @@ def _encode(obj, keypath, arrays):
         obj = obj.item()
     if isinstance(obj, _SCALARS):
         return {"t": "value", "v": obj}
+    if isinstance(obj, (dict, list, tuple)):
+        if id(obj) in open_:  # a container inside itself: no finite file holds it
+            raise ValueError(f"save: {where} contains itself; a cyclic structure cannot be saved")
+        open_.add(id(obj))
+        node = _encode_container(obj, keypath, arrays, open_, where)
+        open_.discard(id(obj))
+        return node
+    raise TypeError(f"save: cannot save {type(obj).__name__} at {where}; only Tensors, ndarrays, "
+                    f"Python scalars, strings, None and dicts/lists/tuples of them")
+
+
+def _encode_container(obj, keypath, arrays, open_, where):
     if isinstance(obj, dict):
         items = []
         for k, v in obj.items():
@@ -127,13 +147,23 @@ def _encode(obj, keypath, arrays):
             if isinstance(k, bool) or not isinstance(k, (str, int)):
                 raise TypeError(f"save: key {k!r} in {where} is a {type(k).__name__}; only str "
                                 f"and int keys can be saved")
-            items.append([k, _encode(v, keypath + (k,), arrays)])
+            items.append([k, _encode(v, keypath + (k,), arrays, open_)])
         return {"t": "odict" if isinstance(obj, OrderedDict) else "dict", "items": items}
-    if isinstance(obj, (list, tuple)):
-        return {"t": "tuple" if isinstance(obj, tuple) else "list",
-                "items": [_encode(v, keypath + (i,), arrays) for i, v in enumerate(obj)]}
-    raise TypeError(f"save: cannot save {type(obj).__name__} at {where}; only Tensors, ndarrays, "
-                    f"Python scalars, strings, None and dicts/lists/tuples of them")
+    return {"t": "tuple" if isinstance(obj, tuple) else "list",
+            "items": [_encode(v, keypath + (i,), arrays, open_) for i, v in enumerate(obj)]}
+
+
+def _entry_name_ok(name):
+    """Whether ``name`` can be an archive entry as it is. Not: a name np.load would read as
+    another's (it looks ``x`` up as ``x`` before ``x.npy``, so a key ``x.npy`` swapped values
+    with a key ``x``), ours, a path, or what a zip entry name cannot hold (a NUL cuts it,
+    surrogates do not encode, the length field is 16 bits)."""
+    if "/" in name or "\x00" in name or name.startswith("__") or name.endswith(".npy"):
+        return False
+    try:
+        return len(name.encode("utf-8")) <= 1024
+    except UnicodeEncodeError:
+        return False
 
 
 def _store(arr, keypath, arrays):
@@ -141,7 +171,7 @@ def _store(arr, keypath, arrays):
         raise TypeError(f"save: array at {'.'.join(map(str, keypath)) or 'the root'} has dtype "
                         f"{arr.dtype}; only numeric and bool arrays can be saved")
     name = ".".join(map(str, keypath)) or "array"
-    if name in arrays or name == _META or "/" in name or name.startswith("__"):
+    if name in arrays or not _entry_name_ok(name):  # the JSON keeps the key; any name will do
         name = f"__array_{len(arrays)}"
     arrays[name] = arr
     return name
@@ -178,9 +208,13 @@ def load(path):
         # object arrays (allow_pickle), a malformed .npy header: an entry, not the archive
         raise bad(f"cannot read an entry of the .npz archive ({e})") from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError,
-            NotImplementedError) as e:
+            NotImplementedError, MemoryError) as e:  # MemoryError: a header's absurd shape
         # the zip signature was there: what is wrong is further in
         raise bad(f"the .npz archive is truncated or corrupt ({type(e).__name__}: {e})") from None
+    for k, v in arrays.items():
+        if not isinstance(v, np.ndarray):  # np.load hands a non-.npy entry over as raw bytes
+            raise bad(f"entry {k!r} is not a .npy array (a zip archive of another kind, such as "
+                      f"a torch.save file?)")
     meta = arrays.pop(_META, None)
     if meta is None:
         for k, v in arrays.items():  # a foreign .npz may hold strings: say which file and entry
