@@ -550,3 +550,126 @@ def test_loss_weights_are_buffers_as_torch(make):
     assert ours.float().weight.dtype == np.float32  # converted with the module, as a buffer is
     with pytest.raises(TypeError, match="weight must be a Tensor, an array of numbers or None"):
         make(nn, "heavy")
+
+
+# ------------------------------------------------------------------------------------------------
+# containers: PyTorch's list and dict methods, names and state_dict keys as torch's
+# ------------------------------------------------------------------------------------------------
+
+def _names(m):
+    return [(k, type(c).__name__) for k, c in m.named_children()]
+
+
+def _edit_list(N, kind):
+    seq = N.ModuleList([N.Linear(1, 1), N.ReLU(), N.Tanh()]) if kind == "ModuleList" else \
+        N.Sequential(N.Linear(1, 1), N.ReLU(), N.Tanh())
+    seq.insert(1, N.Sigmoid())
+    seq.insert(3, N.Identity())  # (torch's ModuleList.insert mangles the list for index < 0)
+    seq.extend([N.Linear(1, 2), N.ReLU()])
+    seq[0] = N.Linear(1, 3)
+    seq[-1] = N.Softmax(dim=1)
+    del seq[2]
+    popped = seq.pop(1)
+    del seq[1:3]
+    seq += N.Sequential(N.Flatten()) if kind == "Sequential" else [N.Flatten()]
+    seq.append(N.Identity())
+    return seq, type(popped).__name__
+
+
+@pytest.mark.parametrize("kind", ["Sequential", "ModuleList"])
+def test_list_methods_of_the_indexed_containers_as_torch(kind):
+    (ours, popped), (theirs, their_popped) = _both(lambda N: _edit_list(N, kind))
+    assert _names(ours) == _names(theirs) and popped == their_popped
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert repr(ours) == repr(theirs)
+    both = ours + ours
+    assert type(both) is type(ours) and _names(both) == _names(theirs + theirs)
+    with pytest.raises(IndexError, match="out of range"):
+        ours[len(ours)]
+    with pytest.raises(IndexError, match="out of range"):
+        ours.insert(len(ours) + 1, nn.ReLU())
+    short = nn.ModuleList([nn.ReLU(), nn.Tanh()]) if kind == "ModuleList" else \
+        nn.Sequential(nn.ReLU(), nn.Tanh())
+    short.insert(-1, nn.Identity())  # as list.insert
+    assert [type(m).__name__ for m in short] == ["ReLU", "Identity", "Tanh"]
+    before = _names(ours)
+    with pytest.raises(TypeError, match="is not a Module"):
+        ours.extend([nn.ReLU(), 3])  # checked before any is appended
+    with pytest.raises(TypeError, match="is not a Module"):
+        ours[0] = "relu"
+    with pytest.raises(TypeError, match="indices must be integers"):
+        ours["0"]
+    assert _names(ours) == before
+
+
+def test_module_dict_as_torch():
+    def build(N):
+        d = N.ModuleDict({"fc": N.Linear(2, 3), "act": N.ReLU()})
+        d.update([("out", N.Linear(3, 1))])
+        d["act"] = N.Tanh()
+        d.update(N.ModuleDict({"extra": N.Identity()}))
+        popped = d.pop("extra")
+        return d, type(popped).__name__
+    (ours, popped), (theirs, their_popped) = _both(build)
+    assert _names(ours) == _names(theirs) and popped == their_popped
+    assert list(ours) == list(theirs) == list(ours.keys()) == ["fc", "act", "out"]
+    assert [type(m).__name__ for m in ours.values()] == [type(m).__name__ for m in theirs.values()]
+    assert "fc" in ours and "extra" not in ours and len(ours) == len(theirs) == 3
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert repr(ours) == repr(theirs)
+    x = tg.Tensor(np.ones((1, 2), np.float32))
+    assert ours["out"](ours["act"](ours["fc"](x))).shape == (1, 1)
+    for bad, exc in ((3, TypeError), ([("a", nn.ReLU(), 1)], ValueError), ([("a", 1)], TypeError),
+                     ({"a.b": nn.ReLU()}, ValueError), ({"keys": nn.ReLU()}, ValueError),
+                     ([("ok", nn.ReLU()), ("bad", 2)], TypeError)):
+        with pytest.raises(exc):
+            ours.update(bad)
+        assert list(ours) == ["fc", "act", "out"]  # nothing added before the error
+    ours.clear()
+    assert len(ours) == 0 and list(ours.state_dict()) == []
+
+
+def test_module_list_subclass_repr_and_slices_keep_the_class():
+    class Blocks(nn.ModuleList):
+        pass
+
+    class TBlocks(tnn.ModuleList):
+        pass
+    ours, theirs = Blocks([nn.ReLU(), nn.ReLU()]), TBlocks([tnn.ReLU(), tnn.ReLU()])
+    assert repr(ours).replace("Blocks", "X") == repr(theirs).replace("TBlocks", "X")
+    assert repr(Blocks()) == "Blocks()" and type(ours[1:]) is Blocks
+
+
+def test_setattr_of_a_parameter_checks_its_name_as_torch():
+    lin = nn.Linear(1, 1)
+    p = nn.Parameter(np.ones(1, np.float32))
+    for name in ("a.b", ""):
+        with pytest.raises(ValueError, match="non-empty and contain no '.'"):
+            setattr(lin, name, p)
+    with pytest.raises(ValueError, match="class attribute"):
+        lin.eval = p  # was registered as a parameter "eval" that lin.eval did not return
+    with pytest.raises(ValueError, match="non-empty and contain no '.'"):
+        setattr(lin, "x.y", nn.ReLU())
+    assert list(lin.state_dict()) == ["weight", "bias"]
+
+
+def test_a_module_does_not_replace_a_parameter_as_torch():
+    ours, theirs = nn.Linear(1, 1), tnn.Linear(1, 1)
+    with pytest.raises(TypeError, match="cannot assign"):
+        theirs.weight = tnn.ReLU()
+    with pytest.raises(TypeError, match="cannot assign ReLU as parameter 'weight'"):
+        ours.weight = nn.ReLU()
+    assert list(ours.state_dict()) == ["weight", "bias"]
+
+
+def test_state_dict_prefix_is_put_before_the_keys_as_it_is():
+    ours, theirs = _both(lambda N: N.Linear(1, 1))
+    for prefix in ("pre", "enc.", ""):
+        assert list(ours.state_dict(prefix=prefix)) == list(theirs.state_dict(prefix=prefix))
+
+
+def test_dir_lists_registered_names_as_torch():
+    ours, theirs = _both(_net)
+    for name in ("stem", "blocks", "temperature", "head", "forward"):
+        assert (name in dir(ours)) == (name in dir(theirs)) == True  # noqa: E712
+    assert "scale" in dir(ours.blocks[0])

@@ -84,23 +84,25 @@ class Module:
     def __setattr__(self, name, value):
         if isinstance(value, Parameter):
             params, buffers, modules = self._registry()
+            self._check_assigned_name(name, "parameter")
             buffers.pop(name, None)
             self._non_persistent.discard(name)
             modules.pop(name, None)
             self.__dict__.pop(name, None)
             params[name] = value
-        elif isinstance(value, Module):
-            params, buffers, modules = self._registry()
-            params.pop(name, None)
-            buffers.pop(name, None)
-            self._non_persistent.discard(name)
-            self.__dict__.pop(name, None)
-            modules[name] = value
         elif "_parameters" in self.__dict__ and name in self._parameters:
+            # before the Module case, as PyTorch: a module does not silently replace a parameter
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
                                 f"(a Parameter or None is expected)")
             self._parameters[name] = None
+        elif isinstance(value, Module):
+            params, buffers, modules = self._registry()
+            self._check_assigned_name(name, "module")
+            buffers.pop(name, None)
+            self._non_persistent.discard(name)
+            self.__dict__.pop(name, None)
+            modules[name] = value
         elif "_buffers" in self.__dict__ and name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} "
@@ -113,6 +115,22 @@ class Module:
             self._modules[name] = None
         else:
             object.__setattr__(self, name, value)
+
+    def _check_assigned_name(self, name, what):
+        """``setattr(m, name, ...)`` takes any string: one with a dot would not load back from a
+        state dict, and a class attribute (``eval``, ``forward``) would hide the registered
+        value while state_dict still saved it."""
+        _check_name(name, "__setattr__", what)
+        if hasattr(type(self), name):
+            raise ValueError(f"cannot assign a {what} to {name!r}: {type(self).__name__} has a "
+                             f"class attribute of that name")
+
+    def __dir__(self):
+        # the registered names too, as PyTorch (tab completion finds model.fc1)
+        names = set(super().__dir__())
+        for reg in ("_parameters", "_buffers", "_modules"):
+            names.update(self.__dict__.get(reg, ()))
+        return sorted(names)
 
     def __getattr__(self, name):
         # Called for every parameter, buffer and child a forward reads: the registries are looked
@@ -345,8 +363,11 @@ class Module:
                     yield (f"{mname}.{k}" if mname else k), v
 
     def state_dict(self, prefix=""):
-        """Parameters and persistent buffers by dotted name, as detached Tensors sharing memory."""
-        return OrderedDict((k, v.detach()) for k, v in self._state_items(prefix.rstrip(".")))
+        """Parameters and persistent buffers by dotted name, as detached Tensors sharing memory.
+        ``prefix`` is put before every key as it is, as PyTorch (``"enc."`` gives ``enc.weight``)."""
+        if not isinstance(prefix, str):
+            raise TypeError(f"state_dict(): prefix must be a str, got {type(prefix).__name__}")
+        return OrderedDict((prefix + k, v.detach()) for k, v in self._state_items())
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values into the existing arrays, so optimizers and state_dict() views keep
