@@ -275,3 +275,114 @@ def test_validation_messages_match_torch():
     with pytest.raises(ValueError, match="non-leaf"):
         optim.SGD([nonleaf], lr=0.1)
     assert "lr: 0.1" in repr(optim.SGD(p, lr=0.1))
+
+
+# ---- from an optim bug hunt against torch 2.13 ---------------------------------------------------
+
+def _param(values=(1.0, 1.0, 1.0), dtype=np.float64):
+    return Tensor(np.array(values, dtype), requires_grad=True)
+
+
+def test_adamw_stays_decoupled_after_loading_an_adam_state_dict(torch):
+    p, tp = _param(), torch.ones(3, dtype=torch.float64, requires_grad=True)
+    ours = optim.AdamW([p], lr=0.1, weight_decay=0.5)
+    theirs = torch.optim.AdamW([tp], lr=0.1, weight_decay=0.5)
+    ours.load_state_dict(optim.Adam([_param()], lr=0.1, weight_decay=0.5).state_dict())
+    theirs.load_state_dict(torch.optim.Adam([tp], lr=0.1, weight_decay=0.5).state_dict())
+    p.grad = Tensor(np.array([1.0, -1.0, 0.0]))
+    tp.grad = torch.tensor([1.0, -1.0, 0.0], dtype=torch.float64)
+    ours.step()
+    theirs.step()
+    assert ours.param_groups[0]["decoupled_weight_decay"] is True
+    np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-12)  # was L2 Adam
+
+
+@pytest.mark.parametrize("make, flags", [
+    (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), ("nesterov", "maximize")),
+    (lambda ps: optim.Adam(ps, lr=0.1), ("amsgrad", "maximize", "decoupled_weight_decay")),
+    (lambda ps: optim.AdamW(ps, lr=0.1), ("amsgrad", "maximize", "decoupled_weight_decay"))])
+def test_state_dicts_of_older_pytorch_load_as_in_pytorch(make, flags):
+    """Older checkpoints lack the boolean flags added since (PyTorch's setstate fills them
+    with False), and SGD's held momentum_buffer None before its first step."""
+    opt = make([_param()])
+    sd = opt.state_dict()
+    for flag in flags:
+        del sd["param_groups"][0][flag]
+    if isinstance(opt, optim.SGD):
+        sd["state"] = {0: {"momentum_buffer": None}}
+    opt.load_state_dict(sd)
+    group = opt.param_groups[0]
+    assert all(group[f] is (f == "decoupled_weight_decay" and isinstance(opt, optim.AdamW))
+               for f in flags)
+    opt.param_groups[0]["params"][0].grad = Tensor(np.ones(3))
+    opt.step()  # the buffer is built afresh
+    with pytest.raises(ValueError, match="lacks the hyperparameter"):
+        del sd["param_groups"][0]["lr"]
+        opt.load_state_dict(sd)
+
+
+def test_state_reads_empty_for_a_parameter_without_state_as_torch():
+    class Counting(optim.Optimizer):  # PyTorch's pattern for a custom optimizer
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, dict(lr=lr))
+
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    state = self.state[p]  # a KeyError before the first step
+                    if len(state) == 0:
+                        state["step"] = 0
+                    state["step"] += 1
+    opt = Counting([_param()])
+    opt.step()
+    opt.step()
+    assert opt.state_dict()["state"] == {0: {"step": 2}}
+    opt.load_state_dict(opt.state_dict())
+    assert opt.state[_param()] == {}
+
+
+def test_a_group_dict_is_kept_and_acts_later_as_torch():
+    p = _param()
+    group = {"params": [p], "lr": 0.1}
+    opt = optim.SGD([group])
+    assert opt.param_groups[0] is group and group["momentum"] == 0  # completed in place
+    group["lr"] = 0.0
+    p.grad = Tensor(np.ones(3))
+    opt.step()
+    np.testing.assert_array_equal(p.numpy(), 1.0)
+
+
+def test_numpy_hyperparameters_are_stored_as_python_floats(torch):
+    """lr=np.float64(0.1) made lr * g float64 and rounded a float32 update differently."""
+    rng = np.random.default_rng(0)
+    w0, grads = rng.standard_normal(1000), rng.standard_normal((20, 1000))
+    results = []
+    for lr, betas in ((0.1, (0.9, 0.99)), (np.float64(0.1), (np.float64(0.9), np.float64(0.99)))):
+        p = Tensor(w0.astype(np.float32), requires_grad=True)
+        opt = optim.Adam([p], lr=lr, betas=betas)
+        for g in grads:
+            p.grad = Tensor(g.astype(np.float32))
+            opt.step()
+        assert type(opt.param_groups[0]["lr"]) is float
+        assert all(type(b) is float for b in opt.param_groups[0]["betas"])
+        results.append(p.numpy())
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.bool_, np.int64])
+def test_integer_gradients_are_taken_as_floats(dtype):
+    p = Tensor(np.zeros(2), requires_grad=True)
+    p.grad = Tensor(np.array([1, 1], dtype))
+    optim.SGD([p], lr=0.1, maximize=True).step()  # uint8: -1 wrapped to 255; bool: a TypeError
+    np.testing.assert_allclose(p.numpy(), [0.1, 0.1])
+
+
+def test_a_read_only_parameter_is_refused_before_anything_moves():
+    a = Tensor(np.zeros(2), requires_grad=True)
+    b = Tensor(np.broadcast_to(np.zeros(1), (2,)), requires_grad=True)
+    a.grad, b.grad = Tensor(np.ones(2)), Tensor(np.ones(2))
+    opt = optim.Adam([a, b], lr=0.1)
+    with pytest.raises(ValueError, match="read-only"):
+        opt.step()
+    np.testing.assert_array_equal(a.numpy(), 0.0)  # a moved before b failed
+    assert opt.state_dict()["state"] == {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+from collections import defaultdict
 
 import numpy as np
 
@@ -45,8 +46,10 @@ class Optimizer:
             raise TypeError("optimizer parameters need to be organized in ordered collections, "
                             "but the ordering of tensors in sets will change between runs. "
                             "Please use a list instead.")
-        self.defaults = dict(defaults)
-        self.state = {}  # keyed by the parameter tensor itself (hashed by identity)
+        self.defaults = {k: _plain(v) for k, v in defaults.items()}  # Python floats: see _plain
+        # keyed by the parameter tensor itself (hashed by identity); a parameter without state
+        # reads as {}, as PyTorch's, which custom optimizers' step() relies on
+        self.state = defaultdict(dict)
         self.param_groups = []
         if not hasattr(params, "__iter__") or isinstance(params, (str, bytes)):
             hint = " (pass model.parameters())" if hasattr(params, "parameters") else ""
@@ -88,7 +91,7 @@ class Optimizer:
                                 f"{p.dtype}")
         if len({id(p) for p in params}) != len(params):
             raise ValueError("a parameter group contains the same parameter more than once")
-        group = {k: v for k, v in param_group.items() if k != "params"}
+        group = {k: _plain(v) for k, v in param_group.items() if k != "params"}
         for name, default in self.defaults.items():
             if default is required and name not in group:
                 raise ValueError(f"parameter group didn't specify a value of required "
@@ -98,8 +101,10 @@ class Optimizer:
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
-        group["params"] = params
-        self.param_groups.append(group)
+        # The caller's dict itself, completed, as PyTorch: group["lr"] = 0.01 on it later acts.
+        param_group.update(group)
+        param_group["params"] = params
+        self.param_groups.append(param_group)
 
     def zero_grad(self, set_to_none=True):
         """Drop every gradient (or, with ``set_to_none=False``, give each a fresh zero array --
@@ -137,12 +142,19 @@ class Optimizer:
                 if g.data.dtype.kind not in "biuf":
                     raise TypeError(f"{type(self).__name__}.step: the gradient of parameter {i} "
                                     f"has non-numeric dtype {g.data.dtype}")
+                if not p.data.flags.writeable:
+                    raise ValueError(f"{type(self).__name__}.step: parameter {i}'s array is "
+                                     f"read-only (a broadcast view?); give it one of its own "
+                                     f"(p.data = p.data.copy())")
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    self._update(p, p.grad.data, self.state.setdefault(p, {}), group)
+                    g = p.grad.data
+                    if g.dtype.kind != "f":  # an int or bool gradient: -g would wrap or fail
+                        g = g.astype(p.dtype)
+                    self._update(p, g, self.state[p], group)
         return loss
 
     _buffer_names = ()  # per-parameter state entries that are arrays of the parameter's shape
@@ -214,6 +226,8 @@ class Optimizer:
             for name, v in values.items():
                 if isinstance(v, Tensor):
                     v = v.data
+                if v is None and name in self._buffer_names:
+                    continue  # older PyTorch SGD saved momentum_buffer None: built at next step
                 if name in self._buffer_names:
                     # A buffer stays an array of the parameter's shape, 0-d ones included: as a
                     # Python float, the in-place update (buf *= momentum) would rebind a local
@@ -241,6 +255,9 @@ class Optimizer:
         new_groups = []
         for gi, (g, sg) in enumerate(zip(self.param_groups, saved_groups)):
             merged = {k: _plain(v) for k, v in sg.items() if k != "params"}
+            for flag in _FLAGS:  # absent from older PyTorch checkpoints; False, as its setstate
+                if flag in self.defaults:
+                    merged.setdefault(flag, False)
             missing = [k for k in self.defaults if k not in merged]
             if missing:  # else the group would lose them and the next step() fail on a KeyError
                 raise ValueError(f"loaded state dict: parameter group {gi} lacks the "
@@ -248,7 +265,7 @@ class Optimizer:
             self._validate({**self.defaults, **merged})
             merged["params"] = g["params"]
             new_groups.append(merged)
-        self.state = new_state
+        self.state = defaultdict(dict, new_state)
         self.param_groups = new_groups
 
     def __repr__(self):
@@ -262,6 +279,9 @@ class Optimizer:
         return "\n".join(lines)
 
 
+_FLAGS = ("nesterov", "maximize", "amsgrad", "decoupled_weight_decay")
+
+
 def _as_index(i):
     if isinstance(i, (np.ndarray, np.generic)):
         i = i.item()
@@ -271,12 +291,14 @@ def _as_index(i):
 
 
 def _plain(v):
-    """Hyperparameters back as Python values (a loaded file may hold NumPy scalars or lists)."""
+    """Hyperparameters as Python values (a loaded file, or an ``np.logspace`` sweep, may hold
+    NumPy scalars or lists): a float64 NumPy learning rate would make ``lr * g`` float64 and
+    round a float32 model's update differently from PyTorch's."""
     if isinstance(v, np.ndarray):
         return _plain(v.tolist()) if v.ndim else v.item()
     if isinstance(v, np.generic):
         return v.item()
-    if isinstance(v, list):
+    if isinstance(v, (list, tuple)):
         return tuple(_plain(x) for x in v)
     return v
 
@@ -411,3 +433,11 @@ class AdamW(Adam):
                  amsgrad=False, *, maximize=False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decoupled_weight_decay=True)
+
+    def load_state_dict(self, state_dict):
+        """As Adam's, then decoupled weight decay in every group, as PyTorch's AdamW: a state
+        dict saved by Adam (or by an older PyTorch, without the flag) would otherwise turn this
+        optimizer into L2-regularized Adam."""
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True
