@@ -708,6 +708,61 @@ def test_second_derivative_of_a_relu_network_wrt_its_input_is_zeros_as_torch(tor
     assert not ours[1].numpy().any()  # zeros, and not a NaN from the NaN input either
 
 
+def _hvp_orders(lib, make, f, a, orders, seed=4):
+    """Derivatives of order 1..orders of ``sum(f(x) * v)`` with respect to x, each projected on
+    a random direction for the next: a list of arrays, shortened where ``lib`` raises."""
+    rng = np.random.default_rng(seed)
+    grad = tg.grad if lib is tg else lib.autograd.grad
+    x = make(a)
+    y = f(x)
+    s = (y * make(rng.standard_normal(y.shape), False)).sum()
+    out = []
+    for _ in range(orders):
+        try:
+            g, = grad(s, [x], create_graph=True)
+        except RuntimeError:
+            break
+        out.append(g.detach().numpy() if lib is not tg else g.numpy())
+        s = (g * make(rng.standard_normal(a.shape), False)).sum()
+    return out
+
+
+_T = np.array([1, 3])
+_POOL_IN = (np.arange(32.0) % 5).reshape(1, 2, 4, 4) + np.linspace(0, 0.1, 32).reshape(1, 2, 4, 4)
+
+
+@pytest.mark.parametrize("name, ours, theirs, a, orders", [
+    ("leaky_relu", lambda x: F.leaky_relu(x, 0.1),
+     lambda t, x: t.nn.functional.leaky_relu(x, 0.1),
+     np.array([[-1.0, 0.5, 0.0, np.nan], [2.0, -0.3, 1e-3, -4.0]]), 2),
+    ("relu", lambda x: x.relu(), lambda t, x: x.relu(),
+     np.array([[-1.0, 0.5, 0.0, np.nan], [2.0, -0.3, 1e-3, -4.0]]), 4),
+    ("nll_loss", lambda x: F.nll_loss(x, Tensor(_T)),
+     lambda t, x: t.nn.functional.nll_loss(x, t.tensor(_T)),
+     np.linspace(-2, 1, 8).reshape(2, 4), 2),
+    ("nll_loss weighted", lambda x: F.nll_loss(x, Tensor(_T), weight=Tensor(np.arange(1.0, 5))),
+     lambda t, x: t.nn.functional.nll_loss(x, t.tensor(_T), weight=t.arange(1.0, 5).double()),
+     np.linspace(-2, 1, 8).reshape(2, 4), 2),
+    ("max_pool2d", lambda x: F.max_pool2d(x, 2), lambda t, x: t.nn.functional.max_pool2d(x, 2),
+     _POOL_IN, 2),
+    ("avg_pool2d", lambda x: F.avg_pool2d(x, 2), lambda t, x: t.nn.functional.avg_pool2d(x, 2),
+     _POOL_IN, 2),
+    ("square by pow", lambda x: x ** 2, lambda t, x: x ** 2, np.array([1.0, -2.0, 0.5]), 3),
+    ("abs at NaN", lambda x: x.abs() * x, lambda t, x: x.abs() * x,
+     np.array([np.nan, 1.0, -2.0]), 2)])
+def test_higher_derivatives_that_torch_has_are_not_missing(torch, name, ours, theirs, a, orders):
+    """Where PyTorch's op is one primitive whose backward takes its input, its higher
+    derivatives exist (zeros for the piecewise-linear ones): ours raised "not used in the
+    graph" (leaky_relu and nll_loss, the pools at second order; relu and x ** 2 at third), or
+    gave NaN for abs' gradient at NaN (PyTorch's sgn(NaN) is 0)."""
+    got = _hvp_orders(tg, lambda v, g=True: Tensor(v, requires_grad=g), ours, a, orders)
+    want = _hvp_orders(torch, lambda v, g=True: torch.tensor(v, requires_grad=g),
+                       lambda x: theirs(torch, x), a, orders)
+    assert len(want) == orders and len(got) == orders, name
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
 def test_abs_and_sign_at_zero(torch):
     a = np.array([-1.0, 0.0, 2.0])
     parity(torch, lambda x: x.abs(), lambda t: t.abs(), [a], np.float64, 0)
@@ -1155,6 +1210,12 @@ GRADCHECK = {
     "abs": (lambda a: a.abs() * a, [_r((2, 3), 0, "nonzero")]),
     "sign": (lambda a: a.sign() * a * a, [_r((2, 3), 0, "nonzero")]),
     "relu": (lambda a: a.relu() * a, [_r((2, 3), 0, "nonzero")]),
+    "leaky_relu": (lambda a: F.leaky_relu(a, 0.2) * a, [_r((2, 3), 0, "nonzero")]),
+    # the three that keep a piecewise-linear op's gradient on the graph (derivative 0)
+    "connect": (lambda a: tg.tensor.apply(tg.ops.Connect, a) * a, [_r((2, 3))]),
+    "attach": (lambda a, b: tg.tensor.apply(tg.ops.Attach, a, b) * a * b,
+               [_r((2, 3)), _r((2, 3), 1)]),
+    "zeros_like": (lambda a: tg.tensor.apply(tg.ops.ZerosLike, a) + a * a, [_r((2, 3))]),
     "sigmoid": (lambda a: a.sigmoid(), [_r((2, 3))]),
     "tanh": (lambda a: a.tanh(), [_r((2, 3))]),
     "clip": (lambda a: a.clip(-0.5, 0.5) * a, [np.array([-1.3, -0.2, 0.1, 0.9, 0.3])]),

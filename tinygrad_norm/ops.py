@@ -297,9 +297,12 @@ def _scatter_np(g, index, shape, basic):
     return out
 
 
-def _relu_backward(g, x):
-    # derivative 0 at 0, and g passed through at NaN, as PyTorch's (x <= 0 is False there)
-    return select(x <= 0, 0, g)
+def _relu_backward(g, x, negative_slope=0.0):
+    if not negative_slope:
+        # derivative 0 at 0, and g passed through at NaN, as PyTorch's (x <= 0 is False there)
+        return select(x <= 0, 0, g)
+    # leaky: the slope at 0 and at NaN (x > 0 is False there), as PyTorch's leaky_relu_backward
+    return np.where(x > 0, g, g * negative_slope)
 
 
 class _NP:
@@ -310,6 +313,11 @@ class _NP:
     where = staticmethod(select)
     relu_backward = staticmethod(_relu_backward)
     zeros_like = staticmethod(np.zeros_like)
+    zeros_attached = staticmethod(np.zeros_like)
+
+    @staticmethod
+    def attach(g, x):
+        return g
     transpose = staticmethod(np.transpose)
     sum_to = staticmethod(sum_to)
 
@@ -359,14 +367,29 @@ class _TG:
         return where(c, a, b)
 
     @staticmethod
-    def relu_backward(g, x):
+    def relu_backward(g, x, negative_slope=0.0):
         from .tensor import apply
-        return apply(ReluBackward, g, x)
+        return apply(ReluBackward, g, x, negative_slope=negative_slope)
 
     @staticmethod
     def zeros_like(t):
+        """Zeros that are a constant: the next derivative finds no graph (as PyTorch's)."""
         from .tensor import Tensor
         return Tensor.zeros_like(t)
+
+    @staticmethod
+    def zeros_attached(t):
+        """Zeros that depend on ``t`` with derivative 0, to every order (``ZerosLike``)."""
+        from .tensor import apply
+        return apply(ZerosLike, t)
+
+    @staticmethod
+    def attach(g, x):
+        """``g`` itself, recorded as depending on ``x`` with derivative 0 (``Attach``)."""
+        from .tensor import Tensor, apply
+        if type(x) is not Tensor or not x.requires_grad:
+            return g
+        return apply(Attach, g, x)
 
     @staticmethod
     def broadcast_to(t, shape):
@@ -585,7 +608,9 @@ class Pow(Op):
                 if b == 0:  # b * a^(b-1) is 0 * inf at a == 0; PyTorch (and the limit) say 0
                     ga = xp.zeros_like(g)
                 else:
-                    ga = g * 2 * a if b == 2 else g * b * a ** (b - 1)
+                    # g * 2 * a only un-recorded: recorded, its derivative would be a
+                    # constant and the third derivative "not used in the graph" (torch: 0)
+                    ga = g * 2 * a if b == 2 and xp is NP else g * b * a ** (b - 1)
             else:
                 # Same 0 * inf at a == b == 0: a select, so that the exponent-0 entries are 0.
                 with np.errstate(divide="ignore", invalid="ignore"):
@@ -747,7 +772,12 @@ class Abs(Op):
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
-        return (g * xp.sign(args[0]),)
+        a = args[0]
+        s = xp.sign(a)
+        data = a.data if xp is TG else a
+        if data.dtype.kind == "f" and np.isnan(data).any():
+            s = xp.where(np.isnan(data), 0, s)  # PyTorch's sgn(NaN) = 0: NaN*g would spread
+        return (g * s,)
 
 
 class Sign(Op):
@@ -782,18 +812,79 @@ class Relu(Op):
         return (and_bits(g, bits, out=g),)
 
 
+class LeakyRelu(Op):
+    """``x`` where ``x > 0``, else ``negative_slope * x``: a primitive, as PyTorch's, so that its
+    VJP keeps ``x`` (``ReluBackward`` with the slope) and higher derivatives are zeros."""
+    name = "leaky_relu"
+
+    @staticmethod
+    def forward(a, negative_slope):
+        return np.where(a > 0, a, a * negative_slope)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (xp.relu_backward(g, args[0], kw["negative_slope"]),)
+
+
 class ReluBackward(Op):
-    """relu's VJP as a node of its own, recorded only under ``create_graph``: ``g`` where
-    ``x > 0`` (or NaN), else 0 (PyTorch's ``threshold_backward``). It keeps ``x`` as an input
-    whose derivative is 0, so the second derivative of a ReLU network with respect to its input
-    is zeros, as in PyTorch, instead of an error that the input was not used in the graph."""
+    """relu's (and leaky_relu's) VJP as a node of its own, recorded only under ``create_graph``:
+    ``g`` where ``x > 0``, else 0 or ``negative_slope * g`` (PyTorch's ``threshold_backward`` and
+    ``leaky_relu_backward``, NaN rules included). It keeps ``x`` as an input whose derivative is
+    0, so every higher derivative of a ReLU network with respect to its input is zeros, as in
+    PyTorch, instead of an error that the input was not used in the graph."""
     name = "relu_backward"
     forward = staticmethod(_relu_backward)
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
-        return (xp.relu_backward(g, args[1]) if needs[0] else None,
-                xp.zeros_like(args[1]) if needs[1] else None)
+        return (xp.relu_backward(g, args[1], kw["negative_slope"]) if needs[0] else None,
+                xp.zeros_attached(args[1]) if needs[1] else None)
+
+
+class ZerosLike(Op):
+    """Zeros of ``x``'s shape and dtype that depend on ``x`` with derivative 0: the derivative of
+    a piecewise-linear primitive's VJP with respect to its input, kept on the graph to every
+    order (PyTorch's backward functions take the input, so its derivatives there are zeros)."""
+    name = "zeros_like"
+    reads_inputs = False
+    forward = staticmethod(np.zeros_like)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (xp.zeros_attached(args[0]),)
+
+
+class Attach(Op):
+    """``g`` unchanged, recorded as depending on ``x`` with derivative 0: a linear primitive's
+    VJP (nll_loss, the pools) made a function of its input, as PyTorch's backward functions are,
+    so that the next derivative with respect to that input is zeros, not an error. Recorded only
+    under ``create_graph``."""
+    name = "attach"
+    reads_inputs = False
+
+    @staticmethod
+    def forward(g, x):
+        return g.view()
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g if needs[0] else None, xp.zeros_attached(args[1]) if needs[1] else None)
+
+
+class Connect(Op):
+    """The identity, whose VJP attaches the gradient to the input (``Attach``): put by a
+    composite that is one primitive in PyTorch (the pools, a weighted nll_loss) before its own
+    linear ops, so that its second derivative with respect to the input is zeros, as there."""
+    name = "connect"
+    reads_inputs = False
+
+    @staticmethod
+    def forward(a):
+        return a.view()
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (xp.attach(g, args[0]),)
 
 
 class Sigmoid(Op):
@@ -1235,7 +1326,8 @@ class NllLoss(Op):
             gx = np.zeros(shape, dtype=np.result_type(v))
             gx[rows, target] = v
             return (gx,)
-        return (xp.scatter(xp.broadcast_to(v, (n,)), (rows, target), shape, False),)
+        gx = xp.scatter(xp.broadcast_to(v, (n,)), (rows, target), shape, False)
+        return (xp.attach(gx, args[0]),)  # zeros as the next derivative, as PyTorch's
 
 
 class Scatter(Op):

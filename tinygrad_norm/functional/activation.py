@@ -39,8 +39,9 @@ def leaky_relu(input, negative_slope=0.01):
     """input where input > 0, else negative_slope * input (slope at 0: negative_slope)."""
     _check(input, "leaky_relu")
     slope = _number(negative_slope, "negative_slope", "leaky_relu")
-    with scope("leaky_relu", negative_slope=slope):
-        return where(input.data > 0, input, input * slope)
+    # one primitive, as relu: its VJP keeps the input, so higher derivatives are zeros as in
+    # PyTorch (the where-composite's gradient did not depend on x: "not used in the graph")
+    return apply(ops.LeakyRelu, input, negative_slope=slope)
 
 
 def sigmoid(input):

@@ -233,6 +233,12 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, fn):
     return kernel, stride, dilation, tuple(pads), tuple(out)
 
 
+def _connect(x):
+    """A pool is one primitive in PyTorch, whose second derivative with respect to the input is
+    zeros; this composite of gathers and sums would have none (``ops.Connect``)."""
+    return apply(ops.Connect, x) if x.requires_grad else x
+
+
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """2-D max pooling, as ``torch.nn.functional.max_pool2d`` (padding counts as -inf).
@@ -251,6 +257,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     plane = _window_argmax(x.data, kernel, stride, pads, dilation, (oh, ow))  # (n, c, oh, ow)
     inside = _windows_inside(x.shape[2:], kernel, stride, pads, dilation, (oh, ow))
     with scope("max_pool2d", kernel_size=kernel, stride=stride, padding=pads, dilation=dilation):
+        x = _connect(x)
         # A 1-D index into the flattened input: the backward scatter-add takes NumPy's fast path.
         take = plane if inside is None else np.where(inside, plane, 0)  # never another plane
         flat = take.reshape(n * c, oh * ow) + (np.arange(n * c, dtype=np.intp) * (h * w))[:, None]
@@ -342,6 +349,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         x, kernel_size, stride, padding, 1, ceil_mode, fn)
     h, w = x.shape[2:]
     with scope("avg_pool2d", kernel_size=kernel, stride=stride, padding=pads):
+        x = _connect(x)
         cols = _im2col(x, kernel, stride, pads, (1, 1))  # (N, C, kh, kw, OH, OW)
         total = cols.sum(axis=(2, 3))
         if divisor_override is not None:

@@ -159,7 +159,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     t = _class_target(input, target, fn)
     w = _class_weight(weight, input, fn)
     with scope("nll_loss", reduction=reduction, ignore_index=ignore_index):
-        return _nll(input, t, w, ignore_index, reduction, fn)
+        return _nll(input, t, w, ignore_index, reduction, fn, connect=True)
 
 
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
@@ -180,9 +180,13 @@ def _plain_batch(logp, t, ignore_index):
     return 0 <= lo and hi < logp.shape[1] and not lo <= ignore_index <= hi
 
 
-def _nll(logp, t, w, ignore_index, reduction, fn):
+def _nll(logp, t, w, ignore_index, reduction, fn, connect=False):
     if w is None and reduction != "none" and _plain_batch(logp, t, ignore_index):
         return apply(ops.NllLoss, logp, target=t, mean=reduction == "mean")
+    if connect and logp.requires_grad:
+        # nll_loss is one primitive in PyTorch, whose second derivative is zeros; this composite
+        # of indexing would have none ("not used in the graph") without the Connect node
+        logp = apply(ops.Connect, logp)
     picked, valid, t = _pick(logp, t, ignore_index, fn)
     if w is None and valid is None:
         loss = -picked
