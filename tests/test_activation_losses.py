@@ -571,3 +571,59 @@ def test_softplus_logsigmoid_elu_keep_their_tails(torch, dtype):
     for fn, tfn, a in cases:
         np.testing.assert_allclose(fn(Tensor(a)).numpy(), tfn(torch.from_numpy(a)).numpy(),
                                    rtol=4e-7 if dtype == np.float32 else 1e-13, atol=0)
+
+
+# ---- from a losses bug hunt against torch 2.13 ---------------------------------------------------
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+def test_empty_batch_with_spatial_axes_as_torch(torch, fn, reduction):
+    x = np.zeros((0, 3, 4))
+    t = np.zeros((0, 4), np.int64)
+    ours = getattr(F, fn)(Tensor(x, requires_grad=True), Tensor(t), reduction=reduction)
+    theirs = getattr(torch.nn.functional, fn)(torch.tensor(x), torch.tensor(t),
+                                              reduction=reduction)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())  # was a NumPy IndexError
+
+
+def test_losses_of_an_empty_input_are_nan_without_warnings(torch):
+    import warnings
+    x, y = Tensor(np.zeros((0, 2))), Tensor(np.zeros((0, 2)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Mean of empty slice" from inside NumPy before
+        for loss in (F.mse_loss(x, y), F.l1_loss(x, y), F.binary_cross_entropy(x, y),
+                     F.binary_cross_entropy_with_logits(x, y),
+                     F.cross_entropy(Tensor(np.zeros((0, 3))), np.zeros(0, np.int64)),
+                     F.mse_loss(Tensor(np.ones(2)), Tensor(np.zeros(2)), weight=np.zeros(2))):
+            assert np.isnan(loss.item())
+
+
+def test_binary_cross_entropy_checks_input_and_target_as_torch(torch):
+    good = np.array([0.3, 0.2])
+    for x, y, what in ((np.array([np.nan, 0.5]), good, "input"),
+                       (np.array([0.5, 0.5]), np.array([1.5, -0.5]), "target"),
+                       (np.array([0.5, 0.5]), np.array([np.nan, 0.5]), "target")):
+        with pytest.raises(RuntimeError, match=f"elements of {what} should be between 0 and 1"):
+            torch.nn.functional.binary_cross_entropy(torch.tensor(x), torch.tensor(y))
+        with pytest.raises(ValueError, match=f"elements of {what} should be between 0 and 1"):
+            F.binary_cross_entropy(Tensor(x), Tensor(y))
+
+
+def test_probability_targets_refuse_a_class_to_ignore_as_torch(torch):
+    x, p = np.zeros((2, 3)), np.full((2, 3), 1 / 3)
+    with pytest.raises(RuntimeError, match="ignore_index is not supported for floating point"):
+        torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(p), ignore_index=0)
+    with pytest.raises(ValueError, match="ignore_index is not supported for floating point"):
+        F.cross_entropy(Tensor(x), Tensor(p), ignore_index=0)
+    F.cross_entropy(Tensor(x), Tensor(p), ignore_index=-1)  # negative: nothing to ignore, as torch
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, y, w: F.binary_cross_entropy_with_logits(x, y, weight=w),
+    lambda x, y, w: F.binary_cross_entropy_with_logits(x, y, pos_weight=w),
+    lambda x, y, w: F.binary_cross_entropy(x * 0 + 0.5, y, weight=w)])
+def test_a_weight_bigger_than_the_input_is_refused_as_torch(call):
+    x, y = Tensor(np.zeros(4)), Tensor(np.zeros(4))
+    with pytest.raises(ValueError, match=r"does not broadcast to the input's shape \(4,\)"):
+        call(x, y, Tensor(np.ones((3, 4))))  # gave a (3, 4) loss for a (4,) input
+    assert call(x, y, Tensor(np.ones(1))).shape == ()

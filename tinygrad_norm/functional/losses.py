@@ -70,6 +70,8 @@ def _check_input(input, fn):
 
 def _reduce(loss, reduction):
     if reduction == "mean":
+        if loss.size == 0:  # NaN, as PyTorch, without NumPy's "Mean of empty slice" warning
+            return _safe_div(loss.sum(), 0)
         return loss.mean()
     if reduction == "sum":
         return loss.sum()
@@ -139,7 +141,7 @@ def _pick(logp, t, ignore_index, fn):
         return logp[np.arange(logp.shape[0]), t], valid, t
     # (N, C, d1, ...): one 1-D index into the flattened input (a multi-dimensional index array
     # would send the backward scatter-add down NumPy's slow path).
-    n, d = logp.shape[0], t[0].size
+    n, d = logp.shape[0], int(np.prod(t.shape[1:]))  # not t[0].size: an empty batch has no t[0]
     flat = (np.arange(n)[:, None] * c + t.reshape(n, d)) * d + np.arange(d)
     return logp.reshape(-1)[flat.reshape(-1)].reshape(t.shape), valid, t
 
@@ -189,8 +191,7 @@ def _nll(logp, t, w, ignore_index, reduction, fn, connect=False):
         logp = apply(ops.Connect, logp)
     picked, valid, t = _pick(logp, t, ignore_index, fn)
     if w is None and valid is None:
-        loss = -picked
-        return loss if reduction == "none" else (loss.mean() if reduction == "mean" else loss.sum())
+        return _reduce(-picked, reduction)
     scale = np.ones(t.shape, logp.dtype) if w is None else w[t]  # weight of each target
     if valid is not None:
         scale = np.where(valid, scale, 0).astype(logp.dtype, copy=False)
@@ -228,6 +229,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     cdim = 0 if input.ndim == 1 else 1
     c = input.shape[cdim]
     probs = _prob_target(input, target, fn)
+    if probs is not None and ignore_index >= 0:  # would silently ignore nothing
+        raise ValueError(f"{fn}: ignore_index is not supported for floating point target "
+                         f"(class probabilities); got ignore_index={ignore_index}")
     t = None if probs is not None else _class_target(input, target, fn)
     with scope("cross_entropy", reduction=reduction, label_smoothing=ls,
                ignore_index=ignore_index):
@@ -332,10 +336,12 @@ def _elementwise_weight(weight, shape, dtype, fn, same_size, name="weight"):
         raise ValueError("Weights and input must have the same size.")
     if not same_size:
         try:
-            np.broadcast_shapes(w.shape, shape)
+            fits = np.broadcast_shapes(w.shape, shape) == shape
         except ValueError:
-            raise ValueError(f"{fn}: {name} of shape {w.shape} does not broadcast with input "
-                             f"of shape {shape}") from None
+            fits = False
+        if not fits:  # a bigger weight would silently make the loss bigger than the input
+            raise ValueError(f"{fn}: {name} of shape {w.shape} does not broadcast to the input's "
+                             f"shape {shape}")
     if w.dtype != dtype:
         w = w.astype(dtype) if w.dtype.kind == "f" else Tensor(w.data.astype(dtype))
     return w
@@ -348,7 +354,10 @@ def _weighted_regression(err, w, reduction):
     if reduction == "none":
         return err
     total = err.sum()
-    return total if reduction == "sum" else total / w.sum()
+    if reduction == "sum":
+        return total
+    with np.errstate(divide="ignore", invalid="ignore"):  # weights summing to 0: NaN, as torch
+        return total / w.sum()
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -385,8 +394,13 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          f"size.")
     x = input.data
-    if ((x < 0) | (x > 1)).any():  # NaN passes, as in PyTorch's check
+    # written so that NaN fails too, as PyTorch's checks: a NaN probability from the model would
+    # otherwise cost a finite 100 with gradient 0
+    if not ((x >= 0) & (x <= 1)).all():
         raise ValueError(f"{fn}: all elements of input should be between 0 and 1")
+    y = target.data
+    if not ((y >= 0) & (y <= 1)).all():
+        raise ValueError(f"{fn}: all elements of target should be between 0 and 1")
     w = _elementwise_weight(weight, input.shape, input.dtype, fn, same_size=False)
     with scope("binary_cross_entropy", reduction=reduction):
         # log(0) is never evaluated: at an input of exactly 0 (or 1) the clamped log is the
