@@ -177,3 +177,16 @@ def test_repeated_cases_and_dtypes_are_timed_once(monkeypatch):
     monkeypatch.setattr(bench_pkg, "run_bench", fake_run)
     assert main(["bench", "--cases", "gn", "gn", "--dtypes", "float32", "float32"]) == 1
     assert seen == {"cases": ("gn",), "dtypes": ("float32",)}
+
+
+@pytest.mark.parametrize("option", ["--json", "--markdown", "--plot"])
+def test_unwritable_or_empty_output_paths_are_refused_before_timing(option, tmp_path, capsys):
+    bad_dir = tmp_path / "readonly"
+    bad_dir.mkdir()
+    (bad_dir / "r.png").mkdir()  # a directory where the file would go
+    for path, message in ((str(bad_dir / "r.png"), "is a directory"), ("", "must name a file"),
+                          ("/proc/r.png", "cannot be written")):
+        with pytest.raises(SystemExit) as e:
+            main(["bench", "--quick", option, path])
+        assert e.value.code == 2
+        assert message in capsys.readouterr().err

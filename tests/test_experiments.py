@@ -386,7 +386,7 @@ def test_cli_out_under_a_file_and_garbage_idx_files_are_usage_errors(tmp_path, c
     with pytest.raises(SystemExit) as e:
         main(["experiment", "bias-variance", "--quick", "--out", str(tmp_path / "file" / "sub")])
     assert e.value.code == 2
-    assert "cannot be made" in capsys.readouterr().err
+    assert "cannot be written to" in capsys.readouterr().err
     bad = tmp_path / "bad"
     bad.mkdir()
     for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
@@ -395,3 +395,28 @@ def test_cli_out_under_a_file_and_garbage_idx_files_are_usage_errors(tmp_path, c
         main(["experiment", "overfitting", "--quick", "--data", "idx", "--data-dir", str(bad)])
     assert e.value.code == 2
     assert "is not an IDX file: bad magic number" in capsys.readouterr().err
+
+
+def test_cli_a_small_idx_data_set(tmp_path, capsys):
+    """200 images: overfitting trains on all of them (it indexed past them), and init-scale,
+    which needs 1000, is a usage error instead of a traceback."""
+    from tinygrad_norm.data import load_digits
+
+    X, y = load_digits(return_images=True)
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_idx(data, "t10k", np.round(X[:200] * 255), y[:200])
+    with pytest.raises(SystemExit) as e:
+        main(["experiment", "init-scale", "--quick", "--no-progress", "--data", "idx",
+              "--data-dir", str(data), "--out", str(tmp_path / "a")])
+    assert e.value.code == 2 and "needs 1000 training images" in capsys.readouterr().err
+    assert main(["experiment", "overfitting", "--quick", "--no-progress", "--data", "idx",
+                 "--data-dir", str(data), "--out", str(tmp_path / "b")]) == 0
+    results = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert results["config"]["n_train"] < 300
+
+
+def test_cli_experiment_out_that_cannot_be_written_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["experiment", "bias-variance", "--quick", "--out", "/proc/experiment"])
+    assert e.value.code == 2 and "cannot be written to" in capsys.readouterr().err

@@ -498,3 +498,62 @@ def test_cli_progress_bar_on_stderr(tmp_path, capsys):
     assert "epoch 1/1" in captured.err and f"{batches}/{batches}" in captured.err
     assert "test_acc=" in captured.err  # the bar's postfix once the epoch is evaluated
     assert "epoch 1/1" not in captured.out  # with the bar, no per-epoch line on stdout
+
+
+# ---- from a CLI bug hunt ----------------------------------------------------------------------
+
+def _broken_renderer(monkeypatch):
+    """A renderer that is found but fails on every graph (a broken system dot)."""
+    from tinygrad_norm.viz import rendering
+    monkeypatch.setattr(rendering, "find_renderer", lambda: ["/bin/false"])
+
+
+def test_cli_a_failing_renderer_keeps_the_training_results(tmp_path, monkeypatch, capsys):
+    _broken_renderer(monkeypatch)
+    out = tmp_path / "out"
+    assert main(["train", "--epochs", "1", "--out", str(out), "--no-progress"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())  # was lost to a RenderError
+    assert metrics["files"]["graphs"] == ["opgraph.dot", "neurons.dot"]
+    assert "--graph:" in metrics["files"]["graphs_note"]
+    assert (out / "opgraph.dot").is_file() and (out / "neurons.dot").is_file()
+    assert main(["graph", "--out", str(tmp_path / "g")]) == 1  # a message, not a traceback
+    assert "tinygrad-norm graph:" in capsys.readouterr().err
+    assert (tmp_path / "g" / "opgraph.dot").is_file()
+
+
+def test_cli_without_renderer_lists_only_the_graphs_it_wrote(tmp_path, monkeypatch):
+    from tinygrad_norm.viz import rendering
+    monkeypatch.setattr(rendering, "find_renderer", lambda: [])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "neurons.dot").write_text("digraph old {}")  # an MLP's, from an earlier run
+    assert main(["train", "--model", "cnn", "--epochs", "1", "--out", str(out),
+                 "--no-progress"]) == 0
+    files = json.loads((out / "metrics.json").read_text())["files"]
+    assert files["graphs"] == ["opgraph.dot"]
+    assert "no neuron graph" in files["graphs_note"]  # the note survives the missing renderer
+
+
+def test_cli_out_that_cannot_take_the_results_is_refused_before_training(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "curves.png").mkdir(parents=True)
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--epochs", "1", "--out", str(out), "--no-progress"])
+    assert e.value.code == 2
+    assert "holds a directory named 'curves.png'" in capsys.readouterr().err
+    assert not (out / "model.npz").exists()
+
+
+def test_fit_takes_a_loader_without_a_length_and_evaluate_refuses_scalars():
+    X, y = np.random.default_rng(0).standard_normal((8, 4)).astype(np.float32), np.arange(8) % 2
+    model = nn.Sequential(nn.Linear(4, 2))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def batches():  # a generator: no len()
+        yield tg.Tensor(X), tg.Tensor(y)
+    for progress in (False, True):
+        history = fit(model, batches(), None, opt, epochs=1, progress=progress)
+        assert len(history["train_loss"]) == 1
+    for bad in ((np.float32(1), y), (X, 3)):
+        with pytest.raises(ValueError, match="must be batches"):
+            evaluate(model, *bad)

@@ -52,6 +52,9 @@ def evaluate(model, X, y, loss_fn=None, batch_size=512):
     batch mean (default: cross-entropy), so the result is the mean over all samples.
     """
     X, y = _as_array(X), _as_array(y)
+    if X.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"evaluate: X and y must be batches (a first axis of samples), got "
+                         f"shapes {X.shape} and {y.shape}")
     n = X.shape[0]
     if n == 0 or y.shape[0] != n:
         raise ValueError(f"evaluate: X and y must hold the same, non-zero number of samples, got "
@@ -72,10 +75,13 @@ def evaluate(model, X, y, loss_fn=None, batch_size=512):
     return {"loss": total_loss / n, "acc": correct / n}
 
 
-def _progress_bar(total, desc, enabled):
+def _progress_bar(loader, desc, enabled):
     if not enabled:
         return None
     from tqdm import tqdm
+
+    # a loader without a length (a generator) gets a bar that counts without a total
+    total = len(loader) if hasattr(loader, "__len__") else None
 
     return tqdm(total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True,
                 file=sys.stderr)
@@ -114,7 +120,7 @@ def fit(model, train_loader, test_data=None, optimizer=None, epochs=1, loss_fn=N
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         model.train()
-        bar = _progress_bar(len(train_loader), f"epoch {epoch:>{width}}/{epochs}", progress)
+        bar = _progress_bar(train_loader, f"epoch {epoch:>{width}}/{epochs}", progress)
         total_loss, correct, seen = 0.0, 0, 0
         try:
             for batch, (xb, yb) in enumerate(train_loader, 1):

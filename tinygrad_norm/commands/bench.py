@@ -108,11 +108,11 @@ _PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def _writable(parser, path, option):
-    d = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(d):
-        parser.error(f"{option} {path!r}: directory {d!r} does not exist")
-    if os.path.isdir(path):
-        parser.error(f"{option} {path!r} is a directory")
+    from .paths import file_problem
+
+    problem = file_problem(path)  # before the minutes of timing, not after them
+    if problem:
+        parser.error(f"{option} {path!r} {problem}")
 
 
 def run(args, parser):
@@ -146,14 +146,14 @@ def run(args, parser):
         return 1
     print(report.format_text(result))
     written = []
-    if args.json:
+    if args.json is not None:
         report.write_json(result, args.json)
         written.append(args.json)
-    if args.markdown:
+    if args.markdown is not None:
         with open(args.markdown, "w") as f:
             f.write(report.format_markdown(result))
         written.append(args.markdown)
-    if args.plot:
+    if args.plot is not None:
         report.plot(result, args.plot)
         written.append(args.plot)
     if written:

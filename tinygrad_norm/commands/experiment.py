@@ -111,17 +111,17 @@ def run(args, parser):
                     parser.error(f"--data-dir {args.data_dir!r}: {e}")
     elif args.data_dir is not None:
         parser.error("--data-dir is only used with --data idx")
-    if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
-        parser.error(f"--out {args.out!r} exists and is not a directory")
-    if args.out is not None:
-        try:  # made now: a path under a file, or not writable, is a usage error
-            os.makedirs(args.out, exist_ok=True)
-        except OSError as e:
-            parser.error(f"--out {args.out!r} cannot be made: {e.strerror or e}")
-
-    from ..experiments.runner import EXPERIMENTS, run_experiment
+    from ..experiments.runner import EXPERIMENTS, DataTooSmall, run_experiment
+    from .paths import dir_problem
 
     names = list(EXPERIMENTS) if args.name == "all" else [args.name]
+    if args.out is not None:
+        # made and tried now: a path under a file, or one not writable, is a usage error
+        # before the experiment runs, not a traceback after it
+        problem = dir_problem(args.out, [f"{n}.png" for n in names] + ["results.json"])
+        if problem:
+            parser.error(f"--out {args.out!r} {problem}")
+
     base = args.out if args.out is not None else os.path.join("runs", "experiments")
     held = {}
     for name in names:
@@ -129,8 +129,12 @@ def run(args, parser):
             out = os.path.join(base, name)
         else:
             out = args.out if args.out is not None else os.path.join(base, name)
-        record = run_experiment(name, quick=args.quick, seed=args.seed, out_dir=out,
-                                data=args.data, data_dir=args.data_dir, progress=args.progress)
+        try:
+            record = run_experiment(name, quick=args.quick, seed=args.seed, out_dir=out,
+                                    data=args.data, data_dir=args.data_dir,
+                                    progress=args.progress)
+        except DataTooSmall as e:
+            parser.error(f"--data-dir {args.data_dir!r}: {e}")
         held[name] = record["held"]
         if len(names) > 1:
             print()

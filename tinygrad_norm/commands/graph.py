@@ -159,8 +159,9 @@ def write_step_graphs(model, x, y, out, fmt="svg", collapse=False, sample=0, max
 
     The model's parameters, ``.grad``, buffers, modes and the random generator are left as they
     were. Returns ``(files, notes)``: the paths written and the reasons for anything not drawn.
-    Raises ``viz.RendererNotFoundError`` (after writing the ``.dot`` files) when SVG or PNG was
-    asked for and no renderer exists."""
+    Raises ``viz.RendererNotFoundError`` when SVG or PNG was asked for and no renderer exists,
+    ``viz.RenderError`` when the renderer failed: after writing the ``.dot`` files, which the
+    error lists in ``files`` (with the notes in ``notes``)."""
     import numpy as np
 
     from .. import functional as F
@@ -203,11 +204,16 @@ def write_step_graphs(model, x, y, out, fmt="svg", collapse=False, sample=0, max
         path = os.path.join(out, f"{name}.{fmt}")
         try:
             files.append(str(viz.render(graph, path)))
-        except viz.RendererNotFoundError as e:
+        except viz.RendererNotFoundError as e:  # render() wrote the DOT text beside the path
             files.append(os.path.join(out, f"{name}.dot"))
             missing = e
+        except viz.RenderError as e:  # found but failed: keep the DOT text at least
+            files.append(str(viz.render(graph, os.path.join(out, f"{name}.dot"))))
+            missing = e
     if missing is not None:
-        raise viz.RendererNotFoundError(f"{missing} (wrote {', '.join(files)})")
+        error = type(missing)(f"{missing} (wrote {', '.join(files)})")
+        error.files, error.notes = files, notes
+        raise error
     return files, notes
 
 
@@ -245,7 +251,7 @@ def run(args, parser=None):
         files, notes = write_step_graphs(model, x, y, args.out, fmt=args.format,
                                          collapse=args.collapse, sample=args.sample,
                                          max_neurons=args.max_neurons, training=args.training)
-    except viz.RendererNotFoundError as e:
+    except (viz.RendererNotFoundError, viz.RenderError) as e:
         print(f"tinygrad-norm graph: {e}", file=sys.stderr)
         return 1
     except OSError as e:  # --out under a file, or not writable

@@ -343,6 +343,10 @@ def run(args, parser):
         return _run(args, parser)
 
 
+_OUTPUTS = ("metrics.json", "curves.png", "model.npz", "opgraph.svg", "opgraph.dot",
+            "neurons.svg", "neurons.dot")
+
+
 def _run(args, parser):
     import numpy as np
 
@@ -371,10 +375,11 @@ def _run(args, parser):
                         hidden=args.hidden)
     # checked before the output directory exists: a usage error writes nothing
     drop_note = _single_sample_batch_note(model, len(X_train), args.batch_size, parser)
-    try:
-        os.makedirs(args.out, exist_ok=True)
-    except OSError as e:
-        parser.error(f"--out {args.out!r}: cannot create the directory ({e.strerror})")
+    from .paths import dir_problem
+
+    problem = dir_problem(args.out, _OUTPUTS)  # before the training, not after it
+    if problem:
+        parser.error(f"--out {args.out!r} {problem}")
 
     n_params = sum(int(p.data.size) for p in model.parameters())
     optimizer = _make_optimizer(args, list(model.parameters()))
@@ -455,10 +460,12 @@ def write_graphs(model, X, y, out, batch_size=16):
         return [], note
     try:
         files, notes = write_step_graphs(model, X[:batch_size], y[:batch_size], out, fmt="svg")
-    except viz.RendererNotFoundError as e:
-        # the DOT text is written all the same; only the SVG needs a renderer
-        files = [os.path.join(out, f) for f in sorted(os.listdir(out)) if f.endswith(".dot")]
-        notes = [f"--graph: {e}"]
+    except (viz.RendererNotFoundError, viz.RenderError) as e:
+        # no renderer, or a broken one: the DOT text is written all the same (e.files), and
+        # the training results are kept
+        files, notes = e.files, [*e.notes, f"--graph: {e}"]
+    except OSError as e:
+        files, notes = [], [f"--graph: no graph was written ({e.strerror or e})"]
     note = "; ".join(notes) or None
     if note:
         print(note, file=sys.stderr)

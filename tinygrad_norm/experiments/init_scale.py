@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import common as C
-from .runner import Check, Outcome
+from .runner import Check, DataTooSmall, Outcome
 
 N_TRAIN, BATCH, LR, EPOCHS = 1000, 100, 0.01, 20
 GOOD = 0.8
@@ -53,7 +53,7 @@ def _train(ds, use_bn, scale, seed, bar):
 def run(ctx):
     ds = ctx.data()
     if len(ds.X_train) < N_TRAIN:
-        raise ValueError(f"init-scale needs {N_TRAIN} training images, the data has "
+        raise DataTooSmall(f"init-scale needs {N_TRAIN} training images, the data has "
                          f"{len(ds.X_train)}")
     scales = np.logspace(0, -4, 16)
     if ctx.quick:

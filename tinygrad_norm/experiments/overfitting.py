@@ -66,7 +66,9 @@ def _expectation_check(model, X, passes=2000):
 
 def run(ctx):
     ds = ctx.data()
+    # the first N_TRAIN images, or all of a smaller data set (an IDX file of a few hundred)
     X, y = ds.X_train[:N_TRAIN], ds.y_train[:N_TRAIN]
+    n_train = len(X)
     Xte, yte = ds.X_test, ds.y_test
     epochs = ctx.pick(300, 2000)
     seeds = ctx.seeds(ctx.pick(1, 3))
@@ -74,7 +76,7 @@ def run(ctx):
     batch, lr = 100, 0.01
     sizes = [ds.n_features] + [100] * 6 + [ds.num_classes]
 
-    steps_per_epoch = -(-N_TRAIN // batch)
+    steps_per_epoch = -(-n_train // batch)
     bar = ctx.bar(total=len(VARIANTS) * len(seeds) * epochs * steps_per_epoch, desc="overfitting")
     runs = {name: [] for name, _, _ in VARIANTS}
     for name, p, inverted in VARIANTS:
@@ -87,7 +89,7 @@ def run(ctx):
                     "test_loss": []}
             t0 = time.perf_counter()
             for epoch in range(1, epochs + 1):
-                for idx in C.epoch_batches(rng, N_TRAIN, batch):
+                for idx in C.epoch_batches(rng, n_train, batch):
                     C.train_step(model, opt, X[idx], y[idx])
                 bar.update(steps_per_epoch)
                 if epoch % eval_every == 0 or epoch == 1:
@@ -118,7 +120,7 @@ def run(ctx):
                                                   else float(np.mean(reached)))
         if "expectation_rel_error" in rs[0]:
             summary[name]["expectation_rel_error"] = max(r["expectation_rel_error"] for r in rs)
-    _plot(ctx, runs, epochs)
+    _plot(ctx, runs, epochs, n_train)
 
     base, inv, cla = (summary[n] for n, _, _ in VARIANTS)
     gap = lambda s: s["final_gap"][0]  # noqa: E731
@@ -156,7 +158,7 @@ def run(ctx):
     expect = max(inv["expectation_rel_error"], cla["expectation_rel_error"])
     verdict = (
         f"After {epochs} epochs ({epochs * steps_per_epoch} steps, {n_seeds} seed"
-        f"{'s' if n_seeds > 1 else ''}, {N_TRAIN} training images), the network without "
+        f"{'s' if n_seeds > 1 else ''}, {n_train} training images), the network without "
         f"dropout reached train accuracy {acc(base, 'final_train_acc')} and test "
         f"{acc(base, 'final_test_acc')}: a gap of {100 * gap(base):.1f} points. Inverted "
         f"dropout (p={P_DROP}) ended at train {acc(inv, 'final_train_acc')} / test "
@@ -169,7 +171,7 @@ def run(ctx):
         f"classic. {_speed(base, inv, cla)} Both forms keep the expected activation equal in "
         f"training and evaluation (mean of 2000 training passes within {100 * expect:.1f}% of "
         f"the eval output).")
-    config = {"n_train": N_TRAIN, "n_test": int(len(Xte)), "sizes": sizes, "init": "he",
+    config = {"n_train": n_train, "n_test": int(len(Xte)), "sizes": sizes, "init": "he",
               "optimizer": "SGD", "lr": lr, "batch_size": batch, "epochs": epochs,
               "p_drop": P_DROP, "seeds": seeds, "eval_every_epochs": eval_every}
     results = {"summary": summary, "runs": runs}
@@ -190,7 +192,7 @@ def _speed(base, inv, cla):
             f"the same learning rate (its gradients lack the 1/(1-p) factor).")
 
 
-def _plot(ctx, runs, epochs):
+def _plot(ctx, runs, epochs, n_train):
     fig = ctx.figure(figsize=(16, 4.6))
     ax_acc, ax_gap, ax_loss = fig.subplots(1, 3)
     colors = {"no dropout": "tab:red", "inverted dropout": "tab:blue",
@@ -221,6 +223,6 @@ def _plot(ctx, runs, epochs):
         ax.grid(True, alpha=0.3)
     ax_acc.legend(fontsize=7, loc="lower right")
     ax_gap.legend(fontsize=8)
-    fig.suptitle(f"Overfitting {N_TRAIN} images with a 6x100 ReLU MLP (SGD lr 0.01, batch 100), "
+    fig.suptitle(f"Overfitting {n_train} images with a 6x100 ReLU MLP (SGD lr 0.01, batch 100), "
                  f"without and with dropout p={P_DROP}")
     ctx.save(fig)

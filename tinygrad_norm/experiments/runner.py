@@ -166,6 +166,11 @@ def _jsonable(obj):
 # data
 # ------------------------------------------------------------------------------------------------
 
+class DataTooSmall(ValueError):
+    """The data set has fewer samples than an experiment's claim needs: a usage error of the
+    command (``--data idx`` with a small file), not a failure of the experiment."""
+
+
 @dataclass
 class Dataset:
     """A train/test split: flat float32 features in [0, 1] and int64 labels.
