@@ -386,3 +386,65 @@ def test_dtype_none_means_float32_as_in_torch_and_to_none_is_refused():
     with pytest.raises(TypeError, match="None"):
         m.to(None)
     assert m.weight.dtype == np.float32
+
+
+# ---- from a modules bug hunt against torch 2.13 --------------------------------------------------
+
+def test_a_state_dict_without_the_batch_counter_loads_as_torch(torch):
+    theirs = torch.nn.BatchNorm1d(3)
+    sd = {k: v.numpy() for k, v in theirs.state_dict().items() if k != "num_batches_tracked"}
+    sd["running_mean"] = np.arange(3.0, dtype=np.float32)
+    ours = nn.BatchNorm1d(3)
+    ours.num_batches_tracked.data[...] = 5
+    assert ours.load_state_dict(sd) == ([], [])  # was a KeyError: missing num_batches_tracked
+    assert int(ours.num_batches_tracked.data) == 0
+    np.testing.assert_array_equal(ours.running_mean.numpy(), [0.0, 1.0, 2.0])
+    seq = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))
+    sd = {k: v for k, v in seq.state_dict().items() if not k.endswith("num_batches_tracked")}
+    assert seq.load_state_dict(sd) == ([], [])
+
+
+def test_batch_norm_counts_batches_without_running_estimates_as_torch(torch):
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    ours, theirs = nn.BatchNorm1d(3, momentum=None), torch.nn.BatchNorm1d(3, momentum=None)
+    ours.running_mean = ours.running_var = None
+    theirs.running_mean = theirs.running_var = None
+    for _ in range(2):
+        ours(Tensor(x))
+        theirs(torch.tensor(x))
+    assert int(ours.num_batches_tracked.data) == int(theirs.num_batches_tracked) == 2
+
+
+@pytest.mark.parametrize("make", [
+    lambda N: N.BatchNorm1d(4, eps=1, momentum=1), lambda N: N.BatchNorm2d(4, eps=0),
+    lambda N: N.LayerNorm(4, eps=1), lambda N: N.GroupNorm(2, 4, eps=0),
+    lambda N: N.RMSNorm(4, eps=1), lambda N: N.InstanceNorm1d(4, eps=1, momentum=0)])
+def test_int_arguments_print_as_torch(torch, make):
+    ours, theirs = make(nn), make(torch.nn)
+    assert repr(ours).replace(", mode=train", "") == repr(theirs)
+    assert type(ours.eps) is type(theirs.eps)
+
+
+@pytest.mark.parametrize("cls", ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"])
+def test_dropout_p_prints_as_given(torch, cls):
+    for p in (0, 1, 0.25):
+        ours = repr(getattr(nn, cls)(p))
+        theirs = repr(getattr(torch.nn, cls)(p))
+        assert f"p={p}," in ours and f"p={p}," in theirs
+
+
+@pytest.mark.parametrize("make", [
+    lambda N: N.LayerNorm(4), lambda N: N.GroupNorm(2, 4), lambda N: N.RMSNorm(4),
+    lambda N: N.BatchNorm1d(4), lambda N: N.LayerNorm(4, bias=False)])
+def test_every_norm_resets_its_parameters_as_torch(torch, make):
+    ours, theirs = make(nn), make(torch.nn)
+    for p in ours.parameters():
+        p.data[...] = 7
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p.fill_(7)
+    ours.reset_parameters()
+    theirs.reset_parameters()
+    for (k, a), (k2, b) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert k == k2
+        np.testing.assert_array_equal(a.numpy(), b.detach().numpy())

@@ -18,7 +18,8 @@ class _DropoutNd(Module):
 
     def __init__(self, p=0.5, *, inverted=True):
         super().__init__()
-        self.p = _check_p(p, type(self).__name__)  # checked at construction, as in PyTorch
+        checked = _check_p(p, type(self).__name__)  # checked at construction, as in PyTorch
+        self.p = p if type(p) in (int, float) else checked  # Dropout(0) says p=0, as PyTorch
         self.inverted = bool(inverted)
 
     def _check(self, input):

@@ -39,14 +39,25 @@ def _real(v, name, cls, allow_none=False):
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise TypeError(f"{cls}: {name} must be a real number{' or None' if allow_none else ''}, "
                         f"got {type(v).__name__}")
-    return float(v)
+    # a Python int stays one, as PyTorch keeps it (its repr says eps=1, not eps=1.0)
+    return v if type(v) in (int, float) else float(v)
 
 
 def _mode(m):
     return "train" if m.training else "eval"
 
 
-class _NormBase(Module):
+class _Affine(Module):
+    """The elementwise or per-channel weight (ones) and bias (zeros) every norm may have."""
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            self.weight.data[...] = 1
+        if getattr(self, "bias", None) is not None:
+            self.bias.data[...] = 0
+
+
+class _NormBase(_Affine):
     """Shared by batch and instance norm: per-channel weight and bias, running statistics."""
 
     def __init__(self, num_features, eps, momentum, affine, track_running_stats, dtype, bias):
@@ -86,12 +97,13 @@ class _NormBase(Module):
             self.running_var.data[...] = 1
             self.num_batches_tracked.data[...] = 0
 
+    # A state dict without the counter (converted from another framework, or older than it)
+    # loads with the counter at 0, as PyTorch's: Module.load_state_dict reads this.
+    _state_defaults = {"num_batches_tracked": 0}
+
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.weight is not None:
-            self.weight.data[...] = 1
-        if self.bias is not None:
-            self.bias.data[...] = 0
+        super().reset_parameters()
 
     def _check_input_dim(self, input):
         raise NotImplementedError
@@ -115,12 +127,16 @@ class _BatchNorm(_NormBase):
         tracking = self.training and self.track_running_stats
         use_batch = self.training or (self.running_mean is None and self.running_var is None)
         use_buffers = not self.training or self.track_running_stats
-        return F.batch_norm(
+        out = F.batch_norm(
             input,
             self.running_mean if use_buffers else None,
             self.running_var if use_buffers else None,
             self.weight, self.bias, use_batch, self.momentum, self.eps,
             num_batches_tracked=self.num_batches_tracked if tracking else None)
+        if tracking and self.running_mean is None and self.num_batches_tracked is not None:
+            # estimates set to None (batch statistics always): PyTorch still counts the batch
+            self.num_batches_tracked.data += 1
+        return out
 
 
 class BatchNorm1d(_BatchNorm):
@@ -198,7 +214,7 @@ class InstanceNorm3d(_InstanceNorm):
     _batched_ndim = 5
 
 
-class LayerNorm(Module):
+class LayerNorm(_Affine):
     """Normalize every sample over its trailing ``normalized_shape`` axes, with an elementwise
     weight and bias of that shape."""
 
@@ -247,7 +263,7 @@ def _shape_arg(normalized_shape, cls):
     return ns
 
 
-class RMSNorm(Module):
+class RMSNorm(_Affine):
     """Root-mean-square normalization of every sample over its trailing ``normalized_shape``
     axes (``F.rms_norm``), with an elementwise weight of that shape and no bias. ``eps=None``
     is the machine epsilon of the input's dtype, as PyTorch."""
@@ -273,7 +289,7 @@ class RMSNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}, mode={_mode(self)}")
 
 
-class GroupNorm(Module):
+class GroupNorm(_Affine):
     """Normalize every sample over groups of ``num_channels // num_groups`` channels, with a
     per-channel weight and bias."""
 
