@@ -405,10 +405,13 @@ def test_load_state_dict_ragged_value_is_named():
 # ==== optim ======================================================================================
 
 def _params(*grads):
+    """Parameters of shape (3,) holding ``grads`` as given. Assigning ``.grad`` checks type and
+    shape since the autograd bug hunt; set underneath that check here, to test that step()
+    still refuses what it cannot use (a gradient set by other code, say)."""
     ps = []
     for g in grads:
         p = nn.Parameter(np.ones(3, np.float32))
-        p.grad = g
+        p._grad = g
         ps.append(p)
     return ps
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import inspect
 import itertools
 import threading
 import weakref
@@ -67,10 +68,41 @@ class _GradMode:
         return False
 
     def __call__(self, fn):
+        if inspect.isgeneratorfunction(fn):
+            return self._wrap_generator(fn)
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             with type(self)():
                 return fn(*args, **kwargs)
+        return wrapper
+
+    def _wrap_generator(self, fn):
+        """A generator runs its body at each next(), after the call returned: the mode is set
+        around every resumption, as PyTorch does, not around the call that creates it."""
+        mode = type(self)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            gen = fn(*args, **kwargs)
+            try:
+                with mode():
+                    response = gen.send(None)
+                while True:
+                    try:
+                        request = yield response
+                    except GeneratorExit:
+                        with mode():
+                            gen.close()
+                        raise
+                    except BaseException as e:
+                        with mode():
+                            response = gen.throw(e)
+                    else:
+                        with mode():
+                            response = gen.send(request)
+            except StopIteration as stop:
+                return stop.value
         return wrapper
 
 
@@ -211,6 +243,11 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
     for i, t in enumerate(targets or ()):
         if t._node is None:
             leaf_index.setdefault(id(t), []).append(i)
+    # grad(): only the nodes between the outputs and the inputs run (and are freed), as in
+    # PyTorch; the graph below the inputs stays usable and its hooks do not fire
+    needed = run = None
+    if targets is not None and not accumulate:
+        needed, run = _needed(roots, target_nodes, leaf_index, Tensor)
 
     def route(t, g, own=False):
         node = t._node
@@ -227,7 +264,8 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
         _accumulate(pending, owned, key, g)
 
     for t, g in zip(roots, grads):
-        route(t, g)
+        if needed is None or t._node is None or t._node.seq in needed:
+            route(t, g)
 
     # record the VJPs exactly when create_graph: the grad mode set directly (a context
     # manager object cost ~1 us a call)
@@ -238,14 +276,16 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             _, node = pop(heap)
             g = pending.pop(node.seq)
             mine = node.seq in owned and not create_graph  # g: an array nothing else holds
+            if targets is not None and node.seq in target_nodes:
+                for i in target_nodes[node.seq]:  # before the tensor's hooks, as PyTorch 2.13
+                    found[i] = g
+                mine = False
             if node.hooks:
                 g = _run_hooks(node.hooks, g, create_graph)
                 hooked.add(id(g))  # the hook's array (the caller may keep it): not a .grad as is
                 mine = False
-            if targets is not None and node.seq in target_nodes:
-                for i in target_nodes[node.seq]:
-                    found[i] = g
-                mine = False
+            if run is not None and node.seq not in run:
+                continue  # grad(): an input itself, with no other input below it
             inputs = node.inputs
             if inputs is None:
                 raise RuntimeError(_FREED)
@@ -284,6 +324,9 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                 # Ownership (see _fresh) is decided only where it matters: for a tensor's first
                 # gradient, or a leaf's.
                 below = t._node
+                if needed is not None and (below.seq not in needed if below is not None
+                                           else id(t) not in leaf_index):
+                    continue  # grad(): leads to no input
                 if below is None:  # route() written out, here and below: ~1 us an edge
                     entry = leaves.get(id(t))
                     if entry is None:
@@ -303,24 +346,40 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             if not retain_graph:
                 node.inputs = None
                 node.saved = None
+        # the leaves' hooks and .grad in the backward's own grad mode too, as PyTorch: a hook
+        # sees grad disabled (it may update its leaf), and under create_graph .grad is recorded
+        # even when backward() was called inside no_grad()
+        with _LEAF_LOCK:  # backward() in several threads into one leaf loses no update
+            _finish_leaves(leaves, grads, hooked, targets, leaf_index, found, accumulate,
+                           create_graph, Tensor)
     finally:
         _state.enabled = prev_mode
+    return found
 
-    # Arrays the caller handed in, or already given to another leaf, must not become a .grad
-    # as they are: an in-place update of one would change the other.
+
+_LEAF_LOCK = threading.Lock()
+
+
+def _finish_leaves(leaves, grads, hooked, targets, leaf_index, found, accumulate, create_graph,
+                   Tensor):
+    """Run the leaves' hooks, and add their gradients into ``.grad`` (``accumulate``) or hand
+    them to ``found`` (grad()'s targets)."""
+    # Arrays the caller handed in, or already given to another leaf or to a hook, must not
+    # become a .grad as they are: an in-place update of one would change the other.
     foreign = {id(g) for g in grads} | hooked
-    if accumulate:
-        for t, _, _ in leaves.values():
-            if t.requires_grad and t.data.dtype.kind not in "fc":
-                # requires_grad set by assignment skips the constructor's check; a gradient
-                # cast to integers would be silently truncated. Refused before any .grad changes.
-                raise TypeError(f"only floating-point tensors can require gradients, but a "
-                                f"leaf of dtype {t.data.dtype} and shape {t.data.shape} has "
-                                f"requires_grad=True")
+    for t, _, _ in leaves.values():
+        if t.requires_grad and t.data.dtype.kind not in "fc" and (accumulate
+                                                                  or id(t) in leaf_index):
+            # requires_grad set by assignment skips the constructor's check; a gradient
+            # cast to integers would be silently truncated. Refused before any .grad changes.
+            raise TypeError(f"only floating-point tensors can require gradients, but a "
+                            f"leaf of dtype {t.data.dtype} and shape {t.data.shape} has "
+                            f"requires_grad=True")
     for t, g, _ in leaves.values():
         if not accumulate and id(t) not in leaf_index:
             continue  # grad(): a leaf nobody asked for; its hooks do not run (as in torch)
         if t._hooks:
+            foreign.add(id(g))  # a hook may keep the array it was shown
             before = g
             g = _run_hooks(t._hooks, g, create_graph)
             if g is not before:
@@ -333,7 +392,36 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                 g = g.copy()
             foreign.add(id(g))
             _accumulate_leaf(t, g, create_graph, Tensor)
-    return found
+
+
+def _needed(roots, target_nodes, leaf_index, Tensor):
+    """The part of the graph grad() must visit: ``(reach, run)``, the sequence numbers of the
+    nodes from which a target (a node in ``target_nodes`` or a leaf in ``leaf_index``) can be
+    reached, and of those whose VJP must run (a target lies strictly below them)."""
+    nodes, seen = [], set()
+    stack = [t._node for t in roots if t._node is not None]
+    while stack:  # every node reachable from the outputs, without recursion
+        node = stack.pop()
+        if node.seq in seen:
+            continue
+        seen.add(node.seq)
+        nodes.append(node)
+        for t in node.inputs or ():
+            if type(t) is Tensor and t._node is not None and t._node.seq not in seen:
+                stack.append(t._node)
+    reach, run = set(), set()
+    nodes.sort(key=lambda n: n.seq)  # an input's node was recorded before its consumer's
+    for node in nodes:
+        # a freed node runs, which says that the graph was freed; unless it is an input itself
+        if node.inputs is None and node.seq not in target_nodes or node.inputs and any(
+                type(t) is Tensor and t.requires_grad
+                and (t._node.seq in reach if t._node is not None else id(t) in leaf_index)
+                for t in node.inputs):
+            run.add(node.seq)
+            reach.add(node.seq)
+        elif node.seq in target_nodes:
+            reach.add(node.seq)
+    return reach, run
 
 
 def _merge_leaf(entry, g):
@@ -422,7 +510,7 @@ def _accumulate_leaf(t, g, create_graph, Tensor):
             # another leaf's (an add passes it through), which an in-place edit must not reach
             from .tensor import apply  # only under create_graph
             gt = apply(_upper[1].Cast, gt, dtype=gt.data.dtype)
-        t.grad = gt if t.grad is None else t.grad + gt
+        t._grad = gt if t._grad is None else t._grad + gt  # _grad: shapes agree by construction
         return
     if isinstance(g, Tensor):
         g = g.data
@@ -431,12 +519,12 @@ def _accumulate_leaf(t, g, create_graph, Tensor):
         # only when it is not already a fresh, writable, correctly-shaped array of our own.
         if not (g.flags.writeable and g.flags.owndata) or g.dtype != t.data.dtype:
             g = np.array(g, dtype=t.data.dtype)
-        t.grad = Tensor._wrap(g)
+        t._grad = Tensor._wrap(g)
     else:
         total = np.add(t.grad.data, g, dtype=t.data.dtype, casting="unsafe")
         if type(total) is not np.ndarray:  # two 0-d arrays add to a NumPy scalar
             total = np.array(total, dtype=t.data.dtype)
-        t.grad = Tensor._wrap(total)
+        t._grad = Tensor._wrap(total)
 
 
 def _sequence(v, name):
@@ -456,6 +544,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     outputs = [outputs] if isinstance(outputs, Tensor) else _sequence(outputs, "outputs")
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else _sequence(inputs, "inputs")
+    if not inputs:  # else an empty tuple, and a whole backward run for nothing
+        raise RuntimeError("grad(): the 'inputs' argument cannot be empty")
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, (Tensor, np.ndarray, numbers.Number)):

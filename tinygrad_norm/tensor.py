@@ -272,7 +272,7 @@ class Tensor:
 
     # Class-level defaults keep construction to one attribute store on the hot path.
     requires_grad = False
-    grad = None
+    _grad = None
     _node = None
     _hooks = None
     name = None
@@ -291,6 +291,24 @@ class Tensor:
                 self.requires_grad_(True)
         if name is not None:
             self.name = str(name)
+
+    @property
+    def grad(self):
+        """The accumulated gradient: a Tensor of this tensor's shape, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        # checked here, as PyTorch checks it, not as a broadcasting error at the next backward
+        # (or a (1,) tensor silently left with a (3,) gradient)
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None, but got "
+                                f"{type(value).__name__}")
+            if value.data.shape != self.data.shape:
+                raise ValueError(f"attempting to assign a gradient of shape {value.data.shape} "
+                                 f"to a tensor of shape {self.data.shape}")
+        self._grad = value
 
     @classmethod
     def _wrap(cls, arr):
@@ -463,8 +481,9 @@ class Tensor:
             if self._hooks is None:
                 self._hooks = []
             hooks = self._hooks
-        hooks.append(fn)
-        return _HookHandle(hooks, fn)
+        hook = _Hook(fn)
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Accumulate d(self)/d(leaf) . gradient into every leaf's ``.grad``."""
@@ -815,13 +834,30 @@ class Tensor:
     matmul = __matmul__
 
 
+class _Hook:
+    """One registration of a hook function: the same function registered twice is two of these,
+    so that each handle removes its own (``list.remove(fn)`` took the first equal one)."""
+
+    __slots__ = ("fn", "__name__")
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", repr(fn))
+
+    def __call__(self, g):
+        return self.fn(g)
+
+
 class _HookHandle:
-    def __init__(self, hooks, fn):
-        self._hooks, self._fn = hooks, fn
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
 
     def remove(self):
-        if self._fn in self._hooks:
-            self._hooks.remove(self._fn)
+        """Unregister this hook; a second call does nothing, as PyTorch."""
+        for i, h in enumerate(self._hooks):
+            if h is self._hook:
+                del self._hooks[i]
+                return
 
 
 def _scalar_arg(v, name):
@@ -871,8 +907,14 @@ def _seed_grad(t, gradient, create_graph):
             # every gradient on the way float64 (hooks, grad() of intermediates, the time spent).
             # Only numbers convert: a string would be NumPy's ValueError, a complex seed would
             # lose its imaginary part with a mere warning.
-            kind = np.asarray(g).dtype.kind if type(g) is not np.ndarray else g.dtype.kind
-            if kind not in "biuf" or isinstance(g, str):
+            if type(g) is not np.ndarray:
+                try:
+                    g = np.asarray(g)
+                except ValueError:  # a ragged list: NumPy's message names no argument
+                    raise ValueError(f"gradient must be an array of the tensor's shape "
+                                     f"{t.shape}, got a ragged {type(gradient).__name__}") from None
+            kind = g.dtype.kind
+            if kind not in "biuf" or isinstance(gradient, str):
                 raise TypeError(f"gradient must be a Tensor, an ndarray or a number (real), got "
                                 f"{type(gradient).__name__} of dtype {np.asarray(g).dtype}")
             g = np.asarray(g, dtype=t.data.dtype)
