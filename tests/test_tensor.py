@@ -517,3 +517,75 @@ def test_augmented_assignment_updates_in_place_where_nothing_is_recorded():
         i += 0.5
     with pytest.raises(ValueError, match="does not fit the tensor's shape"):
         y += np.ones((2, 2))
+
+
+# ---- from a Tensor-API bug hunt against NumPy and torch 2.13 -------------------------------------
+
+def test_python_data_with_a_dtype_is_converted_straight_to_it():
+    # through float32 first, 0.1 as float64 was 0.10000000149 and 16777217 as int64 16777216
+    assert Tensor([0.1], dtype=np.float64).data[0] == 0.1
+    assert Tensor([16777217], dtype=np.int64).data[0] == 16777217
+    assert Tensor([1e300], dtype=np.float64).data[0] == 1e300
+    assert Tensor(0.1, dtype=np.float64).data == 0.1
+    with pytest.raises(ValueError, match="does not fit dtype int32"):
+        Tensor([2**31], dtype=np.int32)
+    assert Tensor([0.1]).dtype == np.float32  # without dtype=: float32, as documented
+
+
+def test_a_bound_that_requires_grad_is_refused_not_detached():
+    x = Tensor(np.array([0.0, 1.0, 2.0]), requires_grad=True)
+    w = Tensor(np.array(0.5), requires_grad=True)
+    for call in (lambda: x.clip(w), lambda: x.clip(None, w), lambda: x.pad(1, value=w)):
+        with pytest.raises(TypeError, match="would get no gradient"):
+            call()  # w.grad stayed None without a word
+    np.testing.assert_array_equal(x.clip(w.detach()).numpy(), [0.5, 1.0, 2.0])
+    with tg.no_grad():
+        x.clip(w)
+
+
+def test_pow_and_matmul_augmented_assignment_follow_the_in_place_rules():
+    w = Tensor(np.full(3, 2.0, np.float32), requires_grad=True)
+    ref = w
+    with tg.no_grad():
+        w **= 2
+    assert w is ref and w.requires_grad and w.dtype == np.float32  # was rebound, detached
+    np.testing.assert_array_equal(ref.numpy(), 4.0)
+    with pytest.raises(RuntimeError, match=r"in-place \*\*="):
+        w **= 2
+    m = Tensor(np.eye(2))
+    ident = m
+    m @= Tensor(np.full((2, 2), 3.0))
+    assert m is ident and (m.numpy() == 3.0).all()
+
+
+def test_flatten_of_a_0d_tensor_checks_its_dims_as_torch():
+    assert Tensor(1.0).flatten().shape == Tensor(1.0).flatten(0, -1).shape == (1,)
+    with pytest.raises(ValueError, match="start_dim 5 is out of range"):
+        Tensor(1.0).flatten(5)
+    with pytest.raises(TypeError, match="end_dim"):
+        Tensor(1.0).flatten(0, None)
+
+
+def test_bools_are_not_sizes_or_axes_as_numpy():
+    for call in (lambda: Tensor.zeros(True, 3), lambda: Tensor(np.ones(24)).reshape(True, 24),
+                 lambda: Tensor(np.ones((2, 3))).transpose(True, False)):
+        with pytest.raises(TypeError, match="sequence of ints"):
+            call()
+
+
+def test_maximum_of_two_python_numbers_is_float32_as_documented():
+    assert tg.maximum(1.0, 2.0).dtype == tg.minimum(1, 2).dtype == tg.where(True, 1.0, 2.0).dtype
+
+
+def test_asarray_refuses_copy_false_when_it_must_copy_as_numpy():
+    t = Tensor(np.ones(2, np.float32))
+    with pytest.raises(ValueError, match="Unable to avoid copy"):
+        np.asarray(t, dtype=np.float64, copy=False)
+    assert np.asarray(t, copy=False) is t.data
+
+
+def test_repr_of_an_empty_tensor_says_its_shape():
+    assert repr(Tensor(np.zeros((0, 3)))) == "Tensor([], shape=(0, 3), dtype=float64)"
+    assert repr(Tensor(np.zeros(0))) == "Tensor([], dtype=float64)"
+    with pytest.raises(ValueError, match="mT needs a matrix"):
+        Tensor([1.0, 2.0]).mT

@@ -195,6 +195,8 @@ def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     try:
+        if any(isinstance(s, (bool, np.bool_)) for s in shape):
+            raise TypeError  # operator.index(True) is 1: a bool is no size, as NumPy says
         return tuple(operator.index(s) for s in shape)
     except TypeError:
         raise TypeError(f"shape must be a sequence of ints, got {shape!r}") from None
@@ -254,6 +256,13 @@ def _as_data(data, dtype):
         except (ValueError, TypeError) as e:
             raise TypeError(f"Tensor(): cannot make a tensor of {type(data).__name__}: {e}") from None
         if arr.dtype.kind in "iuf":
+            if dtype is not None:  # straight to the dtype asked for: through float32 first,
+                # 0.1 as float64 was 0.10000000149 and 16777217 as int64 was 16777216
+                try:
+                    return np.array(data, dtype=_dtype_arg(dtype, "Tensor"))
+                except OverflowError as e:  # 2**31 as int32: NumPy's error names nothing
+                    raise ValueError(f"Tensor(): a value does not fit dtype {np.dtype(dtype)} "
+                                     f"({e})") from None
             arr = arr.astype(np.float32)  # Python numbers become float32, as in PyTorch
     # before a dtype= cast, which would turn None into nan, "1.5" into 1.5 and drop imaginary parts
     if arr.dtype.kind not in "biuf":
@@ -425,6 +434,9 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         if copy:
             return np.array(self.data, dtype=dtype, copy=True)
+        if copy is False and dtype is not None and np.dtype(dtype) != self.data.dtype:
+            raise ValueError(f"Unable to avoid copy while creating an array as requested: the "
+                             f"tensor holds {self.data.dtype}, not {np.dtype(dtype)}")
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def __len__(self):
@@ -450,6 +462,8 @@ class Tensor:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(", precision=4,
                                threshold=100, edgeitems=3)
         extra = f", dtype={self.data.dtype}"
+        if self.data.size == 0 and self.data.ndim > 1:  # "[]" alone hides it, as in NumPy
+            extra = f", shape={self.data.shape}" + extra
         if self._node is not None:
             extra += f", grad_fn={self._node.op.name}"
         elif self.requires_grad:
@@ -515,6 +529,10 @@ class Tensor:
     def __isub__(self, o): return self._update(ops.Sub, o, "-=")
     def __imul__(self, o): return self._update(ops.Mul, o, "*=")
     def __itruediv__(self, o): return self._update(ops.Div, o, "/=")
+    # the same rules for these two: without them `w **= 2` under no_grad rebound w to a new
+    # tensor that no longer required grad, and an optimizer holding w never saw the update
+    def __ipow__(self, o): return self._update(ops.Pow, o, "**=")
+    def __imatmul__(self, o): return self._update(None, o, "@=")
 
     def _update(self, op, o, symbol):
         """``self op= o``. Where nothing is recorded (grad mode off, or no tensor that requires
@@ -528,10 +546,10 @@ class Tensor:
                 raise RuntimeError(
                     f"a leaf tensor that requires grad is being used in an in-place {symbol}: "
                     f"update it under `with tinygrad_norm.no_grad():` (an optimizer step), or "
-                    f"write `x = x {symbol[0]} y` for a new tensor")
-            return _binary(op, self, o)
+                    f"write `x = x {symbol[:-1]} y` for a new tensor")
+            return _binary(op, self, o) if op is not None else matmul(self, o)
         with no_grad():
-            r = _binary(op, self, o).data
+            r = (_binary(op, self, o) if op is not None else matmul(self, o)).data
         if r.shape != self.data.shape:
             raise ValueError(f"in-place {symbol}: the result of shape {r.shape} does not fit the "
                              f"tensor's shape {self.data.shape}")
@@ -714,9 +732,11 @@ class Tensor:
 
     def flatten(self, start_dim=0, end_dim=-1):
         nd = self.data.ndim
+        # a 0-d tensor takes dims 0 and -1, as torch (checked, not ignored)
+        s, e = _one_axis(start_dim, max(nd, 1), "start_dim"), _one_axis(end_dim, max(nd, 1),
+                                                                        "end_dim")
         if nd == 0:
             return self.reshape(1)
-        s, e = _one_axis(start_dim, nd, "start_dim"), _one_axis(end_dim, nd, "end_dim")
         if s > e:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         if s == e:  # nothing to flatten: the tensor itself, as torch.flatten (no tape node)
@@ -759,6 +779,9 @@ class Tensor:
 
     @property
     def mT(self):
+        if self.data.ndim < 2:
+            raise ValueError(f"mT needs a matrix or a batch of matrices, got a "
+                             f"{self.data.ndim}-d tensor")
         return self.swapaxes(-1, -2)
 
     def squeeze(self, axis=None):
@@ -866,6 +889,11 @@ def _scalar_arg(v, name):
     if isinstance(v, Tensor):
         if v.size != 1:  # item()'s own message would not say which argument it was
             raise TypeError(f"{name} must be a number, got a Tensor of shape {v.shape}")
+        if v.requires_grad and _state.enabled:
+            # taken as a number, it would silently get no gradient
+            raise TypeError(f"{name} must be a number; a Tensor that requires grad would get "
+                            f"no gradient here (use tinygrad_norm.maximum/minimum/where for a "
+                            f"differentiable bound, or .detach() it)")
         v = v.item()
     if isinstance(v, np.generic) or isinstance(v, np.ndarray) and v.ndim == 0:
         v = v.item()  # a NumPy scalar or 0-d array, as NumPy takes them
@@ -1025,12 +1053,21 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     return _make(ops.Addcmul, out, (c, a, b), (cd, ad, bd))
 
 
+def _numbers_as_tensor(a, b):
+    """Two Python numbers: the first as a float32 Tensor (Python numbers become float32, as
+    ``where`` makes them); else ``a`` as it is."""
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and \
+            not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        return Tensor(a)
+    return a
+
+
 def maximum(a, b):
-    return _binary(ops.Maximum, a, b)
+    return _binary(ops.Maximum, _numbers_as_tensor(a, b), b)
 
 
 def minimum(a, b):
-    return _binary(ops.Minimum, a, b)
+    return _binary(ops.Minimum, _numbers_as_tensor(a, b), b)
 
 
 def _tensor_list(tensors, fn):
