@@ -165,3 +165,37 @@ def test_gradcheck_of_a_function_that_differentiates_inside(rng, torch):
     with pytest.raises(GradcheckError):  # and still catches a wrong one: a flat second order
         tg.gradcheck(lambda x: tg.grad(apply(FlatSecond, x).sum(), [x], create_graph=True)[0],
                      [x])
+
+
+# ---- from a gradcheck bug hunt -------------------------------------------------------------------
+
+class _ScaledMul(ops.Op):
+    """a * b with a VJP scaled by 1.5, one element of each gradient NaN (on purpose)."""
+    name = "scaled_mul"
+    nan_in = 0
+
+    @staticmethod
+    def forward(a, b):
+        return a * b
+
+    @classmethod
+    def vjp(cls, g, args, out, extra, kw, needs, xp):
+        ga, gb = g * args[1] * 1.5, g * args[0] * 1.5
+        (ga if cls.nan_in == 0 else gb).reshape(-1)[0] = np.nan
+        return ga, gb
+
+
+@pytest.mark.parametrize("nan_in", [0, 1])
+def test_gradcheck_names_a_nan_as_the_worst_element_whatever_input_holds_it(nan_in):
+    _ScaledMul.nan_in = nan_in
+    a, b = Tensor(np.arange(1.0, 4.0), requires_grad=True), Tensor(np.arange(2.0, 5.0),
+                                                                    requires_grad=True)
+    with pytest.raises(GradcheckError, match=rf"input {nan_in} at index \(0,\): analytic nan"):
+        tg.gradcheck(lambda x, y: apply(_ScaledMul, x, y), [a, b])
+
+
+def test_gradcheck_passes_none_inputs_through_as_torch():
+    import tinygrad_norm.functional as F
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 3)), requires_grad=True)
+    assert tg.gradcheck(lambda a, w: F.layer_norm(a, (3,), w), [x, None])  # None was NaN
+    assert tg.gradgradcheck(lambda a, w: F.layer_norm(a, (3,), w), [x, None])

@@ -675,3 +675,19 @@ def test_rms_norm_matches_torch_and_the_composite(torch, dtype, shape, ns, affin
     np.testing.assert_array_equal(dx2, dx)
     with pytest.raises(ValueError):
         ref.rms_norm_backward(dy, cache)  # released
+
+
+def test_group_norm_backward_does_not_write_into_dout():
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    dout = np.random.default_rng(1).standard_normal((4, 3))
+    before = dout.copy()
+    dout.setflags(write=False)  # was "output array is read-only": s1 was a view of dout
+    for gamma in (None, np.array([1.0, 2.0, 3.0])):
+        _, cache = ref.group_norm_forward(x, gamma, None, num_groups=3)
+        ref.group_norm_backward(dout, cache)
+    np.testing.assert_array_equal(dout, before)
+
+
+def test_instance_norm_of_no_channels_is_a_clear_error():
+    with pytest.raises(ValueError, match="has no channels"):  # was a ZeroDivisionError
+        ref.instance_norm_forward(np.ones((2, 0, 4)), None, None)

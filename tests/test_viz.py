@@ -939,3 +939,26 @@ def test_channel_dropout_clusters_and_stops_are_drawn_as_dropout(fn, shape):
     g = viz.graph(getattr(F, fn)(x, 0.5).sum())
     assert re.search(rf'class="scope scope-{fn}" color="#e8590c"', g.source)
     assert "reason-dropout" in g.source
+
+
+def test_custom_op_names_and_string_arguments_are_escaped(tmp_path):
+    from tinygrad_norm import ops
+    from tinygrad_norm.tensor import apply
+
+    class Twice(ops.Op):
+        name = 'twice\\ "x"'
+
+        @staticmethod
+        def forward(a, label="left\\lright"):
+            return a * 2
+
+        @staticmethod
+        def vjp(g, args, out, extra, kw, needs, xp):
+            return (g * 2,)
+    y = apply(Twice, Tensor(np.ones(3), requires_grad=True), label="left\\lright").sum()
+    g = viz.graph(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # graphviz's DotSyntaxWarning on the stray backslash
+        source = g.source
+    assert 'op-twice___x_"' in source and "left\\\\lright" in source
+    _svg_classes(viz.render(g, tmp_path / "g.svg"))  # renders, and the SVG parses

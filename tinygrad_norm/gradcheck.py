@@ -61,6 +61,9 @@ def _prepare(inputs):
     # C order: _numeric perturbs the input through a flat reshape, which is a view (and so
     # reaches the input) only for a C-contiguous array; a transposed input would be a copy.
     for t in inputs:
+        if t is None:  # an optional argument left out (a norm's weight): passed on, as torch
+            xs.append(None)
+            continue
         if isinstance(t, Tensor):
             x = Tensor(np.array(t.data, dtype=np.float64, order="C") if t.dtype.kind == "f"
                        else t.data)
@@ -74,7 +77,7 @@ def _prepare(inputs):
                                 f"numbers, got {type(t).__name__}") from None
             x = Tensor(arr, requires_grad=True)
         xs.append(x)
-    checked = [i for i, x in enumerate(xs) if x.requires_grad]
+    checked = [i for i, x in enumerate(xs) if x is not None and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires grad; pass tensors with requires_grad=True")
     return xs, checked
@@ -113,9 +116,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         excess = np.abs(a - n) - (atol + rtol * np.abs(n))
         bad = ~(excess <= 0)  # NaN counts as a failure
         if bad.any():
-            j = np.unravel_index(np.argmax(np.where(np.isnan(excess), np.inf, excess)), a.shape)
-            if worst is None or not (excess[j] <= worst[0]):
-                worst = (excess[j], i, j, a[j], n[j], int(bad.sum()), a.size)
+            ranked = np.where(np.isnan(excess), np.inf, excess)  # NaN is the worst, everywhere
+            j = np.unravel_index(np.argmax(ranked), a.shape)
+            if worst is None or ranked[j] > worst[0]:
+                worst = (ranked[j], i, j, a[j], n[j], int(bad.sum()), a.size)
     if worst is not None:
         _, i, j, a, n, count, size = worst
         raise GradcheckError(

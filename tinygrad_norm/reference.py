@@ -32,19 +32,22 @@ Conventions
   computation into a float64 one.
 * ``gamma`` and/or ``beta`` may be ``None`` (scale 1, shift 0).  The matching gradient
   is then ``None``.
-* Inputs are never modified.  Outputs are new C-contiguous arrays.  The cache keeps its
+* Inputs are never modified.  Outputs are new C-contiguous arrays, except where dropout is
+  the identity (eval, ``p = 0``): its forward and backward return their input.  The cache keeps its
   own copy of ``gamma``, so an in-place parameter update between the forward and the
   backward pass does not change the gradient.
 * **A backward call releases its cache** by default, as PyTorch frees the saved tensors
   after ``backward()``: ``dx`` is written into the cache's full-size buffer instead of
   a newly allocated array (fresh large arrays are expensive: page faults).  A second
   backward call on the same cache raises ``ValueError``.  Pass ``retain_cache=True`` to
-  keep the cache usable.
+  keep the cache usable.  (A dropout cache that holds no mask -- eval, ``p`` 0 or 1 --
+  has no buffer to give, and can be used again.)
 * Bad arguments raise ``TypeError`` (wrong kind of object or dtype) or ``ValueError``
   (wrong shape or value), with a message that names the argument.
 * Precision is that of the plain two-pass formula: a float32 input with mean 1e3 and
-  std 1 matches float64 within 1e-4, but one with mean 1e4 and std 1e-2 is off by about
-  0.15, since the mean's rounding is a visible part of a standard deviation there. The
+  std 1 matches float64 within about 3e-4, but one with mean 1e4 and std 1e-2 is off by up
+  to about 0.4 (as PyTorch's float32 kernels), since the mean's rounding is a visible part
+  of a standard deviation there. The
   composites shift such sets by one of their own values first (``functional/
   normalization.py``, ``_needs_shift``); the reference does not, as the cases timed here
   never need it and it is the baseline for speed.
@@ -730,7 +733,9 @@ def _group_backward(dy, cache, retain):
         dyb, cb, dxb, rb = dy3[b], xc[b], dx[b], inv[b]
         n = dyb.shape[0]
         if L == 1:  # a 2-D (N, C) input: nothing to sum over, and a gufunc over length-1
-            Ab = dyb.reshape(n, Cg)  # rows costs ~8x a plain multiply
+            # rows costs ~8x a plain multiply; a copy, as s1 below is scaled in place and
+            # would otherwise write into the caller's dout
+            Ab = dyb.reshape(n, Cg).copy()
             Bb = np.multiply(dyb, cb).reshape(n, Cg)
         else:
             Ab = np.matmul(dyb.reshape(n * Cg, L), onesL).reshape(n, Cg)
@@ -816,6 +821,8 @@ def instance_norm_forward(x, gamma, beta, eps=1e-5):
     """
     _check_norm_x(x)
     _check_ndim(x, 3, "(N, C, *spatial)")
+    if x.shape[1] == 0:  # no channel: no group to form (C // G), an empty result as torch's
+        raise ValueError(f"instance_norm_forward: x of shape {x.shape} has no channels")
     return _group_forward("instance_norm", x, gamma, beta, x.shape[1], eps)
 
 

@@ -290,9 +290,11 @@ def _op_label(node):
     if kw:
         parts = [p for p in parts] + [f"{a}={value_str(v)}" for a, v in kw.items()]
     elif not any_scalar:
-        return node.op.name
+        return lines(node.op.name)
     text = f"{node.op.name}({', '.join(parts)})"
-    return text if len(text) <= 60 else text[:59] + "…"
+    # through lines(): a custom op's name or a string argument ending in a backslash broke
+    # the DOT, and "\l" in one was read as a line break
+    return lines(text if len(text) <= 60 else text[:59] + "…")
 
 
 def _replay(order, outs, tens, edges_of):
@@ -548,7 +550,7 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
         v = vertex_of(k)
         if v.startswith("op"):
             target(innermost(k)).node(v, _op_label(node), **_STYLE["op"],
-                                      **{"class": f"op op-{node.op.name}"})
+                                      **{"class": f"op op-{css_token(node.op.name)}"})
         elif v not in collapsed_done:
             collapsed_done.add(v)
             s = scope_list[int(v[5:]) - 1]
