@@ -627,3 +627,24 @@ def test_a_weight_bigger_than_the_input_is_refused_as_torch(call):
     with pytest.raises(ValueError, match=r"does not broadcast to the input's shape \(4,\)"):
         call(x, y, Tensor(np.ones((3, 4))))  # gave a (3, 4) loss for a (4,) input
     assert call(x, y, Tensor(np.ones(1))).shape == ()
+
+
+@pytest.mark.parametrize("fn", [F.binary_cross_entropy, F.binary_cross_entropy_with_logits])
+def test_bce_of_another_target_shape_is_an_error_without_a_broadcast_warning(fn):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the mse/l1 broadcasting warning came first
+        with pytest.raises(ValueError, match="size"):
+            fn(Tensor(np.full((4, 3), 0.5)), Tensor(np.ones((4, 1))))
+
+
+def test_a_class_weight_of_another_float_dtype_is_refused_as_torch(torch):
+    x, t = Tensor(np.zeros((2, 3))), Tensor(np.array([0, 2]))
+    for call in (lambda w: F.cross_entropy(x, t, weight=w), lambda w: F.nll_loss(x, t, weight=w)):
+        with pytest.raises(TypeError, match="weight has dtype float32 but input has dtype float64"):
+            call(Tensor(np.ones(3, np.float32)))
+        call(np.ones(3, np.float32))  # an array or a list is converted
+        call([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="weight has dtype float32"):
+        tg.nn.CrossEntropyLoss(weight=[1.0, 2.0, 3.0])(x, t)  # torch: expected Double, got Float
+    assert tg.nn.CrossEntropyLoss(weight=[1.0, 2.0, 3.0]).double()(x, t).dtype == np.float64

@@ -326,3 +326,35 @@ def test_init_errors():
         init.uniform_(Tensor(np.zeros(3)), 2.0, 1.0)
     with pytest.raises(TypeError, match="generator"):
         init.normal_(Tensor(np.zeros(3)), generator=1)
+
+
+# ---- from an nn/init bug hunt against torch 2.13 -------------------------------------------------
+
+@pytest.mark.parametrize("call, match", [
+    (lambda t: init.normal_(t, 0.0, float("nan")), "finite std"),
+    (lambda t: init.kaiming_normal_(t, a=float("nan")), "finite std"),
+    (lambda t: init.xavier_normal_(t, gain=float("nan")), "finite std"),
+    (lambda t: init.xavier_normal_(t, gain=-1), "finite std >= 0"),
+    (lambda t: init.trunc_normal_(t, std=float("inf")), "finite std"),
+    (lambda t: init.uniform_(t, 0, float("inf")), "finite bounds"),
+    (lambda t: init.uniform_(t, -1e308, 1e308), "does not fit"),
+    (lambda t: init.xavier_uniform_(t, gain=-1), "finite bounds a <= b"),
+    (lambda t: init.uniform_(t, 0, 1e39), "does not fit the tensor's dtype float32"),
+    (lambda t: init.constant_(t, 1e39), "does not fit the tensor's dtype float32")])
+def test_init_refuses_spreads_and_values_it_cannot_draw_or_hold(call, match):
+    """NaN spreads filled the tensor with NaN, NumPy's own errors named no argument, and values
+    beyond float32 became inf; each is a ValueError now, the tensor left as it was."""
+    t = tg.Tensor(np.full((3, 3), 7.0, np.float32))
+    with pytest.raises(ValueError, match=match):
+        call(t)
+    assert (t.numpy() == 7.0).all()
+
+
+def test_constant_fills_take_integer_tensors_as_torch(torch):
+    for fn in ("zeros_", "ones_", "eye_"):
+        ours = getattr(init, fn)(tg.Tensor(np.full((2, 2), 5, np.int64)))
+        theirs = getattr(torch.nn.init, fn)(torch.full((2, 2), 5, dtype=torch.int64))
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        assert ours.dtype == np.int64
+    with pytest.raises(TypeError, match="ones_: expected a Tensor"):  # named as called
+        init.ones_(np.ones(2))

@@ -118,6 +118,11 @@ def _class_weight(weight, input, fn):
     if w.shape != (c,):
         raise ValueError(f"{fn}: weight should be defined either for all {c} classes or no "
                          f"classes but got weight tensor of shape: {list(w.shape)}")
+    if isinstance(weight, Tensor) and w.dtype.kind == "f" and w.dtype != input.dtype:
+        # as every other operand (and PyTorch): a float32 loss weight with float64 logits is
+        # a mismatch to fix (loss.double()), not a silent cast; arrays and lists are converted
+        raise TypeError(f"{fn}: weight has dtype {w.dtype} but input has dtype {input.dtype}; "
+                        f"convert one of them (e.g. the loss module with .to(np.{input.dtype}))")
     return w.astype(input.dtype, copy=False)
 
 
@@ -304,7 +309,9 @@ def _soft_cross_entropy(logp, probs, w, ls, reduction, cdim):
 
 # ---- regression and binary classification ---------------------------------------------------
 
-def _pair_target(input, target, fn):
+def _pair_target(input, target, fn, broadcast=True):
+    """The target as a Tensor of the input's dtype; with ``broadcast``, one of another shape
+    that broadcasts is taken with PyTorch's warning (mse, l1), else only the input's shape."""
     _check_input(input, fn)
     if isinstance(target, Tensor):
         if target.dtype.kind != "f":
@@ -314,7 +321,7 @@ def _pair_target(input, target, fn):
                             f"{input.dtype}")
     else:
         target = Tensor(_numeric_array(target, "target", fn).astype(input.dtype))
-    if target.shape != input.shape:
+    if target.shape != input.shape and broadcast:
         try:
             np.broadcast_shapes(input.shape, target.shape)
         except ValueError:
@@ -388,7 +395,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     as PyTorch, so a confident wrong answer costs 100, not inf."""
     fn = "binary_cross_entropy"
     reduction = _reduction(fn, reduction, size_average, reduce)
-    target = _pair_target(input, target, fn)
+    target = _pair_target(input, target, fn, broadcast=False)  # no broadcast warning first
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
@@ -423,7 +430,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     fn = "binary_cross_entropy_with_logits"
     reduction = _reduction(fn, reduction, size_average, reduce)
     _check_input(input, fn)
-    target = _pair_target(input, target, fn)
+    target = _pair_target(input, target, fn, broadcast=False)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")

@@ -56,10 +56,11 @@ def calculate_gain(nonlinearity, param=None):
     raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
 
 
-def _check(tensor, fn):
+def _check(tensor, fn, integers=False):
+    """A Tensor to fill: floating point (integers too for the constant fills, as PyTorch)."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{fn}: expected a Tensor, got {type(tensor).__name__}")
-    if tensor.dtype.kind != "f":
+    if tensor.dtype.kind not in ("fiub" if integers else "f"):
         raise TypeError(f"{fn}: only floating-point tensors can be initialized, got dtype "
                         f"{tensor.dtype}")
 
@@ -73,10 +74,35 @@ def _gen(generator):
     return generator
 
 
-def _fill(tensor, values):
-    """Write into the tensor's own array: dtype and identity are kept."""
+def _fill(tensor, values, fn):
+    """Write into the tensor's own array: dtype and identity are kept. A value the dtype cannot
+    hold (1e39 in float32) is a ValueError, not a silent inf, as PyTorch refuses it."""
+    try:  # converted first: an overflow half-way would leave the tensor half written
+        with np.errstate(over="raise", invalid="raise"):
+            values = np.asarray(values).astype(tensor.data.dtype, copy=False)
+    except (FloatingPointError, OverflowError):
+        raise ValueError(f"{fn}: a value does not fit the tensor's dtype {tensor.dtype}") from None
     tensor.data[...] = values
     return tensor
+
+
+def _uniform(tensor, lo, hi, generator, fn):
+    # finite and ordered: NumPy's own "high - low range exceeds valid bounds" or "high - low <
+    # 0" named no argument, and NaN bounds filled the tensor with NaN
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        raise ValueError(f"{fn}: expects finite bounds a <= b, got a={lo} and b={hi}")
+    if not math.isfinite(hi - lo):
+        raise ValueError(f"{fn}: the range [{lo}, {hi}] is too wide for a float64 draw, so it "
+                         f"does not fit the tensor's dtype either")
+    return _fill(tensor, _gen(generator).uniform(lo, hi, tensor.shape), fn)
+
+
+def _normal(tensor, mean, std, generator, fn):
+    if not (math.isfinite(std) and std >= 0 and math.isfinite(mean)):
+        # NaN passed "std < 0" and filled the tensor with NaN
+        raise ValueError(f"{fn}: expects a finite std >= 0.0 and a finite mean, got std {std} "
+                         f"and mean {mean}")
+    return _fill(tensor, _gen(generator).normal(mean, std, tensor.shape), fn)
 
 
 def _fans(tensor):
@@ -113,18 +139,14 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U(a, b)."""
     _check(tensor, "uniform_")
     a, b = _number(a, "a", "uniform_"), _number(b, "b", "uniform_")
-    if a > b:
-        raise ValueError(f"uniform_: expects a <= b, but got a={a} and b={b}")
-    return _fill(tensor, _gen(generator).uniform(a, b, tensor.shape))
+    return _uniform(tensor, a, b, generator, "uniform_")
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std^2)."""
     _check(tensor, "normal_")
     mean, std = _number(mean, "mean", "normal_"), _number(std, "std", "normal_")
-    if std < 0:
-        raise ValueError(f"normal_: expects std >= 0.0, but found std {std}")
-    return _fill(tensor, _gen(generator).normal(mean, std, tensor.shape))
+    return _normal(tensor, mean, std, generator, "normal_")
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
@@ -133,34 +155,40 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     _check(tensor, "trunc_normal_")
     mean, std = _number(mean, "mean", "trunc_normal_"), _number(std, "std", "trunc_normal_")
     a, b = _number(a, "a", "trunc_normal_"), _number(b, "b", "trunc_normal_")
-    if not a < b or std < 0:
-        raise ValueError(f"trunc_normal_: expects a < b and std >= 0, got a={a}, b={b}, std={std}")
+    if not (a < b and math.isfinite(std) and std >= 0 and math.isfinite(mean)):
+        raise ValueError(f"trunc_normal_: expects a < b, a finite std >= 0 and a finite mean, "
+                         f"got a={a}, b={b}, std={std}, mean={mean}")
     gen = _gen(generator)
     if std == 0:
-        return _fill(tensor, min(max(mean, a), b))
+        return _fill(tensor, min(max(mean, a), b), "trunc_normal_")
     z = standard_truncated_normal(gen, (a - mean) / std, (b - mean) / std, tensor.shape)
-    return _fill(tensor, np.clip(mean + std * z, a, b))  # the clip only undoes rounding
+    # the clip only undoes rounding
+    return _fill(tensor, np.clip(mean + std * z, a, b), "trunc_normal_")
 
 
 def constant_(tensor, val):
-    _check(tensor, "constant_")
-    return _fill(tensor, _number(val, "val", "constant_"))
+    return _constant(tensor, val, "constant_")
 
 
 def ones_(tensor):
-    return constant_(tensor, 1.0)
+    return _constant(tensor, 1.0, "ones_")
 
 
 def zeros_(tensor):
-    return constant_(tensor, 0.0)
+    return _constant(tensor, 0.0, "zeros_")
+
+
+def _constant(tensor, val, fn):
+    _check(tensor, fn, integers=True)
+    return _fill(tensor, _number(val, "val", fn), fn)
 
 
 def eye_(tensor):
     """Fill a 2-D tensor with the identity (ones on the diagonal)."""
-    _check(tensor, "eye_")
+    _check(tensor, "eye_", integers=True)
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    return _fill(tensor, np.eye(*tensor.shape))
+    return _fill(tensor, np.eye(*tensor.shape), "eye_")
 
 
 def _zero_sized(tensor):
@@ -176,7 +204,7 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     fan_in, fan_out = _fans(tensor)
     std = _number(gain, "gain", "xavier_uniform_") * math.sqrt(2.0 / float(fan_in + fan_out))
     bound = math.sqrt(3.0) * std
-    return _fill(tensor, _gen(generator).uniform(-bound, bound, tensor.shape))
+    return _uniform(tensor, -bound, bound, generator, "xavier_uniform_")
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
@@ -184,7 +212,7 @@ def xavier_normal_(tensor, gain=1.0, generator=None):
     _check(tensor, "xavier_normal_")
     fan_in, fan_out = _fans(tensor)
     std = _number(gain, "gain", "xavier_normal_") * math.sqrt(2.0 / float(fan_in + fan_out))
-    return _fill(tensor, _gen(generator).normal(0.0, std, tensor.shape))
+    return _normal(tensor, 0.0, std, generator, "xavier_normal_")
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
@@ -197,7 +225,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     fan = _fan(tensor, mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     bound = math.sqrt(3.0) * std
-    return _fill(tensor, _gen(generator).uniform(-bound, bound, tensor.shape))
+    return _uniform(tensor, -bound, bound, generator, "kaiming_uniform_")
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
@@ -207,4 +235,4 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
         return tensor
     fan = _fan(tensor, mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    return _fill(tensor, _gen(generator).normal(0.0, std, tensor.shape))
+    return _normal(tensor, 0.0, std, generator, "kaiming_normal_")
