@@ -673,3 +673,8 @@ def test_dir_lists_registered_names_as_torch():
     for name in ("stem", "blocks", "temperature", "head", "forward"):
         assert (name in dir(ours)) == (name in dir(theirs)) == True  # noqa: E712
     assert "scale" in dir(ours.blocks[0])
+
+
+def test_module_list_plus_any_iterable_of_modules_as_torch():
+    ours, theirs = _both(lambda N: N.ModuleList([N.ReLU()]) + [N.Tanh()])
+    assert _names(ours) == _names(theirs)

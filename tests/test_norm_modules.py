@@ -396,9 +396,14 @@ def test_a_state_dict_without_the_batch_counter_loads_as_torch(torch):
     sd["running_mean"] = np.arange(3.0, dtype=np.float32)
     ours = nn.BatchNorm1d(3)
     ours.num_batches_tracked.data[...] = 5
+    theirs.num_batches_tracked.fill_(5)
     assert ours.load_state_dict(sd) == ([], [])  # was a KeyError: missing num_batches_tracked
-    assert int(ours.num_batches_tracked.data) == 0
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in sd.items()})
+    # the counter keeps its value, as torch's (momentum=None averages with it)
+    assert int(ours.num_batches_tracked.data) == int(theirs.num_batches_tracked) == 5
     np.testing.assert_array_equal(ours.running_mean.numpy(), [0.0, 1.0, 2.0])
+    ours.load_state_dict({"weight": np.ones(3, np.float32)}, strict=False)  # partial load
+    assert int(ours.num_batches_tracked.data) == 5
     seq = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))
     sd = {k: v for k, v in seq.state_dict().items() if not k.endswith("num_batches_tracked")}
     assert seq.load_state_dict(sd) == ([], [])

@@ -1394,3 +1394,21 @@ def test_float32_broadcast_gradient_sums_stay_accurate():
     np.testing.assert_allclose(b.grad.numpy(), g.astype(np.float64).sum(0), rtol=2e-6)
     np.testing.assert_allclose(w.grad.numpy(), (g.astype(np.float64) * x.numpy()).sum(0),
                                rtol=2e-6)
+
+
+def test_leaky_relu_of_slope_zero_keeps_its_nan_rule_as_torch(torch):
+    # slope 0 took relu's rule (g passes at NaN); leaky_relu's gives g * slope = 0 there
+    a, up = np.array([np.nan, -1.0, 2.0]), np.array([5.0, 6.0, 7.0])
+    for create_graph in (False, True):
+        x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        g, = tg.grad(F.leaky_relu(x, 0.0), [x], grad_outputs=Tensor(up),
+                     create_graph=create_graph)
+        want, = torch.autograd.grad(torch.nn.functional.leaky_relu(t, 0.0), [t],
+                                    torch.tensor(up))
+        np.testing.assert_array_equal(g.numpy(), want.numpy())
+
+
+def test_maximum_of_numbers_does_not_depend_on_their_order():
+    assert tg.maximum(2.0, np.float64(1.0)).dtype == tg.maximum(np.float64(1.0), 2.0).dtype
+    with pytest.raises(ValueError, match="does not fit dtype int64"):
+        Tensor([float("nan")], dtype=np.int64)

@@ -1220,3 +1220,29 @@ def test_a_ragged_gradient_and_no_inputs_are_clear_errors():
         (x * 2).backward([[1.0], 2.0])
     with pytest.raises(RuntimeError, match="'inputs' argument cannot be empty"):
         tg.grad((x * 2).sum(), [])
+
+
+def test_a_leaf_hook_may_itself_call_backward():
+    # the leaf phase held a lock around the hooks: a backward() inside one waited for ever
+    w = Tensor(np.ones(3, np.float32), requires_grad=True)
+    v = Tensor(np.ones(3, np.float32), requires_grad=True)
+
+    def hook(g):
+        with tg.enable_grad():
+            (v * 2).sum().backward()
+        return g
+    w.register_hook(hook)
+    (w * 3).sum().backward()
+    np.testing.assert_array_equal(v.grad.numpy(), 2.0)
+    np.testing.assert_array_equal(w.grad.numpy(), 3.0)
+
+
+def test_grad_of_an_intermediate_alone_is_taken_after_its_hooks_as_torch(torch):
+    x, xt = Tensor(np.ones(2), requires_grad=True), torch.ones(2, dtype=torch.float64,
+                                                                requires_grad=True)
+    y, yt = x * 2, xt * 2
+    y.register_hook(lambda g: g * 10)
+    yt.register_hook(lambda g: g * 10)
+    ours, = tg.grad(y.sum(), [y])
+    theirs, = torch.autograd.grad(yt.sum(), [yt])
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())  # [10, 10]

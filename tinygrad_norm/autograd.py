@@ -243,10 +243,12 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
     for i, t in enumerate(targets or ()):
         if t._node is None:
             leaf_index.setdefault(id(t), []).append(i)
-    # grad(): only the nodes between the outputs and the inputs run (and are freed), as in
-    # PyTorch; the graph below the inputs stays usable and its hooks do not fire
+    # grad() of an intermediate: only the nodes between the outputs and the inputs run (and
+    # are freed), as in PyTorch; the graph below the inputs stays usable and its hooks do not
+    # fire. Not for leaf inputs alone (the parameters, usually): the pass costs ~1 us a node,
+    # and there nothing lies below the inputs
     needed = run = None
-    if targets is not None and not accumulate:
+    if target_nodes and not accumulate:
         needed, run = _needed(roots, target_nodes, leaf_index, Tensor)
 
     def route(t, g, own=False):
@@ -276,15 +278,20 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             _, node = pop(heap)
             g = pending.pop(node.seq)
             mine = node.seq in owned and not create_graph  # g: an array nothing else holds
-            if targets is not None and node.seq in target_nodes:
-                for i in target_nodes[node.seq]:  # before the tensor's hooks, as PyTorch 2.13
+            # grad()'s intermediate inputs, as PyTorch's engine takes them: before the tensor's
+            # hooks where its node still runs (an input lies below it), after them where not
+            runs = run is None or node.seq in run
+            if runs and targets is not None and node.seq in target_nodes:
+                for i in target_nodes[node.seq]:
                     found[i] = g
                 mine = False
             if node.hooks:
                 g = _run_hooks(node.hooks, g, create_graph)
                 hooked.add(id(g))  # the hook's array (the caller may keep it): not a .grad as is
                 mine = False
-            if run is not None and node.seq not in run:
+            if not runs:
+                for i in target_nodes[node.seq]:
+                    found[i] = g
                 continue  # grad(): an input itself, with no other input below it
             inputs = node.inputs
             if inputs is None:
@@ -349,9 +356,8 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
         # the leaves' hooks and .grad in the backward's own grad mode too, as PyTorch: a hook
         # sees grad disabled (it may update its leaf), and under create_graph .grad is recorded
         # even when backward() was called inside no_grad()
-        with _LEAF_LOCK:  # backward() in several threads into one leaf loses no update
-            _finish_leaves(leaves, grads, hooked, targets, leaf_index, found, accumulate,
-                           create_graph, Tensor)
+        _finish_leaves(leaves, grads, hooked, targets, leaf_index, found, accumulate,
+                       create_graph, Tensor)
     finally:
         _state.enabled = prev_mode
     return found
@@ -391,36 +397,48 @@ def _finish_leaves(leaves, grads, hooked, targets, leaf_index, found, accumulate
             if id(g) in foreign and isinstance(g, np.ndarray):
                 g = g.copy()
             foreign.add(id(g))
-            _accumulate_leaf(t, g, create_graph, Tensor)
+            # backward() in several threads into one leaf loses no update. Only around the
+            # read-modify-write of .grad: a hook (above) may itself call backward()
+            with _LEAF_LOCK:
+                _accumulate_leaf(t, g, create_graph, Tensor)
 
 
 def _needed(roots, target_nodes, leaf_index, Tensor):
     """The part of the graph grad() must visit: ``(reach, run)``, the sequence numbers of the
     nodes from which a target (a node in ``target_nodes`` or a leaf in ``leaf_index``) can be
     reached, and of those whose VJP must run (a target lies strictly below them)."""
-    nodes, seen = [], set()
+    nodes, seen = {}, set()
     stack = [t._node for t in roots if t._node is not None]
     while stack:  # every node reachable from the outputs, without recursion
         node = stack.pop()
-        if node.seq in seen:
+        seq = node.seq
+        if seq in seen:
             continue
-        seen.add(node.seq)
-        nodes.append(node)
+        seen.add(seq)
+        nodes[seq] = node
         for t in node.inputs or ():
-            if type(t) is Tensor and t._node is not None and t._node.seq not in seen:
-                stack.append(t._node)
+            if type(t) is Tensor:
+                below = t._node
+                if below is not None and below.seq not in seen:
+                    stack.append(below)
     reach, run = set(), set()
-    nodes.sort(key=lambda n: n.seq)  # an input's node was recorded before its consumer's
-    for node in nodes:
-        # a freed node runs, which says that the graph was freed; unless it is an input itself
-        if node.inputs is None and node.seq not in target_nodes or node.inputs and any(
-                type(t) is Tensor and t.requires_grad
-                and (t._node.seq in reach if t._node is not None else id(t) in leaf_index)
-                for t in node.inputs):
-            run.add(node.seq)
-            reach.add(node.seq)
-        elif node.seq in target_nodes:
-            reach.add(node.seq)
+    for seq in sorted(nodes):  # an input's node was recorded before its consumer's
+        inputs = nodes[seq].inputs
+        if inputs is None:  # freed: running it says so, unless it is an input itself
+            hit = seq not in target_nodes
+        else:
+            hit = False
+            for t in inputs:
+                if type(t) is Tensor and t.requires_grad:
+                    below = t._node
+                    if (below.seq in reach) if below is not None else (id(t) in leaf_index):
+                        hit = True
+                        break
+        if hit:
+            run.add(seq)
+            reach.add(seq)
+        elif seq in target_nodes:
+            reach.add(seq)
     return reach, run
 
 

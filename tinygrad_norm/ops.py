@@ -297,8 +297,8 @@ def _scatter_np(g, index, shape, basic):
     return out
 
 
-def _relu_backward(g, x, negative_slope=0.0):
-    if not negative_slope:
+def _relu_backward(g, x, negative_slope=None):
+    if negative_slope is None:  # relu's rule (leaky_relu with slope 0 has the other NaN rule)
         # derivative 0 at 0, and g passed through at NaN, as PyTorch's (x <= 0 is False there)
         return select(x <= 0, 0, g)
     # leaky: the slope at 0 and at NaN (x > 0 is False there), as PyTorch's leaky_relu_backward
@@ -367,7 +367,7 @@ class _TG:
         return where(c, a, b)
 
     @staticmethod
-    def relu_backward(g, x, negative_slope=0.0):
+    def relu_backward(g, x, negative_slope=None):
         from .tensor import apply
         return apply(ReluBackward, g, x, negative_slope=negative_slope)
 

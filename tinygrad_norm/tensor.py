@@ -260,7 +260,8 @@ def _as_data(data, dtype):
                 # 0.1 as float64 was 0.10000000149 and 16777217 as int64 was 16777216
                 try:
                     return np.array(data, dtype=_dtype_arg(dtype, "Tensor"))
-                except OverflowError as e:  # 2**31 as int32: NumPy's error names nothing
+                except (OverflowError, ValueError) as e:  # 2**31 or NaN as int32: NumPy's
+                    # error names nothing
                     raise ValueError(f"Tensor(): a value does not fit dtype {np.dtype(dtype)} "
                                      f"({e})") from None
             arr = arr.astype(np.float32)  # Python numbers become float32, as in PyTorch
@@ -547,9 +548,9 @@ class Tensor:
                     f"a leaf tensor that requires grad is being used in an in-place {symbol}: "
                     f"update it under `with tinygrad_norm.no_grad():` (an optimizer step), or "
                     f"write `x = x {symbol[:-1]} y` for a new tensor")
-            return _binary(op, self, o) if op is not None else matmul(self, o)
+            return _combine(op, self, o)
         with no_grad():
-            r = (_binary(op, self, o) if op is not None else matmul(self, o)).data
+            r = _combine(op, self, o).data
         if r.shape != self.data.shape:
             raise ValueError(f"in-place {symbol}: the result of shape {r.shape} does not fit the "
                              f"tensor's shape {self.data.shape}")
@@ -883,6 +884,11 @@ class _HookHandle:
                 return
 
 
+def _combine(op, a, b):
+    """``a op b`` for an augmented assignment: a binary primitive, or matmul (``op`` None)."""
+    return _binary(op, a, b) if op is not None else matmul(a, b)
+
+
 def _scalar_arg(v, name):
     if v is None:
         return None
@@ -1056,8 +1062,7 @@ def addcmul(input, tensor1, tensor2, *, value=1):
 def _numbers_as_tensor(a, b):
     """Two Python numbers: the first as a float32 Tensor (Python numbers become float32, as
     ``where`` makes them); else ``a`` as it is."""
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and \
-            not isinstance(a, Tensor) and not isinstance(b, Tensor):
+    if type(a) in (int, float) and type(b) in (int, float):  # np.float64 is a float subclass
         return Tensor(a)
     return a
 

@@ -46,13 +46,12 @@ class _Indexed(Module):
             del self._modules[k]
         self._renumber()
 
-    def _renumber(self):
+    def _renumber(self, modules=None):
         # as PyTorch after a deletion or an insertion: positions 0..n-1 again, so that the next
         # append's str(len(self)) is free and state_dict keys follow the positions
-        modules = list(self._modules.values())
+        modules = list(self._modules.values()) if modules is None else modules
         self._modules.clear()
-        for i, m in enumerate(modules):
-            self._modules[str(i)] = m
+        self._modules.update((str(i), m) for i, m in enumerate(modules))
 
     def insert(self, index, module):
         """Put ``module`` before position ``index`` (as ``list.insert``); later ones renumber."""
@@ -64,9 +63,7 @@ class _Indexed(Module):
                              f"{n} modules")
         modules = list(self._modules.values())
         modules.insert(i, module)
-        self._modules.clear()
-        for k, m in enumerate(modules):
-            self._modules[str(k)] = m
+        self._renumber(modules)
         return self
 
     def extend(self, modules):
@@ -153,9 +150,10 @@ class ModuleList(_Indexed):
         return self._modules[self._key(i)]
 
     def __add__(self, other):
-        if not isinstance(other, ModuleList):
+        if isinstance(other, Module) and not isinstance(other, _Indexed) or \
+                not isinstance(other, Iterable):
             return NotImplemented
-        return ModuleList([*self, *other])
+        return ModuleList([*self, *other])  # any iterable of modules, as PyTorch
 
     def __repr__(self):
         """As PyTorch's: a run of children with the same text shows once, as

@@ -362,13 +362,14 @@ class Module:
                         continue
                     yield (f"{mname}.{k}" if mname else k), v
 
-    def _state_defaults_by_key(self):
-        """(key, value) of the entries a module fills in when a state dict lacks them (a class
-        attribute ``_state_defaults``: batch norm's counter, as PyTorch's)."""
+    def _optional_state_keys(self):
+        """The keys a state dict may lack, the module keeping its own value (a class attribute
+        ``_optional_state``: batch norm's counter, absent from converted or older checkpoints,
+        as PyTorch's)."""
         for mname, m in self._walk("", remove_duplicate=False):
-            for k, v in getattr(m, "_state_defaults", {}).items():
+            for k in getattr(m, "_optional_state", ()):
                 if m._buffers.get(k) is not None:
-                    yield (f"{mname}.{k}" if mname else k), v
+                    yield f"{mname}.{k}" if mname else k
 
     def state_dict(self, prefix=""):
         """Parameters and persistent buffers by dotted name, as detached Tensors sharing memory.
@@ -388,13 +389,13 @@ class Module:
                             f"(e.g. model.state_dict() or tinygrad_norm.load(path)), got "
                             f"{type(state_dict).__name__}")
         own = dict(self._state_items())
-        defaults = {k: v for k, v in self._state_defaults_by_key() if k not in state_dict}
-        missing = [k for k in own if k not in state_dict and k not in defaults]
+        optional = set(self._optional_state_keys())
+        missing = [k for k in own if k not in state_dict and k not in optional]
         unexpected = _unexpected_keys(state_dict, own, self)
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
-        plan = [(t, _checked_source(k, state_dict[k] if k in state_dict else defaults[k], t))
-                for k, t in own.items() if k in state_dict or k in defaults]
+        plan = [(t, _checked_source(k, state_dict[k], t)) for k, t in own.items()
+                if k in state_dict]
         for t, src in plan:
             if t.data.flags.writeable:
                 t.data[...] = src

@@ -98,8 +98,8 @@ class _NormBase(_Affine):
             self.num_batches_tracked.data[...] = 0
 
     # A state dict without the counter (converted from another framework, or older than it)
-    # loads with the counter at 0, as PyTorch's: Module.load_state_dict reads this.
-    _state_defaults = {"num_batches_tracked": 0}
+    # loads, the counter keeping its value, as PyTorch's: Module.load_state_dict reads this.
+    _optional_state = ("num_batches_tracked",)
 
     def reset_parameters(self):
         self.reset_running_stats()
