@@ -190,3 +190,26 @@ def test_unwritable_or_empty_output_paths_are_refused_before_timing(option, tmp_
             main(["bench", "--quick", option, path])
         assert e.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_float32_only_error_of_the_composite_stops_the_run(monkeypatch):
+    """The float32 rows are timed, so they are checked too: a composite right in float64 and
+    wrong in float32 was timed and reported as a valid ratio."""
+    from tinygrad_norm.bench import cases
+    import tinygrad_norm.functional as F
+    real = F.batch_norm
+
+    def wrong_in_float32(x, *args, **kw):
+        y = real(x, *args, **kw)
+        return y * 1.5 if x.dtype == np.float32 else y
+    monkeypatch.setattr(F, "batch_norm", wrong_in_float32)
+    with pytest.raises(cases.GradientMismatch, match="float32: the composite's"):
+        cases.check_case(cases.CASES["bn2d"], (8, 16))
+
+
+def test_the_floor_counts_the_parameters_of_a_norm():
+    from tinygrad_norm.bench.cases import CASES, floor_bytes, nbytes
+    x = nbytes((8, 16), np.float32)
+    assert floor_bytes(CASES["dropout"], (8, 16), np.float32) == 4 * x
+    assert floor_bytes(CASES["bn2d"], (8, 16), np.float32) == 4 * x + 4 * 16 * 4
+    assert floor_bytes(CASES["rms"], (8, 16), np.float32) == 4 * x + 2 * 16 * 4

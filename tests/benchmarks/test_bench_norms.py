@@ -10,7 +10,7 @@ one thread (``torch-c1``, ``torch-n1``) when torch is installed. Not part of the
     python -m pytest tests/benchmarks/test_bench_norms.py --benchmark-enable
 
 Each group (one workload) runs ``ref`` first; the other implementations put their median over the
-reference's into ``extra_info["ratio_ref"]``, next to ``ratio_floor`` (over 4 x bytes(x) / NumPy's
+reference's into ``extra_info["ratio_ref"]``, next to ``ratio_floor`` (over the bytes moved (4 x bytes(x) and the parameters) / NumPy's
 copy bandwidth, measured once per session) and, for ``tgn``, the tape ``nodes`` of the composite
 (``nodes_full``: x-sized ones). These ratios come from consecutive, not interleaved, runs: for
 ratios that hold up on a noisy machine use ``tinygrad-norm bench``. Nothing asserts a time.
@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from tinygrad_norm.bench.cases import CASES, Composite, Reference, check_case, count_nodes, \
-    make_data, nbytes
+    floor_bytes, make_data, nbytes
 from tinygrad_norm.bench.timing import copy_bandwidth
 
 WORKLOADS = [
@@ -37,7 +37,9 @@ WORKLOADS = [
     ("dropout", (256, 4096), "float32"),
 ]
 IMPLS = ("ref", "tgn", "torch-c1", "torch-n1")  # ref first: the others divide by its median
-PARAMS = [pytest.param(w, i, id=f"{w[0]}-{'x'.join(map(str, w[1]))}-{w[2]}-{i}")
+# "case_<key>" in every id: `-k case_rms` selects that case alone (`-k rms` also matched this
+# module's name, `-k gn` every "tgn" test, `-k in` the training steps)
+PARAMS = [pytest.param(w, i, id=f"case_{w[0]}-{'x'.join(map(str, w[1]))}-{w[2]}-{i}")
           for w in WORKLOADS for i in IMPLS]
 
 _REF_MEDIAN = {}  # workload -> the reference's median seconds, filled by its ref test
@@ -106,7 +108,7 @@ def test_norm_step(benchmark, request, bandwidth, workload, impl_key):
     if stats is None:
         return
     median = stats.stats.median
-    floor = 4 * nbytes(shape, dtype) / bandwidth
+    floor = floor_bytes(case, shape, dtype) / bandwidth
     info["ratio_floor"] = round(median / floor, 3)
     if impl_key == "ref":
         _REF_MEDIAN[workload] = median

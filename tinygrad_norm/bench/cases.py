@@ -14,6 +14,9 @@ import numpy as np
 EPS = 1e-5
 DROPOUT_P = 0.5
 CHECK_RTOL = 1e-8
+# float32 against float32: the two accumulate in different orders (~1e-6 apart at these sizes);
+# a real error (a wrong scale, a missing term) is far above this
+CHECK_RTOL_F32 = 1e-4
 
 # Keys of the measurements that are not a normalization case (see extras.py).
 EXTRAS = ("chain", "mlp")
@@ -94,6 +97,16 @@ def nbytes(shape, dtype):
     for s in shape:
         n *= s
     return n * np.dtype(dtype).itemsize
+
+
+def floor_bytes(case, shape, dtype):
+    """The traffic no implementation can avoid: read x and dy, write y and dx, and for a norm
+    read its parameters and write their gradients (2 arrays each way, 1 for RMS norm)."""
+    total = 4 * nbytes(shape, dtype)
+    if case.has_params:
+        C = shape[-1] if case.key in ("ln", "rms") else shape[1]
+        total += (4 if case.has_bias else 2) * C * np.dtype(dtype).itemsize
+    return total
 
 
 @dataclass
@@ -261,8 +274,9 @@ def compare(got, want, rtol=CHECK_RTOL):
 def check_case(case, shape, seed=0):
     """Run the composite and the reference once in float64 on the same data (and, for dropout,
     the same seeded mask) and raise GradientMismatch unless every output agrees to CHECK_RTOL.
-    Then run the composite once in float32 and require float32 outputs (no silent promotion).
-    Returns the worst relative difference seen."""
+    Then run both once in float32 and require float32 outputs (no silent promotion) that agree
+    to CHECK_RTOL_F32: the float32 rows are timed too. Returns the worst relative difference
+    seen in float64."""
     d = make_data(case, shape, np.float64, seed)
     got = Composite().prepare(case, d, seed=seed)
     want = Reference().prepare(case, d, seed=seed)
@@ -275,12 +289,20 @@ def check_case(case, shape, seed=0):
             f"= {worst:.3g}). Timings would compare different computations; fix the composite "
             f"(tinygrad_norm/functional) or the reference first.")
     d32 = make_data(case, shape, np.float32, seed)
-    p32 = Composite().prepare(case, d32)
-    for name, v in p32.outputs(p32.step()).items():
+    p32, r32 = Composite().prepare(case, d32, seed=seed), Reference().prepare(case, d32, seed=seed)
+    a32 = p32.outputs(p32.step())
+    for name, v in a32.items():
         if v is None or v.dtype != np.float32:
             raise GradientMismatch(
                 f"{case.key} {case.describe(shape)} float32: the composite's {name} has dtype "
                 f"{None if v is None else v.dtype}, expected float32")
+    ok, worst32, bad = compare(a32, r32.outputs(r32.step()), CHECK_RTOL_F32)
+    if not ok:
+        raise GradientMismatch(
+            f"{case.key} {case.describe(shape)} float32: the composite's {bad} does not agree with "
+            f"the reference's (rtol {CHECK_RTOL_F32:g}; max |composite - reference| / "
+            f"max |reference| = {worst32:.3g}); the float32 timings would compare different "
+            f"computations.")
     return worst
 
 

@@ -100,8 +100,9 @@ def _notes(result):
     lines = []
     bw = result.get("bandwidth")
     if bw:
-        lines.append(f"floor = 4 x bytes(x) / {bw['median'] / 1e9:.1f} GB/s (read x, read dy, "
-                     f"write y, write dx; NumPy copy bandwidth measured in this run: median of "
+        lines.append(f"floor = bytes moved / {bw['median'] / 1e9:.1f} GB/s (4 x bytes(x): read x, "
+                     f"read dy, write y, write dx; a norm also reads its parameters and writes "
+                     f"their gradients; NumPy copy bandwidth measured in this run: median of "
                      f"{bw['samples']} np.copyto of {bw['array_mib']} MiB float64 arrays, "
                      f"{bw['min'] / 1e9:.1f}-{bw['max'] / 1e9:.1f} GB/s, counting bytes read + "
                      f"written)")
@@ -161,7 +162,10 @@ def format_markdown(result):
     m = result["machine"]
     lines = []
     if result.get("cases"):
-        lines += ["Largest size of each case (the memory-bound end):", ""]
+        end = ("(--quick: these sizes stay in the CPU's cache, so the floor, built on memory "
+               "bandwidth, says little here)" if result.get("options", {}).get("quick")
+               else "(the memory-bound end)")
+        lines += [f"Largest size of each case {end}:", ""]
         lines += _md_table(*summary_table(result))
         lines += ["", "Every case and size, then the per-op chain and the MLP step:", ""]
     lines += _md_table(*table(result))

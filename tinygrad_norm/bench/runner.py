@@ -10,7 +10,7 @@ import numpy as np
 
 from . import extras
 from .cases import CASES, EXTRAS, Composite, Reference, check_case, compare, count_nodes, \
-    make_data, nbytes
+    floor_bytes, make_data, nbytes
 from .timing import LoadMeter, blas_info, calibrate, copy_bandwidth, frozen_gc, interleave, \
     machine_facts, peak_extra_bytes, ratio_between, summarize
 
@@ -136,7 +136,7 @@ def run_bench(options=None):
         result["bandwidth"] = dict(median=bw_med, min=float(min(bw)), max=float(max(bw)),
                                    array_mib=mib, samples=len(bw))
         for row in rows:
-            row["floor_s"] = 4 * row["bytes"] / bw_med
+            row["floor_s"] = row["floor_bytes"] / bw_med
             for rec in row["impls"].values():
                 rec["ratio_floor"] = rec["median_s"] / row["floor_s"]
         if bar is not None:
@@ -195,7 +195,8 @@ def _run_case(case, shape, dt, opts, torch_impls, rng):
     for k, rec in stats.items():
         rec["steps"] = runs[k][2]
     row = dict(case=case.key, label=case.label, dtype=str(dt), shape=list(shape),
-               desc=case.describe(shape), bytes=nbytes(shape, dt), impls=stats,
+               desc=case.describe(shape), bytes=nbytes(shape, dt),
+               floor_bytes=floor_bytes(case, shape, dt), impls=stats,
                other_cores=load["other_cores"])
     row["tgn_vs"] = {k: ratio_between(times, "tgn", k) for k in times if k.startswith("torch")}
     row["nodes"], row["nodes_full"] = count_nodes(case, d)
