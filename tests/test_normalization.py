@@ -779,3 +779,15 @@ def test_float16_norm_modules_train():
         (y * y).mean().backward()
         assert y.dtype == np.float16
         assert all(p.grad.dtype == np.float16 for p in m.parameters()), type(m).__name__
+
+
+def test_read_only_running_statistics_are_refused_before_anything_changes():
+    x = Tensor(np.random.default_rng(3).standard_normal((4, 3)))
+    rm = Tensor(np.zeros(3))
+    rv = Tensor(np.broadcast_to(np.ones(1), (3,)))  # read-only
+    count = Tensor(np.array(0, np.int64))
+    with pytest.raises(ValueError, match="running_var is read-only"):
+        F.batch_norm(x, rm, rv, None, None, True, num_batches_tracked=count)
+    assert not rm.data.any() and int(count.data) == 0  # the mean and the count were updated
+    with pytest.raises(ValueError, match="running_var is read-only"):
+        F.instance_norm(Tensor(np.ones((2, 3, 4))), rm, rv)

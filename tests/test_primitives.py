@@ -1412,3 +1412,68 @@ def test_maximum_of_numbers_does_not_depend_on_their_order():
     assert tg.maximum(2.0, np.float64(1.0)).dtype == tg.maximum(np.float64(1.0), 2.0).dtype
     with pytest.raises(ValueError, match="does not fit dtype int64"):
         Tensor([float("nan")], dtype=np.int64)
+
+
+# ---- float16, as PyTorch's CPU kernels: accumulated in float32, rounded once ---------------------
+
+def test_float16_reductions_accumulate_in_float32(torch):
+    rng = np.random.default_rng(0)
+    a = (rng.standard_normal(1000) * 10).astype(np.float16)
+    b = rng.uniform(0, 1, 100_000).astype(np.float16)
+    c = rng.uniform(0, 1, (20_000, 2)).astype(np.float16)
+    exact = lambda v, f: np.float16(f(v.astype(np.float64)))  # noqa: E731
+    # var of a: its sum of squares passes 65504 (was inf); of b: n passes 65504 (was 0)
+    ulp = lambda v: float(np.spacing(np.float16(v)))  # noqa: E731
+    for v, f, ours in ((a, np.var, Tensor(a).var()), (b, np.var, Tensor(b).var()),
+                       (b, np.std, Tensor(b).std())):
+        want = exact(v, f)
+        assert abs(float(ours.item()) - float(want)) <= ulp(want)  # within one float16 ulp
+    # a leading axis: NumPy adds float16 in float16 there (each column stalled at 2048)
+    np.testing.assert_allclose(Tensor(c).sum(axis=0).numpy(), c.astype(np.float64).sum(0),
+                               rtol=1e-3)
+    np.testing.assert_allclose(Tensor(c).logsumexp(axis=0).numpy(),
+                               np.log(np.exp(c.astype(np.float64)).sum(0)), rtol=1e-3)
+    x = rng.standard_normal((3000, 3)).astype(np.float16)
+    for f in (lambda t: t.softmax(0), lambda t: t.log_softmax(0).exp()):
+        np.testing.assert_allclose(f(Tensor(x)).numpy().astype(np.float64).sum(0), 1.0,
+                                   atol=2e-3)
+    from tinygrad_norm import nn
+    lin = nn.Linear(4, 2, dtype=np.float16)
+    lin(Tensor(rng.standard_normal((8192, 4)).astype(np.float16))).sum().backward()
+    np.testing.assert_array_equal(lin.bias.grad.numpy(), 8192.0)  # was 2048
+
+
+def test_float16_with_a_python_number_is_computed_in_float32_as_torch(torch):
+    x = np.array([0.25, 0.5, 0.3, -1e-3], np.float16)
+    for f in (lambda t: t * 65536.0, lambda t: t * 0.1, lambda t: 0.1 - t, lambda t: t / 3.0):
+        ours = f(Tensor(x)).numpy()  # 65536 was inf: NumPy rounds the number to float16 first
+        # rounded once from the exact result (PyTorch's rsub rounds 0.1 first: 1 ulp apart)
+        np.testing.assert_array_equal(ours, f(x.astype(np.float64)).astype(np.float16))
+        assert ours.dtype == np.float16
+    np.testing.assert_array_equal((Tensor(x) * 65536.0).numpy(),
+                                  (torch.tensor(x) * 65536.0).numpy())
+
+
+def test_float16_gelu_is_computed_in_float32_as_torch(torch):
+    x = np.linspace(-12, 12, 97).astype(np.float16)
+    for approximate in ("none", "tanh"):
+        t, tt = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        y = F.gelu(t, approximate=approximate)
+        yt = torch.nn.functional.gelu(tt, approximate=approximate)
+        y.backward(Tensor(np.ones_like(x)))
+        yt.backward(torch.ones_like(tt))
+        want = torch.nn.functional.gelu(torch.tensor(x.astype(np.float64)), approximate=approximate)
+        np.testing.assert_allclose(y.numpy(), want.numpy().astype(np.float16), atol=1e-4, rtol=2e-3)
+        np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), atol=1e-3, rtol=5e-3)
+        assert y.dtype == t.grad.dtype == np.float16
+
+
+def test_values_that_do_not_fit_float16_are_refused():
+    with pytest.raises(ValueError, match="does not fit dtype float16"):
+        Tensor.full((2,), 1e5, dtype=np.float16)
+    with pytest.raises(ValueError, match="does not fit dtype float16"):
+        Tensor([1e5], dtype=np.float16)
+    assert np.isinf(Tensor.full((1,), np.inf, dtype=np.float16).numpy()).all()
+    x = Tensor(np.ones(3, np.float16), requires_grad=True)
+    with pytest.raises(TypeError, match="dtype float32 to a tensor of dtype float16"):
+        x.grad = Tensor(np.ones(3, np.float32))  # as torch

@@ -61,12 +61,21 @@ def _einsum_ok(a):
     return a.dtype == np.float32 or a.dtype == np.float64
 
 
+def _sum(a, axis=None, keepdims=False):
+    """``np.sum``, accumulated in float32 for float16 and rounded once, as PyTorch's CPU
+    reductions: NumPy adds float16 in float16 along a strided axis (a column of 20,000 values
+    near 0.5 summed to 2048) and a sum past 65504 is inf."""
+    if a.dtype == np.float16:
+        return np.add.reduce(a, axis=axis, dtype=np.float32, keepdims=keepdims).astype(np.float16)
+    return np.sum(a, axis=axis, keepdims=keepdims)
+
+
 def _fast_sum(a, axes, keepdims=True):
     """``a.sum(axis=axes, keepdims=keepdims)``. np.sum over leading or middle axes walks memory
     badly (0.39 ms for (32, 64, 28, 28) over (0, 2, 3)); einsum's sum-of-products loop does the
     same reduction in 0.11 ms, in float32 accumulated in blocks (see ``_einsum_sum``)."""
     if not _einsum_ok(a) or len(axes) == a.ndim or a.size == 0:
-        return np.sum(a, axis=axes, keepdims=keepdims)
+        return _sum(a, axes, keepdims)
     kept = _kept(a.shape, axes)
     if (axes[-1] == len(axes) - 1  # leading axes: (N, ...) over N, row after row
             and (a.size < _SMALL_SUM or kept >= _LONG_ROW)
@@ -958,7 +967,7 @@ class Sum(Op):
             return _fast_sum(a, axis, keepdims)
         if _einsum_ok(a):  # the ufunc's reduce: np.sum's Python wrapper costs ~2 us a call
             return np.add.reduce(a, axis=axis, keepdims=keepdims)
-        return np.sum(a, axis=axis, keepdims=keepdims)
+        return _sum(a, axis, keepdims)
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
@@ -1070,6 +1079,9 @@ class Var(Op):
 
     @staticmethod
     def forward(a, axis, correction, keepdims):
+        if a.dtype == np.float16:  # in float32, rounded once: d * d and its sum pass 65504
+            out, d = Var.forward(a.astype(np.float32), axis, correction, keepdims)
+            return out.astype(np.float16), (None if d is None else d.astype(np.float16))
         d = _centered(a, axis)
         n = _count(a.shape, axis) - correction
         if 0 < len(axis) < a.ndim and d.size and _einsum_ok(d):
@@ -1118,7 +1130,7 @@ class VecDot(Op):
             if keepdims:
                 out = out.reshape(tuple(1 if i in axis else n for i, n in enumerate(a.shape)))
             return out
-        return np.sum(np.multiply(a, b), axis=axis, keepdims=keepdims)
+        return _sum(np.multiply(a, b), axis, keepdims)
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
@@ -1167,7 +1179,7 @@ class Logsumexp(Op):
     def forward(a, axis, keepdims):
         m = np.max(a, axis=axis, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
-        s = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+        s = np.log(_sum(np.exp(a - m), axis, True)) + m
         return s if keepdims else np.squeeze(s, axis=axis)
 
     @staticmethod
@@ -1187,7 +1199,8 @@ class Softmax(Op):
     def forward(a, axis):
         # the ufuncs' reduce, not np.max / np.sum: their Python wrappers cost ~2 us a call each
         e = np.exp(a - np.maximum.reduce(a, axis=axis, keepdims=True))
-        e /= np.add.reduce(e, axis=axis, keepdims=True)
+        e /= np.add.reduce(e, axis=axis, keepdims=True) if e.dtype != np.float16 else \
+            _sum(e, axis, True)
         return e
 
     @staticmethod
@@ -1204,7 +1217,9 @@ class LogSoftmax(Op):
     @staticmethod
     def forward(a, axis):
         z = a - np.maximum.reduce(a, axis=axis, keepdims=True)
-        z -= np.log(np.add.reduce(np.exp(z), axis=axis, keepdims=True))
+        e = np.exp(z)
+        z -= np.log(np.add.reduce(e, axis=axis, keepdims=True) if e.dtype != np.float16 else
+                    _sum(e, axis, True))
         return z
 
     @staticmethod

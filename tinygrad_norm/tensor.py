@@ -259,9 +259,10 @@ def _as_data(data, dtype):
             if dtype is not None:  # straight to the dtype asked for: through float32 first,
                 # 0.1 as float64 was 0.10000000149 and 16777217 as int64 was 16777216
                 try:
-                    return np.array(data, dtype=_dtype_arg(dtype, "Tensor"))
-                except (OverflowError, ValueError) as e:  # 2**31 or NaN as int32: NumPy's
-                    # error names nothing
+                    with np.errstate(over="raise"):  # 1e5 as float16: inf, with a mere warning
+                        return np.array(data, dtype=_dtype_arg(dtype, "Tensor"))
+                except (OverflowError, ValueError, FloatingPointError) as e:  # 2**31 or NaN as
+                    # int32: NumPy's error names nothing
                     raise ValueError(f"Tensor(): a value does not fit dtype {np.dtype(dtype)} "
                                      f"({e})") from None
             arr = arr.astype(np.float32)  # Python numbers become float32, as in PyTorch
@@ -318,6 +319,9 @@ class Tensor:
             if value.data.shape != self.data.shape:
                 raise ValueError(f"attempting to assign a gradient of shape {value.data.shape} "
                                  f"to a tensor of shape {self.data.shape}")
+            if value.data.dtype != self.data.dtype:
+                raise TypeError(f"attempting to assign a gradient of dtype {value.data.dtype} "
+                                f"to a tensor of dtype {self.data.dtype}")
         self._grad = value
 
     @classmethod
@@ -358,8 +362,13 @@ class Tensor:
         fill_value = _scalar_arg(fill_value, "full(): fill_value")
         if fill_value is None:
             raise TypeError("full(): fill_value must be a number, got None")
-        return Tensor(np.full(shape, fill_value, dtype=_dtype_arg(dtype, "full")),
-                      requires_grad=requires_grad)
+        dt = _dtype_arg(dtype, "full")
+        try:
+            with np.errstate(over="raise", invalid="raise"):  # 1e5 as float16 was a silent inf
+                data = np.full(shape, fill_value, dtype=dt)
+        except (FloatingPointError, OverflowError, ValueError):
+            raise ValueError(f"full(): fill_value {fill_value!r} does not fit dtype {dt}") from None
+        return Tensor(data, requires_grad=requires_grad)
 
     @staticmethod
     def randn(*shape, dtype=np.float32, requires_grad=False):

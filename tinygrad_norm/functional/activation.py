@@ -98,6 +98,10 @@ def gelu(input, approximate="none"):
     _check(input, "gelu")
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    if input.dtype == np.float16:
+        # in float32, rounded once, as PyTorch's kernel: 1 + erf(x / sqrt 2) cancels in float16
+        # for negative x (gelu(-3.8) was 0, not -2.4e-4)
+        return gelu(input.astype(np.float32), approximate).astype(np.float16)
     with scope("gelu", approximate=approximate):
         if approximate == "none":
             cdf = apply(ops.Erf, input * (1.0 / math.sqrt(2.0))) + 1.0

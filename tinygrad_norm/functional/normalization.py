@@ -75,6 +75,15 @@ def _check_running(running_mean, running_var, fn):
         raise ValueError("running_mean and running_var must either both be None or neither be None")
 
 
+def _check_writable(fn, **buffers):
+    """Buffers a training call updates in place: a read-only one (a broadcast view, a memory
+    map) failed inside NumPy after the others had changed."""
+    for name, t in buffers.items():
+        if t is not None and not t.data.flags.writeable:
+            raise ValueError(f"{fn}(): {name} is read-only, but a training call updates it in "
+                             f"place; give it an array of its own (t.data = t.data.copy())")
+
+
 def _one_number(v, name, fn):
     """A one-element Tensor's value; a bigger Tensor is a TypeError naming the argument."""
     if v.size != 1:
@@ -297,6 +306,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if momentum is None and num_batches_tracked is None:
             raise ValueError("batch_norm(): momentum=None (a cumulative average) needs the batch "
                              "count: pass num_batches_tracked")
+        if not (running_mean is None or running_mean.data.flags.writeable
+                and running_var.data.flags.writeable):  # the usual case in one line
+            _check_writable(fn, running_mean=running_mean, running_var=running_var)
+        if num_batches_tracked is not None and not num_batches_tracked.data.flags.writeable:
+            _check_writable(fn, num_batches_tracked=num_batches_tracked)
 
     if dt == np.float16:
         return _in_float32(batch_norm, dict(input=input, running_mean=running_mean,
@@ -533,6 +547,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     _check_vector(weight, "weight", C, dt, fn)
     _check_vector(bias, "bias", C, dt, fn)
     L = math.prod(input.shape[2:])
+    if use_input_stats:
+        _check_writable(fn, running_mean=running_mean, running_var=running_var)
     if use_input_stats and L == 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size "
                          f"{input.shape}")
