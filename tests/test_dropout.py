@@ -482,3 +482,50 @@ def test_reference_dropout_draws_from_the_seeded_generator_by_default():
     c = F.dropout(Tensor(x), 0.5).data
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a, c)
+
+
+# ---- from a randomness/dropout bug hunt ----------------------------------------------------------
+
+def test_float16_dropout_agrees_with_the_reference_and_torch_bit_for_bit(torch):
+    """The scale is rounded to float16 first, as PyTorch's kernel and the reference multiply by
+    it (a float16 tensor times a Python number computes in float32 since stop 16)."""
+    x = np.random.default_rng(0).standard_normal(100_000).astype(np.float16)
+    tg.manual_seed(5)
+    ours = F.dropout(Tensor(x), 0.1).numpy()
+    ref, _ = reference.dropout_forward(x, 0.1, rng=np.random.default_rng(5))
+    np.testing.assert_array_equal(ours, ref)
+    kept = ours != 0  # torch's kernel: x times the float16-rounded scale
+    scale = torch.tensor(1 / 0.9, dtype=torch.float16)
+    np.testing.assert_array_equal(ours[kept], (torch.tensor(x[kept]) * scale).numpy())
+    classic = F.dropout(Tensor(x), 0.3, training=False, inverted=False).numpy()
+    ref, _ = reference.dropout_forward(x, 0.3, training=False, inverted=False)
+    np.testing.assert_array_equal(classic, ref)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: F.dropout(x, 0.5, training="False"), lambda x: F.dropout(x, 0.5, inverted=None),
+    lambda x: F.dropout2d(x, 0.5, training=0.0), lambda x: F.alpha_dropout(x, 0.5, training=[]),
+    lambda x: nn.Dropout(0.5, inverted=None)])
+def test_training_and_inverted_must_be_bools(call):
+    # "False" trained and None switched to classic dropout, without a word
+    with pytest.raises(TypeError, match="must be a bool"):
+        call(Tensor(np.ones((2, 3, 4, 4))))
+    F.dropout(Tensor(np.ones(4)), 0.5, training=np.bool_(True))  # NumPy's bool is a bool
+
+
+def test_seeds_and_the_random_helpers_refuse_what_they_cannot_use():
+    for seed in (True, np.bool_(True)):
+        with pytest.raises(TypeError, match="seed must be an int"):
+            tg.manual_seed(seed)
+    for shape, p in (((-1,), 0.3), ((-1, 3), 0.25), ((2,), -0.5), ((2,), 1.5), ((2,), True),
+                     ((2,), float("nan"))):
+        with pytest.raises(ValueError, match="keep_mask"):
+            tg_random.keep_mask(shape, p)
+    for n in (-1, -10, 2.0):
+        with pytest.raises(ValueError, match="nbytes"):
+            tg_random.random_bits(n)
+
+
+def test_dropout2d_warns_about_a_3d_input_in_eval_too_as_torch():
+    with pytest.warns(UserWarning, match="read as unbatched"):
+        F.dropout2d(Tensor(np.ones((3, 4, 4))), 0.5, training=False)

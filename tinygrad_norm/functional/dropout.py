@@ -85,8 +85,23 @@ def _no_mask(shape):
 
 
 def _apply(input, mask, scale):
-    kept = input * scale if scale != 1.0 else input
+    kept = input * _in_dtype(input, scale) if scale != 1.0 else input
     return where(mask, kept, 0.0)
+
+
+def _in_dtype(input, scale):
+    """The scale rounded to a float16 input's dtype first, as PyTorch's dropout kernel and the
+    reference multiply by it (a float16 tensor times a Python number otherwise computes in
+    float32 and rounds once: 1 ulp apart in a quarter of the elements)."""
+    return float(np.float16(scale)) if input.dtype == np.float16 else scale
+
+
+def _flag(v, name, fn):
+    """A bool argument: ``training="False"`` trained and ``inverted=None`` switched to classic
+    dropout, silently; PyTorch's functional refuses a non-bool ``training`` too."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    raise TypeError(f"{fn}(): {name} must be a bool, got {type(v).__name__}")
 
 
 def dropout(input, p=0.5, training=True, *, inverted=True):
@@ -94,14 +109,15 @@ def dropout(input, p=0.5, training=True, *, inverted=True):
     inverted and classic forms). ``p == 0`` returns ``input`` itself; ``p == 1`` gives zeros."""
     p = _check_p(p, "dropout")
     _check_input(input, "dropout")
-    training, inverted = bool(training), bool(inverted)
+    training, inverted = _flag(training, "training", "dropout"), _flag(inverted, "inverted",
+                                                                        "dropout")
     with scope("dropout", p=p, training=training, inverted=inverted):
         if not training:
             if inverted or p == 0.0:
                 return input
             if p == 1.0:  # classic: output times 0, as a select (0 * inf would be NaN)
                 return _apply(input, _no_mask(input.shape), 1.0)
-            return input * (1.0 - p)  # classic: the test-time output carries the keep rate
+            return input * _in_dtype(input, 1.0 - p)  # classic: the output carries the keep rate
         if p == 0.0:
             return input
         if p == 1.0:
@@ -112,7 +128,7 @@ def dropout(input, p=0.5, training=True, *, inverted=True):
 def _channel_dropout(input, p, training, inverted, fn, spatial):
     """Zero whole channels: one draw per (sample, channel), or per channel of an unbatched
     input, broadcast over the ``spatial`` trailing axes."""
-    training, inverted = bool(training), bool(inverted)
+    training, inverted = _flag(training, "training", fn), _flag(inverted, "inverted", fn)
     with scope(fn, p=p, training=training, inverted=inverted):
         shape = input.shape[:-spatial] + (1,) * spatial
         if not training:
@@ -120,7 +136,7 @@ def _channel_dropout(input, p, training, inverted, fn, spatial):
                 return input
             if p == 1.0:
                 return _apply(input, _no_mask(shape), 1.0)
-            return input * (1.0 - p)
+            return input * _in_dtype(input, 1.0 - p)
         if p == 0.0:
             return input
         if p == 1.0:
@@ -153,7 +169,7 @@ def dropout2d(input, p=0.5, training=True, *, inverted=True):
     p = _check_p(p, "dropout2d")
     _check_input(input, "dropout2d")
     _check_rank(input, "dropout2d", 2, "C, H, W")
-    if input.ndim == 3 and training and 0.0 < p:
+    if input.ndim == 3:  # in eval too, as PyTorch warns
         # Said aloud: code ported from PyTorch 2.13 expects (N, C, L) and would get other masks.
         warnings.warn("dropout2d: a 3-D input is read as unbatched (C, H, W), one draw per channel "
                       "(PyTorch 2.13 reads it as (N, C, L)); pass (N, C, H, W) to drop per sample "
@@ -181,7 +197,7 @@ def alpha_dropout(input, p=0.5, training=False):
     0 even where the input or the upstream gradient is NaN or inf."""
     p = _check_p(p, "alpha_dropout")
     _check_input(input, "alpha_dropout")
-    training = bool(training)
+    training = _flag(training, "training", "alpha_dropout")
     with scope("alpha_dropout", p=p, training=training, inverted=True):
         if not training or p == 0.0:
             return input

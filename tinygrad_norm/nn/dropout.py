@@ -6,7 +6,7 @@ exist here) followed by the mode, ``mode=train`` or ``mode=eval``.
 from __future__ import annotations
 
 from .. import functional as F
-from ..functional.dropout import _check_p
+from ..functional.dropout import _check_p, _flag
 from ..tensor import Tensor
 from .module import Module
 
@@ -20,7 +20,7 @@ class _DropoutNd(Module):
         super().__init__()
         checked = _check_p(p, type(self).__name__)  # checked at construction, as in PyTorch
         self.p = p if type(p) in (int, float) else checked  # Dropout(0) says p=0, as PyTorch
-        self.inverted = bool(inverted)
+        self.inverted = _flag(inverted, "inverted", type(self).__name__)
 
     def _check(self, input):
         if not isinstance(input, Tensor):
