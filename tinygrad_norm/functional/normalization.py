@@ -84,6 +84,15 @@ def _check_writable(fn, **buffers):
                              f"place; give it an array of its own (t.data = t.data.copy())")
 
 
+def _bool(v, name, fn):
+    """A flag: ``training="False"`` would train; PyTorch refuses a non-bool too."""
+    if type(v) is bool:
+        return v
+    if isinstance(v, np.bool_):
+        return bool(v)
+    raise TypeError(f"{fn}(): {name} must be a bool, got {type(v).__name__}")
+
+
 def _one_number(v, name, fn):
     """A one-element Tensor's value; a bigger Tensor is a TypeError naming the argument."""
     if v.size != 1:
@@ -275,7 +284,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """
     fn = "batch_norm"
     _check_input(input, fn, 2)
-    training = bool(training)
+    training = _bool(training, "training", fn)
     eps = _check_eps(eps, fn)
     momentum = _check_momentum(momentum, fn)
     _check_running(running_mean, running_var, fn)
@@ -532,7 +541,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     the estimates never change -- as ``nn.InstanceNorm*`` does in PyTorch."""
     fn = "instance_norm"
     _check_input(input, fn, 2)
-    use_input_stats = bool(use_input_stats)
+    use_input_stats = _bool(use_input_stats, "use_input_stats", fn)
     eps = _check_eps(eps, fn)
     momentum = _check_momentum(momentum, fn)
     if momentum is None:
