@@ -358,3 +358,10 @@ def test_constant_fills_take_integer_tensors_as_torch(torch):
         assert ours.dtype == np.int64
     with pytest.raises(TypeError, match="ones_: expected a Tensor"):  # named as called
         init.ones_(np.ones(2))
+
+
+def test_constant_fills_refuse_integers_that_do_not_fit():
+    t = tg.Tensor(np.zeros(2, np.int8))
+    with pytest.raises(ValueError, match="does not fit the tensor's dtype int8"):
+        init.constant_(t, 300)  # wrapped around to 44
+    assert not t.numpy().any()

@@ -802,3 +802,11 @@ def test_training_and_use_input_stats_must_be_bools(torch):
         F.instance_norm(Tensor(np.ones((2, 3, 4))), rm, rv, use_input_stats=0)
     assert not rm.data.any()
     F.batch_norm(x, rm, rv, training=np.bool_(False))
+
+
+def test_float16_eval_leaves_read_only_running_statistics_alone():
+    x = Tensor(np.ones((4, 3), np.float16))
+    rm = Tensor(np.broadcast_to(np.zeros(1, np.float16), (3,)))
+    rv = Tensor(np.broadcast_to(np.ones(1, np.float16), (3,)))
+    assert F.batch_norm(x, rm, rv, training=False).dtype == np.float16  # copied back: a failure
+    F.instance_norm(Tensor(np.ones((2, 3, 4), np.float16)), rm, rv, use_input_stats=False)

@@ -1239,3 +1239,16 @@ def test_a_leaf_hook_may_itself_call_backward():
     (w * 3).sum().backward()
     np.testing.assert_array_equal(v.grad.numpy(), 2.0)
     np.testing.assert_array_equal(w.grad.numpy(), 3.0)
+
+
+def test_a_leaf_hook_sees_the_grads_of_leaves_accumulated_before_it_as_torch(torch):
+    def run(lib, make):
+        a, b = make(), make()
+        seen = []
+        a.register_hook(lambda g: seen.append(None if b.grad is None else float(b.grad.sum())))
+        b.register_hook(lambda g: seen.append(None if a.grad is None else float(a.grad.sum())))
+        (a * 2 + b * 3).sum().backward()
+        return sorted(seen, key=lambda v: (v is None, v))
+    ours = run(tg, lambda: Tensor(np.ones(1), requires_grad=True))
+    theirs = run(torch, lambda: torch.ones(1, dtype=torch.float64, requires_grad=True))
+    assert ours == theirs

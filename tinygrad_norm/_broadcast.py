@@ -75,12 +75,13 @@ def binary(ufunc, a, b, out=None):
         if r is not None:
             return r
     # dtype "is": NumPy's float16 dtype is one object, and this runs for every scalar operand
-    if type(b) is np.ndarray:
-        if b.dtype is _HALF and type(a) in _NUMBERS:
-            return _half_with_number(ufunc, a, b, out)
-    elif a.dtype is _HALF if type(a) is np.ndarray else False:
-        if type(b) in _NUMBERS:
-            return _half_with_number(ufunc, a, b, out)
+    if ufunc is np.multiply or ufunc is np.true_divide:
+        if type(b) is np.ndarray:
+            if b.dtype is _HALF and type(a) in _NUMBERS:
+                return _half_with_number(ufunc, a, b, out)
+        elif a.dtype is _HALF if type(a) is np.ndarray else False:
+            if type(b) in _NUMBERS:
+                return _half_with_number(ufunc, a, b, out)
     return ufunc(a, b) if out is None else ufunc(a, b, out=out)
 
 
@@ -89,9 +90,10 @@ _NUMBERS = (int, float)
 
 
 def _half_with_number(ufunc, a, b, out):
-    """A float16 array with a Python number, as PyTorch computes it: in float32, rounded once.
-    NumPy rounds the number to float16 first: 65536.0 (the usual loss scale) became inf and
-    ``x * 65536`` inf everywhere, and 0.1 became 0.09998."""
+    """A float16 array times (or divided by) a Python number, as PyTorch computes it: in
+    float32, rounded once. NumPy rounds the number to float16 first: 65536.0 (the usual loss
+    scale) became inf and ``x * 65536`` inf everywhere, and 0.1 became 0.09998. Only for these
+    two: PyTorch's add and sub round the number to float16 first, as NumPy does."""
     a = a.astype(np.float32) if type(a) is np.ndarray else a
     b = b.astype(np.float32) if type(b) is np.ndarray else b
     r = ufunc(a, b)

@@ -381,7 +381,6 @@ def _finish_leaves(leaves, grads, hooked, targets, leaf_index, found, accumulate
             raise TypeError(f"only floating-point tensors can require gradients, but a "
                             f"leaf of dtype {t.data.dtype} and shape {t.data.shape} has "
                             f"requires_grad=True")
-    done = []
     for t, g, _ in leaves.values():
         if not accumulate and id(t) not in leaf_index:
             continue  # grad(): a leaf nobody asked for; its hooks do not run (as in torch)
@@ -398,12 +397,11 @@ def _finish_leaves(leaves, grads, hooked, targets, leaf_index, found, accumulate
             if id(g) in foreign and isinstance(g, np.ndarray):
                 g = g.copy()
             foreign.add(id(g))
-            done.append((t, g))
-    # backward() in several threads into one leaf loses no update. The lock covers only the
-    # read-modify-write of the .grads, after every hook: a hook may itself call backward()
-    with _LEAF_LOCK:
-        for t, g in done:
-            _accumulate_leaf(t, g, create_graph, Tensor)
+            # backward() in several threads into one leaf loses no update. Only around the
+            # read-modify-write of .grad, leaf by leaf: a hook may itself call backward(), and
+            # a later leaf's hook sees the .grad of the earlier ones, as in PyTorch
+            with _LEAF_LOCK:
+                _accumulate_leaf(t, g, create_graph, Tensor)
 
 
 def _needed(roots, target_nodes, leaf_index, Tensor):

@@ -62,12 +62,15 @@ def _einsum_ok(a):
 
 
 def _sum(a, axis=None, keepdims=False):
-    """``np.sum``, accumulated in float32 for float16 and rounded once, as PyTorch's CPU
-    reductions: NumPy adds float16 in float16 along a strided axis (a column of 20,000 values
-    near 0.5 summed to 2048) and a sum past 65504 is inf."""
+    """``np.add.reduce`` (np.sum without its ~2 us Python wrapper), accumulated in float32 for
+    float16 and rounded once, as PyTorch's CPU reductions: NumPy adds float16 in float16 along a
+    strided axis (a column of 20,000 values near 0.5 summed to 2048) and a sum past 65504 is
+    inf."""
     if a.dtype == np.float16:
         return np.add.reduce(a, axis=axis, dtype=np.float32, keepdims=keepdims).astype(np.float16)
-    return np.sum(a, axis=axis, keepdims=keepdims)
+    if _einsum_ok(a):
+        return np.add.reduce(a, axis=axis, keepdims=keepdims)
+    return np.sum(a, axis=axis, keepdims=keepdims)  # ints and bools: np.sum's wider accumulator
 
 
 def _fast_sum(a, axes, keepdims=True):
@@ -596,7 +599,9 @@ class Div(Op):
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         a, b = args
-        ga = g / b if needs[0] else None
+        # un-recorded through _bin: a float16 gradient divided by a number in float32, as the
+        # forward (g / 65536.0, unscaling a loss, was 0: the number had become inf)
+        ga = (_bin(np.true_divide, g, b) if xp is NP else g / b) if needs[0] else None
         # -g a / b^2 as PyTorch orders it, (a / b) / b: with b * b, the higher derivatives met
         # 0 * inf at b = 0 or inf and gave NaN where PyTorch gives inf or 0
         gb = -g * ((a / b) / b) if needs[1] else None
@@ -1199,14 +1204,14 @@ class Softmax(Op):
     def forward(a, axis):
         # the ufuncs' reduce, not np.max / np.sum: their Python wrappers cost ~2 us a call each
         e = np.exp(a - np.maximum.reduce(a, axis=axis, keepdims=True))
-        e /= np.add.reduce(e, axis=axis, keepdims=True) if e.dtype != np.float16 else \
-            _sum(e, axis, True)
+        e /= _sum(e, axis, True)
         return e
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         gy = g * out
-        return (gy - out * gy.sum(axis=kw["axis"], keepdims=True),)
+        total = _sum(gy, kw["axis"], True) if xp is NP else gy.sum(axis=kw["axis"], keepdims=True)
+        return (gy - out * total,)
 
 
 class LogSoftmax(Op):
@@ -1217,14 +1222,13 @@ class LogSoftmax(Op):
     @staticmethod
     def forward(a, axis):
         z = a - np.maximum.reduce(a, axis=axis, keepdims=True)
-        e = np.exp(z)
-        z -= np.log(np.add.reduce(e, axis=axis, keepdims=True) if e.dtype != np.float16 else
-                    _sum(e, axis, True))
+        z -= np.log(_sum(np.exp(z), axis, True))
         return z
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
-        return (g - xp.exp(out) * g.sum(axis=kw["axis"], keepdims=True),)
+        total = _sum(g, kw["axis"], True) if xp is NP else g.sum(axis=kw["axis"], keepdims=True)
+        return (g - xp.exp(out) * total,)
 
 
 # ---- linear algebra ------------------------------------------------------------------------

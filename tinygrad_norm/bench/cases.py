@@ -78,7 +78,7 @@ def make_data(case, shape, dtype, seed=0):
     d = dict(x=(rng.standard_normal(shape) * 2.0 + 0.5).astype(dtype),
              dy=rng.standard_normal(shape).astype(dtype))
     if case.has_params:
-        C = shape[-1] if case.key in ("ln", "rms") else shape[1]
+        C = channels(case, shape)
         d["gamma"] = (1.0 + 0.1 * rng.standard_normal(C)).astype(dtype)
         if case.has_bias:
             d["beta"] = (0.1 * rng.standard_normal(C)).astype(dtype)
@@ -104,9 +104,13 @@ def floor_bytes(case, shape, dtype):
     read its parameters and write their gradients (2 arrays each way, 1 for RMS norm)."""
     total = 4 * nbytes(shape, dtype)
     if case.has_params:
-        C = shape[-1] if case.key in ("ln", "rms") else shape[1]
-        total += (4 if case.has_bias else 2) * C * np.dtype(dtype).itemsize
+        total += (4 if case.has_bias else 2) * channels(case, shape) * np.dtype(dtype).itemsize
     return total
+
+
+def channels(case, shape):
+    """The length of a case's weight and bias: the last axis (layer and RMS norm), else C."""
+    return shape[-1] if case.key in ("ln", "rms") else shape[1]
 
 
 @dataclass

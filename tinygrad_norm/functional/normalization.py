@@ -142,9 +142,10 @@ def _in_float32(func, tensors, **rest):
     float32 copies, then written back into the float16 buffers themselves."""
     up = {k: None if t is None else t.astype(np.float32) for k, t in tensors.items()}
     out = func(**up, **rest)
-    for k in ("running_mean", "running_var"):
-        if tensors.get(k) is not None:
-            np.copyto(tensors[k].data, up[k].data, casting="same_kind")
+    if rest.get("training", rest.get("use_input_stats")):  # eval leaves them (maybe read-only)
+        for k in ("running_mean", "running_var"):
+            if tensors.get(k) is not None:
+                np.copyto(tensors[k].data, up[k].data, casting="same_kind")
     return out.astype(np.float16)
 
 

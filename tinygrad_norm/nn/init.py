@@ -77,11 +77,16 @@ def _gen(generator):
 def _fill(tensor, values, fn):
     """Write into the tensor's own array: dtype and identity are kept. A value the dtype cannot
     hold (1e39 in float32) is a ValueError, not a silent inf, as PyTorch refuses it."""
+    values = np.asarray(values)
+    dt = tensor.data.dtype
+    if dt.kind in "iu" and values.size and not (  # errstate does not see integer wrap-around
+            np.iinfo(dt).min <= values.min() and values.max() <= np.iinfo(dt).max):
+        raise ValueError(f"{fn}: a value does not fit the tensor's dtype {dt}")
     try:  # converted first: an overflow half-way would leave the tensor half written
         with np.errstate(over="raise", invalid="raise"):
-            values = np.asarray(values).astype(tensor.data.dtype, copy=False)
+            values = values.astype(dt, copy=False)
     except (FloatingPointError, OverflowError):
-        raise ValueError(f"{fn}: a value does not fit the tensor's dtype {tensor.dtype}") from None
+        raise ValueError(f"{fn}: a value does not fit the tensor's dtype {dt}") from None
     tensor.data[...] = values
     return tensor
 
