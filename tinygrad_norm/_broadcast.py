@@ -69,24 +69,22 @@ def _inner(full, sp):
 def binary(ufunc, a, b, out=None):
     """``ufunc(a, b)`` (into ``out`` if given): in long runs where that pays, else plainly.
     Python scalars and small arrays go straight to the ufunc."""
-    if type(a) is np.ndarray and type(b) is np.ndarray and (a.size >= _MIN_SIZE
-                                                              or b.size >= _MIN_SIZE):
-        r = apply(ufunc, a, b, out)
-        if r is not None:
-            return r
-    # dtype "is": NumPy's float16 dtype is one object, and this runs for every scalar operand
-    if ufunc is np.multiply or ufunc is np.true_divide:
-        if type(b) is np.ndarray:
-            if b.dtype is _HALF and type(a) in _NUMBERS:
-                return _half_with_number(ufunc, a, b, out)
-        elif a.dtype is _HALF if type(a) is np.ndarray else False:
-            if type(b) in _NUMBERS:
-                return _half_with_number(ufunc, a, b, out)
+    if type(a) is np.ndarray and type(b) is np.ndarray:
+        if a.size >= _MIN_SIZE or b.size >= _MIN_SIZE:
+            r = apply(ufunc, a, b, out)
+            if r is not None:
+                return r
+    elif (ufunc is _MUL or ufunc is _DIV) and (
+            a.dtype is _HALF and type(b) in _NUMBERS if type(a) is np.ndarray else
+            b.dtype is _HALF and type(a) in _NUMBERS if type(b) is np.ndarray else False):
+        # (dtype by identity: NumPy's float16 dtype is one object; two arrays never get here)
+        return _half_with_number(ufunc, a, b, out)
     return ufunc(a, b) if out is None else ufunc(a, b, out=out)
 
 
 _HALF = np.dtype(np.float16)
 _NUMBERS = (int, float)
+_MUL, _DIV = np.multiply, np.true_divide
 
 
 def _half_with_number(ufunc, a, b, out):

@@ -524,7 +524,7 @@ def _accumulate_leaf(t, g, create_graph, Tensor):
         gt = g if isinstance(g, Tensor) else Tensor._wrap(g)
         if gt.data.dtype != t.data.dtype:  # as below: a gradient has its leaf's dtype
             gt = gt.astype(t.data.dtype)
-        elif t.grad is None:
+        elif t._grad is None:
             # a recorded copy, as PyTorch clones here: the gradient may be the caller's seed or
             # another leaf's (an add passes it through), which an in-place edit must not reach
             from .tensor import apply  # only under create_graph
@@ -533,14 +533,14 @@ def _accumulate_leaf(t, g, create_graph, Tensor):
         return
     if isinstance(g, Tensor):
         g = g.data
-    if t.grad is None:
+    if t._grad is None:
         # The array may alias upstream memory (an add passes its gradient through); own a copy
         # only when it is not already a fresh, writable, correctly-shaped array of our own.
         if not (g.flags.writeable and g.flags.owndata) or g.dtype != t.data.dtype:
             g = np.array(g, dtype=t.data.dtype)
         t._grad = Tensor._wrap(g)
     else:
-        total = np.add(t.grad.data, g, dtype=t.data.dtype, casting="unsafe")
+        total = np.add(t._grad.data, g, dtype=t.data.dtype, casting="unsafe")
         if type(total) is not np.ndarray:  # two 0-d arrays add to a NumPy scalar
             total = np.array(total, dtype=t.data.dtype)
         t._grad = Tensor._wrap(total)

@@ -66,11 +66,15 @@ def _sum(a, axis=None, keepdims=False):
     float16 and rounded once, as PyTorch's CPU reductions: NumPy adds float16 in float16 along a
     strided axis (a column of 20,000 values near 0.5 summed to 2048) and a sum past 65504 is
     inf."""
-    if a.dtype == np.float16:
-        return np.add.reduce(a, axis=axis, dtype=np.float32, keepdims=keepdims).astype(np.float16)
-    if _einsum_ok(a):
+    dt = a.dtype  # compared by identity: NumPy's native float dtypes are one object each
+    if dt is _F32 or dt is _F64:
         return np.add.reduce(a, axis=axis, keepdims=keepdims)
+    if dt is _F16:
+        return np.add.reduce(a, axis=axis, dtype=np.float32, keepdims=keepdims).astype(np.float16)
     return np.sum(a, axis=axis, keepdims=keepdims)  # ints and bools: np.sum's wider accumulator
+
+
+_F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 
 
 def _fast_sum(a, axes, keepdims=True):
