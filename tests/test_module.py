@@ -678,3 +678,44 @@ def test_dir_lists_registered_names_as_torch():
 def test_module_list_plus_any_iterable_of_modules_as_torch():
     ours, theirs = _both(lambda N: N.ModuleList([N.ReLU()]) + [N.Tanh()])
     assert _names(ours) == _names(theirs)
+
+
+# ---- forward hooks, as torch's ------------------------------------------------------------------
+
+def test_forward_hooks_capture_and_replace_as_torch():
+    """Pre-hooks may replace the arguments, hooks the output; prepend=True runs first;
+    with_kwargs=True passes the keyword arguments; a removed hook stays removed."""
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    ours_model, theirs_model = _both(lambda N: N.Sequential(N.Linear(3, 4), N.ReLU(),
+                                                            N.Linear(4, 2)))
+    theirs_model.load_state_dict({k: torch.tensor(v.numpy())
+                                  for k, v in ours_model.state_dict().items()})
+
+    def run(model, make, shape_of):
+        seen = []
+        h1 = model[0].register_forward_hook(lambda m, args, out: seen.append(shape_of(out)))
+        model[1].register_forward_pre_hook(lambda m, args: (args[0] * 2,))
+        model[2].register_forward_hook(lambda m, args, out: out + 1)
+        model[2].register_forward_hook(lambda m, args, out: seen.append("first"), prepend=True)
+        model[0].register_forward_pre_hook(
+            lambda m, args, kwargs: seen.append(sorted(kwargs)), with_kwargs=True)
+        y = model(make(x))
+        h1.remove()
+        h1.remove()  # a second remove() does nothing
+        model(make(x))
+        return y, seen
+    ours, seen = run(ours_model, tg.Tensor, lambda t: tuple(t.shape))
+    theirs, their_seen = run(theirs_model, torch.tensor, lambda t: tuple(t.shape))
+    assert seen == their_seen
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_forward_hook_handles_work_as_context_managers():
+    lin = nn.Linear(2, 2)
+    calls = []
+    with lin.register_forward_hook(lambda m, a, o: calls.append(1)):
+        lin(tg.Tensor(np.ones((1, 2), np.float32)))
+    lin(tg.Tensor(np.ones((1, 2), np.float32)))
+    assert calls == [1]
+    with pytest.raises(TypeError, match="callable"):
+        lin.register_forward_hook(3)

@@ -62,10 +62,35 @@ class Parameter(metaclass=_ParameterMeta):
         return t
 
 
+class RemovableHandle:
+    """What the hook registrations return: ``remove()`` unregisters the hook (a second call does
+    nothing); also a context manager that removes it on exit, as PyTorch's."""
+
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self._hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+
 class Module:
     """Base class of every layer and model. Subclasses define ``forward``."""
 
     training = True
+    # None until a hook is registered: a call without hooks pays one attribute read for both
+    _forward_pre_hooks = None
+    _forward_hooks = None
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -408,7 +433,53 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if self._forward_pre_hooks is None and self._forward_hooks is None:
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        for hook, with_kwargs in list((self._forward_pre_hooks or {}).values()):
+            r = hook(self, args, kwargs) if with_kwargs else hook(self, args)
+            if r is not None:
+                if with_kwargs:
+                    if not (isinstance(r, tuple) and len(r) == 2):
+                        raise RuntimeError(f"forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {r!r}")
+                    args, kwargs = r
+                else:
+                    args = r if isinstance(r, tuple) else (r,)  # one value: the one argument
+        out = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list((self._forward_hooks or {}).values()):
+            r = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
+            if r is not None:
+                out = r
+        return out
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` (with ``with_kwargs``: ``hook(module, args, kwargs)``) before
+        every call of ``forward``; a non-None return replaces the arguments (a single value is
+        the one argument). As PyTorch's; returns a ``RemovableHandle``."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args, output)`` (with ``with_kwargs``: ``hook(module, args, kwargs,
+        output)``) after every call of ``forward``; a non-None return replaces the output. As
+        PyTorch's (activations are captured this way); returns a ``RemovableHandle``."""
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+
+    def _add_hook(self, kind, hook, prepend, with_kwargs):
+        if not callable(hook):
+            raise TypeError(f"{kind.strip('_').replace('_', ' ')[:-1]}: hook must be callable, "
+                            f"got {type(hook).__name__}")
+        hooks = self.__dict__.get(kind)
+        if hooks is None:
+            hooks = OrderedDict()
+            object.__setattr__(self, kind, hooks)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = (hook, bool(with_kwargs))
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
 
     def extra_repr(self):
         return ""
