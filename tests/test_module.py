@@ -719,3 +719,46 @@ def test_forward_hook_handles_work_as_context_managers():
     assert calls == [1]
     with pytest.raises(TypeError, match="callable"):
         lin.register_forward_hook(3)
+
+
+def test_pickle_and_deepcopy_of_a_model_keep_no_grads_or_hooks_as_torch():
+    import copy
+    import pickle
+    lin = nn.Linear(2, 2)
+    lin(tg.Tensor(np.ones((1, 2), np.float32))).sum().backward()
+    lin.weight.register_hook(lambda g: g * 2)  # a lambda: pickling it failed
+    for other in (pickle.loads(pickle.dumps(lin)), copy.deepcopy(lin)):
+        assert other.weight.grad is None and other.weight.requires_grad
+        assert isinstance(other.weight, nn.Parameter)
+        other(tg.Tensor(np.ones((1, 2), np.float32))).sum().backward()
+        np.testing.assert_array_equal(other.weight.grad.numpy(), 1.0)  # no hook doubled it
+        np.testing.assert_array_equal(other.weight.numpy(), lin.weight.numpy())
+
+
+def test_sequential_subclass_slices_and_container_dir_as_torch():
+    class MySeq(nn.Sequential):
+        pass
+    s = MySeq(nn.Linear(1, 1), nn.ReLU(), nn.Tanh())
+    assert type(s[1:]) is MySeq
+    assert not [n for n in dir(s) if n.isdigit()]
+    with pytest.raises(TypeError, match="slice cannot be assigned"):
+        s[0:2] = nn.ReLU()
+    from tinygrad_norm import viz
+    x = tg.Tensor(np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32))
+    viz.neurons(MySeq(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)), x)  # was refused
+    with pytest.raises(NotImplementedError, match="ModuleList must define forward"):
+        viz.neurons(nn.Sequential(nn.ModuleList([nn.Linear(3, 4), nn.ReLU()]), nn.Linear(4, 2)), x)
+
+
+def test_sequential_repeats_and_refuses_what_torch_refuses():
+    ours, theirs = _both(lambda N: N.Sequential(N.Linear(1, 2), N.ReLU()))
+    assert _names(ours * 2) == _names(theirs * 2) and _names(2 * ours) == _names(2 * theirs)
+    assert (ours * 2)[2] is ours[0]  # the same modules
+    with pytest.raises(ValueError, match="Non-positive"):
+        ours * 0
+    with pytest.raises(ValueError, match="only objects of Sequential"):
+        ours + [nn.ReLU()]
+    ours *= 3
+    theirs *= 3
+    assert _names(ours) == _names(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    assert nn.ReLU().train(np.bool_(False)).training is False

@@ -303,6 +303,15 @@ class Tensor:
         if name is not None:
             self.name = str(name)
 
+    def __getstate__(self):
+        """What pickle and deepcopy keep: the data, requires_grad, the name and the marks, as a
+        leaf. Not the gradient, the hooks (a lambda cannot be pickled) or the node that made it,
+        as a PyTorch parameter's copy keeps none of them."""
+        state = dict(self.__dict__)
+        for k in ("_grad", "_hooks", "_node"):
+            state.pop(k, None)
+        return state
+
     @property
     def grad(self):
         """The accumulated gradient: a Tensor of this tensor's shape, or None."""

@@ -38,6 +38,9 @@ class _Indexed(Module):
         return iter(self._modules.values())
 
     def __setitem__(self, idx, module):
+        if isinstance(idx, slice):  # _key's message names slices as fine (they are, to read)
+            raise TypeError(f"{type(self).__name__}: a slice cannot be assigned; assign one "
+                            f"index at a time")
         setattr(self, self._key(idx), _require_module(module, type(self).__name__))
 
     def __delitem__(self, idx):
@@ -84,6 +87,10 @@ class _Indexed(Module):
     def __iadd__(self, modules):
         return self.extend(modules)
 
+    def __dir__(self):
+        # the children's digit names are no attributes one types, as PyTorch's dir() hides them
+        return [k for k in super().__dir__() if not k.isdigit()]
+
 
 class Sequential(_Indexed):
     """Modules applied one after the other; ``Sequential(a, b)`` or ``Sequential(OrderedDict)``."""
@@ -105,8 +112,8 @@ class Sequential(_Indexed):
         return x
 
     def __getitem__(self, i):
-        if isinstance(i, slice):  # keeps the names, as PyTorch: "2.weight" stays "2.weight"
-            return Sequential(OrderedDict(list(self._modules.items())[i]))
+        if isinstance(i, slice):  # keeps the names and the class, as PyTorch: "2.weight" stays
+            return type(self)(OrderedDict(list(self._modules.items())[i]))
         return self._modules[self._key(i)]
 
     def append(self, module):
@@ -121,8 +128,25 @@ class Sequential(_Indexed):
 
     def __add__(self, other):
         if not isinstance(other, Sequential):
-            return NotImplemented
+            raise ValueError(f"add operator supports only objects of Sequential class, but "
+                             f"{type(other).__name__} is given")
         return Sequential(*self, *other)
+
+    def __mul__(self, times):
+        """The modules repeated ``times`` times (the same objects, as PyTorch's)."""
+        if isinstance(times, bool) or not isinstance(times, int):
+            raise TypeError(f"unsupported operand type(s) for *: 'Sequential' and "
+                            f"'{type(times).__name__}'")
+        if times <= 0:
+            raise ValueError(f"Non-positive multiplication factor {times} for Sequential")
+        return Sequential(*(list(self) * times))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times):
+        repeated = self * times  # checked before this one changes
+        self._renumber(list(repeated))
+        return self
 
     def __iadd__(self, other):
         if not isinstance(other, Sequential):  # as PyTorch (a ModuleList takes any iterable)

@@ -272,6 +272,8 @@ class Module:
 
     # ---- modes and gradients ---------------------------------------------------------------------
     def train(self, mode=True):
+        if isinstance(mode, np.bool_):
+            mode = bool(mode)
         if not isinstance(mode, bool):
             raise TypeError(f"train(): mode must be a bool, got {type(mode).__name__}")
         stack, seen = [self], set()

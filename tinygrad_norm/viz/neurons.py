@@ -60,7 +60,9 @@ def _modules(model):
 
 
 def _is_sequential(m):
-    return type(m).__name__ in ("Sequential", "ModuleList") and hasattr(m, "__iter__")
+    """An nn.Sequential or a subclass of it, told by name (viz does not import nn). Not a
+    ModuleList: it has no forward, so the model could not run the layers it holds."""
+    return any(c.__name__ == "Sequential" for c in type(m).__mro__) and hasattr(m, "__iter__")
 
 
 def _is_linear(m):
