@@ -557,3 +557,10 @@ def test_fit_takes_a_loader_without_a_length_and_evaluate_refuses_scalars():
     for bad in ((np.float32(1), y), (X, 3)):
         with pytest.raises(ValueError, match="must be batches"):
             evaluate(model, *bad)
+
+
+def test_build_model_takes_one_hidden_size_as_an_int():
+    assert build_model("cnn", hidden=16)[0].out_channels == 16  # was "'int' object is not iterable"
+    assert len(build_model("mlp", hidden=32).state_dict()) == len(build_model("mlp", hidden=(32,)).state_dict())
+    with pytest.raises(TypeError, match="hidden must be an int or a sequence"):
+        build_model("mlp", hidden="32")

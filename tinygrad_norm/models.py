@@ -140,7 +140,14 @@ def build_model(model="mlp", norm="none", dropout=0.0, inverted=True, in_shape=(
         in_shape = (in_shape,)
     in_shape = tuple(_check_positive_int(s, "in_shape entries") for s in in_shape)
     num_classes = _check_positive_int(num_classes, "num_classes")
-    hidden = default_hidden(model) if hidden is None else tuple(hidden)
+    if hidden is None:
+        hidden = default_hidden(model)
+    elif isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
+        hidden = (hidden,)  # one hidden layer, as in_shape takes one int
+    elif not hasattr(hidden, "__iter__") or isinstance(hidden, str):
+        raise TypeError(f"build_model(): hidden must be an int or a sequence of ints, got "
+                        f"{type(hidden).__name__}")
+    hidden = tuple(hidden)
     hidden = tuple(_check_positive_int(h, "hidden sizes") for h in hidden)
     dtype = _float_dtype(dtype, "build_model")  # None is float32, as for every layer
     if groups is not None:  # checked whatever the norm (only group norm uses it)

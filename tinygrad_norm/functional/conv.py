@@ -156,6 +156,9 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     ph, pw = _pair(padding, "padding", fn, minimum=0, single=False)
     pads = ((ph, ph), (pw, pw))
     n, c, h, w = input.shape
+    if 0 in (c, h, w):  # as torch (a batch of 0 is fine)
+        raise ValueError(f"{fn}: expected a 3-D or 4-D (batch mode) input with possibly 0 batch "
+                         f"size and other non-zero dimensions, got shape {input.shape}")
     oh = ops.window_out_size(h, kernel[0], stride[0], 2 * ph, dilation[0])
     ow = ops.window_out_size(w, kernel[1], stride[1], 2 * pw, dilation[1])
     if oh < 1 or ow < 1:
@@ -184,6 +187,9 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     stride = _pair(stride, "stride", fn, single=False)
     ph, pw = _pair(padding, "padding", fn, minimum=0, single=False)
     n, ck, length = input.shape
+    if ck == 0 or length == 0:  # as torch (a batch of 0 is fine)
+        raise ValueError(f"{fn}: expected a 2-D or 3-D (batch mode) input with possibly 0 batch "
+                         f"size and other non-zero dimensions, got shape {input.shape}")
     kk = kernel[0] * kernel[1]
     if ck % kk:
         raise ValueError(f"{fn}: expected size of input's dimension 1 ({ck}) to be divisible by "
@@ -348,6 +354,12 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     kernel, stride, _, pads, (oh, ow) = _pool_geometry(
         x, kernel_size, stride, padding, 1, ceil_mode, fn)
     h, w = x.shape[2:]
+    if x.dtype == np.float16:
+        # the window sum in float32, divided, then rounded once, as PyTorch's kernel (rounded
+        # after the sum and again after the division, a quarter of the outputs were 1 ulp off)
+        out = avg_pool2d(x.astype(np.float32), kernel_size, stride, padding, ceil_mode,
+                         count_include_pad, divisor_override).astype(np.float16)
+        return out.reshape(out.shape[1:]) if unbatched else out
     with scope("avg_pool2d", kernel_size=kernel, stride=stride, padding=pads):
         x = _connect(x)
         cols = _im2col(x, kernel, stride, pads, (1, 1))  # (N, C, kh, kw, OH, OW)
