@@ -39,6 +39,42 @@ _state = _State()
 # thread-local attribute update.
 _next_seq = itertools.count(1).__next__
 
+# Arrays written in place since they were made: id of the array that owns the memory -> the
+# number (from the same counter) of its latest write; an entry leaves with its array. And the
+# latest such number: nodes numbered above it cannot have seen a write, so backward checks no
+# others.
+_written = {}
+_last_write = 0
+
+
+def _owner(a):
+    """The array whose memory ``a`` views (``a`` itself if it owns its memory)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def mark_written(tensors):
+    """Record that the arrays of ``tensors`` were written in place (an optimizer step, nn.init,
+    load_state_dict). A node recorded before, whose VJP reads one of these arrays or a view of
+    one, is then refused at backward: it would silently differentiate at the new values
+    (``loss = f(x @ w)``, ``opt.step()``, ``loss.backward()`` gave x a gradient of the updated
+    w). PyTorch refuses the same through its version counters. Here a node's number already says
+    when it was recorded, so recording costs nothing more, and a backward compares each node's
+    number with the latest write's. Writes through ``.data`` itself go unseen, as in PyTorch;
+    ``x -= y`` under no_grad() makes a new array, which no graph holds."""
+    global _last_write
+    stamp = _next_seq()
+    for t in tensors:
+        base = _owner(t.data)
+        key = id(base)
+        entry = _written.get(key)
+        if entry is None:
+            _written[key] = [stamp, weakref.ref(base, lambda _, key=key: _written.pop(key, None))]
+        else:
+            entry[0] = stamp
+    _last_write = stamp
+
 
 def is_grad_enabled() -> bool:
     return _state.enabled
@@ -231,6 +267,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
     """
     Tensor, ops = _upper or _bind_upper()
     xp = ops.TG if create_graph else ops.NP
+    last_write = _last_write
     pending, owned, leaves, heap, hooked = {}, set(), {}, [], set()
     push, pop = heapq.heappush, heapq.heappop
     target_nodes = {}
@@ -296,6 +333,8 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             inputs = node.inputs
             if inputs is None:
                 raise RuntimeError(_FREED)
+            if node.seq < last_write:
+                _check_written(node)
             if create_graph:
                 _check_unmodified(node)
                 out = _recorded_output(node) if node.op.saves_out else None
@@ -463,6 +502,35 @@ def _iadd(a, b):
         _bin(np.add, a, _compact(b) if b.size >= _MIN_SIZE else b, out=a)
         return a
     return a + b
+
+
+def _check_written(node):
+    """Refuse a node recorded before an in-place write into an array its VJP reads (see
+    mark_written). ``Op.reads`` says which inputs the VJP reads for the gradients wanted (mul's
+    gradient for a reads only b), so that, as in PyTorch, a write into an input that no gradient
+    reads is no error."""
+    op, seq = node.op, node.seq
+    arrays, out, _ = node.saved
+    stale = None
+    if op.reads_inputs:
+        reads = op.reads(node.needs) if op.reads is not None else (True,) * len(arrays)
+        stale = next((a for a, r in zip(arrays, reads) if r and _written_since(a, seq)), None)
+    if stale is None and op.saves_out and _written_since(out, seq):
+        stale = out
+    if stale is not None:
+        raise RuntimeError(
+            f"one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: an array of shape {stale.shape} that {op.name} saved was "
+            f"written in place after the forward (an optimizer step, nn.init or "
+            f"load_state_dict), so its gradient would be taken at the new values. Call "
+            f"backward() before optimizer.step(), or run the forward again.")
+
+
+def _written_since(a, seq):
+    if type(a) is not np.ndarray:
+        return False
+    entry = _written.get(id(_owner(a)))
+    return entry is not None and entry[0] > seq
 
 
 def _check_unmodified(node):

@@ -441,6 +441,10 @@ class Op:
     # Whether the VJP reads the input values (not just their shapes): only then does a
     # create_graph backward refuse an input whose array was replaced after the forward
     reads_inputs = True
+    # Optional, for an op whose VJP reads only some inputs: ``reads(needs)`` -> one bool per
+    # input, whether the gradients in ``needs`` read its value (None: every input, when
+    # ``reads_inputs``). Decides which in-place writes after the forward are refused.
+    reads = None
     differentiable = True
     # Optional: a VJP like ``vjp`` that may write its result into ``g``. The tape calls it only
     # when g is a full-size array of its own that nothing else holds (no hook, no caller).
@@ -500,6 +504,7 @@ SAME = "same operand"  # a binary node's saved extra when both operands are one 
 
 class Mul(Op):
     name = "mul"
+    reads = staticmethod(lambda needs: (needs[1], needs[0]))  # each for the other's gradient
     @staticmethod
     def forward(a, b):  # a per-channel operand broadcast in long runs (_broadcast.py)
         return _bin(np.multiply, a, b)
@@ -545,6 +550,7 @@ class Addcmul(Op):
     product in its own precision, as torch promotes all three first. (``torch.addcmul``'s
     ``value`` is a multiply before it: see ``tensor.addcmul``.)"""
     name = "addcmul"
+    reads = staticmethod(lambda needs: (False, needs[2], needs[1]))
 
     @staticmethod
     def forward(c, a, b):
@@ -596,6 +602,7 @@ def _scales_in_place(g, factor):
 
 class Div(Op):
     name = "div"
+    reads = staticmethod(lambda needs: (needs[1], True))  # a / b reads b; b's gradient both
     @staticmethod
     def forward(a, b):  # a per-channel operand broadcast in long runs (_broadcast.py)
         return _bin(np.true_divide, a, b)
@@ -678,6 +685,7 @@ def _split_by_mask(g, a_loses, b_loses, tie, needs, xp):
 
 class Where(Op):
     name = "where"
+    reads = staticmethod(lambda needs: (True, False, False))  # the condition only
     # extra: the select's bit mask when one side is the scalar 0 (``select_keeping_bits``)
     keeps_extra = True
     forward = staticmethod(select_keeping_bits)
@@ -1131,6 +1139,7 @@ class VecDot(Op):
     the norms take their variance so. Float32 sums of many terms are blocked as every other
     reduction (``_einsum_sum``)."""
     name = "vecdot"
+    reads = staticmethod(lambda needs: (needs[1], needs[0]))  # each for the other's gradient
 
     @staticmethod
     def forward(a, b, axis, keepdims):
@@ -1239,6 +1248,7 @@ class LogSoftmax(Op):
 
 class MatMul(Op):
     name = "matmul"
+    reads = staticmethod(lambda needs: (needs[1], needs[0]))  # each for the other's gradient
     forward = staticmethod(np.matmul)
 
     @staticmethod

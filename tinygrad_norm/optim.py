@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from .autograd import enable_grad, no_grad
+from .autograd import enable_grad, mark_written, no_grad
 from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
@@ -146,6 +146,7 @@ class Optimizer:
                     raise ValueError(f"{type(self).__name__}.step: parameter {i}'s array is "
                                      f"read-only (a broadcast view?); give it one of its own "
                                      f"(p.data = p.data.copy())")
+        written = []
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
@@ -155,6 +156,8 @@ class Optimizer:
                     if g.dtype.kind != "f":  # an int or bool gradient: -g would wrap or fail
                         g = g.astype(p.dtype)
                     self._update(p, g, self.state[p], group)
+                    written.append(p)
+        mark_written(written)  # a graph recorded before this step can no longer go backward
         return loss
 
     _buffer_names = ()  # per-parameter state entries that are arrays of the parameter's shape

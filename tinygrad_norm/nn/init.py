@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 
 from .. import random as _random
+from ..autograd import mark_written
 from ..tensor import Tensor
 from .truncated_normal import standard_truncated_normal
 
@@ -88,6 +89,7 @@ def _fill(tensor, values, fn):
     except (FloatingPointError, OverflowError):
         raise ValueError(f"{fn}: a value does not fit the tensor's dtype {dt}") from None
     tensor.data[...] = values
+    mark_written((tensor,))
     return tensor
 
 

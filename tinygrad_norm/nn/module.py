@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ..autograd import mark_written
 from ..tensor import Tensor
 
 
@@ -300,6 +301,7 @@ class Module:
                 p.grad = None
             else:
                 p.grad.data[...] = 0
+                mark_written((p.grad,))
 
     def requires_grad_(self, flag=True):
         for p in self.parameters():
@@ -428,6 +430,7 @@ class Module:
                 t.data[...] = src
             else:  # a read-only array (a broadcast view, a memory map) cannot take the values
                 t.data = src
+        mark_written([t for t, _ in plan])
         return IncompatibleKeys(missing, unexpected)
 
     # ---- calling and printing ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 
 from .. import functional as F
+from ..autograd import mark_written
 from ..tensor import Tensor
 from .linear import _float_dtype
 from .module import Module, Parameter
@@ -53,8 +54,10 @@ class _Affine(Module):
     def reset_parameters(self):
         if self.weight is not None:
             self.weight.data[...] = 1
+            mark_written((self.weight,))
         if getattr(self, "bias", None) is not None:
             self.bias.data[...] = 0
+            mark_written((self.bias,))
 
 
 class _NormBase(_Affine):

@@ -1,0 +1,209 @@
+"""In-place writes into arrays a recorded graph reads (an optimizer step, nn.init,
+load_state_dict, zero_grad) between the forward and the backward: refused exactly where PyTorch's
+version counters refuse them, and harmless where no gradient reads the written array."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_norm as tg
+from tinygrad_norm import nn, optim
+
+INPLACE = "modified by an inplace operation"
+
+
+def _fixed(nn_, m):
+    """The module with every parameter 0.5 (written before any forward), so that both libraries
+    compute the same values."""
+    for p in m.parameters():
+        nn_.init.constant_(p, 0.5)
+    return m
+
+
+def _linear_then_step(lib, nn_, optim_, ones):
+    lin = _fixed(nn_, nn_.Linear(3, 2, bias=False))
+    x = ones((2, 3), requires_grad=True)
+    y = lin(x).sum()
+    lin.weight.grad = ones((2, 3))
+    optim_.SGD(lin.parameters(), lr=1.0).step()
+    y.backward()  # x @ W.T saved a view of W's array, which the step wrote
+    return x.grad
+
+
+def _mul_constant(lib, nn_, optim_, ones):
+    w = ones((3,), requires_grad=True)
+    y = (w * (ones((3,)) * 2)).sum()  # w's gradient reads the constant, never w
+    w.grad = ones((3,))
+    optim_.SGD([w], lr=1.0).step()
+    y.backward()
+    return w.grad
+
+
+def _exp_of_param(lib, nn_, optim_, ones):
+    w = ones((3,), requires_grad=True)
+    y = w.exp().sum()  # exp's gradient reads its output, not w
+    w.grad = ones((3,))
+    optim_.SGD([w], lr=1.0).step()
+    y.backward()
+    return w.grad
+
+
+def _log_of_param(lib, nn_, optim_, ones):
+    w = ones((3,), requires_grad=True)
+    y = w.log().sum()
+    w.grad = ones((3,))
+    optim_.SGD([w], lr=1.0).step()
+    y.backward()
+    return w.grad
+
+
+def _bias_step(lib, nn_, optim_, ones):
+    lin = _fixed(nn_, nn_.Linear(3, 2))
+    x = ones((2, 3), requires_grad=True)
+    y = lin(x).sum()
+    lin.bias.grad = ones((2,))
+    optim_.SGD([lin.bias], lr=1.0).step()  # the bias is added: no gradient reads it
+    y.backward()
+    return x.grad
+
+
+def _init_after_forward(lib, nn_, optim_, ones):
+    lin = _fixed(nn_, nn_.Linear(3, 2))
+    x = ones((2, 3), requires_grad=True)
+    y = lin(x).sum()
+    nn_.init.zeros_(lin.weight)
+    y.backward()
+    return x.grad
+
+
+def _load_after_forward(lib, nn_, optim_, ones):
+    lin = _fixed(nn_, nn_.Linear(3, 2))
+    x = ones((2, 3), requires_grad=True)
+    state = {k: v * 0 for k, v in lin.state_dict().items()}
+    y = lin(x).sum()
+    lin.load_state_dict(state)
+    y.backward()
+    return x.grad
+
+
+def _retain_step_again(lib, nn_, optim_, ones):
+    lin = _fixed(nn_, nn_.Linear(3, 2))
+    x = ones((2, 3), requires_grad=True)
+    y = (lin(x) ** 2).sum()
+    y.backward(retain_graph=True)
+    optim_.SGD(lin.parameters(), lr=0.1).step()
+    y.backward()
+    return x.grad
+
+
+def _adam_then_grad(lib, nn_, optim_, ones):
+    lin = _fixed(nn_, nn_.Linear(3, 2))
+    x = ones((2, 3), requires_grad=True)
+    y = (lin(x) ** 2).sum()
+    lin.weight.grad, lin.bias.grad = ones((2, 3)), ones((2,))
+    optim_.Adam(lin.parameters()).step()
+    return lib.autograd.grad(y, [x])[0] if lib.__name__ == "torch" else tg.grad(y, [x])[0]
+
+
+def _norm_reset_parameters(lib, nn_, optim_, ones):
+    bn = _fixed(nn_, nn_.BatchNorm1d(3))
+    x = ones((4, 3), requires_grad=True)
+    y = (bn(x * x) * x).sum()
+    bn.reset_parameters()  # writes the weight that the normalization's scale reads
+    y.backward()
+    return x.grad
+
+
+def _normal_loop(lib, nn_, optim_, ones):
+    lin = _fixed(nn_, nn_.Linear(3, 2))
+    opt = optim_.Adam(lin.parameters(), lr=0.1)
+    x = ones((2, 3), requires_grad=True)
+    for _ in range(3):  # backward before each step, as a training loop does
+        opt.zero_grad()
+        (lin(x) ** 2).sum().backward()
+        opt.step()
+    return x.grad
+
+
+CASES = [_linear_then_step, _mul_constant, _exp_of_param, _log_of_param, _bias_step,
+         _init_after_forward, _load_after_forward, _retain_step_again, _adam_then_grad,
+         _norm_reset_parameters, _normal_loop]
+
+
+def _outcome(fn, lib, nn_, optim_, ones):
+    try:
+        return "ok", fn(lib, nn_, optim_, ones)
+    except RuntimeError as e:
+        assert INPLACE in str(e)
+        return "refused", None
+
+
+@pytest.mark.parametrize("fn", CASES, ids=lambda f: f.__name__[1:])
+def test_refused_exactly_where_torch_refuses(torch, fn):
+    torch.manual_seed(0)
+    tg.manual_seed(0)
+    t_kind, t_grad = _outcome(fn, torch, torch.nn, torch.optim,
+                              lambda s, requires_grad=False: torch.ones(
+                                  s, requires_grad=requires_grad))
+    ours, grad = _outcome(fn, tg, nn, optim,
+                          lambda s, requires_grad=False: tg.Tensor(
+                              np.ones(s, np.float32), requires_grad=requires_grad))
+    assert ours == t_kind
+    if ours == "ok":
+        np.testing.assert_allclose(np.asarray(grad.data), t_grad.detach().numpy(), rtol=1e-6)
+
+
+def test_the_error_names_the_op_and_what_to_do():
+    lin = nn.Linear(3, 2, bias=False)
+    x = tg.Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    y = lin(x).sum()
+    lin.weight.grad = tg.Tensor(np.ones((2, 3), np.float32))
+    optim.SGD(lin.parameters(), lr=1.0).step()
+    with pytest.raises(RuntimeError, match=r"array of shape \(3, 2\) that matmul saved.*"
+                                           r"Call backward\(\) before optimizer.step\(\)"):
+        y.backward()
+    assert x.grad is None and lin.weight.grad is not None  # nothing accumulated
+
+
+def test_a_create_graph_backward_is_refused_too():
+    lin = nn.Linear(3, 2)
+    x = tg.Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    (g,) = tg.grad((lin(x) ** 2).sum(), [x], create_graph=True)
+    nn.init.ones_(lin.weight)
+    with pytest.raises(RuntimeError, match=INPLACE):
+        g.sum().backward()
+
+
+def test_a_graph_recorded_after_the_write_is_not_refused():
+    lin = nn.Linear(3, 2)
+    x = tg.Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    nn.init.ones_(lin.weight)
+    lin(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.full((2, 3), 2.0))
+
+
+def test_zero_grad_without_none_writes_the_gradient_arrays():
+    # a gradient used in a later graph (a gradient penalty) and then zeroed in place
+    w = tg.Tensor(np.ones(3), requires_grad=True)
+    (w * w).sum().backward()
+    g = w.grad
+    g.requires_grad = True
+    y = (g * g).sum()
+    nn.Module.zero_grad(_holder(w), set_to_none=False)
+    with pytest.raises(RuntimeError, match=INPLACE):
+        y.backward()
+
+
+def _holder(w):
+    m = nn.Module()
+    m.w = nn.Parameter(w.data)
+    m.w._grad = w.grad
+    return m
+
+
+def test_writes_through_data_stay_unseen_as_in_torch():
+    w = tg.Tensor(np.ones(3), requires_grad=True)
+    y = (w * w).sum()
+    w.data[...] = 5.0  # .data bypasses the check, as PyTorch's .data bypasses version counters
+    y.backward()
+    np.testing.assert_array_equal(w.grad.data, np.full(3, 10.0))
