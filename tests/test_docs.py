@@ -207,6 +207,10 @@ def _public_names():
     out += [(init, n) for n in init.__all__]
     out += [(optim, n) for n in optim.__all__]
     out += [(optim.Optimizer, n) for n in vars(optim.Optimizer) if not n.startswith("_")]
+    out += [(optim.lr_scheduler, n) for n in optim.lr_scheduler.__all__]
+    out += [(optim.lr_scheduler.LRScheduler, n) for n in vars(optim.lr_scheduler.LRScheduler)
+            if not n.startswith("_")]
+    out += [(nn.utils, n) for n in nn.utils.__all__]
     for mod in (data, reference, viz, models, training, plots, experiments, bench):
         out += [(mod, n) for n in mod.__all__]
     out += [(random, n) for n in ("manual_seed", "generator", "keep_mask", "random_bits")]

@@ -14,8 +14,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from .autograd import enable_grad, mark_written, no_grad
-from .tensor import Tensor
+from ..autograd import enable_grad, mark_written, no_grad
+from ..tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 
@@ -123,6 +123,7 @@ class Optimizer:
             raise TypeError(f"{type(self).__name__}.step: closure must be callable or None, got "
                             f"{type(closure).__name__}")
         loss = None
+        self._stepped = True  # for the schedulers' "step() before optimizer.step()" warning
         if closure is not None:
             with enable_grad():
                 loss = closure()

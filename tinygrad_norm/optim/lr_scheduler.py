@@ -1,0 +1,570 @@
+"""Learning-rate schedules, as ``torch.optim.lr_scheduler``: the same classes, arguments, state
+dicts and step-by-step values (each schedule updates ``group["lr"]`` by PyTorch's recurrence, so
+the learning rates match it to the last bit, and a schedule composes with changes made to the
+learning rate by hand).
+
+Use: build the scheduler after the optimizer, call ``optimizer.step()`` then ``scheduler.step()``
+(once an epoch, or once a batch for schedules counted in iterations). Building a scheduler sets
+each group's learning rate for epoch 0 and records ``group["initial_lr"]``.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import types
+import warnings
+from bisect import bisect_right
+from collections import Counter
+
+import numpy as np
+
+from ..tensor import Tensor
+from .optimizers import Optimizer
+
+__all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
+           "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "SequentialLR",
+           "ReduceLROnPlateau"]
+
+_EPOCH_DEPRECATED = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where "
+    "possible. Please use `scheduler.step()` to step the scheduler. During the deprecation, if "
+    "epoch is different from None, the closed form is used instead of the new chainable form, "
+    "where available.")
+
+
+# ---- argument checks: every one before the optimizer's learning rates change ----------------------
+
+def _optimizer(optimizer):
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+    return optimizer
+
+
+def _int(v, name, cls, low):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{cls}: {name} must be an int, got {type(v).__name__}")
+    if v < low:
+        raise ValueError(f"{cls}: {name} must be at least {low}, got {v}")
+    return int(v)
+
+
+def _real(v, name, cls, low=None, high=None, low_open=False):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{cls}: {name} must be a real number, got {type(v).__name__}")
+    v = float(v)
+    too_low = low is not None and (v <= low if low_open else v < low)
+    if math.isnan(v) or too_low or (high is not None and v > high):
+        bounds = f"{'(' if low_open else '['}{low}, {high}]" if high is not None else \
+            f"{'>' if low_open else '>='} {low}"
+        raise ValueError(f"{cls}: {name} must be in {bounds}, got {v}")
+    return v
+
+
+def _per_group(value, name, optimizer, cls):
+    """One value per parameter group: a list of them, or one value for every group."""
+    n = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{cls}: expected {n} {name} (one per parameter group), got "
+                             f"{len(value)}")
+        return list(value)
+    return [value] * n
+
+
+# ---- the base class -------------------------------------------------------------------------------
+
+class LRScheduler:
+    """Base class. A subclass computes the next learning rates in ``get_lr()`` (from the current
+    ``group["lr"]``s, ``base_lrs`` and ``last_epoch``); ``step()`` advances ``last_epoch`` and
+    writes them into the optimizer's groups.
+
+    ``last_epoch=-1`` starts a schedule; another value resumes one, and then every group must
+    already hold ``"initial_lr"`` (an optimizer restored from a state dict does)."""
+
+    _in_step = False
+    _is_initial = False
+
+    def __init__(self, optimizer, last_epoch=-1):
+        cls = type(self).__name__
+        _optimizer(optimizer)
+        last_epoch = _int(last_epoch, "last_epoch", cls, -1)
+        if last_epoch != -1:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] "
+                                   f"when resuming a scheduler with last_epoch >= 0: load the "
+                                   f"optimizer's state dict first")
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self):
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def get_lr(self):
+        """The learning rates for ``last_epoch`` (called by ``step``)."""
+        raise NotImplementedError
+
+    def get_last_lr(self):
+        """The learning rates the last ``step()`` set, one per parameter group."""
+        return list(self._last_lr)
+
+    def _current(self):
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def step(self, epoch=None):
+        """Advance the schedule by one epoch (or iteration) and set the learning rates. Call it
+        after ``optimizer.step()``. ``epoch`` (deprecated in PyTorch, and here) jumps to that
+        epoch, with the schedule's closed form where it has one."""
+        if self._step_count == 1 and not self._is_initial and _never_stepped(self.optimizer):
+            warnings.warn(
+                "Detected call of `lr_scheduler.step()` before `optimizer.step()`. You should "
+                "call them in the opposite order: `optimizer.step()` before "
+                "`lr_scheduler.step()`. Failure to do this will result in skipping the first "
+                "value of the learning rate schedule.", UserWarning, stacklevel=2)
+        self._step_count += 1
+        if epoch is not None:
+            warnings.warn(_EPOCH_DEPRECATED, UserWarning, stacklevel=2)
+            epoch = _int(epoch, "epoch", type(self).__name__, 0)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None):
+        self._in_step = True
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                closed = getattr(self, "_closed_form", None)
+                values = closed() if closed is not None else self.get_lr()
+        finally:
+            self._in_step = False
+        for group, lr in zip(self.optimizer.param_groups, values):
+            group["lr"] = lr
+        self._last_lr = self._current()
+
+    def _check_called_in_step(self):
+        if not self._in_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, please use "
+                          "`get_last_lr()`.", UserWarning, stacklevel=3)
+
+    def state_dict(self):
+        """Everything but the optimizer (a plain dict of numbers and lists)."""
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict):
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{type(self).__name__}.load_state_dict: state_dict must be a dict, "
+                            f"got {type(state_dict).__name__}")
+        self.__dict__.update(state_dict)
+
+
+def _never_stepped(optimizer):
+    """Whether the optimizer's own step has not run yet (a subclass that overrides ``step`` is
+    not tracked: no warning for it)."""
+    own = type(optimizer).step is Optimizer.step
+    return own and not getattr(optimizer, "_stepped", False)
+
+
+# ---- schedules from a function ---------------------------------------------------------------------
+
+class _FromFunctions(LRScheduler):
+    """A schedule given by ``lr_lambda`` (one function, or one per group). A state dict saves the
+    attributes of callable objects, not plain functions, as PyTorch."""
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        cls = type(self).__name__
+        _optimizer(optimizer)
+        lambdas = _per_group(lr_lambda, "lr_lambdas", optimizer, cls)
+        for f in lambdas:
+            if not callable(f):
+                raise TypeError(f"{cls}: lr_lambda should be a function, but got "
+                                f"{type(f).__name__}")
+        self.lr_lambdas = lambdas
+        super().__init__(optimizer, last_epoch)
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [None if isinstance(f, types.FunctionType) else dict(f.__dict__)
+                               for f in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        saved = state.pop("lr_lambdas", [None] * len(self.lr_lambdas))
+        super().load_state_dict(state)
+        for f, attrs in zip(self.lr_lambdas, saved):
+            if attrs is not None:
+                f.__dict__.update(attrs)
+
+
+def _factor(f, epoch, cls):
+    v = f(epoch)
+    if isinstance(v, Tensor):
+        v = v.item()
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{cls}: lr_lambda({epoch}) must return a number, got {type(v).__name__}")
+    return v
+
+
+class LambdaLR(_FromFunctions):
+    """``lr = initial_lr * lr_lambda(epoch)``."""
+
+    def get_lr(self):
+        self._check_called_in_step()
+        return [base * _factor(f, self.last_epoch, "LambdaLR")
+                for f, base in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class MultiplicativeLR(_FromFunctions):
+    """``lr *= lr_lambda(epoch)`` at every step after the first."""
+
+    def get_lr(self):
+        self._check_called_in_step()
+        if self._is_initial:
+            return self._current()
+        return [group["lr"] * _factor(f, self.last_epoch, "MultiplicativeLR")
+                for f, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
+
+
+# ---- decays ----------------------------------------------------------------------------------------
+
+class StepLR(LRScheduler):
+    """``lr *= gamma`` every ``step_size`` epochs."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        self.step_size = _int(step_size, "step_size", "StepLR", 1)
+        self.gamma = _real(gamma, "gamma", "StepLR")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._check_called_in_step()
+        if self.last_epoch == 0 or self.last_epoch % self.step_size:
+            return self._current()
+        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+
+    def _closed_form(self):
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """``lr *= gamma`` at each epoch in ``milestones`` (twice for a milestone listed twice)."""
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
+            raise TypeError(f"MultiStepLR: milestones must be an iterable of ints, got "
+                            f"{type(milestones).__name__}")
+        self.milestones = Counter(_int(m, "milestones", "MultiStepLR", 0) for m in milestones)
+        self.gamma = _real(gamma, "gamma", "MultiStepLR")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._check_called_in_step()
+        if self.last_epoch not in self.milestones:
+            return self._current()
+        return [group["lr"] * self.gamma ** self.milestones[self.last_epoch]
+                for group in self.optimizer.param_groups]
+
+    def _closed_form(self):
+        passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
+        return [base * self.gamma ** passed for base in self.base_lrs]
+
+
+class ConstantLR(LRScheduler):
+    """``lr * factor`` for the first ``total_iters`` epochs, then ``lr`` again."""
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        # factor 0 would divide by zero when the warm-up ends (PyTorch takes it and fails there)
+        self.factor = _real(factor, "factor", "ConstantLR", 0.0, 1.0, low_open=True)
+        self.total_iters = _int(total_iters, "total_iters", "ConstantLR", 0)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._check_called_in_step()
+        if self.last_epoch == 0:
+            return [group["lr"] * self.factor for group in self.optimizer.param_groups]
+        if self.last_epoch != self.total_iters:
+            return self._current()
+        return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
+
+    def _closed_form(self):
+        scale = self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor)
+        return [base * scale for base in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """The factor on ``lr`` goes linearly from ``start_factor`` to ``end_factor`` over
+    ``total_iters`` epochs (a warm-up, or a linear decay), then stays."""
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
+                 last_epoch=-1):
+        self.start_factor = _real(start_factor, "start_factor", "LinearLR", 0.0, 1.0,
+                                  low_open=True)
+        self.end_factor = _real(end_factor, "end_factor", "LinearLR", 0.0, 1.0)
+        self.total_iters = _int(total_iters, "total_iters", "LinearLR", 1)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._check_called_in_step()
+        if self.last_epoch == 0:
+            return [group["lr"] * self.start_factor for group in self.optimizer.param_groups]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current()
+        # the ratio of this epoch's factor to the last one's
+        span = self.end_factor - self.start_factor
+        ratio = 1.0 + span / (self.total_iters * self.start_factor + (self.last_epoch - 1) * span)
+        return [group["lr"] * ratio for group in self.optimizer.param_groups]
+
+    def _closed_form(self):
+        done = min(self.total_iters, self.last_epoch) / self.total_iters
+        scale = self.start_factor + (self.end_factor - self.start_factor) * done
+        return [base * scale for base in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """``lr *= gamma`` every epoch."""
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = _real(gamma, "gamma", "ExponentialLR")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._check_called_in_step()
+        if self._is_initial:
+            return self._current()
+        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+
+    def _closed_form(self):
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """``lr = initial_lr * (1 - epoch / total_iters) ** power`` up to ``total_iters`` (then 0)."""
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self.total_iters = _int(total_iters, "total_iters", "PolynomialLR", 1)
+        self.power = _real(power, "power", "PolynomialLR")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._check_called_in_step()
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current()
+        n, e = self.total_iters, self.last_epoch
+        decay = ((1.0 - e / n) / (1.0 - (e - 1) / n)) ** self.power
+        return [group["lr"] * decay for group in self.optimizer.param_groups]
+
+    def _closed_form(self):
+        left = 1.0 - min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base * left ** self.power for base in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """``lr = eta_min + (initial_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2``, reached by
+    PyTorch's recurrence (so it composes with other changes to the learning rate); past
+    ``T_max`` it rises again, a period of ``2 T_max``."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        self.T_max = (_int(T_max, "T_max", "CosineAnnealingLR", 1)
+                      if isinstance(T_max, numbers.Integral) and not isinstance(T_max, bool)
+                      else _real(T_max, "T_max", "CosineAnnealingLR", 0.0, low_open=True))
+        self.eta_min = _real(eta_min, "eta_min", "CosineAnnealingLR")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._check_called_in_step()
+        if self._is_initial:
+            return self._current()
+        T, e, low = self.T_max, self.last_epoch, self.eta_min
+        groups = self.optimizer.param_groups
+        if (e - 1 - T) % (2 * T) == 0:  # at a trough: the ratio below would be 0 / 0
+            rise = (1 - math.cos(math.pi / T)) / 2
+            return [group["lr"] + (base - low) * rise for base, group in zip(self.base_lrs, groups)]
+        ratio = (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
+        return [ratio * (group["lr"] - low) + low for group in groups]
+
+    def _closed_form(self):
+        c = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+        return [self.eta_min + (base - self.eta_min) * c for base in self.base_lrs]
+
+
+# ---- composition -----------------------------------------------------------------------------------
+
+class SequentialLR(LRScheduler):
+    """``schedulers[i]`` runs from ``milestones[i - 1]`` (each starting again at its epoch 0),
+    as ``torch.optim.lr_scheduler.SequentialLR``: a warm-up then a decay, for instance."""
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        cls = "SequentialLR"
+        _optimizer(optimizer)
+        schedulers = list(schedulers)
+        milestones = [_int(m, "milestones", cls, 0) for m in milestones]
+        if not schedulers:
+            raise ValueError(f"{cls} expects at least one scheduler, but got no scheduler.")
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ReduceLROnPlateau) or not isinstance(s, LRScheduler):
+                raise TypeError(f"{cls}: schedulers[{i}] must be an epoch-based LRScheduler (not "
+                                f"ReduceLROnPlateau), got {type(s).__name__}")
+            if s.optimizer is not optimizer:
+                raise ValueError(f"{cls} expects all schedulers to belong to the same optimizer, "
+                                 f"but schedulers[{i}] has another one")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"{cls} expects one milestone fewer than schedulers, got "
+                             f"{len(schedulers)} schedulers and {len(milestones)} milestones")
+        if milestones != sorted(milestones):
+            raise ValueError(f"{cls}: milestones must be increasing, got {milestones}")
+        last_epoch = _int(last_epoch, "last_epoch", cls, -1)
+        self._schedulers, self._milestones = schedulers, milestones
+        self.optimizer = optimizer
+        self.last_epoch = last_epoch + 1
+        # The schedulers stepped once each when built; start over from the initial rates, as if
+        # only the first one had been built.
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        for s in schedulers:
+            _undo_initial_step(s)
+        first = schedulers[bisect_right(milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self):
+        self.last_epoch += 1
+        i = bisect_right(self._milestones, self.last_epoch)
+        s = self._schedulers[i]
+        if i > 0 and self._milestones[i - 1] == self.last_epoch:
+            s._update_lr(0)  # this scheduler's epoch 0
+        else:
+            s.step()
+        self._last_lr = s.get_last_lr()
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        inner = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for s, st in zip(self._schedulers, inner):
+            s.load_state_dict(st)
+
+
+def _undo_initial_step(s):
+    if isinstance(s, SequentialLR):
+        for inner in s._schedulers:
+            _undo_initial_step(inner)
+    s.last_epoch -= 1
+
+
+# ---- on a plateau ----------------------------------------------------------------------------------
+
+class ReduceLROnPlateau(LRScheduler):
+    """``lr *= factor`` (down to ``min_lr``) when ``metrics``, passed to ``step(metrics)`` each
+    epoch, has not improved for more than ``patience`` epochs, as
+    ``torch.optim.lr_scheduler.ReduceLROnPlateau``. Improvement is relative (``threshold_mode=
+    "rel"``: better than ``best * (1 -+ threshold)``) or absolute; after a reduction, ``cooldown``
+    epochs pass before counting again. A change smaller than ``eps`` is not made."""
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+        cls = "ReduceLROnPlateau"
+        _optimizer(optimizer)
+        if mode not in ("min", "max"):
+            raise ValueError(f"{cls}: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"{cls}: threshold_mode must be 'rel' or 'abs', got "
+                             f"{threshold_mode!r}")
+        factor = _real(factor, "factor", cls)
+        if factor >= 1.0:
+            raise ValueError("Factor should be < 1.0.")
+        self.factor = factor
+        self.patience = _int(patience, "patience", cls, 0)
+        self.threshold = _real(threshold, "threshold", cls)
+        self.cooldown = _int(cooldown, "cooldown", cls, 0)
+        self.eps = _real(eps, "eps", cls)
+        if isinstance(min_lr, (list, tuple)):
+            self.default_min_lr = None
+            self.min_lrs = [_real(v, "min_lr", cls, 0.0)
+                            for v in _per_group(list(min_lr), "min_lrs", optimizer, cls)]
+        else:
+            self.default_min_lr = _real(min_lr, "min_lr", cls, 0.0)
+            self.min_lrs = [self.default_min_lr] * len(optimizer.param_groups)
+        self.optimizer = optimizer
+        self.mode, self.threshold_mode = mode, threshold_mode
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.last_epoch = 0
+        self._last_lr = self._current()
+        self._reset()
+
+    def _reset(self):
+        self.best = self.mode_worse
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+
+    @property
+    def in_cooldown(self):
+        return self.cooldown_counter > 0
+
+    def _is_better(self, a, best):
+        if self.mode == "min":
+            return a < (best * (1.0 - self.threshold) if self.threshold_mode == "rel"
+                        else best - self.threshold)
+        return a > (best * (self.threshold + 1.0) if self.threshold_mode == "rel"
+                    else best + self.threshold)
+
+    def step(self, metrics, epoch=None):
+        """Record this epoch's ``metrics`` (a number or a one-element tensor) and reduce the
+        learning rates if it has not improved for more than ``patience`` epochs."""
+        if isinstance(metrics, Tensor):
+            if metrics.data.size != 1:
+                raise ValueError(f"ReduceLROnPlateau.step: metrics must be one number, got a "
+                                 f"tensor of shape {metrics.shape}")
+            metrics = metrics.item()
+        if isinstance(metrics, (bool, np.bool_)) or not isinstance(metrics, numbers.Real):
+            raise TypeError(f"ReduceLROnPlateau.step: metrics must be a number, got "
+                            f"{type(metrics).__name__}")
+        current = float(metrics)
+        if epoch is None:
+            epoch = self.last_epoch + 1
+        else:
+            warnings.warn(_EPOCH_DEPRECATED, UserWarning, stacklevel=2)
+        self.last_epoch = epoch
+        if self._is_better(current, self.best):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs in the cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            self._reduce_lr()
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = self._current()
+
+    def _reduce_lr(self):
+        groups = self.optimizer.param_groups
+        if len(self.min_lrs) != len(groups):
+            if self.default_min_lr is None:
+                raise RuntimeError(
+                    f"The number of param groups in the `optimizer` ({len(groups)}) differs from "
+                    f"when `ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), usually "
+                    f"due to a new param group being added to the optimizer. Please modify the "
+                    f"`min_lrs` field to match the length of the `optimizer` param groups.")
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        for group, low in zip(groups, self.min_lrs):
+            old = float(group["lr"])
+            new = max(old * self.factor, low)
+            if old - new > self.eps:
+                group["lr"] = new
