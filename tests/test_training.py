@@ -215,6 +215,36 @@ def test_fit_rejects_bad_arguments():
         fit(net, loader, optimizer=optim.SGD(net.parameters(), lr=0.1), epochs=0)
 
 
+def test_fit_steps_a_schedule_once_an_epoch():
+    from tinygrad_norm.optim import lr_scheduler
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5)).astype(np.float32)
+    y = rng.integers(0, 3, 40)
+    tg.manual_seed(0)
+    net = nn.Sequential(nn.Linear(5, 3))
+    opt = optim.SGD(net.parameters(), lr=0.1)
+    seen = []
+
+    class Watch(lr_scheduler.StepLR):
+        def step(self, epoch=None):
+            seen.append(opt.param_groups[0]["lr"])
+            super().step(epoch)
+
+    # the first entry is the step the scheduler's constructor takes
+    fit(net, DataLoader(X, y, batch_size=10), None, opt, epochs=4, progress=False,
+        scheduler=Watch(opt, step_size=2, gamma=0.5))
+    assert seen == [0.1, 0.1, 0.1, 0.05, 0.05] and opt.param_groups[0]["lr"] == 0.025
+    # a plateau schedule watches the test loss (here, one that never improves on epoch 1's)
+    opt = optim.SGD(net.parameters(), lr=0.1)
+    plateau = lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5)
+    history = fit(net, DataLoader(X, y, batch_size=10), (X, y), opt, epochs=3,
+                  progress=False, scheduler=plateau)
+    assert plateau.best == min(history["test_loss"])
+    with pytest.raises(TypeError, match="scheduler must have a step"):
+        fit(net, DataLoader(X, y, batch_size=10), None, opt, scheduler=0.5, progress=False)
+
+
 def test_fit_stops_on_a_diverging_loss():
     net = build_model("mlp", norm="none")
     X, _, y, _ = _digits("mlp")

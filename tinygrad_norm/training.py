@@ -88,12 +88,15 @@ def _progress_bar(loader, desc, enabled):
 
 
 def fit(model, train_loader, test_data=None, optimizer=None, epochs=1, loss_fn=None,
-        progress=True, log=None, eval_batch_size=512):
+        progress=True, log=None, eval_batch_size=512, scheduler=None):
     """Train ``model`` for ``epochs`` passes over ``train_loader``; return the metrics history.
 
     * ``train_loader`` yields ``(X, y)`` Tensor batches (a ``tinygrad_norm.data.DataLoader``).
     * ``test_data``: ``(X_test, y_test)`` evaluated with ``evaluate`` after every epoch, or None.
     * ``optimizer``: anything with ``zero_grad()`` and ``step()`` over the model's parameters.
+    * ``scheduler``: a learning-rate schedule (``tinygrad_norm.optim.lr_scheduler``) stepped once
+      after each epoch; a ``ReduceLROnPlateau`` is stepped with the epoch's test loss (its
+      training loss without ``test_data``).
     * ``loss_fn(logits, y)`` returns the batch-mean loss (default: cross-entropy).
     * ``progress``: a tqdm bar per epoch (on stderr) showing the running loss and accuracy, and
       the test accuracy once the epoch ends. ``log``: a function called with a one-line summary
@@ -114,6 +117,9 @@ def fit(model, train_loader, test_data=None, optimizer=None, epochs=1, loss_fn=N
         raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
     if test_data is not None and len(test_data) != 2:
         raise ValueError("fit: test_data must be a pair (X_test, y_test) or None")
+    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
+        raise TypeError(f"fit: scheduler must have a step() method (an lr_scheduler), got "
+                        f"{type(scheduler).__name__}")
     loss_fn = _cross_entropy if loss_fn is None else loss_fn
     history = {k: [] for k in HISTORY_KEYS}
     width = len(str(epochs))
@@ -163,7 +169,18 @@ def fit(model, train_loader, test_data=None, optimizer=None, epochs=1, loss_fn=N
         history["time"].append(elapsed)
         if log is not None:
             log(_summary_line(epoch, epochs, metrics, elapsed))
+        if scheduler is not None:
+            _step_schedule(scheduler, metrics)
     return history
+
+
+def _step_schedule(scheduler, metrics):
+    from .optim.lr_scheduler import ReduceLROnPlateau  # optim is not needed to train otherwise
+    if isinstance(scheduler, ReduceLROnPlateau):
+        watched = metrics["test_loss"]
+        scheduler.step(metrics["train_loss"] if watched is None else watched)
+    else:
+        scheduler.step()
 
 
 def _summary_line(epoch, epochs, m, elapsed):
