@@ -207,3 +207,23 @@ def test_writes_through_data_stay_unseen_as_in_torch():
     w.data[...] = 5.0  # .data bypasses the check, as PyTorch's .data bypasses version counters
     y.backward()
     np.testing.assert_array_equal(w.grad.data, np.full(3, 10.0))
+
+
+def test_where_no_vjp_reads_the_written_array_the_gradient_is_the_forwards():
+    # PyTorch refuses this (its batch norm saves the weight); no VJP here reads it when the
+    # input needs no gradient, so the gradient is the one at the forward's values
+    def grads(step):
+        tg.manual_seed(0)
+        bn = nn.BatchNorm1d(3)
+        bn.weight.data[...] = np.array([1.0, 2.0, 3.0], np.float32)
+        x = tg.Tensor(np.arange(12, dtype=np.float32).reshape(4, 3) ** 1.5)
+        loss = (bn(x) ** 2 * tg.Tensor(np.arange(12, dtype=np.float32).reshape(4, 3))).sum()
+        if step:
+            bn.weight.grad = tg.Tensor(np.ones(3, np.float32))
+            optim.SGD([bn.weight], lr=0.5).step()
+        loss.backward()
+        return bn.weight.grad.data.copy(), bn.bias.grad.data.copy()
+
+    (w1, b1), (w0, b0) = grads(True), grads(False)
+    np.testing.assert_array_equal(w1, w0 + 1.0)  # accumulated onto the grad set before the step
+    np.testing.assert_array_equal(b1, b0)

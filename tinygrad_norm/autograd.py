@@ -64,16 +64,21 @@ def mark_written(tensors):
     number with the latest write's. Writes through ``.data`` itself go unseen, as in PyTorch;
     ``x -= y`` under no_grad() makes a new array, which no graph holds."""
     global _last_write
-    stamp = _next_seq()
-    for t in tensors:
-        base = _owner(t.data)
-        key = id(base)
-        entry = _written.get(key)
-        if entry is None:
-            _written[key] = [stamp, weakref.ref(base, lambda _, key=key: _written.pop(key, None))]
-        else:
-            entry[0] = stamp
-    _last_write = stamp
+    with _WRITE_LOCK:  # two threads' stamps must not leave the older one as the latest
+        stamp = _next_seq()
+        for t in tensors:
+            base = _owner(t.data)
+            key = id(base)
+            entry = _written.get(key)
+            if entry is None:
+                _written[key] = [stamp, weakref.ref(base,
+                                                    lambda _, key=key: _written.pop(key, None))]
+            else:
+                entry[0] = stamp
+        _last_write = stamp
+
+
+_WRITE_LOCK = threading.Lock()
 
 
 def is_grad_enabled() -> bool:
