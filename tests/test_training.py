@@ -514,6 +514,18 @@ def test_cli_optimizer_class_and_lr(name, cls, lr, tmp_path, spy_fit):
         assert opt.param_groups[0]["momentum"] == 0.9
 
 
+def test_cli_cosine_schedule_anneals_to_zero(tmp_path, spy_fit):
+    args = ["train", "--schedule", "cosine", "--epochs", "2", "--batch-size", "256", "--no-graph",
+            "--no-progress", "--out", str(tmp_path)]
+    assert main(args) == 0
+    assert spy_fit["optimizer"].param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-18)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["config"]["schedule"] == "cosine"
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--schedule", "linear", "--out", str(tmp_path)])
+    assert e.value.code == 2
+
+
 @pytest.mark.parametrize("name, lr", [("sgd", 0.05), ("adam", 1e-3)])
 def test_cli_optimizer_default_lr(name, lr, tmp_path, spy_fit):
     assert main(["train", "--optimizer", name, *_QUICK, "--out", str(tmp_path)]) == 0

@@ -13,7 +13,7 @@ import sys
 import time
 
 DEFAULTS = dict(model="mlp", norm="batch", dropout=0.2, optimizer="adam", lr=None, momentum=0.9,
-                epochs=12, batch_size=32, threads=1, seed=0, data="digits", test_size=0.25,
+                schedule="constant", epochs=12, batch_size=32, threads=1, seed=0, data="digits", test_size=0.25,
                 out=os.path.join("runs", "train"))
 DEFAULT_LR = {"adam": 1e-3, "sgd": 0.05}
 
@@ -153,6 +153,9 @@ def register(subparsers):
                         f"{DEFAULT_LR['sgd']} for sgd)")
     g.add_argument("--momentum", type=_nonnegative_float, default=d["momentum"],
                    help="SGD momentum (default: %(default)s; ignored by adam)")
+    g.add_argument("--schedule", choices=("constant", "cosine"), default=d["schedule"],
+                   help="learning rate over the epochs: constant, or cosine annealing from --lr "
+                        "down to 0 at the last epoch (default: %(default)s)")
     g.add_argument("--epochs", type=_positive_int, default=d["epochs"],
                    help="default: %(default)s")
     g.add_argument("--batch-size", type=_positive_int, default=d["batch_size"],
@@ -316,7 +319,7 @@ def _single_sample_batch_note(model, n_train, batch_size, parser):
 
 def _config(args):
     keys = ("model", "norm", "dropout", "inverted", "hidden", "optimizer", "lr", "momentum",
-            "epochs", "batch_size", "threads", "seed", "data", "data_dir", "test_size")
+            "schedule", "epochs", "batch_size", "threads", "seed", "data", "data_dir", "test_size")
     config = {k: getattr(args, k) for k in keys}
     config["hidden"] = list(config["hidden"])
     if args.optimizer != "sgd":
@@ -383,6 +386,11 @@ def _run(args, parser):
 
     n_params = sum(int(p.data.size) for p in model.parameters())
     optimizer = _make_optimizer(args, list(model.parameters()))
+    scheduler = None
+    if args.schedule == "cosine":
+        from ..optim.lr_scheduler import CosineAnnealingLR
+
+        scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs)
     loader = DataLoader(X_train, y_train, batch_size=args.batch_size, shuffle=True,
                         seed=args.seed, drop_last=drop_note is not None)
     if drop_note:
@@ -391,13 +399,15 @@ def _run(args, parser):
             if args.dropout > 0 else "no dropout")
     print(f"training {args.model} {'-'.join(map(str, args.hidden))} ({args.norm} norm, {drop}, "
           f"{n_params:,} parameters) on {source['name']}: {source['n_train']} train / "
-          f"{source['n_test']} test samples; {args.optimizer} lr={args.lr:g}, "
+          f"{source['n_test']} test samples; {args.optimizer} lr={args.lr:g}"
+          f"{' (cosine schedule)' if scheduler is not None else ''}, "
           f"batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}", flush=True)
 
     t_train = time.perf_counter()
     try:
         history = fit(model, loader, (X_test, y_test), optimizer, epochs=args.epochs,
-                      progress=args.progress, log=None if args.progress else print)
+                      progress=args.progress, log=None if args.progress else print,
+                      scheduler=scheduler)
     except FloatingPointError as e:
         print(f"error: training diverged: {e}", file=sys.stderr)
         return 1
