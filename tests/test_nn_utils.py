@@ -160,3 +160,39 @@ def test_bad_arguments_change_nothing(rng, call, error, match):
         np.testing.assert_array_equal(p.data, v)
         if g is not None:
             np.testing.assert_array_equal(p.grad.data, g)
+
+
+@pytest.mark.parametrize("dtypes", [(np.float64,) * 3, (np.float32,) * 3, (np.float16,) * 3,
+                                    (np.float16, np.float32, np.float32)])
+def test_the_clip_factor_is_rounded_as_torch_rounds_it(torch, dtypes):
+    """max_norm / (norm + 1e-6) is torch's reciprocal-then-multiply, in the norm's dtype: the
+    clipped gradients equal torch's bit for bit (a true division was 1 ulp off in a quarter of
+    the cases)."""
+    rng = np.random.default_rng(7)
+    for trial in range(40):
+        vals = [rng.standard_normal(s).astype(d) for s, d in zip(SHAPES, dtypes)]
+        grads = [(rng.standard_normal(s) * rng.uniform(0.5, 50)).astype(d)
+                 for s, d in zip(SHAPES, dtypes)]
+        max_norm = float(rng.uniform(0.05, 3.0))
+        ours, theirs = _ours(vals, grads), _theirs(torch, vals, grads)
+        total = U.get_total_norm([p.grad for p in ours])
+        t_total = torch.nn.utils.get_total_norm([t.grad for t in theirs])
+        # the norms themselves may differ in the last bits (ours sums in float64): clip both
+        # with torch's norm, so that only the factor's rounding is compared
+        U.clip_grads_with_norm_(ours, max_norm, tg.Tensor(t_total.numpy()))
+        torch.nn.utils.clip_grads_with_norm_(theirs, max_norm, t_total)
+        for p, t in zip(ours, theirs):
+            np.testing.assert_array_equal(p.grad.data, t.grad.numpy(), err_msg=f"trial {trial}")
+        assert total.dtype == np.dtype(t_total.numpy().dtype)
+
+
+def test_fit_refuses_a_scheduler_of_another_optimizer():
+    from tinygrad_norm.data import DataLoader
+    from tinygrad_norm.optim import SGD, lr_scheduler
+    from tinygrad_norm.training import fit
+
+    net = nn.Linear(3, 2)
+    opt, other = SGD(net.parameters(), lr=0.1), SGD(nn.Linear(3, 2).parameters(), lr=0.1)
+    loader = DataLoader(np.zeros((4, 3), np.float32), np.zeros(4, np.int64), batch_size=2)
+    with pytest.raises(ValueError, match="another optimizer"):
+        fit(net, loader, None, opt, scheduler=lr_scheduler.StepLR(other, 1), progress=False)

@@ -467,11 +467,11 @@ def test_ops_built_on_exp_take_integer_and_bool_tensors():
 
 def test_augmented_assignment_updates_in_place_where_nothing_is_recorded():
     w = Tensor(np.ones(3), requires_grad=True)
-    same = w
+    same, array = w, w.data
     (w * 2.0).sum().backward()
     with tg.no_grad():
         w -= 0.5 * w.grad  # the hand-written SGD step
-    assert w is same and w.requires_grad and w.grad is not None
+    assert w is same and w.data is array and w.requires_grad and w.grad is not None
     np.testing.assert_array_equal(same.numpy(), [0.0, 0.0, 0.0])
     with pytest.raises(RuntimeError, match="leaf tensor that requires grad is being used in an "
                                            "in-place"):
@@ -481,23 +481,19 @@ def test_augmented_assignment_updates_in_place_where_nothing_is_recorded():
         total += (w * float(k)).sum()
     total.backward()
     np.testing.assert_array_equal(w.grad.numpy(), [5.0, 5.0, 5.0])
+    # a value a graph saved, written in place after the forward: refused, as torch's version
+    # counters refuse it, on either backward path
     x, y = Tensor(np.array([1.0, 2.0]), requires_grad=True), Tensor(np.array([3.0, 4.0]))
     z = (x * y).sum()
-    y += 10.0  # a constant the graph saved: the graph keeps the old values
-    z.backward()
-    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
-    # a create_graph backward differentiates the tensors themselves: a replaced array is refused
-    # (it gave the gradient of the new values, 3. here, or of a mix: w*w*w after w -= 1 gave 17)
-    x.grad = None
-    z = (x * y).sum()
-    y += 1.0
-    np.testing.assert_array_equal(tg.grad(z, x, retain_graph=True)[0].numpy(), [13.0, 14.0])
-    with pytest.raises(RuntimeError, match="modified since the graph was recorded"):
+    y += 10.0
+    with pytest.raises(RuntimeError, match="that mul saved was written in place"):
+        tg.grad(z, x, retain_graph=True)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         tg.grad(z, x, create_graph=True)
     cube = (x * x * x).sum()
     with tg.no_grad():
         x -= 1.0
-    with pytest.raises(RuntimeError, match="shape \\(2,\\) that mul saved holds a new array"):
+    with pytest.raises(RuntimeError, match="shape \\(2,\\) that mul saved was written"):
         tg.grad(cube, x, create_graph=True)
     # torch refuses only what a backward reads: add's does not read its inputs, exp's reads
     # its output
@@ -510,13 +506,108 @@ def test_augmented_assignment_updates_in_place_where_nothing_is_recorded():
     total = e.sum()
     with tg.no_grad():
         e += 1.0
-    with pytest.raises(RuntimeError, match="that exp saved holds a new array"):
+    with pytest.raises(RuntimeError, match="that exp saved was written"):
+        tg.grad(total, v, create_graph=True)
+    # a replaced array (not written: .data set) is still refused by a create_graph backward
+    total = (v * v).sum()
+    v.data = v.data + 1.0
+    with pytest.raises(RuntimeError, match="modified since the graph was recorded"):
         tg.grad(total, v, create_graph=True)
     i = Tensor(np.array([1, 2]))
     with pytest.raises(TypeError, match="cannot be stored in a tensor of dtype int64"):
         i += 0.5
     with pytest.raises(ValueError, match="does not fit the tensor's shape"):
         y += np.ones((2, 2))
+
+
+def test_in_place_updates_reach_views_as_in_torch(torch):
+    """A state-dict entry or a detach() shares the parameter's memory: updating it in place
+    moves the model (the YOLOv5 ModelEMA pattern), as in PyTorch; it did not."""
+    from tinygrad_norm import nn
+
+    lin, tlin = nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    src = [p.data.copy() for p in lin.parameters()]
+    with torch.no_grad():
+        for t, a in zip(tlin.parameters(), src):
+            t.copy_(torch.tensor(a))
+    new = {k: v.data * 0.5 + 1.0 for k, v in lin.state_dict().items()}
+    with tg.no_grad():
+        for k, v in lin.state_dict().items():
+            v *= 0.5
+            v += Tensor(new[k]) - v * 0 - (v * 0 + v)  # v = new, the long way round
+    with torch.no_grad():
+        for k, v in tlin.state_dict().items():
+            v *= 0.5
+            v += torch.tensor(new[k]) - v
+    for p, t in zip(lin.parameters(), tlin.parameters()):
+        np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(p.data, new["weight" if p.ndim == 2 else "bias"], rtol=1e-6)
+    w = Tensor(np.ones(3, np.float32), requires_grad=True)
+    a = w.detach()
+    a += 1.0
+    np.testing.assert_array_equal(w.data, [2.0, 2.0, 2.0])
+
+
+def test_in_place_methods_match_torch(torch):
+    a = np.array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]], np.float32)
+    t, x = Tensor(a.copy()), torch.tensor(a)
+    for ours, theirs in [
+        (lambda: t.add_(Tensor(np.ones(3, np.float32)), alpha=2.5),
+         lambda: x.add_(torch.ones(3), alpha=2.5)),
+        (lambda: t.sub_(1.5), lambda: x.sub_(1.5)),
+        (lambda: t.mul_(Tensor(a)), lambda: x.mul_(torch.tensor(a))),
+        (lambda: t.div_(4.0), lambda: x.div_(4.0)),
+        (lambda: t.copy_(np.array([7.0, 8.0, 9.0])), lambda: x.copy_(torch.tensor([7.0, 8.0, 9.0]))),
+        (lambda: t.fill_(0.25), lambda: x.fill_(0.25)),
+        (lambda: t.zero_(), lambda: x.zero_()),
+    ]:
+        view = t.data
+        assert ours() is t and t.data is view  # in place: the same array
+        theirs()
+        np.testing.assert_array_equal(t.data, x.numpy())
+        assert t.dtype == np.float32
+    w = Tensor(np.ones(3, np.float32), requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        w.add_(1.0)
+    with pytest.raises(RuntimeError, match="a tensor that requires grad is being used"):
+        (w * 2).mul_(2.0)  # could not be recorded: the caller's tensor would not change
+    with pytest.raises(RuntimeError, match="source requires grad"):
+        Tensor(np.zeros(3, np.float32)).copy_(w)
+    with tg.no_grad():
+        w.add_(Tensor(np.ones(3, np.float32)), alpha=-0.5)  # a hand-written update
+    np.testing.assert_array_equal(w.data, [0.5, 0.5, 0.5])
+    i = Tensor(np.array([1, 2]))
+    with pytest.raises(TypeError, match="cannot be stored in a tensor of dtype int64"):
+        i.copy_(np.array([0.5, 1.5]))
+    with pytest.raises(ValueError, match="do not fit the tensor's shape"):
+        i.copy_(np.array([1, 2, 3]))
+    c = Tensor(a, requires_grad=True)
+    d = c.clone()
+    assert d.data is not c.data and d.requires_grad
+    (d * 2.0).sum().backward()
+    np.testing.assert_array_equal(c.grad.data, np.full(a.shape, 2.0))
+
+
+def test_argmax_format_and_dtype_shorthands_match_torch(torch):
+    a = np.array([[1.0, 5.0, np.nan], [7.0, 0.0, 7.0]])
+    t, x = Tensor(a), torch.tensor(a)
+    assert t.argmax().item() == x.argmax().item()
+    np.testing.assert_array_equal(t.argmax(1).data, x.argmax(1).numpy())
+    np.testing.assert_array_equal(t.argmin(0, keepdims=True).data, x.argmin(0, keepdim=True))
+    assert t.argmax(1).dtype == np.int64
+    with pytest.raises(ValueError, match="empty tensor"):
+        Tensor(np.zeros((0, 3))).argmax()
+    with pytest.raises(TypeError, match="one int or None"):
+        t.argmax((0, 1))
+    loss = Tensor(np.float32(0.123456))
+    assert f"{loss:.4f}" == f"{torch.tensor(0.123456):.4f}" == "0.1235"
+    assert f"{loss}" == str(np.float32(0.123456).item())
+    with pytest.raises(TypeError):
+        f"{Tensor(np.ones(2)):.3f}"
+    f = Tensor(np.array([1.5, -2.0]))
+    assert f.long().dtype == np.int64 and f.int().dtype == np.int32 and f.bool().dtype == bool
+    assert f.half().dtype == np.float16 and f.to(np.float32).dtype == np.float32
+    np.testing.assert_array_equal(f.long().data, x.new_tensor([1.5, -2.0]).long().numpy())
 
 
 # ---- from a Tensor-API bug hunt against NumPy and torch 2.13 -------------------------------------

@@ -526,9 +526,9 @@ def _check_written(node):
         raise RuntimeError(
             f"one of the variables needed for gradient computation has been modified by an "
             f"inplace operation: an array of shape {stale.shape} that {op.name} saved was "
-            f"written in place after the forward (an optimizer step, nn.init or "
-            f"load_state_dict), so its gradient would be taken at the new values. Call "
-            f"backward() before optimizer.step(), or run the forward again.")
+            f"written in place after the forward (an optimizer step, nn.init, "
+            f"load_state_dict, or x += y under no_grad()), so its gradient would be taken at the "
+            f"new values. Call backward() before optimizer.step(), or run the forward again.")
 
 
 def _written_since(a, seq):

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import ops
 from . import random as _random
-from .autograd import Node, _state, no_grad, run_backward
+from .autograd import Node, _state, mark_written, no_grad, run_backward
 
 _new = object.__new__
 _SCALARS = (int, float)
@@ -472,6 +472,12 @@ class Tensor:
     def __float__(self):
         return float(self.item())
 
+    def __format__(self, spec):
+        """``f"{loss:.4f}"``: a one-element tensor formats as its number, as torch's."""
+        if self.data.size == 1 and self.data.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec) if spec else str(self)
+
     def __int__(self):
         return int(self.item())
 
@@ -555,11 +561,13 @@ class Tensor:
 
     def _update(self, op, o, symbol):
         """``self op= o``. Where nothing is recorded (grad mode off, or no tensor that requires
-        grad), an update as torch's in-place one: this tensor takes the result (same shape and
-        dtype) and keeps its identity, requires_grad and grad; the result is a new array, so
-        values a recorded graph saved stay as they were. Where the op is recorded, a new tensor
-        as ``x = x + y`` gives (torch rewrites its graph in place instead: same values); on a
-        leaf that requires grad it is an error, as in torch."""
+        grad), an update in place, as torch's: the result (same shape and dtype) is written into
+        this tensor's array, so every view of it follows (a state-dict entry, a ``detach()``: an
+        EMA of the weights updates the model), and the tensor keeps its identity, requires_grad
+        and grad. A recorded graph that saved the array then refuses to go backward, as torch's
+        version counters refuse it. Where the op is recorded, a new tensor as ``x = x + y`` gives
+        (torch rewrites its graph in place instead: same values); on a leaf that requires grad
+        it is an error, as in torch."""
         if _state.enabled and (self.requires_grad or (isinstance(o, Tensor) and o.requires_grad)):
             if self.requires_grad and self._node is None:
                 raise RuntimeError(
@@ -577,8 +585,83 @@ class Tensor:
                 raise TypeError(f"in-place {symbol}: the result of dtype {r.dtype} cannot be "
                                 f"stored in a tensor of dtype {self.data.dtype}")
             r = r.astype(self.data.dtype)
-        self.data = r
+        self._write(r)
         return self
+
+    def _write(self, values):
+        """Write ``values`` (this tensor's shape and dtype) into its array, and mark the array
+        written for the graphs that saved it; a read-only array (a broadcast view) is replaced."""
+        if self.data.flags.writeable:
+            np.copyto(self.data, values)
+            mark_written((self,))
+        else:
+            self.data = values
+
+    def _in_place(self, name, other=None):
+        """Checks of an in-place method (``add_``, ``copy_``, ...): what torch refuses, or what
+        the tape could not record (this tensor would not change, as ``x = x + y`` can rebind)."""
+        if not _state.enabled:
+            return
+        if self.requires_grad:
+            what = ("a leaf tensor that requires grad" if self._node is None else
+                    "a tensor that requires grad")
+            raise RuntimeError(f"{name}: {what} is being used in an in-place operation: update "
+                               f"it under `with tinygrad_norm.no_grad():`, or write "
+                               f"`x = x + y` (a new tensor, on the graph)")
+        if isinstance(other, Tensor) and other.requires_grad:
+            raise RuntimeError(f"{name}: the source requires grad, and an in-place write is not "
+                               f"recorded (it would get no gradient); run it under no_grad() or "
+                               f"write `x = x + y`")
+
+    def _put(self, name, values):
+        """``self``'s array takes ``values`` (broadcast to its shape, cast within its kind)."""
+        values = np.asarray(values)
+        try:
+            out = np.broadcast_to(values, self.data.shape)
+        except ValueError:
+            raise ValueError(f"{name}: values of shape {values.shape} do not fit the tensor's "
+                             f"shape {self.data.shape}") from None
+        if not np.can_cast(out.dtype, self.data.dtype, "same_kind"):
+            raise TypeError(f"{name}: values of dtype {out.dtype} cannot be stored in a tensor "
+                            f"of dtype {self.data.dtype}")
+        self._write(out.astype(self.data.dtype, copy=False))
+        return self
+
+    def copy_(self, src):
+        """The values of ``src`` (a tensor, array or number, broadcast) written into this
+        tensor's array, as ``torch.Tensor.copy_``; a float source into an integer tensor is a
+        TypeError (torch truncates)."""
+        self._in_place("copy_", src)
+        return self._put("copy_", src.data if isinstance(src, Tensor) else src)
+
+    def zero_(self):
+        self._in_place("zero_")
+        return self._put("zero_", np.zeros((), self.data.dtype))
+
+    def fill_(self, value):
+        self._in_place("fill_")
+        return self._put("fill_", _scalar_arg(value, "fill_(): value"))
+
+    def add_(self, other, *, alpha=1):
+        """``self += alpha * other`` in place, as ``torch.Tensor.add_``."""
+        self._in_place("add_", other)
+        return self._update(ops.Add, _scaled(other, alpha, "add_"), "add_")
+
+    def sub_(self, other, *, alpha=1):
+        self._in_place("sub_", other)
+        return self._update(ops.Sub, _scaled(other, alpha, "sub_"), "sub_")
+
+    def mul_(self, other):
+        self._in_place("mul_", other)
+        return self._update(ops.Mul, other, "mul_")
+
+    def div_(self, other):
+        self._in_place("div_", other)
+        return self._update(ops.Div, other, "div_")
+
+    def clone(self):
+        """A copy with its own array, on the graph (its gradient passes back), as torch's."""
+        return apply(ops.Cast, self, dtype=self.data.dtype)
 
     def __matmul__(self, o):
         return matmul(self, o)
@@ -641,6 +724,34 @@ class Tensor:
 
     def float(self): return self.astype(np.float32)
     def double(self): return self.astype(np.float64)
+    def half(self): return self.astype(np.float16)
+    def long(self): return self.astype(np.int64)
+    def int(self): return self.astype(np.int32)
+    def bool(self): return self.astype(np.bool_)
+
+    def to(self, dtype):
+        """``astype(dtype)``, under torch's name (a dtype only: there is one device)."""
+        return self.astype(dtype)
+
+    def argmax(self, axis=None, keepdims=False):
+        """Index of the largest value (over the flattened tensor for ``axis=None``), int64, the
+        first one on a tie; no gradient. NaN counts as largest, as in NumPy and torch."""
+        return self._arg(np.argmax, "argmax", axis, keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return self._arg(np.argmin, "argmin", axis, keepdims)
+
+    def _arg(self, fn, name, axis, keepdims):
+        if axis is not None:
+            axis = _axes(axis, self.data.ndim)
+            if len(axis) != 1:
+                raise TypeError(f"{name}(): axis must be one int or None, got {axis}")
+            axis = axis[0]
+        if self.data.size == 0:
+            raise ValueError(f"{name}(): cannot take the {name} of an empty tensor of shape "
+                             f"{self.shape}")
+        return Tensor._wrap(np.asarray(fn(self.data, axis=axis, keepdims=bool(keepdims)),
+                                       dtype=np.int64))
 
     # ---- reductions ----------------------------------------------------------------------------
     def _reduce(self, op, axis, keepdims):
@@ -900,6 +1011,15 @@ class _HookHandle:
             if h is self._hook:
                 del self._hooks[i]
                 return
+
+
+def _scaled(other, alpha, name):
+    """``alpha * other`` for add_/sub_ (``other`` itself for alpha 1)."""
+    alpha = _scalar_arg(alpha, f"{name}(): alpha")
+    if alpha == 1:
+        return other
+    with no_grad():
+        return _operand(other) * alpha
 
 
 def _combine(op, a, b):

@@ -120,6 +120,9 @@ def fit(model, train_loader, test_data=None, optimizer=None, epochs=1, loss_fn=N
     if scheduler is not None and not callable(getattr(scheduler, "step", None)):
         raise TypeError(f"fit: scheduler must have a step() method (an lr_scheduler), got "
                         f"{type(scheduler).__name__}")
+    if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
+        raise ValueError("fit: the scheduler drives another optimizer than the one given; "
+                         "build it on this optimizer")
     loss_fn = _cross_entropy if loss_fn is None else loss_fn
     history = {k: [] for k in HISTORY_KEYS}
     width = len(str(epochs))

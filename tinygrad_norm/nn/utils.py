@@ -107,13 +107,23 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     if total.size != 1 or total.dtype.kind not in "iuf":
         raise TypeError(f"{fn}(): total_norm must be one number (the Tensor get_total_norm "
                         f"returns), got {type(total_norm).__name__} of shape {total.shape}")
-    total = total.reshape(()).astype(np.result_type(total.dtype, np.float32))
+    total = total.reshape(())
+    if total.dtype.kind != "f":
+        total = total.astype(np.float32)
     t = total.dtype.type
-    coef = min(t(max_norm) / (total + t(1e-6)), t(1.0))  # a NaN norm stays NaN, as torch.clamp
-    for p in params:
-        g = p.grad
-        if g is not None:
-            g.data = (g.data * coef.astype(g.data.dtype)).astype(g.data.dtype, copy=False)
+    # As torch rounds it: max_norm / (total + 1e-6) is the reciprocal times max_norm, each step
+    # rounded to the total's dtype, the numbers taken in torch's arithmetic type (float32 for
+    # float16: max_norm is not rounded to float16 first)
+    op = np.float32 if t is np.float16 else t
+    inv = t(1.0) / t(op(total) + op(1e-6))
+    coef = min(t(op(inv) * op(max_norm)), t(1.0))  # a NaN norm stays NaN, as torch.clamp
+    with np.errstate(invalid="ignore", over="ignore"):  # inf * 0: NaN, silently as torch
+        for p in params:
+            g = p.grad
+            if g is not None:
+                a = g.data
+                wide = np.result_type(a.dtype, coef.dtype)
+                g.data = (a.astype(wide, copy=False) * coef).astype(a.dtype, copy=False)
 
 
 def _max_norm(v, fn):
@@ -151,7 +161,9 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     for p in params:
         g = p.grad
         if g is not None:
-            g.data = np.clip(g.data, -v, v).astype(g.data.dtype, copy=False)
+            a = g.data
+            bound = min(v, float(np.finfo(a.dtype).max)) if a.dtype.kind == "f" else v
+            g.data = np.clip(a, -bound, bound).astype(a.dtype, copy=False)
 
 
 def parameters_to_vector(parameters):

@@ -1,5 +1,6 @@
 """Learning-rate schedules, as ``torch.optim.lr_scheduler``: the same classes, arguments, state
-dicts and step-by-step values (each schedule updates ``group["lr"]`` by PyTorch's recurrence, so
+dicts and step-by-step values (hyperparameters taken as Python numbers, as the optimizers take
+them) (each schedule updates ``group["lr"]`` by PyTorch's recurrence, so
 the learning rates match it to the last bit, and a schedule composes with changes made to the
 learning rate by hand).
 
@@ -95,6 +96,8 @@ class LRScheduler:
                                    f"when resuming a scheduler with last_epoch >= 0: load the "
                                    f"optimizer's state dict first")
         self.optimizer = optimizer
+        if not getattr(optimizer, "_tracked", False):  # as torch: steps count from here on
+            optimizer._tracked, optimizer._stepped = True, False
         if last_epoch == -1:
             for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])
@@ -125,6 +128,8 @@ class LRScheduler:
         """Advance the schedule by one epoch (or iteration) and set the learning rates. Call it
         after ``optimizer.step()``. ``epoch`` (deprecated in PyTorch, and here) jumps to that
         epoch, with the schedule's closed form where it has one."""
+        if epoch is not None:
+            epoch = _int(epoch, "epoch", type(self).__name__, 0)
         if self._step_count == 1 and not self._is_initial and _never_stepped(self.optimizer):
             warnings.warn(
                 "Detected call of `lr_scheduler.step()` before `optimizer.step()`. You should "
@@ -134,11 +139,11 @@ class LRScheduler:
         self._step_count += 1
         if epoch is not None:
             warnings.warn(_EPOCH_DEPRECATED, UserWarning, stacklevel=2)
-            epoch = _int(epoch, "epoch", type(self).__name__, 0)
         self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
         self._in_step = True
+        before = self.last_epoch
         try:
             if epoch is None:
                 self.last_epoch += 1
@@ -147,6 +152,9 @@ class LRScheduler:
                 self.last_epoch = epoch
                 closed = getattr(self, "_closed_form", None)
                 values = closed() if closed is not None else self.get_lr()
+        except BaseException:  # a failing lr_lambda: the schedule stays where it was
+            self.last_epoch = before
+            raise
         finally:
             self._in_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
@@ -330,8 +338,9 @@ class LinearLR(LRScheduler):
         return [group["lr"] * ratio for group in self.optimizer.param_groups]
 
     def _closed_form(self):
-        done = min(self.total_iters, self.last_epoch) / self.total_iters
-        scale = self.start_factor + (self.end_factor - self.start_factor) * done
+        done = min(self.total_iters, self.last_epoch)
+        scale = (self.start_factor
+                 + (self.end_factor - self.start_factor) * done / self.total_iters)
         return [base * scale for base in self.base_lrs]
 
 
@@ -416,9 +425,13 @@ class SequentialLR(LRScheduler):
         if not schedulers:
             raise ValueError(f"{cls} expects at least one scheduler, but got no scheduler.")
         for i, s in enumerate(schedulers):
-            if isinstance(s, ReduceLROnPlateau) or not isinstance(s, LRScheduler):
-                raise TypeError(f"{cls}: schedulers[{i}] must be an epoch-based LRScheduler (not "
-                                f"ReduceLROnPlateau), got {type(s).__name__}")
+            if isinstance(s, ReduceLROnPlateau):  # its step() needs the metric
+                raise ValueError(f"{cls} does not support `ReduceLROnPlateau` scheduler as it "
+                                 f"requires additional kwargs to be specified when calling "
+                                 f"`step`, but got one at index {i}")
+            if not isinstance(s, LRScheduler):
+                raise TypeError(f"{cls}: schedulers[{i}] must be an LRScheduler, got "
+                                f"{type(s).__name__}")
             if s.optimizer is not optimizer:
                 raise ValueError(f"{cls} expects all schedulers to belong to the same optimizer, "
                                  f"but schedulers[{i}] has another one")
@@ -465,10 +478,13 @@ class SequentialLR(LRScheduler):
 
 
 def _undo_initial_step(s):
+    # As torch 2.13: only the leaf schedulers count back; a nested SequentialLR keeps its own
+    # epoch (pytorch#196243 reports the schedule this gives; parity is kept until torch changes)
     if isinstance(s, SequentialLR):
         for inner in s._schedulers:
             _undo_initial_step(inner)
-    s.last_epoch -= 1
+    else:
+        s.last_epoch -= 1
 
 
 # ---- on a plateau ----------------------------------------------------------------------------------
