@@ -690,18 +690,26 @@ class Tensor:
         return Tensor._wrap(np.logical_not(self.data))
 
     # ---- unary -------------------------------------------------------------------------------------
-    def exp(self): return _unary(ops.Exp, self)
-    def log(self): return _unary(ops.Log, self)
-    def log1p(self): return _unary(ops.Log1p, self)
-    def expm1(self): return _unary(ops.Expm1, self)
-    def sqrt(self): return _unary(ops.Sqrt, self)
-    def rsqrt(self): return _unary(ops.Rsqrt, self)
+    # (integer and bool tensors computed in a float type of at least 32 bits: see _floating)
+    def exp(self):
+        return _unary(ops.Exp, self if self.data.dtype.kind == "f" else self._floating())
+    def log(self):
+        return _unary(ops.Log, self if self.data.dtype.kind == "f" else self._floating())
+    def log1p(self):
+        return _unary(ops.Log1p, self if self.data.dtype.kind == "f" else self._floating())
+    def expm1(self):
+        return _unary(ops.Expm1, self if self.data.dtype.kind == "f" else self._floating())
+    def sqrt(self):
+        return _unary(ops.Sqrt, self if self.data.dtype.kind == "f" else self._floating())
+    def rsqrt(self):
+        return _unary(ops.Rsqrt, self if self.data.dtype.kind == "f" else self._floating())
     def abs(self): return _unary(ops.Abs, self)
     def sign(self):  # of a bool, itself (as torch; NumPy has no sign of bools)
         return _unary(ops.Sign, self) if self.data.dtype != np.bool_ else Tensor(self.data.copy())
     def relu(self): return _unary(ops.Relu, self)
     def sigmoid(self): return _unary(ops.Sigmoid, self._floating())
-    def tanh(self): return _unary(ops.Tanh, self)
+    def tanh(self):
+        return _unary(ops.Tanh, self if self.data.dtype.kind == "f" else self._floating())
     def square(self): return self * self
 
     def clip(self, min=None, max=None):
@@ -779,10 +787,7 @@ class Tensor:
     def logsumexp(self, axis=None, keepdims=False):
         # Integers and bools as float32 at least, as PyTorch: x - max in uint8 wraps around, in
         # int8 overflows, and NumPy's float16 for them overflows a sum of 70,000 exps
-        x = self
-        if self.data.dtype.kind in "biu":
-            x = Tensor(self.data.astype(np.promote_types(_exp_dtype(self.data.dtype), np.float32)))
-        return x._reduce(ops.Logsumexp, axis, keepdims)
+        return self._floating()._reduce(ops.Logsumexp, axis, keepdims)
 
     def var(self, axis=None, correction=None, keepdims=False, *, ddof=None):
         """Variance, two-pass. ``correction`` as PyTorch (None means 1, unbiased); ``ddof`` is
@@ -820,12 +825,13 @@ class Tensor:
 
     def _floating(self):
         """Itself when floating; an integer or bool tensor as the float type NumPy's exp would
-        give it (int64 -> float64, bool -> float16), so that ops built on exp accept what exp
-        accepts instead of failing inside NumPy. A constant: such tensors have no gradient."""
+        give it, but at least float32 (int64 -> float64; bool, int8 and uint8 -> float32, where
+        NumPy's float16 turned log(200) into 5.297 and overflowed exp(12); PyTorch gives float32
+        for every integer type). A constant: such tensors have no gradient."""
         dt = self.data.dtype
         if dt.kind in "fc":
             return self
-        return Tensor(self.data.astype(_exp_dtype(dt)))
+        return Tensor(self.data.astype(np.promote_types(_exp_dtype(dt), np.float32)))
 
     def _softmax(self, op, axis):
         # One axis: _axes would also take None or a tuple and the op would then silently use
