@@ -694,3 +694,16 @@ def test_repr_of_an_empty_tensor_says_its_shape():
     assert repr(Tensor(np.zeros(0))) == "Tensor([], dtype=float64)"
     with pytest.raises(ValueError, match="mT needs a matrix"):
         Tensor([1.0, 2.0]).mT
+
+
+def test_a_pytorch_style_transpose_is_not_silently_the_identity():
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    with pytest.warns(UserWarning, match="swapaxes"):
+        y = x.transpose(0, 1)  # the identity in NumPy, a swap in PyTorch
+    assert y.shape == (2, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert x.permute(0, 1).shape == (2, 3) and x.transpose(1, 0).shape == (3, 2)
+        assert x.transpose().shape == (3, 2) and x.swapaxes(0, 1).shape == (3, 2)
+    with pytest.raises(ValueError, match="swapaxes here"):
+        Tensor(np.zeros((2, 3, 4))).transpose(1, 2)

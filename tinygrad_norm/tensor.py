@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import warnings
 
 import numpy as np
 
@@ -885,6 +886,13 @@ class Tensor:
 
     def transpose(self, *axes):
         """NumPy semantics: no arguments reverses the axes, otherwise a full permutation."""
+        return self._permute(axes, "transpose")
+
+    def permute(self, *axes):
+        """PyTorch's ``permute``: the axes in their new order (``transpose`` with axes)."""
+        return self._permute(axes, "permute")
+
+    def _permute(self, axes, fn):
         nd = self.data.ndim
         if not axes or axes == (None,):
             perm = tuple(range(nd))[::-1]
@@ -894,14 +902,18 @@ class Tensor:
             if (any(not -nd <= a < nd for a in perm)
                     or sorted(a % nd if nd else a for a in perm) != list(range(nd))
                     or len(perm) != nd):
-                raise ValueError(f"transpose: axes {perm} are not a permutation of the {nd} "
-                                 f"axes of a tensor of shape {self.shape}")
+                hint = (" (PyTorch's transpose(dim0, dim1), which swaps two axes, is "
+                        "swapaxes here)" if fn == "transpose" and len(perm) == 2 else "")
+                raise ValueError(f"{fn}: axes {perm} are not a permutation of the {nd} "
+                                 f"axes of a tensor of shape {self.shape}{hint}")
             perm = tuple(a % nd for a in perm)
         if perm == tuple(range(nd)):
+            if fn == "transpose" and nd == 2 and len(axes) == 2:  # x.transpose(0, 1)
+                warnings.warn("transpose(0, 1) of a 2-D tensor leaves it as it is: the axes are "
+                              "a full permutation, as in NumPy. PyTorch's transpose(0, 1) swaps "
+                              "them: write swapaxes(0, 1) or .T", UserWarning, stacklevel=3)
             return self
         return apply(ops.Transpose, self, axes=perm)
-
-    permute = transpose
 
     def swapaxes(self, axis1, axis2):
         nd = self.data.ndim
