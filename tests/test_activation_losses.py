@@ -648,3 +648,24 @@ def test_a_class_weight_of_another_float_dtype_is_refused_as_torch(torch):
     with pytest.raises(TypeError, match="weight has dtype float32"):
         tg.nn.CrossEntropyLoss(weight=[1.0, 2.0, 3.0])(x, t)  # torch: expected Double, got Float
     assert tg.nn.CrossEntropyLoss(weight=[1.0, 2.0, 3.0]).double()(x, t).dtype == np.float64
+
+
+def test_one_hot_matches_torch(torch):
+    y = np.array([[0, 3], [2, 2]])
+    for n in (-1, 4, 6):
+        ours = F.one_hot(Tensor(y), n)
+        theirs = torch.nn.functional.one_hot(torch.tensor(y), n)
+        assert ours.dtype == np.int64 and ours.shape == tuple(theirs.shape)
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+    assert F.one_hot(Tensor(np.zeros(0, np.int64)), 3).shape == (0, 3)
+    assert F.one_hot(Tensor(np.array([1], np.uint8))).data.tolist() == [[0, 1]]
+    for bad, error, match in [(Tensor(np.array([-1, 0])), ValueError, "non-negative"),
+                              (Tensor(np.array([[0.0, 1.0]])), TypeError, "integer class"),
+                              (np.array([0, 1]), TypeError, "integer class"),
+                              (Tensor(np.zeros(0, np.int64)), ValueError, "Can not infer")]:
+        with pytest.raises(error, match=match):
+            F.one_hot(bad)
+    with pytest.raises(ValueError, match="smaller than num_classes"):
+        F.one_hot(Tensor(y), 3)
+    with pytest.raises(TypeError, match="num_classes must be an int"):
+        F.one_hot(Tensor(y), 4.0)

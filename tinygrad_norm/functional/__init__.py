@@ -5,3 +5,4 @@ from .dropout import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .encoding import *  # noqa: F401,F403
