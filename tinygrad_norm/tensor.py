@@ -10,6 +10,8 @@ from __future__ import annotations
 import numbers
 import operator
 import warnings
+import weakref
+from collections import namedtuple
 
 import numpy as np
 
@@ -522,7 +524,10 @@ class Tensor:
                 self._hooks = []
             hooks = self._hooks
         hook = _Hook(fn)
-        hooks.append(hook)
+        if hooks and isinstance(hooks[-1], _RetainGrad):  # retain_grad sees the final gradient
+            hooks.insert(len(hooks) - 1, hook)
+        else:
+            hooks.append(hook)
         return _HookHandle(hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
@@ -971,6 +976,152 @@ class Tensor:
                       for i, s in enumerate(shape))
         return self.broadcast_to(shape)
 
+    # ---- PyTorch's movement methods, as composites of indexing and broadcasting (so every
+    # derivative comes from the primitives); their arguments keep PyTorch's names
+    def _dim(self, dim, fn):
+        if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral):
+            raise TypeError(f"{fn}(): dim must be an int, got {type(dim).__name__}")
+        if self.data.ndim == 0:
+            raise ValueError(f"{fn}(): a 0-d tensor has no dim to work along; reshape(1) it")
+        return _axes(int(dim), self.data.ndim, "dim")[0]
+
+    def split(self, split_size_or_sections, dim=0):
+        """Pieces along ``dim``, as ``torch.split``: each of ``split_size`` (the last one
+        shorter), or of the listed sizes, which must add up to the axis' length. (NumPy's
+        ``split`` counts sections instead: that is ``chunk``.)"""
+        d = self._dim(dim, "split")
+        n = self.data.shape[d]
+        sizes = split_size_or_sections
+        if isinstance(sizes, (bool, np.bool_)) or not (
+                isinstance(sizes, numbers.Integral) or hasattr(sizes, "__iter__")):
+            raise TypeError(f"split(): split_size_or_sections must be an int or a list of ints, "
+                            f"got {type(sizes).__name__}")
+        if isinstance(sizes, numbers.Integral):
+            if sizes <= 0 and not (sizes == 0 and n == 0):
+                raise ValueError(f"split(): split_size must be positive, got {sizes}")
+            sizes = [min(int(sizes), n - i) for i in range(0, n, int(sizes))] if n else [0]
+        else:
+            sizes = list(_shape_arg(tuple(sizes)))
+            if any(s < 0 for s in sizes) or sum(sizes) != n:
+                raise ValueError(f"split(): sizes {sizes} must be non-negative and add up to "
+                                 f"{n}, the length of dim {d}")
+        out, start = [], 0
+        for k in sizes:
+            index = (slice(None),) * d + (slice(start, start + k),)
+            out.append(self[index])
+            start += k
+        return tuple(out)
+
+    def chunk(self, chunks, dim=0):
+        """At most ``chunks`` pieces of equal length along ``dim`` (the last one shorter), as
+        ``torch.chunk``."""
+        if isinstance(chunks, (bool, np.bool_)) or not isinstance(chunks, numbers.Integral) \
+                or chunks < 1:
+            raise ValueError(f"chunk(): chunks must be a positive int, got {chunks!r}")
+        n = self.data.shape[self._dim(dim, "chunk")]
+        return self.split(max(-(-n // int(chunks)), 1), dim)
+
+    def flip(self, dims):
+        """The order of the elements reversed along ``dims`` (an int or a tuple), as
+        ``torch.flip``."""
+        axes = _axes(dims, self.data.ndim, "dims")
+        if not axes:
+            return self[...]
+        return self[tuple(slice(None, None, -1) if i in axes else slice(None)
+                          for i in range(max(axes) + 1))]
+
+    def repeat(self, *sizes):
+        """The tensor tiled ``sizes`` times along each axis (leading new axes when there are more
+        sizes than axes), as ``torch.Tensor.repeat`` (NumPy's ``tile``)."""
+        reps = _shape_arg(sizes)
+        nd = self.data.ndim
+        if len(reps) < nd:
+            raise ValueError(f"repeat(): {len(reps)} sizes for a tensor of {nd} dimensions; give "
+                             f"at least one per dimension")
+        if any(r < 0 for r in reps):
+            raise ValueError(f"repeat(): sizes must be non-negative, got {reps}")
+        shape = (1,) * (len(reps) - nd) + self.data.shape
+        # each axis as (repeat, size), broadcast along the repeats, then merged
+        wide = self.reshape([v for s in shape for v in (1, s)])
+        tiled = wide.broadcast_to([v for r, s in zip(reps, shape) for v in (r, s)])
+        return tiled.reshape([r * s for r, s in zip(reps, shape)])
+
+    def gather(self, dim, index):
+        """``out[i][j] = self[index[i][j]][j]`` for ``dim=0`` (and so on), as ``torch.gather``:
+        ``index`` is an integer tensor of this tensor's rank, no bigger than it along the other
+        axes. The gradient adds up repeated indices."""
+        d = self._dim(dim, "gather")
+        idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"gather(): index must hold integers, got dtype {idx.dtype}")
+        nd = self.data.ndim
+        if idx.ndim != nd or any(idx.shape[i] > self.data.shape[i] for i in range(nd) if i != d):
+            raise ValueError(f"gather(): index of shape {idx.shape} does not fit a tensor of "
+                             f"shape {self.shape} along dim {d}")
+        if idx.size and (idx.min() < -self.data.shape[d] or idx.max() >= self.data.shape[d]):
+            raise IndexError(f"gather(): index out of range for dim {d} of size "
+                             f"{self.data.shape[d]}")
+        grid = list(np.ogrid[tuple(slice(n) for n in idx.shape)])
+        grid[d] = idx
+        return self[tuple(grid)]
+
+    def masked_fill(self, mask, value):
+        """``value`` where ``mask`` holds, the tensor elsewhere (broadcast), as torch's; the
+        gradient passes where the mask is False."""
+        m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        if m.dtype != np.bool_:
+            raise TypeError(f"masked_fill(): mask must be boolean, got dtype {m.dtype}")
+        v = _scalar_arg(value, "masked_fill(): value")
+        return where(m, Tensor(np.asarray(v, dtype=self.data.dtype)), self)
+
+    def sort(self, dim=-1, descending=False, *, stable=False):
+        """``(values, indices)`` along ``dim``, as ``torch.sort``: NaN sorts as the largest, and
+        equal values keep their order either way (always stable, as ``stable=True``). The
+        values' gradient goes back to where each came from."""
+        d = self._dim(dim, "sort")
+        if not descending:
+            order = np.argsort(self.data, axis=d, kind="stable")
+        else:  # ascending on the reversed axis, read backwards: ties stay first-come
+            n = self.data.shape[d] if self.data.ndim else 1
+            back = np.argsort(np.flip(self.data, axis=d), axis=d, kind="stable")
+            order = (n - 1) - np.flip(back, axis=d)
+        return SortResult(self.gather(d, order), Tensor._wrap(order.astype(np.int64)))
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """The ``k`` largest (or smallest) values along ``dim`` and their indices, as
+        ``torch.topk``, in order (``sorted=False`` is taken and gives the same order)."""
+        d = self._dim(dim, "topk")
+        n = self.data.shape[d] if self.data.ndim else 1
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral) \
+                or not 0 <= k <= n:
+            raise ValueError(f"topk(): k must be an int in [0, {n}] (the size of dim {d}), "
+                             f"got {k!r}")
+        values, indices = self.sort(d, descending=bool(largest))
+        head = (slice(None),) * d + (slice(0, int(k)),)
+        return TopKResult(values[head], Tensor._wrap(indices.data[head]))
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``.grad`` at every backward (accumulated), as
+        torch's: taken after this tensor's other hooks, whenever they were registered. A no-op
+        on a leaf."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        node = self._node
+        if node is None or any(isinstance(h, _RetainGrad) for h in node.hooks or ()):
+            return
+        if node.hooks is None:
+            node.hooks = []
+        node.hooks.append(_RetainGrad(self))
+
+    def expand_as(self, other):
+        return self.expand(*other.shape)
+
+    def numel(self):
+        return self.data.size
+
+    def dim(self):
+        return self.data.ndim
+
     def __getitem__(self, index):
         index, basic = _index_arg(index)
         try:
@@ -1003,6 +1154,28 @@ class Tensor:
         return matmul(self, o)
 
     matmul = __matmul__
+
+
+SortResult = namedtuple("SortResult", "values indices")  # torch.return_types.sort's fields
+TopKResult = namedtuple("TopKResult", "values indices")
+
+
+class _RetainGrad:
+    """The hook retain_grad() adds: the gradient into the tensor's ``.grad``. It holds the tensor
+    weakly (the tensor owns the node that holds the hook)."""
+
+    __slots__ = ("ref",)
+    __name__ = "retain_grad"
+
+    def __init__(self, t):
+        self.ref = weakref.ref(t)
+
+    def __call__(self, g):
+        t = self.ref()
+        if t is not None:
+            mine = g if _state.enabled else Tensor._wrap(g.data.copy())  # create_graph: on it
+            t._grad = mine if t._grad is None else t._grad + mine
+        return None
 
 
 class _Hook:
