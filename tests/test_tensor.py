@@ -707,3 +707,21 @@ def test_a_pytorch_style_transpose_is_not_silently_the_identity():
         assert x.transpose().shape == (3, 2) and x.swapaxes(0, 1).shape == (3, 2)
     with pytest.raises(ValueError, match="swapaxes here"):
         Tensor(np.zeros((2, 3, 4))).transpose(1, 2)
+
+
+def test_tensor_copies_and_types_as_torch_from_numpy_shares(torch):
+    for data in ([0, 2, 1], [0.5, 1.0], [True, False], 3, 2.5, [[1, 2], [3, 4]], np.float64(2.0)):
+        assert tg.tensor(data).dtype == torch.tensor(data).numpy().dtype
+        np.testing.assert_array_equal(tg.tensor(data).data, torch.tensor(data).numpy())
+    a = np.ones(3)
+    copied, shared = tg.tensor(a), tg.from_numpy(a)
+    a[0] = 5.0
+    assert copied.data[0] == 1.0 and shared.data[0] == 5.0 and shared.data is a
+    assert tg.tensor(a, dtype=np.float32).dtype == np.float32
+    assert tg.tensor([1.0], requires_grad=True).requires_grad
+    t = Tensor(np.ones(2))
+    assert tg.tensor(t).data is not t.data
+    with pytest.raises(TypeError, match="expected an np.ndarray"):
+        tg.from_numpy([1.0])
+    assert tg.zeros(2, 3).shape == (2, 3) and tg.randn(4).dtype == np.float32
+    assert tg.full((2,), 7.0).data.tolist() == [7.0, 7.0] and tg.arange(3).shape == (3,)

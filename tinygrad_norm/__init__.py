@@ -7,6 +7,11 @@ _keep_freed_memory()  # before any big array exists: see _alloc.py for why
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, scope
 from .random import manual_seed
 from .tensor import Tensor, addcmul, concatenate, cat, matmul, maximum, minimum, stack, vecdot, where
+from .tensor import from_numpy, tensor
+
+# PyTorch's top-level constructors, the Tensor's static methods under their torch names
+zeros, ones, full, eye, arange = Tensor.zeros, Tensor.ones, Tensor.full, Tensor.eye, Tensor.arange
+randn, rand, zeros_like, ones_like = Tensor.randn, Tensor.rand, Tensor.zeros_like, Tensor.ones_like
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import save, load
 
@@ -16,4 +21,6 @@ __all__ = [
     "Tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "scope", "manual_seed",
     "concatenate", "cat", "stack", "where", "maximum", "minimum", "matmul", "vecdot", "addcmul",
     "gradcheck", "gradgradcheck", "GradcheckError", "save", "load",
+    "tensor", "from_numpy", "zeros", "ones", "full", "eye", "arange", "randn", "rand",
+    "zeros_like", "ones_like",
 ]

@@ -1204,6 +1204,31 @@ class _HookHandle:
                 return
 
 
+def tensor(data, dtype=None, requires_grad=False):
+    """A new tensor holding a **copy** of ``data``, as ``torch.tensor`` (``Tensor(array)`` shares
+    the array, as ``torch.from_numpy``). Python data is typed as PyTorch types it: floats
+    float32, ints int64, bools bool (``Tensor([0, 2])`` is float32, as ``torch.Tensor``)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        return Tensor(data.copy(), dtype=dtype, requires_grad=requires_grad)
+    if dtype is None and not isinstance(data, np.generic):
+        try:
+            kind = np.asarray(data).dtype.kind
+        except ValueError:  # ragged: Tensor() names the problem
+            kind = None
+        dtype = {"f": np.float32, "i": np.int64, "u": np.int64, "b": np.bool_}.get(kind)
+    arr = np.array(data, copy=True) if isinstance(data, np.generic) else data
+    return Tensor(arr, dtype=dtype, requires_grad=requires_grad)
+
+
+def from_numpy(ndarray):
+    """A tensor sharing ``ndarray``'s memory, as ``torch.from_numpy`` (``Tensor(ndarray)``)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy(): expected an np.ndarray, got {type(ndarray).__name__}")
+    return Tensor(ndarray)
+
+
 def _scaled(other, alpha, name):
     """``alpha * other`` for add_/sub_ (``other`` itself for alpha 1)."""
     alpha = _scalar_arg(alpha, f"{name}(): alpha")
