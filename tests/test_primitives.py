@@ -20,6 +20,7 @@ from hypothesis.extra import numpy as hnp  # noqa: E402
 
 import tinygrad_norm as tg  # noqa: E402
 from tinygrad_norm import Tensor  # noqa: E402
+from tinygrad_norm.tensor import apply as _apply  # noqa: E402  (tg.tensor: the constructor)
 import tinygrad_norm.functional as F  # noqa: E402
 
 DTYPES = [np.float64, np.float32]
@@ -1212,10 +1213,10 @@ GRADCHECK = {
     "relu": (lambda a: a.relu() * a, [_r((2, 3), 0, "nonzero")]),
     "leaky_relu": (lambda a: F.leaky_relu(a, 0.2) * a, [_r((2, 3), 0, "nonzero")]),
     # the three that keep a piecewise-linear op's gradient on the graph (derivative 0)
-    "connect": (lambda a: tg.tensor.apply(tg.ops.Connect, a) * a, [_r((2, 3))]),
-    "attach": (lambda a, b: tg.tensor.apply(tg.ops.Attach, a, b) * a * b,
+    "connect": (lambda a: _apply(tg.ops.Connect, a) * a, [_r((2, 3))]),
+    "attach": (lambda a, b: _apply(tg.ops.Attach, a, b) * a * b,
                [_r((2, 3)), _r((2, 3), 1)]),
-    "zeros_like": (lambda a: tg.tensor.apply(tg.ops.ZerosLike, a) + a * a, [_r((2, 3))]),
+    "zeros_like": (lambda a: _apply(tg.ops.ZerosLike, a) + a * a, [_r((2, 3))]),
     "sigmoid": (lambda a: a.sigmoid(), [_r((2, 3))]),
     "tanh": (lambda a: a.tanh(), [_r((2, 3))]),
     "clip": (lambda a: a.clip(-0.5, 0.5) * a, [np.array([-1.3, -0.2, 0.1, 0.9, 0.3])]),
