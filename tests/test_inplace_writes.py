@@ -227,3 +227,71 @@ def test_where_no_vjp_reads_the_written_array_the_gradient_is_the_forwards():
     (w1, b1), (w0, b0) = grads(True), grads(False)
     np.testing.assert_array_equal(w1, w0 + 1.0)  # accumulated onto the grad set before the step
     np.testing.assert_array_equal(b1, b0)
+
+
+@pytest.mark.parametrize("case", ["getitem", "gather", "cross_entropy"])
+def test_an_index_or_target_written_after_the_forward_is_refused_as_torch(torch, case):
+    """The integer arrays a node keeps in its keywords (an index, a target) count too: writing
+    into them in place gave the gradient of the moved indices (torch refuses)."""
+    import tinygrad_norm.functional as F
+
+    def run(lib, T, nn_F):
+        w = T(np.arange(5.0), requires_grad=True) if lib is tg else \
+            torch.arange(5.0, dtype=torch.float64, requires_grad=True)
+        idx = T(np.array([1, 2])) if lib is tg else torch.tensor([1, 2])
+        if case == "getitem":
+            y = (w[idx] * 2).sum()
+        elif case == "gather":
+            y = (w.reshape(1, 5).gather(1, idx.reshape(1, 2)) * 2).sum()
+        else:
+            y = nn_F.cross_entropy(w.reshape(1, 5).expand(2, 5) * 1.0, idx)
+        with (tg.no_grad() if lib is tg else torch.no_grad()):
+            idx += 1
+        y.backward()
+
+    with pytest.raises(RuntimeError, match=INPLACE):
+        run(torch, None, torch.nn.functional)
+    with pytest.raises(RuntimeError, match=INPLACE):
+        run(tg, tg.Tensor, F)
+
+
+def test_item_assignment_as_torch(torch):
+    x, t = tg.Tensor(np.zeros((2, 3))), torch.zeros(2, 3, dtype=torch.float64)
+    for target in (x, t):
+        target[0] += 1.0  # getitem, in-place add through the view, then item assignment
+        target[1, 1:] = 5.0
+        target[np.array([True, False]) if target is x else torch.tensor([True, False])] *= 2.0
+    np.testing.assert_array_equal(x.data, t.numpy())
+    w = tg.Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        w[0] = 2.0
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        w[0] += 2.0
+    np.testing.assert_array_equal(w.data, [1.0, 1.0, 1.0])  # nothing written before the error
+    with tg.no_grad():
+        w[0] = 2.0
+    assert w.data[0] == 2.0
+    y = (w * w).sum()
+    with tg.no_grad():
+        w[1] = 3.0
+    with pytest.raises(RuntimeError, match=INPLACE):
+        y.backward()
+    i = tg.Tensor(np.zeros(3, np.int64))
+    with pytest.raises(TypeError, match="cannot be stored in a tensor of dtype int64"):
+        i[0] = 0.5
+    with pytest.raises(IndexError, match="item assignment"):
+        i[5] = 1
+
+
+def test_add_with_alpha_rounds_once_as_torch(torch):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(20000).astype(np.float32), rng.standard_normal(20000).astype(np.float32)
+    for alpha in (0.1, 3.3, -0.7, 1):
+        ours, theirs = tg.Tensor(a.copy()), torch.tensor(a)
+        ours.add_(tg.Tensor(b), alpha=alpha)
+        theirs.add_(torch.tensor(b), alpha=alpha)
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        ours, theirs = tg.Tensor(a.copy()), torch.tensor(a)
+        ours.sub_(tg.Tensor(b), alpha=alpha)
+        theirs.sub_(torch.tensor(b), alpha=alpha)
+        np.testing.assert_array_equal(ours.data, theirs.numpy())

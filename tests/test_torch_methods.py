@@ -140,3 +140,18 @@ def test_small_helpers():
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call(Tensor(A))
+
+
+def test_flip_and_repeat_are_copies_as_in_torch(torch):
+    for make in (lambda t: t.flip(0), lambda t: t.flip(()), lambda t: t.repeat(1, 1),
+                 lambda t: t.repeat(2, 1)):
+        x = Tensor(np.arange(6.0).reshape(2, 3))
+        y = make(x)
+        y += 100.0
+        np.testing.assert_array_equal(x.data, np.arange(6.0).reshape(2, 3))
+
+
+def test_gather_refuses_negative_indices_and_chunk_of_nothing(torch):
+    with pytest.raises(IndexError, match="out of range"):
+        Tensor(A).gather(1, np.full((3, 1, 5), -1))
+    assert len(Tensor(np.zeros(0)).chunk(3)) == len(torch.zeros(0).chunk(3)) == 3

@@ -61,8 +61,8 @@ def mark_written(tensors):
     (``loss = f(x @ w)``, ``opt.step()``, ``loss.backward()`` gave x a gradient of the updated
     w). PyTorch refuses the same through its version counters. Here a node's number already says
     when it was recorded, so recording costs nothing more, and a backward compares each node's
-    number with the latest write's. Writes through ``.data`` itself go unseen, as in PyTorch;
-    ``x -= y`` under no_grad() makes a new array, which no graph holds."""
+    number with the latest write's. Writes through ``.data`` itself go unseen, as in PyTorch
+    (``x -= y`` under no_grad() and the in-place methods write through here)."""
     global _last_write
     with _WRITE_LOCK:  # two threads' stamps must not leave the older one as the latest
         stamp = _next_seq()
@@ -522,6 +522,12 @@ def _check_written(node):
         stale = next((a for a, r in zip(arrays, reads) if r and _written_since(a, seq)), None)
     if stale is None and op.saves_out and _written_since(out, seq):
         stale = out
+    if stale is None and node.kw:  # an index or a target array the VJP reads (getitem, nll)
+        for v in node.kw.values():
+            for a in (v if type(v) is tuple else (v,)):
+                if _written_since(a, seq):
+                    stale = a
+                    break
     if stale is not None:
         raise RuntimeError(
             f"one of the variables needed for gradient computation has been modified by an "

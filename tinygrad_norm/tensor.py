@@ -476,7 +476,8 @@ class Tensor:
         return float(self.item())
 
     def __format__(self, spec):
-        """``f"{loss:.4f}"``: a one-element tensor formats as its number, as torch's."""
+        """``f"{loss:.4f}"``: a 0-d tensor formats as its number, as torch's (other tensors take
+        no format spec)."""
         if self.data.size == 1 and self.data.ndim == 0:
             return format(self.item(), spec)
         return object.__format__(self, spec) if spec else str(self)
@@ -649,13 +650,28 @@ class Tensor:
         return self._put("fill_", _scalar_arg(value, "fill_(): value"))
 
     def add_(self, other, *, alpha=1):
-        """``self += alpha * other`` in place, as ``torch.Tensor.add_``."""
+        """``self += alpha * other`` in place, as ``torch.Tensor.add_`` (rounded once, as torch's
+        fused multiply-add: the EMA step ``v.mul_(d).add_(p, alpha=1 - d)`` matches it)."""
         self._in_place("add_", other)
-        return self._update(ops.Add, _scaled(other, alpha, "add_"), "add_")
+        return self._add_scaled(other, alpha, "add_")
 
     def sub_(self, other, *, alpha=1):
         self._in_place("sub_", other)
-        return self._update(ops.Sub, _scaled(other, alpha, "sub_"), "sub_")
+        return self._add_scaled(other, -_scalar_arg(alpha, "sub_(): alpha"), "sub_")
+
+    def _add_scaled(self, other, alpha, name):
+        alpha = _scalar_arg(alpha, f"{name}(): alpha")
+        if alpha == 1 or self.data.dtype.kind != "f" or self.data.dtype == np.float64:
+            return self._update(ops.Add, _scaled(other, alpha, name), name)
+        o = _operand(other)
+        od = o.data if isinstance(o, Tensor) else o
+        # torch's kernel: alpha in the tensor's dtype (float32 for float32), then a fused
+        # multiply-add in float32, rounded once (float64 holds it exactly), then to float16
+        dt = self.data.dtype
+        a_t = float(dt.type(alpha)) if dt == np.float16 else float(np.float32(alpha))
+        with np.errstate(over="ignore"):
+            wide = self.data.astype(np.float64) + a_t * np.asarray(od, dtype=np.float64)
+            return self._put(name, wide.astype(np.float32).astype(dt, copy=False))
 
     def mul_(self, other):
         self._in_place("mul_", other)
@@ -1018,17 +1034,21 @@ class Tensor:
         if isinstance(chunks, (bool, np.bool_)) or not isinstance(chunks, numbers.Integral) \
                 or chunks < 1:
             raise ValueError(f"chunk(): chunks must be a positive int, got {chunks!r}")
-        n = self.data.shape[self._dim(dim, "chunk")]
-        return self.split(max(-(-n // int(chunks)), 1), dim)
+        d = self._dim(dim, "chunk")
+        n = self.data.shape[d]
+        if n == 0:  # as torch: that many empty pieces
+            return tuple(self[(slice(None),) * d + (slice(0, 0),)] for _ in range(int(chunks)))
+        return self.split(-(-n // int(chunks)), dim)
 
     def flip(self, dims):
         """The order of the elements reversed along ``dims`` (an int or a tuple), as
         ``torch.flip``."""
         axes = _axes(dims, self.data.ndim, "dims")
         if not axes:
-            return self[...]
-        return self[tuple(slice(None, None, -1) if i in axes else slice(None)
+            return self.clone()
+        view = self[tuple(slice(None, None, -1) if i in axes else slice(None)
                           for i in range(max(axes) + 1))]
+        return view.clone()  # a copy, as torch's: an in-place write must not reach self
 
     def repeat(self, *sizes):
         """The tensor tiled ``sizes`` times along each axis (leading new axes when there are more
@@ -1044,7 +1064,9 @@ class Tensor:
         # each axis as (repeat, size), broadcast along the repeats, then merged
         wide = self.reshape([v for s in shape for v in (1, s)])
         tiled = wide.broadcast_to([v for r, s in zip(reps, shape) for v in (r, s)])
-        return tiled.reshape([r * s for r, s in zip(reps, shape)])
+        out = tiled.reshape([r * s for r, s in zip(reps, shape)])
+        # a copy, as torch's (all ones leave a view of self, and a broadcast is read-only)
+        return out.clone() if np.may_share_memory(out.data, self.data) else out
 
     def gather(self, dim, index):
         """``out[i][j] = self[index[i][j]][j]`` for ``dim=0`` (and so on), as ``torch.gather``:
@@ -1058,7 +1080,7 @@ class Tensor:
         if idx.ndim != nd or any(idx.shape[i] > self.data.shape[i] for i in range(nd) if i != d):
             raise ValueError(f"gather(): index of shape {idx.shape} does not fit a tensor of "
                              f"shape {self.shape} along dim {d}")
-        if idx.size and (idx.min() < -self.data.shape[d] or idx.max() >= self.data.shape[d]):
+        if idx.size and (idx.min() < 0 or idx.max() >= self.data.shape[d]):  # torch: no -1
             raise IndexError(f"gather(): index out of range for dim {d} of size "
                              f"{self.data.shape[d]}")
         grid = list(np.ogrid[tuple(slice(n) for n in idx.shape)])
@@ -1121,6 +1143,27 @@ class Tensor:
 
     def dim(self):
         return self.data.ndim
+
+    def __setitem__(self, index, value):
+        """``x[index] = value`` in place (NumPy's indexing; the value broadcast and cast within
+        its kind), where nothing is recorded, as torch's: under no_grad(), or on a tensor that
+        needs no gradient. Also what ``x[i] += v`` ends with. A graph that saved the array then
+        refuses to go backward. Where it would have to be recorded it is a RuntimeError (write
+        ``where`` or ``masked_fill`` for a differentiable fill)."""
+        self._in_place("item assignment", value)
+        index, _ = _index_arg(index)
+        v = value.data if isinstance(value, Tensor) else np.asarray(value)
+        if not np.can_cast(v.dtype, self.data.dtype, "same_kind"):
+            raise TypeError(f"item assignment: values of dtype {v.dtype} cannot be stored in a "
+                            f"tensor of dtype {self.data.dtype}")
+        if not self.data.flags.writeable:  # a broadcast view: the tensor gets its own array
+            self.data = self.data.copy()
+        try:
+            self.data[index] = v
+        except (IndexError, ValueError) as e:
+            raise type(e)(f"item assignment: index {index!r} of a tensor of shape {self.shape} "
+                          f"cannot take values of shape {v.shape}: {e}") from None
+        mark_written((self,))
 
     def __getitem__(self, index):
         index, basic = _index_arg(index)
