@@ -198,7 +198,8 @@ def _public_names():
 
     out = [(tinygrad_norm, n) for n in tinygrad_norm.__all__]
     out += [(tinygrad_norm.Tensor, n) for n in vars(tinygrad_norm.Tensor) if not n.startswith("_")]
-    for sub in ("activation", "dropout", "normalization", "losses", "conv", "encoding"):
+    for sub in ("activation", "dropout", "normalization", "losses", "conv", "encoding",
+                "vision", "distance"):
         out += [(F, n) for n in importlib.import_module(f"tinygrad_norm.functional.{sub}").__all__]
     out += [(nn, "Module"), (nn, "Parameter")]
     for sub in ("container", "dropout", "normalization", "linear", "conv", "activation", "loss"):

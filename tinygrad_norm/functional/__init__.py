@@ -6,3 +6,5 @@ from .normalization import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .encoding import *  # noqa: F401,F403
+from .vision import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403

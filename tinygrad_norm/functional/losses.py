@@ -19,8 +19,8 @@ from .. import ops
 from ..tensor import Tensor, apply, where
 from .activation import _logsigmoid
 
-__all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits"]
+__all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -387,6 +387,48 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     w = _elementwise_weight(weight, input.shape, input.dtype, fn, same_size=True)
     with scope("l1_loss", reduction=reduction):
         return _weighted_regression((input - target).abs(), w, reduction)
+
+
+def _nonnegative(v, name, fn):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not v >= 0:
+        raise ValueError(f"{fn}: {name} must be a non-negative number, got {v!r}")
+    return float(v)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta`` (``d = input - target``),
+    as PyTorch; ``beta=0`` is the L1 loss."""
+    fn = "smooth_l1_loss"
+    reduction = _reduction(fn, reduction, size_average, reduce)
+    beta = _nonnegative(beta, "beta", fn)
+    target = _pair_target(input, target, fn)
+    with scope(fn, reduction=reduction, beta=beta):
+        d = input - target
+        a = d.abs()
+        if beta == 0.0:
+            return _reduce(a, reduction)
+        inner = a.data < beta
+        return _reduce(where(inner, d * d * (0.5 / beta), a - 0.5 * beta), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """``0.5 d^2`` where ``|d| <= delta``, else ``delta (|d| - 0.5 delta)``, as PyTorch (``beta``
+    times the smooth L1 loss with ``beta = delta``). ``weight`` (the input's size) multiplies
+    each element's loss, and ``mean`` averages over the elements, as PyTorch's huber_loss (not
+    over the weights, as its mse_loss)."""
+    fn = "huber_loss"
+    reduction = _reduction(fn, reduction, None, None)
+    delta = _nonnegative(delta, "delta", fn)
+    if delta == 0.0:
+        raise ValueError(f"{fn}: delta must be positive, got 0")
+    target = _pair_target(input, target, fn)
+    w = _elementwise_weight(weight, input.shape, input.dtype, fn, same_size=True)
+    with scope(fn, reduction=reduction, delta=delta):
+        d = input - target
+        a = d.abs()
+        inner = a.data <= delta
+        loss = where(inner, d * d * 0.5, (a - 0.5 * delta) * delta)
+        return _reduce(loss if w is None else loss * w, reduction)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,

@@ -1,4 +1,4 @@
-"""Conv2d, MaxPool2d and AvgPool2d, as ``torch.nn``."""
+"""Conv2d, MaxPool2d, AvgPool2d and AdaptiveAvgPool2d, as ``torch.nn``."""
 from __future__ import annotations
 
 import math
@@ -11,7 +11,7 @@ from . import init
 from .linear import _count, _float_dtype
 from .module import Module, Parameter
 
-__all__ = ["Conv2d", "MaxPool2d", "AvgPool2d"]
+__all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
 
 
 def _pair(v, name, cls, minimum):
@@ -138,3 +138,23 @@ class AvgPool2d(Module):
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed output size (``F.adaptive_avg_pool2d``); ``1`` is global
+    average pooling."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+        if len(sizes) != 2 or any(v is not None and (isinstance(v, bool) or not isinstance(
+                v, numbers.Integral) or v < 1) for v in sizes):
+            raise ValueError(f"AdaptiveAvgPool2d: output_size must be a positive int, None, or a "
+                             f"pair of them, got {output_size!r}")
+        self.output_size = output_size
+
+    def forward(self, input):
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"

@@ -1,0 +1,118 @@
+"""F.pad, F.adaptive_avg_pool2d, F.normalize, F.smooth_l1_loss, F.huber_loss and their modules
+against torch 2.13: values and gradients under random upstream gradients (float64), gradcheck,
+and bad arguments."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_norm as tg
+import tinygrad_norm.functional as F
+from tinygrad_norm import Tensor, nn
+
+RNG = np.random.default_rng(5)
+X4 = RNG.standard_normal((2, 3, 7, 5))
+V = RNG.standard_normal((3, 4, 5))
+V[0, :, 1] = 0.0  # zero vectors along dim 1 and along the last dim
+V[1, 2, :] = 0.0
+A = RNG.standard_normal((4, 5)) * 2
+B = RNG.standard_normal((4, 5))
+B[0, 0] = A[0, 0]  # d = 0
+B[0, 1] = A[0, 1] - 1.0  # |d| = beta exactly
+W = RNG.uniform(0.0, 1.0, (4, 5))
+
+
+def _compare(torch, ours, theirs, a, *others, rtol=1e-12):
+    t, x = Tensor(a.copy(), requires_grad=True), torch.tensor(a.copy(), requires_grad=True)
+    o = ours(t, *[Tensor(v) for v in others])
+    r = theirs(x, *[torch.tensor(v) for v in others])
+    assert o.shape == tuple(r.shape)
+    np.testing.assert_allclose(o.data, r.detach().numpy(), rtol=rtol, atol=0)
+    g = np.random.default_rng(9).standard_normal(o.shape)
+    (o * Tensor(g)).sum().backward()
+    (r * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(t.grad.data, x.grad.numpy(), rtol=1e-9, atol=1e-14)
+    assert np.isfinite(t.grad.data).all()
+
+
+@pytest.mark.parametrize("pad", [(1, 1), (1, 2, 0, 3), (-1, 2, 1, -2), (0, 0, 0, 0, 1, 1),
+                                 (2, -1), ()])
+def test_pad_matches_torch(torch, pad):
+    _compare(torch, lambda t: F.pad(t, pad, value=0.5),
+             lambda x: torch.nn.functional.pad(x, pad, value=0.5), X4)
+
+
+@pytest.mark.parametrize("size", [1, (3, 2), (7, 5), (4, 3), (None, 2), (5, 1), 6])
+def test_adaptive_avg_pool2d_matches_torch(torch, size):
+    _compare(torch, lambda t: F.adaptive_avg_pool2d(t, size),
+             lambda x: torch.nn.functional.adaptive_avg_pool2d(x, size), X4)
+    _compare(torch, lambda t: nn.AdaptiveAvgPool2d(size)(t),
+             lambda x: torch.nn.AdaptiveAvgPool2d(size)(x), X4[0])  # unbatched
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, math.inf])
+@pytest.mark.parametrize("dim", [1, -1])
+def test_normalize_matches_torch_with_zero_vectors(torch, p, dim):
+    _compare(torch, lambda t: F.normalize(t, p, dim), lambda x: torch.nn.functional.normalize(
+        x, p, dim), V)
+
+
+@pytest.mark.parametrize("kw", [{}, {"reduction": "sum", "beta": 0.5},
+                                {"reduction": "none", "beta": 0.0}, {"beta": 1.0}])
+def test_smooth_l1_loss_matches_torch(torch, kw):
+    _compare(torch, lambda t, y: F.smooth_l1_loss(t, y, **kw),
+             lambda x, y: torch.nn.functional.smooth_l1_loss(x, y, **kw), A, B)
+    _compare(torch, lambda t, y: nn.SmoothL1Loss(**kw)(t, y),
+             lambda x, y: torch.nn.SmoothL1Loss(**kw)(x, y), A, B)
+
+
+@pytest.mark.parametrize("kw", [{}, {"reduction": "none", "delta": 1.5},
+                                {"reduction": "sum", "delta": 0.3}])
+def test_huber_loss_matches_torch(torch, kw):
+    _compare(torch, lambda t, y: F.huber_loss(t, y, **kw),
+             lambda x, y: torch.nn.functional.huber_loss(x, y, **kw), A, B)
+    _compare(torch, lambda t, y: nn.HuberLoss(**kw)(t, y),
+             lambda x, y: torch.nn.HuberLoss(**kw)(x, y), A, B)
+    # a weight multiplies each element; mean is over the elements (not the weights' sum)
+    _compare(torch, lambda t, y, w: F.huber_loss(t, y, weight=w, **kw),
+             lambda x, y, w: torch.nn.functional.huber_loss(x, y, weight=w, **kw), A, B, W)
+
+
+def test_gradcheck_through_the_composites():
+    x = Tensor(X4[:1, :2, :5, :4].copy(), requires_grad=True)
+    y = Tensor(B[:2].copy())
+    fns = [lambda t: F.pad(t, (1, -1, 2, 0), value=0.3),
+           lambda t: F.adaptive_avg_pool2d(t, (3, 3)),
+           lambda t: F.normalize(t, 2.0, 1) * t,
+           lambda t: F.normalize(t, 1.5, -1)]
+    for f in fns:
+        assert tg.gradcheck(f, (x,))
+    z = Tensor(A[:2].copy() * 0.7, requires_grad=True)
+    assert tg.gradcheck(lambda t: F.smooth_l1_loss(t, y, beta=0.8), (z,))
+    assert tg.gradcheck(lambda t: F.huber_loss(t, y, delta=0.6), (z,))
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: F.pad(Tensor(X4), (1,)), ValueError, "even length"),
+    (lambda: F.pad(Tensor(X4), (1, 1) * 5), ValueError, "at most twice"),
+    (lambda: F.pad(Tensor(X4), (1.5, 1)), TypeError, "sequence of ints"),
+    (lambda: F.pad(Tensor(X4), (1, 1), mode="reflect"), NotImplementedError, "only 'constant'"),
+    (lambda: F.pad(Tensor(X4), (1, 1), mode="mirror"), ValueError, "mode must be"),
+    (lambda: F.pad(Tensor(X4), (-3, -3)), ValueError, "below nothing"),
+    (lambda: F.pad(X4, (1, 1)), TypeError, "input must be a Tensor"),
+    (lambda: F.adaptive_avg_pool2d(Tensor(X4), 0), ValueError, "positive ints"),
+    (lambda: F.adaptive_avg_pool2d(Tensor(X4[0, 0]), 2), ValueError, "3-D or 4-D"),
+    (lambda: nn.AdaptiveAvgPool2d((2, 2, 2)), ValueError, "output_size must be"),
+    (lambda: F.normalize(Tensor(V), p=0), ValueError, "p must be a positive"),
+    (lambda: F.normalize(Tensor(V), dim=3), ValueError, "dim 3 is out of range"),
+    (lambda: F.normalize(Tensor(V), eps=-1.0), ValueError, "eps must be"),
+    (lambda: F.smooth_l1_loss(Tensor(A), Tensor(B), beta=-1.0), ValueError, "beta must be"),
+    (lambda: F.huber_loss(Tensor(A), Tensor(B), delta=0.0), ValueError, "delta must be positive"),
+    (lambda: F.huber_loss(Tensor(A), Tensor(B), weight=Tensor(W[:2])), ValueError, "same size"),
+    (lambda: nn.HuberLoss(delta=-2.0), ValueError, "delta must be"),
+])
+def test_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
