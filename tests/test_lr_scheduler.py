@@ -348,3 +348,49 @@ def test_the_order_warning_counts_optimizer_steps_from_the_schedulers_birth():
     s = S.StepLR(o, step_size=2)
     with pytest.warns(UserWarning, match="before `optimizer.step\\(\\)`"):
         s.step()
+
+
+@pytest.mark.parametrize("opt_name", ["SGD", "Adam"])
+@pytest.mark.parametrize("kw", [dict(max_lr=[0.5, 0.1], total_steps=50),
+                                dict(max_lr=0.3, epochs=5, steps_per_epoch=7,
+                                     anneal_strategy="linear", three_phase=True),
+                                dict(max_lr=1.0, total_steps=30, cycle_momentum=False,
+                                     pct_start=0.5, div_factor=10.0, final_div_factor=100.0)])
+def test_one_cycle_matches_torch_with_its_momentum(torch, opt_name, kw):
+    extra = {"momentum": 0.9} if opt_name == "SGD" else {}
+    t_opt = getattr(torch.optim, opt_name)(_groups(torch, lambda: torch.zeros(
+        2, requires_grad=True)), lr=0.01, **extra)
+    our_opt = getattr(optim, opt_name)(_groups(tg, lambda: tg.Tensor(
+        np.zeros(2, np.float32), requires_grad=True)), lr=0.01, **extra)
+    t_s = torch.optim.lr_scheduler.OneCycleLR(t_opt, **kw)
+    s = S.OneCycleLR(our_opt, **kw)
+    key = "momentum" if opt_name == "SGD" else "betas"
+    for _ in range(s.total_steps):
+        assert s.get_last_lr() == t_s.get_last_lr()
+        assert [g[key] for g in our_opt.param_groups] == [g[key] for g in t_opt.param_groups]
+        t_opt.step()
+        our_opt.step()
+        if s.last_epoch < s.total_steps - 1:
+            t_s.step()
+            s.step()
+    s.step()  # the last step allowed
+    with pytest.raises(ValueError, match="Tried to step"):
+        s.step()
+    assert s.last_epoch == s.total_steps  # the refused step changed nothing
+
+
+@pytest.mark.parametrize("kw, error, match", [
+    (dict(max_lr=0.1), ValueError, "either total_steps OR"),
+    (dict(max_lr=0.1, total_steps=0), ValueError, "total_steps must be at least 1"),
+    (dict(max_lr=0.1, total_steps=10, pct_start=1.5), ValueError, "pct_start must be in"),
+    (dict(max_lr=0.1, total_steps=10, pct_start=0.1), ValueError, "a phase of no steps"),
+    (dict(max_lr=0.1, total_steps=10, anneal_strategy="exp"), ValueError, "anneal_strategy"),
+    (dict(max_lr=[0.1, 0.2], total_steps=10), ValueError, "expected 1 max_lr"),
+    (dict(max_lr=0.1, total_steps=10, div_factor=0), ValueError, "div_factor must be in"),
+])
+def test_one_cycle_refuses_bad_arguments_before_changing_the_groups(kw, error, match):
+    o = optim.SGD([tg.Tensor(np.zeros(2, np.float32), requires_grad=True)], lr=0.1)
+    before = dict((k, v) for k, v in o.param_groups[0].items() if k != "params")
+    with pytest.raises(error, match=match):
+        S.OneCycleLR(o, **kw)
+    assert dict((k, v) for k, v in o.param_groups[0].items() if k != "params") == before

@@ -24,7 +24,7 @@ from .optimizers import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
            "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "SequentialLR",
-           "ReduceLROnPlateau"]
+           "ReduceLROnPlateau", "OneCycleLR"]
 
 _EPOCH_DEPRECATED = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where "
@@ -588,3 +588,107 @@ class ReduceLROnPlateau(LRScheduler):
             new = max(old * self.factor, low)
             if old - new > self.eps:
                 group["lr"] = new
+
+
+# ---- one cycle -------------------------------------------------------------------------------------
+
+def _anneal(kind, start, end, pct):
+    if kind == "cos":
+        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+    return (end - start) * pct + start
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy, as ``torch.optim.lr_scheduler.OneCycleLR``, stepped once a **batch**:
+    the rate climbs from ``max_lr / div_factor`` to ``max_lr`` over the first ``pct_start`` of
+    ``total_steps`` (or ``epochs * steps_per_epoch``), then anneals (cosine or linear) down to
+    ``initial_lr / final_div_factor``; with ``three_phase`` it first comes back down to the
+    initial rate. With ``cycle_momentum`` the momentum (SGD's ``momentum``, Adam's first beta)
+    moves the other way, between ``max_momentum`` and ``base_momentum``. Stepping past
+    ``total_steps`` is a ValueError, as PyTorch."""
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
+                 max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
+                 last_epoch=-1):
+        cls = "OneCycleLR"
+        _optimizer(optimizer)
+        if total_steps is not None:
+            total = _int(total_steps, "total_steps", cls, 1)
+        elif epochs is not None and steps_per_epoch is not None:
+            total = _int(epochs, "epochs", cls, 1) * _int(steps_per_epoch, "steps_per_epoch",
+                                                          cls, 1)
+        else:
+            raise ValueError(f"{cls}: You must define either total_steps OR (epochs AND "
+                             f"steps_per_epoch)")
+        pct = _real(pct_start, "pct_start", cls, 0.0, 1.0)
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"{cls}: anneal_strategy must be one of 'cos' or 'linear', instead "
+                             f"got {anneal_strategy!r}")
+        max_lrs = [_real(v, "max_lr", cls, 0.0)
+                   for v in _per_group(max_lr, "max_lr", optimizer, cls)]
+        div = _real(div_factor, "div_factor", cls, 0.0, low_open=True)
+        final = _real(final_div_factor, "final_div_factor", cls, 0.0, low_open=True)
+        up = float(pct * total) - 1
+        if three_phase:  # (end step, lr from, lr to, momentum from, momentum to)
+            phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                      (float(2 * pct * total) - 2, "max_lr", "initial_lr", "base_momentum",
+                       "max_momentum"),
+                      (total - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+        else:
+            phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                      (total - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        start = 0.0
+        for end, *_ in phases:  # PyTorch divides by each phase's length (ZeroDivisionError)
+            if end == start:
+                raise ValueError(f"{cls}: pct_start={pct} of total_steps={total} leaves a phase "
+                                 f"of no steps; change either")
+            start = end
+        cycle = bool(cycle_momentum)
+        if cycle:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
+                                 "option enabled")
+            highs = [_real(v, "max_momentum", cls)
+                     for v in _per_group(max_momentum, "max_momentum", optimizer, cls)]
+            lows = [_real(v, "base_momentum", cls)
+                    for v in _per_group(base_momentum, "base_momentum", optimizer, cls)]
+        self.total_steps, self._phases = total, phases
+        self.anneal_strategy, self.cycle_momentum = anneal_strategy, cycle
+        self.use_beta1 = cycle and "betas" in optimizer.defaults
+        if last_epoch == -1:
+            for i, group in enumerate(optimizer.param_groups):
+                group["initial_lr"] = max_lrs[i] / div
+                group["max_lr"] = max_lrs[i]
+                group["min_lr"] = group["initial_lr"] / final
+                if cycle:
+                    self._set_momentum(group, highs[i])
+                    group["max_momentum"], group["base_momentum"] = highs[i], lows[i]
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group, m):
+        if self.use_beta1:
+            group["betas"] = (m, *group["betas"][1:])
+        else:
+            group["momentum"] = m
+
+    def get_lr(self):
+        self._check_called_in_step()
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(f"Tried to step {step} times. The specified number of total steps "
+                             f"is {self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start = 0.0
+            for i, (end, lr0, lr1, m0, m1) in enumerate(self._phases):
+                if step <= end or i == len(self._phases) - 1:
+                    pct = (step - start) / (end - start)
+                    lrs.append(_anneal(self.anneal_strategy, group[lr0], group[lr1], pct))
+                    if self.cycle_momentum:
+                        self._set_momentum(group, _anneal(self.anneal_strategy, group[m0],
+                                                          group[m1], pct))
+                    break
+                start = end
+        return lrs
+
