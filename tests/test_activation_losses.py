@@ -59,6 +59,12 @@ def _with_kinks(rng, shape):
     return x
 
 
+def _implicit(f, x):
+    """f(x) with no dim, PyTorch's deprecated implicit choice (both libraries warn alike)."""
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+        return f(x)
+
+
 ACTIVATIONS = [
     ("relu", lambda x: F.relu(x), lambda t, x: t.nn.functional.relu(x)),
     ("leaky_relu", lambda x: F.leaky_relu(x), lambda t, x: t.nn.functional.leaky_relu(x)),
@@ -67,7 +73,8 @@ ACTIVATIONS = [
     ("sigmoid", F.sigmoid, lambda t, x: t.sigmoid(x)),
     ("tanh", F.tanh, lambda t, x: t.tanh(x)),
     ("softmax", lambda x: F.softmax(x, dim=1), lambda t, x: t.softmax(x, dim=1)),
-    ("softmax_last", lambda x: F.softmax(x), lambda t, x: t.softmax(x, dim=-1)),
+    ("softmax_implicit", lambda x: _implicit(F.softmax, x),  # PyTorch's implicit dim choice
+     lambda t, x: _implicit(t.nn.functional.softmax, x)),
     ("log_softmax", lambda x: F.log_softmax(x, dim=0), lambda t, x: t.log_softmax(x, dim=0)),
     ("gelu", F.gelu, lambda t, x: t.nn.functional.gelu(x)),
     ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"),

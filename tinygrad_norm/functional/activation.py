@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -75,21 +76,32 @@ def _float_dtype(dtype, fn):
     return dt
 
 
-def softmax(input, dim=-1, dtype=None):
-    """exp(x) / sum(exp(x)) along ``dim`` (default -1; PyTorch's implicit default is deprecated).
+def _implicit_dim(input, dim, fn):
+    """``dim=None``: PyTorch's deprecated implicit choice, with its warning (0 for 0-, 1- and
+    3-D input, else 1: a (C, H, W) image normalizes over channels, an (N, C, ...) batch too), so
+    that a port computes what PyTorch computed."""
+    if dim is not None:
+        return _dim(input, dim, fn)
+    warnings.warn(f"Implicit dimension choice for {fn} has been deprecated. Change the call to "
+                  f"include dim=X as an argument.", UserWarning, stacklevel=3)
+    return 0 if input.ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim`` (None: PyTorch's implicit choice, with its warning).
     ``dtype`` casts the input first, as in PyTorch."""
     if dtype is not None and isinstance(input, Tensor):  # cast first: ints in, as PyTorch
         input = input.astype(_float_dtype(dtype, "softmax"))
     _check(input, "softmax")
-    return input.softmax(_dim(input, dim, "softmax"))
+    return input.softmax(_implicit_dim(input, dim, "softmax"))
 
 
-def log_softmax(input, dim=-1, dtype=None):
+def log_softmax(input, dim=None, dtype=None):
     """log(softmax(x)) along ``dim``, computed stably in one primitive."""
     if dtype is not None and isinstance(input, Tensor):  # cast first: ints in, as PyTorch
         input = input.astype(_float_dtype(dtype, "log_softmax"))
     _check(input, "log_softmax")
-    return input.log_softmax(_dim(input, dim, "log_softmax"))
+    return input.log_softmax(_implicit_dim(input, dim, "log_softmax"))
 
 
 def gelu(input, approximate="none"):

@@ -48,9 +48,9 @@ class Tanh(Module):
 
 
 class Softmax(Module):
-    """Softmax along ``dim`` (default -1: PyTorch's implicit choice of dim is deprecated)."""
+    """Softmax along ``dim`` (None: PyTorch's implicit choice, with its warning)."""
 
-    def __init__(self, dim=-1):
+    def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
