@@ -1241,6 +1241,8 @@ GRADCHECK = {
     "var0": (lambda a: a.var(axis=(0, 1), correction=0, keepdims=True), [_r((2, 3))]),
     "std": (lambda a: a.std(axis=0), [_r((3, 2))]),
     "logsumexp": (lambda a: a.logsumexp(axis=1), [_r((2, 3))]),
+    "cumsum": (lambda a: a.cumsum(axis=1) * a, [_r((2, 4))]),
+    "cumsum_flat": (lambda a: a.cumsum() ** 2, [_r((2, 3))]),
     "softmax": (lambda a: a.softmax(axis=0), [_r((3, 2))]),
     "log_softmax": (lambda a: a.log_softmax(axis=-1), [_r((2, 3))]),
     "reshape": (lambda a: a.reshape(3, 2) ** 2, [_r((2, 3))]),
@@ -1285,7 +1287,7 @@ def test_gradgradcheck_every_primitive(name):
 @pytest.mark.parametrize("name", ["tanh", "sigmoid", "exp", "log", "log1p", "expm1", "rsqrt",
                                   "softmax", "var",
                                   "std", "logsumexp", "div", "pow", "matmul", "vecdot", "max",
-                                  "getitem", "nll_loss"])
+                                  "getitem", "nll_loss", "cumsum"])
 def test_second_derivative_parity_with_torch(torch, name, dtype):
     """Hessian-vector products, recorded backward against torch's double backward."""
     fns = {
@@ -1300,6 +1302,7 @@ def test_second_derivative_parity_with_torch(torch, name, dtype):
         "var": (lambda x: x.var(axis=1, keepdims=True), lambda t: t.var(dim=1, keepdim=True), "real"),
         "std": (lambda x: x.std(axis=0), lambda t: t.std(dim=0), "real"),
         "logsumexp": (lambda x: x.logsumexp(axis=1), lambda t: t.logsumexp(dim=1), "real"),
+        "cumsum": (lambda x: x.cumsum(axis=1) ** 2, lambda t: t.cumsum(dim=1) ** 2, "real"),
         "div": (lambda x: 1.5 / x, lambda t: 1.5 / t, "nonzero"),
         "pow": (lambda x: x ** x, lambda t: t ** t, "pos"),
         "matmul": (lambda x: x @ x.T, lambda t: t @ t.T, "real"),
@@ -1495,3 +1498,31 @@ def test_float16_softmax_gradients_accumulate_in_float32(torch):
         want = t64.grad.numpy()
         # the column sums of the upstream gradient stalled in float16 (error 1.18 for log_softmax)
         np.testing.assert_allclose(t.grad.numpy(), want, atol=2e-3 * np.abs(want).max() + 1e-3)
+
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@given(sak=shape_axis(), seed=seeds)
+def test_cumsum_parity(torch, dtype, sak, seed):
+    shape, axis, _ = sak
+    nd = len(shape)
+    ax = axis if isinstance(axis, int) else None
+    if ax is None:  # torch's cumsum takes one dim: the flattened tensor stands for None
+        parity(torch, lambda x: x.cumsum(), lambda t: t.reshape(-1).cumsum(dim=0),
+               [values(seed, shape)], dtype, seed)
+        return
+    parity(torch, lambda x: x.cumsum(axis=ax), lambda t: t.cumsum(dim=ax if nd else 0),
+           [values(seed, shape)], dtype, seed,
+           np_fn=lambda a: np.cumsum(a, axis=ax) if nd else a)
+
+
+def test_cumsum_integers_and_float16_as_torch(torch):
+    for dt in (np.int8, np.uint8, np.int32, np.bool_):
+        a = (np.arange(6) % 3).astype(dt).reshape(2, 3)
+        ours, theirs = Tensor(a).cumsum(axis=1), torch.tensor(a).cumsum(dim=1)
+        assert ours.dtype == np.int64 == theirs.numpy().dtype
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+    h = np.full(5000, 0.1, np.float16)  # float16 running sums stall without a float32 total
+    np.testing.assert_array_equal(Tensor(h).cumsum().data, torch.tensor(h).cumsum(0).numpy())
+    with pytest.raises(TypeError, match="one int or None"):
+        Tensor(np.ones((2, 2))).cumsum((0, 1))

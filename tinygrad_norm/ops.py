@@ -993,6 +993,29 @@ class Sum(Op):
         return (xp.broadcast_to(g, shape),)
 
 
+class Cumsum(Op):
+    """Running sums along one axis. Its VJP is the running sum taken from the other end (each
+    input adds into every output at or after it), itself a cumsum, so every order is
+    differentiable. float16 sums in float32 and rounds each result once, as PyTorch's kernel."""
+    name = "cumsum"
+    reads_inputs = False
+
+    @staticmethod
+    def forward(a, axis):
+        if a.dtype == np.float16:
+            return np.cumsum(a, axis=axis, dtype=np.float32).astype(np.float16)
+        if a.dtype.kind in "biu":
+            return np.cumsum(a, axis=axis, dtype=np.int64)  # PyTorch's int64 for every integer
+        return np.cumsum(a, axis=axis)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        axis = kw["axis"]
+        if xp is NP:
+            return (np.flip(Cumsum.forward(np.flip(g, axis), axis), axis),)
+        return (g.flip(axis).cumsum(axis).flip(axis),)
+
+
 class Mean(Op):
     name = "mean"
     reads_inputs = False

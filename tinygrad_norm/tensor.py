@@ -806,6 +806,22 @@ class Tensor:
     def max(self, axis=None, keepdims=False): return self._reduce(ops.Max, axis, keepdims)
     def min(self, axis=None, keepdims=False): return self._reduce(ops.Min, axis, keepdims)
 
+    def cumsum(self, axis=None):
+        """Running sums along ``axis`` (None: of the flattened tensor, as NumPy); integer and
+        bool tensors sum in int64, as PyTorch."""
+        x = self
+        if axis is None:
+            x, axis = self.reshape(-1), 0
+        elif x.data.ndim == 0:  # as torch: the 0-d tensor itself, on the graph
+            _axes(axis, 0)
+            return apply(ops.Cumsum, x.reshape(1), axis=0).reshape(())
+        else:
+            axis = _axes(axis, x.data.ndim)
+            if len(axis) != 1:
+                raise TypeError(f"cumsum(): axis must be one int or None, got {axis}")
+            axis = axis[0]
+        return apply(ops.Cumsum, x, axis=axis)
+
     def logsumexp(self, axis=None, keepdims=False):
         # Integers and bools as float32 at least, as PyTorch: x - max in uint8 wraps around, in
         # int8 overflows, and NumPy's float16 for them overflows a sum of 70,000 exps
