@@ -116,3 +116,40 @@ def test_gradcheck_through_the_composites():
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_review_edges_match_torch(torch):
+    """Found by a review against torch: results that shared the input's memory, float16
+    overflow, NaN gradients at inf and at zero elements for p < 1."""
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    for y in (F.pad(x, (0, 0)), F.pad(x, (-1, 0))):
+        y += 100.0
+    np.testing.assert_array_equal(x.data, np.arange(6.0).reshape(2, 3))
+    h = np.array([[300.0, 400.0], [1e-4, 2e-4]], np.float16)
+    np.testing.assert_array_equal(F.normalize(Tensor(h)).data,
+                                  torch.nn.functional.normalize(torch.tensor(h)).numpy())
+    a = np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 2.0]])
+    _compare(torch, lambda t: F.normalize(t, 0.5, 1), lambda t: torch.nn.functional.normalize(
+        t, 0.5, 1), a, rtol=1e-12)
+    inf = np.array([np.inf, -np.inf, 3.0])
+    for ours, theirs in ((lambda t, y: F.smooth_l1_loss(t, y), torch.nn.functional.smooth_l1_loss),
+                         (lambda t, y: F.huber_loss(t, y), torch.nn.functional.huber_loss)):
+        t, tt = Tensor(inf.copy(), requires_grad=True), torch.tensor(inf, requires_grad=True)
+        ours(t, Tensor(np.zeros(3))).backward()
+        theirs(tt, torch.zeros(3, dtype=torch.float64)).backward()
+        np.testing.assert_array_equal(t.grad.data, tt.grad.numpy())
+    big = np.array([300.0, -2.0], np.float16)
+    for ours, theirs in ((lambda t: F.smooth_l1_loss(t, Tensor(np.zeros(2, np.float16)),
+                                                     beta=1000.0),
+                          lambda t: torch.nn.functional.smooth_l1_loss(
+                              t, torch.zeros(2, dtype=torch.float16), beta=1000.0)),
+                         (lambda t: F.huber_loss(t, Tensor(np.zeros(2, np.float16)), delta=1000.0),
+                          lambda t: torch.nn.functional.huber_loss(
+                              t, torch.zeros(2, dtype=torch.float16), delta=1000.0))):
+        np.testing.assert_array_equal(ours(Tensor(big)).data, theirs(torch.tensor(big)).numpy())
+    with pytest.raises(ValueError, match="an int or a pair"):
+        F.adaptive_avg_pool2d(Tensor(X4), (1, 2, 3))
+    with pytest.raises(TypeError, match="dim must be an int or None"):
+        F.normalize(Tensor(V), dim=1.0)
+    np.testing.assert_allclose(F.normalize(Tensor(V), dim=None).data,
+                               V / np.sqrt((V * V).sum()), rtol=1e-12)

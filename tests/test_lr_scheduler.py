@@ -383,7 +383,7 @@ def test_one_cycle_matches_torch_with_its_momentum(torch, opt_name, kw):
     (dict(max_lr=0.1), ValueError, "either total_steps OR"),
     (dict(max_lr=0.1, total_steps=0), ValueError, "total_steps must be at least 1"),
     (dict(max_lr=0.1, total_steps=10, pct_start=1.5), ValueError, "pct_start must be in"),
-    (dict(max_lr=0.1, total_steps=10, pct_start=0.1), ValueError, "a phase of no steps"),
+    (dict(max_lr=0.1, total_steps=10, pct_start=0.1), ValueError, "of no steps"),
     (dict(max_lr=0.1, total_steps=10, anneal_strategy="exp"), ValueError, "anneal_strategy"),
     (dict(max_lr=[0.1, 0.2], total_steps=10), ValueError, "expected 1 max_lr"),
     (dict(max_lr=0.1, total_steps=10, div_factor=0), ValueError, "div_factor must be in"),
@@ -394,3 +394,23 @@ def test_one_cycle_refuses_bad_arguments_before_changing_the_groups(kw, error, m
     with pytest.raises(error, match=match):
         S.OneCycleLR(o, **kw)
     assert dict((k, v) for k, v in o.param_groups[0].items() if k != "params") == before
+
+
+def test_one_cycle_phases_of_no_steps_and_argument_order(torch):
+    o = optim.SGD([tg.Tensor(np.zeros(2, np.float32), requires_grad=True)], lr=0.1)
+    before = dict((k, v) for k, v in o.param_groups[0].items() if k != "params")
+    with pytest.raises(TypeError, match="last_epoch must be an int"):
+        S.OneCycleLR(o, 0.5, total_steps=10, last_epoch=-1.0)
+    assert dict((k, v) for k, v in o.param_groups[0].items() if k != "params") == before
+    # pct_start=1.0: a warm-up only; usable for every step torch can take
+    t_opt = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1)
+    t_s = torch.optim.lr_scheduler.OneCycleLR(t_opt, 0.5, total_steps=10, pct_start=1.0)
+    s = S.OneCycleLR(o, 0.5, total_steps=10, pct_start=1.0)
+    for _ in range(9):
+        t_opt.step()
+        o.step()
+        t_s.step()
+        s.step()
+        assert s.get_last_lr() == t_s.get_last_lr()
+    with pytest.raises(ValueError, match="phase of no steps"):
+        s.step()  # torch divides by zero here

@@ -725,3 +725,29 @@ def test_tensor_copies_and_types_as_torch_from_numpy_shares(torch):
         tg.from_numpy([1.0])
     assert tg.zeros(2, 3).shape == (2, 3) and tg.randn(4).dtype == np.float32
     assert tg.full((2,), 7.0).data.tolist() == [7.0, 7.0] and tg.arange(3).shape == (3,)
+
+
+def test_numbers_go_into_integer_and_bool_tensors_as_torch(torch):
+    u, tu = Tensor(np.zeros(3, np.uint8)), torch.zeros(3, dtype=torch.uint8)
+    for t in (u, tu):
+        t.fill_(3)
+        t[0] = 7
+    np.testing.assert_array_equal(u.data, tu.numpy())
+    b, tb = Tensor(np.zeros(3, bool)), torch.zeros(3, dtype=torch.bool)
+    for t in (b, tb):
+        t.fill_(2)
+        t[1] = 0
+    np.testing.assert_array_equal(b.data, tb.numpy())
+    with pytest.raises(ValueError, match="300 does not fit dtype uint8"):
+        u.fill_(300)
+    with pytest.raises(ValueError, match="does not fit dtype float32"):
+        Tensor(np.zeros(2, np.float32)).fill_(1e39)
+    with pytest.raises(TypeError, match="cannot be stored in a tensor of dtype uint8"):
+        u[0] = 1.5
+    np.testing.assert_array_equal(u.data, [7, 3, 3])  # unchanged by the refusals
+    a = np.float32(np.random.default_rng(0).standard_normal(1000))
+    ours, theirs = Tensor(a.copy()), torch.tensor(a)
+    ours.add_(0.3, alpha=3)
+    theirs.add_(0.3, alpha=3)
+    np.testing.assert_array_equal(ours.data, theirs.numpy())
+    assert Tensor(np.arange(6.0).reshape(2, 3)).flip(0, 1).data.tolist() == [[5, 4, 3], [2, 1, 0]]

@@ -622,17 +622,35 @@ class Tensor:
 
     def _put(self, name, values):
         """``self``'s array takes ``values`` (broadcast to its shape, cast within its kind)."""
-        values = np.asarray(values)
+        values = self._values(name, values)
         try:
             out = np.broadcast_to(values, self.data.shape)
         except ValueError:
             raise ValueError(f"{name}: values of shape {values.shape} do not fit the tensor's "
                              f"shape {self.data.shape}") from None
-        if not np.can_cast(out.dtype, self.data.dtype, "same_kind"):
-            raise TypeError(f"{name}: values of dtype {out.dtype} cannot be stored in a tensor "
-                            f"of dtype {self.data.dtype}")
         self._write(out.astype(self.data.dtype, copy=False))
         return self
+
+    def _values(self, name, values):
+        """``values`` as an array this tensor's dtype can take: a Python number in that dtype if
+        it fits (3 into uint8, 2 into bool as True, as torch; 300 into uint8 or 1e39 into float32 is a
+        ValueError, where NumPy would wrap or give inf), an array cast within its kind (a float
+        into an integer tensor is a TypeError: torch truncates)."""
+        dt = self.data.dtype
+        if type(values) in (int, float, bool):
+            if type(values) is float and dt.kind in "biu":
+                raise TypeError(f"{name}: the value {values!r} cannot be stored in a tensor of "
+                                f"dtype {dt}")
+            try:
+                with np.errstate(over="raise"):
+                    return np.asarray(values, dtype=dt)
+            except (OverflowError, FloatingPointError):
+                raise ValueError(f"{name}: the value {values!r} does not fit dtype {dt}") from None
+        values = np.asarray(values)
+        if not np.can_cast(values.dtype, dt, "same_kind"):
+            raise TypeError(f"{name}: values of dtype {values.dtype} cannot be stored in a "
+                            f"tensor of dtype {dt}")
+        return values
 
     def copy_(self, src):
         """The values of ``src`` (a tensor, array or number, broadcast) written into this
@@ -669,6 +687,8 @@ class Tensor:
         # multiply-add in float32, rounded once (float64 holds it exactly), then to float16
         dt = self.data.dtype
         a_t = float(dt.type(alpha)) if dt == np.float16 else float(np.float32(alpha))
+        if type(od) in _SCALARS:  # a number operand in the tensor's dtype first, as torch's
+            od = dt.type(od)
         with np.errstate(over="ignore"):
             wide = self.data.astype(np.float64) + a_t * np.asarray(od, dtype=np.float64)
             return self._put(name, wide.astype(np.float32).astype(dt, copy=False))
@@ -1056,9 +1076,10 @@ class Tensor:
             return tuple(self[(slice(None),) * d + (slice(0, 0),)] for _ in range(int(chunks)))
         return self.split(-(-n // int(chunks)), dim)
 
-    def flip(self, dims):
-        """The order of the elements reversed along ``dims`` (an int or a tuple), as
+    def flip(self, *dims):
+        """The order of the elements reversed along ``dims`` (ints, or one tuple), as
         ``torch.flip``."""
+        dims = dims[0] if len(dims) == 1 else dims
         axes = _axes(dims, self.data.ndim, "dims")
         if not axes:
             return self.clone()
@@ -1168,10 +1189,7 @@ class Tensor:
         ``where`` or ``masked_fill`` for a differentiable fill)."""
         self._in_place("item assignment", value)
         index, _ = _index_arg(index)
-        v = value.data if isinstance(value, Tensor) else np.asarray(value)
-        if not np.can_cast(v.dtype, self.data.dtype, "same_kind"):
-            raise TypeError(f"item assignment: values of dtype {v.dtype} cannot be stored in a "
-                            f"tensor of dtype {self.data.dtype}")
+        v = self._values("item assignment", value.data if isinstance(value, Tensor) else value)
         if not self.data.flags.writeable:  # a broadcast view: the tensor gets its own array
             self.data = self.data.copy()
         try:

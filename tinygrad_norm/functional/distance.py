@@ -27,19 +27,28 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
         raise ValueError(f"{fn}(): p must be a positive number or inf, got {p!r}")
     if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real) or not eps >= 0:
         raise ValueError(f"{fn}(): eps must be a non-negative number, got {eps!r}")
-    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral) \
-            or not -max(input.ndim, 1) <= dim < max(input.ndim, 1):
+    if dim is not None and (isinstance(dim, (bool, np.bool_))
+                            or not isinstance(dim, numbers.Integral)):
+        raise TypeError(f"{fn}(): dim must be an int or None (all axes), got "
+                        f"{type(dim).__name__}")
+    if dim is not None and not -max(input.ndim, 1) <= dim < max(input.ndim, 1):
         raise ValueError(f"{fn}(): dim {dim!r} is out of range for a tensor of {input.ndim} "
                          f"dimension(s)")
+    if input.dtype == np.float16:  # as torch: the norm in float32 (300^2 overflows float16)
+        return normalize(input.astype(np.float32), p, dim, eps).astype(np.float16)
     p, eps = float(p), float(eps)
-    with scope(fn, p=p, dim=int(dim), eps=eps):
+    axis = None if dim is None else int(dim)
+    with scope(fn, p=p, dim=axis, eps=eps):
         if p == math.inf:
-            norm = input.abs().max(axis=dim, keepdims=True)
+            norm = input.abs().max(axis=axis, keepdims=True)
             return input / norm.maximum(eps)
         if p == 2.0:
-            total = input.vecdot(input, axis=dim, keepdims=True)
+            total = input.vecdot(input, axis=axis, keepdims=True)
         else:
-            total = (input.abs() ** p).sum(axis=dim, keepdims=True)
+            # |x| ** p with the power's derivative never taken at 0 (inf for p < 1)
+            a = input.abs()
+            zero = a.data == 0
+            total = where(zero, 0.0, where(zero, 1.0, a) ** p).sum(axis=axis, keepdims=True)
         small = total.data <= eps ** p  # the norm would be clamped: never differentiate the root
         safe = where(small, 1.0, total)
         root = safe.sqrt() if p == 2.0 else safe ** (1.0 / p)

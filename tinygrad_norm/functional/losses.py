@@ -402,13 +402,17 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     reduction = _reduction(fn, reduction, size_average, reduce)
     beta = _nonnegative(beta, "beta", fn)
     target = _pair_target(input, target, fn)
+    if input.dtype == np.float16:  # as torch's kernel, in float32 (d * d overflows float16)
+        return smooth_l1_loss(input.astype(np.float32), target.astype(np.float32),
+                              reduction=reduction, beta=beta).astype(np.float16)
     with scope(fn, reduction=reduction, beta=beta):
         d = input - target
         a = d.abs()
         if beta == 0.0:
             return _reduce(a, reduction)
         inner = a.data < beta
-        return _reduce(where(inner, d * d * (0.5 / beta), a - 0.5 * beta), reduction)
+        near = where(inner, d, 0.0)  # the square of an infinite d would give NaN gradients
+        return _reduce(where(inner, near * near * (0.5 / beta), a - 0.5 * beta), reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -423,11 +427,15 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         raise ValueError(f"{fn}: delta must be positive, got 0")
     target = _pair_target(input, target, fn)
     w = _elementwise_weight(weight, input.shape, input.dtype, fn, same_size=True)
+    if input.dtype == np.float16:  # as torch's kernel, in float32 (d * d overflows float16)
+        return huber_loss(input.astype(np.float32), target.astype(np.float32), reduction, delta,
+                          None if w is None else w.astype(np.float32)).astype(np.float16)
     with scope(fn, reduction=reduction, delta=delta):
         d = input - target
         a = d.abs()
         inner = a.data <= delta
-        loss = where(inner, d * d * 0.5, (a - 0.5 * delta) * delta)
+        near = where(inner, d, 0.0)  # the square of an infinite d would give NaN gradients
+        loss = where(inner, near * near * 0.5, (a - 0.5 * delta) * delta)
         return _reduce(loss if w is None else loss * w, reduction)
 
 

@@ -50,7 +50,9 @@ def pad(input, pad, mode="constant", value=None):
         grow = tuple((max(lo, 0), max(hi, 0)) for lo, hi in widths)
         if any(lo or hi for lo, hi in grow):
             x = x.pad(grow, value=0.0 if value is None else value)
-        return x if x is not input else input[...]
+        # a new array, as torch's: a crop or no padding at all would be a view of the input,
+        # which an in-place write into the result would change
+        return x.clone() if np.may_share_memory(x.data, input.data) else x
 
 
 def _size(v, full, fn):
@@ -71,7 +73,10 @@ def adaptive_avg_pool2d(input, output_size):
     if input.ndim not in (3, 4):
         raise ValueError(f"{fn}(): expected a 3-D or 4-D input, got shape {input.shape}")
     H, W = input.shape[-2:]
-    oh, ow = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    if len(sizes) != 2:
+        raise ValueError(f"{fn}(): output_size must be an int or a pair, got {output_size!r}")
+    oh, ow = sizes
     oh, ow = _size(oh, H, fn), _size(ow, W, fn)
     if input.size == 0 and (H == 0 or W == 0):
         raise ValueError(f"{fn}(): input of shape {input.shape} has no pixels to average")

@@ -613,6 +613,7 @@ class OneCycleLR(LRScheduler):
                  last_epoch=-1):
         cls = "OneCycleLR"
         _optimizer(optimizer)
+        _int(last_epoch, "last_epoch", cls, -1)  # before the groups are written
         if total_steps is not None:
             total = _int(total_steps, "total_steps", cls, 1)
         elif epochs is not None and steps_per_epoch is not None:
@@ -638,12 +639,9 @@ class OneCycleLR(LRScheduler):
         else:
             phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                       (total - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
-        start = 0.0
-        for end, *_ in phases:  # PyTorch divides by each phase's length (ZeroDivisionError)
-            if end == start:
-                raise ValueError(f"{cls}: pct_start={pct} of total_steps={total} leaves a phase "
-                                 f"of no steps; change either")
-            start = end
+        if last_epoch == -1 and phases[0][0] == 0.0:  # the first step would divide by zero
+            raise ValueError(f"{cls}: pct_start={pct} of total_steps={total} leaves a warm-up "
+                             f"of no steps; change either")
         cycle = bool(cycle_momentum)
         if cycle:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
@@ -683,6 +681,9 @@ class OneCycleLR(LRScheduler):
             start = 0.0
             for i, (end, lr0, lr1, m0, m1) in enumerate(self._phases):
                 if step <= end or i == len(self._phases) - 1:
+                    if end == start:  # PyTorch divides by zero here
+                        raise ValueError(f"OneCycleLR: step {step} falls in a phase of no steps "
+                                         f"(pct_start and total_steps leave it none)")
                     pct = (step - start) / (end - start)
                     lrs.append(_anneal(self.anneal_strategy, group[lr0], group[lr1], pct))
                     if self.cycle_momentum:
