@@ -153,3 +153,39 @@ def test_review_edges_match_torch(torch):
         F.normalize(Tensor(V), dim=1.0)
     np.testing.assert_allclose(F.normalize(Tensor(V), dim=None).data,
                                V / np.sqrt((V * V).sum()), rtol=1e-12)
+
+
+@pytest.mark.parametrize("padding_idx", [None, 2, -1])
+def test_embedding_matches_torch(torch, padding_idx):
+    tg.manual_seed(0)
+    e = nn.Embedding(5, 3, padding_idx=padding_idx)
+    te = torch.nn.Embedding(5, 3, padding_idx=padding_idx)
+    assert repr(e) == repr(te) and e.state_dict().keys() == te.state_dict().keys()
+    if padding_idx is not None:
+        assert (e.weight.data[padding_idx] == 0).all()
+    with torch.no_grad():
+        te.weight.copy_(torch.tensor(e.weight.data))
+    idx = np.array([[0, 4, 2], [2, 2, 1]])  # repeated indices add up
+    o, r = e(Tensor(idx)), te(torch.tensor(idx))
+    np.testing.assert_array_equal(o.data, r.detach().numpy())
+    g = np.random.default_rng(0).standard_normal(o.shape).astype(np.float32)
+    (o * Tensor(g)).sum().backward()
+    (r * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(e.weight.grad.data, te.weight.grad.numpy(), rtol=1e-6)
+    w = Tensor(RNG.standard_normal((5, 3)), requires_grad=True)
+    other = np.array([[0, 1], [3, 3]])  # (the padding row's gradient is 0 on purpose)
+    assert tg.gradcheck(lambda t: F.embedding(Tensor(other), t, padding_idx) ** 2, (w,))
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda w: F.embedding(Tensor(np.array([5])), w), IndexError, "out of range"),
+    (lambda w: F.embedding(Tensor(np.array([-1])), w), IndexError, "out of range"),
+    (lambda w: F.embedding(Tensor(np.array([1.0])), w), TypeError, "integer indices"),
+    (lambda w: F.embedding(Tensor(np.array([1])), w, max_norm=1.0), NotImplementedError,
+     "max_norm"),
+    (lambda w: nn.Embedding(5, 3, padding_idx=5), ValueError, "within num_embeddings"),
+    (lambda w: nn.Embedding(0.5, 3), TypeError, "num_embeddings"),
+])
+def test_embedding_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call(Tensor(np.zeros((5, 3))))

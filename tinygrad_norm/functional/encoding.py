@@ -1,13 +1,14 @@
-"""Index encodings, as ``torch.nn.functional.one_hot``: constants (indices have no gradient)."""
+"""Index encodings, as ``torch.nn.functional.one_hot`` and ``embedding``: lookups by integer
+index (indices have no gradient; an embedding's rows do)."""
 from __future__ import annotations
 
 import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, where
 
-__all__ = ["one_hot"]
+__all__ = ["one_hot", "embedding"]
 
 
 def one_hot(tensor, num_classes=-1):
@@ -40,3 +41,42 @@ def one_hot(tensor, num_classes=-1):
     out = np.zeros(data.shape + (num_classes,), dtype=np.int64)
     np.put_along_axis(out, data.astype(np.intp)[..., None], 1, axis=-1)
     return Tensor._wrap(out)
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` (num_embeddings, embedding_dim) picked by the integer ``input`` (any
+    shape), as ``torch.nn.functional.embedding``: an indexing composite, so repeated indices add
+    up in the gradient. The rows looked up at ``padding_idx`` get no gradient, as PyTorch.
+    ``max_norm``, ``scale_grad_by_freq`` and ``sparse`` are not supported."""
+    fn = "embedding"
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError(f"{fn}(): max_norm, scale_grad_by_freq and sparse are not "
+                                  f"supported")
+    if not isinstance(weight, Tensor) or weight.ndim != 2 or weight.dtype.kind != "f":
+        raise TypeError(f"{fn}(): weight must be a 2-D floating-point Tensor")
+    idx = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{fn}(): input must hold integer indices, got dtype {idx.dtype}")
+    n = weight.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= n):  # torch: no negative index either
+        raise IndexError(f"{fn}(): index out of range for {n} embeddings")
+    padding_idx = _padding_idx(padding_idx, n, fn)
+    rows = weight[idx]
+    if padding_idx is None or not (idx == padding_idx).any():
+        return rows
+    pad = (idx == padding_idx)[..., None]
+    return where(pad, rows.detach(), rows)  # same values; no gradient into the padding row
+
+
+def _padding_idx(padding_idx, n, fn):
+    """``padding_idx`` in ``[0, n)`` (a negative one counts from the end, as PyTorch), or None."""
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, (bool, np.bool_)) or not isinstance(padding_idx, numbers.Integral):
+        raise TypeError(f"{fn}: padding_idx must be an int or None, got "
+                        f"{type(padding_idx).__name__}")
+    if not -n <= padding_idx < n:
+        raise ValueError(f"{fn}: padding_idx must be within num_embeddings ({n}), got "
+                         f"{padding_idx}")
+    return int(padding_idx) % n
