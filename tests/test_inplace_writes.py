@@ -295,3 +295,30 @@ def test_add_with_alpha_rounds_once_as_torch(torch):
         ours.sub_(tg.Tensor(b), alpha=alpha)
         theirs.sub_(torch.tensor(b), alpha=alpha)
         np.testing.assert_array_equal(ours.data, theirs.numpy())
+
+
+def test_grad_runs_only_what_leads_to_its_inputs_as_torch(torch):
+    """grad() with leaf inputs computes only the gradients that lead to them: a hook on a branch
+    that does not lead there never fires, and a written array only that branch reads is no
+    error (both were different from torch: the whole graph ran)."""
+    def run(lib, T, opt_cls):
+        enc_w = T(np.full((3, 3), 0.5, np.float32), requires_grad=True)
+        head_w = T(np.full((3, 1), 0.25, np.float32), requires_grad=True)
+        x = T(np.ones((2, 3), np.float32))
+        fired = []
+        h = x @ enc_w
+        h.register_hook(lambda g: fired.append("h"))
+        loss = ((h @ head_w) ** 2).sum()
+        enc_w.grad = T(np.ones((3, 3), np.float32))
+        with (tg.no_grad() if lib is tg else torch.no_grad()):
+            opt_cls([enc_w], lr=1.0).step()  # writes the encoder weight, which only x @ enc_w's
+            # gradient for x (not asked for) would read
+        g = (tg.grad if lib is tg else torch.autograd.grad)(loss, [head_w])[0]
+        return np.asarray(g.data if lib is tg else g.numpy()), fired
+
+    ours, ours_fired = run(tg, lambda a, requires_grad=False: tg.Tensor(
+        a, requires_grad=requires_grad), optim.SGD)
+    theirs, their_fired = run(torch, lambda a, requires_grad=False: torch.tensor(
+        a, requires_grad=requires_grad), torch.optim.SGD)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    assert ours_fired == their_fired == []

@@ -285,13 +285,13 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
     for i, t in enumerate(targets or ()):
         if t._node is None:
             leaf_index.setdefault(id(t), []).append(i)
-    # grad() of an intermediate: only the nodes between the outputs and the inputs run (and
-    # are freed), as in PyTorch; the graph below the inputs stays usable and its hooks do not
-    # fire. Not for leaf inputs alone (the parameters, usually): the pass costs ~1 us a node,
-    # and there nothing lies below the inputs
-    needed = run = None
-    if target_nodes and not accumulate:
-        needed, run = _needed(roots, target_nodes, leaf_index, Tensor)
+    # grad(): only the nodes between the outputs and the inputs run (and are freed), and each
+    # computes only the gradients that lead to an input, as in PyTorch: the graph below the
+    # inputs stays usable, its hooks do not fire, a gradient penalty's grad(D(x), x) computes
+    # no parameter gradient, and a write into an array no needed gradient reads is no error
+    needed = run = masks = None
+    if targets is not None and not accumulate:
+        needed, run, masks = _needed(roots, target_nodes, leaf_index, Tensor)
 
     def route(t, g, own=False):
         node = t._node
@@ -338,8 +338,9 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             inputs = node.inputs
             if inputs is None:
                 raise RuntimeError(_FREED)
+            needs = node.needs if not masks else masks.get(node.seq, node.needs)
             if node.seq < last_write:
-                _check_written(node)
+                _check_written(node, needs)
             if create_graph:
                 _check_unmodified(node)
                 out = _recorded_output(node) if node.op.saves_out else None
@@ -352,14 +353,14 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                 # input of another shape but g's size shares it too: sum_to reshapes g into a
                 # view for it (a (C,) bias on a (1, C) batch), which a later in-place VJP on the
                 # other side would overwrite.
-                in_grads = node.op.vjp_owned(g, args, out, extra, node.kw, node.needs, xp)
+                in_grads = node.op.vjp_owned(g, args, out, extra, node.kw, needs, xp)
                 shares = 0
                 for t, gi in zip(inputs, in_grads):
                     if gi is g and type(t) is Tensor and t.requires_grad and t.data.size == g.size:
                         shares += 1
                 mine = shares == 1
             else:
-                in_grads = node.op.vjp(g, args, out, extra, node.kw, node.needs, xp)
+                in_grads = node.op.vjp(g, args, out, extra, node.kw, needs, xp)
                 mine = False
             prev = None
             for t, gi in zip(inputs, in_grads):
@@ -449,9 +450,10 @@ def _finish_leaves(leaves, grads, hooked, targets, leaf_index, found, accumulate
 
 
 def _needed(roots, target_nodes, leaf_index, Tensor):
-    """The part of the graph grad() must visit: ``(reach, run)``, the sequence numbers of the
-    nodes from which a target (a node in ``target_nodes`` or a leaf in ``leaf_index``) can be
-    reached, and of those whose VJP must run (a target lies strictly below them)."""
+    """The part of the graph grad() must visit: ``(reach, run, masks)``, the sequence numbers of
+    the nodes from which a target (a node in ``target_nodes`` or a leaf in ``leaf_index``) can be
+    reached, of those whose VJP must run (a target lies strictly below them), and for the nodes
+    among them with inputs that lead to no target, the ``needs`` to run their VJP with."""
     nodes, seen = {}, set()
     stack = [t._node for t in roots if t._node is not None]
     while stack:  # every node reachable from the outputs, without recursion
@@ -466,25 +468,25 @@ def _needed(roots, target_nodes, leaf_index, Tensor):
                 below = t._node
                 if below is not None and below.seq not in seen:
                     stack.append(below)
-    reach, run = set(), set()
+    reach, run, masks = set(), set(), {}
     for seq in sorted(nodes):  # an input's node was recorded before its consumer's
-        inputs = nodes[seq].inputs
+        node = nodes[seq]
+        inputs = node.inputs
         if inputs is None:  # freed: running it says so, unless it is an input itself
             hit = seq not in target_nodes
         else:
-            hit = False
-            for t in inputs:
-                if type(t) is Tensor and t.requires_grad:
-                    below = t._node
-                    if (below.seq in reach) if below is not None else (id(t) in leaf_index):
-                        hit = True
-                        break
+            leads = [n and type(t) is Tensor and (
+                t._node.seq in reach if t._node is not None else id(t) in leaf_index)
+                for n, t in zip(node.needs, inputs)]
+            hit = True in leads
+            if hit and len(leads) > 1 and False in leads and leads != list(node.needs):
+                masks[seq] = tuple(leads)  # the gradients this node need not compute
         if hit:
             run.add(seq)
             reach.add(seq)
         elif seq in target_nodes:
             reach.add(seq)
-    return reach, run
+    return reach, run, masks
 
 
 def _merge_leaf(entry, g):
@@ -509,7 +511,7 @@ def _iadd(a, b):
     return a + b
 
 
-def _check_written(node):
+def _check_written(node, needs):
     """Refuse a node recorded before an in-place write into an array its VJP reads (see
     mark_written). ``Op.reads`` says which inputs the VJP reads for the gradients wanted (mul's
     gradient for a reads only b), so that, as in PyTorch, a write into an input that no gradient
@@ -518,7 +520,7 @@ def _check_written(node):
     arrays, out, _ = node.saved
     stale = None
     if op.reads_inputs:
-        reads = op.reads(node.needs) if op.reads is not None else (True,) * len(arrays)
+        reads = op.reads(needs) if op.reads is not None else (True,) * len(arrays)
         stale = next((a for a, r in zip(arrays, reads) if r and _written_since(a, seq)), None)
     if stale is None and op.saves_out and _written_since(out, seq):
         stale = out
