@@ -322,3 +322,18 @@ def test_grad_runs_only_what_leads_to_its_inputs_as_torch(torch):
         a, requires_grad=requires_grad), torch.optim.SGD)
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
     assert ours_fired == their_fired == []
+
+
+def test_a_node_that_runs_checks_every_array_it_saved_as_torch(torch):
+    # grad(y, [w]) computes only w's gradient of x * w, which reads x; torch still refuses,
+    # as it unpacks (and version-checks) every tensor the node saved
+    for lib in (torch, tg):
+        T = (lambda a: torch.tensor(a, requires_grad=True)) if lib is torch else \
+            (lambda a: tg.Tensor(a, requires_grad=True))
+        x, w = T(np.array([1.0, 2.0, 3.0])), T(np.ones(3))
+        y = (x * w).sum()
+        w.grad = (torch.ones(3, dtype=torch.float64) if lib is torch else
+                  tg.Tensor(np.ones(3)))
+        (torch.optim.SGD if lib is torch else optim.SGD)([w], lr=1.0).step()
+        with pytest.raises(RuntimeError, match=INPLACE):
+            (torch.autograd.grad if lib is torch else tg.grad)(y, [w])

@@ -339,8 +339,8 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             if inputs is None:
                 raise RuntimeError(_FREED)
             needs = node.needs if not masks else masks.get(node.seq, node.needs)
-            if node.seq < last_write:
-                _check_written(node, needs)
+            if node.seq < last_write:  # every array the node saved, as torch unpacks them all
+                _check_written(node, node.needs)
             if create_graph:
                 _check_unmodified(node)
                 out = _recorded_output(node) if node.op.saves_out else None
@@ -454,7 +454,7 @@ def _needed(roots, target_nodes, leaf_index, Tensor):
     the nodes from which a target (a node in ``target_nodes`` or a leaf in ``leaf_index``) can be
     reached, of those whose VJP must run (a target lies strictly below them), and for the nodes
     among them with inputs that lead to no target, the ``needs`` to run their VJP with."""
-    nodes, seen = {}, set()
+    nodes, seen, other_leaves = {}, set(), False
     stack = [t._node for t in roots if t._node is not None]
     while stack:  # every node reachable from the outputs, without recursion
         node = stack.pop()
@@ -466,8 +466,15 @@ def _needed(roots, target_nodes, leaf_index, Tensor):
         for t in node.inputs or ():
             if type(t) is Tensor:
                 below = t._node
-                if below is not None and below.seq not in seen:
-                    stack.append(below)
+                if below is not None:
+                    if below.seq not in seen:
+                        stack.append(below)
+                elif t.requires_grad and id(t) not in leaf_index:
+                    other_leaves = True
+    if not target_nodes and not other_leaves:
+        # every leaf that wants a gradient was asked for (grad(loss, params)): every node
+        # leads to one, and each of its wanted inputs too: nothing to prune
+        return None, None, None
     reach, run, masks = set(), set(), {}
     for seq in sorted(nodes):  # an input's node was recorded before its consumer's
         node = nodes[seq]
