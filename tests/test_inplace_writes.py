@@ -337,3 +337,18 @@ def test_a_node_that_runs_checks_every_array_it_saved_as_torch(torch):
         (torch.optim.SGD if lib is torch else optim.SGD)([w], lr=1.0).step()
         with pytest.raises(RuntimeError, match=INPLACE):
             (torch.autograd.grad if lib is torch else tg.grad)(y, [w])
+
+
+def test_a_lone_outputs_hooks_fire_even_when_it_leads_to_no_input(torch):
+    def run(lib):
+        T = (lambda a, g=False: torch.tensor(a, requires_grad=g)) if lib is torch else \
+            (lambda a, g=False: tg.Tensor(a, requires_grad=g))
+        w, x = T(np.ones(3), True), T(np.ones(3), True)
+        y = (w * 2).sum()
+        fired = []
+        y.register_hook(lambda g: fired.append(float(g.item())))
+        y.retain_grad()
+        r = (torch.autograd.grad if lib is torch else tg.grad)(y, [x], allow_unused=True)
+        return fired, float(y.grad.item()), r[0] is None
+
+    assert run(tg) == run(torch) == ([1.0], 1.0, True)

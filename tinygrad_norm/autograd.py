@@ -493,6 +493,14 @@ def _needed(roots, target_nodes, leaf_index, Tensor):
             reach.add(seq)
         elif seq in target_nodes:
             reach.add(seq)
+    lone = roots[0]._node if len(roots) == 1 else None
+    if lone is not None and lone.seq not in run and lone.seq not in target_nodes \
+            and lone.inputs is not None:
+        # as torch's engine, a lone output's own node runs (its hooks fire, its retained grad
+        # fills) even when no input lies below it; it computes no gradient
+        run.add(lone.seq)
+        reach.add(lone.seq)
+        masks[lone.seq] = (False,) * len(lone.inputs)
     return reach, run, masks
 
 
