@@ -339,8 +339,8 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             if inputs is None:
                 raise RuntimeError(_FREED)
             needs = node.needs if not masks else masks.get(node.seq, node.needs)
-            if node.seq < last_write:  # every array the node saved, as torch unpacks them all
-                _check_written(node, node.needs)
+            if node.seq < last_write:
+                _check_written(node)
             if create_graph:
                 _check_unmodified(node)
                 out = _recorded_output(node) if node.op.saves_out else None
@@ -486,8 +486,8 @@ def _needed(roots, target_nodes, leaf_index, Tensor):
                 t._node.seq in reach if t._node is not None else id(t) in leaf_index)
                 for n, t in zip(node.needs, inputs)]
             hit = True in leads
-            if hit and len(leads) > 1 and False in leads and leads != list(node.needs):
-                masks[seq] = tuple(leads)  # the gradients this node need not compute
+            if hit and leads != list(node.needs):
+                masks[seq] = tuple(leads)  # without the gradients that lead to no target
         if hit:
             run.add(seq)
             reach.add(seq)
@@ -526,16 +526,17 @@ def _iadd(a, b):
     return a + b
 
 
-def _check_written(node, needs):
+def _check_written(node):
     """Refuse a node recorded before an in-place write into an array its VJP reads (see
-    mark_written). ``Op.reads`` says which inputs the VJP reads for the gradients wanted (mul's
-    gradient for a reads only b), so that, as in PyTorch, a write into an input that no gradient
-    reads is no error."""
+    mark_written). ``Op.reads`` says which inputs the VJP reads for the gradients wanted at the
+    forward (mul's gradient for a reads only b): what PyTorch saves, and checks whenever the node
+    runs, even for a grad() that needs fewer of its gradients. A write into an input that no
+    gradient reads is no error."""
     op, seq = node.op, node.seq
     arrays, out, _ = node.saved
     stale = None
     if op.reads_inputs:
-        reads = op.reads(needs) if op.reads is not None else (True,) * len(arrays)
+        reads = op.reads(node.needs) if op.reads is not None else (True,) * len(arrays)
         stale = next((a for a, r in zip(arrays, reads) if r and _written_since(a, seq)), None)
     if stale is None and op.saves_out and _written_since(out, seq):
         stale = out
