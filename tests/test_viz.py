@@ -962,3 +962,18 @@ def test_custom_op_names_and_string_arguments_are_escaped(tmp_path):
         source = g.source
     assert 'op-twice___x_"' in source and "left\\\\lright" in source
     _svg_classes(viz.render(g, tmp_path / "g.svg"))  # renders, and the SVG parses
+
+
+def test_a_mean_within_the_values_rounding_is_shown_as_zero():
+    # a normalized float32 output's mean is rounding noise that differs from one CPU's
+    # summation order to another's; a small mean that is not noise is still shown
+    from tinygrad_norm.viz.dot import data_stat
+    x = np.random.default_rng(0).standard_normal(64).astype(np.float32)
+    y = ((x - x.mean()) / x.std()).astype(np.float32)
+    assert abs(float(np.mean(y, dtype=np.float64))) > 0  # noise, but not exactly 0
+    assert data_stat(y).startswith("mean 0, std 1")
+    assert data_stat(y + np.float32(1e-4)).startswith("mean 0.0001")
+    z = x.astype(np.float64)
+    z = (z - z.mean()) / z.std()
+    assert data_stat(z).startswith("mean 0, std 1")
+    assert data_stat(z + 1e-9).startswith("mean 1e-09")  # far above float64's rounding
