@@ -328,7 +328,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                     found[i] = g
                 mine = False
             if node.hooks:
-                g = _run_hooks(node.hooks, g, create_graph)
+                g = _run_hooks(node.hooks, g, create_graph, (node.seq, pending, owned, hooked))
                 hooked.add(id(g))  # the hook's array (the caller may keep it): not a .grad as is
                 mine = False
             if not runs:
@@ -593,9 +593,56 @@ def _recorded_output(node):
     return out
 
 
-def _run_hooks(hooks, g, create_graph):
+class GroupHook:
+    """A hook on several nodes that sees their gradients together, once per backward: put on the
+    identity nodes a module's backward hooks wrap its inputs (or outputs) in. Recorded one after
+    another, those nodes run after every node that reads them, so when the first of them runs
+    the gradients of all are final -- the one in hand and the others still pending, which the
+    hook may replace. ``fn(grads)`` takes a list (None where no gradient arrived) and returns one
+    (None: unchanged). It holds sequence numbers only: no reference into the graph."""
+
+    __slots__ = ("seqs", "fn", "_fired")
+    __name__ = "module backward hook"
+
+    def __init__(self, seqs, fn):
+        self.seqs, self.fn, self._fired = tuple(seqs), fn, None
+
+    def run(self, g, create_graph, at):
+        seq, pending, owned, hooked = at
+        if self._fired is pending:
+            return g  # a later node of the group, in the backward that already ran it
+        self._fired = pending  # an (emptied) dict of a finished backward, kept alive: no reuse
+        from .tensor import Tensor
+        grads = [g if s == seq else pending.get(s) for s in self.seqs]
+        for s, old, new in zip(self.seqs, grads, self.fn(grads)):
+            if s != seq and s in pending:
+                owned.discard(s)  # the hook saw the array (and may keep it): no in-place add
+                hooked.add(id(pending[s]))
+                if new is not None and new is not old:
+                    pending[s] = _hook_result(new, old, create_graph, Tensor)
+            elif s == seq and new is not None and new is not old:
+                g = _hook_result(new, old, create_graph, Tensor)
+        return g
+
+
+def _hook_result(new, old, create_graph, Tensor):
+    """A group hook's replacement gradient, as the single hooks' (below) are taken."""
+    shape = np.shape(new.data if isinstance(new, Tensor) else new)
+    old_shape = np.shape(old.data if isinstance(old, Tensor) else old)
+    if shape != old_shape:
+        raise RuntimeError(f"backward hook changed the shape of a gradient from {old_shape} to "
+                           f"{shape}")
+    if create_graph:
+        return new if isinstance(new, Tensor) else Tensor._wrap(np.asarray(new))
+    return new.data if isinstance(new, Tensor) else np.asarray(new)
+
+
+def _run_hooks(hooks, g, create_graph, at=None):
     from .tensor import Tensor
     for hook in hooks:
+        if type(hook) is GroupHook:
+            g = hook.run(g, create_graph, at)
+            continue
         gt = g if isinstance(g, Tensor) else Tensor._wrap(g)
         r = hook(gt)
         if r is not None:

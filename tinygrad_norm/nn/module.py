@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd import mark_written
 from ..tensor import Tensor
+from .backward_hooks import BackwardHookCall
 
 
 def _check_name(name, fn, what):
@@ -89,9 +90,12 @@ class Module:
     """Base class of every layer and model. Subclasses define ``forward``."""
 
     training = True
-    # None until a hook is registered: a call without hooks pays one attribute read for both
+    # None until a hook is registered; a call pays one attribute read for all of them
     _forward_pre_hooks = None
     _forward_hooks = None
+    _backward_pre_hooks = None
+    _backward_hooks = None
+    _hooked = False
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -438,7 +442,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks is None and self._forward_hooks is None:
+        if not self._hooked:
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
@@ -453,12 +457,16 @@ class Module:
                     args, kwargs = r
                 else:
                     args = r if isinstance(r, tuple) else (r,)  # one value: the one argument
+        backward = None
+        if self._backward_hooks or self._backward_pre_hooks:  # the positional Tensors only
+            backward = BackwardHookCall(self)
+            args = backward.wrap_inputs(args)
         out = self.forward(*args, **kwargs)
         for hook, with_kwargs in list((self._forward_hooks or {}).values()):
             r = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
             if r is not None:
                 out = r
-        return out
+        return out if backward is None else backward.wrap_outputs(out)
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """``hook(module, args)`` (with ``with_kwargs``: ``hook(module, args, kwargs)``) before
@@ -472,6 +480,21 @@ class Module:
         PyTorch's (activations are captured this way); returns a ``RemovableHandle``."""
         return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
 
+    def register_full_backward_pre_hook(self, hook, *, prepend=False):
+        """``hook(module, grad_output)`` when the gradients of the module's outputs are
+        computed, before they flow into it; a non-None return (a tuple of the same length)
+        replaces ``grad_output``. As PyTorch's; returns a ``RemovableHandle``."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend, False)
+
+    def register_full_backward_hook(self, hook, *, prepend=False):
+        """``hook(module, grad_input, grad_output)`` when the gradients with respect to the
+        module's positional Tensor inputs are computed -- only what flows through the module,
+        not the inputs' other uses; a non-None return (a tuple of the same length) replaces
+        ``grad_input``. ``grad_output`` holds None for an output that got no gradient. Without an
+        input that requires grad it fires at the outputs, with ``grad_input`` all None and
+        PyTorch's warning. As PyTorch's; returns a ``RemovableHandle``."""
+        return self._add_hook("_backward_hooks", hook, prepend, False)
+
     def _add_hook(self, kind, hook, prepend, with_kwargs):
         if not callable(hook):
             raise TypeError(f"{kind.strip('_').replace('_', ' ')[:-1]}: hook must be callable, "
@@ -480,6 +503,7 @@ class Module:
         if hooks is None:
             hooks = OrderedDict()
             object.__setattr__(self, kind, hooks)
+            object.__setattr__(self, "_hooked", True)
         handle = RemovableHandle(hooks)
         hooks[handle.id] = (hook, bool(with_kwargs))
         if prepend:
