@@ -215,7 +215,44 @@ class Module:
         _check_free(self, name, modules, "add_module")
         modules[name] = module
 
+    def register_module(self, name, module):
+        """Alias of ``add_module``, as PyTorch's."""
+        self.add_module(name, module)
+
     # ---- traversal -----------------------------------------------------------------------------
+    def get_submodule(self, target):
+        """The submodule at dotted path ``target`` (``""``: this module), as PyTorch's; its
+        ``AttributeError`` names the first missing step."""
+        if not isinstance(target, str):
+            raise TypeError(f"get_submodule(): target must be a str, got {type(target).__name__}")
+        m = self
+        for step in target.split(".") if target else ():
+            if not hasattr(m, step):
+                raise AttributeError(f"{type(m).__name__} has no attribute `{step}`")
+            m = getattr(m, step)
+            if not isinstance(m, Module):
+                raise AttributeError(f"`{step}` is not an nn.Module")
+        return m
+
+    def _get_registered(self, target, fn, kind, what):
+        if not isinstance(target, str):
+            raise TypeError(f"{fn}(): target must be a str, got {type(target).__name__}")
+        path, _, name = target.rpartition(".")
+        m = self.get_submodule(path)
+        if not hasattr(m, name):
+            raise AttributeError(f"{type(m).__name__} has no attribute `{name}`")
+        if name not in getattr(m, kind):
+            raise AttributeError(f"`{name}` is not {what}")
+        return getattr(m, kind)[name]
+
+    def get_parameter(self, target):
+        """The parameter at dotted path ``target`` (``"0.weight"``), as PyTorch's."""
+        return self._get_registered(target, "get_parameter", "_parameters", "an nn.Parameter")
+
+    def get_buffer(self, target):
+        """The buffer at dotted path ``target`` (``"bn.running_mean"``), as PyTorch's."""
+        return self._get_registered(target, "get_buffer", "_buffers", "a buffer")
+
     def named_modules(self, prefix=""):
         """Pre-order, children in registration order, iterative; a module reachable by two
         paths comes once, under the first."""
@@ -358,6 +395,9 @@ class Module:
 
     def double(self):
         return self.to(np.float64)
+
+    def half(self):
+        return self.to(np.float16)
 
     @property
     def dtype(self):
