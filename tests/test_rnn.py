@@ -104,8 +104,7 @@ def test_gradcheck_inputs_states_and_parameters(name, args, kwargs, x_shape, n_s
     rng = np.random.default_rng(7)
     module = getattr(nn, name)(*args, **kwargs, dtype=np.float64)
     names = [k for k, _ in module.named_parameters()]
-    out, _ = (module(Tensor(rng.standard_normal(x_shape))), None)
-    h = _flat(out)[-1]  # the last output has the state's shape (h_n or h')
+    h = _flat(module(Tensor(rng.standard_normal(x_shape))))[-1]  # h_n or h': the state's shape
     states = [rng.standard_normal(h.shape) for _ in range(n_states)]
     inputs = [Tensor(a, requires_grad=True) for a in [rng.standard_normal(x_shape)] + states]
     inputs += [Tensor(p.data.copy(), requires_grad=True) for _, p in module.named_parameters()]
