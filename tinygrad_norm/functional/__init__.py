@@ -8,3 +8,4 @@ from .conv import *  # noqa: F401,F403
 from .encoding import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403

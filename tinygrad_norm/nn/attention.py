@@ -1,0 +1,246 @@
+"""MultiheadAttention, as ``torch.nn``: PyTorch's parameters, initialization, masks and both of
+its computation paths, as composites of Tensor operations.
+
+The path follows PyTorch's ``multi_head_attention_forward``: with ``need_weights=True`` the
+weights are computed explicitly (a plain softmax: a query whose keys are all masked gives NaN,
+as in PyTorch); with ``need_weights=False`` the heads go through
+``F.scaled_dot_product_attention`` (such a query gives zeros, as in PyTorch). Masks follow
+``nn.MultiheadAttention``'s convention, the opposite of ``F.scaled_dot_product_attention``'s: a
+bool ``attn_mask`` or ``key_padding_mask`` is True where attention is *not* allowed."""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .. import functional as F
+from ..autograd import scope
+from ..functional.dropout import _check_p
+from ..tensor import Tensor, concatenate, where
+from . import init
+from .linear import Linear, _count, _float_dtype
+from .module import Module, Parameter
+
+__all__ = ["MultiheadAttention"]
+
+_CLS = "MultiheadAttention"
+
+
+def _float_mask(mask, name, dtype):
+    """A bool mask (True = masked out) as -inf/0 in ``dtype``; a float mask as it is."""
+    if mask is None:
+        return None
+    if isinstance(mask, np.ndarray):
+        mask = Tensor(mask)
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{_CLS}: {name} must be a Tensor or None, got {type(mask).__name__}")
+    if mask.dtype == np.bool_:
+        return Tensor(np.where(mask.data, -np.inf, 0.0).astype(dtype))
+    if mask.dtype.kind != "f":
+        raise TypeError(f"{_CLS}: only bool and floating types of {name} are supported, got "
+                        f"{mask.dtype}")
+    return mask.astype(dtype)
+
+
+class MultiheadAttention(Module):
+    """Multi-head attention (Vaswani et al. 2017), as ``torch.nn.MultiheadAttention``.
+
+    Parameters: ``in_proj_weight`` (3E, E) when key and value have the embedding size E, else
+    ``q_proj_weight`` (E, E), ``k_proj_weight`` (E, kdim), ``v_proj_weight`` (E, vdim); then
+    ``in_proj_bias`` (3E), ``bias_k``, ``bias_v`` (1, 1, E) with ``add_bias_kv``, and
+    ``out_proj`` (a Linear). Initialization as PyTorch: the projections xavier_uniform_, the
+    biases 0, ``bias_k``/``bias_v`` xavier_normal_, ``out_proj.weight`` Linear's."""
+
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
+                 add_zero_attn=False, kdim=None, vdim=None, batch_first=False,
+                 dtype=np.float32):
+        super().__init__()
+        for name, v in (("embed_dim", embed_dim), ("num_heads", num_heads)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+                raise TypeError(f"{_CLS}: {name} must be an int, got {v!r}")
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
+                             f"embed_dim={embed_dim} and num_heads={num_heads} instead")
+        if embed_dim % num_heads:
+            raise ValueError(f"{_CLS}: embed_dim must be divisible by num_heads, got "
+                             f"embed_dim={embed_dim} and num_heads={num_heads}")
+        dtype = _float_dtype(dtype, _CLS)
+        E = self.embed_dim = int(embed_dim)
+        self.kdim = E if kdim is None else _count(kdim, "kdim", _CLS)
+        self.vdim = E if vdim is None else _count(vdim, "vdim", _CLS)
+        self._qkv_same_embed_dim = self.kdim == E and self.vdim == E
+        self.num_heads, self.head_dim = int(num_heads), E // int(num_heads)
+        self.dropout = _check_p(dropout, _CLS)
+        self.batch_first = bool(batch_first)
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = Parameter(np.empty((3 * E, E), dtype))
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+        else:
+            self.register_parameter("in_proj_weight", None)
+            self.q_proj_weight = Parameter(np.empty((E, E), dtype))
+            self.k_proj_weight = Parameter(np.empty((E, self.kdim), dtype))
+            self.v_proj_weight = Parameter(np.empty((E, self.vdim), dtype))
+        if bias:
+            self.in_proj_bias = Parameter(np.empty(3 * E, dtype))
+        else:
+            self.register_parameter("in_proj_bias", None)
+        if add_bias_kv:
+            self.bias_k = Parameter(np.empty((1, 1, E), dtype))
+            self.bias_v = Parameter(np.empty((1, 1, E), dtype))
+        else:
+            self.register_parameter("bias_k", None)
+            self.register_parameter("bias_v", None)
+        self.add_zero_attn = bool(add_zero_attn)
+        self.out_proj = Linear(E, E, bias=bias, dtype=dtype)
+        self._reset_parameters()
+
+    def _reset_parameters(self):
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+                init.xavier_uniform_(w)
+        if self.in_proj_bias is not None:
+            init.constant_(self.in_proj_bias, 0.0)
+            init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
+
+    # ---- checks -----------------------------------------------------------------------------------
+    def _check_inputs(self, query, key, value):
+        for name, t in (("query", query), ("key", key), ("value", value)):
+            self._check_input(t, f"{_CLS}: {name}")
+        if query.ndim not in (2, 3):
+            raise ValueError(f"{_CLS}: query should be unbatched 2D or batched 3D tensor but "
+                             f"received {query.ndim}-D query tensor")
+        if key.ndim != query.ndim or value.ndim != query.ndim:
+            kind = "batched (3-D)" if query.ndim == 3 else "unbatched (2-D)"
+            raise ValueError(f"{_CLS}: For {kind} `query`, expected `key` and `value` to be "
+                             f"{query.ndim}-D but found {key.ndim}-D and {value.ndim}-D tensors "
+                             f"respectively")
+        for name, t, want in (("query", query, self.embed_dim), ("key", key, self.kdim),
+                              ("value", value, self.vdim)):
+            if t.shape[-1] != want:
+                raise ValueError(f"{_CLS}: was expecting embedding dimension of {want} for "
+                                 f"{name}, but got {t.shape[-1]}")
+        if key.shape[:-1] != value.shape[:-1]:
+            raise ValueError(f"{_CLS}: key shape {key.shape} does not match value shape "
+                             f"{value.shape}")
+
+    def _check_masks(self, key_padding_mask, attn_mask, L, N, S, batched):
+        if key_padding_mask is not None:
+            want = (N, S) if batched else (S,)
+            if tuple(key_padding_mask.shape) != want:
+                raise ValueError(f"{_CLS}: key_padding_mask must have shape {want}, got "
+                                 f"{tuple(key_padding_mask.shape)}")
+        if attn_mask is not None:
+            shape = tuple(attn_mask.shape)
+            heads = self.num_heads * (N if batched else 1)
+            if len(shape) == 2 and shape != (L, S):
+                raise ValueError(f"{_CLS}: The shape of the 2D attn_mask is {shape}, but should "
+                                 f"be {(L, S)}.")
+            if len(shape) == 3 and shape != (heads, L, S):
+                raise ValueError(f"{_CLS}: The shape of the 3D attn_mask is {shape}, but should "
+                                 f"be {(heads, L, S)}.")
+            if len(shape) not in (2, 3):
+                raise ValueError(f"{_CLS}: attn_mask's dimension {len(shape)} is not supported")
+
+    # ---- forward ----------------------------------------------------------------------------------
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
+                attn_mask=None, average_attn_weights=True, is_causal=False):
+        """(attn_output, attn_weights or None): output (L, N, E) ((N, L, E) with
+        ``batch_first``; (L, E) unbatched), weights (N, L, S) averaged over heads or
+        (N, num_heads, L, S)."""
+        self._check_inputs(query, key, value)
+        batched = query.ndim == 3
+        if batched and self.batch_first:
+            query, key, value = (t.swapaxes(0, 1) for t in (query, key, value))
+        if not batched:
+            query, key, value = (t.unsqueeze(1) for t in (query, key, value))
+        L, N, _ = query.shape
+        S = key.shape[0]
+        if key.shape[1] != N:
+            raise ValueError(f"{_CLS}: key and value batch size {key.shape[1]} does not match "
+                             f"query's {N}")
+        dt = self.dtype
+        kpm = _float_mask(key_padding_mask, "key_padding_mask", dt)
+        if is_causal and attn_mask is None:
+            raise ValueError("Need attn_mask if specifying the is_causal hint. You may use the "
+                             "Transformer module method `generate_square_subsequent_mask` to "
+                             "create this mask.")
+        mask = _float_mask(attn_mask, "attn_mask", dt)
+        self._check_masks(kpm, mask, L, N, S, batched)
+        if not batched:
+            kpm = kpm.unsqueeze(0) if kpm is not None else None
+        # PyTorch's use of the hint: with no padding mask and no weights wanted, the given mask
+        # is dropped and the causal triangle used instead
+        causal = bool(is_causal) and kpm is None and not need_weights
+        if causal:
+            mask = None
+        with scope("multi_head_attention", num_heads=self.num_heads, dropout=self.dropout,
+                   need_weights=bool(need_weights)):
+            out, weights = self._attend(query, key, value, kpm, mask, causal, need_weights,
+                                        average_attn_weights, L, N, S)
+        if not batched:
+            out = out.squeeze(1)
+            weights = weights.squeeze(0) if weights is not None else None
+        elif self.batch_first:
+            out = out.swapaxes(0, 1)
+        return out, weights
+
+    def _projections(self, query, key, value):
+        E = self.embed_dim
+        if self._qkv_same_embed_dim:
+            w = self.in_proj_weight
+            ws = (w[:E], w[E:2 * E], w[2 * E:])
+        else:
+            ws = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
+        b = self.in_proj_bias
+        bs = (b[:E], b[E:2 * E], b[2 * E:]) if b is not None else (None, None, None)
+        return [F.linear(x, w, bb) for x, w, bb in zip((query, key, value), ws, bs)]
+
+    def _attend(self, query, key, value, kpm, mask, causal, need_weights, average, L, N, S):
+        H, hd, E = self.num_heads, self.head_dim, self.embed_dim
+        q, k, v = self._projections(query, key, value)
+        if mask is not None and mask.ndim == 2:
+            mask = mask.unsqueeze(0)
+        if self.bias_k is not None:
+            k = concatenate([k, self.bias_k.expand(1, N, E)], axis=0)
+            v = concatenate([v, self.bias_v.expand(1, N, E)], axis=0)
+            mask = mask.pad(((0, 0), (0, 0), (0, 1))) if mask is not None else None
+            kpm = kpm.pad(((0, 0), (0, 1))) if kpm is not None else None
+        # heads: (seq, N, E) -> (N * H, seq, hd)
+        q = q.reshape(L, N * H, hd).swapaxes(0, 1)
+        k = k.reshape(k.shape[0], N * H, hd).swapaxes(0, 1)
+        v = v.reshape(v.shape[0], N * H, hd).swapaxes(0, 1)
+        if self.add_zero_attn:
+            zeros = Tensor(np.zeros((N * H, 1, hd), self.dtype))
+            k, v = concatenate([k, zeros], axis=1), concatenate([v, zeros], axis=1)
+            mask = mask.pad(((0, 0), (0, 0), (0, 1))) if mask is not None else None
+            kpm = kpm.pad(((0, 0), (0, 1))) if kpm is not None else None
+        S = k.shape[1]
+        if kpm is not None:  # (N, S) -> (N * H, 1, S), added to the attention mask
+            kpm = kpm.reshape(N, 1, 1, S).expand(N, H, 1, S).reshape(N * H, 1, S)
+            mask = kpm if mask is None else mask + kpm
+        p = self.dropout if self.training else 0.0
+        if need_weights:
+            scores = (q * math.sqrt(1.0 / hd)) @ k.mT
+            if mask is not None:
+                scores = scores + mask
+            weights = scores.softmax(-1)
+            if p > 0.0:
+                weights = F.dropout(weights, p, True)
+            out = weights @ v  # (N * H, L, hd)
+            out = out.swapaxes(0, 1).reshape(L * N, E)
+            out = F.linear(out, self.out_proj.weight, self.out_proj.bias).reshape(L, N, E)
+            weights = weights.reshape(N, H, L, S)
+            return out, (weights.mean(axis=1) if average else weights)
+        if mask is not None:
+            mask = mask.reshape(N, H, -1, S) if mask.shape[0] != 1 else mask.unsqueeze(0)
+        q, k, v = (t.reshape(N, H, t.shape[1], hd) for t in (q, k, v))
+        out = F.scaled_dot_product_attention(q, k, v, mask, p, causal)
+        out = out.permute(2, 0, 1, 3).reshape(L * N, E)
+        return F.linear(out, self.out_proj.weight, self.out_proj.bias).reshape(L, N, E), None

@@ -1,0 +1,397 @@
+"""Recurrent layers, as ``torch.nn``: RNN, LSTM, GRU and their one-step cells.
+
+Composites: each time step is a handful of primitives (a matmul, adds, sigmoid/tanh, products,
+slices), so the gradient through time falls out of the tape, which replays without recursion: a
+sequence of thousands of steps goes backward like any long chain. The input projection
+``x @ W_ih^T + b_ih`` of every step is one matmul over the whole sequence before the loop; only
+``h @ W_hh^T`` runs per step.
+
+PyTorch's parameter names, shapes, gate order and initialization: ``weight_ih_l{k}`` (gates *
+hidden, in), ``weight_hh_l{k}`` (gates * hidden, hidden), ``bias_ih_l{k}``, ``bias_hh_l{k}``
+(``_reverse`` for the backward direction; ``weight_hr_l{k}`` for an LSTM's projection), every one
+U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)). Gates: LSTM i, f, g, o; GRU r, z, n with
+n = tanh(W_in x + b_in + r * (W_hn h + b_hn)).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from .. import functional as F
+from ..autograd import scope
+from ..tensor import Tensor, stack, concatenate
+from . import init
+from .linear import _count, _float_dtype
+from .module import Module, Parameter
+
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+# ---- one step (shared by the layers and the cells); gx = x @ W_ih^T + b_ih, whT = W_hh^T ------
+def _hidden(h, whT, b_hh):
+    gh = h @ whT
+    return gh + b_hh if b_hh is not None else gh
+
+
+def _rnn_step(gx, h, whT, b_hh, relu):
+    pre = gx + _hidden(h, whT, b_hh)
+    return pre.relu() if relu else pre.tanh()
+
+
+def _lstm_step(gx, h, c, whT, b_hh, H, whrT=None):
+    gates = gx + _hidden(h, whT, b_hh)
+    i, f = gates[..., :H].sigmoid(), gates[..., H:2 * H].sigmoid()
+    g, o = gates[..., 2 * H:3 * H].tanh(), gates[..., 3 * H:].sigmoid()
+    c = f * c + i * g
+    h = o * c.tanh()
+    return (h @ whrT if whrT is not None else h), c
+
+
+def _gru_step(gx, h, whT, b_hh, H):
+    gh = _hidden(h, whT, b_hh)
+    r = (gx[..., :H] + gh[..., :H]).sigmoid()
+    z = (gx[..., H:2 * H] + gh[..., H:2 * H]).sigmoid()
+    n = (gx[..., 2 * H:] + r * gh[..., 2 * H:]).tanh()
+    return n + z * (h - n)  # (1 - z) * n + z * h
+
+
+# ---- argument checks ----------------------------------------------------------------------------
+def _positive(v, name, cls):
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{cls}: {name} should be of type int, got: {type(v).__name__}")
+    if v <= 0:
+        raise ValueError(f"{name} must be greater than zero")
+    return int(v)
+
+
+def _dropout_p(p, cls):
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"{cls}: dropout must be a number, got {type(p).__name__}")
+    if not 0 <= p <= 1:
+        raise ValueError("dropout should be a number in range [0, 1] representing the "
+                         "probability of an element being zeroed")
+    return p
+
+
+def _state_tensor(t, name, cls, dtype):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{cls}: {name} must be a Tensor, got {type(t).__name__}")
+    if t.dtype != dtype:
+        raise TypeError(f"{cls}: {name} has dtype {t.dtype} but the module's parameters are "
+                        f"{dtype}")
+
+
+def _uniform_all(module, hidden_size):
+    k = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0
+    for p in module.parameters():
+        init.uniform_(p, -k, k)
+
+
+# ---- the layers ------------------------------------------------------------------------------------
+class RNNBase(Module):
+    """The multi-layer recurrent layer behind RNN, LSTM and GRU; ``mode`` is one of 'RNN_TANH',
+    'RNN_RELU', 'LSTM', 'GRU', as PyTorch's."""
+
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
+                 dtype=np.float32):
+        super().__init__()
+        cls = type(self).__name__
+        if mode not in _GATES:
+            raise ValueError(f"Unrecognized RNN mode: {mode}")
+        self.mode = mode
+        self.input_size = _count(input_size, "input_size", cls)
+        self.hidden_size = _positive(hidden_size, "hidden_size", cls)
+        self.num_layers = _positive(num_layers, "num_layers", cls)
+        self.dropout = _dropout_p(dropout, cls)
+        self.proj_size = _count(proj_size, "proj_size", cls)
+        if self.proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if self.proj_size and self.proj_size >= self.hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if dropout > 0 and self.num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
+                          "non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={self.num_layers}", UserWarning,
+                          stacklevel=3)
+        self.bias, self.batch_first = bool(bias), bool(batch_first)
+        self.bidirectional = bool(bidirectional)
+        dtype = _float_dtype(dtype, cls)
+        gate = _GATES[mode] * self.hidden_size
+        real = self.proj_size or self.hidden_size  # the size of h
+        dirs = 2 if self.bidirectional else 1
+        for layer in range(self.num_layers):
+            width = self.input_size if layer == 0 else real * dirs
+            for sfx in ("", "_reverse")[:dirs]:
+                name = f"l{layer}{sfx}"
+                setattr(self, f"weight_ih_{name}", Parameter(np.empty((gate, width), dtype)))
+                setattr(self, f"weight_hh_{name}", Parameter(np.empty((gate, real), dtype)))
+                if self.bias:
+                    setattr(self, f"bias_ih_{name}", Parameter(np.empty(gate, dtype)))
+                    setattr(self, f"bias_hh_{name}", Parameter(np.empty(gate, dtype)))
+                if self.proj_size:
+                    setattr(self, f"weight_hr_{name}",
+                            Parameter(np.empty((self.proj_size, self.hidden_size), dtype)))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _uniform_all(self, self.hidden_size)
+
+    # -- forward --
+    def _check_state(self, hx, name, size, batched, batch):
+        cls = type(self).__name__
+        _state_tensor(hx, name, cls, self.dtype)
+        layers = self.num_layers * (2 if self.bidirectional else 1)
+        want = (layers, batch, size) if batched else (layers, size)
+        if hx.shape != want:
+            raise ValueError(f"{cls}: Expected {name} size {want}, got {list(hx.shape)}")
+
+    def _initial(self, hx, batched, batch):
+        """(h0, c0) as (layers, N, size) tensors; zeros where not given."""
+        cls, lstm = type(self).__name__, self.mode == "LSTM"
+        layers = self.num_layers * (2 if self.bidirectional else 1)
+        real = self.proj_size or self.hidden_size
+        if hx is None:
+            h0 = Tensor(np.zeros((layers, batch, real), self.dtype))
+            c0 = Tensor(np.zeros((layers, batch, self.hidden_size), self.dtype)) if lstm else None
+            return h0, c0
+        if lstm:
+            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                raise TypeError(f"{cls}: hx must be a tuple (h_0, c_0) of Tensors, got "
+                                f"{type(hx).__name__}")
+            pairs = (("hx[0]", hx[0], real), ("hx[1]", hx[1], self.hidden_size))
+        else:
+            pairs = (("hx", hx, real),)
+        for name, t, size in pairs:
+            if isinstance(t, Tensor) and t.ndim != (3 if batched else 2):
+                raise ValueError(f"{cls}: For {'batched 3' if batched else 'unbatched 2'}-D "
+                                 f"input, {name} should also be {3 if batched else 2}-D but got "
+                                 f"{t.ndim}-D tensor")
+            self._check_state(t, name, size, batched, batch)
+        states = [t if batched else t.unsqueeze(1) for _, t, _ in pairs]
+        return states[0], (states[1] if lstm else None)
+
+    def forward(self, input, hx=None):
+        cls = type(self).__name__
+        self._check_input(input)
+        if input.ndim not in (2, 3):
+            raise ValueError(f"{cls}: Expected input to be 2D or 3D, got {input.ndim}D instead")
+        if input.shape[-1] != self.input_size:
+            raise ValueError(f"{cls}: input.size(-1) must be equal to input_size. Expected "
+                             f"{self.input_size}, got {input.shape[-1]}")
+        batched = input.ndim == 3
+        if not batched:
+            x = input.unsqueeze(1)
+        else:
+            x = input.swapaxes(0, 1) if self.batch_first else input
+        if x.shape[0] == 0:
+            raise ValueError(f"{cls}: the input sequence is empty (length 0)")
+        h0, c0 = self._initial(hx, batched, x.shape[1])
+        with scope(cls.lower(), mode=self.mode, num_layers=self.num_layers,
+                   bidirectional=self.bidirectional):
+            out, hn, cn = self._layers(x, h0, c0)
+        if not batched:
+            out, hn = out.squeeze(1), hn.squeeze(1)
+            cn = cn.squeeze(1) if cn is not None else None
+        elif self.batch_first:
+            out = out.swapaxes(0, 1)
+        return out, ((hn, cn) if self.mode == "LSTM" else hn)
+
+    def _layers(self, x, h0, c0):
+        dirs = 2 if self.bidirectional else 1
+        hs, cs = [], []
+        for layer in range(self.num_layers):
+            if layer and self.dropout and self.training:
+                x = F.dropout(x, self.dropout, True)
+            outs = []
+            for d in range(dirs):
+                i = layer * dirs + d
+                o, h, c = self._direction(x, h0[i], c0[i] if c0 is not None else None,
+                                          f"l{layer}{'_reverse' if d else ''}", reverse=bool(d))
+                outs.append(o)
+                hs.append(h)
+                cs.append(c)
+            x = outs[0] if dirs == 1 else concatenate(outs, axis=-1)
+        return x, stack(hs), (stack(cs) if c0 is not None else None)
+
+    def _direction(self, x, h, c, name, reverse):
+        """One layer, one direction over x (L, N, in): (output (L, N, H), h_n, c_n)."""
+        w_ih, w_hh = getattr(self, f"weight_ih_{name}"), getattr(self, f"weight_hh_{name}")
+        b_ih = getattr(self, f"bias_ih_{name}") if self.bias else None
+        b_hh = getattr(self, f"bias_hh_{name}") if self.bias else None
+        gx = F.linear(x, w_ih, b_ih)  # every step's input projection in one matmul
+        whT, H, mode = w_hh.T, self.hidden_size, self.mode
+        whrT = getattr(self, f"weight_hr_{name}").T if self.proj_size else None
+        L = x.shape[0]
+        outs = [None] * L
+        for t in (range(L - 1, -1, -1) if reverse else range(L)):
+            if mode == "LSTM":
+                h, c = _lstm_step(gx[t], h, c, whT, b_hh, H, whrT)
+            elif mode == "GRU":
+                h = _gru_step(gx[t], h, whT, b_hh, H)
+            else:
+                h = _rnn_step(gx[t], h, whT, b_hh, mode == "RNN_RELU")
+            outs[t] = h
+        return stack(outs), h, c
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu). Returns
+    ``(output, h_n)``: output (L, N, D * hidden_size) (N first with ``batch_first``), h_n
+    (D * num_layers, N, hidden_size); unbatched (L, input_size) input drops N everywhere."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, dtype=np.float32):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
+                             f"'relu'.")
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
+                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+
+class LSTM(RNNBase):
+    """Long short-term memory, gates i, f, g, o (PyTorch's order): c_t = f * c_{t-1} + i * g,
+    h_t = o * tanh(c_t) (times W_hr^T with ``proj_size`` > 0). Returns ``(output, (h_n, c_n))``;
+    ``hx`` is a tuple ``(h_0, c_0)``."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, dtype=np.float32):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, proj_size, dtype)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit, gates r, z, n (PyTorch's order and formula): n = tanh(W_in x + b_in
+    + r * (W_hn h + b_hn)), h_t = (1 - z) * n + z * h_{t-1}. Returns ``(output, h_n)``."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, dtype=np.float32):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, dtype=dtype)
+
+
+# ---- the cells ------------------------------------------------------------------------------------
+class RNNCellBase(Module):
+    """One step of a recurrent layer: ``weight_ih`` (gates * hidden, in), ``weight_hh`` (gates *
+    hidden, hidden), ``bias_ih``, ``bias_hh``, all U(-1/sqrt(hidden), 1/sqrt(hidden))."""
+
+    def __init__(self, input_size, hidden_size, bias, num_chunks, dtype=np.float32):
+        super().__init__()
+        cls = type(self).__name__
+        self.input_size = _count(input_size, "input_size", cls)
+        self.hidden_size = _positive(hidden_size, "hidden_size", cls)
+        self.bias = bool(bias)
+        dtype = _float_dtype(dtype, cls)
+        gate = num_chunks * self.hidden_size
+        self.weight_ih = Parameter(np.empty((gate, self.input_size), dtype))
+        self.weight_hh = Parameter(np.empty((gate, self.hidden_size), dtype))
+        if self.bias:
+            self.bias_ih = Parameter(np.empty(gate, dtype))
+            self.bias_hh = Parameter(np.empty(gate, dtype))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _uniform_all(self, self.hidden_size)
+
+    def _prepare(self, input, hx, names):
+        """(gx (N, gates * H), states as (N, H) tensors, batched); hx a tuple for several."""
+        cls = type(self).__name__
+        self._check_input(input)
+        if input.ndim not in (1, 2):
+            raise ValueError(f"{cls}: Expected input to be 1D or 2D, got {input.ndim}D instead")
+        if input.shape[-1] != self.input_size:
+            raise ValueError(f"{cls}: input has inconsistent input_size: got "
+                             f"{input.shape[-1]} expected {self.input_size}")
+        batched = input.ndim == 2
+        x = input if batched else input.unsqueeze(0)
+        n = x.shape[0]
+        if hx is None:
+            states = [Tensor(np.zeros((n, self.hidden_size), self.dtype)) for _ in names]
+        else:
+            given = hx if len(names) > 1 else (hx,)
+            if len(names) > 1 and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+                raise TypeError(f"{cls}: hx must be a tuple (h_0, c_0) of Tensors, got "
+                                f"{type(hx).__name__}")
+            states = []
+            for name, t in zip(names, given):
+                _state_tensor(t, name, cls, self.dtype)
+                want = (n, self.hidden_size) if batched else (self.hidden_size,)
+                if t.shape != want:
+                    raise ValueError(f"{cls}: Expected {name} of shape {want} for an input of "
+                                     f"shape {input.shape}, got {t.shape}")
+                states.append(t if batched else t.unsqueeze(0))
+        return F.linear(x, self.weight_ih, self.bias_ih), states, batched
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+
+class RNNCell(RNNCellBase):
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu); input (N, in) or (in,)."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh",
+                 dtype=np.float32):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
+        super().__init__(input_size, hidden_size, bias, 1, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        gx, (h,), batched = self._prepare(input, hx, ("hx",))
+        h = _rnn_step(gx, h, self.weight_hh.T, self.bias_hh, self.nonlinearity == "relu")
+        return h if batched else h.squeeze(0)
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step, gates i, f, g, o; ``hx`` a tuple ``(h, c)``; returns ``(h', c')``."""
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32):
+        super().__init__(input_size, hidden_size, bias, 4, dtype)
+
+    def forward(self, input, hx=None):
+        gx, (h, c), batched = self._prepare(input, hx, ("hx[0]", "hx[1]"))
+        h, c = _lstm_step(gx, h, c, self.weight_hh.T, self.bias_hh, self.hidden_size)
+        return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step, gates r, z, n (PyTorch's formula); returns h'."""
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32):
+        super().__init__(input_size, hidden_size, bias, 3, dtype)
+
+    def forward(self, input, hx=None):
+        gx, (h,), batched = self._prepare(input, hx, ("hx",))
+        h = _gru_step(gx, h, self.weight_hh.T, self.bias_hh, self.hidden_size)
+        return h if batched else h.squeeze(0)
