@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import numbers
+import sys
 
 import numpy as np
 
@@ -58,3 +59,9 @@ def _check_bool(value, name):
         raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
     return bool(value)
 
+
+def _is_tensor(x):
+    """Whether ``x`` is a ``tinygrad_norm.Tensor``, without importing the engine: nothing is a
+    Tensor before ``tinygrad_norm.tensor`` is loaded."""
+    module = sys.modules.get("tinygrad_norm.tensor")
+    return module is not None and isinstance(x, module.Tensor)
