@@ -66,7 +66,8 @@ def test_data_package_imports_without_the_engine():
     # empty one: what is measured is what the data package itself imports
     root = Path(__file__).resolve().parents[1]
     code = ("import sys, types; pkg = types.ModuleType('tinygrad_norm'); "
-            f"pkg.__path__ = [{str(root / 'tinygrad_norm')!r}]; sys.modules['tinygrad_norm'] = pkg; "
+            f"pkg.__path__ = [{str(root / 'tinygrad_norm')!r}]; "
+            "sys.modules['tinygrad_norm'] = pkg; "
             "import tinygrad_norm.data as d; "
             "bad = [m for m in ('tinygrad_norm.tensor', 'tinygrad_norm.autograd', "
             "'tinygrad_norm.ops') if m in sys.modules]; assert not bad, bad; "
@@ -257,6 +258,13 @@ def test_sampler_errors_match_torch(torch, make):
 def test_sampler_base_and_lengths(torch):
     with pytest.raises(NotImplementedError):
         iter(Sampler())
+    same_error(lambda: Sampler(range(3)), lambda: torch.utils.data.Sampler(range(3)))
+
+    class Typed(Sampler[int]):  # subscripted, as PyTorch code annotates them
+        def __iter__(self):
+            return iter([2, 1])
+    assert list(Typed()) == [2, 1] and issubclass(Typed, Sampler)
+    assert issubclass(type("D", (Dataset[tuple],), {}), Dataset)
     assert len(RandomSampler(range(7))) == 7
     assert len(RandomSampler(range(7), num_samples=20)) == 20
     assert len(SubsetRandomSampler([4, 5])) == 2 and len(WeightedRandomSampler([1, 1], 9)) == 9
@@ -481,6 +489,12 @@ def test_loader_forms_told_apart():
     assert len(DataLoader(TensorDataset(X))) == 4  # a dataset: 1 a batch, as torch
     assert list(DataLoader(range(5), 2))[2].data.tolist() == [4]  # duck-typed dataset
     assert DataLoader(X).n_samples == 4 and DataLoader(TensorDataset(X)).n_samples == 4
+
+    class Unsized(Dataset):  # no __len__: a Dataset all the same, fed by its own sampler
+        def __getitem__(self, i):
+            return float(i)
+    assert [b.data.tolist() for b in DataLoader(Unsized(), batch_size=2, sampler=[5, 6, 7])] \
+        == [[5.0, 6.0], [7.0]]
 
 
 def test_loader_num_workers_runs_in_process():

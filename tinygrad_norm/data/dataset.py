@@ -31,6 +31,10 @@ class Dataset:
     """The base of map-style datasets: subclasses define ``__getitem__`` (and ``__len__``, which
     samplers and ``DataLoader`` need). ``a + b`` is ``ConcatDataset([a, b])``."""
 
+    def __class_getitem__(cls, item):
+        # PyTorch's Dataset is Generic: a ported ``class D(Dataset[tuple[Tensor, int]])`` works
+        return cls
+
     def __getitem__(self, index):
         raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
 
@@ -72,7 +76,8 @@ def _sample(t, index):
 
 
 class ConcatDataset(Dataset):
-    """The datasets one after another: index ``cumulative_sizes[k - 1] + i`` is ``datasets[k][i]``."""
+    """The datasets one after another: index ``cumulative_sizes[k - 1] + i`` is
+    ``datasets[k][i]``."""
 
     @staticmethod
     def cumsum(sequence):

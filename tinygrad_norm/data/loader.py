@@ -176,7 +176,8 @@ class DataLoader:
         self.sampler, self.batch_sampler, self.generator = sampler, batch_sampler, generator
         self.collate_fn, self.num_workers = collate_fn, num_workers
         self.pin_memory, self.timeout, self.worker_init_fn = pin_memory, timeout, worker_init_fn
-        self.multiprocessing_context, self.prefetch_factor = multiprocessing_context, prefetch_factor
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = prefetch_factor
         self.persistent_workers, self.pin_memory_device = persistent_workers, pin_memory_device
         self.in_order = in_order
 

@@ -21,10 +21,11 @@ __all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
 
 class Sampler:
     """The base of samplers: subclasses define ``__iter__`` (indices, or lists of indices for a
-    batch sampler) and, for ``len()`` of a loader, ``__len__``."""
+    batch sampler) and, for ``len()`` of a loader, ``__len__``. It takes no arguments (PyTorch
+    2.13 dropped its ``data_source``)."""
 
-    def __init__(self, data_source=None):
-        pass
+    def __class_getitem__(cls, item):
+        return cls  # PyTorch's Sampler is Generic: ``Sampler[int]`` in a ported annotation
 
     def __iter__(self):
         raise NotImplementedError
