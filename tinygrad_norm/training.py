@@ -91,7 +91,9 @@ def fit(model, train_loader, test_data=None, optimizer=None, epochs=1, loss_fn=N
         progress=True, log=None, eval_batch_size=512, scheduler=None):
     """Train ``model`` for ``epochs`` passes over ``train_loader``; return the metrics history.
 
-    * ``train_loader`` yields ``(X, y)`` Tensor batches (a ``tinygrad_norm.data.DataLoader``).
+    * ``train_loader`` yields ``(X, y)`` Tensor batches: a ``tinygrad_norm.data.DataLoader``
+      over arrays, or over a dataset of ``(x, y)`` samples (``TensorDataset(X, y)``), whose
+      batches are ``[X, y]`` lists as in PyTorch.
     * ``test_data``: ``(X_test, y_test)`` evaluated with ``evaluate`` after every epoch, or None.
     * ``optimizer``: anything with ``zero_grad()`` and ``step()`` over the model's parameters.
     * ``scheduler``: a learning-rate schedule (``tinygrad_norm.optim.lr_scheduler``) stepped once

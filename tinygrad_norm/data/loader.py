@@ -1,0 +1,279 @@
+"""``DataLoader``: mini-batches of Tensors, from arrays or from a map-style ``Dataset``."""
+from __future__ import annotations
+
+import inspect
+import numbers
+
+import numpy as np
+
+from ._checks import _check_bool, _check_seed, _is_tensor, _make_rng
+from .collate import default_collate, default_convert
+from .dataset import Dataset
+from .sampler import BatchSampler, RandomSampler, SequentialSampler
+
+__all__ = ["DataLoader"]
+
+
+def _numeric(a, name):
+    """``np.asarray(a)`` of real numbers or bools. Checked when the loader is made: strings
+    failed only at the first batch (NumPy's "could not convert string to float"), None became
+    NaN through an object array, complex numbers lost their imaginary part with a warning."""
+    try:
+        arr = np.asarray(a)
+    except ValueError as e:  # ragged nested lists
+        raise ValueError(f"{name} must be an array (equal-length rows), got a ragged "
+                         f"{type(a).__name__}: {e}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers or bools, got dtype {arr.dtype}")
+    return arr
+
+
+def _array_form(X, y=None, batch_size=32, shuffle=False, drop_last=False, seed=None,
+                dtype=np.float32):
+    """The arguments of the array form ``DataLoader(X, y, ...)``."""
+
+
+def _dataset_form(dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
+                  num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
+                  worker_init_fn=None, multiprocessing_context=None, generator=None, *,
+                  prefetch_factor=None, persistent_workers=False, pin_memory_device="",
+                  in_order=True):
+    """The arguments of the dataset form ``DataLoader(dataset, ...)``: torch's, in its order."""
+
+
+_ARRAY_SIGNATURE = inspect.signature(_array_form)
+_DATASET_SIGNATURE = inspect.signature(_dataset_form)
+
+
+def _over_dataset(args, kwargs):
+    """Which form a call is: a ``Dataset``, or any other object with ``__getitem__`` and
+    ``__len__`` that is not array-like (a list, a tuple, an ndarray, a Tensor, anything with
+    ``__array__``), is a dataset, as PyTorch takes it; everything else is ``X``."""
+    if "dataset" in kwargs or "X" in kwargs:
+        return "dataset" in kwargs
+    if not args:
+        return False  # the array form's signature names what is missing
+    first = args[0]
+    if isinstance(first, Dataset):
+        return True
+    if isinstance(first, (np.ndarray, list, tuple)) or _is_tensor(first) \
+            or hasattr(first, "__array__"):
+        return False
+    return hasattr(first, "__getitem__") and hasattr(first, "__len__")
+
+
+def _bind(signature, args, kwargs, form, hint):
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as e:
+        raise TypeError(f"DataLoader{form}: {e} ({hint})") from None
+    bound.apply_defaults()
+    return bound.arguments
+
+
+def _check_count(value, name, message):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(message)
+    return int(value)
+
+
+class DataLoader:
+    """Mini-batches of Tensors, in one of two forms told apart by the first argument.
+
+    **Array form** ``DataLoader(X, y=None, batch_size=32, shuffle=False, drop_last=False,
+    seed=None, dtype=np.float32)``, when the first argument is array-like (an ndarray, a Tensor,
+    a list or tuple, anything with ``__array__``): batches ``(X_batch, y_batch)`` of Tensors (no
+    grad), or ``X_batch`` alone with ``y=None``.
+
+    * ``len(loader)`` is the number of batches per epoch: ``ceil(n / batch_size)``, or
+      ``floor(n / batch_size)`` with ``drop_last=True`` (which drops a short final batch).
+    * ``shuffle=True`` draws a new order at the start of every epoch (every ``iter()``). An int
+      ``seed`` (or a Generator) makes the sequence of epochs reproducible; ``seed=None`` draws
+      from the framework generator, seeded by ``tinygrad_norm.manual_seed``.
+    * ``X`` batches are converted to ``dtype`` (default float32, so float64 data, or uint8
+      images, arrive as float32; values are not rescaled); ``dtype=None`` keeps X's type.
+      Integer and bool labels keep their type; floating targets ``y`` follow ``dtype`` too.
+
+    Batches are copies: changing one never changes the data set. ``X`` and ``y`` may be arrays,
+    anything ``np.asarray`` accepts, or Tensors.
+
+    **Dataset form** ``DataLoader(dataset, batch_size=1, shuffle=None, sampler=None,
+    batch_sampler=None, num_workers=0, collate_fn=None, pin_memory=False, drop_last=False,
+    timeout=0, worker_init_fn=None, multiprocessing_context=None, generator=None, *,
+    prefetch_factor=None, persistent_workers=False, pin_memory_device='', in_order=True)``, when
+    the first argument is a ``Dataset`` (or another object with ``__getitem__`` and ``__len__``
+    that is not array-like): ``torch.utils.data.DataLoader``'s arguments, defaults, errors and
+    batches (``collate_fn(samples)``, ``default_collate`` by default: no dtype conversion).
+    ``batch_size=None`` turns batching off (one converted sample at a time). ``generator``
+    seeds the shuffle as a random sampler's does (None, an int or a ``numpy.random.Generator``).
+    Loading always runs in the calling process: ``num_workers > 0`` is accepted and gives the
+    same batches in the same order as ``num_workers=0``; ``pin_memory`` and the other worker
+    options are checked as PyTorch checks them and otherwise ignored.
+    """
+
+    # What introspection shows is the array form (the older one, and the one docs/api.md's
+    # checked signature describes); the dataset form is torch's, described above.
+    __signature__ = _ARRAY_SIGNATURE
+
+    def __init__(self, *args, **kwargs):
+        self._over_dataset = _over_dataset(args, kwargs)
+        if self._over_dataset:
+            self._init_dataset(**_bind(_DATASET_SIGNATURE, args, kwargs, "(dataset, ...)", (
+                "the first argument is a dataset, so these are torch.utils.data.DataLoader's "
+                "arguments; y, seed and dtype belong to the array form DataLoader(X, y, ...)")))
+        else:
+            self._init_arrays(**_bind(_ARRAY_SIGNATURE, args, kwargs, "(X, y, ...)", (
+                "the first argument is array-like, so these are DataLoader(X, y=None, "
+                "batch_size=32, shuffle=False, drop_last=False, seed=None, dtype=np.float32); "
+                "wrap the arrays in TensorDataset(X, y) for torch's arguments")))
+
+    def _init_dataset(self, dataset, batch_size, shuffle, sampler, batch_sampler, num_workers,
+                      collate_fn, pin_memory, drop_last, timeout, worker_init_fn,
+                      multiprocessing_context, generator, prefetch_factor, persistent_workers,
+                      pin_memory_device, in_order):
+        # PyTorch's checks, in its order, before anything is built
+        num_workers = _check_count(num_workers, "num_workers", "num_workers option should be "
+                                   "non-negative; use num_workers=0 to disable multiprocessing.")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in "
+                             "multiprocessing.let num_workers > 0 to enable multiprocessing, "
+                             "otherwise set prefetch_factor to None.")
+        if prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        if multiprocessing_context is not None and num_workers == 0:
+            raise ValueError(f"multiprocessing_context can only be used with multi-process "
+                             f"loading (num_workers > 0), but got num_workers={num_workers}")
+        if shuffle is not None:
+            shuffle = _check_bool(shuffle, "shuffle")
+        shuffle = bool(shuffle)
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"collate_fn must be callable, got {type(collate_fn).__name__}")
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
+                                 "shuffle, sampler, and drop_last")
+            batch_size, drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is mutually "
+                             "exclusive with drop_last")
+        if sampler is None:
+            sampler = (RandomSampler(dataset, generator=generator) if shuffle
+                       else SequentialSampler(dataset))
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        if collate_fn is None:
+            collate_fn = default_collate if batch_sampler is not None else default_convert
+        self.dataset = dataset
+        self.batch_size, self.drop_last, self.shuffle = batch_size, drop_last, shuffle
+        self.sampler, self.batch_sampler, self.generator = sampler, batch_sampler, generator
+        self.collate_fn, self.num_workers = collate_fn, num_workers
+        self.pin_memory, self.timeout, self.worker_init_fn = pin_memory, timeout, worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = prefetch_factor
+        self.persistent_workers, self.pin_memory_device = persistent_workers, pin_memory_device
+        self.in_order = in_order
+
+    def _iter_dataset(self):
+        dataset, collate = self.dataset, self.collate_fn
+        if self.batch_sampler is None:
+            for index in self.sampler:
+                yield collate(dataset[index])
+            return
+        # as PyTorch's fetcher: a dataset's __getitems__ fetches a whole batch at once
+        fetch = getattr(dataset, "__getitems__", None)
+        for indices in self.batch_sampler:
+            yield collate(fetch(indices) if fetch else [dataset[i] for i in indices])
+
+    def _init_arrays(self, X, y, batch_size, shuffle, drop_last, seed, dtype):
+        if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, numbers.Integral):
+            raise TypeError(f"batch_size must be a positive int, got {type(batch_size).__name__}")
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size}")
+        shuffle = _check_bool(shuffle, "shuffle")
+        drop_last = _check_bool(drop_last, "drop_last")
+        seed = _check_seed(seed)
+        if dtype is not None:
+            try:
+                dtype = np.dtype(dtype)
+            except TypeError:
+                raise TypeError(f"dtype must be a floating type or None, got {dtype!r}") from None
+            if not np.issubdtype(dtype, np.floating):
+                raise ValueError(f"dtype must be a floating type or None, got {dtype}")
+        X = _numeric(X, "X")
+        if X.ndim == 0:
+            raise ValueError("X must have samples along its first axis, got a 0-d array")
+        if y is not None:
+            y = _numeric(y, "y")
+            if y.ndim == 0:
+                raise ValueError("y must have samples along its first axis, got a 0-d array")
+            if y.shape[0] != X.shape[0]:
+                raise ValueError(f"X and y must have the same length: len(X) = {X.shape[0]}, "
+                                 f"len(y) = {y.shape[0]}")
+        self.X, self.y = X, y
+        self.batch_size = int(batch_size)
+        self.shuffle, self.drop_last = shuffle, drop_last
+        self.seed, self.dtype = seed, dtype
+        # An int seed owns a private stream: two loaders with one seed give the same epochs.
+        # With seed=None the framework generator is looked up at every epoch instead.
+        self._rng = None if seed is None else _make_rng(seed)
+        self._x_dtype = X.dtype if dtype is None else dtype
+        self._y_dtype = None
+        if y is not None:
+            self._y_dtype = dtype if dtype is not None and np.issubdtype(y.dtype, np.floating) \
+                else y.dtype
+
+    @property
+    def n_samples(self):
+        """The number of samples: rows of ``X``, or ``len(dataset)``."""
+        return len(self.dataset) if self._over_dataset else self.X.shape[0]
+
+    def __len__(self):
+        if self._over_dataset:  # as PyTorch: the batch sampler's length, or the sampler's
+            index_sampler = self.sampler if self.batch_sampler is None else self.batch_sampler
+            return len(index_sampler)
+        n, b = self.X.shape[0], self.batch_size
+        return n // b if self.drop_last else -(-n // b)
+
+    def _order(self):
+        if not self.shuffle:
+            return None
+        rng = self._rng if self._rng is not None else _make_rng(None)
+        return rng.permutation(self.X.shape[0])
+
+    def __iter__(self):
+        return self._iter_dataset() if self._over_dataset else self._iter_arrays()
+
+    def _iter_arrays(self):
+        from tinygrad_norm.tensor import Tensor  # lazy: the data package must not need the engine
+
+        order = self._order()
+        b = self.batch_size
+        for i in range(len(self)):
+            if order is None:
+                sl = slice(i * b, (i + 1) * b)
+                xb = np.array(self.X[sl], dtype=self._x_dtype)  # np.array copies
+                yb = None if self.y is None else np.array(self.y[sl], dtype=self._y_dtype)
+            else:
+                idx = order[i * b:(i + 1) * b]
+                xb = self.X[idx].astype(self._x_dtype, copy=False)  # fancy indexing copies
+                yb = None if self.y is None else self.y[idx].astype(self._y_dtype, copy=False)
+            if yb is None:
+                yield Tensor(xb)
+            else:
+                yield Tensor(xb), Tensor(yb)
+
+    def __repr__(self):
+        if self._over_dataset:
+            return (f"DataLoader(dataset={type(self.dataset).__name__}, n_samples="
+                    f"{len(self.dataset)}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
+                    f"drop_last={self.drop_last})")
+        return (f"DataLoader(n_samples={self.n_samples}, batch_size={self.batch_size}, "
+                f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed!r})")
