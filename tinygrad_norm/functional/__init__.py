@@ -8,3 +8,5 @@ from .conv import *  # noqa: F401,F403
 from .encoding import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
+from .conv1d import *  # noqa: F401,F403
+from .conv_transpose import *  # noqa: F401,F403
