@@ -10,3 +10,4 @@ from .vision import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .conv1d import *  # noqa: F401,F403
 from .conv_transpose import *  # noqa: F401,F403
+from .interpolate import *  # noqa: F401,F403
