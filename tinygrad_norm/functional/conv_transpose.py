@@ -99,10 +99,14 @@ def _conv_transpose2d(input, weight, bias, stride, padding, output_padding, grou
     if size[0] < 1 or size[1] < 1:
         raise ValueError(f"{fn}: given input size per channel ({h} x {w}), the calculated output "
                          f"size per channel ({size[0]} x {size[1]}) is too small")
-    oh, ow = size
     k = cog * kh * kw
-    pads = tuple((p, p) for p in padding)
-    with scope(fn, stride=stride, padding=pads, output_padding=output_padding,
+    # The windows fill (H - 1) * stride + dilation * (kH - 1) + 1 rows; the output is those rows
+    # less ``padding`` at the top and ``padding - output_padding`` at the bottom. Where
+    # output_padding is the larger, the rows beyond every window are zeros, padded on after (in
+    # Col2im's padding they would make its VJP, Im2col, read extra windows).
+    pads = tuple((p, max(p - op, 0)) for p, op in zip(padding, output_padding))
+    extra = tuple(max(op - p, 0) for p, op in zip(padding, output_padding))
+    with scope(fn, stride=stride, padding=padding, output_padding=output_padding,
                dilation=dilation, groups=groups):
         if groups == 1:  # (C_out*kh*kw, C_in) @ (N, C_in, H*W)
             cols = weight.reshape(cin, k).transpose(1, 0) @ x.reshape(n, cin, h * w)
@@ -110,10 +114,10 @@ def _conv_transpose2d(input, weight, bias, stride, padding, output_padding, grou
             wg = weight.reshape(groups, cin // groups, k).transpose(0, 2, 1)
             cols = wg @ x.reshape(n, groups, cin // groups, h * w)
         cols = cols.reshape(n, cout, kh, kw, h, w)
-        # The padded output holds every window (output_padding's rows and columns included);
-        # Col2im crops the padding off.
-        out = apply(ops.Col2im, cols, shape=(n, cout, oh, ow), kernel=(kh, kw), stride=stride,
-                    padding=pads, dilation=dilation)
+        out = apply(ops.Col2im, cols, shape=(n, cout, size[0] - extra[0], size[1] - extra[1]),
+                    kernel=(kh, kw), stride=stride, padding=pads, dilation=dilation)
+        if extra != (0, 0):
+            out = out.pad(((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
         if bias is not None:
             out = out + bias.reshape(cout, 1, 1)
         if input.ndim == 3:

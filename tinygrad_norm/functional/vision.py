@@ -79,7 +79,7 @@ def _pad_other(input, pad, mode, value, fn):
     for i in range(k):
         axis = input.ndim - 1 - i
         n, lo, hi = input.shape[axis], pad[2 * i], pad[2 * i + 1]
-        index.append((axis, _pad_index(n, lo, hi, mode, axis, input.shape, fn)))
+        index.append((axis, _pad_index(n, lo, hi, mode, axis, input.shape, k, fn)))
     with scope("pad", pad=pad, mode=mode):
         x = input
         for axis, idx in index:
@@ -87,7 +87,7 @@ def _pad_other(input, pad, mode, value, fn):
         return x
 
 
-def _pad_index(n, lo, hi, mode, axis, shape, fn):
+def _pad_index(n, lo, hi, mode, axis, shape, k, fn):
     """The input positions that make up one padded axis (``lo`` before, ``hi`` after)."""
     if mode == "circular":  # crop first, then wrap around what is left (torch's order)
         kept = n + min(lo, 0) + min(hi, 0)
@@ -104,7 +104,7 @@ def _pad_index(n, lo, hi, mode, axis, shape, fn):
         raise ValueError(f"{fn}(): Padding size should be less than the corresponding input "
                          f"dimension, but got: padding {(lo, hi)} at dimension {axis} of input "
                          f"{list(shape)}")
-    if n + lo + hi < 1:
+    if n + lo + hi < (1 if k == 1 else 0):  # torch's 1-D kernels refuse an empty output
         raise ValueError(f"{fn}(): input (size {n} at dimension {axis}) is too small for padding "
                          f"{(lo, hi)}: calculated output size {n + lo + hi}")
     pos = np.arange(-lo, n + hi)  # output j reads input position j - lo, mapped into the input
