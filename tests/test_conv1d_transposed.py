@@ -127,6 +127,7 @@ CT2D_CASES = [
     dict(stride=(3, 2), padding=(2, 0), output_padding=(2, 1)),
     dict(stride=2, dilation=2, padding=1, output_padding=1),
     dict(stride=1, dilation=3, output_padding=2),  # output_padding below the dilation only
+    dict(stride=1, dilation=2, padding=2, output_padding=1),  # ... and the padding
     dict(groups=2, stride=2, padding=(1, 2)),
     dict(groups=4, stride=(1, 3), dilation=(2, 1), output_padding=(1, 2)),
 ]
