@@ -142,13 +142,18 @@ INTERP_CASES = [
     ("bilinear", (2, 3, 5, 7), dict(scale_factor=1.7, recompute_scale_factor=True)),
     ("bilinear", (1, 3, 1, 4), dict(size=(1, 9))),  # an output of 1: align_corners' scale is 0
     ("trilinear", (1, 2, 3, 4, 5), dict(scale_factor=(2, 0.5, 1.3))),
+    ("bicubic", (2, 3, 5, 7), dict(size=(9, 4))),
+    ("bicubic", (2, 3, 5, 7), dict(scale_factor=(1.1, 2.3333))),  # 5 -> 5 is not copied
+    ("bicubic", (1, 2, 2, 1), dict(scale_factor=(0.5, 3))),  # every position clamped
+    ("area", (2, 3, 7, 5), dict(size=(3, 4))),
+    ("area", (2, 3, 7), dict(scale_factor=0.6)),
 ]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("mode,shape,kw", INTERP_CASES)
 def test_interpolate_parity(torch, dtype, mode, shape, kw):
-    for ac in ([None] if mode.startswith("nearest") else [False, True]):
+    for ac in ([None] if mode.startswith("nearest") or mode == "area" else [False, True]):
         parity(torch, lambda a: F.interpolate(a, mode=mode, align_corners=ac, **kw),
                lambda a: torch.nn.functional.interpolate(a, mode=mode, align_corners=ac, **kw),
                [_x(shape)], dtype)
@@ -197,6 +202,7 @@ def test_interpolate_gradcheck():
     for kw in [dict(mode="nearest", scale_factor=1.7), dict(mode="bilinear", size=(5, 3)),
                dict(mode="bilinear", size=(5, 7), align_corners=True)]:
         assert tg.gradcheck(lambda a: F.interpolate(a, **kw), [x])
+    assert tg.gradcheck(lambda a: F.interpolate(a, size=(4, 6), mode="bicubic"), [x])
     y = Tensor(_x((2, 2, 4)), requires_grad=True)
     assert tg.gradcheck(lambda a: F.interpolate(a, scale_factor=0.7, mode="linear"), [y])
 
@@ -219,6 +225,8 @@ INTERP_ERRORS = [
      "Got 4D input, but linear mode needs 3D input"),
     (X4, dict(size=3, mode="bogus"), NotImplementedError, r"Only 3D, 4D and 5D .* \(got bogus\)"),
     (X4[0, 0], dict(size=3), NotImplementedError, r"Only 3D, 4D and 5D input .* \(got 2D\)"),
+    (X4, dict(size=3, mode="area", align_corners=False), ValueError,
+     "align_corners option can only be set"),
     (X4, dict(scale_factor=0.1), ValueError,
      r"sizes should be greater than 0, but got input \(H: 5, W: 5\) output \(H: 0, W: 0\)"),
     (X4, dict(size=-2), ValueError, "sizes should be greater than 0"),
@@ -240,6 +248,7 @@ def test_upsample_layers_match_torch(torch):
     for args, kw in [((), dict(scale_factor=2)), ((), dict(scale_factor=(1.5, 2.5))),
                      ((None, 1.7, "bilinear"), dict(align_corners=True)),
                      ((), dict(size=(6, 3), mode="nearest-exact")),
+                     ((), dict(scale_factor=1.5, mode="bicubic", align_corners=True)),
                      ((), dict(scale_factor=1.7, mode="bilinear", recompute_scale_factor=True))]:
         ours, theirs = nn.Upsample(*args, **kw), torch.nn.Upsample(*args, **kw)
         assert repr(ours) == repr(theirs)
@@ -250,4 +259,4 @@ def test_upsample_layers_match_torch(torch):
         assert repr(ours) == repr(theirs)
         parity(torch, ours, theirs, [x], np.float64)
     with pytest.raises(ValueError, match="mode must be one of"):
-        nn.Upsample(scale_factor=2, mode="bicubic")
+        nn.Upsample(scale_factor=2, mode="lanczos")

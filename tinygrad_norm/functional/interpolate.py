@@ -1,9 +1,10 @@
-"""Resizing, as ``torch.nn.functional.interpolate``: one gather (nearest) or two gathers and a
-weighted sum (linear) per spatial axis, so the gradient is the gathers' scatter-adds.
+"""Resizing, as ``torch.nn.functional.interpolate``: one gather (nearest), or two (linear) or four
+(bicubic) gathers and a weighted sum, per spatial axis, so the gradient is the gathers'
+scatter-adds.
 
 Which input positions an output reads, and with what weights, follows PyTorch's CPU kernels to
 the bit: the source coordinate is computed in float32 for 'nearest' (PyTorch does so for every
-dtype) and in the input's dtype for the linear modes, from ``1 / scale_factor`` when a scale
+dtype) and in the input's dtype for the linear and cubic modes, from ``1 / scale_factor`` when a scale
 factor is given (and not recomputed) and from ``in / out`` otherwise. With a non-integer scale
 factor the two differ, and so does the output.
 """
@@ -16,11 +17,12 @@ import numpy as np
 
 from ..autograd import scope
 from ..tensor import Tensor
+from .vision import adaptive_avg_pool2d
 
 __all__ = ["interpolate"]
 
-_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear")
-_LINEAR = {"linear": 3, "bilinear": 4, "trilinear": 5}
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
+_LINEAR = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 _TORCH_MODES = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact"
 
 
@@ -31,8 +33,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     ``size`` (an int or one per spatial axis) or ``scale_factor`` (a number or one per axis;
     the output size is ``floor(in * scale_factor)``). ``mode``: 'nearest' (PyTorch's legacy
     rule, ``floor(out_index * scale)``), 'nearest-exact' (``floor((out_index + 0.5) * scale)``),
-    'linear' (3-D), 'bilinear' (4-D) or 'trilinear' (5-D) with ``align_corners`` (default
-    False: pixel centres; True: the corner pixels of input and output line up).
+    'linear' (3-D), 'bilinear' or 'bicubic' (4-D) or 'trilinear' (5-D) with ``align_corners``
+    (default False: pixel centres; True: the corner pixels of input and output line up).
+    'bicubic' is PyTorch's cubic convolution (A = -0.75) with positions clamped to the edge,
+    so it may overshoot the input's range, as PyTorch's.
+    'area' (3-D or 4-D) is adaptive average pooling to the output size.
     ``recompute_scale_factor=True`` computes the output size from ``scale_factor`` and then
     forgets the factor, as if that size had been given."""
     fn = "interpolate"
@@ -51,12 +56,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if antialias:
         raise ValueError(f"{fn}(): antialias=True is not supported")
     if mode not in _MODES or input.ndim not in (3, 4, 5):
-        if mode in _LINEAR and input.ndim in (3, 4, 5):
-            pass
-        else:
-            raise NotImplementedError(
-                f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
-                f"the modes: {_TORCH_MODES} (got {mode})")
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
+            f"the modes: {_TORCH_MODES} (got {mode})")
+    if mode == "area" and input.ndim == 5:
+        raise NotImplementedError(f"{fn}(): mode 'area' is not supported for 5-D input")
     if mode in _LINEAR and input.ndim != _LINEAR[mode]:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
                                   f"{_LINEAR[mode]}D input")
@@ -78,12 +82,18 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                          f"with sizes {list(input.shape)}")
     scales = scales or [None] * dim
     with scope(fn, size=tuple(sizes), mode=mode, align_corners=align_corners):
+        if mode == "area":  # adaptive average pooling to the output size, as PyTorch
+            if input.ndim == 3:
+                return adaptive_avg_pool2d(input.unsqueeze(2), (1, sizes[0])).squeeze(2)
+            return adaptive_avg_pool2d(input, tuple(sizes))
         x = input
         for i, (n, m, s) in enumerate(zip(spatial, sizes, scales)):
             axis = 2 + i
-            if mode in _LINEAR and n == m:
-                continue  # PyTorch's kernels copy an axis whose size does not change
-            if mode in _LINEAR:
+            if mode in _LINEAR and mode != "bicubic" and n == m:
+                continue  # PyTorch's linear kernels copy an axis whose size does not change
+            if mode == "bicubic":
+                x = _cubic_axis(x, axis, n, m, s, align_corners)
+            elif mode in _LINEAR:
                 x = _linear_axis(x, axis, n, m, s, align_corners)
             else:
                 x = x[(slice(None),) * axis + (_nearest_index(n, m, s, mode, input.ndim),)]
@@ -158,3 +168,36 @@ def _linear_axis(x, axis, n, m, s, align_corners):
     lead = (slice(None),) * axis
     return (x[lead + (i0,)] * Tensor(lam0.reshape(shape))
             + x[lead + (i1,)] * Tensor(lam1.reshape(shape)))
+
+
+_A = -0.75  # PyTorch's (and OpenCV's) cubic convolution constant
+
+
+def _cubic_axis(x, axis, n, m, s, align_corners):
+    """Four gathers along ``axis`` (positions clamped to the edge) and their weighted sum, with
+    the cubic convolution weights of PyTorch's bicubic kernel, in the input's dtype."""
+    dtype = x.dtype.type
+    dst = np.arange(m, dtype=dtype)
+    if align_corners:
+        src = (dtype(n - 1) / dtype(m - 1) if m > 1 else dtype(0)) * dst
+    else:  # not clamped at 0, unlike the linear modes
+        src = _scale(n, m, s, dtype) * (dst + dtype(0.5)) - dtype(0.5)
+    i0 = np.floor(src)
+    t = src - i0
+    a = dtype(_A)
+
+    def near(d):  # |d| <= 1
+        return ((a + dtype(2)) * d - (a + dtype(3))) * d * d + dtype(1)
+
+    def far(d):  # 1 < |d| < 2
+        return ((a * d - dtype(5) * a) * d + dtype(8) * a) * d - dtype(4) * a
+
+    weights = (far(t + dtype(1)), near(t), near(dtype(1) - t), far(dtype(2) - t))
+    shape = (m,) + (1,) * (x.ndim - 1 - axis)
+    lead = (slice(None),) * axis
+    out = None
+    for k, w in enumerate(weights):
+        idx = np.clip(i0.astype(np.intp) - 1 + k, 0, n - 1)
+        term = x[lead + (idx,)] * Tensor(w.astype(dtype).reshape(shape))
+        out = term if out is None else out + term
+    return out
