@@ -72,9 +72,9 @@ POOL1D_CASES = [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
 def test_pool1d_parity(torch, dtype, kw):
     x = _arrays(3, (2, 3, 11))
     x[0][0, 0, 4:7] = 1.5  # ties: the first maximum takes the gradient, as in torch
-    parity(torch, lambda a: F.max_pool1d(a, **kw), lambda a: torch.nn.functional.max_pool1d(a, **kw),
-           x, dtype)
-    dil = dict(kw, dilation=2) if "padding" not in kw or kw["padding"] <= 1 else kw
+    parity(torch, lambda a: F.max_pool1d(a, **kw),
+           lambda a: torch.nn.functional.max_pool1d(a, **kw), x, dtype)
+    dil = dict(kw, dilation=2)  # every case's padding suits the dilated window too
     parity(torch, lambda a: F.max_pool1d(a, **dil),
            lambda a: torch.nn.functional.max_pool1d(a, **dil), x, dtype)
     for cip in (True, False):

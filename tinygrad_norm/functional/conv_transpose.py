@@ -93,7 +93,8 @@ def _conv_transpose2d(input, weight, bias, stride, padding, output_padding, grou
         if bias.shape != (cout,):
             raise ValueError(f"{fn}: bias must have shape ({cout},), got {bias.shape}")
         if bias.dtype != weight.dtype:
-            raise TypeError(f"{fn}: bias has dtype {bias.dtype} but weight has dtype {weight.dtype}")
+            raise TypeError(f"{fn}: bias has dtype {bias.dtype} but weight has dtype "
+                            f"{weight.dtype}")
     size = [(i - 1) * s - 2 * p + d * (k - 1) + op + 1 for i, s, p, d, k, op in zip(
         (h, w), stride, padding, dilation, (kh, kw), output_padding)]
     if size[0] < 1 or size[1] < 1:

@@ -4,9 +4,11 @@ scatter-adds.
 
 Which input positions an output reads, and with what weights, follows PyTorch's CPU kernels to
 the bit: the source coordinate is computed in float32 for 'nearest' (PyTorch does so for every
-dtype) and in the input's dtype for the linear and cubic modes, from ``1 / scale_factor`` when a scale
-factor is given (and not recomputed) and from ``in / out`` otherwise. With a non-integer scale
-factor the two differ, and so does the output.
+dtype) and in the input's dtype for the linear and cubic modes, from ``1 / scale_factor`` when a
+scale factor is given (and not recomputed) and from ``in / out`` otherwise. With a non-integer
+scale factor the two differ, and so does the output. PyTorch's shortcuts are kept too: the linear
+modes (not bicubic) leave an axis whose size is unchanged as it is, and 4-D 'nearest' reads
+``out_index`` for an unchanged size and ``out_index // 2`` for a doubled one, whatever the factor.
 """
 from __future__ import annotations
 
