@@ -9,3 +9,6 @@ from .encoding import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from .conv1d import *  # noqa: F401,F403
+from .conv_transpose import *  # noqa: F401,F403
+from .interpolate import *  # noqa: F401,F403

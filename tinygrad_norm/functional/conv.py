@@ -67,7 +67,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
     input (N, C, H, W) or (C, H, W); weight (O, C/groups, kh, kw); bias (O,) or None; padding an
     int, a pair, ``"valid"`` or ``"same"`` (stride 1 only; odd extra padding goes right/bottom)."""
-    fn = "conv2d"
+    return _conv2d(input, weight, bias, stride, padding, dilation, groups, "conv2d")
+
+
+def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
+    """conv2d under the name ``fn`` (its errors and scope): conv1d runs here on a height of 1."""
     x, unbatched = _batched(input, fn)
     _check_float(weight, "weight", fn)
     if weight.ndim != 4:
@@ -103,7 +107,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError(f"{fn}: padded input of size ({h + sum(pads[0])} x {w + sum(pads[1])}) is "
                          f"smaller than the dilated kernel ({dilation[0] * (kh - 1) + 1} x "
                          f"{dilation[1] * (kw - 1) + 1})")
-    with scope("conv2d", stride=stride, padding=pads, dilation=dilation, groups=groups):
+    with scope(fn, stride=stride, padding=pads, dilation=dilation, groups=groups):
         cols = _im2col(x, (kh, kw), stride, pads, dilation)  # (N, C, kh, kw, OH, OW)
         k = cg * kh * kw
         if groups == 1:
@@ -255,14 +259,19 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     one scatter-add of the output's size. ``return_indices`` gives the winner's flat ``h * W + w``
     index in its input plane. A dilated window can hold padding alone: its output is -inf and it
     passes no gradient, as in PyTorch (whose index for it, kept here, lies outside the plane)."""
-    fn = "max_pool2d"
+    return _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                       "max_pool2d")
+
+
+def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, fn):
+    """max_pool2d under the name ``fn`` (its errors and scope)."""
     x, unbatched = _batched(input, fn)
     kernel, stride, dilation, pads, (oh, ow) = _pool_geometry(
         x, kernel_size, stride, padding, dilation, ceil_mode, fn)
     n, c, h, w = x.shape
     plane = _window_argmax(x.data, kernel, stride, pads, dilation, (oh, ow))  # (n, c, oh, ow)
     inside = _windows_inside(x.shape[2:], kernel, stride, pads, dilation, (oh, ow))
-    with scope("max_pool2d", kernel_size=kernel, stride=stride, padding=pads, dilation=dilation):
+    with scope(fn, kernel_size=kernel, stride=stride, padding=pads, dilation=dilation):
         x = _connect(x)
         # A 1-D index into the flattened input: the backward scatter-add takes NumPy's fast path.
         take = plane if inside is None else np.where(inside, plane, 0)  # never another plane
@@ -346,7 +355,13 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """2-D average pooling, as ``torch.nn.functional.avg_pool2d``, divisors included: with
     ``count_include_pad`` the zero padding counts (but not ``ceil_mode``'s overhang)."""
-    fn = "avg_pool2d"
+    return _avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                       divisor_override, "avg_pool2d")
+
+
+def _avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                divisor_override, fn):
+    """avg_pool2d under the name ``fn`` (its errors and scope)."""
     x, unbatched = _batched(input, fn)
     if divisor_override is not None and (isinstance(divisor_override, bool) or not isinstance(
             divisor_override, numbers.Integral) or divisor_override == 0):
@@ -357,10 +372,10 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     if x.dtype == np.float16:
         # the window sum in float32, divided, then rounded once, as PyTorch's kernel (rounded
         # after the sum and again after the division, a quarter of the outputs were 1 ulp off)
-        out = avg_pool2d(x.astype(np.float32), kernel_size, stride, padding, ceil_mode,
-                         count_include_pad, divisor_override).astype(np.float16)
+        out = _avg_pool2d(x.astype(np.float32), kernel_size, stride, padding, ceil_mode,
+                          count_include_pad, divisor_override, fn).astype(np.float16)
         return out.reshape(out.shape[1:]) if unbatched else out
-    with scope("avg_pool2d", kernel_size=kernel, stride=stride, padding=pads):
+    with scope(fn, kernel_size=kernel, stride=stride, padding=pads):
         x = _connect(x)
         cols = _im2col(x, kernel, stride, pads, (1, 1))  # (N, C, kh, kw, OH, OW)
         total = cols.sum(axis=(2, 3))

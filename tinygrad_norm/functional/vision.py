@@ -18,19 +18,22 @@ _OTHER_MODES = ("reflect", "replicate", "circular")
 def pad(input, pad, mode="constant", value=None):
     """Pad (or, with negative sizes, crop) the trailing axes, PyTorch's way: ``pad`` lists
     ``(left, right)`` of the last axis first, then of the one before, and so on (``Tensor.pad``
-    takes NumPy's order instead). Constant padding with ``value`` (None: 0)."""
+    takes NumPy's order instead). ``mode``: ``"constant"`` (with ``value``, None: 0) on any
+    axes; ``"reflect"`` (mirror without repeating the edge; each size below the axis'),
+    ``"replicate"`` (repeat the edge) and ``"circular"`` (wrap around, at most once) on the last
+    1, 2 or 3 axes of an input with one or two more axes, as PyTorch. The other modes are one
+    gather per padded axis, so the gradient is the gather's scatter-add."""
     fn = "pad"
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}(): input must be a Tensor, got {type(input).__name__}")
-    if mode != "constant":
-        if mode in _OTHER_MODES:
-            raise NotImplementedError(f"{fn}(): mode {mode!r} is not implemented; only "
-                                      f"'constant'")
-        raise ValueError(f"{fn}(): mode must be 'constant' (or PyTorch's {_OTHER_MODES}), got "
+    if mode != "constant" and mode not in _OTHER_MODES:
+        raise ValueError(f"{fn}(): mode must be 'constant' or one of {_OTHER_MODES}, got "
                          f"{mode!r}")
     if isinstance(pad, (str, bytes)) or not hasattr(pad, "__len__") or any(
             isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Integral) for p in pad):
         raise TypeError(f"{fn}(): pad must be a sequence of ints, got {pad!r}")
+    if mode != "constant":
+        return _pad_other(input, tuple(int(p) for p in pad), mode, value, fn)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(f"{fn}(): pad must have an even length of at most twice the {input.ndim} "
                          f"dimensions, got {len(pad)}")
@@ -53,6 +56,62 @@ def pad(input, pad, mode="constant", value=None):
         # a new array, as torch's: a crop or no padding at all would be a view of the input,
         # which an in-place write into the result would change
         return x.clone() if np.may_share_memory(x.data, input.data) else x
+
+
+def _pad_other(input, pad, mode, value, fn):
+    """Reflect, replicate or circular padding: PyTorch's checks, then one index array per
+    padded axis. All three may crop with negative sizes too."""
+    if value is not None and value != 0:
+        raise ValueError(f'{fn}(): Padding mode "{mode}" doesn\'t take in value argument')
+    if len(pad) % 2:
+        raise ValueError(f"{fn}(): Padding length must be divisible by 2, got {len(pad)}")
+    k = len(pad) // 2
+    if k not in (1, 2, 3) or input.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(f"{fn}(): Padding size {len(pad)} is not supported for "
+                                  f"{input.ndim}D input tensor (mode {mode!r} pads the last 1, "
+                                  f"2 or 3 dimensions of an input with 1 or 2 more)")
+    # the dimensions other than a batch one must be non-empty, except for circular padding
+    if mode != "circular" and 0 in input.shape[input.ndim - k - 1:]:
+        raise ValueError(f"{fn}(): expected a {k + 1}D or {k + 2}D (batch mode) tensor with "
+                         f"possibly 0 batch size and other non-zero dimensions for input, but "
+                         f"got: {list(input.shape)}")
+    index = []
+    for i in range(k):
+        axis = input.ndim - 1 - i
+        n, lo, hi = input.shape[axis], pad[2 * i], pad[2 * i + 1]
+        index.append((axis, _pad_index(n, lo, hi, mode, axis, input.shape, k, fn)))
+    with scope("pad", pad=pad, mode=mode):
+        x = input
+        for axis, idx in index:
+            x = x[(slice(None),) * axis + (idx,)]
+        return x
+
+
+def _pad_index(n, lo, hi, mode, axis, shape, k, fn):
+    """The input positions that make up one padded axis (``lo`` before, ``hi`` after)."""
+    if mode == "circular":  # crop first, then wrap around what is left (torch's order)
+        kept = n + min(lo, 0) + min(hi, 0)
+        if kept < 0:
+            raise ValueError(f"{fn}(): Negative padding value is resulting in an empty dimension "
+                             f"(padding {(lo, hi)} at dimension {axis} of input {list(shape)})")
+        if max(lo, 0) > kept or max(hi, 0) > kept:
+            raise ValueError(f"{fn}(): Padding value causes wrapping around more than once "
+                             f"(padding {(lo, hi)} at dimension {axis} of input {list(shape)})")
+        if kept == 0:
+            return np.zeros(0, np.intp)
+        return np.arange(-max(lo, 0), kept + max(hi, 0)) % kept - min(lo, 0)
+    if mode == "reflect" and (lo >= n or hi >= n):
+        raise ValueError(f"{fn}(): Padding size should be less than the corresponding input "
+                         f"dimension, but got: padding {(lo, hi)} at dimension {axis} of input "
+                         f"{list(shape)}")
+    if n + lo + hi < (1 if k == 1 else 0):  # torch's 1-D kernels refuse an empty output
+        raise ValueError(f"{fn}(): input (size {n} at dimension {axis}) is too small for padding "
+                         f"{(lo, hi)}: calculated output size {n + lo + hi}")
+    pos = np.arange(-lo, n + hi)  # output j reads input position j - lo, mapped into the input
+    if mode == "replicate":
+        return np.clip(pos, 0, n - 1)
+    pos = np.abs(pos)  # reflect: mirror at 0, then at n - 1 (once each: every size is below n)
+    return (n - 1) - np.abs((n - 1) - pos)
 
 
 def _size(v, full, fn):

@@ -5,6 +5,9 @@ from .dropout import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .conv_transpose import *  # noqa: F401,F403
+from .padding import *  # noqa: F401,F403
+from .upsample import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403

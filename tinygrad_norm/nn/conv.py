@@ -1,4 +1,4 @@
-"""Conv2d, MaxPool2d, AvgPool2d and AdaptiveAvgPool2d, as ``torch.nn``."""
+"""Conv1d, Conv2d, the 1-D and 2-D max and average pools and AdaptiveAvgPool2d, as ``torch.nn``."""
 from __future__ import annotations
 
 import math
@@ -11,30 +11,31 @@ from . import init
 from .linear import _count, _float_dtype
 from .module import Module, Parameter
 
-__all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
+__all__ = ["Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
+           "AdaptiveAvgPool2d"]
 
 
-def _pair(v, name, cls, minimum):
-    items = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+def _tuple(v, n, name, cls, minimum):
+    """An int or a sequence of ``n`` of them (one stands for all, as in torch), checked."""
+    items = tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
     if len(items) == 1:  # stride=(2,) means (2, 2), as in torch
-        items = items * 2
-    if len(items) != 2 or any(isinstance(x, bool) or not isinstance(x, numbers.Integral)
+        items = items * n
+    if len(items) != n or any(isinstance(x, bool) or not isinstance(x, numbers.Integral)
                               or x < minimum for x in items):
-        raise ValueError(f"{cls}: {name} must be an int >= {minimum} or a pair of them, got {v!r}")
+        what = "a pair of them" if n == 2 else "a one-element sequence of one"
+        raise ValueError(f"{cls}: {name} must be an int >= {minimum} or {what}, got {v!r}")
     return tuple(int(x) for x in items)
 
 
-class Conv2d(Module):
-    """2-D convolution (cross-correlation) over (N, C, H, W) or (C, H, W) inputs.
+class _ConvNd(Module):
+    """What Conv1d, Conv2d and the transposed convolutions share: arguments, checks, the weight
+    and bias and PyTorch's initialization, the repr. ``_dims`` is 1 or 2."""
+    _dims = 2
 
-    weight (out_channels, in_channels / groups, kH, kW); PyTorch's initialization (weight and
-    bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_channels / groups * kH * kW). Only
-    ``padding_mode="zeros"`` is available."""
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", dtype=np.float32):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                 bias, padding_mode, dtype, transposed=False, output_padding=0):
         super().__init__()
-        cls = "Conv2d"
+        cls, n = type(self).__name__, self._dims
         self.in_channels = _count(in_channels, "in_channels", cls)
         self.out_channels = _count(out_channels, "out_channels", cls)
         if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
@@ -44,29 +45,30 @@ class Conv2d(Module):
         if self.out_channels % groups:
             raise ValueError("out_channels must be divisible by groups")
         self.groups = int(groups)
-        self.kernel_size = _pair(kernel_size, "kernel_size", cls, 1)
-        self.stride = _pair(stride, "stride", cls, 1)
-        self.dilation = _pair(dilation, "dilation", cls, 1)
-        if isinstance(padding, str):
+        self.kernel_size = _tuple(kernel_size, n, "kernel_size", cls, 1)
+        self.stride = _tuple(stride, n, "stride", cls, 1)
+        self.dilation = _tuple(dilation, n, "dilation", cls, 1)
+        if isinstance(padding, str) and not transposed:
             if padding not in ("same", "valid"):
                 raise ValueError(f"Invalid padding string {padding!r}, should be one of "
                                  f"{{'valid', 'same'}}")
-            if padding == "same" and self.stride != (1, 1):
+            if padding == "same" and self.stride != (1,) * n:
                 raise ValueError("padding='same' is not supported for strided convolutions")
             self.padding = padding
         else:
-            self.padding = _pair(padding, "padding", cls, 0)
+            self.padding = _tuple(padding, n, "padding", cls, 0)
+        self.output_padding = _tuple(output_padding, n, "output_padding", cls, 0)
         modes = ("zeros", "reflect", "replicate", "circular")
         if not isinstance(padding_mode, str) or padding_mode not in modes:
             raise ValueError(f"padding_mode must be one of {modes}, but got "
                              f"padding_mode={padding_mode!r}")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv2d: padding_mode={padding_mode!r} is not supported "
-                                      f"(only 'zeros')")
+        if transposed and padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {cls}')
         self.padding_mode = padding_mode
         dtype = _float_dtype(dtype, cls)
-        self.weight = Parameter(np.empty(
-            (self.out_channels, self.in_channels // self.groups) + self.kernel_size, dtype))
+        shape = ((self.in_channels, self.out_channels // self.groups) if transposed else
+                 (self.out_channels, self.in_channels // self.groups)) + self.kernel_size
+        self.weight = Parameter(np.empty(shape, dtype))
         if bias:
             self.bias = Parameter(np.empty(self.out_channels, dtype))
         else:
@@ -74,6 +76,8 @@ class Conv2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        # fan_in from the weight's dim 1: in_channels / groups, or for a transposed convolution
+        # out_channels / groups, times the kernel -- as torch, whose layers share this code
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
@@ -81,23 +85,126 @@ class Conv2d(Module):
                 bound = 1 / math.sqrt(fan_in)
                 init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input):
-        self._check_input(input)
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+    def _padded(self, input):
+        """The input padded by ``padding_mode`` (torch pads with F.pad, then convolves with no
+        padding), or None for zeros."""
+        if self.padding_mode == "zeros":
+            return None
+        pads = []
+        for d, k, p in reversed(list(zip(self.dilation, self.kernel_size, self._pad_tuple()))):
+            pads += p
+        return F.pad(input, tuple(pads), mode=self.padding_mode)
+
+    def _pad_tuple(self):
+        if self.padding == "same":
+            return [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
+                    for d, k in zip(self.dilation, self.kernel_size)]
+        if self.padding == "valid":
+            return [(0, 0)] * self._dims
+        return [(p, p) for p in self.padding]
 
     def extra_repr(self):
+        n = self._dims
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
-        if self.padding != (0, 0):
+        if self.padding != (0,) * n:
             s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != (1,) * n:
             s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution (cross-correlation) over (N, C, L) or (C, L) inputs.
+
+    weight (out_channels, in_channels / groups, k); PyTorch's initialization (weight and bias
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_channels / groups * k) and padding modes."""
+    _dims = 1
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", dtype=np.float32):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, dtype)
+
+    def forward(self, input):
+        self._check_input(input)
+        padded = self._padded(input)
+        if padded is not None:
+            return F.conv1d(padded, self.weight, self.bias, self.stride, 0, self.dilation,
+                            self.groups)
+        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution (cross-correlation) over (N, C, H, W) or (C, H, W) inputs.
+
+    weight (out_channels, in_channels / groups, kH, kW); PyTorch's initialization (weight and
+    bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_channels / groups * kH * kW) and padding
+    modes ('zeros', 'reflect', 'replicate', 'circular': F.pad, then no padding)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", dtype=np.float32):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, dtype)
+
+    def forward(self, input):
+        self._check_input(input)
+        padded = self._padded(input)
+        if padded is not None:
+            return F.conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation,
+                            self.groups)
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+
+class MaxPool1d(Module):
+    """1-D max pooling (``F.max_pool1d``); the gradient of each window goes to its first
+    maximum, as PyTorch."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = bool(return_indices), bool(ceil_mode)
+
+    def forward(self, input):
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool1d(Module):
+    """1-D average pooling (``F.avg_pool1d``); like torch's, it has no ``divisor_override``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        super().__init__()
+        self.kernel_size = _tuple(kernel_size, 1, "kernel_size", "AvgPool1d", 1)
+        self.stride = self.kernel_size if stride is None else _tuple(
+            stride, 1, "stride", "AvgPool1d", 1)
+        self.padding = _tuple(padding, 1, "padding", "AvgPool1d", 0)
+        self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
+
+    def forward(self, input):
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class MaxPool2d(Module):
