@@ -20,7 +20,7 @@ from ..tensor import Tensor, apply, where
 from .activation import _logsigmoid
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
-           "binary_cross_entropy", "binary_cross_entropy_with_logits"]
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -495,4 +495,48 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
             loss = (1.0 - target) * input - ((pw - 1.0) * target + 1.0) * log_sig
         if w is not None:
             loss = loss * w
+        return _reduce(loss, reduction)
+
+
+_KL_MEAN_WARNING = (
+    "reduction: 'mean' divides the total loss by both the batch size and the support size."
+    "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+    "'mean' will be changed to behave the same as 'batchmean' in the next major release.")
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """The pointwise Kullback-Leibler divergence ``target * (log(target) - input)`` of
+    log-probabilities ``input`` from probabilities ``target`` (``log_target=True``: target
+    given as log-probabilities, ``exp(target) * (target - input)``), as PyTorch. ``0 * log 0``
+    is 0; a negative target gives NaN. ``'batchmean'`` divides the sum by the batch size (the
+    divergence per sample, KL's definition); ``'mean'`` divides by the number of elements and
+    warns as PyTorch does."""
+    fn = "kl_div"
+    if size_average is not None or reduce is not None:
+        _reduction(fn, "mean", size_average, reduce)
+    if reduction not in ("none", "batchmean", "sum", "mean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction (expected 'none', "
+                         f"'batchmean', 'sum' or 'mean')")
+    target = _pair_target(input, target, fn, broadcast=False)
+    try:
+        np.broadcast_shapes(input.shape, target.shape)
+    except ValueError:
+        raise ValueError(f"{fn}: target of shape {target.shape} does not broadcast with input "
+                         f"of shape {input.shape}") from None
+    if reduction == "mean":
+        import warnings
+        warnings.warn(_KL_MEAN_WARNING, UserWarning, stacklevel=2)
+    with scope(fn, reduction=reduction, log_target=bool(log_target)):
+        if log_target:
+            loss = target.exp() * (target - input)
+        else:
+            zero = target.data == 0
+            # 0 * log 0 = 0 (torch's xlogy): the log never sees the 0, so neither the value nor
+            # the gradient is 0 * -inf. A negative target's log is NaN, silently, as torch's.
+            with np.errstate(invalid="ignore"):
+                tlogt = where(zero, 0.0, target * where(zero, 1.0, target).log())
+            loss = tlogt - target * input
+        if reduction == "batchmean":
+            total = loss.sum()
+            return total / input.shape[0] if input.ndim else total
         return _reduce(loss, reduction)

@@ -7,5 +7,6 @@ from .linear import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403
 from . import init, utils  # noqa: F401
 from .. import functional  # noqa: F401

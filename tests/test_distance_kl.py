@@ -1,0 +1,251 @@
+"""cosine_similarity, pairwise_distance and kl_div (and their nn modules) against torch 2.13:
+values and gradients under a random upstream gradient in float64 (tight) and float32, at the
+edges torch defines (zero and tiny vectors, equal vectors, zero targets), gradcheck and
+gradgradcheck, torch's warning and errors."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_norm as tg
+import tinygrad_norm.functional as F
+from tinygrad_norm import Tensor, nn
+
+RTOL = {np.float64: 1e-10, np.float32: 2e-5}
+
+
+def _r(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def _parity(torch, ours, theirs, arrays, dtype=np.float64, diff=None):
+    diff = [True] * len(arrays) if diff is None else diff
+    arrays = [np.asarray(a, dtype=dtype) for a in arrays]
+    xs = [Tensor(a.copy(), requires_grad=d) for a, d in zip(arrays, diff)]
+    ts = [torch.tensor(a.copy(), requires_grad=d) for a, d in zip(arrays, diff)]
+    out, ref = ours(*xs), theirs(*ts)
+    assert out.dtype == dtype and out.shape == tuple(ref.shape)
+    rtol = RTOL[dtype]
+    ref_np = ref.detach().numpy()
+    np.testing.assert_allclose(out.data, ref_np, rtol=rtol,
+                               atol=rtol * max(1.0, float(np.abs(ref_np).max(initial=0))))
+    g = np.random.default_rng(9).standard_normal(out.shape).astype(dtype)
+    out.backward(g)
+    wrt = [t for t, d in zip(ts, diff) if d]
+    grads = torch.autograd.grad(ref, wrt, torch.from_numpy(g.copy()), allow_unused=True)
+    for x, tg_ in zip([x for x, d in zip(xs, diff) if d], grads):
+        expected = np.zeros(x.shape, dtype) if tg_ is None else tg_.numpy()
+        assert x.grad is not None and x.grad.dtype == dtype
+        scale = max(1.0, float(np.abs(expected).max(initial=0)))
+        np.testing.assert_allclose(x.grad.data, expected, rtol=rtol, atol=rtol * scale)
+
+
+def _checks(fn, arrays):
+    xs = [Tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    assert tg.gradcheck(fn, xs) is True
+    assert tg.gradgradcheck(fn, xs) is True
+
+
+# ---- cosine_similarity ---------------------------------------------------------------------
+
+def _small_rows():
+    a = _r((4, 5))
+    a[1] = 0.0          # a zero vector: norm clamped to eps, norm's gradient 0
+    a[2] *= 1e-10       # below eps: clamped value, gradient through the unclamped norm
+    return a
+
+
+COSINE = {
+    "2d": ([_r((4, 5)), _r((4, 5), 1)], {}),
+    "broadcast": ([_r((1, 5)), _r((4, 5), 1)], {}),
+    "dim0": ([_r((3, 4)), _r((3, 4), 1)], dict(dim=0)),
+    "3d_last": ([_r((2, 3, 4)), _r((3, 4), 1)], dict(dim=-1)),
+    "small_and_zero": ([_small_rows(), _r((4, 5), 1)], {}),
+    "both_small": ([_small_rows(), _small_rows()[::-1].copy()], {}),
+    "eps_big": ([_r((4, 5)), _r((4, 5), 1)], dict(eps=3.0)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("case", sorted(COSINE))
+def test_cosine_similarity_matches_torch(torch, case, dtype):
+    arrays, kw = COSINE[case]
+    if dtype == np.float32 and case in ("small_and_zero", "both_small"):
+        pytest.skip("gradients of 1e8 and more: float32 rounding of the two libraries differs")
+    _parity(torch, lambda a, b: F.cosine_similarity(a, b, **kw),
+            lambda a, b: torch.nn.functional.cosine_similarity(a, b, **kw), arrays, dtype)
+
+
+def test_cosine_similarity_gradcheck_and_module(torch):
+    _checks(lambda a, b: F.cosine_similarity(a, b * a, dim=0), [_r((3, 2)), _r((3, 1), 1)])
+    a, b = _r((4, 5)), _r((4, 5), 1)
+    m = nn.CosineSimilarity(dim=0, eps=1e-3)
+    np.testing.assert_allclose(
+        m(Tensor(a), Tensor(b)).data,
+        torch.nn.CosineSimilarity(dim=0, eps=1e-3)(torch.tensor(a), torch.tensor(b)).numpy(),
+        rtol=1e-12)
+    assert repr(m) == repr(torch.nn.CosineSimilarity()) == "CosineSimilarity()"
+
+
+def test_cosine_similarity_stays_within_one_for_parallel_vectors(torch):
+    a = np.array([[1e-3, 3e-3, 7e-3]] * 2)
+    out = F.cosine_similarity(Tensor(a), Tensor(a * 1e5))
+    assert (np.abs(out.data) <= 1).all()
+
+
+# ---- pairwise_distance ---------------------------------------------------------------------
+
+PAIRWISE = {
+    "p2": ([_r((4, 5)), _r((4, 5), 1)], {}),
+    "p1": ([_r((4, 5)), _r((4, 5), 1)], dict(p=1.0)),
+    "p3_keepdim": ([_r((4, 5)), _r((4, 5), 1)], dict(p=3, keepdim=True)),
+    "p_half": ([_r((4, 5)), _r((4, 5), 1)], dict(p=0.5)),
+    "p_inf": ([_r((4, 5)), _r((4, 5), 1)], dict(p=math.inf)),
+    "p0": ([_r((4, 5)), _r((4, 5), 1)], dict(p=0)),
+    "broadcast_1d": ([_r((4, 5)), _r((5,), 1)], {}),
+    "equal_rows": ([_r((3, 4)), _r((3, 4))], {}),
+    "equal_rows_no_eps": ([_r((3, 4)), _r((3, 4))], dict(eps=0.0)),
+    "eps_big": ([_r((4, 5)), _r((4, 5), 1)], dict(eps=0.5, p=1.5)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("case", sorted(PAIRWISE))
+def test_pairwise_distance_matches_torch(torch, case, dtype):
+    arrays, kw = PAIRWISE[case]
+    _parity(torch, lambda a, b: F.pairwise_distance(a, b, **kw),
+            lambda a, b: torch.nn.functional.pairwise_distance(a, b, **kw), arrays, dtype)
+
+
+def test_pairwise_distance_gradcheck_and_module(torch):
+    for p in (2.0, 1.5, 3.0):
+        _checks(lambda a, b: F.pairwise_distance(a, b * a, p=p), [_r((3, 4)), _r((1, 4), 1)])
+    a, b = _r((4, 5)), _r((4, 5), 1)
+    m = nn.PairwiseDistance(p=3.0, eps=1e-3, keepdim=True)
+    theirs = torch.nn.PairwiseDistance(p=3.0, eps=1e-3, keepdim=True)
+    assert (m.norm, m.eps, m.keepdim) == (theirs.norm, theirs.eps, theirs.keepdim)
+    np.testing.assert_allclose(m(Tensor(a), Tensor(b)).data,
+                               theirs(torch.tensor(a), torch.tensor(b)).numpy(), rtol=1e-12)
+    assert repr(m) == "PairwiseDistance()"
+
+
+# ---- kl_div ----------------------------------------------------------------------------------
+
+def _log_probs(shape, seed=0):
+    z = _r(shape, seed)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+def _probs_with_zeros(shape, seed=1):
+    p = np.exp(_log_probs(shape, seed))
+    p[0, 1] = 0.0
+    p[-1, :2] = 0.0
+    return p
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean", "batchmean"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_matches_torch(torch, reduction, log_target, dtype):
+    inp = _log_probs((4, 5))
+    target = _log_probs((4, 5), 1) if log_target else np.exp(_log_probs((4, 5), 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _parity(torch, lambda a, b: F.kl_div(a, b, reduction=reduction, log_target=log_target),
+                lambda a, b: torch.nn.functional.kl_div(a, b, reduction=reduction,
+                                                        log_target=log_target),
+                [inp, target], dtype)
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "batchmean"])
+def test_kl_div_zero_targets_as_torch(torch, reduction):
+    """0 * log 0 = 0 (torch's xlogy): the value and the input's gradient as torch's."""
+    _parity(torch, lambda a, b: F.kl_div(a, b, reduction=reduction),
+            lambda a, b: torch.nn.functional.kl_div(a, b, reduction=reduction),
+            [_log_probs((3, 4)), _probs_with_zeros((3, 4))], diff=[True, False])
+    out = F.kl_div(Tensor(_log_probs((3, 4))), Tensor(_probs_with_zeros((3, 4))), reduction="sum")
+    assert np.isfinite(out.item())
+
+
+def test_kl_div_target_gradient_at_a_zero_target_is_finite_where_torch_gives_nan(torch):
+    """At a zero target the 0 * log 0 term adds 0 to the target's gradient (torch's xlogy adds
+    0/0 = NaN), so the gradient there is -input; elsewhere it is torch's."""
+    inp = _log_probs((3, 4))
+    t = Tensor(_probs_with_zeros((3, 4)), requires_grad=True)
+    F.kl_div(Tensor(inp), t, reduction="sum").backward()
+    tt = torch.tensor(_probs_with_zeros((3, 4)), requires_grad=True)
+    torch.nn.functional.kl_div(torch.tensor(inp), tt, reduction="sum").backward()
+    zero = t.data == 0
+    np.testing.assert_array_equal(t.grad.data[zero], -inp[zero])
+    assert np.isnan(tt.grad.numpy()[zero]).all()
+    np.testing.assert_allclose(t.grad.data[~zero], tt.grad.numpy()[~zero], rtol=1e-12)
+
+
+def test_kl_div_negative_target_is_nan_as_torch(torch):
+    a, t = _log_probs((1, 3)), np.array([[-1.0, 0.5, 0.5]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and silently, as torch
+        ours = F.kl_div(Tensor(a), Tensor(t), reduction="none").data
+    theirs = torch.nn.functional.kl_div(torch.tensor(a), torch.tensor(t), reduction="none")
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs.numpy()))
+    assert np.isnan(ours[0, 0])
+
+
+def test_kl_div_mean_warns_as_torch(torch):
+    a, t = _log_probs((2, 3)), np.exp(_log_probs((2, 3), 1))
+    with pytest.warns(UserWarning) as ours:
+        F.kl_div(Tensor(a), Tensor(t))
+    with pytest.warns(UserWarning) as theirs:
+        torch.nn.functional.kl_div(torch.tensor(a), torch.tensor(t))
+    assert str(ours[0].message) == str(theirs[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        F.kl_div(Tensor(a), Tensor(t), reduction="batchmean")
+
+
+def test_kl_div_gradcheck_and_module(torch):
+    t = np.exp(_log_probs((3, 4), 1))
+    _checks(lambda a, b: F.kl_div(a * a, b, reduction="batchmean"), [_log_probs((3, 4)), t])
+    _checks(lambda a, b: F.kl_div(a, b * a, reduction="sum", log_target=True),
+            [_log_probs((3, 4)), _log_probs((3, 4), 1)])
+    a = _log_probs((3, 4))
+    m = nn.KLDivLoss(reduction="batchmean", log_target=False)
+    theirs = torch.nn.KLDivLoss(reduction="batchmean")
+    assert (m.reduction, m.log_target) == (theirs.reduction, theirs.log_target)
+    np.testing.assert_allclose(m(Tensor(a), Tensor(t)).item(),
+                               theirs(torch.tensor(a), torch.tensor(t)).item(), rtol=1e-12)
+
+
+BAD = [
+    (lambda: F.cosine_similarity(Tensor(_r((2, 3))), _r((2, 3))), TypeError,
+     "x2 must be a floating-point Tensor"),
+    (lambda: F.cosine_similarity(Tensor(np.ones((2, 3), np.int64)), Tensor(_r((2, 3)))),
+     TypeError, "x1 must be a floating-point Tensor"),
+    (lambda: F.cosine_similarity(Tensor(_r((2, 3))), Tensor(_r((4, 3)))), ValueError,
+     "cannot be broadcast together"),
+    (lambda: F.cosine_similarity(Tensor(_r((2, 3))), Tensor(_r((2, 3))), dim=2), ValueError,
+     "out of range"),
+    (lambda: F.cosine_similarity(Tensor(_r((2, 3))), Tensor(_r((2, 3))), dim=1.0), TypeError,
+     "dim must be an int"),
+    (lambda: F.pairwise_distance(Tensor(_r((2, 3))), Tensor(_r((2, 3))), p=-1), ValueError,
+     "p must be a non-negative number"),
+    (lambda: F.pairwise_distance(Tensor(_r((2, 3))), Tensor(_r((2, 3))), eps="1"), TypeError,
+     "eps must be a number"),
+    (lambda: F.kl_div(Tensor(_r((2, 3))), Tensor(_r((2, 3))), reduction="avg"), ValueError,
+     "avg is not a valid value for reduction"),
+    (lambda: F.kl_div(Tensor(_r((2, 3))), Tensor(_r((4, 3)))), ValueError, "does not broadcast"),
+    (lambda: F.kl_div(Tensor(np.ones((2, 3), np.int64)), Tensor(_r((2, 3)))), TypeError,
+     "input must be floating point"),
+    (lambda: nn.KLDivLoss(reduction="avg"), ValueError, "avg is not a valid value"),
+]
+
+
+@pytest.mark.parametrize("i", range(len(BAD)))
+def test_bad_input(i):
+    fn, err, msg = BAD[i]
+    with pytest.raises(err) as info:
+        fn()
+    assert msg in str(info.value)
