@@ -1623,9 +1623,12 @@ class Einsum(Op):
 
     @staticmethod
     def forward(*arrays, subscripts):
-        # more than one operand: NumPy's contraction order and BLAS (a matmul-like einsum in C
-        # loops is ~10x slower); one operand: the C loop directly
-        out = np.einsum(subscripts, *arrays, optimize=len(arrays) > 1)
+        if len(arrays) > 2 or (len(arrays) == 2 and arrays[0].size + arrays[1].size >= _SMALL):
+            # NumPy's contraction order and BLAS (a 256 x 256 matmul-like einsum runs ~2.5x
+            # slower in einsum's C loop), worth its ~20 us of path search from a few KiB up
+            out = np.einsum(subscripts, *arrays, optimize=True)
+        else:  # small, or one operand: the C loop directly
+            out = _einsum(subscripts, *arrays)
         if len(arrays) == 1 and np.may_share_memory(out, arrays[0]):
             out = out.copy()  # "ij->ji" is a view in NumPy; an output must own its memory
         return out

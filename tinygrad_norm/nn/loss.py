@@ -106,9 +106,7 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class KLDivLoss(_Loss):
-    def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
-        if size_average is not None or reduce is not None:
-            F.losses._reduction("KLDivLoss", "mean", size_average, reduce)
+    def __init__(self, reduction="mean", log_target=False):
         # 'batchmean' is KL's own reduction, beside the three of every loss
         super().__init__("mean" if reduction == "batchmean" else reduction)
         self.reduction, self.log_target = reduction, log_target
