@@ -69,12 +69,12 @@ COSINE = {
 }
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-@pytest.mark.parametrize("case", sorted(COSINE))
+# float32 leaves out the vectors below eps: gradients of 1e8 and more, where the two libraries'
+# float32 roundings differ beyond any tight tolerance (float64 checks them)
+@pytest.mark.parametrize("case,dtype", [(c, np.float64) for c in sorted(COSINE)] + [
+    (c, np.float32) for c in sorted(COSINE) if c not in ("small_and_zero", "both_small")])
 def test_cosine_similarity_matches_torch(torch, case, dtype):
     arrays, kw = COSINE[case]
-    if dtype == np.float32 and case in ("small_and_zero", "both_small"):
-        pytest.skip("gradients of 1e8 and more: float32 rounding of the two libraries differs")
     _parity(torch, lambda a, b: F.cosine_similarity(a, b, **kw),
             lambda a, b: torch.nn.functional.cosine_similarity(a, b, **kw), arrays, dtype)
 

@@ -122,44 +122,40 @@ def test_prod_dtypes_and_edge_shapes(torch):
 
 A = _r((3, 4, 5))
 COMPOSITES = {
-    "roll_flat": (lambda x: x.roll(7), lambda t: t.roll(7), [A]),
-    "roll_dim": (lambda x: tg.roll(x, -2, 1), lambda t: torch_.roll(t, -2, 1), [A]),
-    "roll_dims": (lambda x: x.roll((1, 3, -1), (0, 2, 0)), lambda t: t.roll((1, 3, -1), (0, 2, 0)),
-                  [A]),
-    "roll_zero": (lambda x: x.roll(5, -1), lambda t: t.roll(5, -1), [A]),
-    "tril": (lambda x: x.tril(), lambda t: t.tril(), [A]),
-    "tril_k": (lambda x: tg.tril(x, 2), lambda t: torch_.tril(t, 2), [A]),
-    "triu": (lambda x: x.triu(), lambda t: t.triu(), [A]),
-    "triu_neg": (lambda x: tg.triu(x, -1), lambda t: torch_.triu(t, -1), [A]),
-    "diagonal": (lambda x: x.diagonal(), lambda t: t.diagonal(), [A]),
-    "diagonal_off": (lambda x: tg.diagonal(x, 1, 2, 0), lambda t: torch_.diagonal(t, 1, 2, 0), [A]),
-    "diagonal_neg": (lambda x: x.diagonal(-2, -1, 1), lambda t: t.diagonal(-2, -1, 1), [A]),
-    "diagonal_empty": (lambda x: x.diagonal(9), lambda t: t.diagonal(9), [A]),
-    "trace": (lambda x: x.trace(), lambda t: t.trace(), [A[0]]),
-    "outer": (lambda a, b: a.outer(b), lambda a, b: a.outer(b), [A[0, 0], A[1, :, 0]]),
-    "bmm": (lambda a, b: tg.bmm(a, b), lambda a, b: torch_.bmm(a, b), [A, _r((3, 5, 2), 1)]),
+    # name: (ours, theirs(torch, *tensors), inputs)
+    "roll_flat": (lambda x: x.roll(7), lambda torch, t: t.roll(7), [A]),
+    "roll_dim": (lambda x: tg.roll(x, -2, 1), lambda torch, t: torch.roll(t, -2, 1), [A]),
+    "roll_dims": (lambda x: x.roll((1, 3, -1), (0, 2, 0)),
+                  lambda torch, t: t.roll((1, 3, -1), (0, 2, 0)), [A]),
+    "roll_zero": (lambda x: x.roll(5, -1), lambda torch, t: t.roll(5, -1), [A]),
+    "tril": (lambda x: x.tril(), lambda torch, t: t.tril(), [A]),
+    "tril_k": (lambda x: tg.tril(x, 2), lambda torch, t: torch.tril(t, 2), [A]),
+    "triu": (lambda x: x.triu(), lambda torch, t: t.triu(), [A]),
+    "triu_neg": (lambda x: tg.triu(x, -1), lambda torch, t: torch.triu(t, -1), [A]),
+    "diagonal": (lambda x: x.diagonal(), lambda torch, t: t.diagonal(), [A]),
+    "diagonal_off": (lambda x: tg.diagonal(x, 1, 2, 0),
+                     lambda torch, t: torch.diagonal(t, 1, 2, 0), [A]),
+    "diagonal_neg": (lambda x: x.diagonal(-2, -1, 1), lambda torch, t: t.diagonal(-2, -1, 1),
+                     [A]),
+    "diagonal_empty": (lambda x: x.diagonal(9), lambda torch, t: t.diagonal(9), [A]),
+    "trace": (lambda x: x.trace(), lambda torch, t: t.trace(), [A[0]]),
+    "outer": (lambda a, b: a.outer(b), lambda torch, a, b: a.outer(b), [A[0, 0], A[1, :, 0]]),
+    "bmm": (lambda a, b: tg.bmm(a, b), lambda torch, a, b: torch.bmm(a, b),
+            [A, _r((3, 5, 2), 1)]),
     "baddbmm": (lambda c, a, b: tg.baddbmm(c, a, b, beta=0.5, alpha=-2.0),
-                lambda c, a, b: torch_.baddbmm(c, a, b, beta=0.5, alpha=-2.0),
+                lambda torch, c, a, b: torch.baddbmm(c, a, b, beta=0.5, alpha=-2.0),
                 [_r((4, 1), 2), A, _r((3, 5, 2), 1)]),
     "baddbmm_beta0": (lambda c, a, b: tg.baddbmm(c, a, b, beta=0),
-                      lambda c, a, b: torch_.baddbmm(c, a, b, beta=0),
+                      lambda torch, c, a, b: torch.baddbmm(c, a, b, beta=0),
                       [_r((3, 4, 2), 2), A, _r((3, 5, 2), 1)]),
 }
-torch_ = None
-
-
-@pytest.fixture
-def torch_global(torch):
-    global torch_
-    torch_ = torch
-    return torch
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("case", sorted(COMPOSITES))
-def test_composites_match_torch(torch_global, case, dtype):
+def test_composites_match_torch(torch, case, dtype):
     ours, theirs, arrays = COMPOSITES[case]
-    _parity(torch_global, ours, theirs, arrays, dtype)
+    _parity(torch, ours, lambda *ts: theirs(torch, *ts), arrays, dtype)
 
 
 @pytest.mark.parametrize("case", ["roll_dims", "tril_k", "triu_neg", "diagonal_off", "trace",
