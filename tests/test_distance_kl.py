@@ -1,4 +1,5 @@
-"""cosine_similarity, pairwise_distance and kl_div (and their nn modules) against torch 2.13:
+"""cosine_similarity, pairwise_distance, kl_div and the margin losses (margin_ranking,
+cosine_embedding, triplet_margin), and their nn modules, against torch 2.13:
 values and gradients under a random upstream gradient in float64 (tight) and float32, at the
 edges torch defines (zero and tiny vectors, equal vectors, zero targets), gradcheck and
 gradgradcheck, torch's warning and errors."""
@@ -219,6 +220,74 @@ def test_kl_div_gradcheck_and_module(torch):
                                theirs(torch.tensor(a), torch.tensor(t)).item(), rtol=1e-12)
 
 
+# ---- margin losses ---------------------------------------------------------------------------
+
+_SIGNS = np.array([1.0, -1.0, 1.0, -1.0, 1.0])
+_TIE = _r(5)  # input1 == input2 with margin 0: exactly at the hinge, where torch's gradient passes
+MARGIN = {
+    "ranking": (lambda a, b: F.margin_ranking_loss(a, b, Tensor(_SIGNS.astype(a.dtype)), 0.3),
+                lambda torch, a, b: torch.nn.functional.margin_ranking_loss(
+                    a, b, torch.tensor(_SIGNS, dtype=a.dtype), 0.3), [_r(5), _r(5, 1)]),
+    "ranking_sum_tie": (lambda a, b: F.margin_ranking_loss(a, b, _SIGNS, reduction="sum"),
+                        lambda torch, a, b: torch.nn.functional.margin_ranking_loss(
+                            a, b, torch.tensor(_SIGNS, dtype=a.dtype), reduction="sum"),
+                        [_TIE, _TIE]),
+    "cosine_embedding": (lambda a, b: F.cosine_embedding_loss(a, b, Tensor(_SIGNS), 0.1),
+                         lambda torch, a, b: torch.nn.functional.cosine_embedding_loss(
+                             a, b, torch.tensor(_SIGNS), 0.1), [_r((5, 4)), _r((5, 4), 1)]),
+    "cosine_embedding_none_int_target": (
+        lambda a, b: F.cosine_embedding_loss(a, b, np.array([1, -1, 0, 1, -1]), -0.2,
+                                             reduction="none"),
+        lambda torch, a, b: torch.nn.functional.cosine_embedding_loss(
+            a, b, torch.tensor([1, -1, 0, 1, -1]), -0.2, reduction="none"),
+        [_r((5, 4)), _r((1, 4), 1)]),
+    "cosine_embedding_1d": (lambda a, b: F.cosine_embedding_loss(a, b, Tensor(np.array(-1.0))),
+                            lambda torch, a, b: torch.nn.functional.cosine_embedding_loss(
+                                a, b, torch.tensor(-1.0)), [_r(4), _r(4, 1)]),
+    "triplet": (lambda a, p, n: F.triplet_margin_loss(a, p, n),
+                lambda torch, a, p, n: torch.nn.functional.triplet_margin_loss(a, p, n),
+                [_r((5, 4)), _r((5, 4), 1), _r((5, 4), 2)]),
+    "triplet_swap_p1": (lambda a, p, n: F.triplet_margin_loss(a, p, n, 2.0, 1, swap=True,
+                                                              reduction="sum"),
+                        lambda torch, a, p, n: torch.nn.functional.triplet_margin_loss(
+                            a, p, n, 2.0, 1, swap=True, reduction="sum"),
+                        [_r((5, 4)), _r((5, 4), 1), _r((5, 4), 2)]),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("case", sorted(MARGIN))
+def test_margin_losses_match_torch(torch, case, dtype):
+    ours, theirs, arrays = MARGIN[case]
+    _parity(torch, ours, lambda *ts: theirs(torch, *ts), arrays, dtype)
+
+
+def test_margin_losses_gradcheck_and_modules(torch):
+    _checks(lambda a, b: F.margin_ranking_loss(a * a, b, Tensor(_SIGNS), 0.3), [_r(5), _r(5, 1)])
+    _checks(lambda a, b: F.cosine_embedding_loss(a, b * a, Tensor(_SIGNS)),
+            [_r((5, 3)), _r((5, 3), 1)])
+    _checks(lambda a, p, n: F.triplet_margin_loss(a, p, n * a, swap=True),
+            [_r((3, 4)), _r((3, 4), 1), _r((3, 4), 2)])
+    a, b, c = _r((5, 4)), _r((5, 4), 1), _r((5, 4), 2)
+    pairs = [
+        (nn.MarginRankingLoss(0.5, "sum")(Tensor(a[:, 0]), Tensor(b[:, 0]), Tensor(_SIGNS)),
+         torch.nn.MarginRankingLoss(0.5, reduction="sum")(
+             torch.tensor(a[:, 0]), torch.tensor(b[:, 0]), torch.tensor(_SIGNS))),
+        (nn.CosineEmbeddingLoss(0.2)(Tensor(a), Tensor(b), Tensor(_SIGNS)),
+         torch.nn.CosineEmbeddingLoss(0.2)(torch.tensor(a), torch.tensor(b),
+                                           torch.tensor(_SIGNS))),
+        (nn.TripletMarginLoss(0.7, 3.0, 1e-3, True)(Tensor(a), Tensor(b), Tensor(c)),
+         torch.nn.TripletMarginLoss(0.7, 3.0, 1e-3, True)(torch.tensor(a), torch.tensor(b),
+                                                          torch.tensor(c))),
+    ]
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-12)
+    m, tm = nn.TripletMarginLoss(), torch.nn.TripletMarginLoss()
+    assert (m.margin, m.p, m.eps, m.swap, m.reduction) == (tm.margin, tm.p, tm.eps, tm.swap,
+                                                           tm.reduction)
+    assert repr(m) == repr(tm) == "TripletMarginLoss()"
+
+
 BAD = [
     (lambda: F.cosine_similarity(Tensor(_r((2, 3))), _r((2, 3))), TypeError,
      "x2 must be a floating-point Tensor"),
@@ -240,6 +309,21 @@ BAD = [
     (lambda: F.kl_div(Tensor(np.ones((2, 3), np.int64)), Tensor(_r((2, 3)))), TypeError,
      "input must be floating point"),
     (lambda: nn.KLDivLoss(reduction="avg"), ValueError, "avg is not a valid value"),
+    (lambda: F.margin_ranking_loss(Tensor(_r(2)), Tensor(_r((2, 1))), Tensor(_r(2))), ValueError,
+     "margin_ranking_loss : All input tensors should have same dimension but got sizes"),
+    (lambda: F.margin_ranking_loss(Tensor(_r(2)), Tensor(_r(2)), Tensor(_r(2)), margin="1"),
+     TypeError, "margin must be a real number"),
+    (lambda: F.cosine_embedding_loss(Tensor(_r((2, 3))), Tensor(_r((2, 3))), _r((2, 1))),
+     ValueError, "0D or 1D target tensor expected, multi-target not supported"),
+    (lambda: F.cosine_embedding_loss(Tensor(_r((2, 3))), Tensor(_r(3)), _r(2)), ValueError,
+     "1D target tensor expects 2D input tensors, but found inputs with sizes [2, 3] and [3]."),
+    (lambda: F.cosine_embedding_loss(Tensor(_r((2, 3))), Tensor(_r((2, 3))), _r(3)), ValueError,
+     "does not match the 2 pairs"),
+    (lambda: F.triplet_margin_loss(Tensor(_r((2, 3))), Tensor(_r((2, 3))), Tensor(_r(3))),
+     ValueError, "anchor 2D, positive 2D, and negative 1D inputs"),
+    (lambda: F.triplet_margin_loss(*[Tensor(_r((2, 3)))] * 3, margin=0), ValueError,
+     "margin must be greater than 0, got 0"),
+    (lambda: nn.TripletMarginLoss(reduction="avg"), ValueError, "avg is not a valid value"),
 ]
 
 
