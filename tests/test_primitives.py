@@ -1243,6 +1243,13 @@ GRADCHECK = {
     "logsumexp": (lambda a: a.logsumexp(axis=1), [_r((2, 3))]),
     "cumsum": (lambda a: a.cumsum(axis=1) * a, [_r((2, 4))]),
     "cumsum_flat": (lambda a: a.cumsum() ** 2, [_r((2, 3))]),
+    "prod": (lambda a: a.prod(axis=1) * a.sum(axis=1), [_r((2, 3))]),
+    # one zero in a column, two in another: the product-of-the-others branch
+    "prod_zeros": (lambda a: a.prod(axis=0) ** 2,
+                   [np.array([[0.0, 1.5, 0.0], [2.0, 0.0, 0.7], [0.5, -1.0, 0.0]])]),
+    "einsum": (lambda a, b: tg.einsum("ij,jk->ik", a, b) ** 2, [_r((2, 3)), _r((3, 2), 1)]),
+    "einsum_summed_label": (lambda a, b: tg.einsum("ij,j->i", a * a, b), [_r((2, 3)),
+                                                                          _r((3,), 1)]),
     "softmax": (lambda a: a.softmax(axis=0), [_r((3, 2))]),
     "log_softmax": (lambda a: a.log_softmax(axis=-1), [_r((2, 3))]),
     "reshape": (lambda a: a.reshape(3, 2) ** 2, [_r((2, 3))]),
@@ -1287,7 +1294,7 @@ def test_gradgradcheck_every_primitive(name):
 @pytest.mark.parametrize("name", ["tanh", "sigmoid", "exp", "log", "log1p", "expm1", "rsqrt",
                                   "softmax", "var",
                                   "std", "logsumexp", "div", "pow", "matmul", "vecdot", "max",
-                                  "getitem", "nll_loss", "cumsum"])
+                                  "getitem", "nll_loss", "cumsum", "prod", "einsum"])
 def test_second_derivative_parity_with_torch(torch, name, dtype):
     """Hessian-vector products, recorded backward against torch's double backward."""
     fns = {
@@ -1303,6 +1310,10 @@ def test_second_derivative_parity_with_torch(torch, name, dtype):
         "std": (lambda x: x.std(axis=0), lambda t: t.std(dim=0), "real"),
         "logsumexp": (lambda x: x.logsumexp(axis=1), lambda t: t.logsumexp(dim=1), "real"),
         "cumsum": (lambda x: x.cumsum(axis=1) ** 2, lambda t: t.cumsum(dim=1) ** 2, "real"),
+        "prod": (lambda x: x.prod(axis=1, keepdims=True) * x, lambda t: t.prod(dim=1, keepdim=True) * t,
+                 "real"),
+        "einsum": (lambda x: tg.einsum("ij,kj->ik", x, x * x),
+                   lambda t: torch.einsum("ij,kj->ik", t, t * t), "real"),
         "div": (lambda x: 1.5 / x, lambda t: 1.5 / t, "nonzero"),
         "pow": (lambda x: x ** x, lambda t: t ** t, "pos"),
         "matmul": (lambda x: x @ x.T, lambda t: t @ t.T, "real"),

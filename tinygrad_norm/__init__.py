@@ -8,6 +8,8 @@ from .autograd import enable_grad, grad, is_grad_enabled, no_grad, scope
 from .random import manual_seed
 from .tensor import Tensor, addcmul, concatenate, cat, matmul, maximum, minimum, stack, vecdot, where
 from .tensor import from_numpy, tensor
+from .tensor_ops import baddbmm, bmm, diagonal, outer, prod, roll, trace, tril, triu
+from .einsum import einsum
 
 # PyTorch's top-level constructors, the Tensor's static methods under their torch names
 zeros, ones, full, eye, arange = Tensor.zeros, Tensor.ones, Tensor.full, Tensor.eye, Tensor.arange
@@ -22,5 +24,6 @@ __all__ = [
     "concatenate", "cat", "stack", "where", "maximum", "minimum", "matmul", "vecdot", "addcmul",
     "gradcheck", "gradgradcheck", "GradcheckError", "save", "load",
     "tensor", "from_numpy", "zeros", "ones", "full", "eye", "arange", "randn", "rand",
-    "zeros_like", "ones_like",
+    "zeros_like", "ones_like", "prod", "roll", "tril", "triu", "diagonal", "trace", "outer",
+    "bmm", "baddbmm", "einsum",
 ]

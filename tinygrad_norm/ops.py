@@ -1549,3 +1549,106 @@ class Erf(Op):
     def vjp(g, args, out, extra, kw, needs, xp):
         a = args[0]
         return (g * (xp.exp(-(a * a)) * 1.1283791670955126),)  # 2 / sqrt(pi)
+
+
+# ---- products --------------------------------------------------------------------------------
+
+class Prod(Op):
+    """The product over ``axis`` (a tuple, as ``sum``). Its VJP is PyTorch's: ``g * (out / a)``
+    where no input is 0; where one is, each element's gradient is the product of the others in
+    its slice (never 0/0): one zero gets the product of the rest, its neighbours 0, and a slice
+    with two zeros 0 throughout. float16 multiplies in float32 and rounds once; integers and
+    bools give int64, as torch.prod."""
+    name = "prod"
+    saves_out = True
+
+    @staticmethod
+    def forward(a, axis, keepdims):
+        if a.dtype == np.float16:
+            with np.errstate(over="ignore"):  # past 65504: inf, silently, as torch
+                return np.prod(a, axis=axis, dtype=np.float32, keepdims=keepdims).astype(
+                    np.float16)
+        if a.dtype.kind in "biu":
+            return np.prod(a, axis=axis, dtype=np.int64, keepdims=keepdims)
+        return np.multiply.reduce(a, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, axes, keep = args[0], kw["axis"], kw["keepdims"]
+        if not axes:  # a product of one factor each: the identity
+            return (g,)
+        g = _expand_reduced(g, a.shape, axes, keep)
+        if not ((a if type(a) is np.ndarray else a.data) == 0).any():
+            return (g * (_expand_reduced(out, a.shape, axes, keep) / a),)
+        return (g * _prod_of_others(a, axes, xp),)
+
+
+def _prod_of_others(a, axes, xp):
+    """For each element, the product of the other elements of its slice over ``axes``. NumPy:
+    the running products from both ends, exclusive, multiplied (as PyTorch's
+    prod_safe_zeros_backward). Recorded: the slice repeated once per element with that element
+    replaced by 1, then ``Prod`` again -- n^2 values a slice, but a differentiable product at
+    every order, and a second derivative is rarely taken where a factor is exactly 0."""
+    nd = len(a.shape)
+    rest = [i for i in range(nd) if i not in axes]
+    perm = tuple(rest + list(axes))
+    inv = tuple(np.argsort(perm).tolist())
+    moved = xp.transpose(a, perm)
+    lead = moved.shape[:len(rest)]
+    n = math.prod(moved.shape[len(rest):])
+    if xp is NP:
+        flat = moved.reshape(lead + (n,))
+        left = np.ones_like(flat)
+        np.cumprod(flat[..., :-1], axis=-1, out=left[..., 1:])
+        right = np.ones_like(flat)
+        right[..., :-1] = np.flip(np.cumprod(np.flip(flat[..., 1:], -1), axis=-1), -1)
+        return np.transpose((left * right).reshape(moved.shape), inv)
+    from .tensor import apply, where
+    wide = moved.reshape(lead + (1, n)).broadcast_to(lead + (n, n))
+    others = apply(Prod, where(np.eye(n, dtype=bool), 1.0, wide), axis=(len(lead) + 1,),
+                   keepdims=False)
+    return xp.transpose(others.reshape(moved.shape), inv)
+
+
+class Einsum(Op):
+    """``np.einsum(subscripts, *operands)`` for an explicit equation (``"ij,jk->ik"``) in which
+    no label repeats within an operand or the output and every label has one size: the einsum
+    composite (``tinygrad_norm.einsum``) takes diagonals, expands ellipses and broadcasts size-1
+    axes first. The VJP of each operand is another einsum of the output gradient with the other
+    operands, to that operand's labels; a label only that operand has (summed over) is broadcast
+    back. Being an einsum itself, it is differentiable to every order."""
+    name = "einsum"
+    reads = staticmethod(lambda needs: tuple(
+        any(n for j, n in enumerate(needs) if j != i) for i in range(len(needs))))
+
+    @staticmethod
+    def forward(*arrays, subscripts):
+        if len(arrays) > 2 or (len(arrays) == 2 and arrays[0].size + arrays[1].size >= _SMALL):
+            # NumPy's contraction order and BLAS (a 256 x 256 matmul-like einsum runs ~2.5x
+            # slower in einsum's C loop), worth its ~20 us of path search from a few KiB up
+            out = np.einsum(subscripts, *arrays, optimize=True)
+        else:  # small, or one operand: the C loop directly
+            out = _einsum(subscripts, *arrays)
+        if len(arrays) == 1 and np.may_share_memory(out, arrays[0]):
+            out = out.copy()  # "ij->ji" is a view in NumPy; an output must own its memory
+        return out
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        ins, outl = kw["subscripts"].split("->")
+        labels = ins.split(",")
+        grads = []
+        for i, (a, need) in enumerate(zip(args, needs)):
+            if not need:
+                grads.append(None)
+                continue
+            others = [(labels[j], args[j]) for j in range(len(args)) if j != i]
+            have = set(outl).union(*[lab for lab, _ in others])
+            mine = "".join(c for c in labels[i] if c in have)
+            subs = ",".join([outl] + [lab for lab, _ in others]) + "->" + mine
+            gi = _run(Einsum, xp, g, *[o for _, o in others], subscripts=subs)
+            if len(mine) < len(labels[i]):  # summed only here: every element had the same weight
+                gi = gi.reshape(tuple(s if c in have else 1 for c, s in zip(labels[i], a.shape)))
+                gi = xp.broadcast_to(gi, a.shape)
+            grads.append(gi)
+        return tuple(grads)

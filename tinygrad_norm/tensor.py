@@ -1230,6 +1230,34 @@ class Tensor:
     def dot(self, o):
         return matmul(self, o)
 
+    # ---- PyTorch's products and triangles (tensor_ops.py; prod is a primitive, the rest are
+    # composites of indexing, selects and products)
+    def prod(self, axis=None, keepdims=False):
+        """The product over ``axis`` (int, tuple or None), NumPy's names as ``sum``; the
+        gradient is torch's where factors are 0."""
+        return _tensor_ops.prod(self, axis, keepdims)
+
+    def roll(self, shifts, dims=None):
+        return _tensor_ops.roll(self, shifts, dims)
+
+    def tril(self, diagonal=0):
+        return _tensor_ops.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return _tensor_ops.triu(self, diagonal)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return _tensor_ops.diagonal(self, offset, dim1, dim2)
+
+    def trace(self):
+        return _tensor_ops.trace(self)
+
+    def outer(self, vec2):
+        return _tensor_ops.outer(self, vec2)
+
+    def bmm(self, mat2):
+        return _tensor_ops.bmm(self, mat2)
+
     matmul = __matmul__
 
 
@@ -1534,3 +1562,6 @@ def stack(tensors, axis=0):
         raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in ts]}")
     ax = _one_axis(axis, ts[0].data.ndim + 1)
     return concatenate([t.unsqueeze(ax) for t in ts], axis=ax)
+
+
+from . import tensor_ops as _tensor_ops  # noqa: E402  (it builds on Tensor, defined above)

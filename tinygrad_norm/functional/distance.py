@@ -1,5 +1,6 @@
-"""Lp normalization of vectors, as ``torch.nn.functional.normalize``: a composite whose gradient
-stays finite where a vector is 0."""
+"""Lp normalization of vectors and the distances and similarities built on norms, as
+``torch.nn.functional``'s ``normalize``, ``cosine_similarity`` and ``pairwise_distance``:
+composites whose gradients stay finite where a vector is 0."""
 from __future__ import annotations
 
 import math
@@ -8,9 +9,10 @@ import numbers
 import numpy as np
 
 from ..autograd import scope
-from ..tensor import Tensor, where
+from .. import ops
+from ..tensor import Tensor, _one_axis, apply, where
 
-__all__ = ["normalize"]
+__all__ = ["normalize", "cosine_similarity", "pairwise_distance"]
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
@@ -53,3 +55,86 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
         safe = where(small, 1.0, total)
         root = safe.sqrt() if p == 2.0 else safe ** (1.0 / p)
         return input / where(small, eps, root)
+
+
+def _float_pair(x1, x2, fn):
+    for x, name in ((x1, "x1"), (x2, "x2")):
+        if not isinstance(x, Tensor) or x.dtype.kind != "f":
+            raise TypeError(f"{fn}(): {name} must be a floating-point Tensor")
+    try:
+        return np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ValueError(f"{fn}(): x1 of shape {x1.shape} and x2 of shape {x2.shape} cannot be "
+                         f"broadcast together") from None
+
+
+def _eps(eps, fn):
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"{fn}(): eps must be a number, got {type(eps).__name__}")
+    return float(eps)
+
+
+def _two_norm(x, axis, keepdims):
+    """``sqrt(sum(x * x))`` whose gradient is 0 where the norm is 0, as torch's norm_backward
+    (the root's derivative is never taken at 0)."""
+    sq = x.vecdot(x, axis=axis, keepdims=keepdims)
+    zero = sq.data == 0
+    return where(zero, 0.0, where(zero, 1.0, sq).sqrt())
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """``sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps))`` along ``dim`` of the broadcast
+    inputs, as ``torch.nn.functional.cosine_similarity`` (torch 2.x): each vector divided by
+    its clamped norm first, so the result stays within [-1, 1]. As torch, the clamp is applied
+    outside autograd: the gradient uses the clamped value but flows through the unclamped norm
+    (whose gradient is 0 at a zero vector)."""
+    fn = "cosine_similarity"
+    shape = _float_pair(x1, x2, fn)
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{fn}(): dim must be an int, got {type(dim).__name__}")
+    axis = _one_axis(int(dim), len(shape), "dim")
+    eps = _eps(eps, fn)
+    with scope(fn, dim=axis, eps=eps):
+        if x1.shape != shape:
+            x1 = x1.broadcast_to(shape)
+        if x2.shape != shape:
+            x2 = x2.broadcast_to(shape)
+        units = []
+        for x in (x1, x2):
+            n = _two_norm(x, axis, True)
+            # + (max(n, eps) - n) as a constant: the value is the clamped norm (exactly n where
+            # n >= eps), the gradient the norm's own, as torch's clamp_min_ under no_grad
+            lift = np.maximum(n.data, eps) - n.data
+            units.append(x / (n + Tensor._wrap(lift)) if lift.any() else x / n)
+        return units[0].vecdot(units[1], axis=axis)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """The p-norm of ``x1 - x2 + eps`` along the last axis of the broadcast inputs, as
+    ``torch.nn.functional.pairwise_distance`` (``eps`` keeps the norm of equal vectors off 0).
+    ``p`` is a non-negative number or inf (0 counts the non-zero differences)."""
+    fn = "pairwise_distance"
+    shape = _float_pair(x1, x2, fn)
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real) or not p >= 0:
+        raise ValueError(f"{fn}(): p must be a non-negative number or inf, got {p!r}")
+    p, eps = float(p), _eps(eps, fn)
+    if not shape:
+        raise ValueError(f"{fn}(): x1 and x2 need at least one dimension")
+    axis = len(shape) - 1
+    with scope(fn, p=p, eps=eps):
+        d = x1 - x2 + eps
+        if p == 2.0:
+            return _two_norm(d, axis, bool(keepdim))
+        a = d.abs()
+        if p == math.inf:
+            return a.max(axis=axis, keepdims=bool(keepdim))
+        if p == 0.0:  # the count of non-zero elements, on the graph with gradient 0, as torch
+            count = (a.data != 0).sum(axis=axis, keepdims=bool(keepdim)).astype(d.dtype)
+            return apply(ops.ZerosLike, a).sum(axis=axis, keepdims=bool(keepdim)) + \
+                Tensor._wrap(count)
+        if p == 1.0:
+            return a.sum(axis=axis, keepdims=bool(keepdim))
+        zero = a.data == 0  # |d| ** p with the power's derivative never taken at 0
+        total = where(zero, 0.0, where(zero, 1.0, a) ** p).sum(axis=axis, keepdims=bool(keepdim))
+        small = total.data == 0  # a zero norm: gradient 0, as torch's
+        return where(small, 0.0, where(small, 1.0, total) ** (1.0 / p))

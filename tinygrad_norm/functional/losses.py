@@ -16,11 +16,13 @@ import numpy as np
 
 from ..autograd import scope
 from .. import ops
-from ..tensor import Tensor, apply, where
+from ..tensor import Tensor, apply, minimum, where
 from .activation import _logsigmoid
+from .distance import pairwise_distance
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
-           "binary_cross_entropy", "binary_cross_entropy_with_logits"]
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+           "margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -496,3 +498,140 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         if w is not None:
             loss = loss * w
         return _reduce(loss, reduction)
+
+
+_KL_MEAN_WARNING = (
+    "reduction: 'mean' divides the total loss by both the batch size and the support size."
+    "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+    "'mean' will be changed to behave the same as 'batchmean' in the next major release.")
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """The pointwise Kullback-Leibler divergence ``target * (log(target) - input)`` of
+    log-probabilities ``input`` from probabilities ``target`` (``log_target=True``: target
+    given as log-probabilities, ``exp(target) * (target - input)``), as PyTorch. ``0 * log 0``
+    is 0; a negative target gives NaN. ``'batchmean'`` divides the sum by the batch size (the
+    divergence per sample, KL's definition); ``'mean'`` divides by the number of elements and
+    warns as PyTorch does."""
+    fn = "kl_div"
+    if size_average is not None or reduce is not None:
+        _reduction(fn, "mean", size_average, reduce)
+    if reduction not in ("none", "batchmean", "sum", "mean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction (expected 'none', "
+                         f"'batchmean', 'sum' or 'mean')")
+    target = _pair_target(input, target, fn, broadcast=False)
+    try:
+        np.broadcast_shapes(input.shape, target.shape)
+    except ValueError:
+        raise ValueError(f"{fn}: target of shape {target.shape} does not broadcast with input "
+                         f"of shape {input.shape}") from None
+    if reduction == "mean":
+        import warnings
+        warnings.warn(_KL_MEAN_WARNING, UserWarning, stacklevel=2)
+    with scope(fn, reduction=reduction, log_target=bool(log_target)):
+        if log_target:
+            loss = target.exp() * (target - input)
+        else:
+            zero = target.data == 0
+            # 0 * log 0 = 0 (torch's xlogy): the log never sees the 0, so neither the value nor
+            # the gradient is 0 * -inf. A negative target's log is NaN, silently, as torch's.
+            with np.errstate(invalid="ignore"):
+                tlogt = where(zero, 0.0, target * where(zero, 1.0, target).log())
+            loss = tlogt - target * input
+        if reduction == "batchmean":
+            total = loss.sum()
+            return total / input.shape[0] if input.ndim else total
+        return _reduce(loss, reduction)
+
+
+def _real(v, name, fn):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{fn}: {name} must be a real number, got {type(v).__name__}")
+    return float(v)
+
+
+def _shapes_broadcast(fn, *tensors):
+    try:
+        np.broadcast_shapes(*[t.shape for t in tensors])
+    except ValueError:
+        raise ValueError(f"{fn}: shapes {', '.join(str(t.shape) for t in tensors)} cannot be "
+                         f"broadcast together") from None
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """``max(0, -target * (input1 - input2) + margin)``: ``target`` 1 asks for ``input1`` to
+    rank above ``input2`` by ``margin``, -1 below, as PyTorch (the gradient at the hinge passes,
+    as its ``clamp_min``)."""
+    fn = "margin_ranking_loss"
+    reduction = _reduction(fn, reduction, size_average, reduce)
+    _check_input(input2, fn)
+    target = _pair_target(input1, target, fn, broadcast=False)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise ValueError(f"{fn} : All input tensors should have same dimension but got sizes: "
+                         f"input1: {input1.shape}, input2: {input2.shape}, target: "
+                         f"{target.shape}")
+    _shapes_broadcast(fn, input1, input2, target)
+    margin = _real(margin, "margin", fn)
+    with scope(fn, margin=margin, reduction=reduction):
+        return _reduce((-target * (input1 - input2) + margin).clip(min=0.0), reduction)
+
+
+_COSINE_EPS = 1e-12  # added to each squared norm, as PyTorch's kernel
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
+                          reduction="mean"):
+    """``1 - cos(input1, input2)`` where ``target`` is 1, ``max(0, cos - margin)`` where it is
+    -1 (0 elsewhere), over the last axis of (N, D) inputs with an (N,) target, or of (D,)
+    inputs with a 0-d target, as PyTorch: each squared norm gets 1e-12 added."""
+    fn = "cosine_embedding_loss"
+    reduction = _reduction(fn, reduction, size_average, reduce)
+    _check_input(input1, fn)
+    _check_input(input2, fn)
+    t = target.data if isinstance(target, Tensor) else _numeric_array(target, "target", fn)
+    if t.ndim not in (0, 1):
+        raise ValueError("0D or 1D target tensor expected, multi-target not supported")
+    want = 2 if t.ndim == 1 else 1
+    if input1.ndim != want or input2.ndim != want:
+        raise ValueError(f"{t.ndim}D target tensor expects {want}D input tensors, but found "
+                         f"inputs with sizes {list(input1.shape)} and {list(input2.shape)}.")
+    _shapes_broadcast(fn, input1, input2)
+    margin = _real(margin, "margin", fn)
+    d = t.ndim  # the feature axis
+    with scope(fn, margin=margin, reduction=reduction):
+        prod = input1.vecdot(input2, axis=d)
+        mag1 = input1.vecdot(input1, axis=d) + _COSINE_EPS
+        mag2 = input2.vecdot(input2, axis=d) + _COSINE_EPS
+        cos = prod / (mag1 * mag2).sqrt()
+        try:
+            out = where(t == 1, 1.0 - cos, 0.0) + where(t == -1, (cos - margin).clip(min=0.0),
+                                                         0.0)
+        except ValueError:
+            raise ValueError(f"{fn}: target of shape {t.shape} does not match the "
+                             f"{cos.shape[0] if cos.ndim else 1} pairs of the inputs") from None
+        return _reduce(out, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    """``max(0, margin + d(anchor, positive) - d(anchor, negative))`` with ``d`` the
+    ``pairwise_distance`` of norm ``p`` (and ``eps``), as PyTorch; ``swap`` takes the smaller of
+    d(anchor, negative) and d(positive, negative) (the distance swap of Balntas et al.)."""
+    fn = "triplet_margin_loss"
+    reduction = _reduction(fn, reduction, size_average, reduce)
+    for x in (anchor, positive, negative):
+        _check_input(x, fn)
+    margin = _real(margin, "margin", fn)
+    if not margin > 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise ValueError(f"The anchor, positive, and negative tensors are expected to have the "
+                         f"same number of dimensions, but got: anchor {anchor.ndim}D, positive "
+                         f"{positive.ndim}D, and negative {negative.ndim}D inputs")
+    with scope(fn, margin=margin, p=p, eps=eps, swap=bool(swap), reduction=reduction):
+        d_pos = pairwise_distance(anchor, positive, p, eps)
+        d_neg = pairwise_distance(anchor, negative, p, eps)
+        if swap:
+            d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+        return _reduce((margin + d_pos - d_neg).clip(min=0.0), reduction)
