@@ -291,3 +291,94 @@ def test_replacing_every_input_and_output_of_a_two_by_two_module(torch):
         (x * Tensor([1.0, -1.0]).double() + y * Tensor([2.0, 7.0]).double()).sum().backward()
         grads.append(_values([a.grad, b.grad]))
     assert grads[1] == grads[0]
+
+
+def _mul_module(lib):
+    class Mul(lib.Module):
+        def forward(self, a, b):
+            return a * b + a
+    return Mul()
+
+
+@pytest.mark.parametrize("case", ["pre_none", "full_none_first", "full_none_both"])
+def test_a_none_returned_by_a_hook_stops_that_gradient(torch, case):
+    got = []
+    for lib, Tensor in ((torch.nn, torch.tensor), (nn, T)):
+        m = _mul_module(lib)
+        if case == "pre_none":
+            m.register_full_backward_pre_hook(lambda mod, go: (None,))
+        elif case == "full_none_first":
+            m.register_full_backward_hook(lambda mod, gi, go: (None, gi[1]))
+        else:
+            m.register_full_backward_hook(lambda mod, gi, go: (None, None))
+        x = Tensor([1.0, 2.0]).double().requires_grad_(True)
+        y = Tensor([3.0, 4.0]).double().requires_grad_(True)
+        m(x, y).sum().backward()
+        got.append(_values([x.grad, y.grad]))
+    assert got[1] == got[0]
+
+
+def test_a_none_for_one_of_two_outputs_sends_nothing_from_it(torch):
+    got = []
+    for lib, Tensor in ((torch.nn, torch.tensor), (nn, T)):
+        class Two(lib.Module):
+            def forward(self, a):
+                return a * 2, a * 3
+        m = Two()
+        m.register_full_backward_pre_hook(lambda mod, go: (None, go[1]))
+        x = Tensor([1.0, 2.0]).double().requires_grad_(True)
+        p, q = m(x)
+        (p + q).sum().backward()
+        got.append(_values([x.grad]))
+    assert got[1] == got[0] == [[3.0, 3.0]]
+
+
+def test_the_hooks_of_a_call_are_those_registered_when_it_ran(torch):
+    logs = []
+    for lib, Tensor in ((torch.nn, torch.tensor), (nn, T)):
+        log = []
+        m = lib.Linear(2, 2)
+        h = m.register_full_backward_hook(lambda *a: log.append("removed before backward"))
+        m.register_full_backward_pre_hook(lambda *a: log.append("pre"))
+        x = Tensor(np.ones((1, 2), np.float32)).requires_grad_(True)
+        y = m(x)
+        h.remove()  # Grad-CAM's order: register, forward, remove, backward
+        m.register_full_backward_hook(lambda *a: log.append("added after forward"))
+        y.sum().backward()
+        logs.append(log)
+    assert logs[1] == logs[0] == ["pre", "removed before backward"]
+
+
+def test_a_list_output_gets_torchs_warning_and_no_hook_call(torch):
+    seen = []
+    for lib, Tensor in ((torch.nn, torch.tensor), (nn, T)):
+        class L(lib.Module):
+            def forward(self, a):
+                return [a * 2]
+        log = []
+        m = L()
+        m.register_full_backward_hook(lambda *a: log.append("called"))
+        x = Tensor([1.0, 2.0]).requires_grad_(True)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            m(x)[0].sum().backward()
+        seen.append((log, [str(i.message) for i in w]))
+    assert seen[1] == seen[0]
+    assert seen[1][1] and not seen[1][0]
+
+
+def test_under_grad_an_argument_not_asked_for_shows_zeros(torch):
+    # *vs PyTorch*: grad(out, [x]) computes only what leads to x, so y's share through the module
+    # is never computed and the hook shows zeros for it; PyTorch's one identity node for all
+    # arguments computes it anyway. x's share is the same in both.
+    shown = []
+    for lib, Tensor, grad in ((torch.nn, torch.tensor, torch.autograd.grad), (nn, T, tg.grad)):
+        m = _mul_module(lib)
+        log = []
+        m.register_full_backward_hook(lambda mod, gi, go, log=log: log.append(_values(gi)))
+        x = Tensor([1.0, 2.0]).double().requires_grad_(True)
+        y = Tensor([3.0, 4.0]).double().requires_grad_(True)
+        grad(m(x, y).sum(), [x])
+        shown.append(log[0])
+    assert shown[1][0] == shown[0][0] == [4.0, 5.0]
+    assert shown[0][1] == [1.0, 2.0] and shown[1][1] == [0.0, 0.0]

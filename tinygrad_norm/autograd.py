@@ -329,6 +329,10 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                 mine = False
             if node.hooks:
                 g = _run_hooks(node.hooks, g, create_graph, (node.seq, pending, owned, hooked))
+                if g is None:  # a module backward hook blocked it: nothing flows below here
+                    if not retain_graph:
+                        node.inputs = node.saved = None
+                    continue
                 hooked.add(id(g))  # the hook's array (the caller may keep it): not a .grad as is
                 mine = False
             if not runs:
@@ -598,11 +602,14 @@ class GroupHook:
     identity nodes a module's backward hooks wrap its inputs (or outputs) in. Recorded one after
     another, those nodes run after every node that reads them, so when the first of them runs
     the gradients of all are final -- the one in hand and the others still pending, which the
-    hook may replace. ``fn(grads)`` takes a list (None where no gradient arrived) and returns one
-    (None: unchanged). It holds sequence numbers only: no reference into the graph."""
+    hook may replace. ``fn(grads)`` takes a list (None where no gradient arrived) and returns one:
+    ``GroupHook.KEEP`` leaves a gradient as it is, None blocks it (nothing flows below that node,
+    as PyTorch treats a None a module hook returns). It holds sequence numbers only: no
+    reference into the graph."""
 
     __slots__ = ("seqs", "fn", "_fired")
     __name__ = "module backward hook"
+    KEEP = object()
 
     def __init__(self, seqs, fn):
         self.seqs, self.fn, self._fired = tuple(seqs), fn, None
@@ -614,14 +621,19 @@ class GroupHook:
         self._fired = pending  # an (emptied) dict of a finished backward, kept alive: no reuse
         from .tensor import Tensor
         grads = [g if s == seq else pending.get(s) for s in self.seqs]
+        keep = GroupHook.KEEP
         for s, old, new in zip(self.seqs, grads, self.fn(grads)):
-            if s != seq and s in pending:
+            if s != seq and s not in pending:
+                continue  # no gradient came (an unused argument): nothing below reads it
+            if new is not keep and new is not None:
+                new = _hook_result(new, old, create_graph, Tensor)
+            if s == seq:
+                g = g if new is keep else new
+            else:
                 owned.discard(s)  # the hook saw the array (and may keep it): no in-place add
                 hooked.add(id(pending[s]))
-                if new is not None and new is not old:
-                    pending[s] = _hook_result(new, old, create_graph, Tensor)
-            elif s == seq and new is not None and new is not old:
-                g = _hook_result(new, old, create_graph, Tensor)
+                if new is not keep:
+                    pending[s] = new  # None: that node will pass nothing on
         return g
 
 
@@ -640,6 +652,8 @@ def _hook_result(new, old, create_graph, Tensor):
 def _run_hooks(hooks, g, create_graph, at=None):
     from .tensor import Tensor
     for hook in hooks:
+        if g is None:  # blocked by a module backward hook (GroupHook): no gradient to show
+            return None
         if type(hook) is GroupHook:
             g = hook.run(g, create_graph, at)
             continue

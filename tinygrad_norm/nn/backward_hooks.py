@@ -46,15 +46,25 @@ def _check_count(result, expected, what, grads):
                            f"but expected {expected}")
 
 
+def _replacements(shown, result):
+    """What a group hook hands back for each gradient it showed: ``KEEP`` where the hook returned
+    the very Tensor it was shown, None where it returned None (the gradient stops there)."""
+    return [GroupHook.KEEP if r is g else r for g, r in zip(shown, result)]
+
+
 class BackwardHookCall:
     """One call of a module with backward hooks: wraps its inputs and outputs, and runs the
-    hooks when their gradients arrive (once per backward through this call)."""
+    hooks when their gradients arrive (once per backward through this call). The hooks are the
+    ones registered when the call ran, as PyTorch takes them: removing one between forward and
+    backward (Grad-CAM's usual order) still runs it for that call."""
 
     def __init__(self, module):
         self.module = module
+        self.pre_hooks = [h for h, _ in (module._backward_pre_hooks or {}).values()]
+        self.full_hooks = [h for h, _ in (module._backward_hooks or {}).values()]
         self.grad_outputs = None
         self.n_inputs, self.input_positions, self.input_seqs = 0, None, ()
-        self.inputs = ()  # the wrapped arguments: zeros of their shape where no gradient came
+        self.inputs = ()  # (shape, dtype) of each Tensor argument: zeros where no gradient came
 
     def wrap_inputs(self, args):
         positions = _tensor_positions(args)
@@ -66,66 +76,73 @@ class BackwardHookCall:
         self.inputs = tuple((a.shape, a.dtype) if isinstance(a, Tensor) else None for a in args)
         live = [s for s in seqs if s is not None]
         hook = GroupHook(live, self._input_grads)
-        for t in wrapped:
-            if isinstance(t, Tensor) and t._node is not None and t._node.seq in live:
-                t._node.hooks = [hook]
+        for i, s in zip(positions, seqs):
+            if s is not None:
+                wrapped[i]._node.hooks = [hook]
         return tuple(wrapped)
 
     def wrap_outputs(self, out):
-        single = not isinstance(out, tuple)
+        if not isinstance(out, (Tensor, tuple)):
+            warnings.warn(f"For backward hooks to be called, module output should be a Tensor or "
+                          f"a tuple of Tensors but received {type(out)}", stacklevel=3)
+            return out
+        single = isinstance(out, Tensor)
         values = (out,) if single else out
         positions = _tensor_positions(values)
         if not (is_grad_enabled() and any(values[i].requires_grad for i in positions)):
             return out
         wrapped, seqs = _wrap(values, positions)
-        live = [s for s in seqs if s is not None]
-        n = len(values)
-        index = {s: i for i, s in zip(positions, seqs) if s is not None}
+        live = [(i, s) for i, s in zip(positions, seqs) if s is not None]
+        hook = GroupHook([s for _, s in live], lambda grads: self._output_grads(
+            len(values), live, values, grads))
+        for i, _ in live:
+            wrapped[i]._node.hooks = [hook]
+        if single:
+            return wrapped[0]
+        return tuple(wrapped) if type(out) is tuple else type(out)(*wrapped)  # a namedtuple
 
-        def output_grads(grads):
-            full = [None] * n
-            for s, g in zip(live, grads):
-                full[index[s]] = _as_tensor(g)
-            return self._output_grads(full, [index[s] for s in live])
-
-        hook = GroupHook(live, output_grads)
-        for s in live:
-            wrapped[index[s]]._node.hooks = [hook]
-        return wrapped[0] if single else type(out)(wrapped) if type(out) is tuple else \
-            type(out)(*wrapped)
-
-    def _output_grads(self, grads, live_positions):
-        """The output group's hook: the pre-hooks may replace ``grad_output``; without an input
-        that requires grad, the full hooks run now, with ``grad_input`` all None."""
+    def _output_grads(self, n, live, values, grads):
+        """The output group's hook: the pre-hooks may replace ``grad_output`` (None for an output
+        that got no gradient; a None they return sends zeros on); without an input that requires grad, the full hooks run now, with
+        ``grad_input`` all None."""
         m = self.module
-        grads = tuple(grads)
-        for hook, _ in list((m._backward_pre_hooks or {}).values()):
-            r = hook(m, grads)
+        shown = [None] * n
+        for (i, _), g in zip(live, grads):
+            shown[i] = _as_tensor(g)
+        shown = tuple(shown)
+        result = shown
+        for hook in self.pre_hooks:
+            r = hook(m, result)
             if r is not None:
-                _check_count(r, len(grads), "pre hook", "grad_output")
-                grads = tuple(r)
-        self.grad_outputs = grads
-        if self.input_positions is None and m._backward_hooks:
+                _check_count(r, n, "pre hook", "grad_output")
+                result = tuple(r)
+        self.grad_outputs = result
+        if self.input_positions is None and self.full_hooks:
             warnings.warn("Full backward hook is firing when gradients are computed with respect "
                           "to module outputs since no inputs require gradients.", stacklevel=2)
             none = (None,) * self.n_inputs
-            for hook, _ in list(m._backward_hooks.values()):
-                r = hook(m, none, grads)
+            for hook in self.full_hooks:
+                r = hook(m, none, result)
                 if r is not None and not all(v is None for v in r):
                     raise RuntimeError("Backward hook for Modules where no input requires "
                                        "gradient should always return None or None for all "
                                        "gradients.")
             self.grad_outputs = None
-        return [grads[i] for i in live_positions]
+        # a None for an output that had a gradient flows on as zeros: PyTorch's nodes below pass
+        # an undefined gradient on and its identity node at the inputs makes zeros of it (the
+        # inputs' .grad become zeros, and the full hooks still fire)
+        new = [result[i] if result[i] is not None or shown[i] is None else
+               Tensor.zeros(*values[i].shape, dtype=values[i].dtype) for i, _ in live]
+        return _replacements([shown[i] for i, _ in live], new)
 
     def _input_grads(self, grads):
         """The input group's hook: the full hooks see ``grad_input`` (a Tensor for each Tensor
-        argument, None for the other arguments) and may replace it. Skipped where the gradient
-        did not come through the outputs."""
+        argument, None for the other arguments) and may replace it; a None they return stops
+        that gradient. Skipped where the gradient did not come through the outputs."""
         m = self.module
-        if self.grad_outputs is None or not m._backward_hooks:
-            return [None] * len(grads)
-        full = [None] * self.n_inputs
+        if self.grad_outputs is None or not self.full_hooks:
+            return [GroupHook.KEEP] * len(grads)
+        shown = [None] * self.n_inputs
         by_seq = dict(zip((s for s in self.input_seqs if s is not None), grads))
         for i, s in zip(self.input_positions, self.input_seqs):
             g = by_seq.get(s) if s is not None else None
@@ -134,16 +151,16 @@ class BackwardHookCall:
                 # grad (an index) or that the forward did not use (a replacement of it has
                 # nowhere to go and is dropped: nothing below reads it)
                 shape, dtype = self.inputs[i]
-                full[i] = Tensor.zeros(*shape, dtype=dtype)
+                shown[i] = Tensor.zeros(*shape, dtype=dtype)
             else:
-                full[i] = _as_tensor(g)
-        full = tuple(full)
-        result = full
-        for hook, _ in list(m._backward_hooks.values()):
+                shown[i] = _as_tensor(g)
+        shown = tuple(shown)
+        result = shown
+        for hook in self.full_hooks:
             r = hook(m, result, self.grad_outputs)
             if r is not None:
                 _check_count(r, len(result), "hook", "grad_input")
                 result = tuple(r)
         self.grad_outputs = None
-        return [result[i] for i, s in zip(self.input_positions, self.input_seqs)
-                if s is not None]
+        live = [i for i, s in zip(self.input_positions, self.input_seqs) if s is not None]
+        return _replacements([shown[i] for i in live], [result[i] for i in live])
