@@ -52,6 +52,25 @@ def test_adaptive_avg_pool2d_matches_torch(torch, size):
              lambda x: torch.nn.AdaptiveAvgPool2d(size)(x), X4[0])  # unbatched
 
 
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 2e-6), (np.float16, 2e-3)])
+def test_adaptive_avg_pool2d_unequal_windows_keep_the_dtype(torch, dtype, rtol):
+    # overlapping windows (64 -> 33) and more cells than pixels (5 -> 7): two products with
+    # window-weight matrices; float16 is summed in float32
+    rng = np.random.default_rng(3)
+    for shape, size in (((2, 3, 64, 40), (33, 17)), ((1, 2, 5, 5), (7, 8))):
+        x = rng.standard_normal(shape).astype(dtype)
+        g = rng.standard_normal(shape[:2] + size).astype(dtype)
+        t = Tensor(x, requires_grad=True)
+        y = F.adaptive_avg_pool2d(t, size)
+        y.backward(g)
+        assert y.dtype == dtype and t.grad.dtype == dtype
+        xt = torch.tensor(x.astype(np.float64), requires_grad=True)
+        yt = torch.nn.functional.adaptive_avg_pool2d(xt, size)
+        yt.backward(torch.tensor(g.astype(np.float64)))
+        np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(t.grad.numpy(), xt.grad.numpy(), rtol=rtol, atol=rtol)
+
+
 @pytest.mark.parametrize("p", [2.0, 1.0, 3.0, math.inf])
 @pytest.mark.parametrize("dim", [1, -1])
 def test_normalize_matches_torch_with_zero_vectors(torch, p, dim):
