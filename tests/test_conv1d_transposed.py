@@ -56,7 +56,7 @@ def test_conv1d_errors():
         F.conv1d(x, Tensor(np.zeros((3, 2, 3))), stride=(1, 1))
     with pytest.raises(ValueError, match="'same' is not supported for strided"):
         F.conv1d(x, Tensor(np.zeros((3, 2, 3))), padding="same", stride=2)
-    with pytest.raises(ValueError, match="smaller than the dilated kernel"):
+    with pytest.raises(ValueError, match=r"input size per channel: \(5\). Kernel size: \(7\)"):
         F.conv1d(x, Tensor(np.zeros((3, 2, 3))), dilation=3)
 
 
@@ -95,7 +95,7 @@ def test_pool1d_errors():
     x = Tensor(np.zeros((1, 2, 5)))
     with pytest.raises(ValueError, match="2-D .unbatched. or 3-D"):
         F.max_pool1d(Tensor(np.zeros((1, 1, 2, 5))), 2)
-    with pytest.raises(ValueError, match="pad should be at most half"):
+    with pytest.raises(ValueError, match="padding should be at most half of kernel size"):
         F.max_pool1d(x, 3, padding=2)
     with pytest.raises(ValueError, match="output size is too small"):
         F.avg_pool1d(x, 7)
@@ -206,7 +206,7 @@ def test_conv_transpose_errors():
         F.conv_transpose2d(x, Tensor(np.zeros((3, 3, 3, 3))))
     with pytest.raises(ValueError, match=r"output size per channel \(-4 x -4\) is too small"):
         F.conv_transpose2d(x, w, padding=5)
-    with pytest.raises(ValueError, match="in_channels .2. must be divisible by groups .4."):
+    with pytest.raises(ValueError, match=r"expected weight to be divisible by 4 at dimension 0"):
         F.conv_transpose2d(x, w, groups=4)
     with pytest.raises(ValueError, match="bias must have shape .3,."):
         F.conv_transpose2d(x, w, Tensor(np.zeros(2)))
@@ -214,6 +214,73 @@ def test_conv_transpose_errors():
         F.conv_transpose1d(Tensor(np.zeros((1, 2, 4))), Tensor(np.zeros((2, 3, 3))), padding="same")
     with pytest.raises(ValueError, match="weight must be 3-D"):
         F.conv_transpose1d(Tensor(np.zeros((1, 2, 4))), w)
+
+
+# Each error of the 1-D functions (and conv_transpose2d) against PyTorch's: the same fault is
+# named, in the shapes the caller passed (the 1-D ones run the 2-D code on a height of 1, whose
+# errors would show (N, C, 1, L) and 2-D pairs). (function, input, weight or kernel_size, kwargs,
+# our message, PyTorch's.)
+ERRORS_1D = [
+    ("conv1d", (1, 3, 4), (2, 3, 6), {},
+     r"calculated padded input size per channel: \(4\). Kernel size: \(6\). Kernel size "
+     r"can't be greater than actual input size", r"per channel: \(4\). Kernel size: \(6\)"),
+    ("conv1d", (3, 4), (2, 3, 3), dict(padding=1, dilation=3),
+     r"per channel: \(6\). Kernel size: \(7\)", r"per channel: \(6\). Kernel size: \(7\)"),
+    ("conv1d", (1, 3, 8), (2, 3, 3), dict(groups=3),
+     r"groups=3, expected weight to be at least 3 at dimension 0, but got weight of shape "
+     r"\(2, 3, 3\)$", "expected weight to be at least 3 at dimension 0"),
+    ("conv1d", (1, 3, 8), (4, 1, 3), dict(groups=3),
+     r"expected weight to be divisible by 3 at dimension 0, .* \(4, 1, 3\)$",
+     "expected weight to be divisible by 3 at dimension 0"),
+    ("conv1d", (3, 8), (4, 1, 3), dict(groups=2),
+     r"weight of shape \(4, 1, 3\) expects an input with 2 channels, but the input of shape "
+     r"\(3, 8\) has 3$", "to have 2 channels, but got 3 channels"),
+    ("conv1d", (1, 3, 8), (2, 3, 0), {}, r"kernel size should be greater than zero, but weight "
+     r"has shape \(2, 3, 0\)$", "kernel size should be greater than zero"),
+    ("conv_transpose1d", (1, 3, 8), (2, 2, 3), {},
+     r"weight of shape \(2, 2, 3\) expects an input with 2 channels, but the input of shape "
+     r"\(1, 3, 8\) has 3$", "to have 2 channels, but got 3 channels"),
+    ("conv_transpose1d", (1, 4, 8), (3, 2, 3), dict(groups=2),
+     r"groups=2, expected weight to be divisible by 2 at dimension 0, but got weight of shape "
+     r"\(3, 2, 3\)$", "expected weight to be divisible by 2 at dimension 0"),
+    ("conv_transpose1d", (1, 3, 8), (3, 2, 3), dict(stride=2, output_padding=2),
+     r"output padding must be smaller than either stride or dilation, but got output_padding=2, "
+     r"stride=2, dilation=1$", "output padding must be smaller than either stride or dilation"),
+    ("conv_transpose1d", (3, 1), (3, 2, 1), dict(padding=2), r"given input size per channel "
+     r"\(1\), the calculated output size per channel \(-3\) is too small$", "too small"),
+    ("conv_transpose1d", (1, 3, 8), (3, 2, 0), {}, r"weight has shape \(3, 2, 0\)$",
+     "kernel size should be greater than zero"),
+    ("conv_transpose2d", (3, 8, 8), (2, 2, 3, 3), {}, r"weight of shape \(2, 2, 3, 3\) expects "
+     r"an input with 2 channels, but the input of shape \(3, 8, 8\) has 3$", "2 channels"),
+    ("conv_transpose2d", (1, 4, 8, 8), (3, 2, 3, 3), dict(groups=2),
+     r"expected weight to be divisible by 2 at dimension 0, .* \(3, 2, 3, 3\)$",
+     "expected weight to be divisible by 2 at dimension 0"),
+    ("conv2d", (1, 3, 8, 8), (2, 3, 3, 3), dict(groups=3),
+     r"expected weight to be at least 3 at dimension 0, .* \(2, 3, 3, 3\)$",
+     "expected weight to be at least 3 at dimension 0"),
+    ("max_pool1d", (1, 3, 2), 3, {},
+     r"given input of size 2 along L, the calculated output size is too small \(0\)$",
+     "Invalid computed output size: 0"),
+    ("max_pool1d", (3, 4), 2, dict(dilation=4), r"input of size 4 along L, .* too small \(0\)$",
+     "Invalid computed output size: 0"),
+    ("max_pool1d", (1, 3, 8), 2, dict(dilation=3, padding=2),
+     r"padding should be at most half of kernel size, but got padding=2 and kernel_size=2$",
+     r"padding should be at most half of kernel size, but got padding=2 and kernel_size=2"),
+    ("avg_pool1d", (3, 2), 3, {}, r"input of size 2 along L, .* too small \(0\)$",
+     "Output size is too small"),
+    ("avg_pool1d", (1, 3, 8), 3, dict(padding=2), r"pad should be at most half of effective "
+     r"kernel size, but got pad=2, kernel_size=3 and dilation=1$", "pad should be at most half"),
+]
+
+
+@pytest.mark.parametrize("name,x_shape,w,kw,ours,theirs", ERRORS_1D)
+def test_errors_name_the_callers_shapes_as_torch(torch, name, x_shape, w, kw, ours, theirs):
+    arrays = [np.ones(x_shape)] + ([np.ones(w)] if isinstance(w, tuple) else [])
+    kernel = [] if isinstance(w, tuple) else [w]
+    with pytest.raises(ValueError, match=f"^{name}: .*{ours}"):
+        getattr(F, name)(*[Tensor(a) for a in arrays], *kernel, **kw)
+    with pytest.raises(RuntimeError, match=theirs):
+        getattr(torch.nn.functional, name)(*[torch.tensor(a) for a in arrays], *kernel, **kw)
 
 
 # ---- the layers ------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ random upstream gradients (float64 tight, float32), PyTorch's index rules for no
 factors, finite differences, and PyTorch's errors."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -260,3 +262,46 @@ def test_upsample_layers_match_torch(torch):
         parity(torch, ours, theirs, [x], np.float64)
     with pytest.raises(ValueError, match="mode must be one of"):
         nn.Upsample(scale_factor=2, mode="lanczos")
+
+
+@pytest.mark.parametrize("shape,kw", [((1, 1, 1), dict(scale_factor=0.3)),
+                                      ((2, 3, 5), dict(size=0)),
+                                      ((1, 2, 3, 2), dict(scale_factor=0.3)),
+                                      ((1, 1, 3, 3), dict(size=(0, 2))),
+                                      ((1, 1, 1, 4), dict(scale_factor=0.7,
+                                                          recompute_scale_factor=False))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_area_gives_an_empty_output_as_torch(torch, shape, kw, dtype):
+    # PyTorch's 'area' is an adaptive pool, which takes an output size of 0 (its other modes
+    # refuse one). Its backward then fails (adaptive_avg_pool2d_backward refuses an empty
+    # gradient); ours gives the input zeros, the gradient of a function of nothing.
+    x = Tensor(_x(shape).astype(dtype), requires_grad=True)
+    out = F.interpolate(x, mode="area", **kw)
+    theirs = torch.nn.functional.interpolate(torch.tensor(x.numpy()), mode="area", **kw)
+    assert out.shape == tuple(theirs.shape) and out.dtype == dtype
+    out.sum().backward()
+    assert x.grad.dtype == dtype and not x.grad.numpy().any()
+    with pytest.raises(ValueError, match="sizes should be greater than 0"):  # as torch
+        F.interpolate(x, mode="nearest", **kw)
+
+
+@pytest.mark.parametrize("name,kw", [("upsample", dict(scale_factor=2)),
+                                     ("upsample", dict(size=(3, 7), mode="bilinear")),
+                                     ("upsample", dict(scale_factor=1.5, mode="bicubic",
+                                                       align_corners=True)),
+                                     ("upsample_nearest", dict(size=(9, 4))),
+                                     ("upsample_bilinear", dict(scale_factor=1.7)),
+                                     ("upsample_bilinear", dict(size=(3, 8)))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_deprecated_upsample_aliases_match_torch(torch, name, kw, dtype):
+    x = _x((2, 3, 4, 5))
+    with pytest.warns(UserWarning) as ours:
+        ours_fn = lambda a: getattr(F, name)(a, **kw)
+        ours_fn(Tensor(x))
+    with pytest.warns(UserWarning) as theirs:
+        getattr(torch.nn.functional, name)(torch.tensor(x), **kw)
+    assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
+    assert ours[0].filename == __file__  # pointed at the caller, as torch's stacklevel=2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        parity(torch, ours_fn, lambda a: getattr(torch.nn.functional, name)(a, **kw), [x], dtype)

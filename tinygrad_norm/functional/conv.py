@@ -88,12 +88,14 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
     if kh < 1 or kw < 1:  # an empty window: every output would silently be the bias
         raise ValueError(f"{fn}: kernel size should be greater than zero, but weight has shape "
                          f"{weight.shape}")
+    if o < groups or o % groups:  # before the channels, as PyTorch: else the input gets the blame
+        raise ValueError(f"{fn}: given groups={groups}, expected weight to be "
+                         f"{'at least' if o < groups else 'divisible by'} {groups} at dimension "
+                         f"0, but got weight of shape {weight.shape}")
     if c != cg * groups:
         raise ValueError(f"{fn}: given groups={groups}, weight of shape {weight.shape} expects an "
                          f"input with {cg * groups} channels, but the input of shape {input.shape} "
                          f"has {c}")
-    if o % groups:
-        raise ValueError(f"{fn}: out_channels ({o}) must be divisible by groups ({groups})")
     if bias is not None:
         _check_float(bias, "bias", fn)
         if bias.shape != (o,):

@@ -47,16 +47,43 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if weight.ndim != 3:
         raise ValueError(f"{fn}: weight must be 3-D (out_channels, in_channels/groups, kW), got "
                          f"shape {weight.shape}")
-    if isinstance(groups, numbers.Integral) and not isinstance(groups, bool) and groups >= 1 \
-            and input.shape[-2] != weight.shape[1] * groups:  # said in 1-D shapes, not 2-D ones
-        raise ValueError(f"{fn}: given groups={groups}, weight of shape {weight.shape} expects an "
-                         f"input with {weight.shape[1] * groups} channels, but the input of shape "
-                         f"{input.shape} has {input.shape[-2]}")
+    _check_groups(groups, fn)
     s = _single(stride, "stride", fn)
     d = _single(dilation, "dilation", fn)
     pad = padding if isinstance(padding, str) else (0, _single(padding, "padding", fn, minimum=0))
+    # Everything conv2d would refuse is refused here first, in the shapes the caller passed
+    # (conv2d's errors would show the (N, C, 1, L) and (O, C/groups, 1, k) it is given).
+    o, cg, k = weight.shape
+    _check_kernel(weight, fn)
+    if o < groups or o % groups:  # before the channels: else the input gets the blame
+        raise ValueError(f"{fn}: given groups={groups}, expected weight to be "
+                         f"{'at least' if o < groups else 'divisible by'} {groups} at dimension "
+                         f"0, but got weight of shape {weight.shape}")
+    if input.shape[-2] != cg * groups:
+        raise ValueError(f"{fn}: given groups={groups}, weight of shape {weight.shape} expects an "
+                         f"input with {cg * groups} channels, but the input of shape "
+                         f"{input.shape} has {input.shape[-2]}")
+    span = d * (k - 1) + 1
+    if isinstance(pad, str):  # conv2d refuses a string other than these, and 'same' with a stride
+        padded = input.shape[-1] + (span - 1 if pad == "same" else 0)
+    else:
+        padded = input.shape[-1] + 2 * pad[1]
+    if padded < span and (not isinstance(pad, str) or pad in ("valid", "same")):
+        raise ValueError(f"{fn}: calculated padded input size per channel: ({padded}). Kernel "
+                         f"size: ({span}). Kernel size can't be greater than actual input size")
     out = _conv2d(x, weight.unsqueeze(2), bias, (1, s), pad, (1, d), groups, fn)
     return out.squeeze(-2)
+
+
+def _check_groups(groups, fn):
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
+
+
+def _check_kernel(weight, fn):
+    if 0 in weight.shape[2:]:  # an empty window: every output would silently be the bias
+        raise ValueError(f"{fn}: kernel size should be greater than zero, but weight has shape "
+                         f"{weight.shape}")
 
 
 def _pool_args(kernel_size, stride, padding, dilation, fn):
@@ -66,6 +93,20 @@ def _pool_args(kernel_size, stride, padding, dilation, fn):
     return k, s, _single(padding, "padding", fn, minimum=0), _single(dilation, "dilation", fn)
 
 
+def _check_pool(length, k, s, p, d, ceil_mode, fn):
+    """The 2-D pools' checks in 1-D terms, made first (theirs would name a height of 1)."""
+    if fn == "max_pool1d" and p > k // 2:  # the kernel, not the span (avg_pool2d's words fit)
+        raise ValueError(f"{fn}: padding should be at most half of kernel size, but got "
+                         f"padding={p} and kernel_size={k}")
+    span = d * (k - 1) + 1
+    o = (length + 2 * p - span + ((s - 1) if ceil_mode else 0)) // s + 1
+    if ceil_mode and (o - 1) * s >= length + p:
+        o -= 1  # as _pool_geometry: the last window starts inside the input or the left padding
+    if o < 1:
+        raise ValueError(f"{fn}: given input of size {length} along L, the calculated output "
+                         f"size is too small ({o})")
+
+
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """1-D max pooling, as ``torch.nn.functional.max_pool1d`` (padding counts as -inf; the
@@ -73,6 +114,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     fn = "max_pool1d"
     x = _signal(input, fn)
     k, s, p, d = _pool_args(kernel_size, stride, padding, dilation, fn)
+    _check_pool(input.shape[-1], k, s, p, d, ceil_mode, fn)
     out = _max_pool2d(x, (1, k), (1, s), (0, p), (1, d), ceil_mode, return_indices, fn)
     if return_indices:
         return out[0].squeeze(-2), out[1].squeeze(-2)
@@ -86,5 +128,6 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     fn = "avg_pool1d"
     x = _signal(input, fn)
     k, s, p, _ = _pool_args(kernel_size, stride, padding, 1, fn)
+    _check_pool(input.shape[-1], k, s, p, 1, ceil_mode, fn)
     out = _avg_pool2d(x, (1, k), (1, s), (0, p), ceil_mode, count_include_pad, None, fn)
     return out.squeeze(-2)

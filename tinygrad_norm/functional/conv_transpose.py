@@ -40,53 +40,55 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """1-D transposed convolution, as ``torch.nn.functional.conv_transpose1d``: input (N, C_in, L)
     or (C_in, L); weight (C_in, C_out/groups, k)."""
     fn = "conv_transpose1d"
-    _check_float(input, "input", fn)
-    _check_float(weight, "weight", fn)
-    if input.ndim not in (2, 3):
-        raise ValueError(f"{fn}: expected a 2-D (unbatched) or 3-D (batched) input, got shape "
-                         f"{input.shape}")
-    if weight.ndim != 3:
-        raise ValueError(f"{fn}: weight must be 3-D (in_channels, out_channels/groups, kW), got "
-                         f"shape {weight.shape}")
     s = _single(stride, "stride", fn)
     p = _single(padding, "padding", fn, minimum=0)
     op = _single(output_padding, "output_padding", fn, minimum=0)
     d = _single(dilation, "dilation", fn)
+    # Checked here in the caller's shapes; conv_transpose2d would name (N, C, 1, L) and 2-D pairs.
+    _check(input, weight, bias, (s,), (p,), (op,), groups, (d,), fn)
     out = _conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, s), (0, p),
                             (0, op), groups, (1, d), fn)
     return out.squeeze(-2)
 
 
-def _conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups, dilation,
-                      fn):
+def _show(t):
+    """(4,) as 4, (4, 5) as (4, 5): the arguments as the caller wrote them."""
+    return t[0] if len(t) == 1 else t
+
+
+def _check(input, weight, bias, stride, padding, output_padding, groups, dilation, fn):
+    """PyTorch's checks of a transposed convolution with ``len(stride)`` spatial axes, in its
+    order; the output's spatial size."""
+    nd = len(stride)
     _check_float(input, "input", fn)
     _check_float(weight, "weight", fn)
-    if input.ndim not in (3, 4):
-        raise ValueError(f"{fn}: expected a 3-D (unbatched) or 4-D (batched) input, got shape "
-                         f"{input.shape}")
-    if weight.ndim != 4:
-        raise ValueError(f"{fn}: weight must be 4-D (in_channels, out_channels/groups, kH, kW), "
-                         f"got shape {weight.shape}")
+    if input.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"{fn}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, "
+                         f"got shape {input.shape}")
+    if weight.ndim != nd + 2:
+        kernel = ", ".join(f"k{a}" for a in "HW"[2 - nd:])
+        raise ValueError(f"{fn}: weight must be {nd + 2}-D (in_channels, out_channels/groups, "
+                         f"{kernel}), got shape {weight.shape}")
     if input.dtype != weight.dtype:
         raise TypeError(f"{fn}: input has dtype {input.dtype} but weight has dtype {weight.dtype}")
     if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
         raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
-    x = input if input.ndim == 4 else input.unsqueeze(0)
-    n, c, h, w = x.shape
-    cin, cog, kh, kw = weight.shape
+    cin, cog = weight.shape[:2]
+    if 0 in weight.shape[2:]:
+        raise ValueError(f"{fn}: kernel size should be greater than zero, but weight has shape "
+                         f"{weight.shape}")
+    if cin % groups:  # before the channels, as PyTorch: else the input gets the blame
+        raise ValueError(f"{fn}: given groups={groups}, expected weight to be divisible by "
+                         f"{groups} at dimension 0, but got weight of shape {weight.shape}")
+    c = input.shape[-nd - 1]
     if c != cin:
         raise ValueError(f"{fn}: weight of shape {weight.shape} expects an input with {cin} "
                          f"channels, but the input of shape {input.shape} has {c}")
-    if cin % groups:
-        raise ValueError(f"{fn}: in_channels ({cin}) must be divisible by groups ({groups})")
-    if kh < 1 or kw < 1:
-        raise ValueError(f"{fn}: kernel size should be greater than zero, but weight has shape "
-                         f"{weight.shape}")
     for op, s, d in zip(output_padding, stride, dilation):
         if op >= s and op >= d:
             raise ValueError(f"{fn}: output padding must be smaller than either stride or "
-                             f"dilation, but got output_padding={output_padding}, "
-                             f"stride={stride}, dilation={dilation}")
+                             f"dilation, but got output_padding={_show(output_padding)}, "
+                             f"stride={_show(stride)}, dilation={_show(dilation)}")
     cout = cog * groups
     if bias is not None:
         _check_float(bias, "bias", fn)
@@ -95,11 +97,23 @@ def _conv_transpose2d(input, weight, bias, stride, padding, output_padding, grou
         if bias.dtype != weight.dtype:
             raise TypeError(f"{fn}: bias has dtype {bias.dtype} but weight has dtype "
                             f"{weight.dtype}")
+    spatial = input.shape[-nd:]
     size = [(i - 1) * s - 2 * p + d * (k - 1) + op + 1 for i, s, p, d, k, op in zip(
-        (h, w), stride, padding, dilation, (kh, kw), output_padding)]
-    if size[0] < 1 or size[1] < 1:
-        raise ValueError(f"{fn}: given input size per channel ({h} x {w}), the calculated output "
-                         f"size per channel ({size[0]} x {size[1]}) is too small")
+        spatial, stride, padding, dilation, weight.shape[2:], output_padding)]
+    if min(size) < 1:
+        raise ValueError(f"{fn}: given input size per channel ({' x '.join(map(str, spatial))}), "
+                         f"the calculated output size per channel "
+                         f"({' x '.join(map(str, size))}) is too small")
+    return size
+
+
+def _conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups, dilation,
+                      fn):
+    size = _check(input, weight, bias, stride, padding, output_padding, groups, dilation, fn)
+    x = input if input.ndim == 4 else input.unsqueeze(0)
+    n, c, h, w = x.shape
+    cin, cog, kh, kw = weight.shape
+    cout = cog * groups
     k = cog * kh * kw
     # The windows fill (H - 1) * stride + dilation * (kH - 1) + 1 rows; the output is those rows
     # less ``padding`` at the top and ``padding - output_padding`` at the bottom. Where

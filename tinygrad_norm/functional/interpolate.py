@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from ..autograd import scope
 from ..tensor import Tensor
 from .vision import adaptive_avg_pool2d
 
-__all__ = ["interpolate"]
+__all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
 
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
 _LINEAR = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
@@ -39,7 +40,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     (default False: pixel centres; True: the corner pixels of input and output line up).
     'bicubic' is PyTorch's cubic convolution (A = -0.75) with positions clamped to the edge,
     so it may overshoot the input's range, as PyTorch's.
-    'area' (3-D or 4-D) is adaptive average pooling to the output size.
+    'area' (3-D or 4-D) is adaptive average pooling to the output size (which may be 0).
     ``recompute_scale_factor=True`` computes the output size from ``scale_factor`` and then
     forgets the factor, as if that size had been given."""
     fn = "interpolate"
@@ -73,7 +74,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if recompute_scale_factor:
             scales = None
     spatial = input.shape[2:]
-    if any(n < 1 for n in spatial) or any(m < 1 for m in sizes):
+    # 'area' is an adaptive pool in PyTorch, which takes an output size of 0; the others refuse it
+    smallest = 0 if mode == "area" else 1
+    if any(n < 1 for n in spatial) or any(m < smallest for m in sizes):
         names = "DHW"[3 - dim:]
         raise ValueError(
             f"{fn}(): Input and output sizes should be greater than 0, but got input ("
@@ -84,6 +87,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                          f"with sizes {list(input.shape)}")
     scales = scales or [None] * dim
     with scope(fn, size=tuple(sizes), mode=mode, align_corners=align_corners):
+        if mode == "area" and 0 in sizes:  # no elements: any reshape of an empty slice of it
+            return input[..., :0].reshape(input.shape[:2] + tuple(sizes))
         if mode == "area":  # adaptive average pooling to the output size, as PyTorch
             if input.ndim == 3:
                 return adaptive_avg_pool2d(input.unsqueeze(2), (1, sizes[0])).squeeze(2)
@@ -100,6 +105,31 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             else:
                 x = x[(slice(None),) * axis + (_nearest_index(n, m, s, mode, input.ndim),)]
         return x
+
+
+def _deprecated(name):
+    # UserWarning, as PyTorch (a DeprecationWarning is hidden by default), at the caller's line
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` "
+                  f"instead.", stacklevel=3)
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated alias of ``interpolate`` (PyTorch's ``F.upsample``), with its warning."""
+    _deprecated("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode='nearest')``, with PyTorch's warning."""
+    _deprecated("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode='bilinear', align_corners=True)`` (corners aligned,
+    unlike ``interpolate``'s default), with PyTorch's warning."""
+    _deprecated("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 def _sizes_and_scales(input, size, scale_factor, dim, fn):
