@@ -126,6 +126,11 @@ def test_in_place_random_fills():
     assert abs(x.data.mean() - 0.25) < 0.01
     r = Tensor(np.zeros(1000, np.int64)).random_(2, 5)
     assert r.data.min() == 2 and r.data.max() == 4
+    for dt, hi in ((np.bool_, 1), (np.uint8, 255), (np.int8, 127)):
+        v = Tensor(np.zeros(3000, dt)).random_()
+        assert v.dtype == dt and v.data.min() == 0 and v.data.max() == hi
+    with pytest.raises(ValueError, match="does not fit dtype uint8"):
+        Tensor(np.zeros(3, np.uint8)).random_(0, 300)
     f = Tensor(np.zeros(1000, np.float32)).random_()
     assert f.data.max() <= 2 ** 24 and f.data.max() > 2 ** 20 and (f.data == np.round(f.data)).all()
     w = Tensor(np.zeros(3), requires_grad=True)

@@ -218,12 +218,11 @@ def test_median_returns_torch_lower_median_and_indices(torch):
 def test_reductions_without_gradients(torch):
     a = np.array([[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]])
     x, t = Tensor(a), torch.tensor(a)
-    for ours, theirs in [(x.any(), t.any()), (x.all(1), t.all(1)), (x.any(0, True),
-                         t.any(0, True)), (tg.all(x > -2), torch.all(t > -2)),
-                         (x.count_nonzero(), t.count_nonzero()),
-                         (x.count_nonzero(0), t.count_nonzero(0)),
-                         (x.nonzero(), t.nonzero()), (tg.argsort(x, 1, True),
-                                                      torch.argsort(t, dim=1, descending=True, stable=True))]:
+    pairs = [(x.any(), t.any()), (x.all(1), t.all(1)), (x.any(0, True), t.any(0, True)),
+             (tg.all(x > -2), torch.all(t > -2)), (x.count_nonzero(), t.count_nonzero()),
+             (x.count_nonzero(0), t.count_nonzero(0)), (x.nonzero(), t.nonzero()),
+             (tg.argsort(x, 1, True), torch.argsort(t, dim=1, descending=True, stable=True))]
+    for ours, theirs in pairs:
         assert ours.dtype == np.dtype(str(theirs.dtype).replace("torch.", ""))
         np.testing.assert_array_equal(ours.data, theirs.numpy())
     for o, r in zip(x.nonzero(as_tuple=True), t.nonzero(as_tuple=True)):
@@ -319,6 +318,7 @@ def test_scatter_repeated_index_last_wins():
     np.testing.assert_array_equal(s.grad.data, [0.0, 20.0, 10.0])
 
 
+F32 = np.float32
 ERRORS = [
     (lambda: Tensor(np.zeros((2, 2, 2))).t(), ValueError,
      "t\\(\\) expects a tensor with <= 2 dimensions, but self is 3D"),
@@ -368,6 +368,12 @@ ERRORS = [
      ValueError, "does not fit"),
     (lambda: Tensor(np.zeros(3)).index_add(0, Tensor(np.array([-1])), Tensor(np.zeros(1))),
      IndexError, "index out of range in self"),
+    (lambda: Tensor(np.zeros(3)).scatter(0, Tensor(np.array([1])), Tensor(np.ones(1, F32))),
+     TypeError, "scatter\\(\\): Expected self.dtype to be equal to src.dtype"),
+    (lambda: Tensor(np.zeros(3)).scatter_add(0, Tensor(np.array([-1])), Tensor(np.ones(1))),
+     IndexError, "index -1 is out of bounds for dimension 0 with size 3"),
+    (lambda: Tensor(np.zeros(3)).index_add(0, Tensor(np.array([1])), Tensor(np.ones(1, F32))),
+     TypeError, "self \\(float64\\) and source \\(float32\\) must have the same scalar type"),
     (lambda: Tensor(np.zeros(3)).index_fill(0, Tensor(np.array([3])), 1.0), IndexError,
      "index 3 is out of bounds for dimension 0 with size 3"),
 ]

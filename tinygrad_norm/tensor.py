@@ -1311,8 +1311,10 @@ class Tensor:
     moveaxis = movedim
     def narrow(self, dim, start, length): return _tensor_index.narrow(self, dim, start, length)
     def unflatten(self, dim, sizes): return _tensor_index.unflatten(self, dim, sizes)
-    def tile(self, *dims): return _tensor_index.tile(self, dims[0] if len(dims) == 1 and
-                                                     isinstance(dims[0], (tuple, list)) else dims)
+    def tile(self, *dims):
+        one = len(dims) == 1 and isinstance(dims[0], (tuple, list))  # x.tile((2, 2)) or (2, 2)
+        return _tensor_index.tile(self, dims[0] if one else dims)
+
     def index_select(self, dim, index): return _tensor_index.index_select(self, dim, index)
     def masked_select(self, mask): return _tensor_index.masked_select(self, mask)
     def nonzero(self, *, as_tuple=False): return _tensor_index.nonzero(self, as_tuple=as_tuple)
@@ -1417,7 +1419,13 @@ class Tensor:
         if lo >= hi:
             raise ValueError(f"random_ expects 'from' to be less than 'to', but got from={lo} "
                              f">= to={hi}")
-        return self._put("random_", _draws(generator).integers(lo, hi, self.data.shape))
+        if dt.kind in "biu":  # the range checked here, so the cast below cannot wrap
+            info = (0, 1) if dt.kind == "b" else (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
+            if lo < info[0] or hi - 1 > info[1]:
+                raise ValueError(f"random_: [{lo}, {hi}) does not fit dtype {dt}")
+        draws = _draws(generator).integers(lo, hi, self.data.shape, dtype=np.int64
+                                           if hi <= 2 ** 63 else np.uint64)
+        return self._put("random_", draws.astype(dt))
 
     def fill_diagonal_(self, fill_value, wrap=False):
         """``fill_value`` on the main diagonal, in place, as torch's: every dim of one length

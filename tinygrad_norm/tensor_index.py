@@ -262,16 +262,15 @@ def _scatter_places(x, d, idx, src_shape, fn):
         raise ValueError("Index tensor must have the same number of dimensions as src tensor")
     shp = x.data.shape if nd else (1,)
     for i in range(idx.ndim):
-        if i != d and idx.shape[i] > shp[i] or (
+        if (i != d and idx.shape[i] > shp[i]) or (
                 src_shape is not None and idx.shape[i] > src_shape[i]):
             raise ValueError(f"Expected index {list(idx.shape)} to be no larger than self "
                              f"{list(x.data.shape)} apart from dimension {d} and to be no "
                              f"larger size than src {list(src_shape or ())}")
-    if idx.size:
-        bad = idx[(idx < 0) | (idx >= shp[d])] if idx.ndim else idx
-        if bad.size and (bad.min() < 0 or bad.max() >= shp[d]):
-            raise IndexError(f"index {int(bad.reshape(-1)[0])} is out of bounds for "
-                             f"dimension {d} with size {shp[d]}")
+    bad = idx[(idx < 0) | (idx >= shp[d])]  # torch takes no negative index here
+    if bad.size:
+        raise IndexError(f"index {int(bad[0])} is out of bounds for dimension {d} with size "
+                         f"{shp[d]}")
     grid = list(np.ogrid[tuple(slice(k) for k in idx.shape)])
     grid[d] = idx
     return tuple(np.broadcast_arrays(*grid)), shp
@@ -290,18 +289,20 @@ def _scattered(values, places, shape):
     return apply(ops.Scatter, values, index=places, shape=tuple(shape), basic=False)
 
 
-def _scatter_args(self, dim, index, src, fn):
-    x = _tensor(self, fn, "self")
+def _scatter_args(input, dim, index, src, fn):
+    x = _tensor(input, fn, "self")
     d = _dim(x, dim, fn)
     idx = _index(index, fn)
+    if isinstance(src, Tensor) and src.data.dtype != x.data.dtype:
+        raise TypeError(f"{fn}(): Expected self.dtype to be equal to src.dtype")
     return x, d, idx
 
 
 def scatter_add(input, dim, index, src):
     """``input`` with ``src[i][j]`` added at ``[index[i][j]][j]`` (dim 0; and so on), repeats
     adding up, as ``torch.scatter_add`` (out of place). Differentiable wrt both."""
-    x, d, idx = _scatter_args(input, dim, index, src, "scatter_add")
     s = _tensor(src, "scatter_add", "src")
+    x, d, idx = _scatter_args(input, dim, index, s, "scatter_add")
     places, shp = _scatter_places(x, d, idx, s.data.shape, "scatter_add")
     if not idx.size:
         return x.clone()
@@ -336,8 +337,6 @@ def scatter(input, dim, index, src=None, *, value=None):
     winners = np.unravel_index(last, idx.shape)
     targets = tuple(p.reshape(-1)[last] for p in places)
     new = _scattered(s[winners], targets, shp).reshape(x.data.shape)
-    if new.data.dtype != x.data.dtype:
-        new = new.astype(x.data.dtype)
     return where(hit, new, x)
 
 
@@ -370,6 +369,9 @@ def index_add(input, dim, index, source, *, alpha=1):
     d = _dim(x, dim, fn)
     idx = _index(index, fn)
     alpha = _scalar_arg(alpha, f"{fn}(): alpha")
+    if s.data.dtype != x.data.dtype:
+        raise TypeError(f"index_add_(): self ({x.data.dtype}) and source ({s.data.dtype}) must "
+                        f"have the same scalar type")
     places, shp, want = _along(x, d, idx, fn, False)
     if tuple(s.data.shape if s.data.ndim else (1,)) != want:
         raise ValueError(f"{fn}(): source of shape {s.shape} does not fit: expected {want} "
