@@ -10,8 +10,11 @@ import math
 import numpy as np
 import pytest
 
-import tinygrad_norm as tg
-from tinygrad_norm import Tensor
+pytest.importorskip("hypothesis")
+from hypothesis import given, strategies as st  # noqa: E402
+
+import tinygrad_norm as tg  # noqa: E402
+from tinygrad_norm import Tensor  # noqa: E402
 
 RTOL = {np.float64: 1e-10, np.float32: 2e-5}
 
@@ -384,3 +387,55 @@ def test_errors(case):
     fn, kind, match = ERRORS[case]
     with pytest.raises(kind, match=match):
         fn()
+
+
+# ---- property-based: random shapes, dims and indices against torch ---------------------------
+
+
+@st.composite
+def _indexed(draw):
+    """A shape of 1-3 dims, a dim, an index (with repeats) along it and a seed."""
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    k = draw(st.integers(0, 5))
+    index = draw(st.lists(st.integers(0, shape[dim] - 1), min_size=k, max_size=k))
+    return shape, dim, np.array(index, np.int64), draw(st.integers(0, 2 ** 16))
+
+
+@given(_indexed())
+def test_index_ops_property(torch, case):
+    shape, dim, index, seed = case
+    d = dim % len(shape)
+    src_shape = shape[:d] + (index.size,) + shape[d + 1:]
+    ti = torch.tensor(index)
+    _parity(torch, lambda x: x.index_select(dim, Tensor(index)),
+            lambda x: x.index_select(dim, ti), [_r(shape, seed)], np.float64)
+    _parity(torch, lambda x, s: x.index_add(dim, Tensor(index), s, alpha=-1.5),
+            lambda x, s: x.index_add(dim, ti, s, alpha=-1.5),
+            [_r(shape, seed), _r(src_shape, seed + 1)], np.float64)
+    _parity(torch, lambda x: x.index_fill(dim, Tensor(index), 0.5),
+            lambda x: x.index_fill(dim, ti, 0.5), [_r(shape, seed)], np.float64)
+    # a scatter index of the source's shape, drawn along dim from the index's values
+    rng = np.random.default_rng(seed)
+    sidx = rng.integers(0, shape[d], src_shape)
+    _parity(torch, lambda x, s: x.scatter_add(dim, Tensor(sidx), s),
+            lambda x, s: x.scatter_add(dim, torch.tensor(sidx), s),
+            [_r(shape, seed), _r(src_shape, seed + 1)], np.float64)
+
+
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=3), st.data())
+def test_norm_and_reductions_property(torch, shape, data):
+    nd = len(shape)
+    dims = data.draw(st.lists(st.integers(0, nd - 1), unique=True, min_size=1, max_size=nd))
+    p = data.draw(st.sampled_from([1, 2, 3, math.inf, -math.inf, "fro"]))
+    keep = data.draw(st.booleans())
+    a = _r(tuple(shape), len(dims))
+    dims = tuple(dims)
+    _parity(torch, lambda x: x.norm(p, dims, keep), lambda x: x.norm(p, dims, keep), [a],
+            np.float64)
+    _parity(torch, lambda x: x.amax(dims, keep), lambda x: x.amax(dims, keep), [a], np.float64)
+    _parity(torch, lambda x: tg.var_mean(x, dims, keepdim=keep, correction=0)[0],
+            lambda x: torch.var_mean(x, dims, keepdim=keep, correction=0)[0], [a], np.float64)
+    d = dims[0]
+    _parity(torch, lambda x: x.median(d, keep).values, lambda x: x.median(d, keep).values, [a],
+            np.float64)
