@@ -10,6 +10,9 @@ from .tensor import Tensor, addcmul, concatenate, cat, matmul, maximum, minimum,
 from .tensor import from_numpy, tensor
 from .tensor_ops import baddbmm, bmm, diagonal, outer, prod, roll, trace, tril, triu
 from .einsum import einsum
+from . import tensor_index as _ti, creation as _cr
+from .tensor_index import *  # noqa: F401,F403  (shape, indexing, reductions: __all__)
+from .creation import *  # noqa: F401,F403  (creation and random: its __all__)
 
 # PyTorch's top-level constructors, the Tensor's static methods under their torch names
 zeros, ones, full, eye, arange = Tensor.zeros, Tensor.ones, Tensor.full, Tensor.eye, Tensor.arange
@@ -26,4 +29,6 @@ __all__ = [
     "tensor", "from_numpy", "zeros", "ones", "full", "eye", "arange", "randn", "rand",
     "zeros_like", "ones_like", "prod", "roll", "tril", "triu", "diagonal", "trace", "outer",
     "bmm", "baddbmm", "einsum",
+    # PyTorch's shape, indexing, reduction and creation functions (tensor_index.py, creation.py)
+    *_ti.__all__, *_cr.__all__,
 ]

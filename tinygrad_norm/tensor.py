@@ -1260,6 +1260,186 @@ class Tensor:
 
     matmul = __matmul__
 
+    # ---- PyTorch's shape, indexing, reduction and in-place random methods (tensor_index.py:
+    # composites of indexing, Scatter, selects and reductions; no primitive of their own)
+    def t(self): return _tensor_index.t(self)
+    def mm(self, mat2): return _tensor_index.mm(self, mat2)
+
+    def contiguous(self):
+        """Itself if its array is C-contiguous, else a C-contiguous copy on the graph, as
+        torch's."""
+        if self.data.flags.c_contiguous:
+            return self
+        out = self.clone()
+        out.data = np.ascontiguousarray(out.data)  # astype kept the layout; same values
+        return out
+
+    def cpu(self):
+        """Itself (there is one device), as torch's ``cpu()`` of a CPU tensor."""
+        return self
+
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        """A copy of ``data`` as a new leaf, of this tensor's dtype unless ``dtype``."""
+        data = data.data if isinstance(data, Tensor) else data
+        return tensor(data, dtype=self.data.dtype if dtype is None else dtype,
+                      requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, requires_grad=False):
+        return Tensor.full(size, fill_value, dtype=self.data.dtype if dtype is None else dtype,
+                           requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        return Tensor.zeros(*size, dtype=self.data.dtype if dtype is None else dtype,
+                            requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        return Tensor.ones(*size, dtype=self.data.dtype if dtype is None else dtype,
+                           requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, requires_grad=False):
+        """Zeros, as ``tg.empty`` (uninitialized memory would make runs differ)."""
+        return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+    def type_as(self, other): return self.astype(other.data.dtype)
+    def view_as(self, other): return self.reshape(other.data.shape)
+    reshape_as = view_as
+    def unbind(self, dim=0): return _tensor_index.unbind(self, dim)
+
+    def movedim(self, source, destination):
+        return _tensor_index.movedim(self, source, destination)
+
+    moveaxis = movedim
+    def narrow(self, dim, start, length): return _tensor_index.narrow(self, dim, start, length)
+    def unflatten(self, dim, sizes): return _tensor_index.unflatten(self, dim, sizes)
+    def tile(self, *dims):
+        one = len(dims) == 1 and isinstance(dims[0], (tuple, list))  # x.tile((2, 2)) or (2, 2)
+        return _tensor_index.tile(self, dims[0] if one else dims)
+
+    def index_select(self, dim, index): return _tensor_index.index_select(self, dim, index)
+    def masked_select(self, mask): return _tensor_index.masked_select(self, mask)
+    def nonzero(self, *, as_tuple=False): return _tensor_index.nonzero(self, as_tuple=as_tuple)
+
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        return _tensor_index.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def scatter(self, dim, index, src=None, *, value=None):
+        return _tensor_index.scatter(self, dim, index, src, value=value)
+
+    def scatter_add(self, dim, index, src): return _tensor_index.scatter_add(self, dim, index, src)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return _tensor_index.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_fill(self, dim, index, value): return _tensor_index.index_fill(self, dim, index, value)
+    def any(self, dim=None, keepdim=False): return _tensor_index.any(self, dim, keepdim)
+    def all(self, dim=None, keepdim=False): return _tensor_index.all(self, dim, keepdim)
+    def amax(self, dim=(), keepdim=False): return _tensor_index.amax(self, dim, keepdim)
+    def amin(self, dim=(), keepdim=False): return _tensor_index.amin(self, dim, keepdim)
+    def count_nonzero(self, dim=None): return _tensor_index.count_nonzero(self, dim)
+
+    def argsort(self, dim=-1, descending=False, *, stable=False):
+        return _tensor_index.argsort(self, dim, descending, stable=stable)
+
+    def median(self, dim=None, keepdim=False): return _tensor_index.median(self, dim, keepdim)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return _tensor_index.norm(self, p, dim, keepdim, dtype)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _tensor_index.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other): return _tensor_index.equal(self, other)
+    def sum_to_size(self, *size): return _tensor_index.sum_to_size(self, *size)
+    def nelement(self): return self.data.size
+    def element_size(self): return self.data.itemsize
+    nbytes = property(lambda self: self.data.nbytes)
+    itemsize = property(lambda self: self.data.itemsize)
+
+    def detach_(self):
+        """Cut this tensor from the graph that made it, in place: a leaf that requires no grad,
+        as torch's ``detach_``."""
+        self._detached = self.requires_grad
+        self._node = None
+        self.requires_grad = False
+        return self
+
+    # torch's arithmetic methods: the operators, with alpha= and rounding_mode= as torch's
+    def add(self, other, *, alpha=1): return self + _alpha_times(other, alpha, self, "add")
+    def sub(self, other, *, alpha=1): return self - _alpha_times(other, alpha, self, "sub")
+    def mul(self, other): return self * other
+
+    def div(self, other, *, rounding_mode=None):
+        """``self / other``; ``rounding_mode='trunc'`` rounds toward 0 and ``'floor'`` down
+        (integers stay integers), as ``torch.div``; those two have a zero gradient, as torch's."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or "
+                             f"'floor' but found '{rounding_mode}'")
+        return _rounded_div(self, _operand(other), rounding_mode)
+
+    # in-place random fills, from the framework's generator (or generator=), under the rules of
+    # copy_: refused where the tape would have to record them
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None):
+        """Uniform values in [from_, to) (torch's ``from``, a Python keyword), in place."""
+        self._in_place("uniform_")
+        lo, hi = _scalar_arg(from_, "uniform_(): from"), _scalar_arg(to, "uniform_(): to")
+        if not lo <= hi:
+            raise ValueError(f"uniform_ expects to return a [from, to) range, but found from={lo}"
+                             f" > to={hi}")
+        return self._put("uniform_", _draws(generator).uniform(lo, hi, self.data.shape))
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        self._in_place("normal_")
+        mean, std = _scalar_arg(mean, "normal_(): mean"), _scalar_arg(std, "normal_(): std")
+        if not std >= 0:
+            raise ValueError(f"normal expects std >= 0.0, but found std {std}")
+        return self._put("normal_", _draws(generator).normal(mean, std, self.data.shape))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """1 with probability ``p`` (a number, or a tensor broadcast to this shape), else 0."""
+        self._in_place("bernoulli_")
+        p = p.data if isinstance(p, Tensor) else _scalar_arg(p, "bernoulli_(): p")
+        if np.any((np.asarray(p) < 0) | (np.asarray(p) > 1) | np.isnan(p)):
+            raise ValueError("bernoulli_ expects p to be in [0, 1]")
+        u = _draws(generator).random(self.data.shape)
+        return self._put("bernoulli_", (u < p).astype(self.data.dtype))
+
+    def random_(self, from_=0, to=None, *, generator=None):
+        """Integers uniform in [from_, to) (``random_(to)``: [0, to)); with no argument, in
+        [0, 2**mantissa] for floats and [0, max] for integers, as torch's."""
+        self._in_place("random_")
+        dt = self.data.dtype
+        if to is None and from_ == 0:
+            lo, hi = 0, (2 ** (np.finfo(dt).nmant + 1) + 1 if dt.kind == "f" else 2 if
+                         dt.kind == "b" else int(np.iinfo(dt).max) + 1)
+        else:
+            lo, hi = (0, from_) if to is None else (from_, to)
+        lo, hi = operator.index(lo), operator.index(hi)
+        if lo >= hi:
+            raise ValueError(f"random_ expects 'from' to be less than 'to', but got from={lo} "
+                             f">= to={hi}")
+        if dt.kind in "biu":  # the range checked here, so the cast below cannot wrap
+            info = (0, 1) if dt.kind == "b" else (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
+            if lo < info[0] or hi - 1 > info[1]:
+                raise ValueError(f"random_: [{lo}, {hi}) does not fit dtype {dt}")
+        draws = _draws(generator).integers(lo, hi, self.data.shape, dtype=np.int64
+                                           if hi <= 2 ** 63 else np.uint64)
+        return self._put("random_", draws.astype(dt))
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """``fill_value`` on the main diagonal, in place, as torch's: every dim of one length
+        beyond 2-D; a tall matrix restarts the diagonal below it with ``wrap``."""
+        self._in_place("fill_diagonal_")
+        if self.data.ndim < 2:
+            raise ValueError("dimensions must larger than 1")
+        if self.data.ndim > 2 and len(set(self.data.shape)) != 1:
+            raise ValueError("all dimensions of input must be of equal length")
+        v = self._values("fill_diagonal_", _scalar_arg(fill_value, "fill_diagonal_(): value"))
+        out = self.data.copy()
+        np.fill_diagonal(out, v, wrap=bool(wrap))
+        return self._put("fill_diagonal_", out)
+
 
 SortResult = namedtuple("SortResult", "values indices")  # torch.return_types.sort's fields
 TopKResult = namedtuple("TopKResult", "values indices")
@@ -1356,6 +1536,50 @@ def _scalar_arg(v, name):
     if not isinstance(v, (int, float)):
         raise TypeError(f"{name} must be a number, got {type(v).__name__}")
     return v
+
+
+def _alpha_times(other, alpha, self, fn):
+    """``alpha * other`` for ``add``/``sub`` (``other`` itself for 1); a float alpha with an
+    integer tensor is torch's TypeError."""
+    alpha = _scalar_arg(alpha, f"{fn}(): alpha")
+    if alpha == 1 and type(alpha) is int:
+        return other
+    if isinstance(alpha, float) and self.data.dtype.kind in "biu":
+        raise TypeError("For integral input tensors, argument alpha must not be a floating "
+                        "point number.")
+    return _operand(other) * alpha
+
+
+def _rounded_div(a, b, mode):
+    """``a / b`` rounded toward 0 (``trunc``) or down (``floor``): computed in NumPy, with a
+    zero gradient kept on the graph for the inputs that need one, as torch's."""
+    ad, bd = a.data, b.data if isinstance(b, Tensor) else b
+    ints = np.result_type(ad, bd).kind in "biu"
+    if ints and np.any(np.asarray(bd) == 0):
+        raise ZeroDivisionError("ZeroDivisionError")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if mode == "floor":
+            q = np.floor_divide(ad, bd)
+        elif ints:  # floor, one up where the quotient is negative and inexact
+            q = np.floor_divide(ad, bd)
+            q = q + ((np.remainder(ad, bd) != 0) & ((np.asarray(ad) < 0) != (np.asarray(bd) < 0)))
+        else:
+            q = np.trunc(np.true_divide(ad, bd))
+    out = Tensor._wrap(np.asarray(q))
+    for x in (a, b):
+        if isinstance(x, Tensor) and x.requires_grad and _state.enabled:
+            out = out + apply(ops.ZerosLike, x)
+    return out
+
+
+def _draws(generator):
+    """The generator of an in-place random fill: the framework's, or ``generator=``."""
+    if generator is None:
+        return _random.generator()
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"generator must be a numpy.random.Generator, got "
+                        f"{type(generator).__name__}")
+    return generator
 
 
 def _bitwise(fn, symbol, a, b):
@@ -1565,3 +1789,4 @@ def stack(tensors, axis=0):
 
 
 from . import tensor_ops as _tensor_ops  # noqa: E402  (it builds on Tensor, defined above)
+from . import tensor_index as _tensor_index  # noqa: E402  (likewise)

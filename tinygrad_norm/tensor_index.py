@@ -1,0 +1,643 @@
+"""PyTorch's shape, indexing and reduction functions beyond ``tensor_ops``: ``t``, ``mm``,
+``unbind``, ``movedim``, ``narrow``, ``unflatten``, ``tile``, ``index_select``,
+``masked_select``, ``repeat_interleave``, the out-of-place scatters (``scatter``,
+``scatter_add``, ``index_add``, ``index_fill``), ``amax``/``amin``, ``any``/``all``,
+``argsort``, ``median``, ``norm``, ``var_mean``/``std_mean``, ``count_nonzero``, ``allclose``,
+``equal`` and ``sum_to_size``. Each is a composite of indexing, ``Scatter`` (the adjoint of
+indexing), selects, reshapes and reductions, so every derivative comes from the primitives;
+no new primitive. Arguments keep torch's names (``dim``, ``keepdim``); errors are
+ValueError/TypeError/IndexError with torch's wording where torch has one."""
+from __future__ import annotations
+
+import builtins
+import math
+import numbers
+from collections import namedtuple
+
+import numpy as np
+
+from . import ops
+from .tensor import Tensor, _axes, _one_axis, _scalar_arg, apply, matmul, where
+
+__all__ = ["t", "mm", "unbind", "movedim", "narrow", "unflatten", "tile", "index_select",
+           "masked_select", "nonzero", "repeat_interleave", "scatter", "scatter_add",
+           "index_add", "index_fill", "amax", "amin", "any", "all", "argsort", "median",
+           "norm", "var_mean", "std_mean", "count_nonzero", "allclose", "equal",
+           "sum_to_size", "flatten", "reshape", "transpose", "permute", "squeeze", "unsqueeze",
+           "split", "chunk", "gather", "sort", "topk"]
+
+MedianResult = namedtuple("MedianResult", "values indices")  # torch.return_types.median's
+
+
+def _tensor(x, fn, name="input"):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def _int(v, fn, name):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{fn}(): argument '{name}' must be int, not {type(v).__name__}")
+    return int(v)
+
+
+def _dim(x, dim, fn, name="dim"):
+    """One dim of ``x`` (negative allowed); a 0-d tensor takes 0 and -1, as torch."""
+    return _one_axis(_int(dim, fn, name), max(x.data.ndim, 1), name)
+
+
+def _dims(x, dim, fn):
+    """``dim`` (None, an int or a tuple/list of ints) as a sorted tuple of axes; None and an
+    empty tuple mean every axis, as torch's reductions."""
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        return tuple(range(x.data.ndim))
+    return _axes(dim, x.data.ndim, "dim")
+
+
+def _index(index, fn, name="index"):
+    """An integer index as an int64 array (a Tensor, an array or a list)."""
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{fn}(): Expected dtype int32 or int64 for {name}, got {idx.dtype}")
+    return idx.astype(np.int64, copy=False)
+
+
+def _const(value, like):
+    """A Python number (or a 1-element tensor) as a 0-d tensor of ``like``'s dtype."""
+    v = _scalar_arg(value, "value")
+    return Tensor._wrap(np.asarray(v, dtype=like.data.dtype))
+
+
+# ---- matrices and movement -------------------------------------------------------------------
+
+def t(input):
+    """The transpose of a matrix (a 0-d or 1-D tensor as it is), as ``torch.t``."""
+    x = _tensor(input, "t")
+    nd = x.data.ndim
+    if nd > 2:
+        raise ValueError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+    return x.swapaxes(0, 1) if nd == 2 else x
+
+
+def mm(input, mat2):
+    """The product of two matrices, without broadcasting, as ``torch.mm``."""
+    a, b = _tensor(input, "mm"), _tensor(mat2, "mm", "mat2")
+    for v, name in ((a, "self"), (b, "mat2")):
+        if v.data.ndim != 2:
+            raise ValueError(f"{name} must be a matrix")
+    if a.data.shape[1] != b.data.shape[0]:
+        (p, q), (r, s) = a.data.shape, b.data.shape
+        raise ValueError(f"mat1 and mat2 shapes cannot be multiplied ({p}x{q} and {r}x{s})")
+    return matmul(a, b)
+
+
+def unbind(input, dim=0):
+    """The slices along ``dim``, as a tuple, as ``torch.unbind``."""
+    x = _tensor(input, "unbind")
+    if x.data.ndim == 0:
+        raise ValueError("Dimension specified as 0 but tensor has no dimensions")
+    d = _dim(x, dim, "unbind")
+    lead = (slice(None),) * d
+    return tuple(x[lead + (i,)] for i in range(x.data.shape[d]))
+
+
+def _dim_list(v, nd, fn, name):
+    items = tuple(v) if isinstance(v, (tuple, list)) else (v,)
+    return [_one_axis(_int(a, fn, name), max(nd, 1), name) for a in items]
+
+
+def movedim(input, source, destination):
+    """The dims ``source`` moved to the places ``destination`` (ints or sequences of one
+    length), the others keeping their order, as ``torch.movedim``."""
+    x = _tensor(input, "movedim")
+    nd = x.data.ndim
+    src = _dim_list(source, nd, "movedim", "source")
+    dst = _dim_list(destination, nd, "movedim", "destination")
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: Invalid source or destination dims: source ({src} dims) "
+                         f"should contain the same number of dims as destination ({dst} dims)")
+    if len(set(src)) != len(src):
+        raise ValueError(f"movedim: repeated dim in `source` ({list(source)})")
+    if len(set(dst)) != len(dst):
+        raise ValueError(f"movedim: repeated dim in `destination` ({list(destination)})")
+    if nd == 0:
+        return x
+    perm = [None] * nd
+    for s, d in zip(src, dst):
+        perm[d] = s
+    rest = iter(a for a in range(nd) if a not in src)
+    perm = tuple(p if p is not None else next(rest) for p in perm)
+    return x.permute(perm)
+
+
+def narrow(input, dim, start, length):
+    """``length`` elements along ``dim`` from ``start`` (negative: from the end), as
+    ``torch.narrow`` (which returns a view; this is a slice recorded on the tape)."""
+    x = _tensor(input, "narrow")
+    if x.data.ndim == 0:
+        raise ValueError("narrow() cannot be applied to a 0-dim tensor.")
+    d = _dim(x, dim, "narrow")
+    start, length = _int(start, "narrow", "start"), _int(length, "narrow", "length")
+    n = x.data.shape[d]
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got "
+                         f"{start})")
+    if start < 0:
+        start += n
+    if length < 0:
+        raise ValueError("narrow(): length must be non-negative.")
+    if start + length > n:
+        raise ValueError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return x[(slice(None),) * d + (slice(start, start + length),)]
+
+
+def unflatten(input, dim, sizes):
+    """``dim`` split into dims of ``sizes`` (one may be -1), as ``torch.unflatten``."""
+    x = _tensor(input, "unflatten")
+    d = _dim(x, dim, "unflatten")
+    if not isinstance(sizes, (tuple, list)) or not sizes:
+        raise ValueError("unflatten: sizes must be non-empty")
+    sizes = [_int(s, "unflatten", "sizes") for s in sizes]
+    n = x.data.shape[d] if x.data.ndim else 1
+    known = math.prod(s for s in sizes if s != -1)
+    if sizes.count(-1) > 1:
+        raise ValueError("only one dimension can be inferred")
+    if (-1 in sizes and (known == 0 or n % known)) or (-1 not in sizes and known != n):
+        raise ValueError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of "
+                         f"dim {dim} ({n}) in the input tensor")
+    shp = x.data.shape
+    return x.reshape(shp[:d] + tuple(sizes) + shp[d + 1:])
+
+
+def tile(input, dims):
+    """The tensor repeated ``dims`` times along each axis, as ``torch.tile``: fewer ``dims``
+    than axes are padded with leading 1s (``repeat`` refuses them)."""
+    x = _tensor(input, "tile")
+    reps = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    reps = tuple(_int(r, "tile", "dims") for r in reps)
+    reps = (1,) * (x.data.ndim - len(reps)) + reps
+    return x.repeat(*reps)
+
+
+def index_select(input, dim, index):
+    """The slices of ``input`` along ``dim`` at ``index`` (a 1-D integer tensor; repeats
+    allowed, their gradients add up), as ``torch.index_select``."""
+    x = _tensor(input, "index_select")
+    d = _dim(x, dim, "index_select")
+    idx = _index(index, "index_select")
+    if idx.ndim > 1:
+        raise ValueError("index_select(): Index is supposed to be a vector")
+    n = x.data.shape[d] if x.data.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError("index out of range in self")
+    if x.data.ndim == 0:
+        return x.reshape(1)[idx.reshape(-1)].reshape(idx.shape)
+    return x[(slice(None),) * d + (idx.reshape(-1),)]
+
+
+def masked_select(input, mask):
+    """The elements where the boolean ``mask`` holds (both broadcast), as a 1-D tensor in
+    row-major order, as ``torch.masked_select``."""
+    x = _tensor(input, "masked_select")
+    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_select: expected BoolTensor for mask, got {m.dtype}")
+    try:
+        shape = np.broadcast_shapes(x.data.shape, m.shape)
+    except ValueError:
+        raise ValueError(f"masked_select(): the shape of the mask {tuple(m.shape)} and the "
+                         f"input {x.shape} cannot be broadcast together") from None
+    xb = x.broadcast_to(shape) if x.data.shape != shape else x
+    # integer coordinates: the gradient is a Scatter of them (add.at takes no boolean index)
+    return xb[np.nonzero(np.broadcast_to(m, shape))] if shape else xb.reshape(1)[m.reshape(1)]
+
+
+def nonzero(input, *, as_tuple=False):
+    """The int64 coordinates of the non-zero elements: an (n, ndim) tensor, or with
+    ``as_tuple`` one 1-D tensor per dim, as ``torch.nonzero``. No gradient."""
+    x = _tensor(input, "nonzero")
+    a = x.data if x.data.ndim else x.data.reshape(1)
+    coords = np.nonzero(a)
+    if as_tuple:
+        return tuple(Tensor._wrap(c.astype(np.int64)) for c in coords)
+    out = np.stack(coords, axis=1) if x.data.ndim else np.zeros((len(coords[0]), 0))
+    return Tensor._wrap(out.astype(np.int64))
+
+
+def repeat_interleave(input, repeats, dim=None, *, output_size=None):
+    """Each element (each slice along ``dim``; of the flattened tensor for None) repeated
+    ``repeats`` times (an int, or one count per element), as ``torch.repeat_interleave``."""
+    x = _tensor(input, "repeat_interleave")
+    if dim is None:
+        x, d = x.reshape(-1), 0
+    else:
+        d = _dim(x, dim, "repeat_interleave")
+    n = x.data.shape[d] if x.data.ndim else 1
+    if isinstance(repeats, Tensor) or isinstance(repeats, (list, np.ndarray)):
+        r = _index(repeats, "repeat_interleave", "repeats").reshape(-1)
+        if r.size == 1:
+            r = np.broadcast_to(r, (n,))
+        if r.size != n:
+            raise ValueError("repeats must have the same size as input along dim")
+    else:
+        r = np.full(n, _int(repeats, "repeat_interleave", "repeats"))
+    if (r < 0).any():
+        raise ValueError("repeats can not be negative")
+    idx = np.repeat(np.arange(n), r)
+    if output_size is not None and output_size != idx.size:
+        raise ValueError(f"repeat_interleave(): output_size {output_size} does not match the "
+                         f"repeats' total {idx.size}")
+    return index_select(x if x.data.ndim else x.reshape(1), d, idx)
+
+
+# ---- scatters (out of place) -----------------------------------------------------------------
+
+def _scatter_places(x, d, idx, src_shape, fn):
+    """The coordinates in ``x`` that ``idx`` (of ``x``'s rank, along ``d``) names, as a tuple of
+    broadcast int arrays of ``idx``'s shape, after torch's checks."""
+    nd = x.data.ndim
+    if idx.ndim != nd and not (nd == 0 and idx.ndim <= 1):
+        raise ValueError("Index tensor must have the same number of dimensions as self tensor")
+    if src_shape is not None and len(src_shape) != idx.ndim and idx.size:
+        raise ValueError("Index tensor must have the same number of dimensions as src tensor")
+    shp = x.data.shape if nd else (1,)
+    for i in range(idx.ndim):
+        if (i != d and idx.shape[i] > shp[i]) or (
+                src_shape is not None and idx.shape[i] > src_shape[i]):
+            raise ValueError(f"Expected index {list(idx.shape)} to be no larger than self "
+                             f"{list(x.data.shape)} apart from dimension {d} and to be no "
+                             f"larger size than src {list(src_shape or ())}")
+    bad = idx[(idx < 0) | (idx >= shp[d])]  # torch takes no negative index here
+    if bad.size:
+        raise IndexError(f"index {int(bad[0])} is out of bounds for dimension {d} with size "
+                         f"{shp[d]}")
+    grid = list(np.ogrid[tuple(slice(k) for k in idx.shape)])
+    grid[d] = idx
+    return tuple(np.broadcast_arrays(*grid)), shp
+
+
+def _src_part(src, shape):
+    """The leading block of ``src`` of ``shape`` (torch reads only that much of it)."""
+    if tuple(src.data.shape) == tuple(shape):
+        return src
+    return src[tuple(slice(k) for k in shape)]
+
+
+def _scattered(values, places, shape):
+    """Zeros of ``shape`` with ``values`` added at ``places``: the Scatter primitive, whose
+    gradient is indexing, so this is differentiable to every order."""
+    return apply(ops.Scatter, values, index=places, shape=tuple(shape), basic=False)
+
+
+def _scatter_args(input, dim, index, src, fn):
+    x = _tensor(input, fn, "self")
+    d = _dim(x, dim, fn)
+    idx = _index(index, fn)
+    if isinstance(src, Tensor) and src.data.dtype != x.data.dtype:
+        raise TypeError(f"{fn}(): Expected self.dtype to be equal to src.dtype")
+    return x, d, idx
+
+
+def scatter_add(input, dim, index, src):
+    """``input`` with ``src[i][j]`` added at ``[index[i][j]][j]`` (dim 0; and so on), repeats
+    adding up, as ``torch.scatter_add`` (out of place). Differentiable wrt both."""
+    s = _tensor(src, "scatter_add", "src")
+    x, d, idx = _scatter_args(input, dim, index, s, "scatter_add")
+    places, shp = _scatter_places(x, d, idx, s.data.shape, "scatter_add")
+    if not idx.size:
+        return x.clone()
+    part = _src_part(s, idx.shape)
+    return x + _scattered(part, places, shp).reshape(x.data.shape)
+
+
+def scatter(input, dim, index, src=None, *, value=None):
+    """``input`` with ``src[i][j]`` (or the number ``value``) written at ``[index[i][j]][j]``
+    (dim 0; and so on), as ``torch.scatter`` (out of place). The gradient passes to ``input``
+    where nothing was written and to ``src`` at the elements written. *vs torch:* where
+    ``index`` names one place twice, torch leaves the choice undefined; here the last one wins
+    (NumPy's assignment order) and only it gets a gradient."""
+    fn = "scatter"
+    if (src is None) == (value is None):
+        raise TypeError("scatter(): give exactly one of src (a Tensor) and value (a number)")
+    if src is not None and not isinstance(src, Tensor):
+        value, src = src, None  # scatter(dim, index, 2.0), as torch's overload
+    x, d, idx = _scatter_args(input, dim, index, src, fn)
+    places, shp = _scatter_places(x, d, idx, None if src is None else src.data.shape, fn)
+    if not idx.size:
+        return x.clone()
+    flat = np.ravel_multi_index(places, shp).reshape(-1)
+    # the last write to each place wins: unique on the reversed list finds each one's last
+    last = flat.size - 1 - np.unique(flat[::-1], return_index=True)[1]
+    hit = np.zeros(math.prod(shp), bool)
+    hit[flat] = True
+    hit = hit.reshape(x.data.shape)
+    if src is None:
+        return where(hit, _const(value, x), x)
+    s = _src_part(src, idx.shape)
+    winners = np.unravel_index(last, idx.shape)
+    targets = tuple(p.reshape(-1)[last] for p in places)
+    new = _scattered(s[winners], targets, shp).reshape(x.data.shape)
+    return where(hit, new, x)
+
+
+def _along(x, d, idx, fn, negative):
+    """The coordinates of the slices of ``x`` along ``d`` at the 1-D ``idx``, broadcast to the
+    shape of those slices (``d`` of length ``len(idx)``). ``negative``: whether an index may
+    count from the end (torch's index_fill takes -1, its index_add does not)."""
+    if idx.ndim > 1:
+        raise ValueError(f"{fn}(): Index is supposed to be a vector")
+    idx = idx.reshape(-1)
+    shp = x.data.shape if x.data.ndim else (1,)
+    if idx.size and (idx.min() < (-shp[d] if negative else 0) or idx.max() >= shp[d]):
+        if not negative:
+            raise IndexError("index out of range in self")
+        bad = idx[(idx < -shp[d]) | (idx >= shp[d])][0]
+        raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {shp[d]}")
+    idx = idx % shp[d] if shp[d] else idx
+    want = shp[:d] + (idx.size,) + shp[d + 1:]
+    grid = list(np.ogrid[tuple(slice(k) for k in want)])
+    grid[d] = idx.reshape((-1,) + (1,) * (len(shp) - d - 1))
+    return tuple(np.broadcast_arrays(*grid)), shp, want
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """``input`` with ``alpha * source``'s slices along ``dim`` added at the places ``index``
+    names (repeats add up), as ``torch.index_add`` (out of place)."""
+    fn = "index_add"
+    x = _tensor(input, fn)
+    s = _tensor(source, fn, "source")
+    d = _dim(x, dim, fn)
+    idx = _index(index, fn)
+    alpha = _scalar_arg(alpha, f"{fn}(): alpha")
+    if s.data.dtype != x.data.dtype:
+        raise TypeError(f"index_add_(): self ({x.data.dtype}) and source ({s.data.dtype}) must "
+                        f"have the same scalar type")
+    places, shp, want = _along(x, d, idx, fn, False)
+    if tuple(s.data.shape if s.data.ndim else (1,)) != want:
+        raise ValueError(f"{fn}(): source of shape {s.shape} does not fit: expected {want} "
+                         f"(self's shape with dim {d} of the index's length)")
+    if not idx.size:
+        return x.clone()
+    v = s.reshape(want) * alpha if alpha != 1 else s.reshape(want)
+    return x + _scattered(v, places, shp).reshape(x.data.shape)
+
+
+def index_fill(input, dim, index, value):
+    """``input`` with the slices along ``dim`` at ``index`` set to ``value``, as
+    ``torch.index_fill`` (out of place); the gradient passes elsewhere."""
+    fn = "index_fill"
+    x = _tensor(input, fn)
+    d = _dim(x, dim, fn)
+    places, shp, _ = _along(x, d, _index(index, fn), fn, True)
+    hit = np.zeros(shp, bool)
+    hit[places] = True
+    return where(hit.reshape(x.data.shape), _const(value, x), x)
+
+
+# ---- reductions --------------------------------------------------------------------------------
+
+def amax(input, dim=(), keepdim=False):
+    """The largest values over ``dim`` (an int, a tuple; () or None for all), as ``torch.amax``:
+    ties share the gradient evenly. The library's ``max`` (NumPy's names) is the same op."""
+    x = _tensor(input, "amax")
+    return x.max(_dims(x, dim, "amax"), bool(keepdim))
+
+
+def amin(input, dim=(), keepdim=False):
+    """The smallest values over ``dim``, as ``torch.amin``; ties share the gradient evenly."""
+    x = _tensor(input, "amin")
+    return x.min(_dims(x, dim, "amin"), bool(keepdim))
+
+
+def any(input, dim=None, keepdim=False):
+    """Whether any element over ``dim`` (None: all) is non-zero, a bool tensor, as
+    ``torch.any``. No gradient."""
+    x = _tensor(input, "any")
+    return Tensor._wrap(np.asarray(np.any(x.data, axis=_dims(x, dim, "any"),
+                                          keepdims=bool(keepdim))))
+
+
+def all(input, dim=None, keepdim=False):
+    """Whether every element over ``dim`` (None: all) is non-zero, as ``torch.all``."""
+    x = _tensor(input, "all")
+    return Tensor._wrap(np.asarray(np.all(x.data, axis=_dims(x, dim, "all"),
+                                          keepdims=bool(keepdim))))
+
+
+def count_nonzero(input, dim=None):
+    """The number of non-zero elements over ``dim`` (None: all), int64, as
+    ``torch.count_nonzero``."""
+    x = _tensor(input, "count_nonzero")
+    n = np.count_nonzero(x.data, axis=_dims(x, dim, "count_nonzero"))
+    return Tensor._wrap(np.asarray(n, dtype=np.int64))
+
+
+def argsort(input, dim=-1, descending=False, *, stable=False):
+    """The int64 indices that sort ``input`` along ``dim``, as ``torch.argsort`` (always
+    stable, as ``stable=True``)."""
+    x = _tensor(input, "argsort")
+    if x.data.ndim == 0:
+        return Tensor._wrap(np.zeros((), np.int64))
+    return x.sort(dim, descending, stable=stable).indices
+
+
+def median(input, dim=None, keepdim=False):
+    """The lower median (of an even count, the smaller middle value), as ``torch.median``
+    (NumPy's ``median`` averages the two): without ``dim`` of all elements, a 0-d tensor whose
+    gradient ties share evenly; with ``dim``, ``(values, indices)`` along it, the gradient going
+    to the index. NaN is the median where a slice holds one."""
+    x = _tensor(input, "median")
+    if dim is None:
+        flat = x.reshape(-1)
+        if flat.data.size == 0:
+            return Tensor._wrap(np.asarray(np.nan, x.data.dtype))
+        m = _lower_median(flat.data, 0)
+        if x.data.dtype.kind == "f" and np.isnan(flat.data).any():
+            m = np.nan  # NaN propagates, as torch's (sorted last, it would not be picked)
+        if x.data.dtype.kind == "f" and np.isnan(m):
+            hit = np.isnan(flat.data)
+        else:
+            hit = flat.data == m
+        dt = x.data.dtype
+        low = Tensor._wrap(np.asarray(-np.inf if dt.kind == "f" else False if dt.kind == "b"
+                                      else np.iinfo(dt).min, dt))
+        # a max over the median's copies, the rest pushed down: the value exactly, and the
+        # gradient shared evenly among ties (Max's rule), as torch's median()
+        return where(hit, flat, low).max()
+    d = _dim(x, dim, "median")
+    if x.data.ndim == 0:
+        return MedianResult(x.clone(), Tensor._wrap(np.zeros((), np.int64)))
+    n = x.data.shape[d]
+    if n == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    order = np.argsort(x.data, axis=d, kind="stable")  # NaN last
+    k = np.full(np.delete(np.array(x.data.shape), d), (n - 1) // 2)
+    if x.data.dtype.kind == "f":
+        nans = np.isnan(x.data)
+        first_nan = n - nans.sum(axis=d)  # where the first NaN sorted to
+        k = np.where(nans.any(axis=d), first_nan, k)
+    pick = np.take_along_axis(order, np.expand_dims(k, d), axis=d)
+    values = x.gather(d, pick)
+    idx = Tensor._wrap(pick.astype(np.int64))
+    if not keepdim:
+        values, idx = values.squeeze(d), Tensor._wrap(idx.data.squeeze(d))
+    return MedianResult(values, idx)
+
+
+def _lower_median(a, axis):
+    n = a.shape[axis]
+    return np.sort(a, axis=axis, kind="stable").take((n - 1) // 2, axis=axis)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """The vector p-norm over ``dim`` (None: all elements), as ``torch.norm``: ``p`` a number
+    (2, 1, 3, ..., 0 counting non-zeros), ``inf``/``-inf`` (the largest/smallest magnitude) or
+    ``'fro'`` (2). The gradient at a zero norm is 0, as torch's (not NaN). *vs torch:* no
+    ``'nuc'`` and no matrix norms (``'fro'`` over two dims is the 2-norm of their elements, as
+    torch's)."""
+    x = _tensor(input, "norm")
+    if dtype is not None:
+        x = x.astype(dtype)
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"norm(): Expected a floating point tensor as input. Got "
+                        f"{x.data.dtype}")
+    if p == "fro" or p is None:
+        p = 2
+    if isinstance(p, str):
+        raise ValueError(f"norm(): p must be a number, inf or 'fro', got {p!r} (no 'nuc')")
+    p = _scalar_arg(p, "norm(): p")
+    axes = _dims(x, dim, "norm")
+    keep = bool(keepdim)
+    if p == math.inf or p == -math.inf:
+        a = x.abs()
+        return a.max(axes, keep) if p > 0 else a.min(axes, keep)
+    if p == 0:  # the count of non-zeros: a constant, with torch's zero gradient
+        n = Tensor._wrap(np.asarray(np.count_nonzero(x.data, axis=axes, keepdims=keep),
+                                    x.data.dtype))
+        return n + apply(ops.ZerosLike, x.sum(axes, keep)) if x.requires_grad else n
+    if p == 1:
+        return x.abs().sum(axes, keep)
+    if p == 2:
+        s = (x * x).sum(axes, keep)
+        return _root(s, 2)
+    return _root((x.abs() ** p).sum(axes, keep), p)
+
+
+def _root(s, p):
+    """``s ** (1/p)`` with a zero gradient where ``s`` is 0 (the norm's kink), as torch's norm
+    backward masks it: the root is taken of ``s`` with its zeros replaced by 1, then selected."""
+    zero = s.data == 0
+    if not zero.any():
+        return s.sqrt() if p == 2 else s ** (1.0 / p)
+    safe = where(zero, Tensor._wrap(np.ones((), s.data.dtype)), s)
+    r = safe.sqrt() if p == 2 else safe ** (1.0 / p)
+    return where(zero, Tensor._wrap(np.zeros((), s.data.dtype)), r)
+
+
+def _correction(fn, unbiased, correction):
+    if unbiased is not None and correction is not None:
+        raise ValueError(f"{fn}(): give unbiased or correction, not both")
+    if unbiased is not None:
+        if not isinstance(unbiased, (bool, np.bool_)):
+            raise TypeError(f"{fn}(): argument 'unbiased' must be bool, not "
+                            f"{type(unbiased).__name__}")
+        return 1 if unbiased else 0
+    return 1 if correction is None else correction
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var, mean)`` over ``dim`` (None: all), as ``torch.var_mean``: ``correction`` 1
+    (unbiased) by default, or ``unbiased`` (a bool)."""
+    x = _tensor(input, "var_mean")
+    c = _correction("var_mean", unbiased, correction)
+    axes = _dims(x, dim, "var_mean")
+    return x.var(axes, c, bool(keepdim)), x.mean(axes, bool(keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std, mean)`` over ``dim``, as ``torch.std_mean``."""
+    x = _tensor(input, "std_mean")
+    c = _correction("std_mean", unbiased, correction)
+    axes = _dims(x, dim, "std_mean")
+    return x.std(axes, c, bool(keepdim)), x.mean(axes, bool(keepdim))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether ``|input - other| <= atol + rtol * |other|`` everywhere (broadcast), a Python
+    bool, as ``torch.allclose``."""
+    a, b = _tensor(input, "allclose"), _tensor(other, "allclose", "other")
+    return bool(np.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=bool(equal_nan)))
+
+
+def equal(input, other):
+    """Whether the two tensors have one shape and equal elements (NaN is unequal), a Python
+    bool, as ``torch.equal``."""
+    a, b = _tensor(input, "equal"), _tensor(other, "equal", "other")
+    return a.data.shape == b.data.shape and bool(np.array_equal(a.data, b.data))
+
+
+def sum_to_size(input, *size):
+    """``input`` summed down to ``size`` (a shape it broadcasts to), as
+    ``Tensor.sum_to_size``: the gradient of a broadcast."""
+    x = _tensor(input, "sum_to_size")
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    size = tuple(_int(s, "sum_to_size", "size") for s in size)
+    shp = x.data.shape
+    lead = len(shp) - len(size)
+    if lead < 0 or builtins.any(s != 1 and s != n for s, n in zip(size, shp[lead:])):
+        raise ValueError(f"size {{{list(size)}}} is not expandable to size {{{list(shp)}}}.")
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
+                                      if s == 1 and shp[lead + i] != 1)
+    if not axes:
+        return x
+    out = x.sum(axes, keepdims=True)
+    return out.reshape(size)
+
+
+# ---- PyTorch's movement functions as functions of the tensor (thin wrappers) -----------------
+
+def flatten(input, start_dim=0, end_dim=-1):
+    return _tensor(input, "flatten").flatten(start_dim, end_dim)
+
+
+def reshape(input, shape):
+    return _tensor(input, "reshape").reshape(shape)
+
+
+def transpose(input, dim0, dim1):
+    """``dim0`` and ``dim1`` swapped, as ``torch.transpose`` (the method ``Tensor.transpose``
+    takes NumPy's full permutation; this is ``swapaxes``)."""
+    return _tensor(input, "transpose").swapaxes(dim0, dim1)
+
+
+def permute(input, dims):
+    return _tensor(input, "permute").permute(*dims)
+
+
+def squeeze(input, dim=None):
+    return _tensor(input, "squeeze").squeeze(dim)
+
+
+def unsqueeze(input, dim):
+    return _tensor(input, "unsqueeze").unsqueeze(dim)
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    return _tensor(tensor, "split", "tensor").split(split_size_or_sections, dim)
+
+
+def chunk(input, chunks, dim=0):
+    return _tensor(input, "chunk").chunk(chunks, dim)
+
+
+def gather(input, dim, index):
+    return _tensor(input, "gather").gather(dim, index)
+
+
+def sort(input, dim=-1, descending=False, *, stable=False):
+    return _tensor(input, "sort").sort(dim, descending, stable=stable)
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    return _tensor(input, "topk").topk(k, dim, largest, sorted)
