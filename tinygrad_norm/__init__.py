@@ -10,6 +10,7 @@ from .tensor import Tensor, addcmul, concatenate, cat, matmul, maximum, minimum,
 from .tensor import from_numpy, tensor
 from .tensor_ops import baddbmm, bmm, diagonal, outer, prod, roll, trace, tril, triu
 from .einsum import einsum
+from .functions import *  # noqa: F401,F403  (torch's top-level math: tg.sin, tg.sum, tg.max, ...)
 
 # PyTorch's top-level constructors, the Tensor's static methods under their torch names
 zeros, ones, full, eye, arange = Tensor.zeros, Tensor.ones, Tensor.full, Tensor.eye, Tensor.arange
@@ -26,4 +27,5 @@ __all__ = [
     "tensor", "from_numpy", "zeros", "ones", "full", "eye", "arange", "randn", "rand",
     "zeros_like", "ones_like", "prod", "roll", "tril", "triu", "diagonal", "trace", "outer",
     "bmm", "baddbmm", "einsum",
+    *functions.__all__,  # noqa: F405  (the submodule, bound by the import above)
 ]
