@@ -243,7 +243,7 @@ def test_second_derivatives_as_torch(torch, name, make):
     np.testing.assert_allclose(hv.numpy(), hvt.numpy(), rtol=1e-10, atol=1e-12)
 
 
-# ---- composites: lerp, nan_to_num, cumprod, diff --------------------------------------------------
+# ---- composites: lerp, nan_to_num, cumprod, diff -------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("weight", [0.3, -0.7, 1.0, 0.5, "tensor"])
@@ -388,7 +388,7 @@ def test_in_place_float_result_into_an_integer_tensor_is_an_error():
     assert x.neg_().tolist() == [-1, -2]
 
 
-# ---- top-level functions --------------------------------------------------------------------------
+# ---- top-level functions -------------------------------------------------------------------------
 
 def test_top_level_functions_match_the_methods_and_torch(torch):
     a = np.random.default_rng(9).standard_normal((2, 3, 4))
@@ -436,7 +436,7 @@ def test_max_along_a_dim_gives_values_and_indices_with_the_gradient_at_the_index
         x.grad, t.grad = None, None
 
 
-# ---- errors ---------------------------------------------------------------------------------------
+# ---- errors --------------------------------------------------------------------------------------
 
 def test_bad_input_errors():
     x, i = Tensor(np.array([1.5, -2.0])), Tensor(np.array([1, 2]))
