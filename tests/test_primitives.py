@@ -1184,6 +1184,8 @@ def _r(shape, seed=0, domain="real"):
 
 _IDX = np.array([2, 0, 2, 1])
 _MASK = np.array([[True, False, True], [False, True, True]])
+_UNIT = np.array([-0.7, -0.2, 0.1, 0.45, 0.8])  # inside (-1, 1): asin, acos, atanh, tan
+_OFF_GRID = np.array([2.33, -1.71, 0.42, -0.12, 3.06])  # far from the jumps of floor, fmod, ...
 GRADCHECK = {
     # name: (function, inputs); every function uses its inputs nonlinearly where it can, so the
     # second derivative is not trivially zero.
@@ -1220,6 +1222,33 @@ GRADCHECK = {
     "sigmoid": (lambda a: a.sigmoid(), [_r((2, 3))]),
     "tanh": (lambda a: a.tanh(), [_r((2, 3))]),
     "clip": (lambda a: a.clip(-0.5, 0.5) * a, [np.array([-1.3, -0.2, 0.1, 0.9, 0.3])]),
+    # torch's elementwise math (test_math_ops.py holds their torch parity)
+    "sin": (lambda a: a.sin() * a, [_r((2, 3))]),
+    "cos": (lambda a: a.cos() * a, [_r((2, 3))]),
+    "tan": (lambda a: a.tan(), [_UNIT]),
+    "asin": (lambda a: a.asin(), [_UNIT]),
+    "acos": (lambda a: a.acos(), [_UNIT]),
+    "atan": (lambda a: a.atan() * a, [_r((2, 3))]),
+    "sinh": (lambda a: a.sinh(), [_r((2, 3))]),
+    "cosh": (lambda a: a.cosh(), [_r((2, 3))]),
+    "asinh": (lambda a: a.asinh(), [_r((2, 3))]),
+    "acosh": (lambda a: a.acosh(), [_r((2, 3), 0, "pos") + 1]),
+    "atanh": (lambda a: a.atanh(), [_UNIT]),
+    "log2": (lambda a: a.log2(), [_r((2, 3), 0, "pos")]),
+    "log10": (lambda a: a.log10(), [_r((2, 3), 0, "pos")]),
+    "exp2": (lambda a: a.exp2(), [_r((2, 3))]),
+    "reciprocal": (lambda a: a.reciprocal(), [_r((2, 3), 0, "nonzero")]),
+    # away from the jumps: the derivative there is 0, as everywhere
+    "floor": (lambda a: a.floor() * a + a * a, [_OFF_GRID]),
+    "ceil": (lambda a: a.ceil() * a + a * a, [_OFF_GRID]),
+    "trunc": (lambda a: a.trunc() * a + a * a, [_OFF_GRID]),
+    "round": (lambda a: (a.round() + a.round(decimals=1)) * a + a * a, [_OFF_GRID]),
+    "atan2": (lambda a, b: a.atan2(b * b + a), [_r((2, 3)), _r((3,), 1)]),
+    "hypot": (lambda a, b: a.hypot(b) * a, [_r((2, 3)), _r((3,), 1)]),
+    "logaddexp": (lambda a, b: a.logaddexp(b * a), [_r((2, 3)), _r((3,), 1)]),
+    "fmod": (lambda a, b: a.fmod(b) * a * b, [_OFF_GRID, np.array([0.9, 0.7, -1.3, -0.4, 1.1])]),
+    "remainder": (lambda a, b: a.remainder(b) * a * b,
+                  [_OFF_GRID, np.array([0.9, 0.7, -1.3, -0.4, 1.1])]),
     # float32 rounding inside: a step far above float32's epsilon, exact for a quadratic
     "astype": (lambda a: a.astype(np.float32).astype(np.float64) ** 2,
                [np.array([0.5, -1.25, 2.0])], dict(eps=1e-2)),

@@ -13,6 +13,7 @@ from .einsum import einsum
 from . import tensor_index as _ti, creation as _cr
 from .tensor_index import *  # noqa: F401,F403  (shape, indexing, reductions: __all__)
 from .creation import *  # noqa: F401,F403  (creation and random: its __all__)
+from .functions import *  # noqa: F401,F403  (torch's top-level math: tg.sin, tg.sum, tg.max, ...)
 
 # PyTorch's top-level constructors, the Tensor's static methods under their torch names
 zeros, ones, full, eye, arange = Tensor.zeros, Tensor.ones, Tensor.full, Tensor.eye, Tensor.arange
@@ -31,4 +32,5 @@ __all__ = [
     "bmm", "baddbmm", "einsum",
     # PyTorch's shape, indexing, reduction and creation functions (tensor_index.py, creation.py)
     *_ti.__all__, *_cr.__all__,
+    *functions.__all__,  # noqa: F405  (the submodule, bound by the import above)
 ]

@@ -1652,3 +1652,292 @@ class Einsum(Op):
                 gi = xp.broadcast_to(gi, a.shape)
             grads.append(gi)
         return tuple(grads)
+
+
+# ---- PyTorch's elementwise math -----------------------------------------------------------------
+# Each VJP is PyTorch's formula (derivatives.yaml), in its order of operations, so values at the
+# special points (0, poles, inf, NaN) are PyTorch's too. ``_run`` records the ops a VJP calls on
+# the tape under create_graph, so every one of them is differentiable again.
+
+_LN2 = 0.6931471805599453
+_LN10 = 2.302585092994046
+
+
+class Sin(Op):
+    name = "sin"
+    forward = staticmethod(np.sin)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * _run(Cos, xp, args[0]),)
+
+
+class Cos(Op):
+    name = "cos"
+    forward = staticmethod(np.cos)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * -_run(Sin, xp, args[0]),)
+
+
+class Tan(Op):
+    name = "tan"
+    reads_inputs = False
+    saves_out = True
+    forward = staticmethod(np.tan)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * (out * out + 1),)
+
+
+class Asin(Op):
+    name = "asin"
+    forward = staticmethod(np.arcsin)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        return (g * _run(Rsqrt, xp, -a * a + 1),)
+
+
+class Acos(Op):
+    name = "acos"
+    forward = staticmethod(np.arccos)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        return (g * -_run(Rsqrt, xp, -a * a + 1),)
+
+
+class Atan(Op):
+    name = "atan"
+    forward = staticmethod(np.arctan)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        return (g / (a * a + 1),)
+
+
+class Sinh(Op):
+    name = "sinh"
+    forward = staticmethod(np.sinh)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * _run(Cosh, xp, args[0]),)
+
+
+class Cosh(Op):
+    name = "cosh"
+    forward = staticmethod(np.cosh)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * _run(Sinh, xp, args[0]),)
+
+
+class Asinh(Op):
+    name = "asinh"
+    forward = staticmethod(np.arcsinh)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        return (g * _run(Rsqrt, xp, a * a + 1),)
+
+
+class Acosh(Op):
+    name = "acosh"
+    forward = staticmethod(np.arccosh)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        return (g * _run(Rsqrt, xp, a * a - 1),)
+
+
+class Atanh(Op):
+    name = "atanh"
+    forward = staticmethod(np.arctanh)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        return (g * (1 / (-a * a + 1)),)
+
+
+class Log2(Op):
+    name = "log2"
+    forward = staticmethod(np.log2)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g / (args[0] * _LN2),)
+
+
+class Log10(Op):
+    name = "log10"
+    forward = staticmethod(np.log10)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g / (args[0] * _LN10),)
+
+
+class Exp2(Op):
+    name = "exp2"
+    reads_inputs = False
+    saves_out = True
+    forward = staticmethod(np.exp2)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * out * _LN2,)
+
+
+class Reciprocal(Op):
+    """1 / x; PyTorch's gradient ``-g * out^2`` (``1 / x`` as a division orders it (g / x) / x)."""
+    name = "reciprocal"
+    reads_inputs = False
+    saves_out = True
+
+    @staticmethod
+    def forward(a):
+        return np.reciprocal(a)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (-g * (out * out),)
+
+
+class _Step(Op):
+    """A piecewise-constant function: derivative 0 everywhere, as PyTorch's (not undefined at
+    the jumps). The zeros are a constant, so the second derivative finds no graph either."""
+    reads_inputs = False
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (xp.zeros_like(g),)
+
+
+class Floor(_Step):
+    name = "floor"
+    forward = staticmethod(np.floor)
+
+
+class Ceil(_Step):
+    name = "ceil"
+    forward = staticmethod(np.ceil)
+
+
+class Trunc(_Step):
+    name = "trunc"
+    forward = staticmethod(np.trunc)
+
+
+class Round(_Step):
+    """Round half to even; with ``decimals``, PyTorch's kernel: ``rint(x * 10^d) / 10^d`` (or
+    ``rint(x / 10^-d) * 10^-d`` for d < 0) in the input's precision, float16 in float32."""
+    name = "round"
+
+    @staticmethod
+    def forward(a, decimals=0):
+        if decimals == 0:
+            return np.rint(a)
+        wide = a.astype(np.float32) if a.dtype == np.float16 else a
+        p = float(10 ** abs(decimals))  # a Python float: float32 stays float32
+        with np.errstate(over="ignore", invalid="ignore"):
+            r = np.rint(wide * p) / p if decimals > 0 else np.rint(wide / p) * p
+        return r.astype(a.dtype, copy=False)
+
+
+class Atan2(Op):
+    name = "atan2"
+    forward = staticmethod(np.arctan2)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b = args
+        # PyTorch's: 1 / (a^2 + b^2), taken as 0 where that is inf (at the origin): gradients
+        # 0 and -0 there, not NaN
+        with np.errstate(divide="ignore"):
+            r = 1 / (a * a + b * b)
+        r = xp.where((r.data if xp is TG else r) == math.inf, 0, r)
+        return (g * b * r if needs[0] else None, g * -a * r if needs[1] else None)
+
+
+class Hypot(Op):
+    name = "hypot"
+    saves_out = True
+    forward = staticmethod(np.hypot)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b = args  # PyTorch's g * a / out: NaN at the origin, as there
+        return (g * a / out if needs[0] else None, g * b / out if needs[1] else None)
+
+
+class Logaddexp(Op):
+    name = "logaddexp"
+    forward = staticmethod(np.logaddexp)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b = args
+        return (g / (xp.exp(b - a) + 1) if needs[0] else None,
+                g / (xp.exp(a - b) + 1) if needs[1] else None)
+
+
+def _quotient(fn, a, b, xp):
+    """``fn(a, b)`` (a rounded quotient, derivative 0) as a constant: an array, or a Tensor
+    that is not on the graph when recorded."""
+    if xp is NP:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return fn(a, b)
+    from .tensor import Tensor
+    ad, bd = [x.data if type(x) is Tensor else x for x in (a, b)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return Tensor(np.asarray(fn(ad, bd)))
+
+
+class Fmod(Op):
+    """C's fmod: the remainder takes the dividend's sign. PyTorch's gradients: ``g`` and
+    ``-g * trunc(a / b)``."""
+    name = "fmod"
+    forward = staticmethod(np.fmod)
+    reads = staticmethod(lambda needs: (needs[1], needs[1]))
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b = args
+        return (g if needs[0] else None,
+                -g * _quotient(lambda x, y: np.trunc(x / y), a, b, xp) if needs[1] else None)
+
+
+class Remainder(Op):
+    """Python's %: the remainder takes the divisor's sign. PyTorch's gradients: ``g`` and
+    ``-g * floor_divide(a, b)`` (the same floored quotient as Python's ``//``)."""
+    name = "remainder"
+    reads = staticmethod(lambda needs: (needs[1], needs[1]))
+
+    @staticmethod
+    def forward(a, b):
+        if np.result_type(a, b).kind != "f":
+            return np.remainder(a, b)
+        # torch's kernel: fmod, moved by one divisor where its sign differs; a zero keeps the
+        # dividend's sign (NumPy's remainder gives it the divisor's: 0.0 % -3 = -0.0)
+        mod = np.fmod(a, b)
+        fix = (mod != 0) & ((np.asarray(b) < 0) != (mod < 0))
+        if fix.any():
+            mod = np.where(fix, mod + b, mod)
+        return mod
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b = args
+        return (g if needs[0] else None,
+                -g * _quotient(np.floor_divide, a, b, xp) if needs[1] else None)

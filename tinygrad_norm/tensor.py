@@ -765,6 +765,102 @@ class Tensor:
     def maximum(self, o): return _binary(ops.Maximum, self, o)
     def minimum(self, o): return _binary(ops.Minimum, self, o)
 
+    # ---- PyTorch's elementwise math (math_ops.py; each differentiable one a primitive or a
+    # composite of them, with torch's values and gradients at the special points)
+    sin, cos, tan = _float_unary(ops.Sin), _float_unary(ops.Cos), _float_unary(ops.Tan)
+    asin, acos, atan = _float_unary(ops.Asin), _float_unary(ops.Acos), _float_unary(ops.Atan)
+    sinh, cosh = _float_unary(ops.Sinh), _float_unary(ops.Cosh)
+    asinh, acosh, atanh = _float_unary(ops.Asinh), _float_unary(ops.Acosh), _float_unary(ops.Atanh)
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+    log2, log10, exp2 = _float_unary(ops.Log2), _float_unary(ops.Log10), _float_unary(ops.Exp2)
+    reciprocal, erf = _float_unary(ops.Reciprocal), _float_unary(ops.Erf)
+    def floor(self): return _math_ops.step(self, ops.Floor)
+    def ceil(self): return _math_ops.step(self, ops.Ceil)
+    def trunc(self): return _math_ops.step(self, ops.Trunc)
+    fix = trunc
+    def round(self, decimals=0): return _math_ops.round_(self, decimals)
+    def frac(self): return _math_ops.frac(self)
+    def neg(self): return _unary(ops.Neg, self)
+    negative = neg
+    def pow(self, exponent): return _binary(ops.Pow, self, exponent)
+    def atan2(self, other): return _math_ops.float_binary(ops.Atan2, self, other)
+    arctan2 = atan2
+    def hypot(self, other): return _math_ops.float_binary(ops.Hypot, self, other)
+    def logaddexp(self, other): return _math_ops.float_binary(ops.Logaddexp, self, other)
+    def fmod(self, other): return _math_ops.modulo(ops.Fmod, self, other)
+    def remainder(self, other): return _math_ops.modulo(ops.Remainder, self, other)
+    def floor_divide(self, other): return _math_ops.floor_divide(self, other)
+    def __mod__(self, o): return _math_ops.modulo(ops.Remainder, self, o)
+    def __rmod__(self, o): return _math_ops.modulo(ops.Remainder, o, self)
+    def __floordiv__(self, o): return _math_ops.floor_divide(self, o)
+    def __rfloordiv__(self, o): return _math_ops.floor_divide(o, self)
+    def clamp_min(self, min): return self.clip(min=min)
+    def clamp_max(self, max): return self.clip(max=max)
+    def lerp(self, end, weight): return _math_ops.lerp(self, end, weight)
+    def isnan(self): return _math_ops.test(self, np.isnan)
+    def isinf(self): return _math_ops.test(self, np.isinf)
+    def isfinite(self): return _math_ops.test(self, np.isfinite)
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        return _math_ops.nan_to_num(self, nan, posinf, neginf)
+    def logical_not(self): return _math_ops.logical(np.logical_not, self)
+    def logical_and(self, other): return _math_ops.logical(np.logical_and, self, other)
+    def logical_or(self, other): return _math_ops.logical(np.logical_or, self, other)
+    def logical_xor(self, other): return _math_ops.logical(np.logical_xor, self, other)
+    def cumprod(self, dim): return _math_ops.cumprod(self, dim)
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return _math_ops.diff(self, n, dim, prepend, append)
+
+    # activations under torch's Tensor names (functional.py holds them)
+    def softplus(self, beta=1.0, threshold=20.0):
+        from .functional import softplus
+        return softplus(self, beta, threshold)
+
+    def silu(self):
+        from .functional import silu
+        return silu(self)
+
+    def gelu(self, approximate="none"):
+        from .functional import gelu
+        return gelu(self, approximate)
+
+    def log_sigmoid(self):
+        from .functional import logsigmoid
+        return logsigmoid(self)
+
+    # in-place forms, as add_/mul_: refused where torch refuses (and where the tape could not
+    # record the write), the result written into this tensor's array, marked written
+    def _apply_(self, name, fn):
+        self._in_place(name)
+        with no_grad():
+            r = fn(self).data
+        if r.dtype != self.data.dtype and not np.can_cast(r.dtype, self.data.dtype, "same_kind"):
+            raise TypeError(f"{name}: result type {r.dtype} can't be cast to the desired output "
+                            f"type {self.data.dtype}")
+        return self._put(name, r)
+
+    def exp_(self): return self._apply_("exp_", Tensor.exp)
+    def log_(self): return self._apply_("log_", Tensor.log)
+    def sqrt_(self): return self._apply_("sqrt_", Tensor.sqrt)
+    def neg_(self): return self._apply_("neg_", Tensor.neg)
+    def abs_(self): return self._apply_("abs_", Tensor.abs)
+    def relu_(self): return self._apply_("relu_", Tensor.relu)
+    def sigmoid_(self): return self._apply_("sigmoid_", Tensor.sigmoid)
+    def tanh_(self): return self._apply_("tanh_", Tensor.tanh)
+    def sin_(self): return self._apply_("sin_", Tensor.sin)
+    def cos_(self): return self._apply_("cos_", Tensor.cos)
+    def floor_(self): return self._apply_("floor_", Tensor.floor)
+    def ceil_(self): return self._apply_("ceil_", Tensor.ceil)
+    def trunc_(self): return self._apply_("trunc_", Tensor.trunc)
+    def reciprocal_(self): return self._apply_("reciprocal_", Tensor.reciprocal)
+    def pow_(self, exponent): return self._apply_("pow_", lambda t: t ** exponent)
+    def round_(self, decimals=0): return self._apply_("round_", lambda t: t.round(decimals))
+    def clamp_(self, min=None, max=None): return self._apply_("clamp_", lambda t: t.clip(min, max))
+    clip_ = clamp_
+    def clamp_min_(self, min): return self._apply_("clamp_min_", lambda t: t.clip(min=min))
+    def clamp_max_(self, max): return self._apply_("clamp_max_", lambda t: t.clip(max=max))
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        return self._apply_("nan_to_num_", lambda t: t.nan_to_num(nan, posinf, neginf))
+
     def astype(self, dtype):
         dtype = _dtype_arg(dtype, "astype")  # never a Tensor of strings, objects or complex
         if dtype == self.data.dtype:
@@ -1790,3 +1886,4 @@ def stack(tensors, axis=0):
 
 from . import tensor_ops as _tensor_ops  # noqa: E402  (it builds on Tensor, defined above)
 from . import tensor_index as _tensor_index  # noqa: E402  (likewise)
+from . import math_ops as _math_ops  # noqa: E402  (it builds on Tensor, defined above)

@@ -1,0 +1,218 @@
+"""PyTorch's top-level tensor functions (``tg.sin(x)``, ``tg.sum(x, dim=1)``, ...): thin calls
+of the Tensor methods under torch's names and argument names. Reductions take torch's
+``dim``/``keepdim`` and this library's ``axis``/``keepdims`` alike (one of each pair). Nothing
+here computes or differentiates anything itself."""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .tensor import Tensor, _operand, maximum, minimum
+
+__all__ = [
+    "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "abs", "absolute", "sign", "neg",
+    "negative", "square", "sin", "cos", "tan", "asin", "acos", "atan", "arcsin", "arccos",
+    "arctan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh",
+    "log2", "log10", "exp2", "reciprocal", "erf", "floor", "ceil", "trunc", "fix", "round",
+    "frac", "atan2", "arctan2", "hypot", "logaddexp", "fmod", "remainder", "floor_divide",
+    "pow", "clamp", "clip", "clamp_min", "clamp_max", "lerp", "isnan", "isinf", "isfinite",
+    "nan_to_num", "logical_not", "logical_and", "logical_or", "logical_xor", "sigmoid",
+    "tanh", "relu", "sum", "mean", "std", "var", "max", "min", "argmax", "argmin", "softmax",
+    "log_softmax", "logsumexp", "cumsum", "cumprod", "diff",
+]
+
+
+def _t(input, fn):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return input
+
+
+def _unary(name):
+    def fn(input):
+        return getattr(_t(input, name), name)()
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"``input.{name}()``, as ``torch.{name}``."
+    return fn
+
+
+exp, log, log1p, expm1 = _unary("exp"), _unary("log"), _unary("log1p"), _unary("expm1")
+sqrt, rsqrt, abs, sign = _unary("sqrt"), _unary("rsqrt"), _unary("abs"), _unary("sign")
+neg, square, erf = _unary("neg"), _unary("square"), _unary("erf")
+sin, cos, tan = _unary("sin"), _unary("cos"), _unary("tan")
+asin, acos, atan = _unary("asin"), _unary("acos"), _unary("atan")
+sinh, cosh = _unary("sinh"), _unary("cosh")
+asinh, acosh, atanh = _unary("asinh"), _unary("acosh"), _unary("atanh")
+log2, log10, exp2 = _unary("log2"), _unary("log10"), _unary("exp2")
+reciprocal = _unary("reciprocal")
+floor, ceil, trunc, frac = _unary("floor"), _unary("ceil"), _unary("trunc"), _unary("frac")
+isnan, isinf, isfinite = _unary("isnan"), _unary("isinf"), _unary("isfinite")
+sigmoid, tanh, relu = _unary("sigmoid"), _unary("tanh"), _unary("relu")
+logical_not = _unary("logical_not")
+absolute, negative, fix = abs, neg, trunc
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+
+def _binary(name):
+    def fn(input, other):
+        return getattr(_t(input, name), name)(other)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"``input.{name}(other)``, as ``torch.{name}``."
+    return fn
+
+
+atan2, hypot, logaddexp = _binary("atan2"), _binary("hypot"), _binary("logaddexp")
+fmod, remainder, floor_divide = _binary("fmod"), _binary("remainder"), _binary("floor_divide")
+logical_and, logical_or = _binary("logical_and"), _binary("logical_or")
+logical_xor = _binary("logical_xor")
+arctan2 = atan2
+
+
+def round(input, *, decimals=0):
+    return _t(input, "round").round(decimals)
+
+
+def pow(input, exponent):
+    """``input ** exponent``; ``input`` may be a number when ``exponent`` is a Tensor, as
+    ``torch.pow``."""
+    if not isinstance(input, Tensor):
+        if not isinstance(exponent, Tensor):
+            raise TypeError(f"pow(): expected a Tensor as input or exponent, got "
+                            f"{type(input).__name__} and {type(exponent).__name__}")
+        return _operand(input) ** exponent
+    return input ** exponent
+
+
+def clamp(input, min=None, max=None):
+    return _t(input, "clamp").clip(min, max)
+
+
+clip = clamp
+
+
+def clamp_min(input, min):
+    return _t(input, "clamp_min").clamp_min(min)
+
+
+def clamp_max(input, max):
+    return _t(input, "clamp_max").clamp_max(max)
+
+
+def lerp(input, end, weight):
+    return _t(input, "lerp").lerp(end, weight)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    return _t(input, "nan_to_num").nan_to_num(nan, posinf, neginf)
+
+
+def _pick(fn, torch_name, torch_value, name, value, default):
+    """One of torch's argument and this library's (``dim``/``axis``), not both."""
+    if torch_value is not default and value is not default:
+        raise TypeError(f"{fn}(): give {torch_name} or {name} (the same thing), not both")
+    return value if value is not default else torch_value
+
+
+def _reduce(method):
+    def fn(input, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        name = method
+        d = _pick(name, "dim", dim, "axis", axis, None)
+        k = _pick(name, "keepdim", keepdim, "keepdims", keepdims, False)
+        return getattr(_t(input, name), name)(axis=d, keepdims=k)
+    fn.__name__ = fn.__qualname__ = method
+    fn.__doc__ = (f"``input.{method}(dim, keepdim)`` over ``dim`` (an int, a tuple or None for "
+                  f"all), as ``torch.{method}``.")
+    return fn
+
+
+sum, mean, logsumexp = _reduce("sum"), _reduce("mean"), _reduce("logsumexp")
+
+
+def _moment(method):
+    def fn(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+           keepdims=False):
+        d = _pick(method, "dim", dim, "axis", axis, None)
+        k = _pick(method, "keepdim", keepdim, "keepdims", keepdims, False)
+        if unbiased is not None:
+            if correction is not None:
+                raise TypeError(f"{method}(): give unbiased or correction, not both")
+            if not isinstance(unbiased, (bool, np.bool_)):
+                raise TypeError(f"{method}(): unbiased must be a bool, got "
+                                f"{type(unbiased).__name__}")
+            correction = int(unbiased)
+        return getattr(_t(input, method), method)(axis=d, correction=correction, keepdims=k)
+    fn.__name__ = fn.__qualname__ = method
+    fn.__doc__ = (f"``input.{method}`` over ``dim``, as ``torch.{method}`` (``correction`` "
+                  f"1 by default; the old ``unbiased`` flag too).")
+    return fn
+
+
+std, var = _moment("std"), _moment("var")
+
+# torch.return_types.max / min: the values and the index each came from
+MaxResult = namedtuple("max", "values indices")
+MinResult = namedtuple("min", "values indices")
+
+
+def _extreme(name, elementwise, result):
+    def fn(input, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        x = _t(input, name)
+        if isinstance(dim, Tensor):  # torch.max(a, b): the elementwise one
+            return elementwise(x, dim)
+        d = _pick(name, "dim", dim, "axis", axis, None)
+        k = _pick(name, "keepdim", keepdim, "keepdims", keepdims, False)
+        if d is None:
+            if k:
+                raise TypeError(f"{name}(): keepdim needs a dim")
+            return getattr(x, name)()
+        if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
+            raise TypeError(f"{name}(): argument 'dim' must be int, not {type(d).__name__}")
+        idx = getattr(x, "arg" + name)(axis=d, keepdims=True)
+        # the value at its index: the gradient goes to that one element (torch's), not split
+        # between ties as ``x.max(axis)`` splits it (torch's amax)
+        values = x.gather(d, idx.data)
+        if not k:
+            values, idx = values.squeeze(d), idx.squeeze(d)
+        return result(values, idx)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"As ``torch.{name}``: of all elements; along ``dim``, the named tuple "
+                  f"``(values, indices)``; with a Tensor second argument, elementwise.")
+    return fn
+
+
+max = _extreme("max", maximum, MaxResult)
+min = _extreme("min", minimum, MinResult)
+
+
+def _arg(name):
+    def fn(input, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        d = _pick(name, "dim", dim, "axis", axis, None)
+        k = _pick(name, "keepdim", keepdim, "keepdims", keepdims, False)
+        return getattr(_t(input, name), name)(axis=d, keepdims=k)
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+argmax, argmin = _arg("argmax"), _arg("argmin")
+
+
+def _along(method):
+    """softmax, log_softmax, cumsum, cumprod: along one ``dim``, which torch requires."""
+    def fn(input, dim=None, *, axis=None):
+        d = _pick(method, "dim", dim, "axis", axis, None)
+        if d is None:
+            raise TypeError(f"{method}(): missing required argument 'dim'")
+        return getattr(_t(input, method), method)(d)
+    fn.__name__ = fn.__qualname__ = method
+    fn.__doc__ = f"``input.{method}(dim)``, as ``torch.{method}``."
+    return fn
+
+
+softmax, log_softmax = _along("softmax"), _along("log_softmax")
+cumsum, cumprod = _along("cumsum"), _along("cumprod")
+
+
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    return _t(input, "diff").diff(n, dim, prepend, append)
+

@@ -1,0 +1,202 @@
+"""PyTorch's elementwise math beyond the operators, as Tensor methods call it: rounding with
+``decimals``, ``fmod``/``remainder``/``floor_divide``, the two-input functions that make floats
+(``atan2``, ``hypot``, ``logaddexp``), the tests (``isnan``, ...), the logical ops, and the
+composites ``frac``, ``lerp``, ``nan_to_num``, ``cumprod`` and ``diff``. The differentiable ones
+are primitives of ``ops`` or composites of them: no derivative is written here. Errors use
+torch's wording where it has one."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import ops
+from .tensor import Tensor, _binary, _one_axis, _operand, _unary, concatenate, where
+
+
+def _int(v, fn, name):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{fn}(): argument '{name}' must be int, not {type(v).__name__}")
+    return int(v)
+
+
+def _not_bool(x, fn):
+    if x.data.dtype == np.bool_:
+        raise TypeError(f'{fn}(): "{fn}" is not implemented for bool tensors (as in torch)')
+
+
+def step(x, op):
+    """floor, ceil, trunc: an integer tensor is its own result (a copy, same dtype, as torch)."""
+    _not_bool(x, op.name)
+    if x.data.dtype.kind in "iu":
+        return Tensor._wrap(x.data.copy())
+    return _unary(op, x)
+
+
+def round_(x, decimals=0):
+    decimals = _int(decimals, "round", "decimals")
+    if x.data.dtype.kind != "f":
+        raise TypeError(f'round(): "round" is not implemented for {x.data.dtype} tensors (as '
+                        f"in torch); round a float tensor")
+    if decimals == 0:
+        return _unary(ops.Round, x)
+    from .tensor import apply
+    return apply(ops.Round, x, decimals=decimals)
+
+
+def frac(x):
+    """``x - trunc(x)`` (exact in floating point), sign of ``x``; gradient ``g``, as torch."""
+    if x.data.dtype.kind != "f":
+        raise TypeError(f'frac(): "frac" is not implemented for {x.data.dtype} tensors (as in '
+                        f"torch)")
+    return x - _unary(ops.Trunc, x)
+
+
+def _floats(a, b):
+    """Operands for a function that makes floats (atan2, hypot, logaddexp): integer and bool
+    tensors become floats -- the other operand's float type when it has one, else as ``exp``
+    would (``Tensor._floating``)."""
+    a, b = _operand(a), _operand(b)
+    ta, tb = type(a) is Tensor, type(b) is Tensor
+    fa = ta and a.data.dtype.kind == "f"
+    fb = tb and b.data.dtype.kind == "f"
+    if ta and not fa:
+        a = a.astype(b.data.dtype) if fb else a._floating()
+    if tb and not fb:
+        b = b.astype(a.data.dtype) if fa else b._floating()
+    if not ta and not tb:
+        raise TypeError("expected at least one Tensor operand")
+    return a, b
+
+
+def float_binary(op, a, b):
+    a, b = _floats(a, b)
+    return _binary(op, a, b)
+
+
+def _divisor_check(fn, a, b):
+    """torch's error for an integer division by zero (NumPy would give 0 and a warning)."""
+    ad = a.data if type(a) is Tensor else np.asarray(a)
+    bd = b.data if type(b) is Tensor else np.asarray(b)
+    if np.result_type(ad, bd).kind in "iub" and np.any(bd == 0):
+        raise ZeroDivisionError(f"{fn}(): integer division by zero (torch: ZeroDivisionError)")
+
+
+def modulo(op, a, b):
+    """fmod (sign of the dividend) or remainder (sign of the divisor, Python's %)."""
+    a, b = _operand(a), _operand(b)
+    _divisor_check(op.name, a, b)
+    return _binary(op, a, b)
+
+
+def floor_divide(a, b):
+    """``floor(a / b)`` as torch's ``div(rounding_mode='floor')`` (Python's ``//``: the
+    quotient that ``remainder`` completes). A constant: torch has no derivative for it."""
+    a, b = _operand(a), _operand(b)
+    _divisor_check("floor_divide", a, b)
+    ad = a.data if type(a) is Tensor else a
+    bd = b.data if type(b) is Tensor else b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return Tensor._wrap(np.asarray(np.floor_divide(ad, bd)))
+
+
+def test(x, fn):
+    """isnan / isinf / isfinite: a bool tensor, no gradient; integers are always finite."""
+    d = x.data
+    if d.dtype.kind == "f":
+        return Tensor._wrap(fn(d))
+    return Tensor._wrap(np.full(d.shape, fn is np.isfinite))
+
+
+def logical(fn, a, b=None):
+    """A bool tensor: nonzero counts as True, as torch's logical_* (no gradient)."""
+    ad = a.data if isinstance(a, Tensor) else np.asarray(a)
+    if b is None:
+        return Tensor._wrap(np.asarray(fn(ad)))
+    bd = b.data if isinstance(b, Tensor) else np.asarray(b)
+    try:
+        return Tensor._wrap(np.asarray(fn(ad, bd)))
+    except ValueError:
+        raise ValueError(f"{fn.__name__}: operands of shapes {ad.shape} and {bd.shape} cannot "
+                         f"be broadcast together") from None
+
+
+def lerp(x, end, weight):
+    """``x + weight * (end - x)``, as torch's kernel: for ``|weight| >= 0.5`` it is
+    ``end - (end - x) * (1 - weight)`` instead, exact at ``weight = 1``. A select between the
+    two, so every gradient (to ``x``, ``end`` and a tensor ``weight``) is torch's."""
+    end = _operand(end)
+    if type(end) is not Tensor:
+        raise TypeError(f"lerp(): argument 'end' must be Tensor, not {type(end).__name__}")
+    weight = _operand(weight)
+    diff = end - x
+    if type(weight) is not Tensor:
+        return x + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
+    small = np.abs(weight.data) < 0.5
+    return where(small, x + weight * diff, end - diff * (1 - weight))
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (default: the dtype's
+    largest and lowest finite values), as torch; the gradient is ``g`` where ``x`` is finite and
+    0 where a value was replaced (a select: ``grad * isfinite(x)``)."""
+    for name, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+            raise TypeError(f"nan_to_num(): argument '{name}' must be a number, not "
+                            f"{type(v).__name__}")
+    d = x.data
+    if d.dtype.kind != "f":
+        return Tensor._wrap(d.copy())
+    finite = np.isfinite(d)
+    if finite.all():
+        return x.clone() if x.requires_grad else Tensor._wrap(d.copy())
+    with np.errstate(over="ignore"):
+        fill = np.nan_to_num(d, nan=float(nan), posinf=posinf, neginf=neginf)
+    return where(finite, x, Tensor._wrap(fill))
+
+
+def cumprod(x, dim):
+    """Running products along ``dim``, as torch's ``cumprod``. A composite of ``prod``: row ``i``
+    of an (n, n) matrix holds ``x[0..i]`` and 1 after, so the gradient is ``prod``'s, torch's
+    where factors are 0 (the product of the others), and differentiable again. The cost is n^2
+    values per slice. Integers and bools give int64, as torch."""
+    d = _one_axis(_int(dim, "cumprod", "dim"), max(x.data.ndim, 1), "dim")
+    if x.data.ndim == 0:
+        return x.prod()
+    n = x.data.shape[d]
+    xs = x.swapaxes(d, -1) if d != x.data.ndim - 1 else x
+    rows = xs.unsqueeze(-2).expand(*xs.shape[:-1], n, n)
+    mask = np.tril(np.ones((n, n), dtype=bool))
+    one = 1 if x.data.dtype.kind in "biu" else 1.0
+    out = where(mask, rows, one).prod(axis=-1)
+    return out.swapaxes(d, -1) if d != x.data.ndim - 1 else out
+
+
+def diff(x, n=1, dim=-1, prepend=None, append=None):
+    """The n-th forward difference along ``dim`` (``out[i] = x[i + 1] - x[i]``), after
+    ``prepend`` and ``append`` are joined on, as torch's ``diff``; bools give ``!=``."""
+    n = _int(n, "diff", "n")
+    if n < 0:
+        raise ValueError(f"diff(): order must be non-negative but got {n}")
+    if x.data.ndim == 0:
+        raise ValueError("diff(): diff expects input to be at least one-dimensional")
+    d = _one_axis(_int(dim, "diff", "dim"), x.data.ndim, "dim")
+    parts = []
+    for name, p in (("prepend", prepend), ("append", append)):
+        if p is not None:
+            p = p if isinstance(p, Tensor) else Tensor(np.asarray(p))
+            if p.data.ndim != x.data.ndim:
+                raise ValueError(f"diff(): diff expects prepend or append to be the same "
+                                 f"dimension as input (got {name} of {p.data.ndim} dimensions "
+                                 f"for an input of {x.data.ndim})")
+        parts.append(p)
+    if parts[0] is not None or parts[1] is not None:
+        x = concatenate([t for t in (parts[0], x, parts[1]) if t is not None], axis=d)
+    lo = (slice(None),) * d + (slice(None, -1),)
+    hi = (slice(None),) * d + (slice(1, None),)
+    for _ in range(n):
+        if x.data.dtype == np.bool_:
+            x = Tensor._wrap(x.data[hi] != x.data[lo])
+        else:
+            x = x[hi] - x[lo]
+    return x
