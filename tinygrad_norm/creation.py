@@ -17,19 +17,12 @@ from . import random as _random
 from .tensor import Tensor, _dtype_arg, _new_shape, _scalar_arg, apply, matmul, stack
 from .tensor_index import _int, _tensor, movedim, norm
 
+_rng = _random.resolve  # generator=None: the framework generator
+
 __all__ = ["linspace", "logspace", "full_like", "rand_like", "randn_like", "randint",
            "randint_like", "randperm", "multinomial", "normal", "bernoulli", "empty",
            "empty_like", "as_tensor", "is_tensor", "numel", "meshgrid", "diag", "diag_embed",
            "tensordot", "cdist", "cross"]
-
-
-def _rng(generator, fn):
-    if generator is None:
-        return _random.generator()
-    if not isinstance(generator, np.random.Generator):
-        raise TypeError(f"{fn}(): generator must be a numpy.random.Generator, got "
-                        f"{type(generator).__name__}")
-    return generator
 
 
 def _size(size, fn):

@@ -30,6 +30,18 @@ def generator() -> np.random.Generator:
     return _generator
 
 
+def resolve(generator, fn=None) -> np.random.Generator:
+    """The generator a function with a ``generator=`` argument draws from: the framework's for
+    None (so ``manual_seed`` makes the run repeat), else a ``numpy.random.Generator``, checked."""
+    if generator is None:
+        return _generator  # read at the call: manual_seed rebinds it
+    if not isinstance(generator, np.random.Generator):
+        where = f"{fn}(): " if fn else ""
+        raise TypeError(f"{where}generator must be a numpy.random.Generator, got "
+                        f"{type(generator).__name__}")
+    return generator
+
+
 # Bit generators whose raw output is 64 random bits a word (MT19937's is 32 bits in a 64-bit word).
 _FULL_WORDS = (np.random.PCG64, np.random.PCG64DXSM, np.random.Philox, np.random.SFC64)
 

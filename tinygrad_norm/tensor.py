@@ -1483,14 +1483,14 @@ class Tensor:
         if not lo <= hi:
             raise ValueError(f"uniform_ expects to return a [from, to) range, but found from={lo}"
                              f" > to={hi}")
-        return self._put("uniform_", _draws(generator).uniform(lo, hi, self.data.shape))
+        return self._put("uniform_", _random.resolve(generator).uniform(lo, hi, self.data.shape))
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         self._in_place("normal_")
         mean, std = _scalar_arg(mean, "normal_(): mean"), _scalar_arg(std, "normal_(): std")
         if not std >= 0:
             raise ValueError(f"normal expects std >= 0.0, but found std {std}")
-        return self._put("normal_", _draws(generator).normal(mean, std, self.data.shape))
+        return self._put("normal_", _random.resolve(generator).normal(mean, std, self.data.shape))
 
     def bernoulli_(self, p=0.5, *, generator=None):
         """1 with probability ``p`` (a number, or a tensor broadcast to this shape), else 0."""
@@ -1498,7 +1498,7 @@ class Tensor:
         p = p.data if isinstance(p, Tensor) else _scalar_arg(p, "bernoulli_(): p")
         if np.any((np.asarray(p) < 0) | (np.asarray(p) > 1) | np.isnan(p)):
             raise ValueError("bernoulli_ expects p to be in [0, 1]")
-        u = _draws(generator).random(self.data.shape)
+        u = _random.resolve(generator).random(self.data.shape)
         return self._put("bernoulli_", (u < p).astype(self.data.dtype))
 
     def random_(self, from_=0, to=None, *, generator=None):
@@ -1519,7 +1519,7 @@ class Tensor:
             info = (0, 1) if dt.kind == "b" else (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
             if lo < info[0] or hi - 1 > info[1]:
                 raise ValueError(f"random_: [{lo}, {hi}) does not fit dtype {dt}")
-        draws = _draws(generator).integers(lo, hi, self.data.shape, dtype=np.int64
+        draws = _random.resolve(generator).integers(lo, hi, self.data.shape, dtype=np.int64
                                            if hi <= 2 ** 63 else np.uint64)
         return self._put("random_", draws.astype(dt))
 
@@ -1666,16 +1666,6 @@ def _rounded_div(a, b, mode):
         if isinstance(x, Tensor) and x.requires_grad and _state.enabled:
             out = out + apply(ops.ZerosLike, x)
     return out
-
-
-def _draws(generator):
-    """The generator of an in-place random fill: the framework's, or ``generator=``."""
-    if generator is None:
-        return _random.generator()
-    if not isinstance(generator, np.random.Generator):
-        raise TypeError(f"generator must be a numpy.random.Generator, got "
-                        f"{type(generator).__name__}")
-    return generator
 
 
 def _bitwise(fn, symbol, a, b):

@@ -166,9 +166,11 @@ class Conv2d(_ConvNd):
                         self.groups)
 
 
-class MaxPool1d(Module):
-    """1-D max pooling (``F.max_pool1d``); the gradient of each window goes to its first
-    maximum, as PyTorch."""
+class _MaxPoolNd(Module):
+    """Max pooling by ``_pool`` (F.max_pool1d or 2d); the gradient of each window goes to its
+    first maximum, as PyTorch."""
+
+    _pool = None
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
@@ -179,12 +181,19 @@ class MaxPool1d(Module):
         self.return_indices, self.ceil_mode = bool(return_indices), bool(ceil_mode)
 
     def forward(self, input):
-        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+        return type(self)._pool(input, self.kernel_size, self.stride, self.padding,
+                                self.dilation, ceil_mode=self.ceil_mode,
+                                return_indices=self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(_MaxPoolNd):
+    """1-D max pooling (``F.max_pool1d``)."""
+
+    _pool = staticmethod(F.max_pool1d)
 
 
 class AvgPool1d(Module):
@@ -207,24 +216,10 @@ class AvgPool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class MaxPool2d(Module):
-    """Max pooling; the gradient of each window goes to its first maximum, as PyTorch."""
+class MaxPool2d(_MaxPoolNd):
+    """2-D max pooling (``F.max_pool2d``)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.dilation = padding, dilation
-        self.return_indices, self.ceil_mode = bool(return_indices), bool(ceil_mode)
-
-    def forward(self, input):
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
-
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+    _pool = staticmethod(F.max_pool2d)
 
 
 class AvgPool2d(Module):

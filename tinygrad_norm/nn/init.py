@@ -66,13 +66,6 @@ def _check(tensor, fn, integers=False):
                         f"{tensor.dtype}")
 
 
-def _gen(generator):
-    if generator is None:
-        return _random.generator()
-    if not isinstance(generator, np.random.Generator):
-        raise TypeError(f"generator must be a numpy.random.Generator, got "
-                        f"{type(generator).__name__}")
-    return generator
 
 
 def _fill(tensor, values, fn):
@@ -101,7 +94,7 @@ def _uniform(tensor, lo, hi, generator, fn):
     if not math.isfinite(hi - lo):
         raise ValueError(f"{fn}: the range [{lo}, {hi}] is too wide for a float64 draw, so it "
                          f"does not fit the tensor's dtype either")
-    return _fill(tensor, _gen(generator).uniform(lo, hi, tensor.shape), fn)
+    return _fill(tensor, _random.resolve(generator).uniform(lo, hi, tensor.shape), fn)
 
 
 def _normal(tensor, mean, std, generator, fn):
@@ -109,7 +102,7 @@ def _normal(tensor, mean, std, generator, fn):
         # NaN passed "std < 0" and filled the tensor with NaN
         raise ValueError(f"{fn}: expects a finite std >= 0.0 and a finite mean, got std {std} "
                          f"and mean {mean}")
-    return _fill(tensor, _gen(generator).normal(mean, std, tensor.shape), fn)
+    return _fill(tensor, _random.resolve(generator).normal(mean, std, tensor.shape), fn)
 
 
 def _fans(tensor):
@@ -165,7 +158,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     if not (a < b and math.isfinite(std) and std >= 0 and math.isfinite(mean)):
         raise ValueError(f"trunc_normal_: expects a < b, a finite std >= 0 and a finite mean, "
                          f"got a={a}, b={b}, std={std}, mean={mean}")
-    gen = _gen(generator)
+    gen = _random.resolve(generator)
     if std == 0:
         return _fill(tensor, min(max(mean, a), b), "trunc_normal_")
     z = standard_truncated_normal(gen, (a - mean) / std, (b - mean) / std, tensor.shape)
