@@ -157,7 +157,7 @@ def _t(shape, dtype=np.float64):
     (lambda: F.scaled_dot_product_attention(_t((3, 4)), _t((5, 4)), _t((5, 2)), dropout_p=1.5),
      ValueError, "dropout probability has to be between 0 and 1"),
     (lambda: F.scaled_dot_product_attention(_t((3, 4)), _t((5, 4)), _t((5, 2)), scale="1"),
-     TypeError, "scale must be a real number"),
+     TypeError, "argument 'scale' must be float, not str"),
     (lambda: F.scaled_dot_product_attention(_t((3, 3, 4)), _t((2, 5, 4)), _t((2, 5, 2)),
                                             enable_gqa=True), ValueError,
      "Number of heads in key and value must divide"),
@@ -167,6 +167,91 @@ def _t(shape, dtype=np.float64):
 def test_sdpa_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def _sdpa_both(torch, arrays, mask=None, grad_seed=0, **kwargs):
+    """(ours, torch's): the output and the gradients of query, key and value under one random
+    upstream gradient, with ``mask`` (an ndarray) as attn_mask."""
+    results = []
+    for lib, make, fn in ((tg, Tensor, F.scaled_dot_product_attention),
+                          (torch, torch.tensor,
+                           torch.nn.functional.scaled_dot_product_attention)):
+        q, k, v = (make(a, requires_grad=True) for a in arrays)
+        m = None if mask is None else make(mask)
+        out = fn(q, k, v, attn_mask=m, **kwargs)
+        g = np.random.default_rng(grad_seed).standard_normal(out.shape).astype(arrays[0].dtype)
+        out.backward(make(g))
+        results.append([np.asarray(t.detach().numpy() if lib is torch else t.data)
+                        for t in (out, q.grad, k.grad, v.grad)])
+    return results
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kwargs", [{}, {"scale": 2.0}, {"is_causal": True}, {"mask": "bool"},
+                                    {"mask": "float"}])
+def test_sdpa_head_size_zero_averages_values_as_torch(torch, dtype, kwargs):
+    # E = 0: every score is 0, so each query averages the values it may see; the default
+    # scale 1/sqrt(0) = inf used to make 0 * inf = NaN everywhere
+    rng = np.random.default_rng(3)
+    arrays = [np.zeros((2, 3, 0), dtype), np.zeros((2, 4, 0), dtype),
+              rng.standard_normal((2, 4, 2)).astype(dtype)]
+    kw = dict(kwargs)
+    mask = kw.pop("mask", None)
+    if mask == "bool":
+        mask = _masks(rng)[1][:, :4]  # query 1 sees nothing: zeros
+    elif mask == "float":
+        mask = rng.standard_normal((3, 4)).astype(dtype)
+    ours, theirs = _sdpa_both(torch, arrays, mask, **kw)
+    for what, a, b in zip(("output", "dq", "dk", "dv"), ours, theirs):
+        _close(a, b, what)
+    assert np.isfinite(ours[0]).all()
+
+
+@pytest.mark.parametrize("how", ["bool", "float -inf", "causal"])
+def test_sdpa_nan_in_a_masked_key_is_nan_as_torch(torch, how):
+    # A NaN in a key that a mask excludes: torch adds the mask, so the NaN score stays NaN and
+    # the query's output and gradients are NaN. Ours used to select it away: a finite output
+    # with a NaN gradient (query @ key^T's backward multiplied the select's zero by the NaN).
+    rng = np.random.default_rng(4)
+    q, k, v = (rng.standard_normal(s) for s in ((1, 2, 3), (1, 3, 3), (1, 3, 2)))
+    k[0, 2] = np.nan
+    k[0, 1, 0] = np.inf  # +inf under the mask too: inf + -inf is NaN in torch as well
+    allowed = np.array([[True, False, False], [True, True, False]])
+    kwargs, mask = {}, None
+    if how == "bool":
+        mask = allowed
+    elif how == "float -inf":
+        mask = np.where(allowed, 0.0, -np.inf)
+    else:
+        kwargs = {"is_causal": True}
+    ours, theirs = _sdpa_both(torch, (q, k, v), mask, **kwargs)
+    for what, a, b in zip(("output", "dq", "dk", "dv"), ours, theirs):
+        assert np.array_equal(np.isnan(a), np.isnan(b)), what
+        assert np.allclose(a, b, rtol=1e-10, atol=1e-12, equal_nan=True), what
+    assert np.isnan(ours[0]).all() and np.isnan(ours[1]).all()  # no finite output, NaN grad
+
+
+def test_sdpa_scale_and_dropout_p_take_what_torch_takes(torch):
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in ((2, 3, 4), (2, 5, 4), (2, 5, 3))]
+    want = _sdpa_both(torch, arrays, scale=0.5)[1][0]
+    for scale in (Tensor(np.float32(0.5)), np.float32(0.5), np.float64(0.5),
+                  Tensor(np.array(0.5))):  # a 0-d Tensor or a NumPy scalar, as torch
+        out = F.scaled_dot_product_attention(*(Tensor(a) for a in arrays), scale=scale)
+        _close(out.data, want, f"scale={scale!r}")  # float32 stays float32
+    q = Tensor(arrays[0])
+    out = F.scaled_dot_product_attention(q, Tensor(arrays[1]), Tensor(arrays[2]),
+                                         dropout_p=Tensor(np.array(0.0)))
+    assert out.dtype == np.float32
+    tq = torch.tensor(arrays[0])
+    for name, bad, torch_bad in (("dropout_p", "0.1", "0.1"), ("dropout_p", None, None),
+                                 ("scale", "0.5", "0.5"),
+                                 ("scale", Tensor(np.array([0.5])), torch.tensor([0.5]))):
+        with pytest.raises(TypeError) as theirs:
+            torch.nn.functional.scaled_dot_product_attention(tq, tq, tq, **{name: torch_bad})
+        with pytest.raises(TypeError) as ours:
+            F.scaled_dot_product_attention(q, q, q, **{name: bad})
+        assert str(ours.value).startswith(str(theirs.value)), (str(ours.value), str(theirs.value))
 
 
 # ---- MultiheadAttention --------------------------------------------------------------------------
@@ -325,7 +410,8 @@ def _x(*shape):
     (lambda: nn.MultiheadAttention(4.0, 2), TypeError, "embed_dim must be an int"),
     (lambda: nn.MultiheadAttention(4, 2, dropout=2.0), ValueError, "dropout probability"),
     (lambda: nn.MultiheadAttention(4, 2)(_x(3, 2, 4), _x(3, 2, 4), _x(3, 2, 4), is_causal=True),
-     ValueError, "Need attn_mask if specifying the is_causal hint"),
+     ValueError, r"Need attn_mask if specifying the is_causal hint. You may use "
+                 r"`tinygrad_norm.triu\(tinygrad_norm.ones\(L, L, dtype=bool\), diagonal=1\)`"),
     (lambda: nn.MultiheadAttention(4, 2)(_x(3, 2, 4), _x(3, 2, 4), _x(3, 2, 4),
                                          attn_mask=Tensor(np.zeros((4, 3), np.float32))),
      ValueError, r"The shape of the 2D attn_mask is \(4, 3\), but should be \(3, 3\)"),
@@ -354,3 +440,14 @@ def _x(*shape):
 def test_mha_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_mha_causal_hint_message_names_a_mask_that_is_torchs(torch):
+    # the is_causal error names a call (there is no Transformer here); its mask must be the
+    # one torch's Transformer.generate_square_subsequent_mask makes (-inf where True)
+    with pytest.raises(ValueError) as info:
+        nn.MultiheadAttention(4, 2)(_x(5, 2, 4), _x(5, 2, 4), _x(5, 2, 4), is_causal=True)
+    call = str(info.value).split("`")[1]
+    mask = eval(call, {"tinygrad_norm": tg, "L": 5})  # noqa: S307 (our own message)
+    want = torch.nn.Transformer.generate_square_subsequent_mask(5).numpy()
+    assert mask.dtype == np.bool_ and np.array_equal(mask.data, np.isneginf(want))

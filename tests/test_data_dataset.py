@@ -361,9 +361,27 @@ COLLATE_CASES = {
     "dicts": [{"x": np.ones(2), "y": 1, "name": "a"}, {"x": np.zeros(2), "y": 0, "name": "b"}],
     "named tuples": [Point(1, 2.0), Point(3, 4.0)],
     "nested": [{"a": (np.ones(1), [1, {"b": 2.0}])}, {"a": (np.zeros(1), [3, {"b": 4.0}])}],
+    # mixed dtypes promote as torch.stack / torch.tensor: a float dtype beats any int one
+    "float32 and int64 arrays": [np.ones(2, np.float32), np.ones(2, np.int64)],
+    "int64 and float32 arrays": [np.ones(2, np.int64), np.ones(2, np.float32)],
+    "float16 and float32 arrays": [np.ones(2, np.float16), np.ones(2, np.float32)],
+    "uint8 and int8 arrays": [np.ones(2, np.uint8), np.ones(2, np.int8)],
+    "bool and int32 arrays": [np.ones(2, bool), np.ones(2, np.int32)],
+    "0-d array and ints": [np.array(1.5), 3, True],
+    "0-d int32 array and an int": [np.array(1, np.int32), 3],
+    "numpy float32 and int64 scalars": [np.float32(1), np.int64(2)],
+    "numpy int64 scalar and a float": [np.int64(1), 2.5],
+    "numpy float32 scalar and an int": [np.float32(1), 3],
+    "int and numpy float64": [1, np.float64(2.5)],
+    "int and numpy float16": [1, np.float16(2.5)],
+    "int and 0-d float32 array": [1, np.array(2.5, np.float32)],
+    "float and numpy float32": [1.0, np.float32(2)],
+    "float32 features, int labels": [(np.ones(2, np.float32), np.int64(1)),
+                                     (np.zeros(2, np.float32), 2)],
 }
 
 
+@pytest.mark.filterwarnings("ignore:Creating a tensor from a list of numpy.ndarrays")
 @pytest.mark.parametrize("case", list(COLLATE_CASES))
 def test_default_collate_matches_torch(torch, case):
     batch = COLLATE_CASES[case]
@@ -394,6 +412,48 @@ def test_default_collate_errors_match_torch(torch, batch):
 def test_default_collate_unequal_tensors(torch):
     same_error(lambda: default_collate([Tensor(np.zeros(2)), Tensor(np.zeros(3))]),
                lambda: torch.utils.data.default_collate([torch.zeros(2), torch.zeros(3)]))
+
+
+def test_default_collate_mixed_tensors_as_torch(torch):
+    ours = default_collate([Tensor(np.ones(2, np.float32)), Tensor(np.ones(2, np.int64))])
+    theirs = torch.utils.data.default_collate([torch.ones(2), torch.ones(2, dtype=torch.int64)])
+    assert plain(ours) == plain(theirs)
+    # a Tensor batch takes only Tensors: torch.stack's error
+    same_error(lambda: default_collate([Tensor(np.ones(2)), np.ones(2)]),
+               lambda: torch.utils.data.default_collate([torch.ones(2), np.ones(2)]))
+    same_error(lambda: default_collate([Tensor(np.ones(2)), 3]),
+               lambda: torch.utils.data.default_collate([torch.ones(2), 3]))
+
+
+@pytest.mark.parametrize("batch, exc", [
+    ([np.ones(2), 3], RuntimeError),  # torch: the 0-d tensor of 3 does not stack with [2]
+    ([3, np.ones(2)], TypeError), ([3.0, np.ones(1)], TypeError),
+    ([np.float32(1), np.ones(2)], TypeError),
+    ([1, "Tensor of shape (2,)"], ValueError)])
+def test_default_collate_mixed_kinds_say_what_torch_says(torch, batch, exc):
+    # these raised an AttributeError ('int' has no attribute 'shape') or NumPy's
+    # inhomogeneous-shape ValueError; now torch's type, with torch's message in ours
+    theirs_batch = [torch.ones(2) if isinstance(x, str) else x for x in batch]
+    ours_batch = [Tensor(np.ones(2, np.float32)) if isinstance(x, str) else x for x in batch]
+    (t1, m1), (t2, m2) = raised(lambda: default_collate(ours_batch)), \
+        raised(lambda: torch.utils.data.default_collate(theirs_batch))
+    assert t1 == t2 == exc.__name__ and m2 in m1, (m1, m2)
+    if exc is not RuntimeError:
+        assert "element 1 of the batch is a " in m1
+
+
+@pytest.mark.parametrize("batch", [[3, "a"], [3, None], [3, (1, 2)], [np.ones(2), "a"],
+                                   [np.ones(2), None]])
+def test_default_collate_mixed_kinds_are_type_errors(torch, batch):
+    # torch fails too, with a TypeError or a RuntimeError ("Could not infer dtype of
+    # NoneType") that names neither the element nor the batch's kind; ours names both
+    with pytest.raises((TypeError, RuntimeError)):
+        torch.utils.data.default_collate(batch)
+    with pytest.raises(TypeError, match=r"element 1 of the batch is of type \w+, but element 0"):
+        default_collate(batch)
+    # (torch stacks [np.ones(2), [1.0, 2.0]], a list beside an array; ours refuses it)
+    with pytest.raises(TypeError, match="a batch of arrays must hold only arrays"):
+        default_collate([np.ones(2), [1.0, 2.0]])
 
 
 @pytest.mark.parametrize("sample", [
@@ -495,6 +555,70 @@ def test_loader_forms_told_apart():
             return float(i)
     assert [b.data.tolist() for b in DataLoader(Unsized(), batch_size=2, sampler=[5, 6, 7])] \
         == [[5.0, 6.0], [7.0]]
+
+
+def _samples(torch, kind):
+    """(ours, torch's): the same list (or tuple) of samples, built for each library."""
+    X, y = [0.5, 1.5, 2.5, 3.5, 4.5], [0, 1, 0, 1, 1]
+    if kind == "zip":  # the usual list(zip(X, y)): Python floats and ints
+        return list(zip(X, y)), list(zip(X, y))
+    if kind == "array and label":
+        data = [(np.full(3, i, np.float32), i) for i in range(5)]
+        return data, data
+    if kind == "dicts":
+        data = [{"x": np.arange(2) + i, "y": float(i), "id": str(i)} for i in range(5)]
+        return data, data
+    if kind == "arrays":
+        data = [np.arange(3) * i for i in range(5)]
+        return data, data
+    if kind == "tensors":
+        rows = np.arange(15, dtype=np.float32).reshape(5, 3)
+        return [Tensor(r) for r in rows], [torch.from_numpy(r) for r in rows]
+    if kind == "lists of an array and a label":
+        data = [[np.ones(2) * i, i] for i in range(5)]
+        return data, data
+    if kind == "tuple of tuples":
+        return tuple(zip(X, y)), tuple(zip(X, y))
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"batch_size": 2}, {"batch_size": None},
+                                    {"batch_size": 2, "drop_last": True}])
+@pytest.mark.parametrize("kind", ["zip", "array and label", "dicts", "arrays", "tensors",
+                                  "lists of an array and a label", "tuple of tuples"])
+def test_loader_over_a_list_of_samples_is_torchs(torch, kind, kwargs):
+    # A list of samples took the array form: list(zip(X, y)) became one (n, 2) float array,
+    # so batch_size=2 unpacked a (2, 2) batch as "x" and "y" -- wrong batches, silently.
+    ours, theirs = _samples(torch, kind)
+    a, b = DataLoader(ours, **kwargs), torch.utils.data.DataLoader(theirs, **kwargs)
+    assert len(a) == len(b)
+    assert [plain(x) for x in a] == [plain(x) for x in b]
+
+
+def test_loader_list_form_rule():
+    X = np.arange(8.0).reshape(4, 2)
+    # numbers, or nested lists of numbers, stay the array form: rows of X, float32, 32 a batch
+    for data in (X.tolist(), [1, 2, 3, 4], [[True, False]] * 4, ()):
+        loader = DataLoader(data)
+        assert not loader._over_dataset and loader.batch_size == 32
+    (xb,) = list(DataLoader(X.tolist()))
+    assert xb.dtype == np.float32 and xb.shape == (4, 2)
+    # ... unless a keyword says dataset: batch_size=None or one only the dataset form has
+    assert list(DataLoader(X.tolist(), batch_size=None))[1] == [2.0, 3.0]  # a sample as it is
+    assert list(DataLoader(X.tolist(), batch_size=3, collate_fn=len)) == [3, 1]
+    ragged = [[1, 2, 3], [4, 5]]  # variable-length samples with a padding collate_fn
+    assert list(DataLoader(ragged, batch_size=2, collate_fn=lambda b: [len(s) for s in b])) \
+        == [[3, 2]]
+    # a list of samples refuses the array form's keywords, saying which form it took
+    with pytest.raises(TypeError, match="'seed'.*array form"):
+        DataLoader([(1.0, 0)] * 4, seed=0)
+    # what stays the array form and fails says how a list becomes a dataset
+    with pytest.raises(ValueError, match="ragged list.*taken as a dataset.*first item is a tuple"):
+        DataLoader([[1, 2], [3]])
+    with pytest.raises(TypeError, match="got dtype <U1.*taken as a dataset"):
+        DataLoader(["a", "b"])
+    with pytest.raises(TypeError, match="got None: batch_size=None .* dataset form.*TensorDataset"):
+        DataLoader(X, batch_size=None)
 
 
 def test_loader_num_workers_runs_in_process():

@@ -250,6 +250,17 @@ def test_errors(make, exc, match):
         make()
 
 
+@pytest.mark.parametrize("cls", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("sizes", [(0, 4), (-1, 4), (4, 0), (4, -2), (0, 0), (2.0, 4)])
+def test_size_errors_match_torch(torch, cls, sizes):
+    # input_size 0 used to be accepted (weights of width 0); torch checks input_size first
+    with pytest.raises(Exception) as theirs:
+        getattr(torch.nn, cls)(*sizes)
+    with pytest.raises(type(theirs.value)) as ours:
+        getattr(nn, cls)(*sizes)
+    assert str(ours.value).endswith(str(theirs.value))  # ours may lead with the class name
+
+
 def test_dropout_on_one_layer_warns_as_torch():
     with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
         nn.GRU(3, 4, dropout=0.5)

@@ -13,7 +13,8 @@ Everything works on plain NumPy arrays; only the loaders and collate functions h
   ``WeightedRandomSampler``, ``BatchSampler``, as ``torch.utils.data``.
 * ``collate`` -- ``default_collate``, ``default_convert``, as ``torch.utils.data``.
 * ``loader`` -- ``DataLoader``: over arrays ``DataLoader(X, y, batch_size=32, ...)``, or over a
-  dataset as ``torch.utils.data.DataLoader(dataset, batch_size=1, ...)``.
+  dataset (or a list of samples such as ``list(zip(X, y))``) as
+  ``torch.utils.data.DataLoader(dataset, batch_size=1, ...)``.
 * ``scalers`` -- ``MinMaxScaler``, ``StandardScaler``, with scikit-learn's behaviour.
 
 Randomness: an integer ``seed`` / ``generator`` (or a ``numpy.random.Generator``) makes a

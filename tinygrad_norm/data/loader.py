@@ -1,6 +1,7 @@
 """``DataLoader``: mini-batches of Tensors, from arrays or from a map-style ``Dataset``."""
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import numbers
 
@@ -18,13 +19,17 @@ def _numeric(a, name):
     """``np.asarray(a)`` of real numbers or bools. Checked when the loader is made: strings
     failed only at the first batch (NumPy's "could not convert string to float"), None became
     NaN through an object array, complex numbers lost their imaginary part with a warning."""
+    # a list or tuple that fails here may have been meant as a list of samples: say how
+    hint = (f" (a {type(a).__name__} of samples is taken as a dataset, as in PyTorch, when "
+            f"its first item is a tuple, dict, array or Tensor, or with a dataset keyword such "
+            f"as collate_fn=)") if name == "X" and isinstance(a, (list, tuple)) else ""
     try:
         arr = np.asarray(a)
     except ValueError as e:  # ragged nested lists
         raise ValueError(f"{name} must be an array (equal-length rows), got a ragged "
-                         f"{type(a).__name__}: {e}") from None
+                         f"{type(a).__name__}: {e}{hint}") from None
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers or bools, got dtype {arr.dtype}")
+        raise TypeError(f"{name} must hold real numbers or bools, got dtype {arr.dtype}{hint}")
     return arr
 
 
@@ -45,10 +50,37 @@ _ARRAY_SIGNATURE = inspect.signature(_array_form)
 _DATASET_SIGNATURE = inspect.signature(_dataset_form)
 
 
+# keywords only the dataset form has: with one of them a list or tuple is a dataset
+_DATASET_ONLY = frozenset(_DATASET_SIGNATURE.parameters) - frozenset(_ARRAY_SIGNATURE.parameters)
+
+
+def _plain(item):
+    """Whether ``item`` is a number or a (nested) list of numbers: a row of an array."""
+    if isinstance(item, list):
+        return all(_plain(x) for x in item)
+    return isinstance(item, (int, float, np.bool_, np.number))  # bool is an int
+
+
+def _list_is_dataset(data, kwargs):
+    """A list or tuple is a dataset (torch's form) when a keyword says so (``batch_size=None``
+    or one only the dataset form has) or when its first item is a sample of fields: a tuple,
+    a dict, a Tensor, an ndarray, or a list that is not all numbers. A list of numbers, or of
+    (nested) lists of numbers, is the array form's ``X``: one row a sample."""
+    if ("batch_size" in kwargs and kwargs["batch_size"] is None) or _DATASET_ONLY & set(kwargs):
+        return True
+    if not data:
+        return False
+    first = data[0]
+    if isinstance(first, (tuple, collections.abc.Mapping, np.ndarray)) or _is_tensor(first):
+        return True
+    return isinstance(first, list) and not _plain(first)
+
+
 def _over_dataset(args, kwargs):
-    """Which form a call is: a ``Dataset``, or any other object with ``__getitem__`` and
-    ``__len__`` that is not array-like (a list, a tuple, an ndarray, a Tensor, anything with
-    ``__array__``), is a dataset, as PyTorch takes it; everything else is ``X``."""
+    """Which form a call is: a ``Dataset``, a list or tuple of samples (see
+    ``_list_is_dataset``), or any other object with ``__getitem__`` and ``__len__`` that is not
+    array-like (an ndarray, a Tensor, anything with ``__array__``), is a dataset, as PyTorch
+    takes it; everything else is ``X``."""
     if "dataset" in kwargs or "X" in kwargs:
         return "dataset" in kwargs
     if not args:
@@ -56,8 +88,9 @@ def _over_dataset(args, kwargs):
     first = args[0]
     if isinstance(first, Dataset):
         return True
-    if isinstance(first, (np.ndarray, list, tuple)) or _is_tensor(first) \
-            or hasattr(first, "__array__"):
+    if isinstance(first, (list, tuple)):
+        return _list_is_dataset(first, kwargs)
+    if isinstance(first, np.ndarray) or _is_tensor(first) or hasattr(first, "__array__"):
         return False
     return hasattr(first, "__getitem__") and hasattr(first, "__len__")
 
@@ -84,8 +117,10 @@ class DataLoader:
 
     **Array form** ``DataLoader(X, y=None, batch_size=32, shuffle=False, drop_last=False,
     seed=None, dtype=np.float32)``, when the first argument is array-like (an ndarray, a Tensor,
-    a list or tuple, anything with ``__array__``): batches ``(X_batch, y_batch)`` of Tensors (no
-    grad), or ``X_batch`` alone with ``y=None``.
+    anything with ``__array__``, a list or tuple of numbers or of (nested) lists of numbers):
+    batches ``(X_batch, y_batch)`` of Tensors (no grad), or ``X_batch`` alone with ``y=None``.
+    So an int64 ndarray or a Tensor with ``batch_size`` left out gives float32 batches of 32,
+    not PyTorch's batches of 1 in the array's dtype.
 
     * ``len(loader)`` is the number of batches per epoch: ``ceil(n / batch_size)``, or
       ``floor(n / batch_size)`` with ``drop_last=True`` (which drops a short final batch).
@@ -103,9 +138,12 @@ class DataLoader:
     batch_sampler=None, num_workers=0, collate_fn=None, pin_memory=False, drop_last=False,
     timeout=0, worker_init_fn=None, multiprocessing_context=None, generator=None, *,
     prefetch_factor=None, persistent_workers=False, pin_memory_device='', in_order=True)``, when
-    the first argument is a ``Dataset`` (or another object with ``__getitem__`` and ``__len__``
-    that is not array-like): ``torch.utils.data.DataLoader``'s arguments, defaults, errors and
-    batches (``collate_fn(samples)``, ``default_collate`` by default: no dtype conversion).
+    the first argument is a ``Dataset``, a list or tuple of samples (its first item a tuple, a
+    dict, an ndarray, a Tensor or a list holding anything but numbers -- ``list(zip(X, y))``),
+    a list or tuple with ``batch_size=None`` or a keyword only this form has (``collate_fn``,
+    ``sampler``, ...), or another object with ``__getitem__`` and ``__len__`` that is not
+    array-like: ``torch.utils.data.DataLoader``'s arguments, defaults, errors and batches
+    (``collate_fn(samples)``, ``default_collate`` by default: no dtype conversion).
     ``batch_size=None`` turns batching off (one converted sample at a time). ``generator``
     seeds the shuffle as a random sampler's does (None, an int or a ``numpy.random.Generator``).
     Loading always runs in the calling process: ``num_workers > 0`` is accepted and gives the
@@ -193,6 +231,10 @@ class DataLoader:
             yield collate(fetch(indices) if fetch else [dataset[i] for i in indices])
 
     def _init_arrays(self, X, y, batch_size, shuffle, drop_last, seed, dtype):
+        if batch_size is None:
+            raise TypeError("batch_size must be a positive int, got None: batch_size=None "
+                            "(no batching) is the dataset form's; wrap the arrays in "
+                            "TensorDataset(X, y)")
         if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, numbers.Integral):
             raise TypeError(f"batch_size must be a positive int, got {type(batch_size).__name__}")
         if batch_size <= 0:

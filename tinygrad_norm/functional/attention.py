@@ -1,10 +1,18 @@
 """Scaled dot-product attention as a composite, as ``torch.nn.functional``: two batched matmuls,
-a scale, a mask (a select or an add), a softmax and dropout, inside one named scope. The
+a scale, a mask (added), a softmax and dropout, inside one named scope. The
 gradient comes from the tape; nothing is written here.
+
+Every mask is *added* to the scores, a bool or causal one as 0 / -inf, as in PyTorch: a NaN (or
++inf) score stays NaN under a mask, so a NaN in a masked-out key makes that query's output NaN,
+and its gradient NaN, exactly as PyTorch 2.13 does. (A select would hide the NaN from the output
+but not from the gradient: query @ key^T's backward multiplies the select's zero by the NaN.)
 
 A row whose keys are all masked out (every score -inf) gives zeros, output and gradient, as
 PyTorch 2.13's safe softmax does: the row is replaced by zeros *before* the softmax, by a select,
-so no NaN is ever made (a NaN times the select's zero gradient would still be NaN)."""
+so no NaN is ever made (a NaN times the select's zero gradient would still be NaN).
+
+With head size E = 0 the scores are all 0 whatever the scale, so each query averages the values
+uniformly, as PyTorch (the default scale 1/sqrt(0) = inf would make 0 * inf = NaN)."""
 from __future__ import annotations
 
 import math
@@ -72,7 +80,7 @@ def _gqa(query, key, value):
 
 
 def _mask(attn_mask, query, scores_shape):
-    """The mask as (allowed: bool ndarray or None, additive: Tensor or None), shape checked."""
+    """The mask as a Tensor to add to the scores (query's dtype), shape checked."""
     if isinstance(attn_mask, np.ndarray):
         attn_mask = Tensor(attn_mask)
     if not isinstance(attn_mask, Tensor):
@@ -91,17 +99,35 @@ def _mask(attn_mask, query, scores_shape):
         raise ValueError(f"{_FN}: attn_mask of shape {attn_mask.shape} does not broadcast to the "
                          f"attention scores' shape {scores_shape} (..., L, S)")
     if dt == np.bool_:
-        return attn_mask.data, None
-    return None, attn_mask.astype(query.dtype)
+        return _bias(attn_mask.data, query.dtype)
+    return attn_mask.astype(query.dtype)
+
+
+def _bias(allowed, dtype):
+    """A bool mask (True = takes part) as the additive 0 / -inf that PyTorch adds."""
+    return Tensor(np.where(allowed, 0.0, -math.inf).astype(dtype, copy=False))
+
+
+def _real(value, name):
+    """A float argument as PyTorch's binding takes it: a real number or a 0-d Tensor (a 0-d
+    ndarray too; bools are refused here: True as a rate or a scale is a slip), else its
+    TypeError, naming ``name``."""
+    if isinstance(value, (Tensor, np.ndarray)) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        what = type(value).__name__
+        if isinstance(value, np.ndarray):
+            what = f"numpy.ndarray of shape {value.shape}"
+        elif isinstance(value, Tensor):
+            what = f"Tensor of shape {value.shape}"
+        raise TypeError(f"{_FN}(): argument '{name}' must be float, not {what}")
+    return float(value)  # a Python float: a NumPy float64 would turn float32 scores float64
 
 
 def _scale(scale, query):
-    if scale is None:
-        return 1.0 / math.sqrt(query.shape[-1]) if query.shape[-1] else math.inf
-    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
-        raise TypeError(f"{_FN}: scale must be a real number or None, got "
-                        f"{type(scale).__name__}")
-    return float(scale)  # a Python float: a NumPy float64 would turn float32 scores float64
+    if scale is None:  # E = 0: the scores are 0 whatever the scale; 1/sqrt(0) would make NaN
+        return 1.0 / math.sqrt(query.shape[-1]) if query.shape[-1] else 1.0
+    return _real(scale, "scale")
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
@@ -116,7 +142,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     flag, as PyTorch's). ``enable_gqa``: key and value may have fewer heads (dim -3) than query,
     each repeated for its group of query heads."""
     _check_qkv(query, key, value)
-    p = _check_p(dropout_p, _FN)
+    p = dropout_p if type(dropout_p) is float else _real(dropout_p, "dropout_p")
+    p = _check_p(p, _FN)  # its range check and message
     if is_causal and attn_mask is not None:
         raise ValueError(f"{_FN}: Explicit attn_mask should not be set when is_causal=True")
     if enable_gqa:
@@ -124,17 +151,14 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     batch = _batch_shape(query, key, value)
     L, S = query.shape[-2], key.shape[-2]
     scores_shape = tuple(batch) + (L, S)
-    allowed, additive = (None, None) if attn_mask is None else _mask(attn_mask, query,
-                                                                    scores_shape)
+    bias = None if attn_mask is None else _mask(attn_mask, query, scores_shape)
     s = _scale(scale, query)
     with scope(_FN, dropout_p=p, is_causal=bool(is_causal), scale=s):
         scores = (query @ key.mT) * s
         if is_causal:
-            allowed = np.tril(np.ones((L, S), dtype=bool))
-        if additive is not None:
-            scores = scores + additive
-        if allowed is not None:
-            scores = where(allowed, scores, -math.inf)
+            bias = _bias(np.tril(np.ones((L, S), dtype=bool)), query.dtype)
+        if bias is not None:
+            scores = scores + bias
         # every key masked out: zeros, as PyTorch's safe softmax (no NaN is made on the way)
         dead = (scores.data == -math.inf).all(axis=-1, keepdims=True) if S else None
         if dead is not None and dead.any():

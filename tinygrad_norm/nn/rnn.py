@@ -105,7 +105,7 @@ class RNNBase(Module):
         if mode not in _GATES:
             raise ValueError(f"Unrecognized RNN mode: {mode}")
         self.mode = mode
-        self.input_size = _count(input_size, "input_size", cls)
+        self.input_size = _positive(input_size, "input_size", cls)  # PyTorch refuses 0 too
         self.hidden_size = _positive(hidden_size, "hidden_size", cls)
         self.num_layers = _positive(num_layers, "num_layers", cls)
         self.dropout = _dropout_p(dropout, cls)
