@@ -75,9 +75,8 @@ def test_unary_on_random_values_as_torch(torch, name, dtype):
 @pytest.mark.parametrize("name", ["sin", "exp2", "log2", "reciprocal", "atan", "floor"])
 @pytest.mark.parametrize("dt", [np.int64, np.int32, np.uint8, np.bool_])
 def test_integer_and_bool_inputs(torch, name, dt):
-    """Integers and bools are computed as floats (the float type of ``exp``'s: float32 for the
-    small ones, float64 for int32/int64, where torch gives float32); floor of an integer is
-    itself, same dtype, as torch's; floor of a bool is an error, as in torch."""
+    """Integers and bools are computed as float32, torch's default dtype, as torch does; floor
+    of an integer is itself, same dtype, as torch's; floor of a bool is an error, as in torch."""
     a = np.array([0, 1, 2, 5]).astype(dt)
     x, t = Tensor(a), torch.tensor(a)
     if name == "floor":
@@ -91,8 +90,7 @@ def test_integer_and_bool_inputs(torch, name, dt):
         return
     with np.errstate(divide="ignore"):
         out = getattr(x, name)()
-    expected = np.float64 if dt in (np.int64, np.int32) else np.float32
-    assert out.dtype == expected
+    assert out.dtype == np.float32 and str(getattr(t, name)().dtype) == "torch.float32"
     np.testing.assert_allclose(out.numpy(), getattr(t, name)().double().numpy(), rtol=1e-6)
 
 

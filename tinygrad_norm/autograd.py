@@ -573,8 +573,10 @@ def _check_unmodified(node):
     from .tensor import Tensor
     stale = None
     if node.op.reads_inputs:
+        # (an integer operand promoted to the other's float type was saved as that copy: its
+        # dtype tells it apart from a replaced array)
         stale = next((t for t, a in zip(node.inputs, node.saved[0])
-                      if type(t) is Tensor and t.data is not a), None)
+                      if type(t) is Tensor and t.data is not a and t.data.dtype == a.dtype), None)
     if stale is None and node.op.saves_out:
         out = node.out_ref()
         stale = out if out is not None and out.data is not node.saved[1] else None

@@ -97,6 +97,22 @@ def _shape_of(x):
     return x.data.shape if type(x) is Tensor else np.shape(x)
 
 
+def _promoted(a, b, op):
+    """Two arrays in PyTorch's result type, where NumPy's would differ: a float operand's dtype
+    wins over an integer or bool one (float32 with int64 is float32, NumPy says float64); within
+    one kind a dimensioned operand's dtype wins over a 0-d one's (float32 with a 0-d float64 is
+    float32); integers divided are float32. Otherwise NumPy's promotion (float32 with float64
+    arrays is float64, as in torch)."""
+    fa, fb = a.dtype.kind in "fc", b.dtype.kind in "fc"
+    if fa != fb:
+        return (a, b.astype(a.dtype)) if fa else (a.astype(b.dtype), b)
+    if not fa and op is ops.Div:
+        return a.astype(np.float32), b.astype(np.float32)
+    if a.dtype != b.dtype and (a.ndim == 0) != (b.ndim == 0):
+        return (a.astype(b.dtype), b) if a.ndim == 0 else (a, b.astype(a.dtype))
+    return a, b
+
+
 def _binary(op, a, b):
     if type(b) is not Tensor and type(b) not in _SCALARS:
         b = _operand(b)
@@ -104,6 +120,15 @@ def _binary(op, a, b):
         a = _operand(a)
     ad = a.data if type(a) is Tensor else a
     bd = b.data if type(b) is Tensor else b
+    if type(ad) is np.ndarray:
+        if type(bd) is np.ndarray:
+            if ad.dtype is not bd.dtype or op is ops.Div:
+                ad, bd = _promoted(ad, bd, op)
+        elif type(bd) is float or op is ops.Div:
+            if ad.dtype.kind in "biu":
+                ad = ad.astype(np.float32)  # torch: an integer tensor with a float is float32
+    elif type(bd) is np.ndarray and (type(ad) is float or op is ops.Div) and bd.dtype.kind in "biu":
+        bd = bd.astype(np.float32)
     try:
         out = op.forward(ad, bd)
     except ValueError:
@@ -979,14 +1004,13 @@ class Tensor:
         return self._floating()._softmax(ops.LogSoftmax, axis)
 
     def _floating(self):
-        """Itself when floating; an integer or bool tensor as the float type NumPy's exp would
-        give it, but at least float32 (int64 -> float64; bool, int8 and uint8 -> float32, where
-        NumPy's float16 turned log(200) into 5.297 and overflowed exp(12); PyTorch gives float32
-        for every integer type). A constant: such tensors have no gradient."""
-        dt = self.data.dtype
-        if dt.kind in "fc":
+        """Itself when floating; an integer or bool tensor as float32, PyTorch's default dtype,
+        as its exp/log/sqrt/... give for every integer type (NumPy gives float64 for int64, and
+        float16 for bool and int8, which turned log(200) into 5.297 and overflowed exp(12)). A
+        constant: such tensors have no gradient."""
+        if self.data.dtype.kind in "fc":
             return self
-        return Tensor(self.data.astype(np.promote_types(_exp_dtype(dt), np.float32)))
+        return Tensor(self.data.astype(np.float32))
 
     def _softmax(self, op, axis):
         # One axis: _axes would also take None or a tuple and the op would then silently use
