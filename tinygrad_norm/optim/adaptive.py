@@ -1,6 +1,7 @@
 """The adaptive optimizers beyond Adam, as ``torch.optim``: RMSprop, Adagrad, Adadelta, Adamax,
-NAdam and RAdam, each with PyTorch's single-tensor update rule (the order of its operations, so
-the rounding agrees too), its state names and its hyperparameter checks.
+NAdam and RAdam, each with PyTorch's single-tensor update rule in the order of its operations,
+its state names and its hyperparameter checks. Not bit for bit: PyTorch's kernels fuse some
+multiply-adds (lerp, add with alpha), so float64 parameters drift apart by ~1e-13 over 25 steps.
 
 As SGD and Adam here: updates in place on ``p.data``, ``p.grad`` never written, Python-float
 hyperparameters (a float32 model stays float32), state created at a parameter's first step
@@ -15,7 +16,7 @@ from .optimizers import Optimizer, _number
 __all__ = ["RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"]
 
 
-# ---- shared pieces ---------------------------------------------------------------------------------
+# ---- shared pieces --------------------------------------------------------------------------------
 
 def _at_least_zero(group, name, label):
     """PyTorch's ``if not 0.0 <= x: raise ValueError(f"Invalid {label}: {x}")`` (NaN fails)."""
@@ -63,7 +64,7 @@ def _square_avg_(avg, g, rho):
     avg += (1 - rho) * g * g
 
 
-# ---- RMSprop -----------------------------------------------------------------------------------------
+# ---- RMSprop --------------------------------------------------------------------------------------
 
 class RMSprop(Optimizer):
     """RMSprop, as ``torch.optim.RMSprop``::
@@ -122,7 +123,7 @@ class RMSprop(Optimizer):
             p.data += (-lr * g) / avg
 
 
-# ---- Adagrad -----------------------------------------------------------------------------------------
+# ---- Adagrad --------------------------------------------------------------------------------------
 
 class Adagrad(Optimizer):
     """Adagrad, as ``torch.optim.Adagrad``::
@@ -170,7 +171,7 @@ class Adagrad(Optimizer):
         p.data += (-clr * g) / std
 
 
-# ---- Adadelta ----------------------------------------------------------------------------------------
+# ---- Adadelta -------------------------------------------------------------------------------------
 
 class Adadelta(Optimizer):
     """Adadelta, as ``torch.optim.Adadelta``::
@@ -214,7 +215,7 @@ class Adadelta(Optimizer):
         p.data += -group["lr"] * delta
 
 
-# ---- the Adam family -----------------------------------------------------------------------------------
+# ---- the Adam family ------------------------------------------------------------------------------
 
 class _AdamLike(Optimizer):
     """betas, eps, weight_decay and lr checked as PyTorch's Adam variants check them."""
