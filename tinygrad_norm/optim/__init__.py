@@ -1,4 +1,7 @@
 """Optimizers and learning-rate schedules, as ``torch.optim`` and ``torch.optim.lr_scheduler``."""
 from .optimizers import SGD, Adam, AdamW, Optimizer, required  # noqa: F401
-from .optimizers import __all__  # noqa: F401
+from .adaptive import RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam  # noqa: F401
+from . import optimizers as _optimizers, adaptive as _adaptive
 from . import lr_scheduler  # noqa: F401
+
+__all__ = _optimizers.__all__ + _adaptive.__all__

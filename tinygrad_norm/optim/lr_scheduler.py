@@ -24,7 +24,8 @@ from .optimizers import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
            "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "SequentialLR",
-           "ReduceLROnPlateau", "OneCycleLR"]
+           "ReduceLROnPlateau", "OneCycleLR", "CyclicLR", "CosineAnnealingWarmRestarts",
+           "ChainedScheduler"]
 
 _EPOCH_DEPRECATED = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where "
@@ -411,6 +412,70 @@ class CosineAnnealingLR(LRScheduler):
         return [self.eta_min + (base - self.eta_min) * c for base in self.base_lrs]
 
 
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing with warm restarts (SGDR, Loshchilov & Hutter), as
+    ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts``: ``lr = eta_min + (initial_lr -
+    eta_min) (1 + cos(pi T_cur / T_i)) / 2``, where ``T_cur`` counts the epochs since the last
+    restart and the period ``T_i`` starts at ``T_0`` and is multiplied by ``T_mult`` at each
+    restart. ``step(epoch)`` takes a fractional epoch (``step(epoch + i / iters)`` once a batch),
+    without PyTorch's deprecation warning, as PyTorch."""
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        # PyTorch's messages, and its ValueError for a wrong type too
+        if isinstance(T_0, bool) or not isinstance(T_0, numbers.Integral) or T_0 <= 0:
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if isinstance(T_mult, bool) or not isinstance(T_mult, numbers.Integral) or T_mult < 1:
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        if isinstance(eta_min, (bool, np.bool_)) or not isinstance(eta_min, numbers.Real):
+            raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type "
+                             f"{type(eta_min)}")
+        _int(last_epoch, "last_epoch", "CosineAnnealingWarmRestarts", -1)
+        self.T_0 = self.T_i = int(T_0)
+        self.T_mult = int(T_mult)
+        self.eta_min = float(eta_min)
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._check_called_in_step()
+        c = 1 + math.cos(math.pi * self.T_cur / self.T_i)
+        return [self.eta_min + (base - self.eta_min) * c / 2 for base in self.base_lrs]
+
+    def step(self, epoch=None):
+        """The next epoch, or (``epoch``, a number >= 0, fractional allowed) that epoch."""
+        if epoch is not None:
+            if isinstance(epoch, (bool, np.bool_)) or not isinstance(epoch, numbers.Real):
+                raise TypeError(f"CosineAnnealingWarmRestarts.step: epoch must be a number, got "
+                                f"{type(epoch).__name__}")
+            if not epoch >= 0:
+                raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        T_0, T_mult = self.T_0, self.T_mult
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            T_cur, T_i = self.T_cur + 1, self.T_i
+            if T_cur >= T_i:
+                T_cur, T_i = T_cur % T_i, T_i * T_mult
+        elif epoch >= T_0:
+            if T_mult == 1:
+                T_cur, T_i = epoch % T_0, self.T_i
+            else:  # the restart this epoch falls after: T_0 (T_mult^n - 1) / (T_mult - 1) <= epoch
+                n = int(math.log(epoch / T_0 * (T_mult - 1) + 1, T_mult))
+                T_cur, T_i = epoch - T_0 * (T_mult ** n - 1) / (T_mult - 1), T_0 * T_mult ** n
+        else:
+            T_cur, T_i = epoch, T_0
+        self.T_cur, self.T_i, self.last_epoch = T_cur, T_i, math.floor(epoch)
+        self._in_step = True
+        try:
+            values = self.get_lr()
+        finally:
+            self._in_step = False
+        for group, lr in zip(self.optimizer.param_groups, values):
+            group["lr"] = lr
+        self._last_lr = self._current()
+
+
 # ---- composition -----------------------------------------------------------------------------------
 
 class SequentialLR(LRScheduler):
@@ -432,6 +497,9 @@ class SequentialLR(LRScheduler):
             if not isinstance(s, LRScheduler):
                 raise TypeError(f"{cls}: schedulers[{i}] must be an LRScheduler, got "
                                 f"{type(s).__name__}")
+            if isinstance(s, ChainedScheduler):  # no epoch of its own to start again from
+                raise TypeError(f"{cls}: schedulers[{i}] is a ChainedScheduler, which cannot be "
+                                f"restarted at a milestone; chain the SequentialLR instead")
             if s.optimizer is not optimizer:
                 raise ValueError(f"{cls} expects all schedulers to belong to the same optimizer, "
                                  f"but schedulers[{i}] has another one")
@@ -485,6 +553,63 @@ def _undo_initial_step(s):
             _undo_initial_step(inner)
     else:
         s.last_epoch -= 1
+
+
+class ChainedScheduler(LRScheduler):
+    """Steps every scheduler of ``schedulers`` at each ``step()``, in order, so that their
+    changes to the learning rate compose (``ConstantLR`` then ``ExponentialLR``: a warm-up
+    factor on a decay), as ``torch.optim.lr_scheduler.ChainedScheduler``. ``optimizer`` defaults
+    to the first scheduler's. It has no ``last_epoch`` or ``base_lrs`` of its own."""
+
+    def __init__(self, schedulers, optimizer=None):
+        cls = "ChainedScheduler"
+        if isinstance(schedulers, (str, bytes)) or not hasattr(schedulers, "__iter__"):
+            raise TypeError(f"{cls}: schedulers must be a sequence of schedulers, got "
+                            f"{type(schedulers).__name__}")
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError(f"{cls} expects at least one scheduler to be chained, but got no "
+                             f"scheduler.")
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ReduceLROnPlateau):
+                raise ValueError(f"{cls} does not support `ReduceLROnPlateau` scheduler as it "
+                                 f"requires additional kwargs to be specified when calling "
+                                 f"`step`, but got one at index {i} in the given schedulers "
+                                 f"sequence.")
+            if not isinstance(s, LRScheduler):
+                raise TypeError(f"{cls}: schedulers[{i}] must be an LRScheduler, got "
+                                f"{type(s).__name__}")
+        if optimizer is None:
+            optimizer = schedulers[0].optimizer
+        _optimizer(optimizer)
+        for i, s in enumerate(schedulers):
+            if s.optimizer is not optimizer:
+                raise ValueError(f"{cls} expects all schedulers to belong to the same optimizer, "
+                                 f"but schedulers[{i}] ({type(s).__name__}) has another one")
+        self._schedulers = schedulers
+        self.optimizer = optimizer
+        self._last_lr = [group["lr"] for group in schedulers[-1].optimizer.param_groups]
+
+    def step(self):
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
+
+    def state_dict(self):
+        """Its own attributes, and each scheduler's state dict under ``"_schedulers"``."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"ChainedScheduler.load_state_dict: state_dict must be a dict, got "
+                            f"{type(state_dict).__name__}")
+        state = dict(state_dict)  # the caller's dict is left as it was
+        inner = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for s, st in zip(self._schedulers, inner):
+            s.load_state_dict(st)
 
 
 # ---- on a plateau ----------------------------------------------------------------------------------
@@ -693,3 +818,120 @@ class OneCycleLR(LRScheduler):
                 start = end
         return lrs
 
+
+# ---- cyclical learning rates ----------------------------------------------------------------------
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates (Smith, 2017), as ``torch.optim.lr_scheduler.CyclicLR``, stepped
+    once a **batch**: the rate climbs from ``base_lr`` to ``max_lr`` over ``step_size_up``
+    iterations and comes back over ``step_size_down`` (default: the same), the amplitude scaled
+    by ``scale_fn``: 1 (``"triangular"``), halved every cycle (``"triangular2"``),
+    ``gamma ** iteration`` (``"exp_range"``), or your own ``scale_fn`` of the cycle number or the
+    iteration (``scale_mode``). With ``cycle_momentum`` the momentum (SGD's ``momentum``, Adam's
+    first beta) moves the other way, between ``max_momentum`` and ``base_momentum``. Building it
+    sets each group's rate to ``base_lr``. The schedule is closed-form (from ``base_lr``, not
+    from the current rate), as PyTorch's."""
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+        cls = "CyclicLR"
+        _optimizer(optimizer)
+        _int(last_epoch, "last_epoch", cls, -1)  # every check before the groups are written
+        base_lrs = [_real(v, "base_lr", cls, 0.0)
+                    for v in _per_group(base_lr, "base_lr", optimizer, cls)]
+        max_lrs = [_real(v, "max_lr", cls, 0.0)
+                   for v in _per_group(max_lr, "max_lr", optimizer, cls)]
+        up = _real(step_size_up, "step_size_up", cls, 0.0, low_open=True)
+        down = up if step_size_down is None else _real(step_size_down, "step_size_down", cls, 0.0)
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"{cls}: scale_fn must be callable or None, got "
+                            f"{type(scale_fn).__name__}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"{cls}: scale_mode must be 'cycle' or 'iterations', got "
+                             f"{scale_mode!r}")
+        gamma = _real(gamma, "gamma", cls)
+        cycle = bool(cycle_momentum)
+        if cycle:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
+                                 "option enabled")
+            lows = [_real(v, "base_momentum", cls)
+                    for v in _per_group(base_momentum, "base_momentum", optimizer, cls)]
+            highs = [_real(v, "max_momentum", cls)
+                     for v in _per_group(max_momentum, "max_momentum", optimizer, cls)]
+        self.max_lrs = max_lrs
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        self.mode, self.gamma = mode, gamma
+        self._scale_fn_custom = scale_fn
+        # the built-in modes fix the scale mode, whatever was passed, as PyTorch
+        self.scale_mode = scale_mode if scale_fn is not None else \
+            ("iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = cycle
+        self.use_beta1 = cycle and "betas" in optimizer.defaults
+        if cycle:
+            self.base_momentums, self.max_momentums = lows, highs
+        if last_epoch == -1:
+            for i, group in enumerate(optimizer.param_groups):
+                group["lr"] = base_lrs[i]
+                if cycle:
+                    self._set_momentum(group, highs[i])
+                    group["max_momentum"], group["base_momentum"] = highs[i], lows[i]
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs  # after the base class, as PyTorch (it read initial_lr)
+
+    def _set_momentum(self, group, m):
+        if self.use_beta1:
+            group["betas"] = (m, *group["betas"][1:])
+        else:
+            group["momentum"] = m
+
+    def scale_fn(self, x):
+        """The amplitude's scale at cycle (or iteration) ``x``."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self):
+        self._check_called_in_step()
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            scale_factor = x / self.step_ratio
+        else:
+            scale_factor = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (high - base) * scale_factor * scale
+               for base, high in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, low, high in zip(self.optimizer.param_groups, self.base_momentums,
+                                        self.max_momentums):
+                self._set_momentum(group, high - (high - low) * scale_factor * scale)
+        return lrs
+
+    def state_dict(self):
+        """As the base class's; a ``scale_fn`` that is a callable object is saved by its
+        attributes, a plain function not at all (as PyTorch)."""
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("optimizer", "_scale_fn_custom")}
+        fn = self._scale_fn_custom
+        state["_scale_fn_custom"] = (dict(fn.__dict__) if fn is not None
+                                     and not isinstance(fn, types.FunctionType) else None)
+        return state
+
+    def load_state_dict(self, state_dict):
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"CyclicLR.load_state_dict: state_dict must be a dict, got "
+                            f"{type(state_dict).__name__}")
+        state = dict(state_dict)
+        attrs = state.pop("_scale_fn_custom", None)
+        super().load_state_dict(state)
+        if attrs is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(attrs)

@@ -283,7 +283,7 @@ class Optimizer:
         return "\n".join(lines)
 
 
-_FLAGS = ("nesterov", "maximize", "amsgrad", "decoupled_weight_decay")
+_FLAGS = ("nesterov", "maximize", "amsgrad", "decoupled_weight_decay", "centered")
 
 
 def _as_index(i):
