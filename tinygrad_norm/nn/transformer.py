@@ -153,7 +153,6 @@ class TransformerEncoderLayer(_Layer):
         return self.norm2(x + self._ff_block(x, self.dropout2))
 
 
-
 class TransformerDecoderLayer(_Layer):
     """Self-attention over the target, attention to the encoder's output (``memory``) and a
     feed-forward block, each added to its input, with LayerNorm after each sum or before each
