@@ -12,6 +12,7 @@ from .activation import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from . import init, utils  # noqa: F401
 from .. import functional  # noqa: F401

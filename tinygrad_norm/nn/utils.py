@@ -197,3 +197,12 @@ def vector_to_parameters(vec, parameters):
         n = p.data.size
         p.data = vec.data[start:start + n].reshape(p.data.shape).astype(p.data.dtype)
         start += n
+
+
+# ``nn.utils.rnn`` as in PyTorch; also registered as a module, so that
+# ``from tinygrad_norm.nn.utils.rnn import pad_sequence`` works as ``torch.nn.utils.rnn``'s does
+import sys as _sys  # noqa: E402
+
+from . import rnn_utils as rnn  # noqa: E402
+
+_sys.modules[__name__ + ".rnn"] = rnn
