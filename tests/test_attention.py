@@ -410,8 +410,8 @@ def _x(*shape):
     (lambda: nn.MultiheadAttention(4.0, 2), TypeError, "embed_dim must be an int"),
     (lambda: nn.MultiheadAttention(4, 2, dropout=2.0), ValueError, "dropout probability"),
     (lambda: nn.MultiheadAttention(4, 2)(_x(3, 2, 4), _x(3, 2, 4), _x(3, 2, 4), is_causal=True),
-     ValueError, r"Need attn_mask if specifying the is_causal hint. You may use "
-                 r"`tinygrad_norm.triu\(tinygrad_norm.ones\(L, L, dtype=bool\), diagonal=1\)`"),
+     ValueError, r"Need attn_mask if specifying the is_causal hint. You may use the "
+                 r"Transformer module method `generate_square_subsequent_mask`"),
     (lambda: nn.MultiheadAttention(4, 2)(_x(3, 2, 4), _x(3, 2, 4), _x(3, 2, 4),
                                          attn_mask=Tensor(np.zeros((4, 3), np.float32))),
      ValueError, r"The shape of the 2D attn_mask is \(4, 3\), but should be \(3, 3\)"),
@@ -442,12 +442,14 @@ def test_mha_errors(call, exc, match):
         call()
 
 
-def test_mha_causal_hint_message_names_a_mask_that_is_torchs(torch):
-    # the is_causal error names a call (there is no Transformer here); its mask must be the
-    # one torch's Transformer.generate_square_subsequent_mask makes (-inf where True)
-    with pytest.raises(ValueError) as info:
-        nn.MultiheadAttention(4, 2)(_x(5, 2, 4), _x(5, 2, 4), _x(5, 2, 4), is_causal=True)
-    call = str(info.value).split("`")[1]
-    mask = eval(call, {"tinygrad_norm": tg, "L": 5})  # noqa: S307 (our own message)
+def test_mha_causal_hint_message_is_torchs_and_its_mask_exists(torch):
+    # the is_causal error is torch's word for word; the method it names exists here and makes
+    # torch's mask
+    msgs = []
+    for lib, x in ((torch.nn, torch.ones(5, 2, 4)), (nn, _x(5, 2, 4))):
+        with pytest.raises((RuntimeError, AssertionError, ValueError)) as info:
+            lib.MultiheadAttention(4, 2)(x, x, x, is_causal=True)
+        msgs.append(str(info.value))
+    assert msgs[0] == msgs[1]
     want = torch.nn.Transformer.generate_square_subsequent_mask(5).numpy()
-    assert mask.dtype == np.bool_ and np.array_equal(mask.data, np.isneginf(want))
+    np.testing.assert_array_equal(nn.Transformer.generate_square_subsequent_mask(5).numpy(), want)

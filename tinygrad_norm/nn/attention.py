@@ -168,11 +168,8 @@ class MultiheadAttention(Module):
         dt = self.dtype
         kpm = _float_mask(key_padding_mask, "key_padding_mask", dt)
         if is_causal and attn_mask is None:
-            # PyTorch points to Transformer.generate_square_subsequent_mask; there is no
-            # Transformer here, so the message names the call that makes the same mask
-            raise ValueError("Need attn_mask if specifying the is_causal hint. You may use "
-                             "`tinygrad_norm.triu(tinygrad_norm.ones(L, L, dtype=bool), "
-                             "diagonal=1)` (True = masked out; L = the sequence length) to "
+            raise ValueError("Need attn_mask if specifying the is_causal hint. You may use the "
+                             "Transformer module method `generate_square_subsequent_mask` to "
                              "create this mask.")
         mask = _float_mask(attn_mask, "attn_mask", dt)
         self._check_masks(kpm, mask, L, N, S, batched)
