@@ -382,3 +382,38 @@ def test_under_grad_an_argument_not_asked_for_shows_zeros(torch):
         shown.append(log[0])
     assert shown[1][0] == shown[0][0] == [4.0, 5.0]
     assert shown[0][1] == [1.0, 2.0] and shown[1][1] == [0.0, 0.0]
+
+
+def test_the_outputs_tensor_hooks_and_retain_grad_run_before_the_modules_pre_hook(torch):
+    got = []
+    for lib, Tensor in ((torch.nn, torch.tensor), (nn, T)):
+        class Double(lib.Module):
+            def forward(self, a):
+                return a * 2
+        m = Double()
+        seen = []
+        m.register_full_backward_pre_hook(lambda mod, go: (seen.append(_values(go)),
+                                                            (go[0] * 100,))[1])
+        x = Tensor([1.0, 2.0]).double().requires_grad_(True)
+        o = m(x)
+        o.retain_grad()
+        o.register_hook(lambda g: g * 10)
+        o.sum().backward()
+        got.append((seen, _values([o.grad, x.grad])))
+    assert got[1] == got[0]
+
+
+def test_grad_of_a_hooked_modules_output_itself_is_not_hooked(torch):
+    got = []
+    for lib, Tensor, grad in ((torch.nn, torch.tensor, torch.autograd.grad), (nn, T, tg.grad)):
+        class Double(lib.Module):
+            def forward(self, a):
+                return a * 2
+        m = Double()
+        log = []
+        m.register_full_backward_pre_hook(lambda mod, go: (log.append("pre"), (go[0] * 100,))[1])
+        x = Tensor([0.0, 1.0, 2.0]).double().requires_grad_(True)
+        o = m(x)
+        (g,) = grad((o * o).sum(), [o])
+        got.append((log, _values([g])))
+    assert got[1] == got[0] and got[1][0] == []

@@ -16,6 +16,8 @@ PAIRS = [  # (dtype, shape) of each operand
     ((np.float64, ()), (np.float32, (3,))), ((np.int64, ()), (np.float32, (3,))),
     ((np.uint8, (3,)), (np.int64, (3,))), ((np.float32, (3,)), (np.float64, (3,))),
     ((np.bool_, (3,)), (np.float32, (3,))), ((np.int32, (3,)), (np.float16, ())),
+    ((np.bool_, (3,)), (np.int64, ())), ((np.bool_, (3,)), (np.uint8, ())),
+    ((np.uint8, (3,)), (np.int64, ())), ((np.float16, (3,)), (np.float32, ())),
 ]
 
 
@@ -72,3 +74,16 @@ def test_create_graph_keeps_the_promoted_dtype():
     (gg,) = tg.grad(g.sum(), [x])
     assert g.dtype == gg.dtype == np.float32
     np.testing.assert_array_equal(gg.numpy(), [6.0, 8.0])
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_write_into_a_promoted_operand_is_refused_as_torch(torch, create_graph):
+    # the node saves a float32 copy of the int64 operand; the write is into the tensor itself
+    for lib, Tensor in ((torch, torch.tensor), (tg, T)):
+        x = Tensor(np.array([1.0, 2.0, 3.0], np.float32)).requires_grad_(True)
+        m = Tensor(np.array([1, 2, 3]))
+        y = (x * x * m).sum()
+        with lib.no_grad():
+            m += 10
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            (lib.autograd.grad if lib is torch else tg.grad)(y, [x], create_graph=create_graph)

@@ -274,6 +274,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
     xp = ops.TG if create_graph else ops.NP
     last_write = _last_write
     pending, owned, leaves, heap, hooked = {}, set(), {}, [], set()
+    run_id = object()  # this backward, for a group hook that must run once in it
     push, pop = heapq.heappush, heapq.heappop
     target_nodes = {}
     if targets is not None:
@@ -328,7 +329,10 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                     found[i] = g
                 mine = False
             if node.hooks:
-                g = _run_hooks(node.hooks, g, create_graph, (node.seq, pending, owned, hooked))
+                # a module's group hook only where the node runs (torch's node hook): grad()
+                # of a hooked module's output itself returns the gradient unhooked
+                g = _run_hooks(node.hooks, g, create_graph,
+                               (node.seq, pending, owned, hooked, run_id) if runs else None)
                 if g is None:  # a module backward hook blocked it: nothing flows below here
                     if not retain_graph:
                         node.inputs = node.saved = None
@@ -542,6 +546,11 @@ def _check_written(node):
     if op.reads_inputs:
         reads = op.reads(node.needs) if op.reads is not None else (True,) * len(arrays)
         stale = next((a for a, r in zip(arrays, reads) if r and _written_since(a, seq)), None)
+        if stale is None:  # an operand saved as a promoted copy: the write is into its tensor
+            stale = next((t.data for t, a, r in zip(node.inputs, arrays, reads)
+                          if r and type(a) is np.ndarray and hasattr(t, "data")
+                          and t.data is not a and t.data.dtype != a.dtype
+                          and _written_since(t.data, seq)), None)
     if stale is None and op.saves_out and _written_since(out, seq):
         stale = out
     if stale is None and node.kw:  # an index or a target array the VJP reads (getitem, nll)
@@ -576,7 +585,8 @@ def _check_unmodified(node):
         # (an integer operand promoted to the other's float type was saved as that copy: its
         # dtype tells it apart from a replaced array)
         stale = next((t for t, a in zip(node.inputs, node.saved[0])
-                      if type(t) is Tensor and t.data is not a and t.data.dtype == a.dtype), None)
+                      if type(t) is Tensor and t.data is not a and (
+                          t.data.dtype == a.dtype or _written_since(t.data, node.seq))), None)
     if stale is None and node.op.saves_out:
         out = node.out_ref()
         stale = out if out is not None and out.data is not node.saved[1] else None
@@ -606,8 +616,9 @@ class GroupHook:
     the gradients of all are final -- the one in hand and the others still pending, which the
     hook may replace. ``fn(grads)`` takes a list (None where no gradient arrived) and returns one:
     ``GroupHook.KEEP`` leaves a gradient as it is, None blocks it (nothing flows below that node,
-    as PyTorch treats a None a module hook returns). It holds sequence numbers only: no
-    reference into the graph."""
+    as PyTorch treats a None a module hook returns). It holds sequence numbers, not nodes: the
+    graph does not reach itself through it (``fn`` may hold the module's output tensors, which
+    own nodes below this one, never this one)."""
 
     __slots__ = ("seqs", "fn", "_fired")
     __name__ = "module backward hook"
@@ -617,10 +628,12 @@ class GroupHook:
         self.seqs, self.fn, self._fired = tuple(seqs), fn, None
 
     def run(self, g, create_graph, at):
-        seq, pending, owned, hooked = at
-        if self._fired is pending:
+        if at is None:
+            return g  # grad()'s input itself, whose node does not run
+        seq, pending, owned, hooked, run_id = at
+        if self._fired is run_id:
             return g  # a later node of the group, in the backward that already ran it
-        self._fired = pending  # an (emptied) dict of a finished backward, kept alive: no reuse
+        self._fired = run_id  # a token, not the pending dict: that would keep its gradients
         from .tensor import Tensor
         grads = [g if s == seq else pending.get(s) for s in self.seqs]
         keep = GroupHook.KEEP

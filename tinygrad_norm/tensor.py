@@ -17,7 +17,7 @@ import numpy as np
 
 from . import ops
 from . import random as _random
-from .autograd import Node, _state, mark_written, no_grad, run_backward
+from .autograd import GroupHook, Node, _state, mark_written, no_grad, run_backward
 
 _new = object.__new__
 _SCALARS = (int, float)
@@ -87,12 +87,6 @@ def _operand(x):
                     f"or a Python number)")
 
 
-def _exp_dtype(dt):
-    """The float type NumPy's exp gives an array of dtype ``dt`` (int64 -> float64, bool ->
-    float16)."""
-    return np.exp(np.zeros(0, dt)).dtype
-
-
 def _shape_of(x):
     return x.data.shape if type(x) is Tensor else np.shape(x)
 
@@ -108,9 +102,14 @@ def _promoted(a, b, op):
         return (a, b.astype(a.dtype)) if fa else (a.astype(b.dtype), b)
     if not fa and op is ops.Div:
         return a.astype(np.float32), b.astype(np.float32)
-    if a.dtype != b.dtype and (a.ndim == 0) != (b.ndim == 0):
-        return (a.astype(b.dtype), b) if a.ndim == 0 else (a, b.astype(a.dtype))
+    if a.dtype != b.dtype and (a.ndim == 0) != (b.ndim == 0) and \
+            _CATEGORY[a.dtype.kind] == _CATEGORY[b.dtype.kind]:  # bool with an int 0-d: int
+        with np.errstate(over="ignore"):  # a 0-d value beyond the narrower type: inf, as torch
+            return (a.astype(b.dtype), b) if a.ndim == 0 else (a, b.astype(a.dtype))
     return a, b
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # torch's: bool < integer < float < complex
 
 
 def _binary(op, a, b):
@@ -560,10 +559,12 @@ class Tensor:
                 self._hooks = []
             hooks = self._hooks
         hook = _Hook(fn)
-        if hooks and isinstance(hooks[-1], _RetainGrad):  # retain_grad sees the final gradient
-            hooks.insert(len(hooks) - 1, hook)
-        else:
-            hooks.append(hook)
+        # retain_grad sees the final gradient, and a module backward hook's group (the node of
+        # a hooked module's output) sees it after the tensor's own hooks, as in torch
+        at = len(hooks)
+        while at and isinstance(hooks[at - 1], (_RetainGrad, GroupHook)):
+            at -= 1
+        hooks.insert(at, hook)
         return _HookHandle(hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
@@ -1290,7 +1291,10 @@ class Tensor:
             return
         if node.hooks is None:
             node.hooks = []
-        node.hooks.append(_RetainGrad(self))
+        at = len(node.hooks)  # before a module backward hook's group, as torch's order
+        if at and isinstance(node.hooks[-1], GroupHook):
+            at -= 1
+        node.hooks.insert(at, _RetainGrad(self))
 
     def expand_as(self, other):
         return self.expand(*other.shape)
