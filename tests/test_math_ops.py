@@ -458,8 +458,10 @@ def test_max_along_a_dim_gives_values_and_indices_with_the_gradient_at_the_index
 
 def test_bad_input_errors():
     x, i = Tensor(np.array([1.5, -2.0])), Tensor(np.array([1, 2]))
-    with pytest.raises(TypeError, match="round.*not implemented for int64"):
-        i.round()
+    with pytest.raises(TypeError, match="round.*not implemented for int64 tensors with decimals"):
+        i.round(decimals=1)
+    with pytest.raises(TypeError, match="round.*not implemented for bool"):
+        (i > 1).round()
     with pytest.raises(TypeError, match="decimals.*must be int"):
         x.round(decimals=1.5)
     with pytest.raises(TypeError, match="frac.*not implemented"):

@@ -1273,6 +1273,11 @@ GRADCHECK = {
     "cumsum": (lambda a: a.cumsum(axis=1) * a, [_r((2, 4))]),
     "cumsum_flat": (lambda a: a.cumsum() ** 2, [_r((2, 3))]),
     "prod": (lambda a: a.prod(axis=1) * a.sum(axis=1), [_r((2, 3))]),
+    "cumprod": (lambda a: a.cumprod(1) * a, [_r((2, 4))]),
+    # zeros first, last, one and two in a slice: the zero-aware VJP and its recorded form
+    "cumprod_zeros": (lambda a: a.cumprod(0) * a,
+                      [np.array([[0.0, 1.5, 0.7], [2.0, 0.0, 0.0], [0.5, -1.0, 1.2],
+                                 [1.3, 0.0, 0.0]])]),
     # one zero in a column, two in another: the product-of-the-others branch
     "prod_zeros": (lambda a: a.prod(axis=0) ** 2,
                    [np.array([[0.0, 1.5, 0.0], [2.0, 0.0, 0.7], [0.5, -1.0, 0.0]])]),

@@ -329,7 +329,7 @@ def test_max_of_nan_sends_the_gradient_to_the_nans_as_torch(torch):
 # ---- found by a bug hunt against NumPy and torch ----------------------------------------------
 
 @pytest.mark.parametrize("call", [
-    lambda t: tg.concatenate([t, t], axis=(2, 0)), lambda t: tg.stack([t, t], axis=None),
+    lambda t: tg.concatenate([t, t], axis=(2, 0)), lambda t: tg.stack([t, t], dim=None),
     lambda t: t.swapaxes(None, 2), lambda t: t.flatten((1, 2)), lambda t: t.unsqueeze(None),
     lambda t: t.flatten(0, [2])])
 def test_one_axis_arguments_refuse_none_and_tuples(call):

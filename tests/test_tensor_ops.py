@@ -207,7 +207,7 @@ BAD = [
      ValueError, "cannot be broadcast to the product's shape (2, 2, 2)"),
     (lambda: tg.baddbmm(Tensor(_r(2)), Tensor(_r((2, 2, 3))), Tensor(_r((2, 3, 2))), beta="1"),
      TypeError, "beta must be a real number"),
-    (lambda: tg.prod(_r(3)), TypeError, "prod(): input must be a Tensor"),
+    (lambda: tg.prod(_r(3)), TypeError, "prod(): argument 'input' must be Tensor"),
     (lambda: Tensor(_r(3)).prod(axis=1), ValueError, "out of range"),
 ]
 

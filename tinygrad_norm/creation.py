@@ -14,7 +14,8 @@ import numpy as np
 
 from . import ops
 from . import random as _random
-from .tensor import Tensor, _dtype_arg, _new_shape, _scalar_arg, apply, matmul, stack
+from .tensor import Tensor, _dtype_arg, _new_shape, _scalar_arg, apply, matmul, stack, \
+    where
 from .tensor_index import _int, _tensor, movedim, norm
 
 _rng = _random.resolve  # generator=None: the framework generator
@@ -153,7 +154,7 @@ def randperm(n, *, generator=None, dtype=np.int64, requires_grad=False):
     """A random permutation of ``0 .. n-1``, int64 by default, as ``torch.randperm``."""
     n = _int(n, "randperm", "n")
     if n < 0:
-        raise ValueError(f"n must be non-negative, got{n}")
+        raise ValueError(f"n must be non-negative, got {n}")
     a = _rng(generator, "randperm").permutation(n).astype(_dtype_arg(dtype, "randperm"))
     return Tensor(a, requires_grad=requires_grad)
 
@@ -161,7 +162,7 @@ def randperm(n, *, generator=None, dtype=np.int64, requires_grad=False):
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """``num_samples`` category indices (int64) drawn from each row of the non-negative weights
     ``input`` (1-D or 2-D; they need not sum to 1), as ``torch.multinomial``: without
-    ``replacement`` each category at most once."""
+    ``replacement`` each category at most once, zero-weight ones after all the others."""
     x = _tensor(input, "multinomial")
     n = _int(num_samples, "multinomial", "num_samples")
     if x.data.ndim not in (1, 2):
@@ -180,14 +181,22 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     total = w.sum(axis=1)
     if (total <= 0).any():
         raise ValueError("invalid multinomial distribution (sum of probabilities <= 0)")
-    if not replacement and ((w > 0).sum(axis=1) < n).any():
-        raise ValueError("invalid multinomial distribution (with replacement=False, not enough "
-                         "non-negative category to sample)")
     rng = _rng(generator, "multinomial")
-    rows = [rng.choice(w.shape[1], size=n, replace=bool(replacement), p=r / r.sum())
-            for r in w]
+    rows = [_draw(rng, r, n, bool(replacement)) for r in w]
     out = np.stack(rows).astype(np.int64)
     return Tensor._wrap(out if x.data.ndim == 2 else out[0])
+
+
+def _draw(rng, r, n, replacement):
+    """``n`` categories of the weights ``r``. Without replacement and with fewer than ``n``
+    non-zero weights, as torch 2.x: every non-zero category first (in a weighted random
+    order), then zero-weight ones, in a random order, fill the rest."""
+    nz = int(np.count_nonzero(r))
+    if replacement or n <= nz:
+        return rng.choice(r.size, size=n, replace=replacement, p=r / r.sum())
+    first = rng.choice(r.size, size=nz, replace=False, p=r / r.sum())
+    rest = rng.permutation(np.flatnonzero(r == 0))[:n - nz]
+    return np.concatenate([first, rest])
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False):
@@ -379,7 +388,21 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
         if t.data.dtype.kind != "f":
             raise TypeError(f"cdist only supports floating-point dtypes, X1 got: {t.dtype}")
     diff = a.unsqueeze(-2) - b.unsqueeze(-3)  # (..., P, R, M)
+    if p == math.inf:
+        return _largest_each_tie_whole(diff.abs())
     return norm(diff, p, -1)
+
+
+def _largest_each_tie_whole(a):
+    """The largest of ``a`` along the last dim, whose gradient goes whole to every element that
+    ties for it, as torch.cdist's p=inf backward (``norm`` shares it between ties, as torch's
+    norm). The value is the maximum itself, plus the exact zero ``a - a`` at the ties."""
+    m = np.max(a.data, axis=-1, keepdims=True) if a.data.shape[-1] else None
+    if m is None:
+        return a.sum(-1)  # no coordinates: distance 0, as torch's
+    hit = a.data == m
+    still = Tensor._wrap(a.data.copy())
+    return Tensor._wrap(m[..., 0]) + where(hit, a - still, 0.0).sum(-1)
 
 
 def cross(input, other, dim=None):

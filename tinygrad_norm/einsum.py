@@ -143,7 +143,22 @@ def einsum(equation, *operands):
         terms.append(labs)
         args.append(t)
     result = "".join(c for o in out for c in (ell if o == _ELL else [o]))
+    args = _bool_operands(terms, args, result)
     return apply(ops.Einsum, *args, subscripts=",".join(terms) + "->" + result)
+
+
+def _bool_operands(terms, args, result):
+    """Bool operands as torch takes them: products without a sum stay bool (a logical and);
+    one operand summed is counted, int64 (NumPy would or it); a sum of products of several is
+    refused, as torch's matrix product refuses bool."""
+    if not any(t.data.dtype == np.bool_ for t in args):
+        return args
+    if not set("".join(terms)) - set(result):
+        return args
+    if len(args) > 1:
+        raise TypeError("einsum(): \"bmm\" not implemented for 'Bool' (as in torch): a sum of "
+                        "products of bool operands; cast them to an integer or float dtype")
+    return [args[0].astype(np.int64)]
 
 
 def _spell(labs, nd, ell):

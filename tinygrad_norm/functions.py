@@ -4,11 +4,14 @@ of the Tensor methods under torch's names and argument names. Reductions take to
 here computes or differentiates anything itself."""
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
 
-from .tensor import Tensor, _operand, maximum, minimum
+from .tensor import Tensor, _one_axis, _operand, maximum, minimum
+from .tensor import concatenate as _concatenate, stack as _stack, where as _where
+from .tensor_ops import prod as _prod
 
 __all__ = [
     "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "abs", "absolute", "sign", "neg",
@@ -19,8 +22,21 @@ __all__ = [
     "pow", "clamp", "clip", "clamp_min", "clamp_max", "lerp", "isnan", "isinf", "isfinite",
     "nan_to_num", "logical_not", "logical_and", "logical_or", "logical_xor", "sigmoid",
     "tanh", "relu", "sum", "mean", "std", "var", "max", "min", "argmax", "argmin", "softmax",
-    "log_softmax", "logsumexp", "cumsum", "cumprod", "diff",
+    "log_softmax", "logsumexp", "cumsum", "cumprod", "diff", "prod", "cat", "concat", "stack",
+    "where", "flip", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal", "float16", "float32", "float64", "half",
+    "float", "double", "int8", "int16", "int32", "int64", "uint8", "short", "int", "long",
+    "bool",
 ]
+
+# torch's dtype names, as the NumPy dtypes the library takes everywhere a dtype is accepted
+# (``tg.zeros(2, dtype=tg.float32)``, ``x.astype(tg.int64)``). They shadow the builtins in
+# this module: its code says ``builtins.int`` where it means Python's.
+float16 = half = np.float16
+float32 = float = np.float32
+float64 = double = np.float64
+int8, int16, int32, int64, uint8 = np.int8, np.int16, np.int32, np.int64, np.uint8
+short, int, long = np.int16, np.int32, np.int64
+bool = np.bool_
 
 
 def _t(input, fn):
@@ -70,6 +86,8 @@ arctan2 = atan2
 
 
 def round(input, *, decimals=0):
+    """``input.round(decimals)``, as ``torch.round``: an integer tensor (decimals 0) is its own
+    result, a copy of the same dtype."""
     return _t(input, "round").round(decimals)
 
 
@@ -114,10 +132,16 @@ def _pick(fn, torch_name, torch_value, name, value, default):
     return value if value is not default else torch_value
 
 
+def _all_if_empty(d):
+    """torch's reductions read ``dim=()`` or ``[]`` as every dim (NumPy's ``axis=()`` reduces
+    none, and the Tensor methods keep NumPy's meaning)."""
+    return None if isinstance(d, (tuple, list)) and len(d) == 0 else d
+
+
 def _reduce(method):
     def fn(input, dim=None, keepdim=False, *, axis=None, keepdims=False):
         name = method
-        d = _pick(name, "dim", dim, "axis", axis, None)
+        d = _all_if_empty(_pick(name, "dim", dim, "axis", axis, None))
         k = _pick(name, "keepdim", keepdim, "keepdims", keepdims, False)
         return getattr(_t(input, name), name)(axis=d, keepdims=k)
     fn.__name__ = fn.__qualname__ = method
@@ -132,15 +156,15 @@ sum, mean, logsumexp = _reduce("sum"), _reduce("mean"), _reduce("logsumexp")
 def _moment(method):
     def fn(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
            keepdims=False):
-        d = _pick(method, "dim", dim, "axis", axis, None)
+        d = _all_if_empty(_pick(method, "dim", dim, "axis", axis, None))
         k = _pick(method, "keepdim", keepdim, "keepdims", keepdims, False)
         if unbiased is not None:
             if correction is not None:
                 raise TypeError(f"{method}(): give unbiased or correction, not both")
-            if not isinstance(unbiased, (bool, np.bool_)):
+            if not isinstance(unbiased, (builtins.bool, np.bool_)):
                 raise TypeError(f"{method}(): unbiased must be a bool, got "
                                 f"{type(unbiased).__name__}")
-            correction = int(unbiased)
+            correction = builtins.int(unbiased)
         return getattr(_t(input, method), method)(axis=d, correction=correction, keepdims=k)
     fn.__name__ = fn.__qualname__ = method
     fn.__doc__ = (f"``input.{method}`` over ``dim``, as ``torch.{method}`` (``correction`` "
@@ -166,8 +190,14 @@ def _extreme(name, elementwise, result):
             if k:
                 raise TypeError(f"{name}(): keepdim needs a dim")
             return getattr(x, name)()
-        if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
+        if not isinstance(d, (builtins.int, np.integer)) or isinstance(d, builtins.bool):
             raise TypeError(f"{name}(): argument 'dim' must be int, not {type(d).__name__}")
+        if x.data.ndim == 0:  # torch: dim 0 or -1 of a 0-d tensor is the element, index 0
+            _one_axis(builtins.int(d), 1, "dim")
+            return result(x.clone(), Tensor._wrap(np.zeros((), np.int64)))
+        d = _one_axis(builtins.int(d), x.data.ndim, "dim")
+        if x.data.size == 0:
+            return _empty_extreme(x, d, k, name, result)
         idx = getattr(x, "arg" + name)(axis=d, keepdims=True)
         # the value at its index: the gradient goes to that one element (torch's), not split
         # between ties as ``x.max(axis)`` splits it (torch's amax)
@@ -179,6 +209,20 @@ def _extreme(name, elementwise, result):
     fn.__doc__ = (f"As ``torch.{name}``: of all elements; along ``dim``, the named tuple "
                   f"``(values, indices)``; with a Tensor second argument, elementwise.")
     return fn
+
+
+def _empty_extreme(x, d, k, name, result):
+    """max/min along ``d`` of a tensor with no elements: empty values and indices where the
+    reduced dim has elements (another dim is 0), torch's IndexError where it has none."""
+    if x.data.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    shape = x.data.shape[:d] + (1,) + x.data.shape[d + 1:]
+    idx = np.zeros(shape, np.int64)
+    values = x.gather(d, idx)  # empty, on the graph: backward gives an empty gradient
+    idx = Tensor._wrap(idx)
+    if not k:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return result(values, idx)
 
 
 max = _extreme("max", maximum, MaxResult)
@@ -216,3 +260,63 @@ cumsum, cumprod = _along("cumsum"), _along("cumprod")
 def diff(input, n=1, dim=-1, prepend=None, append=None):
     return _t(input, "diff").diff(n, dim, prepend, append)
 
+
+def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):
+    """``input.prod`` over ``dim`` (an int; None for all), as ``torch.prod``; the library's
+    ``axis``/``keepdims`` (a tuple too) as well, and ``dtype`` to cast to first."""
+    d = _pick("prod", "dim", dim, "axis", axis, None)
+    k = _pick("prod", "keepdim", keepdim, "keepdims", keepdims, False)
+    x = _t(input, "prod")
+    return _prod(x if dtype is None else x.astype(dtype), d, k)
+
+
+def cat(tensors, dim=0, *, axis=None):
+    """The tensors joined along ``dim`` (or ``axis``), as ``torch.cat``."""
+    return _concatenate(tensors, _dim_or_axis("cat", dim, axis))
+
+
+concat = cat
+
+
+def stack(tensors, dim=0, *, axis=None):
+    """The tensors (one shape) stacked along a new ``dim`` (or ``axis``), as ``torch.stack``."""
+    return _stack(tensors, _dim_or_axis("stack", dim, axis))
+
+
+def _dim_or_axis(fn, dim, axis):
+    if axis is None:
+        return dim
+    if dim != 0:
+        raise TypeError(f"{fn}(): give dim or axis (the same thing), not both")
+    return axis
+
+
+def where(condition, input=None, other=None):
+    """``input`` where ``condition`` holds, else ``other``, as ``torch.where`` (the gradient a
+    select); ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``."""
+    if input is None and other is None:
+        from .tensor_index import nonzero
+        c = condition if isinstance(condition, Tensor) else Tensor._wrap(np.asarray(condition))
+        return nonzero(c, as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where(): give both input and other, or neither (the nonzero form)")
+    return _where(condition, input, other)
+
+
+def flip(input, dims):
+    """``input`` reversed along ``dims`` (an int, a tuple or list), as ``torch.flip``."""
+    return _t(input, "flip").flip(dims)
+
+
+def _comparison(name, method):
+    def fn(input, other):
+        return getattr(_t(input, name), method)(other)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"``input.{method}(other)``, a bool tensor, as ``torch.{name}``."
+    return fn
+
+
+eq, ne = _comparison("eq", "__eq__"), _comparison("ne", "__ne__")
+lt, le = _comparison("lt", "__lt__"), _comparison("le", "__le__")
+gt, ge = _comparison("gt", "__gt__"), _comparison("ge", "__ge__")
+less, less_equal, greater, greater_equal, not_equal = lt, le, gt, ge, ne

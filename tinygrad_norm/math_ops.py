@@ -1,7 +1,7 @@
 """PyTorch's elementwise math beyond the operators, as Tensor methods call it: rounding with
 ``decimals``, ``fmod``/``remainder``/``floor_divide``, the two-input functions that make floats
 (``atan2``, ``hypot``, ``logaddexp``), the tests (``isnan``, ...), the logical ops, and the
-composites ``frac``, ``lerp``, ``nan_to_num``, ``cumprod`` and ``diff``. The differentiable ones
+composites ``frac``, ``lerp``, ``nan_to_num`` and ``diff`` (``cumprod`` calls its primitive). The differentiable ones
 are primitives of ``ops`` or composites of them: no derivative is written here. Errors use
 torch's wording where it has one."""
 from __future__ import annotations
@@ -11,7 +11,8 @@ import numbers
 import numpy as np
 
 from . import ops
-from .tensor import Tensor, _binary, _one_axis, _operand, _unary, concatenate, where
+from .tensor import Tensor, _binary, _one_axis, _operand, _promoted, _unary, apply, concatenate, \
+    where
 
 
 def _int(v, fn, name):
@@ -35,9 +36,12 @@ def step(x, op):
 
 def round_(x, decimals=0):
     decimals = _int(decimals, "round", "decimals")
-    if x.data.dtype.kind != "f":
-        raise TypeError(f'round(): "round" is not implemented for {x.data.dtype} tensors (as '
-                        f"in torch); round a float tensor")
+    if x.data.dtype.kind in "iu" and decimals == 0:  # its own result: a copy, same dtype (torch)
+        return Tensor._wrap(x.data.copy())
+    if x.data.dtype.kind != "f":  # bool, or an integer with decimals: torch refuses both
+        raise TypeError(f'round(): "round" is not implemented for {x.data.dtype} tensors'
+                        f'{" with decimals" if x.data.dtype.kind in "iu" else ""} (as in '
+                        f"torch); round a float tensor")
     if decimals == 0:
         return _unary(ops.Round, x)
     from .tensor import apply
@@ -96,6 +100,14 @@ def floor_divide(a, b):
     _divisor_check("floor_divide", a, b)
     ad = a.data if type(a) is Tensor else a
     bd = b.data if type(b) is Tensor else b
+    # torch's result type, as the operators take it: float32 with int64 stays float32, an
+    # integer tensor with a Python float is float32 (NumPy made both float64)
+    if isinstance(ad, np.ndarray) and isinstance(bd, np.ndarray):
+        ad, bd = _promoted(ad, bd, ops.Mul)
+    elif isinstance(ad, np.ndarray) and isinstance(bd, float) and ad.dtype.kind in "biu":
+        ad = ad.astype(np.float32)
+    elif isinstance(bd, np.ndarray) and isinstance(ad, float) and bd.dtype.kind in "biu":
+        bd = bd.astype(np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
         return Tensor._wrap(np.asarray(np.floor_divide(ad, bd)))
 
@@ -156,20 +168,12 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 
 
 def cumprod(x, dim):
-    """Running products along ``dim``, as torch's ``cumprod``. A composite of ``prod``: row ``i``
-    of an (n, n) matrix holds ``x[0..i]`` and 1 after, so the gradient is ``prod``'s, torch's
-    where factors are 0 (the product of the others), and differentiable again. The cost is n^2
-    values per slice. Integers and bools give int64, as torch."""
+    """Running products along ``dim``, as torch's ``cumprod``: the ``Cumprod`` primitive (O(n),
+    torch's gradient where factors are 0). Integers and bools give int64, as torch."""
     d = _one_axis(_int(dim, "cumprod", "dim"), max(x.data.ndim, 1), "dim")
     if x.data.ndim == 0:
         return x.prod()
-    n = x.data.shape[d]
-    xs = x.swapaxes(d, -1) if d != x.data.ndim - 1 else x
-    rows = xs.unsqueeze(-2).expand(*xs.shape[:-1], n, n)
-    mask = np.tril(np.ones((n, n), dtype=bool))
-    one = 1 if x.data.dtype.kind in "biu" else 1.0
-    out = where(mask, rows, one).prod(axis=-1)
-    return out.swapaxes(d, -1) if d != x.data.ndim - 1 else out
+    return apply(ops.Cumprod, x, axis=d)
 
 
 def diff(x, n=1, dim=-1, prepend=None, append=None):

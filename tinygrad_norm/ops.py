@@ -1016,6 +1016,69 @@ class Cumsum(Op):
         return (g.flip(axis).cumsum(axis).flip(axis),)
 
 
+class Cumprod(Op):
+    """Running products along one axis, in O(n). Its VJP is PyTorch's cumprod_backward: where
+    a slice has no zero, ``revcumsum(g * out) / x`` (differentiable as it stands); where it
+    has, each input's gradient is ``sum_{j >= i} g_j * prod_{m <= j, m != i} x_m``, without a
+    division by 0. Unrecorded that takes O(n): ahead of the first zero the quotient above, at
+    it the reverse running sum of ``g`` times the running products with that zero replaced by
+    1, after it 0. Recorded (create_graph) the zeros after the first have a gradient of 0 but
+    a derivative that is not, so, as torch falls back to O(n^2) there, each element's
+    running products with it replaced by 1 are taken (n^2 values a slice, only where a slice
+    holds a zero). float16 multiplies in float32 and rounds each result once; integers and
+    bools give int64, as torch.cumprod."""
+    name = "cumprod"
+    saves_out = True
+
+    @staticmethod
+    def forward(a, axis):
+        if a.dtype == np.float16:
+            with np.errstate(over="ignore"):  # past 65504: inf, silently, as torch
+                return np.cumprod(a, axis=axis, dtype=np.float32).astype(np.float16)
+        if a.dtype.kind in "biu":
+            return np.cumprod(a, axis=axis, dtype=np.int64)
+        return np.cumprod(a, axis=axis)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, axis = args[0], kw["axis"]
+        zero = (a if type(a) is np.ndarray else a.data) == 0
+        if not zero.any():
+            return (_rev_cumsum(g * out, axis, xp) / a,)
+        if xp is not NP:
+            return (_cumprod_grad_recorded(g, a, axis),)
+        seen = np.cumsum(zero, axis=axis)
+        ahead, first = seen == 0, zero & (seen == 1)  # before a slice's first zero; that zero
+        ga = np.where(ahead, _rev_cumsum(g * out, axis, xp) / np.where(ahead, a, 1), 0)
+        # at the first zero: sum_{j >= k} g_j * the running product with that zero as 1
+        run = Cumprod.forward(np.where(first, 1, a), axis)
+        return (np.where(first, _rev_cumsum(g * run, axis, xp), ga),)
+
+
+def _cumprod_grad_recorded(g, a, axis):
+    """``sum_{j >= i} g_j * prod_{m <= j, m != i} x_m`` for every ``i``, in Tensor ops: row
+    ``i`` of an (n, n) block is the slice with ``x_i`` replaced by 1, whose running products
+    (Cumprod again, so every order is differentiable) are weighted by ``g`` from column ``i``
+    on and summed."""
+    from .tensor import apply, where
+    last = len(a.shape) - 1
+    if axis != last:
+        a, g = a.swapaxes(axis, -1), g.swapaxes(axis, -1)
+    n = a.shape[-1]
+    rows = where(np.eye(n, dtype=bool), 1, a.unsqueeze(-2).broadcast_to(a.shape + (n,)))
+    runs = apply(Cumprod, rows, axis=last + 1)
+    later = np.triu(np.ones((n, n), dtype=bool))  # column j at or after row i
+    r = where(later, g.unsqueeze(-2) * runs, 0).sum(axis=-1)
+    return r.swapaxes(axis, -1) if axis != last else r
+
+
+def _rev_cumsum(a, axis, xp):
+    """The running sum from the far end of ``axis``: each element plus all after it."""
+    if xp is NP:
+        return np.flip(Cumsum.forward(np.flip(a, axis), axis), axis)
+    return a.flip(axis).cumsum(axis).flip(axis)
+
+
 class Mean(Op):
     name = "mean"
     reads_inputs = False

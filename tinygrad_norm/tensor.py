@@ -1455,6 +1455,38 @@ class Tensor:
         return _tensor_index.index_add(self, dim, index, source, alpha=alpha)
 
     def index_fill(self, dim, index, value): return _tensor_index.index_fill(self, dim, index, value)
+
+    # the in-place forms, as exp_ (``_apply_``): a source that requires grad is refused too,
+    # since the write is not recorded
+    def _write_(self, name, fn, *sources):
+        for s in sources:
+            self._in_place(name, s)
+        return self._apply_(name, fn)
+
+    def scatter_(self, dim, index, src=None, *, value=None):
+        return self._write_("scatter_", lambda t: t.scatter(dim, index, src, value=value), src)
+
+    def scatter_add_(self, dim, index, src):
+        return self._write_("scatter_add_", lambda t: t.scatter_add(dim, index, src), src)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self._write_("index_add_", lambda t: t.index_add(dim, index, source, alpha=alpha),
+                            source)
+
+    def index_fill_(self, dim, index, value):
+        return self._write_("index_fill_", lambda t: t.index_fill(dim, index, value), value)
+
+    def masked_fill_(self, mask, value):
+        return self._write_("masked_fill_", lambda t: t.masked_fill(mask, value), value)
+
+    # torch's comparison methods: the operators under their names
+    def eq(self, other): return self == other
+    def ne(self, other): return self != other
+    def lt(self, other): return self < other
+    def le(self, other): return self <= other
+    def gt(self, other): return self > other
+    def ge(self, other): return self >= other
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
     def any(self, dim=None, keepdim=False): return _tensor_index.any(self, dim, keepdim)
     def all(self, dim=None, keepdim=False): return _tensor_index.all(self, dim, keepdim)
     def amax(self, dim=(), keepdim=False): return _tensor_index.amax(self, dim, keepdim)

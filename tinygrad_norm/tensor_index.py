@@ -224,10 +224,14 @@ def nonzero(input, *, as_tuple=False):
     return Tensor._wrap(out.astype(np.int64))
 
 
-def repeat_interleave(input, repeats, dim=None, *, output_size=None):
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     """Each element (each slice along ``dim``; of the flattened tensor for None) repeated
-    ``repeats`` times (an int, or one count per element), as ``torch.repeat_interleave``."""
+    ``repeats`` times (an int, or one count per element), as ``torch.repeat_interleave``.
+    Without ``repeats``, ``input`` holds the counts: index ``i`` repeated ``input[i]`` times
+    (segment ids from lengths), of ``input``'s integer dtype."""
     x = _tensor(input, "repeat_interleave")
+    if repeats is None:
+        return _segment_ids(x, output_size)
     if dim is None:
         x, d = x.reshape(-1), 0
     else:
@@ -248,6 +252,22 @@ def repeat_interleave(input, repeats, dim=None, *, output_size=None):
         raise ValueError(f"repeat_interleave(): output_size {output_size} does not match the "
                          f"repeats' total {idx.size}")
     return index_select(x if x.data.ndim else x.reshape(1), d, idx)
+
+
+def _segment_ids(x, output_size):
+    r = x.data
+    if r.dtype.kind not in "iu":
+        raise TypeError(f'repeat_interleave(): "repeat_interleave_cpu" not implemented for '
+                        f"{r.dtype} repeats (as in torch): give integer counts")
+    if r.ndim != 1:
+        raise ValueError("repeat_interleave only accept 1D vector as repeat")
+    if (r < 0).any():
+        raise ValueError("repeats can not be negative")
+    idx = np.repeat(np.arange(r.size, dtype=r.dtype), r)
+    if output_size is not None and output_size != idx.size:
+        raise ValueError(f"repeat_interleave(): output_size {output_size} does not match the "
+                         f"repeats' total {idx.size}")
+    return Tensor._wrap(idx)
 
 
 # ---- scatters (out of place) -----------------------------------------------------------------
@@ -293,6 +313,8 @@ def _scatter_args(input, dim, index, src, fn):
     x = _tensor(input, fn, "self")
     d = _dim(x, dim, fn)
     idx = _index(index, fn)
+    if x.data.ndim == 0 and idx.ndim > 1:
+        raise ValueError("Index tensor must have the same number of dimensions as self tensor")
     if isinstance(src, Tensor) and src.data.dtype != x.data.dtype:
         raise TypeError(f"{fn}(): Expected self.dtype to be equal to src.dtype")
     return x, d, idx
@@ -303,6 +325,8 @@ def scatter_add(input, dim, index, src):
     adding up, as ``torch.scatter_add`` (out of place). Differentiable wrt both."""
     s = _tensor(src, "scatter_add", "src")
     x, d, idx = _scatter_args(input, dim, index, s, "scatter_add")
+    if x.data.ndim == 0:  # torch: a 0-d tensor as one element along dim 0
+        return scatter_add(x.reshape(1), 0, idx.reshape(-1), s.reshape(-1)).reshape(())
     places, shp = _scatter_places(x, d, idx, s.data.shape, "scatter_add")
     if not idx.size:
         return x.clone()
@@ -322,6 +346,9 @@ def scatter(input, dim, index, src=None, *, value=None):
     if src is not None and not isinstance(src, Tensor):
         value, src = src, None  # scatter(dim, index, 2.0), as torch's overload
     x, d, idx = _scatter_args(input, dim, index, src, fn)
+    if x.data.ndim == 0:  # torch: a 0-d tensor as one element along dim 0
+        s1 = None if src is None else src.reshape(-1)
+        return scatter(x.reshape(1), 0, idx.reshape(-1), s1, value=value).reshape(())
     places, shp = _scatter_places(x, d, idx, None if src is None else src.data.shape, fn)
     if not idx.size:
         return x.clone()
@@ -413,6 +440,8 @@ def any(input, dim=None, keepdim=False):
     """Whether any element over ``dim`` (None: all) is non-zero, a bool tensor, as
     ``torch.any``. No gradient."""
     x = _tensor(input, "any")
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:  # torch: no dim reduced, each as bool
+        return Tensor._wrap(x.data.astype(bool))
     return Tensor._wrap(np.asarray(np.any(x.data, axis=_dims(x, dim, "any"),
                                           keepdims=bool(keepdim))))
 
@@ -420,6 +449,8 @@ def any(input, dim=None, keepdim=False):
 def all(input, dim=None, keepdim=False):
     """Whether every element over ``dim`` (None: all) is non-zero, as ``torch.all``."""
     x = _tensor(input, "all")
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:  # torch: no dim reduced, each as bool
+        return Tensor._wrap(x.data.astype(bool))
     return Tensor._wrap(np.asarray(np.all(x.data, axis=_dims(x, dim, "all"),
                                           keepdims=bool(keepdim))))
 
@@ -449,8 +480,11 @@ def median(input, dim=None, keepdim=False):
     x = _tensor(input, "median")
     if dim is None:
         flat = x.reshape(-1)
-        if flat.data.size == 0:
-            return Tensor._wrap(np.asarray(np.nan, x.data.dtype))
+        if flat.data.size == 0:  # NaN, on the graph (backward gives an empty gradient)
+            dt = x.data.dtype  # torch: NaN, or an integer type's smallest value
+            nan = Tensor._wrap(np.asarray(np.nan if dt.kind == "f" else
+                                          np.iinfo(dt).min if dt.kind in "iu" else False, dt))
+            return nan + flat.sum() if x.requires_grad else nan
         m = _lower_median(flat.data, 0)
         if x.data.dtype.kind == "f" and np.isnan(flat.data).any():
             m = np.nan  # NaN propagates, as torch's (sorted last, it would not be picked)
@@ -508,6 +542,12 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     p = _scalar_arg(p, "norm(): p")
     axes = _dims(x, dim, "norm")
     keep = bool(keepdim)
+    if x.data.dtype == np.float16:  # in float32, rounded once, as torch's: (x*x) overflowed
+        return _norm(x.astype(np.float32), p, axes, keep).astype(np.float16)
+    return _norm(x, p, axes, keep)
+
+
+def _norm(x, p, axes, keep):
     if p == math.inf or p == -math.inf:
         a = x.abs()
         return a.max(axes, keep) if p > 0 else a.min(axes, keep)
@@ -520,7 +560,20 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if p == 2:
         s = (x * x).sum(axes, keep)
         return _root(s, 2)
-    return _root((x.abs() ** p).sum(axes, keep), p)
+    return _root(_abs_pow(x, p).sum(axes, keep), p)
+
+
+def _abs_pow(x, p):
+    """``|x| ** p`` whose gradient is 0 at ``x = 0`` for every positive ``p``, as torch's norm
+    backward: below 1 the power's derivative there is inf, and inf * 0 made NaN. The power is
+    taken of ``|x|`` with its zeros replaced by 1, then 0 selected (the untaken branch's
+    gradient is finite, so the select's 0 stays 0)."""
+    a = x.abs()
+    zero = a.data == 0
+    if p < 0 or not zero.any():  # a negative p: 0 ** p is inf, and its gradient torch's too
+        return a ** p
+    safe = where(zero, Tensor._wrap(np.ones((), a.data.dtype)), a)
+    return where(zero, Tensor._wrap(np.zeros((), a.data.dtype)), safe ** p)
 
 
 def _root(s, p):

@@ -94,6 +94,9 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         raise TypeError(f"{fn}(): dim must be an int, got {type(dim).__name__}")
     axis = _one_axis(int(dim), len(shape), "dim")
     eps = _eps(eps, fn)
+    if x1.dtype == np.float16 and x2.dtype == np.float16:  # in float32 (x*x overflowed), as torch
+        return cosine_similarity(x1.astype(np.float32), x2.astype(np.float32), dim,
+                                 eps).astype(np.float16)
     with scope(fn, dim=axis, eps=eps):
         if x1.shape != shape:
             x1 = x1.broadcast_to(shape)
@@ -123,18 +126,23 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     axis = len(shape) - 1
     with scope(fn, p=p, eps=eps):
         d = x1 - x2 + eps
-        if p == 2.0:
-            return _two_norm(d, axis, bool(keepdim))
-        a = d.abs()
-        if p == math.inf:
-            return a.max(axis=axis, keepdims=bool(keepdim))
-        if p == 0.0:  # the count of non-zero elements, on the graph with gradient 0, as torch
-            count = (a.data != 0).sum(axis=axis, keepdims=bool(keepdim)).astype(d.dtype)
-            return apply(ops.ZerosLike, a).sum(axis=axis, keepdims=bool(keepdim)) + \
-                Tensor._wrap(count)
-        if p == 1.0:
-            return a.sum(axis=axis, keepdims=bool(keepdim))
-        zero = a.data == 0  # |d| ** p with the power's derivative never taken at 0
-        total = where(zero, 0.0, where(zero, 1.0, a) ** p).sum(axis=axis, keepdims=bool(keepdim))
-        small = total.data == 0  # a zero norm: gradient 0, as torch's
-        return where(small, 0.0, where(small, 1.0, total) ** (1.0 / p))
+        if d.dtype == np.float16:  # the norm in float32, rounded once, as torch's
+            return _p_norm(d.astype(np.float32), p, axis, bool(keepdim)).astype(np.float16)
+        return _p_norm(d, p, axis, bool(keepdim))
+
+
+def _p_norm(d, p, axis, keepdim):
+    if p == 2.0:
+        return _two_norm(d, axis, keepdim)
+    a = d.abs()
+    if p == math.inf:
+        return a.max(axis=axis, keepdims=keepdim)
+    if p == 0.0:  # the count of non-zero elements, on the graph with gradient 0, as torch
+        count = (a.data != 0).sum(axis=axis, keepdims=keepdim).astype(d.dtype)
+        return apply(ops.ZerosLike, a).sum(axis=axis, keepdims=keepdim) + Tensor._wrap(count)
+    if p == 1.0:
+        return a.sum(axis=axis, keepdims=keepdim)
+    zero = a.data == 0  # |d| ** p with the power's derivative never taken at 0
+    total = where(zero, 0.0, where(zero, 1.0, a) ** p).sum(axis=axis, keepdims=keepdim)
+    small = total.data == 0  # a zero norm: gradient 0, as torch's
+    return where(small, 0.0, where(small, 1.0, total) ** (1.0 / p))

@@ -22,7 +22,8 @@ from .distance import pairwise_distance
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
-           "margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss"]
+           "margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss",
+           "hinge_embedding_loss"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -575,6 +576,26 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     margin = _real(margin, "margin", fn)
     with scope(fn, margin=margin, reduction=reduction):
         return _reduce((-target * (input1 - input2) + margin).clip(min=0.0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    """``input`` where ``target`` is 1, ``max(0, margin - input)`` where it is -1, as PyTorch
+    (its kernel's sum of the two selects: a target of another value gets both). The gradient at
+    the hinge passes, as its ``clamp_min``."""
+    fn = "hinge_embedding_loss"
+    reduction = _reduction(fn, reduction, size_average, reduce)
+    _check_input(input, fn)
+    t = target.data if isinstance(target, Tensor) else _numeric_array(target, "target", fn)
+    try:
+        np.broadcast_shapes(input.shape, t.shape)
+    except ValueError:
+        raise ValueError(f"{fn}: shapes {input.shape}, {t.shape} cannot be broadcast "
+                         f"together") from None
+    margin = _real(margin, "margin", fn)
+    with scope(fn, margin=margin, reduction=reduction):
+        hinge = (margin - input).clip(min=0.0)
+        return _reduce(where(t != 1, hinge, 0.0) + where(t != -1, input, 0.0), reduction)
 
 
 _COSINE_EPS = 1e-12  # added to each squared norm, as PyTorch's kernel
