@@ -87,3 +87,14 @@ def test_a_write_into_a_promoted_operand_is_refused_as_torch(torch, create_graph
             m += 10
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             (lib.autograd.grad if lib is torch else tg.grad)(y, [x], create_graph=create_graph)
+
+
+@pytest.mark.parametrize("mode", ["floor", "trunc"])
+def test_rounded_division_takes_torchs_result_type(torch, mode):
+    ints, f32 = np.array([7, -8, 9]), np.array([2.5, 3.0, -2.0], np.float32)
+    for a, b in ((ints, 2.0), (ints, 2), (f32, ints), (ints, f32), (ints, np.array(2.0))):
+        bt = torch.from_numpy(b) if isinstance(b, np.ndarray) else b
+        theirs = torch.from_numpy(a).div(bt, rounding_mode=mode)
+        mine = T(a).div(T(b) if isinstance(b, np.ndarray) else b, rounding_mode=mode)
+        assert str(theirs.dtype) == f"torch.{mine.dtype}"
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())

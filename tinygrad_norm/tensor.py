@@ -1710,6 +1710,10 @@ def _rounded_div(a, b, mode):
     """``a / b`` rounded toward 0 (``trunc``) or down (``floor``): computed in NumPy, with a
     zero gradient kept on the graph for the inputs that need one, as torch's."""
     ad, bd = a.data, b.data if isinstance(b, Tensor) else b
+    if type(bd) is np.ndarray and ad.dtype != bd.dtype:  # torch's result type, as the operators
+        ad, bd = _promoted(ad, bd, None)
+    elif type(bd) is float and ad.dtype.kind in "biu":
+        ad = ad.astype(np.float32)  # an integer tensor rounded-divided by a float: float32
     ints = np.result_type(ad, bd).kind in "biu"
     if ints and np.any(np.asarray(bd) == 0):
         raise ZeroDivisionError("ZeroDivisionError")
