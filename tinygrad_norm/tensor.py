@@ -109,6 +109,7 @@ def _promoted(a, b, op):
     return a, b
 
 
+_DIV = ops.Div
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # torch's: bool < integer < float < complex
 
 
@@ -119,14 +120,15 @@ def _binary(op, a, b):
         a = _operand(a)
     ad = a.data if type(a) is Tensor else a
     bd = b.data if type(b) is Tensor else b
+    # PyTorch's result type where NumPy's differs (_promoted); the usual case -- two arrays of
+    # one dtype, or an array and a Python float -- costs two type tests and one dtype test
     if type(ad) is np.ndarray:
         if type(bd) is np.ndarray:
-            if ad.dtype is not bd.dtype or op is ops.Div:
+            if ad.dtype is not bd.dtype or op is _DIV:
                 ad, bd = _promoted(ad, bd, op)
-        elif type(bd) is float or op is ops.Div:
-            if ad.dtype.kind in "biu":
-                ad = ad.astype(np.float32)  # torch: an integer tensor with a float is float32
-    elif type(bd) is np.ndarray and (type(ad) is float or op is ops.Div) and bd.dtype.kind in "biu":
+        elif (type(bd) is float or op is _DIV) and ad.dtype.kind in "biu":
+            ad = ad.astype(np.float32)  # torch: an integer tensor with a float is float32
+    elif type(bd) is np.ndarray and (type(ad) is float or op is _DIV) and bd.dtype.kind in "biu":
         bd = bd.astype(np.float32)
     try:
         out = op.forward(ad, bd)
