@@ -751,3 +751,21 @@ def test_numbers_go_into_integer_and_bool_tensors_as_torch(torch):
     theirs.add_(0.3, alpha=3)
     np.testing.assert_array_equal(ours.data, theirs.numpy())
     assert Tensor(np.arange(6.0).reshape(2, 3)).flip(0, 1).data.tolist() == [[5, 4, 3], [2, 1, 0]]
+
+
+@pytest.mark.parametrize("name", ["any", "all", "amax", "amin", "count_nonzero", "argsort",
+                                  "median", "norm", "cumprod"])
+def test_torch_named_reductions_take_numpys_axis_too(torch, name):
+    a = np.array([[1.0, 0.0, 3.0], [2.0, 5.0, 0.0]])
+    x = Tensor(a)
+    theirs = getattr(torch.tensor(a), name)(dim=1)
+    ours_dim, ours_axis = getattr(x, name)(dim=1), getattr(x, name)(axis=1)
+    if name == "median":
+        theirs, ours_dim, ours_axis = theirs.values, ours_dim[0], ours_axis[0]
+    np.testing.assert_array_equal(ours_axis.numpy(), ours_dim.numpy())
+    np.testing.assert_allclose(ours_axis.numpy(), theirs.numpy(), rtol=1e-12)
+    if name not in ("argsort", "cumprod", "count_nonzero"):
+        kept = getattr(x, name)(axis=1, keepdims=True)
+        assert (kept[0] if name == "median" else kept).shape == (2, 1)
+    with pytest.raises(TypeError, match="both dim= and axis="):
+        getattr(x, name)(dim=1, axis=1)

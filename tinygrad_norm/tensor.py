@@ -7,6 +7,7 @@ for.
 """
 from __future__ import annotations
 
+import functools
 import numbers
 import operator
 import warnings
@@ -301,6 +302,26 @@ def _as_data(data, dtype):
     if dtype is not None:
         arr = arr.astype(_dtype_arg(dtype, "Tensor"), copy=False)
     return arr
+
+
+_UNSET = object()
+
+
+def _numpy_names(method):
+    """A torch-named reduction (``dim=``, ``keepdim=``) that also takes NumPy's ``axis=`` and
+    ``keepdims=``, as the library's NumPy-named methods do (``x.any(axis=1)`` as ``x.sum(axis=1)``);
+    both spellings of one argument is a TypeError."""
+    @functools.wraps(method)
+    def wrapper(self, *args, axis=_UNSET, keepdims=_UNSET, **kwargs):
+        for numpy_name, torch_name, value in (("axis", "dim", axis),
+                                              ("keepdims", "keepdim", keepdims)):
+            if value is not _UNSET:
+                if torch_name in kwargs:
+                    raise TypeError(f"{method.__name__}(): got both {torch_name}= and "
+                                    f"{numpy_name}=; give one")
+                kwargs[torch_name] = value
+        return method(self, *args, **kwargs)
+    return wrapper
 
 
 def _float_unary(op):
@@ -834,6 +855,7 @@ class Tensor:
     def logical_and(self, other): return _math_ops.logical(np.logical_and, self, other)
     def logical_or(self, other): return _math_ops.logical(np.logical_or, self, other)
     def logical_xor(self, other): return _math_ops.logical(np.logical_xor, self, other)
+    @_numpy_names
     def cumprod(self, dim): return _math_ops.cumprod(self, dim)
     def diff(self, n=1, dim=-1, prepend=None, append=None):
         return _math_ops.diff(self, n, dim, prepend, append)
@@ -1489,17 +1511,26 @@ class Tensor:
     def gt(self, other): return self > other
     def ge(self, other): return self >= other
     greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+    # torch's names, NumPy's too (_numpy_names): these were written for ported torch code
+    @_numpy_names
     def any(self, dim=None, keepdim=False): return _tensor_index.any(self, dim, keepdim)
+    @_numpy_names
     def all(self, dim=None, keepdim=False): return _tensor_index.all(self, dim, keepdim)
+    @_numpy_names
     def amax(self, dim=(), keepdim=False): return _tensor_index.amax(self, dim, keepdim)
+    @_numpy_names
     def amin(self, dim=(), keepdim=False): return _tensor_index.amin(self, dim, keepdim)
+    @_numpy_names
     def count_nonzero(self, dim=None): return _tensor_index.count_nonzero(self, dim)
 
+    @_numpy_names
     def argsort(self, dim=-1, descending=False, *, stable=False):
         return _tensor_index.argsort(self, dim, descending, stable=stable)
 
+    @_numpy_names
     def median(self, dim=None, keepdim=False): return _tensor_index.median(self, dim, keepdim)
 
+    @_numpy_names
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         return _tensor_index.norm(self, p, dim, keepdim, dtype)
 
