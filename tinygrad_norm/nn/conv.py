@@ -75,6 +75,16 @@ class _ConvNd(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
+    def forward(self, input):
+        # Conv1d / Conv2d (_conv); the transposed convolutions have their own
+        self._check_input(input)
+        padded = self._padded(input)
+        if padded is not None:  # padding_mode other than zeros: F.pad first, then no padding
+            return self._conv(padded, self.weight, self.bias, self.stride, 0, self.dilation,
+                              self.groups)
+        return self._conv(input, self.weight, self.bias, self.stride, self.padding,
+                          self.dilation, self.groups)
+
     def reset_parameters(self):
         # fan_in from the weight's dim 1: in_channels / groups, or for a transposed convolution
         # out_channels / groups, times the kernel -- as torch, whose layers share this code
@@ -134,14 +144,7 @@ class Conv1d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, dtype)
 
-    def forward(self, input):
-        self._check_input(input)
-        padded = self._padded(input)
-        if padded is not None:
-            return F.conv1d(padded, self.weight, self.bias, self.stride, 0, self.dilation,
-                            self.groups)
-        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+    _conv = staticmethod(F.conv1d)
 
 
 class Conv2d(_ConvNd):
@@ -156,14 +159,7 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, dtype)
 
-    def forward(self, input):
-        self._check_input(input)
-        padded = self._padded(input)
-        if padded is not None:
-            return F.conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation,
-                            self.groups)
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+    _conv = staticmethod(F.conv2d)
 
 
 class _MaxPoolNd(Module):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizers import Optimizer, _number
+from .optimizers import Optimizer, _check_betas, _number
 
 __all__ = ["RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"]
 
@@ -22,15 +22,6 @@ def _at_least_zero(group, name, label):
     """PyTorch's ``if not 0.0 <= x: raise ValueError(f"Invalid {label}: {x}")`` (NaN fails)."""
     if not 0.0 <= _number(group[name], name):
         raise ValueError(f"Invalid {label}: {group[name]}")
-
-
-def _check_betas(group):
-    betas = group["betas"]
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise ValueError(f"betas must be a pair of floats, got {betas!r}")
-    for i, b in enumerate(betas):
-        if not 0.0 <= _number(b, f"betas[{i}]") < 1.0:
-            raise ValueError(f"Invalid beta parameter at index {i}: {b}")
 
 
 def _betas(betas):

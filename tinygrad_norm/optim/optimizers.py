@@ -34,6 +34,17 @@ def _number(v, what):
     return v.item() if isinstance(v, np.generic) else v
 
 
+def _check_betas(group):
+    """Adam's pair of decay rates, each in [0, 1), with PyTorch's messages (Adam, AdamW, Adamax,
+    NAdam, RAdam)."""
+    betas = group["betas"]
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair of floats, got {betas!r}")
+    for i, b in enumerate(betas):
+        if not 0.0 <= _number(b, f"betas[{i}]") < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+
+
 class Optimizer:
     """Base class: ``param_groups`` (a list of dicts, each with ``"params"`` and its
     hyperparameters), per-parameter ``state``, ``zero_grad``, ``step`` and the state dict."""
@@ -386,12 +397,7 @@ class Adam(Optimizer):
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= _number(group["eps"], "eps"):
             raise ValueError(f"Invalid epsilon value: {group['eps']}")
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair of floats, got {betas!r}")
-        for i, b in enumerate(betas):
-            if not 0.0 <= _number(b, f"betas[{i}]") < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        _check_betas(group)
         if not 0.0 <= _number(group["weight_decay"], "weight_decay"):
             raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
 
