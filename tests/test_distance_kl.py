@@ -15,6 +15,8 @@ import tinygrad_norm as tg
 import tinygrad_norm.functional as F
 from tinygrad_norm import Tensor, nn
 
+from conftest import gradchecks, torch_parity  # noqa: E402
+
 RTOL = {np.float64: 1e-10, np.float32: 2e-5}
 
 
@@ -23,31 +25,7 @@ def _r(shape, seed=0):
 
 
 def _parity(torch, ours, theirs, arrays, dtype=np.float64, diff=None):
-    diff = [True] * len(arrays) if diff is None else diff
-    arrays = [np.asarray(a, dtype=dtype) for a in arrays]
-    xs = [Tensor(a.copy(), requires_grad=d) for a, d in zip(arrays, diff)]
-    ts = [torch.tensor(a.copy(), requires_grad=d) for a, d in zip(arrays, diff)]
-    out, ref = ours(*xs), theirs(*ts)
-    assert out.dtype == dtype and out.shape == tuple(ref.shape)
-    rtol = RTOL[dtype]
-    ref_np = ref.detach().numpy()
-    np.testing.assert_allclose(out.data, ref_np, rtol=rtol,
-                               atol=rtol * max(1.0, float(np.abs(ref_np).max(initial=0))))
-    g = np.random.default_rng(9).standard_normal(out.shape).astype(dtype)
-    out.backward(g)
-    wrt = [t for t, d in zip(ts, diff) if d]
-    grads = torch.autograd.grad(ref, wrt, torch.from_numpy(g.copy()), allow_unused=True)
-    for x, tg_ in zip([x for x, d in zip(xs, diff) if d], grads):
-        expected = np.zeros(x.shape, dtype) if tg_ is None else tg_.numpy()
-        assert x.grad is not None and x.grad.dtype == dtype
-        scale = max(1.0, float(np.abs(expected).max(initial=0)))
-        np.testing.assert_allclose(x.grad.data, expected, rtol=rtol, atol=rtol * scale)
-
-
-def _checks(fn, arrays):
-    xs = [Tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
-    assert tg.gradcheck(fn, xs) is True
-    assert tg.gradgradcheck(fn, xs) is True
+    torch_parity(torch, ours, theirs, arrays, dtype, RTOL[dtype], diff=diff, seed=9)
 
 
 # ---- cosine_similarity ---------------------------------------------------------------------
@@ -81,7 +59,7 @@ def test_cosine_similarity_matches_torch(torch, case, dtype):
 
 
 def test_cosine_similarity_gradcheck_and_module(torch):
-    _checks(lambda a, b: F.cosine_similarity(a, b * a, dim=0), [_r((3, 2)), _r((3, 1), 1)])
+    gradchecks(lambda a, b: F.cosine_similarity(a, b * a, dim=0), [_r((3, 2)), _r((3, 1), 1)])
     a, b = _r((4, 5)), _r((4, 5), 1)
     m = nn.CosineSimilarity(dim=0, eps=1e-3)
     np.testing.assert_allclose(
@@ -123,7 +101,7 @@ def test_pairwise_distance_matches_torch(torch, case, dtype):
 
 def test_pairwise_distance_gradcheck_and_module(torch):
     for p in (2.0, 1.5, 3.0):
-        _checks(lambda a, b: F.pairwise_distance(a, b * a, p=p), [_r((3, 4)), _r((1, 4), 1)])
+        gradchecks(lambda a, b: F.pairwise_distance(a, b * a, p=p), [_r((3, 4)), _r((1, 4), 1)])
     a, b = _r((4, 5)), _r((4, 5), 1)
     m = nn.PairwiseDistance(p=3.0, eps=1e-3, keepdim=True)
     theirs = torch.nn.PairwiseDistance(p=3.0, eps=1e-3, keepdim=True)
@@ -209,8 +187,8 @@ def test_kl_div_mean_warns_as_torch(torch):
 
 def test_kl_div_gradcheck_and_module(torch):
     t = np.exp(_log_probs((3, 4), 1))
-    _checks(lambda a, b: F.kl_div(a * a, b, reduction="batchmean"), [_log_probs((3, 4)), t])
-    _checks(lambda a, b: F.kl_div(a, b * a, reduction="sum", log_target=True),
+    gradchecks(lambda a, b: F.kl_div(a * a, b, reduction="batchmean"), [_log_probs((3, 4)), t])
+    gradchecks(lambda a, b: F.kl_div(a, b * a, reduction="sum", log_target=True),
             [_log_probs((3, 4)), _log_probs((3, 4), 1)])
     a = _log_probs((3, 4))
     m = nn.KLDivLoss(reduction="batchmean", log_target=False)
@@ -263,10 +241,10 @@ def test_margin_losses_match_torch(torch, case, dtype):
 
 
 def test_margin_losses_gradcheck_and_modules(torch):
-    _checks(lambda a, b: F.margin_ranking_loss(a * a, b, Tensor(_SIGNS), 0.3), [_r(5), _r(5, 1)])
-    _checks(lambda a, b: F.cosine_embedding_loss(a, b * a, Tensor(_SIGNS)),
+    gradchecks(lambda a, b: F.margin_ranking_loss(a * a, b, Tensor(_SIGNS), 0.3), [_r(5), _r(5, 1)])
+    gradchecks(lambda a, b: F.cosine_embedding_loss(a, b * a, Tensor(_SIGNS)),
             [_r((5, 3)), _r((5, 3), 1)])
-    _checks(lambda a, p, n: F.triplet_margin_loss(a, p, n * a, swap=True),
+    gradchecks(lambda a, p, n: F.triplet_margin_loss(a, p, n * a, swap=True),
             [_r((3, 4)), _r((3, 4), 1), _r((3, 4), 2)])
     a, b, c = _r((5, 4)), _r((5, 4), 1), _r((5, 4), 2)
     pairs = [

@@ -16,6 +16,8 @@ from hypothesis import given, strategies as st  # noqa: E402
 import tinygrad_norm as tg  # noqa: E402
 from tinygrad_norm import Tensor  # noqa: E402
 
+from conftest import torch_parity  # noqa: E402
+
 RTOL = {np.float64: 1e-10, np.float32: 2e-5}
 
 
@@ -28,23 +30,7 @@ def _ties(shape, seed=0):
 
 
 def _parity(torch, ours, theirs, arrays, dtype):
-    arrays = [np.asarray(a, dtype=dtype) for a in arrays]
-    xs = [Tensor(a.copy(), requires_grad=True) for a in arrays]
-    ts = [torch.tensor(a.copy(), requires_grad=True) for a in arrays]
-    out, ref = ours(*xs), theirs(*ts)
-    assert out.dtype == dtype and out.shape == tuple(ref.shape)
-    rtol = RTOL[dtype]
-    atol = rtol * max(1.0, float(np.abs(ref.detach().numpy()).max(initial=0)))
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=rtol, atol=atol)
-    g = np.random.default_rng(7).standard_normal(out.shape).astype(dtype)
-    out.backward(g)
-    grads = torch.autograd.grad(ref, ts, torch.from_numpy(g.copy()), allow_unused=True)
-    for x, tgr in zip(xs, grads):
-        expected = np.zeros(x.shape, dtype) if tgr is None else tgr.numpy()
-        got = np.zeros(x.shape, dtype) if x.grad is None else x.grad.data
-        assert x.grad is None or x.grad.dtype == dtype
-        scale = max(1.0, float(np.abs(expected).max(initial=0)))
-        np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol * scale)
+    torch_parity(torch, ours, theirs, arrays, dtype, RTOL[dtype], seed=7, unused_ok=True)
 
 
 I2 = np.array([[2, 0, 2, 1], [1, 1, 0, 0]])  # a (2, 4) scatter index with repeats

@@ -13,6 +13,8 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 import tinygrad_norm as tg  # noqa: E402
 from tinygrad_norm import Tensor  # noqa: E402
 
+from conftest import gradchecks, torch_parity  # noqa: E402
+
 RTOL = {np.float64: 1e-10, np.float32: 2e-5}
 
 
@@ -22,28 +24,7 @@ def _r(shape, seed=0):
 
 def _parity(torch, ours, theirs, arrays, dtype=np.float64, seed=0):
     """Forward, dtype and every input's gradient under one random upstream gradient."""
-    arrays = [np.asarray(a, dtype=dtype) for a in arrays]
-    xs = [Tensor(a.copy(), requires_grad=True) for a in arrays]
-    ts = [torch.tensor(a.copy(), requires_grad=True) for a in arrays]
-    out, ref = ours(*xs), theirs(*ts)
-    assert out.dtype == dtype and out.shape == tuple(ref.shape)
-    rtol = RTOL[dtype]
-    atol = rtol * max(1.0, float(np.abs(ref.detach().numpy()).max(initial=0)))
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=rtol, atol=atol)
-    g = np.random.default_rng(seed + 1).standard_normal(out.shape).astype(dtype)
-    out.backward(g)
-    grads = torch.autograd.grad(ref, ts, torch.from_numpy(g.copy()), allow_unused=True)
-    for x, t, tg_ in zip(xs, ts, grads):
-        expected = np.zeros(x.shape, dtype) if tg_ is None else tg_.numpy()
-        assert x.grad is not None and x.grad.dtype == dtype
-        scale = max(1.0, float(np.abs(expected).max(initial=0)))
-        np.testing.assert_allclose(x.grad.data, expected, rtol=rtol, atol=rtol * scale)
-
-
-def _checks(fn, arrays):
-    xs = [Tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
-    assert tg.gradcheck(fn, xs) is True
-    assert tg.gradgradcheck(fn, xs) is True
+    torch_parity(torch, ours, theirs, arrays, dtype, RTOL[dtype], seed=seed + 1)
 
 
 # ---- prod ------------------------------------------------------------------------------------
@@ -80,8 +61,8 @@ def test_prod_matches_torch_with_zeros(torch, case, axis, dtype):
 @pytest.mark.parametrize("case", sorted(PROD_INPUTS))
 def test_prod_gradcheck_and_gradgradcheck(case):
     a = PROD_INPUTS[case]
-    _checks(lambda x: x.prod(axis=1) * x.sum(axis=1), [a])
-    _checks(lambda x: x.prod(axis=(0, 1), keepdims=True) * x, [a[:2, :3]])
+    gradchecks(lambda x: x.prod(axis=1) * x.sum(axis=1), [a])
+    gradchecks(lambda x: x.prod(axis=(0, 1), keepdims=True) * x, [a[:2, :3]])
 
 
 @pytest.mark.parametrize("case", ["no_zero", "one_zero", "two_zeros_one_row"])
@@ -164,7 +145,7 @@ def test_composites_gradcheck(case):
     ours, _, arrays = COMPOSITES[case]
     small = [a[tuple(slice(0, 3) for _ in a.shape)] if case not in ("bmm", "baddbmm") else a
              for a in arrays]
-    _checks(lambda *xs: ours(*xs) ** 2, small)
+    gradchecks(lambda *xs: ours(*xs) ** 2, small)
 
 
 def test_roll_and_triangles_are_new_tensors():
@@ -267,7 +248,7 @@ def test_einsum_matches_torch(torch, eq, dtype):
                                 "ij,ij->ij", "bn,anm,bm->ba", "i...->..."])
 def test_einsum_gradcheck_and_gradgradcheck(eq):
     arrays = _operands(EINSUM[eq], np.float64)
-    _checks(lambda *xs: tg.einsum(eq, *xs) ** 2, arrays)
+    gradchecks(lambda *xs: tg.einsum(eq, *xs) ** 2, arrays)
 
 
 def test_einsum_second_derivative_matches_torch(torch):

@@ -17,18 +17,14 @@ import pytest
 import tinygrad_norm as tg
 from tinygrad_norm import Tensor, nn
 
+from conftest import assert_scaled_close  # noqa: E402
+
 RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
 E, H, FF = 8, 2, 16
 
 
 def _close(actual, expected, what):
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
-    rtol = RTOL[actual.dtype]
-    scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale, equal_nan=False,
-                               err_msg=what)
+    assert_scaled_close(actual, expected, RTOL[np.asarray(actual).dtype], what)
 
 
 def _pair(torch, name, args, kwargs, dtype, rng, stack=0):

@@ -723,6 +723,17 @@ def _anneal(kind, start, end, pct):
     return (end - start) * pct + start
 
 
+def _momentum_bounds(optimizer, cls, *bounds):
+    """``cycle_momentum``'s per-group momentum bounds, checked in the order given (PyTorch's
+    order differs between OneCycleLR and CyclicLR, and so does which error comes first); the
+    optimizer must have momentum or Adam's betas."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
+                         "option enabled")
+    return [[_real(v, name, cls) for v in _per_group(value, name, optimizer, cls)]
+            for name, value in bounds]
+
+
 class OneCycleLR(LRScheduler):
     """The 1cycle policy, as ``torch.optim.lr_scheduler.OneCycleLR``, stepped once a **batch**:
     the rate climbs from ``max_lr / div_factor`` to ``max_lr`` over the first ``pct_start`` of
@@ -768,14 +779,9 @@ class OneCycleLR(LRScheduler):
             raise ValueError(f"{cls}: pct_start={pct} of total_steps={total} leaves a warm-up "
                              f"of no steps; change either")
         cycle = bool(cycle_momentum)
-        if cycle:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
-                                 "option enabled")
-            highs = [_real(v, "max_momentum", cls)
-                     for v in _per_group(max_momentum, "max_momentum", optimizer, cls)]
-            lows = [_real(v, "base_momentum", cls)
-                    for v in _per_group(base_momentum, "base_momentum", optimizer, cls)]
+        if cycle:  # torch reads max_momentum first here
+            highs, lows = _momentum_bounds(optimizer, cls, ("max_momentum", max_momentum),
+                                           ("base_momentum", base_momentum))
         self.total_steps, self._phases = total, phases
         self.anneal_strategy, self.cycle_momentum = anneal_strategy, cycle
         self.use_beta1 = cycle and "betas" in optimizer.defaults
@@ -854,14 +860,9 @@ class CyclicLR(LRScheduler):
                              f"{scale_mode!r}")
         gamma = _real(gamma, "gamma", cls)
         cycle = bool(cycle_momentum)
-        if cycle:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
-                                 "option enabled")
-            lows = [_real(v, "base_momentum", cls)
-                    for v in _per_group(base_momentum, "base_momentum", optimizer, cls)]
-            highs = [_real(v, "max_momentum", cls)
-                     for v in _per_group(max_momentum, "max_momentum", optimizer, cls)]
+        if cycle:  # torch reads base_momentum first here
+            lows, highs = _momentum_bounds(optimizer, cls, ("base_momentum", base_momentum),
+                                           ("max_momentum", max_momentum))
         self.max_lrs = max_lrs
         self.total_size = up + down
         self.step_ratio = up / self.total_size
