@@ -591,6 +591,24 @@ def test_var_of_integers_bools_and_near_overflow_values_as_numpy(torch):
             assert Tensor(a).var().item() == np.inf == torch.tensor(a).var().item()
 
 
+def test_float32_std_of_huge_values_is_finite_as_torch(torch):
+    # the squares of float32 values near 1e20 overflow; their standard deviation does not
+    for a, dim in ((np.array([1e20, -1e20, 3e19], np.float32), None),
+                   (np.array([[1e20, -1e20], [1.0, 2.0]], np.float32), 1),
+                   (np.array([2e38, -2e38, 0.0], np.float32), None)):
+        x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no overflow warning either
+            s = x.std() if dim is None else x.std(axis=dim)
+        ts = t.std() if dim is None else t.std(dim)
+        assert s.dtype == np.float32 and np.isfinite(s.numpy()).all()
+        np.testing.assert_allclose(s.numpy(), ts.detach().numpy(), rtol=1e-6)
+        g = values(1, s.shape).astype(np.float32)
+        s.backward(Tensor(g))
+        ts.backward(torch.tensor(g))
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_var_default_correction_and_ddof_alias(torch):
     a = values(0, (3, 4))
     x = Tensor(a)

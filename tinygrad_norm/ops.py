@@ -1259,7 +1259,17 @@ class Std(Op):
 
     @staticmethod
     def forward(a, axis, correction, keepdims):
-        out, d = Var.forward(a, axis, correction, keepdims)
+        if a.dtype.kind != "f" or a.dtype.itemsize == 8:
+            out, d = Var.forward(a, axis, correction, keepdims)
+            return np.sqrt(out, out=out) if type(out) is np.ndarray else np.sqrt(out), d
+        with np.errstate(over="ignore"):  # an overflow of the squares is handled here
+            out, d = Var.forward(a, axis, correction, keepdims)
+        if not np.isfinite(out).all() and np.isfinite(a).all():
+            # the variance of finite float32 values near 1e20 overflows (1e40), their standard
+            # deviation does not: taken in float64 and rounded once, as PyTorch's is finite
+            out, d = Var.forward(a.astype(np.float64), axis, correction, keepdims)
+            out, d = np.sqrt(out).astype(a.dtype), None if d is None else d.astype(a.dtype)
+            return (out if type(out) is np.ndarray else np.asarray(out)), d
         return np.sqrt(out, out=out) if type(out) is np.ndarray else np.sqrt(out), d
 
     @staticmethod
