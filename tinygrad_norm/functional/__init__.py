@@ -3,6 +3,7 @@ scope, so their gradients (of every order) come from the tape. No derivative is 
 from .activation import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
+from .local_response import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .encoding import *  # noqa: F401,F403

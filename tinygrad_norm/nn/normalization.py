@@ -1,5 +1,5 @@
-"""Normalization layers, mirroring ``torch.nn``: BatchNorm1d/2d/3d, LayerNorm, RMSNorm, GroupNorm
-and InstanceNorm1d/2d/3d -- the same arguments, defaults, parameters, buffers, ``state_dict`` keys,
+"""Normalization layers, mirroring ``torch.nn``: BatchNorm1d/2d/3d, LayerNorm, RMSNorm, GroupNorm,
+InstanceNorm1d/2d/3d and LocalResponseNorm -- the same arguments, defaults, parameters, buffers, ``state_dict`` keys,
 train/eval behaviour and error conditions, over the composites of ``functional``.
 
 Every layer takes ``dtype=`` (default float32) for its parameters and buffers; ``.to(dtype)``,
@@ -23,7 +23,7 @@ from .linear import _float_dtype
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "RMSNorm", "GroupNorm",
-           "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+           "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm"]
 
 
 def _count(v, name, cls):
@@ -325,3 +325,21 @@ class GroupNorm(_Affine):
     def extra_repr(self):
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
                 f"bias={self.bias is not None}, mode={_mode(self)}")
+
+
+class LocalResponseNorm(Module):
+    """Local response normalization across channels (``F.local_response_norm``): no parameters,
+    no statistics, the same in training and evaluation."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        cls = type(self).__name__
+        self.size = _count(size, "size", cls)
+        self.alpha, self.beta = _real(alpha, "alpha", cls), _real(beta, "beta", cls)
+        self.k = _real(k, "k", cls)
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}, mode={_mode(self)}"
