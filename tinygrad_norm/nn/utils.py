@@ -199,10 +199,14 @@ def vector_to_parameters(vec, parameters):
         start += n
 
 
-# ``nn.utils.rnn`` as in PyTorch; also registered as a module, so that
-# ``from tinygrad_norm.nn.utils.rnn import pad_sequence`` works as ``torch.nn.utils.rnn``'s does
+# ``nn.utils.rnn``, ``nn.utils.parametrize`` and ``nn.utils.parametrizations`` as in PyTorch;
+# also registered as modules, so that ``from tinygrad_norm.nn.utils.rnn import pad_sequence``
+# works as ``torch.nn.utils.rnn``'s does
 import sys as _sys  # noqa: E402
 
+from . import parametrizations, parametrize  # noqa: E402
 from . import rnn_utils as rnn  # noqa: E402
 
-_sys.modules[__name__ + ".rnn"] = rnn
+for _name, _mod in (("rnn", rnn), ("parametrize", parametrize),
+                    ("parametrizations", parametrizations)):
+    _sys.modules[f"{__name__}.{_name}"] = _mod
