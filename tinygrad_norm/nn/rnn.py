@@ -4,7 +4,9 @@ Composites: each time step is a handful of primitives (a matmul, adds, sigmoid/t
 slices), so the gradient through time falls out of the tape, which replays without recursion: a
 sequence of thousands of steps goes backward like any long chain. The input projection
 ``x @ W_ih^T + b_ih`` of every step is one matmul over the whole sequence before the loop; only
-``h @ W_hh^T`` runs per step.
+``h @ W_hh^T`` runs per step. A packed input (``nn.utils.rnn.PackedSequence``) runs each step on
+the sequences still going: the state is sliced as sequences end (or, backward in time,
+extended as they start), so no padded place is ever computed.
 
 PyTorch's parameter names, shapes, gate order and initialization: ``weight_ih_l{k}`` (gates *
 hidden, in), ``weight_hh_l{k}`` (gates * hidden, hidden), ``bias_ih_l{k}``, ``bias_hh_l{k}``
@@ -26,6 +28,7 @@ from ..tensor import Tensor, stack, concatenate
 from . import init
 from .linear import _count, _float_dtype
 from .module import Module, Parameter
+from .rnn_utils import PackedSequence
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -178,6 +181,8 @@ class RNNBase(Module):
 
     def forward(self, input, hx=None):
         cls = type(self).__name__
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         self._check_input(input)
         if input.ndim not in (2, 3):
             raise ValueError(f"{cls}: Expected input to be 2D or 3D, got {input.ndim}D instead")
@@ -202,7 +207,33 @@ class RNNBase(Module):
             out = out.swapaxes(0, 1)
         return out, ((hn, cn) if self.mode == "LSTM" else hn)
 
-    def _layers(self, x, h0, c0):
+    def _forward_packed(self, input, hx):
+        """A PackedSequence in, one out (the same batch sizes and order): each time step runs
+        on the sequences still going, and h_n (c_n) holds each sequence's state after its own
+        last step, in the batch's original order, as PyTorch."""
+        cls = type(self).__name__
+        data = input.data
+        self._check_input(data)
+        if data.ndim != 2 or data.shape[-1] != self.input_size:
+            raise ValueError(f"{cls}: a packed input's data must be (sum of lengths, "
+                             f"{self.input_size}), got {data.shape}")
+        batch_sizes = np.asarray(input.batch_sizes.data, dtype=np.int64)
+        h0, c0 = self._initial(hx, True, int(batch_sizes[0]))
+        if input.sorted_indices is not None and hx is not None:  # the given states: sorted too
+            order = input.sorted_indices.data
+            h0 = h0[:, order]
+            c0 = c0[:, order] if c0 is not None else None
+        with scope(cls.lower(), mode=self.mode, num_layers=self.num_layers,
+                   bidirectional=self.bidirectional, packed=True):
+            out, hn, cn = self._layers(data, h0, c0, batch_sizes)
+        if input.unsorted_indices is not None:
+            back = input.unsorted_indices.data
+            hn = hn[:, back]
+            cn = cn[:, back] if cn is not None else None
+        out = PackedSequence(out, input.batch_sizes, input.sorted_indices, input.unsorted_indices)
+        return out, ((hn, cn) if self.mode == "LSTM" else hn)
+
+    def _layers(self, x, h0, c0, batch_sizes=None):
         dirs = 2 if self.bidirectional else 1
         hs, cs = [], []
         for layer in range(self.num_layers):
@@ -212,30 +243,37 @@ class RNNBase(Module):
             for d in range(dirs):
                 i = layer * dirs + d
                 o, h, c = self._direction(x, h0[i], c0[i] if c0 is not None else None,
-                                          f"l{layer}{'_reverse' if d else ''}", reverse=bool(d))
+                                          f"l{layer}{'_reverse' if d else ''}", bool(d),
+                                          batch_sizes)
                 outs.append(o)
                 hs.append(h)
                 cs.append(c)
             x = outs[0] if dirs == 1 else concatenate(outs, axis=-1)
         return x, stack(hs), (stack(cs) if c0 is not None else None)
 
-    def _direction(self, x, h, c, name, reverse):
-        """One layer, one direction over x (L, N, in): (output (L, N, H), h_n, c_n)."""
+    def _direction(self, x, h, c, name, reverse, batch_sizes=None):
+        """One layer, one direction over x (L, N, in), or over a packed sequence's data
+        (sum of lengths, in) with its ``batch_sizes``: (output, h_n, c_n)."""
         w_ih, w_hh = getattr(self, f"weight_ih_{name}"), getattr(self, f"weight_hh_{name}")
         b_ih = getattr(self, f"bias_ih_{name}") if self.bias else None
         b_hh = getattr(self, f"bias_hh_{name}") if self.bias else None
         gx = F.linear(x, w_ih, b_ih)  # every step's input projection in one matmul
         whT, H, mode = w_hh.T, self.hidden_size, self.mode
         whrT = getattr(self, f"weight_hr_{name}").T if self.proj_size else None
+
+        def step(g, h, c):
+            if mode == "LSTM":
+                return _lstm_step(g, h, c, whT, b_hh, H, whrT)
+            if mode == "GRU":
+                return _gru_step(g, h, whT, b_hh, H), None
+            return _rnn_step(g, h, whT, b_hh, mode == "RNN_RELU"), None
+
+        if batch_sizes is not None:
+            return _packed_direction(step, gx, h, c, batch_sizes, reverse)
         L = x.shape[0]
         steps, outs = _time_steps(gx), [None] * L
         for t in (range(L - 1, -1, -1) if reverse else range(L)):
-            if mode == "LSTM":
-                h, c = _lstm_step(steps[t], h, c, whT, b_hh, H, whrT)
-            elif mode == "GRU":
-                h = _gru_step(steps[t], h, whT, b_hh, H)
-            else:
-                h = _rnn_step(steps[t], h, whT, b_hh, mode == "RNN_RELU")
+            h, c = step(steps[t], h, c)
             outs[t] = h
         return stack(outs), h, c
 
@@ -256,19 +294,64 @@ class RNNBase(Module):
         return s
 
 
-def _time_steps(gx):
+def _packed_direction(step, gx, h, c, batch_sizes, reverse):
+    """A direction over packed data: step t runs on the first ``batch_sizes[t]`` sequences
+    (sorted longest first). Forward, a sequence's state is set aside after its last step;
+    backward (in time), a sequence joins with its initial state at its last step."""
+    ends = np.concatenate([[0], np.cumsum(batch_sizes)])
+    steps, T = _time_steps(gx, ends), len(batch_sizes)
+    outs, done_h, done_c = [None] * T, [], []
+    h0, c0 = h, c
+    n = int(batch_sizes[-1]) if reverse else h.shape[0]
+    if reverse:
+        h, c = h0[:n], (c0[:n] if c0 is not None else None)
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        b = int(batch_sizes[t])
+        if b < n:  # forward: sequences b..n-1 ended at the previous step
+            done_h.append(h[b:])
+            h = h[:b]
+            if c is not None:
+                done_c.append(c[b:])
+                c = c[:b]
+        elif b > n:  # backward in time: sequences n..b-1 start here
+            h = concatenate([h, h0[n:b]])
+            c = concatenate([c, c0[n:b]]) if c is not None else None
+        n = b
+        h, c = step(steps[t], h, c)
+        outs[t] = h
+    out = concatenate(outs) if T > 1 else outs[0]
+    if done_h:  # the longest sequences' states first: the batch's (sorted) order
+        h = concatenate([h] + done_h[::-1])
+        c = concatenate([c] + done_c[::-1]) if c is not None else None
+    return out, h, c
+
+
+def _time_steps(gx, ends=None):
     """``[gx[0], ..., gx[L-1]]``, taken through chunks of about sqrt(L) steps. An index's
     gradient is a full-size array (zeros but for its slice), so L direct ``gx[t]`` made the
     backward O(L^2): an LSTM over 1,600 steps took 74x torch's backward. Through chunks each
     step's gradient has a chunk's size and each chunk's the full size: O(L^1.5)."""
-    L = gx.shape[0]
+    if ends is None:  # (L, N, G): step t is gx[t]
+        L = gx.shape[0]
+        k = math.isqrt(L)
+        if k < 8:  # short sequences: the chunks' own nodes would cost more than they save
+            return [gx[t] for t in range(L)]
+        steps = []
+        for start in range(0, L, k):
+            chunk = gx[start:start + k]
+            steps.extend(chunk[j] for j in range(chunk.shape[0]))
+        return steps
+    # packed (sum of lengths, G): step t is the rows ends[t]:ends[t + 1]
+    L = len(ends) - 1
     k = math.isqrt(L)
-    if k < 8:  # short sequences: the chunks' own nodes would cost more than they save
-        return [gx[t] for t in range(L)]
+    if k < 8:
+        return [gx[ends[t]:ends[t + 1]] for t in range(L)]
     steps = []
     for start in range(0, L, k):
-        chunk = gx[start:start + k]
-        steps.extend(chunk[j] for j in range(chunk.shape[0]))
+        stop = min(start + k, L)
+        lo = ends[start]
+        chunk = gx[lo:ends[stop]]
+        steps.extend(chunk[ends[t] - lo:ends[t + 1] - lo] for t in range(start, stop))
     return steps
 
 
