@@ -1,4 +1,5 @@
-"""Data: datasets available offline, splits, PyTorch's map-style data API, and two scalers.
+"""Data: datasets available offline, splits, PyTorch's data API (map-style datasets and streams),
+and two scalers.
 
 Everything works on plain NumPy arrays; only the loaders and collate functions hand out
 ``Tensor`` objects, and they import the engine when they build a batch, so this package imports
@@ -8,13 +9,15 @@ Everything works on plain NumPy arrays; only the loaders and collate functions h
   ``load_idx_file`` (MNIST's IDX files).
 * ``split`` -- ``train_test_split``, a seeded shuffle split, optionally stratified.
 * ``dataset`` -- ``Dataset``, ``TensorDataset``, ``Subset``, ``ConcatDataset``,
-  ``random_split``, as ``torch.utils.data``.
+  ``random_split``, and the streams ``IterableDataset``, ``ChainDataset``, as
+  ``torch.utils.data``.
 * ``sampler`` -- ``Sampler``, ``SequentialSampler``, ``RandomSampler``, ``SubsetRandomSampler``,
   ``WeightedRandomSampler``, ``BatchSampler``, as ``torch.utils.data``.
 * ``collate`` -- ``default_collate``, ``default_convert``, as ``torch.utils.data``.
 * ``loader`` -- ``DataLoader``: over arrays ``DataLoader(X, y, batch_size=32, ...)``, or over a
-  dataset (or a list of samples such as ``list(zip(X, y))``) as
-  ``torch.utils.data.DataLoader(dataset, batch_size=1, ...)``.
+  dataset (or a list of samples such as ``list(zip(X, y))``, or a stream) as
+  ``torch.utils.data.DataLoader(dataset, batch_size=1, ...)``; ``get_worker_info`` (None:
+  loading runs in the calling process).
 * ``scalers`` -- ``MinMaxScaler``, ``StandardScaler``, with scikit-learn's behaviour.
 
 Randomness: an integer ``seed`` / ``generator`` (or a ``numpy.random.Generator``) makes a

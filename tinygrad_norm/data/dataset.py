@@ -1,14 +1,18 @@
-"""Map-style datasets, as ``torch.utils.data``: ``Dataset``, ``TensorDataset``, ``Subset``,
-``ConcatDataset`` and ``random_split``.
+"""Datasets, as ``torch.utils.data``: the map-style ``Dataset``, ``TensorDataset``, ``Subset``,
+``ConcatDataset`` and ``random_split``; the iterable-style ``IterableDataset`` and
+``ChainDataset``.
 
 A map-style dataset is anything with ``__getitem__(index)`` and ``__len__``; ``DataLoader``
-fetches samples by index and collates them into batches. Nothing here imports the engine: a
-``Tensor`` handed to ``TensorDataset`` is recognised by the ``tinygrad_norm.tensor`` module that
-made it, which is then already loaded.
+fetches samples by index and collates them into batches. An iterable-style dataset is a stream:
+its ``__iter__`` yields the samples in the order it chooses (lines of a file read lazily, an
+endless generator), and ``DataLoader`` collates them as they come. Nothing here imports the
+engine: a ``Tensor`` handed to ``TensorDataset`` is recognised by the ``tinygrad_norm.tensor``
+module that made it, which is then already loaded.
 """
 from __future__ import annotations
 
 import bisect
+import collections.abc
 import itertools
 import math
 import numbers
@@ -19,7 +23,8 @@ import numpy as np
 
 from ._checks import _check_seed, _is_tensor, _make_rng
 
-__all__ = ["ConcatDataset", "Dataset", "Subset", "TensorDataset", "random_split"]
+__all__ = ["ChainDataset", "ConcatDataset", "Dataset", "IterableDataset", "Subset",
+           "TensorDataset", "random_split"]
 
 
 class _TorchAssertion(ValueError, AssertionError):
@@ -91,6 +96,9 @@ class ConcatDataset(Dataset):
         self.datasets = list(datasets)
         if not self.datasets:
             raise _TorchAssertion("datasets should not be an empty iterable")
+        # a stream has no index to look samples up by (``a + b`` of two streams chains them)
+        if any(isinstance(d, IterableDataset) for d in self.datasets):
+            raise _TorchAssertion("ConcatDataset does not support IterableDataset")
         self.cumulative_sizes = self.cumsum(self.datasets)
 
     def __len__(self):
@@ -104,6 +112,51 @@ class ConcatDataset(Dataset):
         k = bisect.bisect_right(self.cumulative_sizes, idx)
         start = self.cumulative_sizes[k - 1] if k else 0
         return self.datasets[k][idx - start]
+
+
+class IterableDataset(Dataset, collections.abc.Iterable):
+    """The base of iterable-style datasets (streams): subclasses define ``__iter__``, which
+    yields samples, and may define ``__len__`` (``len()`` of a loader needs it). ``a + b`` is
+    ``ChainDataset([a, b])``. Abstract, as PyTorch's: a subclass without ``__iter__`` cannot be
+    made.
+
+    ``DataLoader`` calls ``iter(dataset)`` once per pass, so ``__iter__`` should start the stream
+    afresh each time (a generator function does). Loading runs in the calling process, so
+    ``get_worker_info()`` is None inside ``__iter__``: a dataset written to shard itself across
+    PyTorch's workers yields its whole stream here, once."""
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+def _check_chainable(datasets):
+    for d in datasets:
+        if not isinstance(d, IterableDataset):
+            raise _TorchAssertion("ChainDataset only supports IterableDataset")
+
+
+class ChainDataset(IterableDataset):
+    """The streams of ``datasets`` one after another, each started when the one before ends;
+    ``len()`` is the sum of their lengths (each must have one)."""
+
+    def __init__(self, datasets):
+        # kept as given, as PyTorch keeps it (a generator of datasets chains once); a list or
+        # tuple is checked now, so a loader does not fail midway through an epoch
+        if isinstance(datasets, (list, tuple)):
+            _check_chainable(datasets)
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            _check_chainable([d])  # for a generator of datasets, or a reassigned list
+            yield from d
+
+    def __len__(self):
+        total = 0
+        for d in self.datasets:
+            _check_chainable([d])
+            total += len(d)
+        return total
 
 
 class Subset(Dataset):

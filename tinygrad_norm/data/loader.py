@@ -1,18 +1,36 @@
-"""``DataLoader``: mini-batches of Tensors, from arrays or from a map-style ``Dataset``."""
+"""``DataLoader``: mini-batches of Tensors, from arrays, from a map-style ``Dataset`` or from a
+stream (an ``IterableDataset``); ``get_worker_info``."""
 from __future__ import annotations
 
 import collections.abc
 import inspect
+import itertools
 import numbers
+import warnings
 
 import numpy as np
 
 from ._checks import _check_bool, _check_seed, _is_tensor, _make_rng
 from .collate import default_collate, default_convert
-from .dataset import Dataset
-from .sampler import BatchSampler, RandomSampler, SequentialSampler
+from .dataset import Dataset, IterableDataset
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
-__all__ = ["DataLoader"]
+__all__ = ["DataLoader", "get_worker_info"]
+
+
+def get_worker_info():
+    """None: as PyTorch's ``get_worker_info()`` in the main process. Loading always runs in the
+    calling process here (``num_workers > 0`` included), so an ``IterableDataset`` that asks
+    which worker it runs in is told it runs in none, and yields its whole stream."""
+    return None
+
+
+class _InfiniteConstantSampler(Sampler):
+    """The sampler of a loader over a stream, as PyTorch's: None forever. A stream has no index
+    to sample, so its ``BatchSampler`` only says how many samples make a batch."""
+
+    def __iter__(self):
+        return itertools.repeat(None)
 
 
 def _numeric(a, name):
@@ -112,6 +130,19 @@ def _check_count(value, name, message):
     return int(value)
 
 
+def _check_iterable_options(shuffle, sampler, batch_sampler):
+    """PyTorch's refusals for a stream, in its order: it has no indices to shuffle or sample."""
+    if shuffle:
+        raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle option, "
+                         f"but got shuffle={shuffle}")
+    if sampler is not None:
+        raise ValueError(f"DataLoader with IterableDataset: expected unspecified sampler option, "
+                         f"but got sampler={sampler}")
+    if batch_sampler is not None:
+        raise ValueError(f"DataLoader with IterableDataset: expected unspecified batch_sampler "
+                         f"option, but got batch_sampler={batch_sampler}")
+
+
 class DataLoader:
     """Mini-batches of Tensors, in one of two forms told apart by the first argument.
 
@@ -149,6 +180,15 @@ class DataLoader:
     Loading always runs in the calling process: ``num_workers > 0`` is accepted and gives the
     same batches in the same order as ``num_workers=0``; ``pin_memory`` and the other worker
     options are checked as PyTorch checks them and otherwise ignored.
+
+    **Over a stream** (an ``IterableDataset``): each pass calls ``iter(dataset)`` afresh and
+    collates ``batch_size`` samples at a time as they come (the short last batch dropped with
+    ``drop_last``), or converts one sample at a time with ``batch_size=None``. ``shuffle=True``,
+    ``sampler`` and ``batch_sampler`` are PyTorch's ``ValueError`` (a stream has no indices).
+    ``len(loader)`` is the dataset's ``len()`` in batches (a ``TypeError`` if it has none); a
+    stream that then yields more batches than that length warns, as PyTorch. With
+    ``num_workers > 0`` the stream is read once, in this process (``get_worker_info()`` is
+    None), where PyTorch would give every worker a copy of it.
     """
 
     # What introspection shows is the array form (the older one, and the one docs/api.md's
@@ -189,6 +229,9 @@ class DataLoader:
                              f"loading (num_workers > 0), but got num_workers={num_workers}")
         if shuffle is not None:
             shuffle = _check_bool(shuffle, "shuffle")
+        iterable = isinstance(dataset, IterableDataset)
+        if iterable:
+            _check_iterable_options(shuffle, sampler, batch_sampler)
         shuffle = bool(shuffle)
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"collate_fn must be callable, got {type(collate_fn).__name__}")
@@ -203,8 +246,11 @@ class DataLoader:
             raise ValueError("batch_size=None option disables auto-batching and is mutually "
                              "exclusive with drop_last")
         if sampler is None:
-            sampler = (RandomSampler(dataset, generator=generator) if shuffle
-                       else SequentialSampler(dataset))
+            if iterable:
+                sampler = _InfiniteConstantSampler()
+            else:
+                sampler = (RandomSampler(dataset, generator=generator) if shuffle
+                           else SequentialSampler(dataset))
         if batch_size is not None and batch_sampler is None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         if collate_fn is None:
@@ -218,6 +264,10 @@ class DataLoader:
         self.prefetch_factor = prefetch_factor
         self.persistent_workers, self.pin_memory_device = persistent_workers, pin_memory_device
         self.in_order = in_order
+        self._iterable = iterable
+        # the dataset's length that len(loader) last read, for the warning when a stream yields
+        # more batches than that (PyTorch's _IterableDataset_len_called)
+        self._reported_len = None
 
     def _iter_dataset(self):
         dataset, collate = self.dataset, self.collate_fn
@@ -229,6 +279,36 @@ class DataLoader:
         fetch = getattr(dataset, "__getitems__", None)
         for indices in self.batch_sampler:
             yield collate(fetch(indices) if fetch else [dataset[i] for i in indices])
+
+    def _iter_stream(self):
+        """A pass over an ``IterableDataset``. Not a generator function: as PyTorch, the stream
+        is restarted, and the length ``len(loader)`` reported is read, at ``iter(loader)``."""
+        return self._stream_batches(iter(self.dataset), self._reported_len)
+
+    def _stream_batches(self, stream, reported_len):
+        collate = self.collate_fn
+        if self.batch_sampler is None:
+            batches = map(collate, stream)
+        else:
+            batches = self._collated_chunks(stream, collate)
+        for count, batch in enumerate(batches, 1):
+            if reported_len is not None and count > reported_len:
+                # PyTorch's words, which compare batches with the dataset's length in samples
+                warnings.warn(f"Length of IterableDataset {self.dataset} was reported to be "
+                              f"{reported_len}(when accessing len(dataloader)), but {count} "
+                              f"samples have been fetched. ", stacklevel=2)
+            yield batch
+
+    def _collated_chunks(self, stream, collate):
+        # as many samples as the batch sampler's lists hold (the batch size, as PyTorch)
+        for indices in self.batch_sampler:
+            want = len(indices)
+            batch = list(itertools.islice(stream, want))
+            if not batch or (self.drop_last and len(batch) < want):
+                return
+            yield collate(batch)
+            if len(batch) < want:  # the stream has ended: ask it for nothing more, as PyTorch
+                return
 
     def _init_arrays(self, X, y, batch_size, shuffle, drop_last, seed, dtype):
         if batch_size is None:
@@ -278,6 +358,13 @@ class DataLoader:
         return len(self.dataset) if self._over_dataset else self.X.shape[0]
 
     def __len__(self):
+        if self._over_dataset and self._iterable:
+            # as PyTorch: the dataset's own length (TypeError without one), in batches
+            n = self._reported_len = len(self.dataset)
+            b = self.batch_size
+            if b is None:
+                return n
+            return n // b if self.drop_last else -(-n // b)
         if self._over_dataset:  # as PyTorch: the batch sampler's length, or the sampler's
             index_sampler = self.sampler if self.batch_sampler is None else self.batch_sampler
             return len(index_sampler)
@@ -291,7 +378,9 @@ class DataLoader:
         return rng.permutation(self.X.shape[0])
 
     def __iter__(self):
-        return self._iter_dataset() if self._over_dataset else self._iter_arrays()
+        if not self._over_dataset:
+            return self._iter_arrays()
+        return self._iter_stream() if self._iterable else self._iter_dataset()
 
     def _iter_arrays(self):
         from tinygrad_norm.tensor import Tensor  # lazy: the data package must not need the engine
@@ -313,6 +402,9 @@ class DataLoader:
                 yield Tensor(xb), Tensor(yb)
 
     def __repr__(self):
+        if self._over_dataset and self._iterable:  # a stream: no length to ask for
+            return (f"DataLoader(dataset={type(self.dataset).__name__} (iterable), "
+                    f"batch_size={self.batch_size}, drop_last={self.drop_last})")
         if self._over_dataset:
             return (f"DataLoader(dataset={type(self.dataset).__name__}, n_samples="
                     f"{len(self.dataset)}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
