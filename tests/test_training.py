@@ -601,6 +601,23 @@ def test_fit_takes_a_loader_without_a_length_and_evaluate_refuses_scalars():
             evaluate(model, *bad)
 
 
+def test_fit_over_a_stream_without_a_length_shows_a_bar_without_a_total():
+    # a DataLoader over an IterableDataset with no __len__: len(loader) is torch's TypeError
+    from tinygrad_norm.data import DataLoader, IterableDataset
+    X, y = np.random.default_rng(0).standard_normal((8, 4)).astype(np.float32), np.arange(8) % 2
+
+    class Stream(IterableDataset):
+        def __iter__(self):
+            return iter([(X[i], y[i]) for i in range(8)])
+    loader = DataLoader(Stream(), batch_size=4)
+    with pytest.raises(TypeError):
+        len(loader)
+    model = nn.Sequential(nn.Linear(4, 2))
+    history = fit(model, loader, None, optim.SGD(model.parameters(), lr=0.1), epochs=2,
+                  progress=True)
+    assert len(history["train_loss"]) == 2
+
+
 def test_build_model_takes_one_hidden_size_as_an_int():
     assert build_model("cnn", hidden=16)[0].out_channels == 16  # was "'int' object is not iterable"
     assert len(build_model("mlp", hidden=32).state_dict()) == len(build_model("mlp", hidden=(32,)).state_dict())

@@ -80,8 +80,12 @@ def _progress_bar(loader, desc, enabled):
         return None
     from tqdm import tqdm
 
-    # a loader without a length (a generator) gets a bar that counts without a total
-    total = len(loader) if hasattr(loader, "__len__") else None
+    # a loader without a length (a generator, or a DataLoader over a stream whose dataset has
+    # no __len__, whose len() is a TypeError as in PyTorch) gets a bar that counts, no total
+    try:
+        total = len(loader)
+    except TypeError:
+        total = None
 
     return tqdm(total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True,
                 file=sys.stderr)
