@@ -591,22 +591,51 @@ def test_var_of_integers_bools_and_near_overflow_values_as_numpy(torch):
             assert Tensor(a).var().item() == np.inf == torch.tensor(a).var().item()
 
 
-def test_float32_std_of_huge_values_is_finite_as_torch(torch):
-    # the squares of float32 values near 1e20 overflow; their standard deviation does not
-    for a, dim in ((np.array([1e20, -1e20, 3e19], np.float32), None),
-                   (np.array([[1e20, -1e20], [1.0, 2.0]], np.float32), 1),
-                   (np.array([2e38, -2e38, 0.0], np.float32), None)):
+def _std_and_gradient_in_float64(a, dim, g):
+    """The standard deviation (correction 1) and its exact gradient under ``g``, in float64."""
+    a = a.astype(np.float64)
+    axis = tuple(range(a.ndim)) if dim is None else (dim,)
+    d = a - a.mean(axis=axis, keepdims=True)
+    n = np.prod([a.shape[i] for i in axis]) - 1
+    std = np.sqrt((d * d).sum(axis=axis, keepdims=True) / n)
+    gn = np.asarray(g, np.float64).reshape(std.shape if dim is not None else ()) / n
+    grad = np.where(std == 0, 0.0, d / np.where(std == 0, 1.0, std) * gn)  # 0 at a constant set
+    return std.reshape(np.shape(g)), grad
+
+
+def test_float32_std_of_huge_and_tiny_values_as_torch(torch):
+    # the squares of float32 values near 1e20 overflow, near 1e-25 underflow; their standard
+    # deviation does neither. The VJP divided g by n * std, which overflowed float16 at std 1
+    # and 65504 elements (and float32 near 1e36 * 1000): every gradient was 0
+    cases = [(np.array([1e20, -1e20, 3e19], np.float32), None, 1e-6),
+             (np.array([[1e20, -1e20], [1.0, 2.0]], np.float32), 1, 1e-6),
+             (np.array([2e38, -2e38, 0.0], np.float32), None, 1e-6),  # torch's gradient: 0
+             ((np.random.default_rng(1).standard_normal(1000) * 1e36).astype(np.float32),
+              None, 1e-5),
+             ((np.array([1.0, 2.0, 3.0, 4.0]) * 1e-25).astype(np.float32), None, 1e-6),
+             ((np.array([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0]]) * 1e-30).astype(np.float32), 1,
+              1e-6),
+             (np.random.default_rng(0).standard_normal(100_000).astype(np.float16), None, 2e-3)]
+    for a, dim, rtol in cases:
         x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
         with warnings.catch_warnings():
-            warnings.simplefilter("error")  # no overflow warning either
+            warnings.simplefilter("error")  # no overflow or underflow warning either
             s = x.std() if dim is None else x.std(axis=dim)
         ts = t.std() if dim is None else t.std(dim)
-        assert s.dtype == np.float32 and np.isfinite(s.numpy()).all()
-        np.testing.assert_allclose(s.numpy(), ts.detach().numpy(), rtol=1e-6)
-        g = values(1, s.shape).astype(np.float32)
-        s.backward(Tensor(g))
-        ts.backward(torch.tensor(g))
-        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-6)
+        assert s.dtype == a.dtype and np.isfinite(s.numpy()).all()
+        np.testing.assert_allclose(s.numpy(), ts.detach().numpy(), rtol=rtol)
+        g = (values(1, s.shape) + 2).astype(a.dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            s.backward(Tensor(g))
+        std64, grad64 = _std_and_gradient_in_float64(a, dim, g)
+        assert x.grad.dtype == a.dtype and np.abs(x.grad.numpy()).max() > 0
+        # float16 gradients near 1e-6 are subnormal: a unit in the last place is 6e-8
+        atol = 2.0 ** -24 if a.dtype == np.float16 else 0.0
+        np.testing.assert_allclose(x.grad.numpy(), grad64, rtol=rtol, atol=atol)
+        if a.dtype == np.float16 or np.abs(a).max() < 1e37:  # torch's own overflows above
+            ts.backward(torch.tensor(g))
+            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=rtol, atol=atol)
 
 
 def test_var_default_correction_and_ddof_alias(torch):

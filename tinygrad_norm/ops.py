@@ -1262,11 +1262,13 @@ class Std(Op):
         if a.dtype.kind != "f" or a.dtype.itemsize == 8:
             out, d = Var.forward(a, axis, correction, keepdims)
             return np.sqrt(out, out=out) if type(out) is np.ndarray else np.sqrt(out), d
-        with np.errstate(over="ignore"):  # an overflow of the squares is handled here
+        with np.errstate(over="ignore", under="ignore"):  # handled here
             out, d = Var.forward(a, axis, correction, keepdims)
-        if not np.isfinite(out).all() and np.isfinite(a).all():
-            # the variance of finite float32 values near 1e20 overflows (1e40), their standard
-            # deviation does not: taken in float64 and rounded once, as PyTorch's is finite
+        if not (np.isfinite(out).all() and (out >= np.finfo(out.dtype).tiny).all()) \
+                and np.isfinite(a).all():
+            # the variance of finite float32 values near 1e20 overflows (1e40), of values near
+            # 1e-25 underflows (1e-50), their standard deviation does neither: taken in float64
+            # and rounded once, as PyTorch's (a constant set, std 0, passes here too)
             out, d = Var.forward(a.astype(np.float64), axis, correction, keepdims)
             out, d = np.sqrt(out).astype(a.dtype), None if d is None else d.astype(a.dtype)
             return (out if type(out) is np.ndarray else np.asarray(out)), d
@@ -1279,10 +1281,16 @@ class Std(Op):
         d = extra if extra is not None else _deviation(a, axes)
         out = _expand_reduced(out, a.shape, axes, kw["keepdims"])
         g = _expand_reduced(g, a.shape, axes, kw["keepdims"])
+        half = xp is NP and a.dtype == np.float16
+        if half:  # in float32, rounded once, as PyTorch's: 1 / n is below float16's range
+            d, out, g = d.astype(np.float32), out.astype(np.float32), g.astype(np.float32)
         zero = out == 0
-        # d std / d a = (a - mean) / (n * std), taken as 0 where std == 0 (a select, not 0 * inf)
-        scale = xp.where(zero, 0, g / (xp.where(zero, 1, out) * (n if n > 0 else float("nan"))))
-        return (d * scale,)
+        # d std / d a = (a - mean) / std * (g / n), taken as 0 where std == 0 (a select, not
+        # 0 * inf); d / std first, each factor of order one: n * std overflowed float16 at
+        # std 1 and 65504 elements
+        factor = xp.where(zero, 0, g * (1.0 / n if n > 0 else float("nan")))
+        grad = d / xp.where(zero, 1, out) * factor
+        return (grad.astype(np.float16) if half else grad,)
 
 
 class Logsumexp(Op):
