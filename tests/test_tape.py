@@ -1252,3 +1252,23 @@ def test_a_leaf_hook_sees_the_grads_of_leaves_accumulated_before_it_as_torch(tor
     ours = run(tg, lambda: Tensor(np.ones(1), requires_grad=True))
     theirs = run(torch, lambda: torch.ones(1, dtype=torch.float64, requires_grad=True))
     assert ours == theirs
+
+
+def test_a_second_backward_accumulates_into_the_same_grad_tensor_as_torch(torch):
+    # a reference held to p.grad, or a .grad the caller assigned, sees the sum (a bug hunter's
+    # finding: each backward made a new .grad Tensor)
+    p = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (p * 2).sum().backward()
+    held = p.grad
+    (p * 3).sum().backward()
+    tp = torch.tensor([1.0, 2.0], requires_grad=True)
+    (tp * 2).sum().backward()
+    theld = tp.grad
+    (tp * 3).sum().backward()
+    assert held is p.grad and theld is tp.grad
+    np.testing.assert_array_equal(held.numpy(), theld.numpy())
+    assigned = Tensor(np.array([5.0, 5.0]))
+    p.grad = assigned
+    (p * 2).sum().backward()
+    assert p.grad is assigned
+    np.testing.assert_array_equal(assigned.numpy(), [7.0, 7.0])

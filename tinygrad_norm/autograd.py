@@ -713,10 +713,17 @@ def _accumulate_leaf(t, g, create_graph, Tensor):
             g = np.array(g, dtype=t.data.dtype)
         t._grad = Tensor._wrap(g)
     else:
-        total = np.add(t._grad.data, g, dtype=t.data.dtype, casting="unsafe")
+        old = t._grad
+        total = np.add(old.data, g, dtype=t.data.dtype, casting="unsafe")
         if type(total) is not np.ndarray:  # two 0-d arrays add to a NumPy scalar
             total = np.array(total, dtype=t.data.dtype)
-        t._grad = Tensor._wrap(total)
+        if old._node is None and not old.requires_grad:
+            # the same .grad Tensor, as PyTorch accumulates into it: a reference the caller
+            # holds (or a .grad they assigned) sees the sum. A new array, not an in-place add:
+            # the old one may be shared (a state dict, an optimizer's snapshot)
+            old.data = total
+        else:  # a recorded gradient (create_graph): its graph keeps its value
+            t._grad = Tensor._wrap(total)
 
 
 def _sequence(v, name):
