@@ -920,12 +920,17 @@ class Sigmoid(Op):
 
     @staticmethod
     def forward(a):
+        if a.dtype is _F16:  # in float32, rounded once, as PyTorch (sigmoid(2) was 0.8804)
+            return Sigmoid.forward(a.astype(np.float32)).astype(np.float16)
         # exp of a non-positive number only: no overflow warning for large |a|.
         e = np.exp(-np.abs(a))
         return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
+        if xp is NP and out.dtype is _F16:
+            o = out.astype(np.float32)
+            return ((g.astype(np.float32) * o * (1 - o)).astype(np.float16),)
         return (g * out * (1 - out),)
 
 
@@ -1319,6 +1324,8 @@ class Softmax(Op):
 
     @staticmethod
     def forward(a, axis):
+        if a.dtype is _F16:  # in float32, rounded once, as PyTorch (exp in float16: 8 ulps off)
+            return Softmax.forward(a.astype(np.float32), axis).astype(np.float16)
         # the ufuncs' reduce, not np.max / np.sum: their Python wrappers cost ~2 us a call each
         e = np.exp(a - np.maximum.reduce(a, axis=axis, keepdims=True))
         e /= _sum(e, axis, True)
@@ -1326,6 +1333,10 @@ class Softmax(Op):
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
+        if xp is NP and out.dtype is _F16:
+            gi, = Softmax.vjp(g.astype(np.float32), args, out.astype(np.float32), extra, kw,
+                              needs, xp)
+            return (gi.astype(np.float16),)
         gy = g * out
         total = _sum(gy, kw["axis"], True) if xp is NP else gy.sum(axis=kw["axis"], keepdims=True)
         return (gy - out * total,)
@@ -1338,12 +1349,18 @@ class LogSoftmax(Op):
 
     @staticmethod
     def forward(a, axis):
+        if a.dtype is _F16:  # in float32, rounded once, as PyTorch
+            return LogSoftmax.forward(a.astype(np.float32), axis).astype(np.float16)
         z = a - np.maximum.reduce(a, axis=axis, keepdims=True)
         z -= np.log(_sum(np.exp(z), axis, True))
         return z
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
+        if xp is NP and out.dtype is _F16:
+            gi, = LogSoftmax.vjp(g.astype(np.float32), args, out.astype(np.float32), extra, kw,
+                                 needs, xp)
+            return (gi.astype(np.float16),)
         total = _sum(g, kw["axis"], True) if xp is NP else g.sum(axis=kw["axis"], keepdims=True)
         return (g - xp.exp(out) * total,)
 
