@@ -1272,3 +1272,33 @@ def test_a_second_backward_accumulates_into_the_same_grad_tensor_as_torch(torch)
     (p * 2).sum().backward()
     assert p.grad is assigned
     np.testing.assert_array_equal(assigned.numpy(), [7.0, 7.0])
+
+
+def test_a_hook_may_not_change_the_gradients_dtype_and_one_added_by_a_hook_waits(torch):
+    # a bug hunter's findings: a dtype-changing hook was accepted (torch refuses), and a hook
+    # registered inside a hook fired in the same backward (torch: from the next one)
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    a.register_hook(lambda g: g.astype(np.float32))
+    with pytest.raises(TypeError, match="changed the dtype of the gradient from float64 to "
+                                        "float32"):
+        (a * 2).sum().backward()
+    t = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    t.register_hook(lambda g: g.float())
+    with pytest.raises(RuntimeError, match="changed the type"):
+        (t * 2).sum().backward()
+    b = Tensor(np.array(2.0, np.float32), requires_grad=True)
+    b.register_hook(lambda g: 3.0)  # a Python number: taken in the gradient's dtype
+    (b * 2).backward()
+    assert b.grad.dtype == np.float32 and b.grad.item() == 3.0
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * 1
+    y.register_hook(lambda g: (y.register_hook(lambda g2: g2 * 100), g)[1])
+    y.sum().backward(retain_graph=True)
+    tx = torch.tensor([1.0, 2.0], requires_grad=True)
+    ty = tx * 1
+    ty.register_hook(lambda g: (ty.register_hook(lambda g2: g2 * 100), g)[1])
+    ty.sum().backward(retain_graph=True)
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    y.sum().backward()  # now it fires
+    ty.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())

@@ -666,7 +666,7 @@ def _hook_result(new, old, create_graph, Tensor):
 
 def _run_hooks(hooks, g, create_graph, at=None):
     from .tensor import Tensor
-    for hook in hooks:
+    for hook in tuple(hooks):  # a hook registered by a hook fires from the next backward on
         if g is None:  # blocked by a module backward hook (GroupHook): no gradient to show
             return None
         if type(hook) is GroupHook:
@@ -684,6 +684,13 @@ def _run_hooks(hooks, g, create_graph, at=None):
             if shape != gt.data.shape:  # caught here, not as a puzzling error ops later
                 raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} changed the shape of "
                                    f"the gradient from {gt.data.shape} to {shape}")
+            if not isinstance(r, (Tensor, np.ndarray)):  # a Python number: the gradient's dtype
+                r = np.asarray(r, dtype=gt.data.dtype)
+            elif (r.data if isinstance(r, Tensor) else r).dtype != gt.data.dtype:
+                raise TypeError(f"hook {getattr(hook, '__name__', hook)!r} changed the dtype of "
+                                f"the gradient from {gt.data.dtype} to "
+                                f"{(r.data if isinstance(r, Tensor) else r).dtype}, as PyTorch "
+                                f"refuses; cast its result (.astype(np.{gt.data.dtype}))")
             if create_graph:  # a recorded VJP calls Tensor methods on its g: no bare ndarray
                 g = r if isinstance(r, Tensor) else Tensor._wrap(np.asarray(r))
             else:
