@@ -1302,3 +1302,32 @@ def test_a_hook_may_not_change_the_gradients_dtype_and_one_added_by_a_hook_waits
     y.sum().backward()  # now it fires
     ty.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+def test_set_grad_enabled_and_inference_mode_as_torch(torch):
+    import tinygrad_norm as tg
+    x = Tensor(np.ones(2), requires_grad=True)
+    tx = torch.ones(2, requires_grad=True)
+    try:
+        for lib, v in ((tg, x), (torch, tx)):
+            lib.set_grad_enabled(False)  # a plain call sets the mode at once
+            assert not (v * 2).requires_grad and not lib.is_grad_enabled()
+            lib.set_grad_enabled(True)
+            with lib.no_grad():
+                with lib.set_grad_enabled(True):  # a block restores the mode it found
+                    assert (v * 2).requires_grad
+                assert not (v * 2).requires_grad
+            deco = lib.set_grad_enabled(False)(lambda: (v * 2).requires_grad)
+            assert lib.is_grad_enabled() and deco() is False and lib.is_grad_enabled()
+            assert lib.inference_mode()(lambda: (v * 2).requires_grad)() is False
+            assert lib.inference_mode(lambda: (v * 2).requires_grad)() is False  # bare
+            with lib.inference_mode(False):
+                assert (v * 2).requires_grad
+            with lib.inference_mode():
+                assert not (v * 2).requires_grad
+            assert lib.is_grad_enabled()
+    finally:
+        tg.set_grad_enabled(True)
+        torch.set_grad_enabled(True)
+    with pytest.raises(TypeError, match="mode must be a bool"):
+        tg.set_grad_enabled("no")

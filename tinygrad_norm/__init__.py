@@ -4,7 +4,8 @@ from ._alloc import keep_freed_memory as _keep_freed_memory
 
 _keep_freed_memory()  # before any big array exists: see _alloc.py for why
 
-from .autograd import enable_grad, grad, is_grad_enabled, no_grad, scope
+from .autograd import enable_grad, grad, inference_mode, is_grad_enabled, no_grad, scope, \
+    set_grad_enabled
 from .random import manual_seed
 from .tensor import Tensor, addcmul, concatenate, cat, matmul, maximum, minimum, stack, vecdot, where
 from .tensor import from_numpy, tensor
@@ -24,7 +25,8 @@ from .serialization import save, load
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "scope", "manual_seed",
+    "Tensor", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+    "is_grad_enabled", "scope", "manual_seed",
     "concatenate", "cat", "stack", "where", "maximum", "minimum", "matmul", "vecdot", "addcmul",
     "gradcheck", "gradgradcheck", "GradcheckError", "save", "load",
     "tensor", "from_numpy", "zeros", "ones", "full", "eye", "arange", "randn", "rand",

@@ -108,20 +108,24 @@ class _GradMode:
         _state.enabled = self._prev
         return False
 
+    def _fresh(self):
+        """A new context manager of the same mode, for each call of a decorated function."""
+        return type(self)()
+
     def __call__(self, fn):
         if inspect.isgeneratorfunction(fn):
             return self._wrap_generator(fn)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with type(self)():
+            with self._fresh():
                 return fn(*args, **kwargs)
         return wrapper
 
     def _wrap_generator(self, fn):
         """A generator runs its body at each next(), after the call returned: the mode is set
         around every resumption, as PyTorch does, not around the call that creates it."""
-        mode = type(self)
+        mode = self._fresh
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
@@ -155,6 +159,55 @@ class no_grad(_GradMode):
 class enable_grad(_GradMode):
     """Record again, e.g. inside a ``no_grad`` block. Thread-local."""
     _mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """``set_grad_enabled(mode)``, as PyTorch's: sets recording on or off at once (a plain
+    call), and as a context manager puts the previous mode back at the end of the block; as a
+    decorator it sets ``mode`` around each call of the function only."""
+
+    def __new__(cls, mode):
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled(): mode must be a bool, got {type(mode).__name__}")
+        self = object.__new__(cls)
+        self._mode, self._prev = bool(mode), _state.enabled
+        _state.enabled = self._mode
+        return self
+
+    def __enter__(self):  # the mode was set by the call itself
+        return self
+
+    def _fresh(self):
+        return set_grad_enabled(self._mode)
+
+    def __call__(self, fn):
+        _state.enabled = self._prev  # decorating sets nothing outside the function's calls
+        return super().__call__(fn)
+
+
+class inference_mode(_GradMode):
+    """``inference_mode(mode=True)``: no recording inside, as ``no_grad`` (``mode=False``
+    changes nothing). A context manager or a decorator, bare or called, as PyTorch's.
+    *vs PyTorch:* there are no inference tensors: results are ordinary tensors that do not
+    require grad, usable later in recorded code."""
+
+    def __new__(cls, mode=True):
+        if callable(mode) and not isinstance(mode, (bool, np.bool_)):  # ``@inference_mode``
+            return cls()(mode)
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"inference_mode(): mode must be a bool, got {type(mode).__name__}")
+        self = object.__new__(cls)
+        self._on = bool(mode)
+        return self
+
+    def __enter__(self):
+        self._prev = _state.enabled
+        if self._on:
+            _state.enabled = False
+        return self
+
+    def _fresh(self):
+        return inference_mode(self._on)
 
 
 class Scope:
