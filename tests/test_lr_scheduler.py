@@ -414,3 +414,42 @@ def test_one_cycle_phases_of_no_steps_and_argument_order(torch):
         assert s.get_last_lr() == t_s.get_last_lr()
     with pytest.raises(ValueError, match="phase of no steps"):
         s.step()  # torch divides by zero here
+
+
+_ADDED_GROUP_CASES = {
+    "StepLR": lambda L, o: L.StepLR(o, 2), "ExponentialLR": lambda L, o: L.ExponentialLR(o, 0.5),
+    "CosineAnnealingLR": lambda L, o: L.CosineAnnealingLR(o, 5),
+    "PolynomialLR": lambda L, o: L.PolynomialLR(o, 4), "LinearLR": lambda L, o: L.LinearLR(o),
+    "MultiStepLR": lambda L, o: L.MultiStepLR(o, [1]),
+    "LambdaLR": lambda L, o: L.LambdaLR(o, lambda e: 0.5 ** e),
+    "MultiplicativeLR": lambda L, o: L.MultiplicativeLR(o, lambda e: 0.9),
+    "CosineAnnealingWarmRestarts": lambda L, o: L.CosineAnnealingWarmRestarts(o, 3),
+    "CyclicLR": lambda L, o: L.CyclicLR(o, 0.1, 1.0, cycle_momentum=False),
+}
+
+
+@pytest.mark.parametrize("name", list(_ADDED_GROUP_CASES))
+def test_a_group_added_after_the_scheduler_as_torch(torch, name):
+    # unfreezing a backbone: add_param_group after the scheduler was built. The schedules
+    # computed per group refuse at the next step, as torch's (a bug hunter's finding: ours kept
+    # the new group's rate silently); the chainable ones schedule it too
+    import tinygrad_norm as tg
+    from tinygrad_norm import optim
+    results = []
+    for lib, O, make in ((torch, torch.optim, lambda: torch.zeros(2, requires_grad=True)),
+                         (tg, optim, lambda: tg.zeros(2, requires_grad=True))):
+        opt = O.SGD([make()], lr=1.0)
+        sched = _ADDED_GROUP_CASES[name](O.lr_scheduler, opt)
+        opt.add_param_group({"params": [make()], "lr": 0.1})
+        opt.step()
+        try:
+            sched.step()
+            results.append([g["lr"] for g in opt.param_groups])
+        except ValueError as e:
+            results.append(type(e))
+            assert lib is torch or ("the optimizer has 2 parameter groups" in str(e)
+                                    and sched.last_epoch == 0)
+    if results[0] is ValueError:
+        assert results[1] is ValueError
+    else:
+        np.testing.assert_allclose(results[1], results[0], rtol=1e-12)

@@ -153,6 +153,7 @@ class LRScheduler:
                 self.last_epoch = epoch
                 closed = getattr(self, "_closed_form", None)
                 values = closed() if closed is not None else self.get_lr()
+            _check_groups(self, len(values))
         except BaseException:  # a failing lr_lambda: the schedule stays where it was
             self.last_epoch = before
             raise
@@ -176,6 +177,18 @@ class LRScheduler:
             raise TypeError(f"{type(self).__name__}.load_state_dict: state_dict must be a dict, "
                             f"got {type(state_dict).__name__}")
         self.__dict__.update(state_dict)
+
+
+def _check_groups(scheduler, known):
+    """A schedule computed per parameter group must know every group: one added with
+    ``add_param_group`` after the scheduler was built would keep its rate silently (PyTorch
+    refuses too, with zip's "argument 2 is shorter than argument 1")."""
+    n = len(scheduler.optimizer.param_groups)
+    if known != n:
+        raise ValueError(f"{type(scheduler).__name__}.step(): the optimizer has {n} parameter "
+                         f"groups but the schedule was built for {known} (a group added with "
+                         f"add_param_group after the scheduler was made?); make the scheduler "
+                         f"after adding every group")
 
 
 def _never_stepped(optimizer):
@@ -452,6 +465,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         if epoch is None and self.last_epoch < 0:
             epoch = 0
         T_0, T_mult = self.T_0, self.T_mult
+        _check_groups(self, len(self.base_lrs))  # before the state below changes
         if epoch is None:
             epoch = self.last_epoch + 1
             T_cur, T_i = self.T_cur + 1, self.T_i
