@@ -1618,3 +1618,25 @@ def test_cumsum_integers_and_float16_as_torch(torch):
     np.testing.assert_array_equal(Tensor(h).cumsum().data, torch.tensor(h).cumsum(0).numpy())
     with pytest.raises(TypeError, match="one int or None"):
         Tensor(np.ones((2, 2))).cumsum((0, 1))
+
+
+def test_float16_matmul_computes_in_float32_and_rounds_once_as_torch(torch):
+    # NumPy has no float16 BLAS kernel: its own loop took ~1 s for a (256, 512) @ (512, 512)
+    # Linear step (a bug hunter's finding); torch's CPU kernel accumulates in float32
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((2, 8, 40)).astype(np.float16),
+            rng.standard_normal((40, 16)).astype(np.float16))
+    x, w = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    y = x @ w
+    exact = np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(np.float16)
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y.numpy(), exact)
+    g = rng.standard_normal(y.shape).astype(np.float16)
+    y.backward(Tensor(g))
+    t, tw = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    (t @ tw).backward(torch.tensor(g))
+    assert x.grad.dtype == w.grad.dtype == np.float16
+    for ours, theirs in ((y.numpy(), (t @ tw).detach().numpy()), (x.grad.numpy(), t.grad.numpy()),
+                         (w.grad.numpy(), tw.grad.numpy())):
+        np.testing.assert_allclose(ours.astype(np.float32), theirs.astype(np.float32),
+                                   rtol=2e-3, atol=2e-3)

@@ -1367,17 +1367,25 @@ class LogSoftmax(Op):
 
 # ---- linear algebra ------------------------------------------------------------------------
 
+def _matmul(a, b):
+    """``a @ b``; two float16 arrays in float32, rounded once, as PyTorch's CPU kernel: NumPy
+    has no float16 BLAS kernel, and its own loop took 1 s for a (256, 512) @ (512, 512)."""
+    if a.dtype is _F16 and b.dtype is _F16:
+        return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(np.float16)
+    return np.matmul(a, b)
+
+
 class MatMul(Op):
     name = "matmul"
     reads = staticmethod(lambda needs: (needs[1], needs[0]))  # each for the other's gradient
-    forward = staticmethod(np.matmul)
+    forward = staticmethod(_matmul)
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         a, b = args
         a_shape, b_shape = a.shape, b.shape
         if len(a_shape) == 2 and len(b_shape) == 2 and xp is NP:  # a layer's (N, in) @ (in, out)
-            return (g @ b.T if needs[0] else None), (a.T @ g if needs[1] else None)
+            return (_matmul(g, b.T) if needs[0] else None), (_matmul(a.T, g) if needs[1] else None)
         # Promote 1-D operands to matrices as matmul does, and give g the matching axes.
         if len(b_shape) == 1:
             b = b.reshape(b_shape + (1,))
@@ -1385,11 +1393,16 @@ class MatMul(Op):
         if len(a_shape) == 1:
             a = a.reshape((1,) + a_shape)
             g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])
+        if xp is NP and g.dtype is _F16:  # products and the batch sum in float32, rounded once
+            a, b, g = a.astype(np.float32), b.astype(np.float32), g.astype(np.float32)
         ga = gb = None
         if needs[0]:
             ga = xp.sum_to(g @ _mT(b, xp), a.shape).reshape(a_shape)
         if needs[1]:
             gb = xp.sum_to(_mT(a, xp) @ g, b.shape).reshape(b_shape)
+        if xp is NP and args[0].dtype is _F16 and args[1].dtype is _F16:
+            ga = None if ga is None else ga.astype(np.float16)
+            gb = None if gb is None else gb.astype(np.float16)
         return ga, gb
 
 

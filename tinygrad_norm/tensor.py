@@ -1816,6 +1816,9 @@ def _seed_grad(t, gradient, create_graph):
     return Tensor._wrap(g) if create_graph else g
 
 
+_MATMUL = ops.MatMul.forward
+
+
 def matmul(a, b):
     a, b = _operand(a), _operand(b)
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
@@ -1824,7 +1827,7 @@ def matmul(a, b):
         raise ValueError(f"matmul: both operands need at least one dimension, got shapes "
                          f"{a.shape} and {b.shape}")
     try:
-        out = np.matmul(a.data, b.data)
+        out = _MATMUL(a.data, b.data)  # float16 in float32 (ops._matmul)
     except ValueError:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned (inner "
                          f"dimensions {a.shape[-1]} and {b.shape[-2] if b.ndim > 1 else b.shape[0]} "
