@@ -1640,3 +1640,26 @@ def test_float16_matmul_computes_in_float32_and_rounds_once_as_torch(torch):
                          (w.grad.numpy(), tw.grad.numpy())):
         np.testing.assert_allclose(ours.astype(np.float32), theirs.astype(np.float32),
                                    rtol=2e-3, atol=2e-3)
+
+
+@pytest.mark.parametrize("pattern", ["unique", "consecutive", "few", "many", "negative", "empty"])
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_one_axis_gather_gradient_adds_repeats_as_add_at(pattern, axis):
+    # the VJP of x[:, idx] (interpolate, pad, index_select) avoids np.add.at, 5-15x torch's
+    # time (a bug hunter's finding): its places and sums must be add.at's
+    from tinygrad_norm.ops import _scatter_np
+    rng = np.random.default_rng(axis)
+    shape = (4, 5, 6)
+    n = shape[axis]
+    idx = {"unique": rng.permutation(n), "consecutive": np.arange(n).repeat(3),
+           "few": rng.integers(0, n, 2 * n), "many": rng.integers(0, 2, 40),
+           "negative": rng.integers(-n, n, 9), "empty": np.zeros(0, np.int64)}[pattern]
+    index = (slice(None),) * axis + (idx,)
+    g = rng.standard_normal(np.zeros(shape)[index].shape)
+    expected = np.zeros(shape)
+    np.add.at(expected, index, g)
+    np.testing.assert_allclose(_scatter_np(g, index, shape, False), expected, rtol=1e-14,
+                               atol=1e-14)
+    x = Tensor(rng.standard_normal(shape), requires_grad=True)
+    x[index].backward(Tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-14, atol=1e-14)

@@ -292,6 +292,10 @@ def and_bits(g, bits, out=None):
 
 
 def _scatter_np(g, index, shape, basic):
+    if not basic:
+        axis, idx = _one_axis_gather(index, len(shape))
+        if idx is not None:
+            return _scatter_axis(g, idx, axis, shape)
     out = np.zeros(shape, dtype=g.dtype)
     if basic:
         out[index] = g
@@ -310,6 +314,74 @@ def _scatter_np(g, index, shape, basic):
         np.add.at(rows, flat.reshape(-1), g.reshape((flat.size,) + shape[k:]))
         return out
     np.add.at(out, index, g)  # repeated indices must add up, which plain assignment loses
+    return out
+
+
+def _one_axis_gather(index, ndim):
+    """``(axis, idx)`` when ``index`` takes a 1-D integer array along one axis and every other
+    axis whole (``x[:, idx]``, the gathers of interpolate, pad and index_select), else
+    ``(None, None)``."""
+    items = index if type(index) is tuple else (index,)
+    if len(items) > ndim:
+        return None, None
+    found = None
+    for k, item in enumerate(items):
+        if type(item) is np.ndarray:
+            if found is not None or item.ndim != 1 or item.dtype.kind not in "iu":
+                return None, None
+            found = k
+        elif not (type(item) is slice and item == _WHOLE):
+            return None, None
+    return (found, items[found]) if found is not None else (None, None)
+
+
+_WHOLE = slice(None)
+
+
+def _scatter_axis(g, idx, axis, shape):
+    """The adjoint of gathering ``idx`` along ``axis``: each slice of ``g`` added onto the place
+    it was read from, in the order ``np.add.at`` adds them, without it: add.at took 5-15x
+    torch's time (an upsampling's backward at (16, 32, 64, 64): 200 ms against 13). Without
+    repeats, one assignment; with a few (upsampling, reflect padding), one vectorized pass per
+    repeat, the first occurrence of each place, then the second, ...; with many (an embedding
+    of frequent tokens), the slices sorted by place and summed by ``np.add.reduceat`` along a
+    leading axis."""
+    n = shape[axis]
+    idx = np.where(idx < 0, idx + n, idx) if idx.dtype.kind == "i" else idx
+    out = np.zeros(shape, dtype=g.dtype)
+    lead = (_WHOLE,) * axis
+    if idx.size == 0:
+        return out
+    most = int(np.bincount(idx, minlength=n).max())
+    if most == 1:
+        out[lead + (idx,)] = g
+        return out
+    if idx.size == n * most and np.array_equal(idx, np.arange(n).repeat(most)):
+        # every place read ``most`` times in a row (nearest upsampling by an integer factor):
+        # the slices are consecutive, a reshape and a sum add them
+        v = g.reshape(shape[:axis] + (n, most) + shape[axis + 1:])
+        at = (_WHOLE,) * (axis + 1)
+        out = v[at + (0,)].copy()
+        for k in range(1, most):  # strided adds: a sum over a short axis runs a loop per pair
+            out += v[at + (k,)]
+        return out
+    order = np.argsort(idx, kind="stable")
+    places = idx[order]
+    starts = np.flatnonzero(np.concatenate(([True], places[1:] != places[:-1])))
+    if most <= 8:
+        sizes = np.diff(np.append(starts, idx.size))
+        rank = np.empty(idx.size, np.int64)
+        rank[order] = np.arange(idx.size) - np.repeat(starts, sizes)
+        for r in range(most):
+            sel = np.flatnonzero(rank == r)  # unique places: a fancy += adds each once
+            part = np.take(g, sel, axis=axis)
+            if r:
+                out[lead + (idx[sel],)] += part
+            else:
+                out[lead + (idx[sel],)] = part
+        return out
+    sums = np.add.reduceat(np.take(np.moveaxis(g, axis, 0), order, axis=0), starts, axis=0)
+    np.moveaxis(out, axis, 0)[places[starts]] = sums
     return out
 
 
