@@ -669,11 +669,13 @@ def permute(input, dims):
 
 
 def squeeze(input, dim=None):
-    return _tensor(input, "squeeze").squeeze(dim)
+    """The size-1 dims (of ``dim``, an int or a tuple; None for all) removed, the others left
+    as they are, as ``torch.squeeze`` (the method's torch spelling, ``squeeze(dim=...)``)."""
+    return _tensor(input, "squeeze").squeeze(dim=dim)
 
 
 def unsqueeze(input, dim):
-    return _tensor(input, "unsqueeze").unsqueeze(dim)
+    return _tensor(input, "unsqueeze").unsqueeze(dim=dim)
 
 
 def split(tensor, split_size_or_sections, dim=0):
