@@ -1,11 +1,14 @@
 """PyTorch's keyword spellings on the NumPy-named Tensor methods (``x.sum(dim=1)``,
 ``x.mean(-1, keepdim=True)``, ``x.std(dim=1, unbiased=False)``, ``x.squeeze(dim=0)``, ...), the
 torch meaning of ``x.max(dim=1)`` (a named tuple of values and indices) beside NumPy's
-``x.max(axis=1)`` (the values). Each is compared with torch 2.13: values, dtypes, shapes, and
-gradients under a random upstream gradient, in float64 and float32; the errors; gradcheck."""
+``x.max(axis=1)`` (the values), and torch's reductions the library lacked (``nansum``,
+``nanmean``, ``cummax``, ``cummin``, ``logcumsumexp``, ``aminmax``, ``select``). Each is
+compared with torch 2.13: values, dtypes, shapes, and gradients under a random upstream
+gradient, in float64 and float32; the errors; gradcheck of the new composites."""
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import numpy as np
 import pytest
@@ -204,6 +207,8 @@ BOTH = {
     "max": lambda x: x.max(1, dim=1), "min_keep": lambda x: x.min(keepdims=True, keepdim=True,
                                                                   dim=0),
     "vecdot": lambda x: x.vecdot(x, 0, dim=0),
+    "nansum": lambda x: x.nansum(dim=1, axis=1), "aminmax": lambda x: x.aminmax(
+        keepdim=True, keepdims=True),
 }
 
 
@@ -280,11 +285,264 @@ def test_hot_reductions_take_torchs_names_as_plain_keywords():
         assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()), name
 
 
+# ---- 5: nansum and nanmean -------------------------------------------------------------------
+
+AN = A.copy()
+AN[0, 1, :] = NAN  # a whole slice along dim 2
+AN[1, ::2, 3] = NAN
+AN[2, 0, 0] = NAN
+AN_SOME = AN.copy()  # no slice all NaN, along any dim
+AN_SOME[0, 1, 0] = 0.5
+
+
+@DTYPES
+@pytest.mark.parametrize("name", ["nansum", "nanmean"])
+@pytest.mark.parametrize("kw", [dict(dim=1), dict(dim=(0, 2), keepdim=True), dict(), dict(dim=-1),
+                                dict(dim=())], ids=["dim", "dims_keepdim", "all", "neg", "empty"])
+def test_nan_reductions_match_torch(torch, name, kw, dtype):
+    """Values, and a gradient of 0 at the NaN elements, as torch's (nanmean of an all-NaN
+    slice is tested below: there the gradients differ)."""
+    a = AN if name == "nansum" else AN_SOME
+    torch_parity(torch, lambda x: getattr(x, name)(**kw), lambda t: getattr(t, name)(**kw), [a],
+                 dtype, RTOL[dtype])
+    torch_parity(torch, lambda x: getattr(tg, name)(x, **kw),
+                 lambda t: getattr(torch, name)(t, **kw), [a], dtype, RTOL[dtype])
+
+
+def test_nanmean_of_an_all_nan_slice(torch):
+    """NaN, as torch's. *vs torch:* its elements' gradient is 0 (a select), where torch's is
+    NaN (torch multiplies ``g / 0`` by the mask); so is nansum's at NaN elements under a
+    non-finite upstream gradient (inf * 0)."""
+    x, t = Tensor(AN, requires_grad=True), torch.tensor(AN, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0 runs, forward or backward
+        out = x.nanmean(dim=2)
+        out.backward(np.ones(out.shape))
+    ref = t.nanmean(dim=2)
+    ref.backward(torch.ones(ref.shape, dtype=torch.float64))
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-12)  # NaN at [0, 1]
+    assert np.isnan(out.numpy()[0, 1]) and (x.grad.numpy()[0, 1] == 0).all()
+    assert np.isnan(t.grad.numpy()[0, 1]).all()  # torch's
+    rest = np.ones(AN.shape, bool)
+    rest[0, 1] = False
+    np.testing.assert_allclose(x.grad.numpy()[rest], t.grad.numpy()[rest], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8, np.bool_, np.float16,
+                                   np.float32])
+def test_nansum_dtypes_as_torch(torch, dtype):
+    a = (np.arange(12).reshape(3, 4) % 5).astype(dtype)
+    ours, theirs = tg.nansum(Tensor(a), 1), torch.nansum(torch.tensor(a), 1)
+    assert ours.dtype == theirs.numpy().dtype
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    f = Tensor(a).nansum(dtype=np.float64)
+    assert f.dtype == np.float64 and float(f) == float(torch.tensor(a).nansum(dtype=torch.float64))
+
+
+def test_nanmean_dtypes_as_torch(torch):
+    a = AN.astype(np.float32)
+    assert Tensor(a).nanmean(1).dtype == np.float32
+    h = np.array([60000.0, 60000.0, NAN], np.float16)  # sums in float32, rounds once: inf
+    with np.errstate(over="ignore"):
+        out = Tensor(h).nanmean()
+    np.testing.assert_array_equal(out.numpy(), torch.tensor(h).nanmean().numpy())
+    with pytest.raises(TypeError, match="floating point"):
+        Tensor(np.arange(3)).nanmean()
+    with pytest.raises(RuntimeError, match="floating point"):
+        torch.arange(3).nanmean()
+    out = Tensor(np.arange(3)).nanmean(dtype=np.float32)
+    assert out.dtype == np.float32 and float(out) == 1.0
+
+
+# ---- 6: cummax and cummin --------------------------------------------------------------------
+
+RUN = np.array([[1.0, 3.0, 3.0, 2.0, NAN, 5.0, NAN, 1.0],
+                [2.0, 2.0, -1.0, -1.0, 0.0, 4.0, 4.0, -3.0]])
+
+
+@DTYPES
+@pytest.mark.parametrize("name", ["cummax", "cummin"])
+@pytest.mark.parametrize("dim", [1, 0, -1])
+def test_cummax_cummin_match_torch(torch, name, dim, dtype):
+    """Ties take the latest index and a NaN stays the extreme (its latest index), as torch;
+    the gradient goes to the element each value came from, repeats adding up."""
+    for a in (RUN, A, np.round(A * 2) / 2):  # each has dims 0, 1 and -1
+        ours = getattr(tg, name)(Tensor(a.astype(dtype)), dim)
+        theirs = getattr(torch, name)(torch.tensor(a.astype(dtype)), dim)
+        assert type(ours).__name__ == name and ours._fields == ("values", "indices")
+        assert ours.indices.dtype == np.int64
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        torch_parity(torch, lambda x: getattr(x, name)(dim).values,
+                     lambda t: getattr(t, name)(dim).values, [a], dtype, RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_])
+def test_cummax_of_integers_and_bools_as_torch(torch, dtype):
+    a = (np.array([[3, 1, 4, 1, 5], [0, 0, 2, -1, 2]]) % 3).astype(dtype)
+    for name in ("cummax", "cummin"):
+        ours, theirs = getattr(Tensor(a), name)(1), getattr(torch.tensor(a), name)(1)
+        assert ours.values.dtype == theirs.values.numpy().dtype
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+
+
+def test_cummax_of_0d_and_empty_as_torch(torch):
+    v, i = Tensor(np.float64(2.0)).cummax(0)
+    assert v.shape == () and float(v) == 2.0 and i.shape == () and int(i) == 0
+    v, i = tg.cummin(tg.zeros(0, 3), 0)
+    tv, ti = torch.cummin(torch.zeros(0, 3), 0)
+    assert v.shape == tuple(tv.shape) and i.shape == tuple(ti.shape)
+    with pytest.raises(ValueError, match="out of range"):  # torch: IndexError
+        Tensor(A).cummax(3)
+
+
+# ---- 7: logcumsumexp ------------------------------------------------------------------------
+
+@DTYPES
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_logcumsumexp_matches_torch(torch, dim, dtype):
+    torch_parity(torch, lambda x: x.logcumsumexp(dim), lambda t: t.logcumsumexp(dim), [A * 3],
+                 dtype, RTOL[dtype])
+    torch_parity(torch, lambda x: tg.logcumsumexp(x, dim=dim),
+                 lambda t: torch.logcumsumexp(t, dim=dim), [A], dtype, RTOL[dtype])
+
+
+@DTYPES
+def test_logcumsumexp_of_large_and_wide_inputs_does_not_overflow(torch, dtype):
+    """exp(1000) is inf in both dtypes, exp(-1000) is 0: the scan of logaddexp never forms
+    them, forward or backward (no NumPy warning either), over 37 elements (6 steps)."""
+    rng = np.random.default_rng(5)
+    a = np.concatenate([[1000.0, 1000.0, -1000.0, -2000.0], rng.uniform(-900, 1100, 33)])
+    # x - out near 1000 is exact to an ulp of 1000 only (6e-5 in float32): each gradient
+    # exp(x - out), torch's as ours, carries that relative error
+    rtol = {np.float64: 1e-10, np.float32: 5e-4}[dtype]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        torch_parity(torch, lambda x: x.logcumsumexp(0), lambda t: t.logcumsumexp(0), [a],
+                     dtype, rtol)
+    out = Tensor(a.astype(dtype)).logcumsumexp(0).numpy()
+    assert np.isfinite(out).all() and out[1] == pytest.approx(1000 + np.log(2), rel=1e-6)
+
+
+def test_logcumsumexp_dtypes_and_edges_as_torch(torch):
+    h = np.array([1.0, 2.0, 3.5, -1.0], np.float16)
+    ours, theirs = Tensor(h).logcumsumexp(0), torch.tensor(h).logcumsumexp(0)
+    assert ours.dtype == np.float16  # computed in float32, rounded once
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-3)
+    s = Tensor(np.float64(2.5), requires_grad=True)
+    out = s.logcumsumexp(0)
+    assert out.shape == () and float(out) == 2.5
+    out.backward()
+    assert float(s.grad) == 1.0
+    assert tg.logcumsumexp(tg.zeros(0, 3), 0).shape == (0, 3)
+    with pytest.raises(TypeError, match="not implemented for int64"):
+        Tensor(np.arange(3)).logcumsumexp(0)
+    with pytest.raises(NotImplementedError):
+        torch.arange(3).logcumsumexp(0)
+
+
+def test_logcumsumexp_at_infinities(torch):
+    """Values as torch's. *vs torch:* at a leading -inf (whose output is that -inf) the
+    gradient is the exact one, ``g``, where torch's formula gives NaN; at +inf likewise (the
+    limit: the gradient of every output it makes inf)."""
+    a = np.array([-np.inf, 0.0, 1.0])
+    x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    out, ref = x.logcumsumexp(0), t.logcumsumexp(0)
+    np.testing.assert_array_equal(out.numpy(), ref.detach().numpy())
+    out.backward(np.ones(3))
+    ref.backward(torch.ones(3, dtype=torch.float64))
+    np.testing.assert_allclose(x.grad.numpy()[1:], t.grad.numpy()[1:], rtol=1e-12)
+    assert x.grad.numpy()[0] == 1.0 and np.isnan(t.grad.numpy()[0])
+    a = np.array([0.0, np.inf, 1.0])  # the inf takes the gradient of both outputs it makes inf
+    x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    out, ref = x.logcumsumexp(0), t.logcumsumexp(0)
+    np.testing.assert_array_equal(out.numpy(), ref.detach().numpy())
+    out.backward(np.ones(3))
+    ref.backward(torch.ones(3, dtype=torch.float64))
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0, 0.0])
+    np.testing.assert_array_equal(t.grad.numpy(), [1.0, np.nan, 0.0])  # torch's
+
+
+# ---- 8: aminmax and select -------------------------------------------------------------------
+
+@DTYPES
+@pytest.mark.parametrize("kw", [dict(), dict(keepdim=True), dict(dim=1), dict(dim=-1, keepdim=True),
+                                dict(dim=0)], ids=["all", "all_keepdim", "dim", "neg_keepdim",
+                                                   "dim0"])
+@pytest.mark.parametrize("field", ["min", "max"])
+def test_aminmax_matches_torch(torch, kw, field, dtype):
+    """Ties share each gradient evenly, as torch's (amin/amax)."""
+    a = np.round(A * 2) / 2
+    torch_parity(torch, lambda x: getattr(x.aminmax(**kw), field),
+                 lambda t: getattr(t.aminmax(**kw), field), [a], dtype, RTOL[dtype])
+    ours, theirs = tg.aminmax(Tensor(a), **kw), torch.aminmax(torch.tensor(a), **kw)
+    assert type(ours).__name__ == "aminmax" and ours._fields == ("min", "max")
+    lo, hi = ours
+    np.testing.assert_array_equal(lo.numpy(), theirs.min.numpy())
+    np.testing.assert_array_equal(hi.numpy(), theirs.max.numpy())
+
+
+def test_aminmax_errors_and_edges_as_torch(torch):
+    with pytest.raises(ValueError, match="empty dimension"):  # torch: RuntimeError
+        tg.aminmax(tg.zeros(0, 3))
+    with pytest.raises(IndexError, match="non-zero size"):
+        tg.aminmax(tg.zeros(0, 3), dim=0)
+    with pytest.raises(IndexError, match="non-zero size"):
+        torch.aminmax(torch.zeros(0, 3), dim=0)
+    lo, hi = tg.aminmax(tg.zeros(0, 3), dim=1)
+    assert lo.shape == hi.shape == tuple(torch.aminmax(torch.zeros(0, 3), dim=1).min.shape)
+    with pytest.raises(TypeError, match="must be int"):
+        tg.aminmax(Tensor(A), dim=(0, 1))
+    lo, hi = Tensor(np.float32(2.0)).aminmax(dim=0)
+    assert lo.shape == hi.shape == () and float(lo) == float(hi) == 2.0
+    b = Tensor(np.array([True, False]))
+    assert bool(b.aminmax().min) is False and bool(b.aminmax().max) is True
+
+
+@DTYPES
+@pytest.mark.parametrize("dim,index", [(0, 1), (1, -1), (2, 0), (-1, 4)])
+def test_select_matches_torch(torch, dim, index, dtype):
+    torch_parity(torch, lambda x: x.select(dim, index), lambda t: t.select(dim, index), [A],
+                 dtype, RTOL[dtype])
+    out = tg.select(Tensor(A), dim, index)
+    np.testing.assert_array_equal(out.numpy(), torch.select(torch.tensor(A), dim, index).numpy())
+
+
+@pytest.mark.parametrize("call,kind", [
+    (lambda x: x.select(1, 4), IndexError), (lambda x: x.select(1, -5), IndexError),
+    (lambda x: x.select(3, 0), ValueError), (lambda x: x.select(0, 1.0), TypeError),
+    (lambda x: x.select(0, True), TypeError),
+    (lambda x: x.sum().select(0, 0), IndexError)], ids=[
+        "index", "negative_index", "dim", "float_index", "bool_index", "0d"])
+def test_select_errors_as_torch(torch, call, kind):
+    """Torch's errors (an out-of-range dim is this library's ValueError; torch: IndexError)."""
+    with pytest.raises(kind):
+        call(Tensor(np.ones((3, 4))))
+    with pytest.raises((IndexError, TypeError)):
+        call(torch.ones(3, 4))
+
+
+def test_new_functions_are_exported():
+    for name in ("nansum", "nanmean", "cummax", "cummin", "logcumsumexp", "aminmax", "select"):
+        assert name in tg.__all__ and callable(getattr(tg, name))
+        assert callable(getattr(Tensor, name))
+
+
 # ---- 9: gradcheck of the composites ----------------------------------------------------------
 
 B = np.random.default_rng(11).permutation(24).reshape(2, 3, 4) / 7.0  # distinct: no ties
+BN = B.copy()
+BN[0, 1, 2] = BN[1, 0, 0] = NAN
 
 GRADCHECKS = {
+    "nansum": (lambda x: x.nansum(dim=1), BN),
+    "nanmean": (lambda x: x.nanmean(dim=(0, 2), keepdim=True), BN),
+    "cummax": (lambda x: x.cummax(2).values, B),
+    "cummin": (lambda x: x.cummin(0).values, B),
+    "logcumsumexp": (lambda x: x.logcumsumexp(2) * x, B * 3),
+    "aminmax": (lambda x: x.aminmax(dim=1).min * x.aminmax(dim=1).max, B),
+    "select": (lambda x: x.select(1, -1) ** 2, B),
     "max_dim": (lambda x: x.max(dim=1).values ** 2, B),
     "var_unbiased": (lambda x: x.var(dim=2, unbiased=False), B),
     "squeeze_dim": (lambda x: x.unsqueeze(dim=1).squeeze(dim=(1, 2)) ** 2, B),

@@ -1580,6 +1580,7 @@ class Tensor:
 
     moveaxis = movedim
     def narrow(self, dim, start, length): return _tensor_index.narrow(self, dim, start, length)
+    def select(self, dim, index): return _tensor_index.select(self, dim, index)
     def unflatten(self, dim, sizes): return _tensor_index.unflatten(self, dim, sizes)
     def tile(self, *dims):
         one = len(dims) == 1 and isinstance(dims[0], (tuple, list))  # x.tile((2, 2)) or (2, 2)
@@ -1655,6 +1656,26 @@ class Tensor:
     @_numpy_names
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         return _tensor_index.norm(self, p, dim, keepdim, dtype)
+
+    # torch's reductions and scans beyond NumPy's (reductions.py), either spelling as above
+    @_numpy_names
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        return _reductions.nansum(self, dim, keepdim, dtype=dtype)
+
+    @_numpy_names
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        return _reductions.nanmean(self, dim, keepdim, dtype=dtype)
+
+    @_numpy_names
+    def cummax(self, dim): return _reductions.cummax(self, dim)
+    @_numpy_names
+    def cummin(self, dim): return _reductions.cummin(self, dim)
+    @_numpy_names
+    def logcumsumexp(self, dim): return _reductions.logcumsumexp(self, dim)
+
+    @_numpy_names
+    def aminmax(self, *, dim=None, keepdim=False):
+        return _reductions.aminmax(self, dim=dim, keepdim=keepdim)
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         return _tensor_index.allclose(self, other, rtol, atol, equal_nan)
@@ -2152,3 +2173,4 @@ def stack(tensors, axis=0):
 from . import tensor_ops as _tensor_ops  # noqa: E402  (it builds on Tensor, defined above)
 from . import tensor_index as _tensor_index  # noqa: E402  (likewise)
 from . import math_ops as _math_ops  # noqa: E402  (it builds on Tensor, defined above)
+from . import reductions as _reductions  # noqa: E402  (likewise)
