@@ -172,6 +172,27 @@ def test_binary_broadcasting_as_torch(torch, name, dtype, data):
     _binary_case(torch, name, np.asarray(a), np.asarray(b), dtype, seed, rtol=RTOL[dtype] * 10)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+def test_logaddexp_gradient_of_far_apart_operands_is_torchs_without_a_warning(torch, dtype):
+    """The gradient 1 / (1 + exp(b - a)) is 0 for the smaller operand once the two are more
+    than 709 apart (88 in float32): right, but exp of the difference overflowed, and NumPy
+    warned about it on every backward of a wide logcumsumexp."""
+    import warnings
+    a = np.array([1000.0, -1000.0, 90.0, -90.0, 0.0, 3.0])
+    b = np.array([-1000.0, 1000.0, -90.0, 90.0, 0.0, 2.0])
+    x = Tensor(a.astype(dtype), requires_grad=True)
+    y = Tensor(b.astype(dtype), requires_grad=True)
+    s = torch.tensor(a.astype(dtype), requires_grad=True)
+    t = torch.tensor(b.astype(dtype), requires_grad=True)
+    g = np.random.default_rng(4).standard_normal(a.shape).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x.logaddexp(y).backward(g)
+    torch.logaddexp(s, t).backward(torch.from_numpy(g))
+    for ours, theirs in ((x, s), (y, t)):
+        _same(ours.grad.numpy(), theirs.grad.numpy(), RTOL[dtype] * 4, "logaddexp gradient")
+
+
 @pytest.mark.parametrize("name", ["fmod", "remainder", "atan2"])
 def test_binary_with_a_python_number_keeps_float32(torch, name):
     a = np.array([-3.5, 2.25, 7.0], np.float32)

@@ -11,8 +11,9 @@ from .tensor import Tensor, addcmul, concatenate, cat, matmul, maximum, minimum,
 from .tensor import from_numpy, tensor
 from .tensor_ops import baddbmm, bmm, diagonal, outer, prod, roll, trace, tril, triu
 from .einsum import einsum
-from . import tensor_index as _ti, creation as _cr
+from . import tensor_index as _ti, creation as _cr, reductions as _rd
 from .tensor_index import *  # noqa: F401,F403  (shape, indexing, reductions: __all__)
+from .reductions import *  # noqa: F401,F403  (nansum, nanmean, cummax, ...: its __all__)
 from .creation import *  # noqa: F401,F403  (creation and random: its __all__)
 from .functions import *  # noqa: F401,F403  (torch's top-level math: tg.sin, tg.sum, tg.max, ...)
 
@@ -33,6 +34,6 @@ __all__ = [
     "zeros_like", "ones_like", "prod", "roll", "tril", "triu", "diagonal", "trace", "outer",
     "bmm", "baddbmm", "einsum",
     # PyTorch's shape, indexing, reduction and creation functions (tensor_index.py, creation.py)
-    *_ti.__all__, *_cr.__all__,
+    *_ti.__all__, *_cr.__all__, *_rd.__all__,
     *functions.__all__,  # noqa: F405  (the submodule, bound by the import above)
 ]

@@ -5,11 +5,10 @@ here computes or differentiates anything itself."""
 from __future__ import annotations
 
 import builtins
-from collections import namedtuple
 
 import numpy as np
 
-from .tensor import Tensor, _one_axis, _operand, maximum, minimum
+from .tensor import MaxResult, MinResult, Tensor, _operand, maximum, minimum  # noqa: F401
 from .tensor import concatenate as _concatenate, stack as _stack, where as _where
 from .tensor_ops import prod as _prod
 
@@ -174,59 +173,25 @@ def _moment(method):
 
 std, var = _moment("std"), _moment("var")
 
-# torch.return_types.max / min: the values and the index each came from
-MaxResult = namedtuple("max", "values indices")
-MinResult = namedtuple("min", "values indices")
-
-
-def _extreme(name, elementwise, result):
+def _extreme(name, elementwise):
     def fn(input, dim=None, keepdim=False, *, axis=None, keepdims=False):
         x = _t(input, name)
         if isinstance(dim, Tensor):  # torch.max(a, b): the elementwise one
             return elementwise(x, dim)
         d = _pick(name, "dim", dim, "axis", axis, None)
         k = _pick(name, "keepdim", keepdim, "keepdims", keepdims, False)
-        if d is None:
-            if k:
-                raise TypeError(f"{name}(): keepdim needs a dim")
-            return getattr(x, name)()
-        if not isinstance(d, (builtins.int, np.integer)) or isinstance(d, builtins.bool):
-            raise TypeError(f"{name}(): argument 'dim' must be int, not {type(d).__name__}")
-        if x.data.ndim == 0:  # torch: dim 0 or -1 of a 0-d tensor is the element, index 0
-            _one_axis(builtins.int(d), 1, "dim")
-            return result(x.clone(), Tensor._wrap(np.zeros((), np.int64)))
-        d = _one_axis(builtins.int(d), x.data.ndim, "dim")
-        if x.data.size == 0:
-            return _empty_extreme(x, d, k, name, result)
-        idx = getattr(x, "arg" + name)(axis=d, keepdims=True)
-        # the value at its index: the gradient goes to that one element (torch's), not split
-        # between ties as ``x.max(axis)`` splits it (torch's amax)
-        values = x.gather(d, idx.data)
-        if not k:
-            values, idx = values.squeeze(d), idx.squeeze(d)
-        return result(values, idx)
+        # the method's torch spelling: (values, indices) along an int dim, all elements for
+        # None; either spelling here is torch's (``axis`` is torch's alias of ``dim``)
+        return getattr(x, name)(dim=d, keepdim=k)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"As ``torch.{name}``: of all elements; along ``dim``, the named tuple "
-                  f"``(values, indices)``; with a Tensor second argument, elementwise.")
+                  f"``(values, indices)``; with a Tensor second argument, elementwise. The "
+                  f"same as ``input.{name}(dim=...)``.")
     return fn
 
 
-def _empty_extreme(x, d, k, name, result):
-    """max/min along ``d`` of a tensor with no elements: empty values and indices where the
-    reduced dim has elements (another dim is 0), torch's IndexError where it has none."""
-    if x.data.shape[d] == 0:
-        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
-    shape = x.data.shape[:d] + (1,) + x.data.shape[d + 1:]
-    idx = np.zeros(shape, np.int64)
-    values = x.gather(d, idx)  # empty, on the graph: backward gives an empty gradient
-    idx = Tensor._wrap(idx)
-    if not k:
-        values, idx = values.squeeze(d), idx.squeeze(d)
-    return result(values, idx)
-
-
-max = _extreme("max", maximum, MaxResult)
-min = _extreme("min", minimum, MinResult)
+max = _extreme("max", maximum)
+min = _extreme("min", minimum)
 
 
 def _arg(name):

@@ -404,6 +404,10 @@ class _NP:
     zeros_attached = staticmethod(np.zeros_like)
 
     @staticmethod
+    def sigmoid(a):
+        return Sigmoid.forward(a)  # (defined below) stable: exp of non-positive numbers only
+
+    @staticmethod
     def attach(g, x):
         return g
     transpose = staticmethod(np.transpose)
@@ -440,6 +444,10 @@ class _TG:
     @staticmethod
     def exp(t):
         return t.exp()
+
+    @staticmethod
+    def sigmoid(t):
+        return t.sigmoid()
 
     @staticmethod
     def log(t):
@@ -2070,9 +2078,13 @@ class Logaddexp(Op):
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
-        a, b = args
-        return (g / (xp.exp(b - a) + 1) if needs[0] else None,
-                g / (xp.exp(a - b) + 1) if needs[1] else None)
+        # torch's g / (1 + exp(b - a)), written as g * sigmoid(a - b): the same numbers, but
+        # no exp of a large positive difference, which NumPy warned about as an overflow (past
+        # 709, 88 in float32) although the gradient, 0 there, was right (logcumsumexp's scan
+        # meets such differences whenever its input spans that much)
+        d = args[0] - args[1]
+        return (g * xp.sigmoid(d) if needs[0] else None,
+                g * xp.sigmoid(-d) if needs[1] else None)
 
 
 def _quotient(fn, a, b, xp):

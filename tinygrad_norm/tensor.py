@@ -304,7 +304,16 @@ def _as_data(data, dtype):
     return arr
 
 
-_UNSET = object()
+class _Unset:
+    """The default of a keyword that counts as not given (``UNSET`` in docs/api.md): torch's
+    ``dim=``/``keepdim=`` on the NumPy-named methods, NumPy's names on torch-named ones."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return "UNSET"
+
+
+_UNSET = _Unset()
 
 
 def _numpy_names(method):
@@ -322,6 +331,38 @@ def _numpy_names(method):
                 kwargs[torch_name] = value
         return method(self, *args, **kwargs)
     return wrapper
+
+
+def _given(value, default):
+    """Whether a NumPy-named argument was given: it differs from its default (a value equal to
+    the default cannot be told from none, as in ``functions._pick``)."""
+    return value is not default and not (type(value) is int and value == default)
+
+
+def _torch_dims(fn, axis, keepdims, dim, keepdim, all_if_empty=False, axis_default=None):
+    """``(axis, keepdims)`` of a NumPy-named method called with torch's ``dim=``/``keepdim=``
+    (each ``_UNSET`` where not given). Both spellings of one argument is a TypeError naming
+    both, as ``_numpy_names`` says it. ``all_if_empty``: torch's reductions (sum, mean, std,
+    var, ...) read ``dim=()`` or ``[]`` as every dim, where NumPy's ``axis=()`` reduces none."""
+    if dim is not _UNSET:
+        if _given(axis, axis_default):
+            raise TypeError(f"{fn}(): got both dim= and axis=; give one")
+        axis = dim
+        if all_if_empty and isinstance(dim, (tuple, list)) and len(dim) == 0:
+            axis = None
+    if keepdim is not _UNSET:
+        if keepdims is not False:
+            raise TypeError(f"{fn}(): got both keepdim= and keepdims=; give one")
+        keepdims = keepdim
+    return axis, keepdims
+
+
+def _torch_dim(fn, axis, dim, axis_default=None):
+    """The one axis of a NumPy-named method (cumsum, softmax, ...) called with torch's
+    ``dim=``; both spellings is a TypeError, as in ``_torch_dims``."""
+    if _given(axis, axis_default):
+        raise TypeError(f"{fn}(): got both dim= and axis=; give one")
+    return dim
 
 
 def _float_unary(op):
@@ -930,12 +971,17 @@ class Tensor:
         """``astype(dtype)``, under torch's name (a dtype only: there is one device)."""
         return self.astype(dtype)
 
-    def argmax(self, axis=None, keepdims=False):
+    def argmax(self, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET):
         """Index of the largest value (over the flattened tensor for ``axis=None``), int64, the
-        first one on a tie; no gradient. NaN counts as largest, as in NumPy and torch."""
+        first one on a tie; no gradient. NaN counts as largest, as in NumPy and torch. torch's
+        ``dim=``/``keepdim=`` are taken too."""
+        if dim is not _UNSET or keepdim is not _UNSET:
+            axis, keepdims = _torch_dims("argmax", axis, keepdims, dim, keepdim)
         return self._arg(np.argmax, "argmax", axis, keepdims)
 
-    def argmin(self, axis=None, keepdims=False):
+    def argmin(self, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET):
+        if dim is not _UNSET or keepdim is not _UNSET:
+            axis, keepdims = _torch_dims("argmin", axis, keepdims, dim, keepdim)
         return self._arg(np.argmin, "argmin", axis, keepdims)
 
     def _arg(self, fn, name, axis, keepdims):
@@ -968,14 +1014,44 @@ class Tensor:
                              f"shape {self.shape}, axis {axis!r}): the result has no "
                              f"identity; reduce over a non-empty axis") from None
 
-    def sum(self, axis=None, keepdims=False): return self._reduce(ops.Sum, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return self._reduce(ops.Mean, axis, keepdims)
-    def max(self, axis=None, keepdims=False): return self._reduce(ops.Max, axis, keepdims)
-    def min(self, axis=None, keepdims=False): return self._reduce(ops.Min, axis, keepdims)
+    # The NumPy-named reductions take torch's dim=/keepdim= as keyword-only parameters with a
+    # sentinel default, tested inline: sum and mean are on every training step, and a **kwargs
+    # wrapper (_numpy_names) would cost them a call and a dict each time.
+    def sum(self, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET):
+        if dim is not _UNSET or keepdim is not _UNSET:
+            axis, keepdims = _torch_dims("sum", axis, keepdims, dim, keepdim, True)
+        return self._reduce(ops.Sum, axis, keepdims)
 
-    def cumsum(self, axis=None):
-        """Running sums along ``axis`` (None: of the flattened tensor, as NumPy); integer and
-        bool tensors sum in int64, as PyTorch."""
+    def mean(self, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET):
+        if dim is not _UNSET or keepdim is not _UNSET:
+            axis, keepdims = _torch_dims("mean", axis, keepdims, dim, keepdim, True)
+        return self._reduce(ops.Mean, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET):
+        """NumPy's max with ``axis``/``keepdims`` or positional (``x.max(1)``): the values only,
+        ties sharing the gradient (torch's ``amax``). torch's spellings mean torch's max:
+        ``x.max(dim=1)`` (or ``x.max(1, keepdim=True)``: a torch keyword) is the named tuple
+        ``(values, indices)``, the gradient going to the index picked; ``x.max(other_tensor)``
+        is ``maximum(x, other_tensor)``."""
+        if dim is not _UNSET or keepdim is not _UNSET or (
+                axis is not None and isinstance(axis, Tensor)):
+            return _torch_extreme(self, "max", axis, keepdims, dim, keepdim)
+        return self._reduce(ops.Max, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET):
+        """As ``max``: values only for ``axis``, ``(values, indices)`` for ``dim=``."""
+        if dim is not _UNSET or keepdim is not _UNSET or (
+                axis is not None and isinstance(axis, Tensor)):
+            return _torch_extreme(self, "min", axis, keepdims, dim, keepdim)
+        return self._reduce(ops.Min, axis, keepdims)
+
+    def cumsum(self, axis=None, *, dim=_UNSET):
+        """Running sums along ``axis`` (None: of the flattened tensor, as NumPy; torch's
+        ``dim=`` is one int); integer and bool tensors sum in int64, as PyTorch."""
+        if dim is not _UNSET:
+            if dim is None:  # torch requires the dim; None would flatten, as NumPy's axis
+                raise TypeError("cumsum(): argument 'dim' must be int, not NoneType")
+            axis = _torch_dim("cumsum", axis, dim)
         x = self
         if axis is None:
             x, axis = self.reshape(-1), 0
@@ -989,20 +1065,38 @@ class Tensor:
             axis = axis[0]
         return apply(ops.Cumsum, x, axis=axis)
 
-    def logsumexp(self, axis=None, keepdims=False):
+    def logsumexp(self, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET):
+        if dim is not _UNSET or keepdim is not _UNSET:
+            axis, keepdims = _torch_dims("logsumexp", axis, keepdims, dim, keepdim, True)
         # Integers and bools as float32 at least, as PyTorch: x - max in uint8 wraps around, in
         # int8 overflows, and NumPy's float16 for them overflows a sum of 70,000 exps
         return self._floating()._reduce(ops.Logsumexp, axis, keepdims)
 
-    def var(self, axis=None, correction=None, keepdims=False, *, ddof=None):
+    def var(self, axis=None, correction=None, keepdims=False, *, ddof=None, dim=_UNSET,
+            keepdim=_UNSET, unbiased=_UNSET):
         """Variance, two-pass. ``correction`` as PyTorch (None means 1, unbiased); ``ddof`` is
-        NumPy's name for the same thing (give one of the two)."""
-        return self._moment(ops.Var, "var", axis, correction, keepdims, ddof)
+        NumPy's name for the same thing (give one of the two). torch's ``dim=``/``keepdim=``
+        and the old ``unbiased`` flag too (a bool, instead of ``correction``; ``x.var(False)``,
+        torch's overload, is that flag)."""
+        return self._moment(ops.Var, "var", axis, correction, keepdims, ddof, dim, keepdim,
+                            unbiased)
 
-    def std(self, axis=None, correction=None, keepdims=False, *, ddof=None):
-        return self._moment(ops.Std, "std", axis, correction, keepdims, ddof)
+    def std(self, axis=None, correction=None, keepdims=False, *, ddof=None, dim=_UNSET,
+            keepdim=_UNSET, unbiased=_UNSET):
+        return self._moment(ops.Std, "std", axis, correction, keepdims, ddof, dim, keepdim,
+                            unbiased)
 
-    def _moment(self, op, fn, axis, correction, keepdims, ddof):
+    def _moment(self, op, fn, axis, correction, keepdims, ddof, dim, keepdim, unbiased):
+        if isinstance(axis, (bool, np.bool_)) and unbiased is _UNSET:
+            axis, unbiased = None, axis  # torch's std(unbiased): no axis is a bool
+        if dim is not _UNSET or keepdim is not _UNSET:
+            axis, keepdims = _torch_dims(fn, axis, keepdims, dim, keepdim, True)
+        if unbiased is not _UNSET:
+            if correction is not None or ddof is not None:  # torch's TypeError, as tg.var's
+                raise TypeError(f"{fn}(): give unbiased or correction (ddof), not both")
+            if not isinstance(unbiased, (bool, np.bool_)):
+                raise TypeError(f"{fn}(): unbiased must be a bool, got {type(unbiased).__name__}")
+            correction = int(unbiased)
         if ddof is not None and correction is not None:
             raise ValueError(f"{fn}(): give correction or ddof (NumPy's name for it), not both")
         c = ddof if ddof is not None else 1 if correction is None else correction
@@ -1016,16 +1110,20 @@ class Tensor:
         """``self + value * tensor1 * tensor2`` (``torch.Tensor.addcmul``); see ``tg.addcmul``."""
         return addcmul(self, tensor1, tensor2, value=value)
 
-    def vecdot(self, other, axis=-1, keepdims=False):
+    def vecdot(self, other, axis=-1, keepdims=False, *, dim=_UNSET, keepdim=_UNSET):
         """``(self * other).sum(axis, keepdims)`` in one pass, without the product as a
         temporary (``torch.linalg.vecdot`` for real inputs, over an int or a tuple of axes of the
-        broadcast shape)."""
-        return vecdot(self, other, axis, keepdims)
+        broadcast shape; its ``dim=`` too)."""
+        return vecdot(self, other, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def softmax(self, axis=-1):
+    def softmax(self, axis=-1, *, dim=_UNSET):
+        if dim is not _UNSET:
+            axis = _torch_dim("softmax", axis, dim, -1)
         return self._floating()._softmax(ops.Softmax, axis)
 
-    def log_softmax(self, axis=-1):
+    def log_softmax(self, axis=-1, *, dim=_UNSET):
+        if dim is not _UNSET:
+            axis = _torch_dim("log_softmax", axis, dim, -1)
         return self._floating()._softmax(ops.LogSoftmax, axis)
 
     def _floating(self):
@@ -1118,6 +1216,10 @@ class Tensor:
             return self
         return apply(ops.Transpose, self, axes=perm)
 
+    def swapdims(self, dim0, dim1):
+        """``swapaxes`` under torch's name (torch's ``transpose(dim0, dim1)``)."""
+        return self.swapaxes(dim0, dim1)
+
     def swapaxes(self, axis1, axis2):
         nd = self.data.ndim
         if nd == 0:
@@ -1135,8 +1237,17 @@ class Tensor:
                              f"{self.data.ndim}-d tensor")
         return self.swapaxes(-1, -2)
 
-    def squeeze(self, axis=None):
+    def squeeze(self, axis=None, *, dim=_UNSET):
+        """NumPy's squeeze for ``axis`` (positional too): every size-1 axis, or the given ones,
+        which must have size 1 (ValueError). torch's for ``dim=`` (an int or a tuple): the
+        given dims of size 1 are removed, the others left as they are."""
         shp = self.data.shape
+        if dim is not _UNSET:
+            dim = _torch_dim("squeeze", axis, dim)
+            if dim is not None:
+                axes = _axes(dim, len(shp), "dim")
+                return self.reshape(tuple(s for i, s in enumerate(shp)
+                                          if i not in axes or s != 1))
         if axis is None:
             axes = tuple(i for i, s in enumerate(shp) if s == 1)
         else:
@@ -1146,9 +1257,18 @@ class Tensor:
                     raise ValueError(f"squeeze: axis {a} has size {shp[a]}, not 1 (shape {shp})")
         return self.reshape(tuple(s for i, s in enumerate(shp) if i not in axes))
 
-    def unsqueeze(self, axis):
+    def unsqueeze(self, axis=_UNSET, *, dim=_UNSET):
+        """A size-1 axis inserted at ``axis`` (or torch's ``dim=``), negative counting from
+        the end of the result."""
+        what = "unsqueeze(): axis"
+        if dim is not _UNSET:
+            if axis is not _UNSET:
+                raise TypeError("unsqueeze(): got both dim= and axis=; give one")
+            axis, what = dim, "unsqueeze(): dim"
+        elif axis is _UNSET:
+            raise TypeError("unsqueeze(): missing the axis (or dim) to insert")
         nd = self.data.ndim + 1
-        a = _one_axis(axis, nd, "unsqueeze(): axis")
+        a = _one_axis(axis, nd, what)
         shp = self.data.shape
         return self.reshape(shp[:a] + (1,) + shp[a:])
 
@@ -1380,9 +1500,11 @@ class Tensor:
 
     # ---- PyTorch's products and triangles (tensor_ops.py; prod is a primitive, the rest are
     # composites of indexing, selects and products)
-    def prod(self, axis=None, keepdims=False):
-        """The product over ``axis`` (int, tuple or None), NumPy's names as ``sum``; the
-        gradient is torch's where factors are 0."""
+    def prod(self, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET):
+        """The product over ``axis`` (int, tuple or None), NumPy's names as ``sum`` (torch's
+        ``dim=``/``keepdim=`` too); the gradient is torch's where factors are 0."""
+        if dim is not _UNSET or keepdim is not _UNSET:
+            axis, keepdims = _torch_dims("prod", axis, keepdims, dim, keepdim, True)
         return _tensor_ops.prod(self, axis, keepdims)
 
     def roll(self, shifts, dims=None):
@@ -1458,6 +1580,7 @@ class Tensor:
 
     moveaxis = movedim
     def narrow(self, dim, start, length): return _tensor_index.narrow(self, dim, start, length)
+    def select(self, dim, index): return _tensor_index.select(self, dim, index)
     def unflatten(self, dim, sizes): return _tensor_index.unflatten(self, dim, sizes)
     def tile(self, *dims):
         one = len(dims) == 1 and isinstance(dims[0], (tuple, list))  # x.tile((2, 2)) or (2, 2)
@@ -1533,6 +1656,26 @@ class Tensor:
     @_numpy_names
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         return _tensor_index.norm(self, p, dim, keepdim, dtype)
+
+    # torch's reductions and scans beyond NumPy's (reductions.py), either spelling as above
+    @_numpy_names
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        return _reductions.nansum(self, dim, keepdim, dtype=dtype)
+
+    @_numpy_names
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        return _reductions.nanmean(self, dim, keepdim, dtype=dtype)
+
+    @_numpy_names
+    def cummax(self, dim): return _reductions.cummax(self, dim)
+    @_numpy_names
+    def cummin(self, dim): return _reductions.cummin(self, dim)
+    @_numpy_names
+    def logcumsumexp(self, dim): return _reductions.logcumsumexp(self, dim)
+
+    @_numpy_names
+    def aminmax(self, *, dim=None, keepdim=False):
+        return _reductions.aminmax(self, dim=dim, keepdim=keepdim)
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         return _tensor_index.allclose(self, other, rtol, atol, equal_nan)
@@ -1632,6 +1775,60 @@ class Tensor:
 
 SortResult = namedtuple("SortResult", "values indices")  # torch.return_types.sort's fields
 TopKResult = namedtuple("TopKResult", "values indices")
+# torch.return_types.max / min: the values and the index each came from
+MaxResult = namedtuple("max", "values indices")
+MinResult = namedtuple("min", "values indices")
+
+
+def _torch_extreme(x, name, other, keepdims, dim, keepdim):
+    """``x.max``/``x.min`` called as torch calls them: with a Tensor, the elementwise one;
+    with ``dim=``, ``(values, indices)`` along it (``_values_indices``); with ``keepdim=``
+    alone or ``dim=None``, the extreme of all elements (keepdim then needs a dim, as torch)."""
+    if isinstance(other, Tensor):
+        if dim is not _UNSET or keepdim is not _UNSET or keepdims is not False:
+            raise TypeError(f"{name}(): with a Tensor argument (the elementwise {name}) there "
+                            f"is no dim or keepdim")
+        return (maximum if name == "max" else minimum)(x, other)
+    d, k = _torch_dims(name, other, keepdims, dim, keepdim)
+    if d is None:
+        if k:
+            raise TypeError(f"{name}(): keepdim needs a dim")
+        return x._reduce(ops.Max if name == "max" else ops.Min, None, False)
+    return _values_indices(x, name, d, k)
+
+
+def _values_indices(x, name, d, keepdim):
+    """torch's ``max(dim)``/``min(dim)``: the named tuple ``(values, indices)`` along the one
+    int ``d``; the first index of a tie (NaN counts as the extreme), and the gradient goes to
+    that element alone, where ``x.max(axis)`` shares it between ties (torch's amax)."""
+    result = MaxResult if name == "max" else MinResult
+    if not isinstance(d, (int, np.integer)) or isinstance(d, (bool, np.bool_)):
+        raise TypeError(f"{name}(): argument 'dim' must be int, not {type(d).__name__}")
+    if x.data.ndim == 0:  # torch: dim 0 or -1 of a 0-d tensor is the element, index 0
+        _one_axis(int(d), 1, "dim")
+        return result(x.clone(), Tensor._wrap(np.zeros((), np.int64)))
+    d = _one_axis(int(d), x.data.ndim, "dim")
+    if x.data.size == 0:
+        return _empty_extreme(x, d, keepdim, name, result)
+    idx = x._arg(np.argmax if name == "max" else np.argmin, "arg" + name, d, True)
+    values = x.gather(d, idx.data)  # the value at its index: its gradient goes there alone
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return result(values, idx)
+
+
+def _empty_extreme(x, d, keepdim, name, result):
+    """max/min along ``d`` of a tensor with no elements: empty values and indices where the
+    reduced dim has elements (another dim is 0), torch's IndexError where it has none."""
+    if x.data.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    shape = x.data.shape[:d] + (1,) + x.data.shape[d + 1:]
+    idx = np.zeros(shape, np.int64)
+    values = x.gather(d, idx)  # empty, on the graph: backward gives an empty gradient
+    idx = Tensor._wrap(idx)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return result(values, idx)
 
 
 class _RetainGrad:
@@ -1860,9 +2057,11 @@ def where(condition, x, y):
     return _make(ops.Where, out, (cond, x, y), (c, xd, yd), None, bits)
 
 
-def vecdot(a, b, axis=-1, keepdims=False):
+def vecdot(a, b, axis=-1, keepdims=False, *, dim=_UNSET, keepdim=_UNSET):
     """Sum of the products of ``a`` and ``b`` over ``axis`` (int, tuple or None for all) of
-    their broadcast shape; see ``Tensor.vecdot``."""
+    their broadcast shape (or torch's ``dim``/``keepdim``); see ``Tensor.vecdot``."""
+    if dim is not _UNSET or keepdim is not _UNSET:
+        axis, keepdims = _torch_dims("vecdot", axis, keepdims, dim, keepdim, axis_default=-1)
     if type(a) is not Tensor:
         a = _operand(a)
     if type(b) is not Tensor:
@@ -1977,3 +2176,4 @@ def stack(tensors, axis=0):
 from . import tensor_ops as _tensor_ops  # noqa: E402  (it builds on Tensor, defined above)
 from . import tensor_index as _tensor_index  # noqa: E402  (likewise)
 from . import math_ops as _math_ops  # noqa: E402  (it builds on Tensor, defined above)
+from . import reductions as _reductions  # noqa: E402  (likewise)

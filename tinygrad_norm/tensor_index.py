@@ -1,5 +1,5 @@
 """PyTorch's shape, indexing and reduction functions beyond ``tensor_ops``: ``t``, ``mm``,
-``unbind``, ``movedim``, ``narrow``, ``unflatten``, ``tile``, ``index_select``,
+``unbind``, ``movedim``, ``narrow``, ``select``, ``unflatten``, ``tile``, ``index_select``,
 ``masked_select``, ``repeat_interleave``, the out-of-place scatters (``scatter``,
 ``scatter_add``, ``index_add``, ``index_fill``), ``amax``/``amin``, ``any``/``all``,
 ``argsort``, ``median``, ``norm``, ``var_mean``/``std_mean``, ``count_nonzero``, ``allclose``,
@@ -20,7 +20,7 @@ from . import ops
 from .tensor import Tensor, _axes, _one_axis, _scalar_arg, apply, matmul, where
 
 __all__ = ["t", "mm", "unbind", "movedim", "narrow", "unflatten", "tile", "index_select",
-           "masked_select", "nonzero", "repeat_interleave", "scatter", "scatter_add",
+           "masked_select", "nonzero", "select", "repeat_interleave", "scatter", "scatter_add",
            "index_add", "index_fill", "amax", "amin", "any", "all", "argsort", "median",
            "norm", "var_mean", "std_mean", "count_nonzero", "allclose", "equal",
            "sum_to_size", "flatten", "reshape", "transpose", "permute", "squeeze", "unsqueeze",
@@ -149,6 +149,22 @@ def narrow(input, dim, start, length):
     if start + length > n:
         raise ValueError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
     return x[(slice(None),) * d + (slice(start, start + length),)]
+
+
+def select(input, dim, index):
+    """The slice at ``index`` along ``dim``, that dim removed (``x.select(1, i)`` is
+    ``x[:, i]``), as ``torch.select``; negative ``index`` counts from the end. A basic index,
+    so the gradient is scattered back to that slice."""
+    x = _tensor(input, "select")
+    if x.data.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = _dim(x, dim, "select")
+    i = _int(index, "select", "index")
+    n = x.data.shape[d]
+    if not -n <= i < n:
+        raise IndexError(f"select(): index {i} out of range for tensor of size "
+                         f"{list(x.data.shape)} at dimension {d}")
+    return x[(slice(None),) * d + (i,)]
 
 
 def unflatten(input, dim, sizes):
@@ -669,11 +685,13 @@ def permute(input, dims):
 
 
 def squeeze(input, dim=None):
-    return _tensor(input, "squeeze").squeeze(dim)
+    """The size-1 dims (of ``dim``, an int or a tuple; None for all) removed, the others left
+    as they are, as ``torch.squeeze`` (the method's torch spelling, ``squeeze(dim=...)``)."""
+    return _tensor(input, "squeeze").squeeze(dim=dim)
 
 
 def unsqueeze(input, dim):
-    return _tensor(input, "unsqueeze").unsqueeze(dim)
+    return _tensor(input, "unsqueeze").unsqueeze(dim=dim)
 
 
 def split(tensor, split_size_or_sections, dim=0):

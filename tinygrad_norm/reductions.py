@@ -1,0 +1,152 @@
+"""PyTorch's reductions and scans that the NumPy-named methods do not cover: ``nansum`` and
+``nanmean`` (NaN left out), ``cummax``/``cummin`` (running extremes and where each came from),
+``logcumsumexp`` (running log-sum-exp, stable for any finite input) and ``aminmax`` (both
+extremes at once). Each is a Tensor method as well (``x.nansum(1)``), under torch's argument
+names (``dim``, ``keepdim``; NumPy's ``axis``/``keepdims`` too, as the other torch-named
+reductions). All are composites of selects, indexing (``gather``), sums, ``Max``/``Min`` and
+``Logaddexp``, so every derivative comes from those primitives: no primitive of their own.
+Errors are ValueError/TypeError/IndexError with torch's words where torch has them."""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .tensor import Tensor, concatenate, where
+from .tensor_index import _dim, _dims, _tensor
+
+__all__ = ["nansum", "nanmean", "cummax", "cummin", "logcumsumexp", "aminmax"]
+
+# torch.return_types.cummax / cummin / aminmax: the same type names and fields
+CummaxResult = namedtuple("cummax", "values indices")
+CumminResult = namedtuple("cummin", "values indices")
+AminmaxResult = namedtuple("aminmax", "min max")
+
+
+def _cast(x, dtype):
+    """``x`` in ``dtype`` first (torch's ``dtype=``: the input is cast before the op)."""
+    return x if dtype is None else x.astype(dtype)
+
+
+def _without_nan(x):
+    """``x`` with NaN replaced by 0, by a select: the gradient is exactly 0 at the NaN places
+    (torch's ``grad * ~isnan(x)``, where the upstream gradient is finite). Itself when no
+    element is NaN (or the dtype has no NaN): no node."""
+    if x.data.dtype.kind != "f":
+        return x
+    nan = np.isnan(x.data)
+    if not nan.any():
+        return x
+    return where(nan, Tensor._wrap(np.zeros((), x.data.dtype)), x)
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """The sum over ``dim`` (an int or a tuple; None, ``()`` or ``[]`` for all) with NaN
+    counted as 0, as ``torch.nansum``. Integer and bool tensors sum in int64, float16 in
+    float32 (rounded once), as torch's."""
+    x = _cast(_tensor(input, "nansum"), dtype)
+    axes = _dims(x, dim, "nansum")
+    if x.data.dtype.kind in "biu":
+        return Tensor._wrap(np.asarray(np.sum(x.data, axis=axes, dtype=np.int64,
+                                              keepdims=bool(keepdim))))
+    return _without_nan(x).sum(axes, bool(keepdim))
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """The mean over ``dim`` of the elements that are not NaN, as ``torch.nanmean``: NaN where a
+    slice holds nothing else. Floating tensors only (``TypeError``, torch's error). The
+    gradient is ``g / count`` at the other elements and 0 at the NaN ones."""
+    x = _cast(_tensor(input, "nanmean"), dtype)
+    dt = x.data.dtype
+    if dt.kind != "f":
+        raise TypeError(f"nanmean(): expected input to have floating point dtype but got {dt}")
+    axes = _dims(x, dim, "nanmean")
+    keep = bool(keepdim)
+    count = np.sum(~np.isnan(x.data), axis=axes, keepdims=keep)
+    total = _without_nan(x).sum(axes, keep)
+    if count.all():
+        return total / Tensor._wrap(np.asarray(count, dt))
+    # an all-NaN slice: NaN by a select, so that no 0/0 runs forward or backward (NumPy's
+    # warning); its elements' gradient is 0, as every NaN element's
+    safe = Tensor._wrap(np.asarray(np.maximum(count, 1), dt))
+    return where(count == 0, Tensor._wrap(np.asarray(np.nan, dt)), total / safe)
+
+
+def _running(x, d, ufunc, result):
+    """cummax/cummin: ``ufunc`` (np.maximum or np.minimum) accumulated along ``d``, and each
+    output's index: the last element so far that equals the running extreme, or that is NaN
+    (torch's rule: ``x >= best or isnan(x)`` takes over; NaN then stays)."""
+    if x.data.ndim == 0:  # torch: the element itself, index 0
+        return result(x.clone(), Tensor._wrap(np.zeros((), np.int64)))
+    a = x.data
+    best = ufunc.accumulate(a, axis=d)  # NaN propagates, as torch's
+    takes = a == best
+    if a.dtype.kind == "f":
+        takes |= np.isnan(a)
+    shape = [1] * a.ndim
+    shape[d] = a.shape[d]
+    pos = np.arange(a.shape[d], dtype=np.int64).reshape(shape)
+    # the first element always takes (it is the running extreme, or NaN)
+    idx = np.maximum.accumulate(np.where(takes, pos, 0), axis=d)
+    # the values by their indices: exact, and the gradient goes to the element each came from
+    # (repeats add up), as torch's scatter-add backward
+    return result(x.gather(d, idx), Tensor._wrap(idx))
+
+
+def cummax(input, dim):
+    """``(values, indices)``: the running maximum along ``dim`` and the index of the element
+    it came from (of equal ones, the latest), as ``torch.cummax``; a NaN is the maximum from
+    there on, its index the latest NaN. The gradient goes to those elements."""
+    x = _tensor(input, "cummax")
+    return _running(x, _dim(x, dim, "cummax"), np.maximum, CummaxResult)
+
+
+def cummin(input, dim):
+    """``(values, indices)``: the running minimum along ``dim``, as ``torch.cummin``."""
+    x = _tensor(input, "cummin")
+    return _running(x, _dim(x, dim, "cummin"), np.minimum, CumminResult)
+
+
+def logcumsumexp(input, dim):
+    """``log(cumsum(exp(x)))`` along ``dim``, as ``torch.logcumsumexp``, without overflow or
+    underflow for any finite input: a scan of ``logaddexp`` (stable, one primitive) in
+    ``ceil(log2(n))`` steps, each element combined with the one ``2**k`` before it (Hillis
+    and Steele's inclusive scan). Floating tensors only (``TypeError``, torch's error);
+    float16 is computed in float32 and rounded once."""
+    x = _tensor(input, "logcumsumexp")
+    d = _dim(x, dim, "logcumsumexp")
+    dt = x.data.dtype
+    if dt.kind != "f":
+        raise TypeError(f"logcumsumexp(): not implemented for {dt} (a floating tensor only)")
+    if dt == np.float16:
+        return logcumsumexp(x.astype(np.float32), d).astype(np.float16)
+    if x.data.ndim == 0:
+        return x.clone()
+    n = x.data.shape[d]
+    out, step = x, 1
+    lead = (slice(None),) * d
+    while step < n:
+        # out[i] takes in out[i - step]: after this, out[i] covers x[i - 2*step + 1 .. i]
+        head, tail = out[lead + (slice(0, step),)], out[lead + (slice(step, None),)]
+        out = concatenate([head, tail.logaddexp(out[lead + (slice(0, n - step),)])], axis=d)
+        step *= 2
+    return out if out is not x else x.clone()
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    """The named tuple ``(min, max)`` over ``dim`` (one int; None for all), as
+    ``torch.aminmax``; ties share each gradient evenly, as torch's (``amin``/``amax``). An
+    empty reduction is torch's error (a ``ValueError`` over all elements, an ``IndexError``
+    along a dim)."""
+    x = _tensor(input, "aminmax")
+    keep = bool(keepdim)
+    if dim is None:
+        if x.data.size == 0:
+            raise ValueError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                             "operation has no identity.")
+        return AminmaxResult(x.min(None, keep), x.max(None, keep))
+    d = _dim(x, dim, "aminmax")  # one int (a tuple is torch's TypeError); 0-d takes 0, -1
+    if x.data.ndim and x.data.shape[d] == 0:
+        raise IndexError(f"aminmax: Expected reduction dim {d} to have non-zero size.")
+    axes = (d,) if x.data.ndim else ()
+    return AminmaxResult(x.min(axes, keep), x.max(axes, keep))
