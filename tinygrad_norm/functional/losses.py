@@ -3,7 +3,10 @@ conditions; each a composite of primitives in a named scope, stable for any fini
 
 ``cross_entropy`` is ``log_softmax`` (one primitive) followed by ``nll_loss``, which picks each
 sample's target log-probability by integer-array indexing -- never a dense one-hot product.
-Class weights are constants (as in PyTorch, no gradient reaches them).
+A class ``weight`` that requires grad gets its gradient with class-probability targets and is
+refused with class indices, as PyTorch (whose ``nll_loss`` kernel is not differentiable in it);
+``binary_cross_entropy``'s ``weight`` and ``binary_cross_entropy_with_logits``' ``weight`` and
+``pos_weight`` are refused the same way, the regression losses' ``weight`` is differentiated.
 
 The deprecated ``size_average`` and ``reduce`` arguments keep their positions, so positional calls
 written for PyTorch mean the same here, but only ``None`` is accepted: use ``reduction``.
@@ -14,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from ..autograd import scope
+from ..autograd import is_grad_enabled, scope
 from .. import ops
 from ..tensor import Tensor, apply, minimum, where
 from .activation import _logsigmoid
@@ -110,6 +113,19 @@ def _class_target(input, target, fn):
     return t
 
 
+def _not_differentiable(weight, name, kernel):
+    """PyTorch's refusal (there a RuntimeError, raised in grad mode only, before its other
+    checks) of a ``weight`` that requires grad where its kernel computes no gradient for it:
+    taken as a constant, it would silently get none."""
+    if isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
+        raise ValueError(f"The function '{kernel}' is not differentiable with respect to argument "
+                         f"'{name}'. This input cannot have requires_grad True.")
+
+
+def _nll_kernel(input):
+    return "nll_loss_forward" if input.ndim <= 2 else "nll_loss2d_forward"  # PyTorch's names
+
+
 def _class_weight(weight, input, fn):
     if weight is None:
         return None
@@ -168,6 +184,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise ValueError(f"{fn}: input must have at least one dimension (the classes)")
     t = _class_target(input, target, fn)
     w = _class_weight(weight, input, fn)
+    _not_differentiable(weight, "weight", _nll_kernel(input))
     with scope("nll_loss", reduction=reduction, ignore_index=ignore_index):
         return _nll(input, t, w, ignore_index, reduction, fn, connect=True)
 
@@ -241,6 +258,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError(f"{fn}: ignore_index is not supported for floating point target "
                          f"(class probabilities); got ignore_index={ignore_index}")
     t = None if probs is not None else _class_target(input, target, fn)
+    if probs is None:
+        _not_differentiable(weight, "weight", _nll_kernel(input))
+    elif isinstance(weight, Tensor) and weight.requires_grad:
+        w = weight  # with probabilities the weight is on the graph: its gradient, as PyTorch
     with scope("cross_entropy", reduction=reduction, label_smoothing=ls,
                ignore_index=ignore_index):
         logp = input.log_softmax(cdim)
@@ -448,6 +469,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     as PyTorch, so a confident wrong answer costs 100, not inf."""
     fn = "binary_cross_entropy"
     reduction = _reduction(fn, reduction, size_average, reduce)
+    _not_differentiable(weight, "weight", fn)
     target = _pair_target(input, target, fn, broadcast=False)  # no broadcast warning first
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
@@ -482,6 +504,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     broadcast; ``mean`` averages over all elements."""
     fn = "binary_cross_entropy_with_logits"
     reduction = _reduction(fn, reduction, size_average, reduce)
+    _not_differentiable(weight, "weight", fn)
+    _not_differentiable(pos_weight, "pos_weight", fn)
     _check_input(input, fn)
     target = _pair_target(input, target, fn, broadcast=False)
     if target.shape != input.shape:
