@@ -20,6 +20,7 @@ import numpy as np
 from ..autograd import is_grad_enabled, scope
 from .. import ops
 from ..tensor import Tensor, apply, minimum, where
+from ._checks import _flag
 from .activation import _logsigmoid
 from .distance import pairwise_distance
 
@@ -539,6 +540,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     divergence per sample, KL's definition); ``'mean'`` divides by the number of elements and
     warns as PyTorch does."""
     fn = "kl_div"
+    log_target = _flag(log_target, "log_target", fn)
     if size_average is not None or reduce is not None:
         _reduction(fn, "mean", size_average, reduce)
     if reduction not in ("none", "batchmean", "sum", "mean"):
@@ -553,7 +555,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if reduction == "mean":
         import warnings
         warnings.warn(_KL_MEAN_WARNING, UserWarning, stacklevel=2)
-    with scope(fn, reduction=reduction, log_target=bool(log_target)):
+    with scope(fn, reduction=reduction, log_target=log_target):
         if log_target:
             loss = target.exp() * (target - input)
         else:
@@ -664,6 +666,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     ``pairwise_distance`` of norm ``p`` (and ``eps``), as PyTorch; ``swap`` takes the smaller of
     d(anchor, negative) and d(positive, negative) (the distance swap of Balntas et al.)."""
     fn = "triplet_margin_loss"
+    swap = _flag(swap, "swap", fn)
     reduction = _reduction(fn, reduction, size_average, reduce)
     for x in (anchor, positive, negative):
         _check_input(x, fn)
@@ -674,7 +677,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
         raise ValueError(f"The anchor, positive, and negative tensors are expected to have the "
                          f"same number of dimensions, but got: anchor {anchor.ndim}D, positive "
                          f"{positive.ndim}D, and negative {negative.ndim}D inputs")
-    with scope(fn, margin=margin, p=p, eps=eps, swap=bool(swap), reduction=reduction):
+    with scope(fn, margin=margin, p=p, eps=eps, swap=swap, reduction=reduction):
         d_pos = pairwise_distance(anchor, positive, p, eps)
         d_neg = pairwise_distance(anchor, negative, p, eps)
         if swap:
