@@ -10,7 +10,8 @@ import pytest
 
 import tinygrad_norm as tg
 import tinygrad_norm.functional as F
-from tinygrad_norm import Tensor, nn  # noqa: F401  (tg.nn below)
+import tinygrad_norm.nn  # noqa: F401  (tg.nn: run alone, nothing else imports it)
+from tinygrad_norm import Tensor
 
 RTOL = {np.float64: 1e-10, np.float32: 2e-5}
 DTYPES = [np.float64, np.float32]
@@ -703,3 +704,100 @@ def test_float16_activations_round_once_as_torch(torch, name):
     ref, gref = y64.detach().numpy(), T64.grad.numpy()
     assert ulps(y.numpy(), ref) <= ulps(ty.detach().numpy(), ref) + 0.5
     assert ulps(X.grad.numpy(), gref) <= ulps(T.grad.numpy(), gref) + 0.5
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("in_shape", [(4,), (3, 4), (2, 4, 3)])
+def test_a_class_weight_that_requires_grad_gets_its_gradient_with_probabilities(
+        torch, reduction, label_smoothing, in_shape):
+    # it was read as a constant array: no gradient and no error (the hunt's finding #4)
+    rng = np.random.default_rng(41)
+    x = rng.standard_normal(in_shape)
+    cdim = 0 if len(in_shape) == 1 else 1
+    p = rng.uniform(size=in_shape)
+    p /= p.sum(axis=cdim, keepdims=True)
+    w = rng.uniform(0.5, 2.0, 4)
+    up = rng.standard_normal(in_shape[:cdim] + in_shape[cdim + 1:]) if reduction == "none" \
+        else np.array(rng.standard_normal())
+    a, tw = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)
+    out = F.cross_entropy(a, Tensor(p), weight=tw, reduction=reduction,
+                          label_smoothing=label_smoothing)
+    out.backward(Tensor(up))
+    ta, ttw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(ta, torch.tensor(p), weight=ttw, reduction=reduction,
+                                            label_smoothing=label_smoothing)
+    ref.backward(torch.tensor(up))
+    _close(out.numpy(), ref.detach().numpy(), 1e-12, "forward")
+    _close(tw.grad.numpy(), ttw.grad.numpy(), 1e-12, "weight gradient")
+    _close(a.grad.numpy(), ta.grad.numpy(), 1e-12, "input gradient")
+    assert tg.gradcheck(lambda xx, ww: F.cross_entropy(xx, Tensor(p), weight=ww,
+                                                       label_smoothing=label_smoothing),
+                        [Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)])
+
+
+_NOT_DIFFERENTIABLE = "is not differentiable with respect to argument '{}'. This input cannot " \
+                      "have requires_grad True"
+
+
+@pytest.mark.parametrize("in_shape", [(4,), (3, 4), (2, 4, 3)])
+@pytest.mark.parametrize("call", [
+    lambda x, t, w: F.nll_loss(x, t, weight=w),
+    lambda x, t, w: F.nll_loss(x, t, weight=w, reduction="none"),
+    lambda x, t, w: F.cross_entropy(x, t, weight=w),
+    lambda x, t, w: F.cross_entropy(x, t, weight=w, reduction="sum", label_smoothing=0.1),
+    lambda x, t, w: tg.nn.CrossEntropyLoss(weight=w)(x, t)])
+def test_a_class_weight_that_requires_grad_with_class_indices_is_refused_as_torch(
+        torch, in_shape, call):
+    # PyTorch's nll_loss kernel is not differentiable in the weight: it refuses (RuntimeError,
+    # a ValueError here) where the weight was silently taken as a constant
+    x = np.random.default_rng(42).standard_normal(in_shape)
+    t = np.zeros(() if len(in_shape) == 1 else in_shape[:1] + in_shape[2:], np.int64)
+    w = np.array([1.0, 2.0, 3.0, 4.0])
+    kernel = "nll_loss_forward" if len(in_shape) <= 2 else "nll_loss2d_forward"
+    msg = f"The function '{kernel}' " + _NOT_DIFFERENTIABLE.format("weight")
+    with pytest.raises(RuntimeError, match=msg):
+        torch.nn.functional.nll_loss(torch.tensor(x), torch.tensor(t),
+                                     weight=torch.tensor(w, requires_grad=True))
+    tw = Tensor(w, requires_grad=True)
+    with pytest.raises(ValueError, match=msg):
+        call(Tensor(x, requires_grad=True), Tensor(t), tw)
+    with pytest.raises(ValueError, match=msg):  # whether or not the input requires grad
+        call(Tensor(x), Tensor(t), tw)
+    with tg.no_grad():  # as torch: no graph, nothing to refuse
+        call(Tensor(x), Tensor(t), tw)
+        with torch.no_grad():
+            torch.nn.functional.nll_loss(torch.tensor(x), torch.tensor(t),
+                                         weight=torch.tensor(w, requires_grad=True))
+    call(Tensor(x, requires_grad=True), Tensor(t), tw.detach()).sum().backward()
+
+
+@pytest.mark.parametrize("name, arg", [("binary_cross_entropy", "weight"),
+                                       ("binary_cross_entropy_with_logits", "weight"),
+                                       ("binary_cross_entropy_with_logits", "pos_weight")])
+def test_a_bce_weight_that_requires_grad_is_refused_as_torch(torch, name, arg):
+    # it got a gradient here, where PyTorch's kernels refuse it (they compute none)
+    rng = np.random.default_rng(43)
+    x, y, w = rng.uniform(0.1, 0.9, (3, 4)), rng.uniform(size=(3, 4)), rng.uniform(size=4)
+    msg = f"The function '{name}' " + _NOT_DIFFERENTIABLE.format(arg)
+    with pytest.raises(RuntimeError, match=msg):
+        getattr(torch.nn.functional, name)(torch.tensor(x, requires_grad=True),
+                                           torch.tensor(y),
+                                           **{arg: torch.tensor(w, requires_grad=True)})
+    with pytest.raises(ValueError, match=msg):
+        getattr(F, name)(Tensor(x, requires_grad=True), Tensor(y),
+                         **{arg: Tensor(w, requires_grad=True)})
+    with tg.no_grad():
+        getattr(F, name)(Tensor(x), Tensor(y), **{arg: Tensor(w, requires_grad=True)})
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+def test_a_regression_weight_that_requires_grad_gets_its_gradient_as_torch(torch, name):
+    rng = np.random.default_rng(44)
+    x, y, w = rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), rng.uniform(size=(3, 4))
+    tw = Tensor(w, requires_grad=True)
+    getattr(F, name)(Tensor(x, requires_grad=True), Tensor(y), weight=tw).backward()
+    ttw = torch.tensor(w, requires_grad=True)
+    getattr(torch.nn.functional, name)(torch.tensor(x, requires_grad=True), torch.tensor(y),
+                                       weight=ttw).backward()
+    _close(tw.grad.numpy(), ttw.grad.numpy(), 1e-12, "weight gradient")

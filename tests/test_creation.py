@@ -82,6 +82,87 @@ def test_integer_draws():
         tg.randint(5, 5, (2,))
 
 
+
+_TORCH_DT = {np.uint8: "uint8", np.int8: "int8", np.int16: "int16", np.uint16: "uint16",
+             np.int32: "int32", np.uint32: "uint32", np.bool_: "bool", np.float16: "float16",
+             np.float32: "float32"}
+
+
+@pytest.mark.parametrize("dt, low, high", [
+    (np.uint8, -5, 5), (np.uint8, 0, 257), (np.int8, 0, 200), (np.int8, -129, 0),
+    (np.int8, -200, 300), (np.int16, 0, 70000), (np.uint16, -1, 1), (np.int32, 0, 2 ** 31 + 1),
+    (np.uint32, 0, 2 ** 40), (np.bool_, 0, 3), (np.bool_, -1, 1)])
+def test_integer_draws_that_a_narrow_dtype_cannot_hold_are_refused_as_torch(torch, dt, low,
+                                                                             high):
+    # they were drawn in int64 and cast: uint8 [-5, 5) gave 251..255, int8 [0, 200) negatives
+    tdt = getattr(torch, _TORCH_DT[dt])
+    with pytest.raises(RuntimeError) as ref:
+        torch.randint(low, high, (6,), dtype=tdt)
+    with pytest.raises(RuntimeError):
+        torch.randint_like(torch.zeros(6, dtype=tdt), low, high)
+    words = str(ref.value)  # e.g. "from is out of bounds for unsigned char"
+    tg.manual_seed(3)
+    state = tg.random.generator().bit_generator.state
+    with pytest.raises(ValueError, match=f"^randint\\(\\): {words} \\(.*does not fit dtype"):
+        tg.randint(low, high, (6,), dtype=dt)
+    with pytest.raises(ValueError, match=f"^randint_like\\(\\): {words} "):
+        tg.randint_like(Tensor(np.zeros(6, dt)), low, high)
+    with pytest.raises(ValueError, match=words):  # also for an empty draw, as torch
+        tg.randint(low, high, (0,), dtype=dt)
+    assert tg.random.generator().bit_generator.state == state  # refused before any draw
+
+
+@pytest.mark.parametrize("dt, low, high", [(np.uint8, 0, 256), (np.int8, -128, 128),
+                                           (np.bool_, 0, 2), (np.int16, -5, 5)])
+def test_integer_draws_at_a_dtypes_bounds_pass_as_torch(torch, dt, low, high):
+    torch.randint(low, high, (6,), dtype=getattr(torch, _TORCH_DT[dt]))
+    tg.manual_seed(0)
+    r = tg.randint(low, high, (4000,), dtype=dt)
+    assert r.dtype == dt and r.data.astype(np.int64).min() == low
+    assert r.data.astype(np.int64).max() == high - 1
+    r = tg.randint_like(Tensor(np.zeros(4000, dt)), low, high)
+    assert r.dtype == dt and r.data.astype(np.int64).max() == high - 1
+
+
+def test_float_draws_beyond_the_exact_integers_warn_as_torch(torch):
+    for low, high, what in ((0, 2050, "to - 1"), (-2049, 0, "from")):
+        with pytest.warns(UserWarning, match=f"{what} is out of bounds \\[-\\(2\\^11\\), "
+                                             f"2\\^11\\]"):
+            torch.randint(low, high, (3,), dtype=torch.float16)
+        with pytest.warns(UserWarning, match=f"randint\\(\\): {what} is out of bounds "
+                                             f"\\[-\\(2\\^11\\), 2\\^11\\]"):
+            tg.randint(low, high, (3,), dtype=np.float16)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tg.randint(-2048, 2049, (5,), dtype=np.float16).dtype == np.float16
+
+
+@pytest.mark.parametrize("n, dt", [(300, np.uint8), (257, np.uint8), (129, np.int8),
+                                   (70000, np.int16), (65537, np.uint16), (5000, np.float16),
+                                   (2050, np.float16), (2 ** 24 + 2, np.float32)])
+def test_a_permutation_that_a_narrow_dtype_cannot_hold_is_refused_as_torch(torch, n, dt):
+    # randperm(300, dtype=uint8) had 256 distinct values; float16 rounded 5000 into 3299
+    with pytest.raises(RuntimeError) as ref:
+        torch.randperm(n, dtype=getattr(torch, _TORCH_DT[dt]))
+    import re
+    state = tg.random.generator().bit_generator.state
+    with pytest.raises(ValueError, match="^randperm\\(\\): " + re.escape(str(ref.value))):
+        tg.randperm(n, dtype=dt)
+    assert tg.random.generator().bit_generator.state == state
+
+
+def test_a_permutation_at_a_dtypes_bounds_passes_as_torch(torch):
+    for n, dt in ((256, np.uint8), (128, np.int8), (2049, np.float16), (0, np.uint8)):
+        ref = torch.randperm(n, dtype=getattr(torch, _TORCH_DT[dt]))
+        p = tg.randperm(n, dtype=dt)
+        assert p.dtype == dt and sorted(p.data.tolist()) == sorted(ref.tolist()) == list(range(n))
+    with pytest.raises(NotImplementedError, match="\"randperm\" not implemented for 'Bool'"):
+        torch.randperm(2, dtype=torch.bool)
+    with pytest.raises(TypeError, match="\"randperm\" not implemented for 'Bool'"):
+        tg.randperm(2, dtype=np.bool_)  # it gave [False, True], a permutation of nothing
+
+
 def test_multinomial():
     tg.manual_seed(1)
     w = Tensor(np.array([[1.0, 0.0, 3.0], [0.0, 1.0, 1.0]]))

@@ -796,9 +796,10 @@ def test_read_only_running_statistics_are_refused_before_anything_changes():
 def test_training_and_use_input_stats_must_be_bools(torch):
     x = Tensor(np.ones((4, 3)))
     rm, rv = Tensor(np.zeros(3)), Tensor(np.ones(3))
-    with pytest.raises(TypeError, match="training must be a bool"):  # "False" trained
-        F.batch_norm(x, rm, rv, training="False")
-    with pytest.raises(TypeError, match="use_input_stats must be a bool"):
+    # PyTorch's words: "batch_norm(): argument 'training' (position 6) must be bool, not str"
+    with pytest.raises(TypeError, match="argument 'training' must be bool, not str"):
+        F.batch_norm(x, rm, rv, training="False")  # "False" trained
+    with pytest.raises(TypeError, match="argument 'use_input_stats' must be bool, not int"):
         F.instance_norm(Tensor(np.ones((2, 3, 4))), rm, rv, use_input_stats=0)
     assert not rm.data.any()
     F.batch_norm(x, rm, rv, training=np.bool_(False))

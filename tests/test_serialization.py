@@ -428,3 +428,121 @@ def test_load_of_an_entry_declaring_an_absurd_shape_is_a_value_error(tmp_path):
         zf.writestr("w.npy", buf.getvalue() + b"\0" * 64)
     with pytest.raises(ValueError, match="huge.npz"):  # was a MemoryError
         tg.load(path)
+
+
+# ---- what torch.save keeps: requires_grad, Parameter, sharing, NumPy scalars (format 2) -------
+
+def _nest(lib, tensor, parameter, zeros):
+    """The same nest for tinygrad_norm and torch: a parameter, a tensor that requires grad and
+    one that does not, one tensor met twice, a detached twin sharing its array, a shared list,
+    NumPy scalars."""
+    w = tensor(np.ones(3, np.float32), True)
+    b = tensor(np.arange(4.0), False)
+    shared = [1, 2]
+    return {"p": parameter(zeros(2)), "w": w, "w_again": w, "b": b, "b_detached": b.detach(),
+            "list": shared, "list_again": shared, "nested": {"w": w},
+            "f32": np.float32(1.5), "f16": np.float16(0.1), "i64": np.int64(-3),
+            "u8": np.uint8(200), "bool": np.bool_(True), "c64": np.complex64(1 + 2j),
+            "f64": np.float64(0.25), "py": 2.5}
+
+
+def _summary(o, is_param):
+    return {"w.requires_grad": o["w"].requires_grad, "b.requires_grad": o["b"].requires_grad,
+            "p.requires_grad": o["p"].requires_grad, "p is a Parameter": is_param(o["p"]),
+            "w shared": o["w"] is o["w_again"] and o["w"] is o["nested"]["w"],
+            "list shared": o["list"] is o["list_again"],
+            "scalar types": {k: type(o[k]).__name__ for k in
+                             ("f32", "f16", "i64", "u8", "bool", "c64", "f64", "py")},
+            "scalar values": [o[k].item() if hasattr(o[k], "item") else o[k] for k in
+                              ("f32", "f16", "i64", "u8", "bool", "c64", "f64", "py")]}
+
+
+def test_requires_grad_parameters_sharing_and_numpy_scalars_round_trip_as_torch(torch, tmp_path):
+    # the hunt's finding #15: requires_grad was dropped, a tensor saved twice came back as two,
+    # np.float32 came back as float
+    ours = _nest(tg, lambda a, rg: Tensor(a, requires_grad=rg), nn.Parameter,
+                 lambda n: np.zeros(n, np.float32))
+    theirs = _nest(torch, lambda a, rg: torch.tensor(a, requires_grad=rg), torch.nn.Parameter,
+                   lambda n: torch.zeros(n))
+    tg.save(ours, tmp_path / "ours.npz")
+    torch.save(theirs, tmp_path / "theirs.pt")
+    o = tg.load(tmp_path / "ours.npz")
+    t = torch.load(tmp_path / "theirs.pt", weights_only=False)
+    got = _summary(o, lambda p: isinstance(p, nn.Parameter))
+    assert got == _summary(t, lambda p: isinstance(p, torch.nn.Parameter))
+    assert got["w.requires_grad"] and got["p is a Parameter"] and got["w shared"]
+    assert got["scalar types"]["f32"] == "float32"
+    # a tensor and its detach() share storage, in torch's load too: a write shows in both
+    o["b"].data[1] = 100.0
+    with torch.no_grad():
+        t["b"][1] = 100.0
+    assert o["b_detached"].data[1] == t["b_detached"][1].item() == 100.0
+    assert o["w"].is_leaf and o["w"].grad is None  # a leaf, no gradient saved (as torch)
+    (o["w"] * 2).sum().backward()
+    np.testing.assert_array_equal(o["w"].grad.data, [2.0, 2.0, 2.0])
+
+
+def test_a_tensor_saved_twice_is_one_entry_of_the_archive(tmp_path):
+    w = Tensor(np.ones(3))
+    tg.save({"a": w, "b": w, "c": w.detach(), "d": w.data}, tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as z:
+        assert set(z.files) == {"a", "__tinygrad_norm__"}
+    o = tg.load(tmp_path / "m.npz")
+    assert o["a"] is o["b"] and o["c"] is not o["a"] and o["c"].data is o["a"].data
+    assert o["d"] is o["a"].data
+
+
+def test_a_non_leaf_that_requires_grad_loads_as_a_leaf_as_torch(torch, tmp_path):
+    x = Tensor(np.ones(2), requires_grad=True)
+    tg.save({"y": x * 2}, tmp_path / "m.npz")
+    y = tg.load(tmp_path / "m.npz")["y"]
+    tx = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    torch.save({"y": tx * 2}, tmp_path / "m.pt")
+    ty = torch.load(tmp_path / "m.pt", weights_only=False)["y"]
+    assert (y.requires_grad, y.is_leaf) == (ty.requires_grad, ty.is_leaf) == (True, True)
+    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+
+
+GOLDEN_V1 = os.path.join(os.path.dirname(__file__), "golden", "checkpoint_format1.npz")
+
+
+def test_a_file_of_format_version_1_loads_as_it_always_did():
+    # tests/golden/checkpoint_format1.npz was written by save() as of commit 9046d8c (format
+    # version 1, before requires_grad, sharing and NumPy scalars were kept): it loads exactly as
+    # that version loaded it -- no requires_grad, the tensor met twice as two, np.float32 as float
+    o = tg.load(GOLDEN_V1)
+    with np.load(GOLDEN_V1, allow_pickle=False) as z:
+        import json
+        assert json.loads(z["__tinygrad_norm__"].tobytes())["version"] == 1
+    assert list(o) == ["model", "again", "array", "scalars", "pair", "np_float32", "np_int64", 7]
+    m = o["model"]
+    assert isinstance(m, OrderedDict) and list(m) == ["0.weight", "0.bias", "steps", "mask"]
+    np.testing.assert_array_equal(m["0.weight"].data,
+                                  np.arange(6, dtype=np.float32).reshape(2, 3) / 4)
+    assert m["0.weight"].dtype == np.float32 and not m["0.weight"].requires_grad
+    assert m["0.bias"].dtype == np.float64 and m["0.bias"].data.tolist() == [0.5, -1.5]
+    assert m["steps"].dtype == np.int64 and m["steps"].shape == () and m["steps"].item() == 7
+    assert m["mask"].dtype == np.bool_ and m["mask"].data.tolist() == [True, False]
+    assert o["again"] is not m["0.weight"] and not o["again"].requires_grad
+    np.testing.assert_array_equal(o["again"].data, m["0.weight"].data)
+    assert o["array"].dtype == np.int16 and o["array"].tolist() == [[1, 2], [3, 4]]
+    assert o["scalars"] == [1, 2.5, True, None, "text", float("inf")]
+    assert o["pair"] == (3, "x")
+    assert type(o["np_float32"]) is float and o["np_float32"] == 1.5
+    assert type(o["np_int64"]) is int and o["np_int64"] == -4
+    assert o[7]["nested"][0].shape == (0, 2) and o[7]["nested"][0].dtype == np.float32
+
+
+@pytest.mark.parametrize("root", [
+    {"t": "ref", "id": 0},  # a reference to nothing
+    {"t": "list", "items": [{"t": "ref", "id": 3}, {"t": "list", "items": [], "id": 3}]},
+    {"t": "list", "items": [{"t": "ref", "id": [1]}]},  # an id JSON cannot key
+    {"t": "scalar", "name": "a"},  # a NumPy scalar of shape (2,)
+])
+def test_load_of_malformed_references_and_scalars_is_a_value_error(tmp_path, root):
+    import json
+    meta = json.dumps({"format": "tinygrad_norm.npz", "version": 2, "root": root})
+    np.savez(tmp_path / "bad.npz", a=np.ones(2),
+             __tinygrad_norm__=np.frombuffer(meta.encode(), np.uint8))
+    with pytest.raises(ValueError, match="malformed structure"):
+        tg.load(tmp_path / "bad.npz")

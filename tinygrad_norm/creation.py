@@ -123,6 +123,7 @@ def _integers(low, high, shape, dt, rng, fn):
     if low >= high:
         raise ValueError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
                          f"to={high}")
+    _random.check_integer_range(low, high, dt, f"{fn}()", stacklevel=4)  # the cast must not wrap
     return rng.integers(low, high, shape).astype(dt, copy=False)
 
 
@@ -155,8 +156,31 @@ def randperm(n, *, generator=None, dtype=np.int64, requires_grad=False):
     n = _int(n, "randperm", "n")
     if n < 0:
         raise ValueError(f"n must be non-negative, got {n}")
-    a = _rng(generator, "randperm").permutation(n).astype(_dtype_arg(dtype, "randperm"))
+    dt = _dtype_arg(dtype, "randperm")
+    _check_permutation_fits(n, dt)
+    a = _rng(generator, "randperm").permutation(n).astype(dt)
     return Tensor(a, requires_grad=requires_grad)
+
+
+_TORCH_FLOAT_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double"}
+_TORCH_PERM_LIMITS = {"float16": "2049", "float32": "2^24+1", "float64": "2^53+1"}
+
+
+def _check_permutation_fits(n, dt):
+    """``n - 1`` must be a value of ``dt``, as PyTorch checks: a cast would wrap (uint8) or round
+    (float16) the permutation into repeated values."""
+    if dt.kind == "b":  # PyTorch's NotImplementedError, a TypeError as the other dtype refusals
+        raise TypeError("\"randperm\" not implemented for 'Bool': randperm() needs an integer "
+                        "or floating dtype")
+    if dt.kind in "iu":
+        if n - 1 > int(np.iinfo(dt).max):
+            raise ValueError(f"randperm(): value cannot be converted to type {dt}_t without "
+                             f"overflow (n={n}: n - 1 does not fit dtype {dt})")
+    elif dt.kind == "f" and n > 2 ** (np.finfo(dt).nmant + 1) + 1:
+        raise ValueError(f"randperm(): n cannot be greater than "
+                         f"{_TORCH_PERM_LIMITS.get(dt.name, 2 ** (np.finfo(dt).nmant + 1) + 1)} "
+                         f"for {_TORCH_FLOAT_NAMES.get(dt.name, dt)} type. (n={n}: dtype {dt} "
+                         f"does not hold every integer up to n - 1)")
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):

@@ -42,6 +42,39 @@ def resolve(generator, fn=None) -> np.random.Generator:
     return generator
 
 
+# PyTorch's names of the dtypes in its range messages (its C types, as printed on Linux).
+_C_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char", "int16": "short int",
+            "uint16": "short unsigned int", "int32": "int", "uint32": "unsigned int",
+            "int64": "long int", "uint64": "long unsigned int"}
+_C_FLOATS = {"float16": "c10::Half", "float32": "float", "float64": "double"}
+
+
+def check_integer_range(lo, hi, dtype, fn, stacklevel=3):
+    """Refuse integer draws in ``[lo, hi)`` (ints, ``lo < hi``) that ``dtype`` cannot hold, as
+    PyTorch's ``random_``/``randint`` do, before anything is drawn: a cast would wrap them
+    silently (uint8 ``[-5, 5)`` giving 251..255). A bool or integer dtype must hold ``lo`` and
+    ``hi - 1`` (PyTorch's ``RuntimeError``, a ``ValueError`` here with its words); a float dtype
+    beyond ``+-2**digits`` rounds the draws, which PyTorch (and this) only warns about. The one
+    check of every integer draw (``randint``, ``randint_like``, ``Tensor.random_``); ``stacklevel``
+    is the warning's, counted from this function (3: the caller of the function calling it)."""
+    dt = np.dtype(dtype)
+    if dt.kind in "biu":
+        low, high = (0, 1) if dt.kind == "b" else (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
+        for name, v in (("from", lo), ("to - 1", hi - 1)):
+            if not low <= v <= high:
+                raise ValueError(f"{fn}: {name} is out of bounds for {_C_NAMES.get(dt.name, dt)} "
+                                 f"([{lo}, {hi}) does not fit dtype {dt})")
+    elif dt.kind == "f":
+        d = np.finfo(dt).nmant + 1
+        for name, v in (("from", lo), ("to - 1", hi - 1)):
+            if not -(2 ** d) <= v <= 2 ** d:
+                import warnings
+                warnings.warn(f"{fn}: {name} is out of bounds [-(2^{d}), 2^{d}]. Due to precision "
+                              f"limitations {_C_FLOATS.get(dt.name, dt)} can support discrete "
+                              f"uniform distribution only within this range (the draws are "
+                              f"rounded to dtype {dt})", UserWarning, stacklevel=stacklevel)
+
+
 # Bit generators whose raw output is 64 random bits a word (MT19937's is 32 bits in a 64-bit word).
 _FULL_WORDS = (np.random.PCG64, np.random.PCG64DXSM, np.random.Philox, np.random.SFC64)
 

@@ -7,6 +7,12 @@ file directly. The structure around the arrays -- dict keys and their types, lis
 numbers, strings, None -- is one JSON text in the entry ``__tinygrad_norm__``. A plain ``.npz``
 without that entry loads as a dict of Tensors.
 
+What ``torch.save`` keeps, this keeps (format version 2): a Tensor's ``requires_grad`` and
+whether it is a ``Parameter``; NumPy scalars with their dtype (a 0-d entry); and sharing -- an
+object met twice (a Tensor, an ndarray, a dict, list or tuple) is written once and comes back as
+one object, and Tensors over one ndarray (``t`` and ``t.detach()``) come back over one array.
+Version 1 files (written before) load as they always did.
+
 ``save`` writes a temporary file beside the target and renames it over the target only when it is
 complete: an interrupted save never leaves a truncated checkpoint. ``load`` reads every array
 before returning, so a truncated, corrupt or foreign file is a ``ValueError`` naming the path, and
@@ -32,7 +38,7 @@ __all__ = ["save", "load"]
 
 _META = "__tinygrad_norm__"
 _FORMAT = "tinygrad_norm.npz"
-_VERSION = 1
+_VERSION = 2  # 2: requires_grad, Parameter, NumPy scalars, shared objects ("ref" nodes)
 _SCALARS = (bool, int, float, str, type(None))
 # an .npz is a zip archive: its first entry's local header, or the end record of an empty one
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
@@ -45,7 +51,7 @@ def save(obj, path):
     given; no extension is added). ``path`` may also be a binary file object."""
     arrays = {}
     try:
-        root = _encode(obj, (), arrays, set())
+        root = _encode(obj, (), arrays, set(), _Memo())
     except RecursionError:  # a nest the JSON encoder and load() could not take either
         raise ValueError("save: the object is nested too deeply to save") from None
     meta = json.dumps({"format": _FORMAT, "version": _VERSION, "root": root}, allow_nan=True)
@@ -117,28 +123,66 @@ def _create_temporary(directory, path):
     raise FileExistsError(errno.EEXIST, "save: cannot create a temporary file", directory)
 
 
-def _encode(obj, keypath, arrays, open_):
+class _Memo:
+    """What ``save`` has met: the node of each Tensor, ndarray and container (by identity), so a
+    second meeting is a reference to it, and the entry of each array, so Tensors over one array
+    share one entry. The objects are held, so that no id is reused while saving."""
+
+    def __init__(self):
+        self.nodes = {}    # id(obj) -> (obj, its node)
+        self.entries = {}  # id(ndarray) -> (ndarray, entry name)
+        self.next_id = 0
+
+    def ref(self, obj):
+        """A reference node to ``obj`` if it was met before (its first node gets the id), else
+        None."""
+        seen = self.nodes.get(id(obj))
+        if seen is None:
+            return None
+        node = seen[1]
+        if "id" not in node:
+            node["id"] = self.next_id
+            self.next_id += 1
+        return {"t": "ref", "id": node["id"]}
+
+    def remember(self, obj, node):
+        self.nodes[id(obj)] = (obj, node)
+        return node
+
+
+def _encode(obj, keypath, arrays, open_, memo):
     where = ".".join(map(str, keypath)) or "the saved object"
+    if isinstance(obj, (Tensor, np.ndarray, dict, list, tuple)):
+        if id(obj) in open_:  # a container inside itself: no finite file holds it
+            raise ValueError(f"save: {where} contains itself; a cyclic structure cannot be saved")
+        ref = memo.ref(obj)
+        if ref is not None:  # met before: one object, as torch.save (pickle) keeps it
+            return ref
     if isinstance(obj, Tensor):
-        return {"t": "tensor", "name": _store(obj.data, keypath, arrays)}
+        node = {"t": "tensor", "name": _store(obj.data, keypath, arrays, memo)}
+        if obj.requires_grad:  # a leaf that requires grad, as torch.load gives it (no graph)
+            node["rg"] = True
+        if getattr(obj, "_is_param", False):  # nn.Parameter: a marked Tensor
+            node["param"] = True
+        return memo.remember(obj, node)
     if isinstance(obj, np.ndarray):
-        return {"t": "ndarray", "name": _store(obj, keypath, arrays)}
+        return memo.remember(obj, {"t": "ndarray", "name": _store(obj, keypath, arrays, memo)})
     if isinstance(obj, np.generic):
-        obj = obj.item()
+        if obj.dtype.kind in "biufc":  # np.float32(1.5) comes back as np.float32, not float
+            return {"t": "scalar", "name": _store(np.asarray(obj), keypath, arrays)}
+        obj = obj.item()  # np.str_ as str
     if isinstance(obj, _SCALARS):
         return {"t": "value", "v": obj}
     if isinstance(obj, (dict, list, tuple)):
-        if id(obj) in open_:  # a container inside itself: no finite file holds it
-            raise ValueError(f"save: {where} contains itself; a cyclic structure cannot be saved")
         open_.add(id(obj))
-        node = _encode_container(obj, keypath, arrays, open_, where)
+        node = _encode_container(obj, keypath, arrays, open_, where, memo)
         open_.discard(id(obj))
-        return node
+        return memo.remember(obj, node)
     raise TypeError(f"save: cannot save {type(obj).__name__} at {where}; only Tensors, ndarrays, "
                     f"Python scalars, strings, None and dicts/lists/tuples of them")
 
 
-def _encode_container(obj, keypath, arrays, open_, where):
+def _encode_container(obj, keypath, arrays, open_, where, memo):
     if isinstance(obj, dict):
         items = []
         for k, v in obj.items():
@@ -147,10 +191,11 @@ def _encode_container(obj, keypath, arrays, open_, where):
             if isinstance(k, bool) or not isinstance(k, (str, int)):
                 raise TypeError(f"save: key {k!r} in {where} is a {type(k).__name__}; only str "
                                 f"and int keys can be saved")
-            items.append([k, _encode(v, keypath + (k,), arrays, open_)])
+            items.append([k, _encode(v, keypath + (k,), arrays, open_, memo)])
         return {"t": "odict" if isinstance(obj, OrderedDict) else "dict", "items": items}
     return {"t": "tuple" if isinstance(obj, tuple) else "list",
-            "items": [_encode(v, keypath + (i,), arrays, open_) for i, v in enumerate(obj)]}
+            "items": [_encode(v, keypath + (i,), arrays, open_, memo)
+                      for i, v in enumerate(obj)]}
 
 
 def _entry_name_ok(name):
@@ -166,7 +211,11 @@ def _entry_name_ok(name):
         return False
 
 
-def _store(arr, keypath, arrays):
+def _store(arr, keypath, arrays, memo=None):
+    """The entry name of ``arr``: a new entry, or with ``memo`` the entry of the same array
+    stored before (a Tensor and its ``detach()`` share their array)."""
+    if memo is not None and id(arr) in memo.entries:
+        return memo.entries[id(arr)][1]
     if arr.dtype.kind not in "biufc":
         raise TypeError(f"save: array at {'.'.join(map(str, keypath)) or 'the root'} has dtype "
                         f"{arr.dtype}; only numeric and bool arrays can be saved")
@@ -174,6 +223,8 @@ def _store(arr, keypath, arrays):
     if name in arrays or not _entry_name_ok(name):  # the JSON keeps the key; any name will do
         name = f"__array_{len(arrays)}"
     arrays[name] = arr
+    if memo is not None:
+        memo.entries[id(arr)] = (arr, name)
     return name
 
 
@@ -227,7 +278,7 @@ def load(path):
             raise bad(f"unknown format {header.get('format')!r}")
         if header.get("version", 0) > _VERSION:
             raise bad(f"written by a newer version (format version {header['version']})")
-        return _decode(header["root"], arrays)
+        return _decode(header["root"], arrays, {})
     except ValueError as e:
         if str(e).startswith("load: "):
             raise
@@ -278,12 +329,32 @@ def _check_signature(path, bad):
               f"{head[:4]!r})")
 
 
-def _decode(node, arrays):
+def _decode(node, arrays, seen):
+    """The object of ``node``; ``seen`` maps the ids of shared objects (version 2) to them."""
     kind = node["t"]
+    if kind == "ref":
+        if node["id"] not in seen:
+            raise ValueError(f"a reference to no earlier object ({node['id']!r})")
+        return seen[node["id"]]
+    out = _decode_new(kind, node, arrays, seen)
+    if "id" in node:
+        seen[node["id"]] = out
+    return out
+
+
+def _decode_new(kind, node, arrays, seen):
     if kind == "tensor":
-        return Tensor(arrays[node["name"]])
+        t = Tensor(arrays[node["name"]], requires_grad=node.get("rg", False) is True)
+        if node.get("param", False) is True:
+            t._is_param = True
+        return t
     if kind == "ndarray":
         return arrays[node["name"]]
+    if kind == "scalar":
+        arr = arrays[node["name"]]
+        if arr.ndim != 0:
+            raise ValueError(f"a NumPy scalar of shape {arr.shape}")
+        return arr[()]
     if kind == "value":
         v = node["v"]
         if not isinstance(v, _SCALARS):
@@ -294,9 +365,9 @@ def _decode(node, arrays):
         for k, v in node["items"]:
             if isinstance(k, bool) or not isinstance(k, (str, int)):
                 raise ValueError(f"a key of type {type(k).__name__}")
-            out[k] = _decode(v, arrays)
+            out[k] = _decode(v, arrays, seen)
         return out
     if kind in ("list", "tuple"):
-        items = [_decode(v, arrays) for v in node["items"]]
+        items = [_decode(v, arrays, seen) for v in node["items"]]
         return tuple(items) if kind == "tuple" else items
     raise ValueError(f"unknown node type {kind!r}")

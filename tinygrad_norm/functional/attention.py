@@ -22,6 +22,7 @@ import numpy as np
 
 from ..autograd import scope
 from ..tensor import Tensor, where
+from ._checks import _flag
 from .dropout import _check_p, dropout
 
 __all__ = ["scaled_dot_product_attention"]
@@ -141,6 +142,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     1/sqrt(E). ``dropout_p`` > 0 drops attention weights (always: this function has no training
     flag, as PyTorch's). ``enable_gqa``: key and value may have fewer heads (dim -3) than query,
     each repeated for its group of query heads."""
+    is_causal = _flag(is_causal, "is_causal", _FN)  # is_causal="no" masked, silently
+    enable_gqa = _flag(enable_gqa, "enable_gqa", _FN)
     _check_qkv(query, key, value)
     p = dropout_p if type(dropout_p) is float else _real(dropout_p, "dropout_p")
     p = _check_p(p, _FN)  # its range check and message
@@ -153,7 +156,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     scores_shape = tuple(batch) + (L, S)
     bias = None if attn_mask is None else _mask(attn_mask, query, scores_shape)
     s = _scale(scale, query)
-    with scope(_FN, dropout_p=p, is_causal=bool(is_causal), scale=s):
+    with scope(_FN, dropout_p=p, is_causal=is_causal, scale=s):
         scores = (query @ key.mT) * s
         if is_causal:
             bias = _bias(np.tril(np.ones((L, S), dtype=bool)), query.dtype)

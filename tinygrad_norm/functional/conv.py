@@ -14,6 +14,7 @@ import numpy as np
 from .. import ops
 from ..autograd import scope
 from ..tensor import Tensor, apply, where
+from ._checks import _flag
 
 __all__ = ["conv2d", "max_pool2d", "avg_pool2d", "unfold", "fold"]
 
@@ -261,8 +262,11 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     one scatter-add of the output's size. ``return_indices`` gives the winner's flat ``h * W + w``
     index in its input plane. A dilated window can hold padding alone: its output is -inf and it
     passes no gradient, as in PyTorch (whose index for it, kept here, lies outside the plane)."""
+    fn = "max_pool2d"
+    ceil_mode = _flag(ceil_mode, "ceil_mode", fn)
+    return_indices = _flag(return_indices, "return_indices", fn)
     return _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
-                       "max_pool2d")
+                       fn)
 
 
 def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, fn):
@@ -357,8 +361,11 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """2-D average pooling, as ``torch.nn.functional.avg_pool2d``, divisors included: with
     ``count_include_pad`` the zero padding counts (but not ``ceil_mode``'s overhang)."""
+    fn = "avg_pool2d"
+    ceil_mode = _flag(ceil_mode, "ceil_mode", fn)
+    count_include_pad = _flag(count_include_pad, "count_include_pad", fn)
     return _avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                       divisor_override, "avg_pool2d")
+                       divisor_override, fn)
 
 
 def _avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,

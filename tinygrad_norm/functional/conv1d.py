@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 
+from ._checks import _flag
 from .conv import _avg_pool2d, _check_float, _conv2d, _max_pool2d
 
 __all__ = ["conv1d", "max_pool1d", "avg_pool1d"]
@@ -112,6 +113,8 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """1-D max pooling, as ``torch.nn.functional.max_pool1d`` (padding counts as -inf; the
     gradient of a window goes to its first maximum; indices are positions along L)."""
     fn = "max_pool1d"
+    ceil_mode = _flag(ceil_mode, "ceil_mode", fn)
+    return_indices = _flag(return_indices, "return_indices", fn)
     x = _signal(input, fn)
     k, s, p, d = _pool_args(kernel_size, stride, padding, dilation, fn)
     _check_pool(input.shape[-1], k, s, p, d, ceil_mode, fn)
@@ -126,6 +129,8 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     """1-D average pooling, as ``torch.nn.functional.avg_pool1d`` (which has no
     ``divisor_override``)."""
     fn = "avg_pool1d"
+    ceil_mode = _flag(ceil_mode, "ceil_mode", fn)
+    count_include_pad = _flag(count_include_pad, "count_include_pad", fn)
     x = _signal(input, fn)
     k, s, p, _ = _pool_args(kernel_size, stride, padding, 1, fn)
     _check_pool(input.shape[-1], k, s, p, 1, ceil_mode, fn)

@@ -11,6 +11,7 @@ import numpy as np
 from ..autograd import scope
 from .. import ops
 from ..tensor import Tensor, _one_axis, apply, where
+from ._checks import _flag
 
 __all__ = ["normalize", "cosine_similarity", "pairwise_distance"]
 
@@ -94,6 +95,8 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         raise TypeError(f"{fn}(): dim must be an int, got {type(dim).__name__}")
     axis = _one_axis(int(dim), len(shape), "dim")
     eps = _eps(eps, fn)
+    if not eps >= 0:  # a negative eps "clamps" every norm up to it: NaN or a sign flip; NaN too
+        raise ValueError(f"{fn}(): eps must be non-negative, got: {eps:g}")  # torch's words
     if x1.dtype == np.float16 and x2.dtype == np.float16:  # in float32 (x*x overflowed), as torch
         return cosine_similarity(x1.astype(np.float32), x2.astype(np.float32), dim,
                                  eps).astype(np.float16)
@@ -117,6 +120,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     ``torch.nn.functional.pairwise_distance`` (``eps`` keeps the norm of equal vectors off 0).
     ``p`` is a non-negative number or inf (0 counts the non-zero differences)."""
     fn = "pairwise_distance"
+    keepdim = _flag(keepdim, "keepdim", fn)
     shape = _float_pair(x1, x2, fn)
     if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real) or not p >= 0:
         raise ValueError(f"{fn}(): p must be a non-negative number or inf, got {p!r}")
@@ -127,8 +131,8 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     with scope(fn, p=p, eps=eps):
         d = x1 - x2 + eps
         if d.dtype == np.float16:  # the norm in float32, rounded once, as torch's
-            return _p_norm(d.astype(np.float32), p, axis, bool(keepdim)).astype(np.float16)
-        return _p_norm(d, p, axis, bool(keepdim))
+            return _p_norm(d.astype(np.float32), p, axis, keepdim).astype(np.float16)
+        return _p_norm(d, p, axis, keepdim)
 
 
 def _p_norm(d, p, axis, keepdim):

@@ -37,6 +37,7 @@ import numpy as np
 from .. import random as _random
 from ..autograd import scope
 from ..tensor import Tensor, where
+from ._checks import _flag  # training="False" trained, inverted=None was classic dropout
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout"]
 
@@ -94,14 +95,6 @@ def _in_dtype(input, scale):
     reference multiply by it (a float16 tensor times a Python number otherwise computes in
     float32 and rounds once: 1 ulp apart in a quarter of the elements)."""
     return float(np.float16(scale)) if input.data.dtype == np.float16 else scale
-
-
-def _flag(v, name, fn):
-    """A bool argument: ``training="False"`` trained and ``inverted=None`` switched to classic
-    dropout, silently; PyTorch's functional refuses a non-bool ``training`` too."""
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    raise TypeError(f"{fn}(): {name} must be a bool, got {type(v).__name__}")
 
 
 def dropout(input, p=0.5, training=True, *, inverted=True):

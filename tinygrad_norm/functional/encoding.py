@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from ..tensor import Tensor, where
+from ._checks import _flag
 
 __all__ = ["one_hot", "embedding"]
 
@@ -50,6 +51,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     up in the gradient. The rows looked up at ``padding_idx`` get no gradient, as PyTorch.
     ``max_norm``, ``scale_grad_by_freq`` and ``sparse`` are not supported."""
     fn = "embedding"
+    scale_grad_by_freq = _flag(scale_grad_by_freq, "scale_grad_by_freq", fn)
+    sparse = _flag(sparse, "sparse", fn)
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError(f"{fn}(): max_norm, scale_grad_by_freq and sparse are not "
                                   f"supported")

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..autograd import scope
 from ..tensor import Tensor
+from ._checks import _flag
 from .vision import adaptive_avg_pool2d
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
@@ -50,8 +51,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if align_corners is not None:
             raise ValueError("align_corners option can only be set with the interpolating modes: "
                              "linear | bilinear | bicubic | trilinear")
-    elif align_corners is None:
-        align_corners = False
+    else:  # align_corners="no" aligned the corners
+        align_corners = _flag(align_corners, "align_corners", fn, allow_none=True) or False
+    recompute_scale_factor = _flag(recompute_scale_factor, "recompute_scale_factor", fn,
+                                   allow_none=True)
+    antialias = _flag(antialias, "antialias", fn)
     dim = input.ndim - 2
     sizes, scales = _sizes_and_scales(input, size, scale_factor, dim, fn)
     if recompute_scale_factor and size is not None:

@@ -3,7 +3,10 @@ conditions; each a composite of primitives in a named scope, stable for any fini
 
 ``cross_entropy`` is ``log_softmax`` (one primitive) followed by ``nll_loss``, which picks each
 sample's target log-probability by integer-array indexing -- never a dense one-hot product.
-Class weights are constants (as in PyTorch, no gradient reaches them).
+A class ``weight`` that requires grad gets its gradient with class-probability targets and is
+refused with class indices, as PyTorch (whose ``nll_loss`` kernel is not differentiable in it);
+``binary_cross_entropy``'s ``weight`` and ``binary_cross_entropy_with_logits``' ``weight`` and
+``pos_weight`` are refused the same way, the regression losses' ``weight`` is differentiated.
 
 The deprecated ``size_average`` and ``reduce`` arguments keep their positions, so positional calls
 written for PyTorch mean the same here, but only ``None`` is accepted: use ``reduction``.
@@ -14,9 +17,10 @@ import numbers
 
 import numpy as np
 
-from ..autograd import scope
+from ..autograd import is_grad_enabled, scope
 from .. import ops
 from ..tensor import Tensor, apply, minimum, where
+from ._checks import _flag
 from .activation import _logsigmoid
 from .distance import pairwise_distance
 
@@ -110,6 +114,19 @@ def _class_target(input, target, fn):
     return t
 
 
+def _not_differentiable(weight, name, kernel):
+    """PyTorch's refusal (there a RuntimeError, raised in grad mode only, before its other
+    checks) of a ``weight`` that requires grad where its kernel computes no gradient for it:
+    taken as a constant, it would silently get none."""
+    if isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
+        raise ValueError(f"The function '{kernel}' is not differentiable with respect to argument "
+                         f"'{name}'. This input cannot have requires_grad True.")
+
+
+def _nll_kernel(input):
+    return "nll_loss_forward" if input.ndim <= 2 else "nll_loss2d_forward"  # PyTorch's names
+
+
 def _class_weight(weight, input, fn):
     if weight is None:
         return None
@@ -168,6 +185,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise ValueError(f"{fn}: input must have at least one dimension (the classes)")
     t = _class_target(input, target, fn)
     w = _class_weight(weight, input, fn)
+    _not_differentiable(weight, "weight", _nll_kernel(input))
     with scope("nll_loss", reduction=reduction, ignore_index=ignore_index):
         return _nll(input, t, w, ignore_index, reduction, fn, connect=True)
 
@@ -241,6 +259,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError(f"{fn}: ignore_index is not supported for floating point target "
                          f"(class probabilities); got ignore_index={ignore_index}")
     t = None if probs is not None else _class_target(input, target, fn)
+    if probs is None:
+        _not_differentiable(weight, "weight", _nll_kernel(input))
+    elif isinstance(weight, Tensor) and weight.requires_grad:
+        w = weight  # with probabilities the weight is on the graph: its gradient, as PyTorch
     with scope("cross_entropy", reduction=reduction, label_smoothing=ls,
                ignore_index=ignore_index):
         logp = input.log_softmax(cdim)
@@ -448,6 +470,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     as PyTorch, so a confident wrong answer costs 100, not inf."""
     fn = "binary_cross_entropy"
     reduction = _reduction(fn, reduction, size_average, reduce)
+    _not_differentiable(weight, "weight", fn)
     target = _pair_target(input, target, fn, broadcast=False)  # no broadcast warning first
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
@@ -482,6 +505,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     broadcast; ``mean`` averages over all elements."""
     fn = "binary_cross_entropy_with_logits"
     reduction = _reduction(fn, reduction, size_average, reduce)
+    _not_differentiable(weight, "weight", fn)
+    _not_differentiable(pos_weight, "pos_weight", fn)
     _check_input(input, fn)
     target = _pair_target(input, target, fn, broadcast=False)
     if target.shape != input.shape:
@@ -515,6 +540,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     divergence per sample, KL's definition); ``'mean'`` divides by the number of elements and
     warns as PyTorch does."""
     fn = "kl_div"
+    log_target = _flag(log_target, "log_target", fn)
     if size_average is not None or reduce is not None:
         _reduction(fn, "mean", size_average, reduce)
     if reduction not in ("none", "batchmean", "sum", "mean"):
@@ -529,7 +555,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if reduction == "mean":
         import warnings
         warnings.warn(_KL_MEAN_WARNING, UserWarning, stacklevel=2)
-    with scope(fn, reduction=reduction, log_target=bool(log_target)):
+    with scope(fn, reduction=reduction, log_target=log_target):
         if log_target:
             loss = target.exp() * (target - input)
         else:
@@ -640,6 +666,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     ``pairwise_distance`` of norm ``p`` (and ``eps``), as PyTorch; ``swap`` takes the smaller of
     d(anchor, negative) and d(positive, negative) (the distance swap of Balntas et al.)."""
     fn = "triplet_margin_loss"
+    swap = _flag(swap, "swap", fn)
     reduction = _reduction(fn, reduction, size_average, reduce)
     for x in (anchor, positive, negative):
         _check_input(x, fn)
@@ -650,7 +677,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
         raise ValueError(f"The anchor, positive, and negative tensors are expected to have the "
                          f"same number of dimensions, but got: anchor {anchor.ndim}D, positive "
                          f"{positive.ndim}D, and negative {negative.ndim}D inputs")
-    with scope(fn, margin=margin, p=p, eps=eps, swap=bool(swap), reduction=reduction):
+    with scope(fn, margin=margin, p=p, eps=eps, swap=swap, reduction=reduction):
         d_pos = pairwise_distance(anchor, positive, p, eps)
         d_neg = pairwise_distance(anchor, negative, p, eps)
         if swap:

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..autograd import scope
 from ..tensor import Tensor, addcmul
+from ._checks import _flag  # training="False" would train
 
 __all__ = ["batch_norm", "layer_norm", "rms_norm", "group_norm", "instance_norm"]
 
@@ -82,15 +83,6 @@ def _check_writable(fn, **buffers):
         if t is not None and not t.data.flags.writeable:
             raise ValueError(f"{fn}(): {name} is read-only, but a training call updates it in "
                              f"place; give it an array of its own (t.data = t.data.copy())")
-
-
-def _bool(v, name, fn):
-    """A flag: ``training="False"`` would train; PyTorch refuses a non-bool too."""
-    if type(v) is bool:
-        return v
-    if isinstance(v, np.bool_):
-        return bool(v)
-    raise TypeError(f"{fn}(): {name} must be a bool, got {type(v).__name__}")
 
 
 def _one_number(v, name, fn):
@@ -285,7 +277,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """
     fn = "batch_norm"
     _check_input(input, fn, 2)
-    training = _bool(training, "training", fn)
+    training = _flag(training, "training", fn)
     eps = _check_eps(eps, fn)
     momentum = _check_momentum(momentum, fn)
     _check_running(running_mean, running_var, fn)
@@ -542,7 +534,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     the estimates never change -- as ``nn.InstanceNorm*`` does in PyTorch."""
     fn = "instance_norm"
     _check_input(input, fn, 2)
-    use_input_stats = _bool(use_input_stats, "use_input_stats", fn)
+    use_input_stats = _flag(use_input_stats, "use_input_stats", fn)
     eps = _check_eps(eps, fn)
     momentum = _check_momentum(momentum, fn)
     if momentum is None:

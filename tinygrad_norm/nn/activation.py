@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import functional as F
+from ..functional._checks import _flag
 from .module import Module
 
 __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "GELU", "SiLU", "ELU",
@@ -9,7 +10,7 @@ __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "GEL
 
 
 def _no_inplace(inplace, cls):
-    if inplace:
+    if _flag(inplace, "inplace", cls):
         raise NotImplementedError(f"{cls}: inplace=True is not supported (the tape keeps the "
                                   f"input for the backward pass); the result is the same without")
 

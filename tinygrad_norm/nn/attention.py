@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import scope
+from ..functional._checks import _flag
 from ..functional.dropout import _check_p
 from ..tensor import Tensor, concatenate, where
 from . import init
@@ -65,6 +66,9 @@ class MultiheadAttention(Module):
         if embed_dim % num_heads:
             raise ValueError(f"{_CLS}: embed_dim must be divisible by num_heads, got "
                              f"embed_dim={embed_dim} and num_heads={num_heads}")
+        bias, add_bias_kv = _flag(bias, "bias", _CLS), _flag(add_bias_kv, "add_bias_kv", _CLS)
+        add_zero_attn = _flag(add_zero_attn, "add_zero_attn", _CLS)
+        batch_first = _flag(batch_first, "batch_first", _CLS)
         dtype = _float_dtype(dtype, _CLS)
         E = self.embed_dim = int(embed_dim)
         self.kdim = E if kdim is None else _count(kdim, "kdim", _CLS)
@@ -72,7 +76,7 @@ class MultiheadAttention(Module):
         self._qkv_same_embed_dim = self.kdim == E and self.vdim == E
         self.num_heads, self.head_dim = int(num_heads), E // int(num_heads)
         self.dropout = _check_p(dropout, _CLS)
-        self.batch_first = bool(batch_first)
+        self.batch_first = batch_first
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(np.empty((3 * E, E), dtype))
             for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
@@ -92,7 +96,7 @@ class MultiheadAttention(Module):
         else:
             self.register_parameter("bias_k", None)
             self.register_parameter("bias_v", None)
-        self.add_zero_attn = bool(add_zero_attn)
+        self.add_zero_attn = add_zero_attn
         self.out_proj = Linear(E, E, bias=bias, dtype=dtype)
         self._reset_parameters()
 
@@ -154,6 +158,9 @@ class MultiheadAttention(Module):
         """(attn_output, attn_weights or None): output (L, N, E) ((N, L, E) with
         ``batch_first``; (L, E) unbatched), weights (N, L, S) averaged over heads or
         (N, num_heads, L, S)."""
+        need_weights = _flag(need_weights, "need_weights", _CLS)
+        average_attn_weights = _flag(average_attn_weights, "average_attn_weights", _CLS)
+        is_causal = _flag(is_causal, "is_causal", _CLS)
         self._check_inputs(query, key, value)
         batched = query.ndim == 3
         if batched and self.batch_first:
@@ -177,11 +184,11 @@ class MultiheadAttention(Module):
             kpm = kpm.unsqueeze(0) if kpm is not None else None
         # PyTorch's use of the hint: with no padding mask and no weights wanted, the given mask
         # is dropped and the causal triangle used instead
-        causal = bool(is_causal) and kpm is None and not need_weights
+        causal = is_causal and kpm is None and not need_weights
         if causal:
             mask = None
         with scope("multi_head_attention", num_heads=self.num_heads, dropout=self.dropout,
-                   need_weights=bool(need_weights)):
+                   need_weights=need_weights):
             out, weights = self._attend(query, key, value, kpm, mask, causal, need_weights,
                                         average_attn_weights, L, N, S)
         if not batched:

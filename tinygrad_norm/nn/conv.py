@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from .. import functional as F
+from ..functional._checks import _flag
 from . import init
 from .linear import _count, _float_dtype
 from .module import Module, Parameter
@@ -45,6 +46,7 @@ class _ConvNd(Module):
         if self.out_channels % groups:
             raise ValueError("out_channels must be divisible by groups")
         self.groups = int(groups)
+        bias = _flag(bias, "bias", cls)
         self.kernel_size = _tuple(kernel_size, n, "kernel_size", cls, 1)
         self.stride = _tuple(stride, n, "stride", cls, 1)
         self.dilation = _tuple(dilation, n, "dilation", cls, 1)
@@ -171,10 +173,12 @@ class _MaxPoolNd(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
         super().__init__()
+        cls = type(self).__name__  # flags checked here, as F.max_pool2d would at every forward
+        self.return_indices = _flag(return_indices, "return_indices", cls)
+        self.ceil_mode = _flag(ceil_mode, "ceil_mode", cls)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation = padding, dilation
-        self.return_indices, self.ceil_mode = bool(return_indices), bool(ceil_mode)
 
     def forward(self, input):
         return type(self)._pool(input, self.kernel_size, self.stride, self.padding,
@@ -198,11 +202,12 @@ class AvgPool1d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True):
         super().__init__()
+        self.ceil_mode = _flag(ceil_mode, "ceil_mode", "AvgPool1d")
+        self.count_include_pad = _flag(count_include_pad, "count_include_pad", "AvgPool1d")
         self.kernel_size = _tuple(kernel_size, 1, "kernel_size", "AvgPool1d", 1)
         self.stride = self.kernel_size if stride is None else _tuple(
             stride, 1, "stride", "AvgPool1d", 1)
         self.padding = _tuple(padding, 1, "padding", "AvgPool1d", 0)
-        self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
 
     def forward(self, input):
         return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
@@ -224,10 +229,11 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
         super().__init__()
+        self.ceil_mode = _flag(ceil_mode, "ceil_mode", "AvgPool2d")
+        self.count_include_pad = _flag(count_include_pad, "count_include_pad", "AvgPool2d")
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
-        self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
         self.divisor_override = divisor_override
 
     def forward(self, input):

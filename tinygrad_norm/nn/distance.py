@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import functional as F
+from ..functional._checks import _flag
 from .module import Module
 
 __all__ = ["CosineSimilarity", "PairwiseDistance"]
@@ -19,6 +20,7 @@ class CosineSimilarity(Module):
 class PairwiseDistance(Module):
     def __init__(self, p=2.0, eps=1e-6, keepdim=False):
         super().__init__()
+        keepdim = _flag(keepdim, "keepdim", "PairwiseDistance")
         self.norm, self.eps, self.keepdim = p, eps, keepdim  # torch's attribute names
 
     def forward(self, x1, x2):

@@ -6,7 +6,8 @@ exist here) followed by the mode, ``mode=train`` or ``mode=eval``.
 from __future__ import annotations
 
 from .. import functional as F
-from ..functional.dropout import _check_p, _flag
+from ..functional._checks import _flag
+from ..functional.dropout import _check_p
 from ..tensor import Tensor
 from .module import Module
 

@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from .. import functional as F
+from ..functional._checks import _flag
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -42,6 +43,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = _count(in_features, "in_features", "Linear")
         self.out_features = _count(out_features, "out_features", "Linear")
+        bias = _flag(bias, "bias", "Linear")
         dtype = _float_dtype(dtype, "Linear")
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype))
         if bias:
@@ -100,6 +102,8 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, dtype=np.float32):
         super().__init__()
+        scale_grad_by_freq = _flag(scale_grad_by_freq, "scale_grad_by_freq", "Embedding")
+        sparse = _flag(sparse, "sparse", "Embedding")
         if max_norm is not None or scale_grad_by_freq or sparse:
             raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are "
                                       "not supported")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import functional as F
+from ..functional._checks import _flag
 from ..tensor import Tensor
 from .module import Module
 
@@ -110,7 +111,8 @@ class KLDivLoss(_Loss):
     def __init__(self, reduction="mean", log_target=False):
         # 'batchmean' is KL's own reduction, beside the three of every loss
         super().__init__("mean" if reduction == "batchmean" else reduction)
-        self.reduction, self.log_target = reduction, log_target
+        self.reduction = reduction
+        self.log_target = _flag(log_target, "log_target", "KLDivLoss")
 
     def forward(self, input, target):
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
@@ -148,7 +150,8 @@ class CosineEmbeddingLoss(_Loss):
 class TripletMarginLoss(_Loss):
     def __init__(self, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction="mean"):
         super().__init__(reduction)
-        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+        self.margin, self.p, self.eps = margin, p, eps
+        self.swap = _flag(swap, "swap", "TripletMarginLoss")
 
     def forward(self, anchor, positive, negative):
         return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,

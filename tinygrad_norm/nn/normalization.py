@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import mark_written
+from ..functional._checks import _flag
 from ..tensor import Tensor
 from .linear import _float_dtype
 from .module import Module, Parameter
@@ -72,8 +73,9 @@ class _NormBase(_Affine):
         if self.momentum is not None and not np.isfinite(self.momentum):
             # refused here rather than at the first forward (the functional refuses it too)
             raise ValueError(f"{cls}: momentum must be a finite number or None, got {momentum}")
-        self.affine = bool(affine)
-        self.track_running_stats = bool(track_running_stats)
+        self.affine = _flag(affine, "affine", cls)
+        self.track_running_stats = _flag(track_running_stats, "track_running_stats", cls)
+        bias = _flag(bias, "bias", cls)
         dt = self._dtype = _float_dtype(dtype, cls)
         C = self.num_features
         if self.affine:
@@ -227,7 +229,8 @@ class LayerNorm(_Affine):
         cls = type(self).__name__
         self.normalized_shape = ns = _shape_arg(normalized_shape, cls)
         self.eps = _real(eps, "eps", cls)
-        self.elementwise_affine = bool(elementwise_affine)
+        self.elementwise_affine = _flag(elementwise_affine, "elementwise_affine", cls)
+        bias = _flag(bias, "bias", cls)
         dt = self._dtype = _float_dtype(dtype, cls)
         if self.elementwise_affine:
             self.weight = Parameter(np.ones(ns, dtype=dt))
@@ -276,7 +279,7 @@ class RMSNorm(_Affine):
         cls = type(self).__name__
         self.normalized_shape = ns = _shape_arg(normalized_shape, cls)
         self.eps = _real(eps, "eps", cls, allow_none=True)
-        self.elementwise_affine = bool(elementwise_affine)
+        self.elementwise_affine = _flag(elementwise_affine, "elementwise_affine", cls)
         dt = self._dtype = _float_dtype(dtype, cls)
         if self.elementwise_affine:
             self.weight = Parameter(np.ones(ns, dtype=dt))
@@ -306,7 +309,8 @@ class GroupNorm(_Affine):
             raise ValueError(f"num_channels ({self.num_channels}) must be divisible by num_groups "
                              f"({self.num_groups})")
         self.eps = _real(eps, "eps", cls)
-        self.affine = bool(affine)
+        self.affine = _flag(affine, "affine", cls)
+        bias = _flag(bias, "bias", cls)
         dt = self._dtype = _float_dtype(dtype, cls)
         if self.affine:
             self.weight = Parameter(np.ones(self.num_channels, dtype=dt))

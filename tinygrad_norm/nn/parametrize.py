@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 
 from ..autograd import no_grad
+from ..functional._checks import _flag
 from ..tensor import Tensor
 from .container import ModuleDict, ModuleList
 from .module import Module, Parameter
@@ -166,6 +167,7 @@ def register_parametrization(module, tensor_name, parametrization, *, unsafe=Fal
     original tensor, as PyTorch's. A second registration on the same name appends to the list:
     the new parametrization is applied to the previous one's output."""
     fn = "register_parametrization"
+    unsafe = _flag(unsafe, "unsafe", fn)
     _check_module(module, fn)
     if not isinstance(parametrization, Module):
         raise TypeError(f"{fn}(): parametrization must be a Module, got "
@@ -218,6 +220,7 @@ def remove_parametrizations(module, tensor_name, leave_parametrized=True):
     holding its current parametrized value (``leave_parametrized``) or the original (possible
     only with a single original). The class is restored when no parametrization is left."""
     fn = "remove_parametrizations"
+    leave_parametrized = _flag(leave_parametrized, "leave_parametrized", fn)
     _check_module(module, fn)
     if not is_parametrized(module, tensor_name):
         raise ValueError(f"Module {module} does not have a parametrization on {tensor_name}")

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import scope
+from ..functional._checks import _flag
 from ..tensor import Tensor, stack, concatenate
 from . import init
 from .linear import _count, _float_dtype
@@ -108,6 +109,11 @@ class RNNBase(Module):
         if mode not in _GATES:
             raise ValueError(f"Unrecognized RNN mode: {mode}")
         self.mode = mode
+        # batch_first="no" would read the batch as time: PyTorch refuses it too (its words:
+        # "batch_first should be of type bool"), and takes the others' truth values
+        self.bias, self.batch_first = _flag(bias, "bias", cls), _flag(batch_first, "batch_first",
+                                                                     cls)
+        self.bidirectional = _flag(bidirectional, "bidirectional", cls)
         self.input_size = _positive(input_size, "input_size", cls)  # PyTorch refuses 0 too
         self.hidden_size = _positive(hidden_size, "hidden_size", cls)
         self.num_layers = _positive(num_layers, "num_layers", cls)
@@ -122,8 +128,6 @@ class RNNBase(Module):
                           "non-zero dropout expects num_layers greater than 1, but got "
                           f"dropout={dropout} and num_layers={self.num_layers}", UserWarning,
                           stacklevel=3)
-        self.bias, self.batch_first = bool(bias), bool(batch_first)
-        self.bidirectional = bool(bidirectional)
         dtype = _float_dtype(dtype, cls)
         gate = _GATES[mode] * self.hidden_size
         real = self.proj_size or self.hidden_size  # the size of h
@@ -402,7 +406,7 @@ class RNNCellBase(Module):
         cls = type(self).__name__
         self.input_size = _count(input_size, "input_size", cls)
         self.hidden_size = _positive(hidden_size, "hidden_size", cls)
-        self.bias = bool(bias)
+        self.bias = _flag(bias, "bias", cls)
         dtype = _float_dtype(dtype, cls)
         gate = num_chunks * self.hidden_size
         self.weight_ih = Parameter(np.empty((gate, self.input_size), dtype))

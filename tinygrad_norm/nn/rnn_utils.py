@@ -11,16 +11,11 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..functional._checks import _flag  # PyTorch's binding refuses ints too
 from ..tensor import Tensor, concatenate, stack
 
 __all__ = ["pad_sequence", "unpad_sequence", "PackedSequence", "pack_padded_sequence",
            "pad_packed_sequence", "pack_sequence", "unpack_sequence"]
-
-
-def _flag(v, name, fn):
-    if not isinstance(v, (bool, np.bool_)):  # PyTorch's binding refuses ints too
-        raise TypeError(f"{fn}(): argument '{name}' must be bool, not {type(v).__name__}")
-    return bool(v)
 
 
 def _sequences(sequences):

@@ -17,6 +17,7 @@ import numbers
 import numpy as np
 
 from .. import functional as F
+from ..functional._checks import _flag
 from ..functional.dropout import _check_p
 from ..tensor import Tensor
 from . import init
@@ -82,7 +83,7 @@ def _detect_is_causal_mask(mask, is_causal, size):
     """PyTorch's rule: a given hint wins; with none, a mask equal to the (size, size) causal mask
     (-inf above the diagonal; True there for a bool mask) counts as causal."""
     if is_causal is not None or mask is None:
-        return is_causal is True  # PyTorch's test: a truthy 1 is not the hint
+        return is_causal is True  # PyTorch's test (a non-bool hint is refused before this)
     data = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
     sz = size if size is not None else data.shape[-2]
     want = _causal_mask(sz, np.float64).astype(data.dtype)
@@ -110,7 +111,7 @@ class _Layer(Module):
 
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=bool(is_causal))[0]
+                           need_weights=False, is_causal=is_causal)[0]
         return self.dropout1(x)
 
     def _ff_block(self, x, last_dropout):
@@ -130,10 +131,11 @@ class TransformerEncoderLayer(_Layer):
         cls = type(self).__name__
         _check_model_args(cls, d_model, nhead)
         act = _check_layer_args(cls, dim_feedforward, dropout, layer_norm_eps, dtype, activation)
+        batch_first, norm_first, bias = _check_flags(cls, batch_first, norm_first, bias)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dtype)
         self._feed_forward(d_model, dim_feedforward, dropout, bias, dtype)
-        self.norm_first = bool(norm_first)
+        self.norm_first = norm_first
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.dropout1 = Dropout(dropout)
@@ -144,6 +146,7 @@ class TransformerEncoderLayer(_Layer):
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         """src (S, N, E), (N, S, E) with ``batch_first``, or (S, E); masks as
         ``MultiheadAttention``'s (bool True = not allowed; float added)."""
+        is_causal = _flag(is_causal, "is_causal", type(self).__name__)
         self._check_input(src, f"{type(self).__name__}: src")
         x = src
         if self.norm_first:
@@ -165,12 +168,13 @@ class TransformerDecoderLayer(_Layer):
         cls = type(self).__name__
         _check_model_args(cls, d_model, nhead)
         act = _check_layer_args(cls, dim_feedforward, dropout, layer_norm_eps, dtype, activation)
+        batch_first, norm_first, bias = _check_flags(cls, batch_first, norm_first, bias)
         for name in ("self_attn", "multihead_attn"):
             setattr(self, name, MultiheadAttention(d_model, nhead, dropout=dropout,
                                                    batch_first=batch_first, bias=bias,
                                                    dtype=dtype))
         self._feed_forward(d_model, dim_feedforward, dropout, bias, dtype)
-        self.norm_first = bool(norm_first)
+        self.norm_first = norm_first
         for name in ("norm1", "norm2", "norm3"):
             setattr(self, name, LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
         for name in ("dropout1", "dropout2", "dropout3"):
@@ -182,6 +186,8 @@ class TransformerDecoderLayer(_Layer):
         """tgt (T, N, E), memory (S, N, E) ((N, ., E) with ``batch_first``; unbatched (T, E),
         (S, E)); returns the shape of tgt."""
         cls = type(self).__name__
+        tgt_is_causal = _flag(tgt_is_causal, "tgt_is_causal", cls)
+        memory_is_causal = _flag(memory_is_causal, "memory_is_causal", cls)
         self._check_input(tgt, f"{cls}: tgt")
         self._check_input(memory, f"{cls}: memory")
         x = tgt
@@ -197,9 +203,15 @@ class TransformerDecoderLayer(_Layer):
 
     def _mha_block(self, x, mem, attn_mask, key_padding_mask, is_causal):
         x = self.multihead_attn(x, mem, mem, attn_mask=attn_mask,
-                                key_padding_mask=key_padding_mask, is_causal=bool(is_causal),
+                                key_padding_mask=key_padding_mask, is_causal=is_causal,
                                 need_weights=False)[0]
         return self.dropout2(x)
+
+
+def _check_flags(cls, batch_first, norm_first, bias):
+    """The layers' flags, checked before any parameter is made (``norm_first="no"`` was pre-LN)."""
+    return (_flag(batch_first, "batch_first", cls), _flag(norm_first, "norm_first", cls),
+            _flag(bias, "bias", cls))
 
 
 def _check_num_layers(n, name, cls):
@@ -232,7 +244,10 @@ class TransformerEncoder(Module):
     def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True,
                  mask_check=True):
         super().__init__()
-        _check_stack_args(type(self).__name__, encoder_layer, num_layers, norm)
+        cls = type(self).__name__
+        _check_stack_args(cls, encoder_layer, num_layers, norm)
+        enable_nested_tensor = _flag(enable_nested_tensor, "enable_nested_tensor", cls)
+        mask_check = _flag(mask_check, "mask_check", cls)
         self.layers = _clones(encoder_layer, num_layers)
         self.num_layers = int(num_layers)
         self.norm = norm
@@ -243,6 +258,7 @@ class TransformerEncoder(Module):
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         """``is_causal=None``: True when ``mask`` is the causal mask of src's length, as
         PyTorch detects it."""
+        is_causal = _flag(is_causal, "is_causal", type(self).__name__, allow_none=True)
         if not isinstance(src, Tensor):
             raise TypeError(f"{type(self).__name__}: src must be a Tensor, got "
                             f"{type(src).__name__}")
@@ -268,6 +284,9 @@ class TransformerDecoder(Module):
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
+        cls = type(self).__name__
+        tgt_is_causal = _flag(tgt_is_causal, "tgt_is_causal", cls, allow_none=True)
+        memory_is_causal = _flag(memory_is_causal, "memory_is_causal", cls)
         if not isinstance(tgt, Tensor):
             raise TypeError(f"{type(self).__name__}: tgt must be a Tensor, got "
                             f"{type(tgt).__name__}")
@@ -297,6 +316,7 @@ class Transformer(Module):
         cls = type(self).__name__
         _check_model_args(cls, d_model, nhead)
         _check_layer_args(cls, dim_feedforward, dropout, layer_norm_eps, dtype, activation)
+        batch_first, norm_first, bias = _check_flags(cls, batch_first, norm_first, bias)
         for part, custom, n in (("encoder", custom_encoder, num_encoder_layers),
                                 ("decoder", custom_decoder, num_decoder_layers)):
             if custom is not None and not isinstance(custom, Module):
@@ -335,6 +355,9 @@ class Transformer(Module):
         """src (S, N, E), tgt (T, N, E) ((N, ., E) with ``batch_first``; unbatched (S, E),
         (T, E)) -> (T, N, E). Masks: src_mask (S, S), tgt_mask (T, T), memory_mask (T, S) (or
         per head, (N * nhead, ., .)); key padding masks (N, S), (N, T), (N, S)."""
+        src_is_causal = _flag(src_is_causal, "src_is_causal", "Transformer", allow_none=True)
+        tgt_is_causal = _flag(tgt_is_causal, "tgt_is_causal", "Transformer", allow_none=True)
+        memory_is_causal = _flag(memory_is_causal, "memory_is_causal", "Transformer")
         for name, t in (("src", src), ("tgt", tgt)):
             if not isinstance(t, Tensor):
                 raise TypeError(f"Transformer: {name} must be a Tensor, got {type(t).__name__}")

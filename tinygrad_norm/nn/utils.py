@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from ..functional._checks import _flag
 from ..tensor import Tensor, concatenate
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
@@ -80,6 +81,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     """The ``norm_type`` norm of all of ``tensors`` together (a 0-d Tensor in their dtype; 0.0 for
     none), as if they were concatenated into one vector."""
     fn = "get_total_norm"
+    error_if_nonfinite = _flag(error_if_nonfinite, "error_if_nonfinite", fn)
     items = _tensors(tensors, fn, "tensors")
     p = _norm_type(norm_type, fn)
     if not items:
@@ -142,6 +144,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     changes; with ``error_if_nonfinite`` a NaN or infinite norm is a RuntimeError, and no
     gradient changes."""
     fn = "clip_grad_norm_"
+    error_if_nonfinite = _flag(error_if_nonfinite, "error_if_nonfinite", fn)
     params = _tensors(parameters, fn)
     _max_norm(max_norm, fn)
     grads = [p.grad for p in params if p.grad is not None]
