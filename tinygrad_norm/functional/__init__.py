@@ -13,3 +13,5 @@ from .attention import *  # noqa: F401,F403
 from .conv1d import *  # noqa: F401,F403
 from .conv_transpose import *  # noqa: F401,F403
 from .interpolate import *  # noqa: F401,F403
+from .adaptive_pool import *  # noqa: F401,F403
+from .pixel_shuffle import *  # noqa: F401,F403

@@ -12,10 +12,13 @@ import numpy as np
 
 from .. import ops
 from ..autograd import scope
+from ._checks import _flag
 from ..tensor import Tensor, apply, where
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "gelu", "silu",
-           "elu", "softplus", "logsigmoid", "linear"]
+           "elu", "softplus", "logsigmoid", "linear", "relu6", "hardtanh", "hardsigmoid",
+           "hardswish", "mish", "selu", "celu", "softsign", "tanhshrink", "softshrink",
+           "hardshrink", "threshold", "prelu", "glu", "softmin"]
 
 
 def _check(input, fn):
@@ -29,6 +32,12 @@ def _number(v, name, fn):
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise TypeError(f"{fn}: {name} must be a number, got {type(v).__name__}")
     return float(v)
+
+
+def _no_inplace(inplace, fn):
+    if _flag(inplace, "inplace", fn):
+        raise NotImplementedError(f"{fn}: inplace=True is not supported (the tape keeps the "
+                                  f"input for the backward pass); the result is the same without")
 
 
 def relu(input):
@@ -147,12 +156,20 @@ def elu(input, alpha=1.0):
     _check(input, "elu")
     alpha = _number(alpha, "alpha", "elu")
     with scope("elu", alpha=alpha):
-        # expm1 of the non-positive part only: no overflow for large positive inputs, and exact
-        # just below 0 (exp(x) - 1 lost every digit of -1e-9 in float32). "Not x <= 0" puts NaN
-        # on the identity side, whose gradient passes, as PyTorch's
-        pos = ~(input.data <= 0)
-        neg = where(pos, 0.0, input)
-        return where(pos, input, neg.expm1() * alpha)
+        return _elu(input, alpha)
+
+
+def _elu(x, alpha, scale=1.0, input_scale=1.0):
+    """PyTorch's elu kernel, behind elu, selu and celu: ``scale * x`` where x > 0, else
+    ``alpha * scale * expm1(input_scale * x)``."""
+    # expm1 of the non-positive part only: no overflow for large positive inputs, and exact
+    # just below 0 (exp(x) - 1 lost every digit of -1e-9 in float32). "Not x <= 0" puts NaN
+    # on the identity side, whose gradient passes, as PyTorch's
+    pos = ~(x.data <= 0)
+    neg = where(pos, 0.0, x)
+    if input_scale != 1.0:
+        neg = neg * input_scale
+    return where(pos, x * scale if scale != 1.0 else x, neg.expm1() * (alpha * scale))
 
 
 @_half_in_float32
@@ -226,3 +243,203 @@ def linear(input, weight, bias=None):
     if bias is not None:
         out = out + bias
     return out
+
+
+# ---- piecewise and gated activations --------------------------------------------------------
+# Each is PyTorch's forward formula, with selects (``where`` on masks computed off the tape) at
+# the kinks, so the gradient at a kink, at +-inf and at NaN is exactly that of PyTorch's
+# backward kernel. A branch that is not taken is fed a masked input where its derivative could
+# be inf (0 * inf would put NaN into the gradient of the branch that is taken).
+
+def _clamped(input, lo, hi):
+    """input clipped to [lo, hi]; the gradient passes strictly inside and at NaN, as PyTorch's
+    hardtanh backward (0 at the bounds themselves, where clip() would pass it)."""
+    d = input.data
+    inside = ~((d <= lo) | (d >= hi))
+    return where(inside, input, np.clip(d, lo, hi))  # NumPy 2 keeps d's dtype for the bounds
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """input clipped to [min_val, max_val]; gradient 1 strictly inside, 0 at and beyond the
+    bounds (NaN passes with gradient 1), as PyTorch."""
+    _check(input, "hardtanh")
+    _no_inplace(inplace, "hardtanh")
+    lo, hi = _number(min_val, "min_val", "hardtanh"), _number(max_val, "max_val", "hardtanh")
+    if lo > hi:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={lo} "
+                         f"and max_val={hi}")
+    with scope("hardtanh", min_val=lo, max_val=hi):
+        return _clamped(input, lo, hi)
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6), PyTorch's hardtanh(x, 0, 6): gradient 0 at 0 and at 6."""
+    _check(input, "relu6")
+    _no_inplace(inplace, "relu6")
+    with scope("relu6"):
+        return _clamped(input, 0.0, 6.0)
+
+
+@_half_in_float32
+def hardsigmoid(input, inplace=False):
+    """min(max(x + 3, 0), 6) / 6; gradient 1/6 strictly between -3 and 3, else 0 (NaN too, as
+    PyTorch's kernel, whose test ``-3 < x < 3`` a NaN fails)."""
+    _check(input, "hardsigmoid")
+    _no_inplace(inplace, "hardsigmoid")
+    with scope("hardsigmoid"):
+        d = input.data
+        inside = (d > -3) & (d < 3)
+        return where(inside, (input + 3.0) / 6.0, np.clip(d + 3.0, 0.0, 6.0) / 6.0)
+
+
+@_half_in_float32
+def hardswish(input, inplace=False):
+    """x * min(max(x + 3, 0), 6) / 6. As PyTorch's backward: gradient 0 for x <= -3,
+    x / 3 + 1/2 for -3 < x < 3, 1 from 3 on (and at NaN); -inf gives NaN, as its forward."""
+    _check(input, "hardswish")
+    _no_inplace(inplace, "hardswish")
+    with scope("hardswish"):
+        d = input.data
+        low = d <= -3
+        mid = ~low & (d < 3)
+        xm = where(mid, input, 0.0)
+        return where(low, input * 0.0, where(mid, xm * (xm + 3.0) / 6.0, input))
+
+
+@_half_in_float32
+def mish(input, inplace=False):
+    """x * tanh(softplus(x)) (Misra, 2019)."""
+    _check(input, "mish")
+    _no_inplace(inplace, "mish")
+    with scope("mish"):
+        return input * softplus(input).tanh()
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+@_half_in_float32
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with PyTorch's constants (Klambauer et al., 2017); the gradient at
+    0 is scale * alpha, as its elu kernel's."""
+    _check(input, "selu")
+    _no_inplace(inplace, "selu")
+    with scope("selu"):
+        return _elu(input, _SELU_ALPHA, scale=_SELU_SCALE)
+
+
+@_half_in_float32
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)); gradient 1 at 0."""
+    _check(input, "celu")
+    _no_inplace(inplace, "celu")
+    alpha = _number(alpha, "alpha", "celu")
+    if alpha == 0:
+        raise ValueError("celu: alpha cannot be 0 (ZeroDivisionError)")
+    with scope("celu", alpha=alpha):
+        return _elu(input, alpha, input_scale=1.0 / alpha)
+
+
+def softsign(input):
+    """x / (1 + |x|), PyTorch's composite (rounded at each step in float16, as its)."""
+    _check(input, "softsign")
+    with scope("softsign"):
+        return input / (input.abs() + 1.0)
+
+
+def tanhshrink(input):
+    """x - tanh(x), PyTorch's composite."""
+    _check(input, "tanhshrink")
+    with scope("tanhshrink"):
+        return input - input.tanh()
+
+
+def _lambd(lambd, fn):
+    lambd = _number(lambd, "lambd", fn)
+    if not 0 <= lambd < math.inf:
+        raise ValueError(f"{fn}: lambd must be in range [0, inf), but found {lambd}")
+    return lambd
+
+
+def _shrunk(d, lambd):
+    """Where the shrinks pass the input (gradient 1): outside [-lambd, lambd], NaN included."""
+    return ~((d >= -lambd) & (d <= lambd))
+
+
+@_half_in_float32
+def softshrink(input, lambd=0.5):
+    """x - lambd above lambd, x + lambd below -lambd, else 0 (-0.0 for a negative x, NaN
+    passes), as PyTorch; gradient 0 at +-lambd."""
+    _check(input, "softshrink")
+    lambd = _lambd(lambd, "softshrink")
+    with scope("softshrink", lambd=lambd):
+        d = input.data
+        shifted = where(d < -lambd, input + lambd, input - lambd)
+        return where(_shrunk(d, lambd), shifted, input * 0.0)
+
+
+def hardshrink(input, lambd=0.5):
+    """x outside [-lambd, lambd], else 0; gradient 0 at +-lambd. A negative lambd passes
+    everything, as PyTorch (which takes it)."""
+    _check(input, "hardshrink")
+    lambd = _number(lambd, "lambd", "hardshrink")
+    with scope("hardshrink", lambd=lambd):
+        return where(_shrunk(input.data, lambd), input, 0.0)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """x where x > threshold, else value; gradient 0 at the threshold (NaN passes)."""
+    _check(input, "threshold")
+    _no_inplace(inplace, "threshold")
+    th = _number(threshold, "threshold", "threshold")
+    value = _number(value, "value", "threshold")
+    with scope("threshold", threshold=th, value=value):
+        return where(input.data <= th, value, input)
+
+
+def prelu(input, weight):
+    """x where x > 0, else weight * x, ``weight`` of 1 or C elements, C the size of dim 1 (1
+    for input of fewer than 2 dims), as PyTorch; the input gradient at 0 is the weight."""
+    _check(input, "prelu")
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"prelu: weight must be a Tensor, got {type(weight).__name__}")
+    if weight.dtype != input.dtype:
+        raise TypeError(f"prelu: input has dtype {input.dtype} but weight has dtype "
+                        f"{weight.dtype}")
+    if weight.ndim > 1:
+        raise ValueError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
+                         f"ndim = {weight.ndim}")
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.size not in (1, channels):
+        raise ValueError(f"prelu: Mismatch of parameter numbers and input channel size. Found "
+                         f"parameter numbers = {weight.size} and channel size = {channels}.")
+    with scope("prelu"):
+        w = weight.reshape(()) if weight.size == 1 else \
+            weight.reshape((channels,) + (1,) * (input.ndim - 2))
+        pos = input.data > 0  # NaN on the weight side, as PyTorch's kernel
+        return where(pos, input, w * where(pos, 0.0, input))
+
+
+@_half_in_float32
+def glu(input, dim=-1):
+    """a * sigmoid(b), a and b the two halves of ``dim`` (gated linear unit)."""
+    _check(input, "glu")
+    if input.ndim == 0:
+        raise ValueError("glu: glu does not support scalars because halving size must be even")
+    d = _dim(input, dim, "glu")
+    if input.shape[d] % 2:
+        raise ValueError(f"glu: Halving dimension must be even, but dimension {d} is size "
+                         f"{input.shape[d]}")
+    with scope("glu", dim=d):
+        a, b = input.chunk(2, d)
+        return a * b.sigmoid()
+
+
+def softmin(input, dim=None, dtype=None):
+    """softmax(-x) along ``dim`` (None: PyTorch's implicit choice, with its warning); ``dtype``
+    casts the input first."""
+    if dtype is not None and isinstance(input, Tensor):
+        input = input.astype(_float_dtype(dtype, "softmin"))
+    _check(input, "softmin")
+    return (-input).softmax(_implicit_dim(input, dim, "softmin"))

@@ -1,18 +1,19 @@
 """Activation layers, as ``torch.nn`` (names, arguments and reprs)."""
 from __future__ import annotations
 
+import numpy as np
+
 from .. import functional as F
-from ..functional._checks import _flag
-from .module import Module
+from ..tensor import Tensor
+from ..functional.activation import _no_inplace, _number
+from . import init
+from .linear import _count, _float_dtype
+from .module import Module, Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "GELU", "SiLU", "ELU",
-           "Softplus", "LogSigmoid"]
-
-
-def _no_inplace(inplace, cls):
-    if _flag(inplace, "inplace", cls):
-        raise NotImplementedError(f"{cls}: inplace=True is not supported (the tape keeps the "
-                                  f"input for the backward pass); the result is the same without")
+           "Softplus", "LogSigmoid", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Mish",
+           "SELU", "CELU", "Softsign", "Tanhshrink", "Softshrink", "Hardshrink", "Threshold",
+           "PReLU", "GLU", "Softmin", "Softmax2d"]
 
 
 class ReLU(Module):
@@ -119,3 +120,166 @@ class Softplus(Module):
 class LogSigmoid(Module):
     def forward(self, input):
         return F.logsigmoid(input)
+
+
+class Hardtanh(Module):
+    """``F.hardtanh``; ``max_val`` must be greater than ``min_val``, as PyTorch asserts."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__()
+        _no_inplace(inplace, type(self).__name__)
+        if not _number(max_val, "max_val", "Hardtanh") > _number(min_val, "min_val", "Hardtanh"):
+            raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than min_val "
+                             f"({min_val})")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, False
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Hardtanh):
+    """``F.relu6``: Hardtanh(0, 6), as PyTorch's subclass."""
+
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self):
+        return ""
+
+
+class _Plain(Module):
+    """An activation without arguments but PyTorch's ``inplace`` (refused when True)."""
+
+    _fn = None
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        _no_inplace(inplace, type(self).__name__)
+        self.inplace = False
+
+    def forward(self, input):
+        return type(self)._fn(input)
+
+
+class Hardsigmoid(_Plain):
+    _fn = staticmethod(F.hardsigmoid)
+
+
+class Hardswish(_Plain):
+    _fn = staticmethod(F.hardswish)
+
+
+class Mish(_Plain):
+    _fn = staticmethod(F.mish)
+
+
+class SELU(_Plain):
+    _fn = staticmethod(F.selu)
+
+
+class CELU(Module):
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        _no_inplace(inplace, "CELU")
+        self.alpha, self.inplace = alpha, False
+
+    def forward(self, input):
+        return F.celu(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class Softsign(Module):
+    def forward(self, input):
+        return F.softsign(input)
+
+
+class Tanhshrink(Module):
+    def forward(self, input):
+        return F.tanhshrink(input)
+
+
+class Softshrink(Module):
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input):
+        return F.softshrink(input, self.lambd)
+
+    def extra_repr(self):
+        return str(self.lambd)
+
+
+class Hardshrink(Softshrink):
+    def forward(self, input):
+        return F.hardshrink(input, self.lambd)
+
+
+class Threshold(Module):
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        _no_inplace(inplace, "Threshold")
+        self.threshold, self.value, self.inplace = threshold, value, False
+
+    def forward(self, input):
+        return F.threshold(input, self.threshold, self.value)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}"
+
+
+class PReLU(Module):
+    """``F.prelu`` with a learnable ``weight`` of ``num_parameters`` slopes (1: shared, or one
+    per channel), each ``init``, as PyTorch."""
+
+    def __init__(self, num_parameters=1, init=0.25, dtype=np.float32):
+        super().__init__()
+        self.num_parameters = _count(num_parameters, "num_parameters", "PReLU")
+        _number(init, "init", "PReLU")
+        self.init = init  # as given, as PyTorch keeps it
+        self.weight = Parameter(np.empty(self.num_parameters, _float_dtype(dtype, "PReLU")))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.constant_(self.weight, self.init)
+
+    def forward(self, input):
+        self._check_input(input, "PReLU")
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+class GLU(Module):
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.glu(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Softmin(Softmax):
+    """``F.softmin`` along ``dim`` (None: PyTorch's implicit choice, with its warning)."""
+
+    def forward(self, input):
+        return F.softmin(input, self.dim)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels of a (N, C, H, W) or (C, H, W) input, at every position."""
+
+    def forward(self, input):
+        if isinstance(input, Tensor) and input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D "
+                             f"instead")
+        return F.softmax(input, -3)

@@ -1,13 +1,15 @@
-"""Containers: Sequential, ModuleList and ModuleDict, with PyTorch's list and dict methods."""
+"""Containers: Sequential, ModuleList, ModuleDict, ParameterList and ParameterDict, with PyTorch's
+list and dict methods."""
 from __future__ import annotations
 
 import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
-from .module import Module, _check_free, _check_name
+from ..tensor import Tensor
+from .module import Module, Parameter, _check_free, _check_name
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
 def _require_module(module, owner):
@@ -16,20 +18,24 @@ def _require_module(module, owner):
     return module
 
 
+def _position(owner, idx, n):
+    """``idx`` as a position in ``range(n)`` (a negative one counts from the end)."""
+    try:
+        i = operator.index(idx)
+    except TypeError:
+        raise TypeError(f"{type(owner).__name__} indices must be integers or slices, not "
+                        f"{type(idx).__name__}") from None
+    if not -n <= i < n:
+        raise IndexError(f"index {i} is out of range for a {type(owner).__name__} of {n}")
+    return i % n
+
+
 class _Indexed(Module):
     """What Sequential and ModuleList share: children addressed by position."""
 
     def _key(self, idx):
         """The registered name at position ``idx`` (negative counts from the end)."""
-        try:
-            i = operator.index(idx)
-        except TypeError:
-            raise TypeError(f"{type(self).__name__} indices must be integers or slices, not "
-                            f"{type(idx).__name__}") from None
-        n = len(self._modules)
-        if not -n <= i < n:
-            raise IndexError(f"index {i} is out of range for a {type(self).__name__} of {n}")
-        return list(self._modules)[i % n]
+        return list(self._modules)[_position(self, idx, len(self._modules))]
 
     def __len__(self):
         return len(self._modules)
@@ -250,23 +256,191 @@ class ModuleDict(Module):
         ``(name, module)`` pairs; every entry is checked before any is added."""
         if isinstance(modules, (Mapping, ModuleDict)):
             pairs = list(modules.items())
-        elif isinstance(modules, Iterable) and not isinstance(modules, (str, Module)):
-            pairs = []
-            for j, pair in enumerate(modules):
-                if isinstance(pair, (str, bytes)) or not isinstance(pair, Iterable):
-                    raise TypeError(f"ModuleDict.update: element #{j} should be a (name, module) "
-                                    f"pair, got {type(pair).__name__}")
-                pair = tuple(pair)
-                if len(pair) != 2:
-                    raise ValueError(f"ModuleDict.update: element #{j} has length {len(pair)}; "
-                                     f"2 is required")
-                pairs.append(pair)
         else:
-            raise TypeError(f"ModuleDict.update should be called with a mapping or an iterable "
-                            f"of (name, module) pairs, but got {type(modules).__name__}")
+            pairs = _pairs(modules, "ModuleDict.update", "module")
         for k, m in pairs:
             _check_name(k, "ModuleDict", "module")
             _check_free(self, k, self._modules, "ModuleDict")
             _require_module(m, "ModuleDict")
         for k, m in pairs:
             self[k] = m
+
+
+def _pairs(items, fn, what):
+    """The ``(name, value)`` pairs of an iterable of them (a dict.update argument that is not a
+    mapping), each checked."""
+    if not isinstance(items, Iterable) or isinstance(items, (str, Module, Tensor)):
+        raise TypeError(f"{fn} should be called with a mapping or an iterable of (name, {what}) "
+                        f"pairs, but got {type(items).__name__}")
+    pairs = []
+    for j, pair in enumerate(items):
+        if isinstance(pair, (str, bytes)) or not isinstance(pair, Iterable):
+            raise TypeError(f"{fn}: element #{j} should be a (name, {what}) pair, got "
+                            f"{type(pair).__name__}")
+        pair = tuple(pair)
+        if len(pair) != 2:
+            raise ValueError(f"{fn}: element #{j} has length {len(pair)}; 2 is required")
+        pairs.append(pair)
+    return pairs
+
+
+def _as_parameter(value, owner):
+    """``value`` as a Parameter: a Parameter as it is, another Tensor wrapped (sharing its
+    array, requiring grad, as torch's ``Parameter(tensor)``)."""
+    if isinstance(value, Parameter):
+        return value
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{owner}: {type(value).__name__} is not a Tensor or a Parameter")
+    return Parameter(value)
+
+
+def _parameters_repr(items):
+    # torch's text, with NumPy's dtype names: "float32" where torch's ParameterList writes
+    # "torch.float32" and its ParameterDict "torch.FloatTensor"
+    return "\n".join(f"  ({k}): Parameter containing: [{p.dtype} of size "
+                     f"{'x'.join(str(n) for n in p.shape)}]" for k, p in items)
+
+
+class ParameterList(Module):
+    """A list of parameters, registered as ``"0"``, ``"1"``, ... (torch's state-dict keys); a
+    plain Tensor added to it becomes a Parameter, as torch's."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):  # the same Parameters, numbered from 0, as torch's
+            return type(self)(list(self._parameters.values())[idx])
+        return self._parameters[str(_position(self, idx, len(self)))]
+
+    def __setitem__(self, idx, param):
+        key = str(_position(self, idx, len(self)))
+        setattr(self, key, _as_parameter(param, "ParameterList"))
+
+    def append(self, value):
+        setattr(self, str(len(self)), _as_parameter(value, "ParameterList.append"))
+        return self
+
+    def extend(self, values):
+        if not isinstance(values, Iterable) or isinstance(values, Tensor):
+            raise TypeError(f"ParameterList.extend should be called with an iterable, but got "
+                            f"{type(values).__name__}")
+        values = [_as_parameter(v, "ParameterList.extend") for v in values]
+        for v in values:  # all checked first: a bad element leaves the list as it was
+            self.append(v)
+        return self
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def __dir__(self):
+        return [k for k in super().__dir__() if not k.isdigit()]
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called.")
+
+    def extra_repr(self):
+        return _parameters_repr(enumerate(self))
+
+
+class ParameterDict(Module):
+    """An ordered dict of parameters by name, registered under their keys (torch's state-dict
+    keys); a plain Tensor added to it becomes a Parameter, as torch's."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def _check_key(self, key):
+        if not isinstance(key, str):
+            raise TypeError(f"Index given to ParameterDict cannot be used as a key as it is not a "
+                            f"string (type is '{type(key).__name__}')")
+        # a key with a dot, or one of a method (keys, update), would not load back
+        self._check_assigned_name(key, "parameter")
+        _check_free(self, key, self._parameters, "ParameterDict")
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __setitem__(self, key, value):
+        self._check_key(key)
+        setattr(self, key, _as_parameter(value, "ParameterDict"))
+
+    def __delitem__(self, key):
+        del self._parameters[key]
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __reversed__(self):
+        return reversed(self._parameters)
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def get(self, key, default=None):
+        return self._parameters.get(key, default)
+
+    def pop(self, key):
+        return self._parameters.pop(key)
+
+    def popitem(self):
+        """The last inserted ``(key, parameter)``, removed."""
+        return self._parameters.popitem()
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self):
+        self._parameters.clear()
+
+    def copy(self):
+        """A new ParameterDict holding the same Parameters in the same order."""
+        return ParameterDict(OrderedDict(self.items()))
+
+    def update(self, parameters):
+        """Add or replace from a mapping or an iterable of ``(key, parameter)`` pairs; as
+        torch's, a plain (unordered) mapping is added in sorted key order, an OrderedDict, a
+        ParameterDict or pairs in their order. Every entry is checked before any is added."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = list(parameters.items())
+        elif isinstance(parameters, Mapping):
+            for k in parameters:
+                self._check_key(k)  # sorted() would compare a str with an int
+            pairs = sorted(parameters.items())
+        else:
+            pairs = _pairs(parameters, "ParameterDict.update", "parameter")
+        pairs = [(k, _as_parameter(v, "ParameterDict.update")) for k, v in pairs]
+        for k, _ in pairs:
+            self._check_key(k)
+        for k, v in pairs:
+            setattr(self, k, v)
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterDict should not be called.")
+
+    def extra_repr(self):
+        return _parameters_repr(self.items())

@@ -29,7 +29,7 @@ from .truncated_normal import standard_truncated_normal
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
-           "kaiming_normal_"]
+           "kaiming_normal_", "orthogonal_", "sparse_"]
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d")
@@ -236,3 +236,45 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     fan = _fan(tensor, mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return _normal(tensor, 0.0, std, generator, "kaiming_normal_")
+
+
+def orthogonal_(tensor, gain=1, generator=None):
+    """A (semi-)orthogonal matrix times ``gain`` (Saxe et al., 2013), dims after the first
+    flattened, as PyTorch: Q of the QR decomposition of a standard normal (rows, numel / rows)
+    matrix (of its transpose when wider than tall), each column's sign made that of R's
+    diagonal, which makes Q uniform (Haar) over the orthogonal matrices (Mezzadri, 2007); without
+    it LAPACK's signs bias it. Drawn and factorized in float64, then written in the dtype."""
+    _check(tensor, "orthogonal_")
+    if tensor.ndim < 2:
+        raise ValueError("orthogonal_: Only tensors with 2 or more dimensions are supported")
+    gain = _number(gain, "gain", "orthogonal_")
+    if tensor.size == 0:  # a no-op, as PyTorch (no warning)
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.size // rows
+    a = _random.resolve(generator, "orthogonal_").standard_normal((rows, cols))
+    wide = rows < cols
+    q, r = np.linalg.qr(a.T if wide else a)
+    q *= np.sign(np.diag(r))
+    return _fill(tensor, ((q.T if wide else q) * gain).reshape(tensor.shape), "orthogonal_")
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """A 2-D tensor of N(0, std^2) values with ``ceil(sparsity * rows)`` zeros in each column,
+    at random rows (Martens, 2010), as PyTorch. ``sparsity`` must be in [0, 1] (PyTorch takes
+    any number: a negative one zeroes all but that many rows). The rows are drawn from
+    ``generator`` too (PyTorch draws them from its global generator whatever is passed)."""
+    _check(tensor, "sparse_")
+    if tensor.ndim != 2:
+        raise ValueError("sparse_: Only tensors with 2 dimensions are supported")
+    sparsity = _number(sparsity, "sparsity", "sparse_")
+    if not 0 <= sparsity <= 1:
+        raise ValueError(f"sparse_: sparsity must be a fraction in [0, 1], got {sparsity}")
+    rows, cols = tensor.shape
+    gen = _random.resolve(generator, "sparse_")
+    _normal(tensor, 0.0, _number(std, "std", "sparse_"), gen, "sparse_")
+    # a random permutation of the rows in every column; its first ones are zeroed
+    zeros = gen.permuted(np.broadcast_to(np.arange(rows)[:, None], (rows, cols)), axis=0)
+    np.put_along_axis(tensor.data, zeros[:math.ceil(sparsity * rows)], 0, axis=0)
+    mark_written((tensor,))
+    return tensor

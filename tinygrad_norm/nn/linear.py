@@ -12,7 +12,7 @@ from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
-__all__ = ["Linear", "Identity", "Flatten", "Embedding"]
+__all__ = ["Linear", "Identity", "Flatten", "Unflatten", "Embedding"]
 
 
 def _count(v, name, cls):
@@ -94,13 +94,43 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class Unflatten(Module):
+    """Splits dim ``dim`` into ``unflattened_size`` (a tuple or list of ints, one of them may be
+    -1), the inverse of ``Flatten``, as ``torch.nn.Unflatten`` (whose type checks it makes)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+            raise TypeError(f"Unflatten: invalid argument type for dim parameter: expected an "
+                            f"int, got {type(dim).__name__}")
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError(f"Unflatten: unflattened_size must be a tuple of ints, but found "
+                            f"type {type(unflattened_size).__name__}")
+        for i, s in enumerate(unflattened_size):
+            if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+                raise TypeError(f"Unflatten: unflattened_size must be tuple of ints, but found "
+                                f"element of type {type(s).__name__} at pos {i}")
+        self.dim, self.unflattened_size = dim, unflattened_size
+
+    def forward(self, input):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"Unflatten: input must be a Tensor, got {type(input).__name__}")
+        return input.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
 class Embedding(Module):
     """A lookup table of ``num_embeddings`` vectors of ``embedding_dim``, as ``torch.nn.Embedding``:
     the weight drawn from N(0, 1) (the framework generator), the ``padding_idx`` row zeros and
-    never updated by a gradient."""
+    never updated by a gradient. ``_weight`` (torch's, behind ``from_pretrained``) is used as
+    the weight as it is, sharing its array and dtype, without drawing or zeroing anything;
+    ``_freeze`` then makes it require no gradient."""
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
-                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, dtype=np.float32):
+                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
+                 _freeze=False, dtype=np.float32):
         super().__init__()
         scale_grad_by_freq = _flag(scale_grad_by_freq, "scale_grad_by_freq", "Embedding")
         sparse = _flag(sparse, "sparse", "Embedding")
@@ -112,9 +142,33 @@ class Embedding(Module):
         from ..functional.encoding import _padding_idx
 
         self.padding_idx = _padding_idx(padding_idx, self.num_embeddings, "Embedding")
-        dtype = _float_dtype(dtype, "Embedding")
-        self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dtype))
-        self.reset_parameters()
+        shape = (self.num_embeddings, self.embedding_dim)
+        if _weight is None:
+            self.weight = Parameter(np.empty(shape, _float_dtype(dtype, "Embedding")))
+            self.reset_parameters()
+            return
+        w = _weight.data if isinstance(_weight, Tensor) else np.asarray(_weight)
+        if w.shape != shape:
+            raise ValueError(f"Embedding: Shape of weight {w.shape} does not match "
+                             f"num_embeddings and embedding_dim {shape}")
+        self.weight = Parameter(w, requires_grad=not _freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
+                        norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+        """An Embedding whose weight is ``embeddings`` (a 2-D floating-point Tensor or array,
+        its array shared, as torch's Parameter shares the storage), frozen unless ``freeze`` is
+        False; the ``padding_idx`` row is kept as given, as torch."""
+        w = embeddings.data if isinstance(embeddings, Tensor) else embeddings
+        if not isinstance(w, np.ndarray):
+            raise TypeError(f"Embedding.from_pretrained: embeddings must be a Tensor or an "
+                            f"ndarray, got {type(embeddings).__name__}")
+        if w.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: Embeddings parameter is expected to be "
+                             f"2-dimensional, got shape {w.shape}")
+        return cls(*w.shape, padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
+                   scale_grad_by_freq=scale_grad_by_freq, sparse=sparse, _weight=w,
+                   _freeze=freeze)
 
     def reset_parameters(self):
         init.normal_(self.weight)

@@ -5,8 +5,9 @@ Attribute assignment registers parameters, buffers and submodules, so ``named_pa
 """
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict, namedtuple
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping, MutableSet
 from contextlib import contextmanager
 
 import numpy as np
@@ -253,21 +254,29 @@ class Module:
         """The buffer at dotted path ``target`` (``"bn.running_mean"``), as PyTorch's."""
         return self._get_registered(target, "get_buffer", "_buffers", "a buffer")
 
-    def named_modules(self, prefix=""):
-        """Pre-order, children in registration order, iterative; a module reachable by two
-        paths comes once, under the first."""
-        return self._walk(prefix, remove_duplicate=True)
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """Pre-order, children in registration order, iterative. With ``remove_duplicate`` a
+        module reachable by two paths comes once, under the first; without, under each (a
+        module cycle is then a ValueError). ``memo``, as PyTorch's: a set of modules to skip,
+        to which those yielded are added (with ``remove_duplicate``)."""
+        if memo is not None and not isinstance(memo, MutableSet):
+            raise TypeError(f"named_modules(): memo must be a set of modules or None, got "
+                            f"{type(memo).__name__}")
+        return self._walk(prefix, remove_duplicate, memo)
 
-    def _walk(self, prefix, remove_duplicate):
-        # remove_duplicate=False is for state_dict: a shared layer has its keys under every
+    def _walk(self, prefix, remove_duplicate, memo=None):
+        # remove_duplicate=False is also state_dict's: a shared layer has its keys under every
         # name, as in PyTorch
-        seen, stack = set(), [(prefix, self, ())]
+        seen = set()  # ids: a module need not be hashable, unless a memo set is given
+        stack = [(prefix, self, ())]
         while stack:
             name, m, ancestors = stack.pop()
+            if id(m) in seen or (memo is not None and m in memo):
+                continue
             if remove_duplicate:
-                if id(m) in seen:
-                    continue
                 seen.add(id(m))
+                if memo is not None:
+                    memo.add(m)
             elif id(m) in ancestors:  # without the seen set a cycle would never end
                 raise ValueError(f"module {name!r} ({type(m).__name__}) contains itself: a "
                                  f"module cycle has no finite state dict")
@@ -290,24 +299,27 @@ class Module:
     def children(self):
         return (m for _, m in self.named_children())
 
-    def _named(self, reg, prefix, recurse):
+    def _named(self, reg, prefix, recurse, remove_duplicate):
         seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = self._walk(prefix, remove_duplicate) if recurse else [(prefix, self)]
         for mname, m in mods:
             for k, v in getattr(m, reg).items():
                 if v is None or id(v) in seen:
                     continue
-                seen.add(id(v))
+                if remove_duplicate:
+                    seen.add(id(v))
                 yield (f"{mname}.{k}" if mname else k), v
 
-    def named_parameters(self, prefix="", recurse=True):
-        return self._named("_parameters", prefix, recurse)
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """Parameters by dotted name; a shared one once, under its first name, unless
+        ``remove_duplicate`` is False (then under each, as PyTorch)."""
+        return self._named("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
         return (p for _, p in self.named_parameters(recurse=recurse))
 
-    def named_buffers(self, prefix="", recurse=True):
-        return self._named("_buffers", prefix, recurse)
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
         return (b for _, b in self.named_buffers(recurse=recurse))
@@ -344,9 +356,18 @@ class Module:
                 p.grad.data[...] = 0
                 mark_written((p.grad,))
 
-    def requires_grad_(self, flag=True):
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` on every parameter (PyTorch's argument name; positional calls
+        as before)."""
+        if not isinstance(requires_grad, (bool, np.bool_)):  # checked before any changes
+            raise TypeError(f"requires_grad_(): argument 'requires_grad' must be bool, not "
+                            f"{type(requires_grad).__name__}")
         for p in self.parameters():
-            p.requires_grad_(flag)
+            p.requires_grad_(bool(requires_grad))
+        return self
+
+    def cpu(self):
+        """Itself (there is one device), as PyTorch's ``cpu()`` of a CPU module."""
         return self
 
     def apply(self, fn):
@@ -425,15 +446,18 @@ class Module:
                 f"parameters are {want}; convert the input (x.astype(np.{want})){other}")
 
     # ---- state ---------------------------------------------------------------------------------
-    def _state_items(self, prefix=""):
-        """(key, tensor) of every parameter and persistent buffer, a shared layer under each of
-        its names (PyTorch's state_dict does not deduplicate)."""
-        for mname, m in self._walk(prefix, remove_duplicate=False):
+    def _state_entries(self):
+        """(key, module, registry, name, tensor) of every parameter and persistent buffer, a
+        shared layer under each of its names (PyTorch's state_dict does not deduplicate)."""
+        for mname, m in self._walk("", remove_duplicate=False):
             for reg in ("_parameters", "_buffers"):
                 for k, v in getattr(m, reg).items():
                     if v is None or (reg == "_buffers" and k in m._non_persistent):
                         continue
-                    yield (f"{mname}.{k}" if mname else k), v
+                    yield (f"{mname}.{k}" if mname else k), m, reg, k, v
+
+    def _state_items(self):
+        return ((key, v) for key, _, _, _, v in self._state_entries())
 
     def _optional_state_keys(self):
         """The keys a state dict may lack, the module keeping its own value (a class attribute
@@ -444,31 +468,63 @@ class Module:
                 if m._buffers.get(k) is not None:
                     yield f"{mname}.{k}" if mname else k
 
-    def state_dict(self, prefix=""):
-        """Parameters and persistent buffers by dotted name, as detached Tensors sharing memory.
-        ``prefix`` is put before every key as it is, as PyTorch (``"enc."`` gives ``enc.weight``)."""
+    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
+        """Parameters and persistent buffers by dotted name, as detached Tensors sharing memory
+        (``keep_vars=True``: the parameters and buffers themselves), as PyTorch. ``prefix`` is
+        put before every key as it is (``"enc."`` gives ``enc.weight``); ``destination``, a
+        dict, is filled and returned. Positional arguments are PyTorch's deprecated
+        ``(destination, prefix, keep_vars)``, with its FutureWarning."""
+        if args:
+            if len(args) > 3:
+                raise TypeError(f"state_dict() takes at most 3 positional arguments "
+                                f"(destination, prefix, keep_vars), got {len(args)}")
+            warnings.warn("Positional args are being deprecated, use kwargs instead. Refer to "
+                          "https://pytorch.org/docs/main/generated/torch.nn.Module.html#torch.nn."
+                          "Module.state_dict for details.", FutureWarning, stacklevel=2)
+            destination = args[0] if destination is None else destination
+            prefix = args[1] if len(args) > 1 and prefix == "" else prefix
+            keep_vars = args[2] if len(args) > 2 and keep_vars is False else keep_vars
         if not isinstance(prefix, str):
             raise TypeError(f"state_dict(): prefix must be a str, got {type(prefix).__name__}")
-        return OrderedDict((prefix + k, v.detach()) for k, v in self._state_items())
+        if destination is None:
+            destination = OrderedDict()
+        elif not isinstance(destination, MutableMapping):
+            raise TypeError(f"state_dict(): destination must be a dict (a mutable mapping) or "
+                            f"None, got {type(destination).__name__}")
+        for k, v in self._state_items():
+            destination[prefix + k] = v if keep_vars else v.detach()
+        return destination
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy values into the existing arrays, so optimizers and state_dict() views keep
-        following the parameters. Every key, shape and dtype is checked before anything is
-        written: a bad state dict leaves the module as it was.
+        following the parameters; with ``assign``, make the given tensors the module's own
+        instead, as PyTorch (their dtype and memory kept; a parameter's ``requires_grad`` kept,
+        a plain Tensor or array for it wrapped as a Parameter sharing its array; an optimizer
+        made before then holds the old ones). Every key, shape and dtype is checked before
+        anything changes: a bad state dict leaves the module as it was.
 
         Returns ``(missing_keys, unexpected_keys)`` (an ``IncompatibleKeys``, as in PyTorch)."""
         if not isinstance(state_dict, Mapping):  # a list would be "unexpected keys [0, 1]"
             raise TypeError(f"load_state_dict: state_dict must be a mapping of names to tensors "
                             f"(e.g. model.state_dict() or tinygrad_norm.load(path)), got "
                             f"{type(state_dict).__name__}")
-        own = dict(self._state_items())
+        entries = list(self._state_entries())
+        own = {e[0]: e[4] for e in entries}
         optional = set(self._optional_state_keys())
         missing = [k for k in own if k not in state_dict and k not in optional]
         unexpected = _unexpected_keys(state_dict, own, self)
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
-        plan = [(t, _checked_source(k, state_dict[k], t)) for k, t in own.items()
-                if k in state_dict]
+        entries = [e for e in entries if e[0] in state_dict]
+        if assign:
+            plan = [(m, reg, name, t, _assigned_source(key, state_dict[key], t, reg))
+                    for key, m, reg, name, t in entries]
+            for m, reg, name, t, new in plan:  # the registry itself: a kind never changes
+                if reg == "_parameters":
+                    new.requires_grad_(t.requires_grad)
+                getattr(m, reg)[name] = new
+            return IncompatibleKeys(missing, unexpected)
+        plan = [(t, _checked_source(k, state_dict[k], t)) for k, _, _, _, t in entries]
         for t, src in plan:
             if t.data.flags.writeable:
                 t.data[...] = src
@@ -585,12 +641,9 @@ def _unexpected_keys(state_dict, own, root):
     return sorted(extra, key=owner_rank)  # sorted is stable: state-dict order within a module
 
 
-def _checked_source(key, value, target):
-    """``value`` as a fresh array of ``target``'s dtype, or the error that loading it would be.
-
-    A copy: the state dict may hold views of the model's own arrays (a permuted state dict of
-    the same model), which copying in place, one key after another, would overwrite before
-    they are read."""
+def _source_array(key, value, target):
+    """``value``'s array, of ``target``'s shape and a numeric dtype, or the error that loading
+    it would be."""
     try:
         arr = value.data if isinstance(value, Tensor) else np.asarray(value)
     except ValueError:  # a ragged list: NumPy's message would not name the key
@@ -601,12 +654,36 @@ def _checked_source(key, value, target):
                          f"but {target.shape} in the model")
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"load_state_dict: {key!r} has non-numeric dtype {arr.dtype}")
+    return arr
+
+
+def _checked_source(key, value, target):
+    """``value`` as a fresh array of ``target``'s dtype, or the error that loading it would be.
+
+    A copy: the state dict may hold views of the model's own arrays (a permuted state dict of
+    the same model), which copying in place, one key after another, would overwrite before
+    they are read."""
+    arr = _source_array(key, value, target)
     if target.dtype.kind in "biu" and arr.dtype.kind == "f" and \
             not np.all(np.isfinite(arr) & (arr == np.round(arr))):
         # a float cast to an integer buffer (num_batches_tracked) would silently truncate
         raise ValueError(f"load_state_dict: {key!r} holds non-integer values ({arr.dtype}) for "
                          f"an integer {target.dtype} buffer")
     return np.array(arr, dtype=target.dtype)
+
+
+def _assigned_source(key, value, target, reg):
+    """What ``load_state_dict(assign=True)`` puts in place of ``target``, as PyTorch: for a
+    parameter, ``value`` itself if it is a Parameter, else a Parameter sharing its array (the
+    caller gives either ``target``'s ``requires_grad`` once every key is checked); for a
+    buffer, ``value`` itself if it is a Tensor."""
+    arr = _source_array(key, value, target)
+    if reg == "_buffers":
+        return value if isinstance(value, Tensor) else Tensor(arr)
+    if arr.dtype.kind != "f":
+        raise TypeError(f"load_state_dict: {key!r} has dtype {arr.dtype}; a parameter must be "
+                        f"floating point")
+    return value if isinstance(value, Parameter) else Parameter(arr)
 
 
 @contextmanager
