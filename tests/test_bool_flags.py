@@ -239,3 +239,17 @@ def test_cosine_similarity_of_a_zero_eps_is_torchs(torch):
             got = F.cosine_similarity(Tensor(a), Tensor(b), eps=eps).data
         ref = torch.nn.functional.cosine_similarity(torch.tensor(a), torch.tensor(b), eps=eps)
         np.testing.assert_allclose(got, ref.numpy(), rtol=1e-12, equal_nan=True)
+
+
+def test_flags_of_the_later_layers_are_checked_too():
+    import numpy as np
+    import tinygrad_norm as tg
+    import tinygrad_norm.functional as F
+    from tinygrad_norm import nn
+    x = tg.Tensor(np.ones((1, 2, 4, 4), np.float32))
+    with pytest.raises(TypeError, match="argument 'return_indices' must be bool, not str"):
+        F.adaptive_max_pool2d(x, 2, return_indices="yes")
+    with pytest.raises(TypeError, match="argument 'return_indices' must be bool, not int"):
+        F.adaptive_max_pool1d(x[0], 2, return_indices=1)
+    with pytest.raises(TypeError, match="argument 'freeze' must be bool, not str"):
+        nn.Embedding.from_pretrained(tg.Tensor(np.ones((3, 2), np.float32)), freeze="no")

@@ -16,6 +16,7 @@ import numbers
 import numpy as np
 
 from ..autograd import scope
+from ._checks import _flag
 from ..tensor import Tensor
 from .conv import _connect
 
@@ -110,6 +111,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     whose None keeps that size); ``return_indices`` also gives each winner's flat ``h * W + w``
     index in its plane (int64)."""
     fn = "adaptive_max_pool2d"
+    return_indices = _flag(return_indices, "return_indices", fn)
     _check_input(input, (3, 4), fn)
     oh, ow = _output_size(output_size, 2, fn, input.shape[-2:])
     x = input if input.ndim == 4 else input.unsqueeze(0)
@@ -123,6 +125,7 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     """Max pooling of a (N, C, L) or (C, L) input to ``output_size`` (an int or a one-element
     sequence) windows along L; ``return_indices`` gives each winner's position along L."""
     fn = "adaptive_max_pool1d"
+    return_indices = _flag(return_indices, "return_indices", fn)
     _check_input(input, (2, 3), fn)
     (ol,) = _output_size(output_size, 1, fn)
     x = input.unsqueeze(-2)  # (N, C, 1, L) or (C, 1, L): a height of 1, as max_pool1d

@@ -168,7 +168,7 @@ class Embedding(Module):
                              f"2-dimensional, got shape {w.shape}")
         return cls(*w.shape, padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
                    scale_grad_by_freq=scale_grad_by_freq, sparse=sparse, _weight=w,
-                   _freeze=freeze)
+                   _freeze=_flag(freeze, "freeze", "Embedding.from_pretrained"))
 
     def reset_parameters(self):
         init.normal_(self.weight)
