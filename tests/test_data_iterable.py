@@ -493,3 +493,46 @@ def test_documented_streaming_example_runs(tmp_path, monkeypatch, torch):
     np.testing.assert_array_equal(np.concatenate([xb.data for xb, _ in batches]), rows)
     assert np.concatenate([yb.data for _, yb in batches]).tolist() == labels.tolist()
     assert batches[0][0].dtype == np.float32 and batches[0][1].dtype == np.int64
+
+
+def test_a_stream_whose_iter_returns_itself_is_read_once_per_pass_as_torch(torch):
+    # a reader that rewinds in __iter__ and returns self gave its first batch forever: islice
+    # called iter() on it for every batch (the reviewer's finding); torch only calls next()
+    import itertools
+    import torch.utils.data as TD
+    from tinygrad_norm import data as D
+    results = []
+    for M in (TD, D):
+        class Lines(M.IterableDataset):
+            def __iter__(self):
+                self.i = 0
+                return self
+
+            def __next__(self):
+                if self.i >= 3:
+                    raise StopIteration
+                self.i += 1
+                return self.i
+
+        class NextOnly:
+            def __init__(self):
+                self.i = 0
+
+            def __next__(self):
+                if self.i >= 3:
+                    raise StopIteration
+                self.i += 1
+                return self.i
+
+        class Stream(M.IterableDataset):
+            def __iter__(self):
+                return NextOnly()
+        got = []
+        for ds in (Lines(), Stream()):
+            for bs in (2, None):
+                loader = M.DataLoader(ds, batch_size=bs)
+                plain = (lambda b: b.tolist() if hasattr(b, "tolist") else b)
+                got.append([plain(b) for b in itertools.islice(loader, 6)])
+                got.append([plain(b) for b in loader])  # a second pass starts over
+        results.append(got)
+    assert results[0] == results[1]

@@ -143,6 +143,18 @@ def _check_iterable_options(shuffle, sampler, batch_sampler):
                          f"option, but got batch_sampler={batch_sampler}")
 
 
+
+def _samples(it):
+    """The samples of a pass, drawn with ``next()`` alone, as PyTorch's fetcher: iterating
+    ``it`` itself calls ``iter(it)`` again (islice does, per batch), which a dataset whose
+    ``__iter__`` rewinds and returns ``self`` answers by starting over: its first batch,
+    forever. An iterator with ``__next__`` only works too."""
+    while True:
+        try:
+            yield next(it)
+        except StopIteration:
+            return
+
 class DataLoader:
     """Mini-batches of Tensors, in one of two forms told apart by the first argument.
 
@@ -283,7 +295,7 @@ class DataLoader:
     def _iter_stream(self):
         """A pass over an ``IterableDataset``. Not a generator function: as PyTorch, the stream
         is restarted, and the length ``len(loader)`` reported is read, at ``iter(loader)``."""
-        return self._stream_batches(iter(self.dataset), self._reported_len)
+        return self._stream_batches(_samples(iter(self.dataset)), self._reported_len)
 
     def _stream_batches(self, stream, reported_len):
         collate = self.collate_fn
