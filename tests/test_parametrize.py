@@ -241,3 +241,64 @@ def test_errors_are_named_and_change_nothing():
     with pytest.raises(ValueError, match="no parameter or buffer with name"):
         PZ.weight_norm(m, "nope")
     assert type(m) is nn.Linear and "weight" in m._parameters
+
+
+def test_review_findings_on_registration_assignment_and_unsafe(torch):
+    # a refused registration changes nothing (the weight was halved before the check); a
+    # parametrization without right_inverse refuses assignment even when unsafe; unsafe
+    # carries over to appended ones; a right_inverse changing the dtype is refused; an
+    # assignment keeps the originals' .grad; an appended one's right_inverse is checked
+    class Bad(nn.Module):
+        def forward(self, x):
+            return x.sum(axis=0)
+
+        def right_inverse(self, x):
+            return x / 2
+    m = nn.Linear(2, 2)
+    before = m.weight.numpy().copy()
+    with pytest.raises(ValueError, match="may not change the shape"):
+        P.register_parametrization(m, "weight", Bad())
+    np.testing.assert_array_equal(m.weight.numpy(), before)
+
+    class Twice(nn.Module):
+        def forward(self, x):
+            return x * 2
+
+    class Widen(nn.Module):
+        def forward(self, x):
+            return x.astype(np.float64)
+
+        def right_inverse(self, x):
+            return x.astype(np.float64)
+    u = P.register_parametrization(nn.Linear(2, 3), "weight", Twice(), unsafe=True)
+    with pytest.raises(RuntimeError, match="Twice does not implement right_inverse"):
+        u.weight = tg.Tensor(np.eye(3, 2, dtype=np.float32))
+    with pytest.raises(ValueError, match="may not change the dtype"):
+        P.register_parametrization(nn.Linear(2, 2), "weight", Widen(), unsafe=True)
+    v = P.register_parametrization(nn.Linear(2, 2), "weight", _Double())
+    P.register_parametrization(v, "weight", _Shift(), unsafe=True)
+    assert v.parametrizations.weight.unsafe
+
+    class BadInverse(nn.Module):
+        def forward(self, x):
+            return x
+
+        def right_inverse(self, x):
+            return x[0]
+    with pytest.raises(ValueError, match="right_inverse gives shape"):
+        P.register_parametrization(v, "weight", BadInverse())
+    w = P.register_parametrization(nn.Linear(2, 2), "weight", _Double())
+    w(tg.Tensor(np.ones((1, 2), np.float32))).sum().backward()
+    g = w.parametrizations.weight.original.grad.numpy().copy()
+    w.weight = tg.Tensor(np.ones((2, 2), np.float32))
+    np.testing.assert_array_equal(w.parametrizations.weight.original.grad.numpy(), g)
+
+
+def test_removing_a_shape_changing_unsafe_parametrization_as_torch(torch):
+    class Cut(nn.Module):
+        def forward(self, x):
+            return x[:, :1]
+    m = P.register_parametrization(nn.Linear(2, 3), "weight", Cut(), unsafe=True)
+    assert m.weight.shape == (3, 1)
+    P.remove_parametrizations(m, "weight")
+    assert m.weight.shape == (3, 1) and isinstance(m.weight, nn.Parameter)

@@ -56,28 +56,24 @@ class ParametrizationList(ModuleList):
             for m in reversed(list(self)):
                 if hasattr(m, "right_inverse"):
                     new = m.right_inverse(new)
+        values = _right_inverse_values(new, original)
+        if not unsafe:  # checked on the candidates: a refused registration changes nothing
+            with no_grad():
+                _check_same(original, self._apply(values), "parametrization")
         object.__setattr__(self, "is_tensor", isinstance(new, Tensor))
-        object.__setattr__(self, "ntensors", 1 if self.is_tensor else len(new))
+        object.__setattr__(self, "ntensors", len(values))
         register = self.register_parameter if isinstance(original, Parameter) else \
             self.register_buffer
         if self.is_tensor:
-            if not unsafe:
-                _check_same(original, new, "right_inverse")
             if new is not original:  # the same object stays: optimizers keep following it
                 original.data = new.data.copy()
             register("original", original)
-        else:
-            for i, t in enumerate(new):
-                if not isinstance(t, Tensor):
-                    raise ValueError(f"'right_inverse' must return a Tensor or a Sequence of "
-                                     f"tensors (list, tuple...). Got element {i} of the sequence "
-                                     f"with type {type(t).__name__}.")
-                t = t.detach()
-                if isinstance(original, Parameter):
-                    t = Parameter(t.data.copy(), requires_grad=original.requires_grad)
-                register(f"original{i}", t)
-        if not unsafe:
-            _check_same(original, self(), "parametrization")
+            return
+        for i, t in enumerate(values):
+            t = t.detach()
+            if isinstance(original, Parameter):
+                t = Parameter(t.data.copy(), requires_grad=original.requires_grad)
+            register(f"original{i}", t)
 
     def originals(self):
         if self.is_tensor:
@@ -85,14 +81,15 @@ class ParametrizationList(ModuleList):
         return tuple(getattr(self, f"original{i}") for i in range(self.ntensors))
 
     def right_inverse(self, value):
-        """Set the originals so that the parametrized tensor becomes ``value``."""
+        """Set the originals so that the parametrized tensor becomes ``value``: every
+        parametrization must have a ``right_inverse`` (PyTorch's rule, ``unsafe`` or not); the
+        originals keep their dtype, their objects and their ``.grad``, as PyTorch's ``set_``."""
         with no_grad():
             for m in reversed(list(self)):
-                if hasattr(m, "right_inverse"):
-                    value = m.right_inverse(value)
-                elif not self.unsafe:
+                if not hasattr(m, "right_inverse"):
                     raise RuntimeError(f"parametrization {type(m).__name__} does not implement "
                                        f"right_inverse.")
+                value = m.right_inverse(value)
             values = (value,) if self.is_tensor else tuple(value)
             if len(values) != self.ntensors:
                 raise ValueError(f"'right_inverse' must return a sequence of {self.ntensors} "
@@ -101,19 +98,43 @@ class ParametrizationList(ModuleList):
                 if not isinstance(v, Tensor):
                     raise TypeError(f"'right_inverse' must return Tensors, got "
                                     f"{type(v).__name__}")
-                if orig.shape != v.shape or orig.dtype != v.dtype:
-                    raise ValueError(f"'right_inverse' returned a tensor of shape {v.shape} and "
-                                     f"dtype {v.dtype}; the original is {orig.shape}, "
-                                     f"{orig.dtype}")
+                if orig.dtype != v.dtype:
+                    raise ValueError(f"The tensor returned by right_inverse has dtype {v.dtype} "
+                                     f"while the original has dtype {orig.dtype}")
+            for orig, v in zip(self.originals(), values):
+                if orig.shape != v.shape:  # a new shape (unsafe): the old gradient is void
+                    orig.grad = None
                 orig.data = v.data.copy()
-                orig.grad = None
 
-    def forward(self):
+    def _apply(self, originals):
         ms = list(self)
-        x = ms[0](*self.originals()) if not self.is_tensor else ms[0](self.original)
+        x = ms[0](*originals)
         for m in ms[1:]:
             x = m(x)
         return x
+
+    def forward(self):
+        return self._apply(self.originals())
+
+
+def _right_inverse_values(new, original):
+    """The originals a registration's right inverse gave, as a tuple, checked as PyTorch: one
+    tensor keeps the original's dtype; a sequence holds tensors."""
+    if isinstance(new, Tensor):
+        if new.dtype != original.dtype:
+            raise ValueError(f"When `right_inverse` outputs one tensor, it may not change the "
+                             f"dtype.\noriginal.dtype: {original.dtype}\n"
+                             f"right_inverse(original).dtype: {new.dtype}")
+        return (new,)
+    if not isinstance(new, (tuple, list)):
+        raise ValueError(f"'right_inverse' must return a Tensor or a Sequence of tensors (list, "
+                         f"tuple...). Got {type(new).__name__}")
+    for i, t in enumerate(new):
+        if not isinstance(t, Tensor):
+            raise ValueError(f"'right_inverse' must return a Tensor or a Sequence of tensors "
+                             f"(list, tuple...). Got element {i} of the sequence with type "
+                             f"{type(t).__name__}.")
+    return tuple(new)
 
 
 def _check_same(original, new, what):
@@ -176,11 +197,15 @@ def register_parametrization(module, tensor_name, parametrization, *, unsafe=Fal
         raise TypeError(f"{fn}(): tensor_name must be a str, got {type(tensor_name).__name__}")
     if is_parametrized(module, tensor_name):
         plist = module.parametrizations[tensor_name]
-        if not unsafe:
+        if not unsafe:  # PyTorch's checks of an appended parametrization and its inverse
             with no_grad():
                 current = getattr(module, tensor_name)
-                _check_same(current, parametrization(current), "parametrization")
+                value = parametrization(current)
+                _check_same(current, value, "parametrization")
+                if hasattr(parametrization, "right_inverse"):
+                    _check_same(current, parametrization.right_inverse(value), "right_inverse")
         plist.append(parametrization)
+        object.__setattr__(plist, "unsafe", plist.unsafe or unsafe)
         return module
     original = module._parameters.get(tensor_name)
     if original is None:
@@ -231,8 +256,7 @@ def remove_parametrizations(module, tensor_name, leave_parametrized=True):
             with no_grad():
                 value = getattr(module, tensor_name)
             if value.shape != original.shape or value.dtype != original.dtype:
-                raise ValueError("Cannot leave the tensor parametrized: its parametrized value "
-                                 "has another shape or dtype than the original")
+                original.grad = None  # an unsafe parametrization's new shape: as PyTorch's set_
             original.data = value.data.copy()  # the same object: optimizers keep it
     else:
         if not leave_parametrized:
