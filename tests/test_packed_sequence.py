@@ -119,7 +119,8 @@ def test_the_gradient_of_packing_reaches_only_the_unpadded_places():
     (lambda x: R.pack_padded_sequence(x, [1, 3]), ValueError, "sorted in decreasing order"),
     (lambda x: R.pack_padded_sequence(x, [5, 1]), ValueError, "exceeds the 3 time steps"),
     (lambda x: R.pack_padded_sequence(x, [3, 2, 1]), ValueError, "equal to batch_size"),
-    (lambda x: R.pack_padded_sequence(x, [3.0, 1.0]), TypeError, "lengths must be"),
+    (lambda x: R.pack_padded_sequence(x, [2.5, 1.0]), TypeError, "lengths must be"),
+    (lambda x: R.pack_padded_sequence(x[:, :0], []), ValueError, "Cannot pack empty tensors"),
     (lambda x: R.pack_padded_sequence(x, [3, 1], batch_first=1), TypeError, "must be bool"),
     (lambda x: R.pad_packed_sequence(R.pack_padded_sequence(x, [3, 1]), total_length=2),
      ValueError, "total_length to be at least"),
@@ -135,3 +136,17 @@ def test_a_packed_input_of_the_wrong_width_is_named():
     p = R.pack_padded_sequence(tg.Tensor(np.ones((2, 2, 5), np.float32)), [2, 1])
     with pytest.raises(ValueError, match="packed input's data"):
         m(p)
+
+
+def test_whole_float_lengths_and_dtype_conversion_as_torch(torch):
+    # the reviewer's findings: torch takes float lengths (converted), and packed.to(dtype),
+    # .double(), .float() and .cpu() are what ported code calls on a PackedSequence
+    from torch.nn.utils import rnn as TR
+    x = np.arange(12.0).reshape(4, 3, 1).astype(np.float32)
+    p = R.pack_padded_sequence(tg.Tensor(x), [4.0, 2.0, 1.0])
+    tp = TR.pack_padded_sequence(torch.tensor(x), [4.0, 2.0, 1.0])
+    np.testing.assert_array_equal(p.batch_sizes.numpy(), tp.batch_sizes.numpy())
+    d = p.to(np.float64)
+    assert isinstance(d, R.PackedSequence) and d.data.dtype == np.float64
+    assert d.batch_sizes is p.batch_sizes and p.double().data.dtype == np.float64
+    assert p.double().float().data.dtype == np.float32 and p.cpu() is p

@@ -1350,12 +1350,13 @@ class Std(Op):
         with np.errstate(over="ignore", under="ignore"):  # handled here
             out, d = Var.forward(a, axis, correction, keepdims)
         if not (np.isfinite(out).all() and (out >= np.finfo(out.dtype).tiny).all()) \
-                and np.isfinite(a).all():
+                and _count(a.shape, axis) > correction and np.isfinite(a).all():
             # the variance of finite float32 values near 1e20 overflows (1e40), of values near
             # 1e-25 underflows (1e-50), their standard deviation does neither: taken in float64
             # and rounded once, as PyTorch's (a constant set, std 0, passes here too)
             out, d = Var.forward(a.astype(np.float64), axis, correction, keepdims)
-            out, d = np.sqrt(out).astype(a.dtype), None if d is None else d.astype(a.dtype)
+            with np.errstate(over="ignore"):  # a std beyond the dtype's range: inf, as PyTorch
+                out, d = np.sqrt(out).astype(a.dtype), None if d is None else d.astype(a.dtype)
             return (out if type(out) is np.ndarray else np.asarray(out)), d
         return np.sqrt(out, out=out) if type(out) is np.ndarray else np.sqrt(out), d
 

@@ -29,13 +29,13 @@ def _check(input, size, alpha, beta, k):
     if input.dtype.kind != "f":
         raise TypeError(f"local_response_norm(): input must be floating point, got dtype "
                         f"{input.dtype}")
+    if input.ndim < 3:  # PyTorch's first check
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} "
+                         f"dimensions)")
     if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral):
         raise TypeError(f"local_response_norm(): size must be an int, got {type(size).__name__}")
     if size <= 0:
         raise ValueError(f"local_response_norm(): size must be positive, got {size}")
-    if input.ndim < 3:
-        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} "
-                         f"dimensions)")
     return int(size), _real(alpha, "alpha"), _real(beta, "beta"), _real(k, "k")
 
 

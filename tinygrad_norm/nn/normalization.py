@@ -6,7 +6,8 @@ Every layer takes ``dtype=`` (default float32) for its parameters and buffers; `
 ``.float()`` and ``.double()`` convert it. An input of another dtype is a TypeError that names
 both dtypes and the fix, never a silent promotion.
 
-The ``repr`` is PyTorch's, followed by the mode: ``mode=train`` or ``mode=eval``.
+The ``repr`` is PyTorch's, followed by the mode: ``mode=train`` or ``mode=eval`` (not for
+LocalResponseNorm, the same in both).
 """
 from __future__ import annotations
 
@@ -346,4 +347,5 @@ class LocalResponseNorm(Module):
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self):
-        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}, mode={_mode(self)}"
+        # PyTorch's repr: no mode, which changes nothing here
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -80,9 +80,7 @@ def unpad_sequence(padded_sequences, lengths, batch_first=False):
     if padded_sequences.ndim < 2:
         raise ValueError(f"unpad_sequence: padded_sequences must have at least 2 dimensions "
                          f"(T, B, *), got shape {padded_sequences.shape}")
-    raw = lengths.data if isinstance(lengths, Tensor) else np.asarray(lengths)
-    if raw.ndim != 1 or raw.dtype.kind not in "iu":
-        raise TypeError(f"unpad_sequence: lengths must be a 1-D sequence of ints, got {lengths!r}")
+    raw = _int_lengths(lengths, "unpad_sequence")
     batch = padded_sequences.shape[0 if batch_first else 1]
     if len(raw) != batch:  # PyTorch: zip(strict=True)'s ValueError
         raise ValueError(f"unpad_sequence: lengths has {len(raw)} entries for a batch of "
@@ -113,6 +111,23 @@ class PackedSequence(namedtuple("PackedSequence",
             unsorted_indices = Tensor(inverse)
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
+    def to(self, dtype):
+        """The same sequence with its data in ``dtype`` (the indices stay int64)."""
+        return type(self)(self.data.to(dtype), self.batch_sizes, self.sorted_indices,
+                          self.unsorted_indices)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def float(self):
+        return self.to(np.float32)
+
+    def half(self):
+        return self.to(np.float16)
+
+    def cpu(self):
+        return self
+
     @property
     def is_cuda(self):
         return False
@@ -121,10 +136,21 @@ class PackedSequence(namedtuple("PackedSequence",
         return False
 
 
-def _lengths(lengths, batch, steps, fn):
+def _int_lengths(lengths, fn):
+    """Sequence lengths (a list or a 1-D Tensor or array) as an int64 array; whole floats are
+    taken, as PyTorch converts them."""
     raw = lengths.data if isinstance(lengths, Tensor) else np.asarray(lengths)
+    if raw.ndim == 1 and raw.dtype.kind == "f" and np.all(raw == np.round(raw)):
+        raw = raw.astype(np.int64)
     if raw.ndim != 1 or raw.dtype.kind not in "iu":
         raise TypeError(f"{fn}: lengths must be a 1-D list or Tensor of ints, got {lengths!r}")
+    return raw
+
+
+def _lengths(lengths, batch, steps, fn):
+    if batch == 0:
+        raise ValueError("Cannot pack empty tensors.")
+    raw = _int_lengths(lengths, fn)
     if len(raw) != batch:
         raise ValueError(f"{fn}: Expected `len(lengths)` to be equal to batch_size, but got "
                          f"{len(raw)} (batch_size={batch})")
@@ -214,7 +240,8 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     where = np.full((steps_out, batch), data.shape[0], dtype=np.int64)
     where[t, b] = np.arange(data.shape[0])
     if order is not None:
-        where, lengths = where[:, np.argsort(order)], lengths[np.argsort(order)]
+        back = sequence.unsorted_indices.data
+        where, lengths = where[:, back], lengths[back]
     fill = np.full((1,) + data.shape[1:], padding_value, dtype=data.dtype)
     padded = concatenate([data, Tensor(fill)], axis=0)[where.T if batch_first else where]
     return padded, Tensor(lengths.astype(np.int64))
