@@ -331,31 +331,27 @@ def _packed_direction(step, gx, h, c, batch_sizes, reverse):
 
 
 def _time_steps(gx, ends=None):
-    """``[gx[0], ..., gx[L-1]]``, taken through chunks of about sqrt(L) steps. An index's
-    gradient is a full-size array (zeros but for its slice), so L direct ``gx[t]`` made the
-    backward O(L^2): an LSTM over 1,600 steps took 74x torch's backward. Through chunks each
+    """The steps of ``gx``: ``gx[t]`` of an (L, N, G) projection, or the rows
+    ``ends[t]:ends[t + 1]`` of a packed one. Taken through chunks of about sqrt(L) steps: an
+    index's gradient is a full-size array (zeros but for its slice), so L direct slices made the
+    backward O(L^2) (an LSTM over 1,600 steps took 74x torch's backward); through chunks each
     step's gradient has a chunk's size and each chunk's the full size: O(L^1.5)."""
-    if ends is None:  # (L, N, G): step t is gx[t]
-        L = gx.shape[0]
-        k = math.isqrt(L)
-        if k < 8:  # short sequences: the chunks' own nodes would cost more than they save
-            return [gx[t] for t in range(L)]
-        steps = []
-        for start in range(0, L, k):
-            chunk = gx[start:start + k]
-            steps.extend(chunk[j] for j in range(chunk.shape[0]))
-        return steps
-    # packed (sum of lengths, G): step t is the rows ends[t]:ends[t + 1]
-    L = len(ends) - 1
+    packed = ends is not None
+    L = len(ends) - 1 if packed else gx.shape[0]
+    if not packed:
+        ends = range(L + 1)
+
+    def step(chunk, lo, t):
+        return chunk[ends[t] - lo:ends[t + 1] - lo] if packed else chunk[t - lo]
     k = math.isqrt(L)
-    if k < 8:
-        return [gx[ends[t]:ends[t + 1]] for t in range(L)]
+    if k < 8:  # short sequences: the chunks' own nodes would cost more than they save
+        return [step(gx, 0, t) for t in range(L)]
     steps = []
     for start in range(0, L, k):
         stop = min(start + k, L)
         lo = ends[start]
         chunk = gx[lo:ends[stop]]
-        steps.extend(chunk[ends[t] - lo:ends[t + 1] - lo] for t in range(start, stop))
+        steps.extend(step(chunk, lo, t) for t in range(start, stop))
     return steps
 
 
