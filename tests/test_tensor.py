@@ -299,7 +299,10 @@ def test_accumulated_grad_keeps_the_leaf_dtype():
 
 def test_integer_leaf_made_to_require_grad_by_assignment_is_refused_before_any_grad():
     t = Tensor(np.arange(3))
-    t.requires_grad = True  # skips the constructor's check
+    with pytest.raises(TypeError, match="floating-point"):
+        t.requires_grad = True  # refused at the assignment now, as torch refuses it
+    assert not t.requires_grad
+    t._requires_grad = True  # behind the setter's check: the backward still refuses it
     f = Tensor(np.ones(3), requires_grad=True)
     with pytest.raises(TypeError, match="floating-point"):
         (t * 1.5 + f).sum().backward()

@@ -43,20 +43,20 @@ def _int(v, fn, name):
 
 def _dim(x, dim, fn, name="dim"):
     """One dim of ``x`` (negative allowed); a 0-d tensor takes 0 and -1, as torch."""
-    return _one_axis(_int(dim, fn, name), max(x.data.ndim, 1), name)
+    return _one_axis(_int(dim, fn, name), max(x._data.ndim, 1), name)
 
 
 def _dims(x, dim, fn):
     """``dim`` (None, an int or a tuple/list of ints) as a sorted tuple of axes; None and an
     empty tuple mean every axis, as torch's reductions."""
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
-        return tuple(range(x.data.ndim))
-    return _axes(dim, x.data.ndim, "dim")
+        return tuple(range(x._data.ndim))
+    return _axes(dim, x._data.ndim, "dim")
 
 
 def _index(index, fn, name="index"):
     """An integer index as an int64 array (a Tensor, an array or a list)."""
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{fn}(): Expected dtype int32 or int64 for {name}, got {idx.dtype}")
     return idx.astype(np.int64, copy=False)
@@ -65,7 +65,7 @@ def _index(index, fn, name="index"):
 def _const(value, like):
     """A Python number (or a 1-element tensor) as a 0-d tensor of ``like``'s dtype."""
     v = _scalar_arg(value, "value")
-    return Tensor._wrap(np.asarray(v, dtype=like.data.dtype))
+    return Tensor._wrap(np.asarray(v, dtype=like._data.dtype))
 
 
 # ---- matrices and movement -------------------------------------------------------------------
@@ -73,7 +73,7 @@ def _const(value, like):
 def t(input):
     """The transpose of a matrix (a 0-d or 1-D tensor as it is), as ``torch.t``."""
     x = _tensor(input, "t")
-    nd = x.data.ndim
+    nd = x._data.ndim
     if nd > 2:
         raise ValueError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
     return x.swapaxes(0, 1) if nd == 2 else x
@@ -83,10 +83,10 @@ def mm(input, mat2):
     """The product of two matrices, without broadcasting, as ``torch.mm``."""
     a, b = _tensor(input, "mm"), _tensor(mat2, "mm", "mat2")
     for v, name in ((a, "self"), (b, "mat2")):
-        if v.data.ndim != 2:
+        if v._data.ndim != 2:
             raise ValueError(f"{name} must be a matrix")
-    if a.data.shape[1] != b.data.shape[0]:
-        (p, q), (r, s) = a.data.shape, b.data.shape
+    if a._data.shape[1] != b._data.shape[0]:
+        (p, q), (r, s) = a._data.shape, b._data.shape
         raise ValueError(f"mat1 and mat2 shapes cannot be multiplied ({p}x{q} and {r}x{s})")
     return matmul(a, b)
 
@@ -94,11 +94,11 @@ def mm(input, mat2):
 def unbind(input, dim=0):
     """The slices along ``dim``, as a tuple, as ``torch.unbind``."""
     x = _tensor(input, "unbind")
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         raise ValueError("Dimension specified as 0 but tensor has no dimensions")
     d = _dim(x, dim, "unbind")
     lead = (slice(None),) * d
-    return tuple(x[lead + (i,)] for i in range(x.data.shape[d]))
+    return tuple(x[lead + (i,)] for i in range(x._data.shape[d]))
 
 
 def _dim_list(v, nd, fn, name):
@@ -110,7 +110,7 @@ def movedim(input, source, destination):
     """The dims ``source`` moved to the places ``destination`` (ints or sequences of one
     length), the others keeping their order, as ``torch.movedim``."""
     x = _tensor(input, "movedim")
-    nd = x.data.ndim
+    nd = x._data.ndim
     src = _dim_list(source, nd, "movedim", "source")
     dst = _dim_list(destination, nd, "movedim", "destination")
     if len(src) != len(dst):
@@ -134,11 +134,11 @@ def narrow(input, dim, start, length):
     """``length`` elements along ``dim`` from ``start`` (negative: from the end), as
     ``torch.narrow`` (which returns a view; this is a slice recorded on the tape)."""
     x = _tensor(input, "narrow")
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         raise ValueError("narrow() cannot be applied to a 0-dim tensor.")
     d = _dim(x, dim, "narrow")
     start, length = _int(start, "narrow", "start"), _int(length, "narrow", "length")
-    n = x.data.shape[d]
+    n = x._data.shape[d]
     if not -n <= start <= n:
         raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got "
                          f"{start})")
@@ -156,11 +156,11 @@ def select(input, dim, index):
     ``x[:, i]``), as ``torch.select``; negative ``index`` counts from the end. A basic index,
     so the gradient is scattered back to that slice."""
     x = _tensor(input, "select")
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = _dim(x, dim, "select")
     i = _int(index, "select", "index")
-    n = x.data.shape[d]
+    n = x._data.shape[d]
     if not -n <= i < n:
         raise IndexError(f"select(): index {i} out of range for tensor of size "
                          f"{list(x.data.shape)} at dimension {d}")
@@ -174,14 +174,14 @@ def unflatten(input, dim, sizes):
     if not isinstance(sizes, (tuple, list)) or not sizes:
         raise ValueError("unflatten: sizes must be non-empty")
     sizes = [_int(s, "unflatten", "sizes") for s in sizes]
-    n = x.data.shape[d] if x.data.ndim else 1
+    n = x._data.shape[d] if x._data.ndim else 1
     known = math.prod(s for s in sizes if s != -1)
     if sizes.count(-1) > 1:
         raise ValueError("only one dimension can be inferred")
     if (-1 in sizes and (known == 0 or n % known)) or (-1 not in sizes and known != n):
         raise ValueError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of "
                          f"dim {dim} ({n}) in the input tensor")
-    shp = x.data.shape
+    shp = x._data.shape
     return x.reshape(shp[:d] + tuple(sizes) + shp[d + 1:])
 
 
@@ -191,7 +191,7 @@ def tile(input, dims):
     x = _tensor(input, "tile")
     reps = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
     reps = tuple(_int(r, "tile", "dims") for r in reps)
-    reps = (1,) * (x.data.ndim - len(reps)) + reps
+    reps = (1,) * (x._data.ndim - len(reps)) + reps
     return x.repeat(*reps)
 
 
@@ -203,10 +203,10 @@ def index_select(input, dim, index):
     idx = _index(index, "index_select")
     if idx.ndim > 1:
         raise ValueError("index_select(): Index is supposed to be a vector")
-    n = x.data.shape[d] if x.data.ndim else 1
+    n = x._data.shape[d] if x._data.ndim else 1
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise IndexError("index out of range in self")
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         return x.reshape(1)[idx.reshape(-1)].reshape(idx.shape)
     return x[(slice(None),) * d + (idx.reshape(-1),)]
 
@@ -215,15 +215,15 @@ def masked_select(input, mask):
     """The elements where the boolean ``mask`` holds (both broadcast), as a 1-D tensor in
     row-major order, as ``torch.masked_select``."""
     x = _tensor(input, "masked_select")
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_select: expected BoolTensor for mask, got {m.dtype}")
     try:
-        shape = np.broadcast_shapes(x.data.shape, m.shape)
+        shape = np.broadcast_shapes(x._data.shape, m.shape)
     except ValueError:
         raise ValueError(f"masked_select(): the shape of the mask {tuple(m.shape)} and the "
                          f"input {x.shape} cannot be broadcast together") from None
-    xb = x.broadcast_to(shape) if x.data.shape != shape else x
+    xb = x.broadcast_to(shape) if x._data.shape != shape else x
     # integer coordinates: the gradient is a Scatter of them (add.at takes no boolean index)
     return xb[np.nonzero(np.broadcast_to(m, shape))] if shape else xb.reshape(1)[m.reshape(1)]
 
@@ -232,11 +232,11 @@ def nonzero(input, *, as_tuple=False):
     """The int64 coordinates of the non-zero elements: an (n, ndim) tensor, or with
     ``as_tuple`` one 1-D tensor per dim, as ``torch.nonzero``. No gradient."""
     x = _tensor(input, "nonzero")
-    a = x.data if x.data.ndim else x.data.reshape(1)
+    a = x._data if x._data.ndim else x._data.reshape(1)
     coords = np.nonzero(a)
     if as_tuple:
         return tuple(Tensor._wrap(c.astype(np.int64)) for c in coords)
-    out = np.stack(coords, axis=1) if x.data.ndim else np.zeros((len(coords[0]), 0))
+    out = np.stack(coords, axis=1) if x._data.ndim else np.zeros((len(coords[0]), 0))
     return Tensor._wrap(out.astype(np.int64))
 
 
@@ -252,7 +252,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         x, d = x.reshape(-1), 0
     else:
         d = _dim(x, dim, "repeat_interleave")
-    n = x.data.shape[d] if x.data.ndim else 1
+    n = x._data.shape[d] if x._data.ndim else 1
     if isinstance(repeats, Tensor) or isinstance(repeats, (list, np.ndarray)):
         r = _index(repeats, "repeat_interleave", "repeats").reshape(-1)
         if r.size == 1:
@@ -267,11 +267,11 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if output_size is not None and output_size != idx.size:
         raise ValueError(f"repeat_interleave(): output_size {output_size} does not match the "
                          f"repeats' total {idx.size}")
-    return index_select(x if x.data.ndim else x.reshape(1), d, idx)
+    return index_select(x if x._data.ndim else x.reshape(1), d, idx)
 
 
 def _segment_ids(x, output_size):
-    r = x.data
+    r = x._data
     if r.dtype.kind not in "iu":
         raise TypeError(f'repeat_interleave(): "repeat_interleave_cpu" not implemented for '
                         f"{r.dtype} repeats (as in torch): give integer counts")
@@ -291,12 +291,12 @@ def _segment_ids(x, output_size):
 def _scatter_places(x, d, idx, src_shape, fn):
     """The coordinates in ``x`` that ``idx`` (of ``x``'s rank, along ``d``) names, as a tuple of
     broadcast int arrays of ``idx``'s shape, after torch's checks."""
-    nd = x.data.ndim
+    nd = x._data.ndim
     if idx.ndim != nd and not (nd == 0 and idx.ndim <= 1):
         raise ValueError("Index tensor must have the same number of dimensions as self tensor")
     if src_shape is not None and len(src_shape) != idx.ndim and idx.size:
         raise ValueError("Index tensor must have the same number of dimensions as src tensor")
-    shp = x.data.shape if nd else (1,)
+    shp = x._data.shape if nd else (1,)
     for i in range(idx.ndim):
         if (i != d and idx.shape[i] > shp[i]) or (
                 src_shape is not None and idx.shape[i] > src_shape[i]):
@@ -314,7 +314,7 @@ def _scatter_places(x, d, idx, src_shape, fn):
 
 def _src_part(src, shape):
     """The leading block of ``src`` of ``shape`` (torch reads only that much of it)."""
-    if tuple(src.data.shape) == tuple(shape):
+    if tuple(src._data.shape) == tuple(shape):
         return src
     return src[tuple(slice(k) for k in shape)]
 
@@ -329,9 +329,9 @@ def _scatter_args(input, dim, index, src, fn):
     x = _tensor(input, fn, "self")
     d = _dim(x, dim, fn)
     idx = _index(index, fn)
-    if x.data.ndim == 0 and idx.ndim > 1:
+    if x._data.ndim == 0 and idx.ndim > 1:
         raise ValueError("Index tensor must have the same number of dimensions as self tensor")
-    if isinstance(src, Tensor) and src.data.dtype != x.data.dtype:
+    if isinstance(src, Tensor) and src._data.dtype != x._data.dtype:
         raise TypeError(f"{fn}(): Expected self.dtype to be equal to src.dtype")
     return x, d, idx
 
@@ -341,13 +341,13 @@ def scatter_add(input, dim, index, src):
     adding up, as ``torch.scatter_add`` (out of place). Differentiable wrt both."""
     s = _tensor(src, "scatter_add", "src")
     x, d, idx = _scatter_args(input, dim, index, s, "scatter_add")
-    if x.data.ndim == 0:  # torch: a 0-d tensor as one element along dim 0
+    if x._data.ndim == 0:  # torch: a 0-d tensor as one element along dim 0
         return scatter_add(x.reshape(1), 0, idx.reshape(-1), s.reshape(-1)).reshape(())
-    places, shp = _scatter_places(x, d, idx, s.data.shape, "scatter_add")
+    places, shp = _scatter_places(x, d, idx, s._data.shape, "scatter_add")
     if not idx.size:
         return x.clone()
     part = _src_part(s, idx.shape)
-    return x + _scattered(part, places, shp).reshape(x.data.shape)
+    return x + _scattered(part, places, shp).reshape(x._data.shape)
 
 
 def scatter(input, dim, index, src=None, *, value=None):
@@ -362,10 +362,10 @@ def scatter(input, dim, index, src=None, *, value=None):
     if src is not None and not isinstance(src, Tensor):
         value, src = src, None  # scatter(dim, index, 2.0), as torch's overload
     x, d, idx = _scatter_args(input, dim, index, src, fn)
-    if x.data.ndim == 0:  # torch: a 0-d tensor as one element along dim 0
+    if x._data.ndim == 0:  # torch: a 0-d tensor as one element along dim 0
         s1 = None if src is None else src.reshape(-1)
         return scatter(x.reshape(1), 0, idx.reshape(-1), s1, value=value).reshape(())
-    places, shp = _scatter_places(x, d, idx, None if src is None else src.data.shape, fn)
+    places, shp = _scatter_places(x, d, idx, None if src is None else src._data.shape, fn)
     if not idx.size:
         return x.clone()
     flat = np.ravel_multi_index(places, shp).reshape(-1)
@@ -373,13 +373,13 @@ def scatter(input, dim, index, src=None, *, value=None):
     last = flat.size - 1 - np.unique(flat[::-1], return_index=True)[1]
     hit = np.zeros(math.prod(shp), bool)
     hit[flat] = True
-    hit = hit.reshape(x.data.shape)
+    hit = hit.reshape(x._data.shape)
     if src is None:
         return where(hit, _const(value, x), x)
     s = _src_part(src, idx.shape)
     winners = np.unravel_index(last, idx.shape)
     targets = tuple(p.reshape(-1)[last] for p in places)
-    new = _scattered(s[winners], targets, shp).reshape(x.data.shape)
+    new = _scattered(s[winners], targets, shp).reshape(x._data.shape)
     return where(hit, new, x)
 
 
@@ -390,7 +390,7 @@ def _along(x, d, idx, fn, negative):
     if idx.ndim > 1:
         raise ValueError(f"{fn}(): Index is supposed to be a vector")
     idx = idx.reshape(-1)
-    shp = x.data.shape if x.data.ndim else (1,)
+    shp = x._data.shape if x._data.ndim else (1,)
     if idx.size and (idx.min() < (-shp[d] if negative else 0) or idx.max() >= shp[d]):
         if not negative:
             raise IndexError("index out of range in self")
@@ -412,17 +412,17 @@ def index_add(input, dim, index, source, *, alpha=1):
     d = _dim(x, dim, fn)
     idx = _index(index, fn)
     alpha = _scalar_arg(alpha, f"{fn}(): alpha")
-    if s.data.dtype != x.data.dtype:
+    if s._data.dtype != x._data.dtype:
         raise TypeError(f"index_add_(): self ({x.data.dtype}) and source ({s.data.dtype}) must "
                         f"have the same scalar type")
     places, shp, want = _along(x, d, idx, fn, False)
-    if tuple(s.data.shape if s.data.ndim else (1,)) != want:
+    if tuple(s._data.shape if s._data.ndim else (1,)) != want:
         raise ValueError(f"{fn}(): source of shape {s.shape} does not fit: expected {want} "
                          f"(self's shape with dim {d} of the index's length)")
     if not idx.size:
         return x.clone()
     v = s.reshape(want) * alpha if alpha != 1 else s.reshape(want)
-    return x + _scattered(v, places, shp).reshape(x.data.shape)
+    return x + _scattered(v, places, shp).reshape(x._data.shape)
 
 
 def index_fill(input, dim, index, value):
@@ -434,7 +434,7 @@ def index_fill(input, dim, index, value):
     places, shp, _ = _along(x, d, _index(index, fn), fn, True)
     hit = np.zeros(shp, bool)
     hit[places] = True
-    return where(hit.reshape(x.data.shape), _const(value, x), x)
+    return where(hit.reshape(x._data.shape), _const(value, x), x)
 
 
 # ---- reductions --------------------------------------------------------------------------------
@@ -457,8 +457,8 @@ def any(input, dim=None, keepdim=False):
     ``torch.any``. No gradient."""
     x = _tensor(input, "any")
     if isinstance(dim, (tuple, list)) and len(dim) == 0:  # torch: no dim reduced, each as bool
-        return Tensor._wrap(x.data.astype(bool))
-    return Tensor._wrap(np.asarray(np.any(x.data, axis=_dims(x, dim, "any"),
+        return Tensor._wrap(x._data.astype(bool))
+    return Tensor._wrap(np.asarray(np.any(x._data, axis=_dims(x, dim, "any"),
                                           keepdims=bool(keepdim))))
 
 
@@ -466,8 +466,8 @@ def all(input, dim=None, keepdim=False):
     """Whether every element over ``dim`` (None: all) is non-zero, as ``torch.all``."""
     x = _tensor(input, "all")
     if isinstance(dim, (tuple, list)) and len(dim) == 0:  # torch: no dim reduced, each as bool
-        return Tensor._wrap(x.data.astype(bool))
-    return Tensor._wrap(np.asarray(np.all(x.data, axis=_dims(x, dim, "all"),
+        return Tensor._wrap(x._data.astype(bool))
+    return Tensor._wrap(np.asarray(np.all(x._data, axis=_dims(x, dim, "all"),
                                           keepdims=bool(keepdim))))
 
 
@@ -475,7 +475,7 @@ def count_nonzero(input, dim=None):
     """The number of non-zero elements over ``dim`` (None: all), int64, as
     ``torch.count_nonzero``."""
     x = _tensor(input, "count_nonzero")
-    n = np.count_nonzero(x.data, axis=_dims(x, dim, "count_nonzero"))
+    n = np.count_nonzero(x._data, axis=_dims(x, dim, "count_nonzero"))
     return Tensor._wrap(np.asarray(n, dtype=np.int64))
 
 
@@ -483,7 +483,7 @@ def argsort(input, dim=-1, descending=False, *, stable=False):
     """The int64 indices that sort ``input`` along ``dim``, as ``torch.argsort`` (always
     stable, as ``stable=True``)."""
     x = _tensor(input, "argsort")
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         return Tensor._wrap(np.zeros((), np.int64))
     return x.sort(dim, descending, stable=stable).indices
 
@@ -496,41 +496,41 @@ def median(input, dim=None, keepdim=False):
     x = _tensor(input, "median")
     if dim is None:
         flat = x.reshape(-1)
-        if flat.data.size == 0:  # NaN, on the graph (backward gives an empty gradient)
-            dt = x.data.dtype  # torch: NaN, or an integer type's smallest value
+        if flat._data.size == 0:  # NaN, on the graph (backward gives an empty gradient)
+            dt = x._data.dtype  # torch: NaN, or an integer type's smallest value
             nan = Tensor._wrap(np.asarray(np.nan if dt.kind == "f" else
                                           np.iinfo(dt).min if dt.kind in "iu" else False, dt))
-            return nan + flat.sum() if x.requires_grad else nan
-        m = _lower_median(flat.data, 0)
-        if x.data.dtype.kind == "f" and np.isnan(flat.data).any():
+            return nan + flat.sum() if x._requires_grad else nan
+        m = _lower_median(flat._data, 0)
+        if x._data.dtype.kind == "f" and np.isnan(flat._data).any():
             m = np.nan  # NaN propagates, as torch's (sorted last, it would not be picked)
-        if x.data.dtype.kind == "f" and np.isnan(m):
-            hit = np.isnan(flat.data)
+        if x._data.dtype.kind == "f" and np.isnan(m):
+            hit = np.isnan(flat._data)
         else:
-            hit = flat.data == m
-        dt = x.data.dtype
+            hit = flat._data == m
+        dt = x._data.dtype
         low = Tensor._wrap(np.asarray(-np.inf if dt.kind == "f" else False if dt.kind == "b"
                                       else np.iinfo(dt).min, dt))
         # a max over the median's copies, the rest pushed down: the value exactly, and the
         # gradient shared evenly among ties (Max's rule), as torch's median()
         return where(hit, flat, low).max()
     d = _dim(x, dim, "median")
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         return MedianResult(x.clone(), Tensor._wrap(np.zeros((), np.int64)))
-    n = x.data.shape[d]
+    n = x._data.shape[d]
     if n == 0:
         raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
-    order = np.argsort(x.data, axis=d, kind="stable")  # NaN last
-    k = np.full(np.delete(np.array(x.data.shape), d), (n - 1) // 2)
-    if x.data.dtype.kind == "f":
-        nans = np.isnan(x.data)
+    order = np.argsort(x._data, axis=d, kind="stable")  # NaN last
+    k = np.full(np.delete(np.array(x._data.shape), d), (n - 1) // 2)
+    if x._data.dtype.kind == "f":
+        nans = np.isnan(x._data)
         first_nan = n - nans.sum(axis=d)  # where the first NaN sorted to
         k = np.where(nans.any(axis=d), first_nan, k)
     pick = np.take_along_axis(order, np.expand_dims(k, d), axis=d)
     values = x.gather(d, pick)
     idx = Tensor._wrap(pick.astype(np.int64))
     if not keepdim:
-        values, idx = values.squeeze(d), Tensor._wrap(idx.data.squeeze(d))
+        values, idx = values.squeeze(d), Tensor._wrap(idx._data.squeeze(d))
     return MedianResult(values, idx)
 
 
@@ -548,7 +548,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     x = _tensor(input, "norm")
     if dtype is not None:
         x = x.astype(dtype)
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise TypeError(f"norm(): Expected a floating point tensor as input. Got "
                         f"{x.data.dtype}")
     if p == "fro" or p is None:
@@ -558,7 +558,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     p = _scalar_arg(p, "norm(): p")
     axes = _dims(x, dim, "norm")
     keep = bool(keepdim)
-    if x.data.dtype == np.float16:  # in float32, rounded once, as torch's: (x*x) overflowed
+    if x._data.dtype == np.float16:  # in float32, rounded once, as torch's: (x*x) overflowed
         return _norm(x.astype(np.float32), p, axes, keep).astype(np.float16)
     return _norm(x, p, axes, keep)
 
@@ -568,9 +568,9 @@ def _norm(x, p, axes, keep):
         a = x.abs()
         return a.max(axes, keep) if p > 0 else a.min(axes, keep)
     if p == 0:  # the count of non-zeros: a constant, with torch's zero gradient
-        n = Tensor._wrap(np.asarray(np.count_nonzero(x.data, axis=axes, keepdims=keep),
-                                    x.data.dtype))
-        return n + apply(ops.ZerosLike, x.sum(axes, keep)) if x.requires_grad else n
+        n = Tensor._wrap(np.asarray(np.count_nonzero(x._data, axis=axes, keepdims=keep),
+                                    x._data.dtype))
+        return n + apply(ops.ZerosLike, x.sum(axes, keep)) if x._requires_grad else n
     if p == 1:
         return x.abs().sum(axes, keep)
     if p == 2:
@@ -585,22 +585,22 @@ def _abs_pow(x, p):
     taken of ``|x|`` with its zeros replaced by 1, then 0 selected (the untaken branch's
     gradient is finite, so the select's 0 stays 0)."""
     a = x.abs()
-    zero = a.data == 0
+    zero = a._data == 0
     if p < 0 or not zero.any():  # a negative p: 0 ** p is inf, and its gradient torch's too
         return a ** p
-    safe = where(zero, Tensor._wrap(np.ones((), a.data.dtype)), a)
-    return where(zero, Tensor._wrap(np.zeros((), a.data.dtype)), safe ** p)
+    safe = where(zero, Tensor._wrap(np.ones((), a._data.dtype)), a)
+    return where(zero, Tensor._wrap(np.zeros((), a._data.dtype)), safe ** p)
 
 
 def _root(s, p):
     """``s ** (1/p)`` with a zero gradient where ``s`` is 0 (the norm's kink), as torch's norm
     backward masks it: the root is taken of ``s`` with its zeros replaced by 1, then selected."""
-    zero = s.data == 0
+    zero = s._data == 0
     if not zero.any():
         return s.sqrt() if p == 2 else s ** (1.0 / p)
-    safe = where(zero, Tensor._wrap(np.ones((), s.data.dtype)), s)
+    safe = where(zero, Tensor._wrap(np.ones((), s._data.dtype)), s)
     r = safe.sqrt() if p == 2 else safe ** (1.0 / p)
-    return where(zero, Tensor._wrap(np.zeros((), s.data.dtype)), r)
+    return where(zero, Tensor._wrap(np.zeros((), s._data.dtype)), r)
 
 
 def _correction(fn, unbiased, correction):
@@ -635,14 +635,14 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether ``|input - other| <= atol + rtol * |other|`` everywhere (broadcast), a Python
     bool, as ``torch.allclose``."""
     a, b = _tensor(input, "allclose"), _tensor(other, "allclose", "other")
-    return bool(np.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=bool(equal_nan)))
+    return bool(np.allclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=bool(equal_nan)))
 
 
 def equal(input, other):
     """Whether the two tensors have one shape and equal elements (NaN is unequal), a Python
     bool, as ``torch.equal``."""
     a, b = _tensor(input, "equal"), _tensor(other, "equal", "other")
-    return a.data.shape == b.data.shape and bool(np.array_equal(a.data, b.data))
+    return a._data.shape == b._data.shape and bool(np.array_equal(a._data, b._data))
 
 
 def sum_to_size(input, *size):
@@ -652,7 +652,7 @@ def sum_to_size(input, *size):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     size = tuple(_int(s, "sum_to_size", "size") for s in size)
-    shp = x.data.shape
+    shp = x._data.shape
     lead = len(shp) - len(size)
     if lead < 0 or builtins.any(s != 1 and s != n for s, n in zip(size, shp[lead:])):
         raise ValueError(f"size {{{list(size)}}} is not expandable to size {{{list(shp)}}}.")

