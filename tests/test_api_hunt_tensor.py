@@ -115,3 +115,63 @@ def test_a_linear_layer_whose_weight_data_is_set_to_a_tensor_steps():
     lin(Tensor(np.ones((3, 2), np.float32))).sum().backward()
     opt.step()
     np.testing.assert_allclose(lin.weight.data, 1 - 0.1 * 3, rtol=1e-6)
+
+
+# ---- += on a view --------------------------------------------------------------------------
+
+def _view_cases():
+    return [("getitem", lambda h: h[0]), ("reshape", lambda h: h.reshape(4)),
+            ("transpose", lambda h: h.T), ("slice", lambda h: h[:, 1:])]
+
+
+@pytest.mark.parametrize("name,view", _view_cases())
+def test_augmented_assignment_on_a_view_is_refused_where_torch_writes_through(torch, name, view):
+    x = Tensor(np.array([[1., 2.], [3., 4.]]), requires_grad=True)
+    h = x * 2
+    v = view(h)
+    before_h, before_v = h.data.copy(), v.data.copy()
+    with pytest.raises(RuntimeError, match="view of another tensor"):
+        v += 100
+    np.testing.assert_array_equal(h.data, before_h)  # nothing written, nothing rebound
+    np.testing.assert_array_equal(v.data, before_v)
+    # torch writes through to h; under no_grad() the write goes through here too, same values
+    tx = torch.tensor([[1., 2.], [3., 4.]], dtype=torch.float64, requires_grad=True)
+    th = tx * 2
+    tv = view(th)
+    tv += 100
+    with tg.no_grad():
+        v += 100
+    np.testing.assert_array_equal(h.data, th.detach().numpy())
+
+
+def test_augmented_assignment_on_a_view_of_a_leaf_is_refused_as_torch(torch):
+    x = Tensor(np.array([1., 2.]), requires_grad=True)
+    tx = torch.tensor([1., 2.], requires_grad=True)
+    _raises_as_torch(torch, lambda: x[0].__iadd__(1.0), lambda: tx[0].__iadd__(1.0),
+                     RuntimeError, "view of a leaf tensor that requires grad")
+
+
+def test_augmented_assignment_on_a_computed_tensor_still_gives_torch_values_and_grads(torch):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3))
+    g = rng.standard_normal((2, 3))
+    x = Tensor(a, requires_grad=True)
+    y = x * 2
+    y += x * x  # not a view: a new tensor on the graph, as before
+    y.backward(Tensor(g))
+    tx = torch.tensor(a, requires_grad=True)
+    ty = tx * 2
+    ty += tx * tx
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(y.data, ty.detach().numpy())
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy())
+
+
+def test_an_element_taken_by_ints_is_a_view_as_torch(torch):
+    x = Tensor(np.array([[1., 2.], [3., 4.]]))
+    tx = torch.tensor([[1., 2.], [3., 4.]], dtype=torch.float64)
+    v, tv = x[1, 0], tx[1, 0]
+    v += 10  # nothing recorded: in place, through to x (NumPy's x[1, 0] was a copy)
+    tv += 10
+    np.testing.assert_array_equal(x.data, tx.numpy())
+    assert v.shape == () and type(v.data) is np.ndarray

@@ -1540,7 +1540,12 @@ class GetItem(Op):
 
     @staticmethod
     def forward(a, index, basic):
-        return a[index]
+        out = a[index]
+        if basic and type(out) is not np.ndarray:
+            # every dim taken by an int: NumPy gives a scalar, a copy; a 0-d view instead, as
+            # torch's x[0] (under no_grad() `v = x[0]; v += 1` writes through to x)
+            out = a[(index if type(index) is tuple else (index,)) + (Ellipsis,)]
+        return out
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):

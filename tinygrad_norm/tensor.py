@@ -726,13 +726,27 @@ class Tensor:
         and grad. A recorded graph that saved the array then refuses to go backward, as torch's
         version counters refuse it. Where the op is recorded, a new tensor as ``x = x + y`` gives
         (torch rewrites its graph in place instead: same values); on a leaf that requires grad
-        it is an error, as in torch."""
+        it is an error, as in torch, and so it is on a view of another tensor (``h[0]``,
+        ``h.reshape(4)``), whose new tensor would leave the tensor it views unchanged where
+        torch writes through."""
         if _state.enabled and (self._requires_grad or (isinstance(o, Tensor) and o._requires_grad)):
-            if self._requires_grad and self._node is None:
+            node = self._node
+            if self._requires_grad and node is None:
                 raise RuntimeError(
                     f"a leaf tensor that requires grad is being used in an in-place {symbol}: "
                     f"update it under `with tinygrad_norm.no_grad():` (an optimizer step), or "
                     f"write `x = x {symbol[:-1]} y` for a new tensor")
+            if node is not None and node.inputs is not None and self._data.base is not None:
+                for t in node.inputs:
+                    if type(t) is Tensor and np.may_share_memory(self._data, t._data):
+                        what = ("a leaf tensor that requires grad" if t._node is None and
+                                t._requires_grad else "another tensor")
+                        raise RuntimeError(
+                            f"in-place {symbol}: a view of {what} ({node.op.name} of it) that "
+                            f"requires grad is being used in an in-place operation; the "
+                            f"write would not reach the tensor it views, as PyTorch's does. "
+                            f"Update it under `with tinygrad_norm.no_grad():`, or write "
+                            f"`x = x {symbol[:-1]} y` (a new tensor, on the graph)")
             return _combine(op, self, o)
         with no_grad():
             r = _combine(op, self, o)._data
