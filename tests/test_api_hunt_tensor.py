@@ -175,3 +175,29 @@ def test_an_element_taken_by_ints_is_a_view_as_torch(torch):
     tv += 10
     np.testing.assert_array_equal(x.data, tx.numpy())
     assert v.shape == () and type(v.data) is np.ndarray
+
+
+# ---- norm with a negative p ----------------------------------------------------------------
+
+@pytest.mark.parametrize("p", [-1.0, -2.5, -0.5, -3])
+@pytest.mark.parametrize("dim", [None, 0, 1, (0, 1)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_norm_with_a_negative_p_has_torchs_zero_gradient_at_zeros(torch, p, dim, dtype):
+    a = np.array([[0., 1., -2.], [0.5, -1.5, 3.], [0., 0., 0.], [2., 0., -1.]], dtype)
+    x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    out, ref = x.norm(p=p, dim=dim), t.norm(p=p, dim=dim)
+    g = np.random.default_rng(0).standard_normal(ref.shape).astype(dtype)
+    with np.errstate(all="raise"):  # no 0 ** p on the way (it warned "divide by zero")
+        out.backward(Tensor(g))
+    ref.backward(torch.from_numpy(g))
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=tol, atol=tol)
+    assert out.dtype == dtype and np.isfinite(x.grad.data).all()
+    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_norm_with_a_negative_p_stays_differentiable_twice():
+    a = np.array([[0.7, 1.3, -2.], [0.5, -1.5, 3.]])
+    x = Tensor(a, requires_grad=True)
+    assert tg.gradcheck(lambda x: x.norm(p=-1.5, dim=1), [x])
+    assert tg.gradgradcheck(lambda x: x.norm(p=-1.5, dim=1), [x])

@@ -580,16 +580,19 @@ def _norm(x, p, axes, keep):
 
 
 def _abs_pow(x, p):
-    """``|x| ** p`` whose gradient is 0 at ``x = 0`` for every positive ``p``, as torch's norm
-    backward: below 1 the power's derivative there is inf, and inf * 0 made NaN. The power is
-    taken of ``|x|`` with its zeros replaced by 1, then 0 selected (the untaken branch's
-    gradient is finite, so the select's 0 stays 0)."""
+    """``|x| ** p`` whose gradient is 0 at ``x = 0`` for every ``p``, as torch's norm backward:
+    below 1 the power's derivative there is inf, and inf * 0 made NaN. The power is taken of
+    ``|x|`` with its zeros replaced by 1, then ``0 ** p`` selected (0, or inf for a negative
+    ``p``, whose sum the root then takes to a norm of 0 with a zero gradient; the untaken
+    branch's gradient is finite, so the select's 0 stays 0)."""
     a = x.abs()
     zero = a._data == 0
-    if p < 0 or not zero.any():  # a negative p: 0 ** p is inf, and its gradient torch's too
+    if not zero.any():
         return a ** p
-    safe = where(zero, Tensor._wrap(np.ones((), a._data.dtype)), a)
-    return where(zero, Tensor._wrap(np.zeros((), a._data.dtype)), safe ** p)
+    dt = a._data.dtype
+    safe = where(zero, Tensor._wrap(np.ones((), dt)), a)
+    at_zero = np.zeros((), dt) if p > 0 else np.full((), np.inf, dt)
+    return where(zero, Tensor._wrap(at_zero), safe ** p)
 
 
 def _root(s, p):
