@@ -201,3 +201,26 @@ def test_norm_with_a_negative_p_stays_differentiable_twice():
     x = Tensor(a, requires_grad=True)
     assert tg.gradcheck(lambda x: x.norm(p=-1.5, dim=1), [x])
     assert tg.gradgradcheck(lambda x: x.norm(p=-1.5, dim=1), [x])
+
+
+# ---- argmax / argmin of empty tensors ---------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+@pytest.mark.parametrize("shape,dim,keepdim", [((0, 3), -1, False), ((0, 3), 1, True),
+                                               ((3, 0), 0, False), ((2, 0, 3), 2, False),
+                                               ((2, 0, 3), 0, True)])
+def test_argmax_of_an_empty_tensor_along_a_non_empty_dim_is_empty_as_torch(torch, name, shape,
+                                                                           dim, keepdim):
+    a = np.zeros(shape, np.float32)
+    ref = getattr(torch.from_numpy(a), name)(dim, keepdim=keepdim)
+    for out in (getattr(Tensor(a), name)(dim=dim, keepdim=keepdim),
+                getattr(Tensor(a), name)(dim, keepdim), getattr(tg, name)(Tensor(a), dim, keepdim)):
+        assert out.dtype == np.int64 and out.shape == tuple(ref.shape)
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+@pytest.mark.parametrize("shape,dim", [((0, 3), 0), ((0, 3), None), ((0,), 0), ((0,), None)])
+def test_argmax_with_nothing_to_pick_from_is_refused_as_torch(torch, name, shape, dim):
+    a = np.zeros(shape, np.float32)
+    _raises_as_torch(torch, lambda: getattr(Tensor(a), name)(dim),
+                     lambda: getattr(torch.from_numpy(a), name)(dim), ValueError, "empty tensor")

@@ -1056,9 +1056,11 @@ class Tensor:
             if len(axis) != 1:
                 raise TypeError(f"{name}(): axis must be one int or None, got {axis}")
             axis = axis[0]
-        if self._data.size == 0:
+        if self._data.size == 0 and (axis is None or self._data.shape[axis] == 0):
+            # an empty result where the reduced axis has elements (a (0, 3) tensor along -1),
+            # as torch's; none to pick from is an error there too
             raise ValueError(f"{name}(): cannot take the {name} of an empty tensor of shape "
-                             f"{self.shape}")
+                             f"{self.shape}" + ("" if axis is None else f" along axis {axis}"))
         return Tensor._wrap(np.asarray(fn(self._data, axis=axis, keepdims=bool(keepdims)),
                                        dtype=np.int64))
 
