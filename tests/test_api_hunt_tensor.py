@@ -224,3 +224,138 @@ def test_argmax_with_nothing_to_pick_from_is_refused_as_torch(torch, name, shape
     a = np.zeros(shape, np.float32)
     _raises_as_torch(torch, lambda: getattr(Tensor(a), name)(dim),
                      lambda: getattr(torch.from_numpy(a), name)(dim), ValueError, "empty tensor")
+
+
+# ---- result dtypes ---------------------------------------------------------------------------
+
+def _dtype_pair(torch, tg_value, torch_value):
+    t = torch_value.dtype
+    want = {torch.float32: np.float32, torch.float64: np.float64, torch.int64: np.int64,
+            torch.int32: np.int32, torch.bool: np.bool_, torch.uint8: np.uint8,
+            torch.int8: np.int8, torch.int16: np.int16, torch.float16: np.float16}[t]
+    assert tg_value.dtype == want, (tg_value.dtype, t)
+    np.testing.assert_array_equal(tg_value.data, torch_value.numpy())
+
+
+_INTS = [np.uint8, np.int8, np.int16, np.int32, np.int64, np.bool_]
+
+
+@pytest.mark.parametrize("dtype", _INTS)
+@pytest.mark.parametrize("lo,hi", [(0.5, 1.5), (0, 1.5), (0.5, None), (None, 1.5), (0, 1)])
+def test_clamp_of_an_integer_tensor_with_float_bounds_is_float32_as_torch(torch, dtype, lo, hi):
+    a = np.array([0, 1, 2, 1], dtype)
+    ref = torch.from_numpy(a).clamp(lo, hi)
+    _dtype_pair(torch, Tensor(a).clamp(lo, hi), ref)
+    _dtype_pair(torch, tg.clamp(Tensor(a), lo, hi), ref)
+    if lo is not None:
+        _dtype_pair(torch, Tensor(a).clamp_min(lo), torch.from_numpy(a).clamp_min(lo))
+
+
+def test_clamp_of_a_float_tensor_keeps_its_dtype_and_gradient(torch):
+    a = np.array([-1.0, 0.2, 0.7, 2.0], np.float16)
+    _dtype_pair(torch, Tensor(a).clamp(0.0, 1.0), torch.from_numpy(a).clamp(0.0, 1.0))
+    x = Tensor(a.astype(np.float32), requires_grad=True)
+    x.clamp(0.0, 1.0).backward(Tensor(np.array([1., 2., 3., 4.], np.float32)))
+    np.testing.assert_array_equal(x.grad.data, [0., 2., 3., 0.])
+
+
+@pytest.mark.parametrize("dtype", _INTS + [np.uint16, np.uint32])
+@pytest.mark.parametrize("fn", ["sum", "sum0", "trace", "prod", "cumsum", "sum_to_size",
+                                "tg.sum", "nansum"])
+def test_integer_sums_and_products_are_int64_as_torch(torch, dtype, fn):
+    a = np.array([[1, 2], [3, 1]], dtype)
+    x = Tensor(a)
+    if fn == "trace" and dtype == np.bool_:
+        pytest.skip("torch has no trace of bools")
+    tdt = torch.int64 if dtype in (np.uint16, np.uint32) else None  # torch has no such dtypes
+    t = torch.from_numpy(a.astype(np.int64)) if tdt else torch.from_numpy(a)
+    out, ref = {
+        "sum": (lambda: (x.sum(), t.sum())), "sum0": (lambda: (x.sum(0), t.sum(0))),
+        "trace": (lambda: (x.trace(), t.trace())), "prod": (lambda: (x.prod(), t.prod())),
+        "cumsum": (lambda: (x.cumsum(0), t.cumsum(0))),
+        "sum_to_size": (lambda: (x.sum_to_size(1, 2), t.sum_to_size(1, 2))),
+        "tg.sum": (lambda: (tg.sum(x, 1), torch.sum(t, 1))),
+        "nansum": (lambda: (x.nansum(), t.nansum())),
+    }[fn]()
+    _dtype_pair(torch, out, ref)
+
+
+def test_a_uint64_sum_stays_uint64():
+    assert Tensor(np.array([1, 2], np.uint64)).sum().dtype == np.uint64  # beyond int64's range
+
+
+@pytest.mark.parametrize("dtype", _INTS)
+def test_integer_mean_keeps_numpys_float64_where_torch_refuses(torch, dtype):
+    a = np.array([1, 2, 2], dtype)
+    with pytest.raises(RuntimeError):
+        torch.from_numpy(a).mean()
+    for out in (Tensor(a).mean(), tg.mean(Tensor(a))):  # documented: NumPy's rule
+        assert out.dtype == np.float64 and out.item() == pytest.approx(a.astype(float).mean())
+
+
+def test_square_of_bools_is_int64_as_torch(torch):
+    a = np.array([True, False])
+    _dtype_pair(torch, Tensor(a).square(), torch.from_numpy(a).square())
+    _dtype_pair(torch, tg.square(Tensor(a)), torch.square(torch.from_numpy(a)))
+    b = np.array([1, -3], np.int8)
+    _dtype_pair(torch, Tensor(b).square(), torch.from_numpy(b).square())
+
+
+@pytest.mark.parametrize("e", [True, False, 0, 1, 2, 1.0, 0.5])
+def test_bool_tensor_to_a_python_number_power_as_torch(torch, e):
+    a = np.array([True, False])
+    ref = torch.from_numpy(a) ** e
+    _dtype_pair(torch, Tensor(a) ** e, ref)
+    _dtype_pair(torch, Tensor(a).pow(e), ref)
+    _dtype_pair(torch, tg.pow(Tensor(a), e), ref)
+    x, t = Tensor(a.copy()), torch.from_numpy(a.copy())
+    if isinstance(e, bool):  # stays bool, in place
+        x **= e
+        t **= e
+        _dtype_pair(torch, x, t)
+    else:  # a float or int result cannot go back into a bool tensor, in either library
+        _raises_as_torch(torch, lambda: x.__ipow__(e), lambda: t.__ipow__(e), TypeError,
+                         "cannot be stored")
+
+
+@pytest.mark.parametrize("e", [True, False])
+def test_a_float_or_int_tensor_to_a_bool_power_is_to_1_or_0(torch, e):
+    for a in (np.array([1.5, -2.0]), np.array([3, 4])):
+        _dtype_pair(torch, Tensor(a) ** e, torch.from_numpy(a) ** e)
+    x, t = Tensor(np.array([1.5, -2.0]), requires_grad=True), torch.tensor([1.5, -2.0],
+                                                                          dtype=torch.float64,
+                                                                          requires_grad=True)
+    (x ** e).sum().backward()
+    (t ** e).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
+
+
+@pytest.mark.parametrize("op", ["__and__", "__or__", "__xor__"])
+@pytest.mark.parametrize("da,db", [(np.int32, np.int64), (np.uint8, np.int8), (np.int8, np.int64),
+                                   (np.bool_, np.int64), (np.int32, np.bool_),
+                                   (np.int64, np.int32)])
+def test_bitwise_with_a_0d_operand_follows_torchs_rule(torch, op, da, db):
+    a, b = np.array([3, 5, 6], da), np.array(1, db)
+    _dtype_pair(torch, getattr(Tensor(a), op)(Tensor(b)),
+                getattr(torch.from_numpy(a), op)(torch.from_numpy(b)))
+    _dtype_pair(torch, getattr(Tensor(b), op)(Tensor(a)),
+                getattr(torch.from_numpy(b), op)(torch.from_numpy(a)))
+    # both dimensioned: NumPy's promotion, which is torch's here
+    a2 = np.array([1, 2, 4], db)
+    _dtype_pair(torch, getattr(Tensor(a), op)(Tensor(a2)),
+                getattr(torch.from_numpy(a), op)(torch.from_numpy(a2)))
+
+
+# ---- sign of NaN -----------------------------------------------------------------------------
+
+def test_sign_of_nan_is_nan_as_numpy_and_documented(torch):
+    a = np.array([np.nan, -2.0, 0.0, -0.0, 3.0, np.inf, -np.inf], np.float32)
+    for out in (Tensor(a).sign(), tg.sign(Tensor(a))):
+        np.testing.assert_array_equal(out.data, np.sign(a))  # NaN stays NaN (documented)
+        assert out.dtype == np.float32
+    ref = torch.sign(torch.from_numpy(a)).numpy()
+    assert ref[0] == 0  # torch 2.13's, the documented difference
+    np.testing.assert_array_equal(tg.sign(Tensor(a)).data[1:], ref[1:])
+    x = Tensor(a, requires_grad=True)
+    x.sign().backward(Tensor(np.ones(7, np.float32)))
+    np.testing.assert_array_equal(x.grad.data, np.zeros(7))

@@ -71,6 +71,8 @@ def _sum(a, axis=None, keepdims=False):
         return np.add.reduce(a, axis=axis, keepdims=keepdims)
     if dt is _F16:
         return np.add.reduce(a, axis=axis, dtype=np.float32, keepdims=keepdims).astype(np.float16)
+    if dt.kind in "bu" and dt.itemsize < 8:  # bools and unsigned ints in int64, as torch's
+        return np.sum(a, axis=axis, dtype=np.int64, keepdims=keepdims)  # (NumPy: uint64)
     return np.sum(a, axis=axis, keepdims=keepdims)  # ints and bools: np.sum's wider accumulator
 
 

@@ -702,7 +702,10 @@ class Tensor:
     def __rmul__(self, o): return _binary(ops.Mul, o, self)
     def __truediv__(self, o): return _binary(ops.Div, self, o)
     def __rtruediv__(self, o): return _binary(ops.Div, o, self)
-    def __pow__(self, o): return _binary(ops.Pow, self, o)
+    def __pow__(self, o):
+        if o is True or o is False:  # (two identity tests) a bool tensor stays bool, as torch's
+            return _bool_pow(self, o)
+        return _binary(ops.Pow, self, o)
     def __rpow__(self, o): return _binary(ops.Pow, o, self)
     def __neg__(self): return _unary(ops.Neg, self)
     def __pos__(self): return self
@@ -909,12 +912,18 @@ class Tensor:
         return _unary(ops.Sign, self) if self._data.dtype != np.bool_ else Tensor(self._data.copy())
     def relu(self): return _unary(ops.Relu, self)
     def sigmoid(self): return _unary(ops.Sigmoid, self._floating())
-    def square(self): return self * self
+    def square(self):  # of a bool tensor, int64, as torch's (pow(x, 2); NumPy's stays bool)
+        return self * self if self._data.dtype.kind != "b" else Tensor._wrap(
+            self._data.astype(np.int64))
 
     def clip(self, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clip(): at least one of min and max must be given")
-        return apply(ops.Clip, self, lo=_scalar_arg(min, "min"), hi=_scalar_arg(max, "max"))
+        lo, hi = _scalar_arg(min, "min"), _scalar_arg(max, "max")
+        x = self
+        if (type(lo) is float or type(hi) is float) and x._data.dtype.kind in "biu":
+            x = x._floating()  # float32, as torch's clamp and the operators (NumPy: float64)
+        return apply(ops.Clip, x, lo=lo, hi=hi)
 
     clamp = clip
 
@@ -938,7 +947,7 @@ class Tensor:
     def frac(self): return _math_ops.frac(self)
     def neg(self): return _unary(ops.Neg, self)
     negative = neg
-    def pow(self, exponent): return _binary(ops.Pow, self, exponent)
+    def pow(self, exponent): return self.__pow__(exponent)
     def atan2(self, other): return _math_ops.float_binary(ops.Atan2, self, other)
     arctan2 = atan2
     def hypot(self, other): return _math_ops.float_binary(ops.Hypot, self, other)
@@ -1979,6 +1988,8 @@ def from_numpy(ndarray):
 
 def _combine(op, a, b):
     """``a op b`` for an augmented assignment: a binary primitive, or matmul (``op`` None)."""
+    if op is ops.Pow and (b is True or b is False):
+        return _bool_pow(a, b)
     return _binary(op, a, b) if op is not None else matmul(a, b)
 
 
@@ -2051,12 +2062,22 @@ def _bitwise(fn, symbol, a, b):
         if kind not in "biu":
             raise TypeError(f"{symbol} is defined for boolean and integer tensors, got "
                             f"{d.dtype if isinstance(d, np.ndarray) else type(d).__name__}")
+    if type(ad) is np.ndarray and type(bd) is np.ndarray and ad.dtype != bd.dtype:
+        ad, bd = _promoted(ad, bd, None)  # torch's: a 0-d operand does not widen (int32 & 0-d int64)
     try:
         out = fn(ad, bd)
     except ValueError:
         raise ValueError(f"{symbol}: operands of shapes {_shape_of(a)} and {_shape_of(b)} cannot "
                          f"be broadcast together") from None
     return Tensor._wrap(np.asarray(out))
+
+
+def _bool_pow(x, exponent):
+    """``x ** True`` / ``x ** False``: a bool tensor stays bool (itself, or all True), as
+    torch's; NumPy's bool power is int8. Other tensors as any Python number."""
+    if type(x) is not Tensor or x._data.dtype.kind != "b":
+        return _binary(ops.Pow, x, int(exponent))
+    return Tensor._wrap(x._data.copy() if exponent else np.ones(x._data.shape, np.bool_))
 
 
 def _seed_grad(t, gradient, create_graph):
