@@ -359,3 +359,42 @@ def test_sign_of_nan_is_nan_as_numpy_and_documented(torch):
     x = Tensor(a, requires_grad=True)
     x.sign().backward(Tensor(np.ones(7, np.float32)))
     np.testing.assert_array_equal(x.grad.data, np.zeros(7))
+
+
+# ---- pow's saved arrays ------------------------------------------------------------------------
+
+def test_pow_with_a_number_exponent_does_not_keep_its_output(torch):
+    a = Tensor(np.array([1., 2.]), requires_grad=True)
+    c = (a * 1) ** 2
+    assert c.grad_fn.saved[1] is None
+    with tg.no_grad():
+        c.mul_(2.)
+    c.sum().backward()  # refused before: the output was saved
+    t = torch.tensor([1., 2.], dtype=torch.float64, requires_grad=True)
+    tc = (t * 1) ** 2
+    with torch.no_grad():
+        tc.mul_(2.)
+    tc.sum().backward()
+    np.testing.assert_array_equal(a.grad.data, t.grad.numpy())
+
+
+@pytest.mark.parametrize("base_grad", [True, False])
+def test_pow_with_a_tensor_exponent_still_matches_torch(torch, base_grad):
+    rng = np.random.default_rng(3)
+    av, bv = rng.uniform(0.5, 2.0, (3, 4)), rng.standard_normal((3, 4))
+    g = rng.standard_normal((3, 4))
+    a, b = Tensor(av, requires_grad=base_grad), Tensor(bv, requires_grad=True)
+    ta = torch.tensor(av, requires_grad=base_grad)
+    tb = torch.tensor(bv, requires_grad=True)
+    (a ** b).backward(Tensor(g))
+    (ta ** tb).backward(torch.tensor(g))
+    np.testing.assert_allclose(b.grad.data, tb.grad.numpy(), rtol=1e-12)
+    if base_grad:
+        np.testing.assert_allclose(a.grad.data, ta.grad.numpy(), rtol=1e-12)
+    x = Tensor(bv, requires_grad=True)
+    (2.0 ** x).backward(Tensor(g))
+    tx = torch.tensor(bv, requires_grad=True)
+    (2.0 ** tx).backward(torch.tensor(g))
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+    assert tg.gradgradcheck(lambda p, q: p ** q, [Tensor(av, requires_grad=True),
+                                                  Tensor(bv, requires_grad=True)])

@@ -702,8 +702,11 @@ class Div(Op):
 
 
 class Pow(Op):
+    """``a ** b``. The output is not saved: the base's gradient reads only ``a`` and ``b`` (a
+    write into ``x ** 2``'s output goes unrefused, as torch's, which saves only ``self`` for a
+    number exponent), and the exponent's, which needs it, recomputes ``a ** b`` from the saved
+    operands (the forward's promoted arrays: the same values)."""
     name = "pow"
-    saves_out = True
     forward = staticmethod(np.power)
 
     @staticmethod
@@ -725,6 +728,7 @@ class Pow(Op):
         if needs[1]:
             # d(a^b)/db = a^b log a; PyTorch takes it as 0 where a == 0 and b >= 0 (the limit),
             # and keeps inf * log 0 = -inf where b < 0
+            out = a ** b
             if type(a) in (int, float) and a != 0:  # a Python number stays one (float32 graphs)
                 gb = g * out * (math.log(a) if a > 0 else math.nan)
             else:
