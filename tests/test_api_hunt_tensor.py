@@ -398,3 +398,74 @@ def test_pow_with_a_tensor_exponent_still_matches_torch(torch, base_grad):
     np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
     assert tg.gradgradcheck(lambda p, q: p ** q, [Tensor(av, requires_grad=True),
                                                   Tensor(bv, requires_grad=True)])
+
+
+# ---- torch's methods that were missing -----------------------------------------------------------
+
+def _pair(torch, a, requires_grad=True):
+    return Tensor(a.copy(), requires_grad=requires_grad), torch.tensor(a.copy(),
+                                                                       requires_grad=requires_grad)
+
+
+def _backward_both(torch, out, ref, seed=0):
+    g = np.random.default_rng(seed).standard_normal(ref.shape)
+    out.backward(Tensor(g.astype(out.dtype)))
+    ref.backward(torch.tensor(g, dtype=ref.dtype))
+
+
+def test_backward_with_inputs_accumulates_into_those_only_as_torch(torch):
+    a, b = np.array([1., 2.]), np.array([3., -4.])
+    x, tx = _pair(torch, a)
+    w, tw = _pair(torch, b)
+    hooks, thooks = [], []
+    x.register_hook(lambda g: hooks.append("x"))
+    w.register_hook(lambda g: hooks.append("w"))
+    tx.register_hook(lambda g: thooks.append("x"))
+    tw.register_hook(lambda g: thooks.append("w"))
+    y, ty = x * w, tx * tw
+    z, tz = (y * y).sum(), (ty * ty).sum()
+    z.backward(inputs=[x], retain_graph=True)
+    tz.backward(inputs=[tx], retain_graph=True)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy())
+    assert w.grad is None and tw.grad is None and hooks == thooks == ["x"]
+    z.backward(inputs=x, retain_graph=True)  # one tensor; accumulated
+    tz.backward(inputs=tx, retain_graph=True)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy())
+    z.backward(inputs=(y, w, w), retain_graph=True)  # a non-leaf, a tensor given twice
+    tz.backward(inputs=(ty, tw, tw), retain_graph=True)
+    np.testing.assert_allclose(y.grad.data, ty.grad.numpy())
+    np.testing.assert_allclose(w.grad.data, tw.grad.numpy())
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy())
+    u, tu = _pair(torch, np.array([1.]))
+    z.backward(inputs=[u], retain_graph=True)  # not in the graph: nothing, as torch
+    tz.backward(inputs=[tu], retain_graph=True)
+    assert u.grad is None and tu.grad is None
+
+
+def test_backward_with_inputs_refuses_what_torch_refuses(torch):
+    x, tx = _pair(torch, np.array([1., 2.]))
+    z, tz = (x * 2).sum(), (tx * 2).sum()
+    c, tc = Tensor(np.array([1.])), torch.tensor([1.])
+    for bad, tbad, exc in (([], [], RuntimeError), ([c], [tc], RuntimeError),
+                           ([1.0], [1.0], TypeError)):
+        with pytest.raises(Exception):
+            tz.backward(inputs=tbad, retain_graph=True)
+        with pytest.raises(exc):
+            z.backward(inputs=bad, retain_graph=True)
+    assert x.grad is None
+
+
+def test_backward_with_inputs_under_create_graph_and_a_seed(torch):
+    a = np.array([0.5, -1.5, 2.0])
+    x, tx = _pair(torch, a)
+    y, ty = (x ** 3).sum(), (tx ** 3).sum()
+    y.backward(inputs=[x], create_graph=True)
+    ty.backward(inputs=[tx], create_graph=True)
+    np.testing.assert_allclose(x.grad.data, tx.grad.detach().numpy())
+    assert x.grad.requires_grad
+    seed = np.array([1., 2., 3.])
+    v, tv = x * 2, tx * 2
+    v.backward(Tensor(seed), inputs=[x])
+    tv.backward(torch.tensor(seed), inputs=[tx])
+    seed[:] = 0  # the caller's array is not the .grad
+    np.testing.assert_allclose(x.grad.data, tx.grad.detach().numpy())

@@ -794,6 +794,37 @@ def _sequence(v, name):
     return list(v)
 
 
+def backward_inputs(roots, grads, inputs, retain_graph, create_graph):
+    """``backward(inputs=...)``, as torch's: the gradients of ``roots`` (seeded with
+    ``grads``) accumulated into the ``.grad`` of ``inputs`` only (leaves or not; a tensor given
+    twice counts once), and only the part of the graph that leads to them runs, as ``grad()``'s.
+    An input that did not take part keeps its ``.grad``. Checked before anything runs."""
+    from .tensor import Tensor
+
+    inputs = [inputs] if isinstance(inputs, Tensor) else _sequence(inputs, "inputs")
+    if not inputs:
+        raise RuntimeError("backward(): the 'inputs' argument cannot be empty")
+    seen, targets = set(), []
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward(): inputs must be Tensors, got {type(t).__name__}")
+        if not t._requires_grad:
+            raise RuntimeError("backward(): one of the inputs does not require grad (torch: "
+                               "can't retain_grad on Tensor that has requires_grad=False)")
+        if id(t) not in seen:
+            seen.add(id(t))
+            targets.append(t)
+    found = run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph,
+                         targets=targets, accumulate=False)
+    for t, g in zip(targets, found):
+        if g is None:
+            continue
+        if not isinstance(g, Tensor):  # a copy: the array may be the caller's seed or shared
+            g = np.array(np.broadcast_to(g, t._data.shape), dtype=t._data.dtype)
+        with _LEAF_LOCK:
+            _accumulate_leaf(t, g, create_graph, Tensor)
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=False):
     """Gradients of ``outputs`` (weighted by ``grad_outputs``) with respect to ``inputs``,

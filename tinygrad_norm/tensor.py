@@ -19,6 +19,7 @@ import numpy as np
 from . import ops
 from . import random as _random
 from .autograd import GroupHook, Node, _state, mark_written, no_grad, run_backward
+from .autograd import backward_inputs as _backward_inputs
 
 _new = object.__new__
 _SCALARS = (int, float)
@@ -683,14 +684,17 @@ class Tensor:
         hooks.insert(at, hook)
         return _HookHandle(hooks, hook)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        """Accumulate d(self)/d(leaf) . gradient into every leaf's ``.grad``."""
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) . gradient into every leaf's ``.grad`` (with ``inputs``,
+        a tensor or a sequence of them, into theirs only, as torch's)."""
         if not self._requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a "
                                "grad_fn")
         g = _seed_grad(self, gradient, create_graph)
         if retain_graph is None:
             retain_graph = create_graph
+        if inputs is not None:
+            return _backward_inputs([self], [g], inputs, retain_graph, create_graph)
         run_backward([self], [g], retain_graph=retain_graph, create_graph=create_graph)
 
     # ---- arithmetic -------------------------------------------------------------------------------
