@@ -469,3 +469,226 @@ def test_backward_with_inputs_under_create_graph_and_a_seed(torch):
     tv.backward(torch.tensor(seed), inputs=[tx])
     seed[:] = 0  # the caller's array is not the .grad
     np.testing.assert_allclose(x.grad.data, tx.grad.detach().numpy())
+
+
+def test_abs_builtin_as_torch(torch):
+    a = np.array([-1.5, 0.0, 2.0])
+    x, tx = _pair(torch, a)
+    _backward_both(torch, abs(x), abs(tx))
+    np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+    _dtype_pair(torch, abs(Tensor(np.array([-3, 2], np.int8))),
+                abs(torch.tensor([-3, 2], dtype=torch.int8)))
+
+
+@pytest.mark.parametrize("value", [np.array(1), np.array([2]), np.array([[0]]),
+                                   np.array(True), np.array(1, np.uint8)])
+def test_index_of_a_one_element_integer_tensor_as_torch(torch, value):
+    t, tt = Tensor(value), torch.from_numpy(value)
+    seq = [10, 20, 30]
+    assert seq[t] == seq[tt] and list(range(t)) == list(range(tt))
+    assert np.arange(5)[t].shape == np.arange(5)[tt].shape  # NumPy reads it as an int too
+
+
+@pytest.mark.parametrize("value", [np.array(1.0), np.array([1, 2])])
+def test_index_of_other_tensors_is_refused_as_torch(torch, value):
+    _raises_as_torch(torch, lambda: [1, 2, 3][Tensor(value)],
+                     lambda: [1, 2, 3][torch.from_numpy(value)], TypeError,
+                     "single element")
+
+
+def test_contains_as_torch(torch):
+    a = np.array([[1., 2.], [3., np.nan]])
+    t, tt = Tensor(a), torch.from_numpy(a)
+    for e in (2., 5, 3, np.float64(1.0), True, float("nan")):
+        assert (e in t) == (e in tt), e
+    for e in (np.array(2.), np.array([1., 2.]), np.array([1., 5.]), np.array([7., 8.])):
+        assert (Tensor(e) in t) == (torch.from_numpy(e) in tt)
+    assert (1 in tg.tensor([True, False])) == (1 in torch.tensor([True, False]))
+    for bad in ("a", None, [1.]):
+        _raises_as_torch(torch, lambda: bad in t, lambda: bad in tt, TypeError, "only supports")
+
+
+_SHIFT_CASES = [(np.array([3, -8, 5]), 1), (np.array([3, -8, 5]), 70), (np.array([3, -8, 5]), -1),
+                (np.array([3, -8, 5]), 0), (np.array([1], np.int8), 7), (np.array([1], np.int8), 8),
+                (np.array([-8], np.int8), 8), (np.array([200], np.uint8), 9),
+                (np.array([200], np.uint8), -1), (np.array([200], np.uint8), 1),
+                (np.array([3], np.int32), np.array(1)), (np.array([3], np.uint8), np.array([1])),
+                (np.array([3], np.int16), np.array(1, np.int64)), (np.array([3, 5]), np.array([-1, 64])),
+                (np.array([True, False]), 1), (np.array([5]), np.array([True])),
+                (np.array([1], np.int64), 63)]
+
+
+@pytest.mark.parametrize("a,b", _SHIFT_CASES)
+@pytest.mark.parametrize("left", [True, False])
+def test_shifts_as_torch(torch, a, b, left):
+    ta = torch.from_numpy(a)
+    tb = torch.from_numpy(b) if isinstance(b, np.ndarray) else b
+    gb = Tensor(b) if isinstance(b, np.ndarray) else b
+    ref = ta << tb if left else ta >> tb
+    out = Tensor(a) << gb if left else Tensor(a) >> gb
+    _dtype_pair(torch, out, ref)
+    if isinstance(b, np.ndarray):  # reflected
+        ref = tb << ta if left else tb >> ta
+        out = gb << Tensor(a) if left else gb >> Tensor(a)
+        _dtype_pair(torch, out, ref)
+
+
+def test_reflected_shift_of_a_number_and_refusals_as_torch(torch):
+    _dtype_pair(torch, 1 << tg.tensor([1, 2]), 1 << torch.tensor([1, 2]))
+    _dtype_pair(torch, 64 >> tg.tensor([1, 2]), 64 >> torch.tensor([1, 2]))
+    for a, b in ((np.array([1.5]), 1), (np.array([3]), 1.5), (np.array([True]), True),
+                 (np.array([3]), np.array([1.]))):
+        tb = torch.from_numpy(b) if isinstance(b, np.ndarray) else b
+        gb = Tensor(b) if isinstance(b, np.ndarray) else b
+        _raises_as_torch(torch, lambda: Tensor(a) << gb, lambda: torch.from_numpy(a) << tb,
+                         TypeError, "<<")
+
+
+def test_tensor_where_method_as_torch(torch):
+    rng = np.random.default_rng(1)
+    a, o = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    c = np.array([[True, False, True], [False, False, True]])
+    x, tx = _pair(torch, a)
+    y, ty = _pair(torch, o)
+    out, ref = x.where(Tensor(c), y), tx.where(torch.from_numpy(c), ty)
+    _backward_both(torch, out, ref)
+    np.testing.assert_array_equal(out.data, ref.detach().numpy())
+    np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+    np.testing.assert_array_equal(y.grad.data, ty.grad.numpy())
+    np.testing.assert_array_equal(Tensor(a).where(Tensor(c), 0.0).data,
+                                  torch.from_numpy(a).where(torch.from_numpy(c), 0.0).numpy())
+
+
+@pytest.mark.parametrize("shape,idx,dim", [
+    ((3, 4), [[0], [2], [1]], 1), ((3, 4), [[0, 1, 2, 0]], 0), ((3, 4), [5, 0, 5], None),
+    ((3, 4), [[0]], 1), ((3, 4), [[-1, 0]], 1), ((3, 1), [[0, 0, 0]], 1), ((3, 4), [[0]], -1),
+    ((2, 3, 4), [[[3, 1]], [[0, 0]]], 2), ((2, 3, 4), [[[1]]], 0), ((3, 4), [[1, 1, 1, 2]], 0)])
+def test_take_along_dim_as_torch(torch, shape, idx, dim):
+    a = np.random.default_rng(2).standard_normal(shape)
+    i = np.array(idx)
+    x, tx = _pair(torch, a)
+    out = x.take_along_dim(Tensor(i), dim) if dim is not None else x.take_along_dim(Tensor(i))
+    ref = torch.take_along_dim(tx, torch.from_numpy(i), dim)
+    np.testing.assert_array_equal(out.data, ref.detach().numpy())
+    assert out.shape == tuple(ref.shape)
+    _backward_both(torch, out, ref)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(tg.take_along_dim(Tensor(a), Tensor(i), dim).data,
+                                  ref.detach().numpy())
+
+
+def test_take_along_dim_refusals_as_torch(torch):
+    a = np.zeros((3, 4))
+    for i, dim, exc in ((np.array([0]), 1, ValueError), (np.array([[1.]]), 1, TypeError),
+                        (np.array([[True]]), 1, TypeError), (np.array([[0], [1]]), 1, ValueError)):
+        _raises_as_torch(torch, lambda: Tensor(a).take_along_dim(Tensor(i), dim),
+                         lambda: torch.take_along_dim(torch.from_numpy(a), torch.from_numpy(i), dim),
+                         exc, "")
+    with pytest.raises(IndexError):  # torch reads out of bounds here
+        Tensor(a).take_along_dim(Tensor(np.array([[4]])), 1)
+
+
+_PUT_CASES = [((np.array([0, 2]), np.array([1, 3])), np.array([100., 200.]), False),
+              ((np.array([0, 0]),), np.array(7.), True),
+              ((np.array([0, 0]), np.array([1, 1])), np.array([1., 2.]), True),
+              ((np.array([[True, False, False, True]] * 3),), np.array(0.), False),
+              ((np.array([0]),), np.array(1.), False), ((np.array([-1]),), np.array(1.), False),
+              ((np.array([True, False, True]),), np.array([5., 6., 7., 8.]), False),
+              ((np.array([0]), np.array([True, False, True, False])), np.array(1.), False),
+              ((np.array([1, 2, 1]),), np.array([[1., 2., 3., 4.]]), True),
+              ((np.array([], np.int64),), np.array(1.), False)]
+
+
+@pytest.mark.parametrize("indices,values,accumulate", _PUT_CASES)
+def test_index_put_as_torch(torch, indices, values, accumulate):
+    a = np.arange(12.).reshape(3, 4)
+    x, tx = _pair(torch, a)
+    v, tv = _pair(torch, values)
+    out = x.index_put(tuple(Tensor(i) for i in indices), v, accumulate)
+    ref = tx.index_put(tuple(torch.from_numpy(i) for i in indices), tv, accumulate)
+    np.testing.assert_array_equal(out.data, ref.detach().numpy())
+    _backward_both(torch, out, ref)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(v.grad.data, tv.grad.numpy(), rtol=1e-12)
+    y, ty = Tensor(a.copy()), torch.from_numpy(a.copy())
+    r = y.index_put_(list(Tensor(i) for i in indices), Tensor(values), accumulate)
+    ty.index_put_(list(torch.from_numpy(i) for i in indices), torch.from_numpy(values), accumulate)
+    assert r is y
+    np.testing.assert_array_equal(y.data, ty.numpy())
+
+
+def test_index_put_with_repeated_places_the_last_wins():
+    x = Tensor(np.zeros(3), requires_grad=True)
+    v = Tensor(np.array([1., 2., 3.]), requires_grad=True)
+    out = x.index_put((Tensor(np.array([1, 1, 0])),), v)
+    np.testing.assert_array_equal(out.data, [3., 2., 0.])
+    out.backward(Tensor(np.array([10., 20., 30.])))
+    np.testing.assert_array_equal(v.grad.data, [0., 20., 10.])
+    np.testing.assert_array_equal(x.grad.data, [0., 0., 30.])
+
+
+def test_index_put_refusals_as_torch(torch):
+    a = np.arange(12.).reshape(3, 4)
+    x, tx = Tensor(a), torch.from_numpy(a)
+    i, ti = (Tensor(np.array([0])),), (torch.tensor([0]),)
+    for args, targs, exc in (
+            ((i, Tensor(np.array([1., 2.]))), (ti, torch.tensor([1., 2.], dtype=torch.float64)),
+             ValueError),
+            ((i, 1.), (ti, 1.), TypeError),
+            ((i, Tensor(np.array(1))), (ti, torch.tensor(1)), TypeError),
+            (((Tensor(np.array([5])),), Tensor(np.array(1.))),
+             ((torch.tensor([5]),), torch.tensor(1., dtype=torch.float64)), IndexError),
+            (((Tensor(np.array([0.])),), Tensor(np.array(1.))),
+             ((torch.tensor([0.]),), torch.tensor(1., dtype=torch.float64)), IndexError),
+            ((Tensor(np.array([0])), Tensor(np.array(1.))),
+             (torch.tensor([0]), torch.tensor(1., dtype=torch.float64)), TypeError)):
+        _raises_as_torch(torch, lambda: x.index_put(*args), lambda: tx.index_put(*targs), exc, "")
+    w = Tensor(a, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place"):
+        w.index_put_(i, Tensor(np.array(1.)))
+
+
+@pytest.mark.parametrize("xshape,mask,srcshape", [
+    ((3, 4), [[True, False, False, True]] * 3, (7,)), ((3, 4), [True, False, False, True], (10,)),
+    ((3, 4), [[True, False, False, True]] * 3, (2, 5)), ((1, 4), [[True], [False]], (10,)),
+    ((3, 4), [[False] * 4] * 3, (2,)), ((2, 3), [[True] * 3] * 2, (6,))])
+def test_masked_scatter_as_torch(torch, xshape, mask, srcshape):
+    rng = np.random.default_rng(4)
+    a, s, m = rng.standard_normal(xshape), rng.standard_normal(srcshape), np.array(mask)
+    x, tx = _pair(torch, a)
+    src, tsrc = _pair(torch, s)
+    out, ref = x.masked_scatter(Tensor(m), src), tx.masked_scatter(torch.from_numpy(m), tsrc)
+    np.testing.assert_array_equal(out.data, ref.detach().numpy())
+    _backward_both(torch, out, ref)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(src.grad.data, tsrc.grad.numpy(), rtol=1e-12)
+
+
+def test_masked_scatter_refusals_as_torch(torch):
+    a = np.zeros((3, 4))
+    m = np.array([[True, False, False, True]] * 3)
+    for mask, src, exc in ((m, np.array([1.]), ValueError), (m.astype(np.int64), np.arange(10.), TypeError),
+                           (m, np.arange(10), TypeError)):
+        _raises_as_torch(torch, lambda: Tensor(a).masked_scatter(Tensor(mask), Tensor(src)),
+                         lambda: torch.from_numpy(a).masked_scatter(torch.from_numpy(mask),
+                                                                    torch.from_numpy(src)),
+                         exc, "")
+
+
+@pytest.mark.parametrize("correction", [1.5, 0.5, -1, 3, 2.0, np.float64(1.5), True])
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_a_float_correction_as_torch(torch, correction, name):
+    a = np.array([[1., 2., 4.], [0.5, -1., 3.]])
+    x, tx = _pair(torch, a)
+    out = getattr(x, name)(dim=1, correction=correction)
+    ref = getattr(tx, name)(dim=1, correction=correction)
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-12)
+    _backward_both(torch, out, ref)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+    f = getattr(tg, name)(Tensor(a), 1, correction=correction)
+    np.testing.assert_allclose(f.data, ref.detach().numpy(), rtol=1e-12)
+    m = getattr(tg, name + "_mean")(Tensor(a), 1, correction=correction)
+    tm = getattr(torch, name + "_mean")(torch.from_numpy(a), 1, correction=correction)
+    np.testing.assert_allclose(m[0].data, tm[0].numpy(), rtol=1e-12)
+    with pytest.raises(TypeError, match="correction"):
+        getattr(x, name)(correction="1")

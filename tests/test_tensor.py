@@ -407,8 +407,11 @@ def test_var_takes_correction_or_ddof_not_both_as_numpy(fn):
         getattr(x, fn)(correction=0, ddof=1)
     with pytest.raises(ValueError):
         getattr(np, fn)(a, correction=0, ddof=1)
-    with pytest.raises(TypeError, match=f"{fn}\\(\\): ddof must be an int"):
-        getattr(x, fn)(ddof=1.5)
+    # a float ddof/correction is NumPy's and torch's (was refused here as not an int)
+    assert getattr(x, fn)(ddof=1.5).item() == pytest.approx(getattr(np, fn)(a, ddof=1.5),
+                                                            rel=1e-15)
+    with pytest.raises(TypeError, match=f"{fn}\\(\\): ddof must be a number"):
+        getattr(x, fn)(ddof="1")
     assert getattr(x, fn)(ddof=0).item() == pytest.approx(getattr(np, fn)(a), rel=1e-15)
     assert getattr(x, fn)(correction=None).item() == pytest.approx(getattr(np, fn)(a, ddof=1),
                                                                    rel=1e-15)

@@ -901,6 +901,29 @@ class Tensor:
     def __rand__(self, o): return _bitwise(np.bitwise_and, "&", o, self)
     def __ror__(self, o): return _bitwise(np.bitwise_or, "|", o, self)
     def __rxor__(self, o): return _bitwise(np.bitwise_xor, "^", o, self)
+    def __lshift__(self, o): return _shift(True, self, o)
+    def __rlshift__(self, o): return _shift(True, o, self)
+    def __rshift__(self, o): return _shift(False, self, o)
+    def __rrshift__(self, o): return _shift(False, o, self)
+
+    def __abs__(self): return _unary(ops.Abs, self)
+
+    def __index__(self):
+        """A one-element integer (or bool) tensor as a Python int, where Python wants an index
+        (``seq[t]``, ``range(t)``), as torch's."""
+        d = self._data
+        if d.size != 1 or d.dtype.kind not in "biu":
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(d.reshape(-1)[0])
+
+    def __contains__(self, element):
+        """``element in t``: whether any element equals it (a number, or a tensor broadcast
+        against this one), as torch's; other types are a TypeError (torch's RuntimeError)."""
+        if isinstance(element, (Tensor, numbers.Number)):
+            return bool((self == element)._data.any())
+        raise TypeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in "
+                        f"a {type(element)}.")
 
     def __invert__(self):
         if self._data.dtype != np.bool_:
@@ -1181,11 +1204,15 @@ class Tensor:
         if ddof is not None and correction is not None:
             raise ValueError(f"{fn}(): give correction or ddof (NumPy's name for it), not both")
         c = ddof if ddof is not None else 1 if correction is None else correction
-        if c not in (0, 1) and not isinstance(c, numbers.Integral):
+        if isinstance(c, numbers.Integral):
+            c = int(c)
+        elif isinstance(c, numbers.Real):  # torch and NumPy take a float too (n - 1.5)
+            c = float(c)
+        else:
             name = "ddof" if ddof is not None else "correction"
-            raise TypeError(f"{fn}(): {name} must be an int, got {c!r}")
+            raise TypeError(f"{fn}(): {name} must be a number, got {c!r}")
         axes = _axes(axis, self._data.ndim)
-        return apply(op, self, axis=axes, correction=int(c), keepdims=bool(keepdims))
+        return apply(op, self, axis=axes, correction=c, keepdims=bool(keepdims))
 
     def addcmul(self, tensor1, tensor2, *, value=1):
         """``self + value * tensor1 * tensor2`` (``torch.Tensor.addcmul``); see ``tg.addcmul``."""
@@ -1707,6 +1734,23 @@ class Tensor:
     def masked_fill_(self, mask, value):
         return self._write_("masked_fill_", lambda t: t.masked_fill(mask, value), value)
 
+    def index_put_(self, indices, values, accumulate=False):
+        return self._write_("index_put_", lambda t: t.index_put(indices, values, accumulate),
+                            values)
+
+    def index_put(self, indices, values, accumulate=False):
+        return _tensor_index.index_put(self, indices, values, accumulate)
+
+    def masked_scatter(self, mask, source):
+        return _tensor_index.masked_scatter(self, mask, source)
+
+    def take_along_dim(self, indices, dim=None):
+        return _tensor_index.take_along_dim(self, indices, dim)
+
+    def where(self, condition, other):
+        """``tg.where(condition, self, other)``, as ``torch.Tensor.where``."""
+        return where(condition, self, other)
+
     # torch's comparison methods: the operators under their names
     def eq(self, other): return self == other
     def ne(self, other): return self != other
@@ -2082,6 +2126,47 @@ def _bool_pow(x, exponent):
     if type(x) is not Tensor or x._data.dtype.kind != "b":
         return _binary(ops.Pow, x, int(exponent))
     return Tensor._wrap(x._data.copy() if exponent else np.ones(x._data.shape, np.bool_))
+
+
+def _shift(left, a, b):
+    """``a << b`` / ``a >> b`` of integer operands, as torch's: the dtype as ``&``'s (a 0-d
+    operand does not widen), a shift by a negative count or by the width or more gives 0 (``>>``
+    of a negative value: -1), where NumPy's would overflow a Python int into a narrow dtype.
+    Bools and floats are a TypeError, as torch's "not implemented". No gradient."""
+    symbol = "<<" if left else ">>"
+    a, b = _operand(a), _operand(b)
+    ad = a._data if type(a) is Tensor else a
+    bd = b._data if type(b) is Tensor else b
+    for d in (ad, bd):
+        kind = d.dtype.kind if isinstance(d, np.ndarray) else "b" if type(d) is bool else (
+            "i" if type(d) is int else "f")
+        if kind not in "biu":
+            raise TypeError(f"{symbol} is defined for integer tensors, got "
+                            f"{d.dtype if isinstance(d, np.ndarray) else type(d).__name__}")
+    if type(ad) is np.ndarray and type(bd) is np.ndarray:
+        if ad.dtype != bd.dtype:
+            ad, bd = _promoted(ad, bd, None)
+        dt = np.result_type(ad, bd)
+    else:  # one Python number: the tensor's integer type (a bool one with an int: int64)
+        arr, num = (ad, bd) if type(ad) is np.ndarray else (bd, ad)
+        dt = arr.dtype if arr.dtype.kind in "iu" or type(num) is bool else np.dtype(np.int64)
+    if dt.kind == "b":
+        raise TypeError(f"{symbol} is not defined for bool tensors (as torch's)")
+    try:
+        np.broadcast_shapes(np.shape(ad), np.shape(bd))
+    except ValueError:
+        raise ValueError(f"{symbol}: operands of shapes {_shape_of(a)} and {_shape_of(b)} cannot "
+                         f"be broadcast together") from None
+    av = np.asarray(ad).astype(dt, copy=False)
+    count = np.asarray(bd).astype(np.int64)  # before any narrow cast: -1 or 300 as uint8
+    bits = dt.itemsize * 8
+    bad = (count < 0) | (count >= bits)
+    with np.errstate(over="ignore"):
+        out = (np.left_shift if left else np.right_shift)(av, np.where(bad, 0, count).astype(dt))
+    if bad.any():
+        fill = 0 if left or dt.kind == "u" else np.where(av < 0, -1, 0).astype(dt)
+        out = np.where(bad, fill, out).astype(dt, copy=False)
+    return Tensor._wrap(np.asarray(out))
 
 
 def _seed_grad(t, gradient, create_graph):

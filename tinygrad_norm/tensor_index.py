@@ -24,7 +24,8 @@ __all__ = ["t", "mm", "unbind", "movedim", "narrow", "unflatten", "tile", "index
            "index_add", "index_fill", "amax", "amin", "any", "all", "argsort", "median",
            "norm", "var_mean", "std_mean", "count_nonzero", "allclose", "equal",
            "sum_to_size", "flatten", "reshape", "transpose", "permute", "squeeze", "unsqueeze",
-           "split", "chunk", "gather", "sort", "topk"]
+           "split", "chunk", "gather", "sort", "topk", "take_along_dim", "index_put",
+           "masked_scatter"]
 
 MedianResult = namedtuple("MedianResult", "values indices")  # torch.return_types.median's
 
@@ -381,6 +382,132 @@ def scatter(input, dim, index, src=None, *, value=None):
     targets = tuple(p.reshape(-1)[last] for p in places)
     new = _scattered(s[winners], targets, shp).reshape(x._data.shape)
     return where(hit, new, x)
+
+
+def take_along_dim(input, indices, dim=None):
+    """The elements of ``input`` at ``indices`` along ``dim``, as ``torch.take_along_dim``:
+    ``input`` and ``indices`` (an integer tensor of the same number of dims) broadcast against
+    each other except along ``dim``, then gathered; a negative index counts from the end. With
+    ``dim=None``, of the flattened tensor at the flattened indices (1-D). The gradient adds up
+    repeated indices. *vs torch:* an index out of range is an IndexError (torch's CPU kernel
+    reads past the slice)."""
+    fn = "take_along_dim"
+    x = _tensor(input, fn)
+    idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"torch.take_along_dim(): dtype of indices should be an integer type, "
+                        f"got {idx.dtype}")
+    if dim is None:
+        flat = x.reshape(-1)
+        return flat[_in_range(idx.reshape(-1).astype(np.int64), flat._data.shape[0], fn)]
+    d = _dim(x, dim, fn)
+    if idx.ndim != x._data.ndim:
+        raise ValueError(f"torch.take_along_dim(): input and indices should have the same "
+                         f"number of dimensions, but got {x._data.ndim} dimensions for input, "
+                         f"and {idx.ndim} dimensions for indices")
+    if x._data.ndim == 0:
+        return x.reshape(1)[_in_range(idx.reshape(1).astype(np.int64), 1, fn)].reshape(())
+    xs, ids = list(x._data.shape), list(idx.shape)
+    try:
+        shape = list(np.broadcast_shapes(tuple(xs[:d] + [1] + xs[d + 1:]),
+                                         tuple(ids[:d] + [1] + ids[d + 1:])))
+    except ValueError:
+        raise ValueError(f"take_along_dim(): the shapes of input {tuple(xs)} and indices "
+                         f"{tuple(ids)} cannot be broadcast together outside dim {d}") from None
+    want_x, want_i = tuple(shape[:d] + [xs[d]] + shape[d + 1:]), tuple(
+        shape[:d] + [ids[d]] + shape[d + 1:])
+    xb = x if tuple(xs) == want_x else x.broadcast_to(want_x)
+    ib = _in_range(np.broadcast_to(idx, want_i).astype(np.int64), xs[d], fn)
+    return xb.gather(d, ib)
+
+
+def _in_range(idx, n, fn):
+    """Indices in ``[-n, n)`` made non-negative; others an IndexError."""
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = idx[(idx < -n) | (idx >= n)].reshape(-1)[0]
+        raise IndexError(f"{fn}(): index {bad} is out of bounds for a dimension of size {n}")
+    return np.where(idx < 0, idx + n, idx) if idx.size and idx.min() < 0 else idx
+
+
+def index_put(input, indices, values, accumulate=False):
+    """``input`` with ``values`` (a Tensor of its dtype, broadcast to the indexed shape) put at
+    ``input[indices]``, as ``torch.index_put`` (out of place): ``indices`` a tuple (or list) of
+    integer or bool tensors, NumPy's advanced indexing. ``accumulate=True`` adds them in,
+    repeated places adding up; otherwise where ``indices`` names one place twice the last one
+    wins (torch leaves it undefined) and only it gets a gradient. The gradient passes to
+    ``input`` where nothing was put (everywhere with ``accumulate``) and to ``values`` at the
+    elements put."""
+    fn = "index_put"
+    x = _tensor(input, fn, "self")
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, not "
+                        f"{type(indices).__name__}")
+    idx = []
+    for i, t in enumerate(indices):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"index_put(): expected Tensor as element {i} in argument 0, but "
+                            f"got {type(t).__name__}")
+        if t._data.dtype.kind not in "biu":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        idx.append(t._data)
+    v = _tensor(values, fn, "values")
+    if v._data.dtype != x._data.dtype:
+        raise TypeError(f"Index put requires the source and destination dtypes match, got "
+                        f"{x._data.dtype} for the destination and {v._data.dtype} for the source.")
+    idx = tuple(idx)
+    try:
+        flat = np.arange(x._data.size).reshape(x._data.shape)[idx]
+    except IndexError as e:
+        raise IndexError(f"index_put(): {e}") from None
+    try:
+        vb = v if v._data.shape == flat.shape else v.broadcast_to(flat.shape)
+    except ValueError:
+        raise ValueError(f"shape mismatch: value tensor of shape {list(v._data.shape)} cannot be "
+                         f"broadcast to indexing result of shape {list(flat.shape)}") from None
+    flat = flat.reshape(-1)
+    if not flat.size:  # nothing put: values still on the graph, with a zero gradient (torch's)
+        return x + apply(ops.ZerosLike, v.sum()) if v._requires_grad else x.clone()
+    vf = vb.reshape(-1)
+    if accumulate:
+        return x + _scattered(vf, (flat,), (x._data.size,)).reshape(x._data.shape)
+    last = flat.size - 1 - np.unique(flat[::-1], return_index=True)[1]
+    hit = np.zeros(x._data.size, bool)
+    hit[flat] = True
+    new = _scattered(vf[last], (flat[last],), (x._data.size,)).reshape(x._data.shape)
+    return where(hit.reshape(x._data.shape), new, x)
+
+
+def masked_scatter(input, mask, source):
+    """``input`` with the elements where the bool ``mask`` holds (the two broadcast together)
+    taken, in row-major order, from the first elements of ``source`` (a Tensor of ``input``'s
+    dtype, any shape, with at least as many elements), as ``torch.masked_scatter``. The
+    gradient passes to ``input`` where the mask is False and to those first elements of
+    ``source``."""
+    fn = "masked_scatter"
+    x = _tensor(input, fn, "self")
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
+                        f"{m.dtype}")
+    src = _tensor(source, fn, "source")
+    if src._data.dtype != x._data.dtype:
+        raise TypeError(f"masked_scatter: expected self and source to have same dtypes but got "
+                        f"{x._data.dtype} and {src._data.dtype}")
+    try:
+        shape = np.broadcast_shapes(x._data.shape, m.shape)
+    except ValueError:
+        raise ValueError(f"masked_scatter(): mask of shape {m.shape} and self of shape "
+                         f"{x._data.shape} cannot be broadcast together") from None
+    xb = x if x._data.shape == shape else x.broadcast_to(shape)
+    mb = np.broadcast_to(m, shape)
+    places = np.flatnonzero(mb)
+    if places.size > src._data.size:
+        raise ValueError("masked_scatter(): Number of elements of source < number of ones in mask")
+    if not places.size:  # source still on the graph, with a zero gradient (torch's)
+        return xb + apply(ops.ZerosLike, src.sum()) if src._requires_grad else xb.clone()
+    part = src.reshape(-1)[:places.size]
+    new = _scattered(part, (places,), (mb.size,)).reshape(shape)
+    return where(mb, new, xb)
 
 
 def _along(x, d, idx, fn, negative):
