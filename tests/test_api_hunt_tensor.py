@@ -692,3 +692,74 @@ def test_a_float_correction_as_torch(torch, correction, name):
     np.testing.assert_allclose(m[0].data, tm[0].numpy(), rtol=1e-12)
     with pytest.raises(TypeError, match="correction"):
         getattr(x, name)(correction="1")
+
+
+# ---- topk without sorting the axis -------------------------------------------------------------
+
+def _sorted_head(a, k, d, largest):
+    v, i = Tensor(a).sort(d, descending=largest)
+    head = (slice(None),) * (d % a.ndim) + (slice(0, k),)
+    return v.data[head], i.data[head]
+
+
+def _topk_arrays():
+    rng = np.random.default_rng(5)
+    spread = rng.standard_normal((6, 2048)).astype(np.float32)
+    ties = rng.integers(0, 4, (5, 1000)).astype(np.float32)
+    nans = rng.standard_normal((4, 700))
+    nans[rng.random(nans.shape) < 0.3] = np.nan
+    nans[0] = np.nan
+    nans[1, :650] = np.nan
+    infs = rng.standard_normal((3, 517))
+    infs[:, ::3] = -np.inf
+    infs[0, 5:] = -np.inf
+    ints = rng.integers(-50, 50, (7, 3001)).astype(np.int16)
+    bools = rng.random((3, 600)) < 0.02
+    return [spread, ties, nans, infs, ints, bools, spread.T.copy()]
+
+
+@pytest.mark.parametrize("which", range(7))
+@pytest.mark.parametrize("k", [1, 3, 10, 37, 200])
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_is_the_head_of_the_stable_sort(which, k, largest):
+    a = _topk_arrays()[which]
+    d = 0 if which == 6 else -1
+    v, i = Tensor(a).topk(k, d, largest)
+    rv, ri = _sorted_head(a, k, d, largest)
+    np.testing.assert_array_equal(v.data, rv)  # NaN where the sort has NaN
+    np.testing.assert_array_equal(i.data, ri)
+    assert i.dtype == np.int64 and v.dtype == a.dtype
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_values_indices_and_gradient_as_torch(torch, largest):
+    rng = np.random.default_rng(6)
+    a = rng.permutation(3 * 2048).reshape(3, 2048).astype(np.float64)  # no ties: one answer
+    x, tx = _pair(torch, a)
+    out, ref = x.topk(10, 1, largest), tx.topk(10, 1, largest)
+    np.testing.assert_array_equal(out.values.data, ref.values.detach().numpy())
+    np.testing.assert_array_equal(out.indices.data, ref.indices.numpy())
+    _backward_both(torch, out.values, ref.values)
+    np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_with_nan_orders_as_torch(torch, largest):
+    a = np.array([1., np.nan, 3., np.nan, 2.])
+    for k in (1, 2, 3, 5):
+        out, ref = Tensor(a).topk(k, largest=largest), torch.from_numpy(a).topk(k, largest=largest)
+        np.testing.assert_array_equal(out.values.data, ref.values.numpy())  # NaN where torch's
+        nan = np.isnan(out.values.data)
+        np.testing.assert_array_equal(out.indices.data[~nan], ref.indices.numpy()[~nan])
+        # the NaNs are tied: torch's order among them is its own (here index order)
+        assert sorted(out.indices.data[nan]) == sorted(ref.indices.numpy()[nan])
+        assert list(out.indices.data[nan]) == sorted(out.indices.data[nan])
+
+
+def test_topk_records_one_gather_of_k_values():
+    # the full sort recorded a gather of all n values and a slice of it: two nodes, one of
+    # them full-size, on every training step that takes a top-k
+    x = Tensor(np.random.default_rng(7).standard_normal((4, 2048)), requires_grad=True)
+    values = x.topk(10).values
+    assert values.grad_fn.inputs[0] is x
+    assert all(np.size(i) <= 4 * 10 for i in values.grad_fn.kw["index"] if i is not None)
