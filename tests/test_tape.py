@@ -1199,7 +1199,9 @@ def test_assigning_grad_checks_type_and_shape_as_torch():
 
 def test_grad_refuses_an_integer_input_whose_requires_grad_was_assigned():
     i = Tensor(np.array([1, 2]))
-    i.requires_grad = True
+    with pytest.raises(TypeError, match="only floating-point tensors can require gradients"):
+        i.requires_grad = True  # refused at the assignment now, as torch refuses it
+    i._requires_grad = True  # behind the setter's check: grad() still refuses it
     with pytest.raises(TypeError, match="only floating-point tensors can require gradients"):
         tg.grad((i * 1.5).sum(), [i])  # was [1, 1]: 1.5 truncated
 

@@ -299,7 +299,10 @@ def test_accumulated_grad_keeps_the_leaf_dtype():
 
 def test_integer_leaf_made_to_require_grad_by_assignment_is_refused_before_any_grad():
     t = Tensor(np.arange(3))
-    t.requires_grad = True  # skips the constructor's check
+    with pytest.raises(TypeError, match="floating-point"):
+        t.requires_grad = True  # refused at the assignment now, as torch refuses it
+    assert not t.requires_grad
+    t._requires_grad = True  # behind the setter's check: the backward still refuses it
     f = Tensor(np.ones(3), requires_grad=True)
     with pytest.raises(TypeError, match="floating-point"):
         (t * 1.5 + f).sum().backward()
@@ -404,8 +407,11 @@ def test_var_takes_correction_or_ddof_not_both_as_numpy(fn):
         getattr(x, fn)(correction=0, ddof=1)
     with pytest.raises(ValueError):
         getattr(np, fn)(a, correction=0, ddof=1)
-    with pytest.raises(TypeError, match=f"{fn}\\(\\): ddof must be an int"):
-        getattr(x, fn)(ddof=1.5)
+    # a float ddof/correction is NumPy's and torch's (was refused here as not an int)
+    assert getattr(x, fn)(ddof=1.5).item() == pytest.approx(getattr(np, fn)(a, ddof=1.5),
+                                                            rel=1e-15)
+    with pytest.raises(TypeError, match=f"{fn}\\(\\): ddof must be a number"):
+        getattr(x, fn)(ddof="1")
     assert getattr(x, fn)(ddof=0).item() == pytest.approx(getattr(np, fn)(a), rel=1e-15)
     assert getattr(x, fn)(correction=None).item() == pytest.approx(getattr(np, fn)(a, ddof=1),
                                                                    rel=1e-15)

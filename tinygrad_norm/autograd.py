@@ -67,7 +67,7 @@ def mark_written(tensors):
     with _WRITE_LOCK:  # two threads' stamps must not leave the older one as the latest
         stamp = _next_seq()
         for t in tensors:
-            base = _owner(t.data)
+            base = _owner(t._data)
             key = id(base)
             entry = _written.get(key)
             if entry is None:
@@ -417,7 +417,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                 in_grads = node.op.vjp_owned(g, args, out, extra, node.kw, needs, xp)
                 shares = 0
                 for t, gi in zip(inputs, in_grads):
-                    if gi is g and type(t) is Tensor and t.requires_grad and t.data.size == g.size:
+                    if gi is g and type(t) is Tensor and t._requires_grad and t._data.size == g.size:
                         shares += 1
                 mine = shares == 1
             else:
@@ -425,9 +425,9 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                 mine = False
             prev = None
             for t, gi in zip(inputs, in_grads):
-                if gi is None or type(t) is not Tensor or not t.requires_grad:
+                if gi is None or type(t) is not Tensor or not t._requires_grad:
                     continue
-                td = t.data
+                td = t._data
                 if gi.shape != td.shape:
                     gi = xp.sum_to(gi, td.shape)
                 if gi.dtype != td.dtype and td.dtype.kind in "fc":
@@ -480,7 +480,7 @@ def _finish_leaves(leaves, grads, hooked, targets, leaf_index, found, accumulate
     # become a .grad as they are: an in-place update of one would change the other.
     foreign = {id(g) for g in grads} | hooked
     for t, _, _ in leaves.values():
-        if t.requires_grad and t.data.dtype.kind not in "fc" and (accumulate
+        if t._requires_grad and t._data.dtype.kind not in "fc" and (accumulate
                                                                   or id(t) in leaf_index):
             # requires_grad set by assignment skips the constructor's check; a gradient
             # cast to integers would be silently truncated. Refused before any .grad changes.
@@ -499,7 +499,7 @@ def _finish_leaves(leaves, grads, hooked, targets, leaf_index, found, accumulate
         if targets is not None:
             for i in leaf_index.get(id(t), ()):
                 found[i] = g
-        if accumulate and t.requires_grad:
+        if accumulate and t._requires_grad:
             if id(g) in foreign and isinstance(g, np.ndarray):
                 g = g.copy()
             foreign.add(id(g))
@@ -530,7 +530,7 @@ def _needed(roots, target_nodes, leaf_index, Tensor):
                 if below is not None:
                     if below.seq not in seen:
                         stack.append(below)
-                elif t.requires_grad and id(t) not in leaf_index:
+                elif t._requires_grad and id(t) not in leaf_index:
                     other_leaves = True
     if not target_nodes and not other_leaves:
         # every leaf that wants a gradient was asked for (grad(loss, params)): every node
@@ -600,10 +600,10 @@ def _check_written(node):
         reads = op.reads(node.needs) if op.reads is not None else (True,) * len(arrays)
         stale = next((a for a, r in zip(arrays, reads) if r and _written_since(a, seq)), None)
         if stale is None:  # an operand saved as a promoted copy: the write is into its tensor
-            stale = next((t.data for t, a, r in zip(node.inputs, arrays, reads)
+            stale = next((t._data for t, a, r in zip(node.inputs, arrays, reads)
                           if r and type(a) is np.ndarray and hasattr(t, "data")
-                          and t.data is not a and t.data.dtype != a.dtype
-                          and _written_since(t.data, seq)), None)
+                          and t._data is not a and t._data.dtype != a.dtype
+                          and _written_since(t._data, seq)), None)
     if stale is None and op.saves_out and _written_since(out, seq):
         stale = out
     if stale is None and node.kw:  # an index or a target array the VJP reads (getitem, nll)
@@ -638,11 +638,11 @@ def _check_unmodified(node):
         # (an integer operand promoted to the other's float type was saved as that copy: its
         # dtype tells it apart from a replaced array)
         stale = next((t for t, a in zip(node.inputs, node.saved[0])
-                      if type(t) is Tensor and t.data is not a and (
-                          t.data.dtype == a.dtype or _written_since(t.data, node.seq))), None)
+                      if type(t) is Tensor and t._data is not a and (
+                          t._data.dtype == a.dtype or _written_since(t._data, node.seq))), None)
     if stale is None and node.op.saves_out:
         out = node.out_ref()
-        stale = out if out is not None and out.data is not node.saved[1] else None
+        stale = out if out is not None and out._data is not node.saved[1] else None
     if stale is not None:
         raise RuntimeError(
             f"one of the tensors needed for gradient computation has been modified since the "
@@ -707,14 +707,14 @@ class GroupHook:
 
 def _hook_result(new, old, create_graph, Tensor):
     """A group hook's replacement gradient, as the single hooks' (below) are taken."""
-    shape = np.shape(new.data if isinstance(new, Tensor) else new)
-    old_shape = np.shape(old.data if isinstance(old, Tensor) else old)
+    shape = np.shape(new._data if isinstance(new, Tensor) else new)
+    old_shape = np.shape(old._data if isinstance(old, Tensor) else old)
     if shape != old_shape:
         raise RuntimeError(f"backward hook changed the shape of a gradient from {old_shape} to "
                            f"{shape}")
     if create_graph:
         return new if isinstance(new, Tensor) else Tensor._wrap(np.asarray(new))
-    return new.data if isinstance(new, Tensor) else np.asarray(new)
+    return new._data if isinstance(new, Tensor) else np.asarray(new)
 
 
 def _run_hooks(hooks, g, create_graph, at=None):
@@ -733,13 +733,13 @@ def _run_hooks(hooks, g, create_graph, at=None):
                 raise TypeError(f"hook {getattr(hook, '__name__', hook)!r} returned a "
                                 f"{type(r).__name__}; a hook returns None, a Tensor or an ndarray "
                                 f"(a gradient of shape {gt.data.shape})")
-            shape = np.shape(r.data if isinstance(r, Tensor) else r)
-            if shape != gt.data.shape:  # caught here, not as a puzzling error ops later
+            shape = np.shape(r._data if isinstance(r, Tensor) else r)
+            if shape != gt._data.shape:  # caught here, not as a puzzling error ops later
                 raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} changed the shape of "
                                    f"the gradient from {gt.data.shape} to {shape}")
             if not isinstance(r, (Tensor, np.ndarray)):  # a Python number: the gradient's dtype
-                r = np.asarray(r, dtype=gt.data.dtype)
-            elif (r.data if isinstance(r, Tensor) else r).dtype != gt.data.dtype:
+                r = np.asarray(r, dtype=gt._data.dtype)
+            elif (r._data if isinstance(r, Tensor) else r).dtype != gt._data.dtype:
                 raise TypeError(f"hook {getattr(hook, '__name__', hook)!r} changed the dtype of "
                                 f"the gradient from {gt.data.dtype} to "
                                 f"{(r.data if isinstance(r, Tensor) else r).dtype}, as PyTorch "
@@ -747,7 +747,7 @@ def _run_hooks(hooks, g, create_graph, at=None):
             if create_graph:  # a recorded VJP calls Tensor methods on its g: no bare ndarray
                 g = r if isinstance(r, Tensor) else Tensor._wrap(np.asarray(r))
             else:
-                g = r.data if isinstance(r, Tensor) else np.asarray(r)
+                g = r._data if isinstance(r, Tensor) else np.asarray(r)
     return g
 
 
@@ -755,33 +755,33 @@ def _accumulate_leaf(t, g, create_graph, Tensor):
     # Tensor: the class, passed in (an import here cost ~0.5 us a leaf, 8 leaves an MLP step)
     if create_graph:
         gt = g if isinstance(g, Tensor) else Tensor._wrap(g)
-        if gt.data.dtype != t.data.dtype:  # as below: a gradient has its leaf's dtype
-            gt = gt.astype(t.data.dtype)
+        if gt._data.dtype != t._data.dtype:  # as below: a gradient has its leaf's dtype
+            gt = gt.astype(t._data.dtype)
         elif t._grad is None:
             # a recorded copy, as PyTorch clones here: the gradient may be the caller's seed or
             # another leaf's (an add passes it through), which an in-place edit must not reach
             from .tensor import apply  # only under create_graph
-            gt = apply(_upper[1].Cast, gt, dtype=gt.data.dtype)
+            gt = apply(_upper[1].Cast, gt, dtype=gt._data.dtype)
         t._grad = gt if t._grad is None else t._grad + gt  # _grad: shapes agree by construction
         return
     if isinstance(g, Tensor):
-        g = g.data
+        g = g._data
     if t._grad is None:
         # The array may alias upstream memory (an add passes its gradient through); own a copy
         # only when it is not already a fresh, writable, correctly-shaped array of our own.
-        if not (g.flags.writeable and g.flags.owndata) or g.dtype != t.data.dtype:
-            g = np.array(g, dtype=t.data.dtype)
+        if not (g.flags.writeable and g.flags.owndata) or g.dtype != t._data.dtype:
+            g = np.array(g, dtype=t._data.dtype)
         t._grad = Tensor._wrap(g)
     else:
         old = t._grad
-        total = np.add(old.data, g, dtype=t.data.dtype, casting="unsafe")
+        total = np.add(old._data, g, dtype=t._data.dtype, casting="unsafe")
         if type(total) is not np.ndarray:  # two 0-d arrays add to a NumPy scalar
-            total = np.array(total, dtype=t.data.dtype)
-        if old._node is None and not old.requires_grad:
+            total = np.array(total, dtype=t._data.dtype)
+        if old._node is None and not old._requires_grad:
             # the same .grad Tensor, as PyTorch accumulates into it: a reference the caller
             # holds (or a .grad they assigned) sees the sum. A new array, not an in-place add:
             # the old one may be shared (a state dict, an optimizer's snapshot)
-            old.data = total
+            old._data = total
         else:  # a recorded gradient (create_graph): its graph keeps its value
             t._grad = Tensor._wrap(total)
 
@@ -792,6 +792,37 @@ def _sequence(v, name):
         raise TypeError(f"grad(): {name} must be a Tensor or a sequence of Tensors, got "
                         f"{type(v).__name__}")
     return list(v)
+
+
+def backward_inputs(roots, grads, inputs, retain_graph, create_graph):
+    """``backward(inputs=...)``, as torch's: the gradients of ``roots`` (seeded with
+    ``grads``) accumulated into the ``.grad`` of ``inputs`` only (leaves or not; a tensor given
+    twice counts once), and only the part of the graph that leads to them runs, as ``grad()``'s.
+    An input that did not take part keeps its ``.grad``. Checked before anything runs."""
+    from .tensor import Tensor
+
+    inputs = [inputs] if isinstance(inputs, Tensor) else _sequence(inputs, "inputs")
+    if not inputs:
+        raise RuntimeError("backward(): the 'inputs' argument cannot be empty")
+    seen, targets = set(), []
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward(): inputs must be Tensors, got {type(t).__name__}")
+        if not t._requires_grad:
+            raise RuntimeError("backward(): one of the inputs does not require grad (torch: "
+                               "can't retain_grad on Tensor that has requires_grad=False)")
+        if id(t) not in seen:
+            seen.add(id(t))
+            targets.append(t)
+    found = run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph,
+                         targets=targets, accumulate=False)
+    for t, g in zip(targets, found):
+        if g is None:
+            continue
+        if not isinstance(g, Tensor):  # a copy: the array may be the caller's seed or shared
+            g = np.array(np.broadcast_to(g, t._data.shape), dtype=t._data.dtype)
+        with _LEAF_LOCK:
+            _accumulate_leaf(t, g, create_graph, Tensor)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -816,12 +847,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for t in inputs:
         if not isinstance(t, Tensor):
             raise TypeError(f"grad(): inputs must be Tensors, got {type(t).__name__}")
-        if not t.requires_grad:
+        if not t._requires_grad:
             raise RuntimeError("grad(): one of the differentiated Tensors does not require grad")
     for t in outputs:
         if not isinstance(t, Tensor):
             raise TypeError(f"grad(): outputs must be Tensors, got {type(t).__name__}")
-        if not t.requires_grad:
+        if not t._requires_grad:
             raise RuntimeError("grad(): element of outputs does not require grad and does not have "
                                "a grad_fn")
     seeds = [_seed_grad(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
@@ -838,7 +869,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "desired behavior.")
             result.append(None)
         elif isinstance(g, Tensor):
-            result.append(g if g.data.dtype == t.data.dtype else g.astype(t.data.dtype))
+            result.append(g if g._data.dtype == t._data.dtype else g.astype(t._data.dtype))
         else:
             if g.shape != t.shape:
                 g = np.broadcast_to(g, t.shape)

@@ -22,23 +22,23 @@ def _int(v, fn, name):
 
 
 def _not_bool(x, fn):
-    if x.data.dtype == np.bool_:
+    if x._data.dtype == np.bool_:
         raise TypeError(f'{fn}(): "{fn}" is not implemented for bool tensors (as in torch)')
 
 
 def step(x, op):
     """floor, ceil, trunc: an integer tensor is its own result (a copy, same dtype, as torch)."""
     _not_bool(x, op.name)
-    if x.data.dtype.kind in "iu":
-        return Tensor._wrap(x.data.copy())
+    if x._data.dtype.kind in "iu":
+        return Tensor._wrap(x._data.copy())
     return _unary(op, x)
 
 
 def round_(x, decimals=0):
     decimals = _int(decimals, "round", "decimals")
-    if x.data.dtype.kind in "iu" and decimals == 0:  # its own result: a copy, same dtype (torch)
-        return Tensor._wrap(x.data.copy())
-    if x.data.dtype.kind != "f":  # bool, or an integer with decimals: torch refuses both
+    if x._data.dtype.kind in "iu" and decimals == 0:  # its own result: a copy, same dtype (torch)
+        return Tensor._wrap(x._data.copy())
+    if x._data.dtype.kind != "f":  # bool, or an integer with decimals: torch refuses both
         raise TypeError(f'round(): "round" is not implemented for {x.data.dtype} tensors'
                         f'{" with decimals" if x.data.dtype.kind in "iu" else ""} (as in '
                         f"torch); round a float tensor")
@@ -50,7 +50,7 @@ def round_(x, decimals=0):
 
 def frac(x):
     """``x - trunc(x)`` (exact in floating point), sign of ``x``; gradient ``g``, as torch."""
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise TypeError(f'frac(): "frac" is not implemented for {x.data.dtype} tensors (as in '
                         f"torch)")
     return x - _unary(ops.Trunc, x)
@@ -62,12 +62,12 @@ def _floats(a, b):
     would (``Tensor._floating``)."""
     a, b = _operand(a), _operand(b)
     ta, tb = type(a) is Tensor, type(b) is Tensor
-    fa = ta and a.data.dtype.kind == "f"
-    fb = tb and b.data.dtype.kind == "f"
+    fa = ta and a._data.dtype.kind == "f"
+    fb = tb and b._data.dtype.kind == "f"
     if ta and not fa:
-        a = a.astype(b.data.dtype) if fb else a._floating()
+        a = a.astype(b._data.dtype) if fb else a._floating()
     if tb and not fb:
-        b = b.astype(a.data.dtype) if fa else b._floating()
+        b = b.astype(a._data.dtype) if fa else b._floating()
     if not ta and not tb:
         raise TypeError("expected at least one Tensor operand")
     return a, b
@@ -80,8 +80,8 @@ def float_binary(op, a, b):
 
 def _divisor_check(fn, a, b):
     """torch's error for an integer division by zero (NumPy would give 0 and a warning)."""
-    ad = a.data if type(a) is Tensor else np.asarray(a)
-    bd = b.data if type(b) is Tensor else np.asarray(b)
+    ad = a._data if type(a) is Tensor else np.asarray(a)
+    bd = b._data if type(b) is Tensor else np.asarray(b)
     if np.result_type(ad, bd).kind in "iub" and np.any(bd == 0):
         raise ZeroDivisionError(f"{fn}(): integer division by zero (torch: ZeroDivisionError)")
 
@@ -98,8 +98,8 @@ def floor_divide(a, b):
     quotient that ``remainder`` completes). A constant: torch has no derivative for it."""
     a, b = _operand(a), _operand(b)
     _divisor_check("floor_divide", a, b)
-    ad = a.data if type(a) is Tensor else a
-    bd = b.data if type(b) is Tensor else b
+    ad = a._data if type(a) is Tensor else a
+    bd = b._data if type(b) is Tensor else b
     # torch's result type, as the operators take it: float32 with int64 stays float32, an
     # integer tensor with a Python float is float32 (NumPy made both float64)
     if isinstance(ad, np.ndarray) and isinstance(bd, np.ndarray):
@@ -114,7 +114,7 @@ def floor_divide(a, b):
 
 def test(x, fn):
     """isnan / isinf / isfinite: a bool tensor, no gradient; integers are always finite."""
-    d = x.data
+    d = x._data
     if d.dtype.kind == "f":
         return Tensor._wrap(fn(d))
     return Tensor._wrap(np.full(d.shape, fn is np.isfinite))
@@ -122,10 +122,10 @@ def test(x, fn):
 
 def logical(fn, a, b=None):
     """A bool tensor: nonzero counts as True, as torch's logical_* (no gradient)."""
-    ad = a.data if isinstance(a, Tensor) else np.asarray(a)
+    ad = a._data if isinstance(a, Tensor) else np.asarray(a)
     if b is None:
         return Tensor._wrap(np.asarray(fn(ad)))
-    bd = b.data if isinstance(b, Tensor) else np.asarray(b)
+    bd = b._data if isinstance(b, Tensor) else np.asarray(b)
     try:
         return Tensor._wrap(np.asarray(fn(ad, bd)))
     except ValueError:
@@ -144,7 +144,7 @@ def lerp(x, end, weight):
     diff = end - x
     if type(weight) is not Tensor:
         return x + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
-    small = np.abs(weight.data) < 0.5
+    small = np.abs(weight._data) < 0.5
     return where(small, x + weight * diff, end - diff * (1 - weight))
 
 
@@ -156,12 +156,12 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
         if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
             raise TypeError(f"nan_to_num(): argument '{name}' must be a number, not "
                             f"{type(v).__name__}")
-    d = x.data
+    d = x._data
     if d.dtype.kind != "f":
         return Tensor._wrap(d.copy())
     finite = np.isfinite(d)
     if finite.all():
-        return x.clone() if x.requires_grad else Tensor._wrap(d.copy())
+        return x.clone() if x._requires_grad else Tensor._wrap(d.copy())
     with np.errstate(over="ignore"):
         fill = np.nan_to_num(d, nan=float(nan), posinf=posinf, neginf=neginf)
     return where(finite, x, Tensor._wrap(fill))
@@ -170,8 +170,8 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 def cumprod(x, dim):
     """Running products along ``dim``, as torch's ``cumprod``: the ``Cumprod`` primitive (O(n),
     torch's gradient where factors are 0). Integers and bools give int64, as torch."""
-    d = _one_axis(_int(dim, "cumprod", "dim"), max(x.data.ndim, 1), "dim")
-    if x.data.ndim == 0:
+    d = _one_axis(_int(dim, "cumprod", "dim"), max(x._data.ndim, 1), "dim")
+    if x._data.ndim == 0:
         return x.prod()
     return apply(ops.Cumprod, x, axis=d)
 
@@ -182,14 +182,14 @@ def diff(x, n=1, dim=-1, prepend=None, append=None):
     n = _int(n, "diff", "n")
     if n < 0:
         raise ValueError(f"diff(): order must be non-negative but got {n}")
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         raise ValueError("diff(): diff expects input to be at least one-dimensional")
-    d = _one_axis(_int(dim, "diff", "dim"), x.data.ndim, "dim")
+    d = _one_axis(_int(dim, "diff", "dim"), x._data.ndim, "dim")
     parts = []
     for name, p in (("prepend", prepend), ("append", append)):
         if p is not None:
             p = p if isinstance(p, Tensor) else Tensor(np.asarray(p))
-            if p.data.ndim != x.data.ndim:
+            if p._data.ndim != x._data.ndim:
                 raise ValueError(f"diff(): diff expects prepend or append to be the same "
                                  f"dimension as input (got {name} of {p.data.ndim} dimensions "
                                  f"for an input of {x.data.ndim})")
@@ -199,8 +199,8 @@ def diff(x, n=1, dim=-1, prepend=None, append=None):
     lo = (slice(None),) * d + (slice(None, -1),)
     hi = (slice(None),) * d + (slice(1, None),)
     for _ in range(n):
-        if x.data.dtype == np.bool_:
-            x = Tensor._wrap(x.data[hi] != x.data[lo])
+        if x._data.dtype == np.bool_:
+            x = Tensor._wrap(x._data[hi] != x._data[lo])
         else:
             x = x[hi] - x[lo]
     return x

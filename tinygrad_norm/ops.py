@@ -71,6 +71,8 @@ def _sum(a, axis=None, keepdims=False):
         return np.add.reduce(a, axis=axis, keepdims=keepdims)
     if dt is _F16:
         return np.add.reduce(a, axis=axis, dtype=np.float32, keepdims=keepdims).astype(np.float16)
+    if dt.kind in "bu" and dt.itemsize < 8:  # bools and unsigned ints in int64, as torch's
+        return np.sum(a, axis=axis, dtype=np.int64, keepdims=keepdims)  # (NumPy: uint64)
     return np.sum(a, axis=axis, keepdims=keepdims)  # ints and bools: np.sum's wider accumulator
 
 
@@ -700,8 +702,11 @@ class Div(Op):
 
 
 class Pow(Op):
+    """``a ** b``. The output is not saved: the base's gradient reads only ``a`` and ``b`` (a
+    write into ``x ** 2``'s output goes unrefused, as torch's, which saves only ``self`` for a
+    number exponent), and the exponent's, which needs it, recomputes ``a ** b`` from the saved
+    operands (the forward's promoted arrays: the same values)."""
     name = "pow"
-    saves_out = True
     forward = staticmethod(np.power)
 
     @staticmethod
@@ -723,6 +728,7 @@ class Pow(Op):
         if needs[1]:
             # d(a^b)/db = a^b log a; PyTorch takes it as 0 where a == 0 and b >= 0 (the limit),
             # and keeps inf * log 0 = -inf where b < 0
+            out = a ** b
             if type(a) in (int, float) and a != 0:  # a Python number stays one (float32 graphs)
                 gb = g * out * (math.log(a) if a > 0 else math.nan)
             else:
@@ -1541,7 +1547,12 @@ class GetItem(Op):
 
     @staticmethod
     def forward(a, index, basic):
-        return a[index]
+        out = a[index]
+        if basic and type(out) is not np.ndarray:
+            # every dim taken by an int: NumPy gives a scalar, a copy; a 0-d view instead, as
+            # torch's x[0] (under no_grad() `v = x[0]; v += 1` writes through to x)
+            out = a[(index if type(index) is tuple else (index,)) + (Ellipsis,)]
+        return out
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):

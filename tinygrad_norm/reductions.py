@@ -32,12 +32,12 @@ def _without_nan(x):
     """``x`` with NaN replaced by 0, by a select: the gradient is exactly 0 at the NaN places
     (torch's ``grad * ~isnan(x)``, where the upstream gradient is finite). Itself when no
     element is NaN (or the dtype has no NaN): no node."""
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         return x
-    nan = np.isnan(x.data)
+    nan = np.isnan(x._data)
     if not nan.any():
         return x
-    return where(nan, Tensor._wrap(np.zeros((), x.data.dtype)), x)
+    return where(nan, Tensor._wrap(np.zeros((), x._data.dtype)), x)
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
@@ -46,8 +46,8 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     float32 (rounded once), as torch's."""
     x = _cast(_tensor(input, "nansum"), dtype)
     axes = _dims(x, dim, "nansum")
-    if x.data.dtype.kind in "biu":
-        return Tensor._wrap(np.asarray(np.sum(x.data, axis=axes, dtype=np.int64,
+    if x._data.dtype.kind in "biu":
+        return Tensor._wrap(np.asarray(np.sum(x._data, axis=axes, dtype=np.int64,
                                               keepdims=bool(keepdim))))
     return _without_nan(x).sum(axes, bool(keepdim))
 
@@ -57,12 +57,12 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     slice holds nothing else. Floating tensors only (``TypeError``, torch's error). The
     gradient is ``g / count`` at the other elements and 0 at the NaN ones."""
     x = _cast(_tensor(input, "nanmean"), dtype)
-    dt = x.data.dtype
+    dt = x._data.dtype
     if dt.kind != "f":
         raise TypeError(f"nanmean(): expected input to have floating point dtype but got {dt}")
     axes = _dims(x, dim, "nanmean")
     keep = bool(keepdim)
-    count = np.sum(~np.isnan(x.data), axis=axes, keepdims=keep)
+    count = np.sum(~np.isnan(x._data), axis=axes, keepdims=keep)
     total = _without_nan(x).sum(axes, keep)
     if count.all():
         return total / Tensor._wrap(np.asarray(count, dt))
@@ -76,9 +76,9 @@ def _running(x, d, ufunc, result):
     """cummax/cummin: ``ufunc`` (np.maximum or np.minimum) accumulated along ``d``, and each
     output's index: the last element so far that equals the running extreme, or that is NaN
     (torch's rule: ``x >= best or isnan(x)`` takes over; NaN then stays)."""
-    if x.data.ndim == 0:  # torch: the element itself, index 0
+    if x._data.ndim == 0:  # torch: the element itself, index 0
         return result(x.clone(), Tensor._wrap(np.zeros((), np.int64)))
-    a = x.data
+    a = x._data
     best = ufunc.accumulate(a, axis=d)  # NaN propagates, as torch's
     takes = a == best
     if a.dtype.kind == "f":
@@ -115,14 +115,14 @@ def logcumsumexp(input, dim):
     float16 is computed in float32 and rounded once."""
     x = _tensor(input, "logcumsumexp")
     d = _dim(x, dim, "logcumsumexp")
-    dt = x.data.dtype
+    dt = x._data.dtype
     if dt.kind != "f":
         raise TypeError(f"logcumsumexp(): not implemented for {dt} (a floating tensor only)")
     if dt == np.float16:
         return logcumsumexp(x.astype(np.float32), d).astype(np.float16)
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         return x.clone()
-    n = x.data.shape[d]
+    n = x._data.shape[d]
     out, step = x, 1
     lead = (slice(None),) * d
     while step < n:
@@ -141,12 +141,12 @@ def aminmax(input, *, dim=None, keepdim=False):
     x = _tensor(input, "aminmax")
     keep = bool(keepdim)
     if dim is None:
-        if x.data.size == 0:
+        if x._data.size == 0:
             raise ValueError("aminmax(): cannot compute aminmax over an empty dimension as the "
                              "operation has no identity.")
         return AminmaxResult(x.min(None, keep), x.max(None, keep))
     d = _dim(x, dim, "aminmax")  # one int (a tuple is torch's TypeError); 0-d takes 0, -1
-    if x.data.ndim and x.data.shape[d] == 0:
+    if x._data.ndim and x._data.shape[d] == 0:
         raise IndexError(f"aminmax: Expected reduction dim {d} to have non-zero size.")
-    axes = (d,) if x.data.ndim else ()
+    axes = (d,) if x._data.ndim else ()
     return AminmaxResult(x.min(axes, keep), x.max(axes, keep))

@@ -19,6 +19,7 @@ import numpy as np
 from . import ops
 from . import random as _random
 from .autograd import GroupHook, Node, _state, mark_written, no_grad, run_backward
+from .autograd import backward_inputs as _backward_inputs
 
 _new = object.__new__
 _SCALARS = (int, float)
@@ -31,11 +32,11 @@ def _make(op, out, inputs, arrays, kw=None, extra=None):
     if type(out) is not np.ndarray:
         out = np.asarray(out)  # NumPy returns scalars from 0-d ops; a Tensor always holds an array
     t = _new(Tensor)
-    t.data = out
+    t._data = out
     if _state.enabled:
-        needs = tuple([type(x) is Tensor and x.requires_grad for x in inputs])
+        needs = tuple([type(x) is Tensor and x._requires_grad for x in inputs])
         if True in needs:
-            t.requires_grad = True
+            t._requires_grad = True
             t._node = Node(op, inputs, kw, t, needs,
                            (arrays, out if op.saves_out else None, extra))
     return t
@@ -43,7 +44,7 @@ def _make(op, out, inputs, arrays, kw=None, extra=None):
 
 def apply(op, *inputs, **kw):
     """Run primitive ``op`` on tensors (or Python scalars) and record it."""
-    arrays = tuple([x.data if type(x) is Tensor else x for x in inputs])
+    arrays = tuple([x._data if type(x) is Tensor else x for x in inputs])
     out = op.forward(*arrays, **kw)
     extra = None
     if op.keeps_extra:
@@ -54,14 +55,14 @@ def apply(op, *inputs, **kw):
 def _unary(op, x):
     """``apply(op, x)`` for a one-input primitive without keywords (exp, rsqrt, relu, ...),
     written out: ~0.8 us a call less, and a network calls these a few times a layer."""
-    a = x.data
+    a = x._data
     out = op.forward(a)
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     t = _new(Tensor)
-    t.data = out
-    if _state.enabled and x.requires_grad and type(x) is Tensor:  # as _make decides
-        t.requires_grad = True
+    t._data = out
+    if _state.enabled and x._requires_grad and type(x) is Tensor:  # as _make decides
+        t._requires_grad = True
         t._node = Node(op, (x,), None, t, (True,), ((a,), out if op.saves_out else None, None))
     return t
 
@@ -89,7 +90,7 @@ def _operand(x):
 
 
 def _shape_of(x):
-    return x.data.shape if type(x) is Tensor else np.shape(x)
+    return x._data.shape if type(x) is Tensor else np.shape(x)
 
 
 def _promoted(a, b, op):
@@ -119,8 +120,8 @@ def _binary(op, a, b):
         b = _operand(b)
     if type(a) is not Tensor and type(a) not in _SCALARS:
         a = _operand(a)
-    ad = a.data if type(a) is Tensor else a
-    bd = b.data if type(b) is Tensor else b
+    ad = a._data if type(a) is Tensor else a
+    bd = b._data if type(b) is Tensor else b
     # PyTorch's result type where NumPy's differs (_promoted); the usual case -- two arrays of
     # one dtype, or an array and a Python float -- costs two type tests and one dtype test
     if type(ad) is np.ndarray:
@@ -143,12 +144,12 @@ def _binary(op, a, b):
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     t = _new(Tensor)
-    t.data = out
+    t._data = out
     if _state.enabled:
-        na = type(a) is Tensor and a.requires_grad
-        nb = type(b) is Tensor and b.requires_grad
+        na = type(a) is Tensor and a._requires_grad
+        nb = type(b) is Tensor and b._requires_grad
         if na or nb:
-            t.requires_grad = True
+            t._requires_grad = True
             t._node = Node(op, (a, b), None, t, (na, nb),
                            ((ad, bd), out if op.saves_out else None,
                             ops.SAME if a is b else None))
@@ -167,9 +168,9 @@ def _equality(fn, a, b):
 
 def _compare(fn, a, b):
     b = _operand(b)
-    bd = b.data if type(b) is Tensor else b
+    bd = b._data if type(b) is Tensor else b
     try:
-        out = fn(a.data, bd)
+        out = fn(a._data, bd)
     except ValueError:
         raise ValueError(f"comparison: operands of shapes {a.shape} and {_shape_of(b)} cannot be "
                          f"broadcast together") from None
@@ -261,7 +262,7 @@ def _index_arg(index):
     norm, basic = [], True
     for i in items:
         if isinstance(i, Tensor):
-            i = i.data
+            i = i._data
         elif isinstance(i, list):
             i = np.asarray(i)
             if i.size == 0:  # [] or [[], []] would be float64: an empty integer index, as NumPy
@@ -277,7 +278,7 @@ def _index_arg(index):
 
 def _as_data(data, dtype):
     if isinstance(data, Tensor):
-        arr = data.data
+        arr = data._data
     elif isinstance(data, (np.ndarray, np.generic)):
         arr = np.asarray(data)
     else:
@@ -370,7 +371,7 @@ def _float_unary(op):
     integer or bool tensor is computed in a float type of at least 32 bits (see
     ``Tensor._floating``), a float tensor as it is, tested inline (no extra call: ~0.1 us)."""
     def method(self):
-        return _unary(op, self if self.data.dtype.kind == "f" else self._floating())
+        return _unary(op, self if self._data.dtype.kind == "f" else self._floating())
     method.__name__ = method.__qualname__ = op.name
     return method
 
@@ -382,8 +383,14 @@ class Tensor:
     __array_ufunc__ = None
     __array_priority__ = 1000
 
+    # ``data`` is read more than any other attribute: it lives in a slot, read through the
+    # ``data`` property (whose getter is the slot's own C-level ``__get__``) and written, by the
+    # engine, straight into the slot ``_data``; an assignment to ``t.data`` is checked (below,
+    # after the class). The engine's hot paths read ``_data`` and ``_requires_grad`` directly.
+    __slots__ = ("_data", "__dict__", "__weakref__")
+
     # Class-level defaults keep construction to one attribute store on the hot path.
-    requires_grad = False
+    _requires_grad = False
     _grad = None
     _node = None
     _hooks = None
@@ -394,11 +401,11 @@ class Tensor:
         if type(data) is np.ndarray and dtype is None and data.dtype.kind == "f":
             # a float array taken as it is, without _as_data's checks (~0.4 us): a training
             # loop may wrap its arrays as fresh leaves every step
-            self.data = data
+            self._data = data
             if requires_grad:
-                self.requires_grad = True
+                self._requires_grad = True
         else:
-            self.data = _as_data(data, dtype)
+            self._data = _as_data(data, dtype)
             if requires_grad:
                 self.requires_grad_(True)
         if name is not None:
@@ -409,9 +416,55 @@ class Tensor:
         leaf. Not the gradient, the hooks (a lambda cannot be pickled) or the node that made it,
         as a PyTorch parameter's copy keeps none of them."""
         state = dict(self.__dict__)
-        for k in ("_grad", "_hooks", "_node"):
+        for k in ("_grad", "_hooks", "_node", "_requires_grad"):
             state.pop(k, None)
+        state["data"] = self._data
+        if self._requires_grad:
+            state["requires_grad"] = True
         return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        self._data = state.pop("data")
+        if state.pop("requires_grad", False):
+            self._requires_grad = True
+        self.__dict__.update(state)
+
+    def _set_data(self, value):
+        """``t.data = value``, checked as PyTorch's: an ndarray, or a Tensor whose array is taken
+        (``p.data = q``, torch's idiom), of a numeric dtype, and a floating one while this tensor
+        requires grad. A NumPy scalar becomes a 0-d array. Checked before anything changes."""
+        if type(value) is not np.ndarray:
+            if isinstance(value, Tensor):
+                value = value._data
+            elif isinstance(value, (np.ndarray, np.generic)):
+                value = np.asarray(value)
+            else:
+                raise TypeError(f"Tensor.data must be an ndarray or a Tensor, got "
+                                f"{type(value).__name__}")
+        if value.dtype.kind not in "biuf":
+            raise TypeError(f"Tensor.data must be numeric (bool, int or float), got dtype "
+                            f"{value.dtype}")
+        if self._requires_grad and value.dtype.kind != "f":
+            raise TypeError(f"data set to a tensor that requires gradients must be floating "
+                            f"point, got dtype {value.dtype}")
+        self._data = value
+
+    def _set_requires_grad(self, value):
+        """``t.requires_grad = flag``, checked as PyTorch's: a bool, on a leaf only (a computed
+        tensor keeps what its inputs decide: ``detach()`` cuts it off), True for a floating
+        tensor only."""
+        if type(value) is not bool:
+            raise TypeError(f"requires_grad must be a bool, got {type(value).__name__}")
+        if self._node is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables" +
+                ("" if value else ". If you want to use a computed variable in a subgraph that "
+                                  "doesn't require differentiation use var_no_grad = var.detach()"))
+        if value and self._data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype "
+                            f"{self._data.dtype}")
+        self._requires_grad = value
 
     @property
     def grad(self):
@@ -426,10 +479,10 @@ class Tensor:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None, but got "
                                 f"{type(value).__name__}")
-            if value.data.shape != self.data.shape:
+            if value._data.shape != self._data.shape:
                 raise ValueError(f"attempting to assign a gradient of shape {value.data.shape} "
                                  f"to a tensor of shape {self.data.shape}")
-            if value.data.dtype != self.data.dtype:
+            if value._data.dtype != self._data.dtype:
                 raise TypeError(f"attempting to assign a gradient of dtype {value.data.dtype} "
                                 f"to a tensor of dtype {self.data.dtype}")
         self._grad = value
@@ -437,16 +490,16 @@ class Tensor:
     @classmethod
     def _wrap(cls, arr):
         t = _new(cls)
-        t.data = arr
+        t._data = arr
         return t
 
     def requires_grad_(self, flag=True):
-        if flag and self.data.dtype.kind != "f":
+        if flag and self._data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype "
                             f"{self.data.dtype}")
         if not flag and self._node is not None:
             raise RuntimeError("you can only change requires_grad of leaf tensors; use detach()")
-        self.requires_grad = bool(flag)
+        self._requires_grad = bool(flag)
         return self
 
     # ---- constructors ---------------------------------------------------------------------------
@@ -522,53 +575,53 @@ class Tensor:
 
     @staticmethod
     def zeros_like(t, dtype=None, requires_grad=False):
-        d = t.data if isinstance(t, Tensor) else np.asarray(t)
+        d = t._data if isinstance(t, Tensor) else np.asarray(t)
         return Tensor(np.zeros_like(d, dtype=dtype), requires_grad=requires_grad)
 
     @staticmethod
     def ones_like(t, dtype=None, requires_grad=False):
-        d = t.data if isinstance(t, Tensor) else np.asarray(t)
+        d = t._data if isinstance(t, Tensor) else np.asarray(t)
         return Tensor(np.ones_like(d, dtype=dtype), requires_grad=requires_grad)
 
     # ---- properties and interop ---------------------------------------------------------------
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
-    dtype = property(lambda self: self.data.dtype)
+    shape = property(lambda self: self._data.shape)
+    ndim = property(lambda self: self._data.ndim)
+    size = property(lambda self: self._data.size)
+    dtype = property(lambda self: self._data.dtype)
     is_leaf = property(lambda self: self._node is None)
     grad_fn = property(lambda self: self._node)
     T = property(lambda self: self.transpose())
 
     def numpy(self):
-        return self.data
+        return self._data
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item(): only a one-element tensor can be converted to a Python "
                              f"scalar, got shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
         if copy:
-            return np.array(self.data, dtype=dtype, copy=True)
-        if copy is False and dtype is not None and np.dtype(dtype) != self.data.dtype:
+            return np.array(self._data, dtype=dtype, copy=True)
+        if copy is False and dtype is not None and np.dtype(dtype) != self._data.dtype:
             raise ValueError(f"Unable to avoid copy while creating an array as requested: the "
                              f"tensor holds {self.data.dtype}, not {np.dtype(dtype)}")
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
     def __bool__(self):
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self):
         return float(self.item())
@@ -576,7 +629,7 @@ class Tensor:
     def __format__(self, spec):
         """``f"{loss:.4f}"``: a 0-d tensor formats as its number, as torch's (other tensors take
         no format spec)."""
-        if self.data.size == 1 and self.data.ndim == 0:
+        if self._data.size == 1 and self._data.ndim == 0:
             return format(self.item(), spec)
         return object.__format__(self, spec) if spec else str(self)
 
@@ -586,22 +639,22 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(", precision=4,
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(", precision=4,
                                threshold=100, edgeitems=3)
         extra = f", dtype={self.data.dtype}"
-        if self.data.size == 0 and self.data.ndim > 1:  # "[]" alone hides it, as in NumPy
+        if self._data.size == 0 and self._data.ndim > 1:  # "[]" alone hides it, as in NumPy
             extra = f", shape={self.data.shape}" + extra
         if self._node is not None:
             extra += f", grad_fn={self._node.op.name}"
-        elif self.requires_grad:
+        elif self._requires_grad:
             extra += ", requires_grad=True"
         if self.name:
             extra += f", name={self.name!r}"
         return f"Tensor({body}{extra})"
 
     def detach(self):
-        t = Tensor._wrap(self.data)
-        t._detached = self.requires_grad  # so a graph can say the gradient stopped here on purpose
+        t = Tensor._wrap(self._data)
+        t._detached = self._requires_grad  # so a graph can say the gradient stopped here on purpose
         return t
 
     def zero_grad(self):
@@ -612,7 +665,7 @@ class Tensor:
         replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
         if not callable(fn):  # else the error would come from a later backward()
             raise TypeError(f"register_hook(): fn must be callable, got {type(fn).__name__}")
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._node is not None:
             if self._node.hooks is None:
@@ -631,14 +684,17 @@ class Tensor:
         hooks.insert(at, hook)
         return _HookHandle(hooks, hook)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        """Accumulate d(self)/d(leaf) . gradient into every leaf's ``.grad``."""
-        if not self.requires_grad:
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) . gradient into every leaf's ``.grad`` (with ``inputs``,
+        a tensor or a sequence of them, into theirs only, as torch's)."""
+        if not self._requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a "
                                "grad_fn")
         g = _seed_grad(self, gradient, create_graph)
         if retain_graph is None:
             retain_graph = create_graph
+        if inputs is not None:
+            return _backward_inputs([self], [g], inputs, retain_graph, create_graph)
         run_backward([self], [g], retain_graph=retain_graph, create_graph=create_graph)
 
     # ---- arithmetic -------------------------------------------------------------------------------
@@ -650,7 +706,10 @@ class Tensor:
     def __rmul__(self, o): return _binary(ops.Mul, o, self)
     def __truediv__(self, o): return _binary(ops.Div, self, o)
     def __rtruediv__(self, o): return _binary(ops.Div, o, self)
-    def __pow__(self, o): return _binary(ops.Pow, self, o)
+    def __pow__(self, o):
+        if o is True or o is False:  # (two identity tests) a bool tensor stays bool, as torch's
+            return _bool_pow(self, o)
+        return _binary(ops.Pow, self, o)
     def __rpow__(self, o): return _binary(ops.Pow, o, self)
     def __neg__(self): return _unary(ops.Neg, self)
     def __pos__(self): return self
@@ -674,48 +733,62 @@ class Tensor:
         and grad. A recorded graph that saved the array then refuses to go backward, as torch's
         version counters refuse it. Where the op is recorded, a new tensor as ``x = x + y`` gives
         (torch rewrites its graph in place instead: same values); on a leaf that requires grad
-        it is an error, as in torch."""
-        if _state.enabled and (self.requires_grad or (isinstance(o, Tensor) and o.requires_grad)):
-            if self.requires_grad and self._node is None:
+        it is an error, as in torch, and so it is on a view of another tensor (``h[0]``,
+        ``h.reshape(4)``), whose new tensor would leave the tensor it views unchanged where
+        torch writes through."""
+        if _state.enabled and (self._requires_grad or (isinstance(o, Tensor) and o._requires_grad)):
+            node = self._node
+            if self._requires_grad and node is None:
                 raise RuntimeError(
                     f"a leaf tensor that requires grad is being used in an in-place {symbol}: "
                     f"update it under `with tinygrad_norm.no_grad():` (an optimizer step), or "
                     f"write `x = x {symbol[:-1]} y` for a new tensor")
+            if node is not None and node.inputs is not None and self._data.base is not None:
+                for t in node.inputs:
+                    if type(t) is Tensor and np.may_share_memory(self._data, t._data):
+                        what = ("a leaf tensor that requires grad" if t._node is None and
+                                t._requires_grad else "another tensor")
+                        raise RuntimeError(
+                            f"in-place {symbol}: a view of {what} ({node.op.name} of it) that "
+                            f"requires grad is being used in an in-place operation; the "
+                            f"write would not reach the tensor it views, as PyTorch's does. "
+                            f"Update it under `with tinygrad_norm.no_grad():`, or write "
+                            f"`x = x {symbol[:-1]} y` (a new tensor, on the graph)")
             return _combine(op, self, o)
         with no_grad():
-            r = _combine(op, self, o).data
-        if r.shape != self.data.shape:
+            r = _combine(op, self, o)._data
+        if r.shape != self._data.shape:
             raise ValueError(f"in-place {symbol}: the result of shape {r.shape} does not fit the "
                              f"tensor's shape {self.data.shape}")
-        if r.dtype != self.data.dtype:
-            if not np.can_cast(r.dtype, self.data.dtype, "same_kind"):
+        if r.dtype != self._data.dtype:
+            if not np.can_cast(r.dtype, self._data.dtype, "same_kind"):
                 raise TypeError(f"in-place {symbol}: the result of dtype {r.dtype} cannot be "
                                 f"stored in a tensor of dtype {self.data.dtype}")
-            r = r.astype(self.data.dtype)
+            r = r.astype(self._data.dtype)
         self._write(r)
         return self
 
     def _write(self, values):
         """Write ``values`` (this tensor's shape and dtype) into its array, and mark the array
         written for the graphs that saved it; a read-only array (a broadcast view) is replaced."""
-        if self.data.flags.writeable:
-            np.copyto(self.data, values)
+        if self._data.flags.writeable:
+            np.copyto(self._data, values)
             mark_written((self,))
         else:
-            self.data = values
+            self._data = values
 
     def _in_place(self, name, other=None):
         """Checks of an in-place method (``add_``, ``copy_``, ...): what torch refuses, or what
         the tape could not record (this tensor would not change, as ``x = x + y`` can rebind)."""
         if not _state.enabled:
             return
-        if self.requires_grad:
+        if self._requires_grad:
             what = ("a leaf tensor that requires grad" if self._node is None else
                     "a tensor that requires grad")
             raise RuntimeError(f"{name}: {what} is being used in an in-place operation: update "
                                f"it under `with tinygrad_norm.no_grad():`, or write "
                                f"`x = x + y` (a new tensor, on the graph)")
-        if isinstance(other, Tensor) and other.requires_grad:
+        if isinstance(other, Tensor) and other._requires_grad:
             raise RuntimeError(f"{name}: the source requires grad, and an in-place write is not "
                                f"recorded (it would get no gradient); run it under no_grad() or "
                                f"write `x = x + y`")
@@ -724,11 +797,11 @@ class Tensor:
         """``self``'s array takes ``values`` (broadcast to its shape, cast within its kind)."""
         values = self._values(name, values)
         try:
-            out = np.broadcast_to(values, self.data.shape)
+            out = np.broadcast_to(values, self._data.shape)
         except ValueError:
             raise ValueError(f"{name}: values of shape {values.shape} do not fit the tensor's "
                              f"shape {self.data.shape}") from None
-        self._write(out.astype(self.data.dtype, copy=False))
+        self._write(out.astype(self._data.dtype, copy=False))
         return self
 
     def _values(self, name, values):
@@ -736,7 +809,7 @@ class Tensor:
         it fits (3 into uint8, 2 into bool as True, as torch; 300 into uint8 or 1e39 into float32 is a
         ValueError, where NumPy would wrap or give inf), an array cast within its kind (a float
         into an integer tensor is a TypeError: torch truncates)."""
-        dt = self.data.dtype
+        dt = self._data.dtype
         if type(values) in (int, float, bool):
             if type(values) is float and dt.kind in "biu":
                 raise TypeError(f"{name}: the value {values!r} cannot be stored in a tensor of "
@@ -757,11 +830,11 @@ class Tensor:
         tensor's array, as ``torch.Tensor.copy_``; a float source into an integer tensor is a
         TypeError (torch truncates)."""
         self._in_place("copy_", src)
-        return self._put("copy_", src.data if isinstance(src, Tensor) else src)
+        return self._put("copy_", src._data if isinstance(src, Tensor) else src)
 
     def zero_(self):
         self._in_place("zero_")
-        return self._put("zero_", np.zeros((), self.data.dtype))
+        return self._put("zero_", np.zeros((), self._data.dtype))
 
     def fill_(self, value):
         self._in_place("fill_")
@@ -779,21 +852,21 @@ class Tensor:
 
     def _add_scaled(self, other, alpha, name):
         alpha = _scalar_arg(alpha, f"{name}(): alpha")
-        if alpha == 1 or self.data.dtype.kind != "f" or self.data.dtype == np.float64:
+        if alpha == 1 or self._data.dtype.kind != "f" or self._data.dtype == np.float64:
             if alpha != 1:  # a Python number stays one: a NumPy scalar would promote float32
                 with no_grad():
                     other = _operand(other) * alpha
             return self._update(ops.Add, other, name)
         o = _operand(other)
-        od = o.data if isinstance(o, Tensor) else o
+        od = o._data if isinstance(o, Tensor) else o
         # torch's kernel: alpha in the tensor's dtype (float32 for float32), then a fused
         # multiply-add in float32, rounded once (float64 holds it exactly), then to float16
-        dt = self.data.dtype
+        dt = self._data.dtype
         a_t = float(dt.type(alpha)) if dt == np.float16 else float(np.float32(alpha))
         if type(od) in _SCALARS:  # a number operand in the tensor's dtype first, as torch's
             od = dt.type(od)
         with np.errstate(over="ignore"):
-            wide = self.data.astype(np.float64) + a_t * np.asarray(od, dtype=np.float64)
+            wide = self._data.astype(np.float64) + a_t * np.asarray(od, dtype=np.float64)
             return self._put(name, wide.astype(np.float32).astype(dt, copy=False))
 
     def mul_(self, other):
@@ -806,7 +879,7 @@ class Tensor:
 
     def clone(self):
         """A copy with its own array, on the graph (its gradient passes back), as torch's."""
-        return apply(ops.Cast, self, dtype=self.data.dtype)
+        return apply(ops.Cast, self, dtype=self._data.dtype)
 
     def __matmul__(self, o):
         return matmul(self, o)
@@ -828,11 +901,34 @@ class Tensor:
     def __rand__(self, o): return _bitwise(np.bitwise_and, "&", o, self)
     def __ror__(self, o): return _bitwise(np.bitwise_or, "|", o, self)
     def __rxor__(self, o): return _bitwise(np.bitwise_xor, "^", o, self)
+    def __lshift__(self, o): return _shift(True, self, o)
+    def __rlshift__(self, o): return _shift(True, o, self)
+    def __rshift__(self, o): return _shift(False, self, o)
+    def __rrshift__(self, o): return _shift(False, o, self)
+
+    def __abs__(self): return _unary(ops.Abs, self)
+
+    def __index__(self):
+        """A one-element integer (or bool) tensor as a Python int, where Python wants an index
+        (``seq[t]``, ``range(t)``), as torch's."""
+        d = self._data
+        if d.size != 1 or d.dtype.kind not in "biu":
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(d.reshape(-1)[0])
+
+    def __contains__(self, element):
+        """``element in t``: whether any element equals it (a number, or a tensor broadcast
+        against this one), as torch's; other types are a TypeError (torch's RuntimeError)."""
+        if isinstance(element, (Tensor, numbers.Number)):
+            return bool((self == element)._data.any())
+        raise TypeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in "
+                        f"a {type(element)}.")
 
     def __invert__(self):
-        if self.data.dtype != np.bool_:
+        if self._data.dtype != np.bool_:
             raise TypeError(f"~ is defined for boolean tensors only, got dtype {self.dtype}")
-        return Tensor._wrap(np.logical_not(self.data))
+        return Tensor._wrap(np.logical_not(self._data))
 
     # ---- unary -------------------------------------------------------------------------------------
     exp, log, log1p = _float_unary(ops.Exp), _float_unary(ops.Log), _float_unary(ops.Log1p)
@@ -840,15 +936,21 @@ class Tensor:
     tanh = _float_unary(ops.Tanh)
     def abs(self): return _unary(ops.Abs, self)
     def sign(self):  # of a bool, itself (as torch; NumPy has no sign of bools)
-        return _unary(ops.Sign, self) if self.data.dtype != np.bool_ else Tensor(self.data.copy())
+        return _unary(ops.Sign, self) if self._data.dtype != np.bool_ else Tensor(self._data.copy())
     def relu(self): return _unary(ops.Relu, self)
     def sigmoid(self): return _unary(ops.Sigmoid, self._floating())
-    def square(self): return self * self
+    def square(self):  # of a bool tensor, int64, as torch's (pow(x, 2); NumPy's stays bool)
+        return self * self if self._data.dtype.kind != "b" else Tensor._wrap(
+            self._data.astype(np.int64))
 
     def clip(self, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clip(): at least one of min and max must be given")
-        return apply(ops.Clip, self, lo=_scalar_arg(min, "min"), hi=_scalar_arg(max, "max"))
+        lo, hi = _scalar_arg(min, "min"), _scalar_arg(max, "max")
+        x = self
+        if (type(lo) is float or type(hi) is float) and x._data.dtype.kind in "biu":
+            x = x._floating()  # float32, as torch's clamp and the operators (NumPy: float64)
+        return apply(ops.Clip, x, lo=lo, hi=hi)
 
     clamp = clip
 
@@ -872,7 +974,7 @@ class Tensor:
     def frac(self): return _math_ops.frac(self)
     def neg(self): return _unary(ops.Neg, self)
     negative = neg
-    def pow(self, exponent): return _binary(ops.Pow, self, exponent)
+    def pow(self, exponent): return self.__pow__(exponent)
     def atan2(self, other): return _math_ops.float_binary(ops.Atan2, self, other)
     arctan2 = atan2
     def hypot(self, other): return _math_ops.float_binary(ops.Hypot, self, other)
@@ -923,8 +1025,8 @@ class Tensor:
     def _apply_(self, name, fn):
         self._in_place(name)
         with no_grad():
-            r = fn(self).data
-        if r.dtype != self.data.dtype and not np.can_cast(r.dtype, self.data.dtype, "same_kind"):
+            r = fn(self)._data
+        if r.dtype != self._data.dtype and not np.can_cast(r.dtype, self._data.dtype, "same_kind"):
             raise TypeError(f"{name}: result type {r.dtype} can't be cast to the desired output "
                             f"type {self.data.dtype}")
         return self._put(name, r)
@@ -954,10 +1056,10 @@ class Tensor:
 
     def astype(self, dtype):
         dtype = _dtype_arg(dtype, "astype")  # never a Tensor of strings, objects or complex
-        if dtype == self.data.dtype:
+        if dtype == self._data.dtype:
             return self
         if dtype.kind != "f":  # not differentiable: the result is a constant
-            return Tensor._wrap(self.data.astype(dtype))
+            return Tensor._wrap(self._data.astype(dtype))
         return apply(ops.Cast, self, dtype=dtype)
 
     def float(self): return self.astype(np.float32)
@@ -986,26 +1088,28 @@ class Tensor:
 
     def _arg(self, fn, name, axis, keepdims):
         if axis is not None:
-            axis = _axes(axis, self.data.ndim)
+            axis = _axes(axis, self._data.ndim)
             if len(axis) != 1:
                 raise TypeError(f"{name}(): axis must be one int or None, got {axis}")
             axis = axis[0]
-        if self.data.size == 0:
+        if self._data.size == 0 and (axis is None or self._data.shape[axis] == 0):
+            # an empty result where the reduced axis has elements (a (0, 3) tensor along -1),
+            # as torch's; none to pick from is an error there too
             raise ValueError(f"{name}(): cannot take the {name} of an empty tensor of shape "
-                             f"{self.shape}")
-        return Tensor._wrap(np.asarray(fn(self.data, axis=axis, keepdims=bool(keepdims)),
+                             f"{self.shape}" + ("" if axis is None else f" along axis {axis}"))
+        return Tensor._wrap(np.asarray(fn(self._data, axis=axis, keepdims=bool(keepdims)),
                                        dtype=np.int64))
 
     # ---- reductions ----------------------------------------------------------------------------
     def _reduce(self, op, axis, keepdims):
-        axes = _axes(axis, self.data.ndim)
+        axes = _axes(axis, self._data.ndim)
         try:
             return apply(op, self, axis=axes, keepdims=bool(keepdims))
         except ValueError:
             # Only max, min and logsumexp fail, and only over an axis of size 0 (NumPy's "zero-size
             # array to reduction operation maximum which has no identity"). Caught here, on the
             # error path, so the ordinary reduction pays nothing.
-            if not any(self.data.shape[a] == 0 for a in axes):
+            if not any(self._data.shape[a] == 0 for a in axes):
                 raise
             if op is ops.Logsumexp:  # log(sum(exp(nothing))) = log(0) = -inf, as torch
                 with np.errstate(divide="ignore"):
@@ -1055,11 +1159,11 @@ class Tensor:
         x = self
         if axis is None:
             x, axis = self.reshape(-1), 0
-        elif x.data.ndim == 0:  # as torch: the 0-d tensor itself, on the graph
+        elif x._data.ndim == 0:  # as torch: the 0-d tensor itself, on the graph
             _axes(axis, 0)
             return apply(ops.Cumsum, x.reshape(1), axis=0).reshape(())
         else:
-            axis = _axes(axis, x.data.ndim)
+            axis = _axes(axis, x._data.ndim)
             if len(axis) != 1:
                 raise TypeError(f"cumsum(): axis must be one int or None, got {axis}")
             axis = axis[0]
@@ -1100,11 +1204,15 @@ class Tensor:
         if ddof is not None and correction is not None:
             raise ValueError(f"{fn}(): give correction or ddof (NumPy's name for it), not both")
         c = ddof if ddof is not None else 1 if correction is None else correction
-        if c not in (0, 1) and not isinstance(c, numbers.Integral):
+        if isinstance(c, numbers.Integral):
+            c = int(c)
+        elif isinstance(c, numbers.Real):  # torch and NumPy take a float too (n - 1.5)
+            c = float(c)
+        else:
             name = "ddof" if ddof is not None else "correction"
-            raise TypeError(f"{fn}(): {name} must be an int, got {c!r}")
-        axes = _axes(axis, self.data.ndim)
-        return apply(op, self, axis=axes, correction=int(c), keepdims=bool(keepdims))
+            raise TypeError(f"{fn}(): {name} must be a number, got {c!r}")
+        axes = _axes(axis, self._data.ndim)
+        return apply(op, self, axis=axes, correction=c, keepdims=bool(keepdims))
 
     def addcmul(self, tensor1, tensor2, *, value=1):
         """``self + value * tensor1 * tensor2`` (``torch.Tensor.addcmul``); see ``tg.addcmul``."""
@@ -1131,26 +1239,26 @@ class Tensor:
         as its exp/log/sqrt/... give for every integer type (NumPy gives float64 for int64, and
         float16 for bool and int8, which turned log(200) into 5.297 and overflowed exp(12)). A
         constant: such tensors have no gradient."""
-        if self.data.dtype.kind in "fc":
+        if self._data.dtype.kind in "fc":
             return self
-        return Tensor(self.data.astype(np.float32))
+        return Tensor(self._data.astype(np.float32))
 
     def _softmax(self, op, axis):
         # One axis: _axes would also take None or a tuple and the op would then silently use
         # only the first of them.
         if axis is None or (isinstance(axis, (tuple, list)) and len(axis) != 1):
             raise TypeError(f"{op.name}(): axis must be one int, got {axis!r}")
-        axes = _axes(axis, self.data.ndim)  # () for a 0-d tensor, whose softmax is 1
+        axes = _axes(axis, self._data.ndim)  # () for a 0-d tensor, whose softmax is 1
         try:
             return apply(op, self, axis=axes[0] if axes else axes)
         except ValueError:
-            if self.data.size:  # (error path only) an axis of size 0: NumPy's max has no identity
+            if self._data.size:  # (error path only) an axis of size 0: NumPy's max has no identity
                 raise
             return self * 1.0  # empty in, empty out, as torch (still on the graph)
 
     # ---- movement --------------------------------------------------------------------------------
     def reshape(self, *shape):
-        if len(shape) == 1 and type(shape[0]) is tuple and shape[0] == self.data.shape:
+        if len(shape) == 1 and type(shape[0]) is tuple and shape[0] == self._data.shape:
             # already that shape (a norm's per-channel vector, often): no node, and none of the
             # checks below (~1.3 us), unless a size is not a plain int (4.0 still fails there)
             if all(type(s) is int for s in shape[0]):
@@ -1158,7 +1266,7 @@ class Tensor:
         shape = _shape_arg(shape)
         if any(s < -1 for s in shape):  # NumPy reads any negative size as -1
             raise ValueError(f"reshape: invalid shape dimension {min(shape)} in {shape}")
-        if shape == self.data.shape:
+        if shape == self._data.shape:
             return self
         try:
             return apply(ops.Reshape, self, shape=shape)
@@ -1169,7 +1277,7 @@ class Tensor:
     view = reshape
 
     def flatten(self, start_dim=0, end_dim=-1):
-        nd = self.data.ndim
+        nd = self._data.ndim
         # a 0-d tensor takes dims 0 and -1, as torch (checked, not ignored)
         s, e = _one_axis(start_dim, max(nd, 1), "start_dim"), _one_axis(end_dim, max(nd, 1),
                                                                         "end_dim")
@@ -1179,7 +1287,7 @@ class Tensor:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         if s == e:  # nothing to flatten: the tensor itself, as torch.flatten (no tape node)
             return self
-        shp = self.data.shape
+        shp = self._data.shape
         n = 1
         for d in shp[s:e + 1]:  # the product itself: -1 cannot be inferred when the size is 0
             n *= d
@@ -1194,7 +1302,7 @@ class Tensor:
         return self._permute(axes, "permute")
 
     def _permute(self, axes, fn):
-        nd = self.data.ndim
+        nd = self._data.ndim
         if not axes or axes == (None,):
             perm = tuple(range(nd))[::-1]
         else:
@@ -1221,7 +1329,7 @@ class Tensor:
         return self.swapaxes(dim0, dim1)
 
     def swapaxes(self, axis1, axis2):
-        nd = self.data.ndim
+        nd = self._data.ndim
         if nd == 0:
             _one_axis(axis1, 1, "axis1"), _one_axis(axis2, 1, "axis2")  # validate only: 0 or -1
             return self
@@ -1232,7 +1340,7 @@ class Tensor:
 
     @property
     def mT(self):
-        if self.data.ndim < 2:
+        if self._data.ndim < 2:
             raise ValueError(f"mT needs a matrix or a batch of matrices, got a "
                              f"{self.data.ndim}-d tensor")
         return self.swapaxes(-1, -2)
@@ -1241,7 +1349,7 @@ class Tensor:
         """NumPy's squeeze for ``axis`` (positional too): every size-1 axis, or the given ones,
         which must have size 1 (ValueError). torch's for ``dim=`` (an int or a tuple): the
         given dims of size 1 are removed, the others left as they are."""
-        shp = self.data.shape
+        shp = self._data.shape
         if dim is not _UNSET:
             dim = _torch_dim("squeeze", axis, dim)
             if dim is not None:
@@ -1267,20 +1375,20 @@ class Tensor:
             axis, what = dim, "unsqueeze(): dim"
         elif axis is _UNSET:
             raise TypeError("unsqueeze(): missing the axis (or dim) to insert")
-        nd = self.data.ndim + 1
+        nd = self._data.ndim + 1
         a = _one_axis(axis, nd, what)
-        shp = self.data.shape
+        shp = self._data.shape
         return self.reshape(shp[:a] + (1,) + shp[a:])
 
     expand_dims = unsqueeze
 
     def broadcast_to(self, *shape):
         shape = _shape_arg(shape)
-        if shape == self.data.shape:
+        if shape == self._data.shape:
             return self
         try:
-            np.broadcast_shapes(self.data.shape, shape)
-            if len(shape) < self.data.ndim:
+            np.broadcast_shapes(self._data.shape, shape)
+            if len(shape) < self._data.ndim:
                 raise ValueError
             return apply(ops.BroadcastTo, self, shape=shape)
         except ValueError:
@@ -1289,8 +1397,8 @@ class Tensor:
     def expand(self, *shape):
         """PyTorch's expand: like broadcast_to, and -1 keeps an axis as it is."""
         shape = _shape_arg(shape)
-        lead = len(shape) - self.data.ndim
-        shape = tuple(self.data.shape[i - lead] if s == -1 and i >= lead else s
+        lead = len(shape) - self._data.ndim
+        shape = tuple(self._data.shape[i - lead] if s == -1 and i >= lead else s
                       for i, s in enumerate(shape))
         return self.broadcast_to(shape)
 
@@ -1299,16 +1407,16 @@ class Tensor:
     def _dim(self, dim, fn):
         if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral):
             raise TypeError(f"{fn}(): dim must be an int, got {type(dim).__name__}")
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise ValueError(f"{fn}(): a 0-d tensor has no dim to work along; reshape(1) it")
-        return _axes(int(dim), self.data.ndim, "dim")[0]
+        return _axes(int(dim), self._data.ndim, "dim")[0]
 
     def split(self, split_size_or_sections, dim=0):
         """Pieces along ``dim``, as ``torch.split``: each of ``split_size`` (the last one
         shorter), or of the listed sizes, which must add up to the axis' length. (NumPy's
         ``split`` counts sections instead: that is ``chunk``.)"""
         d = self._dim(dim, "split")
-        n = self.data.shape[d]
+        n = self._data.shape[d]
         sizes = split_size_or_sections
         if isinstance(sizes, (bool, np.bool_)) or not (
                 isinstance(sizes, numbers.Integral) or hasattr(sizes, "__iter__")):
@@ -1337,7 +1445,7 @@ class Tensor:
                 or chunks < 1:
             raise ValueError(f"chunk(): chunks must be a positive int, got {chunks!r}")
         d = self._dim(dim, "chunk")
-        n = self.data.shape[d]
+        n = self._data.shape[d]
         if n == 0:  # as torch: that many empty pieces
             return tuple(self[(slice(None),) * d + (slice(0, 0),)] for _ in range(int(chunks)))
         return self.split(-(-n // int(chunks)), dim)
@@ -1346,7 +1454,7 @@ class Tensor:
         """The order of the elements reversed along ``dims`` (ints, or one tuple), as
         ``torch.flip``."""
         dims = dims[0] if len(dims) == 1 else dims
-        axes = _axes(dims, self.data.ndim, "dims")
+        axes = _axes(dims, self._data.ndim, "dims")
         if not axes:
             return self.clone()
         view = self[tuple(slice(None, None, -1) if i in axes else slice(None)
@@ -1357,33 +1465,33 @@ class Tensor:
         """The tensor tiled ``sizes`` times along each axis (leading new axes when there are more
         sizes than axes), as ``torch.Tensor.repeat`` (NumPy's ``tile``)."""
         reps = _shape_arg(sizes)
-        nd = self.data.ndim
+        nd = self._data.ndim
         if len(reps) < nd:
             raise ValueError(f"repeat(): {len(reps)} sizes for a tensor of {nd} dimensions; give "
                              f"at least one per dimension")
         if any(r < 0 for r in reps):
             raise ValueError(f"repeat(): sizes must be non-negative, got {reps}")
-        shape = (1,) * (len(reps) - nd) + self.data.shape
+        shape = (1,) * (len(reps) - nd) + self._data.shape
         # each axis as (repeat, size), broadcast along the repeats, then merged
         wide = self.reshape([v for s in shape for v in (1, s)])
         tiled = wide.broadcast_to([v for r, s in zip(reps, shape) for v in (r, s)])
         out = tiled.reshape([r * s for r, s in zip(reps, shape)])
         # a copy, as torch's (all ones leave a view of self, and a broadcast is read-only)
-        return out.clone() if np.may_share_memory(out.data, self.data) else out
+        return out.clone() if np.may_share_memory(out._data, self._data) else out
 
     def gather(self, dim, index):
         """``out[i][j] = self[index[i][j]][j]`` for ``dim=0`` (and so on), as ``torch.gather``:
         ``index`` is an integer tensor of this tensor's rank, no bigger than it along the other
         axes. The gradient adds up repeated indices."""
         d = self._dim(dim, "gather")
-        idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+        idx = index._data if isinstance(index, Tensor) else np.asarray(index)
         if idx.dtype.kind not in "iu":
             raise TypeError(f"gather(): index must hold integers, got dtype {idx.dtype}")
-        nd = self.data.ndim
-        if idx.ndim != nd or any(idx.shape[i] > self.data.shape[i] for i in range(nd) if i != d):
+        nd = self._data.ndim
+        if idx.ndim != nd or any(idx.shape[i] > self._data.shape[i] for i in range(nd) if i != d):
             raise ValueError(f"gather(): index of shape {idx.shape} does not fit a tensor of "
                              f"shape {self.shape} along dim {d}")
-        if idx.size and (idx.min() < 0 or idx.max() >= self.data.shape[d]):  # torch: no -1
+        if idx.size and (idx.min() < 0 or idx.max() >= self._data.shape[d]):  # torch: no -1
             raise IndexError(f"gather(): index out of range for dim {d} of size "
                              f"{self.data.shape[d]}")
         grid = list(np.ogrid[tuple(slice(n) for n in idx.shape)])
@@ -1393,11 +1501,11 @@ class Tensor:
     def masked_fill(self, mask, value):
         """``value`` where ``mask`` holds, the tensor elsewhere (broadcast), as torch's; the
         gradient passes where the mask is False."""
-        m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
         if m.dtype != np.bool_:
             raise TypeError(f"masked_fill(): mask must be boolean, got dtype {m.dtype}")
         v = _scalar_arg(value, "masked_fill(): value")
-        return where(m, Tensor(np.asarray(v, dtype=self.data.dtype)), self)
+        return where(m, Tensor(np.asarray(v, dtype=self._data.dtype)), self)
 
     def sort(self, dim=-1, descending=False, *, stable=False):
         """``(values, indices)`` along ``dim``, as ``torch.sort``: NaN sorts as the largest, and
@@ -1405,30 +1513,34 @@ class Tensor:
         values' gradient goes back to where each came from."""
         d = self._dim(dim, "sort")
         if not descending:
-            order = np.argsort(self.data, axis=d, kind="stable")
+            order = np.argsort(self._data, axis=d, kind="stable")
         else:  # ascending on the reversed axis, read backwards: ties stay first-come
-            back = np.argsort(np.flip(self.data, axis=d), axis=d, kind="stable")
-            order = (self.data.shape[d] - 1) - np.flip(back, axis=d)
+            back = np.argsort(np.flip(self._data, axis=d), axis=d, kind="stable")
+            order = (self._data.shape[d] - 1) - np.flip(back, axis=d)
         return SortResult(self.gather(d, order), Tensor._wrap(order.astype(np.int64)))
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         """The ``k`` largest (or smallest) values along ``dim`` and their indices, as
         ``torch.topk``, in order (``sorted=False`` is taken and gives the same order)."""
         d = self._dim(dim, "topk")
-        n = self.data.shape[d]
+        n = self._data.shape[d]
         if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral) \
                 or not 0 <= k <= n:
             raise ValueError(f"topk(): k must be an int in [0, {n}] (the size of dim {d}), "
                              f"got {k!r}")
-        values, indices = self.sort(d, descending=bool(largest))
-        head = (slice(None),) * d + (slice(0, int(k)),)
-        return TopKResult(values[head], Tensor._wrap(indices.data[head]))
+        k = int(k)
+        if k in (0, n) or self._data.size == 0:  # every element (or none): the sort
+            values, indices = self.sort(d, descending=bool(largest))
+            head = (slice(None),) * d + (slice(0, k),)
+            return TopKResult(values[head], Tensor._wrap(indices._data[head]))
+        idx = _topk_indices(self._data, k, d, bool(largest))
+        return TopKResult(self.gather(d, idx), Tensor._wrap(idx))
 
     def retain_grad(self):
         """Keep this non-leaf tensor's gradient in ``.grad`` at every backward (accumulated), as
         torch's: taken after this tensor's other hooks, whenever they were registered. A no-op
         on a leaf."""
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         node = self._node
         if node is None or any(isinstance(h, _RetainGrad) for h in node.hooks or ()):
@@ -1444,10 +1556,10 @@ class Tensor:
         return self.expand(*other.shape)
 
     def numel(self):
-        return self.data.size
+        return self._data.size
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def __setitem__(self, index, value):
         """``x[index] = value`` in place (NumPy's indexing; the value broadcast and cast within
@@ -1457,11 +1569,11 @@ class Tensor:
         ``where`` or ``masked_fill`` for a differentiable fill)."""
         self._in_place("item assignment", value)
         index, _ = _index_arg(index)
-        v = self._values("item assignment", value.data if isinstance(value, Tensor) else value)
-        if not self.data.flags.writeable:  # a broadcast view: the tensor gets its own array
-            self.data = self.data.copy()
+        v = self._values("item assignment", value._data if isinstance(value, Tensor) else value)
+        if not self._data.flags.writeable:  # a broadcast view: the tensor gets its own array
+            self._data = self._data.copy()
         try:
-            self.data[index] = v
+            self._data[index] = v
         except (IndexError, ValueError) as e:
             raise type(e)(f"item assignment: index {index!r} of a tensor of shape {self.shape} "
                           f"cannot take values of shape {v.shape}: {e}") from None
@@ -1479,12 +1591,12 @@ class Tensor:
 
     def pad(self, pad_width, value=0.0):
         """Constant padding with NumPy's ``pad_width`` (int, (before, after) or one pair per axis)."""
-        raw = np.asarray(pad_width) if not isinstance(pad_width, Tensor) else pad_width.data
+        raw = np.asarray(pad_width) if not isinstance(pad_width, Tensor) else pad_width._data
         if raw.dtype.kind not in "iu":  # not int64 casting: 1.5 would silently pad by 1
             raise TypeError(f"pad: pad_width must be an int, a pair of ints or one pair per axis, "
                             f"got {pad_width!r}")
         try:
-            pw = np.broadcast_to(raw.astype(np.int64), (self.data.ndim, 2))
+            pw = np.broadcast_to(raw.astype(np.int64), (self._data.ndim, 2))
         except ValueError:
             raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor of shape "
                              f"{self.shape}") from None
@@ -1538,10 +1650,10 @@ class Tensor:
     def contiguous(self):
         """Itself if its array is C-contiguous, else a C-contiguous copy on the graph, as
         torch's."""
-        if self.data.flags.c_contiguous:
+        if self._data.flags.c_contiguous:
             return self
         out = self.clone()
-        out.data = np.ascontiguousarray(out.data)  # astype kept the layout; same values
+        out._data = np.ascontiguousarray(out._data)  # astype kept the layout; same values
         return out
 
     def cpu(self):
@@ -1550,28 +1662,28 @@ class Tensor:
 
     def new_tensor(self, data, dtype=None, requires_grad=False):
         """A copy of ``data`` as a new leaf, of this tensor's dtype unless ``dtype``."""
-        data = data.data if isinstance(data, Tensor) else data
-        return tensor(data, dtype=self.data.dtype if dtype is None else dtype,
+        data = data._data if isinstance(data, Tensor) else data
+        return tensor(data, dtype=self._data.dtype if dtype is None else dtype,
                       requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, *, dtype=None, requires_grad=False):
-        return Tensor.full(size, fill_value, dtype=self.data.dtype if dtype is None else dtype,
+        return Tensor.full(size, fill_value, dtype=self._data.dtype if dtype is None else dtype,
                            requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None, requires_grad=False):
-        return Tensor.zeros(*size, dtype=self.data.dtype if dtype is None else dtype,
+        return Tensor.zeros(*size, dtype=self._data.dtype if dtype is None else dtype,
                             requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, requires_grad=False):
-        return Tensor.ones(*size, dtype=self.data.dtype if dtype is None else dtype,
+        return Tensor.ones(*size, dtype=self._data.dtype if dtype is None else dtype,
                            requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, requires_grad=False):
         """Zeros, as ``tg.empty`` (uninitialized memory would make runs differ)."""
         return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
-    def type_as(self, other): return self.astype(other.data.dtype)
-    def view_as(self, other): return self.reshape(other.data.shape)
+    def type_as(self, other): return self.astype(other._data.dtype)
+    def view_as(self, other): return self.reshape(other._data.shape)
     reshape_as = view_as
     def unbind(self, dim=0): return _tensor_index.unbind(self, dim)
 
@@ -1625,6 +1737,23 @@ class Tensor:
 
     def masked_fill_(self, mask, value):
         return self._write_("masked_fill_", lambda t: t.masked_fill(mask, value), value)
+
+    def index_put_(self, indices, values, accumulate=False):
+        return self._write_("index_put_", lambda t: t.index_put(indices, values, accumulate),
+                            values)
+
+    def index_put(self, indices, values, accumulate=False):
+        return _tensor_index.index_put(self, indices, values, accumulate)
+
+    def masked_scatter(self, mask, source):
+        return _tensor_index.masked_scatter(self, mask, source)
+
+    def take_along_dim(self, indices, dim=None):
+        return _tensor_index.take_along_dim(self, indices, dim)
+
+    def where(self, condition, other):
+        """``tg.where(condition, self, other)``, as ``torch.Tensor.where``."""
+        return where(condition, self, other)
 
     # torch's comparison methods: the operators under their names
     def eq(self, other): return self == other
@@ -1682,17 +1811,17 @@ class Tensor:
 
     def equal(self, other): return _tensor_index.equal(self, other)
     def sum_to_size(self, *size): return _tensor_index.sum_to_size(self, *size)
-    def nelement(self): return self.data.size
-    def element_size(self): return self.data.itemsize
-    nbytes = property(lambda self: self.data.nbytes)
-    itemsize = property(lambda self: self.data.itemsize)
+    def nelement(self): return self._data.size
+    def element_size(self): return self._data.itemsize
+    nbytes = property(lambda self: self._data.nbytes)
+    itemsize = property(lambda self: self._data.itemsize)
 
     def detach_(self):
         """Cut this tensor from the graph that made it, in place: a leaf that requires no grad,
         as torch's ``detach_``."""
-        self._detached = self.requires_grad
+        self._detached = self._requires_grad
         self._node = None
-        self.requires_grad = False
+        self._requires_grad = False
         return self
 
     # torch's arithmetic methods: the operators, with alpha= and rounding_mode= as torch's
@@ -1719,29 +1848,29 @@ class Tensor:
         if not lo <= hi:
             raise ValueError(f"uniform_ expects to return a [from, to) range, but found from={lo}"
                              f" > to={hi}")
-        return self._put("uniform_", _random.resolve(generator).uniform(lo, hi, self.data.shape))
+        return self._put("uniform_", _random.resolve(generator).uniform(lo, hi, self._data.shape))
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         self._in_place("normal_")
         mean, std = _scalar_arg(mean, "normal_(): mean"), _scalar_arg(std, "normal_(): std")
         if not std >= 0:
             raise ValueError(f"normal expects std >= 0.0, but found std {std}")
-        return self._put("normal_", _random.resolve(generator).normal(mean, std, self.data.shape))
+        return self._put("normal_", _random.resolve(generator).normal(mean, std, self._data.shape))
 
     def bernoulli_(self, p=0.5, *, generator=None):
         """1 with probability ``p`` (a number, or a tensor broadcast to this shape), else 0."""
         self._in_place("bernoulli_")
-        p = p.data if isinstance(p, Tensor) else _scalar_arg(p, "bernoulli_(): p")
+        p = p._data if isinstance(p, Tensor) else _scalar_arg(p, "bernoulli_(): p")
         if np.any((np.asarray(p) < 0) | (np.asarray(p) > 1) | np.isnan(p)):
             raise ValueError("bernoulli_ expects p to be in [0, 1]")
-        u = _random.resolve(generator).random(self.data.shape)
-        return self._put("bernoulli_", (u < p).astype(self.data.dtype))
+        u = _random.resolve(generator).random(self._data.shape)
+        return self._put("bernoulli_", (u < p).astype(self._data.dtype))
 
     def random_(self, from_=0, to=None, *, generator=None):
         """Integers uniform in [from_, to) (``random_(to)``: [0, to)); with no argument, in
         [0, 2**mantissa] for floats and [0, max] for integers, as torch's."""
         self._in_place("random_")
-        dt = self.data.dtype
+        dt = self._data.dtype
         if to is None and from_ == 0:
             lo, hi = 0, (2 ** (np.finfo(dt).nmant + 1) + 1 if dt.kind == "f" else 2 if
                          dt.kind == "b" else int(np.iinfo(dt).max) + 1)
@@ -1755,7 +1884,7 @@ class Tensor:
             info = (0, 1) if dt.kind == "b" else (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
             if lo < info[0] or hi - 1 > info[1]:
                 raise ValueError(f"random_: [{lo}, {hi}) does not fit dtype {dt}")
-        draws = _random.resolve(generator).integers(lo, hi, self.data.shape, dtype=np.int64
+        draws = _random.resolve(generator).integers(lo, hi, self._data.shape, dtype=np.int64
                                            if hi <= 2 ** 63 else np.uint64)
         return self._put("random_", draws.astype(dt))
 
@@ -1763,14 +1892,23 @@ class Tensor:
         """``fill_value`` on the main diagonal, in place, as torch's: every dim of one length
         beyond 2-D; a tall matrix restarts the diagonal below it with ``wrap``."""
         self._in_place("fill_diagonal_")
-        if self.data.ndim < 2:
+        if self._data.ndim < 2:
             raise ValueError("dimensions must larger than 1")
-        if self.data.ndim > 2 and len(set(self.data.shape)) != 1:
+        if self._data.ndim > 2 and len(set(self._data.shape)) != 1:
             raise ValueError("all dimensions of input must be of equal length")
         v = self._values("fill_diagonal_", _scalar_arg(fill_value, "fill_diagonal_(): value"))
-        out = self.data.copy()
+        out = self._data.copy()
         np.fill_diagonal(out, v, wrap=bool(wrap))
         return self._put("fill_diagonal_", out)
+
+
+# Reads go through the slot's C-level getter (no Python frame); writes are checked. The engine
+# writes ``t._data = out`` itself, into the slot.
+Tensor.data = property(Tensor._data.__get__, Tensor._set_data, None,
+                       "The ndarray itself (shared, not a copy). Assigning checks the value "
+                       "(Tensor._set_data).")
+Tensor.requires_grad = property(operator.attrgetter("_requires_grad"), Tensor._set_requires_grad,
+                                None, "Whether the tensor takes part in differentiation.")
 
 
 SortResult = namedtuple("SortResult", "values indices")  # torch.return_types.sort's fields
@@ -1804,14 +1942,14 @@ def _values_indices(x, name, d, keepdim):
     result = MaxResult if name == "max" else MinResult
     if not isinstance(d, (int, np.integer)) or isinstance(d, (bool, np.bool_)):
         raise TypeError(f"{name}(): argument 'dim' must be int, not {type(d).__name__}")
-    if x.data.ndim == 0:  # torch: dim 0 or -1 of a 0-d tensor is the element, index 0
+    if x._data.ndim == 0:  # torch: dim 0 or -1 of a 0-d tensor is the element, index 0
         _one_axis(int(d), 1, "dim")
         return result(x.clone(), Tensor._wrap(np.zeros((), np.int64)))
-    d = _one_axis(int(d), x.data.ndim, "dim")
-    if x.data.size == 0:
+    d = _one_axis(int(d), x._data.ndim, "dim")
+    if x._data.size == 0:
         return _empty_extreme(x, d, keepdim, name, result)
     idx = x._arg(np.argmax if name == "max" else np.argmin, "arg" + name, d, True)
-    values = x.gather(d, idx.data)  # the value at its index: its gradient goes there alone
+    values = x.gather(d, idx._data)  # the value at its index: its gradient goes there alone
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)
     return result(values, idx)
@@ -1820,9 +1958,9 @@ def _values_indices(x, name, d, keepdim):
 def _empty_extreme(x, d, keepdim, name, result):
     """max/min along ``d`` of a tensor with no elements: empty values and indices where the
     reduced dim has elements (another dim is 0), torch's IndexError where it has none."""
-    if x.data.shape[d] == 0:
+    if x._data.shape[d] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
-    shape = x.data.shape[:d] + (1,) + x.data.shape[d + 1:]
+    shape = x._data.shape[:d] + (1,) + x._data.shape[d + 1:]
     idx = np.zeros(shape, np.int64)
     values = x.gather(d, idx)  # empty, on the graph: backward gives an empty gradient
     idx = Tensor._wrap(idx)
@@ -1844,7 +1982,7 @@ class _RetainGrad:
     def __call__(self, g):
         t = self.ref()
         if t is not None:
-            mine = g if _state.enabled else Tensor._wrap(g.data.copy())  # create_graph: on it
+            mine = g if _state.enabled else Tensor._wrap(g._data.copy())  # create_graph: on it
             t._grad = mine if t._grad is None else t._grad + mine
         return None
 
@@ -1880,7 +2018,7 @@ def tensor(data, dtype=None, requires_grad=False):
     the array, as ``torch.from_numpy``). Python data is typed as PyTorch types it: floats
     float32, ints int64, bools bool (``Tensor([0, 2])`` is float32, as ``torch.Tensor``)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if isinstance(data, np.ndarray):
         return Tensor(data.copy(), dtype=dtype, requires_grad=requires_grad)
     if dtype is None and not isinstance(data, np.generic):
@@ -1902,6 +2040,8 @@ def from_numpy(ndarray):
 
 def _combine(op, a, b):
     """``a op b`` for an augmented assignment: a binary primitive, or matmul (``op`` None)."""
+    if op is ops.Pow and (b is True or b is False):
+        return _bool_pow(a, b)
     return _binary(op, a, b) if op is not None else matmul(a, b)
 
 
@@ -1911,7 +2051,7 @@ def _scalar_arg(v, name):
     if isinstance(v, Tensor):
         if v.size != 1:  # item()'s own message would not say which argument it was
             raise TypeError(f"{name} must be a number, got a Tensor of shape {v.shape}")
-        if v.requires_grad and _state.enabled:
+        if v._requires_grad and _state.enabled:
             # taken as a number, it would silently get no gradient
             raise TypeError(f"{name} must be a number; a Tensor that requires grad would get "
                             f"no gradient here (use tinygrad_norm.maximum/minimum/where for a "
@@ -1930,7 +2070,7 @@ def _alpha_times(other, alpha, self, fn):
     alpha = _scalar_arg(alpha, f"{fn}(): alpha")
     if alpha == 1 and type(alpha) is int:
         return other
-    if isinstance(alpha, float) and self.data.dtype.kind in "biu":
+    if isinstance(alpha, float) and self._data.dtype.kind in "biu":
         raise TypeError("For integral input tensors, argument alpha must not be a floating "
                         "point number.")
     return _operand(other) * alpha
@@ -1939,7 +2079,7 @@ def _alpha_times(other, alpha, self, fn):
 def _rounded_div(a, b, mode):
     """``a / b`` rounded toward 0 (``trunc``) or down (``floor``): computed in NumPy, with a
     zero gradient kept on the graph for the inputs that need one, as torch's."""
-    ad, bd = a.data, b.data if isinstance(b, Tensor) else b
+    ad, bd = a._data, b._data if isinstance(b, Tensor) else b
     if type(bd) is np.ndarray and ad.dtype != bd.dtype:  # torch's result type, as the operators
         ad, bd = _promoted(ad, bd, None)
     elif type(bd) is float and ad.dtype.kind in "biu":
@@ -1957,7 +2097,7 @@ def _rounded_div(a, b, mode):
             q = np.trunc(np.true_divide(ad, bd))
     out = Tensor._wrap(np.asarray(q))
     for x in (a, b):
-        if isinstance(x, Tensor) and x.requires_grad and _state.enabled:
+        if isinstance(x, Tensor) and x._requires_grad and _state.enabled:
             out = out + apply(ops.ZerosLike, x)
     return out
 
@@ -1966,14 +2106,16 @@ def _bitwise(fn, symbol, a, b):
     """``a & b`` (| ^) of bool or integer operands: bitwise, so logical on bools, as in NumPy and
     torch. No gradient. Floats are a TypeError (NumPy's message would not name the operator)."""
     a, b = _operand(a), _operand(b)
-    ad = a.data if type(a) is Tensor else a
-    bd = b.data if type(b) is Tensor else b
+    ad = a._data if type(a) is Tensor else a
+    bd = b._data if type(b) is Tensor else b
     for d in (ad, bd):
         kind = d.dtype.kind if isinstance(d, np.ndarray) else "b" if type(d) is bool else (
             "i" if type(d) is int else "f")
         if kind not in "biu":
             raise TypeError(f"{symbol} is defined for boolean and integer tensors, got "
                             f"{d.dtype if isinstance(d, np.ndarray) else type(d).__name__}")
+    if type(ad) is np.ndarray and type(bd) is np.ndarray and ad.dtype != bd.dtype:
+        ad, bd = _promoted(ad, bd, None)  # torch's: a 0-d operand does not widen (int32 & 0-d int64)
     try:
         out = fn(ad, bd)
     except ValueError:
@@ -1982,15 +2124,155 @@ def _bitwise(fn, symbol, a, b):
     return Tensor._wrap(np.asarray(out))
 
 
+def _bool_pow(x, exponent):
+    """``x ** True`` / ``x ** False``: a bool tensor stays bool (itself, or all True), as
+    torch's; NumPy's bool power is int8. Other tensors as any Python number."""
+    if type(x) is not Tensor or x._data.dtype.kind != "b":
+        return _binary(ops.Pow, x, int(exponent))
+    return Tensor._wrap(x._data.copy() if exponent else np.ones(x._data.shape, np.bool_))
+
+
+def _shift(left, a, b):
+    """``a << b`` / ``a >> b`` of integer operands, as torch's: the dtype as ``&``'s (a 0-d
+    operand does not widen), a shift by a negative count or by the width or more gives 0 (``>>``
+    of a negative value: -1), where NumPy's would overflow a Python int into a narrow dtype.
+    Bools and floats are a TypeError, as torch's "not implemented". No gradient."""
+    symbol = "<<" if left else ">>"
+    a, b = _operand(a), _operand(b)
+    ad = a._data if type(a) is Tensor else a
+    bd = b._data if type(b) is Tensor else b
+    for d in (ad, bd):
+        kind = d.dtype.kind if isinstance(d, np.ndarray) else "b" if type(d) is bool else (
+            "i" if type(d) is int else "f")
+        if kind not in "biu":
+            raise TypeError(f"{symbol} is defined for integer tensors, got "
+                            f"{d.dtype if isinstance(d, np.ndarray) else type(d).__name__}")
+    if type(ad) is np.ndarray and type(bd) is np.ndarray:
+        if ad.dtype != bd.dtype:
+            ad, bd = _promoted(ad, bd, None)
+        dt = np.result_type(ad, bd)
+    else:  # one Python number: the tensor's integer type (a bool one with an int: int64)
+        arr, num = (ad, bd) if type(ad) is np.ndarray else (bd, ad)
+        dt = arr.dtype if arr.dtype.kind in "iu" or type(num) is bool else np.dtype(np.int64)
+    if dt.kind == "b":
+        raise TypeError(f"{symbol} is not defined for bool tensors (as torch's)")
+    try:
+        np.broadcast_shapes(np.shape(ad), np.shape(bd))
+    except ValueError:
+        raise ValueError(f"{symbol}: operands of shapes {_shape_of(a)} and {_shape_of(b)} cannot "
+                         f"be broadcast together") from None
+    av = np.asarray(ad).astype(dt, copy=False)
+    count = np.asarray(bd).astype(np.int64)  # before any narrow cast: -1 or 300 as uint8
+    bits = dt.itemsize * 8
+    bad = (count < 0) | (count >= bits)
+    with np.errstate(over="ignore"):
+        out = (np.left_shift if left else np.right_shift)(av, np.where(bad, 0, count).astype(dt))
+    if bad.any():
+        fill = 0 if left or dt.kind == "u" else np.where(av < 0, -1, 0).astype(dt)
+        out = np.where(bad, fill, out).astype(dt, copy=False)
+    return Tensor._wrap(np.asarray(out))
+
+
+def _topk_indices(a, k, d, largest):
+    """The int64 indices of ``topk`` along axis ``d`` of array ``a`` (0 < k < n), as a full
+    stable sort would give them (NaN as the largest; equal values in index order), without
+    sorting the axis: O(n) a slice plus the sort of k, where the sort was n log n (30-50x
+    torch's time at k = 10 of 2048). For a long axis a blockwise max (min) first narrows each
+    slice to the elements at or beyond the k-th largest block extreme (every top-k element and
+    every one tied with the k-th is among them: about k of them for spread values)."""
+    n = a.shape[d]
+    x = np.moveaxis(a, d, -1)
+    lead = x.shape[:-1]
+    x = x.reshape(-1, n)
+    rows = x.shape[0]
+    b = 64
+    while b >= 8 and n // b < 2 * k:
+        b //= 2
+    if b >= 8 and rows:
+        m = n // b
+        body = x[:, :m * b].reshape(rows, m, b)
+        # NaN is the largest: a block with one is a NaN block for max; min ignores NaN
+        ext = body.max(axis=2) if largest else np.fmin.reduce(body, axis=2)
+        if m * b < n:
+            tail = x[:, m * b:]
+            ext = np.concatenate([ext, (tail.max(axis=1) if largest else
+                                        np.fmin.reduce(tail, axis=1))[:, None]], axis=1)
+        me = ext.shape[1]
+        bound = np.partition(ext, me - k if largest else k - 1, axis=1)[
+            :, me - k if largest else k - 1][:, None]
+        with np.errstate(invalid="ignore"):
+            if a.dtype.kind != "f":
+                cand = x >= bound if largest else x <= bound
+            elif largest:
+                cand = (x >= bound) | np.isnan(x)
+            else:  # a NaN bound (k blocks of NaNs alone): every element
+                cand = (x <= bound) | np.isnan(bound)
+        pos = np.flatnonzero(cand)
+        r = pos // n
+        counts = np.bincount(r, minlength=rows)
+        width = int(counts.max())
+        if width < n // 2:
+            rank = np.arange(pos.size) - (np.cumsum(counts) - counts)[r]
+            # padding after each row's candidates, never picked before them: the smallest
+            # value (largest: NaN for floats) of the dtype, which only ties with a
+            # threshold in a row where every element is a candidate (no padding there)
+            if a.dtype.kind == "f":
+                fill = -np.inf if largest else np.nan
+            elif a.dtype.kind == "b":
+                fill = not largest
+            else:
+                info = np.iinfo(a.dtype)
+                fill = info.min if largest else info.max
+            vals = np.full((rows, width), fill, a.dtype)
+            vals[r, rank] = x.reshape(-1)[pos]
+            where_from = np.zeros((rows, width), np.int64)
+            where_from[r, rank] = pos - r * n
+            cols = np.take_along_axis(where_from, _topk_columns(vals, k, largest), axis=1)
+            return np.moveaxis(cols.reshape(lead + (k,)), -1, d)
+    cols = _topk_columns(x, k, largest)
+    return np.moveaxis(cols.reshape(lead + (k,)), -1, d)
+
+
+def _topk_columns(x, k, largest):
+    """Per row of the 2-D ``x``, the columns of its k largest (smallest) values in sorted order,
+    NaN the largest, equal values in column order: one partition finds the k-th value, the
+    elements beyond it and the first of those equal to it are taken, and those k sorted."""
+    rows, n = x.shape
+    kth = n - k if largest else k - 1
+    thr = np.partition(x, kth, axis=1)[:, kth][:, None]  # NumPy's order: NaN largest
+    if x.dtype.kind == "f":
+        nan, thr_nan = np.isnan(x), np.isnan(thr)
+        with np.errstate(invalid="ignore"):
+            if largest:  # NaN beyond any number; nothing beyond a NaN threshold
+                beyond = ((x > thr) | nan) & ~thr_nan
+            else:  # below a NaN threshold: every number
+                beyond = np.where(thr_nan, ~nan, x < thr)
+            equal = np.where(thr_nan, nan, x == thr)
+    else:
+        beyond = x > thr if largest else x < thr
+        equal = x == thr
+    need = k - np.count_nonzero(beyond, axis=1)
+    if (np.count_nonzero(equal, axis=1) != need).any():  # ties at the k-th value: the first
+        equal &= np.cumsum(equal, axis=1) <= need[:, None]
+    # each row's k, in column order (flat positions less the row's start)
+    cols = np.flatnonzero(beyond | equal).reshape(rows, k) - (np.arange(rows) * n)[:, None]
+    vals = np.take_along_axis(x, cols, axis=1)
+    if largest:  # descending, ties first-come: ascending on the reversed row, read backwards
+        order = (k - 1) - np.flip(np.argsort(np.flip(vals, 1), axis=1, kind="stable"), 1)
+    else:
+        order = np.argsort(vals, axis=1, kind="stable")
+    return np.take_along_axis(cols, order, axis=1)
+
+
 def _seed_grad(t, gradient, create_graph):
     if gradient is None:
-        if t.data.size != 1:
+        if t._data.size != 1:
             raise RuntimeError(f"grad can be implicitly created only for scalar outputs: this "
                                f"tensor has shape {t.shape}; pass gradient= of that shape")
-        g = np.ones(t.data.shape, t.data.dtype)  # np.ones_like's wrapper costs ~2 us more
+        g = np.ones(t._data.shape, t._data.dtype)  # np.ones_like's wrapper costs ~2 us more
     else:
-        g = gradient.data if isinstance(gradient, Tensor) else gradient
-        if type(g) is not np.ndarray or g.dtype != t.data.dtype:
+        g = gradient._data if isinstance(gradient, Tensor) else gradient
+        if type(g) is not np.ndarray or g.dtype != t._data.dtype:
             # The seed takes the output's dtype: a float64 seed of a float32 graph would turn
             # every gradient on the way float64 (hooks, grad() of intermediates, the time spent).
             # Only numbers convert: a string would be NumPy's ValueError, a complex seed would
@@ -2005,11 +2287,11 @@ def _seed_grad(t, gradient, create_graph):
             if kind not in "biuf" or isinstance(gradient, str):
                 raise TypeError(f"gradient must be a Tensor, an ndarray or a number (real), got "
                                 f"{type(gradient).__name__} of dtype {np.asarray(g).dtype}")
-            g = np.asarray(g, dtype=t.data.dtype)
-        if g.shape != t.data.shape:
+            g = np.asarray(g, dtype=t._data.dtype)
+        if g.shape != t._data.shape:
             raise ValueError(f"gradient has shape {g.shape} but the tensor has shape {t.shape}")
         if create_graph and isinstance(gradient, Tensor):  # stays on the graph, in t's dtype
-            return gradient if gradient.dtype == t.data.dtype else gradient.astype(t.data.dtype)
+            return gradient if gradient.dtype == t._data.dtype else gradient.astype(t._data.dtype)
     return Tensor._wrap(g) if create_graph else g
 
 
@@ -2020,29 +2302,29 @@ def matmul(a, b):
     a, b = _operand(a), _operand(b)
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError("matmul: both operands must be tensors or arrays, not scalars")
-    if a.data.ndim == 0 or b.data.ndim == 0:
+    if a._data.ndim == 0 or b._data.ndim == 0:
         raise ValueError(f"matmul: both operands need at least one dimension, got shapes "
                          f"{a.shape} and {b.shape}")
     try:
-        out = _MATMUL(a.data, b.data)  # float16 in float32 (ops._matmul)
+        out = _MATMUL(a._data, b._data)  # float16 in float32 (ops._matmul)
     except ValueError:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned (inner "
                          f"dimensions {a.shape[-1]} and {b.shape[-2] if b.ndim > 1 else b.shape[0]} "
                          f"differ, or batch dimensions do not broadcast)") from None
-    return _make(ops.MatMul, out, (a, b), (a.data, b.data))
+    return _make(ops.MatMul, out, (a, b), (a._data, b._data))
 
 
 def where(condition, x, y):
     """``x`` where ``condition`` holds, else ``y``; the gradient is a select as well."""
-    c = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    c = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if c.dtype != np.bool_:
         if c.dtype.kind not in "iuf":  # a string or None would be cast to one truth value
             raise TypeError(f"where: condition must be boolean (or numeric, cast to bool), got "
                             f"{type(condition).__name__} of dtype {c.dtype}")
         c = c.astype(bool)
     x, y = _operand(x), _operand(y)
-    xd = x.data if type(x) is Tensor else x
-    yd = y.data if type(y) is Tensor else y
+    xd = x._data if type(x) is Tensor else x
+    yd = y._data if type(y) is Tensor else y
     try:
         out, bits = ops.select_keeping_bits(c, xd, yd)
     except ValueError:
@@ -2053,7 +2335,7 @@ def where(condition, x, y):
             out = out.astype(np.float32)
         return Tensor(out)
     # the condition as recorded is the bool array used (a numeric condition's cast included)
-    cond = condition if isinstance(condition, Tensor) and condition.data is c else Tensor._wrap(c)
+    cond = condition if isinstance(condition, Tensor) and condition._data is c else Tensor._wrap(c)
     return _make(ops.Where, out, (cond, x, y), (c, xd, yd), None, bits)
 
 
@@ -2069,17 +2351,17 @@ def vecdot(a, b, axis=-1, keepdims=False, *, dim=_UNSET, keepdim=_UNSET):
     if type(a) is not Tensor or type(b) is not Tensor:
         raise TypeError(f"vecdot: both operands must be tensors or arrays, got "
                         f"{type(a).__name__} and {type(b).__name__}")
-    ndim = a.data.ndim
-    if a.data.shape != b.data.shape:
+    ndim = a._data.ndim
+    if a._data.shape != b._data.shape:
         try:
-            ndim = len(np.broadcast_shapes(a.data.shape, b.data.shape))
+            ndim = len(np.broadcast_shapes(a._data.shape, b._data.shape))
         except ValueError:
             raise ValueError(f"vecdot: operands of shapes {a.shape} and {b.shape} cannot be "
                              f"broadcast together") from None
     axes = _axes(axis, ndim)
     extra = ops.SAME if a is b else None
-    out = ops.VecDot.forward(a.data, b.data, axes, bool(keepdims))
-    return _make(ops.VecDot, out, (a, b), (a.data, b.data), dict(axis=axes, keepdims=bool(keepdims)),
+    out = ops.VecDot.forward(a._data, b._data, axes, bool(keepdims))
+    return _make(ops.VecDot, out, (a, b), (a._data, b._data), dict(axis=axes, keepdims=bool(keepdims)),
                  extra)
 
 
@@ -2102,9 +2384,9 @@ def addcmul(input, tensor1, tensor2, *, value=1):
         a = _operand(a)
     if type(b) is not Tensor and type(b) not in _SCALARS:
         b = _operand(b)
-    cd = c.data if type(c) is Tensor else c
-    ad = a.data if type(a) is Tensor else a
-    bd = b.data if type(b) is Tensor else b
+    cd = c._data if type(c) is Tensor else c
+    ad = a._data if type(a) is Tensor else a
+    bd = b._data if type(b) is Tensor else b
     try:
         out = ops.Addcmul.forward(cd, ad, bd)
     except ValueError:
@@ -2148,7 +2430,7 @@ def concatenate(tensors, axis=0):
         raise ValueError("concatenate: need at least one tensor")
     if axis is None:  # NumPy's meaning: every tensor flattened first
         ts, axis = [t.reshape(-1) for t in ts], 0
-    nd = ts[0].data.ndim
+    nd = ts[0]._data.ndim
     if nd == 0:
         raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated")
     ax = _one_axis(axis, nd)
@@ -2169,7 +2451,7 @@ def stack(tensors, axis=0):
     shapes = {t.shape for t in ts}
     if len(shapes) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in ts]}")
-    ax = _one_axis(axis, ts[0].data.ndim + 1)
+    ax = _one_axis(axis, ts[0]._data.ndim + 1)
     return concatenate([t.unsqueeze(ax) for t in ts], axis=ax)
 
 

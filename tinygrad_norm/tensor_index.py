@@ -24,7 +24,8 @@ __all__ = ["t", "mm", "unbind", "movedim", "narrow", "unflatten", "tile", "index
            "index_add", "index_fill", "amax", "amin", "any", "all", "argsort", "median",
            "norm", "var_mean", "std_mean", "count_nonzero", "allclose", "equal",
            "sum_to_size", "flatten", "reshape", "transpose", "permute", "squeeze", "unsqueeze",
-           "split", "chunk", "gather", "sort", "topk"]
+           "split", "chunk", "gather", "sort", "topk", "take_along_dim", "index_put",
+           "masked_scatter"]
 
 MedianResult = namedtuple("MedianResult", "values indices")  # torch.return_types.median's
 
@@ -43,20 +44,20 @@ def _int(v, fn, name):
 
 def _dim(x, dim, fn, name="dim"):
     """One dim of ``x`` (negative allowed); a 0-d tensor takes 0 and -1, as torch."""
-    return _one_axis(_int(dim, fn, name), max(x.data.ndim, 1), name)
+    return _one_axis(_int(dim, fn, name), max(x._data.ndim, 1), name)
 
 
 def _dims(x, dim, fn):
     """``dim`` (None, an int or a tuple/list of ints) as a sorted tuple of axes; None and an
     empty tuple mean every axis, as torch's reductions."""
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
-        return tuple(range(x.data.ndim))
-    return _axes(dim, x.data.ndim, "dim")
+        return tuple(range(x._data.ndim))
+    return _axes(dim, x._data.ndim, "dim")
 
 
 def _index(index, fn, name="index"):
     """An integer index as an int64 array (a Tensor, an array or a list)."""
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{fn}(): Expected dtype int32 or int64 for {name}, got {idx.dtype}")
     return idx.astype(np.int64, copy=False)
@@ -65,7 +66,7 @@ def _index(index, fn, name="index"):
 def _const(value, like):
     """A Python number (or a 1-element tensor) as a 0-d tensor of ``like``'s dtype."""
     v = _scalar_arg(value, "value")
-    return Tensor._wrap(np.asarray(v, dtype=like.data.dtype))
+    return Tensor._wrap(np.asarray(v, dtype=like._data.dtype))
 
 
 # ---- matrices and movement -------------------------------------------------------------------
@@ -73,7 +74,7 @@ def _const(value, like):
 def t(input):
     """The transpose of a matrix (a 0-d or 1-D tensor as it is), as ``torch.t``."""
     x = _tensor(input, "t")
-    nd = x.data.ndim
+    nd = x._data.ndim
     if nd > 2:
         raise ValueError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
     return x.swapaxes(0, 1) if nd == 2 else x
@@ -83,10 +84,10 @@ def mm(input, mat2):
     """The product of two matrices, without broadcasting, as ``torch.mm``."""
     a, b = _tensor(input, "mm"), _tensor(mat2, "mm", "mat2")
     for v, name in ((a, "self"), (b, "mat2")):
-        if v.data.ndim != 2:
+        if v._data.ndim != 2:
             raise ValueError(f"{name} must be a matrix")
-    if a.data.shape[1] != b.data.shape[0]:
-        (p, q), (r, s) = a.data.shape, b.data.shape
+    if a._data.shape[1] != b._data.shape[0]:
+        (p, q), (r, s) = a._data.shape, b._data.shape
         raise ValueError(f"mat1 and mat2 shapes cannot be multiplied ({p}x{q} and {r}x{s})")
     return matmul(a, b)
 
@@ -94,11 +95,11 @@ def mm(input, mat2):
 def unbind(input, dim=0):
     """The slices along ``dim``, as a tuple, as ``torch.unbind``."""
     x = _tensor(input, "unbind")
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         raise ValueError("Dimension specified as 0 but tensor has no dimensions")
     d = _dim(x, dim, "unbind")
     lead = (slice(None),) * d
-    return tuple(x[lead + (i,)] for i in range(x.data.shape[d]))
+    return tuple(x[lead + (i,)] for i in range(x._data.shape[d]))
 
 
 def _dim_list(v, nd, fn, name):
@@ -110,7 +111,7 @@ def movedim(input, source, destination):
     """The dims ``source`` moved to the places ``destination`` (ints or sequences of one
     length), the others keeping their order, as ``torch.movedim``."""
     x = _tensor(input, "movedim")
-    nd = x.data.ndim
+    nd = x._data.ndim
     src = _dim_list(source, nd, "movedim", "source")
     dst = _dim_list(destination, nd, "movedim", "destination")
     if len(src) != len(dst):
@@ -134,11 +135,11 @@ def narrow(input, dim, start, length):
     """``length`` elements along ``dim`` from ``start`` (negative: from the end), as
     ``torch.narrow`` (which returns a view; this is a slice recorded on the tape)."""
     x = _tensor(input, "narrow")
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         raise ValueError("narrow() cannot be applied to a 0-dim tensor.")
     d = _dim(x, dim, "narrow")
     start, length = _int(start, "narrow", "start"), _int(length, "narrow", "length")
-    n = x.data.shape[d]
+    n = x._data.shape[d]
     if not -n <= start <= n:
         raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got "
                          f"{start})")
@@ -156,11 +157,11 @@ def select(input, dim, index):
     ``x[:, i]``), as ``torch.select``; negative ``index`` counts from the end. A basic index,
     so the gradient is scattered back to that slice."""
     x = _tensor(input, "select")
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = _dim(x, dim, "select")
     i = _int(index, "select", "index")
-    n = x.data.shape[d]
+    n = x._data.shape[d]
     if not -n <= i < n:
         raise IndexError(f"select(): index {i} out of range for tensor of size "
                          f"{list(x.data.shape)} at dimension {d}")
@@ -174,14 +175,14 @@ def unflatten(input, dim, sizes):
     if not isinstance(sizes, (tuple, list)) or not sizes:
         raise ValueError("unflatten: sizes must be non-empty")
     sizes = [_int(s, "unflatten", "sizes") for s in sizes]
-    n = x.data.shape[d] if x.data.ndim else 1
+    n = x._data.shape[d] if x._data.ndim else 1
     known = math.prod(s for s in sizes if s != -1)
     if sizes.count(-1) > 1:
         raise ValueError("only one dimension can be inferred")
     if (-1 in sizes and (known == 0 or n % known)) or (-1 not in sizes and known != n):
         raise ValueError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of "
                          f"dim {dim} ({n}) in the input tensor")
-    shp = x.data.shape
+    shp = x._data.shape
     return x.reshape(shp[:d] + tuple(sizes) + shp[d + 1:])
 
 
@@ -191,7 +192,7 @@ def tile(input, dims):
     x = _tensor(input, "tile")
     reps = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
     reps = tuple(_int(r, "tile", "dims") for r in reps)
-    reps = (1,) * (x.data.ndim - len(reps)) + reps
+    reps = (1,) * (x._data.ndim - len(reps)) + reps
     return x.repeat(*reps)
 
 
@@ -203,10 +204,10 @@ def index_select(input, dim, index):
     idx = _index(index, "index_select")
     if idx.ndim > 1:
         raise ValueError("index_select(): Index is supposed to be a vector")
-    n = x.data.shape[d] if x.data.ndim else 1
+    n = x._data.shape[d] if x._data.ndim else 1
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise IndexError("index out of range in self")
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         return x.reshape(1)[idx.reshape(-1)].reshape(idx.shape)
     return x[(slice(None),) * d + (idx.reshape(-1),)]
 
@@ -215,15 +216,15 @@ def masked_select(input, mask):
     """The elements where the boolean ``mask`` holds (both broadcast), as a 1-D tensor in
     row-major order, as ``torch.masked_select``."""
     x = _tensor(input, "masked_select")
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_select: expected BoolTensor for mask, got {m.dtype}")
     try:
-        shape = np.broadcast_shapes(x.data.shape, m.shape)
+        shape = np.broadcast_shapes(x._data.shape, m.shape)
     except ValueError:
         raise ValueError(f"masked_select(): the shape of the mask {tuple(m.shape)} and the "
                          f"input {x.shape} cannot be broadcast together") from None
-    xb = x.broadcast_to(shape) if x.data.shape != shape else x
+    xb = x.broadcast_to(shape) if x._data.shape != shape else x
     # integer coordinates: the gradient is a Scatter of them (add.at takes no boolean index)
     return xb[np.nonzero(np.broadcast_to(m, shape))] if shape else xb.reshape(1)[m.reshape(1)]
 
@@ -232,11 +233,11 @@ def nonzero(input, *, as_tuple=False):
     """The int64 coordinates of the non-zero elements: an (n, ndim) tensor, or with
     ``as_tuple`` one 1-D tensor per dim, as ``torch.nonzero``. No gradient."""
     x = _tensor(input, "nonzero")
-    a = x.data if x.data.ndim else x.data.reshape(1)
+    a = x._data if x._data.ndim else x._data.reshape(1)
     coords = np.nonzero(a)
     if as_tuple:
         return tuple(Tensor._wrap(c.astype(np.int64)) for c in coords)
-    out = np.stack(coords, axis=1) if x.data.ndim else np.zeros((len(coords[0]), 0))
+    out = np.stack(coords, axis=1) if x._data.ndim else np.zeros((len(coords[0]), 0))
     return Tensor._wrap(out.astype(np.int64))
 
 
@@ -252,7 +253,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         x, d = x.reshape(-1), 0
     else:
         d = _dim(x, dim, "repeat_interleave")
-    n = x.data.shape[d] if x.data.ndim else 1
+    n = x._data.shape[d] if x._data.ndim else 1
     if isinstance(repeats, Tensor) or isinstance(repeats, (list, np.ndarray)):
         r = _index(repeats, "repeat_interleave", "repeats").reshape(-1)
         if r.size == 1:
@@ -267,11 +268,11 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if output_size is not None and output_size != idx.size:
         raise ValueError(f"repeat_interleave(): output_size {output_size} does not match the "
                          f"repeats' total {idx.size}")
-    return index_select(x if x.data.ndim else x.reshape(1), d, idx)
+    return index_select(x if x._data.ndim else x.reshape(1), d, idx)
 
 
 def _segment_ids(x, output_size):
-    r = x.data
+    r = x._data
     if r.dtype.kind not in "iu":
         raise TypeError(f'repeat_interleave(): "repeat_interleave_cpu" not implemented for '
                         f"{r.dtype} repeats (as in torch): give integer counts")
@@ -291,12 +292,12 @@ def _segment_ids(x, output_size):
 def _scatter_places(x, d, idx, src_shape, fn):
     """The coordinates in ``x`` that ``idx`` (of ``x``'s rank, along ``d``) names, as a tuple of
     broadcast int arrays of ``idx``'s shape, after torch's checks."""
-    nd = x.data.ndim
+    nd = x._data.ndim
     if idx.ndim != nd and not (nd == 0 and idx.ndim <= 1):
         raise ValueError("Index tensor must have the same number of dimensions as self tensor")
     if src_shape is not None and len(src_shape) != idx.ndim and idx.size:
         raise ValueError("Index tensor must have the same number of dimensions as src tensor")
-    shp = x.data.shape if nd else (1,)
+    shp = x._data.shape if nd else (1,)
     for i in range(idx.ndim):
         if (i != d and idx.shape[i] > shp[i]) or (
                 src_shape is not None and idx.shape[i] > src_shape[i]):
@@ -314,7 +315,7 @@ def _scatter_places(x, d, idx, src_shape, fn):
 
 def _src_part(src, shape):
     """The leading block of ``src`` of ``shape`` (torch reads only that much of it)."""
-    if tuple(src.data.shape) == tuple(shape):
+    if tuple(src._data.shape) == tuple(shape):
         return src
     return src[tuple(slice(k) for k in shape)]
 
@@ -329,9 +330,9 @@ def _scatter_args(input, dim, index, src, fn):
     x = _tensor(input, fn, "self")
     d = _dim(x, dim, fn)
     idx = _index(index, fn)
-    if x.data.ndim == 0 and idx.ndim > 1:
+    if x._data.ndim == 0 and idx.ndim > 1:
         raise ValueError("Index tensor must have the same number of dimensions as self tensor")
-    if isinstance(src, Tensor) and src.data.dtype != x.data.dtype:
+    if isinstance(src, Tensor) and src._data.dtype != x._data.dtype:
         raise TypeError(f"{fn}(): Expected self.dtype to be equal to src.dtype")
     return x, d, idx
 
@@ -341,13 +342,13 @@ def scatter_add(input, dim, index, src):
     adding up, as ``torch.scatter_add`` (out of place). Differentiable wrt both."""
     s = _tensor(src, "scatter_add", "src")
     x, d, idx = _scatter_args(input, dim, index, s, "scatter_add")
-    if x.data.ndim == 0:  # torch: a 0-d tensor as one element along dim 0
+    if x._data.ndim == 0:  # torch: a 0-d tensor as one element along dim 0
         return scatter_add(x.reshape(1), 0, idx.reshape(-1), s.reshape(-1)).reshape(())
-    places, shp = _scatter_places(x, d, idx, s.data.shape, "scatter_add")
+    places, shp = _scatter_places(x, d, idx, s._data.shape, "scatter_add")
     if not idx.size:
         return x.clone()
     part = _src_part(s, idx.shape)
-    return x + _scattered(part, places, shp).reshape(x.data.shape)
+    return x + _scattered(part, places, shp).reshape(x._data.shape)
 
 
 def scatter(input, dim, index, src=None, *, value=None):
@@ -362,10 +363,10 @@ def scatter(input, dim, index, src=None, *, value=None):
     if src is not None and not isinstance(src, Tensor):
         value, src = src, None  # scatter(dim, index, 2.0), as torch's overload
     x, d, idx = _scatter_args(input, dim, index, src, fn)
-    if x.data.ndim == 0:  # torch: a 0-d tensor as one element along dim 0
+    if x._data.ndim == 0:  # torch: a 0-d tensor as one element along dim 0
         s1 = None if src is None else src.reshape(-1)
         return scatter(x.reshape(1), 0, idx.reshape(-1), s1, value=value).reshape(())
-    places, shp = _scatter_places(x, d, idx, None if src is None else src.data.shape, fn)
+    places, shp = _scatter_places(x, d, idx, None if src is None else src._data.shape, fn)
     if not idx.size:
         return x.clone()
     flat = np.ravel_multi_index(places, shp).reshape(-1)
@@ -373,14 +374,140 @@ def scatter(input, dim, index, src=None, *, value=None):
     last = flat.size - 1 - np.unique(flat[::-1], return_index=True)[1]
     hit = np.zeros(math.prod(shp), bool)
     hit[flat] = True
-    hit = hit.reshape(x.data.shape)
+    hit = hit.reshape(x._data.shape)
     if src is None:
         return where(hit, _const(value, x), x)
     s = _src_part(src, idx.shape)
     winners = np.unravel_index(last, idx.shape)
     targets = tuple(p.reshape(-1)[last] for p in places)
-    new = _scattered(s[winners], targets, shp).reshape(x.data.shape)
+    new = _scattered(s[winners], targets, shp).reshape(x._data.shape)
     return where(hit, new, x)
+
+
+def take_along_dim(input, indices, dim=None):
+    """The elements of ``input`` at ``indices`` along ``dim``, as ``torch.take_along_dim``:
+    ``input`` and ``indices`` (an integer tensor of the same number of dims) broadcast against
+    each other except along ``dim``, then gathered; a negative index counts from the end. With
+    ``dim=None``, of the flattened tensor at the flattened indices (1-D). The gradient adds up
+    repeated indices. *vs torch:* an index out of range is an IndexError (torch's CPU kernel
+    reads past the slice)."""
+    fn = "take_along_dim"
+    x = _tensor(input, fn)
+    idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"torch.take_along_dim(): dtype of indices should be an integer type, "
+                        f"got {idx.dtype}")
+    if dim is None:
+        flat = x.reshape(-1)
+        return flat[_in_range(idx.reshape(-1).astype(np.int64), flat._data.shape[0], fn)]
+    d = _dim(x, dim, fn)
+    if idx.ndim != x._data.ndim:
+        raise ValueError(f"torch.take_along_dim(): input and indices should have the same "
+                         f"number of dimensions, but got {x._data.ndim} dimensions for input, "
+                         f"and {idx.ndim} dimensions for indices")
+    if x._data.ndim == 0:
+        return x.reshape(1)[_in_range(idx.reshape(1).astype(np.int64), 1, fn)].reshape(())
+    xs, ids = list(x._data.shape), list(idx.shape)
+    try:
+        shape = list(np.broadcast_shapes(tuple(xs[:d] + [1] + xs[d + 1:]),
+                                         tuple(ids[:d] + [1] + ids[d + 1:])))
+    except ValueError:
+        raise ValueError(f"take_along_dim(): the shapes of input {tuple(xs)} and indices "
+                         f"{tuple(ids)} cannot be broadcast together outside dim {d}") from None
+    want_x, want_i = tuple(shape[:d] + [xs[d]] + shape[d + 1:]), tuple(
+        shape[:d] + [ids[d]] + shape[d + 1:])
+    xb = x if tuple(xs) == want_x else x.broadcast_to(want_x)
+    ib = _in_range(np.broadcast_to(idx, want_i).astype(np.int64), xs[d], fn)
+    return xb.gather(d, ib)
+
+
+def _in_range(idx, n, fn):
+    """Indices in ``[-n, n)`` made non-negative; others an IndexError."""
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = idx[(idx < -n) | (idx >= n)].reshape(-1)[0]
+        raise IndexError(f"{fn}(): index {bad} is out of bounds for a dimension of size {n}")
+    return np.where(idx < 0, idx + n, idx) if idx.size and idx.min() < 0 else idx
+
+
+def index_put(input, indices, values, accumulate=False):
+    """``input`` with ``values`` (a Tensor of its dtype, broadcast to the indexed shape) put at
+    ``input[indices]``, as ``torch.index_put`` (out of place): ``indices`` a tuple (or list) of
+    integer or bool tensors, NumPy's advanced indexing. ``accumulate=True`` adds them in,
+    repeated places adding up; otherwise where ``indices`` names one place twice the last one
+    wins (torch leaves it undefined) and only it gets a gradient. The gradient passes to
+    ``input`` where nothing was put (everywhere with ``accumulate``) and to ``values`` at the
+    elements put."""
+    fn = "index_put"
+    x = _tensor(input, fn, "self")
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, not "
+                        f"{type(indices).__name__}")
+    idx = []
+    for i, t in enumerate(indices):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"index_put(): expected Tensor as element {i} in argument 0, but "
+                            f"got {type(t).__name__}")
+        if t._data.dtype.kind not in "biu":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        idx.append(t._data)
+    v = _tensor(values, fn, "values")
+    if v._data.dtype != x._data.dtype:
+        raise TypeError(f"Index put requires the source and destination dtypes match, got "
+                        f"{x._data.dtype} for the destination and {v._data.dtype} for the source.")
+    idx = tuple(idx)
+    try:
+        flat = np.arange(x._data.size).reshape(x._data.shape)[idx]
+    except IndexError as e:
+        raise IndexError(f"index_put(): {e}") from None
+    try:
+        vb = v if v._data.shape == flat.shape else v.broadcast_to(flat.shape)
+    except ValueError:
+        raise ValueError(f"shape mismatch: value tensor of shape {list(v._data.shape)} cannot be "
+                         f"broadcast to indexing result of shape {list(flat.shape)}") from None
+    flat = flat.reshape(-1)
+    if not flat.size:  # nothing put: values still on the graph, with a zero gradient (torch's)
+        return x + apply(ops.ZerosLike, v.sum()) if v._requires_grad else x.clone()
+    vf = vb.reshape(-1)
+    if accumulate:
+        return x + _scattered(vf, (flat,), (x._data.size,)).reshape(x._data.shape)
+    last = flat.size - 1 - np.unique(flat[::-1], return_index=True)[1]
+    hit = np.zeros(x._data.size, bool)
+    hit[flat] = True
+    new = _scattered(vf[last], (flat[last],), (x._data.size,)).reshape(x._data.shape)
+    return where(hit.reshape(x._data.shape), new, x)
+
+
+def masked_scatter(input, mask, source):
+    """``input`` with the elements where the bool ``mask`` holds (the two broadcast together)
+    taken, in row-major order, from the first elements of ``source`` (a Tensor of ``input``'s
+    dtype, any shape, with at least as many elements), as ``torch.masked_scatter``. The
+    gradient passes to ``input`` where the mask is False and to those first elements of
+    ``source``."""
+    fn = "masked_scatter"
+    x = _tensor(input, fn, "self")
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
+                        f"{m.dtype}")
+    src = _tensor(source, fn, "source")
+    if src._data.dtype != x._data.dtype:
+        raise TypeError(f"masked_scatter: expected self and source to have same dtypes but got "
+                        f"{x._data.dtype} and {src._data.dtype}")
+    try:
+        shape = np.broadcast_shapes(x._data.shape, m.shape)
+    except ValueError:
+        raise ValueError(f"masked_scatter(): mask of shape {m.shape} and self of shape "
+                         f"{x._data.shape} cannot be broadcast together") from None
+    xb = x if x._data.shape == shape else x.broadcast_to(shape)
+    mb = np.broadcast_to(m, shape)
+    places = np.flatnonzero(mb)
+    if places.size > src._data.size:
+        raise ValueError("masked_scatter(): Number of elements of source < number of ones in mask")
+    if not places.size:  # source still on the graph, with a zero gradient (torch's)
+        return xb + apply(ops.ZerosLike, src.sum()) if src._requires_grad else xb.clone()
+    part = src.reshape(-1)[:places.size]
+    new = _scattered(part, (places,), (mb.size,)).reshape(shape)
+    return where(mb, new, xb)
 
 
 def _along(x, d, idx, fn, negative):
@@ -390,7 +517,7 @@ def _along(x, d, idx, fn, negative):
     if idx.ndim > 1:
         raise ValueError(f"{fn}(): Index is supposed to be a vector")
     idx = idx.reshape(-1)
-    shp = x.data.shape if x.data.ndim else (1,)
+    shp = x._data.shape if x._data.ndim else (1,)
     if idx.size and (idx.min() < (-shp[d] if negative else 0) or idx.max() >= shp[d]):
         if not negative:
             raise IndexError("index out of range in self")
@@ -412,17 +539,17 @@ def index_add(input, dim, index, source, *, alpha=1):
     d = _dim(x, dim, fn)
     idx = _index(index, fn)
     alpha = _scalar_arg(alpha, f"{fn}(): alpha")
-    if s.data.dtype != x.data.dtype:
+    if s._data.dtype != x._data.dtype:
         raise TypeError(f"index_add_(): self ({x.data.dtype}) and source ({s.data.dtype}) must "
                         f"have the same scalar type")
     places, shp, want = _along(x, d, idx, fn, False)
-    if tuple(s.data.shape if s.data.ndim else (1,)) != want:
+    if tuple(s._data.shape if s._data.ndim else (1,)) != want:
         raise ValueError(f"{fn}(): source of shape {s.shape} does not fit: expected {want} "
                          f"(self's shape with dim {d} of the index's length)")
     if not idx.size:
         return x.clone()
     v = s.reshape(want) * alpha if alpha != 1 else s.reshape(want)
-    return x + _scattered(v, places, shp).reshape(x.data.shape)
+    return x + _scattered(v, places, shp).reshape(x._data.shape)
 
 
 def index_fill(input, dim, index, value):
@@ -434,7 +561,7 @@ def index_fill(input, dim, index, value):
     places, shp, _ = _along(x, d, _index(index, fn), fn, True)
     hit = np.zeros(shp, bool)
     hit[places] = True
-    return where(hit.reshape(x.data.shape), _const(value, x), x)
+    return where(hit.reshape(x._data.shape), _const(value, x), x)
 
 
 # ---- reductions --------------------------------------------------------------------------------
@@ -457,8 +584,8 @@ def any(input, dim=None, keepdim=False):
     ``torch.any``. No gradient."""
     x = _tensor(input, "any")
     if isinstance(dim, (tuple, list)) and len(dim) == 0:  # torch: no dim reduced, each as bool
-        return Tensor._wrap(x.data.astype(bool))
-    return Tensor._wrap(np.asarray(np.any(x.data, axis=_dims(x, dim, "any"),
+        return Tensor._wrap(x._data.astype(bool))
+    return Tensor._wrap(np.asarray(np.any(x._data, axis=_dims(x, dim, "any"),
                                           keepdims=bool(keepdim))))
 
 
@@ -466,8 +593,8 @@ def all(input, dim=None, keepdim=False):
     """Whether every element over ``dim`` (None: all) is non-zero, as ``torch.all``."""
     x = _tensor(input, "all")
     if isinstance(dim, (tuple, list)) and len(dim) == 0:  # torch: no dim reduced, each as bool
-        return Tensor._wrap(x.data.astype(bool))
-    return Tensor._wrap(np.asarray(np.all(x.data, axis=_dims(x, dim, "all"),
+        return Tensor._wrap(x._data.astype(bool))
+    return Tensor._wrap(np.asarray(np.all(x._data, axis=_dims(x, dim, "all"),
                                           keepdims=bool(keepdim))))
 
 
@@ -475,7 +602,7 @@ def count_nonzero(input, dim=None):
     """The number of non-zero elements over ``dim`` (None: all), int64, as
     ``torch.count_nonzero``."""
     x = _tensor(input, "count_nonzero")
-    n = np.count_nonzero(x.data, axis=_dims(x, dim, "count_nonzero"))
+    n = np.count_nonzero(x._data, axis=_dims(x, dim, "count_nonzero"))
     return Tensor._wrap(np.asarray(n, dtype=np.int64))
 
 
@@ -483,7 +610,7 @@ def argsort(input, dim=-1, descending=False, *, stable=False):
     """The int64 indices that sort ``input`` along ``dim``, as ``torch.argsort`` (always
     stable, as ``stable=True``)."""
     x = _tensor(input, "argsort")
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         return Tensor._wrap(np.zeros((), np.int64))
     return x.sort(dim, descending, stable=stable).indices
 
@@ -496,41 +623,41 @@ def median(input, dim=None, keepdim=False):
     x = _tensor(input, "median")
     if dim is None:
         flat = x.reshape(-1)
-        if flat.data.size == 0:  # NaN, on the graph (backward gives an empty gradient)
-            dt = x.data.dtype  # torch: NaN, or an integer type's smallest value
+        if flat._data.size == 0:  # NaN, on the graph (backward gives an empty gradient)
+            dt = x._data.dtype  # torch: NaN, or an integer type's smallest value
             nan = Tensor._wrap(np.asarray(np.nan if dt.kind == "f" else
                                           np.iinfo(dt).min if dt.kind in "iu" else False, dt))
-            return nan + flat.sum() if x.requires_grad else nan
-        m = _lower_median(flat.data, 0)
-        if x.data.dtype.kind == "f" and np.isnan(flat.data).any():
+            return nan + flat.sum() if x._requires_grad else nan
+        m = _lower_median(flat._data, 0)
+        if x._data.dtype.kind == "f" and np.isnan(flat._data).any():
             m = np.nan  # NaN propagates, as torch's (sorted last, it would not be picked)
-        if x.data.dtype.kind == "f" and np.isnan(m):
-            hit = np.isnan(flat.data)
+        if x._data.dtype.kind == "f" and np.isnan(m):
+            hit = np.isnan(flat._data)
         else:
-            hit = flat.data == m
-        dt = x.data.dtype
+            hit = flat._data == m
+        dt = x._data.dtype
         low = Tensor._wrap(np.asarray(-np.inf if dt.kind == "f" else False if dt.kind == "b"
                                       else np.iinfo(dt).min, dt))
         # a max over the median's copies, the rest pushed down: the value exactly, and the
         # gradient shared evenly among ties (Max's rule), as torch's median()
         return where(hit, flat, low).max()
     d = _dim(x, dim, "median")
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         return MedianResult(x.clone(), Tensor._wrap(np.zeros((), np.int64)))
-    n = x.data.shape[d]
+    n = x._data.shape[d]
     if n == 0:
         raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
-    order = np.argsort(x.data, axis=d, kind="stable")  # NaN last
-    k = np.full(np.delete(np.array(x.data.shape), d), (n - 1) // 2)
-    if x.data.dtype.kind == "f":
-        nans = np.isnan(x.data)
+    order = np.argsort(x._data, axis=d, kind="stable")  # NaN last
+    k = np.full(np.delete(np.array(x._data.shape), d), (n - 1) // 2)
+    if x._data.dtype.kind == "f":
+        nans = np.isnan(x._data)
         first_nan = n - nans.sum(axis=d)  # where the first NaN sorted to
         k = np.where(nans.any(axis=d), first_nan, k)
     pick = np.take_along_axis(order, np.expand_dims(k, d), axis=d)
     values = x.gather(d, pick)
     idx = Tensor._wrap(pick.astype(np.int64))
     if not keepdim:
-        values, idx = values.squeeze(d), Tensor._wrap(idx.data.squeeze(d))
+        values, idx = values.squeeze(d), Tensor._wrap(idx._data.squeeze(d))
     return MedianResult(values, idx)
 
 
@@ -548,7 +675,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     x = _tensor(input, "norm")
     if dtype is not None:
         x = x.astype(dtype)
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise TypeError(f"norm(): Expected a floating point tensor as input. Got "
                         f"{x.data.dtype}")
     if p == "fro" or p is None:
@@ -558,7 +685,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     p = _scalar_arg(p, "norm(): p")
     axes = _dims(x, dim, "norm")
     keep = bool(keepdim)
-    if x.data.dtype == np.float16:  # in float32, rounded once, as torch's: (x*x) overflowed
+    if x._data.dtype == np.float16:  # in float32, rounded once, as torch's: (x*x) overflowed
         return _norm(x.astype(np.float32), p, axes, keep).astype(np.float16)
     return _norm(x, p, axes, keep)
 
@@ -568,9 +695,9 @@ def _norm(x, p, axes, keep):
         a = x.abs()
         return a.max(axes, keep) if p > 0 else a.min(axes, keep)
     if p == 0:  # the count of non-zeros: a constant, with torch's zero gradient
-        n = Tensor._wrap(np.asarray(np.count_nonzero(x.data, axis=axes, keepdims=keep),
-                                    x.data.dtype))
-        return n + apply(ops.ZerosLike, x.sum(axes, keep)) if x.requires_grad else n
+        n = Tensor._wrap(np.asarray(np.count_nonzero(x._data, axis=axes, keepdims=keep),
+                                    x._data.dtype))
+        return n + apply(ops.ZerosLike, x.sum(axes, keep)) if x._requires_grad else n
     if p == 1:
         return x.abs().sum(axes, keep)
     if p == 2:
@@ -580,27 +707,30 @@ def _norm(x, p, axes, keep):
 
 
 def _abs_pow(x, p):
-    """``|x| ** p`` whose gradient is 0 at ``x = 0`` for every positive ``p``, as torch's norm
-    backward: below 1 the power's derivative there is inf, and inf * 0 made NaN. The power is
-    taken of ``|x|`` with its zeros replaced by 1, then 0 selected (the untaken branch's
-    gradient is finite, so the select's 0 stays 0)."""
+    """``|x| ** p`` whose gradient is 0 at ``x = 0`` for every ``p``, as torch's norm backward:
+    below 1 the power's derivative there is inf, and inf * 0 made NaN. The power is taken of
+    ``|x|`` with its zeros replaced by 1, then ``0 ** p`` selected (0, or inf for a negative
+    ``p``, whose sum the root then takes to a norm of 0 with a zero gradient; the untaken
+    branch's gradient is finite, so the select's 0 stays 0)."""
     a = x.abs()
-    zero = a.data == 0
-    if p < 0 or not zero.any():  # a negative p: 0 ** p is inf, and its gradient torch's too
+    zero = a._data == 0
+    if not zero.any():
         return a ** p
-    safe = where(zero, Tensor._wrap(np.ones((), a.data.dtype)), a)
-    return where(zero, Tensor._wrap(np.zeros((), a.data.dtype)), safe ** p)
+    dt = a._data.dtype
+    safe = where(zero, Tensor._wrap(np.ones((), dt)), a)
+    at_zero = np.zeros((), dt) if p > 0 else np.full((), np.inf, dt)
+    return where(zero, Tensor._wrap(at_zero), safe ** p)
 
 
 def _root(s, p):
     """``s ** (1/p)`` with a zero gradient where ``s`` is 0 (the norm's kink), as torch's norm
     backward masks it: the root is taken of ``s`` with its zeros replaced by 1, then selected."""
-    zero = s.data == 0
+    zero = s._data == 0
     if not zero.any():
         return s.sqrt() if p == 2 else s ** (1.0 / p)
-    safe = where(zero, Tensor._wrap(np.ones((), s.data.dtype)), s)
+    safe = where(zero, Tensor._wrap(np.ones((), s._data.dtype)), s)
     r = safe.sqrt() if p == 2 else safe ** (1.0 / p)
-    return where(zero, Tensor._wrap(np.zeros((), s.data.dtype)), r)
+    return where(zero, Tensor._wrap(np.zeros((), s._data.dtype)), r)
 
 
 def _correction(fn, unbiased, correction):
@@ -635,14 +765,14 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether ``|input - other| <= atol + rtol * |other|`` everywhere (broadcast), a Python
     bool, as ``torch.allclose``."""
     a, b = _tensor(input, "allclose"), _tensor(other, "allclose", "other")
-    return bool(np.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=bool(equal_nan)))
+    return bool(np.allclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=bool(equal_nan)))
 
 
 def equal(input, other):
     """Whether the two tensors have one shape and equal elements (NaN is unequal), a Python
     bool, as ``torch.equal``."""
     a, b = _tensor(input, "equal"), _tensor(other, "equal", "other")
-    return a.data.shape == b.data.shape and bool(np.array_equal(a.data, b.data))
+    return a._data.shape == b._data.shape and bool(np.array_equal(a._data, b._data))
 
 
 def sum_to_size(input, *size):
@@ -652,7 +782,7 @@ def sum_to_size(input, *size):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     size = tuple(_int(s, "sum_to_size", "size") for s in size)
-    shp = x.data.shape
+    shp = x._data.shape
     lead = len(shp) - len(size)
     if lead < 0 or builtins.any(s != 1 and s != n for s, n in zip(size, shp[lead:])):
         raise ValueError(f"size {{{list(size)}}} is not expandable to size {{{list(shp)}}}.")

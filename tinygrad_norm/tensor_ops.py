@@ -32,7 +32,7 @@ def prod(input, axis=None, keepdims=False):
     ``torch.prod`` (which takes one dim); integers and bools give int64. The gradient is
     torch's where factors are 0 (see ``ops.Prod``)."""
     x = _tensor(input, "prod")
-    return apply(ops.Prod, x, axis=_axes(axis, x.data.ndim), keepdims=bool(keepdims))
+    return apply(ops.Prod, x, axis=_axes(axis, x._data.ndim), keepdims=bool(keepdims))
 
 
 def roll(input, shifts, dims=None):
@@ -53,11 +53,11 @@ def roll(input, shifts, dims=None):
     if len(shifts) != len(dims):
         raise ValueError(f"roll(): shifts and dimensions must align. shifts: {len(shifts)}, "
                          f"dims:{len(dims)}")
-    nd = x.data.ndim
+    nd = x._data.ndim
     axes = [_one_axis(_int(d, "roll", "dims"), nd, "dims") for d in dims]
     out = x
     for s, d in zip(shifts, axes):  # a dim named twice rolls twice, as torch
-        n = x.data.shape[d]
+        n = x._data.shape[d]
         s = s % n if n else 0
         if s:
             lead = (slice(None),) * d
@@ -70,12 +70,12 @@ def roll(input, shifts, dims=None):
 def _triangle(x, diagonal, fn, lower):
     x = _tensor(x, fn)
     k = _int(diagonal, fn, "diagonal")
-    if x.data.ndim < 2:
+    if x._data.ndim < 2:
         raise ValueError(f"{fn}: input tensor must have at least 2 dimensions")
-    m, n = x.data.shape[-2:]
+    m, n = x._data.shape[-2:]
     keep = np.tri(m, n, k, dtype=bool) if lower else ~np.tri(m, n, k - 1, dtype=bool)
     # a select, so the gradient above (below) the diagonal is exactly 0, as torch's
-    return where(keep, x, Tensor._wrap(np.zeros((), x.data.dtype)))
+    return where(keep, x, Tensor._wrap(np.zeros((), x._data.dtype)))
 
 
 def tril(input, diagonal=0):
@@ -95,12 +95,12 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     is a copy, and its gradient is scattered back)."""
     x = _tensor(input, "diagonal")
     offset = _int(offset, "diagonal", "offset")
-    nd = x.data.ndim
+    nd = x._data.ndim
     d1 = _one_axis(_int(dim1, "diagonal", "dim1"), nd, "dim1")
     d2 = _one_axis(_int(dim2, "diagonal", "dim2"), nd, "dim2")
     if d1 == d2:
         raise ValueError(f"diagonal(): diagonal dimensions cannot be identical {dim1}, {dim2}")
-    n1, n2 = x.data.shape[d1], x.data.shape[d2]
+    n1, n2 = x._data.shape[d1], x._data.shape[d2]
     length = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
     i = np.arange(length)
     rows, cols = (i, i + offset) if offset >= 0 else (i - offset, i)
@@ -112,7 +112,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
 def trace(input):
     """The sum of the main diagonal of a matrix, as ``torch.trace``."""
     x = _tensor(input, "trace")
-    if x.data.ndim != 2:
+    if x._data.ndim != 2:
         raise ValueError(f"trace: expected a matrix, but got tensor with dim {x.data.ndim}")
     return diagonal(x).sum()
 
@@ -121,7 +121,7 @@ def outer(input, vec2):
     """``input[i] * vec2[j]``, the outer product of two vectors, as ``torch.outer``."""
     a, b = _tensor(input, "outer"), _tensor(vec2, "outer", "vec2")
     for v, name in ((a, "self"), (b, "vec2")):
-        if v.data.ndim != 1:
+        if v._data.ndim != 1:
             raise ValueError(f"outer: Expected 1-D argument {name}, but got {v.data.ndim}-D")
     return a.reshape(-1, 1) * b.reshape(1, -1)
 
@@ -129,10 +129,10 @@ def outer(input, vec2):
 def _batches(batch1, batch2, fn, names):
     a, b = _tensor(batch1, fn, names[0]), _tensor(batch2, fn, names[1])
     for v, name in ((a, names[0]), (b, names[1])):
-        if v.data.ndim != 3:
+        if v._data.ndim != 3:
             raise ValueError(f"{fn}(): {name} must be a 3D tensor")
-    want = [a.data.shape[0], a.data.shape[2]]
-    if list(b.data.shape[:2]) != want:
+    want = [a._data.shape[0], a._data.shape[2]]
+    if list(b._data.shape[:2]) != want:
         raise ValueError(f"{fn}(): Expected size for first two dimensions of {names[1]} tensor "
                          f"to be: {want} but got: {list(b.data.shape[:2])}.")
     return a, b
@@ -159,9 +159,9 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     c = _tensor(input, fn)
     beta, alpha = _number(beta, fn, "beta"), _number(alpha, fn, "alpha")
     a, b = _batches(batch1, batch2, fn, ("batch1", "batch2"))
-    shape = (a.data.shape[0], a.data.shape[1], b.data.shape[2])
+    shape = (a._data.shape[0], a._data.shape[1], b._data.shape[2])
     try:
-        fits = np.broadcast_shapes(c.data.shape, shape) == shape
+        fits = np.broadcast_shapes(c._data.shape, shape) == shape
     except ValueError:
         fits = False
     if not fits:
@@ -171,5 +171,5 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     if alpha != 1:
         p = p * alpha
     if beta == 0:
-        return p + apply(ops.ZerosLike, c) if c.requires_grad else p
+        return p + apply(ops.ZerosLike, c) if c._requires_grad else p
     return p + (c if beta == 1 else c * beta)
