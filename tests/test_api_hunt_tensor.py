@@ -455,6 +455,7 @@ def test_backward_with_inputs_refuses_what_torch_refuses(torch):
     assert x.grad is None
 
 
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")  # torch's
 def test_backward_with_inputs_under_create_graph_and_a_seed(torch):
     a = np.array([0.5, -1.5, 2.0])
     x, tx = _pair(torch, a)
@@ -579,11 +580,13 @@ def test_take_along_dim_as_torch(torch, shape, idx, dim):
 
 def test_take_along_dim_refusals_as_torch(torch):
     a = np.zeros((3, 4))
-    for i, dim, exc in ((np.array([0]), 1, ValueError), (np.array([[1.]]), 1, TypeError),
-                        (np.array([[True]]), 1, TypeError), (np.array([[0], [1]]), 1, ValueError)):
+    for i, dim, exc, match in ((np.array([0]), 1, ValueError, "same number of dimensions"),
+                               (np.array([[1.]]), 1, TypeError, "dtype of indices"),
+                               (np.array([[True]]), 1, TypeError, "dtype of indices"),
+                               (np.array([[0], [1]]), 1, ValueError, "broadcast")):
         _raises_as_torch(torch, lambda: Tensor(a).take_along_dim(Tensor(i), dim),
                          lambda: torch.take_along_dim(torch.from_numpy(a), torch.from_numpy(i), dim),
-                         exc, "")
+                         exc, match)
     with pytest.raises(IndexError):  # torch reads out of bounds here
         Tensor(a).take_along_dim(Tensor(np.array([[4]])), 1)
 
@@ -631,18 +634,22 @@ def test_index_put_refusals_as_torch(torch):
     a = np.arange(12.).reshape(3, 4)
     x, tx = Tensor(a), torch.from_numpy(a)
     i, ti = (Tensor(np.array([0])),), (torch.tensor([0]),)
-    for args, targs, exc in (
+    for args, targs, exc, match in (
             ((i, Tensor(np.array([1., 2.]))), (ti, torch.tensor([1., 2.], dtype=torch.float64)),
-             ValueError),
-            ((i, 1.), (ti, 1.), TypeError),
-            ((i, Tensor(np.array(1))), (ti, torch.tensor(1)), TypeError),
+             ValueError, "shape mismatch"),
+            ((i, 1.), (ti, 1.), TypeError, "must be Tensor"),
+            ((i, Tensor(np.array(1))), (ti, torch.tensor(1)), TypeError, "dtypes match"),
             (((Tensor(np.array([5])),), Tensor(np.array(1.))),
-             ((torch.tensor([5]),), torch.tensor(1., dtype=torch.float64)), IndexError),
+             ((torch.tensor([5]),), torch.tensor(1., dtype=torch.float64)), IndexError,
+             "out of bounds"),
             (((Tensor(np.array([0.])),), Tensor(np.array(1.))),
-             ((torch.tensor([0.]),), torch.tensor(1., dtype=torch.float64)), IndexError),
+             ((torch.tensor([0.]),), torch.tensor(1., dtype=torch.float64)), IndexError,
+             "long, int, byte or bool"),
             ((Tensor(np.array([0])), Tensor(np.array(1.))),
-             (torch.tensor([0]), torch.tensor(1., dtype=torch.float64)), TypeError)):
-        _raises_as_torch(torch, lambda: x.index_put(*args), lambda: tx.index_put(*targs), exc, "")
+             (torch.tensor([0]), torch.tensor(1., dtype=torch.float64)), TypeError,
+             "tuple of Tensors")):
+        _raises_as_torch(torch, lambda: x.index_put(*args), lambda: tx.index_put(*targs), exc,
+                         match)
     w = Tensor(a, requires_grad=True)
     with pytest.raises(RuntimeError, match="in-place"):
         w.index_put_(i, Tensor(np.array(1.)))
@@ -667,12 +674,13 @@ def test_masked_scatter_as_torch(torch, xshape, mask, srcshape):
 def test_masked_scatter_refusals_as_torch(torch):
     a = np.zeros((3, 4))
     m = np.array([[True, False, False, True]] * 3)
-    for mask, src, exc in ((m, np.array([1.]), ValueError), (m.astype(np.int64), np.arange(10.), TypeError),
-                           (m, np.arange(10), TypeError)):
+    for mask, src, exc, match in ((m, np.array([1.]), ValueError, "Number of elements"),
+                                  (m.astype(np.int64), np.arange(10.), TypeError, "boolean masks"),
+                                  (m, np.arange(10), TypeError, "same dtypes")):
         _raises_as_torch(torch, lambda: Tensor(a).masked_scatter(Tensor(mask), Tensor(src)),
                          lambda: torch.from_numpy(a).masked_scatter(torch.from_numpy(mask),
                                                                     torch.from_numpy(src)),
-                         exc, "")
+                         exc, match)
 
 
 @pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0")  # torch's, for 3
