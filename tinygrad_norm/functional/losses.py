@@ -94,7 +94,7 @@ def _safe_div(total, denom):
 
 def _class_target(input, target, fn):
     """The target as an integer ndarray checked against the input's batch and spatial shape."""
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise TypeError(
             f"{fn}: target must hold integer class indices (got dtype {t.dtype}); e.g. "
@@ -130,7 +130,7 @@ def _nll_kernel(input):
 def _class_weight(weight, input, fn):
     if weight is None:
         return None
-    w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+    w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
     c = input.shape[0] if input.ndim == 1 else input.shape[1]
     if w.dtype.kind not in "iuf":  # first: a string's "shape []" would be a misleading message
         raise TypeError(f"{fn}: weight must be a Tensor or an array of numbers, got "
@@ -211,7 +211,7 @@ def _plain_batch(logp, t, ignore_index):
 def _nll(logp, t, w, ignore_index, reduction, fn, connect=False):
     if w is None and reduction != "none" and _plain_batch(logp, t, ignore_index):
         return apply(ops.NllLoss, logp, target=t, mean=reduction == "mean")
-    if connect and logp.requires_grad:
+    if connect and logp._requires_grad:
         # nll_loss is one primitive in PyTorch, whose second derivative is zeros; this composite
         # of indexing would have none ("not used in the graph") without the Connect node
         logp = apply(ops.Connect, logp)
@@ -375,7 +375,7 @@ def _elementwise_weight(weight, shape, dtype, fn, same_size, name="weight"):
             raise ValueError(f"{fn}: {name} of shape {w.shape} does not broadcast to the input's "
                              f"shape {shape}")
     if w.dtype != dtype:
-        w = w.astype(dtype) if w.dtype.kind == "f" else Tensor(w.data.astype(dtype))
+        w = w.astype(dtype) if w.dtype.kind == "f" else Tensor(w._data.astype(dtype))
     return w
 
 
@@ -435,7 +435,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
         a = d.abs()
         if beta == 0.0:
             return _reduce(a, reduction)
-        inner = a.data < beta
+        inner = a._data < beta
         near = where(inner, d, 0.0)  # the square of an infinite d would give NaN gradients
         return _reduce(where(inner, near * near * (0.5 / beta), a - 0.5 * beta), reduction)
 
@@ -458,7 +458,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     with scope(fn, reduction=reduction, delta=delta):
         d = input - target
         a = d.abs()
-        inner = a.data <= delta
+        inner = a._data <= delta
         near = where(inner, d, 0.0)  # the square of an infinite d would give NaN gradients
         loss = where(inner, near * near * 0.5, (a - 0.5 * delta) * delta)
         return _reduce(loss if w is None else loss * w, reduction)
@@ -476,12 +476,12 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          f"size.")
-    x = input.data
+    x = input._data
     # written so that NaN fails too, as PyTorch's checks: a NaN probability from the model would
     # otherwise cost a finite 100 with gradient 0
     if not ((x >= 0) & (x <= 1)).all():
         raise ValueError(f"{fn}: all elements of input should be between 0 and 1")
-    y = target.data
+    y = target._data
     if not ((y >= 0) & (y <= 1)).all():
         raise ValueError(f"{fn}: all elements of target should be between 0 and 1")
     w = _elementwise_weight(weight, input.shape, input.dtype, fn, same_size=False)
@@ -559,7 +559,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         if log_target:
             loss = target.exp() * (target - input)
         else:
-            zero = target.data == 0
+            zero = target._data == 0
             # 0 * log 0 = 0 (torch's xlogy): the log never sees the 0, so neither the value nor
             # the gradient is 0 * -inf. A negative target's log is NaN, silently, as torch's.
             with np.errstate(invalid="ignore"):
@@ -612,7 +612,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     fn = "hinge_embedding_loss"
     reduction = _reduction(fn, reduction, size_average, reduce)
     _check_input(input, fn)
-    t = target.data if isinstance(target, Tensor) else _numeric_array(target, "target", fn)
+    t = target._data if isinstance(target, Tensor) else _numeric_array(target, "target", fn)
     try:
         np.broadcast_shapes(input.shape, t.shape)
     except ValueError:
@@ -636,7 +636,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     reduction = _reduction(fn, reduction, size_average, reduce)
     _check_input(input1, fn)
     _check_input(input2, fn)
-    t = target.data if isinstance(target, Tensor) else _numeric_array(target, "target", fn)
+    t = target._data if isinstance(target, Tensor) else _numeric_array(target, "target", fn)
     if t.ndim not in (0, 1):
         raise ValueError("0D or 1D target tensor expected, multi-target not supported")
     want = 2 if t.ndim == 1 else 1

@@ -56,7 +56,7 @@ def _check_input(input, fn, min_ndim):
 def _check_vector(t, name, size, dtype, fn):
     """A per-channel tensor (weight, bias, running statistic): a Tensor of ``size`` elements and
     the input's dtype, or None."""
-    if t is None or type(t) is Tensor and t.data.size == size and t.data.dtype == dtype:
+    if t is None or type(t) is Tensor and t._data.size == size and t._data.dtype == dtype:
         return  # the usual case, decided in one line (the checks below cost ~1 us each)
     if not isinstance(t, Tensor):
         raise TypeError(f"{fn}(): {name} must be a Tensor or None, got {type(t).__name__}")
@@ -80,7 +80,7 @@ def _check_writable(fn, **buffers):
     """Buffers a training call updates in place: a read-only one (a broadcast view, a memory
     map) failed inside NumPy after the others had changed."""
     for name, t in buffers.items():
-        if t is not None and not t.data.flags.writeable:
+        if t is not None and not t._data.flags.writeable:
             raise ValueError(f"{fn}(): {name} is read-only, but a training call updates it in "
                              f"place; give it an array of its own (t.data = t.data.copy())")
 
@@ -137,7 +137,7 @@ def _in_float32(func, tensors, **rest):
     if rest.get("training", rest.get("use_input_stats")):  # eval leaves them (maybe read-only)
         for k in ("running_mean", "running_var"):
             if tensors.get(k) is not None:
-                np.copyto(tensors[k].data, up[k].data, casting="same_kind")
+                np.copyto(tensors[k]._data, up[k]._data, casting="same_kind")
     return out.astype(np.float16)
 
 
@@ -163,15 +163,15 @@ def _center_scale(x, axes, eps, keepdims=True):
     mean = x.mean(axis=axes, keepdims=keepdims)
     xc = x - mean
     r, var = _rsqrt_var(xc, axes, eps, keepdims)
-    if not _needs_shift(mean.data, var):
-        return xc, r, mean.data, var
+    if not _needs_shift(mean._data, var):
+        return xc, r, mean._data, var
     index = tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))
-    shift = Tensor._wrap(x.data[index])
+    shift = Tensor._wrap(x._data[index])
     d = x - shift  # sub with a constant: its VJP passes the gradient through, nothing more
     mean = d.mean(axis=axes, keepdims=keepdims)
     xc = d - mean
     r, var = _rsqrt_var(xc, axes, eps, keepdims)
-    return xc, r, (mean.data + shift.data).reshape(mean.shape), var
+    return xc, r, (mean._data + shift._data).reshape(mean.shape), var
 
 
 def _rsqrt_var(xc, axes, eps, keepdims=True):
@@ -185,7 +185,7 @@ def _rsqrt_var(xc, axes, eps, keepdims=True):
     n = math.prod([xc.shape[i] for i in axes])
     inv_n = 1.0 / n if n else math.nan
     ss = xc.vecdot(xc, axis=axes, keepdims=keepdims)
-    return addcmul(eps, ss, inv_n).rsqrt(), ss.data * inv_n
+    return addcmul(eps, ss, inv_n).rsqrt(), ss._data * inv_n
 
 
 def _needs_shift(mean, var):
@@ -218,7 +218,7 @@ def _update_running(running, stat, momentum, channel_axes, unbias):
     s = stat
     if channel_axes:
         s = s.mean(axis=channel_axes)
-    buf = running.data
+    buf = running._data
     if s.shape != buf.shape:
         s = s.reshape(buf.shape)
     new = s * (momentum * unbias) if unbias != 1.0 else s * momentum
@@ -283,7 +283,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     _check_running(running_mean, running_var, fn)
     if not training and running_mean is None:
         raise ValueError("running_mean must be defined in evaluation mode")
-    data = input.data  # its shape, dtype and size read once (each a property of the Tensor)
+    data = input._data  # its shape, dtype and size read once (each a property of the Tensor)
     C, dt = data.shape[1], data.dtype
     _check_vector(running_mean, "running_mean", C, dt, fn)
     _check_vector(running_var, "running_var", C, dt, fn)
@@ -308,10 +308,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if momentum is None and num_batches_tracked is None:
             raise ValueError("batch_norm(): momentum=None (a cumulative average) needs the batch "
                              "count: pass num_batches_tracked")
-        if not (running_mean is None or running_mean.data.flags.writeable
-                and running_var.data.flags.writeable):  # the usual case in one line
+        if not (running_mean is None or running_mean._data.flags.writeable
+                and running_var._data.flags.writeable):  # the usual case in one line
             _check_writable(fn, running_mean=running_mean, running_var=running_var)
-        if num_batches_tracked is not None and not num_batches_tracked.data.flags.writeable:
+        if num_batches_tracked is not None and not num_batches_tracked._data.flags.writeable:
             _check_writable(fn, num_batches_tracked=num_batches_tracked)
 
     if dt == np.float16:
@@ -342,10 +342,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 def _batch_norm_update(running_mean, running_var, mean, var, momentum, n, count):
     if count is not None:
-        count.data += 1  # before the factor, as PyTorch: the first batch gets momentum 1/1
+        count._data += 1  # before the factor, as PyTorch: the first batch gets momentum 1/1
     if n == 0:
         return  # an empty batch counts but changes neither estimate, as in PyTorch
-    m = 1.0 / int(count.data) if momentum is None else momentum
+    m = 1.0 / int(count._data) if momentum is None else momentum
     _update_running(running_mean, mean, m, (), 1.0)
     _update_running(running_var, var, m, (), n / (n - 1))
 

@@ -45,7 +45,7 @@ def _descent(g, p, group):
         g = -g
     wd = group["weight_decay"]
     if wd != 0:
-        g = g + wd * p.data
+        g = g + wd * p._data
     return g
 
 
@@ -88,30 +88,30 @@ class RMSprop(Optimizer):
         lr, alpha, momentum = group["lr"], group["alpha"], group["momentum"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = np.zeros_like(p.data)
+            state["square_avg"] = np.zeros_like(p._data)
             if momentum > 0:
-                state["momentum_buffer"] = np.zeros_like(p.data)
+                state["momentum_buffer"] = np.zeros_like(p._data)
             if group["centered"]:
-                state["grad_avg"] = np.zeros_like(p.data)
+                state["grad_avg"] = np.zeros_like(p._data)
         state["step"] += 1
         g = _descent(g, p, group)
         square_avg = state["square_avg"]
         _square_avg_(square_avg, g, alpha)
         if group["centered"]:
             # setdefault: momentum or centered may be switched on in a group after its first step
-            grad_avg = state.setdefault("grad_avg", np.zeros_like(p.data))
+            grad_avg = state.setdefault("grad_avg", np.zeros_like(p._data))
             _lerp_(grad_avg, g, 1 - alpha)
             avg = np.sqrt(square_avg - grad_avg * grad_avg)
         else:
             avg = np.sqrt(square_avg)
         avg += group["eps"]
         if momentum > 0:
-            buf = state.setdefault("momentum_buffer", np.zeros_like(p.data))
+            buf = state.setdefault("momentum_buffer", np.zeros_like(p._data))
             buf *= momentum
             buf += g / avg
-            p.data += -lr * buf
+            p._data += -lr * buf
         else:
-            p.data += (-lr * g) / avg
+            p._data += (-lr * g) / avg
 
 
 # ---- Adagrad --------------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ class Adagrad(Optimizer):
     @staticmethod
     def _init_state(p, state, group):
         state["step"] = 0
-        state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+        state["sum"] = np.full_like(p._data, group["initial_accumulator_value"])
 
     def _update(self, p, g, state, group):
         if not state:  # a group added after construction
@@ -159,7 +159,7 @@ class Adagrad(Optimizer):
         total += g * g
         std = np.sqrt(total)
         std += group["eps"]
-        p.data += (-clr * g) / std
+        p._data += (-clr * g) / std
 
 
 # ---- Adadelta -------------------------------------------------------------------------------------
@@ -192,8 +192,8 @@ class Adadelta(Optimizer):
         rho, eps = group["rho"], group["eps"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = np.zeros_like(p.data)
-            state["acc_delta"] = np.zeros_like(p.data)
+            state["square_avg"] = np.zeros_like(p._data)
+            state["acc_delta"] = np.zeros_like(p._data)
         state["step"] += 1
         g = _descent(g, p, group)
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
@@ -203,7 +203,7 @@ class Adadelta(Optimizer):
         delta /= std
         delta *= g
         _square_avg_(acc_delta, delta, rho)
-        p.data += -group["lr"] * delta
+        p._data += -group["lr"] * delta
 
 
 # ---- the Adam family ------------------------------------------------------------------------------
@@ -225,7 +225,7 @@ class _AdamLike(Optimizer):
         if not state:
             state["step"] = 0
             for name in names:
-                state[name] = np.zeros_like(p.data)
+                state[name] = np.zeros_like(p._data)
         state["step"] += 1
         return state["step"]
 
@@ -237,9 +237,9 @@ class _AdamLike(Optimizer):
         wd = group["weight_decay"]
         if wd != 0:
             if group.get("decoupled_weight_decay"):
-                p.data *= 1 - group["lr"] * wd
+                p._data *= 1 - group["lr"] * wd
             else:
-                g = g + wd * p.data
+                g = g + wd * p._data
         return g
 
 
@@ -272,7 +272,7 @@ class Adamax(_AdamLike):
         norm += group["eps"]
         np.maximum(exp_inf, norm, out=exp_inf)
         clr = lr / (1 - beta1 ** step)
-        p.data += (-clr * exp_avg) / exp_inf
+        p._data += (-clr * exp_avg) / exp_inf
 
 
 class NAdam(_AdamLike):
@@ -301,8 +301,8 @@ class NAdam(_AdamLike):
     def _update(self, p, g, state, group):
         (beta1, beta2), lr, decay = group["betas"], group["lr"], group["momentum_decay"]
         if not state:
-            state.update(step=0, mu_product=1.0, exp_avg=np.zeros_like(p.data),
-                         exp_avg_sq=np.zeros_like(p.data))
+            state.update(step=0, mu_product=1.0, exp_avg=np.zeros_like(p._data),
+                         exp_avg_sq=np.zeros_like(p._data))
         state["step"] += 1
         step = state["step"]
         bias_correction2 = 1 - beta2 ** step
@@ -317,8 +317,8 @@ class NAdam(_AdamLike):
         denom = np.sqrt(exp_avg_sq / bias_correction2)
         denom += group["eps"]
         mu_product_next = mu_product * mu_next
-        p.data += ((-lr * (1.0 - mu) / (1.0 - mu_product)) * g) / denom
-        p.data += (((-lr * mu_next) / (1.0 - mu_product_next)) * exp_avg) / denom
+        p._data += ((-lr * (1.0 - mu) / (1.0 - mu_product)) * g) / denom
+        p._data += (((-lr * mu_next) / (1.0 - mu_product_next)) * exp_avg) / denom
 
 
 class RAdam(_AdamLike):
@@ -361,4 +361,4 @@ class RAdam(_AdamLike):
             sqrt_v += group["eps"]
             update *= bias_correction2 ** 0.5 / sqrt_v
             update *= rect
-        p.data -= update
+        p._data -= update

@@ -125,7 +125,7 @@ class Optimizer:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
-                    p.grad = Tensor._wrap(np.zeros_like(p.grad.data))
+                    p.grad = Tensor._wrap(np.zeros_like(p.grad._data))
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient. ``closure`` (optional)
@@ -148,13 +148,13 @@ class Optimizer:
                 if not isinstance(g, Tensor):
                     raise TypeError(f"{type(self).__name__}.step: the .grad of parameter {i} is a "
                                     f"{type(g).__name__}, not a Tensor")
-                if g.data.shape != p.data.shape:
+                if g._data.shape != p._data.shape:
                     raise ValueError(f"{type(self).__name__}.step: a gradient of shape "
                                      f"{g.data.shape} for a parameter of shape {p.data.shape}")
-                if g.data.dtype.kind not in "biuf":
+                if g._data.dtype.kind not in "biuf":
                     raise TypeError(f"{type(self).__name__}.step: the gradient of parameter {i} "
                                     f"has non-numeric dtype {g.data.dtype}")
-                if not p.data.flags.writeable:
+                if not p._data.flags.writeable:
                     raise ValueError(f"{type(self).__name__}.step: parameter {i}'s array is "
                                      f"read-only (a broadcast view?); give it one of its own "
                                      f"(p.data = p.data.copy())")
@@ -164,7 +164,7 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    g = p.grad.data
+                    g = p.grad._data
                     if g.dtype.kind != "f":  # an int or bool gradient: -g would wrap or fail
                         g = g.astype(p.dtype)
                     self._update(p, g, self.state[p], group)
@@ -240,7 +240,7 @@ class Optimizer:
             entry = {}
             for name, v in values.items():
                 if isinstance(v, Tensor):
-                    v = v.data
+                    v = v._data
                 if v is None and name in self._buffer_names:
                     continue  # older PyTorch SGD saved momentum_buffer None: built at next step
                 if name in self._buffer_names:
@@ -356,7 +356,7 @@ class SGD(Optimizer):
         if group["maximize"]:
             g = -g
         if wd != 0:
-            g = g + wd * p.data
+            g = g + wd * p._data
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
@@ -366,7 +366,7 @@ class SGD(Optimizer):
                 dampening = group["dampening"]
                 buf += (1 - dampening) * g if dampening else g  # the usual 0: no scaled copy
             g = g + momentum * buf if group["nesterov"] else buf
-        p.data -= lr * g
+        p._data -= lr * g
 
 
 class Adam(Optimizer):
@@ -408,17 +408,17 @@ class Adam(Optimizer):
             g = -g
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
+            state["exp_avg"] = np.zeros_like(p._data)
+            state["exp_avg_sq"] = np.zeros_like(p._data)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                state["max_exp_avg_sq"] = np.zeros_like(p._data)
         state["step"] += 1
         step = state["step"]
         if wd != 0:
             if group["decoupled_weight_decay"]:
-                p.data *= 1 - lr * wd
+                p._data *= 1 - lr * wd
             else:
-                g = g + wd * p.data
+                g = g + wd * p._data
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m += (1 - beta1) * (g - m)
         v *= beta2
@@ -427,12 +427,12 @@ class Adam(Optimizer):
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
         step_size = lr / bias_correction1
         if group["amsgrad"]:
-            vmax = state.setdefault("max_exp_avg_sq", np.zeros_like(p.data))
+            vmax = state.setdefault("max_exp_avg_sq", np.zeros_like(p._data))
             np.maximum(vmax, v, out=vmax)
             v = vmax
         denom = np.sqrt(v) / bias_correction2_sqrt
         denom += eps
-        p.data += -step_size * (m / denom)
+        p._data += -step_size * (m / denom)
 
 
 class AdamW(Adam):
