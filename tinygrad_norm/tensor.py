@@ -2105,9 +2105,9 @@ def _rounded_div(a, b, mode):
     return out
 
 
-def _bitwise(fn, symbol, a, b):
-    """``a & b`` (| ^) of bool or integer operands: bitwise, so logical on bools, as in NumPy and
-    torch. No gradient. Floats are a TypeError (NumPy's message would not name the operator)."""
+def _integer_operands(a, b, symbol, what):
+    """The operands of a bitwise operator and their arrays (or Python numbers); a float one is
+    a TypeError naming the operator (NumPy's message would not)."""
     a, b = _operand(a), _operand(b)
     ad = a._data if type(a) is Tensor else a
     bd = b._data if type(b) is Tensor else b
@@ -2115,8 +2115,15 @@ def _bitwise(fn, symbol, a, b):
         kind = d.dtype.kind if isinstance(d, np.ndarray) else "b" if type(d) is bool else (
             "i" if type(d) is int else "f")
         if kind not in "biu":
-            raise TypeError(f"{symbol} is defined for boolean and integer tensors, got "
+            raise TypeError(f"{symbol} is defined for {what} tensors, got "
                             f"{d.dtype if isinstance(d, np.ndarray) else type(d).__name__}")
+    return a, b, ad, bd
+
+
+def _bitwise(fn, symbol, a, b):
+    """``a & b`` (| ^) of bool or integer operands: bitwise, so logical on bools, as in NumPy and
+    torch. No gradient. Floats are a TypeError (NumPy's message would not name the operator)."""
+    a, b, ad, bd = _integer_operands(a, b, symbol, "boolean and integer")
     if type(ad) is np.ndarray and type(bd) is np.ndarray and ad.dtype != bd.dtype:
         ad, bd = _promoted(ad, bd, None)  # torch's: a 0-d operand does not widen (int32 & 0-d int64)
     try:
@@ -2141,15 +2148,7 @@ def _shift(left, a, b):
     of a negative value: -1), where NumPy's would overflow a Python int into a narrow dtype.
     Bools and floats are a TypeError, as torch's "not implemented". No gradient."""
     symbol = "<<" if left else ">>"
-    a, b = _operand(a), _operand(b)
-    ad = a._data if type(a) is Tensor else a
-    bd = b._data if type(b) is Tensor else b
-    for d in (ad, bd):
-        kind = d.dtype.kind if isinstance(d, np.ndarray) else "b" if type(d) is bool else (
-            "i" if type(d) is int else "f")
-        if kind not in "biu":
-            raise TypeError(f"{symbol} is defined for integer tensors, got "
-                            f"{d.dtype if isinstance(d, np.ndarray) else type(d).__name__}")
+    a, b, ad, bd = _integer_operands(a, b, symbol, "integer")
     if type(ad) is np.ndarray and type(bd) is np.ndarray:
         if ad.dtype != bd.dtype:
             ad, bd = _promoted(ad, bd, None)
