@@ -311,3 +311,19 @@ def test_bad_input(i):
     with pytest.raises(err) as info:
         fn()
     assert msg in str(info.value)
+
+
+@pytest.mark.parametrize("dim,p", [((0, 1), 2.0), ((1, -1), 3.0), ((2,), float("inf")),
+                                   ([0, 2], 1.5)])
+def test_normalize_over_several_dims_as_torch(torch, dim, p):
+    # torch 2.x takes a tuple of dims (a bug hunter's finding: ours took one int or None)
+    a = np.random.default_rng(0).standard_normal((2, 3, 4))
+    x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = F.normalize(x, p=p, dim=dim), torch.nn.functional.normalize(t, p=p, dim=dim)
+    g = np.random.default_rng(1).standard_normal(a.shape)
+    y.backward(Tensor(g))
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="dim 2 appears multiple times"):
+        F.normalize(x, dim=(0, 2, -1))

@@ -16,8 +16,30 @@ from ._checks import _flag
 __all__ = ["normalize", "cosine_similarity", "pairwise_distance"]
 
 
+def _normalize_dims(dim, ndim, fn):
+    """``dim`` as an int, a tuple of ints (torch 2.x normalizes over several dims at once) or
+    None (all axes), checked."""
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    if dim is None:
+        return None
+    n = max(ndim, 1)
+    for d in dims:
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Integral):
+            raise TypeError(f"{fn}(): dim must be an int, a tuple of ints or None (all axes), "
+                            f"got {type(d).__name__}")
+        if not -n <= d < n:
+            raise ValueError(f"{fn}(): dim {d!r} is out of range for a tensor of {ndim} "
+                             f"dimension(s)")
+    axes = [int(d) % n for d in dims]
+    repeated = [a for a in axes if axes.count(a) > 1]
+    if repeated:
+        raise ValueError(f"{fn}(): dim {repeated[0]} appears multiple times in the list of dims")
+    return axes[0] if not isinstance(dim, (tuple, list)) else tuple(sorted(axes))
+
+
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
-    """``input / max(||input||_p, eps)`` along ``dim``, as ``torch.nn.functional.normalize``.
+    """``input / max(||input||_p, eps)`` along ``dim`` (an int, a tuple of ints or None), as
+    ``torch.nn.functional.normalize``.
     ``p`` is a positive number or inf. Below ``eps`` the norm is the constant ``eps``, so a zero
     vector stays 0 with a finite gradient (as PyTorch's ``clamp_min``; the square root's own
     derivative at 0 is never taken)."""
@@ -30,17 +52,10 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
         raise ValueError(f"{fn}(): p must be a positive number or inf, got {p!r}")
     if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real) or not eps >= 0:
         raise ValueError(f"{fn}(): eps must be a non-negative number, got {eps!r}")
-    if dim is not None and (isinstance(dim, (bool, np.bool_))
-                            or not isinstance(dim, numbers.Integral)):
-        raise TypeError(f"{fn}(): dim must be an int or None (all axes), got "
-                        f"{type(dim).__name__}")
-    if dim is not None and not -max(input.ndim, 1) <= dim < max(input.ndim, 1):
-        raise ValueError(f"{fn}(): dim {dim!r} is out of range for a tensor of {input.ndim} "
-                         f"dimension(s)")
+    axis = _normalize_dims(dim, input.ndim, fn)
     if input.dtype == np.float16:  # as torch: the norm in float32 (300^2 overflows float16)
         return normalize(input.astype(np.float32), p, dim, eps).astype(np.float16)
     p, eps = float(p), float(eps)
-    axis = None if dim is None else int(dim)
     with scope(fn, p=p, dim=axis, eps=eps):
         if p == math.inf:
             norm = input.abs().max(axis=axis, keepdims=True)
