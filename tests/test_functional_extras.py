@@ -169,7 +169,7 @@ def test_review_edges_match_torch(torch):
         np.testing.assert_array_equal(ours(Tensor(big)).data, theirs(torch.tensor(big)).numpy())
     with pytest.raises(ValueError, match="an int or a pair"):
         F.adaptive_avg_pool2d(Tensor(X4), (1, 2, 3))
-    with pytest.raises(TypeError, match="dim must be an int or None"):
+    with pytest.raises(TypeError, match="dim must be an int, a tuple of ints or None"):
         F.normalize(Tensor(V), dim=1.0)
     np.testing.assert_allclose(F.normalize(Tensor(V), dim=None).data,
                                V / np.sqrt((V * V).sum()), rtol=1e-12)
