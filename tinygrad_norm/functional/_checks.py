@@ -2,6 +2,8 @@
 that every flag of both refuses the same things with the same words."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 
@@ -18,3 +20,11 @@ def _flag(v, name, fn, allow_none=False):
         return None
     raise TypeError(f"{fn}(): argument '{name}' must be bool{' or None' if allow_none else ''}, "
                     f"not {type(v).__name__}")
+
+
+def _real(v, name, fn):
+    """A real-number argument as a float, or a ``TypeError`` naming it (bools refused: True as
+    a margin or a rate is a slip)."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{fn}: {name} must be a real number, got {type(v).__name__}")
+    return float(v)

@@ -19,6 +19,7 @@ from ..autograd import scope
 from ._checks import _flag
 from ..tensor import Tensor
 from .conv import _connect
+from .vision import _windows
 
 __all__ = ["adaptive_max_pool1d", "adaptive_max_pool2d"]
 
@@ -47,12 +48,6 @@ def _output_size(output_size, n, fn, shape=None):
     if shape is None:  # a layer's construction-time check
         return sizes
     return tuple(s if v is None else v for v, s in zip(sizes, shape))
-
-
-def _windows(n, out):
-    """(start, stop) of each of the ``out`` windows over ``n`` elements, PyTorch's rule."""
-    i = np.arange(out, dtype=np.intp)
-    return (i * n) // out, -(-(i + 1) * n // out)
 
 
 def _scan_last(a, out):

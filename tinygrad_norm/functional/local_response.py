@@ -9,17 +9,11 @@ import numpy as np
 
 from ..autograd import scope
 from ..tensor import Tensor
+from ._checks import _real
 from .conv import avg_pool2d
 from .vision import pad
 
 __all__ = ["local_response_norm"]
-
-
-def _real(v, name):
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-        raise TypeError(f"local_response_norm(): {name} must be a real number, got "
-                        f"{type(v).__name__}")
-    return float(v)
 
 
 def _check(input, size, alpha, beta, k):
@@ -36,7 +30,8 @@ def _check(input, size, alpha, beta, k):
         raise TypeError(f"local_response_norm(): size must be an int, got {type(size).__name__}")
     if size <= 0:
         raise ValueError(f"local_response_norm(): size must be positive, got {size}")
-    return int(size), _real(alpha, "alpha"), _real(beta, "beta"), _real(k, "k")
+    fn = "local_response_norm()"
+    return int(size), _real(alpha, "alpha", fn), _real(beta, "beta", fn), _real(k, "k", fn)
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):

@@ -20,7 +20,7 @@ import numpy as np
 from ..autograd import is_grad_enabled, scope
 from .. import ops
 from ..tensor import Tensor, apply, minimum, where
-from ._checks import _flag
+from ._checks import _flag, _real
 from .activation import _logsigmoid
 from .distance import pairwise_distance
 
@@ -569,12 +569,6 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
             total = loss.sum()
             return total / input.shape[0] if input.ndim else total
         return _reduce(loss, reduction)
-
-
-def _real(v, name, fn):
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{fn}: {name} must be a real number, got {type(v).__name__}")
-    return float(v)
 
 
 def _shapes_broadcast(fn, *tensors):

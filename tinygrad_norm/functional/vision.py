@@ -158,7 +158,13 @@ def _window_weights(n, out, dtype):
     """(out, n): row i is 1 / len over PyTorch's window ``floor(i n / out)`` to
     ``ceil((i + 1) n / out)`` and 0 elsewhere."""
     m = np.zeros((out, n), dtype)
-    for i in range(out):
-        lo, hi = (i * n) // out, -(-(i + 1) * n // out)
+    for i, (lo, hi) in enumerate(zip(*_windows(n, out))):
         m[i, lo:hi] = 1.0 / (hi - lo)
     return m
+
+
+def _windows(n, out):
+    """(start, stop) of each of the ``out`` adaptive-pooling windows over ``n`` elements,
+    PyTorch's rule: ``floor(i n / out)`` to ``ceil((i + 1) n / out)``."""
+    i = np.arange(out, dtype=np.intp)
+    return (i * n) // out, -(-(i + 1) * n // out)
