@@ -94,7 +94,7 @@ def _in_dtype(input, scale):
     """The scale rounded to a float16 input's dtype first, as PyTorch's dropout kernel and the
     reference multiply by it (a float16 tensor times a Python number otherwise computes in
     float32 and rounds once: 1 ulp apart in a quarter of the elements)."""
-    return float(np.float16(scale)) if input.data.dtype == np.float16 else scale
+    return float(np.float16(scale)) if input._data.dtype == np.float16 else scale
 
 
 def dropout(input, p=0.5, training=True, *, inverted=True):
