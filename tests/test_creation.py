@@ -212,6 +212,13 @@ def test_in_place_random_fills():
         assert v.dtype == dt and v.data.min() == 0 and v.data.max() == hi
     with pytest.raises(ValueError, match="does not fit dtype uint8"):
         Tensor(np.zeros(3, np.uint8)).random_(0, 300)
+    # torch's words: which bound is out of range, and the float warning past 2**24
+    with pytest.raises(ValueError, match="from is out of bounds for unsigned char"):
+        Tensor(np.zeros(3, np.uint8)).random_(-5, 5)
+    with pytest.raises(ValueError, match="to - 1 is out of bounds for signed char"):
+        Tensor(np.zeros(3, np.int8)).random_(0, 200)
+    with pytest.warns(UserWarning, match=r"to - 1 is out of bounds \[-\(2\^24\), 2\^24\]"):
+        Tensor(np.zeros(3, np.float32)).random_(0, 2 ** 25)
     f = Tensor(np.zeros(1000, np.float32)).random_()
     assert f.data.max() <= 2 ** 24 and f.data.max() > 2 ** 20 and (f.data == np.round(f.data)).all()
     w = Tensor(np.zeros(3), requires_grad=True)

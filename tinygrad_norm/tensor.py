@@ -1882,10 +1882,9 @@ class Tensor:
         if lo >= hi:
             raise ValueError(f"random_ expects 'from' to be less than 'to', but got from={lo} "
                              f">= to={hi}")
-        if dt.kind in "biu":  # the range checked here, so the cast below cannot wrap
-            info = (0, 1) if dt.kind == "b" else (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
-            if lo < info[0] or hi - 1 > info[1]:
-                raise ValueError(f"random_: [{lo}, {hi}) does not fit dtype {dt}")
+        # torch's range check (its words), so the cast below cannot wrap; beyond a float's
+        # exact integers it warns, as torch does
+        _random.check_integer_range(lo, hi, dt, "random_", stacklevel=3)
         draws = _random.resolve(generator).integers(lo, hi, self._data.shape, dtype=np.int64
                                            if hi <= 2 ** 63 else np.uint64)
         return self._put("random_", draws.astype(dt))
