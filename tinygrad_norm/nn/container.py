@@ -13,8 +13,10 @@ __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "Parameter
 
 
 def _require_module(module, owner):
-    if not isinstance(module, Module):
-        raise TypeError(f"{owner}: {type(module).__name__} is not a Module")
+    # None holds a place, as in PyTorch's containers (an optional layer at some positions):
+    # the traversals skip it, and Sequential refuses to call it
+    if module is not None and not isinstance(module, Module):
+        raise TypeError(f"{owner}: {type(module).__name__} is not a Module or None")
     return module
 
 
@@ -108,12 +110,15 @@ class Sequential(_Indexed):
         else:
             items = ((str(i), m) for i, m in enumerate(modules))
         for name, m in items:
-            if not isinstance(m, Module):
-                raise TypeError(f"Sequential: element {name} is a {type(m).__name__}, not a Module")
+            if m is not None and not isinstance(m, Module):
+                raise TypeError(f"Sequential: element {name} is a {type(m).__name__}, not a "
+                                f"Module or None")
             self.add_module(name, m)
 
     def forward(self, x):
-        for m in self._modules.values():
+        for name, m in self._modules.items():
+            if m is None:  # PyTorch: "'NoneType' object is not callable"
+                raise TypeError(f"Sequential: element {name} is None and cannot be called")
             x = m(x)
         return x
 
@@ -285,19 +290,30 @@ def _pairs(items, fn, what):
 
 
 def _as_parameter(value, owner):
-    """``value`` as a Parameter: a Parameter as it is, another Tensor wrapped (sharing its
-    array, requiring grad, as torch's ``Parameter(tensor)``)."""
-    if isinstance(value, Parameter):
+    """``value`` as a Parameter: a Parameter (or None, a place holder as in torch's
+    containers) as it is, another Tensor wrapped (sharing its array, requiring grad, as
+    torch's ``Parameter(tensor)``). torch keeps any other object too; here that is an error."""
+    if value is None or isinstance(value, Parameter):
         return value
     if not isinstance(value, Tensor):
-        raise TypeError(f"{owner}: {type(value).__name__} is not a Tensor or a Parameter")
+        raise TypeError(f"{owner}: {type(value).__name__} is not a Tensor, a Parameter or None")
     return Parameter(value)
+
+
+def _put_parameter(owner, key, value):
+    """Register ``value`` (a Parameter or None) under ``key``: assigning None to a new name
+    would make a plain attribute, not an entry."""
+    if value is None and key not in owner._parameters:
+        owner.register_parameter(key, None)
+    else:
+        setattr(owner, key, value)
 
 
 def _parameters_repr(items):
     # torch's text, with NumPy's dtype names: "float32" where torch's ParameterList writes
     # "torch.float32" and its ParameterDict "torch.FloatTensor"
-    return "\n".join(f"  ({k}): Parameter containing: [{p.dtype} of size "
+    return "\n".join(f"  ({k}): Object of type: NoneType" if p is None else
+                     f"  ({k}): Parameter containing: [{p.dtype} of size "
                      f"{'x'.join(str(n) for n in p.shape)}]" for k, p in items)
 
 
@@ -323,10 +339,10 @@ class ParameterList(Module):
 
     def __setitem__(self, idx, param):
         key = str(_position(self, idx, len(self)))
-        setattr(self, key, _as_parameter(param, "ParameterList"))
+        _put_parameter(self, key, _as_parameter(param, "ParameterList"))
 
     def append(self, value):
-        setattr(self, str(len(self)), _as_parameter(value, "ParameterList.append"))
+        _put_parameter(self, str(len(self)), _as_parameter(value, "ParameterList.append"))
         return self
 
     def extend(self, values):
@@ -373,7 +389,7 @@ class ParameterDict(Module):
 
     def __setitem__(self, key, value):
         self._check_key(key)
-        setattr(self, key, _as_parameter(value, "ParameterDict"))
+        _put_parameter(self, key, _as_parameter(value, "ParameterDict"))
 
     def __delitem__(self, key):
         del self._parameters[key]
@@ -437,7 +453,7 @@ class ParameterDict(Module):
         for k, _ in pairs:
             self._check_key(k)
         for k, v in pairs:
-            setattr(self, k, v)
+            _put_parameter(self, k, v)
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterDict should not be called.")
