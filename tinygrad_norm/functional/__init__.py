@@ -5,6 +5,8 @@ from .dropout import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .local_response import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
+from .margin_losses import *  # noqa: F401,F403
+from .likelihood_losses import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .encoding import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
