@@ -189,6 +189,17 @@ def test_documented_signature_matches_code(span, dotted, params):
 
 # ---- completeness ---------------------------------------------------------------------------------
 
+def _submodule_names(package):
+    """The names in the ``__all__`` of every module directly in ``package``."""
+    import pkgutil
+
+    names = []
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        names += getattr(module, "__all__", [])
+    return names
+
+
 def _public_names():
     """[(owner, name)]: every name the package offers, by the owner api.md documents it under."""
     import tinygrad_norm.functional as F
@@ -198,12 +209,10 @@ def _public_names():
 
     out = [(tinygrad_norm, n) for n in tinygrad_norm.__all__]
     out += [(tinygrad_norm.Tensor, n) for n in vars(tinygrad_norm.Tensor) if not n.startswith("_")]
-    for sub in ("activation", "dropout", "normalization", "losses", "conv", "encoding",
-                "vision", "distance"):
-        out += [(F, n) for n in importlib.import_module(f"tinygrad_norm.functional.{sub}").__all__]
+    # every submodule's __all__, found rather than listed: a new file's names must not slip by
+    out += [(F, n) for n in _submodule_names(F)]
     out += [(nn, "Module"), (nn, "Parameter")]
-    for sub in ("container", "dropout", "normalization", "linear", "conv", "activation", "loss"):
-        out += [(nn, n) for n in importlib.import_module(f"tinygrad_norm.nn.{sub}").__all__]
+    out += [(nn, n) for n in _submodule_names(nn) if hasattr(nn, n)]
     out += [(nn.Module, n) for n in vars(nn.Module) if not n.startswith("_")]
     out += [(init, n) for n in init.__all__]
     out += [(optim, n) for n in optim.__all__]

@@ -201,8 +201,8 @@ def test_embedding_matches_torch(torch, padding_idx):
     (lambda w: F.embedding(Tensor(np.array([5])), w), IndexError, "out of range"),
     (lambda w: F.embedding(Tensor(np.array([-1])), w), IndexError, "out of range"),
     (lambda w: F.embedding(Tensor(np.array([1.0])), w), TypeError, "integer indices"),
-    (lambda w: F.embedding(Tensor(np.array([1])), w, max_norm=1.0), NotImplementedError,
-     "max_norm"),
+    (lambda w: F.embedding(Tensor(np.array([1])), w, max_norm=0.0), ValueError,
+     "max_norm must be a positive number"),
     (lambda w: nn.Embedding(5, 3, padding_idx=5), ValueError, "within num_embeddings"),
     (lambda w: nn.Embedding(0.5, 3), TypeError, "num_embeddings"),
 ])

@@ -9,6 +9,7 @@ from .margin_losses import *  # noqa: F401,F403
 from .likelihood_losses import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .encoding import *  # noqa: F401,F403
+from .embedding_bag import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403

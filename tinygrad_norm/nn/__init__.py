@@ -4,6 +4,7 @@ from .container import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
+from .embedding_bag import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .conv_transpose import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403

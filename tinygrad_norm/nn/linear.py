@@ -121,6 +121,15 @@ class Unflatten(Module):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
+def _lookup_norm(max_norm, norm_type, owner):
+    """``max_norm`` (None or positive) and ``norm_type`` (positive), checked at construction."""
+    from ..functional.encoding import _positive
+
+    if max_norm is not None:
+        max_norm = _positive(max_norm, "max_norm", owner)
+    return max_norm, _positive(norm_type, "norm_type", owner)
+
+
 class Embedding(Module):
     """A lookup table of ``num_embeddings`` vectors of ``embedding_dim``, as ``torch.nn.Embedding``:
     the weight drawn from N(0, 1) (the framework generator), the ``padding_idx`` row zeros and
@@ -132,11 +141,9 @@ class Embedding(Module):
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
                  _freeze=False, dtype=np.float32):
         super().__init__()
-        scale_grad_by_freq = _flag(scale_grad_by_freq, "scale_grad_by_freq", "Embedding")
-        sparse = _flag(sparse, "sparse", "Embedding")
-        if max_norm is not None or scale_grad_by_freq or sparse:
-            raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are "
-                                      "not supported")
+        self.scale_grad_by_freq = _flag(scale_grad_by_freq, "scale_grad_by_freq", "Embedding")
+        self.sparse = _flag(sparse, "sparse", "Embedding")
+        self.max_norm, self.norm_type = _lookup_norm(max_norm, norm_type, "Embedding")
         self.num_embeddings = _count(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = _count(embedding_dim, "embedding_dim", "Embedding")
         from ..functional.encoding import _padding_idx
@@ -176,9 +183,23 @@ class Embedding(Module):
             self.weight.data[self.padding_idx] = 0.0
 
     def forward(self, input):
-        return F.embedding(input, self.weight, self.padding_idx)
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self):
-        pad = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
-        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+        return f"{self.num_embeddings}, {self.embedding_dim}" + _lookup_repr(self)
+
+
+def _lookup_repr(m):
+    """The options of an Embedding or EmbeddingBag that differ from their defaults, in torch's
+    order and words."""
+    parts = [f"max_norm={m.max_norm}" if m.max_norm is not None else "",
+             f"norm_type={m.norm_type}" if m.norm_type != 2 else "",
+             "scale_grad_by_freq=True" if m.scale_grad_by_freq else "",
+             "sparse=True" if m.sparse else "",
+             f"mode='{m.mode}'" if hasattr(m, "mode") else "",
+             f"padding_idx={m.padding_idx}" if m.padding_idx is not None else ""]
+    if not hasattr(m, "mode"):  # Embedding writes padding_idx first
+        parts = parts[-1:] + parts[:-1]
+    return "".join(f", {p}" for p in parts if p)
 
