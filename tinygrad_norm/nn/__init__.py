@@ -1,5 +1,5 @@
 """Layers and models, mirroring ``torch.nn``: same names, arguments, defaults and state-dict keys."""
-from .module import Module, Parameter
+from .module import Buffer, Module, Parameter
 from .container import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403

@@ -65,6 +65,30 @@ class Parameter(metaclass=_ParameterMeta):
         return t
 
 
+class _BufferMeta(type):
+    # as Parameter: a plain Tensor with a mark, for the engine's ``type(x) is Tensor`` tests
+    def __instancecheck__(cls, obj):
+        return type(obj) is Tensor and getattr(obj, "_is_buffer", False)
+
+
+class Buffer(metaclass=_BufferMeta):
+    """A Tensor that a Module registers as a buffer when assigned to an attribute
+    (``self.stats = nn.Buffer(t, persistent=False)``), as ``torch.nn.Buffer``: the same as
+    ``register_buffer(name, t, persistent)``. ``data`` None is an empty float32 Tensor."""
+
+    def __new__(cls, data=None, *, persistent=True):
+        if data is not None and not isinstance(data, (Tensor, np.ndarray)):
+            raise TypeError(f"Buffer: data must be a Tensor or an ndarray, got "
+                            f"{type(data).__name__}")
+        t = data.detach() if isinstance(data, Tensor) else Tensor(
+            np.zeros(0, np.float32) if data is None else data)
+        if isinstance(data, Tensor):
+            t.requires_grad_(data.requires_grad)  # as torch: the flag is kept
+        t._is_buffer = True
+        t.persistent = bool(persistent)
+        return t
+
+
 class RemovableHandle:
     """What the hook registrations return: ``remove()`` unregisters the hook (a second call does
     nothing); also a context manager that removes it on exit, as PyTorch's."""
@@ -134,7 +158,8 @@ class Module:
             self._non_persistent.discard(name)
             self.__dict__.pop(name, None)
             modules[name] = value
-        elif "_buffers" in self.__dict__ and name in self._buffers:
+        elif "_buffers" in self.__dict__ and name in self._buffers and not isinstance(value,
+                                                                                   Buffer):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} "
                                 f"(a Tensor or None is expected)")
@@ -144,6 +169,10 @@ class Module:
                 raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} "
                                 f"(a Module or None is expected)")
             self._modules[name] = None
+        elif isinstance(value, Buffer):  # torch.nn.Buffer: registered with its persistence;
+            # after the checks above, as torch: a parameter's or a child's name is refused
+            self._registry()[1].pop(name, None)  # re-registered (its persistence may change)
+            self.register_buffer(name, value, value.persistent)
         else:
             object.__setattr__(self, name, value)
 
