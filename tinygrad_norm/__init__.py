@@ -16,6 +16,10 @@ from .tensor_index import *  # noqa: F401,F403  (shape, indexing, reductions: __
 from .reductions import *  # noqa: F401,F403  (nansum, nanmean, cummax, ...: its __all__)
 from .creation import *  # noqa: F401,F403  (creation and random: its __all__)
 from .functions import *  # noqa: F401,F403  (torch's top-level math: tg.sin, tg.sum, tg.max, ...)
+from . import pointwise as _pw, shaping as _sh, searching as _se
+from .pointwise import *  # noqa: F401,F403  (xlogy, fmax, tg.add, tg.div, ...: its __all__)
+from .shaping import *  # noqa: F401,F403  (hstack, tensor_split, rot90, ...: its __all__)
+from .searching import *  # noqa: F401,F403  (searchsorted, unique, kthvalue, ...: its __all__)
 
 # PyTorch's top-level constructors, the Tensor's static methods under their torch names
 zeros, ones, full, eye, arange = Tensor.zeros, Tensor.ones, Tensor.full, Tensor.eye, Tensor.arange
@@ -36,4 +40,5 @@ __all__ = [
     # PyTorch's shape, indexing, reduction and creation functions (tensor_index.py, creation.py)
     *_ti.__all__, *_cr.__all__, *_rd.__all__,
     *functions.__all__,  # noqa: F405  (the submodule, bound by the import above)
+    *_pw.__all__, *_sh.__all__, *_se.__all__,
 ]

@@ -1902,6 +1902,69 @@ class Tensor:
         np.fill_diagonal(out, v, wrap=bool(wrap))
         return self._put("fill_diagonal_", out)
 
+    # torch's methods whose functions live in pointwise.py, shaping.py and searching.py (bound
+    # on first use there: those modules import this one)
+    def xlogy(self, other): return _pointwise().xlogy(self, other)
+    def logit(self, eps=None): return _pointwise().logit(self, eps)
+    def sinc(self): return _pointwise().sinc(self)
+    def copysign(self, other): return _pointwise().copysign(self, other)
+    def fmax(self, other): return _pointwise().fmax(self, other)
+    def fmin(self, other): return _pointwise().fmin(self, other)
+    def float_power(self, exponent): return _pointwise().float_power(self, exponent)
+    def logaddexp2(self, other): return _pointwise().logaddexp2(self, other)
+    def deg2rad(self): return _pointwise().deg2rad(self)
+    def rad2deg(self): return _pointwise().rad2deg(self)
+    def signbit(self): return _pointwise().signbit(self)
+    def sgn(self): return self.sign()
+    def positive(self): return _pointwise().positive(self)
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _pointwise().isclose(self, other, rtol, atol, equal_nan)
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return _pointwise().addcdiv(self, tensor1, tensor2, value=value)
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return self._write_("addcdiv_", lambda t: t.addcdiv(tensor1, tensor2, value=value),
+                            tensor1, tensor2)
+    def subtract(self, other, *, alpha=1): return self.sub(other, alpha=alpha)
+    def multiply(self, other): return self * other
+    def divide(self, other, *, rounding_mode=None): return self.div(other,
+                                                                    rounding_mode=rounding_mode)
+    def true_divide(self, other): return self / other
+    def ravel(self): return self.reshape(-1)
+    def take(self, index): return _shaping().take(self, index)
+    def rot90(self, k=1, dims=(0, 1)): return _shaping().rot90(self, k, dims)
+    def fliplr(self): return _shaping().fliplr(self)
+    def flipud(self): return _shaping().flipud(self)
+    def tensor_split(self, indices_or_sections, dim=0):
+        return _shaping().tensor_split(self, indices_or_sections, dim)
+    def hsplit(self, sections): return _shaping().hsplit(self, sections)
+    def vsplit(self, sections): return _shaping().vsplit(self, sections)
+    def dsplit(self, sections): return _shaping().dsplit(self, sections)
+    def unfold(self, dimension, size, step): return _shaping().unfold(self, dimension, size, step)
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return _searching().unique(self, sorted, return_inverse, return_counts, dim)
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return _searching().unique_consecutive(self, return_inverse, return_counts, dim)
+    def bincount(self, weights=None, minlength=0):
+        return _searching().bincount(self, weights, minlength)
+    def histc(self, bins=100, min=0, max=0): return _searching().histc(self, bins, min, max)
+    def kthvalue(self, k, dim=-1, keepdim=False): return _searching().kthvalue(self, k, dim,
+                                                                              keepdim)
+
+
+def _pointwise():
+    from . import pointwise
+    return pointwise
+
+
+def _shaping():
+    from . import shaping
+    return shaping
+
+
+def _searching():
+    from . import searching
+    return searching
+
 
 # Reads go through a C-level getter (no Python frame; operator.attrgetter of the slot, ~30 ns a
 # read over a plain attribute's ~7, where the slot descriptor's own __get__ cost ~40); writes are

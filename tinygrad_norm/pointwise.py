@@ -1,0 +1,240 @@
+"""torch's elementwise functions that are compositions of the primitives: ``xlogy``, ``logit``,
+``sinc``, ``copysign``, ``fmax``/``fmin``, ``float_power``, ``logaddexp2``, the degree/radian
+conversions, ``addcdiv``, ``isclose``; and the top-level spellings of the arithmetic methods
+(``tg.add(x, y, alpha=2)``, ``tg.div(..., rounding_mode=)``, ``tg.clone``...).
+
+Where a formula has a branch that would be NaN or infinite (``log(0)`` in ``xlogy`` at x = 0,
+``sin(pi x) / (pi x)`` at 0), the branch is fed a harmless value there before the select: a
+select passes a zero gradient to the side it did not take, but 0 times an infinite local
+derivative would still be NaN."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .tensor import Tensor, _operand, where
+
+__all__ = ["xlogy", "logit", "sinc", "copysign", "fmax", "fmin", "float_power", "logaddexp2",
+           "deg2rad", "rad2deg", "addcdiv", "isclose", "signbit", "sgn", "positive", "add",
+           "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "rsub",
+           "clone", "detach", "masked_fill", "broadcast_to", "swapaxes", "swapdims", "moveaxis"]
+
+
+def _tensor(x, fn, name="input"):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def _float(x):
+    """``x`` itself if floating point, else as float32 (torch's result type for these)."""
+    return x if x.dtype.kind == "f" else x.astype(np.float32)
+
+
+def _both(a, b, fn):
+    """Two operands, at least one a Tensor, as Tensors of one floating dtype (a number takes the
+    Tensor's)."""
+    a, b = _operand(a), _operand(b)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError(f"{fn}(): expected at least one Tensor argument")
+    like = a if isinstance(a, Tensor) else b
+    dt = _float(like).dtype if not (isinstance(a, Tensor) and isinstance(b, Tensor)) else \
+        np.result_type(_float(a).dtype, _float(b).dtype)
+    a = a.astype(dt) if isinstance(a, Tensor) else Tensor(np.asarray(a, dt))
+    b = b.astype(dt) if isinstance(b, Tensor) else Tensor(np.asarray(b, dt))
+    return (a if a.dtype == dt else a.astype(dt)), (b if b.dtype == dt else b.astype(dt))
+
+
+def xlogy(input, other):
+    """``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN), as torch, with
+    torch's gradients: ``log(other)`` to ``input`` even where it is 0 (but 0 where ``other`` is
+    0), ``input / other`` to ``other`` (0 where ``other`` is 0; torch's is inf or NaN there)."""
+    x, y = _both(input, other, "xlogy")
+    y0 = y._data == 0
+    log_y = where(y0, 0.0, where(y0, 1.0, y).log())  # log(0) kept out of every gradient
+    out = x * log_y
+    inf = y0 & (x._data != 0)
+    if inf.any():  # x * log(0): the infinities, as constants (torch's x-gradient there is 0)
+        with np.errstate(divide="ignore"):
+            out = where(inf, Tensor(x._data * np.log(y._data)), out)
+    return out
+
+
+def logit(input, eps=None):
+    """``log(p / (1 - p))``; with ``eps``, ``p`` clamped to ``[eps, 1 - eps]`` first (gradient 0
+    outside), as torch."""
+    p = _float(_tensor(input, "logit"))
+    if eps is not None:
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)):
+            raise TypeError(f"logit(): eps must be a number or None, got {type(eps).__name__}")
+        p = p.clip(eps, 1.0 - eps)
+    return p.log() - (-p).log1p()
+
+
+def sinc(input):
+    """``sin(pi x) / (pi x)``, 1 at 0 (with derivative 0 there), as torch."""
+    x = _float(_tensor(input, "sinc"))
+    zero = x._data == 0
+    px = where(zero, 1.0, x) * math.pi
+    return where(zero, 1.0, px.sin() / px)
+
+
+def copysign(input, other):
+    """``|input|`` with the sign of ``other`` (its sign bit: -0.0 counts as negative), as torch;
+    the gradient to ``input`` is +-1, and 0 at ``input == 0`` as torch's; none to ``other``."""
+    x, y = _both(input, other, "copysign")
+    value = np.copysign(x._data, y._data)
+    flip = np.signbit(x._data) != np.signbit(y._data)
+    out = where(flip, -x, x)
+    zero = x._data == 0
+    if zero.any():
+        out = where(zero, Tensor(value), out)  # the zero's sign, and torch's zero gradient
+    return out
+
+
+def _nan_aware(input, other, fn, keep_self):
+    x, y = _both(input, other, fn)
+    take = keep_self(x._data, y._data) | np.isnan(y._data)  # ties and NaNs: input, as torch
+    return where(take, x, y)
+
+
+def fmax(input, other):
+    """The larger of the two, a NaN only where both are NaN, as torch (a tie's gradient goes to
+    ``input``)."""
+    return _nan_aware(input, other, "fmax", np.greater_equal)
+
+
+def fmin(input, other):
+    """The smaller of the two, a NaN only where both are NaN, as torch."""
+    return _nan_aware(input, other, "fmin", np.less_equal)
+
+
+def float_power(input, exponent):
+    """``input ** exponent`` in float64, as torch (whatever the inputs' dtypes)."""
+    x = _operand(input)
+    e = _operand(exponent)
+    if not isinstance(x, Tensor) and not isinstance(e, Tensor):
+        raise TypeError("float_power(): expected at least one Tensor argument")
+    x = x.astype(np.float64) if isinstance(x, Tensor) else float(x)
+    e = e.astype(np.float64) if isinstance(e, Tensor) else float(e)
+    return x ** e if isinstance(x, Tensor) else Tensor(np.asarray(x, np.float64)) ** e
+
+
+def logaddexp2(input, other):
+    """``log2(2**input + 2**other)``, as torch, through the stable ``logaddexp``."""
+    x, y = _both(input, other, "logaddexp2")
+    ln2 = math.log(2.0)
+    return (x * ln2).logaddexp(y * ln2) * (1.0 / ln2)
+
+
+def deg2rad(input):
+    return _float(_tensor(input, "deg2rad")) * (math.pi / 180.0)
+
+
+def rad2deg(input):
+    return _float(_tensor(input, "rad2deg")) * (180.0 / math.pi)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 / tensor2``, as torch (integer division refused, as there)."""
+    t1, t2 = _operand(tensor1), _operand(tensor2)
+    if all(isinstance(t, Tensor) and t.dtype.kind in "biu" for t in (t1, t2)):
+        raise TypeError("Integer division with addcdiv is no longer supported, and in a future "
+                        "release addcdiv will perform a true division of tensor1 and tensor2. "
+                        "Use true_divide or floor_divide instead.")
+    return _tensor(input, "addcdiv") + value * (t1 / t2)
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """``|input - other| <= atol + rtol * |other|`` elementwise, a bool tensor, as torch."""
+    a = _tensor(input, "isclose")
+    b = other._data if isinstance(other, Tensor) else np.asarray(other)
+    if rtol < 0 or atol < 0:
+        raise ValueError(f"isclose(): rtol and atol must be non-negative, got rtol={rtol}, "
+                         f"atol={atol}")
+    return Tensor._wrap(np.isclose(a._data, b, rtol=rtol, atol=atol, equal_nan=bool(equal_nan)))
+
+
+def signbit(input):
+    return Tensor._wrap(np.signbit(_tensor(input, "signbit")._data))
+
+
+def sgn(input):
+    """``sign`` (for real numbers, torch's ``sgn`` is its ``sign``)."""
+    return _tensor(input, "sgn").sign()
+
+
+def positive(input):
+    """``input`` itself, as torch (refused for bools, as there)."""
+    if _tensor(input, "positive").dtype == np.bool_:
+        raise TypeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+# ---- the arithmetic methods, under torch's top-level names ---------------------------------
+
+def add(input, other, *, alpha=1):
+    return _first(input, other, "add").add(other, alpha=alpha)
+
+
+def sub(input, other, *, alpha=1):
+    return _first(input, other, "sub").sub(other, alpha=alpha)
+
+
+def rsub(input, other, *, alpha=1):
+    """``other - alpha * input``, as ``torch.rsub``."""
+    return _operand(other) - _tensor(input, "rsub") * alpha
+
+
+def mul(input, other):
+    return _first(input, other, "mul") * other
+
+
+def div(input, other, *, rounding_mode=None):
+    return _first(input, other, "div").div(other, rounding_mode=rounding_mode)
+
+
+def true_divide(input, other):
+    return _first(input, other, "true_divide") / other
+
+
+subtract, multiply, divide = sub, mul, div
+
+
+def _first(input, other, fn):
+    """``input`` as a Tensor: torch takes a number there when ``other`` is a Tensor."""
+    if isinstance(input, Tensor):
+        return input
+    if isinstance(other, Tensor) and isinstance(_operand(input), (int, float, bool)):
+        return Tensor(np.asarray(input, other.dtype if other.dtype.kind == "f" or isinstance(
+            input, int) else np.float32))
+    raise TypeError(f"{fn}(): argument 'input' must be Tensor, not {type(input).__name__}")
+
+
+def clone(input):
+    return _tensor(input, "clone").clone()
+
+
+def detach(input):
+    return _tensor(input, "detach").detach()
+
+
+def masked_fill(input, mask, value):
+    return _tensor(input, "masked_fill").masked_fill(mask, value)
+
+
+def broadcast_to(input, size):
+    return _tensor(input, "broadcast_to").broadcast_to(size)
+
+
+def swapaxes(input, axis0, axis1):
+    return _tensor(input, "swapaxes").swapaxes(axis0, axis1)
+
+
+swapdims = swapaxes
+
+
+def moveaxis(input, source, destination):
+    return _tensor(input, "moveaxis").movedim(source, destination)
+
