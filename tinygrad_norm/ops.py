@@ -1618,7 +1618,8 @@ class ScatterReduce(Op):
     _UFUNC = {"amax": np.maximum, "amin": np.minimum, "prod": np.multiply}
 
     @staticmethod
-    def forward(a, s, index, reduce, include_self):
+    def forward(a, s, index, reduce, include_self, fn="scatter_reduce"):
+        # (fn: the torch function it serves, named by the refusal of a second derivative)
         fold = ScatterReduce._UFUNC[reduce]
         out = a.copy()
         if type(index) is tuple:
@@ -1731,8 +1732,8 @@ def _scatter_prod_vjp(g, args, out, kw, needs, xp):
         gs = xp.where(only, _pick(g * again(a, xp.where(only, 1, s)), index), rest)
         if xp is TG and (zeros_at > 1).any():
             from .tensor import apply
-            fn, arg = ("index_reduce", "source") if type(index) is tuple else ("scatter_reduce",
-                                                                               "src")
+            fn = kw.get("fn", "scatter_reduce")
+            arg = "source" if fn == "index_reduce" else "src"
             gs = apply(Refuse, gs, message=f"{fn}(): Double backward is unsupported for {arg} "
                        f"when >1 zeros in {arg} are scattered to the same position in self")
     return ga, gs

@@ -777,7 +777,7 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
         count = np.broadcast_to(count + 1 if inc else np.maximum(count, 1), shp)
         return _mean_of(total, count).reshape(x._data.shape)
     out = apply(ops.ScatterReduce, x.reshape(shp), part, index=(d, idx), reduce=reduce,
-                include_self=inc)
+                include_self=inc, fn=fn)
     return out.reshape(x._data.shape)
 
 
