@@ -78,9 +78,8 @@ def test_scatter_reduce_matches_torch(torch, reduce, include_self, layout, dtype
 @pytest.mark.parametrize("include_self", [True, False])
 @pytest.mark.parametrize("reduce", ["prod", "amax", "amin", "mean"])
 def test_scatter_reduce_segment_index(torch, reduce, include_self):
-    """An index that is one segment id per row, expanded over the columns (the form the fold
-    takes by slices, with reduceat), against torch, and against the same index made
-    element-wise by one changed entry (the flat fold)."""
+    """An index that is one segment id per row, expanded over the columns (as ``index.expand``
+    builds for a segment reduction), and the same with one column changed, against torch."""
     seg = np.array([3, 0, 3, 1, 0, 3, 3])
     idx = np.broadcast_to(seg[:, None], (7, 5)).copy()
     x, s = _values((4, 5), reduce, 3), _values((7, 5), reduce, 4)
