@@ -276,6 +276,11 @@ def test_the_other_index_functions_match_torch(torch):
             lambda a: a.index_fill(1, torch.tensor([2, 0]), 1.5), [x], np.float64)
     _parity(torch, lambda a: a.index_select(0, Tensor(idx)),
             lambda a: a.index_select(0, torch.tensor(idx)), [x], np.float64)
+    xi = np.array([0, 0, 0])  # an integer tensor: torch casts alpha to its type (2.7 -> 2)
+    for alpha in (2.7, -1.7, True):
+        got = Tensor(xi).index_add(0, Tensor(np.array([1])), Tensor(np.array([2])), alpha=alpha)
+        ref = torch.tensor(xi).index_add(0, torch.tensor([1]), torch.tensor([2]), alpha=alpha)
+        assert got.dtype == np.int64 and np.array_equal(got.data, ref.numpy())
     for name, args in (("index_add_", (0, idx, s)), ("index_fill_", (1, np.array([2]), -1.0)),
                        ("index_copy_", (0, np.array([1, 2, 0]), s))):
         ours, ref = Tensor(x.copy()), torch.tensor(x.copy())
@@ -435,6 +440,12 @@ ERRORS = [
                  r"source.size\(dim\) \(3\)"),
     (lambda: X34().index_copy(0, Tensor(np.array([0])), Tensor(np.ones((1, 4), np.float32))),
      TypeError, "index_copy_\\(\\): self and source expected to have the same dtype"),
+    (lambda: X34().index_add(0, Tensor(np.array([0], np.int16)), Tensor(np.ones((1, 4)))),
+     TypeError, r"index_add_\(\): Expected dtype int32/int64 for index"),
+    (lambda: X34().index_select(0, Tensor(np.array([0], np.uint8))), TypeError,
+     r"index_select\(\): Expected dtype int32/int64 for index"),
+    (lambda: X34().index_fill(0, Tensor(np.array([0], np.int32)), 1.0), IndexError,
+     r"index_fill_\(\): Expected dtype int64 for index."),
     (lambda: X34().scatter(0, I34(), S34(), reduce="sum"), ValueError,
      "reduce argument must be either add or multiply."),
     (lambda: X34().scatter(0, I34(5), S34(), reduce="add"), IndexError,

@@ -202,7 +202,7 @@ def index_select(input, dim, index):
     allowed, their gradients add up), as ``torch.index_select``."""
     x = _tensor(input, "index_select")
     d = _dim(x, dim, "index_select")
-    idx = _index(index, "index_select")
+    idx = _strict_index(index, "index_select")
     if idx.ndim > 1:
         raise ValueError("index_select(): Index is supposed to be a vector")
     n = x._data.shape[d] if x._data.ndim else 1
@@ -670,8 +670,10 @@ def index_add(input, dim, index, source, *, alpha=1):
     x = _tensor(input, fn)
     s = _tensor(source, fn, "source")
     d = _dim(x, dim, fn)
-    idx = _index(index, fn)
+    idx = _strict_index(index, "index_add_")
     alpha = _scalar_arg(alpha, f"{fn}(): alpha")
+    if x._data.dtype.kind in "iu":  # torch casts alpha to the integer type (2.7 -> 2)
+        alpha = int(alpha)
     if s._data.dtype != x._data.dtype:
         raise TypeError(f"index_add_(): self ({x.data.dtype}) and source ({s.data.dtype}) must "
                         f"have the same scalar type")
@@ -691,7 +693,11 @@ def index_fill(input, dim, index, value):
     fn = "index_fill"
     x = _tensor(input, fn)
     d = _dim(x, dim, fn)
-    places, shp, _ = _along(x, d, _index(index, fn), fn, True)
+    idx = _index(index, fn)  # (a non-integer index refused there)
+    raw = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if raw.dtype != np.int64:  # torch's IndexError, for int32 too (index_add takes int32)
+        raise IndexError("index_fill_(): Expected dtype int64 for index.")
+    places, shp, _ = _along(x, d, idx, fn, True)
     hit = np.zeros(shp, bool)
     hit[places] = True
     return where(hit.reshape(x._data.shape), _const(value, x), x)
