@@ -464,10 +464,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     fn = "scatter_reduce"
     s = _tensor(src, fn, "src")
     inc = _reduce_args(reduce, include_self, fn, _SCATTER_REDUCE)
-    x = _tensor(input, fn, "self")
-    _dim(x, dim, fn)
     idx = _strict_index(index, fn)
-    x, d, idx = _scatter_args(x, dim, idx, s, fn)
+    x, d, idx = _scatter_args(input, dim, idx, s, fn)
     if reduce == "mean" and x._data.dtype == np.bool_:
         raise TypeError('"scatter_gather_tensor_cpu_reduce_mean" not implemented for bool (as '
                         'in torch)')
