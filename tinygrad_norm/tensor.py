@@ -1707,15 +1707,26 @@ class Tensor:
     def repeat_interleave(self, repeats, dim=None, *, output_size=None):
         return _tensor_index.repeat_interleave(self, repeats, dim, output_size=output_size)
 
-    def scatter(self, dim, index, src=None, *, value=None):
-        return _tensor_index.scatter(self, dim, index, src, value=value)
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return _tensor_index.scatter(self, dim, index, src, value=value, reduce=reduce)
 
     def scatter_add(self, dim, index, src): return _tensor_index.scatter_add(self, dim, index, src)
+
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return _tensor_index.scatter_reduce(self, dim, index, src, reduce,
+                                            include_self=include_self)
 
     def index_add(self, dim, index, source, *, alpha=1):
         return _tensor_index.index_add(self, dim, index, source, alpha=alpha)
 
     def index_fill(self, dim, index, value): return _tensor_index.index_fill(self, dim, index, value)
+
+    def index_copy(self, dim, index, source):
+        return _tensor_index.index_copy(self, dim, index, source)
+
+    def index_reduce(self, dim, index, source, reduce, *, include_self=True):
+        return _tensor_index.index_reduce(self, dim, index, source, reduce,
+                                          include_self=include_self)
 
     # the in-place forms, as exp_ (``_apply_``): a source that requires grad is refused too,
     # since the write is not recorded
@@ -1724,11 +1735,23 @@ class Tensor:
             self._in_place(name, s)
         return self._apply_(name, fn)
 
-    def scatter_(self, dim, index, src=None, *, value=None):
-        return self._write_("scatter_", lambda t: t.scatter(dim, index, src, value=value), src)
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return self._write_("scatter_", lambda t: t.scatter(dim, index, src, value=value,
+                                                            reduce=reduce), src)
 
     def scatter_add_(self, dim, index, src):
         return self._write_("scatter_add_", lambda t: t.scatter_add(dim, index, src), src)
+
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+        return self._write_("scatter_reduce_", lambda t: t.scatter_reduce(
+            dim, index, src, reduce, include_self=include_self), src)
+
+    def index_copy_(self, dim, index, source):
+        return self._write_("index_copy_", lambda t: t.index_copy(dim, index, source), source)
+
+    def index_reduce_(self, dim, index, source, reduce, *, include_self=True):
+        return self._write_("index_reduce_", lambda t: t.index_reduce(
+            dim, index, source, reduce, include_self=include_self), source)
 
     def index_add_(self, dim, index, source, *, alpha=1):
         return self._write_("index_add_", lambda t: t.index_add(dim, index, source, alpha=alpha),
