@@ -23,6 +23,19 @@ randn, rand, zeros_like, ones_like = Tensor.randn, Tensor.rand, Tensor.zeros_lik
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import save, load
 
+# torch.autograd's extension points on the tape module, which must not import the Tensor layer
+# itself: tinygrad_norm.autograd.Function / .functional / .backward (see function.py)
+import sys as _sys
+from . import autograd as _ag, autograd_functional as _agf, function as _agfn
+from .function import Function as _Function, FunctionCtx as _FunctionCtx, \
+    once_differentiable as _once_differentiable
+from .autograd_backward import backward as _backward
+_ag.Function, _ag.FunctionCtx, _ag.once_differentiable = _Function, _FunctionCtx, \
+    _once_differentiable
+_ag.backward, _ag.functional, _ag.function = _backward, _agf, _agfn
+_sys.modules[_ag.__name__ + ".functional"] = _agf  # import tinygrad_norm.autograd.functional
+_sys.modules[_ag.__name__ + ".function"] = _agfn
+
 __version__ = "0.1.0"
 
 __all__ = [
