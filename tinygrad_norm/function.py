@@ -23,6 +23,7 @@ How it sits on the tape, without a change to the engine:
 from __future__ import annotations
 
 import functools
+import inspect
 import weakref
 
 import numpy as np
@@ -58,6 +59,7 @@ class FunctionCtx:
     def __init__(self):
         self._to_save = ()
         self._box = None            # weak reference to the _Saved box once the call is recorded
+        # weak, as the box: the call's state holds this ctx, and a cycle would outlive the graph
         self._fn = None             # the _Shared state of the call, once recorded
         self._non_differentiable = set()
         self.materialize_grads = True
@@ -74,10 +76,10 @@ class FunctionCtx:
     def saved_tensors(self):
         if self._box is None:  # still inside forward / setup_context
             return tuple(self._to_save)
-        box = self._box()
-        if box is None:
+        box, fn = self._box(), self._fn()
+        if box is None or fn is None:
             raise RuntimeError(_FREED)
-        return tuple(self._fn.unpack(box, e) for e in box.entries)
+        return tuple(fn.unpack(box, e) for e in box.entries)
 
     def mark_non_differentiable(self, *tensors):
         for t in tensors:
@@ -204,18 +206,20 @@ def _checked(sh, result, needs, create):
     return tuple(out)
 
 
-def _collect_outputs(sh, hooks_lists):
+def _collect_outputs(sh, node_refs):
     """The group hook of a Function with several differentiable outputs: when the first of their
     nodes runs, the others' gradients are final; they go to the user's backward together (after
-    those outputs' own tensor hooks), and their nodes then pass nothing on."""
+    those outputs' own tensor hooks), and their nodes then pass nothing on. It holds the nodes
+    weakly: their hook lists hold it."""
     def fn(grads):
         # the node that runs holds the last gradient that came (nodes run newest first)
         cur = max(i for i, g in enumerate(grads) if g is not None)
         stash = {}
-        for k, (index, hooks) in enumerate(hooks_lists):
+        for k, (index, ref) in enumerate(node_refs):
             g = grads[k]
-            if g is not None and k != cur:
-                own = [h for h in hooks if type(h) is not GroupHook]
+            node = ref()
+            if g is not None and k != cur and node is not None:
+                own = [h for h in node.hooks if type(h) is not GroupHook]
                 if own:
                     g = _run_hooks(own, g, isinstance(g, Tensor))
             stash[index] = g
@@ -229,7 +233,8 @@ class Function:
     static ``forward(ctx, *args, **kwargs)`` (or ``forward(*args, **kwargs)`` plus
     ``setup_context(ctx, inputs, output)``) and ``backward(ctx, *grad_outputs)``, and call
     ``MyFn.apply(*args)``. ``forward`` runs with grad disabled; ``backward`` returns one gradient
-    (or None) per positional input of ``forward``. This is the one place besides ``ops.py`` where
+    (or None) per positional argument of ``apply`` (with ``setup_context``, per parameter of
+    ``forward``: keywords and defaults are bound to positions first, as torch does). This is the one place besides ``ops.py`` where
     a derivative is written by hand: a Function is a primitive, and ``gradcheck`` is how to
     check it."""
 
@@ -260,15 +265,20 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        separate = cls.setup_context is not Function.setup_context
+        if separate:  # as torch: keyword and default arguments become positional inputs
+            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args, kwargs = bound.args, bound.kwargs
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         record = _state.enabled and True in ctx.needs_input_grad
         with no_grad():
-            if cls.setup_context is Function.setup_context:
-                output = cls.forward(ctx, *args, **kwargs)
-            else:
+            if separate:
                 output = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, output)
+            else:
+                output = cls.forward(ctx, *args, **kwargs)
         if not record:
             return output
         return _record(cls, ctx, args, output)
@@ -303,20 +313,17 @@ def _record(cls, ctx, args, output):
             entries.append((t, t._data))
     ctx._to_save = ()
     box = _Saved(entries, _next_seq())  # writes numbered after this one are refused
-    ctx._box, ctx._fn = weakref.ref(box), sh
+    ctx._box, ctx._fn = weakref.ref(box), weakref.ref(sh)
     needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
     arrays = tuple(a._data if isinstance(a, Tensor) else a for a in args)
     inputs = tuple(args)
     if len(diff) > 1:  # one cluster in the exporter for the call's nodes
         with scope(cls.__name__):
             nodes = _nodes(sh, diff, outs, inputs, needs, arrays, box)
-        hooks_lists = []  # each node's own hook list: register_hook adds to it later
+        hook = GroupHook([nodes[i].seq for i in diff],
+                         _collect_outputs(sh, [(i, box.nodes[i]) for i in diff]))
         for i in diff:
-            nodes[i].hooks = []
-            hooks_lists.append((i, nodes[i].hooks))
-        hook = GroupHook([nodes[i].seq for i in diff], _collect_outputs(sh, hooks_lists))
-        for i in diff:
-            nodes[i].hooks.append(hook)
+            nodes[i].hooks = [hook]  # register_hook puts a tensor's own hooks before it
     else:
         _nodes(sh, diff, outs, inputs, needs, arrays, box)
     return outs[0] if single else tuple(outs)
