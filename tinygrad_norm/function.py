@@ -1,4 +1,4 @@
-"""``tinygrad_norm.autograd.Function``: a primitive defined by the user, as ``torch.autograd.Function``.
+"""``tinygrad_norm.autograd.Function``: a user-defined primitive, as ``torch.autograd.Function``.
 
 DESIGN.md writes derivatives by hand only in primitive ops. A user Function *is* a primitive:
 its ``forward`` runs un-recorded and its ``backward`` is the hand-written vector-Jacobian rule.
@@ -234,9 +234,12 @@ class Function:
     ``setup_context(ctx, inputs, output)``) and ``backward(ctx, *grad_outputs)``, and call
     ``MyFn.apply(*args)``. ``forward`` runs with grad disabled; ``backward`` returns one gradient
     (or None) per positional argument of ``apply`` (with ``setup_context``, per parameter of
-    ``forward``: keywords and defaults are bound to positions first, as torch does). This is the one place besides ``ops.py`` where
-    a derivative is written by hand: a Function is a primitive, and ``gradcheck`` is how to
-    check it."""
+    ``forward``: keywords and defaults are bound to positions first, as torch does).
+
+    This is the one place besides ``ops.py`` where a derivative is written by hand: a Function
+    is a user-defined primitive (DESIGN.md), and ``gradcheck`` / ``gradgradcheck`` are how to
+    check it. Write ``backward`` in Tensor operations and it is recorded under
+    ``create_graph=True``, so its own derivative comes from the tape."""
 
     def __init__(self, *args, **kwargs):
         pass
