@@ -508,3 +508,24 @@ def test_autograd_backward_several_roots():
         ag.backward([a, b], [Tensor(u)])
     with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad"):
         ag.backward(Tensor(u))
+
+
+def test_two_outputs_draw_as_one_cluster_and_an_integer_output_is_not_differentiable():
+    from tinygrad_norm.viz import graph
+
+    class WithIndex(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2, x.sin(), (x > 0).astype(np.int64)
+
+        @staticmethod
+        def backward(ctx, ga, gb, gi):
+            return ga * 2 + gb  # (not the true sin derivative: only the structure is checked)
+
+    x = Tensor(RNG.standard_normal(4), requires_grad=True)
+    a, b, idx = WithIndex.apply(x)
+    assert a.requires_grad and b.requires_grad and not idx.requires_grad
+    src = graph(a.sum() + b.sum(), collapse=True).source
+    assert src.count("WithIndexBackward") == 0 and 'label="WithIndex\\n2 ops"' in src
+    src = graph(a.sum() + b.sum()).source
+    assert src.count('class="op op-WithIndexBackward"') == 2 and "cluster" in src
