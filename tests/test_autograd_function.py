@@ -208,10 +208,15 @@ def test_a_hook_on_the_other_output_is_seen_by_backward():
     at, bt = T_TWO.apply(xt, yt)
     a.register_hook(lambda g: g * 10)
     at.register_hook(lambda g: g * 10)
-    (a.sum() + b.sum()).backward()
-    (at.sum() + bt.sum()).backward()
+    for t in (a, b, at, bt):
+        t.retain_grad()
+    u = RNG.standard_normal(3)
+    (a.sum() + (b * Tensor(u)).sum()).backward()
+    (at.sum() + (bt * torch.tensor(u)).sum()).backward()
     _close(x.grad, xt.grad)
     _close(y.grad, yt.grad)
+    _close(a.grad, at.grad)
+    _close(b.grad, bt.grad)
 
 
 def test_grad_of_one_input_masks_needs():

@@ -101,6 +101,14 @@ def test_jacobian_vectorize_and_forward_mode_give_the_same_result():
     _same(AF.jacobian(f_vec, _ours(X), vectorize=True), TF.jacobian(f_vec, _theirs(X)))
 
 
+def test_jacobian_with_empty_tensors():
+    # an empty output gives an empty block (torch's stack raises for one)
+    with pytest.raises(RuntimeError, match="stack expects a non-empty TensorList"):
+        TF.jacobian(f_vec, _theirs(np.zeros((0, 2))))
+    assert AF.jacobian(f_vec, _ours(np.zeros((0, 2)))).shape == (0, 2, 0, 2)
+    assert AF.jacobian(lambda x: x[:0] * 2, _ours(_arr(3))).shape == (0, 3)
+
+
 def test_jacobian_of_an_input_not_used_is_zeros():
     _same(AF.jacobian(lambda x, y: x * 2, _ours(X, Y)),
           TF.jacobian(lambda x, y: x * 2, _theirs(X, Y)))
