@@ -155,6 +155,42 @@ def test_exp_double_backward_after_the_output_is_dropped():
     _close(tg.grad(g, x, w)[0], torch.autograd.grad(gt, xt, torch.tensor(w))[0])
 
 
+def make_saves_first(base):
+    class SavesFirst(base):
+        @staticmethod
+        def forward(ctx, x, y):
+            e = x.exp()
+            ctx.save_for_backward(e, y)  # output 0, and an input
+            return e, x * y
+
+        @staticmethod
+        def backward(ctx, ge, gp):
+            e, y = ctx.saved_tensors
+            return ge * e + gp * y * e / e, gp * e.log()
+    return SavesFirst
+
+
+def test_double_backward_reads_a_saved_output_that_was_dropped():
+    # only the second output is used: the first (saved) output's tensor and node are gone when
+    # the create_graph backward reads it; its terms must still reach the second derivative
+    (x, xt), (y, yt) = _pair((4,)), _pair((4,))
+    u = RNG.standard_normal(4)
+    p = make_saves_first(Function).apply(x, y)[1]
+    pt = make_saves_first(torch.autograd.Function).apply(xt, yt)[1]
+    gc.collect()
+    assert p.grad_fn.op.shared.out_refs[0]() is None  # the saved output is gone
+    g = tg.grad(p, [x, y], u, create_graph=True)
+    gt = torch.autograd.grad(pt, [xt, yt], torch.tensor(u), create_graph=True)
+    w = RNG.standard_normal(4)
+    gg = tg.grad(g[1], [x, y], w, allow_unused=True)
+    ggt = torch.autograd.grad(gt[1], [xt, yt], torch.tensor(w), allow_unused=True)
+    _close(g[0], gt[0])
+    _close(g[1], gt[1])
+    _close(gg[0], ggt[0])
+    zeros = np.zeros(4)  # y's: zeros through the rebuilt node here, None in torch
+    _close(zeros if gg[1] is None else gg[1], torch.tensor(zeros) if ggt[1] is None else ggt[1])
+
+
 def test_clamp_straight_through_with_non_tensor_arguments():
     x, xt = _pair((4, 5))
     y, yt = CLAMP.apply(x, -0.5, 0.5), T_CLAMP.apply(xt, -0.5, 0.5)

@@ -109,6 +109,7 @@ class _Shared:
                         for o in outputs]
         self.out_refs = {i: weakref.ref(outputs[i]) for i in diff}
         self.stash = None  # the other outputs' gradients, gathered by the group hook
+        self.running = None
 
     def unpack(self, box, entry):
         """A saved entry as backward sees it, refused if written in place since the forward."""
@@ -119,10 +120,8 @@ class _Shared:
             t = self.out_refs[key]() if key in self.out_refs else None
             if t is None:
                 t = Tensor._wrap(arr)
-                node = box.nodes.get(key)
-                node = node() if node is not None else None
-                if node is not None and _state.enabled:  # create_graph: back on this graph
-                    t._requires_grad, t._node = True, node
+                if _state.enabled:  # create_graph: back on this graph
+                    self._attach(t, key, box)
         else:
             t = key
         if t._data is not arr or _written_since(arr, box.stamp):
@@ -132,6 +131,21 @@ class _Shared:
                 f"with save_for_backward was written in place after the forward, so its "
                 f"gradient would be taken at the new values")
         return t
+
+
+    def _attach(self, t, key, box):
+        """Put a rebuilt saved output on the graph: on its node, or if that is gone too (an
+        unused output of several), on a new node of the same call, over the inputs of the node
+        now running (a constant would silently drop its terms from the next derivative)."""
+        node = box.nodes.get(key)
+        node = node() if node is not None else None
+        if node is None:
+            args = self.running
+            needs = tuple(type(a) is Tensor and a._requires_grad for a in args)
+            arrays = tuple(a._data if type(a) is Tensor else a for a in args)
+            node = _FnNode(_FunctionOp(self, key), args, None, t, needs, (arrays, None, box))
+            box.nodes[key] = weakref.ref(node)
+        t._requires_grad, t._node = True, node
 
 
 class _FunctionOp(ops.Op):
@@ -161,7 +175,11 @@ class _FunctionOp(ops.Op):
             elif not isinstance(gi, Tensor):
                 gi = Tensor._wrap(gi)
             shown.append(gi)
-        result = sh.cls.backward(sh.ctx, *shown)
+        sh.running = args  # the inputs as tensors under create_graph (see _Shared._attach)
+        try:
+            result = sh.cls.backward(sh.ctx, *shown)
+        finally:
+            sh.running = None
         return _checked(sh, result, needs, create)
 
 
