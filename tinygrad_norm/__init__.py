@@ -23,18 +23,16 @@ randn, rand, zeros_like, ones_like = Tensor.randn, Tensor.rand, Tensor.zeros_lik
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import save, load
 
-# torch.autograd's extension points on the tape module, which must not import the Tensor layer
-# itself: tinygrad_norm.autograd.Function / .functional / .backward (see function.py)
+# torch.autograd's extension points, bound onto the tape module: every layer imports it, and it
+# must not import the Tensor layer, so they live in modules of their own (autograd_function.py)
 import sys as _sys
-from . import autograd as _ag, autograd_functional as _agf, function as _agfn
-from .function import Function as _Function, FunctionCtx as _FunctionCtx, \
-    once_differentiable as _once_differentiable
+from . import autograd as _ag, autograd_function as _agfn, autograd_functional as _agf
 from .autograd_backward import backward as _backward
-_ag.Function, _ag.FunctionCtx, _ag.once_differentiable = _Function, _FunctionCtx, \
-    _once_differentiable
-_ag.backward, _ag.functional, _ag.function = _backward, _agf, _agfn
-_sys.modules[_ag.__name__ + ".functional"] = _agf  # import tinygrad_norm.autograd.functional
-_sys.modules[_ag.__name__ + ".function"] = _agfn
+_ag.Function, _ag.FunctionCtx = _agfn.Function, _agfn.FunctionCtx
+_ag.once_differentiable, _ag.backward = _agfn.once_differentiable, _backward
+_ag.function, _ag.functional = _agfn, _agf
+for _name, _mod in (("function", _agfn), ("functional", _agf)):  # import ...autograd.functional
+    _sys.modules[f"{_ag.__name__}.{_name}"] = _mod
 
 __version__ = "0.1.0"
 
