@@ -27,6 +27,17 @@ randn, rand, zeros_like, ones_like = Tensor.randn, Tensor.rand, Tensor.zeros_lik
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import save, load
 
+# torch.autograd's extension points, bound onto the tape module: every layer imports it, and it
+# must not import the Tensor layer, so they live in modules of their own (autograd_function.py)
+import sys as _sys
+from . import autograd as _ag, autograd_function as _agfn, autograd_functional as _agf
+from .autograd_backward import backward as _backward
+_ag.Function, _ag.FunctionCtx = _agfn.Function, _agfn.FunctionCtx
+_ag.once_differentiable, _ag.backward = _agfn.once_differentiable, _backward
+_ag.function, _ag.functional = _agfn, _agf
+for _name, _mod in (("function", _agfn), ("functional", _agf)):  # import ...autograd.functional
+    _sys.modules[f"{_ag.__name__}.{_name}"] = _mod
+
 __version__ = "0.1.0"
 
 __all__ = [
