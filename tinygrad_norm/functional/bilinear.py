@@ -2,6 +2,8 @@
 product and one multiply-sum, so its gradients (of every order) come from the tape."""
 from __future__ import annotations
 
+import math
+
 from ..autograd import scope
 from ..tensor import Tensor
 
@@ -57,12 +59,13 @@ def bilinear(input1, input2, weight, bias=None):
     out_f, in1, in2 = weight.shape
     lead = input1.shape[:-1]
     with scope(fn):
-        x1 = input1.reshape(-1, in1)
-        x2 = input2.reshape(-1, 1, in2)
+        b = math.prod(lead)  # explicit: a -1 cannot be inferred where in1 or in2 is 0
+        x1 = input1.reshape(b, in1)
+        x2 = input2.reshape(b, 1, in2)
         # x1 times every weight slice at once: (B, in1) @ (in1, out * in2) -> (B, out, in2);
         # then the product with x2 summed over in2
         w = weight.permute(1, 0, 2).reshape(in1, out_f * in2)
-        out = ((x1 @ w).reshape(-1, out_f, in2) * x2).sum(axis=-1)
+        out = ((x1 @ w).reshape(b, out_f, in2) * x2).sum(axis=-1)
         if bias is not None:
             out = out + bias
         return out.reshape(lead + (out_f,))

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..autograd import scope
 from ..tensor import Tensor, where
+from ..tensor_index import _root
 from ._checks import _flag
 from .adaptive_pool import adaptive_max_pool1d, adaptive_max_pool2d
 from .conv import _check_float, _pair, avg_pool2d, max_pool2d
@@ -72,9 +73,13 @@ def _norm_type(norm_type, fn):
 
 
 def _root_of_sum(mean, count, p):
-    """``(count * mean) ** (1 / p)`` as PyTorch writes it: the mean passed through
-    ``sign(m) * relu(|m|)``, so that where a window's sum is 0 the root's infinite derivative
-    is masked by the relu's select and the gradient is 0, as PyTorch's."""
+    """``(count * mean) ** (1 / p)``. PyTorch passes the mean through ``sign(m) * relu(|m|)``
+    (the same value) so that where a window's sum is 0 the root's infinite derivative is masked
+    and the gradient is 0; ``tensor_index._root`` gives that zero gradient without computing
+    the infinity (NumPy warned of a division by zero). A negative ``p`` keeps PyTorch's formula:
+    its root of 0 is inf."""
+    if p > 0:
+        return _root(mean * count, p)
     return ((mean.sign() * mean.abs().relu()) * count) ** (1.0 / p)
 
 
@@ -160,8 +165,8 @@ def _unpool_inputs(input, indices, n, fn):
     if not isinstance(indices, Tensor):
         raise TypeError(f"{fn}(): indices must be a Tensor, got {type(indices).__name__}")
     if input.ndim not in (n + 1, n + 2):
-        raise ValueError(f"Input to {fn} should be a {n + 1}d or {n + 2}d Tensor, but got a "
-                         f"tensor with {input.ndim} dimensions.")
+        raise ValueError(f"Input to max_unpooling{n}d should be a {n + 1}d or {n + 2}d "
+                         f"Tensor, but got a tensor with {input.ndim} dimensions.")
     if indices.dtype != np.int64:
         raise TypeError(f"{fn}(): elements in indices should be type int64 but got: "
                         f"{indices.dtype}")
@@ -209,7 +214,8 @@ def _unpool(input, indices, size, fn):
     bad = (idx < 0) | (idx >= per_plane)
     if bad.any():
         shown = "x".join(str(v) for v in (size if n == 2 else size + (1,)))
-        raise ValueError(f"Found an invalid max index: {idx[bad][0]} (output volumes are of "
+        # the last bad index, as PyTorch's kernel (one thread) reports it
+        raise ValueError(f"Found an invalid max index: {idx[bad][-1]} (output volumes are of "
                          f"size {shown})")
     planes = idx.shape[0]
     flat = (idx + (np.arange(planes, dtype=np.int64) * per_plane)[:, None]).reshape(-1)
