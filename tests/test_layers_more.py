@@ -13,7 +13,7 @@ import pytest
 
 import tinygrad_norm as tg
 import tinygrad_norm.functional as F
-from tinygrad_norm import Tensor, nn
+from tinygrad_norm import Tensor, nn, optim
 
 from test_activation_losses import DTYPES, parity
 
@@ -634,3 +634,46 @@ def test_pdist_gradcheck_and_errors(torch):
     assert str(e.value) == msg
     with pytest.raises(TypeError, match="argument 'p' must be float, not str"):
         F.pdist(x, "a")
+
+
+# ---- LazyLinear --------------------------------------------------------------------------------
+
+def test_lazy_linear_becomes_the_linear_torch_gives(torch):
+    ours, theirs = nn.LazyLinear(3), torch.nn.LazyLinear(3)
+    assert repr(ours) == repr(theirs)
+    assert ours.has_uninitialized_params()
+    opt = optim.SGD(ours.parameters(), lr=0.1)  # built before the first call, as in torch
+    x = _rand((4, 2, 5)).astype(np.float32)
+    tg.manual_seed(7)
+    out = ours(Tensor(x))
+    out2 = theirs(torch.tensor(x))
+    assert type(ours) is nn.Linear and type(theirs) is torch.nn.Linear
+    assert repr(ours) == repr(theirs) and out.shape == tuple(out2.shape) == (4, 2, 3)
+    assert [(k, v.shape) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    tg.manual_seed(7)
+    plain = nn.Linear(5, 3)  # the same draws as a Linear built with in_features known
+    np.testing.assert_array_equal(ours.weight.numpy(), plain.weight.numpy())
+    np.testing.assert_array_equal(ours.bias.numpy(), plain.bias.numpy())
+    np.testing.assert_allclose(out.numpy(), x @ plain.weight.numpy().T + plain.bias.numpy(),
+                               rtol=1e-6)
+    before = ours.weight.numpy().copy()
+    out.sum().backward()
+    opt.step()
+    assert not np.array_equal(ours.weight.numpy(), before)
+
+
+def test_lazy_linear_before_the_first_call_and_bad_input():
+    m = nn.LazyLinear(4, bias=False)
+    assert m.bias is None and [tuple(v.shape) for v in m.state_dict().values()] == [(4, 0)]
+    with pytest.raises(TypeError, match="dtype"):
+        m(Tensor(np.zeros((2, 3))))  # float64 into a float32 module: nothing materialized
+    assert m.in_features == 0 and type(m) is nn.LazyLinear
+    with pytest.raises(TypeError):
+        nn.LazyLinear(3, bias="yes")
+    with pytest.raises(ValueError):
+        nn.LazyLinear(-1)
+    m64 = nn.LazyLinear(2, dtype=np.float64)
+    x = Tensor(_rand((3, 6)), requires_grad=True)
+    assert m64(x).dtype == np.float64 and m64.weight.shape == (2, 6)
+    assert tg.gradcheck(lambda a: m64(a), [x])

@@ -23,3 +23,4 @@ from .pooling_extra import *  # noqa: F401,F403
 from .rrelu import *  # noqa: F401,F403
 from .bilinear import *  # noqa: F401,F403
 from .channel_shuffle import *  # noqa: F401,F403
+from .lazy import *  # noqa: F401,F403
