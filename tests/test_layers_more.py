@@ -118,6 +118,7 @@ def test_lp_pool1d_parity(torch, p, k, s, ceil, dtype):
     parity(torch, ours, theirs, [x[0]], dtype)
 
 
+@pytest.mark.filterwarnings("error")  # the root of 0 must not warn of a division by zero
 def test_lp_pool_zero_window_has_zero_gradient_as_torch(torch):
     """Where a window is all zeros the root's derivative is infinite; PyTorch masks it to 0
     (sign * relu(abs)), and so must the composite (not NaN)."""
@@ -384,7 +385,7 @@ def test_rrelu_training_slopes(torch, dtype):
     out = F.rrelu(t, lower, upper, training=True)
     tg.manual_seed(2)
     draws = tg.random.generator().uniform(lower, upper, x.shape).astype(dtype)
-    slope = np.where(x > 0, 1.0, draws).astype(dtype)
+    slope = np.where(x <= 0, draws, 1.0).astype(dtype)
     np.testing.assert_array_equal(out.numpy(), x * slope)
     assert out.dtype == dtype
     g = _rand(x.shape, 3).astype(dtype)
@@ -406,6 +407,16 @@ def test_rrelu_training_slopes(torch, dtype):
         return F.rrelu(a, lower, upper, True)
     assert tg.gradcheck(seeded, [Tensor(np.where(t2.numpy() == 0, 0.5, t2.numpy()),
                                         requires_grad=True)])
+
+
+def test_rrelu_nan_passes_its_gradient_unscaled_as_torch(torch):
+    x = np.array([np.nan, -1.0, 0.0, 2.0])
+    t = Tensor(x.copy(), requires_grad=True)
+    out = F.rrelu(t, 0.1, 0.3, training=True)
+    out.backward(np.ones(4))
+    tt = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.rrelu(tt, 0.1, 0.3, training=True).backward(torch.ones(4))
+    assert np.isnan(out.numpy()[0]) and t.grad.numpy()[0] == tt.grad.numpy()[0] == 1.0
 
 
 def test_rrelu_errors(torch):

@@ -93,7 +93,8 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     if not training:
         return leaky_relu(input, (lower + upper) / 2)
     a = _draw(input.shape, input.dtype, lambda g, s, dt: g.uniform(lower, upper, s).astype(dt))
-    # the slope of each element as PyTorch's kernel keeps it: 1 above 0, the draw at and below
-    slope = np.where(input._data > 0, np.ones((), input.dtype), a)
+    # the slope of each element as PyTorch's kernel keeps it: the draw at and below 0, else 1
+    # (NaN too: its gradient passes unscaled, as PyTorch's)
+    slope = np.where(input._data <= 0, a, np.ones((), input.dtype))
     with scope(fn, lower=lower, upper=upper, training=True):
         return input * Tensor._wrap(slope)
