@@ -18,3 +18,9 @@ from .conv_transpose import *  # noqa: F401,F403
 from .interpolate import *  # noqa: F401,F403
 from .adaptive_pool import *  # noqa: F401,F403
 from .pixel_shuffle import *  # noqa: F401,F403
+from .pooling_extra import *  # noqa: F401,F403
+from .sampling import *  # noqa: F401,F403
+from .inplace import *  # noqa: F401,F403
+from .bilinear import *  # noqa: F401,F403
+from .channel_shuffle import *  # noqa: F401,F403
+from .pdist import *  # noqa: F401,F403

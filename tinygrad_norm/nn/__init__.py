@@ -21,3 +21,9 @@ from .pixelshuffle import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from . import init, utils  # noqa: F401
 from .. import functional  # noqa: F401
+from .fold import *  # noqa: F401,F403
+from .pooling_extra import *  # noqa: F401,F403
+from .rrelu import *  # noqa: F401,F403
+from .bilinear import *  # noqa: F401,F403
+from .channel_shuffle import *  # noqa: F401,F403
+from .lazy import *  # noqa: F401,F403

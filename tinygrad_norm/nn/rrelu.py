@@ -1,0 +1,27 @@
+"""RReLU, as ``torch.nn``: random slopes in training, their mean in eval."""
+from __future__ import annotations
+
+from .. import functional as F
+from ..functional.activation import _no_inplace
+from ..functional.sampling import _bounds
+from .module import Module
+
+__all__ = ["RReLU"]
+
+
+class RReLU(Module):
+    """``F.rrelu`` with the module's training flag: slopes drawn from U(lower, upper) per
+    element in training, ``(lower + upper) / 2`` in eval. ``inplace=True`` raises
+    ``NotImplementedError``, as every layer's here."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        _no_inplace(inplace, "RReLU")
+        _bounds(lower, upper, "RReLU")
+        self.lower, self.upper, self.inplace = lower, upper, False
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}"
