@@ -5,6 +5,7 @@ from .dropout import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .local_response import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
+from .ctc import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .encoding import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
