@@ -7,6 +7,7 @@ from .local_response import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .margin_losses import *  # noqa: F401,F403
 from .likelihood_losses import *  # noqa: F401,F403
+from .ctc import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .encoding import *  # noqa: F401,F403
 from .embedding_bag import *  # noqa: F401,F403

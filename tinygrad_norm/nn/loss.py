@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..functional._checks import _flag
+from ..functional.ctc import _check_blank
 from ..tensor import Tensor
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss",
-           "CosineEmbeddingLoss", "TripletMarginLoss", "HingeEmbeddingLoss"]
+           "CosineEmbeddingLoss", "TripletMarginLoss", "HingeEmbeddingLoss", "CTCLoss"]
 
 
 def _check_reduction(reduction):
@@ -156,3 +157,15 @@ class TripletMarginLoss(_Loss):
     def forward(self, anchor, positive, negative):
         return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
                                      self.swap, reduction=self.reduction)
+
+
+class CTCLoss(_Loss):
+    def __init__(self, blank=0, reduction="mean", zero_infinity=False):
+        super().__init__(reduction)
+        # the blank's range needs the classes of an input: checked by the call
+        self.blank = _check_blank(blank, None, "CTCLoss")
+        self.zero_infinity = _flag(zero_infinity, "zero_infinity", "CTCLoss")
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                          self.reduction, self.zero_infinity)
