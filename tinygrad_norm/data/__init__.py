@@ -31,8 +31,9 @@ from .loader import *  # noqa: F401,F403
 from .sampler import *  # noqa: F401,F403
 from .scalers import *  # noqa: F401,F403
 from .split import *  # noqa: F401,F403
+from .worker import *  # noqa: F401,F403
 from . import collate as _collate, dataset as _dataset, datasets as _datasets, loader as _loader
-from . import sampler as _sampler, scalers as _scalers, split as _split
+from . import sampler as _sampler, scalers as _scalers, split as _split, worker as _worker
 
 __all__ = sorted(name for module in (_collate, _dataset, _datasets, _loader, _sampler, _scalers,
-                                     _split) for name in module.__all__)
+                                     _split, _worker) for name in module.__all__)
