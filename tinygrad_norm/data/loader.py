@@ -1,5 +1,5 @@
 """``DataLoader``: mini-batches of Tensors, from arrays, from a map-style ``Dataset`` or from a
-stream (an ``IterableDataset``); ``get_worker_info``."""
+stream (an ``IterableDataset``), in the calling process or in worker processes (``worker.py``)."""
 from __future__ import annotations
 
 import collections.abc
@@ -228,10 +228,11 @@ class DataLoader:
     array-like: ``torch.utils.data.DataLoader``'s arguments, defaults, errors and batches
     (``collate_fn(samples)``, ``default_collate`` by default: no dtype conversion).
     ``batch_size=None`` turns batching off (one converted sample at a time). ``generator``
-    seeds the shuffle as a random sampler's does (None, an int or a ``numpy.random.Generator``).
-    Loading always runs in the calling process: ``num_workers > 0`` is accepted and gives the
-    same batches in the same order as ``num_workers=0``; ``pin_memory`` and the other worker
-    options are checked as PyTorch checks them and otherwise ignored.
+    seeds the shuffle as a random sampler's does (None, an int or a ``numpy.random.Generator``)
+    and the workers' base seed. ``num_workers > 0`` loads in worker processes, as PyTorch (see
+    ``tinygrad_norm.data.worker``): the same batches in the same order as ``num_workers=0``;
+    ``prefetch_factor``, ``persistent_workers``, ``timeout``, ``worker_init_fn``,
+    ``multiprocessing_context`` and ``in_order`` as PyTorch's; ``pin_memory`` does nothing.
 
     **Over a stream** (an ``IterableDataset``): each pass calls ``iter(dataset)`` afresh and
     collates ``batch_size`` samples at a time as they come (the short last batch dropped with
@@ -239,8 +240,8 @@ class DataLoader:
     ``sampler`` and ``batch_sampler`` are PyTorch's ``ValueError`` (a stream has no indices).
     ``len(loader)`` is the dataset's ``len()`` in batches (a ``TypeError`` if it has none); a
     stream that then yields more batches than that length warns, as PyTorch. With
-    ``num_workers > 0`` the stream is read once, in this process (``get_worker_info()`` is
-    None), where PyTorch would give every worker a copy of it.
+    ``num_workers > 0`` every worker reads its own copy of the stream, as in PyTorch (a stream
+    that shards itself asks ``get_worker_info()`` for its share).
     """
 
     # What introspection shows is the array form (the older one, and the one docs/api.md's

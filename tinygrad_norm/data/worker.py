@@ -238,8 +238,9 @@ def _worker_loop(worker_id, num_workers, dataset, iterable, batched, collate_fn,
                  base_seed, init_fn, index_queue, result_queue, done_event):
     """The body of a worker process: seed, set up (``worker_init_fn``), then answer requests
     ``(task, index)`` from ``index_queue`` with ``(task, pickled batch or _Failure)`` on
-    ``result_queue`` until it is told None. An exception of the set-up is the answer to the
-    first request, so the calling process raises it where it asked for that batch."""
+    ``result_queue`` until it is told None (or sees ``done_event`` set while idle). An exception
+    of the set-up is the answer to every request, so the calling process raises it where it
+    asks this worker for a batch (PyTorch answers the first request with it)."""
     global _worker_info
     parent = os.getppid()
     try:
@@ -384,11 +385,8 @@ class _MultiProcessIter:
     def _send(self):
         """Ask a worker for the sampler's next batch, if there is one: the next active worker in
         turn, or with ``in_order=False`` the next one with room (fewer than its share of the
-        requests in flight), so a slow worker does not hold the others up."""
-        try:
-            index = next(self._sampler_iter)
-        except StopIteration:
-            return
+        requests in flight), so a slow worker does not hold the others up. The worker is chosen
+        first: an index is taken from the sampler only when someone can fetch it."""
         n = self._num_workers
         share = self._prefetch * n // max(1, sum(self._active))
         for _ in range(n):
@@ -397,6 +395,10 @@ class _MultiProcessIter:
                 break
         else:
             return  # no worker can take it (every stream has ended)
+        try:
+            index = next(self._sampler_iter)
+        except StopIteration:
+            return
         self._index_queues[worker_id].put((self._sent, index))
         self._owner[self._sent] = worker_id
         self._pending[worker_id] += 1
