@@ -14,6 +14,7 @@ import random
 import re
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -628,3 +629,15 @@ def test_distributed_sampler_errors(torch):
 def test_names_exported():
     assert "DistributedSampler" in data.__all__ and "get_worker_info" in data.__all__
     assert data.get_worker_info is data.worker.get_worker_info
+
+
+def test_documented_sharding_example():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"^```py\n(.*?)^```", text, flags=re.S | re.M)
+                if "class Shards" in b]
+    *code, last = block.strip().splitlines()
+    call, claimed = last.split("  # ")
+    namespace = {}
+    exec("\n".join(code), namespace)
+    got = [b.data.tolist() for b in eval(call, namespace)]
+    assert got == [[0, 1], [4, 5], [2, 3], [6]] and claimed == "[0, 1], [4, 5], [2, 3], [6]"
