@@ -436,8 +436,10 @@ def test_get_worker_info_is_none_in_the_calling_process(torch):
         def __iter__(self):
             return iter(range(3))
 
-    ours = [int(b) for b in DataLoader(Watch(), num_workers=2)]
-    assert ours == [int(b) for b in torch.utils.data.DataLoader(TheirWatch(), num_workers=2)]
+    fork = {"multiprocessing_context": "fork"}  # local classes: copied, not pickled
+    ours = [int(b) for b in DataLoader(Watch(), num_workers=2, **fork)]
+    assert ours == [int(b) for b in torch.utils.data.DataLoader(TheirWatch(), num_workers=2,
+                                                                **fork)]
     assert ours == [0, 0, 1, 1, 2, 2] and seen == [None]  # the workers' calls were not here
 
 
@@ -466,20 +468,22 @@ def test_workers_read_their_share_of_the_stream(torch, batch_size):
                             torch.utils.data.get_worker_info)(3, 10)
     # a stream that shards itself: each worker yields its share, the shares' batches taken in
     # turn, as torch (and once each: the whole range, no duplicate)
+    fork = {"multiprocessing_context": "fork"}  # local classes: copied, not pickled
     for workers in (1, 2):
         got = DataLoader(ours, batch_size=batch_size, num_workers=workers,
-                         persistent_workers=True)
+                         persistent_workers=True, **fork)
         expected = torch.utils.data.DataLoader(theirs, batch_size=batch_size,
-                                               num_workers=workers, persistent_workers=True)
+                                               num_workers=workers, persistent_workers=True,
+                                               **fork)
         assert _epoch(got) == _epoch(expected)
         values = [int(v) for b in got for v in np.ravel(b.data if isinstance(b, Tensor) else b)]
         assert sorted(values) == list(range(3, 10))
     # and a stream that ignores workers is copied once per worker, as in torch
     naive, theirs = _pair(torch, lambda t: _samples("ints", t))
-    got = list(DataLoader(naive, batch_size=None, num_workers=2))
+    got = list(DataLoader(naive, batch_size=None, num_workers=2, **fork))
     assert len(got) == 2 * N
-    assert [plain(b) for b in got] == \
-        [plain(b) for b in torch.utils.data.DataLoader(theirs, batch_size=None, num_workers=2)]
+    assert [plain(b) for b in got] == [plain(b) for b in torch.utils.data.DataLoader(
+        theirs, batch_size=None, num_workers=2, **fork)]
 
 
 # ---------------------------------------------------------------------------------------------

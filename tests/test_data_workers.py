@@ -192,6 +192,15 @@ def torch_twin(torch, cls):
                  "info": staticmethod(torch.utils.data.get_worker_info)})
 
 
+# What tests built inside a function (local classes, lambdas, torch twins) need: only fork copies
+# them into a worker without pickling (Python 3.14 makes forkserver Linux's default).
+FORK = {"multiprocessing_context": "fork"}
+
+
+def first_four(sample):
+    return np.array(sample[:4])
+
+
 def offset_by_worker(worker_id):
     """A worker_init_fn: the worker's copy of the dataset counts from 100 * worker_id."""
     get_worker_info().dataset.offset = 100 * worker_id
@@ -277,7 +286,7 @@ def test_get_worker_info_and_worker_init_fn():
     ds = WhoAmI(6)
     rows = [b.tolist() for b in
             DataLoader(ds, batch_size=None, num_workers=2, worker_init_fn=offset_by_worker,
-                       collate_fn=lambda s: np.array(s[:4]))]
+                       collate_fn=first_four)]
     # round robin: sample k from worker k % 2, whose copy of the dataset init_fn changed
     assert [r[0] for r in rows] == [0, 101, 2, 103, 4, 105]
     assert [r[2] for r in rows] == [0, 1] * 3
@@ -367,11 +376,11 @@ def test_exceptions_that_cannot_cross_come_back_as_runtime_errors():
         pass
 
     with pytest.raises(RuntimeError, match="^Caught Local in DataLoader worker process 0."):
-        list(DataLoader(Failing(Local("x"), at=0), num_workers=1))
+        list(DataLoader(Failing(Local("x"), at=0), num_workers=1, **FORK))
     # a batch that cannot be pickled is a worker error too, not a hang
     with pytest.raises(AttributeError, match="(?s)Caught AttributeError in DataLoader worker "
                                              "process 0.*Can't pickle local object"):
-        list(DataLoader(Slow(2), num_workers=1, collate_fn=lambda b: lambda: b))
+        list(DataLoader(Slow(2), num_workers=1, collate_fn=lambda b: lambda: b, **FORK))
 
 
 def test_worker_init_fn_exception_at_the_first_batch():
@@ -522,7 +531,8 @@ def test_persistent_workers_live_until_the_loader_goes():
 @pytest.mark.parametrize("cls", [Stream, ShardedStream])
 def test_streams_as_torch(torch, cls, kwargs):
     ours = DataLoader(cls(5), num_workers=2, **kwargs)
-    theirs = torch.utils.data.DataLoader(torch_twin(torch, cls)(5), num_workers=2, **kwargs)
+    theirs = torch.utils.data.DataLoader(torch_twin(torch, cls)(5), num_workers=2, **FORK,
+                                         **kwargs)
     got = epoch(ours)
     assert got == epoch(theirs)
     values = sorted(v for b in ours for v in np.ravel(b.data if isinstance(b, Tensor) else b))
@@ -538,7 +548,7 @@ def test_streams_as_torch(torch, cls, kwargs):
 def test_stream_with_persistent_workers_restarts_each_epoch(torch):
     ours = DataLoader(ShardedStream(7), batch_size=2, num_workers=2, persistent_workers=True)
     theirs = torch.utils.data.DataLoader(torch_twin(torch, ShardedStream)(7), batch_size=2,
-                                         num_workers=2, persistent_workers=True)
+                                         num_workers=2, persistent_workers=True, **FORK)
     expected = epoch(theirs)
     assert epoch(ours) == epoch(ours) == expected
 
@@ -552,7 +562,8 @@ def test_stream_longer_than_its_length_warns_as_torch(torch):
         return sorted({str(w.message) for w in caught if "Length of" in str(w.message)})
 
     ours = messages(DataLoader(Stream(3), num_workers=2))
-    theirs = messages(torch.utils.data.DataLoader(torch_twin(torch, Stream)(3), num_workers=2))
+    theirs = messages(torch.utils.data.DataLoader(torch_twin(torch, Stream)(3), num_workers=2,
+                                                  **FORK))
 
     def anonymous(m):  # the datasets' reprs differ (address, class)
         return re.sub(r"IterableDataset <.*?> was", "IterableDataset <dataset> was", m)
@@ -632,6 +643,8 @@ def test_names_exported():
 
 
 def test_documented_sharding_example():
+    if multiprocessing.get_start_method() != "fork":  # the example's class is made by exec
+        pytest.skip("the documented example runs under the default start method, fork here")
     text = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
     (block,) = [b for b in re.findall(r"^```py\n(.*?)^```", text, flags=re.S | re.M)
                 if "class Shards" in b]

@@ -195,6 +195,7 @@ def _seed_stream(generator):
         return generator
     return np.random.default_rng(np.random.SeedSequence(generator, spawn_key=(1,)))
 
+
 class DataLoader:
     """Mini-batches of Tensors, in one of two forms told apart by the first argument.
 

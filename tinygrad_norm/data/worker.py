@@ -372,13 +372,14 @@ class _MultiProcessIter:
         if not first:
             for q in self._index_queues:
                 q.put(_Resume())
-            waiting = self._num_workers
-            while waiting:
+            acks = []  # every worker's, before any failure among them is raised
+            while len(acks) < self._num_workers:
                 task, answer = self._get()
                 if isinstance(task, _Resume):
-                    waiting -= 1
-                    if isinstance(answer, _Failure):
-                        answer.reraise()
+                    acks.append(answer)
+            for answer in acks:
+                if isinstance(answer, _Failure):
+                    answer.reraise()
         for _ in range(self._prefetch * self._num_workers):
             self._send()
 
