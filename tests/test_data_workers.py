@@ -118,15 +118,18 @@ class WhoAmI(Dataset):
 
 
 class Slow(Dataset):
-    """i, after ``delays.get(i, 0)`` seconds."""
+    """i, after ``delays.get(i, 0)`` seconds; ``started`` (an event) is set as the first
+    fetch begins."""
 
-    def __init__(self, n, delays=None, pause=0.0):
-        self.n, self.delays, self.pause = n, delays or {}, pause
+    def __init__(self, n, delays=None, pause=0.0, started=None):
+        self.n, self.delays, self.pause, self.started = n, delays or {}, pause, started
 
     def __len__(self):
         return self.n
 
     def __getitem__(self, i):
+        if self.started is not None:
+            self.started.set()
         time.sleep(self.delays.get(i, self.pause))
         return i
 
@@ -493,18 +496,21 @@ def test_workers_stop_when_a_loop_breaks():
     assert multiprocessing.active_children() == [] and all(gone(p) for p in pids)
 
 
-def test_workers_stop_when_the_iterator_is_deleted():
+def test_workers_stop_when_the_iterator_is_deleted(monkeypatch):
     it = iter(DataLoader(Slow(40, pause=0.01), batch_size=2, num_workers=2))
     next(it)
     pids = [w.pid for w in it._workers]
     del it
     assert multiprocessing.active_children() == [] and all(gone(p) for p in pids)
-    # one stuck in a slow fetch is terminated, not waited for
-    it = iter(DataLoader(Slow(4, {0: 30.0}), num_workers=1))
-    start = time.perf_counter()
+    # one stuck in a slow fetch is terminated once the wait for it (2 s; 0.2 s here) is over
+    monkeypatch.setattr(data.worker, "_JOIN_S", 0.2)
+    started = multiprocessing.get_context("fork").Event()
+    it = iter(DataLoader(Slow(4, {0: 30.0}, started=started), num_workers=1, **FORK))
+    assert started.wait(10)
     pids = [w.pid for w in it._workers]
+    start = time.perf_counter()
     del it
-    assert time.perf_counter() - start < 20 and all(gone(p) for p in pids)
+    assert time.perf_counter() - start < 10 and all(gone(p) for p in pids)
 
 
 def test_persistent_workers_live_until_the_loader_goes():
