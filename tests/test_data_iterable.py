@@ -415,7 +415,8 @@ def test_loader_shuffle_must_be_a_bool():
 
 
 # ---------------------------------------------------------------------------------------------
-# workers: loading runs in the calling process
+# workers: every worker process reads its own copy of the stream, as in torch
+# (tests/test_data_workers.py has the rest: seeds, errors, shutdown)
 # ---------------------------------------------------------------------------------------------
 
 def test_get_worker_info_is_none_in_the_calling_process(torch):
@@ -427,9 +428,19 @@ def test_get_worker_info_is_none_in_the_calling_process(torch):
             seen.append(get_worker_info())
             return iter(range(3))
 
-    for workers in (0, 3):
-        assert [int(b) for b in DataLoader(Watch(), num_workers=workers)] == [0, 1, 2]
-    assert seen == [None, None]
+    assert [int(b) for b in DataLoader(Watch(), num_workers=0)] == [0, 1, 2]
+    assert seen == [None]
+    # with workers, each worker reads a copy of the stream (and its get_worker_info() is not
+    # None there): torch's batches, every sample twice
+    class TheirWatch(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            return iter(range(3))
+
+    fork = {"multiprocessing_context": "fork"}  # local classes: copied, not pickled
+    ours = [int(b) for b in DataLoader(Watch(), num_workers=2, **fork)]
+    assert ours == [int(b) for b in torch.utils.data.DataLoader(TheirWatch(), num_workers=2,
+                                                                **fork)]
+    assert ours == [0, 0, 1, 1, 2, 2] and seen == [None]  # the workers' calls were not here
 
 
 def _sharded_range(base, info):
@@ -451,19 +462,28 @@ def _sharded_range(base, info):
 
 
 @pytest.mark.parametrize("batch_size", [None, 2])
-def test_workers_read_the_stream_once_in_process(torch, batch_size):
+def test_workers_read_their_share_of_the_stream(torch, batch_size):
     ours = _sharded_range(IterableDataset, get_worker_info)(3, 10)
     theirs = _sharded_range(torch.utils.data.IterableDataset,
                             torch.utils.data.get_worker_info)(3, 10)
-    single = torch.utils.data.DataLoader(theirs, batch_size=batch_size)
-    # with workers the stream is read once, here, in order: torch's single-process batches
+    # a stream that shards itself: each worker yields its share, the shares' batches taken in
+    # turn, as torch (and once each: the whole range, no duplicate)
+    fork = {"multiprocessing_context": "fork"}  # local classes: copied, not pickled
     for workers in (1, 2):
         got = DataLoader(ours, batch_size=batch_size, num_workers=workers,
-                         persistent_workers=True)
-        assert _epoch(got) == _epoch(single)
-    # and a stream that ignores workers is not copied once per worker
-    naive, _ = _pair(torch, lambda t: _samples("ints", t))
-    assert len(list(DataLoader(naive, batch_size=None, num_workers=4))) == N
+                         persistent_workers=True, **fork)
+        expected = torch.utils.data.DataLoader(theirs, batch_size=batch_size,
+                                               num_workers=workers, persistent_workers=True,
+                                               **fork)
+        assert _epoch(got) == _epoch(expected)
+        values = [int(v) for b in got for v in np.ravel(b.data if isinstance(b, Tensor) else b)]
+        assert sorted(values) == list(range(3, 10))
+    # and a stream that ignores workers is copied once per worker, as in torch
+    naive, theirs = _pair(torch, lambda t: _samples("ints", t))
+    got = list(DataLoader(naive, batch_size=None, num_workers=2, **fork))
+    assert len(got) == 2 * N
+    assert [plain(b) for b in got] == [plain(b) for b in torch.utils.data.DataLoader(
+        theirs, batch_size=None, num_workers=2, **fork)]
 
 
 # ---------------------------------------------------------------------------------------------

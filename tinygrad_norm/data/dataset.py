@@ -121,9 +121,9 @@ class IterableDataset(Dataset, collections.abc.Iterable):
     made.
 
     ``DataLoader`` calls ``iter(dataset)`` once per pass, so ``__iter__`` should start the stream
-    afresh each time (a generator function does). Loading runs in the calling process, so
-    ``get_worker_info()`` is None inside ``__iter__``: a dataset written to shard itself across
-    PyTorch's workers yields its whole stream here, once."""
+    afresh each time (a generator function does). With ``num_workers > 0`` every worker calls it
+    on its own copy, as in PyTorch: a stream that does not shard itself (by
+    ``get_worker_info()``, None in the calling process) is read once per worker."""
 
     def __add__(self, other):
         return ChainDataset([self, other])

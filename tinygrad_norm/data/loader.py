@@ -1,28 +1,25 @@
 """``DataLoader``: mini-batches of Tensors, from arrays, from a map-style ``Dataset`` or from a
-stream (an ``IterableDataset``); ``get_worker_info``."""
+stream (an ``IterableDataset``), in the calling process or in worker processes (``worker.py``)."""
 from __future__ import annotations
 
 import collections.abc
 import inspect
 import itertools
+import multiprocessing
 import numbers
+import os
 import warnings
 
 import numpy as np
 
 from ._checks import _check_bool, _check_seed, _is_tensor, _make_rng
 from .collate import default_collate, default_convert
-from .dataset import Dataset, IterableDataset
+from .dataset import Dataset, IterableDataset, _TorchAssertion
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from .worker import _make_fetcher, _MultiProcessIter, _warn_long_stream
+from .worker import get_worker_info  # noqa: F401  (its home is worker.py; importable here too)
 
-__all__ = ["DataLoader", "get_worker_info"]
-
-
-def get_worker_info():
-    """None: as PyTorch's ``get_worker_info()`` in the main process. Loading always runs in the
-    calling process here (``num_workers > 0`` included), so an ``IterableDataset`` that asks
-    which worker it runs in is told it runs in none, and yields its whole stream."""
-    return None
+__all__ = ["DataLoader"]
 
 
 class _InfiniteConstantSampler(Sampler):
@@ -144,16 +141,60 @@ def _check_iterable_options(shuffle, sampler, batch_sampler):
 
 
 
-def _samples(it):
-    """The samples of a pass, drawn with ``next()`` alone, as PyTorch's fetcher: iterating
-    ``it`` itself calls ``iter(it)`` again (islice does, per batch), which a dataset whose
-    ``__iter__`` rewinds and returns ``self`` answers by starting over: its first batch,
-    forever. An iterator with ``__next__`` only works too."""
-    while True:
-        try:
-            yield next(it)
-        except StopIteration:
-            return
+def _check_context(context, num_workers):
+    """``multiprocessing_context`` as PyTorch checks it: None (the platform's default start
+    method), a start method's name, or a context object; returned as a context object."""
+    if context is None:
+        return None
+    if num_workers == 0:
+        raise ValueError(f"multiprocessing_context can only be used with multi-process "
+                         f"loading (num_workers > 0), but got num_workers={num_workers}")
+    if isinstance(context, str):
+        methods = multiprocessing.get_all_start_methods()
+        if context not in methods:
+            raise ValueError(f"multiprocessing_context option should specify a valid start "
+                             f"method in {methods!r}, but got multiprocessing_context="
+                             f"{context!r}")
+        context = multiprocessing.get_context(context)
+    if not isinstance(context, multiprocessing.context.BaseContext):
+        raise TypeError(f"multiprocessing_context option should be a valid context object or a "
+                        f"string specifying the start method, but got multiprocessing_context="
+                        f"{context}")
+    return context
+
+
+def _warn_many_workers(num_workers, stacklevel):
+    """PyTorch's warning when a loader would start more workers than the CPUs this process may
+    run on (its affinity mask where the platform has one)."""
+    if num_workers == 0:
+        return
+    checked = hasattr(os, "sched_getaffinity")
+    cpus = len(os.sched_getaffinity(0)) if checked else os.cpu_count()
+    if cpus is not None and num_workers <= cpus:
+        return
+    if cpus is None:
+        suggestion = ("DataLoader is not able to compute a suggested max number of worker in "
+                      "current system.")
+    else:
+        suggestion = (f"Our suggested max number of worker in current system is {cpus}"
+                      f"{'' if checked else ' (`cpuset` is not taken into account)'}, which is "
+                      f"smaller than what this DataLoader is going to create.")
+    warnings.warn(f"This DataLoader will create {num_workers} worker processes in total. "
+                  f"{suggestion} Please be aware that excessive worker creation might get "
+                  f"DataLoader running slow or even freeze, lower the worker number to avoid "
+                  f"potential slowness/freeze if necessary.", stacklevel=stacklevel)
+
+
+def _seed_stream(generator):
+    """Where an iterator draws its workers' base seed from, as PyTorch draws it from the
+    loader's ``generator``: None, the framework generator (looked up at each draw); a
+    ``numpy.random.Generator``, that one (shared with the sampler it was given to, as a
+    ``torch.Generator`` is); an int seed, a private stream of its own, so that the shuffle an
+    int seed gives is the same whether or not seeds are drawn beside it."""
+    if generator is None or isinstance(generator, np.random.Generator):
+        return generator
+    return np.random.default_rng(np.random.SeedSequence(generator, spawn_key=(1,)))
+
 
 class DataLoader:
     """Mini-batches of Tensors, in one of two forms told apart by the first argument.
@@ -188,10 +229,11 @@ class DataLoader:
     array-like: ``torch.utils.data.DataLoader``'s arguments, defaults, errors and batches
     (``collate_fn(samples)``, ``default_collate`` by default: no dtype conversion).
     ``batch_size=None`` turns batching off (one converted sample at a time). ``generator``
-    seeds the shuffle as a random sampler's does (None, an int or a ``numpy.random.Generator``).
-    Loading always runs in the calling process: ``num_workers > 0`` is accepted and gives the
-    same batches in the same order as ``num_workers=0``; ``pin_memory`` and the other worker
-    options are checked as PyTorch checks them and otherwise ignored.
+    seeds the shuffle as a random sampler's does (None, an int or a ``numpy.random.Generator``)
+    and the workers' base seed. ``num_workers > 0`` loads in worker processes, as PyTorch (see
+    ``tinygrad_norm.data.worker``): the same batches in the same order as ``num_workers=0``;
+    ``prefetch_factor``, ``persistent_workers``, ``timeout``, ``worker_init_fn``,
+    ``multiprocessing_context`` and ``in_order`` as PyTorch's; ``pin_memory`` does nothing.
 
     **Over a stream** (an ``IterableDataset``): each pass calls ``iter(dataset)`` afresh and
     collates ``batch_size`` samples at a time as they come (the short last batch dropped with
@@ -199,8 +241,8 @@ class DataLoader:
     ``sampler`` and ``batch_sampler`` are PyTorch's ``ValueError`` (a stream has no indices).
     ``len(loader)`` is the dataset's ``len()`` in batches (a ``TypeError`` if it has none); a
     stream that then yields more batches than that length warns, as PyTorch. With
-    ``num_workers > 0`` the stream is read once, in this process (``get_worker_info()`` is
-    None), where PyTorch would give every worker a copy of it.
+    ``num_workers > 0`` every worker reads its own copy of the stream, as in PyTorch (a stream
+    that shards itself asks ``get_worker_info()`` for its share).
     """
 
     # What introspection shows is the array form (the older one, and the one docs/api.md's
@@ -232,13 +274,18 @@ class DataLoader:
             raise ValueError("prefetch_factor option could only be specified in "
                              "multiprocessing.let num_workers > 0 to enable multiprocessing, "
                              "otherwise set prefetch_factor to None.")
-        if prefetch_factor is not None and prefetch_factor < 0:
-            raise ValueError("prefetch_factor option should be non-negative")
+        if prefetch_factor is None and num_workers > 0:
+            prefetch_factor = 2  # PyTorch's default with workers
+        elif prefetch_factor is not None:
+            prefetch_factor = _check_count(prefetch_factor, "prefetch_factor",
+                                           "prefetch_factor option should be non-negative")
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
-        if multiprocessing_context is not None and num_workers == 0:
-            raise ValueError(f"multiprocessing_context can only be used with multi-process "
-                             f"loading (num_workers > 0), but got num_workers={num_workers}")
+        multiprocessing_context = _check_context(multiprocessing_context, num_workers)
+        if worker_init_fn is not None and not callable(worker_init_fn):
+            raise TypeError(f"worker_init_fn must be callable, got "
+                            f"{type(worker_init_fn).__name__}")
+        generator = _check_seed(generator, "generator")
         if shuffle is not None:
             shuffle = _check_bool(shuffle, "shuffle")
         iterable = isinstance(dataset, IterableDataset)
@@ -277,50 +324,75 @@ class DataLoader:
         self.persistent_workers, self.pin_memory_device = persistent_workers, pin_memory_device
         self.in_order = in_order
         self._iterable = iterable
+        self._seeds = _seed_stream(generator)
+        self._workers = None  # the iterator that keeps persistent workers between epochs
+        _warn_many_workers(num_workers, stacklevel=4)  # the caller of DataLoader(...)
         # the dataset's length that len(loader) last read, for the warning when a stream yields
         # more batches than that (PyTorch's _IterableDataset_len_called)
         self._reported_len = None
 
-    def _iter_dataset(self):
-        dataset, collate = self.dataset, self.collate_fn
-        if self.batch_sampler is None:
-            for index in self.sampler:
-                yield collate(dataset[index])
-            return
-        # as PyTorch's fetcher: a dataset's __getitems__ fetches a whole batch at once
-        fetch = getattr(dataset, "__getitems__", None)
-        for indices in self.batch_sampler:
-            yield collate(fetch(indices) if fetch else [dataset[i] for i in indices])
+    def _index_sampler(self):
+        """What a pass iterates: the batch sampler's lists of indices, or with batching off the
+        sampler's indices (for a stream: requests for its next batch or sample)."""
+        return self.sampler if self.batch_sampler is None else self.batch_sampler
 
-    def _iter_stream(self):
-        """A pass over an ``IterableDataset``. Not a generator function: as PyTorch, the stream
-        is restarted, and the length ``len(loader)`` reported is read, at ``iter(loader)``."""
-        return self._stream_batches(_samples(iter(self.dataset)), self._reported_len)
+    def _check_iteration(self):
+        """PyTorch's refusals when an iterator is made (its assertions: ValueErrors here that are
+        also AssertionErrors), before any seed is drawn."""
+        if self.num_workers == 0 and self.timeout:
+            raise _TorchAssertion(
+                f"timeout={self.timeout} needs num_workers > 0: loading in the calling process "
+                f"has no worker to wait for (PyTorch: _SingleProcessDataLoaderIter requires "
+                f"timeout == 0)")
+        if self.num_workers > 0 and self.prefetch_factor == 0:
+            raise _TorchAssertion("prefetch_factor must be greater than 0 for "
+                                  "MultiProcessingDataLoaderIter")
 
-    def _stream_batches(self, stream, reported_len):
-        collate = self.collate_fn
-        if self.batch_sampler is None:
-            batches = map(collate, stream)
-        else:
-            batches = self._collated_chunks(stream, collate)
-        for count, batch in enumerate(batches, 1):
-            if reported_len is not None and count > reported_len:
-                # PyTorch's words, which compare batches with the dataset's length in samples
-                warnings.warn(f"Length of IterableDataset {self.dataset} was reported to be "
-                              f"{reported_len}(when accessing len(dataloader)), but {count} "
-                              f"samples have been fetched. ", stacklevel=2)
+    def _base_seed(self):
+        """The seed of this iterator's workers, drawn as PyTorch draws it: once per iterator,
+        with or without workers (so ``num_workers`` never changes what later draws from the same
+        generator give), a non-negative int64."""
+        rng = self._seeds if self._seeds is not None else _make_rng(None)
+        return int(rng.integers(0, 2 ** 63))
+
+    def _iter_dataset_form(self):
+        self._check_iteration()
+        if self.num_workers > 0:
+            return self._iter_workers()
+        self._base_seed()  # drawn and unused, as PyTorch's single-process iterator does
+        # made here, not on the first batch: as PyTorch, iter(loader) restarts a stream and
+        # reads the length len(loader) last reported
+        fetcher = _make_fetcher(self.dataset, self._iterable, self.batch_sampler is not None,
+                                self.collate_fn, self.drop_last)
+        return self._batches_here(fetcher, iter(self._index_sampler()), self._reported_len)
+
+    def _batches_here(self, fetcher, requests, reported_len):
+        """A pass in the calling process: one batch per request, until the sampler ends or the
+        stream does (a ``StopIteration`` out of a map-style dataset ends it too, as PyTorch)."""
+        for count, request in enumerate(requests, 1):
+            try:
+                batch = fetcher.fetch(request)
+            except StopIteration:
+                return
+            if self._iterable and reported_len is not None and count > reported_len:
+                _warn_long_stream(self.dataset, reported_len, count, 0)
             yield batch
 
-    def _collated_chunks(self, stream, collate):
-        # as many samples as the batch sampler's lists hold (the batch size, as PyTorch)
-        for indices in self.batch_sampler:
-            want = len(indices)
-            batch = list(itertools.islice(stream, want))
-            if not batch or (self.drop_last and len(batch) < want):
-                return
-            yield collate(batch)
-            if len(batch) < want:  # the stream has ended: ask it for nothing more, as PyTorch
-                return
+    def _iter_workers(self):
+        """A pass through worker processes. With ``persistent_workers`` the first pass's
+        iterator (and its workers) serves every later one, as PyTorch's: no new base seed is
+        drawn, each worker starts its stream over."""
+        if self.persistent_workers and self._workers is not None:
+            self._workers._reset(self)
+            return self._workers
+        _warn_many_workers(self.num_workers, stacklevel=5)  # the caller of iter(loader)
+        context = self.multiprocessing_context
+        if context is None or isinstance(context, str):  # None, or reassigned after __init__
+            context = _check_context(context, self.num_workers) or multiprocessing.get_context()
+        iterator = _MultiProcessIter(self, self._base_seed(), context)
+        if self.persistent_workers:
+            self._workers = iterator
+        return iterator
 
     def _init_arrays(self, X, y, batch_size, shuffle, drop_last, seed, dtype):
         if batch_size is None:
@@ -378,8 +450,7 @@ class DataLoader:
                 return n
             return n // b if self.drop_last else -(-n // b)
         if self._over_dataset:  # as PyTorch: the batch sampler's length, or the sampler's
-            index_sampler = self.sampler if self.batch_sampler is None else self.batch_sampler
-            return len(index_sampler)
+            return len(self._index_sampler())
         n, b = self.X.shape[0], self.batch_size
         return n // b if self.drop_last else -(-n // b)
 
@@ -392,7 +463,7 @@ class DataLoader:
     def __iter__(self):
         if not self._over_dataset:
             return self._iter_arrays()
-        return self._iter_stream() if self._iterable else self._iter_dataset()
+        return self._iter_dataset_form()
 
     def _iter_arrays(self):
         from tinygrad_norm.tensor import Tensor  # lazy: the data package must not need the engine

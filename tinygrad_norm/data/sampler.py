@@ -9,13 +9,14 @@ used as it is. PyTorch takes a ``torch.Generator`` there.
 from __future__ import annotations
 
 import itertools
+import math
 import numbers
 
 import numpy as np
 
 from ._checks import _check_seed, _is_tensor, _make_rng
 
-__all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
+__all__ = ["BatchSampler", "DistributedSampler", "RandomSampler", "Sampler", "SequentialSampler",
            "SubsetRandomSampler", "WeightedRandomSampler"]
 
 
@@ -176,3 +177,85 @@ class BatchSampler(Sampler):
     def __len__(self):
         n, b = len(self.sampler), self.batch_size
         return n // b if self.drop_last else (n + b - 1) // b
+
+
+class DistributedSampler(Sampler):
+    """The share of ``dataset`` that replica ``rank`` of ``num_replicas`` loads, as PyTorch's:
+    every ``num_replicas``-th index of a (shuffled) list padded by repeating its head to a
+    multiple of ``num_replicas`` (or, with ``drop_last``, cut down to one), so every replica
+    gets ``len(sampler)`` indices and together they cover the data set once an epoch.
+
+    ``shuffle`` permutes the list afresh for every ``set_epoch(epoch)``, from
+    ``seed + epoch`` (so every replica, given the same seed and epoch, permutes alike: their
+    shares stay disjoint). The permutation is NumPy's (``default_rng(seed + epoch)``), not
+    ``torch.randperm``'s: the unshuffled shares are PyTorch's exactly, the shuffled ones have
+    PyTorch's structure (lengths, padding, dropping) but another order.
+
+    ``num_replicas`` and ``rank`` must be given: there is no process group here to ask (PyTorch
+    asks ``torch.distributed`` when they are left out)."""
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
+                 drop_last=False):
+        for name, value in (("num_replicas", num_replicas), ("rank", rank)):
+            if value is None:
+                raise ValueError(f"DistributedSampler: {name} must be given (there is no "
+                                 f"process group to ask for it, as PyTorch asks "
+                                 f"torch.distributed): pass num_replicas=<number of processes> "
+                                 f"and rank=<this process's index, 0 to num_replicas - 1>")
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"DistributedSampler: {name} must be an int, got "
+                                f"{type(value).__name__}")
+        if num_replicas < 1:
+            raise ValueError(f"DistributedSampler: num_replicas must be positive, got "
+                             f"{num_replicas}")
+        if rank >= num_replicas or rank < 0:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
+                             f"[0, {num_replicas - 1}]")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"DistributedSampler: shuffle must be a bool, got "
+                            f"{type(shuffle).__name__}")
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+            raise TypeError(f"DistributedSampler: seed must be an int, got {type(seed).__name__}")
+        if seed < 0:
+            raise ValueError(f"DistributedSampler: seed must be non-negative, got {seed}")
+        self.seed = int(seed)
+        self.dataset = dataset
+        self.num_replicas, self.rank = int(num_replicas), int(rank)
+        self.epoch = 0
+        self.drop_last = bool(drop_last)
+        self.shuffle = bool(shuffle)
+        n = len(dataset)
+        if self.drop_last and n % self.num_replicas:
+            # the tail that would need padding is dropped: floor(n / num_replicas) each
+            self.num_samples = math.ceil((n - self.num_replicas) / self.num_replicas)
+        else:
+            self.num_samples = math.ceil(n / self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            indices = np.random.default_rng(self.seed + self.epoch).permutation(n).tolist()
+        else:
+            indices = list(range(n))
+        if self.drop_last:
+            indices = indices[:self.total_size]
+        elif indices:
+            # pad with the head of the list, repeated as often as it takes (a data set smaller
+            # than num_replicas is repeated whole)
+            missing = self.total_size - n
+            indices += (indices * math.ceil(missing / n))[:missing]
+        return iter(indices[self.rank:self.total_size:self.num_replicas])
+
+    def __len__(self):
+        return self.num_samples
+
+    def set_epoch(self, epoch):
+        """The epoch whose permutation the next pass uses (``shuffle=True``): call it at the start
+        of every epoch, with the same value on every replica, or every epoch repeats the
+        first's order."""
+        if isinstance(epoch, (bool, np.bool_)) or not isinstance(epoch, numbers.Integral):
+            raise TypeError(f"set_epoch(): epoch must be an int, got {type(epoch).__name__}")
+        if epoch < 0:  # seed + epoch seeds NumPy, which takes no negative seed
+            raise ValueError(f"set_epoch(): epoch must be non-negative, got {epoch}")
+        self.epoch = int(epoch)
