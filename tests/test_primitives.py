@@ -1425,7 +1425,11 @@ def test_second_derivative_parity_with_torch(torch, name, dtype):
 
 # Primitives whose finite-difference checks live with the composites built on them.
 _TESTED_ELSEWHERE = {"im2col": "test_conv_pool.py", "col2im": "test_conv_pool.py",
-                     "erf": "test_activation_losses.py"}
+                     "erf": "test_activation_losses.py",
+                     # tinygrad_norm.linalg's (test_linalg.py checks that each has a case there)
+                     **{name: "test_linalg.py" for name in (
+                         "inv", "solve", "det", "slogdet", "cholesky", "qr", "eigh", "eigvalsh",
+                         "svd", "svdvals", "pinv")}}
 
 
 def _op_names(roots):

@@ -26,7 +26,6 @@ import numpy as np
 from . import ops
 from .autograd import _state
 from .creation import cross as _cross
-from .functional._checks import _flag
 from .tensor import Tensor, apply, matmul as _matmul, vecdot as _vecdot, where
 from .tensor_index import _norm
 from .tensor_ops import diagonal as _diagonal
@@ -103,6 +102,16 @@ def _matrices(A, fn, *, square=True, kernel=None, ints_too=False, name="A"):
                          f"{a.shape[-2]} by {a.shape[-1]} matrices")
     _real_float(a.dtype, fn, kernel, ints_too)
     return A
+
+
+def _flag(v, name, binding):
+    """A bool argument: functional's one flag check (torch's TypeError for anything else),
+    imported only for a value that is not a plain bool, so that ``import tinygrad_norm`` does
+    not load ``functional``."""
+    if type(v) is bool:
+        return v
+    from .functional._checks import _flag as check
+    return check(v, name, binding)
 
 
 def _wants_grad(A):
@@ -216,13 +225,13 @@ def det(A):
 
 def _sign_logabsdet(A):
     p = apply(ops.Slogdet, A)
-    return Tensor._wrap(p._data[..., 0].copy()), p[..., 1]  # the sign is a constant
+    return p[..., 0], p[..., 1]  # on the graph both, as torch's; the sign's gradient is 0
 
 
 def slogdet(A):
     """``(sign, logabsdet)`` of each square matrix, as ``torch.linalg.slogdet`` (a named tuple;
-    ``sign`` 0 and ``logabsdet`` -inf for a singular one). Only ``logabsdet`` has a gradient,
-    ``A^-T`` (+-inf at a singular matrix, as torch's)."""
+    ``sign`` 0 and ``logabsdet`` -inf for a singular one). ``logabsdet``'s gradient is ``A^-T``
+    (+-inf at a singular matrix, as torch's); ``sign`` is on the graph with a zero gradient."""
     _matrices(A, "linalg.slogdet")
     return SlogdetResult(*_sign_logabsdet(A))
 

@@ -2314,8 +2314,8 @@ class Det(Op):
 
 
 class Slogdet(Op):
-    """``(sign, log|det|)`` of each matrix, packed along a last axis of 2. The sign is a
-    constant (no gradient, as torch's); log|det|'s VJP is ``g A^-T``. A singular matrix has
+    """``(sign, log|det|)`` of each matrix, packed along a last axis of 2. The sign's gradient
+    is 0 (it is locally constant); log|det|'s VJP is ``g A^-T``. A singular matrix has
     log|det| = -inf and an infinite gradient there (the cofactors over 0: +-inf, NaN where a
     cofactor is 0), as torch's +-inf; a recorded backward takes it as a constant."""
     name = "slogdet"
@@ -2570,7 +2570,8 @@ class Pinv(Op):
         if hermitian:
             w, v = np.linalg.eigh(a)
             mag = np.abs(w)
-            tol = np.maximum(_col(np.asarray(atol)), _col(np.asarray(rtol)) * mag.max(-1, keepdims=True))
+            tol = np.maximum(_col(np.asarray(atol)),
+                             _col(np.asarray(rtol)) * mag.max(-1, keepdims=True))
             with np.errstate(divide="ignore"):
                 winv = np.where(mag > tol, 1 / w, 0).astype(a.dtype)
             return (v * _row(winv)) @ np.swapaxes(v, -1, -2)
