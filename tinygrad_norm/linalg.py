@@ -5,7 +5,11 @@ The hand-written derivatives are primitives of ``ops`` (``Inv``, ``Solve``, ``De
 ``Slogdet``, ``Cholesky``, ``QR``, ``Eigh``, ``Eigvalsh``, ``SVD``, ``Svdvals``, ``Pinv``);
 everything else here (the norms, ``matrix_power``, ``multi_dot``, ``logdet``...) is a
 composite whose gradient comes from the tape. A factorization with several results is one
-primitive whose output packs them (see ops.py); it is sliced apart here.
+primitive whose output packs them (see ops.py); it is sliced apart here. Primitives rather than
+composites where a composite would be worse: ``det`` as ``sign * exp(logabsdet)`` has a NaN
+gradient at a singular matrix and loses accuracy; ``inv`` as ``solve(A, I)`` would solve again in
+its backward where ``Inv`` needs two products; ``pinv`` through ``svd`` would have NaN gradients
+wherever singular values repeat (``pinv`` of the identity), where torch's are finite.
 
 Errors: torch's words. Where torch raises ``RuntimeError`` this raises ``ValueError`` (or
 ``TypeError`` for a dtype), as the rest of the package; a singular or non-positive-definite
