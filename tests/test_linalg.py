@@ -776,3 +776,38 @@ def test_outputs_without_grad_are_plain_and_float32_stays_float32():
     x = Tensor(a, requires_grad=True)
     LA.matrix_norm(x, "nuc").sum().backward()
     assert x.grad.dtype == np.float32
+
+
+# ---- batch shapes, drawn -------------------------------------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, strategies as st  # noqa: E402
+
+_BATCH = st.lists(st.integers(0, 3), min_size=0, max_size=2).map(tuple)
+_SQUARE_FNS = {
+    "inv": (lambda L, a: L.inv(a), general),
+    "det": (lambda L, a: L.det(a), general),
+    "slogdet": (lambda L, a: L.slogdet(a).logabsdet, general),
+    "cholesky": (lambda L, a: L.cholesky(a), spd),
+    "eigvalsh": (lambda L, a: L.eigvalsh(a), symmetric),
+    "svdvals": (lambda L, a: L.svdvals(a), rect),
+    "solve": (lambda L, a: L.solve(a, a[..., :1, :].mT * 2), general),
+    "pinv": (lambda L, a: L.pinv(a), rect),
+}
+
+
+@given(batch=_BATCH, n=st.integers(1, 4), name=st.sampled_from(sorted(_SQUARE_FNS)),
+       seed=st.integers(0, 100))
+def test_any_batch_shape_as_torch(torch, batch, n, name, seed):
+    """Values and gradients over drawn batch shapes (empty and size-1 dims included) and sizes
+    down to 1 x 1."""
+    call, make = _SQUARE_FNS[name]
+    a = make(batch + (n, n), seed)
+    x = Tensor(a, requires_grad=True)
+    t = torch.tensor(a, requires_grad=True)
+    out, ref = call(LA, x), call(torch.linalg, t)
+    _compare(out.data, ref.detach().numpy(), 1e-9, name)
+    g = np.random.default_rng(seed).standard_normal(out.shape)
+    out.backward(g)
+    (gt,) = torch.autograd.grad(ref, t, torch.from_numpy(g))
+    _compare(x.grad.data, gt.numpy(), 1e-8, f"{name} gradient")
