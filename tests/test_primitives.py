@@ -1427,7 +1427,11 @@ def test_second_derivative_parity_with_torch(torch, name, dtype):
 _TESTED_ELSEWHERE = {"im2col": "test_conv_pool.py", "col2im": "test_conv_pool.py",
                      "erf": "test_activation_losses.py",
                      # (refuse: no derivative by design; its error is tested there)
-                     "scatter_reduce": "test_scatter_reduce.py", "refuse": "test_scatter_reduce.py"}
+                     "scatter_reduce": "test_scatter_reduce.py", "refuse": "test_scatter_reduce.py",
+                     # tinygrad_norm.linalg's (test_linalg.py checks that each has a case there)
+                     **{name: "test_linalg.py" for name in (
+                         "inv", "solve", "det", "slogdet", "cholesky", "qr", "eigh", "eigvalsh",
+                         "svd", "svdvals", "pinv")}}
 
 
 def _op_names(roots):

@@ -53,3 +53,11 @@ __all__ = [
     *functions.__all__,  # noqa: F405  (the submodule, bound by the import above)
     *_pw.__all__, *_sh.__all__, *_se.__all__,
 ]
+
+# torch.linalg as tinygrad_norm.linalg, and torch's top-level linear algebra (linalg.py)
+from . import linalg  # noqa: E402
+from .linalg import _torch_det as det, _torch_inverse as inverse, _torch_logdet as logdet, \
+    _torch_slogdet as slogdet, _torch_cholesky as cholesky, _torch_pinverse as pinverse, \
+    _torch_matrix_power as matrix_power, _torch_svd as svd  # noqa: E402
+__all__ += ["linalg", "det", "inverse", "logdet", "slogdet", "cholesky", "pinverse",
+            "matrix_power", "svd"]

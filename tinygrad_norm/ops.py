@@ -2293,3 +2293,443 @@ class Remainder(Op):
         a, b = args
         return (g if needs[0] else None,
                 -g * _quotient(np.floor_divide, a, b, xp) if needs[1] else None)
+
+
+# ---- linear algebra ----
+# torch.linalg's inverses, determinants and factorizations; tinygrad_norm/linalg.py builds the
+# user API on them (its checks and torch's error messages are there). A factorization with
+# several results (slogdet, QR, eigh, SVD) is ONE primitive whose output holds them side by
+# side, each flattened, along a last axis (``_pack``): linalg.py slices them apart, so the
+# gradients of every result used reach the one VJP together, zeros for a result not used.
+# NumPy has no triangular solver: L^-1 and R^-1 are applied as general solves (``_solve``).
+
+def _pack(parts, batch):
+    """The arrays ``parts`` (each of the batch shape ``batch`` and more) flattened and put side
+    by side along one last axis."""
+    return np.concatenate([p.reshape(batch + (math.prod(p.shape[len(batch):]),))
+                           for p in parts], axis=-1)
+
+
+def _unpack(p, batch, shapes):
+    """The inverse of ``_pack`` for an array or a Tensor: one piece of ``batch + shape`` each."""
+    out, start = [], 0
+    for shape in shapes:
+        stop = start + math.prod(shape)
+        out.append(p[..., start:stop].reshape(batch + shape))
+        start = stop
+    return out
+
+
+def _values(t):
+    """The array of an array or a Tensor: a value that decides a route, not a graph."""
+    return t if type(t) is np.ndarray else t.data
+
+
+def _row(v):
+    """A (..., k) vector as (..., 1, k): it scales the columns of a (..., n, k) matrix."""
+    return v.reshape(tuple(v.shape[:-1]) + (1, v.shape[-1]))
+
+
+def _col(v):
+    """A (..., k) vector as (..., k, 1): it scales the rows."""
+    return v.reshape(tuple(v.shape) + (1,))
+
+
+def _eye(n, like):
+    return np.eye(n, dtype=like.dtype)
+
+
+def _diag_embed(v, xp):
+    """(..., k) -> (..., k, k) with ``v`` on the diagonal."""
+    return _col(v) * _eye(v.shape[-1], v)
+
+
+def _tril(a, k, xp):
+    return np.tril(a, k) if xp is NP else a.tril(k)
+
+
+def _cat(parts, axis, xp):
+    if xp is NP:
+        return np.concatenate(parts, axis=axis)
+    from .tensor import concatenate
+    return concatenate(parts, axis=axis)
+
+
+def _inv(a, xp):
+    return _run(Inv, xp, a)
+
+
+def _solve(a, b, xp):
+    """``a^-1 b`` (b a (..., n, k) matrix). In NumPy a singular matrix gives NaN, as torch's
+    triangular solves give inf/NaN in the backward passes that use them, not an error."""
+    if xp is not NP:
+        return _run(Solve, xp, a, b)
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a = np.broadcast_to(a, batch + a.shape[-2:])
+        b = np.broadcast_to(b, batch + b.shape[-2:])
+        ok = np.linalg.det(a) != 0
+        out = np.full(b.shape, np.nan, np.result_type(a, b))
+        out[ok] = np.linalg.solve(a[ok], b[ok])
+        return out
+
+
+def _expand2(v):
+    """A batch of numbers (...,) as (..., 1, 1): one factor per matrix."""
+    return v.reshape(tuple(v.shape) + (1, 1))
+
+
+class Inv(Op):
+    """The inverse of each matrix. VJP: ``-X^T g X^T`` (X the output), so a recorded backward
+    differentiates through this op again."""
+    name = "inv"
+    saves_out = True
+    reads_inputs = False
+    forward = staticmethod(np.linalg.inv)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        xt = _mT(out, xp)
+        return (-(xt @ g @ xt),)
+
+
+class Solve(Op):
+    """X with ``A X = B`` for (..., n, n) A and (..., n, k) B, batch dims broadcast (vector
+    right-hand sides and ``left=False`` are linalg.py's). VJP: ``gB = A^-T g``, ``gA = -gB X^T``
+    (one more solve, with A transposed: NumPy keeps no LU factors to reuse)."""
+    name = "solve"
+    saves_out = True
+    reads = staticmethod(lambda needs: (True, False))  # both gradients solve with A; B unread
+
+    @staticmethod
+    def forward(a, b):
+        return np.linalg.solve(a, b)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        gb = _solve(_mT(args[0], xp), g, xp)
+        ga = -(gb @ _mT(out, xp)) if needs[0] else None
+        return ga, (gb if needs[1] else None)
+
+
+def _cofactors_svd(a, xp):
+    """The cofactor matrix of each square matrix (the gradient of det), valid at every rank:
+    with ``A = U S V^T``, ``cof(A) = det(U) det(V) U diag(prod_{j != i} s_j) V^T``. det(U) and
+    det(V) are +-1 and locally constant, taken as numbers."""
+    n = a.shape[-1]
+    u, s, vh = _unpack(_run(SVD, xp, a, full_matrices=False), tuple(a.shape[:-2]),
+                       [(n, n), (n,), (n, n)])
+    sign = np.sign(np.linalg.det(_values(u)) * np.linalg.det(_values(vh)))
+    others = _prod_of_others(s, (len(s.shape) - 1,), xp)  # exact with zeros (no division)
+    return _expand2(sign.astype(_values(a).dtype)) * ((u * _row(others)) @ vh)
+
+
+def _cofactors(a, det, xp):
+    """The cofactor matrix (``det(A) A^-T`` where A is invertible): through the inverse where
+    every det is non-zero (torch's formula, and its recorded form is ``Inv``'s), through the SVD
+    where one is exactly 0, where torch's gradient is 0 but the true one (the cofactors) is not
+    at rank n - 1."""
+    d = _values(det)
+    if (d != 0).all():
+        return _expand2(det) * _mT(_inv(a, xp), xp)
+    if xp is not NP:
+        return _cofactors_svd(a, xp)
+    out = np.empty(a.shape, a.dtype)
+    ok = np.broadcast_to(d != 0, a.shape[:-2])
+    out[ok] = _expand2(d[ok]) * np.swapaxes(np.linalg.inv(a[ok]), -1, -2)
+    out[~ok] = _cofactors_svd(a[~ok], NP)
+    return out
+
+
+class Det(Op):
+    """The determinant of each matrix. VJP: ``g`` times the cofactor matrix (``_cofactors``)."""
+    name = "det"
+    saves_out = True
+
+    @staticmethod
+    def forward(a):
+        with np.errstate(invalid="ignore"):  # NaN in, NaN out, silently (torch's)
+            return np.linalg.det(a)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (_expand2(g) * _cofactors(args[0], out, xp),)
+
+
+class Slogdet(Op):
+    """``(sign, log|det|)`` of each matrix, packed along a last axis of 2. The sign's gradient
+    is 0 (it is locally constant); log|det|'s VJP is ``g A^-T``. A singular matrix has
+    log|det| = -inf and an infinite gradient there (the cofactors over 0: +-inf, NaN where a
+    cofactor is 0), as torch's +-inf; a recorded backward takes it as a constant."""
+    name = "slogdet"
+    saves_out = True
+
+    @staticmethod
+    def forward(a):
+        with np.errstate(invalid="ignore"):
+            sign, logabs = np.linalg.slogdet(a)
+        return np.stack([sign, logabs], axis=-1)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, gl = args[0], _expand2(g[..., 1])
+        singular = _values(out)[..., 1] == -math.inf
+        if not singular.any():
+            return (gl * _mT(_inv(a, xp), xp),)
+        av = _values(a)
+        det = np.asarray(np.linalg.det(av))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv_t = _cofactors(av, det, NP) / _expand2(det)
+        if xp is not NP:
+            from .tensor import Tensor
+            inv_t = Tensor(inv_t)
+        return (gl * inv_t,)
+
+
+class Cholesky(Op):
+    """The lower Cholesky factor L (``A = L L^T``) from A's lower triangle. VJP, torch's
+    symmetric one: ``L^-T P L^-1`` with ``P = sym(Phi(L^T g))`` (Phi: the lower triangle, its
+    diagonal halved), i.e. ``0.5 (tril(M) + tril(M, -1)^T)`` for ``M = L^T g``."""
+    name = "cholesky"
+    saves_out = True
+    reads_inputs = False
+    forward = staticmethod(np.linalg.cholesky)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        lt = _mT(out, xp)
+        m = _tril(lt @ g, 0, xp)
+        p = 0.5 * (m + _mT(_tril(m, -1, xp), xp))
+        y = _solve(lt, p, xp)  # L^-T P
+        return (_mT(_solve(lt, _mT(y, xp), xp), xp),)  # (L^-T (L^-T P)^T)^T = L^-T P L^-1
+
+
+_QR_R_ONLY = ("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. "
+              "Please use linalg.qr(A, mode='reduced') if you are going to differentiate "
+              "through linalg.qr.")
+_QR_COMPLETE = ("The QR decomposition is not differentiable when mode='complete' and "
+                "nrows > ncols.")
+
+
+def _qr_tall_grad(q, r, gq, gr, xp):
+    """The VJP of ``A = QR`` for m >= n (Q (m, n), R (n, n)): with ``M = R gR^T - gQ^T Q``,
+    ``gA = (gQ + Q copyltu(M)) R^-T``, copyltu(M) the symmetric matrix of M's lower triangle."""
+    m = r @ _mT(gr, xp) - _mT(gq, xp) @ q
+    sym = _tril(m, 0, xp) + _mT(_tril(m, -1, xp), xp)
+    b = gq + q @ sym
+    return _mT(_solve(r, _mT(b, xp), xp), xp)
+
+
+class QR(Op):
+    """Q and R packed (``_pack``) for mode 'reduced' or 'complete'; R alone for 'r'. The VJP
+    covers A = QR with Q of A's column space: m >= n (reduced), and m < n (A = [X | Y], X = QU
+    square, Y = QV: X's VJP with ``gQ + Y gV^T``, and ``gY = Q gV``). mode 'r', and 'complete'
+    with m > n, raise torch's errors there, at backward, as torch."""
+    name = "qr"
+    saves_out = True
+    reads_inputs = False
+
+    @staticmethod
+    def forward(a, mode):
+        if mode == "r":
+            return np.linalg.qr(a, mode="r")
+        q, r = np.linalg.qr(a, mode=mode)
+        return _pack((q, r), a.shape[:-2])
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        m, n = args[0].shape[-2:]
+        if kw["mode"] == "r":
+            raise RuntimeError(_QR_R_ONLY)
+        if kw["mode"] == "complete" and m > n:
+            raise RuntimeError(_QR_COMPLETE)
+        k, batch = min(m, n), tuple(args[0].shape[:-2])
+        q, r = _unpack(out, batch, [(m, k), (k, n)])
+        gq, gr = _unpack(g, batch, [(m, k), (k, n)])
+        if m >= n:
+            return (_qr_tall_grad(q, r, gq, gr, xp),)
+        u, v = r[..., :, :m], r[..., :, m:]
+        gu, gv = gr[..., :, :m], gr[..., :, m:]
+        gx = _qr_tall_grad(q, u, gq + q @ (v @ _mT(gv, xp)), gu, xp)  # Y gV^T with Y = Q V
+        return (_cat([gx, q @ gv], -1, xp),)
+
+
+class Eigh(Op):
+    """Eigenvalues (ascending) and eigenvectors of each symmetric matrix, from the triangle
+    ``UPLO`` names, packed (``_pack``). VJP, torch's (symmetric, whichever triangle was read):
+    ``V (diag(gL) + skew(V^T gV) / E) V^T`` with ``E_ij = L_j - L_i`` (1 on the diagonal,
+    where skew is 0): infinite or NaN where eigenvalues repeat and gV is not 0, as torch's.
+    Where the eigenvectors got no gradient (the ones of an unrecorded backward only), that
+    term is left out, so repeated eigenvalues give a finite gradient, as torch's."""
+    name = "eigh"
+    saves_out = True
+    reads_inputs = False
+
+    @staticmethod
+    def forward(a, UPLO):
+        w, v = np.linalg.eigh(a, UPLO=UPLO)
+        return _pack((w, v), a.shape[:-2])
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        n, batch = args[0].shape[-1], tuple(args[0].shape[:-2])
+        w, v = _unpack(out, batch, [(n,), (n, n)])
+        gw, gv = _unpack(g, batch, [(n,), (n, n)])
+        inner = _diag_embed(gw, xp)
+        if xp is not NP or gv.any():
+            vtgv = _mT(v, xp) @ gv
+            gaps = _row(w) - _col(w) + _eye(n, w)
+            inner = inner + (0.5 * (vtgv - _mT(vtgv, xp))) / gaps
+        return (v @ inner @ _mT(v, xp),)
+
+
+class Eigvalsh(Op):
+    """The eigenvalues alone. With ``vectors`` (linalg.py asks where a gradient may be taken)
+    the forward keeps the eigenvectors for the VJP ``V diag(g) V^T``, finite where eigenvalues
+    repeat, as torch's; a recorded VJP takes V from ``Eigh`` (its derivative is eigh's)."""
+    name = "eigvalsh"
+    keeps_extra = True
+
+    @staticmethod
+    def forward(a, UPLO, vectors):
+        if not vectors:
+            return np.linalg.eigvalsh(a, UPLO=UPLO), None
+        w, v = np.linalg.eigh(a, UPLO=UPLO)
+        return w, v
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        if xp is NP:
+            v = extra if extra is not None else np.linalg.eigh(a, UPLO=kw["UPLO"])[1]
+        else:
+            n = a.shape[-1]
+            v = _unpack(_run(Eigh, xp, a, UPLO=kw["UPLO"]), tuple(a.shape[:-2]),
+                        [(n,), (n, n)])[1]
+        return ((v * _row(g)) @ _mT(v, xp),)
+
+
+def _svd_grad(u, s, vh, gu, gs, gvh, xp):
+    """The VJP of the thin SVD ``A = U diag(s) V^T`` (U (m, k), V (n, k), k = min(m, n)):
+
+        gA = U [J S + S K + diag(gs)] V^T + (I - U U^T) gU S^-1 V^T + U S^-1 gV^T (I - V V^T)
+
+    with ``J = (U^T gU - gU^T U) / E`` and ``K = (V^T gV - gV^T V) / E``, ``E_ij = s_j^2 -
+    s_i^2`` (1 on the diagonal, where the numerators are 0). Invariant under the sign flips of
+    a singular pair, so a loss that is invariant too gets one gradient. Infinite or NaN where
+    singular values repeat and gU or gV is not 0, as torch's; terms whose gradient is exactly
+    0 in an unrecorded backward are left out (S alone: finite, as torch's ``svdvals``)."""
+    k, m, n = s.shape[-1], u.shape[-2], vh.shape[-1]
+    use_u = xp is not NP or gu.any()
+    use_v = xp is not NP or gvh.any()
+    inner = _diag_embed(gs, xp)
+    if use_u or use_v:
+        s2 = s * s
+        gaps = _row(s2) - _col(s2) + _eye(k, s)
+    if use_u:
+        utgu = _mT(u, xp) @ gu
+        inner = inner + (utgu - _mT(utgu, xp)) / gaps * _row(s)
+    if use_v:
+        gv = _mT(gvh, xp)
+        vtgv = vh @ gv
+        inner = inner + _col(s) * ((vtgv - _mT(vtgv, xp)) / gaps)
+    ga = u @ inner @ vh
+    if use_u and m > k:  # the part of gU outside U's columns
+        ga = ga + ((gu - u @ (_mT(u, xp) @ gu)) / _row(s)) @ vh
+    if use_v and n > k:
+        v = _mT(vh, xp)
+        ga = ga + u @ _mT((gv - v @ (vh @ gv)) / _row(s), xp)
+    return ga
+
+
+class SVD(Op):
+    """U, S and Vh of each matrix (``full_matrices``: U (m, m) and Vh (n, n), else thin),
+    packed (``_pack``). VJP: ``_svd_grad`` on the thin parts; with ``full_matrices`` the
+    gradients of U's columns and Vh's rows past min(m, n) are ignored, as torch's (those are
+    any orthonormal completion)."""
+    name = "svd"
+    saves_out = True
+    reads_inputs = False
+
+    @staticmethod
+    def forward(a, full_matrices):
+        u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+        return _pack((u, s, vh), a.shape[:-2])
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        (m, n), batch = args[0].shape[-2:], tuple(args[0].shape[:-2])
+        k = min(m, n)
+        mu, nv = (m, n) if kw["full_matrices"] else (k, k)
+        shapes = [(m, mu), (k,), (nv, n)]
+        u, s, vh = _unpack(out, batch, shapes)
+        gu, gs, gvh = _unpack(g, batch, shapes)
+        if mu > k or nv > k:
+            u, gu, vh, gvh = u[..., :k], gu[..., :k], vh[..., :k, :], gvh[..., :k, :]
+        return (_svd_grad(u, s, vh, gu, gs, gvh, xp),)
+
+
+class Svdvals(Op):
+    """The singular values alone (descending). With ``vectors`` the forward keeps U and Vh for
+    the VJP ``U diag(g) Vh``, finite where singular values repeat, as torch's; a recorded VJP
+    takes them from ``SVD``."""
+    name = "svdvals"
+    keeps_extra = True
+
+    @staticmethod
+    def forward(a, vectors):
+        if not vectors:
+            return np.linalg.svd(a, compute_uv=False), None
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        return s, (u, vh)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        if xp is NP:
+            u, vh = extra if extra is not None else np.linalg.svd(a, full_matrices=False)[::2]
+        else:
+            (m, n), k = a.shape[-2:], min(a.shape[-2:])
+            u, _, vh = _unpack(_run(SVD, xp, a, full_matrices=False), tuple(a.shape[:-2]),
+                               [(m, k), (k,), (k, n)])
+        return ((u * _row(g)) @ vh,)
+
+
+class Pinv(Op):
+    """The Moore-Penrose pseudo-inverse X of each matrix, from its SVD (or, ``hermitian``, its
+    eigendecomposition): values at most ``max(atol, rtol * largest)`` count as 0 (``atol`` and
+    ``rtol`` numbers or arrays over the batch, linalg.py's defaults). VJP, torch's (for a
+    perturbation that keeps the rank; finite where singular values repeat):
+
+        gA = -X^T g X^T + (I - A X) g^T X X^T + X^T X g^T (I - X A)"""
+    name = "pinv"
+    saves_out = True
+
+    @staticmethod
+    def forward(a, atol, rtol, hermitian):
+        m, n = a.shape[-2:]
+        if m == 0 or n == 0:
+            return np.zeros(a.shape[:-2] + (n, m), a.dtype)
+        if hermitian:
+            w, v = np.linalg.eigh(a)
+            mag = np.abs(w)
+            tol = np.maximum(_col(np.asarray(atol)),
+                             _col(np.asarray(rtol)) * mag.max(-1, keepdims=True))
+            with np.errstate(divide="ignore"):
+                winv = np.where(mag > tol, 1 / w, 0).astype(a.dtype)
+            return (v * _row(winv)) @ np.swapaxes(v, -1, -2)
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        tol = np.maximum(_col(np.asarray(atol)), _col(np.asarray(rtol)) * s[..., :1])
+        with np.errstate(divide="ignore"):
+            sinv = np.where(s > tol, 1 / s, 0).astype(a.dtype)
+        return (np.swapaxes(vh, -1, -2) * _row(sinv)) @ np.swapaxes(u, -1, -2)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, x = args[0], out
+        xt, gt = _mT(x, xp), _mT(g, xp)
+        w = gt @ (x @ xt)  # g^T X X^T, then (I - A X) times it
+        z = (xt @ x) @ gt  # X^T X g^T, then times (I - X A)
+        return (-(xt @ g @ xt) + (w - a @ (x @ w)) + (z - (z @ x) @ a),)

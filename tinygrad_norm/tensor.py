@@ -1811,6 +1811,16 @@ class Tensor:
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         return _tensor_index.norm(self, p, dim, keepdim, dtype)
 
+    # torch's linear-algebra methods (linalg.py; torch.linalg itself is tinygrad_norm.linalg)
+    def det(self): return _linalg._torch_det(self)
+    def logdet(self): return _linalg._torch_logdet(self)
+    def slogdet(self): return _linalg._torch_slogdet(self)
+    def inverse(self): return _linalg._torch_inverse(self)
+    def cholesky(self, upper=False): return _linalg._torch_cholesky(self, upper)
+    def matrix_power(self, n): return _linalg._torch_matrix_power(self, n)
+    def pinverse(self, rcond=1e-15): return _linalg._torch_pinverse(self, rcond)
+    def svd(self, some=True, compute_uv=True): return _linalg._torch_svd(self, some, compute_uv)
+
     # torch's reductions and scans beyond NumPy's (reductions.py), either spelling as above
     @_numpy_names
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
@@ -2546,3 +2556,4 @@ from . import tensor_ops as _tensor_ops  # noqa: E402  (it builds on Tensor, def
 from . import tensor_index as _tensor_index  # noqa: E402  (likewise)
 from . import math_ops as _math_ops  # noqa: E402  (it builds on Tensor, defined above)
 from . import reductions as _reductions  # noqa: E402  (likewise)
+from . import linalg as _linalg  # noqa: E402  (likewise)

@@ -893,9 +893,10 @@ def _lower_median(a, axis):
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """The vector p-norm over ``dim`` (None: all elements), as ``torch.norm``: ``p`` a number
     (2, 1, 3, ..., 0 counting non-zeros), ``inf``/``-inf`` (the largest/smallest magnitude) or
-    ``'fro'`` (2). The gradient at a zero norm is 0, as torch's (not NaN). *vs torch:* no
-    ``'nuc'`` and no matrix norms (``'fro'`` over two dims is the 2-norm of their elements, as
-    torch's)."""
+    ``'fro'`` (2), or ``'nuc'``: the nuclear norm of the matrices over the two dims ``dim``
+    (None: a 2-D tensor's), ``linalg.matrix_norm``'s. The gradient at a zero norm is 0, as
+    torch's (not NaN). *vs torch:* no other matrix norm (``'fro'`` over two dims is the 2-norm
+    of their elements, as torch's)."""
     x = _tensor(input, "norm")
     if dtype is not None:
         x = x.astype(dtype)
@@ -904,8 +905,12 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
                         f"{x.data.dtype}")
     if p == "fro" or p is None:
         p = 2
+    if p == "nuc":  # torch.norm's: the matrix norm over dim, or over every dim when None
+        from .linalg import matrix_norm
+        return matrix_norm(x, "nuc", tuple(range(x._data.ndim)) if dim is None else dim,
+                           bool(keepdim))
     if isinstance(p, str):
-        raise ValueError(f"norm(): p must be a number, inf or 'fro', got {p!r} (no 'nuc')")
+        raise ValueError(f"norm(): p must be a number, inf, 'fro' or 'nuc', got {p!r}")
     p = _scalar_arg(p, "norm(): p")
     axes = _dims(x, dim, "norm")
     keep = bool(keepdim)
