@@ -8,10 +8,15 @@ loss) up to ``max_eval`` times.
 All parameters are treated as one flat vector (one parameter group only, as PyTorch's). The
 state lives under the first parameter, with PyTorch's names; the decisions (break conditions,
 bracket updates, step guesses) are PyTorch's, so float64 trajectories agree to rounding.
+
+Scalars that PyTorch computes as 0-d tensors (dot products, and every step length derived from
+them) stay NumPy scalars here, and those it keeps as Python numbers (losses, the first guess
+``lr``) stay Python numbers: the line search's interpolation rounds differently for the two, as
+PyTorch's does, and a NumPy scalar keeps a float32 model's arithmetic in float32 as a tensor
+would.
 """
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
@@ -99,7 +104,7 @@ class LBFGS(Optimizer):
         offset = 0
         for p in self._params:
             n = p._data.size
-            p._data += t * d[offset:offset + n].reshape(p._data.shape)
+            p._data += float(t) * d[offset:offset + n].reshape(p._data.shape)
             offset += n
         mark_written(self._params)  # a graph recorded at the old values can't go backward
 
@@ -170,10 +175,10 @@ class LBFGS(Optimizer):
             mem["prev_flat_grad"], mem["prev_loss"] = flat_grad.copy(), loss
             d = mem["d"]
             # the first step ever is scaled so that it moves at most lr in the 1-norm
-            t = min(1.0, 1.0 / float(np.abs(flat_grad).sum())) * lr if state["n_iter"] == 1 \
+            t = min(1.0, 1.0 / np.abs(flat_grad).sum()) * lr if state["n_iter"] == 1 \
                 else lr
             mem["t"] = t
-            gtd = float(flat_grad @ d)  # directional derivative
+            gtd = flat_grad @ d  # directional derivative
             if gtd > -tol_change:  # not a descent direction (to tolerance): stop here
                 break
             if group["line_search_fn"] is not None:
@@ -210,7 +215,7 @@ class LBFGS(Optimizer):
         (the curvature condition: else the inverse-Hessian estimate would lose definiteness)."""
         y = flat_grad - mem["prev_flat_grad"]
         s = mem["d"] * mem["t"]
-        ys = float(y @ s)
+        ys = y @ s
         if ys > 1e-10:
             if len(mem["old_dirs"]) == history_size:  # the oldest pair goes
                 for k in ("old_dirs", "old_stps", "ro"):
@@ -218,7 +223,7 @@ class LBFGS(Optimizer):
             mem["old_dirs"].append(y)
             mem["old_stps"].append(s)
             mem["ro"].append(1.0 / ys)
-            mem["H_diag"] = ys / float(y @ y)
+            mem["H_diag"] = ys / (y @ y)
 
     @staticmethod
     def _direction(mem, flat_grad, state, history_size):
@@ -228,11 +233,11 @@ class LBFGS(Optimizer):
         al = state.setdefault("al", [None] * history_size)
         q = -flat_grad
         for i in range(len(ys_) - 1, -1, -1):  # newest to oldest
-            al[i] = float(ss_[i] @ q) * ro[i]
+            al[i] = (ss_[i] @ q) * ro[i]
             q -= al[i] * ys_[i]
         r = q * mem["H_diag"]
         for i in range(len(ys_)):  # oldest to newest
-            be_i = float(ys_[i] @ r) * ro[i]
+            be_i = (ys_[i] @ r) * ro[i]
             r += (al[i] - be_i) * ss_[i]
         return r
 
@@ -303,11 +308,19 @@ def _cubic_minimum(x1, f1, g1, x2, f2, g2, bounds=None):
     """The minimizer of the cubic through (x1, f1) and (x2, f2) with slopes g1 and g2, clipped
     to ``bounds`` (default: between x1 and x2); their midpoint where the cubic has no minimum."""
     lo, hi = bounds if bounds is not None else (min(x1, x2), max(x1, x2))
-    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+    span = x1 - x2
+    # PyTorch divides a Python number by a 0-d tensor as a product with its reciprocal (two
+    # roundings, not one); with x1 and x2 nearly equal the difference grows to 1e-7 in t. A
+    # NumPy scalar here stands for a value PyTorch holds as a tensor (see the module docstring).
+    if isinstance(span, np.generic):
+        secant = 3 * (f1 - f2) * (1.0 / span)
+    else:
+        secant = 3 * (f1 - f2) / span
+    d1 = g1 + g2 - secant
     disc = d1 * d1 - g1 * g2
     if disc < 0:
         return (lo + hi) / 2.0
-    d2 = math.sqrt(disc)
+    d2 = np.sqrt(disc)
     if x1 <= x2:
         at = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
     else:
@@ -323,7 +336,7 @@ def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9,
     (loss, gradient, t, evaluations)."""
     f_new, g_new = evaluate(t)
     evals, ls_iter = 1, 0
-    gtd_new = float(g_new @ d)
+    gtd_new = g_new @ d
     # phase 1: grow t until [t_prev, t] brackets an acceptable point, or t itself is one
     t_prev, f_prev, g_prev, gtd_prev = 0, f, g, gtd
     bracket = None
@@ -341,7 +354,7 @@ def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9,
         t = t_next
         f_new, g_new = evaluate(t)
         evals += 1
-        gtd_new = float(g_new @ d)
+        gtd_new = g_new @ d
         ls_iter += 1
     if bracket is None:  # out of evaluations: the better of the start and the last point
         bracket = [[0, f, g, None], [t, f_new, g_new, None]]
@@ -353,7 +366,7 @@ def _zoom(evaluate, bracket, d, f, gtd, c1, c2, tolerance_change, max_ls, ls_ite
     """Phase 2: shrink the bracket [[t, f, g, gtd], [t, f, g, gtd]] by cubic interpolation until
     a point meets the strong Wolfe conditions, the bracket is shorter than ``tolerance_change``
     (in max-norm of the move), or ``max_ls`` evaluations are spent; returns its low end."""
-    d_norm = float(np.abs(d).max())
+    d_norm = np.abs(d).max()
     low, high = (0, 1) if bracket[0][1] <= bracket[1][1] else (1, 0)
     insufficient = False
     while ls_iter < max_ls:
@@ -364,7 +377,7 @@ def _zoom(evaluate, bracket, d, f, gtd, c1, c2, tolerance_change, max_ls, ls_ite
         t, insufficient = _safeguard(t, min(a, b), max(a, b), insufficient)
         f_new, g_new = evaluate(t)
         evals += 1
-        gtd_new = float(g_new @ d)
+        gtd_new = g_new @ d
         ls_iter += 1
         point = [t, f_new, g_new, gtd_new]
         if f_new > f + c1 * t * gtd or f_new >= bracket[low][1]:
