@@ -117,6 +117,26 @@ def test_adafactor_factors_only_parameters_of_two_or_more_dimensions():
                       {"row_var": (2, 3, 1), "col_var": (2, 1, 4)}, {"variance": ()}]
 
 
+@pytest.mark.parametrize("dtype,scale,eps", [
+    (np.float64, 1e-17, (None, 1e-3)),  # eps1 None: float64's machine epsilon, 2.2e-16
+    (np.float32, 1e-9, (None, 1e-3)),   # float32's, 1.2e-7
+    (np.float64, 1e-5, (1e-3, 1e-3)),
+    (np.float64, 1e-2, (1e-3, 1e-3)),  # g*g < eps1 < |g|: only the row factors' floor acts
+])
+def test_adafactor_eps1_floors_tiny_second_moments_as_torch(torch, dtype, scale, eps):
+    """Gradients so small that their squares fall under eps1**2 (and the row factors' mean under
+    eps1): the floors decide the step, and eps1 None takes the parameter dtype's epsilon."""
+    ours, opt, theirs, topt = _pair(torch, "Adafactor", dict(eps=eps), dtype)
+    rng = np.random.default_rng(4)
+    for _ in range(5):
+        for p, tp in zip(ours, theirs):
+            g = np.asarray(rng.standard_normal(p.shape) * scale).astype(dtype)
+            p.grad, tp.grad = Tensor(g.copy()), torch.from_numpy(g.copy())
+        opt.step()
+        topt.step()
+    _same(ours, theirs, rtol=1e-10 if dtype == np.float64 else 1e-5, atol=1e-7)
+
+
 def _from_torch(sd):
     """A torch state dict as NumPy: what ``{k: v.numpy()}`` conversion or a file gives."""
     state = {i: {k: v.numpy() for k, v in s.items()} for i, s in sd["state"].items()}
