@@ -126,7 +126,7 @@ def test_float32_stays_float32_and_close_to_torch(torch):
     np.testing.assert_allclose(ours[0].numpy(), theirs[0].detach().numpy(), rtol=1e-4)
 
 
-# ---- the closure -----------------------------------------------------------------------------------
+# ---- the closure ---------------------------------------------------------------------------------
 
 def test_closure_runs_with_grad_enabled_and_the_first_loss_is_returned():
     p = Tensor(np.array([3.0, -2.0]), requires_grad=True)
