@@ -1,7 +1,9 @@
 """Optimizers and learning-rate schedules, as ``torch.optim`` and ``torch.optim.lr_scheduler``."""
 from .optimizers import SGD, Adam, AdamW, Optimizer, required  # noqa: F401
 from .adaptive import RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam  # noqa: F401
-from . import optimizers as _optimizers, adaptive as _adaptive
+from .more import Rprop, ASGD, Adafactor  # noqa: F401
+from .lbfgs import LBFGS  # noqa: F401
+from . import optimizers as _optimizers, adaptive as _adaptive, more as _more, lbfgs as _lbfgs
 from . import lr_scheduler  # noqa: F401
 
-__all__ = _optimizers.__all__ + _adaptive.__all__
+__all__ = _optimizers.__all__ + _adaptive.__all__ + _more.__all__ + _lbfgs.__all__

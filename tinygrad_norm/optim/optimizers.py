@@ -138,8 +138,24 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        # Every gradient is checked before any parameter moves: a bad one found half-way would
-        # leave the model half updated (and the momentum buffers with it).
+        self._check_grads()
+        written = []
+        with no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    g = p.grad._data
+                    if g.dtype.kind != "f":  # an int or bool gradient: -g would wrap or fail
+                        g = g.astype(p.dtype)
+                    self._update(p, g, self.state[p], group)
+                    written.append(p)
+        mark_written(written)  # a graph recorded before this step can no longer go backward
+        return loss
+
+    def _check_grads(self):
+        """Every gradient is checked before any parameter moves: a bad one found half-way would
+        leave the model half updated (and the momentum buffers with it)."""
         for group in self.param_groups:
             for i, p in enumerate(group["params"]):
                 g = p.grad
@@ -158,21 +174,13 @@ class Optimizer:
                     raise ValueError(f"{type(self).__name__}.step: parameter {i}'s array is "
                                      f"read-only (a broadcast view?); give it one of its own "
                                      f"(p.data = p.data.copy())")
-        written = []
-        with no_grad():
-            for group in self.param_groups:
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    g = p.grad._data
-                    if g.dtype.kind != "f":  # an int or bool gradient: -g would wrap or fail
-                        g = g.astype(p.dtype)
-                    self._update(p, g, self.state[p], group)
-                    written.append(p)
-        mark_written(written)  # a graph recorded before this step can no longer go backward
-        return loss
 
-    _buffer_names = ()  # per-parameter state entries that are arrays of the parameter's shape
+    _buffer_names = ()  # per-parameter state entries that are arrays (see _state_shape)
+
+    def _state_shape(self, name, p):
+        """The shape a loaded buffer ``name`` of parameter ``p`` must have: the parameter's own,
+        unless an optimizer keeps a reduced one (Adafactor's row and column factors)."""
+        return p.shape
 
     def _update(self, p, g, state, group):
         raise NotImplementedError
@@ -251,9 +259,11 @@ class Optimizer:
                     if arr.dtype.kind not in "biuf":
                         raise ValueError(f"loaded state dict has {name!r} of dtype {arr.dtype} "
                                          f"for parameter {key}; expected numbers")
-                    if arr.shape != p.shape:
+                    want = self._state_shape(name, p)
+                    if arr.shape != want:
+                        also = "" if want == p.shape else f" (expected {want})"
                         raise ValueError(f"loaded state dict has {name!r} of shape {arr.shape} "
-                                         f"for a parameter of shape {p.shape}")
+                                         f"for a parameter of shape {p.shape}{also}")
                     v = np.array(arr, dtype=p.dtype)  # a copy, in the parameter's dtype
                 elif isinstance(v, np.ndarray) and v.ndim > 0:
                     if v.shape != p.shape:
