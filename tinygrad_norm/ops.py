@@ -344,19 +344,27 @@ def _scatter_axis(g, idx, axis, shape):
     """The adjoint of gathering ``idx`` along ``axis``: each slice of ``g`` added onto the place
     it was read from, in the order ``np.add.at`` adds them, without it: add.at took 5-15x
     torch's time (an upsampling's backward at (16, 32, 64, 64): 200 ms against 13). Without
-    repeats, one assignment; with a few (upsampling, reflect padding), one vectorized pass per
-    repeat, the first occurrence of each place, then the second, ...; with many (an embedding
-    of frequent tokens), the slices sorted by place and summed by ``np.add.reduceat`` along a
-    leading axis."""
+    repeats, one assignment; an index of a few arithmetic runs (padding), one slice add per run;
+    every place read ``k`` times in a row (nearest upsampling), a reshape and ``k`` adds; a few
+    repeats (linear upsampling), one pass per repeat, the first occurrence of each place, then
+    the second, ...; many (an embedding of frequent tokens), the slices sorted by place and
+    summed by ``np.add.reduceat`` along a leading axis."""
     n = shape[axis]
     idx = np.where(idx < 0, idx + n, idx) if idx.dtype.kind == "i" else idx
-    out = np.zeros(shape, dtype=g.dtype)
     lead = (_WHOLE,) * axis
     if idx.size == 0:
-        return out
+        return np.zeros(shape, dtype=g.dtype)
+    runs = _runs(idx)
+    if runs is not None:
+        return _scatter_runs(g, runs, axis, shape)
     most = int(np.bincount(idx, minlength=n).max())
     if most == 1:
+        out = np.zeros(shape, dtype=g.dtype)
         out[lead + (idx,)] = g
+        return out
+    if len(shape) == 1:  # one element a reader (a max pool's winners): add.at is quick there
+        out = np.zeros(shape, dtype=g.dtype)
+        np.add.at(out, idx, g)
         return out
     if idx.size == n * most and np.array_equal(idx, np.arange(n).repeat(most)):
         # every place read ``most`` times in a row (nearest upsampling by an integer factor):
@@ -368,23 +376,155 @@ def _scatter_axis(g, idx, axis, shape):
             out += v[at + (k,)]
         return out
     order = np.argsort(idx, kind="stable")
+    if most <= 8:
+        return _scatter_by_rank(g, idx, order, most, axis, shape)
     places = idx[order]
     starts = np.flatnonzero(np.concatenate(([True], places[1:] != places[:-1])))
-    if most <= 8:
-        sizes = np.diff(np.append(starts, idx.size))
-        rank = np.empty(idx.size, np.int64)
-        rank[order] = np.arange(idx.size) - np.repeat(starts, sizes)
-        for r in range(most):
-            sel = np.flatnonzero(rank == r)  # unique places: a fancy += adds each once
-            part = np.take(g, sel, axis=axis)
-            if r:
-                out[lead + (idx[sel],)] += part
-            else:
-                out[lead + (idx[sel],)] = part
-        return out
     sums = np.add.reduceat(np.take(np.moveaxis(g, axis, 0), order, axis=0), starts, axis=0)
+    out = np.zeros(shape, dtype=g.dtype)
     np.moveaxis(out, axis, 0)[places[starts]] = sums
     return out
+
+
+def _scatter_by_rank(g, idx, order, most, axis, shape):
+    """Places read at most ``most`` (<= 8) times: pass ``r`` adds each place's ``r``-th reader,
+    in the order of ``idx`` (add.at's). A pass that reaches most places is one ``np.take`` over
+    the whole axis, added where the place has that reader: a fancy ``+=`` along a short last
+    axis took 3-4x that."""
+    n, m = shape[axis], idx.size
+    lead = (_WHOLE,) * axis
+    places = idx[order]
+    starts = np.flatnonzero(np.concatenate(([True], places[1:] != places[:-1])))
+    rank = np.empty(m, np.intp)
+    rank[order] = np.arange(m) - np.repeat(starts, np.diff(np.append(starts, m)))
+    out = None
+    for r in range(most):
+        sel = np.flatnonzero(rank == r)  # the r-th readers: each of a different place
+        if 2 * sel.size < n:  # a few places: only those
+            if out is None:
+                out = np.zeros(shape, dtype=g.dtype)
+            out[lead + (idx[sel],)] += np.take(g, sel, axis=axis)
+            continue
+        src = np.zeros(n, np.intp)  # a place without an r-th reader reads slice 0, left out
+        src[idx[sel]] = sel
+        part = np.take(g, src, axis=axis)
+        mask = None
+        if sel.size < n:
+            mask = np.zeros((n,) + (1,) * (len(shape) - axis - 1), bool)
+            mask[idx[sel]] = True
+        if out is None:
+            if mask is not None:
+                np.copyto(part, 0, where=~mask)
+            out = part
+        elif mask is None:
+            out += part
+        else:
+            np.add(out, part, out=out, where=mask)
+    return out
+
+
+_BIG_GATHER = 1 << 15  # elements: below this, a gather's few microseconds of analysis do not pay
+_FEW_RUNS = 8  # a one-axis gather of at most this many arithmetic runs goes slice by slice
+
+
+def _runs(idx):
+    """A 1-D, non-negative ``idx`` as at most ``_FEW_RUNS`` arithmetic runs, each
+    ``(j0, j1, place, step)`` (outputs ``j0:j1`` read ``place``, ``place + step``, ...), or
+    None. Reflect, replicate and circular padding are three, a range or a flip one: slices then,
+    where fancy indexing along a short last axis took 3-8x the time."""
+    m = idx.size
+    if m < 2:
+        return [(0, m, int(idx[0]), 1)] if m else []
+    d = np.diff(idx)
+    change = np.flatnonzero(d[1:] != d[:-1]) + 1  # where the step differs from the one before
+    if change.size >= 2 * _FEW_RUNS:
+        return None
+    change, runs, start, c = change.tolist(), [], 0, 0
+    while start < m:
+        if start == m - 1:
+            runs.append((start, m, int(idx[start]), 1))
+            break
+        while c < len(change) and change[c] <= start:
+            c += 1
+        end = change[c] if c < len(change) else m - 1  # the run's last element
+        runs.append((start, end + 1, int(idx[start]), int(d[start])))
+        start = end + 1
+    return runs if len(runs) <= _FEW_RUNS else None
+
+
+def _run_slice(place, step, length):
+    """The slice of the places that one run reads (a step of 0: the one place)."""
+    if step == 0:
+        return slice(place, place + 1)
+    stop = place + step * length
+    return slice(place, stop if stop >= 0 else None, step)
+
+
+def _pieces(run, axis, shape):
+    """``(outputs, places)`` index pairs that make up one run: the run's two slices, or, for a
+    short run across short rows (a pad of 3 along the last axis), one pair per element, as a
+    slice a few elements wide costs NumPy a loop call per row."""
+    j0, j1, place, step = run
+    lead = (_WHOLE,) * axis
+    if j1 - j0 <= 8 and math.prod(shape[axis + 1:]) < 64:
+        return [(lead + (j,), lead + (place + step * (j - j0),)) for j in range(j0, j1)]
+    return [(lead + (slice(j0, j1),), lead + (_run_slice(place, step, j1 - j0),))]
+
+
+def _gather_runs(a, runs, axis, m):
+    """``np.take(a, idx, axis)`` for the runs of ``idx`` (``_runs``), by slice copies."""
+    out = np.empty(a.shape[:axis] + (m,) + a.shape[axis + 1:], a.dtype)
+    for run in runs:
+        for dst, src in _pieces(run, axis, a.shape):
+            out[dst] = a[src]
+    return out
+
+
+def _scatter_runs(g, runs, axis, shape):
+    """The adjoint of ``_gather_runs``: each run's slice of ``g`` added onto its places, in
+    add.at's order. The longest run of distinct places is written first rather than added to
+    zeros (a place's first two terms commute), when no place of it has two readers before it."""
+    n = shape[axis]
+    main = max(range(len(runs)), key=lambda i: (runs[i][3] != 0) * (runs[i][1] - runs[i][0]))
+    j0, j1, place, step = runs[main]
+    lo, hi = (place, place + step * (j1 - j0)) if step > 0 else (place + step * (j1 - j0) + 1,
+                                                                  place + 1)
+    before = np.concatenate([np.arange(r[2], r[2] + r[3] * (r[1] - r[0]), r[3]) if r[3] else
+                             np.full(r[1] - r[0], r[2]) for r in runs[:main]] or [np.zeros(0, np.intp)])
+    if abs(step) != 1 or np.bincount(before, minlength=n)[lo:hi].max(initial=0) > 1:
+        out, first = np.zeros(shape, dtype=g.dtype), None
+    else:  # ``main`` fills [lo, hi); the rest of the axis starts at zero
+        lead = (_WHOLE,) * axis
+        out, first = np.empty(shape, dtype=g.dtype), main
+        out[lead + (slice(0, lo),)] = 0
+        out[lead + (slice(hi, n),)] = 0
+        out[lead + (_run_slice(place, step, j1 - j0),)] = g[lead + (slice(j0, j1),)]
+    for i, run in enumerate(runs):
+        if i == first:
+            continue
+        for dst, src in _pieces(run, axis, shape):
+            if run[3] or type(dst[axis]) is int or run[1] - run[0] == 1:
+                out[src] += g[dst]
+            else:  # one place read again and again (replicate padding): one reader at a time
+                into = out[src]
+                for j in range(dst[axis].start, dst[axis].stop):
+                    into += g[dst[:axis] + (slice(j, j + 1),)]
+    return out
+
+
+def _gather_axis(a, idx, axis):
+    """``a[:, ..., idx]`` along one axis, for big arrays: by slices when ``idx`` is a few runs,
+    else ``np.take`` (a third faster than fancy indexing along a short last axis). None when
+    ``idx`` leaves the axis (the caller's indexing raises NumPy's error)."""
+    n = a.shape[axis]
+    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+        return None
+    if idx.dtype.kind == "i" and idx.size and int(idx.min()) < 0:
+        idx = np.where(idx < 0, idx + n, idx)
+    runs = _runs(idx)
+    if runs is not None:
+        return _gather_runs(a, runs, axis, idx.size)
+    return np.take(a, idx, axis=axis)
 
 
 def _relu_backward(g, x, negative_slope=None):
@@ -1547,6 +1687,12 @@ class GetItem(Op):
 
     @staticmethod
     def forward(a, index, basic):
+        if not basic and a.size >= _BIG_GATHER:  # x[:, idx] of interpolate, pad, index_select
+            axis, idx = _one_axis_gather(index, a.ndim)
+            if idx is not None:
+                out = _gather_axis(a, idx, axis)
+                if out is not None:
+                    return out
         out = a[index]
         if basic and type(out) is not np.ndarray:
             # every dim taken by an int: NumPy gives a scalar, a copy; a 0-d view instead, as
