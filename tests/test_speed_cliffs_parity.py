@@ -64,12 +64,17 @@ def _patterns(n, rng):
     }
 
 
-def test_runs_of_padding_indices():
-    # the index of reflect, replicate and circular padding is at most three arithmetic runs
-    assert _runs(_reflect(6, 2, 3)) == [(0, 3, 2, -1), (3, 8, 1, 1), (8, 11, 4, -1)]
-    assert _runs(np.clip(np.arange(-2, 8), 0, 5)) == [(0, 3, 0, 0), (3, 8, 1, 1), (8, 10, 5, 0)]
-    assert _runs(np.arange(-2, 8) % 6) == [(0, 2, 4, 1), (2, 8, 0, 1), (8, 10, 0, 1)]
+def test_runs_of_padding_and_upsampling_indices():
+    # (first output, output step, count, first place, place step)
+    assert _runs(_reflect(6, 2, 3)) == [(0, 1, 3, 2, -1), (3, 1, 5, 1, 1), (8, 1, 3, 4, -1)]
+    assert _runs(np.clip(np.arange(-2, 8), 0, 5)) == [(0, 1, 3, 0, 0), (3, 1, 5, 1, 1),
+                                                     (8, 1, 2, 5, 0)]
+    assert _runs(np.arange(-2, 8) % 6) == [(0, 1, 2, 4, 1), (2, 1, 6, 0, 1), (8, 1, 2, 0, 1)]
     assert _runs(np.random.default_rng(0).integers(0, 50, 200)) is None  # random: no runs
+    # linear upsampling by 2: even outputs read 0, 0, 1, 2, ..., odd ones 0, 1, 2, ...
+    i0, _ = _linear(40, 80, False)
+    assert _runs(i0) is None
+    assert _runs(i0, (2, 3)) == [(0, 2, 2, 0, 0), (4, 2, 38, 1, 1), (1, 2, 40, 0, 1)]
 
 
 @pytest.mark.parametrize("big", [False, True], ids=["small", "big"])
@@ -100,6 +105,35 @@ def test_one_axis_gather_and_its_gradient_as_fancy_indexing_and_add_at(pattern, 
             np.testing.assert_allclose(got, summed, rtol=1e-13, atol=1e-13)
         else:  # add.at's sums, in its order
             np.testing.assert_array_equal(got, summed)
+
+
+@pytest.mark.parametrize("axis", [1, 2])
+@pytest.mark.parametrize("factor", [2, 3, 4])
+@pytest.mark.parametrize("which", ["i0", "i1", "cubic_lo", "cubic_hi"])
+def test_interleaved_runs_of_upsampling_as_fancy_indexing_and_add_at(which, factor, axis):
+    # upsampling by an integer factor: one run per phase and clamped ends, on a big array
+    n = 40
+    i0, i1 = _linear(n, factor * n, False)
+    src = (np.arange(factor * n) + 0.5) / factor - 0.5
+    base = np.floor(src).astype(np.intp)
+    idx = {"i0": i0, "i1": i1, "cubic_lo": np.clip(base - 1, 0, n - 1),
+           "cubic_hi": np.clip(base + 2, 0, n - 1)}[which]
+    shape = [4, 9, 9]
+    shape[axis] = n
+    shape[3 - axis] = _BIG_GATHER // (4 * n) + 1
+    shape = tuple(shape)
+    index = (slice(None),) * axis + (idx,)
+    rng = np.random.default_rng(factor)
+    a = rng.standard_normal(shape)
+    np.testing.assert_array_equal(_gather_axis(a, idx, axis), a[index])
+    g = rng.standard_normal(a[index].shape)
+    summed = np.zeros(shape)
+    np.add.at(summed, index, g)
+    if np.bincount(idx).max() > 8:  # the clamped end of cubic x4: many readers, summed
+        np.testing.assert_allclose(_scatter_axis(g, idx, axis, shape), summed, rtol=1e-13,
+                                   atol=1e-13)
+    else:  # add.at's sums, in its order
+        np.testing.assert_array_equal(_scatter_axis(g, idx, axis, shape), summed)
 
 
 def test_one_axis_gather_out_of_range_raises_numpys_error():

@@ -354,9 +354,10 @@ def _scatter_axis(g, idx, axis, shape):
     lead = (_WHOLE,) * axis
     if idx.size == 0:
         return np.zeros(shape, dtype=g.dtype)
-    runs = _runs(idx)
-    if runs is not None:
-        return _scatter_runs(g, runs, axis, shape)
+    runs = _runs(idx, _PERIODS if g.size >= _BIG_GATHER else ())
+    out = None if runs is None else _scatter_runs(g, runs, idx, axis, shape)
+    if out is not None:
+        return out
     most = int(np.bincount(idx, minlength=n).max())
     if most == 1:
         out = np.zeros(shape, dtype=g.dtype)
@@ -427,94 +428,153 @@ def _scatter_by_rank(g, idx, order, most, axis, shape):
 
 _BIG_GATHER = 1 << 15  # elements: below this, a gather's few microseconds of analysis do not pay
 _FEW_RUNS = 8  # a one-axis gather of at most this many arithmetic runs goes slice by slice
+_PERIODS = (2, 3, 4)  # interleaved runs tried on big arrays (upsampling by 2, 3, 4)
 
 
-def _runs(idx):
-    """A 1-D, non-negative ``idx`` as at most ``_FEW_RUNS`` arithmetic runs, each
-    ``(j0, j1, place, step)`` (outputs ``j0:j1`` read ``place``, ``place + step``, ...), or
-    None. Reflect, replicate and circular padding are three, a range or a flip one: slices then,
-    where fancy indexing along a short last axis took 3-8x the time."""
+def _runs(idx, periods=()):
+    """A 1-D, non-negative ``idx`` as a few arithmetic runs, each ``(j0, jstep, count, place,
+    step)``: outputs ``j0, j0 + jstep, ...`` (``count`` of them) read ``place, place + step,
+    ...``; or None. Reflect, replicate and circular padding are three runs, a range or a flip
+    one. With a period ``r`` from ``periods``, the outputs ``p, p + r, ...`` of each phase ``p``
+    are split into at most three runs (a middle and the clamped ends): linear upsampling by an
+    integer factor. Slices then, where fancy indexing along a short last axis took 2-9x the
+    time."""
+    runs = _runs_of(idx, _FEW_RUNS)
+    if runs is not None or idx.size < 64:
+        return runs
+    for r in periods:
+        runs = []
+        for p in range(r):
+            phase = _runs_of(idx[p::r], 3)
+            if phase is None:
+                break
+            runs += [(p + r * j0, r, count, place, step) for j0, _, count, place, step in phase]
+        else:
+            return runs
+    return None
+
+
+def _runs_of(idx, limit):
+    """``_runs`` with outputs in a row (``jstep`` 1), at most ``limit`` of them, or None."""
     m = idx.size
     if m < 2:
-        return [(0, m, int(idx[0]), 1)] if m else []
-    head = np.diff(idx[:4 * _FEW_RUNS])  # a random index fails here, at a few us whatever its size
-    if np.count_nonzero(head[1:] != head[:-1]) >= 2 * _FEW_RUNS:
+        return [(0, 1, m, int(idx[0]), 1)] if m else []
+    head = np.diff(idx[:4 * limit])  # a random index fails here, at a few us whatever its size
+    if np.count_nonzero(head[1:] != head[:-1]) >= 2 * limit:
         return None
     d = np.diff(idx)
     change = np.flatnonzero(d[1:] != d[:-1]) + 1  # where the step differs from the one before
-    if change.size >= 2 * _FEW_RUNS:
+    if change.size >= 2 * limit:
         return None
     change, runs, start, c = change.tolist(), [], 0, 0
     while start < m:
         if start == m - 1:
-            runs.append((start, m, int(idx[start]), 1))
+            runs.append((start, 1, 1, int(idx[start]), 1))
             break
         while c < len(change) and change[c] <= start:
             c += 1
         end = change[c] if c < len(change) else m - 1  # the run's last element
-        runs.append((start, end + 1, int(idx[start]), int(d[start])))
+        runs.append((start, 1, end + 1 - start, int(idx[start]), int(d[start])))
         start = end + 1
-    return runs if len(runs) <= _FEW_RUNS else None
+    return runs if len(runs) <= limit else None
 
 
-def _run_slice(place, step, length):
+def _places(place, step, count):
     """The slice of the places that one run reads (a step of 0: the one place)."""
     if step == 0:
         return slice(place, place + 1)
-    stop = place + step * length
+    stop = place + step * count
     return slice(place, stop if stop >= 0 else None, step)
 
 
 def _pieces(run, axis, shape):
-    """``(outputs, places)`` index pairs that make up one run: the run's two slices, or, for a
-    short run across short rows (a pad of 3 along the last axis), one pair per element, as a
-    slice a few elements wide costs NumPy a loop call per row."""
-    j0, j1, place, step = run
+    """``(outputs, dst, src)`` triples that make up one run: its output positions and the index
+    pairs of its slices; or one triple per element for a short run across short rows (a pad of
+    3 along the last axis: a slice a few elements wide costs NumPy a loop call per row) and for
+    a short run of one place (replicate padding: its readers are added one at a time)."""
+    j0, jstep, count, place, step = run
     lead = (_WHOLE,) * axis
-    if j1 - j0 <= 8 and math.prod(shape[axis + 1:]) < 64:
-        return [(lead + (j,), lead + (place + step * (j - j0),)) for j in range(j0, j1)]
-    return [(lead + (slice(j0, j1),), lead + (_run_slice(place, step, j1 - j0),))]
+    if count <= 8 and (math.prod(shape[axis + 1:]) < 64 or step == 0) or 1 < count <= 16 \
+            and step == 0:
+        return [(np.array([j0 + jstep * t]), lead + (j0 + jstep * t,), lead + (place + step * t,))
+                for t in range(count)]
+    outputs = np.arange(j0, j0 + jstep * count, jstep)
+    return [(outputs, lead + (slice(j0, j0 + jstep * count, jstep),),
+             lead + (_places(place, step, count),))]
 
 
 def _gather_runs(a, runs, axis, m):
     """``np.take(a, idx, axis)`` for the runs of ``idx`` (``_runs``), by slice copies."""
     out = np.empty(a.shape[:axis] + (m,) + a.shape[axis + 1:], a.dtype)
     for run in runs:
-        for dst, src in _pieces(run, axis, a.shape):
+        for _, dst, src in _pieces(run, axis, a.shape):
             out[dst] = a[src]
     return out
 
 
-def _scatter_runs(g, runs, axis, shape):
-    """The adjoint of ``_gather_runs``: each run's slice of ``g`` added onto its places, in
-    add.at's order. The longest run of distinct places is written first rather than added to
-    zeros (a place's first two terms commute), when no place of it has two readers before it."""
+def _scatter_runs(g, runs, idx, axis, shape):
+    """The adjoint of ``_gather_runs``: each piece of ``g`` added onto its places, each place's
+    readers in add.at's order (its first two may swap: they commute), or None where the pieces
+    cannot keep that order. The longest piece of distinct, adjacent places is written first
+    rather than added to zeros."""
     n = shape[axis]
-    main = max(range(len(runs)), key=lambda i: (runs[i][3] != 0) * (runs[i][1] - runs[i][0]))
-    j0, j1, place, step = runs[main]
-    lo, hi = (place, place + step * (j1 - j0)) if step > 0 else (place + step * (j1 - j0) + 1,
-                                                                  place + 1)
-    before = np.concatenate([np.arange(r[2], r[2] + r[3] * (r[1] - r[0]), r[3]) if r[3] else
-                             np.full(r[1] - r[0], r[2]) for r in runs[:main]] or [np.zeros(0, np.intp)])
-    if abs(step) != 1 or np.bincount(before, minlength=n)[lo:hi].max(initial=0) > 1:
-        out, first = np.zeros(shape, dtype=g.dtype), None
-    else:  # ``main`` fills [lo, hi); the rest of the axis starts at zero
+    pieces = sorted((pc for run in runs for pc in _pieces(run, axis, shape)),
+                    key=lambda pc: pc[0][0])
+    main = max(range(len(pieces)), key=lambda i: _span(pieces[i], axis) is not None
+               and pieces[i][0].size)
+    span = _span(pieces[main], axis)
+    if span is not None and _in_order([pieces[main]] + pieces[:main] + pieces[main + 1:], idx, n):
         lead = (_WHOLE,) * axis
-        out, first = np.empty(shape, dtype=g.dtype), main
-        out[lead + (slice(0, lo),)] = 0
-        out[lead + (slice(hi, n),)] = 0
-        out[lead + (_run_slice(place, step, j1 - j0),)] = g[lead + (slice(j0, j1),)]
-    for i, run in enumerate(runs):
-        if i == first:
-            continue
-        for dst, src in _pieces(run, axis, shape):
-            if run[3] or type(dst[axis]) is int or run[1] - run[0] == 1:
-                out[src] += g[dst]
-            else:  # one place read again and again (replicate padding): one reader at a time
-                into = out[src]
-                for j in range(dst[axis].start, dst[axis].stop):
-                    into += g[dst[:axis] + (slice(j, j + 1),)]
+        out = np.empty(shape, dtype=g.dtype)
+        out[lead + (slice(0, span[0]),)] = 0
+        out[lead + (slice(span[1], n),)] = 0
+        outputs, dst, src = pieces.pop(main)
+        out[src] = g[dst]
+    elif _in_order(pieces, idx, n):
+        out = np.zeros(shape, dtype=g.dtype)
+    else:
+        return None
+    for outputs, dst, src in pieces:
+        if outputs.size > 1 and type(src[axis]) is slice and src[axis].step is None:
+            # one place read more than 16 times (a long replicate pad): one sum of them
+            out[src] += np.add.reduce(g[dst], axis=axis, keepdims=True)
+        else:
+            out[src] += g[dst]
     return out
+
+
+def _span(piece, axis):
+    """``(lo, hi)``: the places of a piece that reads each of them once, all of them in that
+    range; else None."""
+    src = piece[2][axis]
+    if type(src) is not slice or src.step not in (1, -1):
+        return None
+    count = piece[0].size
+    return (src.start, src.start + count) if src.step == 1 else (src.start - count + 1,
+                                                                 src.start + 1)
+
+
+def _in_order(pieces, idx, n):
+    """Whether adding the pieces in this order adds each place's readers in add.at's order (by
+    output position; the first two may swap, as ``0 + a + b == 0 + b + a``). Only places read
+    three or more times can tell, and they are few (the clamped ends of an upsampling). A place
+    read more than 8 times is summed out of add.at's order anyway (``_scatter_axis``'s last
+    case), so any order will do there."""
+    counts = np.bincount(idx, minlength=n)
+    heavy = np.flatnonzero(counts >= 3)
+    if heavy.size == 0 or counts[heavy].max() > 8:
+        return True
+    if heavy.size > 64:
+        return False
+    outputs = np.concatenate([pc[0] for pc in pieces])
+    places = idx[outputs]
+    for p in heavy.tolist():
+        seq = outputs[places == p]
+        if seq[0] > seq[1]:
+            seq[0], seq[1] = seq[1], seq[0]
+        if (np.diff(seq) < 0).any():
+            return False
+    return True
 
 
 def _gather_axis(a, idx, axis):
@@ -526,7 +586,7 @@ def _gather_axis(a, idx, axis):
         return None
     if idx.dtype.kind == "i" and idx.size and int(idx.min()) < 0:
         idx = np.where(idx < 0, idx + n, idx)
-    runs = _runs(idx)
+    runs = _runs(idx, _PERIODS)
     if runs is not None:
         return _gather_runs(a, runs, axis, idx.size)
     return np.take(a, idx, axis=axis)
