@@ -354,7 +354,8 @@ def _scatter_axis(g, idx, axis, shape):
     lead = (_WHOLE,) * axis
     if idx.size == 0:
         return np.zeros(shape, dtype=g.dtype)
-    runs = _runs(idx, _PERIODS if g.size >= _BIG_GATHER else ())
+    # (along the first axis, whole rows: the cases below are quick already, as the gather)
+    runs = _runs(idx, _PERIODS if g.size >= _BIG_GATHER else ()) if axis else None
     out = None if runs is None else _scatter_runs(g, runs, idx, axis, shape)
     if out is not None:
         return out
@@ -440,8 +441,12 @@ def _runs(idx, periods=()):
     integer factor. Slices then, where fancy indexing along a short last axis took 2-9x the
     time."""
     runs = _runs_of(idx, _FEW_RUNS)
-    if runs is not None or idx.size < 64:
+    if runs is not None or idx.size < 64 or not periods:
         return runs
+    head = idx[:65]
+    head = head[1:] - head[:-1]
+    if (head < 0).any() or (head > 1).any():  # not an upsampling's index (steps of 0 and 1)
+        return None
     for r in periods:
         runs = []
         for p in range(r):
@@ -459,10 +464,11 @@ def _runs_of(idx, limit):
     m = idx.size
     if m < 2:
         return [(0, 1, m, int(idx[0]), 1)] if m else []
-    head = np.diff(idx[:4 * limit])  # a random index fails here, at a few us whatever its size
+    head = idx[:4 * limit]
+    head = head[1:] - head[:-1]  # a random index fails here, in a few us whatever its size
     if np.count_nonzero(head[1:] != head[:-1]) >= 2 * limit:
         return None
-    d = np.diff(idx)
+    d = idx[1:] - idx[:-1]
     change = np.flatnonzero(d[1:] != d[:-1]) + 1  # where the step differs from the one before
     if change.size >= 2 * limit:
         return None
@@ -487,15 +493,16 @@ def _places(place, step, count):
     return slice(place, stop if stop >= 0 else None, step)
 
 
-def _pieces(run, axis, shape):
+def _pieces(run, axis, shape, split=True):
     """``(outputs, dst, src)`` triples that make up one run: its output positions and the index
-    pairs of its slices; or one triple per element for a short run across short rows (a pad of
-    3 along the last axis: a slice a few elements wide costs NumPy a loop call per row) and for
-    a short run of one place (replicate padding: its readers are added one at a time)."""
+    pairs of its slices; or, with ``split``, one triple per element for a short run across short
+    rows (a pad of 3 along the last axis: an add into a slice a few elements wide costs NumPy a
+    loop call per row; a copy does not) and for a short run of one place (replicate padding:
+    its readers are added one at a time)."""
     j0, jstep, count, place, step = run
     lead = (_WHOLE,) * axis
-    if count <= 8 and (math.prod(shape[axis + 1:]) < 64 or step == 0) or 1 < count <= 16 \
-            and step == 0:
+    if split and (count <= 8 and (math.prod(shape[axis + 1:]) < 64 or step == 0)
+                  or 1 < count <= 16 and step == 0):
         return [(np.array([j0 + jstep * t]), lead + (j0 + jstep * t,), lead + (place + step * t,))
                 for t in range(count)]
     outputs = np.arange(j0, j0 + jstep * count, jstep)
@@ -507,7 +514,7 @@ def _gather_runs(a, runs, axis, m):
     """``np.take(a, idx, axis)`` for the runs of ``idx`` (``_runs``), by slice copies."""
     out = np.empty(a.shape[:axis] + (m,) + a.shape[axis + 1:], a.dtype)
     for run in runs:
-        for _, dst, src in _pieces(run, axis, a.shape):
+        for _, dst, src in _pieces(run, axis, a.shape, split=False):
             out[dst] = a[src]
     return out
 
