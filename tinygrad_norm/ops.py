@@ -344,11 +344,12 @@ def _scatter_axis(g, idx, axis, shape):
     """The adjoint of gathering ``idx`` along ``axis``: each slice of ``g`` added onto the place
     it was read from, in the order ``np.add.at`` adds them, without it: add.at took 5-15x
     torch's time (an upsampling's backward at (16, 32, 64, 64): 200 ms against 13). Without
-    repeats, one assignment; an index of a few arithmetic runs (padding), one slice add per run;
-    every place read ``k`` times in a row (nearest upsampling), a reshape and ``k`` adds; a few
-    repeats (linear upsampling), one pass per repeat, the first occurrence of each place, then
-    the second, ...; many (an embedding of frequent tokens), the slices sorted by place and
-    summed by ``np.add.reduceat`` along a leading axis."""
+    repeats, one assignment; an index of a few arithmetic runs, interleaved or not (padding,
+    upsampling by 2, 3 or 4), one slice add per run; a 1-D array, add.at itself (quick there:
+    one element a reader); every place read ``k`` times in a row (nearest upsampling), a reshape
+    and ``k`` adds; a few repeats (linear upsampling by other factors), one pass per repeat, the
+    first occurrence of each place, then the second, ...; many (an embedding of frequent
+    tokens), the slices sorted by place and summed by ``np.add.reduceat`` along a leading axis."""
     n = shape[axis]
     idx = np.where(idx < 0, idx + n, idx) if idx.dtype.kind == "i" else idx
     lead = (_WHOLE,) * axis
