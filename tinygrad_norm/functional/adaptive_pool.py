@@ -63,9 +63,10 @@ def _table(n, out):
 def _argmax_2d(a, oh, ow):
     """Flat in-plane index ``h * W + w`` of each window's winner of an (N, C, H, W) array, by
     PyTorch's row-major scan: the first maximum, else the last NaN, else (all -inf) the first
-    element. Each window's elements are laid out in a row (a reshape when the windows tile the
-    plane, one ``np.take`` otherwise) and ``np.argmax`` scans the rows: an element-by-element
-    scan over the windows, in NumPy, took 5-12x PyTorch's whole forward and backward."""
+    element. Each window's elements are laid out in a row (a transposing copy when the windows
+    tile the plane, one ``np.take`` otherwise, nothing for one window) and ``np.argmax`` scans
+    the rows: an element-by-element scan over the windows, in NumPy, took 5-12x PyTorch's whole
+    forward and backward."""
     n, c, h, w = a.shape
     if not (n * c and oh and ow):
         return np.zeros((n, c, oh, ow), np.intp)
