@@ -344,19 +344,30 @@ def _scatter_axis(g, idx, axis, shape):
     """The adjoint of gathering ``idx`` along ``axis``: each slice of ``g`` added onto the place
     it was read from, in the order ``np.add.at`` adds them, without it: add.at took 5-15x
     torch's time (an upsampling's backward at (16, 32, 64, 64): 200 ms against 13). Without
-    repeats, one assignment; with a few (upsampling, reflect padding), one vectorized pass per
-    repeat, the first occurrence of each place, then the second, ...; with many (an embedding
-    of frequent tokens), the slices sorted by place and summed by ``np.add.reduceat`` along a
-    leading axis."""
+    repeats, one assignment; an index of a few arithmetic runs, interleaved or not (padding,
+    upsampling by 2, 3 or 4), one slice add per run; a 1-D array, add.at itself (quick there:
+    one element a reader); every place read ``k`` times in a row (nearest upsampling), a reshape
+    and ``k`` adds; a few repeats (linear upsampling by other factors), one pass per repeat, the
+    first occurrence of each place, then the second, ...; many (an embedding of frequent
+    tokens), the slices sorted by place and summed by ``np.add.reduceat`` along a leading axis."""
     n = shape[axis]
     idx = np.where(idx < 0, idx + n, idx) if idx.dtype.kind == "i" else idx
-    out = np.zeros(shape, dtype=g.dtype)
     lead = (_WHOLE,) * axis
     if idx.size == 0:
+        return np.zeros(shape, dtype=g.dtype)
+    # (along the first axis, whole rows: the cases below are quick already, as the gather)
+    runs = _runs(idx, _PERIODS if g.size >= _BIG_GATHER else ()) if axis else None
+    out = None if runs is None else _scatter_runs(g, runs, idx, axis, shape)
+    if out is not None:
         return out
     most = int(np.bincount(idx, minlength=n).max())
     if most == 1:
+        out = np.zeros(shape, dtype=g.dtype)
         out[lead + (idx,)] = g
+        return out
+    if len(shape) == 1:  # one element a reader (a max pool's winners): add.at is quick there
+        out = np.zeros(shape, dtype=g.dtype)
+        np.add.at(out, idx, g)
         return out
     if idx.size == n * most and np.array_equal(idx, np.arange(n).repeat(most)):
         # every place read ``most`` times in a row (nearest upsampling by an integer factor):
@@ -368,23 +379,225 @@ def _scatter_axis(g, idx, axis, shape):
             out += v[at + (k,)]
         return out
     order = np.argsort(idx, kind="stable")
+    if most <= 8:
+        return _scatter_by_rank(g, idx, order, most, axis, shape)
     places = idx[order]
     starts = np.flatnonzero(np.concatenate(([True], places[1:] != places[:-1])))
-    if most <= 8:
-        sizes = np.diff(np.append(starts, idx.size))
-        rank = np.empty(idx.size, np.int64)
-        rank[order] = np.arange(idx.size) - np.repeat(starts, sizes)
-        for r in range(most):
-            sel = np.flatnonzero(rank == r)  # unique places: a fancy += adds each once
-            part = np.take(g, sel, axis=axis)
-            if r:
-                out[lead + (idx[sel],)] += part
-            else:
-                out[lead + (idx[sel],)] = part
-        return out
     sums = np.add.reduceat(np.take(np.moveaxis(g, axis, 0), order, axis=0), starts, axis=0)
+    out = np.zeros(shape, dtype=g.dtype)
     np.moveaxis(out, axis, 0)[places[starts]] = sums
     return out
+
+
+def _scatter_by_rank(g, idx, order, most, axis, shape):
+    """Places read at most ``most`` (<= 8) times: pass ``r`` adds each place's ``r``-th reader,
+    in the order of ``idx`` (add.at's). A pass that reaches most places is one ``np.take`` over
+    the whole axis, added where the place has that reader: a fancy ``+=`` along a short last
+    axis took 3-4x that."""
+    n, m = shape[axis], idx.size
+    lead = (_WHOLE,) * axis
+    places = idx[order]
+    starts = np.flatnonzero(np.concatenate(([True], places[1:] != places[:-1])))
+    rank = np.empty(m, np.intp)
+    rank[order] = np.arange(m) - np.repeat(starts, np.diff(np.append(starts, m)))
+    out = None
+    for r in range(most):
+        sel = np.flatnonzero(rank == r)  # the r-th readers: each of a different place
+        if 2 * sel.size < n:  # a few places: only those
+            if out is None:
+                out = np.zeros(shape, dtype=g.dtype)
+                out[lead + (idx[sel],)] = np.take(g, sel, axis=axis)
+            else:
+                out[lead + (idx[sel],)] += np.take(g, sel, axis=axis)
+            continue
+        src = np.zeros(n, np.intp)  # a place without an r-th reader reads slice 0, left out
+        src[idx[sel]] = sel
+        part = np.take(g, src, axis=axis)
+        mask = None
+        if sel.size < n:
+            mask = np.zeros((n,) + (1,) * (len(shape) - axis - 1), bool)
+            mask[idx[sel]] = True
+        if out is None:
+            if mask is not None:
+                np.copyto(part, 0, where=~mask)
+            out = part
+        elif mask is None:
+            out += part
+        else:
+            np.add(out, part, out=out, where=mask)
+    return out
+
+
+_BIG_GATHER = 1 << 15  # elements: below this, a gather's few microseconds of analysis do not pay
+_FEW_RUNS = 8  # a one-axis gather of at most this many arithmetic runs goes slice by slice
+_PERIODS = (2, 3, 4)  # interleaved runs tried on big arrays (upsampling by 2, 3, 4)
+
+
+def _runs(idx, periods=()):
+    """A 1-D, non-negative ``idx`` as a few arithmetic runs, each ``(j0, jstep, count, place,
+    step)``: outputs ``j0, j0 + jstep, ...`` (``count`` of them) read ``place, place + step,
+    ...``; or None. Reflect, replicate and circular padding are three runs, a range or a flip
+    one. With a period ``r`` from ``periods``, the outputs ``p, p + r, ...`` of each phase ``p``
+    are split into at most three runs (a middle and the clamped ends): linear upsampling by an
+    integer factor. Slices then, where fancy indexing along a short last axis took 2-9x the
+    time."""
+    runs = _runs_of(idx, _FEW_RUNS)
+    if runs is not None or idx.size < 64 or not periods:
+        return runs
+    head = idx[:65]
+    head = head[1:] - head[:-1]
+    if (head < 0).any() or (head > 1).any():  # not an upsampling's index (steps of 0 and 1)
+        return None
+    for r in periods:
+        runs = []
+        for p in range(r):
+            phase = _runs_of(idx[p::r], 3)
+            if phase is None:
+                break
+            runs += [(p + r * j0, r, count, place, step) for j0, _, count, place, step in phase]
+        else:
+            return runs
+    return None
+
+
+def _runs_of(idx, limit):
+    """``_runs`` with outputs in a row (``jstep`` 1), at most ``limit`` of them, or None."""
+    m = idx.size
+    if m < 2:
+        return [(0, 1, m, int(idx[0]), 1)] if m else []
+    head = idx[:4 * limit]
+    head = head[1:] - head[:-1]  # a random index fails here, in a few us whatever its size
+    if np.count_nonzero(head[1:] != head[:-1]) >= 2 * limit:
+        return None
+    d = idx[1:] - idx[:-1]
+    change = np.flatnonzero(d[1:] != d[:-1]) + 1  # where the step differs from the one before
+    if change.size >= 2 * limit:
+        return None
+    change, runs, start, c = change.tolist(), [], 0, 0
+    while start < m:
+        if start == m - 1:
+            runs.append((start, 1, 1, int(idx[start]), 1))
+            break
+        while c < len(change) and change[c] <= start:
+            c += 1
+        end = change[c] if c < len(change) else m - 1  # the run's last element
+        runs.append((start, 1, end + 1 - start, int(idx[start]), int(d[start])))
+        start = end + 1
+    return runs if len(runs) <= limit else None
+
+
+def _places(place, step, count):
+    """The slice of the places that one run reads (a step of 0: the one place)."""
+    if step == 0:
+        return slice(place, place + 1)
+    stop = place + step * count
+    return slice(place, stop if stop >= 0 else None, step)
+
+
+def _pieces(run, axis, shape, split=True):
+    """``(outputs, dst, src)`` triples that make up one run: its output positions and the index
+    pairs of its slices; or, with ``split``, one triple per element for a short run across short
+    rows (a pad of 3 along the last axis: an add into a slice a few elements wide costs NumPy a
+    loop call per row; a copy does not) and for a short run of one place (replicate padding:
+    its readers are added one at a time)."""
+    j0, jstep, count, place, step = run
+    lead = (_WHOLE,) * axis
+    if split and (count <= 8 and (math.prod(shape[axis + 1:]) < 64 or step == 0)
+                  or 1 < count <= 16 and step == 0):
+        return [(np.array([j0 + jstep * t]), lead + (j0 + jstep * t,), lead + (place + step * t,))
+                for t in range(count)]
+    outputs = np.arange(j0, j0 + jstep * count, jstep)
+    return [(outputs, lead + (slice(j0, j0 + jstep * count, jstep),),
+             lead + (_places(place, step, count),))]
+
+
+def _gather_runs(a, runs, axis, m):
+    """``np.take(a, idx, axis)`` for the runs of ``idx`` (``_runs``), by slice copies."""
+    out = np.empty(a.shape[:axis] + (m,) + a.shape[axis + 1:], a.dtype)
+    for run in runs:
+        for _, dst, src in _pieces(run, axis, a.shape, split=False):
+            out[dst] = a[src]
+    return out
+
+
+def _scatter_runs(g, runs, idx, axis, shape):
+    """The adjoint of ``_gather_runs``: each piece of ``g`` added onto its places, each place's
+    readers in add.at's order (its first two may swap: they commute), or None where the pieces
+    cannot keep that order. The longest piece of distinct, adjacent places is written first
+    rather than added to zeros."""
+    n = shape[axis]
+    pieces = sorted((pc for run in runs for pc in _pieces(run, axis, shape)),
+                    key=lambda pc: pc[0][0])
+    main = max(range(len(pieces)), key=lambda i: _span(pieces[i], axis) is not None
+               and pieces[i][0].size)
+    span = _span(pieces[main], axis)
+    if span is not None and _in_order([pieces[main]] + pieces[:main] + pieces[main + 1:], idx, n):
+        lead = (_WHOLE,) * axis
+        out = np.empty(shape, dtype=g.dtype)
+        out[lead + (slice(0, span[0]),)] = 0
+        out[lead + (slice(span[1], n),)] = 0
+        outputs, dst, src = pieces.pop(main)
+        out[src] = g[dst]
+    elif _in_order(pieces, idx, n):
+        out = np.zeros(shape, dtype=g.dtype)
+    else:
+        return None
+    for outputs, dst, src in pieces:
+        if outputs.size > 1 and type(src[axis]) is slice and src[axis].step is None:
+            # one place read more than 16 times (a long replicate pad): one sum of them
+            out[src] += np.add.reduce(g[dst], axis=axis, keepdims=True)
+        else:
+            out[src] += g[dst]
+    return out
+
+
+def _span(piece, axis):
+    """``(lo, hi)``: the places of a piece that reads each of them once, all of them in that
+    range; else None."""
+    src = piece[2][axis]
+    if type(src) is not slice or src.step not in (1, -1):
+        return None
+    count = piece[0].size
+    return (src.start, src.start + count) if src.step == 1 else (src.start - count + 1,
+                                                                 src.start + 1)
+
+
+def _in_order(pieces, idx, n):
+    """Whether adding the pieces in this order adds each place's readers in add.at's order (by
+    output position; the first two may swap, as ``0 + a + b == 0 + b + a``). Only places read
+    three or more times can tell, and they are few (the clamped ends of an upsampling). A place
+    read more than 8 times is summed out of add.at's order anyway (``_scatter_axis``'s last
+    case), so any order will do there."""
+    counts = np.bincount(idx, minlength=n)
+    heavy = np.flatnonzero(counts >= 3)
+    if heavy.size == 0 or counts[heavy].max() > 8:
+        return True
+    if heavy.size > 64:
+        return False
+    outputs = np.concatenate([pc[0] for pc in pieces])
+    places = idx[outputs]
+    for p in heavy.tolist():
+        seq = outputs[places == p]
+        if seq[0] > seq[1]:
+            seq[0], seq[1] = seq[1], seq[0]
+        if (np.diff(seq) < 0).any():
+            return False
+    return True
+
+
+def _gather_axis(a, idx, axis):
+    """``a[:, ..., idx]`` along one axis, for big arrays: by slices when ``idx`` is a few runs,
+    else ``np.take`` (a third faster than fancy indexing along a short last axis). None when
+    ``idx`` leaves the axis (the caller's indexing raises NumPy's error)."""
+    n = a.shape[axis]
+    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+        return None
+    if idx.dtype.kind == "i" and idx.size and int(idx.min()) < 0:
+        idx = np.where(idx < 0, idx + n, idx)
+    runs = _runs(idx, _PERIODS)
+    if runs is not None:
+        return _gather_runs(a, runs, axis, idx.size)
+    return np.take(a, idx, axis=axis)
 
 
 def _relu_backward(g, x, negative_slope=None):
@@ -1547,6 +1760,12 @@ class GetItem(Op):
 
     @staticmethod
     def forward(a, index, basic):
+        if not basic and a.size >= _BIG_GATHER:  # x[:, idx] of interpolate, pad, index_select
+            axis, idx = _one_axis_gather(index, a.ndim)
+            if axis:  # (along the first axis, fancy indexing copies whole rows: quick already)
+                out = _gather_axis(a, idx, axis)
+                if out is not None:
+                    return out
         out = a[index]
         if basic and type(out) is not np.ndarray:
             # every dim taken by an int: NumPy gives a scalar, a copy; a 0-d view instead, as
