@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import random as _random
 from ..autograd import no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, minimum
 from . import constraints
 from .bernoulli import _one_of
 from .distribution import Distribution
@@ -73,7 +73,7 @@ class Binomial(Distribution):
 
     @property
     def mode(self):
-        return ((self.total_count + 1) * self.probs).floor().clip(None, self.total_count)
+        return minimum(((self.total_count + 1) * self.probs).floor(), self.total_count)
 
     @property
     def variance(self):

@@ -4,7 +4,6 @@ event shapes, checks parameters against ``arg_constraints`` at construction and 
 and raises torch's ValueErrors with torch's words."""
 from __future__ import annotations
 
-import numbers
 import operator
 import warnings
 
@@ -18,9 +17,8 @@ __all__ = ["Distribution"]
 
 
 def _shape(shape, name):
-    """A shape argument (a tuple, list or int) as a tuple of non-negative ints."""
-    if isinstance(shape, (numbers.Integral,)) and not isinstance(shape, bool):
-        shape = (shape,)
+    """A shape argument (a tuple or list; an int is refused, as torch.Size refuses it) as a
+    tuple of non-negative ints."""
     try:
         out = tuple(operator.index(s) for s in shape)
     except TypeError:

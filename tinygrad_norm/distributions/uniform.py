@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 from ..tensor import Tensor
 from . import constraints
 from .distribution import Distribution
@@ -60,9 +62,10 @@ class Uniform(Distribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        # log(0) = -inf outside [low, high), as torch (a mask, so no gradient flows through it)
-        inside = ((self.low.data <= value.data) & (self.high.data > value.data))
-        return Tensor(inside.astype(self.low.dtype)).log() - (self.high - self.low).log()
+        # -inf outside [low, high), as torch's log of a 0/1 mask (a constant: no gradient there)
+        inside = (self.low.data <= value.data) & (self.high.data > value.data)
+        outside = Tensor(np.where(inside, 0.0, -np.inf).astype(self.low.dtype))
+        return outside - (self.high - self.low).log()
 
     def cdf(self, value):
         if self._validate_args:
