@@ -687,3 +687,69 @@ def test_reinforce_step_moves_towards_the_rewarded_action():
         opt.step()
     assert D.Categorical(logits=logits).probs.data.argmax() == 1
     assert D.Categorical(logits=logits).probs.data[1] > 0.6
+
+
+# ---- edges: kinks and tails where a naive composite gives another gradient -----------------------
+
+EDGES = {  # name: (function of (D, params...), arrays)
+    # logits exactly 0 (probs 1/2, a common start) and far in the tails: softplus's derivative
+    # there is sigmoid's, and no linear cut at 20 changes the float64 value
+    "bernoulli_logits": (lambda D, l, v: D.Bernoulli(logits=l).log_prob(v),
+                         [np.array([0.0, 0.0, 30.0, -30.0, 45.0]), np.array([1.0, 0.0, 0.0, 1.0, 1.0])]),
+    "bernoulli_entropy": (lambda D, l: D.Bernoulli(logits=l).entropy(),
+                          [np.array([0.0, 30.0, -30.0, 2.0])]),
+    "binomial_logits": (lambda D, l, v: D.Binomial(4, logits=l).log_prob(v),
+                        [np.array([0.0, 0.0, 25.0, -25.0]), np.array([0.0, 4.0, 2.0, 1.0])]),
+    # the value at the location: |x|'s derivative 0 there, as torch's
+    "laplace_at_loc": (lambda D, a, b, v: D.Laplace(a, b).log_prob(v),
+                       [np.array([0.5, -1.0]), np.array([1.0, 2.0]), np.array([0.5, 3.0])]),
+    "laplace_cdf_at_loc": (lambda D, a, b, v: D.Laplace(a, b).cdf(v),
+                           [np.array([0.5, -1.0]), np.array([1.0, 2.0]), np.array([0.5, 3.0])]),
+    "laplace_icdf_half": (lambda D, a, b, v: D.Laplace(a, b).icdf(v),
+                          [np.array([0.5, -1.0]), np.array([1.0, 2.0]), np.array([0.5, 0.1])]),
+    "uniform_cdf_outside": (lambda D, a, b, v: D.Uniform(a, b, validate_args=False).cdf(v),
+                            [np.array([0.0, 0.0]), np.array([1.0, 1.0]), np.array([-0.5, 1.5])]),
+    "poisson_value_0": (lambda D, r, v: D.Poisson(r).log_prob(v),
+                        [np.array([0.5, 2.0]), np.array([0.0, 0.0])]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGES))
+def test_edges_match_torch(torch, name):
+    fn, arrays = EDGES[name]
+    diff = [True] * len(arrays)
+    if name.startswith(("bernoulli_logits", "binomial", "poisson")):
+        diff[-1] = False  # a count: not differentiable
+    torch_parity(torch, lambda *xs: fn(D, *xs), lambda *ts: fn(torch.distributions, *ts),
+                 arrays, np.float64, RTOL[np.float64], diff=diff, seed=12, unused_ok=True)
+
+
+class _EdgeGenerator:
+    """A generator whose uniforms are the ends of [0, 1): 0, or the largest float below 1."""
+
+    def __init__(self, top):
+        self.top = top
+
+    def random(self, shape, dtype=np.float64):
+        dtype = np.dtype(dtype)
+        v = np.nextafter(dtype.type(1), dtype.type(0)) if self.top else dtype.type(0)
+        return np.full(shape, v, dtype)
+
+
+def test_uniform_draws_stay_below_high(monkeypatch):
+    import tinygrad_norm.random as tr
+    monkeypatch.setattr(tr, "_generator", _EdgeGenerator(top=True))
+    u = D.Uniform(0.0, 1.0).rsample((3,))  # float32: a float64 draw below 1 would round to 1
+    assert u.dtype == np.float32 and np.all(u.data < 1)
+    assert np.isfinite(D.Uniform(0.0, 1.0).log_prob(u).data).all()
+
+
+def test_categorical_never_draws_a_zero_probability(monkeypatch):
+    import tinygrad_norm.random as tr
+    monkeypatch.setattr(tr, "_generator", _EdgeGenerator(top=False))  # a uniform of exactly 0
+    s = D.Categorical(Tensor(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]]))).sample((4,))
+    np.testing.assert_array_equal(s.data, [[1, 2]] * 4)
+    # a uniform of 1 against float32 probabilities that sum (in float64) to 1 - 6e-8: the last
+    # category of nonzero probability, not an index past the end or a category of probability 0
+    s = D.Categorical(Tensor(np.array([[0.1, 0.2, 0.0]], np.float32))).sample((2,))
+    np.testing.assert_array_equal(s.data, [[1], [1]])
