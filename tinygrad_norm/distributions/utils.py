@@ -83,7 +83,8 @@ def _float_dtype(dtype):
 
 def standard_normal(shape, dtype):
     dt = _float_dtype(dtype)
-    return Tensor(_random.generator().standard_normal(tuple(shape), dtype=dt).astype(dtype, copy=False))
+    draw = _random.generator().standard_normal(tuple(shape), dtype=dt)
+    return Tensor(draw.astype(dtype, copy=False))
 
 
 def uniform01(shape, dtype):
