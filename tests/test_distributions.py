@@ -768,3 +768,13 @@ def test_bound_at_the_top_level_and_second_derivatives():
                [real((3,), 1), pos((3,), 2), real((3,), 3), pos((3,), 4)])
     gradchecks(lambda l, v: D.Bernoulli(logits=l).entropy() + D.Categorical(logits=v).entropy(),
                [real((2,), 5), real((2, 4), 6)])
+
+
+def test_categorical_draws_in_chunks_are_the_same_draws(monkeypatch):
+    import tinygrad_norm.distributions.categorical as cat
+    d = D.Categorical(logits=Tensor(real((3, 5), 1)))
+    tg.manual_seed(4)
+    whole = d.sample((7, 2)).data
+    monkeypatch.setattr(cat, "_CHUNK", 20)  # one draw of 3 rows x 5 categories a chunk
+    tg.manual_seed(4)
+    np.testing.assert_array_equal(d.sample((7, 2)).data, whole)

@@ -24,14 +24,22 @@ def _tensor_arg(x, name):
     return x
 
 
+_CHUNK = 1 << 22  # booleans compared at once when drawing
+
+
 def draw_indices(probs, n):
     """``n`` indices per row of ``probs`` (rows, K), shape (n, rows), by the inverse of each
     row's cumulative sum: a uniform u in (0, 1] picks the first category whose cumulative
-    probability reaches u, so a category of probability 0 is never drawn."""
+    probability reaches u, so a category of probability 0 is never drawn. The comparisons are
+    made a few draws at a time, so memory stays near 4M booleans however many are asked for."""
     cdf = np.cumsum(probs, axis=-1, dtype=np.float64)
     cdf /= cdf[:, -1:]  # sums that are not exactly 1 (and float32 rounding) cannot overshoot
     u = 1.0 - _random.generator().random((n, probs.shape[0]))
-    return (u[..., None] > cdf[None]).sum(-1)
+    out = np.empty(u.shape, dtype=np.int64)
+    step = max(1, _CHUNK // max(1, cdf.size))
+    for i in range(0, n, step):
+        out[i:i + step] = (u[i:i + step, :, None] > cdf).sum(-1)
+    return out
 
 
 class Categorical(Distribution):
