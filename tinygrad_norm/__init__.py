@@ -26,6 +26,7 @@ zeros, ones, full, eye, arange = Tensor.zeros, Tensor.ones, Tensor.full, Tensor.
 randn, rand, zeros_like, ones_like = Tensor.randn, Tensor.rand, Tensor.zeros_like, Tensor.ones_like
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import save, load
+from . import distributions  # torch.distributions' families (tg.distributions.Normal, ...)
 
 # torch.autograd's extension points, bound onto the tape module: every layer imports it, and it
 # must not import the Tensor layer, so they live in modules of their own (autograd_function.py)

@@ -1,0 +1,24 @@
+"""Probability distributions, as ``torch.distributions``: parameters broadcast as torch's,
+``log_prob``/``entropy``/``cdf``/``kl_divergence`` as composites of Tensor ops (their gradients
+come from the tape), reparameterised ``rsample`` and no-grad ``sample`` drawn from the package
+generator (``tg.manual_seed`` repeats them; the values differ from torch's draws)."""
+from . import constraints
+from .bernoulli import Bernoulli
+from .binomial import Binomial
+from .categorical import Categorical
+from .distribution import Distribution
+from .exponential import Exponential
+from .independent import Independent
+from .kl import kl_divergence, register_kl
+from .laplace import Laplace
+from .log_normal import LogNormal
+from .normal import Normal
+from .one_hot_categorical import OneHotCategorical
+from .poisson import Poisson
+from .uniform import Uniform
+
+__all__ = [
+    "Bernoulli", "Binomial", "Categorical", "Distribution", "Exponential", "Independent",
+    "Laplace", "LogNormal", "Normal", "OneHotCategorical", "Poisson", "Uniform",
+    "constraints", "kl_divergence", "register_kl",
+]
