@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 from .. import random as _random
+from ..autograd import is_grad_enabled
 from ..tensor import Tensor, stack
 from . import _pytree as tree
 
@@ -176,4 +179,7 @@ def _stack_leaf(name, out_dims, items, d):
     if len(shapes) != 1 or not all(isinstance(t, Tensor) for t in items):
         raise ValueError(f"vmap({name}, ...): the calls of `{name}` returned outputs of different "
                          f"shapes {sorted(shapes)}: a loop can only stack equal shapes")
-    return stack(items, d % nd)
+    if is_grad_enabled() and any(t.requires_grad for t in items):
+        return stack(items, d % nd)  # on the tape: gradients reach every item
+    # nothing to differentiate: one NumPy stack (the tape's stack reshapes each item first)
+    return Tensor._wrap(np.stack([t.data for t in items], d % nd))
