@@ -374,6 +374,10 @@ def test_jvp_and_jacfwd():
         TF.jvp(f, (_t(X), _t(Y)), (_t(U),))
     with pytest.raises(ValueError, match="same shape"):
         TF.jvp(f, (_t(X), _t(Y)), (_t(U), _t(_arr(3))))
+    with pytest.raises(ValueError, match="The output of f is independent of the inputs"):
+        TF.jvp(lambda x: _t(1.0), (_t(X),), (_t(U),), strict=True)
+    _same(TF.jvp(lambda x: _t(1.0), (_t(X),), (_t(U),)),
+          TTF.jvp(lambda x: _tt(1.0), (_tt(X),), (_tt(U),)))
 
 
 def test_jacrev_argnums_tuple_and_has_aux():
@@ -516,6 +520,27 @@ def test_per_sample_gradients_vmap_of_grad():
     assert not any(g.requires_grad for g in got.values())
 
 
+def test_per_sample_gradients_float32_and_on_the_callers_graph():
+    """float32 parity; and with parameters that require grad the per-sample gradients stay on
+    the graph (a per-sample gradient penalty differentiates through them), as torch.func."""
+    ours, theirs = _mlp_pair()
+    ours.float(), theirs.float()
+    X, Y = _arr(8, 4).astype(np.float32), _arr(8, 3).astype(np.float32)
+    params = dict(ours.named_parameters())
+    params_t = dict(theirs.named_parameters())
+    got = TF.vmap(TF.grad(_loss_ours(ours)), (None, 0, 0))(params, Tensor(X), Tensor(Y))
+    want = TTF.vmap(TTF.grad(_loss_theirs(theirs)), (None, 0, 0))(
+        params_t, torch.tensor(X), torch.tensor(Y))
+    for k in want:
+        assert got[k].dtype == np.float32
+        np.testing.assert_allclose(got[k].data, want[k].detach().numpy(), rtol=1e-5, atol=1e-6)
+    sum(((g * g).sum() for g in got.values()), _t(0.0).float()).backward()
+    sum(((g * g).sum() for g in want.values())).backward()
+    for k in params:
+        np.testing.assert_allclose(params[k].grad.data, params_t[k].grad.numpy(), rtol=1e-4,
+                                   atol=1e-5, err_msg=k)
+
+
 def test_maml_second_order():
     """An inner SGD step through functional_call, the outer loss differentiated with respect to
     the meta-parameters through the inner gradient (second order), against torch.func."""
@@ -591,3 +616,19 @@ def test_functional_call_parametrized_original():
     out.backward(_t(G))
     out_t.backward(_tt(G))
     _same(w.grad, wt.grad)
+
+
+def test_transform_results_pass_gradcheck():
+    """The results of grad, jacrev and vmap are differentiable functions of their inputs:
+    finite differences agree (first and second derivatives)."""
+    def f(x, w):
+        return ((x @ w).tanh() ** 2).sum()
+
+    x, w = _t(_arr(3, 2), True), _t(_arr(2, 4), True)
+    assert tg.gradcheck(lambda x, w: TF.grad(f, (0, 1))(x, w)[0], (x, w))
+    assert tg.gradgradcheck(lambda x, w: TF.grad(f, 1)(x, w), (x, w))
+    assert tg.gradcheck(lambda x, w: TF.jacrev(lambda a: (a @ w).sin())(x), (x, w))
+    assert tg.gradcheck(lambda x, w: TF.vmap(TF.grad(f), (0, None))(x, w), (x, w))
+    model = nn.Linear(2, 4).double()
+    assert tg.gradgradcheck(
+        lambda x, w: TF.functional_call(model, {"weight": w.transpose(1, 0)}, (x,)).tanh(), (x, w))

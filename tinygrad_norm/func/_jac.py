@@ -25,6 +25,7 @@ class _Flat:
         self.func, self.args, self.kwargs = func, args, kwargs
         self.nums, self.specs, self.has_aux, self.what = nums, specs, has_aux, what
         self.own, self.out_spec, self.aux = set(), None, None
+        self.independent = False  # an output that does not depend on the inputs
 
     def __call__(self, *flat):
         self.own.update(id(t) for t in flat if t._node is None)
@@ -36,6 +37,7 @@ class _Flat:
             if not isinstance(o, Tensor):
                 raise TypeError(f"{self.what}: Expected f(*args) to return only Tensors, got "
                                 f"{type(o)}")
+        self.independent = any(not o.requires_grad for o in outs)
         return tuple(outs)
 
 
@@ -115,8 +117,10 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     nums = tuple(range(len(primals)))
     _, specs = diff_leaves(primals, nums)
     flat = _Flat(func, primals, {}, nums, specs, bool(has_aux), what)
-    outs, jv = AF.jvp(flat, tuple(leaves), tuple(tleaves), create_graph=is_grad_enabled(),
-                      strict=bool(strict))
+    outs, jv = AF.jvp(flat, tuple(leaves), tuple(tleaves), create_graph=is_grad_enabled())
+    if strict and flat.independent:  # torch's check and words, not autograd.functional's
+        raise ValueError(f"{what[:-1]}, strict=True): The output of f is independent of the "
+                         f"inputs. This is not allowed with strict=True.")
     aux_leaves, aux_spec = tree.flatten(flat.aux)
     keep = reaches_outer(list(outs) + list(jv) + aux_leaves, flat.own)
     result = (tree.unflatten(detach_unless(list(outs), keep), flat.out_spec),
