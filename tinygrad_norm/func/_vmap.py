@@ -24,7 +24,7 @@ def check_randomness(randomness):
 
 
 def _name(func):
-    return getattr(func, "__name__", repr(func))
+    return getattr(func, "__name__", type(func).__name__)
 
 
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
