@@ -4,8 +4,6 @@ hessian (values, nesting, has_aux, argnums), the looping vmap (in_dims, out_dims
 gradients through it), per-sample gradients and a second-order MAML step; and the errors."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 
@@ -233,6 +231,8 @@ def test_functional_call_unknown_key_is_set_for_the_call_and_dict_gets_reassigne
     assert float(out.data) == 6.0
     assert float(given["count"].data) == 6.0 and float(m.count.data) == 0.0  # as torch
     assert "extra" not in m.__dict__
+    TF.functional_call(m, {"extra": nn.Parameter(_t(2.0))}, (_t(2.0),))  # registered by setattr
+    assert "extra" not in m._parameters and not hasattr(m, "extra")
 
 
 def test_stateless_alias_warns_and_works():

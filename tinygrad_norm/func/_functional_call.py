@@ -131,13 +131,16 @@ def _current(owner, attr):
 
 
 def _put(owner, attr, value):
-    """Set one tensor; returns what it replaced."""
+    """Set one tensor (``_MISSING``: remove it); returns what it replaced."""
     old = _current(owner, attr)
-    if attr in owner._parameters:
-        owner._parameters[attr] = value
-    elif attr in owner._buffers:
-        owner._buffers[attr] = value
-    elif value is _MISSING:
+    for reg in (owner._parameters, owner._buffers):
+        if attr in reg:  # also a Parameter given for a new name: setattr registered it
+            if value is _MISSING:
+                del reg[attr]
+            else:
+                reg[attr] = value
+            return old
+    if value is _MISSING:
         if hasattr(owner, attr):
             delattr(owner, attr)
     else:
