@@ -7,12 +7,12 @@ The swap writes the given tensors straight into the owning module's ``_parameter
 gradients to them). A name in neither registry is set as an attribute, as torch does: that is
 how a parametrized tensor (``weight`` of a ``ParametrizedLinear``) goes through its property.
 Everything is restored in a ``finally``, so an exception in the forward leaves the module as it
-was. The nn layer is imported lazily: ``nn.utils`` imports this module."""
+was. The nn layer is imported lazily (``nn.utils`` imports this module), and the flag check
+too (``import tinygrad_norm`` loads no ``functional``)."""
 from __future__ import annotations
 
 import contextlib
 
-from ..functional._checks import _flag
 from ..tensor import Tensor
 
 _MISSING = object()  # an attribute the module did not have before the call
@@ -22,6 +22,7 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
                     tie_weights=True, strict=False):
     """``module(*args, **kwargs)`` with the named tensors replaced for this call only."""
     fn = "functional_call"
+    from ..functional._checks import _flag  # here: importing the package loads no functional
     from ..nn.module import Module
     if not isinstance(module, Module):
         raise TypeError(f"{fn}(): module must be a Module, got {type(module).__name__}")
