@@ -62,3 +62,4 @@ from .linalg import _torch_det as det, _torch_inverse as inverse, _torch_logdet 
     _torch_matrix_power as matrix_power, _torch_svd as svd  # noqa: E402
 __all__ += ["linalg", "det", "inverse", "logdet", "slogdet", "cholesky", "pinverse",
             "matrix_power", "svd"]
+from . import func  # noqa: E402  (torch.func: functional_call, grad, vjp, jacrev, vmap, ...)
