@@ -354,3 +354,26 @@ def test_layer_errors():
         nn.AdaptiveAvgPool3d((2, 2))
     with pytest.raises(TypeError, match="input has dtype float64"):
         nn.Conv3d(2, 4, 3)(Tensor(np.zeros((1, 2, 3, 3, 3))))
+
+
+def test_empty_batch_and_empty_channels(torch):
+    x = Tensor(np.zeros((0, 2, 4, 5, 5)), requires_grad=True)
+    assert F.conv3d(x, Tensor(np.zeros((3, 2, 3, 3, 3)))).shape == (0, 3, 2, 3, 3)
+    assert F.conv_transpose3d(x, Tensor(np.zeros((2, 3, 3, 3, 3)))).shape == (0, 3, 6, 7, 7)
+    for f in (F.max_pool3d, F.avg_pool3d, F.adaptive_avg_pool3d, F.adaptive_max_pool3d):
+        out = f(x, 2)
+        assert out.shape == (0, 2, 2, 2, 2)
+        out.sum().backward()
+        assert x.grad.shape == x.shape
+    for f in (F.max_pool3d, F.avg_pool3d):
+        with pytest.raises(ValueError, match="non-batch dimensions to have positive length"):
+            f(Tensor(np.zeros((2, 0, 4, 5, 5))), 2)
+
+
+def test_pools_second_derivative_is_zero_as_torch():
+    """A pool is one primitive in PyTorch with zero second derivative; so it is here."""
+    rng = np.random.default_rng(7)
+    x = Tensor(rng.standard_normal((1, 2, 3, 4, 4)), requires_grad=True)
+    for f in (lambda a: F.max_pool3d(a, 2), lambda a: F.avg_pool3d(a, 2, 1, 1),
+              lambda a: F.adaptive_max_pool3d(a, 2)):
+        assert tg.gradgradcheck(f, [x])

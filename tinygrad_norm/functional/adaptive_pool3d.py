@@ -71,7 +71,7 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
     index = _argmax_3d(x.data, od, oh, ow)
     with scope(fn, output_size=(od, oh, ow)):
         planes = (np.arange(n * c, dtype=np.intp) * (D * H * W))[:, None]
-        flat = (index.reshape(n * c, -1) + planes).reshape(-1)
+        flat = (index.reshape(n * c, od * oh * ow) + planes).reshape(-1)
         out = _connect(x).reshape(-1)[flat].reshape(n, c, od, oh, ow)
     if input.ndim == 4:
         out, index = out.squeeze(0), index[0]

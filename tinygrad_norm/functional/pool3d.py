@@ -54,6 +54,15 @@ def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, fn):
     return kernel, stride, dilation, tuple(pads), tuple(out)
 
 
+def _nonempty(input, fn):
+    """(input as 5-D, whether it was unbatched); only the batch may be empty, as PyTorch."""
+    x, unbatched = _volume(input, fn)
+    if 0 in x.shape[1:]:
+        raise ValueError(f"{fn}(): Expected input's non-batch dimensions to have positive length, "
+                         f"but input has a shape of {list(input.shape)}")
+    return x, unbatched
+
+
 # ---- max_pool3d -----------------------------------------------------------------------------
 
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -66,7 +75,7 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     fn = "max_pool3d"
     ceil_mode = _flag(ceil_mode, "ceil_mode", fn)
     return_indices = _flag(return_indices, "return_indices", fn)
-    x, unbatched = _volume(input, fn)
+    x, unbatched = _nonempty(input, fn)
     kernel, stride, dilation, pads, size = _geometry(x, kernel_size, stride, padding, dilation,
                                                      ceil_mode, fn)
     n, c = x.shape[:2]
@@ -75,7 +84,8 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     inside = _windows_inside(x.shape[2:], kernel, stride, pads, dilation, size)
     with scope(fn, kernel_size=kernel, stride=stride, padding=pads, dilation=dilation):
         take = index if inside is None else np.where(inside, index, 0)  # never another channel
-        flat = take.reshape(n * c, -1) + (np.arange(n * c, dtype=np.intp) * volume)[:, None]
+        flat = take.reshape(n * c, int(np.prod(size))) + (
+            np.arange(n * c, dtype=np.intp) * volume)[:, None]
         out = _connect(x).reshape(-1)[flat.reshape(-1)].reshape((n, c) + size)
         if inside is not None:
             out = where(Tensor._wrap(np.broadcast_to(inside, out.shape)), out, -np.inf)
@@ -97,7 +107,7 @@ def _window_argmax(a, kernel, stride, pads, dilation, size):
     strides = tuple(s * d for s, d in zip(a.strides[2:], dilation)) + a.strides[:2] + tuple(
         s * st for s, st in zip(a.strides[2:], stride))
     rows = np.ascontiguousarray(np.lib.stride_tricks.as_strided(
-        a, shape, strides, writeable=False)).reshape(int(np.prod(kernel)), -1)
+        a, shape, strides, writeable=False)).reshape(int(np.prod(kernel)), -1 if n * c else 0)
     best = rows[0].copy()
     kind = np.uint8 if len(rows) <= 255 else np.intp
     arg = np.zeros(best.shape, kind)
@@ -114,11 +124,12 @@ def _window_argmax(a, kernel, stride, pads, dilation, size):
                     for k, d, u in zip(kernel, dilation, step)])
     origin = _grid([(np.arange(o, dtype=np.intp) * s - lo) * u
                     for o, s, (lo, _), u in zip(size, stride, pads, step)])
-    index = offset[arg].reshape(n * c, -1)
+    m = int(np.prod(size))  # windows per channel (reshape cannot infer it from an empty batch)
+    index = offset[arg].reshape(n * c, m)
     index += origin
     # A winner in the padding (every real element of the window is -inf, or there is none)
     # becomes PyTorch's: the window's first position inside the input on each axis.
-    lost = np.isneginf(best).reshape(n * c, -1)
+    lost = np.isneginf(best).reshape(n * c, m)
     if lost.any():
         first = _grid([_first_inside(o, s, lo, d) * u for o, s, (lo, _), d, u in zip(
             size, stride, pads, dilation, step)])
@@ -152,7 +163,7 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     fn = "avg_pool3d"
     ceil_mode = _flag(ceil_mode, "ceil_mode", fn)
     count_include_pad = _flag(count_include_pad, "count_include_pad", fn)
-    x, unbatched = _volume(input, fn)
+    x, unbatched = _nonempty(input, fn)
     if divisor_override is not None and (isinstance(divisor_override, bool) or not isinstance(
             divisor_override, numbers.Integral) or divisor_override == 0):
         raise ValueError(f"{fn}: divisor_override must be a non-zero int, got {divisor_override!r}")
