@@ -51,6 +51,8 @@ TRANSPOSE_CASES = [
                                             output_padding=(1, 2, 0), groups=2,
                                             dilation=(1, 1, 2))),
     ((1, 2, 3, 3, 4), (2, 2, 2, 2, 3), dict(stride=3, output_padding=2)),  # beyond the padding
+    ((1, 2, 3, 4, 3), (2, 3, 2, 3, 2), dict(padding=1, output_padding=(1, 0, 1),
+                                            dilation=2)),  # stride 1: output_padding < dilation
     ((4, 3, 4, 5), (4, 3, 3, 2, 2), dict(stride=(3, 2, 2), padding=(0, 0, 1),
                                          output_padding=(2, 1, 0))),  # unbatched
 ]
