@@ -6,8 +6,11 @@ planes of every output depth then go through the ordinary 2-D ``Im2col`` as a ba
 images of C*kD channels, and one (batched) matmul with the weight finishes the job. The backward
 pass is the matmul's VJPs and two ``Col2im``; conv_transpose3d runs the same chain in reverse
 (matmul, 2-D ``Col2im``, depth ``Col2im``), so its backward is conv3d's forward. No derivative
-is written here. (Measured against a sum over the kernel depth of conv2d calls on depth slices:
-this is faster, one matmul over the whole window instead of kD smaller ones.)
+is written here. (Measured at (4, 8, 16, 32, 32) with a 3x3x3 kernel and 16 output channels,
+forward and backward, against kD conv2d calls on depth slices, summed: the same time within the
+noise, float32 and float64; this builds one matmul over the whole window and 4 tape nodes fewer
+per kernel plane. Laying the windows out kernel-major for a matmul batched over N alone was 25%
+slower: that costs a transpose of the whole window array.)
 """
 from __future__ import annotations
 
