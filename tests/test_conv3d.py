@@ -218,8 +218,9 @@ def test_pool_errors():
         F.max_pool3d(x, 2, ceil_mode="yes")
     with pytest.raises(ValueError, match="pad should be at most half"):
         F.avg_pool3d(x, 3, padding=2)
-    with pytest.raises(ValueError, match="Output size is too small"):
-        F.avg_pool3d(x, 7)
+    with pytest.raises(ValueError, match=r"input image \(T: 4 H: 5 W: 5\) smaller than kernel "
+                                         r"size \(kT: 5 kH: 2 kW: 2\)"):
+        F.avg_pool3d(x, (5, 2, 2), padding=(2, 0, 0))  # as PyTorch: padding does not help
     with pytest.raises(ValueError, match="divisor_override must be a non-zero int"):
         F.avg_pool3d(x, 2, divisor_override=0)
     with pytest.raises(ValueError, match=r"Expected 4D or 5D tensor, but got: \[3, 3\]"):

@@ -97,7 +97,8 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if bias.shape != (o,):
             raise ValueError(f"{fn}: bias must have shape ({o},), got {bias.shape}")
         if bias.dtype != weight.dtype:
-            raise TypeError(f"{fn}: bias has dtype {bias.dtype} but weight has dtype {weight.dtype}")
+            raise TypeError(f"{fn}: bias has dtype {bias.dtype} but weight has dtype "
+                            f"{weight.dtype}")
     pads = _padding(padding, stride, dilation, kernel, fn)
     padded = [s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads)]
     span = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]

@@ -38,6 +38,11 @@ def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, fn):
         raise ValueError(f"{fn}: pad should be smaller than or equal to half of kernel size, but "
                          f"got kT: {kernel[0]} kH: {kernel[1]} kW: {kernel[2]} padT: {pad[0]} "
                          f"padH: {pad[1]} padW: {pad[2]}")
+    if fn == "avg_pool3d" and any(n < k for n, k in zip(x.shape[2:], kernel)):
+        # PyTorch's avg_pool3d wants the kernel to fit the unpadded input, whatever the padding
+        (t, h, w), (kt, kh, kw) = x.shape[2:], kernel
+        raise ValueError(f"{fn}: input image (T: {t} H: {h} W: {w}) smaller than kernel size "
+                         f"(kT: {kt} kH: {kh} kW: {kw})")
     out, pads = [], []
     for size, k, s, p, d in zip(x.shape[2:], kernel, stride, pad, dilation):
         span = d * (k - 1) + 1
