@@ -154,6 +154,25 @@ def test_max_pool3d_ties_nan_and_neg_inf_as_torch(torch):
     np.testing.assert_array_equal(idx.numpy(), ridx.numpy())
 
 
+@pytest.mark.parametrize("size", [(2, 3, 2), (3, 2, 4), 1, (4, 5, 3)])
+def test_adaptive_max_pool3d_ties_nan_inf_as_torch(torch, size):
+    """Many ties, NaNs and -infs, in overlapping windows: PyTorch's winner and index each time."""
+    rng = np.random.default_rng(sum(np.atleast_1d(size)))
+    x = rng.integers(0, 3, (2, 3, 5, 4, 6)).astype(float)
+    x[rng.random(x.shape) < 0.05] = np.nan
+    x[rng.random(x.shape) < 0.3] = -np.inf
+    x[1, 2] = -np.inf
+    out, idx = F.adaptive_max_pool3d(Tensor(x), size, return_indices=True)
+    ref, ridx = torch.nn.functional.adaptive_max_pool3d(torch.tensor(x), size, True)
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+    np.testing.assert_array_equal(idx.numpy(), ridx.numpy())
+    out, idx = F.max_pool3d(Tensor(x), 2, (1, 2, 1), 1, return_indices=True)
+    ref, ridx = torch.nn.functional.max_pool3d(torch.tensor(x), 2, (1, 2, 1), 1,
+                                               return_indices=True)
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+    np.testing.assert_array_equal(idx.numpy(), ridx.numpy())
+
+
 AVG_CASES = [
     ((2, 3, 5, 6, 7), (3,), dict(stride=2, padding=1)),
     ((3, 5, 6, 7), ((2, 3, 2),), dict(stride=(1, 2, 3), padding=(1, 1, 0), ceil_mode=True,

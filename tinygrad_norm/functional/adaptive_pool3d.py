@@ -3,9 +3,10 @@
 Output cell ``i`` of an axis of length ``n`` pooled to ``out`` covers PyTorch's window
 ``floor(i n / out)`` to ``ceil((i + 1) n / out)``. Both pools are separable. The average is three
 products with small (out, n) matrices of window weights, one per axis. The max is found in NumPy,
-off the tape, one axis at a time (columns, rows, then planes: that keeps PyTorch's scan order, so
-its first maximum, its last NaN, and its index of the window's first element when all is -inf),
-and the output is one gather of the winners, whose backward pass is one scatter-add.
+off the tape: ``adaptive_max_pool2d``'s search in each plane, then the same search over depth
+among those winners (that keeps PyTorch's scan order: its first maximum, its last NaN, and its
+index of the window's first element when all is -inf); the output is one gather of the winners,
+whose backward pass is one scatter-add.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 from ..autograd import scope
 from ..tensor import Tensor
 from ._checks import _flag
-from .adaptive_pool import _check_input, _out_size, _scan_last
+from .adaptive_pool import _argmax_2d, _check_input, _out_size
 from .conv import _connect
 from .vision import _window_weights
 
@@ -79,15 +80,15 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
 
 
 def _argmax_3d(a, od, oh, ow):
-    """Flat in-channel index ``d * H * W + h * W + w`` of each window's winner of a 5-D array."""
-    H, W = a.shape[-2:]
-    rows, col = _scan_last(a, ow)  # (N, C, D, H, ow): each row's winner per column window
-    planes, row = _scan_last(np.swapaxes(rows, -1, -2), oh)  # (N, C, D, ow, oh)
-    planes, row = np.swapaxes(planes, -1, -2), np.swapaxes(row, -1, -2)  # (N, C, D, oh, ow)
-    _, dep = _scan_last(np.moveaxis(planes, -3, -1), od)  # (N, C, oh, ow, od)
-    dep = np.moveaxis(dep, -1, -3)  # (N, C, od, oh, ow): the winning plane of each window
-    row = np.take_along_axis(row, dep, axis=-3)  # (N, C, od, oh, ow): its winning row
-    n, c = a.shape[:2]
-    at = (dep * H + row).reshape(n, c, od * oh, ow)  # that row's place among the D*H rows
-    col = np.take_along_axis(col.reshape(n, c, a.shape[2] * H, ow), at, axis=2).reshape(dep.shape)
-    return (dep * H + row) * W + col
+    """Flat in-channel index ``d * H * W + h * W + w`` of each window's winner of a 5-D array:
+    the winner of each (oh, ow) window in every plane (``_argmax_2d``), then, among those, the
+    winner over each depth window (``_argmax_2d`` again, on a (D, oh*ow) array whose column
+    windows are one wide). Row-major order is kept: the first maximum, the last NaN, the
+    first element of an all -inf window."""
+    n, c, D, H, W = a.shape
+    if not (n * c and od and oh and ow):
+        return np.zeros((n, c, od, oh, ow), np.intp)
+    plane = _argmax_2d(a.reshape(n, c * D, H, W), oh, ow).reshape(n, c, D, oh * ow)
+    won = np.take_along_axis(a.reshape(n, c, D, H * W), plane, axis=-1)  # their values
+    dep = _argmax_2d(won, od, oh * ow) // (oh * ow)  # (N, C, od, oh*ow): the winning plane
+    return (dep * (H * W) + np.take_along_axis(plane, dep, axis=2)).reshape(n, c, od, oh, ow)
