@@ -274,6 +274,8 @@ def test_gradcheck_float64():
     assert tg.gradcheck(lambda a: F.adaptive_max_pool3d(a, (2, 3, 3)), [x])
     assert tg.gradgradcheck(lambda *a: F.conv3d(*a, stride=2, padding=1),
                             [t(1, 1, 3, 3, 3), t(2, 1, 2, 2, 2)])
+    assert tg.gradgradcheck(lambda *a: F.conv_transpose3d(*a, stride=2, output_padding=1),
+                            [t(1, 2, 2, 2, 2), t(2, 1, 2, 2, 2)])
 
 
 # ---- layers ---------------------------------------------------------------------------------
