@@ -144,7 +144,8 @@ def entr(input):
     neg = x._data < 0
     if neg.any():
         out = where(neg, -np.inf, out)
-    return out
+    nan = np.isnan(x._data)
+    return where(nan, x, out) if nan.any() else out
 
 
 def _bessel(op, fn):

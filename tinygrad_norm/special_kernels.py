@@ -370,6 +370,8 @@ def ndtri(p):
         # erfc(-x / sqrt2) / 2 = q for x <= 0: x = -sqrt2 erfinv(1 - 2q), from a rough start,
         # then Newton on log(erfc(t) / 2) = log(q) in t = -x / sqrt2 (well scaled in the tail)
         t = np.abs(erfinv(1.0 - 2.0 * q)) if q.size else q
+        # erfinv(1 - 2q) is inf below 2^-54: there the tail's leading term starts Newton
+        t = np.where(q < 1e-12, np.sqrt(-np.log(q)), t)
         tail = q < 0.25  # above, 1 - 2q is exact and erfinv alone is as good as it gets
         tt, lq = t[tail], np.log(q[tail])
         for _ in range(8):
