@@ -1427,7 +1427,10 @@ def test_second_derivative_parity_with_torch(torch, name, dtype):
 _TESTED_ELSEWHERE = {"im2col": "test_conv_pool.py", "col2im": "test_conv_pool.py",
                      "erf": "test_activation_losses.py",
                      # (refuse: no derivative by design; its error is tested there)
-                     "scatter_reduce": "test_scatter_reduce.py", "refuse": "test_scatter_reduce.py"}
+                     "scatter_reduce": "test_scatter_reduce.py", "refuse": "test_scatter_reduce.py",
+                     **dict.fromkeys(["lgamma", "digamma", "polygamma", "erfc", "erfcx", "erfinv",
+                                      "ndtri", "i0", "i0e", "i1", "i1e", "zeta"],
+                                     "test_special.py")}
 
 
 def _op_names(roots):

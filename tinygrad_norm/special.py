@@ -32,7 +32,7 @@ def _unary(op, input, fn):
 
 
 def gammaln(input):
-    """log|Gamma(x)|, inf at the poles (0 and the negative integers), as ``torch.lgamma``."""
+    """log(abs(Gamma(x))), inf at the poles (0 and the negative integers), as ``torch.lgamma``."""
     return _unary(ops.Lgamma, input, "gammaln")
 
 
