@@ -122,14 +122,15 @@ def xlog1py(input, other):
     the gradient to ``other`` is ``input / (1 + other)`` (0 where ``other`` is -1)."""
     x, y = _both(input, other, "xlog1py")
     at_pole = y._data == -1
-    log_y = where(at_pole, 0.0, where(at_pole, 0.0, y).log1p())
+    with np.errstate(invalid="ignore"):  # log1p(y < -1) is NaN, as torch's (silently)
+        log_y = where(at_pole, 0.0, where(at_pole, 0.0, y).log1p())
     out = x * log_y
     keep_zero = (x._data == 0) & ~np.isnan(y._data)
     if keep_zero.any():  # 0 * log1p(inf) would be NaN: torch's 0 there
         out = where(keep_zero, 0.0, out)
     inf = at_pole & (x._data != 0)
     if inf.any():  # x * log(0): the infinities, as constants
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             out = where(inf, Tensor(x._data * np.log1p(y._data)), out)
     return out
 
