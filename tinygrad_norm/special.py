@@ -14,7 +14,7 @@ import operator
 
 import numpy as np
 
-from . import ops
+from . import ops, special_kernels as _sk
 from .functional.activation import log_softmax as _log_softmax, softmax as _softmax
 from .pointwise import _both, _float, _tensor, logit, sinc, xlogy
 from .tensor import Tensor, apply, where
@@ -22,7 +22,8 @@ from .tensor import Tensor, apply, where
 __all__ = ["gammaln", "digamma", "psi", "polygamma", "multigammaln", "erf", "erfc", "erfcx",
            "erfinv", "ndtr", "ndtri", "log_ndtr", "expit", "logit", "xlogy", "xlog1py", "entr",
            "sinc", "i0", "i0e", "i1", "i1e", "log1p", "expm1", "exp2", "round", "softmax",
-           "log_softmax", "logsumexp", "zeta"]
+           "log_softmax", "logsumexp", "zeta", "bessel_j0", "bessel_j1", "modified_bessel_i0",
+           "modified_bessel_i1", "spherical_bessel_j0"]
 
 _SQRT1_2 = math.sqrt(0.5)
 
@@ -200,3 +201,28 @@ def zeta(input, other):
     torch, backward through ``input`` raises."""
     x, q = _both(input, other, "zeta")
     return apply(ops.Zeta, x, q)
+
+
+# ---- torch's newer Bessel functions: values only ------------------------------------------------
+# torch.special records no gradient for these (their results do not require grad); neither do
+# these: each is a constant computed by its kernel.
+
+def _constant(kernel, fn):
+    def f(input):
+        x = _float(_tensor(input, fn))
+        return Tensor._wrap(kernel(x._data).astype(x.dtype, copy=False))
+    f.__name__ = f.__qualname__ = fn
+    return f
+
+
+bessel_j0 = _constant(_sk.bessel_j0, "bessel_j0")
+bessel_j0.__doc__ = ("The Bessel function of the first kind of order 0 (series, Miller's "
+                     "recurrence, Hankel's expansion). No gradient, as torch.")
+bessel_j1 = _constant(_sk.bessel_j1, "bessel_j1")
+bessel_j1.__doc__ = "The Bessel function of the first kind of order 1. No gradient, as torch."
+modified_bessel_i0 = _constant(_sk.i0, "modified_bessel_i0")
+modified_bessel_i0.__doc__ = "``i0``'s values, without a gradient (as torch's)."
+modified_bessel_i1 = _constant(_sk.i1, "modified_bessel_i1")
+modified_bessel_i1.__doc__ = "``i1``'s values, without a gradient (as torch's)."
+spherical_bessel_j0 = _constant(_sk.spherical_bessel_j0, "spherical_bessel_j0")
+spherical_bessel_j0.__doc__ = "``sin(x) / x`` (1 at 0, 0 at +-inf). No gradient, as torch."
