@@ -21,7 +21,8 @@ from .pointwise import *  # noqa: F401,F403  (xlogy, fmax, tg.add, tg.div, ...: 
 from .shaping import *  # noqa: F401,F403  (hstack, tensor_split, rot90, ...: its __all__)
 from .searching import *  # noqa: F401,F403  (searchsorted, unique, kthvalue, ...: its __all__)
 from . import special  # torch.special's functions, and their torch.* spellings below
-from .special import erfc, erfinv, digamma, polygamma, i0, gammaln as lgamma, multigammaln as mvlgamma
+from .special import digamma, erfc, erfinv, i0, polygamma, gammaln as lgamma, \
+    multigammaln as mvlgamma
 
 # PyTorch's top-level constructors, the Tensor's static methods under their torch names
 zeros, ones, full, eye, arange = Tensor.zeros, Tensor.ones, Tensor.full, Tensor.eye, Tensor.arange

@@ -109,16 +109,14 @@ def _zeta_minus_one(k_max):
     return zeta(ks, np.full_like(ks, 2.0))  # zeta(k) - 1 = zeta(k, 2), without cancellation
 
 
-# lgamma(2 + z) = (1 - euler) z + sum_{k >= 2} (-1)^k (zeta(k) - 1) z^k / k, for |z| < 2
-_LG2_COEF = None
+# lgamma(2 + z) = (1 - euler) z + sum_{k >= 2} (-1)^k (zeta(k) - 1) z^k / k, for |z| < 2;
+# highest power first, for Horner
+_K = np.arange(2, 41)
+_LG2_COEF = (np.where(_K % 2 == 0, 1.0, -1.0) * _zeta_minus_one(40) / _K)[::-1].copy()
 
 
 def _lgamma2_series(z):
     """lgamma(2 + z) for |z| <= 0.5 (to within an ulp: terms shrink like (z / 2)^k)."""
-    global _LG2_COEF
-    if _LG2_COEF is None:
-        k = np.arange(2, 41)
-        _LG2_COEF = (np.where(k % 2 == 0, 1.0, -1.0) * _zeta_minus_one(40) / k)[::-1].copy()
     acc = np.zeros_like(z)
     for c in _LG2_COEF:  # Horner, from the highest power down to z^2
         acc = acc * z + c
