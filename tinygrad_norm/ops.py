@@ -21,7 +21,6 @@ import math
 
 import numpy as np
 
-from . import special_kernels as _sk
 from ._broadcast import binary as _bin, compact as _compact, fits_into as _fits_into, \
     view_as as _view_as
 
@@ -1595,6 +1594,9 @@ class NllLoss(Op):
 # special_kernels.py (float64, vectorised NumPy); each forward rounds its result once to the
 # input's dtype. Each VJP is a formula in xp, or another of these primitives through _run, so
 # create_graph records it and derivatives of every order follow.
+
+from . import special_kernels as _sk  # noqa: E402  (pure NumPy; kept with the block it serves)
+
 
 def _special(kernel, a, *more):
     return kernel(a, *more).astype(a.dtype, copy=False)
