@@ -20,6 +20,9 @@ from . import pointwise as _pw, shaping as _sh, searching as _se
 from .pointwise import *  # noqa: F401,F403  (xlogy, fmax, tg.add, tg.div, ...: its __all__)
 from .shaping import *  # noqa: F401,F403  (hstack, tensor_split, rot90, ...: its __all__)
 from .searching import *  # noqa: F401,F403  (searchsorted, unique, kthvalue, ...: its __all__)
+from . import products as _pr, statistics as _st
+from .products import *  # noqa: F401,F403  (addmm, kron, cov, trapezoid, renorm, ...: its __all__)
+from .statistics import *  # noqa: F401,F403  (quantile, nanmedian, mode, msort: its __all__)
 from . import special  # torch.special's functions, and their torch.* spellings below
 from .special import digamma, erfc, erfinv, i0, polygamma, gammaln as lgamma, \
     multigammaln as mvlgamma
@@ -55,7 +58,7 @@ __all__ = [
     # PyTorch's shape, indexing, reduction and creation functions (tensor_index.py, creation.py)
     *_ti.__all__, *_cr.__all__, *_rd.__all__,
     *functions.__all__,  # noqa: F405  (the submodule, bound by the import above)
-    *_pw.__all__, *_sh.__all__, *_se.__all__,
+    *_pw.__all__, *_sh.__all__, *_se.__all__, *_pr.__all__, *_st.__all__,
     "special", "lgamma", "digamma", "polygamma", "mvlgamma", "erfc", "erfinv", "i0",
 ]
 

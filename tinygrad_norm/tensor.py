@@ -1922,6 +1922,134 @@ class Tensor:
                                            if hi <= 2 ** 63 else np.uint64)
         return self._put("random_", draws.astype(dt))
 
+    # ---- torch's products and order statistics (products.py, statistics.py: composites),
+    # and the in-place spellings of torch's methods, generated from one table below
+    @staticmethod
+    def _products():
+        from . import products
+        return products
+
+    @staticmethod
+    def _statistics():
+        from . import statistics
+        return statistics
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return self._products().addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return self._products().addmv(self, mat, vec, beta=beta, alpha=alpha)
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        return self._products().addr(self, vec1, vec2, beta=beta, alpha=alpha)
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return self._products().addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+    def mv(self, vec): return self._products().mv(self, vec)
+    def inner(self, other): return self._products().inner(self, other)
+    def kron(self, other): return self._products().kron(self, other)
+    def vdot(self, other): return self._products().vdot(self, other)
+    def cov(self, *, correction=1, fweights=None, aweights=None):
+        return self._products().cov(self, correction=correction, fweights=fweights,
+                                    aweights=aweights)
+    def corrcoef(self): return self._products().corrcoef(self)
+    def diagflat(self, offset=0): return self._products().diagflat(self, offset)
+    def renorm(self, p, dim, maxnorm): return self._products().renorm(self, p, dim, maxnorm)
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return self._statistics().quantile(self, q, dim, keepdim, interpolation=interpolation)
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return self._statistics().nanquantile(self, q, dim, keepdim,
+                                              interpolation=interpolation)
+    def nanmedian(self, dim=None, keepdim=False):
+        return self._statistics().nanmedian(self, dim, keepdim)
+    def mode(self, dim=-1, keepdim=False): return self._statistics().mode(self, dim, keepdim)
+    def msort(self): return self._statistics().msort(self)
+
+    def _in_place_form(base, params="", view=False, name=None):  # noqa: N805 - at class creation
+        """``base_`` (torch's in-place spelling of method ``base``, parameters ``params`` as
+        torch names them): under the rules of ``exp_`` (``_write_``: refused on a tensor, or
+        with a tensor argument, that requires grad in grad mode; the result written into this
+        tensor's array, cast within its kind). ``view``: a shape change (``t_``, ``squeeze_``),
+        this tensor taking the view of its array that ``base`` gives, nothing written."""
+        import ast
+        import inspect
+        name, P = name or base + "_", inspect.Parameter
+        args = ast.parse(f"def f(self, {params}): pass").body[0].args  # the table's words
+        pos = args.args
+        defaults = [P.empty] * (len(pos) - len(args.defaults)) + args.defaults
+        sig = inspect.Signature(
+            [P(a.arg, P.POSITIONAL_OR_KEYWORD, default=d if d is P.empty else
+               ast.literal_eval(d)) for a, d in zip(pos, defaults)] +
+            [P(a.arg, P.KEYWORD_ONLY, default=ast.literal_eval(d))
+             for a, d in zip(args.kwonlyargs, args.kw_defaults)])
+
+        def method(self, *args, **kwargs):
+            bound = sig.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            pos = [v for k, v in bound.arguments.items()
+                   if k != "self" and sig.parameters[k].kind != sig.parameters[k].KEYWORD_ONLY]
+            kw = {k: v for k, v in bound.arguments.items()
+                  if sig.parameters[k].kind == sig.parameters[k].KEYWORD_ONLY}
+            if view:
+                self._in_place(name)
+                self._data = getattr(self, base)(*pos, **kw)._data  # a view: the same memory
+                return self
+            sources = [v for v in pos + list(kw.values()) if isinstance(v, Tensor)]
+            return self._write_(name, lambda t: getattr(t, base)(*pos, **kw), *sources)
+
+        method.__name__ = method.__qualname__ = name
+        method.__signature__ = sig
+        method.__doc__ = f"``{name[:-1]}`` in place, as ``torch.Tensor.{name}``."
+        return method
+
+    frac_, rsqrt_, sign_, sgn_, square_ = map(_in_place_form, ("frac", "rsqrt", "sign", "sgn",
+                                                                "square"))
+    tan_, asin_, acos_, atan_ = map(_in_place_form, ("tan", "asin", "acos", "atan"))
+    sinh_, cosh_, asinh_, acosh_, atanh_ = map(_in_place_form, ("sinh", "cosh", "asinh",
+                                                                 "acosh", "atanh"))
+    arcsin_, arccos_, arctan_ = map(_in_place_form, ("arcsin", "arccos", "arctan"))
+    arcsinh_, arccosh_, arctanh_ = map(_in_place_form, ("arcsinh", "arccosh", "arctanh"))
+    log2_, log10_, log1p_, expm1_, exp2_ = map(_in_place_form, ("log2", "log10", "log1p",
+                                                                 "expm1", "exp2"))
+    erf_, erfc_, erfinv_, lgamma_, digamma_, i0_ = map(_in_place_form, (
+        "erf", "erfc", "erfinv", "lgamma", "digamma", "i0"))
+    negative_, fix_, deg2rad_, rad2deg_, sinc_ = map(_in_place_form, (
+        "negative", "fix", "deg2rad", "rad2deg", "sinc"))
+    logit_ = _in_place_form("logit", "eps=None")
+    polygamma_ = _in_place_form("polygamma", "n")
+    mvlgamma_ = _in_place_form("mvlgamma", "p")
+    addcmul_ = _in_place_form("addcmul", "tensor1, tensor2, *, value=1")
+    lerp_ = _in_place_form("lerp", "end, weight")
+    fmod_ = _in_place_form("fmod", "divisor")
+    remainder_ = _in_place_form("remainder", "other")
+    floor_divide_ = _in_place_form("floor_divide", "other")
+    true_divide_ = _in_place_form("true_divide", "other")
+    subtract_ = _in_place_form("subtract", "other, *, alpha=1")
+    multiply_ = _in_place_form("multiply", "other")
+    divide_ = _in_place_form("divide", "other, *, rounding_mode=None")
+    xlogy_, copysign_ = _in_place_form("xlogy", "other"), _in_place_form("copysign", "other")
+    hypot_, atan2_ = _in_place_form("hypot", "other"), _in_place_form("atan2", "other")
+    arctan2_ = _in_place_form("arctan2", "other")
+    logical_not_ = _in_place_form("logical_not")
+    # (map, not a generator: a class body's names are not seen inside a nested scope)
+    logical_and_, logical_or_, logical_xor_ = map(
+        _in_place_form, ("logical_and", "logical_or", "logical_xor"), ("other",) * 3)
+    eq_, ne_, lt_, le_, gt_, ge_ = map(_in_place_form, ("eq", "ne", "lt", "le", "gt", "ge"),
+                                       ("other",) * 6)
+    greater_, less_, greater_equal_, less_equal_, not_equal_ = map(_in_place_form, (
+        "greater", "less", "greater_equal", "less_equal", "not_equal"), ("other",) * 5)
+    tril_, triu_ = _in_place_form("tril", "diagonal=0"), _in_place_form("triu", "diagonal=0")
+    cumsum_, cumprod_ = _in_place_form("cumsum", "dim"), _in_place_form("cumprod", "dim")
+    addmm_ = _in_place_form("addmm", "mat1, mat2, *, beta=1, alpha=1")
+    addmv_ = _in_place_form("addmv", "mat, vec, *, beta=1, alpha=1")
+    addr_ = _in_place_form("addr", "vec1, vec2, *, beta=1, alpha=1")
+    addbmm_ = _in_place_form("addbmm", "batch1, batch2, *, beta=1, alpha=1")
+    renorm_ = _in_place_form("renorm", "p, dim, maxnorm")
+    t_ = _in_place_form("t", view=True)
+    transpose_ = _in_place_form("swapaxes", "dim0, dim1", view=True, name="transpose_")  # torch's
+    swapdims_ = _in_place_form("swapdims", "dim0, dim1", view=True)
+    swapaxes_ = _in_place_form("swapaxes", "axis0, axis1", view=True)
+    squeeze_ = _in_place_form("squeeze", "dim=None", view=True)
+    unsqueeze_ = _in_place_form("unsqueeze", "dim", view=True)
+    del _in_place_form
+
     def fill_diagonal_(self, fill_value, wrap=False):
         """``fill_value`` on the main diagonal, in place, as torch's: every dim of one length
         beyond 2-D; a tall matrix restarts the diagonal below it with ``wrap``."""
