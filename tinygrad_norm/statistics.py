@@ -115,14 +115,16 @@ def nanmedian(input, dim=None, keepdim=False):
         return median(x, dim, keepdim)  # no NaN to skip
     if dim is None:
         flat = x.reshape(-1)
-        valid = flat._data[~np.isnan(flat._data)]
-        if valid.size == 0:  # NaN, on the graph
+        if flat._data.size == 0:  # NaN, on the graph
             nan = Tensor._wrap(np.asarray(np.nan, x._data.dtype))
-            return nan + flat.sum() * 0 if x._requires_grad else nan
-        m = np.sort(valid)[(valid.size - 1) // 2]
+            return nan + flat.sum() if x._requires_grad else nan
+        nans = np.isnan(flat._data)
+        valid = flat._data[~nans]
+        # all NaN: the NaNs tie, as torch's (they share the gradient)
+        hit = nans if valid.size == 0 else flat._data == np.sort(valid)[(valid.size - 1) // 2]
         low = Tensor._wrap(np.asarray(-np.inf, x._data.dtype))
         # a max over the median's copies: its value, and the gradient shared among ties
-        return where(flat._data == m, flat, low).max()
+        return where(hit, flat, low).max()
     d = _one_axis(_int(dim, "nanmedian", "dim"), max(x._data.ndim, 1), "dim")
     if x._data.ndim == 0:
         return NanMedianResult(x.clone(), Tensor._wrap(np.zeros((), np.int64)))
