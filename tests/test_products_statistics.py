@@ -120,6 +120,7 @@ PRODUCTS = {
 
 
 @pytest.mark.parametrize("name", list(PRODUCTS))
+@pytest.mark.filterwarnings("ignore:torch.chain_matmul is deprecated")
 def test_products_match_torch_float64(name):
     f_tg, f_torch, arrays = PRODUCTS[name]
     _compare(f_tg, f_torch, *arrays)
@@ -330,3 +331,57 @@ def test_tensor_methods_delegate():
     np.testing.assert_allclose(x.cov(correction=0).data, tg.cov(x, correction=0).data)
     np.testing.assert_allclose(x.quantile(0.5, 1).data, tg.quantile(x, 0.5, 1).data)
     np.testing.assert_allclose(x.renorm(2, 0, 0.5).data, tg.renorm(x, 2, 0, 0.5).data)
+
+
+Z = np.zeros
+EDGES = {  # empty inputs, 0-d inputs, integer and mixed dtypes: torch's result or torch's refusal
+    "addmm_empty_inner": (tg.addmm, torch.addmm, (Z((2, 3)), Z((2, 0)), Z((0, 3)))),
+    "addmm_empty_rows": (tg.addmm, torch.addmm, (Z((0, 3)), Z((0, 2)), Z((2, 3)))),
+    "inner_empty": (tg.inner, torch.inner, (Z((2, 0)), Z((3, 0)))),
+    "kron_empty": (tg.kron, torch.kron, (Z((2, 0)), Z((3, 2)))),
+    "kron_bool": (tg.kron, torch.kron, (np.array([True, False]), np.array([True]))),
+    "cov_no_variables": (tg.cov, torch.cov, (Z((0, 3)),)),
+    "corrcoef_constant": (tg.corrcoef, torch.corrcoef, (np.ones((2, 3)),)),
+    "vander_empty": (tg.vander, torch.vander, (Z(0),)),
+    "trapezoid_0d": (tg.trapezoid, torch.trapezoid, (Z(()),)),
+    "quantile_empty_q": (lambda x: tg.quantile(x, tg.tensor(Z(0))),
+                         lambda x: torch.quantile(x, torch.zeros(0, dtype=torch.float64)),
+                         (np.arange(3.0),)),
+    "quantile_0d": (lambda x: tg.quantile(x, 0.5, 0, True),
+                    lambda x: torch.quantile(x, 0.5, 0, True), (np.array(2.0),)),
+    "quantile_empty_slices": (lambda x: tg.quantile(x, 0.5, 1),
+                              lambda x: torch.quantile(x, 0.5, 1), (Z((0, 3)),)),
+    "mode_empty_dim": (lambda x: tg.mode(x, 0).values, lambda x: torch.mode(x, 0).values,
+                       (Z((3, 0)),)),
+    "nanmedian_empty": (tg.nanmedian, torch.nanmedian, (Z(0),)),
+    "nanmedian_int": (lambda x: tg.nanmedian(x, 0).indices,
+                      lambda x: torch.nanmedian(x, 0).indices, (np.array([1, 5, 3]),)),
+    "msort_0d": (tg.msort, torch.msort, (np.array(3.0),)),
+    "renorm_empty": (lambda x: tg.renorm(x, 2, 0, 1.0), lambda x: torch.renorm(x, 2, 0, 1.0),
+                     (Z((0, 3)),)),
+    "diagflat_0d": (tg.diagflat, torch.diagflat, (np.array(3.0),)),
+    "mv_empty": (tg.mv, torch.mv, (Z((2, 0)), Z(0))),
+    "addmm_mixed_dtypes": (lambda x: tg.addmm(x, tg.ones(2, 2), tg.ones(2, 2)),
+                           lambda x: torch.addmm(x, torch.ones(2, 2), torch.ones(2, 2)),
+                           (np.ones(2),)),
+    "inner_mixed_dtypes": (lambda x: tg.inner(x, tg.ones(2)), lambda x: torch.inner(x,
+                                                                                   torch.ones(2)),
+                           (np.ones(2),)),
+    "dot_int": (tg.dot, torch.dot, (np.array([1, 2]), np.array([3, 4]))),
+}
+
+
+@pytest.mark.parametrize("name", list(EDGES))
+def test_edge_cases_as_torch(name, recwarn):
+    f_tg, f_torch, arrays = EDGES[name]
+    try:
+        want = f_torch(*[torch.tensor(a) for a in arrays])
+    except (RuntimeError, IndexError) as e:
+        kind = IndexError if isinstance(e, IndexError) else (ValueError, TypeError)
+        with pytest.raises(kind):
+            f_tg(*[tg.tensor(a) for a in arrays])
+        return
+    got = f_tg(*[tg.tensor(a) for a in arrays])
+    assert got.shape == tuple(want.shape)
+    assert str(got.data.dtype) == str(want.dtype).replace("torch.", "")
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12, equal_nan=True)

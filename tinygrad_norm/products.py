@@ -39,6 +39,13 @@ def _scaled_sum(fn, c, p, beta, alpha):
     return p + (c if beta == 1 else c * beta)
 
 
+def _same_dtype(words, *tensors):
+    """torch's products refuse mixed dtypes (NumPy's matmul would promote)."""
+    dts = [t._data.dtype for t in tensors]
+    if len(set(dts)) > 1:
+        raise TypeError(words.format(*dts) if "{" in words else words)
+
+
 def _matrix(x, fn, name):
     x = _tensor(x, fn, name)
     if x._data.ndim != 2:
@@ -53,6 +60,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     if a._data.shape[1] != b._data.shape[0]:
         (n, m), (k, p) = a._data.shape, b._data.shape
         raise ValueError(f"mat1 and mat2 shapes cannot be multiplied ({n}x{m} and {k}x{p})")
+    _same_dtype("mat1 and mat2 must have the same dtype, but got {} and {}", a, b)
+    _same_dtype("self and mat2 must have the same dtype, but got {} and {}", c, b)
     return _scaled_sum("addmm", c, matmul(a, b), beta, alpha)
 
 
@@ -65,6 +74,10 @@ def _mat_vec(mat, vec, fn, c=None):
         got = "" if c is None else f"input ({', '.join(map(str, c._data.shape))}), "
         raise ValueError(f"size mismatch, got {got}mat ({m.shape[0]}x{m.shape[1]}), vec "
                          f"({v.shape[0]})")
+    ts = ([] if c is None else [c]) + [m, v]
+    if len({t._data.dtype for t in ts}) > 1:
+        raise TypeError(f"addmv input tensors must have the same dtype, but got "
+                        f"{', '.join(str(t.data.dtype) for t in ts)}")
     return matmul(m, v)
 
 
@@ -95,6 +108,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     for v, name in ((a, "batch1"), (b, "batch2")):
         if v._data.ndim != 3:
             raise ValueError(f"{name} must be a 3D tensor")
+    _same_dtype("self and mat2 must have the same dtype, but got {} and {}", c, a, b)
     if a._data.shape[0] != b._data.shape[0] or a._data.shape[2] != b._data.shape[1]:
         raise ValueError(f"Incompatible matrix sizes for bmm ({a.shape[1]}x{a.shape[2]} and "
                          f"{b.shape[1]}x{b.shape[2]})")
@@ -105,13 +119,15 @@ def inner(input, other):
     """Sums of products over the last dim of both, shape ``input.shape[:-1] +
     other.shape[:-1]``; a 0-d operand multiplies, as ``torch.inner``."""
     a, b = _tensor(input, "inner"), _tensor(other, "inner", "other")
+    _same_dtype("both inputs should have same dtype", a, b)
     if a._data.ndim == 0 or b._data.ndim == 0:
         return a * b
     if a._data.shape[-1] != b._data.shape[-1]:
         raise ValueError(f"inner() the last dimension must match on both input tensors but got "
                          f"shapes {list(a.shape)} and {list(b.shape)}")
     k = a._data.shape[-1]
-    flat = matmul(a.reshape(-1, k), b.reshape(-1, k).transpose(1, 0))
+    rows_a, rows_b = int(np.prod(a._data.shape[:-1])), int(np.prod(b._data.shape[:-1]))
+    flat = matmul(a.reshape(rows_a, k), b.reshape(rows_b, k).transpose(1, 0))
     return flat.reshape(*a._data.shape[:-1], *b._data.shape[:-1])
 
 
@@ -272,8 +288,10 @@ def _integral_steps(y, x, dx, dim, fn):
     y = _tensor(y, fn, "y")
     if y._data.dtype.kind != "f":
         y = y.astype(np.float32)
-    d = _one_axis(_int(dim, fn, "dim"), max(y._data.ndim, 1), "dim")
-    n = y._data.shape[d] if y._data.ndim else 1
+    if y._data.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    d = _one_axis(_int(dim, fn, "dim"), y._data.ndim, "dim")
+    n = y._data.shape[d]
     pairs = (y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)) if n > 1 else None
     if x is not None and dx is not None:
         raise TypeError(f"{fn}() received an invalid combination of arguments: x and dx are "
@@ -317,7 +335,7 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     ``torch.cumulative_trapezoid``."""
     pairs, step, d, n, y = _integral_steps(y, x, dx, dim, "cumulative_trapezoid")
     if pairs is None:
-        return y.narrow(d, 0, 0) if y._data.ndim else y.reshape(0)
+        return y.narrow(d, 0, 0)
     area = pairs * step / 2 if isinstance(step, Tensor) else pairs * (step / 2)
     return area.cumsum(axis=d)
 
