@@ -253,8 +253,13 @@ def test_quantile_and_nanquantile_with_nan(interpolation):
 
 
 def test_quantile_float32_and_finite_differences():
-    _compare(lambda x: tg.quantile(x, 0.37, 1), lambda x: torch.quantile(x, 0.37, 1),
-             A.astype(np.float32), rtol=1e-6, atol=1e-6)
+    a32 = A.astype(np.float32)
+    for interpolation in INTERPOLATIONS:
+        _compare(lambda x: tg.quantile(x, 0.37, 1, interpolation=interpolation),
+                 lambda x: torch.quantile(x, 0.37, 1, interpolation=interpolation), a32,
+                 rtol=1e-6, atol=1e-6)
+    _compare(lambda x: tg.nanmedian(x, 2), lambda x: torch.nanmedian(x, 2),
+             B.astype(np.float32)[:2, :2], indices=True, rtol=1e-6, atol=1e-6)
     x = tg.tensor(A, requires_grad=True)
     assert tg.gradcheck(lambda t: tg.quantile(t, tg.tensor(QS[1]), 2), [x])
     assert tg.gradgradcheck(lambda t: tg.quantile(t, 0.3, 0), [x])

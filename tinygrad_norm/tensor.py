@@ -1994,7 +1994,7 @@ class Tensor:
             sources = [v for v in pos + list(kw.values()) if isinstance(v, Tensor)]
             return self._write_(name, lambda t: getattr(t, base)(*pos, **kw), *sources)
 
-        method.__name__ = method.__qualname__ = name
+        method.__name__, method.__qualname__ = name, f"Tensor.{name}"
         method.__signature__ = sig
         method.__doc__ = f"``{name[:-1]}`` in place, as ``torch.Tensor.{name}``."
         return method
