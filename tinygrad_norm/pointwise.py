@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .tensor import Tensor, _operand, where
+from .tensor import Tensor, _alpha_times, _operand, where
 
 __all__ = ["xlogy", "logit", "sinc", "copysign", "fmax", "fmin", "float_power", "logaddexp2",
            "deg2rad", "rad2deg", "addcdiv", "isclose", "signbit", "sgn", "positive", "add",
@@ -32,15 +32,38 @@ def _float(x):
     return x if x.dtype.kind == "f" else x.astype(np.float32)
 
 
-def _both(a, b, fn):
-    """Two operands, at least one a Tensor, as Tensors of one floating dtype (a number takes the
-    Tensor's)."""
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # torch's: bool < integer < float
+
+
+def _result_dtype(a, b):
+    """torch's result dtype of two Tensors, where NumPy's differs: the higher category's dtype
+    wins (int64 with float32 is float32), and within one category a dimensioned tensor's dtype
+    wins over a 0-d one's (a 0-d float64 with float32 values is float32)."""
+    ca, cb = _CATEGORY[a.dtype.kind], _CATEGORY[b.dtype.kind]
+    if ca != cb:
+        return a.dtype if ca > cb else b.dtype
+    if (a.ndim == 0) != (b.ndim == 0):
+        return b.dtype if a.ndim == 0 else a.dtype
+    return np.result_type(a.dtype, b.dtype)
+
+
+def _both(a, b, fn, floating=True):
+    """Two operands, at least one a Tensor, as Tensors of torch's result dtype, made floating
+    unless ``floating`` is False (a number takes the Tensor's)."""
     a, b = _operand(a), _operand(b)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{fn}(): expected at least one Tensor argument")
     like = a if isinstance(a, Tensor) else b
-    dt = _float(like).dtype if not (isinstance(a, Tensor) and isinstance(b, Tensor)) else \
-        np.result_type(_float(a).dtype, _float(b).dtype)
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        dt = _result_dtype(a, b)
+    else:  # a number: the Tensor's dtype, unless the number is of a higher category
+        num, dt = (b if like is a else a), like.dtype
+        if isinstance(num, float) and dt.kind != "f":
+            dt = np.dtype(np.float32)
+        elif isinstance(num, int) and not isinstance(num, bool) and dt.kind == "b":
+            dt = np.dtype(np.int64)
+    if floating and dt.kind != "f":
+        dt = np.dtype(np.float32)
     a = a.astype(dt) if isinstance(a, Tensor) else Tensor(np.asarray(a, dt))
     b = b.astype(dt) if isinstance(b, Tensor) else Tensor(np.asarray(b, dt))
     return (a if a.dtype == dt else a.astype(dt)), (b if b.dtype == dt else b.astype(dt))
@@ -94,8 +117,10 @@ def copysign(input, other):
 
 
 def _nan_aware(input, other, fn, keep_self):
-    x, y = _both(input, other, fn)
-    take = keep_self(x._data, y._data) | np.isnan(y._data)  # ties and NaNs: input, as torch
+    x, y = _both(input, other, fn, floating=False)  # integers stay integers, as torch's
+    take = keep_self(x._data, y._data)
+    if x.dtype.kind == "f":
+        take |= np.isnan(y._data)  # ties and NaNs: input, as torch
     return where(take, x, y)
 
 
@@ -184,7 +209,8 @@ def sub(input, other, *, alpha=1):
 
 def rsub(input, other, *, alpha=1):
     """``other - alpha * input``, as ``torch.rsub``."""
-    return _operand(other) - _tensor(input, "rsub") * alpha
+    x, o = _tensor(input, "rsub"), _operand(other)
+    return o - _alpha_times(x, alpha, o if isinstance(o, Tensor) else x, "rsub")
 
 
 def mul(input, other):

@@ -1,0 +1,153 @@
+"""Bugs found by probing today's features against torch 2.13, one test per finding: each failed
+before its fix (dtypes, torch's refusals, crashes on empty inputs)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_norm as tg
+from tinygrad_norm import Tensor
+
+torch = pytest.importorskip("torch")
+R = np.random.default_rng(7)
+
+_TORCH = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32,
+          np.dtype(np.int64): torch.int64, np.dtype(np.int32): torch.int32,
+          np.dtype(np.bool_): torch.bool}
+
+
+def _arr(dt, shape):
+    a = R.integers(-3, 4, shape) if np.dtype(dt).kind != "f" else R.standard_normal(shape)
+    return a.astype(dt)
+
+
+def _same(o, t):
+    t = t.detach().numpy()
+    assert o.dtype == t.dtype and o.shape == t.shape
+    np.testing.assert_allclose(o.data, t, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn", ["fmax", "fmin"])
+@pytest.mark.parametrize("da,db", [(np.int64, np.int64), (np.int32, np.bool_),
+                                   (np.bool_, np.bool_), (np.int32, np.int64)])
+def test_fmax_fmin_keep_integer_dtypes(fn, da, db):
+    # they returned float32 for integer and bool inputs; torch keeps the promoted dtype
+    a, b = _arr(da, (3, 4)), _arr(db, (4,))
+    _same(getattr(tg, fn)(Tensor(a), Tensor(b)), getattr(torch, fn)(torch.tensor(a), torch.tensor(b)))
+
+
+@pytest.mark.parametrize("fn", ["fmax", "fmin", "xlogy", "copysign", "logaddexp2"])
+def test_zero_dim_operand_does_not_widen(fn):
+    # a 0-d float64 with float32 values gave float64; torch's result is float32
+    a, b = np.abs(R.standard_normal(())) + 0.5, np.abs(_arr(np.float32, (2, 3))) + 0.5
+    for x, y in ((a, b), (b, a)):
+        _same(getattr(tg, fn)(Tensor(x), Tensor(y)),
+              getattr(torch, fn)(torch.tensor(x), torch.tensor(y)))
+
+
+def test_fmax_number_of_a_higher_category():
+    # an integer tensor with a float number is float32 (not the number truncated to an integer)
+    assert tg.fmax(Tensor(np.array([1, 3])), 2.5).tolist() == [2.5, 3.0]
+    assert tg.fmax(Tensor(np.array([1, 3])), 2.5).dtype == np.float32
+
+
+@pytest.mark.parametrize("op", ["add", "sub"])
+@pytest.mark.parametrize("db", [np.float64, np.float32])
+def test_float_alpha_with_integer_self_and_float_other(op, db):
+    # torch checks alpha against the result dtype: int + 0.5 * float is fine (it was refused)
+    a, b = _arr(np.int64, (3,)), _arr(db, (3,))
+    _same(getattr(tg, op)(Tensor(a), Tensor(b), alpha=0.5),
+          getattr(torch, op)(torch.tensor(a), torch.tensor(b), alpha=0.5))
+
+
+def test_alpha_times_bool_other_keeps_self_dtype():
+    a, b = _arr(np.int32, (3,)), _arr(np.bool_, (3,))
+    _same(tg.add(Tensor(a), Tensor(b), alpha=2), torch.add(torch.tensor(a), torch.tensor(b), alpha=2))
+
+
+@pytest.mark.parametrize("fn", [tg.add, tg.sub, tg.rsub])
+def test_bool_alpha_refused_for_non_bool_results(fn):
+    with pytest.raises(TypeError, match="Boolean alpha only supported for Boolean results"):
+        fn(Tensor(np.ones(3)), Tensor(np.ones(3)), alpha=True)
+
+
+def test_rsub_float_alpha_with_integers_refused():
+    with pytest.raises(TypeError, match="must not be a floating point number"):
+        tg.rsub(Tensor(np.ones(3, np.int64)), Tensor(np.ones(3, np.int64)), alpha=0.5)
+
+
+@pytest.mark.parametrize("fn", ["cat", "hstack", "vstack", "dstack", "column_stack"])
+@pytest.mark.parametrize("da,db", [(np.int64, np.float32), (np.bool_, np.int32)])
+def test_concatenation_promotes_as_torch(fn, da, db):
+    # int64 with float32 gave float64 (NumPy's promotion); torch's is float32
+    a, b = _arr(da, (2, 3)), _arr(db, (2, 3))
+    _same(getattr(tg, fn)([Tensor(a), Tensor(b)]),
+          getattr(torch, fn)([torch.tensor(a), torch.tensor(b)]))
+
+
+def test_concatenation_promotion_keeps_gradients():
+    a = Tensor(R.standard_normal((2, 3)).astype(np.float32), requires_grad=True)
+    out = tg.cat([a, Tensor(np.ones((1, 3), np.int64))])
+    assert out.dtype == np.float32
+    up = R.standard_normal(out.shape).astype(np.float32)
+    out.backward(Tensor(up))
+    np.testing.assert_array_equal(a.grad.data, up[:2])
+
+
+@pytest.mark.parametrize("dims", [(0, 5), (0, -3), (2, 0)])
+def test_rot90_dim_out_of_range(dims):
+    # an out-of-range dim wrapped around (dim 5 of a 2-D tensor read as dim 1)
+    with pytest.raises(ValueError, match="out of range"):
+        tg.rot90(Tensor(np.ones((2, 2))), 1, dims)
+
+
+def test_unique_keeps_nans_apart():
+    # NumPy 2's unique merges NaNs; torch's keeps each one
+    x = np.array([1.0, np.nan, np.nan, 1.0])
+    for kw in ({}, {"return_inverse": True, "return_counts": True}):
+        o, t = tg.unique(Tensor(x), **kw), torch.unique(torch.tensor(x), **kw)
+        for a, b in zip(o if kw else (o,), t if kw else (t,)):
+            np.testing.assert_array_equal(a.data, b.numpy())
+
+
+@pytest.mark.parametrize("fn", ["unique", "unique_consecutive"])
+@pytest.mark.parametrize("dim", [2, -3])
+def test_unique_dim_out_of_range(fn, dim):
+    with pytest.raises(ValueError, match="out of range"):
+        getattr(tg, fn)(Tensor(np.ones((2, 3))), dim=dim)
+
+
+@pytest.mark.parametrize("fn", ["unique", "unique_consecutive"])
+def test_unique_dim_of_empty_and_zero_sized_dims(fn):
+    # unique_consecutive crashed with a NumPy reshape error on an empty tensor
+    for shape, dim in (((0,), 0), ((0, 3), 0)):
+        x = np.ones(shape)
+        o = getattr(tg, fn)(Tensor(x), dim=dim, return_inverse=True, return_counts=True)
+        t = getattr(torch, fn)(torch.tensor(x), dim=dim, return_inverse=True, return_counts=True)
+        for a, b in zip(o, t):
+            assert a.shape == tuple(b.shape)
+    with pytest.raises(ValueError, match="aren't selected"):
+        getattr(tg, fn)(Tensor(np.ones((0, 3))), dim=1)
+    with pytest.raises(ValueError, match="no dimensions"):
+        getattr(tg, fn)(Tensor(np.array(1.0)), dim=0)
+
+
+def test_searchsorted_rows_of_length_zero():
+    # a (2, 0) sequence crashed in a NumPy reshape; torch answers 0 everywhere
+    o = tg.searchsorted(Tensor(np.ones((2, 0))), Tensor(np.ones((2, 3))))
+    t = torch.searchsorted(torch.ones(2, 0, dtype=torch.float64), torch.ones(2, 3, dtype=torch.float64))
+    np.testing.assert_array_equal(o.data, t.numpy())
+
+
+def test_searchsorted_sorter_checked():
+    # a NumPy IndexError from deep inside before; torch's words now
+    seq, v = Tensor(np.array([3.0, 1.0, 2.0])), Tensor(np.ones(2))
+    with pytest.raises(IndexError, match="sorter index out of range"):
+        tg.searchsorted(seq, v, sorter=Tensor(np.array([0, 1, 5])))
+    with pytest.raises(TypeError, match="sorter must be a tensor of long dtype"):
+        tg.searchsorted(seq, v, sorter=Tensor(np.array([1.0, 2.0, 0.0])))
+
+
+def test_take_index_must_be_int64():
+    with pytest.raises(TypeError, match="Expected a long tensor for index"):
+        tg.take(Tensor(np.ones(3)), Tensor(np.array([1], np.int32)))
