@@ -151,3 +151,27 @@ def test_searchsorted_sorter_checked():
 def test_take_index_must_be_int64():
     with pytest.raises(TypeError, match="Expected a long tensor for index"):
         tg.take(Tensor(np.ones(3)), Tensor(np.array([1], np.int32)))
+
+
+@pytest.mark.parametrize("name,args", [
+    ("soft_margin_loss", ()), ("multilabel_soft_margin_loss", ()), ("poisson_nll_loss", ()),
+    ("gaussian_nll_loss", ("var",))])
+@pytest.mark.parametrize("tdt", [np.int64, np.int32])
+def test_losses_take_integer_targets(name, args, tdt):
+    # +-1 labels or Poisson counts held as integers were a TypeError; torch takes them and
+    # computes in the input's dtype
+    import torch.nn.functional as TF
+
+    import tinygrad_norm.functional as F
+    x = R.standard_normal((3, 4))
+    t = R.integers(-1, 3, (3, 4)).astype(tdt)
+    if name == "multilabel_soft_margin_loss":
+        t = np.abs(t) % 2
+    var = np.abs(R.standard_normal((3, 4))) + 0.5
+    ours = [Tensor(x, requires_grad=True), Tensor(t)] + [Tensor(var)] * len(args)
+    theirs = [torch.tensor(x, requires_grad=True), torch.tensor(t)] + [torch.tensor(var)] * len(args)
+    o, th = getattr(F, name)(*ours), getattr(TF, name)(*theirs)
+    _same(o, th)
+    o.backward()
+    th.backward()
+    np.testing.assert_allclose(ours[0].grad.data, theirs[0].grad.numpy(), rtol=1e-10, atol=1e-12)
