@@ -33,7 +33,8 @@ def _same(o, t):
 def test_fmax_fmin_keep_integer_dtypes(fn, da, db):
     # they returned float32 for integer and bool inputs; torch keeps the promoted dtype
     a, b = _arr(da, (3, 4)), _arr(db, (4,))
-    _same(getattr(tg, fn)(Tensor(a), Tensor(b)), getattr(torch, fn)(torch.tensor(a), torch.tensor(b)))
+    _same(getattr(tg, fn)(Tensor(a), Tensor(b)),
+          getattr(torch, fn)(torch.tensor(a), torch.tensor(b)))
 
 
 @pytest.mark.parametrize("fn", ["fmax", "fmin", "xlogy", "copysign", "logaddexp2"])
@@ -62,7 +63,8 @@ def test_float_alpha_with_integer_self_and_float_other(op, db):
 
 def test_alpha_times_bool_other_keeps_self_dtype():
     a, b = _arr(np.int32, (3,)), _arr(np.bool_, (3,))
-    _same(tg.add(Tensor(a), Tensor(b), alpha=2), torch.add(torch.tensor(a), torch.tensor(b), alpha=2))
+    _same(tg.add(Tensor(a), Tensor(b), alpha=2),
+          torch.add(torch.tensor(a), torch.tensor(b), alpha=2))
 
 
 @pytest.mark.parametrize("fn", [tg.add, tg.sub, tg.rsub])
@@ -135,7 +137,8 @@ def test_unique_dim_of_empty_and_zero_sized_dims(fn):
 def test_searchsorted_rows_of_length_zero():
     # a (2, 0) sequence crashed in a NumPy reshape; torch answers 0 everywhere
     o = tg.searchsorted(Tensor(np.ones((2, 0))), Tensor(np.ones((2, 3))))
-    t = torch.searchsorted(torch.ones(2, 0, dtype=torch.float64), torch.ones(2, 3, dtype=torch.float64))
+    t = torch.searchsorted(torch.ones(2, 0, dtype=torch.float64),
+                           torch.ones(2, 3, dtype=torch.float64))
     np.testing.assert_array_equal(o.data, t.numpy())
 
 
@@ -169,7 +172,8 @@ def test_losses_take_integer_targets(name, args, tdt):
         t = np.abs(t) % 2
     var = np.abs(R.standard_normal((3, 4))) + 0.5
     ours = [Tensor(x, requires_grad=True), Tensor(t)] + [Tensor(var)] * len(args)
-    theirs = [torch.tensor(x, requires_grad=True), torch.tensor(t)] + [torch.tensor(var)] * len(args)
+    theirs = [torch.tensor(x, requires_grad=True), torch.tensor(t)]
+    theirs += [torch.tensor(var)] * len(args)
     o, th = getattr(F, name)(*ours), getattr(TF, name)(*theirs)
     _same(o, th)
     o.backward()

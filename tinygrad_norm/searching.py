@@ -210,7 +210,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
         raise ValueError(f"kthvalue(): selected number k out of range for dimension {d}")
     if input.ndim == 0:
         return KthvalueResult(input * 1, Tensor._wrap(np.zeros((), np.int64)))
-    order = np.argsort(input._data, axis=d, kind="stable")  # ties: the first (torch: its selection's pick)
+    order = np.argsort(input._data, axis=d, kind="stable")  # a tie: the first
     idx = np.take(order, [k - 1], axis=d)
     values = input.take_along_dim(Tensor._wrap(idx), d)
     if not keepdim:
