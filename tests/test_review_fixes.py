@@ -179,3 +179,48 @@ def test_losses_take_integer_targets(name, args, tdt):
     o.backward()
     th.backward()
     np.testing.assert_allclose(ours[0].grad.data, theirs[0].grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+_EMPTY_INDEX = [
+    ("scatter_reduce amax", lambda x, s: x.scatter_reduce(0, _I2, s, "amax"), (0, 4)),
+    ("scatter_reduce mean", lambda x, s: x.scatter_reduce(0, _I2, s, "mean",
+                                                          include_self=False), (0, 4)),
+    ("scatter_add", lambda x, s: x.scatter_add(0, _I2, s), (0, 4)),
+    ("scatter", lambda x, s: x.scatter(0, _I2, s), (0, 4)),
+    ("index_copy", lambda x, s: x.index_copy(0, _I1, s), (0, 4)),
+    ("index_add", lambda x, s: x.index_add(0, _I1, s, alpha=2), (0, 4)),
+    ("index_reduce", lambda x, s: x.index_reduce(0, _I1, s, "prod"), (0, 4))]
+
+
+def _empty_index(lib):
+    global _I1, _I2
+    wrap = Tensor if lib is tg else torch.tensor
+    _I1, _I2 = wrap(np.zeros(0, np.int64)), wrap(np.zeros((0, 4), np.int64))
+
+
+@pytest.mark.parametrize("name,fn,src_shape", _EMPTY_INDEX)
+def test_empty_index_leaves_source_with_a_zero_gradient(name, fn, src_shape):
+    # an empty index returned a clone of self: the source fell off the graph and its .grad
+    # stayed None, where torch's is zeros of its shape
+    x, s = R.standard_normal((3, 4)), R.standard_normal(src_shape)
+    _empty_index(tg)
+    xo, so = Tensor(x, requires_grad=True), Tensor(s, requires_grad=True)
+    out = fn(xo, so)
+    up = R.standard_normal((3, 4))
+    out.backward(Tensor(up))
+    _empty_index(torch)
+    xt, st = torch.tensor(x, requires_grad=True), torch.tensor(s, requires_grad=True)
+    fn(xt, st).backward(torch.tensor(up))
+    np.testing.assert_array_equal(out.data, x)
+    # (torch's prod gradient is up * x / x: equal up to rounding)
+    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=1e-14, atol=0)
+    assert so.grad is not None
+    np.testing.assert_array_equal(so.grad.data, st.grad.numpy())
+
+
+def test_empty_index_with_a_bigger_source_gives_it_zeros():
+    # torch 2.13's backward raises here (its gradient has the index's shape, not src's)
+    _empty_index(tg)
+    s = Tensor(R.standard_normal((2, 4)), requires_grad=True)
+    Tensor(np.ones((3, 4))).scatter_reduce(0, _I2, s, "prod").sum().backward()
+    np.testing.assert_array_equal(s.grad.data, np.zeros((2, 4)))
