@@ -198,6 +198,7 @@ def _empty_index(lib):
     _I1, _I2 = wrap(np.zeros(0, np.int64)), wrap(np.zeros((0, 4), np.int64))
 
 
+@pytest.mark.filterwarnings("ignore:index_reduce")  # torch's beta notice
 @pytest.mark.parametrize("name,fn,src_shape", _EMPTY_INDEX)
 def test_empty_index_leaves_source_with_a_zero_gradient(name, fn, src_shape):
     # an empty index returned a clone of self: the source fell off the graph and its .grad
