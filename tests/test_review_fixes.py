@@ -225,3 +225,17 @@ def test_empty_index_with_a_bigger_source_gives_it_zeros():
     s = Tensor(R.standard_normal((2, 4)), requires_grad=True)
     Tensor(np.ones((3, 4))).scatter_reduce(0, _I2, s, "prod").sum().backward()
     np.testing.assert_array_equal(s.grad.data, np.zeros((2, 4)))
+
+
+def test_sinc_second_derivative_at_zero():
+    # the value 1 at 0 was a constant: the Hessian there was 0, not sinc''(0) = -pi**2 / 3
+    x = Tensor(np.array([0.0, 0.3, -1.2, 0.0]), requires_grad=True)
+    g, = tg.grad(tg.sinc(x).sum(), [x], create_graph=True)
+    h, = tg.grad(g.sum(), [x])
+    xt = torch.tensor(x.data, requires_grad=True)
+    gt, = torch.autograd.grad(torch.sinc(xt).sum(), [xt], create_graph=True)
+    ht, = torch.autograd.grad(gt.sum(), [xt])
+    np.testing.assert_allclose(h.data[[1, 2]], ht.numpy()[[1, 2]], rtol=1e-12)
+    np.testing.assert_allclose(h.data[[0, 3]], -np.pi ** 2 / 3, rtol=1e-14)  # torch: NaN
+    np.testing.assert_array_equal(tg.sinc(x).data[[0, 3]], 1.0)
+    assert tg.gradgradcheck(tg.sinc, [x])

@@ -96,11 +96,17 @@ def logit(input, eps=None):
 
 
 def sinc(input):
-    """``sin(pi x) / (pi x)``, 1 at 0 (with derivative 0 there), as torch."""
+    """``sin(pi x) / (pi x)``, 1 at 0 (with derivative 0 there), as torch. At 0 the select
+    takes the series ``1 - (pi x)**2 / 6 + (pi x)**4 / 120`` (exactly 1 there), not a
+    constant: its higher derivatives are sinc's (the second, ``-pi**2 / 3``; a constant gave 0
+    and torch gives NaN)."""
     x = _float(_tensor(input, "sinc"))
     zero = x._data == 0
     px = where(zero, 1.0, x) * math.pi
-    return where(zero, 1.0, px.sin() / px)
+    if not zero.any():
+        return px.sin() / px
+    sq = (x * math.pi) ** 2
+    return where(zero, 1.0 - sq * (1.0 / 6.0) + sq * sq * (1.0 / 120.0), px.sin() / px)
 
 
 def copysign(input, other):
