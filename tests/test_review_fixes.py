@@ -239,3 +239,13 @@ def test_sinc_second_derivative_at_zero():
     np.testing.assert_allclose(h.data[[0, 3]], -np.pi ** 2 / 3, rtol=1e-14)  # torch: NaN
     np.testing.assert_array_equal(tg.sinc(x).data[[0, 3]], 1.0)
     assert tg.gradgradcheck(tg.sinc, [x])
+
+
+def test_addcdiv_divides_in_the_result_dtype():
+    # float32 tensor1 / tensor2 was divided in float32 and only then added to a float64 input
+    x = R.standard_normal(5)
+    a, b = R.standard_normal(5).astype(np.float32), (R.random(5) + 0.5).astype(np.float32)
+    o = tg.addcdiv(Tensor(x), Tensor(a), Tensor(b), value=0.3)
+    t = torch.addcdiv(torch.tensor(x), torch.tensor(a), torch.tensor(b), value=0.3)
+    assert o.dtype == np.float64
+    np.testing.assert_allclose(o.data, t.numpy(), rtol=1e-15, atol=1e-15)

@@ -35,16 +35,15 @@ def _float(x):
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # torch's: bool < integer < float
 
 
-def _result_dtype(a, b):
-    """torch's result dtype of two Tensors, where NumPy's differs: the higher category's dtype
-    wins (int64 with float32 is float32), and within one category a dimensioned tensor's dtype
-    wins over a 0-d one's (a 0-d float64 with float32 values is float32)."""
-    ca, cb = _CATEGORY[a.dtype.kind], _CATEGORY[b.dtype.kind]
-    if ca != cb:
-        return a.dtype if ca > cb else b.dtype
-    if (a.ndim == 0) != (b.ndim == 0):
-        return b.dtype if a.ndim == 0 else a.dtype
-    return np.result_type(a.dtype, b.dtype)
+def _result_dtype(*tensors):
+    """torch's result dtype of Tensors, where NumPy's differs: the highest category present
+    wins (int64 with float32 is float32), and within it the dimensioned tensors' dtypes win
+    over the 0-d ones' (a 0-d float64 with float32 values is float32) unless only 0-d tensors
+    reach that category."""
+    top = max(_CATEGORY[t.dtype.kind] for t in tensors)
+    best = [t for t in tensors if _CATEGORY[t.dtype.kind] == top]
+    dims = [t.dtype for t in best if t.ndim] or [t.dtype for t in best]
+    return np.result_type(*dims)
 
 
 def _both(a, b, fn, floating=True):
@@ -174,7 +173,14 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
         raise TypeError("Integer division with addcdiv is no longer supported, and in a future "
                         "release addcdiv will perform a true division of tensor1 and tensor2. "
                         "Use true_divide or floor_divide instead.")
-    return _tensor(input, "addcdiv") + value * (t1 / t2)
+    x = _tensor(input, "addcdiv")
+    # the quotient in the three's result dtype, as torch: float32 tensors divided in float32
+    # and then added to a float64 input would lose float64's precision
+    dt = _result_dtype(*[t for t in (x, t1, t2) if isinstance(t, Tensor)])
+    if dt.kind == "f":
+        t1, t2 = (t.astype(dt) if isinstance(t, Tensor) and t.dtype != dt else t
+                  for t in (t1, t2))
+    return x + value * (t1 / t2)
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
