@@ -249,3 +249,16 @@ def test_addcdiv_divides_in_the_result_dtype():
     t = torch.addcdiv(torch.tensor(x), torch.tensor(a), torch.tensor(b), value=0.3)
     assert o.dtype == np.float64
     np.testing.assert_allclose(o.data, t.numpy(), rtol=1e-15, atol=1e-15)
+
+
+def test_triplet_with_distance_module_default_distance_is_a_child():
+    # torch's default distance is a PairwiseDistance child (repr, named_modules)
+    import tinygrad_norm.nn as nn
+    m, t = nn.TripletMarginWithDistanceLoss(margin=0.5), torch.nn.TripletMarginWithDistanceLoss(
+        margin=0.5)
+    assert repr(m) == repr(t)
+    assert [n for n, _ in m.named_modules()] == [n for n, _ in t.named_modules()]
+    a, p, q = (R.standard_normal((3, 4)) for _ in range(3))
+    np.testing.assert_allclose(m(Tensor(a), Tensor(p), Tensor(q)).data,
+                               t(torch.tensor(a), torch.tensor(p), torch.tensor(q)).numpy(),
+                               rtol=1e-12)
