@@ -224,6 +224,7 @@ def _public_names():
     for mod in (data, reference, viz, models, training, plots, experiments, bench, distributions,
                 func, special):
         out += [(mod, n) for n in mod.__all__]
+    out += [(nn.utils.prune, n) for n in nn.utils.prune.__all__]
     out += [(utils, n) for n in utils.__all__]
     out += [(utils.checkpoint, n) for n in utils.checkpoint.__all__]
     out += [(random, n) for n in ("manual_seed", "generator", "keep_mask", "random_bits")]
