@@ -232,3 +232,23 @@ def test_utils_data_is_the_data_package():
     import tinygrad_norm.utils.data as udata
     assert udata is data and DataLoader is data.DataLoader and TensorDataset is data.TensorDataset
     assert tg.utils.data is data
+
+
+@pytest.mark.parametrize("reentrant", VARIANTS)
+def test_a_pruned_layer_inside_a_checkpoint(reentrant):
+    # the pruning pre-hook recomputes weight = weight_orig * weight_mask inside the segment:
+    # the gradient reaches weight_orig, zero where pruned, as without the checkpoint
+    from tinygrad_norm.nn.utils import prune
+    x_np, g_np = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 2))
+
+    def grads(use):
+        tg.manual_seed(0)
+        m = nn.Linear(4, 2).double()
+        prune.l1_unstructured(m, "weight", 3)
+        x = tg.Tensor(x_np.copy(), requires_grad=True)
+        (checkpoint(m, x, use_reentrant=reentrant) if use else m(x)).backward(tg.Tensor(g_np))
+        return m.weight_orig.grad.numpy(), x.grad.numpy(), m.weight_mask.numpy()
+    plain, ck = grads(False), grads(True)
+    for a, b in zip(plain, ck):
+        assert np.array_equal(a, b)
+    assert np.all(ck[0][ck[2] == 0] == 0) and (ck[2] == 0).sum() == 3
