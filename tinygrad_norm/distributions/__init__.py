@@ -12,6 +12,7 @@ from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
 from .log_normal import LogNormal
+from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .poisson import Poisson
@@ -19,6 +20,7 @@ from .uniform import Uniform
 
 __all__ = [
     "Bernoulli", "Binomial", "Categorical", "Distribution", "Exponential", "Independent",
-    "Laplace", "LogNormal", "Normal", "OneHotCategorical", "Poisson", "Uniform",
+    "Laplace", "LogNormal", "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",
+    "Uniform",
     "constraints", "kl_divergence", "register_kl",
 ]
