@@ -287,3 +287,243 @@ def test_mvn_empty_batch(torch):
     assert d.batch_shape == tuple(t.batch_shape)
     assert d.log_prob(Tensor(np.zeros((0, 3)))).shape == (0,)
     assert d.sample((2,)).shape == (2, 0, 3) and d.entropy().shape == (0,)
+
+
+# ---- TransformedDistribution and transforms ------------------------------------------------------
+
+def _squash(M, loc, scale, which):
+    """Transformed Normals, the same chain in either library (M: the distributions module)."""
+    T = M.transforms
+    base = M.Normal(loc, scale)
+    chains = {
+        "sac": lambda: M.Independent(M.TransformedDistribution(base, [T.TanhTransform()]), 1),
+        "exp": lambda: M.TransformedDistribution(base, T.ExpTransform()),
+        "sigmoid": lambda: M.TransformedDistribution(base, [T.SigmoidTransform()]),
+        "affine_event": lambda: M.TransformedDistribution(
+            base, [T.AffineTransform(loc * 2, scale, event_dim=1), T.ExpTransform()]),
+        "compose_negative": lambda: M.TransformedDistribution(
+            base, T.ComposeTransform([T.AffineTransform(1.0, -2.0), T.TanhTransform()])),
+        "inverse": lambda: M.TransformedDistribution(
+            base, [T.ExpTransform().inv, T.AffineTransform(0.5, 3.0)]),
+        "empty": lambda: M.TransformedDistribution(base, []),
+    }
+    return chains[which]()
+
+
+def _values(which, shape, seed):
+    z = _rng(seed).standard_normal(shape)
+    return {"sac": np.tanh(3 * z), "exp": np.exp(z), "sigmoid": 1 / (1 + np.exp(-z)),
+            "affine_event": np.exp(z), "compose_negative": np.tanh(z), "inverse": z,
+            "empty": z}[which]
+
+
+CHAINS = ("sac", "exp", "sigmoid", "affine_event", "compose_negative", "inverse", "empty")
+T_SHAPES = {"same": ((4, 3), (4, 3)), "samples": ((4, 3), (5, 4, 3)),
+            "broadcast": ((1, 3), (2, 4, 3))}
+
+
+def _t_case(which, shape):
+    pshape, vshape = T_SHAPES[shape]
+    arrays = [_rng(0).standard_normal(pshape), _rng(1).uniform(0.5, 2.0, pshape),
+              _values(which, vshape, 2)]
+
+    def ours(loc, scale, v):
+        return _squash(D, loc, scale, which).log_prob(v)
+
+    def theirs(loc, scale, v):
+        return _squash(_torch().distributions, loc, scale, which).log_prob(v)
+    return arrays, ours, theirs
+
+
+@pytest.mark.parametrize("which,shape", [(w, s) for w in CHAINS for s in sorted(T_SHAPES)
+                                         if w != "affine_event" or s != "broadcast"])
+def test_transformed_log_prob_matches_torch(torch, which, shape):
+    arrays, ours, theirs = _t_case(which, shape)
+    torch_parity(torch, ours, theirs, arrays, np.float64, RTOL[np.float64], seed=7)
+
+
+@pytest.mark.parametrize("which", CHAINS)
+def test_transformed_log_prob_float32_matches_torch(torch, which):
+    arrays, ours, theirs = _t_case(which, "samples")
+    torch_parity(torch, ours, theirs, arrays, np.float32, RTOL[np.float32], seed=8)
+
+
+def test_sac_tanh_normal_matches_torch(torch):
+    """The SAC policy: a = tanh(u), u = loc + scale eps, scored with the cached u (cache_size=1,
+    as SAC implementations build it), loss = alpha log pi(a) - q(a); values and gradients of
+    loc and scale with torch fed the same eps, saturated actions (|u| up to 30) included."""
+    from tinygrad_norm.distributions.utils import standard_normal
+    loc = _rng(0).standard_normal((6, 2))
+    loc[0] = [25.0, -30.0]  # tanh rounds to +-1 in float64: atanh of the action is infinite
+    scale = _rng(1).uniform(0.5, 2.0, (6, 2))
+    tl, ts = Tensor(loc, requires_grad=True), Tensor(scale, requires_grad=True)
+    tg.manual_seed(11)
+    pi = D.Independent(D.TransformedDistribution(
+        D.Normal(tl, ts), [D.transforms.TanhTransform(cache_size=1)]), 1)
+    a = pi.rsample()
+    loss = (0.2 * pi.log_prob(a) - (a * a).sum(-1))
+    tg.manual_seed(11)
+    eps = torch.tensor(standard_normal((6, 2), np.float64).data)
+    ql, qs = torch.tensor(loc, requires_grad=True), torch.tensor(scale, requires_grad=True)
+    tq = torch.distributions.transforms.TanhTransform(cache_size=1)
+    qpi = torch.distributions.Independent(torch.distributions.TransformedDistribution(
+        torch.distributions.Normal(ql, qs), [tq]), 1)
+    qa = tq(ql + eps * qs)
+    ref = 0.2 * qpi.log_prob(qa) - (qa * qa).sum(-1)
+    assert np.all(np.isfinite(loss.data)) and np.any(np.abs(a.data) == 1.0)
+    np.testing.assert_allclose(loss.data, ref.detach().numpy(), rtol=1e-10, atol=1e-10)
+    g = _rng(2).standard_normal(6)
+    loss.backward(Tensor(g))
+    gl, gs = torch.autograd.grad(ref, [ql, qs], torch.tensor(g))
+    np.testing.assert_allclose(tl.grad.data, gl.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ts.grad.data, gs.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["exp", "sigmoid", "tanh", "affine", "affine_tensor",
+                                  "compose", "inverse"])
+def test_transforms_match_torch(torch, name):
+    """Forward, inverse and log |det J| (values and gradients) of each transform, tanh and
+    sigmoid out to |x| = 30 where the naive log(1 - y^2) and log(y (1 - y)) are -inf."""
+    def make(T, s):
+        return {"exp": lambda: T.ExpTransform(), "sigmoid": lambda: T.SigmoidTransform(),
+                "tanh": lambda: T.TanhTransform(), "affine": lambda: T.AffineTransform(1.5, -0.5),
+                "affine_tensor": lambda: T.AffineTransform(s, s * s + 0.5, event_dim=1),
+                "compose": lambda: T.ComposeTransform([T.AffineTransform(0.5, 2.0),
+                                                       T.SigmoidTransform()]),
+                "inverse": lambda: T.ExpTransform().inv}[name]()
+    x = np.concatenate([_rng(3).standard_normal(6), [-30.0, 30.0]]).reshape(2, 4)
+    if name == "inverse":
+        x = np.exp(x[:, :3] / 10)
+    s = _rng(4).standard_normal(x.shape[-1])
+
+    def chain(M, x, s):
+        t = make(M.transforms, s)
+        y = t(x)
+        ladj = t.log_abs_det_jacobian(x, y)
+        back = t.inv(y) if name not in ("tanh", "sigmoid", "compose") else x  # not at +-1
+        return ladj.sum() + (y * y).sum() + back.sum() if ladj.ndim else ladj + y.sum()
+    torch_parity(torch, lambda a, b: chain(D, a, b), lambda a, b: chain(torch.distributions, a, b),
+                 [x, s], np.float64, RTOL[np.float64], diff=[True, name == "affine_tensor"],
+                 unused_ok=True)
+
+
+def test_transform_objects_match_torch(torch):
+    T, TT = D.transforms, torch.distributions.transforms
+    pairs = [(T.ExpTransform(), TT.ExpTransform()), (T.TanhTransform(), TT.TanhTransform()),
+             (T.SigmoidTransform(), TT.SigmoidTransform()),
+             (T.AffineTransform(0.0, 2.0), TT.AffineTransform(0.0, 2.0)),
+             (T.AffineTransform(0.0, 2.0, event_dim=2), TT.AffineTransform(0.0, 2.0, event_dim=2)),
+             (T.ExpTransform().inv, TT.ExpTransform().inv),
+             (T.ComposeTransform([T.ExpTransform(), T.AffineTransform(0.0, -1.0, event_dim=1)]),
+              TT.ComposeTransform([TT.ExpTransform(), TT.AffineTransform(0.0, -1.0, event_dim=1)]))]
+    for ours, theirs in pairs:
+        assert repr(ours) == repr(theirs)
+        assert repr(ours.domain) == repr(theirs.domain)
+        assert repr(ours.codomain) == repr(theirs.codomain)
+        assert ours.bijective == theirs.bijective and ours.sign == theirs.sign
+        assert ours.inv.inv is ours and ours.inv is ours.inv
+    assert T.ExpTransform() == T.ExpTransform() and T.ExpTransform() != T.TanhTransform()
+    assert T.AffineTransform(1.0, 2.0) == T.AffineTransform(1.0, 2.0)
+    assert T.AffineTransform(1.0, 2.0) != T.AffineTransform(1.0, 3.0)
+    assert T.AffineTransform(0.0, 2.0, event_dim=1).event_dim == 1
+    sign = T.AffineTransform(0.0, Tensor(np.array([-2.0, 0.0, 3.0]))).sign
+    np.testing.assert_array_equal(sign.data, [-1.0, 0.0, 1.0])
+    aff = T.AffineTransform(Tensor(np.zeros(3)), 1.0)
+    assert aff.forward_shape((2, 1)) == (2, 3) == aff.inverse_shape((2, 1))
+    with pytest.raises(ValueError, match="cache_size must be 0 or 1"):
+        T.ExpTransform(cache_size=2)
+    with pytest.raises(NotImplementedError):
+        T.Transform().sign  # noqa: B018
+
+
+def test_transform_cache(torch):
+    t = D.transforms.TanhTransform(cache_size=1)
+    x = Tensor(np.array([40.0]))
+    y = t(x)
+    assert y.item() == 1.0 and t(x) is y and t.inv(y) is x  # the inverse never sees atanh(1)
+    plain = D.transforms.TanhTransform()
+    with np.errstate(divide="ignore"):
+        assert np.isinf(plain.inv(plain(x)).item())  # as torch's: no clamping
+    assert plain.with_cache(1)._cache_size == 1 and plain.with_cache(0) is plain
+    c = D.transforms.ComposeTransform([D.transforms.ExpTransform()], cache_size=1)
+    assert c.parts[0]._cache_size == 1
+
+
+def test_transformed_distribution_shapes_support_and_expand(torch):
+    T = D.transforms
+    base = D.Normal(Tensor(np.zeros(3)), Tensor(np.ones(3)))
+    d = D.TransformedDistribution(base, T.AffineTransform(Tensor(np.zeros((2, 3))), 2.0,
+                                                          event_dim=1))
+    t = torch.distributions.TransformedDistribution(
+        torch.distributions.Normal(torch.zeros(3), torch.ones(3)),
+        torch.distributions.transforms.AffineTransform(torch.zeros(2, 3), 2.0, event_dim=1))
+    assert d.batch_shape == tuple(t.batch_shape) and d.event_shape == tuple(t.event_shape)
+    assert isinstance(d.base_dist, D.Independent) and d.base_dist.batch_shape == (2,)
+    assert repr(d.support) == repr(t.support) and repr(d) == repr(t)
+    e = _squash(D, Tensor(np.zeros(3)), Tensor(np.ones(3)), "sigmoid").expand((4, 3))
+    assert e.batch_shape == (4, 3) and e.log_prob(Tensor(np.full(3, 0.5))).shape == (4, 3)
+    assert e.has_rsample and not D.TransformedDistribution(
+        D.Poisson(Tensor(np.ones(2))), []).has_rsample
+
+
+def test_transformed_distribution_errors_have_torch_words(torch):
+    T, TT = D.transforms, torch.distributions.transforms
+    cases = [
+        (lambda: D.TransformedDistribution(D.Normal(0.0, 1.0), (T.ExpTransform(),)),
+         lambda: torch.distributions.TransformedDistribution(
+             torch.distributions.Normal(0.0, 1.0), (TT.ExpTransform(),))),
+        (lambda: D.TransformedDistribution(D.Normal(0.0, 1.0), [1]),
+         lambda: torch.distributions.TransformedDistribution(
+             torch.distributions.Normal(0.0, 1.0), [1])),
+        (lambda: D.TransformedDistribution(D.Normal(0.0, 1.0), T.AffineTransform(
+            Tensor(np.zeros(2)), 1.0, event_dim=1)),
+         lambda: torch.distributions.TransformedDistribution(
+             torch.distributions.Normal(0.0, 1.0), TT.AffineTransform(torch.zeros(2), 1.0,
+                                                                      event_dim=1))),
+        (lambda: _squash(D, tg.tensor([0.0]), tg.tensor([1.0]), "exp").log_prob(tg.tensor([-1.0])),
+         lambda: _squash(torch.distributions, torch.tensor([0.0]), torch.tensor([1.0]),
+                         "exp").log_prob(torch.tensor([-1.0]))),
+    ]
+    for ours, theirs in cases:
+        with pytest.raises(ValueError) as a:
+            theirs()
+        with pytest.raises(ValueError) as b:
+            ours()
+        assert _words(str(b.value)) == _words(str(a.value))
+    with pytest.raises(TypeError, match="base_distribution must be a Distribution"):
+        D.TransformedDistribution(1.0, [])
+
+
+@pytest.mark.parametrize("which", ["exp", "compose_negative", "sigmoid"])
+def test_transformed_cdf_icdf_match_torch(torch, which):
+    """cdf through the inverses, turned round (1 - cdf) by a decreasing chain, as torch's."""
+    loc, scale = _rng(0).standard_normal(3), _rng(1).uniform(0.5, 2.0, 3)
+    v, p = _values(which, (3,), 2), _rng(3).uniform(0.1, 0.9, 3)
+    for method, arg in (("cdf", v), ("icdf", p)):
+        def ours(a, b, x, method=method):
+            return getattr(_squash(D, a, b, which), method)(x)
+
+        def theirs(a, b, x, method=method):
+            return getattr(_squash(torch.distributions, a, b, which), method)(x)
+        torch_parity(torch, ours, theirs, [loc, scale, arg], np.float64, 1e-9, seed=9)
+
+
+def test_transformed_sample_and_rsample():
+    d = _squash(D, Tensor(np.zeros((2, 3))), Tensor(np.ones((2, 3))), "sac")
+    tg.manual_seed(1)
+    s = d.sample((5,))
+    assert s.shape == (5, 2, 3) and not s.requires_grad and np.all(np.abs(s.data) <= 1)
+    tg.manual_seed(1)
+    np.testing.assert_array_equal(d.rsample((5,)).data, s.data)
+    loc = Tensor(np.zeros(3), requires_grad=True)
+    r = _squash(D, loc, Tensor(np.ones(3)), "exp").rsample((4,))
+    r.sum().backward()
+    np.testing.assert_allclose(loc.grad.data, r.data.sum(0))  # d exp(loc + eps) / d loc
+
+
+def test_transformed_log_prob_gradchecks():
+    v = _values("sac", (5, 3), 2)
+
+    def sac(loc, scale):
+        return _squash(D, loc, scale, "sac").log_prob(Tensor(v))
+    gradchecks(sac, [_rng(0).standard_normal(3), _rng(1).uniform(0.5, 2.0, 3)])

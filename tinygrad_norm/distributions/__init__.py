@@ -2,7 +2,7 @@
 ``log_prob``/``entropy``/``cdf``/``kl_divergence`` as composites of Tensor ops (their gradients
 come from the tape), reparameterised ``rsample`` and no-grad ``sample`` drawn from the package
 generator (``tg.manual_seed`` repeats them; the values differ from torch's draws)."""
-from . import constraints
+from . import constraints, transforms
 from .bernoulli import Bernoulli
 from .binomial import Binomial
 from .categorical import Categorical
@@ -16,11 +16,15 @@ from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .poisson import Poisson
+from .transformed_distribution import TransformedDistribution
+from .transforms import (AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform,
+                         TanhTransform, Transform)
 from .uniform import Uniform
 
 __all__ = [
-    "Bernoulli", "Binomial", "Categorical", "Distribution", "Exponential", "Independent",
-    "Laplace", "LogNormal", "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",
-    "Uniform",
-    "constraints", "kl_divergence", "register_kl",
+    "AffineTransform", "Bernoulli", "Binomial", "Categorical", "ComposeTransform",
+    "Distribution", "ExpTransform", "Exponential", "Independent", "Laplace", "LogNormal",
+    "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson", "SigmoidTransform",
+    "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "constraints",
+    "kl_divergence", "register_kl", "transforms",
 ]
