@@ -204,7 +204,7 @@ def _public_names():
     """[(owner, name)]: every name the package offers, by the owner api.md documents it under."""
     import tinygrad_norm.functional as F
     from tinygrad_norm import bench, cli, data, distributions, experiments, func, models, nn, \
-        optim, plots, random, reference, training, viz
+        optim, plots, random, reference, special, training, viz
     from tinygrad_norm.nn import init
 
     out = [(tinygrad_norm, n) for n in tinygrad_norm.__all__]
@@ -222,7 +222,7 @@ def _public_names():
             if not n.startswith("_")]
     out += [(nn.utils, n) for n in nn.utils.__all__]
     for mod in (data, reference, viz, models, training, plots, experiments, bench, distributions,
-                func):
+                func, special):
         out += [(mod, n) for n in mod.__all__]
     out += [(random, n) for n in ("manual_seed", "generator", "keep_mask", "random_bits")]
     out += [(cli, n) for n in ("main", "build_parser", "COMMANDS")]

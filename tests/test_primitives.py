@@ -1431,7 +1431,10 @@ _TESTED_ELSEWHERE = {"im2col": "test_conv_pool.py", "col2im": "test_conv_pool.py
                      # tinygrad_norm.linalg's (test_linalg.py checks that each has a case there)
                      **{name: "test_linalg.py" for name in (
                          "inv", "solve", "det", "slogdet", "cholesky", "qr", "eigh", "eigvalsh",
-                         "svd", "svdvals", "pinv")}}
+                         "svd", "svdvals", "pinv")},
+                     **dict.fromkeys(["lgamma", "digamma", "polygamma", "erfc", "erfcx", "erfinv",
+                                      "ndtri", "i0", "i0e", "i1", "i1e", "zeta"],
+                                     "test_special.py")}
 
 
 def _op_names(roots):

@@ -20,6 +20,9 @@ from . import pointwise as _pw, shaping as _sh, searching as _se
 from .pointwise import *  # noqa: F401,F403  (xlogy, fmax, tg.add, tg.div, ...: its __all__)
 from .shaping import *  # noqa: F401,F403  (hstack, tensor_split, rot90, ...: its __all__)
 from .searching import *  # noqa: F401,F403  (searchsorted, unique, kthvalue, ...: its __all__)
+from . import special  # torch.special's functions, and their torch.* spellings below
+from .special import digamma, erfc, erfinv, i0, polygamma, gammaln as lgamma, \
+    multigammaln as mvlgamma
 
 # PyTorch's top-level constructors, the Tensor's static methods under their torch names
 zeros, ones, full, eye, arange = Tensor.zeros, Tensor.ones, Tensor.full, Tensor.eye, Tensor.arange
@@ -53,6 +56,7 @@ __all__ = [
     *_ti.__all__, *_cr.__all__, *_rd.__all__,
     *functions.__all__,  # noqa: F405  (the submodule, bound by the import above)
     *_pw.__all__, *_sh.__all__, *_se.__all__,
+    "special", "lgamma", "digamma", "polygamma", "mvlgamma", "erfc", "erfinv", "i0",
 ]
 
 # torch.linalg as tinygrad_norm.linalg, and torch's top-level linear algebra (linalg.py)

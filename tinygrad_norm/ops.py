@@ -1808,6 +1808,199 @@ class NllLoss(Op):
         return (xp.attach(gx, args[0]),)  # zeros as the next derivative, as PyTorch's
 
 
+# ---- special functions ----
+# torch.special's functions whose derivatives need a function of their own. The kernels live in
+# special_kernels.py (float64, vectorised NumPy); each forward rounds its result once to the
+# input's dtype. Each VJP is a formula in xp, or another of these primitives through _run, so
+# create_graph records it and derivatives of every order follow.
+
+from . import special_kernels as _sk  # noqa: E402  (pure NumPy; kept with the block it serves)
+
+
+def _special(kernel, a, *more):
+    return kernel(a, *more).astype(a.dtype, copy=False)
+
+
+def _nonzero(a, xp):
+    """``a`` with its zeros replaced by 1: fed to a ``/ a`` branch that a select then drops
+    (0 times an infinite local derivative would still be NaN)."""
+    return xp.where(a == 0, 1.0, a)
+
+
+class Lgamma(Op):
+    """log|Gamma(x)|; d/dx = digamma(x)."""
+    name = "lgamma"
+
+    @staticmethod
+    def forward(a):
+        return _special(_sk.lgamma, a)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * _run(Digamma, xp, args[0]),)
+
+
+class Digamma(Op):
+    """psi(x); d/dx = polygamma(1, x)."""
+    name = "digamma"
+
+    @staticmethod
+    def forward(a):
+        return _special(_sk.digamma, a)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * _run(Polygamma, xp, args[0], n=1),)
+
+
+class Polygamma(Op):
+    """The ``n``-th derivative of digamma; d/dx = polygamma(n + 1, x)."""
+    name = "polygamma"
+
+    @staticmethod
+    def forward(a, n):
+        return _special(lambda x: _sk.polygamma(n, x), a)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * _run(Polygamma, xp, args[0], n=kw["n"] + 1),)
+
+
+class Erfc(Op):
+    """1 - erf(x), exact in the right tail; d/dx = -2/sqrt(pi) exp(-x^2)."""
+    name = "erfc"
+
+    @staticmethod
+    def forward(a):
+        return _special(_sk.erfc, a)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        return (g * (xp.exp(-(a * a)) * -1.1283791670955126),)
+
+
+class Erfcx(Op):
+    """exp(x^2) erfc(x); d/dx = 2 x erfcx(x) - 2/sqrt(pi)."""
+    name = "erfcx"
+    saves_out = True
+
+    @staticmethod
+    def forward(a):
+        return _special(_sk.erfcx, a)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * (2.0 * args[0] * out - 1.1283791670955126),)
+
+
+class Erfinv(Op):
+    """The inverse of erf; d/dy = sqrt(pi)/2 exp(erfinv(y)^2)."""
+    name = "erfinv"
+    reads_inputs = False
+    saves_out = True
+
+    @staticmethod
+    def forward(a):
+        return _special(_sk.erfinv, a)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * (xp.exp(out * out) * 0.886226925452758),)  # sqrt(pi) / 2
+
+
+class Ndtri(Op):
+    """The inverse of the standard normal CDF; d/dp = sqrt(2 pi) exp(ndtri(p)^2 / 2)."""
+    name = "ndtri"
+    reads_inputs = False
+    saves_out = True
+
+    @staticmethod
+    def forward(a):
+        return _special(_sk.ndtri, a)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * (xp.exp(out * out * 0.5) * 2.5066282746310002),)  # sqrt(2 pi)
+
+
+class I0(Op):
+    """The modified Bessel function I0; d/dx = I1(x)."""
+    name = "i0"
+
+    @staticmethod
+    def forward(a):
+        return _special(_sk.i0, a)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (g * _run(I1, xp, args[0]),)
+
+
+class I1(Op):
+    """The modified Bessel function I1; d/dx = I0(x) - I1(x)/x (1/2 at 0)."""
+    name = "i1"
+    saves_out = True
+
+    @staticmethod
+    def forward(a):
+        return _special(_sk.i1, a)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        d = _run(I0, xp, a) - out / _nonzero(a, xp)
+        return (g * xp.where(a == 0, 0.5, d),)
+
+
+class I0e(Op):
+    """exp(-|x|) I0(x); d/dx = I1e(x) - sign(x) I0e(x)."""
+    name = "i0e"
+    saves_out = True
+
+    @staticmethod
+    def forward(a):
+        return _special(_sk.i0e, a)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        return (g * (_run(I1e, xp, a) - xp.sign(a) * out),)
+
+
+class I1e(Op):
+    """exp(-|x|) I1(x); d/dx = I0e(x) - I1e(x) (sign(x) + 1/x) (1/2 at 0)."""
+    name = "i1e"
+    saves_out = True
+
+    @staticmethod
+    def forward(a):
+        return _special(_sk.i1e, a)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        d = _run(I0e, xp, a) - out * (xp.sign(a) + 1.0 / _nonzero(a, xp))
+        return (g * xp.where(a == 0, 0.5, d),)
+
+
+class Zeta(Op):
+    """Hurwitz's zeta(x, q); d/dq = -x zeta(x + 1, q). Like torch, no derivative in ``x``."""
+    name = "zeta"
+
+    @staticmethod
+    def forward(x, q):
+        dt = np.result_type(x, q)
+        return _sk.zeta(x, q).astype(dt, copy=False)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        if needs[0]:
+            raise RuntimeError("the derivative for 'zeta' is not implemented.")
+        x, q = args
+        return None, g * (-x * _run(Zeta, xp, x + 1.0, q))
+
+
 class Scatter(Op):
     """The adjoint of indexing: zeros of ``shape`` with g added at ``index``. Exists so that the
     gradient of ``__getitem__`` is itself differentiable."""

@@ -1983,6 +1983,20 @@ class Tensor:
     def kthvalue(self, k, dim=-1, keepdim=False): return _searching().kthvalue(self, k, dim,
                                                                               keepdim)
 
+    # torch's special-function methods (special.py)
+    def lgamma(self): return _special().gammaln(self)
+    def digamma(self): return _special().digamma(self)
+    def polygamma(self, n): return _special().polygamma(n, self)
+    def mvlgamma(self, p): return _special().multigammaln(self, p)
+    def erfc(self): return _special().erfc(self)
+    def erfinv(self): return _special().erfinv(self)
+    def i0(self): return _special().i0(self)
+
+
+def _special():
+    from . import special
+    return special
+
 
 def _pointwise():
     from . import pointwise

@@ -4,10 +4,9 @@ from __future__ import annotations
 import math
 import numbers
 
-import numpy as np
-
 from ..autograd import no_grad
-from ..tensor import Tensor, where
+from ..special import erfinv
+from ..tensor import Tensor
 from . import constraints
 from .distribution import Distribution
 from .utils import broadcast_all, standard_normal
@@ -15,23 +14,6 @@ from .utils import broadcast_all, standard_normal
 __all__ = ["Normal"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-
-
-def _erfinv(y):
-    """erf's inverse as a composite: the value is SciPy's (exact), and the tape gets its
-    derivatives from two Newton steps for erf(z) = y, each adding ``step - step.detach()``
-    (zero). At the root a Newton step's derivative in y is the implicit function's, 1 / erf'(z),
-    and the second step makes the second derivative right too (so gradgradcheck passes); no
-    derivative of erfinv is written anywhere."""
-    from scipy.special import erfinv  # scikit-learn's dependency; only icdf needs it
-    with np.errstate(invalid="ignore"):
-        z = Tensor(np.asarray(erfinv(y.data), dtype=y.dtype))
-    finite = np.isfinite(z.data)  # at +-1 the step would be 0 * inf: keep the infinite root
-    for _ in range(2):
-        safe = where(finite, z, 0.0)
-        step = (y - safe.erf()) * (safe * safe).exp() * (math.sqrt(math.pi) / 2)
-        z = z + where(finite, step - step.detach(), 0.0)
-    return z
 
 
 class Normal(Distribution):
@@ -86,7 +68,7 @@ class Normal(Distribution):
         return 0.5 * (1 + ((value - self.loc) / (self.scale * math.sqrt(2))).erf())
 
     def icdf(self, value):
-        return self.loc + self.scale * _erfinv(2 * value - 1) * math.sqrt(2)
+        return self.loc + self.scale * erfinv(2 * value - 1) * math.sqrt(2)
 
     def entropy(self):
         return 0.5 + _HALF_LOG_2PI + self.scale.log()

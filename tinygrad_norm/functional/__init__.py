@@ -25,3 +25,6 @@ from .inplace import *  # noqa: F401,F403
 from .bilinear import *  # noqa: F401,F403
 from .channel_shuffle import *  # noqa: F401,F403
 from .pdist import *  # noqa: F401,F403
+from .conv3d import *  # noqa: F401,F403
+from .pool3d import *  # noqa: F401,F403
+from .adaptive_pool3d import *  # noqa: F401,F403

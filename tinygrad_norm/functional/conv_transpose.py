@@ -66,7 +66,7 @@ def _check(input, weight, bias, stride, padding, output_padding, groups, dilatio
         raise ValueError(f"{fn}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, "
                          f"got shape {input.shape}")
     if weight.ndim != nd + 2:
-        kernel = ", ".join(f"k{a}" for a in "HW"[2 - nd:])
+        kernel = ", ".join(f"k{a}" for a in "DHW"[3 - nd:])  # shared with conv_transpose3d
         raise ValueError(f"{fn}: weight must be {nd + 2}-D (in_channels, out_channels/groups, "
                          f"{kernel}), got shape {weight.shape}")
     if input.dtype != weight.dtype:

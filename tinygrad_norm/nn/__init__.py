@@ -7,6 +7,7 @@ from .linear import *  # noqa: F401,F403
 from .embedding_bag import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .conv_transpose import *  # noqa: F401,F403
+from .conv3d import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .upsample import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403

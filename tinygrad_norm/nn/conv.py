@@ -23,14 +23,14 @@ def _tuple(v, n, name, cls, minimum):
         items = items * n
     if len(items) != n or any(isinstance(x, bool) or not isinstance(x, numbers.Integral)
                               or x < minimum for x in items):
-        what = "a pair of them" if n == 2 else "a one-element sequence of one"
+        what = {1: "a one-element sequence of one", 2: "a pair of them"}.get(n, f"{n} of them")
         raise ValueError(f"{cls}: {name} must be an int >= {minimum} or {what}, got {v!r}")
     return tuple(int(x) for x in items)
 
 
 class _ConvNd(Module):
     """What Conv1d, Conv2d and the transposed convolutions share: arguments, checks, the weight
-    and bias and PyTorch's initialization, the repr. ``_dims`` is 1 or 2."""
+    and bias and PyTorch's initialization, the repr. ``_dims`` is 1, 2 or 3."""
     _dims = 2
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,

@@ -1,0 +1,228 @@
+"""``tinygrad_norm.special``: torch.special's functions, same names and arguments.
+
+The functions whose derivative needs a new function (lgamma, digamma, polygamma, erfc, erfcx,
+erfinv, ndtri, the Bessel functions i0/i0e/i1/i1e, zeta) are primitives of ops.py over the
+float64 kernels of special_kernels.py: a float32 input is computed in float64 and rounded once.
+Everything else is a composite, so its gradient comes from the tape: ``ndtr`` from erfc,
+``log_ndtr`` from erfcx (no underflow far left), ``entr``, ``xlog1py``, ``multigammaln``; and
+the rest are the package's existing functions under torch.special's names.
+Integer and bool inputs are computed in float32, as torch."""
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from . import ops, special_kernels as _sk
+from .functional.activation import log_softmax as _log_softmax, softmax as _softmax
+from .pointwise import _both, _float, _tensor, logit, sinc, xlogy
+from .tensor import Tensor, apply, where
+
+__all__ = ["gammaln", "digamma", "psi", "polygamma", "multigammaln", "erf", "erfc", "erfcx",
+           "erfinv", "ndtr", "ndtri", "log_ndtr", "expit", "logit", "xlogy", "xlog1py", "entr",
+           "sinc", "i0", "i0e", "i1", "i1e", "log1p", "expm1", "exp2", "round", "softmax",
+           "log_softmax", "logsumexp", "zeta", "bessel_j0", "bessel_j1", "modified_bessel_i0",
+           "modified_bessel_i1", "spherical_bessel_j0"]
+
+_SQRT1_2 = math.sqrt(0.5)
+
+
+def _unary(op, input, fn):
+    return apply(op, _float(_tensor(input, fn)))
+
+
+def gammaln(input):
+    """log(abs(Gamma(x))), inf at the poles (0 and the negative integers), as ``torch.lgamma``."""
+    return _unary(ops.Lgamma, input, "gammaln")
+
+
+def digamma(input):
+    """The logarithmic derivative of Gamma: -inf at +0, inf at -0, NaN at negative integers."""
+    return _unary(ops.Digamma, input, "digamma")
+
+
+psi = digamma
+
+
+def polygamma(n, input):
+    """The ``n``-th derivative of ``digamma`` (``n = 0``: digamma itself)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"polygamma(): argument 'n' (position 1) must be int, not "
+                        f"{type(n).__name__}")
+    if n < 0:
+        raise ValueError("polygamma(n, x) does not support negative n.")
+    x = _float(_tensor(input, "polygamma"))
+    return apply(ops.Digamma, x) if n == 0 else apply(ops.Polygamma, x, n=int(n))
+
+
+def multigammaln(input, p):
+    """The log of the multivariate gamma function of dimension ``p``:
+    ``p (p - 1) / 4 log(pi) + sum_j lgamma(x - j / 2)``, j < p. Like torch 2.13, no check that
+    x > (p - 1) / 2."""
+    if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+        raise TypeError(f"multigammaln(): argument 'p' (position 2) must be int, not "
+                        f"{type(p).__name__}")
+    if p < 1:
+        raise ValueError("p has to be greater than or equal to 1")
+    x = _float(_tensor(input, "multigammaln"))
+    shifts = Tensor(np.arange(p, dtype=x.dtype) * -0.5)
+    terms = apply(ops.Lgamma, x.unsqueeze(-1) + shifts)
+    return terms.sum(axis=-1) + p * (p - 1) * 0.25 * math.log(math.pi)
+
+
+def erf(input):
+    return _float(_tensor(input, "erf")).erf()
+
+
+def erfc(input):
+    """1 - erf(x), without the cancellation in the right tail."""
+    return _unary(ops.Erfc, input, "erfc")
+
+
+def erfcx(input):
+    """exp(x^2) erfc(x), finite (~ 1 / (x sqrt(pi))) for large x."""
+    return _unary(ops.Erfcx, input, "erfcx")
+
+
+def erfinv(input):
+    """The inverse of erf: +-inf at +-1, NaN outside [-1, 1]."""
+    return _unary(ops.Erfinv, input, "erfinv")
+
+
+def ndtr(input):
+    """The standard normal CDF, ``erfc(-x / sqrt(2)) / 2``."""
+    x = _float(_tensor(input, "ndtr"))
+    return apply(ops.Erfc, x * -_SQRT1_2) * 0.5
+
+
+def ndtri(input):
+    """The inverse of ``ndtr``: -inf at 0, inf at 1, NaN outside [0, 1]."""
+    return _unary(ops.Ndtri, input, "ndtri")
+
+
+def log_ndtr(input):
+    """log(ndtr(x)), stable in both tails: ``log(erfcx(-x/sqrt2) / 2) - x^2 / 2`` for x < 0
+    (ndtr itself underflows below -38), ``log1p(-erfc(x/sqrt2) / 2)`` above."""
+    x = _float(_tensor(input, "log_ndtr"))
+    neg = x._data < 0
+    xn = where(neg, x, 0.0)  # each side fed a harmless value where the other is taken
+    xp = where(neg, 0.0, x)
+    left = (apply(ops.Erfcx, xn * -_SQRT1_2) * 0.5).log() - xn * xn * 0.5
+    right = (apply(ops.Erfc, xp * _SQRT1_2) * -0.5).log1p()
+    return where(neg, left, right)
+
+
+def expit(input):
+    """The logistic sigmoid."""
+    return _float(_tensor(input, "expit")).sigmoid()
+
+
+def xlog1py(input, other):
+    """``input * log1p(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN), as torch;
+    the gradient to ``other`` is ``input / (1 + other)`` (0 where ``other`` is -1)."""
+    x, y = _both(input, other, "xlog1py")
+    at_pole = y._data == -1
+    with np.errstate(invalid="ignore"):  # log1p(y < -1) is NaN, as torch's (silently)
+        log_y = where(at_pole, 0.0, where(at_pole, 0.0, y).log1p())
+    out = x * log_y
+    keep_zero = (x._data == 0) & ~np.isnan(y._data)
+    if keep_zero.any():  # 0 * log1p(inf) would be NaN: torch's 0 there
+        out = where(keep_zero, 0.0, out)
+    inf = at_pole & (x._data != 0)
+    if inf.any():  # x * log(0): the infinities, as constants
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = where(inf, Tensor(x._data * np.log1p(y._data)), out)
+    return out
+
+
+def entr(input):
+    """``-x log(x)`` for x > 0, 0 at 0, -inf below (NaN stays NaN), as torch. Its gradient is
+    ``-(1 + log x)``; at x = 0 and below it is 0 here (torch's is inf at 0 and NaN below)."""
+    x = _float(_tensor(input, "entr"))
+    pos = x._data > 0
+    xs = where(pos, x, 1.0)
+    out = where(pos, -xs * xs.log(), 0.0)
+    neg = x._data < 0
+    if neg.any():
+        out = where(neg, -np.inf, out)
+    nan = np.isnan(x._data)
+    return where(nan, x, out) if nan.any() else out
+
+
+def _bessel(op, fn):
+    def f(input):
+        return _unary(op, input, fn)
+    f.__name__ = f.__qualname__ = fn
+    return f
+
+
+i0 = _bessel(ops.I0, "i0")
+i0.__doc__ = "The modified Bessel function of the first kind of order 0."
+i0e = _bessel(ops.I0e, "i0e")
+i0e.__doc__ = "``exp(-|x|) i0(x)``, computed without overflow."
+i1 = _bessel(ops.I1, "i1")
+i1.__doc__ = "The modified Bessel function of the first kind of order 1."
+i1e = _bessel(ops.I1e, "i1e")
+i1e.__doc__ = "``exp(-|x|) i1(x)``, computed without overflow."
+
+
+def log1p(input):
+    return _float(_tensor(input, "log1p")).log1p()
+
+
+def expm1(input):
+    return _float(_tensor(input, "expm1")).expm1()
+
+
+def exp2(input):
+    return _tensor(input, "exp2").exp2()
+
+
+def round(input, *, decimals=0):
+    return _tensor(input, "round").round(decimals=decimals)
+
+
+def softmax(input, dim, *, dtype=None):
+    """``functional.softmax`` with ``dim`` required, as torch.special's."""
+    return _softmax(input, operator.index(dim), dtype=dtype)
+
+
+def log_softmax(input, dim, *, dtype=None):
+    return _log_softmax(input, operator.index(dim), dtype=dtype)
+
+
+def logsumexp(input, dim, keepdim=False):
+    return _tensor(input, "logsumexp").logsumexp(dim=dim, keepdim=keepdim)
+
+
+def zeta(input, other):
+    """Hurwitz's zeta function ``sum_k (other + k)^-input``. Gradient to ``other`` only: like
+    torch, backward through ``input`` raises."""
+    x, q = _both(input, other, "zeta")
+    return apply(ops.Zeta, x, q)
+
+
+# ---- torch's newer Bessel functions: values only ------------------------------------------------
+# torch.special records no gradient for these (their results do not require grad); neither do
+# these: each is a constant computed by its kernel.
+
+def _constant(kernel, fn):
+    def f(input):
+        x = _float(_tensor(input, fn))
+        return Tensor._wrap(kernel(x._data).astype(x.dtype, copy=False))
+    f.__name__ = f.__qualname__ = fn
+    return f
+
+
+bessel_j0 = _constant(_sk.bessel_j0, "bessel_j0")
+bessel_j0.__doc__ = ("The Bessel function of the first kind of order 0 (series, Miller's "
+                     "recurrence, Hankel's expansion). No gradient, as torch.")
+bessel_j1 = _constant(_sk.bessel_j1, "bessel_j1")
+bessel_j1.__doc__ = "The Bessel function of the first kind of order 1. No gradient, as torch."
+modified_bessel_i0 = _constant(_sk.i0, "modified_bessel_i0")
+modified_bessel_i0.__doc__ = "``i0``'s values, without a gradient (as torch's)."
+modified_bessel_i1 = _constant(_sk.i1, "modified_bessel_i1")
+modified_bessel_i1.__doc__ = "``i1``'s values, without a gradient (as torch's)."
+spherical_bessel_j0 = _constant(_sk.spherical_bessel_j0, "spherical_bessel_j0")
+spherical_bessel_j0.__doc__ = "``sin(x) / x`` (1 at 0, 0 at +-inf). No gradient, as torch."
