@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from .. import random as _random
-from ..autograd import no_grad
+from ..autograd import is_grad_enabled, no_grad
 from ..pointwise import xlogy
 from ..special import digamma, gammaln
 from ..tensor import Tensor
@@ -41,9 +41,9 @@ def _log_cdf_series_terms(a, x, n_terms):
 
 def standard_gamma(alpha):
     """A Gamma(alpha, 1) draw with alpha's shape, differentiable in ``alpha`` by the implicit
-    reparameterisation (first derivatives)."""
+    reparameterisation (first derivatives). The series holds (draws x terms) numbers at once."""
     x = Tensor(_draw_standard_gamma(alpha.data))
-    if not alpha.requires_grad:
+    if not (alpha.requires_grad and is_grad_enabled()):  # sample(): no series to build
         return x
     xd, ad = x.data.astype(np.float64), alpha.data.astype(np.float64)
     # the terms grow while a + n < x, then fall off within a few sqrt(x): past
