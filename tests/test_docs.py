@@ -204,7 +204,7 @@ def _public_names():
     """[(owner, name)]: every name the package offers, by the owner api.md documents it under."""
     import tinygrad_norm.functional as F
     from tinygrad_norm import bench, cli, data, distributions, experiments, func, models, nn, \
-        optim, plots, random, reference, special, training, viz
+        optim, plots, random, reference, special, training, utils, viz
     from tinygrad_norm.nn import init
 
     out = [(tinygrad_norm, n) for n in tinygrad_norm.__all__]
@@ -224,6 +224,9 @@ def _public_names():
     for mod in (data, reference, viz, models, training, plots, experiments, bench, distributions,
                 func, special):
         out += [(mod, n) for n in mod.__all__]
+    out += [(nn.utils.prune, n) for n in nn.utils.prune.__all__]
+    out += [(utils, n) for n in utils.__all__]
+    out += [(utils.checkpoint, n) for n in utils.checkpoint.__all__]
     out += [(random, n) for n in ("manual_seed", "generator", "keep_mask", "random_bits")]
     out += [(cli, n) for n in ("main", "build_parser", "COMMANDS")]
     return out

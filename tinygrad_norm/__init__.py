@@ -70,3 +70,4 @@ from .linalg import _torch_det as det, _torch_inverse as inverse, _torch_logdet 
 __all__ += ["linalg", "det", "inverse", "logdet", "slogdet", "cholesky", "pinverse",
             "matrix_power", "svd"]
 from . import func  # noqa: E402  (torch.func: functional_call, grad, vjp, jacrev, vmap, ...)
+from . import utils  # noqa: E402  (torch.utils: checkpoint, and data as tinygrad_norm.data)

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .tensor import Tensor, _operand, where
+from .tensor import Tensor, _alpha_times, _operand, where
 
 __all__ = ["xlogy", "logit", "sinc", "copysign", "fmax", "fmin", "float_power", "logaddexp2",
            "deg2rad", "rad2deg", "addcdiv", "isclose", "signbit", "sgn", "positive", "add",
@@ -32,15 +32,37 @@ def _float(x):
     return x if x.dtype.kind == "f" else x.astype(np.float32)
 
 
-def _both(a, b, fn):
-    """Two operands, at least one a Tensor, as Tensors of one floating dtype (a number takes the
-    Tensor's)."""
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # torch's: bool < integer < float
+
+
+def _result_dtype(*tensors):
+    """torch's result dtype of Tensors, where NumPy's differs: the highest category present
+    wins (int64 with float32 is float32), and within it the dimensioned tensors' dtypes win
+    over the 0-d ones' (a 0-d float64 with float32 values is float32) unless only 0-d tensors
+    reach that category."""
+    top = max(_CATEGORY[t.dtype.kind] for t in tensors)
+    best = [t for t in tensors if _CATEGORY[t.dtype.kind] == top]
+    dims = [t.dtype for t in best if t.ndim] or [t.dtype for t in best]
+    return np.result_type(*dims)
+
+
+def _both(a, b, fn, floating=True):
+    """Two operands, at least one a Tensor, as Tensors of torch's result dtype, made floating
+    unless ``floating`` is False (a number takes the Tensor's)."""
     a, b = _operand(a), _operand(b)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{fn}(): expected at least one Tensor argument")
     like = a if isinstance(a, Tensor) else b
-    dt = _float(like).dtype if not (isinstance(a, Tensor) and isinstance(b, Tensor)) else \
-        np.result_type(_float(a).dtype, _float(b).dtype)
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        dt = _result_dtype(a, b)
+    else:  # a number: the Tensor's dtype, unless the number is of a higher category
+        num, dt = (b if like is a else a), like.dtype
+        if isinstance(num, float) and dt.kind != "f":
+            dt = np.dtype(np.float32)
+        elif isinstance(num, int) and not isinstance(num, bool) and dt.kind == "b":
+            dt = np.dtype(np.int64)
+    if floating and dt.kind != "f":
+        dt = np.dtype(np.float32)
     a = a.astype(dt) if isinstance(a, Tensor) else Tensor(np.asarray(a, dt))
     b = b.astype(dt) if isinstance(b, Tensor) else Tensor(np.asarray(b, dt))
     return (a if a.dtype == dt else a.astype(dt)), (b if b.dtype == dt else b.astype(dt))
@@ -73,11 +95,17 @@ def logit(input, eps=None):
 
 
 def sinc(input):
-    """``sin(pi x) / (pi x)``, 1 at 0 (with derivative 0 there), as torch."""
+    """``sin(pi x) / (pi x)``, 1 at 0 (with derivative 0 there), as torch. At 0 the select
+    takes the series ``1 - (pi x)**2 / 6 + (pi x)**4 / 120`` (exactly 1 there), not a
+    constant: its higher derivatives are sinc's (the second, ``-pi**2 / 3``; a constant gave 0
+    and torch gives NaN)."""
     x = _float(_tensor(input, "sinc"))
     zero = x._data == 0
     px = where(zero, 1.0, x) * math.pi
-    return where(zero, 1.0, px.sin() / px)
+    if not zero.any():
+        return px.sin() / px
+    sq = (x * math.pi) ** 2
+    return where(zero, 1.0 - sq * (1.0 / 6.0) + sq * sq * (1.0 / 120.0), px.sin() / px)
 
 
 def copysign(input, other):
@@ -94,8 +122,10 @@ def copysign(input, other):
 
 
 def _nan_aware(input, other, fn, keep_self):
-    x, y = _both(input, other, fn)
-    take = keep_self(x._data, y._data) | np.isnan(y._data)  # ties and NaNs: input, as torch
+    x, y = _both(input, other, fn, floating=False)  # integers stay integers, as torch's
+    take = keep_self(x._data, y._data)
+    if x.dtype.kind == "f":
+        take |= np.isnan(y._data)  # ties and NaNs: input, as torch
     return where(take, x, y)
 
 
@@ -143,7 +173,14 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
         raise TypeError("Integer division with addcdiv is no longer supported, and in a future "
                         "release addcdiv will perform a true division of tensor1 and tensor2. "
                         "Use true_divide or floor_divide instead.")
-    return _tensor(input, "addcdiv") + value * (t1 / t2)
+    x = _tensor(input, "addcdiv")
+    # the quotient in the three's result dtype, as torch: float32 tensors divided in float32
+    # and then added to a float64 input would lose float64's precision
+    dt = _result_dtype(*[t for t in (x, t1, t2) if isinstance(t, Tensor)])
+    if dt.kind == "f":
+        t1, t2 = (t.astype(dt) if isinstance(t, Tensor) and t.dtype != dt else t
+                  for t in (t1, t2))
+    return x + value * (t1 / t2)
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
@@ -184,7 +221,8 @@ def sub(input, other, *, alpha=1):
 
 def rsub(input, other, *, alpha=1):
     """``other - alpha * input``, as ``torch.rsub``."""
-    return _operand(other) - _tensor(input, "rsub") * alpha
+    x, o = _tensor(input, "rsub"), _operand(other)
+    return o - _alpha_times(x, alpha, o if isinstance(o, Tensor) else x, "rsub")
 
 
 def mul(input, other):

@@ -8,7 +8,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, _one_axis
 
 __all__ = ["searchsorted", "bucketize", "unique", "unique_consecutive", "isin", "bincount",
            "histc", "kthvalue"]
@@ -46,10 +46,15 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     side = _side(right, side, fn)
     if sorter is not None:
         order = _array(sorter, fn, "sorter")
+        if order.dtype != np.int64:
+            raise TypeError(f"torch.searchsorted(): sorter must be a tensor of long dtype but "
+                            f"got dtype {order.dtype}")
         if order.shape != seq.shape:
             raise ValueError(f"{fn}(): boundary and sorter must have the same size, but got "
                              f"boundary tensor {list(seq.shape)} and got sorter tensor "
                              f"{list(order.shape)}")
+        if order.size and (order.min() < 0 or order.max() >= seq.shape[-1]):
+            raise IndexError("torch.searchsorted(): sorter index out of range")
         seq = np.take_along_axis(seq, order, axis=-1)
     if seq.ndim == 0:
         raise ValueError(f"{fn}(): boundaries tensor should be 1 dimension or the first N-1 "
@@ -64,7 +69,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
                              f"dimensions of boundaries tensor and input value tensor must "
                              f"match, but we got boundaries tensor {list(seq.shape)} and input "
                              f"value tensor {list(vals.shape)}")
-        rows_s, rows_v = seq.reshape(-1, seq.shape[-1]), vals.reshape(-1, vals.shape[-1])
+        n = int(np.prod(seq.shape[:-1]))  # not -1: a row of length 0 leaves it undefined
+        rows_s, rows_v = seq.reshape(n, seq.shape[-1]), vals.reshape(n, vals.shape[-1])
         out = np.stack([np.searchsorted(s, v, side=side) for s, v in zip(rows_s, rows_v)]
                        ).reshape(vals.shape) if rows_s.shape[0] else np.zeros(vals.shape, int)
     return Tensor._wrap(np.asarray(out, np.int32 if out_int32 else np.int64))
@@ -81,6 +87,18 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
     return searchsorted(Tensor._wrap(b), input, out_int32=out_int32, right=right)
 
 
+def _dim(x, dim):
+    """``dim`` of the array ``x`` for unique's slices, checked as torch checks it: in range, and
+    no other axis of size 0."""
+    if x.ndim == 0:
+        raise ValueError(f"Dimension specified as {dim} but tensor has no dimensions")
+    d = _one_axis(operator.index(dim), x.ndim, "dim")
+    if x.size == 0 and x.shape[d] != 0:
+        raise ValueError("There are 0 sized dimensions, and they aren't selected, so unique "
+                         "cannot be applied")
+    return d
+
+
 def _finish(values, inverse, counts, return_inverse, return_counts):
     out = (Tensor._wrap(values),)
     if return_inverse:
@@ -94,10 +112,11 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     """The distinct values (or slices along ``dim``), sorted, as torch (which sorts on the CPU
     whatever ``sorted`` says); optionally each element's place in them and each one's count."""
     x = _array(input, "unique", "input")
-    if dim is None:
-        values, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    if dim is None:  # NaNs kept apart, as torch's (NumPy 2 merges them by default)
+        values, inverse, counts = np.unique(x, return_inverse=True, return_counts=True,
+                                            equal_nan=False)
         return _finish(values, inverse.reshape(x.shape), counts, return_inverse, return_counts)
-    d = operator.index(dim) % max(x.ndim, 1)
+    d = _dim(x, dim)
     values, inverse, counts = np.unique(x, return_inverse=True, return_counts=True, axis=d)
     return _finish(values, inverse.reshape(-1), counts, return_inverse, return_counts)
 
@@ -111,8 +130,9 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         starts[1:] = flat[1:] != flat[:-1]
         values, shape = flat[starts], x.shape
     else:
-        d = operator.index(dim) % max(x.ndim, 1)
-        moved = np.moveaxis(x, d, 0).reshape(x.shape[d], -1)
+        d = _dim(x, dim)
+        rest = int(np.prod(x.shape)) // x.shape[d] if x.shape[d] else 0
+        moved = np.moveaxis(x, d, 0).reshape(x.shape[d], rest)
         starts = np.ones(moved.shape[0], bool)
         starts[1:] = (moved[1:] != moved[:-1]).any(axis=1)
         values, shape = np.compress(starts, x, axis=d), (x.shape[d],)
@@ -190,7 +210,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
         raise ValueError(f"kthvalue(): selected number k out of range for dimension {d}")
     if input.ndim == 0:
         return KthvalueResult(input * 1, Tensor._wrap(np.zeros((), np.int64)))
-    order = np.argsort(input._data, axis=d, kind="stable")  # ties: the first, as torch
+    order = np.argsort(input._data, axis=d, kind="stable")  # a tie: the first
     idx = np.take(order, [k - 1], axis=d)
     values = input.take_along_dim(Tensor._wrap(idx), d)
     if not keepdim:

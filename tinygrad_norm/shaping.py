@@ -10,7 +10,7 @@ import operator
 
 import numpy as np
 
-from .tensor import Tensor, concatenate, stack
+from .tensor import Tensor, _one_axis, concatenate, stack
 
 __all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack", "dstack",
            "column_stack", "broadcast_shapes", "broadcast_tensors", "block_diag",
@@ -206,8 +206,8 @@ def take(input, index):
     """The elements of ``input`` read as 1-D at ``index`` (an integer tensor of any shape; a
     negative index counts from the end), as torch; repeated indices add up in the gradient."""
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"take(): index must be an integer tensor, got dtype {idx.dtype}")
+    if idx.dtype != np.int64:  # torch takes int64 only (int32 too is refused there)
+        raise TypeError(f"take(): Expected a long tensor for index, but got {idx.dtype}")
     n = input.size
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = int(idx[(idx < -n) | (idx >= n)].flat[0])
@@ -225,7 +225,7 @@ def rot90(input, k=1, dims=(0, 1)):
         raise ValueError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
     if nd < 2:
         raise ValueError(f"expected total dims >= 2, but got total dims = {nd}")
-    a, b = (operator.index(d) % nd for d in dims)
+    a, b = (_one_axis(operator.index(d), nd, "dim") for d in dims)  # out of range: refused
     if a == b:
         raise ValueError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and "
                          f"dim1 = {dims[1]}")

@@ -15,7 +15,6 @@ import operator
 import numpy as np
 
 from . import ops, special_kernels as _sk
-from .functional.activation import log_softmax as _log_softmax, softmax as _softmax
 from .pointwise import _both, _float, _tensor, logit, sinc, xlogy
 from .tensor import Tensor, apply, where
 
@@ -185,11 +184,13 @@ def round(input, *, decimals=0):
 
 def softmax(input, dim, *, dtype=None):
     """``functional.softmax`` with ``dim`` required, as torch.special's."""
-    return _softmax(input, operator.index(dim), dtype=dtype)
+    from .functional.activation import softmax  # lazily: importing the package loads no F
+    return softmax(input, operator.index(dim), dtype=dtype)
 
 
 def log_softmax(input, dim, *, dtype=None):
-    return _log_softmax(input, operator.index(dim), dtype=dtype)
+    from .functional.activation import log_softmax
+    return log_softmax(input, operator.index(dim), dtype=dtype)
 
 
 def logsumexp(input, dim, keepdim=False):

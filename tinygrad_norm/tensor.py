@@ -2307,13 +2307,24 @@ def _scalar_arg(v, name):
 def _alpha_times(other, alpha, self, fn):
     """``alpha * other`` for ``add``/``sub`` (``other`` itself for 1); a float alpha with an
     integer tensor is torch's TypeError."""
+    boolean = isinstance(alpha, (bool, np.bool_))
     alpha = _scalar_arg(alpha, f"{fn}(): alpha")
-    if alpha == 1 and type(alpha) is int:
+    if alpha == 1 and type(alpha) is int and not boolean:
         return other
-    if isinstance(alpha, float) and self._data.dtype.kind in "biu":
+    other = _operand(other)
+    od = other._data.dtype if type(other) is Tensor else np.asarray(other).dtype
+    # torch checks alpha against the result's dtype, not self's: an integer tensor plus a
+    # float one takes a float alpha
+    integral = self._data.dtype.kind in "biu" and od.kind in "biu"
+    if boolean and not (self._data.dtype.kind == "b" and od.kind == "b"):
+        raise TypeError("Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, float) and integral:
         raise TypeError("For integral input tensors, argument alpha must not be a floating "
                         "point number.")
-    return _operand(other) * alpha
+    out = other * alpha
+    if integral and type(other) is Tensor and od.kind == "b" and self._data.dtype.kind != "b":
+        out = out.astype(self._data.dtype)  # bool * int is int64 in NumPy; torch keeps self's
+    return out
 
 
 def _rounded_div(a, b, mode):
@@ -2673,6 +2684,8 @@ def concatenate(tensors, axis=0):
     if nd == 0:
         raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated")
     ax = _one_axis(axis, nd)
+    if len({t._data.dtype for t in ts}) > 1:
+        ts = _common_dtype(ts)
     try:
         return apply(ops.Concatenate, *ts, axis=ax)
     except ValueError:
@@ -2681,6 +2694,14 @@ def concatenate(tensors, axis=0):
 
 
 cat = concatenate
+
+
+def _common_dtype(ts):
+    """The tensors in torch's result dtype: that of the highest category present (bool < integer
+    < float), promoted among those only, so int64 with float32 is float32 (NumPy: float64)."""
+    top = max(_CATEGORY[t._data.dtype.kind] for t in ts)
+    dt = np.result_type(*[t._data.dtype for t in ts if _CATEGORY[t._data.dtype.kind] == top])
+    return [t if t._data.dtype == dt else t.astype(dt) for t in ts]
 
 
 def stack(tensors, axis=0):

@@ -347,7 +347,7 @@ def scatter_add(input, dim, index, src):
         return scatter_add(x.reshape(1), 0, idx.reshape(-1), s.reshape(-1)).reshape(())
     places, shp = _scatter_places(x, d, idx, s._data.shape, "scatter_add")
     if not idx.size:
-        return x.clone()
+        return _untouched(x, s)
     part = _src_part(s, idx.shape)
     return x + _scattered(part, places, shp).reshape(x._data.shape)
 
@@ -376,10 +376,18 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     if reduce is not None:
         return _scatter_folded(x, idx, src, value, d, reduce)
     if not idx.size:
-        return x.clone()
+        return _untouched(x, src)
     if src is None:
         return where(_landed(places, shp), _const(value, x), x)
     return _written(x, _src_part(src, idx.shape), places, shp)
+
+
+def _untouched(x, src):
+    """``x`` unchanged (an empty index writes nothing), with ``src`` still on the graph when it
+    requires grad: its gradient is zeros, as torch's, not None."""
+    if src is not None and src._requires_grad:
+        return x + apply(ops.ZerosLike, src.sum())
+    return x.clone()
 
 
 def _landed(places, shp):
@@ -474,7 +482,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
                               include_self=inc).reshape(())
     places, shp = _scatter_places(x, d, idx, s._data.shape, fn)
     if not idx.size:
-        return x.clone()
+        return _untouched(x, s)
     part = _src_part(s, idx.shape)
     if reduce in ("sum", "mean"):
         landed = None if inc else _landed(places, shp)
@@ -680,7 +688,7 @@ def index_add(input, dim, index, source, *, alpha=1):
         raise ValueError(f"{fn}(): source of shape {s.shape} does not fit: expected {want} "
                          f"(self's shape with dim {d} of the index's length)")
     if not idx.size:
-        return x.clone()
+        return _untouched(x, s)
     v = s.reshape(want) * alpha if alpha != 1 else s.reshape(want)
     return x + _scattered(v, places, shp).reshape(x._data.shape)
 
@@ -728,7 +736,7 @@ def index_copy(input, dim, index, source):
     _fits(x, s, want, idx.size, d, "index_copy_(): Number of indices ({k}) should be equal "
           "to source.size(dim) ({m})")
     if not idx.size:
-        return x.clone()
+        return _untouched(x, s)
     return _written(x.reshape(shp), s.reshape(want), places, shp).reshape(x._data.shape)
 
 
@@ -773,7 +781,7 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     _fits(x, s, want, idx.size, d, "index_reduce_(): Number of indices ({k}) should be equal "
           "to source.size(dim): ({m}), for dim: " + str(d))
     if not idx.size:
-        return x.clone()
+        return _untouched(x, s)
     part = s.reshape(want)
     if reduce == "mean":
         landed = None if inc else _landed(places, shp)

@@ -2,23 +2,35 @@
 ``log_prob``/``entropy``/``cdf``/``kl_divergence`` as composites of Tensor ops (their gradients
 come from the tape), reparameterised ``rsample`` and no-grad ``sample`` drawn from the package
 generator (``tg.manual_seed`` repeats them; the values differ from torch's draws)."""
-from . import constraints
+from . import constraints, transforms
 from .bernoulli import Bernoulli
+from .beta import Beta
 from .binomial import Binomial
 from .categorical import Categorical
+from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exponential import Exponential
+from .gamma import Chi2, Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
+from . import kl_gamma  # noqa: F401  (registers the gamma families' KLs)
 from .laplace import Laplace
 from .log_normal import LogNormal
+from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .poisson import Poisson
+from .student_t import StudentT
+from .transformed_distribution import TransformedDistribution
+from .transforms import (AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform,
+                         TanhTransform, Transform)
 from .uniform import Uniform
 
 __all__ = [
-    "Bernoulli", "Binomial", "Categorical", "Distribution", "Exponential", "Independent",
-    "Laplace", "LogNormal", "Normal", "OneHotCategorical", "Poisson", "Uniform",
-    "constraints", "kl_divergence", "register_kl",
+    "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Chi2",
+    "ComposeTransform", "Dirichlet", "Distribution", "ExpTransform", "Exponential", "Gamma",
+    "Independent", "Laplace", "LogNormal", "MultivariateNormal", "Normal", "OneHotCategorical",
+    "Poisson", "SigmoidTransform", "StudentT", "TanhTransform", "Transform",
+    "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl",
+    "transforms",
 ]

@@ -11,7 +11,8 @@ from ..tensor import Tensor
 __all__ = [
     "Constraint", "boolean", "dependent", "dependent_property", "greater_than",
     "greater_than_eq", "independent", "integer_interval", "interval", "less_than",
-    "nonnegative", "nonnegative_integer", "one_hot", "positive", "real", "real_vector",
+    "lower_cholesky", "nonnegative", "nonnegative_integer", "one_hot", "positive",
+    "positive_definite", "real", "real_vector",
     "simplex", "unit_interval",
 ]
 
@@ -183,7 +184,9 @@ class _IndependentConstraint(Constraint):
         ok = self.base_constraint.check(value).data
         n = self.reinterpreted_batch_ndims
         if n:
-            ok = ok.reshape(ok.shape[:ok.ndim - n] + (-1,)).all(-1)
+            # the event's size spelt out: -1 cannot be inferred when the batch is empty
+            keep = ok.shape[:ok.ndim - n]
+            ok = ok.reshape(keep + (int(np.prod(ok.shape[ok.ndim - n:])),)).all(-1)
         return Tensor(np.asarray(ok))
 
     def __repr__(self):
@@ -202,3 +205,6 @@ simplex = _Simplex()
 one_hot = _OneHot()
 greater_than, greater_than_eq, less_than = _GreaterThan, _GreaterThanEq, _LessThan
 interval, integer_interval, independent = _Interval, _IntegerInterval, _IndependentConstraint
+
+# the matrix sets live in their own module (it imports Constraint from this one)
+from .matrix_constraints import lower_cholesky, positive_definite  # noqa: E402

@@ -24,7 +24,9 @@ def _float_target(input, target, fn):
     these losses' operands without the warning of ``mse_loss``)."""
     _check_input(input, fn)
     if isinstance(target, Tensor):
-        if target.dtype != input.dtype:
+        if target.dtype.kind in "biu":  # labels or counts as integers: PyTorch takes them
+            target = target.astype(input.dtype)
+        elif target.dtype != input.dtype:
             raise TypeError(f"{fn}: target has dtype {target.dtype} but input has dtype "
                             f"{input.dtype}")
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..functional._checks import _flag
+from .distance import PairwiseDistance
 from .loss import _Loss
 
 __all__ = ["SoftMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss",
@@ -51,7 +52,10 @@ class TripletMarginWithDistanceLoss(_Loss):
         if not margin > 0:
             raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater "
                              f"than 0, got {margin} instead")
-        self.distance_function, self.margin = distance_function, margin
+        # None is PairwiseDistance(), a child module, as torch's (its repr and named_modules)
+        self.distance_function = PairwiseDistance() if distance_function is None else \
+            distance_function
+        self.margin = margin
         self.swap = _flag(swap, "swap", "TripletMarginWithDistanceLoss")
 
     def forward(self, anchor, positive, negative):

@@ -202,15 +202,17 @@ def vector_to_parameters(vec, parameters):
         start += n
 
 
-# ``nn.utils.rnn``, ``.parametrize``, ``.parametrizations`` and ``.stateless`` as in PyTorch;
+# ``nn.utils.rnn``, ``.parametrize``, ``.parametrizations``, ``.prune`` and ``.stateless`` as in
+# PyTorch;
 # also registered as modules, so that ``from tinygrad_norm.nn.utils.rnn import pad_sequence``
 # works as ``torch.nn.utils.rnn``'s does
 import sys as _sys  # noqa: E402
 
-from . import parametrizations, parametrize  # noqa: E402
+from . import parametrizations, parametrize, prune  # noqa: E402
 from . import rnn_utils as rnn  # noqa: E402
 from ..func import stateless  # noqa: E402  (torch's deprecated home of functional_call)
 
 for _name, _mod in (("rnn", rnn), ("parametrize", parametrize),
-                    ("parametrizations", parametrizations), ("stateless", stateless)):
+                    ("parametrizations", parametrizations), ("prune", prune),
+                    ("stateless", stateless)):
     _sys.modules[f"{__name__}.{_name}"] = _mod
