@@ -390,3 +390,11 @@ def test_edge_cases_as_torch(name, recwarn):
     assert got.shape == tuple(want.shape)
     assert str(got.data.dtype) == str(want.dtype).replace("torch.", "")
     np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("interpolation", INTERPOLATIONS)
+def test_quantile_ties_send_the_gradient_where_torchs_does(interpolation):
+    ties = np.array([[1., 2, 2, 2, 3, 1], [0, 0, 0, 1, 1, 1]])
+    q = np.array([0.1, 0.5, 0.8])
+    _compare(lambda x: tg.quantile(x, tg.tensor(q), 1, interpolation=interpolation),
+             lambda x: torch.quantile(x, torch.tensor(q), 1, interpolation=interpolation), ties)
