@@ -1962,7 +1962,7 @@ class Tensor:
     def mode(self, dim=-1, keepdim=False): return self._statistics().mode(self, dim, keepdim)
     def msort(self): return self._statistics().msort(self)
 
-    def _in_place_form(base, params="", view=False, name=None):  # noqa: N805 - at class creation
+    def _in_place_form(base, params="", view=False, name=None):  # noqa: N805 - a class-time table
         """``base_`` (torch's in-place spelling of method ``base``, parameters ``params`` as
         torch names them): under the rules of ``exp_`` (``_write_``: refused on a tensor, or
         with a tensor argument, that requires grad in grad mode; the result written into this
@@ -1972,11 +1972,11 @@ class Tensor:
         import inspect
         name, P = name or base + "_", inspect.Parameter
         args = ast.parse(f"def f(self, {params}): pass").body[0].args  # the table's words
-        pos = args.args
-        defaults = [P.empty] * (len(pos) - len(args.defaults)) + args.defaults
+        positional = args.args
+        defaults = [P.empty] * (len(positional) - len(args.defaults)) + args.defaults
         sig = inspect.Signature(
             [P(a.arg, P.POSITIONAL_OR_KEYWORD, default=d if d is P.empty else
-               ast.literal_eval(d)) for a, d in zip(pos, defaults)] +
+               ast.literal_eval(d)) for a, d in zip(positional, defaults)] +
             [P(a.arg, P.KEYWORD_ONLY, default=ast.literal_eval(d))
              for a, d in zip(args.kwonlyargs, args.kw_defaults)])
 
