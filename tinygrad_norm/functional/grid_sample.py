@@ -143,12 +143,12 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         else:
             coords = [_source(grid[..., a], sizes[a], padding_mode, align_corners)
                       for a in range(k)]
-            if mode == "nearest":
+            if mode == "nearest" and grid.requires_grad:
                 idx, weights = _nearest(coords, sizes)
             else:
                 idx, weights = _linear(coords, sizes)
         out = _gather_sum(input, idx, weights)
-        if mode == "nearest":
+        if mode == "nearest" and grid.requires_grad:
             # the grid gets gradient 0, as torch's (not None): a select that never picks it
             out = out + where(np.zeros(grid.shape, bool), grid, 0.0).sum(axis=-1).unsqueeze(1)
         return out
@@ -305,14 +305,16 @@ def _bicubic(grid, sizes, padding_mode, align_corners):
     fx, fy = np.floor(cx.data), np.floor(cy.data)
     wx = _cubic_weights(cx - fx.astype(cx.dtype))
     wy = _cubic_weights(cy - fy.astype(cy.dtype))
-    idx, weights = [], []
+    idx = []
     for j in range(4):  # rows (y) outer, columns (x) inner
         py = _tap_positions(fy - 1 + j, sizes[1], padding_mode, align_corners)
         for i in range(4):
             px = _tap_positions(fx - 1 + i, sizes[0], padding_mode, align_corners)
             idx.append(_flat([px, py], sizes))
-            weights.append(wx[i] * wy[j])
-    return np.stack(idx, axis=1), stack(weights, axis=1)
+    # the 16 products wx[i] * wy[j] as one outer product: (N, 4, 1, ...) * (N, 1, 4, ...)
+    wy, wx = stack(wy, axis=1).unsqueeze(2), stack(wx, axis=1).unsqueeze(1)
+    weights = (wx * wy).reshape((wx.shape[0], 16) + wx.shape[3:])
+    return np.stack(idx, axis=1), weights
 
 
 def _gather_sum(input, idx, weights):
