@@ -64,16 +64,30 @@ def test_grid_sample_4d_matches_torch(torch, mode, padding, align, dtype):
     torch_parity(torch, ours, theirs, [x, _grid((2, 4, 7, 2))], dtype, RTOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("align", [True, False])
 @pytest.mark.parametrize("padding", PADDINGS)
 @pytest.mark.parametrize("mode", MODES_4D)
-def test_grid_sample_on_pixel_centres_matches_torch(torch, mode, padding, align):
+def test_grid_sample_on_pixel_centres_matches_torch(torch, mode, padding, align, dtype):
     """Integer and half-integer pixel positions: the floor's cell gives the grid's gradient
     there, the clip's and reflection's kinks fall on them, 'nearest' rounds halves to even.
     Sizes with dyadic steps, so every position is exact in floating point."""
     h, w = (5, 9) if align else (4, 8)
     x = np.random.default_rng(2).standard_normal((2, 2, h, w))
     g = np.stack([_pixel_grid(w, (2, 6, 5), align, 3), _pixel_grid(h, (2, 6, 5), align, 4)], -1)
+    ours, theirs = _sample(mode, padding, align)
+    torch_parity(torch, ours, theirs, [x, g], dtype, RTOL[dtype])
+
+
+@pytest.mark.parametrize("align", [True, False])
+@pytest.mark.parametrize("padding", PADDINGS)
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_grid_sample_5d_on_voxel_centres_matches_torch(torch, mode, padding, align):
+    d, h, w = (3, 5, 9) if align else (2, 4, 8)
+    x = np.random.default_rng(2).standard_normal((2, 2, d, h, w))
+    shape = (2, 3, 4, 2)
+    g = np.stack([_pixel_grid(w, shape, align, 3), _pixel_grid(h, shape, align, 4),
+                  _pixel_grid(d, shape, align, 5)], -1)
     ours, theirs = _sample(mode, padding, align)
     torch_parity(torch, ours, theirs, [x, g], np.float64, 1e-10)
 
@@ -107,13 +121,16 @@ def test_grid_sample_single_pixel_and_wide_reflections(torch, mode, padding):
         torch_parity(torch, ours, theirs, [x, g], np.float64, 1e-10)
 
 
-def test_grid_sample_input_only_and_grid_only_gradients(torch):
+@pytest.mark.parametrize("mode", MODES_4D)
+def test_grid_sample_input_only_and_grid_only_gradients(torch, mode):
     x = np.random.default_rng(9).standard_normal((2, 3, 4, 4))
-    ours, theirs = _sample("bilinear", "border", False)
-    torch_parity(torch, ours, theirs, [x, _grid((2, 3, 3, 2))], np.float64, 1e-10,
-                 diff=[True, False])
-    torch_parity(torch, ours, theirs, [x, _grid((2, 3, 3, 2))], np.float64, 1e-10,
-                 diff=[False, True])
+    ours, theirs = _sample(mode, "border", False)
+    g = _grid((2, 3, 3, 2))
+    for diff in ([True, False], [False, True]):
+        torch_parity(torch, ours, theirs, [x, g], np.float64, 1e-10, diff=diff)
+    out = ours(Tensor(x), Tensor(g))  # nothing wants a gradient: the same values
+    np.testing.assert_allclose(out.data, theirs(torch.tensor(x), torch.tensor(g)).numpy(),
+                               rtol=1e-10, atol=1e-10)
 
 
 def test_grid_sample_empty_batch_channels_and_grid(torch):

@@ -143,7 +143,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         else:
             coords = [_source(grid[..., a], sizes[a], padding_mode, align_corners)
                       for a in range(k)]
-            if mode == "nearest" and grid.requires_grad:
+            if mode == "nearest":
                 idx, weights = _nearest(coords, sizes)
             else:
                 idx, weights = _linear(coords, sizes)
