@@ -133,6 +133,33 @@ def test_grid_sample_input_only_and_grid_only_gradients(torch, mode):
                                rtol=1e-10, atol=1e-10)
 
 
+NON_FINITE = [np.nan, np.inf, -np.inf, 1e30, -1e30]
+
+
+@pytest.mark.parametrize("padding", ["border", "reflection"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_grid_sample_non_finite_grid_clips_to_zero_as_torch(torch, mode, padding):
+    """A NaN or infinite grid value is sampled at pixel 0 after the clip (torch's max(x, 0))
+    with gradient 0. torch's bilinear backward crashes (segfault) on a NaN grid, and on an
+    infinite one under reflection: there only the values are compared, and ours must give
+    finite gradients."""
+    x = np.arange(24.0).reshape(2, 1, 3, 4)
+    for v in NON_FINITE:
+        g = np.array([[v, 0.0], [0.3, 0.1], [0.4, v]]).reshape(1, 1, 3, 2).repeat(2, axis=0)
+        for align in (True, False):
+            ours, theirs = _sample(mode, padding, align)
+            crashes = mode == "bilinear" and (np.isnan(v) or (np.isinf(v) and
+                                                              padding == "reflection"))
+            if not crashes:
+                torch_parity(torch, ours, theirs, [x, g], np.float64, 1e-10)
+                continue
+            xt, gt = Tensor(x, requires_grad=True), Tensor(g, requires_grad=True)
+            out = ours(xt, gt)
+            np.testing.assert_allclose(out.data, theirs(torch.tensor(x), torch.tensor(g)))
+            out.backward(np.ones(out.shape))
+            assert np.isfinite(gt.grad.data).all() and np.isfinite(xt.grad.data).all()
+
+
 def test_grid_sample_empty_batch_channels_and_grid(torch):
     for xs, gs in [((0, 2, 3, 3), (0, 2, 2, 2)), ((2, 0, 3, 3), (2, 2, 2, 2)),
                    ((2, 2, 3, 3), (2, 0, 4, 2))]:

@@ -198,8 +198,12 @@ def _clip(c, n):
     """Clip to [0, n - 1]; the gradient is 1 strictly inside and 0 on the border itself (torch
     treats the border as outside), hence a select, not ``clip``."""
     v = c.data
-    inside = (v > 0) & (v < n - 1)
-    return where(inside, c, np.clip(v, 0, n - 1).astype(v.dtype))
+    with np.errstate(invalid="ignore"):
+        inside = (v > 0) & (v < n - 1)
+        # NaN (a NaN or infinite grid value, or a reflected infinity) goes to 0, as torch's
+        # vectorised max(x, 0) does
+        edge = np.where(v >= n - 1, n - 1, 0).astype(v.dtype)
+    return where(inside, c, edge)
 
 
 def _reflect(c, n, align_corners):
@@ -212,13 +216,13 @@ def _reflect(c, n, align_corners):
         return c
     dt = c.dtype.type
     d = c - low
-    sign = np.where(d.data < 0, dt(-1), dt(1))
-    a = d * sign
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"):  # an infinity becomes NaN here, and 0 in the clip
+        sign = np.where(d.data < 0, dt(-1), dt(1))
+        a = d * sign
         flips = np.trunc(a.data / dt(twice))
-    extra = a - flips * dt(twice)
-    back = extra.data > dt(twice) - extra.data
-    mirrored = extra * np.where(back, dt(-1), dt(1)) + np.where(back, dt(twice), dt(0))
+        extra = a - flips * dt(twice)
+        back = extra.data > dt(twice) - extra.data
+        mirrored = extra * np.where(back, dt(-1), dt(1)) + np.where(back, dt(twice), dt(0))
     return mirrored + low
 
 
