@@ -211,7 +211,7 @@ def zeta(input, other):
 def _constant(kernel, fn):
     def f(input):
         x = _float(_tensor(input, fn))
-        return Tensor._wrap(kernel(x._data).astype(x.dtype, copy=False))
+        return Tensor._wrap(_sk.on_array(kernel, x._data).astype(x.dtype, copy=False))
     f.__name__ = f.__qualname__ = fn
     return f
 

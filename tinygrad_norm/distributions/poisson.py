@@ -57,7 +57,8 @@ class Poisson(Distribution):
         shape = self._extended_shape(sample_shape)
         with no_grad():
             rate = np.broadcast_to(self.rate.data, shape)
-            return Tensor(_random.generator().poisson(rate).astype(rate.dtype))
+            # asarray: for a 0-d rate the generator returns a Python int
+            return Tensor(np.asarray(_random.generator().poisson(rate)).astype(rate.dtype))
 
     def log_prob(self, value):
         if self._validate_args:
