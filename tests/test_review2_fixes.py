@@ -50,3 +50,18 @@ def test_poisson_scalar_rate_sample():
     for shape in [(), (5,), (2, 3)]:
         s = tg.distributions.Poisson(2.0).sample(shape)
         assert isinstance(s, Tensor) and s.shape == shape and s.dtype == np.float32
+
+
+# ---- xlog1py: the x-gradient where x == 0 was 0 (torch: log1p(other)), and NaN for other < -1 --
+def test_xlog1py_gradient_at_zero_input():
+    x = np.array([0.0, 0.0, 0.0, 0.0, 2.0, -1.0])
+    y = np.array([2.0, -2.0, 0.5, -0.5, 3.0, 0.5])
+    g = np.array([0.3, 1.1, -0.7, 2.0, 0.9, -1.3])
+    a, b = Tensor(x, requires_grad=True), Tensor(y, requires_grad=True)
+    S.xlog1py(a, b).backward(Tensor(g))
+    at = torch.tensor(x, requires_grad=True)
+    bt = torch.tensor(y, requires_grad=True)
+    torch.special.xlog1py(at, bt).backward(torch.tensor(g))
+    np.testing.assert_allclose(a.grad.numpy(), at.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(b.grad.numpy(), bt.grad.numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(S.xlog1py(a, b).numpy(), torch.special.xlog1py(at, bt).detach())
