@@ -65,3 +65,17 @@ def test_xlog1py_gradient_at_zero_input():
     np.testing.assert_allclose(a.grad.numpy(), at.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(b.grad.numpy(), bt.grad.numpy(), rtol=1e-12)
     np.testing.assert_array_equal(S.xlog1py(a, b).numpy(), torch.special.xlog1py(at, bt).detach())
+
+
+# ---- Poisson/Binomial log_prob with validate_args=False at a negative integer count (or one
+# above total_count) raised "math domain error" from math.lgamma's pole; torch gives -inf ----
+@pytest.mark.parametrize("value", [-1.0, -2.0, -0.5, 1.5, 4.0, 5.0])
+def test_count_log_prob_outside_support_without_validation(value):
+    D, TD = tg.distributions, torch.distributions
+    pairs = [(D.Poisson(2.0, validate_args=False), TD.Poisson(2.0, validate_args=False)),
+             (D.Binomial(3, probs=Tensor(np.float32(0.3)), validate_args=False),
+              TD.Binomial(3, probs=torch.tensor(0.3), validate_args=False))]
+    for ours, ref in pairs:
+        got = ours.log_prob(Tensor(np.float32(value))).numpy()
+        want = ref.log_prob(torch.tensor(value)).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-6)
