@@ -79,3 +79,19 @@ def test_count_log_prob_outside_support_without_validation(value):
         got = ours.log_prob(Tensor(np.float32(value))).numpy()
         want = ref.log_prob(torch.tensor(value)).numpy()
         np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+# ---- LogNormal.cdf(0) under validation raised (value outside (0, inf)); torch checks the log of
+# the value against the base Normal's support, so 0 (log -inf) is accepted and gives 0 ----
+def test_lognormal_cdf_at_zero_validated():
+    ours = tg.distributions.LogNormal(0.0, 1.0).cdf(Tensor(np.array([0.0, 1.0], np.float32)))
+    ref = torch.distributions.LogNormal(0.0, 1.0).cdf(torch.tensor([0.0, 1.0]))
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="support"):  # a negative value: NaN log, as torch
+        tg.distributions.LogNormal(0.0, 1.0).cdf(Tensor(np.array(-1.0, np.float32)))
+    torch_raised = False
+    try:
+        torch.distributions.LogNormal(0.0, 1.0).cdf(torch.tensor(-1.0))
+    except ValueError:
+        torch_raised = True
+    assert torch_raised
