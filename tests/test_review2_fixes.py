@@ -53,6 +53,18 @@ def test_poisson_scalar_rate_sample():
         assert isinstance(s, Tensor) and s.shape == shape and s.dtype == np.float32
 
 
+# ---- Binomial with 0-d parameters: sample() crashed the same way ----
+@pytest.mark.parametrize("probs", [0.3, np.float32(0.3)])
+def test_binomial_zero_dim_sample(probs):
+    tg.manual_seed(0)
+    for shape in [(), (4,)]:
+        s = tg.distributions.Binomial(10, probs=Tensor(np.asarray(probs))).sample(shape)
+        ref = torch.distributions.Binomial(10, probs=torch.tensor(probs)).sample(shape)
+        assert s.shape == tuple(ref.shape) and s.dtype == np.dtype(str(ref.dtype)[6:])
+        assert ((s.numpy() >= 0) & (s.numpy() <= 10)).all()
+    assert tg.distributions.Binomial(10, probs=0.3).sample().shape == ()
+
+
 # ---- xlog1py: the x-gradient where x == 0 was 0 (torch: log1p(other)), and NaN for other < -1 --
 def test_xlog1py_gradient_at_zero_input():
     x = np.array([0.0, 0.0, 0.0, 0.0, 2.0, -1.0])
