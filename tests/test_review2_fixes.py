@@ -59,7 +59,7 @@ def test_binomial_zero_dim_sample(probs):
     tg.manual_seed(0)
     for shape in [(), (4,)]:
         s = tg.distributions.Binomial(10, probs=Tensor(np.asarray(probs))).sample(shape)
-        ref = torch.distributions.Binomial(10, probs=torch.tensor(probs)).sample(shape)
+        ref = torch.distributions.Binomial(10, probs=torch.tensor(np.asarray(probs))).sample(shape)
         assert s.shape == tuple(ref.shape) and s.dtype == np.dtype(str(ref.dtype)[6:])
         assert ((s.numpy() >= 0) & (s.numpy() <= 10)).all()
     assert tg.distributions.Binomial(10, probs=0.3).sample().shape == ()
