@@ -1818,7 +1818,7 @@ from . import special_kernels as _sk  # noqa: E402  (pure NumPy; kept with the b
 
 
 def _special(kernel, a, *more):
-    return kernel(a, *more).astype(a.dtype, copy=False)
+    return _sk.on_array(kernel, a, *more).astype(a.dtype, copy=False)
 
 
 def _nonzero(a, xp):

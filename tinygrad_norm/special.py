@@ -122,11 +122,16 @@ def xlog1py(input, other):
     the gradient to ``other`` is ``input / (1 + other)`` (0 where ``other`` is -1)."""
     x, y = _both(input, other, "xlog1py")
     at_pole = y._data == -1
+    # x = 0 with other < -1 is torch's 0 (value and gradients): log1p kept out of it there, as
+    # at the pole, so that no NaN reaches a gradient; for x != 0 it stays NaN, as torch's.
+    safe = at_pole | ((y._data < -1) & (x._data == 0))
     with np.errstate(invalid="ignore"):  # log1p(y < -1) is NaN, as torch's (silently)
-        log_y = where(at_pole, 0.0, where(at_pole, 0.0, y).log1p())
+        log_y = where(safe, 0.0, where(safe, 0.0, y).log1p())
     out = x * log_y
-    keep_zero = (x._data == 0) & ~np.isnan(y._data)
-    if keep_zero.any():  # 0 * log1p(inf) would be NaN: torch's 0 there
+    # 0 * log1p(inf) would be NaN: torch's 0 there. Only there: where log1p(other) is finite,
+    # the x-gradient at x = 0 stays log1p(other), as torch's.
+    keep_zero = (x._data == 0) & (y._data == np.inf)
+    if keep_zero.any():
         out = where(keep_zero, 0.0, out)
     inf = at_pole & (x._data != 0)
     if inf.any():  # x * log(0): the infinities, as constants
@@ -211,7 +216,7 @@ def zeta(input, other):
 def _constant(kernel, fn):
     def f(input):
         x = _float(_tensor(input, fn))
-        return Tensor._wrap(kernel(x._data).astype(x.dtype, copy=False))
+        return Tensor._wrap(_sk.on_array(kernel, x._data).astype(x.dtype, copy=False))
     f.__name__ = f.__qualname__ = fn
     return f
 

@@ -49,6 +49,15 @@ def _f64(a):
     return np.asarray(a, dtype=np.float64)
 
 
+def on_array(kernel, a, *more):
+    """``kernel(a, *more)`` for an ``a`` of any rank: a 0-d input goes through a 1-element view,
+    because the kernels write through boolean masks and NumPy turns 0-d results into scalars."""
+    a = np.asarray(a)
+    if a.ndim:
+        return kernel(a, *more)
+    return kernel(a.reshape(1), *more).reshape(())
+
+
 # ---- Hurwitz zeta -------------------------------------------------------------------------------
 
 def _zeta_positive(s, q):

@@ -84,7 +84,8 @@ class Binomial(Distribution):
         with no_grad():
             n = np.broadcast_to(self.total_count.data, shape)
             p = np.broadcast_to(self.probs.data, shape)
-            return Tensor(_random.generator().binomial(n.astype(np.int64), p).astype(p.dtype))
+            draws = _random.generator().binomial(n.astype(np.int64), p)
+            return Tensor(np.asarray(draws).astype(p.dtype))  # a Python int for 0-d parameters
 
     def log_prob(self, value):
         if self._validate_args:

@@ -4,6 +4,9 @@ Written directly over its base Normal rather than as a TransformedDistribution (
 no transforms); the values, and torch's errors, are those of ``Normal`` and ``exp``."""
 from __future__ import annotations
 
+import numpy as np
+
+from ..tensor import Tensor
 from . import constraints
 from .distribution import Distribution
 from .normal import Normal
@@ -58,9 +61,15 @@ class LogNormal(Distribution):
         return self.base_dist.log_prob(x) - x  # the change of variables: log |d exp(x)/dx| = x
 
     def cdf(self, value):
+        if self._validate_args and not isinstance(value, Tensor):
+            self._validate_sample(value)  # its "must be a Tensor" error
+        with np.errstate(divide="ignore", invalid="ignore"):  # log 0 and log(< 0): silent
+            x = value.log()
         if self._validate_args:
-            self._validate_sample(value)
-        return self.base_dist.cdf(value.log())
+            # torch checks log(value) against the base's support (the reals): 0 (log -inf)
+            # and inf pass, a negative value (log NaN) does not
+            self.base_dist._validate_sample(x)
+        return self.base_dist.cdf(x)
 
     def icdf(self, value):
         return self.base_dist.icdf(value).exp()

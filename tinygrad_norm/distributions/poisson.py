@@ -16,7 +16,15 @@ from .utils import broadcast_all
 
 __all__ = ["Poisson"]
 
-_lgamma = np.frompyfunc(math.lgamma, 1, 1)
+
+
+def _lgamma_or_inf(x):
+    """math.lgamma, but inf at its poles (0, -1, -2, ...) as torch.lgamma, where math.lgamma
+    raises: a count outside the support, scored with validation off, is then -inf."""
+    return math.inf if x <= 0 and float(x).is_integer() else math.lgamma(x)
+
+
+_lgamma = np.frompyfunc(_lgamma_or_inf, 1, 1)
 
 
 def log_factorial(k):
@@ -57,7 +65,8 @@ class Poisson(Distribution):
         shape = self._extended_shape(sample_shape)
         with no_grad():
             rate = np.broadcast_to(self.rate.data, shape)
-            return Tensor(_random.generator().poisson(rate).astype(rate.dtype))
+            # asarray: for a 0-d rate the generator returns a Python int
+            return Tensor(np.asarray(_random.generator().poisson(rate)).astype(rate.dtype))
 
     def log_prob(self, value):
         if self._validate_args:
