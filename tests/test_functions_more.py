@@ -268,3 +268,27 @@ def test_gradcheck_of_the_composites():
     assert tg.gradgradcheck(lambda a: tg.logit(a), (x,))
     assert tg.gradgradcheck(lambda a: tg.sinc(a), (Tensor(A, requires_grad=True),))
     assert tg.gradcheck(lambda a: a.unfold(1, 3, 1), (Tensor(A, requires_grad=True),))
+
+
+def test_xlogy_and_logit_at_the_edges_as_torch():
+    # input 0 with a negative or infinite other: torch's 0 (value) and 0 (input gradient); the
+    # NaN and infinite cases elsewhere as torch's, except the two documented gradients
+    ys = np.array([-2.0, -1.0, 0.0, 0.5, 2.0, np.inf, np.nan])
+    for xv in (0.0, 1.0, -1.0):
+        tx = torch.full((7,), xv, dtype=torch.float64, requires_grad=True)
+        ty = torch.tensor(ys, requires_grad=True)
+        torch.xlogy(tx, ty).backward(torch.ones(7, dtype=torch.float64))
+        x, y = Tensor(np.full(7, xv), requires_grad=True), Tensor(ys, requires_grad=True)
+        out = tg.xlogy(x, y)
+        out.backward(Tensor(np.ones(7)))
+        np.testing.assert_array_equal(out.data, torch.xlogy(tx, ty).detach().numpy())
+        expected = tx.grad.numpy().copy()
+        if xv == 0.0:
+            expected[5] = 0.0  # input 0, other +inf: torch inf (documented)
+        np.testing.assert_array_equal(x.grad.data, expected)
+    tp = torch.tensor([-0.5, 0.3, 1.5], dtype=torch.float64, requires_grad=True)
+    torch.logit(tp).backward(torch.ones(3, dtype=torch.float64))
+    p = Tensor(np.array([-0.5, 0.3, 1.5]), requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        tg.logit(p).backward(Tensor(np.ones(3)))
+    np.testing.assert_array_equal(p.grad.data, tp.grad.numpy())  # NaN outside [0, 1]

@@ -70,17 +70,21 @@ def _both(a, b, fn, floating=True):
 
 def xlogy(input, other):
     """``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN), as torch, with
-    torch's gradients: ``log(other)`` to ``input`` even where it is 0 (but 0 where ``other`` is
-    0), ``input / other`` to ``other`` (0 where ``other`` is 0; torch's is inf or NaN there)."""
+    torch's gradients to ``input``: ``log(other)``, also where ``input`` is 0, except 0 there
+    where ``other <= 0``. The gradient to ``other`` is ``input / other``, 0 where ``other`` is 0
+    (torch's is inf or NaN there); at ``input`` 0, ``other`` +inf the value is 0 and the gradient
+    to ``input`` 0 (torch: inf)."""
     x, y = _both(input, other, "xlogy")
-    y0 = y._data == 0
-    log_y = where(y0, 0.0, where(y0, 1.0, y).log())  # log(0) kept out of every gradient
-    out = x * log_y
-    inf = y0 & (x._data != 0)
-    if inf.any():  # x * log(0): the infinities, as constants (torch's x-gradient there is 0)
-        with np.errstate(divide="ignore"):
-            out = where(inf, Tensor(x._data * np.log(y._data)), out)
-    return out
+    xd, yd = x._data, y._data
+    x0, y0 = xd == 0, yd == 0
+    # The log's constant stand-ins: log(0) = -inf as a constant (its y-gradient kept out), and 0
+    # where input is 0 and other negative (torch's zero value and zero input-gradient there)
+    # (and 0 where input is 0 and other +inf: 0 * inf would be NaN)
+    fixed = y0 | (x0 & ((yd < 0) | np.isposinf(yd)))
+    with np.errstate(invalid="ignore"):
+        log_y = where(fixed, Tensor(np.where(y0 & ~x0, -np.inf, 0.0).astype(yd.dtype)),
+                      where(fixed, 1.0, y).log())
+        return x * log_y
 
 
 def logit(input, eps=None):
@@ -91,7 +95,12 @@ def logit(input, eps=None):
         if isinstance(eps, bool) or not isinstance(eps, (int, float)):
             raise TypeError(f"logit(): eps must be a number or None, got {type(eps).__name__}")
         p = p.clip(eps, 1.0 - eps)
-    return p.log() - (-p).log1p()
+    out = p.log() - (-p).log1p()
+    outside = (p._data < 0) | (p._data > 1)
+    if outside.any():  # NaN there, value and gradient, as torch (1/p + 1/(1-p) is finite)
+        # (the NaN factor behind a second select: the inside's zero gradient must stay 0)
+        out = where(outside, where(outside, p, 0.0) * float("nan"), out)
+    return out
 
 
 def sinc(input):
