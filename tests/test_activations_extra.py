@@ -217,14 +217,32 @@ def test_prelu_layer_dtype_and_reset():
         m(Tensor(np.ones((2, 3), np.float32)))
 
 
-@pytest.mark.parametrize("name", ["ReLU6", "Hardtanh", "Hardsigmoid", "Hardswish", "Mish", "SELU",
-                                  "CELU"])
-def test_inplace_layers_refuse_inplace_true(name):
-    assert getattr(nn, name)(inplace=False).inplace is False
-    with pytest.raises(NotImplementedError, match="inplace"):
-        getattr(nn, name)(inplace=True)
-    with pytest.raises(NotImplementedError, match="inplace"):
-        getattr(F, name.lower())(Tensor(np.ones(2)), inplace=True)
+@pytest.mark.parametrize("name", ["ReLU", "LeakyReLU", "SiLU", "ELU", "ReLU6", "Hardtanh",
+                                  "Hardsigmoid", "Hardswish", "Mish", "SELU", "CELU"])
+def test_inplace_true_writes_the_input_as_torch(torch, name):
+    a = np.random.default_rng(3).standard_normal((3, 4)) * 4
+    ours, theirs = getattr(nn, name)(inplace=True), getattr(torch.nn, name)(inplace=True)
+    assert repr(ours) == repr(theirs) and ours.inplace is True
+    x, tx = Tensor(a.copy()), torch.tensor(a.copy())
+    assert ours(x) is x  # nothing recorded: written into the input, as torch
+    theirs(tx)
+    np.testing.assert_allclose(x.data, tx.numpy(), rtol=1e-12, atol=1e-12)
+    f = getattr(F, name.lower() if name != "LeakyReLU" else "leaky_relu")
+    y = Tensor(a.copy())
+    assert f(y, inplace=True) is y and np.array_equal(y.data, x.data)
+    # on the tape: a new tensor with a warning, the input unchanged, torch's gradient
+    w, tw = Tensor(a.copy(), requires_grad=True), torch.tensor(a.copy(), requires_grad=True)
+    with pytest.warns(UserWarning, match="inplace=True.* on a tensor that requires grad"):
+        out = ours(w * 1.0)
+    tout = theirs(tw * 1.0)
+    up = np.random.default_rng(4).standard_normal(a.shape)
+    out.backward(Tensor(up))
+    tout.backward(torch.tensor(up))
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-12)
+    tol = 1e-7 if name == "Hardsigmoid" else 1e-12  # torch's 1/6 in float32 (api.md)
+    np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=tol, atol=tol)
+    with pytest.raises(TypeError, match="inplace"):
+        f(Tensor(a), inplace="yes")
 
 
 def test_softmin_implicit_dim_warns_as_torch(torch):

@@ -430,10 +430,9 @@ def test_rrelu_errors(torch):
         F.rrelu(x, "a", 0.1, True)
     with pytest.raises(TypeError, match="'training' must be bool, not str"):
         F.rrelu(x, training="yes")
-    with pytest.raises(NotImplementedError):
-        F.rrelu(x, inplace=True)
-    with pytest.raises(NotImplementedError):
-        nn.RReLU(inplace=True)
+    y = Tensor(np.array([-2.0, 3.0]))
+    assert F.rrelu(y, inplace=True) is y and y.data.tolist() == [-2.0 * (1 / 8 + 1 / 3) / 2, 3.0]
+    assert repr(nn.RReLU(inplace=True)) == repr(torch.nn.RReLU(inplace=True))
     with pytest.raises(ValueError):
         nn.RReLU(0.5, 0.1)
     with pytest.raises(TypeError):

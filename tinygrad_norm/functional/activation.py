@@ -4,6 +4,7 @@ negative_slope)."""
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import numbers
 import warnings
@@ -11,7 +12,7 @@ import warnings
 import numpy as np
 
 from .. import ops
-from ..autograd import scope
+from ..autograd import is_grad_enabled, scope
 from ._checks import _flag
 from ..tensor import Tensor, apply, where
 
@@ -34,19 +35,56 @@ def _number(v, name, fn):
     return float(v)
 
 
-def _no_inplace(inplace, fn):
-    if _flag(inplace, "inplace", fn):
-        raise NotImplementedError(f"{fn}: inplace=True is not supported (the tape keeps the "
-                                  f"input for the backward pass); the result is the same without")
+def _inplace_flag(inplace, fn):
+    return _flag(inplace, "inplace", fn)
 
 
-def relu(input):
-    """max(input, 0); the gradient at 0 is 0."""
+def _may_write_input(fn):
+    """torch's ``inplace=True`` for an activation ``fn(input, ..., inplace=False)``: the result
+    written into ``input`` and ``input`` returned, where nothing is recorded (the input does not
+    require grad, or grad mode is off). Where the tape needs the input (it requires grad) the
+    input keeps its values and the result is a new tensor, with a warning: a node recorded
+    before may still read them, which torch's version counter would refuse at backward instead.
+    Outermost (above ``_half_in_float32``), so a float16 input gets the rounded result."""
+    name = fn.__name__
+    pos = list(inspect.signature(fn).parameters).index("inplace")
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        if "inplace" in kwargs:
+            inplace = kwargs.pop("inplace")
+        elif len(args) > pos:
+            inplace, args = args[pos], args[:pos] + args[pos + 1:]
+        else:
+            return fn(*args, **kwargs)
+        if not _inplace_flag(inplace, name):
+            return fn(*args, **kwargs)
+        out = fn(*args, **kwargs)
+        return _deliver(args[0] if args else kwargs["input"], out, name)
+    return run
+
+
+def _deliver(input, out, fn):
+    if input.requires_grad and is_grad_enabled():
+        warnings.warn(f"{fn}(inplace=True) on a tensor that requires grad: the result is a new "
+                      f"tensor and the input keeps its values (the tape needs them for the "
+                      f"backward pass); use the returned tensor", UserWarning, stacklevel=3)
+        return out
+    return input._put(f"{fn}_", out._data)
+
+
+def relu(input, inplace=False):
+    """max(input, 0); the gradient at 0 is 0. ``inplace`` as ``_may_write_input`` says, tested
+    here without its wrapper: relu is on every MLP's hot path."""
     _check(input, "relu")
-    return input.relu()
+    if inplace is False:
+        return input.relu()
+    return _deliver(input, input.relu(), "relu") if _inplace_flag(inplace, "relu") else \
+        input.relu()
 
 
-def leaky_relu(input, negative_slope=0.01):
+@_may_write_input
+def leaky_relu(input, negative_slope=0.01, inplace=False):
     """input where input > 0, else negative_slope * input (slope at 0: negative_slope)."""
     _check(input, "leaky_relu")
     slope = _number(negative_slope, "negative_slope", "leaky_relu")
@@ -142,16 +180,18 @@ def gelu(input, approximate="none"):
         return input * 0.5 * cdf
 
 
+@_may_write_input
 @_half_in_float32
-def silu(input):
+def silu(input, inplace=False):
     """x * sigmoid(x) (also called swish)."""
     _check(input, "silu")
     with scope("silu"):
         return input * input.sigmoid()
 
 
+@_may_write_input
 @_half_in_float32
-def elu(input, alpha=1.0):
+def elu(input, alpha=1.0, inplace=False):
     """x where x > 0, else alpha * (exp(x) - 1)."""
     _check(input, "elu")
     alpha = _number(alpha, "alpha", "elu")
@@ -259,11 +299,11 @@ def _clamped(input, lo, hi):
     return where(inside, input, np.clip(d, lo, hi))  # NumPy 2 keeps d's dtype for the bounds
 
 
+@_may_write_input
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """input clipped to [min_val, max_val]; gradient 1 strictly inside, 0 at and beyond the
     bounds (NaN passes with gradient 1), as PyTorch."""
     _check(input, "hardtanh")
-    _no_inplace(inplace, "hardtanh")
     lo, hi = _number(min_val, "min_val", "hardtanh"), _number(max_val, "max_val", "hardtanh")
     if lo > hi:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={lo} "
@@ -272,32 +312,32 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
         return _clamped(input, lo, hi)
 
 
+@_may_write_input
 def relu6(input, inplace=False):
     """min(max(x, 0), 6), PyTorch's hardtanh(x, 0, 6): gradient 0 at 0 and at 6."""
     _check(input, "relu6")
-    _no_inplace(inplace, "relu6")
     with scope("relu6"):
         return _clamped(input, 0.0, 6.0)
 
 
+@_may_write_input
 @_half_in_float32
 def hardsigmoid(input, inplace=False):
     """min(max(x + 3, 0), 6) / 6; gradient 1/6 strictly between -3 and 3, else 0 (NaN too, as
     PyTorch's kernel, whose test ``-3 < x < 3`` a NaN fails)."""
     _check(input, "hardsigmoid")
-    _no_inplace(inplace, "hardsigmoid")
     with scope("hardsigmoid"):
         d = input.data
         inside = (d > -3) & (d < 3)
         return where(inside, (input + 3.0) / 6.0, np.clip(d + 3.0, 0.0, 6.0) / 6.0)
 
 
+@_may_write_input
 @_half_in_float32
 def hardswish(input, inplace=False):
     """x * min(max(x + 3, 0), 6) / 6. As PyTorch's backward: gradient 0 for x <= -3,
     x / 3 + 1/2 for -3 < x < 3, 1 from 3 on (and at NaN); -inf gives NaN, as its forward."""
     _check(input, "hardswish")
-    _no_inplace(inplace, "hardswish")
     with scope("hardswish"):
         d = input.data
         low = d <= -3
@@ -306,11 +346,11 @@ def hardswish(input, inplace=False):
         return where(low, input * 0.0, where(mid, xm * (xm + 3.0) / 6.0, input))
 
 
+@_may_write_input
 @_half_in_float32
 def mish(input, inplace=False):
     """x * tanh(softplus(x)) (Misra, 2019)."""
     _check(input, "mish")
-    _no_inplace(inplace, "mish")
     with scope("mish"):
         return input * softplus(input).tanh()
 
@@ -319,21 +359,21 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
+@_may_write_input
 @_half_in_float32
 def selu(input, inplace=False):
     """scale * elu(x, alpha) with PyTorch's constants (Klambauer et al., 2017); the gradient at
     0 is scale * alpha, as its elu kernel's."""
     _check(input, "selu")
-    _no_inplace(inplace, "selu")
     with scope("selu"):
         return _elu(input, _SELU_ALPHA, scale=_SELU_SCALE)
 
 
+@_may_write_input
 @_half_in_float32
 def celu(input, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)); gradient 1 at 0."""
     _check(input, "celu")
-    _no_inplace(inplace, "celu")
     alpha = _number(alpha, "alpha", "celu")
     if alpha == 0:
         raise ValueError("celu: alpha cannot be 0 (ZeroDivisionError)")
@@ -388,10 +428,10 @@ def hardshrink(input, lambd=0.5):
         return where(_shrunk(input.data, lambd), input, 0.0)
 
 
+@_may_write_input
 def threshold(input, threshold, value, inplace=False):
     """x where x > threshold, else value; gradient 0 at the threshold (NaN passes)."""
     _check(input, "threshold")
-    _no_inplace(inplace, "threshold")
     th = _number(threshold, "threshold", "threshold")
     value = _number(value, "value", "threshold")
     with scope("threshold", threshold=th, value=value):

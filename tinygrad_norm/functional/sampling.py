@@ -12,7 +12,7 @@ from .. import random as _random
 from ..autograd import scope
 from ..tensor import Tensor
 from ._checks import _flag
-from .activation import _dim, _no_inplace, leaky_relu
+from .activation import _deliver, _dim, _inplace_flag, leaky_relu
 
 __all__ = ["gumbel_softmax", "rrelu"]
 
@@ -83,13 +83,14 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Randomized leaky ReLU, as ``torch.nn.functional.rrelu``: ``x`` where ``x > 0``, else
     ``a * x``. Training: ``a`` drawn from U(lower, upper) for each element, from the framework's
     generator (the gradient is ``a`` there, 1 elsewhere). Eval: ``leaky_relu`` with slope
-    ``(lower + upper) / 2``. ``inplace=True`` raises ``NotImplementedError``; ``F.rrelu_``
-    writes in place."""
+    ``(lower + upper) / 2``. ``inplace=True`` writes the result into ``input`` where nothing
+    is recorded (see ``activation._may_write_input``)."""
     fn = "rrelu"
     _floating(input, "input", fn)
     lower, upper = _bounds(lower, upper, fn)
     training = _flag(training, "training", fn)
-    _no_inplace(inplace, fn)
+    if _inplace_flag(inplace, fn):
+        return _deliver(input, rrelu(input, lower, upper, training), fn)
     if not training:
         return leaky_relu(input, (lower + upper) / 2)
     a = _draw(input.shape, input.dtype, lambda g, s, dt: g.uniform(lower, upper, s).astype(dt))

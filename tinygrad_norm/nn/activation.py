@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import functional as F
 from ..tensor import Tensor
-from ..functional.activation import _no_inplace, _number
+from ..functional.activation import _inplace_flag, _number
 from . import init
 from .linear import _count, _float_dtype
 from .module import Module, Parameter
@@ -16,27 +16,34 @@ __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "GEL
            "PReLU", "GLU", "Softmin", "Softmax2d"]
 
 
+def _inplace_repr(m, sep=""):
+    """torch's ``inplace=True`` in a layer's repr, only when set."""
+    return f"{sep}inplace=True" if m.inplace else ""
+
+
 class ReLU(Module):
     def __init__(self, inplace=False):
         super().__init__()
-        _no_inplace(inplace, "ReLU")
-        self.inplace = False
+        self.inplace = _inplace_flag(inplace, "ReLU")
 
     def forward(self, input):
-        return F.relu(input)
+        return F.relu(input, inplace=self.inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self)
 
 
 class LeakyReLU(Module):
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        _no_inplace(inplace, "LeakyReLU")
-        self.negative_slope, self.inplace = negative_slope, False
+        self.negative_slope = negative_slope
+        self.inplace = _inplace_flag(inplace, "LeakyReLU")
 
     def forward(self, input):
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, inplace=self.inplace)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + _inplace_repr(self, ", ")
 
 
 class Sigmoid(Module):
@@ -85,24 +92,25 @@ class GELU(Module):
 class SiLU(Module):
     def __init__(self, inplace=False):
         super().__init__()
-        _no_inplace(inplace, "SiLU")
-        self.inplace = False
+        self.inplace = _inplace_flag(inplace, "SiLU")
 
     def forward(self, input):
-        return F.silu(input)
+        return F.silu(input, inplace=self.inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self)
 
 
 class ELU(Module):
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        _no_inplace(inplace, "ELU")
-        self.alpha, self.inplace = alpha, False
+        self.alpha, self.inplace = alpha, _inplace_flag(inplace, "ELU")
 
     def forward(self, input):
-        return F.elu(input, self.alpha)
+        return F.elu(input, self.alpha, inplace=self.inplace)
 
     def extra_repr(self):
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + _inplace_repr(self, ", ")
 
 
 class Softplus(Module):
@@ -127,17 +135,17 @@ class Hardtanh(Module):
 
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__()
-        _no_inplace(inplace, type(self).__name__)
+        self.inplace = _inplace_flag(inplace, type(self).__name__)
         if not _number(max_val, "max_val", "Hardtanh") > _number(min_val, "min_val", "Hardtanh"):
             raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than min_val "
                              f"({min_val})")
-        self.min_val, self.max_val, self.inplace = min_val, max_val, False
+        self.min_val, self.max_val = min_val, max_val
 
     def forward(self, input):
-        return F.hardtanh(input, self.min_val, self.max_val)
+        return F.hardtanh(input, self.min_val, self.max_val, inplace=self.inplace)
 
     def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        return f"min_val={self.min_val}, max_val={self.max_val}" + _inplace_repr(self, ", ")
 
 
 class ReLU6(Hardtanh):
@@ -147,29 +155,32 @@ class ReLU6(Hardtanh):
         super().__init__(0.0, 6.0, inplace)
 
     def extra_repr(self):
-        return ""
+        return _inplace_repr(self)
 
 
 class _Plain(Module):
-    """An activation without arguments but PyTorch's ``inplace`` (refused when True)."""
+    """An activation without arguments but PyTorch's ``inplace``."""
 
     _fn = None
+    _shows_inplace = True  # in the repr, as torch's (not Hardsigmoid's, Hardswish's)
 
     def __init__(self, inplace=False):
         super().__init__()
-        _no_inplace(inplace, type(self).__name__)
-        self.inplace = False
+        self.inplace = _inplace_flag(inplace, type(self).__name__)
 
     def forward(self, input):
-        return type(self)._fn(input)
+        return type(self)._fn(input, inplace=self.inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self) if self._shows_inplace else ""
 
 
 class Hardsigmoid(_Plain):
-    _fn = staticmethod(F.hardsigmoid)
+    _fn, _shows_inplace = staticmethod(F.hardsigmoid), False
 
 
 class Hardswish(_Plain):
-    _fn = staticmethod(F.hardswish)
+    _fn, _shows_inplace = staticmethod(F.hardswish), False
 
 
 class Mish(_Plain):
@@ -183,14 +194,13 @@ class SELU(_Plain):
 class CELU(Module):
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        _no_inplace(inplace, "CELU")
-        self.alpha, self.inplace = alpha, False
+        self.alpha, self.inplace = alpha, _inplace_flag(inplace, "CELU")
 
     def forward(self, input):
-        return F.celu(input, self.alpha)
+        return F.celu(input, self.alpha, inplace=self.inplace)
 
     def extra_repr(self):
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + _inplace_repr(self, ", ")
 
 
 class Softsign(Module):
@@ -223,14 +233,14 @@ class Hardshrink(Softshrink):
 class Threshold(Module):
     def __init__(self, threshold, value, inplace=False):
         super().__init__()
-        _no_inplace(inplace, "Threshold")
-        self.threshold, self.value, self.inplace = threshold, value, False
+        self.threshold, self.value = threshold, value
+        self.inplace = _inplace_flag(inplace, "Threshold")
 
     def forward(self, input):
-        return F.threshold(input, self.threshold, self.value)
+        return F.threshold(input, self.threshold, self.value, inplace=self.inplace)
 
     def extra_repr(self):
-        return f"threshold={self.threshold}, value={self.value}"
+        return f"threshold={self.threshold}, value={self.value}" + _inplace_repr(self, ", ")
 
 
 class PReLU(Module):
