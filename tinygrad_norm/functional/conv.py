@@ -7,6 +7,8 @@ finds each window's winner off the tape and gathers it, so its backward is one s
 """
 from __future__ import annotations
 
+import functools
+
 import numbers
 
 import numpy as np
@@ -71,6 +73,27 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv2d(input, weight, bias, stride, padding, dilation, groups, "conv2d")
 
 
+def _check_grouped(input, weight, bias, groups, channels, fn):
+    """PyTorch's checks of a convolution's groups against the weight's out-channels and the
+    input's ``channels``, then of ``bias`` (None: none), in its order and words; conv1d, conv2d
+    and conv3d share them."""
+    o, cg = weight.shape[:2]
+    if o < groups or o % groups:  # before the channels, as PyTorch: else the input gets the blame
+        raise ValueError(f"{fn}: given groups={groups}, expected weight to be "
+                         f"{'at least' if o < groups else 'divisible by'} {groups} at dimension "
+                         f"0, but got weight of shape {weight.shape}")
+    if channels != cg * groups:
+        raise ValueError(f"{fn}: given groups={groups}, weight of shape {weight.shape} expects an "
+                         f"input with {cg * groups} channels, but the input of shape {input.shape} "
+                         f"has {channels}")
+    if bias is not None:
+        _check_float(bias, "bias", fn)
+        if bias.shape != (o,):
+            raise ValueError(f"{fn}: bias must have shape ({o},), got {bias.shape}")
+        if bias.dtype != weight.dtype:
+            raise TypeError(f"{fn}: bias has dtype {bias.dtype} but weight has dtype {weight.dtype}")
+
+
 def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
     """conv2d under the name ``fn`` (its errors and scope): conv1d runs here on a height of 1."""
     x, unbatched = _batched(input, fn)
@@ -89,20 +112,7 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
     if kh < 1 or kw < 1:  # an empty window: every output would silently be the bias
         raise ValueError(f"{fn}: kernel size should be greater than zero, but weight has shape "
                          f"{weight.shape}")
-    if o < groups or o % groups:  # before the channels, as PyTorch: else the input gets the blame
-        raise ValueError(f"{fn}: given groups={groups}, expected weight to be "
-                         f"{'at least' if o < groups else 'divisible by'} {groups} at dimension "
-                         f"0, but got weight of shape {weight.shape}")
-    if c != cg * groups:
-        raise ValueError(f"{fn}: given groups={groups}, weight of shape {weight.shape} expects an "
-                         f"input with {cg * groups} channels, but the input of shape {input.shape} "
-                         f"has {c}")
-    if bias is not None:
-        _check_float(bias, "bias", fn)
-        if bias.shape != (o,):
-            raise ValueError(f"{fn}: bias must have shape ({o},), got {bias.shape}")
-        if bias.dtype != weight.dtype:
-            raise TypeError(f"{fn}: bias has dtype {bias.dtype} but weight has dtype {weight.dtype}")
+    _check_grouped(input, weight, bias, groups, c, fn)
     pads = _conv_padding(padding, stride, dilation, (kh, kw), fn)
     oh = ops.window_out_size(h, kh, stride[0], sum(pads[0]), dilation[0])
     ow = ops.window_out_size(w, kw, stride[1], sum(pads[1]), dilation[1])
@@ -408,7 +418,7 @@ def _avg_divisor(size, kernel, stride, pads, out, count_include_pad):
         if not count_include_pad:
             start, end = np.maximum(start, 0), np.minimum(end, n)
         per_axis.append(end - start)
-    div = per_axis[0][:, None] * per_axis[1][None, :]
+    div = functools.reduce(np.multiply, np.ix_(*per_axis))  # their outer product, any rank
     if (div == div.flat[0]).all():
         return float(div.flat[0])
     return div

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numbers
 
 from ._checks import _flag
-from .conv import _avg_pool2d, _check_float, _conv2d, _max_pool2d
+from .conv import _avg_pool2d, _check_float, _check_grouped, _conv2d, _max_pool2d
 
 __all__ = ["conv1d", "max_pool1d", "avg_pool1d"]
 
@@ -54,16 +54,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     pad = padding if isinstance(padding, str) else (0, _single(padding, "padding", fn, minimum=0))
     # Everything conv2d would refuse is refused here first, in the shapes the caller passed
     # (conv2d's errors would show the (N, C, 1, L) and (O, C/groups, 1, k) it is given).
-    o, cg, k = weight.shape
+    k = weight.shape[2]
     _check_kernel(weight, fn)
-    if o < groups or o % groups:  # before the channels: else the input gets the blame
-        raise ValueError(f"{fn}: given groups={groups}, expected weight to be "
-                         f"{'at least' if o < groups else 'divisible by'} {groups} at dimension "
-                         f"0, but got weight of shape {weight.shape}")
-    if input.shape[-2] != cg * groups:
-        raise ValueError(f"{fn}: given groups={groups}, weight of shape {weight.shape} expects an "
-                         f"input with {cg * groups} channels, but the input of shape "
-                         f"{input.shape} has {input.shape[-2]}")
+    _check_grouped(input, weight, None, groups, input.shape[-2], fn)  # bias: conv2d checks it
     span = d * (k - 1) + 1
     if isinstance(pad, str):  # conv2d refuses a string other than these, and 'same' with a stride
         padded = input.shape[-1] + (span - 1 if pad == "same" else 0)

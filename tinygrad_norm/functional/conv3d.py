@@ -19,7 +19,7 @@ import numbers
 from .. import ops
 from ..autograd import scope
 from ..tensor import apply
-from .conv import _check_float
+from .conv import _check_float, _check_grouped
 from .conv1d import _check_groups, _check_kernel
 from .conv_transpose import _check
 
@@ -81,24 +81,10 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     stride = _triple(stride, "stride", fn)
     dilation = _triple(dilation, "dilation", fn)
     _check_kernel(weight, fn)
-    o, cg = weight.shape[:2]
+    o = weight.shape[0]
     kernel = weight.shape[2:]
-    if o < groups or o % groups:  # before the channels, as PyTorch: else the input gets the blame
-        raise ValueError(f"{fn}: given groups={groups}, expected weight to be "
-                         f"{'at least' if o < groups else 'divisible by'} {groups} at dimension "
-                         f"0, but got weight of shape {weight.shape}")
     n, c = x.shape[:2]
-    if c != cg * groups:
-        raise ValueError(f"{fn}: given groups={groups}, weight of shape {weight.shape} expects an "
-                         f"input with {cg * groups} channels, but the input of shape {input.shape} "
-                         f"has {c}")
-    if bias is not None:
-        _check_float(bias, "bias", fn)
-        if bias.shape != (o,):
-            raise ValueError(f"{fn}: bias must have shape ({o},), got {bias.shape}")
-        if bias.dtype != weight.dtype:
-            raise TypeError(f"{fn}: bias has dtype {bias.dtype} but weight has dtype "
-                            f"{weight.dtype}")
+    _check_grouped(input, weight, bias, groups, c, fn)
     pads = _padding(padding, stride, dilation, kernel, fn)
     padded = [s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads)]
     span = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]

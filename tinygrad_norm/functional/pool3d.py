@@ -16,7 +16,7 @@ from .. import ops
 from ..autograd import scope
 from ..tensor import Tensor, apply, where
 from ._checks import _flag
-from .conv import _connect, _first_inside
+from .conv import _avg_divisor, _connect, _first_inside
 from .conv3d import _triple, _volume
 
 __all__ = ["max_pool3d", "avg_pool3d"]
@@ -190,25 +190,8 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         if divisor_override is not None:
             out = total / float(divisor_override)
         else:
-            div = _divisor(x.shape[2:], kernel, stride, pads, size, count_include_pad)
+            div = _avg_divisor(x.shape[2:], kernel, stride, pads, size, count_include_pad)
             out = total / (div if isinstance(div, float) else div.astype(x.dtype))
         if unbatched:
             out = out.squeeze(0)
     return out
-
-
-def _divisor(size, kernel, stride, pads, out, count_include_pad):
-    """PyTorch's divisor per output position: the window clipped to the padded input (with
-    ``count_include_pad``) or to the input itself. A Python float where it is the same for all."""
-    per_axis = []
-    for n, k, s, (p, _), o in zip(size, kernel, stride, pads, out):
-        start = np.arange(o) * s - p
-        end = np.minimum(start + k, n + p)
-        if not count_include_pad:
-            start, end = np.maximum(start, 0), np.minimum(end, n)
-        per_axis.append(end - start)
-    a, b, c = per_axis
-    div = a[:, None, None] * b[None, :, None] * c[None, None, :]
-    if (div == div.flat[0]).all():
-        return float(div.flat[0])
-    return div
