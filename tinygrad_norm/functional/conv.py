@@ -241,19 +241,26 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, fn):
     if pad[0] > kernel[0] // 2 or pad[1] > kernel[1] // 2:  # PyTorch's second test (dilated pools)
         raise ValueError(f"{fn}: pad should be smaller than or equal to half of kernel size, but "
                          f"got padW = {pad[1]}, padH = {pad[0]}, kW = {kernel[1]}, kH = {kernel[0]}")
+    out, pads = _pool_windows(x.shape[2:], kernel, stride, pad, dilation, ceil_mode)
+    if min(out) < 1:
+        raise ValueError(f"{fn}: given input of spatial size {tuple(x.shape[2:])}, the "
+                         f"calculated output size is too small ({next(o for o in out if o < 1)})")
+    return kernel, stride, dilation, pads, out
+
+
+def _pool_windows(sizes, kernel, stride, pad, dilation, ceil_mode):
+    """A pool's output size per axis and its (before, after) padding, PyTorch's rule of any
+    rank: with ``ceil_mode`` the last window may hang over the end (padded after, not before)
+    but must start inside the input or the left padding."""
     out, pads = [], []
-    for size, k, s, p, d in zip(x.shape[2:], kernel, stride, pad, dilation):
+    for size, k, s, p, d in zip(sizes, kernel, stride, pad, dilation):
         span = d * (k - 1) + 1
         o = (size + 2 * p - span + ((s - 1) if ceil_mode else 0)) // s + 1
         if ceil_mode and (o - 1) * s >= size + p:
-            o -= 1  # the last window must start inside the input or the left padding
-        if o < 1:
-            raise ValueError(f"{fn}: given input of spatial size {tuple(x.shape[2:])}, the "
-                             f"calculated output size is too small ({o})")
-        extra = max(0, (o - 1) * s + span - (size + 2 * p))  # ceil_mode's partial last window
+            o -= 1
         out.append(o)
-        pads.append((p, p + extra))
-    return kernel, stride, dilation, tuple(pads), tuple(out)
+        pads.append((p, p + max(0, (o - 1) * s + span - (size + 2 * p))))
+    return tuple(out), tuple(pads)
 
 
 def _connect(x):

@@ -16,7 +16,7 @@ from .. import ops
 from ..autograd import scope
 from ..tensor import Tensor, apply, where
 from ._checks import _flag
-from .conv import _avg_divisor, _connect, _first_inside
+from .conv import _avg_divisor, _connect, _first_inside, _pool_windows
 from .conv3d import _triple, _volume
 
 __all__ = ["max_pool3d", "avg_pool3d"]
@@ -43,20 +43,13 @@ def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, fn):
         (t, h, w), (kt, kh, kw) = x.shape[2:], kernel
         raise ValueError(f"{fn}: input image (T: {t} H: {h} W: {w}) smaller than kernel size "
                          f"(kT: {kt} kH: {kh} kW: {kw})")
-    out, pads = [], []
-    for size, k, s, p, d in zip(x.shape[2:], kernel, stride, pad, dilation):
-        span = d * (k - 1) + 1
-        o = (size + 2 * p - span + ((s - 1) if ceil_mode else 0)) // s + 1
-        if ceil_mode and (o - 1) * s >= size + p:
-            o -= 1  # the last window must start inside the input or the left padding
-        out.append(o)
-        pads.append((p, p + max(0, (o - 1) * s + span - (size + 2 * p))))  # ceil_mode's overhang
+    out, pads = _pool_windows(x.shape[2:], kernel, stride, pad, dilation, ceil_mode)
     if min(out) < 1:
         c = x.shape[1]
         raise ValueError(f"{fn}: given input size: ({c}x{'x'.join(map(str, x.shape[2:]))}). "
                          f"Calculated output size: ({c}x{'x'.join(map(str, out))}). Output size "
                          f"is too small")
-    return kernel, stride, dilation, tuple(pads), tuple(out)
+    return kernel, stride, dilation, pads, out
 
 
 def _nonempty(input, fn):
