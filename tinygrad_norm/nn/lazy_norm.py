@@ -57,7 +57,9 @@ class _LazyBatchNorm(_LazyNorm):
 
 
 class _LazyInstanceNorm(_LazyNorm):
-    def __init__(self, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
+    # PyTorch's lazy instance norms share its lazy batch norms' defaults: affine=True and
+    # track_running_stats=True, where the eager InstanceNorm has False and False
+    def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  dtype=np.float32, *, bias=True):
         _InstanceNorm.__init__(self, 1, eps, momentum, affine, track_running_stats, dtype,
                                bias=bias)
