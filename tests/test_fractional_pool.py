@@ -240,6 +240,11 @@ def test_errors_beyond_torch():
         F.fractional_max_pool2d(x, 0, 3)
     with pytest.raises(ValueError, match="finite"):
         F.fractional_max_pool2d(x, 2, 3, _random_samples=Tensor(np.full((2, 3, 2), np.nan)))
+    # a huge float32 sample: its rounding puts a window past the end (PyTorch reads there)
+    with pytest.raises(ValueError, match="windows outside the input"):
+        F.fractional_max_pool2d(Tensor(np.ones((1, 1, 11, 9), np.float32)), 2, (5, 3),
+                                _random_samples=Tensor(np.array([[[0, 1.7317172e7]]],
+                                                                np.float32)))
     with pytest.raises(ValueError, match="not differentiable with respect to argument"):
         F.fractional_max_pool2d(x, 2, 3, _random_samples=Tensor(np.ones((2, 3, 2)) / 2,
                                                                 requires_grad=True))

@@ -14,6 +14,7 @@ gradient goes to each window's winner (summed where windows share one) and the s
 with respect to the input is zeros, as PyTorch's (``conv._connect``)."""
 from __future__ import annotations
 
+import itertools
 import numbers
 
 import numpy as np
@@ -155,39 +156,40 @@ def _starts(u, size, out, k):
     return starts
 
 
-def _window_positions(starts, kernel, spatial):
-    """(N, C, O, K): the flat in-plane positions of every window's elements, windows in
-    row-major output order, elements in PyTorch's scan order (row-major)."""
-    n = len(kernel)
-    N, C = starts[0].shape[:2]
-    strides = [int(np.prod(spatial[d + 1:], dtype=np.int64)) for d in range(n)]
-    flat = np.zeros((N, C) + (1,) * (2 * n), np.int64)
-    for d in range(n):
-        pos = starts[d][..., None] + np.arange(kernel[d])  # (N, C, out_d, k_d)
-        shape = [N, C] + [1] * (2 * n)
-        shape[2 + d], shape[2 + n + d] = pos.shape[2], kernel[d]
-        flat = flat + pos.reshape(shape) * strides[d]
-    O = int(np.prod([s.shape[2] for s in starts], dtype=np.int64))
-    return flat.reshape(N, C, O, int(np.prod(kernel)))
-
-
 def _winners(a, starts, kernel):
-    """Flat in-plane index of each window's winner of the (N, C, *spatial) array ``a``."""
+    """Flat in-plane index of each window's winner of the (N, C, *spatial) array ``a``, by
+    PyTorch's scan: the window's elements in row-major order, each taking the lead if greater
+    or NaN (so the first maximum wins, the last NaN, the first element when all are -inf).
+    One pass per kernel offset over all windows at once: each pass is one flat ``np.take`` of
+    N * C * windows values, no (windows x kernel) index array (argmax over a last axis of 4
+    and the gathers for it took 5x PyTorch's forward and backward)."""
     N, C = a.shape[:2]
     spatial = a.shape[2:]
     out = tuple(s.shape[2] for s in starts)
+    n = len(kernel)
     if not (N and C and all(out)):
         return np.zeros((N, C) + out, np.int64)
-    flat = _window_positions(starts, kernel, spatial)
-    _, _, O, K = flat.shape
-    win = np.take_along_axis(a.reshape(N, C, -1), flat.reshape(N, C, O * K), axis=2)
-    win = win.reshape(N, C, O, K)
-    k = np.argmax(win, axis=-1)  # the first maximum; NaN counts as the maximum
-    nan = np.isnan(np.take_along_axis(win, k[..., None], axis=-1)[..., 0])
-    if nan.any():  # PyTorch's scan keeps taking a later NaN: the last one wins
-        k[nan] = K - 1 - np.argmax(np.isnan(win[nan][:, ::-1]), axis=-1)
-    won = np.take_along_axis(flat, k[..., None], axis=-1)[..., 0]
-    return won.reshape((N, C) + out)
+    strides = [int(np.prod(spatial[d + 1:], dtype=np.int64)) for d in range(n)]
+    first = np.zeros((N, C) + (1,) * n, np.int64)  # each window's first element in its plane
+    for d in range(n):
+        shape = [N, C] + [1] * n
+        shape[2 + d] = out[d]
+        first = first + starts[d].reshape(shape) * strides[d]
+    plane = int(np.prod(spatial, dtype=np.int64))
+    at = first + (np.arange(N * C, dtype=np.int64) * plane).reshape((N, C) + (1,) * n)
+    flat = a.reshape(-1)
+    best = np.take(flat, at)
+    lead = np.zeros(at.shape, np.int64)  # the winner's offset from the window's first element
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        delta = sum(o * s for o, s in zip(offset, strides))
+        if delta == 0:
+            continue
+        v = np.take(flat, at + delta)
+        take = v > best
+        take |= np.isnan(v)
+        np.copyto(best, v, where=take)
+        np.copyto(lead, delta, where=take)
+    return first + lead
 
 
 def _fractional(input, kernel_size, output_size, output_ratio, return_indices, samples, n):
@@ -204,6 +206,12 @@ def _fractional(input, kernel_size, output_size, output_ratio, return_indices, s
     # the sample of each axis: 2-D reads (width, height), 3-D (time, height, width)
     which = (1, 0) if n == 2 else (0, 1, 2)
     starts = [_starts(u[..., w], s, o, k) for w, s, o, k in zip(which, spatial, out, kernel)]
+    # samples in [0, 1) always give windows inside the input; huge ones may not (rounding),
+    # where PyTorch would read outside the plane
+    if any(st.size and (st.min() < 0 or st.max() > s - k)
+           for st, s, k in zip(starts, spatial, kernel)):
+        raise ValueError(f"{fn}(): _random_samples give windows outside the input; draw them "
+                         f"from [0, 1)")
     index = _winners(x.data, starts, kernel)
     with scope(fn, kernel_size=kernel, output_size=out):
         if index.size == 0:  # an empty slice keeps the output on the graph
