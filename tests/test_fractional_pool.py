@@ -273,3 +273,17 @@ def test_layer_errors_as_torch(torch):
         nn.FractionalMaxPool2d(2, output_size=3, return_indices=None)
     with pytest.raises(TypeError, match="_random_samples"):
         nn.FractionalMaxPool2d(2, output_size=3, _random_samples=np.ones((1, 1, 2)))
+
+
+def test_float16_windows_as_torch(torch):
+    # half precision rounds alpha and every product: torch computes the windows in it, as here
+    a = np.random.default_rng(0).standard_normal((2, 3, 40, 37)).astype(np.float16)
+    u = np.random.default_rng(1).random((2, 3, 2)).astype(np.float16)
+    out, idx = F.fractional_max_pool2d(Tensor(a), 3, (20, 17), return_indices=True,
+                                       _random_samples=Tensor(u))
+    ref, tidx = torch.nn.functional.fractional_max_pool2d(
+        torch.tensor(a), 3, (20, 17), return_indices=True, _random_samples=torch.tensor(u))
+    assert out.dtype == np.float16
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+    assert F.fractional_max_pool2d(Tensor(a), 3, (20, 17)).dtype == np.float16  # drawn samples
