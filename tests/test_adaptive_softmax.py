@@ -149,7 +149,8 @@ def test_draws_are_the_eager_layers_in_torchs_order():
     m = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0, head_bias=True)
     tg.manual_seed(9)  # head, then each cluster's two layers, as torch builds them
     head, t0 = nn.Linear(8, 5, bias=True), nn.Linear(8, 4, bias=False)
-    t1, t2, t3 = nn.Linear(4, 3, bias=False), nn.Linear(8, 2, bias=False), nn.Linear(2, 4, bias=False)
+    t1, t2 = nn.Linear(4, 3, bias=False), nn.Linear(8, 2, bias=False)
+    t3 = nn.Linear(2, 4, bias=False)
     for p, q in zip(m.parameters(), [head.weight, head.bias, t0.weight, t1.weight, t2.weight,
                                      t3.weight]):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
