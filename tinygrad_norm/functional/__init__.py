@@ -29,3 +29,4 @@ from .conv3d import *  # noqa: F401,F403
 from .pool3d import *  # noqa: F401,F403
 from .adaptive_pool3d import *  # noqa: F401,F403
 from .grid_sample import *  # noqa: F401,F403
+from .fractional_pool import *  # noqa: F401,F403
