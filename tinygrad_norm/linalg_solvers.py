@@ -17,7 +17,7 @@ import numpy as np
 
 from . import ops
 from .linalg import LinAlgError, _flag, _matrices, _prefix, _real_float, _split, \
-    _tensor_arg, _torch_type, pinv
+    _tensor_arg, _torch_type, _vector_rhs, pinv
 from .tensor import Tensor, apply
 
 __all__ = ["solve_triangular", "matrix_exp", "lu_factor", "lu_factor_ex", "lu", "lu_solve",
@@ -159,7 +159,9 @@ def _factor(A, fn, binding, pivot):
     lu_, piv = _split(apply(ops.LUFactor, A), a.shape[:-2], [(m, n), (k,)])
     piv = Tensor._wrap(piv._data.astype(np.int32))
     diagonal = np.diagonal(lu_._data, axis1=-2, axis2=-1) == 0
-    first = np.where(diagonal.any(-1), diagonal.argmax(-1) + 1, 0).astype(np.int32)
+    first = np.zeros(diagonal.shape[:-1], np.int32)
+    if diagonal.shape[-1]:
+        first = np.where(diagonal.any(-1), diagonal.argmax(-1) + 1, 0).astype(np.int32)
     return lu_, piv, first
 
 
@@ -327,7 +329,10 @@ def _lstsq_args(A, B, rcond, driver):
     if driver is not None and driver not in _DRIVERS:
         raise ValueError(f"{fn}: parameter `driver` should be one of (gels, gelsy, gelsd, "
                          f"gelss)")
-    vector = b.ndim == a.ndim - 1
+    if not 0 <= a.ndim - b.ndim <= 1:
+        raise ValueError(f"{fn}: input.dim() must be greater or equal to other.dim() and "
+                         f"(input.dim() - other.dim()) <= 1")
+    vector = _vector_rhs(a, b)
     if (b.shape[-1] if vector else b.shape[-2]) != a.shape[-2]:
         raise ValueError(f"{fn}: input.size(-2) should match other.size("
                          f"{'-1' if vector else '-2'})")
@@ -342,17 +347,24 @@ def lstsq(A, B, rcond=None, *, driver=None):
     for gelsy/gelsd/gelss (int64, over the batch), ``singular_values`` for gelsd/gelss,
     ``residuals`` (the squared column norms of ``A X - B``) for gels when m > n and for
     gelsd/gelss when m > n and every matrix has rank n; the others are empty. B is a batch of
-    vectors when it has one dim fewer than A. Singular values below ``rcond`` times the
+    vectors by torch's rule (1-D, or A's shape without its last dim), else of matrices. Singular values below ``rcond`` times the
     largest count as 0 (default ``eps * max(m, n)``; negative: ``eps``; gels uses them all).
-    The solution is ``pinv(A) @ B``, so its gradient is torch's (pinv's); the other fields
-    carry none."""
+    The solution is ``pinv(A) @ B``, so its gradient is torch's: pinv's at pinv's default
+    tolerance, whatever ``rcond`` (a solution cut at another ``rcond`` is a constant shift of
+    it); the other fields carry none."""
     vector = _lstsq_args(A, B, rcond, driver)
     driver = driver or "gelsy"
     a = A._data
     (m, n), eps = a.shape[-2:], float(np.finfo(a.dtype).eps)
-    tol = eps * max(m, n) if rcond is None else (eps if rcond < 0 else float(rcond))
+    default = eps * max(m, n)
+    tol = default if rcond is None else (eps if rcond < 0 else float(rcond))
     Bm = B.reshape(B.shape + (1,)) if vector else B
-    x = pinv(A, rtol=0.0 if driver == "gels" else tol) @ Bm
+    x = pinv(A) @ Bm  # torch's gradient: pinv's, at its default tolerance, whatever rcond
+    cut = 0.0 if driver == "gels" else tol
+    if cut != default:  # the values at rcond's cut: a constant shift where they differ
+        at_cut = ops.Pinv.forward(a, np.zeros(()), np.asarray(cut), False) @ Bm._data
+        if not np.array_equal(at_cut, x._data):
+            x = x + Tensor._wrap(at_cut - x._data)
     s = np.linalg.svd(a, compute_uv=False) if 0 not in (m, n) else \
         np.zeros(a.shape[:-2] + (0,), a.dtype)
     largest = s[..., :1] if s.shape[-1] else np.zeros(a.shape[:-2] + (1,), a.dtype)

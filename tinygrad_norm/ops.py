@@ -3245,7 +3245,7 @@ def _expm(a):
     a 1-norm of at most _THETA13, the Pade approximant, then squared s times. A matrix with a
     non-finite entry gives NaN everywhere, as torch's."""
     n, batch = a.shape[-1], a.shape[:-2]
-    a = a.reshape((-1, n, n))
+    a = a.reshape((math.prod(batch), n, n))
     out = np.full(a.shape, np.nan)
     finite = np.isfinite(a).all(axis=(1, 2))
     x = a[finite]
@@ -3285,7 +3285,7 @@ def lu_np(a):
     pivot is left in U (getrf goes on too)."""
     m, n = a.shape[-2:]
     k = min(m, n)
-    lu = np.array(a.reshape((-1, m, n)), copy=True)
+    lu = np.array(a.reshape((math.prod(a.shape[:-2]), m, n)), copy=True)
     rows = np.arange(lu.shape[0])
     piv = np.empty((lu.shape[0], k), np.int32)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -3306,8 +3306,8 @@ def permutation(piv, m, dtype):
     piv[j], in order)."""
     batch, k = piv.shape[:-1], piv.shape[-1]
     perm = np.array(np.broadcast_to(np.arange(m), batch + (m,)))
-    flat = perm.reshape(-1, m)
-    swaps = piv.reshape(-1, k).astype(np.intp) - 1
+    flat = perm.reshape(math.prod(batch), m)  # a view: the swaps below land in perm
+    swaps = piv.reshape(math.prod(batch), k).astype(np.intp) - 1
     rows = np.arange(flat.shape[0])
     for j in range(k):
         top = flat[:, j].copy()
