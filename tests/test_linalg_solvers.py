@@ -23,6 +23,12 @@ def triangular(shape, seed=0):
     return general(shape, seed)
 
 
+def pivoting(shape, seed=0):
+    """Plain normal draws: their LU swaps rows (``general``'s dominant diagonal would not, and
+    a permutation left out of a gradient would go unseen)."""
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
 def _piv(L, p):
     """Pivots as the library's tensor (no gradient)."""
     return Tensor(p) if L is LA else __import__("torch").from_numpy(p)
@@ -61,13 +67,14 @@ CASES["matrix_exp_top_level"] = (lambda L, a: (_tg_or_torch(L).matrix_exp(a),),
                                  [np.random.default_rng(2).standard_normal((3, 3))])
 for _shape in [(2, 3, 4, 4), (3, 5), (5, 3), (2, 3, 6)]:
     CASES[f"lu_factor_{'x'.join(map(str, _shape))}"] = (lambda L, a: tuple(L.lu_factor(a)),
-                                                        [general(_shape)])
-    CASES[f"lu_{'x'.join(map(str, _shape))}"] = (lambda L, a: tuple(L.lu(a)), [general(_shape, 1)])
-CASES["lu_factor_ex"] = (lambda L, a: tuple(L.lu_factor_ex(a)), [general((2, 4, 4))])
+                                                        [pivoting(_shape)])
+    CASES[f"lu_{'x'.join(map(str, _shape))}"] = (lambda L, a: tuple(L.lu(a)),
+                                                 [pivoting(_shape, 1)])
+CASES["lu_factor_ex"] = (lambda L, a: tuple(L.lu_factor_ex(a)), [pivoting((2, 4, 4))])
 CASES["lu_unpack"] = (lambda L, a: tuple(_tg_or_torch(L).lu_unpack(*L.lu_factor(a))),
-                      [general((2, 5, 3))])
+                      [pivoting((2, 5, 3))])
 CASES["lu_factor_then_solve"] = (lambda L, a, b: (L.lu_solve(*L.lu_factor(a), b),),
-                                 [general((2, 4, 4)), general((2, 4, 3), 1)])
+                                 [pivoting((2, 4, 4)), general((2, 4, 3), 1)])
 for _left in (True, False):
     for _adj in (True, False):
         CASES[f"lu_solve_{'l' if _left else 'r'}{'_adjoint' if _adj else ''}"] = (
@@ -87,7 +94,8 @@ CASES["lstsq_rcond"] = (lambda L, a, b: tuple(L.lstsq(a, b, rcond=0.3, driver="g
                         [general((5, 3)) @ np.diag([1.0, 0.1, 1.0]), general((5, 2), 1)])
 
 # lu_solve's inputs: one factorization (any packed LU is a valid input; pivots as torch's)
-_LU, _LU_PIV = (x.numpy() for x in LA.lu_factor(Tensor(general((2, 4, 4), 7))))
+_LU, _LU_PIV = (x.numpy() for x in LA.lu_factor(Tensor(pivoting((2, 4, 4), 7))))
+assert (_LU_PIV != np.arange(1, 5)).any()
 
 
 def _run(torch, name, dtype):
@@ -138,13 +146,13 @@ GRADCHECK = {
         [triangular((3, 3)), general((2, 2, 3), 1)]),
     "matrix_exp": (LA.matrix_exp, [np.random.default_rng(0).standard_normal((2, 3, 3))]),
     "matrix_exp_squared": (LA.matrix_exp, [np.random.default_rng(1).standard_normal((3, 3)) * 4]),
-    "lu_factor_square": (lambda a: LA.lu_factor(a).LU, [general((2, 3, 3))]),
-    "lu_wide": (lambda a: tuple(LA.lu(a))[1:], [general((2, 4), 1)]),
-    "lu_tall": (lambda a: tuple(LA.lu(a))[1:], [general((4, 2), 2)]),
+    "lu_factor_square": (lambda a: LA.lu_factor(a).LU, [pivoting((2, 3, 3))]),
+    "lu_wide": (lambda a: tuple(LA.lu(a))[1:], [pivoting((2, 4), 1)]),
+    "lu_tall": (lambda a: tuple(LA.lu(a))[1:], [pivoting((4, 2), 2)]),
     "lu_solve": (lambda a, b: (LA.lu_solve(*LA.lu_factor(a), b),
                                LA.lu_solve(*LA.lu_factor(a), b, adjoint=True),
                                LA.lu_solve(*LA.lu_factor(a), b.mT, left=False)),
-                 [general((3, 3)), general((2, 3, 3), 1)]),
+                 [pivoting((3, 3), 3), general((2, 3, 3), 1)]),
     "lstsq": (lambda a, b: LA.lstsq(a, b).solution, [general((4, 2)), general((4, 2), 1)]),
 }
 
@@ -213,6 +221,16 @@ def test_a_zero_on_the_diagonal_gives_inf_and_nan_as_torch(torch):
             ref = torch.linalg.solve_triangular(torch.tensor(at), torch.tensor(bb),
                                                 upper=upper).numpy()
             np.testing.assert_array_equal(ours, ref)
+    # a zero that LAPACK's general solver would round past (a finite 1e18 there): still inf
+    # and NaN, as torch's, not garbage
+    t = np.array([[0.12573022, 0, 0, 0], [-0.53566937, 0, 0, 0],
+                  [-0.70373524, -1.26542147, -0.62327446, 0],
+                  [-2.32503077, -0.21879166, -1.24591095, -0.73226735]])
+    ours = LA.solve_triangular(Tensor(t), Tensor(np.ones((4, 1))), upper=False).numpy()
+    ref = torch.linalg.solve_triangular(torch.tensor(t), torch.ones(4, 1, dtype=torch.float64),
+                                        upper=False).numpy()
+    assert not np.isfinite(ref[1:]).any()
+    np.testing.assert_array_equal(ours, ref)
     # a batch with one such matrix: the others are still solved exactly
     a = np.stack([triangular((3, 3)), np.tril(np.ones((3, 3))) - np.eye(3)])
     ours = LA.solve_triangular(Tensor(a), Tensor(np.ones((3, 1))), upper=False).numpy()
