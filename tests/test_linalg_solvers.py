@@ -431,6 +431,9 @@ ERRORS = [
      [np.ones((2, 3, 3)), np.arange(1, 4, dtype=np.int32), ONES32], ValueError),
     ("lu_solve_pivot_values", lambda L, a, p, b: L.lu_solve(a, p, b),
      [EYE3, np.array([5, 1, 1], np.int32), ONES32], ValueError),
+    ("lu_solve_batch", lambda L, a, p, b: L.lu_solve(a, p, b),
+     [np.stack([EYE3, EYE3]), np.tile(np.arange(1, 4, dtype=np.int32), (2, 1)),
+      np.ones((4, 3, 2))], ValueError),
     ("lu_solve_flag", lambda L, a, p, b: L.lu_solve(a, p, b, left=1),
      [EYE3, np.arange(1, 4, dtype=np.int32), ONES32], TypeError),
     ("lstsq_1d", lambda L, a, b: L.lstsq(a, b), [np.ones(3), ONES32], ValueError),
@@ -527,3 +530,37 @@ def test_names_result_types_and_methods(torch):
                       (LA.lstsq(x, x), torch.linalg.lstsq(t, t))]:
         assert type(ours).__name__ == type(ref).__name__
     assert LA.lstsq(x, x)._fields == ("solution", "residuals", "rank", "singular_values")
+
+
+# ---- batch shapes, drawn -------------------------------------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, strategies as st  # noqa: E402
+
+_BATCH = st.lists(st.integers(0, 3), min_size=0, max_size=2).map(tuple)
+_FNS = {
+    "solve_triangular": lambda L, a: L.solve_triangular(a, a[..., :1] * 3, upper=False),
+    "solve_triangular_right": lambda L, a: L.solve_triangular(a, a[..., :1, :] * 2, upper=True,
+                                                              left=False),
+    "matrix_exp": lambda L, a: L.matrix_exp(a),
+    "lu_factor": lambda L, a: L.lu_factor(a).LU,
+    "lu": lambda L, a: L.lu(a).L,
+    "lu_solve": lambda L, a: L.lu_solve(*L.lu_factor(a), a[..., :1] * 2),
+    "lstsq": lambda L, a: L.lstsq(a, a[..., :1] * 2).solution,
+}
+
+
+@given(batch=_BATCH, n=st.integers(1, 4), name=st.sampled_from(sorted(_FNS)),
+       seed=st.integers(0, 100))
+def test_any_batch_shape_as_torch(torch, batch, n, name, seed):
+    """Values and gradients over drawn batch shapes (empty and size-1 dims included) and sizes
+    down to 1 x 1."""
+    a = (general if name.startswith("solve") else pivoting)(batch + (n, n), seed)
+    x = Tensor(a, requires_grad=True)
+    t = torch.tensor(a, requires_grad=True)
+    out, ref = _FNS[name](LA, x), _FNS[name](torch.linalg, t)
+    _compare(out.data, ref.detach().numpy(), 1e-8, name)
+    g = np.random.default_rng(seed).standard_normal(out.shape)
+    out.backward(g)
+    (gt,) = torch.autograd.grad(ref, t, torch.from_numpy(g))
+    _compare(x.grad.data, gt.numpy(), 1e-7, f"{name} gradient")
