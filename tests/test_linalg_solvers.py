@@ -506,7 +506,7 @@ def test_errors_come_before_anything_is_recorded():
         LA.solve_triangular(a, a)  # upper is required, as torch's
 
 
-# ---- names, result types, methods -----------------------------------------------------------------
+# ---- names, result types, methods ---------------------------------------------------------------
 
 def test_names_result_types_and_methods(torch):
     a = general((3, 3))

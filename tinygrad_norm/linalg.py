@@ -15,6 +15,9 @@ Errors: torch's words. Where torch raises ``RuntimeError`` this raises ``ValueEr
 ``TypeError`` for a dtype), as the rest of the package; a singular or non-positive-definite
 matrix is a ``LinAlgError``, a ``ValueError`` (torch's ``torch.linalg.LinAlgError``).
 
+The solvers (``solve_triangular``, ``matrix_exp``, ``lu_factor``, ``lu_factor_ex``, ``lu``,
+``lu_solve``, ``lstsq``) are linalg_solvers.py's, re-exported at the end of this file.
+
 Also here: torch's older top-level spellings (``torch.det``, ``torch.inverse``, ``torch.svd``
 with ``(U, S, V)``, ...) as ``_torch_*`` functions, which ``tinygrad_norm`` exports under
 torch's names and the Tensor methods call.

@@ -347,8 +347,9 @@ def lstsq(A, B, rcond=None, *, driver=None):
     for gelsy/gelsd/gelss (int64, over the batch), ``singular_values`` for gelsd/gelss,
     ``residuals`` (the squared column norms of ``A X - B``) for gels when m > n and for
     gelsd/gelss when m > n and every matrix has rank n; the others are empty. B is a batch of
-    vectors by torch's rule (1-D, or A's shape without its last dim), else of matrices. Singular values below ``rcond`` times the
-    largest count as 0 (default ``eps * max(m, n)``; negative: ``eps``; gels uses them all).
+    vectors by torch's rule (1-D, or A's shape without its last dim), else of matrices.
+    Singular values below ``rcond`` times the largest count as 0 (default ``eps * max(m,
+    n)``; negative: ``eps``; gels uses them all).
     The solution is ``pinv(A) @ B``, so its gradient is torch's: pinv's at pinv's default
     tolerance, whatever ``rcond`` (a solution cut at another ``rcond`` is a constant shift of
     it); the other fields carry none."""
