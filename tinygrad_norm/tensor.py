@@ -1851,6 +1851,10 @@ class Tensor:
     def matrix_power(self, n): return _linalg._torch_matrix_power(self, n)
     def pinverse(self, rcond=1e-15): return _linalg._torch_pinverse(self, rcond)
     def svd(self, some=True, compute_uv=True): return _linalg._torch_svd(self, some, compute_uv)
+    def matrix_exp(self): return _linalg._torch_matrix_exp(self)
+
+    def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False):
+        return _linalg._torch_triangular_solve(self, A, upper, transpose, unitriangular)
 
     # torch's reductions and scans beyond NumPy's (reductions.py), either spelling as above
     @_numpy_names
