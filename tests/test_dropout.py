@@ -369,13 +369,13 @@ def test_dropout_module_follows_the_mode():
     x = Tensor(np.ones((100, 10)))
     tg.manual_seed(23)
     assert np.any(m(x).data == 0)
-    assert repr(m) == "Dropout(p=0.5, inverted=True, mode=train)"
+    assert repr(m) == "Dropout(p=0.5, inplace=False, inverted=True, mode=train)"
     m.eval()
     assert m(x) is x
-    assert repr(m) == "Dropout(p=0.5, inverted=True, mode=eval)"
+    assert repr(m) == "Dropout(p=0.5, inplace=False, inverted=True, mode=eval)"
     classic = nn.Dropout(0.2, inverted=False).eval()
     np.testing.assert_allclose(classic(x).data, 0.8, rtol=1e-6)
-    assert repr(classic) == "Dropout(p=0.2, inverted=False, mode=eval)"
+    assert repr(classic) == "Dropout(p=0.2, inplace=False, inverted=False, mode=eval)"
 
 
 def test_dropout2d_and_alpha_dropout_modules():
@@ -384,16 +384,16 @@ def test_dropout2d_and_alpha_dropout_modules():
     d2 = nn.Dropout2d(0.5)
     y = d2(x).data.reshape(32, 4)
     assert np.all((y == 0).all(axis=1) | (y == 2).all(axis=1))
-    assert repr(d2) == "Dropout2d(p=0.5, inverted=True, mode=train)"
+    assert repr(d2) == "Dropout2d(p=0.5, inplace=False, inverted=True, mode=train)"
     for cls, shape in ((nn.Dropout1d, (4, 8, 3)), (nn.Dropout3d, (4, 8, 2, 1, 2))):
         layer, inp = cls(0.5), Tensor(np.ones(shape))
         y = layer(inp).data.reshape(32, -1)
         assert np.all((y == 0).all(axis=1) | (y == 2).all(axis=1))
-        assert repr(layer) == f"{cls.__name__}(p=0.5, inverted=True, mode=train)"
+        assert repr(layer) == f"{cls.__name__}(p=0.5, inplace=False, inverted=True, mode=train)"
         assert layer.eval()(inp) is inp
     ad = nn.AlphaDropout(0.2)
     assert not np.array_equal(ad(x).data, x.data)  # the module trains by default
-    assert repr(ad) == "AlphaDropout(p=0.2, mode=train)"
+    assert repr(ad) == "AlphaDropout(p=0.2, inplace=False, mode=train)"
     assert ad.eval()(x) is x
 
 
@@ -443,16 +443,57 @@ def test_bad_arguments(call, exc, match):
 
 # ---- departures from PyTorch that must not be silent ------------------------------------------
 
-def test_inverted_is_keyword_only_so_torch_positional_inplace_fails_loudly():
+def test_torch_positional_inplace_is_inplace_never_classic_dropout():
+    # PyTorch's dropout(x, p, training, inplace) and nn.Dropout(p, inplace): the fourth (second)
+    # positional argument is inplace here too; classic dropout only by the keyword inverted=
     x = Tensor(np.ones((2, 3)))
-    # PyTorch's dropout(x, p, training, inplace) and nn.Dropout(p, inplace): here a TypeError,
-    # not a silent switch to classic dropout.
-    for call in (lambda: F.dropout(x, 0.5, True, False), lambda: nn.Dropout(0.5, False),
-                 lambda: F.dropout2d(Tensor(np.ones((1, 2, 3, 3))), 0.5, True, False),
-                 lambda: nn.Dropout2d(0.5, False)):
-        with pytest.raises(TypeError):
-            call()
+    tg.manual_seed(5)
+    y = F.dropout(x, 0.5, True, False)
+    assert y is not x and set(np.unique(y.data)) <= {0.0, 2.0}  # inverted: scaled by 1/(1-p)
+    m = nn.Dropout(0.5, False)
+    assert m.inplace is False and m.inverted is True
+    assert nn.Dropout2d(0.5, True).inplace is True
     assert nn.Dropout(0.5, inverted=False).inverted is False
+    for bad in (lambda: F.dropout(x, 0.5, True, "yes"), lambda: nn.Dropout(0.5, 1)):
+        with pytest.raises(TypeError, match="inplace"):
+            bad()
+
+
+@pytest.mark.parametrize("fn,shape", [(F.dropout, (4, 6)), (F.dropout1d, (2, 3, 5)),
+                                      (F.dropout2d, (2, 3, 4, 4)), (F.dropout3d, (2, 3, 2, 2, 2)),
+                                      (F.alpha_dropout, (4, 6))])
+def test_inplace_writes_the_same_values_into_the_input(fn, shape):
+    a = np.random.default_rng(1).standard_normal(shape)
+    tg.manual_seed(9)
+    want = fn(Tensor(a.copy()), 0.4, True).data
+    x = Tensor(a.copy())
+    view = x.detach()
+    tg.manual_seed(9)
+    assert fn(x, 0.4, True, True) is x
+    np.testing.assert_array_equal(x.data, want)
+    np.testing.assert_array_equal(view.data, want)  # the same memory, as torch's
+    x = Tensor(a.copy())
+    assert fn(x, 0.4, False, True) is x  # eval: nothing to write
+    np.testing.assert_array_equal(x.data, a)
+
+
+def test_inplace_on_a_tensor_that_requires_grad_is_recorded():
+    a = np.random.default_rng(2).standard_normal((8, 5))
+    u = np.random.default_rng(3).standard_normal((8, 5))
+    w = Tensor(a.copy(), requires_grad=True)
+    tg.manual_seed(4)
+    ref = F.dropout(w * 3.0, 0.3, True)
+    ref.backward(Tensor(u))
+    want = w.grad.numpy().copy()
+    w.grad = None
+    h = w * 3.0
+    tg.manual_seed(4)
+    assert nn.Dropout(0.3, inplace=True)(h) is h
+    np.testing.assert_array_equal(h.data, ref.data)
+    h.backward(Tensor(u))
+    np.testing.assert_array_equal(w.grad.numpy(), want)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        F.dropout(w, 0.3, True, True)  # a leaf, as torch refuses
 
 
 def test_classic_eval_with_p_one_gives_zeros_even_for_inf_and_nan():

@@ -217,7 +217,7 @@ def _intended(torch_repr, module):
     layer whose output depends on it, and the kind of dropout (in place of ``inplace``)."""
     mode = "train" if module.training else "eval"
     if isinstance(module, nn.Dropout):
-        return f"Dropout(p={module.p}, inverted={module.inverted}, mode={mode})"
+        return f"Dropout(p={module.p}, inplace={module.inplace}, inverted={module.inverted}, mode={mode})"
     return torch_repr[:-1] + f", mode={mode})"
 
 

@@ -1044,9 +1044,9 @@ class Tensor:
 
     # in-place forms, as add_/mul_: refused where torch refuses (and where the tape could not
     # record the write), the result written into this tensor's array, marked written
-    def _apply_(self, name, fn):
+    def _apply_(self, name, fn, copy_old=True):
         if _inplace.records(self):  # on the tape, as torch's (inplace_record.py)
-            return _inplace.rebase(self, name, fn)
+            return _inplace.rebase(self, name, fn, copy_old=copy_old)
         with no_grad():
             r = fn(self)._data
         if r.dtype != self._data.dtype and not np.can_cast(r.dtype, self._data.dtype, "same_kind"):

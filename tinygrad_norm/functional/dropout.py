@@ -97,11 +97,14 @@ def _in_dtype(input, scale):
     return float(np.float16(scale)) if input._data.dtype == np.float16 else scale
 
 
-def dropout(input, p=0.5, training=True, *, inverted=True):
+def dropout(input, p=0.5, training=True, inplace=False, *, inverted=True):
     """Zero each element with probability ``p`` while training (see the module notes for the
-    inverted and classic forms). ``p == 0`` returns ``input`` itself; ``p == 1`` gives zeros."""
+    inverted and classic forms). ``p == 0`` returns ``input`` itself; ``p == 1`` gives zeros.
+    ``inplace``: torch's, the result written into ``input`` (``_written``)."""
     p = _check_p(p, "dropout")
     _check_input(input, "dropout")
+    if inplace is not False and _flag(inplace, "inplace", "dropout"):
+        return _written(input, "dropout", lambda t: dropout(t, p, training, inverted=inverted))
     training, inverted = _flag(training, "training", "dropout"), _flag(inverted, "inverted",
                                                                         "dropout")
     with scope("dropout", p=p, training=training, inverted=inverted):
@@ -116,6 +119,13 @@ def dropout(input, p=0.5, training=True, *, inverted=True):
         if p == 1.0:
             return _apply(input, _no_mask(input.shape), 1.0)
         return _apply(input, _mask(input.shape, p), 1.0 / (1.0 - p) if inverted else 1.0)
+
+
+def _written(input, fn, run):
+    """torch's ``inplace=True``: ``run(input)`` written into ``input``'s array and ``input``
+    returned; on a tensor that requires grad the write is recorded (inplace_record.py; the
+    select and the scale read neither the values before, so nothing is copied)."""
+    return input._apply_(f"{fn}_", run, copy_old=False)
 
 
 def _channel_dropout(input, p, training, inverted, fn, spatial):
@@ -143,16 +153,18 @@ def _check_rank(input, fn, spatial, names):
                          f"(N, {names}) input, got {input.ndim}-D input of shape {input.shape}")
 
 
-def dropout1d(input, p=0.5, training=True, *, inverted=True):
+def dropout1d(input, p=0.5, training=True, inplace=False, *, inverted=True):
     """Zero whole channels of an (N, C, L) input, or of an unbatched (C, L) one: one draw per
     (sample, channel), broadcast over L. Other ranks are a ValueError (PyTorch: RuntimeError)."""
     p = _check_p(p, "dropout1d")
     _check_input(input, "dropout1d")
     _check_rank(input, "dropout1d", 1, "C, L")
+    if inplace is not False and _flag(inplace, "inplace", "dropout1d"):
+        return _written(input, "dropout1d", lambda t: dropout1d(t, p, training, inverted=inverted))
     return _channel_dropout(input, p, training, inverted, "dropout1d", 1)
 
 
-def dropout2d(input, p=0.5, training=True, *, inverted=True):
+def dropout2d(input, p=0.5, training=True, inplace=False, *, inverted=True):
     """Zero whole channels: one draw per (sample, channel) of an (N, C, H, W) input, or per channel
     of an unbatched (C, H, W) one, broadcast over H and W.
 
@@ -162,6 +174,8 @@ def dropout2d(input, p=0.5, training=True, *, inverted=True):
     p = _check_p(p, "dropout2d")
     _check_input(input, "dropout2d")
     _check_rank(input, "dropout2d", 2, "C, H, W")
+    if inplace is not False and _flag(inplace, "inplace", "dropout2d"):
+        return _written(input, "dropout2d", lambda t: dropout2d(t, p, training, inverted=inverted))
     if input.ndim == 3:  # in eval too, as PyTorch warns
         # Said aloud: code ported from PyTorch 2.13 expects (N, C, L) and would get other masks.
         warnings.warn("dropout2d: a 3-D input is read as unbatched (C, H, W), one draw per channel "
@@ -170,17 +184,19 @@ def dropout2d(input, p=0.5, training=True, *, inverted=True):
     return _channel_dropout(input, p, training, inverted, "dropout2d", 2)
 
 
-def dropout3d(input, p=0.5, training=True, *, inverted=True):
+def dropout3d(input, p=0.5, training=True, inplace=False, *, inverted=True):
     """Zero whole channels of an (N, C, D, H, W) input, or of an unbatched (C, D, H, W) one (as
     PyTorch reads a 4-D input): one draw per (sample, channel), broadcast over D, H and W. Other
     ranks are a ValueError (PyTorch warns and runs)."""
     p = _check_p(p, "dropout3d")
     _check_input(input, "dropout3d")
     _check_rank(input, "dropout3d", 3, "C, D, H, W")
+    if inplace is not False and _flag(inplace, "inplace", "dropout3d"):
+        return _written(input, "dropout3d", lambda t: dropout3d(t, p, training, inverted=inverted))
     return _channel_dropout(input, p, training, inverted, "dropout3d", 3)
 
 
-def alpha_dropout(input, p=0.5, training=False):
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Alpha dropout (for SELU networks), PyTorch's formula: a dropped unit becomes SELU's
     saturation value, then an affine map ``a * v + b`` restores zero mean and unit variance:
     ``a = ((1-p) * (1 + p * alpha'^2))^(-1/2)``, ``b = -a * alpha' * p``.
@@ -190,6 +206,8 @@ def alpha_dropout(input, p=0.5, training=False):
     0 even where the input or the upstream gradient is NaN or inf."""
     p = _check_p(p, "alpha_dropout")
     _check_input(input, "alpha_dropout")
+    if inplace is not False and _flag(inplace, "inplace", "alpha_dropout"):
+        return _written(input, "alpha_dropout", lambda t: alpha_dropout(t, p, training))
     training = _flag(training, "training", "alpha_dropout")
     with scope("alpha_dropout", p=p, training=training, inverted=True):
         if not training or p == 0.0:

@@ -1,7 +1,7 @@
 """Dropout layers: on while the module trains, off (or classic test-time scaling) in eval.
 
-The ``repr`` shows PyTorch's fields (``p``; ``inverted`` in place of ``inplace``, which does not
-exist here) followed by the mode, ``mode=train`` or ``mode=eval``.
+The ``repr`` shows PyTorch's fields (``p``, ``inplace``), then ``inverted`` and the mode,
+``mode=train`` or ``mode=eval``.
 """
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ __all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"]
 class _DropoutNd(Module):
     _fn = "dropout"
 
-    def __init__(self, p=0.5, *, inverted=True):
+    def __init__(self, p=0.5, inplace=False, *, inverted=True):
         super().__init__()
         checked = _check_p(p, type(self).__name__)  # checked at construction, as in PyTorch
         self.p = p if type(p) in (int, float) else checked  # Dropout(0) says p=0, as PyTorch
+        self.inplace = _flag(inplace, "inplace", type(self).__name__)
         self.inverted = _flag(inverted, "inverted", type(self).__name__)
 
     def _check(self, input):
@@ -29,7 +30,8 @@ class _DropoutNd(Module):
                             f"{type(input).__name__}")
 
     def extra_repr(self):
-        return f"p={self.p}, inverted={self.inverted}, mode={'train' if self.training else 'eval'}"
+        return (f"p={self.p}, inplace={self.inplace}, inverted={self.inverted}, "
+                f"mode={'train' if self.training else 'eval'}")
 
 
 class Dropout(_DropoutNd):
@@ -41,7 +43,7 @@ class Dropout(_DropoutNd):
 
     def forward(self, input):
         self._check(input)
-        return F.dropout(input, self.p, self.training, inverted=self.inverted)
+        return F.dropout(input, self.p, self.training, self.inplace, inverted=self.inverted)
 
 
 class Dropout1d(_DropoutNd):
@@ -49,7 +51,7 @@ class Dropout1d(_DropoutNd):
 
     def forward(self, input):
         self._check(input)
-        return F.dropout1d(input, self.p, self.training, inverted=self.inverted)
+        return F.dropout1d(input, self.p, self.training, self.inplace, inverted=self.inverted)
 
 
 class Dropout2d(_DropoutNd):
@@ -57,7 +59,7 @@ class Dropout2d(_DropoutNd):
 
     def forward(self, input):
         self._check(input)
-        return F.dropout2d(input, self.p, self.training, inverted=self.inverted)
+        return F.dropout2d(input, self.p, self.training, self.inplace, inverted=self.inverted)
 
 
 class Dropout3d(_DropoutNd):
@@ -65,18 +67,18 @@ class Dropout3d(_DropoutNd):
 
     def forward(self, input):
         self._check(input)
-        return F.dropout3d(input, self.p, self.training, inverted=self.inverted)
+        return F.dropout3d(input, self.p, self.training, self.inplace, inverted=self.inverted)
 
 
 class AlphaDropout(_DropoutNd):
     """Dropout for SELU networks, keeping zero mean and unit variance (PyTorch's formula)."""
 
-    def __init__(self, p=0.5):
-        super().__init__(p, inverted=True)
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__(p, inplace, inverted=True)
 
     def forward(self, input):
         self._check(input)
-        return F.alpha_dropout(input, self.p, self.training)
+        return F.alpha_dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}, mode={'train' if self.training else 'eval'}"
+        return f"p={self.p}, inplace={self.inplace}, mode={'train' if self.training else 'eval'}"
