@@ -3199,3 +3199,64 @@ class AddAt(Op):
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         return (_run(Take, xp, g, index=kw["index"], axis=kw["axis"]),)
+
+
+class WindowLogsumexp(Op):
+    """The log-space sum over a sliding window with additive weights, along axis 0:
+    ``out[i] = log sum_k exp(x[i - size + 1 + k] + w[k, i])`` for ``k < size``, where ``x`` at
+    a negative position is the constant ``fill`` (the window of place i ends at i; the output has
+    x's shape, ``w`` has ``(size,) + x.shape``). One step of a banded recursion in log space (an
+    HMM's forward variable, CTC's alpha): a window of shifted copies, the weights added, a
+    logsumexp over the window, as one node where ``im2col`` + add + ``logsumexp`` were three
+    (a CTC step is a few hundred elements: the per-node cost was most of its time). As
+    ``logsumexp``, a window whose terms are all -inf gives -inf and a NaN gradient.
+
+    VJP: with ``p[k, i] = exp(x[i - size + 1 + k] + w[k, i] - out[i])`` (the window's softmax,
+    kept from the forward; logsumexp's rule), ``gw = g * p`` and ``gx`` the same summed back
+    onto the places of x (``col2im``). Recorded, p is recomputed from x, w and out on the tape (``im2col``), so every
+    order of derivative works."""
+    name = "window_logsumexp"
+    keeps_extra = True
+    saves_out = True
+
+    @staticmethod
+    def forward(x, w, size, fill):
+        n = x.shape[0]
+        flat = x.reshape(n, math.prod(x.shape[1:]))
+        padded = np.concatenate([np.full((size - 1, flat.shape[1]), fill, x.dtype), flat])
+        s0, s1 = padded.strides
+        # window k of place i is padded[i + k]: a view (np.ndarray over the buffer: as_strided's
+        # Python wrapper cost 3 us, a sixth of the op), copied by the add at once
+        view = np.ndarray((size,) + flat.shape, padded.dtype, padded, 0, (s0, s0, s1))
+        z = view + w.reshape(view.shape)
+        m = np.max(z, axis=0)
+        m = np.where(np.isfinite(m), m, 0).astype(z.dtype, copy=False)
+        e = np.exp(z - m)
+        with np.errstate(divide="ignore"):  # a window of -infs only: -inf
+            out = np.log(np.add.reduce(e, axis=0)) + m
+        # the VJP's weights as logsumexp's: exp(z - out), not e / total (where ruled-out terms
+        # of -1e30 tie, out rounds to their value and each weighs 1, as in torch)
+        with np.errstate(invalid="ignore"):
+            np.subtract(z, out, out=z)
+        np.exp(z, out=z)
+        return out.reshape(x.shape), z.reshape(w.shape)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        x, w = args
+        size = kw["size"]
+        n = x.shape[0]
+        cols = math.prod(x.shape[1:])
+        if xp is NP:
+            p = extra
+        else:  # recorded: the softmax again, from x, w and out, on the tape
+            windows = _run(Im2col, xp, x.reshape(1, 1, n, cols), kernel=(size, 1), stride=(1, 1),
+                           padding=((size - 1, 0), (0, 0)), dilation=(1, 1), value=kw["fill"])
+            p = xp.exp(windows.reshape(w.shape) + w - out.reshape((1,) + out.shape))
+        gz = g.reshape((1,) + g.shape) * p
+        gx = None
+        if needs[0]:
+            gx = _run(Col2im, xp, gz.reshape(1, 1, size, 1, n, cols), shape=(1, 1, n, cols),
+                      kernel=(size, 1), stride=(1, 1), padding=((size - 1, 0), (0, 0)),
+                      dilation=(1, 1)).reshape(x.shape)
+        return gx, (gz if needs[1] else None)
