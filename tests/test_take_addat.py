@@ -18,6 +18,8 @@ CASES = [  # (shape of a, axis, shape of the index)
     ((2, 3, 4), 2, (2, 2, 2)),
     ((4, 3), 0, (0,)),  # empty index
     ((4, 0), 0, (3,)),  # empty rows
+    ((3, 50), 1, (90, 50)),  # a few long rows: one add.at per row (4500 values each)
+    ((2, 2, 70, 3), 2, (1500,)),  # the same, rows of 4500 values three wide
 ]
 
 

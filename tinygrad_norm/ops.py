@@ -3172,6 +3172,10 @@ class Take(Op):
                      size=args[0].shape[kw["axis"]]),)
 
 
+_ADD_AT_ROWS = 256  # rows before the axis: at most this many, each its own add.at ...
+_ADD_AT_ROW_SIZE = 4096  # ... when each row adds at least this many values
+
+
 class AddAt(Op):
     """The adjoint of ``Take``: zeros of ``g``'s shape with the index's axes (at ``axis``)
     replaced by one of length ``size``, and each slice of ``g`` added onto the slice
@@ -3190,9 +3194,19 @@ class AddAt(Op):
         # One flat output position per element of g, in g's order: add.at's quick 1-D loop
         # (rows of values, a loop per row, took ~9x as long).
         width = math.prod(tail)
-        pos = np.arange(math.prod(lead), dtype=np.intp)[:, None] * size + index.reshape(1, -1)
+        pos = index.reshape(-1).astype(np.intp, copy=False)
         if width > 1:
-            pos = (pos * width)[:, :, None] + np.arange(width, dtype=np.intp)
+            pos = (pos * width)[:, None] + np.arange(width, dtype=np.intp)
+        rows = math.prod(lead)
+        if rows <= _ADD_AT_ROWS and pos.size >= _ADD_AT_ROW_SIZE:
+            # a few long rows (grid_sample's channels): one add.at each with the same positions,
+            # neither a position per element of g (~4 MiB of them there) nor a copy of a strided
+            # g all at once: 35% less time
+            pos = pos.reshape(-1)
+            for r, dst in enumerate(out.reshape(rows, size * width)):
+                np.add.at(dst, pos, g[np.unravel_index(r, lead)].reshape(-1))
+            return out
+        pos = np.arange(rows, dtype=np.intp)[:, None] * (size * width) + pos.reshape(1, -1)
         np.add.at(out.reshape(-1), pos.reshape(-1), g.reshape(-1))
         return out
 
