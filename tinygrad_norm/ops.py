@@ -3244,7 +3244,8 @@ class WindowLogsumexp(Op):
         view = np.ndarray((size,) + flat.shape, padded.dtype, padded, 0, (s0, s0, s1))
         z = view + w.reshape(view.shape)
         m = np.max(z, axis=0)
-        m = np.where(np.isfinite(m), m, 0).astype(z.dtype, copy=False)
+        if not np.isfinite(m).all():  # (rare: a check costs half the select)
+            m = np.where(np.isfinite(m), m, 0).astype(z.dtype, copy=False)
         e = np.exp(z - m)
         with np.errstate(divide="ignore"):  # a window of -infs only: -inf
             out = np.log(np.add.reduce(e, axis=0)) + m
@@ -3269,7 +3270,14 @@ class WindowLogsumexp(Op):
             p = xp.exp(windows.reshape(w.shape) + w - out.reshape((1,) + out.shape))
         gz = g.reshape((1,) + g.shape) * p
         gx = None
-        if needs[0]:
+        if needs[0] and xp is NP:
+            # col2im's adds in col2im's order (onto zeros, window row by row), without its
+            # general machinery: ~4 us a call less, a CTC step's eighth
+            acc = np.zeros((n + size - 1, cols), g.dtype)
+            for k, part in enumerate(gz.reshape(size, n, cols)):
+                acc[k:k + n] += part
+            gx = acc[size - 1:].reshape(x.shape)
+        elif needs[0]:
             gx = _run(Col2im, xp, gz.reshape(1, 1, size, 1, n, cols), shape=(1, 1, n, cols),
                       kernel=(size, 1), stride=(1, 1), padding=((size - 1, 0), (0, 0)),
                       dilation=(1, 1)).reshape(x.shape)
