@@ -3147,12 +3147,13 @@ class Pinv(Op):
         return (-(xt @ g @ xt) + (w - a @ (x @ w)) + (z - (z @ x) @ a),)
 
 
-# ---- speed3: slices taken along an axis by an integer index, and added back -----------------
-# ``np.take`` along one axis and its adjoint, each the other's VJP (as Im2col and Col2im), so
-# gradients of any order work. GetItem covers the same gather, but its scatter first studies
-# the index (runs, repeats) to pick a strategy; for an index that reads a few places very often
-# (grid_sample's zero column, the clipped edges of 'border') that study ends in a sort, 3-5x
-# slower than ``np.add.at`` on flat element positions, which ``AddAt`` uses always.
+# ---- speed3: grid_sample's gather (take, add_at), CTC's step (window_logsumexp) ----------
+# ``Take`` is ``np.take`` along one axis and ``AddAt`` its adjoint, each the other's VJP (as
+# Im2col and Col2im), so gradients of any order work. GetItem covers the same gather, but its
+# scatter first studies the index (runs, repeats) to pick a strategy; for an index that reads a
+# few places very often (grid_sample's zero column, the clipped edges of 'border') that study
+# ends in a sort, 3-5x slower than ``np.add.at`` on flat element positions, which ``AddAt``
+# uses always.
 
 class Take(Op):
     """``np.take(a, index, axis)``: the slices of ``a`` along ``axis`` at ``index``, an integer
@@ -3225,10 +3226,12 @@ class WindowLogsumexp(Op):
     (a CTC step is a few hundred elements: the per-node cost was most of its time). As
     ``logsumexp``, a window whose terms are all -inf gives -inf and a NaN gradient.
 
+    ``w`` (a Tensor or a constant array) has x's dtype.
+
     VJP: with ``p[k, i] = exp(x[i - size + 1 + k] + w[k, i] - out[i])`` (the window's softmax,
     kept from the forward; logsumexp's rule), ``gw = g * p`` and ``gx`` the same summed back
-    onto the places of x (``col2im``). Recorded, p is recomputed from x, w and out on the tape (``im2col``), so every
-    order of derivative works."""
+    onto the places of x (``col2im``). Recorded, p is recomputed from x, w and out on the tape
+    (``im2col``), so every order of derivative works."""
     name = "window_logsumexp"
     keeps_extra = True
     saves_out = True

@@ -7,10 +7,10 @@ places for a target of length ``S``), all samples of the batch at once. Each tim
 primitives on the (L, N) state: a ``window_logsumexp`` over the three places up to each place
 (its predecessors: the place two before, where the labels allow the skip, the place before, and
 itself; above place 0 a constant ``_NEG``) weighted by a constant mask that rules out the moves
-a sample may not make, and the step's log-probabilities added. A
-sample whose input is shorter than T stops moving after its last step (its mask then keeps each
-place where it is, and its log-probabilities are 0), so after the loop the state holds every
-sample's alpha at its own last step.
+a sample may not make, and the step's log-probabilities added. A sample whose input is shorter
+than T stops moving after its last step (its mask then keeps each place where it is, and its
+log-probabilities are 0), so after the loop the state holds every sample's alpha at its own
+last step.
 
 Log space without -inf: a ruled-out move gets ``_NEG`` (-1e30) instead, so that no logsumexp
 ever sees only -infs (its gradient there would be NaN, and 0 * NaN is NaN). A path through such a
@@ -206,7 +206,7 @@ def _log_likelihood(x, labels, il, tl, N, C):
     # 2); a move from above place 0 starts at _NEG. One step is one ``window_logsumexp`` of the
     # (L, N) state with the moves' mask (0 or _NEG) as weights, and the step's log-probabilities
     # added: two primitives (im2col, the mask's add, logsumexp and a concatenation of two rows
-    # of _NEG above the state were four more nodes a step, the most of the loss's time).
+    # of _NEG above the state were four more nodes a step, most of the loss's time).
     allowed = np.ones((3, L, N), bool)
     allowed[0, :2] = False
     allowed[0, 2:] = (labels[:, 2:] != labels[:, :-2]).T
