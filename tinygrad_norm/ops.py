@@ -3373,3 +3373,142 @@ class LUFactor(Op):
         lu, piv = _unpack(out, batch, shapes)
         glu = _unpack(g, batch, shapes)[0]
         return (_lu_grad(lu, _values(piv).astype(np.int64), glu, xp),)
+
+# ---- speed3: grid_sample's gather (take, add_at), CTC's step (window_logsumexp) ----------
+# ``Take`` is ``np.take`` along one axis and ``AddAt`` its adjoint, each the other's VJP (as
+# Im2col and Col2im), so gradients of any order work. GetItem covers the same gather, but its
+# scatter first studies the index (runs, repeats) to pick a strategy; for an index that reads a
+# few places very often (grid_sample's zero column, the clipped edges of 'border') that study
+# ends in a sort, 3-5x slower than ``np.add.at`` on flat element positions, which ``AddAt``
+# uses always.
+
+class Take(Op):
+    """``np.take(a, index, axis)``: the slices of ``a`` along ``axis`` at ``index``, an integer
+    array of any shape (its axes replace ``axis``) with values in [0, a.shape[axis]) (checked by
+    the caller), repeats allowed. The VJP adds each slice of the gradient back onto the slice it
+    was read from (``AddAt``)."""
+    name = "take"
+    reads_inputs = False
+
+    @staticmethod
+    def forward(a, index, axis):
+        return np.take(a, index, axis=axis)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (_run(AddAt, xp, g, index=kw["index"], axis=kw["axis"],
+                     size=args[0].shape[kw["axis"]]),)
+
+
+_ADD_AT_ROWS = 256  # rows before the axis: at most this many, each its own add.at ...
+_ADD_AT_ROW_SIZE = 4096  # ... when each row adds at least this many values
+
+
+class AddAt(Op):
+    """The adjoint of ``Take``: zeros of ``g``'s shape with the index's axes (at ``axis``)
+    replaced by one of length ``size``, and each slice of ``g`` added onto the slice
+    ``index`` names; repeated places add up in the order of the index, in g's dtype, as
+    ``np.add.at``. The VJP takes the slices back (``Take``)."""
+    name = "add_at"
+    reads_inputs = False
+
+    @staticmethod
+    def forward(g, index, axis, size):
+        lead = g.shape[:axis]
+        tail = g.shape[axis + index.ndim:]
+        out = np.zeros(lead + (size,) + tail, g.dtype)
+        if out.size == 0 or index.size == 0:
+            return out
+        # One flat output position per element of g, in g's order: add.at's quick 1-D loop
+        # (rows of values, a loop per row, took ~9x as long).
+        width = math.prod(tail)
+        pos = index.reshape(-1).astype(np.intp, copy=False)
+        if width > 1:
+            pos = (pos * width)[:, None] + np.arange(width, dtype=np.intp)
+        rows = math.prod(lead)
+        if rows <= _ADD_AT_ROWS and pos.size >= _ADD_AT_ROW_SIZE:
+            # a few long rows (grid_sample's channels): one add.at each with the same positions,
+            # neither a position per element of g (~4 MiB of them there) nor a copy of a strided
+            # g all at once: 35% less time
+            pos = pos.reshape(-1)
+            for r, dst in enumerate(out.reshape(rows, size * width)):
+                np.add.at(dst, pos, g[np.unravel_index(r, lead)].reshape(-1))
+            return out
+        pos = np.arange(rows, dtype=np.intp)[:, None] * (size * width) + pos.reshape(1, -1)
+        np.add.at(out.reshape(-1), pos.reshape(-1), g.reshape(-1))
+        return out
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        return (_run(Take, xp, g, index=kw["index"], axis=kw["axis"]),)
+
+
+class WindowLogsumexp(Op):
+    """The log-space sum over a sliding window with additive weights, along axis 0:
+    ``out[i] = log sum_k exp(x[i - size + 1 + k] + w[k, i])`` for ``k < size``, where ``x`` at
+    a negative position is the constant ``fill`` (the window of place i ends at i; the output has
+    x's shape, ``w`` has ``(size,) + x.shape``). One step of a banded recursion in log space (an
+    HMM's forward variable, CTC's alpha): a window of shifted copies, the weights added, a
+    logsumexp over the window, as one node where ``im2col`` + add + ``logsumexp`` were three
+    (a CTC step is a few hundred elements: the per-node cost was most of its time). As
+    ``logsumexp``, a window whose terms are all -inf gives -inf and a NaN gradient.
+
+    ``w`` (a Tensor or a constant array) has x's dtype.
+
+    VJP: with ``p[k, i] = exp(x[i - size + 1 + k] + w[k, i] - out[i])`` (the window's softmax,
+    kept from the forward; logsumexp's rule), ``gw = g * p`` and ``gx`` the same summed back
+    onto the places of x (``col2im``). Recorded, p is recomputed from x, w and out on the tape
+    (``im2col``), so every order of derivative works."""
+    name = "window_logsumexp"
+    keeps_extra = True
+    saves_out = True
+
+    @staticmethod
+    def forward(x, w, size, fill):
+        n = x.shape[0]
+        flat = x.reshape(n, math.prod(x.shape[1:]))
+        padded = np.concatenate([np.full((size - 1, flat.shape[1]), fill, x.dtype), flat])
+        s0, s1 = padded.strides
+        # window k of place i is padded[i + k]: a view (np.ndarray over the buffer: as_strided's
+        # Python wrapper cost 3 us, a sixth of the op), copied by the add at once
+        view = np.ndarray((size,) + flat.shape, padded.dtype, padded, 0, (s0, s0, s1))
+        z = view + w.reshape(view.shape)
+        m = np.max(z, axis=0)
+        if not np.isfinite(m).all():  # (rare: a check costs half the select)
+            m = np.where(np.isfinite(m), m, 0).astype(z.dtype, copy=False)
+        e = np.exp(z - m)
+        with np.errstate(divide="ignore"):  # a window of -infs only: -inf
+            out = np.log(np.add.reduce(e, axis=0)) + m
+        # the VJP's weights as logsumexp's: exp(z - out), not e / total (where ruled-out terms
+        # of -1e30 tie, out rounds to their value and each weighs 1, as in torch)
+        with np.errstate(invalid="ignore"):
+            np.subtract(z, out, out=z)
+        np.exp(z, out=z)
+        return out.reshape(x.shape), z.reshape(w.shape)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        x, w = args
+        size = kw["size"]
+        n = x.shape[0]
+        cols = math.prod(x.shape[1:])
+        if xp is NP:
+            p = extra
+        else:  # recorded: the softmax again, from x, w and out, on the tape
+            windows = _run(Im2col, xp, x.reshape(1, 1, n, cols), kernel=(size, 1), stride=(1, 1),
+                           padding=((size - 1, 0), (0, 0)), dilation=(1, 1), value=kw["fill"])
+            p = xp.exp(windows.reshape(w.shape) + w - out.reshape((1,) + out.shape))
+        gz = g.reshape((1,) + g.shape) * p
+        gx = None
+        if needs[0] and xp is NP:
+            # col2im's adds in col2im's order (onto zeros, window row by row), without its
+            # general machinery: ~4 us a call less, a CTC step's eighth
+            acc = np.zeros((n + size - 1, cols), g.dtype)
+            for k, part in enumerate(gz.reshape(size, n, cols)):
+                acc[k:k + n] += part
+            gx = acc[size - 1:].reshape(x.shape)
+        elif needs[0]:
+            gx = _run(Col2im, xp, gz.reshape(1, 1, size, 1, n, cols), shape=(1, 1, n, cols),
+                      kernel=(size, 1), stride=(1, 1), padding=((size - 1, 0), (0, 0)),
+                      dilation=(1, 1)).reshape(x.shape)
+        return gx, (gz if needs[1] else None)

@@ -3,14 +3,14 @@ composite of primitives, so its gradient (of any order) comes from the tape.
 
 The forward variable ``alpha`` of Graves et al. (2006) runs in log space over the extended label
 sequence ``l'`` (the target with a blank before, between and after its labels: ``2S + 1``
-places for a target of length ``S``), all samples of the batch at once. Each time step is five
-primitives on the (2 + L, N) state (two rows of ``_NEG`` above place 0): an ``im2col`` of the three
-rows above each place (its predecessors: the place two before, where the labels allow the skip,
-the place before, and itself), a constant mask that rules out the moves a sample may not make, a
-logsumexp over the three, the step's log-probabilities added, and the two top rows put back. A
-sample whose input is shorter than T stops moving after its last step (its mask then keeps each
-place where it is, and its log-probabilities are 0), so after the loop the state holds every
-sample's alpha at its own last step.
+places for a target of length ``S``), all samples of the batch at once. Each time step is two
+primitives on the (L, N) state: a ``window_logsumexp`` over the three places up to each place
+(its predecessors: the place two before, where the labels allow the skip, the place before, and
+itself; above place 0 a constant ``_NEG``) weighted by a constant mask that rules out the moves
+a sample may not make, and the step's log-probabilities added. A sample whose input is shorter
+than T stops moving after its last step (its mask then keeps each place where it is, and its
+log-probabilities are 0), so after the loop the state holds every sample's alpha at its own
+last step.
 
 Log space without -inf: a ruled-out move gets ``_NEG`` (-1e30) instead, so that no logsumexp
 ever sees only -infs (its gradient there would be NaN, and 0 * NaN is NaN). A path through such a
@@ -37,7 +37,6 @@ __all__ = ["ctc_loss"]
 # inside float32's range), and the threshold below which a log-likelihood means "impossible".
 _NEG = -1e30
 _IMPOSSIBLE = _NEG / 2
-_NO_PADDING = ((0, 0), (0, 0))
 
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
@@ -204,18 +203,19 @@ def _log_likelihood(x, labels, il, tl, N, C):
         lpx = where(active[:, None, :], lpx, 0.0)
     # The moves into place s: from s - 2 (window row 0; only where l'(s) != l'(s - 2),
     # PyTorch's rule: never at a blank, nor between repeated labels), s - 1 (row 1) and s (row
-    # 2). The state is (1, 1, 2 + L, N), two rows of _NEG above place 0, and im2col takes the
-    # three rows above each place at once (its gradient: three shifted adds).
-    allowed = np.ones((3, 1, L, N), bool)
-    allowed[0, 0, :2] = False
-    allowed[0, 0, 2:] = (labels[:, 2:] != labels[:, :-2]).T
+    # 2); a move from above place 0 starts at _NEG. One step is one ``window_logsumexp`` of the
+    # (L, N) state with the moves' mask (0 or _NEG) as weights, and the step's log-probabilities
+    # added: two primitives (im2col, the mask's add, logsumexp and a concatenation of two rows
+    # of _NEG above the state were four more nodes a step, most of the loss's time).
+    allowed = np.ones((3, L, N), bool)
+    allowed[0, :2] = False
+    allowed[0, 2:] = (labels[:, 2:] != labels[:, :-2]).T
     move = np.where(allowed, 0.0, _NEG).astype(dt)
-    stay = np.where(np.arange(3) == 2, 0.0, _NEG).astype(dt)[:, None, None, None]
-    top = Tensor(np.full((1, 1, 2, N), _NEG, dt))
+    stay = np.where(np.arange(3) == 2, 0.0, _NEG).astype(dt)[:, None, None]
     # alpha before the first step: 0 at place 0, so that step 0 gives places 0 and 1 their
     # log-probabilities and every other place _NEG
-    start = np.full((1, 1, 2 + L, N), _NEG, dt)
-    start[0, 0, 2] = 0.0
+    start = np.full((L, N), _NEG, dt)
+    start[0] = 0.0
     alpha = Tensor(start)
     recording = x.requires_grad and is_grad_enabled()
     steps = _time_slices(lpx, T) if recording else [lpx[t] for t in range(T)]
@@ -225,13 +225,12 @@ def _log_likelihood(x, labels, il, tl, N, C):
         if ended is None or (done != ended).any():  # a sample stopped: its mask changes once
             mask = np.where(done, stay, move) if done.any() else move
             ended = done
-        paths = apply(ops.Im2col, alpha, kernel=(3, 1), stride=(1, 1), padding=_NO_PADDING,
-                      dilation=(1, 1)) + mask  # (1, 1, 3, 1, L, N)
-        alpha = concatenate([top, paths.logsumexp(axis=(2, 3)) + steps[t]], axis=2)
-    # log p = logsumexp of alpha at the last place, 2 tl (row 2 + 2 tl), and at the last label
-    # (the row above; for an empty target that is a _NEG row)
+        alpha = apply(ops.WindowLogsumexp, alpha, mask, size=3, fill=_NEG) + steps[t]
+    # log p = logsumexp of alpha at the last place, 2 tl, and at the last label, 2 tl - 1 (for
+    # an empty target that is the _NEG row put above the state here)
+    alpha = concatenate([Tensor(np.full((1, N), _NEG, dt)), alpha], axis=0)
     cols = np.arange(N)
-    last = alpha.reshape(2 + L, N)[np.stack([2 + 2 * tl, 1 + 2 * tl]), np.stack([cols, cols])]
+    last = alpha[np.stack([1 + 2 * tl, 2 * tl]), np.stack([cols, cols])]
     return last.logsumexp(axis=0)
 
 
