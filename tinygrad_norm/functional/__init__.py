@@ -28,4 +28,5 @@ from .pdist import *  # noqa: F401,F403
 from .conv3d import *  # noqa: F401,F403
 from .pool3d import *  # noqa: F401,F403
 from .adaptive_pool3d import *  # noqa: F401,F403
+from .pool3d_extra import *  # noqa: F401,F403
 from .grid_sample import *  # noqa: F401,F403
