@@ -136,7 +136,7 @@ class Optimizer:
                 else:
                     p.grad = Tensor._wrap(np.zeros_like(p.grad._data))
 
-    # ---- hooks, as PyTorch's: each returns a handle whose remove() unregisters it --------------------
+    # ---- hooks, as PyTorch's: each returns a handle whose remove() unregisters it ----------------
     def register_step_pre_hook(self, hook):
         """``hook(optimizer, args, kwargs)`` before each ``step``; ``args`` starts with the
         optimizer. It may return ``(new_args, new_kwargs)`` for the step to take."""
