@@ -112,12 +112,17 @@ def test_leaf_that_requires_grad_is_refused_before_writing():
     assert w.requires_grad and w.grad is None
 
 
-def test_source_that_requires_grad_is_refused():
-    x = tg.tensor(X.copy())
-    end = tg.tensor(O, requires_grad=True)
-    with pytest.raises(RuntimeError, match="source requires grad"):
-        x.lerp_(end, 0.5)
-    np.testing.assert_array_equal(x.data, X)
+def test_source_that_requires_grad_is_recorded_as_torch():
+    x, xt = tg.tensor(X.copy()), torch.tensor(X.copy())
+    end, endt = tg.tensor(O, requires_grad=True), torch.tensor(O, requires_grad=True)
+    view = x.detach()  # shares the array: the write reaches it, as torch's
+    assert x.lerp_(end, 0.5) is x
+    xt.lerp_(endt, 0.5)
+    assert x.requires_grad and xt.requires_grad
+    np.testing.assert_allclose(view.data, xt.detach().numpy(), rtol=1e-12)
+    u = RNG.standard_normal(X.shape)
+    (x * x).backward(tg.tensor(u)), (xt * xt).backward(torch.tensor(u))
+    np.testing.assert_allclose(end.grad.data, endt.grad.numpy(), rtol=1e-12)
 
 
 def test_non_leaf_in_place_then_backward():
@@ -129,13 +134,15 @@ def test_non_leaf_in_place_then_backward():
     u = RNG.standard_normal(X.shape)
     (w * h).backward(tg.tensor(u)), (wt * ht).backward(torch.tensor(u))
     np.testing.assert_allclose(w.grad.data, wt.grad.numpy(), rtol=1e-12)
-    # a non-leaf that requires grad: torch records the write; this package refuses it (as its
-    # exp_ and add_ do: docs/api.md), before anything is written
-    y = w * 2.0
-    before = y.data.copy()
-    with pytest.raises(RuntimeError, match="requires grad is being used in an in-place"):
-        y.tan_()
-    np.testing.assert_array_equal(y.data, before)
+    # a non-leaf that requires grad: the write is recorded, as torch's
+    w.grad, wt.grad = None, None
+    y, yt = w * 2.0, wt * 2.0
+    z, zt = y + 1.0, yt + 1.0  # read before the write: its gradient skips the tan
+    assert y.tan_() is y
+    yt.tan_()
+    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-12)
+    (y * z).backward(tg.tensor(u)), (yt * zt).backward(torch.tensor(u))
+    np.testing.assert_allclose(w.grad.data, wt.grad.numpy(), rtol=1e-12)
 
 
 def test_writing_an_array_a_graph_saved_is_refused_at_backward():

@@ -1432,6 +1432,9 @@ _TESTED_ELSEWHERE = {"im2col": "test_conv_pool.py", "col2im": "test_conv_pool.py
                      **{name: "test_linalg.py" for name in (
                          "inv", "solve", "det", "slogdet", "cholesky", "qr", "eigh", "eigvalsh",
                          "svd", "svdvals", "pinv")},
+                     # the solvers' (test_linalg_solvers.py checks that each has a case there)
+                     **dict.fromkeys(["solve_triangular", "matrix_exp", "lu_factor"],
+                                     "test_linalg_solvers.py"),
                      **dict.fromkeys(["lgamma", "digamma", "polygamma", "erfc", "erfcx", "erfinv",
                                       "ndtri", "i0", "i0e", "i1", "i1e", "zeta"],
                                      "test_special.py")}

@@ -309,9 +309,13 @@ def test_in_place_scatters_and_fills(torch):
     with pytest.raises(RuntimeError, match="masked_fill_: a leaf tensor that requires grad"):
         w.masked_fill_(Tensor(np.array([True, False])), 1.0)
     x, src = tg.zeros(2), tg.ones(2, requires_grad=True)
-    with pytest.raises(RuntimeError, match="scatter_add_: the source requires grad"):
-        x.scatter_add_(0, tg.tensor([0, 1]), src)
-    assert float(x.sum()) == 0.0  # refused before anything was written
+    xt, srct = torch.zeros(2), torch.ones(2, requires_grad=True)
+    x.scatter_add_(0, tg.tensor([0, 0]), src), xt.scatter_add_(0, torch.tensor([0, 0]), srct)
+    assert x.requires_grad and x.numpy().tolist() == xt.tolist() == [2.0, 0.0]
+    (x * tg.tensor([3.0, 5.0])).sum().backward()
+    (xt * torch.tensor([3.0, 5.0])).sum().backward()
+    assert src.grad.numpy().tolist() == srct.grad.tolist() == [3.0, 3.0]  # recorded, as torch's
+    x = tg.zeros(2)
     with tg.no_grad():
         x.scatter_add_(0, tg.tensor([0, 0]), src)
     assert x.numpy().tolist() == [2.0, 0.0]

@@ -67,7 +67,9 @@ from . import linalg  # noqa: E402
 from .linalg import _torch_det as det, _torch_inverse as inverse, _torch_logdet as logdet, \
     _torch_slogdet as slogdet, _torch_cholesky as cholesky, _torch_pinverse as pinverse, \
     _torch_matrix_power as matrix_power, _torch_svd as svd  # noqa: E402
+from .linalg import _torch_matrix_exp as matrix_exp, _torch_triangular_solve as \
+    triangular_solve, _torch_lu_unpack as lu_unpack  # noqa: E402
 __all__ += ["linalg", "det", "inverse", "logdet", "slogdet", "cholesky", "pinverse",
-            "matrix_power", "svd"]
+            "matrix_power", "svd", "matrix_exp", "triangular_solve", "lu_unpack"]
 from . import func  # noqa: E402  (torch.func: functional_call, grad, vjp, jacrev, vmap, ...)
 from . import utils  # noqa: E402  (torch.utils: checkpoint, and data as tinygrad_norm.data)

@@ -405,7 +405,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             if create_graph:
                 _check_unmodified(node)
                 out = _recorded_output(node) if node.op.saves_out else None
-                args, extra = inputs, None
+                args, extra = tuple([as_read(t, node.seq) for t in inputs]), None
             else:
                 args, out, extra = node.saved
             if mine and node.op.vjp_owned is not None:
@@ -427,6 +427,10 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             for t, gi in zip(inputs, in_grads):
                 if gi is None or type(t) is not Tensor or not t._requires_grad:
                     continue
+                below = t._node
+                if below is not None and below.seq > node.seq:  # written in place since
+                    t = as_read(t, node.seq)
+                    below = t._node
                 td = t._data
                 if gi.shape != td.shape:
                     gi = xp.sum_to(gi, td.shape)
@@ -436,7 +440,6 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
                     gi = gi.astype(td.dtype)
                 # Ownership (see _fresh) is decided only where it matters: for a tensor's first
                 # gradient, or a leaf's.
-                below = t._node
                 if needed is not None and (below.seq not in needed if below is not None
                                            else id(t) not in leaf_index):
                     continue  # grad(): leads to no input
@@ -526,6 +529,7 @@ def _needed(roots, target_nodes, leaf_index, Tensor):
         nodes[seq] = node
         for t in node.inputs or ():
             if type(t) is Tensor:
+                t = as_read(t, seq)
                 below = t._node
                 if below is not None:
                     if below.seq not in seen:
@@ -543,8 +547,7 @@ def _needed(roots, target_nodes, leaf_index, Tensor):
         if inputs is None:  # freed: running it says so, unless it is an input itself
             hit = seq not in target_nodes
         else:
-            leads = [n and type(t) is Tensor and (
-                t._node.seq in reach if t._node is not None else id(t) in leaf_index)
+            leads = [n and type(t) is Tensor and _leads(as_read(t, seq), reach, leaf_index)
                 for n, t in zip(node.needs, inputs)]
             hit = True in leads
             if hit and leads != list(node.needs):
@@ -563,6 +566,25 @@ def _needed(roots, target_nodes, leaf_index, Tensor):
         reach.add(lone.seq)
         masks[lone.seq] = (False,) * len(lone.inputs)
     return reach, run, masks
+
+
+def _leads(t, reach, leaf_index):
+    return t._node.seq in reach if t._node is not None else id(t) in leaf_index
+
+
+def as_read(t, seq):
+    """The tensor that node ``seq`` read as its input ``t``. An in-place op recorded after that
+    node (``Tensor._rebase``: ``y.add_(1)``, ``y[0] = v``) gave ``t`` a new history and handed
+    the one before to a tensor of its own, listed in ``t._versions`` by the tape position of
+    the write; a node recorded before the write must still send its gradient to that one, as
+    torch's edges keep the grad_fn they were recorded with. ``t`` itself for every other
+    tensor (one attribute read)."""
+    versions = getattr(t, "_versions", None)  # (inputs may be Python numbers)
+    if versions:
+        for stamp, old in versions:
+            if stamp > seq:
+                return old
+    return t
 
 
 def _merge_leaf(entry, g):

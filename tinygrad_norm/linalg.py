@@ -15,6 +15,9 @@ Errors: torch's words. Where torch raises ``RuntimeError`` this raises ``ValueEr
 ``TypeError`` for a dtype), as the rest of the package; a singular or non-positive-definite
 matrix is a ``LinAlgError``, a ``ValueError`` (torch's ``torch.linalg.LinAlgError``).
 
+The solvers (``solve_triangular``, ``matrix_exp``, ``lu_factor``, ``lu_factor_ex``, ``lu``,
+``lu_solve``, ``lstsq``) are linalg_solvers.py's, re-exported at the end of this file.
+
 Also here: torch's older top-level spellings (``torch.det``, ``torch.inverse``, ``torch.svd``
 with ``(U, S, V)``, ...) as ``_torch_*`` functions, which ``tinygrad_norm`` exports under
 torch's names and the Tensor methods call.
@@ -834,3 +837,13 @@ def _torch_svd(input, some=True, compute_uv=True):
     (m, n), batch = a.shape[-2:], a.shape[:-2]
     return TorchSVDResult(Tensor._wrap(np.zeros(batch + (m, m), a.dtype)), s,
                           Tensor._wrap(np.zeros(batch + (n, n), a.dtype)))
+
+
+# ---- torch.linalg's solvers (linalg_solvers.py), re-exported here -----------------------------
+from .linalg_solvers import lstsq, lu, lu_factor, lu_factor_ex, lu_solve, matrix_exp, \
+    solve_triangular  # noqa: E402  (linalg_solvers uses the checks above)
+from .linalg_solvers import _torch_lu_unpack, _torch_matrix_exp, \
+    _torch_triangular_solve  # noqa: E402,F401  (tinygrad_norm's top-level names)
+
+__all__ += ["solve_triangular", "matrix_exp", "lu_factor", "lu_factor_ex", "lu", "lu_solve",
+            "lstsq"]

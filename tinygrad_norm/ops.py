@@ -3145,3 +3145,231 @@ class Pinv(Op):
         w = gt @ (x @ xt)  # g^T X X^T, then (I - A X) times it
         z = (xt @ x) @ gt  # X^T X g^T, then times (I - X A)
         return (-(xt @ g @ xt) + (w - a @ (x @ w)) + (z - (z @ x) @ a),)
+
+
+# ---- linear algebra: triangular solves, the matrix exponential, LU (task s15) -----------------
+# linalg_solvers.py builds torch.linalg.solve_triangular, matrix_exp, lu_factor, lu, lu_solve and
+# lstsq on these, with torch's checks and messages. LU's pivots are an integer result of no
+# gradient: LUFactor packs them (as floats, exact below 2**24) beside LU, as the factorizations
+# above pack theirs, and linalg_solvers.py slices them out as int32.
+
+def _triu(a, k, xp):
+    return np.triu(a, k) if xp is NP else a.triu(k)
+
+
+def _substitute(t, b, upper):
+    """``T^-1 b`` by substitution, one row at a time, for triangles with a zero on the diagonal:
+    inf and NaN wherever a division by zero leads, as LAPACK's trsm (no error, as torch's)."""
+    batch = np.broadcast_shapes(t.shape[:-2], b.shape[:-2])
+    t = np.broadcast_to(t, batch + t.shape[-2:])
+    x = np.array(np.broadcast_to(b, batch + b.shape[-2:]))
+    n = t.shape[-1]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for i in (range(n - 1, -1, -1) if upper else range(n)):
+            done = slice(i + 1, n) if upper else slice(0, i)
+            x[..., i, :] -= (t[..., i:i + 1, done] @ x[..., done, :])[..., 0, :]
+            x[..., i, :] /= t[..., i, i, None]
+    return x
+
+
+class SolveTriangular(Op):
+    """X with ``T X = B`` (``left=False``: ``X T = B``), T the upper or lower triangle of A (the
+    other one is never read; ``unitriangular``: its diagonal is taken as 1), batch dims
+    broadcast. NumPy has no triangular solver: a triangle without a zero on its diagonal is
+    solved by LAPACK's general solver (exact, and faster than a Python loop of substitutions
+    for any n > a few), one with a zero by substitution (inf/NaN, as torch's).
+    VJP: ``gB = T^-T g`` (the other triangle of A^T), ``gA = -gB X^T`` (left) or ``-X^T gB``
+    (right), kept to the triangle read (its strict part when ``unitriangular``), as torch's."""
+    name = "solve_triangular"
+    saves_out = True
+    reads = staticmethod(lambda needs: (True, False))  # both gradients solve with A; B unread
+
+    @staticmethod
+    def forward(a, b, upper, left, unitriangular):
+        if not left:  # X T = B is T^T X^T = B^T, and T^T is the other triangle of A^T
+            x = SolveTriangular.forward(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2),
+                                        not upper, True, unitriangular)
+            return np.swapaxes(x, -1, -2)
+        t = np.triu(a) if upper else np.tril(a)  # a new array: the diagonal may be written
+        n = t.shape[-1]
+        if unitriangular:
+            t[..., range(n), range(n)] = 1
+        if (t[..., range(n), range(n)] != 0).all():
+            try:
+                return np.linalg.solve(t, b)
+            except np.linalg.LinAlgError:  # a pivot rounded to 0: substitution decides
+                pass
+        return _substitute(t, b, upper)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, upper, left, unit = args[0], kw["upper"], kw["left"], kw["unitriangular"]
+        gb = _run(SolveTriangular, xp, _mT(a, xp), g, upper=not upper, left=left,
+                  unitriangular=unit)
+        ga = None
+        if needs[0]:
+            ga = -(gb @ _mT(out, xp)) if left else -(_mT(out, xp) @ gb)
+            k = (1 if upper else -1) if unit else 0
+            ga = _triu(ga, k, xp) if upper else _tril(ga, k, xp)
+        return ga, (gb if needs[1] else None)
+
+
+# the [13/13] Pade approximant's coefficients and the largest 1-norm it serves in float64
+# (Higham, "The scaling and squaring method for the matrix exponential revisited", 2005)
+_PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
+           129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
+           40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+_THETA13 = 5.371920351148152
+
+
+def _pade13(x):
+    """``exp(x)`` for a float64 stack (b, n, n) of 1-norm at most _THETA13: ``(V - U)^-1 (V + U)``
+    with U the odd and V the even part of the approximant's numerator."""
+    c = _PADE13
+    eye = np.eye(x.shape[-1])
+    x2 = x @ x
+    x4 = x2 @ x2
+    x6 = x4 @ x2
+    u = x @ (x6 @ (c[13] * x6 + c[11] * x4 + c[9] * x2) + c[7] * x6 + c[5] * x4 + c[3] * x2
+             + c[1] * eye)
+    v = x6 @ (c[12] * x6 + c[10] * x4 + c[8] * x2) + c[6] * x6 + c[4] * x4 + c[2] * x2 \
+        + c[0] * eye
+    try:
+        return np.linalg.solve(v - u, v + u)
+    except np.linalg.LinAlgError:  # only after an overflow: NaN, as torch's
+        return np.full(x.shape, np.nan)
+
+
+def _expm(a):
+    """The exponential of each matrix of a float64 array (..., n, n): each scaled by ``2^-s`` to
+    a 1-norm of at most _THETA13, the Pade approximant, then squared s times. A matrix with a
+    non-finite entry gives NaN everywhere, as torch's."""
+    n, batch = a.shape[-1], a.shape[:-2]
+    a = a.reshape((math.prod(batch), n, n))
+    out = np.full(a.shape, np.nan)
+    finite = np.isfinite(a).all(axis=(1, 2))
+    x = a[finite]
+    norm = np.abs(x).sum(axis=1).max(axis=1, initial=0.0)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        s = np.maximum(0, np.ceil(np.log2(norm / _THETA13))).astype(np.int64)
+        r = _pade13(x * (0.5 ** s)[:, None, None])
+        for i in range(int(s.max(initial=0))):  # each matrix its own number of squarings
+            more = s > i
+            r[more] = r[more] @ r[more]
+    out[finite] = r
+    return out.reshape(batch + (n, n))
+
+
+class MatrixExp(Op):
+    """The exponential of each square matrix (float64 inside: float32 is rounded once). VJP,
+    torch's: the upper-right block of ``exp([[A^T, g], [0, A^T]])``, itself this op, so a
+    recorded backward differentiates it again."""
+    name = "matrix_exp"
+
+    @staticmethod
+    def forward(a):
+        return _expm(a.astype(np.float64, copy=False)).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        at = _mT(args[0], xp)
+        n = at.shape[-1]
+        block = _cat([_cat([at, g], -1, xp), _cat([xp.zeros_like(at), at], -1, xp)], -2, xp)
+        return (_run(MatrixExp, xp, block)[..., :n, n:],)
+
+
+def lu_np(a):
+    """LU with partial pivoting of each matrix of ``a`` (..., m, n), as LAPACK's getrf: ``(LU,
+    pivots)``, L's unit diagonal implied, the 1-based int32 pivots of the row swaps made in
+    order. A right-looking elimination, one step per column, vectorised over the batch; a zero
+    pivot is left in U (getrf goes on too)."""
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    lu = np.array(a.reshape((math.prod(a.shape[:-2]), m, n)), copy=True)
+    rows = np.arange(lu.shape[0])
+    piv = np.empty((lu.shape[0], k), np.int32)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for j in range(k):
+            p = j + np.argmax(np.abs(lu[:, j:, j]), axis=1)  # the first largest, as idamax
+            piv[:, j] = p + 1
+            top = lu[rows, j].copy()
+            lu[rows, j] = lu[rows, p]
+            lu[rows, p] = top
+            pivot = lu[:, j, j]
+            lu[:, j + 1:, j] /= np.where(pivot == 0, 1, pivot)[:, None]
+            lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j, None] * lu[:, None, j, j + 1:]
+    return lu.reshape(a.shape), piv.reshape(a.shape[:-2] + (k,))
+
+
+def permutation(piv, m, dtype):
+    """P (..., m, m) with ``A = P L U`` from getrf's 1-based pivots (row j swapped with row
+    piv[j], in order)."""
+    batch, k = piv.shape[:-1], piv.shape[-1]
+    perm = np.array(np.broadcast_to(np.arange(m), batch + (m,)))
+    flat = perm.reshape(math.prod(batch), m)  # a view: the swaps below land in perm
+    swaps = piv.reshape(math.prod(batch), k).astype(np.intp) - 1
+    rows = np.arange(flat.shape[0])
+    for j in range(k):
+        top = flat[:, j].copy()
+        flat[:, j] = flat[rows, swaps[:, j]]
+        flat[rows, swaps[:, j]] = top
+    p = np.zeros(batch + (m, m), dtype)
+    np.put_along_axis(p, perm[..., None, :], 1, axis=-2)  # (P^T A)_i = A_perm[i]
+    return p
+
+
+def _lu_grad(lu, piv, glu, xp):
+    """The VJP of ``A = P L U`` packed in LU (m, n), k = min(m, n), L1, U1 the leading k x k
+    blocks, L2 the rows of L below, U2 the columns of U right of them (one of the two empty):
+
+        gM = tril(L1^T gL1 - gU2 U2^T, -1) + triu(gU1 U1^T - L2^T gL2)
+        gA = P [[L1^-T gM U1^-T, L1^-T gU2], [gL2 U1^-T, .]]
+
+    (torch's, for every shape; gL is the strictly lower, gU the upper part of g)."""
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    lu1, l2, u2 = lu[..., :k, :k], lu[..., k:, :k], lu[..., :k, k:]
+    g1, gl2, gu2 = glu[..., :k, :k], glu[..., k:, :k], glu[..., :k, k:]
+    l1 = _tril(lu1, -1, xp) + _eye(k, lu1)
+    gm = _tril(_mT(l1, xp) @ _tril(g1, -1, xp) - gu2 @ _mT(u2, xp), -1, xp) \
+        + _triu(_triu(g1, 0, xp) @ _mT(_triu(lu1, 0, xp), xp) - _mT(l2, xp) @ gl2, 0, xp)
+    lt = _mT(lu1, xp)  # L1^T in its strict upper part, U1^T in its lower one
+
+    def left_l(x):  # L1^-T x
+        return _run(SolveTriangular, xp, lt, x, upper=True, left=True, unitriangular=True)
+
+    def right_u(x):  # x U1^-T
+        return _run(SolveTriangular, xp, lt, x, upper=False, left=False, unitriangular=False)
+
+    if n > k:
+        ga = left_l(_cat([right_u(gm), gu2], -1, xp))
+    elif m > k:
+        ga = right_u(_cat([left_l(gm), gl2], -2, xp))
+    else:
+        ga = right_u(left_l(gm))
+    p = permutation(piv, m, _values(lu).dtype)
+    if xp is not NP:
+        from .tensor import Tensor
+        p = Tensor(p)
+    return p @ ga
+
+
+class LUFactor(Op):
+    """LU with partial pivoting (``lu_np``): LU (..., m, n) and the pivots (..., k) as floats,
+    packed (``_pack``). VJP: ``_lu_grad`` (the pivots' gradient is ignored: they are integers)."""
+    name = "lu_factor"
+    saves_out = True
+    reads_inputs = False
+
+    @staticmethod
+    def forward(a):
+        lu, piv = lu_np(a)
+        return _pack((lu, piv.astype(a.dtype)), a.shape[:-2])
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        (m, n), batch = args[0].shape[-2:], tuple(args[0].shape[:-2])
+        shapes = [(m, n), (min(m, n),)]
+        lu, piv = _unpack(out, batch, shapes)
+        glu = _unpack(g, batch, shapes)[0]
+        return (_lu_grad(lu, _values(piv).astype(np.int64), glu, xp),)

@@ -396,6 +396,7 @@ class Tensor:
     _hooks = None
     name = None
     _detached = False
+    _versions = None  # histories before recorded in-place writes (inplace_record.py)
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         if type(data) is np.ndarray and dtype is None and data.dtype.kind == "f":
@@ -735,11 +736,15 @@ class Tensor:
         and grad. A recorded graph that saved the array then refuses to go backward, as torch's
         version counters refuse it. Where the op is recorded, a new tensor as ``x = x + y`` gives
         (torch rewrites its graph in place instead: same values); on a leaf that requires grad
-        it is an error, as in torch, and so it is on a view of another tensor (``h[0]``,
-        ``h.reshape(4)``), whose new tensor would leave the tensor it views unchanged where
-        torch writes through."""
+        it is an error, as in torch. A basic-index view of a tensor on the graph (``h[0] += v``,
+        ``h[:, 0] *= 2``) is written through that tensor, recorded (inplace_record.py); other
+        views (``h.reshape(4)``) are refused: a new tensor would leave the tensor they view
+        unchanged where torch writes through."""
         if _state.enabled and (self._requires_grad or (isinstance(o, Tensor) and o._requires_grad)):
             node = self._node
+            if node is not None and _inplace._viewed_base(self) is not None:
+                return _inplace.rebase(self, f"in-place {symbol}", lambda t: _combine(op, t, o),
+                                       copy_old=op is not ops.Add and op is not ops.Sub)
             if self._requires_grad and node is None:
                 raise RuntimeError(
                     f"a leaf tensor that requires grad is being used in an in-place {symbol}: "
@@ -830,26 +835,37 @@ class Tensor:
     def copy_(self, src):
         """The values of ``src`` (a tensor, array or number, broadcast) written into this
         tensor's array, as ``torch.Tensor.copy_``; a float source into an integer tensor is a
-        TypeError (torch truncates)."""
+        TypeError (torch truncates). Recorded where ``src`` or this tensor requires grad: the
+        gradient goes to ``src`` (summed over a broadcast), none to the values before."""
+        if _inplace.records(self, (src,)):
+            return _inplace.rebase(self, "copy_", lambda t: _copy_source(src, t), copy_old=False)
         self._in_place("copy_", src)
         return self._put("copy_", src._data if isinstance(src, Tensor) else src)
 
     def zero_(self):
-        self._in_place("zero_")
-        return self._put("zero_", np.zeros((), self._data.dtype))
+        return self.fill_(0) if _inplace.records(self) else self._put("zero_", np.zeros(
+            (), self._data.dtype))
 
     def fill_(self, value):
-        self._in_place("fill_")
-        return self._put("fill_", _scalar_arg(value, "fill_(): value"))
+        value = _scalar_arg(value, "fill_(): value")
+        if _inplace.records(self):
+            return _inplace.rebase(self, "fill_", lambda t: t.masked_fill(
+                np.ones(t._data.shape, bool), value),
+                                   copy_old=False)
+        return self._put("fill_", value)
 
     def add_(self, other, *, alpha=1):
         """``self += alpha * other`` in place, as ``torch.Tensor.add_`` (rounded once, as torch's
         fused multiply-add: the EMA step ``v.mul_(d).add_(p, alpha=1 - d)`` matches it)."""
-        self._in_place("add_", other)
+        if _inplace.records(self, (other,)):
+            return _inplace.rebase(self, "add_", lambda t: t.add(other, alpha=alpha),
+                                   copy_old=False)
         return self._add_scaled(other, alpha, "add_")
 
     def sub_(self, other, *, alpha=1):
-        self._in_place("sub_", other)
+        if _inplace.records(self, (other,)):
+            return _inplace.rebase(self, "sub_", lambda t: t.sub(other, alpha=alpha),
+                                   copy_old=False)
         return self._add_scaled(other, -_scalar_arg(alpha, "sub_(): alpha"), "sub_")
 
     def _add_scaled(self, other, alpha, name):
@@ -872,11 +888,15 @@ class Tensor:
             return self._put(name, wide.astype(np.float32).astype(dt, copy=False))
 
     def mul_(self, other):
-        self._in_place("mul_", other)
+        if _inplace.records(self, (other,)):  # other's gradient reads the values before
+            return _inplace.rebase(self, "mul_", lambda t: t * other,
+                                   copy_old=getattr(other, "_requires_grad", False))
         return self._update(ops.Mul, other, "mul_")
 
     def div_(self, other):
-        self._in_place("div_", other)
+        if _inplace.records(self, (other,)):
+            return _inplace.rebase(self, "div_", lambda t: t / other,
+                                   copy_old=getattr(other, "_requires_grad", False))
         return self._update(ops.Div, other, "div_")
 
     def clone(self):
@@ -1025,7 +1045,8 @@ class Tensor:
     # in-place forms, as add_/mul_: refused where torch refuses (and where the tape could not
     # record the write), the result written into this tensor's array, marked written
     def _apply_(self, name, fn):
-        self._in_place(name)
+        if _inplace.records(self):  # on the tape, as torch's (inplace_record.py)
+            return _inplace.rebase(self, name, fn)
         with no_grad():
             r = fn(self)._data
         if r.dtype != self._data.dtype and not np.can_cast(r.dtype, self._data.dtype, "same_kind"):
@@ -1567,8 +1588,13 @@ class Tensor:
         """``x[index] = value`` in place (NumPy's indexing; the value broadcast and cast within
         its kind), where nothing is recorded, as torch's: under no_grad(), or on a tensor that
         needs no gradient. Also what ``x[i] += v`` ends with. A graph that saved the array then
-        refuses to go backward. Where it would have to be recorded it is a RuntimeError (write
-        ``where`` or ``masked_fill`` for a differentiable fill)."""
+        refuses to go backward. Where this tensor or the value requires grad (``buf[i] = h``
+        in a loop), the write is recorded, as torch's: the gradient reaches ``value`` at the
+        elements written and the values before everywhere else (inplace_record.py)."""
+        if _inplace.records(self, (value,)):
+            _inplace.rebase(self, "item assignment", lambda t: _tensor_index.set_item(
+                t, _index_arg(index)[0], value), copy_old=False)
+            return
         self._in_place("item assignment", value)
         index, _ = _index_arg(index)
         v = self._values("item assignment", value._data if isinstance(value, Tensor) else value)
@@ -1730,24 +1756,27 @@ class Tensor:
 
     # the in-place forms, as exp_ (``_apply_``): a source that requires grad is refused too,
     # since the write is not recorded
-    def _write_(self, name, fn, *sources):
-        for s in sources:
-            self._in_place(name, s)
+    def _write_(self, name, fn, *sources, copy_old=True):
+        if _inplace.records(self, sources):
+            return _inplace.rebase(self, name, fn, copy_old=copy_old)
         return self._apply_(name, fn)
 
     def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
         return self._write_("scatter_", lambda t: t.scatter(dim, index, src, value=value,
-                                                            reduce=reduce), src)
+                                                            reduce=reduce), src,
+                            copy_old=reduce is not None)
 
     def scatter_add_(self, dim, index, src):
-        return self._write_("scatter_add_", lambda t: t.scatter_add(dim, index, src), src)
+        return self._write_("scatter_add_", lambda t: t.scatter_add(dim, index, src), src,
+                            copy_old=False)
 
     def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
         return self._write_("scatter_reduce_", lambda t: t.scatter_reduce(
             dim, index, src, reduce, include_self=include_self), src)
 
     def index_copy_(self, dim, index, source):
-        return self._write_("index_copy_", lambda t: t.index_copy(dim, index, source), source)
+        return self._write_("index_copy_", lambda t: t.index_copy(dim, index, source), source,
+                            copy_old=False)
 
     def index_reduce_(self, dim, index, source, reduce, *, include_self=True):
         return self._write_("index_reduce_", lambda t: t.index_reduce(
@@ -1755,17 +1784,19 @@ class Tensor:
 
     def index_add_(self, dim, index, source, *, alpha=1):
         return self._write_("index_add_", lambda t: t.index_add(dim, index, source, alpha=alpha),
-                            source)
+                            source, copy_old=False)
 
     def index_fill_(self, dim, index, value):
-        return self._write_("index_fill_", lambda t: t.index_fill(dim, index, value), value)
+        return self._write_("index_fill_", lambda t: t.index_fill(dim, index, value), value,
+                            copy_old=False)
 
     def masked_fill_(self, mask, value):
-        return self._write_("masked_fill_", lambda t: t.masked_fill(mask, value), value)
+        return self._write_("masked_fill_", lambda t: t.masked_fill(mask, value), value,
+                            copy_old=False)
 
     def index_put_(self, indices, values, accumulate=False):
         return self._write_("index_put_", lambda t: t.index_put(indices, values, accumulate),
-                            values)
+                            values, copy_old=False)
 
     def index_put(self, indices, values, accumulate=False):
         return _tensor_index.index_put(self, indices, values, accumulate)
@@ -1820,6 +1851,10 @@ class Tensor:
     def matrix_power(self, n): return _linalg._torch_matrix_power(self, n)
     def pinverse(self, rcond=1e-15): return _linalg._torch_pinverse(self, rcond)
     def svd(self, some=True, compute_uv=True): return _linalg._torch_svd(self, some, compute_uv)
+    def matrix_exp(self): return _linalg._torch_matrix_exp(self)
+
+    def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False):
+        return _linalg._torch_triangular_solve(self, A, upper, transpose, unitriangular)
 
     # torch's reductions and scans beyond NumPy's (reductions.py), either spelling as above
     @_numpy_names
@@ -1988,7 +2023,9 @@ class Tensor:
             kw = {k: v for k, v in bound.arguments.items()
                   if sig.parameters[k].kind == sig.parameters[k].KEYWORD_ONLY}
             if view:
-                self._in_place(name)
+                if _inplace.records(self):
+                    return _inplace.rebase(self, name, lambda t: getattr(t, base)(*pos, **kw),
+                                           write=False)
                 self._data = getattr(self, base)(*pos, **kw)._data  # a view: the same memory
                 return self
             sources = [v for v in pos + list(kw.values()) if isinstance(v, Tensor)]
@@ -2053,12 +2090,16 @@ class Tensor:
     def fill_diagonal_(self, fill_value, wrap=False):
         """``fill_value`` on the main diagonal, in place, as torch's: every dim of one length
         beyond 2-D; a tall matrix restarts the diagonal below it with ``wrap``."""
-        self._in_place("fill_diagonal_")
         if self._data.ndim < 2:
             raise ValueError("dimensions must larger than 1")
         if self._data.ndim > 2 and len(set(self._data.shape)) != 1:
             raise ValueError("all dimensions of input must be of equal length")
         v = self._values("fill_diagonal_", _scalar_arg(fill_value, "fill_diagonal_(): value"))
+        if _inplace.records(self):
+            on = np.zeros(self._data.shape, bool)
+            np.fill_diagonal(on, True, wrap=bool(wrap))
+            return _inplace.rebase(self, "fill_diagonal_", lambda t: t.masked_fill(on, v.item()),
+                                   copy_old=False)
         out = self._data.copy()
         np.fill_diagonal(out, v, wrap=bool(wrap))
         return self._put("fill_diagonal_", out)
@@ -2283,6 +2324,19 @@ def _combine(op, a, b):
     if op is ops.Pow and (b is True or b is False):
         return _bool_pow(a, b)
     return _binary(op, a, b) if op is not None else matmul(a, b)
+
+
+def _copy_source(src, t):
+    """``copy_``'s recorded value: ``src`` broadcast to ``t``'s shape, as a new node (never
+    ``src``'s own, which the written tensor is about to take over)."""
+    s = src if isinstance(src, Tensor) else Tensor(np.asarray(src))
+    if s._data.shape != t._data.shape:
+        try:
+            return s.broadcast_to(t._data.shape).clone()
+        except ValueError:
+            raise ValueError(f"copy_: values of shape {s._data.shape} do not fit the tensor's "
+                             f"shape {t._data.shape}") from None
+    return s.clone()
 
 
 def _scalar_arg(v, name):
@@ -2716,6 +2770,7 @@ def stack(tensors, axis=0):
 
 
 from . import tensor_ops as _tensor_ops  # noqa: E402  (it builds on Tensor, defined above)
+from . import inplace_record as _inplace  # noqa: E402  (likewise)
 from . import tensor_index as _tensor_index  # noqa: E402  (likewise)
 from . import math_ops as _math_ops  # noqa: E402  (it builds on Tensor, defined above)
 from . import reductions as _reductions  # noqa: E402  (likewise)

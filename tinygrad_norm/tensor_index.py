@@ -603,7 +603,37 @@ def index_put(input, indices, values, accumulate=False):
     except ValueError:
         raise ValueError(f"shape mismatch: value tensor of shape {list(v._data.shape)} cannot be "
                          f"broadcast to indexing result of shape {list(flat.shape)}") from None
-    flat = flat.reshape(-1)
+    return _put_flat(x, flat.reshape(-1), v, vb, accumulate)
+
+
+def set_item(input, index, value):
+    """``input`` with ``input[index] = value`` done out of place (NumPy's indexing, ``value``
+    broadcast and cast to ``input``'s dtype): the recorded form of ``Tensor.__setitem__``
+    (inplace_record.py). Where ``index`` names a place twice the last write wins, as NumPy's;
+    only it gets a gradient."""
+    x = input
+    v = value if isinstance(value, Tensor) else Tensor(x._values("item assignment", value))
+    if v._data.dtype != x._data.dtype:
+        if not np.can_cast(v._data.dtype, x._data.dtype, "same_kind"):
+            raise TypeError(f"item assignment: values of dtype {v._data.dtype} cannot be stored "
+                            f"in a tensor of dtype {x._data.dtype}")
+        v = v.astype(x._data.dtype)
+    try:
+        flat = np.arange(x._data.size).reshape(x._data.shape)[index]
+    except (IndexError, TypeError) as e:
+        raise type(e)(f"item assignment: index {index!r} is invalid for a tensor of shape "
+                      f"{x.shape}: {e}") from None
+    try:
+        vb = v if v._data.shape == np.shape(flat) else v.broadcast_to(np.shape(flat))
+    except ValueError:
+        raise ValueError(f"item assignment: index {index!r} of a tensor of shape {x.shape} "
+                         f"cannot take values of shape {v.shape}") from None
+    return _put_flat(x, np.reshape(flat, -1), v, vb, False)
+
+
+def _put_flat(x, flat, v, vb, accumulate):
+    """``x`` with ``vb`` (``v`` broadcast to the indexed shape) put at the flat positions
+    ``flat``: added in with ``accumulate``, else the last write to a place wins."""
     if not flat.size:  # nothing put: values still on the graph, with a zero gradient (torch's)
         return x + apply(ops.ZerosLike, v.sum()) if v._requires_grad else x.clone()
     vf = vb.reshape(-1)

@@ -2,9 +2,8 @@
 ``torch.distributions.MultivariateNormal``: everything is computed from the lower Cholesky
 factor L of the covariance (kept unbroadcast, so a batch of means can share one matrix).
 
-This package has no triangular solver, so ``L^-1 x`` is ``linalg.solve`` on ``L.tril()``: an LU
-solve of a triangular matrix (exact, a little slower). The ``tril`` makes the gradient that
-reaches L lower-triangular, as a triangular solve's is (an upper entry is never read)."""
+``L^-1 x`` is ``linalg.solve_triangular`` on L's lower triangle, as torch's: the gradient that
+reaches L is lower-triangular (an upper entry is never read)."""
 from __future__ import annotations
 
 import math
@@ -34,7 +33,7 @@ def _broadcast_shapes(a, b):
 
 def _tril_solve(L, B):
     """``L^-1 B`` for lower-triangular L (..., n, n) and B (..., n, k), batch dims broadcast."""
-    return linalg.solve(L.tril(), B)
+    return linalg.solve_triangular(L, B, upper=False)
 
 
 def _mahalanobis(L, x):

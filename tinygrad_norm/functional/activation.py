@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from .. import ops
-from ..autograd import is_grad_enabled, scope
+from ..autograd import scope
 from ._checks import _flag
 from ..tensor import Tensor, apply, where
 
@@ -41,10 +41,10 @@ def _inplace_flag(inplace, fn):
 
 def _may_write_input(fn):
     """torch's ``inplace=True`` for an activation ``fn(input, ..., inplace=False)``: the result
-    written into ``input`` and ``input`` returned, where nothing is recorded (the input does not
-    require grad, or grad mode is off). Where the tape needs the input (it requires grad) the
-    input keeps its values and the result is a new tensor, with a warning: a node recorded
-    before may still read them, which torch's version counter would refuse at backward instead.
+    written into ``input`` and ``input`` returned. Where the input requires grad the write is
+    recorded, as torch's (``Tensor._apply_``, inplace_record.py): the input takes the result's
+    history, and a node recorded before that reads the values before is refused at backward,
+    as torch's version counter refuses it (``y = x.sigmoid(); F.relu(y, inplace=True)``).
     Outermost (above ``_half_in_float32``), so a float16 input gets the rounded result."""
     name = fn.__name__
     pos = list(inspect.signature(fn).parameters).index("inplace")
@@ -59,18 +59,15 @@ def _may_write_input(fn):
             return fn(*args, **kwargs)
         if not _inplace_flag(inplace, name):
             return fn(*args, **kwargs)
-        out = fn(*args, **kwargs)
-        return _deliver(args[0] if args else kwargs["input"], out, name)
+        if args:
+            input, rest = args[0], args[1:]
+        else:
+            input, rest = kwargs.pop("input"), ()
+        if not isinstance(input, Tensor):
+            return fn(input, *rest, **kwargs)  # its TypeError
+        # (fn checks its arguments before anything is written, recorded or not)
+        return input._apply_(f"{name}_", lambda t: fn(t, *rest, **kwargs))
     return run
-
-
-def _deliver(input, out, fn):
-    if input.requires_grad and is_grad_enabled():
-        warnings.warn(f"{fn}(inplace=True) on a tensor that requires grad: the result is a new "
-                      f"tensor and the input keeps its values (the tape needs them for the "
-                      f"backward pass); use the returned tensor", UserWarning, stacklevel=3)
-        return out
-    return input._put(f"{fn}_", out._data)
 
 
 def relu(input, inplace=False):
@@ -79,7 +76,7 @@ def relu(input, inplace=False):
     _check(input, "relu")
     if inplace is False:
         return input.relu()
-    return _deliver(input, input.relu(), "relu") if _inplace_flag(inplace, "relu") else \
+    return input._apply_("relu_", Tensor.relu) if _inplace_flag(inplace, "relu") else \
         input.relu()
 
 

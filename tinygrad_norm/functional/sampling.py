@@ -12,7 +12,7 @@ from .. import random as _random
 from ..autograd import scope
 from ..tensor import Tensor
 from ._checks import _flag
-from .activation import _deliver, _dim, _inplace_flag, leaky_relu
+from .activation import _dim, _inplace_flag, leaky_relu
 
 __all__ = ["gumbel_softmax", "rrelu"]
 
@@ -90,7 +90,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     lower, upper = _bounds(lower, upper, fn)
     training = _flag(training, "training", fn)
     if _inplace_flag(inplace, fn):
-        return _deliver(input, rrelu(input, lower, upper, training), fn)
+        return input._apply_(f"{fn}_", lambda t: rrelu(t, lower, upper, training))
     if not training:
         return leaky_relu(input, (lower + upper) / 2)
     a = _draw(input.shape, input.dtype, lambda g, s, dt: g.uniform(lower, upper, s).astype(dt))

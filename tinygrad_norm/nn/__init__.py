@@ -28,3 +28,7 @@ from .rrelu import *  # noqa: F401,F403
 from .bilinear import *  # noqa: F401,F403
 from .channel_shuffle import *  # noqa: F401,F403
 from .lazy import *  # noqa: F401,F403
+from .lazy_conv import *  # noqa: F401,F403
+from .lazy_norm import *  # noqa: F401,F403
+from .adaptive_softmax import *  # noqa: F401,F403
+from .fractional_pool import *  # noqa: F401,F403

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from ..autograd import no_grad
+from ..autograd import as_read, no_grad
 from ..tensor import Tensor
 from .dot import Graph, css_token, data_stat, grad_stat, lines, pct, shape_str, value_str
 
@@ -162,6 +162,7 @@ def _collect(outs):
             raise GraphFreedError(_FREED)
         seen[node.seq] = node
         for t in node.inputs:
+            t = as_read(t, node.seq)  # the history a later in-place write replaced, if any
             if type(t) is Tensor and t._node is not None and t._node.seq not in seen:
                 stack.append(t._node)
     return [seen[s] for s in sorted(seen)]
@@ -384,6 +385,7 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
         for pos, x in enumerate(node.inputs):
             if type(x) is not Tensor:
                 continue
+            x = as_read(x, node.seq)
             info = tens.get(id(x))
             if info is None:
                 leaves += 1
