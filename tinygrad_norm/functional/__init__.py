@@ -28,5 +28,7 @@ from .pdist import *  # noqa: F401,F403
 from .conv3d import *  # noqa: F401,F403
 from .pool3d import *  # noqa: F401,F403
 from .adaptive_pool3d import *  # noqa: F401,F403
+from .pool3d_extra import *  # noqa: F401,F403
+from .feature_alpha_dropout import *  # noqa: F401,F403
 from .grid_sample import *  # noqa: F401,F403
 from .fractional_pool import *  # noqa: F401,F403

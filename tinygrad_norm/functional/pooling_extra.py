@@ -213,7 +213,8 @@ def _unpool(input, indices, size, fn):
     idx = indices._data.reshape(-1, math.prod(input.shape[-n:]))  # (planes, values per plane)
     bad = (idx < 0) | (idx >= per_plane)
     if bad.any():
-        shown = "x".join(str(v) for v in (size if n == 2 else size + (1,)))
+        # PyTorch unpools 1-D as 2-D with a width of 1, and says so
+        shown = "x".join(str(v) for v in (size + (1,) if n == 1 else size))
         # the last bad index, as PyTorch's kernel (one thread) reports it
         raise ValueError(f"Found an invalid max index: {idx[bad][-1]} (output volumes are of "
                          f"size {shown})")

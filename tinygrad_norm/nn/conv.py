@@ -67,6 +67,7 @@ class _ConvNd(Module):
         if transposed and padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {cls}')
         self.padding_mode = padding_mode
+        self.transposed = transposed  # PyTorch's attribute; init code tests it to pick fan_in
         dtype = _float_dtype(dtype, cls)
         shape = ((self.in_channels, self.out_channels // self.groups) if transposed else
                  (self.out_channels, self.in_channels // self.groups)) + self.kernel_size

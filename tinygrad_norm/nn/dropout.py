@@ -11,7 +11,8 @@ from ..functional.dropout import _check_p
 from ..tensor import Tensor
 from .module import Module
 
-__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+           "FeatureAlphaDropout"]
 
 
 class _DropoutNd(Module):
@@ -82,3 +83,12 @@ class AlphaDropout(_DropoutNd):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}, mode={'train' if self.training else 'eval'}"
+
+
+class FeatureAlphaDropout(AlphaDropout):
+    """Alpha dropout of whole feature maps (one draw per sample and channel), for SELU
+    convolutional networks (``F.feature_alpha_dropout``)."""
+
+    def forward(self, input):
+        self._check(input)
+        return F.feature_alpha_dropout(input, self.p, self.training, self.inplace)

@@ -28,7 +28,7 @@ from ..tensor import Tensor
 from .truncated_normal import standard_truncated_normal
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
-           "zeros_", "eye_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+           "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
            "kaiming_normal_", "orthogonal_", "sparse_"]
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -189,6 +189,27 @@ def eye_(tensor):
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     return _fill(tensor, np.eye(*tensor.shape), "eye_")
+
+
+def dirac_(tensor, groups=1):
+    """A convolution weight (out, in, *k) of 1 to 3 spatial dims that passes its input through:
+    in each of ``groups`` blocks of ``out / groups`` output channels, output channel d reads
+    input channel d at the kernel's centre (``k // 2``), as many channels as both have; zeros
+    elsewhere. As PyTorch's (integer tensors too)."""
+    _check(tensor, "dirac_", integers=True)
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"dirac_: groups must be a positive int, got {groups!r}")
+    out_per_group = tensor.shape[0] // groups
+    if tensor.shape[0] % groups:
+        raise ValueError("dim 0 must be divisible by groups")
+    values = np.zeros(tensor.shape)
+    d = np.arange(min(out_per_group, tensor.shape[1]))
+    centre = tuple(k // 2 for k in tensor.shape[2:])
+    for g in range(groups):
+        values[(g * out_per_group + d, d) + centre] = 1
+    return _fill(tensor, values, "dirac_")
 
 
 def _zero_sized(tensor):

@@ -264,6 +264,25 @@ class Module:
                 raise AttributeError(f"`{step}` is not an nn.Module")
         return m
 
+    def set_submodule(self, target, module, strict=False):
+        """Replace (or, unless ``strict``, add) the submodule at dotted path ``target`` with
+        ``module``, as PyTorch's: model surgery (``model.set_submodule("layer1.0.conv1",
+        nn.Conv2d(...))``). The parent path must exist; what the last name holds, if anything,
+        must be a Module."""
+        if not isinstance(target, str):
+            raise TypeError(f"set_submodule(): target must be a str, got {type(target).__name__}")
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        path, _, name = target.rpartition(".")
+        parent = self.get_submodule(path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
     def _get_registered(self, target, fn, kind, what):
         if not isinstance(target, str):
             raise TypeError(f"{fn}(): target must be a str, got {type(target).__name__}")

@@ -1,14 +1,16 @@
-"""AdaptiveAvgPool1d, LPPool1d/2d and MaxUnpool1d/2d, as ``torch.nn``."""
+"""AdaptiveAvgPool1d, LPPool1d/2d/3d and MaxUnpool1d/2d/3d, as ``torch.nn``."""
 from __future__ import annotations
 
 from .. import functional as F
 from ..functional._checks import _flag
 from ..functional.conv import _pair
 from ..functional.conv1d import _single
+from ..functional.conv3d import _triple
 from ..functional.pooling_extra import _norm_type, _one_size
 from .module import Module
 
-__all__ = ["AdaptiveAvgPool1d", "LPPool1d", "LPPool2d", "MaxUnpool1d", "MaxUnpool2d"]
+__all__ = ["AdaptiveAvgPool1d", "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d", "MaxUnpool2d",
+           "MaxUnpool3d"]
 
 
 class AdaptiveAvgPool1d(Module):
@@ -57,6 +59,12 @@ class LPPool2d(_LPPoolNd):
     _pool = staticmethod(F.lp_pool2d)
 
 
+class LPPool3d(_LPPoolNd):
+    """Power-average pooling over (D, H, W) (``F.lp_pool3d``)."""
+
+    _pool = staticmethod(F.lp_pool3d)
+
+
 class MaxUnpool1d(Module):
     """``F.max_unpool1d``; ``forward(input, indices, output_size=None)``."""
 
@@ -87,6 +95,24 @@ class MaxUnpool2d(Module):
 
     def forward(self, input, indices, output_size=None):
         return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool3d(Module):
+    """``F.max_unpool3d``; ``forward(input, indices, output_size=None)``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        fn = "MaxUnpool3d"
+        self.kernel_size = _triple(kernel_size, "kernel_size", fn)
+        self.stride = self.kernel_size if stride is None else _triple(stride, "stride", fn)
+        self.padding = _triple(padding, "padding", fn, minimum=0)
+
+    def forward(self, input, indices, output_size=None):
+        return F.max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding,
                               output_size)
 
     def extra_repr(self):

@@ -149,6 +149,21 @@ class RNNBase(Module):
     def reset_parameters(self):
         _uniform_all(self, self.hidden_size)
 
+    def flatten_parameters(self):
+        """Nothing to do: PyTorch packs the weights into one buffer for cuDNN, and models call
+        this in ``forward`` (or after ``DataParallel`` replicas), so it must exist here."""
+
+    @property
+    def all_weights(self):
+        """The parameters of each layer and direction, in PyTorch's order: one list per
+        ``l{k}`` then ``l{k}_reverse``, each [w_ih, w_hh, b_ih, b_hh, w_hr] without the
+        absent ones (no bias, no projection)."""
+        names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else []) \
+            + (["weight_hr"] if self.proj_size else [])
+        sfxs = ("", "_reverse") if self.bidirectional else ("",)
+        return [[getattr(self, f"{n}_l{layer}{sfx}") for n in names]
+                for layer in range(self.num_layers) for sfx in sfxs]
+
     # -- forward --
     def _check_state(self, hx, name, size, batched, batch):
         cls = type(self).__name__

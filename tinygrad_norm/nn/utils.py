@@ -17,7 +17,8 @@ from ..functional._checks import _flag
 from ..tensor import Tensor, concatenate
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
-           "parameters_to_vector", "vector_to_parameters"]
+           "parameters_to_vector", "vector_to_parameters", "fuse_conv_bn_eval",
+           "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights"]
 
 
 def _tensors(parameters, fn, what="parameters"):
@@ -209,6 +210,8 @@ def vector_to_parameters(vec, parameters):
 import sys as _sys  # noqa: E402
 
 from . import parametrizations, parametrize, prune  # noqa: E402
+from .fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval,  # noqa: E402
+                     fuse_linear_bn_weights)
 from . import rnn_utils as rnn  # noqa: E402
 from ..func import stateless  # noqa: E402  (torch's deprecated home of functional_call)
 

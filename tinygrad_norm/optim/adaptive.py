@@ -133,7 +133,7 @@ class Adagrad(Optimizer):
         # As PyTorch, the state exists from the start (its state dict lists every parameter).
         for group in self.param_groups:
             for p in group["params"]:
-                self._init_state(p, self.state[p], group)
+                self._init_state(p, self.state[p])
 
     _buffer_names = ("sum",)
 
@@ -144,14 +144,15 @@ class Adagrad(Optimizer):
         _at_least_zero(group, "initial_accumulator_value", "initial_accumulator_value value")
         _at_least_zero(group, "eps", "epsilon value")
 
-    @staticmethod
-    def _init_state(p, state, group):
+    def _init_state(self, p, state):
+        # The constructor's value, as PyTorch reads it (self.defaults) both here and for a group
+        # added later: a group's own initial_accumulator_value is kept in the group but unused
         state["step"] = 0
-        state["sum"] = np.full_like(p._data, group["initial_accumulator_value"])
+        state["sum"] = np.full_like(p._data, self.defaults["initial_accumulator_value"])
 
     def _update(self, p, g, state, group):
         if not state:  # a group added after construction
-            self._init_state(p, state, group)
+            self._init_state(p, state)
         state["step"] += 1
         g = _descent(g, p, group)
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])

@@ -179,6 +179,12 @@ class LRScheduler:
         self.__dict__.update(state_dict)
 
 
+
+class _LRScheduler(LRScheduler):
+    """PyTorch's old name of the base class, still its alias: custom schedulers written before
+    ``LRScheduler`` became public subclass this one."""
+
+
 def _check_groups(scheduler, known):
     """A schedule computed per parameter group must know every group: one added with
     ``add_param_group`` after the scheduler was built would keep its rate silently (PyTorch

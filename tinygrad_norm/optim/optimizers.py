@@ -16,6 +16,7 @@ import numpy as np
 
 from ..autograd import enable_grad, mark_written, no_grad
 from ..tensor import Tensor
+from . import _hooks
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 
@@ -48,6 +49,14 @@ def _check_betas(group):
 class Optimizer:
     """Base class: ``param_groups`` (a list of dicts, each with ``"params"`` and its
     hyperparameters), per-parameter ``state``, ``zero_grad``, ``step`` and the state dict."""
+
+    def __init_subclass__(cls, **kwargs):
+        """An optimizer's own ``step``, ``state_dict`` or ``load_state_dict`` runs its hooks
+        too, as PyTorch patches each optimizer class's step (see ``_hooks``)."""
+        super().__init_subclass__(**kwargs)
+        for name, (kind, run) in _HOOKED.items():
+            if name in cls.__dict__:
+                setattr(cls, name, _hooks.hooked(kind, run)(cls.__dict__[name]))
 
     def __init__(self, params, defaults):
         if isinstance(params, Tensor):
@@ -126,6 +135,33 @@ class Optimizer:
                     p.grad = None
                 else:
                     p.grad = Tensor._wrap(np.zeros_like(p.grad._data))
+
+    # ---- hooks, as PyTorch's: each returns a handle whose remove() unregisters it ----------------
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` before each ``step``; ``args`` starts with the
+        optimizer. It may return ``(new_args, new_kwargs)`` for the step to take."""
+        return _hooks.register(self, "step_pre", hook)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` after each ``step``."""
+        return _hooks.register(self, "step_post", hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer)`` before ``state_dict()`` builds the dict."""
+        return _hooks.register(self, "state_dict_pre", hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict)`` after it; a dict it returns replaces the result."""
+        return _hooks.register(self, "state_dict_post", hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict)`` before ``load_state_dict`` reads its (shallow-copied)
+        argument; a dict it returns is loaded instead."""
+        return _hooks.register(self, "load_pre", hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer)`` after ``load_state_dict``."""
+        return _hooks.register(self, "load_post", hook, prepend)
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient. ``closure`` (optional)
@@ -303,6 +339,13 @@ class Optimizer:
         lines.append(")")
         return "\n".join(lines)
 
+
+# The methods the hooks wrap, on Optimizer and on every subclass that defines its own.
+_HOOKED = {"step": ("step", _hooks.run_step),
+           "state_dict": ("state_dict", _hooks.run_state_dict),
+           "load_state_dict": ("load_state_dict", _hooks.run_load)}
+for _name, (_kind, _run) in _HOOKED.items():
+    setattr(Optimizer, _name, _hooks.hooked(_kind, _run)(getattr(Optimizer, _name)))
 
 _FLAGS = ("nesterov", "maximize", "amsgrad", "decoupled_weight_decay", "centered")
 
