@@ -461,7 +461,8 @@ def test_torch_positional_inplace_is_inplace_never_classic_dropout():
 
 @pytest.mark.parametrize("fn,shape", [(F.dropout, (4, 6)), (F.dropout1d, (2, 3, 5)),
                                       (F.dropout2d, (2, 3, 4, 4)), (F.dropout3d, (2, 3, 2, 2, 2)),
-                                      (F.alpha_dropout, (4, 6))])
+                                      (F.alpha_dropout, (4, 6)),
+                                      (F.feature_alpha_dropout, (2, 3, 4))])
 def test_inplace_writes_the_same_values_into_the_input(fn, shape):
     a = np.random.default_rng(1).standard_normal(shape)
     tg.manual_seed(9)
