@@ -136,8 +136,9 @@ def _prefactor(a, x):
         far = ~near
         lead[far] = ab[far] * np.log(xb[far] / ab[far]) - (xb[far] - ab[far])
         out[big] = np.exp(lead - _stirling_correction(ab)) * np.sqrt(ab / (2.0 * math.pi))
-        sm = ~big
-        out[sm] = np.exp(a[sm] * np.log(x[sm]) - x[sm] - _sk.lgamma(a[sm]))
+        sm = ~big  # as a x^a e^-x / Gamma(a + 1): lgamma(a) ~ -log(a) would swamp the exponent
+        asm = a[sm]
+        out[sm] = asm * np.exp(asm * np.log(x[sm]) - x[sm] - _lgamma1p(asm))
     return out
 
 
@@ -206,9 +207,8 @@ def _q_series(a, x):
         live = live[np.abs(term) > _EPS * np.abs(total[live])]
         if not live.size:
             break
-    log_x = np.log(x)
-    head = -np.expm1(a * log_x - _lgamma1p(a))
-    return head - np.exp(a * log_x - _sk.lgamma(a)) * total
+    lead = a * np.log(x) - _lgamma1p(a)  # log(x^a / Gamma(a + 1)), small for small a
+    return -np.expm1(lead) - a * np.exp(lead) * total
 
 
 def _temme(a, x, upper):
