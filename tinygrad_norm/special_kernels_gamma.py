@@ -278,6 +278,8 @@ def _incomplete(a, x, upper):
         out[series] = _p_series(a[series], x[series])
         flip = frac if not upper else series
         out[flip] = 1.0 - out[flip]
+        # a series that sums to ~1 can round an ulp above it: the true value is at most 1
+        out = np.minimum(out, 1.0)
     return out.reshape(shape)
 
 
