@@ -202,6 +202,30 @@ def _k_steed(x, nu):
     return k_nu, k_nu1
 
 
+_K_ASYM = 1e4  # past this the asymptotic series is exact to an ulp within 12 terms
+
+
+def _k_asym_scaled(x, nu):
+    """exp(x) K_nu(x) for x > 1e4: sqrt(pi / (2x)) sum_k prod_{j <= k} (4 nu^2 - (2j-1)^2) /
+    (8 j x). (Steed's recurrences overflow to NaN near 1e300.)"""
+    mu = 4.0 * nu * nu
+    term = np.ones_like(x)
+    total = np.ones_like(x)
+    for k in range(1, 13):
+        term = term * (mu - (2 * k - 1) ** 2) / (8.0 * k * x)
+        total += term
+    return np.sqrt(math.pi / (2.0 * x)) * total
+
+
+def _k_scaled_pair(x):
+    """(exp(x) K0(x), exp(x) K1(x)) for x > 1."""
+    v0, v1 = np.empty_like(x), np.empty_like(x)
+    far = x > _K_ASYM
+    v0[~far], v1[~far] = _k_steed(x[~far], 0.0)
+    v0[far], v1[far] = _k_asym_scaled(x[far], 0.0), _k_asym_scaled(x[far], 1.0)
+    return v0, v1
+
+
 def _bessel_k(x, scaled):
     x = _f64(x)
     k0 = np.full(x.shape, np.nan)
@@ -216,7 +240,7 @@ def _bessel_k(x, scaled):
         k0[sm], k1[sm] = v0, v1
         big = (x > 1.0) & (x < np.inf)
         xb = x[big]
-        v0, v1 = _k_steed(xb, 0.0)
+        v0, v1 = _k_scaled_pair(xb)
         if not scaled:  # exp(-x) in halves, so that it underflows only where K itself does
             e = np.exp(-0.5 * xb)
             v0, v1 = v0 * e * e, v1 * e * e
@@ -271,7 +295,9 @@ def _airy_series(x):
 def _airy_right(x):
     """Ai(x) = sqrt(x / 3) K_{1/3}(zeta) / pi for x > 1.3."""
     zeta = (2.0 / 3.0) * x * np.sqrt(x)
-    k, _ = _k_steed(zeta, 1.0 / 3.0)
+    k = np.zeros_like(x)  # Ai(x) < 1e-800 past x = 110: 0, as its exp(-zeta) underflows
+    live = x < 110.0
+    k[live], _ = _k_steed(zeta[live], 1.0 / 3.0)
     e = np.exp(-0.5 * zeta)
     return np.sqrt(x / 3.0) / math.pi * k * e * e
 
