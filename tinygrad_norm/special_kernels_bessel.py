@@ -190,9 +190,10 @@ def _k_steed(x, nu):
         q = q + c * qnew
         b = b + 2.0
         d = 1.0 / (b + a * d)
+        # converged elements keep their h and s: their q and c run on and may overflow
         delh = np.where(live, (b * d - 1.0) * delh, 0.0)
         h = h + delh
-        dels = q * delh
+        dels = np.where(live, q * delh, 0.0)
         s = s + dels
         live &= np.abs(dels) >= _EPS * np.abs(s)
         if not live.any():
