@@ -168,36 +168,37 @@ def _k_series(x):
 def _k_steed(x, nu):
     """(exp(x) K_nu(x), exp(x) K_{nu+1}(x)) for x >= 1, |nu| <= 1/2, by Steed's algorithm on
     Temme's continued fraction CF2 (as in Numerical Recipes' bessik), summing the series that
-    gives K_nu at the same time. Converges in a few dozen steps at x = 1, fewer above."""
-    mu2 = nu * nu
+    gives K_nu at the same time. Converges in ~60 steps at x = 1, ~15 at 30; each step works on
+    the elements not yet converged only."""
+    a1 = 0.25 - nu * nu
     b = 2.0 * (1.0 + x)
     d = 1.0 / b
     h = d.copy()
-    delh = d.copy()
-    q1 = np.zeros_like(x)
-    q2 = np.ones_like(x)
-    a1 = 0.25 - mu2
+    s = 1.0 + a1 * d
+    pos = np.arange(x.size)  # the live elements' places in h and s
+    delh, bl, dl = d.copy(), b.copy(), d.copy()
+    q1, q2 = np.zeros_like(x), np.ones_like(x)
     q = np.full_like(x, a1)
     c = np.full_like(x, a1)
-    a = np.full_like(x, -a1)
-    s = 1.0 + q * delh
-    live = np.ones(x.shape, dtype=bool)
+    a = -a1
     for i in range(1, 500):
-        a = a - 2 * i
+        a -= 2 * i  # the same for every element
         c = -a * c / (i + 1.0)
-        qnew = (q1 - b * q2) / a
+        qnew = (q1 - bl * q2) / a
         q1, q2 = q2, qnew
         q = q + c * qnew
-        b = b + 2.0
-        d = 1.0 / (b + a * d)
-        # converged elements keep their h and s: their q and c run on and may overflow
-        delh = np.where(live, (b * d - 1.0) * delh, 0.0)
-        h = h + delh
-        dels = np.where(live, q * delh, 0.0)
-        s = s + dels
-        live &= np.abs(dels) >= _EPS * np.abs(s)
-        if not live.any():
-            break
+        bl = bl + 2.0
+        dl = 1.0 / (bl + a * dl)
+        delh = (bl * dl - 1.0) * delh
+        h[pos] += delh
+        dels = q * delh
+        s[pos] += dels
+        live = np.abs(dels) >= _EPS * np.abs(s[pos])
+        if not live.all():
+            pos, delh, bl, dl, q1, q2, q, c = (v[live] for v in (pos, delh, bl, dl, q1, q2,
+                                                                   q, c))
+            if not pos.size:
+                break
     k_nu = np.sqrt(math.pi / (2.0 * x)) / s
     k_nu1 = k_nu * (nu + x + 0.5 - a1 * h) / x
     return k_nu, k_nu1
