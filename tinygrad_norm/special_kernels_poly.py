@@ -1,13 +1,16 @@
 """Array kernels of torch.special's classical orthogonal polynomials p_n(x): pure NumPy, float64
-in and out, vectorised over elements, with torch 2.13's conventions so that values agree to the
-ulp: ``n`` is truncated to an integer (toward zero) and a negative ``n`` gives 0; the value at
+in and out, vectorised over elements, with torch 2.13's conventions and order of operations (its
+values differ only by its fused multiply-adds' rounding): ``n`` is truncated to an integer (toward zero) and a negative ``n`` gives 0; the value at
 the ends of the interval (x = +-1, or 0 and 1 for the shifted ones) is the closed form; inside
 the interval and past a small degree the Chebyshev ones use their trigonometric forms
 (``T_n(cos t) = cos(n t)``, ...); everywhere else the three-term recurrence runs from p_0, p_1
 (so |x| > 1 overflows to inf and then NaN at high degree, as torch's).
 
 The recurrence runs over the degrees once for all elements: step k updates only the elements
-whose degree is above k, and stops early when those left are all NaN (they stay NaN)."""
+whose degree is above k, an element leaving when it reaches its degree or NaN (it stays NaN).
+So the cost is one NumPy step per degree up to the largest one left: fine to thousands, slow
+for a degree in the millions where the values stay finite (Legendre, Laguerre; torch's scalar
+loop is faster there)."""
 from __future__ import annotations
 
 import numpy as np
