@@ -6,10 +6,11 @@ for Y and Ai, at +inf).
 * Y0, Y1: power series to x = 1; Miller's downward recurrence to 25 with Neumann's series
   ``Y0 = 2/pi (log(x/2) + euler) J0 - 4/pi sum_k (-1)^k J_2k / k`` (Y1 = -Y0', term by term);
   Hankel's expansion beyond (its phase from cos(x) and sin(x), as special_kernels' J0/J1).
-* K0, K1: power series to x = 1; above, Steed's continued fraction (Temme's CF2), which gives
-  exp(x) K0 and exp(x) K1 together.
+* K0, K1: power series to x = 1; above, the trapezoidal rule on
+  ``exp(x) K_nu(x) = int_0^inf exp(-x (cosh t - 1)) cosh(nu t) dt`` (~20 nodes per band of x) to
+  40, the asymptotic series beyond.
 * Ai: its Maclaurin series on [-2, 1.3]; right of it ``sqrt(x/3) K_{1/3}(zeta) / pi`` by the same
-  continued fraction; left of it ``sqrt|x| (J_{1/3} + J_{-1/3})(zeta) / 3`` by Miller's recurrence
+  quadrature; left of it ``sqrt|x| (J_{1/3} + J_{-1/3})(zeta) / 3`` by Miller's recurrence
   to zeta = 25 and by the asymptotic expansion beyond (zeta = 2/3 |x|^(3/2))."""
 from __future__ import annotations
 
@@ -165,67 +166,60 @@ def _k_series(x):
     return k0, k1
 
 
-def _k_steed(x, nu):
-    """(exp(x) K_nu(x), exp(x) K_{nu+1}(x)) for x >= 1, |nu| <= 1/2, by Steed's algorithm on
-    Temme's continued fraction CF2 (as in Numerical Recipes' bessik), summing the series that
-    gives K_nu at the same time. Converges in ~60 steps at x = 1, ~15 at 30; each step works on
-    the elements not yet converged only."""
-    a1 = 0.25 - nu * nu
-    b = 2.0 * (1.0 + x)
-    d = 1.0 / b
-    h = d.copy()
-    s = 1.0 + a1 * d
-    pos = np.arange(x.size)  # the live elements' places in h and s
-    delh, bl, dl = d.copy(), b.copy(), d.copy()
-    q1, q2 = np.zeros_like(x), np.ones_like(x)
-    q = np.full_like(x, a1)
-    c = np.full_like(x, a1)
-    a = -a1
-    for i in range(1, 500):
-        a -= 2 * i  # the same for every element
-        c = -a * c / (i + 1.0)
-        qnew = (q1 - bl * q2) / a
-        q1, q2 = q2, qnew
-        q = q + c * qnew
-        bl = bl + 2.0
-        dl = 1.0 / (bl + a * dl)
-        delh = (bl * dl - 1.0) * delh
-        h[pos] += delh
-        dels = q * delh
-        s[pos] += dels
-        live = np.abs(dels) >= _EPS * np.abs(s[pos])
-        if not live.all():
-            pos, delh, bl, dl, q1, q2, q, c = (v[live] for v in (pos, delh, bl, dl, q1, q2,
-                                                                   q, c))
-            if not pos.size:
-                break
-    k_nu = np.sqrt(math.pi / (2.0 * x)) / s
-    k_nu1 = k_nu * (nu + x + 0.5 - a1 * h) / x
-    return k_nu, k_nu1
+# exp(x) K_nu(x) = int_0^inf exp(-x (cosh t - 1)) cosh(nu t) dt: the trapezoidal rule on it
+# converges geometrically (the integrand is analytic in a strip), so each band of x takes one
+# fixed set of ~20 nodes; beyond the last band the asymptotic series is exact to an ulp
+_K_BANDS = (0.9, 2.0, 4.0, 8.0, 20.0, 40.0)
+_K_TAIL = 41.0  # terms below exp(-41) of the value are dropped, at the nodes' end and in h
+_K_NODES = {}
 
 
-_K_ASYM = 1e4  # past this the asymptotic series is exact to an ulp within 12 terms
+def _k_band_nodes(x_lo, x_hi):
+    """(cosh t - 1, weights) of the trapezoidal rule for x in [x_lo, x_hi]: the step h is the
+    largest whose error bound 2 exp(x_hi (1 - cos d) - 2 pi d / h) (d: the half-width of the
+    strip used, best of (0, pi/2]) is below exp(-41); the nodes run until
+    x_lo (cosh t - 1) = 41."""
+    key = (x_lo, x_hi)
+    if key not in _K_NODES:
+        d = np.linspace(0.01, math.pi / 2, 2000)
+        h = float(np.max(2.0 * math.pi * d / (_K_TAIL + x_hi * (1.0 - np.cos(d)))))
+        t = np.arange(0.0, math.acosh(1.0 + _K_TAIL / x_lo) + h, h)
+        weights = np.full(t.size, h)
+        weights[0] = h / 2
+        _K_NODES[key] = (t, 2.0 * np.sinh(t / 2) ** 2, weights)  # cosh t - 1 without cancelling
+    return _K_NODES[key]
 
 
-def _k_asym_scaled(x, nu):
-    """exp(x) K_nu(x) for x > 1e4: sqrt(pi / (2x)) sum_k prod_{j <= k} (4 nu^2 - (2j-1)^2) /
-    (8 j x). (Steed's recurrences overflow to NaN near 1e300.)"""
+def _k_asym_scaled(x, nu, terms=30):
+    """exp(x) K_nu(x) for x > 40: sqrt(pi / (2x)) sum_k prod_{j <= k} (4 nu^2 - (2j-1)^2) /
+    (8 j x); its smallest term, near k = 2x, is ~exp(-2x): 30 terms reach an ulp at 40."""
     mu = 4.0 * nu * nu
     term = np.ones_like(x)
     total = np.ones_like(x)
-    for k in range(1, 13):
+    for k in range(1, terms + 1):
         term = term * (mu - (2 * k - 1) ** 2) / (8.0 * k * x)
         total += term
     return np.sqrt(math.pi / (2.0 * x)) * total
 
 
-def _k_scaled_pair(x):
-    """(exp(x) K0(x), exp(x) K1(x)) for x > 1."""
-    v0, v1 = np.empty_like(x), np.empty_like(x)
-    far = x > _K_ASYM
-    v0[~far], v1[~far] = _k_steed(x[~far], 0.0)
-    v0[far], v1[far] = _k_asym_scaled(x[far], 0.0), _k_asym_scaled(x[far], 1.0)
-    return v0, v1
+def _k_scaled(x, nu):
+    """exp(x) K_nu(x) for x >= 0.9 (finite), nu >= 0: within ~2 ulps of mpmath."""
+    out = np.empty_like(x)
+    lo = _K_BANDS[0]
+    for hi in _K_BANDS[1:]:
+        band = np.flatnonzero((x >= lo) & (x <= hi))
+        if band.size:
+            xs = x[band]
+            t, c, w = _k_band_nodes(lo, hi)
+            wc = w * np.cosh(nu * t)
+            acc = np.zeros_like(xs)
+            for cj, wj in zip(c[::-1], wc[::-1]):  # smallest terms first
+                acc += wj * np.exp(-xs * cj)
+            out[band] = acc
+        lo = hi
+    far = x > lo
+    out[far] = _k_asym_scaled(x[far], nu)
+    return out
 
 
 def _bessel_k(x, scaled):
@@ -242,7 +236,7 @@ def _bessel_k(x, scaled):
         k0[sm], k1[sm] = v0, v1
         big = (x > 1.0) & (x < np.inf)
         xb = x[big]
-        v0, v1 = _k_scaled_pair(xb)
+        v0, v1 = _k_scaled(xb, 0.0), _k_scaled(xb, 1.0)
         if not scaled:  # exp(-x) in halves, so that it underflows only where K itself does
             e = np.exp(-0.5 * xb)
             v0, v1 = v0 * e * e, v1 * e * e
@@ -299,7 +293,7 @@ def _airy_right(x):
     zeta = (2.0 / 3.0) * x * np.sqrt(x)
     k = np.zeros_like(x)  # Ai(x) < 1e-800 past x = 110: 0, as its exp(-zeta) underflows
     live = x < 110.0
-    k[live], _ = _k_steed(zeta[live], 1.0 / 3.0)
+    k[live] = _k_scaled(zeta[live], 1.0 / 3.0)
     e = np.exp(-0.5 * zeta)
     return np.sqrt(x / 3.0) / math.pi * k * e * e
 
