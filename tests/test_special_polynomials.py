@@ -126,3 +126,5 @@ def test_dtypes_numbers_shapes_and_no_gradient(torch, name):
     assert not out.requires_grad  # as torch's: no gradient
     with pytest.raises(TypeError, match="at least one Tensor"):
         fn(0.5, 3)
+    with pytest.raises(ValueError, match=f"{name}\\(\\): operands of shapes"):
+        fn(Tensor(np.ones(2)), Tensor(np.ones(3)))

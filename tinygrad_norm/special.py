@@ -264,6 +264,15 @@ airy_ai.__doc__ = "Airy's function Ai (NaN at +-inf, as torch's). No gradient, a
 
 # ---- the regularized incomplete gamma functions -------------------------------------------------
 
+def _check_broadcast(a, b, fn):
+    """A clear error before the kernel, rather than NumPy's from inside it."""
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{fn}(): operands of shapes {a.shape} and {b.shape} cannot be "
+                         "broadcast together") from None
+
+
 def _igamma_operands(input, other, fn):
     """Two Tensors (torch takes no Python numbers here) of their floating result dtype; torch's
     refusal where neither is floating."""
@@ -274,6 +283,7 @@ def _igamma_operands(input, other, fn):
     if dt.kind != "f":
         from .linalg import _torch_type
         raise TypeError(f'"igamma_cpu" not implemented for \'{_torch_type(dt)}\'')
+    _check_broadcast(input, other, fn)
     return input.astype(dt), other.astype(dt)
 
 
@@ -308,6 +318,7 @@ def igammac(input, other):
 def _polynomial(kernel, fn):
     def f(input, n):
         x, deg = _both(input, n, fn)
+        _check_broadcast(x, deg, fn)
         out = kernel(x._data, deg._data)
         return Tensor._wrap(np.asarray(out).astype(x.dtype, copy=False))
     f.__name__ = f.__qualname__ = fn
