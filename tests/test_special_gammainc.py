@@ -156,13 +156,15 @@ def test_gradient_to_other_matches_torch(torch):
 
 def test_gradient_edges_are_torchs(torch):
     # x = 0: inf for a < 1, NaN for a = 1 (0 * log 0), 0 above; tiny x; as torch's formula
-    a, x = np.array([1.0, 0.5, 2.0, 3.0, 1.0]), np.array([0.0, 0.0, 0.0, 1e-300, 2.0])
+    # (and at x = inf: NaN but for a < 1, an infinite a, a NaN x)
+    a = np.array([1.0, 0.5, 2.0, 3.0, 1.0, 2.0, 0.5, np.inf, 3.0])
+    x = np.array([0.0, 0.0, 0.0, 1e-300, 2.0, np.inf, np.inf, 2.0, np.nan])
     for ours, theirs in ((S.gammainc, torch.special.gammainc),
                          (S.gammaincc, torch.special.gammaincc)):
         xt = Tensor(x.copy(), requires_grad=True)
         tx = torch.tensor(x, requires_grad=True)
-        ours(Tensor(a), xt).backward(Tensor(np.ones(5)))
-        theirs(torch.tensor(a), tx).backward(torch.ones(5, dtype=torch.float64))
+        ours(Tensor(a), xt).backward(Tensor(np.ones(a.size)))
+        theirs(torch.tensor(a), tx).backward(torch.ones(a.size, dtype=torch.float64))
         np.testing.assert_allclose(xt.grad.numpy(), tx.grad.numpy(), rtol=1e-14, equal_nan=True)
 
 
