@@ -387,7 +387,7 @@ def _erfcinv_small(c):
     return x
 
 
-_ERFINV_MID = []  # powers of y^2 (highest first) of erfinv(y) / y on |y| <= 3/4, made on first use
+_ERFINV_MID = None  # powers of y^2 (highest first) of erfinv(y) / y on |y| <= 3/4, made on first use
 _ERFINV_MID_TOP = 0.75
 
 
@@ -398,7 +398,8 @@ def _erfinv_mid_coefficients():
     on y^2 in [0, 9/16], cut at degree 22 (the rest is below 1e-17) and turned back into powers
     of y^2, so that Horner's rule on positive, falling terms rounds to ~1 ulp (1.6 at most
     against mpmath)."""
-    if not _ERFINV_MID:
+    global _ERFINV_MID
+    if _ERFINV_MID is None:  # (bound once, whole: a thread racing here makes the same tuple)
         from numpy.polynomial import Chebyshev, Polynomial
         c = [1.0]
         for k in range(1, 90):
@@ -408,7 +409,7 @@ def _erfinv_mid_coefficients():
         top = _ERFINV_MID_TOP ** 2
         cheb = taylor.convert(domain=[0.0, top], kind=Chebyshev)
         cheb = Chebyshev(cheb.coef[:23], domain=[0.0, top])
-        _ERFINV_MID.extend(cheb.convert(kind=Polynomial).coef[::-1].tolist())
+        _ERFINV_MID = tuple(cheb.convert(kind=Polynomial).coef[::-1].tolist())
     return _ERFINV_MID
 
 
