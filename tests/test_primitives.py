@@ -1439,7 +1439,8 @@ _TESTED_ELSEWHERE = {"im2col": "test_conv_pool.py", "col2im": "test_conv_pool.py
                                      "test_linalg_solvers.py"),
                      **dict.fromkeys(["lgamma", "digamma", "polygamma", "erfc", "erfcx", "erfinv",
                                       "ndtri", "i0", "i0e", "i1", "i1e", "zeta"],
-                                     "test_special.py")}
+                                     "test_special.py"),
+                     "igamma": "test_special_gammainc.py"}
 
 
 def _op_names(roots):

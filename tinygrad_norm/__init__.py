@@ -25,7 +25,7 @@ from .products import *  # noqa: F401,F403  (addmm, kron, cov, trapezoid, renorm
 from .statistics import *  # noqa: F401,F403  (quantile, nanmedian, mode, msort: its __all__)
 from . import special  # torch.special's functions, and their torch.* spellings below
 from .special import digamma, erfc, erfinv, i0, polygamma, gammaln as lgamma, \
-    multigammaln as mvlgamma
+    multigammaln as mvlgamma, igamma, igammac
 
 # PyTorch's top-level constructors, the Tensor's static methods under their torch names
 zeros, ones, full, eye, arange = Tensor.zeros, Tensor.ones, Tensor.full, Tensor.eye, Tensor.arange
@@ -60,6 +60,7 @@ __all__ = [
     *functions.__all__,  # noqa: F405  (the submodule, bound by the import above)
     *_pw.__all__, *_sh.__all__, *_se.__all__, *_pr.__all__, *_st.__all__,
     "special", "lgamma", "digamma", "polygamma", "mvlgamma", "erfc", "erfinv", "i0",
+    "igamma", "igammac",
 ]
 
 # torch.linalg as tinygrad_norm.linalg, and torch's top-level linear algebra (linalg.py)

@@ -3512,3 +3512,30 @@ class WindowLogsumexp(Op):
                       kernel=(size, 1), stride=(1, 1), padding=((size - 1, 0), (0, 0)),
                       dilation=(1, 1)).reshape(x.shape)
         return gx, (gz if needs[1] else None)
+
+# ---- special2: the regularized incomplete gamma functions ---------------------------------------
+
+class Igamma(Op):
+    """P(a, x) (``upper=False``, torch's igamma/gammainc) or Q(a, x) = 1 - P (igammac/gammaincc).
+    d/dx = +-x^(a-1) e^-x / Gamma(a), written as torch's ``exp((a - 1) log x - x - lgamma(a))``
+    so that its edges (NaN at x = 0 for a = 1, ...) are torch's too. Like torch, no derivative in
+    ``a``: backward through it raises NotImplementedError (a RuntimeError)."""
+    name = "igamma"
+
+    @staticmethod
+    def forward(a, x, upper=False):
+        from . import special_kernels_gamma as _skg  # (imported on first use: big tables)
+        kernel = _skg.gammaincc if upper else _skg.gammainc
+        return kernel(a, x).astype(np.result_type(a, x), copy=False)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        upper = kw.get("upper", False)
+        if needs[0]:
+            raise NotImplementedError(
+                f"the derivative for '{'igammac' if upper else 'igamma'}: input' is not "
+                "implemented.")
+        a, x = args
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = xp.exp((a - 1.0) * xp.log(x) - x - _run(Lgamma, xp, a))
+        return None, (-g * d if upper else g * d)

@@ -14,7 +14,8 @@ import operator
 
 import numpy as np
 
-from . import ops, special_kernels as _sk
+from . import ops, special_kernels as _sk, special_kernels_bessel as _skb, \
+    special_kernels_poly as _skp
 from .pointwise import _both, _float, _tensor, logit, sinc, xlogy
 from .tensor import Tensor, apply, where
 
@@ -22,7 +23,14 @@ __all__ = ["gammaln", "digamma", "psi", "polygamma", "multigammaln", "erf", "erf
            "erfinv", "ndtr", "ndtri", "log_ndtr", "expit", "logit", "xlogy", "xlog1py", "entr",
            "sinc", "i0", "i0e", "i1", "i1e", "log1p", "expm1", "exp2", "round", "softmax",
            "log_softmax", "logsumexp", "zeta", "bessel_j0", "bessel_j1", "modified_bessel_i0",
-           "modified_bessel_i1", "spherical_bessel_j0"]
+           "modified_bessel_i1", "spherical_bessel_j0", "gammainc", "gammaincc", "bessel_y0",
+           "bessel_y1", "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0",
+           "scaled_modified_bessel_k1", "airy_ai", "chebyshev_polynomial_t",
+           "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+           "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
+           "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w",
+           "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
+           "legendre_polynomial_p"]
 
 _SQRT1_2 = math.sqrt(0.5)
 
@@ -232,3 +240,107 @@ modified_bessel_i1 = _constant(_sk.i1, "modified_bessel_i1")
 modified_bessel_i1.__doc__ = "``i1``'s values, without a gradient (as torch's)."
 spherical_bessel_j0 = _constant(_sk.spherical_bessel_j0, "spherical_bessel_j0")
 spherical_bessel_j0.__doc__ = "``sin(x) / x`` (1 at 0, 0 at +-inf). No gradient, as torch."
+
+
+# ---- torch's Bessel functions of the second kind and Airy's Ai: values only, as torch -----------
+
+bessel_y0 = _constant(_skb.bessel_y0, "bessel_y0")
+bessel_y0.__doc__ = ("The Bessel function of the second kind of order 0: -inf at 0, NaN below "
+                     "0 and at +inf (as torch's). No gradient, as torch.")
+bessel_y1 = _constant(_skb.bessel_y1, "bessel_y1")
+bessel_y1.__doc__ = "The Bessel function of the second kind of order 1. No gradient, as torch."
+modified_bessel_k0 = _constant(_skb.modified_bessel_k0, "modified_bessel_k0")
+modified_bessel_k0.__doc__ = ("The modified Bessel function of the second kind of order 0: inf "
+                              "at 0, NaN below. No gradient, as torch.")
+modified_bessel_k1 = _constant(_skb.modified_bessel_k1, "modified_bessel_k1")
+modified_bessel_k1.__doc__ = "The modified Bessel function K1. No gradient, as torch."
+scaled_modified_bessel_k0 = _constant(_skb.scaled_modified_bessel_k0, "scaled_modified_bessel_k0")
+scaled_modified_bessel_k0.__doc__ = "``exp(x) K0(x)``, without underflow. No gradient, as torch."
+scaled_modified_bessel_k1 = _constant(_skb.scaled_modified_bessel_k1, "scaled_modified_bessel_k1")
+scaled_modified_bessel_k1.__doc__ = "``exp(x) K1(x)``, without underflow. No gradient, as torch."
+airy_ai = _constant(_skb.airy_ai, "airy_ai")
+airy_ai.__doc__ = "Airy's function Ai (NaN at +-inf, as torch's). No gradient, as torch."
+
+
+# ---- the regularized incomplete gamma functions -------------------------------------------------
+
+def _check_broadcast(a, b, fn):
+    """A clear error before the kernel, rather than NumPy's from inside it."""
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{fn}(): operands of shapes {a.shape} and {b.shape} cannot be "
+                         "broadcast together") from None
+
+
+def _igamma_operands(input, other, fn):
+    """Two Tensors (torch takes no Python numbers here) of their floating result dtype; torch's
+    refusal where neither is floating."""
+    _tensor(input, fn)
+    _tensor(other, fn, "other")
+    from .pointwise import _result_dtype
+    dt = _result_dtype(input, other)
+    if dt.kind != "f":
+        from .linalg import _torch_type
+        raise TypeError(f'"igamma_cpu" not implemented for \'{_torch_type(dt)}\'')
+    _check_broadcast(input, other, fn)
+    return input.astype(dt), other.astype(dt)
+
+
+def gammainc(input, other):
+    """The regularized lower incomplete gamma function P(input, other) = gamma(a, x) / Gamma(a),
+    broadcast. Gradient to ``other`` (x^(a-1) e^-x / Gamma(a)); through ``input`` backward
+    raises NotImplementedError, as torch."""
+    a, x = _igamma_operands(input, other, "special_gammainc")
+    return apply(ops.Igamma, a, x, upper=False)
+
+
+def gammaincc(input, other):
+    """The regularized upper incomplete gamma function Q(input, other) = 1 - P(input, other)."""
+    a, x = _igamma_operands(input, other, "special_gammaincc")
+    return apply(ops.Igamma, a, x, upper=True)
+
+
+def igamma(input, other):
+    """torch.igamma: ``gammainc`` under its top-level name (and its argument errors)."""
+    a, x = _igamma_operands(input, other, "igamma")
+    return apply(ops.Igamma, a, x, upper=False)
+
+
+def igammac(input, other):
+    """torch.igammac: ``gammaincc`` under its top-level name."""
+    a, x = _igamma_operands(input, other, "igammac")
+    return apply(ops.Igamma, a, x, upper=True)
+
+
+# ---- orthogonal polynomials: values only, as torch ----------------------------------------------
+
+def _polynomial(kernel, fn):
+    def f(input, n):
+        x, deg = _both(input, n, fn)
+        _check_broadcast(x, deg, fn)
+        out = kernel(x._data, deg._data)
+        return Tensor._wrap(np.asarray(out).astype(x.dtype, copy=False))
+    f.__name__ = f.__qualname__ = fn
+    f.__doc__ = (f"torch.special.{fn}(input, n): the polynomial of degree ``n`` (truncated to an "
+                 "integer; 0 for a negative degree) at ``input``, broadcast, either one a Tensor "
+                 "or a Python number. No gradient, as torch.")
+    return f
+
+
+chebyshev_polynomial_t = _polynomial(_skp.chebyshev_t, "chebyshev_polynomial_t")
+chebyshev_polynomial_u = _polynomial(_skp.chebyshev_u, "chebyshev_polynomial_u")
+chebyshev_polynomial_v = _polynomial(_skp.chebyshev_v, "chebyshev_polynomial_v")
+chebyshev_polynomial_w = _polynomial(_skp.chebyshev_w, "chebyshev_polynomial_w")
+shifted_chebyshev_polynomial_t = _polynomial(_skp.shifted_chebyshev_t,
+                                             "shifted_chebyshev_polynomial_t")
+shifted_chebyshev_polynomial_u = _polynomial(_skp.shifted_chebyshev_u,
+                                             "shifted_chebyshev_polynomial_u")
+shifted_chebyshev_polynomial_v = _polynomial(_skp.shifted_chebyshev_v,
+                                             "shifted_chebyshev_polynomial_v")
+shifted_chebyshev_polynomial_w = _polynomial(_skp.shifted_chebyshev_w,
+                                             "shifted_chebyshev_polynomial_w")
+hermite_polynomial_h = _polynomial(_skp.hermite_h, "hermite_polynomial_h")
+hermite_polynomial_he = _polynomial(_skp.hermite_he, "hermite_polynomial_he")
+laguerre_polynomial_l = _polynomial(_skp.laguerre_l, "laguerre_polynomial_l")
+legendre_polynomial_p = _polynomial(_skp.legendre_p, "legendre_polynomial_p")

@@ -12,7 +12,8 @@ and rounded). The methods are textbook ones, chosen so that no step cancels:
   ``(-1)^(n+1) n! zeta(n + 1, x)``, reflection or the integer-``s`` shift for negative x.
 * ``erf``/``erfc``/``erfcx``: ``exp(-x^2)`` times a positive series below 2, Laplace's continued
   fraction above, with ``exp(-x^2)`` split so that x^2 is exact.
-* ``erfinv``, ``ndtri``: a rough start, then Newton steps on ``erf``/``erfc``.
+* ``erfinv``, ``ndtri``: an economised power series in the middle; in the tails a start within
+  0.5%, then two Halley steps on ``log(erfc)``.
 * ``i0``, ``i1`` (and their ``e`` forms): the power series below 20, the asymptotic series above.
 """
 from __future__ import annotations
@@ -377,7 +378,7 @@ def _erfcinv_small(c):
     x = _erfinv_start(c)
     x = np.where(c < 1e-300, np.sqrt(-np.log(c)), x)  # the start's c (2 - c) underflows there
     log_c = np.log(c)
-    for _ in range(4):
+    for _ in range(2):  # the start is within 0.5%: two cubic steps leave < 3 ulps (mpmath)
         cx = erfcx(x)
         f = np.log(cx) - x * x - log_c
         u = -f * cx * (0.5 * math.sqrt(math.pi))  # f / f', f' = -2 / (sqrt(pi) erfcx(x))
@@ -386,22 +387,53 @@ def _erfcinv_small(c):
     return x
 
 
+_ERFINV_MID = None  # powers of y^2 (highest first) of erfinv(y) / y on |y| <= 3/4, made on first use
+_ERFINV_MID_TOP = 0.75
+
+
+def _erfinv_mid_coefficients():
+    """erfinv(y) / y = sum_k c_k / (2k+1) (sqrt(pi)/2)^(2k+1) y^(2k) with c_0 = 1 and
+    c_k = sum_m c_m c_{k-1-m} / ((m+1)(2m+1)) (sums of positive terms: exact to an ulp in floats),
+    90 terms (below an ulp at y^2 = 9/16); then economised: re-expanded in Chebyshev polynomials
+    on y^2 in [0, 9/16], cut at degree 22 (the rest is below 1e-17) and turned back into powers
+    of y^2, so that Horner's rule on positive, falling terms rounds to ~1 ulp (1.6 at most
+    against mpmath)."""
+    global _ERFINV_MID
+    if _ERFINV_MID is None:  # (bound once, whole: a thread racing here makes the same tuple)
+        from numpy.polynomial import Chebyshev, Polynomial
+        c = [1.0]
+        for k in range(1, 90):
+            c.append(sum(c[m] * c[k - 1 - m] / ((m + 1) * (2 * m + 1)) for m in range(k)))
+        h = math.sqrt(math.pi) / 2
+        taylor = Polynomial([ck / (2 * k + 1) * h ** (2 * k + 1) for k, ck in enumerate(c)])
+        top = _ERFINV_MID_TOP ** 2
+        cheb = taylor.convert(domain=[0.0, top], kind=Chebyshev)
+        cheb = Chebyshev(cheb.coef[:23], domain=[0.0, top])
+        _ERFINV_MID = tuple(cheb.convert(kind=Polynomial).coef[::-1].tolist())
+    return _ERFINV_MID
+
+
+def _erfinv_mid(y):
+    """erfinv(y) for |y| <= 3/4 from its economised series in y^2 (no Newton step: ~20x faster
+    than the Halley steps on erf this replaced, and as accurate)."""
+    u = y * y
+    acc = np.zeros_like(y)
+    for c in _erfinv_mid_coefficients():  # highest power first
+        acc = acc * u + c
+    return y * acc
+
+
 def erfinv(y):
-    """The inverse of erf on [-1, 1] (+-inf at +-1, NaN outside): Halley steps on erf(x) = y
-    from a start within 0.2%; above |y| = 0.5 on erfc(x) = 1 - |y| (exact there)."""
+    """The inverse of erf on [-1, 1] (+-inf at +-1, NaN outside): an economised power series up
+    to |y| = 3/4; above, Halley steps on erfc(x) = 1 - |y| (exact there) from a start within
+    0.2%."""
     y = _f64(y)
-    out = np.full(y.shape, np.nan)
     with np.errstate(all="ignore"):
         a = np.abs(y)
         x = np.full(y.shape, np.nan)
-        mid = a <= 0.5
-        am = a[mid]
-        xm = _erfinv_start(1.0 - am)
-        for _ in range(3):
-            u = (erf(xm) - am) / (_TWO_OVER_SQRT_PI * np.exp(-xm * xm))  # f / f'
-            xm = xm - u / (1.0 + xm * u)  # Halley: f'' / f' = -2x
-        x[mid] = xm
-        near = (a > 0.5) & (a < 1.0)
+        mid = a <= _ERFINV_MID_TOP
+        x[mid] = _erfinv_mid(a[mid])
+        near = (a > _ERFINV_MID_TOP) & (a < 1.0)
         x[near] = _erfcinv_small(1.0 - a[near])
         out = np.copysign(x, y)
         out[a == 1.0] = np.copysign(np.inf, y[a == 1.0])
@@ -410,16 +442,18 @@ def erfinv(y):
 
 def ndtri(p):
     """The inverse of the standard normal CDF on [0, 1]: -inf at 0, inf at 1, NaN outside.
-    ndtri(p) = -sqrt2 erfcinv(2p): in the middle from erfinv(2p - 1) (exact argument), in the
-    tails from erfc(x) = 2q, q the smaller tail (2q exact, so no rounding near 0)."""
+    ndtri(p) = -sqrt2 erfcinv(2p): in the middle (1/8 to 7/8) from erfinv(2p - 1)'s series, in
+    the tails from erfc(x) = 2q, q the smaller tail (2q exact, so no rounding near 0)."""
     p = _f64(p)
     out = np.full(p.shape, np.nan)
     with np.errstate(all="ignore"):
-        mid = (p >= 0.25) & (p <= 0.75)
-        out[mid] = math.sqrt(2.0) * erfinv(2.0 * p[mid] - 1.0)
-        lo = (p > 0) & (p < 0.25)
+        # the middle by erfinv's series (2p - 1 is exact above p = 1/4, and rounded by at most
+        # half an ulp of its result below, which erfinv's slope there makes < 1 ulp)
+        mid = (p >= 0.125) & (p <= 0.875)
+        out[mid] = math.sqrt(2.0) * _erfinv_mid(2.0 * p[mid] - 1.0)
+        lo = (p > 0) & (p < 0.125)
         out[lo] = -math.sqrt(2.0) * _erfcinv_small(2.0 * p[lo])
-        hi = (p > 0.75) & (p < 1)
+        hi = (p > 0.875) & (p < 1)
         out[hi] = math.sqrt(2.0) * _erfcinv_small(2.0 * (1.0 - p[hi]))
         out[p == 0] = -np.inf
         out[p == 1] = np.inf

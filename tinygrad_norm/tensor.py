@@ -2160,6 +2160,8 @@ class Tensor:
     def erfc(self): return _special().erfc(self)
     def erfinv(self): return _special().erfinv(self)
     def i0(self): return _special().i0(self)
+    def igamma(self, other): return _special().igamma(self, other)
+    def igammac(self, other): return _special().igammac(self, other)
 
 
 def _special():

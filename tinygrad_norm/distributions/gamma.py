@@ -15,7 +15,7 @@ import numpy as np
 from .. import random as _random
 from ..autograd import is_grad_enabled, no_grad
 from ..pointwise import xlogy
-from ..special import digamma, gammaln
+from ..special import digamma, gammainc, gammaln
 from ..tensor import Tensor
 from . import constraints
 from .distribution import Distribution
@@ -96,6 +96,14 @@ class Gamma(Distribution):
             self._validate_sample(value)
         c, r = self.concentration, self.rate
         return xlogy(c, r) + xlogy(c - 1, value) - r * value - gammaln(c)
+
+    def cdf(self, value):
+        """P(concentration, rate * value), the regularized lower incomplete gamma function: its
+        gradient reaches ``value`` and ``rate``; through ``concentration`` backward raises
+        NotImplementedError, as torch's."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return gammainc(self.concentration, self.rate * value)
 
     def entropy(self):
         c = self.concentration
