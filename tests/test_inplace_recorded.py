@@ -356,3 +356,49 @@ def test_the_graph_export_draws_the_history_before(torch):
     text = str(viz.graph((z * y).sum()).source)
     # five ops: mul by 2, add 1 (reads the old y), mul by 3 (the write), mul, sum
     assert text.count("class=\"op ") == 5
+
+
+# ---- the setitem primitive (a basic-index write, O(row)) --------------------------------------
+
+@pytest.mark.parametrize("index", [1, (slice(1, 3), 2), (Ellipsis, slice(None, None, -2)),
+                                   (None, 0, slice(1, 4))])
+def test_setitem_primitive_gradcheck_and_gradgradcheck(index):
+    from tinygrad_norm import ops, tensor_index
+    x = Tensor(A.copy(), requires_grad=True)
+    shape = np.zeros(A.shape)[index].shape
+    v = Tensor(RNG.standard_normal(shape[-1:]), requires_grad=True)  # broadcast along the rest
+
+    def f(x, v):
+        return tensor_index.set_item(x * 1.0, index, v).tanh()
+    assert tg.gradcheck(f, (x, v))
+    assert tg.gradgradcheck(f, (x, v))
+    y = tensor_index.set_item(x * 1.0, index, v)
+    assert y._node.op is ops.SetItem
+
+
+def test_a_buffer_write_goes_into_its_array_and_backward_is_per_row(torch):
+    # the recorded buf[t] = h writes into buf's own array (one node, no copy of the buffer), and
+    # its gradient zeroes the row in the tape's own gradient array
+    x = Tensor(A.copy(), requires_grad=True)
+    buf = tg.zeros(4, 5, dtype=np.float64)
+    array = buf.data
+    for t in range(4):
+        buf[t] = (x[t] * (t + 1)).exp()
+    assert buf.data is array and buf._node.op.name == "setitem"
+    xt = torch.tensor(A.copy(), requires_grad=True)
+    bt = torch.zeros(4, 5, dtype=torch.float64)
+    for t in range(4):
+        bt[t] = (xt[t] * (t + 1)).exp()
+    np.testing.assert_allclose(buf.numpy(), bt.detach().numpy(), rtol=1e-13)
+    (buf * buf).backward(Tensor(U[:4, :5].copy())), (bt * bt).backward(torch.tensor(U[:4, :5].copy()))
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+
+
+def test_a_bad_basic_assignment_changes_nothing():
+    x = Tensor(A.copy(), requires_grad=True)
+    buf = tg.zeros(4, 5, dtype=np.float64)
+    with pytest.raises(ValueError, match="cannot take values of shape"):
+        buf[1] = x[:2]
+    with pytest.raises(IndexError, match="invalid"):
+        buf[7] = x[0]
+    assert not buf.numpy().any() and not buf.requires_grad and buf._versions is None

@@ -1427,6 +1427,7 @@ def test_second_derivative_parity_with_torch(torch, name, dtype):
 _TESTED_ELSEWHERE = {"im2col": "test_conv_pool.py", "col2im": "test_conv_pool.py",
                      "take": "test_take_addat.py", "add_at": "test_take_addat.py",
                      "window_logsumexp": "test_window_logsumexp.py",
+                     "setitem": "test_inplace_recorded.py",
                      "erf": "test_activation_losses.py",
                      # (refuse: no derivative by design; its error is tested there)
                      "scatter_reduce": "test_scatter_reduce.py", "refuse": "test_scatter_reduce.py",

@@ -230,7 +230,8 @@ def _commit(t, new, old, stamp, write):
     if not write:
         t._data = new._data
     elif t._data.flags.writeable:
-        np.copyto(t._data, new._data)
+        if new._data is not t._data:  # (an item assignment wrote into it already: SetItem)
+            np.copyto(t._data, new._data)
         mark_written((t,))
     else:  # a read-only array (a broadcast view): the tensor takes an array of its own
         t._data = new._data.copy()

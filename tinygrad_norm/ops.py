@@ -3539,3 +3539,47 @@ class Igamma(Op):
         with np.errstate(divide="ignore", invalid="ignore"):
             d = xp.exp((a - 1.0) * xp.log(x) - x - _run(Lgamma, xp, a))
         return None, (-g * d if upper else g * d)
+
+
+# ---- recorded item assignment (inplace_record.py) ---------------------------------------------
+# ``buf[t] = h`` recorded: the same write as NumPy's, with its own VJP so that a buffer filled
+# row by row costs O(row) a write, forward and backward, where a select over the whole buffer
+# (what index_put does) cost O(buffer) a write (T rows: O(T^2) in all).
+
+class SetItem(Op):
+    """``x`` with ``v`` written at ``x[index]`` (basic indexing only: ints, slices, None,
+    Ellipsis; no place named twice). With ``into=True`` the write goes into ``x``'s own array,
+    which becomes the output: only for the recorded in-place write, whose tensor is that array
+    (``inplace_record.rebase``), and the VJP reads neither value. The gradient of ``x`` is ``g``
+    with zeros at ``index`` (written into ``g`` itself when the tape owns it), of ``v`` the
+    slice ``g[index]``, summed back over ``v``'s broadcast by the tape."""
+    name = "setitem"
+    reads_inputs = False
+
+    @staticmethod
+    def forward(x, v, index, into):
+        out = x if into else x.copy()
+        out[index] = v
+        return out
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        index = kw["index"]
+        gv = g[index] if needs[1] else None
+        if not needs[0]:
+            return None, gv
+        if xp is NP:
+            gx = g.copy()
+            gx[index] = 0
+            return gx, gv
+        hit = np.zeros(g.shape, bool)
+        hit[index] = True
+        return xp.where(hit, 0.0, g), gv
+
+    @staticmethod
+    def vjp_owned(g, args, out, extra, kw, needs, xp):
+        index = kw["index"]
+        gv = g[index].copy() if needs[1] else None  # a copy: the slice is zeroed next
+        if needs[0]:
+            g[index] = 0
+        return (g if needs[0] else None), gv

@@ -1593,7 +1593,7 @@ class Tensor:
         elements written and the values before everywhere else (inplace_record.py)."""
         if _inplace.records(self, (value,)):
             _inplace.rebase(self, "item assignment", lambda t: _tensor_index.set_item(
-                t, _index_arg(index)[0], value), copy_old=False)
+                t, _index_arg(index)[0], value, into=t._data is self._data), copy_old=False)
             return
         self._in_place("item assignment", value)
         index, _ = _index_arg(index)

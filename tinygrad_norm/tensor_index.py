@@ -606,11 +606,12 @@ def index_put(input, indices, values, accumulate=False):
     return _put_flat(x, flat.reshape(-1), v, vb, accumulate)
 
 
-def set_item(input, index, value):
+def set_item(input, index, value, into=False):
     """``input`` with ``input[index] = value`` done out of place (NumPy's indexing, ``value``
     broadcast and cast to ``input``'s dtype): the recorded form of ``Tensor.__setitem__``
     (inplace_record.py). Where ``index`` names a place twice the last write wins, as NumPy's;
-    only it gets a gradient."""
+    only it gets a gradient. ``into``: a basic-index write may go into ``input``'s own array
+    (the recorded in-place write, whose tensor that array is)."""
     x = input
     v = value if isinstance(value, Tensor) else Tensor(x._values("item assignment", value))
     if v._data.dtype != x._data.dtype:
@@ -618,6 +619,8 @@ def set_item(input, index, value):
             raise TypeError(f"item assignment: values of dtype {v._data.dtype} cannot be stored "
                             f"in a tensor of dtype {x._data.dtype}")
         v = v.astype(x._data.dtype)
+    if _basic_index(index):
+        return _set_basic(x, index, v, into)
     try:
         flat = np.arange(x._data.size).reshape(x._data.shape)[index]
     except (IndexError, TypeError) as e:
@@ -629,6 +632,32 @@ def set_item(input, index, value):
         raise ValueError(f"item assignment: index {index!r} of a tensor of shape {x.shape} "
                          f"cannot take values of shape {v.shape}") from None
     return _put_flat(x, np.reshape(flat, -1), v, vb, False)
+
+
+def _basic_index(index):
+    items = index if type(index) is tuple else (index,)
+    return builtins.all(i is None or i is Ellipsis or type(i) in (int, slice) for i in items)
+
+
+def _set_basic(x, index, v, into):
+    """A basic-index write as one ``SetItem`` node: O(slice) where the select over positions
+    above is O(tensor). Shapes are checked on a zero-stride view first, so a bad index or value
+    raises before anything is written (``into`` writes into ``x``'s own array)."""
+    probe = np.broadcast_to(np.zeros((), x._data.dtype), x._data.shape)
+    try:
+        shape = probe[index].shape
+    except (IndexError, TypeError) as e:
+        raise type(e)(f"item assignment: index {index!r} is invalid for a tensor of shape "
+                      f"{x.shape}: {e}") from None
+    try:
+        ok = np.broadcast_shapes(v._data.shape, shape) == shape  # v fits without growing it
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"item assignment: index {index!r} of a tensor of shape {x.shape} "
+                         f"cannot take values of shape {v.shape}")
+    into = into and x._data.flags.writeable
+    return apply(ops.SetItem, x, v, index=index, into=into)
 
 
 def _put_flat(x, flat, v, vb, accumulate):
