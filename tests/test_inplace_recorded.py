@@ -402,3 +402,17 @@ def test_a_bad_basic_assignment_changes_nothing():
     with pytest.raises(IndexError, match="invalid"):
         buf[7] = x[0]
     assert not buf.numpy().any() and not buf.requires_grad and buf._versions is None
+
+
+def test_a_write_into_an_array_nobody_else_holds_is_not_stamped():
+    # no node saved it and no view of it exists, so no node can read the old values: the
+    # backward then checks no node in detail; an array a node saved is stamped as before
+    from tinygrad_norm import autograd
+    x = Tensor(A.copy(), requires_grad=True)
+    h = x * 2.0  # mul saves its inputs, not its output
+    before = autograd._last_write
+    F.relu(h, inplace=True)
+    assert autograd._last_write == before
+    e = x.exp()  # exp's node keeps its output for its gradient
+    e.add_(1.0)
+    assert autograd._last_write > before
