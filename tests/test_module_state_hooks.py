@@ -248,9 +248,13 @@ def test_module_type_converts_every_tensor_as_torch():
     assert lin.share_memory() is lin
 
 
-def test_state_dict_round_trip_through_save_keeps_working(tmp_path):
-    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+def test_state_dict_round_trip_through_save_keeps_extra_state(tmp_path):
+    model = _model(nn)
+    model[0].steps = 11
     sd = model.state_dict()
-    assert sd._metadata == {"": {"version": 1}, "0": {"version": 1}, "1": {"version": 2}}
+    assert sd._metadata == {"": {"version": 1}, "0": {"version": 1}, "0.lin": {"version": 1},
+                            "1": {"version": 2}}
     tg.save(sd, tmp_path / "m.npz")
-    assert tuple(model.load_state_dict(tg.load(tmp_path / "m.npz"))) == ([], [])
+    fresh = _model(nn)
+    assert tuple(fresh.load_state_dict(tg.load(tmp_path / "m.npz"))) == ([], [])
+    assert fresh[0].steps == 11

@@ -101,6 +101,8 @@ def plan(root, state_dict, assign):
     pre-hooks left), so a pre-hook may rename or drop keys for its subtree."""
     metadata = getattr(state_dict, "_metadata", None)
     sd = OrderedDict(state_dict)  # the caller's dict is left as it was, as PyTorch
+    if metadata is not None:  # the root's pre-hooks see it, as PyTorch's
+        sd._metadata = metadata
     out = _Plan()
     stack = [(False, "", root, sd, ())]
     while stack:
