@@ -258,3 +258,24 @@ def test_state_dict_round_trip_through_save_keeps_extra_state(tmp_path):
     fresh = _model(nn)
     assert tuple(fresh.load_state_dict(tg.load(tmp_path / "m.npz"))) == ([], [])
     assert fresh[0].steps == 11
+
+
+def test_strict_failure_without_post_hooks_calls_no_set_extra_state():
+    model = _model(nn)
+    sd = model.state_dict()
+    sd["0._extra_state"] = {"steps": 99}
+    del sd["1.bias"]
+    with pytest.raises(KeyError, match="1.bias"):
+        model.load_state_dict(sd)
+    assert model[0].steps == 3  # refused before anything changed
+
+
+def test_a_failing_set_extra_state_leaves_the_parameters():
+    model = _model(nn)
+    before = model[0].lin.weight.numpy().copy()
+    sd = {k: (v.detach() * 0 if isinstance(v, tg.Tensor) else v)
+          for k, v in model.state_dict().items()}
+    sd["0._extra_state"] = {}  # set_extra_state raises KeyError('steps')
+    with pytest.raises(KeyError, match="steps"):
+        model.load_state_dict(sd)
+    np.testing.assert_array_equal(model[0].lin.weight.numpy(), before)

@@ -181,11 +181,14 @@ def load(root, state_dict, strict, assign, check):
         raise ValueError(f"Error(s) in loading state_dict for {type(root).__name__}:\n\t"
                          + "\n\t".join(map(str, todo.errors)))
     keys = IncompatibleKeys(todo.missing, todo.unexpected)
+    if not todo.post:  # only a post-hook could change the keys: fail before any change
+        _check_strict(strict, keys)
+    values = _checked(todo.copies, check)
     if not todo.post and not todo.extras:
-        _check_strict(strict, keys)  # nothing can change the keys: fail before any change
-        _copy(_checked(todo.copies, check), assign)
+        _copy(values, assign)
         return keys
-    undo = _copy(_checked(todo.copies, check), assign, keep_undo=True)
+    # set_extra_state or a post-hook may raise, or a post-hook fail the strict check
+    undo = _copy(values, assign, keep_undo=True)
     try:
         for m, state in todo.extras:
             m.set_extra_state(state)

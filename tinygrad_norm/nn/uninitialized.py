@@ -20,7 +20,8 @@ def skip_init(module_cls, *args, **kwargs):
     """``module_cls(*args, **kwargs)`` with its initialisation skipped, as PyTorch's. Each
     parameter and buffer holds what the constructor allocated: arbitrary values (``np.empty``,
     as PyTorch's uninitialised memory) where an ``nn.init`` function would have drawn or
-    filled them, the constructor's own values elsewhere (a batch norm's running statistics)."""
+    filled them, the constructor's own values elsewhere (a batch norm's weight, bias and running
+    statistics, which it writes itself)."""
     if not (inspect.isclass(module_cls) and issubclass(module_cls, Module)):
         raise TypeError(f"Expected a Module; got {module_cls}")
     gen = _random.generator()
