@@ -152,6 +152,36 @@ class MultiheadAttention(Module):
             if len(shape) not in (2, 3):
                 raise ValueError(f"{_CLS}: attn_mask's dimension {len(shape)} is not supported")
 
+    def merge_masks(self, attn_mask, key_padding_mask, query):
+        """``(merged_mask, mask_type)``, as PyTorch's: ``key_padding_mask`` alone is returned as
+        it is, type 1; an ``attn_mask`` is expanded to (N, num_heads, L, L) (a 3-D one read as
+        (N, -1, L, L)), type 2, and a ``key_padding_mask`` with it, read as (N, 1, 1, L), is
+        added (for bool masks: or); neither gives ``(None, None)``. ``query`` is read as
+        (N, L, E) whatever ``batch_first`` says, and the masks as square (L, L), as
+        PyTorch's."""
+        for name, m in (("attn_mask", attn_mask), ("key_padding_mask", key_padding_mask)):
+            if m is not None and not isinstance(m, Tensor):
+                raise TypeError(f"merge_masks(): {name} must be a Tensor or None, got "
+                                f"{type(m).__name__}")
+        if attn_mask is None:
+            return key_padding_mask, (None if key_padding_mask is None else 1)
+        if not isinstance(query, Tensor) or query.ndim != 3:
+            raise ValueError(f"merge_masks(): query must be a 3-D Tensor (batch_size, seq_len, "
+                             f"embed_dim), got {getattr(query, 'shape', type(query).__name__)}")
+        N, L, _ = query.shape
+        H = self.num_heads
+        # PyTorch's views: only the number of elements has to fit
+        if attn_mask.ndim == 3:
+            _check_view(attn_mask, "attn_mask", (N, -1, L, L), N * L * L)
+            merged = attn_mask.reshape(N, -1, L, L)
+        else:
+            _check_view(attn_mask, "attn_mask", (1, 1, L, L), L * L)
+            merged = attn_mask.reshape(1, 1, L, L).expand(N, H, -1, -1)
+        if key_padding_mask is not None:
+            _check_view(key_padding_mask, "key_padding_mask", (N, 1, 1, L), N * L)
+            merged = merged + key_padding_mask.reshape(N, 1, 1, L).expand(-1, H, -1, -1)
+        return merged, 2
+
     # ---- forward ----------------------------------------------------------------------------------
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
@@ -251,3 +281,12 @@ class MultiheadAttention(Module):
         out = F.scaled_dot_product_attention(q, k, v, mask, p, causal)
         out = out.permute(2, 0, 1, 3).reshape(L * N, E)
         return F.linear(out, self.out_proj.weight, self.out_proj.bias).reshape(L, N, E), None
+
+
+def _check_view(mask, name, shape, size):
+    """``mask`` can be read as ``shape`` (``size`` elements, one -1 axis as many as fit), or
+    the ValueError PyTorch's ``view`` would raise (its RuntimeError)."""
+    fits = mask.size % size == 0 and mask.size > 0 if -1 in shape else mask.size == size
+    if not fits:
+        raise ValueError(f"merge_masks(): {name} of shape {tuple(mask.shape)} cannot be viewed "
+                         f"as {shape}")

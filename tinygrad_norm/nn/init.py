@@ -16,9 +16,12 @@ both cases:
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+import threading
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -33,6 +36,29 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d")
+
+
+# nn.utils.skip_init builds a module with every function below a no-op (no draw, no write); a
+# depth per thread, so that modules built meanwhile by other threads are initialised
+_skipping = threading.local()
+
+
+@contextmanager
+def _skipped():
+    _skipping.depth = getattr(_skipping, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _skipping.depth -= 1
+
+
+def _skippable(fn):
+    @functools.wraps(fn)
+    def init_fn(tensor, *args, **kwargs):
+        if getattr(_skipping, "depth", 0):
+            return tensor
+        return fn(tensor, *args, **kwargs)
+    return init_fn
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -135,6 +161,7 @@ def _number(v, name, fn):
     return float(v)
 
 
+@_skippable
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U(a, b)."""
     _check(tensor, "uniform_")
@@ -142,6 +169,7 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
     return _uniform(tensor, a, b, generator, "uniform_")
 
 
+@_skippable
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std^2)."""
     _check(tensor, "normal_")
@@ -149,6 +177,7 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     return _normal(tensor, mean, std, generator, "normal_")
 
 
+@_skippable
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Fill with N(mean, std^2) restricted to [a, b], exactly: values outside are redrawn where
     [a, b] is likely, the CDF is inverted where it is not (``truncated_normal``)."""
@@ -166,14 +195,17 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     return _fill(tensor, np.clip(mean + std * z, a, b), "trunc_normal_")
 
 
+@_skippable
 def constant_(tensor, val):
     return _constant(tensor, val, "constant_")
 
 
+@_skippable
 def ones_(tensor):
     return _constant(tensor, 1.0, "ones_")
 
 
+@_skippable
 def zeros_(tensor):
     return _constant(tensor, 0.0, "zeros_")
 
@@ -183,6 +215,7 @@ def _constant(tensor, val, fn):
     return _fill(tensor, _number(val, "val", fn), fn)
 
 
+@_skippable
 def eye_(tensor):
     """Fill a 2-D tensor with the identity (ones on the diagonal)."""
     _check(tensor, "eye_", integers=True)
@@ -191,6 +224,7 @@ def eye_(tensor):
     return _fill(tensor, np.eye(*tensor.shape), "eye_")
 
 
+@_skippable
 def dirac_(tensor, groups=1):
     """A convolution weight (out, in, *k) of 1 to 3 spatial dims that passes its input through:
     in each of ``groups`` blocks of ``out / groups`` output channels, output channel d reads
@@ -219,6 +253,7 @@ def _zero_sized(tensor):
     return False
 
 
+@_skippable
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
     _check(tensor, "xavier_uniform_")
@@ -228,6 +263,7 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     return _uniform(tensor, -bound, bound, generator, "xavier_uniform_")
 
 
+@_skippable
 def xavier_normal_(tensor, gain=1.0, generator=None):
     """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     _check(tensor, "xavier_normal_")
@@ -236,6 +272,7 @@ def xavier_normal_(tensor, gain=1.0, generator=None):
     return _normal(tensor, 0.0, std, generator, "xavier_normal_")
 
 
+@_skippable
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """U(-bound, bound) with bound = gain * sqrt(3 / fan) (He et al., 2015); ``a`` is the
     negative slope of a leaky_relu. ``a=sqrt(5)`` gives Linear's and Conv2d's default,
@@ -249,6 +286,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     return _uniform(tensor, -bound, bound, generator, "kaiming_uniform_")
 
 
+@_skippable
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """N(0, std^2) with std = gain / sqrt(fan)."""
     _check(tensor, "kaiming_normal_")
@@ -259,6 +297,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     return _normal(tensor, 0.0, std, generator, "kaiming_normal_")
 
 
+@_skippable
 def orthogonal_(tensor, gain=1, generator=None):
     """A (semi-)orthogonal matrix times ``gain`` (Saxe et al., 2013), dims after the first
     flattened, as PyTorch: Q of the QR decomposition of a standard normal (rows, numel / rows)
@@ -280,6 +319,7 @@ def orthogonal_(tensor, gain=1, generator=None):
     return _fill(tensor, ((q.T if wide else q) * gain).reshape(tensor.shape), "orthogonal_")
 
 
+@_skippable
 def sparse_(tensor, sparsity, std=0.01, generator=None):
     """A 2-D tensor of N(0, std^2) values with ``ceil(sparsity * rows)`` zeros in each column,
     at random rows (Martens, 2010), as PyTorch. ``sparsity`` must be in [0, 1] (PyTorch takes

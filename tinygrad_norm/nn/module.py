@@ -121,6 +121,12 @@ class Module:
     _backward_pre_hooks = None
     _backward_hooks = None
     _hooked = False
+    # the state-dict hooks' registries, likewise None until used
+    _state_dict_pre_hooks = None
+    _state_dict_hooks = None
+    _load_state_dict_pre_hooks = None
+    _load_state_dict_post_hooks = None
+    _version = 1  # what state_dict() records in its metadata for the module, as PyTorch
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -468,6 +474,35 @@ class Module:
     def half(self):
         return self.to(np.float16)
 
+    def bfloat16(self):
+        """Refused: NumPy has no bfloat16 dtype (PyTorch converts to it)."""
+        raise TypeError("bfloat16(): NumPy has no bfloat16 dtype; use half() (float16), "
+                        "float() or double()")
+
+    def type(self, dst_type):
+        """Convert every parameter and buffer to ``dst_type``, integer buffers too (batch
+        norm's counter), as PyTorch's; returns self. ``dst_type``: a NumPy dtype or its name,
+        or PyTorch's tensor-type name (``'torch.DoubleTensor'``). Parameters must stay floating
+        point (checked before anything changes); gradients are dropped, as by ``to``."""
+        dtype = _dst_dtype(dst_type)
+        tensors = [t for m in self.modules() for reg in (m._parameters, m._buffers)
+                   for t in reg.values() if t is not None]
+        if dtype.kind != "f" and any(p is not None for m in self.modules()
+                                     for p in m._parameters.values()):
+            raise TypeError(f"type(): parameters must be floating point, got dst_type {dtype}")
+        if dtype.kind == "f":  # floats, and the dtype a layer without parameters declares
+            self.to(dtype)
+        for t in tensors:
+            if t.dtype != dtype:
+                t.data = t.data.astype(dtype)
+                t.grad = None
+        return self
+
+    def share_memory(self):
+        """Itself, as PyTorch's: its point is to put the tensors where other processes can
+        write them, and NumPy arrays go to worker processes as copies, so nothing is moved."""
+        return self
+
     @property
     def dtype(self):
         for p in self._parameters.values():  # every forward asks: skip the walk for a layer's own
@@ -493,29 +528,7 @@ class Module:
                 f"{name or type(self).__name__}: input has dtype {x.dtype} but the module's "
                 f"parameters are {want}; convert the input (x.astype(np.{want})){other}")
 
-    # ---- state ---------------------------------------------------------------------------------
-    def _state_entries(self):
-        """(key, module, registry, name, tensor) of every parameter and persistent buffer, a
-        shared layer under each of its names (PyTorch's state_dict does not deduplicate)."""
-        for mname, m in self._walk("", remove_duplicate=False):
-            for reg in ("_parameters", "_buffers"):
-                for k, v in getattr(m, reg).items():
-                    if v is None or (reg == "_buffers" and k in m._non_persistent):
-                        continue
-                    yield (f"{mname}.{k}" if mname else k), m, reg, k, v
-
-    def _state_items(self):
-        return ((key, v) for key, _, _, _, v in self._state_entries())
-
-    def _optional_state_keys(self):
-        """The keys a state dict may lack, the module keeping its own value (a class attribute
-        ``_optional_state``: batch norm's counter, absent from converted or older checkpoints,
-        as PyTorch's)."""
-        for mname, m in self._walk("", remove_duplicate=False):
-            for k in getattr(m, "_optional_state", ()):
-                if m._buffers.get(k) is not None:
-                    yield f"{mname}.{k}" if mname else k
-
+    # ---- state ----------------------------------------------------------------------------------
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         """Parameters and persistent buffers by dotted name, as detached Tensors sharing memory
         (``keep_vars=True``: the parameters and buffers themselves), as PyTorch. ``prefix`` is
@@ -536,12 +549,12 @@ class Module:
             raise TypeError(f"state_dict(): prefix must be a str, got {type(prefix).__name__}")
         if destination is None:
             destination = OrderedDict()
+            destination._metadata = OrderedDict()  # each module's version, as PyTorch's
         elif not isinstance(destination, MutableMapping):
             raise TypeError(f"state_dict(): destination must be a dict (a mutable mapping) or "
                             f"None, got {type(destination).__name__}")
-        for k, v in self._state_items():
-            destination[prefix + k] = v if keep_vars else v.detach()
-        return destination
+        from .state_hooks import save  # (it imports this module)
+        return save(self, destination, prefix, keep_vars)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy values into the existing arrays, so optimizers and state_dict() views keep
@@ -549,37 +562,66 @@ class Module:
         instead, as PyTorch (their dtype and memory kept; a parameter's ``requires_grad`` kept,
         a plain Tensor or array for it wrapped as a Parameter sharing its array; an optimizer
         made before then holds the old ones). Every key, shape and dtype is checked before
-        anything changes: a bad state dict leaves the module as it was.
+        anything changes: a bad state dict leaves the module as it was. The load hooks and
+        extra state run as in PyTorch (``nn/state_hooks.py``).
 
         Returns ``(missing_keys, unexpected_keys)`` (an ``IncompatibleKeys``, as in PyTorch)."""
         if not isinstance(state_dict, Mapping):  # a list would be "unexpected keys [0, 1]"
             raise TypeError(f"load_state_dict: state_dict must be a mapping of names to tensors "
                             f"(e.g. model.state_dict() or tinygrad_norm.load(path)), got "
                             f"{type(state_dict).__name__}")
-        entries = list(self._state_entries())
-        own = {e[0]: e[4] for e in entries}
-        optional = set(self._optional_state_keys())
-        missing = [k for k in own if k not in state_dict and k not in optional]
-        unexpected = _unexpected_keys(state_dict, own, self)
-        if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
-        entries = [e for e in entries if e[0] in state_dict]
-        if assign:
-            plan = [(m, reg, name, t, _assigned_source(key, state_dict[key], t, reg))
-                    for key, m, reg, name, t in entries]
-            for m, reg, name, t, new in plan:  # the registry itself: a kind never changes
-                if reg == "_parameters":
-                    new.requires_grad_(t.requires_grad)
-                getattr(m, reg)[name] = new
-            return IncompatibleKeys(missing, unexpected)
-        plan = [(t, _checked_source(k, state_dict[k], t)) for k, _, _, _, t in entries]
-        for t, src in plan:
-            if t.data.flags.writeable:
-                t.data[...] = src
-            else:  # a read-only array (a broadcast view, a memory map) cannot take the values
-                t.data = src
-        mark_written([t for t, _ in plan])
-        return IncompatibleKeys(missing, unexpected)
+        from .state_hooks import load
+        check = _assigned_source if assign else (lambda key, v, t, reg: _checked_source(key, v, t))
+        return load(self, state_dict, strict, assign, check)
+
+    def get_extra_state(self):
+        """The module's extra state, saved by ``state_dict()`` under ``prefix + '_extra_state'``
+        when a subclass defines this (and ``set_extra_state``), as PyTorch's."""
+        raise NotImplementedError(f"{type(self).__name__} defines no extra state: override "
+                                  f"get_extra_state() and set_extra_state() to save some")
+
+    def set_extra_state(self, state):
+        """Take back what ``get_extra_state`` returned; ``load_state_dict`` calls it, after
+        copying the module's parameters and buffers, when a subclass defines it."""
+        raise NotImplementedError(f"{type(self).__name__} defines no extra state: override "
+                                  f"get_extra_state() and set_extra_state() to load some")
+
+    def register_state_dict_pre_hook(self, hook):
+        """``hook(module, prefix, keep_vars)`` before ``state_dict()`` saves this module's
+        entries, as PyTorch's; returns a ``RemovableHandle``."""
+        return self._add_state_hook("_state_dict_pre_hooks", hook, "register_state_dict_pre_hook")
+
+    def register_state_dict_post_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata)`` after ``state_dict()`` saved this
+        module and its submodules; it may change ``state_dict`` in place and must return None,
+        as PyTorch's."""
+        return self._add_state_hook("_state_dict_hooks", hook, "register_state_dict_post_hook")
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before ``load_state_dict()`` reads this module's keys
+        from ``state_dict`` (its own copy: renaming or dropping keys there changes what this
+        module and its submodules load), as PyTorch's."""
+        return self._add_state_hook("_load_state_dict_pre_hooks", hook,
+                                    "register_load_state_dict_pre_hook")
+
+    def register_load_state_dict_post_hook(self, hook):
+        """``hook(module, incompatible_keys)`` after ``load_state_dict()`` loaded this module and
+        its submodules; it may edit ``incompatible_keys.missing_keys`` and ``.unexpected_keys``
+        in place (the strict check reads them after the hooks) and must return None."""
+        return self._add_state_hook("_load_state_dict_post_hooks", hook,
+                                    "register_load_state_dict_post_hook")
+
+    def _add_state_hook(self, kind, hook, fn):
+        if not callable(hook):
+            raise TypeError(f"{fn}(): hook must be callable, got {type(hook).__name__}")
+        hooks = self.__dict__.get(kind)
+        if hooks is None:
+            hooks = OrderedDict()
+            object.__setattr__(self, kind, hooks)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     # ---- calling and printing ---------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -672,23 +714,6 @@ class Module:
         return head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
-def _unexpected_keys(state_dict, own, root):
-    """The keys of ``state_dict`` the module does not have, in PyTorch's order: grouped by the
-    deepest module whose name prefixes the key (modules in pre-order), then in state-dict order."""
-    order = {name: i for i, (name, _) in enumerate(root._walk("", remove_duplicate=False))}
-
-    def owner_rank(key):
-        parts = str(key).split(".")
-        for cut in range(len(parts) - 1, 0, -1):
-            rank = order.get(".".join(parts[:cut]))
-            if rank is not None:
-                return rank
-        return order[""]
-
-    extra = [k for k in state_dict if k not in own]
-    return sorted(extra, key=owner_rank)  # sorted is stable: state-dict order within a module
-
-
 def _source_array(key, value, target):
     """``value``'s array, of ``target``'s shape and a numeric dtype, or the error that loading
     it would be."""
@@ -718,6 +743,29 @@ def _checked_source(key, value, target):
         raise ValueError(f"load_state_dict: {key!r} holds non-integer values ({arr.dtype}) for "
                          f"an integer {target.dtype} buffer")
     return np.array(arr, dtype=target.dtype)
+
+
+# PyTorch's legacy tensor-type names, which Module.type also takes
+_TORCH_TYPES = {"torch.FloatTensor": np.float32, "torch.DoubleTensor": np.float64,
+                "torch.HalfTensor": np.float16, "torch.ByteTensor": np.uint8,
+                "torch.CharTensor": np.int8, "torch.ShortTensor": np.int16,
+                "torch.IntTensor": np.int32, "torch.LongTensor": np.int64,
+                "torch.BoolTensor": np.bool_}
+
+
+def _dst_dtype(dst_type):
+    """``Module.type``'s argument as a NumPy dtype."""
+    if dst_type in ("torch.BFloat16Tensor", "bfloat16"):
+        raise TypeError("type(): NumPy has no bfloat16 dtype")
+    try:
+        dtype = np.dtype(_TORCH_TYPES.get(dst_type, dst_type) if isinstance(dst_type, str)
+                         else dst_type)
+    except TypeError:
+        raise TypeError(f"type(): dst_type must be a dtype or a type name, got "
+                        f"{dst_type!r}") from None
+    if dst_type is None or dtype.kind not in "biuf":  # np.dtype(None) would be float64
+        raise TypeError(f"type(): dst_type must be a numeric dtype, got {dst_type!r}")
+    return dtype
 
 
 def _assigned_source(key, value, target, reg):

@@ -65,6 +65,8 @@ class _Affine(Module):
 class _NormBase(_Affine):
     """Shared by batch and instance norm: per-channel weight and bias, running statistics."""
 
+    _version = 2  # PyTorch's, which state_dict() records in its metadata for these norms
+
     def __init__(self, num_features, eps, momentum, affine, track_running_stats, dtype, bias):
         super().__init__()
         cls = type(self).__name__

@@ -75,7 +75,23 @@ def weight_norm(module, name="weight", dim=0):
     if dim is not None and dim != -1:
         dim = _dim(dim, weight.ndim, "weight_norm") % max(weight.ndim, 1)
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+    module.register_load_state_dict_pre_hook(_WeightNormCompat(name))
     return module
+
+
+class _WeightNormCompat:
+    """A load pre-hook, as PyTorch's: a checkpoint of the hook-based ``nn.utils.weight_norm``
+    (``<name>_g``, ``<name>_v``) loads as ``parametrizations.<name>.original0``/``original1``."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, module, state_dict, prefix, *rest):
+        g_key, v_key = f"{prefix}{self.name}_g", f"{prefix}{self.name}_v"
+        if g_key in state_dict and v_key in state_dict:
+            where = f"{prefix}parametrizations.{self.name}."
+            state_dict[where + "original0"] = state_dict.pop(g_key)
+            state_dict[where + "original1"] = state_dict.pop(v_key)
 
 
 def _normalize_(out, x, eps):
@@ -83,38 +99,60 @@ def _normalize_(out, x, eps):
     np.divide(x, max(float(np.sqrt(np.dot(x, x))), eps), out=out)
 
 
+def _matrix(w, dim):
+    """The weight as a matrix: ``dim`` first, the other axes flattened (an array or a
+    Tensor)."""
+    if dim != 0:
+        w = w.transpose(dim, *(d for d in range(w.ndim) if d != dim))
+    return w.reshape(w.shape[0], -1)
+
+
+def _random_unit_vectors(mat, eps):
+    """Random unit vectors ``u`` (of ``mat``'s height) and ``v`` (of its width) to start the
+    power iteration, drawn from the framework's generator in this order, as PyTorch draws
+    them."""
+    rng = _random.generator()
+    h, w = mat.shape
+    u, v = rng.standard_normal(h).astype(mat.dtype), rng.standard_normal(w).astype(mat.dtype)
+    _normalize_(u, u, eps)
+    _normalize_(v, v, eps)
+    return u, v
+
+
+def _divided_by_sigma(weight, mat, u, v):
+    """``weight / (u . mat v)``: the spectral norm estimate from the singular vectors ``u``
+    and ``v`` (buffers), constants of the graph."""
+    # copies: a later training access updates the buffers in place, and this graph's
+    # backward must still see the vectors it was built with
+    u, v = Tensor(u.data.copy()), Tensor(v.data.copy())
+    return weight / u.vecdot(mat @ v, axis=0)
+
+
+def _n_power_iterations(n):
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"spectral_norm(): n_power_iterations must be an int, got "
+                        f"{type(n).__name__}")
+    if n <= 0:
+        raise ValueError(f"Expected n_power_iterations to be positive, but got "
+                         f"n_power_iterations={n}")
+    return int(n)
+
+
 class _SpectralNorm(Module):
     def __init__(self, weight, n_power_iterations=1, dim=0, eps=1e-12):
         super().__init__()
         ndim = weight.ndim
         dim = _dim(dim, ndim, "spectral_norm")
-        if isinstance(n_power_iterations, bool) or not isinstance(n_power_iterations,
-                                                                  numbers.Integral):
-            raise TypeError(f"spectral_norm(): n_power_iterations must be an int, got "
-                            f"{type(n_power_iterations).__name__}")
-        if n_power_iterations <= 0:
-            raise ValueError(f"Expected n_power_iterations to be positive, but got "
-                             f"n_power_iterations={n_power_iterations}")
+        n_power_iterations = _n_power_iterations(n_power_iterations)
         self.dim = dim if dim >= 0 else dim + ndim
         self.eps = float(eps)
         if ndim > 1:
-            self.n_power_iterations = int(n_power_iterations)
-            mat = self._matrix(weight.data)
-            h, w = mat.shape
-            rng = _random.generator()
-            u, v = rng.standard_normal(h).astype(mat.dtype), rng.standard_normal(w).astype(mat.dtype)
-            _normalize_(u, u, self.eps)
-            _normalize_(v, v, self.eps)
+            self.n_power_iterations = n_power_iterations
+            mat = _matrix(weight.data, self.dim)
+            u, v = _random_unit_vectors(mat, self.eps)
             self.register_buffer("_u", Tensor(u))
             self.register_buffer("_v", Tensor(v))
             self._power_method(mat, 15)  # start from reasonable singular vectors
-
-    def _matrix(self, w):
-        """The weight as a matrix: ``dim`` first, the other axes flattened (an array or a
-        Tensor)."""
-        if self.dim != 0:
-            w = w.transpose(self.dim, *(d for d in range(w.ndim) if d != self.dim))
-        return w.reshape(w.shape[0], -1)
 
     def _power_method(self, mat, n):
         """``n`` power-iteration steps on the array ``mat``, written into the buffers in place
@@ -128,17 +166,20 @@ class _SpectralNorm(Module):
     def forward(self, weight):
         if weight.ndim == 1:  # a vector's spectral norm is its 2-norm: nothing to estimate
             return F.normalize(weight, dim=0, eps=self.eps)
-        mat = self._matrix(weight)
+        mat = _matrix(weight, self.dim)
         if self.training:
             self._power_method(mat.data, self.n_power_iterations)
-        # copies: a later training access updates the buffers in place, and this graph's
-        # backward must still see the vectors it was built with
-        u, v = Tensor(self._u.data.copy()), Tensor(self._v.data.copy())
-        sigma = u.vecdot(mat @ v, axis=0)
-        return weight / sigma
+        return _divided_by_sigma(weight, mat, self._u, self._v)
 
     def right_inverse(self, value):
         return value
+
+
+def _default_dim(module):
+    """The output axis of the weight: 1 for the transposed convolutions (1d, 2d and 3d, whose
+    weight is (in, out, ...)), 0 otherwise, as PyTorch."""
+    from .conv_transpose import _ConvTransposeNd
+    return 1 if isinstance(module, _ConvTransposeNd) else 0
 
 
 def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=None):
@@ -147,8 +188,7 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     ``dim=None`` is 1 for the transposed convolutions and 0 otherwise."""
     weight = _tensor_of(module, name, "spectral_norm")
     if dim is None:
-        from .conv_transpose import ConvTranspose1d, ConvTranspose2d
-        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
+        dim = _default_dim(module)
     parametrize.register_parametrization(
         module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
     return module

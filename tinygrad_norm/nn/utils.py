@@ -1,4 +1,5 @@
-"""Gradient clipping and flat parameter vectors, as ``torch.nn.utils``.
+"""Gradient clipping and flat parameter vectors, as ``torch.nn.utils``; its hook-based weight and
+spectral norms and ``skip_init`` come from their own files.
 
 The clipping functions give every gradient a new array (``p.grad.data = ...``) rather than writing
 into the old one, so that a graph which saved a gradient array (a gradient penalty) keeps its
@@ -18,7 +19,9 @@ from ..tensor import Tensor, concatenate
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
            "parameters_to_vector", "vector_to_parameters", "fuse_conv_bn_eval",
-           "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights"]
+           "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights",
+           "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm",
+           "skip_init"]
 
 
 def _tensors(parameters, fn, what="parameters"):
@@ -213,6 +216,9 @@ from . import parametrizations, parametrize, prune  # noqa: E402
 from .fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval,  # noqa: E402
                      fuse_linear_bn_weights)
 from . import rnn_utils as rnn  # noqa: E402
+from .uninitialized import skip_init  # noqa: E402
+from .spectral_norm_legacy import remove_spectral_norm, spectral_norm  # noqa: E402
+from .weight_norm_legacy import remove_weight_norm, weight_norm  # noqa: E402
 from ..func import stateless  # noqa: E402  (torch's deprecated home of functional_call)
 
 for _name, _mod in (("rnn", rnn), ("parametrize", parametrize),
