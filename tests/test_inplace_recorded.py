@@ -416,3 +416,14 @@ def test_a_write_into_an_array_nobody_else_holds_is_not_stamped():
     e = x.exp()  # exp's node keeps its output for its gradient
     e.add_(1.0)
     assert autograd._last_write > before
+
+
+def test_item_assignment_into_a_0d_tensor_on_the_graph(torch):
+    # x[...] = v on a 0-d tensor: its gradient arrives as a NumPy scalar (fuzz seed 1744)
+    x = Tensor(A.copy(), requires_grad=True)
+    xt = torch.tensor(A.copy(), requires_grad=True)
+    s, st = x.sum(), xt.sum()
+    s[...] = x[0, 0] * 3
+    st[...] = xt[0, 0] * 3
+    (s * 2).backward(), (st * 2).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())

@@ -54,7 +54,7 @@ def _owner(a):
     return a
 
 
-def mark_written(tensors):
+def mark_written(tensors, at=None):
     """Record that the arrays of ``tensors`` were written in place (an optimizer step, nn.init,
     load_state_dict). A node recorded before, whose VJP reads one of these arrays or a view of
     one, is then refused at backward: it would silently differentiate at the new values
@@ -62,10 +62,12 @@ def mark_written(tensors):
     w). PyTorch refuses the same through its version counters. Here a node's number already says
     when it was recorded, so recording costs nothing more, and a backward compares each node's
     number with the latest write's. Writes through ``.data`` itself go unseen, as in PyTorch
-    (``x -= y`` under no_grad() and the in-place methods write through here)."""
+    (``x -= y`` under no_grad() and the in-place methods write through here). ``at``: the
+    write's number, where it is not now (a recorded in-place op numbers its write before the
+    nodes it recorded: inplace_record._mark); never below an earlier write's."""
     global _last_write
     with _WRITE_LOCK:  # two threads' stamps must not leave the older one as the latest
-        stamp = _next_seq()
+        stamp = _next_seq() if at is None else at
         for t in tensors:
             base = _owner(t._data)
             key = id(base)
@@ -73,9 +75,10 @@ def mark_written(tensors):
             if entry is None:
                 _written[key] = [stamp, weakref.ref(base,
                                                     lambda _, key=key: _written.pop(key, None))]
-            else:
+            elif stamp > entry[0]:
                 entry[0] = stamp
-        _last_write = stamp
+        if stamp > _last_write:
+            _last_write = stamp
 
 
 _WRITE_LOCK = threading.Lock()

@@ -57,7 +57,15 @@ def check(t, name, write=True):
                            f"in-place operation: update it under `with "
                            f"tinygrad_norm.no_grad():` (as an optimizer step does), or write "
                            f"`x = x + y` for a new tensor")
-    if t._data.base is None or not write:
+    if t._data.base is None:
+        return
+    if not write:
+        # a view op in place (``unsqueeze_``) on a view of a leaf that requires grad: torch
+        # refuses it as it refuses a write (on a view of another tensor it is recorded)
+        if _viewed_leaf(t):
+            raise RuntimeError(f"{name}: a view of a leaf tensor that requires grad is being "
+                               f"used in an in-place operation (torch's rule): update the "
+                               f"leaf under `with tinygrad_norm.no_grad():`")
         return
     if node is None:
         if t._data.dtype.kind in "fc":
@@ -68,12 +76,34 @@ def check(t, name, write=True):
                 f"out-of-place op")
         return
     for s in node.inputs or ():
-        if type(s) is Tensor and np.may_share_memory(t._data, s._data):
+        if type(s) is Tensor and np.may_share_memory(t._data, s._data) and not _history(t, s):
             raise RuntimeError(
                 f"{name}: a view of another tensor ({node.op.name} of it) that requires grad is "
                 f"being used in an in-place operation; the write would not reach that tensor's "
                 f"gradient, as PyTorch's does. Write into the tensor itself, or use an "
                 f"out-of-place op (a new tensor, on the graph)")
+
+
+def _viewed_leaf(t):
+    """Whether ``t`` views, directly or through other views (``x[1:3][0]``), the memory of a
+    leaf that requires grad."""
+    node = t._node
+    while node is not None:
+        below = next((s for s in node.inputs or () if type(s) is Tensor
+                      and np.may_share_memory(t._data, s._data)), None)
+        if below is None:
+            return False
+        if below._node is None:
+            return below._requires_grad
+        node = below._node
+    return False
+
+
+def _history(t, s):
+    """Whether ``s`` is ``t``'s own history before a recorded write (it holds ``t``'s memory):
+    a second write into ``t`` is no write into a view of another tensor (``y =
+    x.sum(1, keepdim=True)``, whose array is a NumPy view; ``y[0] = 1; y[1] = 2``)."""
+    return any(s is old for _, old in t._versions or ())
 
 
 def rebase(t, name, fn, copy_old=True, write=True):
@@ -95,11 +125,11 @@ def rebase(t, name, fn, copy_old=True, write=True):
         raise RuntimeError(f"{name}: a view of a leaf tensor that requires grad is being used "
                            f"in an in-place operation (torch's rule): update the leaf under "
                            f"`with tinygrad_norm.no_grad():`")
-    old, new, stamp, tied = _run(t, name, fn, copy_old and write, write)
+    old, new, stamp, nodes, tied = _run(t, name, fn, copy_old and write, write)
     alone = alone and not tied  # (y.mul_(y): the new node saved the array itself, and reads it)
     if base is not None:
-        return _through_base(t, old, new, stamp, *base)
-    _commit(t, new, old, stamp, write, alone)
+        return _through_base(t, old, new, stamp, nodes, *base)
+    _commit(t, new, old, stamp, write, nodes, alone)
     return t
 
 
@@ -116,7 +146,7 @@ def _run(t, name, fn, copy_old, write):
         new = _fit(t, _own(fn(old), stamp), old, name, write)
         nodes = _recorded_since(new, stamp)
     tied = _untie(nodes, t, old)
-    return old, new, stamp, tied
+    return old, new, stamp, nodes, tied
 
 
 def _viewed_base(t):
@@ -126,24 +156,123 @@ def _viewed_base(t):
     if node is None or node.op is not ops.GetItem or not node.kw.get("basic") \
             or t._data.base is None or node.inputs is None:
         return None
-    base = node.inputs[0]
-    if not np.may_share_memory(t._data, base._data):
+    base, index = node.inputs[0], node.kw["index"]
+    if not np.may_share_memory(t._data, base._data) \
+            or not _is_at(t._data, base._data, ((ops.GetItem, node.kw),)):
+        # (base or t itself changed shape since, by t_() or unsqueeze_(): the index no longer
+        # names t's memory; refused as another kind of view, not a NumPy shape error)
         return None
-    return base, node.kw["index"]
+    return base, index
 
 
-def _through_base(t, old, new, stamp, base, index):
+def _is_at(a, b, steps):
+    """Whether array ``a`` is exactly the memory that ``steps`` (``(op, kw)`` pairs: basic
+    indexing, reshape, ...) view in ``b``: same start, shape and strides."""
+    try:
+        v = b
+        for op, kw in steps:
+            v = op.forward(v, **kw)  # (GetItem: a 0-d view where every dim takes an int)
+    except (IndexError, TypeError, ValueError):
+        return False
+    return (type(v) is np.ndarray and v.shape == a.shape and v.strides == a.strides
+            and v.__array_interface__["data"][0] == a.__array_interface__["data"][0])
+
+
+def _through_base(t, old, new, stamp, nodes, base, index):
     """A write into ``base[index]`` that ``t`` views, as torch's: ``base`` takes the new values
     at ``index`` on the tape (its own recorded item assignment, which writes the memory ``t``
     views), and ``t`` becomes ``base[index]`` of that new history."""
-    base[index] = new
+    # base's other views take its new history (t does below), and base's write is marked at
+    # this op's stamp, unless these nodes read base's memory (_commit, _mark)
+    _THROUGH.append((t, stamp, nodes))
+    try:
+        base[index] = new
+    finally:
+        _THROUGH.pop()
+    node = new._node
+    if node is not None and node.op.saves_out and node.saved is not None \
+            and node.saved[1] is new._data:
+        # the op saved its output (``h.exp_()``): it is now the memory t views, so a later
+        # write into base refuses its backward, as torch's. A create_graph backward, which
+        # would find ``new`` holding another array, recomputes the output instead
+        _adopt(new, t._data)
+        node.out_ref = _GONE
     fresh = base[index]
     t._versions = (t._versions or []) + [(stamp, old)]
     t._node = fresh._node
     t._requires_grad = fresh._requires_grad
     if fresh._node is not None:
         fresh._node.out_ref = weakref.ref(t)
+    _refresh_views(t)
     return t
+
+
+# The views written through now (``_through_base``), with the stamp and the nodes of their
+# ops: each takes its base's new history itself.
+_THROUGH = []
+
+
+class _Gone:
+    pass
+
+
+_GONE = weakref.ref(_Gone())  # a reference whose tensor is gone (its instance died here)
+
+
+def register_view(base, view, op, kw):
+    """``view`` is ``op(base, **kw)``, maybe a view of ``base``'s memory: listed (weakly) on
+    the tensor at the root of ``base``'s views, with the ops from it, for ``_refresh_views``
+    (a view of a view whose middle tensor is gone still follows the root, which the view holds,
+    as torch's view holds its base). Dead entries are dropped whenever the list doubles, so a
+    tensor indexed in a long loop keeps a list of about its live views."""
+    path = base._view_path
+    if path is None:
+        root, steps = base, ((op, kw),)
+    else:
+        root, steps = path[0], path[1] + ((op, kw),)
+    view._view_path = (root, steps)
+    views = root._views
+    if views is None:
+        root._views = [(weakref.ref(view), steps)]
+        return
+    views.append((weakref.ref(view), steps))
+    n = len(views)
+    if n >= 16 and not n & (n - 1):
+        views[:] = [e for e in views if e[0]() is not None]
+
+
+def _refresh_views(t):
+    """After a recorded write into ``t``, its views still alive (basic indexing, reshape,
+    transpose, broadcast_to, and views of those) take the same views of the new history, as
+    torch's views follow their base (``v = y[0]; y.add_(w); v * 2`` sends a gradient to ``w``):
+    their history before goes to ``_versions`` (nodes recorded before now still reach it). A
+    view whose geometry no longer matches (``t_()`` on either since) keeps its history. The
+    views' new histories are numbered now, not at the write: the write's own nodes may have
+    read a view (``y[1] += v`` ends with ``y[1] = tmp``, ``tmp`` a view of ``y``), and they
+    must keep its history before."""
+    from .tensor import apply
+    views = t._views
+    if not views:
+        return
+    stamp = _next_seq()
+    for ref, steps in list(views):
+        v = ref()
+        if v is None or v is t or any(v is e[0] for e in _THROUGH) \
+                or not _is_at(v._data, t._data, steps):
+            continue
+        fresh = t
+        for op, kw in steps:
+            fresh = apply(op, fresh, **kw)
+        if fresh._node is None and v._node is None:
+            continue  # neither requires grad: nothing to follow
+        old = object.__new__(Tensor)
+        old._data, old._node, old._requires_grad = v._data, v._node, v._requires_grad
+        if v._node is not None:
+            v._node.out_ref = weakref.ref(old)
+        v._versions = (v._versions or []) + [(stamp, old)]
+        v._node, v._requires_grad = fresh._node, fresh._requires_grad
+        if fresh._node is not None:
+            fresh._node.out_ref = weakref.ref(v)
 
 
 def _old(t, copy):
@@ -228,21 +357,63 @@ def _reads(nodes, old, orig):
     return False
 
 
-def _commit(t, new, old, stamp, write, alone=False):
+def _adopt(new, arr):
+    """The op that made ``new`` saved ``new``'s array as its output (``exp_``, ``sigmoid_``:
+    their gradient reads it): it saves ``arr`` instead, the memory ``new``'s values are now
+    written into (the same values). So a later write into the tensor refuses that op's
+    backward, as torch's version counter does (``y.exp_(); y.add_(1)``: exp's gradient would
+    read the overwritten output), and a create_graph backward finds the output it saved."""
+    node = new._node
+    if node is not None and node.op.saves_out and node.saved is not None \
+            and node.saved[1] is new._data:
+        node.saved = (node.saved[0], arr, node.saved[2])
+
+
+def _mark(t, stamp, nodes):
+    """Mark ``t``'s array written. The nodes the op recorded (numbered after ``stamp``) came
+    before the write, but only the output one of them saves is in that memory (``_adopt``),
+    with the values written: the mark takes the op's ``stamp`` so that none of them is
+    refused for it. Unless one of them reads that memory in another array (``y.mul_(y[0])``:
+    mul saved the view ``y[0]`` for ``y``'s gradient, now overwritten): then a new number,
+    which refuses it at backward, as torch does."""
+    arr = t._data
+    for n in nodes:
+        op = n.op
+        if not op.reads_inputs or n.saved is None:
+            continue
+        arrays = n.saved[0]
+        reads = op.reads(n.needs) if op.reads is not None else (True,) * len(arrays)
+        if any(r and type(a) is np.ndarray and np.may_share_memory(a, arr)
+               for a, r in zip(arrays, reads)):
+            mark_written((t,))
+            return
+    mark_written((t,), at=stamp)
+
+
+def _commit(t, new, old, stamp, write, nodes, alone=False):
     node = t._node
     if node is not None:
         node.out_ref = weakref.ref(old)
     if not write:
         t._data = new._data
+        # torch's in-place view ops count as writes: a node that saved the tensor refuses its
+        # backward (``y = x.exp(); y.t_()``; ``z = y * x; y.unsqueeze_(0)``)
+        _mark(t, stamp, nodes)
     elif t._data.flags.writeable:
         if new._data is not t._data:  # (an item assignment wrote into it already: SetItem)
             np.copyto(t._data, new._data)
-        if not alone:
-            mark_written((t,))
+        _adopt(new, t._data)
+        if _THROUGH:  # the write of a view's op (_through_base): numbered at the outermost op
+            _mark(t, _THROUGH[0][1], [n for e in _THROUGH for n in e[2]] + list(nodes))
+        elif not alone:
+            _mark(t, stamp, nodes)
     else:  # a read-only array (a broadcast view): the tensor takes an array of its own
         t._data = new._data.copy()
+        _adopt(new, t._data)
     t._versions = (t._versions or []) + [(stamp, old)]
     t._node = new._node
     t._requires_grad = new._requires_grad
     if new._node is not None:
         new._node.out_ref = weakref.ref(t)
+    if write:
+        _refresh_views(t)

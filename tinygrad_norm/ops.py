@@ -3565,6 +3565,8 @@ class SetItem(Op):
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         index = kw["index"]
+        if xp is NP:
+            g = np.asarray(g)  # a 0-d gradient may come as a NumPy scalar (x[...] = v on 0-d x)
         gv = g[index] if needs[1] else None
         if not needs[0]:
             return None, gv

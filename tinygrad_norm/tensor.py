@@ -52,6 +52,17 @@ def apply(op, *inputs, **kw):
     return _make(op, out, inputs, arrays, kw, extra)
 
 
+def _view(x, op, kw):
+    """``apply(op, x, **kw)`` for an op whose result may view ``x``'s memory (basic indexing,
+    reshape, transpose, broadcast_to). In grad mode the result is listed on ``x`` (or on the
+    tensor ``x`` itself views), so that a recorded write into that tensor later gives it the
+    new history, as torch's views follow their base (inplace_record.py)."""
+    out = apply(op, x, **kw)
+    if _state.enabled and out._data.base is not None and x._data.dtype.kind in "fc":
+        _inplace.register_view(x, out, op, kw)
+    return out
+
+
 def _unary(op, x):
     """``apply(op, x)`` for a one-input primitive without keywords (exp, rsqrt, relu, ...),
     written out: ~0.8 us a call less, and a network calls these a few times a layer."""
@@ -397,6 +408,8 @@ class Tensor:
     name = None
     _detached = False
     _versions = None  # histories before recorded in-place writes (inplace_record.py)
+    _views = None  # views of this tensor's memory, and (root, ops) of a view (inplace_record.py)
+    _view_path = None
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         if type(data) is np.ndarray and dtype is None and data.dtype.kind == "f":
@@ -417,7 +430,10 @@ class Tensor:
         leaf. Not the gradient, the hooks (a lambda cannot be pickled) or the node that made it,
         as a PyTorch parameter's copy keeps none of them."""
         state = dict(self.__dict__)
-        for k in ("_grad", "_hooks", "_node", "_requires_grad"):
+        # (and not the graph bookkeeping of in-place writes: the copy is a leaf, the view of
+        # nothing; the list of views holds weak references, which cannot be pickled)
+        for k in ("_grad", "_hooks", "_node", "_requires_grad", "_versions", "_views",
+                  "_view_path"):
             state.pop(k, None)
         state["data"] = self._data
         if self._requires_grad:
@@ -752,7 +768,8 @@ class Tensor:
                     f"write `x = x {symbol[:-1]} y` for a new tensor")
             if node is not None and node.inputs is not None and self._data.base is not None:
                 for t in node.inputs:
-                    if type(t) is Tensor and np.may_share_memory(self._data, t._data):
+                    if type(t) is Tensor and np.may_share_memory(self._data, t._data) \
+                            and not _inplace._history(self, t):
                         what = ("a leaf tensor that requires grad" if t._node is None and
                                 t._requires_grad else "another tensor")
                         raise RuntimeError(
@@ -761,6 +778,11 @@ class Tensor:
                             f"write would not reach the tensor it views, as PyTorch's does. "
                             f"Update it under `with tinygrad_norm.no_grad():`, or write "
                             f"`x = x {symbol[:-1]} y` (a new tensor, on the graph)")
+            if node is None and self._data.base is not None:
+                # a view of a constant's memory (``buf[i] *= h``: Python writes the result back
+                # with ``buf[i] = ...``, which overwrites this memory): the op reads a copy, as
+                # torch's mul_ saves the values before, so that write does not refuse it
+                return _combine(op, Tensor(self._data.copy()), o)
             return _combine(op, self, o)
         with no_grad():
             r = _combine(op, self, o)._data
@@ -838,7 +860,7 @@ class Tensor:
         TypeError (torch truncates). Recorded where ``src`` or this tensor requires grad: the
         gradient goes to ``src`` (summed over a broadcast), none to the values before."""
         if _inplace.records(self, (src,)):
-            return _inplace.rebase(self, "copy_", lambda t: _copy_source(src, t), copy_old=False)
+            return _inplace.rebase(self, "copy_", lambda t: _copy_over(src, t), copy_old=False)
         self._in_place("copy_", src)
         return self._put("copy_", src._data if isinstance(src, Tensor) else src)
 
@@ -1292,7 +1314,7 @@ class Tensor:
         if shape == self._data.shape:
             return self
         try:
-            return apply(ops.Reshape, self, shape=shape)
+            return _view(self, ops.Reshape, {"shape": shape})
         except ValueError:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} (size "
                              f"{self.size}) into shape {shape}") from None
@@ -1345,7 +1367,7 @@ class Tensor:
                               "a full permutation, as in NumPy. PyTorch's transpose(0, 1) swaps "
                               "them: write swapaxes(0, 1) or .T", UserWarning, stacklevel=3)
             return self
-        return apply(ops.Transpose, self, axes=perm)
+        return _view(self, ops.Transpose, {"axes": perm})
 
     def swapdims(self, dim0, dim1):
         """``swapaxes`` under torch's name (torch's ``transpose(dim0, dim1)``)."""
@@ -1413,7 +1435,7 @@ class Tensor:
             np.broadcast_shapes(self._data.shape, shape)
             if len(shape) < self._data.ndim:
                 raise ValueError
-            return apply(ops.BroadcastTo, self, shape=shape)
+            return _view(self, ops.BroadcastTo, {"shape": shape})
         except ValueError:
             raise ValueError(f"broadcast_to: cannot broadcast shape {self.shape} to {shape}") from None
 
@@ -1610,7 +1632,9 @@ class Tensor:
     def __getitem__(self, index):
         index, basic = _index_arg(index)
         try:
-            return apply(ops.GetItem, self, index=index, basic=basic)
+            if basic:
+                return _view(self, ops.GetItem, {"index": index, "basic": True})
+            return apply(ops.GetItem, self, index=index, basic=False)
         except IndexError as e:
             raise IndexError(f"index {index!r} is invalid for a tensor of shape {self.shape}: {e}") from None
         except TypeError as e:  # e.g. a slice of strings: NumPy's message has no shape
@@ -2326,6 +2350,18 @@ def _combine(op, a, b):
     if op is ops.Pow and (b is True or b is False):
         return _bool_pow(a, b)
     return _binary(op, a, b) if op is not None else matmul(a, b)
+
+
+def _copy_over(src, t):
+    """``copy_``'s recorded result: ``src``'s values, still joined to the history before with
+    a zero gradient where that requires grad, as torch's CopyBackwards: the values before get a
+    gradient of zeros (not None), and a node below that saved the overwritten array (``y =
+    x.sigmoid(); y.copy_(w)``) refuses the backward as torch's does. A select by an all-True
+    mask reads neither branch's values."""
+    new = _copy_source(src, t)
+    if not t._requires_grad:
+        return new
+    return where(np.ones(t._data.shape, bool), new, t)
 
 
 def _copy_source(src, t):

@@ -104,7 +104,8 @@ def dropout(input, p=0.5, training=True, inplace=False, *, inverted=True):
     p = _check_p(p, "dropout")
     _check_input(input, "dropout")
     if inplace is not False and _flag(inplace, "inplace", "dropout"):
-        return _written(input, "dropout", lambda t: dropout(t, p, training, inverted=inverted))
+        return _written(input, "dropout", lambda t: dropout(t, p, training, inverted=inverted),
+                        p, training, inverted)
     training, inverted = _flag(training, "training", "dropout"), _flag(inverted, "inverted",
                                                                         "dropout")
     with scope("dropout", p=p, training=training, inverted=inverted):
@@ -121,10 +122,17 @@ def dropout(input, p=0.5, training=True, inplace=False, *, inverted=True):
         return _apply(input, _mask(input.shape, p), 1.0 / (1.0 - p) if inverted else 1.0)
 
 
-def _written(input, fn, run):
+def _written(input, fn, run, p, training, inverted=True):
     """torch's ``inplace=True``: ``run(input)`` written into ``input``'s array and ``input``
     returned; on a tensor that requires grad the write is recorded (inplace_record.py; the
-    select and the scale read neither the values before, so nothing is copied)."""
+    select and the scale read neither the values before, so nothing is copied). Where the
+    result is ``input`` itself (``p == 0``, eval mode, no elements) nothing is written and
+    ``input`` comes back untouched, as torch's kernels return early there: a leaf that requires
+    grad is no error then (``F.dropout(x, 0.0, True, True)`` on a parameter), and nothing is
+    recorded."""
+    if p == 0.0 or input._data.size == 0 or (not _flag(training, "training", fn)
+                                             and _flag(inverted, "inverted", fn)):
+        return input
     return input._apply_(f"{fn}_", run, copy_old=False)
 
 
@@ -160,7 +168,8 @@ def dropout1d(input, p=0.5, training=True, inplace=False, *, inverted=True):
     _check_input(input, "dropout1d")
     _check_rank(input, "dropout1d", 1, "C, L")
     if inplace is not False and _flag(inplace, "inplace", "dropout1d"):
-        return _written(input, "dropout1d", lambda t: dropout1d(t, p, training, inverted=inverted))
+        return _written(input, "dropout1d", lambda t: dropout1d(t, p, training, inverted=inverted),
+                        p, training, inverted)
     return _channel_dropout(input, p, training, inverted, "dropout1d", 1)
 
 
@@ -175,7 +184,8 @@ def dropout2d(input, p=0.5, training=True, inplace=False, *, inverted=True):
     _check_input(input, "dropout2d")
     _check_rank(input, "dropout2d", 2, "C, H, W")
     if inplace is not False and _flag(inplace, "inplace", "dropout2d"):
-        return _written(input, "dropout2d", lambda t: dropout2d(t, p, training, inverted=inverted))
+        return _written(input, "dropout2d", lambda t: dropout2d(t, p, training, inverted=inverted),
+                        p, training, inverted)
     if input.ndim == 3:  # in eval too, as PyTorch warns
         # Said aloud: code ported from PyTorch 2.13 expects (N, C, L) and would get other masks.
         warnings.warn("dropout2d: a 3-D input is read as unbatched (C, H, W), one draw per channel "
@@ -192,7 +202,8 @@ def dropout3d(input, p=0.5, training=True, inplace=False, *, inverted=True):
     _check_input(input, "dropout3d")
     _check_rank(input, "dropout3d", 3, "C, D, H, W")
     if inplace is not False and _flag(inplace, "inplace", "dropout3d"):
-        return _written(input, "dropout3d", lambda t: dropout3d(t, p, training, inverted=inverted))
+        return _written(input, "dropout3d", lambda t: dropout3d(t, p, training, inverted=inverted),
+                        p, training, inverted)
     return _channel_dropout(input, p, training, inverted, "dropout3d", 3)
 
 
@@ -207,7 +218,8 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
     p = _check_p(p, "alpha_dropout")
     _check_input(input, "alpha_dropout")
     if inplace is not False and _flag(inplace, "inplace", "alpha_dropout"):
-        return _written(input, "alpha_dropout", lambda t: alpha_dropout(t, p, training))
+        return _written(input, "alpha_dropout", lambda t: alpha_dropout(t, p, training),
+                        p, training)
     training = _flag(training, "training", "alpha_dropout")
     with scope("alpha_dropout", p=p, training=training, inverted=True):
         if not training or p == 0.0:

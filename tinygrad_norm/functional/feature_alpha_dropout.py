@@ -26,7 +26,7 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     p = _check_p(p, fn)
     _check_input(input, fn)
     if inplace is not False and _flag(inplace, "inplace", fn):
-        return _written(input, fn, lambda t: feature_alpha_dropout(t, p, training))
+        return _written(input, fn, lambda t: feature_alpha_dropout(t, p, training), p, training)
     training = _flag(training, "training", fn)
     if input.ndim < 2:
         raise ValueError(f"Feature dropout requires at least 2 dimensions in the input, got "
