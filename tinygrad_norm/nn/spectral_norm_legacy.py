@@ -13,10 +13,10 @@ import numbers
 
 from ..autograd import mark_written, no_grad
 from ..tensor import Tensor
-from .module import Module, Parameter
+from .module import Parameter
 from .parametrizations import (_default_dim, _dim, _divided_by_sigma, _matrix, _n_power_iterations,
                                _normalize_, _random_unit_vectors)
-from .weight_norm_legacy import _hook_of, _parameter
+from .weight_norm_legacy import _parameter, _remove
 
 __all__ = ["spectral_norm", "remove_spectral_norm"]
 
@@ -84,13 +84,4 @@ def remove_spectral_norm(module, name="weight"):
     """Undo ``spectral_norm``: ``module.<name>`` is a Parameter again, holding the normalized
     weight (from the vectors as they are, no new step); ``<name>_orig``, ``<name>_u``,
     ``<name>_v`` and the hook are gone. Returns ``module``."""
-    if not isinstance(module, Module):
-        raise TypeError(f"remove_spectral_norm(): module must be a Module, got "
-                        f"{type(module).__name__}")
-    found = _hook_of(module, SpectralNorm, name)
-    if found is None:
-        raise ValueError(f"spectral_norm of '{name}' not found in {module}")
-    key, hook = found
-    hook.remove(module)
-    del module._forward_pre_hooks[key]
-    return module
+    return _remove(module, name, SpectralNorm, "spectral_norm")

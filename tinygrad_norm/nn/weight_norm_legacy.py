@@ -92,12 +92,18 @@ def weight_norm(module, name="weight", dim=0):
 def remove_weight_norm(module, name="weight"):
     """Undo ``weight_norm``: ``module.<name>`` is a Parameter again, holding the normalized
     weight; ``<name>_g``, ``<name>_v`` and the hook are gone. Returns ``module``."""
+    return _remove(module, name, WeightNorm, "weight_norm")
+
+
+def _remove(module, name, cls, what):
+    """``remove_weight_norm`` and ``remove_spectral_norm``: the hook of ``cls`` on ``name``
+    undone (its ``remove`` puts the Parameter back) and unregistered."""
     if not isinstance(module, Module):
-        raise TypeError(f"remove_weight_norm(): module must be a Module, got "
+        raise TypeError(f"remove_{what}(): module must be a Module, got "
                         f"{type(module).__name__}")
-    found = _hook_of(module, WeightNorm, name)
+    found = _hook_of(module, cls, name)
     if found is None:
-        raise ValueError(f"weight_norm of '{name}' not found in {module}")
+        raise ValueError(f"{what} of '{name}' not found in {module}")
     key, hook = found
     hook.remove(module)
     del module._forward_pre_hooks[key]
