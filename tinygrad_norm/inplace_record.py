@@ -17,13 +17,21 @@ history before. Here the same in three moves (``rebase``):
    y.add_(1)``: exp's gradient is its output, overwritten).
 
 The values before are copied only where the new node reads them (``mul_`` by a tensor that
-requires grad reads them for that tensor's gradient; ``exp_`` reads them for its own): a
-``buf[i] = h`` in a loop writes its row without copying the buffer each time.
+requires grad reads them for that tensor's gradient; ``exp_`` reads them for its own); a
+basic-index assignment (``buf[i] = h``) is one ``setitem`` node writing into the buffer's own
+array, O(row) forward and backward. A write into an array nobody else holds (no node saved it,
+no view of it exists) is not stamped, so the backward checks no node for it.
 
-Not recorded (refused, as before): a leaf that requires grad (torch's rule), and a tensor that
-views another tensor's memory (``y[0].add_(1)``, ``y.reshape(4).mul_(2)``): torch rewrites the
-base's history through the view, which this tape cannot (the write would reach the base's
-values but not its gradient)."""
+Views: a write into a basic-index view of a tensor on the graph (``y[0].add_(1)``, ``y[i] +=
+v``) is recorded as an item assignment into that tensor (``_through_base``, torch's
+CopySlices); views taken before a write (basic indexing, reshape, transpose, broadcast_to, and
+views of those) are listed on their root tensor (``register_view``) and take the same view of
+the new history afterwards (``_refresh_views``), as torch's views follow their base.
+
+Refused, before anything is written: a leaf that requires grad (torch's rule), a write into a
+non-basic view of a tensor on the graph (``y.reshape(4).mul_(2)``: torch rewrites the base's
+history through the view, which this tape cannot route), and a recorded write into a view of a
+constant's memory from a source that requires grad (the gradient would not reach the base)."""
 from __future__ import annotations
 
 import sys
