@@ -71,9 +71,7 @@ def check(t, name, write=True):
         # a view op in place (``unsqueeze_``) on a view of a leaf that requires grad: torch
         # refuses it as it refuses a write (on a view of another tensor it is recorded)
         if _viewed_leaf(t):
-            raise RuntimeError(f"{name}: a view of a leaf tensor that requires grad is being "
-                               f"used in an in-place operation (torch's rule): update the "
-                               f"leaf under `with tinygrad_norm.no_grad():`")
+            _refuse_leaf_view(name)
         return
     if node is None:
         if t._data.dtype.kind in "fc":
@@ -90,6 +88,12 @@ def check(t, name, write=True):
                 f"being used in an in-place operation; the write would not reach that tensor's "
                 f"gradient, as PyTorch's does. Write into the tensor itself, or use an "
                 f"out-of-place op (a new tensor, on the graph)")
+
+
+def _refuse_leaf_view(name):
+    raise RuntimeError(f"{name}: a view of a leaf tensor that requires grad is being used in an "
+                       f"in-place operation (torch's rule): update the leaf under `with "
+                       f"tinygrad_norm.no_grad():`")
 
 
 def _viewed_leaf(t):
@@ -130,9 +134,7 @@ def rebase(t, name, fn, copy_old=True, write=True):
     if base is None:
         check(t, name, write)
     elif base[0]._requires_grad and base[0]._node is None:
-        raise RuntimeError(f"{name}: a view of a leaf tensor that requires grad is being used "
-                           f"in an in-place operation (torch's rule): update the leaf under "
-                           f"`with tinygrad_norm.no_grad():`")
+        _refuse_leaf_view(name)
     old, new, stamp, nodes, tied = _run(t, name, fn, copy_old and write, write)
     alone = alone and not tied  # (y.mul_(y): the new node saved the array itself, and reads it)
     if base is not None:
@@ -205,12 +207,7 @@ def _through_base(t, old, new, stamp, nodes, base, index):
         # would find ``new`` holding another array, recomputes the output instead
         _adopt(new, t._data)
         node.out_ref = _GONE
-    fresh = base[index]
-    t._versions = (t._versions or []) + [(stamp, old)]
-    t._node = fresh._node
-    t._requires_grad = fresh._requires_grad
-    if fresh._node is not None:
-        fresh._node.out_ref = weakref.ref(t)
+    _take(t, base[index], old, stamp)
     _refresh_views(t)
     return t
 
@@ -277,10 +274,7 @@ def _refresh_views(t):
         old._data, old._node, old._requires_grad = v._data, v._node, v._requires_grad
         if v._node is not None:
             v._node.out_ref = weakref.ref(old)
-        v._versions = (v._versions or []) + [(stamp, old)]
-        v._node, v._requires_grad = fresh._node, fresh._requires_grad
-        if fresh._node is not None:
-            fresh._node.out_ref = weakref.ref(v)
+        _take(v, fresh, old, stamp)
 
 
 def _old(t, copy):
@@ -418,10 +412,15 @@ def _commit(t, new, old, stamp, write, nodes, alone=False):
     else:  # a read-only array (a broadcast view): the tensor takes an array of its own
         t._data = new._data.copy()
         _adopt(new, t._data)
-    t._versions = (t._versions or []) + [(stamp, old)]
-    t._node = new._node
-    t._requires_grad = new._requires_grad
-    if new._node is not None:
-        new._node.out_ref = weakref.ref(t)
+    _take(t, new, old, stamp)
     if write:
         _refresh_views(t)
+
+
+def _take(t, new, old, stamp):
+    """``t`` takes ``new``'s node (and becomes that node's output); its history before stays
+    with ``old``, listed for the nodes recorded before ``stamp`` (``autograd.as_read``)."""
+    t._versions = (t._versions or []) + [(stamp, old)]
+    t._node, t._requires_grad = new._node, new._requires_grad
+    if new._node is not None:
+        new._node.out_ref = weakref.ref(t)
