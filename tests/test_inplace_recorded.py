@@ -356,6 +356,18 @@ def test_the_graph_export_draws_the_history_before(torch):
     text = str(viz.graph((z * y).sum()).source)
     # five ops: mul by 2, add 1 (reads the old y), mul by 3 (the write), mul, sum
     assert text.count("class=\"op ") == 5
+    # the old y's array now holds the values after the write (no copy was needed): the drawing
+    # says so instead of showing them as the old y's (mean 6 where it was 2)
+    assert text.count("overwritten in place") == 1
+    w = x * 2
+    v = w * x  # mul's gradient reads w: the write copies nothing either, and is refused later
+    w.add_(1.0)
+    assert "overwritten in place" in str(viz.graph((v + w).sum()).source)
+    u = x * 2
+    s = u.exp()
+    u.pow_(2)  # pow's gradient reads the values before: the write keeps a copy, drawn as they were
+    text = str(viz.graph((s * u).sum()).source)
+    assert "overwritten in place" not in text
 
 
 # ---- the setitem primitive (a basic-index write, O(row)) --------------------------------------
