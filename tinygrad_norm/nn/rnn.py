@@ -61,7 +61,7 @@ def _lstm_step(gx, h, c, whT, b_hh, H, whrT=None):
 
 def _gru_step(gx, h, whT, b_hh, H):
     gh = _hidden(h, whT, b_hh)
-    # r and z through one sum and one sigmoid: the same values, four tape nodes fewer per step
+    # r and z through one sum and one sigmoid: the same values, two tape nodes fewer per step
     rz = (gx[..., :2 * H] + gh[..., :2 * H]).sigmoid()
     r, z = rz[..., :H], rz[..., H:]
     n = (gx[..., 2 * H:] + r * gh[..., 2 * H:]).tanh()

@@ -471,7 +471,9 @@ class Adam(Optimizer):
             if group["decoupled_weight_decay"]:
                 p._data *= 1 - lr * wd
             else:
-                g = g + wd * p._data
+                wg = p._data * wd  # g + wd * p, with one temporary in place of two
+                wg += g
+                g = wg
         m, v = state["exp_avg"], state["exp_avg_sq"]
         # Every pass writes into one scratch array: a fresh temporary per operation (seven of
         # them, each the parameter's size) cost more than the arithmetic on a ResNet's weights.
@@ -487,7 +489,9 @@ class Adam(Optimizer):
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
         step_size = lr / bias_correction1
         if group["amsgrad"]:
-            vmax = state.setdefault("max_exp_avg_sq", np.zeros_like(p._data))
+            vmax = state.get("max_exp_avg_sq")
+            if vmax is None:  # (not setdefault: its default would be allocated every step)
+                vmax = state["max_exp_avg_sq"] = np.zeros_like(p._data)
             np.maximum(vmax, v, out=vmax)
             v = vmax
         # (a gradient of another dtype than the parameter's made t wider: the denominator is
