@@ -243,3 +243,28 @@ def test_adam_steps_match_torch(dtype, kw, name):
         # float16: moments that underflow to 0 over an eps that rounds to 0 give 0/0, NaN in both
         np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=tol, atol=tol,
                                    equal_nan=dtype == np.float16)
+
+
+def test_bench_command_runs_the_survey(tmp_path, capsys):
+    pytest.importorskip("threadpoolctl")
+    from tinygrad_norm.cli import main
+
+    out = tmp_path / "survey.md"
+    assert main(["bench", "--survey", "--survey-cases", "mse", "--rounds", "1",
+                 "--sample-time", "0.001", "--markdown", str(out)]) == 0
+    assert "mse_loss, 64x1000" in capsys.readouterr().out
+    assert out.read_text().startswith("| case | tgn ms | torch ms | tgn/torch |")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--survey", "--survey-cases", "nope"], "unknown case(s) nope"),
+    (["--survey-cases", "mse"], "--survey-cases needs --survey"),
+    (["--survey", "--json", "x.json"], "--json does not apply"),
+    (["--survey", "--no-torch"], "--no-torch does not apply")])
+def test_bench_survey_refuses_what_does_not_apply(argv, message, capsys):
+    from tinygrad_norm.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["bench", *argv])
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err

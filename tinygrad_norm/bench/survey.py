@@ -132,6 +132,12 @@ def main(argv=None):
     unknown = [c for c in args.cases if c not in KEYS]
     if unknown:
         p.error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(KEYS)}")
+    try:  # the survey's two requirements, which the package itself never needs
+        import threadpoolctl  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as e:
+        print(f"survey: needs torch and threadpoolctl ({e})", file=sys.stderr)
+        return 1
     print(f"{'case':16s} {'tgn ms':>10s} {'torch ms':>10s} {'tgn/torch':>8s}", flush=True)
     rows = run_survey(tuple(args.cases) or KEYS, args.rounds, args.sample_time,
                       progress=lambda k, r: print(_line(k, r), flush=True))
