@@ -7,7 +7,7 @@ import pytest
 
 import tinygrad_norm as tg
 import tinygrad_norm.func as GF
-from tinygrad_norm import nn
+from tinygrad_norm import nn, optim
 
 torch = pytest.importorskip("torch")
 TF = torch.func
@@ -119,3 +119,150 @@ def test_stack_module_state_errors_as_torch():
         GF.stack_module_state(gms[0])
     with pytest.raises(TypeError, match="be a Module"):
         GF.stack_module_state([gms[0], 3])
+
+
+# --- nn.utils.parametrizations.orthogonal (a port of an orthogonal-RNN script crashed on it) ---
+
+def _orth_pair(shape, orthogonal_map, use_trivialization=True):
+    """A torch Linear-like module holding a weight of ``shape`` and ours, orthogonalized the same
+    way; ours loads torch's state dict (the base of a non-square weight is random)."""
+    tw = torch.nn.Module()
+    tw.weight = torch.nn.Parameter(torch.tensor(RNG.standard_normal(shape)))
+    gw = nn.Module()
+    gw.weight = nn.Parameter(tg.tensor(tw.weight.detach().numpy().copy()))
+    torch.nn.utils.parametrizations.orthogonal(tw, orthogonal_map=orthogonal_map,
+                                               use_trivialization=use_trivialization)
+    nn.utils.parametrizations.orthogonal(gw, orthogonal_map=orthogonal_map,
+                                         use_trivialization=use_trivialization)
+    sd = {k: v.detach().numpy().copy() for k, v in tw.state_dict().items()}
+    assert list(gw.state_dict()) == list(sd)
+    gw.load_state_dict(sd)
+    return tw, gw
+
+
+_ORTH_CASES = [(m, s, triv) for m in ("matrix_exp", "cayley", "householder")
+               for s in ((4, 4), (5, 3), (3, 5), (2, 4, 3))
+               for triv in (True, False)
+               if triv or m == "householder"]
+
+
+@pytest.mark.parametrize("orthogonal_map,shape,triv", _ORTH_CASES)
+def test_orthogonal_values_and_gradients_match_torch(orthogonal_map, shape, triv):
+    tw, gw = _orth_pair(shape, orthogonal_map, triv)
+    # move the free tensor off -I so that every map's interior is exercised
+    # (off the diagonal: householder's diagonal picks signs by truncation, as torch's)
+    step = RNG.standard_normal(tuple(tw.parametrizations.weight.original.shape)) * 0.3
+    i = np.arange(min(shape[-2:]))
+    step[..., i, i] = 0.0
+    with torch.no_grad():
+        tw.parametrizations.weight.original.add_(torch.tensor(step))
+    with tg.no_grad():
+        gw.parametrizations.weight.original.add_(tg.tensor(step))
+    tq, gq = tw.weight, gw.weight
+    np.testing.assert_allclose(gq.data, tq.detach().numpy(), rtol=1e-11, atol=1e-12)
+    n, k = shape[-2:]
+    prod = gq.data @ gq.data.swapaxes(-1, -2) if n < k else gq.data.swapaxes(-1, -2) @ gq.data
+    np.testing.assert_allclose(prod, np.broadcast_to(np.eye(min(n, k)), prod.shape), atol=1e-12)
+    u = RNG.standard_normal(shape)
+    (tq * torch.tensor(u)).sum().backward()
+    (gq * tg.tensor(u)).sum().backward()
+    np.testing.assert_allclose(gw.parametrizations.weight.original.grad.data,
+                               tw.parametrizations.weight.original.grad.numpy(),
+                               rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("orthogonal_map", ["matrix_exp", "cayley", "householder"])
+def test_orthogonal_gradcheck(orthogonal_map):
+    from tinygrad_norm.nn.orthogonal_param import _Orthogonal
+    shape = (4, 3)
+    p = _Orthogonal(tg.zeros(*shape, dtype=np.float64), orthogonal_map, use_trivialization=False)
+    x = tg.tensor(np.tril(RNG.standard_normal(shape)) * 0.4 + np.eye(*shape) * 1.0,
+                  requires_grad=True)
+    assert tg.gradcheck(lambda a: p(a), (x,))
+    assert tg.gradgradcheck(lambda a: p(a), (x,))
+
+
+def test_orthogonal_assignment_orthogonalizes_as_torch():
+    """Assigning a square weight stores its QR orthogonalization (positive R diagonal) in base;
+    without trivialization, householder stores the reflectors; both read back as torch."""
+    for triv in (True, False):
+        tw, gw = _orth_pair((4, 4), "householder", triv)
+        w = RNG.standard_normal((4, 4))
+        tw.weight = torch.tensor(w)
+        gw.weight = tg.tensor(w)
+        np.testing.assert_allclose(gw.weight.data, tw.weight.detach().numpy(), rtol=1e-11,
+                                   atol=1e-12)
+        tsd, gsd = tw.state_dict(), gw.state_dict()
+        for key in tsd:
+            np.testing.assert_allclose(gsd[key], tsd[key].numpy(), rtol=1e-11, atol=1e-12)
+
+
+def test_orthogonal_trains_as_torch():
+    """An Adam step on an orthogonal Linear: the same parameters and weight afterwards."""
+    tl = torch.nn.Linear(4, 4, dtype=torch.float64)
+    gl = nn.Linear(4, 4, dtype=np.float64)
+    gl.load_state_dict({k: v.numpy() for k, v in tl.state_dict().items()})
+    torch.nn.utils.parametrizations.orthogonal(tl)
+    nn.utils.parametrizations.orthogonal(gl)
+    topt, gopt = torch.optim.Adam(tl.parameters(), lr=0.05), optim.Adam(gl.parameters(), lr=0.05)
+    for _ in range(3):
+        x, u = RNG.standard_normal((5, 4)), RNG.standard_normal((5, 4))
+        topt.zero_grad()
+        gopt.zero_grad()
+        (tl(torch.tensor(x)).tanh() * torch.tensor(u)).sum().backward()
+        (gl(tg.tensor(x)).tanh() * tg.tensor(u)).sum().backward()
+        topt.step()
+        gopt.step()
+    np.testing.assert_allclose(gl.weight.data, tl.weight.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_orthogonal_errors_as_torch():
+    with pytest.raises(ValueError, match="Got a tensor of 1 dimensions"):
+        nn.utils.parametrizations.orthogonal(nn.Linear(3, 3), "bias")
+    with pytest.raises(ValueError, match="has no parameter or buffer with name 'w'"):
+        nn.utils.parametrizations.orthogonal(nn.Linear(3, 3), "w")
+    with pytest.raises(ValueError, match='orthogonal_map has to be one of "matrix_exp", "cayley", '
+                                         '"householder". Got: qr'):
+        nn.utils.parametrizations.orthogonal(nn.Linear(3, 3), orthogonal_map="qr")
+    lin = nn.utils.parametrizations.orthogonal(nn.Linear(3, 3), use_trivialization=False)
+    before = lin.parametrizations.weight.original.data.copy()
+    with pytest.raises(NotImplementedError, match="use_trivialization=False"):
+        lin.weight = tg.tensor(np.eye(3, dtype=np.float32))
+    np.testing.assert_array_equal(lin.parametrizations.weight.original.data, before)
+    lin = nn.utils.parametrizations.orthogonal(nn.Linear(3, 3))
+    with pytest.raises(ValueError, match=r"shape torch.Size\(\[3, 3\]\). Got a tensor of shape "
+                                         r"torch.Size\(\[2, 3\]\)"):
+        lin.weight = tg.zeros(2, 3)
+
+
+def test_register_parametrization_right_inverse_not_implemented_is_identity():
+    """torch takes a right_inverse raising NotImplementedError at registration as the identity
+    (the original keeps its values); ours raised it out of register_parametrization."""
+    class TDouble(torch.nn.Module):
+        def forward(self, x):
+            return 2 * x
+
+        def right_inverse(self, x):
+            raise NotImplementedError
+
+    class GDouble(nn.Module):
+        def forward(self, x):
+            return 2 * x
+
+        def right_inverse(self, x):
+            raise NotImplementedError
+
+    w = RNG.standard_normal((3, 2))
+    for unsafe in (False, True):
+        tm, gm = torch.nn.Linear(2, 3, dtype=torch.float64), nn.Linear(2, 3, dtype=np.float64)
+        with torch.no_grad():
+            tm.weight.copy_(torch.tensor(w))
+        gm.weight.data[...] = w
+        torch.nn.utils.parametrize.register_parametrization(tm, "weight", TDouble(), unsafe=unsafe)
+        nn.utils.parametrize.register_parametrization(gm, "weight", GDouble(), unsafe=unsafe)
+        np.testing.assert_array_equal(gm.parametrizations.weight.original.data, w)
+        np.testing.assert_array_equal(gm.weight.data, tm.weight.detach().numpy())
+        # a second one on the same name: its right inverse is not checkable, as torch
+        torch.nn.utils.parametrize.register_parametrization(tm, "weight", TDouble(), unsafe=unsafe)
+        nn.utils.parametrize.register_parametrization(gm, "weight", GDouble(), unsafe=unsafe)
+        np.testing.assert_array_equal(gm.weight.data, tm.weight.detach().numpy())
