@@ -266,3 +266,103 @@ def test_register_parametrization_right_inverse_not_implemented_is_identity():
         torch.nn.utils.parametrize.register_parametrization(tm, "weight", TDouble(), unsafe=unsafe)
         nn.utils.parametrize.register_parametrization(gm, "weight", GDouble(), unsafe=unsafe)
         np.testing.assert_array_equal(gm.weight.data, tm.weight.detach().numpy())
+
+
+# --- optim.swa_utils (an EMA / SWA training script crashed on the missing module) ---
+
+def _bn_pair():
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 4, dtype=torch.float64),
+                             torch.nn.BatchNorm1d(4, dtype=torch.float64),
+                             torch.nn.Linear(4, 2, dtype=torch.float64))
+    gm = nn.Sequential(nn.Linear(3, 4, dtype=np.float64), nn.BatchNorm1d(4, dtype=np.float64),
+                       nn.Linear(4, 2, dtype=np.float64))
+    gm.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
+    return tm, gm
+
+
+def _assert_state_equal(gmod, tmod):
+    tsd, gsd = tmod.state_dict(), gmod.state_dict()
+    assert list(gsd) == list(tsd)
+    for k in tsd:
+        assert np.asarray(gsd[k]).dtype == tsd[k].numpy().dtype, k
+        np.testing.assert_allclose(gsd[k], tsd[k].numpy(), rtol=1e-13, atol=1e-15, err_msg=k)
+
+
+@pytest.mark.parametrize("kind", ["swa", "ema_buffers", "avg_fn"])
+def test_averaged_model_matches_torch(kind):
+    TS, GS = torch.optim.swa_utils, optim.swa_utils
+    tm, gm = _bn_pair()
+    if kind == "swa":
+        ta, ga = TS.AveragedModel(tm), GS.AveragedModel(gm)
+    elif kind == "ema_buffers":  # num_batches_tracked (int64) is averaged too: truncated
+        ta = TS.AveragedModel(tm, multi_avg_fn=TS.get_ema_multi_avg_fn(0.7), use_buffers=True)
+        ga = GS.AveragedModel(gm, multi_avg_fn=GS.get_ema_multi_avg_fn(0.7), use_buffers=True)
+    else:
+        ta = TS.AveragedModel(tm, avg_fn=TS.get_ema_avg_fn(0.6))
+        ga = GS.AveragedModel(gm, avg_fn=GS.get_ema_avg_fn(0.6))
+    topt = torch.optim.SGD(tm.parameters(), lr=0.1)
+    gopt = optim.SGD(gm.parameters(), lr=0.1)
+    for _ in range(4):
+        x, u = RNG.standard_normal((6, 3)), RNG.standard_normal((6, 2))
+        topt.zero_grad()
+        gopt.zero_grad()
+        (tm(torch.tensor(x)) * torch.tensor(u)).sum().backward()
+        (gm(tg.tensor(x)) * tg.tensor(u)).sum().backward()
+        topt.step()
+        gopt.step()
+        ta.update_parameters(tm)
+        ga.update_parameters(gm)
+        _assert_state_equal(ga, ta)
+    ta.eval()
+    ga.eval()
+    x = RNG.standard_normal((2, 3))
+    np.testing.assert_allclose(ga(tg.tensor(x)).data, ta(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-13)
+
+
+def test_update_bn_matches_torch_and_restores_momentum_and_mode():
+    TS, GS = torch.optim.swa_utils, optim.swa_utils
+    tm, gm = _bn_pair()
+    tm.eval()
+    gm.eval()
+    batches = [RNG.standard_normal((5, 3)) for _ in range(3)]
+    TS.update_bn([(torch.tensor(b), 0) for b in batches], tm)
+    GS.update_bn([(tg.tensor(b), 0) for b in batches], gm)
+    _assert_state_equal(gm, tm)
+    assert not gm.training and gm[1].momentum == tm[1].momentum == 0.1
+
+
+@pytest.mark.parametrize("strategy,anneal_epochs", [("cos", 3), ("linear", 2), ("cos", 0)])
+def test_swalr_rates_match_torch(strategy, anneal_epochs):
+    tp = [torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))]
+    gp = [nn.Parameter(tg.zeros(1)), nn.Parameter(tg.zeros(1))]
+    topt = torch.optim.SGD([{"params": [tp[0]]}, {"params": [tp[1]], "lr": 0.3}], lr=0.5)
+    gopt = optim.SGD([{"params": [gp[0]]}, {"params": [gp[1]], "lr": 0.3}], lr=0.5)
+    ts = torch.optim.swa_utils.SWALR(topt, swa_lr=[0.05, 0.01], anneal_epochs=anneal_epochs,
+                                     anneal_strategy=strategy)
+    gs = optim.swa_utils.SWALR(gopt, swa_lr=[0.05, 0.01], anneal_epochs=anneal_epochs,
+                               anneal_strategy=strategy)
+    for i in range(6):
+        assert gs.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-15, abs=0), i
+        topt.step()
+        gopt.step()
+        ts.step()
+        gs.step()
+    assert gopt.param_groups[1]["swa_lr"] == 0.01
+
+
+def test_swa_utils_errors_as_torch():
+    GS = optim.swa_utils
+    with pytest.raises(ValueError, match=r"Invalid decay value 1.5 provided. Please provide a "
+                                         r"value in \[0,1\] range."):
+        GS.get_ema_multi_avg_fn(1.5)
+    with pytest.raises(ValueError, match="Only one of avg_fn and multi_avg_fn"):
+        GS.AveragedModel(nn.Linear(2, 2), avg_fn=GS.get_swa_avg_fn(),
+                         multi_avg_fn=GS.get_swa_multi_avg_fn())
+    opt = optim.SGD([nn.Parameter(tg.zeros(1))], lr=0.1)
+    with pytest.raises(ValueError, match="anneal_strategy must be one of 'cos' or 'linear', "
+                                         "instead got exp"):
+        GS.SWALR(opt, 0.01, anneal_strategy="exp")
+    with pytest.raises(ValueError, match="anneal_epochs must be equal or greater than 0, got -1"):
+        GS.SWALR(opt, 0.01, anneal_epochs=-1)
+    assert "swa_lr" not in opt.param_groups[0] and opt.param_groups[0]["lr"] == 0.1
