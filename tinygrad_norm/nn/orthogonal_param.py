@@ -27,7 +27,7 @@ from ..tensor import Tensor
 from . import parametrize
 from .module import Module
 
-eye = Tensor.eye
+_eye = Tensor.eye
 _MAPS = ("matrix_exp", "cayley", "householder")
 
 
@@ -40,7 +40,7 @@ def _householder_product(A, tau):
     ``H_i = I - tau_i v_i v_i^T`` and ``v_i`` column ``i`` of the strictly lower ``A`` plus
     ``e_i`` (LAPACK's ``orgqr``, written with Tensor ops so the tape differentiates it)."""
     n, k = A.shape[-2], A.shape[-1]
-    E = eye(n, dtype=A.dtype)
+    E = _eye(n, dtype=A.dtype)
     Q = Tensor(np.broadcast_to(E.data[:, :k], A.shape).copy())  # a constant start
     for i in reversed(range(k)):  # innermost reflection first
         v = (A[..., :, i] + E[:, i]).unsqueeze(-1)                      # (..., n, 1)
@@ -95,7 +95,7 @@ class _Orthogonal(Module):
         if self.orthogonal_map == "matrix_exp":
             Q = matrix_exp(A)
         else:
-            Id = eye(n, dtype=A.dtype)
+            Id = _eye(n, dtype=A.dtype)
             Q = solve(Id - 0.5 * A, Id + 0.5 * A)
         return Q[..., :k] if n != k else Q
 
