@@ -366,3 +366,96 @@ def test_swa_utils_errors_as_torch():
     with pytest.raises(ValueError, match="anneal_epochs must be equal or greater than 0, got -1"):
         GS.SWALR(opt, 0.01, anneal_epochs=-1)
     assert "swa_lr" not in opt.param_groups[0] and opt.param_groups[0]["lr"] == 0.1
+
+
+# --- distributions.MixtureSameFamily (a mixture density network crashed on the missing class) ---
+
+TD, GD = torch.distributions, tg.distributions
+
+
+def _mixtures(K=3):
+    """The same mixture of diagonal Gaussians over 2-D events (batch 4) in torch and here,
+    with leaf parameters for gradients."""
+    arrs = [RNG.standard_normal((4, K)), RNG.standard_normal((4, K, 2)),
+            RNG.uniform(0.5, 1.5, (4, K, 2))]
+    tp = [torch.tensor(a, requires_grad=True) for a in arrs]
+    gp = [tg.tensor(a, requires_grad=True) for a in arrs]
+    tmix = TD.MixtureSameFamily(TD.Categorical(logits=tp[0]),
+                                TD.Independent(TD.Normal(tp[1], tp[2]), 1))
+    gmix = GD.MixtureSameFamily(GD.Categorical(logits=gp[0]),
+                                GD.Independent(GD.Normal(gp[1], gp[2]), 1))
+    return tmix, gmix, tp, gp
+
+
+def test_mixture_same_family_log_prob_moments_and_gradients_match_torch():
+    tmix, gmix, tp, gp = _mixtures()
+    assert tuple(gmix.batch_shape) == tuple(tmix.batch_shape) == (4,)
+    assert tuple(gmix.event_shape) == tuple(tmix.event_shape) == (2,)
+    x = RNG.standard_normal((5, 4, 2))  # a sample axis in front
+    u = RNG.standard_normal((5, 4))
+    tl, gl = tmix.log_prob(torch.tensor(x)), gmix.log_prob(tg.tensor(x))
+    np.testing.assert_allclose(gl.data, tl.detach().numpy(), rtol=1e-12)
+    for name in ("mean", "variance"):
+        np.testing.assert_allclose(getattr(gmix, name).data,
+                                   getattr(tmix, name).detach().numpy(), rtol=1e-12)
+    (tl * torch.tensor(u)).sum().backward()
+    (gl * tg.tensor(u)).sum().backward()
+    for a, b in zip(tp, gp):
+        np.testing.assert_allclose(b.grad.data, a.grad.numpy(), rtol=1e-10, atol=1e-13)
+
+
+def test_mixture_same_family_cdf_and_gradcheck():
+    w, m, s = RNG.standard_normal(3), RNG.standard_normal(3), RNG.uniform(0.5, 2.0, 3)
+    x = RNG.standard_normal(6)
+    tmix = TD.MixtureSameFamily(TD.Categorical(logits=torch.tensor(w)),
+                                TD.Normal(torch.tensor(m), torch.tensor(s)))
+    gmix = GD.MixtureSameFamily(GD.Categorical(logits=tg.tensor(w)),
+                                GD.Normal(tg.tensor(m), tg.tensor(s)))
+    np.testing.assert_allclose(gmix.cdf(tg.tensor(x)).data, tmix.cdf(torch.tensor(x)).numpy(),
+                               rtol=1e-12)
+
+    def lp(w_, m_, s_):
+        mix = GD.MixtureSameFamily(GD.Categorical(logits=w_), GD.Normal(m_, s_))
+        return mix.log_prob(tg.tensor(x)) + mix.cdf(tg.tensor(x))
+    args = tuple(tg.tensor(a, requires_grad=True) for a in (w, m, s))
+    assert tg.gradcheck(lp, args)
+    assert tg.gradgradcheck(lp, args)
+
+
+def test_mixture_same_family_broadcast_mixture_expand_and_sample():
+    """A mixture without batch axes over components with one: log_prob, expand, and sample
+    (whose shape torch's gather cannot build here; its moments are checked instead)."""
+    K = 2
+    w, loc = RNG.standard_normal(K), RNG.standard_normal((3, K, 2))
+    L = np.tril(RNG.standard_normal((K, 2, 2))) * 0.3 + np.eye(2)
+    tmix = TD.MixtureSameFamily(TD.Categorical(logits=torch.tensor(w)),
+                                TD.MultivariateNormal(torch.tensor(loc), scale_tril=torch.tensor(L)))
+    gmix = GD.MixtureSameFamily(GD.Categorical(logits=tg.tensor(w)),
+                                GD.MultivariateNormal(tg.tensor(loc), scale_tril=tg.tensor(L)))
+    x = RNG.standard_normal((4, 3, 2))
+    np.testing.assert_allclose(gmix.log_prob(tg.tensor(x)).data,
+                               tmix.log_prob(torch.tensor(x)).numpy(), rtol=1e-12)
+    te, ge = tmix.expand((2, 3)), gmix.expand((2, 3))
+    assert tuple(ge.batch_shape) == (2, 3)
+    np.testing.assert_allclose(ge.log_prob(tg.tensor(x[:2])).data,
+                               te.log_prob(torch.tensor(x[:2])).numpy(), rtol=1e-12)
+    tg.manual_seed(0)
+    draws = gmix.sample((20000,))
+    assert tuple(draws.shape) == (20000, 3, 2) and not draws.requires_grad
+    np.testing.assert_allclose(draws.data.mean(0), gmix.mean.data, atol=0.05)
+    np.testing.assert_allclose(draws.data.var(0), gmix.variance.data, rtol=0.06)
+
+
+def test_mixture_same_family_errors_as_torch():
+    comp = GD.Normal(tg.zeros(2, 3), tg.ones(2, 3))
+    with pytest.raises(ValueError, match="needs to be an  instance of "
+                                         "torch.distributions.Categorical"):
+        GD.MixtureSameFamily(GD.Normal(tg.zeros(3), tg.ones(3)), comp)
+    with pytest.raises(ValueError, match="The Component distribution needs to be an instance"):
+        GD.MixtureSameFamily(GD.Categorical(logits=tg.zeros(3)), "normal")
+    with pytest.raises(ValueError, match=r"`mixture_distribution component` \(4\) does not equal "
+                                         r"`component_distribution.batch_shape\[-1\]` \(3\)"):
+        GD.MixtureSameFamily(GD.Categorical(logits=tg.zeros(4)), comp)
+    with pytest.raises(ValueError, match=r"`mixture_distribution.batch_shape` "
+                                         r"\(torch.Size\(\[5\]\)\) is not compatible"):
+        GD.MixtureSameFamily(GD.Categorical(logits=tg.zeros(5, 3)), comp)
