@@ -459,3 +459,52 @@ def test_mixture_same_family_errors_as_torch():
     with pytest.raises(ValueError, match=r"`mixture_distribution.batch_shape` "
                                          r"\(torch.Size\(\[5\]\)\) is not compatible"):
         GD.MixtureSameFamily(GD.Categorical(logits=tg.zeros(5, 3)), comp)
+
+
+# --- F.interpolate(antialias=True) (torchvision-style resizing refused before) ---
+
+import tinygrad_norm.functional as F  # noqa: E402
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("size,kw", [((9, 13), dict(size=(4, 5))), ((8, 8), dict(size=(3, 11))),
+                                     ((5, 6), dict(size=(11, 13))), ((7, 7), dict(size=(7, 3))),
+                                     ((10, 3), dict(size=(1, 2))),
+                                     ((9, 11), dict(scale_factor=0.37)),
+                                     ((9, 11), dict(scale_factor=(0.5, 1.7)))])
+def test_interpolate_antialias_matches_torch(mode, align_corners, size, kw):
+    if align_corners and "scale_factor" in kw:
+        kw = dict(kw, recompute_scale_factor=True)
+    x = RNG.standard_normal((2, 3) + size)
+    tx = torch.tensor(x, requires_grad=True)
+    gx = tg.tensor(x, requires_grad=True)
+    tout = torch.nn.functional.interpolate(tx, mode=mode, align_corners=align_corners,
+                                           antialias=True, **kw)
+    gout = F.interpolate(gx, mode=mode, align_corners=align_corners, antialias=True, **kw)
+    np.testing.assert_allclose(gout.data, tout.detach().numpy(), rtol=1e-12, atol=1e-13)
+    u = RNG.standard_normal(tuple(tout.shape))
+    (tout * torch.tensor(u)).sum().backward()
+    (gout * tg.tensor(u)).sum().backward()
+    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-13)
+
+
+def test_interpolate_antialias_float32_gradcheck_and_errors():
+    x = RNG.standard_normal((1, 2, 12, 9))
+    t32 = torch.nn.functional.interpolate(torch.tensor(x, dtype=torch.float32), size=(5, 4),
+                                          mode="bicubic", antialias=True)
+    g32 = F.interpolate(tg.tensor(x.astype(np.float32)), size=(5, 4), mode="bicubic",
+                        antialias=True)
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32.data, t32.numpy(), rtol=1e-5, atol=1e-6)
+    small = tg.tensor(RNG.standard_normal((1, 1, 6, 5)), requires_grad=True)
+    assert tg.gradcheck(lambda a: F.interpolate(a, size=(3, 2), mode="bilinear", antialias=True),
+                        (small,))
+    assert tg.gradgradcheck(
+        lambda a: F.interpolate(a, size=(2, 3), mode="bicubic", antialias=True) ** 2, (small,))
+    msg = ("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
+           "requires a 4-D tensor as input")
+    with pytest.raises(ValueError, match=msg):
+        F.interpolate(tg.tensor(x), size=(5, 4), mode="nearest", antialias=True)
+    with pytest.raises(ValueError, match=msg):
+        F.interpolate(tg.tensor(x[0]), size=4, mode="linear", antialias=True)
