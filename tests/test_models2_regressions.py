@@ -466,8 +466,9 @@ def test_mixture_same_family_errors_as_torch():
 import tinygrad_norm.functional as F  # noqa: E402
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
-@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("mode,align_corners", [("bilinear", False), ("bilinear", True),
+                                                 ("bicubic", False), ("bicubic", True),
+                                                 ("lanczos", False)])  # torch: no corners there
 @pytest.mark.parametrize("size,kw", [((9, 13), dict(size=(4, 5))), ((8, 8), dict(size=(3, 11))),
                                      ((5, 6), dict(size=(11, 13))), ((7, 7), dict(size=(7, 3))),
                                      ((10, 3), dict(size=(1, 2))),
@@ -508,3 +509,11 @@ def test_interpolate_antialias_float32_gradcheck_and_errors():
         F.interpolate(tg.tensor(x), size=(5, 4), mode="nearest", antialias=True)
     with pytest.raises(ValueError, match=msg):
         F.interpolate(tg.tensor(x[0]), size=4, mode="linear", antialias=True)
+    with pytest.raises(ValueError, match="Lanczos mode requires antialias=True"):
+        F.interpolate(tg.tensor(x), size=(5, 4), mode="lanczos")
+    with pytest.raises(ValueError, match="Lanczos mode does not support align_corners=True"):
+        F.interpolate(tg.tensor(x), size=(5, 4), mode="lanczos", align_corners=True,
+                      antialias=True)
+    for bad in (dict(mode="lanczos"), dict(mode="lanczos", align_corners=True, antialias=True)):
+        with pytest.raises(ValueError):  # torch refuses the same calls
+            torch.nn.functional.interpolate(torch.tensor(x), size=(5, 4), **bad)

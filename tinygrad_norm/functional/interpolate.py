@@ -44,8 +44,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     so it may overshoot the input's range, as PyTorch's.
     'area' (3-D or 4-D) is adaptive average pooling to the output size (which may be 0).
     ``recompute_scale_factor=True`` computes the output size from ``scale_factor`` and then
-    forgets the factor, as if that size had been given. ``antialias=True`` (4-D 'bilinear' and
-    'bicubic'): PyTorch's anti-aliased kernels, see ``interpolate_aa``."""
+    forgets the factor, as if that size had been given. ``antialias=True`` (4-D 'bilinear',
+    'bicubic' and 'lanczos', which needs it): PyTorch's anti-aliased kernels, see
+    ``interpolate_aa``."""
     fn = "interpolate"
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}(): input must be a Tensor, got {type(input).__name__}")
@@ -65,7 +66,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.ndim == 4):
         raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes "
                          "and requires a 4-D tensor as input")
-    if mode not in _MODES or input.ndim not in (3, 4, 5):
+    if mode == "lanczos" and input.ndim == 4:  # only anti-aliased, pixel centres (PyTorch)
+        if align_corners:
+            raise ValueError("Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
+    elif mode not in _MODES or input.ndim not in (3, 4, 5):
         raise NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
             f"the modes: {_TORCH_MODES} (got {mode})")

@@ -1,20 +1,22 @@
-"""Anti-aliased resizing (``F.interpolate(..., antialias=True)``, bilinear and bicubic, 4-D), as
-PyTorch's separable CPU kernels (and PIL's): each output position averages the input positions
-under a filter widened by the downscaling factor, so a shrunken image is smoothed, not sampled.
+"""Anti-aliased resizing (``F.interpolate(..., antialias=True)``: 4-D bilinear, bicubic and
+lanczos), as PyTorch's separable CPU kernels (and PIL's): each output position averages the input
+positions under a filter widened by the downscaling factor, so a shrunken image is smoothed, not
+sampled.
 
 Per spatial axis, output ``i`` has centre ``c = scale * (i + 0.5)`` in input coordinates
 (``scale`` = PyTorch's ``area_pixel_compute_scale``); the filter (a triangle for bilinear, Keys'
-cubic with ``a = -0.5`` for bicubic) is stretched by ``scale`` when shrinking, so its support is
-``interp_size / 2 * max(scale, 1)``; the input positions it covers, clipped to the image, get the
-filter's values at their distances from ``c`` (divided by the stretch), normalised to sum to 1.
-The weights form an (out, in) matrix, applied with a matmul: the gradient is the matmul's."""
+cubic with ``a = -0.5`` for bicubic, the 3-lobe Lanczos window) is stretched by ``scale`` when
+shrinking, so its support is ``interp_size / 2 * max(scale, 1)``; the input positions it covers,
+clipped to the image, get the filter's values at their distances from ``c`` (divided by the
+stretch), normalised to sum to 1. The weights form an (out, in) matrix, applied with a matmul:
+the gradient is the matmul's."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..tensor import Tensor
 
-_INTERP_SIZE = {"bilinear": 2, "bicubic": 4}
+_INTERP_SIZE = {"bilinear": 2, "bicubic": 4, "lanczos": 6}
 
 
 def _triangle(x):
@@ -29,6 +31,15 @@ def _keys_cubic(x, a=-0.5):
     near = ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
     far = (((x - 5.0) * x + 8.0) * x - 4.0) * a
     return np.where(x < 1.0, near, np.where(x < 2.0, far, 0.0))
+
+
+def _lanczos3(x):
+    """The Lanczos window of 3 lobes, ``sinc(x) sinc(x / 3)`` on (-3, 3) (PIL's and PyTorch's
+    'lanczos')."""
+    return np.where(np.abs(x) < 3.0, np.sinc(x) * np.sinc(x / 3.0), 0.0)
+
+
+_FILTERS = {"bilinear": _triangle, "bicubic": _keys_cubic, "lanczos": _lanczos3}
 
 
 def _scale(n, m, scale_factor, align_corners):
@@ -55,8 +66,7 @@ def aa_weights(n, m, scale_factor, align_corners, mode, dtype):
     j = np.arange(n)
     inside = (j[None, :] >= lo[:, None]) & (j[None, :] < hi[:, None])
     dist = (j[None, :].astype(dtype) - centre[:, None] + dtype.type(0.5)) * invscale
-    filt = _triangle if mode == "bilinear" else _keys_cubic
-    w = np.where(inside, filt(dist).astype(dtype), dtype.type(0.0))
+    w = np.where(inside, _FILTERS[mode](dist).astype(dtype), dtype.type(0.0))
     total = w.sum(axis=1, keepdims=True)
     return np.where(total != 0.0, w / np.where(total != 0.0, total, 1.0), w).astype(dtype)
 
