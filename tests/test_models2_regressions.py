@@ -517,3 +517,9 @@ def test_interpolate_antialias_float32_gradcheck_and_errors():
     for bad in (dict(mode="lanczos"), dict(mode="lanczos", align_corners=True, antialias=True)):
         with pytest.raises(ValueError):  # torch refuses the same calls
             torch.nn.functional.interpolate(torch.tensor(x), size=(5, 4), **bad)
+
+
+def test_fusion_module_path_as_torch():
+    """``from torch.nn.utils.fusion import fuse_conv_bn_eval`` is how scripts import it."""
+    from tinygrad_norm.nn.utils.fusion import fuse_conv_bn_eval
+    assert fuse_conv_bn_eval is nn.utils.fuse_conv_bn_eval
