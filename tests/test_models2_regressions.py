@@ -366,6 +366,8 @@ def test_swa_utils_errors_as_torch():
     with pytest.raises(ValueError, match="anneal_epochs must be equal or greater than 0, got -1"):
         GS.SWALR(opt, 0.01, anneal_epochs=-1)
     assert "swa_lr" not in opt.param_groups[0] and opt.param_groups[0]["lr"] == 0.1
+    with pytest.raises(TypeError, match="model must be a Module"):
+        GS.AveragedModel(nn.Linear(2, 2)).update_parameters(3)
 
 
 # --- distributions.MixtureSameFamily (a mixture density network crashed on the missing class) ---

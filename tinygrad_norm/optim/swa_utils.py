@@ -118,6 +118,9 @@ class AveragedModel(Module):
 
     def update_parameters(self, model):
         """Fold ``model``'s current weights into the average (the first call copies them)."""
+        if not isinstance(model, Module):
+            raise TypeError(f"update_parameters: model must be a Module, got "
+                            f"{type(model).__name__}")
         if self.use_buffers:
             mine = list(self.module.parameters()) + list(self.module.buffers())
             theirs = list(model.parameters()) + list(model.buffers())
