@@ -21,6 +21,7 @@ import numpy as np
 from ..autograd import scope
 from ..tensor import Tensor
 from ._checks import _flag
+from .interpolate_aa import aa_axis
 from .vision import adaptive_avg_pool2d
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
@@ -43,7 +44,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     so it may overshoot the input's range, as PyTorch's.
     'area' (3-D or 4-D) is adaptive average pooling to the output size (which may be 0).
     ``recompute_scale_factor=True`` computes the output size from ``scale_factor`` and then
-    forgets the factor, as if that size had been given."""
+    forgets the factor, as if that size had been given. ``antialias=True`` (4-D 'bilinear',
+    'bicubic' and 'lanczos', which needs it): PyTorch's anti-aliased kernels, see
+    ``interpolate_aa``."""
     fn = "interpolate"
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}(): input must be a Tensor, got {type(input).__name__}")
@@ -60,9 +63,15 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     sizes, scales = _sizes_and_scales(input, size, scale_factor, dim, fn)
     if recompute_scale_factor and size is not None:
         raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
-    if antialias:
-        raise ValueError(f"{fn}(): antialias=True is not supported")
-    if mode not in _MODES or input.ndim not in (3, 4, 5):
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.ndim == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes "
+                         "and requires a 4-D tensor as input")
+    if mode == "lanczos" and input.ndim == 4:  # only anti-aliased, pixel centres (PyTorch)
+        if align_corners:
+            raise ValueError("Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
+    elif mode not in _MODES or input.ndim not in (3, 4, 5):
         raise NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
             f"the modes: {_TORCH_MODES} (got {mode})")
@@ -100,9 +109,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         x = input
         for i, (n, m, s) in enumerate(zip(spatial, sizes, scales)):
             axis = 2 + i
-            if mode in _LINEAR and mode != "bicubic" and n == m:
-                continue  # PyTorch's linear kernels copy an axis whose size does not change
-            if mode == "bicubic":
+            if (antialias or mode in _LINEAR and mode != "bicubic") and n == m:
+                continue  # PyTorch's linear and anti-aliased kernels copy an unchanged axis
+            if antialias:
+                x = aa_axis(x, axis, n, m, s, align_corners, mode)
+            elif mode == "bicubic":
                 x = _cubic_axis(x, axis, n, m, s, align_corners)
             elif mode in _LINEAR:
                 x = _linear_axis(x, axis, n, m, s, align_corners)

@@ -22,7 +22,7 @@ from ..tensor import Tensor
 from . import parametrize
 from .module import Module
 
-__all__ = ["weight_norm", "spectral_norm"]
+__all__ = ["weight_norm", "spectral_norm", "orthogonal"]
 
 
 def _norm_except_dim(v, dim):
@@ -192,3 +192,6 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     parametrize.register_parametrization(
         module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
     return module
+
+
+from .orthogonal_param import orthogonal  # noqa: E402  (its own file; listed here as torch lists it)

@@ -206,13 +206,13 @@ def vector_to_parameters(vec, parameters):
         start += n
 
 
-# ``nn.utils.rnn``, ``.parametrize``, ``.parametrizations``, ``.prune`` and ``.stateless`` as in
-# PyTorch;
+# ``nn.utils.rnn``, ``.parametrize``, ``.parametrizations``, ``.prune``, ``.stateless`` and
+# ``.fusion`` as in PyTorch;
 # also registered as modules, so that ``from tinygrad_norm.nn.utils.rnn import pad_sequence``
 # works as ``torch.nn.utils.rnn``'s does
 import sys as _sys  # noqa: E402
 
-from . import parametrizations, parametrize, prune  # noqa: E402
+from . import fusion, parametrizations, parametrize, prune  # noqa: E402
 from .fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval,  # noqa: E402
                      fuse_linear_bn_weights)
 from . import rnn_utils as rnn  # noqa: E402
@@ -223,5 +223,5 @@ from ..func import stateless  # noqa: E402  (torch's deprecated home of function
 
 for _name, _mod in (("rnn", rnn), ("parametrize", parametrize),
                     ("parametrizations", parametrizations), ("prune", prune),
-                    ("stateless", stateless)):
+                    ("stateless", stateless), ("fusion", fusion)):
     _sys.modules[f"{__name__}.{_name}"] = _mod

@@ -5,5 +5,6 @@ from .more import Rprop, ASGD, Adafactor  # noqa: F401
 from .lbfgs import LBFGS  # noqa: F401
 from . import optimizers as _optimizers, adaptive as _adaptive, more as _more, lbfgs as _lbfgs
 from . import lr_scheduler  # noqa: F401
+from . import swa_utils  # noqa: F401  (AveragedModel, SWALR, update_bn: torch.optim.swa_utils)
 
 __all__ = _optimizers.__all__ + _adaptive.__all__ + _more.__all__ + _lbfgs.__all__
