@@ -277,7 +277,7 @@ def test_reshape_to_its_own_shape_is_itself_but_still_checks_the_sizes():
 
 @pytest.mark.parametrize("call", [
     lambda t: t.sum(axis=3), lambda t: t.mean(axis=-4), lambda t: t.max(axis=(0, 3)),
-    lambda t: t.var(axis=5), lambda t: t.softmax(axis=3), lambda t: t.transpose(0, 1),
+    lambda t: t.var(axis=5), lambda t: t.softmax(axis=3), lambda t: t.transpose(0, 3),
     lambda t: t.transpose(0, 0, 1), lambda t: t.unsqueeze(5), lambda t: t.flatten(4),
     lambda t: t.squeeze(7),
 ])
@@ -694,9 +694,11 @@ def test_flatten_of_a_0d_tensor_checks_its_dims_as_torch():
 
 def test_bools_are_not_sizes_or_axes_as_numpy():
     for call in (lambda: Tensor.zeros(True, 3), lambda: Tensor(np.ones(24)).reshape(True, 24),
-                 lambda: Tensor(np.ones((2, 3))).transpose(True, False)):
+                 lambda: Tensor(np.ones((2, 3))).transpose((True, False))):
         with pytest.raises(TypeError, match="sequence of ints"):
             call()
+    with pytest.raises(TypeError, match="axis1 must be an int"):  # torch's two-axis transpose
+        Tensor(np.ones((2, 3))).transpose(True, False)
 
 
 def test_maximum_of_two_python_numbers_is_float32_as_documented():
@@ -717,17 +719,29 @@ def test_repr_of_an_empty_tensor_says_its_shape():
         Tensor([1.0, 2.0]).mT
 
 
-def test_a_pytorch_style_transpose_is_not_silently_the_identity():
-    x = Tensor(np.arange(6.0).reshape(2, 3))
-    with pytest.warns(UserWarning, match="swapaxes"):
-        y = x.transpose(0, 1)  # the identity in NumPy, a swap in PyTorch
-    assert y.shape == (2, 3)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert x.permute(0, 1).shape == (2, 3) and x.transpose(1, 0).shape == (3, 2)
-        assert x.transpose().shape == (3, 2) and x.swapaxes(0, 1).shape == (3, 2)
-    with pytest.raises(ValueError, match="swapaxes here"):
-        Tensor(np.zeros((2, 3, 4))).transpose(1, 2)
+def test_transpose_of_two_axes_swaps_them_as_torch(torch):
+    # two axes as two arguments are torch's transpose(dim0, dim1) (NumPy would take (0, 1) of a
+    # matrix as the identity permutation, and refuse two axes of a 3-D tensor); a tuple, every
+    # axis or none keep NumPy's meaning
+    a = np.arange(24.0).reshape(2, 3, 4)
+    for shape, dims in (((2, 3), (0, 1)), ((2, 3), (1, 0)), ((2, 3), (-1, 0)),
+                        ((2, 3, 4), (1, 2)), ((2, 3, 4), (0, -1)), ((2, 3, 4), (1, 1))):
+        v = a.reshape(-1)[: int(np.prod(shape))].reshape(shape)
+        x, xt = Tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)
+        y, yt = x.transpose(*dims), xt.transpose(*dims)
+        np.testing.assert_array_equal(y.numpy(), yt.detach().numpy())
+        g = np.random.default_rng(0).standard_normal(tuple(yt.shape))
+        y.backward(Tensor(g))
+        yt.backward(torch.tensor(g))
+        np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+    x = Tensor(a)
+    assert x.transpose().shape == (4, 3, 2) and x.transpose((2, 0, 1)).shape == (4, 2, 3)
+    assert x.transpose(2, 0, 1).shape == (4, 2, 3)
+    assert Tensor(np.zeros((2, 3))).transpose((0, 1)).shape == (2, 3)  # a tuple: a permutation
+    with pytest.raises(ValueError, match="give them as two arguments"):
+        x.transpose((1, 2))
+    with pytest.raises(ValueError):
+        x.transpose(0, 3)
 
 
 def test_tensor_copies_and_types_as_torch_from_numpy_shares(torch):

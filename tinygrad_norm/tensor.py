@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import numbers
 import operator
-import warnings
 import weakref
 from collections import namedtuple
 
@@ -1344,7 +1343,12 @@ class Tensor:
         return self.reshape(shp[:s] + (n,) + shp[e + 1:])
 
     def transpose(self, *axes):
-        """NumPy semantics: no arguments reverses the axes, otherwise a full permutation."""
+        """Two axes as two arguments swap them, as torch's ``transpose(dim0, dim1)`` (and
+        tinygrad's); otherwise NumPy's: no arguments reverses the axes, a tuple (or every axis)
+        is a full permutation. The two agree except on ``transpose(0, 1)`` of a matrix, which
+        NumPy would leave as it is: a torch port's meaning wins there."""
+        if len(axes) == 2 and not isinstance(axes[0], (tuple, list)):
+            return self.swapaxes(*axes)
         return self._permute(axes, "transpose")
 
     def permute(self, *axes):
@@ -1361,16 +1365,12 @@ class Tensor:
             if (any(not -nd <= a < nd for a in perm)
                     or sorted(a % nd if nd else a for a in perm) != list(range(nd))
                     or len(perm) != nd):
-                hint = (" (PyTorch's transpose(dim0, dim1), which swaps two axes, is "
-                        "swapaxes here)" if fn == "transpose" and len(perm) == 2 else "")
+                hint = (" (to swap two axes, as PyTorch's transpose(dim0, dim1), give them as "
+                        "two arguments)" if fn == "transpose" and len(perm) == 2 else "")
                 raise ValueError(f"{fn}: axes {perm} are not a permutation of the {nd} "
                                  f"axes of a tensor of shape {self.shape}{hint}")
             perm = tuple(a % nd for a in perm)
         if perm == tuple(range(nd)):
-            if fn == "transpose" and nd == 2 and len(axes) == 2:  # x.transpose(0, 1)
-                warnings.warn("transpose(0, 1) of a 2-D tensor leaves it as it is: the axes are "
-                              "a full permutation, as in NumPy. PyTorch's transpose(0, 1) swaps "
-                              "them: write swapaxes(0, 1) or .T", UserWarning, stacklevel=3)
             return self
         return _view(self, ops.Transpose, {"axes": perm})
 
