@@ -3597,18 +3597,33 @@ _TRSM_SOLVE_LEAF = 64  # ... this small when the batch is small enough for LAPAC
 _TRSM_SOLVE_BATCH = 4  # at most this many matrices go to LAPACK's solver, one by one
 
 
+def _upper_solve(t, b, upper, unit):
+    """``T^-1 b`` by LAPACK's general solver (gesv) always given an UPPER triangle: a lower
+    one is solved as ``(J T J) (J x) = J b`` (J reverses the order), which is upper. Below an
+    upper triangle's diagonal every pivot candidate is 0, so getrf never swaps a row, L is I,
+    and gesv is plain back substitution: componentwise backward stable as LAPACK's trsm. (On
+    a lower triangle with a small diagonal entry GEPP swaps rows, fills the zero triangle and
+    loses every digit of the componentwise backward error on ill-conditioned triangles.)
+    None where a diagonal entry is 0 (getrf's zero pivot): substitution decides."""
+    n = t.shape[-1]
+    tri = np.triu(t) if upper else np.triu(t[..., ::-1, ::-1])
+    if unit:
+        tri[..., range(n), range(n)] = 1
+    try:
+        x = np.linalg.solve(tri, b if upper else b[..., ::-1, :])
+    except np.linalg.LinAlgError:
+        return None
+    return x if upper else x[..., ::-1, :]
+
+
 def _trsm_leaf(t, x, upper, unit):
     """``x = T^-1 x`` in place for a small triangle T (the ``upper`` or lower one of ``t``)."""
     n = t.shape[-1]
     if math.prod(x.shape[:-2]) <= _TRSM_SOLVE_BATCH:
-        tri = np.triu(t) if upper else np.tril(t)
-        if unit:
-            tri[..., range(n), range(n)] = 1
-        try:
-            x[...] = np.linalg.solve(tri, x)
+        solved = _upper_solve(t, x, upper, unit)
+        if solved is not None:
+            x[...] = solved
             return
-        except np.linalg.LinAlgError:  # a pivot of the general LU rounded to 0: substitution
-            pass
     t = np.ascontiguousarray(t)  # a small block: batched matmuls of strided rows cost 3x
     for i in (range(n - 1, -1, -1) if upper else range(n)):
         done = slice(i + 1, n) if upper else slice(0, i)
@@ -3640,13 +3655,9 @@ def solve_triangle(a, b, upper, unit):
     broadcast: a new array (the result type of ``a`` and ``b``)."""
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     if a.shape[-1] <= _TRSM_SOLVE_LEAF and math.prod(batch) <= _TRSM_SOLVE_BATCH:
-        tri = np.triu(a) if upper else np.tril(a)  # one leaf: straight to LAPACK, no copy of b
-        if unit:
-            tri[..., range(a.shape[-1]), range(a.shape[-1])] = 1
-        try:
-            return np.linalg.solve(tri, b)
-        except np.linalg.LinAlgError:  # a pivot of the general LU rounded to 0: substitution
-            pass
+        solved = _upper_solve(a, b, upper, unit)  # one leaf: straight to LAPACK, no copy of b
+        if solved is not None:
+            return solved
     # C order (b may be a transposed view): the leaves' row steps read contiguous rows
     x = np.array(np.broadcast_to(b, batch + b.shape[-2:]), dtype=np.result_type(a, b), order="C")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -3805,3 +3816,12 @@ def _lu_grad_np(lu, piv, glu):
     order = np.broadcast_to(rows_order(piv, m)[..., None], ga.shape[:-1] + (1,))
     np.put_along_axis(out, order, ga, axis=-2)  # P ga: row i of ga is row order[i] of gA
     return out
+
+
+def permutation_of(piv, m, dtype):
+    """``permutation`` from ``rows_order``: P (..., m, m) with ``A = P L U``, one matrix's
+    swaps made in a Python list rather than a NumPy step each."""
+    order = rows_order(piv, m)
+    p = np.zeros(order.shape[:-1] + (m, m), dtype)
+    np.put_along_axis(p, order[..., None, :], 1, axis=-2)  # (P^T A)_i = A_order[i]
+    return p
