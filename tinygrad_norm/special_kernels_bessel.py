@@ -175,14 +175,16 @@ def _bessel_y(x):
         xs = flat[order]
         r0, r1 = np.full(xs.shape, np.nan), np.full(xs.shape, np.nan)
         hank = slice(0, ends[0])
-        r0[hank], r1[hank] = _y_asym(xs[hank])
+        if ends[0]:  # (an empty part's loops were most of a small call's time)
+            r0[hank], r1[hank] = _y_asym(xs[hank])
         tops = _Y_TOPS[13 - route[order[ends[0]:ends[13]]]]
         for start in range(ends[0], ends[13], _Y_CHUNK):
             part = slice(start, min(start + _Y_CHUNK, ends[13]))
             r0[part], r1[part] = _y_miller(xs[part], tops[part.start - ends[0]:
                                                          part.stop - ends[0]])
         ser = slice(ends[13], ends[14])
-        r0[ser], r1[ser] = _y_series(xs[ser])
+        if ends[14] > ends[13]:
+            r0[ser], r1[ser] = _y_series(xs[ser])
         y0.ravel()[order] = r0
         y1.ravel()[order] = r1
         y0[x == 0] = -np.inf
