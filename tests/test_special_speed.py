@@ -73,7 +73,7 @@ def test_y_edges_as_torch(torch):
         np.testing.assert_allclose(got, ref, rtol=1e-9, atol=0, equal_nan=True)  # Cephes: ~1e-10
 
 
-# ---- erfinv, ndtri ---------------------------------------------------------------------------------
+# ---- erfinv, ndtri -------------------------------------------------------------------------------
 
 def test_erfcinv_fitted_start_is_within_1e_9_of_the_reference():
     c = np.concatenate([np.exp(-np.linspace(1.386, 744.0, 20000)), [0.25, 5e-324, 1e-310]])

@@ -3176,8 +3176,8 @@ class SolveTriangular(Op):
     """X with ``T X = B`` (``left=False``: ``X T = B``), T the upper or lower triangle of A (the
     other one is never read; ``unitriangular``: its diagonal is taken as 1), batch dims
     broadcast. NumPy has no triangular solver: a triangle without a zero on its diagonal is
-    solved by LAPACK's general solver (exact, and faster than a Python loop of substitutions
-    for any n > a few), one with a zero by substitution (inf/NaN, as torch's).
+    solved by halves (``solve_triangle``: matmuls and small leaves), one with a zero by
+    substitution (inf/NaN, as torch's).
     VJP: ``gB = T^-T g`` (the other triangle of A^T), ``gA = -gB X^T`` (left) or ``-X^T gB``
     (right), kept to the triangle read (its strict part when ``unitriangular``), as torch's."""
     name = "solve_triangular"
@@ -3350,8 +3350,9 @@ def _lu_grad(lu, piv, glu, xp):
 
 
 class LUFactor(Op):
-    """LU with partial pivoting (``lu_np``): LU (..., m, n) and the pivots (..., k) as floats,
-    packed (``_pack``). VJP: ``_lu_grad`` (the pivots' gradient is ignored: they are integers)."""
+    """LU with partial pivoting (``lu_blocked``): LU (..., m, n) and the pivots (..., k) as
+    floats, packed (``_pack``). VJP: ``_lu_grad`` (the pivots' gradient is ignored: they are
+    integers)."""
     name = "lu_factor"
     saves_out = True
     reads_inputs = False
