@@ -3684,9 +3684,10 @@ def _lu_panel_one(lu):
             lu[p] = top
             order[j], order[p] = order[p], order[j]
         pivot = lu[j, j]
-        if j + 1 < m and pivot != 0:
-            lu[j + 1:, j] /= pivot
-            if j + 1 < w:
+        if j + 1 < m:
+            if pivot != 0:  # a zero pivot: its column is all zeros, left as it is (as getrf)
+                lu[j + 1:, j] /= pivot
+            if j + 1 < w:  # (even then: 0 times an inf of the row is NaN, as the batch's step)
                 lu[j + 1:, j + 1:] -= np.multiply.outer(lu[j + 1:, j], lu[j, j + 1:])
     return np.array([piv], np.intp).reshape(1, k), np.array([order], np.intp)
 
