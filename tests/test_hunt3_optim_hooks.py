@@ -113,9 +113,15 @@ def test_bad_hooks_are_refused_and_a_removed_hook_is_gone(torch):
         opt.register_step_post_hook("not a function")
     opt.register_step_pre_hook(lambda o, a, k: 5)
     p.grad = tg.Tensor(np.ones(2))
-    with pytest.raises(TypeError, match=r"must return None or a tuple of \(new_args, "
-                                        r"new_kwargs\), but got 5\."):
+    with pytest.raises(RuntimeError, match=r"must return None or a tuple of \(new_args, "
+                                           r"new_kwargs\), but got 5\."):
         opt.step()
+    pt = torch.zeros(2, requires_grad=True)
+    opt_t = torch.optim.Adam([pt])
+    opt_t.register_step_pre_hook(lambda o, a, k: 5)
+    pt.grad = torch.ones(2)
+    with pytest.raises(RuntimeError, match="must return None or a tuple"):  # torch's kind too
+        opt_t.step()
     np.testing.assert_array_equal(p.data, [0.0, 0.0])  # refused before the update
     fired = []
     with opt.register_state_dict_pre_hook(lambda o: fired.append(1)):

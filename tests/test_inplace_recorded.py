@@ -356,6 +356,18 @@ def test_the_graph_export_draws_the_history_before(torch):
     text = str(viz.graph((z * y).sum()).source)
     # five ops: mul by 2, add 1 (reads the old y), mul by 3 (the write), mul, sum
     assert text.count("class=\"op ") == 5
+    # the old y's array now holds the values after the write (no copy was needed): the drawing
+    # says so instead of showing them as the old y's (mean 6 where it was 2)
+    assert text.count("overwritten in place") == 1
+    w = x * 2
+    v = w * x  # mul's gradient reads w: the write copies nothing either, and is refused later
+    w.add_(1.0)
+    assert "overwritten in place" in str(viz.graph((v + w).sum()).source)
+    u = x * 2
+    s = u.exp()
+    u.pow_(2)  # pow's gradient reads the values before: the write keeps a copy, drawn as they were
+    text = str(viz.graph((s * u).sum()).source)
+    assert "overwritten in place" not in text
 
 
 # ---- the setitem primitive (a basic-index write, O(row)) --------------------------------------
@@ -427,3 +439,50 @@ def test_item_assignment_into_a_0d_tensor_on_the_graph(torch):
     st[...] = xt[0, 0] * 3
     (s * 2).backward(), (st * 2).backward()
     np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+
+
+# ---- augmented assignment on the graph: the same recorded write as the methods -----------------
+
+def _aug(sym):
+    def f(L, x, w):
+        h = x * 2
+        alias = h
+        if sym == "+=":
+            h += w
+        elif sym == "-=":
+            h -= w * x
+        elif sym == "*=":
+            h *= w
+        elif sym == "/=":
+            h /= w * w + 1
+        else:
+            h **= 2
+        assert alias is h  # the tensor keeps its identity, as torch's
+        return alias * x
+    return f
+
+
+@pytest.mark.parametrize("sym", ["+=", "-=", "*=", "/=", "**="])
+def test_augmented_assignment_on_the_graph_writes_in_place_as_torch(torch, sym):
+    _same(torch, _aug(sym))
+
+
+def test_augmented_assignment_into_a_constant_from_the_graph_as_torch(torch):
+    # `acc = zeros(...); acc += h`: the constant takes the history in place, as torch's
+    def f(L, x, w):
+        acc = L.zeros(4, 5, dtype=L.float64)
+        keep = acc
+        for t in (x * w, x.exp()):
+            acc += t
+        assert keep is acc and acc.requires_grad
+        return acc * w
+    _same(torch, f)
+
+
+def test_augmented_assignment_of_a_saved_value_is_refused_at_backward_as_torch(torch):
+    for lib, x in ((torch, torch.tensor(A.copy(), requires_grad=True)),
+                   (tg, Tensor(A.copy(), requires_grad=True))):
+        e = x.exp()
+        e += 1  # exp's gradient reads its output
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            e.sum().backward()

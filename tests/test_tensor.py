@@ -666,10 +666,22 @@ def test_pow_and_matmul_augmented_assignment_follow_the_in_place_rules():
     np.testing.assert_array_equal(ref.numpy(), 4.0)
     with pytest.raises(RuntimeError, match=r"in-place \*\*="):
         w **= 2
-    m = Tensor(np.eye(2))
-    ident = m
-    m @= Tensor(np.full((2, 2), 3.0))
-    assert m is ident and (m.numpy() == 3.0).all()
+
+
+def test_matmul_augmented_assignment_rebinds_as_torch():
+    # torch has no in-place matmul: `m @= w` is `m = m @ w`, which may change the shape, and
+    # other references keep the old values (this was written in place before)
+    torch = pytest.importorskip("torch")
+    for shapes in (((2, 2), (2, 2)), ((2, 3), (3, 4))):
+        a, b = (np.arange(np.prod(s), dtype=np.float64).reshape(s) for s in shapes)
+        m, mt = Tensor(a), torch.tensor(a)
+        old, old_t = m, mt
+        with tg.no_grad():
+            m @= Tensor(b)
+        mt @= torch.tensor(b)
+        assert (m is old) == (mt is old_t) is False
+        np.testing.assert_array_equal(m.numpy(), mt.numpy())
+        np.testing.assert_array_equal(old.numpy(), old_t.numpy())
 
 
 def test_flatten_of_a_0d_tensor_checks_its_dims_as_torch():

@@ -739,10 +739,11 @@ class Tensor:
     def __isub__(self, o): return self._update(ops.Sub, o, "-=")
     def __imul__(self, o): return self._update(ops.Mul, o, "*=")
     def __itruediv__(self, o): return self._update(ops.Div, o, "/=")
-    # the same rules for these two: without them `w **= 2` under no_grad rebound w to a new
-    # tensor that no longer required grad, and an optimizer holding w never saw the update
+    # the same rules for ``**=``: without it `w **= 2` under no_grad rebound w to a new tensor
+    # that no longer required grad, and an optimizer holding w never saw the update. There is
+    # no ``__imatmul__``, as in torch: ``m @= w`` is ``m = m @ w``, a new tensor that may take
+    # another shape ((2, 3) @= (3, 4) gives (2, 4)), and other references keep the old values
     def __ipow__(self, o): return self._update(ops.Pow, o, "**=")
-    def __imatmul__(self, o): return self._update(None, o, "@=")
 
     def _update(self, op, o, symbol):
         """``self op= o``. Where nothing is recorded (grad mode off, or no tensor that requires
@@ -750,12 +751,12 @@ class Tensor:
         this tensor's array, so every view of it follows (a state-dict entry, a ``detach()``: an
         EMA of the weights updates the model), and the tensor keeps its identity, requires_grad
         and grad. A recorded graph that saved the array then refuses to go backward, as torch's
-        version counters refuse it. Where the op is recorded, a new tensor as ``x = x + y`` gives
-        (torch rewrites its graph in place instead: same values); on a leaf that requires grad
-        it is an error, as in torch. A basic-index view of a tensor on the graph (``h[0] += v``,
-        ``h[:, 0] *= 2``) is written through that tensor, recorded (inplace_record.py); other
-        views (``h.reshape(4)``) are refused: a new tensor would leave the tensor they view
-        unchanged where torch writes through."""
+        version counters refuse it. Where the op is recorded, it is written in place and on the
+        tape (inplace_record.py), as torch's: the tensor keeps its identity; on a leaf that
+        requires grad it is an error, as in torch. A basic-index view of a tensor on the graph
+        (``h[0] += v``, ``h[:, 0] *= 2``) is written through that tensor; other views
+        (``h.reshape(4)``) are refused: this tape cannot route the write's gradient to the
+        tensor they view, where torch writes through."""
         if _state.enabled and (self._requires_grad or (isinstance(o, Tensor) and o._requires_grad)):
             node = self._node
             if node is not None and _inplace._viewed_base(self) is not None:
@@ -783,7 +784,11 @@ class Tensor:
                 # with ``buf[i] = ...``, which overwrites this memory): the op reads a copy, as
                 # torch's mul_ saves the values before, so that write does not refuse it
                 return _combine(op, Tensor(self._data.copy()), o)
-            return _combine(op, self, o)
+            # on the tape in place, as torch's: the tensor keeps its identity, so every other
+            # reference to it sees the result (``a = h; h += 1``), and a node that saved the
+            # values before refuses its backward as torch's version counter does
+            return _inplace.rebase(self, f"in-place {symbol}", lambda t: _combine(op, t, o),
+                                   copy_old=op is not ops.Add and op is not ops.Sub)
         with no_grad():
             r = _combine(op, self, o)._data
         if r.shape != self._data.shape:
@@ -2346,10 +2351,10 @@ def from_numpy(ndarray):
 
 
 def _combine(op, a, b):
-    """``a op b`` for an augmented assignment: a binary primitive, or matmul (``op`` None)."""
+    """``a op b`` for an augmented assignment (a binary primitive)."""
     if op is ops.Pow and (b is True or b is False):
         return _bool_pow(a, b)
-    return _binary(op, a, b) if op is not None else matmul(a, b)
+    return _binary(op, a, b)
 
 
 def _copy_over(src, t):

@@ -36,6 +36,7 @@ examples:
   tinygrad-norm bench --quick
   tinygrad-norm bench --markdown bench.md --json bench.json --plot ratios.png
   tinygrad-norm bench --cases bn2d ln --dtypes float32 --no-torch
+  tinygrad-norm bench --survey --survey-cases conv2d_3x3 lstm adam --markdown survey.md
 
 columns: x/ref = time relative to the reference; x/floor = relative to 4 x bytes(x) / NumPy's
 copy bandwidth (read x and dy, write y and dx); nodes (full) = tape nodes the composite records
@@ -100,6 +101,15 @@ def register(subparsers):
     p.add_argument("--seed", type=_seed, default=0, help="seed of the data and the round order")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress bar")
+    p.add_argument("--survey", action="store_true",
+                   help="instead: time forward+backward of ~45 everyday layers (convolutions, "
+                        "pooling, embeddings, LSTM/GRU, attention, losses, indexing, optimizer "
+                        "steps) in float32 against torch on one thread, and print tgn/torch per "
+                        "case; takes --survey-cases, --rounds (7), --sample-time (0.05) and "
+                        "--markdown; needs torch and threadpoolctl")
+    p.add_argument("--survey-cases", nargs="+", default=None, metavar="CASE",
+                   help="with --survey: only these cases (default: all; `python -m "
+                        "tinygrad_norm.bench.survey --help` lists them)")
     p.set_defaults(func=lambda args: run(args, p))
     return p
 
@@ -116,6 +126,8 @@ def _writable(parser, path, option):
 
 
 def run(args, parser):
+    if args.survey or args.survey_cases:
+        return _run_survey(args, parser)
     seen = {}
     for option in ("json", "markdown", "plot"):
         path = getattr(args, option)
@@ -160,3 +172,30 @@ def run(args, parser):
         print("wrote " + ", ".join(written))
     sys.stdout.flush()
     return 0
+
+
+def _run_survey(args, parser):
+    """``--survey``: the everyday layers against torch (bench/survey.py), one table."""
+    from ..bench.survey import KEYS
+
+    if not args.survey:
+        parser.error("--survey-cases needs --survey")
+    unknown = [c for c in args.survey_cases or () if c not in KEYS]
+    if unknown:
+        parser.error(f"--survey-cases: unknown case(s) {', '.join(unknown)}; choose from "
+                     f"{', '.join(KEYS)}")
+    other = [o for o, given in (("--cases", args.cases), ("--json", args.json),
+                                ("--plot", args.plot), ("--no-torch", not args.torch),
+                                ("--quick", args.quick)) if given]
+    if other:
+        parser.error(f"--survey times against torch and writes a table: {', '.join(other)} "
+                     f"does not apply")
+    if args.markdown is not None:
+        _writable(parser, args.markdown, "--markdown")
+    from ..bench import survey
+
+    argv = list(args.survey_cases or ())
+    argv += ["--rounds", str(args.rounds or 7), "--sample-time", str(args.sample_time or 0.05)]
+    if args.markdown is not None:
+        argv += ["--markdown", args.markdown]
+    return survey.main(argv)

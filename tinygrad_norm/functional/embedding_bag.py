@@ -111,6 +111,11 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     d = weight.shape[1]
     if mode == "max":
         return _bag_max(rows, bag, n_bags, d)
+    if idx.ndim == 2 and len(bag) == idx.size and idx.shape[1] and mode in ("sum", "mean"):
+        # bags of one length, none thinned by padding_idx: a sum over an axis (the rows added in
+        # the same order) in place of the general index_add's scatter, ~2x quicker in all
+        total = rows.reshape(idx.shape + (d,)).sum(axis=1)
+        return total if mode == "sum" else total / idx.shape[1]
     zeros = Tensor(np.zeros((n_bags, d), weight.dtype))
     if len(bag) == 0:  # no row at all: zeros, still on the graph (the weight's gradient is 0)
         return rows.sum() * 0.0 + zeros

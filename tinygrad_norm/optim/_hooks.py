@@ -82,8 +82,10 @@ def run_step(opt, method, args, kwargs, tables):
         result = hook(opt, args, kwargs)
         if result is not None:
             if not (isinstance(result, tuple) and len(result) == 2):
-                raise TypeError(f"{method} must return None or a tuple of (new_args, "
-                                f"new_kwargs), but got {result}.")
+                # a RuntimeError, as torch's and as a module's forward pre-hook here: the hook's
+                # result is at fault, not an argument of the call
+                raise RuntimeError(f"{method} must return None or a tuple of (new_args, "
+                                   f"new_kwargs), but got {result}.")
             args, kwargs = result
     out = method(*args, **kwargs)
     for hook in list(tables["step_post"].values()):

@@ -471,21 +471,37 @@ class Adam(Optimizer):
             if group["decoupled_weight_decay"]:
                 p._data *= 1 - lr * wd
             else:
-                g = g + wd * p._data
+                wg = p._data * wd  # g + wd * p, with one temporary in place of two
+                wg += g
+                g = wg
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1 - beta1) * (g - m)
+        # Every pass writes into one scratch array: a fresh temporary per operation (seven of
+        # them, each the parameter's size) cost more than the arithmetic on a ResNet's weights.
+        # The operations and their order are the formulas above, so the values are unchanged.
+        t = np.subtract(g, m, out=np.empty_like(m, dtype=np.result_type(g, m)))  # 0-d too
+        t *= 1 - beta1
+        m += t
         v *= beta2
-        v += (1 - beta2) * g * g
+        np.multiply(g, 1 - beta2, out=t)
+        t *= g
+        v += t
         bias_correction1 = 1 - beta1 ** step
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
         step_size = lr / bias_correction1
         if group["amsgrad"]:
-            vmax = state.setdefault("max_exp_avg_sq", np.zeros_like(p._data))
+            vmax = state.get("max_exp_avg_sq")
+            if vmax is None:  # (not setdefault: its default would be allocated every step)
+                vmax = state["max_exp_avg_sq"] = np.zeros_like(p._data)
             np.maximum(vmax, v, out=vmax)
             v = vmax
-        denom = np.sqrt(v) / bias_correction2_sqrt
-        denom += eps
-        p._data += -step_size * (m / denom)
+        # (a gradient of another dtype than the parameter's made t wider: the denominator is
+        # computed in the moments' dtype, as before)
+        d = np.sqrt(v, out=t) if t.dtype == v.dtype else np.sqrt(v)
+        d /= bias_correction2_sqrt
+        d += eps
+        np.divide(m, d, out=d)
+        d *= -step_size
+        p._data += d
 
 
 class AdamW(Adam):

@@ -93,7 +93,7 @@ class _Stop:
 class _T:
     """One tensor of the drawing."""
     __slots__ = ("t", "vid", "data", "producer", "consumers", "name", "grad", "origins", "is_out",
-                 "requires_grad", "detached", "const")
+                 "requires_grad", "detached", "const", "overwritten")
 
     def __init__(self, t, vid, producer):
         self.t, self.vid, self.producer = t, vid, producer
@@ -106,6 +106,7 @@ class _T:
         self.requires_grad = bool(t.requires_grad)
         self.detached = bool(getattr(t, "_detached", False))
         self.const = False  # an unnamed constant made and used inside one composite
+        self.overwritten = False  # the history before an in-place write, in the written memory
 
 
 class _E:
@@ -385,11 +386,15 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
         for pos, x in enumerate(node.inputs):
             if type(x) is not Tensor:
                 continue
-            x = as_read(x, node.seq)
+            now, x = x, as_read(x, node.seq)
             info = tens.get(id(x))
             if info is None:
                 leaves += 1
                 info = tens[id(x)] = _T(x, f"in{leaves}", None)
+            if x is not now and np.shares_memory(x._data, now._data):
+                # the history before an in-place write that kept no copy of the values before
+                # (no node needed them): the array holds the values after, not this tensor's
+                info.overwritten = True
             e = _E(info, k, pos)
             info.consumers.append(k)
             edges_of[k].append(e)
@@ -513,6 +518,8 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
         if is_mask:
             dropped, total = _mask_counts(data)
             stat = f"{dropped} of {total} dropped"
+        elif info.overwritten:
+            stat = "overwritten in place"
         else:
             stat = data_stat(data)
         g.info.ids[id(t)] = info.vid
