@@ -204,7 +204,7 @@ def _unpacked(lu_, piv_array):
     """P, L, U from packed LU (a Tensor) and its pivots (an int array)."""
     m, n = lu_._data.shape[-2:]
     k = min(m, n)
-    p = ops.permutation(np.broadcast_to(piv_array, lu_._data.shape[:-2] + piv_array.shape[-1:]),
+    p = ops.permutation_of(np.broadcast_to(piv_array, lu_._data.shape[:-2] + piv_array.shape[-1:]),
                         m, lu_._data.dtype)
     low = lu_[..., :, :k] if k < n else lu_
     up = lu_[..., :k, :] if k < m else lu_
@@ -276,7 +276,7 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
         raise ValueError("Pivots given to lu_solve must all be smaller or equal to LU.size(-2). "
                          "Did you properly pass the result of lu_factor?")
     _batch(a.shape[:-2], b.shape[:-2], "B", "A")
-    p = Tensor._wrap(ops.permutation(piv, n, a.dtype))
+    p = Tensor._wrap(ops.permutation_of(piv, n, a.dtype))
     return _lu_solve(LU, p, B, left, adjoint)
 
 

@@ -3176,8 +3176,8 @@ class SolveTriangular(Op):
     """X with ``T X = B`` (``left=False``: ``X T = B``), T the upper or lower triangle of A (the
     other one is never read; ``unitriangular``: its diagonal is taken as 1), batch dims
     broadcast. NumPy has no triangular solver: a triangle without a zero on its diagonal is
-    solved by LAPACK's general solver (exact, and faster than a Python loop of substitutions
-    for any n > a few), one with a zero by substitution (inf/NaN, as torch's).
+    solved by halves (``solve_triangle``: matmuls and small leaves), one with a zero by
+    substitution (inf/NaN, as torch's).
     VJP: ``gB = T^-T g`` (the other triangle of A^T), ``gA = -gB X^T`` (left) or ``-X^T gB``
     (right), kept to the triangle read (its strict part when ``unitriangular``), as torch's."""
     name = "solve_triangular"
@@ -3190,15 +3190,10 @@ class SolveTriangular(Op):
             x = SolveTriangular.forward(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2),
                                         not upper, True, unitriangular)
             return np.swapaxes(x, -1, -2)
+        n = a.shape[-1]
+        if unitriangular or (a[..., range(n), range(n)] != 0).all():
+            return solve_triangle(a, b, upper, unitriangular)  # blocked substitution (numspeed)
         t = np.triu(a) if upper else np.tril(a)  # a new array: the diagonal may be written
-        n = t.shape[-1]
-        if unitriangular:
-            t[..., range(n), range(n)] = 1
-        if (t[..., range(n), range(n)] != 0).all():
-            try:
-                return np.linalg.solve(t, b)
-            except np.linalg.LinAlgError:  # a pivot rounded to 0: substitution decides
-                pass
         return _substitute(t, b, upper)
 
     @staticmethod
@@ -3355,15 +3350,16 @@ def _lu_grad(lu, piv, glu, xp):
 
 
 class LUFactor(Op):
-    """LU with partial pivoting (``lu_np``): LU (..., m, n) and the pivots (..., k) as floats,
-    packed (``_pack``). VJP: ``_lu_grad`` (the pivots' gradient is ignored: they are integers)."""
+    """LU with partial pivoting (``lu_blocked``): LU (..., m, n) and the pivots (..., k) as
+    floats, packed (``_pack``). VJP: ``_lu_grad`` (the pivots' gradient is ignored: they are
+    integers)."""
     name = "lu_factor"
     saves_out = True
     reads_inputs = False
 
     @staticmethod
     def forward(a):
-        lu, piv = lu_np(a)
+        lu, piv, _ = lu_blocked(a)  # by halves: BLAS-3 (numspeed)
         return _pack((lu, piv.astype(a.dtype)), a.shape[:-2])
 
     @staticmethod
@@ -3372,6 +3368,8 @@ class LUFactor(Op):
         shapes = [(m, n), (min(m, n),)]
         lu, piv = _unpack(out, batch, shapes)
         glu = _unpack(g, batch, shapes)[0]
+        if xp is NP:  # the same formula, no permutation matrix (numspeed)
+            return (_lu_grad_np(lu, piv, glu),)
         return (_lu_grad(lu, _values(piv).astype(np.int64), glu, xp),)
 
 # ---- speed3: grid_sample's gather (take, add_at), CTC's step (window_logsumexp) ----------
@@ -3585,3 +3583,247 @@ class SetItem(Op):
         if needs[0]:
             g[index] = 0
         return (g if needs[0] else None), gv
+
+
+# ---- numspeed: blocked triangular solves and LU ------------------------------------------------
+# NumPy has neither trsm nor getrf. Both are written here as recursions that halve the problem:
+# solve (or factor) one half, update the other with ONE matmul, go on with it. So almost all the
+# flops are BLAS-3 and the Python steps are the leaves: a small block solved directly. A leaf is
+# LAPACK's general solver where the batch is small (one call, no Python loop), else substitution
+# vectorised over the batch (a few NumPy calls a row, whatever the batch size: cheaper than
+# LAPACK's per-matrix overhead once there are more than a few matrices).
+
+_TRSM_LEAF = 16  # a triangle this small (or smaller) is a leaf
+_TRSM_SOLVE_LEAF = 64  # ... this small when the batch is small enough for LAPACK's solver
+_TRSM_SOLVE_BATCH = 4  # at most this many matrices go to LAPACK's solver, one by one
+
+
+def _upper_solve(t, b, upper, unit):
+    """``T^-1 b`` by LAPACK's general solver (gesv) always given an UPPER triangle: a lower
+    one is solved as ``(J T J) (J x) = J b`` (J reverses the order), which is upper. Below an
+    upper triangle's diagonal every pivot candidate is 0, so getrf never swaps a row, L is I,
+    and gesv is plain back substitution: componentwise backward stable as LAPACK's trsm. (On
+    a lower triangle with a small diagonal entry GEPP swaps rows, fills the zero triangle and
+    loses every digit of the componentwise backward error on ill-conditioned triangles.)
+    None where a diagonal entry is 0 (getrf's zero pivot): substitution decides."""
+    n = t.shape[-1]
+    tri = np.triu(t) if upper else np.triu(t[..., ::-1, ::-1])
+    if unit:
+        tri[..., range(n), range(n)] = 1
+    try:
+        x = np.linalg.solve(tri, b if upper else b[..., ::-1, :])
+    except np.linalg.LinAlgError:
+        return None
+    return x if upper else x[..., ::-1, :]
+
+
+def _trsm_leaf(t, x, upper, unit):
+    """``x = T^-1 x`` in place for a small triangle T (the ``upper`` or lower one of ``t``)."""
+    n = t.shape[-1]
+    if math.prod(x.shape[:-2]) <= _TRSM_SOLVE_BATCH:
+        solved = _upper_solve(t, x, upper, unit)
+        if solved is not None:
+            x[...] = solved
+            return
+    t = np.ascontiguousarray(t)  # a small block: batched matmuls of strided rows cost 3x
+    for i in (range(n - 1, -1, -1) if upper else range(n)):
+        done = slice(i + 1, n) if upper else slice(0, i)
+        if i != (n - 1 if upper else 0):
+            x[..., i, :] -= (t[..., i:i + 1, done] @ x[..., done, :])[..., 0, :]
+        if not unit:
+            x[..., i, :] /= t[..., i, i, None]
+
+
+def _trsm(t, x, upper, unit):
+    """``x = T^-1 x`` in place (``x`` (..., n, k) of the full batch shape, ``t`` broadcast to
+    it), T the ``upper`` or lower triangle of ``t`` (only it is read; ``unit``: its diagonal
+    taken as 1). Split T in halves: solve the half whose rows need nothing else, subtract its
+    contribution from the other half's right-hand side with one matmul, solve that half."""
+    n = t.shape[-1]
+    few = math.prod(x.shape[:-2]) <= _TRSM_SOLVE_BATCH
+    if n <= (_TRSM_SOLVE_LEAF if few else _TRSM_LEAF):
+        _trsm_leaf(t, x, upper, unit)
+        return
+    h = n // 2
+    first, second = (slice(h, n), slice(0, h)) if upper else (slice(0, h), slice(h, n))
+    _trsm(t[..., first, first], x[..., first, :], upper, unit)
+    x[..., second, :] -= t[..., second, first] @ x[..., first, :]
+    _trsm(t[..., second, second], x[..., second, :], upper, unit)
+
+
+def solve_triangle(a, b, upper, unit):
+    """``T^-1 b`` for T the ``upper`` or lower triangle of ``a`` (nonzero diagonal), batch dims
+    broadcast: a new array (the result type of ``a`` and ``b``)."""
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    if a.shape[-1] <= _TRSM_SOLVE_LEAF and math.prod(batch) <= _TRSM_SOLVE_BATCH:
+        solved = _upper_solve(a, b, upper, unit)  # one leaf: straight to LAPACK, no copy of b
+        if solved is not None:
+            return solved
+    # C order (b may be a transposed view): the leaves' row steps read contiguous rows
+    x = np.array(np.broadcast_to(b, batch + b.shape[-2:]), dtype=np.result_type(a, b), order="C")
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        _trsm(np.broadcast_to(a, batch + a.shape[-2:]), x, upper, unit)
+    return x
+
+
+_LU_LEAF = 16  # columns factored one at a time in a leaf panel
+
+
+def _lu_panel_one(lu):
+    """``_lu_panel`` of one matrix (m, w): plain 2-D steps, Python ints for the row order."""
+    m, w = lu.shape
+    k = min(m, w)
+    piv = [0] * k
+    order = list(range(m))
+    for j in range(k):
+        p = j + int(np.abs(lu[j:, j]).argmax())
+        piv[j] = p
+        if p != j:
+            top = lu[j].copy()
+            lu[j] = lu[p]
+            lu[p] = top
+            order[j], order[p] = order[p], order[j]
+        pivot = lu[j, j]
+        if j + 1 < m:
+            if pivot != 0:  # a zero pivot: its column is all zeros, left as it is (as getrf)
+                lu[j + 1:, j] /= pivot
+            if j + 1 < w:  # (even then: 0 times an inf of the row is NaN, as the batch's step)
+                lu[j + 1:, j + 1:] -= np.multiply.outer(lu[j + 1:, j], lu[j, j + 1:])
+    return np.array([piv], np.intp).reshape(1, k), np.array([order], np.intp)
+
+
+def _lu_panel(lu):
+    """getrf on a few columns, in place: ``lu`` (b, m, w) with w small; one step a column (the
+    first largest |value| of the column as the pivot, as LAPACK's idamax; a zero pivot is left
+    in U, as getrf). Returns the 0-based pivots (b, k) and the rows' order (b, m): row i of the
+    result is row ``order[i]`` of the input."""
+    if lu.shape[0] == 1:
+        return _lu_panel_one(lu[0])
+    b, m, w = lu.shape
+    k = min(m, w)
+    piv = np.empty((b, k), np.intp)
+    # the row numbers ride along as one more column, so one exchange a step moves both
+    work = np.concatenate([lu, np.broadcast_to(np.arange(m, dtype=lu.dtype)[:, None],
+                                               (b, m, 1))], axis=2)
+    flat = work.reshape(b * m, w + 1)  # rows by flat number: take() beats 2-D fancy indexing
+    first = np.arange(b) * m
+    for j in range(k):
+        p = np.abs(work[:, j:, j]).argmax(axis=1)
+        p += j
+        piv[:, j] = p
+        top, other = first + j, first + p
+        row = flat.take(top, axis=0)
+        flat[top] = flat.take(other, axis=0)
+        flat[other] = row
+        if j + 1 < m:
+            pivot = work[:, j, j]
+            work[:, j + 1:, j] /= np.where(pivot == 0, 1, pivot)[:, None]
+            if j + 1 < w:
+                work[:, j + 1:, j + 1:w] -= work[:, j + 1:, j, None] * work[:, None, j, j + 1:w]
+    lu[...] = work[..., :w]
+    return piv, work[..., w].astype(np.intp)
+
+
+def _reorder_rows(x, order):
+    """``x`` (b, r, w) in place, row i replaced by row ``order[:, i]``."""
+    if x.size == 0:
+        return
+    if x.shape[0] == 1:  # plain fancy indexing: a third of take_along_axis's overhead
+        x[0] = x[0, order[0]]
+    else:
+        x[...] = np.take_along_axis(x, order[:, :, None], axis=1)
+
+
+def _lu_rec(lu):
+    """getrf in place on ``lu`` (b, m, n) by halves (Toledo's recursion): factor the left half
+    of the columns, give the right half the same row swaps, ``U12 = L11^-1 A12`` (a triangular
+    solve), the Schur complement ``A22 - L21 U12`` (one matmul), factor it, and give L21 its row
+    swaps. Returns the 0-based pivots (b, k) and the rows' order (b, m) as ``_lu_panel``."""
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    if k <= _LU_LEAF:
+        return _lu_panel(lu)
+    h = k // 2
+    piv1, order1 = _lu_rec(lu[:, :, :h])
+    right = lu[:, :, h:]
+    _reorder_rows(right, order1)
+    _trsm(lu[:, :h, :h], right[:, :h], upper=False, unit=True)
+    right[:, h:] -= lu[:, h:, :h] @ right[:, :h]
+    piv2, order2 = _lu_rec(right[:, h:])
+    _reorder_rows(lu[:, h:, :h], order2)
+    order = np.concatenate([order1[:, :h], np.take_along_axis(order1[:, h:], order2, axis=1)],
+                           axis=1)
+    return np.concatenate([piv1, piv2 + h], axis=1), order
+
+
+def lu_blocked(a):
+    """``lu_np`` by halves (``_lu_rec``): ``(LU, pivots, order)``, the 1-based int32 pivots
+    and the rows' order (..., m) with ``LU``'s L U = ``a[..., order, :]``."""
+    m, n = a.shape[-2:]
+    batch = a.shape[:-2]
+    lu = np.array(a.reshape((math.prod(batch), m, n)), copy=True)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        piv, order = _lu_rec(lu)
+    k = min(m, n)
+    return (lu.reshape(a.shape), (piv + 1).astype(np.int32).reshape(batch + (k,)),
+            order.reshape(batch + (m,)))
+
+
+def rows_order(piv, m):
+    """The rows' order (..., m) of getrf's 1-based pivots (..., k): row i of L U is row
+    ``order[i]`` of A. The swaps are made in order, one step each, over the whole batch (a
+    Python list for one matrix: no NumPy call a step)."""
+    batch, k = piv.shape[:-1], piv.shape[-1]
+    flat = piv.reshape(math.prod(batch), k).astype(np.intp) - 1
+    if flat.shape[0] == 1:
+        order = list(range(m))
+        for j, p in enumerate(flat[0].tolist()):
+            order[j], order[p] = order[p], order[j]
+        return np.array(order, np.intp).reshape(batch + (m,))
+    order = np.array(np.broadcast_to(np.arange(m), (flat.shape[0], m)))
+    rows = np.arange(flat.shape[0])
+    for j in range(k):
+        top = order[:, j].copy()
+        order[:, j] = order[rows, flat[:, j]]
+        order[rows, flat[:, j]] = top
+    return order.reshape(batch + (m,))
+
+
+def _lu_grad_np(lu, piv, glu):
+    """``_lu_grad`` in NumPy alone (no recording): the same formula, with the triangular solves
+    called directly and ``P ga`` as a scatter of ga's rows (no m x m permutation matrix)."""
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    lu1, l2, u2 = lu[..., :k, :k], lu[..., k:, :k], lu[..., :k, k:]
+    g1, gl2, gu2 = glu[..., :k, :k], glu[..., k:, :k], glu[..., :k, k:]
+    l1 = np.tril(lu1, -1) + _eye(k, lu1)
+    gm = np.tril(np.swapaxes(l1, -1, -2) @ np.tril(g1, -1) - gu2 @ np.swapaxes(u2, -1, -2), -1) \
+        + np.triu(np.triu(g1) @ np.swapaxes(np.triu(lu1), -1, -2)
+                  - np.swapaxes(l2, -1, -2) @ gl2)
+    lt = np.swapaxes(lu1, -1, -2)  # L1^T in its strict upper part, U1^T in its lower one
+
+    def left_l(x):  # L1^-T x
+        return SolveTriangular.forward(lt, x, upper=True, left=True, unitriangular=True)
+
+    def right_u(x):  # x U1^-T
+        return SolveTriangular.forward(lt, x, upper=False, left=False, unitriangular=False)
+
+    if n > k:
+        ga = left_l(np.concatenate([right_u(gm), gu2], -1))
+    elif m > k:
+        ga = right_u(np.concatenate([left_l(gm), gl2], -2))
+    else:
+        ga = right_u(left_l(gm))
+    out = np.empty(ga.shape, ga.dtype)
+    order = np.broadcast_to(rows_order(piv, m)[..., None], ga.shape[:-1] + (1,))
+    np.put_along_axis(out, order, ga, axis=-2)  # P ga: row i of ga is row order[i] of gA
+    return out
+
+
+def permutation_of(piv, m, dtype):
+    """``permutation`` from ``rows_order``: P (..., m, m) with ``A = P L U``, one matrix's
+    swaps made in a Python list rather than a NumPy step each."""
+    order = rows_order(piv, m)
+    p = np.zeros(order.shape[:-1] + (m, m), dtype)
+    np.put_along_axis(p, order[..., None, :], 1, axis=-2)  # (P^T A)_i = A_order[i]
+    return p
