@@ -101,6 +101,8 @@ def test_reductions_over_an_empty_axis():
 def test_transpose_axes_are_range_checked():
     # (5, 0) of a 2-D tensor was taken as (1, 0): 5 % 2 == 1
     with pytest.raises(ValueError, match=r"transpose: axes \(5, 0\) are not a permutation"):
+        leaf(2, 3).transpose((5, 0))
+    with pytest.raises(ValueError, match=r"axis1 5 is out of range"):  # two axes: torch's swap
         leaf(2, 3).transpose(5, 0)
     assert leaf(2, 3).transpose(-1, -2).shape == (3, 2)
 
