@@ -126,6 +126,9 @@ def logical(fn, a, b=None):
     if b is None:
         return Tensor._wrap(np.asarray(fn(ad)))
     bd = b._data if isinstance(b, Tensor) else np.asarray(b)
+    if bd.dtype.kind not in "biuf":  # a str or a dict was read as True, silently
+        raise TypeError(f"{fn.__name__}(): argument 'other' must be Tensor or Number, not "
+                        f"{type(b).__name__}")
     try:
         return Tensor._wrap(np.asarray(fn(ad, bd)))
     except ValueError:

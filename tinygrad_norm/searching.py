@@ -8,7 +8,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .tensor import Tensor, _one_axis
+from .tensor import Tensor, _bool_arg, _one_axis
 
 __all__ = ["searchsorted", "bucketize", "unique", "unique_consecutive", "isin", "bincount",
            "histc", "kthvalue"]
@@ -42,6 +42,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     place (``side='left'``) or the last (``'right'``/``right=True``). int64 (int32 with
     ``out_int32``)."""
     fn = "searchsorted"
+    out_int32, right = _bool_arg(out_int32, "out_int32", fn), _bool_arg(right, "right", fn)
     seq, vals = _array(sorted_sequence, fn, "sorted_sequence"), _array(input, fn, "input")
     side = _side(right, side, fn)
     if sorter is not None:
@@ -81,6 +82,8 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
     ``boundaries[i-1] < x <= boundaries[i]`` (``right=True``: ``boundaries[i-1] <= x <
     boundaries[i]``)."""
     b = _array(boundaries, "bucketize", "boundaries")
+    out_int32 = _bool_arg(out_int32, "out_int32", "bucketize")
+    right = _bool_arg(right, "right", "bucketize")
     if b.ndim != 1:
         raise ValueError(f"bucketize(): boundaries tensor must be 1 dimension, but got dim("
                          f"{b.ndim})")
@@ -99,6 +102,12 @@ def _dim(x, dim):
     return d
 
 
+def _flags(return_inverse, return_counts, fn):
+    # read by truth value, return_counts="no" returned the counts
+    return (_bool_arg(return_inverse, "return_inverse", fn),
+            _bool_arg(return_counts, "return_counts", fn))
+
+
 def _finish(values, inverse, counts, return_inverse, return_counts):
     out = (Tensor._wrap(values),)
     if return_inverse:
@@ -112,6 +121,8 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     """The distinct values (or slices along ``dim``), sorted, as torch (which sorts on the CPU
     whatever ``sorted`` says); optionally each element's place in them and each one's count."""
     x = _array(input, "unique", "input")
+    _bool_arg(sorted, "sorted", "unique")  # always sorted; a flag all the same
+    return_inverse, return_counts = _flags(return_inverse, return_counts, "unique")
     if dim is None:  # NaNs kept apart, as torch's (NumPy 2 merges them by default)
         values, inverse, counts = np.unique(x, return_inverse=True, return_counts=True,
                                             equal_nan=False)
@@ -124,6 +135,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
     """Each run of equal consecutive values (or slices along ``dim``) kept once, as torch."""
     x = _array(input, "unique_consecutive", "input")
+    return_inverse, return_counts = _flags(return_inverse, return_counts, "unique_consecutive")
     if dim is None:
         flat = x.reshape(-1)
         starts = np.ones(flat.shape, bool)
@@ -146,7 +158,9 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     tensor of ``elements``' shape, as torch."""
     e = _array(elements, "isin", "elements")
     t = _array(test_elements, "isin", "test_elements")
-    return Tensor._wrap(np.isin(e, t, assume_unique=bool(assume_unique), invert=bool(invert)))
+    assume_unique = _bool_arg(assume_unique, "assume_unique", "isin")
+    return Tensor._wrap(np.isin(e, t, assume_unique=assume_unique,
+                                invert=_bool_arg(invert, "invert", "isin")))
 
 
 def bincount(input, weights=None, minlength=0):

@@ -18,6 +18,23 @@ __all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_st
            "rot90", "fliplr", "flipud", "tril_indices", "triu_indices"]
 
 
+def _input(x, fn):
+    if not isinstance(x, Tensor):  # else an AttributeError from the first method called on it
+        raise TypeError(f"{fn}(): argument 'input' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def _index(v, fn, name):
+    """An int argument (bools refused), or a TypeError naming it: ``operator.index`` alone says
+    "'str' object cannot be interpreted as an integer", naming nothing."""
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{fn}(): argument '{name}' must be int, not bool")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{fn}(): argument '{name}' must be int, not {type(v).__name__}") from None
+
+
 def _tensors(tensors, fn):
     tensors = list(tensors)
     for i, t in enumerate(tensors):
@@ -199,7 +216,7 @@ dsplit = _split_along("dsplit", lambda nd: 2, 3)
 
 def ravel(input):
     """``input`` flattened to 1-D, as torch."""
-    return input.reshape(-1)
+    return _input(input, "ravel").reshape(-1)
 
 
 def take(input, index):
@@ -219,17 +236,23 @@ def take(input, index):
 def rot90(input, k=1, dims=(0, 1)):
     """``input`` rotated by ``k`` quarter turns in the plane of ``dims``, from the first towards
     the second, as torch (and NumPy)."""
-    dims = tuple(dims)
+    _input(input, "rot90")
+    k = _index(k, "rot90", "k")
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        raise TypeError(f"rot90(): argument 'dims' must be a tuple of ints, not "
+                        f"{type(dims).__name__}") from None
     nd = input.ndim
     if len(dims) != 2:
         raise ValueError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
     if nd < 2:
         raise ValueError(f"expected total dims >= 2, but got total dims = {nd}")
-    a, b = (_one_axis(operator.index(d), nd, "dim") for d in dims)  # out of range: refused
+    a, b = (_one_axis(_index(d, "rot90", "dims"), nd, "dim") for d in dims)  # out of range: refused
     if a == b:
         raise ValueError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and "
                          f"dim1 = {dims[1]}")
-    k = operator.index(k) % 4
+    k = k % 4
     if k == 0:
         return input.clone()
     if k == 2:
@@ -238,19 +261,20 @@ def rot90(input, k=1, dims=(0, 1)):
 
 
 def fliplr(input):
-    if input.ndim < 2:
+    if _input(input, "fliplr").ndim < 2:
         raise ValueError("Input must be >= 2-d.")
     return input.flip(1)
 
 
 def flipud(input):
-    if input.ndim < 1:
+    if _input(input, "flipud").ndim < 1:
         raise ValueError("Input must be >= 1-d.")
     return input.flip(0)
 
 
 def _indices(fn, np_fn, row, col, offset):
-    row, col, offset = (operator.index(v) for v in (row, col, offset))
+    row, col, offset = (_index(v, fn, name) for v, name in ((row, "row"), (col, "col"),
+                                                             (offset, "offset")))
     if row < 0 or col < 0:
         raise ValueError(f"{fn}: row and col must be non-negative, got {row} and {col}")
     r, c = np_fn(row, offset, col)

@@ -100,6 +100,12 @@ def _operand(x):
                     f"or a Python number)")
 
 
+def _other_tensor(x, fn):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument 'other' must be Tensor, not {type(x).__name__}")
+    return x
+
+
 def _shape_of(x):
     return x._data.shape if type(x) is Tensor else np.shape(x)
 
@@ -174,6 +180,17 @@ def _equality(fn, a, b):
         b = _operand(b)
     except TypeError:
         return NotImplemented
+    return _compare(fn, a, b)
+
+
+def _named_compare(fn, name, a, b):
+    """``a.eq(b)`` and its kin by name: unlike the ``==`` operator, which answers False for a
+    string or None (Python's identity fallback), torch's named comparisons refuse them."""
+    try:
+        b = _operand(b)
+    except TypeError:
+        raise TypeError(f"{name}(): argument 'other' must be Tensor or Number, not "
+                        f"{type(b).__name__}") from None
     return _compare(fn, a, b)
 
 
@@ -316,6 +333,18 @@ def _as_data(data, dtype):
     return arr
 
 
+def _bool_arg(v, name, fn):
+    """A bool argument (``keepdim``, ``requires_grad``, ``descending``, ...) as a Python bool, or a
+    ``TypeError`` in the words of ``functional._checks._flag`` (which the Tensor layer cannot
+    import: the functional package imports this module). Read by truth value, ``keepdim="False"``
+    kept the dims and ``requires_grad="no"`` tracked gradients, silently. A NumPy bool is taken."""
+    if type(v) is bool:
+        return v
+    if isinstance(v, np.bool_):
+        return bool(v)
+    raise TypeError(f"{fn}(): argument '{name}' must be bool, not {type(v).__name__}")
+
+
 class _Unset:
     """The default of a keyword that counts as not given (``UNSET`` in docs/api.md): torch's
     ``dim=``/``keepdim=`` on the NumPy-named methods, NumPy's names on torch-named ones."""
@@ -412,6 +441,8 @@ class Tensor:
     _view_path = None
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        if requires_grad is not False:  # one identity test on the common path
+            requires_grad = _bool_arg(requires_grad, "requires_grad", "Tensor")
         if type(data) is np.ndarray and dtype is None and data.dtype.kind == "f":
             # a float array taken as it is, without _as_data's checks (~0.4 us): a training
             # loop may wrap its arrays as fresh leaves every step
@@ -513,6 +544,7 @@ class Tensor:
         return t
 
     def requires_grad_(self, flag=True):
+        flag = _bool_arg(flag, "requires_grad", "requires_grad_")
         if flag and self._data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype "
                             f"{self.data.dtype}")
@@ -554,6 +586,7 @@ class Tensor:
 
     @staticmethod
     def randn(*shape, dtype=np.float32, requires_grad=False):
+        _bool_arg(requires_grad, "requires_grad", "randn")  # before the generator moves
         # A float dtype only: an integer "normal sample" would be silently truncated.
         dtype = _dtype_arg(dtype, "randn", floating=True)
         shape = _new_shape(shape, "randn")
@@ -562,12 +595,14 @@ class Tensor:
 
     @staticmethod
     def rand(*shape, dtype=np.float32, requires_grad=False):
+        _bool_arg(requires_grad, "requires_grad", "rand")  # before the generator moves
         dtype = _dtype_arg(dtype, "rand", floating=True)
         arr = _random.generator().random(_new_shape(shape, "rand")).astype(dtype, copy=False)
         return Tensor(arr, requires_grad=requires_grad)
 
     @staticmethod
     def uniform(*shape, low=0.0, high=1.0, dtype=np.float32, requires_grad=False):
+        _bool_arg(requires_grad, "requires_grad", "uniform")  # before the generator moves
         dtype = _dtype_arg(dtype, "uniform", floating=True)
         shape = _new_shape(shape, "uniform")
         low, high = _scalar_arg(low, "uniform(): low"), _scalar_arg(high, "uniform(): high")
@@ -1142,14 +1177,17 @@ class Tensor:
             # as torch's; none to pick from is an error there too
             raise ValueError(f"{name}(): cannot take the {name} of an empty tensor of shape "
                              f"{self.shape}" + ("" if axis is None else f" along axis {axis}"))
-        return Tensor._wrap(np.asarray(fn(self._data, axis=axis, keepdims=bool(keepdims)),
+        keep = keepdims if type(keepdims) is bool else _bool_arg(keepdims, "keepdim", name)
+        return Tensor._wrap(np.asarray(fn(self._data, axis=axis, keepdims=keep),
                                        dtype=np.int64))
 
     # ---- reductions ----------------------------------------------------------------------------
     def _reduce(self, op, axis, keepdims):
         axes = _axes(axis, self._data.ndim)
+        if type(keepdims) is not bool:  # keepdims="False" kept the dims
+            keepdims = _bool_arg(keepdims, "keepdim", op.name)
         try:
-            return apply(op, self, axis=axes, keepdims=bool(keepdims))
+            return apply(op, self, axis=axes, keepdims=keepdims)
         except ValueError:
             # Only max, min and logsumexp fail, and only over an axis of size 0 (NumPy's "zero-size
             # array to reduction operation maximum which has no identity"). Caught here, on the
@@ -1257,7 +1295,8 @@ class Tensor:
             name = "ddof" if ddof is not None else "correction"
             raise TypeError(f"{fn}(): {name} must be a number, got {c!r}")
         axes = _axes(axis, self._data.ndim)
-        return apply(op, self, axis=axes, correction=c, keepdims=bool(keepdims))
+        keep = _bool_arg(keepdims, "keepdim", fn)
+        return apply(op, self, axis=axes, correction=c, keepdims=keep)
 
     def addcmul(self, tensor1, tensor2, *, value=1):
         """``self + value * tensor1 * tensor2`` (``torch.Tensor.addcmul``); see ``tg.addcmul``."""
@@ -1557,6 +1596,8 @@ class Tensor:
         equal values keep their order either way (always stable, as ``stable=True``). The
         values' gradient goes back to where each came from."""
         d = self._dim(dim, "sort")
+        descending = _bool_arg(descending, "descending", "sort")
+        _bool_arg(stable, "stable", "sort")  # always stable; a flag all the same
         if not descending:
             order = np.argsort(self._data, axis=d, kind="stable")
         else:  # ascending on the reversed axis, read backwards: ties stay first-come
@@ -1568,6 +1609,8 @@ class Tensor:
         """The ``k`` largest (or smallest) values along ``dim`` and their indices, as
         ``torch.topk``, in order (``sorted=False`` is taken and gives the same order)."""
         d = self._dim(dim, "topk")
+        largest = _bool_arg(largest, "largest", "topk")
+        _bool_arg(sorted, "sorted", "topk")  # always sorted; a flag all the same
         n = self._data.shape[d]
         if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral) \
                 or not 0 <= k <= n:
@@ -1598,7 +1641,7 @@ class Tensor:
         node.hooks.insert(at, _RetainGrad(self))
 
     def expand_as(self, other):
-        return self.expand(*other.shape)
+        return self.expand(*_other_tensor(other, "expand_as").shape)
 
     def numel(self):
         return self._data.size
@@ -1734,8 +1777,8 @@ class Tensor:
         """Zeros, as ``tg.empty`` (uninitialized memory would make runs differ)."""
         return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
-    def type_as(self, other): return self.astype(other._data.dtype)
-    def view_as(self, other): return self.reshape(other._data.shape)
+    def type_as(self, other): return self.astype(_other_tensor(other, "type_as")._data.dtype)
+    def view_as(self, other): return self.reshape(_other_tensor(other, "view_as")._data.shape)
     reshape_as = view_as
     def unbind(self, dim=0): return _tensor_index.unbind(self, dim)
 
@@ -1836,8 +1879,8 @@ class Tensor:
         return where(condition, self, other)
 
     # torch's comparison methods: the operators under their names
-    def eq(self, other): return self == other
-    def ne(self, other): return self != other
+    def eq(self, other): return _named_compare(np.equal, "eq", self, other)
+    def ne(self, other): return _named_compare(np.not_equal, "ne", self, other)
     def lt(self, other): return self < other
     def le(self, other): return self <= other
     def gt(self, other): return self > other
@@ -2702,8 +2745,9 @@ def vecdot(a, b, axis=-1, keepdims=False, *, dim=_UNSET, keepdim=_UNSET):
                              f"broadcast together") from None
     axes = _axes(axis, ndim)
     extra = ops.SAME if a is b else None
-    out = ops.VecDot.forward(a._data, b._data, axes, bool(keepdims))
-    return _make(ops.VecDot, out, (a, b), (a._data, b._data), dict(axis=axes, keepdims=bool(keepdims)),
+    keepdims = _bool_arg(keepdims, "keepdim", "vecdot")
+    out = ops.VecDot.forward(a._data, b._data, axes, keepdims)
+    return _make(ops.VecDot, out, (a, b), (a._data, b._data), dict(axis=axes, keepdims=keepdims),
                  extra)
 
 
