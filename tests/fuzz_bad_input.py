@@ -21,6 +21,9 @@ and classifies what happens:
           AttributeError/KeyError/ZeroDivisionError/UnboundLocalError/...; a hang; or state
           (module buffers, optimizer state, input data, the RNG) changed before the raise
   ACCEPT  we accept what torch refuses (review: a documented extension, or silent garbage)
+  MEM     a huge size refused for want of memory (MemoryError), as torch refuses it
+  MISMATCH / SUSPECT  accepted by both, values differ / a scheduler's lr became inf or NaN
+          (review: random draws and in-place methods differ by construction)
 
 The search and the tables are heuristics: a name with no valid call found is listed as
 uncovered, not fuzzed.
@@ -315,6 +318,12 @@ def classify_error(e, names):
     fname, func, line = last_frame(e.__traceback__)
     where = f"{os.path.relpath(fname, os.path.dirname(PKG))}:{line} {func}"
     msg = str(e)
+    if isinstance(e, MemoryError) or "array is too big" in msg:
+        # a huge size: NumPy's "Unable to allocate 14.6 TiB for an array with shape ..." says
+        # what went wrong, as torch's "can't allocate memory" does
+        return "MEM", f"{type(e).__name__}: {msg[:120]}"
+    if isinstance(e, KeyError) and "initial_lr" in msg and fname.startswith(PKG):
+        return "GOOD", f"KeyError (torch's too): {msg[:160]}"  # resuming a scheduler, as torch
     if isinstance(e, BAD_TYPES):
         return "BAD", f"{type(e).__name__} at {where}: {msg[:160]}"
     if not fname.startswith(PKG):

@@ -258,7 +258,11 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
         dt = np.result_type(*tensors) if dtype is None else _dtype_arg(dtype, "normal", True)
         m = m if m is not None else _number(mean, "normal", "mean")
         s = s if s is not None else _number(std, "normal", "std")
-        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        try:
+            shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        except ValueError:  # NumPy's words named neither argument
+            raise ValueError(f"normal(): the shapes of mean {list(np.shape(m))} and std "
+                             f"{list(np.shape(s))} cannot be broadcast together") from None
     if dt.kind != "f":
         raise TypeError(f"normal(): expected a floating point dtype, got {dt}")
     if np.any(np.asarray(s) < 0):

@@ -3,6 +3,7 @@
 gradient, as in torch) and ``kthvalue`` (values with the gradient of a gather)."""
 from __future__ import annotations
 
+import math
 import operator
 from collections import namedtuple
 
@@ -192,9 +193,17 @@ def histc(input, bins=100, min=0, max=0):
     x = _array(input, "histc", "input")
     if x.dtype.kind != "f":
         raise TypeError(f"histc(): input must be floating point, got dtype {x.dtype}")
-    bins = operator.index(bins)
+    if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer)):
+        raise TypeError(f"histc(): argument 'bins' must be int, not {type(bins).__name__}")
+    bins = int(bins)
     if bins <= 0:
         raise ValueError("torch.histc(): bins must be > 0")
+    for name, v in (("min", min), ("max", max)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
+                                                                   np.floating)):
+            raise TypeError(f"histc(): argument '{name}' must be Number, not {type(v).__name__}")
+        if not math.isfinite(v):  # NumPy's "supplied range of [nan, 0.0] is not finite"
+            raise ValueError(f"torch.histc(): range of [{min}, {max}] is not finite")
     lo, hi = float(min), float(max)
     if lo == hi and x.size:
         lo, hi = float(x.min()), float(x.max())

@@ -89,6 +89,13 @@ def column_stack(tensors):
 
 def broadcast_shapes(*shapes):
     """The shape the given shapes broadcast to, a tuple (torch: a ``torch.Size``)."""
+    for s in shapes:  # NumPy's own TypeError named no argument
+        items = (s,) if isinstance(s, int) else s
+        if not isinstance(items, (tuple, list)) or any(
+                isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer))
+                for d in items):
+            raise TypeError(f"broadcast_shapes(): each shape must be an int or a tuple of ints, "
+                            f"got {s!r}")
     try:
         return tuple(np.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s)
                                            for s in shapes]))

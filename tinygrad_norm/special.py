@@ -214,6 +214,11 @@ def zeta(input, other):
     """Hurwitz's zeta function ``sum_k (other + k)^-input``. Gradient to ``other`` only: like
     torch, backward through ``input`` raises."""
     x, q = _both(input, other, "zeta")
+    try:  # checked here: NumPy's broadcast error came from inside the op
+        np.broadcast_shapes(x.shape, q.shape)
+    except ValueError:
+        raise ValueError(f"zeta(): the shapes of input {list(x.shape)} and other "
+                         f"{list(q.shape)} cannot be broadcast together") from None
     return apply(ops.Zeta, x, q)
 
 

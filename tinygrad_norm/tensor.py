@@ -8,6 +8,7 @@ for.
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 import operator
 import warnings
@@ -630,11 +631,13 @@ class Tensor:
     @staticmethod
     def zeros_like(t, dtype=None, requires_grad=False):
         d = t._data if isinstance(t, Tensor) else np.asarray(t)
+        dtype = None if dtype is None else _dtype_arg(dtype, "zeros_like")  # not NumPy's error
         return Tensor(np.zeros_like(d, dtype=dtype), requires_grad=requires_grad)
 
     @staticmethod
     def ones_like(t, dtype=None, requires_grad=False):
         d = t._data if isinstance(t, Tensor) else np.asarray(t)
+        dtype = None if dtype is None else _dtype_arg(dtype, "ones_like")  # not NumPy's error
         return Tensor(np.ones_like(d, dtype=dtype), requires_grad=requires_grad)
 
     # ---- properties and interop ---------------------------------------------------------------
@@ -1982,6 +1985,10 @@ class Tensor:
         """Uniform values in [from_, to) (torch's ``from``, a Python keyword), in place."""
         self._in_place("uniform_")
         lo, hi = _scalar_arg(from_, "uniform_(): from"), _scalar_arg(to, "uniform_(): to")
+        if lo is None or hi is None:
+            raise TypeError(f"uniform_(): from and to must be numbers, got {lo!r} and {hi!r}")
+        if not math.isfinite(hi - lo):  # NumPy's OverflowError from inside its generator
+            raise ValueError(f"uniform_ expects to-from to be finite, got from={lo}, to={hi}")
         if not lo <= hi:
             raise ValueError(f"uniform_ expects to return a [from, to) range, but found from={lo}"
                              f" > to={hi}")
@@ -1990,6 +1997,8 @@ class Tensor:
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         self._in_place("normal_")
         mean, std = _scalar_arg(mean, "normal_(): mean"), _scalar_arg(std, "normal_(): std")
+        if mean is None or std is None:  # else NumPy's "must be real number, not NoneType"
+            raise TypeError(f"normal_(): mean and std must be numbers, got {mean!r} and {std!r}")
         if not std >= 0:
             raise ValueError(f"normal expects std >= 0.0, but found std {std}")
         return self._put("normal_", _random.resolve(generator).normal(mean, std, self._data.shape))

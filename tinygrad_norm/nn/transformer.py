@@ -190,6 +190,9 @@ class TransformerDecoderLayer(_Layer):
         memory_is_causal = _flag(memory_is_causal, "memory_is_causal", cls)
         self._check_input(tgt, f"{cls}: tgt")
         self._check_input(memory, f"{cls}: memory")
+        # the cross-attention's checks, before the self-attention block draws dropout masks: a
+        # memory it refuses must not move the generator first
+        self.multihead_attn._check_inputs(tgt, memory, memory)
         x = tgt
         sa = (tgt_mask, tgt_key_padding_mask, tgt_is_causal)
         mha = (memory, memory_mask, memory_key_padding_mask, memory_is_causal)
