@@ -419,8 +419,14 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     fn = "cdist"
     a, b = _tensor(x1, fn, "x1"), _tensor(x2, fn, "x2")
     p = _scalar_arg(p, "cdist(): p")
-    if p is None or p < 0:
+    if p is None or not p >= 0:  # NaN too
         raise ValueError(f"cdist only supports non-negative p values, got {p}")
+    modes = (None, "use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+             "donot_use_mm_for_euclid_dist")
+    if not any(compute_mode is m or (isinstance(compute_mode, str) and compute_mode == m)
+               for m in modes):  # any value was taken (and ignored), silently
+        raise ValueError(f"cdist(): compute_mode must be one of {modes[1:]} or None, got "
+                         f"{compute_mode!r}")
     for t, name in ((a, "X1"), (b, "X2")):
         if t.data.ndim < 2:
             raise ValueError(f"cdist only supports at least 2D tensors, {name} got: "

@@ -353,9 +353,9 @@ def renorm(input, p, dim, maxnorm):
     ``torch.renorm``; the gradient flows through the norm too, as torch's."""
     x = _tensor(input, "renorm")
     p, maxnorm = _number(p, "renorm", "p"), _number(maxnorm, "renorm", "maxnorm")
-    if p <= 0:
+    if not p > 0:  # NaN too
         raise ValueError("renorm: non-positive-norm not supported")
-    if maxnorm < 0:
+    if not maxnorm >= 0:
         raise ValueError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
     if x._data.ndim <= 1:
         raise ValueError(f"renorm: input needs at least 2 dimensions, got {x.data.ndim} "

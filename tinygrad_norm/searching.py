@@ -222,6 +222,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     if not isinstance(input, Tensor):
         raise TypeError(f"kthvalue(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")
+    keepdim = _bool_arg(keepdim, "keepdim", "kthvalue")
     nd = max(input.ndim, 1)
     d = operator.index(dim)
     if not -nd <= d < nd:

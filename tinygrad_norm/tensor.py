@@ -620,6 +620,10 @@ class Tensor:
             _scalar_arg(v, f"arange(): {name}")  # a TypeError naming it, not NumPy's
         if step == 0:
             raise ValueError("arange(): step must be non-zero")  # NumPy: ZeroDivisionError
+        lo, hi = (0, start) if stop is None else (start, stop)
+        if (hi - lo) * step < 0:  # NumPy answered an empty tensor; torch refuses
+            raise ValueError(f"arange(): upper bound and lower bound inconsistent with step "
+                             f"sign (start={lo}, end={hi}, step={step})")
         arr = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
         return Tensor(arr.astype(_dtype_arg(dtype, "arange")), requires_grad=requires_grad)
 
@@ -2287,6 +2291,7 @@ def _torch_extreme(x, name, other, keepdims, dim, keepdim):
                             f"is no dim or keepdim")
         return (maximum if name == "max" else minimum)(x, other)
     d, k = _torch_dims(name, other, keepdims, dim, keepdim)
+    k = _bool_arg(k, "keepdim", name)  # None or "False" was read by truth value
     if d is None:
         if k:
             raise TypeError(f"{name}(): keepdim needs a dim")

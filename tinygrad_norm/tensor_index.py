@@ -939,6 +939,7 @@ def median(input, dim=None, keepdim=False):
     gradient ties share evenly; with ``dim``, ``(values, indices)`` along it, the gradient going
     to the index. NaN is the median where a slice holds one."""
     x = _tensor(input, "median")
+    keepdim = _bool_arg(keepdim, "keepdim", "median")
     if dim is None:
         flat = x.reshape(-1)
         if flat._data.size == 0:  # NaN, on the graph (backward gives an empty gradient)
