@@ -4,12 +4,11 @@ gradient, as in torch) and ``kthvalue`` (values with the gradient of a gather)."
 from __future__ import annotations
 
 import math
-import operator
 from collections import namedtuple
 
 import numpy as np
 
-from .tensor import Tensor, _bool_arg, _one_axis
+from .tensor import Tensor, _bool_arg, _int_arg, _one_axis
 
 __all__ = ["searchsorted", "bucketize", "unique", "unique_consecutive", "isin", "bincount",
            "histc", "kthvalue"]
@@ -96,7 +95,7 @@ def _dim(x, dim):
     no other axis of size 0."""
     if x.ndim == 0:
         raise ValueError(f"Dimension specified as {dim} but tensor has no dimensions")
-    d = _one_axis(operator.index(dim), x.ndim, "dim")
+    d = _one_axis(_int_arg(dim, "dim", "unique"), x.ndim, "dim")
     if x.size == 0 and x.shape[d] != 0:
         raise ValueError("There are 0 sized dimensions, and they aren't selected, so unique "
                          "cannot be applied")
@@ -174,7 +173,7 @@ def bincount(input, weights=None, minlength=0):
                          f"{x.ndim}-d {x.dtype}")
     if x.size and x.min() < 0:
         raise ValueError("bincount only supports 1-d non-negative integral inputs.")
-    minlength = operator.index(minlength)
+    minlength = _int_arg(minlength, "minlength", "bincount")
     if minlength < 0:
         raise ValueError("minlength should be >= 0")
     if weights is None:
@@ -224,11 +223,11 @@ def kthvalue(input, k, dim=-1, keepdim=False):
                         f"{type(input).__name__}")
     keepdim = _bool_arg(keepdim, "keepdim", "kthvalue")
     nd = max(input.ndim, 1)
-    d = operator.index(dim)
+    d = _int_arg(dim, "dim", "kthvalue")
     if not -nd <= d < nd:
         raise ValueError(f"kthvalue(): dim {d} is out of range for a {input.ndim}-D tensor")
     d %= nd
-    k = operator.index(k)
+    k = _int_arg(k, "k", "kthvalue")
     size = input.shape[d] if input.ndim else 1
     if not 1 <= k <= size:
         raise ValueError(f"kthvalue(): selected number k out of range for dimension {d}")

@@ -6,11 +6,10 @@
 concatenation: gradients come from those."""
 from __future__ import annotations
 
-import operator
 
 import numpy as np
 
-from .tensor import Tensor, _one_axis, concatenate, stack
+from .tensor import Tensor, _int_arg, _one_axis, concatenate, stack
 
 __all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack", "dstack",
            "column_stack", "broadcast_shapes", "broadcast_tensors", "block_diag",
@@ -24,19 +23,12 @@ def _input(x, fn):
     return x
 
 
-def _index(v, fn, name):
-    """An int argument (bools refused), or a TypeError naming it: ``operator.index`` alone says
-    "'str' object cannot be interpreted as an integer", naming nothing."""
-    if isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{fn}(): argument '{name}' must be int, not bool")
-    try:
-        return operator.index(v)
-    except TypeError:
-        raise TypeError(f"{fn}(): argument '{name}' must be int, not {type(v).__name__}") from None
-
-
 def _tensors(tensors, fn):
-    tensors = list(tensors)
+    try:
+        tensors = list(tensors)
+    except TypeError:  # "'NoneType' object is not iterable" named nothing
+        raise TypeError(f"{fn}(): expected a sequence of Tensors, got "
+                        f"{type(tensors).__name__}") from None
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"{fn}(): expected a sequence of Tensors, element {i} is a "
@@ -160,11 +152,11 @@ def _sections(n, indices_or_sections, fn):
                             f"tensor, got dtype {ios.dtype} and {ios.ndim} dims")
         ios = int(ios.item()) if ios.ndim == 0 else [int(v) for v in ios._data]
     if isinstance(ios, (list, tuple)):
-        cuts = [operator.index(v) for v in ios]
+        cuts = [_int_arg(v, "indices_or_sections", fn) for v in ios]
         starts, stops = [0] + cuts, cuts + [n]
         return [(min(max(a if a >= 0 else a + n, 0), n), min(max(b if b >= 0 else b + n, 0), n))
                 for a, b in zip(starts, stops)]
-    k = operator.index(ios)
+    k = _int_arg(ios, "indices_or_sections", fn)
     if k <= 0:
         raise ValueError(f"{fn}(): number of sections must be larger than 0, got {k}")
     q, r = divmod(n, k)
@@ -185,7 +177,7 @@ def tensor_split(input, indices_or_sections, dim=0):
     if input.ndim == 0:
         raise ValueError("tensor_split expected at least a 1-dimensional tensor, but got a "
                          "tensor with 0 dims")
-    d = operator.index(dim)
+    d = _int_arg(dim, "dim", "tensor_split")
     if not -input.ndim <= d < input.ndim:
         raise ValueError(f"tensor_split(): dim {d} is out of range for a {input.ndim}-D tensor")
     d %= input.ndim
@@ -244,7 +236,7 @@ def rot90(input, k=1, dims=(0, 1)):
     """``input`` rotated by ``k`` quarter turns in the plane of ``dims``, from the first towards
     the second, as torch (and NumPy)."""
     _input(input, "rot90")
-    k = _index(k, "rot90", "k")
+    k = _int_arg(k, "k", "rot90")
     try:
         dims = tuple(dims)
     except TypeError:
@@ -255,7 +247,8 @@ def rot90(input, k=1, dims=(0, 1)):
         raise ValueError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
     if nd < 2:
         raise ValueError(f"expected total dims >= 2, but got total dims = {nd}")
-    a, b = (_one_axis(_index(d, "rot90", "dims"), nd, "dim") for d in dims)  # out of range: refused
+    # out of range: refused
+    a, b = (_one_axis(_int_arg(d, "dims", "rot90"), nd, "dim") for d in dims)
     if a == b:
         raise ValueError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and "
                          f"dim1 = {dims[1]}")
@@ -280,7 +273,7 @@ def flipud(input):
 
 
 def _indices(fn, np_fn, row, col, offset):
-    row, col, offset = (_index(v, fn, name) for v, name in ((row, "row"), (col, "col"),
+    row, col, offset = (_int_arg(v, name, fn) for v, name in ((row, "row"), (col, "col"),
                                                              (offset, "offset")))
     if row < 0 or col < 0:
         raise ValueError(f"{fn}: row and col must be non-negative, got {row} and {col}")
@@ -305,12 +298,12 @@ def unfold(input, dimension, size, step):
     the windows along ``dimension`` and each window's elements in a new last dimension, as
     torch; overlapping windows add up in the gradient."""
     nd = max(input.ndim, 1)
-    d = operator.index(dimension)
+    d = _int_arg(dimension, "dimension", "unfold")
     if not -nd <= d < nd:
         raise ValueError(f"unfold(): dimension {d} is out of range for a {input.ndim}-D tensor")
     d %= nd
     x = input.reshape(1) if input.ndim == 0 else input
-    n, size, step = x.shape[d], operator.index(size), operator.index(step)
+    n, size, step = x.shape[d], _int_arg(size, "size", "unfold"), _int_arg(step, "step", "unfold")
     if size > n:
         raise ValueError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
     if step <= 0:

@@ -346,6 +346,17 @@ def _bool_arg(v, name, fn):
     raise TypeError(f"{fn}(): argument '{name}' must be bool, not {type(v).__name__}")
 
 
+def _int_arg(v, name, fn):
+    """An int argument (bools refused), or a ``TypeError`` naming it: ``operator.index`` alone
+    says "'str' object cannot be interpreted as an integer", naming nothing."""
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{fn}(): argument '{name}' must be int, not bool")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{fn}(): argument '{name}' must be int, not {type(v).__name__}") from None
+
+
 class _Unset:
     """The default of a keyword that counts as not given (``UNSET`` in docs/api.md): torch's
     ``dim=``/``keepdim=`` on the NumPy-named methods, NumPy's names on torch-named ones."""
@@ -2026,7 +2037,7 @@ class Tensor:
                          dt.kind == "b" else int(np.iinfo(dt).max) + 1)
         else:
             lo, hi = (0, from_) if to is None else (from_, to)
-        lo, hi = operator.index(lo), operator.index(hi)
+        lo, hi = _int_arg(lo, "from", "random_"), _int_arg(hi, "to", "random_")
         if lo >= hi:
             raise ValueError(f"random_ expects 'from' to be less than 'to', but got from={lo} "
                              f">= to={hi}")
@@ -2821,6 +2832,8 @@ def _tensor_list(tensors, fn):
         if not isinstance(tensors, Tensor):
             raise TypeError(f"{fn}: tensors must be a sequence of tensors, got "
                             f"{type(tensors).__name__}")
+        if tensors._data.ndim == 0:  # its rows are the sequence; a 0-d one has none
+            raise TypeError(f"{fn}: tensors must be a sequence of tensors, got a 0-d Tensor")
     return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
 
 
