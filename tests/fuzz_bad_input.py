@@ -243,6 +243,28 @@ def hand_table():
     H["tg.vecdot"] = lambda: ((T(3, 4), T(3, 4)), {})
     H["tg.unique_consecutive"] = lambda: ((I(6),), {})
     H["tg.unique"] = lambda: ((I(6),), {})
+    H["tg.from_numpy"] = lambda: ((np.ones((2, 3)),), {})
+    H["tg.clamp"] = lambda: ((T(3, 4),), {"min": 0.2, "max": 0.8})
+    H["tg.clip"] = H["tg.clamp"]
+    H["tg.softmax"] = lambda: ((T(3, 4), 1), {})
+    H["tg.log_softmax"] = H["tg.softmax"]
+    H["tg.cumsum"] = lambda: ((T(3, 4), 1), {})
+    H["tg.cumprod"] = H["tg.cumsum"]
+    H["tg.masked_fill"] = lambda: ((T(3, 4), Tensor(np.eye(3, 4, dtype=bool)), 0.5), {})
+    H["tg.hstack"] = lambda: (([T(3, 4), T(3, 2)],), {})
+    H["tg.take"] = lambda: ((T(3, 4), I(5, high=12)), {})
+    H["tg.cholesky"] = lambda: ((T(3, 3) @ T(3, 3).transpose(0, 1) + Tensor(np.eye(3)),), {})
+    H["tg.transpose"] = lambda: ((T(2, 3, 4), 0, 2), {})
+    H["tg.unsqueeze"] = lambda: ((T(3, 4), 1), {})
+    H["tg.fill_diagonal"] = lambda: ((T(3, 3), 0.5), {})
+    H["tg.unfold"] = lambda: ((T(3, 4), 1, 2, 1), {})
+    H["F.threshold"] = lambda: ((T(3, 4), 0.5, 0.0), {})
+    H["F.threshold_"] = H["F.threshold"]
+    H["L.cholesky"] = H["tg.cholesky"]
+    H["L.multi_dot"] = lambda: (([T(3, 4), T(4, 2), T(2, 5)],), {})
+    H["L.cross"] = lambda: ((T(2, 3), T(2, 3)), {})
+    H["L.solve_triangular"] = lambda: ((T(3, 3) + Tensor(np.eye(3) * 2), T(3, 2)), {"upper": True})
+    H["L.lu_solve"] = None  # needs a factorization; covered by its own tests
     return H
 
 
@@ -599,6 +621,12 @@ CTOR = {"in_features": 4, "out_features": 3, "in1_features": 4, "in2_features": 
         "num_layers": 1, "unflattened_size": (2, 2), "norm_type": 2.0, "out_features_": 3,
         "scale_factor": 2, "num_parameters": 1, "alpha": 1.0, "p": 0.5, "min_val": -1.0,
         "max_val": 1.0, "negative_slope": 0.01, "beta": 1.0, "margin": 1.0}
+CTOR_BY_CLASS = {"Fold": {"output_size": (4, 4), "kernel_size": 2}, "Upsample": {"scale_factor": 2},
+                 "UpsamplingBilinear2d": {"scale_factor": 2}, "UpsamplingNearest2d": {"scale_factor": 2},
+                 "Transformer": {"d_model": 4, "nhead": 2, "num_encoder_layers": 1,
+                                 "num_decoder_layers": 1, "dim_feedforward": 8},
+                 "FractionalMaxPool2d": {"kernel_size": 2, "output_size": 2},
+                 "FractionalMaxPool3d": {"kernel_size": 2, "output_size": 2}}
 
 MODULE_INPUTS = [lambda: (T(2, 3, 8, 8),), lambda: (T(2, 3, 8),), lambda: (T(5, 4),), lambda: (T(2, 3, 4, 4, 4),),
                  lambda: (T(5, 4), T(5, 3)), lambda: (T(2, 3, 4),), lambda: (I(2, 3, high=10),),
@@ -607,6 +635,20 @@ MODULE_INPUTS = [lambda: (T(2, 3, 8, 8),), lambda: (T(2, 3, 8),), lambda: (T(5, 
                  lambda: (T(4, 5), I(4, high=5)), lambda: (T(4), T(4), Tensor(np.array([1., -1, 1, -1]))),
                  lambda: (T(4, 5), T(4, 5), Tensor(np.array([1., -1, 1, -1]))), lambda: (T(4, 5), T(4, 5), T(4, 5)),
                  lambda: (T(1, 12, 9),), lambda: (T(1, 8, 2, 2),), lambda: (T(5, 4), I(5, high=10))]
+
+
+MODULE_TABLE = {
+    "CTLoss": None,
+    "CTCLoss": lambda: (Tensor(np.log(np.full((6, 2, 4), 0.25))), Tensor(np.array([[1, 2], [2, 3]])),
+                        Tensor(np.array([6, 6])), Tensor(np.array([2, 2]))),
+    "MultiLabelMarginLoss": lambda: (T(4, 5), Tensor(np.array([[1, 2, -1, 0, 0]] * 4))),
+    "Upsample": lambda: (T(1, 2, 4, 4, dtype=np.float32),),
+    "UpsamplingBilinear2d": lambda: (T(1, 2, 4, 4, dtype=np.float32),),
+    "UpsamplingNearest2d": lambda: (T(1, 2, 4, 4, dtype=np.float32),),
+    "Fold": lambda: (T(1, 12, 9, dtype=np.float32),),
+    "Transformer": lambda: (T(5, 2, 4, dtype=np.float32), T(3, 2, 4, dtype=np.float32)),
+}
+MODULE_TABLE = {k: v for k, v in MODULE_TABLE.items() if v is not None}
 
 
 def module_classes():
@@ -622,6 +664,8 @@ def module_classes():
 
 
 def module_ctor_args(cls):
+    if cls.__name__ in CTOR_BY_CLASS:
+        return dict(CTOR_BY_CLASS[cls.__name__])
     try:
         sig = inspect.signature(cls)
     except (TypeError, ValueError):
@@ -661,7 +705,11 @@ def fuzz_modules(records, uncovered, only):
         fuzz_call(name + ".__init__", cls, tctor, (), kw, records, names=(n,))
         # forward with bad inputs
         valid = None
-        for ins in [mk() for mk in MODULE_INPUTS] + [tuple(x.astype(np.float32) if x.dtype == np.float64
+        if n in MODULE_TABLE:
+            ins = MODULE_TABLE[n]()
+            r, e = call(m, ins, {})
+            valid = ins if e is None else None
+        for ins in [] if valid is not None else [mk() for mk in MODULE_INPUTS] + [tuple(x.astype(np.float32) if x.dtype == np.float64
                                                            else x for x in mk()) for mk in MODULE_INPUTS]:
             tg.manual_seed(0)
             r, e = call(m, ins, {})
@@ -828,6 +876,8 @@ def fuzz_tensor_methods(records, uncovered, only, table):
         fn = getattr(Tensor, n)
         tfn = getattr(torch.Tensor, n, None) if torch is not None else None
         key = "tg." + n
+        if key not in table and n.endswith("_") and "tg." + n[:-1] in table:
+            key = "tg." + n[:-1]  # the in-place form takes the out-of-place one's arguments
         tabled = {}
         if key in table and table[key] is not None:
             tabled = {key: table[key]}

@@ -115,6 +115,8 @@ CASES = [
     ("unique_dim", lambda: tg.unique(x(4), dim="a"), TypeError, r"unique\(\): argument 'dim'"),
     ("bincount_minlength", lambda: tg.bincount(Tensor(np.array([1, 2])), minlength="a"),
      TypeError, r"bincount\(\): argument 'minlength'"),
+    ("take_input", lambda: tg.take("a", Tensor(np.array([0]))), TypeError,
+     r"take\(\): argument 'input' must be Tensor"),
     ("cat_0d", lambda: tg.cat(Tensor(np.array(1.0))), TypeError, r"got a 0-d Tensor"),
     ("vstack_none", lambda: tg.vstack(None), TypeError, r"vstack\(\): expected a sequence"),
     ("atleast_1d_none", lambda: tg.atleast_1d(None), TypeError, r"atleast_1d\(\)"),
@@ -208,4 +210,18 @@ def test_decoder_layer_refuses_memory_before_drawing_dropout():
     before = _rng_state()
     with pytest.raises(ValueError, match="expected `key` and `value` to be 3-D"):
         layer(tgt, memory)
+    assert _rng_state() == before
+
+
+def test_transformer_refuses_mismatched_inputs_before_the_encoder_draws():
+    tg.manual_seed(0)
+    model = nn.Transformer(d_model=4, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
+                           dim_feedforward=8)
+    dt = model.encoder.layers[0].linear1.weight.dtype
+    src, tgt = Tensor(np.ones((5, 4), dt)), Tensor(np.ones((3, 2, 4), dt))
+    before = _rng_state()
+    with pytest.raises(ValueError, match="both be batched"):
+        model(src, tgt)
+    with pytest.raises(TypeError, match="tgt"):
+        model(Tensor(np.ones((5, 2, 4), dt)), Tensor(np.ones((3, 2, 4), np.int64)))
     assert _rng_state() == before

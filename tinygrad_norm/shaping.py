@@ -221,6 +221,7 @@ def ravel(input):
 def take(input, index):
     """The elements of ``input`` read as 1-D at ``index`` (an integer tensor of any shape; a
     negative index counts from the end), as torch; repeated indices add up in the gradient."""
+    _input(input, "take")
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype != np.int64:  # torch takes int64 only (int32 too is refused there)
         raise TypeError(f"take(): Expected a long tensor for index, but got {idx.dtype}")

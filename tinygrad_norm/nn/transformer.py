@@ -364,6 +364,11 @@ class Transformer(Module):
         for name, t in (("src", src), ("tgt", tgt)):
             if not isinstance(t, Tensor):
                 raise TypeError(f"Transformer: {name} must be a Tensor, got {type(t).__name__}")
+            # the decoder's checks, before the encoder draws its dropout masks
+            self._check_input(t, f"Transformer: {name}")
+        if src.ndim != tgt.ndim:
+            raise ValueError(f"Transformer: src and tgt must both be batched (3-D) or both "
+                             f"unbatched (2-D), got {src.ndim}-D src and {tgt.ndim}-D tgt")
         axis = 0 if self.batch_first else 1
         if src.ndim == 3 and (tgt.ndim != 3 or src.shape[axis] != tgt.shape[axis]):
             raise ValueError("the batch number of src and tgt must be equal")  # PyTorch's words
