@@ -254,6 +254,9 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
         m, s = _number(mean, "normal", "mean"), _number(std, "normal", "std")
         dt = np.dtype(np.float32) if dtype is None else _dtype_arg(dtype, "normal", True)
     else:
+        if size is not None:  # ignored with tensors, silently; torch has no such overload
+            raise TypeError("normal(): size= goes with a number mean and std; with a tensor "
+                            "the shape is the tensors' broadcast shape")
         tensors = [a for a in (m, s) if a is not None]
         dt = np.result_type(*tensors) if dtype is None else _dtype_arg(dtype, "normal", True)
         m = m if m is not None else _number(mean, "normal", "mean")

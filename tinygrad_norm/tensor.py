@@ -1607,6 +1607,8 @@ class Tensor:
         if m.dtype != np.bool_:
             raise TypeError(f"masked_fill(): mask must be boolean, got dtype {m.dtype}")
         v = _scalar_arg(value, "masked_fill(): value")
+        if v is None:  # np.asarray(None, float) is NaN: a fill of NaN, silently
+            raise TypeError("masked_fill(): value must be a number or a 0-d Tensor, got None")
         return where(m, Tensor(np.asarray(v, dtype=self._data.dtype)), self)
 
     def sort(self, dim=-1, descending=False, *, stable=False):

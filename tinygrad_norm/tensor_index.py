@@ -90,6 +90,8 @@ def _index(index, fn, name="index"):
 def _const(value, like):
     """A Python number (or a 1-element tensor) as a 0-d tensor of ``like``'s dtype."""
     v = _scalar_arg(value, "value")
+    if v is None:  # np.asarray(None, float) is NaN: a fill of NaN, silently
+        raise TypeError("value must be a number or a 1-element tensor, got None")
     return Tensor._wrap(np.asarray(v, dtype=like._data.dtype))
 
 
@@ -1138,7 +1140,14 @@ def transpose(input, dim0, dim1):
 
 
 def permute(input, dims):
-    return _tensor(input, "permute").permute(*dims)
+    x = _tensor(input, "permute")
+    if not isinstance(dims, (tuple, list)):
+        raise TypeError(f"permute(): argument 'dims' must be tuple of ints, not "
+                        f"{type(dims).__name__}")
+    if len(dims) != x._data.ndim:  # () reached permute() with no axes: all reversed
+        raise ValueError(f"permute(): number of dims don't match in permute: {len(dims)} dims "
+                         f"for a {x._data.ndim}-D tensor")
+    return x.permute(*dims)
 
 
 def squeeze(input, dim=None):
