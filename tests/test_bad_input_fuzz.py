@@ -129,6 +129,12 @@ CASES = [
     ("rrelu_inf", lambda: F.rrelu(x(3), upper=float("inf")), ValueError, r"upper bound"),
     ("normal_size_with_tensors", lambda: tg.normal(x(3), x(3), size=(3,)), TypeError,
      r"normal\(\): size= goes with a number"),
+    ("interpolate_scale_nan", lambda: F.interpolate(x(1, 1, 4), scale_factor=float("nan")),
+     ValueError, r"interpolate\(\): scale_factor must be finite"),
+    ("upsample_scale_str", lambda: nn.Upsample(scale_factor="abc"), TypeError,
+     r"Upsample: scale_factor must be a float"),
+    ("diagonal_0d", lambda: tg.diagonal(Tensor(np.array(1.0))), IndexError,
+     r"diagonal\(\): Dimension specified as 0 but tensor has no dimensions"),
     ("take_input", lambda: tg.take("a", Tensor(np.array([0]))), TypeError,
      r"take\(\): argument 'input' must be Tensor"),
     ("cat_0d", lambda: tg.cat(Tensor(np.array(1.0))), TypeError, r"got a 0-d Tensor"),
@@ -239,3 +245,9 @@ def test_transformer_refuses_mismatched_inputs_before_the_encoder_draws():
     with pytest.raises(TypeError, match="tgt"):
         model(Tensor(np.ones((5, 2, 4), dt)), Tensor(np.ones((3, 2, 4), np.int64)))
     assert _rng_state() == before
+
+
+def test_transformer_stacks_name_a_1d_input():
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(4, 2, dim_feedforward=8), 1)
+    with pytest.raises(ValueError, match="TransformerEncoder: src: expected an unbatched 2-D"):
+        enc(Tensor(np.ones(4, np.float32)))

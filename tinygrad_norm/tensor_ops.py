@@ -97,6 +97,9 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     x = _tensor(input, "diagonal")
     offset = _int(offset, "diagonal", "offset")
     nd = x._data.ndim
+    if nd == 0:  # else "tuple index out of range" from the axis check
+        raise IndexError(f"diagonal(): Dimension specified as {dim1} but tensor has no "
+                         f"dimensions")
     d1 = _one_axis(_int(dim1, "diagonal", "dim1"), nd, "dim1")
     d2 = _one_axis(_int(dim2, "diagonal", "dim2"), nd, "dim2")
     if d1 == d2:

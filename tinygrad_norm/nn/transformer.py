@@ -90,7 +90,10 @@ def _detect_is_causal_mask(mask, is_causal, size):
     return data.shape == want.shape and bool((data == want).all())
 
 
-def _seq_len(x, batch_first):
+def _seq_len(x, batch_first, who="Transformer"):
+    if x.ndim not in (2, 3):  # a 0-d or 1-D input: "tuple index out of range" below
+        raise ValueError(f"{who}: expected an unbatched 2-D or a batched 3-D input, got "
+                         f"{x.ndim}-D")
     if x.ndim == 2:  # unbatched (S, E)
         return x.shape[0]
     return x.shape[1 if batch_first else 0]
@@ -265,7 +268,7 @@ class TransformerEncoder(Module):
         if not isinstance(src, Tensor):
             raise TypeError(f"{type(self).__name__}: src must be a Tensor, got "
                             f"{type(src).__name__}")
-        size = _seq_len(src, _batch_first(self.layers[0]))
+        size = _seq_len(src, _batch_first(self.layers[0]), "TransformerEncoder: src")
         is_causal = _detect_is_causal_mask(mask, is_causal, size)
         out = src
         for layer in self.layers:
@@ -293,7 +296,7 @@ class TransformerDecoder(Module):
         if not isinstance(tgt, Tensor):
             raise TypeError(f"{type(self).__name__}: tgt must be a Tensor, got "
                             f"{type(tgt).__name__}")
-        size = _seq_len(tgt, _batch_first(self.layers[0]))
+        size = _seq_len(tgt, _batch_first(self.layers[0]), "TransformerDecoder: tgt")
         tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal, size)
         out = tgt
         for layer in self.layers:
