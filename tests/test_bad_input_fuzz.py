@@ -74,6 +74,8 @@ CASES = [
     ("eq_inplace_str", lambda: x(3).eq_("a"), TypeError, r"eq\(\): argument 'other'"),
     ("logical_and_str", lambda: tg.logical_and(x(3), "a"), TypeError,
      r"logical_and\(\): argument 'other'"),
+    ("logical_and_none", lambda: tg.logical_and(x(3), None), TypeError,
+     r"logical_and\(\): argument 'other'"),  # was "takes from 2 to 3 positional arguments"
     ("logical_xor_dict", lambda: tg.logical_xor(x(3), {}), TypeError, r"logical_xor\(\)"),
     # isclose/allclose: NumPy's errors from inside, or a negative/NaN tolerance taken
     ("isclose_shapes", lambda: tg.isclose(x(3, 4), x(0, 4)), ValueError,

@@ -124,10 +124,13 @@ def test(x, fn):
     return Tensor._wrap(np.full(d.shape, fn is np.isfinite))
 
 
-def logical(fn, a, b=None):
+_UNARY = object()  # logical_not's missing operand: None is a (bad) operand of the others
+
+
+def logical(fn, a, b=_UNARY):
     """A bool tensor: nonzero counts as True, as torch's logical_* (no gradient)."""
     ad = a._data if isinstance(a, Tensor) else np.asarray(a)
-    if b is None:
+    if b is _UNARY:
         return Tensor._wrap(np.asarray(fn(ad)))
     bd = b._data if isinstance(b, Tensor) else np.asarray(b)
     if bd.dtype.kind not in "biuf":  # a str or a dict was read as True, silently
