@@ -253,3 +253,9 @@ def test_transformer_stacks_name_a_1d_input():
     enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(4, 2, dim_feedforward=8), 1)
     with pytest.raises(ValueError, match="TransformerEncoder: src: expected an unbatched 2-D"):
         enc(Tensor(np.ones(4, np.float32)))
+
+
+def test_polygamma_past_170_is_infinite_not_an_overflow_error():
+    # 171! does not fit a float64: torch's kernel gives inf there; float(171!) raised here
+    out = S.polygamma(171, Tensor(np.array([0.3, 5.0]))).numpy()
+    np.testing.assert_array_equal(out, [np.inf, np.inf])
