@@ -259,3 +259,9 @@ def test_polygamma_past_170_is_infinite_not_an_overflow_error():
     # 171! does not fit a float64: torch's kernel gives inf there; float(171!) raised here
     out = S.polygamma(171, Tensor(np.array([0.3, 5.0]))).numpy()
     np.testing.assert_array_equal(out, [np.inf, np.inf])
+
+
+def test_normalize_takes_a_huge_eps():
+    # eps ** p overflowed a Python float (OverflowError); torch clamps every norm to eps
+    a = np.linspace(0.1, 0.9, 12).reshape(3, 4)
+    np.testing.assert_allclose(F.normalize(Tensor(a), eps=1e300).numpy(), a / 1e300)
