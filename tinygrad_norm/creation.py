@@ -14,7 +14,7 @@ import numpy as np
 
 from . import ops
 from . import random as _random
-from .tensor import Tensor, _dtype_arg, _new_shape, _scalar_arg, apply, matmul, stack, \
+from .tensor import Tensor, _bool_arg, _dtype_arg, _new_shape, _scalar_arg, apply, matmul, stack, \
     where
 from .tensor_index import _int, _tensor, movedim, norm
 
@@ -106,6 +106,7 @@ def _float_like(input, dtype, fn, kernel):
 
 def rand_like(input, *, dtype=None, requires_grad=False, generator=None):
     """Uniform values in [0, 1) of ``input``'s shape and (float) dtype."""
+    _bool_arg(requires_grad, "requires_grad", "rand_like")  # before the generator moves
     x, dt = _float_like(input, dtype, "rand_like", "check_uniform_bounds")
     a = _rng(generator, "rand_like").random(x.data.shape).astype(dt, copy=False)
     return Tensor(a, requires_grad=requires_grad)
@@ -113,6 +114,7 @@ def rand_like(input, *, dtype=None, requires_grad=False, generator=None):
 
 def randn_like(input, *, dtype=None, requires_grad=False, generator=None):
     """Standard normal values of ``input``'s shape and (float) dtype."""
+    _bool_arg(requires_grad, "requires_grad", "randn_like")  # before the generator moves
     x, dt = _float_like(input, dtype, "randn_like", "normal_kernel_cpu")
     a = _rng(generator, "randn_like").standard_normal(x.data.shape).astype(dt, copy=False)
     return Tensor(a, requires_grad=requires_grad)
@@ -131,6 +133,11 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=np.int64,
             requires_grad=False):
     """Integers uniform in ``[low, high)`` of ``size``, int64 by default, as ``torch.randint``
     (``randint(high, size)`` or ``randint(low, high, size)``)."""
+    # before the generator moves; an integer tensor cannot require gradients (Tensor() says so)
+    if _bool_arg(requires_grad, "requires_grad", "randint") and np.dtype(
+            _dtype_arg(dtype, "randint")).kind != "f":
+        raise TypeError(f"randint(): only floating-point tensors can require gradients, got "
+                        f"dtype {np.dtype(dtype)}")
     if size is None:  # randint(high, size)
         if high is None:
             raise TypeError("randint(): missing the size argument")
@@ -145,6 +152,9 @@ def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, ge
     """Integers uniform in ``[low, high)`` of ``input``'s shape and dtype (``randint_like(x,
     high)`` or ``randint_like(x, low, high)``)."""
     x, dt = _like_dtype(input, dtype, "randint_like")
+    if _bool_arg(requires_grad, "requires_grad", "randint_like") and dt.kind != "f":
+        raise TypeError(f"randint_like(): only floating-point tensors can require gradients, "
+                        f"got dtype {dt}")  # before the generator moves
     if high is None:
         low, high = 0, low
     a = _integers(low, high, x.data.shape, dt, _rng(generator, "randint_like"), "randint_like")
@@ -154,6 +164,10 @@ def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, ge
 def randperm(n, *, generator=None, dtype=np.int64, requires_grad=False):
     """A random permutation of ``0 .. n-1``, int64 by default, as ``torch.randperm``."""
     n = _int(n, "randperm", "n")
+    if _bool_arg(requires_grad, "requires_grad", "randperm") and np.dtype(
+            _dtype_arg(dtype, "randperm")).kind != "f":
+        raise TypeError(f"randperm(): only floating-point tensors can require gradients, got "
+                        f"dtype {np.dtype(dtype)}")  # before the generator moves
     if n < 0:
         raise ValueError(f"n must be non-negative, got {n}")
     dt = _dtype_arg(dtype, "randperm")
@@ -188,6 +202,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     ``input`` (1-D or 2-D; they need not sum to 1), as ``torch.multinomial``: without
     ``replacement`` each category at most once, zero-weight ones after all the others."""
     x = _tensor(input, "multinomial")
+    replacement = _bool_arg(replacement, "replacement", "multinomial")
     n = _int(num_samples, "multinomial", "num_samples")
     if x.data.ndim not in (1, 2):
         raise ValueError("prob_dist must be 1 or 2 dim")
@@ -227,6 +242,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
     """Normal samples of ``mean`` and ``std`` (tensors broadcast together, or numbers with
     ``size``), as ``torch.normal``; a tensor's dtype is kept, float32 otherwise. As torch's, no
     gradient reaches ``mean`` or ``std`` (their derivatives are defined as 0)."""
+    _bool_arg(requires_grad, "requires_grad", "normal")  # before the generator moves
     rng = _rng(generator, "normal")
     m = mean.data if isinstance(mean, Tensor) else None
     s = std.data if isinstance(std, Tensor) else None
@@ -238,11 +254,18 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
         m, s = _number(mean, "normal", "mean"), _number(std, "normal", "std")
         dt = np.dtype(np.float32) if dtype is None else _dtype_arg(dtype, "normal", True)
     else:
+        if size is not None:  # ignored with tensors, silently; torch has no such overload
+            raise TypeError("normal(): size= goes with a number mean and std; with a tensor "
+                            "the shape is the tensors' broadcast shape")
         tensors = [a for a in (m, s) if a is not None]
         dt = np.result_type(*tensors) if dtype is None else _dtype_arg(dtype, "normal", True)
         m = m if m is not None else _number(mean, "normal", "mean")
         s = s if s is not None else _number(std, "normal", "std")
-        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        try:
+            shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        except ValueError:  # NumPy's words named neither argument
+            raise ValueError(f"normal(): the shapes of mean {list(np.shape(m))} and std "
+                             f"{list(np.shape(s))} cannot be broadcast together") from None
     if dt.kind != "f":
         raise TypeError(f"normal(): expected a floating point dtype, got {dt}")
     if np.any(np.asarray(s) < 0):
@@ -399,8 +422,14 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     fn = "cdist"
     a, b = _tensor(x1, fn, "x1"), _tensor(x2, fn, "x2")
     p = _scalar_arg(p, "cdist(): p")
-    if p is None or p < 0:
+    if p is None or not p >= 0:  # NaN too
         raise ValueError(f"cdist only supports non-negative p values, got {p}")
+    modes = (None, "use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+             "donot_use_mm_for_euclid_dist")
+    if not any(compute_mode is m or (isinstance(compute_mode, str) and compute_mode == m)
+               for m in modes):  # any value was taken (and ignored), silently
+        raise ValueError(f"cdist(): compute_mode must be one of {modes[1:]} or None, got "
+                         f"{compute_mode!r}")
     for t, name in ((a, "X1"), (b, "X2")):
         if t.data.ndim < 2:
             raise ValueError(f"cdist only supports at least 2D tensors, {name} got: "

@@ -275,7 +275,7 @@ def flip(input, dims):
 
 def _comparison(name, method):
     def fn(input, other):
-        return getattr(_t(input, name), method)(other)
+        return getattr(_t(input, name), name)(other)  # the named method: it refuses a str
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"``input.{method}(other)``, a bool tensor, as ``torch.{name}``."
     return fn

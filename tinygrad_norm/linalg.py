@@ -570,7 +570,10 @@ def _cast(x, dtype, fn):
     narrow the input's."""
     if dtype is None:
         return x
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:  # NumPy's "data type 'abc' not understood" named no argument
+        raise TypeError(f"{fn}: dtype must be a NumPy dtype, got {dtype!r}") from None
     if dt.kind != "f":
         raise TypeError(f"{fn}: dtype should be floating point or complex, but got "
                         f"{_torch_type(dt)}")

@@ -44,6 +44,10 @@ def round_(x, decimals=0):
                         f"torch); round a float tensor")
     if decimals == 0:
         return _unary(ops.Round, x)
+    if abs(decimals) > 308:
+        # 10 ** decimals must be a finite float64 (torch answers NaN past it); refused before
+        # the op computes the Python int 10 ** 10**12, which took hours
+        raise ValueError(f"round(): decimals must be in [-308, 308], got {decimals}")
     from .tensor import apply
     return apply(ops.Round, x, decimals=decimals)
 
@@ -120,12 +124,18 @@ def test(x, fn):
     return Tensor._wrap(np.full(d.shape, fn is np.isfinite))
 
 
-def logical(fn, a, b=None):
+_UNARY = object()  # logical_not's missing operand: None is a (bad) operand of the others
+
+
+def logical(fn, a, b=_UNARY):
     """A bool tensor: nonzero counts as True, as torch's logical_* (no gradient)."""
     ad = a._data if isinstance(a, Tensor) else np.asarray(a)
-    if b is None:
+    if b is _UNARY:
         return Tensor._wrap(np.asarray(fn(ad)))
     bd = b._data if isinstance(b, Tensor) else np.asarray(b)
+    if bd.dtype.kind not in "biuf":  # a str or a dict was read as True, silently
+        raise TypeError(f"{fn.__name__}(): argument 'other' must be Tensor or Number, not "
+                        f"{type(b).__name__}")
     try:
         return Tensor._wrap(np.asarray(fn(ad, bd)))
     except ValueError:
@@ -198,7 +208,8 @@ def diff(x, n=1, dim=-1, prepend=None, append=None):
         x = concatenate([t for t in (parts[0], x, parts[1]) if t is not None], axis=d)
     lo = (slice(None),) * d + (slice(None, -1),)
     hi = (slice(None),) * d + (slice(1, None),)
-    for _ in range(n):
+    # past the length every difference is empty: n = 10**12 looped for hours
+    for _ in range(min(n, x._data.shape[d])):
         if x._data.dtype == np.bool_:
             x = Tensor._wrap(x._data[hi] != x._data[lo])
         else:

@@ -194,12 +194,10 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """``|input - other| <= atol + rtol * |other|`` elementwise, a bool tensor, as torch."""
+    from .tensor_index import _closeness
     a = _tensor(input, "isclose")
-    b = other._data if isinstance(other, Tensor) else np.asarray(other)
-    if rtol < 0 or atol < 0:
-        raise ValueError(f"isclose(): rtol and atol must be non-negative, got rtol={rtol}, "
-                         f"atol={atol}")
-    return Tensor._wrap(np.isclose(a._data, b, rtol=rtol, atol=atol, equal_nan=bool(equal_nan)))
+    b, equal_nan = _closeness("isclose", a, other, rtol, atol, equal_nan)
+    return Tensor._wrap(np.isclose(a._data, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def signbit(input):

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from . import ops
-from .tensor import Tensor, _one_axis, apply, matmul, where
+from .tensor import Tensor, _bool_arg, _one_axis, apply, matmul, where
 from .tensor_ops import _int, _number, _tensor, outer
 
 __all__ = ["addmm", "addmv", "addr", "addbmm", "mv", "inner", "kron", "chain_matmul", "vdot",
@@ -266,6 +266,7 @@ def vander(x, N=None, increasing=False):
     """The Vandermonde matrix of a 1-D ``x``: columns ``x ** (N-1), ..., x, 1`` (reversed with
     ``increasing``), as ``torch.vander``; integers stay integers (bools become int64)."""
     x = _tensor(x, "vander", "x")
+    increasing = _bool_arg(increasing, "increasing", "vander")
     if x._data.ndim != 1:
         raise ValueError("x must be a one-dimensional tensor.")
     n = x._data.shape[0] if N is None else _int(N, "vander", "N")
@@ -352,9 +353,9 @@ def renorm(input, p, dim, maxnorm):
     ``torch.renorm``; the gradient flows through the norm too, as torch's."""
     x = _tensor(input, "renorm")
     p, maxnorm = _number(p, "renorm", "p"), _number(maxnorm, "renorm", "maxnorm")
-    if p <= 0:
+    if not p > 0:  # NaN too
         raise ValueError("renorm: non-positive-norm not supported")
-    if maxnorm < 0:
+    if not maxnorm >= 0:
         raise ValueError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
     if x._data.ndim <= 1:
         raise ValueError(f"renorm: input needs at least 2 dimensions, got {x.data.ndim} "

@@ -12,7 +12,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .tensor import Tensor, concatenate, where
+from .tensor import Tensor, _bool_arg, concatenate, where
 from .tensor_index import _dim, _dims, _tensor
 
 __all__ = ["nansum", "nanmean", "cummax", "cummin", "logcumsumexp", "aminmax"]
@@ -48,8 +48,8 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     axes = _dims(x, dim, "nansum")
     if x._data.dtype.kind in "biu":
         return Tensor._wrap(np.asarray(np.sum(x._data, axis=axes, dtype=np.int64,
-                                              keepdims=bool(keepdim))))
-    return _without_nan(x).sum(axes, bool(keepdim))
+                                              keepdims=_bool_arg(keepdim, "keepdim", "nansum"))))
+    return _without_nan(x).sum(axes, _bool_arg(keepdim, "keepdim", "nansum"))
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
@@ -61,7 +61,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     if dt.kind != "f":
         raise TypeError(f"nanmean(): expected input to have floating point dtype but got {dt}")
     axes = _dims(x, dim, "nanmean")
-    keep = bool(keepdim)
+    keep = _bool_arg(keepdim, "keepdim", "nanmean")
     count = np.sum(~np.isnan(x._data), axis=axes, keepdims=keep)
     total = _without_nan(x).sum(axes, keep)
     if count.all():
@@ -139,7 +139,7 @@ def aminmax(input, *, dim=None, keepdim=False):
     empty reduction is torch's error (a ``ValueError`` over all elements, an ``IndexError``
     along a dim)."""
     x = _tensor(input, "aminmax")
-    keep = bool(keepdim)
+    keep = _bool_arg(keepdim, "keepdim", "aminmax")
     if dim is None:
         if x._data.size == 0:
             raise ValueError("aminmax(): cannot compute aminmax over an empty dimension as the "

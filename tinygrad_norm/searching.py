@@ -3,12 +3,12 @@
 gradient, as in torch) and ``kthvalue`` (values with the gradient of a gather)."""
 from __future__ import annotations
 
-import operator
+import math
 from collections import namedtuple
 
 import numpy as np
 
-from .tensor import Tensor, _one_axis
+from .tensor import Tensor, _bool_arg, _int_arg, _one_axis
 
 __all__ = ["searchsorted", "bucketize", "unique", "unique_consecutive", "isin", "bincount",
            "histc", "kthvalue"]
@@ -42,6 +42,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     place (``side='left'``) or the last (``'right'``/``right=True``). int64 (int32 with
     ``out_int32``)."""
     fn = "searchsorted"
+    out_int32, right = _bool_arg(out_int32, "out_int32", fn), _bool_arg(right, "right", fn)
     seq, vals = _array(sorted_sequence, fn, "sorted_sequence"), _array(input, fn, "input")
     side = _side(right, side, fn)
     if sorter is not None:
@@ -81,6 +82,8 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
     ``boundaries[i-1] < x <= boundaries[i]`` (``right=True``: ``boundaries[i-1] <= x <
     boundaries[i]``)."""
     b = _array(boundaries, "bucketize", "boundaries")
+    out_int32 = _bool_arg(out_int32, "out_int32", "bucketize")
+    right = _bool_arg(right, "right", "bucketize")
     if b.ndim != 1:
         raise ValueError(f"bucketize(): boundaries tensor must be 1 dimension, but got dim("
                          f"{b.ndim})")
@@ -92,11 +95,17 @@ def _dim(x, dim):
     no other axis of size 0."""
     if x.ndim == 0:
         raise ValueError(f"Dimension specified as {dim} but tensor has no dimensions")
-    d = _one_axis(operator.index(dim), x.ndim, "dim")
+    d = _one_axis(_int_arg(dim, "dim", "unique"), x.ndim, "dim")
     if x.size == 0 and x.shape[d] != 0:
         raise ValueError("There are 0 sized dimensions, and they aren't selected, so unique "
                          "cannot be applied")
     return d
+
+
+def _flags(return_inverse, return_counts, fn):
+    # read by truth value, return_counts="no" returned the counts
+    return (_bool_arg(return_inverse, "return_inverse", fn),
+            _bool_arg(return_counts, "return_counts", fn))
 
 
 def _finish(values, inverse, counts, return_inverse, return_counts):
@@ -112,6 +121,8 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     """The distinct values (or slices along ``dim``), sorted, as torch (which sorts on the CPU
     whatever ``sorted`` says); optionally each element's place in them and each one's count."""
     x = _array(input, "unique", "input")
+    _bool_arg(sorted, "sorted", "unique")  # always sorted; a flag all the same
+    return_inverse, return_counts = _flags(return_inverse, return_counts, "unique")
     if dim is None:  # NaNs kept apart, as torch's (NumPy 2 merges them by default)
         values, inverse, counts = np.unique(x, return_inverse=True, return_counts=True,
                                             equal_nan=False)
@@ -124,6 +135,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
     """Each run of equal consecutive values (or slices along ``dim``) kept once, as torch."""
     x = _array(input, "unique_consecutive", "input")
+    return_inverse, return_counts = _flags(return_inverse, return_counts, "unique_consecutive")
     if dim is None:
         flat = x.reshape(-1)
         starts = np.ones(flat.shape, bool)
@@ -146,7 +158,9 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     tensor of ``elements``' shape, as torch."""
     e = _array(elements, "isin", "elements")
     t = _array(test_elements, "isin", "test_elements")
-    return Tensor._wrap(np.isin(e, t, assume_unique=bool(assume_unique), invert=bool(invert)))
+    assume_unique = _bool_arg(assume_unique, "assume_unique", "isin")
+    return Tensor._wrap(np.isin(e, t, assume_unique=assume_unique,
+                                invert=_bool_arg(invert, "invert", "isin")))
 
 
 def bincount(input, weights=None, minlength=0):
@@ -159,7 +173,7 @@ def bincount(input, weights=None, minlength=0):
                          f"{x.ndim}-d {x.dtype}")
     if x.size and x.min() < 0:
         raise ValueError("bincount only supports 1-d non-negative integral inputs.")
-    minlength = operator.index(minlength)
+    minlength = _int_arg(minlength, "minlength", "bincount")
     if minlength < 0:
         raise ValueError("minlength should be >= 0")
     if weights is None:
@@ -178,9 +192,17 @@ def histc(input, bins=100, min=0, max=0):
     x = _array(input, "histc", "input")
     if x.dtype.kind != "f":
         raise TypeError(f"histc(): input must be floating point, got dtype {x.dtype}")
-    bins = operator.index(bins)
+    if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer)):
+        raise TypeError(f"histc(): argument 'bins' must be int, not {type(bins).__name__}")
+    bins = int(bins)
     if bins <= 0:
         raise ValueError("torch.histc(): bins must be > 0")
+    for name, v in (("min", min), ("max", max)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
+                                                                   np.floating)):
+            raise TypeError(f"histc(): argument '{name}' must be Number, not {type(v).__name__}")
+        if not math.isfinite(v):  # NumPy's "supplied range of [nan, 0.0] is not finite"
+            raise ValueError(f"torch.histc(): range of [{min}, {max}] is not finite")
     lo, hi = float(min), float(max)
     if lo == hi and x.size:
         lo, hi = float(x.min()), float(x.max())
@@ -199,12 +221,13 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     if not isinstance(input, Tensor):
         raise TypeError(f"kthvalue(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")
+    keepdim = _bool_arg(keepdim, "keepdim", "kthvalue")
     nd = max(input.ndim, 1)
-    d = operator.index(dim)
+    d = _int_arg(dim, "dim", "kthvalue")
     if not -nd <= d < nd:
         raise ValueError(f"kthvalue(): dim {d} is out of range for a {input.ndim}-D tensor")
     d %= nd
-    k = operator.index(k)
+    k = _int_arg(k, "k", "kthvalue")
     size = input.shape[d] if input.ndim else 1
     if not 1 <= k <= size:
         raise ValueError(f"kthvalue(): selected number k out of range for dimension {d}")

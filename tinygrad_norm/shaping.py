@@ -6,11 +6,10 @@
 concatenation: gradients come from those."""
 from __future__ import annotations
 
-import operator
 
 import numpy as np
 
-from .tensor import Tensor, _one_axis, concatenate, stack
+from .tensor import Tensor, _int_arg, _one_axis, concatenate, stack
 
 __all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack", "dstack",
            "column_stack", "broadcast_shapes", "broadcast_tensors", "block_diag",
@@ -18,8 +17,18 @@ __all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_st
            "rot90", "fliplr", "flipud", "tril_indices", "triu_indices"]
 
 
+def _input(x, fn):
+    if not isinstance(x, Tensor):  # else an AttributeError from the first method called on it
+        raise TypeError(f"{fn}(): argument 'input' must be Tensor, not {type(x).__name__}")
+    return x
+
+
 def _tensors(tensors, fn):
-    tensors = list(tensors)
+    try:
+        tensors = list(tensors)
+    except TypeError:  # "'NoneType' object is not iterable" named nothing
+        raise TypeError(f"{fn}(): expected a sequence of Tensors, got "
+                        f"{type(tensors).__name__}") from None
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"{fn}(): expected a sequence of Tensors, element {i} is a "
@@ -72,6 +81,13 @@ def column_stack(tensors):
 
 def broadcast_shapes(*shapes):
     """The shape the given shapes broadcast to, a tuple (torch: a ``torch.Size``)."""
+    for s in shapes:  # NumPy's own TypeError named no argument
+        items = (s,) if isinstance(s, int) else s
+        if not isinstance(items, (tuple, list)) or any(
+                isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer))
+                for d in items):
+            raise TypeError(f"broadcast_shapes(): each shape must be an int or a tuple of ints, "
+                            f"got {s!r}")
     try:
         return tuple(np.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s)
                                            for s in shapes]))
@@ -136,11 +152,11 @@ def _sections(n, indices_or_sections, fn):
                             f"tensor, got dtype {ios.dtype} and {ios.ndim} dims")
         ios = int(ios.item()) if ios.ndim == 0 else [int(v) for v in ios._data]
     if isinstance(ios, (list, tuple)):
-        cuts = [operator.index(v) for v in ios]
+        cuts = [_int_arg(v, "indices_or_sections", fn) for v in ios]
         starts, stops = [0] + cuts, cuts + [n]
         return [(min(max(a if a >= 0 else a + n, 0), n), min(max(b if b >= 0 else b + n, 0), n))
                 for a, b in zip(starts, stops)]
-    k = operator.index(ios)
+    k = _int_arg(ios, "indices_or_sections", fn)
     if k <= 0:
         raise ValueError(f"{fn}(): number of sections must be larger than 0, got {k}")
     q, r = divmod(n, k)
@@ -161,7 +177,7 @@ def tensor_split(input, indices_or_sections, dim=0):
     if input.ndim == 0:
         raise ValueError("tensor_split expected at least a 1-dimensional tensor, but got a "
                          "tensor with 0 dims")
-    d = operator.index(dim)
+    d = _int_arg(dim, "dim", "tensor_split")
     if not -input.ndim <= d < input.ndim:
         raise ValueError(f"tensor_split(): dim {d} is out of range for a {input.ndim}-D tensor")
     d %= input.ndim
@@ -199,12 +215,13 @@ dsplit = _split_along("dsplit", lambda nd: 2, 3)
 
 def ravel(input):
     """``input`` flattened to 1-D, as torch."""
-    return input.reshape(-1)
+    return _input(input, "ravel").reshape(-1)
 
 
 def take(input, index):
     """The elements of ``input`` read as 1-D at ``index`` (an integer tensor of any shape; a
     negative index counts from the end), as torch; repeated indices add up in the gradient."""
+    _input(input, "take")
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype != np.int64:  # torch takes int64 only (int32 too is refused there)
         raise TypeError(f"take(): Expected a long tensor for index, but got {idx.dtype}")
@@ -219,17 +236,24 @@ def take(input, index):
 def rot90(input, k=1, dims=(0, 1)):
     """``input`` rotated by ``k`` quarter turns in the plane of ``dims``, from the first towards
     the second, as torch (and NumPy)."""
-    dims = tuple(dims)
+    _input(input, "rot90")
+    k = _int_arg(k, "k", "rot90")
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        raise TypeError(f"rot90(): argument 'dims' must be a tuple of ints, not "
+                        f"{type(dims).__name__}") from None
     nd = input.ndim
     if len(dims) != 2:
         raise ValueError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
     if nd < 2:
         raise ValueError(f"expected total dims >= 2, but got total dims = {nd}")
-    a, b = (_one_axis(operator.index(d), nd, "dim") for d in dims)  # out of range: refused
+    # out of range: refused
+    a, b = (_one_axis(_int_arg(d, "dims", "rot90"), nd, "dim") for d in dims)
     if a == b:
         raise ValueError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and "
                          f"dim1 = {dims[1]}")
-    k = operator.index(k) % 4
+    k = k % 4
     if k == 0:
         return input.clone()
     if k == 2:
@@ -238,19 +262,20 @@ def rot90(input, k=1, dims=(0, 1)):
 
 
 def fliplr(input):
-    if input.ndim < 2:
+    if _input(input, "fliplr").ndim < 2:
         raise ValueError("Input must be >= 2-d.")
     return input.flip(1)
 
 
 def flipud(input):
-    if input.ndim < 1:
+    if _input(input, "flipud").ndim < 1:
         raise ValueError("Input must be >= 1-d.")
     return input.flip(0)
 
 
 def _indices(fn, np_fn, row, col, offset):
-    row, col, offset = (operator.index(v) for v in (row, col, offset))
+    row, col, offset = (_int_arg(v, name, fn) for v, name in ((row, "row"), (col, "col"),
+                                                             (offset, "offset")))
     if row < 0 or col < 0:
         raise ValueError(f"{fn}: row and col must be non-negative, got {row} and {col}")
     r, c = np_fn(row, offset, col)
@@ -274,12 +299,12 @@ def unfold(input, dimension, size, step):
     the windows along ``dimension`` and each window's elements in a new last dimension, as
     torch; overlapping windows add up in the gradient."""
     nd = max(input.ndim, 1)
-    d = operator.index(dimension)
+    d = _int_arg(dimension, "dimension", "unfold")
     if not -nd <= d < nd:
         raise ValueError(f"unfold(): dimension {d} is out of range for a {input.ndim}-D tensor")
     d %= nd
     x = input.reshape(1) if input.ndim == 0 else input
-    n, size, step = x.shape[d], operator.index(size), operator.index(step)
+    n, size, step = x.shape[d], _int_arg(size, "size", "unfold"), _int_arg(step, "step", "unfold")
     if size > n:
         raise ValueError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
     if step <= 0:

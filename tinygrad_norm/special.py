@@ -10,14 +10,13 @@ Integer and bool inputs are computed in float32, as torch."""
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 
 from . import ops, special_kernels as _sk, special_kernels_bessel as _skb, \
     special_kernels_poly as _skp
 from .pointwise import _both, _float, _tensor, logit, sinc, xlogy
-from .tensor import Tensor, apply, where
+from .tensor import Tensor, _int_arg, apply, where
 
 __all__ = ["gammaln", "digamma", "psi", "polygamma", "multigammaln", "erf", "erfc", "erfcx",
            "erfinv", "ndtr", "ndtri", "log_ndtr", "expit", "logit", "xlogy", "xlog1py", "entr",
@@ -198,12 +197,12 @@ def round(input, *, decimals=0):
 def softmax(input, dim, *, dtype=None):
     """``functional.softmax`` with ``dim`` required, as torch.special's."""
     from .functional.activation import softmax  # lazily: importing the package loads no F
-    return softmax(input, operator.index(dim), dtype=dtype)
+    return softmax(input, _int_arg(dim, "dim", "softmax"), dtype=dtype)
 
 
 def log_softmax(input, dim, *, dtype=None):
     from .functional.activation import log_softmax
-    return log_softmax(input, operator.index(dim), dtype=dtype)
+    return log_softmax(input, _int_arg(dim, "dim", "log_softmax"), dtype=dtype)
 
 
 def logsumexp(input, dim, keepdim=False):
@@ -214,6 +213,11 @@ def zeta(input, other):
     """Hurwitz's zeta function ``sum_k (other + k)^-input``. Gradient to ``other`` only: like
     torch, backward through ``input`` raises."""
     x, q = _both(input, other, "zeta")
+    try:  # checked here: NumPy's broadcast error came from inside the op
+        np.broadcast_shapes(x.shape, q.shape)
+    except ValueError:
+        raise ValueError(f"zeta(): the shapes of input {list(x.shape)} and other "
+                         f"{list(q.shape)} cannot be broadcast together") from None
     return apply(ops.Zeta, x, q)
 
 

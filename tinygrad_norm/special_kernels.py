@@ -227,7 +227,10 @@ def polygamma(n, x):
     x = _f64(x)
     sign = 1.0 if n % 2 else -1.0
     with np.errstate(all="ignore"):
-        out = sign * float(math.factorial(n)) * zeta(np.full(x.shape, n + 1.0), x)
+        # n! is inf in float64 past 170, as in torch's kernel; math.factorial(10**12) took hours
+        # and float() of 171! raised OverflowError
+        fact = float(math.factorial(n)) if n <= 170 else math.inf
+        out = sign * fact * zeta(np.full(x.shape, n + 1.0), x)
         if n == 1:  # torch's trigamma is 0 at +inf (its zeta route gives NaN there)
             out[x == np.inf] = 0.0
     return out

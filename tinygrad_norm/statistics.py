@@ -11,7 +11,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .tensor import Tensor, _one_axis, where
+from .tensor import Tensor, _bool_arg, _one_axis, where
 from .tensor_ops import _int, _tensor
 
 __all__ = ["quantile", "nanquantile", "nanmedian", "mode", "msort"]
@@ -96,12 +96,14 @@ def _ranks(srt, qa, ignore_nan):
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """The ``q``-th quantiles (a number, or a 1-D tensor of them: a leading dim) of ``input``
     over ``dim`` (all elements if None), as ``torch.quantile``; NaN where a slice holds one."""
+    keepdim = _bool_arg(keepdim, "keepdim", "quantile")
     return _quantile(input, q, dim, keepdim, interpolation, "quantile", False)
 
 
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """``quantile`` over the values that are not NaN (NaN where all are), as
     ``torch.nanquantile``."""
+    keepdim = _bool_arg(keepdim, "keepdim", "nanquantile")
     return _quantile(input, q, dim, keepdim, interpolation, "nanquantile", True)
 
 
@@ -110,6 +112,7 @@ def nanmedian(input, dim=None, keepdim=False):
     ``torch.nanmedian``: without ``dim`` a 0-d tensor whose gradient ties share evenly; with
     ``dim``, ``(values, indices)``, the gradient going to the index."""
     x = _tensor(input, "nanmedian")
+    keepdim = _bool_arg(keepdim, "keepdim", "nanmedian")
     if x._data.dtype.kind != "f":
         from .tensor_index import median
         return median(x, dim, keepdim)  # no NaN to skip
@@ -147,6 +150,7 @@ def mode(input, dim=-1, keepdim=False):
     """The most frequent value along ``dim`` (of several, the smallest) and the index of its
     last occurrence, as ``torch.mode``; the gradient goes to that index."""
     x = _tensor(input, "mode")
+    keepdim = _bool_arg(keepdim, "keepdim", "mode")
     d = _one_axis(_int(dim, "mode", "dim"), max(x._data.ndim, 1), "dim")
     if x._data.ndim == 0:
         return ModeResult(x.clone(), Tensor._wrap(np.zeros((), np.int64)))

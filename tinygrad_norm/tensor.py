@@ -8,6 +8,7 @@ for.
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 import operator
 import weakref
@@ -99,6 +100,12 @@ def _operand(x):
                     f"or a Python number)")
 
 
+def _other_tensor(x, fn):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument 'other' must be Tensor, not {type(x).__name__}")
+    return x
+
+
 def _shape_of(x):
     return x._data.shape if type(x) is Tensor else np.shape(x)
 
@@ -173,6 +180,17 @@ def _equality(fn, a, b):
         b = _operand(b)
     except TypeError:
         return NotImplemented
+    return _compare(fn, a, b)
+
+
+def _named_compare(fn, name, a, b):
+    """``a.eq(b)`` and its kin by name: unlike the ``==`` operator, which answers False for a
+    string or None (Python's identity fallback), torch's named comparisons refuse them."""
+    try:
+        b = _operand(b)
+    except TypeError:
+        raise TypeError(f"{name}(): argument 'other' must be Tensor or Number, not "
+                        f"{type(b).__name__}") from None
     return _compare(fn, a, b)
 
 
@@ -315,6 +333,29 @@ def _as_data(data, dtype):
     return arr
 
 
+def _bool_arg(v, name, fn):
+    """A bool argument (``keepdim``, ``requires_grad``, ``descending``, ...) as a Python bool, or a
+    ``TypeError`` in the words of ``functional._checks._flag`` (which the Tensor layer cannot
+    import: the functional package imports this module). Read by truth value, ``keepdim="False"``
+    kept the dims and ``requires_grad="no"`` tracked gradients, silently. A NumPy bool is taken."""
+    if type(v) is bool:
+        return v
+    if isinstance(v, np.bool_):
+        return bool(v)
+    raise TypeError(f"{fn}(): argument '{name}' must be bool, not {type(v).__name__}")
+
+
+def _int_arg(v, name, fn):
+    """An int argument (bools refused), or a ``TypeError`` naming it: ``operator.index`` alone
+    says "'str' object cannot be interpreted as an integer", naming nothing."""
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{fn}(): argument '{name}' must be int, not bool")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{fn}(): argument '{name}' must be int, not {type(v).__name__}") from None
+
+
 class _Unset:
     """The default of a keyword that counts as not given (``UNSET`` in docs/api.md): torch's
     ``dim=``/``keepdim=`` on the NumPy-named methods, NumPy's names on torch-named ones."""
@@ -411,6 +452,8 @@ class Tensor:
     _view_path = None
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        if requires_grad is not False:  # one identity test on the common path
+            requires_grad = _bool_arg(requires_grad, "requires_grad", "Tensor")
         if type(data) is np.ndarray and dtype is None and data.dtype.kind == "f":
             # a float array taken as it is, without _as_data's checks (~0.4 us): a training
             # loop may wrap its arrays as fresh leaves every step
@@ -512,6 +555,7 @@ class Tensor:
         return t
 
     def requires_grad_(self, flag=True):
+        flag = _bool_arg(flag, "requires_grad", "requires_grad_")
         if flag and self._data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype "
                             f"{self.data.dtype}")
@@ -553,6 +597,7 @@ class Tensor:
 
     @staticmethod
     def randn(*shape, dtype=np.float32, requires_grad=False):
+        _bool_arg(requires_grad, "requires_grad", "randn")  # before the generator moves
         # A float dtype only: an integer "normal sample" would be silently truncated.
         dtype = _dtype_arg(dtype, "randn", floating=True)
         shape = _new_shape(shape, "randn")
@@ -561,12 +606,14 @@ class Tensor:
 
     @staticmethod
     def rand(*shape, dtype=np.float32, requires_grad=False):
+        _bool_arg(requires_grad, "requires_grad", "rand")  # before the generator moves
         dtype = _dtype_arg(dtype, "rand", floating=True)
         arr = _random.generator().random(_new_shape(shape, "rand")).astype(dtype, copy=False)
         return Tensor(arr, requires_grad=requires_grad)
 
     @staticmethod
     def uniform(*shape, low=0.0, high=1.0, dtype=np.float32, requires_grad=False):
+        _bool_arg(requires_grad, "requires_grad", "uniform")  # before the generator moves
         dtype = _dtype_arg(dtype, "uniform", floating=True)
         shape = _new_shape(shape, "uniform")
         low, high = _scalar_arg(low, "uniform(): low"), _scalar_arg(high, "uniform(): high")
@@ -583,6 +630,10 @@ class Tensor:
             _scalar_arg(v, f"arange(): {name}")  # a TypeError naming it, not NumPy's
         if step == 0:
             raise ValueError("arange(): step must be non-zero")  # NumPy: ZeroDivisionError
+        lo, hi = (0, start) if stop is None else (start, stop)
+        if (hi - lo) * step < 0:  # NumPy answered an empty tensor; torch refuses
+            raise ValueError(f"arange(): upper bound and lower bound inconsistent with step "
+                             f"sign (start={lo}, end={hi}, step={step})")
         arr = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
         return Tensor(arr.astype(_dtype_arg(dtype, "arange")), requires_grad=requires_grad)
 
@@ -594,11 +645,13 @@ class Tensor:
     @staticmethod
     def zeros_like(t, dtype=None, requires_grad=False):
         d = t._data if isinstance(t, Tensor) else np.asarray(t)
+        dtype = None if dtype is None else _dtype_arg(dtype, "zeros_like")  # not NumPy's error
         return Tensor(np.zeros_like(d, dtype=dtype), requires_grad=requires_grad)
 
     @staticmethod
     def ones_like(t, dtype=None, requires_grad=False):
         d = t._data if isinstance(t, Tensor) else np.asarray(t)
+        dtype = None if dtype is None else _dtype_arg(dtype, "ones_like")  # not NumPy's error
         return Tensor(np.ones_like(d, dtype=dtype), requires_grad=requires_grad)
 
     # ---- properties and interop ---------------------------------------------------------------
@@ -1146,14 +1199,17 @@ class Tensor:
             # as torch's; none to pick from is an error there too
             raise ValueError(f"{name}(): cannot take the {name} of an empty tensor of shape "
                              f"{self.shape}" + ("" if axis is None else f" along axis {axis}"))
-        return Tensor._wrap(np.asarray(fn(self._data, axis=axis, keepdims=bool(keepdims)),
+        keep = keepdims if type(keepdims) is bool else _bool_arg(keepdims, "keepdim", name)
+        return Tensor._wrap(np.asarray(fn(self._data, axis=axis, keepdims=keep),
                                        dtype=np.int64))
 
     # ---- reductions ----------------------------------------------------------------------------
     def _reduce(self, op, axis, keepdims):
         axes = _axes(axis, self._data.ndim)
+        if type(keepdims) is not bool:  # keepdims="False" kept the dims
+            keepdims = _bool_arg(keepdims, "keepdim", op.name)
         try:
-            return apply(op, self, axis=axes, keepdims=bool(keepdims))
+            return apply(op, self, axis=axes, keepdims=keepdims)
         except ValueError:
             # Only max, min and logsumexp fail, and only over an axis of size 0 (NumPy's "zero-size
             # array to reduction operation maximum which has no identity"). Caught here, on the
@@ -1261,7 +1317,8 @@ class Tensor:
             name = "ddof" if ddof is not None else "correction"
             raise TypeError(f"{fn}(): {name} must be a number, got {c!r}")
         axes = _axes(axis, self._data.ndim)
-        return apply(op, self, axis=axes, correction=c, keepdims=bool(keepdims))
+        keep = _bool_arg(keepdims, "keepdim", fn)
+        return apply(op, self, axis=axes, correction=c, keepdims=keep)
 
     def addcmul(self, tensor1, tensor2, *, value=1):
         """``self + value * tensor1 * tensor2`` (``torch.Tensor.addcmul``); see ``tg.addcmul``."""
@@ -1555,6 +1612,8 @@ class Tensor:
         if m.dtype != np.bool_:
             raise TypeError(f"masked_fill(): mask must be boolean, got dtype {m.dtype}")
         v = _scalar_arg(value, "masked_fill(): value")
+        if v is None:  # np.asarray(None, float) is NaN: a fill of NaN, silently
+            raise TypeError("masked_fill(): value must be a number or a 0-d Tensor, got None")
         return where(m, Tensor(np.asarray(v, dtype=self._data.dtype)), self)
 
     def sort(self, dim=-1, descending=False, *, stable=False):
@@ -1562,6 +1621,8 @@ class Tensor:
         equal values keep their order either way (always stable, as ``stable=True``). The
         values' gradient goes back to where each came from."""
         d = self._dim(dim, "sort")
+        descending = _bool_arg(descending, "descending", "sort")
+        _bool_arg(stable, "stable", "sort")  # always stable; a flag all the same
         if not descending:
             order = np.argsort(self._data, axis=d, kind="stable")
         else:  # ascending on the reversed axis, read backwards: ties stay first-come
@@ -1573,6 +1634,8 @@ class Tensor:
         """The ``k`` largest (or smallest) values along ``dim`` and their indices, as
         ``torch.topk``, in order (``sorted=False`` is taken and gives the same order)."""
         d = self._dim(dim, "topk")
+        largest = _bool_arg(largest, "largest", "topk")
+        _bool_arg(sorted, "sorted", "topk")  # always sorted; a flag all the same
         n = self._data.shape[d]
         if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral) \
                 or not 0 <= k <= n:
@@ -1603,7 +1666,7 @@ class Tensor:
         node.hooks.insert(at, _RetainGrad(self))
 
     def expand_as(self, other):
-        return self.expand(*other.shape)
+        return self.expand(*_other_tensor(other, "expand_as").shape)
 
     def numel(self):
         return self._data.size
@@ -1739,8 +1802,8 @@ class Tensor:
         """Zeros, as ``tg.empty`` (uninitialized memory would make runs differ)."""
         return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
-    def type_as(self, other): return self.astype(other._data.dtype)
-    def view_as(self, other): return self.reshape(other._data.shape)
+    def type_as(self, other): return self.astype(_other_tensor(other, "type_as")._data.dtype)
+    def view_as(self, other): return self.reshape(_other_tensor(other, "view_as")._data.shape)
     reshape_as = view_as
     def unbind(self, dim=0): return _tensor_index.unbind(self, dim)
 
@@ -1841,8 +1904,8 @@ class Tensor:
         return where(condition, self, other)
 
     # torch's comparison methods: the operators under their names
-    def eq(self, other): return self == other
-    def ne(self, other): return self != other
+    def eq(self, other): return _named_compare(np.equal, "eq", self, other)
+    def ne(self, other): return _named_compare(np.not_equal, "ne", self, other)
     def lt(self, other): return self < other
     def le(self, other): return self <= other
     def gt(self, other): return self > other
@@ -1944,6 +2007,10 @@ class Tensor:
         """Uniform values in [from_, to) (torch's ``from``, a Python keyword), in place."""
         self._in_place("uniform_")
         lo, hi = _scalar_arg(from_, "uniform_(): from"), _scalar_arg(to, "uniform_(): to")
+        if lo is None or hi is None:
+            raise TypeError(f"uniform_(): from and to must be numbers, got {lo!r} and {hi!r}")
+        if not math.isfinite(hi - lo):  # NumPy's OverflowError from inside its generator
+            raise ValueError(f"uniform_ expects to-from to be finite, got from={lo}, to={hi}")
         if not lo <= hi:
             raise ValueError(f"uniform_ expects to return a [from, to) range, but found from={lo}"
                              f" > to={hi}")
@@ -1952,6 +2019,8 @@ class Tensor:
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         self._in_place("normal_")
         mean, std = _scalar_arg(mean, "normal_(): mean"), _scalar_arg(std, "normal_(): std")
+        if mean is None or std is None:  # else NumPy's "must be real number, not NoneType"
+            raise TypeError(f"normal_(): mean and std must be numbers, got {mean!r} and {std!r}")
         if not std >= 0:
             raise ValueError(f"normal expects std >= 0.0, but found std {std}")
         return self._put("normal_", _random.resolve(generator).normal(mean, std, self._data.shape))
@@ -1975,7 +2044,7 @@ class Tensor:
                          dt.kind == "b" else int(np.iinfo(dt).max) + 1)
         else:
             lo, hi = (0, from_) if to is None else (from_, to)
-        lo, hi = operator.index(lo), operator.index(hi)
+        lo, hi = _int_arg(lo, "from", "random_"), _int_arg(hi, "to", "random_")
         if lo >= hi:
             raise ValueError(f"random_ expects 'from' to be less than 'to', but got from={lo} "
                              f">= to={hi}")
@@ -2240,6 +2309,7 @@ def _torch_extreme(x, name, other, keepdims, dim, keepdim):
                             f"is no dim or keepdim")
         return (maximum if name == "max" else minimum)(x, other)
     d, k = _torch_dims(name, other, keepdims, dim, keepdim)
+    k = _bool_arg(k, "keepdim", name)  # None or "False" was read by truth value
     if d is None:
         if k:
             raise TypeError(f"{name}(): keepdim needs a dim")
@@ -2707,8 +2777,9 @@ def vecdot(a, b, axis=-1, keepdims=False, *, dim=_UNSET, keepdim=_UNSET):
                              f"broadcast together") from None
     axes = _axes(axis, ndim)
     extra = ops.SAME if a is b else None
-    out = ops.VecDot.forward(a._data, b._data, axes, bool(keepdims))
-    return _make(ops.VecDot, out, (a, b), (a._data, b._data), dict(axis=axes, keepdims=bool(keepdims)),
+    keepdims = _bool_arg(keepdims, "keepdim", "vecdot")
+    out = ops.VecDot.forward(a._data, b._data, axes, keepdims)
+    return _make(ops.VecDot, out, (a, b), (a._data, b._data), dict(axis=axes, keepdims=keepdims),
                  extra)
 
 
@@ -2768,6 +2839,8 @@ def _tensor_list(tensors, fn):
         if not isinstance(tensors, Tensor):
             raise TypeError(f"{fn}: tensors must be a sequence of tensors, got "
                             f"{type(tensors).__name__}")
+        if tensors._data.ndim == 0:  # its rows are the sequence; a 0-d one has none
+            raise TypeError(f"{fn}: tensors must be a sequence of tensors, got a 0-d Tensor")
     return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
 
 

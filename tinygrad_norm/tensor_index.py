@@ -17,7 +17,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import ops
-from .tensor import Tensor, _axes, _one_axis, _scalar_arg, apply, matmul, where
+from .tensor import Tensor, _bool_arg, _axes, _one_axis, _scalar_arg, apply, matmul, where
 
 __all__ = ["t", "mm", "unbind", "movedim", "narrow", "unflatten", "tile", "index_select",
            "masked_select", "nonzero", "select", "repeat_interleave", "scatter", "scatter_add",
@@ -35,6 +35,29 @@ def _tensor(x, fn, name="input"):
     if not isinstance(x, Tensor):
         raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(x).__name__}")
     return x
+
+
+def _closeness(fn, a, b, rtol, atol, equal_nan):
+    """The checked ``(b_array, equal_nan)`` of ``isclose``/``allclose``: NumPy's own errors for a
+    string tolerance, a negative or NaN one (taken: every comparison False), or shapes that do
+    not broadcast named nothing. ``other`` may be a number too (a documented extension)."""
+    if isinstance(b, Tensor):
+        b = b._data
+    elif isinstance(b, (bool, np.bool_)) or not isinstance(b, numbers.Real):
+        raise TypeError(f"{fn}(): argument 'other' must be Tensor, not {type(b).__name__}")
+    else:
+        b = np.asarray(b)
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{fn}(): argument '{name}' must be float, not {type(v).__name__}")
+        if not v >= 0:  # NaN too
+            raise ValueError(f"{fn}(): {name} must be greater than or equal to zero, but got {v}")
+    try:
+        np.broadcast_shapes(a._data.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{fn}(): the shapes of input {list(a._data.shape)} and other "
+                         f"{list(b.shape)} cannot be broadcast together") from None
+    return b, _bool_arg(equal_nan, "equal_nan", fn)
 
 
 def _int(v, fn, name):
@@ -67,6 +90,8 @@ def _index(index, fn, name="index"):
 def _const(value, like):
     """A Python number (or a 1-element tensor) as a 0-d tensor of ``like``'s dtype."""
     v = _scalar_arg(value, "value")
+    if v is None:  # np.asarray(None, float) is NaN: a fill of NaN, silently
+        raise TypeError("value must be a number or a 1-element tensor, got None")
     return Tensor._wrap(np.asarray(v, dtype=like._data.dtype))
 
 
@@ -234,6 +259,7 @@ def nonzero(input, *, as_tuple=False):
     """The int64 coordinates of the non-zero elements: an (n, ndim) tensor, or with
     ``as_tuple`` one 1-D tensor per dim, as ``torch.nonzero``. No gradient."""
     x = _tensor(input, "nonzero")
+    as_tuple = _bool_arg(as_tuple, "as_tuple", "nonzero")
     a = x._data if x._data.ndim else x._data.reshape(1)
     coords = np.nonzero(a)
     if as_tuple:
@@ -578,6 +604,7 @@ def index_put(input, indices, values, accumulate=False):
     elements put."""
     fn = "index_put"
     x = _tensor(input, fn, "self")
+    accumulate = _bool_arg(accumulate, "accumulate", fn)
     if not isinstance(indices, (tuple, list)):
         raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, not "
                         f"{type(indices).__name__}")
@@ -861,13 +888,13 @@ def amax(input, dim=(), keepdim=False):
     """The largest values over ``dim`` (an int, a tuple; () or None for all), as ``torch.amax``:
     ties share the gradient evenly. The library's ``max`` (NumPy's names) is the same op."""
     x = _tensor(input, "amax")
-    return x.max(_dims(x, dim, "amax"), bool(keepdim))
+    return x.max(_dims(x, dim, "amax"), _bool_arg(keepdim, "keepdim", "amax"))
 
 
 def amin(input, dim=(), keepdim=False):
     """The smallest values over ``dim``, as ``torch.amin``; ties share the gradient evenly."""
     x = _tensor(input, "amin")
-    return x.min(_dims(x, dim, "amin"), bool(keepdim))
+    return x.min(_dims(x, dim, "amin"), _bool_arg(keepdim, "keepdim", "amin"))
 
 
 def any(input, dim=None, keepdim=False):
@@ -877,7 +904,7 @@ def any(input, dim=None, keepdim=False):
     if isinstance(dim, (tuple, list)) and len(dim) == 0:  # torch: no dim reduced, each as bool
         return Tensor._wrap(x._data.astype(bool))
     return Tensor._wrap(np.asarray(np.any(x._data, axis=_dims(x, dim, "any"),
-                                          keepdims=bool(keepdim))))
+                                          keepdims=_bool_arg(keepdim, "keepdim", "any"))))
 
 
 def all(input, dim=None, keepdim=False):
@@ -886,7 +913,7 @@ def all(input, dim=None, keepdim=False):
     if isinstance(dim, (tuple, list)) and len(dim) == 0:  # torch: no dim reduced, each as bool
         return Tensor._wrap(x._data.astype(bool))
     return Tensor._wrap(np.asarray(np.all(x._data, axis=_dims(x, dim, "all"),
-                                          keepdims=bool(keepdim))))
+                                          keepdims=_bool_arg(keepdim, "keepdim", "all"))))
 
 
 def count_nonzero(input, dim=None):
@@ -901,6 +928,8 @@ def argsort(input, dim=-1, descending=False, *, stable=False):
     """The int64 indices that sort ``input`` along ``dim``, as ``torch.argsort`` (always
     stable, as ``stable=True``)."""
     x = _tensor(input, "argsort")
+    descending = _bool_arg(descending, "descending", "argsort")
+    _bool_arg(stable, "stable", "argsort")  # always stable; a flag all the same
     if x._data.ndim == 0:
         return Tensor._wrap(np.zeros((), np.int64))
     return x.sort(dim, descending, stable=stable).indices
@@ -912,6 +941,7 @@ def median(input, dim=None, keepdim=False):
     gradient ties share evenly; with ``dim``, ``(values, indices)`` along it, the gradient going
     to the index. NaN is the median where a slice holds one."""
     x = _tensor(input, "median")
+    keepdim = _bool_arg(keepdim, "keepdim", "median")
     if dim is None:
         flat = x.reshape(-1)
         if flat._data.size == 0:  # NaN, on the graph (backward gives an empty gradient)
@@ -975,12 +1005,12 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if p == "nuc":  # torch.norm's: the matrix norm over dim, or over every dim when None
         from .linalg import matrix_norm
         return matrix_norm(x, "nuc", tuple(range(x._data.ndim)) if dim is None else dim,
-                           bool(keepdim))
+                           _bool_arg(keepdim, "keepdim", "norm"))
     if isinstance(p, str):
         raise ValueError(f"norm(): p must be a number, inf, 'fro' or 'nuc', got {p!r}")
     p = _scalar_arg(p, "norm(): p")
     axes = _dims(x, dim, "norm")
-    keep = bool(keepdim)
+    keep = _bool_arg(keepdim, "keepdim", "norm")
     if x._data.dtype == np.float16:  # in float32, rounded once, as torch's: (x*x) overflowed
         return _norm(x.astype(np.float32), p, axes, keep).astype(np.float16)
     return _norm(x, p, axes, keep)
@@ -1046,7 +1076,8 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     x = _tensor(input, "var_mean")
     c = _correction("var_mean", unbiased, correction)
     axes = _dims(x, dim, "var_mean")
-    return x.var(axes, c, bool(keepdim)), x.mean(axes, bool(keepdim))
+    keep = _bool_arg(keepdim, "keepdim", "var_mean")
+    return x.var(axes, c, keep), x.mean(axes, keep)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -1054,14 +1085,16 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     x = _tensor(input, "std_mean")
     c = _correction("std_mean", unbiased, correction)
     axes = _dims(x, dim, "std_mean")
-    return x.std(axes, c, bool(keepdim)), x.mean(axes, bool(keepdim))
+    keep = _bool_arg(keepdim, "keepdim", "std_mean")
+    return x.std(axes, c, keep), x.mean(axes, keep)
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether ``|input - other| <= atol + rtol * |other|`` everywhere (broadcast), a Python
     bool, as ``torch.allclose``."""
     a, b = _tensor(input, "allclose"), _tensor(other, "allclose", "other")
-    return bool(np.allclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=bool(equal_nan)))
+    b, equal_nan = _closeness("allclose", a, b, rtol, atol, equal_nan)
+    return bool(np.allclose(a._data, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(input, other):
@@ -1107,7 +1140,14 @@ def transpose(input, dim0, dim1):
 
 
 def permute(input, dims):
-    return _tensor(input, "permute").permute(*dims)
+    x = _tensor(input, "permute")
+    if not isinstance(dims, (tuple, list)):
+        raise TypeError(f"permute(): argument 'dims' must be tuple of ints, not "
+                        f"{type(dims).__name__}")
+    if len(dims) != x._data.ndim:  # () reached permute() with no axes: all reversed
+        raise ValueError(f"permute(): number of dims don't match in permute: {len(dims)} dims "
+                         f"for a {x._data.ndim}-D tensor")
+    return x.permute(*dims)
 
 
 def squeeze(input, dim=None):

@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from . import ops
-from .tensor import Tensor, _axes, _one_axis, apply, matmul, where
+from .tensor import Tensor, _bool_arg, _axes, _one_axis, apply, matmul, where
 
 __all__ = ["prod", "roll", "tril", "triu", "diagonal", "trace", "outer", "bmm", "baddbmm"]
 
@@ -32,7 +32,8 @@ def prod(input, axis=None, keepdims=False):
     ``torch.prod`` (which takes one dim); integers and bools give int64. The gradient is
     torch's where factors are 0 (see ``ops.Prod``)."""
     x = _tensor(input, "prod")
-    return apply(ops.Prod, x, axis=_axes(axis, x._data.ndim), keepdims=bool(keepdims))
+    keep = _bool_arg(keepdims, "keepdim", "prod")
+    return apply(ops.Prod, x, axis=_axes(axis, x._data.ndim), keepdims=keep)
 
 
 def roll(input, shifts, dims=None):
@@ -96,6 +97,9 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     x = _tensor(input, "diagonal")
     offset = _int(offset, "diagonal", "offset")
     nd = x._data.ndim
+    if nd == 0:  # else "tuple index out of range" from the axis check
+        raise IndexError(f"diagonal(): Dimension specified as {dim1} but tensor has no "
+                         f"dimensions")
     d1 = _one_axis(_int(dim1, "diagonal", "dim1"), nd, "dim1")
     d2 = _one_axis(_int(dim2, "diagonal", "dim2"), nd, "dim2")
     if d1 == d2:

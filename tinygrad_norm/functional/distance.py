@@ -67,7 +67,10 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
             a = input.abs()
             zero = a.data == 0
             total = where(zero, 0.0, where(zero, 1.0, a) ** p).sum(axis=axis, keepdims=True)
-        small = total.data <= eps ** p  # the norm would be clamped: never differentiate the root
+        # the norm would be clamped: never differentiate the root. eps ** p as a NumPy float:
+        # a Python float raised OverflowError for eps=1e300 (the clamp then is everywhere)
+        with np.errstate(over="ignore"):
+            small = total.data <= np.float64(eps) ** p
         safe = where(small, 1.0, total)
         root = safe.sqrt() if p == 2.0 else safe ** (1.0 / p)
         return input / where(small, eps, root)

@@ -83,6 +83,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if input.dtype.kind != "f":
         raise TypeError(f"{fn}(): input must be floating point, got dtype {input.dtype}")
     if scales is not None:
+        if not all(math.isfinite(s) for s in scales):  # else "cannot convert float NaN to int"
+            raise ValueError(f"{fn}(): scale_factor must be finite, got {scale_factor}")
         sizes = [math.floor(float(n) * s) for n, s in zip(input.shape[2:], scales)]
         if recompute_scale_factor:
             scales = None

@@ -28,7 +28,7 @@ def pdist(input, p=2):
         raise ValueError(f"{fn} only supports 2D tensors, got: {input.ndim}D")
     if input.dtype.kind != "f":
         raise TypeError(f"{fn} only supports floating-point dtypes")
-    if p < 0:
+    if not p >= 0:  # NaN too
         raise ValueError(f"{fn} only supports non-negative p values")
     p = float(p)
     n, m = input.shape

@@ -3,6 +3,7 @@ training mode. The noise comes from the framework's one seeded generator, off th
 constant of the graph, so the gradients are those of the composite given the noise."""
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 
@@ -74,6 +75,9 @@ def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
 
 def _bounds(lower, upper, fn):
     lower, upper = _number(lower, "lower", fn), _number(upper, "upper", fn)
+    for name, v in (("lower", lower), ("upper", upper)):
+        if not math.isfinite(v):  # NaN slopes, silently
+            raise ValueError(f"{fn}: {name} bound must be finite, got {v}")
     if lower > upper:
         raise ValueError("Lower bound should be less than or equal to the upper bound")
     return lower, upper

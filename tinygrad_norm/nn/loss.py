@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import functional as F
-from ..functional._checks import _flag
+from ..functional._checks import _flag, _real
 from ..functional.ctc import _check_blank
 from ..tensor import Tensor
 from .module import Module
@@ -151,6 +151,11 @@ class CosineEmbeddingLoss(_Loss):
 class TripletMarginLoss(_Loss):
     def __init__(self, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction="mean"):
         super().__init__(reduction)
+        # at construction, as torch: a bad margin used to wait for the first forward
+        margin = _real(margin, "margin", "TripletMarginLoss")
+        if not margin > 0:
+            raise ValueError(f"TripletMarginLoss: expected margin to be greater than 0, got "
+                             f"{margin} instead")
         self.margin, self.p, self.eps = margin, p, eps
         self.swap = _flag(swap, "swap", "TripletMarginLoss")
 

@@ -90,7 +90,10 @@ def _detect_is_causal_mask(mask, is_causal, size):
     return data.shape == want.shape and bool((data == want).all())
 
 
-def _seq_len(x, batch_first):
+def _seq_len(x, batch_first, who="Transformer"):
+    if x.ndim not in (2, 3):  # a 0-d or 1-D input: "tuple index out of range" below
+        raise ValueError(f"{who}: expected an unbatched 2-D or a batched 3-D input, got "
+                         f"{x.ndim}-D")
     if x.ndim == 2:  # unbatched (S, E)
         return x.shape[0]
     return x.shape[1 if batch_first else 0]
@@ -190,6 +193,9 @@ class TransformerDecoderLayer(_Layer):
         memory_is_causal = _flag(memory_is_causal, "memory_is_causal", cls)
         self._check_input(tgt, f"{cls}: tgt")
         self._check_input(memory, f"{cls}: memory")
+        # the cross-attention's checks, before the self-attention block draws dropout masks: a
+        # memory it refuses must not move the generator first
+        self.multihead_attn._check_inputs(tgt, memory, memory)
         x = tgt
         sa = (tgt_mask, tgt_key_padding_mask, tgt_is_causal)
         mha = (memory, memory_mask, memory_key_padding_mask, memory_is_causal)
@@ -262,7 +268,7 @@ class TransformerEncoder(Module):
         if not isinstance(src, Tensor):
             raise TypeError(f"{type(self).__name__}: src must be a Tensor, got "
                             f"{type(src).__name__}")
-        size = _seq_len(src, _batch_first(self.layers[0]))
+        size = _seq_len(src, _batch_first(self.layers[0]), "TransformerEncoder: src")
         is_causal = _detect_is_causal_mask(mask, is_causal, size)
         out = src
         for layer in self.layers:
@@ -290,7 +296,7 @@ class TransformerDecoder(Module):
         if not isinstance(tgt, Tensor):
             raise TypeError(f"{type(self).__name__}: tgt must be a Tensor, got "
                             f"{type(tgt).__name__}")
-        size = _seq_len(tgt, _batch_first(self.layers[0]))
+        size = _seq_len(tgt, _batch_first(self.layers[0]), "TransformerDecoder: tgt")
         tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal, size)
         out = tgt
         for layer in self.layers:
@@ -361,6 +367,11 @@ class Transformer(Module):
         for name, t in (("src", src), ("tgt", tgt)):
             if not isinstance(t, Tensor):
                 raise TypeError(f"Transformer: {name} must be a Tensor, got {type(t).__name__}")
+            # the decoder's checks, before the encoder draws its dropout masks
+            self._check_input(t, f"Transformer: {name}")
+        if src.ndim != tgt.ndim:
+            raise ValueError(f"Transformer: src and tgt must both be batched (3-D) or both "
+                             f"unbatched (2-D), got {src.ndim}-D src and {tgt.ndim}-D tgt")
         axis = 0 if self.batch_first else 1
         if src.ndim == 3 and (tgt.ndim != 3 or src.shape[axis] != tgt.shape[axis]):
             raise ValueError("the batch number of src and tgt must be equal")  # PyTorch's words

@@ -2,6 +2,10 @@
 with fixed arguments."""
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
+
 from .. import functional as F
 from ..functional.interpolate import _MODES
 from .module import Module
@@ -19,6 +23,11 @@ class Upsample(Module):
         if not isinstance(mode, str) or mode not in _MODES:
             raise ValueError(f"{type(self).__name__}: mode must be one of {_MODES}, got {mode!r}")
         self.size = size
+        factors = scale_factor if isinstance(scale_factor, tuple) else (scale_factor,)
+        if scale_factor is not None and any(isinstance(f, (bool, np.bool_)) or not isinstance(
+                f, numbers.Real) for f in factors):  # float("abc") named nothing
+            raise TypeError(f"{type(self).__name__}: scale_factor must be a float or a tuple of "
+                            f"floats, got {scale_factor!r}")
         if isinstance(scale_factor, tuple):
             self.scale_factor = tuple(float(f) for f in scale_factor)
         else:
