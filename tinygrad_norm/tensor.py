@@ -22,6 +22,9 @@ from .autograd import GroupHook, Node, _state, mark_written, no_grad, run_backwa
 from .autograd import backward_inputs as _backward_inputs
 
 _new = object.__new__
+# forward_ad._propagate while a dual level is open, else None: the one global each op path
+# reads for forward mode (forward_ad.py), so that it costs a load and a compare when off
+_forward = None
 _SCALARS = (int, float)
 _BASIC = (int, slice, type(None), type(Ellipsis))
 
@@ -39,6 +42,8 @@ def _make(op, out, inputs, arrays, kw=None, extra=None):
             t._requires_grad = True
             t._node = Node(op, inputs, kw, t, needs,
                            (arrays, out if op.saves_out else None, extra))
+    if _forward is not None:
+        _forward(op, t, inputs, arrays, kw, extra)
     return t
 
 
@@ -75,6 +80,8 @@ def _unary(op, x):
     if _state.enabled and x._requires_grad and type(x) is Tensor:  # as _make decides
         t._requires_grad = True
         t._node = Node(op, (x,), None, t, (True,), ((a,), out if op.saves_out else None, None))
+    if _forward is not None:
+        _forward(op, t, (x,), (a,), None, None)
     return t
 
 
@@ -164,6 +171,8 @@ def _binary(op, a, b):
             t._node = Node(op, (a, b), None, t, (na, nb),
                            ((ad, bd), out if op.saves_out else None,
                             ops.SAME if a is b else None))
+    if _forward is not None:
+        _forward(op, t, (a, b), (ad, bd), None, None)
     return t
 
 
@@ -410,6 +419,7 @@ class Tensor:
     _versions = None  # histories before recorded in-place writes (inplace_record.py)
     _views = None  # views of this tensor's memory, and (root, ops) of a view (inplace_record.py)
     _view_path = None
+    _fw = None  # (level token, tangent array) of a dual tensor (forward_ad.py)
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         if type(data) is np.ndarray and dtype is None and data.dtype.kind == "f":
