@@ -178,7 +178,7 @@ def _propagate(op, t, inputs, arrays, kw, extra):
     kw = kw or {}
     if rule is not None:
         r = rule(tuple(tans), arrays, out, extra, kw)
-    else:
+    if rule is None or r is NotImplemented:
         r = _fallback(op, tuple(tans), inputs, arrays, out, kw)
     t._fw = (_token, _fitted(r, out))
 
