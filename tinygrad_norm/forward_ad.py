@@ -23,6 +23,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import autograd as _ag
+from . import inplace_record as _inplace
 from . import ops
 from .tensor import Tensor
 
@@ -47,6 +48,7 @@ def enter_dual_level():
         raise RuntimeError("Nested forward mode AD is not supported at the moment")
     _token = object()
     _tensor._forward = _propagate
+    _inplace.rebase = _rebase_dual  # recorded in-place writes carry tangents while a level is open
     return 0
 
 
@@ -59,6 +61,7 @@ def exit_dual_level(*, level=None):
                            "was created. This is not supported.")
     _token = None
     _tensor._forward = None
+    _inplace.rebase = _REBASE
 
 
 class dual_level:
@@ -221,6 +224,76 @@ def _fallback(op, tans, inputs, arrays, out, kw):
     finally:
         _tensor._forward = prev
     return None if jt is None else jt._data
+
+
+# ---- in-place writes ---------------------------------------------------------------------------
+# A write into a tensor gives it the tangent of the value it takes (the out-of-place result the
+# in-place method computes, or the source it copies). Torch also updates the tangent of the
+# tensor a view shares memory with; here a write into a view (or by a view's base) would leave
+# the other's tangent behind, so a write into a view is refused while tangents are involved.
+
+def _dual_any(tensors):
+    return any(isinstance(x, Tensor) and _tangent_of(x) is not None for x in tensors)
+
+
+def _check_own_memory(t, name):
+    if t._data.base is not None:
+        raise RuntimeError(f"{name}: an in-place write into a view of another tensor's memory is "
+                           f"not supported in forward-mode AD (the tensor it views would keep "
+                           f"its tangent); write into a tensor of its own (clone() it first)")
+
+
+def in_place_tangent(t, src, name):
+    """The ``_fw`` that ``t`` takes with an un-recorded write of ``src``'s values (``src``: the
+    out-of-place result, or the copied source; None for constants), checked before the write.
+    None where no tangent is involved."""
+    if not _dual_any((t, src)):
+        return t._fw
+    _check_own_memory(t, name)
+    if t._data.dtype.kind not in "fc":
+        return None
+    tan = _tangent_of(src) if isinstance(src, Tensor) else None
+    if tan is None:
+        return (_token, np.zeros(t._data.shape, t._data.dtype))
+    return (_token, np.broadcast_to(tan, t._data.shape).astype(t._data.dtype))
+
+
+def setitem_tangent(t, index, value):
+    """The ``_fw`` of ``t`` after the un-recorded ``t[index] = value``: its tangent (or zeros)
+    with ``value``'s tangent (or zeros) at ``index``."""
+    if not _dual_any((t, value)):
+        return t._fw
+    _check_own_memory(t, "item assignment")
+    if t._data.dtype.kind not in "fc":
+        return None
+    old = _tangent_of(t)
+    new = np.zeros(t._data.shape, t._data.dtype) if old is None else old.copy()
+    vt = _tangent_of(value) if isinstance(value, Tensor) else None
+    new[index] = 0 if vt is None else vt
+    return (_token, new)
+
+
+_REBASE = _inplace.rebase
+
+
+def _rebase_dual(t, name, fn, *args, **kwargs):
+    """``inplace_record.rebase`` (a recorded in-place write: ``t`` takes ``fn(old)``'s values
+    and history) with the tangents: ``old`` keeps ``t``'s, ``t`` takes the result's."""
+    fw, box = t._fw, []
+
+    def run(old):
+        if old is not t and old._fw is None:
+            old._fw = fw
+        r = fn(old)
+        box.append(r)
+        if t._data.base is not None and (_dual_any((r, old))):
+            _check_own_memory(t, name)  # (before the write: rebase writes after fn)
+        return r
+    out = _REBASE(t, name, run, *args, **kwargs)
+    if box and (_dual_any(box[-1:]) or _tangent_of(t) is not None):
+        t._fw = (_token, _fitted(_tangent_of(box[-1]), t._data)) \
+            if t._data.dtype.kind in "fc" else None
+    return out
 
 
 # ``import tinygrad_norm.autograd.forward_ad`` as torch's spelling (autograd is a module here)

@@ -47,6 +47,11 @@ def _make(op, out, inputs, arrays, kw=None, extra=None):
     return t
 
 
+def _fw_module():
+    from . import forward_ad  # (imports this module: loaded on first use, with a level open)
+    return forward_ad
+
+
 def apply(op, *inputs, **kw):
     """Run primitive ``op`` on tensors (or Python scalars) and record it."""
     arrays = tuple([x._data if type(x) is Tensor else x for x in inputs])
@@ -795,7 +800,8 @@ class Tensor:
                 return _combine(op, Tensor(self._data.copy()), o)
             return _combine(op, self, o)
         with no_grad():
-            r = _combine(op, self, o)._data
+            res = _combine(op, self, o)
+        r = res._data
         if r.shape != self._data.shape:
             raise ValueError(f"in-place {symbol}: the result of shape {r.shape} does not fit the "
                              f"tensor's shape {self.data.shape}")
@@ -804,7 +810,11 @@ class Tensor:
                 raise TypeError(f"in-place {symbol}: the result of dtype {r.dtype} cannot be "
                                 f"stored in a tensor of dtype {self.data.dtype}")
             r = r.astype(self._data.dtype)
+        if _forward is not None:  # (checked before the write)
+            fw = _fw_module().in_place_tangent(self, res, f"in-place {symbol}")
         self._write(r)
+        if _forward is not None:
+            self._fw = fw
         return self
 
     def _write(self, values):
@@ -832,15 +842,20 @@ class Tensor:
                                f"recorded (it would get no gradient); run it under no_grad() or "
                                f"write `x = x + y`")
 
-    def _put(self, name, values):
-        """``self``'s array takes ``values`` (broadcast to its shape, cast within its kind)."""
+    def _put(self, name, values, tangent_of=None):
+        """``self``'s array takes ``values`` (broadcast to its shape, cast within its kind).
+        ``tangent_of``: the tensor whose forward-mode tangent comes with the values."""
         values = self._values(name, values)
         try:
             out = np.broadcast_to(values, self._data.shape)
         except ValueError:
             raise ValueError(f"{name}: values of shape {values.shape} do not fit the tensor's "
                              f"shape {self.data.shape}") from None
+        if _forward is not None:  # (checked before the write)
+            fw = _fw_module().in_place_tangent(self, tangent_of, name)
         self._write(out.astype(self._data.dtype, copy=False))
+        if _forward is not None:
+            self._fw = fw
         return self
 
     def _values(self, name, values):
@@ -872,7 +887,7 @@ class Tensor:
         if _inplace.records(self, (src,)):
             return _inplace.rebase(self, "copy_", lambda t: _copy_over(src, t), copy_old=False)
         self._in_place("copy_", src)
-        return self._put("copy_", src._data if isinstance(src, Tensor) else src)
+        return self._put("copy_", src._data if isinstance(src, Tensor) else src, src)
 
     def zero_(self):
         return self.fill_(0) if _inplace.records(self) else self._put("zero_", np.zeros(
@@ -915,9 +930,13 @@ class Tensor:
         a_t = float(dt.type(alpha)) if dt == np.float16 else float(np.float32(alpha))
         if type(od) in _SCALARS:  # a number operand in the tensor's dtype first, as torch's
             od = dt.type(od)
+        src = None
+        if _forward is not None:  # the tangent of the result, from its out-of-place form
+            with no_grad():
+                src = self + o * alpha
         with np.errstate(over="ignore"):
             wide = self._data.astype(np.float64) + a_t * np.asarray(od, dtype=np.float64)
-            return self._put(name, wide.astype(np.float32).astype(dt, copy=False))
+            return self._put(name, wide.astype(np.float32).astype(dt, copy=False), src)
 
     def mul_(self, other):
         if _inplace.records(self, (other,)):  # other's gradient reads the values before
@@ -1080,11 +1099,12 @@ class Tensor:
         if _inplace.records(self):  # on the tape, as torch's (inplace_record.py)
             return _inplace.rebase(self, name, fn, copy_old=copy_old)
         with no_grad():
-            r = fn(self)._data
+            res = fn(self)
+        r = res._data
         if r.dtype != self._data.dtype and not np.can_cast(r.dtype, self._data.dtype, "same_kind"):
             raise TypeError(f"{name}: result type {r.dtype} can't be cast to the desired output "
                             f"type {self.data.dtype}")
-        return self._put(name, r)
+        return self._put(name, r, res)
 
     def exp_(self): return self._apply_("exp_", Tensor.exp)
     def log_(self): return self._apply_("log_", Tensor.log)
@@ -1633,10 +1653,14 @@ class Tensor:
         if not self._data.flags.writeable:  # a broadcast view: the tensor gets its own array
             self._data = self._data.copy()
         try:
+            if _forward is not None:  # the tangent written alike (a shape error is raised here)
+                fw = _fw_module().setitem_tangent(self, index, value)
             self._data[index] = v
         except (IndexError, ValueError) as e:
             raise type(e)(f"item assignment: index {index!r} of a tensor of shape {self.shape} "
                           f"cannot take values of shape {v.shape}: {e}") from None
+        if _forward is not None:
+            self._fw = fw
         mark_written((self,))
 
     def __getitem__(self, index):

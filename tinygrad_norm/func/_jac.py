@@ -22,7 +22,7 @@ from ..autograd import is_grad_enabled
 from ..tensor import Tensor
 from . import _pytree as tree
 from ._grad import argnums_tuple, diff_leaves, regroup, split_aux, substituted
-from ._tape import check_tensors, detach_unless, reaches_outer
+from ._tape import check_tensors, detach_unless, keep_tangents, reaches_outer
 
 
 class _Flat:
@@ -62,10 +62,10 @@ def _jacobian(func, argnums, has_aux, args, kwargs, what):
     aux_leaves, aux_spec = tree.flatten(flat.aux)
     keep = reaches_outer([t for row in table for t in row] + aux_leaves, flat.own)
     single = isinstance(argnums, int)
-    rows = [regroup(_detach_unless(list(row), keep), specs, single) for row in table]
+    rows = [regroup(detach_unless(list(row), keep), specs, single) for row in table]
     jac = tree.unflatten(rows, flat.out_spec)
     if has_aux:
-        return jac, tree.unflatten(_detach_unless(aux_leaves, keep), aux_spec)
+        return jac, tree.unflatten(detach_unless(aux_leaves, keep), aux_spec)
     return jac
 
 
@@ -75,22 +75,6 @@ def _with_tangents(flat, leaves):
     if fwad._token is None:
         return flat
     return lambda *xs: flat(*xs, originals=leaves)
-
-
-def keep_tangents(news, olds):
-    """Give each of ``news`` the tangent of the matching ``olds`` (a copy or a detached result
-    of it, which would drop it)."""
-    for n, o in zip(news, olds):
-        if isinstance(n, Tensor) and isinstance(o, Tensor) and n is not o \
-                and fwad._tangent_of(o) is not None and fwad._tangent_of(n) is None:
-            n._fw = o._fw
-
-
-def _detach_unless(tensors, keep):
-    out = detach_unless(tensors, keep)
-    if fwad._token is not None:
-        keep_tangents(out, tensors)
-    return out
 
 
 def _reverse_only(leaves):
@@ -218,10 +202,10 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                          f"inputs. This is not allowed with strict=True.")
     aux_leaves, aux_spec = tree.flatten(flat.aux)
     keep = reaches_outer(list(outs) + list(jv) + aux_leaves, flat.own)
-    result = (tree.unflatten(_detach_unless(list(outs), keep), flat.out_spec),
-              tree.unflatten(_detach_unless(list(jv), keep), flat.out_spec))
+    result = (tree.unflatten(detach_unless(list(outs), keep), flat.out_spec),
+              tree.unflatten(detach_unless(list(jv), keep), flat.out_spec))
     if has_aux:
-        return result + (tree.unflatten(_detach_unless(aux_leaves, keep), aux_spec),)
+        return result + (tree.unflatten(detach_unless(aux_leaves, keep), aux_spec),)
     return result
 
 
