@@ -540,3 +540,38 @@ def test_no_level_costs_nothing_and_leaves_no_tangent():
     assert sys.modules[Tensor.__module__]._forward is None
     y = Tensor(np.ones(3)).exp()
     assert y._fw is None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+def test_empty_and_broadcast_shapes_match_torch(dtype):
+    cases = [((0, 3), lambda x, L: (x @ L.ones((3, 2), dtype=x.dtype) if L is torch else
+                                    x @ Tensor(np.ones((3, 2), dtype))).sum(0)),
+             ((2, 1, 3), lambda x, L: (x * x.transpose(0, 1) if L is torch else
+                                       x * x.transpose(1, 0, 2)).exp()),
+             ((4,), lambda x, L: x[None, :] / (x[:, None] + 3))]
+    for shape, fn in cases:
+        x = RNG.standard_normal(shape).astype(dtype)
+        t = RNG.standard_normal(shape).astype(dtype)
+        tan = _both_dtype(fn, x, t, dtype)
+        assert tan.dtype == dtype
+
+
+def _both_dtype(fn, x, t, dtype):
+    with fwAD.dual_level():
+        ours = fwAD.unpack_dual(fn(fwAD.make_dual(Tensor(x), Tensor(t)), tg)).tangent
+    with tfwAD.dual_level():
+        theirs = tfwAD.unpack_dual(fn(tfwAD.make_dual(torch.tensor(x), torch.tensor(t)),
+                                      torch)).tangent
+    _close(ours.numpy(), theirs.numpy(), RTOL[dtype])
+    return ours
+
+
+def test_jacfwd_of_an_empty_input_and_no_grad():
+    jac = TF.jacfwd(lambda x: x.sum() * Tensor(np.ones(2)))(Tensor(np.zeros((0, 3))))
+    assert jac.shape == (2, 0, 3)
+    x = Tensor(RNG.standard_normal(3), requires_grad=True)
+    with tg.no_grad():  # forward mode under no_grad: no graph, the same Jacobian
+        jac = TF.jacfwd(lambda a: a.sin() * a.sum())(x)
+    X = torch.tensor(x.detach().numpy())
+    _close(jac.numpy(), TTF.jacfwd(lambda a: a.sin() * a.sum())(X).numpy(), 1e-10)
+    assert not jac.requires_grad
