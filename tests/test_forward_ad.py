@@ -342,6 +342,21 @@ def test_forward_over_reverse_and_reverse_over_forward():
     _close(gx.numpy(), gt.numpy(), 1e-10)
 
 
+def test_func_jvp_and_jacfwd_with_a_parameter_in_the_closure_stay_differentiable():
+    """A parameter captured by ``func`` gets its gradient through the jvp and the Jacobian, as
+    torch.func's (the reverse-mode route)."""
+    X, W, V = RNG.standard_normal(3), RNG.standard_normal(3), RNG.standard_normal(3)
+    w = Tensor(W, requires_grad=True)
+    wt = torch.tensor(W, requires_grad=True)
+    _, jv = TF.jvp(lambda x: (x * w).tanh(), (Tensor(X),), (Tensor(V),))
+    _, jvt = TTF.jvp(lambda x: (x * wt).tanh(), (torch.tensor(X),), (torch.tensor(V),))
+    jac = TF.jacfwd(lambda x: (x * w).sin())(Tensor(X))
+    jact = TTF.jacfwd(lambda x: (x * wt).sin())(torch.tensor(X))
+    g, = tg.grad((jv * jv).sum() + (jac * jac).sum(), w)
+    gt, = torch.autograd.grad((jvt * jvt).sum() + (jact * jact).sum(), wt)
+    _close(g.numpy(), gt.numpy(), 1e-10)
+
+
 def test_func_jvp_errors_and_independent_output():
     X = Tensor(RNG.standard_normal(3))
     with pytest.raises(ValueError, match="The output of f is independent of the inputs"):

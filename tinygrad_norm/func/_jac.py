@@ -104,6 +104,8 @@ def _forward_columns(func, args, kwargs, nums, leaves, specs, has_aux, what):
                 _check_outputs(outs_j, what)
                 pairs = [fwad.unpack_dual(o) for o in outs_j]
             if outs is None:
+                if _on_caller_graph(pairs):
+                    return None  # the caller differentiates the Jacobian: reverse mode
                 outs, aux = [p.primal.detach() for p in pairs], aux_j
             leaf_cols.append([np.zeros(p.primal.shape, p.primal.dtype) if p.tangent is None
                               else p.tangent._data for p in pairs])
@@ -117,6 +119,14 @@ def _forward_columns(func, args, kwargs, nums, leaves, specs, has_aux, what):
             row.append(Tensor._wrap(stacked.reshape(o.shape + leaf.shape)))
         table.append(row)
     return table, out_spec, aux
+
+
+def _on_caller_graph(pairs):
+    """Whether the outputs reach a tensor of the caller's that requires grad (a parameter in
+    ``func``'s closure): the results must then be differentiable, which a tangent (a constant
+    of the reverse pass) is not, and the transform runs ``func`` again in reverse mode (a
+    dropout inside draws twice)."""
+    return is_grad_enabled() and any(p.primal.requires_grad for p in pairs)
 
 
 def _check_outputs(outs, what):
@@ -154,8 +164,10 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         leaves, specs = diff_leaves(args, nums)
         if _reverse_only(leaves):
             return _jacobian(func, argnums, has_aux, args, kwargs, what)
-        table, out_spec, aux = _forward_columns(func, args, kwargs, nums, leaves, specs,
-                                                has_aux, what)
+        found = _forward_columns(func, args, kwargs, nums, leaves, specs, has_aux, what)
+        if found is None:
+            return _jacobian(func, argnums, has_aux, args, kwargs, what)
+        table, out_spec, aux = found
         single = isinstance(argnums, int)
         jac = tree.unflatten([regroup(row, specs, single) for row in table], out_spec)
         return (jac, aux) if has_aux else jac
@@ -193,7 +205,9 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     nums = tuple(range(len(primals)))
     _, specs = diff_leaves(primals, nums)
     if not _reverse_only(leaves + tleaves):
-        return _forward_jvp(func, leaves, tleaves, spec, bool(strict), bool(has_aux), what)
+        found = _forward_jvp(func, leaves, tleaves, spec, bool(strict), bool(has_aux), what)
+        if found is not None:
+            return found
     flat = _Flat(func, primals, {}, nums, specs, bool(has_aux), what)
     outs, jv = AF.jvp(_with_tangents(flat, leaves), tuple(leaves), tuple(tleaves),
                       create_graph=is_grad_enabled())
@@ -218,6 +232,8 @@ def _forward_jvp(func, leaves, tleaves, spec, strict, has_aux, what):
         outs, out_spec = tree.flatten(out)
         _check_outputs(outs, what)
         pairs = [fwad.unpack_dual(o) for o in outs]
+    if _on_caller_graph(pairs):
+        return None  # the caller differentiates the result: reverse mode, which records it
     if strict and any(p.tangent is None for p in pairs):
         raise ValueError(f"{what[:-1]}, strict=True): The output of f is independent of the "
                          f"inputs. This is not allowed with strict=True.")
