@@ -3624,7 +3624,7 @@ def _fw_linear(cls, **zero_kw):
 
 
 for _cls in (Neg, Sum, Mean, Cumsum, Reshape, Transpose, BroadcastTo, GetItem, Cast, Take,
-             AddAt, Connect, Col2im):
+             AddAt, Connect, Col2im, NllLoss):
     _fw_linear(_cls)
 _fw_linear(Pad, value=0)
 _fw_linear(Im2col, value=0.0)
@@ -3777,3 +3777,9 @@ def _fw_pow(tans, args, out, extra, kw):
     if b == 0:
         return None
     return ta * (b * a ** (b - 1))
+
+
+@_fw_rule(Erf)
+def _fw_erf(tans, args, out, extra, kw):
+    a = args[0]
+    return tans[0] * (np.exp(-(a * a)) * 1.1283791670955126)  # 2 / sqrt(pi), as the VJP's
