@@ -591,3 +591,43 @@ def test_jacfwd_of_an_empty_input_and_no_grad():
     X = torch.tensor(x.detach().numpy())
     _close(jac.numpy(), TTF.jacfwd(lambda a: a.sin() * a.sum())(X).numpy(), 1e-10)
     assert not jac.requires_grad
+
+
+def test_custom_function_uses_its_jvp_or_is_refused_as_torch():
+    class Cube(tg.autograd.Function):  # a NumPy forward: the tape never sees it
+        @staticmethod
+        def forward(ctx, x):
+            ctx.x = x.detach().numpy()
+            return Tensor(x.detach().numpy() ** 3)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * Tensor(3 * ctx.x ** 2)
+
+        @staticmethod
+        def jvp(ctx, t):
+            return t * Tensor(3 * ctx.x ** 2)
+
+    class NoJvp(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return Tensor(x.detach().numpy() * 2)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    X, T = RNG.standard_normal(3), RNG.standard_normal(3)
+    with fwAD.dual_level():
+        d = fwAD.make_dual(Tensor(X), Tensor(T))
+        tan = fwAD.unpack_dual(Cube.apply(d).sin()).tangent
+        with pytest.raises(NotImplementedError, match="You must implement the jvp function for "
+                                                      "custom autograd.Function"):
+            NoJvp.apply(d)
+        NoJvp.apply(Tensor(X))  # no tangent in: no jvp needed
+        x = Tensor(X, requires_grad=True)  # recorded as well: both modes
+        y = Cube.apply(fwAD.make_dual(x, Tensor(T)))
+        y.sum().backward()
+        _close(fwAD.unpack_dual(y).tangent.numpy(), 3 * X ** 2 * T, 1e-12)
+    _close(tan.numpy(), np.cos(X ** 3) * 3 * X ** 2 * T, 1e-12)
+    _close(x.grad.numpy(), 3 * X ** 2, 1e-12)

@@ -296,6 +296,44 @@ def _rebase_dual(t, name, fn, *args, **kwargs):
     return out
 
 
+# ---- custom autograd.Function ---------------------------------------------------------------------
+
+def function_tangents(cls, args):
+    """The tangents of a Function call's inputs (Tensors, None where there is none), or None
+    when no input has one. A Function whose forward may leave the tape (NumPy inside) needs its
+    own rule: without ``jvp`` it is torch's NotImplementedError, checked before the forward."""
+    if not _dual_any(args):
+        return None
+    if getattr(cls, "jvp", None) is None:
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
+    return [Tensor._wrap(_tangent_of(a)) if isinstance(a, Tensor) and _tangent_of(a) is not None
+            else None for a in args]
+
+
+def function_outputs(cls, ctx, tangents, output, ctx_inputs=()):
+    """Give a Function call's outputs the tangents of ``cls.jvp(ctx, *tangents)`` (one per
+    output, None for none), as torch's."""
+    res = cls.jvp(ctx, *tangents)
+    outs = output if isinstance(output, tuple) else (output,)
+    res = res if isinstance(res, tuple) else (res,)
+    if len(res) != len(outs):
+        raise TypeError(f"jvp of {cls.__name__} returned {len(res)} tangents for {len(outs)} "
+                        f"outputs")
+    for o, r in zip(outs, res):
+        if not isinstance(o, Tensor) or o._data.dtype.kind not in "fc" \
+                or any(o is a for a in ctx_inputs):
+            continue  # (an input returned as it is keeps its own tangent)
+        if r is None:
+            o._fw = None
+            continue
+        arr = r._data if isinstance(r, Tensor) else np.asarray(r)
+        if arr.shape != o._data.shape:
+            raise ValueError(f"jvp of {cls.__name__} returned a tangent of shape {arr.shape} "
+                             f"for an output of shape {o._data.shape}")
+        o._fw = (_token, _fitted(arr, o._data))
+
+
 # ``import tinygrad_norm.autograd.forward_ad`` as torch's spelling (autograd is a module here)
 sys.modules.setdefault(f"{_ag.__name__}.forward_ad", sys.modules[__name__])
 _ag.forward_ad = sys.modules[__name__]
