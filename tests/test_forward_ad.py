@@ -631,3 +631,36 @@ def test_custom_function_uses_its_jvp_or_is_refused_as_torch():
         _close(fwAD.unpack_dual(y).tangent.numpy(), 3 * X ** 2 * T, 1e-12)
     _close(tan.numpy(), np.cos(X ** 3) * 3 * X ** 2 * T, 1e-12)
     _close(x.grad.numpy(), 3 * X ** 2, 1e-12)
+
+
+_ONES = Tensor(np.ones((4, 5)))
+SWEEP = {  # composites and methods of one (4, 5) input, each through its primitives
+    "gelu": lambda x: F.gelu(x), "silu": lambda x: F.silu(x), "softplus": lambda x: F.softplus(x),
+    "elu": lambda x: F.elu(x), "selu": lambda x: F.selu(x), "mish": lambda x: F.mish(x),
+    "hardswish": lambda x: F.hardswish(x), "logsigmoid": lambda x: F.logsigmoid(x),
+    "leaky_relu": lambda x: F.leaky_relu(x, 0.1), "softmin": lambda x: F.softmin(x, dim=1),
+    "normalize": lambda x: F.normalize(x, dim=1), "nan_to_num": lambda x: x.nan_to_num(),
+    "logcumsumexp": lambda x: x.logcumsumexp(1), "norm": lambda x: x.norm(),
+    "max_dim": lambda x: x.max(dim=1)[0], "sort": lambda x: x.sort(dim=1)[0],
+    "topk": lambda x: x.topk(2, dim=1)[0], "median": lambda x: x.median(dim=1)[0],
+    "kron": lambda x: tg.kron(x, x), "mse": lambda x: F.mse_loss(x, _ONES),
+    "smooth_l1": lambda x: F.smooth_l1_loss(x, _ONES),
+    "bce_logits": lambda x: F.binary_cross_entropy_with_logits(x, _ONES * 0.3),
+    "kl_div": lambda x: F.kl_div(x.log_softmax(1), _ONES * 0.2, reduction="batchmean"),
+    "cosine_similarity": lambda x: F.cosine_similarity(x, x * x + 1),
+    "max_pool1d": lambda x: F.max_pool1d(x[None], 2),
+    "adaptive_avg_pool1d": lambda x: F.adaptive_avg_pool1d(x[None], 3),
+    "interpolate_linear": lambda x: F.interpolate(x[None], scale_factor=2, mode="linear"),
+    "pad_reflect": lambda x: F.pad(x[None], (1, 1), mode="reflect"),
+    "embedding": lambda x: F.embedding(Tensor(np.array([0, 2, 1])), x),
+    "multi_margin": lambda x: F.multi_margin_loss(x, Tensor(np.array([0, 1, 2, 3]))),
+    "local_response_norm": lambda x: F.local_response_norm(x[None], 2),
+    "unfold": lambda x: F.unfold(x[None, None], 2), "quantile": lambda x: tg.quantile(x, 0.3, dim=1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SWEEP))
+def test_composites_get_forward_mode_from_their_primitives(name):
+    """No composite may drop the tangent on a path of its own (a copy of the array where grad
+    is not wanted, say): each agrees with reverse mode and finite differences."""
+    _check_forward_mode(SWEEP[name], [np.random.default_rng(0).standard_normal((4, 5))])
