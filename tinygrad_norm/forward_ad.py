@@ -188,7 +188,8 @@ def _propagate(op, t, inputs, arrays, kw, extra):
 
 def _fitted(r, out):
     """A rule's result as the output's tangent: zeros for None, the output's dtype (a float32
-    graph keeps float32 tangents) and shape, an array of its own."""
+    graph keeps float32 tangents) and shape. It may share memory with an input's tangent (a
+    view's rule is the view): tangents are never written in place, only replaced."""
     if r is None:
         return np.zeros(out.shape, out.dtype)
     r = np.asarray(r)
