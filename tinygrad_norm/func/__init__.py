@@ -1,8 +1,8 @@
 """``tinygrad_norm.func``: the part of ``torch.func`` a tape can honestly give.
 
 ``functional_call`` swaps a module's tensors for one call; ``grad``, ``grad_and_value``, ``vjp``,
-``jacrev`` run on the tape (reverse mode) and nest; ``jvp`` and ``jacfwd`` are forward mode
-(``autograd.forward_ad``), ``hessian`` is ``jacfwd(jacrev)``; ``vmap`` is a loop over the
+``jacrev``, ``hessian`` run on the tape (reverse mode) and nest; ``jvp`` and ``jacfwd`` are
+reverse mode too (the double-vjp trick; there is no forward mode); ``vmap`` is a loop over the
 mapped dimension (N calls, no batching rules), with torch's in_dims/out_dims/randomness."""
 from ._functional_call import functional_call
 from ._grad import grad, grad_and_value, vjp
