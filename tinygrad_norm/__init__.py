@@ -42,6 +42,7 @@ from .autograd_backward import backward as _backward
 _ag.Function, _ag.FunctionCtx = _agfn.Function, _agfn.FunctionCtx
 _ag.once_differentiable, _ag.backward = _agfn.once_differentiable, _backward
 _ag.function, _ag.functional = _agfn, _agf
+from . import forward_ad as _fwad  # noqa: F401  (binds autograd.forward_ad, torch's spelling)
 for _name, _mod in (("function", _agfn), ("functional", _agf)):  # import ...autograd.functional
     _sys.modules[f"{_ag.__name__}.{_name}"] = _mod
 

@@ -901,3 +901,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             result.append(Tensor._wrap(np.array(g, dtype=t.dtype)) if not g.flags.writeable
                           or g.dtype != t.dtype else Tensor._wrap(g))
     return tuple(result)
+
+
+def __getattr__(name):
+    """``autograd.forward_ad``, imported on first use: it imports the Tensor layer, which
+    imports this module (PEP 562)."""
+    if name == "forward_ad":
+        from . import forward_ad
+        return forward_ad
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import weakref
 
 import numpy as np
@@ -294,15 +295,28 @@ class Function:
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         record = _state.enabled and True in ctx.needs_input_grad
+        tangents = _forward_ad().function_tangents(cls, args) if _fw_on() else None
         with no_grad():
             if separate:
                 output = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, output)
             else:
                 output = cls.forward(ctx, *args, **kwargs)
-        if not record:
-            return output
-        return _record(cls, ctx, args, output)
+        if record:
+            output = _record(cls, ctx, args, output)
+        if tangents is not None:  # forward mode: the outputs take the class's jvp
+            _forward_ad().function_outputs(cls, ctx, tangents, output, args)
+        return output
+
+
+def _fw_on():
+    """Whether a forward-AD level is open (the Tensor layer's one global, forward_ad.py)."""
+    return sys.modules[Tensor.__module__]._forward is not None
+
+
+def _forward_ad():
+    from . import forward_ad
+    return forward_ad
 
 
 def _record(cls, ctx, args, output):

@@ -122,14 +122,15 @@ def _flag(v, name, binding):
 
 
 def _wants_grad(A):
-    """Whether an op on ``A`` is recorded (its VJP may be asked for)."""
-    return _state.enabled and A._requires_grad
+    """Whether an op on ``A`` is recorded (its VJP may be asked for), or ``A`` carries a
+    forward-mode tangent (whose rule may run the VJP)."""
+    return _state.enabled and A._requires_grad or A._fw is not None
 
 
 def _split(p, batch, shapes):
     """The results packed in ``p`` (a factorization's one output): on the graph where ``p``
-    is, else plain views of its array."""
-    if p._requires_grad:
+    is (or with its tangent: forward mode), else plain views of its array."""
+    if p._requires_grad or p._fw is not None:
         return ops._unpack(p, batch, shapes)
     return [Tensor._wrap(x) for x in ops._unpack(p._data, batch, shapes)]
 

@@ -171,7 +171,8 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
         return Tensor._wrap(d.copy())
     finite = np.isfinite(d)
     if finite.all():
-        return x.clone() if x._requires_grad else Tensor._wrap(d.copy())
+        # (a clone on the graph, or carrying a forward-mode tangent: the identity's)
+        return x.clone() if x._requires_grad or x._fw is not None else Tensor._wrap(d.copy())
     with np.errstate(over="ignore"):
         fill = np.nan_to_num(d, nan=float(nan), posinf=posinf, neginf=neginf)
     return where(finite, x, Tensor._wrap(fill))

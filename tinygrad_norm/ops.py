@@ -3827,3 +3827,201 @@ def permutation_of(piv, m, dtype):
     p = np.zeros(order.shape[:-1] + (m, m), dtype)
     np.put_along_axis(p, order[..., None, :], 1, axis=-2)  # (P^T A)_i = A_order[i]
     return p
+
+
+# ---- forward-mode rules (task fwdad) --------------------------------------------------------
+# ``jvp(tangents, args, out, extra, kw)``: the output's tangent from the inputs' (None where an
+# input has none), in NumPy on the forward's arrays; None for a zero tangent, NotImplemented to
+# hand over to the generic rule (forward_ad._fallback: the VJP differentiated once more, always
+# right, slower). A primitive without ``jvp`` takes the generic rule. Only the primitives a
+# network runs at every layer have one: the rest are checked through the fallback.
+
+Op.jvp = None
+
+
+def _fw_rule(*classes):
+    def put(fn):
+        for cls in classes:
+            cls.jvp = staticmethod(fn)
+        return fn
+    return put
+
+
+def _fw_sum(*terms):
+    """The sum of the terms that exist (None: a zero term)."""
+    total = None
+    for t in terms:
+        if t is not None:
+            total = t if total is None else total + t
+    return total
+
+
+def _fw_linear(cls, **zero_kw):
+    """An op linear in its first input (the others are indices or shapes): its tangent is the
+    forward itself on the tangent. ``zero_kw``: the affine part set to zero (a pad value)."""
+    def jvp(tans, args, out, extra, kw):
+        r = cls.forward(tans[0], **{**kw, **zero_kw})
+        return r[0] if cls.keeps_extra else r
+    cls.jvp = staticmethod(jvp)
+
+
+for _cls in (Neg, Sum, Mean, Cumsum, Reshape, Transpose, BroadcastTo, GetItem, Cast, Take,
+             AddAt, Connect, Col2im, NllLoss):
+    _fw_linear(_cls)
+_fw_linear(Pad, value=0)
+_fw_linear(Im2col, value=0.0)
+
+
+@_fw_rule(Add)
+def _fw_add(tans, args, out, extra, kw):
+    return _fw_sum(*tans)
+
+
+@_fw_rule(Sub)
+def _fw_sub(tans, args, out, extra, kw):
+    ta, tb = tans
+    return _fw_sum(ta, None if tb is None else -tb)
+
+
+@_fw_rule(Mul)
+def _fw_mul(tans, args, out, extra, kw):
+    (ta, tb), (a, b) = tans, args
+    return _fw_sum(None if ta is None else ta * b, None if tb is None else a * tb)
+
+
+@_fw_rule(Div)
+def _fw_div(tans, args, out, extra, kw):
+    (ta, tb), (a, b) = tans, args
+    # (ta - tb * a / b) / b: the quotient rule with the forward's own output for a / b
+    return _fw_sum(None if ta is None else ta / b, None if tb is None else -tb * (out / b))
+
+
+@_fw_rule(Addcmul)
+def _fw_addcmul(tans, args, out, extra, kw):
+    (tc, ta, tb), (c, a, b) = tans, args
+    return _fw_sum(tc, None if ta is None else ta * b, None if tb is None else a * tb)
+
+
+@_fw_rule(MatMul)
+def _fw_matmul(tans, args, out, extra, kw):
+    (ta, tb), (a, b) = tans, args
+    return _fw_sum(None if ta is None else _matmul(ta, b), None if tb is None else _matmul(a, tb))
+
+
+@_fw_rule(VecDot)
+def _fw_vecdot(tans, args, out, extra, kw):
+    (ta, tb), (a, b) = tans, args
+    return _fw_sum(None if ta is None else VecDot.forward(ta, b, **kw),
+                   None if tb is None else VecDot.forward(a, tb, **kw))
+
+
+@_fw_rule(Einsum)
+def _fw_einsum(tans, args, out, extra, kw):
+    # multilinear: one term per operand with a tangent, that operand replaced by it
+    return _fw_sum(*(None if t is None else Einsum.forward(*args[:i], t, *args[i + 1:], **kw)
+                     for i, t in enumerate(tans)))
+
+
+@_fw_rule(Concatenate)
+def _fw_concatenate(tans, args, out, extra, kw):
+    return Concatenate.forward(*(np.zeros_like(a) if t is None else t
+                                 for t, a in zip(tans, args)), **kw)
+
+
+@_fw_rule(Where)
+def _fw_where(tans, args, out, extra, kw):
+    _, ta, tb = tans
+    return select(args[0], 0 if ta is None else ta, 0 if tb is None else tb)
+
+
+@_fw_rule(Exp)
+def _fw_exp(tans, args, out, extra, kw):
+    return tans[0] * out
+
+
+@_fw_rule(Log)
+def _fw_log(tans, args, out, extra, kw):
+    return tans[0] / args[0]
+
+
+@_fw_rule(Log1p)
+def _fw_log1p(tans, args, out, extra, kw):
+    return tans[0] / (args[0] + 1)
+
+
+@_fw_rule(Expm1)
+def _fw_expm1(tans, args, out, extra, kw):
+    return tans[0] * (out + 1)
+
+
+@_fw_rule(Sqrt)
+def _fw_sqrt(tans, args, out, extra, kw):
+    return tans[0] / (out * 2)
+
+
+@_fw_rule(Rsqrt)
+def _fw_rsqrt(tans, args, out, extra, kw):
+    return tans[0] * (out * out * out) * -0.5
+
+
+@_fw_rule(Sigmoid)
+def _fw_sigmoid(tans, args, out, extra, kw):
+    return tans[0] * (out * (1 - out))
+
+
+@_fw_rule(Tanh)
+def _fw_tanh(tans, args, out, extra, kw):
+    return tans[0] * (1 - out * out)
+
+
+@_fw_rule(Sin)
+def _fw_sin(tans, args, out, extra, kw):
+    return tans[0] * np.cos(args[0])
+
+
+@_fw_rule(Cos)
+def _fw_cos(tans, args, out, extra, kw):
+    return -tans[0] * np.sin(args[0])
+
+
+@_fw_rule(Relu)
+def _fw_relu(tans, args, out, extra, kw):
+    return select(args[0] > 0, tans[0], 0)  # derivative 0 at 0, as the VJP's
+
+
+@_fw_rule(Abs)
+def _fw_abs(tans, args, out, extra, kw):
+    return tans[0] * np.sign(args[0])
+
+
+@_fw_rule(Sign, ZerosLike)
+def _fw_zero(tans, args, out, extra, kw):
+    return None
+
+
+@_fw_rule(Softmax)
+def _fw_softmax(tans, args, out, extra, kw):
+    t = tans[0]
+    return out * (t - _sum(out * t, kw["axis"], True))
+
+
+@_fw_rule(LogSoftmax)
+def _fw_log_softmax(tans, args, out, extra, kw):
+    t = tans[0]
+    return t - _sum(np.exp(out) * t, kw["axis"], True)
+
+
+@_fw_rule(Pow)
+def _fw_pow(tans, args, out, extra, kw):
+    (ta, tb), (a, b) = tans, args
+    if tb is not None or not isinstance(b, (int, float)):
+        return NotImplemented  # a tensor exponent: its edge cases are the VJP's (0^0, log 0)
+    if b == 0:
+        return None
+    return ta * (b * a ** (b - 1))
+
+
+@_fw_rule(Erf)
+def _fw_erf(tans, args, out, extra, kw):
+    a = args[0]
+    return tans[0] * (np.exp(-(a * a)) * 1.1283791670955126)  # 2 / sqrt(pi), as the VJP's

@@ -22,6 +22,9 @@ from .autograd import GroupHook, Node, _state, mark_written, no_grad, run_backwa
 from .autograd import backward_inputs as _backward_inputs
 
 _new = object.__new__
+# forward_ad._propagate while a dual level is open, else None: the one global each op path
+# reads for forward mode (forward_ad.py), so that it costs a load and a compare when off
+_forward = None
 _SCALARS = (int, float)
 _BASIC = (int, slice, type(None), type(Ellipsis))
 
@@ -39,7 +42,14 @@ def _make(op, out, inputs, arrays, kw=None, extra=None):
             t._requires_grad = True
             t._node = Node(op, inputs, kw, t, needs,
                            (arrays, out if op.saves_out else None, extra))
+    if _forward is not None:
+        _forward(op, t, inputs, arrays, kw, extra)
     return t
+
+
+def _fw_module():
+    from . import forward_ad  # (imports this module: loaded on first use, with a level open)
+    return forward_ad
 
 
 def apply(op, *inputs, **kw):
@@ -75,6 +85,8 @@ def _unary(op, x):
     if _state.enabled and x._requires_grad and type(x) is Tensor:  # as _make decides
         t._requires_grad = True
         t._node = Node(op, (x,), None, t, (True,), ((a,), out if op.saves_out else None, None))
+    if _forward is not None:
+        _forward(op, t, (x,), (a,), None, None)
     return t
 
 
@@ -170,6 +182,8 @@ def _binary(op, a, b):
             t._node = Node(op, (a, b), None, t, (na, nb),
                            ((ad, bd), out if op.saves_out else None,
                             ops.SAME if a is b else None))
+    if _forward is not None:
+        _forward(op, t, (a, b), (ad, bd), None, None)
     return t
 
 
@@ -450,6 +464,7 @@ class Tensor:
     _versions = None  # histories before recorded in-place writes (inplace_record.py)
     _views = None  # views of this tensor's memory, and (root, ops) of a view (inplace_record.py)
     _view_path = None
+    _fw = None  # (level token, tangent array) of a dual tensor (forward_ad.py)
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         if requires_grad is not False:  # one identity test on the common path
@@ -842,7 +857,8 @@ class Tensor:
             return _inplace.rebase(self, f"in-place {symbol}", lambda t: _combine(op, t, o),
                                    copy_old=op is not ops.Add and op is not ops.Sub)
         with no_grad():
-            r = _combine(op, self, o)._data
+            res = _combine(op, self, o)
+        r = res._data
         if r.shape != self._data.shape:
             raise ValueError(f"in-place {symbol}: the result of shape {r.shape} does not fit the "
                              f"tensor's shape {self.data.shape}")
@@ -851,7 +867,11 @@ class Tensor:
                 raise TypeError(f"in-place {symbol}: the result of dtype {r.dtype} cannot be "
                                 f"stored in a tensor of dtype {self.data.dtype}")
             r = r.astype(self._data.dtype)
+        if _forward is not None:  # (checked before the write)
+            fw = _fw_module().in_place_tangent(self, res, f"in-place {symbol}")
         self._write(r)
+        if _forward is not None:
+            self._fw = fw
         return self
 
     def _write(self, values):
@@ -879,15 +899,20 @@ class Tensor:
                                f"recorded (it would get no gradient); run it under no_grad() or "
                                f"write `x = x + y`")
 
-    def _put(self, name, values):
-        """``self``'s array takes ``values`` (broadcast to its shape, cast within its kind)."""
+    def _put(self, name, values, tangent_of=None):
+        """``self``'s array takes ``values`` (broadcast to its shape, cast within its kind).
+        ``tangent_of``: the tensor whose forward-mode tangent comes with the values."""
         values = self._values(name, values)
         try:
             out = np.broadcast_to(values, self._data.shape)
         except ValueError:
             raise ValueError(f"{name}: values of shape {values.shape} do not fit the tensor's "
                              f"shape {self.data.shape}") from None
+        if _forward is not None:  # (checked before the write)
+            fw = _fw_module().in_place_tangent(self, tangent_of, name)
         self._write(out.astype(self._data.dtype, copy=False))
+        if _forward is not None:
+            self._fw = fw
         return self
 
     def _values(self, name, values):
@@ -919,7 +944,7 @@ class Tensor:
         if _inplace.records(self, (src,)):
             return _inplace.rebase(self, "copy_", lambda t: _copy_over(src, t), copy_old=False)
         self._in_place("copy_", src)
-        return self._put("copy_", src._data if isinstance(src, Tensor) else src)
+        return self._put("copy_", src._data if isinstance(src, Tensor) else src, src)
 
     def zero_(self):
         return self.fill_(0) if _inplace.records(self) else self._put("zero_", np.zeros(
@@ -962,9 +987,13 @@ class Tensor:
         a_t = float(dt.type(alpha)) if dt == np.float16 else float(np.float32(alpha))
         if type(od) in _SCALARS:  # a number operand in the tensor's dtype first, as torch's
             od = dt.type(od)
+        src = None
+        if _forward is not None:  # the tangent of the result, from its out-of-place form
+            with no_grad():
+                src = self + o * alpha
         with np.errstate(over="ignore"):
             wide = self._data.astype(np.float64) + a_t * np.asarray(od, dtype=np.float64)
-            return self._put(name, wide.astype(np.float32).astype(dt, copy=False))
+            return self._put(name, wide.astype(np.float32).astype(dt, copy=False), src)
 
     def mul_(self, other):
         if _inplace.records(self, (other,)):  # other's gradient reads the values before
@@ -1127,11 +1156,12 @@ class Tensor:
         if _inplace.records(self):  # on the tape, as torch's (inplace_record.py)
             return _inplace.rebase(self, name, fn, copy_old=copy_old)
         with no_grad():
-            r = fn(self)._data
+            res = fn(self)
+        r = res._data
         if r.dtype != self._data.dtype and not np.can_cast(r.dtype, self._data.dtype, "same_kind"):
             raise TypeError(f"{name}: result type {r.dtype} can't be cast to the desired output "
                             f"type {self.data.dtype}")
-        return self._put(name, r)
+        return self._put(name, r, res)
 
     def exp_(self): return self._apply_("exp_", Tensor.exp)
     def log_(self): return self._apply_("log_", Tensor.log)
@@ -1691,10 +1721,14 @@ class Tensor:
         if not self._data.flags.writeable:  # a broadcast view: the tensor gets its own array
             self._data = self._data.copy()
         try:
+            if _forward is not None:  # the tangent written alike (a shape error is raised here)
+                fw = _fw_module().setitem_tangent(self, index, value)
             self._data[index] = v
         except (IndexError, ValueError) as e:
             raise type(e)(f"item assignment: index {index!r} of a tensor of shape {self.shape} "
                           f"cannot take values of shape {v.shape}: {e}") from None
+        if _forward is not None:
+            self._fw = fw
         mark_written((self,))
 
     def __getitem__(self, index):

@@ -1,8 +1,10 @@
 """``tinygrad_norm.func``: the part of ``torch.func`` a tape can honestly give.
 
 ``functional_call`` swaps a module's tensors for one call; ``grad``, ``grad_and_value``, ``vjp``,
-``jacrev``, ``hessian`` run on the tape (reverse mode) and nest; ``jvp`` and ``jacfwd`` are
-reverse mode too (the double-vjp trick; there is no forward mode); ``vmap`` is a loop over the
+``jacrev`` run on the tape (reverse mode) and nest; ``jvp`` and ``jacfwd`` are forward mode
+(``autograd.forward_ad``: tangents pushed through every primitive), taking the double-vjp route
+where their result must itself be differentiable; ``hessian`` is ``jacfwd(jacrev)``, as torch's;
+``vmap`` is a loop over the
 mapped dimension (N calls, no batching rules), with torch's in_dims/out_dims/randomness;
 ``stack_module_state`` stacks an ensemble's tensors for ``vmap(functional_call)``."""
 from ._functional_call import functional_call

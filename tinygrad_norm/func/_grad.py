@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd import enable_grad, grad as _tape_grad, is_grad_enabled, set_grad_enabled
 from ..tensor import Tensor
 from . import _pytree as tree
-from ._tape import check_tensors, detach_unless, own_copies, reaches_outer
+from ._tape import check_tensors, detach_unless, has_tangents, own_copies, reaches_outer
 
 
 def argnums_tuple(argnums, nargs):
@@ -92,10 +92,11 @@ def _grad_and_value(func, argnums, has_aux, args, kwargs):
                          f"instead?")
     aux_leaves, aux_spec = tree.flatten(aux)
     keep = reaches_outer([out, *aux_leaves], own)
+    record = keep or has_tangents(copies)  # forward over reverse: the VJPs carry the tangents
     grads = [None] * len(copies)
     if out.requires_grad:
-        with set_grad_enabled(keep):
-            grads = _tape_grad(out, copies, create_graph=keep, allow_unused=True)
+        with set_grad_enabled(record):
+            grads = _tape_grad(out, copies, create_graph=record, allow_unused=True)
     grads = regroup(detach_unless(zeros_for(grads, copies), keep), specs,
                     isinstance(argnums, int))
     out = detach_unless([out], keep)[0]
@@ -162,7 +163,8 @@ def vjp(func, *primals, has_aux=False):
                                  f"{tuple(o.shape)}.")
         cg = create_graph
         if cg is None:  # on the caller's graph if the outputs or the cotangents are
-            cg = is_grad_enabled() and (keep or any(c.requires_grad for c in cots))
+            cg = is_grad_enabled() and (keep or any(c.requires_grad for c in cots)) \
+                or has_tangents(copies + cots)  # forward over reverse
         pairs = [(o, c) for o, c in zip(outs, cots) if o.requires_grad]
         grads = [None] * len(copies)
         if pairs:

@@ -9,6 +9,7 @@ outputs reach a tensor of the caller's that requires grad -- an input, a paramet
 of detached parameters) pays for no recorded backward, and nesting still works."""
 from __future__ import annotations
 
+from .. import forward_ad as _fwad
 from ..autograd import enable_grad, is_grad_enabled
 from ..tensor import Tensor
 
@@ -32,6 +33,7 @@ def own_copies(leaves):
                 c = t.detach().requires_grad_()
                 own.add(id(c))
                 copies.append(c)
+    keep_tangents(copies, leaves)
     return copies, own
 
 
@@ -69,4 +71,23 @@ def detach_unless(tensors, keep):
     stay on the caller's."""
     if keep:
         return tensors
-    return [t.detach() if isinstance(t, Tensor) else t for t in tensors]
+    out = [t.detach() if isinstance(t, Tensor) else t for t in tensors]
+    keep_tangents(out, tensors)
+    return out
+
+
+def keep_tangents(news, olds):
+    """Give each of ``news`` (copies, detached results) the forward-mode tangent of the matching
+    ``olds``, which detaching drops: a transform inside ``jacfwd`` (forward over reverse)."""
+    if _fwad._token is None:
+        return
+    for n, o in zip(news, olds):
+        if isinstance(n, Tensor) and isinstance(o, Tensor) and n is not o \
+                and _fwad._tangent_of(o) is not None and _fwad._tangent_of(n) is None:
+            n._fw = o._fw
+
+
+def has_tangents(tensors):
+    """Whether a dual level is open and one of ``tensors`` has a tangent there: then a backward
+    must be recorded, so that its ops carry the tangents (forward over reverse)."""
+    return _fwad._token is not None and any(_fwad._tangent_of(t) is not None for t in tensors)
