@@ -664,3 +664,34 @@ def test_composites_get_forward_mode_from_their_primitives(name):
     """No composite may drop the tangent on a path of its own (a copy of the array where grad
     is not wanted, say): each agrees with reverse mode and finite differences."""
     _check_forward_mode(SWEEP[name], [np.random.default_rng(0).standard_normal((4, 5))])
+
+
+def _view_program(L, fw, dual, tan):
+    """A base written in place after views of it were taken: the views' tangents follow the
+    write, as their values do (a chain of views, an unrecorded write, an item assignment).
+    Each tangent is copied as it is read: torch's are views that later writes update."""
+    def snap(t):
+        return np.array(fw.unpack_dual(t).tangent.detach().numpy())
+    x = fw.make_dual(dual, tan)
+    e = x * 1
+    v = e[0:2]
+    w = v.reshape(2, 1).T
+    out = []
+    e.mul_(2)
+    out += [snap(v), snap(w)]
+    e[1] = L.tensor(5.0, dtype=L.float64)
+    out += [snap(v * 3)]
+    with L.no_grad():
+        e.add_(x)
+    out += [snap(w), snap(e)]
+    return out
+
+
+def test_a_view_follows_its_base_written_in_place_as_torch():
+    p, t = np.array([1.0, 2.0, 3.0]), np.array([0.5, -1.0, 2.0])
+    with fwAD.dual_level():
+        ours = _view_program(tg, fwAD, Tensor(p.copy()), Tensor(t.copy()))
+    with tfwAD.dual_level():
+        theirs = _view_program(torch, tfwAD, torch.tensor(p.copy()), torch.tensor(t.copy()))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)

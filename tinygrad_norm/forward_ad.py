@@ -18,6 +18,7 @@ made at a level that has since closed is no tangent (its level token no longer m
 from __future__ import annotations
 
 import sys
+import weakref
 from collections import namedtuple
 
 import numpy as np
@@ -153,10 +154,52 @@ def _alias(t):
 
 
 def _tangent_of(t):
-    fw = t._fw
+    fw = t._fw if t._fw_view is None else _view_fw(t)
     if fw is None or fw[0] is not _token or _token is None:
         return None
     return fw[1]
+
+
+# ---- views follow their base's tangent ------------------------------------------------------------
+# A view op's output shares its input's memory; a later in-place write into the tensor that owns
+# the memory changes the view's values, and, as in torch, its tangent. Tangents are never written
+# in place (a view's rule may return a view of its input's tangent), so the view keeps the way
+# from its root's tangent (the view ops, in order) and the root's ``_fw`` it was made from; read
+# after the root took another ``_fw`` (the write), the way is replayed on the root's new tangent.
+
+def _root_array(a):
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _note_view(op, t, x, kw):
+    """``t = op(x)`` shares ``x``'s memory: remember the way from the root's tangent."""
+    src = x._fw_view
+    if src is None:
+        root, path = x, ()
+    else:
+        root, path = src[0](), src[1]
+        if root is None:
+            return
+    t._fw_view = (weakref.ref(root), path + ((op, kw),), root._fw)
+
+
+def _view_fw(t):
+    """``t._fw``, replayed from its root's tangent where the root was written since."""
+    ref, path, seen = t._fw_view
+    root = ref()
+    if root is None or root._fw is seen:
+        return t._fw
+    tan = _tangent_of(root)
+    if tan is None:
+        t._fw = None
+    else:
+        for op, kw in path:
+            tan = op.forward(tan, **kw)
+        t._fw = (_token, _fitted(tan, t._data))
+    t._fw_view = (ref, path, root._fw)
+    return t._fw
 
 
 # ---- propagation --------------------------------------------------------------------------------
@@ -167,7 +210,7 @@ def _propagate(op, t, inputs, arrays, kw, extra):
     tans = None
     for i, x in enumerate(inputs):
         if isinstance(x, Tensor):
-            fw = x._fw
+            fw = x._fw if x._fw_view is None else _view_fw(x)
             if fw is not None and fw[0] is _token:
                 if tans is None:
                     tans = [None] * len(inputs)
@@ -184,6 +227,10 @@ def _propagate(op, t, inputs, arrays, kw, extra):
     if rule is None or r is NotImplemented:
         r = _fallback(op, tuple(tans), inputs, arrays, out, kw)
     t._fw = (_token, _fitted(r, out))
+    x = inputs[0]
+    if len(inputs) == 1 and out.base is not None and type(x) is Tensor \
+            and _root_array(out) is _root_array(x._data):
+        _note_view(op, t, x, kw)
 
 
 def _fitted(r, out):

@@ -465,6 +465,7 @@ class Tensor:
     _views = None  # views of this tensor's memory, and (root, ops) of a view (inplace_record.py)
     _view_path = None
     _fw = None  # (level token, tangent array) of a dual tensor (forward_ad.py)
+    _fw_view = None  # a view's way from its root's tangent (forward_ad._note_view)
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         if requires_grad is not False:  # one identity test on the common path
