@@ -1225,7 +1225,10 @@ class Sigmoid(Op):
         # branches took nine). exp(-a) overflows to inf below -88.7 (float32) or -709.8
         # (float64), and 1 / inf = 0 there: PyTorch's values too, which also go to 0 there
         # rather than through the subnormals. Within range each step rounds once: ~1 ulp.
-        out = np.negative(a)
+        if a.dtype.kind != "f":  # integers: in float64, as NumPy's exp would
+            a = a.astype(np.float64)
+        out = np.empty_like(a)  # an array even for 0-d input (a ufunc would return a scalar)
+        np.negative(a, out=out)
         with np.errstate(over="ignore"):
             np.exp(out, out=out)
         out += 1.0
@@ -2328,6 +2331,14 @@ class Erf(Op):
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         a = args[0]
+        if xp is NP and type(g) is np.ndarray and g.shape == a.shape and g.dtype == a.dtype:
+            # the same operations in the same order, in one buffer (five fresh arrays before)
+            d = np.multiply(a, a)
+            np.negative(d, out=d)
+            np.exp(d, out=d)
+            d *= 1.1283791670955126
+            d *= g
+            return (d,)
         return (g * (xp.exp(-(a * a)) * 1.1283791670955126),)  # 2 / sqrt(pi)
 
 

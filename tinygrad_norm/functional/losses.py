@@ -435,9 +435,14 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
         a = d.abs()
         if beta == 0.0:
             return _reduce(a, reduction)
-        inner = a._data < beta
-        near = where(inner, d, 0.0)  # the square of an infinite d would give NaN gradients
-        return _reduce(where(inner, near * near * (0.5 / beta), a - 0.5 * beta), reduction)
+        # m (a - m / 2) / beta with m = min(a, beta): 0.5 a^2 / beta inside, a - beta / 2
+        # outside, without the two selects (each an np.where over the batch): 40% of the step.
+        # The derivative through m cancels exactly inside (a - m/2 and m/2 are both a/2, halving
+        # is exact) and is cut by the clip outside, so d/da is a/beta, then 1 (as torch's at
+        # |d| = beta too); an infinite d gives inf, not NaN (the clip drops m's side).
+        m = a.clip(max=beta)
+        loss = m * (a - m * 0.5)
+        return _reduce(loss * (1.0 / beta) if beta != 1.0 else loss, reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
