@@ -435,13 +435,14 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
         a = d.abs()
         if beta == 0.0:
             return _reduce(a, reduction)
-        # m (a - m / 2) / beta with m = min(a, beta): 0.5 a^2 / beta inside, a - beta / 2
-        # outside, without the two selects (each an np.where over the batch): 40% of the step.
-        # The derivative through m cancels exactly inside (a - m/2 and m/2 are both a/2, halving
-        # is exact) and is cut by the clip outside, so d/da is a/beta, then 1 (as torch's at
-        # |d| = beta too); an infinite d gives inf, not NaN (the clip drops m's side).
-        m = a.clip(max=beta)
-        loss = m * (a - m * 0.5)
+        # m (d - m / 2) / beta with m = clip(d, -beta, beta): 0.5 d^2 / beta inside, |d| - beta / 2
+        # outside, without the two selects (each an np.where over the batch; 40% of the step).
+        # The derivative through m cancels exactly inside (d - m/2 and m/2 are both d/2: halving
+        # is exact) and is cut by the clip outside, so d/dd is d / beta, then sign(d) (as torch's
+        # at |d| = beta too); the second derivative is 1 / beta inside, 0 at d = 0 included (an
+        # abs would lose it there); an infinite d gives inf, not NaN (the clip drops m's side).
+        m = d.clip(-beta, beta)
+        loss = m * (d - m * 0.5)
         return _reduce(loss * (1.0 / beta) if beta != 1.0 else loss, reduction)
 
 
