@@ -184,7 +184,8 @@ def test_sigmoid_and_silu_gradients_match_torch(torch, dtype):
     x = (rng.standard_normal((16, 64)) * 6).astype(dtype)
     g = rng.standard_normal(x.shape).astype(dtype)
     rtol = 1e-12 if dtype == np.float64 else 2e-5  # float32: 1 - out near 1 keeps few bits
-    for ours, theirs in [(lambda t: t.sigmoid(), torch.sigmoid), (F.silu, torch.nn.functional.silu)]:
+    for ours, theirs in [(lambda t: t.sigmoid(), torch.sigmoid),
+                         (F.silu, torch.nn.functional.silu)]:
         a = Tensor(x, requires_grad=True)
         out = ours(a)
         out.backward(Tensor(g))
@@ -224,7 +225,8 @@ def test_matmul_vjp_with_unit_contraction_matches_torch(torch, a_shape, b_shape)
 def test_unit_contraction_product_is_matmul_bit_for_bit():
     rng = np.random.default_rng(7)
     for dtype in (np.float32, np.float64):
-        x, y = rng.standard_normal((4, 6, 1)).astype(dtype), rng.standard_normal((4, 1, 5)).astype(dtype)
+        x = rng.standard_normal((4, 6, 1)).astype(dtype)
+        y = rng.standard_normal((4, 1, 5)).astype(dtype)
         np.testing.assert_array_equal(ops._product(x, y, ops.NP), x @ y)
 
 
