@@ -1221,9 +1221,18 @@ class Sigmoid(Op):
     def forward(a):
         if a.dtype is _F16:  # in float32, rounded once, as PyTorch (sigmoid(2) was 0.8804)
             return Sigmoid.forward(a.astype(np.float32)).astype(np.float16)
-        # exp of a non-positive number only: no overflow warning for large |a|.
-        e = np.exp(-np.abs(a))
-        return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+        # 1 / (1 + exp(-a)) in three passes over one buffer (the select between two stable
+        # branches took nine). exp(-a) overflows to inf below -88.7 (float32) or -709.8
+        # (float64), and 1 / inf = 0 there: PyTorch's values too, which also go to 0 there
+        # rather than through the subnormals. Within range each step rounds once: ~1 ulp.
+        if a.dtype.kind != "f":  # integers: in float64, as NumPy's exp would
+            a = a.astype(np.float64)
+        out = np.empty_like(a)  # an array even for 0-d input (a ufunc would return a scalar)
+        np.negative(a, out=out)
+        with np.errstate(over="ignore"):
+            np.exp(out, out=out)
+        out += 1.0
+        return np.reciprocal(out, out=out)
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
@@ -1697,13 +1706,24 @@ class MatMul(Op):
             a, b, g = a.astype(np.float32), b.astype(np.float32), g.astype(np.float32)
         ga = gb = None
         if needs[0]:
-            ga = xp.sum_to(g @ _mT(b, xp), a.shape).reshape(a_shape)
+            ga = xp.sum_to(_product(g, _mT(b, xp), xp), a.shape).reshape(a_shape)
         if needs[1]:
-            gb = xp.sum_to(_mT(a, xp) @ g, b.shape).reshape(b_shape)
+            gb = xp.sum_to(_product(_mT(a, xp), g, xp), b.shape).reshape(b_shape)
         if xp is NP and args[0].dtype is _F16 and args[1].dtype is _F16:
             ga = None if ga is None else ga.astype(np.float16)
             gb = None if gb is None else gb.astype(np.float16)
         return ga, gb
+
+
+def _product(x, y, xp):
+    """``x @ y``; where the contracted axis has length 1 (a depthwise convolution's weight
+    gradient: one output channel per group), the broadcast product ``x * y`` instead. It is the
+    same single product per entry, bit for bit, but NumPy's batched matmul runs those outer
+    products one small GEMM at a time: 9 ms against 2.4 for a 3x3 depthwise layer on
+    (8, 64, 32, 32)."""
+    if xp is NP and x.shape[-1] == 1 and len(x.shape) > 2:
+        return x * y
+    return x @ y
 
 
 def _mT(t, xp):
@@ -2289,11 +2309,14 @@ class Col2im(Op):
 # ---- special functions ---------------------------------------------------------------------------
 
 def _erf_array(a):
-    try:
-        from scipy.special import erf  # present with scikit-learn; imported only when used
-    except ImportError:  # exact too, one Python call per element
-        import math
-        return np.frompyfunc(math.erf, 1, 1)(a).astype(a.dtype)
+    """erf in ``a``'s dtype by the package's own vectorised kernel (SciPy's erf was a dependency
+    only by accident, and without it a Python call per element); float16 through float32 and
+    rounded once, as PyTorch."""
+    from .special_kernels_erf import erf
+    if a.dtype == np.float16:
+        return erf(a.astype(np.float32)).astype(np.float16)
+    if a.dtype not in (np.float32, np.float64):  # integers and bools: in float64, as before
+        return erf(a.astype(np.float64))
     return erf(a)
 
 
@@ -2308,6 +2331,14 @@ class Erf(Op):
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         a = args[0]
+        if xp is NP and type(g) is np.ndarray and g.shape == a.shape and g.dtype == a.dtype:
+            # the same operations in the same order, in one buffer (five fresh arrays before)
+            d = np.multiply(a, a)
+            np.negative(d, out=d)
+            np.exp(d, out=d)
+            d *= 1.1283791670955126
+            d *= g
+            return (d,)
         return (g * (xp.exp(-(a * a)) * 1.1283791670955126),)  # 2 / sqrt(pi)
 
 
