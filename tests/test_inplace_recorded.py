@@ -363,6 +363,10 @@ def test_the_graph_export_draws_the_history_before(torch):
     v = w * x  # mul's gradient reads w: the write copies nothing either, and is refused later
     w.add_(1.0)
     assert "overwritten in place" in str(viz.graph((v + w).sum()).source)
+    for write in (lambda h: h.mul_(3.0), lambda h: h.__iadd__(1.0)):
+        h = x * 2  # only the write itself reads the history before: still overwritten
+        write(h)
+        assert str(viz.graph(h.sum()).source).count("overwritten in place") == 1
     u = x * 2
     s = u.exp()
     u.pow_(2)  # pow's gradient reads the values before: the write keeps a copy, drawn as they were

@@ -169,6 +169,17 @@ def _collect(outs):
     return [seen[s] for s in sorted(seen)]
 
 
+def _mark_overwritten(tens):
+    """A written tensor lists its histories before the write (``_versions``); one drawn whose
+    array is still the written tensor's memory (the write kept no copy) holds the values after,
+    even where only the write itself read it (``y = x * 2; y.mul_(3)``)."""
+    for info in list(tens.values()):
+        for _, old in getattr(info.t, "_versions", None) or ():
+            seen = tens.get(id(old))
+            if seen is not None and np.shares_memory(old._data, info.t._data):
+                seen.overwritten = True
+
+
 def _scope_chain(scope):
     chain = []
     while scope is not None:
@@ -411,6 +422,7 @@ def graph(*outputs, params=None, collapse=False, show_grad=True):
             leaves += 1
             tens[id(o)] = _T(o, f"in{leaves}", None)
         tens[id(o)].is_out = True
+    _mark_overwritten(tens)
 
     n_out = 0
     for info in tens.values():
