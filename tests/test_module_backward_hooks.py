@@ -417,3 +417,4 @@ def test_grad_of_a_hooked_modules_output_itself_is_not_hooked(torch):
         (g,) = grad((o * o).sum(), [o])
         got.append((log, _values([g])))
     assert got[1] == got[0] and got[1][0] == []
+

@@ -514,6 +514,18 @@ def _finish_leaves(leaves, grads, hooked, targets, leaf_index, found, accumulate
             # a later leaf's hook sees the .grad of the earlier ones, as in PyTorch
             with _LEAF_LOCK:
                 _accumulate_leaf(t, g, create_graph, Tensor)
+            if t._post_hooks:  # outside the lock: a hook may step an optimizer or backward()
+                _run_post_hooks(t)
+
+
+def _run_post_hooks(t):
+    """``register_post_accumulate_grad_hook``'s hooks of leaf ``t``, after its ``.grad`` took
+    this backward's gradient; each must return None (torch's TypeError otherwise)."""
+    for hook in list(t._post_hooks):
+        r = hook.fn(t)
+        if r is not None:
+            raise TypeError(f"a post accumulate grad hook must return None, but "
+                            f"{hook.__name__} returned '{type(r).__name__}'")
 
 
 def _needed(roots, target_nodes, leaf_index, Tensor):

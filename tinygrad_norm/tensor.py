@@ -459,6 +459,7 @@ class Tensor:
     _grad = None
     _node = None
     _hooks = None
+    _post_hooks = None  # register_post_accumulate_grad_hook's, run after .grad is accumulated
     name = None
     _detached = False
     _versions = None  # histories before recorded in-place writes (inplace_record.py)
@@ -490,8 +491,10 @@ class Tensor:
         state = dict(self.__dict__)
         # (and not the graph bookkeeping of in-place writes: the copy is a leaf, the view of
         # nothing; the list of views holds weak references, which cannot be pickled)
-        for k in ("_grad", "_hooks", "_node", "_requires_grad", "_versions", "_views",
-                  "_view_path"):
+        # (nor a forward-mode tangent, tied to the dual level that made it; a view's way to
+        # its root's tangent holds a weak reference too)
+        for k in ("_grad", "_hooks", "_post_hooks", "_node", "_requires_grad", "_versions",
+                  "_views", "_view_path", "_fw", "_fw_view"):
             state.pop(k, None)
         state["data"] = self._data
         if self._requires_grad:
@@ -770,6 +773,25 @@ class Tensor:
             at -= 1
         hooks.insert(at, hook)
         return _HookHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` after a backward accumulated this leaf's ``.grad`` (torch's way to
+        step an optimizer parameter by parameter inside the backward); it must return None.
+        Not run by ``grad()``, nor by a backward whose ``inputs`` leave this leaf out. Returns a
+        handle whose ``remove()`` unregisters it."""
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook(): hook must be callable, got "
+                            f"{type(hook).__name__}")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._node is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if self._post_hooks is None:
+            self._post_hooks = []
+        entry = _Hook(hook)
+        self._post_hooks.append(entry)
+        return _HookHandle(self._post_hooks, entry)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) . gradient into every leaf's ``.grad`` (with ``inputs``,
