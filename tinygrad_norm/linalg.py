@@ -644,7 +644,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         if dim is None and x._data.size == 0:
             raise ValueError(f"linalg.vector_norm cannot compute the {_ord_text(ord)} norm on "
                              f"an empty tensor because the operation does not have an identity")
-        for d in axes:
+        for d in axes if x._data.ndim else ():  # a 0-d tensor's dim 0 holds its one element
             if x._data.shape[d] == 0:
                 raise ValueError(f"linalg.vector_norm cannot compute the {_ord_text(ord)} norm "
                                  f"on the dimension {d} because this dimension is empty and the "

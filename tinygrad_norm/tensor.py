@@ -1222,6 +1222,8 @@ class Tensor:
     def _arg(self, fn, name, axis, keepdims):
         if axis is not None:
             axis = _axes(axis, self._data.ndim)
+            if self._data.ndim == 0 and axis == ():  # dim 0 or -1 of a 0-d tensor: its element
+                return Tensor._wrap(np.zeros((), np.int64))
             if len(axis) != 1:
                 raise TypeError(f"{name}(): axis must be one int or None, got {axis}")
             axis = axis[0]
