@@ -632,6 +632,160 @@ def g_layer_norm(rng):
 
 case("F.layer_norm", F.layer_norm, TF.layer_norm, g_layer_norm)
 
+# more: products, linear algebra, indexing-like and layer functionals
+
+
+def g_bmm(rng):
+    b, n, k, m = (int(rng.integers(0, 4)) for _ in range(4))
+    dt = str(rng.choice(F_DT))
+    return [layout(rng, values(rng, (b, n, k), dt)), layout(rng, values(rng, (b, k, m), dt))], {}
+
+
+case("bmm", *both("bmm"), g_bmm)
+def g_mm(rng):
+    n, k, m = (int(rng.integers(0, 4)) for _ in range(3))
+    dt = str(rng.choice(F_DT))
+    return [layout(rng, values(rng, (n, k), dt)), layout(rng, values(rng, (k, m), dt))], {}
+
+
+def g_mv(rng):
+    n, k = (int(rng.integers(0, 4)) for _ in range(2))
+    return [arr(rng, (n, k), ("float64",)), arr(rng, (k,), ("float64",))], {}
+
+
+case("mm", *both("mm"), g_mm)
+case("mv", *both("mv"), g_mv)
+case("dot", *both("dot"), lambda rng: (lambda k: ([arr(rng, (k,), ("float64",)), arr(rng, (k,), ("float64",))], {}))(
+    int(rng.integers(0, 5))))
+
+
+def g_addcmul(rng):
+    s1, s2, s3 = bshapes(rng, 3)
+    return [arr(rng, s1, ("float64",)), arr(rng, s2, ("float64",)), arr(rng, s3, ("float64",))], \
+        {"value": float(rng.choice([1.0, -0.5, 2.0]))}
+
+
+case("addcmul", *both("addcmul"), g_addcmul)
+case("addcdiv", *both("addcdiv"), g_addcmul)
+
+
+def g_einsum(rng):
+    eq, shapes = [("ij,jk->ik", ((2, 3), (3, 4))), ("ii->i", ((3, 3),)), ("ii", ((3, 3),)),
+                  ("bij,bjk->bik", ((2, 2, 3), (2, 3, 1))), ("i,j->ij", ((3,), (2,))),
+                  ("...i,...i->...", ((2, 3), (3,))), ("ij->j", ((0, 3),)), ("ij,ij->", ((2, 2), (2, 2)))][
+        int(rng.integers(0, 8))]
+    return [eq] + [arr(rng, sh, ("float64",)) for sh in shapes], {}
+
+
+case("einsum", *both("einsum"), g_einsum)
+case("trapezoid", *both("trapezoid"), g_dimonly(lambda r, a: {"dim": int(r.integers(-a.ndim, a.ndim))}))
+case("cumulative_trapezoid", *both("cumulative_trapezoid"),
+     g_dimonly(lambda r, a: {"dim": int(r.integers(-a.ndim, a.ndim))}))
+case("cov", *both("cov"), lambda rng: ([arr(rng, shape(rng, int(rng.integers(1, 3))), F_DT)],
+                                       {"correction": int(rng.integers(0, 3))}))
+case("corrcoef", *both("corrcoef"), lambda rng: ([arr(rng, shape(rng, int(rng.integers(1, 3))), F_DT)], {}))
+case("renorm", *both("renorm"), lambda rng: ([arr(rng, shape(rng, 2), ("float64",))],
+                                             {"p": float(rng.choice([1.0, 2.0, 3.0])), "dim": int(rng.integers(-2, 2)),
+                                              "maxnorm": float(rng.choice([0.5, 1.0, 5.0]))}))
+case("nan_to_num(kw)", tg.nan_to_num, torch.nan_to_num,
+     lambda rng: ([arr(rng, kind="special")], {"nan": 1.5, "posinf": 7.0, "neginf": -7.0}))
+case("clamp(tensor)", tg.clamp, torch.clamp,
+     lambda rng: (lambda s: ([arr(rng, s[0], ("float64",)), arr(rng, s[1], ("float64",)),
+                              arr(rng, s[2], ("float64",))], {}))(bshapes(rng, 3)))
+case("searchsorted", *both("searchsorted"),
+     lambda rng: ([np.sort(values(rng, (int(rng.integers(0, 6)),), "float64", "ties")),
+                   values(rng, (int(rng.integers(0, 5)),), "float64", "ties")],
+                  {"right": bool(rng.random() < 0.5)}), grad=False)
+case("bucketize", *both("bucketize"),
+     lambda rng: ([values(rng, (int(rng.integers(0, 5)),), "float64", "ties"),
+                   np.sort(values(rng, (int(rng.integers(0, 6)),), "float64", "ties"))],
+                  {"right": bool(rng.random() < 0.5)}), grad=False)
+case("isin", *both("isin"), lambda rng: ([arr(rng, dtypes=("int64",)), arr(rng, dtypes=("int64",))],
+                                         {"invert": bool(rng.random() < 0.5)}), grad=False)
+case("histc", *both("histc"), lambda rng: ([arr(rng, dtypes=F_DT)], {"bins": int(rng.integers(1, 6)),
+                                                                      "min": float(rng.choice([0.0, -1.0])),
+                                                                      "max": float(rng.choice([0.0, 1.0, 3.0]))}),
+     grad=False)
+case("bincount", *both("bincount"), lambda rng: ([values(rng, (int(rng.integers(0, 6)),), "int64", "positive")],
+                                                 {"minlength": int(rng.integers(0, 4))}), grad=False)
+case("repeat_interleave", *both("repeat_interleave"),
+     lambda rng: (lambda a: ([a, int(rng.integers(0, 3))], {"dim": int(rng.integers(-a.ndim, a.ndim))}))(
+         arr(rng, dtypes=F_DT, lo=1)))
+case("logdet", *both("logdet"), g_mat())
+case("linalg.eigvalsh", TL.eigvalsh, torch.linalg.eigvalsh,
+     lambda rng: (lambda a: ([a + np.swapaxes(a, -1, -2)], {}))(g_mat()(rng)[0][0]))
+case("linalg.solve", TL.solve, torch.linalg.solve,
+     lambda rng: (lambda n: ([values(rng, (n, n), "float64") + 3 * np.eye(n),
+                              values(rng, (n, int(rng.integers(1, 3))), "float64")], {}))(int(rng.integers(1, 4))))
+case("linalg.cholesky", TL.cholesky, torch.linalg.cholesky,
+     lambda rng: (lambda a: ([a @ a.T + np.eye(a.shape[0])], {}))(values(rng, (3, 3), "float64")))
+case("linalg.qr(R)", lambda a: TL.qr(a)[1].abs(), lambda a: torch.linalg.qr(a)[1].abs(), g_mat(square=False))
+case("linalg.multi_dot", TL.multi_dot, torch.linalg.multi_dot,
+     lambda rng: ([[values(rng, (2, 3), "float64"), values(rng, (3, 4), "float64"), values(rng, (4,), "float64")]], {}))
+case("F.one_hot", F.one_hot, TF.one_hot,
+     lambda rng: ([values(rng, shape(rng), "int64", "positive")], {"num_classes": int(rng.choice([-1, 6, 7]))}), grad=False)
+case("F.embedding", F.embedding, TF.embedding,
+     lambda rng: ([values(rng, shape(rng), "int64", "positive"), values(rng, (6, 3), "float64")], {}))
+
+
+def g_pad(rng):
+    a = arr(rng, shape(rng, int(rng.integers(1, 4)), lo=1), ("float64",))
+    k = int(rng.integers(1, a.ndim + 1))
+    pads = tuple(int(v) for v in rng.integers(-1, 3, 2 * k))
+    mode = str(rng.choice(["constant", "constant", "reflect", "replicate", "circular"]))
+    kw = {"mode": mode}
+    if mode == "constant":
+        kw["value"] = float(rng.choice([0.0, 1.5]))
+    return [a, pads], kw
+
+
+case("F.pad", F.pad, TF.pad, g_pad)
+
+
+def g_conv(rng):
+    n, cin, cout, g = int(rng.integers(1, 3)), 2, 2, int(rng.choice([1, 2]))
+    k = int(rng.integers(1, 4))
+    x = arr(rng, (n, cin, int(rng.integers(k, 7)), int(rng.integers(k, 7))), ("float64",))
+    w = values(rng, (cout, cin // g, k, k), "float64")
+    kw = {"stride": int(rng.integers(1, 3)), "padding": int(rng.integers(0, 2)),
+          "dilation": int(rng.integers(1, 3)), "groups": g}
+    return [x, w, values(rng, (cout,), "float64") if rng.random() < 0.5 else None], kw
+
+
+case("F.conv2d", F.conv2d, TF.conv2d, g_conv)
+
+
+def g_pool(rng):
+    k = int(rng.integers(1, 4))
+    x = arr(rng, (int(rng.integers(1, 3)), 2, int(rng.integers(k, 7)), int(rng.integers(k, 7))),
+            ("float64",), str(rng.choice(["normal", "ties", "special"])))
+    return [x, k], {"stride": int(rng.integers(1, 3)), "padding": int(rng.integers(0, k // 2 + 1)),
+                    "ceil_mode": bool(rng.random() < 0.5)}
+
+
+case("F.max_pool2d", F.max_pool2d, TF.max_pool2d, g_pool)
+case("F.avg_pool2d", F.avg_pool2d, TF.avg_pool2d,
+     lambda rng: (lambda a, k: (a, dict(k, count_include_pad=bool(rng.random() < 0.5))))(*g_pool(rng)))
+
+
+def g_bn(rng):
+    c = int(rng.integers(1, 4))
+    x = arr(rng, (int(rng.integers(2, 4)), c) + shape(rng, int(rng.integers(0, 2)), lo=1), ("float64",))
+    return [x, None, None, values(rng, (c,), "float64"), values(rng, (c,), "float64")], \
+        {"training": True, "eps": 1e-5}
+
+
+case("F.batch_norm", F.batch_norm, TF.batch_norm, g_bn)
+case("F.group_norm", F.group_norm, TF.group_norm,
+     lambda rng: ([arr(rng, (2, 4, 3), ("float64",)), int(rng.choice([1, 2, 4])), values(rng, (4,), "float64"),
+                   values(rng, (4,), "float64")], {}))
+case("F.interpolate", F.interpolate, TF.interpolate,
+     lambda rng: (lambda mode: ([arr(rng, (1, 2, 3, 4), ("float64",))],
+                                dict({"size": (int(rng.integers(1, 7)), int(rng.integers(1, 7))), "mode": mode},
+                                     **({"align_corners": bool(rng.random() < 0.5)}
+                                        if mode in ("bilinear", "bicubic") else {}))))(
+         str(rng.choice(["nearest", "bilinear", "bicubic", "nearest-exact", "area"]))))
+
 # Tensor methods under torch's keywords
 for nm in ("sum", "mean", "amax", "std", "var", "max", "min", "logsumexp", "prod", "argmax", "median",
            "norm", "cumsum"):
@@ -815,7 +969,12 @@ def main():
         found = collections.defaultdict(list)
         for i in range(opt.n):
             rng = np.random.default_rng([opt.seed, zlib.crc32(name.encode()), i])
-            args, kw = gen(rng)
+            try:
+                args, kw = gen(rng)
+            except Exception as e:  # a generator's own bug: say so, go on
+                tally["GENERR"] += 1
+                found["GENERR"].append((i, "", f"{type(e).__name__}: {e}"))
+                continue
             kind, det = run_one(tgf, thf, args, kw, grad, tol, rng)
             if kind == "GRAD" and has_special(args):
                 kind = "GRAD*"

@@ -640,11 +640,13 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
                         f"{_torch_type(dt)}")
     x = _cast(x, dtype, fn)
     axes = _norm_dims(dim, x._data.ndim, "linalg_vector_norm")
+    if x._data.ndim == 0:  # dim 0 or -1 of a 0-d tensor is its one element: as dim=None
+        axes = ()
     if ord < 0 or ord == math.inf:  # a max or min of magnitudes: no value over no elements
         if dim is None and x._data.size == 0:
             raise ValueError(f"linalg.vector_norm cannot compute the {_ord_text(ord)} norm on "
                              f"an empty tensor because the operation does not have an identity")
-        for d in axes if x._data.ndim else ():  # a 0-d tensor's dim 0 holds its one element
+        for d in axes:
             if x._data.shape[d] == 0:
                 raise ValueError(f"linalg.vector_norm cannot compute the {_ord_text(ord)} norm "
                                  f"on the dimension {d} because this dimension is empty and the "
