@@ -919,10 +919,15 @@ def run_one(tgf, thf, args, kw, want_grad, tol, rng):
                                                     for g, (_, t) in zip(gs, outs)], allow_unused=True)
     except Exception as e:
         return "TGERR", f"grad: {type(e).__name__}: {str(e)[:160]}"
+    # a float32 operand (or output) makes the gradient a float32 computation: its tolerance
+    low = any(isinstance(v, np.ndarray) and v.dtype == np.float32 for v in leaves(args)) or \
+        any(t.data.dtype == np.float32 for _, t in outs)
     for i, (a, b) in enumerate(zip(gt, gp)):
         a = np.zeros(ins_p[i].shape) if a is None else as_np(a)
         b = np.zeros(ins_p[i].shape) if b is None else as_np(b)
-        k = close(np.asarray(a, np.float64), np.asarray(b, np.float64), False, tol * 10)
+        dt = np.float32 if low else np.float64
+        k = close(np.asarray(a, np.float64).astype(dt), np.asarray(b, np.float64).astype(dt),
+                  False, tol * 10)
         if k:
             return "GRAD", f"grad{i}: tg {summ(a, b)} torch {summ(b, a)}"
     return "ok", ""

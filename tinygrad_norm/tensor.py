@@ -2540,7 +2540,7 @@ def _rounded_div(a, b, mode):
     elif type(bd) is float and ad.dtype.kind in "biu":
         ad = ad.astype(np.float32)  # an integer tensor rounded-divided by a float: float32
     ints = np.result_type(ad, bd).kind in "biu"
-    if ints and np.any(np.asarray(bd) == 0):
+    if ints and np.any(np.asarray(bd) == 0) and np.size(ad) and np.size(bd):  # empty: no error
         raise ZeroDivisionError("ZeroDivisionError")
     with np.errstate(divide="ignore", invalid="ignore"):
         if mode == "floor":
