@@ -378,6 +378,7 @@ def renorm(input, p, dim, maxnorm):
     if p == float("inf"):
         norm = a.amax(rest, keepdim=True)
     else:
-        norm = where(over, (a ** p).sum(axis=rest, keepdims=True), 1.0) ** (1.0 / p)
+        from .tensor_index import _abs_pow  # |x| ** p with torch's zero gradient at x = 0
+        norm = where(over, _abs_pow(a, p).sum(axis=rest, keepdims=True), 1.0) ** (1.0 / p)
     factor = where(over, maxnorm / (where(over, norm, 1.0) + 1e-7), 1.0)
     return x * factor.astype(x._data.dtype)
