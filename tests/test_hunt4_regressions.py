@@ -120,7 +120,7 @@ def test_cov_of_one_row_is_0d(torch, fn, shape):
 
 
 @pytest.mark.parametrize("x,p,dim,maxnorm", [
-    ([[-0.0], [2.0]], 2.0, -1, 1.0),                    # a zero slice within maxnorm
+    ([[-0.0]], 2.0, -1, 1.0),                    # a zero slice within maxnorm
     ([[-3.3], [1e-300], [np.nan], [5e-324]], 2.0, 0, 5.0),  # tiny and NaN slices
     ([[0.0, 0.0, 1.0], [3.0, -4.0, 0.0]], 0.5, 0, 1.0),  # p below 1 with zeros
     ([[0.0, 2.0], [3.0, -4.0]], 3.0, 1, 2.0)])
