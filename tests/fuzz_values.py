@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import collections
 import os
+import signal
 import sys
 import warnings
 import zlib
@@ -786,6 +787,30 @@ case("F.interpolate", F.interpolate, TF.interpolate,
                                         if mode in ("bilinear", "bicubic") else {}))))(
          str(rng.choice(["nearest", "bilinear", "bicubic", "nearest-exact", "area"]))))
 
+case("round(decimals)", tg.round, torch.round,
+     lambda rng: ([arr(rng, kind=str(rng.choice(["normal", "ties"]))) * 1.25], {"decimals": int(rng.integers(-1, 3))}))
+case("clamp_min", *both("clamp_min"), lambda rng: ([arr(rng, dtypes=("float64",)), float(rng.choice([0.0, -1.0]))], {}))
+case("F.leaky_relu(slope)", F.leaky_relu, TF.leaky_relu,
+     lambda rng: ([arr(rng)], {"negative_slope": float(rng.choice([0.0, 0.2, -0.5, 1.5]))}))
+case("F.elu(alpha)", F.elu, TF.elu, lambda rng: ([arr(rng)], {"alpha": float(rng.choice([0.5, 2.0]))}))
+case("kron", *both("kron"), lambda rng: ([arr(rng, dtypes=("float64",)), arr(rng, dtypes=("float64",))], {}))
+case("tensordot", *both("tensordot"),
+     lambda rng: (lambda k: ([arr(rng, (2, k), ("float64",)), arr(rng, (k, 3), ("float64",))], {"dims": 1}))(
+         int(rng.integers(0, 4))))
+case("inner", *both("inner"), lambda rng: (lambda k: ([arr(rng, (2, k), ("float64",)), arr(rng, (k,), ("float64",))], {}))(
+    int(rng.integers(0, 4))))
+case("diag", *both("diag"), lambda rng: ([arr(rng, shape(rng, int(rng.integers(1, 3))), ("float64",))],
+                                         {"diagonal": int(rng.integers(-2, 3))}))
+case("logsumexp(tuple)", *both("logsumexp"),
+     lambda rng: (lambda a: ([a], {"dim": tuple(range(a.ndim)) if rng.random() < 0.5 else (0,),
+                                   "keepdim": bool(rng.random() < 0.5)}))(arr(rng, dtypes=F_DT, lo=1, kind="special")))
+case("softmax(special)", *both("softmax"),
+     lambda rng: (lambda a: ([a], {"dim": int(rng.integers(-a.ndim, a.ndim)) if a.ndim else 0}))(
+         arr(rng, kind="special")))
+case("Tensor.max(other)", lambda x, y: x.max(y), lambda x, y: x.max(y),
+     lambda rng: g_binary(("float64",), scalar=False)(rng))
+case("Tensor.clamp", lambda x, **k: x.clamp(**k), lambda x, **k: x.clamp(**k), g_clamp)
+
 # Tensor methods under torch's keywords
 for nm in ("sum", "mean", "amax", "std", "var", "max", "min", "logsumexp", "prod", "argmax", "median",
            "norm", "cumsum"):
@@ -957,13 +982,23 @@ def describe(args, kw):
     return ", ".join([d(a) for a in args] + [f"{k}={d(v)}" for k, v in kw.items()])
 
 
+class _Hang(Exception):
+    pass
+
+
+def _on_alarm(*_):
+    raise _Hang
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=40)
     ap.add_argument("--only", default="")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--show", type=int, default=1)
+    ap.add_argument("--timeout", type=int, default=20, help="seconds a call may take")
     opt = ap.parse_args()
+    signal.signal(signal.SIGALRM, _on_alarm)
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
     total, tally, names = 0, collections.Counter(), 0
@@ -980,7 +1015,13 @@ def main():
                 tally["GENERR"] += 1
                 found["GENERR"].append((i, "", f"{type(e).__name__}: {e}"))
                 continue
-            kind, det = run_one(tgf, thf, args, kw, grad, tol, rng)
+            signal.alarm(opt.timeout)  # a hang is a finding too
+            try:
+                kind, det = run_one(tgf, thf, args, kw, grad, tol, rng)
+            except _Hang:
+                kind, det = "HANG", f"over {opt.timeout} s"
+            finally:
+                signal.alarm(0)
             if kind == "GRAD" and has_special(args):
                 kind = "GRAD*"
             if kind in ("VALUE",) and has_special(args):
@@ -990,7 +1031,7 @@ def main():
             if kind != "ok":
                 found[kind].append((i, describe(args, kw), det))
         for kind, lst in sorted(found.items()):
-            print(f"{kind:7s} {name}: {len(lst)}/{opt.n}")
+            print(f"{kind:7s} {name}: {len(lst)}/{opt.n}", flush=True)
             for i, call, det in lst[:opt.show]:
                 print(f"          #{i} {name}({call[:400]})\n            {det}")
     print(f"\n{names} callables, {total} cases: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
