@@ -150,3 +150,18 @@ def test_integer_division_of_an_empty_result_by_zero(torch, call):
     assert ours.shape == tuple(theirs.shape) and ours.dtype == np.int64
     with pytest.raises(ZeroDivisionError):  # a non-empty one still raises, as torch
         call(tg, tg.tensor(np.array([3])), tg.tensor(np.array(0)))
+
+
+def test_copysign_result_is_on_the_graph_of_other(torch):
+    # torch's result requires grad through `other` alone (a zero gradient): a loss that reaches
+    # a parameter only as a sign source must still backward
+    x = np.array([-0.3431, 0.0, -0.0, 2.0], np.float32)
+    y = np.array([[0.284, -0.2, 0.5, -0.0], [1.0, 1.0, -1.0, np.inf]])
+    ty = tg.tensor(y, requires_grad=True)
+    ours = tg.copysign(tg.tensor(x), ty)
+    theirs = torch.copysign(torch.tensor(x), torch.tensor(y, requires_grad=True))
+    assert ours.requires_grad and theirs.requires_grad and ours.dtype == np.float64
+    np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+    np.testing.assert_array_equal(np.signbit(ours.data), np.signbit(theirs.detach().numpy()))
+    ours.sum().backward()
+    np.testing.assert_array_equal(ty.grad.data, np.zeros_like(y))
