@@ -640,6 +640,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
                         f"{_torch_type(dt)}")
     x = _cast(x, dtype, fn)
     axes = _norm_dims(dim, x._data.ndim, "linalg_vector_norm")
+    if x._data.ndim == 0:  # dim 0 or -1 of a 0-d tensor is its one element: as dim=None
+        axes = ()
     if ord < 0 or ord == math.inf:  # a max or min of magnitudes: no value over no elements
         if dim is None and x._data.size == 0:
             raise ValueError(f"linalg.vector_norm cannot compute the {_ord_text(ord)} norm on "

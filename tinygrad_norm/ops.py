@@ -914,13 +914,29 @@ class Div(Op):
         return ga, gb
 
 
+def _power(a, b):
+    """np.power, except that an integer tensor exponent may hold negative entries, as torch:
+    there ``a ** b`` is 1 for a base of 1, +-1 for -1 (by the exponent's parity) and 0 for any
+    other base, 0 included (NumPy refuses the whole array). A negative Python int exponent is
+    still refused, with NumPy's words, which are torch's."""
+    try:
+        return np.power(a, b)
+    except ValueError:
+        if not (isinstance(b, np.ndarray) and b.dtype.kind in "iu"):
+            raise
+        neg = b < 0
+        res = np.power(a, np.where(neg, 0, b))  # a shape error is raised here, as before
+        inv = np.where(a == 1, 1, np.where(a == -1, np.where(b % 2 == 0, 1, -1), 0))
+        return np.where(neg, inv, res).astype(res.dtype, copy=False)
+
+
 class Pow(Op):
     """``a ** b``. The output is not saved: the base's gradient reads only ``a`` and ``b`` (a
     write into ``x ** 2``'s output goes unrefused, as torch's, which saves only ``self`` for a
     number exponent), and the exponent's, which needs it, recomputes ``a ** b`` from the saved
     operands (the forward's promoted arrays: the same values)."""
     name = "pow"
-    forward = staticmethod(np.power)
+    forward = staticmethod(_power)
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
@@ -2333,7 +2349,8 @@ class Erf(Op):
         a = args[0]
         if xp is NP and type(g) is np.ndarray and g.shape == a.shape and g.dtype == a.dtype:
             # the same operations in the same order, in one buffer (five fresh arrays before)
-            d = np.multiply(a, a)
+            # out= keeps a 0-d result an array (np.multiply would give a NumPy scalar)
+            d = np.multiply(a, a, out=np.empty_like(a))
             np.negative(d, out=d)
             np.exp(d, out=d)
             d *= 1.1283791670955126

@@ -13,7 +13,8 @@ import math
 
 import numpy as np
 
-from .tensor import Tensor, _alpha_times, _operand, where
+from . import ops
+from .tensor import Tensor, _alpha_times, _operand, apply, where
 
 __all__ = ["xlogy", "logit", "sinc", "copysign", "fmax", "fmin", "float_power", "logaddexp2",
            "deg2rad", "rad2deg", "addcdiv", "isclose", "signbit", "sgn", "positive", "add",
@@ -119,7 +120,7 @@ def sinc(input):
 
 def copysign(input, other):
     """``|input|`` with the sign of ``other`` (its sign bit: -0.0 counts as negative), as torch;
-    the gradient to ``input`` is +-1, and 0 at ``input == 0`` as torch's; none to ``other``."""
+    the gradient to ``input`` is +-1, and 0 at ``input == 0`` as torch's; 0 to ``other``."""
     x, y = _both(input, other, "copysign")
     value = np.copysign(x._data, y._data)
     flip = np.signbit(x._data) != np.signbit(y._data)
@@ -127,6 +128,10 @@ def copysign(input, other):
     zero = x._data == 0
     if zero.any():
         out = where(zero, Tensor(value), out)  # the zero's sign, and torch's zero gradient
+    if y.requires_grad:
+        # on the graph of `other` too, with a zero gradient, as torch's (else a backward from
+        # a loss that reaches `other` only here fails); minus +0 keeps a -0 result's sign
+        out = out - apply(ops.ZerosLike, y)
     return out
 
 

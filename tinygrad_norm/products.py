@@ -243,7 +243,8 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     c = matmul(weighted, centered.transpose(1, 0))
     with np.errstate(divide="ignore", invalid="ignore"):
         c = c / norm
-    return c.reshape(()) if input._data.ndim < 2 else c
+    # one variable (a 1-D input, or one row) is a 0-d result: torch squeezes the (1, 1) matrix
+    return c.reshape(()) if input._data.ndim < 2 or c._data.shape == (1, 1) else c
 
 
 def corrcoef(input):
@@ -366,11 +367,18 @@ def renorm(input, p, dim, maxnorm):
                         f"input. Got {x.data.dtype}")
     rest = tuple(a for a in range(x._data.ndim) if a != d)
     a = x.abs()
+    with np.errstate(all="ignore"):  # which slices are over, from the data alone
+        ad = a._data
+        nd = ad.max(axis=rest, keepdims=True) if p == float("inf") else \
+            (ad ** p).sum(axis=rest, keepdims=True) ** (1.0 / p)
+    over = nd > maxnorm
+    # The slices within maxnorm pass unchanged: their elements reach the norm only through a
+    # select, so its derivative (inf at a zero slice, NaN at a NaN) meets no 0 * inf, as torch's
+    a = where(np.broadcast_to(over, ad.shape), a, 0.0)
     if p == float("inf"):
         norm = a.amax(rest, keepdim=True)
     else:
-        norm = (a ** p).sum(axis=rest, keepdims=True) ** (1.0 / p)
-    over = norm._data > maxnorm
-    # the slices within maxnorm pass unchanged; the factor of the others is fed a safe norm
+        from .tensor_index import _abs_pow  # |x| ** p with torch's zero gradient at x = 0
+        norm = where(over, _abs_pow(a, p).sum(axis=rest, keepdims=True), 1.0) ** (1.0 / p)
     factor = where(over, maxnorm / (where(over, norm, 1.0) + 1e-7), 1.0)
     return x * factor.astype(x._data.dtype)

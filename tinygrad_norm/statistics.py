@@ -69,13 +69,32 @@ def _quantile(input, q, dim, keepdim, interpolation, fn, ignore_nan):
         below = ranks.astype(np.int64)  # ranks are >= 0: truncation is the floor
         weight = np.full_like(ranks, 0.5) if interpolation == "midpoint" else \
             (ranks - below).astype(ranks.dtype)
-        out = srt.gather(-1, below).lerp(srt.gather(-1, np.ceil(ranks).astype(np.int64)),
-                                         Tensor._wrap(weight))
+        weight = Tensor._wrap(weight)
+        if interpolation == "linear" and isinstance(q, Tensor) and q.requires_grad:
+            weight = weight + _q_slope(q, srt._data, ranks, ignore_nan)
+        out = srt.gather(-1, below).lerp(srt.gather(-1, np.ceil(ranks).astype(np.int64)), weight)
     shape = kept if keepdim else (() if dim is None else
                                   x._data.shape[:d] + x._data.shape[d + 1:])
     if qa.ndim == 0:
         return out.reshape(*shape)
     return out.movedim(-1, 0).reshape(qa.shape[0], *shape)
+
+
+def _q_slope(q, srt, ranks, ignore_nan):
+    """A zero whose gradient to ``q`` is d rank / d q: the count of a row less one (0 where
+    the rank is pinned: a row with a NaN, an all-NaN row of nanquantile), so that linear
+    interpolation's weight, ``rank - floor(rank)``, carries ``q``'s gradient, as torch's."""
+    nans = np.isnan(srt)
+    if ignore_nan:
+        scale = (~nans).sum(axis=-1, keepdims=True) - 1
+        scale = np.where(scale < 0, 0, scale)
+    else:
+        scale = np.where(nans.any(axis=-1, keepdims=True), 0, srt.shape[-1] - 1)
+    scale = np.broadcast_to(scale, ranks.shape).astype(srt.dtype)
+    qv = q.reshape(-1)  # 0-d or 1-D: the last axis of ranks
+    # a select, not a product by 0: a pinned row's interpolation gradient is NaN (NaN - NaN)
+    from .functions import where
+    return where(Tensor._wrap(scale == 0), 0.0, (qv - qv.detach()) * Tensor._wrap(scale))
 
 
 def _ranks(srt, qa, ignore_nan):
@@ -162,7 +181,8 @@ def mode(input, dim=-1, keepdim=False):
     for r, row in enumerate(rows):  # one np.unique a slice: counts sorted by value
         values, counts = np.unique(row, return_counts=True)
         top = values[np.argmax(counts)]  # the first of the most counted: the smallest
-        pick[r] = n - 1 - np.flatnonzero(row[::-1] == top)[0]
+        hit = (row[::-1] == top) | (np.isnan(row[::-1]) if top != top else False)  # NaN: one value
+        pick[r] = n - 1 - np.flatnonzero(hit)[0]
     shape = np.moveaxis(x._data, d, -1).shape[:-1] + (1,)
     return _picked(x, d, np.moveaxis(pick.reshape(shape), -1, d), keepdim, ModeResult)
 

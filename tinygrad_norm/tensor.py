@@ -1244,6 +1244,8 @@ class Tensor:
     def _arg(self, fn, name, axis, keepdims):
         if axis is not None:
             axis = _axes(axis, self._data.ndim)
+            if self._data.ndim == 0 and axis == ():  # dim 0 or -1 of a 0-d tensor: its element
+                return Tensor._wrap(np.zeros((), np.int64))
             if len(axis) != 1:
                 raise TypeError(f"{name}(): axis must be one int or None, got {axis}")
             axis = axis[0]
@@ -2560,7 +2562,7 @@ def _rounded_div(a, b, mode):
     elif type(bd) is float and ad.dtype.kind in "biu":
         ad = ad.astype(np.float32)  # an integer tensor rounded-divided by a float: float32
     ints = np.result_type(ad, bd).kind in "biu"
-    if ints and np.any(np.asarray(bd) == 0):
+    if ints and np.any(np.asarray(bd) == 0) and np.size(ad) and np.size(bd):  # empty: no error
         raise ZeroDivisionError("ZeroDivisionError")
     with np.errstate(divide="ignore", invalid="ignore"):
         if mode == "floor":

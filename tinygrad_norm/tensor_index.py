@@ -1056,7 +1056,9 @@ def _root(s, p):
         return s.sqrt() if p == 2 else s ** (1.0 / p)
     safe = where(zero, Tensor._wrap(np.ones((), s._data.dtype)), s)
     r = safe.sqrt() if p == 2 else safe ** (1.0 / p)
-    return where(zero, Tensor._wrap(np.zeros((), s._data.dtype)), r)
+    # 0 ** (1/p): 0, but inf for a negative p (a slice of infinities: every |x| ** p is 0)
+    at_zero = np.zeros((), s._data.dtype) if p > 0 else np.full((), np.inf, s._data.dtype)
+    return where(zero, Tensor._wrap(at_zero), r)
 
 
 def _correction(fn, unbiased, correction):
