@@ -22,6 +22,16 @@ def x(*shape):
 
 # (id, call, exception type, message pattern)
 CASES = [
+    # a huge unpooled size overflowed inside NumPy's comparisons (torch: "numel: integer
+    # multiplication overflow")
+    ("max_unpool2d_huge", lambda: F.max_unpool2d(*F.max_pool2d(x(1, 1, 4, 4), 2,
+                                                               return_indices=True),
+                                                 kernel_size=10 ** 12), ValueError,
+     r"max_unpool2d: numel: integer multiplication overflow"),
+    ("max_unpool3d_huge", lambda: F.max_unpool3d(*F.max_pool3d(x(1, 1, 4, 4, 4), 2,
+                                                               return_indices=True),
+                                                 kernel_size=10 ** 12), ValueError,
+     r"max_unpool3d: numel: integer multiplication overflow"),
     # bool flags were read by truth value: "False" is True
     ("sum_keepdim", lambda: tg.sum(x(2, 3), 1, keepdim="False"), TypeError,
      r"sum\(\): argument 'keepdim' must be bool, not str"),

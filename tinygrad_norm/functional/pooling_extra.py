@@ -210,6 +210,10 @@ def _unpool(input, indices, size, fn):
     n = len(size)
     lead = input.shape[:-n]
     per_plane = math.prod(size)
+    if per_plane * max(math.prod(lead), 1) > np.iinfo(np.intp).max:
+        # (a kernel_size of 10**12: NumPy's comparisons below would overflow)
+        raise ValueError(f"{fn}: numel: integer multiplication overflow (an output of "
+                         f"{'x'.join(map(str, size))} per plane)")
     idx = indices._data.reshape(-1, math.prod(input.shape[-n:]))  # (planes, values per plane)
     bad = (idx < 0) | (idx >= per_plane)
     if bad.any():
