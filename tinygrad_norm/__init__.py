@@ -7,6 +7,7 @@ _keep_freed_memory()  # before any big array exists: see _alloc.py for why
 from .autograd import enable_grad, grad, inference_mode, is_grad_enabled, no_grad, scope, \
     set_grad_enabled
 from .random import manual_seed
+from .default_dtype import get_default_dtype, set_default_dtype
 from .tensor import Tensor, addcmul, concatenate, cat, matmul, maximum, minimum, stack, vecdot, where
 from .tensor import from_numpy, tensor
 from .tensor_ops import baddbmm, bmm, diagonal, outer, prod, roll, trace, tril, triu

@@ -2,8 +2,8 @@
 ``logspace``, the ``*_like`` constructors, ``randint``, ``randperm``, ``multinomial``,
 ``normal``, ``bernoulli``, ``empty``, ``as_tensor``, and the differentiable builders
 ``meshgrid``, ``diag``, ``diag_embed``, ``tensordot``, ``cdist`` and ``cross`` (composites of
-indexing, ``Scatter``, reshapes, products and norms). Defaults as torch: float32 for floats,
-int64 for integers. Every draw comes from the framework's generator (``manual_seed``), or from
+indexing, ``Scatter``, reshapes, products and norms). Defaults as torch: the default dtype
+(float32 unless ``set_default_dtype`` changed it) for floats, int64 for integers. Every draw comes from the framework's generator (``manual_seed``), or from
 ``generator=``, a ``numpy.random.Generator``, as torch's ``generator=`` takes its own."""
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from . import default_dtype as _dd
 from . import ops
 from . import random as _random
 from .tensor import Tensor, _bool_arg, _dtype_arg, _new_shape, _scalar_arg, apply, matmul, stack, \
@@ -47,14 +48,14 @@ def _like_dtype(input, dtype, fn):
 # ---- ranges ------------------------------------------------------------------------------------
 
 def linspace(start, end, steps, *, dtype=None, requires_grad=False):
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive, float32 by default,
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive, in the default dtype unless ``dtype``,
     as ``torch.linspace``: its symmetric formula (the first half counted from ``start``, the
     second from ``end``), so both ends are exact."""
     start, end = _number(start, "linspace", "start"), _number(end, "linspace", "end")
     steps = _int(steps, "linspace", "steps")
     if steps < 0:
         raise ValueError("linspace(): number of steps must be non-negative")
-    dt = np.dtype(np.float32) if dtype is None else _dtype_arg(dtype, "linspace")
+    dt = _dd.DEFAULT if dtype is None else _dtype_arg(dtype, "linspace")
     i = np.arange(steps)
     if steps <= 1:
         out = np.full(steps, start, np.float64)
@@ -69,9 +70,9 @@ def linspace(start, end, steps, *, dtype=None, requires_grad=False):
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False):
-    """``base ** linspace(start, end, steps)``, float32 by default, as ``torch.logspace``."""
+    """``base ** linspace(start, end, steps)``, the default dtype unless ``dtype``, as ``torch.logspace``."""
     base = _number(base, "logspace", "base")
-    dt = np.dtype(np.float32) if dtype is None else _dtype_arg(dtype, "logspace")
+    dt = _dd.DEFAULT if dtype is None else _dtype_arg(dtype, "logspace")
     exps = linspace(start, end, steps, dtype=np.float64).data
     return Tensor(np.power(float(base), exps).astype(dt), requires_grad=requires_grad)
 
@@ -84,7 +85,7 @@ def full_like(input, fill_value, *, dtype=None, requires_grad=False):
     return Tensor.full(x.data.shape, fill_value, dtype=dt, requires_grad=requires_grad)
 
 
-def empty(*size, dtype=np.float32, requires_grad=False):
+def empty(*size, dtype=None, requires_grad=False):
     """A new tensor of ``size``, as ``torch.empty``: here zeros (NumPy's uninitialized memory
     would make runs differ)."""
     return Tensor.zeros(_size(size, "empty"), dtype=dtype, requires_grad=requires_grad)
@@ -240,7 +241,7 @@ def _draw(rng, r, n, replacement):
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False):
     """Normal samples of ``mean`` and ``std`` (tensors broadcast together, or numbers with
-    ``size``), as ``torch.normal``; a tensor's dtype is kept, float32 otherwise. As torch's, no
+    ``size``), as ``torch.normal``; a tensor's dtype is kept, the default dtype otherwise. As torch's, no
     gradient reaches ``mean`` or ``std`` (their derivatives are defined as 0)."""
     _bool_arg(requires_grad, "requires_grad", "normal")  # before the generator moves
     rng = _rng(generator, "normal")
@@ -252,7 +253,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
         shape = _size((size,) if isinstance(size, numbers.Integral) else (tuple(size),),
                       "normal")
         m, s = _number(mean, "normal", "mean"), _number(std, "normal", "std")
-        dt = np.dtype(np.float32) if dtype is None else _dtype_arg(dtype, "normal", True)
+        dt = _dd.DEFAULT if dtype is None else _dtype_arg(dtype, "normal", True)
     else:
         if size is not None:  # ignored with tensors, silently; torch has no such overload
             raise TypeError("normal(): size= goes with a number mean and std; with a tensor "

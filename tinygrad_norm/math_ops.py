@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from . import default_dtype as _dd
 from . import ops
 from .tensor import Tensor, _binary, _one_axis, _operand, _promoted, _unary, apply, concatenate, \
     where
@@ -110,13 +111,13 @@ def floor_divide(a, b):
     ad = a._data if type(a) is Tensor else a
     bd = b._data if type(b) is Tensor else b
     # torch's result type, as the operators take it: float32 with int64 stays float32, an
-    # integer tensor with a Python float is float32 (NumPy made both float64)
+    # integer tensor with a Python float is the default dtype (NumPy made both float64)
     if isinstance(ad, np.ndarray) and isinstance(bd, np.ndarray):
         ad, bd = _promoted(ad, bd, ops.Mul)
     elif isinstance(ad, np.ndarray) and isinstance(bd, float) and ad.dtype.kind in "biu":
-        ad = ad.astype(np.float32)
+        ad = ad.astype(_dd.DEFAULT)
     elif isinstance(bd, np.ndarray) and isinstance(ad, float) and bd.dtype.kind in "biu":
-        bd = bd.astype(np.float32)
+        bd = bd.astype(_dd.DEFAULT)
     with np.errstate(divide="ignore", invalid="ignore"):
         return Tensor._wrap(np.asarray(np.floor_divide(ad, bd)))
 

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from . import default_dtype as _dd
 from . import ops
 from .tensor import Tensor, _alpha_times, _operand, apply, where
 
@@ -29,8 +30,8 @@ def _tensor(x, fn, name="input"):
 
 
 def _float(x):
-    """``x`` itself if floating point, else as float32 (torch's result type for these)."""
-    return x if x.dtype.kind == "f" else x.astype(np.float32)
+    """``x`` itself if floating point, else in the default dtype (torch's result type)."""
+    return x if x.dtype.kind == "f" else x.astype(_dd.DEFAULT)
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # torch's: bool < integer < float
@@ -59,11 +60,11 @@ def _both(a, b, fn, floating=True):
     else:  # a number: the Tensor's dtype, unless the number is of a higher category
         num, dt = (b if like is a else a), like.dtype
         if isinstance(num, float) and dt.kind != "f":
-            dt = np.dtype(np.float32)
+            dt = _dd.DEFAULT
         elif isinstance(num, int) and not isinstance(num, bool) and dt.kind == "b":
             dt = np.dtype(np.int64)
     if floating and dt.kind != "f":
-        dt = np.dtype(np.float32)
+        dt = _dd.DEFAULT
     a = a.astype(dt) if isinstance(a, Tensor) else Tensor(np.asarray(a, dt))
     b = b.astype(dt) if isinstance(b, Tensor) else Tensor(np.asarray(b, dt))
     return (a if a.dtype == dt else a.astype(dt)), (b if b.dtype == dt else b.astype(dt))
@@ -258,7 +259,7 @@ def _first(input, other, fn):
         return input
     if isinstance(other, Tensor) and isinstance(_operand(input), (int, float, bool)):
         return Tensor(np.asarray(input, other.dtype if other.dtype.kind == "f" or isinstance(
-            input, int) else np.float32))
+            input, int) else _dd.DEFAULT))
     raise TypeError(f"{fn}(): argument 'input' must be Tensor, not {type(input).__name__}")
 
 

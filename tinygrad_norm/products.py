@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from . import default_dtype as _dd
 from . import ops
 from .tensor import Tensor, _bool_arg, _one_axis, apply, matmul, where
 from .tensor_ops import _int, _number, _tensor, outer
@@ -218,7 +219,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
                          f"input with {x.data.ndim} dimensions")
     correction = _int(correction, "cov", "correction")
     if x._data.dtype.kind != "f":
-        x = x.astype(np.float32)
+        x = x.astype(_dd.DEFAULT)
     x = x.reshape(1, -1) if x._data.ndim < 2 else x
     n = x._data.shape[1]
     fw = None if fweights is None else _weights(fweights, "fweights", n, True)
@@ -289,7 +290,7 @@ def vander(x, N=None, increasing=False):
 def _integral_steps(y, x, dx, dim, fn):
     y = _tensor(y, fn, "y")
     if y._data.dtype.kind != "f":
-        y = y.astype(np.float32)
+        y = y.astype(_dd.DEFAULT)
     if y._data.ndim == 0:
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = _one_axis(_int(dim, fn, "dim"), y._data.ndim, "dim")

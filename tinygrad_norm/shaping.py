@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import default_dtype as _dd
 from .tensor import Tensor, _int_arg, _one_axis, concatenate, stack
 
 __all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack", "dstack",
@@ -112,7 +113,7 @@ def block_diag(*tensors):
             raise ValueError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. "
                              f"Input {i} has {b.ndim} dimensions")
     if not blocks:
-        return Tensor(np.zeros((1, 0), np.float32))
+        return Tensor(np.zeros((1, 0), _dd.DEFAULT))
     dt = np.result_type(*[b.dtype for b in blocks])
     width = sum(b.shape[1] for b in blocks)
     rows, left = [], 0

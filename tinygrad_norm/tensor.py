@@ -16,6 +16,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from . import default_dtype as _dd
 from . import ops
 from . import random as _random
 from .autograd import GroupHook, Node, _state, mark_written, no_grad, run_backward
@@ -132,7 +133,7 @@ def _promoted(a, b, op):
     if fa != fb:
         return (a, b.astype(a.dtype)) if fa else (a.astype(b.dtype), b)
     if not fa and op is ops.Div:
-        return a.astype(np.float32), b.astype(np.float32)
+        return a.astype(_dd.DEFAULT), b.astype(_dd.DEFAULT)
     if a.dtype != b.dtype and (a.ndim == 0) != (b.ndim == 0) and \
             _CATEGORY[a.dtype.kind] == _CATEGORY[b.dtype.kind]:  # bool with an int 0-d: int
         with np.errstate(over="ignore"):  # a 0-d value beyond the narrower type: inf, as torch
@@ -158,9 +159,9 @@ def _binary(op, a, b):
             if ad.dtype is not bd.dtype or op is _DIV:
                 ad, bd = _promoted(ad, bd, op)
         elif (type(bd) is float or op is _DIV) and ad.dtype.kind in "biu":
-            ad = ad.astype(np.float32)  # torch: an integer tensor with a float is float32
+            ad = ad.astype(_dd.DEFAULT)  # torch: an integer tensor with a float: default dtype
     elif type(bd) is np.ndarray and (type(ad) is float or op is _DIV) and bd.dtype.kind in "biu":
-        bd = bd.astype(np.float32)
+        bd = bd.astype(_dd.DEFAULT)
     try:
         out = op.forward(ad, bd)
     except ValueError:
@@ -338,7 +339,7 @@ def _as_data(data, dtype):
                     # error names nothing
                     raise ValueError(f"Tensor(): a value does not fit dtype {np.dtype(dtype)} "
                                      f"({e})") from None
-            arr = arr.astype(np.float32)  # Python numbers become float32, as in PyTorch
+            arr = arr.astype(_dd.DEFAULT)  # Python numbers: the default dtype, as in PyTorch
     # before a dtype= cast, which would turn None into nan, "1.5" into 1.5 and drop imaginary parts
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"Tensor(): data must be numeric (bool, int or float), got dtype {arr.dtype}")
@@ -585,17 +586,19 @@ class Tensor:
 
     # ---- constructors ---------------------------------------------------------------------------
     @staticmethod
-    def zeros(*shape, dtype=np.float32, requires_grad=False):
-        return Tensor(np.zeros(_new_shape(shape, "zeros"), dtype=_dtype_arg(dtype, "zeros")),
+    def zeros(*shape, dtype=None, requires_grad=False):
+        dt = _dtype_arg(_dd.default_or(dtype), "zeros")  # None: the default dtype, as torch
+        return Tensor(np.zeros(_new_shape(shape, "zeros"), dtype=dt),
                       requires_grad=requires_grad)
 
     @staticmethod
-    def ones(*shape, dtype=np.float32, requires_grad=False):
-        return Tensor(np.ones(_new_shape(shape, "ones"), dtype=_dtype_arg(dtype, "ones")),
+    def ones(*shape, dtype=None, requires_grad=False):
+        dt = _dtype_arg(_dd.default_or(dtype), "ones")
+        return Tensor(np.ones(_new_shape(shape, "ones"), dtype=dt),
                       requires_grad=requires_grad)
 
     @staticmethod
-    def full(shape, fill_value, dtype=np.float32, requires_grad=False):
+    def full(shape, fill_value, dtype=None, requires_grad=False):
         if not isinstance(shape, numbers.Integral):
             try:
                 shape = tuple(shape)
@@ -606,7 +609,7 @@ class Tensor:
         fill_value = _scalar_arg(fill_value, "full(): fill_value")
         if fill_value is None:
             raise TypeError("full(): fill_value must be a number, got None")
-        dt = _dtype_arg(dtype, "full")
+        dt = _dtype_arg(_dd.default_or(dtype), "full")
         try:
             with np.errstate(over="raise", invalid="raise"):  # 1e5 as float16 was a silent inf
                 data = np.full(shape, fill_value, dtype=dt)
@@ -615,25 +618,25 @@ class Tensor:
         return Tensor(data, requires_grad=requires_grad)
 
     @staticmethod
-    def randn(*shape, dtype=np.float32, requires_grad=False):
+    def randn(*shape, dtype=None, requires_grad=False):
         _bool_arg(requires_grad, "requires_grad", "randn")  # before the generator moves
         # A float dtype only: an integer "normal sample" would be silently truncated.
-        dtype = _dtype_arg(dtype, "randn", floating=True)
+        dtype = _dtype_arg(_dd.default_or(dtype), "randn", floating=True)
         shape = _new_shape(shape, "randn")
         arr = _random.generator().standard_normal(shape).astype(dtype, copy=False)
         return Tensor(arr, requires_grad=requires_grad)
 
     @staticmethod
-    def rand(*shape, dtype=np.float32, requires_grad=False):
+    def rand(*shape, dtype=None, requires_grad=False):
         _bool_arg(requires_grad, "requires_grad", "rand")  # before the generator moves
-        dtype = _dtype_arg(dtype, "rand", floating=True)
+        dtype = _dtype_arg(_dd.default_or(dtype), "rand", floating=True)
         arr = _random.generator().random(_new_shape(shape, "rand")).astype(dtype, copy=False)
         return Tensor(arr, requires_grad=requires_grad)
 
     @staticmethod
-    def uniform(*shape, low=0.0, high=1.0, dtype=np.float32, requires_grad=False):
+    def uniform(*shape, low=0.0, high=1.0, dtype=None, requires_grad=False):
         _bool_arg(requires_grad, "requires_grad", "uniform")  # before the generator moves
-        dtype = _dtype_arg(dtype, "uniform", floating=True)
+        dtype = _dtype_arg(_dd.default_or(dtype), "uniform", floating=True)
         shape = _new_shape(shape, "uniform")
         low, high = _scalar_arg(low, "uniform(): low"), _scalar_arg(high, "uniform(): high")
         if low is None or high is None or not low <= high:
@@ -642,7 +645,7 @@ class Tensor:
         return Tensor(arr, requires_grad=requires_grad)
 
     @staticmethod
-    def arange(start, stop=None, step=1, dtype=np.float32, requires_grad=False):
+    def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
         for v, name in ((start, "start"), (stop, "stop"), (step, "step")):
             if v is None and name != "stop":  # _scalar_arg lets None through (an unset bound)
                 raise TypeError(f"arange(): {name} must be a number, got None")
@@ -654,12 +657,14 @@ class Tensor:
             raise ValueError(f"arange(): upper bound and lower bound inconsistent with step "
                              f"sign (start={lo}, end={hi}, step={step})")
         arr = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
-        return Tensor(arr.astype(_dtype_arg(dtype, "arange")), requires_grad=requires_grad)
+        dt = _dtype_arg(_dd.default_or(dtype), "arange")
+        return Tensor(arr.astype(dt), requires_grad=requires_grad)
 
     @staticmethod
-    def eye(n, m=None, dtype=np.float32, requires_grad=False):
+    def eye(n, m=None, dtype=None, requires_grad=False):
         n, m = _new_shape((n, n if m is None else m), "eye")
-        return Tensor(np.eye(n, m, dtype=_dtype_arg(dtype, "eye")), requires_grad=requires_grad)
+        dt = _dtype_arg(_dd.default_or(dtype), "eye")
+        return Tensor(np.eye(n, m, dtype=dt), requires_grad=requires_grad)
 
     @staticmethod
     def zeros_like(t, dtype=None, requires_grad=False):
@@ -1402,7 +1407,7 @@ class Tensor:
         constant: such tensors have no gradient."""
         if self._data.dtype.kind in "fc":
             return self
-        return Tensor(self._data.astype(np.float32))
+        return Tensor(self._data.astype(_dd.DEFAULT))
 
     def _softmax(self, op, axis):
         # One axis: _axes would also take None or a tuple and the op would then silently use
@@ -2467,7 +2472,7 @@ def tensor(data, dtype=None, requires_grad=False):
             kind = np.asarray(data).dtype.kind
         except ValueError:  # ragged: Tensor() names the problem
             kind = None
-        dtype = {"f": np.float32, "i": np.int64, "u": np.int64, "b": np.bool_}.get(kind)
+        dtype = {"f": _dd.DEFAULT, "i": np.int64, "u": np.int64, "b": np.bool_}.get(kind)
     arr = np.array(data, copy=True) if isinstance(data, np.generic) else data
     return Tensor(arr, dtype=dtype, requires_grad=requires_grad)
 
@@ -2560,7 +2565,7 @@ def _rounded_div(a, b, mode):
     if type(bd) is np.ndarray and ad.dtype != bd.dtype:  # torch's result type, as the operators
         ad, bd = _promoted(ad, bd, None)
     elif type(bd) is float and ad.dtype.kind in "biu":
-        ad = ad.astype(np.float32)  # an integer tensor rounded-divided by a float: float32
+        ad = ad.astype(_dd.DEFAULT)  # an integer tensor rounded-divided by a float: default
     ints = np.result_type(ad, bd).kind in "biu"
     if ints and np.any(np.asarray(bd) == 0) and np.size(ad) and np.size(bd):  # empty: no error
         raise ZeroDivisionError("ZeroDivisionError")
@@ -2808,7 +2813,7 @@ def where(condition, x, y):
                          f"broadcast together") from None
     if type(x) is not Tensor and type(y) is not Tensor:
         if type(xd) in _SCALARS and type(yd) in _SCALARS:  # Python numbers: float32, as Tensor(2.0)
-            out = out.astype(np.float32)
+            out = out.astype(_dd.DEFAULT)
         return Tensor(out)
     # the condition as recorded is the bool array used (a numeric condition's cast included)
     cond = condition if isinstance(condition, Tensor) and condition._data is c else Tensor._wrap(c)

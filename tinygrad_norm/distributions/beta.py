@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from .. import default_dtype as _dd
 from ..tensor import Tensor, stack
 from . import constraints
 from .dirichlet import Dirichlet
@@ -25,7 +26,7 @@ class Beta(Distribution):
     def __init__(self, concentration1, concentration0, validate_args=None):
         if isinstance(concentration1, numbers.Number) and isinstance(concentration0,
                                                                      numbers.Number):
-            both = Tensor(np.array([concentration1, concentration0], dtype=np.float32))
+            both = Tensor(np.array([concentration1, concentration0], dtype=_dd.DEFAULT))
         else:
             c1, c0 = broadcast_all(concentration1, concentration0)
             both = stack([c1, c0], -1)

@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from .. import default_dtype as _dd
 from .. import random as _random
 from ..autograd import enable_grad
 from ..shaping import broadcast_tensors
@@ -16,12 +17,12 @@ euler_constant = 0.57721566490153286060
 
 def broadcast_all(*values):
     """Tensors and numbers broadcast to one shape, as torch's: numbers become tensors of the
-    first tensor's dtype, or of float32 (torch's default dtype) when all are numbers."""
+    first tensor's dtype, or of the default dtype (``set_default_dtype``) when all are numbers."""
     for v in values:
         if not isinstance(v, (Tensor, numbers.Number)):
             raise ValueError("Input arguments must all be instances of Number, "
                              "torch.Tensor or objects implementing __torch_function__.")
-    dtype = next((v.dtype for v in values if isinstance(v, Tensor)), np.float32)
+    dtype = next((v.dtype for v in values if isinstance(v, Tensor)), _dd.DEFAULT)
     ts = [v if isinstance(v, Tensor) else Tensor(np.asarray(v, dtype=dtype)) for v in values]
     return broadcast_tensors(*ts)
 

@@ -247,7 +247,7 @@ class PReLU(Module):
     """``F.prelu`` with a learnable ``weight`` of ``num_parameters`` slopes (1: shared, or one
     per channel), each ``init``, as PyTorch."""
 
-    def __init__(self, num_parameters=1, init=0.25, dtype=np.float32):
+    def __init__(self, num_parameters=1, init=0.25, dtype=None):
         super().__init__()
         self.num_parameters = _count(num_parameters, "num_parameters", "PReLU")
         _number(init, "init", "PReLU")

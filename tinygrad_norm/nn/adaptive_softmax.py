@@ -77,7 +77,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
     log-likelihood. ``log_prob(input)`` gives all classes', ``predict(input)`` the likeliest."""
 
     def __init__(self, in_features, n_classes, cutoffs, div_value=4.0, head_bias=False,
-                 dtype=np.float32):
+                 dtype=None):
         super().__init__()
         self.in_features = _count(in_features, "in_features", _CLS)
         self.n_classes = _count(n_classes, "n_classes", _CLS)

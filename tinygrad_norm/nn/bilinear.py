@@ -18,7 +18,7 @@ class Bilinear(Module):
     """weight (out_features, in1_features, in2_features), bias (out_features,); both drawn from
     U(-1/sqrt(in1_features), 1/sqrt(in1_features)), as PyTorch, from the seeded generator."""
 
-    def __init__(self, in1_features, in2_features, out_features, bias=True, dtype=np.float32):
+    def __init__(self, in1_features, in2_features, out_features, bias=True, dtype=None):
         super().__init__()
         cls = "Bilinear"
         self.in1_features = _count(in1_features, "in1_features", cls)

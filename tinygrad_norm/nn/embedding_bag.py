@@ -20,7 +20,7 @@ class EmbeddingBag(Module):
 
     def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0,
                  scale_grad_by_freq=False, mode="mean", sparse=False, _weight=None,
-                 include_last_offset=False, padding_idx=None, dtype=np.float32):
+                 include_last_offset=False, padding_idx=None, dtype=None):
         super().__init__()
         owner = "EmbeddingBag"
         if mode not in ("sum", "mean", "max"):

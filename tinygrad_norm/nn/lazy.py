@@ -26,7 +26,7 @@ class LazyLinear(Linear):
 
     cls_to_become = Linear
 
-    def __init__(self, out_features, bias=True, dtype=np.float32):
+    def __init__(self, out_features, bias=True, dtype=None):
         Module.__init__(self)
         self.in_features = 0
         self.out_features = _count(out_features, "out_features", "LazyLinear")

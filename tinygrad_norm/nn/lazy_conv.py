@@ -48,7 +48,7 @@ class _LazyConv(_LazyMixin):
 
 class _LazyConvNd(_LazyConv):
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", dtype=np.float32):
+                 bias=True, padding_mode="zeros", dtype=None):
         _ConvNd.__init__(self, 0, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, padding_mode, dtype)
         self._start()
@@ -58,7 +58,7 @@ class _LazyConvTransposeNd(_LazyConv):
     _transposed = True
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", dtype=np.float32):
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", dtype=None):
         _ConvTransposeNd.__init__(self, 0, out_channels, kernel_size, stride, padding,
                                   output_padding, groups, bias, dilation, padding_mode, dtype)
         self._start()

@@ -47,7 +47,7 @@ class _LazyNorm(_LazyMixin):
 
 class _LazyBatchNorm(_LazyNorm):
     def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=np.float32, *, bias=True):
+                 dtype=None, *, bias=True):
         _BatchNorm.__init__(self, 1, eps, momentum, affine, track_running_stats, dtype,
                             bias=bias)
         self._start()
@@ -60,7 +60,7 @@ class _LazyInstanceNorm(_LazyNorm):
     # PyTorch's lazy instance norms share its lazy batch norms' defaults: affine=True and
     # track_running_stats=True, where the eager InstanceNorm has False and False
     def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=np.float32, *, bias=True):
+                 dtype=None, *, bias=True):
         _InstanceNorm.__init__(self, 1, eps, momentum, affine, track_running_stats, dtype,
                                bias=bias)
         self._start()

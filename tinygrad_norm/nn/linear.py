@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from .. import default_dtype as _dd
 from .. import functional as F
 from ..functional._checks import _flag
 from ..tensor import Tensor
@@ -25,7 +26,7 @@ def _count(v, name, cls):
 
 def _float_dtype(dtype, cls):
     try:
-        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        dtype = np.dtype(_dd.DEFAULT if dtype is None else dtype)  # None: torch's default
     except TypeError:  # NumPy's "data type 'foo' not understood" names no argument
         raise TypeError(f"{cls}: dtype must be a floating-point type, got {dtype!r}") from None
     if dtype.kind != "f":
@@ -39,7 +40,7 @@ class Linear(Module):
     PyTorch's initialization: weight by ``kaiming_uniform_(a=sqrt(5))`` and bias likewise, both
     U(-1/sqrt(in_features), 1/sqrt(in_features)), drawn from the framework's seeded generator."""
 
-    def __init__(self, in_features, out_features, bias=True, dtype=np.float32):
+    def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
         self.in_features = _count(in_features, "in_features", "Linear")
         self.out_features = _count(out_features, "out_features", "Linear")
@@ -139,7 +140,7 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
-                 _freeze=False, dtype=np.float32):
+                 _freeze=False, dtype=None):
         super().__init__()
         self.scale_grad_by_freq = _flag(scale_grad_by_freq, "scale_grad_by_freq", "Embedding")
         self.sparse = _flag(sparse, "sparse", "Embedding")

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .. import default_dtype as _dd
 from ..autograd import mark_written
 from ..tensor import Tensor
 from .backward_hooks import BackwardHookCall
@@ -74,14 +75,15 @@ class _BufferMeta(type):
 class Buffer(metaclass=_BufferMeta):
     """A Tensor that a Module registers as a buffer when assigned to an attribute
     (``self.stats = nn.Buffer(t, persistent=False)``), as ``torch.nn.Buffer``: the same as
-    ``register_buffer(name, t, persistent)``. ``data`` None is an empty float32 Tensor."""
+    ``register_buffer(name, t, persistent)``. ``data`` None is an empty Tensor of the default
+    dtype."""
 
     def __new__(cls, data=None, *, persistent=True):
         if data is not None and not isinstance(data, (Tensor, np.ndarray)):
             raise TypeError(f"Buffer: data must be a Tensor or an ndarray, got "
                             f"{type(data).__name__}")
         t = data.detach() if isinstance(data, Tensor) else Tensor(
-            np.zeros(0, np.float32) if data is None else data)
+            np.zeros(0, _dd.DEFAULT) if data is None else data)
         if isinstance(data, Tensor):
             t.requires_grad_(data.requires_grad)  # as torch: the flag is kept
         t._is_buffer = True
@@ -513,7 +515,7 @@ class Module:
         for b in self.buffers():
             if b.dtype.kind == "f":
                 return b.dtype
-        return getattr(self, "_dtype", np.dtype(np.float32))
+        return getattr(self, "_dtype", _dd.DEFAULT)
 
     def _check_input(self, x, name=None):
         """A TypeError naming both dtypes and the fix, instead of a silent float64 promotion."""

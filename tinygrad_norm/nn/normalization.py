@@ -2,8 +2,8 @@
 InstanceNorm1d/2d/3d and LocalResponseNorm -- the same arguments, defaults, parameters, buffers, ``state_dict`` keys,
 train/eval behaviour and error conditions, over the composites of ``functional``.
 
-Every layer takes ``dtype=`` (default float32) for its parameters and buffers; ``.to(dtype)``,
-``.float()`` and ``.double()`` convert it. An input of another dtype is a TypeError that names
+Every layer takes ``dtype=`` (default: the default dtype, float32 unless set) for its parameters
+and buffers; ``.to(dtype)``, ``.float()`` and ``.double()`` convert it. An input of another dtype is a TypeError that names
 both dtypes and the fix, never a silent promotion.
 
 The ``repr`` is PyTorch's, followed by the mode: ``mode=train`` or ``mode=eval`` (not for
@@ -124,7 +124,7 @@ class _NormBase(_Affine):
 
 class _BatchNorm(_NormBase):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=np.float32, *, bias=True):
+                 track_running_stats=True, dtype=None, *, bias=True):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias)
 
     def forward(self, input):
@@ -175,7 +175,7 @@ class _InstanceNorm(_NormBase):
     _batched_ndim = None
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
-                 track_running_stats=False, dtype=np.float32, *, bias=True):
+                 track_running_stats=False, dtype=None, *, bias=True):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias)
 
     def _check_input_dim(self, input):
@@ -227,7 +227,7 @@ class LayerNorm(_Affine):
     weight and bias of that shape."""
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 dtype=np.float32):
+                 dtype=None):
         super().__init__()
         cls = type(self).__name__
         self.normalized_shape = ns = _shape_arg(normalized_shape, cls)
@@ -277,7 +277,7 @@ class RMSNorm(_Affine):
     axes (``F.rms_norm``), with an elementwise weight of that shape and no bias. ``eps=None``
     is the machine epsilon of the input's dtype, as PyTorch."""
 
-    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, dtype=np.float32):
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, dtype=None):
         super().__init__()
         cls = type(self).__name__
         self.normalized_shape = ns = _shape_arg(normalized_shape, cls)
@@ -302,7 +302,7 @@ class GroupNorm(_Affine):
     """Normalize every sample over groups of ``num_channels // num_groups`` channels, with a
     per-channel weight and bias."""
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=np.float32, *,
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None, *,
                  bias=True):
         super().__init__()
         cls = type(self).__name__

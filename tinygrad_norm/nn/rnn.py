@@ -107,7 +107,7 @@ class RNNBase(Module):
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
-                 dtype=np.float32):
+                 dtype=None):
         super().__init__()
         cls = type(self).__name__
         if mode not in _GATES:
@@ -380,7 +380,7 @@ class RNN(RNNBase):
     (D * num_layers, N, hidden_size); unbatched (L, input_size) input drops N everywhere."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, dtype=np.float32):
+                 batch_first=False, dropout=0.0, bidirectional=False, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
                              f"'relu'.")
@@ -396,7 +396,7 @@ class LSTM(RNNBase):
     ``hx`` is a tuple ``(h_0, c_0)``."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, dtype=np.float32):
+                 dropout=0.0, bidirectional=False, proj_size=0, dtype=None):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, proj_size, dtype)
 
@@ -406,7 +406,7 @@ class GRU(RNNBase):
     + r * (W_hn h + b_hn)), h_t = (1 - z) * n + z * h_{t-1}. Returns ``(output, h_n)``."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, dtype=np.float32):
+                 dropout=0.0, bidirectional=False, dtype=None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, dtype=dtype)
 
@@ -416,7 +416,7 @@ class RNNCellBase(Module):
     """One step of a recurrent layer: ``weight_ih`` (gates * hidden, in), ``weight_hh`` (gates *
     hidden, hidden), ``bias_ih``, ``bias_hh``, all U(-1/sqrt(hidden), 1/sqrt(hidden))."""
 
-    def __init__(self, input_size, hidden_size, bias, num_chunks, dtype=np.float32):
+    def __init__(self, input_size, hidden_size, bias, num_chunks, dtype=None):
         super().__init__()
         cls = type(self).__name__
         self.input_size = _count(input_size, "input_size", cls)
@@ -479,7 +479,7 @@ class RNNCell(RNNCellBase):
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu); input (N, in) or (in,)."""
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh",
-                 dtype=np.float32):
+                 dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
         super().__init__(input_size, hidden_size, bias, 1, dtype)
@@ -494,7 +494,7 @@ class RNNCell(RNNCellBase):
 class LSTMCell(RNNCellBase):
     """One LSTM step, gates i, f, g, o; ``hx`` a tuple ``(h, c)``; returns ``(h', c')``."""
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32):
+    def __init__(self, input_size, hidden_size, bias=True, dtype=None):
         super().__init__(input_size, hidden_size, bias, 4, dtype)
 
     def forward(self, input, hx=None):
@@ -506,7 +506,7 @@ class LSTMCell(RNNCellBase):
 class GRUCell(RNNCellBase):
     """One GRU step, gates r, z, n (PyTorch's formula); returns h'."""
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32):
+    def __init__(self, input_size, hidden_size, bias=True, dtype=None):
         super().__init__(input_size, hidden_size, bias, 3, dtype)
 
     def forward(self, input, hx=None):

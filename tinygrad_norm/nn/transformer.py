@@ -129,7 +129,7 @@ class TransformerEncoderLayer(_Layer):
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
-                 dtype=np.float32):
+                 dtype=None):
         super().__init__()
         cls = type(self).__name__
         _check_model_args(cls, d_model, nhead)
@@ -166,7 +166,7 @@ class TransformerDecoderLayer(_Layer):
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
-                 dtype=np.float32):
+                 dtype=None):
         super().__init__()
         cls = type(self).__name__
         _check_model_args(cls, d_model, nhead)
@@ -317,7 +317,7 @@ class Transformer(Module):
     def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
                  dim_feedforward=2048, dropout=0.1, activation=F.relu, custom_encoder=None,
                  custom_decoder=None, layer_norm_eps=1e-5, batch_first=False, norm_first=False,
-                 bias=True, dtype=np.float32):
+                 bias=True, dtype=None):
         super().__init__()
         cls = type(self).__name__
         _check_model_args(cls, d_model, nhead)

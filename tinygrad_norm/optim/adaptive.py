@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import default_dtype as _dd
 from .optimizers import Optimizer, _check_betas, _number
 
 __all__ = ["RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"]
@@ -285,8 +286,8 @@ class NAdam(_AdamLike):
         p -= lr (1 - mu_t) / (1 - mu_product) * g / denom
         p -= lr mu_{t+1} / (1 - mu_product mu_{t+1}) * m / denom
 
-    ``mu_product`` is kept in float32, as PyTorch keeps it (a float32 scalar tensor under its
-    default dtype), so the step sizes agree to the bit."""
+    ``mu_product`` is kept in float32 (float64 under a float64 default dtype), as PyTorch keeps
+    it (a 0-d tensor of its scalar dtype), so the step sizes agree to the bit."""
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False):
@@ -310,7 +311,8 @@ class NAdam(_AdamLike):
         g = self._weight_decay(g, p, group)
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * decay)))
-        mu_product = float(np.float32(state["mu_product"]) * np.float32(mu))
+        sc = _dd.scalar_type()  # read at each step, as torch's state tensor's dtype is fixed
+        mu_product = float(sc(state["mu_product"]) * sc(mu))
         state["mu_product"] = mu_product
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         _lerp_(exp_avg, g, 1 - beta1)

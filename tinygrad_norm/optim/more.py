@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import default_dtype as _dd
 from .adaptive import _at_least_zero, _lerp_
 from .optimizers import Optimizer, _number
 
@@ -24,8 +25,9 @@ def _pair(v, name):
 
 
 def _f32(x):
-    """A scalar as PyTorch's float32 0-d state tensors hold it (ASGD's eta and mu)."""
-    return float(np.float32(x))
+    """A scalar as PyTorch's 0-d state tensors hold it (ASGD's eta and mu): float32, or float64
+    under a float64 default dtype (torch's ``_get_scalar_dtype``)."""
+    return float(_dd.scalar_type()(x))
 
 
 # ---- Rprop ----------------------------------------------------------------------------------------
@@ -94,8 +96,8 @@ class ASGD(Optimizer):
         ax = p (mu == 1) | ax + mu * (p - ax)
         eta = lr / (1 + lambd * lr * t)^alpha;  mu = 1 / max(1, t - t0)
 
-    ``eta`` and ``mu`` are Python floats rounded to float32 at each step, as PyTorch keeps them
-    in float32 scalar tensors, so the steps agree to the bit."""
+    ``eta`` and ``mu`` are Python floats rounded to float32 (float64 under a float64 default
+    dtype) at each step, as PyTorch keeps them in scalar tensors, so the steps agree to the bit."""
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, *,
                  maximize=False):
