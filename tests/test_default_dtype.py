@@ -125,6 +125,29 @@ def _cases(torch):
                          lambda: torch.distributions.Beta(1.0, 2.0).sample()),
         "Exponential(1.)": (lambda: tg.distributions.Exponential(1.0).sample(),
                             lambda: torch.distributions.Exponential(1.0).sample()),
+        "Gamma(1., 2.)": (lambda: tg.distributions.Gamma(1.0, 2.0).sample(),
+                          lambda: torch.distributions.Gamma(1.0, 2.0).sample()),
+        "Bernoulli(0.3)": (lambda: tg.distributions.Bernoulli(probs=0.3).sample(),
+                           lambda: torch.distributions.Bernoulli(probs=0.3).sample()),
+        "Normal.log_prob": (lambda: tg.distributions.Normal(0.0, 1.0).log_prob(T(0.5)),
+                            lambda: torch.distributions.Normal(0.0, 1.0).log_prob(tt(0.5))),
+        "int ** 0.5": (lambda: T([1, 2]) ** 0.5, lambda: tt([1, 2]) ** 0.5),
+        "2.0 ** int": (lambda: 2.0 ** T([1, 2]), lambda: 2.0 ** tt([1, 2])),
+        "int - 0.5": (lambda: T([1, 2]) - 0.5, lambda: tt([1, 2]) - 0.5),
+        "int.clip(0.5)": (lambda: T([1, 2]).clip(0.5), lambda: tt([1, 2]).clip(0.5)),
+        "tensor([])": (lambda: T([]), lambda: tt([])),
+        "Tensor([])": (lambda: tg.Tensor([]), lambda: torch.Tensor([])),
+        "tensor(1.5)": (lambda: T(1.5), lambda: tt(1.5)),
+        "as_tensor([1.5])": (lambda: tg.as_tensor([1.5]), lambda: torch.as_tensor([1.5])),
+        "logsumexp(int)": (lambda: T([1, 2]).logsumexp(0), lambda: tt([1, 2]).logsumexp(0)),
+        "digamma(int)": (lambda: tg.digamma(T([1, 2])), lambda: torch.digamma(tt([1, 2]))),
+        "deg2rad(int)": (lambda: tg.deg2rad(T([1, 2])), lambda: torch.deg2rad(tt([1, 2]))),
+        "corrcoef(int)": (lambda: tg.corrcoef(T([[1, 2, 3], [2, 3, 5]])),
+                          lambda: torch.corrcoef(tt([[1, 2, 3], [2, 3, 5]]))),
+        "causal mask": (lambda: nn.Transformer.generate_square_subsequent_mask(3),
+                        lambda: torch.nn.Transformer.generate_square_subsequent_mask(3)),
+        "full_like(int, 1.5)": (lambda: tg.full_like(T([1, 2]), 1.5),
+                                lambda: torch.full_like(tt([1, 2]), 1.5)),
     }
 
 
@@ -155,6 +178,14 @@ def test_explicit_dtype_wins(f64):
     assert nn.Linear(2, 3, dtype=np.float32).weight.dtype == np.float32
     assert tg.Tensor(np.zeros(2, np.float32)).dtype == np.float32  # an array keeps its dtype
     assert tg.tensor([1.0]).float().dtype == np.float32  # .float() is float32 always, as torch
+
+
+def test_gradients_in_float64(f64):
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x / 3).sum()
+    y.backward()
+    assert x.grad.dtype == np.float64 and x.grad.data[0] == 2 / 3
+    assert tg.gradcheck(lambda a: (a * tg.tensor([1, 2]) / 3).tanh(), [tg.randn(2, requires_grad=True)])
 
 
 def test_values_in_float64(f64):

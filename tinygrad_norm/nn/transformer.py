@@ -386,8 +386,8 @@ class Transformer(Module):
 
     @staticmethod
     def generate_square_subsequent_mask(sz, dtype=None):
-        """The (sz, sz) causal mask: -inf above the diagonal, 0 elsewhere (float32 unless
-        ``dtype`` says otherwise), to pass as a float ``tgt_mask``/``src_mask``."""
+        """The (sz, sz) causal mask: -inf above the diagonal, 0 elsewhere (the default dtype
+        unless ``dtype`` says otherwise), to pass as a float ``tgt_mask``/``src_mask``."""
         if isinstance(sz, bool) or not isinstance(sz, numbers.Integral):
             raise TypeError(f"generate_square_subsequent_mask: sz must be an int, got {sz!r}")
         if sz < 0:
