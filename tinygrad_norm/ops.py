@@ -4073,3 +4073,138 @@ def _fw_pow(tans, args, out, extra, kw):
 def _fw_erf(tans, args, out, extra, kw):
     a = args[0]
     return tans[0] * (np.exp(-(a * a)) * 1.1283791670955126)  # 2 / sqrt(pi), as the VJP's
+
+
+# ---- depthwise convolution (task dwconv) ------------------------------------------------------
+# A depthwise conv2d (groups == in_channels) as kh*kw shifted multiply-adds into one output
+# buffer: the im2col route copied the input kh*kw times and read that copy's gradient back
+# (19 MB for a 3x3 layer on (8, 64, 32, 32)). Three ops, each bilinear and each VJP made of the
+# three, so gradients of any order work:
+#   depthwise_conv2d(x, w)          out[n, c*m+j, y, x] = sum_(i,k) w[c*m+j, i, k] *
+#                                       xpad[n, c, y*sh + i*dh, x*sw + k*dw]
+#   depthwise_conv2d_input(g, w)    its adjoint in x (the input gradient)
+#   depthwise_conv2d_weight(x, g)   its adjoint in w (the weight gradient)
+# x (N, C, H, W), w (C*m, kh, kw) with m the channel multiplier, g (N, C*m, OH, OW);
+# ``padding`` ((top, bottom), (left, right)) of zeros.
+
+def _dw_taps(kernel, stride, dilation, out_hw):
+    """(i, k, row slice, column slice) of each kernel offset into the padded input."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
+    for i in range(kh):
+        rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+        for k in range(kw):
+            yield i, k, rows, slice(k * dw, k * dw + sw * (ow - 1) + 1, sw)
+
+
+def _dw_wide(a):
+    """float16 computed in float32 and rounded once at the end, as PyTorch's CPU kernels."""
+    return a.astype(np.float32) if a.dtype is _F16 else a
+
+
+def _dw_pad(x, padding):
+    (pt, pb), (pl, pr) = padding
+    if pt or pb or pl or pr:
+        return np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    return x
+
+
+class DepthwiseConv2d(Op):
+    """Depthwise 2-D cross-correlation (see the section's header): ``F.conv2d`` with
+    ``groups = C`` and weight (C*m, 1, kh, kw) reshaped to (C*m, kh, kw)."""
+    name = "depthwise_conv2d"
+
+    @staticmethod
+    def forward(x, w, stride, padding, dilation):
+        dtype = x.dtype
+        xp_, w_ = _dw_pad(_dw_wide(x), padding), _dw_wide(w)
+        n, c, hp, wp = xp_.shape
+        o, kh, kw = w_.shape
+        m = o // c
+        oh = window_out_size(hp, kh, stride[0], 0, dilation[0])
+        ow = window_out_size(wp, kw, stride[1], 0, dilation[1])
+        out = np.zeros((n, c, m, oh, ow), xp_.dtype)
+        tmp = np.empty_like(out)
+        wt = w_.reshape(c, m, kh, kw)
+        for i, k, rows, cols in _dw_taps((kh, kw), stride, dilation, (oh, ow)):
+            # one product into a reused buffer, one add: no per-tap allocation
+            np.multiply(xp_[:, :, None, rows, cols], wt[:, :, i, k, None, None], out=tmp)
+            out += tmp
+        return out.reshape(n, o, oh, ow).astype(dtype, copy=False)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        x, w = args
+        geo = dict(stride=kw["stride"], padding=kw["padding"], dilation=kw["dilation"])
+        gx = _run(DepthwiseConv2dInput, xp, g, w, size=x.shape[1:], **geo) if needs[0] else None
+        gw = _run(DepthwiseConv2dWeight, xp, x, g, kernel=w.shape[1:], **geo) if needs[1] else None
+        return gx, gw
+
+
+class DepthwiseConv2dInput(Op):
+    """The adjoint of ``depthwise_conv2d`` in its input: kh*kw strided adds of ``g * w`` into a
+    padded buffer, cropped to ``size`` (C, H, W)."""
+    name = "depthwise_conv2d_input"
+
+    @staticmethod
+    def forward(g, w, size, stride, padding, dilation):
+        dtype = g.dtype
+        g_, w_ = _dw_wide(g), _dw_wide(w)
+        n, o, oh, ow = g_.shape
+        _, kh, kw = w_.shape
+        (c, h, wd), ((pt, pb), (pl, pr)) = size, padding
+        m = o // c
+        gt = g_.reshape(n, c, m, oh, ow)
+        wt = w_.reshape(c, m, kh, kw)
+        gx = np.zeros((n, c, h + pt + pb, wd + pl + pr), g_.dtype)
+        tmp = np.empty((n, c, m, oh, ow), g_.dtype)
+        for i, k, rows, cols in _dw_taps((kh, kw), stride, dilation, (oh, ow)):
+            # windows overlap, so the taps add in turn
+            np.multiply(gt, wt[:, :, i, k, None, None], out=tmp)
+            gx[:, :, rows, cols] += tmp[:, :, 0] if m == 1 else tmp.sum(axis=2)
+        gx = gx[:, :, pt:pt + h, pl:pl + wd]
+        return gx.astype(dtype, copy=False)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        go, w = args  # this op is bilinear in (go, w): each gradient is one of the other two ops
+        geo = dict(stride=kw["stride"], padding=kw["padding"], dilation=kw["dilation"])
+        ggo = _run(DepthwiseConv2d, xp, g, w, **geo) if needs[0] else None
+        gw = _run(DepthwiseConv2dWeight, xp, g, go, kernel=w.shape[1:], **geo) if needs[1] else None
+        return ggo, gw
+
+
+class DepthwiseConv2dWeight(Op):
+    """The adjoint of ``depthwise_conv2d`` in its weight: for each of the kh*kw offsets, the sum
+    of ``g`` times the input window at that offset over the batch and the output positions;
+    ``kernel`` (kh, kw)."""
+    name = "depthwise_conv2d_weight"
+
+    @staticmethod
+    def forward(x, g, kernel, stride, padding, dilation):
+        dtype = x.dtype
+        xp_, g_ = _dw_pad(_dw_wide(x), padding), _dw_wide(g)
+        n, c = xp_.shape[:2]
+        _, o, oh, ow = g_.shape
+        m = o // c
+        gt = g_.reshape(n, c, m, oh, ow)
+        gw = np.empty((c, m) + tuple(kernel), g_.dtype)
+        for i, k, rows, cols in _dw_taps(kernel, stride, dilation, (oh, ow)):
+            # one pass over g and the window each, no product array
+            gw[:, :, i, k] = _einsum("ncyx,ncmyx->cm", xp_[:, :, rows, cols], gt)
+        return gw.reshape((o,) + tuple(kernel)).astype(dtype, copy=False)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        x, go = args
+        geo = dict(stride=kw["stride"], padding=kw["padding"], dilation=kw["dilation"])
+        gx = (_run(DepthwiseConv2dInput, xp, go, g, size=x.shape[1:], **geo)
+              if needs[0] else None)
+        ggo = _run(DepthwiseConv2d, xp, x, g, **geo) if needs[1] else None
+        return gx, ggo
+
+
+@_fw_rule(DepthwiseConv2d)
+def _fw_depthwise(tans, args, out, extra, kw):
+    (tx, tw), (x, w) = tans, args  # bilinear: one term per input with a tangent
+    return _fw_sum(None if tx is None else DepthwiseConv2d.forward(tx, w, **kw),
+                   None if tw is None else DepthwiseConv2d.forward(x, tw, **kw))

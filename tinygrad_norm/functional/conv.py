@@ -121,6 +121,13 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
                          f"smaller than the dilated kernel ({dilation[0] * (kh - 1) + 1} x "
                          f"{dilation[1] * (kw - 1) + 1})")
     with scope(fn, stride=stride, padding=pads, dilation=dilation, groups=groups):
+        # Depthwise (MobileNet's, ConvNeXt's): kh*kw shifted multiply-adds, no window copy. Only
+        # for a few outputs per channel: each tap writes the whole output, where a wide
+        # multiplier (a 1-channel stem, groups=1) is one GEMM over the windows.
+        if groups == c > 1 and cg == 1 and o <= 4 * c:
+            out = apply(ops.DepthwiseConv2d, x, weight.reshape(o, kh, kw), stride=stride,
+                        padding=pads, dilation=dilation)
+            return _finish(out, bias, unbatched)
         cols = _im2col(x, (kh, kw), stride, pads, dilation)  # (N, C, kh, kw, OH, OW)
         k = cg * kh * kw
         if groups == 1:
@@ -128,11 +135,15 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
         else:
             cols = cols.reshape(n, groups, k, oh * ow)
             out = weight.reshape(groups, o // groups, k) @ cols  # (N, G, O/G, L)
-        out = out.reshape(n, o, oh, ow)
-        if bias is not None:
-            out = out + bias.reshape(o, 1, 1)
-        if unbatched:
-            out = out.reshape(out.shape[1:])
+        return _finish(out.reshape(n, o, oh, ow), bias, unbatched)
+
+
+def _finish(out, bias, unbatched):
+    """A convolution's (N, O, OH, OW) result with its bias added, unbatched again if it was."""
+    if bias is not None:
+        out = out + bias.reshape(bias.shape[0], 1, 1)
+    if unbatched:
+        out = out.reshape(out.shape[1:])
     return out
 
 
