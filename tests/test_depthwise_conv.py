@@ -171,18 +171,21 @@ def test_the_primitive_matches_torch_for_any_multiplier(torch, m):
                                atol=1e-12)
 
 
-def test_weight_gradient_with_non_finite_input_matches_torch(torch):
+@pytest.mark.parametrize("bad,kw", [(np.inf, {}), (np.nan, dict(stride=2, dilation=(1, 2))),
+                                    (-np.inf, dict(stride=(2, 1), padding=(0, 1)))],
+                         ids=["inf", "nan-s2-d2", "ninf-s21"])
+def test_weight_gradient_with_non_finite_input_matches_torch(torch, bad, kw):
     """An inf the wide layout's wrapped columns would multiply by a zero (NaN) where no window
     reads it: the weight gradient takes the row-by-row path and stays torch's."""
     rng = np.random.default_rng(11)
-    x, w = rng.standard_normal((1, 2, 6, 6)), rng.standard_normal((2, 1, 3, 3))
-    x[0, 0, 2, 0] = np.inf  # column 0: taps k = 1, 2 never read it without padding
+    x, w = rng.standard_normal((1, 2, 7, 8)), rng.standard_normal((2, 1, 3, 3))
+    x[0, 0, 2, 0] = bad  # column 0: taps k = 1, 2 never read it without padding
     xt, wt = Tensor(x), Tensor(w, requires_grad=True)
-    out = F.conv2d(xt, wt, groups=2)
+    out = F.conv2d(xt, wt, groups=2, **kw)
     g = rng.standard_normal(out.shape)
     out.backward(g)
     twt = torch.tensor(w, requires_grad=True)
-    torch.nn.functional.conv2d(torch.tensor(x), twt, groups=2).backward(torch.tensor(g))
+    torch.nn.functional.conv2d(torch.tensor(x), twt, groups=2, **kw).backward(torch.tensor(g))
     np.testing.assert_array_equal(np.isnan(wt.grad.numpy()), np.isnan(twt.grad.numpy()))
     np.testing.assert_array_equal(np.isinf(wt.grad.numpy()), np.isinf(twt.grad.numpy()))
     finite = np.isfinite(twt.grad.numpy())
