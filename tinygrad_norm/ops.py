@@ -4108,7 +4108,7 @@ class _DwGrid:
                       (i * dh) // sh * self.wq + (k * dw) // sw)
                      for i in range(kh) for k in range(kw)]
         self.phases = sorted({t[2] for t in self.taps})
-        self.shape, self.stride, self.padding = shape, stride, padding
+        self.shape, self.stride = shape, stride
         # padded to whole phases: Hq*sh x Wq*sw
         self.pads = ((pt, self.hq * sh - h - pt), (pl, self.wq * sw - w - pl))
 
@@ -4143,7 +4143,6 @@ class _DwGrid:
         wide = np.zeros((n, c, m, self.oh, self.wq), g.dtype)
         wide[..., :self.ow] = g
         return wide.reshape(n, c, m, self.oh * self.wq)
-
 
 
 def _dw_wide(a):
