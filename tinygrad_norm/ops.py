@@ -4238,18 +4238,16 @@ class DepthwiseConv2dWeight(Op):
         parts, L = grid.split(x_), grid.length
         gw = np.empty((c, m) + tuple(kernel), g_.dtype)
         gt = g_.reshape(n, c, m, oh, ow)
-        # Over the wide layout the wrapped columns multiply zeros of g, which is exact unless the
-        # input holds inf or NaN there: then the windows, read as rows of ow
-        wide = np.isfinite(x_).all()
-        if wide:
-            gt = grid.widen(gt)[..., :L]
+        gw_ = grid.widen(gt)[..., :L]
         for i, k, phase, start in grid.taps:
-            part = parts[phase]
-            if wide:
-                gw[:, :, i, k] = _einsum("ncl,ncml->cm", part[:, :, start:start + L], gt)
-            else:
-                rows = part.reshape(n, c, grid.hq, grid.wq)[:, :, start // grid.wq:][
-                    :, :, :oh, start % grid.wq:start % grid.wq + ow]
+            gw[:, :, i, k] = _einsum("ncl,ncml->cm", parts[phase][:, :, start:start + L], gw_)
+        # Over the wide layout the wrapped columns multiply zeros of g: exact, unless the input
+        # holds inf or NaN there (then NaN, where no window reads it). Only a non-finite result
+        # can hide that, and it is redone reading the windows as rows of ow.
+        if not np.isfinite(gw).all():
+            for i, k, phase, start in grid.taps:
+                r, q = divmod(start, grid.wq)
+                rows = parts[phase].reshape(n, c, grid.hq, grid.wq)[:, :, r:r + oh, q:q + ow]
                 gw[:, :, i, k] = _einsum("ncyx,ncmyx->cm", rows, gt)
         return gw.reshape((o,) + tuple(kernel)).astype(dtype, copy=False)
 
