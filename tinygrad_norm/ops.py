@@ -4112,30 +4112,44 @@ class _DwGrid:
         # padded to whole phases: Hq*sh x Wq*sw
         self.pads = ((pt, self.hq * sh - h - pt), (pl, self.wq * sw - w - pl))
 
-    def split(self, x):
-        """{phase: (N, C, Hq*Wq) array} of the zero-padded ``x``."""
-        (pt, pb), (pl, pr) = self.pads
-        if pt or pb or pl or pr:
-            x = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
-        n, c = x.shape[:2]
-        (sh, sw), flat = self.stride, (n, c, self.hq * self.wq)
-        if sh == 1 and sw == 1:
-            return {(0, 0): np.ascontiguousarray(x).reshape(flat)}
-        return {(a, b): np.ascontiguousarray(x[:, :, a::sh, b::sw]).reshape(flat)
-                for a, b in self.phases}
-
-    def merge(self, parts, dtype):
-        """The (N, C, H, W) array whose phases are ``parts``: the inverse of ``split`` (phases
-        no tap reads, and the padding, are zeros / dropped)."""
+    def _placement(self, a, b):
+        """Where phase (a, b) meets the unpadded input: (phase rows, phase columns) as slices
+        and (input rows, input columns) as strided slices."""
         n, c, h, w = self.shape
         (sh, sw), ((pt, _), (pl, _)) = self.stride, self.pads
-        if sh == 1 and sw == 1:
-            full = parts[0, 0].reshape(n, c, self.hq, self.wq)
-        else:
-            full = np.zeros((n, c, self.hq * sh, self.wq * sw), dtype)
-            for (a, b), part in parts.items():
-                full[:, :, a::sh, b::sw] = part.reshape(n, c, self.hq, self.wq)
-        return full[:, :, pt:pt + h, pl:pl + w]
+        out = []
+        for phase, step, pad, size in ((a, sh, pt, h), (b, sw, pl, w)):
+            first = max(0, -(-(pad - phase) // step))  # the phase's first index past the pad
+            start = phase + step * first - pad  # ... as an input index
+            count = len(range(start, size, step))
+            out.append((slice(first, first + count), slice(start, size, step)))
+        (pr, xr), (pc, xc) = out
+        return (pr, pc), (xr, xc)
+
+    def split(self, x):
+        """{phase: (N, C, Hq*Wq) array} of the zero-padded ``x``: each phase written once from
+        ``x`` into zeros, with no padded copy in between."""
+        n, c = x.shape[:2]
+        parts = {}
+        for a, b in self.phases:
+            part = np.zeros((n, c, self.hq, self.wq), x.dtype)
+            (pr, pc), (xr, xc) = self._placement(a, b)
+            part[:, :, pr, pc] = x[:, :, xr, xc]
+            parts[a, b] = part.reshape(n, c, self.hq * self.wq)
+        return parts
+
+    def merge(self, parts, dtype):
+        """The (N, C, H, W) array whose phases are ``parts``: the inverse of ``split`` (the
+        padding dropped; input positions in no phase a tap reads: zeros)."""
+        n, c, h, w = self.shape
+        (sh, sw), ((pt, _), (pl, _)) = self.stride, self.pads
+        if sh == 1 and sw == 1:  # one phase: the input is a window of it, no copy
+            return parts[0, 0].reshape(n, c, self.hq, self.wq)[:, :, pt:pt + h, pl:pl + w]
+        full = (np.empty if len(parts) == sh * sw else np.zeros)((n, c, h, w), dtype)
+        for (a, b), part in parts.items():
+            (pr, pc), (xr, xc) = self._placement(a, b)
+            full[:, :, xr, xc] = part.reshape(n, c, self.hq, self.wq)[:, :, pr, pc]
+        return full
 
     def widen(self, g):
         """(N, C, M, oh, ow) -> (N, C, M, oh*Wq): the wrapped columns zero."""
