@@ -123,7 +123,7 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
     with scope(fn, stride=stride, padding=pads, dilation=dilation, groups=groups):
         # Depthwise (MobileNet's, ConvNeXt's): kh*kw shifted multiply-adds, no window copy. One
         # output per channel only: with more, each group's product is a real GEMM again and the
-        # window route measured faster (multiplier 2: 0.6x torch against 1.1x).
+        # window route measured faster (multiplier 2, (8, 32, 32, 32) 3x3: 6.5 ms against 10.3).
         if groups == c == o > 1:
             out = apply(ops.DepthwiseConv2d, x, weight.reshape(o, kh, kw), stride=stride,
                         padding=pads, dilation=dilation)
