@@ -1233,6 +1233,7 @@ _IDX = np.array([2, 0, 2, 1])
 _MASK = np.array([[True, False, True], [False, True, True]])
 _UNIT = np.array([-0.7, -0.2, 0.1, 0.45, 0.8])  # inside (-1, 1): asin, acos, atanh, tan
 _OFF_GRID = np.array([2.33, -1.71, 0.42, -0.12, 3.06])  # far from the jumps of floor, fmod, ...
+_DW = dict(stride=(2, 1), padding=((1, 0), (0, 1)), dilation=(1, 2))
 GRADCHECK = {
     # name: (function, inputs); every function uses its inputs nonlinearly where it can, so the
     # second derivative is not trivially zero.
@@ -1354,6 +1355,16 @@ GRADCHECK = {
                       [_r((4, 3))]),
     "nll_loss_sum": (lambda a: F.nll_loss(a * a, Tensor(np.array([2, 2, 0])), reduction="sum"),
                      [_r((3, 3))]),
+    # depthwise convolution's three ops, each bilinear (its cross terms: a non-zero second
+    # derivative); multiplier 2, stride, dilation and uneven zero padding
+    "depthwise_conv2d": (lambda x, w: _apply(tg.ops.DepthwiseConv2d, x, w, **_DW),
+                         [_r((2, 2, 5, 4)), _r((4, 2, 2), 1)]),
+    "depthwise_conv2d_input": (lambda g, w: _apply(tg.ops.DepthwiseConv2dInput, g, w,
+                                                   size=(2, 5, 4), **_DW),
+                               [_r((2, 4, 3, 3)), _r((4, 2, 2), 1)]),
+    "depthwise_conv2d_weight": (lambda x, g: _apply(tg.ops.DepthwiseConv2dWeight, x, g,
+                                                    kernel=(2, 2), **_DW),
+                                [_r((2, 2, 5, 4)), _r((2, 4, 3, 3), 1)]),
 }
 
 

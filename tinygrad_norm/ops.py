@@ -4073,3 +4073,210 @@ def _fw_pow(tans, args, out, extra, kw):
 def _fw_erf(tans, args, out, extra, kw):
     a = args[0]
     return tans[0] * (np.exp(-(a * a)) * 1.1283791670955126)  # 2 / sqrt(pi), as the VJP's
+
+
+# ---- depthwise convolution (task dwconv) ------------------------------------------------------
+# A depthwise conv2d (groups == in_channels) as kh*kw shifted multiply-adds into one output
+# buffer: the im2col route copied the input kh*kw times and read that copy's gradient back
+# (19 MB for a 3x3 layer on (8, 64, 32, 32)). Three ops, each bilinear and each VJP made of the
+# three, so gradients of any order work:
+#   depthwise_conv2d(x, w)          out[n, c*m+j, y, x] = sum_(i,k) w[c*m+j, i, k] *
+#                                       xpad[n, c, y*sh + i*dh, x*sw + k*dw]
+#   depthwise_conv2d_input(g, w)    its adjoint in x (the input gradient)
+#   depthwise_conv2d_weight(x, g)   its adjoint in w (the weight gradient)
+# x (N, C, H, W), w (C*m, kh, kw) with m the channel multiplier, g (N, C*m, OH, OW);
+# ``padding`` ((top, bottom), (left, right)) of zeros.
+
+class _DwGrid:
+    """Where each kernel offset reads, laid out so that every tap is ONE long contiguous slice.
+
+    The padded input is split by stride phase (row ``a`` mod sh, column ``b`` mod sw; stride 1:
+    one phase, the padded input itself) into (N, C, Hq*Wq) arrays; tap (i, k) then reads phase
+    ((i*dh) % sh, (k*dw) % sw) from flat position ``start`` = r*Wq + q, r = (i*dh)//sh and
+    q = (k*dw)//sw, as the output laid out Wq wide: out_wide[y*Wq + x] for x < Wq, of which
+    the first ow columns are the output and the rest wrap into the next row and are dropped.
+    Slices of ~oh*Wq numbers replace oh rows of ow (NumPy's per-row cost dominated)."""
+
+    def __init__(self, shape, kernel, stride, padding, dilation, out_hw):
+        n, c, h, w = shape
+        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+        (pt, pb), (pl, pr) = padding
+        self.oh, self.ow = out_hw
+        self.hq, self.wq = -(-(h + pt + pb) // sh), -(-(w + pl + pr) // sw)
+        self.length = (self.oh - 1) * self.wq + self.ow  # past it: wrapped columns only
+        self.taps = [(i, k, ((i * dh) % sh, (k * dw) % sw),
+                      (i * dh) // sh * self.wq + (k * dw) // sw)
+                     for i in range(kh) for k in range(kw)]
+        self.phases = sorted({t[2] for t in self.taps})
+        self.shape, self.stride = shape, stride
+        # padded to whole phases: Hq*sh x Wq*sw
+        self.pads = ((pt, self.hq * sh - h - pt), (pl, self.wq * sw - w - pl))
+
+    def _placement(self, a, b):
+        """Where phase (a, b) meets the unpadded input: (phase rows, phase columns) as slices
+        and (input rows, input columns) as strided slices."""
+        n, c, h, w = self.shape
+        (sh, sw), ((pt, _), (pl, _)) = self.stride, self.pads
+        out = []
+        for phase, step, pad, size in ((a, sh, pt, h), (b, sw, pl, w)):
+            first = max(0, -(-(pad - phase) // step))  # the phase's first index past the pad
+            start = phase + step * first - pad  # ... as an input index
+            count = len(range(start, size, step))
+            out.append((slice(first, first + count), slice(start, size, step)))
+        (pr, xr), (pc, xc) = out
+        return (pr, pc), (xr, xc)
+
+    def split(self, x):
+        """{phase: (N, C, Hq*Wq) array} of the zero-padded ``x``: each phase written once from
+        ``x`` into zeros, with no padded copy in between."""
+        n, c = x.shape[:2]
+        parts = {}
+        for a, b in self.phases:
+            part = np.zeros((n, c, self.hq, self.wq), x.dtype)
+            (pr, pc), (xr, xc) = self._placement(a, b)
+            part[:, :, pr, pc] = x[:, :, xr, xc]
+            parts[a, b] = part.reshape(n, c, self.hq * self.wq)
+        return parts
+
+    def merge(self, parts, dtype):
+        """The (N, C, H, W) array whose phases are ``parts``: the inverse of ``split`` (the
+        padding dropped; input positions in no phase a tap reads: zeros)."""
+        n, c, h, w = self.shape
+        (sh, sw), ((pt, _), (pl, _)) = self.stride, self.pads
+        if sh == 1 and sw == 1:  # one phase: the input is a window of it, no copy
+            return parts[0, 0].reshape(n, c, self.hq, self.wq)[:, :, pt:pt + h, pl:pl + w]
+        full = (np.empty if len(parts) == sh * sw else np.zeros)((n, c, h, w), dtype)
+        for (a, b), part in parts.items():
+            (pr, pc), (xr, xc) = self._placement(a, b)
+            full[:, :, xr, xc] = part.reshape(n, c, self.hq, self.wq)[:, :, pr, pc]
+        return full
+
+    def widen(self, g):
+        """(N, C, M, oh, ow) -> (N, C, M, oh*Wq): the wrapped columns zero."""
+        n, c, m = g.shape[:3]
+        wide = np.zeros((n, c, m, self.oh, self.wq), g.dtype)
+        wide[..., :self.ow] = g
+        return wide.reshape(n, c, m, self.oh * self.wq)
+
+
+def _dw_wide(a):
+    """float16 computed in float32 and rounded once at the end, as PyTorch's CPU kernels."""
+    return a.astype(np.float32) if a.dtype is _F16 else a
+
+
+class DepthwiseConv2d(Op):
+    """Depthwise 2-D cross-correlation (see the section's header): ``F.conv2d`` with
+    ``groups = C`` and weight (C*m, 1, kh, kw) reshaped to (C*m, kh, kw)."""
+    name = "depthwise_conv2d"
+
+    @staticmethod
+    def forward(x, w, stride, padding, dilation):
+        dtype, x_, w_ = x.dtype, _dw_wide(x), _dw_wide(w)
+        n, c, h, wd = x_.shape
+        o, kh, kw = w_.shape
+        m = o // c
+        oh = window_out_size(h, kh, stride[0], sum(padding[0]), dilation[0])
+        ow = window_out_size(wd, kw, stride[1], sum(padding[1]), dilation[1])
+        grid = _DwGrid(x_.shape, (kh, kw), stride, padding, dilation, (oh, ow))
+        parts, L = grid.split(x_), grid.length
+        # Past ``length`` the wide output holds wrapped columns only, which are dropped: no
+        # zeros needed. The first tap writes, the rest add through one reused buffer.
+        out = np.empty((n, c, m, oh * grid.wq), x_.dtype)
+        head, tmp = out[..., :L], np.empty((n, c, m, L), x_.dtype)
+        wt = w_.reshape(c, m, kh, kw)
+        for t, (i, k, phase, start) in enumerate(grid.taps):
+            # einsum's product with a per-channel factor: ~1.4x NumPy's broadcast multiply
+            _einsum("ncl,cm->ncml", parts[phase][:, :, start:start + L], wt[:, :, i, k],
+                    out=tmp if t else head)
+            if t:
+                head += tmp
+        out = out.reshape(n, c * m, oh, grid.wq)[..., :ow]
+        return out.astype(dtype)  # (a contiguous copy: the wrapped columns dropped)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        x, w = args
+        geo = dict(stride=kw["stride"], padding=kw["padding"], dilation=kw["dilation"])
+        gx = _run(DepthwiseConv2dInput, xp, g, w, size=x.shape[1:], **geo) if needs[0] else None
+        gw = _run(DepthwiseConv2dWeight, xp, x, g, kernel=w.shape[1:], **geo) if needs[1] else None
+        return gx, gw
+
+
+class DepthwiseConv2dInput(Op):
+    """The adjoint of ``depthwise_conv2d`` in its input: kh*kw shifted adds of ``g * w`` into a
+    padded buffer, cropped to ``size`` (C, H, W). (A non-finite weight also reaches the wrapped
+    columns, times a zero gradient: NaN where PyTorch's would be finite.)"""
+    name = "depthwise_conv2d_input"
+
+    @staticmethod
+    def forward(g, w, size, stride, padding, dilation):
+        dtype, g_, w_ = g.dtype, _dw_wide(g), _dw_wide(w)
+        n, o, oh, ow = g_.shape
+        _, kh, kw = w_.shape
+        c = size[0]
+        m = o // c
+        grid = _DwGrid((n,) + tuple(size), (kh, kw), stride, padding, dilation, (oh, ow))
+        L = grid.length
+        gw_ = grid.widen(g_.reshape(n, c, m, oh, ow))[..., :L]
+        wt = w_.reshape(c, m, kh, kw)
+        parts = {p: np.zeros((n, c, grid.hq * grid.wq), g_.dtype) for p in grid.phases}
+        tmp = np.empty((n, c, L), g_.dtype)
+        for i, k, phase, start in grid.taps:
+            # windows overlap, so the taps add in turn; einsum sums the multiplier's outputs
+            _einsum("ncml,cm->ncl", gw_, wt[:, :, i, k], out=tmp)
+            parts[phase][:, :, start:start + L] += tmp
+        return grid.merge(parts, g_.dtype).astype(dtype, copy=False)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        go, w = args  # this op is bilinear in (go, w): each gradient is one of the other two ops
+        geo = dict(stride=kw["stride"], padding=kw["padding"], dilation=kw["dilation"])
+        ggo = _run(DepthwiseConv2d, xp, g, w, **geo) if needs[0] else None
+        gw = _run(DepthwiseConv2dWeight, xp, g, go, kernel=w.shape[1:], **geo) if needs[1] else None
+        return ggo, gw
+
+
+class DepthwiseConv2dWeight(Op):
+    """The adjoint of ``depthwise_conv2d`` in its weight: for each of the kh*kw offsets, the sum
+    of ``g`` times the input window at that offset over the batch and the output positions;
+    ``kernel`` (kh, kw)."""
+    name = "depthwise_conv2d_weight"
+
+    @staticmethod
+    def forward(x, g, kernel, stride, padding, dilation):
+        dtype, x_, g_ = x.dtype, _dw_wide(x), _dw_wide(g)
+        n, c = x_.shape[:2]
+        _, o, oh, ow = g_.shape
+        m = o // c
+        grid = _DwGrid(x_.shape, kernel, stride, padding, dilation, (oh, ow))
+        parts, L = grid.split(x_), grid.length
+        gw = np.empty((c, m) + tuple(kernel), g_.dtype)
+        gt = g_.reshape(n, c, m, oh, ow)
+        gw_ = grid.widen(gt)[..., :L]
+        for i, k, phase, start in grid.taps:
+            gw[:, :, i, k] = _einsum("ncl,ncml->cm", parts[phase][:, :, start:start + L], gw_)
+        # Over the wide layout the wrapped columns multiply zeros of g: exact, unless the input
+        # holds inf or NaN there (then NaN, where no window reads it). Only a non-finite result
+        # can hide that, and it is redone reading the windows as rows of ow.
+        if not np.isfinite(gw).all():
+            for i, k, phase, start in grid.taps:
+                r, q = divmod(start, grid.wq)
+                rows = parts[phase].reshape(n, c, grid.hq, grid.wq)[:, :, r:r + oh, q:q + ow]
+                gw[:, :, i, k] = _einsum("ncyx,ncmyx->cm", rows, gt)
+        return gw.reshape((o,) + tuple(kernel)).astype(dtype, copy=False)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        x, go = args
+        geo = dict(stride=kw["stride"], padding=kw["padding"], dilation=kw["dilation"])
+        gx = (_run(DepthwiseConv2dInput, xp, go, g, size=x.shape[1:], **geo)
+              if needs[0] else None)
+        ggo = _run(DepthwiseConv2d, xp, x, g, **geo) if needs[1] else None
+        return gx, ggo
+
+
+@_fw_rule(DepthwiseConv2d)
+def _fw_depthwise(tans, args, out, extra, kw):
+    (tx, tw), (x, w) = tans, args  # bilinear: one term per input with a tangent
+    return _fw_sum(None if tx is None else DepthwiseConv2d.forward(tx, w, **kw),
+                   None if tw is None else DepthwiseConv2d.forward(x, tw, **kw))

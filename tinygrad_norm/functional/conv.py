@@ -121,6 +121,13 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
                          f"smaller than the dilated kernel ({dilation[0] * (kh - 1) + 1} x "
                          f"{dilation[1] * (kw - 1) + 1})")
     with scope(fn, stride=stride, padding=pads, dilation=dilation, groups=groups):
+        # Depthwise (MobileNet's, ConvNeXt's): kh*kw shifted multiply-adds, no window copy. One
+        # output per channel only: with more, each group's product is a real GEMM again and the
+        # window route measured faster (multiplier 2, (8, 32, 32, 32) 3x3: 6.5 ms against 10.3).
+        if groups == c == o > 1:
+            out = apply(ops.DepthwiseConv2d, x, weight.reshape(o, kh, kw), stride=stride,
+                        padding=pads, dilation=dilation)
+            return _finish(out, bias, unbatched)
         cols = _im2col(x, (kh, kw), stride, pads, dilation)  # (N, C, kh, kw, OH, OW)
         k = cg * kh * kw
         if groups == 1:
@@ -128,11 +135,15 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
         else:
             cols = cols.reshape(n, groups, k, oh * ow)
             out = weight.reshape(groups, o // groups, k) @ cols  # (N, G, O/G, L)
-        out = out.reshape(n, o, oh, ow)
-        if bias is not None:
-            out = out + bias.reshape(o, 1, 1)
-        if unbatched:
-            out = out.reshape(out.shape[1:])
+        return _finish(out.reshape(n, o, oh, ow), bias, unbatched)
+
+
+def _finish(out, bias, unbatched):
+    """A convolution's (N, O, OH, OW) result with its bias added, unbatched again if it was."""
+    if bias is not None:
+        out = out + bias.reshape(bias.shape[0], 1, 1)
+    if unbatched:
+        out = out.reshape(out.shape[1:])
     return out
 
 
