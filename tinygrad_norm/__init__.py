@@ -51,7 +51,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
-    "is_grad_enabled", "scope", "manual_seed",
+    "is_grad_enabled", "scope", "manual_seed", "set_default_dtype", "get_default_dtype",
     "concatenate", "cat", "stack", "where", "maximum", "minimum", "matmul", "vecdot", "addcmul",
     "gradcheck", "gradgradcheck", "GradcheckError", "save", "load",
     "tensor", "from_numpy", "zeros", "ones", "full", "eye", "arange", "randn", "rand",
