@@ -69,9 +69,10 @@ def _quantile(input, q, dim, keepdim, interpolation, fn, ignore_nan):
         below = ranks.astype(np.int64)  # ranks are >= 0: truncation is the floor
         weight = np.full_like(ranks, 0.5) if interpolation == "midpoint" else \
             (ranks - below).astype(ranks.dtype)
-        weight = Tensor._wrap(weight)
         if interpolation == "linear" and isinstance(q, Tensor) and q.requires_grad:
-            weight = weight + _q_slope(q, srt._data, ranks, ignore_nan)
+            weight = _weight_on_tape(q, srt._data, weight, below, ignore_nan)
+        else:
+            weight = Tensor._wrap(weight)
         out = srt.gather(-1, below).lerp(srt.gather(-1, np.ceil(ranks).astype(np.int64)), weight)
     shape = kept if keepdim else (() if dim is None else
                                   x._data.shape[:d] + x._data.shape[d + 1:])
@@ -80,21 +81,22 @@ def _quantile(input, q, dim, keepdim, interpolation, fn, ignore_nan):
     return out.movedim(-1, 0).reshape(qa.shape[0], *shape)
 
 
-def _q_slope(q, srt, ranks, ignore_nan):
-    """A zero whose gradient to ``q`` is d rank / d q: the count of a row less one (0 where
-    the rank is pinned: a row with a NaN, an all-NaN row of nanquantile), so that linear
-    interpolation's weight, ``rank - floor(rank)``, carries ``q``'s gradient, as torch's."""
+def _weight_on_tape(q, srt, weight, below, ignore_nan):
+    """Linear interpolation's weight, ``rank - floor(rank)``, with the rank computed on the tape
+    as ``_ranks`` computes it (q times a row's count less one), so that ``q`` gets its gradient
+    from the tape, as torch's; where the rank is pinned (a row holding a NaN, a nanquantile row
+    with one value or none) the weight stays the constant, and ``q`` gets no gradient there (a
+    select: the interpolation's own gradient there is NaN - NaN)."""
     nans = np.isnan(srt)
     if ignore_nan:
         scale = (~nans).sum(axis=-1, keepdims=True) - 1
-        scale = np.where(scale < 0, 0, scale)
     else:
         scale = np.where(nans.any(axis=-1, keepdims=True), 0, srt.shape[-1] - 1)
-    scale = np.broadcast_to(scale, ranks.shape).astype(srt.dtype)
-    qv = q.reshape(-1)  # 0-d or 1-D: the last axis of ranks
-    # a select, not a product by 0: a pinned row's interpolation gradient is NaN (NaN - NaN)
+    scale = np.broadcast_to(scale, below.shape)
+    rank = q.astype(srt.dtype).reshape(-1) * Tensor._wrap(scale.astype(srt.dtype))
     from .functions import where
-    return where(Tensor._wrap(scale == 0), 0.0, (qv - qv.detach()) * Tensor._wrap(scale))
+    return where(Tensor._wrap(scale <= 0), Tensor._wrap(weight),
+                 rank - Tensor._wrap(below.astype(srt.dtype)))
 
 
 def _ranks(srt, qa, ignore_nan):
