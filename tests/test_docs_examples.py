@@ -102,19 +102,20 @@ def _command_lines():
 
 
 def _help_examples():
-    """(where, command line) of every example line in the subcommands' ``--help``."""
+    """(where, command line) of every example line in ``--help`` and the subcommands'."""
     from tinygrad_norm.cli import COMMANDS, build_parser
 
     lines = []
-    for name in COMMANDS:
+    for args in ([], *([name] for name in COMMANDS)):
         out = io.StringIO()
         with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
-            build_parser().parse_args([name, "--help"])
+            build_parser().parse_args([*args, "--help"])
         for text in out.getvalue().splitlines():
             text = text.strip()
             if text.startswith("tinygrad-norm "):
                 # the help aligns a description after the command with two or more spaces
-                lines.append((f"tinygrad-norm {name} --help", re.split(r"\s{2,}", text)[0]))
+                where = " ".join(["tinygrad-norm", *args, "--help"])
+                lines.append((where, re.split(r"\s{2,}", text)[0]))
     return lines
 
 
@@ -156,7 +157,7 @@ def test_documented_command_parses(where, command, home_with_mnist):
 
 def test_help_examples_parse(home_with_mnist):
     examples = _help_examples()
-    assert len(examples) >= 12, examples  # every subcommand's --help has its examples
+    assert len(examples) >= 16, examples  # every --help has its examples
     for where, command in examples:
         _parses(command, home_with_mnist)
 
