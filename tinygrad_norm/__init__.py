@@ -8,6 +8,8 @@ from .autograd import enable_grad, grad, inference_mode, is_grad_enabled, no_gra
     set_grad_enabled
 from .random import manual_seed
 from .default_dtype import get_default_dtype, set_default_dtype
+from .devices import device
+from . import cuda  # torch.cuda's is_available() and device_count(), for device selection
 from .tensor import Tensor, addcmul, concatenate, cat, matmul, maximum, minimum, stack, vecdot, where
 from .tensor import from_numpy, tensor
 from .tensor_ops import baddbmm, bmm, diagonal, outer, prod, roll, trace, tril, triu
@@ -52,6 +54,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
     "is_grad_enabled", "scope", "manual_seed", "set_default_dtype", "get_default_dtype",
+    "device",
     "concatenate", "cat", "stack", "where", "maximum", "minimum", "matmul", "vecdot", "addcmul",
     "gradcheck", "gradgradcheck", "GradcheckError", "save", "load",
     "tensor", "from_numpy", "zeros", "ones", "full", "eye", "arange", "randn", "rand",
