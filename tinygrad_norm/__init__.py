@@ -9,6 +9,10 @@ from .autograd import enable_grad, grad, inference_mode, is_grad_enabled, no_gra
 from .random import manual_seed
 from .default_dtype import get_default_dtype, set_default_dtype
 from .devices import device
+from . import rng_state as _rs, runtime as _rt
+from .rng_state import *  # noqa: F401,F403  (seed, initial_seed, get/set_rng_state)
+from .runtime import *  # noqa: F401,F403  (threads, determinism, compile, default device)
+from .printing import set_printoptions
 from . import cuda  # torch.cuda's is_available() and device_count(), for device selection
 from .tensor import Tensor, addcmul, concatenate, cat, matmul, maximum, minimum, stack, vecdot, where
 from .tensor import from_numpy, tensor
@@ -79,3 +83,8 @@ __all__ += ["linalg", "det", "inverse", "logdet", "slogdet", "cholesky", "pinver
             "matrix_power", "svd", "matrix_exp", "triangular_solve", "lu_unpack"]
 from . import func  # noqa: E402  (torch.func: functional_call, grad, vjp, jacrev, vmap, ...)
 from . import utils  # noqa: E402  (torch.utils: checkpoint, and data as tinygrad_norm.data)
+
+# torch's top-level runtime switches and seeding (runtime.py, rng_state.py, printing.py), and
+# torch.vmap, which is torch.func.vmap
+from .func import vmap  # noqa: E402
+__all__ += [*_rs.__all__, *_rt.__all__, "set_printoptions", "vmap"]

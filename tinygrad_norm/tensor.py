@@ -18,6 +18,7 @@ import numpy as np
 
 from . import default_dtype as _dd
 from . import devices as _devices
+from . import printing as _printing
 from . import ops
 from . import random as _random
 from .autograd import GroupHook, Node, _state, mark_written, no_grad, run_backward
@@ -735,8 +736,8 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", prefix="Tensor(", precision=4,
-                               threshold=100, edgeitems=3)
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(",
+                               **_printing.array2string_options())
         extra = f", dtype={self.data.dtype}"
         if self._data.size == 0 and self._data.ndim > 1:  # "[]" alone hides it, as in NumPy
             extra = f", shape={self.data.shape}" + extra
