@@ -88,3 +88,8 @@ from . import utils  # noqa: E402  (torch.utils: checkpoint, and data as tinygra
 # torch.vmap, which is torch.func.vmap
 from .func import vmap  # noqa: E402
 __all__ += [*_rs.__all__, *_rt.__all__, "set_printoptions", "vmap"]
+
+# torch's dtype questions and promotion (tensor_queries.py, which also adds the Tensor methods)
+from . import tensor_queries as _tq  # noqa: E402
+from .tensor_queries import *  # noqa: F401,F403,E402
+__all__ += _tq.__all__
