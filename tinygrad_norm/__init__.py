@@ -93,3 +93,12 @@ __all__ += [*_rs.__all__, *_rt.__all__, "set_printoptions", "vmap"]
 from . import tensor_queries as _tq  # noqa: E402
 from .tensor_queries import *  # noqa: F401,F403,E402
 __all__ += _tq.__all__
+
+# torch's bitwise and integer, float-representation, index-helper and window functions; the
+# first three modules add torch's Tensor methods of the same names
+from . import bitwise as _bw, float_bits as _fb, index_helpers as _ih, windows as _wn  # noqa: E402
+from .bitwise import *  # noqa: F401,F403,E402
+from .float_bits import *  # noqa: F401,F403,E402
+from .index_helpers import *  # noqa: F401,F403,E402
+from .windows import *  # noqa: F401,F403,E402
+__all__ += [*_bw.__all__, *_fb.__all__, *_ih.__all__, *_wn.__all__]
