@@ -102,3 +102,8 @@ from .float_bits import *  # noqa: F401,F403,E402
 from .index_helpers import *  # noqa: F401,F403,E402
 from .windows import *  # noqa: F401,F403,E402
 __all__ += [*_bw.__all__, *_fb.__all__, *_ih.__all__, *_wn.__all__]
+
+# torch's top-level spellings of torch.nn.functional's operations (torch.conv2d, torch.dropout)
+from . import torch_functional_aliases as _tfa  # noqa: E402
+from .torch_functional_aliases import *  # noqa: F401,F403,E402
+__all__ += _tfa.__all__
