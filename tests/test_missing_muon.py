@@ -85,7 +85,8 @@ def test_float32_stays_float32():
 
 
 def test_the_update_is_nearly_orthogonal():
-    """What Muon is for: the step's singular values are all of one size (0.5 to 1.3 here, for a gradient whose span 50 to 1)."""
+    """What Muon is for: the step's singular values are all of one size (0.5 to 1.3 here) for a
+    gradient whose singular values span 50 to 1."""
     rng = np.random.default_rng(3)
     w = rng.standard_normal((8, 5))
     p = Tensor(w.copy(), requires_grad=True)
