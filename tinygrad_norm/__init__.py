@@ -107,3 +107,4 @@ __all__ += [*_bw.__all__, *_fb.__all__, *_ih.__all__, *_wn.__all__]
 from . import torch_functional_aliases as _tfa  # noqa: E402
 from .torch_functional_aliases import *  # noqa: F401,F403,E402
 __all__ += _tfa.__all__
+from . import tensor_methods_extra as _tme  # noqa: F401,E402  (x.diag(), x.stride(), ...)
