@@ -108,3 +108,8 @@ from . import torch_functional_aliases as _tfa  # noqa: E402
 from .torch_functional_aliases import *  # noqa: F401,F403,E402
 __all__ += _tfa.__all__
 from . import tensor_methods_extra as _tme  # noqa: F401,E402  (x.diag(), x.stride(), ...)
+
+# torch's top-level cholesky_solve / cholesky_inverse and its deprecated qr, lu, lu_solve
+from . import linalg_spellings as _ls  # noqa: E402
+from .linalg_spellings import *  # noqa: F401,F403,E402
+__all__ += _ls.__all__
