@@ -113,3 +113,8 @@ from . import tensor_methods_extra as _tme  # noqa: F401,E402  (x.diag(), x.stri
 from . import linalg_spellings as _ls  # noqa: E402
 from .linalg_spellings import *  # noqa: F401,F403,E402
 __all__ += _ls.__all__
+
+# torch's out-of-place writes into a view (select_scatter, slice_scatter, diagonal_scatter)
+from . import scatter_views as _sv  # noqa: E402
+from .scatter_views import *  # noqa: F401,F403,E402
+__all__ += _sv.__all__
