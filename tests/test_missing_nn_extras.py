@@ -76,3 +76,18 @@ def test_memory_format_conversion_returns_the_module(torch):
     assert nn.utils.convert_conv3d_weight_memory_format(m, None) is m
     with pytest.raises(TypeError, match="module must be a Module"):
         nn.utils.convert_conv2d_weight_memory_format(w, None)
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_fractional_max_pool_with_indices_matches_torch(torch, dims):
+    import tinygrad_norm.functional as F
+    shape = (2, 3) + (7,) * dims
+    x = np.random.default_rng(3).standard_normal(shape)
+    samples = np.random.default_rng(4).random((2, 3, dims))
+    ours = getattr(F, f"fractional_max_pool{dims}d_with_indices")(
+        Tensor(x), 2, output_size=(4,) * dims, _random_samples=Tensor(samples))
+    theirs = getattr(torch.nn.functional, f"fractional_max_pool{dims}d_with_indices")(
+        torch.from_numpy(x), 2, output_size=(4,) * dims,
+        _random_samples=torch.from_numpy(samples))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

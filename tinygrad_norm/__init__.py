@@ -118,3 +118,9 @@ __all__ += _ls.__all__
 from . import scatter_views as _sv  # noqa: E402
 from .scatter_views import *  # noqa: F401,F403,E402
 __all__ += _sv.__all__
+
+# torch.histogram and torch.gradient (finite differences, differentiable)
+from . import histograms as _hg, numeric_gradient as _ng  # noqa: E402
+from .histograms import *  # noqa: F401,F403,E402
+from .numeric_gradient import *  # noqa: F401,F403,E402
+__all__ += [*_hg.__all__, *_ng.__all__]
