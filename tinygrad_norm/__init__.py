@@ -124,3 +124,8 @@ from . import histograms as _hg, numeric_gradient as _ng  # noqa: E402
 from .histograms import *  # noqa: F401,F403,E402
 from .numeric_gradient import *  # noqa: F401,F403,E402
 __all__ += [*_hg.__all__, *_ng.__all__]
+
+# torch's top-level spellings of the in-place methods (tg.relu_(x) is x.relu_())
+from . import inplace_spellings as _isp  # noqa: E402
+from .inplace_spellings import *  # noqa: F401,F403,E402
+__all__ += _isp.__all__
