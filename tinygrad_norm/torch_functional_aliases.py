@@ -13,9 +13,8 @@ indices). ``cudnn_enabled`` flags are accepted and ignored.
 """
 from __future__ import annotations
 
+import importlib
 import numbers
-
-from . import functional as F
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "avg_pool1d", "max_pool1d", "max_pool2d", "max_pool3d",
@@ -28,15 +27,91 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss",
            "triplet_margin_loss", "kl_div", "poisson_nll_loss", "ctc_loss"]
 
-# the same functions, the same argument lists
-conv1d, conv2d, conv3d = F.conv1d, F.conv2d, F.conv3d
-conv_transpose1d, conv_transpose2d = F.conv_transpose1d, F.conv_transpose2d
-conv_transpose3d, adaptive_avg_pool1d = F.conv_transpose3d, F.adaptive_avg_pool1d
-pixel_shuffle, pixel_unshuffle, channel_shuffle = F.pixel_shuffle, F.pixel_unshuffle, \
-    F.channel_shuffle
-native_channel_shuffle = F.channel_shuffle
-cosine_similarity, pairwise_distance, pdist = F.cosine_similarity, F.pairwise_distance, F.pdist
-prelu, hardshrink, bilinear = F.prelu, F.hardshrink, F.bilinear
+
+class _Functional:
+    """``functional``, imported at the first call: importing the package must not load it
+    (tests/test_linalg.py holds the import cost down)."""
+
+    def __getattr__(self, name):
+        return getattr(importlib.import_module("tinygrad_norm.functional"), name)
+
+
+F = _Functional()
+
+
+# F's functions whose top-level argument lists are the same
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return F.conv1d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return F.conv3d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return F.conv_transpose1d(input, weight, bias, stride, padding, output_padding, groups,
+                              dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return F.conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups,
+                              dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return F.conv_transpose3d(input, weight, bias, stride, padding, output_padding, groups,
+                              dilation)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    return F.adaptive_avg_pool1d(input, output_size)
+
+
+def pixel_shuffle(input, upscale_factor):
+    return F.pixel_shuffle(input, upscale_factor)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    return F.pixel_unshuffle(input, downscale_factor)
+
+
+def channel_shuffle(input, groups):
+    return F.channel_shuffle(input, groups)
+
+
+native_channel_shuffle = channel_shuffle
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    return F.cosine_similarity(x1, x2, dim, eps)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    return F.pairwise_distance(x1, x2, p, eps, keepdim)
+
+
+def pdist(input, p=2):
+    return F.pdist(input, p)
+
+
+def prelu(input, weight):
+    return F.prelu(input, weight)
+
+
+def hardshrink(input, lambd=0.5):
+    return F.hardshrink(input, lambd)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    return F.bilinear(input1, input2, weight, bias)
+
 
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
 
