@@ -16,7 +16,7 @@ import tinygrad_norm as tg
 from tinygrad_norm import Tensor, nn
 
 
-# ---- seeding and state ----------------------------------------------------------------------------
+# ---- seeding and state ------------------------------------------------------------------------
 
 def test_initial_seed_follows_manual_seed_and_seed(torch):
     tg.manual_seed(123)
@@ -68,7 +68,7 @@ def test_bad_states_are_refused_and_the_generator_kept():
     np.testing.assert_array_equal(tg.get_rng_state().numpy(), before)
 
 
-# ---- threads, determinism, compile, devices -------------------------------------------------------
+# ---- threads, determinism, compile, devices ---------------------------------------------------
 
 @pytest.fixture
 def restore_threads():
@@ -163,7 +163,7 @@ def test_vmap_is_func_vmap(torch):
         torch.from_numpy(x)).numpy(), rtol=1e-12)
 
 
-# ---- print options --------------------------------------------------------------------------------
+# ---- print options ----------------------------------------------------------------------------
 
 @pytest.fixture
 def restore_print():

@@ -19,7 +19,8 @@ X = R.standard_normal((3, 4, 5))
 CASES = {
     "select-1": (X, R.standard_normal((3, 5)), lambda m, x, s: m.select_scatter(x, s, 1, 2)),
     "select-neg": (X, R.standard_normal((3, 4)), lambda m, x, s: m.select_scatter(x, s, -1, -2)),
-    "select-0d": (R.standard_normal(4), np.array(2.5), lambda m, x, s: m.select_scatter(x, s, 0, 1)),
+    "select-0d": (R.standard_normal(4), np.array(2.5),
+                  lambda m, x, s: m.select_scatter(x, s, 0, 1)),
     "slice-step": (X, R.standard_normal((3, 2, 5)),
                    lambda m, x, s: m.slice_scatter(x, s, 1, 1, None, 2)),
     "slice-default": (X, R.standard_normal((3, 4, 5)), lambda m, x, s: m.slice_scatter(x, s)),
