@@ -86,8 +86,8 @@ def is_deterministic_algorithms_warn_only_enabled():
     return _state["warn_only"]
 
 
-def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,  # noqa: A001
-            options=None, disable=False):
+def compile(model=None, *, fullgraph=False, dynamic=None,  # noqa: A001  (torch's name)
+            backend="inductor", mode=None, options=None, disable=False):
     """``model`` itself, unchanged: there is no compiler here, so ``torch.compile(model)``
     runs eagerly, as torch's with ``disable=True``. Without ``model``, a decorator."""
     if model is None:
