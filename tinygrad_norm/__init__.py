@@ -129,3 +129,8 @@ __all__ += [*_hg.__all__, *_ng.__all__]
 from . import inplace_spellings as _isp  # noqa: E402
 from .inplace_spellings import *  # noqa: F401,F403,E402
 __all__ += _isp.__all__
+
+# torch.asarray (memory shared where it can be) and torch.scalar_tensor
+from . import from_data as _aa  # noqa: E402
+from .from_data import asarray, scalar_tensor  # noqa: F401,E402
+__all__ += _aa.__all__
