@@ -383,8 +383,7 @@ def test_dtype_none_means_float32_as_in_torch_and_to_none_is_refused():
         assert all(t.dtype == np.float32 for t in list(m.parameters()) + list(m.buffers())
                    if t.dtype.kind == "f"), m
     m = nn.BatchNorm1d(3)
-    with pytest.raises(TypeError, match="None"):
-        m.to(None)
+    assert m.to(None) is m  # torch's to(device=None): nothing to do, never a float64 conversion
     assert m.weight.dtype == np.float32
 
 

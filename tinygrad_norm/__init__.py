@@ -8,6 +8,12 @@ from .autograd import enable_grad, grad, inference_mode, is_grad_enabled, no_gra
     set_grad_enabled
 from .random import manual_seed
 from .default_dtype import get_default_dtype, set_default_dtype
+from .devices import device
+from . import rng_state as _rs, runtime as _rt
+from .rng_state import *  # noqa: F401,F403  (seed, initial_seed, get/set_rng_state)
+from .runtime import *  # noqa: F401,F403  (threads, determinism, compile, default device)
+from .printing import set_printoptions
+from . import cuda  # torch.cuda's is_available() and device_count(), for device selection
 from .tensor import Tensor, addcmul, concatenate, cat, matmul, maximum, minimum, stack, vecdot, where
 from .tensor import from_numpy, tensor
 from .tensor_ops import baddbmm, bmm, diagonal, outer, prod, roll, trace, tril, triu
@@ -52,6 +58,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
     "is_grad_enabled", "scope", "manual_seed", "set_default_dtype", "get_default_dtype",
+    "device",
     "concatenate", "cat", "stack", "where", "maximum", "minimum", "matmul", "vecdot", "addcmul",
     "gradcheck", "gradgradcheck", "GradcheckError", "save", "load",
     "tensor", "from_numpy", "zeros", "ones", "full", "eye", "arange", "randn", "rand",
@@ -76,3 +83,54 @@ __all__ += ["linalg", "det", "inverse", "logdet", "slogdet", "cholesky", "pinver
             "matrix_power", "svd", "matrix_exp", "triangular_solve", "lu_unpack"]
 from . import func  # noqa: E402  (torch.func: functional_call, grad, vjp, jacrev, vmap, ...)
 from . import utils  # noqa: E402  (torch.utils: checkpoint, and data as tinygrad_norm.data)
+
+# torch's top-level runtime switches and seeding (runtime.py, rng_state.py, printing.py), and
+# torch.vmap, which is torch.func.vmap
+from .func import vmap  # noqa: E402
+__all__ += [*_rs.__all__, *_rt.__all__, "set_printoptions", "vmap"]
+
+# torch's dtype questions and promotion (tensor_queries.py, which also adds the Tensor methods)
+from . import tensor_queries as _tq  # noqa: E402
+from .tensor_queries import *  # noqa: F401,F403,E402
+__all__ += _tq.__all__
+
+# torch's bitwise and integer, float-representation, index-helper and window functions; the
+# first three modules add torch's Tensor methods of the same names
+from . import bitwise as _bw, float_bits as _fb, index_helpers as _ih, windows as _wn  # noqa: E402
+from .bitwise import *  # noqa: F401,F403,E402
+from .float_bits import *  # noqa: F401,F403,E402
+from .index_helpers import *  # noqa: F401,F403,E402
+from .windows import *  # noqa: F401,F403,E402
+__all__ += [*_bw.__all__, *_fb.__all__, *_ih.__all__, *_wn.__all__]
+
+# torch's top-level spellings of torch.nn.functional's operations (torch.conv2d, torch.dropout)
+from . import torch_functional_aliases as _tfa  # noqa: E402
+from .torch_functional_aliases import *  # noqa: F401,F403,E402
+__all__ += _tfa.__all__
+from . import tensor_methods_extra as _tme  # noqa: F401,E402  (x.diag(), x.stride(), ...)
+
+# torch's top-level cholesky_solve / cholesky_inverse and its deprecated qr, lu, lu_solve
+from . import linalg_spellings as _ls  # noqa: E402
+from .linalg_spellings import *  # noqa: F401,F403,E402
+__all__ += _ls.__all__
+
+# torch's out-of-place writes into a view (select_scatter, slice_scatter, diagonal_scatter)
+from . import scatter_views as _sv  # noqa: E402
+from .scatter_views import *  # noqa: F401,F403,E402
+__all__ += _sv.__all__
+
+# torch.histogram and torch.gradient (finite differences, differentiable)
+from . import histograms as _hg, numeric_gradient as _ng  # noqa: E402
+from .histograms import *  # noqa: F401,F403,E402
+from .numeric_gradient import *  # noqa: F401,F403,E402
+__all__ += [*_hg.__all__, *_ng.__all__]
+
+# torch's top-level spellings of the in-place methods (tg.relu_(x) is x.relu_())
+from . import inplace_spellings as _isp  # noqa: E402
+from .inplace_spellings import *  # noqa: F401,F403,E402
+__all__ += _isp.__all__
+
+# torch.asarray (memory shared where it can be) and torch.scalar_tensor
+from . import from_data as _aa  # noqa: E402
+from .from_data import asarray, scalar_tensor  # noqa: F401,E402
+__all__ += _aa.__all__

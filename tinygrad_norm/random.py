@@ -7,12 +7,15 @@ import operator
 
 import numpy as np
 
-_generator = np.random.default_rng()
+# The seed in use, as torch's initial_seed() reports it: drawn from the OS at import, so a run
+# that never seeds still differs from the last one, and can still be replayed from its seed.
+_seed = int(np.random.SeedSequence().entropy) % 2 ** 64
+_generator = np.random.default_rng(_seed)
 
 
 def manual_seed(seed: int) -> np.random.Generator:
     """Reseed the framework's generator; returns it."""
-    global _generator
+    global _generator, _seed
     try:
         if isinstance(seed, (bool, np.bool_)):  # True as seed 1: refused, as the data seeds are
             raise TypeError
@@ -21,7 +24,7 @@ def manual_seed(seed: int) -> np.random.Generator:
         raise TypeError(f"manual_seed(): seed must be an int, got {type(seed).__name__}") from None
     if seed < 0:
         raise ValueError(f"manual_seed(): seed must be non-negative, got {seed}")
-    _generator = np.random.default_rng(seed)
+    _generator, _seed = np.random.default_rng(seed), seed
     return _generator
 
 

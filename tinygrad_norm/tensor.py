@@ -17,6 +17,8 @@ from collections import namedtuple
 import numpy as np
 
 from . import default_dtype as _dd
+from . import devices as _devices
+from . import printing as _printing
 from . import ops
 from . import random as _random
 from .autograd import GroupHook, Node, _state, mark_written, no_grad, run_backward
@@ -740,8 +742,8 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", prefix="Tensor(", precision=4,
-                               threshold=100, edgeitems=3)
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(",
+                               **_printing.array2string_options())
         extra = f", dtype={self.data.dtype}"
         if self._data.size == 0 and self._data.ndim > 1:  # "[]" alone hides it, as in NumPy
             extra = f", shape={self.data.shape}" + extra
@@ -1237,9 +1239,35 @@ class Tensor:
     def int(self): return self.astype(np.int32)
     def bool(self): return self.astype(np.bool_)
 
-    def to(self, dtype):
-        """``astype(dtype)``, under torch's name (a dtype only: there is one device)."""
-        return self.astype(dtype)
+    def to(self, *args, **kwargs):
+        """torch's ``to(device=None, dtype=None, non_blocking=False, copy=False)``, ``to(dtype,
+        ...)`` or ``to(other, ...)``: ``astype(dtype)`` (itself when nothing changes, a copy on
+        the graph with ``copy=True``). The device must be the CPU (``"cpu"``, ``tg.device``)."""
+        _, dtype, copy = _devices.parse_to(args, kwargs, "to()")
+        if isinstance(dtype, str):
+            try:
+                np.dtype(dtype)
+            except TypeError:
+                raise TypeError(f"to(): dtype must be a NumPy dtype, got {dtype!r}"
+                                f"{_devices.not_a_device_note(dtype)}") from None
+        out = self if dtype is None else self.astype(dtype)
+        return out.clone() if copy and out is self else out
+
+    @property
+    def device(self):
+        """``tg.device("cpu")``: every tensor is a NumPy array in main memory."""
+        return _devices.CPU
+
+    is_cuda = False  # torch's flags for where a tensor lives, read by ported code
+    is_cpu = True
+
+    def get_device(self):
+        """-1, torch's ordinal of a CPU tensor."""
+        return -1
+
+    def cuda(self, device=None, non_blocking=False):
+        """Refused, as by a torch built without CUDA: there is no GPU here."""
+        _devices.refuse_cuda("cuda()", device)
 
     def argmax(self, axis=None, keepdims=False, *, dim=_UNSET, keepdim=_UNSET):
         """Index of the largest value (over the flattened tensor for ``axis=None``), int64, the

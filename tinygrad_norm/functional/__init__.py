@@ -32,3 +32,4 @@ from .pool3d_extra import *  # noqa: F401,F403
 from .feature_alpha_dropout import *  # noqa: F401,F403
 from .grid_sample import *  # noqa: F401,F403
 from .fractional_pool import *  # noqa: F401,F403
+from .fractional_with_indices import *  # noqa: F401,F403

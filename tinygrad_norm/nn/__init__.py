@@ -32,3 +32,7 @@ from .lazy_conv import *  # noqa: F401,F403
 from .lazy_norm import *  # noqa: F401,F403
 from .adaptive_softmax import *  # noqa: F401,F403
 from .fractional_pool import *  # noqa: F401,F403
+from .sync_batchnorm import *  # noqa: F401,F403
+from .cross_map_lrn import *  # noqa: F401,F403
+from .data_parallel import *  # noqa: F401,F403
+from .deprecated_losses import *  # noqa: F401,F403

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import default_dtype as _dd
+from .. import devices as _device
 from ..autograd import mark_written
 from ..tensor import Tensor
 from .backward_hooks import BackwardHookCall
@@ -447,14 +448,21 @@ class Module:
         return self
 
     # ---- dtype ----------------------------------------------------------------------------------
-    def to(self, dtype):
-        """Convert floating-point parameters and buffers to ``dtype`` (in place; returns self)."""
-        if dtype is None:  # np.dtype(None) is float64: a silent conversion nobody asked for
-            raise TypeError("to(): dtype must be a floating-point dtype, got None")
+    def to(self, *args, **kwargs):
+        """torch's ``to(device=None, dtype=None, non_blocking=False)``, ``to(dtype,
+        non_blocking=False)`` or ``to(tensor, non_blocking=False)``: floating-point parameters
+        and buffers are converted to ``dtype`` in place (gradients dropped); returns self. The
+        device must be the CPU (``"cpu"``, ``tg.device("cpu")``), where everything already is;
+        None for both leaves the module as it is, as torch's."""
+        dev, dtype, _ = _device.parse_to(args, kwargs, "to()")
+        del dev  # checked by parse_to: there is nothing to move
+        if dtype is None:
+            return self
         try:
             dtype = np.dtype(dtype)
         except TypeError:
-            raise TypeError(f"to(): dtype must be a floating-point dtype, got {dtype!r}") from None
+            raise TypeError(f"to(): dtype must be a floating-point dtype, got {dtype!r}"
+                            f"{_device.not_a_device_note(dtype)}") from None
         if dtype.kind != "f":
             raise TypeError(f"to(): only floating-point dtypes are supported, got {dtype}")
         for m in self.modules():
@@ -466,6 +474,10 @@ class Module:
                         t.data = t.data.astype(dtype)
                         t.grad = None
         return self
+
+    def cuda(self, device=None):
+        """Refused, as by a torch built without CUDA: there is no GPU here."""
+        _device.refuse_cuda("cuda()", device)
 
     def float(self):
         return self.to(np.float32)

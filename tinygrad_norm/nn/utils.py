@@ -225,3 +225,20 @@ for _name, _mod in (("rnn", rnn), ("parametrize", parametrize),
                     ("parametrizations", parametrizations), ("prune", prune),
                     ("stateless", stateless), ("fusion", fusion)):
     _sys.modules[f"{__name__}.{_name}"] = _mod
+
+# torch's other nn.utils submodules, for imports spelled as torch's (``from ...nn.utils.clip_grad
+# import clip_grad_norm_``): each a module holding the names torch keeps there
+from . import memory_format  # noqa: E402
+from .memory_format import (convert_conv2d_weight_memory_format,  # noqa: E402
+                            convert_conv3d_weight_memory_format)
+
+for _name, _names in (("clip_grad", ("clip_grad_norm_", "clip_grad_value_",
+                                     "clip_grads_with_norm_", "get_total_norm")),
+                      ("convert_parameters", ("parameters_to_vector", "vector_to_parameters")),
+                      ("init", ("skip_init",))):
+    _mod = types.ModuleType(f"{__name__}.{_name}", f"torch.nn.utils.{_name}'s names")
+    _mod.__dict__.update({n: globals()[n] for n in _names}, __all__=list(_names))
+    globals()[_name] = _mod
+    _sys.modules[_mod.__name__] = _mod
+_sys.modules[f"{__name__}.memory_format"] = memory_format
+__all__ += ["convert_conv2d_weight_memory_format", "convert_conv3d_weight_memory_format"]
