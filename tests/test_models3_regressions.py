@@ -556,6 +556,473 @@ def test_p08_deep_sets():
     assert port(_deepsets_build, _deepsets_train) == 5
 
 
+
+# ----------------------------------------------------------------------------------------------
+# p09 capsule network: primary capsules from a conv, squash, prediction vectors through a
+# per-(in, out) weight by matmul, three routing iterations (softmax over output capsules,
+# agreement added to the logits, u_hat detached in all but the last as in the common
+# implementations), margin loss on capsule lengths; Adam.
+
+def _caps_build(L):
+    nn = L.nn
+
+    def squash(s, dim=-1):
+        n2 = (s ** 2).sum(dim, keepdim=True)
+        return n2 / (1 + n2) * s / L.X.sqrt(n2 + 1e-9)
+
+    class Caps(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 8, 3, stride=2)  # (N, 8, 3, 3) -> 18 capsules of 4
+            self.W = nn.Parameter(L.X.tensor(np.random.default_rng(0).normal(size=(18, 3, 5, 4)) * 0.3))
+
+        def forward(self, x, iters=3):
+            u = squash(self.conv(x).view(x.shape[0], 18, 4))
+            u_hat = (self.W[None] @ u[:, :, None, :, None]).squeeze(-1)  # (N, 18, 3, 5)
+            b = L.X.zeros(x.shape[0], 18, 3)
+            for i in range(iters):
+                c = L.F.softmax(b, dim=2)
+                uh = u_hat if i == iters - 1 else u_hat.detach()
+                v = squash((c.unsqueeze(-1) * uh).sum(1))  # (N, 3, 5)
+                if i < iters - 1:
+                    b = b + (uh * v.unsqueeze(1)).sum(-1)
+            return v
+
+    def margin(v, y):
+        ln = v.norm(dim=-1)
+        t = L.F.one_hot(y, 3).to(ln.dtype)
+        loss = t * L.F.relu(0.9 - ln) ** 2 + 0.5 * (1 - t) * L.F.relu(ln - 0.1) ** 2
+        return loss.sum(1).mean()
+
+    m = Caps()
+    m.margin = margin
+    return m
+
+
+def _caps_train(L, m):
+    rng = np.random.default_rng(9)
+    opt = L.optim.Adam(m.parameters(), lr=1e-2)
+    for _ in range(4):
+        x, y = L.T(rng.standard_normal((3, 1, 7, 7))), L.T(rng.integers(0, 3, 3))
+        v = m(x)
+        loss = m.margin(v, y)
+        opt.zero_grad()
+        loss.backward()
+        yield {"v": v, "loss": loss, **snap(m)}
+        opt.step()
+
+
+def test_p09_capsule_routing():
+    assert port(_caps_build, _caps_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p10 NeRF-style: positional encoding (sin/cos of 2^k pi x), an MLP with a skip concat, density
+# by softplus and colour by sigmoid, volume rendering along rays (deltas by diff, exclusive
+# transmittance by cumprod over cat([ones, 1 - alpha + 1e-10])), photometric MSE; Adam with
+# ExponentialLR.
+
+def _nerf_build(L):
+    nn = L.nn
+
+    class NeRF(nn.Module):
+        def __init__(self, freqs=3, width=16):
+            super().__init__()
+            self.register_buffer("bands", 2.0 ** L.X.arange(freqs) * math.pi)
+            d = 3 + 3 * 2 * freqs
+            self.l1, self.l2 = nn.Linear(d, width), nn.Linear(width + d, width)
+            self.sigma, self.rgb = nn.Linear(width, 1), nn.Linear(width, 3)
+
+        def encode(self, x):
+            xb = (x[..., None] * self.bands).flatten(-2)
+            return L.X.cat([x, L.X.sin(xb), L.X.cos(xb)], dim=-1)
+
+        def forward(self, pts):
+            e = self.encode(pts)
+            h = L.F.relu(self.l1(e))
+            h = L.F.relu(self.l2(L.X.cat([h, e], -1)))
+            return L.F.softplus(self.sigma(h)).squeeze(-1), L.X.sigmoid(self.rgb(h))
+
+    return NeRF()
+
+
+def _render(L, m, origins, dirs, t_vals):
+    pts = origins[:, None, :] + dirs[:, None, :] * t_vals[..., None]  # (R, S, 3)
+    sigma, rgb = m(pts)
+    deltas = L.X.cat([t_vals.diff(dim=-1), L.X.full_like(t_vals[:, :1], 1e10)], -1)
+    alpha = 1 - L.X.exp(-sigma * deltas)
+    trans = L.X.cumprod(L.X.cat([L.X.ones_like(alpha[:, :1]), 1 - alpha + 1e-10], -1), -1)[:, :-1]
+    w = alpha * trans
+    return (w[..., None] * rgb).sum(-2), (w * t_vals).sum(-1)
+
+
+def _nerf_train(L, m):
+    rng = np.random.default_rng(10)
+    opt = L.optim.Adam(m.parameters(), lr=5e-3)
+    sched = L.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)
+    for _ in range(4):
+        o, d = L.T(rng.standard_normal((4, 3))), L.T(rng.standard_normal((4, 3)))
+        d = d / d.norm(dim=-1, keepdim=True)
+        t_vals = L.T(np.sort(rng.uniform(0.1, 2.0, (4, 6)), axis=-1))
+        color, depth = _render(L, m, o, d, t_vals)
+        loss = L.F.mse_loss(color, L.T(rng.uniform(size=(4, 3))))
+        opt.zero_grad()
+        loss.backward()
+        yield {"color": color, "depth": depth, "loss": loss, **snap(m)}
+        opt.step()
+        sched.step()
+
+
+def test_p10_nerf_positional_encoding_volume_rendering():
+    assert port(_nerf_build, _nerf_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p11 toy diffusion (DDPM epsilon matching): linear betas, alphas_cumprod by cumprod, the
+# schedule read at each sample's timestep by gather, sinusoidal timestep embedding, noise and
+# timesteps from NumPy, an EMA copy by copy.deepcopy updated with lerp_ under no_grad; AdamW.
+
+def _diff_build(L):
+    nn = L.nn
+
+    class Denoiser(nn.Module):
+        def __init__(self, d=2, temb=8):
+            super().__init__()
+            self.temb = temb
+            self.t_mlp = nn.Sequential(nn.Linear(temb, 16), nn.SiLU(), nn.Linear(16, 16))
+            self.inp = nn.Linear(d, 16)
+            self.out = nn.Sequential(nn.SiLU(), nn.Linear(16, 16), nn.SiLU(), nn.Linear(16, d))
+
+        def embed(self, t):
+            half = self.temb // 2
+            freqs = L.X.exp(-math.log(10000) * L.X.arange(half) / half)
+            args = t[:, None].to(freqs.dtype) * freqs[None]
+            return L.X.cat([L.X.cos(args), L.X.sin(args)], dim=-1)
+
+        def forward(self, x, t):
+            return self.out(self.inp(x) + self.t_mlp(self.embed(t)))
+
+    return Denoiser()
+
+
+def _diff_train(L, m):
+    import copy
+    rng = np.random.default_rng(11)
+    T = 20
+    betas = L.X.linspace(1e-4, 0.2, T)
+    abar = L.X.cumprod(1 - betas, dim=0)
+    ema = copy.deepcopy(m)
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    opt = L.optim.AdamW(m.parameters(), lr=2e-3, weight_decay=0.01)
+    for _ in range(4):
+        x0, eps = L.T(rng.standard_normal((6, 2))), L.T(rng.standard_normal((6, 2)))
+        t = L.T(rng.integers(0, T, 6))
+        a = abar.gather(-1, t).reshape(-1, 1)
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
+        loss = L.F.mse_loss(m(xt, t), eps)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with L.X.no_grad():
+            for pe, pm in zip(ema.parameters(), m.parameters()):
+                pe.lerp_(pm, 0.1)
+        yield {"loss": loss, **snap(m, ema)}
+    # one reverse (sampling) step with the EMA model, no grad
+    with L.X.no_grad():
+        tt = L.X.full((6,), T - 1, dtype=L.X.int64)
+        mean = (xt - betas[-1] / (1 - abar[-1]).sqrt() * ema(xt, tt)) / (1 - betas[-1]).sqrt()
+    yield {"mean": mean}
+
+
+def test_p11_toy_diffusion_with_ema():
+    assert port(_diff_build, _diff_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# p12 CLIP-style contrastive: two towers, F.normalize, a learnable logit scale (exp of a log,
+# clamped to 100 under no_grad after each step as CLIP does), symmetric cross entropy over the
+# similarity matrix; Adam with a LinearLR warm-up.
+
+def _clip_build(L):
+    nn = L.nn
+
+    class CLIP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.img = nn.Sequential(nn.Linear(5, 8), nn.GELU(), nn.Linear(8, 4))
+            self.txt = nn.Sequential(nn.Embedding(10, 6), nn.Flatten(), nn.Linear(12, 4))
+            self.logit_scale = nn.Parameter(L.X.tensor(math.log(1 / 0.07)))
+
+        def forward(self, im, tok):
+            a = L.F.normalize(self.img(im), dim=-1)
+            b = L.F.normalize(self.txt(tok), dim=-1)
+            logits = self.logit_scale.exp() * a @ b.t()
+            return logits, logits.t()
+
+    return CLIP()
+
+
+def _clip_train(L, m):
+    rng = np.random.default_rng(12)
+    opt = L.optim.Adam(m.parameters(), lr=0.3)
+    sched = L.optim.lr_scheduler.LinearLR(opt, start_factor=0.25, total_iters=3)
+    for _ in range(4):
+        im, tok = L.T(rng.standard_normal((5, 5))), L.T(rng.integers(0, 10, (5, 2)))
+        li, lt = m(im, tok)
+        labels = L.X.arange(5, dtype=L.X.int64)  # (ours: float by default, documented)
+        loss = (L.F.cross_entropy(li, labels) + L.F.cross_entropy(lt, labels)) / 2
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        with L.X.no_grad():
+            m.logit_scale.clamp_(0, math.log(100))
+        yield {"logits": li, "loss": loss, "lr": sched.get_last_lr(), **snap(m)}
+
+
+def test_p12_clip_contrastive():
+    assert port(_clip_build, _clip_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p13 classification tricks: mixup with a fixed lambda (two CE terms), label smoothing with
+# class weights, a softmax focal loss (gamma 2, per-class alpha by gather), a sigmoid focal loss
+# (torchvision's formula) on a multi-label head; SGD with MultiStepLR.
+
+def _tricks_build(L):
+    nn = L.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(6, 10), nn.BatchNorm1d(10), nn.ReLU())
+            self.cls, self.tags = nn.Linear(10, 4), nn.Linear(10, 3)
+
+        def forward(self, x):
+            h = self.body(x)
+            return self.cls(h), self.tags(h)
+
+    return Net()
+
+
+def _focal(L, logits, y, alpha, gamma=2.0):
+    logp = L.F.log_softmax(logits, dim=-1).gather(1, y[:, None]).squeeze(1)
+    p = logp.exp()
+    return (-alpha.gather(0, y) * (1 - p) ** gamma * logp).mean()
+
+
+def _sigmoid_focal(L, x, t, alpha=0.25, gamma=2.0):
+    p = L.X.sigmoid(x)
+    ce = L.F.binary_cross_entropy_with_logits(x, t, reduction="none")
+    p_t = p * t + (1 - p) * (1 - t)
+    loss = ce * ((1 - p_t) ** gamma)
+    return (alpha * t + (1 - alpha) * (1 - t)) * loss
+
+
+def _tricks_train(L, m):
+    rng = np.random.default_rng(13)
+    opt = L.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    sched = L.optim.lr_scheduler.MultiStepLR(opt, milestones=[1, 3], gamma=0.5)
+    w = L.T([1.0, 2.0, 0.5, 1.0])
+    for _ in range(4):
+        x, y = rng.standard_normal((8, 6)), rng.integers(0, 4, 8)
+        perm, lam = rng.permutation(8), 0.7
+        xm = L.T(lam * x + (1 - lam) * x[perm])
+        y, yb = L.T(y), L.T(y[perm])
+        logits, tags = m(xm)
+        mix = lam * L.F.cross_entropy(logits, y, weight=w, label_smoothing=0.1) + \
+            (1 - lam) * L.F.cross_entropy(logits, yb, weight=w, label_smoothing=0.1)
+        focal = _focal(L, logits, y, L.T([0.25, 0.5, 0.75, 1.0]))
+        sfocal = _sigmoid_focal(L, tags, L.T(rng.integers(0, 2, (8, 3)).astype(float))).mean()
+        loss = mix + focal + sfocal
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        yield {"parts": [mix, focal, sfocal], "lr": sched.get_last_lr(), **snap(m)}
+
+
+def test_p13_mixup_label_smoothing_focal():
+    assert port(_tricks_build, _tricks_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p14 CutMix: a box cut from a permuted batch pasted by slice assignment into a clone, lambda
+# corrected by the box area, two CE terms; a small CNN with Dropout2d in eval and channels_last-
+# free permutes; RMSprop.
+
+def _cutmix_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
+                         nn.Conv2d(6, 6, 3, padding=1), nn.Hardswish(), nn.AdaptiveMaxPool2d(1),
+                         nn.Flatten(), nn.Linear(6, 5))
+
+
+def _cutmix_train(L, m):
+    rng = np.random.default_rng(14)
+    opt = L.optim.RMSprop(m.parameters(), lr=1e-2, alpha=0.9, momentum=0.5)
+    for _ in range(4):
+        x, y = L.T(rng.standard_normal((4, 3, 8, 8))), L.T(rng.integers(0, 5, 4))
+        perm = L.T(rng.permutation(4))
+        y0, x0, h, w = (int(v) for v in rng.integers(0, 4, 4))
+        h, w = h + 2, w + 3
+        xc = x.clone()
+        xc[:, :, y0:y0 + h, x0:x0 + w] = x[perm][:, :, y0:y0 + h, x0:x0 + w]
+        lam = 1 - (min(h, 8 - y0) * min(w, 8 - x0)) / 64
+        out = m(xc)
+        loss = lam * L.F.cross_entropy(out, y) + (1 - lam) * L.F.cross_entropy(out, y[perm])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        yield {"x": xc, "loss": loss, **snap(m)}
+    yield opt_state(opt)
+
+
+def test_p14_cutmix():
+    assert port(_cutmix_build, _cutmix_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# p15 BiLSTM-CRF: emission scores from a bidirectional LSTM, the CRF's log partition by the
+# forward algorithm (logsumexp over the previous tag, masked by sequence lengths with where),
+# the gold path score by gather over transitions, NLL; Viterbi decoding (max/argmax, backtrack)
+# under no_grad; Adam.
+
+def _crf_build(L):
+    nn = L.nn
+
+    class BiLSTMCRF(nn.Module):
+        def __init__(self, vocab=12, tags=4):
+            super().__init__()
+            self.emb = nn.Embedding(vocab, 5)
+            self.lstm = nn.LSTM(5, 3, batch_first=True, bidirectional=True)
+            self.proj = nn.Linear(6, tags)
+            self.trans = nn.Parameter(L.X.tensor(np.random.default_rng(1).normal(size=(tags, tags))))
+            self.start = nn.Parameter(L.X.zeros(tags))
+
+        def emissions(self, tok):
+            return self.proj(self.lstm(self.emb(tok))[0])  # (B, T, K)
+
+        def log_z(self, em, mask):
+            alpha = self.start + em[:, 0]
+            for t in range(1, em.shape[1]):
+                nxt = L.X.logsumexp(alpha.unsqueeze(2) + self.trans + em[:, t].unsqueeze(1), dim=1)
+                alpha = L.X.where(mask[:, t].unsqueeze(1), nxt, alpha)
+            return L.X.logsumexp(alpha, dim=1)
+
+        def score(self, em, tags, mask):
+            s = self.start[tags[:, 0]] + em[:, 0].gather(1, tags[:, :1]).squeeze(1)
+            for t in range(1, em.shape[1]):
+                step = self.trans[tags[:, t - 1], tags[:, t]] + \
+                    em[:, t].gather(1, tags[:, t:t + 1]).squeeze(1)
+                s = s + step * mask[:, t]
+            return s
+
+        def viterbi(self, em, mask):
+            best, back = self.start + em[:, 0], []
+            for t in range(1, em.shape[1]):
+                cand = best.unsqueeze(2) + self.trans
+                val, idx = cand.max(dim=1)
+                back.append(idx)
+                best = L.X.where(mask[:, t].unsqueeze(1), val + em[:, t], best)
+            score, last = best.max(dim=1)
+            return score, last, L.X.stack(back, 1)
+
+    return BiLSTMCRF()
+
+
+def _crf_train(L, m):
+    rng = np.random.default_rng(15)
+    opt = L.optim.Adam(m.parameters(), lr=1e-2)
+    lens = np.array([5, 3, 4])
+    mask = L.T(np.arange(5)[None] < lens[:, None])
+    for _ in range(4):
+        tok, tags = L.T(rng.integers(0, 12, (3, 5))), L.T(rng.integers(0, 4, (3, 5)))
+        em = m.emissions(tok)
+        nll = (m.log_z(em, mask) - m.score(em, tags, mask)).mean()
+        opt.zero_grad()
+        nll.backward()
+        yield {"nll": nll, **snap(m)}
+        opt.step()
+    with L.X.no_grad():
+        yield dict(zip(("score", "last", "back"), m.viterbi(m.emissions(tok), mask)))
+
+
+def test_p15_bilstm_crf():
+    assert port(_crf_build, _crf_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# p16 GRU decoder: teacher-forced training (GRUCell loop, CE with ignore_index on padding),
+# then beam search under no_grad (log_softmax scores, topk over beam x vocab, index_select of
+# the hidden states, length-normalised finished hypotheses); SGD with clip_grad_value_.
+
+def _beam_build(L):
+    nn = L.nn
+
+    class Dec(nn.Module):
+        def __init__(self, vocab=7, hid=6):
+            super().__init__()
+            self.emb = nn.Embedding(vocab, 4, padding_idx=0)
+            self.cell = nn.GRUCell(4, hid)
+            self.out = nn.Linear(hid, vocab)
+
+        def step(self, tok, h):
+            h = self.cell(self.emb(tok), h)
+            return L.F.log_softmax(self.out(h), -1), h
+
+    return Dec()
+
+
+def _beam_search(L, m, h0, beam=3, steps=4, bos=1, eos=2):
+    tokens = L.X.full((1,), bos, dtype=L.X.int64)
+    h, scores, hyps, done = h0, L.X.zeros(1), [[bos]], []
+    for _ in range(steps):
+        logp, h = m.step(tokens, h)
+        cand = (scores[:, None] + logp).view(-1)
+        top, idx = cand.topk(beam)
+        src, tok = idx // logp.shape[1], idx % logp.shape[1]
+        h = h.index_select(0, src)
+        hyps = [hyps[int(s)] + [int(t)] for s, t in zip(src, tok)]
+        keep = [i for i, hy in enumerate(hyps) if hy[-1] != eos]
+        done += [(float(top[i]) / len(hyps[i]), hyps[i]) for i in range(len(hyps)) if i not in keep]
+        if not keep:
+            break
+        keep_t = L.X.tensor(keep)
+        h, scores, tokens = h[keep_t], top[keep_t], tok[keep_t]
+        hyps = [hyps[i] for i in keep]
+    done += [(float(s) / len(hy), hy) for s, hy in zip(scores, hyps)]
+    return sorted(done, key=lambda d: -d[0])
+
+
+def _beam_train(L, m):
+    rng = np.random.default_rng(16)
+    opt = L.optim.SGD(m.parameters(), lr=0.5)
+    for _ in range(3):
+        seq = rng.integers(3, 7, (4, 5))
+        seq[1, 3:] = 0
+        seq[3, 4:] = 0
+        seq = L.T(seq)
+        h = L.X.zeros(4, 6)
+        loss = 0
+        for t in range(4):
+            logp, h = m.step(seq[:, t], h)
+            loss = loss + L.F.nll_loss(logp, seq[:, t + 1], ignore_index=0)
+        opt.zero_grad()
+        loss.backward()
+        L.nn.utils.clip_grad_value_(m.parameters(), 0.1)
+        yield {"loss": loss, **snap(m)}
+        opt.step()
+    with L.X.no_grad():
+        res = _beam_search(L, m, L.T(rng.standard_normal((1, 6))))
+    yield {"scores": [r[0] for r in res], "hyps": [np.array(r[1]) for r in res]}
+
+
+def test_p16_beam_search_decoder():
+    assert port(_beam_build, _beam_train) == 4
+
+
 # ==============================================================================================
 # Regressions for what the ports found.
 
