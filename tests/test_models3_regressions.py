@@ -1023,6 +1023,452 @@ def test_p16_beam_search_decoder():
     assert port(_beam_build, _beam_train) == 4
 
 
+
+# ----------------------------------------------------------------------------------------------
+# p17 pointer network (sorting numbers): LSTM encoder, LSTMCell decoder fed the previously
+# pointed input, additive attention over the encoder states as the output distribution, already
+# chosen positions masked with masked_fill(-inf), teacher forcing with NLL of gathered
+# log-probabilities; Adam with weight decay and amsgrad.
+
+def _ptr_build(L):
+    nn = L.nn
+
+    class Ptr(nn.Module):
+        def __init__(self, hid=6):
+            super().__init__()
+            self.enc = nn.LSTM(1, hid, batch_first=True)
+            self.dec = nn.LSTMCell(1, hid)
+            self.W1, self.W2 = nn.Linear(hid, hid, bias=False), nn.Linear(hid, hid, bias=False)
+            self.v = nn.Linear(hid, 1, bias=False)
+            self.start = nn.Parameter(L.X.zeros(1))
+
+        def forward(self, x, order):
+            enc, (h, c) = self.enc(x.unsqueeze(-1))
+            h, c = h[0], c[0]
+            n, t = x.shape
+            inp = self.start.expand(n, 1)
+            mask = L.X.zeros(n, t, dtype=L.X.bool)
+            logps = []
+            for i in range(t):
+                h, c = self.dec(inp, (h, c))
+                u = self.v(L.X.tanh(self.W1(enc) + self.W2(h).unsqueeze(1))).squeeze(-1)
+                logp = L.F.log_softmax(u.masked_fill(mask, float("-inf")), dim=-1)
+                logps.append(logp)
+                idx = order[:, i]
+                mask = mask.scatter(1, idx.unsqueeze(1), True)
+                inp = x.gather(1, idx.unsqueeze(1))
+            return L.X.stack(logps, 1)
+
+    return Ptr()
+
+
+def _ptr_train(L, m):
+    rng = np.random.default_rng(17)
+    opt = L.optim.Adam(m.parameters(), lr=1e-2, weight_decay=1e-4, amsgrad=True)
+    for _ in range(4):
+        x = rng.uniform(size=(3, 5))
+        order = L.T(np.argsort(x, axis=1))
+        logp = m(L.T(x), order)
+        picked = logp.gather(2, order.unsqueeze(-1)).squeeze(-1)
+        loss = -picked.mean()
+        opt.zero_grad()
+        loss.backward()
+        yield {"picked": picked, "loss": loss, **snap(m)}
+        opt.step()
+    yield opt_state(opt)
+
+
+def test_p17_pointer_network():
+    assert port(_ptr_build, _ptr_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# p18 neural ODE: dynamics f(t, y) an MLP with the time concatenated, a fixed-step RK4 solver
+# whose states are stacked into a trajectory, MSE against a spiral's points; Adam and a
+# gradient of the final state with respect to the initial one by autograd.grad.
+
+def _node_build(L):
+    nn = L.nn
+
+    class ODEFunc(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(3, 12), nn.Tanh(), nn.Linear(12, 2))
+
+        def forward(self, t, y):
+            return self.net(L.X.cat([y, t.expand(y.shape[0], 1)], dim=-1))
+
+    return ODEFunc()
+
+
+def _rk4(L, f, y0, ts):
+    ys, y = [y0], y0
+    for t0, t1 in zip(ts[:-1], ts[1:]):
+        h = t1 - t0
+        k1 = f(t0, y)
+        k2 = f(t0 + h / 2, y + h / 2 * k1)
+        k3 = f(t0 + h / 2, y + h / 2 * k2)
+        k4 = f(t1, y + h * k3)
+        y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        ys.append(y)
+    return L.X.stack(ys)
+
+
+def _node_train(L, f):
+    ts = L.X.linspace(0, 1.5, 7)
+    target = L.X.stack([L.X.cos(3 * ts) * L.X.exp(-ts), L.X.sin(3 * ts) * L.X.exp(-ts)], -1)
+    opt = L.optim.Adam(f.parameters(), lr=1e-2)
+    for _ in range(3):
+        y0 = L.T([[1.0, 0.0], [0.9, 0.1]], requires_grad=True)
+        traj = _rk4(L, f, y0, ts)  # (T, 2, 2)
+        loss = ((traj - target[:, None]) ** 2).mean()
+        opt.zero_grad()
+        (gy0,) = L.X.autograd.grad(traj[-1].sum(), y0, retain_graph=True)
+        loss.backward()
+        yield {"traj": traj, "loss": loss, "dyT_dy0": gy0, **snap(f)}
+        opt.step()
+
+
+def test_p18_neural_ode_rk4():
+    assert port(_node_build, _node_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# p19 Meta-SGD (MAML with learned per-parameter learning rates): torch.func.functional_call on a
+# Module with LayerNorm, two inner steps by autograd.grad(create_graph=True), the query loss
+# backpropagated through them (second order) into both the weights and the learning rates;
+# meta-Adam over a task batch.
+
+def _maml_build(L):
+    nn = L.nn
+
+    class Learner(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(1, 10), nn.LayerNorm(10), nn.Tanh(), nn.Linear(10, 1))
+            self.lrs = nn.ParameterDict({
+                k.replace(".", "_"): nn.Parameter(L.X.full_like(p, 0.1))
+                for k, p in self.net.named_parameters()})
+
+    return Learner()
+
+
+def _maml_train(L, m):
+    rng = np.random.default_rng(19)
+    fcall = L.X.func.functional_call
+    opt = L.optim.Adam(m.parameters(), lr=3e-3)
+    for _ in range(3):
+        opt.zero_grad()
+        total = 0
+        for _task in range(2):
+            amp, ph = rng.uniform(0.5, 2), rng.uniform(0, 3)
+            xs, xq = rng.uniform(-3, 3, (5, 1)), rng.uniform(-3, 3, (5, 1))
+            xs_, ys_ = L.T(xs), L.T(amp * np.sin(xs + ph))
+            params = dict(m.net.named_parameters())
+            for _inner in range(2):
+                loss = L.F.mse_loss(fcall(m.net, params, (xs_,)), ys_)
+                grads = L.X.autograd.grad(loss, list(params.values()), create_graph=True)
+                params = {k: p - m.lrs[k.replace(".", "_")] * g
+                          for (k, p), g in zip(params.items(), grads)}
+            q = L.F.mse_loss(fcall(m.net, params, (L.T(xq),)), L.T(amp * np.sin(xq + ph)))
+            q.backward()
+            total = total + q.detach()
+        opt.step()
+        yield {"query": total, **snap(m)}
+
+
+def test_p19_meta_sgd_second_order():
+    assert port(_maml_build, _maml_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# p20 hypernetwork: a task embedding generates the weights and biases of a two-layer target
+# network, applied per task with bmm (batched over tasks) and with F.linear (one task);
+# Adagrad.
+
+def _hyper_build(L):
+    nn = L.nn
+
+    class Hyper(nn.Module):
+        def __init__(self, tasks=3, zdim=4, din=3, hid=5):
+            super().__init__()
+            self.din, self.hid = din, hid
+            self.z = nn.Embedding(tasks, zdim)
+            n = din * hid + hid + hid + 1
+            self.gen = nn.Sequential(nn.Linear(zdim, 16), nn.ReLU(), nn.Linear(16, n))
+
+        def weights(self, task):
+            w = self.gen(self.z(task))
+            d, h = self.din, self.hid
+            w1, b1, w2, b2 = w.split([d * h, h, h, 1], dim=-1)
+            return w1.view(-1, h, d), b1, w2.view(-1, 1, h), b2
+
+        def forward(self, task, x):  # x (T, N, din)
+            w1, b1, w2, b2 = self.weights(task)
+            hdn = L.X.relu(L.X.bmm(x, w1.transpose(1, 2)) + b1.unsqueeze(1))
+            return (L.X.bmm(hdn, w2.transpose(1, 2)) + b2.unsqueeze(1)).squeeze(-1)
+
+    return Hyper()
+
+
+def _hyper_train(L, m):
+    rng = np.random.default_rng(20)
+    opt = L.optim.Adagrad(m.parameters(), lr=0.05)
+    task = L.T(np.arange(3))
+    for _ in range(4):
+        x, y = L.T(rng.standard_normal((3, 4, 3))), L.T(rng.standard_normal((3, 4)))
+        out = m(task, x)
+        w1, b1, w2, b2 = m.weights(task[:1])
+        one = L.F.linear(L.X.relu(L.F.linear(x[0], w1[0], b1[0])), w2[0], b2[0]).squeeze(-1)
+        loss = L.F.mse_loss(out, y)
+        opt.zero_grad()
+        loss.backward()
+        yield {"out": out, "one": one - out[0], "loss": loss, **snap(m)}
+        opt.step()
+    yield opt_state(opt)
+
+
+def test_p20_hypernetwork():
+    assert port(_hyper_build, _hyper_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# p21 StyleGAN-style R1 penalty: non-saturating logistic losses by softplus, the gradient of
+# D's real scores with respect to the real images by autograd.grad(create_graph=True), its
+# squared norm per sample times gamma/2 added to D's loss (lazy: every other step);
+# Adam betas (0, 0.99).
+
+def _r1_build(L):
+    nn = L.nn
+    d = nn.Sequential(nn.Conv2d(1, 4, 3, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(4, 4, 3, 2, 1),
+                      nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(16, 1))
+    g = nn.Sequential(nn.Linear(3, 16), nn.LeakyReLU(0.2), nn.Linear(16, 64),
+                      nn.Unflatten(1, (1, 8, 8)))
+    return g, d
+
+
+def _r1_train(L, g, d):
+    rng = np.random.default_rng(21)
+    od = L.optim.Adam(d.parameters(), lr=2e-3, betas=(0.0, 0.99))
+    og = L.optim.Adam(g.parameters(), lr=2e-3, betas=(0.0, 0.99))
+    for step in range(4):
+        real = L.T(rng.standard_normal((3, 1, 8, 8)), requires_grad=True)
+        z = L.T(rng.standard_normal((3, 3)))
+        real_out, fake_out = d(real), d(g(z).detach())
+        loss_d = L.F.softplus(fake_out).mean() + L.F.softplus(-real_out).mean()
+        r1 = L.X.zeros(())
+        if step % 2 == 0:
+            (gr,) = L.X.autograd.grad(real_out.sum(), real, create_graph=True)
+            r1 = gr.pow(2).reshape(gr.shape[0], -1).sum(1).mean()
+        od.zero_grad()
+        (loss_d + 5.0 * r1).backward()
+        od.step()
+        og.zero_grad()
+        loss_g = L.F.softplus(-d(g(z))).mean()
+        loss_g.backward()
+        og.step()
+        yield {"loss_d": loss_d, "r1": r1, "loss_g": loss_g, **snap(g, d)}
+
+
+def test_p21_r1_gradient_penalty():
+    assert port(_r1_build, _r1_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p22 ConvNeXt blocks: depthwise 7x7 conv, LayerNorm over channels by permuting to channels-last,
+# pointwise MLP by Linear (4x, GELU), LayerScale gamma, stochastic depth with a per-sample keep
+# mask drawn by NumPy and divided by the keep probability; a channels-first LayerNorm written by
+# hand for the downsampling layer; AdamW with a lambda warm-up.
+
+def _convnext_build(L):
+    nn = L.nn
+
+    class LayerNorm2d(nn.Module):  # ConvNeXt's channels_first LayerNorm
+        def __init__(self, c, eps=1e-6):
+            super().__init__()
+            self.weight, self.bias = nn.Parameter(L.X.ones(c)), nn.Parameter(L.X.zeros(c))
+            self.eps = eps
+
+        def forward(self, x):
+            u = x.mean(1, keepdim=True)
+            s = (x - u).pow(2).mean(1, keepdim=True)
+            x = (x - u) / L.X.sqrt(s + self.eps)
+            return self.weight[:, None, None] * x + self.bias[:, None, None]
+
+    class Block(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.dw = nn.Conv2d(c, c, 7, padding=3, groups=c)
+            self.norm = nn.LayerNorm(c, eps=1e-6)
+            self.pw1, self.pw2 = nn.Linear(c, 4 * c), nn.Linear(4 * c, c)
+            self.gamma = nn.Parameter(1e-1 * L.X.ones(c))
+
+        def forward(self, x, keep=None, p=0.5):
+            y = self.dw(x).permute(0, 2, 3, 1)
+            y = self.pw2(L.F.gelu(self.pw1(self.norm(y))))
+            y = (self.gamma * y).permute(0, 3, 1, 2)
+            if keep is not None:
+                y = y * keep.view(-1, 1, 1, 1) / (1 - p)
+            return x + y
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 4, 2, 2), LayerNorm2d(4))
+            self.b1, self.b2 = Block(4), Block(4)
+            self.head = nn.Sequential(nn.LayerNorm(4), nn.Linear(4, 3))
+
+        def forward(self, x, keeps=(None, None)):
+            x = self.b2(self.b1(self.stem(x), keeps[0]), keeps[1])
+            return self.head(x.mean([-2, -1]))
+
+    return Net()
+
+
+def _convnext_train(L, m):
+    rng = np.random.default_rng(22)
+    opt = L.optim.AdamW(m.parameters(), lr=4e-3, weight_decay=0.05)
+    sched = L.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 3))
+    for _ in range(4):
+        x, y = L.T(rng.standard_normal((3, 3, 8, 8))), L.T(rng.integers(0, 3, 3))
+        keeps = [L.T((rng.uniform(size=3) > 0.5).astype(float)) for _ in range(2)]
+        loss = L.F.cross_entropy(m(x, keeps), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        yield {"loss": loss, "lr": sched.get_last_lr(), **snap(m)}
+    m.eval()
+    yield {"eval": m(x)}
+
+
+def test_p22_convnext_layerscale_stochastic_depth():
+    assert port(_convnext_build, _convnext_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# p23 Mamba-like selective SSM: in-projection split into x and a gate, a causal depthwise Conv1d
+# (left padding trimmed by slicing), input-dependent dt by softplus, B and C, A = -exp(A_log),
+# the discretised scan written two ways (a sequential loop; the parallel form by cumsum of
+# log decays, exp of differences, masked to the causal triangle), SiLU gate, RMSNorm; AdamW.
+
+def _mamba_build(L):
+    nn = L.nn
+
+    class Mamba(nn.Module):
+        def __init__(self, d=4, e=6, n=3):
+            super().__init__()
+            self.e, self.n = e, n
+            self.inp = nn.Linear(d, 2 * e)
+            self.conv = nn.Conv1d(e, e, 3, groups=e, padding=2)
+            self.x_proj = nn.Linear(e, 1 + 2 * n, bias=False)
+            self.dt_proj = nn.Linear(1, e)
+            self.A_log = nn.Parameter(L.X.log(L.X.arange(1, n + 1).repeat(e, 1).to(L.X.float64)))
+            self.Dskip = nn.Parameter(L.X.ones(e))
+            self.out = nn.Linear(e, d)
+            self.norm = nn.RMSNorm(d)
+
+        def forward(self, u, parallel):
+            b, t, _ = u.shape
+            x, z = self.inp(self.norm(u)).chunk(2, dim=-1)
+            x = L.F.silu(self.conv(x.transpose(1, 2))[..., :t].transpose(1, 2))
+            dt, B, C = self.x_proj(x).split([1, self.n, self.n], dim=-1)
+            dt = L.F.softplus(self.dt_proj(dt))  # (b, t, e)
+            A = -L.X.exp(self.A_log)  # (e, n)
+            if parallel:
+                la = L.X.einsum("bte,en->bten", dt, A)
+                cum = L.X.cumsum(la, dim=1)
+                seg = cum.unsqueeze(2) - cum.unsqueeze(1)  # (b, t, s, e, n): sum_(s<r<=t)
+                causal = L.X.tril(L.X.ones(t, t, dtype=L.X.bool))[None, :, :, None, None]
+                decay = L.X.exp(seg.masked_fill(~causal, float("-inf")))
+                bx = (dt * x).unsqueeze(-1) * B.unsqueeze(2)  # (b, s, e, n)
+                h = (decay * bx.unsqueeze(1)).sum(2)  # (b, t, e, n)
+                y = (h * C.unsqueeze(2)).sum(-1)
+            else:
+                h, ys = L.X.zeros(b, self.e, self.n), []
+                for i in range(t):
+                    dA = L.X.exp(dt[:, i, :, None] * A)
+                    h = dA * h + (dt[:, i, :, None] * x[:, i, :, None]) * B[:, i, None, :]
+                    ys.append((h * C[:, i, None, :]).sum(-1))
+                y = L.X.stack(ys, dim=1)
+            y = (y + x * self.Dskip) * L.F.silu(z)
+            return u + self.out(y)
+
+    return Mamba()
+
+
+def _mamba_train(L, m):
+    rng = np.random.default_rng(23)
+    opt = L.optim.AdamW(m.parameters(), lr=5e-3)
+    for step in range(4):
+        u, target = L.T(rng.standard_normal((2, 5, 4))), L.T(rng.standard_normal((2, 5, 4)))
+        out = m(u, parallel=step % 2 == 1)
+        with L.X.no_grad():
+            other = m(u, parallel=step % 2 == 0)
+        loss = L.F.mse_loss(out, target)
+        opt.zero_grad()
+        loss.backward()
+        yield {"out": out, "scan_forms_agree": (out - other).abs().max() < 1e-12,
+               "loss": loss, **snap(m)}
+        opt.step()
+
+
+def test_p23_selective_scan():
+    assert port(_mamba_build, _mamba_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p24 Switch transformer routing: top-1 expert by argmax of the router softmax, expert capacity
+# by cumsum of the one-hot assignment (overflowing tokens dropped: they pass through the
+# residual only), experts as a ModuleList applied to boolean-masked token sets, output scattered
+# back by index_put, Switch's load-balancing loss; Adam.
+
+def _switch_build(L):
+    nn = L.nn
+
+    class Switch(nn.Module):
+        def __init__(self, d=4, experts=3, cap=3):
+            super().__init__()
+            self.cap, self.E = cap, experts
+            self.router = nn.Linear(d, experts)
+            self.experts = nn.ModuleList(
+                nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, d)) for _ in range(experts))
+
+        def forward(self, x):
+            probs = L.F.softmax(self.router(x), dim=-1)
+            gate, idx = probs.max(dim=-1)
+            onehot = L.F.one_hot(idx, self.E)
+            pos = L.X.cumsum(onehot, dim=0) * onehot  # 1-based slot in its expert
+            kept = (pos.sum(-1) <= self.cap) & (pos.sum(-1) > 0)
+            out = L.X.zeros_like(x)
+            for e, expert in enumerate(self.experts):
+                sel = (idx == e) & kept
+                if sel.any():
+                    out = out.index_put((sel.nonzero().squeeze(1),), expert(x[sel]) * gate[sel, None])
+            frac = onehot.to(x.dtype).mean(0)
+            aux = self.E * (frac * probs.mean(0)).sum()
+            return x + out, aux, kept
+
+    return Switch()
+
+
+def _switch_train(L, m):
+    rng = np.random.default_rng(24)
+    opt = L.optim.Adam(m.parameters(), lr=1e-2)
+    for _ in range(4):
+        x, y = L.T(rng.standard_normal((8, 4))), L.T(rng.standard_normal((8, 4)))
+        out, aux, kept = m(x)
+        loss = L.F.mse_loss(out, y) + 0.01 * aux
+        opt.zero_grad()
+        loss.backward()
+        yield {"out": out, "aux": aux, "kept": kept, **snap(m)}
+        opt.step()
+
+
+def test_p24_switch_top1_capacity():
+    assert port(_switch_build, _switch_train) == 4
+
+
 # ==============================================================================================
 # Regressions for what the ports found.
 
