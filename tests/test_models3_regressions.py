@@ -1469,6 +1469,413 @@ def test_p24_switch_top1_capacity():
     assert port(_switch_build, _switch_train) == 4
 
 
+
+# ----------------------------------------------------------------------------------------------
+# p25 CTC speech toy: MFCC-like frames through a strided Conv1d front end, a bidirectional GRU
+# (packed by the frame lengths after the stride), log_softmax over (T, N, C) for nn.CTCLoss
+# (blank 0, mean over target lengths, concatenated 1-D targets), greedy decoding by argmax and
+# unique_consecutive; Adam with OneCycleLR.
+
+def _ctc_build(L):
+    nn = L.nn
+
+    class ASR(nn.Module):
+        def __init__(self, feats=4, hid=5, chars=5):
+            super().__init__()
+            self.front = nn.Sequential(nn.Conv1d(feats, 6, 3, stride=2, padding=1), nn.GELU())
+            self.rnn = nn.GRU(6, hid, bidirectional=True)
+            self.out = nn.Linear(2 * hid, chars)
+
+        def forward(self, x, lens):  # x (N, F, T)
+            h = self.front(x).permute(2, 0, 1)  # (T', N, 6)
+            lens = (lens + 1) // 2
+            packed = nn.utils.rnn.pack_padded_sequence(h, lens, enforce_sorted=False)
+            o, _ = self.rnn(packed)
+            o, olens = nn.utils.rnn.pad_packed_sequence(o, total_length=h.shape[0])
+            return L.F.log_softmax(self.out(o), dim=-1), olens
+
+    return ASR()
+
+
+def _ctc_train(L, m):
+    rng = np.random.default_rng(25)
+    ctc = L.nn.CTCLoss(blank=0, reduction="mean")
+    opt = L.optim.Adam(m.parameters(), lr=1e-2)
+    sched = L.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-2, total_steps=4)
+    lens = L.T(np.array([12, 9, 11]))
+    tlens = L.T(np.array([3, 2, 4]))
+    for _ in range(4):
+        x = L.T(rng.standard_normal((3, 4, 12)))
+        targets = L.T(rng.integers(1, 5, int(tlens.sum())))
+        logp, olens = m(x, lens)
+        loss = ctc(logp, targets, olens, tlens)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        yield {"loss": loss, "lr": sched.get_last_lr(), **snap(m)}
+    best = logp.argmax(-1)[:, 0]
+    yield {"decoded": L.X.unique_consecutive(best[:int(olens[0])])}
+
+
+def test_p25_ctc_speech():
+    assert port(_ctc_build, _ctc_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# p26 quantile regression: five quantile heads kept monotone by a cumsum of softplus increments,
+# the pinball loss (maximum of q*e and (q-1)*e), a Huber-smoothed variant, coverage of the
+# predicted interval and torch.quantile of the residuals; Adamax.
+
+def _quant_build(L):
+    nn = L.nn
+
+    class QR(nn.Module):
+        def __init__(self, k=5):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(2, 12), nn.SELU(), nn.Linear(12, k))
+
+        def forward(self, x):
+            raw = self.body(x)
+            return L.X.cat([raw[:, :1], raw[:, :1] + L.X.cumsum(L.F.softplus(raw[:, 1:]), 1)], 1)
+
+    return QR()
+
+
+def _quant_train(L, m):
+    rng = np.random.default_rng(26)
+    qs = L.T([0.05, 0.25, 0.5, 0.75, 0.95])
+    opt = L.optim.Adamax(m.parameters(), lr=2e-2)
+    for _ in range(4):
+        x = rng.standard_normal((10, 2))
+        y = L.T(x[:, 0] + 0.5 * rng.standard_normal(10))
+        pred = m(L.T(x))
+        e = y[:, None] - pred
+        pinball = L.X.maximum(qs * e, (qs - 1) * e).mean()
+        hub = L.F.huber_loss(pred, y[:, None].expand_as(pred), reduction="none", delta=0.1)
+        smooth = (L.X.abs(qs - (e < 0).to(e.dtype)) * hub).mean()
+        loss = pinball + smooth
+        opt.zero_grad()
+        loss.backward()
+        cover = ((y >= pred[:, 0]) & (y <= pred[:, -1])).to(e.dtype).mean()
+        yield {"pinball": pinball, "smooth": smooth, "cover": cover,
+               "resid_q": L.X.quantile(e[:, 2], qs), **snap(m)}
+        opt.step()
+    yield opt_state(opt)
+
+
+def test_p26_quantile_regression():
+    assert port(_quant_build, _quant_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# p27 Gaussian-process regression: an RBF + linear kernel with learnable log lengthscale,
+# signal and noise, Cholesky factor, alpha by two triangular solves, the exact negative log
+# marginal likelihood (data fit + sum log diag + constant), predictive mean and variance;
+# Adam on the hyperparameters, then LBFGS.
+
+def _gp_build(L):
+    nn = L.nn
+
+    class GP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.log_ls = nn.Parameter(L.X.tensor([0.0, 0.3]))
+            self.log_sf = nn.Parameter(L.X.tensor(0.1))
+            self.log_sn = nn.Parameter(L.X.tensor(-1.0))
+            self.lin = nn.Parameter(L.X.tensor(0.2))
+
+        def kernel(self, a, b):
+            d = L.X.cdist(a / self.log_ls.exp(), b / self.log_ls.exp()) ** 2
+            return self.log_sf.exp() ** 2 * L.X.exp(-0.5 * d) + self.lin ** 2 * a @ b.T
+
+        def nlml(self, x, y):
+            n = x.shape[0]
+            K = self.kernel(x, x) + (self.log_sn.exp() ** 2 + 1e-6) * L.X.eye(n)
+            Lc = L.X.linalg.cholesky(K)
+            tmp = L.X.linalg.solve_triangular(Lc, y[:, None], upper=False)
+            alpha = L.X.linalg.solve_triangular(Lc.T, tmp, upper=True)
+            return (0.5 * (y[:, None] * alpha).sum() + Lc.diagonal().log().sum()
+                    + 0.5 * n * math.log(2 * math.pi)), Lc, alpha
+
+        def predict(self, x, y, xs):
+            _, Lc, alpha = self.nlml(x, y)
+            Ks = self.kernel(xs, x)
+            v = L.X.linalg.solve_triangular(Lc, Ks.T, upper=False)
+            var = self.kernel(xs, xs).diagonal() - (v ** 2).sum(0)
+            return (Ks @ alpha).squeeze(-1), var
+
+    return GP()
+
+
+def _gp_train(L, m):
+    rng = np.random.default_rng(27)
+    x = rng.uniform(-2, 2, (8, 2))
+    y = L.T(np.sin(2 * x[:, 0]) + 0.3 * x[:, 1] + 0.1 * rng.standard_normal(8))
+    x = L.T(x)
+    opt = L.optim.Adam(m.parameters(), lr=0.05)
+    for _ in range(3):
+        loss = m.nlml(x, y)[0]
+        opt.zero_grad()
+        loss.backward()
+        yield {"nlml": loss, **snap(m)}
+        opt.step()
+    lb = L.optim.LBFGS(m.parameters(), lr=0.5, max_iter=4, line_search_fn="strong_wolfe")
+
+    def closure():
+        lb.zero_grad()
+        loss = m.nlml(x, y)[0]
+        loss.backward()
+        return loss
+
+    lb.step(closure)
+    with L.X.no_grad():
+        mean, var = m.predict(x, y, L.T(rng.uniform(-2, 2, (4, 2))))
+    yield {"mean": mean, "var": var, **snap(m)}
+
+
+def test_p27_gaussian_process_marginal_likelihood():
+    assert port(_gp_build, _gp_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p28 Bayes by backprop: mean-field Gaussian weights (sigma = softplus(rho)) sampled by the
+# reparameterisation with NumPy noise, KL to a Normal prior by kl_divergence and by a
+# Monte-Carlo log q - log p with log_prob, an Independent Normal likelihood with a learned
+# noise scale, the ELBO over two samples; Adam.
+
+def _bbb_build(L):
+    nn = L.nn
+
+    class BayesLinear(nn.Module):
+        def __init__(self, i, o):
+            super().__init__()
+            r = np.random.default_rng(i * 10 + o)
+            self.mu = nn.Parameter(L.X.tensor(r.normal(size=(o, i)) * 0.3))
+            self.rho = nn.Parameter(L.X.full((o, i), -3.0))
+            self.bias = nn.Parameter(L.X.zeros(o))
+
+        def forward(self, x, eps):
+            q = L.D.Normal(self.mu, L.F.softplus(self.rho))
+            w = q.loc + q.scale * eps
+            prior = L.D.Normal(0.0, 1.0)
+            self.kl = L.D.kl_divergence(q, L.D.Normal(L.X.zeros_like(w), L.X.ones_like(w))).sum()
+            self.mc_kl = (q.log_prob(w) - prior.log_prob(w)).sum()
+            return L.F.linear(x, w, self.bias)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1, self.l2 = BayesLinear(2, 6), BayesLinear(6, 1)
+            self.log_noise = nn.Parameter(L.X.tensor(0.0))
+
+        def forward(self, x, e1, e2):
+            return self.l2(L.X.tanh(self.l1(x, e1)), e2).squeeze(-1)
+
+    return Net()
+
+
+def _bbb_train(L, m):
+    rng = np.random.default_rng(28)
+    opt = L.optim.Adam(m.parameters(), lr=1e-2)
+    for _ in range(4):
+        x = rng.standard_normal((10, 2))
+        y = L.T(np.sin(x[:, 0]) + 0.1 * rng.standard_normal(10))
+        x = L.T(x)
+        nll = kl = mc = 0
+        for _s in range(2):
+            out = m(x, L.T(rng.standard_normal((6, 2))), L.T(rng.standard_normal((1, 6))))
+            lik = L.D.Independent(L.D.Normal(out, m.log_noise.exp()), 1)
+            nll = nll - lik.log_prob(y) / 2
+            kl = kl + (m.l1.kl + m.l2.kl) / 2
+            mc = mc + (m.l1.mc_kl + m.l2.mc_kl) / 2
+        loss = nll + kl / 10
+        opt.zero_grad()
+        loss.backward()
+        yield {"nll": nll, "kl": kl, "mc": mc, **snap(m)}
+        opt.step()
+
+
+def test_p28_bayes_by_backprop():
+    assert port(_bbb_build, _bbb_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p29 RNN regressor with clip_grad_norm_ (its returned total norm logged) and ReduceLROnPlateau
+# on a validation loss (mode min, threshold_mode abs, patience 0, cooldown 1, min_lr), an
+# nn.RNN with tanh and two layers and the final hidden state; SGD with momentum.
+
+def _plateau_build(L):
+    nn = L.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.RNN(2, 5, num_layers=2, batch_first=True)
+            self.fc = nn.Linear(5, 1)
+
+        def forward(self, x):
+            out, h = self.rnn(x)
+            return self.fc(h[-1]).squeeze(-1) + 0 * out.sum()
+
+    return Net()
+
+
+def _plateau_train(L, m):
+    rng = np.random.default_rng(29)
+    opt = L.optim.SGD(m.parameters(), lr=0.2, momentum=0.9)
+    sched = L.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, mode="min", factor=0.5, patience=0, threshold=0.05, threshold_mode="abs",
+        cooldown=1, min_lr=0.03)
+    xv = L.T(rng.standard_normal((4, 6, 2)))
+    yv = L.T(rng.standard_normal(4))
+    for _ in range(6):
+        x, y = L.T(rng.standard_normal((4, 6, 2))), L.T(rng.standard_normal(4))
+        loss = L.F.mse_loss(m(x), y)
+        opt.zero_grad()
+        loss.backward()
+        norm = L.nn.utils.clip_grad_norm_(m.parameters(), max_norm=0.5)
+        opt.step()
+        with L.X.no_grad():
+            val = L.F.mse_loss(m(xv), yv)
+        sched.step(val)
+        yield {"loss": loss, "norm": norm, "val": val, "lr": sched.get_last_lr(),
+               "bad": sched.num_bad_epochs, "cool": sched.cooldown_counter, **snap(m)}
+
+
+def test_p29_rnn_clip_and_plateau():
+    assert port(_plateau_build, _plateau_train) == 6
+
+
+# ----------------------------------------------------------------------------------------------
+# p30 a transformer block by hand on nn.MultiheadAttention with every mask at once: a bool
+# key_padding_mask with a causal float attn_mask, is_causal=True beside a causal mask, a 3-D
+# per-head attn_mask, per-head weights (average_attn_weights=False) and their average, and
+# F.scaled_dot_product_attention with a float mask; SGD (the key slice of in_proj_bias has an
+# analytically zero gradient, rounding noise of 1e-17 that Adam would blow up to lr-sized steps).
+
+def _mha_build(L):
+    nn = L.nn
+
+    class Block(nn.Module):
+        def __init__(self, d=8, h=2):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(d, h, batch_first=True)
+            self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.ff = nn.Sequential(nn.Linear(d, 16), nn.GELU(approximate="tanh"), nn.Linear(16, d))
+
+        def forward(self, x, kpm, mask, causal):
+            y = self.ln1(x)
+            if causal:
+                a, w = self.attn(y, y, y, key_padding_mask=kpm, attn_mask=mask, is_causal=True,
+                                 need_weights=True, average_attn_weights=False)
+            else:
+                a, w = self.attn(y, y, y, key_padding_mask=kpm, attn_mask=mask)
+            x = x + a
+            return x + self.ff(self.ln2(x)), w
+
+    return Block()
+
+
+def _mha_train(L, m):
+    rng = np.random.default_rng(30)
+    opt = L.optim.SGD(m.parameters(), lr=0.05)
+    T = 5
+    causal = L.nn.Transformer.generate_square_subsequent_mask(T)
+    bool_causal = L.X.triu(L.X.ones(T, T, dtype=L.X.bool), diagonal=1)
+    kpm = L.T(np.array([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0], [0, 0, 0, 0, 1]], bool))
+    per_head = L.T(np.where(rng.uniform(size=(6, T, T)) < 0.2, -1e9, 0.0)) + causal
+    for step in range(4):
+        x = L.T(rng.standard_normal((3, T, 8)))
+        mask, is_c = [(causal, False), (bool_causal, True), (per_head, False), (causal, True)][step]
+        out, w = m(x, kpm, mask, is_c)
+        loss = (out * L.T(rng.standard_normal(out.shape))).sum()
+        opt.zero_grad()
+        loss.backward()
+        yield {"out": out, "w": w, **snap(m)}
+        opt.step()
+    q, k, v = (L.T(rng.standard_normal((3, 2, T, 4))) for _ in range(3))
+    fm = L.T(rng.standard_normal((3, 1, T, T)))
+    yield {"sdpa": L.F.scaled_dot_product_attention(q, k, v, attn_mask=fm)}
+
+
+@pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask")
+def test_p30_multihead_attention_masks():
+    assert port(_mha_build, _mha_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# p31 a data pipeline: a map-style Dataset of variable-length sequences returning dicts, a
+# custom batch sampler that buckets by length, a collate_fn padding with pad_sequence and
+# building a mask, DataLoader(batch_sampler=...), a second loader with SequentialSampler +
+# default_collate of dicts and drop_last; an Embedding + masked-mean model trained on it; SGD.
+
+def _data_build(L):
+    nn = L.nn
+
+    class Bag(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(9, 4, padding_idx=0)
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, tok, mask):
+            e = self.emb(tok) * mask.unsqueeze(-1)
+            return self.fc(e.sum(1) / mask.sum(1, keepdim=True))
+
+    return Bag()
+
+
+def _data_train(L, m):
+    rng = np.random.default_rng(31)
+    seqs = [rng.integers(1, 9, n) for n in rng.integers(1, 6, 10)]
+    labels = rng.integers(0, 2, 10)
+
+    class Seqs(L.data.Dataset):
+        def __len__(self):
+            return len(seqs)
+
+        def __getitem__(self, i):
+            return {"tok": L.X.tensor(seqs[i]), "label": int(labels[i]), "len": len(seqs[i])}
+
+    class Bucket(L.data.Sampler):
+        def __init__(self, lengths, bs):
+            self.order, self.bs = np.argsort(lengths, kind="stable"), bs
+
+        def __iter__(self):
+            for i in range(0, len(self.order), self.bs):
+                yield [int(j) for j in self.order[i:i + self.bs]]
+
+        def __len__(self):
+            return (len(self.order) + self.bs - 1) // self.bs
+
+    def collate(batch):
+        tok = L.nn.utils.rnn.pad_sequence([b["tok"] for b in batch], batch_first=True)
+        lens = L.X.tensor([b["len"] for b in batch])
+        mask = (L.X.arange(tok.shape[1])[None] < lens[:, None]).to(L.X.float64)
+        return tok, mask, L.X.tensor([b["label"] for b in batch])
+
+    ds = Seqs()
+    loader = L.data.DataLoader(ds, batch_sampler=Bucket([len(s) for s in seqs], 4),
+                               collate_fn=collate)
+    opt = L.optim.SGD(m.parameters(), lr=0.5)
+    assert len(loader) == 3
+    for tok, mask, y in loader:
+        loss = L.F.cross_entropy(m(tok, mask), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        yield {"tok": tok, "mask": mask, "loss": loss, **snap(m)}
+    flat = L.data.DataLoader([{"a": i, "b": L.X.tensor([float(i)] * 2)} for i in range(5)],
+                             batch_size=2, sampler=L.data.SequentialSampler(range(5)),
+                             drop_last=True)
+    yield {"batches": [[b["a"], b["b"]] for b in flat], "len": len(flat)}
+
+
+def test_p31_data_pipeline_bucket_sampler():
+    assert port(_data_build, _data_train) == 4
+
+
 # ==============================================================================================
 # Regressions for what the ports found.
 
