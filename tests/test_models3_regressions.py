@@ -1876,6 +1876,422 @@ def test_p31_data_pipeline_bucket_sampler():
     assert port(_data_build, _data_train) == 4
 
 
+
+# ----------------------------------------------------------------------------------------------
+# p32 Swin-style shifted window attention: torch.roll by half a window, window partition and
+# reverse by view/permute/contiguous, a relative position bias table indexed through a
+# registered index buffer, the shifted-window attention mask built by slice assignment and
+# masked_fill, qkv by one Linear and reshape/permute; AdamW.
+
+def _swin_build(L):
+    nn = L.nn
+    ws, H, C, heads = 2, 4, 4, 2
+
+    def partition(x):
+        b, h, w, c = x.shape
+        x = x.view(b, h // ws, ws, w // ws, ws, c)
+        return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, ws * ws, c)
+
+    def reverse(win, b):
+        x = win.view(b, H // ws, H // ws, ws, ws, -1)
+        return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(b, H, H, -1)
+
+    class WindowAttn(nn.Module):
+        def __init__(self, shift):
+            super().__init__()
+            self.shift = shift
+            self.qkv, self.proj = nn.Linear(C, 3 * C), nn.Linear(C, C)
+            self.table = nn.Parameter(L.X.tensor(
+                np.random.default_rng(shift).normal(size=((2 * ws - 1) ** 2, heads)) * 0.02))
+            coords = L.X.stack(L.X.meshgrid(L.X.arange(ws), L.X.arange(ws), indexing="ij"))
+            flat = coords.flatten(1)
+            rel = (flat[:, :, None] - flat[:, None, :]).permute(1, 2, 0).contiguous()
+            idx = (rel[..., 0] + ws - 1) * (2 * ws - 1) + rel[..., 1] + ws - 1
+            self.register_buffer("rel_index", idx.to(L.X.int64))
+            self.norm = nn.LayerNorm(C)
+            if shift:
+                img = L.X.zeros(1, H, H, 1)
+                cnt = 0
+                for hs in (slice(0, -ws), slice(-ws, -shift), slice(-shift, None)):
+                    for wsl in (slice(0, -ws), slice(-ws, -shift), slice(-shift, None)):
+                        img[:, hs, wsl, :] = cnt
+                        cnt += 1
+                mw = partition(img).squeeze(-1)
+                am = mw.unsqueeze(1) - mw.unsqueeze(2)
+                self.register_buffer("mask", am.masked_fill(am != 0, -100.0).masked_fill(am == 0, 0.0))
+            else:
+                self.mask = None
+
+        def forward(self, x):
+            b = x.shape[0]
+            y = self.norm(x)
+            if self.shift:
+                y = L.X.roll(y, shifts=(-self.shift, -self.shift), dims=(1, 2))
+            win = partition(y)
+            n = win.shape[1]
+            qkv = self.qkv(win).reshape(-1, n, 3, heads, C // heads).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            attn = (q * (C // heads) ** -0.5) @ k.transpose(-2, -1)
+            bias = self.table[self.rel_index.view(-1)].view(n, n, -1).permute(2, 0, 1)
+            attn = attn + bias.unsqueeze(0)
+            if self.mask is not None:
+                nw = self.mask.shape[0]
+                attn = attn.view(b, nw, heads, n, n) + self.mask.unsqueeze(1).unsqueeze(0)
+                attn = attn.view(-1, heads, n, n)
+            out = (attn.softmax(-1) @ v).transpose(1, 2).reshape(-1, n, C)
+            y = reverse(self.proj(out), b)
+            if self.shift:
+                y = L.X.roll(y, shifts=(self.shift, self.shift), dims=(1, 2))
+            return x + y
+
+    return nn.Sequential(WindowAttn(0), WindowAttn(1))
+
+
+def _swin_train(L, m):
+    rng = np.random.default_rng(32)
+    opt = L.optim.AdamW(m.parameters(), lr=3e-3)
+    for _ in range(3):
+        x = L.T(rng.standard_normal((2, 4, 4, 4)))
+        out = m(x)
+        loss = (out * L.T(rng.standard_normal(out.shape))).sum()
+        opt.zero_grad()
+        loss.backward()
+        yield {"out": out, **snap(m)}
+        opt.step()
+
+
+def test_p32_swin_shifted_windows():
+    # The key slice of each qkv bias has an analytically zero gradient (softmax ignores a
+    # per-query shift); both libraries leave ~1e-17 noise there that AdamW turns into steps of
+    # ~lr * 1e-9, so parameters after a step agree to 1e-9 only in those entries.
+    assert port(_swin_build, _swin_train, atol=1e-8) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# p33 Grad-CAM and adversarial training: a forward hook keeps the last conv block's activations
+# and a tensor hook registered on them keeps their gradient; the CAM is relu of the channel-
+# weighted sum, upsampled by bilinear interpolate and min-max normalised. Then FGSM and two PGD
+# steps (grad sign, clamp to an epsilon ball with tensor bounds, clamp to [0, 1]) and a training
+# step on the adversarial batch; SGD.
+
+def _cam_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 6, 3, padding=1),
+                         nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 3))
+
+
+def _cam_train(L, m):
+    rng = np.random.default_rng(33)
+    store = {}
+
+    def fwd_hook(mod, inp, out):
+        store["act"] = out
+        out.register_hook(lambda g: store.__setitem__("grad", g))
+
+    handle = m[3].register_forward_hook(fwd_hook)
+    x = L.T(rng.uniform(size=(2, 1, 6, 6)))
+    y = L.T(np.array([0, 2]))
+    out = m(x)
+    out.gather(1, y[:, None]).sum().backward()
+    wts = store["grad"].mean((2, 3), keepdim=True)
+    cam = L.F.relu((wts * store["act"]).sum(1, keepdim=True))
+    cam = L.F.interpolate(cam, size=(12, 12), mode="bilinear", align_corners=False)
+    flat = cam.flatten(1)
+    cam = (flat - flat.min(1, keepdim=True).values) / (
+        flat.max(1, keepdim=True).values - flat.min(1, keepdim=True).values + 1e-8)
+    handle.remove()
+    yield {"cam": cam, "act": store["act"], "grad": store["grad"]}
+    opt = L.optim.SGD(m.parameters(), lr=0.1)
+    eps, alpha = 0.1, 0.04
+    for _ in range(3):
+        x = L.T(rng.uniform(size=(4, 1, 6, 6)))
+        y = L.T(rng.integers(0, 3, 4))
+        adv = x.clone().requires_grad_(True)
+        for _k in range(2):
+            loss = L.F.cross_entropy(m(adv), y)
+            (g,) = L.X.autograd.grad(loss, adv)
+            adv = adv.detach() + alpha * g.sign()
+            adv = L.X.clamp(adv, min=x - eps, max=x + eps).clamp(0, 1).requires_grad_(True)
+        loss = L.F.cross_entropy(m(adv.detach()), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        yield {"adv": adv, "loss": loss, **snap(m)}
+
+
+def test_p33_grad_cam_and_pgd():
+    assert port(_cam_build, _cam_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p34 neural style transfer (Gatys): a frozen feature net, content and style layers read by
+# slicing the Sequential (net[:k]), Gram matrices by bmm over flattened features, the image
+# itself optimised (requires_grad on the input, parameters frozen by requires_grad_(False)),
+# total-variation loss; Adam on the image, then LBFGS.
+
+def _style_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1),
+                         nn.ReLU(), nn.AvgPool2d(2), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU())
+
+
+def _gram(L, f):
+    b, c, h, w = f.shape
+    f = f.view(b, c, h * w)
+    return L.X.bmm(f, f.transpose(1, 2)) / (c * h * w)
+
+
+def _style_train(L, net):
+    rng = np.random.default_rng(34)
+    net.requires_grad_(False)
+    net.eval()
+    content, style = L.T(rng.uniform(size=(1, 3, 8, 8))), L.T(rng.uniform(size=(1, 3, 8, 8)))
+    layers = (2, 4, 7)
+    with L.X.no_grad():
+        c_target = net[:4](content)
+        s_targets = [_gram(L, net[:k](style)) for k in layers]
+    img = content.clone().requires_grad_(True)
+
+    def total():
+        c = L.F.mse_loss(net[:4](img), c_target)
+        s = sum(L.F.mse_loss(_gram(L, net[:k](img)), t) for k, t in zip(layers, s_targets))
+        tv = (img[..., 1:, :] - img[..., :-1, :]).abs().mean() + \
+            (img[..., :, 1:] - img[..., :, :-1]).abs().mean()
+        return c + 1e3 * s + 0.1 * tv
+
+    opt = L.optim.Adam([img], lr=0.02)
+    for _ in range(3):
+        opt.zero_grad()
+        loss = total()
+        loss.backward()
+        opt.step()
+        yield {"loss": loss, "img": img, "img_grad": img.grad}
+    lb = L.optim.LBFGS([img], lr=0.5, max_iter=3)
+
+    def closure():
+        lb.zero_grad()
+        loss = total()
+        loss.backward()
+        return loss
+
+    yield {"lbfgs": lb.step(closure), "img": img, "frozen": snap(net)}
+
+
+def test_p34_style_transfer():
+    assert port(_style_build, _style_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p35 domain-adversarial training (DANN): a gradient reversal layer as a custom
+# autograd.Function (forward view_as, backward the negated gradient times lambda, None for the
+# lambda), a label head on source data, a domain head on both domains behind the reversal,
+# lambda from the usual 2/(1+exp(-10p)) - 1 schedule; SGD with momentum and per-group lrs.
+
+def _dann_build(L):
+    nn = L.nn
+
+    class Reverse(L.X.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, lam):
+            ctx.lam = lam
+            return x.view_as(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.neg() * ctx.lam, None
+
+    class DANN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.feat = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 6), nn.ReLU())
+            self.label = nn.Linear(6, 3)
+            self.domain = nn.Sequential(nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 1))
+
+        def forward(self, x, lam):
+            f = self.feat(x)
+            return self.label(f), self.domain(Reverse.apply(f, lam)).squeeze(-1)
+
+    return DANN()
+
+
+def _dann_train(L, m):
+    rng = np.random.default_rng(35)
+    opt = L.optim.SGD([{"params": m.feat.parameters(), "lr": 0.01},
+                       {"params": list(m.label.parameters()) + list(m.domain.parameters())}],
+                      lr=0.05, momentum=0.9)
+    for step in range(4):
+        p = step / 4
+        lam = 2 / (1 + math.exp(-10 * p)) - 1
+        xs, ys = L.T(rng.standard_normal((5, 4))), L.T(rng.integers(0, 3, 5))
+        xt = L.T(rng.standard_normal((5, 4)) + 1)
+        ls, ds = m(xs, lam)
+        _, dt = m(xt, lam)
+        dom = L.F.binary_cross_entropy_with_logits(L.X.cat([ds, dt]),
+                                                   L.X.cat([L.X.zeros(5), L.X.ones(5)]))
+        loss = L.F.cross_entropy(ls, ys) + dom
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        yield {"loss": loss, "dom": dom, **snap(m)}
+
+
+def test_p35_dann_gradient_reversal():
+    assert port(_dann_build, _dann_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p36 DQN: an online and a target network (target by load_state_dict, eval mode), Q(s, a) by
+# gather, the max over the target's next-state values (.max(1)[0]) masked by done, Double-DQN
+# action choice by argmax(1, keepdim=True), smooth L1, gradient values clipped in place
+# (p.grad.clamp_), zero_grad(set_to_none=True), the target refreshed every two steps; RMSprop.
+
+def _dqn_build(L):
+    nn = L.nn
+    mk = lambda: nn.Sequential(nn.Linear(4, 10), nn.ReLU(), nn.Linear(10, 3))  # noqa: E731
+    return mk(), mk()
+
+
+def _dqn_train(L, net, target):
+    rng = np.random.default_rng(36)
+    target.load_state_dict(net.state_dict())
+    target.eval()
+    opt = L.optim.RMSprop(net.parameters(), lr=1e-2)
+    for step in range(4):
+        s, s2 = L.T(rng.standard_normal((6, 4))), L.T(rng.standard_normal((6, 4)))
+        a = L.T(rng.integers(0, 3, (6, 1)))
+        r = L.T(rng.standard_normal(6))
+        done = L.T(np.array([0, 0, 1, 0, 1, 0], bool))
+        q = net(s).gather(1, a).squeeze(1)
+        with L.X.no_grad():
+            nxt = target(s2).max(1)[0]
+            dbl = target(s2).gather(1, net(s2).argmax(1, keepdim=True)).squeeze(1)
+            y = r + 0.9 * (nxt + dbl) / 2 * (~done)
+        loss = L.F.smooth_l1_loss(q, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for p in net.parameters():
+            p.grad.clamp_(-0.05, 0.05)
+        opt.step()
+        if step % 2 == 1:
+            target.load_state_dict(net.state_dict())
+        yield {"q": q, "y": y, "loss": loss, **snap(net, target)}
+
+
+def test_p36_dqn_target_network():
+    assert port(_dqn_build, _dqn_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p37 LoRA fine-tuning: a pretrained Linear frozen, a low-rank update registered as a
+# parametrization module holding trainable A and B (B zero-initialised, scaled by alpha/r),
+# only the LoRA parameters handed to the optimiser (filter requires_grad), then merged with
+# remove_parametrizations(leave_parametrized=True); AdamW.
+
+def _lora_build(L):
+    nn = L.nn
+    P = nn.utils.parametrize
+
+    class LoRA(nn.Module):
+        def __init__(self, fan_out, fan_in, r=2, alpha=4):
+            super().__init__()
+            self.A = nn.Parameter(L.X.tensor(np.random.default_rng(r).normal(size=(r, fan_in)) * 0.1))
+            self.B = nn.Parameter(L.X.zeros(fan_out, r))
+            self.scale = alpha / r
+
+        def forward(self, w):
+            return w + self.B @ self.A * self.scale
+
+    m = nn.Sequential(nn.Linear(5, 6), nn.Tanh(), nn.Linear(6, 2))
+    for p in m.parameters():
+        p.requires_grad_(False)
+    for lin in (m[0], m[2]):
+        P.register_parametrization(lin, "weight", LoRA(*lin.weight.shape))
+    return m
+
+
+def _lora_train(L, m):
+    rng = np.random.default_rng(37)
+    trainable = [p for p in m.parameters() if p.requires_grad]
+    assert len(trainable) == 4
+    opt = L.optim.AdamW(trainable, lr=1e-2)
+    for _ in range(3):
+        x, y = L.T(rng.standard_normal((4, 5))), L.T(rng.standard_normal((4, 2)))
+        loss = L.F.mse_loss(m(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        yield {"loss": loss, "w": m[0].weight, **snap(m)}
+    for lin in (m[0], m[2]):
+        L.nn.utils.parametrize.remove_parametrizations(lin, "weight", leave_parametrized=True)
+    yield {"merged": snap(m), "out": m(x)}
+
+
+def test_p37_lora_parametrization():
+    assert port(_lora_build, _lora_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p38 WaveNet: mu-law companding (sign, log1p) and quantisation to 16 classes, a causal input
+# conv by F.pad on the left, dilated gated residual blocks (tanh * sigmoid), 1x1 residual and
+# skip convs, CE over classes at every step (logits (N, C, T) against targets (N, T)); Adam
+# with StepLR.
+
+def _wavenet_build(L):
+    nn = L.nn
+
+    class Gated(nn.Module):
+        def __init__(self, c, dil):
+            super().__init__()
+            self.dil = dil
+            self.filt, self.gate = nn.Conv1d(c, c, 2, dilation=dil), nn.Conv1d(c, c, 2, dilation=dil)
+            self.res, self.skip = nn.Conv1d(c, c, 1), nn.Conv1d(c, 6, 1)
+
+        def forward(self, x):
+            xp = L.F.pad(x, (self.dil, 0))
+            z = L.X.tanh(self.filt(xp)) * L.X.sigmoid(self.gate(xp))
+            return x + self.res(z), self.skip(z)
+
+    class WaveNet(nn.Module):
+        def __init__(self, q=16, c=5):
+            super().__init__()
+            self.inp = nn.Conv1d(q, c, 2)
+            self.blocks = nn.ModuleList(Gated(c, d) for d in (1, 2, 4))
+            self.head = nn.Sequential(nn.ReLU(), nn.Conv1d(6, 6, 1), nn.ReLU(), nn.Conv1d(6, q, 1))
+
+        def forward(self, onehot):
+            x = self.inp(L.F.pad(onehot, (1, 0)))
+            skips = 0
+            for b in self.blocks:
+                x, s = b(x)
+                skips = skips + s
+            return self.head(skips)
+
+    return WaveNet()
+
+
+def _wavenet_train(L, m):
+    rng = np.random.default_rng(38)
+    opt = L.optim.Adam(m.parameters(), lr=5e-3)
+    sched = L.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.3)
+    mu = 15
+    for _ in range(4):
+        audio = L.T(np.clip(rng.standard_normal((2, 10)) * 0.4, -1, 1))
+        comp = L.X.sign(audio) * L.X.log1p(mu * audio.abs()) / math.log1p(mu)
+        q = ((comp + 1) / 2 * mu + 0.5).to(L.X.int64)
+        onehot = L.F.one_hot(q, 16).permute(0, 2, 1).to(L.X.float64)
+        logits = m(onehot[:, :, :-1])
+        loss = L.F.cross_entropy(logits, q[:, 1:])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        yield {"q": q, "loss": loss, "lr": sched.get_last_lr(), **snap(m)}
+
+
+def test_p38_wavenet_mu_law():
+    assert port(_wavenet_build, _wavenet_train) == 4
+
+
 # ==============================================================================================
 # Regressions for what the ports found.
 
@@ -1910,3 +2326,68 @@ def test_inplace_activation_after_a_convolution_as_torch(make, shape):
         else:
             for a, b in zip(ref, (y.data, xi.grad.data, m.weight.grad.data)):
                 np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-13)
+
+
+def _clamp_case(rng, shape_x, shape_lo, shape_hi):
+    """Values on a coarse grid so that ties with the bounds occur, a NaN here and there."""
+    def draw(shape):
+        if shape is None:
+            return None
+        a = np.asarray(rng.integers(-3, 4, shape) / 2, dtype=np.float64)
+        a[rng.uniform(size=shape) < 0.1] = np.nan
+        return a
+    return draw(shape_x), draw(shape_lo), draw(shape_hi)
+
+
+@pytest.mark.parametrize("sx,slo,shi", [((5, 4), (5, 4), (5, 4)), ((5, 4), (4,), None),
+                                         ((5, 4), None, (5, 1)), ((4,), (3, 4), (3, 1)),
+                                         ((2, 3), (), (2, 3)), ((0, 3), (3,), (3,))])
+def test_clamp_tensor_bounds_match_torch(sx, slo, shi):
+    """PGD's ``clamp(x_adv, x - eps, x + eps)`` (p33) was a TypeError ("min must be a number"):
+    torch's Tensor overload of clamp. Values and all three gradients under a random upstream
+    gradient, ties, NaN, min > max and broadcasting, equal torch's exactly."""
+    rng = np.random.default_rng(hash((sx, slo, shi)) % 2 ** 32)
+    arrays = _clamp_case(rng, sx, slo, shi)
+    res = []
+    for L in (TL, GL):
+        ts = [None if a is None else L.T(a, requires_grad=True) for a in arrays]
+        y = L.X.clamp(ts[0], ts[1], ts[2])
+        if not res:
+            u = rng.standard_normal(tuple(y.shape))
+        (y * L.T(u)).sum().backward()
+        res.append([_np(y)] + [None if t is None else _np(t.grad) for t in ts])
+    np.testing.assert_array_equal(res[1][0], res[0][0])
+    for a, b in zip(res[0][1:], res[1][1:]):  # a broadcast bound's gradient: a sum, in any order
+        if a is not None:
+            np.testing.assert_allclose(b, a, rtol=1e-14, atol=0)
+
+
+def test_clamp_tensor_bounds_dtypes_inplace_gradcheck_and_errors():
+    x64 = tg.tensor(np.linspace(-2, 2, 6))
+    lo = tg.tensor(np.full(6, -1.0), dtype=np.float32)
+    assert tg.clamp(tg.tensor(np.arange(6)), min=tg.tensor([1.5, 0.5] * 3)).dtype == np.float64
+    assert tg.clamp(x64.float(), min=lo).dtype == np.float32
+    assert x64.clamp(lo, lo + 2).dtype == np.float64
+    # the methods, clamp_min/clamp_max and in place, on a graph
+    a = tg.tensor(np.linspace(-2, 2, 6), requires_grad=True)
+    b = tg.tensor(np.linspace(1, -1, 6), requires_grad=True)
+    h = a * 1.0
+    h.clamp_(min=b)
+    (h.clamp_max(b + 0.5) * tg.tensor(np.arange(6.0))).sum().backward()
+    ta = torch.tensor(np.linspace(-2, 2, 6), requires_grad=True)
+    tb = torch.tensor(np.linspace(1, -1, 6), requires_grad=True)
+    th = ta * 1.0
+    th.clamp_(min=tb)
+    (th.clamp_max(tb + 0.5) * torch.arange(6.0)).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, ta.grad.numpy())
+    np.testing.assert_array_equal(b.grad.data, tb.grad.numpy())
+    # away from ties the function is smooth: finite differences, first and second order
+    rng = np.random.default_rng(3)
+    args = [tg.tensor(v, requires_grad=True) for v in
+            (rng.standard_normal((3, 4)), rng.standard_normal(4) - 0.5, rng.standard_normal((3, 1)) + 0.5)]
+    assert tg.gradcheck(lambda x, lo, hi: tg.clamp(x, lo, hi), args)
+    assert tg.gradgradcheck(lambda x, lo, hi: tg.clamp(x, lo, hi) ** 2, args)
+    with pytest.raises(TypeError, match="min and max must both be Tensors"):
+        tg.clamp(x64, tg.zeros(6), 1.0)  # torch: no overload takes a Tensor and a number
+    with pytest.raises(ValueError, match="do not broadcast"):
+        tg.clamp(x64, tg.zeros(4))
