@@ -19,6 +19,7 @@ import tinygrad_norm.functional as GFn
 from tinygrad_norm import nn as gnn, optim as goptim
 
 torch = pytest.importorskip("torch")
+torch.set_num_threads(1)  # as conftest's fixture: a thread pool on a busy 2-core box took 8 s a run
 
 
 class _Lib:
@@ -2163,7 +2164,9 @@ def _dqn_train(L, net, target):
         done = L.T(np.array([0, 0, 1, 0, 1, 0], bool))
         q = net(s).gather(1, a).squeeze(1)
         with L.X.no_grad():
-            nxt = target(s2).max(1)[0]
+            # torch's idiom is .max(1)[0]; ours reads a positional dim as NumPy's axis (values
+            # only, documented), so [0] would silently take row 0: the keyword is torch's
+            nxt = target(s2).max(dim=1)[0]
             dbl = target(s2).gather(1, net(s2).argmax(1, keepdim=True)).squeeze(1)
             y = r + 0.9 * (nxt + dbl) / 2 * (~done)
         loss = L.F.smooth_l1_loss(q, y)
