@@ -2295,6 +2295,258 @@ def test_p38_wavenet_mu_law():
     assert port(_wavenet_build, _wavenet_train) == 4
 
 
+
+# ----------------------------------------------------------------------------------------------
+# p39 seq2seq with the common in-place idioms: decoder outputs written into a preallocated
+# zeros tensor by outputs[t] = ..., teacher forcing by fixed coin flips, a boolean-mask
+# assignment and a slice mul_ on non-leaf tensors on the graph, scatter_ into a fresh one-hot,
+# index_put_ with accumulate; Adam.
+
+def _s2s_build(L):
+    nn = L.nn
+
+    class S2S(nn.Module):
+        def __init__(self, v=6, h=5):
+            super().__init__()
+            self.v = v
+            self.enc = nn.GRU(v, h, batch_first=True)
+            self.dec = nn.GRUCell(v, h)
+            self.out = nn.Linear(h, v)
+
+        def onehot(self, tok):
+            z = L.X.zeros(tok.shape[0], self.v)
+            return z.scatter_(1, tok.unsqueeze(1), 1.0)
+
+        def forward(self, src, tgt, coins):
+            _, h = self.enc(src)
+            h = h[0]
+            T, B = tgt.shape[1], tgt.shape[0]
+            outputs = L.X.zeros(T, B, self.v)
+            inp = self.onehot(tgt[:, 0])
+            for t in range(1, T):
+                h = self.dec(inp, h)
+                h[:, :2].mul_(0.5)                      # in place on a view of a non-leaf
+                o = self.out(h)
+                outputs[t] = o                           # setitem with a source on the graph
+                pred = o.argmax(1)
+                inp = self.onehot(tgt[:, t] if coins[t] else pred)
+            bonus = L.X.zeros(self.v).index_put_((tgt[:, 1],), outputs[1].sum(1), accumulate=True)
+            outputs[outputs.abs() > 3.0] = 3.0           # boolean-mask assignment on the graph
+            return outputs, bonus
+
+    return S2S()
+
+
+def _s2s_train(L, m):
+    rng = np.random.default_rng(39)
+    opt = L.optim.Adam(m.parameters(), lr=2e-2)
+    for _ in range(4):
+        src = L.T(rng.standard_normal((3, 4, 6)))
+        tgt = L.T(rng.integers(0, 6, (3, 5)))
+        out, bonus = m(src, tgt, rng.uniform(size=5) < 0.5)
+        loss = L.F.cross_entropy(out[1:].reshape(-1, 6), tgt.t()[1:].reshape(-1)) + \
+            1e-2 * bonus.pow(2).sum()
+        opt.zero_grad()
+        loss.backward()
+        yield {"out": out, "bonus": bonus, **snap(m)}
+        opt.step()
+
+
+def test_p39_seq2seq_inplace_idioms():
+    assert port(_s2s_build, _s2s_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p40 detection head losses: pairwise IoU and GIoU of boxes by broadcasting max/min and
+# clamp(min=0), anchor matching by max over ground truths with an IoU threshold,
+# nonzero(as_tuple=True) positives, smooth L1 on matched box deltas, GIoU loss, a sigmoid
+# focal loss on one-hot class targets built by index assignment; SGD.
+
+def _det_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 4 + 3))
+
+
+def _box_iou(L, a, b):
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    lt = L.X.max(a[:, None, :2], b[None, :, :2])
+    rb = L.X.min(a[:, None, 2:], b[None, :, 2:])
+    wh = (rb - lt).clamp(min=0)
+    inter = wh[..., 0] * wh[..., 1]
+    union = area_a[:, None] + area_b[None] - inter
+    return inter / union, union
+
+
+def _giou(L, a, b):
+    iou, union = _box_iou(L, a, b)
+    lt = L.X.min(a[:, None, :2], b[None, :, :2])
+    rb = L.X.max(a[:, None, 2:], b[None, :, 2:])
+    wh = (rb - lt).clamp(min=0)
+    hull = wh[..., 0] * wh[..., 1]
+    return iou - (hull - union) / hull
+
+
+def _det_train(L, m):
+    rng = np.random.default_rng(40)
+    xy = rng.uniform(0, 6, (8, 2))
+    anchors = L.T(np.concatenate([xy, xy + rng.uniform(1, 3, (8, 2))], 1))
+    opt = L.optim.SGD(m.parameters(), lr=0.05, momentum=0.9)
+    for _ in range(4):
+        g = rng.uniform(0, 6, (3, 2))
+        gt = L.T(np.concatenate([g, g + rng.uniform(1, 3, (3, 2))], 1))
+        gcls = L.T(rng.integers(0, 3, 3))
+        iou, _ = _box_iou(L, anchors, gt)
+        best, idx = iou.max(dim=1)
+        pos = (best > 0.1).nonzero(as_tuple=True)[0]
+        out = m(anchors / 6)
+        deltas, logits = out[:, :4], out[:, 4:]
+        boxes = anchors + deltas
+        tgt = L.X.zeros(8, 3)
+        tgt[pos, gcls[idx[pos]]] = 1.0
+        cls = _sigmoid_focal(L, logits, tgt).sum() / max(len(pos), 1)
+        reg = L.F.smooth_l1_loss(deltas[pos], (gt[idx[pos]] - anchors[pos]), beta=0.5)
+        giou = (1 - _giou(L, boxes[pos], gt[idx[pos]]).diagonal()).mean()
+        loss = cls + reg + giou
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        yield {"pos": pos, "parts": [cls, reg, giou], **snap(m)}
+
+
+def test_p40_detection_iou_giou_focal():
+    assert port(_det_build, _det_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p41 quantisation-aware training (LSQ): fake quantisation by a custom autograd.Function with
+# save_for_backward, needs_input_grad and the LSQ gradient for a learnable step size; a
+# straight-through round(x) by the detach trick on activations; once_differentiable; the
+# weights' step initialised from their mean absolute value; SGD with a separate group for the
+# step sizes.
+
+def _lsq_build(L):
+    nn = L.nn
+    Fn = L.X.autograd.Function
+    once = L.X.autograd.function.once_differentiable
+
+    class LSQ(Fn):
+        @staticmethod
+        def forward(ctx, x, s, qn, qp):
+            ctx.save_for_backward(x, s)
+            ctx.q = (qn, qp)
+            return (x / s).clamp(qn, qp).round() * s
+
+        @staticmethod
+        @once
+        def backward(ctx, g):
+            x, s = ctx.saved_tensors
+            qn, qp = ctx.q
+            v = x / s
+            lo, hi = v < qn, v > qp
+            mid = ~(lo | hi)
+            gx = g * mid.to(g.dtype) if ctx.needs_input_grad[0] else None
+            gs_el = L.X.where(lo, L.X.full_like(v, qn), L.X.where(hi, L.X.full_like(v, qp),
+                                                                    v.round() - v))
+            scale = 1.0 / math.sqrt(x.numel() * qp)
+            gs = (g * gs_el).sum().reshape(s.shape) * scale if ctx.needs_input_grad[1] else None
+            return gx, gs, None, None
+
+    class QLinear(nn.Linear):
+        def __init__(self, i, o, bits=3):
+            super().__init__(i, o)
+            self.qn, self.qp = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+            self.s = nn.Parameter(L.X.tensor(1.0))
+
+        def init_step(self):
+            with L.X.no_grad():
+                self.s.copy_(2 * self.weight.abs().mean() / math.sqrt(self.qp))
+
+        def forward(self, x):
+            xq = x + (x.round() - x).detach()  # straight-through rounding of activations
+            return L.F.linear(xq, LSQ.apply(self.weight, self.s, self.qn, self.qp), self.bias)
+
+    m = nn.Sequential(QLinear(4, 8), nn.ReLU(), QLinear(8, 2))
+    return m
+
+
+def _lsq_train(L, m):
+    rng = np.random.default_rng(41)
+    for q in (m[0], m[2]):
+        q.init_step()
+    steps = [m[0].s, m[2].s]
+    others = [p for n, p in m.named_parameters() if not n.endswith(".s")]
+    opt = L.optim.SGD([{"params": others}, {"params": steps, "lr": 1e-3}], lr=0.05)
+    for _ in range(4):
+        x, y = L.T(rng.standard_normal((6, 4)) * 2), L.T(rng.integers(0, 2, 6))
+        loss = L.F.cross_entropy(m(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        yield {"loss": loss, **snap(m)}
+
+
+def test_p41_lsq_quantisation_aware_training():
+    assert port(_lsq_build, _lsq_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# p42 training-loop plumbing: a non-persistent buffer (absent from the state dict), a manual lr
+# decay by writing param_groups[...]["lr"], autograd.backward of two losses with their own
+# grad_tensors, retain_grad on an intermediate, an optimizer state_dict round trip into a fresh
+# optimizer mid-run, add_param_group for a head unfrozen at step 2; Adam.
+
+def _plumb_build(L):
+    nn = L.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Linear(3, 5)
+            self.head = nn.Linear(5, 2)
+            self.register_buffer("scale", L.X.full((5,), 0.5), persistent=False)
+            for p in self.head.parameters():
+                p.requires_grad_(False)
+
+        def forward(self, x):
+            h = L.X.tanh(self.body(x)) * self.scale
+            h.retain_grad()
+            self.h = h
+            return self.head(h), h.pow(2).mean()
+
+    m = Net()
+    assert "scale" not in m.state_dict()
+    return m
+
+
+def _plumb_train(L, m):
+    rng = np.random.default_rng(42)
+    opt = L.optim.Adam(m.body.parameters(), lr=1e-2)
+    for step in range(5):
+        x, y = L.T(rng.standard_normal((4, 3))), L.T(rng.standard_normal((4, 2)))
+        out, reg = m(x)
+        main = L.F.mse_loss(out, y, reduction="none").mean(0)
+        opt.zero_grad()
+        L.X.autograd.backward([main, reg], [L.T([1.0, 0.5]), L.T(0.1)])
+        yield {"h_grad": m.h.grad, **snap(m)}
+        opt.step()
+        for g in opt.param_groups:
+            g["lr"] = g["lr"] * 0.7
+        if step == 1:
+            for p in m.head.parameters():
+                p.requires_grad_(True)
+            opt.add_param_group({"params": m.head.parameters(), "lr": 5e-3})
+        if step == 2:
+            sd = opt.state_dict()
+            opt = L.optim.Adam([{"params": m.body.parameters()}, {"params": m.head.parameters()}])
+            opt.load_state_dict(sd)
+        yield opt_state(opt)
+
+
+def test_p42_training_loop_plumbing():
+    assert port(_plumb_build, _plumb_train) == 10
+
+
 # ==============================================================================================
 # Regressions for what the ports found.
 
