@@ -2547,6 +2547,109 @@ def test_p42_training_loop_plumbing():
     assert port(_plumb_build, _plumb_train) == 10
 
 
+
+# ----------------------------------------------------------------------------------------------
+# p43 eight schools by variational inference (non-centred): mu ~ Normal(0, 5), tau ~
+# HalfCauchy(5) through a softplus, theta = mu + tau * eta, a mean-field Normal guide sampled by
+# the reparameterisation with NumPy noise, the ELBO with the entropy in closed form and the
+# log-Jacobian of the softplus; Adam. (HalfCauchy was missing.)
+
+_SCHOOLS_Y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
+_SCHOOLS_S = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
+
+
+def _schools_build(L):
+    nn = L.nn
+
+    class Guide(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.loc = nn.Parameter(L.X.zeros(10))
+            self.log_scale = nn.Parameter(L.X.full((10,), -1.0))
+
+    return Guide()
+
+
+def _schools_train(L, q):
+    rng = np.random.default_rng(43)
+    D = L.D
+    y, sigma = L.T(_SCHOOLS_Y), L.T(_SCHOOLS_S)
+    opt = L.optim.Adam(q.parameters(), lr=0.05)
+    for _ in range(4):
+        eps = L.T(rng.standard_normal((3, 10)))
+        z = q.loc + q.log_scale.exp() * eps  # (draws, [mu, tau_raw, eta x 8])
+        mu, tau_raw, eta = z[:, 0], z[:, 1], z[:, 2:]
+        tau = L.F.softplus(tau_raw)
+        theta = mu[:, None] + tau[:, None] * eta
+        log_joint = (D.Normal(0.0, 5.0).log_prob(mu) + D.HalfCauchy(5.0).log_prob(tau)
+                     + L.X.log(L.X.sigmoid(tau_raw))          # d softplus / d tau_raw
+                     + D.Normal(0.0, 1.0).log_prob(eta).sum(-1)
+                     + D.Normal(theta, sigma).log_prob(y).sum(-1))
+        entropy = D.Normal(q.loc, q.log_scale.exp()).entropy().sum()
+        elbo = log_joint.mean() + entropy
+        opt.zero_grad()
+        (-elbo).backward()
+        opt.step()
+        yield {"elbo": elbo, "tau": tau, **snap(q)}
+    yield {"tau_cdf": D.HalfCauchy(5.0).cdf(tau.detach()), "hn": D.HalfNormal(L.T(2.0)).log_prob(tau.detach())}
+
+
+def test_p43_eight_schools_half_cauchy():
+    assert port(_schools_build, _schools_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# p44 scVI-style count autoencoder: log1p-normalised counts into an encoder, a softmax decoder
+# over genes scaled by the library size, a learnable per-gene inverse dispersion (total_count =
+# exp(log_theta)), NegativeBinomial(total_count, logits = log(mu) - log(theta)) reconstruction
+# likelihood plus a KL to the standard normal; AdamW with weight decay off for the dispersion.
+# (NegativeBinomial was missing.)
+
+def _scvi_build(L):
+    nn = L.nn
+
+    class SCVI(nn.Module):
+        def __init__(self, genes=7, latent=2):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Linear(genes, 8, bias=False), nn.BatchNorm1d(8), nn.ReLU())
+            self.mu, self.logvar = nn.Linear(8, latent), nn.Linear(8, latent)
+            self.dec = nn.Sequential(nn.Linear(latent, 8), nn.ReLU(), nn.Linear(8, genes))
+            self.log_theta = nn.Parameter(L.X.zeros(genes))
+
+        def forward(self, counts, eps):
+            h = self.enc(L.X.log1p(counts))
+            mu, logvar = self.mu(h), self.logvar(h)
+            z = mu + (0.5 * logvar).exp() * eps
+            lib = counts.sum(1, keepdim=True)
+            rate = L.F.softmax(self.dec(z), dim=-1) * lib
+            theta = self.log_theta.exp()
+            nb = L.D.NegativeBinomial(total_count=theta, logits=(rate + 1e-8).log() - theta.log())
+            kl = L.D.kl_divergence(L.D.Normal(mu, (0.5 * logvar).exp()),
+                                   L.D.Normal(L.X.zeros_like(mu), L.X.ones_like(mu))).sum(-1)
+            return nb.log_prob(counts).sum(-1), kl, nb
+
+    return SCVI()
+
+
+def _scvi_train(L, m):
+    rng = np.random.default_rng(44)
+    groups = [{"params": [p for n, p in m.named_parameters() if n != "log_theta"]},
+              {"params": [m.log_theta], "weight_decay": 0.0}]
+    opt = L.optim.AdamW(groups, lr=1e-2, weight_decay=1e-3)
+    for _ in range(4):
+        counts = L.T(rng.poisson(rng.uniform(0.2, 6, (6, 7))).astype(np.float64))
+        ll, kl, nb = m(counts, L.T(rng.standard_normal((6, 2))))
+        loss = (-ll + kl).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        yield {"ll": ll, "kl": kl, "nb_mean": nb.mean, "nb_var": nb.variance, **snap(m)}
+
+
+def test_p44_scvi_negative_binomial():
+    assert port(_scvi_build, _scvi_train) == 4
+
+
 # ==============================================================================================
 # Regressions for what the ports found.
 
@@ -2646,3 +2749,117 @@ def test_clamp_tensor_bounds_dtypes_inplace_gradcheck_and_errors():
         tg.clamp(x64, tg.zeros(6), 1.0)  # torch: no overload takes a Tensor and a number
     with pytest.raises(ValueError, match="do not broadcast"):
         tg.clamp(x64, tg.zeros(4))
+
+
+# --- distributions a hierarchical model (p43) and a count model (p44) needed ------------------
+
+def _dist_pair(name, params, **kw):
+    """The torch and the tinygrad_norm distribution of ``name`` on leaf copies of ``params``."""
+    out = []
+    for L in (TL, GL):
+        leaves = {k: L.T(v, requires_grad=True) for k, v in params.items()}
+        out.append((getattr(L.D, name)(**leaves, **kw), leaves))
+    return out
+
+
+def _grads_equal(tleaves, gleaves, rtol=1e-10):
+    for k in tleaves:
+        np.testing.assert_allclose(gleaves[k].grad.data, tleaves[k].grad.numpy(), rtol=rtol,
+                                   atol=1e-13, err_msg=k)
+
+
+_CONT = [("Cauchy", {"loc": [0.3, -1.0, 2.0], "scale": [0.5, 2.0, 1.5]}),
+         ("HalfCauchy", {"scale": [0.5, 2.0, 1.5]}),
+         ("HalfNormal", {"scale": [0.5, 2.0, 1.5]})]
+
+
+@pytest.mark.parametrize("name,params", _CONT)
+def test_heavy_tailed_and_half_distributions_match_torch(name, params):
+    rng = np.random.default_rng(43)
+    value = np.array([[0.7, 3.0, 0.2], [0.0, 1.0, -0.5]])  # -0.5: outside the half supports
+    prob = np.array([0.1, 0.5, 0.93])
+    u = rng.standard_normal((2, 3))
+    (td, tl), (gd, gl) = _dist_pair(name, params, validate_args=False)  # -0.5 scored too
+    for fn in ("log_prob", "cdf"):
+        tv, gv = getattr(td, fn)(torch.tensor(value)), getattr(gd, fn)(tg.tensor(value))
+        np.testing.assert_allclose(gv.data, tv.detach().numpy(), rtol=1e-12, atol=1e-15)
+    tot_t = (td.log_prob(torch.tensor(value[:1])) * torch.tensor(u[:1])).sum() + \
+        (td.icdf(torch.tensor(prob)) * torch.tensor(u[1])).sum() + td.entropy().sum()
+    tot_g = (gd.log_prob(tg.tensor(value[:1])) * tg.tensor(u[:1])).sum() + \
+        (gd.icdf(tg.tensor(prob)) * tg.tensor(u[1])).sum() + gd.entropy().sum()
+    tot_t.backward()
+    tot_g.backward()
+    _grads_equal(tl, gl)
+    for attr in ("mean", "mode", "variance"):
+        np.testing.assert_allclose(getattr(gd, attr).data, getattr(td, attr).detach().numpy(),
+                                   rtol=1e-14)
+    assert gd.batch_shape == td.batch_shape and gd.has_rsample
+    e = gd.expand((4, 3))
+    assert e.batch_shape == (4, 3) and e.log_prob(tg.tensor(value[0])).shape == (4, 3)
+    # rsample: the right law (a quantile of many draws) and a pathwise gradient to the scale
+    tg.manual_seed(0)
+    s = gd.rsample((20000,))
+    assert s.shape == (20000, 3)
+    med = np.median(s.data, axis=0)
+    np.testing.assert_allclose(med, gd.icdf(tg.tensor(np.full(3, 0.5))).data, rtol=0.05, atol=0.03)
+    s.sum().backward()
+    assert all(v.grad is not None for v in gl.values())
+
+
+def test_half_and_cauchy_gradcheck_and_validation():
+    scale = tg.tensor(np.array([0.5, 2.0]), requires_grad=True)
+    loc = tg.tensor(np.array([0.1, -0.3]), requires_grad=True)
+    x = tg.tensor(np.array([0.4, 1.7]))
+    D = tg.distributions
+    assert tg.gradcheck(lambda a, b: D.Cauchy(a, b).log_prob(x) + D.Cauchy(a, b).cdf(x), (loc, scale))
+    assert tg.gradgradcheck(lambda b: D.HalfCauchy(b).log_prob(x) + D.HalfNormal(b).icdf(x / 2), (scale,))
+    with pytest.raises(ValueError):  # torch's support check, with validation on
+        D.HalfNormal(scale, validate_args=True).log_prob(tg.tensor(np.array([-1.0, 1.0])))
+    with pytest.raises(ValueError):
+        D.HalfCauchy(tg.tensor(np.array([-1.0])), validate_args=True)
+
+
+@pytest.mark.parametrize("which", ["logits", "probs"])
+def test_negative_binomial_matches_torch(which):
+    rng = np.random.default_rng(44)
+    r = np.array([[0.5, 2.0, 7.3], [1.0, 0.0, 3.0]])
+    par = rng.standard_normal((2, 3)) if which == "logits" else rng.uniform(0.05, 0.9, (2, 3))
+    value = np.array([[0.0, 3.0, 11.0], [2.0, 0.0, 1.0]])  # r = 0 with k = 0: probability 1
+    u = rng.standard_normal((2, 3))
+    (td, tl), (gd, gl) = _dist_pair("NegativeBinomial", {"total_count": r, which: par})
+    tv, gv = td.log_prob(torch.tensor(value)), gd.log_prob(tg.tensor(value))
+    np.testing.assert_allclose(gv.data, tv.detach().numpy(), rtol=1e-12)
+    # total_count's gradient through lgamma; at r = k = 0 torch's is NaN (digamma(0) times the
+    # masked zero), ours the true u * log(1 - p) (the select reads r = 1 in the lgammas there):
+    # compared where r > 0
+    (tv * torch.tensor(u)).sum().backward()
+    (gv * tg.tensor(u)).sum().backward()
+    assert np.isnan(tl["total_count"].grad.numpy()[1, 1])
+    np.testing.assert_allclose(gl["total_count"].grad.data[1, 1],
+                               u[1, 1] * np.log1p(-td.probs.detach().numpy()[1, 1]), rtol=1e-12)
+    mask = r > 0
+    np.testing.assert_allclose(gl["total_count"].grad.data[mask],
+                               tl["total_count"].grad.numpy()[mask], rtol=1e-10)
+    np.testing.assert_allclose(gl[which].grad.data, tl[which].grad.numpy(), rtol=1e-10, atol=1e-13)
+    for attr in ("mean", "mode", "variance"):
+        np.testing.assert_allclose(getattr(gd, attr).data, getattr(td, attr).detach().numpy(),
+                                   rtol=1e-12)
+    other = "probs" if which == "logits" else "logits"
+    np.testing.assert_allclose(getattr(gd, other).data, getattr(td, other).detach().numpy(),
+                               rtol=1e-12)
+    tg.manual_seed(1)
+    s = gd.expand((4000, 2, 3)).sample()
+    np.testing.assert_allclose(s.data.mean(0), gd.mean.data, rtol=0.15, atol=0.1)
+
+
+def test_negative_binomial_gradcheck_and_errors():
+    D = tg.distributions
+    r = tg.tensor(np.array([0.7, 2.5]), requires_grad=True)
+    lg = tg.tensor(np.array([-0.3, 0.8]), requires_grad=True)
+    k = tg.tensor(np.array([1.0, 4.0]))
+    assert tg.gradcheck(lambda a, b: D.NegativeBinomial(a, logits=b).log_prob(k), (r, lg))
+    assert tg.gradgradcheck(lambda a, b: D.NegativeBinomial(a, logits=b).log_prob(k), (r, lg))
+    with pytest.raises(ValueError):
+        D.NegativeBinomial(r, probs=tg.tensor(np.array([0.2, 0.3])), logits=lg)
+    with pytest.raises(ValueError):  # probs = 1 is outside [0, 1), with validation
+        D.NegativeBinomial(r, probs=tg.tensor(np.array([0.2, 1.0])), validate_args=True)
