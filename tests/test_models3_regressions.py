@@ -2650,6 +2650,173 @@ def test_p44_scvi_negative_binomial():
     assert port(_scvi_build, _scvi_train) == 4
 
 
+
+# ----------------------------------------------------------------------------------------------
+# p45 WGAN-GP with a DCGAN-style critic: bias-free strided convs, InstanceNorm2d(affine) and
+# LeakyReLU(inplace=True) (recorded in place under create_graph), the gradient penalty at random
+# interpolates (NumPy alphas), five critic steps per generator step, Adam betas (0, 0.9).
+
+def _wgangp_build(L):
+    nn = L.nn
+    g = nn.Sequential(nn.ConvTranspose2d(4, 6, 4, 1, 0, bias=False), nn.BatchNorm2d(6), nn.ReLU(True),
+                      nn.ConvTranspose2d(6, 1, 4, 2, 1), nn.Tanh())
+    d = nn.Sequential(nn.Conv2d(1, 4, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+                      nn.Conv2d(4, 8, 4, 2, 1, bias=False), nn.InstanceNorm2d(8, affine=True),
+                      nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(8, 1, 2, 1, 0))
+    return g, d
+
+
+def _wgangp_train(L, g, d):
+    rng = np.random.default_rng(45)
+    od = L.optim.Adam(d.parameters(), lr=1e-3, betas=(0.0, 0.9))
+    og = L.optim.Adam(g.parameters(), lr=1e-3, betas=(0.0, 0.9))
+    for it in range(2):
+        for _c in range(3):
+            real = L.T(np.tanh(rng.standard_normal((3, 1, 8, 8))))
+            fake = g(L.T(rng.standard_normal((3, 4, 1, 1)))).detach()
+            a = L.T(rng.uniform(size=(3, 1, 1, 1)))
+            xi = (a * real + (1 - a) * fake).requires_grad_(True)
+            (gr,) = L.X.autograd.grad(d(xi).sum(), xi, create_graph=True)
+            gp = ((gr.view(3, -1).norm(2, dim=1) - 1) ** 2).mean()
+            ld = d(fake).mean() - d(real).mean() + 10 * gp
+            od.zero_grad()
+            ld.backward()
+            od.step()
+        lg = -d(g(L.T(rng.standard_normal((3, 4, 1, 1))))).mean()
+        og.zero_grad()
+        lg.backward()
+        og.step()
+        yield {"ld": ld, "gp": gp, "lg": lg, **snap(g, d)}
+
+
+def test_p45_wgan_gp_instance_norm_inplace():
+    assert port(_wgangp_build, _wgangp_train) == 2
+
+
+# ----------------------------------------------------------------------------------------------
+# p46 StyleGAN2's modulated convolution: a mapping MLP gives per-sample styles, the weight is
+# modulated and demodulated per sample (rsqrt of the summed squares), applied as one grouped
+# conv over the batch folded into channels (x.view(1, B*C, H, W), groups=B); noise injection
+# with NumPy noise and a learned strength; the path-length penalty (gradient of the image
+# against a random direction with respect to the latents, create_graph) with an EMA target
+# buffer; Adam.
+
+def _stylegan_build(L):
+    nn = L.nn
+
+    class ModConv(nn.Module):
+        def __init__(self, cin, cout, w_dim, k=3, demod=True):
+            super().__init__()
+            r = np.random.default_rng(cin * 10 + cout)
+            self.weight = nn.Parameter(L.X.tensor(r.standard_normal((cout, cin, k, k))))
+            self.affine = nn.Linear(w_dim, cin)
+            self.noise_strength = nn.Parameter(L.X.tensor(0.1))
+            self.demod, self.pad = demod, k // 2
+
+        def forward(self, x, w, noise):
+            b, c, h, wd = x.shape
+            s = self.affine(w) + 1  # (B, Cin)
+            wt = self.weight[None] * s[:, None, :, None, None]  # (B, O, Cin, k, k)
+            if self.demod:
+                wt = wt * L.X.rsqrt(wt.pow(2).sum([2, 3, 4], keepdim=True) + 1e-8)
+            wt = wt.reshape(-1, c, wt.shape[-2], wt.shape[-1])
+            out = L.F.conv2d(x.reshape(1, b * c, h, wd), wt, padding=self.pad, groups=b)
+            out = out.view(b, -1, h, wd)
+            return L.F.leaky_relu(out + self.noise_strength * noise, 0.2)
+
+    class G(nn.Module):
+        def __init__(self, z_dim=4, w_dim=5):
+            super().__init__()
+            self.mapping = nn.Sequential(nn.Linear(z_dim, w_dim), nn.LeakyReLU(0.2),
+                                         nn.Linear(w_dim, w_dim))
+            self.const = nn.Parameter(L.X.ones(1, 3, 4, 4))
+            self.c1 = ModConv(3, 4, w_dim)
+            self.c2 = ModConv(4, 2, w_dim)
+            self.rgb = ModConv(2, 1, w_dim, k=1, demod=False)
+            self.register_buffer("pl_mean", L.X.zeros(()))
+
+        def forward(self, w, noises):
+            x = self.const.expand(w.shape[0], -1, -1, -1)
+            x = self.c1(x, w, noises[0])
+            x = L.F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+            x = self.c2(x, w, noises[1])
+            return self.rgb(x, w, 0.0)
+
+    return G()
+
+
+def _stylegan_train(L, g):
+    rng = np.random.default_rng(46)
+    opt = L.optim.Adam(g.parameters(), lr=2e-3, betas=(0.0, 0.99))
+    for _ in range(3):
+        z = L.T(rng.standard_normal((2, 4)))
+        noises = [L.T(rng.standard_normal((2, 1, 4, 4))), L.T(rng.standard_normal((2, 1, 8, 8)))]
+        w = g.mapping(z)
+        img = g(w, noises)
+        y = L.T(rng.standard_normal(img.shape)) / math.sqrt(64)
+        (gw,) = L.X.autograd.grad((img * y).sum(), w, create_graph=True)
+        lengths = gw.pow(2).sum(1).sqrt()
+        with L.X.no_grad():
+            g.pl_mean.copy_(g.pl_mean.lerp(lengths.mean(), 0.01))
+        pl = ((lengths - g.pl_mean) ** 2).mean()
+        loss = (img ** 2).mean() + 2.0 * pl
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        yield {"img": img, "pl": pl, **snap(g)}
+
+
+def test_p46_stylegan2_modulated_conv_path_length():
+    assert port(_stylegan_build, _stylegan_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# p47 second-order MAML on a sequence classifier: Conv1d front end and an LSTM whose weights
+# are swapped in by torch.func.functional_call, two inner steps with create_graph, the outer
+# loss through the inner updates (double backward through the LSTM recurrence and conv1d);
+# SGD outer optimiser with momentum.
+
+def _seqmaml_build(L):
+    nn = L.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(2, 3, 3, padding=1)
+            self.lstm = nn.LSTM(3, 4, batch_first=True)
+            self.head = nn.Linear(4, 2)
+
+        def forward(self, x):
+            h = L.F.relu(self.conv(x)).transpose(1, 2)
+            out, _ = self.lstm(h)
+            return self.head(out[:, -1])
+
+    return Net()
+
+
+def _seqmaml_train(L, m):
+    rng = np.random.default_rng(47)
+    fcall = L.X.func.functional_call
+    opt = L.optim.SGD(m.parameters(), lr=0.05, momentum=0.9)
+    for _ in range(2):
+        opt.zero_grad()
+        xs, ys = L.T(rng.standard_normal((4, 2, 5))), L.T(rng.integers(0, 2, 4))
+        xq, yq = L.T(rng.standard_normal((4, 2, 5))), L.T(rng.integers(0, 2, 4))
+        params = dict(m.named_parameters())
+        for _inner in range(2):
+            loss = L.F.cross_entropy(fcall(m, params, (xs,)), ys)
+            grads = L.X.autograd.grad(loss, list(params.values()), create_graph=True)
+            params = {k: p - 0.3 * g for (k, p), g in zip(params.items(), grads)}
+        q = L.F.cross_entropy(fcall(m, params, (xq,)), yq)
+        q.backward()
+        opt.step()
+        yield {"q": q, **snap(m)}
+
+
+def test_p47_second_order_maml_lstm_conv1d():
+    assert port(_seqmaml_build, _seqmaml_train) == 2
+
+
 # ==============================================================================================
 # Regressions for what the ports found.
 
