@@ -126,11 +126,8 @@ def test_pad_value_none_is_zero():
 
 
 def test_scalar_argument_given_a_bigger_tensor_is_named():
-    with pytest.raises(TypeError, match="alpha must be a number, got a Tensor of shape"):
-        leaf(2, 3).add(leaf(2, 3), alpha=Tensor([1.0, 2.0]))  # was item()'s message
-    # (a Tensor bound of clip is torch's Tensor overload; one that does not broadcast is named)
-    with pytest.raises(ValueError, match=r"bounds' shapes \[\(2,\)\] do not broadcast"):
-        leaf(2, 3).clip(Tensor([1.0, 2.0]))
+    with pytest.raises(TypeError, match="min must be a number, got a Tensor of shape"):
+        leaf(2, 3).clip(Tensor([1.0, 2.0]))  # was item()'s message, naming no argument
     with pytest.raises(TypeError, match="pad: value must be a number"):
         leaf(2).pad(1, value=Tensor([1.0, 2.0]))
 

@@ -164,40 +164,6 @@ def lerp(x, end, weight):
     return where(small, x + weight * diff, end - diff * (1 - weight))
 
 
-def tensor_bounds(lo, hi):
-    """Whether ``clamp(x, lo, hi)`` takes torch's Tensor overload: a bound that is a Tensor of
-    more than one element, or one that requires grad (taken as a number, it would get none)."""
-    return any(type(b) is Tensor and (b._data.size != 1 or b._requires_grad) for b in (lo, hi))
-
-
-def clamp_tensor(x, lo, hi, fn="clamp"):
-    """``clamp`` with Tensor bounds (PGD's ``clamp(x_adv, x - eps, x + eps)``), broadcast with
-    ``x`` as torch's, with torch's gradients: one bound is a select (a tie goes to the input;
-    NaN in either gives NaN with no gradient), two the ``ClampTensor`` primitive."""
-    if any(b is not None and type(b) is not Tensor for b in (lo, hi)):
-        raise TypeError(f"{fn}(): min and max must both be Tensors (or None) when one is a "
-                        f"Tensor, as torch's clamp overloads")
-    bounds = [b for b in (lo, hi) if b is not None]
-    try:
-        np.broadcast_shapes(x._data.shape, *(b._data.shape for b in bounds))
-    except ValueError:
-        raise ValueError(f"{fn}(): the bounds' shapes {[b.shape for b in bounds]} do not "
-                         f"broadcast with the input's {tuple(x.shape)}") from None
-    if lo is not None and hi is not None:
-        # torch's result type of the three (pairwise, as the selects of one bound promote)
-        dt = _promoted(_promoted(x._data, lo._data, None)[0], hi._data, None)[0].dtype
-        x, lo, hi = (t if t._data.dtype == dt else t.to(dt) for t in (x, lo, hi))
-        return apply(ops.ClampTensor, x, lo, hi)
-    b = lo if lo is not None else hi
-    sel = where(x < b, b, x) if lo is not None else where(x > b, b, x)
-    nan = _nan_mask(x) | _nan_mask(b)
-    return where(nan, np.array(np.nan, sel.dtype), sel) if nan.any() else sel
-
-
-def _nan_mask(t):
-    return np.isnan(t._data) if t._data.dtype.kind in "fc" else np.zeros((), bool)
-
-
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (default: the dtype's
     largest and lowest finite values), as torch; the gradient is ``g`` where ``x`` is finite and

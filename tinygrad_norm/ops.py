@@ -4306,31 +4306,3 @@ class MatMulShaped(Op):
 @_fw_rule(MatMulShaped)
 def _fw_matmul_shaped(tans, args, out, extra, kw):
     return _fw_matmul(tans, args, None, extra, {}).reshape(kw["shape"])
-
-
-class ClampTensor(Op):
-    """``clamp(x, lo, hi)`` with Tensor bounds (both given; one alone is a select). torch's
-    gradient masks, which no chain of selects gives: ``x`` where ``lo <= x <= hi``, ``lo``
-    where ``x < lo < hi``, ``hi`` where ``x > hi`` or ``lo > hi``. A tie ``lo == hi > x`` sends
-    the gradient nowhere, and ``hi`` keeps its share where a NaN ``lo`` makes the result NaN."""
-    name = "clamp"
-
-    @staticmethod
-    def forward(x, lo, hi):
-        return np.minimum(np.maximum(x, lo), hi)  # NaN in any of the three propagates
-
-    @staticmethod
-    def masks(x, lo, hi):
-        with np.errstate(invalid="ignore"):
-            return (x >= lo) & (x <= hi), (x < lo) & (lo < hi), (x > hi) | (lo > hi)
-
-    @staticmethod
-    def vjp(g, args, out, extra, kw, needs, xp):
-        return tuple(xp.where(m, g, 0) if need else None
-                     for m, need in zip(ClampTensor.masks(*args), needs))
-
-
-@_fw_rule(ClampTensor)
-def _fw_clamp_tensor(tans, args, out, extra, kw):
-    return _fw_sum(*(None if t is None else np.where(m, t, 0)
-                     for m, t in zip(ClampTensor.masks(*args), tans)))

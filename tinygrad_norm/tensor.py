@@ -1104,8 +1104,6 @@ class Tensor:
     def clip(self, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clip(): at least one of min and max must be given")
-        if _math_ops.tensor_bounds(min, max):  # torch's Tensor overload, differentiable
-            return _math_ops.clamp_tensor(self, min, max)
         lo, hi = _scalar_arg(min, "min"), _scalar_arg(max, "max")
         x = self
         if (type(lo) is float or type(hi) is float) and x._data.dtype.kind in "biu":
