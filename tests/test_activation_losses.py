@@ -451,8 +451,10 @@ def test_mse_loss_broadcast_warns_like_torch(torch):
     assert out.item() == 1.0
     with pytest.raises(ValueError, match="Weights and input must have the same size"):
         F.mse_loss(Tensor(np.ones(3)), Tensor(np.zeros(3)), weight=np.ones(2))
-    with pytest.raises(TypeError, match="dtype float32 but input has dtype float64"):
-        F.mse_loss(Tensor(np.ones(3)), Tensor(np.zeros(3, np.float32)))
+    # a float32 target promotes, as torch's (float64 here); a bool one is refused
+    assert F.mse_loss(Tensor(np.ones(3)), Tensor(np.zeros(3, np.float32))).dtype == np.float64
+    with pytest.raises(TypeError, match="target must be floating point, got dtype bool"):
+        F.mse_loss(Tensor(np.ones(3)), Tensor(np.zeros(3, bool)))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

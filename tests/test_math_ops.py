@@ -502,7 +502,7 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match="dim"):
         x.cumprod(2)
     with pytest.raises(TypeError, match="min must be a number"):
-        x.clamp_min(Tensor(np.zeros(2), requires_grad=True))
+        x.clamp_min("0")
     with pytest.raises(TypeError, match="give dim or axis"):
         tg.sum(x, dim=0, axis=0)
     with pytest.raises(TypeError, match="missing required argument 'dim'"):

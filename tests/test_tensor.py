@@ -646,12 +646,14 @@ def test_python_data_with_a_dtype_is_converted_straight_to_it():
     assert Tensor([0.1]).dtype == np.float32  # without dtype=: float32, as documented
 
 
-def test_a_bound_that_requires_grad_is_refused_not_detached():
+def test_a_bound_that_requires_grad_gets_its_gradient_or_is_refused():
     x = Tensor(np.array([0.0, 1.0, 2.0]), requires_grad=True)
     w = Tensor(np.array(0.5), requires_grad=True)
-    for call in (lambda: x.clip(w), lambda: x.clip(None, w), lambda: x.pad(1, value=w)):
-        with pytest.raises(TypeError, match="would get no gradient"):
-            call()  # w.grad stayed None without a word
+    x.clip(w).sum().backward()  # a clamp bound is differentiable, as torch's tensor bounds
+    x.clip(None, w).sum().backward()
+    assert w.grad.item() == 3.0 and np.array_equal(x.grad.numpy(), [1.0, 1.0, 1.0])
+    with pytest.raises(TypeError, match="would get no gradient"):
+        x.pad(1, value=w)  # w.grad stayed None without a word
     np.testing.assert_array_equal(x.clip(w.detach()).numpy(), [0.5, 1.0, 2.0])
     with tg.no_grad():
         x.clip(w)

@@ -11,12 +11,28 @@ import sys
 
 COMMANDS = ("train", "graph", "bench", "experiment")
 
+DESCRIPTION = """\
+Train, draw and benchmark networks whose dropout and normalizations are composite ops of a small
+NumPy autograd engine, and rerun the experiments that test claims about them. Everything runs
+offline, on the 8x8 digits that ship with scikit-learn unless MNIST files are given.
+"""
+
+# One first line per command, so that `tinygrad-norm --help` alone shows how to start.
+EPILOG = """\
+examples:
+  tinygrad-norm train                        MLP with batch norm and dropout on the digits
+  tinygrad-norm graph                        draw one training step, where gradients stop
+  tinygrad-norm bench --quick                composite vs hand-written backward, about a minute
+  tinygrad-norm experiment list              the claims the experiments test
+
+'tinygrad-norm COMMAND --help' lists a command's options.
+"""
+
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="tinygrad-norm",
-        description="Train, draw and benchmark networks whose dropout and normalizations are "
-                    "composite ops of a small NumPy autograd engine.")
+        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:

@@ -853,3 +853,10 @@ from .linalg_solvers import _torch_lu_unpack, _torch_matrix_exp, \
 
 __all__ += ["solve_triangular", "matrix_exp", "lu_factor", "lu_factor_ex", "lu", "lu_solve",
             "lstsq"]
+
+# ---- the _ex variants, cond, tensor inverses, vander, householder_product (linalg_extras.py) ----
+from .linalg_extras import cholesky_ex, cond, householder_product, inv_ex, solve_ex, \
+    tensorinv, tensorsolve, vander  # noqa: E402  (linalg_extras uses the functions above)
+
+__all__ += ["cholesky_ex", "inv_ex", "solve_ex", "cond", "tensorinv", "tensorsolve", "vander",
+            "householder_product"]

@@ -164,6 +164,52 @@ def lerp(x, end, weight):
     return where(small, x + weight * diff, end - diff * (1 - weight))
 
 
+def clamp_tensors(x, lo, hi):
+    """``clamp`` with tensor bounds, as torch's: ``min(max(x, lo), hi)`` elementwise, broadcast,
+    NaN in any operand giving NaN. Each element's gradient goes to one operand by torch's rule:
+    ``x`` where ``lo <= x <= hi``; ``lo`` where ``x < lo < hi``; ``hi`` where ``x > hi`` or
+    ``lo > hi``; nothing where ``x < lo == hi`` or at a NaN. Selects on masks, so the
+    gradients (and second derivatives) come from the tape."""
+    ops_ = [t if isinstance(t, Tensor) else None if t is None else _bound(t) for t in (lo, hi)]
+    lo, hi = ops_
+    arrays = [t._data for t in (x, lo, hi) if t is not None]
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        shapes = " and ".join(f"{n} of shape {t.shape}" for n, t in
+                              (("input", x), ("min", lo), ("max", hi)) if t is not None)
+        raise ValueError(f"clamp(): {shapes} cannot be broadcast together") from None
+    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    wide = [a.dtype for a in arrays if a.dtype.kind == "f" and a.ndim]  # a 0-d one does not widen
+    dtype = np.result_type(*(wide or floats)) if floats else np.result_type(*arrays)
+    xd = arrays[0].astype(dtype, copy=False)
+    lod = None if lo is None else lo._data.astype(dtype, copy=False)
+    hid = None if hi is None else hi._data.astype(dtype, copy=False)
+    value, take_x = xd, np.ones(xd.shape, bool)
+    with np.errstate(invalid="ignore"):
+        if lod is not None:
+            value = np.maximum(value, lod)
+            take_x = take_x & (xd >= lod)
+        if hid is not None:
+            value = np.minimum(value, hid)
+            take_x = take_x & (xd <= hid)
+            take_hi = (xd > hid) if lod is None else (xd > hid) | (lod > hid)
+        if lod is not None:
+            take_lo = (xd < lod) if hid is None else (xd < lod) & (lod < hid)
+    out = Tensor._wrap(value)  # a constant where no operand gets the gradient
+    if hid is not None:
+        out = where(take_hi, hi.astype(dtype) if hi.dtype != dtype else hi, out)
+    if lod is not None:
+        out = where(take_lo, lo.astype(dtype) if lo.dtype != dtype else lo, out)
+    return where(take_x, x.astype(dtype) if x.dtype != dtype else x, out)
+
+
+def _bound(v):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"clamp(): a bound must be a Tensor or a number, not {type(v).__name__}")
+    return Tensor._wrap(np.asarray(v))
+
+
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (default: the dtype's
     largest and lowest finite values), as torch; the gradient is ``g`` where ``x`` is finite and

@@ -127,13 +127,19 @@ def _promoted(a, b, op):
     """Two arrays in PyTorch's result type, where NumPy's would differ: a float operand's dtype
     wins over an integer or bool one (float32 with int64 is float32, NumPy says float64); within
     one kind a dimensioned operand's dtype wins over a 0-d one's (float32 with a 0-d float64 is
-    float32); integers divided are float32. Otherwise NumPy's promotion (float32 with float64
-    arrays is float64, as in torch)."""
+    float32); integers divided are float32; float32 with float64 (both dimensioned or both 0-d)
+    is float64, the float32 operand cast before the op. Otherwise NumPy's promotion."""
     fa, fb = a.dtype.kind in "fc", b.dtype.kind in "fc"
     if fa != fb:
         return (a, b.astype(a.dtype)) if fa else (a.astype(b.dtype), b)
     if not fa and op is ops.Div:
         return a.astype(_dd.DEFAULT), b.astype(_dd.DEFAULT)
+    if fa and a.dtype != b.dtype and (a.ndim == 0) == (b.ndim == 0):
+        # float32 with float64: the narrower one cast up front, as torch computes in the result
+        # type -- left to NumPy, a VJP reading the float32 operand (pow's log(a) for the
+        # exponent's gradient) would give a float64 gradient float32's digits
+        wide = np.promote_types(a.dtype, b.dtype)
+        return a.astype(wide, copy=False), b.astype(wide, copy=False)
     if a.dtype != b.dtype and (a.ndim == 0) != (b.ndim == 0) and \
             _CATEGORY[a.dtype.kind] == _CATEGORY[b.dtype.kind]:  # bool with an int 0-d: int
         with np.errstate(over="ignore"):  # a 0-d value beyond the narrower type: inf, as torch
@@ -1104,6 +1110,8 @@ class Tensor:
     def clip(self, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clip(): at least one of min and max must be given")
+        if _tensor_bound(min) or _tensor_bound(max):
+            return _math_ops.clamp_tensors(self, min, max)
         lo, hi = _scalar_arg(min, "min"), _scalar_arg(max, "max")
         x = self
         if (type(lo) is float or type(hi) is float) and x._data.dtype.kind in "biu":
@@ -2514,6 +2522,13 @@ def _copy_source(src, t):
             raise ValueError(f"copy_: values of shape {s._data.shape} do not fit the tensor's "
                              f"shape {t._data.shape}") from None
     return s.clone()
+
+
+def _tensor_bound(v):
+    """A clamp bound taken elementwise: a Tensor of several elements, or one on the graph (a
+    one-element Tensor without history stays the fast scalar bound: the same values)."""
+    return type(v) is Tensor and (v._data.size != 1 or (v._requires_grad and _state.enabled)
+                                  or v._fw is not None)
 
 
 def _scalar_arg(v, name):

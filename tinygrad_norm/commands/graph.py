@@ -194,11 +194,17 @@ def write_step_graphs(model, x, y, out, fmt="svg", collapse=False, sample=0, max
         gen.bit_generator.state = state
     graphs = [("opgraph", g)]
 
-    try:
-        graphs.append(("neurons", viz.neurons(model, xt, yt, sample=sample,
-                                              max_neurons=max_neurons, training=training)))
-    except ValueError as e:
-        notes.append(f"no neuron graph: {e}")
+    # The neuron view draws MLPs. For a CNN the command says so in its own terms; viz's error
+    # (which layer it cannot draw, and the Python call to use instead) is for library users.
+    if any(type(m).__name__.startswith("Conv") for m in model.modules()):
+        notes.append(f"no neuron graph: the neuron view draws MLPs only; opgraph.{fmt} shows "
+                     f"this model's step")
+    else:
+        try:
+            graphs.append(("neurons", viz.neurons(model, xt, yt, sample=sample,
+                                                  max_neurons=max_neurons, training=training)))
+        except ValueError as e:
+            notes.append(f"no neuron graph: {e}")
 
     for name, graph in graphs:
         path = os.path.join(out, f"{name}.{fmt}")

@@ -183,8 +183,9 @@ def register(subparsers):
     g.add_argument("--out", default=d["out"], metavar="DIR",
                    help="where metrics.json, curves.png and model.npz go (default: %(default)s)")
     g.add_argument("--graph", action=argparse.BooleanOptionalAction, default=True,
-                   help="also write the op view and the neuron view of one training step, "
-                        "opgraph.svg and neurons.svg (default: on; --no-graph skips them)")
+                   help="also write the op view and (for an MLP) the neuron view of one "
+                        "training step, opgraph.svg and neurons.svg (default: on; --no-graph "
+                        "skips them)")
     g.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress bars: print one line per epoch instead")
     p.set_defaults(func=lambda args: run(args, p))

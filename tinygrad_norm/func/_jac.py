@@ -182,8 +182,9 @@ def hessian(func, argnums=0):
 
 
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
-    """``(func(*primals), J tangents)`` (and ``aux``), by the double-vjp trick of
-    ``autograd.functional.jvp``: two reverse passes, no forward mode."""
+    """``(func(*primals), J tangents)`` (and ``aux``): forward mode, one pass of ``func`` on
+    dual tensors; where the caller differentiates the result (primals on its graph), the
+    double-vjp trick of ``autograd.functional.jvp``, which records it."""
     what = "jvp(f, primals, tangents)"
     if not isinstance(primals, tuple):
         raise TypeError(f"{what}: Expected primals to be a tuple. E.g. it should be valid to "

@@ -58,7 +58,7 @@ def _variance(var, input, fn):
         return Tensor(np.full(input.shape, var, input.dtype))
     if not isinstance(var, Tensor):
         var = Tensor(_numeric_array(var, "var", fn).astype(input.dtype))
-    elif var.dtype != input.dtype:
+    elif var.dtype != input.dtype and var.dtype.kind != "f":  # another float type promotes
         raise TypeError(f"{fn}: var has dtype {var.dtype} but input has dtype {input.dtype}")
     if (var._data < 0).any():
         raise ValueError("var has negative entry/entries")

@@ -308,10 +308,7 @@ def _prob_target(input, target, fn):
         raise ValueError(f"{fn}: class-probability target must have the input's shape "
                          f"{input.shape}, got {shape}")
     if isinstance(target, Tensor):
-        if target.dtype != input.dtype:
-            raise TypeError(f"{fn}: target has dtype {target.dtype} but input has dtype "
-                            f"{input.dtype}")
-        return target
+        return target  # another float dtype promotes the loss, as torch's
     return Tensor(np.asarray(target, dtype=input.dtype))
 
 
@@ -334,16 +331,18 @@ def _soft_cross_entropy(logp, probs, w, ls, reduction, cdim):
 
 # ---- regression and binary classification ---------------------------------------------------
 
-def _pair_target(input, target, fn, broadcast=True):
-    """The target as a Tensor of the input's dtype; with ``broadcast``, one of another shape
-    that broadcasts is taken with PyTorch's warning (mse, l1), else only the input's shape."""
+def _pair_target(input, target, fn, broadcast=True, mixed="promote"):
+    """The target as a float Tensor; with ``broadcast``, one of another shape that broadcasts is
+    taken with PyTorch's warning (mse, l1), else only the input's shape. A target Tensor of
+    another float dtype is, as in torch, left to promote the arithmetic (``mixed="promote"``:
+    a float32 input against float64 targets gives a float64 loss), cast to the input's dtype
+    (``"input"``: torch's huber_loss), or refused (``"refuse"``: its binary_cross_entropy)."""
     _check_input(input, fn)
     if isinstance(target, Tensor):
         if target.dtype.kind != "f":
             raise TypeError(f"{fn}: target must be floating point, got dtype {target.dtype}")
         if target.dtype != input.dtype:
-            raise TypeError(f"{fn}: target has dtype {target.dtype} but input has dtype "
-                            f"{input.dtype}")
+            target = _mixed_target(input, target, fn, mixed)
     else:
         target = Tensor(_numeric_array(target, "target", fn).astype(input.dtype))
     if target.shape != input.shape and broadcast:
@@ -357,6 +356,13 @@ def _pair_target(input, target, fn, broadcast=True):
                       f"({input.shape}). This will likely lead to incorrect results due to "
                       f"broadcasting. Please ensure they have the same size.", stacklevel=3)
     return target
+
+
+def _mixed_target(input, target, fn, mixed):
+    if mixed == "refuse":
+        raise TypeError(f"{fn}: target has dtype {target.dtype} but input has dtype "
+                        f"{input.dtype}")
+    return target.astype(input.dtype) if mixed == "input" else target
 
 
 def _elementwise_weight(weight, shape, dtype, fn, same_size, name="weight"):
@@ -456,7 +462,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     delta = _nonnegative(delta, "delta", fn)
     if delta == 0.0:
         raise ValueError(f"{fn}: delta must be positive, got 0")
-    target = _pair_target(input, target, fn)
+    target = _pair_target(input, target, fn, mixed="input")
     w = _elementwise_weight(weight, input.shape, input.dtype, fn, same_size=True)
     if input.dtype == np.float16:  # as torch's kernel, in float32 (d * d overflows float16)
         return huber_loss(input.astype(np.float32), target.astype(np.float32), reduction, delta,
@@ -477,7 +483,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     fn = "binary_cross_entropy"
     reduction = _reduction(fn, reduction, size_average, reduce)
     _not_differentiable(weight, "weight", fn)
-    target = _pair_target(input, target, fn, broadcast=False)  # no broadcast warning first
+    target = _pair_target(input, target, fn, broadcast=False, mixed="refuse")  # no warning first
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "

@@ -12,23 +12,23 @@ from ..tensor import Tensor, minimum, where
 from ._checks import _flag, _real
 from .activation import _logsigmoid
 from .distance import pairwise_distance
-from .losses import (_check_input, _elementwise_weight, _not_differentiable, _numeric_array,
-                     _reduce, _reduction, _safe_div)
+from .losses import (_check_input, _elementwise_weight, _mixed_target, _not_differentiable,
+                     _numeric_array, _reduce, _reduction, _safe_div)
 
 __all__ = ["soft_margin_loss", "multilabel_soft_margin_loss", "multi_margin_loss",
            "multilabel_margin_loss", "triplet_margin_with_distance_loss"]
 
 
-def _float_target(input, target, fn):
-    """``target`` as a Tensor of the input's dtype that broadcasts with it (PyTorch broadcasts
-    these losses' operands without the warning of ``mse_loss``)."""
+def _float_target(input, target, fn, mixed="promote"):
+    """``target`` as a float Tensor that broadcasts with the input (PyTorch broadcasts these
+    losses' operands without the warning of ``mse_loss``); another float dtype as in
+    losses._pair_target."""
     _check_input(input, fn)
     if isinstance(target, Tensor):
         if target.dtype.kind in "biu":  # labels or counts as integers: PyTorch takes them
             target = target.astype(input.dtype)
         elif target.dtype != input.dtype:
-            raise TypeError(f"{fn}: target has dtype {target.dtype} but input has dtype "
-                            f"{input.dtype}")
+            target = _mixed_target(input, target, fn, mixed)
     else:
         target = Tensor(_numeric_array(target, "target", fn).astype(input.dtype))
     try:
@@ -72,7 +72,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     fn = "soft_margin_loss"
     reduction = _reduction(fn, reduction, size_average, reduce)
     _not_differentiable(target, "target", fn)  # PyTorch's kernel has no target gradient
-    target = _float_target(input, target, fn)
+    target = _float_target(input, target, fn, mixed="input")  # torch: the input's dtype
     with scope(fn, reduction=reduction):
         return _reduce(-_logsigmoid(target * input), reduction)
 
