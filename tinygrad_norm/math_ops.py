@@ -198,7 +198,11 @@ def clamp_tensors(x, lo, hi):
             take_lo = (xd < lod) if hid is None else (xd < lod) & (lod < hid)
     out = Tensor._wrap(value)  # a constant where no operand gets the gradient
     if hid is not None:
-        out = where(take_hi, hi.astype(dtype) if hi.dtype != dtype else hi, out)
+        hi_ = hi.astype(dtype) if hi.dtype != dtype else hi
+        lost = take_hi & np.isnan(value)  # x > max with a NaN min: torch's value is NaN, its
+        if lost.any():                    # gradient still max's (max + NaN: both at once)
+            hi_ = hi_ + np.where(lost, np.array(np.nan, dtype), np.array(0, dtype))
+        out = where(take_hi, hi_, out)
     if lod is not None:
         out = where(take_lo, lo.astype(dtype) if lo.dtype != dtype else lo, out)
     return where(take_x, x.astype(dtype) if x.dtype != dtype else x, out)

@@ -4280,3 +4280,29 @@ def _fw_depthwise(tans, args, out, extra, kw):
     (tx, tw), (x, w) = tans, args  # bilinear: one term per input with a tangent
     return _fw_sum(None if tx is None else DepthwiseConv2d.forward(tx, w, **kw),
                    None if tw is None else DepthwiseConv2d.forward(x, tw, **kw))
+
+
+# ---- models3: a product whose result is born in the caller's shape ---------------------------
+# A convolution's GEMM gives (N, O, L); reshaping that tensor to (N, O, OH, OW) made the layer's
+# output a view of another tensor on the graph, and an in-place activation after a bias-free
+# convolution (DCGAN's LeakyReLU(inplace=True), Conv1d + ReLU(inplace=True)) was refused. Here
+# the reshape happens inside the primitive, on an array no tensor holds.
+
+class MatMulShaped(Op):
+    name = "matmul"
+    reads = MatMul.reads
+
+    @staticmethod
+    def forward(a, b, shape):
+        return _matmul(a, b).reshape(shape)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b = args
+        mm = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+        return MatMul.vjp(g.reshape(mm), args, None, extra, {}, needs, xp)
+
+
+@_fw_rule(MatMulShaped)
+def _fw_matmul_shaped(tans, args, out, extra, kw):
+    return _fw_matmul(tans, args, None, extra, {}).reshape(kw["shape"])

@@ -10,7 +10,8 @@ from ..tensor import Tensor
 
 __all__ = [
     "Constraint", "boolean", "dependent", "dependent_property", "greater_than",
-    "greater_than_eq", "independent", "integer_interval", "interval", "less_than",
+    "greater_than_eq", "half_open_interval", "independent", "integer_interval", "interval",
+    "less_than",
     "lower_cholesky", "nonnegative", "nonnegative_integer", "one_hot", "positive",
     "positive_definite", "real", "real_vector",
     "simplex", "unit_interval",
@@ -129,6 +130,13 @@ class _Interval(_Elementwise):
                 f"upper_bound={_fmt(self.upper_bound)})")
 
 
+class _HalfOpenInterval(_Interval):
+    """[lower_bound, upper_bound): NegativeBinomial's probs (1 would be no failure ever)."""
+
+    def _test(self, v):
+        return (_data(self.lower_bound) <= v) & (v < _data(self.upper_bound))
+
+
 class _IntegerInterval(_Interval):
     is_discrete = True
 
@@ -205,6 +213,7 @@ simplex = _Simplex()
 one_hot = _OneHot()
 greater_than, greater_than_eq, less_than = _GreaterThan, _GreaterThanEq, _LessThan
 interval, integer_interval, independent = _Interval, _IntegerInterval, _IndependentConstraint
+half_open_interval = _HalfOpenInterval
 
 # the matrix sets live in their own module (it imports Constraint from this one)
 from .matrix_constraints import lower_cholesky, positive_definite  # noqa: E402

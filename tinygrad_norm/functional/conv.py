@@ -94,8 +94,9 @@ def _check_grouped(input, weight, bias, groups, channels, fn):
             raise TypeError(f"{fn}: bias has dtype {bias.dtype} but weight has dtype {weight.dtype}")
 
 
-def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
-    """conv2d under the name ``fn`` (its errors and scope): conv1d runs here on a height of 1."""
+def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn, drop_height=False):
+    """conv2d under the name ``fn`` (its errors and scope): conv1d runs here on a height of 1
+    (``drop_height``: the result comes without that axis)."""
     x, unbatched = _batched(input, fn)
     _check_float(weight, "weight", fn)
     if weight.ndim != 4:
@@ -120,6 +121,8 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
         raise ValueError(f"{fn}: padded input of size ({h + sum(pads[0])} x {w + sum(pads[1])}) is "
                          f"smaller than the dilated kernel ({dilation[0] * (kh - 1) + 1} x "
                          f"{dilation[1] * (kw - 1) + 1})")
+    spatial = 1 if drop_height else 2
+    shape = ((n, o) + ((ow,) if drop_height else (oh, ow)))[1 if unbatched else 0:]
     with scope(fn, stride=stride, padding=pads, dilation=dilation, groups=groups):
         # Depthwise (MobileNet's, ConvNeXt's): kh*kw shifted multiply-adds, no window copy. One
         # output per channel only: with more, each group's product is a real GEMM again and the
@@ -127,23 +130,31 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
         if groups == c == o > 1:
             out = apply(ops.DepthwiseConv2d, x, weight.reshape(o, kh, kw), stride=stride,
                         padding=pads, dilation=dilation)
-            return _finish(out, bias, unbatched)
+            return _finish(out, bias, shape, spatial)
         cols = _im2col(x, (kh, kw), stride, pads, dilation)  # (N, C, kh, kw, OH, OW)
         k = cg * kh * kw
+        # The GEMM's (N, O, L) or (N, G, O/G, L) comes out in the layer's shape: a reshape on
+        # the graph would make the output a view, refused by an in-place activation after it.
         if groups == 1:
-            out = weight.reshape(o, k) @ cols.reshape(n, k, oh * ow)  # (N, O, L)
+            out = apply(ops.MatMulShaped, weight.reshape(o, k), cols.reshape(n, k, oh * ow),
+                        shape=shape)
         else:
-            cols = cols.reshape(n, groups, k, oh * ow)
-            out = weight.reshape(groups, o // groups, k) @ cols  # (N, G, O/G, L)
-        return _finish(out.reshape(n, o, oh, ow), bias, unbatched)
+            out = apply(ops.MatMulShaped, weight.reshape(groups, o // groups, k),
+                        cols.reshape(n, groups, k, oh * ow), shape=shape)
+        return _finish(out, bias, shape, spatial)
 
 
-def _finish(out, bias, unbatched):
-    """A convolution's (N, O, OH, OW) result with its bias added, unbatched again if it was."""
+def _finish(out, bias, shape, spatial):
+    """A convolution's result in its final ``shape`` (unbatched again, conv1d's height axis
+    gone), with its bias added over the ``spatial`` trailing axes. The result is a new array,
+    never a view of a tensor on the graph: an in-place activation after the layer
+    (``ReLU(inplace=True)``) would refuse that."""
+    if out.shape != shape:
+        out = out.reshape(shape)
+        if bias is None:  # (depthwise only) a copy, as the bias add would make one
+            return out.clone()
     if bias is not None:
-        out = out + bias.reshape(bias.shape[0], 1, 1)
-    if unbatched:
-        out = out.reshape(out.shape[1:])
+        out = out + bias.reshape((bias.shape[0],) + (1,) * spatial)
     return out
 
 

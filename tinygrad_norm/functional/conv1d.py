@@ -65,8 +65,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if padded < span and (not isinstance(pad, str) or pad in ("valid", "same")):
         raise ValueError(f"{fn}: calculated padded input size per channel: ({padded}). Kernel "
                          f"size: ({span}). Kernel size can't be greater than actual input size")
-    out = _conv2d(x, weight.unsqueeze(2), bias, (1, s), pad, (1, d), groups, fn)
-    return out.squeeze(-2)
+    return _conv2d(x, weight.unsqueeze(2), bias, (1, s), pad, (1, d), groups, fn, True)
 
 
 def _check_groups(groups, fn):
