@@ -82,6 +82,14 @@ def _primitive_cases():
         "erf": (lambda a: (a * a).erf(), [r.standard_normal(5)]),
         "gelu": (lambda a: F.gelu(a * 3.0), [r.standard_normal(7)]),
         "gelu_grad": (lambda a: apply(ops.GeluGrad, a * 3.0), [r.standard_normal(7)]),
+        "lstm_cells": (lambda a, b, c: apply(ops.LstmHidden, a, b, apply(ops.LstmCell, a, b, c)),
+                       [r.standard_normal((2, 8)), r.standard_normal((2, 8)),
+                        r.standard_normal((2, 2))]),
+        "gru_cell": (lambda a, b, c: apply(ops.GruCell, a, b, c),
+                     [r.standard_normal((2, 6)), r.standard_normal((2, 6)),
+                      r.standard_normal((2, 2))]),
+        "stack": (lambda a, b: apply(ops.Stack, a, b * b, axis=1),
+                  [r.standard_normal((2, 3)), r.standard_normal((2, 3))]),
         "setitem": (lambda x, v: tensor_index.set_item(x * 1.0, (slice(1, None),), v).tanh(),
                     [r.standard_normal((3, 2)), r.standard_normal(2)]),
         "scatter_reduce": (lambda a, b: a.scatter_reduce(0, Tensor(np.array([[0, 1], [2, 0]])),
@@ -196,7 +204,7 @@ def test_hand_rules_agree_with_the_generic_rule():
                               "prim:log_softmax", "prim:concatenate", "prim:getitem_mask",
                               "prim:where", "prim:pow_scalar", "prim:einsum", "prim:addcmul",
                               "prim:vecdot", "prim:rsqrt", "prim:sigmoid", "prim:pad",
-                              "prim:nll_loss_mean", "erf", "gelu", "conv2d", "take", "add_at",
+                              "prim:nll_loss_mean", "erf", "gelu", "stack", "conv2d", "take", "add_at",
                               "fold_unfold")]
     rng = np.random.default_rng(1)
     for fn, inputs in fns:

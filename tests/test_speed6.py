@@ -142,3 +142,90 @@ def test_gelu_vjp_takes_a_broadcast_or_other_dtype_gradient():
     np.testing.assert_array_equal(got, want)
     (got,) = ops.Gelu.vjp(np.float64(2.0), (x,), out, cdf, {}, (True,), ops.NP)
     np.testing.assert_array_equal(got, 2.0 * ops.GeluGrad.forward(x))
+
+
+# ---- fused recurrent cells ----------------------------------------------------------------------
+
+def _rand(rng, *shape, scale=1.0):
+    return Tensor(rng.standard_normal(shape) * scale, requires_grad=True)
+
+
+@pytest.mark.parametrize("lead", [(3,), (), (2, 3)])
+def test_lstm_and_gru_cells_gradcheck_and_gradgradcheck(lead):
+    rng = np.random.default_rng(5)
+    H = 2
+    gx, gh, c = _rand(rng, *lead, 4 * H, scale=1.5), _rand(rng, *lead, 4 * H), _rand(rng, *lead, H)
+    for op in (ops.LstmCell, ops.LstmHidden):
+        fn = lambda a, b, s, op=op: apply(op, a, b, s)  # noqa: E731
+        assert gradcheck(fn, [gx, gh, c])
+        assert gradgradcheck(fn, [gx, gh, c])
+    gx3, gh3, h = _rand(rng, *lead, 3 * H, scale=1.5), _rand(rng, *lead, 3 * H), _rand(rng, *lead, H)
+    fn = lambda a, b, s: apply(ops.GruCell, a, b, s)  # noqa: E731
+    assert gradcheck(fn, [gx3, gh3, h])
+    assert gradgradcheck(fn, [gx3, gh3, h])
+
+
+def test_cells_equal_their_composites_to_the_bit():
+    rng = np.random.default_rng(6)
+    H = 5
+    gx, gh = rng.standard_normal((4, 4 * H)) * 2, rng.standard_normal((4, 4 * H))
+    c = rng.standard_normal((4, H))
+    gates = gx + gh
+    s = 1 / (1 + np.exp(-gates))
+    want_c = s[:, H:2 * H] * c + s[:, :H] * np.tanh(gates[:, 2 * H:3 * H])
+    got_c, _ = ops.LstmCell.forward(gx, gh, c)
+    np.testing.assert_array_equal(got_c, want_c)
+    got_h, _ = ops.LstmHidden.forward(gx, gh, got_c)
+    np.testing.assert_array_equal(got_h, s[:, 3 * H:] * np.tanh(got_c))
+    gx3, gh3, h = gx[:, :3 * H], gh[:, :3 * H], c
+    rz = 1 / (1 + np.exp(-(gx3[:, :2 * H] + gh3[:, :2 * H])))
+    n = np.tanh(gx3[:, 2 * H:] + rz[:, :H] * gh3[:, 2 * H:])
+    got, _ = ops.GruCell.forward(gx3, gh3, h)
+    np.testing.assert_array_equal(got, n + rz[:, H:] * (h - n))
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_recurrent_layers_match_torch_with_the_fused_cells(torch, mode, dtype):
+    from tinygrad_norm import nn
+    rng = np.random.default_rng(7)
+    kw = dict(num_layers=2, bidirectional=True)
+    m = getattr(nn, mode)(3, 4, dtype=dtype, **kw)
+    tm = getattr(torch.nn, mode)(3, 4, **kw).to(torch.float64 if dtype == np.float64
+                                                else torch.float32)
+    with torch.no_grad():
+        for name, p in tm.named_parameters():
+            p.copy_(torch.from_numpy(getattr(m, name).numpy()))
+    x = rng.standard_normal((6, 2, 3)).astype(dtype)
+    g = rng.standard_normal((6, 2, 8)).astype(dtype)
+    a = Tensor(x, requires_grad=True)
+    out = m(a)[0]
+    out.backward(Tensor(g))
+    ta = torch.tensor(x, requires_grad=True)
+    tout = tm(ta)[0]
+    tout.backward(torch.from_numpy(g))
+    tol = 1e-10 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=tol, atol=tol)
+    for name, p in tm.named_parameters():
+        np.testing.assert_allclose(getattr(m, name).grad.numpy(), p.grad.numpy(), rtol=tol,
+                                   atol=tol, err_msg=name)
+
+
+def test_lstm_and_gru_record_the_fused_cells_and_one_stack():
+    from tinygrad_norm import nn
+    for mode, last in (("LSTM", ops.LstmHidden), ("GRU", ops.GruCell)):
+        m = getattr(nn, mode)(3, 4)
+        out = m(Tensor(np.ones((5, 2, 3), np.float32), requires_grad=True))[0]
+        assert out._node.op is ops.Stack and len(out._node.inputs) == 5
+        assert all(t._node.op is last for t in out._node.inputs)
+
+
+def test_stack_primitive_gradients():
+    rng = np.random.default_rng(8)
+    a, b = _rand(rng, 2, 3), _rand(rng, 2, 3)
+    for axis in (0, 1, 2):
+        fn = lambda x, y, axis=axis: apply(ops.Stack, x, y * y, axis=axis)  # noqa: E731
+        assert gradcheck(fn, [a, b])
+        assert gradgradcheck(fn, [a, b])
+    assert apply(ops.Stack, a, b, axis=1).shape == (2, 2, 3)

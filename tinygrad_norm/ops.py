@@ -4356,3 +4356,171 @@ class GeluGrad(Op):
 @_fw_rule(Gelu)
 def _fw_gelu(tans, args, out, extra, kw):
     return tans[0] * _gelu_slope(args[0], extra)
+
+
+# ---- speed6: fused recurrent cells ------------------------------------------------------------
+# An LSTM step was 16 tape nodes (a sigmoid, four gate slices, tanh, three products, an add,
+# tanh, a product, ...) and a GRU step 14, each on a (batch, hidden) state of a few KiB: the
+# engine's per-node cost was most of the time. Now the LSTM's cell update and hidden output
+# are one primitive each and the GRU's whole update is one. The values are the composites'
+# to the bit (the same operations in the same order); the VJPs are written once over ``xp``
+# with the gate activations recomputed from the inputs, or taken from the forward's ``extra``
+# in plain NumPy, so double backward stays on the tape.
+
+def _split_last(a, k):
+    """The k equal slices of ``a`` along its last axis (views of arrays, or Tensor slices)."""
+    n = a.shape[-1] // k
+    return [a[..., j * n:(j + 1) * n] for j in range(k)]
+
+
+def _xp_tanh(xp, a):
+    return np.tanh(a) if xp is NP else a.tanh()
+
+
+def _xp_cat(xp, parts):
+    if xp is NP:
+        return np.concatenate(parts, axis=-1)
+    from .tensor import concatenate
+    return concatenate(parts, axis=-1)
+
+
+def _lstm_acts(gx, gh, xp):
+    """sigmoid of the i, f gates (one call over both) and tanh of the cell gate g, of the
+    pre-activations ``gx + gh``."""
+    H = gx.shape[-1] // 4
+    s = xp.sigmoid(gx[..., :2 * H] + gh[..., :2 * H])
+    return s[..., :H], s[..., H:], _xp_tanh(xp, gx[..., 2 * H:3 * H] + gh[..., 2 * H:3 * H])
+
+
+def _lstm_o(gx, gh, xp):
+    H = gx.shape[-1] // 4
+    return xp.sigmoid(gx[..., 3 * H:] + gh[..., 3 * H:])
+
+
+def _to_both(xp, g):
+    """The same gradient for both summands: a second array of its own in NumPy (the tape may
+    add into a gradient it was handed as fresh)."""
+    return g, (g.copy() if xp is NP else g)
+
+
+class LstmCell(Op):
+    """An LSTM's cell update ``c' = sigmoid(f) c + sigmoid(i) tanh(g)``: the pre-activations
+    are ``gx + gh`` (..., 4H), the input's and the state's projections, in PyTorch's gate order
+    i, f, g, o (the o quarter unread); ``c`` the previous cell."""
+    name = "lstm_cell"
+    keeps_extra = True
+
+    @staticmethod
+    def forward(gx, gh, c):
+        si, sf, tg = _lstm_acts(gx, gh, NP)
+        out = sf * c
+        out += si * tg
+        return out, (si, sf, tg)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        gx, gh, c = args
+        si, sf, tg = extra if xp is NP else _lstm_acts(gx, gh, xp)
+        gg = gg2 = None
+        if needs[0] or needs[1]:
+            if xp is NP:  # one buffer, the o quarter zero (it does not reach c')
+                H = si.shape[-1]
+                gg = np.empty(si.shape[:-1] + (4 * H,), np.result_type(g, si))
+                np.multiply(g, tg, out=gg[..., :H])
+                gg[..., :H] *= si * (1 - si)
+                np.multiply(g, c, out=gg[..., H:2 * H])
+                gg[..., H:2 * H] *= sf * (1 - sf)
+                np.multiply(g, si, out=gg[..., 2 * H:3 * H])
+                gg[..., 2 * H:3 * H] *= 1 - tg * tg
+                gg[..., 3 * H:] = 0
+            else:
+                gg = _xp_cat(xp, [g * tg * (si * (1 - si)), g * c * (sf * (1 - sf)),
+                                  g * si * (1 - tg * tg), xp.zeros_like(si)])
+            gg, gg2 = _to_both(xp, gg)
+        return gg, gg2, (g * sf if needs[2] else None)
+
+
+class LstmHidden(Op):
+    """An LSTM's hidden output ``h = sigmoid(o) tanh(c')``, o the last quarter of ``gx + gh``
+    (as ``lstm_cell``'s), ``c'`` the new cell."""
+    name = "lstm_hidden"
+    keeps_extra = True
+
+    @staticmethod
+    def forward(gx, gh, c):
+        so, tc = _lstm_o(gx, gh, NP), np.tanh(c)
+        return so * tc, (so, tc)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        gx, gh, c = args
+        so, tc = extra if xp is NP else (_lstm_o(gx, gh, xp), c.tanh())
+        gg = gg2 = None
+        if needs[0] or needs[1]:
+            go = g * tc * (so * (1 - so))
+            if xp is NP:
+                gg = np.zeros(go.shape[:-1] + (4 * go.shape[-1],), go.dtype)
+                gg[..., 3 * go.shape[-1]:] = go
+            else:
+                gg = _xp_cat(xp, [xp.zeros_like(go)] * 3 + [go])
+            gg, gg2 = _to_both(xp, gg)
+        return gg, gg2, (g * so * (1 - tc * tc) if needs[2] else None)
+
+
+def _gru_acts(gx, gh, xp):
+    """r, z = sigmoid of the summed (..., 2H) heads; n = tanh(gx_n + r gh_n)."""
+    H = gx.shape[-1] // 3
+    rz = xp.sigmoid(gx[..., :2 * H] + gh[..., :2 * H])
+    r = rz[..., :H]
+    return r, rz[..., H:], _xp_tanh(xp, gx[..., 2 * H:] + r * gh[..., 2 * H:])
+
+
+class GruCell(Op):
+    """A GRU's update ``h' = n + z (h - n)`` (PyTorch's ``(1 - z) n + z h``) from the input's
+    and the state's (..., 3H) projections ``gx``, ``gh`` (biases included) in the order r, z,
+    n and the previous state ``h``: r, z = sigmoid(gx + gh), n = tanh(gx_n + r gh_n)."""
+    name = "gru_cell"
+    keeps_extra = True
+
+    @staticmethod
+    def forward(gx, gh, h):
+        r, z, n = _gru_acts(gx, gh, NP)
+        out = h - n
+        out *= z
+        out += n
+        return out, (r, z, n)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        gx, gh, h = args
+        r, z, n = extra if xp is NP else _gru_acts(gx, gh, xp)
+        H = n.shape[-1]
+        gn = g * (1 - z) * (1 - n * n)  # through tanh to its argument gx_n + r gh_n
+        grz = None
+        if needs[0] or needs[1]:
+            grz = [gn * gh[..., 2 * H:] * (r * (1 - r)), g * (h - n) * (z * (1 - z))]
+        ggx = _xp_cat(xp, grz + [gn]) if needs[0] else None
+        ggh = _xp_cat(xp, grz + [gn * r]) if needs[1] else None
+        return ggx, ggh, (g * z if needs[2] else None)
+
+
+class Stack(Op):
+    """``np.stack`` along ``axis``: one node where ``stack`` made one reshape per tensor and a
+    concatenation (an RNN's outputs, one per time step). Its VJP hands each input its slice."""
+    name = "stack"
+    reads_inputs = False
+
+    @staticmethod
+    def forward(*arrays, axis):
+        return np.stack(arrays, axis=axis)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        lead = (slice(None),) * kw["axis"]
+        return tuple(g[lead + (i,)] if need else None for i, need in enumerate(needs))
+
+
+@_fw_rule(Stack)
+def _fw_stack(tans, args, out, extra, kw):
+    return Stack.forward(*(np.zeros_like(a) if t is None else t for t, a in zip(tans, args)),
+                         **kw)
