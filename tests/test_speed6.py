@@ -229,3 +229,59 @@ def test_stack_primitive_gradients():
         assert gradcheck(fn, [a, b])
         assert gradgradcheck(fn, [a, b])
     assert apply(ops.Stack, a, b, axis=1).shape == (2, 2, 3)
+
+
+# ---- softplus -----------------------------------------------------------------------------------
+
+_SP_X = [-30.0, -17.0, -1.0, 0.0, -0.0, 0.5, 1.0, 2.5, 3.0, 10.0, 25.0, np.inf, -np.inf, np.nan]
+
+
+@pytest.mark.parametrize("beta, threshold", [(1.0, 20.0), (2.0, 5.0), (-1.5, 3.0), (0.5, 1.0)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softplus_matches_torch_at_edges_under_a_random_gradient(torch, beta, threshold, dtype):
+    rng = np.random.default_rng(9)
+    x = np.concatenate([_SP_X, rng.standard_normal(30) * 8]).astype(dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    a = Tensor(x, requires_grad=True)
+    out = F.softplus(a, beta, threshold)
+    out.backward(Tensor(g))
+    t = torch.tensor(x, requires_grad=True)
+    ref = torch.nn.functional.softplus(t, beta, threshold)
+    ref.backward(torch.from_numpy(g))
+    tol = 1e-12 if dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=tol, atol=tol)
+    assert out.dtype == a.grad.dtype == dtype
+    assert out._node.op is ops.Softplus
+
+
+@pytest.mark.parametrize("beta, threshold", [(1.0, 20.0), (2.0, 1.0), (-0.7, 0.5)])
+def test_softplus_gradcheck_gradgradcheck_and_second_derivative(torch, beta, threshold):
+    x = np.random.default_rng(10).standard_normal((3, 4)) * 2
+    a = Tensor(x, requires_grad=True)
+    fn = lambda t: F.softplus(t, beta, threshold)  # noqa: E731
+    assert gradcheck(fn, [a])
+    assert gradgradcheck(fn, [a])
+    g = np.random.default_rng(11).standard_normal(x.shape)
+    import tinygrad_norm as tg
+    (d,) = tg.grad(fn(a), a, Tensor(g), create_graph=True)
+    (dd,) = tg.grad((d * d).sum(), a)
+    t = torch.tensor(x, requires_grad=True)
+    (td,) = torch.autograd.grad(torch.nn.functional.softplus(t, beta, threshold), t,
+                                torch.from_numpy(g), create_graph=True)
+    (tdd,) = torch.autograd.grad((td * td).sum(), t)
+    np.testing.assert_allclose(dd.numpy(), tdd.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_softplus_values_equal_the_former_composite_to_the_bit():
+    x = np.random.default_rng(12).standard_normal(1000).astype(np.float32) * 10
+    for beta in (1.0, 3.0):
+        z = x * beta if beta != 1.0 else x
+        r = np.maximum(z, 0)
+        soft = r + np.log1p(np.exp(np.minimum(z, 0) - r))
+        if beta != 1.0:
+            soft = soft / beta
+        want = np.where(z > 20.0, x, soft)
+        np.testing.assert_array_equal(F.softplus(Tensor(x), beta).numpy(), want)
+    assert F.softplus(Tensor(np.array(-2.0))).shape == ()
+    assert F.softplus(Tensor(np.zeros((0, 2), np.float32))).shape == (0, 2)

@@ -235,15 +235,9 @@ def softplus(input, beta=1.0, threshold=20.0):
     beta = _number(beta, "beta", "softplus")
     threshold = _number(threshold, "threshold", "softplus")
     with scope("softplus", beta=beta, threshold=threshold):
-        z = input * beta if beta != 1.0 else input
-        # max(z, 0) + log1p(exp(-|z|)), the kinks as in _logsigmoid (and max(z, 0) a relu, 0 at
-        # 0 as the select it replaced): exact second derivative at 0, and log1p keeps the tail
-        # (softplus(-17) was 0 in float32)
-        r = z.relu()
-        soft = r + (z.clip(max=0.0) - r).exp().log1p()
-        if beta != 1.0:
-            soft = soft / beta
-        return where(z.data > threshold, input, soft)
+        # one primitive (ops.Softplus): max(z, 0) + log1p(exp(-|z|)), log1p keeping the tail
+        # (softplus(-17) was 0 in float32), where seven nodes computed the same
+        return apply(ops.Softplus, input, beta=beta, threshold=threshold)
 
 
 def linear(input, weight, bias=None):
