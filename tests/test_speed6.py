@@ -285,3 +285,50 @@ def test_softplus_values_equal_the_former_composite_to_the_bit():
         np.testing.assert_array_equal(F.softplus(Tensor(x), beta).numpy(), want)
     assert F.softplus(Tensor(np.array(-2.0))).shape == ()
     assert F.softplus(Tensor(np.zeros((0, 2), np.float32))).shape == (0, 2)
+
+
+# ---- smooth L1 ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("beta", [1.0, 0.5, 2.0, 1e-3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_smooth_l1_matches_torch_at_the_seams(torch, beta, dtype):
+    rng = np.random.default_rng(13)
+    t = rng.standard_normal(40)
+    d = np.concatenate([[0.0, -0.0, beta, -beta, beta * (1 + 1e-9), 1e-30, np.inf, -np.inf],
+                        rng.standard_normal(32) * 2 * beta])
+    x = (t + d).astype(dtype)
+    t = t.astype(dtype)
+    g = rng.standard_normal(40).astype(dtype)
+    for reduction in ("none", "mean", "sum"):
+        a, b = Tensor(x, requires_grad=True), Tensor(t, requires_grad=True)
+        out = F.smooth_l1_loss(a, b, reduction=reduction, beta=beta)
+        up = g if reduction == "none" else np.array(g[0])
+        out.backward(Tensor(up))
+        ta, tb = torch.tensor(x, requires_grad=True), torch.tensor(t, requires_grad=True)
+        ref = torch.nn.functional.smooth_l1_loss(ta, tb, reduction=reduction, beta=beta)
+        ref.backward(torch.from_numpy(up))
+        tol = 1e-12 if dtype == np.float64 else 1e-6
+        np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=tol, atol=tol)
+        assert out.dtype == a.grad.dtype == dtype
+
+
+def test_smooth_l1_is_one_primitive_with_second_derivatives(torch):
+    rng = np.random.default_rng(14)
+    a, b = _rand(rng, 3, 4, scale=2.0), _rand(rng, 3, 4)
+    for beta in (1.0, 0.6):
+        fn = lambda x, y, beta=beta: F.smooth_l1_loss(x, y, reduction="none", beta=beta)  # noqa
+        assert fn(a, b)._node.op is ops.SmoothL1
+        assert gradcheck(fn, [a, b])
+        assert gradgradcheck(fn, [a, b])
+    # broadcast target (torch's warning): the gradients are summed back to each shape
+    x, y = rng.standard_normal((3, 4)), rng.standard_normal(4)
+    with pytest.warns(UserWarning):
+        ta, tb = Tensor(x, requires_grad=True), Tensor(y, requires_grad=True)
+        F.smooth_l1_loss(ta, tb, beta=0.5).backward()
+    with pytest.warns(UserWarning):
+        xa, xb = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
+        torch.nn.functional.smooth_l1_loss(xa, xb, beta=0.5).backward()
+    np.testing.assert_allclose(tb.grad.numpy(), xb.grad.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ta.grad.numpy(), xa.grad.numpy(), rtol=1e-12, atol=1e-14)

@@ -4591,3 +4591,36 @@ class SoftplusGrad(Op):
         s = xp.sigmoid(a * beta if beta != 1.0 else a)
         past = _softplus_z(_values(a), beta) > threshold
         return (xp.where(past, 0, g * (s * (1 - s) * beta)),)
+
+
+# ---- speed6: the smooth L1 loss's elements as one primitive ------------------------------------
+
+class SmoothL1(Op):
+    """``m (d - m / 2) / beta`` with ``d = a - b`` and ``m = clip(d, -beta, beta)`` (beta > 0):
+    ``d^2 / (2 beta)`` inside, ``|d| - beta / 2`` outside, without a select. Was five nodes
+    (sub, clip, mul, sub, mul; a sixth for beta != 1); the values are theirs to the bit. The
+    slope ``clip(d, -beta, beta) / beta`` is written once for arrays and Tensors (``clip`` and
+    products), so recorded it gives the composite's second derivative: 1 / beta inside, the
+    bounds included, as ``clip``'s VJP."""
+    name = "smooth_l1"
+
+    @staticmethod
+    def forward(a, b, beta):
+        d = np.subtract(a, b)
+        m = np.clip(d, -beta, beta)
+        out = np.multiply(m, 0.5)
+        np.subtract(d, out, out=out)
+        out *= m
+        if beta != 1.0:
+            out *= 1.0 / beta
+        return out
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b = args
+        beta = kw["beta"]
+        s = (a - b).clip(-beta, beta)
+        if beta != 1.0:
+            s = s * (1.0 / beta)
+        s = g * s
+        return (s if needs[0] else None), (-s if needs[1] else None)
