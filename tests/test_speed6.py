@@ -332,3 +332,26 @@ def test_smooth_l1_is_one_primitive_with_second_derivatives(torch):
         torch.nn.functional.smooth_l1_loss(xa, xb, beta=0.5).backward()
     np.testing.assert_allclose(tb.grad.numpy(), xb.grad.numpy(), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(ta.grad.numpy(), xa.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+# ---- fractional max pooling's winners (branch-free scan) ----------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fractional_max_pool_winners_with_signed_zeros_nans_and_ties(torch, dtype):
+    rng = np.random.default_rng(15)
+    vals = np.array([0.0, -0.0, 1.0, np.nan, -np.inf, np.inf, 1.0, -1.0])
+    x = rng.choice(vals, size=(2, 3, 11, 9)).astype(dtype)
+    u = rng.random((2, 3, 2)).astype(dtype)
+    g = rng.standard_normal((2, 3, 5, 4)).astype(dtype)
+    a = Tensor(x, requires_grad=True)
+    out, idx = F.fractional_max_pool2d(a, 3, output_size=(5, 4), return_indices=True,
+                                       _random_samples=Tensor(u))
+    out.backward(Tensor(g))
+    t = torch.tensor(x, requires_grad=True)
+    tout, tidx = torch.nn.functional.fractional_max_pool2d(
+        t, 3, output_size=(5, 4), return_indices=True, _random_samples=torch.from_numpy(u))
+    tout.backward(torch.from_numpy(g))
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+    np.testing.assert_array_equal(np.signbit(out.numpy()), np.signbit(tout.detach().numpy()))
+    np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy())
