@@ -94,6 +94,8 @@ def _primitive_cases():
                           [r.standard_normal(9)]),
         "smooth_l1": (lambda a, b: F.smooth_l1_loss(a * 2.0, b, reduction="none", beta=0.7),
                       [r.standard_normal(9), r.standard_normal(9)]),
+        "bce_with_logits": (lambda a, b: F.binary_cross_entropy_with_logits(
+            a * 3.0, b.sigmoid(), reduction="none"), [r.standard_normal(9), r.standard_normal(9)]),
         "stack": (lambda a, b: apply(ops.Stack, a, b * b, axis=1),
                   [r.standard_normal((2, 3)), r.standard_normal((2, 3))]),
         "setitem": (lambda x, v: tensor_index.set_item(x * 1.0, (slice(1, None),), v).tanh(),

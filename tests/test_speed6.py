@@ -355,3 +355,48 @@ def test_fractional_max_pool_winners_with_signed_zeros_nans_and_ties(torch, dtyp
     np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
     np.testing.assert_array_equal(np.signbit(out.numpy()), np.signbit(tout.detach().numpy()))
     np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy())
+
+
+# ---- binary cross entropy with logits -----------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bce_with_logits_matches_torch_and_its_former_composite(torch, dtype):
+    rng = np.random.default_rng(16)
+    x = np.concatenate([[0.0, -0.0, 40.0, -40.0, 800.0, -800.0, np.inf, -np.inf, np.nan],
+                        rng.standard_normal(31) * 5]).astype(dtype)
+    t = rng.random(40).astype(dtype)
+    t[:4] = (0.0, 1.0, 0.0, 1.0)
+    g = rng.standard_normal(40).astype(dtype)
+    w = rng.random(40).astype(dtype)
+    for weight in (None, w):
+        a, b = Tensor(x, requires_grad=True), Tensor(t, requires_grad=True)
+        out = F.binary_cross_entropy_with_logits(
+            a, b, weight=None if weight is None else Tensor(weight), reduction="none")
+        out.backward(Tensor(g))
+        ta, tb = torch.tensor(x, requires_grad=True), torch.tensor(t, requires_grad=True)
+        ref = torch.nn.functional.binary_cross_entropy_with_logits(
+            ta, tb, weight=None if weight is None else torch.from_numpy(weight),
+            reduction="none")
+        ref.backward(torch.from_numpy(g))
+        fin = np.isfinite(x)
+        tol = 1e-12 if dtype == np.float64 else 1e-5
+        np.testing.assert_allclose(out.numpy()[fin], ref.detach().numpy()[fin], rtol=tol,
+                                   atol=tol)
+        np.testing.assert_allclose(a.grad.numpy()[fin], ta.grad.numpy()[fin], rtol=tol, atol=tol)
+        np.testing.assert_allclose(b.grad.numpy()[fin], tb.grad.numpy()[fin], rtol=tol, atol=tol)
+    # the composite it replaces, to the bit (infinities and NaN included)
+    m, r = np.minimum(x, 0), np.maximum(x, 0)
+    with np.errstate(invalid="ignore"):
+        want = (1.0 - t) * x - (m - np.log1p(np.exp(m - r)))
+    got = F.binary_cross_entropy_with_logits(Tensor(x), Tensor(t), reduction="none").numpy()
+    np.testing.assert_array_equal(got, want.astype(dtype))
+
+
+def test_bce_with_logits_gradcheck_and_gradgradcheck():
+    rng = np.random.default_rng(17)
+    x = Tensor(rng.standard_normal((3, 4)) * 3, requires_grad=True)
+    t = Tensor(rng.random((3, 4)), requires_grad=True)
+    fn = lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction="none")  # noqa: E731
+    assert fn(x, t)._node.op is ops.BceWithLogits
+    assert gradcheck(fn, [x, t])
+    assert gradgradcheck(fn, [x, t])
