@@ -96,6 +96,9 @@ def _primitive_cases():
                       [r.standard_normal(9), r.standard_normal(9)]),
         "bce_with_logits": (lambda a, b: F.binary_cross_entropy_with_logits(
             a * 3.0, b.sigmoid(), reduction="none"), [r.standard_normal(9), r.standard_normal(9)]),
+        "lstm_sequence": (lambda a, b, c, d: apply(ops.LstmSequence, a, b, c, d, reverse=False),
+                          [r.standard_normal((3, 2, 8)), r.standard_normal((2, 2)),
+                           r.standard_normal((2, 2)), r.standard_normal((8, 2))]),
         "stack": (lambda a, b: apply(ops.Stack, a, b * b, axis=1),
                   [r.standard_normal((2, 3)), r.standard_normal((2, 3))]),
         "setitem": (lambda x, v: tensor_index.set_item(x * 1.0, (slice(1, None),), v).tanh(),

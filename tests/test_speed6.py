@@ -212,13 +212,34 @@ def test_recurrent_layers_match_torch_with_the_fused_cells(torch, mode, dtype):
                                    atol=tol, err_msg=name)
 
 
-def test_lstm_and_gru_record_the_fused_cells_and_one_stack():
+def test_lstm_records_one_sequence_node_and_gru_its_cells_and_one_stack():
     from tinygrad_norm import nn
-    for mode, last in (("LSTM", ops.LstmHidden), ("GRU", ops.GruCell)):
-        m = getattr(nn, mode)(3, 4)
-        out = m(Tensor(np.ones((5, 2, 3), np.float32), requires_grad=True))[0]
-        assert out._node.op is ops.Stack and len(out._node.inputs) == 5
-        assert all(t._node.op is last for t in out._node.inputs)
+    m = nn.LSTM(3, 4)
+    out = m(Tensor(np.ones((5, 2, 3), np.float32), requires_grad=True))[0]
+    assert out._node.inputs[0]._node.op is ops.LstmSequence
+    m = nn.GRU(3, 4)
+    out = m(Tensor(np.ones((5, 2, 3), np.float32), requires_grad=True))[0]
+    assert out._node.op is ops.Stack and len(out._node.inputs) == 5
+    assert all(t._node.op is ops.GruCell for t in out._node.inputs)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_lstm_sequence_gradcheck_gradgradcheck_and_steps(reverse):
+    rng = np.random.default_rng(18)
+    L, N, H = 3, 2, 2
+    gx, h0, c0 = _rand(rng, L, N, 4 * H), _rand(rng, N, H), _rand(rng, N, H)
+    w = _rand(rng, 4 * H, H, scale=0.7)
+    fn = lambda a, b, c, d: apply(ops.LstmSequence, a, b, c, d, reverse=reverse)  # noqa: E731
+    assert gradcheck(fn, [gx, h0, c0, w])
+    assert gradgradcheck(fn, [gx, h0, c0, w])
+    # the values of the per-step primitives, to the bit
+    y = fn(gx, h0, c0, w).numpy()
+    h, c = h0.numpy(), c0.numpy()
+    for t in (range(L - 1, -1, -1) if reverse else range(L)):
+        gh = h @ w.numpy().T
+        c, _ = ops.LstmCell.forward(gx.numpy()[t], gh, c)
+        h, _ = ops.LstmHidden.forward(gx.numpy()[t], gh, c)
+        np.testing.assert_array_equal(y[t], np.concatenate([h, c], axis=-1))
 
 
 def test_stack_primitive_gradients():

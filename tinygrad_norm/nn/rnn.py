@@ -3,7 +3,8 @@
 Composites: each time step is a handful of primitives (the step's slice, a matmul, and the fused
 cell update: ``lstm_cell`` and ``lstm_hidden``, or ``gru_cell``), so the gradient through time
 falls out of the tape, which replays without recursion: a sequence of thousands of steps goes
-backward like any long chain. The input projection
+backward like any long chain. A padded LSTM direction without projection is one primitive,
+``lstm_sequence`` (its VJP back-propagates through time itself, step by step, no recursion). The input projection
 ``x @ W_ih^T + b_ih`` of every step is one matmul over the whole sequence before the loop; only
 ``h @ W_hh^T`` runs per step. A packed input (``nn.utils.rnn.PackedSequence``) runs each step on
 the sequences still going: the state is sliced as sequences end (or, backward in time,
@@ -293,6 +294,12 @@ class RNNBase(Module):
         if batch_sizes is not None:
             return _packed_direction(step, gx, h, c, batch_sizes, reverse)
         L = x.shape[0]
+        if mode == "LSTM" and whrT is None and L:
+            # the whole direction as one primitive (ops.LstmSequence): the same values as the
+            # steps below, a fraction of their nodes
+            y = apply(ops.LstmSequence, gx, h, c, w_hh, reverse=reverse)  # (L, N, 2H)
+            last = y[0 if reverse else L - 1]
+            return y[..., :H], last[..., :H], last[..., H:]
         steps, outs = _time_steps(gx), [None] * L
         for t in (range(L - 1, -1, -1) if reverse else range(L)):
             h, c = step(steps[t], h, c)
