@@ -421,3 +421,74 @@ def test_bce_with_logits_gradcheck_and_gradgradcheck():
     assert fn(x, t)._node.op is ops.BceWithLogits
     assert gradcheck(fn, [x, t])
     assert gradgradcheck(fn, [x, t])
+
+
+# ---- CTC's forward recursion --------------------------------------------------------------------
+
+def _ctc_case(rng, T=6, N=3, C=5, S=3, dtype=np.float64):
+    lp = rng.standard_normal((T, N, C)).astype(dtype)
+    tg = rng.integers(1, C, (N, S))
+    tg[0, 1] = tg[0, 0]  # a repeat: no skip between them
+    return lp, tg, np.array([T, T - 2, T - 1]), np.array([S, 2, 0])
+
+
+def test_ctc_alpha_is_one_node_with_the_step_composites_values_and_gradients():
+    from tinygrad_norm.functional import ctc as C
+    rng = np.random.default_rng(19)
+    lp, tg, il, tl = _ctc_case(rng)
+    g = rng.standard_normal(3)
+    x = Tensor(lp, requires_grad=True)
+    loss = F.ctc_loss(x.log_softmax(axis=2), tg, il, tl, reduction="none")
+    loss.backward(Tensor(g))
+    # the former loop of window_logsumexp steps, run by hand on the same inputs
+    seen = []
+    real = ops.CtcAlpha.forward
+
+    def spy(lpx, start, move, stay, active, fill):
+        seen.append((lpx, start, move, stay, active, fill))
+        return real(lpx, start, move, stay, active, fill)
+    ops.CtcAlpha.forward = staticmethod(spy)
+    try:
+        F.ctc_loss(Tensor(lp).log_softmax(axis=2), tg, il, tl, reduction="none")
+    finally:
+        ops.CtcAlpha.forward = staticmethod(real)
+    lpx, start, move, stay, active, fill = seen[0]
+    lt = Tensor(lpx, requires_grad=True)
+    alpha = Tensor(start)
+    for t, mask in enumerate(ops._ctc_masks(move, stay, active)):
+        alpha = apply(ops.WindowLogsumexp, alpha, mask, size=3, fill=fill) + lt[t]
+    ga = rng.standard_normal(alpha.shape)
+    alpha.backward(Tensor(ga))
+    lt2 = Tensor(lpx, requires_grad=True)
+    got = apply(ops.CtcAlpha, lt2, start=start, move=move, stay=stay, active=active, fill=fill)
+    got.backward(Tensor(ga))
+    np.testing.assert_array_equal(got.numpy(), alpha.numpy())
+    np.testing.assert_array_equal(lt2.grad.numpy(), lt.grad.numpy())
+    assert C  # (the module under test)
+
+
+def test_ctc_alpha_gradcheck_and_gradgradcheck():
+    rng = np.random.default_rng(20)
+    lp, tg, il, tl = _ctc_case(rng, T=4, N=2, C=3, S=2)
+    tl = np.array([2, 1])
+    il = np.array([4, 3])
+    fn = lambda x: F.ctc_loss(x.log_softmax(axis=2), tg[:2], il, tl, reduction="sum")  # noqa
+    x = Tensor(lp[:, :2], requires_grad=True)
+    assert gradcheck(fn, [x])
+    assert gradgradcheck(fn, [x])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_ctc_loss_matches_torch_under_a_random_gradient(torch, dtype):
+    rng = np.random.default_rng(21)
+    lp, tg, il, tl = _ctc_case(rng, T=12, N=3, C=6, S=4, dtype=dtype)
+    tl = np.array([4, 2, 0])
+    g = rng.standard_normal(3).astype(dtype)
+    x = Tensor(lp, requires_grad=True)
+    F.ctc_loss(x.log_softmax(axis=2), tg, il, tl, reduction="none").backward(Tensor(g))
+    tx = torch.tensor(lp, requires_grad=True)
+    torch.nn.functional.ctc_loss(tx.log_softmax(2), torch.from_numpy(tg), torch.from_numpy(il),
+                                 torch.from_numpy(tl), reduction="none").backward(
+        torch.from_numpy(g))
+    tol = 1e-10 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=tol, atol=tol)

@@ -4745,3 +4745,90 @@ class LstmSequence(Op):
             dw = _matmul(flat_g.T, flat_h) if xp is NP else flat_g.T @ flat_h
         return (dgx if needs[0] else None), (dh if needs[1] else None), \
             (dc if needs[2] else None), dw
+
+
+# ---- speed6: CTC's forward recursion as one primitive -------------------------------------------
+# A CTC step was two nodes (window_logsumexp, the step's add) plus its slice of the
+# log-probabilities (a tree of slices, ~1.3 a step): ~3.3 nodes a step on a state of a few
+# hundred numbers, the engine's cost most of the loss's time. ``ctc_alpha`` runs all steps in
+# one forward, keeping each step's window weights, and its VJP walks them back: the values and
+# gradients of the same ``window_logsumexp`` steps (their forward and VJP are called as they
+# are). Recorded, the VJP rebuilds the steps from window_logsumexp nodes and runs their
+# recorded VJPs: derivatives of every order.
+
+def _ctc_masks(move, stay, active):
+    """Each step's window weights: ``move``, ``stay`` (the state kept) for the samples whose
+    input has ended (``active`` (T, N) False)."""
+    masks, mask, ended = [], move, None
+    for done in ~active:
+        if ended is None or (done != ended).any():  # a sample stopped: its mask changes once
+            mask = np.where(done, stay, move) if done.any() else move
+            ended = done
+        masks.append(mask)
+    return masks
+
+
+class CtcAlpha(Op):
+    """CTC's log-space forward variable after the last step: from ``start`` (L, N), T steps of
+    ``alpha = window_logsumexp(alpha, mask_t, size=3, fill) + lpx[t]`` over the (T, L, N)
+    log-probabilities at the extended labels, the masks from ``move``, ``stay`` and ``active``
+    (``_ctc_masks``). ``start``, the masks and ``fill`` are constants."""
+    name = "ctc_alpha"
+    keeps_extra = True
+
+    @staticmethod
+    def forward(lpx, start, move, stay, active, fill):
+        # window_logsumexp's forward, operation for operation (the same values and window
+        # weights to the bit: tests/test_speed6.py), on one buffer that holds the two rows of
+        # ``fill`` above the state, without its per-call set-up (a concatenation, the Python
+        # wrappers of max and errstate): a step's state is a few hundred numbers
+        L = start.shape[0]
+        buf = np.empty((L + 2,) + start.shape[1:], start.dtype)
+        buf[:2] = fill
+        buf[2:] = start
+        s0 = buf.strides[0]
+        view = np.ndarray((3,) + start.shape, buf.dtype, buf, 0, (s0,) + buf.strides)
+        ps = []
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for t, mask in enumerate(_ctc_masks(move, stay, active)):
+                z = np.add(view, mask)
+                m = np.maximum.reduce(z, 0)
+                if not np.isfinite(m).all():
+                    m = np.where(np.isfinite(m), m, 0).astype(z.dtype, copy=False)
+                e = np.subtract(z, m)
+                np.exp(e, out=e)
+                out = np.log(np.add.reduce(e, 0))
+                out += m
+                np.subtract(z, out, out=z)
+                np.exp(z, out=z)
+                ps.append(z)
+                np.add(out, lpx[t], out=buf[2:])  # (the add primitive's forward)
+        return buf[2:].copy(), ps
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        lpx = args[0]
+        T = lpx.shape[0]
+        wkw = dict(size=3, fill=kw["fill"])
+        masks = _ctc_masks(kw["move"], kw["stay"], kw["active"])
+        if xp is NP:
+            steps = [(lpx[0], p) for p in extra]  # (only the state's shape is read)
+        else:  # the steps again, recorded: (state before, step's logsumexp) each
+            from .tensor import Tensor, apply
+            alpha, steps = Tensor(kw["start"]), []
+            for t, mask in enumerate(masks):
+                s = apply(WindowLogsumexp, alpha, mask, **wkw)
+                steps.append((alpha, s))
+                alpha = s + lpx[t]
+        grads = [None] * T
+        for t in range(T - 1, -1, -1):
+            grads[t] = g  # d alpha_t / d lpx[t] is the identity
+            if t:
+                prev, s_or_p = steps[t]
+                if xp is NP:
+                    g = WindowLogsumexp.vjp(g, (prev, masks[t]), None, s_or_p, wkw,
+                                            (True, False), NP)[0]
+                else:
+                    g = WindowLogsumexp.vjp(g, (prev, masks[t]), s_or_p, None, wkw,
+                                            (True, False), xp)[0]
+        return (_xp_stack(xp, grads),)
