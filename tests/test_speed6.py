@@ -283,6 +283,9 @@ def test_softplus_gradcheck_gradgradcheck_and_second_derivative(torch, beta, thr
     fn = lambda t: F.softplus(t, beta, threshold)  # noqa: E731
     assert gradcheck(fn, [a])
     assert gradgradcheck(fn, [a])
+    slope = lambda t: apply(ops.SoftplusGrad, t, beta=beta, threshold=threshold)  # noqa: E731
+    assert gradcheck(slope, [a])
+    assert gradgradcheck(slope, [a])
     g = np.random.default_rng(11).standard_normal(x.shape)
     import tinygrad_norm as tg
     (d,) = tg.grad(fn(a), a, Tensor(g), create_graph=True)
