@@ -4282,6 +4282,8 @@ def _fw_depthwise(tans, args, out, extra, kw):
                    None if tw is None else DepthwiseConv2d.forward(x, tw, **kw))
 
 
+# ==== task speed6: fused primitives for the slowest everyday layers (to the end of the file) ====
+
 # ---- speed6: the exact GELU as one primitive ---------------------------------------------------
 # ``x * Phi(x)`` was five nodes (a scale, erf, an add, two products): five forward passes plus
 # five VJPs, and ``1 + erf(x / sqrt 2)`` cancelled below x = -2.5 (float32 lost every digit
