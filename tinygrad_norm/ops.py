@@ -4306,3 +4306,557 @@ class MatMulShaped(Op):
 @_fw_rule(MatMulShaped)
 def _fw_matmul_shaped(tans, args, out, extra, kw):
     return _fw_matmul(tans, args, None, extra, {}).reshape(kw["shape"])
+
+
+# ==== task speed6: fused primitives for the slowest everyday layers (to the end of the file) ====
+
+# ---- speed6: the exact GELU as one primitive ---------------------------------------------------
+# ``x * Phi(x)`` was five nodes (a scale, erf, an add, two products): five forward passes plus
+# five VJPs, and ``1 + erf(x / sqrt 2)`` cancelled below x = -2.5 (float32 lost every digit
+# from -6 on). One primitive now, with Phi from ``special_kernels_ndtr`` (erfc in the lower
+# tail, never a difference). Its slope ``Phi + x phi`` is the primitive ``gelu_grad``, whose
+# own VJP ``phi (2 - x^2)`` is written in ``xp``: derivatives of every order stay on the tape.
+
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _ndtr_array(a):
+    """Phi in ``a``'s dtype; float16 through float32 and rounded once, integers in float64."""
+    from .special_kernels_ndtr import ndtr
+    if a.dtype is _F32 or a.dtype is _F64:
+        return ndtr(a)
+    if a.dtype is _F16:
+        return ndtr(a.astype(np.float32)).astype(np.float16)
+    return ndtr(a.astype(np.float64))
+
+
+def _gelu_slope(a, cdf):
+    """``Phi(a) + a phi(a)`` given ``cdf = Phi(a)``: five passes over one fresh buffer."""
+    d = np.multiply(a, a, out=np.empty(np.shape(a), cdf.dtype))  # (an array even when 0-d)
+    d *= -0.5
+    with np.errstate(under="ignore"):
+        np.exp(d, out=d)
+    d *= a
+    d *= _INV_SQRT_2PI
+    d += cdf
+    return d
+
+
+class Gelu(Op):
+    """The exact GELU ``x Phi(x)``, Phi the standard normal CDF; keeps Phi for its VJP."""
+    name = "gelu"
+    keeps_extra = True
+
+    @staticmethod
+    def forward(a):
+        cdf = _ndtr_array(a)
+        with np.errstate(invalid="ignore"):  # -inf * 0: NaN, as torch's (silently)
+            out = np.multiply(a, cdf, out=np.empty(np.shape(a), cdf.dtype))
+        return out, cdf
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        if xp is NP:  # Phi from the forward: only phi to compute
+            d = _gelu_slope(a, extra)
+            if type(g) is np.ndarray and g.shape == d.shape and g.dtype == d.dtype:
+                d *= g
+                return (d,)
+            return (g * d,)
+        return (g * _run(GeluGrad, xp, a),)
+
+
+class GeluGrad(Op):
+    """The exact GELU's slope ``Phi(x) + x phi(x)``; its derivative is ``phi(x) (2 - x^2)``."""
+    name = "gelu_grad"
+
+    @staticmethod
+    def forward(a):
+        return _gelu_slope(a, _ndtr_array(a))
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        sq = a * a
+        return (g * (xp.exp(sq * -0.5) * _INV_SQRT_2PI * (2.0 - sq)),)
+
+
+@_fw_rule(Gelu)
+def _fw_gelu(tans, args, out, extra, kw):
+    return tans[0] * _gelu_slope(args[0], extra)
+
+
+# ---- speed6: fused recurrent cells ------------------------------------------------------------
+# An LSTM step was 16 tape nodes (a sigmoid, four gate slices, tanh, three products, an add,
+# tanh, a product, ...) and a GRU step 14, each on a (batch, hidden) state of a few KiB: the
+# engine's per-node cost was most of the time. Now the LSTM's cell update and hidden output
+# are one primitive each and the GRU's whole update is one. The values are the composites'
+# to the bit (the same operations in the same order); the VJPs are written once over ``xp``
+# with the gate activations recomputed from the inputs, or taken from the forward's ``extra``
+# in plain NumPy, so double backward stays on the tape.
+
+def _split_last(a, k):
+    """The k equal slices of ``a`` along its last axis (views of arrays, or Tensor slices)."""
+    n = a.shape[-1] // k
+    return [a[..., j * n:(j + 1) * n] for j in range(k)]
+
+
+def _xp_tanh(xp, a):
+    return np.tanh(a) if xp is NP else a.tanh()
+
+
+def _xp_cat(xp, parts):
+    if xp is NP:
+        return np.concatenate(parts, axis=-1)
+    from .tensor import concatenate
+    return concatenate(parts, axis=-1)
+
+
+def _lstm_acts(gx, gh, xp):
+    """sigmoid of the i, f gates (one call over both) and tanh of the cell gate g, of the
+    pre-activations ``gx + gh``."""
+    H = gx.shape[-1] // 4
+    s = xp.sigmoid(gx[..., :2 * H] + gh[..., :2 * H])
+    return s[..., :H], s[..., H:], _xp_tanh(xp, gx[..., 2 * H:3 * H] + gh[..., 2 * H:3 * H])
+
+
+def _lstm_o(gx, gh, xp):
+    H = gx.shape[-1] // 4
+    return xp.sigmoid(gx[..., 3 * H:] + gh[..., 3 * H:])
+
+
+def _to_both(xp, g):
+    """The same gradient for both summands: a second array of its own in NumPy (the tape may
+    add into a gradient it was handed as fresh)."""
+    return g, (g.copy() if xp is NP else g)
+
+
+class LstmCell(Op):
+    """An LSTM's cell update ``c' = sigmoid(f) c + sigmoid(i) tanh(g)``: the pre-activations
+    are ``gx + gh`` (..., 4H), the input's and the state's projections, in PyTorch's gate order
+    i, f, g, o (the o quarter unread); ``c`` the previous cell."""
+    name = "lstm_cell"
+    keeps_extra = True
+
+    @staticmethod
+    def forward(gx, gh, c):
+        si, sf, tg = _lstm_acts(gx, gh, NP)
+        out = sf * c
+        out += si * tg
+        return out, (si, sf, tg)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        gx, gh, c = args
+        si, sf, tg = extra if xp is NP else _lstm_acts(gx, gh, xp)
+        gg = gg2 = None
+        if needs[0] or needs[1]:
+            if xp is NP:  # one buffer, the o quarter zero (it does not reach c')
+                H = si.shape[-1]
+                gg = np.empty(si.shape[:-1] + (4 * H,), np.result_type(g, si))
+                np.multiply(g, tg, out=gg[..., :H])
+                gg[..., :H] *= si * (1 - si)
+                np.multiply(g, c, out=gg[..., H:2 * H])
+                gg[..., H:2 * H] *= sf * (1 - sf)
+                np.multiply(g, si, out=gg[..., 2 * H:3 * H])
+                gg[..., 2 * H:3 * H] *= 1 - tg * tg
+                gg[..., 3 * H:] = 0
+            else:
+                gg = _xp_cat(xp, [g * tg * (si * (1 - si)), g * c * (sf * (1 - sf)),
+                                  g * si * (1 - tg * tg), xp.zeros_like(si)])
+            gg, gg2 = _to_both(xp, gg)
+        return gg, gg2, (g * sf if needs[2] else None)
+
+
+class LstmHidden(Op):
+    """An LSTM's hidden output ``h = sigmoid(o) tanh(c')``, o the last quarter of ``gx + gh``
+    (as ``lstm_cell``'s), ``c'`` the new cell."""
+    name = "lstm_hidden"
+    keeps_extra = True
+
+    @staticmethod
+    def forward(gx, gh, c):
+        so, tc = _lstm_o(gx, gh, NP), np.tanh(c)
+        return so * tc, (so, tc)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        gx, gh, c = args
+        so, tc = extra if xp is NP else (_lstm_o(gx, gh, xp), c.tanh())
+        gg = gg2 = None
+        if needs[0] or needs[1]:
+            go = g * tc * (so * (1 - so))
+            if xp is NP:
+                gg = np.zeros(go.shape[:-1] + (4 * go.shape[-1],), go.dtype)
+                gg[..., 3 * go.shape[-1]:] = go
+            else:
+                gg = _xp_cat(xp, [xp.zeros_like(go)] * 3 + [go])
+            gg, gg2 = _to_both(xp, gg)
+        return gg, gg2, (g * so * (1 - tc * tc) if needs[2] else None)
+
+
+def _gru_acts(gx, gh, xp):
+    """r, z = sigmoid of the summed (..., 2H) heads; n = tanh(gx_n + r gh_n)."""
+    H = gx.shape[-1] // 3
+    rz = xp.sigmoid(gx[..., :2 * H] + gh[..., :2 * H])
+    r = rz[..., :H]
+    return r, rz[..., H:], _xp_tanh(xp, gx[..., 2 * H:] + r * gh[..., 2 * H:])
+
+
+class GruCell(Op):
+    """A GRU's update ``h' = n + z (h - n)`` (PyTorch's ``(1 - z) n + z h``) from the input's
+    and the state's (..., 3H) projections ``gx``, ``gh`` (biases included) in the order r, z,
+    n and the previous state ``h``: r, z = sigmoid(gx + gh), n = tanh(gx_n + r gh_n)."""
+    name = "gru_cell"
+    keeps_extra = True
+
+    @staticmethod
+    def forward(gx, gh, h):
+        r, z, n = _gru_acts(gx, gh, NP)
+        out = h - n
+        out *= z
+        out += n
+        return out, (r, z, n)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        gx, gh, h = args
+        r, z, n = extra if xp is NP else _gru_acts(gx, gh, xp)
+        H = n.shape[-1]
+        gn = g * (1 - z) * (1 - n * n)  # through tanh to its argument gx_n + r gh_n
+        grz = None
+        if needs[0] or needs[1]:
+            grz = [gn * gh[..., 2 * H:] * (r * (1 - r)), g * (h - n) * (z * (1 - z))]
+        ggx = _xp_cat(xp, grz + [gn]) if needs[0] else None
+        ggh = _xp_cat(xp, grz + [gn * r]) if needs[1] else None
+        return ggx, ggh, (g * z if needs[2] else None)
+
+
+class Stack(Op):
+    """``np.stack`` along ``axis``: one node where ``stack`` made one reshape per tensor and a
+    concatenation (an RNN's outputs, one per time step). Its VJP hands each input its slice."""
+    name = "stack"
+    reads_inputs = False
+
+    @staticmethod
+    def forward(*arrays, axis):
+        return np.stack(arrays, axis=axis)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        lead = (slice(None),) * kw["axis"]
+        return tuple(g[lead + (i,)] if need else None for i, need in enumerate(needs))
+
+
+@_fw_rule(Stack)
+def _fw_stack(tans, args, out, extra, kw):
+    return Stack.forward(*(np.zeros_like(a) if t is None else t for t, a in zip(tans, args)),
+                         **kw)
+
+
+# ---- speed6: softplus as one primitive ---------------------------------------------------------
+# ``max(z, 0) + log1p(exp(-|z|))`` then a select past the threshold was seven nodes (relu, clip,
+# sub, exp, log1p, add, where) and as many VJPs. Now one, with the same values to the bit (the
+# same operations in the same order: ``clip(z, max=0) - relu(z)`` is ``-|z|`` exactly), and
+# its slope ``sigmoid(z)`` (1 past the threshold) the primitive ``softplus_grad``, whose own
+# VJP ``beta s (1 - s)`` (0 past the threshold) is written in ``xp``.
+
+def _softplus_z(a, beta):
+    return a * beta if beta != 1.0 else a
+
+
+def _values(a):
+    """The array under a Tensor (a recorded VJP's argument) or the array itself."""
+    return a if isinstance(a, np.ndarray) else a.data
+
+
+class Softplus(Op):
+    """``log(1 + exp(beta x)) / beta``, and ``x`` itself where ``beta x > threshold``."""
+    name = "softplus"
+
+    @staticmethod
+    def forward(a, beta, threshold):
+        z = _softplus_z(a, beta)
+        if z.dtype.kind != "f":  # integers: in float64, as NumPy's exp would
+            z = z.astype(np.float64)
+        out = np.abs(z, out=np.empty(z.shape, z.dtype))  # (an array even when 0-d)
+        np.negative(out, out=out)
+        np.exp(out, out=out)
+        np.log1p(out, out=out)
+        out += np.maximum(z, 0)  # relu's value (NaN stays NaN)
+        if beta != 1.0:
+            out /= beta
+        np.copyto(out, a, where=z > threshold)
+        return out
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        if xp is NP:
+            d = SoftplusGrad.forward(a, **kw)
+            if type(g) is np.ndarray and g.shape == d.shape and g.dtype == d.dtype:
+                d *= g
+                return (d,)
+            return (g * d,)
+        return (g * _run(SoftplusGrad, xp, a, **kw),)
+
+
+class SoftplusGrad(Op):
+    """softplus's slope in x: ``sigmoid(beta x)``, 1 where ``beta x > threshold``."""
+    name = "softplus_grad"
+
+    @staticmethod
+    def forward(a, beta, threshold):
+        z = _softplus_z(a, beta)
+        s = Sigmoid.forward(z)
+        np.copyto(s, 1, where=z > threshold)
+        return s
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a = args[0]
+        beta, threshold = kw["beta"], kw["threshold"]
+        s = xp.sigmoid(a * beta if beta != 1.0 else a)
+        past = _softplus_z(_values(a), beta) > threshold
+        return (xp.where(past, 0, g * (s * (1 - s) * beta)),)
+
+
+# ---- speed6: the smooth L1 loss's elements as one primitive ------------------------------------
+
+class SmoothL1(Op):
+    """``m (d - m / 2) / beta`` with ``d = a - b`` and ``m = clip(d, -beta, beta)`` (beta > 0):
+    ``d^2 / (2 beta)`` inside, ``|d| - beta / 2`` outside, without a select. Was five nodes
+    (sub, clip, mul, sub, mul; a sixth for beta != 1); the values are theirs to the bit. The
+    slope ``clip(d, -beta, beta) / beta`` is written once for arrays and Tensors (``clip`` and
+    products), so recorded it gives the composite's second derivative: 1 / beta inside, the
+    bounds included, as ``clip``'s VJP."""
+    name = "smooth_l1"
+
+    @staticmethod
+    def forward(a, b, beta):
+        d = np.subtract(a, b)
+        m = np.clip(d, -beta, beta)
+        out = np.multiply(m, 0.5)
+        np.subtract(d, out, out=out)
+        out *= m
+        if beta != 1.0:
+            out *= 1.0 / beta
+        return out
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b = args
+        beta = kw["beta"]
+        s = (a - b).clip(-beta, beta)
+        if beta != 1.0:
+            s = s * (1.0 / beta)
+        s = g * s
+        return (s if needs[0] else None), (-s if needs[1] else None)
+
+
+# ---- speed6: binary cross entropy with logits (no pos_weight) as one primitive ------------------
+
+class BceWithLogits(Op):
+    """``(1 - t) x - log sigmoid(x)`` elementwise, ``log sigmoid(x)`` as
+    ``m - log1p(exp(m - relu(x)))`` with ``m = min(x, 0)`` (no overflow for any x): ten nodes
+    before (logsigmoid's six, three for the products), the same values to the bit. The VJP
+    ``sigmoid(x) - t`` (and ``-x`` for the target) is written once for arrays and Tensors."""
+    name = "bce_with_logits"
+
+    @staticmethod
+    def forward(x, t):
+        m = np.minimum(x, 0)
+        e = np.subtract(m, np.maximum(x, 0))
+        with np.errstate(invalid="ignore"):  # NaN stays NaN, as the composite's
+            np.exp(e, out=e)
+        np.log1p(e, out=e)
+        np.subtract(m, e, out=e)  # log sigmoid(x)
+        out = np.subtract(1.0, t)
+        out *= x
+        out -= e
+        return out
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        x, t = args
+        gx = gt = None
+        if needs[0]:
+            if xp is NP and type(g) is np.ndarray and g.shape == x.shape and g.dtype == x.dtype:
+                gx = Sigmoid.forward(x)
+                gx -= t
+                gx *= g
+            else:
+                gx = g * (xp.sigmoid(x) - t)
+        if needs[1]:
+            gt = -(g * x)
+        return gx, gt
+
+
+# ---- speed6: a whole LSTM direction as one primitive --------------------------------------------
+# Even at four nodes a step (the step's slice, h @ W_hh^T, lstm_cell, lstm_hidden), an LSTM of
+# 20 steps on a (16, 64) state spent most of its time in the engine: each slice's gradient is a
+# full-size array, and W_hh's gradient 20 small products added up. ``lstm_sequence`` runs the
+# recurrence in one forward and back-propagates through time in one VJP: W_hh's gradient is ONE
+# product over all steps. The VJP is written once over ``xp`` (in NumPy it reads the forward's
+# saved activations; recorded, it recomputes them with Tensor ops), so double backward holds.
+
+def _xp_stack(xp, parts):
+    if xp is NP:
+        return np.stack(parts)
+    from .tensor import apply
+    return apply(Stack, *parts, axis=0)
+
+
+def _lstm_seq_acts(gx, h0, c0, w, reverse, xp, out=None):
+    """The forward recurrence: per step (in time order) the activations i, f, g, o, tanh(c_t)
+    and the incoming state h_{t-1}, c_{t-1}; each step's ``[h_t | c_t]`` goes into ``out``
+    (NumPy) when given."""
+    L, H = gx.shape[0], h0.shape[-1]
+    h, c = h0, c0
+    acts = [None] * L
+    wT = w.T
+    for t in (range(L - 1, -1, -1) if reverse else range(L)):
+        gates = gx[t] + (_matmul(h, wT) if xp is NP else h @ wT)
+        s = xp.sigmoid(gates[..., :2 * H])
+        i, f = s[..., :H], s[..., H:]
+        g = _xp_tanh(xp, gates[..., 2 * H:3 * H])
+        o = xp.sigmoid(gates[..., 3 * H:])
+        c_new = f * c
+        c_new = c_new + i * g
+        tc = _xp_tanh(xp, c_new)
+        acts[t] = (i, f, g, o, tc, h, c)
+        h, c = o * tc, c_new
+        if out is not None:
+            out[t, ..., :H] = h
+            out[t, ..., H:] = c
+    return acts
+
+
+class LstmSequence(Op):
+    """One LSTM direction over a (L, N, 4H) input projection ``gx`` (biases included), from the
+    state ``h0``, ``c0`` (N, H) with the recurrent weight ``w`` (4H, H): the (L, N, 2H) array of
+    every step's ``[h_t | c_t]`` (in time order; with ``reverse`` the steps run from L - 1 down
+    to 0). Step by step the values of ``lstm_cell`` and ``lstm_hidden``."""
+    name = "lstm_sequence"
+    keeps_extra = True
+
+    @staticmethod
+    def forward(gx, h0, c0, w, reverse):
+        L, H = gx.shape[0], h0.shape[-1]
+        out = np.empty((L,) + h0.shape[:-1] + (2 * H,), np.result_type(gx, h0))
+        return out, _lstm_seq_acts(gx, h0, c0, w, reverse, NP, out)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        gx, h0, c0, w = args
+        reverse = kw["reverse"]
+        acts = extra if xp is NP else _lstm_seq_acts(gx, h0, c0, w, reverse, xp)
+        L, H = gx.shape[0], h0.shape[-1]
+        dh = dc = None  # the gradient flowing back into the state from the later steps
+        dgates = [None] * L
+        for t in (range(L) if reverse else range(L - 1, -1, -1)):
+            i, f, gg, o, tc, h_prev, c_prev = acts[t]
+            gh, gc = g[t, ..., :H], g[t, ..., H:]
+            if dh is not None:
+                gh, gc = gh + dh, gc + dc
+            gc = gc + gh * o * (1 - tc * tc)
+            dgates[t] = _xp_cat(xp, [gc * gg * (i * (1 - i)), gc * c_prev * (f * (1 - f)),
+                                     gc * i * (1 - gg * gg), gh * tc * (o * (1 - o))])
+            dh = dgates[t] @ w if xp is not NP else _matmul(dgates[t], w)
+            dc = gc * f
+        dgx = _xp_stack(xp, dgates) if needs[0] or needs[3] else None
+        dw = None
+        if needs[3]:  # sum_t dgates_t^T h_{t-1}: one product over all steps
+            hs = _xp_stack(xp, [a[5] for a in acts])
+            flat_g = dgx.reshape((-1, 4 * H))
+            flat_h = hs.reshape((-1, H))
+            dw = _matmul(flat_g.T, flat_h) if xp is NP else flat_g.T @ flat_h
+        return (dgx if needs[0] else None), (dh if needs[1] else None), \
+            (dc if needs[2] else None), dw
+
+
+# ---- speed6: CTC's forward recursion as one primitive -------------------------------------------
+# A CTC step was two nodes (window_logsumexp, the step's add) plus its slice of the
+# log-probabilities (a tree of slices, ~1.3 a step): ~3.3 nodes a step on a state of a few
+# hundred numbers, the engine's cost most of the loss's time. ``ctc_alpha`` runs all steps in
+# one forward, keeping each step's window weights, and its VJP walks them back: the values and
+# gradients of the same ``window_logsumexp`` steps (their forward and VJP are called as they
+# are). Recorded, the VJP rebuilds the steps from window_logsumexp nodes and runs their
+# recorded VJPs: derivatives of every order.
+
+def _ctc_masks(move, stay, active):
+    """Each step's window weights: ``move``, ``stay`` (the state kept) for the samples whose
+    input has ended (``active`` (T, N) False)."""
+    masks, mask, ended = [], move, None
+    for done in ~active:
+        if ended is None or (done != ended).any():  # a sample stopped: its mask changes once
+            mask = np.where(done, stay, move) if done.any() else move
+            ended = done
+        masks.append(mask)
+    return masks
+
+
+class CtcAlpha(Op):
+    """CTC's log-space forward variable after the last step: from ``start`` (L, N), T steps of
+    ``alpha = window_logsumexp(alpha, mask_t, size=3, fill) + lpx[t]`` over the (T, L, N)
+    log-probabilities at the extended labels, the masks from ``move``, ``stay`` and ``active``
+    (``_ctc_masks``). ``start``, the masks and ``fill`` are constants."""
+    name = "ctc_alpha"
+    keeps_extra = True
+
+    @staticmethod
+    def forward(lpx, start, move, stay, active, fill):
+        # window_logsumexp's forward, operation for operation (the same values and window
+        # weights to the bit: tests/test_speed6.py), on one buffer that holds the two rows of
+        # ``fill`` above the state, without its per-call set-up (a concatenation, the Python
+        # wrappers of max and errstate): a step's state is a few hundred numbers
+        L = start.shape[0]
+        buf = np.empty((L + 2,) + start.shape[1:], start.dtype)
+        buf[:2] = fill
+        buf[2:] = start
+        s0 = buf.strides[0]
+        view = np.ndarray((3,) + start.shape, buf.dtype, buf, 0, (s0,) + buf.strides)
+        ps = []
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for t, mask in enumerate(_ctc_masks(move, stay, active)):
+                z = np.add(view, mask)
+                m = np.maximum.reduce(z, 0)
+                if not np.isfinite(m).all():
+                    m = np.where(np.isfinite(m), m, 0).astype(z.dtype, copy=False)
+                e = np.subtract(z, m)
+                np.exp(e, out=e)
+                out = np.log(np.add.reduce(e, 0))
+                out += m
+                np.subtract(z, out, out=z)
+                np.exp(z, out=z)
+                ps.append(z)
+                np.add(out, lpx[t], out=buf[2:])  # (the add primitive's forward)
+        return buf[2:].copy(), ps
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        lpx = args[0]
+        T = lpx.shape[0]
+        wkw = dict(size=3, fill=kw["fill"])
+        masks = _ctc_masks(kw["move"], kw["stay"], kw["active"])
+        if xp is NP:
+            steps = [(lpx[0], p) for p in extra]  # (only the state's shape is read)
+        else:  # the steps again, recorded: (state before, step's logsumexp) each
+            from .tensor import Tensor, apply
+            alpha, steps = Tensor(kw["start"]), []
+            for t, mask in enumerate(masks):
+                s = apply(WindowLogsumexp, alpha, mask, **wkw)
+                steps.append((alpha, s))
+                alpha = s + lpx[t]
+        grads = [None] * T
+        for t in range(T - 1, -1, -1):
+            grads[t] = g  # d alpha_t / d lpx[t] is the identity
+            if t:
+                prev, s_or_p = steps[t]
+                if xp is NP:
+                    g = WindowLogsumexp.vjp(g, (prev, masks[t]), None, s_or_p, wkw,
+                                            (True, False), NP)[0]
+                else:
+                    g = WindowLogsumexp.vjp(g, (prev, masks[t]), s_or_p, None, wkw,
+                                            (True, False), xp)[0]
+        return (_xp_stack(xp, grads),)

@@ -163,18 +163,16 @@ def _half_in_float32(fn):
 
 @_half_in_float32
 def gelu(input, approximate="none"):
-    """Gaussian error linear unit: x * Phi(x), with Phi the standard normal CDF, computed with
-    the ``erf`` primitive (``approximate="none"``) or the tanh approximation (``"tanh"``)."""
+    """Gaussian error linear unit: x * Phi(x), with Phi the standard normal CDF, computed by
+    the ``gelu`` primitive (``approximate="none"``) or the tanh approximation (``"tanh"``)."""
     _check(input, "gelu")
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     with scope("gelu", approximate=approximate):
-        if approximate == "none":
-            cdf = apply(ops.Erf, input * (1.0 / math.sqrt(2.0))) + 1.0
-        else:
-            inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
-            cdf = inner.tanh() + 1.0
-        return input * 0.5 * cdf
+        if approximate == "none":  # one primitive: Phi accurate in both tails (ops.Gelu)
+            return apply(ops.Gelu, input)
+        inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
+        return input * 0.5 * (inner.tanh() + 1.0)
 
 
 @_may_write_input
@@ -237,15 +235,9 @@ def softplus(input, beta=1.0, threshold=20.0):
     beta = _number(beta, "beta", "softplus")
     threshold = _number(threshold, "threshold", "softplus")
     with scope("softplus", beta=beta, threshold=threshold):
-        z = input * beta if beta != 1.0 else input
-        # max(z, 0) + log1p(exp(-|z|)), the kinks as in _logsigmoid (and max(z, 0) a relu, 0 at
-        # 0 as the select it replaced): exact second derivative at 0, and log1p keeps the tail
-        # (softplus(-17) was 0 in float32)
-        r = z.relu()
-        soft = r + (z.clip(max=0.0) - r).exp().log1p()
-        if beta != 1.0:
-            soft = soft / beta
-        return where(z.data > threshold, input, soft)
+        # one primitive (ops.Softplus): max(z, 0) + log1p(exp(-|z|)), log1p keeping the tail
+        # (softplus(-17) was 0 in float32), where seven nodes computed the same
+        return apply(ops.Softplus, input, beta=beta, threshold=threshold)
 
 
 def linear(input, weight, bias=None):

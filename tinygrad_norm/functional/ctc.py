@@ -10,7 +10,9 @@ itself; above place 0 a constant ``_NEG``) weighted by a constant mask that rule
 a sample may not make, and the step's log-probabilities added. A sample whose input is shorter
 than T stops moving after its last step (its mask then keeps each place where it is, and its
 log-probabilities are 0), so after the loop the state holds every sample's alpha at its own
-last step.
+last step. The T steps run as one primitive, ``ctc_alpha``, which calls window_logsumexp's
+forward and VJP step by step (one node where each step made three, and its slices of the
+log-probabilities more).
 
 Log space without -inf: a ruled-out move gets ``_NEG`` (-1e30) instead, so that no logsumexp
 ever sees only -infs (its gradient there would be NaN, and 0 * NaN is NaN). A path through such a
@@ -25,7 +27,7 @@ import numbers
 
 import numpy as np
 
-from ..autograd import is_grad_enabled, scope
+from ..autograd import scope
 from .. import ops
 from ..tensor import Tensor, apply, concatenate, where
 from ._checks import _flag
@@ -216,35 +218,12 @@ def _log_likelihood(x, labels, il, tl, N, C):
     # log-probabilities and every other place _NEG
     start = np.full((L, N), _NEG, dt)
     start[0] = 0.0
-    alpha = Tensor(start)
-    recording = x.requires_grad and is_grad_enabled()
-    steps = _time_slices(lpx, T) if recording else [lpx[t] for t in range(T)]
-    mask, ended = move, None
-    for t in range(T):
-        done = ~active[t]
-        if ended is None or (done != ended).any():  # a sample stopped: its mask changes once
-            mask = np.where(done, stay, move) if done.any() else move
-            ended = done
-        alpha = apply(ops.WindowLogsumexp, alpha, mask, size=3, fill=_NEG) + steps[t]
+    # All T steps are one primitive (ops.CtcAlpha: the same window_logsumexp steps, without
+    # three nodes a step and the slices of lpx)
+    alpha = apply(ops.CtcAlpha, lpx, start=start, move=move, stay=stay, active=active, fill=_NEG)
     # log p = logsumexp of alpha at the last place, 2 tl, and at the last label, 2 tl - 1 (for
     # an empty target that is the _NEG row put above the state here)
     alpha = concatenate([Tensor(np.full((1, N), _NEG, dt)), alpha], axis=0)
     cols = np.arange(N)
     last = alpha[np.stack([1 + 2 * tl, 2 * tl]), np.stack([cols, cols])]
     return last.logsumexp(axis=0)
-
-
-def _time_slices(x, T, branch=4):
-    """``[x[0], ..., x[T - 1]]``, taken through a tree of slices of slices (``branch`` of them
-    each): the gradient of an index is a zero array of the indexed tensor's full size, so T
-    direct slices would make the backward O(T^2) in memory traffic; through the tree each level
-    costs a few passes over x. The 200 slices of a (200, 81, 32) float64 array, each used once,
-    forward and backward: 50 ms of CPU direct, 12-14 ms through halves or quarters."""
-    if T <= branch:
-        return [x[t] for t in range(T)]
-    size = -(-T // branch)
-    out = []
-    for lo in range(0, T, size):
-        n = min(size, T - lo)
-        out.extend(_time_slices(x[lo:lo + n], n, branch) if n > 1 else [x[lo]])
-    return out

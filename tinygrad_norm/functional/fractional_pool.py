@@ -187,8 +187,14 @@ def _winners(a, starts, kernel):
         v = np.take(flat, at + delta)
         take = v > best
         take |= np.isnan(v)
-        np.copyto(best, v, where=take)
-        np.copyto(lead, delta, where=take)
+        # Branch-free updates (a masked copyto mispredicts on every other window of a random
+        # batch: 0.7 ms an offset at (8, 32, 16, 16) windows, 3x the rest). The running
+        # maximum only feeds the comparisons, which see -0 and +0 alike, and np.maximum keeps a
+        # NaN as the scan does (nothing is greater than it); the offset is an integer blend.
+        np.maximum(best, v, out=best)
+        blend = np.subtract(delta, lead)
+        blend *= take
+        lead += blend
     return first + lead
 
 

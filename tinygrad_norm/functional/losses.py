@@ -437,19 +437,17 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
         return smooth_l1_loss(input.astype(np.float32), target.astype(np.float32),
                               reduction=reduction, beta=beta).astype(np.float16)
     with scope(fn, reduction=reduction, beta=beta):
-        d = input - target
-        a = d.abs()
         if beta == 0.0:
-            return _reduce(a, reduction)
+            return _reduce((input - target).abs(), reduction)
         # m (d - m / 2) / beta with m = clip(d, -beta, beta): 0.5 d^2 / beta inside, |d| - beta / 2
         # outside, without the two selects (each an np.where over the batch; 40% of the step).
         # The derivative through m cancels exactly inside (d - m/2 and m/2 are both d/2: halving
         # is exact) and is cut by the clip outside, so d/dd is d / beta, then sign(d) (as torch's
         # at |d| = beta too); the second derivative is 1 / beta inside, 0 at d = 0 included (an
         # abs would lose it there); an infinite d gives inf, not NaN (the clip drops m's side).
-        m = d.clip(-beta, beta)
-        loss = m * (d - m * 0.5)
-        return _reduce(loss * (1.0 / beta) if beta != 1.0 else loss, reduction)
+        # One primitive (ops.SmoothL1) with that slope: the per-node cost of six was most of the
+        # step at a batch of 64,000.
+        return _reduce(apply(ops.SmoothL1, input, target, beta=beta), reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -528,10 +526,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     pw = _elementwise_weight(pos_weight, input.shape, input.dtype, fn, same_size=False,
                              name="pos_weight")
     with scope("binary_cross_entropy_with_logits", reduction=reduction):
-        log_sig = _logsigmoid(input)
-        if pw is None:
-            loss = (1.0 - target) * input - log_sig
+        if pw is None:  # one primitive, the same values (ten nodes' overhead was most of it)
+            loss = apply(ops.BceWithLogits, input, target)
         else:
+            log_sig = _logsigmoid(input)
             loss = (1.0 - target) * input - ((pw - 1.0) * target + 1.0) * log_sig
         if w is not None:
             loss = loss * w

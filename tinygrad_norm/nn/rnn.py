@@ -1,8 +1,10 @@
 """Recurrent layers, as ``torch.nn``: RNN, LSTM, GRU and their one-step cells.
 
-Composites: each time step is a handful of primitives (a matmul, adds, sigmoid/tanh, products,
-slices), so the gradient through time falls out of the tape, which replays without recursion: a
-sequence of thousands of steps goes backward like any long chain. The input projection
+Composites: each time step is a handful of primitives (the step's slice, a matmul, and the fused
+cell update: ``lstm_cell`` and ``lstm_hidden``, or ``gru_cell``), so the gradient through time
+falls out of the tape, which replays without recursion: a sequence of thousands of steps goes
+backward like any long chain. A padded LSTM direction without projection is one primitive,
+``lstm_sequence`` (its VJP back-propagates through time itself, step by step, no recursion). The input projection
 ``x @ W_ih^T + b_ih`` of every step is one matmul over the whole sequence before the loop; only
 ``h @ W_hh^T`` runs per step. A packed input (``nn.utils.rnn.PackedSequence``) runs each step on
 the sequences still going: the state is sliced as sequences end (or, backward in time,
@@ -23,9 +25,10 @@ import warnings
 import numpy as np
 
 from .. import functional as F
+from .. import ops
 from ..autograd import scope
 from ..functional._checks import _flag
-from ..tensor import Tensor, stack, concatenate
+from ..tensor import Tensor, apply, concatenate
 from . import init
 from .linear import _count, _float_dtype
 from .module import Module, Parameter
@@ -48,24 +51,17 @@ def _rnn_step(gx, h, whT, b_hh, relu):
 
 
 def _lstm_step(gx, h, c, whT, b_hh, H, whrT=None):
-    gates = gx + _hidden(h, whT, b_hh)
-    # one sigmoid over all four gates (the cell gate's quarter unused) in place of three:
-    # the same values, and two tape nodes fewer per step
-    s = gates.sigmoid()
-    i, f, o = s[..., :H], s[..., H:2 * H], s[..., 3 * H:]
-    g = gates[..., 2 * H:3 * H].tanh()
-    c = f * c + i * g
-    h = o * c.tanh()
+    gh = _hidden(h, whT, b_hh)
+    # two fused primitives (ops.LstmCell, ops.LstmHidden; each adds gx + gh itself) in place
+    # of 13 nodes: the same values, and the engine's per-node cost was most of a step's time
+    c = apply(ops.LstmCell, gx, gh, c)
+    h = apply(ops.LstmHidden, gx, gh, c)
     return (h @ whrT if whrT is not None else h), c
 
 
 def _gru_step(gx, h, whT, b_hh, H):
-    gh = _hidden(h, whT, b_hh)
-    # r and z through one sum and one sigmoid: the same values, two tape nodes fewer per step
-    rz = (gx[..., :2 * H] + gh[..., :2 * H]).sigmoid()
-    r, z = rz[..., :H], rz[..., H:]
-    n = (gx[..., 2 * H:] + r * gh[..., 2 * H:]).tanh()
-    return n + z * (h - n)  # (1 - z) * n + z * h
+    # one fused primitive (ops.GruCell) in place of 11 nodes, the same values
+    return apply(ops.GruCell, gx, _hidden(h, whT, b_hh), h)
 
 
 # ---- argument checks ----------------------------------------------------------------------------
@@ -272,7 +268,7 @@ class RNNBase(Module):
                 hs.append(h)
                 cs.append(c)
             x = outs[0] if dirs == 1 else concatenate(outs, axis=-1)
-        return x, stack(hs), (stack(cs) if c0 is not None else None)
+        return x, _stack(hs), (_stack(cs) if c0 is not None else None)
 
     def _direction(self, x, h, c, name, reverse, batch_sizes=None):
         """One layer, one direction over x (L, N, in), or over a packed sequence's data
@@ -282,6 +278,10 @@ class RNNBase(Module):
         b_hh = getattr(self, f"bias_hh_{name}") if self.bias else None
         gx = F.linear(x, w_ih, b_ih)  # every step's input projection in one matmul
         whT, H, mode = w_hh.T, self.hidden_size, self.mode
+        if mode == "LSTM" and b_hh is not None:
+            # b_hh joins every step's projection at once (one node, not one a step): the
+            # gates are then (x W_ih^T + b_ih + b_hh) + h W_hh^T, equal up to rounding
+            gx, b_hh = gx + b_hh, None
         whrT = getattr(self, f"weight_hr_{name}").T if self.proj_size else None
 
         def step(g, h, c):
@@ -294,11 +294,17 @@ class RNNBase(Module):
         if batch_sizes is not None:
             return _packed_direction(step, gx, h, c, batch_sizes, reverse)
         L = x.shape[0]
+        if mode == "LSTM" and whrT is None and L:
+            # the whole direction as one primitive (ops.LstmSequence): the same values as the
+            # steps below, a fraction of their nodes
+            y = apply(ops.LstmSequence, gx, h, c, w_hh, reverse=reverse)  # (L, N, 2H)
+            last = y[0 if reverse else L - 1]
+            return y[..., :H], last[..., :H], last[..., H:]
         steps, outs = _time_steps(gx), [None] * L
         for t in (range(L - 1, -1, -1) if reverse else range(L)):
             h, c = step(steps[t], h, c)
             outs[t] = h
-        return stack(outs), h, c
+        return _stack(outs), h, c
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
@@ -347,6 +353,11 @@ def _packed_direction(step, gx, h, c, batch_sizes, reverse):
         h = concatenate([h] + done_h[::-1])
         c = concatenate([c] + done_c[::-1]) if c is not None else None
     return out, h, c
+
+
+def _stack(ts):
+    """``stack(ts)`` as one node (ops.Stack) where ``stack`` made one reshape per step."""
+    return apply(ops.Stack, *ts, axis=0)
 
 
 def _time_steps(gx, ends=None):
