@@ -134,3 +134,15 @@ __all__ += _isp.__all__
 from . import from_data as _aa  # noqa: E402
 from .from_data import asarray, scalar_tensor  # noqa: F401,E402
 __all__ += _aa.__all__
+
+# torch's submodules as attributes (`tg.nn.Linear`, `tg.optim.SGD`), imported at first use so
+# that `import tinygrad_norm` stays cheap (nn and optim load functional, which the core does not)
+_LAZY_SUBMODULES = ("nn", "optim", "functional", "data", "viz", "models", "training", "bench",
+                    "experiments")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

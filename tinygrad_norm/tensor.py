@@ -125,6 +125,33 @@ def _shape_of(x):
     return x._data.shape if type(x) is Tensor else np.shape(x)
 
 
+class _Size(int):
+    """``Tensor.size``: NumPy's element count, an int, that PyTorch code may also call --
+    ``x.size()`` the shape and ``x.size(d)`` the length of dim ``d``, as torch's method, so the
+    commonest torch idiom (``x.size(0)``) works rather than 'int object is not callable'."""
+    def __new__(cls, count, shape):
+        self = int.__new__(cls, count)
+        self._shape = shape
+        return self
+
+    def __call__(self, dim=None):
+        shape = self._shape
+        if dim is None:
+            return shape
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"size(): argument 'dim' must be int, not {type(dim).__name__}")
+        n = len(shape)
+        if not shape:  # (the package's ValueError for a dim out of range; torch: IndexError)
+            raise ValueError(f"Dimension specified as {dim} but tensor has no dimensions")
+        if not -n <= dim < n:
+            raise ValueError(f"Dimension out of range (expected to be in range of [{-n}, "
+                             f"{n - 1}], but got {dim})")
+        return shape[dim]
+
+    def __reduce__(self):  # pickled (deepcopy, pickle) as the plain count it stands for
+        return int, (int(self),)
+
+
 def _promoted(a, b, op):
     """Two arrays in PyTorch's result type, where NumPy's would differ: a float operand's dtype
     wins over an integer or bool one (float32 with int64 is float32, NumPy says float64); within
@@ -689,7 +716,7 @@ class Tensor:
     # ---- properties and interop ---------------------------------------------------------------
     shape = property(lambda self: self._data.shape)
     ndim = property(lambda self: self._data.ndim)
-    size = property(lambda self: self._data.size)
+    size = property(lambda self: _Size(self._data.size, self._data.shape))
     dtype = property(lambda self: self._data.dtype)
     is_leaf = property(lambda self: self._node is None)
     grad_fn = property(lambda self: self._node)

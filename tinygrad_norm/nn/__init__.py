@@ -22,6 +22,9 @@ from .pixelshuffle import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from . import init, utils  # noqa: F401
 from .. import functional  # noqa: F401
+import sys as _sys
+# torch's spelling `import torch.nn.functional as F`: the same module object under nn's name
+_sys.modules.setdefault(__name__ + ".functional", functional)
 from .fold import *  # noqa: F401,F403
 from .pooling_extra import *  # noqa: F401,F403
 from .rrelu import *  # noqa: F401,F403
