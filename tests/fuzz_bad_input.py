@@ -721,6 +721,11 @@ def fuzz_modules(records, uncovered, only):
         if valid is None:
             uncovered.append(name + " (forward)")
             continue
+        # a message naming forward's own parameter ("target", "x2") names the argument
+        try:
+            fwd_names = tuple(p for p in inspect.signature(m.forward).parameters if len(p) > 1)
+        except (TypeError, ValueError):
+            fwd_names = ()
         for i, v in enumerate(valid):
             for label, bad in bad_values(v, i == 0):
                 a = valid[:i] + (bad,) + valid[i + 1:]
@@ -728,7 +733,7 @@ def fuzz_modules(records, uncovered, only):
                 snap = snapshot(list(a) + [m])
                 r, e = call(m, a, {})
                 if e is not None:
-                    verdict, detail = classify_error(e, (n, "input", "forward"))
+                    verdict, detail = classify_error(e, (n, "input", "forward") + fwd_names)
                     ch = changed(snap)
                     if ch and verdict != "BAD":
                         verdict, detail = "BAD", f"{ch} before raising: {detail}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _argname
 from . import default_dtype as _dd
 from .tensor import Tensor, _int_arg, _one_axis, concatenate, stack
 
@@ -43,7 +44,7 @@ def _atleast(fn, shape_of):
         seq = tensors[0] if len(tensors) == 1 and not one else tensors
         out = tuple(t.reshape(shape_of(t.shape)) for t in _tensors(seq, fn))
         return out[0] if one else out
-    f.__name__ = f.__qualname__ = fn
+    _argname.rename(f, fn)
     f.__doc__ = (f"Each tensor viewed with at least {fn[-2]} dimensions, as ``torch.{fn}``: one "
                  f"tensor gives a tensor, several (or a sequence) a tuple.")
     return f
@@ -204,7 +205,7 @@ def _split_along(fn, dim_of, min_dims):
                                  f"size of the dimension {n} is not divisible by the split_size "
                                  f"{k}!")
         return tensor_split(input, indices_or_sections, d)
-    f.__name__ = f.__qualname__ = fn
+    _argname.rename(f, fn)
     f.__doc__ = f"``tensor_split`` along dim {dim_of(2)}, as ``torch.{fn}`` (sections must divide)."
     return f
 

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from . import _argname
 from . import ops, special_kernels as _sk, special_kernels_bessel as _skb, \
     special_kernels_poly as _skp
 from .pointwise import _both, _float, _tensor, logit, sinc, xlogy
@@ -164,7 +165,7 @@ def entr(input):
 def _bessel(op, fn):
     def f(input):
         return _unary(op, input, fn)
-    f.__name__ = f.__qualname__ = fn
+    _argname.rename(f, fn)
     return f
 
 
@@ -229,7 +230,7 @@ def _constant(kernel, fn):
     def f(input):
         x = _float(_tensor(input, fn))
         return Tensor._wrap(_sk.on_array(kernel, x._data).astype(x.dtype, copy=False))
-    f.__name__ = f.__qualname__ = fn
+    _argname.rename(f, fn)
     return f
 
 
@@ -325,7 +326,7 @@ def _polynomial(kernel, fn):
         _check_broadcast(x, deg, fn)
         out = kernel(x._data, deg._data)
         return Tensor._wrap(np.asarray(out).astype(x.dtype, copy=False))
-    f.__name__ = f.__qualname__ = fn
+    _argname.rename(f, fn)
     f.__doc__ = (f"torch.special.{fn}(input, n): the polynomial of degree ``n`` (truncated to an "
                  "integer; 0 for a negative degree) at ``input``, broadcast, either one a Tensor "
                  "or a Python number. No gradient, as torch.")

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import default_dtype as _dd
 from . import ops
+from . import _argname
 from . import random as _random
 from .autograd import GroupHook, Node, _state, mark_written, no_grad, run_backward
 from .autograd import backward_inputs as _backward_inputs
@@ -109,8 +110,11 @@ def _operand(x):
         return x.item()  # a 0-d array is a NumPy scalar too: np.array(2.0) must not promote
     if isinstance(x, (np.ndarray, list, tuple)):
         return Tensor(x)
-    raise TypeError(f"unsupported operand type: {type(x).__name__} (expected a Tensor, an ndarray "
-                    f"or a Python number)")
+    fn, arg = _argname.caller(x)  # the error path only: which call, which argument
+    if arg is not None:
+        raise TypeError(f"{fn}(): argument '{arg}' must be Tensor or Number, not {type(x).__name__}")
+    raise TypeError(f"{fn + '(): ' if fn else ''}unsupported operand type: {type(x).__name__} "
+                    f"(expected a Tensor, an ndarray or a Python number)")
 
 
 def _other_tensor(x, fn):
@@ -168,8 +172,9 @@ def _binary(op, a, b):
         try:  # only a shape error becomes one: e.g. an integer to a negative power keeps NumPy's
             np.broadcast_shapes(_shape_of(a), _shape_of(b))
         except ValueError:
-            raise ValueError(f"{op.name}: operands of shapes {_shape_of(a)} and {_shape_of(b)} "
-                             f"cannot be broadcast together") from None
+            raise ValueError(f"{_argname.function_prefix(op.name + ': ')}operands of shapes "
+                             f"{_shape_of(a)} and {_shape_of(b)} cannot be broadcast "
+                             f"together") from None
         raise
     if type(out) is not np.ndarray:
         out = np.asarray(out)
@@ -215,8 +220,8 @@ def _compare(fn, a, b):
     try:
         out = fn(a._data, bd)
     except ValueError:
-        raise ValueError(f"comparison: operands of shapes {a.shape} and {_shape_of(b)} cannot be "
-                         f"broadcast together") from None
+        raise ValueError(f"{_argname.function_prefix('comparison: ')}operands of shapes {a.shape} "
+                         f"and {_shape_of(b)} cannot be broadcast together") from None
     return Tensor._wrap(np.asarray(out))
 
 
@@ -232,25 +237,37 @@ def _axes(axis, ndim, what="axis"):
     out = []
     for a in items:
         if isinstance(a, (bool, np.bool_)):  # operator.index(True) is 1: summing axis 1 by accident
-            raise TypeError(f"{what} must be an int or a tuple of ints, got {axis!r}")
+            raise TypeError(f"{_axis_name(axis, what)} must be an int or a tuple of ints, got "
+                            f"{axis!r}")
         try:
             a = operator.index(a)
         except TypeError:
-            raise TypeError(f"{what} must be an int or a tuple of ints, got {axis!r}") from None
+            raise TypeError(f"{_axis_name(axis, what)} must be an int or a tuple of ints, got "
+                            f"{axis!r}") from None
         if not -max(ndim, 1) <= a < max(ndim, 1):
-            raise ValueError(f"{what} {a} is out of range for a tensor of {ndim} dimension(s)")
+            raise ValueError(f"{_axis_name(axis, what)} {a} is out of range for a tensor of {ndim} "
+                             f"dimension(s) (expected to be in range of [{-max(ndim, 1)}, "
+                             f"{max(ndim, 1) - 1}])")
         if ndim:  # a 0-d tensor takes axis 0 or -1, as in torch, and has no axis to reduce:
             out.append(a % ndim)  # NumPy rejects axis=(0,) on it, so it must become ()
     if len(set(out)) != len(out):
-        raise ValueError(f"repeated {what} in {axis!r}")
+        raise ValueError(f"{_argname.function_prefix()}repeated {what} in {axis!r}")
     return tuple(sorted(out))
+
+
+def _axis_name(axis, what):
+    """``"transpose(): dim1"``: the call and the parameter a bad axis came in as (error path),
+    unless the caller named both already (``"unsqueeze(): dim"``)."""
+    if "(): " in what:
+        return what
+    return _argname.prefix(axis, what, prefer=("dim", "axis"))
 
 
 def _one_axis(axis, ndim, what="axis"):
     """One axis (an int, negative allowed), normalized. None, a tuple or a list is a TypeError:
     ``_axes`` takes those, and its first entry would silently stand for the whole."""
     if axis is None or isinstance(axis, (tuple, list)):
-        raise TypeError(f"{what} must be an int, got {axis!r}")
+        raise TypeError(f"{_axis_name(axis, what)} must be an int, got {axis!r}")
     return _axes(axis, ndim, what)[0]
 
 
@@ -266,6 +283,7 @@ def _sorted_axes(axis, ndim):
 
 
 def _shape_arg(shape):
+    given = shape
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     try:
@@ -273,7 +291,8 @@ def _shape_arg(shape):
             raise TypeError  # operator.index(True) is 1: a bool is no size, as NumPy says
         return tuple(operator.index(s) for s in shape)
     except TypeError:
-        raise TypeError(f"shape must be a sequence of ints, got {shape!r}") from None
+        name = _argname.prefix(given if _argname.caller(given)[1] else shape, "shape")
+        raise TypeError(f"{name} must be a sequence of ints, got {shape!r}") from None
 
 
 def _new_shape(shape, fn):
@@ -342,7 +361,10 @@ def _as_data(data, dtype):
             arr = arr.astype(_dd.DEFAULT)  # Python numbers: the default dtype, as in PyTorch
     # before a dtype= cast, which would turn None into nan, "1.5" into 1.5 and drop imaginary parts
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"Tensor(): data must be numeric (bool, int or float), got dtype {arr.dtype}")
+        fn, arg = _argname.caller(data)  # "Tensor(): data" or the argument of the call it came in
+        what = "Tensor(): data" if fn in (None, "Tensor") or arg is None else \
+            f"{fn}(): argument '{arg}'"
+        raise TypeError(f"{what} must be numeric (bool, int or float), got dtype {arr.dtype}")
     if dtype is not None:
         arr = arr.astype(_dtype_arg(dtype, "Tensor"), copy=False)
     return arr
@@ -438,8 +460,7 @@ def _float_unary(op):
     ``Tensor._floating``), a float tensor as it is, tested inline (no extra call: ~0.1 us)."""
     def method(self):
         return _unary(op, self if self._data.dtype.kind == "f" else self._floating())
-    method.__name__ = method.__qualname__ = op.name
-    return method
+    return _argname.rename(method, op.name)
 
 
 class Tensor:
@@ -2193,7 +2214,7 @@ class Tensor:
             sources = [v for v in pos + list(kw.values()) if isinstance(v, Tensor)]
             return self._write_(name, lambda t: getattr(t, base)(*pos, **kw), *sources)
 
-        method.__name__, method.__qualname__ = name, f"Tensor.{name}"
+        _argname.rename(method, name, f"Tensor.{name}")
         method.__signature__ = sig
         method.__doc__ = f"``{name[:-1]}`` in place, as ``torch.Tensor.{name}``."
         return method

@@ -1,0 +1,96 @@
+"""Which call of the public API, and which of its arguments, a bad value came in through: for
+error messages, on the error path only.
+
+The shared checks deep inside the package (``tensor._operand``, ``_axes``, ``_shape_arg``, the
+broadcast of ``_binary``) see a bad value but not the call the user wrote: ``tg.add(x, None)``
+and ``x.addcdiv(t1, None)`` both end in ``_operand(None)``. Threading the function's and the
+argument's name down to them would cost every call on the hot path an extra argument; instead,
+once a check has decided to raise, ``caller`` walks up the interpreter's frames to the first one
+the package entered (the function the user called) and looks for the parameter that holds the
+very same object. Success costs nothing; a failed lookup (the value was converted on the way)
+still names the function.
+"""
+from __future__ import annotations
+
+import sys
+
+_PKG = __name__.rpartition(".")[0] + "."
+# Forwarders that take *args/**kwargs and pass them on under the wrapped function's name: the
+# frame inside them is the one worth naming (tensor._numpy_names, the in-place wrappers of
+# functional.activation, grad modes as decorators, nn.Module.__call__).
+_FORWARDERS = frozenset({"wrapper", "run", "inner", "wrapped", "decorated"})
+_NOTHING = object()
+_VARARGS = 0x04  # inspect.CO_VARARGS
+_HERE = globals()  # this module's own frames (prefix) are no API call
+
+
+def _public_name(frame):
+    """The name a user knows this frame's function by, or None for a private helper, a lambda,
+    a comprehension, a forwarder or an operator (``x + None`` keeps Python's own wording)."""
+    code = frame.f_code
+    name = code.co_name
+    if name in _FORWARDERS or name.startswith("<"):
+        return None
+    if name.startswith("_") and name != "__init__":
+        return None
+    owner = frame.f_locals.get("self") if code.co_argcount and code.co_varnames[0] == "self" \
+        else None
+    if owner is None or type(owner).__name__ == "Tensor":
+        return name if name != "__init__" else type(owner).__name__ if owner is not None else None
+    cls = type(owner).__name__
+    return cls if name == "__init__" else f"{cls}.{name}"  # "BCELoss.forward", "Linear"
+
+
+def _param_holding(frame, value, prefer):
+    """The parameter of the frame's function (``*args`` included) that holds ``value`` itself:
+    one whose name has a word of ``prefer`` in it if any does (small ints are shared objects:
+    ``roll(x, shifts=3, dims=3)``'s bad dim 3 is in ``shifts`` too), else the first."""
+    code = frame.f_code
+    count = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & _VARARGS)
+    local = frame.f_locals
+    held = [n for n in code.co_varnames[:count]
+            if n != "self" and n in local and local[n] is value]
+    return next((n for n in held if any(w in n for w in prefer)), held[0] if held else None)
+
+
+def caller(value=_NOTHING, prefer=()):
+    """``(fn, arg)``: the public function of the package that the user's code called (the
+    outermost of the package's frames on the stack that has a public name), and the parameter
+    through which ``value`` came in (the outermost public frame holding it), each None where none
+    is found. ``fn`` is the function that holds ``arg`` when ``arg`` is found."""
+    frame = sys._getframe(1)
+    fn = found_fn = arg = None
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_PKG):
+        name = None if frame.f_globals is _HERE else _public_name(frame)
+        if name is not None:
+            fn = name
+            if value is not _NOTHING:
+                held = _param_holding(frame, value, prefer)
+                if held is not None:
+                    found_fn, arg = name, held
+                elif arg is not None and frame.f_code.co_flags & _VARARGS:
+                    found_fn = name  # x.add_(None): add_ passes *args on to add
+        frame = frame.f_back
+    return (found_fn, arg) if arg is not None else (fn, None)
+
+
+def rename(fn, name, qualname=None):
+    """Give a function made by a factory (``_unary("exp")``) its public name down to its code
+    object, whose name is the one frames and tracebacks show (``fn``, ``method`` otherwise)."""
+    fn.__code__ = fn.__code__.replace(co_name=name, co_qualname=qualname or name)
+    fn.__name__, fn.__qualname__ = name, qualname or name
+    return fn
+
+
+def prefix(value=_NOTHING, what="", prefer=()):
+    """``"add(): other"`` for a message about ``value`` (``"add(): <what>"`` when no parameter
+    holds it, ``"<what>"`` alone when no public function is on the stack either)."""
+    fn, arg = caller(value, prefer)
+    return (f"{fn}(): " if fn is not None else "") + (arg if arg is not None else what)
+
+
+def function_prefix(fallback=""):
+    """``"add(): "``: the public function being called, for a message that names no argument
+    (``fallback`` when there is none)."""
+    fn, _ = caller()
+    return f"{fn}(): " if fn is not None else fallback
