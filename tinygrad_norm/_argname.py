@@ -29,6 +29,8 @@ def _public_name(frame):
     a comprehension, a forwarder or an operator (``x + None`` keeps Python's own wording)."""
     code = frame.f_code
     name = code.co_name
+    if name.startswith("_torch_"):  # linalg's torch.inverse, torch.pinverse, ... (exported so)
+        name = name[len("_torch_"):]
     if name in _FORWARDERS or name.startswith("<"):
         return None
     if name.startswith("_") and name != "__init__":
@@ -42,14 +44,20 @@ def _public_name(frame):
 
 
 def _param_holding(frame, value, prefer):
-    """The parameter of the frame's function (``*args`` included) that holds ``value`` itself:
+    """The parameter of the frame's function (``*args`` included) that holds ``value`` itself
+    (or, failing that, holds it as an element of a list or tuple):
     one whose name has a word of ``prefer`` in it if any does (small ints are shared objects:
     ``roll(x, shifts=3, dims=3)``'s bad dim 3 is in ``shifts`` too), else the first."""
     code = frame.f_code
     count = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & _VARARGS)
     local = frame.f_locals
-    held = [n for n in code.co_varnames[:count]
-            if n != "self" and n in local and local[n] is value]
+    params = [n for n in code.co_varnames[:count] if n != "self" and n in local]
+    held = [n for n in params if local[n] is value]
+    if not held and not isinstance(value, (int, type(None))):
+        # an element of a sequence argument: tg.cat([x, "a"]) names 'tensors' (not for ints and
+        # None, which are shared objects: x.transpose(5, 0)'s 5 is no proof it is in *axes)
+        held = [n for n in params if type(local[n]) in (list, tuple)
+                and any(v is value for v in local[n])]
     return next((n for n in held if any(w in n for w in prefer)), held[0] if held else None)
 
 

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from . import _shape_checks
 from . import default_dtype as _dd
 from . import ops
 from .tensor import Tensor, _alpha_times, _operand, apply, where
@@ -54,6 +55,8 @@ def _both(a, b, fn, floating=True):
     a, b = _operand(a), _operand(b)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{fn}(): expected at least one Tensor argument")
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.shape != b.shape:
+        _shape_checks.broadcast(fn, input=a.shape, other=b.shape)  # before NumPy words it
     like = a if isinstance(a, Tensor) else b
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         dt = _result_dtype(a, b)

@@ -2552,8 +2552,17 @@ def _scalar_arg(v, name):
     if isinstance(v, np.generic) or isinstance(v, np.ndarray) and v.ndim == 0:
         v = v.item()  # a NumPy scalar or 0-d array, as NumPy takes them
     if not isinstance(v, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(v).__name__}")
+        raise TypeError(f"{_scalar_name(v, name)} must be a number, got {type(v).__name__}")
     return v
+
+
+def _scalar_name(v, name):
+    """``"scatter(): argument 'src'"`` for a bad number ``name`` stood for, unless the caller
+    named the function already (``"add(): alpha"``)."""
+    if "(): " in name:
+        return name
+    fn, arg = _argname.caller(v)
+    return f"{fn}(): argument '{arg}'" if arg is not None else _argname.prefix(what=name)
 
 
 def _alpha_times(other, alpha, self, fn):
