@@ -58,6 +58,9 @@ from tinygrad_norm.optim import lr_scheduler  # noqa: E402
 try:
     import torch
     torch.set_num_threads(1)
+    # torch's optimizers import torch._dynamo on first use: done here, not under a call's 3 s
+    # alarm, which a loaded machine can hit mid-import, leaving the module half made
+    torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)
 except ImportError:  # the fuzzer still classifies errors; ACCEPT needs torch
     torch = None
 

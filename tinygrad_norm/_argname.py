@@ -102,3 +102,11 @@ def function_prefix(fallback=""):
     (``fallback`` when there is none)."""
     fn, _ = caller()
     return f"{fn}(): " if fn is not None else fallback
+
+
+def head(own, name):
+    """A message's head: ``own`` (``"where: "``) when the user called ``name`` itself, else the
+    public function that called it (``"masked_fill(): "``): a helper's name is no name the user
+    wrote (error path only)."""
+    fn, _ = caller()
+    return own if fn is None or fn == name else f"{fn}(): "

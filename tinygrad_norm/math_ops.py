@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from . import _shape_checks
+from . import _argname, _shape_checks
 from . import default_dtype as _dd
 from . import ops
 from .tensor import Tensor, _binary, _one_axis, _operand, _promoted, _unary, apply, concatenate, \
@@ -148,7 +148,8 @@ def logical(fn, a, b=_UNARY):
     try:
         return Tensor._wrap(np.asarray(fn(ad, bd)))
     except ValueError:
-        raise ValueError(f"{fn.__name__}: operands of shapes {ad.shape} and {bd.shape} cannot "
+        head = _argname.head(f"{fn.__name__}: ", fn.__name__)  # logical_and_ calls logical_and
+        raise ValueError(f"{head}operands of shapes {ad.shape} and {bd.shape} cannot "
                          f"be broadcast together") from None
 
 

@@ -624,7 +624,8 @@ class Tensor:
             try:
                 shape = tuple(shape)
             except TypeError:
-                raise TypeError(f"full(): shape must be an int or a sequence of ints, got "
+                raise TypeError(f"{_argname.head('full(): ', 'full')}shape must be an int or a "
+                                f"sequence of ints, got "
                                 f"{shape!r}") from None
         shape = _new_shape(shape if isinstance(shape, tuple) else (shape,), "full")
         fill_value = _scalar_arg(fill_value, "full(): fill_value")
@@ -1458,7 +1459,8 @@ class Tensor:
         try:
             return _view(self, ops.Reshape, {"shape": shape})
         except ValueError:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} (size "
+            raise ValueError(f"{_argname.head('reshape: ', 'reshape')}cannot reshape a tensor of "
+                             f"shape {self.shape} (size "
                              f"{self.size}) into shape {shape}") from None
 
     view = reshape
@@ -1580,7 +1582,8 @@ class Tensor:
                 raise ValueError
             return _view(self, ops.BroadcastTo, {"shape": shape})
         except ValueError:
-            raise ValueError(f"broadcast_to: cannot broadcast shape {self.shape} to {shape}") from None
+            raise ValueError(f"{_argname.head('broadcast_to: ', 'broadcast_to')}cannot broadcast "
+                             f"shape {self.shape} to {shape}") from None
 
     def expand(self, *shape):
         """PyTorch's expand: like broadcast_to, and -1 keeps an axis as it is."""
@@ -1658,7 +1661,8 @@ class Tensor:
             raise ValueError(f"repeat(): {len(reps)} sizes for a tensor of {nd} dimensions; give "
                              f"at least one per dimension")
         if any(r < 0 for r in reps):
-            raise ValueError(f"repeat(): sizes must be non-negative, got {reps}")
+            raise ValueError(f"{_argname.head('repeat(): ', 'repeat')}sizes must be non-negative, "
+                             f"got {reps}")
         shape = (1,) * (len(reps) - nd) + self._data.shape
         # each axis as (repeat, size), broadcast along the repeats, then merged
         wide = self.reshape([v for s in shape for v in (1, s)])
@@ -2839,7 +2843,8 @@ def where(condition, x, y):
     try:
         out, bits = ops.select_keeping_bits(c, xd, yd)
     except ValueError:
-        raise ValueError(f"where: shapes {c.shape}, {_shape_of(x)} and {_shape_of(y)} cannot be "
+        raise ValueError(f"{_argname.head('where: ', 'where')}shapes {c.shape}, {_shape_of(x)} "
+                         f"and {_shape_of(y)} cannot be "
                          f"broadcast together") from None
     if type(x) is not Tensor and type(y) is not Tensor:
         if type(xd) in _SCALARS and type(yd) in _SCALARS:  # Python numbers: float32, as Tensor(2.0)
@@ -2906,7 +2911,8 @@ def addcmul(input, tensor1, tensor2, *, value=1):
         try:
             np.broadcast_shapes(*shapes)
         except ValueError:
-            raise ValueError(f"addcmul: operands of shapes {', '.join(map(str, shapes))} cannot "
+            raise ValueError(f"{_argname.head('addcmul: ', 'addcmul')}operands of shapes "
+                             f"{', '.join(map(str, shapes))} cannot "
                              f"be broadcast together") from None
         raise
     return _make(ops.Addcmul, out, (c, a, b), (cd, ad, bd))
@@ -2941,7 +2947,8 @@ def _tensor_list(tensors, fn):
 def concatenate(tensors, axis=0):
     ts = _tensor_list(tensors, "concatenate")
     if not ts:
-        raise ValueError("concatenate: need at least one tensor")
+        raise ValueError(f"{_argname.head('concatenate: ', 'concatenate')}need at least one "
+                         f"tensor")
     if axis is None:  # NumPy's meaning: every tensor flattened first
         ts, axis = [t.reshape(-1) for t in ts], 0
     nd = ts[0]._data.ndim
