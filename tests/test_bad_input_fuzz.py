@@ -184,6 +184,63 @@ CASES = [
      r"TripletMarginLoss: margin must be a real number"),
     ("triplet_margin_ctor_zero", lambda: nn.TripletMarginLoss(margin=0), ValueError,
      r"expected margin to be greater than 0"),
+    # the shared checks deep inside (operands, axes, shapes, broadcasts) named neither the call
+    # nor the argument ("unsupported operand type: NoneType", "axis must be an int ...")
+    ("add_other_none", lambda: tg.add(x(3), None), TypeError,
+     r"add\(\): argument 'other' must be Tensor or Number, not NoneType"),
+    ("add__other_str", lambda: x(3).add_("a"), TypeError, r"add_\(\): argument 'other'"),
+    ("addcdiv_tensor2", lambda: x(3).addcdiv(x(3), {}), TypeError,
+     r"addcdiv\(\): argument 'tensor2' must be Tensor or Number, not dict"),
+    ("where_other", lambda: tg.where(x(3) > 0.5, x(3), 1j), TypeError,
+     r"where\(\): argument 'other'"),
+    ("lerp_weight", lambda: tg.lerp(x(3), x(3), None), TypeError,
+     r"lerp\(\): argument 'weight'"),
+    ("float_power_exponent", lambda: tg.float_power(x(3), "a"), TypeError,
+     r"float_power\(\): argument 'exponent'"),
+    ("special_zeta_other", lambda: S.zeta(x(3), None), TypeError, r"zeta\(\): argument 'other'"),
+    ("add_list_of_str", lambda: tg.add(x(2), ["a", "b"]), TypeError,
+     r"add\(\): argument 'other' must be numeric"),
+    ("cat_element_str", lambda: tg.cat([x(2), "ab"]), TypeError,
+     r"cat\(\): argument 'tensors' must be numeric"),
+    ("transpose_dim1_range", lambda: tg.transpose(x(2, 3), 0, 5), ValueError,
+     r"transpose\(\): dim1 5 is out of range for a tensor of 2 dimension\(s\) "
+     r"\(expected to be in range of \[-2, 1\]\)"),
+    ("sum_dim_str", lambda: tg.sum(x(2, 3), "a"), TypeError, r"sum\(\): dim must be an int"),
+    ("roll_dims_not_shifts", lambda: tg.roll(x(2, 3), shifts=3, dims=3), ValueError,
+     r"roll\(\): dims 3 is out of range"),
+    ("zeros_shape", lambda: tg.zeros(("a", 2)), TypeError, r"zeros\(\): .*sequence of ints"),
+    ("div_broadcast", lambda: tg.true_divide(x(3, 4), x(4, 3)), ValueError,
+     r"true_divide\(\): operands of shapes \(3, 4\) and \(4, 3\) cannot be broadcast"),
+    ("greater_broadcast", lambda: x(3, 4).greater(x(4, 3)), ValueError,
+     r"gt\(\): operands of shapes"),  # greater is gt, as in torch
+    ("scatter_value", lambda: tg.scatter(x(2, 2), 1, Tensor(np.array([[0], [1]])), "a"),
+     TypeError, r"scatter\(\): argument '(src|value)' must be a number"),
+    # NumPy's "operands could not be broadcast together with shapes (3,4) (4,3)"
+    ("xlogy_broadcast", lambda: tg.xlogy(x(3, 4), x(4, 3)), ValueError,
+     r"xlogy\(\): the shapes of input \[3, 4\] and other \[4, 3\] cannot be broadcast"),
+    ("xlog1py_broadcast", lambda: S.xlog1py(x(3, 4), x(0, 4)), ValueError, r"xlog1py\(\)"),
+    ("copysign_broadcast", lambda: tg.copysign(x(3, 4), x(4, 3)), ValueError, r"copysign\(\)"),
+    ("fmax_broadcast", lambda: tg.fmax(x(3, 4), x(4, 3)), ValueError, r"fmax\(\): the shapes"),
+    ("floor_divide_broadcast", lambda: tg.floor_divide(x(3, 4), x(4, 3)), ValueError,
+     r"floor_divide\(\): the shapes of input"),
+    # another function's name, or another argument's
+    ("inverse_input", lambda: tg.inverse("a"), TypeError,
+     r"inverse\(\): argument 'input' must be Tensor, not str"),
+    ("linalg_inv_keeps_torch_words", lambda: L.inv("a"), TypeError, r"linalg_inv\(\): argument 'A'"),
+    ("pinverse_rcond", lambda: x(3, 3).pinverse(rcond="a"), TypeError,
+     r"pinverse\(\): argument 'rcond'"),
+    ("triplet_names", lambda: F.triplet_margin_loss(x(3, 4), x(3, 4), x(4, 3)), ValueError,
+     r"triplet_margin_loss\(\): anchor of shape \(3, 4\) and negative of shape \(4, 3\)"),
+    ("diff_prepend", lambda: tg.diff(x(3), prepend="abc"), TypeError,
+     r"diff\(\): argument 'prepend' must be Tensor, not str"),
+    ("masked_fill_shapes", lambda: tg.masked_fill(x(3, 4), Tensor(np.ones((4, 3), bool)), 0.5),
+     ValueError, r"masked_fill\(\): shapes"),
+    ("hstack_empty", lambda: tg.hstack([]), ValueError, r"hstack\(\): need at least one tensor"),
+    ("expand_as_shapes", lambda: x(3, 4).expand_as(x(4, 3)), ValueError, r"expand_as\(\)"),
+    ("new_full_size", lambda: x(3).new_full(None, 1.0), TypeError, r"new_full\(\): shape"),
+    ("tile_negative", lambda: tg.tile(x(2), (-1,)), ValueError, r"tile\(\): sizes must be"),
+    ("logical_and__shapes", lambda: x(3, 4).logical_and_(x(4, 3)), ValueError,
+     r"logical_and_\(\): operands of shapes"),
     # a hang: NumPy raising 10 to the power 10**12 (round), n differences one by one (diff)
     ("round_decimals_huge", lambda: x(3).round(decimals=10 ** 12), ValueError,
      r"round\(\): decimals must be in \[-308, 308\]"),
@@ -194,6 +251,21 @@ CASES = [
 def test_bad_argument_is_named(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_operators_keep_python_words_and_factories_their_names():
+    # the frame walk names only calls into the public API: `x + None` is an operator
+    with pytest.raises(TypeError, match=r"^unsupported operand type: NoneType"):
+        x(3) + None
+    # a factory-made function's code carries its public name (frames and tracebacks show it)
+    assert tg.exp.__code__.co_name == "exp" and tg.atan2.__code__.co_name == "atan2"
+
+
+def test_a_user_function_between_is_no_api_call():
+    def mine(other):  # the walk stops where the package was entered: add's 'other', not mine's
+        return tg.sub(x(2), other)
+    with pytest.raises(TypeError, match=r"^sub\(\): argument 'other'"):
+        mine(None)
 
 
 def test_flags_still_take_bools_and_numpy_bools():
