@@ -184,6 +184,8 @@ CASES = [
      r"TripletMarginLoss: margin must be a real number"),
     ("triplet_margin_ctor_zero", lambda: nn.TripletMarginLoss(margin=0), ValueError,
      r"expected margin to be greater than 0"),
+    ("fill_diagonal_wrap", lambda: x(3, 3).fill_diagonal_(0.0, wrap="no"), TypeError,
+     r"fill_diagonal_\(\): argument 'wrap' must be bool, not str"),
     # the shared checks deep inside (operands, axes, shapes, broadcasts) named neither the call
     # nor the argument ("unsupported operand type: NoneType", "axis must be an int ...")
     ("add_other_none", lambda: tg.add(x(3), None), TypeError,

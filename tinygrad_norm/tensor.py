@@ -2277,6 +2277,7 @@ class Tensor:
     def fill_diagonal_(self, fill_value, wrap=False):
         """``fill_value`` on the main diagonal, in place, as torch's: every dim of one length
         beyond 2-D; a tall matrix restarts the diagonal below it with ``wrap``."""
+        wrap = _bool_arg(wrap, "wrap", "fill_diagonal_")  # read by truth value, "no" wrapped
         if self._data.ndim < 2:
             raise ValueError("dimensions must larger than 1")
         if self._data.ndim > 2 and len(set(self._data.shape)) != 1:
@@ -2284,11 +2285,11 @@ class Tensor:
         v = self._values("fill_diagonal_", _scalar_arg(fill_value, "fill_diagonal_(): value"))
         if _inplace.records(self):
             on = np.zeros(self._data.shape, bool)
-            np.fill_diagonal(on, True, wrap=bool(wrap))
+            np.fill_diagonal(on, True, wrap=wrap)
             return _inplace.rebase(self, "fill_diagonal_", lambda t: t.masked_fill(on, v.item()),
                                    copy_old=False)
         out = self._data.copy()
-        np.fill_diagonal(out, v, wrap=bool(wrap))
+        np.fill_diagonal(out, v, wrap=wrap)
         return self._put("fill_diagonal_", out)
 
     # torch's methods whose functions live in pointwise.py, shaping.py and searching.py (bound
