@@ -186,6 +186,11 @@ CASES = [
      r"expected margin to be greater than 0"),
     ("fill_diagonal_wrap", lambda: x(3, 3).fill_diagonal_(0.0, wrap="no"), TypeError,
      r"fill_diagonal_\(\): argument 'wrap' must be bool, not str"),
+    ("cat_str", lambda: tg.cat("ab"), TypeError,
+     r"cat\(\): tensors must be a sequence of tensors, got str"),
+    ("stack_dict", lambda: tg.stack({"a": 1}), TypeError, r"stack.*tensors must be .*got dict"),
+    ("sub__alpha_none", lambda: x(3).sub_(x(3), alpha=None), TypeError,
+     r"sub_\(\): alpha must be a number, got NoneType"),
     # the shared checks deep inside (operands, axes, shapes, broadcasts) named neither the call
     # nor the argument ("unsupported operand type: NoneType", "axis must be an int ...")
     ("add_other_none", lambda: tg.add(x(3), None), TypeError,

@@ -1020,7 +1020,10 @@ class Tensor:
         if _inplace.records(self, (other,)):
             return _inplace.rebase(self, "sub_", lambda t: t.sub(other, alpha=alpha),
                                    copy_old=False)
-        return self._add_scaled(other, -_scalar_arg(alpha, "sub_(): alpha"), "sub_")
+        alpha = _scalar_arg(alpha, "sub_(): alpha")
+        if alpha is None:  # -None would be Python's "bad operand type for unary -"
+            raise TypeError("sub_(): alpha must be a number, got NoneType")
+        return self._add_scaled(other, -alpha, "sub_")
 
     def _add_scaled(self, other, alpha, name):
         alpha = _scalar_arg(alpha, f"{name}(): alpha")
@@ -2936,10 +2939,11 @@ def minimum(a, b):
 
 
 def _tensor_list(tensors, fn):
-    if isinstance(tensors, Tensor) or not hasattr(tensors, "__iter__"):
+    # a str or a dict iterates too: over letters and keys, each refused as no tensor's data
+    if isinstance(tensors, (Tensor, str, bytes, dict)) or not hasattr(tensors, "__iter__"):
         if not isinstance(tensors, Tensor):
-            raise TypeError(f"{fn}: tensors must be a sequence of tensors, got "
-                            f"{type(tensors).__name__}")
+            raise TypeError(f"{_argname.head(fn + ': ', fn)}tensors must be a sequence of "
+                            f"tensors, got {type(tensors).__name__}")
         if tensors._data.ndim == 0:  # its rows are the sequence; a 0-d one has none
             raise TypeError(f"{fn}: tensors must be a sequence of tensors, got a 0-d Tensor")
     return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
