@@ -191,6 +191,23 @@ CASES = [
     ("stack_dict", lambda: tg.stack({"a": 1}), TypeError, r"stack.*tensors must be .*got dict"),
     ("sub__alpha_none", lambda: x(3).sub_(x(3), alpha=None), TypeError,
      r"sub_\(\): alpha must be a number, got NoneType"),
+    ("unsqueeze__dim", lambda: x(3).unsqueeze_("a"), TypeError, r"unsqueeze_\(\): axis"),
+    ("amax_empty", lambda: tg.amax(x(0, 4)), ValueError, r"amax\(\): cannot reduce"),
+    ("sdpa_dropout_p", lambda: F.scaled_dot_product_attention(x(2, 3), x(2, 3), x(2, 3),
+                                                              dropout_p=-1.0), ValueError,
+     r"scaled_dot_product_attention\(\): dropout_p: dropout probability has to be between"),
+    ("gaussian_nll_reduction", lambda: F.gaussian_nll_loss(x(3), x(3), x(3), reduction=None),
+     ValueError, r"gaussian_nll_loss\(\): None is not valid"),
+    ("embedding_bag_weight_str", lambda: nn.EmbeddingBag(10, 4, _weight="abc"), TypeError,
+     r"_weight must be a Tensor"),
+    ("encoder_layer_names_itself",
+     lambda: nn.TransformerEncoderLayer(4, 2, 8)(Tensor(np.ones((5, 2, 3), np.float32))),
+     ValueError, r"TransformerEncoderLayer.forward\(\): MultiheadAttention: was expecting "
+                 r"embedding dimension of 4"),
+    ("addbmm_dtype", lambda: tg.addbmm(x(3, 2), Tensor(np.ones((2, 3, 4), np.int64)), x(2, 4, 2)),
+     TypeError, r"addbmm\(\): input, batch1 and batch2 must have the same dtype"),
+    ("addbmm_sizes", lambda: tg.addbmm(x(3, 2), x(2, 3, 4), x(2, 3, 2)), ValueError,
+     r"addbmm\(\): batch1 \[2, 3, 4\] and batch2 \[2, 3, 2\]"),
     # the shared checks deep inside (operands, axes, shapes, broadcasts) named neither the call
     # nor the argument ("unsupported operand type: NoneType", "axis must be an int ...")
     ("add_other_none", lambda: tg.add(x(3), None), TypeError,
@@ -283,6 +300,13 @@ def test_flags_still_take_bools_and_numpy_bools():
     assert Tensor(np.ones(2), requires_grad=np.True_).requires_grad
     assert tg.eq(a, 0.1).dtype == np.bool_ and (a == "a") is False  # the operator still answers
     assert tg.isclose(a, 0.5).shape == (2, 3)  # a number as other: the documented extension
+
+
+def test_stacks_of_one_tensor_are_that_tensor_stacked():
+    # atleast_2d(x) alone returns x, not a sequence: vstack([x]) joined x's rows into (12,)
+    a = np.arange(12.0).reshape(3, 4)
+    for fn, want in ((tg.vstack, a), (tg.row_stack, a), (tg.hstack, a), (tg.dstack, a[..., None])):
+        np.testing.assert_array_equal(fn([Tensor(a)]).numpy(), want)
 
 
 def test_diff_past_the_length_is_empty_not_a_loop():

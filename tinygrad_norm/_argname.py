@@ -21,6 +21,7 @@ _PKG = __name__.rpartition(".")[0] + "."
 _FORWARDERS = frozenset({"wrapper", "run", "inner", "wrapped", "decorated"})
 _NOTHING = object()
 _VARARGS = 0x04  # inspect.CO_VARARGS
+_FORWARDS = 0x04 | 0x08  # CO_VARARGS | CO_VARKEYWORDS: a wrapper's (*args, **kwargs)
 _HERE = globals()  # this module's own frames (prefix) are no API call
 
 
@@ -63,23 +64,21 @@ def _param_holding(frame, value, prefer):
 
 def caller(value=_NOTHING, prefer=()):
     """``(fn, arg)``: the public function of the package that the user's code called (the
-    outermost of the package's frames on the stack that has a public name), and the parameter
-    through which ``value`` came in (the outermost public frame holding it), each None where none
-    is found. ``fn`` is the function that holds ``arg`` when ``arg`` is found."""
+    outermost of the package's frames on the stack that has a public name), and its parameter
+    that holds ``value`` (None where none does: a value made inside, such as ``dstack``'s axis 2
+    for ``concatenate``, has no name the user wrote; an inner function's parameter name would
+    be a leak of how the call is built). A forwarder (``*args, **kwargs``: the in-place
+    ``add_`` passing them on to ``add``) lends the name its inner call found."""
     frame = sys._getframe(1)
-    fn = found_fn = arg = None
+    fn = arg = None
     while frame is not None and frame.f_globals.get("__name__", "").startswith(_PKG):
         name = None if frame.f_globals is _HERE else _public_name(frame)
         if name is not None:
             fn = name
-            if value is not _NOTHING:
-                held = _param_holding(frame, value, prefer)
-                if held is not None:
-                    found_fn, arg = name, held
-                elif arg is not None and frame.f_code.co_flags & _VARARGS:
-                    found_fn = name  # x.add_(None): add_ passes *args on to add
+            if value is not _NOTHING and not frame.f_code.co_flags & _FORWARDS == _FORWARDS:
+                arg = _param_holding(frame, value, prefer)
         frame = frame.f_back
-    return (found_fn, arg) if arg is not None else (fn, None)
+    return fn, arg
 
 
 def rename(fn, name, qualname=None):

@@ -109,9 +109,12 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     for v, name in ((a, "batch1"), (b, "batch2")):
         if v._data.ndim != 3:
             raise ValueError(f"{name} must be a 3D tensor")
-    _same_dtype("self and mat2 must have the same dtype, but got {} and {}", c, a, b)
+    # torch's words (its bmm's: self, mat2), with the arguments the user named
+    _same_dtype("addbmm(): input, batch1 and batch2 must have the same dtype (self and mat2 "
+                "must have the same dtype), but got {}, {} and {}", c, a, b)
     if a._data.shape[0] != b._data.shape[0] or a._data.shape[2] != b._data.shape[1]:
-        raise ValueError(f"Incompatible matrix sizes for bmm ({a.shape[1]}x{a.shape[2]} and "
+        raise ValueError(f"addbmm(): batch1 {list(a.shape)} and batch2 {list(b.shape)}: "
+                         f"Incompatible matrix sizes for bmm ({a.shape[1]}x{a.shape[2]} and "
                          f"{b.shape[1]}x{b.shape[2]})")
     return _scaled_sum("addbmm", c, matmul(a, b).sum(axis=0), beta, alpha)
 

@@ -56,15 +56,21 @@ atleast_3d = _atleast("atleast_3d", lambda s: s if len(s) >= 3 else {
     0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}[len(s)])
 
 
+def _each(atleast, ts):
+    """``atleast`` of every tensor, as a list: called with one tensor it returns that tensor,
+    not a sequence, and concatenate would then join its rows (vstack([x]) was x flattened)."""
+    return [atleast(t) for t in ts]
+
+
 def hstack(tensors):
     """Along dim 1 (dim 0 for 1-D tensors), after ``atleast_1d``, as torch."""
-    ts = atleast_1d(*_tensors(tensors, "hstack")) if tensors else ()
+    ts = _each(atleast_1d, _tensors(tensors, "hstack"))
     return concatenate(ts, 0 if ts and ts[0].ndim == 1 else 1)
 
 
 def vstack(tensors):
     """Along dim 0 after ``atleast_2d``, as torch."""
-    return concatenate(atleast_2d(*_tensors(tensors, "vstack")), 0)
+    return concatenate(_each(atleast_2d, _tensors(tensors, "vstack")), 0)
 
 
 row_stack = vstack
@@ -72,7 +78,7 @@ row_stack = vstack
 
 def dstack(tensors):
     """Along dim 2 after ``atleast_3d``, as torch."""
-    return concatenate(atleast_3d(*_tensors(tensors, "dstack")), 2)
+    return concatenate(_each(atleast_3d, _tensors(tensors, "dstack")), 2)
 
 
 def column_stack(tensors):

@@ -258,8 +258,9 @@ def _axes(axis, ndim, what="axis"):
 def _axis_name(axis, what):
     """``"transpose(): dim1"``: the call and the parameter a bad axis came in as (error path),
     unless the caller named both already (``"unsqueeze(): dim"``)."""
-    if "(): " in what:
-        return what
+    if "(): " in what:  # the caller's own words, under the name the user called it by
+        fn, rest = what.split("(): ", 1)
+        return _argname.head(f"{fn}(): ", fn) + rest
     return _argname.prefix(axis, what, prefer=("dim", "axis"))
 
 
@@ -1304,7 +1305,8 @@ class Tensor:
             if op is ops.Logsumexp:  # log(sum(exp(nothing))) = log(0) = -inf, as torch
                 with np.errstate(divide="ignore"):
                     return self.exp().sum(axis=axes, keepdims=keepdims).log()
-            raise ValueError(f"{op.name}(): cannot reduce over an axis of size 0 (a tensor of "
+            raise ValueError(f"{_argname.head(op.name + '(): ', op.name)}cannot reduce over an "
+                             f"axis of size 0 (a tensor of "
                              f"shape {self.shape}, axis {axis!r}): the result has no "
                              f"identity; reduce over a non-empty axis") from None
 
@@ -2567,8 +2569,9 @@ def _scalar_arg(v, name):
 def _scalar_name(v, name):
     """``"scatter(): argument 'src'"`` for a bad number ``name`` stood for, unless the caller
     named the function already (``"add(): alpha"``)."""
-    if "(): " in name:
-        return name
+    if "(): " in name:  # the caller's own words, under the name the user called it by
+        fn, rest = name.split("(): ", 1)
+        return _argname.head(f"{fn}(): ", fn) + rest
     fn, arg = _argname.caller(v)
     return f"{fn}(): argument '{arg}'" if arg is not None else _argname.prefix(what=name)
 
