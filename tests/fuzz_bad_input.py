@@ -341,7 +341,8 @@ def last_frame(tb):
 def _words(msg):
     """A message's words, numbers and dtype spellings aside: torch says "Double" where NumPy
     says "float64", "[3, 4]" where we may say "(3, 4)"."""
-    low = re.sub(r"\b(float|int|uint|complex)\d+\b|\b(double|float|half|long|bool)\b", "T", msg.lower())
+    dtypes = r"\b(float|int|uint|complex)\d+\b|\b(double|float|half|long|bool)\b"
+    low = re.sub(dtypes, "T", msg.lower())
     return " ".join(re.sub(r"[^a-z]+", " ", re.sub(r"\d+", " ", low)).split())
 
 
@@ -621,7 +622,8 @@ def fuzz_call(name, fn, tfn, args, kwargs, records, objs=(), names=(), keep_self
         snap = snapshot(list(a) + list(kw.values()) + list(objs))
         res, e = call(fn, a, kw)
         if e is not None:
-            oracle = None if tfn is None else (lambda a=a, kw=kw: call(tfn, to_torch(a), to_torch(kw))[1])
+            oracle = None if tfn is None else (
+                lambda a=a, kw=kw: call(tfn, to_torch(a), to_torch(kw))[1])
             # the callable's own name too: tg.greater is gt, and says "gt()"
             own = getattr(fn, "__name__", "")
             verdict, detail = classify_error(e, (short, pname, own) + tuple(names), oracle)

@@ -250,7 +250,8 @@ CASES = [
     # another function's name, or another argument's
     ("inverse_input", lambda: tg.inverse("a"), TypeError,
      r"inverse\(\): argument 'input' must be Tensor, not str"),
-    ("linalg_inv_keeps_torch_words", lambda: L.inv("a"), TypeError, r"linalg_inv\(\): argument 'A'"),
+    ("linalg_inv_keeps_torch_words", lambda: L.inv("a"), TypeError,
+     r"linalg_inv\(\): argument 'A'"),
     ("pinverse_rcond", lambda: x(3, 3).pinverse(rcond="a"), TypeError,
      r"pinverse\(\): argument 'rcond'"),
     ("triplet_names", lambda: F.triplet_margin_loss(x(3, 4), x(3, 4), x(4, 3)), ValueError,

@@ -109,3 +109,9 @@ def head(own, name):
     wrote (error path only)."""
     fn, _ = caller()
     return own if fn is None or fn == name else f"{fn}(): "
+
+
+def called(fn, sep=": "):
+    """``head(fn + sep, fn)``: ``"max_pool2d: "``, or ``"max_pool2d_with_indices(): "`` when
+    the user called that and it called ``fn``."""
+    return head(fn + sep, fn)

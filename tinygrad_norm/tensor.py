@@ -112,7 +112,8 @@ def _operand(x):
         return Tensor(x)
     fn, arg = _argname.caller(x)  # the error path only: which call, which argument
     if arg is not None:
-        raise TypeError(f"{fn}(): argument '{arg}' must be Tensor or Number, not {type(x).__name__}")
+        raise TypeError(f"{fn}(): argument '{arg}' must be Tensor or Number, not "
+                        f"{type(x).__name__}")
     raise TypeError(f"{fn + '(): ' if fn else ''}unsupported operand type: {type(x).__name__} "
                     f"(expected a Tensor, an ndarray or a Python number)")
 

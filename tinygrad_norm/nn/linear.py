@@ -157,7 +157,8 @@ class Embedding(Module):
             return
         cls = type(self).__name__
         if not isinstance(_weight, (Tensor, np.ndarray, list, tuple)):  # np.asarray("a"): shape ()
-            raise TypeError(f"{cls}: _weight must be a Tensor or None, got {type(_weight).__name__}")
+            raise TypeError(f"{cls}: _weight must be a Tensor or None, got "
+                            f"{type(_weight).__name__}")
         w = _weight.data if isinstance(_weight, Tensor) else np.asarray(_weight)
         if w.shape != shape:
             raise ValueError(f"{cls}: Shape of weight {w.shape} does not match "
