@@ -208,6 +208,18 @@ CASES = [
      TypeError, r"addbmm\(\): input, batch1 and batch2 must have the same dtype"),
     ("addbmm_sizes", lambda: tg.addbmm(x(3, 2), x(2, 3, 4), x(2, 3, 2)), ValueError,
      r"addbmm\(\): batch1 \[2, 3, 4\] and batch2 \[2, 3, 2\]"),
+    ("max_pool_with_indices_name",
+     lambda: F.max_pool2d_with_indices(x(1, 1, 4, 4), kernel_size=10), ValueError,
+     r"max_pool2d_with_indices\(\): given input of spatial size"),
+    ("lp_pool1d_name", lambda: F.lp_pool1d(x(1, 1, 4), 2.0, kernel_size=10), ValueError,
+     r"lp_pool1d\(\): given input of size 4"),
+    ("max_pool3d_with_indices_pad",
+     lambda: F.max_pool3d_with_indices(x(1, 1, 4, 4, 4), kernel_size=2, padding=5), ValueError,
+     r"max_pool3d_with_indices\(\): pad should be at most half"),
+    ("constant_pad_module_0d", lambda: nn.ConstantPad1d(1, 0.0)(Tensor(np.array(1.0))),
+     ValueError, r"ConstantPad1d.forward\(\): pad must have an even length"),
+    ("multi_margin_0d", lambda: F.multi_margin_loss(Tensor(np.array(1.0)), Tensor(np.array(0))),
+     ValueError, r"multi_margin_loss\(\): Expected non-empty vector or matrix"),
     # the shared checks deep inside (operands, axes, shapes, broadcasts) named neither the call
     # nor the argument ("unsupported operand type: NoneType", "axis must be an int ...")
     ("add_other_none", lambda: tg.add(x(3), None), TypeError,
