@@ -322,6 +322,15 @@ def test_stacks_of_one_tensor_are_that_tensor_stacked():
         np.testing.assert_array_equal(fn([Tensor(a)]).numpy(), want)
 
 
+def test_multinomial_of_empty_inputs_as_torch():
+    # reshape(-1, 0) and np.stack([]) were NumPy's errors; torch: no categories is its
+    # "cannot sample" error, no rows an empty (0, n) draw
+    with pytest.raises(ValueError, match=r"cannot sample n_sample > prob_dist.size\(-1\)"):
+        tg.multinomial(Tensor(np.ones(0)), 2)
+    out = tg.multinomial(Tensor(np.ones((0, 4))), 2)
+    assert out.shape == (0, 2) and out.dtype == np.int64
+
+
 def test_diff_past_the_length_is_empty_not_a_loop():
     out = tg.diff(x(1, 4), n=10 ** 12)
     assert out.shape == (1, 0)
