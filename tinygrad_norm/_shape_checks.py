@@ -6,13 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 
-def broadcast(fn, **shapes):
-    """The broadcast shape of the named shapes, or a ValueError naming the function and each
-    argument with its shape (``xlogy(): the shapes of input [3, 4] and other [4, 3] cannot be
-    broadcast together``)."""
+def broadcast(fn, *shapes):
+    """The broadcast shape of ``shapes``, or a ValueError in the operators' words, naming the
+    function (``xlogy(): operands of shapes (3, 4) and (4, 3) cannot be broadcast together``)."""
     try:
-        return np.broadcast_shapes(*shapes.values())
+        return np.broadcast_shapes(*shapes)
     except ValueError:
-        listed = [f"{name} {list(shape)}" for name, shape in shapes.items()]
-        joined = ", ".join(listed[:-1]) + " and " + listed[-1]
-        raise ValueError(f"{fn}(): the shapes of {joined} cannot be broadcast together") from None
+        listed = ", ".join(map(str, shapes[:-1])) + f" and {shapes[-1]}"
+        raise ValueError(f"{fn}(): operands of shapes {listed} cannot be broadcast "
+                         f"together") from None

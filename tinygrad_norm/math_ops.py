@@ -115,7 +115,7 @@ def floor_divide(a, b):
     # integer tensor with a Python float is the default dtype (NumPy made both float64)
     if isinstance(ad, np.ndarray) and isinstance(bd, np.ndarray):
         if ad.shape != bd.shape:
-            _shape_checks.broadcast("floor_divide", input=ad.shape, other=bd.shape)
+            _shape_checks.broadcast("floor_divide", ad.shape, bd.shape)
         ad, bd = _promoted(ad, bd, ops.Mul)
     elif isinstance(ad, np.ndarray) and isinstance(bd, float) and ad.dtype.kind in "biu":
         ad = ad.astype(_dd.DEFAULT)

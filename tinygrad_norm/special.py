@@ -16,7 +16,7 @@ import numpy as np
 from . import _argname
 from . import ops, special_kernels as _sk, special_kernels_bessel as _skb, \
     special_kernels_poly as _skp
-from .pointwise import _both, _float, _tensor, logit, sinc, xlogy
+from .pointwise import _both, _both_broadcast, _float, _tensor, logit, sinc, xlogy
 from .tensor import Tensor, _int_arg, apply, where
 
 __all__ = ["gammaln", "digamma", "psi", "polygamma", "multigammaln", "erf", "erfc", "erfcx",
@@ -128,7 +128,7 @@ def expit(input):
 def xlog1py(input, other):
     """``input * log1p(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN), as torch;
     the gradient to ``other`` is ``input / (1 + other)`` (0 where ``other`` is -1)."""
-    x, y = _both(input, other, "xlog1py")
+    x, y = _both_broadcast(input, other, "xlog1py")
     at_pole = y._data == -1
     # x = 0 with other < -1 is torch's 0 (value and gradients): log1p kept out of it there, as
     # at the pole, so that no NaN reaches a gradient; for x != 0 it stays NaN, as torch's.
