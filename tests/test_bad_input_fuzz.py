@@ -257,6 +257,8 @@ CASES = [
      r"xlogy\(\): operands of shapes \(3, 4\) and \(4, 3\) cannot be broadcast together"),
     ("xlog1py_broadcast", lambda: S.xlog1py(x(3, 4), x(0, 4)), ValueError, r"xlog1py\(\)"),
     ("copysign_broadcast", lambda: tg.copysign(x(3, 4), x(4, 3)), ValueError, r"copysign\(\)"),
+    ("xlogy__broadcast", lambda: x(3, 4).xlogy_(x(4, 3)), ValueError,
+     r"xlogy_\(\): operands of shapes"),
     ("fmax_broadcast", lambda: tg.fmax(x(3, 4), x(4, 3)), ValueError, r"fmax\(\): operands of shapes"),
     ("floor_divide_broadcast", lambda: tg.floor_divide(x(3, 4), x(4, 3)), ValueError,
      r"floor_divide\(\): operands of shapes"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._argname import called
+
 
 def broadcast(fn, *shapes):
     """The broadcast shape of ``shapes``, or a ValueError in the operators' words, naming the
@@ -13,5 +15,5 @@ def broadcast(fn, *shapes):
         return np.broadcast_shapes(*shapes)
     except ValueError:
         listed = ", ".join(map(str, shapes[:-1])) + f" and {shapes[-1]}"
-        raise ValueError(f"{fn}(): operands of shapes {listed} cannot be broadcast "
-                         f"together") from None
+        raise ValueError(f"{called(fn, '(): ')}operands of shapes {listed} cannot be broadcast "
+                         f"together") from None  # copysign_ names itself, not copysign
