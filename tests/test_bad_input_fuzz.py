@@ -334,6 +334,13 @@ def test_multinomial_of_empty_inputs_as_torch():
     assert out.shape == (0, 2) and out.dtype == np.int64
 
 
+def test_adaptive_softmax_huge_div_value_gives_empty_clusters():
+    # div_value ** 2 overflowed a float (OverflowError, errno 34): the cluster is 0 wide
+    with pytest.warns(UserWarning, match="zero-element"):  # torch's warning for width 0 too
+        m = nn.AdaptiveLogSoftmaxWithLoss(4, 10, [2, 4], div_value=1e300)
+    assert [seq[0].weight.shape for seq in m.tail] == [(0, 4), (0, 4)]
+
+
 def test_diff_past_the_length_is_empty_not_a_loop():
     out = tg.diff(x(1, 4), n=10 ** 12)
     assert out.shape == (1, 0)
