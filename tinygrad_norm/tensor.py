@@ -92,9 +92,11 @@ def _unary(op, x):
     return t
 
 
-def _operand(x):
+def _operand(x, named=True):
     """A Tensor or a Python scalar. NumPy scalars become Python scalars so that a float32 graph
-    is not promoted to float64 by NumPy 2's rules; arrays and lists become constant Tensors."""
+    is not promoted to float64 by NumPy 2's rules; arrays and lists become constant Tensors.
+    ``named=False`` for a caller that catches the TypeError (``==`` answers NotImplemented):
+    the frame walk that names the argument would be paid for nothing."""
     if type(x) is Tensor or type(x) in _SCALARS:
         return x
     if isinstance(x, Tensor):
@@ -110,7 +112,8 @@ def _operand(x):
         return x.item()  # a 0-d array is a NumPy scalar too: np.array(2.0) must not promote
     if isinstance(x, (np.ndarray, list, tuple)):
         return Tensor(x)
-    fn, arg = _argname.caller(x)  # the error path only: which call, which argument
+    fn, arg = _argname.caller(x) if named else (None, None)  # the error path: which call, which
+    # argument
     if arg is not None:
         raise TypeError(f"{fn}(): argument '{arg}' must be Tensor or Number, not "
                         f"{type(x).__name__}")
@@ -198,7 +201,7 @@ def _equality(fn, a, b):
     """``a == b`` / ``!=``; NotImplemented for what is no operand (None, a string), as torch
     answers "not equal" there: ``None in [t]`` must not raise. Python then compares identities."""
     try:
-        b = _operand(b)
+        b = _operand(b, named=False)
     except TypeError:
         return NotImplemented
     return _compare(fn, a, b)
@@ -208,7 +211,7 @@ def _named_compare(fn, name, a, b):
     """``a.eq(b)`` and its kin by name: unlike the ``==`` operator, which answers False for a
     string or None (Python's identity fallback), torch's named comparisons refuse them."""
     try:
-        b = _operand(b)
+        b = _operand(b, named=False)
     except TypeError:
         raise TypeError(f"{name}(): argument 'other' must be Tensor or Number, not "
                         f"{type(b).__name__}") from None
