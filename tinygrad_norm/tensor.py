@@ -2571,13 +2571,16 @@ def _scalar_arg(v, name):
 
 
 def _scalar_name(v, name):
-    """``"scatter(): argument 'src'"`` for a bad number ``name`` stood for, unless the caller
-    named the function already (``"add(): alpha"``)."""
+    """``"clamp_min(): min"`` for a bad number ``name`` stood for (``"scatter(): argument
+    'src'"`` where the user passed it under another name), unless the caller named the
+    function already (``"add(): alpha"``)."""
     if "(): " in name:  # the caller's own words, under the name the user called it by
         fn, rest = name.split("(): ", 1)
         return _argname.head(f"{fn}(): ", fn) + rest
     fn, arg = _argname.caller(v)
-    return f"{fn}(): argument '{arg}'" if arg is not None else _argname.prefix(what=name)
+    if arg is None or arg == name:  # "clamp_min(): min", the caller's word kept
+        return _argname.prefix(what=name)
+    return f"{fn}(): argument '{arg}'"  # "scatter(): argument 'src'" for a value= check
 
 
 def _alpha_times(other, alpha, self, fn):
