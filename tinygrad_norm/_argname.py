@@ -36,12 +36,13 @@ def _public_name(frame):
         return None
     if name.startswith("_") and name != "__init__":
         return None
-    owner = frame.f_locals.get("self") if code.co_argcount and code.co_varnames[0] == "self" \
-        else None
+    is_method = code.co_argcount and code.co_varnames[0] == "self"
+    owner = frame.f_locals.get("self") if is_method else None
+    if name == "__init__":  # a constructor by its class: "Tensor", "Linear", "SGD"
+        return type(owner).__name__ if owner is not None else None
     if owner is None or type(owner).__name__ == "Tensor":
-        return name if name != "__init__" else type(owner).__name__ if owner is not None else None
-    cls = type(owner).__name__
-    return cls if name == "__init__" else f"{cls}.{name}"  # "BCELoss.forward", "Linear"
+        return name  # torch names a Tensor method alone: "add()", not "Tensor.add()"
+    return f"{type(owner).__name__}.{name}"  # "BCELoss.forward"
 
 
 def _param_holding(frame, value, prefer):
@@ -75,7 +76,7 @@ def caller(value=_NOTHING, prefer=()):
         name = None if frame.f_globals is _HERE else _public_name(frame)
         if name is not None:
             fn = name
-            if value is not _NOTHING and not frame.f_code.co_flags & _FORWARDS == _FORWARDS:
+            if value is not _NOTHING and (frame.f_code.co_flags & _FORWARDS) != _FORWARDS:
                 arg = _param_holding(frame, value, prefer)
         frame = frame.f_back
     return fn, arg
