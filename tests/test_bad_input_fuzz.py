@@ -220,6 +220,11 @@ CASES = [
      ValueError, r"ConstantPad1d.forward\(\): pad must have an even length"),
     ("multi_margin_0d", lambda: F.multi_margin_loss(Tensor(np.array(1.0)), Tensor(np.array(0))),
      ValueError, r"multi_margin_loss\(\): Expected non-empty vector or matrix"),
+    ("mv_0d", lambda: tg.mv(Tensor(np.array(1.0)), x(4)), ValueError,
+     r"mv\(\): vector \+ matrix @ vector expected, got 0, 1"),
+    ("adaptive_max_pool1d_with_indices_rank",
+     lambda: F.adaptive_max_pool1d_with_indices(x(3), 2), ValueError,
+     r"adaptive_max_pool1d_with_indices\(\): Expected 2D or 3D tensor"),
     # the shared checks deep inside (operands, axes, shapes, broadcasts) named neither the call
     # nor the argument ("unsupported operand type: NoneType", "axis must be an int ...")
     ("add_other_none", lambda: tg.add(x(3), None), TypeError,

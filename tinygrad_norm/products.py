@@ -70,10 +70,11 @@ def _mat_vec(mat, vec, fn, c=None):
     m, v = _tensor(mat, fn, "mat"), _tensor(vec, fn, "vec")
     dims = ([] if c is None else [c._data.ndim]) + [m._data.ndim, v._data.ndim]
     if m._data.ndim != 2 or v._data.ndim != 1:
-        raise ValueError(f"vector + matrix @ vector expected, got {', '.join(map(str, dims))}")
+        raise ValueError(f"{fn}(): vector + matrix @ vector expected, got "
+                         f"{', '.join(map(str, dims))}")
     if m._data.shape[1] != v._data.shape[0]:
         got = "" if c is None else f"input ({', '.join(map(str, c._data.shape))}), "
-        raise ValueError(f"size mismatch, got {got}mat ({m.shape[0]}x{m.shape[1]}), vec "
+        raise ValueError(f"{fn}(): size mismatch, got {got}mat ({m.shape[0]}x{m.shape[1]}), vec "
                          f"({v.shape[0]})")
     ts = ([] if c is None else [c]) + [m, v]
     if len({t._data.dtype for t in ts}) > 1:
