@@ -112,8 +112,8 @@ def _operand(x, named=True):
         return x.item()  # a 0-d array is a NumPy scalar too: np.array(2.0) must not promote
     if isinstance(x, (np.ndarray, list, tuple)):
         return Tensor(x)
-    fn, arg = _argname.caller(x) if named else (None, None)  # the error path: which call, which
-    # argument
+    # the error path only: which call of the API, and which of its arguments, this came in as
+    fn, arg = _argname.caller(x) if named else (None, None)
     if arg is not None:
         raise TypeError(f"{fn}(): argument '{arg}' must be Tensor or Number, not "
                         f"{type(x).__name__}")
