@@ -36,6 +36,7 @@ import inspect
 import json
 import math
 import os
+import re
 import resource
 import signal
 import sys
@@ -57,6 +58,9 @@ from tinygrad_norm.optim import lr_scheduler  # noqa: E402
 try:
     import torch
     torch.set_num_threads(1)
+    # torch's optimizers import torch._dynamo on first use: done here, not under a call's 3 s
+    # alarm, which a loaded machine can hit mid-import, leaving the module half made
+    torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)
 except ImportError:  # the fuzzer still classifies errors; ACCEPT needs torch
     torch = None
 
@@ -334,7 +338,28 @@ def last_frame(tb):
     return tb.tb_frame.f_code.co_filename, tb.tb_frame.f_code.co_name, tb.tb_lineno
 
 
-def classify_error(e, names):
+def _words(msg):
+    """A message's words, numbers and dtype spellings aside: torch says "Double" where NumPy
+    says "float64", "[3, 4]" where we may say "(3, 4)"."""
+    dtypes = r"\b(float|int|uint|complex)\d+\b|\b(double|float|half|long|bool)\b"
+    low = re.sub(dtypes, "T", msg.lower())
+    return " ".join(re.sub(r"[^a-z]+", " ", re.sub(r"\d+", " ", low)).split())
+
+
+def torch_says_as_much(msg, oracle):
+    """Whether torch, given the same bad call, raises with no more words than ours: its message
+    (its first 40 letters, numbers and dtypes aside) is in ours. Such a message names what torch
+    names; calling it vague would ask for more than the oracle gives."""
+    if oracle is None:
+        return False
+    te = oracle()
+    if te is None:
+        return False
+    theirs = _words(str(te).splitlines()[0] if str(te) else "")[:40]
+    return bool(theirs) and theirs in _words(msg)
+
+
+def classify_error(e, names, oracle=None):
     if isinstance(e, Hang):
         return "BAD", "hang"
     fname, func, line = last_frame(e.__traceback__)
@@ -355,6 +380,8 @@ def classify_error(e, names):
     low = msg.lower()
     if any(n and n.lower() in low for n in names):
         return "GOOD", f"{type(e).__name__}: {msg[:160]}"
+    if torch_says_as_much(msg, oracle):
+        return "GOOD", f"{type(e).__name__} (torch's words): {msg[:160]}"
     return "VAGUE", f"{type(e).__name__} at {where}: {msg[:160]}"
 
 
@@ -595,7 +622,11 @@ def fuzz_call(name, fn, tfn, args, kwargs, records, objs=(), names=(), keep_self
         snap = snapshot(list(a) + list(kw.values()) + list(objs))
         res, e = call(fn, a, kw)
         if e is not None:
-            verdict, detail = classify_error(e, (short, pname) + tuple(names))
+            oracle = None if tfn is None else (
+                lambda a=a, kw=kw: call(tfn, to_torch(a), to_torch(kw))[1])
+            # the callable's own name too: tg.greater is gt, and says "gt()"
+            own = getattr(fn, "__name__", "")
+            verdict, detail = classify_error(e, (short, pname, own) + tuple(names), oracle)
             ch = changed(snap)
             if ch and verdict != "BAD":
                 verdict, detail = "BAD", f"{ch} before raising: {detail}"
@@ -721,6 +752,13 @@ def fuzz_modules(records, uncovered, only):
         if valid is None:
             uncovered.append(name + " (forward)")
             continue
+        # a message naming forward's own parameter ("target", "x2") names the argument
+        try:
+            fwd_names = tuple(p for p in inspect.signature(m.forward).parameters if len(p) > 1)
+        except (TypeError, ValueError):
+            fwd_names = ()
+        # and the functional twin's name: MarginRankingLoss says "margin_ranking_loss: ..."
+        fwd_names += ("_".join(w.lower() for w in re.findall(r"[A-Z][a-z0-9]*", n)),)
         for i, v in enumerate(valid):
             for label, bad in bad_values(v, i == 0):
                 a = valid[:i] + (bad,) + valid[i + 1:]
@@ -728,7 +766,8 @@ def fuzz_modules(records, uncovered, only):
                 snap = snapshot(list(a) + [m])
                 r, e = call(m, a, {})
                 if e is not None:
-                    verdict, detail = classify_error(e, (n, "input", "forward"))
+                    verdict, detail = classify_error(e, (n, "input", "forward") + fwd_names,
+                                                     _module_oracle(tcls, kw, a, valid))
                     ch = changed(snap)
                     if ch and verdict != "BAD":
                         verdict, detail = "BAD", f"{ch} before raising: {detail}"
@@ -743,6 +782,21 @@ def fuzz_modules(records, uncovered, only):
                             if te is not None:
                                 verdict, detail = "ACCEPT", f"torch: {type(te).__name__}: {str(te)[:120]}"
                 records.append(Record(name + ".forward", f"input{i}", label, verdict, detail))
+
+
+def _module_oracle(tcls, kw, a, valid):
+    """The same forward call on torch's module, for classify_error (None without one)."""
+    if tcls is None:
+        return None
+
+    def run():
+        tm, te = call(tcls, (), to_torch(kw))
+        if te is not None:
+            return None
+        if valid[0].dtype == np.float64 and hasattr(tm, "double"):
+            tm = tm.double()
+        return call(tm, to_torch(a), {})[1]
+    return run
 
 
 OPT_KW = {"SGD": {"lr": 0.1}, "LBFGS": {"lr": 0.1}}
@@ -778,7 +832,9 @@ def fuzz_optimizers(records, uncovered, only):
             for label, bad in bads:
                 r, e = call(ours, (), {**kw, pname: bad})
                 if e is not None:
-                    verdict, detail = classify_error(e, (n, pname))
+                    oracle = None if tcls is None else (
+                        lambda pname=pname, bad=bad: call(theirs, (), {**kw, pname: bad})[1])
+                    verdict, detail = classify_error(e, (n, pname), oracle)
                 else:
                     verdict, detail = "OK", ""
                     if tcls is not None and pname in inspect.signature(tcls).parameters:

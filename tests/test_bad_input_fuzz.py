@@ -184,6 +184,108 @@ CASES = [
      r"TripletMarginLoss: margin must be a real number"),
     ("triplet_margin_ctor_zero", lambda: nn.TripletMarginLoss(margin=0), ValueError,
      r"expected margin to be greater than 0"),
+    ("fill_diagonal_wrap", lambda: x(3, 3).fill_diagonal_(0.0, wrap="no"), TypeError,
+     r"fill_diagonal_\(\): argument 'wrap' must be bool, not str"),
+    ("cat_str", lambda: tg.cat("ab"), TypeError,
+     r"cat\(\): tensors must be a sequence of tensors, got str"),
+    ("stack_dict", lambda: tg.stack({"a": 1}), TypeError, r"stack.*tensors must be .*got dict"),
+    ("sub__alpha_none", lambda: x(3).sub_(x(3), alpha=None), TypeError,
+     r"sub_\(\): alpha must be a number, got NoneType"),
+    ("unsqueeze__dim", lambda: x(3).unsqueeze_("a"), TypeError, r"unsqueeze_\(\): axis"),
+    ("amax_empty", lambda: tg.amax(x(0, 4)), ValueError, r"amax\(\): cannot reduce"),
+    ("sdpa_dropout_p", lambda: F.scaled_dot_product_attention(x(2, 3), x(2, 3), x(2, 3),
+                                                              dropout_p=-1.0), ValueError,
+     r"scaled_dot_product_attention\(\): dropout_p: dropout probability has to be between"),
+    ("gaussian_nll_reduction", lambda: F.gaussian_nll_loss(x(3), x(3), x(3), reduction=None),
+     ValueError, r"gaussian_nll_loss\(\): None is not valid"),
+    ("embedding_bag_weight_str", lambda: nn.EmbeddingBag(10, 4, _weight="abc"), TypeError,
+     r"_weight must be a Tensor"),
+    ("encoder_layer_names_itself",
+     lambda: nn.TransformerEncoderLayer(4, 2, 8)(Tensor(np.ones((5, 2, 3), np.float32))),
+     ValueError, r"TransformerEncoderLayer.forward\(\): MultiheadAttention: was expecting "
+                 r"embedding dimension of 4"),
+    ("addbmm_dtype", lambda: tg.addbmm(x(3, 2), Tensor(np.ones((2, 3, 4), np.int64)), x(2, 4, 2)),
+     TypeError, r"addbmm\(\): input, batch1 and batch2 must have the same dtype"),
+    ("addbmm_sizes", lambda: tg.addbmm(x(3, 2), x(2, 3, 4), x(2, 3, 2)), ValueError,
+     r"addbmm\(\): batch1 \[2, 3, 4\] and batch2 \[2, 3, 2\]"),
+    ("max_pool_with_indices_name",
+     lambda: F.max_pool2d_with_indices(x(1, 1, 4, 4), kernel_size=10), ValueError,
+     r"max_pool2d_with_indices\(\): given input of spatial size"),
+    ("lp_pool1d_name", lambda: F.lp_pool1d(x(1, 1, 4), 2.0, kernel_size=10), ValueError,
+     r"lp_pool1d\(\): given input of size 4"),
+    ("max_pool3d_with_indices_pad",
+     lambda: F.max_pool3d_with_indices(x(1, 1, 4, 4, 4), kernel_size=2, padding=5), ValueError,
+     r"max_pool3d_with_indices\(\): pad should be at most half"),
+    ("constant_pad_module_0d", lambda: nn.ConstantPad1d(1, 0.0)(Tensor(np.array(1.0))),
+     ValueError, r"ConstantPad1d.forward\(\): pad must have an even length"),
+    ("multi_margin_0d", lambda: F.multi_margin_loss(Tensor(np.array(1.0)), Tensor(np.array(0))),
+     ValueError, r"multi_margin_loss\(\): Expected non-empty vector or matrix"),
+    ("mv_0d", lambda: tg.mv(Tensor(np.array(1.0)), x(4)), ValueError,
+     r"mv\(\): vector \+ matrix @ vector expected, got 0, 1"),
+    ("adaptive_max_pool1d_with_indices_rank",
+     lambda: F.adaptive_max_pool1d_with_indices(x(3), 2), ValueError,
+     r"adaptive_max_pool1d_with_indices\(\): Expected 2D or 3D tensor"),
+    # the shared checks deep inside (operands, axes, shapes, broadcasts) named neither the call
+    # nor the argument ("unsupported operand type: NoneType", "axis must be an int ...")
+    ("add_other_none", lambda: tg.add(x(3), None), TypeError,
+     r"add\(\): argument 'other' must be Tensor or Number, not NoneType"),
+    ("add__other_str", lambda: x(3).add_("a"), TypeError, r"add_\(\): argument 'other'"),
+    ("addcdiv_tensor2", lambda: x(3).addcdiv(x(3), {}), TypeError,
+     r"addcdiv\(\): argument 'tensor2' must be Tensor or Number, not dict"),
+    ("where_other", lambda: tg.where(x(3) > 0.5, x(3), 1j), TypeError,
+     r"where\(\): argument 'other'"),
+    ("lerp_weight", lambda: tg.lerp(x(3), x(3), None), TypeError,
+     r"lerp\(\): argument 'weight'"),
+    ("float_power_exponent", lambda: tg.float_power(x(3), "a"), TypeError,
+     r"float_power\(\): argument 'exponent'"),
+    ("special_zeta_other", lambda: S.zeta(x(3), None), TypeError, r"zeta\(\): argument 'other'"),
+    ("add_list_of_str", lambda: tg.add(x(2), ["a", "b"]), TypeError,
+     r"add\(\): argument 'other' must be numeric"),
+    ("cat_element_str", lambda: tg.cat([x(2), "ab"]), TypeError,
+     r"cat\(\): argument 'tensors' must be numeric"),
+    ("transpose_dim1_range", lambda: tg.transpose(x(2, 3), 0, 5), ValueError,
+     r"transpose\(\): dim1 5 is out of range for a tensor of 2 dimension\(s\) "
+     r"\(expected to be in range of \[-2, 1\]\)"),
+    ("sum_dim_str", lambda: tg.sum(x(2, 3), "a"), TypeError, r"sum\(\): dim must be an int"),
+    ("roll_dims_not_shifts", lambda: tg.roll(x(2, 3), shifts=3, dims=3), ValueError,
+     r"roll\(\): dims 3 is out of range"),
+    ("zeros_shape", lambda: tg.zeros(("a", 2)), TypeError, r"zeros\(\): .*sequence of ints"),
+    ("div_broadcast", lambda: tg.true_divide(x(3, 4), x(4, 3)), ValueError,
+     r"true_divide\(\): operands of shapes \(3, 4\) and \(4, 3\) cannot be broadcast"),
+    ("greater_broadcast", lambda: x(3, 4).greater(x(4, 3)), ValueError,
+     r"gt\(\): operands of shapes"),  # greater is gt, as in torch
+    ("scatter_value", lambda: tg.scatter(x(2, 2), 1, Tensor(np.array([[0], [1]])), "a"),
+     TypeError, r"scatter\(\): (argument 'src'|value) must be a number"),
+    # NumPy's "operands could not be broadcast together with shapes (3,4) (4,3)": the
+    # operators' words instead, with the function's name
+    ("xlogy_broadcast", lambda: tg.xlogy(x(3, 4), x(4, 3)), ValueError,
+     r"xlogy\(\): operands of shapes \(3, 4\) and \(4, 3\) cannot be broadcast together"),
+    ("xlog1py_broadcast", lambda: S.xlog1py(x(3, 4), x(0, 4)), ValueError, r"xlog1py\(\)"),
+    ("copysign_broadcast", lambda: tg.copysign(x(3, 4), x(4, 3)), ValueError, r"copysign\(\)"),
+    ("xlogy__broadcast", lambda: x(3, 4).xlogy_(x(4, 3)), ValueError,
+     r"xlogy_\(\): operands of shapes"),
+    ("fmax_broadcast", lambda: tg.fmax(x(3, 4), x(4, 3)), ValueError, r"fmax\(\): operands of shapes"),
+    ("floor_divide_broadcast", lambda: tg.floor_divide(x(3, 4), x(4, 3)), ValueError,
+     r"floor_divide\(\): operands of shapes"),
+    # another function's name, or another argument's
+    ("inverse_input", lambda: tg.inverse("a"), TypeError,
+     r"inverse\(\): argument 'input' must be Tensor, not str"),
+    ("linalg_inv_keeps_torch_words", lambda: L.inv("a"), TypeError,
+     r"linalg_inv\(\): argument 'A'"),
+    ("pinverse_rcond", lambda: x(3, 3).pinverse(rcond="a"), TypeError,
+     r"pinverse\(\): argument 'rcond'"),
+    ("triplet_names", lambda: F.triplet_margin_loss(x(3, 4), x(3, 4), x(4, 3)), ValueError,
+     r"triplet_margin_loss\(\): anchor of shape \(3, 4\) and negative of shape \(4, 3\)"),
+    ("diff_prepend", lambda: tg.diff(x(3), prepend="abc"), TypeError,
+     r"diff\(\): argument 'prepend' must be Tensor, not str"),
+    ("masked_fill_shapes", lambda: tg.masked_fill(x(3, 4), Tensor(np.ones((4, 3), bool)), 0.5),
+     ValueError, r"masked_fill\(\): shapes"),
+    ("hstack_empty", lambda: tg.hstack([]), ValueError, r"hstack\(\): need at least one tensor"),
+    ("expand_as_shapes", lambda: x(3, 4).expand_as(x(4, 3)), ValueError, r"expand_as\(\)"),
+    ("new_full_size", lambda: x(3).new_full(None, 1.0), TypeError, r"new_full\(\): shape"),
+    ("tile_negative", lambda: tg.tile(x(2), (-1,)), ValueError, r"tile\(\): sizes must be"),
+    ("logical_and__shapes", lambda: x(3, 4).logical_and_(x(4, 3)), ValueError,
+     r"logical_and_\(\): operands of shapes"),
     # a hang: NumPy raising 10 to the power 10**12 (round), n differences one by one (diff)
     ("round_decimals_huge", lambda: x(3).round(decimals=10 ** 12), ValueError,
      r"round\(\): decimals must be in \[-308, 308\]"),
@@ -196,6 +298,21 @@ def test_bad_argument_is_named(call, exc, match):
         call()
 
 
+def test_operators_keep_python_words_and_factories_their_names():
+    # the frame walk names only calls into the public API: `x + None` is an operator
+    with pytest.raises(TypeError, match=r"^unsupported operand type: NoneType"):
+        x(3) + None
+    # a factory-made function's code carries its public name (frames and tracebacks show it)
+    assert tg.exp.__code__.co_name == "exp" and tg.atan2.__code__.co_name == "atan2"
+
+
+def test_a_user_function_between_is_no_api_call():
+    def mine(other):  # the walk stops where the package was entered: add's 'other', not mine's
+        return tg.sub(x(2), other)
+    with pytest.raises(TypeError, match=r"^sub\(\): argument 'other'"):
+        mine(None)
+
+
 def test_flags_still_take_bools_and_numpy_bools():
     a = x(2, 3)
     assert a.sum(1, keepdims=np.True_).shape == (2, 1)
@@ -204,6 +321,29 @@ def test_flags_still_take_bools_and_numpy_bools():
     assert Tensor(np.ones(2), requires_grad=np.True_).requires_grad
     assert tg.eq(a, 0.1).dtype == np.bool_ and (a == "a") is False  # the operator still answers
     assert tg.isclose(a, 0.5).shape == (2, 3)  # a number as other: the documented extension
+
+
+def test_stacks_of_one_tensor_are_that_tensor_stacked():
+    # atleast_2d(x) alone returns x, not a sequence: vstack([x]) joined x's rows into (12,)
+    a = np.arange(12.0).reshape(3, 4)
+    for fn, want in ((tg.vstack, a), (tg.row_stack, a), (tg.hstack, a), (tg.dstack, a[..., None])):
+        np.testing.assert_array_equal(fn([Tensor(a)]).numpy(), want)
+
+
+def test_multinomial_of_empty_inputs_as_torch():
+    # reshape(-1, 0) and np.stack([]) were NumPy's errors; torch: no categories is its
+    # "cannot sample" error, no rows an empty (0, n) draw
+    with pytest.raises(ValueError, match=r"cannot sample n_sample > prob_dist.size\(-1\)"):
+        tg.multinomial(Tensor(np.ones(0)), 2)
+    out = tg.multinomial(Tensor(np.ones((0, 4))), 2)
+    assert out.shape == (0, 2) and out.dtype == np.int64
+
+
+def test_adaptive_softmax_huge_div_value_gives_empty_clusters():
+    # div_value ** 2 overflowed a float (OverflowError, errno 34): the cluster is 0 wide
+    with pytest.warns(UserWarning, match="zero-element"):  # torch's warning for width 0 too
+        m = nn.AdaptiveLogSoftmaxWithLoss(4, 10, [2, 4], div_value=1e300)
+    assert [seq[0].weight.shape for seq in m.tail] == [(0, 4), (0, 4)]
 
 
 def test_diff_past_the_length_is_empty_not_a_loop():

@@ -209,7 +209,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
         raise ValueError("prob_dist must be 1 or 2 dim")
     if n <= 0:
         raise ValueError("cannot sample n_sample <= 0 samples")
-    w = x.data.astype(np.float64).reshape(-1, x.data.shape[-1])
+    # rows counted, not inferred: reshape(-1, 0) of an empty 1-D input is NumPy's error
+    w = x.data.astype(np.float64).reshape(math.prod(x.data.shape[:-1]), x.data.shape[-1])
     if x.data.dtype.kind != "f":
         raise TypeError(f"multinomial only supports floating-point dtypes for input, got: "
                         f"{x.data.dtype}")
@@ -223,7 +224,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
         raise ValueError("invalid multinomial distribution (sum of probabilities <= 0)")
     rng = _rng(generator, "multinomial")
     rows = [_draw(rng, r, n, bool(replacement)) for r in w]
-    out = np.stack(rows).astype(np.int64)
+    out = np.stack(rows).astype(np.int64) if rows else np.zeros((0, n), np.int64)  # 0 rows
     return Tensor._wrap(out if x.data.ndim == 2 else out[0])
 
 

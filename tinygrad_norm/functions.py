@@ -8,6 +8,7 @@ import builtins
 
 import numpy as np
 
+from . import _argname
 from .tensor import MaxResult, MinResult, Tensor, _operand, maximum, minimum  # noqa: F401
 from .tensor import concatenate as _concatenate, stack as _stack, where as _where
 from .tensor_ops import prod as _prod
@@ -47,7 +48,7 @@ def _t(input, fn):
 def _unary(name):
     def fn(input):
         return getattr(_t(input, name), name)()
-    fn.__name__ = fn.__qualname__ = name
+    _argname.rename(fn, name)
     fn.__doc__ = f"``input.{name}()``, as ``torch.{name}``."
     return fn
 
@@ -72,7 +73,7 @@ arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, aco
 def _binary(name):
     def fn(input, other):
         return getattr(_t(input, name), name)(other)
-    fn.__name__ = fn.__qualname__ = name
+    _argname.rename(fn, name)
     fn.__doc__ = f"``input.{name}(other)``, as ``torch.{name}``."
     return fn
 
@@ -143,7 +144,7 @@ def _reduce(method):
         d = _all_if_empty(_pick(name, "dim", dim, "axis", axis, None))
         k = _pick(name, "keepdim", keepdim, "keepdims", keepdims, False)
         return getattr(_t(input, name), name)(axis=d, keepdims=k)
-    fn.__name__ = fn.__qualname__ = method
+    _argname.rename(fn, method)
     fn.__doc__ = (f"``input.{method}(dim, keepdim)`` over ``dim`` (an int, a tuple or None for "
                   f"all), as ``torch.{method}``.")
     return fn
@@ -165,7 +166,7 @@ def _moment(method):
                                 f"{type(unbiased).__name__}")
             correction = builtins.int(unbiased)
         return getattr(_t(input, method), method)(axis=d, correction=correction, keepdims=k)
-    fn.__name__ = fn.__qualname__ = method
+    _argname.rename(fn, method)
     fn.__doc__ = (f"``input.{method}`` over ``dim``, as ``torch.{method}`` (``correction`` "
                   f"1 by default; the old ``unbiased`` flag too).")
     return fn
@@ -183,7 +184,7 @@ def _extreme(name, elementwise):
         # the method's torch spelling: (values, indices) along an int dim, all elements for
         # None; either spelling here is torch's (``axis`` is torch's alias of ``dim``)
         return getattr(x, name)(dim=d, keepdim=k)
-    fn.__name__ = fn.__qualname__ = name
+    _argname.rename(fn, name)
     fn.__doc__ = (f"As ``torch.{name}``: of all elements; along ``dim``, the named tuple "
                   f"``(values, indices)``; with a Tensor second argument, elementwise. The "
                   f"same as ``input.{name}(dim=...)``.")
@@ -199,7 +200,7 @@ def _arg(name):
         d = _pick(name, "dim", dim, "axis", axis, None)
         k = _pick(name, "keepdim", keepdim, "keepdims", keepdims, False)
         return getattr(_t(input, name), name)(axis=d, keepdims=k)
-    fn.__name__ = fn.__qualname__ = name
+    _argname.rename(fn, name)
     return fn
 
 
@@ -213,7 +214,7 @@ def _along(method):
         if d is None:
             raise TypeError(f"{method}(): missing required argument 'dim'")
         return getattr(_t(input, method), method)(d)
-    fn.__name__ = fn.__qualname__ = method
+    _argname.rename(fn, method)
     fn.__doc__ = f"``input.{method}(dim)``, as ``torch.{method}``."
     return fn
 
@@ -276,7 +277,7 @@ def flip(input, dims):
 def _comparison(name, method):
     def fn(input, other):
         return getattr(_t(input, name), name)(other)  # the named method: it refuses a str
-    fn.__name__ = fn.__qualname__ = name
+    _argname.rename(fn, name)
     fn.__doc__ = f"``input.{method}(other)``, a bool tensor, as ``torch.{name}``."
     return fn
 

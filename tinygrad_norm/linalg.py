@@ -30,6 +30,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from . import _argname
 from . import ops
 from .autograd import _state
 from .creation import cross as _cross
@@ -72,9 +73,19 @@ def _tensor_arg(x, fn, name="A"):
     """``x`` if it is a Tensor, else torch's binding error ("linalg_inv(): argument 'A'
     (position 1) must be Tensor, not list")."""
     if not isinstance(x, Tensor):
-        raise TypeError(f"{fn.replace('.', '_')}(): argument '{name}' must be Tensor, not "
+        raise TypeError(f"{_binding_name(x, fn.replace('.', '_'), name)} must be Tensor, not "
                         f"{type(x).__name__}")
     return x
+
+
+def _binding_name(value, binding, name):
+    """``"linalg_inv(): argument 'A'"``, torch's binding's words, unless the bad value came in
+    through another public call under another name (``tg.inverse(input)``,
+    ``x.pinverse(rcond=)``): that call's and argument's name then (error path only)."""
+    fn, arg = _argname.caller(value)
+    if arg is not None and arg != name:
+        return f"{fn}(): argument '{arg}'"
+    return f"{binding}(): argument '{name}'"
 
 
 def _real_float(dt, fn, kernel=None, ints_too=False):
@@ -322,7 +333,7 @@ def _tolerance(v, name, binding):
                              f"argument '{name}'. This input cannot have requires_grad True.")
         return np.asarray(v._data, np.float64)
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{binding}(): argument '{name}' must be a float or a Tensor, not "
+        raise TypeError(f"{_binding_name(v, binding, name)} must be a float or a Tensor, not "
                         f"{type(v).__name__}")
     return np.asarray(float(v))
 

@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from . import _argname, _shape_checks
 from . import default_dtype as _dd
 from . import ops
 from .tensor import Tensor, _binary, _one_axis, _operand, _promoted, _unary, apply, concatenate, \
@@ -113,6 +114,8 @@ def floor_divide(a, b):
     # torch's result type, as the operators take it: float32 with int64 stays float32, an
     # integer tensor with a Python float is the default dtype (NumPy made both float64)
     if isinstance(ad, np.ndarray) and isinstance(bd, np.ndarray):
+        if ad.shape != bd.shape:
+            _shape_checks.broadcast("floor_divide", ad.shape, bd.shape)
         ad, bd = _promoted(ad, bd, ops.Mul)
     elif isinstance(ad, np.ndarray) and isinstance(bd, float) and ad.dtype.kind in "biu":
         ad = ad.astype(_dd.DEFAULT)
@@ -145,7 +148,8 @@ def logical(fn, a, b=_UNARY):
     try:
         return Tensor._wrap(np.asarray(fn(ad, bd)))
     except ValueError:
-        raise ValueError(f"{fn.__name__}: operands of shapes {ad.shape} and {bd.shape} cannot "
+        head = _argname.head(f"{fn.__name__}: ", fn.__name__)  # logical_and_ calls logical_and
+        raise ValueError(f"{head}operands of shapes {ad.shape} and {bd.shape} cannot "
                          f"be broadcast together") from None
 
 
@@ -255,7 +259,12 @@ def diff(x, n=1, dim=-1, prepend=None, append=None):
     parts = []
     for name, p in (("prepend", prepend), ("append", append)):
         if p is not None:
-            p = p if isinstance(p, Tensor) else Tensor(np.asarray(p))
+            if not isinstance(p, Tensor):
+                arr = np.asarray(p)
+                if arr.dtype.kind not in "biuf":  # Tensor() would name "data", not this
+                    raise TypeError(f"diff(): argument '{name}' must be Tensor, not "
+                                    f"{type(p).__name__}")
+                p = Tensor(arr)
             if p._data.ndim != x._data.ndim:
                 raise ValueError(f"diff(): diff expects prepend or append to be the same "
                                  f"dimension as input (got {name} of {p.data.ndim} dimensions "

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from . import _shape_checks
 from . import default_dtype as _dd
 from . import ops
 from .tensor import Tensor, _alpha_times, _operand, apply, where
@@ -70,13 +71,22 @@ def _both(a, b, fn, floating=True):
     return (a if a.dtype == dt else a.astype(dt)), (b if b.dtype == dt else b.astype(dt))
 
 
+def _both_broadcast(a, b, fn, floating=True):
+    """``_both``, and shapes that broadcast: a ValueError naming ``fn`` where the NumPy arrays
+    computed on directly would have raised NumPy's own words."""
+    x, y = _both(a, b, fn, floating)
+    if x.shape != y.shape:
+        _shape_checks.broadcast(fn, x.shape, y.shape)
+    return x, y
+
+
 def xlogy(input, other):
     """``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN), as torch, with
     torch's gradients to ``input``: ``log(other)``, also where ``input`` is 0, except 0 there
     where ``other <= 0``. The gradient to ``other`` is ``input / other``, 0 where ``other`` is 0
     (torch's is inf or NaN there); at ``input`` 0, ``other`` +inf the value is 0 and the gradient
     to ``input`` 0 (torch: inf)."""
-    x, y = _both(input, other, "xlogy")
+    x, y = _both_broadcast(input, other, "xlogy")
     xd, yd = x._data, y._data
     x0, y0 = xd == 0, yd == 0
     # The log's constant stand-ins: log(0) = -inf as a constant (its y-gradient kept out), and 0
@@ -122,7 +132,7 @@ def sinc(input):
 def copysign(input, other):
     """``|input|`` with the sign of ``other`` (its sign bit: -0.0 counts as negative), as torch;
     the gradient to ``input`` is +-1, and 0 at ``input == 0`` as torch's; 0 to ``other``."""
-    x, y = _both(input, other, "copysign")
+    x, y = _both_broadcast(input, other, "copysign")
     value = np.copysign(x._data, y._data)
     flip = np.signbit(x._data) != np.signbit(y._data)
     out = where(flip, -x, x)
@@ -137,7 +147,7 @@ def copysign(input, other):
 
 
 def _nan_aware(input, other, fn, keep_self):
-    x, y = _both(input, other, fn, floating=False)  # integers stay integers, as torch's
+    x, y = _both_broadcast(input, other, fn, floating=False)  # integers stay integers, as torch's
     take = keep_self(x._data, y._data)
     if x.dtype.kind == "f":
         take |= np.isnan(y._data)  # ties and NaNs: input, as torch

@@ -70,10 +70,11 @@ def _mat_vec(mat, vec, fn, c=None):
     m, v = _tensor(mat, fn, "mat"), _tensor(vec, fn, "vec")
     dims = ([] if c is None else [c._data.ndim]) + [m._data.ndim, v._data.ndim]
     if m._data.ndim != 2 or v._data.ndim != 1:
-        raise ValueError(f"vector + matrix @ vector expected, got {', '.join(map(str, dims))}")
+        raise ValueError(f"{fn}(): vector + matrix @ vector expected, got "
+                         f"{', '.join(map(str, dims))}")
     if m._data.shape[1] != v._data.shape[0]:
         got = "" if c is None else f"input ({', '.join(map(str, c._data.shape))}), "
-        raise ValueError(f"size mismatch, got {got}mat ({m.shape[0]}x{m.shape[1]}), vec "
+        raise ValueError(f"{fn}(): size mismatch, got {got}mat ({m.shape[0]}x{m.shape[1]}), vec "
                          f"({v.shape[0]})")
     ts = ([] if c is None else [c]) + [m, v]
     if len({t._data.dtype for t in ts}) > 1:
@@ -109,9 +110,12 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     for v, name in ((a, "batch1"), (b, "batch2")):
         if v._data.ndim != 3:
             raise ValueError(f"{name} must be a 3D tensor")
-    _same_dtype("self and mat2 must have the same dtype, but got {} and {}", c, a, b)
+    # torch's words (its bmm's: self, mat2), with the arguments the user named
+    _same_dtype("addbmm(): input, batch1 and batch2 must have the same dtype (self and mat2 "
+                "must have the same dtype), but got {}, {} and {}", c, a, b)
     if a._data.shape[0] != b._data.shape[0] or a._data.shape[2] != b._data.shape[1]:
-        raise ValueError(f"Incompatible matrix sizes for bmm ({a.shape[1]}x{a.shape[2]} and "
+        raise ValueError(f"addbmm(): batch1 {list(a.shape)} and batch2 {list(b.shape)}: "
+                         f"Incompatible matrix sizes for bmm ({a.shape[1]}x{a.shape[2]} and "
                          f"{b.shape[1]}x{b.shape[2]})")
     return _scaled_sum("addbmm", c, matmul(a, b).sum(axis=0), beta, alpha)
 

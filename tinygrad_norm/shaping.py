@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _argname
 from . import default_dtype as _dd
 from .tensor import Tensor, _int_arg, _one_axis, concatenate, stack
 
@@ -43,7 +44,7 @@ def _atleast(fn, shape_of):
         seq = tensors[0] if len(tensors) == 1 and not one else tensors
         out = tuple(t.reshape(shape_of(t.shape)) for t in _tensors(seq, fn))
         return out[0] if one else out
-    f.__name__ = f.__qualname__ = fn
+    _argname.rename(f, fn)
     f.__doc__ = (f"Each tensor viewed with at least {fn[-2]} dimensions, as ``torch.{fn}``: one "
                  f"tensor gives a tensor, several (or a sequence) a tuple.")
     return f
@@ -55,15 +56,21 @@ atleast_3d = _atleast("atleast_3d", lambda s: s if len(s) >= 3 else {
     0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}[len(s)])
 
 
+def _each(atleast, ts):
+    """``atleast`` of every tensor, as a list: called with one tensor it returns that tensor,
+    not a sequence, and concatenate would then join its rows (vstack([x]) was x flattened)."""
+    return [atleast(t) for t in ts]
+
+
 def hstack(tensors):
     """Along dim 1 (dim 0 for 1-D tensors), after ``atleast_1d``, as torch."""
-    ts = atleast_1d(*_tensors(tensors, "hstack")) if tensors else ()
+    ts = _each(atleast_1d, _tensors(tensors, "hstack"))
     return concatenate(ts, 0 if ts and ts[0].ndim == 1 else 1)
 
 
 def vstack(tensors):
     """Along dim 0 after ``atleast_2d``, as torch."""
-    return concatenate(atleast_2d(*_tensors(tensors, "vstack")), 0)
+    return concatenate(_each(atleast_2d, _tensors(tensors, "vstack")), 0)
 
 
 row_stack = vstack
@@ -71,7 +78,7 @@ row_stack = vstack
 
 def dstack(tensors):
     """Along dim 2 after ``atleast_3d``, as torch."""
-    return concatenate(atleast_3d(*_tensors(tensors, "dstack")), 2)
+    return concatenate(_each(atleast_3d, _tensors(tensors, "dstack")), 2)
 
 
 def column_stack(tensors):
@@ -204,7 +211,7 @@ def _split_along(fn, dim_of, min_dims):
                                  f"size of the dimension {n} is not divisible by the split_size "
                                  f"{k}!")
         return tensor_split(input, indices_or_sections, d)
-    f.__name__ = f.__qualname__ = fn
+    _argname.rename(f, fn)
     f.__doc__ = f"``tensor_split`` along dim {dim_of(2)}, as ``torch.{fn}`` (sections must divide)."
     return f
 

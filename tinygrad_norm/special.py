@@ -13,9 +13,10 @@ import math
 
 import numpy as np
 
+from . import _argname
 from . import ops, special_kernels as _sk, special_kernels_bessel as _skb, \
     special_kernels_poly as _skp
-from .pointwise import _both, _float, _tensor, logit, sinc, xlogy
+from .pointwise import _both, _both_broadcast, _float, _tensor, logit, sinc, xlogy
 from .tensor import Tensor, _int_arg, apply, where
 
 __all__ = ["gammaln", "digamma", "psi", "polygamma", "multigammaln", "erf", "erfc", "erfcx",
@@ -127,7 +128,7 @@ def expit(input):
 def xlog1py(input, other):
     """``input * log1p(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN), as torch;
     the gradient to ``other`` is ``input / (1 + other)`` (0 where ``other`` is -1)."""
-    x, y = _both(input, other, "xlog1py")
+    x, y = _both_broadcast(input, other, "xlog1py")
     at_pole = y._data == -1
     # x = 0 with other < -1 is torch's 0 (value and gradients): log1p kept out of it there, as
     # at the pole, so that no NaN reaches a gradient; for x != 0 it stays NaN, as torch's.
@@ -164,7 +165,7 @@ def entr(input):
 def _bessel(op, fn):
     def f(input):
         return _unary(op, input, fn)
-    f.__name__ = f.__qualname__ = fn
+    _argname.rename(f, fn)
     return f
 
 
@@ -229,7 +230,7 @@ def _constant(kernel, fn):
     def f(input):
         x = _float(_tensor(input, fn))
         return Tensor._wrap(_sk.on_array(kernel, x._data).astype(x.dtype, copy=False))
-    f.__name__ = f.__qualname__ = fn
+    _argname.rename(f, fn)
     return f
 
 
@@ -325,7 +326,7 @@ def _polynomial(kernel, fn):
         _check_broadcast(x, deg, fn)
         out = kernel(x._data, deg._data)
         return Tensor._wrap(np.asarray(out).astype(x.dtype, copy=False))
-    f.__name__ = f.__qualname__ = fn
+    _argname.rename(f, fn)
     f.__doc__ = (f"torch.special.{fn}(input, n): the polynomial of degree ``n`` (truncated to an "
                  "integer; 0 for a negative degree) at ``input``, broadcast, either one a Tensor "
                  "or a Python number. No gradient, as torch.")

@@ -20,6 +20,7 @@ from . import default_dtype as _dd
 from . import devices as _devices
 from . import printing as _printing
 from . import ops
+from . import _argname
 from . import random as _random
 from .autograd import GroupHook, Node, _state, mark_written, no_grad, run_backward
 from .autograd import backward_inputs as _backward_inputs
@@ -93,9 +94,11 @@ def _unary(op, x):
     return t
 
 
-def _operand(x):
+def _operand(x, named=True):
     """A Tensor or a Python scalar. NumPy scalars become Python scalars so that a float32 graph
-    is not promoted to float64 by NumPy 2's rules; arrays and lists become constant Tensors."""
+    is not promoted to float64 by NumPy 2's rules; arrays and lists become constant Tensors.
+    ``named=False`` for a caller that catches the TypeError (``==`` answers NotImplemented):
+    the frame walk that names the argument would be paid for nothing."""
     if type(x) is Tensor or type(x) in _SCALARS:
         return x
     if isinstance(x, Tensor):
@@ -111,8 +114,13 @@ def _operand(x):
         return x.item()  # a 0-d array is a NumPy scalar too: np.array(2.0) must not promote
     if isinstance(x, (np.ndarray, list, tuple)):
         return Tensor(x)
-    raise TypeError(f"unsupported operand type: {type(x).__name__} (expected a Tensor, an ndarray "
-                    f"or a Python number)")
+    # the error path only: which call of the API, and which of its arguments, this came in as
+    fn, arg = _argname.caller(x) if named else (None, None)
+    if arg is not None:
+        raise TypeError(f"{fn}(): argument '{arg}' must be Tensor or Number, not "
+                        f"{type(x).__name__}")
+    raise TypeError(f"{fn + '(): ' if fn else ''}unsupported operand type: {type(x).__name__} "
+                    f"(expected a Tensor, an ndarray or a Python number)")
 
 
 def _other_tensor(x, fn):
@@ -203,8 +211,9 @@ def _binary(op, a, b):
         try:  # only a shape error becomes one: e.g. an integer to a negative power keeps NumPy's
             np.broadcast_shapes(_shape_of(a), _shape_of(b))
         except ValueError:
-            raise ValueError(f"{op.name}: operands of shapes {_shape_of(a)} and {_shape_of(b)} "
-                             f"cannot be broadcast together") from None
+            raise ValueError(f"{_argname.function_prefix(op.name + ': ')}operands of shapes "
+                             f"{_shape_of(a)} and {_shape_of(b)} cannot be broadcast "
+                             f"together") from None
         raise
     if type(out) is not np.ndarray:
         out = np.asarray(out)
@@ -227,7 +236,7 @@ def _equality(fn, a, b):
     """``a == b`` / ``!=``; NotImplemented for what is no operand (None, a string), as torch
     answers "not equal" there: ``None in [t]`` must not raise. Python then compares identities."""
     try:
-        b = _operand(b)
+        b = _operand(b, named=False)
     except TypeError:
         return NotImplemented
     return _compare(fn, a, b)
@@ -237,7 +246,7 @@ def _named_compare(fn, name, a, b):
     """``a.eq(b)`` and its kin by name: unlike the ``==`` operator, which answers False for a
     string or None (Python's identity fallback), torch's named comparisons refuse them."""
     try:
-        b = _operand(b)
+        b = _operand(b, named=False)
     except TypeError:
         raise TypeError(f"{name}(): argument 'other' must be Tensor or Number, not "
                         f"{type(b).__name__}") from None
@@ -250,8 +259,8 @@ def _compare(fn, a, b):
     try:
         out = fn(a._data, bd)
     except ValueError:
-        raise ValueError(f"comparison: operands of shapes {a.shape} and {_shape_of(b)} cannot be "
-                         f"broadcast together") from None
+        raise ValueError(f"{_argname.function_prefix('comparison: ')}operands of shapes {a.shape} "
+                         f"and {_shape_of(b)} cannot be broadcast together") from None
     return Tensor._wrap(np.asarray(out))
 
 
@@ -267,25 +276,38 @@ def _axes(axis, ndim, what="axis"):
     out = []
     for a in items:
         if isinstance(a, (bool, np.bool_)):  # operator.index(True) is 1: summing axis 1 by accident
-            raise TypeError(f"{what} must be an int or a tuple of ints, got {axis!r}")
+            raise TypeError(f"{_axis_name(axis, what)} must be an int or a tuple of ints, got "
+                            f"{axis!r}")
         try:
             a = operator.index(a)
         except TypeError:
-            raise TypeError(f"{what} must be an int or a tuple of ints, got {axis!r}") from None
+            raise TypeError(f"{_axis_name(axis, what)} must be an int or a tuple of ints, got "
+                            f"{axis!r}") from None
         if not -max(ndim, 1) <= a < max(ndim, 1):
-            raise ValueError(f"{what} {a} is out of range for a tensor of {ndim} dimension(s)")
+            raise ValueError(f"{_axis_name(axis, what)} {a} is out of range for a tensor of {ndim} "
+                             f"dimension(s) (expected to be in range of [{-max(ndim, 1)}, "
+                             f"{max(ndim, 1) - 1}])")
         if ndim:  # a 0-d tensor takes axis 0 or -1, as in torch, and has no axis to reduce:
             out.append(a % ndim)  # NumPy rejects axis=(0,) on it, so it must become ()
     if len(set(out)) != len(out):
-        raise ValueError(f"repeated {what} in {axis!r}")
+        raise ValueError(f"{_argname.function_prefix()}repeated {what} in {axis!r}")
     return tuple(sorted(out))
+
+
+def _axis_name(axis, what):
+    """``"transpose(): dim1"``: the call and the parameter a bad axis came in as (error path),
+    unless the caller named both already (``"unsqueeze(): dim"``)."""
+    if "(): " in what:  # the caller's own words, under the name the user called it by
+        fn, rest = what.split("(): ", 1)
+        return _argname.head(f"{fn}(): ", fn) + rest
+    return _argname.prefix(axis, what, prefer=("dim", "axis"))
 
 
 def _one_axis(axis, ndim, what="axis"):
     """One axis (an int, negative allowed), normalized. None, a tuple or a list is a TypeError:
     ``_axes`` takes those, and its first entry would silently stand for the whole."""
     if axis is None or isinstance(axis, (tuple, list)):
-        raise TypeError(f"{what} must be an int, got {axis!r}")
+        raise TypeError(f"{_axis_name(axis, what)} must be an int, got {axis!r}")
     return _axes(axis, ndim, what)[0]
 
 
@@ -301,6 +323,7 @@ def _sorted_axes(axis, ndim):
 
 
 def _shape_arg(shape):
+    given = shape
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     try:
@@ -308,7 +331,8 @@ def _shape_arg(shape):
             raise TypeError  # operator.index(True) is 1: a bool is no size, as NumPy says
         return tuple(operator.index(s) for s in shape)
     except TypeError:
-        raise TypeError(f"shape must be a sequence of ints, got {shape!r}") from None
+        name = _argname.prefix(given if _argname.caller(given)[1] else shape, "shape")
+        raise TypeError(f"{name} must be a sequence of ints, got {shape!r}") from None
 
 
 def _new_shape(shape, fn):
@@ -377,7 +401,10 @@ def _as_data(data, dtype):
             arr = arr.astype(_dd.DEFAULT)  # Python numbers: the default dtype, as in PyTorch
     # before a dtype= cast, which would turn None into nan, "1.5" into 1.5 and drop imaginary parts
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"Tensor(): data must be numeric (bool, int or float), got dtype {arr.dtype}")
+        fn, arg = _argname.caller(data)  # "Tensor(): data" or the argument of the call it came in
+        what = "Tensor(): data" if fn in (None, "Tensor") or arg is None else \
+            f"{fn}(): argument '{arg}'"
+        raise TypeError(f"{what} must be numeric (bool, int or float), got dtype {arr.dtype}")
     if dtype is not None:
         arr = arr.astype(_dtype_arg(dtype, "Tensor"), copy=False)
     return arr
@@ -473,8 +500,7 @@ def _float_unary(op):
     ``Tensor._floating``), a float tensor as it is, tested inline (no extra call: ~0.1 us)."""
     def method(self):
         return _unary(op, self if self._data.dtype.kind == "f" else self._floating())
-    method.__name__ = method.__qualname__ = op.name
-    return method
+    return _argname.rename(method, op.name)
 
 
 class Tensor:
@@ -638,7 +664,8 @@ class Tensor:
             try:
                 shape = tuple(shape)
             except TypeError:
-                raise TypeError(f"full(): shape must be an int or a sequence of ints, got "
+                raise TypeError(f"{_argname.head('full(): ', 'full')}shape must be an int or a "
+                                f"sequence of ints, got "
                                 f"{shape!r}") from None
         shape = _new_shape(shape if isinstance(shape, tuple) else (shape,), "full")
         fill_value = _scalar_arg(fill_value, "full(): fill_value")
@@ -1033,7 +1060,10 @@ class Tensor:
         if _inplace.records(self, (other,)):
             return _inplace.rebase(self, "sub_", lambda t: t.sub(other, alpha=alpha),
                                    copy_old=False)
-        return self._add_scaled(other, -_scalar_arg(alpha, "sub_(): alpha"), "sub_")
+        alpha = _scalar_arg(alpha, "sub_(): alpha")
+        if alpha is None:  # -None would be Python's "bad operand type for unary -"
+            raise TypeError("sub_(): alpha must be a number, got NoneType")
+        return self._add_scaled(other, -alpha, "sub_")
 
     def _add_scaled(self, other, alpha, name):
         alpha = _scalar_arg(alpha, f"{name}(): alpha")
@@ -1342,7 +1372,8 @@ class Tensor:
             if op is ops.Logsumexp:  # log(sum(exp(nothing))) = log(0) = -inf, as torch
                 with np.errstate(divide="ignore"):
                     return self.exp().sum(axis=axes, keepdims=keepdims).log()
-            raise ValueError(f"{op.name}(): cannot reduce over an axis of size 0 (a tensor of "
+            raise ValueError(f"{_argname.head(op.name + '(): ', op.name)}cannot reduce over an "
+                             f"axis of size 0 (a tensor of "
                              f"shape {self.shape}, axis {axis!r}): the result has no "
                              f"identity; reduce over a non-empty axis") from None
 
@@ -1500,7 +1531,8 @@ class Tensor:
         try:
             return _view(self, ops.Reshape, {"shape": shape})
         except ValueError:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} (size "
+            raise ValueError(f"{_argname.head('reshape: ', 'reshape')}cannot reshape a tensor of "
+                             f"shape {self.shape} (size "
                              f"{self.size}) into shape {shape}") from None
 
     view = reshape
@@ -1622,7 +1654,8 @@ class Tensor:
                 raise ValueError
             return _view(self, ops.BroadcastTo, {"shape": shape})
         except ValueError:
-            raise ValueError(f"broadcast_to: cannot broadcast shape {self.shape} to {shape}") from None
+            raise ValueError(f"{_argname.head('broadcast_to: ', 'broadcast_to')}cannot broadcast "
+                             f"shape {self.shape} to {shape}") from None
 
     def expand(self, *shape):
         """PyTorch's expand: like broadcast_to, and -1 keeps an axis as it is."""
@@ -1700,7 +1733,8 @@ class Tensor:
             raise ValueError(f"repeat(): {len(reps)} sizes for a tensor of {nd} dimensions; give "
                              f"at least one per dimension")
         if any(r < 0 for r in reps):
-            raise ValueError(f"repeat(): sizes must be non-negative, got {reps}")
+            raise ValueError(f"{_argname.head('repeat(): ', 'repeat')}sizes must be non-negative, "
+                             f"got {reps}")
         shape = (1,) * (len(reps) - nd) + self._data.shape
         # each axis as (repeat, size), broadcast along the repeats, then merged
         wide = self.reshape([v for s in shape for v in (1, s)])
@@ -2256,7 +2290,7 @@ class Tensor:
             sources = [v for v in pos + list(kw.values()) if isinstance(v, Tensor)]
             return self._write_(name, lambda t: getattr(t, base)(*pos, **kw), *sources)
 
-        method.__name__, method.__qualname__ = name, f"Tensor.{name}"
+        _argname.rename(method, name, f"Tensor.{name}")
         method.__signature__ = sig
         method.__doc__ = f"``{name[:-1]}`` in place, as ``torch.Tensor.{name}``."
         return method
@@ -2315,6 +2349,7 @@ class Tensor:
     def fill_diagonal_(self, fill_value, wrap=False):
         """``fill_value`` on the main diagonal, in place, as torch's: every dim of one length
         beyond 2-D; a tall matrix restarts the diagonal below it with ``wrap``."""
+        wrap = _bool_arg(wrap, "wrap", "fill_diagonal_")  # read by truth value, "no" wrapped
         if self._data.ndim < 2:
             raise ValueError("dimensions must larger than 1")
         if self._data.ndim > 2 and len(set(self._data.shape)) != 1:
@@ -2322,11 +2357,11 @@ class Tensor:
         v = self._values("fill_diagonal_", _scalar_arg(fill_value, "fill_diagonal_(): value"))
         if _inplace.records(self):
             on = np.zeros(self._data.shape, bool)
-            np.fill_diagonal(on, True, wrap=bool(wrap))
+            np.fill_diagonal(on, True, wrap=wrap)
             return _inplace.rebase(self, "fill_diagonal_", lambda t: t.masked_fill(on, v.item()),
                                    copy_old=False)
         out = self._data.copy()
-        np.fill_diagonal(out, v, wrap=bool(wrap))
+        np.fill_diagonal(out, v, wrap=wrap)
         return self._put("fill_diagonal_", out)
 
     # torch's methods whose functions live in pointwise.py, shaping.py and searching.py (bound
@@ -2601,8 +2636,21 @@ def _scalar_arg(v, name):
     if isinstance(v, np.generic) or isinstance(v, np.ndarray) and v.ndim == 0:
         v = v.item()  # a NumPy scalar or 0-d array, as NumPy takes them
     if not isinstance(v, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(v).__name__}")
+        raise TypeError(f"{_scalar_name(v, name)} must be a number, got {type(v).__name__}")
     return v
+
+
+def _scalar_name(v, name):
+    """``"clamp_min(): min"`` for a bad number ``name`` stood for (``"scatter(): argument
+    'src'"`` where the user passed it under another name), unless the caller named the
+    function already (``"add(): alpha"``)."""
+    if "(): " in name:  # the caller's own words, under the name the user called it by
+        fn, rest = name.split("(): ", 1)
+        return _argname.head(f"{fn}(): ", fn) + rest
+    fn, arg = _argname.caller(v)
+    if arg is None or arg == name:  # "clamp_min(): min", the caller's word kept
+        return _argname.prefix(what=name)
+    return f"{fn}(): argument '{arg}'"  # "scatter(): argument 'src'" for a value= check
 
 
 def _alpha_times(other, alpha, self, fn):
@@ -2879,7 +2927,8 @@ def where(condition, x, y):
     try:
         out, bits = ops.select_keeping_bits(c, xd, yd)
     except ValueError:
-        raise ValueError(f"where: shapes {c.shape}, {_shape_of(x)} and {_shape_of(y)} cannot be "
+        raise ValueError(f"{_argname.head('where: ', 'where')}shapes {c.shape}, {_shape_of(x)} "
+                         f"and {_shape_of(y)} cannot be "
                          f"broadcast together") from None
     if type(x) is not Tensor and type(y) is not Tensor:
         if type(xd) in _SCALARS and type(yd) in _SCALARS:  # Python numbers: float32, as Tensor(2.0)
@@ -2946,7 +2995,8 @@ def addcmul(input, tensor1, tensor2, *, value=1):
         try:
             np.broadcast_shapes(*shapes)
         except ValueError:
-            raise ValueError(f"addcmul: operands of shapes {', '.join(map(str, shapes))} cannot "
+            raise ValueError(f"{_argname.head('addcmul: ', 'addcmul')}operands of shapes "
+                             f"{', '.join(map(str, shapes))} cannot "
                              f"be broadcast together") from None
         raise
     return _make(ops.Addcmul, out, (c, a, b), (cd, ad, bd))
@@ -2969,10 +3019,11 @@ def minimum(a, b):
 
 
 def _tensor_list(tensors, fn):
-    if isinstance(tensors, Tensor) or not hasattr(tensors, "__iter__"):
+    # a str or a dict iterates too: over letters and keys, each refused as no tensor's data
+    if isinstance(tensors, (Tensor, str, bytes, dict)) or not hasattr(tensors, "__iter__"):
         if not isinstance(tensors, Tensor):
-            raise TypeError(f"{fn}: tensors must be a sequence of tensors, got "
-                            f"{type(tensors).__name__}")
+            raise TypeError(f"{_argname.head(fn + ': ', fn)}tensors must be a sequence of "
+                            f"tensors, got {type(tensors).__name__}")
         if tensors._data.ndim == 0:  # its rows are the sequence; a 0-d one has none
             raise TypeError(f"{fn}: tensors must be a sequence of tensors, got a 0-d Tensor")
     return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
@@ -2981,7 +3032,8 @@ def _tensor_list(tensors, fn):
 def concatenate(tensors, axis=0):
     ts = _tensor_list(tensors, "concatenate")
     if not ts:
-        raise ValueError("concatenate: need at least one tensor")
+        raise ValueError(f"{_argname.head('concatenate: ', 'concatenate')}need at least one "
+                         f"tensor")
     if axis is None:  # NumPy's meaning: every tensor flattened first
         ts, axis = [t.reshape(-1) for t in ts], 0
     nd = ts[0]._data.ndim

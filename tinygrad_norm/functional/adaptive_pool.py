@@ -16,6 +16,7 @@ import numbers
 
 import numpy as np
 
+from .._argname import called
 from ..autograd import scope
 from ._checks import _flag
 from ..tensor import Tensor
@@ -96,7 +97,8 @@ def _check_input(input, ranks, fn):
         raise TypeError(f"{fn}(): input must be a floating-point Tensor, got "
                         f"{getattr(input, 'dtype', type(input).__name__)}")
     if input.ndim not in ranks:
-        raise ValueError(f"{fn}(): Expected {ranks[0]}D or {ranks[1]}D tensor, but got: "
+        raise ValueError(f"{called(fn, '(): ')}Expected {ranks[0]}D or {ranks[1]}D tensor, but "
+                         f"got: "
                          f"{list(input.shape)}")
     for i in range(1, input.ndim):  # PyTorch's test: every dim but the first
         if input.shape[i] == 0:

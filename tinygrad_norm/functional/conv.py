@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from .._argname import called
 from .. import ops
 from ..autograd import scope
 from ..tensor import Tensor, apply, where
@@ -258,14 +259,16 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, fn):
     dilation = _pair(dilation, "dilation", fn)
     for p, k, d in zip(pad, kernel, dilation):
         if p > (d * (k - 1) + 1) // 2:
-            raise ValueError(f"{fn}: pad should be at most half of effective kernel size, but got "
+            raise ValueError(f"{called(fn)}pad should be at most half of effective kernel size, "
+                             f"but got "
                              f"pad={p}, kernel_size={k} and dilation={d}")
     if pad[0] > kernel[0] // 2 or pad[1] > kernel[1] // 2:  # PyTorch's second test (dilated pools)
-        raise ValueError(f"{fn}: pad should be smaller than or equal to half of kernel size, but "
+        raise ValueError(f"{called(fn)}pad should be smaller than or equal to half of kernel "
+                         f"size, but "
                          f"got padW = {pad[1]}, padH = {pad[0]}, kW = {kernel[1]}, kH = {kernel[0]}")
     out, pads = _pool_windows(x.shape[2:], kernel, stride, pad, dilation, ceil_mode)
     if min(out) < 1:
-        raise ValueError(f"{fn}: given input of spatial size {tuple(x.shape[2:])}, the "
+        raise ValueError(f"{called(fn)}given input of spatial size {tuple(x.shape[2:])}, the "
                          f"calculated output size is too small ({next(o for o in out if o < 1)})")
     return kernel, stride, dilation, pads, out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 
+from .._argname import called
 from ._checks import _flag
 from .conv import _avg_pool2d, _check_float, _check_grouped, _conv2d, _max_pool2d
 
@@ -89,14 +90,14 @@ def _pool_args(kernel_size, stride, padding, dilation, fn):
 def _check_pool(length, k, s, p, d, ceil_mode, fn):
     """The 2-D pools' checks in 1-D terms, made first (theirs would name a height of 1)."""
     if fn == "max_pool1d" and p > k // 2:  # the kernel, not the span (avg_pool2d's words fit)
-        raise ValueError(f"{fn}: padding should be at most half of kernel size, but got "
+        raise ValueError(f"{called(fn)}padding should be at most half of kernel size, but got "
                          f"padding={p} and kernel_size={k}")
     span = d * (k - 1) + 1
     o = (length + 2 * p - span + ((s - 1) if ceil_mode else 0)) // s + 1
     if ceil_mode and (o - 1) * s >= length + p:
         o -= 1  # as _pool_geometry: the last window starts inside the input or the left padding
     if o < 1:
-        raise ValueError(f"{fn}: given input of size {length} along L, the calculated output "
+        raise ValueError(f"{called(fn)}given input of size {length} along L, the calculated output "
                          f"size is too small ({o})")
 
 

@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from .. import _argname
 from ..autograd import scope
 from .. import ops
 from ..tensor import Tensor, _one_axis, apply, where
@@ -83,8 +84,19 @@ def _float_pair(x1, x2, fn):
     try:
         return np.broadcast_shapes(x1.shape, x2.shape)
     except ValueError:
-        raise ValueError(f"{fn}(): x1 of shape {x1.shape} and x2 of shape {x2.shape} cannot be "
-                         f"broadcast together") from None
+        (fn, n1), (_, n2) = _outer_names(fn, x1, x2)
+        raise ValueError(f"{fn}(): {n1} of shape {x1.shape} and {n2} of shape {x2.shape} cannot "
+                         f"be broadcast together") from None
+
+
+def _outer_names(fn, x1, x2):
+    """``((fn, name1), (fn, name2))``: the names of the call the two came in through when it is
+    another one (``triplet_margin_loss(anchor, positive, negative)``), else ``fn``'s own x1, x2
+    (error path only)."""
+    (f1, a1), (f2, a2) = _argname.caller(x1), _argname.caller(x2)
+    if a1 is not None and a2 is not None and f1 == f2 and (a1, a2) != ("x1", "x2"):
+        return (f1, a1), (f2, a2)
+    return (fn, "x1"), (fn, "x2")
 
 
 def _eps(eps, fn):

@@ -34,6 +34,7 @@ import warnings
 
 import numpy as np
 
+from .. import _argname
 from .. import random as _random
 from ..autograd import scope
 from ..tensor import Tensor, where
@@ -56,9 +57,11 @@ def _check_p(p, fn):
         p = p.item()
     if isinstance(p, bool) or not isinstance(p, numbers.Real):
         raise TypeError(f"{fn}(): p must be a real number, got {type(p).__name__}")
-    p = float(p)
+    given, p = p, float(p)
     if not 0.0 <= p <= 1.0:  # also False for NaN
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        caller, arg = _argname.caller(given)  # "dropout_p" of scaled_dot_product_attention
+        head = f"{caller}(): {arg}: " if arg not in (None, "p") else ""
+        raise ValueError(f"{head}dropout probability has to be between 0 and 1, but got {p}")
     return p
 
 

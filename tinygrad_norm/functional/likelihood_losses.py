@@ -84,7 +84,8 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     target = _float_target(input, target, fn)
     var = _variance(var, input, fn)
     if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"{reduction} is not valid")
+        raise ValueError(f"gaussian_nll_loss(): {reduction} is not valid (reduction must be "
+                         f"'none', 'mean' or 'sum')")
     with scope(fn, full=full, eps=eps, reduction=reduction):
         low = var._data < eps
         if low.any():  # (var - var) is exactly 0: the value eps, the derivative 1

@@ -49,7 +49,8 @@ def _index_target(target, fn):
 def _vector_or_matrix(input, fn):
     _check_input(input, fn)
     if input.ndim not in (1, 2) or input.ndim == 1 and input.shape[0] == 0:
-        raise ValueError(f"Expected non-empty vector or matrix with optional 0-dim batch size, "
+        raise ValueError(f"{fn}(): Expected non-empty vector or matrix with optional 0-dim "
+                         f"batch size, "
                          f"but got: {list(input.shape)}")
 
 

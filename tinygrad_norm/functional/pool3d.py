@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from .._argname import called
 from .. import ops
 from ..autograd import scope
 from ..tensor import Tensor, apply, where
@@ -32,21 +33,23 @@ def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, fn):
     dilation = _triple(dilation, "dilation", fn)
     for p, k, d in zip(pad, kernel, dilation):
         if p > (d * (k - 1) + 1) // 2:
-            raise ValueError(f"{fn}: pad should be at most half of effective kernel size, but got "
+            raise ValueError(f"{called(fn)}pad should be at most half of effective kernel size, "
+                             f"but got "
                              f"pad={p}, kernel_size={k} and dilation={d}")
     if any(p > k // 2 for p, k in zip(pad, kernel)):  # PyTorch's second test (dilated pools)
-        raise ValueError(f"{fn}: pad should be smaller than or equal to half of kernel size, but "
+        raise ValueError(f"{called(fn)}pad should be smaller than or equal to half of kernel "
+                         f"size, but "
                          f"got kT: {kernel[0]} kH: {kernel[1]} kW: {kernel[2]} padT: {pad[0]} "
                          f"padH: {pad[1]} padW: {pad[2]}")
     if fn == "avg_pool3d" and any(n < k for n, k in zip(x.shape[2:], kernel)):
         # PyTorch's avg_pool3d wants the kernel to fit the unpadded input, whatever the padding
         (t, h, w), (kt, kh, kw) = x.shape[2:], kernel
-        raise ValueError(f"{fn}: input image (T: {t} H: {h} W: {w}) smaller than kernel size "
+        raise ValueError(f"{called(fn)}input image (T: {t} H: {h} W: {w}) smaller than kernel size "
                          f"(kT: {kt} kH: {kh} kW: {kw})")
     out, pads = _pool_windows(x.shape[2:], kernel, stride, pad, dilation, ceil_mode)
     if min(out) < 1:
         c = x.shape[1]
-        raise ValueError(f"{fn}: given input size: ({c}x{'x'.join(map(str, x.shape[2:]))}). "
+        raise ValueError(f"{called(fn)}given input size: ({c}x{'x'.join(map(str, x.shape[2:]))}). "
                          f"Calculated output size: ({c}x{'x'.join(map(str, out))}). Output size "
                          f"is too small")
     return kernel, stride, dilation, pads, out

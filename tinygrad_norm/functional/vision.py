@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 
+from .._argname import called
 from ..autograd import scope
 from ..tensor import Tensor, stack
 
@@ -35,7 +36,8 @@ def pad(input, pad, mode="constant", value=None):
     if mode != "constant":
         return _pad_other(input, tuple(int(p) for p in pad), mode, value, fn)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"{fn}(): pad must have an even length of at most twice the {input.ndim} "
+        raise ValueError(f"{called(fn, '(): ')}pad must have an even length of at most twice "
+                         f"the {input.ndim} "
                          f"dimensions, got {len(pad)}")
     widths = [(0, 0)] * input.ndim
     for k in range(len(pad) // 2):

@@ -93,7 +93,11 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         self.head = Linear(self.in_features, self.head_size, bias=self.head_bias, dtype=dtype)
         self.tail = ModuleList()
         for i in range(self.n_clusters):
-            hsz = int(self.in_features // (self.div_value ** (i + 1)))
+            try:
+                scale = self.div_value ** (i + 1)
+            except OverflowError:  # a huge div_value: a cluster of width 0 (torch: the
+                scale = math.inf   # OverflowError of the power, naming nothing)
+            hsz = int(self.in_features // scale)
             osz = self.cutoffs[i + 1] - self.cutoffs[i]
             self.tail.append(Sequential(Linear(self.in_features, hsz, bias=False, dtype=dtype),
                                         Linear(hsz, osz, bias=False, dtype=dtype)))

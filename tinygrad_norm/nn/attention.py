@@ -14,6 +14,7 @@ import numbers
 
 import numpy as np
 
+from .. import _argname
 from .. import functional as F
 from ..autograd import scope
 from ..functional._checks import _flag
@@ -26,6 +27,13 @@ from .module import Module, Parameter
 __all__ = ["MultiheadAttention"]
 
 _CLS = "MultiheadAttention"
+
+
+def _head():
+    """``"MultiheadAttention: "``, or ``"TransformerEncoderLayer.forward(): MultiheadAttention: "``
+    when the attention is a part of what the user called (error path only)."""
+    fn, _ = _argname.caller()
+    return f"{_CLS}: " if fn is None or fn.startswith(_CLS) else f"{fn}(): {_CLS}: "
 
 
 def _float_mask(mask, name, dtype):
@@ -118,20 +126,20 @@ class MultiheadAttention(Module):
         for name, t in (("query", query), ("key", key), ("value", value)):
             self._check_input(t, f"{_CLS}: {name}")
         if query.ndim not in (2, 3):
-            raise ValueError(f"{_CLS}: query should be unbatched 2D or batched 3D tensor but "
+            raise ValueError(f"{_head()}query should be unbatched 2D or batched 3D tensor but "
                              f"received {query.ndim}-D query tensor")
         if key.ndim != query.ndim or value.ndim != query.ndim:
             kind = "batched (3-D)" if query.ndim == 3 else "unbatched (2-D)"
-            raise ValueError(f"{_CLS}: For {kind} `query`, expected `key` and `value` to be "
+            raise ValueError(f"{_head()}For {kind} `query`, expected `key` and `value` to be "
                              f"{query.ndim}-D but found {key.ndim}-D and {value.ndim}-D tensors "
                              f"respectively")
         for name, t, want in (("query", query, self.embed_dim), ("key", key, self.kdim),
                               ("value", value, self.vdim)):
             if t.shape[-1] != want:
-                raise ValueError(f"{_CLS}: was expecting embedding dimension of {want} for "
+                raise ValueError(f"{_head()}was expecting embedding dimension of {want} for "
                                  f"{name}, but got {t.shape[-1]}")
         if key.shape[:-1] != value.shape[:-1]:
-            raise ValueError(f"{_CLS}: key shape {key.shape} does not match value shape "
+            raise ValueError(f"{_head()}key shape {key.shape} does not match value shape "
                              f"{value.shape}")
 
     def _check_masks(self, key_padding_mask, attn_mask, L, N, S, batched):

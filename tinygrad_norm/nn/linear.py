@@ -155,9 +155,13 @@ class Embedding(Module):
             self.weight = Parameter(np.empty(shape, _float_dtype(dtype, "Embedding")))
             self.reset_parameters()
             return
+        cls = type(self).__name__
+        if not isinstance(_weight, (Tensor, np.ndarray, list, tuple)):  # np.asarray("a"): shape ()
+            raise TypeError(f"{cls}: _weight must be a Tensor or None, got "
+                            f"{type(_weight).__name__}")
         w = _weight.data if isinstance(_weight, Tensor) else np.asarray(_weight)
         if w.shape != shape:
-            raise ValueError(f"Embedding: Shape of weight {w.shape} does not match "
+            raise ValueError(f"{cls}: Shape of weight {w.shape} does not match "
                              f"num_embeddings and embedding_dim {shape}")
         self.weight = Parameter(w, requires_grad=not _freeze)
 
