@@ -13,6 +13,7 @@ import numbers
 import numpy as np
 
 from . import default_dtype as _dd
+from . import devices as _devices
 from . import ops
 from . import random as _random
 from .tensor import Tensor, _bool_arg, _dtype_arg, _new_shape, _scalar_arg, apply, matmul, stack, \
@@ -47,10 +48,11 @@ def _like_dtype(input, dtype, fn):
 
 # ---- ranges ------------------------------------------------------------------------------------
 
-def linspace(start, end, steps, *, dtype=None, requires_grad=False):
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive, in the default dtype unless ``dtype``,
     as ``torch.linspace``: its symmetric formula (the first half counted from ``start``, the
     second from ``end``), so both ends are exact."""
+    _devices.check_device(device, "linspace()")
     start, end = _number(start, "linspace", "start"), _number(end, "linspace", "end")
     steps = _int(steps, "linspace", "steps")
     if steps < 0:
@@ -69,8 +71,10 @@ def linspace(start, end, steps, *, dtype=None, requires_grad=False):
     return Tensor(out.astype(dt), requires_grad=requires_grad)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False):
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None,
+             requires_grad=False):
     """``base ** linspace(start, end, steps)``, the default dtype unless ``dtype``, as ``torch.logspace``."""
+    _devices.check_device(device, "logspace()")
     base = _number(base, "logspace", "base")
     dt = _dd.DEFAULT if dtype is None else _dtype_arg(dtype, "logspace")
     exps = linspace(start, end, steps, dtype=np.float64).data
@@ -79,20 +83,23 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False):
 
 # ---- constructors like a tensor --------------------------------------------------------------
 
-def full_like(input, fill_value, *, dtype=None, requires_grad=False):
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
     """``input``'s shape filled with ``fill_value``, its dtype unless ``dtype``."""
+    _devices.check_device(device, "full_like()")
     x, dt = _like_dtype(input, dtype, "full_like")
     return Tensor.full(x.data.shape, fill_value, dtype=dt, requires_grad=requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad=False):
+def empty(*size, dtype=None, device=None, requires_grad=False):
     """A new tensor of ``size``, as ``torch.empty``: here zeros (NumPy's uninitialized memory
     would make runs differ)."""
+    _devices.check_device(device, "empty()")
     return Tensor.zeros(_size(size, "empty"), dtype=dtype, requires_grad=requires_grad)
 
 
-def empty_like(input, *, dtype=None, requires_grad=False):
+def empty_like(input, *, dtype=None, device=None, requires_grad=False):
     """As ``torch.empty_like``: zeros of ``input``'s shape and dtype (see ``empty``)."""
+    _devices.check_device(device, "empty_like()")
     x, dt = _like_dtype(input, dtype, "empty_like")
     return Tensor(np.zeros(x.data.shape, dt), requires_grad=requires_grad)
 
@@ -105,16 +112,19 @@ def _float_like(input, dtype, fn, kernel):
     return x, dt
 
 
-def rand_like(input, *, dtype=None, requires_grad=False, generator=None):
+def rand_like(input, *, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform values in [0, 1) of ``input``'s shape and (float) dtype."""
+    _devices.check_device(device, "rand_like()")  # before the generator moves
     _bool_arg(requires_grad, "requires_grad", "rand_like")  # before the generator moves
     x, dt = _float_like(input, dtype, "rand_like", "check_uniform_bounds")
     a = _rng(generator, "rand_like").random(x.data.shape).astype(dt, copy=False)
     return Tensor(a, requires_grad=requires_grad)
 
 
-def randn_like(input, *, dtype=None, requires_grad=False, generator=None):
+def randn_like(input, *, dtype=None, device=None, requires_grad=False,
+               generator=None):
     """Standard normal values of ``input``'s shape and (float) dtype."""
+    _devices.check_device(device, "randn_like()")  # before the generator moves
     _bool_arg(requires_grad, "requires_grad", "randn_like")  # before the generator moves
     x, dt = _float_like(input, dtype, "randn_like", "normal_kernel_cpu")
     a = _rng(generator, "randn_like").standard_normal(x.data.shape).astype(dt, copy=False)
@@ -130,10 +140,11 @@ def _integers(low, high, shape, dt, rng, fn):
     return rng.integers(low, high, shape).astype(dt, copy=False)
 
 
-def randint(low=0, high=None, size=None, *, generator=None, dtype=np.int64,
+def randint(low=0, high=None, size=None, *, generator=None, dtype=np.int64, device=None,
             requires_grad=False):
     """Integers uniform in ``[low, high)`` of ``size``, int64 by default, as ``torch.randint``
     (``randint(high, size)`` or ``randint(low, high, size)``)."""
+    _devices.check_device(device, "randint()")  # before the generator moves
     # before the generator moves; an integer tensor cannot require gradients (Tensor() says so)
     if _bool_arg(requires_grad, "requires_grad", "randint") and np.dtype(
             _dtype_arg(dtype, "randint")).kind != "f":
@@ -149,9 +160,11 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=np.int64,
     return Tensor(a, requires_grad=requires_grad)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, generator=None):
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False,
+                 generator=None):
     """Integers uniform in ``[low, high)`` of ``input``'s shape and dtype (``randint_like(x,
     high)`` or ``randint_like(x, low, high)``)."""
+    _devices.check_device(device, "randint_like()")  # before the generator moves
     x, dt = _like_dtype(input, dtype, "randint_like")
     if _bool_arg(requires_grad, "requires_grad", "randint_like") and dt.kind != "f":
         raise TypeError(f"randint_like(): only floating-point tensors can require gradients, "
@@ -162,8 +175,9 @@ def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, ge
     return Tensor(a, requires_grad=requires_grad)
 
 
-def randperm(n, *, generator=None, dtype=np.int64, requires_grad=False):
+def randperm(n, *, generator=None, dtype=np.int64, device=None, requires_grad=False):
     """A random permutation of ``0 .. n-1``, int64 by default, as ``torch.randperm``."""
+    _devices.check_device(device, "randperm()")  # before the generator moves
     n = _int(n, "randperm", "n")
     if _bool_arg(requires_grad, "requires_grad", "randperm") and np.dtype(
             _dtype_arg(dtype, "randperm")).kind != "f":
@@ -240,10 +254,12 @@ def _draw(rng, r, n, replacement):
     return np.concatenate([first, rest])
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False):
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad=False):
     """Normal samples of ``mean`` and ``std`` (tensors broadcast together, or numbers with
     ``size``), as ``torch.normal``; a tensor's dtype is kept, the default dtype otherwise. As torch's, no
     gradient reaches ``mean`` or ``std`` (their derivatives are defined as 0)."""
+    _devices.check_device(device, "normal()")  # before the generator moves
     _bool_arg(requires_grad, "requires_grad", "normal")  # before the generator moves
     rng = _rng(generator, "normal")
     m = mean.data if isinstance(mean, Tensor) else None
@@ -287,10 +303,11 @@ def bernoulli(input, p=None, *, generator=None):
     return Tensor._wrap((u < probs).astype(x.data.dtype))
 
 
-def as_tensor(data, dtype=None):
+def as_tensor(data, dtype=None, *, device=None):
     """``data`` as a tensor, sharing memory where it can, as ``torch.as_tensor``: a Tensor of
     that dtype is itself, an ndarray is shared (``from_numpy``), other data is copied
     (typed as ``tg.tensor`` types it)."""
+    _devices.check_device(device, "as_tensor()")
     from .tensor import tensor
     if isinstance(data, Tensor):
         return data if dtype is None else data.astype(dtype)

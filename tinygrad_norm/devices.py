@@ -106,6 +106,10 @@ def check_device(dev, where):
     None; any other device is a ValueError naming ``where``."""
     if dev is None:
         return None
+    if isinstance(dev, bool) or not isinstance(dev, (str, device, int, np.integer)):
+        # torch's words: its parser names the argument, not device()'s own
+        raise TypeError(f"{where}: argument 'device' must be torch.device, not "
+                        f"{builtin_type(dev).__name__}")
     try:
         d = device(dev)  # torch's messages for strings that are no device, named by where
     except (TypeError, ValueError) as e:

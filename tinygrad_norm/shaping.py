@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _argname
 from . import default_dtype as _dd
+from . import devices as _devices
 from .tensor import Tensor, _int_arg, _one_axis, concatenate, stack
 
 __all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack", "dstack",
@@ -290,14 +291,16 @@ def _indices(fn, np_fn, row, col, offset):
     return Tensor._wrap(np.stack([r, c]).astype(np.int64))
 
 
-def tril_indices(row, col, offset=0, *, dtype=None):
+def tril_indices(row, col, offset=0, *, dtype=None, device="cpu"):
     """The (2, N) int64 coordinates of the lower triangle of a row x col matrix, row by row."""
+    _devices.check_device(device, "tril_indices()")  # torch's default is "cpu", not None
     out = _indices("tril_indices", np.tril_indices, row, col, offset)
     return out if dtype is None else out.astype(dtype)
 
 
-def triu_indices(row, col, offset=0, *, dtype=None):
+def triu_indices(row, col, offset=0, *, dtype=None, device="cpu"):
     """The (2, N) int64 coordinates of the upper triangle of a row x col matrix, row by row."""
+    _devices.check_device(device, "triu_indices()")  # torch's default is "cpu", not None
     out = _indices("triu_indices", np.triu_indices, row, col, offset)
     return out if dtype is None else out.astype(dtype)
 

@@ -647,19 +647,22 @@ class Tensor:
 
     # ---- constructors ---------------------------------------------------------------------------
     @staticmethod
-    def zeros(*shape, dtype=None, requires_grad=False):
+    def zeros(*shape, dtype=None, requires_grad=False, device=None):
+        _devices.check_device(device, "zeros()")
         dt = _dtype_arg(_dd.default_or(dtype), "zeros")  # None: the default dtype, as torch
         return Tensor(np.zeros(_new_shape(shape, "zeros"), dtype=dt),
                       requires_grad=requires_grad)
 
     @staticmethod
-    def ones(*shape, dtype=None, requires_grad=False):
+    def ones(*shape, dtype=None, requires_grad=False, device=None):
+        _devices.check_device(device, "ones()")
         dt = _dtype_arg(_dd.default_or(dtype), "ones")
         return Tensor(np.ones(_new_shape(shape, "ones"), dtype=dt),
                       requires_grad=requires_grad)
 
     @staticmethod
-    def full(shape, fill_value, dtype=None, requires_grad=False):
+    def full(shape, fill_value, dtype=None, requires_grad=False, *, device=None):
+        _devices.check_device(device, "full()")
         if not isinstance(shape, numbers.Integral):
             try:
                 shape = tuple(shape)
@@ -680,7 +683,8 @@ class Tensor:
         return Tensor(data, requires_grad=requires_grad)
 
     @staticmethod
-    def randn(*shape, dtype=None, requires_grad=False):
+    def randn(*shape, dtype=None, requires_grad=False, device=None):
+        _devices.check_device(device, "randn()")  # before the generator moves
         _bool_arg(requires_grad, "requires_grad", "randn")  # before the generator moves
         # A float dtype only: an integer "normal sample" would be silently truncated.
         dtype = _dtype_arg(_dd.default_or(dtype), "randn", floating=True)
@@ -689,7 +693,8 @@ class Tensor:
         return Tensor(arr, requires_grad=requires_grad)
 
     @staticmethod
-    def rand(*shape, dtype=None, requires_grad=False):
+    def rand(*shape, dtype=None, requires_grad=False, device=None):
+        _devices.check_device(device, "rand()")  # before the generator moves
         _bool_arg(requires_grad, "requires_grad", "rand")  # before the generator moves
         dtype = _dtype_arg(_dd.default_or(dtype), "rand", floating=True)
         arr = _random.generator().random(_new_shape(shape, "rand")).astype(dtype, copy=False)
@@ -707,7 +712,8 @@ class Tensor:
         return Tensor(arr, requires_grad=requires_grad)
 
     @staticmethod
-    def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
+    def arange(start, stop=None, step=1, dtype=None, requires_grad=False, *, device=None):
+        _devices.check_device(device, "arange()")
         for v, name in ((start, "start"), (stop, "stop"), (step, "step")):
             if v is None and name != "stop":  # _scalar_arg lets None through (an unset bound)
                 raise TypeError(f"arange(): {name} must be a number, got None")
@@ -723,19 +729,22 @@ class Tensor:
         return Tensor(arr.astype(dt), requires_grad=requires_grad)
 
     @staticmethod
-    def eye(n, m=None, dtype=None, requires_grad=False):
+    def eye(n, m=None, dtype=None, requires_grad=False, *, device=None):
+        _devices.check_device(device, "eye()")
         n, m = _new_shape((n, n if m is None else m), "eye")
         dt = _dtype_arg(_dd.default_or(dtype), "eye")
         return Tensor(np.eye(n, m, dtype=dt), requires_grad=requires_grad)
 
     @staticmethod
-    def zeros_like(t, dtype=None, requires_grad=False):
+    def zeros_like(t, dtype=None, requires_grad=False, *, device=None):
+        _devices.check_device(device, "zeros_like()")
         d = t._data if isinstance(t, Tensor) else np.asarray(t)
         dtype = None if dtype is None else _dtype_arg(dtype, "zeros_like")  # not NumPy's error
         return Tensor(np.zeros_like(d, dtype=dtype), requires_grad=requires_grad)
 
     @staticmethod
-    def ones_like(t, dtype=None, requires_grad=False):
+    def ones_like(t, dtype=None, requires_grad=False, *, device=None):
+        _devices.check_device(device, "ones_like()")
         d = t._data if isinstance(t, Tensor) else np.asarray(t)
         dtype = None if dtype is None else _dtype_arg(dtype, "ones_like")  # not NumPy's error
         return Tensor(np.ones_like(d, dtype=dtype), requires_grad=requires_grad)
@@ -1941,26 +1950,31 @@ class Tensor:
         """Itself (there is one device), as torch's ``cpu()`` of a CPU tensor."""
         return self
 
-    def new_tensor(self, data, dtype=None, requires_grad=False):
+    def new_tensor(self, data, dtype=None, requires_grad=False, *, device=None):
         """A copy of ``data`` as a new leaf, of this tensor's dtype unless ``dtype``."""
+        _devices.check_device(device, "new_tensor()")
         data = data._data if isinstance(data, Tensor) else data
         return tensor(data, dtype=self._data.dtype if dtype is None else dtype,
                       requires_grad=requires_grad)
 
-    def new_full(self, size, fill_value, *, dtype=None, requires_grad=False):
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        _devices.check_device(device, "new_full()")
         return Tensor.full(size, fill_value, dtype=self._data.dtype if dtype is None else dtype,
                            requires_grad=requires_grad)
 
-    def new_zeros(self, *size, dtype=None, requires_grad=False):
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        _devices.check_device(device, "new_zeros()")
         return Tensor.zeros(*size, dtype=self._data.dtype if dtype is None else dtype,
                             requires_grad=requires_grad)
 
-    def new_ones(self, *size, dtype=None, requires_grad=False):
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        _devices.check_device(device, "new_ones()")
         return Tensor.ones(*size, dtype=self._data.dtype if dtype is None else dtype,
                            requires_grad=requires_grad)
 
-    def new_empty(self, *size, dtype=None, requires_grad=False):
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
         """Zeros, as ``tg.empty`` (uninitialized memory would make runs differ)."""
+        _devices.check_device(device, "new_empty()")
         return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
     def type_as(self, other): return self.astype(_other_tensor(other, "type_as")._data.dtype)
@@ -2557,10 +2571,11 @@ class _HookHandle:
                 return
 
 
-def tensor(data, dtype=None, requires_grad=False):
+def tensor(data, dtype=None, requires_grad=False, *, device=None):
     """A new tensor holding a **copy** of ``data``, as ``torch.tensor`` (``Tensor(array)`` shares
     the array, as ``torch.from_numpy``). Python data is typed as PyTorch types it: floats
     float32, ints int64, bools bool (``Tensor([0, 2])`` is float32, as ``torch.Tensor``)."""
+    _devices.check_device(device, "tensor()")
     if isinstance(data, Tensor):
         data = data._data
     if isinstance(data, np.ndarray):

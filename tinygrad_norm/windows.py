@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 from . import default_dtype as _dd
+from . import devices as _devices
 from .tensor import Tensor, _dtype_arg
 
 __all__ = ["hann_window", "hamming_window", "blackman_window", "bartlett_window",
@@ -58,36 +59,45 @@ def _real(v, fn, name):
     return float(v)
 
 
-def hann_window(window_length, periodic=True, *, dtype=None, requires_grad=False):
+def hann_window(window_length, periodic=True, *, dtype=None, device=None,
+                requires_grad=False):
     """``0.5 - 0.5 cos(2 pi i / (N - 1))``."""
+    _devices.check_device(device, "hann_window()")
     return _window("hann_window", window_length, periodic, dtype, requires_grad,
                    _cosine_sum((0.5, 0.5)))
 
 
 def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None,
-                   requires_grad=False):
+                   device=None, requires_grad=False):
     """``alpha - beta cos(2 pi i / (N - 1))``."""
+    _devices.check_device(device, "hamming_window()")
     coefficients = (_real(alpha, "hamming_window", "alpha"),
                     _real(beta, "hamming_window", "beta"))
     return _window("hamming_window", window_length, periodic, dtype, requires_grad,
                    _cosine_sum(coefficients))
 
 
-def blackman_window(window_length, periodic=True, *, dtype=None, requires_grad=False):
+def blackman_window(window_length, periodic=True, *, dtype=None, device=None,
+                    requires_grad=False):
     """``0.42 - 0.5 cos(2 pi i / (N - 1)) + 0.08 cos(4 pi i / (N - 1))``."""
+    _devices.check_device(device, "blackman_window()")
     return _window("blackman_window", window_length, periodic, dtype, requires_grad,
                    _cosine_sum((0.42, 0.5, 0.08)))
 
 
-def bartlett_window(window_length, periodic=True, *, dtype=None, requires_grad=False):
+def bartlett_window(window_length, periodic=True, *, dtype=None, device=None,
+                    requires_grad=False):
     """The triangle ``1 - |2 i / (N - 1) - 1|``."""
+    _devices.check_device(device, "bartlett_window()")
     return _window("bartlett_window", window_length, periodic, dtype, requires_grad,
                    lambda n: 1 - np.abs(2 * np.arange(n) / (n - 1) - 1))
 
 
-def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, requires_grad=False):
+def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, device=None,
+                  requires_grad=False):
     """``I0(beta sqrt(1 - (2 i / (N - 1) - 1)^2)) / I0(beta)`` (I0: the modified Bessel
     function of order 0)."""
+    _devices.check_device(device, "kaiser_window()")
     beta = _real(beta, "kaiser_window", "beta")
     return _window("kaiser_window", window_length, periodic, dtype, requires_grad,
                    lambda n: np.i0(beta * np.sqrt(np.clip(

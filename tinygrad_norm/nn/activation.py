@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import devices as _devices
 from .. import functional as F
 from ..tensor import Tensor
 from ..functional.activation import _inplace_flag, _number
@@ -247,7 +248,8 @@ class PReLU(Module):
     """``F.prelu`` with a learnable ``weight`` of ``num_parameters`` slopes (1: shared, or one
     per channel), each ``init``, as PyTorch."""
 
-    def __init__(self, num_parameters=1, init=0.25, dtype=None):
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__()
         self.num_parameters = _count(num_parameters, "num_parameters", "PReLU")
         _number(init, "init", "PReLU")

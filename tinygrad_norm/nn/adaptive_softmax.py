@@ -21,6 +21,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .. import devices as _devices
 from .. import functional as F
 from ..autograd import no_grad
 from ..functional._checks import _flag
@@ -77,7 +78,8 @@ class AdaptiveLogSoftmaxWithLoss(Module):
     log-likelihood. ``log_prob(input)`` gives all classes', ``predict(input)`` the likeliest."""
 
     def __init__(self, in_features, n_classes, cutoffs, div_value=4.0, head_bias=False,
-                 dtype=None):
+                 device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__()
         self.in_features = _count(in_features, "in_features", _CLS)
         self.n_classes = _count(n_classes, "n_classes", _CLS)

@@ -15,6 +15,7 @@ import numbers
 import numpy as np
 
 from .. import _argname
+from .. import devices as _devices
 from .. import functional as F
 from ..autograd import scope
 from ..functional._checks import _flag
@@ -63,7 +64,8 @@ class MultiheadAttention(Module):
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
                  add_zero_attn=False, kdim=None, vdim=None, batch_first=False,
-                 dtype=None):
+                 device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__()
         for name, v in (("embed_dim", embed_dim), ("num_heads", num_heads)):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral):

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from .. import devices as _devices
 from .. import functional as F
 from ..functional._checks import _flag
 from . import init
@@ -18,7 +19,9 @@ class Bilinear(Module):
     """weight (out_features, in1_features, in2_features), bias (out_features,); both drawn from
     U(-1/sqrt(in1_features), 1/sqrt(in1_features)), as PyTorch, from the seeded generator."""
 
-    def __init__(self, in1_features, in2_features, out_features, bias=True, dtype=None):
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None,
+                 dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__()
         cls = "Bilinear"
         self.in1_features = _count(in1_features, "in1_features", cls)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import devices as _devices
 from .. import functional as F
 from ..functional._checks import _flag
 from ..functional.adaptive_pool3d import _sizes
@@ -26,7 +27,8 @@ class Conv3d(_ConvNd):
     _dims = 3
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", dtype=None):
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, dtype)
 

@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from .. import devices as _devices
 from .. import functional as F
 from .conv import _ConvNd
 
@@ -17,7 +18,8 @@ class _ConvTransposeNd(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 dtype=None):
+                 device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, dtype, transposed=True,
                          output_padding=output_padding)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import devices as _devices
 from .. import functional as F
 from ..functional._checks import _flag
 from ..tensor import Tensor
@@ -20,7 +21,8 @@ class EmbeddingBag(Module):
 
     def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0,
                  scale_grad_by_freq=False, mode="mean", sparse=False, _weight=None,
-                 include_last_offset=False, padding_idx=None, dtype=None):
+                 include_last_offset=False, padding_idx=None, device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__()
         owner = "EmbeddingBag"
         if mode not in ("sum", "mean", "max"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import devices as _devices
 from ..functional._checks import _flag
 from ..tensor import Tensor
 from .linear import Linear, _count, _float_dtype
@@ -26,7 +27,8 @@ class LazyLinear(Linear):
 
     cls_to_become = Linear
 
-    def __init__(self, out_features, bias=True, dtype=None):
+    def __init__(self, out_features, bias=True, device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         Module.__init__(self)
         self.in_features = 0
         self.out_features = _count(out_features, "out_features", "LazyLinear")

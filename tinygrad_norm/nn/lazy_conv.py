@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import devices as _devices
 from .conv import Conv1d, Conv2d, _ConvNd
 from .conv3d import Conv3d, ConvTranspose3d
 from .conv_transpose import ConvTranspose1d, ConvTranspose2d, _ConvTransposeNd
@@ -48,7 +49,8 @@ class _LazyConv(_LazyMixin):
 
 class _LazyConvNd(_LazyConv):
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", dtype=None):
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         _ConvNd.__init__(self, 0, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, padding_mode, dtype)
         self._start()
@@ -58,9 +60,12 @@ class _LazyConvTransposeNd(_LazyConv):
     _transposed = True
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", dtype=None):
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
+                 dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         _ConvTransposeNd.__init__(self, 0, out_channels, kernel_size, stride, padding,
-                                  output_padding, groups, bias, dilation, padding_mode, dtype)
+                                  output_padding, groups, bias, dilation, padding_mode,
+                                  dtype=dtype)
         self._start()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import devices as _devices
 from .lazy_base import _LazyMixin, _own_tensors
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d,
                             InstanceNorm2d, InstanceNorm3d, _BatchNorm, _InstanceNorm)
@@ -47,8 +48,9 @@ class _LazyNorm(_LazyMixin):
 
 class _LazyBatchNorm(_LazyNorm):
     def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=None, *, bias=True):
-        _BatchNorm.__init__(self, 1, eps, momentum, affine, track_running_stats, dtype,
+                 device=None, dtype=None, *, bias=True):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
+        _BatchNorm.__init__(self, 1, eps, momentum, affine, track_running_stats, dtype=dtype,
                             bias=bias)
         self._start()
 
@@ -60,9 +62,10 @@ class _LazyInstanceNorm(_LazyNorm):
     # PyTorch's lazy instance norms share its lazy batch norms' defaults: affine=True and
     # track_running_stats=True, where the eager InstanceNorm has False and False
     def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=None, *, bias=True):
-        _InstanceNorm.__init__(self, 1, eps, momentum, affine, track_running_stats, dtype,
-                               bias=bias)
+                 device=None, dtype=None, *, bias=True):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
+        _InstanceNorm.__init__(self, 1, eps, momentum, affine, track_running_stats,
+                               dtype=dtype, bias=bias)
         self._start()
 
     def _channel_axis(self, input):

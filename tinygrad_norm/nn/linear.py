@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from .. import devices as _devices
 from .. import default_dtype as _dd
 from .. import functional as F
 from ..functional._checks import _flag
@@ -40,7 +41,8 @@ class Linear(Module):
     PyTorch's initialization: weight by ``kaiming_uniform_(a=sqrt(5))`` and bias likewise, both
     U(-1/sqrt(in_features), 1/sqrt(in_features)), drawn from the framework's seeded generator."""
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__()
         self.in_features = _count(in_features, "in_features", "Linear")
         self.out_features = _count(out_features, "out_features", "Linear")
@@ -140,7 +142,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
-                 _freeze=False, dtype=None):
+                 _freeze=False, device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__()
         self.scale_grad_by_freq = _flag(scale_grad_by_freq, "scale_grad_by_freq", "Embedding")
         self.sparse = _flag(sparse, "sparse", "Embedding")

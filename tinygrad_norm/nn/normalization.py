@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from .. import devices as _devices
 from .. import functional as F
 from ..autograd import mark_written
 from ..functional._checks import _flag
@@ -124,7 +125,8 @@ class _NormBase(_Affine):
 
 class _BatchNorm(_NormBase):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=None, *, bias=True):
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias)
 
     def forward(self, input):
@@ -175,7 +177,8 @@ class _InstanceNorm(_NormBase):
     _batched_ndim = None
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
-                 track_running_stats=False, dtype=None, *, bias=True):
+                 track_running_stats=False, device=None, dtype=None, *, bias=True):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias)
 
     def _check_input_dim(self, input):
@@ -227,7 +230,8 @@ class LayerNorm(_Affine):
     weight and bias of that shape."""
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 dtype=None):
+                 device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__()
         cls = type(self).__name__
         self.normalized_shape = ns = _shape_arg(normalized_shape, cls)
@@ -277,7 +281,9 @@ class RMSNorm(_Affine):
     axes (``F.rms_norm``), with an elementwise weight of that shape and no bias. ``eps=None``
     is the machine epsilon of the input's dtype, as PyTorch."""
 
-    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, dtype=None):
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
+                 dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__()
         cls = type(self).__name__
         self.normalized_shape = ns = _shape_arg(normalized_shape, cls)
@@ -302,8 +308,9 @@ class GroupNorm(_Affine):
     """Normalize every sample over groups of ``num_channels // num_groups`` channels, with a
     per-channel weight and bias."""
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None, *,
-                 bias=True):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
+                 dtype=None, *, bias=True):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__()
         cls = type(self).__name__
         self.num_groups = _count(num_groups, "num_groups", cls)

@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 
+from .. import devices as _devices
 from .. import functional as F
 from .. import ops
 from ..autograd import scope
@@ -103,7 +104,8 @@ class RNNBase(Module):
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
-                 dtype=None):
+                 device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__()
         cls = type(self).__name__
         if mode not in _GATES:
@@ -391,7 +393,9 @@ class RNN(RNNBase):
     (D * num_layers, N, hidden_size); unbatched (L, input_size) input drops N everywhere."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, dtype=None):
+                 batch_first=False, dropout=0.0, bidirectional=False, device=None,
+                 dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
                              f"'relu'.")
@@ -407,9 +411,10 @@ class LSTM(RNNBase):
     ``hx`` is a tuple ``(h_0, c_0)``."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, dtype=None):
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, proj_size, dtype)
+                         dropout, bidirectional, proj_size, dtype=dtype)
 
 
 class GRU(RNNBase):
@@ -417,7 +422,8 @@ class GRU(RNNBase):
     + r * (W_hn h + b_hn)), h_t = (1 - z) * n + z * h_{t-1}. Returns ``(output, h_n)``."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, dtype=None):
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, dtype=dtype)
 
@@ -427,7 +433,8 @@ class RNNCellBase(Module):
     """One step of a recurrent layer: ``weight_ih`` (gates * hidden, in), ``weight_hh`` (gates *
     hidden, hidden), ``bias_ih``, ``bias_hh``, all U(-1/sqrt(hidden), 1/sqrt(hidden))."""
 
-    def __init__(self, input_size, hidden_size, bias, num_chunks, dtype=None):
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__()
         cls = type(self).__name__
         self.input_size = _count(input_size, "input_size", cls)
@@ -490,10 +497,11 @@ class RNNCell(RNNCellBase):
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu); input (N, in) or (in,)."""
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh",
-                 dtype=None):
+                 device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
-        super().__init__(input_size, hidden_size, bias, 1, dtype)
+        super().__init__(input_size, hidden_size, bias, 1, dtype=dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
@@ -505,8 +513,9 @@ class RNNCell(RNNCellBase):
 class LSTMCell(RNNCellBase):
     """One LSTM step, gates i, f, g, o; ``hx`` a tuple ``(h, c)``; returns ``(h', c')``."""
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=None):
-        super().__init__(input_size, hidden_size, bias, 4, dtype)
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
+        super().__init__(input_size, hidden_size, bias, 4, dtype=dtype)
 
     def forward(self, input, hx=None):
         gx, (h, c), batched = self._prepare(input, hx, ("hx[0]", "hx[1]"))
@@ -517,8 +526,9 @@ class LSTMCell(RNNCellBase):
 class GRUCell(RNNCellBase):
     """One GRU step, gates r, z, n (PyTorch's formula); returns h'."""
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=None):
-        super().__init__(input_size, hidden_size, bias, 3, dtype)
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
+        super().__init__(input_size, hidden_size, bias, 3, dtype=dtype)
 
     def forward(self, input, hx=None):
         gx, (h,), batched = self._prepare(input, hx, ("hx",))

@@ -24,7 +24,7 @@ class SyncBatchNorm(_BatchNorm):
                  track_running_stats=True, process_group=None, device=None, dtype=None, *,
                  bias=True):
         _devices.check_device(device, "SyncBatchNorm")  # before any state, as every check
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype,
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype=dtype,
                          bias=bias)
         self.process_group = process_group
 

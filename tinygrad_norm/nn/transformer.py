@@ -16,6 +16,7 @@ import numbers
 
 import numpy as np
 
+from .. import devices as _devices
 from .. import functional as F
 from ..functional._checks import _flag
 from ..functional.dropout import _check_p
@@ -129,7 +130,8 @@ class TransformerEncoderLayer(_Layer):
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
-                 dtype=None):
+                 device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__()
         cls = type(self).__name__
         _check_model_args(cls, d_model, nhead)
@@ -166,7 +168,8 @@ class TransformerDecoderLayer(_Layer):
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
-                 dtype=None):
+                 device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__()
         cls = type(self).__name__
         _check_model_args(cls, d_model, nhead)
@@ -317,7 +320,8 @@ class Transformer(Module):
     def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
                  dim_feedforward=2048, dropout=0.1, activation=F.relu, custom_encoder=None,
                  custom_decoder=None, layer_norm_eps=1e-5, batch_first=False, norm_first=False,
-                 bias=True, dtype=None):
+                 bias=True, device=None, dtype=None):
+        _devices.check_device(device, type(self).__name__)  # before any parameter is made or drawn
         super().__init__()
         cls = type(self).__name__
         _check_model_args(cls, d_model, nhead)
@@ -331,7 +335,7 @@ class Transformer(Module):
             if custom is None:  # the stack's own check, before any parameter is drawn
                 _check_num_layers(n, f"num_{part}_layers", cls)
         layer_args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-                      batch_first, norm_first, bias, dtype)
+                      batch_first, norm_first, bias, None, dtype)  # None: the device, checked
         if custom_encoder is not None:
             self.encoder = custom_encoder
         else:
