@@ -1155,8 +1155,11 @@ class Relu(Op):
         c = args[0] <= 0
         if _zero_side(c, 0, g) is None:
             return (select(c, 0, g),)
+        # g and c are known to fit (_zero_side): the mask ANDed in directly, without and_bits'
+        # own checks (~1 us a call)
         bits = _bits_into(np.empty(g.shape, _UINT[g.dtype.itemsize]), c, False)
-        return (and_bits(g, bits, out=g),)
+        np.bitwise_and(g.view(bits.dtype), bits, out=g.view(bits.dtype))
+        return (g,)
 
 
 class LeakyRelu(Op):
