@@ -806,8 +806,7 @@ def _accumulate_leaf(t, g, create_graph, Tensor):
     if t._grad is None:
         # The array may alias upstream memory (an add passes its gradient through); own a copy
         # only when it is not already a fresh, writable, correctly-shaped array of our own.
-        flags = g.flags  # (a new flags object each time it is read)
-        if not (flags.writeable and flags.owndata) or g.dtype != t._data.dtype:
+        if not (g.flags.writeable and g.flags.owndata) or g.dtype != t._data.dtype:
             g = np.array(g, dtype=t._data.dtype)
         t._grad = Tensor._wrap(g)
     else:

@@ -139,7 +139,7 @@ def keep_mask(shape, p, rng=None) -> np.ndarray:
         return np.asarray(u >= lo)  # an array for shape () too, not a NumPy bool
     keep = np.asarray(u > lo)
     tied = u == lo
-    if np.count_nonzero(tied):  # (not .any(): ~0.8 us less) the next 16 bits decide for these
+    if tied.any():  # the next 16 bits of these elements' uniforms decide
         ties = np.flatnonzero(tied)
         more = random_bits(2 * ties.size, rng).view(np.uint16)
         np.put(keep, ties, more >= rest)  # flat indices, into keep itself for any shape

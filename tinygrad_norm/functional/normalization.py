@@ -189,17 +189,10 @@ def _rsqrt_var(xc, axes, eps, keepdims=True):
     x-sized ``xc * xc``: held by the tape until backward, it raised a batch norm step's peak
     memory from 4x to 5x its input's size) times ``1 / n``; ``var + eps`` is then one
     ``addcmul`` node, ``eps + ss * (1 / n)``, rounded as ``ss * (1 / n)`` then ``+ eps`` were."""
-    a = xc._data
-    n = math.prod([a.shape[i] for i in axes])
+    n = math.prod([xc.shape[i] for i in axes])
     inv_n = 1.0 / n if n else math.nan
-    # The two primitives run and recorded directly, as the public ``vecdot`` and ``addcmul``
-    # would (same nodes, same values): their argument checks and normalization cost ~1.5 us a
-    # call, for arguments that are right by construction here.
-    ssd = ops.VecDot.forward(a, a, axes, keepdims)
-    ss = _make(ops.VecDot, ssd, (xc, xc), (a, a), dict(axis=axes, keepdims=keepdims), ops.SAME)
-    v = _make(ops.Addcmul, ops.Addcmul.forward(eps, ssd, inv_n), (eps, ss, inv_n),
-              (eps, ssd, inv_n))
-    return v.rsqrt(), ssd * inv_n
+    ss = xc.vecdot(xc, axis=axes, keepdims=keepdims)
+    return addcmul(eps, ss, inv_n).rsqrt(), ss._data * inv_n
 
 
 def _needs_shift(mean, var):
@@ -212,8 +205,7 @@ def _needs_shift(mean, var):
     limit = 1e3 if mean.dtype == np.float64 else 8.0
     # |mean| > limit * std as written: squaring both sides would overflow (and warn) for huge
     # means; a sqrt of a sum of squares cannot. NaN compares False, as it should (no shift).
-    # count_nonzero, not .any(): the method's Python wrapper costs ~0.8 us a call
-    return np.count_nonzero(np.abs(mean) > limit * np.sqrt(var)) != 0
+    return bool((np.abs(mean) > limit * np.sqrt(var)).any())
 
 
 def _quiet_if_empty(x):
@@ -253,9 +245,7 @@ def _scale_shift(xc, r, weight, bias, shape, fold):
             xc, r = xc * r, weight.reshape(shape)
     if bias is None:
         return xc * r
-    # (xc * r) + bias: one node, one output array; recorded directly, as in _rsqrt_var
-    b, a, s = bias.reshape(shape), xc._data, r._data
-    return _make(ops.Addcmul, ops.Addcmul.forward(b._data, a, s), (b, xc, r), (b._data, a, s))
+    return addcmul(bias.reshape(shape), xc, r)  # (xc * r) + bias: one node, one output array
 
 
 def _affine_fixed(x, mean, var, weight, bias, eps, shape):
