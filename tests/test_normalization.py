@@ -28,7 +28,7 @@ RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
 seeds = st.integers(0, 2**32 - 1)
 
 # The primitives a normalization may consist of: no hand-written derivative hides in a composite.
-PRIMITIVES = {"mean", "vecdot", "add", "addcmul", "sub", "neg", "mul", "rsqrt", "reshape"}
+PRIMITIVES = {"center", "mean", "vecdot", "add", "addcmul", "sub", "neg", "mul", "rsqrt", "reshape"}
 
 
 # ---- helpers ------------------------------------------------------------------------------------

@@ -1304,6 +1304,8 @@ GRADCHECK = {
     "vecdot": (lambda a, b: a.vecdot(b * a, axis=(0, 2), keepdims=True) * a,
                [_r((2, 3, 4)), _r((3, 1), 1)]),
     "vecdot_same": (lambda a: a.vecdot(a, axis=1) * a.sum(axis=1), [_r((3, 4))]),
+    "center": (lambda a: _apply(tg.ops.Center, a, axis=(0, 2), keepdims=False) ** 3,
+               [_r((3, 2, 4))]),
     "matmul_batched": (lambda a, b: (a @ b) ** 2, [_r((2, 1, 2, 3)), _r((2, 3, 2), 1)]),
     "matmul_1d": (lambda a, b: (a @ b) ** 2, [_r((3,)), _r((3,), 1)]),
     "matvec": (lambda a, b: (a @ b) ** 2, [_r((2, 3)), _r((3,), 1)]),

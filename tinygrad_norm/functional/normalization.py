@@ -35,7 +35,8 @@ import warnings
 import numpy as np
 
 from ..autograd import scope
-from ..tensor import Tensor, addcmul
+from .. import ops
+from ..tensor import Tensor, _make, addcmul
 from ._checks import _flag  # training="False" would train
 
 __all__ = ["batch_norm", "layer_norm", "rms_norm", "group_norm", "instance_norm"]
@@ -160,18 +161,24 @@ def _center_scale(x, axes, eps, keepdims=True):
     are taken of ``d``, whose mean is of the size of the spread. The shift is a constant, off the
     tape, and exact to every order: ``d - mean(d)`` does not depend on it. Ordinary activations
     never need it, so it costs nothing there."""
-    mean = x.mean(axis=axes, keepdims=keepdims)
-    xc = x - mean
+    xc, mean = _center(x, axes, keepdims)
     r, var = _rsqrt_var(xc, axes, eps, keepdims)
-    if not _needs_shift(mean._data, var):
-        return xc, r, mean._data, var
+    if not _needs_shift(mean, var):
+        return xc, r, mean, var
     index = tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))
     shift = Tensor._wrap(x._data[index])
     d = x - shift  # sub with a constant: its VJP passes the gradient through, nothing more
-    mean = d.mean(axis=axes, keepdims=keepdims)
-    xc = d - mean
+    xc, mean = _center(d, axes, keepdims)
     r, var = _rsqrt_var(xc, axes, eps, keepdims)
-    return xc, r, (mean._data + shift._data).reshape(mean.shape), var
+    return xc, r, (mean + shift._data).reshape(mean.shape), var
+
+
+def _center(x, axes, keepdims):
+    """``x - mean(x, axes)`` as one ``center`` primitive (mean then sub were two nodes), and the
+    mean as an array (size-1 axes kept or not, as ``keepdims``), off the tape."""
+    a = x._data
+    out, mean = ops.Center.forward(a, axes, keepdims)
+    return _make(ops.Center, out, (x,), (a,), dict(axis=axes, keepdims=keepdims), mean), mean
 
 
 def _rsqrt_var(xc, axes, eps, keepdims=True):
