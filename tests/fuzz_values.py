@@ -851,8 +851,8 @@ KNOWN = {
     "F.binary_cross_entropy": "docs: exact gradient near 0 and 1 (torch clamps x(1-x) at 1e-12); "
                               "a NumPy-scalar target the fuzzer drew",
     "clamp(tensor)": "docs: Tensor bounds that require grad are refused (use maximum/minimum)",
-    "var": "correction >= count: torch's backward divides by the negative count (value inf/NaN)",
-    "Tensor.var": "as var",
+    "var_mean": "docs: the mean of a slice holding inf is inf, torch.mean's (torch's var_mean: NaN)",
+    "std_mean": "docs: as var_mean",
     "trapezoid": "torch returns int64 zeros for an empty integer dim (elsewhere float)",
     "linalg.cholesky": "matrices with inf: torch refuses, ours gives NaN",
     "logit": "gradient at -0: -inf here (1/x), torch +inf",

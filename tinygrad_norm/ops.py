@@ -1500,7 +1500,8 @@ def _centered(a, axes):
         # plain form below, whose inf is NumPy's and PyTorch's (the shifted one gave inf - inf)
         if np.isfinite(m).all():
             return np.subtract(d, m, out=d)
-    return np.subtract(a, _mean(a, axes, True))
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN, the variance torch gives too
+        return np.subtract(a, _mean(a, axes, True))
 
 
 class Var(Op):
@@ -1510,7 +1511,7 @@ class Var(Op):
     keeps_extra = True
 
     @staticmethod
-    def forward(a, axis, correction, keepdims):
+    def forward(a, axis, correction, keepdims, whole=False):  # whole: for the VJP only
         if a.dtype == np.float16:  # in float32, rounded once: d * d and its sum pass 65504
             out, d = Var.forward(a.astype(np.float32), axis, correction, keepdims)
             return out.astype(np.float16), (None if d is None else d.astype(np.float16))
@@ -1537,8 +1538,10 @@ class Var(Op):
         a, axes = args[0], kw["axis"]
         n = _count(a.shape, axes) - kw["correction"]
         g = _expand_reduced(g, a.shape, axes, kw["keepdims"])
-        factor = g * (2.0 / n if n > 0 else float("inf"))  # n <= 0: the forward's sum / 0
-        with np.errstate(invalid="ignore"):  # n <= 0: 0 * inf where a value equals the mean
+        if n <= 0:
+            return (_no_dof_grad(g * 2.0, a, axes, n, kw, xp),)
+        factor = g * (2.0 / n)
+        with np.errstate(invalid="ignore"):  # inf * 0 where an inf upstream meets a zero deviation
             if extra is None and xp is NP:
                 d = _deviation(a, axes)  # ours alone: scaled in place, no second full-size array
                 np.multiply(d, factor, out=d, casting="unsafe")
@@ -1587,7 +1590,7 @@ class Std(Op):
     keeps_extra = True
 
     @staticmethod
-    def forward(a, axis, correction, keepdims):
+    def forward(a, axis, correction, keepdims, whole=False):  # whole: for the VJP only
         if a.dtype.kind != "f" or a.dtype.itemsize == 8:
             out, d = Var.forward(a, axis, correction, keepdims)
             return np.sqrt(out, out=out) if type(out) is np.ndarray else np.sqrt(out), d
@@ -1608,9 +1611,13 @@ class Std(Op):
     def vjp(g, args, out, extra, kw, needs, xp):
         a, axes = args[0], kw["axis"]
         n = _count(a.shape, axes) - kw["correction"]
-        d = extra if extra is not None else _deviation(a, axes)
         out = _expand_reduced(out, a.shape, axes, kw["keepdims"])
         g = _expand_reduced(g, a.shape, axes, kw["keepdims"])
+        if n <= 0:  # torch's rule, d std = d var / (2 std), 0 where std is 0: here std is inf/NaN
+            with np.errstate(divide="ignore", invalid="ignore"):
+                half = xp.where(out == 0, 0, g / (out * 2.0))
+            return (_no_dof_grad(half * 2.0, a, axes, n, kw, xp),)
+        d = extra if extra is not None else _deviation(a, axes)
         half = xp is NP and a.dtype == np.float16
         if half:  # in float32, rounded once, as PyTorch's: 1 / n is below float16's range
             d, out, g = d.astype(np.float32), out.astype(np.float32), g.astype(np.float32)
@@ -1621,6 +1628,18 @@ class Std(Op):
         factor = xp.where(zero, 0, g * (1.0 / n if n > 0 else float("nan")))
         grad = d / xp.where(zero, 1, out) * factor
         return (grad.astype(np.float16) if half else grad,)
+
+
+def _no_dof_grad(g2, a, axes, n, kw, xp):
+    """The gradient of a variance with no degrees of freedom (correction >= the count, the
+    value sum / 0), as torch 2.13 takes it from ``g2`` (twice the upstream gradient, broadcast):
+    without a dim (or of a 0-d tensor) inf times its sign, NaN where a value equals the mean;
+    along a dim ``g2 / n * (a - mean)``, n == 0 giving inf and n < 0 a finite negative slope."""
+    with np.errstate(divide="ignore", invalid="ignore"):  # the inf and NaN are torch's
+        if kw.get("whole"):
+            m = a.mean(axis=axes, keepdims=True)
+            return xp.where(a == m, float("nan"), g2 * float("inf"))  # g2's dtype kept
+        return g2 * (1.0 / n if n else float("inf")) * _deviation(a, axes)
 
 
 class Logsumexp(Op):

@@ -1481,6 +1481,10 @@ class Tensor:
             raise TypeError(f"{fn}(): {name} must be a number, got {c!r}")
         axes = _axes(axis, self._data.ndim)
         keep = _bool_arg(keepdims, "keepdim", fn)
+        if axis is None or self._data.ndim == 0:
+            # torch's backward without a dim (or of a 0-d tensor) differs where correction >=
+            # the count: the op needs to know (ops.Var's VJP); a dim given is the common case
+            return apply(op, self, axis=axes, correction=c, keepdims=keep, whole=True)
         return apply(op, self, axis=axes, correction=c, keepdims=keep)
 
     def addcmul(self, tensor1, tensor2, *, value=1):

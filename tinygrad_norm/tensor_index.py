@@ -1072,6 +1072,12 @@ def _correction(fn, unbiased, correction):
     return 1 if correction is None else correction
 
 
+def _none_if_all(dim, axes):
+    """None for no dim (or an empty one), else the axes: ``Tensor.var`` takes its gradient by
+    torch's no-dim rule where there are no degrees of freedom (ops.Var)."""
+    return None if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0) else axes
+
+
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """``(var, mean)`` over ``dim`` (None: all), as ``torch.var_mean``: ``correction`` 1
     (unbiased) by default, or ``unbiased`` (a bool)."""
@@ -1079,7 +1085,7 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     c = _correction("var_mean", unbiased, correction)
     axes = _dims(x, dim, "var_mean")
     keep = _bool_arg(keepdim, "keepdim", "var_mean")
-    return x.var(axes, c, keep), x.mean(axes, keep)
+    return x.var(_none_if_all(dim, axes), c, keep), x.mean(axes, keep)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -1088,7 +1094,7 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     c = _correction("std_mean", unbiased, correction)
     axes = _dims(x, dim, "std_mean")
     keep = _bool_arg(keepdim, "keepdim", "std_mean")
-    return x.std(axes, c, keep), x.mean(axes, keep)
+    return x.std(_none_if_all(dim, axes), c, keep), x.mean(axes, keep)
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
