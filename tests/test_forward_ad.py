@@ -113,6 +113,11 @@ def _primitive_cases():
                    [r.standard_normal(3)]),
         "window_logsumexp": (lambda x, w: _window_lse(x, w), [r.standard_normal((6, 4)),
                                                               r.standard_normal((3, 6, 4))]),
+        "lerp": (lambda a, b, w: a.lerp(b, w), [r.standard_normal((2, 3)), r.standard_normal(3),
+                                                r.uniform(-1.0, 2.0, (2, 3))]),
+        "logit": (lambda a: a.sigmoid().logit(), [r.standard_normal(5)]),
+        "addcdiv": (lambda x, a, b: x.addcdiv(a, b * b + 0.5, value=-1.5),
+                    [r.standard_normal((2, 3)), r.standard_normal(3), r.standard_normal((2, 1))]),
     })
     return cases
 

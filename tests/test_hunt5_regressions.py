@@ -92,3 +92,129 @@ def test_var_no_degrees_of_freedom_gradient_of_gradient_records(torch):
     (h,) = tg.grad((g * g).sum(), [x])
     (ht,) = torch.autograd.grad((gt * gt).sum(), [xt])
     _same(h.data, ht.numpy())
+
+
+# ------------------------------------------------------------------ logit
+_P = np.array([-0.0, 0.0, 1.0, 0.3, 0.9, 1e-6, 1 - 1e-6, -0.2, 1.2, np.nan, np.inf, -np.inf])
+
+
+@pytest.mark.parametrize("eps", [None, 0.0, 1e-6, 0.25, 0.7, 1.0, -0.2])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_logit_at_zero_one_nan_and_the_clamp_bounds(torch, eps, dtype):
+    # torch's scalar loop, element by element (its vectorised loop over 16+ float64 values
+    # differs at -0.0 and NaN: see docs/api.md): -0.0 and 0 give g * inf (1/p gave -inf at
+    # -0.0), NaN inside a clamp gives NaN (the clamp gave 0); eps > 0.5 clamps below-lo to lo
+    e = 0.25 if eps is None else abs(eps)
+    for v in np.concatenate([_P, [e, 1 - e]]).astype(dtype):
+        for g in (1.5, -2.0):
+            x, gg = np.array([v], dtype), np.array([g], dtype)
+            o_t, (g_t,) = _grads(torch, lambda t: torch.logit(t, eps), [x], gg)
+            o_o, (g_o,) = _grads(tg, lambda t: tg.logit(t, eps), [x], gg)
+            _same(o_o, o_t, 1e-6 if dtype == np.float32 else 1e-14)
+            _same(g_o, g_t, 1e-6 if dtype == np.float32 else 1e-14)
+            assert o_o.dtype == g_o.dtype == dtype
+
+
+def test_logit_gradients_checked():
+    x = np.array([0.1, 0.35, 0.8, 0.55])
+    assert tg.gradcheck(tg.logit, [x])
+    assert tg.gradgradcheck(tg.logit, [x])
+    assert tg.gradcheck(lambda t: tg.logit(t, 0.15), [x])  # (0.8 is not on a bound)
+    assert tg.gradgradcheck(lambda t: tg.special.logit(t, eps=0.15), [x])
+
+
+def test_logit_random_upstream_against_torch(torch):
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0.01, 0.99, (3, 4))
+    g = rng.standard_normal((3, 4))
+    for eps in (None, 0.1):
+        _compare(torch, "logit", [x], g, rtol=1e-12, eps=eps)
+        o_t, (g_t,) = _grads(torch, lambda t: torch.logit(t, eps), [x.astype(np.float32)], g)
+        o_o, (g_o,) = _grads(tg, lambda t: tg.logit(t, eps), [x.astype(np.float32)], g)
+        _same(o_o, o_t, 2e-6)
+        _same(g_o, g_t, 2e-6)
+
+
+# ------------------------------------------------------------------ lerp
+_ENDS = np.array([0.0, 1.0, np.inf, -np.inf, np.nan, -2.0])
+
+
+@pytest.mark.parametrize("w", [0.3, 0.7, 0.0, 1.0, -1.0, 2.0, np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("tensor_weight", [False, True])
+def test_lerp_gradients_at_infinities(torch, w, tensor_weight):
+    # torch: g (1 - w), g w, g (end - start); the select between two composites sent
+    # 0 * inf = NaN to the weight where end - start was infinite, everywhere where w was
+    a, b = (m.ravel().copy() for m in np.meshgrid(_ENDS, _ENDS))
+    g = np.linspace(-1.3, 1.1, a.size)
+    if tensor_weight:
+        _compare(torch, "lerp", [a, b, np.full(a.size, w)], g)
+    elif np.isfinite(w):  # a number weight: torch's Scalar overload
+        _compare(torch, "lerp", [a, b], g, weight=float(w))
+
+
+def test_lerp_broadcast_float32_and_checks(torch):
+    rng = np.random.default_rng(2)
+    a, b, w = rng.standard_normal((2, 1, 3)), rng.standard_normal((4, 1)), rng.uniform(-1, 2, (3,))
+    g = rng.standard_normal((2, 4, 3))
+    _compare(torch, "lerp", [a, b, w], g)
+    _compare(torch, "lerp", [a, b], g, weight=0.8)
+    f32 = [v.astype(np.float32) for v in (a, b, w)]
+    o_t, g_t = _grads(torch, torch.lerp, f32, g)
+    o_o, g_o = _grads(tg, tg.lerp, f32, g)
+    _same(o_o, o_t, 1e-6)
+    for x, y in zip(g_o, g_t):
+        assert x.dtype == np.float32
+        _same(x, y, 1e-5)
+    assert tg.gradcheck(tg.lerp, [a, b, w])
+    assert tg.gradgradcheck(tg.lerp, [a, b, w])
+    assert tg.gradgradcheck(lambda s, e: tg.lerp(s, e, 0.7), [a, b])
+
+
+# ------------------------------------------------------------------ logcumsumexp
+@pytest.mark.parametrize("x", [[np.inf], [-np.inf], [np.inf, 1.0, 2.0], [-np.inf, -np.inf, 0.0],
+                               [-np.inf, 1.0, np.inf], [1.0, -np.inf, 2.0], [0.5, np.nan, 2.0],
+                               [[np.inf, 2.0], [-np.inf, -1.0]]])
+def test_logcumsumexp_gradient_at_infinities(torch, x):
+    # torch's log-space gradient is NaN at +inf, NaN, and -inf while the running result is
+    # still -inf; the scan's was g there
+    x = np.array(x)
+    g = np.linspace(-1.2, 0.9, x.size).reshape(x.shape)
+    _compare(torch, "logcumsumexp", [x], g, dim=0)
+
+
+def test_logcumsumexp_0d_infinity_passes_g(torch):
+    _compare(torch, "logcumsumexp", [np.array(np.inf)], np.array(0.4), dim=0)
+
+
+# ------------------------------------------------------------------ addcdiv
+@pytest.mark.parametrize("value", [1, -2.0, 0.5, 0])
+def test_addcdiv_gradients_where_the_divisor_is_zero_under_broadcast(torch, value):
+    # torch multiplies g by value / t2 at the broadcast shape, then sums: +inf and -inf terms
+    # give NaN; the composite summed g first (to the quotient's shape) and gave inf
+    x = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    t1 = np.array([[1.0], [0.0]])
+    t2 = np.array([[0.0], [-0.0]])
+    g = np.array([[0.5, -1.0, 2.0], [1.5, 1.0, -0.25]])
+    _compare(torch, "addcdiv", [x, t1, t2], g, value=value)
+    # t2 * t2 underflowing to 0 (and overflowing to inf) is torch's, as its formula
+    _compare(torch, "addcdiv", [np.array([0.5]), np.array([2.0]), np.array([1e-300])],
+             np.array([0.7]), value=value)
+    _compare(torch, "addcdiv", [np.array([0.5, 1.0]), np.array([np.inf, 1.0]),
+                                np.array([1e300, 1e300])], np.array([0.7, -1.0]), value=value)
+
+
+def test_addcdiv_checks_and_float32(torch):
+    rng = np.random.default_rng(4)
+    x, a, b = rng.standard_normal((2, 3)), rng.standard_normal(3), rng.uniform(0.5, 2, (2, 1))
+    g = rng.standard_normal((2, 3))
+    _compare(torch, "addcdiv", [x, a, b], g, value=-1.5)
+    f32 = [v.astype(np.float32) for v in (x, a, b)]
+    o_t, g_t = _grads(torch, lambda *t: torch.addcdiv(*t, value=0.3), f32, g)
+    o_o, g_o = _grads(tg, lambda *t: tg.addcdiv(*t, value=0.3), f32, g)
+    _same(o_o, o_t, 1e-6)
+    for u, w in zip(g_o, g_t):
+        assert u.dtype == np.float32
+        _same(u, w, 1e-5)
+    f = lambda *t: tg.addcdiv(*t, value=-1.5)  # noqa: E731
+    assert tg.gradcheck(f, [x, a, b])
+    assert tg.gradgradcheck(f, [x, a, b])

@@ -1458,7 +1458,8 @@ _TESTED_ELSEWHERE = {"im2col": "test_conv_pool.py", "col2im": "test_conv_pool.py
                      **dict.fromkeys(["gelu", "gelu_grad", "softplus", "softplus_grad",
                                       "lstm_cell", "lstm_hidden", "gru_cell", "lstm_sequence",
                                       "stack", "smooth_l1", "bce_with_logits", "ctc_alpha"],
-                                     "test_speed6.py")}
+                                     "test_speed6.py"),
+                     **dict.fromkeys(["logit", "lerp", "addcdiv"], "test_hunt5_regressions.py")}
 
 
 def _op_names(roots):

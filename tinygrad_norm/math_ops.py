@@ -156,16 +156,12 @@ def logical(fn, a, b=_UNARY):
 def lerp(x, end, weight):
     """``x + weight * (end - x)``, as torch's kernel: for ``|weight| >= 0.5`` it is
     ``end - (end - x) * (1 - weight)`` instead, exact at ``weight = 1``. A select between the
-    two, so every gradient (to ``x``, ``end`` and a tensor ``weight``) is torch's."""
+    two, one primitive whose gradients (to ``x``, ``end`` and a tensor ``weight``) are torch's
+    formulas, finite or not (ops.Lerp)."""
     end = _operand(end)
     if type(end) is not Tensor:
         raise TypeError(f"lerp(): argument 'end' must be Tensor, not {type(end).__name__}")
-    weight = _operand(weight)
-    diff = end - x
-    if type(weight) is not Tensor:
-        return x + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
-    small = np.abs(weight._data) < 0.5
-    return where(small, x + weight * diff, end - diff * (1 - weight))
+    return apply(ops.Lerp, x, end, _operand(weight))
 
 
 def clamp_tensors(x, lo, hi):

@@ -4930,3 +4930,100 @@ def xp_center(t, axis):
 
 
 _fw_linear(Center)  # linear: the tangent is centred as the value is
+
+
+# ---- hunt5: torch's gradients at the edges (logit at 0 and its clamp, lerp at inf) ---------
+
+def _logit_bounds(dtype, eps):
+    """``[eps, 1 - eps]`` in ``dtype``, each rounded as torch's kernel rounds it."""
+    lo = dtype.type(eps)
+    return lo, dtype.type(1) - lo
+
+
+class Logit(Op):
+    """``log(x / (1 - x))``, torch's kernel; ``eps`` (None, or below 0: no clamp) clamps ``x``
+    to ``[eps, 1 - eps]`` first by torch's rule (below ``lo`` is ``lo``, else above ``hi`` is
+    ``hi``: with ``eps > 0.5`` everything below ``eps`` goes to ``eps``). A primitive, not
+    ``log(p) - log1p(-p)``: torch's gradient ``g / (x (1 - x))`` is ``g * inf`` at 0 (-0.0
+    included: 1/p gave -inf there) and 1, NaN at a NaN inside the clamp (the clamp gave 0),
+    NaN outside [0, 1] without a clamp and 0 outside it with one."""
+    name = "logit"
+
+    @staticmethod
+    def forward(a, eps=None):
+        if eps is not None and eps >= 0:
+            lo, hi = _logit_bounds(a.dtype, eps)
+            with np.errstate(invalid="ignore"):
+                a = np.where(a < lo, lo, np.where(a > hi, hi, a))
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf at 1, NaN outside [0, 1]
+            return np.asarray(np.log(a / (1 - a)))
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        x, eps = args[0], kw["eps"]
+        v = _values(x)
+        with np.errstate(invalid="ignore"):
+            edge = (v == 0) | (v == 1)
+            if eps is None or eps < 0:
+                off, fill = (v < 0) | (v > 1), float("nan")
+            else:
+                lo, hi = _logit_bounds(v.dtype, eps)
+                off, fill = (v < lo) | (v > hi), 0.0
+                edge &= ~off
+        # the dropped branch must not divide by zero: its 0 * inf would be NaN in a recorded VJP
+        safe = xp.where(edge | off, 0.5, x) if (edge | off).any() else x
+        grad = g / (safe * (1 - safe))
+        if edge.any():
+            grad = xp.where(edge, g * float("inf"), grad)
+        if off.any():
+            grad = xp.where(off, fill, grad)
+        return (grad,)
+
+
+class Lerp(Op):
+    """``torch.lerp``: ``a + w (b - a)`` for ``|w| < 0.5``, else ``b - (b - a)(1 - w)``, torch's
+    kernel (exact at ``w = 1``); ``w`` a tensor or a number. The gradients are torch's formulas
+    ``g (1 - w)``, ``g w`` and ``g (b - a)``: a select between two composites sent 0 * inf = NaN
+    to the weight where ``b - a`` was infinite, and to every input where ``w`` was."""
+    name = "lerp"
+
+    @staticmethod
+    def forward(a, b, w):
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, as torch's
+            diff = np.subtract(b, a)
+            if type(w) is not np.ndarray:
+                out = a + w * diff if abs(w) < 0.5 else b - diff * (1 - w)
+            else:
+                out = np.where(np.abs(w) < 0.5, a + w * diff, b - diff * (1 - w))
+        return np.asarray(out)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        a, b, w = args
+        with np.errstate(invalid="ignore", over="ignore"):
+            return (g * (1 - w) if needs[0] else None, g * w if needs[1] else None,
+                    g * (b - a) if needs[2] else None)
+
+
+class Addcdiv(Op):
+    """``input + value * t1 / t2``, torch's kernel order (the product, then the quotient), with
+    torch's gradient formulas taken at the broadcast shape: ``g``, ``g * (value / t2)`` and
+    ``-g * (value * t1 / (t2 * t2))``. The composite ``x + value * (t1 / t2)`` summed the
+    upstream gradient to the quotient's smaller shape before multiplying by ``1 / t2``: where
+    ``t2`` is 0 and the broadcast terms disagree in sign torch's sum of +-inf is NaN, ours
+    was inf; and ``t2 * t2`` underflowing (overflowing) is torch's inf (NaN) too."""
+    name = "addcdiv"
+
+    @staticmethod
+    def forward(x, t1, t2, value):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # torch's inf, NaN
+            return np.asarray(x + value * t1 / t2)
+
+    @staticmethod
+    def vjp(g, args, out, extra, kw, needs, xp):
+        _, t1, t2 = args
+        v = kw["value"]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return (g if needs[0] else None,
+                    g * (v / t2) if needs[1] else None,
+                    -g * (v * t1 / (t2 * t2)) if needs[2] else None)

@@ -106,13 +106,8 @@ def logit(input, eps=None):
     if eps is not None:
         if isinstance(eps, bool) or not isinstance(eps, (int, float)):
             raise TypeError(f"logit(): eps must be a number or None, got {type(eps).__name__}")
-        p = p.clip(eps, 1.0 - eps)
-    out = p.log() - (-p).log1p()
-    outside = (p._data < 0) | (p._data > 1)
-    if outside.any():  # NaN there, value and gradient, as torch (1/p + 1/(1-p) is finite)
-        # (the NaN factor behind a second select: the inside's zero gradient must stay 0)
-        out = where(outside, where(outside, p, 0.0) * float("nan"), out)
-    return out
+    # one primitive: torch's gradient at 0, 1, NaN and the clamp's bounds (ops.Logit)
+    return apply(ops.Logit, p, eps=None if eps is None else float(eps))
 
 
 def sinc(input):
@@ -205,7 +200,8 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     if dt.kind == "f":
         t1, t2 = (t.astype(dt) if isinstance(t, Tensor) and t.dtype != dt else t
                   for t in (t1, t2))
-    return x + value * (t1 / t2)
+    # one primitive: torch's gradients, +-inf and NaN included, where t2 is 0 (ops.Addcdiv)
+    return apply(ops.Addcdiv, x, t1, t2, value=value)
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):

@@ -121,7 +121,8 @@ def logcumsumexp(input, dim):
     if dt == np.float16:
         return logcumsumexp(x.astype(np.float32), d).astype(np.float16)
     if x._data.ndim == 0:
-        return x.clone()
+        return x.clone()  # torch's gradient of a 0-d input is g, infinite or not
+    x = _torch_inf_slopes(x, d)
     n = x._data.shape[d]
     out, step = x, 1
     lead = (slice(None),) * d
@@ -131,6 +132,31 @@ def logcumsumexp(input, dim):
         out = concatenate([head, tail.logaddexp(out[lead + (slice(0, n - step),)])], axis=d)
         step *= 2
     return out if out is not x else x.clone()
+
+
+def _torch_inf_slopes(x, d):
+    """``x`` itself, unless it holds infinities or NaN: torch's logcumsumexp gradient (in log
+    space, ``exp(x + log-sum of g / exp(out))``) is NaN at +inf, at NaN and at a -inf whose
+    running result is still -inf (inf - inf there), where the scan's own gradient is g or 0.
+    Those entries keep their value and get a NaN slope."""
+    a = x._data
+    if np.isfinite(a).all():
+        return x
+    with np.errstate(invalid="ignore"):
+        # the running max is -inf exactly where the running log-sum-exp is
+        lost = np.isposinf(a) | np.isnan(a) | \
+            (np.isneginf(a) & np.isneginf(np.maximum.accumulate(a, axis=d)))
+    return _inf_slope_nan(x, lost)
+
+
+def _inf_slope_nan(x, mask):
+    """``x``, where ``mask`` marks infinities that keep their value with a NaN derivative:
+    ``exp(log(|x|))`` is ``|x|`` there, its slope ``inf * (1 / inf)`` NaN."""
+    if not np.any(mask):
+        return x
+    sign = np.where(x._data < 0, -1.0, 1.0).astype(x._data.dtype)  # NaN: 1, log(NaN) is NaN
+    mag = (where(mask, x, 1.0) * sign).log().exp()
+    return where(mask, mag * sign, x)
 
 
 def aminmax(input, *, dim=None, keepdim=False):
