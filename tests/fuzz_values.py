@@ -855,7 +855,13 @@ KNOWN = {
     "std_mean": "docs: as var_mean",
     "trapezoid": "torch returns int64 zeros for an empty integer dim (elsewhere float)",
     "linalg.cholesky": "matrices with inf: torch refuses, ours gives NaN",
-    "logit": "gradient at -0: -inf here (1/x), torch +inf",
+    "logit": "docs: torch's vectorised loop (16+ float64) gives g/-0.0 at -0.0 and 0 at NaN in "
+             "a clamp; ours is its element loop's",
+    **dict.fromkeys(["F.hardtanh", "F.relu6", "F.softshrink", "F.hardshrink", "F.elu", "F.selu",
+                     "F.celu", "F.hardswish", "F.elu(alpha)"],
+                    "docs: the gradient at NaN in torch depends on the position (vectorised loop: "
+                    "0 or NaN; element loop: g, ours)"),
+    "logcumsumexp": "docs: after a +inf the scan's logaddexp sends NaN to finite entries (torch: 0)",
     "special.bessel_j1": "torch's float64 j1 is off by ~3e-7 relative near 5.45 (ours 3e-16 of mpmath)",
     "linalg.matrix_exp": "docs: float32 computed in float64 and rounded once (torch's float32 "
                          "kernel loses ~1e-5; ours matches mpmath)",
