@@ -6,6 +6,7 @@ Run from the repository root::
     python tests/fuzz_values.py --n 200 --only var # names containing a substring, more draws
     python tests/fuzz_values.py --show 3           # print up to 3 reproducers per mismatch kind
     python tests/fuzz_values.py --seed 7           # another stream of draws
+    python tests/fuzz_values.py --warnings         # also NumPy RuntimeWarnings leaking to users
 
 Each case pairs a public callable of the package with its torch counterpart by name and draws
 VALID calls: 0-d to 3-d shapes with size-0 and size-1 (broadcast) dims, non-contiguous layouts
@@ -21,6 +22,7 @@ under a random upstream gradient. Outcomes:
   TGERR     the package raised where torch computed a result
   ACCEPT    the package computed where torch refused (usually a documented extension)
   HANG      a call ran past --timeout seconds
+  WARN      (--warnings) both agree, but the package let a NumPy RuntimeWarning reach the caller
   known     a mismatch of a name in KNOWN (documented, or torch's quirk), with the reason
 
 A mismatch is a candidate, not a verdict: read docs/api.md's "vs PyTorch" notes before fixing.
@@ -950,20 +952,46 @@ def has_special(vals):
     return False
 
 
+# --warnings: NumPy's RuntimeWarnings (divide by zero, invalid value, overflow) that the package
+# lets reach its caller, recorded around the package's calls only (torch's and the draws' own
+# are not ours); a call that agrees with torch but warned is reported as WARN.
+LEAKS = {"on": False, "seen": []}
+
+
+def ours(fn, *a, **k):
+    if not LEAKS["on"]:
+        return fn(*a, **k)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always", RuntimeWarning)
+        try:
+            return fn(*a, **k)
+        finally:
+            LEAKS["seen"] += [w for w in got if issubclass(w.category, RuntimeWarning)]
+
+
 def run_one(tgf, thf, args, kw, want_grad, tol, rng):
     """Returns (kind, detail)."""
+    LEAKS["seen"] = []
+    kind, det = _run_one(tgf, thf, args, kw, want_grad, tol, rng)
+    if kind == "ok" and LEAKS["seen"]:
+        w = LEAKS["seen"][0]
+        return "WARN", f"{w.message} at {os.path.relpath(w.filename)}:{w.lineno}"
+    return kind, det
+
+
+def _run_one(tgf, thf, args, kw, want_grad, tol, rng):
     ta, tk = to_tg(args, want_grad), {k: to_tg(v, False) for k, v in kw.items()}
     pa, pk = to_th(args, want_grad), {k: to_th(v, False) for k, v in kw.items()}
     try:
         pr = thf(*pa, **pk)
     except Exception as e:  # torch refuses: the package may refuse too
         try:
-            tgf(*ta, **tk)
+            ours(tgf, *ta, **tk)
         except Exception:
             return "ok", ""
         return "ACCEPT", f"torch: {type(e).__name__}: {str(e)[:120]}"
     try:
-        tr = tgf(*ta, **tk)
+        tr = ours(tgf, *ta, **tk)
     except Exception as e:
         return "TGERR", f"{type(e).__name__}: {str(e)[:160]}"
     po, to = flat_out(pr), flat_out(tr)
@@ -988,8 +1016,9 @@ def run_one(tgf, thf, args, kw, want_grad, tol, rng):
     except Exception:
         return "ok", ""
     try:
-        gt = tg.grad([t for _, t in outs], ins_t, [tg.from_numpy(g.astype(t.data.dtype))
-                                                    for g, (_, t) in zip(gs, outs)], allow_unused=True)
+        gt = ours(tg.grad, [t for _, t in outs], ins_t,
+                  [tg.from_numpy(g.astype(t.data.dtype)) for g, (_, t) in zip(gs, outs)],
+                  allow_unused=True)
     except Exception as e:
         return "TGERR", f"grad: {type(e).__name__}: {str(e)[:160]}"
     # a float32 operand (or output) makes the gradient a float32 computation: its tolerance
@@ -1045,10 +1074,14 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--show", type=int, default=1)
     ap.add_argument("--timeout", type=int, default=20, help="seconds a call may take")
+    ap.add_argument("--warnings", action="store_true",
+                    help="report NumPy RuntimeWarnings that reach the caller (WARN)")
     opt = ap.parse_args()
     signal.signal(signal.SIGALRM, _on_alarm)
     warnings.simplefilter("ignore")
-    np.seterr(all="ignore")
+    LEAKS["on"] = opt.warnings
+    if not opt.warnings:  # (with it, NumPy must warn for the package's calls to be seen)
+        np.seterr(all="ignore")
     total, tally, names = 0, collections.Counter(), 0
     for name, tgf, thf, gen, grad, tol in CASES:
         if opt.only and opt.only not in name:
@@ -1079,7 +1112,7 @@ def main():
             if kind != "ok":
                 found[kind].append((i, describe(args, kw), det))
         for kind, lst in sorted(found.items()):
-            if name in KNOWN and kind not in ("HANG", "GENERR"):
+            if name in KNOWN and kind not in ("HANG", "GENERR", "WARN"):
                 tally[kind] -= len(lst)
                 tally["known"] += len(lst)
                 print(f"known   {name} {kind}: {len(lst)}/{opt.n} ({KNOWN[name]})", flush=True)

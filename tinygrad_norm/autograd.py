@@ -831,6 +831,15 @@ def _sequence(v, name):
     return list(v)
 
 
+def replay(roots, grads, **kw):
+    """``run_backward`` with NumPy's floating-point warnings off: a VJP's inf or NaN (``g / x``
+    at 0, ``inf - inf``) is the gradient torch gives without a word, and a RuntimeWarning is
+    no news to the caller. One errstate per backward pass, not one per node (an errstate costs
+    about as much as a node's whole dispatch). Hooks run inside it too."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return run_backward(roots, grads, **kw)
+
+
 def backward_inputs(roots, grads, inputs, retain_graph, create_graph):
     """``backward(inputs=...)``, as torch's: the gradients of ``roots`` (seeded with
     ``grads``) accumulated into the ``.grad`` of ``inputs`` only (leaves or not; a tensor given
@@ -851,8 +860,8 @@ def backward_inputs(roots, grads, inputs, retain_graph, create_graph):
         if id(t) not in seen:
             seen.add(id(t))
             targets.append(t)
-    found = run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph,
-                         targets=targets, accumulate=False)
+    found = replay(roots, grads, retain_graph=retain_graph, create_graph=create_graph,
+                   targets=targets, accumulate=False)
     for t, g in zip(targets, found):
         if g is None:
             continue
@@ -895,8 +904,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     seeds = [_seed_grad(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
     if retain_graph is None:
         retain_graph = create_graph
-    found = run_backward(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph,
-                         targets=inputs, accumulate=False)
+    found = replay(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph,
+                   targets=inputs, accumulate=False)
     result = []
     for t, g in zip(inputs, found):
         if g is None:

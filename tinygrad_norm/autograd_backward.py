@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from .autograd import _sequence, backward_inputs, run_backward
+from .autograd import _sequence, backward_inputs, replay
 from .tensor import Tensor, _seed_grad
 
 __all__ = ["backward"]
@@ -38,4 +38,4 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if inputs is not None:
         backward_inputs(roots, seeds, inputs, retain_graph, create_graph)
         return
-    run_backward(roots, seeds, retain_graph=retain_graph, create_graph=create_graph)
+    replay(roots, seeds, retain_graph=retain_graph, create_graph=create_graph)

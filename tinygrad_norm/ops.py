@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 
+import warnings
+
 import numpy as np
 
 from ._broadcast import binary as _bin, compact as _compact, fits_into as _fits_into, \
@@ -1432,6 +1434,11 @@ def _mean(a, axes, keepdims):
         return r
     if n and axes and _einsum_ok(a):  # all axes: np.mean's Python wrapper costs ~4 us a call
         return np.add.reduce(a, axis=axes, keepdims=keepdims) * (1.0 / n)
+    if not n:  # an empty slice: NaN, as torch, without NumPy's "Mean of empty slice" warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.mean(a, axis=axes, keepdims=keepdims)
     return np.mean(a, axis=axes, keepdims=keepdims)
 
 

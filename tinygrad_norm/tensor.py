@@ -22,7 +22,7 @@ from . import printing as _printing
 from . import ops
 from . import _argname
 from . import random as _random
-from .autograd import GroupHook, Node, _state, mark_written, no_grad, run_backward
+from .autograd import GroupHook, Node, _state, mark_written, no_grad, replay
 from .autograd import backward_inputs as _backward_inputs
 
 _new = object.__new__
@@ -880,7 +880,7 @@ class Tensor:
             retain_graph = create_graph
         if inputs is not None:
             return _backward_inputs([self], [g], inputs, retain_graph, create_graph)
-        run_backward([self], [g], retain_graph=retain_graph, create_graph=create_graph)
+        replay([self], [g], retain_graph=retain_graph, create_graph=create_graph)
 
     # ---- arithmetic -------------------------------------------------------------------------------
     def __add__(self, o): return _binary(ops.Add, self, o)
