@@ -218,3 +218,31 @@ def test_addcdiv_checks_and_float32(torch):
     f = lambda *t: tg.addcdiv(*t, value=-1.5)  # noqa: E731
     assert tg.gradcheck(f, [x, a, b])
     assert tg.gradgradcheck(f, [x, a, b])
+
+
+# ------------------------------------------------------------------ NumPy warnings
+def test_backward_lets_no_numpy_runtime_warning_through():
+    # g / x at 0 and inf - inf in VJPs are torch's inf and NaN, silently (one errstate per pass)
+    x = tg.tensor(np.array([0.0, 1.0, -1.0, np.inf]), requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"):  # the forward's warnings are kept
+        y = x.log() + x.log2() + x.prod() + tg.logsumexp(x, 0)
+    g = tg.tensor(np.ones(4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        (a,) = tg.grad(y, [x], [g], retain_graph=True)
+        (b,) = tg.grad(y, [x], [g], retain_graph=True, create_graph=True)
+        y.backward(g)
+    assert not np.isfinite(a.data).any()  # inf and NaN, as torch
+    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(x.grad.data, a.data)
+    assert np.geterr()["divide"] == "warn"  # the caller's own NumPy state is untouched
+
+
+def test_mean_of_an_empty_slice_is_nan_without_a_warning(torch):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        ours = tg.tensor(np.zeros((2, 0))).mean(axis=1)
+        v, m = tg.var_mean(tg.tensor(np.zeros((2, 0))), dim=1, correction=0)
+    theirs = torch.zeros((2, 0), dtype=torch.float64).mean(1)
+    np.testing.assert_array_equal(ours.data, theirs.numpy())
+    assert np.isnan(v.data).all() and np.isnan(m.data).all()
