@@ -828,6 +828,307 @@ for nm in ("sum", "mean", "amax", "std", "var", "max", "min", "logsumexp", "prod
                tuple_ok=nm not in ("max", "min", "argmax", "median", "prod", "cumsum")))
 
 
+# ---- hunt5: public callables the table did not reach (listed against tg.__all__, functional,
+# special and linalg); aliases included, since each alias is its own binding that can drift
+for nm in ("arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "absolute", "negative", "fix",
+           "msort"):
+    case(nm, *both(nm), g_unary())
+for nm in ("subtract", "multiply", "divide", "arctan2", "greater", "greater_equal", "less", "less_equal",
+           "not_equal", "rsub"):
+    case(nm, *both(nm), g_binary(scalar=False))
+case("clamp_max", *both("clamp_max"), lambda rng: ([arr(rng, dtypes=("float64",)), float(rng.choice([0.0, -1.0]))], {}))
+case("mvlgamma", *both("mvlgamma"), lambda rng: ([arr(rng, kind="positive") + 3, int(rng.integers(1, 4))], {}),
+     tol=100.0)
+case("polygamma", *both("polygamma"), lambda rng: ([int(rng.integers(0, 3)), arr(rng, kind="positive")], {}),
+     tol=1e4)
+for nm in ("igamma", "igammac"):
+    case(nm, *both(nm), g_binary(kind="positive", scalar=False), tol=100.0)
+for nm in ("bessel_y0", "bessel_y1", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai", "psi", "round"):
+    case("special." + nm, getattr(TS, nm), getattr(torch.special, nm), g_unary(), tol=100.0)
+for nm in ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+           "chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
+           "legendre_polynomial_p", "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
+           "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w"):
+    case("special." + nm, getattr(TS, nm), getattr(torch.special, nm),
+         lambda rng: ([arr(rng, dtypes=("float64",)), int(rng.integers(0, 7))], {}), tol=100.0)
+for nm in ("gammainc", "gammaincc"):
+    case("special." + nm, getattr(TS, nm), getattr(torch.special, nm), g_binary(kind="positive", scalar=False),
+         tol=100.0)
+for nm in ("softmax", "log_softmax", "logsumexp"):
+    case("special." + nm, getattr(TS, nm), getattr(torch.special, nm),
+         lambda rng: (lambda a: ([a, int(rng.integers(-a.ndim, a.ndim)) if a.ndim else 0], {}))(arr(rng)))
+
+
+def g_addmm(rng):
+    n, k, m = (int(rng.integers(0, 4)) for _ in range(3))
+    dt = str(rng.choice(F_DT))
+    kw = {"beta": float(rng.choice([1.0, 0.0, 0.5])), "alpha": float(rng.choice([1.0, -2.0]))}
+    inp = values(rng, [(n, m), (m,), (1, 1), ()][int(rng.integers(0, 4))], dt)
+    return [inp, values(rng, (n, k), dt), values(rng, (k, m), dt)], kw
+
+
+case("addmm", *both("addmm"), g_addmm)
+case("addmv", *both("addmv"), lambda rng: (lambda a, kw: ([a[0].reshape(-1)[:a[1].shape[0]] if a[0].ndim else a[0],
+                                                          a[1], a[2][:, 0] if a[2].shape[1] else
+                                                          values(rng, (a[2].shape[0],), str(a[1].dtype))], kw))(
+    *g_addmm(rng)))
+case("addr", *both("addr"), lambda rng: (lambda n, m, dt: ([values(rng, (n, m), dt), values(rng, (n,), dt),
+                                                           values(rng, (m,), dt)],
+                                                          {"beta": 0.5, "alpha": 2.0}))(
+    int(rng.integers(0, 4)), int(rng.integers(0, 4)), str(rng.choice(F_DT))))
+
+
+def g_baddbmm(rng):
+    b, n, k, m = (int(rng.integers(0, 4)) for _ in range(4))
+    dt = str(rng.choice(F_DT))
+    kw = {"beta": float(rng.choice([1.0, 0.0, 0.5])), "alpha": float(rng.choice([1.0, -2.0]))}
+    return [values(rng, (b, n, m), dt), values(rng, (b, n, k), dt), values(rng, (b, k, m), dt)], kw
+
+
+case("baddbmm", *both("baddbmm"), g_baddbmm)
+case("addbmm", *both("addbmm"), lambda rng: (lambda a, kw: ([a[0][0] if a[0].shape[0] else
+                                                            values(rng, a[0].shape[1:], str(a[0].dtype)),
+                                                            a[1], a[2]], kw))(*g_baddbmm(rng)))
+case("chain_matmul", *both("chain_matmul"),
+     lambda rng: (lambda d: ([values(rng, (d[i], d[i + 1]), "float64") for i in range(3)], {}))(
+         [int(rng.integers(1, 4)) for _ in range(4)]))
+case("vdot", *both("vdot"), lambda rng: (lambda k: ([arr(rng, (k,), ("float64",)), arr(rng, (k,), ("float64",))],
+                                                     {}))(int(rng.integers(0, 5))))
+case("linalg.vecdot", TL.vecdot, torch.linalg.vecdot,
+     lambda rng: ([arr(rng, s + (3,), ("float64",)) for s in bshapes(rng)], {"dim": -1}))
+case("matrix_power", *both("matrix_power"),
+     lambda rng: ([g_mat()(rng)[0][0], int(rng.integers(-2, 4))], {}), tol=1e3)
+case("linalg.matrix_power", TL.matrix_power, torch.linalg.matrix_power,
+     lambda rng: ([g_mat()(rng)[0][0], int(rng.integers(0, 4))], {}), tol=1e3)
+case("block_diag", *both("block_diag"),
+     lambda rng: ([arr(rng, shape(rng, int(rng.integers(0, 3))), ("float64",)) for _ in range(3)], {}))
+case("diag_embed", *both("diag_embed"),
+     lambda rng: ([arr(rng, shape(rng, lo=1), F_DT)], {"offset": int(rng.integers(-2, 3))}))
+case("diagflat", *both("diagflat"), lambda rng: ([arr(rng, dtypes=F_DT)], {"offset": int(rng.integers(-2, 3))}))
+case("rot90", *both("rot90"),
+     lambda rng: ([arr(rng, dtypes=F_DT, lo=2)], {"k": int(rng.integers(-3, 5)), "dims": (0, 1)}))
+case("vander", *both("vander"),
+     lambda rng: ([arr(rng, shape(rng, 1), ("float64",))], {"N": int(rng.integers(0, 5)),
+                                                          "increasing": bool(rng.random() < 0.5)}))
+case("trapz", *both("trapz"), g_dimonly(lambda r, a: {"dim": int(r.integers(-a.ndim, a.ndim))}))
+case("take", *both("take"), lambda rng: (lambda a: ([a, rng.integers(0, max(a.size, 1), int(rng.integers(0, 5)))
+                                                     .astype(np.int64) if a.size else np.zeros(0, np.int64)], {}))(
+    arr(rng, dtypes=("float64",))))
+case("narrow", *both("narrow"), lambda rng: (lambda a, d: ([a, d, int(rng.integers(0, a.shape[d] + 1)) // 2,
+                                                           a.shape[d] // 2], {}))(
+    *(lambda a: (a, int(rng.integers(0, a.ndim))))(arr(rng, dtypes=("float64",), lo=1))))
+case("tile", *both("tile"), lambda rng: ([arr(rng, dtypes=("float64",))],
+                                         {"dims": tuple(int(rng.integers(1, 3)) for _ in range(int(rng.integers(1, 3))))}))
+case("movedim", *both("movedim"), lambda rng: (lambda a: ([a, int(rng.integers(0, a.ndim)), int(rng.integers(0, a.ndim))],
+                                                          {}))(arr(rng, dtypes=("float64",), lo=1)))
+case("cartesian_prod", *both("cartesian_prod"),
+     lambda rng: ([arr(rng, shape(rng, 1), ("float64",)) for _ in range(int(rng.integers(1, 4)))], {}))
+
+
+def g_index_add(rng):
+    a = arr(rng, dtypes=("float64",), lo=1)
+    if 0 in a.shape:
+        a = values(rng, (3, 2), "float64")
+    d = int(rng.integers(-a.ndim, a.ndim))
+    k = int(rng.integers(0, 4))
+    idx = rng.integers(0, a.shape[d], k).astype(np.int64)
+    s = list(a.shape)
+    s[d] = k
+    return [a, d, idx, values(rng, tuple(s), "float64")]
+
+
+case("index_add", *both("index_add"), lambda rng: (g_index_add(rng), {"alpha": float(rng.choice([1.0, -0.5]))}))
+case("index_copy", *both("index_copy"),
+     lambda rng: (lambda a, d, i, s: ([a, d, np.unique(i), s[tuple(slice(0, len(np.unique(i))) if j == d % a.ndim
+                                                             else slice(None) for j in range(a.ndim))]], {}))(
+         *g_index_add(rng)))
+case("index_fill", *both("index_fill"),
+     lambda rng: (lambda a, d, i, s: ([a, d, i, float(rng.choice([0.0, -1.5]))], {}))(*g_index_add(rng)))
+case("masked_select", *both("masked_select"),
+     lambda rng: (lambda s1, s2: ([arr(rng, s1, ("float64",)), values(rng, s2, "bool")], {}))(*bshapes(rng)))
+
+
+# functional: layers, pools, norms, losses
+def g_linear(rng):
+    n, i, o = (int(rng.integers(0, 4)) for _ in range(3))
+    b = values(rng, (o,), "float64") if rng.random() < 0.5 else None
+    return [arr(rng, (n, i), ("float64",)), values(rng, (o, i), "float64"), b], {}
+
+
+case("F.linear", F.linear, TF.linear, g_linear)
+case("F.bilinear", F.bilinear, TF.bilinear,
+     lambda rng: (lambda n, a, b, o: ([values(rng, (n, a), "float64"), values(rng, (n, b), "float64"),
+                                       values(rng, (o, a, b), "float64"), values(rng, (o,), "float64")], {}))(
+         *(int(rng.integers(1, 4)) for _ in range(4))))
+
+
+def g_conv(nd, transposed=False):
+    def gen(rng):
+        groups = int(rng.choice([1, 2]))
+        cin, cout = 2 * int(rng.integers(1, 3)), 2 * int(rng.integers(1, 3))
+        k = tuple(int(rng.integers(1, 4)) for _ in range(nd))
+        sp = tuple(int(rng.integers(k[i], k[i] + 4)) for i in range(nd))
+        x = arr(rng, (int(rng.integers(1, 3)), cin) + sp, ("float64",))
+        w = values(rng, ((cin, cout // groups) if transposed else (cout, cin // groups)) + k, "float64")
+        b = values(rng, (cout,), "float64") if rng.random() < 0.5 else None
+        kw = {"stride": int(rng.integers(1, 3)), "padding": int(rng.integers(0, 2)), "groups": groups,
+              "dilation": int(rng.integers(1, 3)) if not transposed else 1}
+        if transposed and kw["stride"] > 1:
+            kw["output_padding"] = int(rng.integers(0, kw["stride"]))
+        return [x, w, b], kw
+    return gen
+
+
+case("F.conv1d", F.conv1d, TF.conv1d, g_conv(1))
+case("F.conv3d", F.conv3d, TF.conv3d, g_conv(3))
+case("F.conv_transpose1d", F.conv_transpose1d, TF.conv_transpose1d, g_conv(1, True))
+case("F.conv_transpose2d", F.conv_transpose2d, TF.conv_transpose2d, g_conv(2, True))
+
+
+def g_pool_nd(nd, kind=("normal", "ties", "special")):
+    def gen(rng):
+        k = int(rng.integers(1, 4))
+        x = arr(rng, (int(rng.integers(1, 3)), 2) + tuple(int(rng.integers(k, 6)) for _ in range(nd)),
+                ("float64",), str(rng.choice(list(kind))))
+        return [x, k], {"stride": int(rng.integers(1, 3)), "padding": int(rng.integers(0, k // 2 + 1)),
+                        "ceil_mode": bool(rng.random() < 0.5)}
+    return gen
+
+
+case("F.max_pool1d", F.max_pool1d, TF.max_pool1d, g_pool_nd(1))
+case("F.max_pool3d", F.max_pool3d, TF.max_pool3d, g_pool_nd(3))
+case("F.avg_pool1d", F.avg_pool1d, TF.avg_pool1d, g_pool_nd(1))
+case("F.avg_pool3d", F.avg_pool3d, TF.avg_pool3d, g_pool_nd(3))
+case("F.lp_pool1d", F.lp_pool1d, TF.lp_pool1d,
+     lambda rng: (lambda a, kw: ([float(rng.choice([1.0, 2.0, 3.0])), a[0], a[1]],
+                                 {"stride": kw["stride"], "ceil_mode": kw["ceil_mode"]}))(
+         *g_pool_nd(1, ("normal", "positive"))(rng)))
+case("F.lp_pool2d", F.lp_pool2d, TF.lp_pool2d,
+     lambda rng: (lambda a, kw: ([float(rng.choice([1.0, 2.0, 3.0])), a[0], a[1]],
+                                 {"stride": kw["stride"], "ceil_mode": kw["ceil_mode"]}))(
+         *g_pool_nd(2, ("normal", "positive"))(rng)))
+for nd in (1, 2, 3):
+    for nm in ("adaptive_avg_pool", "adaptive_max_pool"):
+        case(f"F.{nm}{nd}d", getattr(F, f"{nm}{nd}d"), getattr(TF, f"{nm}{nd}d"),
+             (lambda nd: lambda rng: ([arr(rng, (int(rng.integers(1, 3)), 2) + tuple(int(rng.integers(1, 6))
+                                                                                      for _ in range(nd)),
+                                           ("float64",), str(rng.choice(["normal", "ties"])))],
+                                      {"output_size": tuple(int(rng.integers(1, 5)) for _ in range(nd))}))(nd))
+case("F.prelu", F.prelu, TF.prelu,
+     lambda rng: (lambda x: ([x, values(rng, (int(rng.choice([1, x.shape[1]])),) if x.ndim > 1 else (1,), "float64")],
+                             {}))(arr(rng, (2, 3) + shape(rng, int(rng.integers(0, 2)), lo=1), ("float64",))))
+
+
+def g_rms(rng):
+    s = shape(rng, lo=1)
+    a = arr(rng, s, F_DT)
+    ns = s[-int(rng.integers(1, len(s) + 1)):]
+    w = values(rng, ns, str(a.dtype)) if rng.random() < 0.5 else None
+    return [a, ns, w], {"eps": [None, 1e-5][int(rng.integers(0, 2))]}
+
+
+case("F.rms_norm", F.rms_norm, TF.rms_norm, g_rms)
+case("F.instance_norm", F.instance_norm, TF.instance_norm,
+     lambda rng: ([arr(rng, (2, 3, int(rng.integers(2, 5))), ("float64",))], {"eps": 1e-5}))
+case("F.local_response_norm", F.local_response_norm, TF.local_response_norm,
+     lambda rng: ([arr(rng, (2, int(rng.integers(1, 5)), 3), ("float64",))], {"size": int(rng.integers(1, 4))}))
+case("F.pixel_shuffle", F.pixel_shuffle, TF.pixel_shuffle,
+     lambda rng: ([arr(rng, (1, 8, 2, 3), ("float64",))], {"upscale_factor": 2}))
+case("F.pixel_unshuffle", F.pixel_unshuffle, TF.pixel_unshuffle,
+     lambda rng: ([arr(rng, (1, 2, 4, 6), ("float64",))], {"downscale_factor": 2}))
+case("F.channel_shuffle", F.channel_shuffle, TF.channel_shuffle,
+     lambda rng: ([arr(rng, (2, 6, 3), ("float64",)), int(rng.choice([1, 2, 3]))], {}))
+case("F.pdist", F.pdist, TF.pdist,
+     # (2 rows at least: torch 2.13's backward of an empty pdist crashes the process)
+     lambda rng: ([arr(rng, (int(rng.integers(2, 5)), int(rng.integers(1, 4))), ("float64",), "ties")],
+                  {"p": float(rng.choice([0.0, 0.5, 1.0, 2.0, 3.0, np.inf]))}))
+case("F.fold", F.fold, TF.fold,
+     lambda rng: ([arr(rng, (1, 2 * 4, 12), ("float64",))], {"output_size": (4, 5), "kernel_size": 2,
+                                                            "padding": 1, "stride": 1}))
+case("F.unfold", F.unfold, TF.unfold,
+     lambda rng: ([arr(rng, (1, 2, 4, 5), ("float64",))], {"kernel_size": int(rng.integers(1, 4)),
+                                                          "padding": int(rng.integers(0, 2)),
+                                                          "stride": int(rng.integers(1, 3))}))
+
+
+def g_pm(rng):
+    """an input and a +-1 target of one shape"""
+    s = shape(rng)
+    return arr(rng, s, ("float64",)), np.where(rng.random(s) < 0.5, -1.0, 1.0).reshape(s)
+
+
+RED = ("mean", "sum", "none")
+case("F.hinge_embedding_loss", F.hinge_embedding_loss, TF.hinge_embedding_loss,
+     lambda rng: (list(g_pm(rng)), {"margin": float(rng.choice([1.0, 0.0, 2.0])),
+                                    "reduction": str(rng.choice(RED))}))
+case("F.margin_ranking_loss", F.margin_ranking_loss, TF.margin_ranking_loss,
+     lambda rng: (lambda x, y: ([x, arr(rng, x.shape, ("float64",)), y],
+                                {"margin": float(rng.choice([0.0, 0.5])), "reduction": str(rng.choice(RED))}))(
+         *g_pm(rng)))
+case("F.cosine_embedding_loss", F.cosine_embedding_loss, TF.cosine_embedding_loss,
+     lambda rng: (lambda n: ([arr(rng, (n, 3), ("float64",), "ties"), arr(rng, (n, 3), ("float64",), "ties"),
+                              np.where(rng.random(n) < 0.5, -1.0, 1.0)],
+                             {"margin": float(rng.choice([0.0, 0.3])), "reduction": str(rng.choice(RED))}))(
+         int(rng.integers(1, 4))))
+case("F.soft_margin_loss(pm)", F.soft_margin_loss, TF.soft_margin_loss,
+     lambda rng: (list(g_pm(rng)), {"reduction": str(rng.choice(RED))}))
+case("F.multilabel_soft_margin_loss", F.multilabel_soft_margin_loss, TF.multilabel_soft_margin_loss,
+     lambda rng: (lambda n, c: ([arr(rng, (n, c), ("float64",)), (rng.random((n, c)) < 0.5).astype(np.float64)],
+                                {"reduction": str(rng.choice(RED))}))(int(rng.integers(1, 4)), int(rng.integers(1, 4))))
+case("F.multi_margin_loss", F.multi_margin_loss, TF.multi_margin_loss,
+     lambda rng: (lambda n, c: ([arr(rng, (n, c), ("float64",)), rng.integers(0, c, n).astype(np.int64)],
+                                {"p": int(rng.choice([1, 2])), "margin": float(rng.choice([1.0, 0.5])),
+                                 "reduction": str(rng.choice(RED))}))(int(rng.integers(1, 4)), int(rng.integers(1, 4))))
+
+
+def g_mlm(rng):
+    n, c = int(rng.integers(1, 4)), int(rng.integers(1, 5))
+    y = -np.ones((n, c), np.int64)
+    for i in range(n):
+        k = int(rng.integers(0, c + 1))
+        y[i, :k] = rng.permutation(c)[:k]
+    return [arr(rng, (n, c), ("float64",)), y], {"reduction": str(rng.choice(RED))}
+
+
+case("F.multilabel_margin_loss", F.multilabel_margin_loss, TF.multilabel_margin_loss, g_mlm)
+case("F.poisson_nll_loss", F.poisson_nll_loss, TF.poisson_nll_loss,
+     lambda rng: (lambda log_input: ([arr(rng, (3, 2), ("float64",), None if log_input else "positive"),
+                                      values(rng, (3, 2), "float64", "positive")],
+                                     {"log_input": log_input, "full": bool(rng.random() < 0.5),
+                                      "reduction": str(rng.choice(RED))}))(bool(rng.random() < 0.5)))
+case("F.gaussian_nll_loss", F.gaussian_nll_loss, TF.gaussian_nll_loss,
+     lambda rng: ([arr(rng, (3, 2), ("float64",)), values(rng, (3, 2), "float64"),
+                   values(rng, [(3, 2), (3, 1), (3,)][int(rng.integers(0, 3))], "float64", "positive")],
+                  {"full": bool(rng.random() < 0.5), "reduction": str(rng.choice(RED))}))
+case("F.triplet_margin_loss", F.triplet_margin_loss, TF.triplet_margin_loss,
+     lambda rng: ([arr(rng, (3, 4), ("float64",), "ties") for _ in range(3)],
+                  {"margin": float(rng.choice([1.0, 0.5])), "p": float(rng.choice([1.0, 2.0])),
+                   "swap": bool(rng.random() < 0.5), "reduction": str(rng.choice(RED))}))
+case("F.scaled_dot_product_attention", F.scaled_dot_product_attention, TF.scaled_dot_product_attention,
+     lambda rng: (lambda b, l, s, e: ([values(rng, (b, l, e), "float64"), values(rng, (b, s, e), "float64"),
+                                       values(rng, (b, s, e), "float64")],
+                                      {"is_causal": bool(rng.random() < 0.5) and l == s}))(
+         *(int(rng.integers(1, 4)) for _ in range(4))))
+case("F.affine_grid", F.affine_grid, TF.affine_grid,
+     lambda rng: ([values(rng, (2, 2, 3), "float64")], {"size": (2, 1, int(rng.integers(1, 4)), int(rng.integers(1, 4))),
+                                                       "align_corners": bool(rng.random() < 0.5)}))
+case("F.grid_sample", F.grid_sample, TF.grid_sample,
+     lambda rng: ([values(rng, (1, 2, 3, 4), "float64"), values(rng, (1, 2, 3, 2), "float64") * 0.7],
+                  {"mode": str(rng.choice(["bilinear", "nearest", "bicubic"])),
+                   "padding_mode": str(rng.choice(["zeros", "border", "reflection"])),
+                   "align_corners": bool(rng.random() < 0.5)}))
+case("linalg.solve_triangular", TL.solve_triangular, torch.linalg.solve_triangular,
+     lambda rng: (lambda n, up: ([np.triu(values(rng, (n, n), "float64")) + 3 * np.eye(n) if up else
+                                  np.tril(values(rng, (n, n), "float64")) + 3 * np.eye(n),
+                                  values(rng, (n, int(rng.integers(1, 3))), "float64")],
+                                 {"upper": up, "unitriangular": bool(rng.random() < 0.3)}))(
+         int(rng.integers(1, 4)), bool(rng.random() < 0.5)), tol=100.0)
+case("linalg.norm", TL.norm, torch.linalg.norm,
+     lambda rng: (lambda a, o: ([a], {"ord": o}))(arr(rng, shape(rng, 2), ("float64",)),
+                                                   [None, "fro", "nuc", 1, 2, -1, np.inf][int(rng.integers(0, 7))]))
+
+
 # Mismatches already explained (docs/api.md "vs PyTorch", or torch's own quirk): reported under
 # "known", so that a run shows new candidates apart. name -> why.
 KNOWN = {

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tinygrad_norm as tg
+import tinygrad_norm.functional  # noqa: F401  (tg.functional)
 
 
 def _grads(lib, fn, arrays, g, **kw):
@@ -43,6 +44,8 @@ def _compare(torch, name, arrays, g, torch_fn=None, rtol=1e-12, **kw):
 
 
 def _attr(mod, name):
+    if mod is tg and name.startswith("nn.functional."):  # torch's path, ours is tg.functional
+        name = "functional." + name.split(".")[-1]
     for part in name.split("."):
         mod = getattr(mod, part)
     return mod
@@ -246,3 +249,20 @@ def test_mean_of_an_empty_slice_is_nan_without_a_warning(torch):
     theirs = torch.zeros((2, 0), dtype=torch.float64).mean(1)
     np.testing.assert_array_equal(ours.data, theirs.numpy())
     assert np.isnan(v.data).all() and np.isnan(m.data).all()
+
+
+# ------------------------------------------------------------------ found by the new fuzz cases
+@pytest.mark.parametrize("nd,shape,out", [(2, (2, 2, 2, 2), (3, 3)), (2, (1, 1, 2, 3), (3, 5)),
+                                          (1, (2, 2, 2), 3), (3, (1, 2, 1, 3, 2), (3, 1, 3))])
+def test_adaptive_max_pool_to_a_bigger_output(torch, nd, shape, out):
+    # each window as long as the plane (output > input) was taken for the one global window
+    rng = np.random.default_rng(7)
+    x = rng.integers(-2, 3, shape).astype(np.float64)
+    name = f"nn.functional.adaptive_max_pool{nd}d"
+    _compare(torch, name, [x], rng.standard_normal(np.shape(_attr(torch, name)(torch.tensor(x), out))),
+             output_size=out)
+
+
+def test_pdist_inf_gives_each_tied_coordinate_the_whole_gradient(torch):
+    x = np.array([[1.0, -2.0, 1.0], [0.0, -2.0, 2.0], [-2.0, 2.0, -1.0]])
+    _compare(torch, "nn.functional.pdist", [x], np.array([0.7, -1.2, 0.4]), p=float("inf"))

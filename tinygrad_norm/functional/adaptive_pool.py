@@ -76,7 +76,8 @@ def _argmax_2d(a, oh, ow):
     # (oh * ow, lh * lw): window (i, j)'s positions in its scan order
     flat = (rows[:, None, :, None] * w + cols[None, :, None, :]).reshape(oh * ow, lh * lw)
     planes = a.reshape(n * c, h * w)
-    if lh == h and lw == w:  # one window: the plane (global pooling)
+    if oh == ow == 1 and lh == h and lw == w:  # one window: the plane (global pooling; an
+        # output bigger than the input has windows as long as the plane too, not one)
         win = planes.reshape(n * c, 1, h * w)
     elif h % oh == 0 and w % ow == 0:  # windows tile the plane: a transposing copy
         win = np.ascontiguousarray(planes.reshape(n * c, oh, lh, ow, lw).transpose(0, 1, 3, 2, 4))

@@ -3,11 +3,13 @@ a gather of the pairs' differences and the norm of ``torch.norm`` (``tensor_inde
 gradient at a zero distance is 0 as PyTorch's pdist gives it."""
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
 from ..autograd import scope
+from ..creation import _largest_each_tie_whole
 from ..tensor import Tensor
 from ..tensor_index import _norm
 
@@ -37,4 +39,6 @@ def pdist(input, p=2):
         diff = input[i] - input[j]  # (pairs, M)
         if m == 0:  # no coordinates: every distance is 0 (the max of nothing would fail)
             return diff.sum(axis=1)
+        if p == math.inf:  # every coordinate tied for the largest gets the whole gradient, as
+            return _largest_each_tie_whole(diff.abs())  # torch's pdist (norm shares it)
         return _norm(diff, p, (1,), False)
