@@ -1114,7 +1114,8 @@ case("F.affine_grid", F.affine_grid, TF.affine_grid,
      lambda rng: ([values(rng, (2, 2, 3), "float64")], {"size": (2, 1, int(rng.integers(1, 4)), int(rng.integers(1, 4))),
                                                        "align_corners": bool(rng.random() < 0.5)}))
 case("F.grid_sample", F.grid_sample, TF.grid_sample,
-     lambda rng: ([values(rng, (1, 2, 3, 4), "float64"), values(rng, (1, 2, 3, 2), "float64") * 0.7],
+     # (a finite grid: torch 2.13 crashes the process on a grid of 1e300 or NaN)
+     lambda rng: ([values(rng, (1, 2, 3, 4), "float64"), values(rng, (1, 2, 3, 2), "float64", "normal") * 0.7],
                   {"mode": str(rng.choice(["bilinear", "nearest", "bicubic"])),
                    "padding_mode": str(rng.choice(["zeros", "border", "reflection"])),
                    "align_corners": bool(rng.random() < 0.5)}))
@@ -1164,6 +1165,20 @@ KNOWN = {
                      "F.celu", "F.hardswish", "F.elu(alpha)"],
                     "docs: the gradient at NaN in torch depends on the position (vectorised loop: "
                     "0 or NaN; element loop: g, ours)"),
+    "special.airy_ai": "torch's float64 Ai is off by up to ~2e-5 relative near -2.2 (ours 3e-16 "
+                       "of mpmath)",
+    "special.psi": "as digamma",
+    "special.bessel_y0": "torch's float64 Y0 is off by ~1e-11 relative in (1, 25) (ours ~1e-16 of "
+                         "mpmath)",
+    "special.bessel_y1": "as bessel_y0; torch's Y1(1e300) has the wrong sign",
+    "special.chebyshev_polynomial_u": "torch gives 0 at NaN (ours NaN)",
+    "block_diag": "torch's backward skips the row of an empty 1-D block its forward keeps: its "
+                  "gradients of the later blocks are shifted a row (ours follow the forward)",
+    "trapz": "as trapezoid; and torch's sum - ends/2 gives NaN where an inf sits at an end",
+    "linalg.solve_triangular": "an inf in B: ours NaN in other rows of its column (torch's "
+                               "substitution keeps them)",
+    "linalg.norm": "an inf in a matrix 2-norm: torch's SVD gradient is NaN",
+    "F.grid_sample": "an inf in the input: torch's grid gradient is NaN there, ours 0",
     "logcumsumexp": "docs: after a +inf the scan's logaddexp sends NaN to finite entries (torch: 0)",
     "special.bessel_j1": "torch's float64 j1 is off by ~3e-7 relative near 5.45 (ours 3e-16 of mpmath)",
     "linalg.matrix_exp": "docs: float32 computed in float64 and rounded once (torch's float32 "

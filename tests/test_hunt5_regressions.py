@@ -266,3 +266,12 @@ def test_adaptive_max_pool_to_a_bigger_output(torch, nd, shape, out):
 def test_pdist_inf_gives_each_tied_coordinate_the_whole_gradient(torch):
     x = np.array([[1.0, -2.0, 1.0], [0.0, -2.0, 2.0], [-2.0, 2.0, -1.0]])
     _compare(torch, "nn.functional.pdist", [x], np.array([0.7, -1.2, 0.4]), p=float("inf"))
+
+
+def test_bessel_y_at_the_smallest_subnormal(torch):
+    # 0.5 * x rounded 5e-324 to 0: log(0) * J1 gave NaN for Y1 and -inf for Y0
+    x = np.array([5e-324, 1e-323, 1e-300, 0.3])
+    for name in ("bessel_y0", "bessel_y1"):
+        ours = getattr(tg.special, name)(tg.tensor(x)).data
+        theirs = getattr(torch.special, name)(torch.tensor(x)).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-13)

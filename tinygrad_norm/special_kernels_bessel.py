@@ -48,7 +48,7 @@ def _y_series(x):
         t1 = t1 * -q / (k * (k + 1))
         s0 -= h * t0
         s1 += (2.0 * h + 1.0 / (k + 1) - 2.0 * _EULER) * t1
-    log_half = np.log(0.5 * x)
+    log_half = np.log(x) - math.log(2.0)  # (0.5 * x rounds the smallest subnormal to 0)
     y0 = (2.0 / math.pi) * ((log_half + _EULER) * j0 + s0)
     y1 = -2.0 / (math.pi * x) + (2.0 / math.pi) * log_half * j1 - x / (2.0 * math.pi) * s1
     return y0, y1
