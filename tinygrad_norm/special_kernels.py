@@ -68,19 +68,25 @@ def _zeta_positive(s, q):
     # terms one by one until a is past both 9 and s: then the tail's terms shrink like
     # ((s + 2j) / (2 pi a))^2 and 15 of them leave less than an ulp
     limit = np.maximum(9.0, s)
+    done = np.zeros(q.shape, bool)  # summed to below an ulp: no tail
     while True:
-        left = a < limit
-        if not left.any():
+        left = np.flatnonzero((a < limit) & ~done)
+        if not left.size:
             break
-        total[left] += a[left] ** -s[left]
+        t = a[left] ** -s[left]
+        total[left] += t
         a[left] += 1.0
+        # A large s (1e300 looped 1e300 times) makes the terms fall like ((a - 1) / a)^s: once
+        # one is below 2^-70 of the sum, the rest are too, together at most a / (s - 1) + 1/2
+        # times it (< 900 times here, a < max(9, s)), and the tail is not needed
+        done[left[t <= total[left] * 2.0 ** -70]] = True
     tail = a ** (1.0 - s) / (s - 1.0) + 0.5 * a ** -s
     term = s * a ** (-s - 1.0)  # s (s+1) ... (s+2j-2) a^(1-s-2j) for j = 1
     inv_a2 = 1.0 / (a * a)
     for j, c in enumerate(_EM):
         tail += c * term
         term = term * (s + 2 * j + 1) * (s + 2 * j + 2) * inv_a2
-    return total + tail
+    return np.where(done, total, total + tail)
 
 
 def zeta(s, q):
