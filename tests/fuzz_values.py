@@ -1171,7 +1171,18 @@ KNOWN = {
     "special.bessel_y0": "torch's float64 Y0 is off by ~1e-11 relative in (1, 25) (ours ~1e-16 of "
                          "mpmath)",
     "special.bessel_y1": "as bessel_y0; torch's Y1(1e300) has the wrong sign",
-    "special.chebyshev_polynomial_u": "torch gives 0 at NaN (ours NaN)",
+    **dict.fromkeys(["special." + nm for nm in (
+        "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+        "chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+        "laguerre_polynomial_l", "legendre_polynomial_p", "shifted_chebyshev_polynomial_t",
+        "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+        "shifted_chebyshev_polynomial_w")],
+        "at NaN torch returns 0 or an uninitialised value (6.9e-310, 976.5); ours NaN"),
+    "addmv": "an empty mat (0 rows or 0 columns): torch returns beta * input unbroadcast (shape () "
+             "or (1,)); ours has the product's shape (docs)",
+    "chain_matmul": "docs: multiplied left to right (torch picks an order): inf/NaN land apart",
+    "F.avg_pool3d": "a window holding +-1e300: summed depth first, then the plane (torch: one "
+                    "window at a time), a different order of huge terms",
     "block_diag": "torch's backward skips the row of an empty 1-D block its forward keeps: its "
                   "gradients of the later blocks are shifted a row (ours follow the forward)",
     "trapz": "as trapezoid; and torch's sum - ends/2 gives NaN where an inf sits at an end",
