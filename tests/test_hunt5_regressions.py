@@ -285,3 +285,13 @@ def test_zeta_of_a_huge_s_returns(torch):
     theirs = torch.special.zeta(torch.tensor(s), torch.tensor(q)).numpy()
     assert ours[0] == np.inf and ours[1] == 0.0  # 0.2124^-1e300, 2^-1e300 (torch: NaN there)
     np.testing.assert_allclose(ours[2:], theirs[2:], rtol=1e-14)
+
+
+def test_i1_gradient_at_subnormals(torch):
+    # I1(5e-324) rounds to 0, so I0 - I1 / x gave 1 where the derivative is 1/2
+    x = np.array([5e-324, -1e-320, 1e-9, 0.0, 1e-3, 2.5])
+    g = np.linspace(-1.0, 1.5, x.size)
+    _, (ours,) = _grads(tg, tg.special.i1, [x], g)
+    _, (theirs,) = _grads(torch, torch.special.i1, [x], g)  # (I1(5e-324): 0 here, 5e-324 there)
+    _same(ours, theirs, 1e-13)
+    assert tg.gradgradcheck(tg.special.i1, [np.array([0.3, -1.2, 2.0])])
