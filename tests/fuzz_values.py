@@ -1180,6 +1180,10 @@ KNOWN = {
         "at NaN torch returns 0 or an uninitialised value (6.9e-310, 976.5); ours NaN"),
     "addmv": "an empty mat (0 rows or 0 columns): torch returns beta * input unbroadcast (shape () "
              "or (1,)); ours has the product's shape (docs)",
+    "F.triplet_margin_loss": "swap: d(a, n) and d(p, n) equal but for their last bit decide "
+                             "torch's half-and-half tie split (eps-shifted norms round apart)",
+    "F.cosine_embedding_loss": "a zero vector: the 1e-12 eps makes the gradient ~1e6, whose "
+                               "last digits depend on the order of rounding (2e-9 apart)",
     "chain_matmul": "docs: multiplied left to right (torch picks an order): inf/NaN land apart",
     "F.avg_pool3d": "a window holding +-1e300: summed depth first, then the plane (torch: one "
                     "window at a time), a different order of huge terms",
