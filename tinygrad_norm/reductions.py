@@ -154,7 +154,8 @@ def _inf_slope_nan(x, mask):
     ``exp(log(|x|))`` is ``|x|`` there, its slope ``inf * (1 / inf)`` NaN."""
     if not np.any(mask):
         return x
-    sign = np.where(x._data < 0, -1.0, 1.0).astype(x._data.dtype)  # NaN: 1, log(NaN) is NaN
+    # -1 at a masked -inf only (the unmasked entries read 1, whose log is 0); NaN reads 1
+    sign = np.where(mask & (x._data < 0), -1.0, 1.0).astype(x._data.dtype)
     mag = (where(mask, x, 1.0) * sign).log().exp()
     return where(mask, mag * sign, x)
 
