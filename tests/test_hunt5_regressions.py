@@ -295,3 +295,21 @@ def test_i1_gradient_at_subnormals(torch):
     _, (theirs,) = _grads(torch, torch.special.i1, [x], g)  # (I1(5e-324): 0 here, 5e-324 there)
     _same(ours, theirs, 1e-13)
     assert tg.gradgradcheck(tg.special.i1, [np.array([0.3, -1.2, 2.0])])
+
+
+def test_svd_of_a_matrix_with_inf_is_nan_and_returns(torch):
+    # LAPACK's gesdd looped forever on this one (with vectors): matrix norms, pinv and the
+    # svdvals gradient hung the process; torch gives NaN. A batch keeps its finite members.
+    bad = np.array([[-1.0920995e-01, -1.73353043e-01, -1.31824223e+00],
+                    [np.inf, 1.99138542e+00, 2.51643286e+00],
+                    [4.94065646e-324, -1.0e300, -2.73902557e+00]])
+    b = np.stack([bad, np.diag([3.0, 2.0, 1.0])])
+    ours = tg.linalg.svd(tg.tensor(b), full_matrices=False)
+    theirs = torch.linalg.svd(torch.tensor(b), full_matrices=False)
+    np.testing.assert_array_equal(ours[1].data, theirs[1].numpy())  # NaN, then 3 2 1
+    assert np.isnan(ours[0].data[0]).all()
+    assert np.isnan(tg.linalg.matrix_norm(tg.tensor(bad), 2).item())
+    assert np.isnan(tg.linalg.pinv(tg.tensor(bad)).data).all()
+    t = tg.tensor(b, requires_grad=True)
+    (g,) = tg.grad(tg.linalg.svdvals(t).sum(), [t])
+    np.testing.assert_allclose(g.data[1], np.eye(3), atol=1e-15)

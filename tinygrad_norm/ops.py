@@ -3144,7 +3144,7 @@ class SVD(Op):
 
     @staticmethod
     def forward(a, full_matrices):
-        u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+        u, s, vh = _svd(a, full_matrices=full_matrices)
         return _pack((u, s, vh), a.shape[:-2])
 
     @staticmethod
@@ -3170,15 +3170,15 @@ class Svdvals(Op):
     @staticmethod
     def forward(a, vectors):
         if not vectors:
-            return np.linalg.svd(a, compute_uv=False), None
-        u, s, vh = np.linalg.svd(a, full_matrices=False)
+            return _svd(a, compute_uv=False), None
+        u, s, vh = _svd(a, full_matrices=False)
         return s, (u, vh)
 
     @staticmethod
     def vjp(g, args, out, extra, kw, needs, xp):
         a = args[0]
         if xp is NP:
-            u, vh = extra if extra is not None else np.linalg.svd(a, full_matrices=False)[::2]
+            u, vh = extra if extra is not None else _svd(a, full_matrices=False)[::2]
         else:
             (m, n), k = a.shape[-2:], min(a.shape[-2:])
             u, _, vh = _unpack(_run(SVD, xp, a, full_matrices=False), tuple(a.shape[:-2]),
@@ -3209,7 +3209,7 @@ class Pinv(Op):
             with np.errstate(divide="ignore"):
                 winv = np.where(mag > tol, 1 / w, 0).astype(a.dtype)
             return (v * _row(winv)) @ np.swapaxes(v, -1, -2)
-        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        u, s, vh = _svd(a, full_matrices=False)
         tol = np.maximum(_col(np.asarray(atol)), _col(np.asarray(rtol)) * s[..., :1])
         with np.errstate(divide="ignore"):
             sinv = np.where(s > tol, 1 / s, 0).astype(a.dtype)
@@ -5037,3 +5037,27 @@ class Addcdiv(Op):
             return (g if needs[0] else None,
                     g * (v / t2) if needs[1] else None,
                     -g * (v * t1 / (t2 * t2)) if needs[2] else None)
+
+
+def _svd(a, full_matrices=True, compute_uv=True):
+    """``np.linalg.svd``, NaN for a matrix holding an inf, as torch gives: LAPACK's gesdd loops
+    forever on some of them (a 3x3 with inf and 1e300 hung the process with vectors); the
+    finite members of a batch are decomposed as usual. A NaN is LAPACK's "did not converge"
+    (torch's error too), raised before LAPACK sees it."""
+    ok = np.isfinite(a).all(axis=(-2, -1))
+    if ok.all():
+        return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
+    if np.isnan(a).any():
+        raise np.linalg.LinAlgError("SVD did not converge")
+    m, n = a.shape[-2:]
+    k, batch = min(m, n), a.shape[:-2]
+    dt = a.dtype if a.dtype.kind == "f" else np.dtype(np.float64)
+    s = np.full(batch + (k,), np.nan, dt)
+    u = np.full(batch + (m, m if full_matrices else k), np.nan, dt)
+    vh = np.full(batch + (n if full_matrices else k, n), np.nan, dt)
+    if ok.any():  # (a batch: a 2-D input is all bad here)
+        if compute_uv:
+            u[ok], s[ok], vh[ok] = np.linalg.svd(a[ok], full_matrices=full_matrices)
+        else:
+            s[ok] = np.linalg.svd(a[ok], compute_uv=False)
+    return (u, s, vh) if compute_uv else s
