@@ -8,7 +8,6 @@ torch's formulas (density doubled on ``[0, inf)`` and ``-inf`` below 0)."""
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
@@ -17,6 +16,7 @@ from ..autograd import no_grad
 from ..tensor import Tensor, where
 from . import constraints
 from .distribution import Distribution
+from .loc_scale import LocScale
 from .normal import Normal
 from .utils import broadcast_all
 
@@ -25,22 +25,8 @@ __all__ = ["Cauchy", "HalfCauchy", "HalfNormal"]
 _LOG_2 = math.log(2)
 
 
-class Cauchy(Distribution):
+class Cauchy(LocScale):
     """The Cauchy (Lorentz) distribution: density 1 / (pi scale (1 + ((x - loc) / scale)^2))."""
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        scalar = isinstance(loc, numbers.Number) and isinstance(scale, numbers.Number)
-        super().__init__(() if scalar else self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Cauchy, _instance)
-        batch_shape = tuple(batch_shape)
-        new.loc, new.scale = self.loc.expand(batch_shape), self.scale.expand(batch_shape)
-        return self._finish_expand(Cauchy, new, batch_shape)
 
     @property
     def mean(self):  # undefined: NaN, as torch's
