@@ -10,10 +10,9 @@ from .. import random as _random
 from ..autograd import no_grad
 from ..tensor import Tensor, minimum
 from . import constraints
-from .bernoulli import _one_of
-from .distribution import Distribution
+from .bernoulli import BinaryParam, _one_of
 from .poisson import log_factorial
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import broadcast_all
 
 __all__ = ["Binomial"]
 
@@ -24,7 +23,7 @@ def _clamp_by_zero(x):
     return (x.clip(0) + x - x.clip(None, 0)) / 2
 
 
-class Binomial(Distribution):
+class Binomial(BinaryParam):
     """The number of successes in ``total_count`` independent Bernoulli(probs) trials."""
     arg_constraints = {"total_count": constraints.nonnegative_integer,
                        "probs": constraints.unit_interval, "logits": constraints.real}
@@ -45,27 +44,12 @@ class Binomial(Distribution):
         new = self._get_checked_instance(Binomial, _instance)
         batch_shape = tuple(batch_shape)
         new.total_count = self.total_count.expand(batch_shape)
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(new, name, self.__dict__[name].expand(batch_shape))
-                new._param = new.__dict__[name]
+        self._expand_param(new, batch_shape)
         return self._finish_expand(Binomial, new, batch_shape)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
         return constraints.integer_interval(0, self.total_count)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self):
-        return self._param.shape
 
     @property
     def mean(self):

@@ -13,14 +13,13 @@ from ..autograd import no_grad
 from ..special import gammaln
 from ..tensor import Tensor, where
 from . import constraints
-from .bernoulli import _one_of
-from .distribution import Distribution
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .bernoulli import BinaryParam, _one_of
+from .utils import broadcast_all
 
 __all__ = ["NegativeBinomial"]
 
 
-class NegativeBinomial(Distribution):
+class NegativeBinomial(BinaryParam):
     """Counts k >= 0 with P(k) = C(k + r - 1, k) p^k (1 - p)^r, r = ``total_count``."""
     arg_constraints = {"total_count": constraints.nonnegative,
                        "probs": constraints.half_open_interval(0.0, 1.0),
@@ -43,23 +42,8 @@ class NegativeBinomial(Distribution):
         new = self._get_checked_instance(NegativeBinomial, _instance)
         batch_shape = tuple(batch_shape)
         new.total_count = self.total_count.expand(batch_shape)
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(new, name, self.__dict__[name].expand(batch_shape))
-                new._param = new.__dict__[name]
+        self._expand_param(new, batch_shape)
         return self._finish_expand(NegativeBinomial, new, batch_shape)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self):
-        return self._param.shape
 
     @property
     def mean(self):
