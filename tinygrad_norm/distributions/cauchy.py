@@ -12,7 +12,6 @@ import math
 import numpy as np
 
 from .. import random as _random
-from ..autograd import no_grad
 from ..tensor import Tensor, where
 from . import constraints
 from .distribution import Distribution
@@ -44,10 +43,6 @@ class Cauchy(LocScale):
         shape = self._extended_shape(sample_shape)
         eps = Tensor(np.asarray(_random.generator().standard_cauchy(shape), self.loc.dtype))
         return self.loc + eps * self.scale
-
-    def sample(self, sample_shape=()):
-        with no_grad():
-            return self.rsample(sample_shape)
 
     def log_prob(self, value):
         if self._validate_args:
@@ -96,10 +91,6 @@ class _Half(Distribution):
 
     def rsample(self, sample_shape=()):
         return self.base_dist.rsample(sample_shape).abs()
-
-    def sample(self, sample_shape=()):
-        with no_grad():
-            return self.rsample(sample_shape)
 
     def log_prob(self, value):
         if self._validate_args:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import no_grad
 from ..special import erfinv
 from ..tensor import Tensor
 from .loc_scale import LocScale
@@ -36,10 +35,6 @@ class Normal(LocScale):
     def rsample(self, sample_shape=()):
         eps = standard_normal(self._extended_shape(sample_shape), self.loc.dtype)
         return self.loc + eps * self.scale
-
-    def sample(self, sample_shape=()):
-        with no_grad():
-            return self.rsample(sample_shape)
 
     def log_prob(self, value):
         if self._validate_args:
