@@ -8,6 +8,7 @@ from .autograd import enable_grad, grad, inference_mode, is_grad_enabled, no_gra
     set_grad_enabled
 from .random import manual_seed
 from .default_dtype import get_default_dtype, set_default_dtype
+from .generator import Generator
 from .devices import device
 from . import rng_state as _rs, runtime as _rt
 from .rng_state import *  # noqa: F401,F403  (seed, initial_seed, get/set_rng_state)
@@ -58,6 +59,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
     "is_grad_enabled", "scope", "manual_seed", "set_default_dtype", "get_default_dtype",
+    "Generator",
     "device",
     "concatenate", "cat", "stack", "where", "maximum", "minimum", "matmul", "vecdot", "addcmul",
     "gradcheck", "gradgradcheck", "GradcheckError", "save", "load",

@@ -13,17 +13,23 @@ _seed = int(np.random.SeedSequence().entropy) % 2 ** 64
 _generator = np.random.default_rng(_seed)
 
 
-def manual_seed(seed: int) -> np.random.Generator:
-    """Reseed the framework's generator; returns it."""
-    global _generator, _seed
+def seed_value(seed, fn="manual_seed"):
+    """``seed`` as a non-negative int, or a TypeError/ValueError naming ``fn``."""
     try:
         if isinstance(seed, (bool, np.bool_)):  # True as seed 1: refused, as the data seeds are
             raise TypeError
         seed = operator.index(seed)
     except TypeError:
-        raise TypeError(f"manual_seed(): seed must be an int, got {type(seed).__name__}") from None
+        raise TypeError(f"{fn}(): seed must be an int, got {type(seed).__name__}") from None
     if seed < 0:
-        raise ValueError(f"manual_seed(): seed must be non-negative, got {seed}")
+        raise ValueError(f"{fn}(): seed must be non-negative, got {seed}")
+    return seed
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Reseed the framework's generator; returns it."""
+    global _generator, _seed
+    seed = seed_value(seed)
     _generator, _seed = np.random.default_rng(seed), seed
     return _generator
 
@@ -38,10 +44,13 @@ def resolve(generator, fn=None) -> np.random.Generator:
     None (so ``manual_seed`` makes the run repeat), else a ``numpy.random.Generator``, checked."""
     if generator is None:
         return _generator  # read at the call: manual_seed rebinds it
+    rng = getattr(generator, "_rng", None)  # a tinygrad_norm.Generator: its stream, read now
+    if isinstance(rng, np.random.Generator):
+        return rng
     if not isinstance(generator, np.random.Generator):
         where = f"{fn}(): " if fn else ""
-        raise TypeError(f"{where}generator must be a numpy.random.Generator, got "
-                        f"{type(generator).__name__}")
+        raise TypeError(f"{where}generator must be a tinygrad_norm.Generator or a "
+                        f"numpy.random.Generator, got {type(generator).__name__}")
     return generator
 
 

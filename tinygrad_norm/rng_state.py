@@ -34,20 +34,30 @@ def initial_seed():
 def get_rng_state():
     """The generator's state as a uint8 Tensor, as ``torch.get_rng_state`` (a copy: drawing
     afterwards does not change it)."""
-    state = _random.generator().bit_generator.state
-    return Tensor(np.frombuffer(json.dumps(state).encode(), dtype=np.uint8).copy())
+    return _encode(_random.generator())
+
+
+def _encode(rng):
+    """A NumPy generator's bit-generator state as a uint8 Tensor of its JSON (a copy)."""
+    return Tensor(np.frombuffer(json.dumps(rng.bit_generator.state).encode(),
+                                dtype=np.uint8).copy())
 
 
 def set_rng_state(new_state):
     """Restore a state from ``get_rng_state``, as ``torch.set_rng_state``: the draws that
     followed it come again. The generator keeps its identity (code holding it sees the change)."""
+    _decode_into(new_state, _random.generator())
+
+
+def _decode_into(new_state, rng):
+    """Set ``rng``'s state from ``_encode``'s Tensor, checked; ``rng`` keeps its identity."""
     if not isinstance(new_state, Tensor):
         raise TypeError(f"expected a uint8 Tensor from get_rng_state(), but got "
                         f"{type(new_state).__name__}")
     if new_state.dtype != np.uint8 or new_state.ndim != 1:
         raise TypeError(f"RNG state must be a 1-D uint8 Tensor from get_rng_state(), got "
                         f"dtype {new_state.dtype} and shape {new_state.shape}")
-    bits = _random.generator().bit_generator
+    bits = rng.bit_generator
     try:
         state = json.loads(new_state.numpy().tobytes().decode())
         if not isinstance(state, dict) or state.get("bit_generator") != bits.state[

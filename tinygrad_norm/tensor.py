@@ -683,21 +683,23 @@ class Tensor:
         return Tensor(data, requires_grad=requires_grad)
 
     @staticmethod
-    def randn(*shape, dtype=None, requires_grad=False, device=None):
+    def randn(*shape, dtype=None, requires_grad=False, device=None, generator=None):
         _devices.check_device(device, "randn()")  # before the generator moves
         _bool_arg(requires_grad, "requires_grad", "randn")  # before the generator moves
         # A float dtype only: an integer "normal sample" would be silently truncated.
         dtype = _dtype_arg(_dd.default_or(dtype), "randn", floating=True)
         shape = _new_shape(shape, "randn")
-        arr = _random.generator().standard_normal(shape).astype(dtype, copy=False)
+        rng = _random.resolve(generator, "randn")
+        arr = rng.standard_normal(shape).astype(dtype, copy=False)
         return Tensor(arr, requires_grad=requires_grad)
 
     @staticmethod
-    def rand(*shape, dtype=None, requires_grad=False, device=None):
+    def rand(*shape, dtype=None, requires_grad=False, device=None, generator=None):
         _devices.check_device(device, "rand()")  # before the generator moves
         _bool_arg(requires_grad, "requires_grad", "rand")  # before the generator moves
         dtype = _dtype_arg(_dd.default_or(dtype), "rand", floating=True)
-        arr = _random.generator().random(_new_shape(shape, "rand")).astype(dtype, copy=False)
+        rng = _random.resolve(generator, "rand")
+        arr = rng.random(_new_shape(shape, "rand")).astype(dtype, copy=False)
         return Tensor(arr, requires_grad=requires_grad)
 
     @staticmethod

@@ -29,11 +29,14 @@ def _framework_generator():
 
 
 def _check_seed(seed, what="seed"):
-    """Validate ``seed``: None, a non-negative integer or a ``numpy.random.Generator``."""
+    """Validate ``seed``: None, a non-negative integer or a ``numpy.random.Generator`` (a
+    ``tinygrad_norm.Generator`` gives its stream, which its ``manual_seed`` reseeds in place)."""
     if seed is None or isinstance(seed, np.random.Generator):
         return seed
+    if isinstance(getattr(seed, "_rng", None), np.random.Generator):
+        return seed._rng
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"{what} must be None, a non-negative int or a numpy.random.Generator, "
+        raise TypeError(f"{what} must be None, a non-negative int or a (numpy.random) Generator, "
                         f"got {type(seed).__name__}")
     if seed < 0:
         raise ValueError(f"{what} must be non-negative, got {seed}")
