@@ -114,9 +114,6 @@ def solve_ex(A, B, *, left=True, check_errors=False):
 
 # ---- the condition number -----------------------------------------------------------------------
 
-_INV_ORDS = ("fro", 1, -1, math.inf, -math.inf)
-
-
 def _cond_ord(p):
     if p is None or (isinstance(p, str) and p in ("fro", "nuc")):
         return p

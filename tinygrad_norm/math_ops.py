@@ -170,8 +170,7 @@ def clamp_tensors(x, lo, hi):
     ``x`` where ``lo <= x <= hi``; ``lo`` where ``x < lo < hi``; ``hi`` where ``x > hi`` or
     ``lo > hi``; nothing where ``x < lo == hi`` or at a NaN. Selects on masks, so the
     gradients (and second derivatives) come from the tape."""
-    ops_ = [t if isinstance(t, Tensor) else None if t is None else _bound(t) for t in (lo, hi)]
-    lo, hi = ops_
+    lo, hi = (t if t is None or isinstance(t, Tensor) else _bound(t) for t in (lo, hi))
     arrays = [t._data for t in (x, lo, hi) if t is not None]
     try:
         np.broadcast_shapes(*(a.shape for a in arrays))
@@ -196,16 +195,19 @@ def clamp_tensors(x, lo, hi):
             take_hi = (xd > hid) if lod is None else (xd > hid) | (lod > hid)
         if lod is not None:
             take_lo = (xd < lod) if hid is None else (xd < lod) & (lod < hid)
+    def cast(t):  # on the tape, so the gradient returns in the operand's dtype
+        return t.astype(dtype) if t.dtype != dtype else t
+
     out = Tensor._wrap(value)  # a constant where no operand gets the gradient
     if hid is not None:
-        hi_ = hi.astype(dtype) if hi.dtype != dtype else hi
+        hi_ = cast(hi)
         lost = take_hi & np.isnan(value)  # x > max with a NaN min: torch's value is NaN, its
         if lost.any():                    # gradient still max's (max + NaN: both at once)
             hi_ = hi_ + np.where(lost, np.array(np.nan, dtype), np.array(0, dtype))
         out = where(take_hi, hi_, out)
     if lod is not None:
-        out = where(take_lo, lo.astype(dtype) if lo.dtype != dtype else lo, out)
-    return where(take_x, x.astype(dtype) if x.dtype != dtype else x, out)
+        out = where(take_lo, cast(lo), out)
+    return where(take_x, cast(x), out)
 
 
 def _bound(v):

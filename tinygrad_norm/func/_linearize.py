@@ -13,8 +13,7 @@ def linearize(func, *primals):
     per call: nothing is cached, the values are torch's). The output stays on the caller's
     graph, and so does ``jvp_fn``'s where the primals require grad."""
     output = func(*primals)
-    spec = tree.flatten(primals)[1]
-    leaves = tree.flatten(primals)[0]
+    leaves, spec = tree.flatten(primals)
 
     def jvp_fn(*tangents):
         tleaves, tspec = tree.flatten(tangents)

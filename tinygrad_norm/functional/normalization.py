@@ -210,7 +210,7 @@ def _needs_shift(mean, var):
 
 def _quiet_if_empty(x):
     """NumPy warns on the mean of an empty slice; an empty batch is legal (the output is empty)."""
-    if x.size == 0:
+    if x._data.size == 0:  # the array's count: Tensor.size builds a callable int
         ctx = warnings.catch_warnings()
         ctx.__enter__()
         warnings.simplefilter("ignore", RuntimeWarning)
