@@ -50,6 +50,8 @@ from .autograd_backward import backward as _backward
 _ag.Function, _ag.FunctionCtx = _agfn.Function, _agfn.FunctionCtx
 _ag.once_differentiable, _ag.backward = _agfn.once_differentiable, _backward
 _ag.function, _ag.functional = _agfn, _agf
+from . import anomaly_mode as _am  # torch.autograd.detect_anomaly and its mode switches
+_ag.detect_anomaly, _ag.set_detect_anomaly = _am.detect_anomaly, _am.set_detect_anomaly
 from . import forward_ad as _fwad  # noqa: F401  (binds autograd.forward_ad, torch's spelling)
 for _name, _mod in (("function", _agfn), ("functional", _agf)):  # import ...autograd.functional
     _sys.modules[f"{_ag.__name__}.{_name}"] = _mod
@@ -136,6 +138,11 @@ __all__ += _isp.__all__
 from . import from_data as _aa  # noqa: E402
 from .from_data import asarray, scalar_tensor  # noqa: F401,E402
 __all__ += _aa.__all__
+
+# torch's top-level switches of anomaly detection (torch.is_anomaly_enabled, ...)
+from .anomaly_mode import (is_anomaly_check_nan_enabled, is_anomaly_enabled,  # noqa: E402
+                           set_anomaly_enabled)
+__all__ += ["is_anomaly_enabled", "is_anomaly_check_nan_enabled", "set_anomaly_enabled"]
 
 # torch's submodules as attributes (`tg.nn.Linear`, `tg.optim.SGD`), imported at first use so
 # that `import tinygrad_norm` stays cheap (nn and optim load functional, which the core does not)

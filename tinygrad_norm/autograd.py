@@ -252,7 +252,9 @@ class Node:
     """One recorded primitive: its op, its inputs (tensors or Python scalars), its keyword
     arguments, a weak reference to its output and its place on the tape."""
 
-    __slots__ = ("op", "inputs", "kw", "out_ref", "seq", "scope", "saved", "needs", "hooks")
+    # trace: the forward call's stack, set only under anomaly detection (anomaly_mode.py)
+    __slots__ = ("op", "inputs", "kw", "out_ref", "seq", "scope", "saved", "needs", "hooks",
+                 "trace")
 
     def __init__(self, op, inputs, kw, out, needs, saved):
         self.op = op
@@ -306,6 +308,9 @@ def _fresh(gi, g, mine, prev):
     return (gi.size >= _BIG and (gi is not g or mine) and gi is not prev
             and gi.flags.owndata and gi.flags.writeable)
 
+
+# anomaly_mode._Anomaly while anomaly detection is on, else None: read once per backward
+_anomaly = None
 
 _upper = None  # (Tensor, ops): the layers above the tape, bound on first use (they import it)
 
@@ -372,6 +377,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
     # manager object cost ~1 us a call)
     prev_mode = _state.enabled
     _state.enabled = bool(create_graph)
+    anomaly, node = _anomaly, None
     try:
         while heap:
             _, node = pop(heap)
@@ -426,6 +432,8 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             else:
                 in_grads = node.op.vjp(g, args, out, extra, node.kw, needs, xp)
                 mine = False
+            if anomaly is not None and anomaly.check_nan:
+                anomaly.check(node, in_grads)
             prev = None
             for t, gi in zip(inputs, in_grads):
                 if gi is None or type(t) is not Tensor or not t._requires_grad:
@@ -465,11 +473,16 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             if not retain_graph:
                 node.inputs = None
                 node.saved = None
+        node = None  # a leaf hook's error below is no node's
         # the leaves' hooks and .grad in the backward's own grad mode too, as PyTorch: a hook
         # sees grad disabled (it may update its leaf), and under create_graph .grad is recorded
         # even when backward() was called inside no_grad()
         _finish_leaves(leaves, grads, hooked, targets, leaf_index, found, accumulate,
                        create_graph, Tensor)
+    except BaseException:
+        if anomaly is not None and node is not None:
+            anomaly.report(node)  # the forward stack of the node whose backward failed
+        raise
     finally:
         _state.enabled = prev_mode
     return found

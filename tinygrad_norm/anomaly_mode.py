@@ -1,0 +1,131 @@
+"""Anomaly detection, as ``torch.autograd.detect_anomaly``: while it is on, every recorded node
+keeps the stack of the forward call that made it, and backward
+
+* raises ``RuntimeError("Function 'LogBackward' returned nan values in its 0th output.")`` when
+  a VJP returns NaN (``check_nan``), and
+* warns, before any error leaves a VJP (that one, or an exception of its own), with the forward
+  stack of the node that failed ("Error detected in LogBackward. Traceback of forward call that
+  caused the error: ...") and the composite it belongs to ("in batch_norm").
+
+The mode is global, as torch's (not per thread). Off, it costs nothing per node: the traced
+``Node.__init__`` is swapped in only while the mode is on, and backward reads the mode once.
+"""
+from __future__ import annotations
+
+import traceback
+import warnings
+
+import numpy as np
+
+from . import autograd
+from .autograd import Node
+
+__all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+           "is_anomaly_check_nan_enabled", "set_anomaly_enabled"]
+
+_plain_init = Node.__init__
+_check_nan = True  # torch's default: remembered while the mode is off too
+
+
+class _Anomaly:
+    """What run_backward reads (``autograd._anomaly``) while the mode is on."""
+    __slots__ = ("check_nan",)
+
+    def __init__(self, check_nan):
+        self.check_nan = check_nan
+
+    def check(self, node, in_grads):
+        """Raise torch's error for the first VJP output holding a NaN."""
+        for i, gi in enumerate(in_grads):
+            a = getattr(gi, "_data", gi)  # a Tensor under create_graph
+            if type(a) is np.ndarray and a.dtype.kind in "fc" and np.isnan(a).any():
+                raise RuntimeError(f"Function '{backward_name(node)}' returned nan values in its "
+                                   f"{i}th output.")
+
+    def report(self, node):
+        """Warn with the forward stack of the node whose backward failed."""
+        trace = getattr(node, "trace", None)
+        where = f" (in {_scope_path(node.scope)})" if node.scope is not None else ""
+        text = "".join(trace) if trace else "  (recorded before anomaly detection was enabled)\n"
+        warnings.warn(f"Error detected in {backward_name(node)}{where}. Traceback of forward "
+                      f"call that caused the error:\n{text}", UserWarning, stacklevel=4)
+
+
+def backward_name(node):
+    """torch's name for a node's backward: ``LogBackward`` for ``log``, ``FBackward`` for a
+    custom Function ``F`` (torch adds a version digit: ``LogBackward0``)."""
+    op = node.op
+    return f"{getattr(op, '__name__', None) or op.name}Backward"
+
+
+def _scope_path(scope):
+    names = []
+    while scope is not None:
+        names.append(scope.name)
+        scope = scope.parent
+    return " < ".join(names)
+
+
+def _traced_init(self, *args, **kw):
+    _plain_init(self, *args, **kw)
+    # the frames above the op's recording call: _traced_init and the line that built the Node
+    self.trace = traceback.format_list(traceback.extract_stack()[:-2])
+
+
+def _flag(value, fn, name, position):
+    if type(value) is not bool:
+        raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be bool, not "
+                        f"{type(value).__name__}")
+    return value
+
+
+def set_anomaly_enabled(enabled, check_nan=True):
+    """Turn anomaly detection on or off (torch's ``torch.set_anomaly_enabled``)."""
+    global _check_nan
+    _flag(enabled, "set_anomaly_enabled", "enabled", 1)
+    _flag(check_nan, "set_anomaly_enabled", "check_nan", 2)
+    _check_nan = check_nan
+    autograd._anomaly = _Anomaly(check_nan) if enabled else None
+    Node.__init__ = _traced_init if enabled else _plain_init
+
+
+def is_anomaly_enabled():
+    return autograd._anomaly is not None
+
+
+def is_anomaly_check_nan_enabled():
+    return _check_nan
+
+
+class detect_anomaly:
+    """Context manager that turns anomaly detection on (see the module notes) and restores the
+    previous mode on exit; it warns, as torch's, that the mode slows every op down."""
+
+    def __init__(self, check_nan=True):
+        self.prev, self.prev_check_nan = is_anomaly_enabled(), _check_nan
+        self.check_nan = check_nan
+        warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime "
+                      "and should only be enabled for debugging.", UserWarning, stacklevel=2)
+
+    def __enter__(self):
+        set_anomaly_enabled(True, self.check_nan)
+
+    def __exit__(self, *exc):
+        set_anomaly_enabled(self.prev, self.prev_check_nan)
+        return False
+
+
+class set_detect_anomaly:
+    """Set anomaly detection on or off now, as a call or as a context manager that restores the
+    previous mode on exit (torch's ``set_detect_anomaly``)."""
+
+    def __init__(self, mode, check_nan=True):
+        self.prev, self.prev_check_nan = is_anomaly_enabled(), _check_nan
+        set_anomaly_enabled(mode, check_nan)
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        set_anomaly_enabled(self.prev, self.prev_check_nan)
+        return False
