@@ -186,7 +186,7 @@ def test_precision_threshold_edgeitems_and_sci_mode(restore_print):
     tg.set_printoptions(sci_mode=False)
     assert "1234.50" in repr(x) and "e+" not in repr(x)
     tg.set_printoptions(threshold=5, edgeitems=1)
-    assert re.search(r"\[0\., \.\.\., 9\.\]", repr(tg.arange(10)))
+    assert re.search(r"\[0\., \.\.\., 9\.\]", repr(tg.arange(10.0)))
     tg.set_printoptions(profile="full")
     assert "..." not in repr(tg.arange(5000))
     tg.set_printoptions(profile="short")

@@ -771,7 +771,7 @@ def _clip_train(L, m):
     for _ in range(4):
         im, tok = L.T(rng.standard_normal((5, 5))), L.T(rng.integers(0, 10, (5, 2)))
         li, lt = m(im, tok)
-        labels = L.X.arange(5, dtype=L.X.int64)  # (ours: float by default, documented)
+        labels = L.X.arange(5, dtype=L.X.int64)
         loss = (L.F.cross_entropy(li, labels) + L.F.cross_entropy(lt, labels)) / 2
         opt.zero_grad()
         loss.backward()

@@ -58,3 +58,22 @@ def test_nn_functional_imports_as_torchs_spelling():
     assert F is G is tg.functional
     x = tg.tensor(np.array([-1.0, 2.0]))
     assert np.array_equal(F.relu(x).numpy(), [0.0, 2.0])
+
+
+@pytest.mark.parametrize("args", [(5,), (5.0,), (0, 5, 1), (0, 5, 0.5), (0, 5.0), (2, 11, 3),
+                                  (np.int64(3),), (np.float32(3),), (-1.5, 2, 0.25)])
+def test_arange_dtype_and_values_are_torch(args):
+    """Integer bounds give int64 (the index idiom x[arange(n), y] works); any float bound gives
+    the default float dtype, as torch.arange."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = tg.arange(*args), torch.arange(*args)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_arange_indexes_rows_as_torch():
+    torch = pytest.importorskip("torch")
+    x = np.arange(15.0).reshape(5, 3)
+    y = [0, 2, 1, 0, 2]
+    np.testing.assert_array_equal(tg.tensor(x)[tg.arange(5), tg.tensor(y)].numpy(),
+                                  torch.tensor(x)[torch.arange(5), torch.tensor(y)].numpy())

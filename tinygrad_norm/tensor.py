@@ -716,10 +716,12 @@ class Tensor:
     @staticmethod
     def arange(start, stop=None, step=1, dtype=None, requires_grad=False, *, device=None):
         _devices.check_device(device, "arange()")
+        bounds = []
         for v, name in ((start, "start"), (stop, "stop"), (step, "step")):
             if v is None and name != "stop":  # _scalar_arg lets None through (an unset bound)
                 raise TypeError(f"arange(): {name} must be a number, got None")
-            _scalar_arg(v, f"arange(): {name}")  # a TypeError naming it, not NumPy's
+            bounds.append(_scalar_arg(v, f"arange(): {name}"))  # a TypeError naming it
+        start, stop, step = bounds
         if step == 0:
             raise ValueError("arange(): step must be non-zero")  # NumPy: ZeroDivisionError
         lo, hi = (0, start) if stop is None else (start, stop)
@@ -727,7 +729,10 @@ class Tensor:
             raise ValueError(f"arange(): upper bound and lower bound inconsistent with step "
                              f"sign (start={lo}, end={hi}, step={step})")
         arr = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
-        dt = _dtype_arg(_dd.default_or(dtype), "arange")
+        if dtype is None and float not in (type(start), type(stop), type(step)):
+            dt = np.dtype(np.int64)  # integer bounds: int64, as torch and NumPy (x[arange(n), y])
+        else:
+            dt = _dtype_arg(_dd.default_or(dtype), "arange")
         return Tensor(arr.astype(dt), requires_grad=requires_grad)
 
     @staticmethod
