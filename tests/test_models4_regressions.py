@@ -1,0 +1,981 @@
+"""Thirty-odd more real programs ported from torch, step for step (hunt 4, branch models4).
+
+The harness is models3's (tests/test_models3_regressions.py): each program is written once against
+a namespace ``L`` that is torch or tinygrad_norm, both run in float64 from the same weights (ours
+load torch's state dict) on the same NumPy data and noise, and every step's losses, gradients,
+parameters, buffers, learning rates and optimizer state are compared at 1e-10. These programs
+exercise what models3's did not: flows (slogdet, actnorm, masked autoregressive layers), vector
+quantisation, policy-gradient and actor-critic RL, contrastive and distillation losses, KV-cached
+generation, checkpointing, input derivatives (PINN), Fisher penalties, sparse embeddings, SWA and
+the cyclic schedulers. The regressions for the bugs they found are in tests/test_models4_fixes.py."""
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_norm as tg
+import tinygrad_norm.functional as GFn
+from tinygrad_norm import nn as gnn, optim as goptim
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)
+
+
+class _Lib:
+    """One library's names, spelled as a torch program spells them."""
+
+    def __init__(self, is_torch):
+        self.is_torch = is_torch
+        if is_torch:
+            import torch.distributions as D
+            import torch.utils.data as data
+            self.X, self.nn, self.F, self.optim, self.D, self.data = (
+                torch, torch.nn, torch.nn.functional, torch.optim, D, data)
+        else:
+            import tinygrad_norm.distributions as D
+            import tinygrad_norm.utils.data as data
+            self.X, self.nn, self.F, self.optim, self.D, self.data = (
+                tg, gnn, GFn, goptim, D, data)
+
+    def T(self, a, **kw):
+        return self.X.tensor(np.asarray(a), **kw)
+
+
+TL, GL = _Lib(True), _Lib(False)
+
+
+@pytest.fixture(autouse=True)
+def _float64_defaults():
+    """Both libraries make float64 by default while a program runs (as a torch user's
+    ``torch.set_default_dtype(torch.float64)``), restored afterwards."""
+    old_t, old_g = torch.get_default_dtype(), tg.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    tg.set_default_dtype(tg.float64)
+    yield
+    torch.set_default_dtype(old_t)
+    tg.set_default_dtype(old_g)
+
+
+def _np(x):
+    if isinstance(x, torch.Tensor):
+        return x.detach().numpy()
+    if isinstance(x, tg.Tensor):
+        return x.data
+    return np.asarray(x)
+
+
+def _cmp(a, b, path, rtol, atol):
+    """Compares two records (nested dicts, lists and tuples of tensors or numbers) leaf by leaf."""
+    if isinstance(a, dict):
+        assert list(a) == list(b), f"{path}: keys {list(a)} vs {list(b)}"
+        for k in a:
+            _cmp(a[k], b[k], f"{path}.{k}", rtol, atol)
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), f"{path}: length {len(a)} vs {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            _cmp(x, y, f"{path}[{i}]", rtol, atol)
+    elif a is None or b is None:
+        assert a is None and b is None, f"{path}: {a!r} vs {b!r}"
+    else:
+        x, y = _np(a), _np(b)
+        assert x.shape == y.shape, f"{path}: shape {x.shape} vs {y.shape}"
+        np.testing.assert_allclose(y, x, rtol=rtol, atol=atol, err_msg=path)
+
+
+def snap(*mods):
+    """Parameters, their gradients and buffers of modules, by name."""
+    out = {}
+    for i, m in enumerate(mods):
+        for k, p in m.named_parameters():
+            out[f"{i}.{k}"] = p
+            out[f"{i}.{k}.grad"] = p.grad
+        for k, b in m.named_buffers():
+            out[f"{i}.{k}"] = b
+    return out
+
+
+def opt_state(opt):
+    """An optimizer's per-parameter state and its groups' numbers (lr, betas...)."""
+    sd = opt.state_dict()
+    groups = [{k: v for k, v in g.items()  # numbers only: torch's extra flags are bools or None
+               if k != "params" and isinstance(v, (int, float)) and not isinstance(v, bool)}
+              for g in sd["param_groups"]]
+    state = {str(k): {n: v for n, v in st.items() if n != "step"} for k, st in sd["state"].items()}
+    return {"groups": groups, "state": state}
+
+
+def _copy(tm, gm):
+    res = gm.load_state_dict({k: v.detach().numpy().copy() for k, v in tm.state_dict().items()})
+    assert not list(res.missing_keys) and not list(res.unexpected_keys)
+
+
+def port(build, train, rtol=1e-10, atol=1e-12):
+    """Builds a program in both libraries, copies torch's weights into ours and runs both
+    trainings in lock step, comparing every record they yield. Returns the number of records."""
+    tms, gms = build(TL), build(GL)
+    tms = tms if isinstance(tms, tuple) else (tms,)
+    gms = gms if isinstance(gms, tuple) else (gms,)
+    for tm, gm in zip(tms, gms):
+        _copy(tm, gm)
+    n = 0
+    for rt, rg in itertools.zip_longest(train(TL, *tms), train(GL, *gms)):
+        assert rt is not None and rg is not None, "one run yielded more records"
+        _cmp(rt, rg, f"record {n}", rtol, atol)
+        n += 1
+    return n
+
+
+
+def _t(L, a):
+    return L.X.tensor(np.asarray(a, dtype=np.float64))
+
+
+# ----------------------------------------------------------------------------------------------
+# q01 RealNVP on 2-D data: affine couplings with alternating binary masks (buffers), the scale
+# squashed by tanh, the log-determinant summed from s, a standard-normal base by
+# distributions.Normal(...).log_prob; the inverse pass samples under no_grad from NumPy z; Adam.
+
+def _realnvp_build(L):
+    nn = L.nn
+
+    class Coupling(nn.Module):
+        def __init__(self, mask):
+            super().__init__()
+            self.register_buffer("mask", L.X.tensor(mask))
+            self.s = nn.Sequential(nn.Linear(2, 8), nn.LeakyReLU(), nn.Linear(8, 2), nn.Tanh())
+            self.t = nn.Sequential(nn.Linear(2, 8), nn.LeakyReLU(), nn.Linear(8, 2))
+
+        def forward(self, x):
+            xm = x * self.mask
+            s, t = self.s(xm) * (1 - self.mask), self.t(xm) * (1 - self.mask)
+            return xm + (1 - self.mask) * (x * L.X.exp(s) + t), s.sum(dim=1)
+
+        def inverse(self, y):
+            ym = y * self.mask
+            s, t = self.s(ym) * (1 - self.mask), self.t(ym) * (1 - self.mask)
+            return ym + (1 - self.mask) * (y - t) * L.X.exp(-s)
+
+    masks = [np.array([0.0, 1.0]), np.array([1.0, 0.0])] * 2
+    return nn.ModuleList([Coupling(m) for m in masks])
+
+
+def _realnvp_train(L, flows):
+    rng = np.random.default_rng(101)
+    base = L.D.Normal(L.X.zeros(2), L.X.ones(2))
+    opt = L.optim.Adam(flows.parameters(), lr=5e-3)
+    for _ in range(3):
+        x = _t(L, rng.standard_normal((16, 2)) * [2.0, 0.5] + [1.0, -1.0])
+        z, logdet = x, L.X.zeros(16)
+        for f in flows:
+            z, ld = f(z)
+            logdet = logdet + ld
+        loss = -(base.log_prob(z).sum(1) + logdet).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        yield {"loss": loss, "z": z, **snap(flows)}
+    with L.X.no_grad():
+        x = _t(L, rng.standard_normal((5, 2)))
+        for f in reversed(flows):
+            x = f.inverse(x)
+    yield {"samples": x, **opt_state(opt)}
+
+
+def test_q01_realnvp():
+    assert port(_realnvp_build, _realnvp_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q02 Glow step on images: squeeze by view/permute, ActNorm with data-dependent initialisation on
+# the first batch (a uint8 "initialized" buffer, parameters written under no_grad with copy_), an
+# invertible 1x1 conv two ways (a full weight with slogdet; the LU-decomposed one with tril/triu
+# masks, sign and log of the diagonal, from linalg.lu), an affine coupling with sigmoid(h + 2) scales and a
+# zero-initialised last conv, the bits-per-dim objective; Adamax.
+
+def _glow_build(L):
+    nn, X = L.nn, L.X
+    rng = np.random.default_rng(102)
+
+    class ActNorm(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.loc = nn.Parameter(X.zeros(1, c, 1, 1))
+            self.log_scale = nn.Parameter(X.zeros(1, c, 1, 1))
+            self.register_buffer("initialized", X.tensor(0, dtype=X.uint8))
+
+        def forward(self, x):
+            if self.initialized.item() == 0:
+                with X.no_grad():
+                    mean = x.mean(dim=(0, 2, 3), keepdim=True)
+                    std = x.std(dim=(0, 2, 3), keepdim=True)
+                    self.loc.copy_(-mean)
+                    self.log_scale.copy_(X.log(1 / (std + 1e-6)))
+                    self.initialized.fill_(1)
+            h, w = x.shape[2:]
+            return (x + self.loc) * X.exp(self.log_scale), h * w * self.log_scale.sum()
+
+    class InvConv(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            q = np.linalg.qr(rng.standard_normal((c, c)))[0]
+            self.weight = nn.Parameter(X.tensor(q))
+
+        def forward(self, x):
+            h, w = x.shape[2:]
+            ld = h * w * X.linalg.slogdet(self.weight)[1]
+            return L.F.conv2d(x, self.weight.view(*self.weight.shape, 1, 1)), ld
+
+    class InvConvLU(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            q = np.linalg.qr(rng.standard_normal((c, c)))[0]
+            p, lo, up = X.linalg.lu(X.tensor(q))
+            s = X.diagonal(up)
+            self.register_buffer("p", p)
+            self.register_buffer("sign_s", X.sign(s))
+            self.register_buffer("l_mask", X.tril(X.ones(c, c), -1))
+            self.register_buffer("eye", X.eye(c))
+            self.lower = nn.Parameter(lo)
+            self.upper = nn.Parameter(X.triu(up, 1))
+            self.log_s = nn.Parameter(X.log(X.abs(s)))
+
+        def forward(self, x):
+            h, w = x.shape[2:]
+            lower = self.lower * self.l_mask + self.eye
+            upper = self.upper * self.l_mask.T + X.diag(self.sign_s * X.exp(self.log_s))
+            weight = self.p @ lower @ upper
+            return L.F.conv2d(x, weight.unsqueeze(2).unsqueeze(3)), h * w * self.log_s.sum()
+
+    class Coupling(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.net = nn.Sequential(nn.Conv2d(c // 2, 8, 3, padding=1), nn.ReLU(),
+                                     nn.Conv2d(8, c, 3, padding=1))
+            with X.no_grad():
+                self.net[2].weight.zero_()
+                self.net[2].bias.zero_()
+
+        def forward(self, x):
+            xa, xb = x.chunk(2, 1)
+            log_s, t = self.net(xa).chunk(2, 1)
+            s = X.sigmoid(log_s + 2)
+            return X.cat([xa, (xb + t) * s], 1), X.log(s).flatten(1).sum(1)
+
+    class Glow(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.steps = nn.ModuleList([ActNorm(4), InvConv(4), Coupling(4),
+                                        ActNorm(4), InvConvLU(4), Coupling(4)])
+
+        def forward(self, x):
+            b, c, h, w = x.shape
+            x = x.view(b, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4)
+            x = x.contiguous().view(b, c * 4, h // 2, w // 2)
+            logdet = 0
+            for step in self.steps:
+                x, ld = step(x)
+                logdet = logdet + ld
+            return x, logdet
+
+    return Glow()
+
+
+def _glow_train(L, m):
+    rng = np.random.default_rng(1021)
+    opt = L.optim.Adamax(m.parameters(), lr=1e-2)
+    with L.X.no_grad():  # Glow's data-dependent init on a batch of its own: on the training batch
+        m(_t(L, rng.uniform(size=(8, 1, 4, 4))))  # itself loc's gradient is 0 up to rounding noise,
+    for _ in range(3):                              # which Adamax's normalisation blows up to lr
+        x = _t(L, rng.uniform(size=(4, 1, 4, 4)) + rng.uniform(size=(4, 1, 4, 4)) / 256)
+        z, logdet = m(x)
+        prior = -0.5 * (z ** 2 + math.log(2 * math.pi))
+        ll = prior.flatten(1).sum(1) + logdet - math.log(256) * 16
+        bpd = (-ll / (16 * math.log(2))).mean()
+        opt.zero_grad()
+        bpd.backward()
+        yield {"bpd": bpd, "z": z, **snap(m)}
+        opt.step()
+
+
+def test_q02_glow_actnorm_invconv_slogdet():
+    assert port(_glow_build, _glow_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q03 MAF: MADE layers with connectivity masks as buffers (degrees by arange, masks by comparing
+# degrees), applied through F.linear(x, mask * weight, bias); two stacked MADEs with the order
+# reversed by flip; log-likelihood u = (x - mu) * exp(-alpha) with -alpha summed; sequential
+# sampling under no_grad; Adam with weight decay.
+
+def _maf_build(L):
+    nn, X = L.nn, L.X
+    D, H = 3, 8
+
+    class MaskedLinear(nn.Linear):
+        def __init__(self, fin, fout, mask):
+            super().__init__(fin, fout)
+            self.register_buffer("mask", mask)
+
+        def forward(self, x):
+            return L.F.linear(x, self.mask * self.weight, self.bias)
+
+    class MADE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            din = X.arange(1, D + 1)
+            dh = X.arange(H) % (D - 1) + 1
+            m1 = (dh.unsqueeze(1) >= din.unsqueeze(0)).double()
+            m2 = (din.unsqueeze(1) > dh.unsqueeze(0)).double()
+            self.l1 = MaskedLinear(D, H, m1)
+            self.mu = MaskedLinear(H, D, m2)
+            self.alpha = MaskedLinear(H, D, m2)
+
+        def forward(self, x):
+            h = L.F.relu(self.l1(x))
+            return self.mu(h), self.alpha(h).clamp(-5, 5)
+
+    return nn.ModuleList([MADE(), MADE()])
+
+
+def _maf_train(L, mades):
+    X = L.X
+    rng = np.random.default_rng(103)
+    opt = L.optim.Adam(mades.parameters(), lr=1e-2, weight_decay=1e-4)
+    for _ in range(3):
+        x = _t(L, rng.standard_normal((10, 3)) @ [[1, 0.5, 0], [0, 1, 0.3], [0, 0, 1]])
+        logdet = X.zeros(10)
+        u = x
+        for made in mades:
+            mu, alpha = made(u)
+            u = ((u - mu) * X.exp(-alpha)).flip(1)
+            logdet = logdet - alpha.sum(1)
+        ll = (-0.5 * u ** 2 - 0.5 * math.log(2 * math.pi)).sum(1) + logdet
+        loss = -ll.mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        yield {"loss": loss, "u": u, **snap(mades)}
+    with X.no_grad():
+        x = _t(L, rng.standard_normal((4, 3)))
+        for made in reversed(mades):
+            x = x.flip(1)
+            out = X.zeros_like(x)
+            for i in range(3):
+                mu, alpha = made(out)
+                out[:, i] = mu[:, i] + x[:, i] * X.exp(alpha[:, i])
+            x = out
+    yield {"samples": x}
+
+
+def test_q03_maf_made_masks():
+    assert port(_maf_build, _maf_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q04 VQ-VAE: conv encoder, nearest code by the expanded squared distance and argmin, codes looked
+# up by F.embedding, the straight-through estimator z + (zq - z).detach(), codebook and
+# commitment losses; then the EMA codebook variant (one_hot counts, cluster sizes with Laplace
+# smoothing, mul_/add_ on buffers under no_grad, the embedding weight rewritten by copy_) and the
+# perplexity; Adam.
+
+def _vq_build(L):
+    nn = L.nn
+
+    class VQVAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Conv2d(1, 6, 4, 2, 1), nn.ReLU(), nn.Conv2d(6, 3, 1))
+            self.codebook = nn.Embedding(5, 3)
+            self.dec = nn.Sequential(nn.ConvTranspose2d(3, 6, 4, 2, 1), nn.ReLU(),
+                                     nn.Conv2d(6, 1, 3, padding=1))
+            self.register_buffer("cluster_size", L.X.zeros(5))
+            self.register_buffer("embed_avg", self.codebook.weight.detach().clone())
+
+        def quantize(self, z):
+            b, c, h, w = z.shape
+            flat = z.permute(0, 2, 3, 1).reshape(-1, c)
+            e = self.codebook.weight
+            dist = flat.pow(2).sum(1, keepdim=True) - 2 * flat @ e.t() + e.pow(2).sum(1)
+            idx = dist.argmin(1)
+            zq = L.F.embedding(idx, e).view(b, h, w, c).permute(0, 3, 1, 2)
+            return zq, idx, flat
+
+    return VQVAE()
+
+
+def _vq_train(L, m):
+    X, F = L.X, L.F
+    rng = np.random.default_rng(104)
+    opt = L.optim.Adam(m.parameters(), lr=3e-3)
+    for step in range(4):
+        x = _t(L, rng.uniform(size=(3, 1, 8, 8)))
+        z = m.enc(x)
+        zq, idx, flat = m.quantize(z)
+        ema = step >= 2
+        commit = F.mse_loss(z, zq.detach())
+        vq = 0.0 if ema else F.mse_loss(zq, z.detach())
+        st = z + (zq - z).detach()
+        rec = F.mse_loss(m.dec(st), x)
+        loss = rec + vq + 0.25 * commit
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        onehot = F.one_hot(idx, 5).double()
+        probs = onehot.mean(0)
+        perplexity = X.exp(-(probs * X.log(probs + 1e-10)).sum())
+        if ema:
+            with X.no_grad():
+                m.cluster_size.mul_(0.9).add_(onehot.sum(0), alpha=0.1)
+                m.embed_avg.mul_(0.9).add_(onehot.t() @ flat, alpha=0.1)
+                n = m.cluster_size.sum()
+                size = (m.cluster_size + 1e-5) / (n + 5 * 1e-5) * n
+                m.codebook.weight.copy_(m.embed_avg / size.unsqueeze(1))
+        yield {"loss": loss, "idx": idx, "perplexity": perplexity, **snap(m)}
+
+
+def test_q04_vqvae_straight_through_ema():
+    assert port(_vq_build, _vq_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q05 PPO with GAE: a shared-trunk actor-critic, a rollout of NumPy observations, rewards and
+# dones, actions by Categorical(logits=...) log_prob and entropy, GAE computed backwards in a
+# Python loop over values under no_grad, advantages normalised (unbiased std), four epochs of
+# NumPy-permuted minibatches with the clipped ratio, a clipped value loss and an entropy bonus,
+# clip_grad_norm_ (its total norm logged); Adam eps 1e-5 with a LambdaLR linear decay.
+
+def _ppo_build(L):
+    nn = L.nn
+
+    class AC(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.trunk = nn.Sequential(nn.Linear(4, 16), nn.Tanh())
+            self.pi = nn.Linear(16, 3)
+            self.v = nn.Linear(16, 1)
+
+        def forward(self, s):
+            h = self.trunk(s)
+            return L.D.Categorical(logits=self.pi(h)), self.v(h).squeeze(-1)
+
+    return AC()
+
+
+def _ppo_train(L, ac):
+    X = L.X
+    rng = np.random.default_rng(105)
+    T = 12
+    obs = _t(L, rng.standard_normal((T + 1, 4)))
+    acts = L.T(rng.integers(0, 3, T))
+    rews = _t(L, rng.standard_normal(T))
+    dones = _t(L, (rng.uniform(size=T) < 0.2).astype(float))
+    with X.no_grad():
+        dist, values = ac(obs)
+        old_logp = dist.log_prob(X.cat([acts, acts[:1]]))[:T]
+    adv, last = X.zeros(T), 0.0
+    for t in reversed(range(T)):
+        nonterm = 1.0 - dones[t]
+        delta = rews[t] + 0.99 * values[t + 1] * nonterm - values[t]
+        last = delta + 0.99 * 0.95 * nonterm * last
+        adv[t] = last
+    ret = adv + values[:T]
+    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    opt = L.optim.Adam(ac.parameters(), lr=3e-3, eps=1e-5)
+    sched = L.optim.lr_scheduler.LambdaLR(opt, lambda e: 1 - e / 8)
+    yield {"adv": adv, "ret": ret, "old_logp": old_logp}
+    for epoch in range(4):
+        for mb in np.split(rng.permutation(T), 3):
+            i = L.T(mb)
+            dist, v = ac(obs[i])
+            logp = dist.log_prob(acts[i])
+            ratio = (logp - old_logp[i]).exp()
+            pg = -X.min(ratio * adv[i], X.clamp(ratio, 0.8, 1.2) * adv[i]).mean()
+            v_clip = values[i] + (v - values[i]).clamp(-0.2, 0.2)
+            vl = 0.5 * X.max((v - ret[i]) ** 2, (v_clip - ret[i]) ** 2).mean()
+            ent = dist.entropy().mean()
+            loss = pg + 0.5 * vl - 0.01 * ent
+            opt.zero_grad()
+            loss.backward()
+            norm = L.nn.utils.clip_grad_norm_(ac.parameters(), 0.5)
+            opt.step()
+            approx_kl = ((ratio - 1) - (logp - old_logp[i])).mean()
+            yield {"loss": loss, "norm": norm, "kl": approx_kl, "ent": ent, **snap(ac)}
+        sched.step()
+    yield {"lr": opt.param_groups[0]["lr"], **opt_state(opt)}
+
+
+def test_q05_ppo_gae_categorical():
+    assert port(_ppo_build, _ppo_train) == 14
+
+
+# ----------------------------------------------------------------------------------------------
+# q06 SAC: a squashed Gaussian actor (log_std clamped, u = mu + std * eps with NumPy eps, the
+# tanh log-Jacobian by softplus, checked against TransformedDistribution with TanhTransform),
+# twin Q critics with target copies by deepcopy, the soft Bellman target under no_grad with the
+# min of the targets, critics frozen by requires_grad_(False) for the actor update, temperature
+# auto-tuning through log_alpha, polyak averaging by mul_/add_ under no_grad; three Adams.
+
+def _sac_build(L):
+    nn = L.nn
+
+    class Actor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(3, 16), nn.ReLU())
+            self.mu, self.log_std = nn.Linear(16, 2), nn.Linear(16, 2)
+
+        def forward(self, s, eps):
+            h = self.net(s)
+            mu, log_std = self.mu(h), self.log_std(h).clamp(-20, 2)
+            std = log_std.exp()
+            u = mu + std * eps
+            a = L.X.tanh(u)
+            logp = L.D.Normal(mu, std).log_prob(u).sum(-1)
+            logp = logp - (2 * (math.log(2) - u - L.F.softplus(-2 * u))).sum(-1)
+            squashed = L.D.TransformedDistribution(
+                L.D.Normal(mu, std), [L.D.transforms.TanhTransform(cache_size=1)])
+            return a, logp, squashed.log_prob(a).sum(-1)
+
+    def q():
+        return nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 1))
+
+    return Actor(), q(), q()
+
+
+def _sac_train(L, actor, q1, q2):
+    X = L.X
+    rng = np.random.default_rng(106)
+    q1t, q2t = copy.deepcopy(q1), copy.deepcopy(q2)
+    log_alpha = X.zeros(1, requires_grad=True)
+    opt_pi = L.optim.Adam(actor.parameters(), lr=3e-3)
+    opt_q = L.optim.Adam(list(q1.parameters()) + list(q2.parameters()), lr=3e-3)
+    opt_a = L.optim.Adam([log_alpha], lr=3e-3)
+    for _ in range(3):
+        s, s2 = _t(L, rng.standard_normal((8, 3))), _t(L, rng.standard_normal((8, 3)))
+        a = _t(L, rng.uniform(-1, 1, (8, 2)))
+        r, d = _t(L, rng.standard_normal(8)), _t(L, (rng.uniform(size=8) < 0.2) * 1.0)
+        eps, eps2 = _t(L, rng.standard_normal((8, 2))), _t(L, rng.standard_normal((8, 2)))
+        alpha = log_alpha.exp().detach()
+        with X.no_grad():
+            a2, logp2, _ = actor(s2, eps2)
+            sa2 = X.cat([s2, a2], -1)
+            qt = X.min(q1t(sa2), q2t(sa2)).squeeze(-1)
+            y = r + 0.99 * (1 - d) * (qt - alpha * logp2)
+        sa = X.cat([s, a], -1)
+        lq = ((q1(sa).squeeze(-1) - y) ** 2).mean() + ((q2(sa).squeeze(-1) - y) ** 2).mean()
+        opt_q.zero_grad()
+        lq.backward()
+        opt_q.step()
+        for p in itertools.chain(q1.parameters(), q2.parameters()):
+            p.requires_grad_(False)
+        api, logp, logp_td = actor(s, eps)
+        sapi = X.cat([s, api], -1)
+        lpi = (alpha * logp - X.min(q1(sapi), q2(sapi)).squeeze(-1)).mean()
+        opt_pi.zero_grad()
+        lpi.backward()
+        opt_pi.step()
+        for p in itertools.chain(q1.parameters(), q2.parameters()):
+            p.requires_grad_(True)
+        la = -(log_alpha * (logp + -2.0).detach()).mean()
+        opt_a.zero_grad()
+        la.backward()
+        opt_a.step()
+        with X.no_grad():
+            for net, targ in ((q1, q1t), (q2, q2t)):
+                for p, pt in zip(net.parameters(), targ.parameters()):
+                    pt.mul_(0.95)
+                    pt.add_(0.05 * p)
+        yield {"lq": lq, "lpi": lpi, "la": la, "logp": logp, "logp_td": logp_td,
+               "log_alpha": log_alpha, **snap(actor, q1, q2, q1t, q2t)}
+
+
+def test_q06_sac_tanh_squash_polyak():
+    assert port(_sac_build, _sac_train, rtol=1e-9) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q07 TD3: a deterministic tanh actor and twin critics with target copies, target policy
+# smoothing (NumPy noise clamped, the action clamped to [-1, 1]), the actor updated every other
+# step through Q1 only, target networks by lerp_ under no_grad; Adam.
+
+def _td3_build(L):
+    nn = L.nn
+    actor = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, 2), nn.Tanh())
+    critic = nn.ModuleList([nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 1))
+                            for _ in range(2)])
+    return actor, critic
+
+
+def _td3_train(L, actor, critic):
+    X = L.X
+    rng = np.random.default_rng(107)
+    actor_t, critic_t = copy.deepcopy(actor), copy.deepcopy(critic)
+    opt_a = L.optim.Adam(actor.parameters(), lr=1e-3)
+    opt_c = L.optim.Adam(critic.parameters(), lr=1e-3)
+    for step in range(4):
+        s, s2 = _t(L, rng.standard_normal((8, 3))), _t(L, rng.standard_normal((8, 3)))
+        a = _t(L, rng.uniform(-1, 1, (8, 2)))
+        r, d = _t(L, rng.standard_normal((8, 1))), _t(L, (rng.uniform(size=(8, 1)) < 0.2) * 1.0)
+        noise = (_t(L, rng.standard_normal((8, 2))) * 0.2).clamp(-0.5, 0.5)
+        with X.no_grad():
+            a2 = (actor_t(s2) + noise).clamp(-1, 1)
+            sa2 = X.cat([s2, a2], 1)
+            y = r + 0.99 * (1 - d) * X.min(critic_t[0](sa2), critic_t[1](sa2))
+        sa = X.cat([s, a], 1)
+        lc = sum(L.F.mse_loss(c(sa), y) for c in critic)
+        opt_c.zero_grad()
+        lc.backward()
+        opt_c.step()
+        rec = {"lc": lc}
+        if step % 2 == 1:
+            la = -critic[0](X.cat([s, actor(s)], 1)).mean()
+            opt_a.zero_grad()
+            la.backward()
+            opt_a.step()
+            with X.no_grad():
+                for net, targ in ((actor, actor_t), (critic, critic_t)):
+                    for p, pt in zip(net.parameters(), targ.parameters()):
+                        pt.lerp_(p, 0.05)
+            rec["la"] = la
+        yield {**rec, **snap(actor, critic, actor_t, critic_t)}
+
+
+def test_q07_td3_target_smoothing_delayed_actor():
+    assert port(_td3_build, _td3_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q08 metric learning: SimCLR's NT-Xent (two views, F.normalize, the self-similarity masked with
+# masked_fill(eye, -inf), positives as labels by arange arithmetic, CE at temperature 0.5), a
+# projection head with BatchNorm1d; a Siamese branch with Hadsell's contrastive loss on
+# F.pairwise_distance, TripletMarginLoss, TripletMarginWithDistanceLoss (cosine distance, swap),
+# CosineEmbeddingLoss and MarginRankingLoss; SGD with nesterov momentum and weight decay.
+
+def _simclr_build(L):
+    nn = L.nn
+    enc = nn.Sequential(nn.Linear(6, 12), nn.ReLU(), nn.Linear(12, 8))
+    head = nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 4))
+    return enc, head
+
+
+def _simclr_train(L, enc, head):
+    X, F, nn = L.X, L.F, L.nn
+    rng = np.random.default_rng(108)
+    params = list(enc.parameters()) + list(head.parameters())
+    opt = L.optim.SGD(params, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-4)
+    trip = nn.TripletMarginLoss(margin=0.5)
+    trip_cos = nn.TripletMarginWithDistanceLoss(
+        distance_function=lambda a, b: 1 - F.cosine_similarity(a, b), margin=0.3, swap=True)
+    cos_emb, rank = nn.CosineEmbeddingLoss(margin=0.1), nn.MarginRankingLoss(margin=0.2)
+    n = 6
+    for _ in range(3):
+        base = rng.standard_normal((n, 6))
+        v1 = _t(L, base + 0.1 * rng.standard_normal((n, 6)))
+        v2 = _t(L, base + 0.1 * rng.standard_normal((n, 6)))
+        z = F.normalize(head(enc(X.cat([v1, v2]))), dim=1)
+        sim = (z @ z.T / 0.5).masked_fill(X.eye(2 * n, dtype=X.bool), float("-inf"))
+        labels = X.cat([X.arange(n) + n, X.arange(n)])
+        ntxent = F.cross_entropy(sim, labels)
+        e1, e2, e3 = enc(v1), enc(v2), enc(_t(L, rng.standard_normal((n, 6))))
+        same = _t(L, [1, 0, 1, 0, 0, 1])
+        d = F.pairwise_distance(e1, e3)
+        contrastive = (same * d.pow(2) + (1 - same) * F.relu(1.0 - d).pow(2)).mean() / 2
+        tl, tcl = trip(e1, e2, e3), trip_cos(e1, e2, e3)
+        ce = cos_emb(e1, e3, same * 2 - 1)
+        rk = rank(e1.norm(dim=1), e3.norm(dim=1), _t(L, [1, -1, 1, 1, -1, -1]))
+        loss = ntxent + contrastive + tl + tcl + ce + rk
+        opt.zero_grad()
+        loss.backward()
+        yield {"ntxent": ntxent, "contrastive": contrastive, "trip": tl, "trip_cos": tcl,
+               "cos_emb": ce, "rank": rk, **snap(enc, head)}
+        opt.step()
+    yield opt_state(opt)
+
+
+def test_q08_simclr_ntxent_triplet_siamese():
+    assert port(_simclr_build, _simclr_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q09 knowledge distillation: a frozen teacher in eval mode (BatchNorm1d running stats, Dropout
+# off), a smaller student; Hinton's loss KL(log_softmax(s/T) || softmax(t/T)) with batchmean
+# times T^2, the same with log_target=True and through nn.KLDivLoss, mixed with a
+# label-smoothed CE; the teacher's feature map matched by a learned regressor (FitNets hint,
+# MSE); SGD with a CosineAnnealingLR.
+
+def _kd_build(L):
+    nn = L.nn
+    teacher = nn.Sequential(nn.Linear(5, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.3),
+                            nn.Linear(16, 4))
+    student = nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 4))
+    hint = nn.Linear(6, 16)
+    return teacher, student, hint
+
+
+def _kd_train(L, teacher, student, hint):
+    X, F = L.X, L.F
+    rng = np.random.default_rng(109)
+    with X.no_grad():  # give the teacher's BatchNorm some running statistics
+        teacher.train()
+        teacher[:2](_t(L, rng.standard_normal((20, 5)) * 2 + 1))
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    opt = L.optim.SGD(list(student.parameters()) + list(hint.parameters()), lr=0.1)
+    sched = L.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=3, eta_min=0.01)
+    kl = L.nn.KLDivLoss(reduction="batchmean", log_target=True)
+    T = 4.0
+    for _ in range(3):
+        x, y = _t(L, rng.standard_normal((8, 5))), L.T(rng.integers(0, 4, 8))
+        t_logits, t_feat = teacher(x), teacher[:3](x)
+        s_feat = student[:2](x)
+        s_logits = student[2](s_feat)
+        kd = F.kl_div(F.log_softmax(s_logits / T, 1), F.softmax(t_logits / T, 1),
+                      reduction="batchmean") * T * T
+        kd2 = kl(F.log_softmax(s_logits / T, 1), F.log_softmax(t_logits / T, 1)) * T * T
+        hint_loss = F.mse_loss(hint(s_feat), t_feat)
+        loss = 0.7 * kd + 0.3 * F.cross_entropy(s_logits, y, label_smoothing=0.1) + 0.1 * hint_loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        yield {"kd": kd, "kd2": kd2, "hint": hint_loss, "lr": sched.get_last_lr(),
+               **snap(teacher, student, hint)}
+
+
+def test_q09_knowledge_distillation():
+    assert port(_kd_build, _kd_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q10 MoCo v2: a query encoder and a momentum key encoder (deepcopy, requires_grad off, updated
+# by mul_/add_ under no_grad), a queue buffer of normalised keys with an int64 pointer buffer,
+# enqueue by slice assignment with the pointer wrapping, logits from einsum ("nc,nc->n" for the
+# positives, "nc,ck->nk" against the cloned-and-detached queue), CE with zero labels at
+# temperature 0.2; SGD momentum.
+
+def _moco_build(L):
+    nn = L.nn
+
+    class MoCo(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q = nn.Sequential(nn.Linear(6, 10), nn.ReLU(), nn.Linear(10, 4))
+            self.k = copy.deepcopy(self.q)
+            for p in self.k.parameters():
+                p.requires_grad = False
+            qi = np.random.default_rng(110).standard_normal((4, 8))
+            self.register_buffer("queue", L.F.normalize(L.X.tensor(qi), dim=0))
+            self.register_buffer("ptr", L.X.zeros(1, dtype=L.X.long))
+
+    return MoCo()
+
+
+def _moco_train(L, m):
+    X, F = L.X, L.F
+    rng = np.random.default_rng(1101)
+    opt = L.optim.SGD(m.q.parameters(), lr=0.05, momentum=0.9)
+    for _ in range(4):
+        base = rng.standard_normal((3, 6))
+        xq = _t(L, base + 0.1 * rng.standard_normal((3, 6)))
+        xk = _t(L, base + 0.1 * rng.standard_normal((3, 6)))
+        q = F.normalize(m.q(xq), dim=1)
+        with X.no_grad():
+            for pq, pk in zip(m.q.parameters(), m.k.parameters()):
+                pk.mul_(0.99).add_(pq.detach(), alpha=0.01)
+            k = F.normalize(m.k(xk), dim=1)
+        pos = X.einsum("nc,nc->n", q, k).unsqueeze(-1)
+        neg = X.einsum("nc,ck->nk", q, m.queue.clone().detach())
+        logits = X.cat([pos, neg], 1) / 0.2
+        loss = F.cross_entropy(logits, X.zeros(3, dtype=X.long))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        ptr = int(m.ptr)
+        idx = [(ptr + i) % 8 for i in range(3)]
+        m.queue[:, idx] = k.T
+        m.ptr[0] = (ptr + 3) % 8
+        yield {"loss": loss, "logits": logits, **snap(m)}
+
+
+def test_q10_moco_queue_momentum_encoder():
+    assert port(_moco_build, _moco_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q11 pix2pix: a two-level U-Net (strided convs with LeakyReLU and BatchNorm down, ConvTranspose2d
+# with BatchNorm, Dropout (masks from NumPy, applied by hand as pix2pix keeps dropout as noise)
+# and ReLU up, skips by cat on channels, tanh out), a PatchGAN discriminator on the cat of input
+# and output (convs before a BatchNorm bias-free, as pix2pix's: a bias there has an analytically
+# zero gradient whose rounding noise Adam would amplify), BCE-with-logits against ones_like/zeros_like patches, L1 weighted 100, the fake
+# detached for D; two Adams betas (0.5, 0.999).
+
+def _pix_build(L):
+    nn = L.nn
+
+    class UNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.d1 = nn.Conv2d(1, 4, 4, 2, 1)
+            self.d2 = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(4, 8, 4, 2, 1, bias=False),
+                                    nn.BatchNorm2d(8))
+            self.u2 = nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(8, 4, 4, 2, 1, bias=False),
+                                    nn.BatchNorm2d(4))
+            self.u1 = nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(8, 1, 4, 2, 1), nn.Tanh())
+
+        def forward(self, x, mask):
+            h1 = self.d1(x)
+            h2 = self.d2(h1)
+            up = self.u2(h2) * mask / 0.5
+            return self.u1(L.X.cat([up, h1], 1))
+
+    D = nn.Sequential(nn.Conv2d(2, 4, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(4, 8, 4, 1, 1, bias=False),
+                      nn.BatchNorm2d(8), nn.LeakyReLU(0.2), nn.Conv2d(8, 1, 3, 1, 1))
+    return UNet(), D
+
+
+def _pix_train(L, G, D):
+    X, F = L.X, L.F
+    rng = np.random.default_rng(111)
+    opt_g = L.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    opt_d = L.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    for _ in range(3):
+        a, b = _t(L, rng.uniform(-1, 1, (2, 1, 8, 8))), _t(L, rng.uniform(-1, 1, (2, 1, 8, 8)))
+        mask = _t(L, (rng.uniform(size=(2, 4, 4, 4)) > 0.5) * 1.0)
+        fake = G(a, mask)
+        pr, pf = D(X.cat([a, b], 1)), D(X.cat([a, fake.detach()], 1))
+        ld = 0.5 * (F.binary_cross_entropy_with_logits(pr, X.ones_like(pr))
+                    + F.binary_cross_entropy_with_logits(pf, X.zeros_like(pf)))
+        opt_d.zero_grad()
+        ld.backward()
+        opt_d.step()
+        pg = D(X.cat([a, fake], 1))
+        lg = F.binary_cross_entropy_with_logits(pg, X.ones_like(pg)) + 100 * F.l1_loss(fake, b)
+        opt_g.zero_grad()
+        lg.backward()
+        opt_g.step()
+        yield {"ld": ld, "lg": lg, "fake": fake, **snap(G, D)}
+
+
+def test_q11_pix2pix_unet_patchgan():
+    assert port(_pix_build, _pix_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q12 YOLOv1-style loss: an S x S x (C + 5B) head reshaped from a Linear, IoU of midpoint boxes
+# against the target box for both predictors, the responsible box by max over a stacked IoU
+# (argmax as float), an objectness mask from the target, sign(w) * sqrt(|w| + 1e-6) on the
+# predicted sizes, coordinate / object / no-object / class sums with lambda_coord 5 and
+# lambda_noobj 0.5; Adam.
+
+def _iou_mid(L, a, b):
+    a1, a2 = a[..., 0:2] - a[..., 2:4] / 2, a[..., 0:2] + a[..., 2:4] / 2
+    b1, b2 = b[..., 0:2] - b[..., 2:4] / 2, b[..., 0:2] + b[..., 2:4] / 2
+    wh = (L.X.min(a2, b2) - L.X.max(a1, b1)).clamp(min=0)
+    inter = wh[..., 0:1] * wh[..., 1:2]
+    area = lambda box: (box[..., 2:3] * box[..., 3:4]).abs()  # noqa: E731
+    return inter / (area(a) + area(b) - inter + 1e-6)
+
+
+def _yolo_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, 32), nn.LeakyReLU(0.1), nn.Linear(32, 4 * 12))
+
+
+def _yolo_train(L, net):
+    X = L.X
+    rng = np.random.default_rng(112)
+    opt = L.optim.Adam(net.parameters(), lr=1e-3)
+    mse = L.nn.MSELoss(reduction="sum")
+    for _ in range(3):
+        x = _t(L, rng.standard_normal((3, 1, 4, 4)))
+        tgt = np.zeros((3, 2, 2, 12))
+        tgt[..., :2] = np.eye(2)[rng.integers(0, 2, (3, 2, 2))]
+        obj = rng.uniform(size=(3, 2, 2)) < 0.5
+        tgt[..., 2] = obj
+        tgt[..., 3:5] = rng.uniform(size=(3, 2, 2, 2))
+        tgt[..., 5:7] = rng.uniform(0.1, 1, (3, 2, 2, 2))
+        tgt = _t(L, tgt)
+        p = net(x).reshape(-1, 2, 2, 12)
+        ious = X.cat([_iou_mid(L, p[..., 3:7], tgt[..., 3:7]).unsqueeze(0),
+                      _iou_mid(L, p[..., 8:12], tgt[..., 3:7]).unsqueeze(0)], 0)
+        _, best = X.max(ious, dim=0)
+        best = best.double()
+        exists = tgt[..., 2:3]
+        box = exists * (best * p[..., 8:12] + (1 - best) * p[..., 3:7])
+        box_t = exists * tgt[..., 3:7]
+        box_wh = X.sign(box[..., 2:4]) * X.sqrt(X.abs(box[..., 2:4] + 1e-6))
+        box_twh = X.sqrt(box_t[..., 2:4])
+        coord = mse(box[..., 0:2].flatten(end_dim=-2), box_t[..., 0:2].flatten(end_dim=-2)) \
+            + mse(box_wh.flatten(end_dim=-2), box_twh.flatten(end_dim=-2))
+        conf = best * p[..., 7:8] + (1 - best) * p[..., 2:3]
+        obj_l = mse(X.flatten(exists * conf), X.flatten(exists * tgt[..., 2:3]))
+        noobj = mse(X.flatten((1 - exists) * p[..., 2:3], start_dim=1),
+                    X.flatten((1 - exists) * tgt[..., 2:3], start_dim=1)) \
+            + mse(X.flatten((1 - exists) * p[..., 7:8], start_dim=1),
+                  X.flatten((1 - exists) * tgt[..., 2:3], start_dim=1))
+        cls = mse(X.flatten(exists * p[..., :2], end_dim=-2), X.flatten(exists * tgt[..., :2], end_dim=-2))
+        loss = (5 * coord + obj_l + 0.5 * noobj + cls) / 3
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        yield {"loss": loss, "ious": ious, "best": best, **snap(net)}
+
+
+def test_q12_yolo_v1_loss():
+    assert port(_yolo_build, _yolo_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q13 mixture density network: pi logits, means and softplus scales for K components of a 2-D
+# target; the NLL three ways (MixtureSameFamily(Categorical, Independent(Normal, 1)), logsumexp
+# of log_softmax + Normal.log_prob by hand, and torch's common by-hand Gaussian density with
+# log and exp); the mixture's mean and variance; Adam with ReduceLROnPlateau on the NLL.
+
+def _mdn_build(L):
+    nn = L.nn
+
+    class MDN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.h = nn.Sequential(nn.Linear(1, 16), nn.Tanh())
+            self.pi, self.mu, self.sd = nn.Linear(16, 3), nn.Linear(16, 6), nn.Linear(16, 6)
+
+        def forward(self, x):
+            h = self.h(x)
+            return (self.pi(h), self.mu(h).view(-1, 3, 2),
+                    L.F.softplus(self.sd(h)).view(-1, 3, 2) + 1e-3)
+
+    return MDN()
+
+
+def _mdn_train(L, m):
+    X, D = L.X, L.D
+    rng = np.random.default_rng(113)
+    opt = L.optim.Adam(m.parameters(), lr=1e-2)
+    sched = L.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0)
+    for _ in range(4):
+        xs = rng.uniform(-1, 1, (12, 1))
+        x = _t(L, xs)
+        y = _t(L, np.concatenate([np.sin(3 * xs), xs ** 2], 1) + 0.1 * rng.standard_normal((12, 2)))
+        logits, mu, sd = m(x)
+        mix = D.MixtureSameFamily(D.Categorical(logits=logits), D.Independent(D.Normal(mu, sd), 1))
+        nll = -mix.log_prob(y).mean()
+        comp = D.Normal(mu, sd).log_prob(y.unsqueeze(1)).sum(-1)
+        nll2 = -X.logsumexp(L.F.log_softmax(logits, -1) + comp, dim=-1).mean()
+        dens = X.exp(-0.5 * ((y.unsqueeze(1) - mu) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
+        nll3 = -X.log((L.F.softmax(logits, -1) * dens.prod(-1)).sum(-1)).mean()
+        opt.zero_grad()
+        nll.backward()
+        opt.step()
+        sched.step(nll.item() + 10)  # a plateau: the lr halves at every step
+        yield {"nll": nll, "nll2": nll2, "nll3": nll3, "mean": mix.mean, "var": mix.variance,
+               "lr": opt.param_groups[0]["lr"], **snap(m)}
+
+
+def test_q13_mixture_density_network():
+    assert port(_mdn_build, _mdn_train) == 4
