@@ -979,3 +979,397 @@ def _mdn_train(L, m):
 
 def test_q13_mixture_density_network():
     assert port(_mdn_build, _mdn_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q14 Set Transformer: MAB blocks on nn.MultiheadAttention(batch_first=True) with a
+# key_padding_mask for padded sets, ISAB through learned inducing points, PMA pooling by a
+# learned seed (expand to the batch), LayerNorm residuals; regression of each set's max; SGD
+# momentum (the key slice of in_proj_bias has an analytically zero gradient: see p30 of models3).
+
+def _settf_build(L):
+    nn = L.nn
+
+    class MAB(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.att = nn.MultiheadAttention(d, 2, batch_first=True)
+            self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.ff = nn.Sequential(nn.Linear(d, d), nn.ReLU())
+
+        def forward(self, q, k, mask=None):
+            h = self.ln1(q + self.att(q, k, k, key_padding_mask=mask, need_weights=False)[0])
+            return self.ln2(h + self.ff(h))
+
+    class SetTransformer(nn.Module):
+        def __init__(self, d=8):
+            super().__init__()
+            self.emb = nn.Linear(1, d)
+            self.inducing = nn.Parameter(L.X.tensor(np.random.default_rng(1).normal(size=(1, 3, d))))
+            self.mab_i, self.mab_x = MAB(d), MAB(d)
+            self.seed = nn.Parameter(L.X.tensor(np.random.default_rng(2).normal(size=(1, 1, d))))
+            self.pma = MAB(d)
+            self.out = nn.Linear(d, 1)
+
+        def forward(self, x, mask):
+            h = self.emb(x)
+            ind = self.mab_i(self.inducing.expand(x.shape[0], -1, -1), h, mask)
+            h = self.mab_x(h, ind)
+            pooled = self.pma(self.seed.expand(x.shape[0], -1, -1), h, mask)
+            return self.out(pooled).squeeze(-1).squeeze(-1)
+
+    return SetTransformer()
+
+
+def _settf_train(L, m):
+    rng = np.random.default_rng(114)
+    opt = L.optim.SGD(m.parameters(), lr=3e-2, momentum=0.9)
+    for _ in range(3):
+        lens = rng.integers(2, 6, 4)
+        xs = rng.standard_normal((4, 5, 1))
+        pad = np.arange(5)[None] >= lens[:, None]
+        xs[pad] = 0.0
+        target = _t(L, np.where(pad[..., None], -np.inf, xs).max((1, 2)))
+        pred = m(_t(L, xs), L.T(pad))
+        loss = L.F.mse_loss(pred, target)
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, "pred": pred, **snap(m)}
+        opt.step()
+
+
+def test_q14_set_transformer_isab_pma():
+    assert port(_settf_build, _settf_train, rtol=1e-9, atol=1e-11) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q15 linear attention (Katharopoulos) and Performer: feature map elu + 1, the non-causal form by
+# einsum ("bnd,bne->bde", normaliser by sum), the causal form by cumsum of outer products; FAVOR+
+# positive random features (a fixed orthogonal projection buffer from QR, exp(wx - |x|^2/2)
+# with a max-subtracted stabiliser); a two-layer model with pre-LayerNorm; AdamW.
+
+def _linatt_build(L):
+    nn, X = L.nn, L.X
+
+    class LinAttn(nn.Module):
+        def __init__(self, d, causal, favor):
+            super().__init__()
+            self.qkv, self.o = nn.Linear(d, 3 * d), nn.Linear(d, d)
+            self.ln = nn.LayerNorm(d)
+            self.causal, self.favor = causal, favor
+            w = np.linalg.qr(np.random.default_rng(d).standard_normal((6, 6)))[0][:d]
+            self.register_buffer("proj", X.tensor(w * math.sqrt(d)))
+
+        def phi(self, x):
+            if not self.favor:
+                return L.F.elu(x) + 1
+            x = x / self.qkv.in_features ** 0.25
+            wx = x @ self.proj
+            return X.exp(wx - (x ** 2).sum(-1, keepdim=True) / 2
+                         - wx.amax(dim=-1, keepdim=True).detach()) / math.sqrt(6)
+
+        def forward(self, x):
+            q, k, v = self.qkv(self.ln(x)).chunk(3, dim=-1)
+            q, k = self.phi(q), self.phi(k)
+            if self.causal:
+                kv = X.cumsum(X.einsum("bnd,bne->bnde", k, v), dim=1)
+                num = X.einsum("bnd,bnde->bne", q, kv)
+                den = X.einsum("bnd,bnd->bn", q, k.cumsum(1)).unsqueeze(-1)
+            else:
+                num = X.einsum("bnd,bde->bne", q, X.einsum("bnd,bne->bde", k, v))
+                den = (q * k.sum(1, keepdim=True)).sum(-1, keepdim=True)
+            return x + self.o(num / (den + 1e-6))
+
+    return nn.Sequential(LinAttn(4, True, False), LinAttn(4, False, True), LinAttn(4, True, True))
+
+
+def _linatt_train(L, m):
+    rng = np.random.default_rng(115)
+    opt = L.optim.AdamW(m.parameters(), lr=3e-3)
+    for _ in range(3):
+        x = _t(L, rng.standard_normal((2, 6, 4)))
+        loss = L.F.mse_loss(m(x), x.roll(1, dims=1))
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, **snap(m)}
+        opt.step()
+
+
+def test_q15_linear_attention_performer():
+    assert port(_linatt_build, _linatt_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q16 a RoPE decoder with a KV cache: cos/sin tables as non-persistent buffers (inv_freq by
+# arange and pow, outer, cat), rotate_half by chunk, F.scaled_dot_product_attention with
+# is_causal for the prompt, the cache grown by cat and the new token's positions offset by its
+# length; weight-tied embedding and output; trained by teacher forcing, then greedy generation
+# with and without the cache (their logits must agree); Adam.
+
+def _rope_build(L):
+    nn, X, F = L.nn, L.X, L.F
+
+    def rotate_half(x):
+        a, b = x.chunk(2, dim=-1)
+        return X.cat([-b, a], dim=-1)
+
+    class Attn(nn.Module):
+        def __init__(self, d=8, h=2):
+            super().__init__()
+            self.h, self.hd = h, d // h
+            self.qkv, self.o = nn.Linear(d, 3 * d, bias=False), nn.Linear(d, d, bias=False)
+            inv = 1.0 / (10000 ** (X.arange(0, self.hd, 2).double() / self.hd))
+            freqs = X.outer(X.arange(16).double(), inv)
+            emb = X.cat([freqs, freqs], dim=-1)
+            self.register_buffer("cos", emb.cos(), persistent=False)
+            self.register_buffer("sin", emb.sin(), persistent=False)
+
+        def forward(self, x, cache=None):
+            b, t, d = x.shape
+            q, k, v = self.qkv(x).view(b, t, 3, self.h, self.hd).permute(2, 0, 3, 1, 4).unbind(0)
+            start = 0 if cache is None else cache[0].shape[2]
+            cos, sin = self.cos[start:start + t], self.sin[start:start + t]
+            q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+            if cache is not None:
+                k, v = X.cat([cache[0], k], dim=2), X.cat([cache[1], v], dim=2)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=cache is None)
+            return self.o(y.transpose(1, 2).reshape(b, t, d)), (k, v)
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(7, 8)
+            self.blocks = nn.ModuleList([Attn(), Attn()])
+            self.norm = nn.RMSNorm(8)
+            self.head = nn.Linear(8, 7, bias=False)
+            self.head.weight = self.emb.weight
+
+        def forward(self, idx, caches=None):
+            x, new = self.emb(idx), []
+            for i, blk in enumerate(self.blocks):
+                y, c = blk(x, None if caches is None else caches[i])
+                x = x + y
+                new.append(c)
+            return self.head(self.norm(x)), new
+
+    return LM()
+
+
+def _rope_train(L, m):
+    X = L.X
+    rng = np.random.default_rng(116)
+    opt = L.optim.Adam(m.parameters(), lr=1e-2)
+    assert len(list(m.parameters())) == 6  # the tied weight counted once
+    for _ in range(3):
+        seq = L.T(rng.integers(0, 7, (3, 7)))
+        logits, _ = m(seq[:, :-1])
+        loss = L.F.cross_entropy(logits.reshape(-1, 7), seq[:, 1:].reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, **snap(m)}
+        opt.step()
+    m.eval()
+    with X.no_grad():
+        idx = L.T(rng.integers(0, 7, (2, 3)))
+        logits, caches = m(idx)
+        full, cached = [], []
+        for _ in range(4):
+            nxt = logits[:, -1].argmax(-1, keepdim=True)
+            cached.append(logits[:, -1])
+            idx = X.cat([idx, nxt], 1)
+            full.append(m(idx)[0][:, -2])
+            logits, caches = m(nxt, caches)
+        yield {"idx": idx, "cached": cached, "full": full}
+
+
+def test_q16_rope_kv_cache_generation():
+    assert port(_rope_build, _rope_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q17 ALiBi attention with a top-2 mixture of experts: per-head slopes 2^(-8i/h), the linear
+# bias from an arange difference, the causal mask by triu + masked_fill(-inf) on the scores;
+# a top-2 router (softmax then topk, gates renormalised), tokens dispatched per expert by
+# nonzero over the top-k indices and combined by index_add_, the Switch/GShard load-balancing
+# loss (fraction routed times mean router probability) and the router z-loss; Adam.
+
+def _alibi_build(L):
+    nn, X = L.nn, L.X
+
+    class Block(nn.Module):
+        def __init__(self, d=8, h=2, n_exp=3):
+            super().__init__()
+            self.h = h
+            self.qkv, self.o = nn.Linear(d, 3 * d), nn.Linear(d, d)
+            self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.register_buffer("slopes", X.tensor([2.0 ** (-8 * (i + 1) / h) for i in range(h)]))
+            self.router = nn.Linear(d, n_exp, bias=False)
+            self.experts = nn.ModuleList([nn.Sequential(nn.Linear(d, 12), nn.GELU(), nn.Linear(12, d))
+                                          for _ in range(n_exp)])
+
+        def attend(self, x):
+            b, t, d = x.shape
+            q, k, v = self.qkv(x).view(b, t, 3, self.h, -1).permute(2, 0, 3, 1, 4)
+            pos = X.arange(t)
+            rel = (pos.view(1, -1) - pos.view(-1, 1)).double()
+            bias = self.slopes.view(-1, 1, 1) * rel
+            s = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]) + bias
+            s = s.masked_fill(X.triu(X.ones(t, t, dtype=X.bool), diagonal=1), float("-inf"))
+            return self.o((s.softmax(-1) @ v).transpose(1, 2).reshape(b, t, d))
+
+        def moe(self, x):
+            flat = x.reshape(-1, x.shape[-1])
+            logits = self.router(flat)
+            probs = logits.softmax(-1)
+            gate, idx = probs.topk(2, dim=-1)
+            gate = gate / gate.sum(-1, keepdim=True)
+            out = X.zeros_like(flat)
+            for e, expert in enumerate(self.experts):
+                tok, slot = (idx == e).nonzero(as_tuple=True)
+                if tok.numel():
+                    out.index_add_(0, tok, expert(flat[tok]) * gate[tok, slot].unsqueeze(-1))
+            frac = L.F.one_hot(idx[:, 0], len(self.experts)).double().mean(0)
+            balance = len(self.experts) * (frac * probs.mean(0)).sum()
+            zloss = X.logsumexp(logits, -1).pow(2).mean()
+            return out.view_as(x), balance, zloss
+
+        def forward(self, x):
+            x = x + self.attend(self.ln1(x))
+            y, bal, z = self.moe(self.ln2(x))
+            return x + y, bal, z
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.block, self.head = nn.Embedding(6, 8), Block(), nn.Linear(8, 6)
+
+        def forward(self, idx):
+            h, bal, z = self.block(self.emb(idx))
+            return self.head(h), bal, z
+
+    return Model()
+
+
+def _alibi_train(L, m):
+    rng = np.random.default_rng(117)
+    opt = L.optim.Adam(m.parameters(), lr=5e-3)
+    for _ in range(3):
+        seq = L.T(rng.integers(0, 6, (3, 6)))
+        logits, bal, z = m(seq[:, :-1])
+        ce = L.F.cross_entropy(logits.transpose(1, 2), seq[:, 1:])
+        loss = ce + 0.01 * bal + 0.001 * z
+        opt.zero_grad()
+        loss.backward()
+        yield {"ce": ce, "bal": bal, "z": z, **snap(m)}
+        opt.step()
+
+
+def test_q17_alibi_top2_moe_load_balancing():
+    assert port(_alibi_build, _alibi_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q18 gradient checkpointing: utils.checkpoint.checkpoint (non-reentrant) around each residual
+# block holding a BatchNorm1d (the recomputation in backward updates its running statistics a
+# second time, num_batches_tracked 2 per step, in torch as here) and dropout masks passed in;
+# checkpoint_sequential over a Sequential in two segments; the same model without checkpointing
+# must give the same gradients; SGD.
+
+def _ckpt_build(L):
+    nn = L.nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(6, 6), nn.BatchNorm1d(6), nn.Tanh(), nn.Linear(6, 6))
+
+        def forward(self, x, mask):
+            return x + self.net(x) * mask
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([Block(), Block()])
+            self.seq = nn.Sequential(nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 6), nn.ELU(),
+                                     nn.Linear(6, 2))
+
+        def forward(self, x, masks, ckpt):
+            cp = L.X.utils.checkpoint if L.is_torch else tg.utils.checkpoint
+            for blk, mk in zip(self.blocks, masks):
+                x = cp.checkpoint(blk, x, mk, use_reentrant=False) if ckpt else blk(x, mk)
+            if ckpt:
+                return cp.checkpoint_sequential(self.seq, 2, x, use_reentrant=False)
+            return self.seq(x)
+
+    return Net()
+
+
+def _ckpt_train(L, m):
+    rng = np.random.default_rng(118)
+    opt = L.optim.SGD(m.parameters(), lr=0.1)
+    for step in range(4):
+        x = _t(L, rng.standard_normal((5, 6))).requires_grad_()
+        masks = [_t(L, (rng.uniform(size=(5, 6)) > 0.3) / 0.7) for _ in range(2)]
+        y = _t(L, rng.standard_normal((5, 2)))
+        ckpt = step % 2 == 0
+        loss = L.F.mse_loss(m(x, masks, ckpt), y)
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, "x.grad": x.grad, **snap(m)}
+        opt.step()
+
+
+def test_q18_gradient_checkpointing():
+    assert port(_ckpt_build, _ckpt_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q19 PINN for Burgers' equation: u(x, t) an MLP with tanh, u_t, u_x and u_xx by autograd.grad
+# with create_graph=True from collocation points that require grad (grad_outputs ones_like),
+# the residual u_t + u u_x - nu u_xx, initial and boundary losses; Adam, then LBFGS with a
+# closure (strong Wolfe line search).
+
+def _pinn_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(2, 12), nn.Tanh(), nn.Linear(12, 12), nn.Tanh(), nn.Linear(12, 1))
+
+
+def _pinn_train(L, net):
+    X = L.X
+    rng = np.random.default_rng(119)
+    xc = _t(L, rng.uniform(-1, 1, (16, 1))).requires_grad_(True)
+    tc = _t(L, rng.uniform(0, 1, (16, 1))).requires_grad_(True)
+    x0 = _t(L, rng.uniform(-1, 1, (8, 1)))
+    tb = _t(L, rng.uniform(0, 1, (8, 1)))
+    nu = 0.01 / math.pi
+
+    def loss_fn():
+        u = net(X.cat([xc, tc], 1))
+        ut, ux = L.X.autograd.grad(u, (tc, xc), X.ones_like(u), create_graph=True)
+        uxx = L.X.autograd.grad(ux, xc, X.ones_like(ux), create_graph=True)[0]
+        res = ut + u * ux - nu * uxx
+        ic = net(X.cat([x0, X.zeros_like(x0)], 1)) + X.sin(math.pi * x0)
+        bc = X.cat([net(X.cat([-X.ones_like(tb), tb], 1)), net(X.cat([X.ones_like(tb), tb], 1))])
+        return res.pow(2).mean() + ic.pow(2).mean() + bc.pow(2).mean(), res
+
+    opt = L.optim.Adam(net.parameters(), lr=1e-2)
+    for _ in range(3):
+        loss, res = loss_fn()
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, "res": res, "xc.grad": xc.grad, **snap(net)}
+        opt.step()
+    lbfgs = L.optim.LBFGS(net.parameters(), lr=0.5, max_iter=5, line_search_fn="strong_wolfe")
+
+    def closure():
+        lbfgs.zero_grad()
+        loss = loss_fn()[0]
+        loss.backward()
+        return loss
+
+    for _ in range(2):
+        yield {"lbfgs": lbfgs.step(closure), **snap(net)}
+
+
+def test_q19_pinn_burgers_input_derivatives():
+    assert port(_pinn_build, _pinn_train, rtol=1e-9, atol=1e-11) == 5
