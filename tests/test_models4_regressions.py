@@ -1373,3 +1373,499 @@ def _pinn_train(L, net):
 
 def test_q19_pinn_burgers_input_derivatives():
     assert port(_pinn_build, _pinn_train, rtol=1e-9, atol=1e-11) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# q20 EWC: train on task A, then the diagonal Fisher from per-sample squared gradients of the
+# log-likelihood of the model's own predictions (log_softmax gathered at argmax, zero_grad between
+# samples, p.grad.detach().clone() ** 2 averaged), the anchor parameters detached and cloned into
+# a dict by name, then task B with the quadratic penalty sum F (p - p*)^2 * lambda / 2; SGD.
+
+def _ewc_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(4, 10), nn.ReLU(), nn.Linear(10, 3))
+
+
+def _ewc_train(L, net):
+    X, F = L.X, L.F
+    rng = np.random.default_rng(120)
+    opt = L.optim.SGD(net.parameters(), lr=0.1)
+    xa, ya = _t(L, rng.standard_normal((10, 4))), L.T(rng.integers(0, 3, 10))
+    for _ in range(2):
+        loss = F.cross_entropy(net(xa), ya)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    fisher = {n: X.zeros_like(p) for n, p in net.named_parameters()}
+    for i in range(6):
+        net.zero_grad()
+        lp = F.log_softmax(net(xa[i:i + 1]), dim=1)
+        lp.gather(1, lp.argmax(1, keepdim=True)).sum().backward()
+        for n, p in net.named_parameters():
+            fisher[n] += p.grad.detach().clone() ** 2 / 6
+    anchor = {n: p.detach().clone() for n, p in net.named_parameters()}
+    yield {"fisher": fisher, **snap(net)}
+    xb, yb = _t(L, rng.standard_normal((10, 4))), L.T(rng.integers(0, 3, 10))
+    for _ in range(3):
+        task = F.cross_entropy(net(xb), yb)
+        pen = sum((fisher[n] * (p - anchor[n]) ** 2).sum() for n, p in net.named_parameters())
+        loss = task + 50.0 / 2 * pen
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        yield {"task": task, "pen": pen, **snap(net)}
+
+
+def test_q20_ewc_fisher_penalty():
+    assert port(_ewc_build, _ewc_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q21 Reptile on sine regression: per task, a deepcopy of the meta-model trained by its own SGD
+# for k steps, then the meta-parameters moved toward the adapted ones (p.add_(eps * (q - p))
+# under no_grad), the outer step size annealed linearly; evaluation by fine-tuning a clone.
+
+def _reptile_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(1, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 1))
+
+
+def _reptile_train(L, net):
+    X = L.X
+    rng = np.random.default_rng(121)
+    for it in range(3):
+        amp, phase = rng.uniform(0.5, 2), rng.uniform(0, math.pi)
+        xs = rng.uniform(-3, 3, (8, 1))
+        x, y = _t(L, xs), _t(L, amp * np.sin(xs + phase))
+        fast = copy.deepcopy(net)
+        inner = L.optim.SGD(fast.parameters(), lr=0.02)
+        for _ in range(3):
+            loss = L.F.mse_loss(fast(x), y)
+            inner.zero_grad()
+            loss.backward()
+            inner.step()
+        eps = 0.5 * (1 - it / 3)
+        with X.no_grad():
+            for p, q in zip(net.parameters(), fast.parameters()):
+                p.add_(eps * (q - p))
+        yield {"inner": loss, **snap(net, fast)}
+    clone = copy.deepcopy(net)
+    opt = L.optim.SGD(clone.parameters(), lr=0.02)
+    for _ in range(2):
+        loss = L.F.mse_loss(clone(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    yield {"eval": loss, **snap(clone)}
+
+
+def test_q21_reptile():
+    assert port(_reptile_build, _reptile_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q22 word2vec skip-gram with negative sampling: input and output Embeddings with sparse=True
+# (sparse gradients), negatives drawn by NumPy from the unigram^0.75 table, scores by bmm,
+# logsigmoid of positives and of negated negatives; SparseAdam; then the nearest words by
+# cosine similarity of the normalised input vectors (topk).
+
+def _w2v_build(L):
+    nn = L.nn
+
+    class SGNS(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Embedding(12, 5, sparse=True)
+            self.out = nn.Embedding(12, 5, sparse=True)
+
+        def forward(self, c, o, neg):
+            v = self.inp(c).unsqueeze(2)
+            pos = L.F.logsigmoid(self.out(o).unsqueeze(1).bmm(v).squeeze())
+            negs = L.F.logsigmoid(-self.out(neg).bmm(v).squeeze(2)).sum(1)
+            return -(pos + negs).mean()
+
+    return SGNS()
+
+
+def _w2v_train(L, m):
+    rng = np.random.default_rng(122)
+    counts = rng.integers(1, 50, 12) ** 0.75
+    opt = L.optim.SparseAdam(list(m.parameters()), lr=0.05)
+    for _ in range(4):
+        c, o = L.T(rng.integers(0, 12, 6)), L.T(rng.integers(0, 12, 6))
+        neg = L.T(rng.choice(12, (6, 4), p=counts / counts.sum()))
+        loss = m(c, o, neg)
+        opt.zero_grad()
+        loss.backward()
+        grads = {k: p.grad.to_dense() for k, p in m.named_parameters()}
+        opt.step()
+        yield {"loss": loss, "grads": grads, "inp": m.inp.weight, "out": m.out.weight}
+    with L.X.no_grad():
+        e = L.F.normalize(m.inp.weight, dim=1)
+        sims, idx = (e[:3] @ e.T).topk(4, dim=1)
+    yield {"sims": sims, "idx": idx, **opt_state(opt)}
+
+
+def test_q22_word2vec_sparse_embeddings_sparse_adam():
+    assert port(_w2v_build, _w2v_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# q23 char-RNN with truncated BPTT: a long NumPy text cut into chunks, a two-layer LSTM with
+# inter-layer dropout off (eval-free determinism), the (h, c) state carried across chunks and
+# detached by a tuple comprehension, embedding -> LSTM -> Linear with CE over flattened steps,
+# clip_grad_norm_; then sampling-free greedy continuation; Adam with StepLR.
+
+def _charrnn_build(L):
+    nn = L.nn
+
+    class CharRNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(8, 5)
+            self.rnn = nn.LSTM(5, 7, num_layers=2, batch_first=True)
+            self.fc = nn.Linear(7, 8)
+
+        def forward(self, x, state):
+            out, state = self.rnn(self.emb(x), state)
+            return self.fc(out), state
+
+    return CharRNN()
+
+
+def _charrnn_train(L, m):
+    X = L.X
+    rng = np.random.default_rng(123)
+    text = rng.integers(0, 8, (2, 19))
+    opt = L.optim.Adam(m.parameters(), lr=1e-2)
+    sched = L.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    state = (X.zeros(2, 2, 7), X.zeros(2, 2, 7))
+    for i in range(0, 18, 6):
+        x, y = L.T(text[:, i:i + 6]), L.T(text[:, i + 1:i + 7])
+        state = tuple(s.detach() for s in state)
+        logits, state = m(x, state)
+        loss = L.F.cross_entropy(logits.reshape(-1, 8), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        norm = L.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        yield {"loss": loss, "norm": norm, "state": state, **snap(m)}
+    with X.no_grad():
+        tok, out = L.T(text[:, -1:]), []
+        for _ in range(5):
+            logits, state = m(tok, state)
+            tok = logits[:, -1].argmax(-1, keepdim=True)
+            out.append(tok)
+    yield {"gen": X.cat(out, 1), "state": state}
+
+
+def test_q23_char_rnn_truncated_bptt():
+    assert port(_charrnn_build, _charrnn_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q24 seq2seq with Bahdanau attention: a bidirectional GRU encoder over packed padded sources
+# (pack_padded_sequence with enforce_sorted=False, pad_packed_sequence), its two final states
+# joined by tanh(Linear(cat)), additive attention v^T tanh(W h + U s) masked on padding with
+# masked_fill(-1e10), a GRU decoder cell fed cat(embedding, context), teacher forcing by NumPy
+# coin flips, CE with ignore_index on the padded targets; Adam with clip_grad_norm_.
+
+def _bahdanau_build(L):
+    nn = L.nn
+
+    class Seq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.src_emb, self.tgt_emb = nn.Embedding(9, 4, padding_idx=0), nn.Embedding(9, 4)
+            self.enc = nn.GRU(4, 5, batch_first=True, bidirectional=True)
+            self.bridge = nn.Linear(10, 6)
+            self.W, self.U = nn.Linear(10, 6, bias=False), nn.Linear(6, 6)
+            self.v = nn.Linear(6, 1, bias=False)
+            self.dec = nn.GRUCell(4 + 10, 6)
+            self.out = nn.Linear(6 + 10 + 4, 9)
+
+        def forward(self, src, lens, tgt, force):
+            X = L.X
+            rnn = L.nn.utils.rnn
+            packed = rnn.pack_padded_sequence(self.src_emb(src), lens, batch_first=True,
+                                              enforce_sorted=False)
+            enc, h = self.enc(packed)
+            enc, _ = rnn.pad_packed_sequence(enc, batch_first=True, total_length=src.shape[1])
+            s = X.tanh(self.bridge(X.cat([h[0], h[1]], 1)))
+            mask = src == 0
+            keys = self.W(enc)
+            tok, logits = tgt[:, 0], []
+            for t in range(1, tgt.shape[1]):
+                e = self.v(X.tanh(keys + self.U(s).unsqueeze(1))).squeeze(2)
+                a = e.masked_fill(mask, -1e10).softmax(1)
+                ctx = X.bmm(a.unsqueeze(1), enc).squeeze(1)
+                emb = self.tgt_emb(tok)
+                s = self.dec(X.cat([emb, ctx], 1), s)
+                logit = self.out(X.cat([s, ctx, emb], 1))
+                logits.append(logit)
+                tok = tgt[:, t] if force[t] else logit.argmax(1)
+            return X.stack(logits, 1)
+
+    return Seq2Seq()
+
+
+def _bahdanau_train(L, m):
+    rng = np.random.default_rng(124)
+    opt = L.optim.Adam(m.parameters(), lr=5e-3)
+    for _ in range(3):
+        lens = np.array([5, 3, 4])
+        src = rng.integers(1, 9, (3, 5)) * (np.arange(5) < lens[:, None])
+        tgt = np.concatenate([np.ones((3, 1), int), rng.integers(2, 9, (3, 4))], 1)
+        tgt[1, 3:] = 0
+        force = rng.uniform(size=5) < 0.5
+        logits = m(L.T(src), L.T(lens), L.T(tgt), force)
+        loss = L.F.cross_entropy(logits.reshape(-1, 9), L.T(tgt[:, 1:]).reshape(-1), ignore_index=0)
+        opt.zero_grad()
+        loss.backward()
+        norm = L.nn.utils.clip_grad_norm_(m.parameters(), 2.0)
+        yield {"loss": loss, "norm": norm, **snap(m)}
+        opt.step()
+
+
+def test_q24_seq2seq_bahdanau_packed_bigru():
+    assert port(_bahdanau_build, _bahdanau_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q25 TabNet-like attentive feature selection: sparsemax by sort, cumsum and the support size
+# (gather of tau), entmax-1.5 by the sorted closed form (cumulative mean and mean of squares,
+# the threshold where the support ends), prior scales multiplied by (gamma - mask) across
+# decision steps, the sparsity regulariser (entropy of the masks), ghost batch norm by chunk +
+# BatchNorm1d; Adam.
+
+def _sparsemax(L, z, dim=-1):
+    X = L.X
+    zs, _ = X.sort(z, dim=dim, descending=True)
+    k = X.arange(1, z.shape[dim] + 1).double()
+    cssv = zs.cumsum(dim) - 1
+    support = (k * zs > cssv)
+    kz = support.sum(dim=dim, keepdim=True)
+    tau = cssv.gather(dim, kz - 1) / kz.double()
+    return X.clamp(z - tau, min=0)
+
+
+def _entmax15(L, z, dim=-1):
+    X = L.X
+    z = z / 2
+    zs, _ = X.sort(z, dim=dim, descending=True)
+    k = X.arange(1, z.shape[dim] + 1).double()
+    mean = zs.cumsum(dim) / k
+    mean_sq = (zs ** 2).cumsum(dim) / k
+    ss = k * (mean_sq - mean ** 2)
+    delta = X.clamp((1 - ss) / k, min=0)
+    tau = mean - X.sqrt(delta)
+    support = (tau <= zs).sum(dim=dim, keepdim=True)
+    tau_star = tau.gather(dim, support - 1)
+    return X.clamp(z - tau_star, min=0) ** 2
+
+
+def _tabnet_build(L):
+    nn = L.nn
+
+    class TabNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn = nn.BatchNorm1d(6)
+            self.att = nn.ModuleList([nn.Linear(4, 6, bias=False) for _ in range(2)])  # as TabNet
+            self.ft = nn.ModuleList([nn.Linear(6, 8) for _ in range(3)])
+            self.gbn = nn.BatchNorm1d(6, momentum=0.02)
+            self.head = nn.Linear(4, 2)
+
+        def forward(self, x, entmax):
+            x = self.bn(x)
+            prior = L.X.ones_like(x)
+            h = L.F.glu(self.ft[0](x))
+            out, reg = 0, 0
+            for i, att in enumerate(self.att):
+                a = att(h)
+                a = L.X.cat([self.gbn(c) for c in a.chunk(2, 0)], 0) * prior
+                mask = _entmax15(L, a) if entmax else _sparsemax(L, a)
+                prior = prior * (1.3 - mask)
+                reg = reg + (-mask * L.X.log(mask + 1e-10)).sum(1).mean()
+                h = L.F.glu(self.ft[i + 1](mask * x))
+                out = out + L.F.relu(h)
+            return self.head(out), reg
+
+    return TabNet()
+
+
+def _tabnet_train(L, m):
+    rng = np.random.default_rng(125)
+    opt = L.optim.Adam(m.parameters(), lr=2e-2)
+    for step in range(4):
+        x, y = _t(L, rng.standard_normal((8, 6))), L.T(rng.integers(0, 2, 8))
+        logits, reg = m(x, step % 2 == 1)
+        loss = L.F.cross_entropy(logits, y) + 1e-3 * reg
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, "reg": reg, **snap(m)}
+        opt.step()
+    z = _t(L, rng.standard_normal((3, 5)) * 2)
+    yield {"sparsemax": _sparsemax(L, z), "entmax": _entmax15(L, z)}
+
+
+def test_q25_tabnet_sparsemax_entmax():
+    assert port(_tabnet_build, _tabnet_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# q26 gradient accumulation with manual loss scaling (GradScaler-free AMP-like): each micro-batch
+# loss divided by the accumulation count and multiplied by a dynamic scale, gradients unscaled in
+# place (p.grad.div_), an overflow check by isfinite over every gradient (one micro-batch
+# poisoned with inf to force a skipped step and a halved scale), the scale grown after two good
+# steps, clip_grad_norm_ on the unscaled gradients; SGD momentum.
+
+def _accum_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(5, 8), nn.SiLU(), nn.Linear(8, 1))
+
+
+def _accum_train(L, net):
+    X = L.X
+    rng = np.random.default_rng(126)
+    opt = L.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    scale, good, accum = 2.0 ** 10, 0, 3
+    for step in range(5):
+        opt.zero_grad()
+        for micro in range(accum):
+            x, y = rng.standard_normal((4, 5)), rng.standard_normal((4, 1))
+            if step == 2 and micro == 1:
+                x[0, 0] = np.inf
+            with np.errstate(invalid="ignore"):  # NumPy warns of inf * 0 in the forward here,
+                loss = L.F.mse_loss(net(_t(L, x)), _t(L, y)) / accum  # documented (api.md)
+            (loss * scale).backward()
+        finite = all(bool(X.isfinite(p.grad).all()) for p in net.parameters())
+        rec = {"finite": X.tensor(finite), "scale": X.tensor(scale)}
+        if finite:
+            for p in net.parameters():
+                p.grad.div_(scale)
+            rec["norm"] = L.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            good += 1
+            if good == 2:
+                scale, good = scale * 2, 0
+        else:
+            scale, good = scale / 2, 0
+        yield {**rec, **snap(net)}
+
+
+def test_q26_gradient_accumulation_loss_scaling():
+    assert port(_accum_build, _accum_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# q27 spectral normalisation on convolutions: the parametrization on a Conv2d and on a
+# ConvTranspose2d (dim=1 for it, as torch picks), the legacy hook on another Conv2d, several
+# power iterations, the u/v buffers and the parametrized weight read in train and eval mode
+# (eval: no power iteration); a hinge-loss GAN discriminator step; Adam.
+
+def _snconv_build(L):
+    nn = L.nn
+    SN, sn_old = nn.utils.parametrizations.spectral_norm, nn.utils.spectral_norm
+    net = nn.Sequential(SN(nn.Conv2d(2, 4, 3, padding=1), n_power_iterations=2), nn.LeakyReLU(0.1),
+                        sn_old(nn.Conv2d(4, 4, 3, stride=2, padding=1)), nn.LeakyReLU(0.1),
+                        SN(nn.ConvTranspose2d(4, 2, 4, 2, 1)), nn.Flatten(), nn.Linear(2 * 36, 1))
+    return net
+
+
+def _snconv_train(L, net):
+    X, F = L.X, L.F
+    rng = np.random.default_rng(127)
+    opt = L.optim.Adam(net.parameters(), lr=2e-3, betas=(0.0, 0.9))
+    for _ in range(3):
+        real, fake = _t(L, rng.standard_normal((3, 2, 6, 6))), _t(L, rng.standard_normal((3, 2, 6, 6)))
+        loss = F.relu(1 - net(real)).mean() + F.relu(1 + net(fake)).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        yield {"loss": loss, "w0": net[0].weight, "w4": net[4].weight, **snap(net)}
+    net.eval()
+    with X.no_grad():
+        yield {"eval": net(real), "w0": net[0].weight, "w2": net[2].weight, **snap(net)}
+
+
+def test_q27_spectral_norm_convs():
+    assert port(_snconv_build, _snconv_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q28 a weight-standardised GroupNorm ResNet (BiT-style): WSConv2d subclassing Conv2d whose
+# forward standardises the weight (mean and biased var over (1, 2, 3), rsqrt) and calls
+# F.conv2d with its stride/padding/groups, pre-activation GroupNorm + ReLU blocks, a grouped
+# 3x3 conv, a projection shortcut, stochastic depth per sample (NumPy keep masks divided by the
+# survival probability, identity in eval), zero-init of the last GroupNorm's weight (so the
+# first step's gradients pass through the shortcut), Nesterov SGD with a warm-up LinearLR
+# chained to CosineAnnealingLR by SequentialLR; eval forward at the end.
+
+def _wsresnet_build(L):
+    nn, F = L.nn, L.F
+
+    class WSConv2d(nn.Conv2d):
+        def forward(self, x):
+            w = self.weight
+            m = w.mean(dim=(1, 2, 3), keepdim=True)
+            v = w.var(dim=(1, 2, 3), keepdim=True, unbiased=False)
+            w = (w - m) * L.X.rsqrt(v + 1e-10)
+            return F.conv2d(x, w, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.gn1, self.gn2 = nn.GroupNorm(2, cin), nn.GroupNorm(2, cout)
+            self.c1 = WSConv2d(cin, cout, 1, bias=False)
+            self.c2 = WSConv2d(cout, cout, 3, stride, 1, groups=2, bias=False)
+            self.proj = WSConv2d(cin, cout, 1, stride, bias=False) if stride > 1 or cin != cout else None
+
+        def forward(self, x, keep):
+            h = F.relu(self.gn1(x))
+            sc = self.proj(h) if self.proj is not None else x
+            h = self.c2(F.relu(self.gn2(self.c1(h))))
+            if self.training:
+                h = h * keep.view(-1, 1, 1, 1) / 0.8
+            return sc + h
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = WSConv2d(1, 4, 3, padding=1)
+            self.b1, self.b2 = Block(4, 4, 1), Block(4, 8, 2)
+            self.gn = nn.GroupNorm(2, 8)
+            self.fc = nn.Linear(8, 3)
+            with L.X.no_grad():
+                self.b2.gn2.weight.mul_(0.5)
+
+        def forward(self, x, keeps):
+            h = self.b2(self.b1(self.stem(x), keeps[0]), keeps[1])
+            return self.fc(F.relu(self.gn(h)).mean(dim=(2, 3)))
+
+    return Net()
+
+
+def _wsresnet_train(L, net):
+    rng = np.random.default_rng(128)
+    opt = L.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    lrs = L.optim.lr_scheduler
+    sched = lrs.SequentialLR(opt, [lrs.LinearLR(opt, start_factor=0.1, total_iters=2),
+                                   lrs.CosineAnnealingLR(opt, T_max=3)], milestones=[2])
+    for _ in range(4):
+        x, y = _t(L, rng.standard_normal((4, 1, 6, 6))), L.T(rng.integers(0, 3, 4))
+        keeps = [_t(L, (rng.uniform(size=4) < 0.8) * 1.0) for _ in range(2)]
+        loss = L.F.cross_entropy(net(x, keeps), y)
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, "lr": sched.get_last_lr(), **snap(net)}
+        opt.step()
+        sched.step()
+    net.eval()
+    with L.X.no_grad():
+        yield {"eval": net(x, keeps)}
+
+
+def test_q28_weight_standardised_groupnorm_resnet_stochastic_depth():
+    assert port(_wsresnet_build, _wsresnet_train) == 5

@@ -1,7 +1,7 @@
 """torch's Tensor methods that this package had only as top-level functions (``x.diag()``,
 ``x.cross(y)``, ``x.dist(y)``, ``x.multinomial(n)``...), bound as methods, and torch's layout
 and cast methods ported code calls: ``is_contiguous``, ``stride``, ``ndimension``, ``byte``,
-``char``, ``short``. Each method is the function with the tensor as its first argument."""
+``char``, ``short``, ``to_dense``. Each method is the function with the tensor as its first argument."""
 from __future__ import annotations
 
 import numbers
@@ -45,6 +45,19 @@ def stride(self, dim=None):
     return steps[dim]
 
 
+def to_dense(self, dtype=None, *, masked_grad=True):
+    """Itself, as torch's for a strided tensor (cast to ``dtype`` on the graph when given).
+    Every tensor here is dense, sparse embeddings' gradients included, so a torch program
+    that reads ``p.grad.to_dense()`` after an ``nn.Embedding(sparse=True)`` runs unchanged;
+    ``masked_grad`` only matters for a sparse layout there and is accepted for its signature."""
+    if dtype is None:
+        return self
+    if isinstance(dtype, (bool, numbers.Number)):  # np.dtype(3) would not be refused
+        raise TypeError(f"to_dense(): argument 'dtype' must be a dtype, "
+                        f"not {type(dtype).__name__}")
+    return self.astype(dtype)
+
+
 def ndimension(self):
     return self.ndim
 
@@ -65,8 +78,10 @@ def short(self):
 _METHODS = {"diag": diag, "cross": cross, "multinomial": multinomial, "bernoulli": bernoulli,
             "diag_embed": diag_embed, "dist": dist, "baddbmm": baddbmm,
             "is_contiguous": is_contiguous, "stride": stride, "ndimension": ndimension,
+            "to_dense": to_dense,
             "byte": byte, "char": char, "short": short}
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)  # a function as a class attribute: self comes first
 Tensor.absolute = Tensor.abs  # torch's alias
+Tensor.is_sparse = False  # torch's flag, read by ported optimizers and clipping code: all dense
 del _name, _fn
