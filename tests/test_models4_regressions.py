@@ -2038,3 +2038,169 @@ def _awd_train(L, m):
 
 def test_q31_awd_lstm_weight_tied_weight_drop():
     assert port(_awd_build, _awd_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# q32 mixup and label smoothing schedules: lambda from NumPy's Beta(0.4, 0.4) per batch, mixed
+# one-hot soft targets with smoothing that decays by epoch, CE with probability targets
+# (class-index and probability forms compared), a mixup-off final epoch; also the manifold-
+# mixup variant mixing hidden states; SGD with PolynomialLR.
+
+def _mixsched_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(5, 10), nn.ReLU()), nn.Linear(10, 4)
+
+
+def _mixsched_train(L, body, head):
+    X, F = L.X, L.F
+    rng = np.random.default_rng(132)
+    opt = L.optim.SGD(list(body.parameters()) + list(head.parameters()), lr=0.1)
+    sched = L.optim.lr_scheduler.PolynomialLR(opt, total_iters=4, power=2.0)
+    for epoch in range(4):
+        x, y = _t(L, rng.standard_normal((6, 5))), L.T(rng.integers(0, 4, 6))
+        perm = L.T(rng.permutation(6))
+        lam = float(rng.beta(0.4, 0.4)) if epoch < 3 else 1.0
+        eps = 0.1 * (1 - epoch / 4)
+        soft = F.one_hot(y, 4).double() * (1 - eps) + eps / 4
+        target = lam * soft + (1 - lam) * soft[perm]
+        if epoch % 2 == 0:
+            logits = head(body(lam * x + (1 - lam) * x[perm]))
+        else:
+            h = body(x)
+            logits = head(lam * h + (1 - lam) * h[perm])
+        loss = F.cross_entropy(logits, target)
+        ref = lam * F.cross_entropy(logits, y, label_smoothing=eps) \
+            + (1 - lam) * F.cross_entropy(logits, y[perm], label_smoothing=eps)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        yield {"loss": loss, "ref": ref, "lr": sched.get_last_lr(), **snap(body, head)}
+
+
+def test_q32_mixup_label_smoothing_schedules():
+    assert port(_mixsched_build, _mixsched_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q33 DARTS (first-order): a cell whose edges mix candidate ops (identity, 3x3 conv, avg pool,
+# max pool, zero) by softmax over architecture parameters held outside the network weights,
+# alternating Adam steps on alpha (validation batch) and SGD steps on the weights (training
+# batch), the derived architecture by argmax; the ops' outputs summed by stack/sum.
+
+def _darts_build(L):
+    nn = L.nn
+
+    class MixedOp(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.ops = nn.ModuleList([nn.Identity(), nn.Conv2d(c, c, 3, padding=1, bias=False),
+                                      nn.AvgPool2d(3, 1, 1, count_include_pad=False),
+                                      nn.MaxPool2d(3, 1, 1)])
+
+        def forward(self, x, w):
+            return L.X.stack([wi * op(x) for wi, op in zip(w[:4], self.ops)]).sum(0) + w[4] * 0 * x
+
+    class Cell(nn.Module):
+        def __init__(self, c=3):
+            super().__init__()
+            self.stem = nn.Conv2d(1, c, 3, padding=1)
+            self.e01, self.e02, self.e12 = MixedOp(c), MixedOp(c), MixedOp(c)
+            self.head = nn.Linear(c, 2)
+
+        def forward(self, x, alpha):
+            w = alpha.softmax(-1)
+            s0 = self.stem(x)
+            s1 = self.e01(s0, w[0])
+            s2 = self.e02(s0, w[1]) + self.e12(s1, w[2])
+            return self.head(s2.mean(dim=(2, 3)))
+
+    return Cell()
+
+
+def _darts_train(L, net):
+    rng = np.random.default_rng(133)
+    alpha = L.X.tensor(rng.standard_normal((3, 5)) * 1e-3, requires_grad=True)
+    opt_w = L.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=3e-4)
+    opt_a = L.optim.Adam([alpha], lr=3e-2, betas=(0.5, 0.999), weight_decay=1e-3)
+    for _ in range(3):
+        xv, yv = _t(L, rng.standard_normal((4, 1, 5, 5))), L.T(rng.integers(0, 2, 4))
+        la = L.F.cross_entropy(net(xv, alpha), yv)
+        opt_a.zero_grad()
+        la.backward()
+        opt_a.step()
+        xt, yt = _t(L, rng.standard_normal((4, 1, 5, 5))), L.T(rng.integers(0, 2, 4))
+        lw = L.F.cross_entropy(net(xt, alpha.detach()), yt)
+        opt_w.zero_grad()
+        lw.backward()
+        L.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt_w.step()
+        yield {"la": la, "lw": lw, "alpha": alpha, "alpha.grad": alpha.grad, **snap(net)}
+    yield {"genotype": alpha[:, :4].argmax(-1)}
+
+
+def test_q33_darts_first_order():
+    assert port(_darts_build, _darts_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q34 nn.Transformer seq2seq: batch_first, norm_first, src/tgt key padding masks, the causal mask
+# from Transformer.generate_square_subsequent_mask, learned positional embeddings, shared
+# source/target embedding scaled by sqrt(d), dropout 0 for determinism; trained with SGD momentum
+# (the attention key biases' gradients are rounding noise, see q14) and a Noam-style LambdaLR
+# warm-up; greedy decoding in eval mode under no_grad.
+
+def _tfseq_build(L):
+    nn = L.nn
+
+    class TF(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.pos = nn.Embedding(8, 8, padding_idx=0), nn.Embedding(10, 8)
+            self.tf = nn.Transformer(8, 2, 1, 1, 16, dropout=0.0, batch_first=True, norm_first=True)
+            self.out = nn.Linear(8, 8)
+
+        def embed(self, x):
+            return self.emb(x) * math.sqrt(8) + self.pos(L.X.arange(x.shape[1]))
+
+        def forward(self, src, tgt):
+            mask = L.nn.Transformer.generate_square_subsequent_mask(tgt.shape[1], dtype=L.X.float64)
+            h = self.tf(self.embed(src), self.embed(tgt), tgt_mask=mask,
+                        src_key_padding_mask=src == 0, tgt_key_padding_mask=tgt == 0,
+                        memory_key_padding_mask=src == 0)
+            return self.out(h)
+
+    return TF()
+
+
+def _tfseq_train(L, m):
+    X = L.X
+    rng = np.random.default_rng(134)
+    opt = L.optim.SGD(m.parameters(), lr=0.05, momentum=0.9)
+    sched = L.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) ** -0.5, (s + 1) * 3 ** -1.5))
+    for _ in range(3):
+        src = rng.integers(1, 8, (3, 5))
+        src[0, 4:] = 0
+        tgt = np.concatenate([np.ones((3, 1), int), src[:, ::-1]], 1)
+        tgt[2, 5:] = 0
+        src, tgt = L.T(src), L.T(tgt)
+        logits = m(src, tgt[:, :-1])
+        loss = L.F.cross_entropy(logits.reshape(-1, 8), tgt[:, 1:].reshape(-1), ignore_index=0)
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, "lr": sched.get_last_lr(), **snap(m)}
+        opt.step()
+        sched.step()
+    m.eval()
+    with X.no_grad():
+        ys = X.ones(3, 1, dtype=X.long)
+        for _ in range(4):
+            nxt = m(src, ys)[:, -1].argmax(-1, keepdim=True)
+            ys = X.cat([ys, nxt], 1)
+        yield {"decoded": ys}
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")  # torch's own notes
+@pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask")
+def test_q34_nn_transformer_seq2seq_greedy():
+    assert port(_tfseq_build, _tfseq_train, rtol=1e-9, atol=1e-11) == 4
