@@ -2204,3 +2204,214 @@ def _tfseq_train(L, m):
 @pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask")
 def test_q34_nn_transformer_seq2seq_greedy():
     assert port(_tfseq_build, _tfseq_train, rtol=1e-9, atol=1e-11) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q35 TRPO: a Categorical policy, the surrogate's gradient flattened by parameters_to_vector of
+# autograd.grad, Fisher-vector products as the gradient of (grad KL . v) (double backward, with a
+# damping term), ten conjugate-gradient iterations, the step scaled to the KL radius, a
+# backtracking line search writing candidates with vector_to_parameters and checking the KL and
+# the improvement under no_grad; a value network by LBFGS.
+
+def _trpo_build(L):
+    nn = L.nn
+    return (nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 3)),
+            nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)))
+
+
+def _trpo_train(L, pi, vf):
+    X = L.X
+    utils, D = L.nn.utils, L.D
+    rng = np.random.default_rng(135)
+    params = list(pi.parameters())
+    for _ in range(2):
+        s, a = _t(L, rng.standard_normal((10, 3))), L.T(rng.integers(0, 3, 10))
+        adv = _t(L, rng.standard_normal(10))
+        with X.no_grad():
+            old = D.Categorical(logits=pi(s))
+            old_logp = old.log_prob(a)
+
+        def surrogate():
+            return (X.exp(D.Categorical(logits=pi(s)).log_prob(a) - old_logp) * adv).mean()
+
+        def kl():
+            return D.kl_divergence(old, D.Categorical(logits=pi(s))).mean()
+
+        g = utils.parameters_to_vector(X.autograd.grad(surrogate(), params))
+        gkl = utils.parameters_to_vector(X.autograd.grad(kl(), params, create_graph=True))
+
+        def fvp(v):
+            return utils.parameters_to_vector(
+                X.autograd.grad((gkl * v).sum(), params, retain_graph=True)) + 0.1 * v
+
+        x, r = X.zeros_like(g), g.clone()
+        p, rr = r.clone(), r @ r
+        for _ in range(10):
+            ap = fvp(p)
+            alpha = rr / (p @ ap)
+            x, r = x + alpha * p, r - alpha * ap
+            new_rr = r @ r
+            p, rr = r + new_rr / rr * p, new_rr
+        step = X.sqrt(2 * 0.01 / (x @ fvp(x))) * x
+        old_params = utils.parameters_to_vector(params).detach()
+        with X.no_grad():
+            base = surrogate()
+            for frac in (1.0, 0.5, 0.25, 0.125):
+                utils.vector_to_parameters(old_params + frac * step, params)
+                if kl() <= 0.015 and surrogate() > base:
+                    break
+            else:
+                utils.vector_to_parameters(old_params, params)
+        yield {"g": g, "x": x, "step": step, "frac": X.tensor(frac), **snap(pi)}
+    lbfgs = L.optim.LBFGS(vf.parameters(), max_iter=4)
+    ret = _t(L, rng.standard_normal((10, 1)))
+
+    def closure():
+        lbfgs.zero_grad()
+        loss = L.F.mse_loss(vf(s), ret)
+        loss.backward()
+        return loss
+
+    yield {"v": lbfgs.step(closure), **snap(vf)}
+
+
+def test_q35_trpo_conjugate_gradient_fvp():
+    assert port(_trpo_build, _trpo_train, rtol=1e-9, atol=1e-11) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q36 DP-SGD with per-sample gradients by torch.func: functional_call over the module's
+# detached parameters, grad of a single-sample loss vmapped over the batch (in_dims (None, 0,
+# 0), unsqueeze inside), per-sample norms over every parameter, clip factors clamp(max=1),
+# the clipped sum by einsum, Gaussian noise from NumPy times sigma*C, the noisy mean written into
+# p.grad; SGD. Checked against a per-sample backward loop.
+
+def _dpsgd_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3))
+
+
+def _dpsgd_train(L, net):
+    X = L.X
+    func = L.X.func if L.is_torch else tg.func
+    rng = np.random.default_rng(136)
+    opt = L.optim.SGD(net.parameters(), lr=0.2)
+    names = [n for n, _ in net.named_parameters()]
+    for _ in range(3):
+        x, y = _t(L, rng.standard_normal((5, 4))), L.T(rng.integers(0, 3, 5))
+        params = {k: v.detach() for k, v in net.named_parameters()}
+
+        def loss_one(p, xi, yi):
+            out = func.functional_call(net, p, (xi.unsqueeze(0),))
+            return L.F.cross_entropy(out, yi.unsqueeze(0))
+
+        per = func.vmap(func.grad(loss_one), in_dims=(None, 0, 0))(params, x, y)
+        loop = []
+        for i in range(5):
+            net.zero_grad()
+            L.F.cross_entropy(net(x[i:i + 1]), y[i:i + 1]).backward()
+            loop.append({n: p.grad.clone() for n, p in net.named_parameters()})
+        norms = X.stack([per[n].flatten(1).norm(dim=1) for n in names]).norm(dim=0)
+        factor = (1.0 / (norms + 1e-6)).clamp(max=1.0)
+        for n, p in net.named_parameters():
+            clipped = X.einsum("i,i...->...", factor, per[n])
+            noise = _t(L, rng.standard_normal(tuple(p.shape))) * 0.5
+            p.grad = (clipped + noise) / 5
+        opt.step()
+        yield {"per": per, "loop": loop, "norms": norms, **snap(net)}
+
+
+def test_q36_dp_sgd_per_sample_gradients_vmap():
+    assert port(_dpsgd_build, _dpsgd_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q37 spatial transformer network: a localisation net regressing a 2x3 affine matrix initialised
+# to the identity (weight zeroed, bias copied), F.affine_grid (align_corners False) and
+# F.grid_sample (bilinear, zeros padding; then border padding, nearest mode and reflection
+# padding with align_corners) before a small classifier; Adam.
+
+def _stn_build(L):
+    nn = L.nn
+
+    class STN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.loc = nn.Sequential(nn.Conv2d(1, 3, 3), nn.MaxPool2d(2), nn.ReLU(), nn.Flatten(),
+                                     nn.Linear(12, 6))
+            with L.X.no_grad():
+                self.loc[4].weight.mul_(0.1)
+                self.loc[4].bias.copy_(L.X.tensor([1.0, 0, 0, 0, 1.0, 0]))
+            self.cls = nn.Sequential(nn.Flatten(), nn.Linear(36, 3))
+
+        def forward(self, x, mode, pad, ac):
+            theta = self.loc(x).view(-1, 2, 3)
+            grid = L.F.affine_grid(theta, list(x.shape), align_corners=ac)
+            return self.cls(L.F.grid_sample(x, grid, mode=mode, padding_mode=pad,
+                                            align_corners=ac)), theta
+
+    return STN()
+
+
+def _stn_train(L, m):
+    rng = np.random.default_rng(137)
+    opt = L.optim.Adam(m.parameters(), lr=1e-2)
+    for mode, pad, ac in [("bilinear", "zeros", False), ("bilinear", "border", True),
+                          ("nearest", "zeros", False), ("bilinear", "reflection", True),
+                          ("bicubic", "zeros", False)]:
+        x, y = _t(L, rng.standard_normal((3, 1, 6, 6))), L.T(rng.integers(0, 3, 3))
+        logits, theta = m(x, mode, pad, ac)
+        loss = L.F.cross_entropy(logits, y)
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, "theta": theta, **snap(m)}
+        opt.step()
+
+
+def test_q37_spatial_transformer_grid_sample():
+    assert port(_stn_build, _stn_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# q38 lottery ticket: train, prune 40% globally by L1 magnitude (prune.global_unstructured over
+# two Linears' weights), then 30% of a bias by l1_unstructured, the initial weights rewound by
+# writing weight_orig under no_grad (masks kept), retrain with the masks in the forward
+# pre-hooks, prune.remove to make it permanent; Adam.
+
+def _lottery_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+def _lottery_train(L, net):
+    import torch.nn.utils.prune  # noqa: F401  (torch does not import the submodule itself)
+    prune = L.nn.utils.prune
+    rng = np.random.default_rng(138)
+    init = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    x, y = _t(L, rng.standard_normal((12, 5))), L.T(rng.integers(0, 3, 12))
+
+    def fit(steps):
+        opt = L.optim.Adam(net.parameters(), lr=2e-2)
+        for _ in range(steps):
+            loss = L.F.cross_entropy(net(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return loss
+
+    yield {"dense": fit(3), **snap(net)}
+    prune.global_unstructured([(net[0], "weight"), (net[2], "weight")],
+                              pruning_method=prune.L1Unstructured, amount=0.4)
+    prune.l1_unstructured(net[2], "bias", amount=0.3)
+    with L.X.no_grad():
+        net[0].weight_orig.copy_(init["0.weight"])
+        net[2].weight_orig.copy_(init["2.weight"])
+    yield {"masks": [net[0].weight_mask, net[2].weight_mask, net[2].bias_mask]}
+    yield {"ticket": fit(3), **snap(net)}
+    for mod, name in [(net[0], "weight"), (net[2], "weight"), (net[2], "bias")]:
+        prune.remove(mod, name)
+    yield {"final": snap(net), "out": net(x)}
+
+
+def test_q38_lottery_ticket_pruning():
+    assert port(_lottery_build, _lottery_train) == 4
