@@ -131,7 +131,8 @@ def port(build, train, rtol=1e-10, atol=1e-12):
 
 
 def _t(L, a):
-    return L.X.tensor(np.asarray(a, dtype=np.float64))
+    """NumPy data as a tensor of the default dtype (float64 here; float32 in the float32 runs)."""
+    return L.X.tensor(np.asarray(a, dtype=np.float64), dtype=L.X.get_default_dtype())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -2415,3 +2416,333 @@ def _lottery_train(L, net):
 
 def test_q38_lottery_ticket_pruning():
     assert port(_lottery_build, _lottery_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q39 self-supervised objectives on one backbone: Barlow Twins (per-dimension standardised
+# embeddings, the cross-correlation matrix, its diagonal and off-diagonal terms, the
+# off-diagonal taken by the flatten()[:-1].view(n - 1, n + 1)[:, 1:] trick), VICReg (variance
+# hinge on the std with eps, covariance off-diagonal squares, invariance MSE), BYOL (an online
+# predictor, a target network updated by EMA, the 2 - 2 cos loss symmetrised); LARS-free SGD.
+
+def _offdiag(x):
+    n = x.shape[0]
+    return x.flatten()[:-1].view(n - 1, n + 1)[:, 1:].flatten()
+
+
+def _ssl_build(L):
+    nn = L.nn
+    backbone = nn.Sequential(nn.Linear(6, 10), nn.BatchNorm1d(10), nn.ReLU(), nn.Linear(10, 5))
+    predictor = nn.Sequential(nn.Linear(5, 5), nn.ReLU(), nn.Linear(5, 5))
+    return backbone, predictor
+
+
+def _ssl_train(L, backbone, predictor):
+    X, F = L.X, L.F
+    rng = np.random.default_rng(139)
+    target = copy.deepcopy(backbone)
+    for p in target.parameters():
+        p.requires_grad_(False)
+    opt = L.optim.SGD(list(backbone.parameters()) + list(predictor.parameters()), lr=0.05,
+                      momentum=0.9)
+    for _ in range(3):
+        base = rng.standard_normal((8, 6))
+        v1, v2 = (_t(L, base + 0.2 * rng.standard_normal((8, 6))) for _ in range(2))
+        z1, z2 = backbone(v1), backbone(v2)
+        n1, n2 = (z1 - z1.mean(0)) / z1.std(0), (z2 - z2.mean(0)) / z2.std(0)
+        c = n1.T @ n2 / 8
+        barlow = (X.diagonal(c) - 1).pow(2).sum() + 5e-3 * _offdiag(c).pow(2).sum()
+        inv = F.mse_loss(z1, z2)
+        std1, std2 = X.sqrt(z1.var(dim=0) + 1e-4), X.sqrt(z2.var(dim=0) + 1e-4)
+        var = F.relu(1 - std1).mean() / 2 + F.relu(1 - std2).mean() / 2
+        c1, c2 = X.cov(z1.T), X.cov(z2.T)
+        cov = _offdiag(c1).pow_(2).sum() / 5 + _offdiag(c2).pow_(2).sum() / 5
+        vicreg = 25 * inv + 25 * var + cov
+        with X.no_grad():
+            t1, t2 = target(v1), target(v2)
+        p1, p2 = predictor(z1), predictor(z2)
+        byol = (2 - 2 * F.cosine_similarity(p1, t2.detach(), dim=-1)).mean() \
+            + (2 - 2 * F.cosine_similarity(p2, t1.detach(), dim=-1)).mean()
+        loss = barlow + 0.1 * vicreg + byol
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with X.no_grad():
+            for po, pt in zip(backbone.parameters(), target.parameters()):
+                pt.mul_(0.99).add_(po, alpha=0.01)
+            for bo, bt in zip(backbone.buffers(), target.buffers()):
+                bt.copy_(bo)
+        yield {"barlow": barlow, "vicreg": vicreg, "byol": byol, **snap(backbone, predictor, target)}
+
+
+def test_q39_barlow_twins_vicreg_byol():
+    assert port(_ssl_build, _ssl_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q40 SwAV and DINO heads: prototypes as a weight-normalised Linear (normalised in place under
+# no_grad before each step), Sinkhorn-Knopp in float64 (exp of scores / eps, alternating row
+# and column normalisation by sums, the code detached), swapped prediction CE with log_softmax
+# at temperature 0.1; DINO's teacher centring buffer updated by EMA of the batch mean, the
+# sharpened teacher softmax, CE against the student's log_softmax over two crops; AdamW.
+
+def _swav_build(L):
+    nn = L.nn
+    enc = nn.Sequential(nn.Linear(6, 8), nn.GELU(), nn.Linear(8, 4))
+    protos = nn.Linear(4, 5, bias=False)
+    dino = nn.Sequential(nn.Linear(6, 8), nn.GELU(), nn.Linear(8, 7))
+
+    class Center(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("center", L.X.zeros(1, 7))
+
+    return enc, protos, dino, Center()
+
+
+def _sinkhorn(L, scores, iters=3):
+    q = L.X.exp(scores / 0.05).T
+    q = q / q.sum()
+    k, b = q.shape
+    for _ in range(iters):
+        q = q / q.sum(dim=1, keepdim=True) / k
+        q = q / q.sum(dim=0, keepdim=True) / b
+    return (q * b).T
+
+
+def _swav_train(L, enc, protos, dino, center):
+    X, F = L.X, L.F
+    rng = np.random.default_rng(140)
+    teacher = copy.deepcopy(dino)
+    opt = L.optim.AdamW(list(enc.parameters()) + list(protos.parameters()) + list(dino.parameters()),
+                        lr=5e-3, weight_decay=0.04)
+    for _ in range(3):
+        with X.no_grad():
+            protos.weight.copy_(F.normalize(protos.weight, dim=1, p=2))
+        base = rng.standard_normal((6, 6))
+        v1, v2 = (_t(L, base + 0.2 * rng.standard_normal((6, 6))) for _ in range(2))
+        s1, s2 = protos(F.normalize(enc(v1), dim=1)), protos(F.normalize(enc(v2), dim=1))
+        with X.no_grad():
+            q1, q2 = _sinkhorn(L, s1.detach()), _sinkhorn(L, s2.detach())
+        swav = -0.5 * ((q1 * F.log_softmax(s2 / 0.1, dim=1)).sum(1).mean()
+                       + (q2 * F.log_softmax(s1 / 0.1, dim=1)).sum(1).mean())
+        with X.no_grad():
+            t_out = teacher(X.cat([v1, v2]))
+            t_prob = F.softmax((t_out - center.center) / 0.04, dim=-1).chunk(2)
+        s_out = F.log_softmax(dino(X.cat([v1, v2])) / 0.1, dim=-1).chunk(2)
+        dino_loss = sum(-(t_prob[i] * s_out[j]).sum(-1).mean()
+                        for i in range(2) for j in range(2) if i != j) / 2
+        loss = swav + dino_loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with X.no_grad():
+            center.center.mul_(0.9).add_(t_out.mean(dim=0, keepdim=True) * 0.1)
+            for ps, pt in zip(dino.parameters(), teacher.parameters()):
+                pt.mul_(0.996).add_((1 - 0.996) * ps.detach())
+        yield {"swav": swav, "dino": dino_loss, "q1": q1, **snap(enc, protos, dino, teacher, center)}
+
+
+def test_q40_swav_sinkhorn_dino_centering():
+    assert port(_swav_build, _swav_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q41 neural Turing machine addressing: a controller LSTMCell, content addressing by cosine
+# similarity against the memory sharpened by softplus(beta), interpolation with the previous
+# weighting by a sigmoid gate, circular convolution with a 3-tap shift by torch.roll of the
+# weighting, sharpening by pow(gamma) and renormalisation, erase/add writes building a new
+# memory each step (outer products); copy task, RMSprop with momentum.
+
+def _ntm_build(L):
+    nn = L.nn
+
+    class NTM(nn.Module):
+        def __init__(self, n=6, m=4):
+            super().__init__()
+            self.n, self.m = n, m
+            self.ctrl = nn.LSTMCell(3 + m, 8)
+            self.head = nn.Linear(8, m + 1 + 1 + 3 + 1 + 2 * m)
+            self.out = nn.Linear(8 + m, 3)
+
+        def address(self, h, mem, w_prev):
+            X, F = L.X, L.F
+            p = self.head(h)
+            m = self.m
+            k, beta, g = p[:, :m], F.softplus(p[:, m]), X.sigmoid(p[:, m + 1])
+            s, gamma = F.softmax(p[:, m + 2:m + 5], 1), 1 + F.softplus(p[:, m + 5])
+            e, a = X.sigmoid(p[:, m + 6:2 * m + 6]), X.tanh(p[:, 2 * m + 6:])
+            sim = F.cosine_similarity(mem, k.unsqueeze(1), dim=-1, eps=1e-8)
+            wc = F.softmax(beta.unsqueeze(1) * sim, dim=1)
+            wg = g.unsqueeze(1) * wc + (1 - g.unsqueeze(1)) * w_prev
+            ws = (s[:, 0:1] * X.roll(wg, -1, 1) + s[:, 1:2] * wg + s[:, 2:3] * X.roll(wg, 1, 1))
+            w = ws.pow(gamma.unsqueeze(1))
+            return w / (w.sum(1, keepdim=True) + 1e-16), e, a
+
+        def forward(self, seq):
+            X = L.X
+            b = seq.shape[1]
+            mem = X.full((b, self.n, self.m), 1e-6)
+            h, c = X.zeros(b, 8), X.zeros(b, 8)
+            w = X.zeros(b, self.n)
+            w[:, 0] = 1.0
+            r, outs = X.zeros(b, self.m), []
+            for x in seq:
+                h, c = self.ctrl(X.cat([x, r], 1), (h, c))
+                w, e, a = self.address(h, mem, w)
+                r = (w.unsqueeze(2) * mem).sum(1)
+                mem = mem * (1 - X.einsum("bn,bm->bnm", w, e)) + X.einsum("bn,bm->bnm", w, a)
+                outs.append(self.out(X.cat([h, r], 1)))
+            return X.stack(outs)
+
+    return NTM()
+
+
+def _ntm_train(L, m):
+    rng = np.random.default_rng(141)
+    opt = L.optim.RMSprop(m.parameters(), lr=1e-3, momentum=0.9, alpha=0.95)
+    for _ in range(3):
+        bits = (rng.uniform(size=(3, 2, 3)) > 0.5) * 1.0
+        seq = _t(L, np.concatenate([bits, np.zeros((3, 2, 3))]))
+        out = m(seq)
+        loss = L.F.binary_cross_entropy_with_logits(out[3:], _t(L, bits))
+        opt.zero_grad()
+        loss.backward()
+        L.nn.utils.clip_grad_value_(m.parameters(), 10)
+        yield {"loss": loss, **snap(m)}
+        opt.step()
+
+
+def test_q41_ntm_addressing():
+    assert port(_ntm_build, _ntm_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q42 user-written optimizers: SAM (Foret et al.'s widely copied class: an Optimizer subclass
+# wrapping a base optimizer built on its own param_groups, first_step climbing to w + e(w) with
+# the old weights kept as Tensors in self.state[p], second_step restoring them and stepping the
+# base optimizer, the gradient norm by stack/norm), a Lion optimizer written as torch's
+# docs teach (@no_grad step(closure), lazily created state tensors, sign of the interpolation,
+# decoupled decay), and a Lookahead wrapper (slow weights in its own state dict); the state
+# dicts round-tripped through load_state_dict.
+
+def _user_opts(L):
+    X = L.X
+
+    class SAM(L.optim.Optimizer):
+        def __init__(self, params, base_optimizer, rho=0.05, **kwargs):
+            super().__init__(params, dict(rho=rho, **kwargs))
+            self.base_optimizer = base_optimizer(self.param_groups, **kwargs)
+            self.param_groups = self.base_optimizer.param_groups
+            self.defaults.update(self.base_optimizer.defaults)
+
+        @X.no_grad()
+        def first_step(self, zero_grad=False):
+            grad_norm = self._grad_norm()
+            for group in self.param_groups:
+                scale = group["rho"] / (grad_norm + 1e-12)
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    self.state[p]["old_p"] = p.data.clone() if L.is_torch else p.detach().clone()
+                    p.add_(p.grad * scale.to(p))
+            if zero_grad:
+                self.zero_grad()
+
+        @X.no_grad()
+        def second_step(self, zero_grad=False):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.copy_(self.state[p]["old_p"])
+            self.base_optimizer.step()
+            if zero_grad:
+                self.zero_grad()
+
+        def _grad_norm(self):
+            return X.norm(X.stack([p.grad.norm(p=2) for g in self.param_groups
+                                   for p in g["params"] if p.grad is not None]), p=2)
+
+    class Lion(L.optim.Optimizer):
+        def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
+            super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
+
+        @X.no_grad()
+        def step(self, closure=None):
+            loss = None
+            if closure is not None:
+                with X.enable_grad():
+                    loss = closure()
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    p.mul_(1 - group["lr"] * group["weight_decay"])
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state["exp_avg"] = X.zeros_like(p)
+                    exp_avg = state["exp_avg"]
+                    b1, b2 = group["betas"]
+                    update = exp_avg * b1 + p.grad * (1 - b1)
+                    p.add_(X.sign(update), alpha=-group["lr"])
+                    exp_avg.mul_(b2).add_(p.grad, alpha=1 - b2)
+            return loss
+
+    class Lookahead:
+        def __init__(self, inner, k=2, alpha=0.5):
+            self.inner, self.k, self.alpha, self.n = inner, k, alpha, 0
+            self.slow = [[p.detach().clone() for p in g["params"]] for g in inner.param_groups]
+
+        @X.no_grad()
+        def step(self, closure=None):
+            loss = self.inner.step(closure)
+            self.n += 1
+            if self.n % self.k == 0:
+                for g, slow in zip(self.inner.param_groups, self.slow):
+                    for p, s in zip(g["params"], slow):
+                        s.add_(p - s, alpha=self.alpha)
+                        p.copy_(s)
+            return loss
+
+    return SAM, Lion, Lookahead
+
+
+def _userop_build(L):
+    nn = L.nn
+    return (nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)),
+            nn.Sequential(nn.Linear(4, 8), nn.GELU(), nn.Linear(8, 2)))
+
+
+def _userop_train(L, a, b):
+    SAM, Lion, Lookahead = _user_opts(L)
+    rng = np.random.default_rng(142)
+    sam = SAM(a.parameters(), L.optim.SGD, rho=0.1, lr=0.1, momentum=0.9)
+    lion = Lookahead(Lion(b.parameters(), lr=1e-2, weight_decay=0.1))
+    for step in range(4):
+        x, y = _t(L, rng.standard_normal((6, 4))), L.T(rng.integers(0, 2, 6))
+        loss1 = L.F.cross_entropy(a(x), y)
+        loss1.backward()
+        sam.first_step(zero_grad=True)
+        loss2 = L.F.cross_entropy(a(x), y)
+        loss2.backward()
+        sam.second_step(zero_grad=True)
+
+        def closure():
+            lion.inner.zero_grad()
+            out = L.F.cross_entropy(b(x), y)
+            out.backward()
+            return out
+
+        loss3 = lion.step(closure)
+        yield {"l1": loss1, "l2": loss2, "l3": loss3, **snap(a, b),
+               "lion": [s["exp_avg"] for s in lion.inner.state.values()]}
+        if step == 1:
+            sd = lion.inner.state_dict()
+            fresh = Lion(b.parameters(), lr=1e-2, weight_decay=0.1)
+            fresh.load_state_dict(sd)
+            lion.inner = fresh
+    yield {"groups": [g["lr"] for g in sam.param_groups], "base": opt_state(sam.base_optimizer)}
+
+
+def test_q42_user_optimizers_sam_lion_lookahead():
+    assert port(_userop_build, _userop_train) == 5

@@ -282,7 +282,11 @@ class Optimizer:
                 raise ValueError(f"optimizer state dict: the state of parameter {key} must be a "
                                  f"dict, got {type(values).__name__}")
             entry = {}
+            keep_tensors = _user_written(self)
             for name, v in values.items():
+                if keep_tensors and _holds_tensor(v):
+                    entry[name] = _tensor_state(v, p, name)
+                    continue
                 if isinstance(v, Tensor):
                     v = v._data
                 if v is None and name in self._buffer_names:
@@ -348,6 +352,38 @@ for _name, (_kind, _run) in _HOOKED.items():
     setattr(Optimizer, _name, _hooks.hooked(_kind, _run)(getattr(Optimizer, _name)))
 
 _FLAGS = ("nesterov", "maximize", "amsgrad", "decoupled_weight_decay", "centered")
+
+
+def _user_written(opt):
+    """Whether ``opt`` is an optimizer written against the base class alone (SAM, Lion, a
+    tutorial's step()), not one of this package's or a subclass of one. Those keep Tensors in
+    ``self.state`` and call Tensor methods on them (``exp_avg.mul_``), so a load must give Tensors
+    back; this package's own optimizers keep ndarrays that their updates write into."""
+    home = __name__.split(".")[0] + "."
+    return not any(c.__module__.startswith(home) for c in type(opt).__mro__
+                   if issubclass(c, Optimizer) and c is not Optimizer)
+
+
+def _holds_tensor(v):
+    if isinstance(v, dict):
+        return any(_holds_tensor(x) for x in v.values())
+    if isinstance(v, (list, tuple)):
+        return any(_holds_tensor(x) for x in v)
+    return isinstance(v, Tensor)
+
+
+def _tensor_state(v, p, name):
+    """PyTorch's load policy for a user optimizer's state: a Tensor (also inside a dict, list or
+    tuple) is cast to the parameter's dtype, ``step`` kept as it is; a copy here, so that the
+    optimizer whose state_dict() gave it does not share its buffers with this one."""
+    if isinstance(v, dict):
+        return {k: _tensor_state(x, p, k) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return type(v)(_tensor_state(x, p, name) for x in v)
+    if not isinstance(v, Tensor):
+        return v
+    dtype = v.dtype if name == "step" else p.dtype
+    return Tensor._wrap(np.array(v._data, dtype=dtype))
 
 
 def _as_index(i):

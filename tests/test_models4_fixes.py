@@ -1,0 +1,120 @@
+"""Regressions for what the models4 ports (tests/test_models4_regressions.py) found, each the
+smallest case, compared with torch 2.13."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_norm as tg
+
+torch = pytest.importorskip("torch")
+
+
+# ---------------------------------------------------------------- user-written optimizers' state
+def _momentum_sign(lib):
+    """A user's optimizer as torch's docs write one: Tensors created lazily in self.state."""
+    class Opt(lib.optim.Optimizer):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, dict(lr=lr))
+
+        @lib.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    state = self.state[p]
+                    if not state:
+                        state["buf"] = lib.zeros_like(p)
+                        state["step"] = lib.tensor(0.0)
+                        state["pair"] = [lib.zeros_like(p), lib.ones(3)]
+                    state["buf"].mul_(0.9).add_(p.grad)
+                    state["step"] += 1
+                    state["pair"][0].add_(p.grad.abs())
+                    p.add_(lib.sign(state["buf"]) * state["pair"][0].sqrt(), alpha=-group["lr"])
+    return Opt
+
+
+@pytest.mark.parametrize("lib", ["torch", "tg"])
+def test_user_optimizer_state_stays_tensors_through_load_state_dict(lib):
+    """load_state_dict turned every Tensor of a user-written optimizer's state into an ndarray
+    (as this package's own optimizers keep theirs), so its next step() failed on
+    ``exp_avg.mul_`` (AttributeError: 'numpy.ndarray' object has no attribute 'mul_'): a Lion
+    resumed from a checkpoint (models4 q42). Now Tensors stay Tensors, cast to the parameter's
+    dtype (step kept), inside lists too, as torch's policy; and the run goes on as torch's."""
+    L = torch if lib == "torch" else tg
+    rng = np.random.default_rng(0)
+    w0, grads = rng.standard_normal(4), rng.standard_normal((3, 4))
+    p = L.tensor(w0, requires_grad=True)
+    Opt = _momentum_sign(L)
+    opt = Opt([p])
+    p.grad = L.tensor(grads[0])
+    opt.step()
+    fresh = Opt([p])
+    fresh.load_state_dict(opt.state_dict())
+    st = fresh.state[p]
+    assert isinstance(st["buf"], L.Tensor) and st["buf"].dtype == p.dtype
+    assert isinstance(st["pair"], list) and isinstance(st["pair"][1], L.Tensor)
+    assert st["pair"][1].dtype == p.dtype  # cast to the parameter's dtype, as torch's
+    assert isinstance(st["step"], L.Tensor) and float(st["step"]) == 1.0
+    for g in grads[1:]:
+        p.grad = L.tensor(g)
+        fresh.step()
+    out = p.detach().numpy()
+    # the same steps in torch, as the oracle
+    q = torch.tensor(w0, requires_grad=True)
+    TOpt = _momentum_sign(torch)
+    topt = TOpt([q])
+    for g in grads:
+        q.grad = torch.tensor(g)
+        topt.step()
+    np.testing.assert_allclose(out, q.detach().numpy(), rtol=1e-12)
+
+
+def test_user_optimizer_load_copies_and_builtins_keep_arrays():
+    """The loaded Tensors are copies (the optimizer that gave the state dict keeps its own), and
+    this package's optimizers, and subclasses of them, still get their ndarray buffers."""
+    p = tg.tensor(np.ones(3), requires_grad=True)
+    Opt = _momentum_sign(tg)
+    a = Opt([p])
+    p.grad = tg.tensor(np.ones(3))
+    a.step()
+    b = Opt([p])
+    b.load_state_dict(a.state_dict())
+    assert b.state[p]["buf"] is not a.state[p]["buf"]
+    np.testing.assert_array_equal(b.state[p]["buf"].numpy(), a.state[p]["buf"].numpy())
+
+    class MyAdam(tg.optim.Adam):
+        pass
+
+    for cls in (tg.optim.Adam, MyAdam):
+        o = cls([p])
+        o.step()
+        sd = o.state_dict()
+        sd["state"][0]["exp_avg"] = tg.tensor(sd["state"][0]["exp_avg"])  # a Tensor, as torch's
+        o2 = cls([p])
+        o2.load_state_dict(sd)
+        assert isinstance(o2.state[p]["exp_avg"], np.ndarray)
+        o2.step()
+
+
+# ---------------------------------------------------------------- to_dense on dense tensors
+def test_to_dense_and_is_sparse_as_torch_for_a_dense_tensor():
+    """word2vec with ``nn.Embedding(sparse=True)`` reads ``p.grad.to_dense()`` (models4 q22):
+    an AttributeError here. A dense tensor's to_dense is itself, or a cast on the graph."""
+    rng = np.random.default_rng(1)
+    x0, up = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    g = tg.tensor(x0, requires_grad=True)
+    t = torch.tensor(x0, requires_grad=True)
+    assert g.to_dense() is g and t.to_dense() is t
+    assert g.is_sparse is False and t.is_sparse is False
+    (g.to_dense(tg.float32) * tg.tensor(up, dtype=tg.float32)).sum().backward()
+    (t.to_dense(torch.float32) * torch.tensor(up, dtype=torch.float32)).sum().backward()
+    assert g.to_dense(tg.float32).dtype == np.float32
+    np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy(), rtol=1e-7)
+    with pytest.raises(TypeError, match="dtype"):
+        torch.ones(2).to_dense(3)
+    with pytest.raises(TypeError, match="to_dense.*dtype"):
+        tg.ones(2).to_dense(3)
+    emb = tg.nn.Embedding(5, 2, sparse=True)
+    emb(tg.tensor([1, 1, 3])).sum().backward()
+    np.testing.assert_array_equal(emb.weight.grad.to_dense().numpy()[[0, 1, 3]],
+                                  [[0, 0], [2, 2], [1, 1]])
