@@ -118,3 +118,38 @@ def test_to_dense_and_is_sparse_as_torch_for_a_dense_tensor():
     emb(tg.tensor([1, 1, 3])).sum().backward()
     np.testing.assert_array_equal(emb.weight.grad.to_dense().numpy()[[0, 1, 3]],
                                   [[0, 0], [2, 2], [1, 1]])
+
+
+# ---------------------------------------------------------------- torch.load's arguments
+def test_load_and_save_take_torchs_arguments(tmp_path):
+    """``torch.load(path, map_location="cpu")`` -- how nearly every torch program reads a
+    checkpoint -- was a TypeError here (load took the path alone; models4 q43)."""
+    import io
+    import pickle
+    path = tmp_path / "ck.pt"
+    state = {"w": tg.tensor(np.arange(3.0)), "step": 4}
+    tg.save(state, path, pickle_protocol=4, _use_new_zipfile_serialization=True)
+    for kw in [dict(map_location="cpu"), dict(map_location=tg.device("cpu")),
+               dict(map_location={"cuda:0": "cpu"}), dict(map_location=lambda s, loc: s),
+               dict(weights_only=True), dict(weights_only=False, pickle_module=pickle),
+               dict(mmap=True), dict(encoding="latin1")]:
+        out = tg.load(path, **kw)
+        np.testing.assert_array_equal(out["w"].numpy(), [0.0, 1.0, 2.0])
+        assert out["step"] == 4
+    # torch's refusals, checked before the file is read (a missing file would say otherwise)
+    buf = io.BytesIO()
+    torch.save({"w": torch.ones(1)}, buf)
+    buf.seek(0)
+    with pytest.raises(RuntimeError, match="CUDA"):
+        torch.load(buf, map_location="cuda")
+    with pytest.raises(ValueError, match="cuda.*not available"):
+        tg.load(tmp_path / "missing", map_location="cuda")
+    with pytest.raises(TypeError, match="map_location"):
+        tg.load(path, map_location=3)
+    buf.seek(0)
+    with pytest.raises(RuntimeError, match="explicit pickle_module"):
+        torch.load(buf, pickle_module=pickle, weights_only=True)
+    with pytest.raises(ValueError, match="explicit pickle_module"):
+        tg.load(path, pickle_module=pickle, weights_only=True)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        tg.load(path, colour=1)

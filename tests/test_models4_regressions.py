@@ -2746,3 +2746,192 @@ def _userop_train(L, a, b):
 
 def test_q42_user_optimizers_sam_lion_lookahead():
     assert port(_userop_build, _userop_train) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# q43 checkpoint and resume: a user-written warm-up + cosine scheduler subclassing
+# lr_scheduler.LRScheduler (get_lr from last_epoch and base_lrs), a ReduceLROnPlateau beside it;
+# after two epochs the model, optimizer and both schedulers' state dicts saved with save() to a
+# BytesIO and loaded into fresh objects (map_location, weights_only=False), training resumed and
+# compared with the uninterrupted run; AdamW with amsgrad.
+
+def _resume_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(3, 6), nn.Mish(), nn.Linear(6, 1)), \
+        nn.Sequential(nn.Linear(3, 6), nn.Mish(), nn.Linear(6, 1))
+
+
+def _resume_train(L, net, twin):
+    import io
+    X = L.X
+
+    class WarmupCosine(L.optim.lr_scheduler.LRScheduler):
+        def __init__(self, optimizer, warmup, total, last_epoch=-1):
+            self.warmup, self.total = warmup, total
+            super().__init__(optimizer, last_epoch)
+
+        def get_lr(self):
+            e = self.last_epoch
+            if e < self.warmup:
+                return [b * (e + 1) / self.warmup for b in self.base_lrs]
+            t = (e - self.warmup) / max(1, self.total - self.warmup)
+            return [b * 0.5 * (1 + math.cos(math.pi * t)) for b in self.base_lrs]
+
+    def make(m):
+        opt = L.optim.AdamW(m.parameters(), lr=0.02, amsgrad=True)
+        return opt, WarmupCosine(opt, 2, 6), L.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0)
+
+    rng = np.random.default_rng(143)
+    data = [(_t(L, rng.standard_normal((5, 3))), _t(L, rng.standard_normal((5, 1)))) for _ in range(5)]
+    twin.load_state_dict(net.state_dict())
+    runs = {}
+    for name, m in (("straight", net), ("resumed", twin)):
+        opt, sched, plateau = make(m)
+        recs = []
+        for epoch, (x, y) in enumerate(data):
+            if name == "resumed" and epoch == 2:
+                buf = io.BytesIO()
+                X.save({"model": m.state_dict(), "opt": opt.state_dict(),
+                        "sched": sched.state_dict(), "plateau": plateau.state_dict()}, buf)
+                buf.seek(0)
+                ck = X.load(buf, map_location="cpu", weights_only=False)
+                m.load_state_dict(ck["model"])
+                opt, sched, plateau = make(m)
+                opt.load_state_dict(ck["opt"])
+                sched.load_state_dict(ck["sched"])
+                plateau.load_state_dict(ck["plateau"])
+            loss = L.F.mse_loss(m(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            plateau.step(1.0)
+            recs.append(copy.deepcopy(  # torch's state_dict() holds the live buffers
+                {"loss": loss.detach(), "lr": opt.param_groups[0]["lr"],
+                 **{k: (v if v is None else v.detach()) for k, v in snap(m).items()},
+                 **opt_state(opt)}))
+        runs[name] = recs
+    yield runs
+    _cmp(runs["straight"], runs["resumed"], "resume", 1e-12, 1e-14)
+
+
+def test_q43_checkpoint_resume_user_scheduler():
+    assert port(_resume_build, _resume_train) == 1
+
+
+# ----------------------------------------------------------------------------------------------
+# q44 masked autoencoder (MAE): patches by F.unfold, random masking by argsort of NumPy noise
+# (ids_restore by argsort of ids_shuffle), kept tokens by gather with an index expanded over
+# the channel dim, a learned mask token concatenated and unshuffled by gather, a one-layer
+# TransformerEncoder, per-patch normalised pixel targets, the loss on masked patches only,
+# images rebuilt by F.fold; AdamW with weight decay off for the mask token.
+
+def _mae_build(L):
+    nn = L.nn
+
+    class MAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Linear(4, 8)
+            self.pos = nn.Parameter(L.X.tensor(np.random.default_rng(3).normal(size=(1, 9, 8)) * 0.02))
+            self.enc = nn.TransformerEncoder(
+                nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 1,
+                enable_nested_tensor=False)
+            self.mask_token = nn.Parameter(L.X.zeros(1, 1, 8))
+            self.dec = nn.Sequential(nn.LayerNorm(8), nn.Linear(8, 4))
+
+        def forward(self, img, noise):
+            X, F = L.X, L.F
+            patches = F.unfold(img, 2, stride=2).transpose(1, 2)  # (B, 9, 4)
+            x = self.embed(patches) + self.pos
+            b, n, d = x.shape
+            keep = 3
+            ids_shuffle = X.argsort(noise, dim=1)
+            ids_restore = X.argsort(ids_shuffle, dim=1)
+            ids_keep = ids_shuffle[:, :keep]
+            x = X.gather(x, 1, ids_keep.unsqueeze(-1).expand(-1, -1, d))
+            mask = X.ones(b, n)
+            mask[:, :keep] = 0
+            mask = X.gather(mask, 1, ids_restore)
+            h = self.enc(x)
+            full = X.cat([h, self.mask_token.repeat(b, n - keep, 1)], 1)
+            full = X.gather(full, 1, ids_restore.unsqueeze(-1).repeat(1, 1, d))
+            pred = self.dec(full + self.pos)
+            mean, var = patches.mean(-1, keepdim=True), patches.var(-1, keepdim=True)
+            target = (patches - mean) / (var + 1e-6) ** 0.5
+            loss = (((pred - target) ** 2).mean(-1) * mask).sum() / mask.sum()
+            rebuilt = F.fold(pred.transpose(1, 2), (6, 6), 2, stride=2)
+            return loss, rebuilt, mask
+
+    return MAE()
+
+
+def _mae_train(L, m):
+    rng = np.random.default_rng(144)
+    decay = [p for n, p in m.named_parameters() if n != "mask_token"]
+    opt = L.optim.AdamW([{"params": decay}, {"params": [m.mask_token], "weight_decay": 0.0}],
+                        lr=5e-3, betas=(0.9, 0.95))
+    for _ in range(3):
+        img = _t(L, rng.standard_normal((2, 1, 6, 6)))
+        loss, rebuilt, mask = m(img, _t(L, rng.uniform(size=(2, 9))))
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, "rebuilt": rebuilt, "mask": mask, **snap(m)}
+        opt.step()
+
+
+def test_q44_masked_autoencoder_unfold_gather():
+    assert port(_mae_build, _mae_train, rtol=1e-9, atol=1e-11) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q45 second-order methods on a small logistic regression: Newton steps with the Hessian from
+# autograd.functional.hessian over a flat parameter vector and linalg.solve, a Laplace
+# approximation's posterior covariance (inverse Hessian plus prior) and its predictive by
+# func.jacrev of the logit with respect to the weights; then a Gauss-Newton step for a small
+# MLP by func.jacrev over functional_call and lstsq.
+
+def _newton_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))
+
+
+def _newton_train(L, net):
+    X = L.X
+    func = X.func if L.is_torch else tg.func
+    AF = X.autograd.functional
+    rng = np.random.default_rng(145)
+    xs = _t(L, rng.standard_normal((20, 3)))
+    ys = _t(L, (rng.uniform(size=20) < 0.5) * 1.0)
+
+    def nll(w):
+        return L.F.binary_cross_entropy_with_logits(xs @ w, ys, reduction="sum") + 0.5 * w @ w
+
+    w = X.zeros(3)
+    for _ in range(3):
+        g = AF.jacobian(nll, w)
+        h = AF.hessian(nll, w)
+        w = w - X.linalg.solve(h, g)
+        yield {"w": w, "g": g, "h": h}
+    cov = X.linalg.inv(AF.hessian(nll, w))
+    xq = _t(L, rng.standard_normal((4, 3)))
+    jac = func.jacrev(lambda v: xq @ v)(w)
+    var = X.einsum("ij,jk,ik->i", jac, cov, jac)
+    _, hvp = AF.hvp(nll, w, X.ones(3))
+    yield {"cov": cov, "var": var, "probit": X.sigmoid(xq @ w / X.sqrt(1 + math.pi * var / 8)),
+           "hvp": hvp}
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    x2, y2 = _t(L, rng.standard_normal((8, 2))), _t(L, rng.standard_normal((8, 1)))
+
+    def out(p):
+        return func.functional_call(net, p, (x2,)).squeeze(-1)
+
+    jac = func.jacrev(out)(params)
+    jflat = X.cat([jac[k].reshape(8, -1) for k in params], 1)
+    r = (out(params) - y2.squeeze(-1)).unsqueeze(-1)
+    delta = X.linalg.lstsq(jflat, r).solution.squeeze(-1)
+    yield {"jac": jac, "delta_norm": delta.norm()}
+
+
+def test_q45_newton_laplace_gauss_newton():
+    assert port(_newton_build, _newton_train, rtol=1e-9, atol=1e-11) == 5

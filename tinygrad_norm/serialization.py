@@ -32,6 +32,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .devices import check_device, device
 from .tensor import Tensor
 
 __all__ = ["save", "load"]
@@ -45,10 +46,12 @@ _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
 _NPY_MAGIC = b"\x93NUMPY"
 
 
-def save(obj, path):
+def save(obj, path, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False):
     """Write ``obj`` -- a state dict, an optimizer state dict, or any nest of dicts (str or int
     keys), lists, tuples, Tensors, ndarrays and Python scalars -- to ``path`` (written exactly as
-    given; no extension is added). ``path`` may also be a binary file object."""
+    given; no extension is added). ``path`` may also be a binary file object. torch.save's other
+    arguments are taken, so a call ports unchanged, and not used: nothing is pickled."""
     arrays = {}
     try:
         root = _encode(obj, (), arrays, set(), _Memo())
@@ -228,13 +231,24 @@ def _store(arr, keypath, arrays, memo=None):
     return name
 
 
-def load(path):
+_PICKLE_ARGS = ("fix_imports", "encoding", "errors", "buffers")  # what pickle.load would take
+
+
+def load(path, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):
     """Read a file written by ``save`` (or any ``.npz`` of numeric arrays) without ever running
     code. Tensors come back as Tensors, ndarrays as ndarrays, dicts in their saved order.
+
+    torch.load's other arguments are taken so that ``torch.load(f, map_location="cpu",
+    weights_only=True)`` ports unchanged: every array is read into main memory, which is the
+    CPU, so ``map_location`` may name the CPU (a string, a device, a dict of them) or be a
+    function, which is never called; a GPU is refused. Nothing is unpickled, so ``weights_only``
+    holds either way and ``pickle_module`` and pickle's own arguments are not used.
 
     Raises FileNotFoundError for a missing file and ValueError, naming the path, for one that is
     truncated, corrupt, or not such an archive (checked by the zip signature before NumPy reads
     anything); TypeError for a file object opened in text mode."""
+    _check_load_args(map_location, pickle_module, weights_only, pickle_load_args)
     name = repr(getattr(path, "name", path)) if hasattr(path, "read") else repr(os.fspath(path))
     if not hasattr(path, "read") and not os.path.exists(path):
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), os.fspath(path))
@@ -287,6 +301,24 @@ def load(path):
         raise bad(f"malformed structure: {type(e).__name__}: {e}") from None
     except RecursionError:  # a crafted file nesting lists thousands deep
         raise bad("malformed structure: nested too deeply") from None
+
+
+def _check_load_args(map_location, pickle_module, weights_only, pickle_load_args):
+    """torch.load's arguments, checked before the file is opened."""
+    unknown = [k for k in pickle_load_args if k not in _PICKLE_ARGS]
+    if unknown:  # pickle.load's own TypeError in torch
+        raise TypeError(f"load() got an unexpected keyword argument {unknown[0]!r}")
+    if weights_only and pickle_module is not None:
+        raise ValueError("Can not safely load weights when explicit pickle_module is specified")
+    if map_location is None or callable(map_location):
+        return
+    targets = map_location.values() if isinstance(map_location, dict) else [map_location]
+    for target in targets:
+        if isinstance(target, bool) or not isinstance(target, (str, device)):
+            raise TypeError(f"load: map_location must be a device, a device string, a dict of "
+                            f"them or a function, not {type(map_location).__name__}")
+        check_device(target, "load: map_location")  # the CPU, or a ValueError saying there is
+                                                    # no GPU (torch's RuntimeError)
 
 
 def _head(path, n):
