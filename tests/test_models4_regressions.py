@@ -2935,3 +2935,216 @@ def _newton_train(L, net):
 
 def test_q45_newton_laplace_gauss_newton():
     assert port(_newton_build, _newton_train, rtol=1e-9, atol=1e-11) == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# q46 hooks in training: an optimizer per parameter stepped inside backward by
+# register_post_accumulate_grad_hook (the grad then freed), per-layer gradient norms logged by
+# register_full_backward_hook (grad_input/grad_output), a forward pre-hook with kwargs that
+# rescales the input, a tensor hook that clips an activation's gradient, and a module hook
+# removed by its handle half-way; SGD per parameter.
+
+def _hooks_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 2))
+
+
+def _hooks_train(L, net):
+    rng = np.random.default_rng(146)
+    opts = {p: L.optim.SGD([p], lr=0.05, momentum=0.5) for p in net.parameters()}
+
+    def step_now(p):
+        opts[p].step()
+        opts[p].zero_grad()
+
+    handles = [p.register_post_accumulate_grad_hook(step_now) for p in net.parameters()]
+    logged = []
+    bh = [m.register_full_backward_hook(
+        lambda mod, gi, go: logged.append((gi[0].norm() if gi[0] is not None else None,
+                                           go[0].norm())))
+          for m in (net[1], net[2])]
+    pre = net[0].register_forward_pre_hook(lambda mod, args, kwargs: ((args[0] * 0.5,), kwargs),
+                                           with_kwargs=True)
+    for step in range(4):
+        x, y = _t(L, rng.standard_normal((5, 4))), _t(L, rng.standard_normal((5, 2)))
+        h = net[:3](x)
+        h.register_hook(lambda g: g.clamp(-0.01, 0.01))
+        loss = L.F.mse_loss(net[3:](h), y)
+        logged.clear()
+        loss.backward()
+        yield {"loss": loss, "logged": list(logged), **snap(net)}
+        if step == 1:
+            pre.remove()
+            bh[0].remove()
+    for hd in handles:
+        hd.remove()
+
+
+def test_q46_optimizer_in_backward_and_hooks():
+    assert port(_hooks_build, _hooks_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q47 custom autograd Functions, new style: forward without ctx plus setup_context, saved
+# tensors, mark_non_differentiable on an index output, needs_input_grad, a Function with
+# generate_vmap_rule=True used under func.vmap(func.grad(...)) for per-sample gradients, and
+# an old-style Function with a non-tensor argument and set_materialize_grads(False); Adam.
+
+def _fn_classes(L):
+    X = L.X
+    Function = L.X.autograd.Function
+
+    class ScaledSoftsign(Function):
+        generate_vmap_rule = True
+
+        @staticmethod
+        def forward(x, s):
+            return x * s / (1 + x.abs())
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(*inputs)
+
+        @staticmethod
+        def backward(ctx, g):
+            x, s = ctx.saved_tensors
+            gx = g * s / (1 + x.abs()) ** 2 if ctx.needs_input_grad[0] else None
+            gs = (g * x / (1 + x.abs())).sum() if ctx.needs_input_grad[1] else None
+            return gx, gs
+
+    class TopValue(Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            vals, idx = x.topk(k, dim=-1)
+            ctx.mark_non_differentiable(idx)
+            ctx.save_for_backward(idx)
+            ctx.shape = x.shape
+            ctx.set_materialize_grads(False)
+            return vals, idx
+
+        @staticmethod
+        def backward(ctx, gv, gi):
+            if gv is None:
+                return None, None
+            (idx,) = ctx.saved_tensors
+            return X.zeros(ctx.shape, dtype=gv.dtype).scatter(-1, idx, gv), None
+
+    return ScaledSoftsign, TopValue
+
+
+def _fn_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(5, 6), nn.Linear(6, 3))
+
+
+def _fn_train(L, net):
+    X = L.X
+    func = X.func if L.is_torch else tg.func
+    ScaledSoftsign, TopValue = _fn_classes(L)
+    s = X.tensor(1.5, requires_grad=True)
+    opt = L.optim.Adam(list(net.parameters()) + [s], lr=1e-2)
+    rng = np.random.default_rng(147)
+    for _ in range(3):
+        x, y = _t(L, rng.standard_normal((4, 5))), _t(L, rng.standard_normal((4, 2)))
+        h = ScaledSoftsign.apply(net[0](x), s)
+        vals, idx = TopValue.apply(net[1](h), 2)
+        loss = L.F.mse_loss(vals, y)
+        opt.zero_grad()
+        loss.backward()
+        params = {k: v.detach() for k, v in net.named_parameters()}
+
+        def one(p, xi, yi):
+            hi = ScaledSoftsign.apply(L.F.linear(xi, p["0.weight"], p["0.bias"]), s.detach())
+            return ((L.F.linear(hi, p["1.weight"], p["1.bias"])[:2] - yi) ** 2).mean()
+
+        per = func.vmap(func.grad(one), in_dims=(None, 0, 0))(params, x, y)
+        yield {"loss": loss, "idx": idx, "s": s, "s.grad": s.grad, "per": per, **snap(net)}
+        opt.step()
+
+
+def test_q47_custom_functions_setup_context_vmap():
+    assert port(_fn_build, _fn_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q48 Hamiltonian neural network: H(q, p) an MLP, the symplectic gradient (dH/dp, -dH/dq) by
+# autograd.grad(H.sum(), x, create_graph=True) and chunk, an MSE to the observed time
+# derivatives of a spring, a leapfrog rollout under enable_grad inside no_grad; Adam.
+
+def _hnn_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(2, 16), nn.Softplus(), nn.Linear(16, 16), nn.Softplus(),
+                         nn.Linear(16, 1))
+
+
+def _hnn_train(L, H):
+    X = L.X
+    rng = np.random.default_rng(148)
+
+    def field(x):
+        x = x if x.requires_grad else x.requires_grad_(True)
+        dh = X.autograd.grad(H(x).sum(), x, create_graph=True)[0]
+        dq, dp = dh.chunk(2, dim=1)
+        return X.cat([dp, -dq], 1)
+
+    opt = L.optim.Adam(H.parameters(), lr=5e-3)
+    for _ in range(3):
+        xs = rng.standard_normal((10, 2))
+        x = _t(L, xs).requires_grad_(True)
+        target = _t(L, np.stack([xs[:, 1], -xs[:, 0]], 1))
+        loss = L.F.mse_loss(field(x), target)
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, **snap(H)}
+        opt.step()
+    with X.no_grad():
+        z, traj = _t(L, [[1.0, 0.0]]), []
+        for _ in range(4):
+            with X.enable_grad():
+                f = field(z.clone())
+            z = (z + 0.1 * f).detach()
+            traj.append(z)
+    yield {"traj": traj}
+
+
+def test_q48_hamiltonian_nn():
+    assert port(_hnn_build, _hnn_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q49 discrete VAE (DALL-E dVAE style): Gumbel-softmax with NumPy Gumbel noise (-log(-log u)),
+# a temperature annealed by epoch, the hard straight-through sample (one-hot by scatter_ of the
+# argmax minus the soft sample detached plus the soft sample), codebook vectors by einsum, a KL
+# to the uniform prior with log_softmax; Adam.
+
+def _dvae_build(L):
+    nn = L.nn
+    return (nn.Sequential(nn.Linear(6, 12), nn.ReLU(), nn.Linear(12, 3 * 4)),
+            nn.Linear(4, 5, bias=False), nn.Sequential(nn.Linear(15, 12), nn.ReLU(), nn.Linear(12, 6)))
+
+
+def _dvae_train(L, enc, book, dec):
+    X, F = L.X, L.F
+    rng = np.random.default_rng(149)
+    opt = L.optim.Adam([*enc.parameters(), *book.parameters(), *dec.parameters()], lr=3e-3)
+    for epoch in range(4):
+        x = _t(L, rng.uniform(size=(5, 6)))
+        logits = enc(x).view(5, 3, 4)
+        u = _t(L, rng.uniform(1e-6, 1 - 1e-6, (5, 3, 4)))
+        tau = max(0.5, 1.0 * math.exp(-0.3 * epoch))
+        soft = F.softmax((logits - X.log(-X.log(u))) / tau, dim=-1)
+        hard = X.zeros_like(soft).scatter_(-1, soft.argmax(-1, keepdim=True), 1.0)
+        z = hard - soft.detach() + soft if epoch % 2 else soft
+        codes = X.einsum("bnk,dk->bnd", z, book.weight)
+        rec = F.binary_cross_entropy_with_logits(dec(codes.flatten(1)), x, reduction="sum") / 5
+        logq = F.log_softmax(logits, -1)
+        kl = (logq.exp() * (logq + math.log(4))).sum((1, 2)).mean()
+        loss = rec + 0.1 * kl
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, "kl": kl, "hard": hard, **snap(enc, book, dec)}
+        opt.step()
+
+
+def test_q49_dvae_gumbel_straight_through():
+    assert port(_dvae_build, _dvae_train) == 4
