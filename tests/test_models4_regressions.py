@@ -3148,3 +3148,181 @@ def _dvae_train(L, enc, book, dec):
 
 def test_q49_dvae_gumbel_straight_through():
     assert port(_dvae_build, _dvae_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q50 few-shot: prototypical networks (class prototypes by mean over the support set reshaped
+# (way, shot, d), squared Euclidean distances by torch.cdist, CE over negative distances) and
+# matching networks (cosine attention over the support set, one_hot labels weighted by the
+# softmax, NLL of the log of the mixture); episodes from NumPy; Adam.
+
+def _proto_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(5, 12, bias=False), nn.BatchNorm1d(12), nn.ReLU(), nn.Linear(12, 4))
+
+
+def _proto_train(L, enc):
+    X, F = L.X, L.F
+    rng = np.random.default_rng(150)
+    opt = L.optim.Adam(enc.parameters(), lr=1e-2)
+    way, shot, nq = 3, 2, 2
+    for _ in range(3):
+        centers = rng.standard_normal((way, 5)) * 2
+        sup = centers[:, None] + rng.standard_normal((way, shot, 5))
+        qry = centers[:, None] + rng.standard_normal((way, nq, 5))
+        emb = enc(_t(L, np.concatenate([sup.reshape(-1, 5), qry.reshape(-1, 5)])))
+        zs, zq = emb[:way * shot], emb[way * shot:]
+        protos = zs.view(way, shot, -1).mean(1)
+        d = X.cdist(zq, protos) ** 2
+        labels = X.arange(way).repeat_interleave(nq)
+        proto_loss = F.cross_entropy(-d, labels)
+        att = F.softmax(F.cosine_similarity(zq.unsqueeze(1), zs.unsqueeze(0), dim=-1) * 10, dim=1)
+        onehot = F.one_hot(X.arange(way).repeat_interleave(shot), way).to(att.dtype)
+        match_loss = F.nll_loss(X.log(att @ onehot + 1e-8), labels)
+        loss = proto_loss + match_loss
+        opt.zero_grad()
+        loss.backward()
+        yield {"proto": proto_loss, "match": match_loss, "acc": (-d).argmax(1), **snap(enc)}
+        opt.step()
+
+
+def test_q50_prototypical_and_matching_networks():
+    assert port(_proto_build, _proto_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q51 continuous-control policies beyond the diagonal Gaussian: a full-covariance Gaussian with
+# scale_tril assembled from a network output (tril_indices, diagonal by softplus via
+# diag_embed), MultivariateNormal log_prob and entropy; a Beta policy on [0, 1] actions
+# (concentrations 1 + softplus), a Dirichlet over portfolio weights; a REINFORCE loss with a
+# baseline over NumPy-given actions; RMSprop centered.
+
+def _policies_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 2 + 3 + 2 + 2 + 3))
+
+
+def _policies_train(L, net):
+    X, F, D = L.X, L.F, L.D
+    rng = np.random.default_rng(151)
+    opt = L.optim.RMSprop(net.parameters(), lr=3e-3, centered=True)
+    rows, cols = X.tril_indices(2, 2, -1)
+    for _ in range(3):
+        s = _t(L, rng.standard_normal((6, 3)))
+        out = net(s)
+        mu, off, dg = out[:, :2], out[:, 2:3], out[:, 3:5]
+        tril = X.diag_embed(F.softplus(dg) + 1e-3)
+        tril = tril.index_put((X.arange(6).unsqueeze(1), rows.unsqueeze(0), cols.unsqueeze(0)), off)
+        mvn = D.MultivariateNormal(mu, scale_tril=tril)
+        a = _t(L, rng.standard_normal((6, 2)))
+        conc = 1 + F.softplus(out[:, 5:9])
+        beta = D.Beta(conc[:, :2], conc[:, 2:])
+        b = _t(L, rng.uniform(0.05, 0.95, (6, 2)))
+        dirich = D.Dirichlet(F.softplus(out[:, 9:]) + 0.5)
+        w = _t(L, rng.dirichlet(np.ones(3), 6))
+        ret = _t(L, rng.standard_normal(6))
+        logp = mvn.log_prob(a) + beta.log_prob(b).sum(-1) + dirich.log_prob(w)
+        ent = mvn.entropy() + beta.entropy().sum(-1) + dirich.entropy()
+        loss = -((ret - ret.mean()) * logp).mean() - 0.01 * ent.mean()
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, "logp": logp, "ent": ent, "cov": mvn.covariance_matrix,
+               "beta_mean": beta.mean, **snap(net)}
+        opt.step()
+
+
+def test_q51_full_covariance_beta_dirichlet_policies():
+    assert port(_policies_build, _policies_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q52 multimodal cross-attention: an LSTM with proj_size (LSTMP) over text, image regions through
+# nn.MultiheadAttention with kdim/vdim, add_bias_kv and add_zero_attn, a key_padding_mask on the
+# regions, a gated fusion; AdaptiveLogSoftmaxWithLoss over a 12-word vocabulary with two
+# clusters (its log_prob and predict too); SGD momentum.
+
+def _mm_build(L):
+    nn = L.nn
+
+    class MM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(12, 5)
+            self.lstm = nn.LSTM(5, 6, proj_size=4, batch_first=True)
+            self.att = nn.MultiheadAttention(4, 2, kdim=3, vdim=5, add_bias_kv=True,
+                                             add_zero_attn=True, batch_first=True)
+            self.gate = nn.Linear(8, 4)
+            self.asm = nn.AdaptiveLogSoftmaxWithLoss(4, 12, cutoffs=[4, 8], div_value=2.0)
+
+        def forward(self, tok, keys, vals, pad):
+            h, _ = self.lstm(self.emb(tok))
+            a, w = self.att(h, keys, vals, key_padding_mask=pad)
+            g = L.X.sigmoid(self.gate(L.X.cat([h, a], -1)))
+            return g * h + (1 - g) * a, w
+
+    return MM()
+
+
+def _mm_train(L, m):
+    rng = np.random.default_rng(152)
+    opt = L.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(3):
+        tok = L.T(rng.integers(0, 12, (2, 5)))
+        keys, vals = _t(L, rng.standard_normal((2, 3, 3))), _t(L, rng.standard_normal((2, 3, 5)))
+        pad = L.T(np.array([[False, False, True], [False, False, False]]))
+        h, w = m(tok[:, :-1], keys, vals, pad)
+        out = m.asm(h.reshape(-1, 4), tok[:, 1:].reshape(-1))
+        opt.zero_grad()
+        out.loss.backward()
+        with L.X.no_grad():
+            lp, pred = m.asm.log_prob(h.reshape(-1, 4)), m.asm.predict(h.reshape(-1, 4))
+        yield {"loss": out.loss, "output": out.output, "w": w, "lp": lp, "pred": pred, **snap(m)}
+        opt.step()
+
+
+def test_q52_lstm_proj_mha_kdim_bias_kv_adaptive_softmax():
+    assert port(_mm_build, _mm_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q53 probabilistic regression heads: a deep ensemble of three members (mean and softplus
+# variance) with GaussianNLLLoss(full=True, eps), the mixture's predictive mean and variance;
+# a count head with PoissonNLLLoss(log_input=False, full=True); a HuberLoss(delta=0.5) head; a
+# beta-NLL weighting (variance detached to the power beta); Adam per member.
+
+def _ens_build(L):
+    nn = L.nn
+    return tuple(nn.Sequential(nn.Linear(2, 10), nn.SiLU(), nn.Linear(10, 4)) for _ in range(3))
+
+
+def _ens_train(L, *members):
+    X, F, nn = L.X, L.F, L.nn
+    rng = np.random.default_rng(153)
+    opts = [L.optim.Adam(m.parameters(), lr=1e-2) for m in members]
+    gnll = nn.GaussianNLLLoss(full=True, eps=1e-4)
+    pnll = nn.PoissonNLLLoss(log_input=False, full=True)
+    huber = nn.HuberLoss(delta=0.5)
+    for _ in range(3):
+        x = _t(L, rng.uniform(-2, 2, (8, 2)))
+        y = _t(L, np.sin(x.numpy() if L.is_torch else x.data).sum(1, keepdims=True))
+        counts = _t(L, rng.poisson(3.0, (8, 1)))
+        rec, means, vars_ = {}, [], []
+        for i, (m, opt) in enumerate(zip(members, opts)):
+            out = m(x)
+            mu, var = out[:, :1], F.softplus(out[:, 1:2]) + 1e-6
+            rate = F.softplus(out[:, 2:3]) + 1e-3
+            beta_nll = (0.5 * (X.log(var) + (y - mu) ** 2 / var) * var.detach() ** 0.5).mean()
+            loss = gnll(mu, y, var) + pnll(rate, counts) + huber(out[:, 3:], y) + 0.1 * beta_nll
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            rec[f"loss{i}"] = loss
+            means.append(mu.detach())
+            vars_.append(var.detach())
+        mean = X.stack(means).mean(0)
+        var = (X.stack(vars_) + X.stack(means) ** 2).mean(0) - mean ** 2
+        yield {**rec, "mean": mean, "var": var, **snap(*members)}
+
+
+def test_q53_deep_ensemble_likelihood_losses():
+    assert port(_ens_build, _ens_train) == 3
