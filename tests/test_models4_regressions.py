@@ -3326,3 +3326,224 @@ def _ens_train(L, *members):
 
 def test_q53_deep_ensemble_likelihood_losses():
     assert port(_ens_build, _ens_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q54 semantic segmentation (DeepLab-lite): reflect-padded stem, an ASPP of dilated 3x3 convs and
+# an image-pooling branch (AdaptiveAvgPool2d(1) upsampled by bilinear interpolate), logits
+# upsampled to the label size (align_corners=False), CE over (N, C, H, W) with ignore_index 255
+# and class weights, a soft Dice loss on one_hot labels permuted to channels-first with the
+# ignored pixels masked out; SGD with PolynomialLR (power 0.9).
+
+def _seg_build(L):
+    nn = L.nn
+
+    class ASPP(nn.Module):
+        def __init__(self, c=6):
+            super().__init__()
+            self.branches = nn.ModuleList([nn.Conv2d(c, 4, 1)] + [
+                nn.Conv2d(c, 4, 3, padding=d, dilation=d) for d in (1, 2)])
+            self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(c, 4, 1), nn.ReLU())
+            self.proj = nn.Conv2d(16, 3, 1)
+
+        def forward(self, x):
+            outs = [L.F.relu(b(x)) for b in self.branches]
+            outs.append(L.F.interpolate(self.pool(x), size=x.shape[-2:], mode="bilinear",
+                                        align_corners=False))
+            return self.proj(L.X.cat(outs, 1))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(2, 6, 3, stride=2)
+            self.aspp = ASPP()
+
+        def forward(self, x):
+            h = L.F.relu(self.stem(L.F.pad(x, (1, 1, 1, 1), mode="reflect")))
+            return L.F.interpolate(self.aspp(h), size=x.shape[-2:], mode="bilinear",
+                                   align_corners=False)
+
+    return Net()
+
+
+def _seg_train(L, net):
+    X, F = L.X, L.F
+    rng = np.random.default_rng(154)
+    opt = L.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    sched = L.optim.lr_scheduler.PolynomialLR(opt, total_iters=4, power=0.9)
+    w = _t(L, [1.0, 2.0, 0.5])
+    for _ in range(3):
+        x = _t(L, rng.standard_normal((2, 2, 8, 8)))
+        lab = rng.integers(0, 3, (2, 8, 8))
+        lab[:, :2, :2] = 255
+        y = L.T(lab)
+        logits = net(x)
+        ce = F.cross_entropy(logits, y, weight=w, ignore_index=255)
+        valid = (y != 255)
+        oh = F.one_hot(y.masked_fill(~valid, 0), 3).permute(0, 3, 1, 2).to(logits.dtype)
+        prob = logits.softmax(1) * valid.unsqueeze(1)
+        inter = (prob * oh).sum((0, 2, 3))
+        dice = 1 - ((2 * inter + 1) / (prob.sum((0, 2, 3)) + (oh * valid.unsqueeze(1)).sum((0, 2, 3)) + 1)).mean()
+        loss = ce + dice
+        opt.zero_grad()
+        loss.backward()
+        yield {"ce": ce, "dice": dice, **snap(net)}
+        opt.step()
+        sched.step()
+
+
+def test_q54_deeplab_aspp_segmentation():
+    assert port(_seg_build, _seg_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q55 ESPCN super-resolution: weight-normalised convs (parametrizations.weight_norm, dim 0 and
+# None), sub-pixel upsampling by PixelShuffle(2) and back by PixelUnshuffle for a cycle loss,
+# bicubic interpolate as the baseline, PSNR in dB by log10; Adam with MultiplicativeLR chained
+# to ConstantLR by ChainedScheduler.
+
+def _sr_build(L):
+    nn = L.nn
+    wn = nn.utils.parametrizations.weight_norm
+    return nn.Sequential(wn(nn.Conv2d(1, 8, 5, padding=2)), nn.Tanh(),
+                         wn(nn.Conv2d(8, 4, 3, padding=1), dim=None), nn.PixelShuffle(2))
+
+
+def _sr_train(L, net):
+    X, F, lrs = L.X, L.F, L.optim.lr_scheduler
+    rng = np.random.default_rng(155)
+    opt = L.optim.Adam(net.parameters(), lr=1e-2)
+    sched = lrs.ChainedScheduler([lrs.MultiplicativeLR(opt, lambda e: 0.9),
+                                  lrs.ConstantLR(opt, factor=0.5, total_iters=2)])
+    unshuffle = L.nn.PixelUnshuffle(2)
+    for _ in range(3):
+        hr = _t(L, rng.uniform(size=(2, 1, 8, 8)))
+        lr = F.avg_pool2d(hr, 2)
+        sr = net(lr)
+        base = F.interpolate(lr, scale_factor=2, mode="bicubic", align_corners=False)
+        mse = F.mse_loss(sr, hr)
+        cycle = F.mse_loss(unshuffle(sr).mean(1, keepdim=True), lr)
+        loss = mse + 0.1 * cycle
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        psnr = 10 * X.log10(1 / mse.detach())
+        yield {"psnr": psnr, "base": base, "lr": sched.get_last_lr(), **snap(net)}
+
+
+def test_q55_espcn_pixel_shuffle_weight_norm():
+    assert port(_sr_build, _sr_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q56 text classification: a Kim-style TextCNN (Conv1d of widths 2, 3, 4 over embeddings
+# permuted to channels-first, max over time by max(dim=2).values, dropout by a NumPy mask,
+# concatenation) beside a fastText-style EmbeddingBag(mode='mean') over offsets; pretrained
+# embeddings loaded by from_pretrained(freeze=False); Adagrad.
+
+def _textcnn_build(L):
+    nn = L.nn
+
+    class TextCNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            vecs = L.X.tensor(np.random.default_rng(4).normal(size=(15, 5)))
+            self.emb = nn.Embedding.from_pretrained(vecs, freeze=False, padding_idx=0)
+            self.convs = nn.ModuleList([nn.Conv1d(5, 3, k) for k in (2, 3, 4)])
+            self.bag = nn.EmbeddingBag(15, 4, mode="mean")
+            self.fc = nn.Linear(9 + 4, 2)
+
+        def forward(self, tok, mask, flat, offsets):
+            e = self.emb(tok).permute(0, 2, 1)
+            feats = [L.F.relu(c(e)).max(dim=2).values for c in self.convs]
+            h = L.X.cat(feats, 1) * mask
+            return self.fc(L.X.cat([h, self.bag(flat, offsets)], 1))
+
+    return TextCNN()
+
+
+def _textcnn_train(L, m):
+    rng = np.random.default_rng(156)
+    opt = L.optim.Adagrad(m.parameters(), lr=0.1, lr_decay=0.01)
+    for _ in range(3):
+        tok = rng.integers(1, 15, (3, 7))
+        tok[0, 5:] = 0
+        flat = L.T(rng.integers(0, 15, 10))
+        offsets = L.T(np.array([0, 4, 6]))
+        mask = _t(L, (rng.uniform(size=(3, 9)) > 0.5) / 0.5)
+        logits = m(L.T(tok), mask, flat, offsets)
+        loss = L.F.cross_entropy(logits, L.T(rng.integers(0, 2, 3)))
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, **snap(m)}
+        opt.step()
+
+
+def test_q56_textcnn_embedding_bag():
+    assert port(_textcnn_build, _textcnn_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q57 dense GCN (Kipf & Welling): self loops added by eye, the symmetric normalisation
+# D^-1/2 (A + I) D^-1/2 by pow(-0.5) of the degree with inf masked to 0 (an isolated node),
+# two graph convolutions as adj @ (X @ W) with a Parameter weight and bias, dropout by NumPy
+# masks, log_softmax + NLL on a train mask, accuracy on the rest; Adam with weight decay on the
+# first layer only.
+
+def _gcn_build(L):
+    nn = L.nn
+
+    class GraphConv(nn.Module):
+        def __init__(self, fin, fout):
+            super().__init__()
+            bound = 1 / math.sqrt(fout)
+            rng = np.random.default_rng(fin * 10 + fout)
+            self.weight = nn.Parameter(L.X.tensor(rng.uniform(-bound, bound, (fin, fout))))
+            self.bias = nn.Parameter(L.X.tensor(rng.uniform(-bound, bound, fout)))
+
+        def forward(self, x, adj):
+            return adj @ (x @ self.weight) + self.bias
+
+    class GCN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gc1, self.gc2 = GraphConv(4, 8), GraphConv(8, 3)
+
+        def forward(self, x, adj, m1, m2):
+            h = L.F.relu(self.gc1(x * m1, adj))
+            return L.F.log_softmax(self.gc2(h * m2, adj), dim=1)
+
+    return GCN()
+
+
+def _gcn_train(L, m):
+    X = L.X
+    rng = np.random.default_rng(157)
+    a = (rng.uniform(size=(9, 9)) < 0.3).astype(float)
+    a = np.triu(a, 1)
+    a = a + a.T
+    a[8, :] = a[:, 8] = 0
+    adj = _t(L, a)
+    deg = (adj + X.eye(9)).sum(1)
+    dinv = deg.pow(-0.5)
+    dinv = dinv.masked_fill(X.isinf(dinv), 0.0)
+    norm = dinv.unsqueeze(1) * (adj + X.eye(9)) * dinv.unsqueeze(0)
+    feats, labels = _t(L, rng.standard_normal((9, 4))), L.T(rng.integers(0, 3, 9))
+    train = L.T(np.arange(9) < 6)
+    opt = L.optim.Adam([{"params": m.gc1.parameters(), "weight_decay": 5e-4},
+                        {"params": m.gc2.parameters(), "weight_decay": 0.0}], lr=1e-2)
+    for _ in range(3):
+        m1 = _t(L, (rng.uniform(size=(9, 4)) > 0.5) / 0.5)
+        m2 = _t(L, (rng.uniform(size=(9, 8)) > 0.5) / 0.5)
+        out = m(feats, norm, m1, m2)
+        loss = L.F.nll_loss(out[train], labels[train])
+        opt.zero_grad()
+        loss.backward()
+        acc = (out.argmax(1)[~train] == labels[~train]).double().mean()
+        yield {"loss": loss, "acc": acc, "norm": norm, **snap(m)}
+        opt.step()
+
+
+def test_q57_dense_gcn_normalised_adjacency():
+    assert port(_gcn_build, _gcn_train) == 3
