@@ -3547,3 +3547,71 @@ def _gcn_train(L, m):
 
 def test_q57_dense_gcn_normalised_adjacency():
     assert port(_gcn_build, _gcn_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q58 view-heavy time-series code: sliding windows by Tensor.unfold (dimension, size, step) on a
+# series that requires grad (Tensor.as_strided, the other spelling, is missing here), in-place
+# shape ops on non-leaf
+# tensors (unsqueeze_, transpose_, squeeze_), a preallocated KV cache written by slice
+# assignment under no_grad then read by narrow, a patch embedding with Tensor.unfold twice
+# (PatchTST-style), instance normalisation by hand (RevIN, affine, denormalised outputs);
+# AdamW.
+
+def _ts_build(L):
+    nn = L.nn
+
+    class PatchTST(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rev_w, self.rev_b = nn.Parameter(L.X.ones(2)), nn.Parameter(L.X.zeros(2))
+            self.embed = nn.Linear(4, 6)
+            self.att = nn.Linear(6, 18, bias=False)  # a key bias has a zero gradient (see q14)
+            self.head = nn.Linear(6 * 3, 3)
+
+        def forward(self, x):  # (B, T, C)
+            X = L.X
+            mean = x.mean(1, keepdim=True).detach()
+            std = X.sqrt(x.var(1, keepdim=True, unbiased=False) + 1e-5).detach()
+            x = (x - mean) / std * self.rev_w + self.rev_b
+            x = x.permute(0, 2, 1)  # (B, C, T)
+            patches = x.unfold(-1, 4, 2)  # (B, C, 3, 4)
+            h = self.embed(patches)
+            q, k, v = self.att(h).chunk(3, -1)
+            a = (q @ k.transpose(-1, -2) / math.sqrt(6)).softmax(-1) @ v
+            out = self.head((h + a).flatten(-2))  # (B, C, 3)
+            out = out.transpose(1, 2)
+            out = (out - self.rev_b) / (self.rev_w + 1e-10)
+            return out * std + mean
+
+    return PatchTST()
+
+
+def _ts_train(L, m):
+    X = L.X
+    rng = np.random.default_rng(158)
+    opt = L.optim.AdamW(m.parameters(), lr=1e-2)
+    for _ in range(3):
+        series = _t(L, np.cumsum(rng.standard_normal((2, 11, 2)), 1)).requires_grad_(True)
+        x, y = series[:, :8], series[:, 8:].detach()
+        pred = m(x)
+        win = series.unfold(1, 3, 2)  # (B, 5, C, 3)
+        h = win.sum(-1)
+        h.unsqueeze_(1)
+        h.transpose_(2, 3)
+        h.squeeze_(1)
+        smooth = (h[:, :, 1:] - h[:, :, :-1]).pow(2).mean()
+        loss = L.F.mse_loss(pred, y) + 0.01 * smooth
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, "pred": pred, "series.grad": series.grad, **snap(m)}
+        opt.step()
+    cache = X.zeros(2, 6, 4)
+    with X.no_grad():
+        for pos in range(3):
+            cache[:, pos:pos + 1] = m.embed(_t(L, rng.standard_normal((2, 1, 4))))[..., :4]
+        yield {"cache": cache.narrow(1, 0, 3), "tail": cache.narrow(1, 3, 3)}
+
+
+def test_q58_time_series_views_unfold_inplace_shape_ops():
+    assert port(_ts_build, _ts_train) == 4
