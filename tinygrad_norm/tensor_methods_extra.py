@@ -83,5 +83,4 @@ _METHODS = {"diag": diag, "cross": cross, "multinomial": multinomial, "bernoulli
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)  # a function as a class attribute: self comes first
 Tensor.absolute = Tensor.abs  # torch's alias
-Tensor.is_sparse = False  # torch's flag, read by ported optimizers and clipping code: all dense
 del _name, _fn
