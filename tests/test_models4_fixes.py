@@ -152,3 +152,96 @@ def test_load_and_save_take_torchs_arguments(tmp_path):
         tg.load(path, pickle_module=pickle, weights_only=True)
     with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
         tg.load(path, colour=1)
+
+
+# ---------------------------------------------------------------- amp.GradScaler and autocast
+def _scaler_run(L, dtype):
+    """A loop as torch's AMP recipe writes it: scale, backward, unscale_, clip, step, update;
+    an inf at step 2 (skipped step, backoff), growth after two clean steps."""
+    import warnings
+    rng = np.random.default_rng(7)
+    w0 = rng.standard_normal(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = L.tensor(w0, dtype=dtype, requires_grad=True)
+    opt = L.optim.SGD([p], lr=0.1, momentum=0.9)
+    scaler = L.amp.GradScaler("cpu", init_scale=2.0 ** 10, growth_interval=2)
+    out = []
+    for step in range(6):
+        x = L.tensor(rng.standard_normal(3), dtype=dtype)
+        if step == 2:
+            x = x * float("inf")
+        with np.errstate(invalid="ignore"):  # NumPy's forward warning at inf (documented)
+            loss = ((p * x).sum() - 1.0) ** 2
+        opt.zero_grad()
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        norm = L.nn.utils.clip_grad_norm_([p], 10.0)
+        ret = scaler.step(opt)
+        scaler.update()
+        out.append((scaler.get_scale(), p.detach().numpy().copy(), float(norm), ret,
+                    scaler.state_dict()))
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_grad_scaler_matches_torch(dtype):
+    """torch.amp.GradScaler was missing: an AMP training loop (models4 q59) stopped at
+    ``torch.amp.GradScaler("cpu")``. Scale, skipped step, backoff and growth as torch's CPU one."""
+    got = _scaler_run(tg, getattr(tg, dtype))
+    want = _scaler_run(torch, getattr(torch, dtype))
+    for (s1, p1, n1, r1, d1), (s2, p2, n2, r2, d2) in zip(got, want):
+        assert s1 == s2 and r1 == r2 and d1 == d2
+        np.testing.assert_allclose(p1, p2, rtol=1e-6 if dtype == "float32" else 1e-13)
+        if np.isfinite(n2):
+            np.testing.assert_allclose(n1, n2, rtol=1e-6)
+        else:
+            assert not np.isfinite(n1)
+    assert [g[0] for g in got] == [1024.0, 2048.0, 1024.0, 1024.0, 2048.0, 2048.0]
+
+
+def test_grad_scaler_errors_disabled_and_state_as_torch():
+    import warnings
+    for L in (torch, tg):
+        p = L.nn.Parameter(L.ones(2))
+        opt = L.optim.SGD([p], lr=0.1)
+        s = L.amp.GradScaler("cpu")
+        s.scale(p.sum()).backward()
+        s.unscale_(opt)
+        with pytest.raises(RuntimeError, match="already been called on this optimizer"):
+            s.unscale_(opt)
+        s.step(opt)
+        with pytest.raises(RuntimeError, match="step\\(\\) has already been called"):
+            s.step(opt)
+        with pytest.raises(RuntimeError, match="after step"):
+            s.unscale_(opt)
+        with pytest.raises(RuntimeError, match="Closure use is not currently supported"):
+            L.amp.GradScaler("cpu").step(opt, closure=lambda: 0)
+        s.update()
+        with pytest.raises(AssertionError if L is torch else RuntimeError,
+                           match="No inf checks were recorded"):
+            s.update()
+        s.update(new_scale=8.0)
+        assert s.get_scale() == 8.0
+        with pytest.raises(RuntimeError, match="source state dict is empty"):
+            s.load_state_dict({})
+        fresh = L.amp.GradScaler("cpu")
+        fresh.load_state_dict(s.state_dict())
+        assert fresh.state_dict() == s.state_dict()
+        with pytest.warns(UserWarning, match="CUDA is not available"):
+            off = L.amp.GradScaler()  # torch's default device, without CUDA: disabled
+        assert not off.is_enabled() and off.get_scale() == 1.0 and off.state_dict() == {}
+        loss = p.sum()
+        assert off.scale(loss) is loss
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with L.autocast("cpu", enabled=False):
+                assert (p * 2).dtype == p.dtype
+    with pytest.raises(AssertionError, match="growth factor must be > 1.0"):
+        torch.amp.GradScaler("cpu", growth_factor=1.0)
+    with pytest.raises(ValueError, match="growth factor must be > 1.0"):
+        tg.amp.GradScaler("cpu", growth_factor=1.0)
+    with pytest.raises(ValueError, match="device_type"):
+        tg.autocast(3, enabled=False)
+    with pytest.raises(ValueError, match="mixed precision is not available"):
+        tg.autocast("cpu")

@@ -3615,3 +3615,52 @@ def _ts_train(L, m):
 
 def test_q58_time_series_views_unfold_inplace_shape_ops():
     assert port(_ts_build, _ts_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q59 torch's AMP recipe on the CPU without autocast: amp.GradScaler("cpu") with a small
+# growth_interval, autocast(enabled=False) around the forward, gradient accumulation over two
+# micro-batches of the scaled loss, unscale_ before clip_grad_norm_, a poisoned micro-batch
+# (a skipped step and a backed-off scale), the scaler's state dict saved with the optimizer's
+# and restored into fresh ones; AdamW with a StepLR stepped only after real steps.
+# (amp was missing.)
+
+def _amp_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(4, 8), nn.GELU(), nn.LayerNorm(8), nn.Linear(8, 2))
+
+
+def _amp_train(L, net):
+    rng = np.random.default_rng(159)
+    opt = L.optim.AdamW(net.parameters(), lr=5e-3)
+    sched = L.optim.lr_scheduler.StepLR(opt, 2, 0.5)
+    scaler = L.X.amp.GradScaler("cpu", init_scale=2.0 ** 12, growth_interval=2)
+    for step in range(6):
+        opt.zero_grad(set_to_none=True)
+        for micro in range(2):
+            x, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 2))
+            if step == 3 and micro == 0:
+                x[1, 2] = np.inf
+            with L.X.autocast(device_type="cpu", enabled=False), np.errstate(invalid="ignore"):
+                loss = L.F.mse_loss(net(_t(L, x)), _t(L, y)) / 2
+            scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        norm = L.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        before = scaler.get_scale()
+        scaler.step(opt)
+        scaler.update()
+        if scaler.get_scale() >= before:  # the step was taken
+            sched.step()
+        yield {"scale": L.X.tensor(scaler.get_scale()), "norm": norm, "lr": sched.get_last_lr(),
+               **snap(net)}
+        if step == 4:
+            sd = {"opt": opt.state_dict(), "scaler": scaler.state_dict()}
+            opt = L.optim.AdamW(net.parameters(), lr=5e-3)
+            opt.load_state_dict(sd["opt"])
+            scaler = L.X.amp.GradScaler("cpu")
+            scaler.load_state_dict(sd["scaler"])
+    yield opt_state(opt)
+
+
+def test_q59_amp_grad_scaler_accumulation():
+    assert port(_amp_build, _amp_train) == 7

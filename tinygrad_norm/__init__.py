@@ -87,6 +87,9 @@ __all__ += ["linalg", "det", "inverse", "logdet", "slogdet", "cholesky", "pinver
             "matrix_power", "svd", "matrix_exp", "triangular_solve", "lu_unpack"]
 from . import func  # noqa: E402  (torch.func: functional_call, grad, vjp, jacrev, vmap, ...)
 from . import utils  # noqa: E402  (torch.utils: checkpoint, and data as tinygrad_norm.data)
+from . import amp  # noqa: E402  (torch.amp: GradScaler, and autocast switched off)
+from .amp import autocast  # noqa: E402
+__all__ += ["autocast"]
 
 # torch's top-level runtime switches and seeding (runtime.py, rng_state.py, printing.py), and
 # torch.vmap, which is torch.func.vmap
