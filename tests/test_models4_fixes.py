@@ -245,3 +245,26 @@ def test_grad_scaler_errors_disabled_and_state_as_torch():
         tg.autocast(3, enabled=False)
     with pytest.raises(ValueError, match="mixed precision is not available"):
         tg.autocast("cpu")
+
+
+# ---------------------------------------------------------------- a training script's first lines
+def test_backends_switches_and_cuda_seeding_as_torch_cpu_build():
+    """``torch.backends.cudnn.benchmark = True`` and ``torch.cuda.manual_seed_all(seed)`` open
+    most training scripts; both were AttributeErrors here (models4 q59's preamble)."""
+    for L in (torch, tg):
+        B = L.backends
+        assert (B.cudnn.enabled, B.cudnn.benchmark, B.cudnn.deterministic, B.cudnn.allow_tf32) \
+            == (True, False, False, True)
+        assert B.cuda.matmul.allow_tf32 is False
+        assert B.cudnn.is_available() is False and B.cudnn.version() is None
+        assert B.mps.is_available() is False and B.mps.is_built() is False
+        old = B.cudnn.deterministic
+        try:
+            B.cudnn.deterministic = True
+            assert B.cudnn.deterministic is True
+            with pytest.raises((RuntimeError, TypeError), match="expects a bool, but got int"):
+                B.cudnn.deterministic = 1
+        finally:
+            B.cudnn.deterministic = old
+        assert L.cuda.manual_seed(0) is None and L.cuda.manual_seed_all(0) is None
+        assert L.cuda.empty_cache() is None and L.cuda.is_initialized() is False

@@ -89,6 +89,7 @@ from . import func  # noqa: E402  (torch.func: functional_call, grad, vjp, jacre
 from . import utils  # noqa: E402  (torch.utils: checkpoint, and data as tinygrad_norm.data)
 from . import amp  # noqa: E402  (torch.amp: GradScaler, and autocast switched off)
 from .amp import autocast  # noqa: E402
+from . import backends  # noqa: E402  (torch.backends' cudnn/cuda/mps switches, kept and inert)
 __all__ += ["autocast"]
 
 # torch's top-level runtime switches and seeding (runtime.py, rng_state.py, printing.py), and

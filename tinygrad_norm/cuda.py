@@ -3,7 +3,8 @@
 send it to the CPU."""
 from __future__ import annotations
 
-__all__ = ["is_available", "device_count"]
+__all__ = ["is_available", "device_count", "is_initialized", "manual_seed", "manual_seed_all",
+           "empty_cache"]
 
 
 def is_available():
@@ -14,3 +15,21 @@ def is_available():
 def device_count():
     """0, the number of GPUs this package can use."""
     return 0
+
+
+def is_initialized():
+    """False: no GPU was ever set up."""
+    return False
+
+
+def manual_seed(seed):
+    """Nothing to seed: torch's CPU build takes the call and does nothing too (seed the package
+    generator with ``tinygrad_norm.manual_seed``)."""
+
+
+def manual_seed_all(seed):
+    """As ``manual_seed``: nothing to seed."""
+
+
+def empty_cache():
+    """Nothing cached on a GPU: does nothing, as torch's CPU build."""
