@@ -3664,3 +3664,120 @@ def _amp_train(L, net):
 
 def test_q59_amp_grad_scaler_accumulation():
     assert port(_amp_build, _amp_train) == 7
+
+
+# ----------------------------------------------------------------------------------------------
+# q60 neural spline flow (Durkan et al.'s rational-quadratic coupling): bin widths and heights
+# by softmax with a minimum, knots by cumsum and F.pad(value=0) scaled to [-B, B], derivatives by
+# softplus padded with constants, the bin of each input by searchsorted(right=True) and by the
+# reference code's sum(x >= knots) - 1, the parameters gathered per bin, the forward spline and its
+# log-derivative, identity tails outside the interval by masked assignment; Adam.
+
+def _rq_spline(L, x, w, h, d, bound=3.0):
+    X, F = L.X, L.F
+    K = w.shape[-1]
+    w = 1e-3 + (1 - 1e-3 * K) * F.softmax(w, -1)
+    h = 1e-3 + (1 - 1e-3 * K) * F.softmax(h, -1)
+    cw = F.pad(X.cumsum(w, -1), (1, 0), value=0.0) * 2 * bound - bound
+    ch = F.pad(X.cumsum(h, -1), (1, 0), value=0.0) * 2 * bound - bound
+    # the last knot set to the bound exactly, as the reference code writes it (cumsum rounds)
+    cw = X.cat([cw[..., :-1], cw[..., -1:] * 0 + bound], -1)
+    ch = X.cat([ch[..., :-1], ch[..., -1:] * 0 + bound], -1)
+    d = F.pad(1e-3 + F.softplus(d), (1, 1), value=1.0)
+    inside = (x > -bound) & (x < bound)
+    xi = x.clamp(-bound + 1e-9, bound - 1e-9)
+    idx = X.searchsorted(cw[..., 1:-1].contiguous(), xi.unsqueeze(-1), right=True)
+    idx_bucket = ((xi.unsqueeze(-1) >= cw).sum(-1, keepdim=True) - 1).clamp(0, K - 1)
+    take = lambda t: t.gather(-1, idx).squeeze(-1)  # noqa: E731
+    x0, wk = take(cw), take(cw[..., 1:] - cw[..., :-1])
+    y0, hk = take(ch), take(ch[..., 1:] - ch[..., :-1])
+    d0, d1 = take(d[..., :-1]), take(d[..., 1:])
+    s = hk / wk
+    t = (xi - x0) / wk
+    num = hk * (s * t ** 2 + d0 * t * (1 - t))
+    den = s + (d0 + d1 - 2 * s) * t * (1 - t)
+    y = y0 + num / den
+    dnum = s ** 2 * (d1 * t ** 2 + 2 * s * t * (1 - t) + d0 * (1 - t) ** 2)
+    logdet = X.log(dnum) - 2 * X.log(den)
+    y = X.where(inside, y, x)
+    logdet = X.where(inside, logdet, X.zeros_like(logdet))
+    return y, logdet, idx.squeeze(-1), idx_bucket.squeeze(-1)
+
+
+def _nsf_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 3 * 5 - 1))
+
+
+def _nsf_train(L, net):
+    X = L.X
+    rng = np.random.default_rng(160)
+    opt = L.optim.Adam(net.parameters(), lr=5e-3)
+    for _ in range(3):
+        data = rng.standard_normal((12, 2)) * [1.0, 0.5]
+        data[:, 1] += np.sin(2 * data[:, 0])
+        data[0, 1] = 4.0  # one point in the identity tail
+        x = _t(L, data)
+        p = net(x[:, :1])
+        w, h, d = p[:, :5], p[:, 5:10], p[:, 10:]
+        y, logdet, idx, bucket = _rq_spline(L, x[:, 1], w, h, d)
+        z = X.stack([x[:, 0], y], 1)
+        ll = (-0.5 * z ** 2 - 0.5 * math.log(2 * math.pi)).sum(1) + logdet
+        loss = -ll.mean()
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, "y": y, "idx": idx, "bucket": bucket, **snap(net)}
+        opt.step()
+
+
+def test_q60_neural_spline_flow_searchsorted():
+    assert port(_nsf_build, _nsf_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q61 video and volumes: a C3D-lite with Conv3d, BatchNorm3d, MaxPool3d((1, 2, 2)),
+# AdaptiveAvgPool3d, a 3-D decoder by ConvTranspose3d(output_padding) and nn.Upsample
+# (trilinear, align_corners) for a reconstruction head; CE + MSE; SGD momentum with
+# MultiStepLR.
+
+def _c3d_build(L):
+    nn = L.nn
+
+    class C3D(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Conv3d(1, 4, 3, padding=1, bias=False), nn.BatchNorm3d(4),
+                                     nn.ReLU(), nn.MaxPool3d((1, 2, 2)),
+                                     nn.Conv3d(4, 6, 3, stride=(1, 2, 2), padding=1), nn.ReLU())
+            self.cls = nn.Sequential(nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(6, 3))
+            self.dec = nn.Sequential(nn.ConvTranspose3d(6, 3, 3, stride=(1, 2, 2), padding=1,
+                                                        output_padding=(0, 1, 1)),
+                                     nn.ReLU(),
+                                     nn.Upsample(scale_factor=(1, 2, 2), mode="trilinear",
+                                                 align_corners=True),
+                                     nn.Conv3d(3, 1, 1))
+
+        def forward(self, x):
+            h = self.enc(x)
+            return self.cls(h), self.dec(h)
+
+    return C3D()
+
+
+def _c3d_train(L, m):
+    rng = np.random.default_rng(161)
+    opt = L.optim.SGD(m.parameters(), lr=0.05, momentum=0.9)
+    sched = L.optim.lr_scheduler.MultiStepLR(opt, [1, 2], gamma=0.3)
+    for _ in range(3):
+        x, y = _t(L, rng.standard_normal((2, 1, 3, 8, 8))), L.T(rng.integers(0, 3, 2))
+        logits, rec = m(x)
+        loss = L.F.cross_entropy(logits, y) + L.F.mse_loss(rec, x)
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, "rec": rec, "lr": sched.get_last_lr(), **snap(m)}
+        opt.step()
+        sched.step()
+
+
+def test_q61_c3d_conv3d_transpose3d_trilinear():
+    assert port(_c3d_build, _c3d_train) == 3
