@@ -3304,7 +3304,7 @@ def _ens_train(L, *members):
     huber = nn.HuberLoss(delta=0.5)
     for _ in range(3):
         x = _t(L, rng.uniform(-2, 2, (8, 2)))
-        y = _t(L, np.sin(x.numpy() if L.is_torch else x.data).sum(1, keepdims=True))
+        y = _t(L, np.sin(x.numpy()).sum(1, keepdims=True))
         counts = _t(L, rng.poisson(3.0, (8, 1)))
         rec, means, vars_ = {}, [], []
         for i, (m, opt) in enumerate(zip(members, opts)):
@@ -3781,3 +3781,194 @@ def _c3d_train(L, m):
 
 def test_q61_c3d_conv3d_transpose3d_trilinear():
     assert port(_c3d_build, _c3d_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q62 recommender models: a factorisation machine (first-order EmbeddingBag-free weights by
+# Embedding(.., 1), the pairwise term by the (sum^2 - sum of squares) / 2 trick over field
+# embeddings), NeuMF (GMF product beside an MLP tower on concatenated user/item embeddings, fused
+# by a Linear), the BPR loss -logsigmoid(pos - neg) with NumPy-sampled negatives, L2 on the
+# looked-up embeddings only; Adam, then the top-k items per user under no_grad with the seen
+# items masked to -inf.
+
+def _recsys_build(L):
+    nn = L.nn
+
+    class FM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Embedding(20, 1)
+            self.emb = nn.Embedding(20, 4)
+            self.bias = nn.Parameter(L.X.zeros(1))
+
+        def forward(self, fields):  # (B, F) global feature ids
+            v = self.emb(fields)
+            pair = 0.5 * (v.sum(1).pow(2) - v.pow(2).sum(1)).sum(1)
+            return self.bias + self.lin(fields).sum((1, 2)) + pair
+
+    class NeuMF(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ug, self.ig = nn.Embedding(5, 4), nn.Embedding(8, 4)
+            self.um, self.im = nn.Embedding(5, 4), nn.Embedding(8, 4)
+            self.mlp = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 4), nn.ReLU())
+            self.out = nn.Linear(8, 1)
+
+        def forward(self, u, i):
+            gmf = self.ug(u) * self.ig(i)
+            mlp = self.mlp(L.X.cat([self.um(u), self.im(i)], -1))
+            return self.out(L.X.cat([gmf, mlp], -1)).squeeze(-1)
+
+    return FM(), NeuMF()
+
+
+def _recsys_train(L, fm, ncf):
+    X, F = L.X, L.F
+    rng = np.random.default_rng(162)
+    opt = L.optim.Adam([*fm.parameters(), *ncf.parameters()], lr=1e-2)
+    seen = np.zeros((5, 8), bool)
+    for _ in range(3):
+        fields = L.T(rng.integers(0, 20, (6, 3)))
+        clicks = _t(L, rng.integers(0, 2, 6))
+        fm_loss = F.binary_cross_entropy_with_logits(fm(fields), clicks)
+        u, pos, neg = (L.T(rng.integers(0, n, 6)) for n in (5, 8, 8))
+        seen[u.numpy(), pos.numpy()] = True
+        xp, xn = ncf(u, pos), ncf(u, neg)
+        bpr = -F.logsigmoid(xp - xn).mean()
+        reg = 1e-3 * (ncf.ug(u).pow(2).sum() + ncf.ig(pos).pow(2).sum() + ncf.ig(neg).pow(2).sum())
+        loss = fm_loss + bpr + reg
+        opt.zero_grad()
+        loss.backward()
+        yield {"fm": fm_loss, "bpr": bpr, **snap(fm, ncf)}
+        opt.step()
+    with X.no_grad():
+        users = X.arange(5).repeat_interleave(8)
+        items = X.arange(8).repeat(5)
+        scores = ncf(users, items).view(5, 8).masked_fill(L.T(seen), float("-inf"))
+        yield {"top": scores.topk(3, dim=1).indices, "scores": scores}
+
+
+def test_q62_factorisation_machine_neumf_bpr():
+    assert port(_recsys_build, _recsys_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q63 DQN with prioritized replay and n-step returns: priorities |delta|^alpha in a NumPy table,
+# samples drawn by NumPy from them, importance weights (N p)^-beta normalised by their max,
+# n-step discounted returns built in a Python loop with done masks, a dueling head (value +
+# advantage - mean advantage), Huber loss with reduction='none' weighted per sample, priorities
+# refreshed from the TD errors (detach().abs().cpu().numpy()); Adam with clip_grad_norm_.
+
+def _per_build(L):
+    nn = L.nn
+
+    class Dueling(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(4, 12), nn.ReLU())
+            self.v, self.a = nn.Linear(12, 1), nn.Linear(12, 3)
+
+        def forward(self, s):
+            h = self.body(s)
+            a = self.a(h)
+            return self.v(h) + a - a.mean(1, keepdim=True)
+
+    return Dueling(), Dueling()
+
+
+def _per_train(L, net, target):
+    X, F = L.X, L.F
+    rng = np.random.default_rng(163)
+    target.load_state_dict(net.state_dict())
+    N, n_step, gamma = 16, 3, 0.9
+    S = rng.standard_normal((N + n_step, 4))
+    A, R = rng.integers(0, 3, N + n_step), rng.standard_normal(N + n_step)
+    D = rng.uniform(size=N + n_step) < 0.15
+    prio = np.ones(N)
+    opt = L.optim.Adam(net.parameters(), lr=3e-3)
+    for step in range(4):
+        probs = prio ** 0.6 / (prio ** 0.6).sum()
+        idx = rng.choice(N, 5, p=probs)
+        w = (N * probs[idx]) ** -0.4
+        w = _t(L, w / w.max())
+        ret, alive = X.zeros(5), X.ones(5)
+        for k in range(n_step):
+            ret = ret + alive * gamma ** k * _t(L, R[idx + k])
+            alive = alive * _t(L, ~D[idx + k] * 1.0)
+        with X.no_grad():
+            s_n = _t(L, S[idx + n_step])
+            a_n = net(s_n).argmax(1, keepdim=True)
+            y = ret + alive * gamma ** n_step * target(s_n).gather(1, a_n).squeeze(1)
+        q = net(_t(L, S[idx])).gather(1, L.T(A[idx]).unsqueeze(1)).squeeze(1)
+        td = q - y
+        loss = (w * F.huber_loss(q, y, reduction="none", delta=1.0)).mean()
+        opt.zero_grad()
+        loss.backward()
+        L.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+        opt.step()
+        new = td.detach().abs().cpu().numpy() + 1e-6
+        prio[idx] = new
+        if step == 1:
+            target.load_state_dict(net.state_dict())
+        yield {"loss": loss, "td": td, "prio": X.tensor(prio.copy()), **snap(net, target)}
+
+
+def test_q63_prioritized_replay_nstep_dueling():
+    assert port(_per_build, _per_train) == 4
+
+
+# ----------------------------------------------------------------------------------------------
+# q64 decision transformer: return-to-go, state and action embeddings plus a timestep
+# embedding, interleaved into (R1, s1, a1, R2, ...) tokens by stack(dim=2).reshape, a causal
+# nn.TransformerEncoder (mask from generate_square_subsequent_mask, is_causal=True) with
+# pre-norm GELU layers, actions predicted from the state tokens by reshape/permute; MSE on
+# continuous actions; AdamW with a LambdaLR warm-up and clip_grad_norm_.
+
+def _dt_build(L):
+    nn = L.nn
+
+    class DT(nn.Module):
+        def __init__(self, d=8):
+            super().__init__()
+            self.rtg, self.state, self.action = nn.Linear(1, d), nn.Linear(3, d), nn.Linear(2, d)
+            self.time = nn.Embedding(10, d)
+            self.ln = nn.LayerNorm(d)
+            layer = nn.TransformerEncoderLayer(d, 2, 16, dropout=0.0, activation="gelu",
+                                               batch_first=True, norm_first=True)
+            self.tf = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+            self.head = nn.Sequential(nn.Linear(d, 2), nn.Tanh())
+
+        def forward(self, rtg, states, actions, steps):
+            b, t = states.shape[:2]
+            te = self.time(steps)
+            tok = L.X.stack([self.rtg(rtg) + te, self.state(states) + te,
+                             self.action(actions) + te], dim=2).reshape(b, 3 * t, -1)
+            mask = L.nn.Transformer.generate_square_subsequent_mask(3 * t, dtype=tok.dtype)
+            h = self.tf(self.ln(tok), mask=mask, is_causal=True)
+            h = h.reshape(b, t, 3, -1).permute(0, 2, 1, 3)
+            return self.head(h[:, 1])
+
+    return DT()
+
+
+def _dt_train(L, m):
+    rng = np.random.default_rng(164)
+    opt = L.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=1e-4)
+    sched = L.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 2))
+    for _ in range(3):
+        rew = rng.standard_normal((2, 4))
+        rtg = _t(L, np.cumsum(rew[:, ::-1], 1)[:, ::-1].copy()).unsqueeze(-1)
+        states, actions = _t(L, rng.standard_normal((2, 4, 3))), _t(L, rng.uniform(-1, 1, (2, 4, 2)))
+        steps = L.T(np.tile(np.arange(4), (2, 1)))
+        pred = m(rtg, states, actions, steps)
+        loss = L.F.mse_loss(pred, actions)
+        opt.zero_grad()
+        loss.backward()
+        norm = L.nn.utils.clip_grad_norm_(m.parameters(), 0.25)
+        yield {"loss": loss, "norm": norm, **snap(m)}
+        opt.step()
+        sched.step()
+
+
+def test_q64_decision_transformer_causal_encoder():
+    assert port(_dt_build, _dt_train, rtol=1e-9, atol=1e-11) == 3
