@@ -268,3 +268,71 @@ def test_backends_switches_and_cuda_seeding_as_torch_cpu_build():
             B.cudnn.deterministic = old
         assert L.cuda.manual_seed(0) is None and L.cuda.manual_seed_all(0) is None
         assert L.cuda.empty_cache() is None and L.cuda.is_initialized() is False
+
+
+# ---------------------------------------------------------------- _load_from_state_dict overrides
+def _frozen_bn(L):
+    """torchvision's FrozenBatchNorm2d as detection code copies it: buffers only, and a
+    _load_from_state_dict override that drops the checkpoint's num_batches_tracked."""
+    class FrozenBatchNorm2d(L.nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            for name, fill in (("weight", 1.0), ("bias", 0.0), ("running_mean", 0.0),
+                               ("running_var", 1.0)):
+                self.register_buffer(name, L.full((n,), fill))
+
+        def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                                  missing_keys, unexpected_keys, error_msgs):
+            state_dict.pop(prefix + "num_batches_tracked", None)
+            super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                          missing_keys, unexpected_keys, error_msgs)
+
+        def _save_to_state_dict(self, destination, prefix, keep_vars):
+            super()._save_to_state_dict(destination, prefix, keep_vars)
+            destination[prefix + "frozen"] = L.ones(1)
+
+        def forward(self, x):
+            scale = self.weight * (self.running_var + 1e-5).rsqrt()
+            shift = self.bias - self.running_mean * scale
+            return x * scale.reshape(1, -1, 1, 1) + shift.reshape(1, -1, 1, 1)
+
+    return FrozenBatchNorm2d
+
+
+@pytest.mark.parametrize("lib", ["torch", "tg"])
+def test_load_from_state_dict_and_save_to_state_dict_overrides_run(lib):
+    """Overrides of Module._load_from_state_dict / _save_to_state_dict were never called (the load
+    was planned by module-level code that did not look for them): a FrozenBatchNorm2d loaded from
+    a BatchNorm2d checkpoint failed on the unexpected num_batches_tracked key, and an override
+    that renames a legacy key silently loaded nothing (models4 q65)."""
+    L = torch if lib == "torch" else tg
+    Frozen = _frozen_bn(L)
+    rng = np.random.default_rng(3)
+    trained = L.nn.Sequential(L.nn.Conv2d(1, 2, 3, bias=False), L.nn.BatchNorm2d(2))
+    with L.no_grad():
+        trained[1].running_mean.copy_(L.tensor(rng.standard_normal(2), dtype=L.float32))
+        trained[1].weight.copy_(L.tensor(rng.uniform(0.5, 2, 2), dtype=L.float32))
+    trained[1].num_batches_tracked.fill_(5)
+    frozen = L.nn.Sequential(L.nn.Conv2d(1, 2, 3, bias=False), Frozen(2))
+    res = frozen.load_state_dict(trained.state_dict())  # strict: num_batches_tracked dropped
+    assert not res.missing_keys and not res.unexpected_keys
+    assert list(frozen.state_dict())[-1] == "1.frozen"
+    x = L.tensor(rng.standard_normal((1, 1, 4, 4)), dtype=L.float32)
+    trained.eval()
+    np.testing.assert_allclose(frozen(x).detach().numpy(), trained(x).detach().numpy(),
+                               rtol=1e-6)
+
+    class Renamed(L.nn.Linear):  # a checkpoint from before "gain" became "weight"
+        def _load_from_state_dict(self, state_dict, prefix, *args):
+            if prefix + "gain" in state_dict:
+                state_dict[prefix + "weight"] = state_dict.pop(prefix + "gain")
+            super()._load_from_state_dict(state_dict, prefix, *args)
+
+    m = L.nn.Sequential(Renamed(2, 2))
+    m.load_state_dict({"0.gain": L.ones(2, 2), "0.bias": L.zeros(2)})
+    assert m[0].weight.detach().numpy().tolist() == [[1.0, 1.0], [1.0, 1.0]]
+
+
+def test_load_from_state_dict_outside_a_load_is_refused():
+    with pytest.raises(RuntimeError, match="call load_state_dict"):
+        tg.nn.Linear(2, 2)._load_from_state_dict({}, "", {}, True, [], [], [])

@@ -588,6 +588,26 @@ class Module:
         check = _assigned_source if assign else (lambda key, v, t, reg: _checked_source(key, v, t))
         return load(self, state_dict, strict, assign, check)
 
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        """This module's own entries (parameters, persistent buffers, extra state; not its
+        children's) into ``destination`` under ``prefix``, as PyTorch's: the step
+        ``state_dict()`` runs for every module, which a subclass may override (calling super())
+        to add, rename or drop keys."""
+        from .state_hooks import save_own
+        save_own(self, destination, prefix, keep_vars)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        """The step ``load_state_dict()`` runs for every module, as PyTorch's: this module's load
+        pre-hooks, then its own keys of ``state_dict`` (its copy, which its children's are cut
+        from afterwards) matched to its parameters and buffers, the missing and unexpected ones
+        appended to the lists. A subclass may override it to rename, convert or drop keys
+        before calling super() (torchvision's FrozenBatchNorm2d drops ``num_batches_tracked``).
+        *vs PyTorch:* values are copied after every module was planned, not here."""
+        from .state_hooks import plan_own
+        plan_own(self, state_dict, prefix, local_metadata, missing_keys, unexpected_keys,
+                 error_msgs)
+
     def get_extra_state(self):
         """The module's extra state, saved by ``state_dict()`` under ``prefix + '_extra_state'``
         when a subclass defines this (and ``set_extra_state``), as PyTorch's."""

@@ -69,11 +69,13 @@ def save(root, destination, prefix, keep_vars):
             metadata[p[:-1]] = local[p]
         for hook in _hooks(m, "_state_dict_pre_hooks"):
             hook(m, p, keep_vars)
-        _save_own(m, destination, p, keep_vars)
+        m._save_to_state_dict(destination, p, keep_vars)  # a subclass may override it
     return destination
 
 
-def _save_own(m, destination, p, keep_vars):
+def save_own(m, destination, p, keep_vars):
+    """``Module._save_to_state_dict``: the module's own parameters, persistent buffers and extra
+    state (not its children's)."""
     for k, v in m._parameters.items():
         if v is not None:
             destination[p + k] = v if keep_vars else v.detach()
@@ -117,10 +119,14 @@ def plan(root, state_dict, assign):
         meta = dict(metadata.get(p[:-1], {})) if metadata is not None else {}
         if assign:
             meta["assign_to_params_buffers"] = True
-        for hook in _hooks(m, "_load_state_dict_pre_hooks"):
-            # strict is always True here, as in PyTorch: the keys are always collected
-            hook(m, d, p, meta, True, out.missing, out.unexpected, out.errors)
-        _match_own(m, d, p, out)
+        _PLANS.append(out)  # where Module._load_from_state_dict puts this module's copies
+        try:
+            # strict is always True here, as in PyTorch: the keys are always collected. A
+            # subclass may override the method to rename or drop keys in d (its own copy, which
+            # its children's are then cut from) before calling the base one, as in PyTorch.
+            m._load_from_state_dict(d, p, meta, True, out.missing, out.unexpected, out.errors)
+        finally:
+            _PLANS.pop()
         stack.append((True, name, m, None, path))
         kids = _child_dicts(m, d, p)
         stack.extend(reversed([(False, p + k, c, kids[k], path + (id(m),))
@@ -134,8 +140,18 @@ def _own_state(m):
                     if v is not None and k not in m._non_persistent]
 
 
-def _match_own(m, d, p, out):
-    """Plan the module's own keys; record the missing and unexpected ones in PyTorch's order."""
+_PLANS = []  # the plan being made (a stack: a hook may load another module meanwhile)
+
+
+def plan_own(m, d, p, meta, missing, unexpected, errors):
+    """``Module._load_from_state_dict``: run the module's load pre-hooks, then plan its own keys
+    into the load being planned; record the missing and unexpected ones in PyTorch's order."""
+    if not _PLANS:
+        raise RuntimeError(f"{type(m).__name__}._load_from_state_dict: call load_state_dict() "
+                           f"(this is the per-module step it runs)")
+    out = _PLANS[-1]
+    for hook in _hooks(m, "_load_state_dict_pre_hooks"):
+        hook(m, d, p, meta, True, missing, unexpected, errors)
     own = _own_state(m)
     optional = getattr(m, "_optional_state", ())  # keys a checkpoint may lack (batch norm's
     for k, reg, t in own:                          # counter): the module keeps its value
@@ -143,23 +159,23 @@ def _match_own(m, d, p, out):
         if key in d:
             out.copies.append((key, m, reg, k, t, d[key]))
         elif k not in optional:
-            out.missing.append(key)
+            missing.append(key)
     extra = p + EXTRA_STATE_KEY_SUFFIX
     if _overrides(m, "set_extra_state"):
         if extra in d:
             out.extras.append((m, d[extra]))
         else:
-            out.missing.append(extra)
+            missing.append(extra)
     elif extra in d:
-        out.unexpected.append(extra)
+        unexpected.append(extra)
     names = {k for k, _, _ in own}
     for key in d:
         if not isinstance(key, str):  # only the root's dict can hold one: no module owns it
-            out.unexpected.append(key)
+            unexpected.append(key)
         elif key.startswith(p) and key != extra:
             head, dot, _ = key[len(p):].partition(".")
             if (dot and head not in m._modules) or (not dot and head not in names):
-                out.unexpected.append(key)
+                unexpected.append(key)
 
 
 def _child_dicts(m, d, p):
