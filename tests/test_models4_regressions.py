@@ -3972,3 +3972,79 @@ def _dt_train(L, m):
 
 def test_q64_decision_transformer_causal_encoder():
     assert port(_dt_build, _dt_train, rtol=1e-9, atol=1e-11) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q65 detector fine-tuning with a frozen backbone: a BatchNorm2d backbone trained for two steps,
+# its checkpoint loaded into a copy whose norms are torchvision's FrozenBatchNorm2d (buffers
+# only; its _load_from_state_dict override drops num_batches_tracked), the backbone's first
+# block frozen by requires_grad_(False), a head trained on top with parameter groups of two
+# learning rates; SGD with warm-up by LinearLR. (Overrides of _load_from_state_dict were not
+# called.)
+
+def _frozen_cls(L):
+    class FrozenBatchNorm2d(L.nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            for name, fill in (("weight", 1.0), ("bias", 0.0), ("running_mean", 0.0),
+                               ("running_var", 1.0)):
+                self.register_buffer(name, L.X.full((n,), fill))
+
+        def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                                  missing_keys, unexpected_keys, error_msgs):
+            state_dict.pop(prefix + "num_batches_tracked", None)
+            super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                          missing_keys, unexpected_keys, error_msgs)
+
+        def forward(self, x):
+            scale = self.weight * (self.running_var + 1e-5).rsqrt()
+            shift = self.bias - self.running_mean * scale
+            return x * scale.reshape(1, -1, 1, 1) + shift.reshape(1, -1, 1, 1)
+
+    return FrozenBatchNorm2d
+
+
+def _frozen_build(L):
+    nn = L.nn
+
+    def backbone(norm):
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False), norm(4), nn.ReLU(),
+                             nn.Conv2d(4, 6, 3, stride=2, padding=1, bias=False), norm(6), nn.ReLU())
+
+    head = nn.Sequential(nn.Conv2d(6, 6, 1), nn.ReLU(), nn.Conv2d(6, 5, 1))  # 1 obj + 4 box
+    return backbone(nn.BatchNorm2d), backbone(_frozen_cls(L)), head
+
+
+def _frozen_train(L, pre, bb, head):
+    rng = np.random.default_rng(165)
+    opt = L.optim.SGD(pre.parameters(), lr=0.1)
+    for _ in range(2):
+        x = _t(L, rng.standard_normal((4, 1, 8, 8)))
+        loss = pre(x).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    res = bb.load_state_dict(pre.state_dict())
+    assert not res.missing_keys and not res.unexpected_keys
+    for p in bb[0].parameters():
+        p.requires_grad_(False)
+    opt = L.optim.SGD([{"params": [p for p in bb.parameters() if p.requires_grad], "lr": 0.01},
+                       {"params": head.parameters()}], lr=0.05, momentum=0.9)
+    sched = L.optim.lr_scheduler.LinearLR(opt, start_factor=0.25, total_iters=2)
+    for _ in range(3):
+        x = _t(L, rng.standard_normal((2, 1, 8, 8)))
+        obj, box = _t(L, (rng.uniform(size=(2, 4, 4)) < 0.3) * 1.0), _t(L, rng.uniform(size=(2, 4, 4, 4)))
+        out = head(bb(x))
+        cls = L.F.binary_cross_entropy_with_logits(out[:, 0], obj)
+        reg = (L.F.smooth_l1_loss(out[:, 1:].permute(0, 2, 3, 1), box, reduction="none").sum(-1)
+               * obj).sum() / obj.sum().clamp(min=1)
+        loss = cls + reg
+        opt.zero_grad()
+        loss.backward()
+        yield {"cls": cls, "reg": reg, "lr": sched.get_last_lr(), **snap(bb, head)}
+        opt.step()
+        sched.step()
+
+
+def test_q65_frozen_batchnorm_finetune():
+    assert port(_frozen_build, _frozen_train) == 3
