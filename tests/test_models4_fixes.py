@@ -336,3 +336,37 @@ def test_load_from_state_dict_and_save_to_state_dict_overrides_run(lib):
 def test_load_from_state_dict_outside_a_load_is_refused():
     with pytest.raises(RuntimeError, match="call load_state_dict"):
         tg.nn.Linear(2, 2)._load_from_state_dict({}, "", {}, True, [], [], [])
+
+
+# ---------------------------------------------------------------- torch.nn.modules' layout
+def test_nn_modules_layout_for_base_class_lookups():
+    """``isinstance(m, nn.modules.batchnorm._BatchNorm)`` -- the freeze-BN idiom of detection and
+    segmentation code -- was an AttributeError (no ``nn.modules``; models4 q66), as were
+    ``from torch.nn.modules.conv import _ConvNd`` and ``...modules.utils import _pair``."""
+    from tinygrad_norm.nn.modules.batchnorm import _BatchNorm, _NormBase
+    from tinygrad_norm.nn.modules.conv import _ConvNd
+    from tinygrad_norm.nn.modules.loss import _Loss
+    from tinygrad_norm.nn.modules.utils import _pair, _single, _triple
+    T, G = torch.nn, tg.nn
+    for name in ("BatchNorm1d", "BatchNorm2d", "SyncBatchNorm", "InstanceNorm2d", "LayerNorm",
+                 "GroupNorm", "Conv2d", "ConvTranspose2d", "Linear", "CrossEntropyLoss"):
+        t_cls, g_cls = getattr(T, name), getattr(G, name)
+        for t_base, g_base in ((torch.nn.modules.batchnorm._BatchNorm, _BatchNorm),
+                               (torch.nn.modules.batchnorm._NormBase, _NormBase),
+                               (torch.nn.modules.conv._ConvNd, _ConvNd),
+                               (torch.nn.modules.loss._Loss, _Loss)):
+            assert issubclass(t_cls, t_base) == issubclass(g_cls, g_base), (name, t_base)
+    # every class torch keeps in a file is in ours, where this package has the class
+    for file in ("batchnorm", "instancenorm", "normalization", "conv", "linear", "activation",
+                 "loss", "pooling", "rnn", "sparse", "transformer", "container", "dropout",
+                 "padding", "module"):
+        t_sub, g_sub = getattr(torch.nn.modules, file), getattr(tg.nn.modules, file)
+        for n in getattr(t_sub, "__all__", []):
+            if hasattr(G, n):
+                assert getattr(g_sub, n) is getattr(G, n), (file, n)
+    assert tg.nn.modules.Linear is G.Linear
+    for t_fn, g_fn in ((torch.nn.modules.utils._pair, _pair),
+                       (torch.nn.modules.utils._single, _single),
+                       (torch.nn.modules.utils._triple, _triple)):
+        for v in (3, (1, 2), [4, 5, 6]):
+            assert t_fn(v) == g_fn(v)

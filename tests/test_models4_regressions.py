@@ -4048,3 +4048,62 @@ def _frozen_train(L, pre, bb, head):
 
 def test_q65_frozen_batchnorm_finetune():
     assert port(_frozen_build, _frozen_train) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# q66 batch-norm variants a training script switches between: momentum=None (a cumulative
+# average of the batch statistics), track_running_stats=False (batch statistics in eval too),
+# affine=False, SyncBatchNorm.convert_sync_batchnorm on one process, a backbone whose train()
+# override keeps its norms in eval mode with frozen affine parameters (the "freeze BN" idiom),
+# BatchNorm1d on (N, C, L) input; SGD.
+
+def _bnvar_build(L):
+    nn = L.nn
+
+    class Backbone(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(2, 4, 3, padding=1, bias=False)
+            self.bn = nn.BatchNorm1d(4)
+            for p in self.bn.parameters():
+                p.requires_grad_(False)
+
+        def train(self, mode=True):
+            super().train(mode)
+            for m in self.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+            return self
+
+        def forward(self, x):
+            return L.F.relu(self.bn(self.conv(x)))
+
+    net = nn.Sequential(Backbone(), nn.Conv1d(4, 4, 1, bias=False), nn.BatchNorm1d(4, momentum=None),
+                        nn.ReLU(), nn.Conv1d(4, 3, 1, bias=False),
+                        nn.BatchNorm1d(3, track_running_stats=False, affine=False),
+                        nn.Flatten(), nn.Linear(3 * 6, 2))
+    return nn.SyncBatchNorm.convert_sync_batchnorm(net)
+
+
+def _bnvar_train(L, net):
+    rng = np.random.default_rng(166)
+    with L.X.no_grad():
+        net[0].bn.running_mean.copy_(_t(L, rng.standard_normal(4)))
+    opt = L.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=0.05, momentum=0.9)
+    net.train()
+    assert not net[0].bn.training and net[2].training
+    for _ in range(3):
+        x, y = _t(L, rng.standard_normal((5, 2, 6))), L.T(rng.integers(0, 2, 5))
+        loss = L.F.cross_entropy(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        yield {"loss": loss, **snap(net)}
+        opt.step()
+    net.eval()
+    with L.X.no_grad():
+        yield {"eval": net(x), "types": L.X.tensor([type(m).__name__ == "SyncBatchNorm"
+                                                    for m in net.modules()])}
+
+
+def test_q66_batchnorm_variants_freeze_bn():
+    assert port(_bnvar_build, _bnvar_train) == 4
