@@ -370,3 +370,57 @@ def test_nn_modules_layout_for_base_class_lookups():
                        (torch.nn.modules.utils._triple, _triple)):
         for v in (3, (1, 2), [4, 5, 6]):
             assert t_fn(v) == g_fn(v)
+
+
+# ---------------------------------------------------------------- torch's import paths
+def test_torch_import_paths_give_the_packages_own_objects():
+    """``from torch.utils.data.dataset import IterableDataset`` ran dataset.py a second time under
+    the utils.data name: a second IterableDataset class, so DataLoader took a stream subclassing
+    it for the array form ("X must hold real numbers"). ``torch.nn.parameter``,
+    ``torch.optim.optimizer`` (custom optimizers import ``Optimizer, required`` from there) and
+    ``torch.utils.data.dataloader`` were missing."""
+    import importlib
+    from tinygrad_norm.utils.data.dataset import IterableDataset
+    pairs = [("tinygrad_norm.utils.data.dataset", "IterableDataset", tg.data.IterableDataset),
+             ("tinygrad_norm.utils.data.sampler", "Sampler", tg.data.Sampler),
+             ("tinygrad_norm.utils.data.dataloader", "DataLoader", tg.data.DataLoader),
+             ("tinygrad_norm.utils.data.dataloader", "default_collate", tg.data.default_collate),
+             ("tinygrad_norm.nn.parameter", "Parameter", tg.nn.Parameter),
+             ("tinygrad_norm.optim.optimizer", "Optimizer", tg.optim.Optimizer),
+             ("tinygrad_norm.optim.optimizer", "required", tg.optim.required),
+             ("tinygrad_norm.autograd.variable", "Variable", tg.autograd.Variable)]
+    for path, name, obj in pairs:
+        assert getattr(importlib.import_module(path), name) is obj, (path, name)
+        torch_path = path.replace("tinygrad_norm", "torch")
+        assert hasattr(importlib.import_module(torch_path), name), torch_path
+
+    class Stream(IterableDataset):
+        def __iter__(self):
+            return iter([np.float32(i) for i in range(5)])
+
+    batches = list(tg.data.DataLoader(Stream(), batch_size=2))
+    assert [b.numpy().tolist() for b in batches] == [[0.0, 1.0], [2.0, 3.0], [4.0]]
+
+
+def test_variable_as_torch_legacy_wrapper():
+    """``torch.autograd.Variable``, in much pre-0.4 code, was missing."""
+    import warnings
+    for L in (torch, tg):
+        V = L.autograd.Variable
+        t = L.ones(2)
+        v = V(t, requires_grad=True)
+        assert v is not t and v.requires_grad and not t.requires_grad and v.is_leaf
+        assert isinstance(t, V) and isinstance(v, L.Tensor)
+        x = L.ones(2, requires_grad=True)
+        y = V(x * 2)
+        assert y.grad_fn is None and y.is_leaf and not y.requires_grad
+        (v * 3).sum().backward()
+        assert v.grad.tolist() == [3.0, 3.0]
+        with pytest.warns(UserWarning, match="volatile was removed"):
+            V(t, volatile=True)
+        with pytest.raises(TypeError, match="Variable data has to be a tensor, but got list"):
+            V([1.0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            v.data[0] = 5.0  # shares memory with t, as torch's
+        assert float(t[0]) == 5.0

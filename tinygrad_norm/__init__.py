@@ -53,6 +53,7 @@ _ag.function, _ag.functional = _agfn, _agf
 from . import anomaly_mode as _am  # torch.autograd.detect_anomaly and its mode switches
 _ag.detect_anomaly, _ag.set_detect_anomaly = _am.detect_anomaly, _am.set_detect_anomaly
 from . import forward_ad as _fwad  # noqa: F401  (binds autograd.forward_ad, torch's spelling)
+from . import autograd_variable as _agv  # noqa: F401  (binds autograd.Variable, legacy code's)
 for _name, _mod in (("function", _agfn), ("functional", _agf)):  # import ...autograd.functional
     _sys.modules[f"{_ag.__name__}.{_name}"] = _mod
 
