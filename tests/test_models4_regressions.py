@@ -7,7 +7,8 @@ parameters, buffers, learning rates and optimizer state are compared at 1e-10. T
 exercise what models3's did not: flows (slogdet, actnorm, masked autoregressive layers), vector
 quantisation, policy-gradient and actor-critic RL, contrastive and distillation losses, KV-cached
 generation, checkpointing, input derivatives (PINN), Fisher penalties, sparse embeddings, SWA and
-the cyclic schedulers. The regressions for the bugs they found are in tests/test_models4_fixes.py."""
+the cyclic schedulers. The regressions for the bugs they found are in
+tests/test_models4_fixes.py."""
 from __future__ import annotations
 
 import copy
@@ -812,7 +813,8 @@ def test_q10_moco_queue_momentum_encoder():
 # with BatchNorm, Dropout (masks from NumPy, applied by hand as pix2pix keeps dropout as noise)
 # and ReLU up, skips by cat on channels, tanh out), a PatchGAN discriminator on the cat of input
 # and output (convs before a BatchNorm bias-free, as pix2pix's: a bias there has an analytically
-# zero gradient whose rounding noise Adam would amplify), BCE-with-logits against ones_like/zeros_like patches, L1 weighted 100, the fake
+# zero gradient whose rounding noise Adam would amplify), BCE-with-logits against
+# ones_like/zeros_like patches, L1 weighted 100, the fake
 # detached for D; two Adams betas (0.5, 0.999).
 
 def _pix_build(L):
@@ -3383,7 +3385,8 @@ def _seg_train(L, net):
         oh = F.one_hot(y.masked_fill(~valid, 0), 3).permute(0, 3, 1, 2).to(logits.dtype)
         prob = logits.softmax(1) * valid.unsqueeze(1)
         inter = (prob * oh).sum((0, 2, 3))
-        dice = 1 - ((2 * inter + 1) / (prob.sum((0, 2, 3)) + (oh * valid.unsqueeze(1)).sum((0, 2, 3)) + 1)).mean()
+        union = prob.sum((0, 2, 3)) + (oh * valid.unsqueeze(1)).sum((0, 2, 3))
+        dice = 1 - ((2 * inter + 1) / (union + 1)).mean()
         loss = ce + dice
         opt.zero_grad()
         loss.backward()

@@ -1,7 +1,8 @@
 """torch's Tensor methods that this package had only as top-level functions (``x.diag()``,
 ``x.cross(y)``, ``x.dist(y)``, ``x.multinomial(n)``...), bound as methods, and torch's layout
 and cast methods ported code calls: ``is_contiguous``, ``stride``, ``ndimension``, ``byte``,
-``char``, ``short``, ``to_dense``. Each method is the function with the tensor as its first argument."""
+``char``, ``short``, ``to_dense``. Each method is the function with the tensor as its first
+argument."""
 from __future__ import annotations
 
 import numbers
