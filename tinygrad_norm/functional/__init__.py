@@ -14,6 +14,7 @@ from .embedding_bag import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from .multi_head_attention import *  # noqa: F401,F403
 from .conv1d import *  # noqa: F401,F403
 from .conv_transpose import *  # noqa: F401,F403
 from .interpolate import *  # noqa: F401,F403
