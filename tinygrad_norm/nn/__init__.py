@@ -39,3 +39,4 @@ from .sync_batchnorm import *  # noqa: F401,F403
 from .cross_map_lrn import *  # noqa: F401,F403
 from .data_parallel import *  # noqa: F401,F403
 from .deprecated_losses import *  # noqa: F401,F403
+from .linear_cross_entropy import *  # noqa: F401,F403
