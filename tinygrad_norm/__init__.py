@@ -144,6 +144,12 @@ from .anomaly_mode import (is_anomaly_check_nan_enabled, is_anomaly_enabled,  # 
                            set_anomaly_enabled)
 __all__ += ["is_anomaly_enabled", "is_anomaly_check_nan_enabled", "set_anomaly_enabled"]
 
+# torch's top-level recurrent functions (torch.lstm, torch.gru_cell, ...), embedding_bag and
+# conv_tbc, over nn's and functional's code (imported at first use)
+from . import torch_nn_spellings as _tns  # noqa: E402
+from .torch_nn_spellings import *  # noqa: F401,F403,E402
+__all__ += _tns.__all__
+
 # torch's submodules as attributes (`tg.nn.Linear`, `tg.optim.SGD`), imported at first use so
 # that `import tinygrad_norm` stays cheap (nn and optim load functional, which the core does not)
 _LAZY_SUBMODULES = ("nn", "optim", "functional", "data", "viz", "models", "training", "bench",
