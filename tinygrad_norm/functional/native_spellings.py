@@ -19,7 +19,8 @@ __all__ = ["conv_tbc", "native_channel_shuffle"]
 
 
 def native_channel_shuffle(input, groups):
-    """``channel_shuffle``'s values and checks, as torch's native kernel."""
+    """``channel_shuffle``'s values and checks, as torch's native kernel; differentiable
+    (torch 2.13 has no derivative for it)."""
     return channel_shuffle(input, groups)
 
 
@@ -80,7 +81,9 @@ def _aten_embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode
         counted &= idx != padding_idx
     counts = np.bincount(bag[counted], minlength=n_bags)[:n_bags].astype(np.int64)
     if mode == 0:
-        return (out, Tensor(offset2bag), Tensor(np.zeros(n_bags, np.int64)),
+        # torch's CPU kernel skips offset2bag on its fast sum path: float32 rows, no padding
+        fast = weight.dtype == np.float32 and padding_idx is None
+        return (out, Tensor(offset2bag[:0] if fast else offset2bag), Tensor(np.zeros(n_bags, np.int64)),
                 Tensor(np.zeros(n_bags, np.int64)))
     if mode == 1:
         return out, Tensor(offset2bag), Tensor(counts), Tensor(counts.copy())
