@@ -30,6 +30,7 @@ from .pooling_extra import *  # noqa: F401,F403
 from .rrelu import *  # noqa: F401,F403
 from .bilinear import *  # noqa: F401,F403
 from .channel_shuffle import *  # noqa: F401,F403
+from .uninitialized_params import *  # noqa: F401,F403
 from .lazy import *  # noqa: F401,F403
 from .lazy_conv import *  # noqa: F401,F403
 from .lazy_norm import *  # noqa: F401,F403
@@ -40,3 +41,4 @@ from .cross_map_lrn import *  # noqa: F401,F403
 from .data_parallel import *  # noqa: F401,F403
 from .deprecated_losses import *  # noqa: F401,F403
 from .linear_cross_entropy import *  # noqa: F401,F403
+from .deprecated_container import *  # noqa: F401,F403

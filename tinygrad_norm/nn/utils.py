@@ -242,3 +242,13 @@ for _name, _names in (("clip_grad", ("clip_grad_norm_", "clip_grad_value_",
     _sys.modules[_mod.__name__] = _mod
 _sys.modules[f"{__name__}.memory_format"] = memory_format
 __all__ += ["convert_conv2d_weight_memory_format", "convert_conv3d_weight_memory_format"]
+
+
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Deprecated: ``clip_grad_norm_``, with torch's FutureWarning."""
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
+__all__ += ["clip_grad_norm"]
