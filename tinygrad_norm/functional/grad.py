@@ -16,8 +16,7 @@ from .conv import conv2d
 from .conv1d import conv1d
 from .conv3d import conv3d
 
-__all__ = ["conv1d_input", "conv1d_weight", "conv2d_input", "conv2d_weight", "conv3d_input",
-           "conv3d_weight"]
+# no __all__: these names live in F.grad (torch.nn.grad), not in F itself
 
 
 def _size(size, fn, name, dims):
