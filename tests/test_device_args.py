@@ -239,6 +239,7 @@ MODULES = {  # name -> constructor arguments before device
     "TransformerEncoderLayer": (4, 2, 8), "TransformerDecoderLayer": (4, 2, 8),
     "Transformer": (4, 2, 1, 1, 8),
     "AdaptiveLogSoftmaxWithLoss": (16, 10, [3, 6]),
+    "LinearCrossEntropyLoss": (3, 4),
 }
 RNNS = {"RNN": (3, 4, 2), "LSTM": (3, 4, 2), "GRU": (3, 4, 2)}  # torch's are (*args, **kwargs)
 ALL_MODULES = {**MODULES, **RNNS}
