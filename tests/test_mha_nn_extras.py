@@ -211,3 +211,20 @@ def test_nn_grad_errors():
         nn.grad.conv1d_input((2, 6), w, g)
     with pytest.raises(TypeError, match="argument 'weight' must be Tensor"):
         nn.grad.conv1d_input((1, 2, 5), None, g)
+
+
+def test_factory_kwargs_as_torch(torch):
+    for kw in (None, {}, {"dtype": np.float32}, {"device": "cpu", "factory_kwargs": {"dtype": 1}}):
+        assert nn.factory_kwargs(kw) == torch.nn.factory_kwargs(kw)
+    for kw, words in (({"bias": True}, "unexpected kwargs {'bias'}"),
+                      ({"dtype": 1, "factory_kwargs": {"dtype": 2}},
+                       "dtype specified twice, in **kwargs and in factory_kwargs")):
+        with pytest.raises(TypeError, match=words.replace("*", "\\*")):
+            nn.factory_kwargs(kw)
+        with pytest.raises(TypeError, match=words.replace("*", "\\*")):
+            torch.nn.factory_kwargs(kw)
+
+
+def test_grid_sample_tables_as_torch(torch):
+    assert F.GRID_SAMPLE_INTERPOLATION_MODES == torch.nn.functional.GRID_SAMPLE_INTERPOLATION_MODES
+    assert F.GRID_SAMPLE_PADDING_MODES == torch.nn.functional.GRID_SAMPLE_PADDING_MODES

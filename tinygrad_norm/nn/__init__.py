@@ -45,3 +45,4 @@ from .deprecated_container import *  # noqa: F401,F403
 from ..functional import grad  # noqa: E402  (torch.nn.grad, the same module as F.grad)
 _sys.modules.setdefault(__name__ + ".grad", grad)
 from . import parameter  # noqa: F401,E402  (torch.nn.parameter's names)
+from .factory import *  # noqa: F401,F403,E402
