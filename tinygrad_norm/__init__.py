@@ -158,3 +158,10 @@ from .tensor_facts import *  # noqa: F401,F403,E402
 from .put import *  # noqa: F401,F403,E402
 from .method_bindings import *  # noqa: F401,F403,E402
 __all__ += [*_di.__all__, *_tf.__all__, *_pt.__all__, *_mb.__all__]
+from . import random_fills as _rf, runtime_flags as _rfl  # noqa: E402
+from .random_fills import *  # noqa: F401,F403,E402
+from .runtime_flags import *  # noqa: F401,F403,E402
+__all__ += [*_rf.__all__, *_rfl.__all__]
+from . import view_copies as _vc  # noqa: E402
+from .view_copies import *  # noqa: F401,F403,E402
+__all__ += _vc.__all__
