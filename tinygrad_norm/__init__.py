@@ -165,3 +165,6 @@ __all__ += [*_rf.__all__, *_rfl.__all__]
 from . import view_copies as _vc  # noqa: E402
 from .view_copies import *  # noqa: F401,F403,E402
 __all__ += _vc.__all__
+from . import native_norms as _nn_  # noqa: E402
+from .native_norms import *  # noqa: F401,F403,E402
+__all__ += _nn_.__all__
