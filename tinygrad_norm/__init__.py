@@ -168,3 +168,6 @@ __all__ += _vc.__all__
 from . import native_norms as _nn_  # noqa: E402
 from .native_norms import *  # noqa: F401,F403,E402
 __all__ += _nn_.__all__
+from . import creation_more as _cm  # noqa: E402
+from .creation_more import *  # noqa: F401,F403,E402
+__all__ += _cm.__all__
