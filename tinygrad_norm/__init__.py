@@ -171,3 +171,7 @@ __all__ += _nn_.__all__
 from . import creation_more as _cm  # noqa: E402
 from .creation_more import *  # noqa: F401,F403,E402
 __all__ += _cm.__all__
+from . import linalg_deprecated as _ld, lowrank as _lr  # noqa: E402
+from .linalg_deprecated import *  # noqa: F401,F403,E402
+from .lowrank import *  # noqa: F401,F403,E402
+__all__ += [*_ld.__all__, *_lr.__all__]
