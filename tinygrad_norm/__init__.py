@@ -175,3 +175,6 @@ from . import linalg_deprecated as _ld, lowrank as _lr  # noqa: E402
 from .linalg_deprecated import *  # noqa: F401,F403,E402
 from .lowrank import *  # noqa: F401,F403,E402
 __all__ += [*_ld.__all__, *_lr.__all__]
+from . import histogramdd as _hdd  # noqa: E402
+from .histogramdd import histogramdd  # noqa: F401,E402
+__all__ += _hdd.__all__
