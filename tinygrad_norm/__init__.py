@@ -178,3 +178,5 @@ __all__ += [*_ld.__all__, *_lr.__all__]
 from . import histogramdd as _hdd  # noqa: E402
 from .histogramdd import histogramdd  # noqa: F401,E402
 __all__ += _hdd.__all__
+from .segment_reduce import segment_reduce  # noqa: E402
+__all__ += ["segment_reduce"]
