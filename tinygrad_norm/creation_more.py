@@ -36,13 +36,11 @@ def _number(v, fn, name):
     return v
 
 
-def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):  # noqa: A001
+def range(start, end, step=1, *, dtype=None, device=None, requires_grad=False):  # noqa: A001
     """``floor((end - start) / step) + 1`` values from ``start`` by ``step``, ``end`` included
     when reached, as the deprecated ``torch.range`` (with its warning): the default float
-    dtype unless ``dtype`` is given, whatever the arguments' types. ``range(end)`` counts from
-    0."""
-    if end is None:
-        start, end = 0, start
+    dtype unless ``dtype`` is given, whatever the arguments' types. ``end`` is required, as in
+    torch."""
     start, end, step = (_number(v, "range", n) for v, n in ((start, "start"), (end, "end"),
                                                             (step, "step")))
     warnings.warn("torch.range is deprecated and will be removed in a future release because "
