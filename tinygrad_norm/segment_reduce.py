@@ -71,8 +71,12 @@ def segment_reduce(data, reduce, *, lengths=None, indices=None, offsets=None, ax
     out = base.scatter_reduce(axis, index, part, how, include_self=True)
     if reduce != "mean":
         return out
-    count = Tensor._wrap(L.astype(data.dtype).reshape([-1 if d == axis else 1
-                                                       for d in range(data.ndim)]))
+    # an empty segment's count read as NaN (0 / NaN is NaN, without NumPy's 0 / 0 warning) or,
+    # where initial fills it below, as 1
+    filler = np.nan if initial is None else 1.0
+    count = np.where(L == 0, filler, L).astype(data.dtype)
+    mean = out / Tensor._wrap(count.reshape([-1 if d == axis else 1 for d in range(data.ndim)]))
     if initial is None:
-        return out / count  # an empty segment: 0 / 0, NaN, as torch's
-    return (out / count).masked_fill(Tensor._wrap(count.numpy() == 0), float(initial))
+        return mean
+    empty = (L == 0).reshape([-1 if d == axis else 1 for d in range(data.ndim)])
+    return mean.masked_fill(Tensor._wrap(np.broadcast_to(empty, mean.shape)), float(initial))
