@@ -22,7 +22,7 @@ def _both(arrays, dtype, torch):
     return ours, theirs
 
 
-def _compare(outs, refs, ins, tins, dtype, rtol):
+def _compare(torch, outs, refs, ins, tins, dtype, rtol):
     """Every output's values; the first output's input gradients under a random upstream."""
     for o, r in zip(outs, refs):
         assert o.dtype == dtype and o.shape == tuple(r.shape)
@@ -30,7 +30,7 @@ def _compare(outs, refs, ins, tins, dtype, rtol):
         assert o is outs[0] or not o.requires_grad  # saved statistics are off the tape
     g = R.standard_normal(outs[0].shape).astype(dtype)
     outs[0].backward(tg.tensor(g))
-    grads = __import__("torch").autograd.grad(refs[0], tins, __import__("torch").tensor(g))
+    grads = torch.autograd.grad(refs[0], tins, torch.tensor(g))
     for x, gt in zip(ins, grads):
         np.testing.assert_allclose(x.grad.numpy(), gt.numpy(), rtol=rtol, atol=rtol)
 
@@ -46,7 +46,7 @@ def test_native_batch_norm_training(torch, dtype, rtol, affine):
     outs = tg.native_batch_norm(x, *args, rm, rv, True, 0.2, 1e-5)
     refs = torch.native_batch_norm(tx, *targs, trm, trv, True, 0.2, 1e-5)
     ins, tins = ([x, w, b], [tx, tw, tb]) if affine else ([x], [tx])
-    _compare(outs, refs, ins, tins, dtype, rtol)
+    _compare(torch, outs, refs, ins, tins, dtype, rtol)
     np.testing.assert_allclose(rm.numpy(), trm.numpy(), rtol=rtol, atol=rtol)
     np.testing.assert_allclose(rv.numpy(), trv.numpy(), rtol=rtol, atol=rtol)
 
@@ -76,7 +76,7 @@ def test_native_layer_norm(torch, dtype, rtol, shape):
     (x, tw_, tb_), (tx, tw, tb) = _both([X, w, b], dtype, torch)
     outs = tg.native_layer_norm(x, shape, tw_, tb_, 1e-5)
     refs = torch.native_layer_norm(tx, shape, tw, tb, 1e-5)
-    _compare(outs, refs, [x, tw_, tb_], [tx, tw, tb], dtype, rtol)
+    _compare(torch, outs, refs, [x, tw_, tb_], [tx, tw, tb], dtype, rtol)
 
 
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-10), (np.float32, 1e-4)])
@@ -85,7 +85,7 @@ def test_native_group_norm(torch, dtype, rtol, groups):
     (x, w, b), (tx, tw, tb) = _both([X, W, B], dtype, torch)
     outs = tg.native_group_norm(x, w, b, 4, 3, 5, groups, 1e-5)
     refs = torch.native_group_norm(tx, tw, tb, 4, 3, 5, groups, 1e-5)
-    _compare(outs, refs, [x, w, b], [tx, tw, tb], dtype, rtol)
+    _compare(torch, outs, refs, [x, w, b], [tx, tw, tb], dtype, rtol)
 
 
 def test_native_group_norm_errors(torch):

@@ -237,7 +237,8 @@ SPD = POS @ POS.T + 3 * np.eye(3)
 METHODS = {
     "hardshrink": ([X], lambda m, x: x.hardshrink(0.3)),
     "prelu": ([X, np.array([0.25])], lambda m, x, w: x.prelu(w)),
-    "cholesky_inverse": ([np.linalg.cholesky(SPD)], lambda m, x: x.tril().cholesky_inverse()),  # (the upper half unread)
+    # (tril: the upper half is never read, and torch's gradient there is not ours)
+    "cholesky_inverse": ([np.linalg.cholesky(SPD)], lambda m, x: x.tril().cholesky_inverse()),
     "cholesky_solve": ([R.standard_normal((3, 2)), np.linalg.cholesky(SPD)],
                        lambda m, b, L: b.cholesky_solve(L.tril())),
     "select_scatter": ([X, R.standard_normal((3, 5))],

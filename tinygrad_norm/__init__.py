@@ -151,7 +151,8 @@ def __getattr__(name):
 
 # missing5: torch's remaining top-level names and Tensor methods (dtype limits, memory facts,
 # legacy methods, put, split spellings, in-place spellings, ...); modules of one job each
-from . import dtype_info as _di, tensor_facts as _tf, put as _pt, method_bindings as _mb  # noqa: E402
+from . import dtype_info as _di, tensor_facts as _tf  # noqa: E402
+from . import put as _pt, method_bindings as _mb  # noqa: E402
 from . import tensor_legacy as _tl, inplace_more as _im  # noqa: F401,E402  (methods only)
 from .dtype_info import *  # noqa: F401,F403,E402
 from .tensor_facts import *  # noqa: F401,F403,E402
