@@ -55,6 +55,9 @@ FUNCS = {
     "kaiser_window": ((5,), {}, False),
     "tril_indices": ((3, 3), {}, False),
     "triu_indices": ((3, 3), {}, False),
+    "empty_strided": (((2, 3), (1, 2)), {}, False),
+    "empty_permuted": (((2, 3), (1, 0)), {}, False),
+    "range": ((0, 3), {}, False),
 }
 
 METHODS = {  # Tensor.<name>(X, *args)

@@ -161,3 +161,36 @@ def __getattr__(name):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+# missing5: torch's remaining top-level names and Tensor methods (dtype limits, memory facts,
+# legacy methods, put, split spellings, in-place spellings, ...); modules of one job each
+from . import dtype_info as _di, tensor_facts as _tf  # noqa: E402
+from . import put as _pt, method_bindings as _mb  # noqa: E402
+from . import tensor_legacy as _tl, inplace_more as _im  # noqa: F401,E402  (methods only)
+from .dtype_info import *  # noqa: F401,F403,E402
+from .tensor_facts import *  # noqa: F401,F403,E402
+from .put import *  # noqa: F401,F403,E402
+from .method_bindings import *  # noqa: F401,F403,E402
+__all__ += [*_di.__all__, *_tf.__all__, *_pt.__all__, *_mb.__all__]
+from . import random_fills as _rf, runtime_flags as _rfl  # noqa: E402
+from .random_fills import *  # noqa: F401,F403,E402
+from .runtime_flags import *  # noqa: F401,F403,E402
+__all__ += [*_rf.__all__, *_rfl.__all__]
+from . import view_copies as _vc  # noqa: E402
+from .view_copies import *  # noqa: F401,F403,E402
+__all__ += _vc.__all__
+from . import native_norms as _nn_  # noqa: E402
+from .native_norms import *  # noqa: F401,F403,E402
+__all__ += _nn_.__all__
+from . import creation_more as _cm  # noqa: E402
+from .creation_more import *  # noqa: F401,F403,E402
+__all__ += _cm.__all__
+from . import linalg_deprecated as _ld, lowrank as _lr  # noqa: E402
+from .linalg_deprecated import *  # noqa: F401,F403,E402
+from .lowrank import *  # noqa: F401,F403,E402
+__all__ += [*_ld.__all__, *_lr.__all__]
+from . import histogramdd as _hdd  # noqa: E402
+from .histogramdd import histogramdd  # noqa: F401,E402
+__all__ += _hdd.__all__
+from .segment_reduce import segment_reduce  # noqa: E402
+__all__ += ["segment_reduce"]
