@@ -29,6 +29,18 @@ from .transformed_distribution import TransformedDistribution
 from .transforms import (AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform,
                          TanhTransform, Transform)
 from .uniform import Uniform
+from .constraint_registry import biject_to, transform_to
+from .geometric import Geometric
+from .multinomial import Multinomial
+from .pareto import Pareto
+from .relaxed import (OneHotCategoricalStraightThrough, RelaxedBernoulli,
+                      RelaxedOneHotCategorical)
+from .weibull import Weibull
+from .more_transforms import (AbsTransform, CatTransform, CorrCholeskyTransform,
+                              CumulativeDistributionTransform, IndependentTransform,
+                              LowerCholeskyTransform, PositiveDefiniteTransform, PowerTransform,
+                              ReshapeTransform, SoftmaxTransform, SoftplusTransform,
+                              StackTransform, StickBreakingTransform, identity_transform)
 
 __all__ = [
     "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
@@ -38,4 +50,10 @@ __all__ = [
     "OneHotCategorical", "Poisson", "SigmoidTransform", "StudentT", "TanhTransform", "Transform",
     "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl",
     "transforms",
+    "AbsTransform", "CatTransform", "CorrCholeskyTransform", "CumulativeDistributionTransform",
+    "Geometric", "IndependentTransform", "LowerCholeskyTransform", "Multinomial",
+    "OneHotCategoricalStraightThrough", "Pareto", "PositiveDefiniteTransform", "PowerTransform",
+    "RelaxedBernoulli", "RelaxedOneHotCategorical", "ReshapeTransform", "SoftmaxTransform",
+    "SoftplusTransform", "StackTransform", "StickBreakingTransform", "Weibull", "biject_to",
+    "identity_transform", "transform_to",
 ]
