@@ -2,6 +2,8 @@
 Exponential(alpha), written as torch's, a TransformedDistribution."""
 from __future__ import annotations
 
+import numpy as np
+
 from . import constraints
 from .exponential import Exponential
 from .transformed_distribution import TransformedDistribution
@@ -42,7 +44,8 @@ class Pareto(TransformedDistribution):
     @property
     def variance(self):
         a = self.alpha.clip(2)
-        return self.scale ** 2 * a / ((a - 1) ** 2 * (a - 2))
+        with np.errstate(divide="ignore"):  # alpha <= 2: infinite, as torch's
+            return self.scale ** 2 * a / ((a - 1) ** 2 * (a - 2))
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):
