@@ -31,6 +31,7 @@ from .transforms import (AffineTransform, ComposeTransform, ExpTransform, Sigmoi
 from .uniform import Uniform
 from .constraint_registry import biject_to, transform_to
 from .geometric import Geometric
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .multinomial import Multinomial
 from .pareto import Pareto
 from .relaxed import (OneHotCategoricalStraightThrough, RelaxedBernoulli,
@@ -51,7 +52,8 @@ __all__ = [
     "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl",
     "transforms",
     "AbsTransform", "CatTransform", "CorrCholeskyTransform", "CumulativeDistributionTransform",
-    "Geometric", "IndependentTransform", "LowerCholeskyTransform", "Multinomial",
+    "Geometric", "IndependentTransform", "LowRankMultivariateNormal", "LowerCholeskyTransform",
+    "Multinomial",
     "OneHotCategoricalStraightThrough", "Pareto", "PositiveDefiniteTransform", "PowerTransform",
     "RelaxedBernoulli", "RelaxedOneHotCategorical", "ReshapeTransform", "SoftmaxTransform",
     "SoftplusTransform", "StackTransform", "StickBreakingTransform", "Weibull", "biject_to",
