@@ -30,7 +30,14 @@ from .transforms import (AffineTransform, ComposeTransform, ExpTransform, Sigmoi
                          TanhTransform, Transform)
 from .uniform import Uniform
 from .constraint_registry import biject_to, transform_to
+from .continuous_bernoulli import ContinuousBernoulli
+from .exp_family import ExponentialFamily
+from .fisher_snedecor import FisherSnedecor
+from .generalized_pareto import GeneralizedPareto
 from .geometric import Geometric
+from .inverse_gamma import InverseGamma
+from .kumaraswamy import Kumaraswamy
+from .logistic_normal import LogisticNormal
 from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .multinomial import Multinomial
 from .pareto import Pareto
@@ -52,6 +59,8 @@ __all__ = [
     "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl",
     "transforms",
     "AbsTransform", "CatTransform", "CorrCholeskyTransform", "CumulativeDistributionTransform",
+    "ContinuousBernoulli", "ExponentialFamily", "FisherSnedecor", "GeneralizedPareto",
+    "InverseGamma", "Kumaraswamy", "LogisticNormal",
     "Geometric", "IndependentTransform", "LowRankMultivariateNormal", "LowerCholeskyTransform",
     "Multinomial",
     "OneHotCategoricalStraightThrough", "Pareto", "PositiveDefiniteTransform", "PowerTransform",
