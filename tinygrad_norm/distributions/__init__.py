@@ -43,7 +43,10 @@ from .multinomial import Multinomial
 from .pareto import Pareto
 from .relaxed import (OneHotCategoricalStraightThrough, RelaxedBernoulli,
                       RelaxedOneHotCategorical)
+from .von_mises import VonMises
 from .weibull import Weibull
+from .wishart import Wishart
+from .lkj_cholesky import LKJCholesky
 from .more_transforms import (AbsTransform, CatTransform, CorrCholeskyTransform,
                               CumulativeDistributionTransform, IndependentTransform,
                               LowerCholeskyTransform, PositiveDefiniteTransform, PowerTransform,
@@ -65,6 +68,6 @@ __all__ = [
     "Multinomial",
     "OneHotCategoricalStraightThrough", "Pareto", "PositiveDefiniteTransform", "PowerTransform",
     "RelaxedBernoulli", "RelaxedOneHotCategorical", "ReshapeTransform", "SoftmaxTransform",
-    "SoftplusTransform", "StackTransform", "StickBreakingTransform", "Weibull", "biject_to",
+    "SoftplusTransform", "StackTransform", "StickBreakingTransform", "VonMises", "Weibull", "Wishart", "LKJCholesky", "biject_to",
     "identity_transform", "transform_to",
 ]

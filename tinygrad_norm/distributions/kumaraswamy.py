@@ -33,8 +33,10 @@ class Kumaraswamy(TransformedDistribution):
         self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
         b = self.concentration0
         base = Uniform(Tensor.zeros_like(b), Tensor.ones_like(b), validate_args=validate_args)
-        chain = [PowerTransform(exponent=b.reciprocal()), AffineTransform(loc=1.0, scale=-1.0),
-                 PowerTransform(exponent=self.concentration1.reciprocal())]
+        with np.errstate(divide="ignore"):  # a zero concentration: validation says so below
+            chain = [PowerTransform(exponent=b.reciprocal()),
+                     AffineTransform(loc=1.0, scale=-1.0),
+                     PowerTransform(exponent=self.concentration1.reciprocal())]
         super().__init__(base, chain, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
