@@ -47,6 +47,7 @@ from .von_mises import VonMises
 from .weibull import Weibull
 from .wishart import Wishart
 from .lkj_cholesky import LKJCholesky
+from . import kl_more  # noqa: F401,E402  (registers the new families' KLs)
 from .more_transforms import (AbsTransform, CatTransform, CorrCholeskyTransform,
                               CumulativeDistributionTransform, IndependentTransform,
                               LowerCholeskyTransform, PositiveDefiniteTransform, PowerTransform,
