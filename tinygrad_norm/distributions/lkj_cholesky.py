@@ -15,7 +15,7 @@ import numpy as np
 from .. import random as _random
 from ..autograd import no_grad
 from ..special import multigammaln
-from ..tensor import Tensor, cat
+from ..tensor import Tensor
 from . import constraints
 from .beta import Beta
 from .distribution import Distribution
