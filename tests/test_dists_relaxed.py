@@ -105,3 +105,13 @@ def test_straight_through_value_is_one_hot_and_gradient_is_the_probs():
     (torch.softmax(tl, -1) * torch.tensor(up).sum(0)).sum().backward()
     np.testing.assert_allclose(logits.grad.numpy(), tl.grad.numpy(), rtol=1e-10, atol=1e-13)
     assert type(d.expand((2, 4))) is D.OneHotCategoricalStraightThrough
+
+
+def test_empty_batches_score():
+    """An empty batch draws and scores to empty results (torch's RelaxedOneHotCategorical fails
+    to reshape its empty event sum)."""
+    d = D.RelaxedOneHotCategorical(tg.tensor(0.5), probs=tg.tensor(np.ones((0, 3)) / 3))
+    s = d.sample((2,))
+    assert s.shape == (2, 0, 3) and d.log_prob(s).shape == (2, 0)
+    b = D.RelaxedBernoulli(tg.tensor(0.5), probs=tg.tensor(np.ones(0) * 0.3))
+    assert b.log_prob(b.sample((2,))).shape == (2, 0)
