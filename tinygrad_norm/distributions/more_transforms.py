@@ -9,11 +9,10 @@ import math
 
 import numpy as np
 
-from .. import functional as F
 from ..tensor import Tensor, cat as _cat, stack as _stack
 from . import constraints
 from .transforms import ComposeTransform, Transform, _Parameterless, _softplus
-from .utils import broadcast_all, sum_rightmost
+from .utils import broadcast_all, softplus, sum_rightmost
 
 __all__ = ["AbsTransform", "CatTransform", "CorrCholeskyTransform",
            "CumulativeDistributionTransform", "IndependentTransform", "LowerCholeskyTransform",
@@ -22,6 +21,19 @@ __all__ = ["AbsTransform", "CatTransform", "CorrCholeskyTransform",
            "identity_transform"]
 
 identity_transform = ComposeTransform([])
+
+
+def _pad_last(x, before, after, value):
+    """``x`` with ``before``/``after`` entries of ``value`` around its last axis (F.pad's job;
+    functional is not imported with the package, so not here either)."""
+    def block(n):
+        return Tensor(np.full(tuple(x.shape[:-1]) + (n,), value, dtype=x.dtype))
+    parts = ([block(before)] if before else []) + [x] + ([block(after)] if after else [])
+    return _cat(parts, -1)
+
+
+def _logsigmoid(x):
+    return -softplus(-x)
 
 
 def _need_dims(shape, n):
@@ -134,7 +146,7 @@ class StickBreakingTransform(_Parameterless):
         z = (x - _stick_offset(x.shape[-1], x.dtype)).sigmoid().clip(float(fi.tiny),
                                                                      1.0 - float(fi.eps))
         rest = (1 - z).cumprod(-1)
-        return F.pad(z, (0, 1), value=1.0) * F.pad(rest, (1, 0), value=1.0)
+        return _pad_last(z, 0, 1, 1.0) * _pad_last(rest, 1, 0, 1.0)
 
     def _inverse(self, y):
         crop = y[..., :-1]
@@ -144,7 +156,7 @@ class StickBreakingTransform(_Parameterless):
 
     def log_abs_det_jacobian(self, x, y):
         x = x - _stick_offset(x.shape[-1], x.dtype)
-        return (-x + F.logsigmoid(x) + y[..., :-1].log()).sum(-1)
+        return (-x + _logsigmoid(x) + y[..., :-1].log()).sum(-1)
 
     def forward_shape(self, shape):
         _need_dims(shape, 1)
@@ -198,7 +210,7 @@ def vec_to_tril_matrix(vec, diag=0):
                          f"{diag}")
     where_from = np.zeros(n * n, dtype=np.int64)
     where_from[_tril_index(n, diag)] = np.arange(1, m + 1)
-    padded = F.pad(vec, (1, 0), value=0.0)
+    padded = _pad_last(vec, 1, 0, 0.0)
     return padded[..., where_from].reshape(tuple(vec.shape[:-1]) + (n, n))
 
 
@@ -220,11 +232,11 @@ class CorrCholeskyTransform(_Parameterless):
         r = vec_to_tril_matrix(x.tanh().clip(-1 + eps, 1 - eps), diag=-1)
         left = (1 - r ** 2).sqrt().cumprod(-1)
         r = r + Tensor(np.eye(r.shape[-1], dtype=r.dtype))
-        return r * F.pad(left[..., :-1], (1, 0), value=1.0)
+        return r * _pad_last(left[..., :-1], 1, 0, 1.0)
 
     def _inverse(self, y):
         left = 1 - (y * y).cumsum(-1)
-        left = F.pad(left[..., :-1], (1, 0), value=1.0)
+        left = _pad_last(left[..., :-1], 1, 0, 1.0)
         t = tril_matrix_to_vec(y, diag=-1) / tril_matrix_to_vec(left, diag=-1).sqrt()
         return (t.log1p() - (-t).log1p()) / 2
 
