@@ -91,3 +91,27 @@ def test_log_prob_gradcheck_and_gradgradcheck(name):
         assert tg.gradgradcheck(f, leaves)
     finally:
         D.Distribution.set_default_validate_args(before)
+
+
+# torch 2.13's Wishart.rsample reads support.check (True for a valid draw) as "singular" and
+# warns on every good draw; ours warns only for a singular one
+@pytest.mark.filterwarnings("ignore:Singular sample detected")
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_flags_constraints_and_shapes_as_torch(name):
+    """has_rsample, the arg_constraints' names and event dims, the support's event dim and
+    discreteness, batch/event shapes and the shape of a draw, as torch's."""
+    build, params, value = CASES[name]
+    o = build(D, *[tg.tensor(p) for p in params])
+    w = build(torch.distributions, *[torch.tensor(p) for p in params])
+    assert o.has_rsample == w.has_rsample
+    assert o.has_enumerate_support == w.has_enumerate_support
+    assert set(o.arg_constraints) == set(w.arg_constraints)
+    for k, c in w.arg_constraints.items():
+        if not torch.distributions.constraints.is_dependent(c):
+            assert o.arg_constraints[k].event_dim == c.event_dim, k
+    assert o.support.event_dim == w.support.event_dim
+    assert o.support.is_discrete == w.support.is_discrete
+    assert o.batch_shape == tuple(w.batch_shape) and o.event_shape == tuple(w.event_shape)
+    assert o.sample((2,)).shape == tuple(w.sample((2,)).shape)
+    assert o.expand((5,) + o.batch_shape).sample().shape == tuple(
+        w.expand((5,) + tuple(w.batch_shape)).sample().shape)

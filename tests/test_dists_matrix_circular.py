@@ -184,3 +184,11 @@ def test_lkj_cholesky_shapes_and_errors():
         D.LKJCholesky(3, -1.0)
     with pytest.raises(ValueError, match="within the support"):
         d.log_prob(tg.tensor(np.eye(3) * 2, dtype=tg.float32))
+
+
+def test_wishart_good_draws_do_not_warn():
+    import warnings
+    d = D.Wishart(5.0, covariance_matrix=tg.tensor(_spd((2,), 3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert d.rsample((3,)).shape == (3, 2, 3, 3)
