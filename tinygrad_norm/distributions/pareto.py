@@ -28,9 +28,8 @@ class Pareto(TransformedDistribution):
         batch_shape = tuple(batch_shape)
         new.scale = self.scale.expand(batch_shape)
         new.alpha = self.alpha.expand(batch_shape)
-        new = super().expand(batch_shape, _instance=new)
-        # the chain's scale is the expanded one (torch keeps the old transforms; same values)
-        return new
+        # the transforms are kept, as torch's: their scale broadcasts against the wider batch
+        return super().expand(batch_shape, _instance=new)
 
     @property
     def mean(self):
