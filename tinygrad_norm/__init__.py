@@ -53,7 +53,9 @@ _ag.function, _ag.functional = _agfn, _agf
 from . import anomaly_mode as _am  # torch.autograd.detect_anomaly and its mode switches
 _ag.detect_anomaly, _ag.set_detect_anomaly = _am.detect_anomaly, _am.set_detect_anomaly
 from . import forward_ad as _fwad  # noqa: F401  (binds autograd.forward_ad, torch's spelling)
-for _name, _mod in (("function", _agfn), ("functional", _agf)):  # import ...autograd.functional
+from . import autograd_graph as _agg  # torch.autograd.graph, and torch's grad_fn API on Node
+_ag.graph = _agg
+for _name, _mod in (("function", _agfn), ("functional", _agf), ("graph", _agg)):
     _sys.modules[f"{_ag.__name__}.{_name}"] = _mod
 
 __version__ = "0.1.0"
