@@ -386,6 +386,6 @@ def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad=False,
 def _uniform(rng, lo, hi, shape, dt):
     """Uniform on [lo, hi) in ``dt``; a range wider than the dtype's max is drawn at half scale
     and doubled, as torch, so that its width does not overflow."""
-    if hi - lo >= np.finfo(dt).max:
+    if hi - lo >= float(np.finfo(dt).max):
         return (rng.uniform(lo / 2, hi / 2, shape) * 2).astype(dt)
     return rng.uniform(lo, hi, shape).astype(dt)
