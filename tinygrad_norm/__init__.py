@@ -12,6 +12,9 @@ from .generator import Generator
 from .devices import device
 from . import rng_state as _rs, runtime as _rt
 from .rng_state import *  # noqa: F401,F403  (seed, initial_seed, get/set_rng_state)
+from . import random as _random_module  # torch.random holds them too, and fork_rng
+for _name in ("seed", "initial_seed", "get_rng_state", "set_rng_state", "fork_rng"):
+    setattr(_random_module, _name, getattr(_rs, _name))
 from .runtime import *  # noqa: F401,F403  (threads, determinism, compile, default device)
 from .printing import set_printoptions
 from . import cuda  # torch.cuda's is_available() and device_count(), for device selection

@@ -339,3 +339,9 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     np.put_along_axis(tensor.data, zeros[:math.ceil(sparsity * rows)], 0, axis=0)
     mark_written((tensor,))
     return tensor
+
+
+# torch's deprecated spellings without the underscore (nn.init.uniform, ...), which warn
+from . import init_deprecated as _old  # noqa: E402
+from .init_deprecated import *  # noqa: F401,F403,E402
+__all__ += _old.__all__
