@@ -688,6 +688,8 @@ def _check_written(node):
     forward (mul's gradient for a reads only b): what PyTorch saves, and checks whenever the node
     runs, even for a grad() that needs fewer of its gradients. A write into an input that no
     gradient reads is no error."""
+    if getattr(node.saved, "copied", False):
+        return  # saved as copies (autograd_graph.allow_mutation_on_saved_tensors): unaffected
     op, seq = node.op, node.seq
     # indexed, not unpacked: packed saved values (autograd_graph) unpack only for the VJP
     arrays, out = node.saved[0], node.saved[1]

@@ -629,3 +629,74 @@ def _reach(roots):
                 else:
                     leaves.add(id(t))
     return nodes, leaves
+
+
+# ---- in-place writes into saved tensors --------------------------------------------------------
+
+_mutation = []  # the allow_mutation_on_saved_tensors blocks open, innermost last
+
+_OUTSIDE = ("Trying to backward outside of the 'allow_mutation_on_saved_tensors' contextin "
+            "which the graph was originally recorded.")
+
+
+class _Cloned:
+    """A node's saved values, copied when it was recorded inside
+    ``allow_mutation_on_saved_tensors``: a later in-place write into the tensors leaves them
+    (and the node's backward) as they were."""
+
+    __slots__ = ("saved", "block")
+    copied = True  # what the tape's write check reads: no write can reach these
+
+    def __init__(self, saved, block):
+        self.saved, self.block = saved, block
+
+    def __getitem__(self, i):
+        return self.saved[i]
+
+    def __len__(self):
+        return 3
+
+    def __iter__(self):
+        if not self.block.open:
+            raise AssertionError(_OUTSIDE)
+        return iter(self.saved)
+
+
+def _clone_step(node):
+    saved = node.saved
+    if not _mutation or type(saved) is not tuple:
+        return
+    op, (arrays, out, extra) = node.op, saved
+    reads = ()
+    if op.reads_inputs:
+        reads = op.reads(node.needs) if op.reads is not None else (True,) * len(arrays)
+    reads = tuple(reads) + (False,) * (len(arrays) - len(reads))
+    arrays = tuple([a.copy() if r and type(a) is np.ndarray else a for a, r in zip(arrays, reads)])
+    if op.saves_out and type(out) is np.ndarray:
+        out = out.copy()
+    node.saved = _Cloned((arrays, out, extra), _mutation[-1])
+
+
+class allow_mutation_on_saved_tensors:
+    """Context manager, as torch's: inside, a tensor a recorded node saved may be written in
+    place, and that node's backward still uses the values it saw (torch's "modified by an
+    inplace operation" is not raised). The backward must run inside the same block (torch's
+    AssertionError otherwise). *vs PyTorch:* the saved values are copied when each node is
+    recorded, not at the first write into them (one copy per saved array, written or not);
+    a ``create_graph`` backward of such a node is refused (it differentiates the tensors as
+    they are now)."""
+
+    open = False
+
+    def __enter__(self):
+        self.open = True
+        _mutation.append(self)
+        autograd.set_record_step("allow_mutation_on_saved_tensors", _clone_step)
+        return self
+
+    def __exit__(self, *exc):
+        self.open = False
+        _mutation.remove(self)
+        if not _mutation:
+            autograd.set_record_step("allow_mutation_on_saved_tensors", None)
+        return False
