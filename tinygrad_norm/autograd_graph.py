@@ -165,7 +165,13 @@ class AccumulateGrad:
         _check_callable(fn, "register_prehook")
         if t._hooks is None:
             t._hooks = []
-        return _add(t._hooks, _PreHook(fn))
+        hooks, hook = t._hooks, _PreHook(fn)
+        at = len(hooks)  # before the post hooks' capture: they see the gradient it gives
+        while at and isinstance(hooks[at - 1], _SeenGrad):
+            at -= 1
+        hooks.insert(at, hook)
+        from .tensor import _HookHandle
+        return _HookHandle(hooks, hook)
 
     def register_hook(self, fn):
         from .tensor import _Hook
