@@ -12,6 +12,9 @@ from .generator import Generator
 from .devices import device
 from . import rng_state as _rs, runtime as _rt
 from .rng_state import *  # noqa: F401,F403  (seed, initial_seed, get/set_rng_state)
+from . import random as _random_module  # torch.random holds them too, and fork_rng
+for _name in ("seed", "initial_seed", "get_rng_state", "set_rng_state", "fork_rng"):
+    setattr(_random_module, _name, getattr(_rs, _name))
 from .runtime import *  # noqa: F401,F403  (threads, determinism, compile, default device)
 from .printing import set_printoptions
 from . import cuda  # torch.cuda's is_available() and device_count(), for device selection
@@ -53,7 +56,9 @@ _ag.function, _ag.functional = _agfn, _agf
 from . import anomaly_mode as _am  # torch.autograd.detect_anomaly and its mode switches
 _ag.detect_anomaly, _ag.set_detect_anomaly = _am.detect_anomaly, _am.set_detect_anomaly
 from . import forward_ad as _fwad  # noqa: F401  (binds autograd.forward_ad, torch's spelling)
-for _name, _mod in (("function", _agfn), ("functional", _agf)):  # import ...autograd.functional
+from . import autograd_graph as _agg  # torch.autograd.graph, and torch's grad_fn API on Node
+_ag.graph = _agg
+for _name, _mod in (("function", _agfn), ("functional", _agf), ("graph", _agg)):
     _sys.modules[f"{_ag.__name__}.{_name}"] = _mod
 
 __version__ = "0.1.0"
