@@ -1194,7 +1194,6 @@ KNOWN = {
                                "substitution keeps them)",
     "linalg.norm": "an inf in a matrix 2-norm: torch's SVD gradient is NaN",
     "F.grid_sample": "an inf in the input: torch's grid gradient is NaN there, ours 0",
-    "logcumsumexp": "docs: after a +inf the scan's logaddexp sends NaN to finite entries (torch: 0)",
     "special.bessel_j1": "torch's float64 j1 is off by ~3e-7 relative near 5.45 (ours 3e-16 of mpmath)",
     "linalg.matrix_exp": "docs: float32 computed in float64 and rounded once (torch's float32 "
                          "kernel loses ~1e-5; ours matches mpmath)",
