@@ -4,6 +4,9 @@ call that differed (values and gradients under a random upstream gradient, float
 pins the error a bad argument now gets before anything is allocated."""
 from __future__ import annotations
 
+import contextlib
+import functools
+import signal
 import warnings
 
 import numpy as np
@@ -11,6 +14,7 @@ import pytest
 
 import tinygrad_norm as tg
 import tinygrad_norm.functional  # noqa: F401  (tg.functional)
+from tinygrad_norm import random as tg_random
 
 inf, nan = np.inf, np.nan
 
@@ -90,3 +94,60 @@ def test_logcumsumexp_finite_path_unchanged():
     a = np.random.default_rng(0).standard_normal((3, 5))
     assert tg.gradcheck(lambda t: tg.logcumsumexp(t, 1), [tg.tensor(a, requires_grad=True)])
     assert tg.gradgradcheck(lambda t: tg.logcumsumexp(t, 0), [tg.tensor(a, requires_grad=True)])
+
+
+# ------------------------------------------------------------------ absurd sizes (bad-input fuzzer)
+# Each hung (a Python loop of 10**12 layers or pieces: torch 2.13 hangs on the layers as well, and
+# its tensor_split says "std::bad_alloc") or drew weights from the generator before NumPy's
+# allocation failed. Now a MemoryError in torch's allocator's words names the argument first.
+_HUGE = 10 ** 12
+_ABSURD = [
+    ("tensor_split", lambda: tg.tensor_split(tg.zeros(4), _HUGE), "indices_or_sections"),
+    ("Tensor.tensor_split", lambda: tg.zeros(4).tensor_split(_HUGE), "indices_or_sections"),
+    ("GRU", lambda: tg.nn.GRU(4, 4, num_layers=_HUGE), "num_layers"),
+    ("LSTM", lambda: tg.nn.LSTM(4, 4, num_layers=_HUGE), "num_layers"),
+    ("RNN", lambda: tg.nn.RNN(4, 4, num_layers=_HUGE), "num_layers"),
+    ("Transformer_enc", lambda: tg.nn.Transformer(4, 2, num_encoder_layers=_HUGE),
+     "num_encoder_layers"),
+    ("Transformer_dec", lambda: tg.nn.Transformer(4, 2, num_decoder_layers=_HUGE),
+     "num_decoder_layers"),
+    ("Transformer_ff", lambda: tg.nn.Transformer(4, 2, dim_feedforward=_HUGE), "dim_feedforward"),
+    ("EncoderLayer_ff", lambda: tg.nn.TransformerEncoderLayer(4, 2, dim_feedforward=_HUGE),
+     "dim_feedforward"),
+    ("DecoderLayer_ff", lambda: tg.nn.TransformerDecoderLayer(4, 2, dim_feedforward=_HUGE),
+     "dim_feedforward"),
+    ("Encoder", lambda layer: tg.nn.TransformerEncoder(layer, _HUGE), "num_layers"),
+    ("Decoder", lambda layer: tg.nn.TransformerDecoder(layer, _HUGE), "num_layers"),
+]
+
+
+@contextlib.contextmanager
+def _deadline(seconds):
+    """Fail (not hang) where the old code looped for hours: SIGALRM raises in the call."""
+    def _late(*_):
+        raise TimeoutError(f"still running after {seconds} s")
+    old = signal.signal(signal.SIGALRM, _late)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("name,call,arg", _ABSURD, ids=[c[0] for c in _ABSURD])
+def test_absurd_sizes_refused_up_front_without_drawing(name, call, arg):
+    tg.manual_seed(3)
+    if name in ("Encoder", "Decoder"):  # the stack gets a layer (which draws) built first
+        layer = getattr(tg.nn, f"Transformer{name}Layer")(4, 2, 8)
+        call = functools.partial(call, layer)
+    before = repr(tg_random._generator.bit_generator.state)
+    with _deadline(30), pytest.raises(MemoryError, match=rf"can't allocate memory: {arg}={_HUGE}"):
+        call()
+    assert repr(tg_random._generator.bit_generator.state) == before
+
+
+def test_ordinary_sizes_still_built():
+    assert len(tg.tensor_split(tg.zeros(4), 10)) == 10
+    assert len(tg.nn.GRU(3, 4, num_layers=3).all_weights) == 3
+    assert len(tg.nn.TransformerEncoder(tg.nn.TransformerEncoderLayer(4, 2, 8), 3).layers) == 3
