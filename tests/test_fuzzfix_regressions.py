@@ -33,23 +33,23 @@ def _grads(lib, fn, arrays, g, **kw):
     return out.detach().numpy(), [None if t is None else t.numpy() for t in gs]
 
 
-def _same(ours, theirs, rtol):
+def _same(ours, theirs, rtol, atol=0.0):
     """Equal values, NaN where torch has NaN, infinities of the same sign."""
-    np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=0, equal_nan=True)
+    np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol, equal_nan=True)
 
 
-def _compare(torch, ours, theirs, arrays, seed=0, rtol=1e-10, **kw):
+def _compare(torch, ours, theirs, arrays, seed=0, rtol=1e-10, atol=0.0, **kw):
     g = np.random.default_rng(seed).standard_normal(np.shape(theirs(*[torch.tensor(a) for a in arrays],
                                                                      **kw)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out_t, g_t = _grads(torch, theirs, arrays, g, **kw)
         out_o, g_o = _grads(tg, ours, arrays, g, **kw)
-    _same(out_o, out_t, rtol)
+    _same(out_o, out_t, rtol, atol)
     for a, b in zip(g_o, g_t):
         if b is None:
             continue
-        _same(np.zeros_like(b) if a is None else a, b, rtol)
+        _same(np.zeros_like(b) if a is None else a, b, rtol, atol)
 
 
 # ------------------------------------------------------------------ logcumsumexp
@@ -151,3 +151,64 @@ def test_ordinary_sizes_still_built():
     assert len(tg.tensor_split(tg.zeros(4), 10)) == 10
     assert len(tg.nn.GRU(3, 4, num_layers=3).all_weights) == 3
     assert len(tg.nn.TransformerEncoder(tg.nn.TransformerEncoderLayer(4, 2, 8), 3).layers) == 3
+
+
+# ------------------------------------------------------------------ value fuzzer rows fixed
+_TINY = np.array([5e-324, -5e-324, 1e-310, -1e-305, 1e-300, 1e-200, -1e-100, 0.0, -0.0, 0.7,
+                  -2.5, 1e300, -1e300])
+# the series' exact slope (-pi**2 x / 3, 1e-100 at 1e-100) against torch's 0 there; no NaN
+_ULP0 = 1e-15
+
+
+def test_sinc_gradient_at_subnormals_and_beside_a_zero(torch):
+    # the quotient's derivative cancels to ~1e-16/x (1e284 at 1e-300, 1e84 at -1e-100; torch
+    # 0) and overflowed at the subnormals (inf - inf: NaN, torch 0), and a 0
+    # in the tensor sent the series' (pi x)**4 = inf slope times 0 (NaN) to 1e300
+    _compare(torch, tg.sinc, torch.sinc, [_TINY], atol=_ULP0)
+    _compare(torch, tg.special.sinc, torch.special.sinc, [_TINY.reshape(1, -1)], seed=1,
+             atol=_ULP0)
+    _compare(torch, tg.sinc, torch.sinc, [_TINY[:-2].astype(np.float32)], rtol=1e-6)
+
+
+def test_sinc_derivatives_at_zero_kept():
+    x = tg.tensor(np.array([0.0, 1e-310, 0.3, -1.2]), requires_grad=True)
+    assert tg.gradcheck(tg.sinc, [x])
+    assert tg.gradgradcheck(tg.sinc, [x])
+
+
+def test_i1e_gradient_at_subnormals(torch):
+    # the kernel's derivative divides by x: NaN and -inf at the subnormals (torch: 1/2)
+    x = np.concatenate([_TINY, [1e-9, -3e-9, 2e-8, 30.0, -40.0]])
+    _compare(torch, tg.special.i1e, torch.special.i1e, [x], atol=_ULP0)
+    _compare(torch, tg.special.i1e, torch.special.i1e, [x[np.abs(x) < 1e30].astype(np.float32)], rtol=2e-5,
+             atol=1e-44)  # (torch's float32 kernel: ~6e-6 apart at -2.5 and 30)
+    # (no gradgradcheck: i1e's second derivative jumps at 0, -sign(x), and the finite
+    # differences about a tiny x straddle it)
+    t = tg.tensor(np.array([1e-9, -1e-300, 0.4, -2.0]), requires_grad=True)
+    assert tg.gradcheck(tg.special.i1e, [t])
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+def test_renorm_of_one_element_slices_with_a_huge_value(torch, p):
+    # torch's norm of one element is |x| (no power); (|x| ** 3) ** (1 / 3) overflowed at 1e300:
+    # the output was -0 where torch scales to -maxnorm
+    x = np.array([[-1.7643, -0.9772, -1e300, 0.4]])
+    o = np.asarray(tg.renorm(tg.tensor(x), p, 1, 0.5).data)
+    _same(o, torch.renorm(torch.tensor(x), p, 1, 0.5).numpy(), 1e-12)
+    _compare(torch, lambda t: tg.renorm(t, p, 1, 0.5), lambda t: torch.renorm(t, p, 1, 0.5),
+             [x[:, [0, 1, 3]].copy()], rtol=1e-8, atol=1e-16)  # (at 1e300 torch's: NaN)
+    t = tg.tensor(np.array([[-1.7, 0.9, 2.5]]), requires_grad=True)
+    assert tg.gradcheck(lambda v: tg.renorm(v, p, 1, 0.5), [t])
+
+
+@pytest.mark.parametrize("size", [(4, 3), (6, 3), (6, 2), (2, 3)])
+def test_interpolate_area_with_an_infinity_stays_in_its_windows(torch, size):
+    # the window-weight products gave 0 * inf = NaN in every cell of the inf's row/column
+    x = np.random.default_rng(2).standard_normal((1, 2, 3, 4))
+    x[0, 0, 1, 2], x[0, 1, 2, 0], x[0, 1, 0, 3] = inf, -inf, nan
+    f = tg.functional.interpolate
+    _compare(torch, lambda t: f(t, size=size, mode="area"),
+             lambda t: torch.nn.functional.interpolate(t, size=size, mode="area"), [x])
+    _compare(torch, lambda t: f(t, size=size, mode="area"),
+             lambda t: torch.nn.functional.interpolate(t, size=size, mode="area"),
+             [x.astype(np.float32)], rtol=1e-6)

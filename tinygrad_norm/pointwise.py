@@ -111,17 +111,24 @@ def logit(input, eps=None):
 
 
 def sinc(input):
-    """``sin(pi x) / (pi x)``, 1 at 0 (with derivative 0 there), as torch. At 0 the select
-    takes the series ``1 - (pi x)**2 / 6 + (pi x)**4 / 120`` (exactly 1 there), not a
+    """``sin(pi x) / (pi x)``, 1 at 0 (with derivative 0 there), as torch. At 0 (and below
+    ``|x| = 1e-8``, where the quotient's derivative cancels or overflows) the select takes the
+    series ``1 - (pi x)**2 / 6 + (pi x)**4 / 120`` (exactly 1 there), not a
     constant: its higher derivatives are sinc's (the second, ``-pi**2 / 3``; a constant gave 0
     and torch gives NaN)."""
     x = _float(_tensor(input, "sinc"))
-    zero = x._data == 0
-    px = where(zero, 1.0, x) * math.pi
-    if not zero.any():
+    # below 1e-8 the series (exact to the ulp there): the quotient's derivative
+    # cos/(pi x) - sin/(pi x)**2 is two terms of ~1/x that cancel, off by ~1e-16/x (1e284 at
+    # 1e-300), and inf - inf (NaN) at the subnormals, where torch's is 0
+    with np.errstate(invalid="ignore"):
+        small = np.abs(x._data) < 1e-8
+    px = where(small, 1.0, x) * math.pi
+    if not small.any():
         return px.sin() / px
-    sq = (x * math.pi) ** 2
-    return where(zero, 1.0 - sq * (1.0 / 6.0) + sq * sq * (1.0 / 120.0), px.sin() / px)
+    # the series reads only the small entries: (pi x)**4 of the others overflowed at 1e300,
+    # and the select's 0 times that slope was NaN
+    sq = (where(small, x, 0.0) * math.pi) ** 2
+    return where(small, 1.0 - sq * (1.0 / 6.0) + sq * sq * (1.0 / 120.0), px.sin() / px)
 
 
 def copysign(input, other):

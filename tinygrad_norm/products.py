@@ -372,15 +372,18 @@ def renorm(input, p, dim, maxnorm):
                         f"input. Got {x.data.dtype}")
     rest = tuple(a for a in range(x._data.ndim) if a != d)
     a = x.abs()
+    # a slice of one element: its norm is |x| for every p, as torch's (whose reduction of one
+    # element takes no power: (|x| ** p) ** (1 / p) overflowed at 1e300 for p = 3)
+    by_max = p == float("inf") or x._data.size == x._data.shape[d]
     with np.errstate(all="ignore"):  # which slices are over, from the data alone
         ad = a._data
-        nd = ad.max(axis=rest, keepdims=True) if p == float("inf") else \
+        nd = ad.max(axis=rest, keepdims=True) if by_max else \
             (ad ** p).sum(axis=rest, keepdims=True) ** (1.0 / p)
     over = nd > maxnorm
     # The slices within maxnorm pass unchanged: their elements reach the norm only through a
     # select, so its derivative (inf at a zero slice, NaN at a NaN) meets no 0 * inf, as torch's
     a = where(np.broadcast_to(over, ad.shape), a, 0.0)
-    if p == float("inf"):
+    if by_max:
         norm = a.amax(rest, keepdim=True)
     else:
         from .tensor_index import _abs_pow  # |x| ** p with torch's zero gradient at x = 0
