@@ -212,3 +212,11 @@ def test_interpolate_area_with_an_infinity_stays_in_its_windows(torch, size):
     _compare(torch, lambda t: f(t, size=size, mode="area"),
              lambda t: torch.nn.functional.interpolate(t, size=size, mode="area"),
              [x.astype(np.float32)], rtol=1e-6)
+
+
+def test_renorm_of_empty_slices(torch):
+    # (the one-element rule must not take an empty slice for one: max of nothing)
+    for shape, dim in [((2, 0), 1), ((0, 3), 0), ((1, 0), 1)]:
+        x = np.zeros(shape)
+        _same(np.asarray(tg.renorm(tg.tensor(x), 2.0, dim, 0.5).data),
+              torch.renorm(torch.tensor(x), 2.0, dim, 0.5).numpy(), 0)

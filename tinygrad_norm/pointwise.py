@@ -133,7 +133,9 @@ def sinc(input):
 
 def copysign(input, other):
     """``|input|`` with the sign of ``other`` (its sign bit: -0.0 counts as negative), as torch;
-    the gradient to ``input`` is +-1, and 0 at ``input == 0`` as torch's; 0 to ``other``."""
+    the gradient to ``input`` is +-1, and 0 at ``input == 0`` as torch's; 0 to ``other``.
+    *vs PyTorch:* at ``input = +-inf`` the gradient is +-1 too, where torch's ``result / input``
+    is inf / inf (NaN)."""
     x, y = _both_broadcast(input, other, "copysign")
     value = np.copysign(x._data, y._data)
     flip = np.signbit(x._data) != np.signbit(y._data)

@@ -356,7 +356,11 @@ def diagflat(input, offset=0):
 def renorm(input, p, dim, maxnorm):
     """Each slice ``input.select(dim, i)`` whose ``p``-norm exceeds ``maxnorm`` scaled down to
     norm ``maxnorm`` (times ``maxnorm / (norm + 1e-7)``), the rest unchanged, as
-    ``torch.renorm``; the gradient flows through the norm too, as torch's."""
+    ``torch.renorm``; the gradient flows through the norm too, as torch's. A slice of one
+    element has norm ``|x|`` for every ``p``, as torch's (no power: no overflow at 1e300).
+    *vs PyTorch at inf and huge values:* in a slice holding inf, torch's gradient is NaN at a
+    zero entry (0 * inf in its formula), ours 0; at a one-element slice of 1e300 torch's
+    gradient overflows to NaN, ours is the quotient's (about 0)."""
     x = _tensor(input, "renorm")
     p, maxnorm = _number(p, "renorm", "p"), _number(maxnorm, "renorm", "maxnorm")
     if not p > 0:  # NaN too
@@ -374,7 +378,7 @@ def renorm(input, p, dim, maxnorm):
     a = x.abs()
     # a slice of one element: its norm is |x| for every p, as torch's (whose reduction of one
     # element takes no power: (|x| ** p) ** (1 / p) overflowed at 1e300 for p = 3)
-    by_max = p == float("inf") or x._data.size == x._data.shape[d]
+    by_max = p == float("inf") or 0 < x._data.size == x._data.shape[d]
     with np.errstate(all="ignore"):  # which slices are over, from the data alone
         ad = a._data
         nd = ad.max(axis=rest, keepdims=True) if by_max else \

@@ -110,7 +110,9 @@ def ndtri(input):
 
 def log_ndtr(input):
     """log(ndtr(x)), stable in both tails: ``log(erfcx(-x/sqrt2) / 2) - x^2 / 2`` for x < 0
-    (ndtr itself underflows below -38), ``log1p(-erfc(x/sqrt2) / 2)`` above."""
+    (ndtr itself underflows below -38), ``log1p(-erfc(x/sqrt2) / 2)`` above. The gradient far
+    in the left tail is ``-x`` to the ulp (1e300 at -1e300); torch's ratio of an underflowed
+    density to an underflowed ndtr gives inf (-1e10) and NaN (-1e300) there."""
     x = _float(_tensor(input, "log_ndtr"))
     neg = x._data < 0
     xn = where(neg, x, 0.0)  # each side fed a harmless value where the other is taken
