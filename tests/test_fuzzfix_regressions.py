@@ -220,3 +220,50 @@ def test_renorm_of_empty_slices(torch):
         x = np.zeros(shape)
         _same(np.asarray(tg.renorm(tg.tensor(x), 2.0, dim, 0.5).data),
               torch.renorm(torch.tensor(x), 2.0, dim, 0.5).numpy(), 0)
+
+
+# ------------------------------------------------------------------ vague messages (bad-input fuzzer)
+# NumPy's words from inside a primitive ("operands could not be broadcast together with shapes",
+# "unsupported operand type(s) for *", "slice indices must be integers") named neither the
+# function nor the argument; torch 2.13 names 'value', 'start' and 'end' as these do.
+def _v(*shape):
+    return tg.tensor(np.linspace(0.1, 0.9, int(np.prod(shape))).reshape(shape))
+
+
+_VAGUE = [
+    ("addcdiv_shape", lambda: tg.addcdiv(_v(3, 4), _v(4, 3), _v(3, 4)), ValueError,
+     r"addcdiv\(\): operands of shapes \(3, 4\), \(4, 3\) and \(3, 4\) cannot be broadcast"),
+    ("addcdiv_method_shape", lambda: _v(3, 4).addcdiv(_v(3, 4), _v(0, 4)), ValueError,
+     r"addcdiv\(\): operands of shapes"),
+    ("addcdiv_value_str", lambda: tg.addcdiv(_v(2), _v(2), _v(2), value="a"), TypeError,
+     r"addcdiv\(\): argument 'value' must be Number, not str"),
+    ("addcdiv_value_none", lambda: _v(2).addcdiv_(_v(2), _v(2), value=None), TypeError,
+     r"argument 'value' must be Number, not NoneType"),
+    ("lerp_shape", lambda: tg.lerp(_v(3, 4), _v(4, 3), 0.5), ValueError,
+     r"lerp\(\): operands of shapes \(3, 4\) and \(4, 3\) cannot be broadcast"),
+    ("lerp_weight_shape", lambda: _v(3, 4).lerp(_v(3, 4), _v(0, 4)), ValueError,
+     r"lerp\(\): operands of shapes"),
+    ("nextafter_shape", lambda: tg.nextafter(_v(3, 4), _v(0, 4)), ValueError,
+     r"nextafter\(\): operands of shapes \(3, 4\) and \(0, 4\)"),
+    ("slice_scatter_start", lambda: tg.slice_scatter(_v(3, 2), _v(1, 2), 0, "a"), TypeError,
+     r"slice_scatter\(\): argument 'start' must be int, not str"),
+    ("slice_scatter_end", lambda: tg.slice_scatter(_v(3, 2), _v(1, 2), 0, 0, nan), TypeError,
+     r"slice_scatter\(\): argument 'end' must be int, not float"),
+]
+
+
+@pytest.mark.parametrize("name,call,exc,pattern", _VAGUE, ids=[c[0] for c in _VAGUE])
+def test_bad_argument_named(name, call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()
+
+
+def test_good_calls_of_the_checked_functions_unchanged(torch):
+    a, b, c = (np.random.default_rng(i).standard_normal((3, 1)) + 2 for i in range(3))
+    _compare(torch, lambda x, y, z: tg.addcdiv(x, y, z.reshape(1, 3), value=0.5),
+             lambda x, y, z: torch.addcdiv(x, y, z.reshape(1, 3), value=0.5), [a, b, c])
+    _compare(torch, lambda x, y: tg.lerp(x, y.reshape(1, 3), 0.3),
+             lambda x, y: torch.lerp(x, y.reshape(1, 3), 0.3), [a, b])
+    assert float(tg.addcdiv(_v(2), _v(2), _v(2), value=tg.tensor(2.0)).data[0]) == pytest.approx(2.1)
+    out = tg.slice_scatter(tg.zeros(4, 2), tg.ones(2, 2), 0, 1, 3)
+    assert out.data.sum() == 4 and out.data[0].sum() == 0

@@ -203,6 +203,14 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
                         "release addcdiv will perform a true division of tensor1 and tensor2. "
                         "Use true_divide or floor_divide instead.")
     x = _tensor(input, "addcdiv")
+    # checked here, where the names are known: the primitive's NumPy would say "operands could
+    # not be broadcast" or "unsupported operand type(s) for *" and name nothing
+    if value.ndim != 0 if isinstance(value, Tensor) else \
+            not isinstance(value, (int, float, np.number)):  # (a 0-d tensor is a number to torch)
+        raise TypeError(f"addcdiv(): argument 'value' must be Number, not {type(value).__name__}")
+    shapes = [t.shape for t in (x, t1, t2) if isinstance(t, Tensor)]
+    if any(s != shapes[0] for s in shapes):
+        _shape_checks.broadcast("addcdiv", *shapes)
     # the quotient in the three's result dtype, as torch: float32 tensors divided in float32
     # and then added to a float64 input would lose float64's precision
     dt = _result_dtype(*[t for t in (x, t1, t2) if isinstance(t, Tensor)])
