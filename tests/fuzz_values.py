@@ -1209,7 +1209,11 @@ KNOWN = {
     "renorm": "docs: a zero entry of a slice holding inf, ours 0 (torch: NaN); a one-element "
               "slice of 1e300, torch's gradient NaN (overflow)",
     "F.conv2d": "docs: an inf weight: NaN at inputs its tap never reaches (0 * inf in the input "
-                "gradient's zero padding; torch finite)",
+                "gradient's zero padding; torch finite); +-1e300 inputs: sums of huge terms "
+                "cancel in another order (BLAS vs torch's kernel)",
+    "logcumsumexp": "docs: at |x| ~ 1e300 torch's log-space gradient absorbs log|g| into x "
+                    "(0 where the exact gradient, ours, is g)",
+    "special.i1e": "docs: at NaN torch's gradient is a number (its formula's selects), ours NaN",
     "copysign": "docs: gradient +-1 at input +-inf (torch's result / input: NaN)",
     "linalg.solve": "docs: an A holding inf/NaN: where NaN lands follows each LAPACK call's pivots",
     "F.gelu": "float32 tail below -2.5: torch's 1 + erf cancels (0 from -6 on); ours is erfc-based, "

@@ -112,7 +112,9 @@ def logcumsumexp(input, dim):
     underflow for any finite input: a scan of ``logaddexp`` (stable, one primitive) in
     ``ceil(log2(n))`` steps, each element combined with the one ``2**k`` before it (Hillis
     and Steele's inclusive scan). Floating tensors only (``TypeError``, torch's error);
-    float16 is computed in float32 and rounded once."""
+    float16 is computed in float32 and rounded once. *vs PyTorch:* at ``|x|`` near 1e300 torch's
+    log-space gradient (``exp(x + logcumsumexp(log|g| - out))``) loses ``log|g|`` beside ``x``
+    and gives 0 or the wrong share; the scan's here is exact."""
     x = _tensor(input, "logcumsumexp")
     d = _dim(x, dim, "logcumsumexp")
     dt = x._data.dtype

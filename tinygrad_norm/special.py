@@ -182,7 +182,8 @@ i1.__doc__ = "The modified Bessel function of the first kind of order 1."
 def i1e(input):
     """``exp(-|x|) i1(x)``, computed without overflow. Below ``|x| = 1e-8`` it is the series
     ``x (1 - |x|) / 2`` (exact to the ulp there; its derivative torch's 1/2 at 0): the kernel's
-    derivative divides by ``x``, which overflows at the subnormals (NaN and -inf, torch: 1/2)."""
+    derivative divides by ``x``, which overflows at the subnormals (NaN and -inf, torch: 1/2).
+    *vs PyTorch:* at NaN the gradient is NaN (torch's is a finite number)."""
     x = _float(_tensor(input, "i1e"))
     tiny = (np.abs(x._data) < 1e-8) & (x._data != 0)
     if not tiny.any():  # (the common case: the kernel alone, one pass to look)
