@@ -1194,12 +1194,28 @@ KNOWN = {
                                "substitution keeps them)",
     "linalg.norm": "an inf in a matrix 2-norm: torch's SVD gradient is NaN",
     "F.grid_sample": "an inf in the input: torch's grid gradient is NaN there, ours 0",
-    "logcumsumexp": "docs: after a +inf the scan's logaddexp sends NaN to finite entries (torch: 0)",
     "special.bessel_j1": "torch's float64 j1 is off by ~3e-7 relative near 5.45 (ours 3e-16 of mpmath)",
     "linalg.matrix_exp": "docs: float32 computed in float64 and rounded once (torch's float32 "
                          "kernel loses ~1e-5; ours matches mpmath)",
     "F.pad": "circular with a negative pad: torch reads stale memory or refuses; ours refuses "
              "a wrap beyond the cropped size",
+    "F.group_norm": "docs: an inf weight gives the limit (torch's x * scale + shift: inf - inf, "
+                    "NaN); a group whose variance overflows (1e300) gives bias (torch: NaN)",
+    "F.batch_norm": "docs: as F.group_norm's inf weight",
+    "F.interpolate": "docs: linear modes weigh (1 - t) x0 + t x1, torch x0 + t (x1 - x0): at t = 0 "
+                     "and an infinite x0, ours x0, torch's NaN",
+    "special.log_ndtr": "docs: gradient -x far in the left tail (torch: inf, NaN below -1e154)",
+    "scatter_reduce": "docs: at a NaN self nothing lands on, g (torch's prod/amax formulas: NaN)",
+    "renorm": "docs: a zero entry of a slice holding inf, ours 0 (torch: NaN); a one-element "
+              "slice of 1e300, torch's gradient NaN (overflow)",
+    "F.conv2d": "docs: an inf weight: NaN at inputs its tap never reaches (0 * inf in the input "
+                "gradient's zero padding; torch finite); +-1e300 inputs: sums of huge terms "
+                "cancel in another order (BLAS vs torch's kernel)",
+    "logcumsumexp": "docs: at |x| ~ 1e300 torch's log-space gradient absorbs log|g| into x "
+                    "(0 where the exact gradient, ours, is g)",
+    "special.i1e": "docs: at NaN torch's gradient is a number (its formula's selects), ours NaN",
+    "copysign": "docs: gradient +-1 at input +-inf (torch's result / input: NaN)",
+    "linalg.solve": "docs: an A holding inf/NaN: where NaN lands follows each LAPACK call's pivots",
     "F.gelu": "float32 tail below -2.5: torch's 1 + erf cancels (0 from -6 on); ours is erfc-based, "
               "within 4 ulps of mpmath",
 }

@@ -55,6 +55,9 @@ FUNCS = {
     "kaiser_window": ((5,), {}, False),
     "tril_indices": ((3, 3), {}, False),
     "triu_indices": ((3, 3), {}, False),
+    "empty_strided": (((2, 3), (1, 2)), {}, False),
+    "empty_permuted": (((2, 3), (1, 0)), {}, False),
+    "range": ((0, 3), {}, False),
 }
 
 METHODS = {  # Tensor.<name>(X, *args)
@@ -239,6 +242,7 @@ MODULES = {  # name -> constructor arguments before device
     "TransformerEncoderLayer": (4, 2, 8), "TransformerDecoderLayer": (4, 2, 8),
     "Transformer": (4, 2, 1, 1, 8),
     "AdaptiveLogSoftmaxWithLoss": (16, 10, [3, 6]),
+    "LinearCrossEntropyLoss": (3, 4),
 }
 RNNS = {"RNN": (3, 4, 2), "LSTM": (3, 4, 2), "GRU": (3, 4, 2)}  # torch's are (*args, **kwargs)
 ALL_MODULES = {**MODULES, **RNNS}

@@ -12,6 +12,9 @@ from .generator import Generator
 from .devices import device
 from . import rng_state as _rs, runtime as _rt
 from .rng_state import *  # noqa: F401,F403  (seed, initial_seed, get/set_rng_state)
+from . import random as _random_module  # torch.random holds them too, and fork_rng
+for _name in ("seed", "initial_seed", "get_rng_state", "set_rng_state", "fork_rng"):
+    setattr(_random_module, _name, getattr(_rs, _name))
 from .runtime import *  # noqa: F401,F403  (threads, determinism, compile, default device)
 from .printing import set_printoptions
 from . import cuda  # torch.cuda's is_available() and device_count(), for device selection
@@ -54,7 +57,9 @@ from . import anomaly_mode as _am  # torch.autograd.detect_anomaly and its mode 
 _ag.detect_anomaly, _ag.set_detect_anomaly = _am.detect_anomaly, _am.set_detect_anomaly
 from . import forward_ad as _fwad  # noqa: F401  (binds autograd.forward_ad, torch's spelling)
 from . import autograd_variable as _agv  # noqa: F401  (binds autograd.Variable, legacy code's)
-for _name, _mod in (("function", _agfn), ("functional", _agf)):  # import ...autograd.functional
+from . import autograd_graph as _agg  # torch.autograd.graph, and torch's grad_fn API on Node
+_ag.graph = _agg
+for _name, _mod in (("function", _agfn), ("functional", _agf), ("graph", _agg)):
     _sys.modules[f"{_ag.__name__}.{_name}"] = _mod
 
 __version__ = "0.1.0"
@@ -149,6 +154,12 @@ from .anomaly_mode import (is_anomaly_check_nan_enabled, is_anomaly_enabled,  # 
                            set_anomaly_enabled)
 __all__ += ["is_anomaly_enabled", "is_anomaly_check_nan_enabled", "set_anomaly_enabled"]
 
+# torch's top-level recurrent functions (torch.lstm, torch.gru_cell, ...), embedding_bag and
+# conv_tbc, over nn's and functional's code (imported at first use)
+from . import torch_nn_spellings as _tns  # noqa: E402
+from .torch_nn_spellings import *  # noqa: F401,F403,E402
+__all__ += _tns.__all__
+
 # torch's submodules as attributes (`tg.nn.Linear`, `tg.optim.SGD`), imported at first use so
 # that `import tinygrad_norm` stays cheap (nn and optim load functional, which the core does not)
 _LAZY_SUBMODULES = ("nn", "optim", "functional", "data", "viz", "models", "training", "bench",
@@ -160,3 +171,36 @@ def __getattr__(name):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+# missing5: torch's remaining top-level names and Tensor methods (dtype limits, memory facts,
+# legacy methods, put, split spellings, in-place spellings, ...); modules of one job each
+from . import dtype_info as _di, tensor_facts as _tf  # noqa: E402
+from . import put as _pt, method_bindings as _mb  # noqa: E402
+from . import tensor_legacy as _tl, inplace_more as _im  # noqa: F401,E402  (methods only)
+from .dtype_info import *  # noqa: F401,F403,E402
+from .tensor_facts import *  # noqa: F401,F403,E402
+from .put import *  # noqa: F401,F403,E402
+from .method_bindings import *  # noqa: F401,F403,E402
+__all__ += [*_di.__all__, *_tf.__all__, *_pt.__all__, *_mb.__all__]
+from . import random_fills as _rf, runtime_flags as _rfl  # noqa: E402
+from .random_fills import *  # noqa: F401,F403,E402
+from .runtime_flags import *  # noqa: F401,F403,E402
+__all__ += [*_rf.__all__, *_rfl.__all__]
+from . import view_copies as _vc  # noqa: E402
+from .view_copies import *  # noqa: F401,F403,E402
+__all__ += _vc.__all__
+from . import native_norms as _nn_  # noqa: E402
+from .native_norms import *  # noqa: F401,F403,E402
+__all__ += _nn_.__all__
+from . import creation_more as _cm  # noqa: E402
+from .creation_more import *  # noqa: F401,F403,E402
+__all__ += _cm.__all__
+from . import linalg_deprecated as _ld, lowrank as _lr  # noqa: E402
+from .linalg_deprecated import *  # noqa: F401,F403,E402
+from .lowrank import *  # noqa: F401,F403,E402
+__all__ += [*_ld.__all__, *_lr.__all__]
+from . import histogramdd as _hdd  # noqa: E402
+from .histogramdd import histogramdd  # noqa: F401,E402
+__all__ += _hdd.__all__
+from .segment_reduce import segment_reduce  # noqa: E402
+__all__ += ["segment_reduce"]

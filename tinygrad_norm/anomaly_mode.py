@@ -18,12 +18,11 @@ import warnings
 import numpy as np
 
 from . import autograd
-from .autograd import Node
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
            "is_anomaly_check_nan_enabled", "set_anomaly_enabled"]
 
-_plain_init = Node.__init__
+_plain_init = autograd._plain_init
 _check_nan = True  # torch's default: remembered while the mode is off too
 
 
@@ -66,10 +65,10 @@ def _scope_path(scope):
     return " < ".join(names)
 
 
-def _traced_init(self, *args, **kw):
-    _plain_init(self, *args, **kw)
-    # the frames above the op's recording call: _traced_init and the line that built the Node
-    self.trace = traceback.format_list(traceback.extract_stack()[:-2])
+def _trace(node):
+    # the frames above the op's recording call: this step, the composed Node.__init__ that ran
+    # it (autograd.set_record_step) and the line that built the Node
+    node.trace = traceback.format_list(traceback.extract_stack()[:-3])
 
 
 def _flag(value, fn, name, position):
@@ -86,7 +85,7 @@ def set_anomaly_enabled(enabled, check_nan=True):
     _flag(check_nan, "set_anomaly_enabled", "check_nan", 2)
     _check_nan = check_nan
     autograd._anomaly = _Anomaly(check_nan) if enabled else None
-    Node.__init__ = _traced_init if enabled else _plain_init
+    autograd.set_record_step("anomaly", _trace if enabled else None)
 
 
 def is_anomaly_enabled():

@@ -29,6 +29,9 @@ class _State(threading.local):
     def __init__(self):
         self.enabled = True
         self.scope = None
+        # the backward running in this thread, as (run_id, roots, targets, accumulate, run,
+        # reach): what torch's graph task tells a multi-tensor hook (autograd_graph.py)
+        self.task = None
 
 
 _state = _State()
@@ -252,9 +255,11 @@ class Node:
     """One recorded primitive: its op, its inputs (tensors or Python scalars), its keyword
     arguments, a weak reference to its output and its place on the tape."""
 
-    # trace: the forward call's stack, set only under anomaly detection (anomaly_mode.py)
+    # trace: the forward call's stack, set only under anomaly detection (anomaly_mode.py);
+    # _meta: grad_fn.metadata's dict, made on first read (autograd_graph.py adds torch's grad_fn
+    # API -- name(), next_functions, register_hook, ... -- onto this class)
     __slots__ = ("op", "inputs", "kw", "out_ref", "seq", "scope", "saved", "needs", "hooks",
-                 "trace")
+                 "trace", "_meta")
 
     def __init__(self, op, inputs, kw, out, needs, saved):
         self.op = op
@@ -274,6 +279,39 @@ class Node:
 
     def __repr__(self):
         return f"<Node {self.op.name} #{self.seq}>"
+
+
+_plain_init = Node.__init__
+_record_steps = {}
+
+
+def set_record_step(key, step):
+    """Install ``step(node)`` to run after every ``Node.__init__`` while a mode needs it
+    (anomaly detection keeps the forward stack, saved-tensor hooks pack what a node saved), or
+    remove it with None. The steps are composed into one ``Node.__init__`` swapped in while any
+    is set, so that recording pays nothing with none set, and two modes do not undo each other's
+    swap."""
+    if step is None:
+        _record_steps.pop(key, None)
+    else:
+        _record_steps[key] = step
+    steps = tuple(_record_steps.values())
+    if not steps:
+        Node.__init__ = _plain_init
+        return
+
+    def init(self, op, inputs, kw, out, needs, saved):
+        _plain_init(self, op, inputs, kw, out, needs, saved)
+        for s in steps:
+            s(self)
+    Node.__init__ = init
+
+
+class LateHook:
+    """Base of the hooks that run after a tensor's own hooks on its gradient, in the order they
+    were registered (a grad_fn's prehooks, autograd_graph.py): Tensor.register_hook inserts
+    before them, as torch runs a node's tensor hooks before its node hooks."""
+    __slots__ = ()
 
 
 _FREED = (
@@ -311,6 +349,9 @@ def _fresh(gi, g, mine, prev):
 
 # anomaly_mode._Anomaly while anomaly detection is on, else None: read once per backward
 _anomaly = None
+# autograd_graph._reach once a hook on several tensors needs to know which of them a backward
+# reaches, else None: read once per backward
+_reach = None
 
 _upper = None  # (Tensor, ops): the layers above the tape, bound on first use (they import it)
 
@@ -375,8 +416,12 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
 
     # record the VJPs exactly when create_graph: the grad mode set directly (a context
     # manager object cost ~1 us a call)
-    prev_mode = _state.enabled
+    prev_mode, prev_task = _state.enabled, _state.task
     _state.enabled = bool(create_graph)
+    # what the graph looks like before this backward frees it, for the multi-tensor hooks
+    # that need it (autograd_graph.register_multi_grad_hook sets _reach once one exists)
+    _state.task = (run_id, roots, targets, accumulate, run,
+                   _reach(roots) if _reach is not None else None)
     anomaly, node = _anomaly, None
     try:
         while heap:
@@ -484,7 +529,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None, accu
             anomaly.report(node)  # the forward stack of the node whose backward failed
         raise
     finally:
-        _state.enabled = prev_mode
+        _state.enabled, _state.task = prev_mode, prev_task
     return found
 
 
@@ -643,8 +688,11 @@ def _check_written(node):
     forward (mul's gradient for a reads only b): what PyTorch saves, and checks whenever the node
     runs, even for a grad() that needs fewer of its gradients. A write into an input that no
     gradient reads is no error."""
+    if getattr(node.saved, "copied", False):
+        return  # saved as copies (autograd_graph.allow_mutation_on_saved_tensors): unaffected
     op, seq = node.op, node.seq
-    arrays, out, _ = node.saved
+    # indexed, not unpacked: packed saved values (autograd_graph) unpack only for the VJP
+    arrays, out = node.saved[0], node.saved[1]
     stale = None
     if op.reads_inputs:
         reads = op.reads(node.needs) if op.reads is not None else (True,) * len(arrays)
@@ -884,6 +932,10 @@ def backward_inputs(roots, grads, inputs, retain_graph, create_graph):
             _accumulate_leaf(t, g, create_graph, Tensor)
 
 
+def _is_edge(x):
+    return isinstance(x, tuple) and hasattr(x, "output_nr") and hasattr(x, "_tensor")
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=False):
     """Gradients of ``outputs`` (weighted by ``grad_outputs``) with respect to ``inputs``,
@@ -891,8 +943,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     from .tensor import Tensor, _seed_grad
 
     outputs = [outputs] if isinstance(outputs, Tensor) else _sequence(outputs, "outputs")
+    if _is_edge(inputs):  # a GradientEdge (autograd_graph): the tensor its node made
+        inputs = inputs._tensor()
     single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else _sequence(inputs, "inputs")
+    inputs = [inputs] if single else [t._tensor() if _is_edge(t) else t
+                                      for t in _sequence(inputs, "inputs")]
     if not inputs:  # else an empty tuple, and a whole backward run for nothing
         raise RuntimeError("grad(): the 'inputs' argument cannot be empty")
     if grad_outputs is None:

@@ -12,6 +12,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from . import _shape_checks
 from . import default_dtype as _dd
 from .tensor import Tensor, where
 from .tensor_queries import result_type
@@ -57,6 +58,8 @@ def nextafter(input, other):
     dt = result_type(input, other)
     if dt.kind != "f":
         raise TypeError(f"nextafter(): not implemented for dtype {dt} (floating point only)")
+    if input.shape != other.shape:  # (NumPy's words would name neither)
+        _shape_checks.broadcast("nextafter", input.shape, other.shape)
     x = input.astype(dt)
     nxt = np.nextafter(x.numpy(), other.numpy().astype(dt))
     # value nxt, gradient 1 to the input: x + (nxt - x) is exact for finite x (the step is one

@@ -264,7 +264,10 @@ def _vector_rhs(a, b):
 def solve(A, B, *, left=True):
     """X with ``A X = B`` (``left=False``: ``X A = B``), as ``torch.linalg.solve``: B a matrix
     or, by torch's rule, a vector (1-D, or A's shape without its last dim); batch dims
-    broadcast. A singular A is torch's ``LinAlgError``."""
+    broadcast. A singular A is torch's ``LinAlgError``. An A holding inf or NaN gives garbage
+    in both libraries, but not the same: which entries of X (and of the gradients) are NaN
+    follows each LAPACK call's pivots (NumPy's gesv here, torch's getrf/getrs), which differ
+    at NaN."""
     fn = "linalg.solve"
     left = _flag(left, "left", "linalg_solve")
     _tensor_arg(A, fn, "A")

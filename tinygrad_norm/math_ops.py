@@ -161,7 +161,11 @@ def lerp(x, end, weight):
     end = _operand(end)
     if type(end) is not Tensor:
         raise TypeError(f"lerp(): argument 'end' must be Tensor, not {type(end).__name__}")
-    return apply(ops.Lerp, x, end, _operand(weight))
+    weight = _operand(weight)
+    shapes = [t.shape for t in (x, end, weight) if isinstance(t, Tensor)]
+    if any(s != shapes[0] for s in shapes):  # (NumPy's words in the primitive name nothing)
+        _shape_checks.broadcast("lerp", *shapes)
+    return apply(ops.Lerp, x, end, weight)
 
 
 def clamp_tensors(x, lo, hi):

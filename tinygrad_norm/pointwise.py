@@ -111,22 +111,31 @@ def logit(input, eps=None):
 
 
 def sinc(input):
-    """``sin(pi x) / (pi x)``, 1 at 0 (with derivative 0 there), as torch. At 0 the select
-    takes the series ``1 - (pi x)**2 / 6 + (pi x)**4 / 120`` (exactly 1 there), not a
+    """``sin(pi x) / (pi x)``, 1 at 0 (with derivative 0 there), as torch. At 0 (and below
+    ``|x| = 1e-8``, where the quotient's derivative cancels or overflows) the select takes the
+    series ``1 - (pi x)**2 / 6 + (pi x)**4 / 120`` (exactly 1 there), not a
     constant: its higher derivatives are sinc's (the second, ``-pi**2 / 3``; a constant gave 0
     and torch gives NaN)."""
     x = _float(_tensor(input, "sinc"))
-    zero = x._data == 0
-    px = where(zero, 1.0, x) * math.pi
-    if not zero.any():
+    # below 1e-8 the series (exact to the ulp there): the quotient's derivative
+    # cos/(pi x) - sin/(pi x)**2 is two terms of ~1/x that cancel, off by ~1e-16/x (1e284 at
+    # 1e-300), and inf - inf (NaN) at the subnormals, where torch's is 0
+    with np.errstate(invalid="ignore"):
+        small = np.abs(x._data) < 1e-8
+    px = where(small, 1.0, x) * math.pi
+    if not small.any():
         return px.sin() / px
-    sq = (x * math.pi) ** 2
-    return where(zero, 1.0 - sq * (1.0 / 6.0) + sq * sq * (1.0 / 120.0), px.sin() / px)
+    # the series reads only the small entries: (pi x)**4 of the others overflowed at 1e300,
+    # and the select's 0 times that slope was NaN
+    sq = (where(small, x, 0.0) * math.pi) ** 2
+    return where(small, 1.0 - sq * (1.0 / 6.0) + sq * sq * (1.0 / 120.0), px.sin() / px)
 
 
 def copysign(input, other):
     """``|input|`` with the sign of ``other`` (its sign bit: -0.0 counts as negative), as torch;
-    the gradient to ``input`` is +-1, and 0 at ``input == 0`` as torch's; 0 to ``other``."""
+    the gradient to ``input`` is +-1, and 0 at ``input == 0`` as torch's; 0 to ``other``.
+    *vs PyTorch:* at ``input = +-inf`` the gradient is +-1 too, where torch's ``result / input``
+    is inf / inf (NaN)."""
     x, y = _both_broadcast(input, other, "copysign")
     value = np.copysign(x._data, y._data)
     flip = np.signbit(x._data) != np.signbit(y._data)
@@ -194,6 +203,14 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
                         "release addcdiv will perform a true division of tensor1 and tensor2. "
                         "Use true_divide or floor_divide instead.")
     x = _tensor(input, "addcdiv")
+    # checked here, where the names are known: the primitive's NumPy would say "operands could
+    # not be broadcast" or "unsupported operand type(s) for *" and name nothing
+    if value.ndim != 0 if isinstance(value, Tensor) else \
+            not isinstance(value, (int, float, np.number)):  # (a 0-d tensor is a number to torch)
+        raise TypeError(f"addcdiv(): argument 'value' must be Number, not {type(value).__name__}")
+    shapes = [t.shape for t in (x, t1, t2) if isinstance(t, Tensor)]
+    if any(s != shapes[0] for s in shapes):
+        _shape_checks.broadcast("addcdiv", *shapes)
     # the quotient in the three's result dtype, as torch: float32 tensors divided in float32
     # and then added to a float64 input would lose float64's precision
     dt = _result_dtype(*[t for t in (x, t1, t2) if isinstance(t, Tensor)])

@@ -356,7 +356,11 @@ def diagflat(input, offset=0):
 def renorm(input, p, dim, maxnorm):
     """Each slice ``input.select(dim, i)`` whose ``p``-norm exceeds ``maxnorm`` scaled down to
     norm ``maxnorm`` (times ``maxnorm / (norm + 1e-7)``), the rest unchanged, as
-    ``torch.renorm``; the gradient flows through the norm too, as torch's."""
+    ``torch.renorm``; the gradient flows through the norm too, as torch's. A slice of one
+    element has norm ``|x|`` for every ``p``, as torch's (no power: no overflow at 1e300).
+    *vs PyTorch at inf and huge values:* in a slice holding inf, torch's gradient is NaN at a
+    zero entry (0 * inf in its formula), ours 0; at a one-element slice of 1e300 torch's
+    gradient overflows to NaN, ours is the quotient's (about 0)."""
     x = _tensor(input, "renorm")
     p, maxnorm = _number(p, "renorm", "p"), _number(maxnorm, "renorm", "maxnorm")
     if not p > 0:  # NaN too
@@ -372,15 +376,18 @@ def renorm(input, p, dim, maxnorm):
                         f"input. Got {x.data.dtype}")
     rest = tuple(a for a in range(x._data.ndim) if a != d)
     a = x.abs()
+    # a slice of one element: its norm is |x| for every p, as torch's (whose reduction of one
+    # element takes no power: (|x| ** p) ** (1 / p) overflowed at 1e300 for p = 3)
+    by_max = p == float("inf") or 0 < x._data.size == x._data.shape[d]
     with np.errstate(all="ignore"):  # which slices are over, from the data alone
         ad = a._data
-        nd = ad.max(axis=rest, keepdims=True) if p == float("inf") else \
+        nd = ad.max(axis=rest, keepdims=True) if by_max else \
             (ad ** p).sum(axis=rest, keepdims=True) ** (1.0 / p)
     over = nd > maxnorm
     # The slices within maxnorm pass unchanged: their elements reach the norm only through a
     # select, so its derivative (inf at a zero slice, NaN at a NaN) meets no 0 * inf, as torch's
     a = where(np.broadcast_to(over, ad.shape), a, 0.0)
-    if p == float("inf"):
+    if by_max:
         norm = a.amax(rest, keepdim=True)
     else:
         from .tensor_index import _abs_pow  # |x| ** p with torch's zero gradient at x = 0

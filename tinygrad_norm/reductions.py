@@ -112,7 +112,9 @@ def logcumsumexp(input, dim):
     underflow for any finite input: a scan of ``logaddexp`` (stable, one primitive) in
     ``ceil(log2(n))`` steps, each element combined with the one ``2**k`` before it (Hillis
     and Steele's inclusive scan). Floating tensors only (``TypeError``, torch's error);
-    float16 is computed in float32 and rounded once."""
+    float16 is computed in float32 and rounded once. *vs PyTorch:* at ``|x|`` near 1e300 torch's
+    log-space gradient (``exp(x + logcumsumexp(log|g| - out))``) loses ``log|g|`` beside ``x``
+    and gives 0 or the wrong share; the scan's here is exact."""
     x = _tensor(input, "logcumsumexp")
     d = _dim(x, dim, "logcumsumexp")
     dt = x._data.dtype
@@ -122,7 +124,16 @@ def logcumsumexp(input, dim):
         return logcumsumexp(x.astype(np.float32), d).astype(np.float16)
     if x._data.ndim == 0:
         return x.clone()  # torch's gradient of a 0-d input is g, infinite or not
-    x = _torch_inf_slopes(x, d)
+    if not np.isfinite(x._data).all():  # (one pass; the finite path goes straight on)
+        after_inf = _after_posinf(x._data, d)
+        x = _torch_inf_slopes(x, d)
+        if after_inf is not None:
+            return _logcumsumexp_past_inf(x, d, after_inf)
+    return _scan(x, d)
+
+
+def _scan(x, d):
+    """The running log-sum-exp of ``x`` along ``d`` (the scan itself, for any input)."""
     n = x._data.shape[d]
     out, step = x, 1
     lead = (slice(None),) * d
@@ -134,18 +145,49 @@ def logcumsumexp(input, dim):
     return out if out is not x else x.clone()
 
 
+def _after_posinf(a, d):
+    """Where along ``d`` a +inf has been seen (that entry and all after it) in a slice free of
+    NaN; None when there is no such entry."""
+    with np.errstate(invalid="ignore"):
+        seen = np.logical_or.accumulate(np.isposinf(a), axis=d)
+    # a NaN anywhere in a slice makes torch's whole-slice gradient NaN, as the scan's is
+    seen &= ~np.isnan(a).any(axis=d, keepdims=True)
+    return seen if seen.any() else None
+
+
+def _logcumsumexp_past_inf(x, d, after):
+    """The running log-sum-exp when some slices hold +inf (``after`` marks it and what follows):
+    from there on the result is +inf, and torch's gradient sends 0 to every finite entry
+    and NaN to each +inf (``exp(x + log(g) - inf)``). The scan's own would be NaN there as
+    well: ``logaddexp(inf, b)`` gives its +inf operand ``g * exp(inf - inf)``, and that NaN
+    times the finite operand's 0 slope spreads to every entry after the +inf. So the scan
+    runs on the entries before it only (the rest read 0: no inf, no NaN, and no gradient
+    reaches them), and a running sum of the +inf entries gives the +inf part."""
+    head = _scan(where(after, 0.0, x), d)
+    infs = where(after & np.isposinf(x._data), x, 0.0).cumsum(d)
+    return where(after, infs, head)
+
+
 def _torch_inf_slopes(x, d):
     """``x`` itself, unless it holds infinities or NaN: torch's logcumsumexp gradient (in log
     space, ``exp(x + log-sum of g / exp(out))``) is NaN at +inf, at NaN and at a -inf whose
     running result is still -inf (inf - inf there), where the scan's own gradient is g or 0.
-    Those entries keep their value and get a NaN slope."""
+    Those entries keep their value and get a NaN slope. Every other -inf reads the dtype's
+    lowest number instead, outside NaN slices: the same values (``logaddexp(b, lowest)`` is ``b`` for any b that
+    is not itself near it), and torch's 0 gradient there, where two -inf operands of one of
+    the scan's ``logaddexp`` would send NaN (``exp(-inf + inf)``) back to both."""
     a = x._data
     if np.isfinite(a).all():
         return x
     with np.errstate(invalid="ignore"):
         # the running max is -inf exactly where the running log-sum-exp is
-        lost = np.isposinf(a) | np.isnan(a) | \
-            (np.isneginf(a) & np.isneginf(np.maximum.accumulate(a, axis=d)))
+        neg = np.isneginf(a)
+        still = neg & np.isneginf(np.maximum.accumulate(a, axis=d))
+        lost = np.isposinf(a) | np.isnan(a) | still
+        # (a NaN slice keeps its -inf: torch's gradient is NaN over the whole slice there)
+        quiet = neg & ~still & ~np.isnan(a).any(axis=d, keepdims=True)
+    if quiet.any():
+        x = where(quiet, float(np.finfo(a.dtype).min), x)
     return _inf_slope_nan(x, lost)
 
 

@@ -17,6 +17,40 @@ from .tensor import Tensor
 __all__ = ["seed", "initial_seed", "get_rng_state", "set_rng_state"]
 
 
+class fork_rng:
+    """Context manager (and decorator) that puts the generator back as it was on exit, as
+    ``torch.random.fork_rng``: draws (and ``manual_seed``) inside do not change what the code
+    after the block draws. ``enabled=False`` does nothing; ``devices`` and ``device_type`` are
+    accepted (one CPU generator here)."""
+
+    def __init__(self, devices=None, enabled=True, device_type=None):
+        if not isinstance(enabled, bool):
+            raise TypeError(f"fork_rng(): enabled must be bool, got {type(enabled).__name__}")
+        self.devices, self.enabled, self.device_type = devices, enabled, device_type
+
+    def __enter__(self):
+        if self.enabled:
+            rng = _random.generator()
+            self._saved = (rng, rng.bit_generator.state, _random._seed)
+        return None
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            rng, state, seed = self._saved
+            rng.bit_generator.state = state
+            _random._generator, _random._seed = rng, seed  # manual_seed inside made a new one
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with fork_rng(self.devices, self.enabled, self.device_type):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
 def seed():
     """Reseed the generator from the OS's entropy and return the seed (a 64-bit int), as
     ``torch.seed``: the run can be replayed with ``manual_seed`` of it."""

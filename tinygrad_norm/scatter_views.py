@@ -62,6 +62,10 @@ def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     d = _dim(dim, input.ndim, "slice_scatter")
     if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step <= 0:
         raise ValueError(f"slice step must be positive, got {step!r}")
+    for name, v in (("start", start), ("end", end)):  # (a slice would say "slice indices")
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral)):
+            raise TypeError(f"slice_scatter(): argument '{name}' must be int, not "
+                            f"{type(v).__name__}")
     positions = np.arange(input.shape[d])[slice(start, end, step)]
     view = input.shape[:d] + (len(positions),) + input.shape[d + 1:]
     return _place(input, src, d, positions, view, "slice_scatter")

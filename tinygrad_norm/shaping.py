@@ -12,6 +12,7 @@ import numpy as np
 from . import _argname
 from . import default_dtype as _dd
 from . import devices as _devices
+from ._memory_guard import check_affordable
 from .tensor import Tensor, _int_arg, _one_axis, concatenate, stack
 
 __all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack", "dstack",
@@ -168,6 +169,8 @@ def _sections(n, indices_or_sections, fn):
     k = _int_arg(ios, "indices_or_sections", fn)
     if k <= 0:
         raise ValueError(f"{fn}(): number of sections must be larger than 0, got {k}")
+    # k pieces are k Python objects (64 bytes at least each): 10**12 would run for hours
+    check_affordable(f"{fn}()", f"indices_or_sections={k}", 64 * k)
     q, r = divmod(n, k)
     bounds, start = [], 0
     for i in range(k):

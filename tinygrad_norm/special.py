@@ -110,7 +110,9 @@ def ndtri(input):
 
 def log_ndtr(input):
     """log(ndtr(x)), stable in both tails: ``log(erfcx(-x/sqrt2) / 2) - x^2 / 2`` for x < 0
-    (ndtr itself underflows below -38), ``log1p(-erfc(x/sqrt2) / 2)`` above."""
+    (ndtr itself underflows below -38), ``log1p(-erfc(x/sqrt2) / 2)`` above. The gradient far
+    in the left tail is ``-x`` to the ulp (1e300 at -1e300); torch's ratio of an underflowed
+    density to an underflowed ndtr gives inf (-1e10) and NaN (-1e300) there."""
     x = _float(_tensor(input, "log_ndtr"))
     neg = x._data < 0
     xn = where(neg, x, 0.0)  # each side fed a harmless value where the other is taken
@@ -175,8 +177,19 @@ i0e = _bessel(ops.I0e, "i0e")
 i0e.__doc__ = "``exp(-|x|) i0(x)``, computed without overflow."
 i1 = _bessel(ops.I1, "i1")
 i1.__doc__ = "The modified Bessel function of the first kind of order 1."
-i1e = _bessel(ops.I1e, "i1e")
-i1e.__doc__ = "``exp(-|x|) i1(x)``, computed without overflow."
+
+
+def i1e(input):
+    """``exp(-|x|) i1(x)``, computed without overflow. Below ``|x| = 1e-8`` it is the series
+    ``x (1 - |x|) / 2`` (exact to the ulp there; its derivative torch's 1/2 at 0): the kernel's
+    derivative divides by ``x``, which overflows at the subnormals (NaN and -inf, torch: 1/2).
+    *vs PyTorch:* at NaN the gradient is NaN (torch's is a finite number)."""
+    x = _float(_tensor(input, "i1e"))
+    tiny = (np.abs(x._data) < 1e-8) & (x._data != 0)
+    if not tiny.any():  # (the common case: the kernel alone, one pass to look)
+        return apply(ops.I1e, x)
+    small = where(tiny, x, 0.0)  # the series reads only the tiny entries: no slope elsewhere
+    return where(tiny, small * (0.5 - 0.5 * small.abs()), apply(ops.I1e, where(tiny, 1.0, x)))
 
 
 def log1p(input):

@@ -22,7 +22,7 @@ from . import printing as _printing
 from . import ops
 from . import _argname
 from . import random as _random
-from .autograd import GroupHook, Node, _state, mark_written, no_grad, replay
+from .autograd import GroupHook, LateHook, Node, _state, mark_written, no_grad, replay
 from .autograd import backward_inputs as _backward_inputs
 
 _new = object.__new__
@@ -850,9 +850,10 @@ class Tensor:
             hooks = self._hooks
         hook = _Hook(fn)
         # retain_grad sees the final gradient, and a module backward hook's group (the node of
-        # a hooked module's output) sees it after the tensor's own hooks, as in torch
+        # a hooked module's output) and the grad_fn's prehooks see it after the tensor's own
+        # hooks, as in torch
         at = len(hooks)
-        while at and isinstance(hooks[at - 1], (_RetainGrad, GroupHook)):
+        while at and isinstance(hooks[at - 1], (_RetainGrad, GroupHook, LateHook)):
             at -= 1
         hooks.insert(at, hook)
         return _HookHandle(hooks, hook)
@@ -1837,8 +1838,8 @@ class Tensor:
             return
         if node.hooks is None:
             node.hooks = []
-        at = len(node.hooks)  # before a module backward hook's group, as torch's order
-        if at and isinstance(node.hooks[-1], GroupHook):
+        at = len(node.hooks)  # before a module backward hook's group and the node's
+        while at and isinstance(node.hooks[at - 1], (GroupHook, LateHook)):  # prehooks: torch's
             at -= 1
         node.hooks.insert(at, _RetainGrad(self))
 

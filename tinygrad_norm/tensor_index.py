@@ -494,7 +494,10 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     the result (self counted even when not included, as torch's rule does); 'prod' gives each
     factor the product of the others, zeros included; its second derivative with respect to
     ``src`` is refused where two zeros of ``src`` land on one place, as torch's. *vs torch:*
-    torch's undocumented 'max'/'min' spellings are refused."""
+    torch's undocumented 'max'/'min' spellings are refused. At NaN, a place nothing lands on
+    passes ``g`` to ``input`` (it is the identity there); torch's formulas give NaN: 'prod'
+    as ``g * result / self`` (NaN / NaN), 'amax'/'amin' through its equality mask (NaN is
+    equal to nothing, 0 / 0)."""
     fn = "scatter_reduce"
     s = _tensor(src, fn, "src")
     inc = _reduce_args(reduce, include_self, fn, _SCATTER_REDUCE)

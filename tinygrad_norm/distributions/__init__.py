@@ -29,13 +29,46 @@ from .transformed_distribution import TransformedDistribution
 from .transforms import (AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform,
                          TanhTransform, Transform)
 from .uniform import Uniform
+# the families, transforms and registries added after the first ones (tests/test_dists_*.py)
+from .constraint_registry import biject_to, transform_to
+from .continuous_bernoulli import ContinuousBernoulli
+from .exp_family import ExponentialFamily
+from .fisher_snedecor import FisherSnedecor
+from .generalized_pareto import GeneralizedPareto
+from .geometric import Geometric
+from .inverse_gamma import InverseGamma
+from .kumaraswamy import Kumaraswamy
+from .lkj_cholesky import LKJCholesky
+from .logistic_normal import LogisticNormal
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
+from .more_transforms import (AbsTransform, CatTransform, CorrCholeskyTransform,
+                              CumulativeDistributionTransform, IndependentTransform,
+                              LowerCholeskyTransform, PositiveDefiniteTransform, PowerTransform,
+                              ReshapeTransform, SoftmaxTransform, SoftplusTransform,
+                              StackTransform, StickBreakingTransform, identity_transform)
+from .multinomial import Multinomial
+from .pareto import Pareto
+from .relaxed import (OneHotCategoricalStraightThrough, RelaxedBernoulli,
+                      RelaxedOneHotCategorical)
+from .von_mises import VonMises
+from .weibull import Weibull
+from .wishart import Wishart
+from . import kl_more  # noqa: F401  (registers their KLs; imports the families above)
 
 __all__ = [
-    "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
-    "ComposeTransform", "Dirichlet", "Distribution", "ExpTransform", "Exponential", "Gamma",
-    "Gumbel", "HalfCauchy", "HalfNormal", "Independent", "Laplace", "LogNormal",
-    "MixtureSameFamily", "MultivariateNormal", "NegativeBinomial", "Normal",
-    "OneHotCategorical", "Poisson", "SigmoidTransform", "StudentT", "TanhTransform", "Transform",
-    "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl",
-    "transforms",
+    "AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "CatTransform",
+    "Categorical", "Cauchy", "Chi2", "ComposeTransform", "ContinuousBernoulli",
+    "CorrCholeskyTransform", "CumulativeDistributionTransform", "Dirichlet", "Distribution",
+    "ExpTransform", "Exponential", "ExponentialFamily", "FisherSnedecor", "Gamma",
+    "GeneralizedPareto", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent",
+    "IndependentTransform", "InverseGamma", "Kumaraswamy", "LKJCholesky", "Laplace",
+    "LogNormal", "LogisticNormal", "LowRankMultivariateNormal", "LowerCholeskyTransform",
+    "MixtureSameFamily", "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal",
+    "OneHotCategorical", "OneHotCategoricalStraightThrough", "Pareto", "Poisson",
+    "PositiveDefiniteTransform", "PowerTransform", "RelaxedBernoulli",
+    "RelaxedOneHotCategorical", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform",
+    "SoftplusTransform", "StackTransform", "StickBreakingTransform", "StudentT",
+    "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "VonMises", "Weibull",
+    "Wishart", "biject_to", "constraints", "identity_transform", "kl_divergence", "register_kl",
+    "transform_to", "transforms",
 ]

@@ -10,6 +10,7 @@ from ..autograd import no_grad
 from ..tensor import Tensor
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits, softplus
 
 __all__ = ["Bernoulli"]
@@ -44,7 +45,7 @@ class BinaryParam(Distribution):
                 new._param = new.__dict__[name]
 
 
-class Bernoulli(BinaryParam):
+class Bernoulli(BinaryParam, ExponentialFamily):
     """1 with probability ``probs`` (or ``sigmoid(logits)``), else 0."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
@@ -102,3 +103,12 @@ class Bernoulli(BinaryParam):
             (-1,) + (1,) * len(self._batch_shape)))
         return values.expand((2,) + self._batch_shape) if expand else values
 
+    # the exponential-family form, as torch's (ExponentialFamily: Bregman KL, isinstance)
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (self.probs.logit(),)
+
+    def _log_normalizer(self, x):
+        return x.exp().log1p()

@@ -7,16 +7,17 @@ import numbers
 import numpy as np
 
 from .. import default_dtype as _dd
+from ..special import gammaln
 from ..tensor import Tensor, stack
 from . import constraints
 from .dirichlet import Dirichlet
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Beta"]
 
 
-class Beta(Distribution):
+class Beta(ExponentialFamily):
     """The beta distribution on [0, 1], density proportional to x^(c1 - 1) (1 - x)^(c0 - 1)."""
     arg_constraints = {"concentration1": constraints.positive,
                        "concentration0": constraints.positive}
@@ -71,3 +72,11 @@ class Beta(Distribution):
 
     def entropy(self):
         return self._dirichlet.entropy()
+
+    # the exponential-family form, as torch's (ExponentialFamily: Bregman KL, isinstance)
+    @property
+    def _natural_params(self):
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x, y):
+        return gammaln(x) + gammaln(y) - gammaln(x + y)

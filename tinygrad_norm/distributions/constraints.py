@@ -15,6 +15,8 @@ __all__ = [
     "lower_cholesky", "nonnegative", "nonnegative_integer", "one_hot", "positive",
     "positive_definite", "real", "real_vector",
     "simplex", "unit_interval",
+    "cat", "corr_cholesky", "lower_triangular", "multinomial", "positive_integer",
+    "positive_semidefinite", "square", "stack", "symmetric",
 ]
 
 
@@ -217,3 +219,6 @@ half_open_interval = _HalfOpenInterval
 
 # the matrix sets live in their own module (it imports Constraint from this one)
 from .matrix_constraints import lower_cholesky, positive_definite  # noqa: E402
+from .more_constraints import (cat, corr_cholesky, lower_triangular,  # noqa: E402,F401
+                               multinomial, positive_integer, positive_semidefinite, square,
+                               stack, symmetric)

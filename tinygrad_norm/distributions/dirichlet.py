@@ -10,13 +10,13 @@ from ..special import digamma, gammaln
 from ..pointwise import xlogy
 from ..tensor import Tensor, where
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .gamma import standard_gamma
 
 __all__ = ["Dirichlet"]
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """The Dirichlet distribution with (positive) ``concentration``, events over its last axis."""
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
@@ -78,3 +78,11 @@ class Dirichlet(Distribution):
         a0 = c.sum(-1)
         return (gammaln(c).sum(-1) - gammaln(a0) - (k - a0) * digamma(a0)
                 - ((c - 1.0) * digamma(c)).sum(-1))
+
+    # the exponential-family form, as torch's (ExponentialFamily: Bregman KL, isinstance)
+    @property
+    def _natural_params(self):
+        return (self.concentration,)
+
+    def _log_normalizer(self, x):
+        return gammaln(x).sum(-1) - gammaln(x.sum(-1))

@@ -18,7 +18,7 @@ from ..pointwise import xlogy
 from ..special import digamma, gammainc, gammaln
 from ..tensor import Tensor
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import _float_dtype, broadcast_all
 
 __all__ = ["Chi2", "Gamma", "standard_gamma"]
@@ -56,7 +56,7 @@ def standard_gamma(alpha):
     return x - (cdf - cdf.detach()) / log_pdf.exp()
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """The gamma distribution with shape ``concentration`` and inverse scale ``rate``."""
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
@@ -108,6 +108,16 @@ class Gamma(Distribution):
     def entropy(self):
         c = self.concentration
         return c - self.rate.log() + gammaln(c) + (1.0 - c) * digamma(c)
+
+    # the exponential-family form, as torch's (ExponentialFamily: Bregman KL, isinstance)
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, x, y):
+        return gammaln(x + 1) + (x + 1) * (-1.0 / y).log()
 
 
 class Chi2(Gamma):

@@ -5,6 +5,7 @@ import math
 
 from ..special import erfinv
 from ..tensor import Tensor
+from .exp_family import ExponentialFamily
 from .loc_scale import LocScale
 from .utils import standard_normal
 
@@ -13,7 +14,7 @@ __all__ = ["Normal"]
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
-class Normal(LocScale):
+class Normal(LocScale, ExponentialFamily):
     """The normal distribution with mean ``loc`` and standard deviation ``scale``."""
 
     @property
@@ -51,3 +52,13 @@ class Normal(LocScale):
 
     def entropy(self):
         return 0.5 + _HALF_LOG_2PI + self.scale.log()
+
+    # the exponential-family form, as torch's (ExponentialFamily: Bregman KL, isinstance)
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (self.loc / self.scale ** 2, -0.5 / self.scale ** 2)
+
+    def _log_normalizer(self, x, y):
+        return -0.25 * x ** 2 / y + 0.5 * (-math.pi / y).log()

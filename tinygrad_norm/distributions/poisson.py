@@ -11,11 +11,10 @@ from ..autograd import no_grad
 from ..pointwise import xlogy
 from ..tensor import Tensor
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Poisson"]
-
 
 
 def _lgamma_or_inf(x):
@@ -33,7 +32,7 @@ def log_factorial(k):
     return Tensor(np.asarray(_lgamma(a + 1), dtype=a.dtype if a.dtype.kind == "f" else np.float64))
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """The number of events of a Poisson process with mean ``rate``."""
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
@@ -73,3 +72,11 @@ class Poisson(Distribution):
             self._validate_sample(value)
         rate, value = broadcast_all(self.rate, value)
         return xlogy(value, rate) - rate - log_factorial(value)
+
+    # the exponential-family form, as torch's (ExponentialFamily: Bregman KL, isinstance)
+    @property
+    def _natural_params(self):
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, x):
+        return x.exp()

@@ -413,3 +413,10 @@ class ComposeTransform(Transform):
     def __repr__(self):
         inner = ",\n    ".join(repr(p) for p in self.parts)
         return f"{type(self).__name__}(\n    {inner}\n)"
+
+
+# the rest of torch's transforms live in their own module (it imports this one's bases)
+from .more_transforms import *  # noqa: E402,F401,F403
+from .more_transforms import __all__ as _more_all  # noqa: E402
+
+__all__ = __all__ + _more_all

@@ -31,7 +31,9 @@ def sum_rightmost(value, dim):
     """``value`` summed over its ``dim`` rightmost axes."""
     if dim == 0:
         return value
-    return value.reshape(value.shape[:value.ndim - dim] + (-1,)).sum(-1)
+    keep, event = value.shape[:value.ndim - dim], value.shape[value.ndim - dim:]
+    # the event's size spelt out: -1 cannot be inferred when the batch is empty (torch fails)
+    return value.reshape(tuple(keep) + (int(np.prod(event, dtype=np.int64)),)).sum(-1)
 
 
 def softplus(x):

@@ -14,6 +14,11 @@ from .embedding_bag import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from .multi_head_attention import *  # noqa: F401,F403
+from .linear_cross_entropy import *  # noqa: F401,F403
+from .native_spellings import *  # noqa: F401,F403
+from . import grad  # noqa: F401,E402  (torch.nn.functional.grad is torch.nn.grad)
+from .grid_sample_modes import *  # noqa: F401,F403
 from .conv1d import *  # noqa: F401,F403
 from .conv_transpose import *  # noqa: F401,F403
 from .interpolate import *  # noqa: F401,F403

@@ -70,7 +70,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation, as ``torch.nn.functional.conv2d``.
 
     input (N, C, H, W) or (C, H, W); weight (O, C/groups, kh, kw); bias (O,) or None; padding an
-    int, a pair, ``"valid"`` or ``"same"`` (stride 1 only; odd extra padding goes right/bottom)."""
+    int, a pair, ``"valid"`` or ``"same"`` (stride 1 only; odd extra padding goes right/bottom).
+
+    *vs PyTorch at inf/NaN weights:* the input gradient is a correlation of the upstream
+    gradient, padded (and spread by the stride) with zeros, with the flipped weight; a zero
+    meeting an infinite weight there is NaN, so inputs an infinite tap never reaches (with
+    ``stride``/``dilation``/``padding``) can get NaN where torch's gradient is finite. Inputs
+    near 1e300 make sums of huge terms whose cancellation depends on the order (BLAS's here)."""
     return _conv2d(input, weight, bias, stride, padding, dilation, groups, "conv2d")
 
 

@@ -46,7 +46,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     ``recompute_scale_factor=True`` computes the output size from ``scale_factor`` and then
     forgets the factor, as if that size had been given. ``antialias=True`` (4-D 'bilinear',
     'bicubic' and 'lanczos', which needs it): PyTorch's anti-aliased kernels, see
-    ``interpolate_aa``."""
+    ``interpolate_aa``. *vs PyTorch at inf:* the linear modes weigh two neighbours as
+    ``(1 - t) x0 + t x1``, torch as ``x0 + t (x1 - x0)``: where ``t`` is 0 and ``x0`` infinite
+    (an output on an input row or column) the output here is ``x0``, torch's NaN (inf - inf);
+    both give NaN where a weight of 0 meets an infinite neighbour. 'area' keeps an inf or NaN
+    inside the windows that hold it, as torch."""
     fn = "interpolate"
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}(): input must be a Tensor, got {type(input).__name__}")

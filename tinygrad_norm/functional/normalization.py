@@ -281,6 +281,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     makes ``momentum=None`` mean PyTorch's cumulative average: ``momentum = 1 / count``. PyTorch
     keeps that counter in the module; here the functional takes it, so that every check runs
     before any state (the counter included) changes.
+
+    *vs PyTorch at an infinite weight:* the limit ``w (x - mean) / std + b`` here (+-inf), where
+    torch's kernel, ``x * (w / std) + (b - mean * w / std)``, gives inf - inf (NaN) on one side
+    of the mean; as group_norm's.
     """
     fn = "batch_norm"
     _check_input(input, fn, 2)
@@ -465,7 +469,13 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalize each sample over groups of ``C // num_groups`` consecutive channels (and every
     spatial position), as ``torch.nn.functional.group_norm``; ``weight`` and ``bias`` are per
     channel. ``num_groups=1`` is layer norm over (C, *spatial); ``num_groups=C`` is instance
-    norm."""
+    norm.
+
+    *vs PyTorch at inf and huge values* (both defensible): an infinite ``weight`` gives here the
+    limit ``w (x - mean) / std + b`` (+-inf, NaN only where x is the mean), where torch's
+    kernel, ``x * (w / std) + (b - mean * w / std)``, meets inf - inf (NaN); and a group whose
+    variance overflows (values near 1e300) has std inf here, so its output is ``bias``, where
+    torch's running moments reach inf - inf and give NaN."""
     fn = "group_norm"
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}(): input must be a Tensor, got {type(input).__name__}")

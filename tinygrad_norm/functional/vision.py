@@ -152,8 +152,20 @@ def adaptive_avg_pool2d(input, output_size):
         dt = input.dtype
         if dt == np.float16:  # summed in float32, as the float16 means here and PyTorch's are
             return adaptive_avg_pool2d(input.astype(np.float32), (oh, ow)).astype(dt)
+        if not np.isfinite(input._data).all():
+            # a weight of 0 times an inf or NaN is NaN: the products would spread it to every
+            # cell of its row and column (torch: only the windows holding it)
+            cols = _window_means(input, -1, W, ow)
+            return _window_means(cols, -2, H, oh)
         cols = input @ Tensor(_window_weights(W, ow, dt).T)
         return Tensor(_window_weights(H, oh, dt)) @ cols
+
+
+def _window_means(x, axis, n, out):
+    """The mean of each adaptive window along ``axis`` (-1 or -2), one slice per window."""
+    lead = (slice(None),) * (x.ndim + axis)
+    return stack([x[lead + (slice(int(lo), int(hi)),)].mean(axis=axis)
+                  for lo, hi in zip(*_windows(n, out))], axis=axis)
 
 
 def _window_weights(n, out, dtype):

@@ -30,6 +30,7 @@ from .pooling_extra import *  # noqa: F401,F403
 from .rrelu import *  # noqa: F401,F403
 from .bilinear import *  # noqa: F401,F403
 from .channel_shuffle import *  # noqa: F401,F403
+from .uninitialized_params import *  # noqa: F401,F403
 from .lazy import *  # noqa: F401,F403
 from .lazy_conv import *  # noqa: F401,F403
 from .lazy_norm import *  # noqa: F401,F403
@@ -39,4 +40,10 @@ from .sync_batchnorm import *  # noqa: F401,F403
 from .cross_map_lrn import *  # noqa: F401,F403
 from .data_parallel import *  # noqa: F401,F403
 from .deprecated_losses import *  # noqa: F401,F403
+from .linear_cross_entropy import *  # noqa: F401,F403
+from .deprecated_container import *  # noqa: F401,F403
+from ..functional import grad  # noqa: E402  (torch.nn.grad, the same module as F.grad)
+_sys.modules.setdefault(__name__ + ".grad", grad)
+from . import parameter  # noqa: F401,E402  (torch.nn.parameter's names)
+from .factory import *  # noqa: F401,F403,E402
 from . import modules  # noqa: F401,E402  (torch.nn.modules' layout: _BatchNorm, _ConvNd, utils._pair)

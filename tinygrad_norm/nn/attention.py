@@ -9,7 +9,6 @@ as in PyTorch); with ``need_weights=False`` the heads go through
 bool ``attn_mask`` or ``key_padding_mask`` is True where attention is *not* allowed."""
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
@@ -19,8 +18,9 @@ from .. import devices as _devices
 from .. import functional as F
 from ..autograd import scope
 from ..functional._checks import _flag
+from ..functional import multi_head_attention as _mha
 from ..functional.dropout import _check_p
-from ..tensor import Tensor, concatenate, where
+from ..tensor import Tensor
 from . import init
 from .linear import Linear, _count, _float_dtype
 from .module import Module, Parameter
@@ -250,47 +250,12 @@ class MultiheadAttention(Module):
         return [F.linear(x, w, bb) for x, w, bb in zip((query, key, value), ws, bs)]
 
     def _attend(self, query, key, value, kpm, mask, causal, need_weights, average, L, N, S):
-        H, hd, E = self.num_heads, self.head_dim, self.embed_dim
+        # the functional's core: the module and F.multi_head_attention_forward compute alike
         q, k, v = self._projections(query, key, value)
-        if mask is not None and mask.ndim == 2:
-            mask = mask.unsqueeze(0)
-        if self.bias_k is not None:
-            k = concatenate([k, self.bias_k.expand(1, N, E)], axis=0)
-            v = concatenate([v, self.bias_v.expand(1, N, E)], axis=0)
-            mask = mask.pad(((0, 0), (0, 0), (0, 1))) if mask is not None else None
-            kpm = kpm.pad(((0, 0), (0, 1))) if kpm is not None else None
-        # heads: (seq, N, E) -> (N * H, seq, hd)
-        q = q.reshape(L, N * H, hd).swapaxes(0, 1)
-        k = k.reshape(k.shape[0], N * H, hd).swapaxes(0, 1)
-        v = v.reshape(v.shape[0], N * H, hd).swapaxes(0, 1)
-        if self.add_zero_attn:
-            zeros = Tensor(np.zeros((N * H, 1, hd), self.dtype))
-            k, v = concatenate([k, zeros], axis=1), concatenate([v, zeros], axis=1)
-            mask = mask.pad(((0, 0), (0, 0), (0, 1))) if mask is not None else None
-            kpm = kpm.pad(((0, 0), (0, 1))) if kpm is not None else None
-        S = k.shape[1]
-        if kpm is not None:  # (N, S) -> (N * H, 1, S), added to the attention mask
-            kpm = kpm.reshape(N, 1, 1, S).expand(N, H, 1, S).reshape(N * H, 1, S)
-            mask = kpm if mask is None else mask + kpm
-        p = self.dropout if self.training else 0.0
-        if need_weights:
-            scores = (q * math.sqrt(1.0 / hd)) @ k.mT
-            if mask is not None:
-                scores = scores + mask
-            weights = scores.softmax(-1)
-            if p > 0.0:
-                weights = F.dropout(weights, p, True)
-            out = weights @ v  # (N * H, L, hd)
-            out = out.swapaxes(0, 1).reshape(L * N, E)
-            out = F.linear(out, self.out_proj.weight, self.out_proj.bias).reshape(L, N, E)
-            weights = weights.reshape(N, H, L, S)
-            return out, (weights.mean(axis=1) if average else weights)
-        if mask is not None:
-            mask = mask.reshape(N, H, -1, S) if mask.shape[0] != 1 else mask.unsqueeze(0)
-        q, k, v = (t.reshape(N, H, t.shape[1], hd) for t in (q, k, v))
-        out = F.scaled_dot_product_attention(q, k, v, mask, p, causal)
-        out = out.permute(2, 0, 1, 3).reshape(L * N, E)
-        return F.linear(out, self.out_proj.weight, self.out_proj.bias).reshape(L, N, E), None
+        return _mha._attend(q, k, v, self.num_heads, self.bias_k, self.bias_v, None, None,
+                            self.add_zero_attn, kpm, mask,
+                            self.dropout if self.training else 0.0, causal, need_weights,
+                            average, self.out_proj.weight, self.out_proj.bias)
 
 
 def _check_view(mask, name, shape, size):

@@ -339,3 +339,9 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     np.put_along_axis(tensor.data, zeros[:math.ceil(sparsity * rows)], 0, axis=0)
     mark_written((tensor,))
     return tensor
+
+
+# torch's deprecated spellings without the underscore (init.normal, ...), with its warning
+from .init_deprecated import *  # noqa: F401,F403,E402
+from . import init_deprecated as _dep  # noqa: E402
+__all__ += _dep.__all__

@@ -18,6 +18,7 @@ from ..functional._checks import _flag
 from ..tensor import Tensor
 from .linear import Linear, _count, _float_dtype
 from .module import Module, Parameter
+from .uninitialized_params import has_uninitialized, mark_module, unmark_module
 
 __all__ = ["LazyLinear"]
 
@@ -39,10 +40,11 @@ class LazyLinear(Linear):
             self.bias = Parameter(np.zeros(self.out_features, dtype))
         else:
             self.register_parameter("bias", None)
+        mark_module(self)  # nn.UninitializedParameter until the first call, as torch's
 
     def has_uninitialized_params(self):
         """True until the first call (PyTorch's name)."""
-        return True
+        return has_uninitialized(self)
 
     def reset_parameters(self):
         """Nothing to draw before ``in_features`` is known (PyTorch's lazy modules skip it)."""
@@ -59,6 +61,7 @@ class LazyLinear(Linear):
         # the same Parameter objects take the new arrays: whoever holds them (an optimizer)
         # sees the materialized parameters
         self.weight._data = np.empty((self.out_features, self.in_features), dtype)
+        unmark_module(self)
         self.__class__ = self.cls_to_become
         self.reset_parameters()
 

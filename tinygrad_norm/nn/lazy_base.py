@@ -10,6 +10,7 @@ draws the same weights as a first call that had worked."""
 from __future__ import annotations
 
 from .. import random as _random
+from .uninitialized_params import has_uninitialized, mark_module, unmark_module
 
 __all__ = []
 
@@ -25,7 +26,7 @@ class _LazyMixin:
 
     def has_uninitialized_params(self):
         """True until the first call (PyTorch's name)."""
-        return True
+        return has_uninitialized(self)
 
     def reset_parameters(self):
         """Nothing to draw before the size is known (PyTorch's lazy modules skip it too)."""
@@ -36,6 +37,7 @@ class _LazyMixin:
         self._check_first_input(input)
         size = self._infer(input)
         self._materialize(size)
+        unmark_module(self)
         setattr(self, self._lazy_size, size)
         self.__class__ = self.cls_to_become
         self.reset_parameters()
@@ -71,4 +73,5 @@ def _restore(module, saved):
         t._data = arrays[name]
     setattr(module, attr, size)
     module.__class__ = cls
+    mark_module(module)  # uninitialized again, as before the failed first call
     _random.generator().bit_generator.state = rng_state

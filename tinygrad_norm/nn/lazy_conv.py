@@ -15,6 +15,7 @@ from .conv import Conv1d, Conv2d, _ConvNd
 from .conv3d import Conv3d, ConvTranspose3d
 from .conv_transpose import ConvTranspose1d, ConvTranspose2d, _ConvTransposeNd
 from .lazy_base import _LazyMixin
+from .uninitialized_params import mark_module
 
 __all__ = ["LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
            "LazyConvTranspose2d", "LazyConvTranspose3d"]
@@ -28,6 +29,7 @@ class _LazyConv(_LazyMixin):
         # _ConvNd drew nothing (reset_parameters is the lazy no-op) and left the bias np.empty
         if self.bias is not None:
             self.bias._data = np.zeros(self.out_channels, self.bias.dtype)
+        mark_module(self)  # nn.UninitializedParameter until the first call, as torch's
 
     def _check_first_input(self, input):
         self._check_input(input)  # a Tensor of the module's dtype

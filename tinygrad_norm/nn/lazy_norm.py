@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import devices as _devices
 from .lazy_base import _LazyMixin, _own_tensors
+from .uninitialized_params import mark_module
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d,
                             InstanceNorm2d, InstanceNorm3d, _BatchNorm, _InstanceNorm)
 
@@ -44,6 +45,7 @@ class _LazyNorm(_LazyMixin):
         # the eager __init__ refuses num_features=0: built with one channel, then emptied
         self._materialize(0)
         self.num_features = 0
+        mark_module(self)  # nn.UninitializedParameter/Buffer until the first call, as torch's
 
 
 class _LazyBatchNorm(_LazyNorm):

@@ -9,6 +9,7 @@ import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping, MutableMapping, MutableSet
 from contextlib import contextmanager
+from typing import TypeVar
 
 import numpy as np
 
@@ -118,6 +119,11 @@ class Module:
     """Base class of every layer and model. Subclasses define ``forward``."""
 
     training = True
+    # torch's class attributes, read by code that subclasses Module (their meaning there: call
+    # Module.__init__ from a subclass's; patch old pickles) -- kept for that code, unused here
+    call_super_init = False
+    dump_patches = False
+    T_destination = TypeVar("T_destination", bound=Mapping)
     # None until a hook is registered; a call pays one attribute read for all of them
     _forward_pre_hooks = None
     _forward_hooks = None
@@ -426,6 +432,39 @@ class Module:
     def cpu(self):
         """Itself (there is one device), as PyTorch's ``cpu()`` of a CPU module."""
         return self
+
+    def to_empty(self, *, device, recurse=True):
+        """torch's ``to_empty``: every parameter and buffer (of submodules too with
+        ``recurse``) given a new array of its shape and dtype, left uninitialized by torch --
+        zeros here, as ``tg.empty``; the same Tensor objects, so an optimizer holding them sees
+        the new arrays. ``device`` must be the CPU (or None); returns self."""
+        _device.check_device(device, "to_empty()")
+        modules = self.modules() if recurse else (self,)
+        for m in modules:
+            for reg in (m._parameters, m._buffers):
+                for t in reg.values():
+                    if t is not None:
+                        t._data = np.zeros(t.shape, t.dtype)
+                        t.grad = None
+        return self
+
+    def compile(self, *args, **kwargs):
+        """Nothing: ``tg.compile`` runs a model eagerly, so compiling in place changes nothing
+        (torch's ``Module.compile`` returns None too)."""
+        from .. import compile as _compile
+        _compile(self, *args, **kwargs)
+
+    def xpu(self, device=None):
+        """Refused, as ``cuda()``: there is no XPU here."""
+        _device.check_device("xpu" if device is None else device, "xpu()")
+
+    def ipu(self, device=None):
+        """Refused, as ``cuda()``: there is no IPU here."""
+        _device.check_device("ipu" if device is None else device, "ipu()")
+
+    def mtia(self, device=None):
+        """Refused, as ``cuda()``: there is no MTIA here."""
+        _device.check_device("mtia" if device is None else device, "mtia()")
 
     def apply(self, fn):
         """``fn(m)`` for every submodule, children before their parent and in registration

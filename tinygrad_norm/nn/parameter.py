@@ -1,6 +1,14 @@
-"""``torch.nn.parameter``'s names, where code imports them from
-(``from torch.nn.parameter import Parameter``): the classes are ``nn``'s own. (torch's
-``UninitializedParameter`` has no counterpart: the lazy modules here work without it.)"""
-from .module import Buffer, Parameter  # noqa: F401
+"""``torch.nn.parameter``'s names, for imports spelled as torch's (``from torch.nn.parameter
+import Parameter``): Parameter, Buffer, UninitializedParameter, UninitializedBuffer, is_lazy."""
+from __future__ import annotations
 
-__all__ = []  # nn exports these names; this module is their second address
+from .module import Buffer, Parameter
+from .uninitialized_params import UninitializedBuffer, UninitializedParameter, is_uninitialized
+
+__all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
+
+
+def is_lazy(param):
+    """True for an ``UninitializedParameter`` or ``UninitializedBuffer`` (not yet
+    materialized), as torch's."""
+    return is_uninitialized(param)

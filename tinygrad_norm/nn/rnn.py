@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from .. import devices as _devices
+from .._memory_guard import check_affordable
 from .. import functional as F
 from .. import ops
 from ..autograd import scope
@@ -134,6 +135,10 @@ class RNNBase(Module):
         gate = _GATES[mode] * self.hidden_size
         real = self.proj_size or self.hidden_size  # the size of h
         dirs = 2 if self.bidirectional else 1
+        # before the loop: 10**12 layers would take hours to fail (weight_hh alone, 2 bytes
+        # an element at least, bounds what they need)
+        check_affordable(cls, f"num_layers={self.num_layers}",
+                         2 * self.num_layers * dirs * gate * real)
         for layer in range(self.num_layers):
             width = self.input_size if layer == 0 else real * dirs
             for sfx in ("", "_reverse")[:dirs]:

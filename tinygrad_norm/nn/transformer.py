@@ -17,6 +17,7 @@ import numbers
 import numpy as np
 
 from .. import devices as _devices
+from .._memory_guard import check_affordable
 from .. import functional as F
 from ..functional._checks import _flag
 from ..functional.dropout import _check_p
@@ -58,13 +59,22 @@ def _relu_or_gelu(activation):
     return 0
 
 
-def _check_layer_args(cls, dim_feedforward, dropout, layer_norm_eps, dtype, activation):
-    """Every argument the sublayers would check late, checked before any parameter is drawn."""
+def _check_layer_args(cls, d_model, dim_feedforward, dropout, layer_norm_eps, dtype,
+                      activation):
+    """Every argument the sublayers would check late, checked before any parameter is drawn
+    (a feed-forward block too big for memory as well: its attention would be drawn first)."""
     _count(dim_feedforward, "dim_feedforward", cls)
+    check_affordable(cls, f"dim_feedforward={dim_feedforward}",
+                     2 * _MIN_ITEM * d_model * dim_feedforward)
     _check_p(dropout, cls)
     _real(layer_norm_eps, "layer_norm_eps", cls)
     _float_dtype(dtype, cls)
     return _activation(activation, cls)
+
+
+# lower bounds of a request's size (a refusal must never be wrong): 2 bytes a parameter
+# (float16), 64 bytes a Python object
+_MIN_ITEM, _MIN_OBJECT = 2, 64
 
 
 def _check_model_args(cls, d_model, nhead):
@@ -135,7 +145,7 @@ class TransformerEncoderLayer(_Layer):
         super().__init__()
         cls = type(self).__name__
         _check_model_args(cls, d_model, nhead)
-        act = _check_layer_args(cls, dim_feedforward, dropout, layer_norm_eps, dtype, activation)
+        act = _check_layer_args(cls, d_model, dim_feedforward, dropout, layer_norm_eps, dtype, activation)
         batch_first, norm_first, bias = _check_flags(cls, batch_first, norm_first, bias)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dtype)
@@ -173,7 +183,7 @@ class TransformerDecoderLayer(_Layer):
         super().__init__()
         cls = type(self).__name__
         _check_model_args(cls, d_model, nhead)
-        act = _check_layer_args(cls, dim_feedforward, dropout, layer_norm_eps, dtype, activation)
+        act = _check_layer_args(cls, d_model, dim_feedforward, dropout, layer_norm_eps, dtype, activation)
         batch_first, norm_first, bias = _check_flags(cls, batch_first, norm_first, bias)
         for name in ("self_attn", "multihead_attn"):
             setattr(self, name, MultiheadAttention(d_model, nhead, dropout=dropout,
@@ -235,6 +245,9 @@ def _check_stack_args(cls, layer, num_layers, norm):
         what = "encoder_layer" if "Encoder" in cls else "decoder_layer"
         raise TypeError(f"{cls}: {what} must be a Module, got {type(layer).__name__}")
     _check_num_layers(num_layers, "num_layers", cls)
+    # each copy holds the layer's parameters and is a Python object besides
+    per = sum(p._data.nbytes for p in layer.parameters()) + _MIN_OBJECT
+    check_affordable(cls, f"num_layers={num_layers}", num_layers * per)
     if norm is not None and not isinstance(norm, Module):
         raise TypeError(f"{cls}: norm must be a Module or None, got {type(norm).__name__}")
 
@@ -325,7 +338,7 @@ class Transformer(Module):
         super().__init__()
         cls = type(self).__name__
         _check_model_args(cls, d_model, nhead)
-        _check_layer_args(cls, dim_feedforward, dropout, layer_norm_eps, dtype, activation)
+        _check_layer_args(cls, d_model, dim_feedforward, dropout, layer_norm_eps, dtype, activation)
         batch_first, norm_first, bias = _check_flags(cls, batch_first, norm_first, bias)
         for part, custom, n in (("encoder", custom_encoder, num_encoder_layers),
                                 ("decoder", custom_decoder, num_decoder_layers)):
@@ -334,6 +347,9 @@ class Transformer(Module):
                                 f"{type(custom).__name__}")
             if custom is None:  # the stack's own check, before any parameter is drawn
                 _check_num_layers(n, f"num_{part}_layers", cls)
+                # a layer's attention (4 d_model^2) and feed-forward (2 d_model dim_feedforward)
+                check_affordable(cls, f"num_{part}_layers={n}", n * (_MIN_OBJECT + _MIN_ITEM * (
+                    4 * d_model * d_model + 2 * d_model * dim_feedforward)))
         layer_args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
                       batch_first, norm_first, bias, None, dtype)  # None: the device, checked
         if custom_encoder is not None:

@@ -17,7 +17,7 @@ import numpy as np
 from ..functional._checks import _flag
 from ..tensor import Tensor, concatenate
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
+__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
            "parameters_to_vector", "vector_to_parameters", "fuse_conv_bn_eval",
            "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights",
            "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm",
@@ -139,6 +139,16 @@ def _max_norm(v, fn):
     return v
 
 
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
+                   foreach=None):
+    """Deprecated, as torch's: ``clip_grad_norm_`` under its old name, with torch's
+    FutureWarning."""
+    import warnings
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
                     foreach=None):
     """Scale the gradients of ``parameters`` so that their total ``norm_type`` norm is at most
@@ -232,7 +242,7 @@ from . import memory_format  # noqa: E402
 from .memory_format import (convert_conv2d_weight_memory_format,  # noqa: E402
                             convert_conv3d_weight_memory_format)
 
-for _name, _names in (("clip_grad", ("clip_grad_norm_", "clip_grad_value_",
+for _name, _names in (("clip_grad", ("clip_grad_norm_", "clip_grad_norm", "clip_grad_value_",
                                      "clip_grads_with_norm_", "get_total_norm")),
                       ("convert_parameters", ("parameters_to_vector", "vector_to_parameters")),
                       ("init", ("skip_init",))):
@@ -242,3 +252,4 @@ for _name, _names in (("clip_grad", ("clip_grad_norm_", "clip_grad_value_",
     _sys.modules[_mod.__name__] = _mod
 _sys.modules[f"{__name__}.memory_format"] = memory_format
 __all__ += ["convert_conv2d_weight_memory_format", "convert_conv3d_weight_memory_format"]
+
