@@ -41,7 +41,7 @@ _LAYOUT = {
              "MultiLabelMarginLoss", "SmoothL1Loss", "HuberLoss", "SoftMarginLoss",
              "CrossEntropyLoss", "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss",
              "MarginRankingLoss", "MultiMarginLoss", "TripletMarginLoss",
-             "TripletMarginWithDistanceLoss", "CTCLoss"],
+             "TripletMarginWithDistanceLoss", "CTCLoss", "LinearCrossEntropyLoss"],
     "pooling": ["MaxPool1d", "MaxPool2d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d",
                 "MaxUnpool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "FractionalMaxPool2d",
                 "FractionalMaxPool3d", "LPPool1d", "LPPool2d", "LPPool3d", "AdaptiveMaxPool1d",
@@ -62,6 +62,8 @@ _LAYOUT = {
     "upsampling": ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"],
     "channelshuffle": ["ChannelShuffle"],
     "adaptive": ["AdaptiveLogSoftmaxWithLoss"],
+    "linear_cross_entropy_options": ["LinearCrossEntropyOptions"],
+    "lazy": ["LazyModuleMixin"],
 }
 
 # the private bases library code subclasses or tests against, where torch keeps them
