@@ -61,11 +61,13 @@ def test_bregman_entropy_equals_the_closed_form(name):
                                rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("p", sorted(FAMILIES))
-@pytest.mark.parametrize("q", sorted(FAMILIES))
+# pairs of one batch shape (Dirichlet's (2,) batch pairs only with itself)
+PAIRS = [(p, q) for p in sorted(FAMILIES) for q in sorted(FAMILIES)
+         if (p == "Dirichlet") == (q == "Dirichlet")]
+
+
+@pytest.mark.parametrize("p,q", PAIRS)
 def test_kl_dispatch_between_families_as_torch(p, q):
-    if (FAMILIES[p][0].ndim == 2) != (FAMILIES[q][0].ndim == 2):
-        pytest.skip("Dirichlet's batch differs from the others'")
     tp, tq = _make(torch, p, FAMILIES[p]), _make(torch, q, FAMILIES[q])
     op, oq = _make(tg, p, FAMILIES[p]), _make(tg, q, FAMILIES[q])
     try:
