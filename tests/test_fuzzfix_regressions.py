@@ -267,3 +267,13 @@ def test_good_calls_of_the_checked_functions_unchanged(torch):
     assert float(tg.addcdiv(_v(2), _v(2), _v(2), value=tg.tensor(2.0)).data[0]) == pytest.approx(2.1)
     out = tg.slice_scatter(tg.zeros(4, 2), tg.ones(2, 2), 0, 1, 3)
     assert out.data.sum() == 4 and out.data[0].sum() == 0
+
+
+@pytest.mark.parametrize("name,kw", [("clamp_", {"min": "a"}), ("clip_", {"max": "b"}),
+                                     ("clamp_min_", {"min": "a"}), ("clamp_max_", {"max": "a"})])
+def test_top_level_in_place_spellings_name_themselves(name, kw):
+    """tg.clamp_(x, min='a') said "fn(): min must be a number": the factory's inner name."""
+    x = tg.tensor([1.0, 2.0])
+    with pytest.raises(TypeError, match=rf"^{name}\(\): "):
+        getattr(tg, name)(x, *kw.values()) if name.endswith(("min_", "max_")) \
+            else getattr(tg, name)(x, **kw)

@@ -3,6 +3,7 @@
 with the method's checks (a leaf that requires grad is refused, as in torch)."""
 from __future__ import annotations
 
+from . import _argname
 from .tensor import Tensor
 
 __all__ = ["abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_",
@@ -21,7 +22,7 @@ def _spelling(name):
             raise TypeError(f"{name}(): argument 'input' must be Tensor, not "
                             f"{type(input).__name__}")
         return getattr(input, name)(*args, **kwargs)
-    fn.__name__ = fn.__qualname__ = name
+    _argname.rename(fn, name)  # errors raised below name tg.clamp_, not the factory's "fn"
     fn.__doc__ = f"``input.{name}(...)``, as ``torch.{name}``."
     return fn
 
