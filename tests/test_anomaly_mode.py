@@ -227,3 +227,36 @@ def test_mlp_step_is_unchanged_under_the_mode():
         with tg.autograd.detect_anomaly():
             watched = grads()
     np.testing.assert_array_equal(plain, watched)
+
+
+def _report(build):
+    """The 'Error detected' warning text of ``build()``'s backward under detect_anomaly()."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with tg.autograd.detect_anomaly():
+            y = build()
+            with pytest.raises(RuntimeError, match="returned nan values"):
+                y.backward(tg.tensor(np.ones(y.shape)))
+    return next(str(c.message) for c in caught if str(c.message).startswith("Error detected"))
+
+
+def _last_frame(report):
+    return re.findall(r'File "([^"]+)", line (\d+), in (\S+)', report)[-1]
+
+
+def test_the_trace_ends_at_the_callers_line_not_in_the_tensor_machinery():
+    # sqrt(0) under a zero upstream weight: 0 * inf = NaN in SqrtBackward. The trace used to end
+    # inside tensor.py (Tensor.sqrt, apply, _make); torch's ends at the line calling the op.
+    x = tg.tensor(np.array([0.0, 1.0]), requires_grad=True)
+    report = _report(lambda: x.sqrt() * tg.tensor(np.array([0.0, 1.0])))
+    assert _last_frame(report)[0] == __file__ and _last_frame(report)[2] == "<lambda>"
+    assert "tensor.py" not in report
+
+
+def test_the_trace_keeps_the_composites_own_line():
+    # a primitive recorded by a functional composite: the trace ends at functional's line
+    z = tg.tensor(np.array([[0.0, 800.0]]), requires_grad=True)
+    report = _report(lambda: F.softmax(z, dim=1)[:, :1].log())
+    path, _, fn = _last_frame(report)
+    assert path.replace("\\", "/").endswith("tinygrad_norm/functional/activation.py")
+    assert fn == "softmax"

@@ -12,6 +12,7 @@ The mode is global, as torch's (not per thread). Off, it costs nothing per node:
 """
 from __future__ import annotations
 
+import os
 import traceback
 import warnings
 
@@ -65,10 +66,25 @@ def _scope_path(scope):
     return " < ".join(names)
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _is_plumbing(frame):
+    """A frame of the package's top-level modules (Tensor methods, ``apply``, the tape)."""
+    return os.path.dirname(os.path.abspath(frame.filename)) == _PACKAGE_DIR
+
+
 def _trace(node):
     # the frames above the op's recording call: this step, the composed Node.__init__ that ran
     # it (autograd.set_record_step) and the line that built the Node
-    node.trace = traceback.format_list(traceback.extract_stack()[:-3])
+    frames = traceback.extract_stack()[:-3]
+    # The trace ends where the caller's code called into the Tensor machinery, as torch's ends at
+    # the Python line that entered its C++ op: how deep Tensor.sqrt or apply nests says nothing
+    # to the reader. Frames in subpackages (functional, nn) stay: they name the composite's line.
+    end = len(frames)
+    while end > 1 and _is_plumbing(frames[end - 1]):
+        end -= 1
+    node.trace = traceback.format_list(frames[:end])
 
 
 def _flag(value, fn, name, position):
