@@ -1265,15 +1265,20 @@ class Tensor:
     # in-place forms, as add_/mul_: refused where torch refuses (and where the tape could not
     # record the write), the result written into this tensor's array, marked written
     def _apply_(self, name, fn, copy_old=True):
-        if _inplace.records(self):  # on the tape, as torch's (inplace_record.py)
-            return _inplace.rebase(self, name, fn, copy_old=copy_old)
-        with no_grad():
-            res = fn(self)
-        r = res._data
-        if r.dtype != self._data.dtype and not np.can_cast(r.dtype, self._data.dtype, "same_kind"):
-            raise TypeError(f"{name}: result type {r.dtype} can't be cast to the desired output "
-                            f"type {self.data.dtype}")
-        return self._put(name, r, res)
+        try:
+            if _inplace.records(self):  # on the tape, as torch's (inplace_record.py)
+                return _inplace.rebase(self, name, fn, copy_old=copy_old)
+            with no_grad():
+                res = fn(self)
+            r = res._data
+            if r.dtype != self._data.dtype and not np.can_cast(r.dtype, self._data.dtype,
+                                                               "same_kind"):
+                raise TypeError(f"{name}: result type {r.dtype} can't be cast to the desired "
+                                f"output type {self.data.dtype}")
+            return self._put(name, r, res)
+        except (TypeError, ValueError) as e:
+            # the out-of-place method inside says "clip(): ..."; the user called clamp_
+            raise _argname.retitle(e)
 
     def exp_(self): return self._apply_("exp_", Tensor.exp)
     def log_(self): return self._apply_("log_", Tensor.log)
@@ -2037,7 +2042,10 @@ class Tensor:
     # since the write is not recorded
     def _write_(self, name, fn, *sources, copy_old=True):
         if _inplace.records(self, sources):
-            return _inplace.rebase(self, name, fn, copy_old=copy_old)
+            try:
+                return _inplace.rebase(self, name, fn, copy_old=copy_old)
+            except (TypeError, ValueError) as e:
+                raise _argname.retitle(e)  # as _apply_'s: the user called name, not fn's method
         return self._apply_(name, fn)
 
     def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
