@@ -7,7 +7,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .histograms import _range
+from .histograms import _check_range, _range
 from .tensor import Tensor
 
 __all__ = ["histogramdd"]
@@ -66,6 +66,7 @@ def histogramdd(input, bins, *, range=None, weight=None, density=False):  # noqa
         raise TypeError(f"histogramdd(): input must be floating point, got dtype {input.dtype}")
     if input.ndim < 2:
         _fail("input tensor should have at least 2 dimensions")
+    _check_range(range, "histogramdd", None)
     coords = input.numpy().reshape(-1, input.shape[-1]).astype(np.float64)
     edges = _axis_edges(bins, coords, range, input.dtype)
     w = None
