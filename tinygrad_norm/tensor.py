@@ -2376,7 +2376,10 @@ class Tensor:
     transpose_ = _in_place_form("swapaxes", "dim0, dim1", view=True, name="transpose_")  # torch's
     swapdims_ = _in_place_form("swapdims", "dim0, dim1", view=True)
     swapaxes_ = _in_place_form("swapaxes", "axis0, axis1", view=True)
-    squeeze_ = _in_place_form("squeeze", "dim=None", view=True)
+    def _squeeze_dims(self, dim=None):
+        return self.squeeze(dim=dim)  # torch's rule: a dim of another size is left alone
+
+    squeeze_ = _in_place_form("_squeeze_dims", "dim=None", view=True, name="squeeze_")
     unsqueeze_ = _in_place_form("unsqueeze", "dim", view=True)
     del _in_place_form
 
