@@ -1125,7 +1125,8 @@ def sum_to_size(input, *size):
     shp = x._data.shape
     lead = len(shp) - len(size)
     if lead < 0 or builtins.any(s != 1 and s != n for s, n in zip(size, shp[lead:])):
-        raise ValueError(f"size {{{list(size)}}} is not expandable to size {{{list(shp)}}}.")
+        raise ValueError(f"sum_to_size(): size {{{list(size)}}} is not expandable to size "
+                         f"{{{list(shp)}}}.")
     axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
                                       if s == 1 and shp[lead + i] != 1)
     if not axes:
