@@ -256,10 +256,12 @@ def take(input, index):
     if idx.dtype != np.int64:  # torch takes int64 only (int32 too is refused there)
         raise TypeError(f"take(): Expected a long tensor for index, but got {idx.dtype}")
     n = input.size
+    if idx.size and not n:
+        raise IndexError("take(): tried to take from an empty tensor")  # torch's words
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = int(idx[(idx < -n) | (idx >= n)].flat[0])
-        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
-                         f"elements.")
+        raise IndexError(f"take(): out of range: tried to access index {bad} on a tensor of "
+                         f"{n} elements.")
     return input.reshape(-1)[np.where(idx < 0, idx + n, idx)]
 
 
