@@ -46,8 +46,8 @@ def range(start, end, step=1, *, dtype=None, device=None, requires_grad=False): 
     warnings.warn("torch.range is deprecated and will be removed in a future release because "
                   "its behavior is inconsistent with Python's range builtin. Instead, use "
                   "tg.arange, which produces values in [start, end).", UserWarning, stacklevel=2)
-    if step == 0:
-        raise ValueError("step must be nonzero")
+    if step == 0 or step != step:  # NaN too (int(floor(nan)) spoke for it), as torch
+        raise ValueError(f"range(): step must be nonzero, got {step}")
     if not all(math.isfinite(v) for v in (start, end)):
         raise ValueError(f"unsupported range: {start} -> {end}")
     if (end - start) * step < 0:

@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from . import _argname
 from .method_bindings import split_with_sizes
 from .tensor import Tensor
 
@@ -52,7 +53,10 @@ def expand_copy(input, size, *, implicit=False):
 
 
 def diagonal_copy(input, offset=0, dim1=0, dim2=1):
-    return _input(input, "diagonal_copy").diagonal(offset, dim1, dim2).clone()
+    try:
+        return _input(input, "diagonal_copy").diagonal(offset, dim1, dim2).clone()
+    except (TypeError, ValueError, IndexError) as e:
+        raise _argname.retitle(e)  # diagonal's checks say "diagonal(): ..."
 
 
 def select_copy(input, dim, index):
