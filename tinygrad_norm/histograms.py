@@ -7,7 +7,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, _bool_arg
 
 __all__ = ["histogram"]
 
@@ -26,6 +26,7 @@ def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: 
     if input.dtype.kind != "f":
         raise TypeError(f"histogram(): input must be floating point, got dtype {input.dtype}")
     _check_range(range, "histogram", 2)
+    density = _bool_arg(density, "density", "histogram")  # density="no" divided
     x = input.numpy().reshape(-1)
     if isinstance(bins, Tensor):
         edges = bins.numpy().astype(np.float64)
@@ -51,7 +52,7 @@ def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: 
                              f"{input.shape}")
         w = weight.numpy().reshape(-1)
     with np.errstate(invalid="ignore", divide="ignore"):  # density of nothing: NaN, as torch
-        hist, edges = np.histogram(x, edges, weights=w, density=bool(density))
+        hist, edges = np.histogram(x, edges, weights=w, density=density)
     return _Histogram(Tensor._wrap(hist.astype(input.dtype)),
                       Tensor._wrap(edges.astype(input.dtype)))
 

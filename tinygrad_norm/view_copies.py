@@ -66,6 +66,8 @@ def select_copy(input, dim, index):
 def slice_copy(input, dim=0, start=None, end=None, step=1):
     """``input[start:end:step]`` along ``dim``, copied, as torch's (``step`` positive)."""
     _input(input, "slice_copy")
+    if isinstance(dim, bool):  # True would be dim 1
+        raise TypeError("slice_copy(): argument 'dim' must be int, not bool")
     for pos, name, v in ((3, "start", start), (4, "end", end), (5, "step", step)):
         if (v is not None or name == "step") and (not isinstance(v, numbers.Integral)
                                                   or isinstance(v, bool)):
