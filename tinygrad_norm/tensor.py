@@ -1058,6 +1058,9 @@ class Tensor:
             (), self._data.dtype))
 
     def fill_(self, value):
+        if isinstance(value, Tensor) and value._data.ndim:  # one element of a 1-D one: torch no
+            raise ValueError(f"fill_(): fill_ only supports 0-dimension value tensor but got "
+                             f"tensor with {value._data.ndim} dimensions.")
         value = _scalar_arg(value, "fill_(): value")
         if _inplace.records(self):
             return _inplace.rebase(self, "fill_", lambda t: t.masked_fill(
