@@ -81,7 +81,7 @@ CASES = [
     # comparisons by name answered a string with False (Python's identity fallback)
     ("eq_str", lambda: tg.eq(x(3), "a"), TypeError, r"eq\(\): argument 'other'"),
     ("ne_none", lambda: x(3).ne(None), TypeError, r"ne\(\): argument 'other'"),
-    ("eq_inplace_str", lambda: x(3).eq_("a"), TypeError, r"eq\(\): argument 'other'"),
+    ("eq_inplace_str", lambda: x(3).eq_("a"), TypeError, r"eq_\(\): argument 'other'"),
     ("logical_and_str", lambda: tg.logical_and(x(3), "a"), TypeError,
      r"logical_and\(\): argument 'other'"),
     ("logical_and_none", lambda: tg.logical_and(x(3), None), TypeError,

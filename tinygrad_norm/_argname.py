@@ -116,3 +116,30 @@ def called(fn, sep=": "):
     """``head(fn + sep, fn)``: ``"max_pool2d: "``, or ``"max_pool2d_with_indices(): "`` when
     the user called that and it called ``fn``."""
     return head(fn + sep, fn)
+
+
+_HEAD = None  # the compiled pattern of a message's head, made on the first error
+
+
+def retitle(e):
+    """Make ``e``'s message name the public function being called (error path only): an
+    in-place ``clamp_`` runs ``clip`` inside, whose "clip(): ..." is no name the user wrote.
+    A head naming another function (``"clip(): "``, ``"clamp_: "``) becomes ``"clamp_(): "``;
+    a message naming none gets that head in front; one naming the caller already is kept.
+    The exception itself is kept (its type, its traceback): only its first argument changes."""
+    global _HEAD
+    fn, _ = caller()
+    msg = str(e)
+    if fn is None or not e.args or not isinstance(e.args[0], str) or msg != e.args[0] \
+            or msg.startswith(f"{fn}(): "):
+        return e
+    if _HEAD is None:
+        import re
+        _HEAD = re.compile(r"([A-Za-z_][\w.]*)(\(\))?: ")
+    m = _HEAD.match(msg)
+    if m is not None:
+        msg = msg[m.end():]
+    elif fn in msg:
+        return e  # names the call inside its sentence
+    e.args = (f"{fn}(): {msg}",) + e.args[1:]
+    return e

@@ -153,6 +153,9 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=np.int64, devi
     if size is None:  # randint(high, size)
         if high is None:
             raise TypeError("randint(): missing the size argument")
+        if not isinstance(high, (tuple, list)):  # randint(0, 5, None) read as size 5, as torch
+            raise TypeError(f"randint(): argument 'size' must be tuple of ints, not "
+                            f"{type(high).__name__}")
         low, high, size = 0, low, high
     shape = _new_shape(tuple(size) if isinstance(size, (tuple, list)) else (size,), "randint")
     dt = _dtype_arg(dtype, "randint")

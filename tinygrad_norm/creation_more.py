@@ -14,7 +14,7 @@ import numpy as np
 
 from . import default_dtype as _dd
 from . import devices as _devices
-from .tensor import Tensor, _dtype_arg
+from .tensor import Tensor, _bool_arg, _dtype_arg
 
 __all__ = ["range", "empty_strided", "empty_permuted", "frombuffer", "from_dlpack",
            "to_dlpack"]
@@ -24,6 +24,7 @@ _builtin_range = range  # (this module's ``range`` is torch's)
 
 def _made(arr, requires_grad, device, fn):
     _devices.check_device(device, f"{fn}()")
+    requires_grad = _bool_arg(requires_grad, "requires_grad", fn)  # "no" by truth value: True
     t = Tensor._wrap(arr)
     return t.requires_grad_(True) if requires_grad else t
 
@@ -43,11 +44,12 @@ def range(start, end, step=1, *, dtype=None, device=None, requires_grad=False): 
     torch."""
     start, end, step = (_number(v, "range", n) for v, n in ((start, "start"), (end, "end"),
                                                             (step, "step")))
+    requires_grad = _bool_arg(requires_grad, "requires_grad", "range")
     warnings.warn("torch.range is deprecated and will be removed in a future release because "
                   "its behavior is inconsistent with Python's range builtin. Instead, use "
                   "tg.arange, which produces values in [start, end).", UserWarning, stacklevel=2)
-    if step == 0:
-        raise ValueError("step must be nonzero")
+    if step == 0 or step != step:  # NaN too (int(floor(nan)) spoke for it), as torch
+        raise ValueError(f"range(): step must be nonzero, got {step}")
     if not all(math.isfinite(v) for v in (start, end)):
         raise ValueError(f"unsupported range: {start} -> {end}")
     if (end - start) * step < 0:

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import default_dtype as _dd
 from . import devices as _devices
-from .tensor import Tensor, _dtype_arg, tensor
+from .tensor import Tensor, _bool_arg, _dtype_arg, tensor
 
 __all__ = ["asarray", "scalar_tensor"]
 
@@ -24,6 +24,7 @@ def _cant_alias(src, dst):
 
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
     _devices.check_device(device, "asarray()")
+    requires_grad = _bool_arg(requires_grad, "requires_grad", "asarray")
     if copy is not None and not isinstance(copy, (bool, np.bool_)):
         raise TypeError(f"asarray(): copy must be a bool or None, got {type(copy).__name__}")
     want = None if dtype is None else _dtype_arg(dtype, "asarray")

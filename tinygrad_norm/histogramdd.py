@@ -7,8 +7,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from .histograms import _range
-from .tensor import Tensor
+from .histograms import _check_range, _range
+from .tensor import Tensor, _bool_arg
 
 __all__ = ["histogramdd"]
 
@@ -66,6 +66,8 @@ def histogramdd(input, bins, *, range=None, weight=None, density=False):  # noqa
         raise TypeError(f"histogramdd(): input must be floating point, got dtype {input.dtype}")
     if input.ndim < 2:
         _fail("input tensor should have at least 2 dimensions")
+    _check_range(range, "histogramdd", None)
+    density = _bool_arg(density, "density", "histogramdd")
     coords = input.numpy().reshape(-1, input.shape[-1]).astype(np.float64)
     edges = _axis_edges(bins, coords, range, input.dtype)
     w = None
@@ -75,6 +77,6 @@ def histogramdd(input, bins, *, range=None, weight=None, density=False):  # noqa
                              f"{input.shape[:-1]} (one per point)")
         w = weight.numpy().reshape(-1)
     with np.errstate(invalid="ignore", divide="ignore"):  # density of nothing: NaN
-        hist, _ = np.histogramdd(coords, edges, weights=w, density=bool(density))
+        hist, _ = np.histogramdd(coords, edges, weights=w, density=density)
     return _HistogramDD(Tensor._wrap(hist.astype(input.dtype)),
                         tuple(Tensor._wrap(e.astype(input.dtype)) for e in edges))

@@ -7,7 +7,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, _bool_arg
 
 __all__ = ["histogram"]
 
@@ -25,6 +25,8 @@ def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: 
                         f"{type(input).__name__}")
     if input.dtype.kind != "f":
         raise TypeError(f"histogram(): input must be floating point, got dtype {input.dtype}")
+    _check_range(range, "histogram", 2)
+    density = _bool_arg(density, "density", "histogram")  # density="no" divided
     x = input.numpy().reshape(-1)
     if isinstance(bins, Tensor):
         edges = bins.numpy().astype(np.float64)
@@ -50,9 +52,26 @@ def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: 
                              f"{input.shape}")
         w = weight.numpy().reshape(-1)
     with np.errstate(invalid="ignore", divide="ignore"):  # density of nothing: NaN, as torch
-        hist, edges = np.histogram(x, edges, weights=w, density=bool(density))
+        hist, edges = np.histogram(x, edges, weights=w, density=density)
     return _Histogram(Tensor._wrap(hist.astype(input.dtype)),
                       Tensor._wrap(edges.astype(input.dtype)))
+
+
+def _check_range(given, fn, count):
+    """``range`` is None or a list/tuple of real numbers (``count`` of them where given), as
+    torch's argument parser wants: float("a") or iterating an int said nothing of the argument."""
+    if given is None:
+        return
+    bad = [v for v in given if not isinstance(v, numbers.Real) or isinstance(v, bool)] \
+        if isinstance(given, (list, tuple)) else [given]
+    if bad:
+        what = "2 floats" if count else "floats"
+        got = type(given).__name__ + (f" of {type(bad[0]).__name__}" if bad[0] is not given
+                                      else "")
+        raise TypeError(f"{fn}(): argument 'range' must be a tuple of {what}, not {got}")
+    if count is not None and len(given) != count:
+        raise ValueError(f"{fn}(): argument 'range' must hold {count} floats (min, max), got "
+                         f"{len(given)}")
 
 
 def _range(x, given):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 
+from . import _argname
 from .tensor import Tensor
 
 __all__ = []  # methods only
@@ -30,7 +31,7 @@ def _form(base, *params, keywords=()):
     sig = inspect.Signature([P("self", P.POSITIONAL_OR_KEYWORD)] +
                             [P(p, P.POSITIONAL_OR_KEYWORD) for p in params] +
                             [P(k, P.KEYWORD_ONLY, default=d) for k, d in keywords])
-    method.__name__ = method.__qualname__ = name
+    _argname.rename(method, name, f"Tensor.{name}")  # errors name ldexp_, not "method"
     method.__signature__ = sig
     method.__doc__ = f"``{base}`` in place, as ``torch.Tensor.{name}``."
     return method

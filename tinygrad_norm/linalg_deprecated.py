@@ -4,10 +4,10 @@
 ``lstsq``, which torch 2.13 keeps only to raise its removal message; so do these."""
 from __future__ import annotations
 
-import numbers
 import warnings
 
 from . import linalg as _la
+from ._shape_checks import int_tuple
 from .tensor import Tensor
 
 __all__ = ["nuclear_norm", "frobenius_norm", "matrix_rank", "lstsq"]
@@ -33,13 +33,14 @@ def nuclear_norm(input, dim=None, keepdim=False):
     if isinstance(dim, bool):  # torch's nuclear_norm(input, keepdim) overload
         dim, keepdim = None, dim
     _deprecated("nuclear_norm", "linalg.matrix_norm(A, 'nuc', dim, keepdim)")
-    return _la.matrix_norm(input, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim)
+    dim = (-2, -1) if dim is None else int_tuple(dim, "nuclear_norm", "dim", one_int=False)
+    return _la.matrix_norm(input, "nuc", dim, keepdim)
 
 
 def frobenius_norm(input, dim, keepdim=False):
     """The 2-norm over one or two dims ``dim``, as the deprecated ``torch.frobenius_norm``."""
     _input(input, "frobenius_norm")
-    dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
+    dims = int_tuple(dim, "frobenius_norm", "dim")
     if len(dims) > 2:
         raise ValueError(f"Expected at most 2 dimensions, but got {len(dims)} dimensions "
                          f"instead.")

@@ -15,6 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import linalg as _la
+from ._shape_checks import int_tuple
 from .linalg import LinAlgError, _first, _flag, _matrices, _not_positive_definite, _prefix, \
     _tensor_arg, _torch_type, _zero_pivots
 from .tensor import Tensor, concatenate, where
@@ -196,7 +197,7 @@ def tensorsolve(A, B, dims=None):
     _tensor_arg(A, "linalg.tensorsolve", "A")
     _tensor_arg(B, "linalg.tensorsolve", "B")
     if dims is not None:
-        dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
+        dims = int_tuple(dims, "linalg.tensorsolve", "dims")
         nd = A.ndim
         try:
             moved = [d % nd for d in dims if -nd <= d < nd and not isinstance(d, bool)]

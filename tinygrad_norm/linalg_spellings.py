@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from . import linalg as _linalg
-from .tensor import Tensor
+from .tensor import Tensor, _bool_arg
 
 __all__ = ["cholesky_solve", "cholesky_inverse", "qr", "lu", "lu_solve"]
 
@@ -36,6 +36,7 @@ def cholesky_solve(B, L, upper=False):
     factor, as ``torch.cholesky_solve``: two triangular solves."""
     _matrices(B, "cholesky_solve", "B", False)
     _matrices(L, "cholesky_solve", "L", True)
+    upper = _bool_arg(upper, "upper", "cholesky_solve")  # upper="False" was read as True
     if B.dtype != L.dtype:
         raise TypeError(f"Expected b and A to have the same dtype, but found b of type {B.dtype} "
                         f"and A of type {L.dtype} instead.")
@@ -47,12 +48,14 @@ def cholesky_solve(B, L, upper=False):
 def cholesky_inverse(L, upper=False):
     """``(L L^T)^-1`` (``(U^T U)^-1`` with ``upper``) from the Cholesky factor."""
     _matrices(L, "cholesky_inverse", "L", True)
+    upper = _bool_arg(upper, "upper", "cholesky_inverse")
     eye = Tensor(np.broadcast_to(np.eye(L.shape[-1], dtype=L.dtype), L.shape).copy())
     return cholesky_solve(eye, L, upper)
 
 
 def qr(input, some=True):
     """``linalg.qr(input, "reduced" if some else "complete")``, torch's deprecated form."""
+    some = _bool_arg(some, "some", "qr")  # before the warning; some="no" was reduced
     warnings.warn("torch.qr is deprecated in favor of torch.linalg.qr (tg.linalg.qr here): "
                   "Q, R = tg.linalg.qr(A, 'reduced' if some else 'complete')", UserWarning,
                   stacklevel=2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numbers
 import warnings
 
+from . import _argname
 from .histograms import histogram
 from .linalg_spellings import cholesky_inverse, cholesky_solve, lu, lu_solve, qr
 from .scatter_views import diagonal_scatter, select_scatter, slice_scatter
@@ -62,7 +63,10 @@ def unsafe_split(input, split_size, dim=0):
 
 def unsafe_chunk(input, chunks, dim=0):
     """``chunk(input, chunks, dim)`` (see ``unsafe_split_with_sizes``)."""
-    return _input(input, "unsafe_chunk").chunk(chunks, dim)
+    try:
+        return _input(input, "unsafe_chunk").chunk(chunks, dim)
+    except (TypeError, ValueError, IndexError) as e:
+        raise _argname.retitle(e)  # chunk's checks say "chunk(): ..."
 
 
 def ger(input, vec2):

@@ -38,6 +38,8 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
 def _dims(dim, ndim):
     if dim is None:
         return list(range(ndim))
+    if not isinstance(dim, (numbers.Integral, list, tuple)):  # list(1.5) named nothing
+        raise TypeError(f"gradient(): dim must be an int or a sequence of ints, got {dim!r}")
     dims = [dim] if isinstance(dim, numbers.Integral) and not isinstance(dim, bool) \
         else list(dim)
     out = []

@@ -35,7 +35,7 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     choice, as torch's automatic one). Checked before anything changes."""
     new = dict(_options)
     if profile is not None:
-        if profile not in _PROFILES:
+        if not isinstance(profile, str) or profile not in _PROFILES:  # a dict is unhashable
             raise ValueError(f"set_printoptions(): profile must be one of "
                              f"{sorted(_PROFILES)}, got {profile!r}")
         new.update(_PROFILES[profile], sci_mode=None)

@@ -296,7 +296,7 @@ def _integral_steps(y, x, dx, dim, fn):
     if y._data.dtype.kind != "f":
         y = y.astype(_dd.DEFAULT)
     if y._data.ndim == 0:
-        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        raise IndexError(f"{fn}(): Dimension specified as {dim} but tensor has no dimensions")
     d = _one_axis(_int(dim, fn, "dim"), y._data.ndim, "dim")
     n = y._data.shape[d]
     pairs = (y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)) if n > 1 else None

@@ -59,6 +59,8 @@ def select_scatter(input, src, dim, index):
 def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     """``input`` with ``input[..., start:end:step, ...]`` (along ``dim``) replaced by ``src``."""
     _tensors(input, src, "slice_scatter")
+    if input.ndim == 0:  # (the shape's index said "tuple index out of range")
+        raise IndexError("slice_scatter(): slice() cannot be applied to a 0-dim tensor.")
     d = _dim(dim, input.ndim, "slice_scatter")
     if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step <= 0:
         raise ValueError(f"slice step must be positive, got {step!r}")

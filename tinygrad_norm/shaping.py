@@ -98,12 +98,30 @@ def broadcast_shapes(*shapes):
                 for d in items):
             raise TypeError(f"broadcast_shapes(): each shape must be an int or a tuple of ints, "
                             f"got {s!r}")
+        if any(d < 0 for d in items):  # NumPy took -1 as a length of its own
+            raise ValueError("broadcast_shapes(): Attempting to broadcast a dimension with "
+                             "negative length!")
+    shapes = [(s,) if isinstance(s, (int, np.integer)) else tuple(s) for s in shapes]
     try:
-        return tuple(np.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s)
-                                           for s in shapes]))
+        return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
-        raise ValueError(f"Shape mismatch: objects cannot be broadcast to a single shape: "
-                         f"{', '.join(str(tuple(s)) for s in shapes)}") from None
+        raise ValueError(f"broadcast_shapes(): {_mismatch(shapes)}") from None
+
+
+def _mismatch(shapes):
+    """torch's account of the first shape that does not broadcast against those before it
+    (error path only)."""
+    out = [1] * max(len(s) for s in shapes)
+    for i, shape in enumerate(shapes):
+        for k in range(1, len(shape) + 1):
+            d = shape[-k]
+            if out[-k] == 1:
+                out[-k] = d
+            elif d != 1 and d != out[-k]:
+                return (f"Attempting to broadcast a dimension of length {d} at {-k}! "
+                        f"Mismatching argument at index {i} had {shape}; but expected shape "
+                        f"should be broadcastable to {out}")
+    return f"shapes {', '.join(map(str, shapes))} cannot be broadcast together"
 
 
 def broadcast_tensors(*tensors):
@@ -238,10 +256,12 @@ def take(input, index):
     if idx.dtype != np.int64:  # torch takes int64 only (int32 too is refused there)
         raise TypeError(f"take(): Expected a long tensor for index, but got {idx.dtype}")
     n = input.size
+    if idx.size and not n:
+        raise IndexError("take(): tried to take from an empty tensor")  # torch's words
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = int(idx[(idx < -n) | (idx >= n)].flat[0])
-        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
-                         f"elements.")
+        raise IndexError(f"take(): out of range: tried to access index {bad} on a tensor of "
+                         f"{n} elements.")
     return input.reshape(-1)[np.where(idx < 0, idx + n, idx)]
 
 

@@ -1058,6 +1058,9 @@ class Tensor:
             (), self._data.dtype))
 
     def fill_(self, value):
+        if isinstance(value, Tensor) and value._data.ndim:  # one element of a 1-D one: torch no
+            raise ValueError(f"fill_(): fill_ only supports 0-dimension value tensor but got "
+                             f"tensor with {value._data.ndim} dimensions.")
         value = _scalar_arg(value, "fill_(): value")
         if _inplace.records(self):
             return _inplace.rebase(self, "fill_", lambda t: t.masked_fill(
@@ -1265,15 +1268,20 @@ class Tensor:
     # in-place forms, as add_/mul_: refused where torch refuses (and where the tape could not
     # record the write), the result written into this tensor's array, marked written
     def _apply_(self, name, fn, copy_old=True):
-        if _inplace.records(self):  # on the tape, as torch's (inplace_record.py)
-            return _inplace.rebase(self, name, fn, copy_old=copy_old)
-        with no_grad():
-            res = fn(self)
-        r = res._data
-        if r.dtype != self._data.dtype and not np.can_cast(r.dtype, self._data.dtype, "same_kind"):
-            raise TypeError(f"{name}: result type {r.dtype} can't be cast to the desired output "
-                            f"type {self.data.dtype}")
-        return self._put(name, r, res)
+        try:
+            if _inplace.records(self):  # on the tape, as torch's (inplace_record.py)
+                return _inplace.rebase(self, name, fn, copy_old=copy_old)
+            with no_grad():
+                res = fn(self)
+            r = res._data
+            if r.dtype != self._data.dtype and not np.can_cast(r.dtype, self._data.dtype,
+                                                               "same_kind"):
+                raise TypeError(f"{name}: result type {r.dtype} can't be cast to the desired "
+                                f"output type {self.data.dtype}")
+            return self._put(name, r, res)
+        except (TypeError, ValueError) as e:
+            # the out-of-place method inside says "clip(): ..."; the user called clamp_
+            raise _argname.retitle(e)
 
     def exp_(self): return self._apply_("exp_", Tensor.exp)
     def log_(self): return self._apply_("log_", Tensor.log)
@@ -2037,7 +2045,10 @@ class Tensor:
     # since the write is not recorded
     def _write_(self, name, fn, *sources, copy_old=True):
         if _inplace.records(self, sources):
-            return _inplace.rebase(self, name, fn, copy_old=copy_old)
+            try:
+                return _inplace.rebase(self, name, fn, copy_old=copy_old)
+            except (TypeError, ValueError) as e:
+                raise _argname.retitle(e)  # as _apply_'s: the user called name, not fn's method
         return self._apply_(name, fn)
 
     def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
@@ -2368,7 +2379,10 @@ class Tensor:
     transpose_ = _in_place_form("swapaxes", "dim0, dim1", view=True, name="transpose_")  # torch's
     swapdims_ = _in_place_form("swapdims", "dim0, dim1", view=True)
     swapaxes_ = _in_place_form("swapaxes", "axis0, axis1", view=True)
-    squeeze_ = _in_place_form("squeeze", "dim=None", view=True)
+    def _squeeze_dims(self, dim=None):
+        return self.squeeze(dim=dim)  # torch's rule: a dim of another size is left alone
+
+    squeeze_ = _in_place_form("_squeeze_dims", "dim=None", view=True, name="squeeze_")
     unsqueeze_ = _in_place_form("unsqueeze", "dim", view=True)
     del _in_place_form
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .dtype_info import TYPE_NAMES, tensor_type_name
-from .tensor import Tensor, _RetainGrad, _dtype_arg
+from .tensor import Tensor, _RetainGrad, _bool_arg, _dtype_arg
 
 __all__ = ["strided"]
 
@@ -67,6 +67,7 @@ def _type(self, dtype=None, non_blocking=False, **kwargs):
     """No ``dtype``: torch's type name ('torch.FloatTensor' for float32). A dtype, or a type
     name ('torch.DoubleTensor'): the tensor cast to it (itself when it already is), as torch's
     ``Tensor.type``."""
+    _bool_arg(non_blocking, "non_blocking", "type")  # no effect here, but torch's type check
     if dtype is None:
         return tensor_type_name(self.dtype)
     if isinstance(dtype, str) and dtype.startswith("torch."):

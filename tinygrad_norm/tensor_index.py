@@ -16,7 +16,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import ops
+from . import _argname, ops
 from .tensor import Tensor, _bool_arg, _axes, _one_axis, _scalar_arg, apply, matmul, where
 
 __all__ = ["t", "mm", "unbind", "movedim", "narrow", "unflatten", "tile", "index_select",
@@ -204,7 +204,7 @@ def unflatten(input, dim, sizes):
     n = x._data.shape[d] if x._data.ndim else 1
     known = math.prod(s for s in sizes if s != -1)
     if sizes.count(-1) > 1:
-        raise ValueError("only one dimension can be inferred")
+        raise ValueError("unflatten: only one dimension can be inferred")
     if (-1 in sizes and (known == 0 or n % known)) or (-1 not in sizes and known != n):
         raise ValueError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of "
                          f"dim {dim} ({n}) in the input tensor")
@@ -838,7 +838,8 @@ def _fits(x, s, want, k, d, count_msg):
     m = got[d] if len(got) > d else 1
     if m != k:
         raise ValueError(count_msg.format(k=k, m=m))
-    raise ValueError(f"source tensor shape must match self tensor shape, excluding the "
+    head = _argname.function_prefix(count_msg.split(" ")[0] + " ")  # the call the user wrote
+    raise ValueError(f"{head}source tensor shape must match self tensor shape, excluding the "
                      f"specified dimension. Got self.shape = {list(x.data.shape)} "
                      f"source.shape = {list(s.data.shape)}")
 
@@ -1125,7 +1126,8 @@ def sum_to_size(input, *size):
     shp = x._data.shape
     lead = len(shp) - len(size)
     if lead < 0 or builtins.any(s != 1 and s != n for s, n in zip(size, shp[lead:])):
-        raise ValueError(f"size {{{list(size)}}} is not expandable to size {{{list(shp)}}}.")
+        raise ValueError(f"sum_to_size(): size {{{list(size)}}} is not expandable to size "
+                         f"{{{list(shp)}}}.")
     axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
                                       if s == 1 and shp[lead + i] != 1)
     if not axes:

@@ -38,7 +38,11 @@ def new(self, *args):
     if isinstance(first, Tensor):
         return Tensor._wrap(first._data.astype(dt, copy=True))
     if isinstance(first, (list, tuple)):  # data, as torch reads x.new((2, 3)) too
-        return Tensor._wrap(np.array(first, dtype=dt))
+        try:
+            return Tensor._wrap(np.array(first, dtype=dt))
+        except (TypeError, ValueError):  # NumPy's "could not convert string to float: 'a'"
+            raise TypeError(f"new(): data must be a sequence of numbers, got {first!r}") \
+                from None
     if len(args) == 1 and not isinstance(first, numbers.Integral):
         raise TypeError(f"new(): data must be a sequence (got {type(first).__name__})")
     return Tensor._wrap(np.zeros(_sizes(args, "new"), dt))

@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from .creation import bernoulli, cross, diag, diag_embed, multinomial
-from .tensor import Tensor
+from .tensor import Tensor, _bool_arg
 from .tensor_ops import baddbmm
 from .torch_functional_aliases import dist
 
@@ -51,6 +51,7 @@ def to_dense(self, dtype=None, *, masked_grad=True):
     Every tensor here is dense, sparse embeddings' gradients included, so a torch program
     that reads ``p.grad.to_dense()`` after an ``nn.Embedding(sparse=True)`` runs unchanged;
     ``masked_grad`` only matters for a sparse layout there and is accepted for its signature."""
+    _bool_arg(masked_grad, "masked_grad", "to_dense")  # still torch's type check
     if dtype is None:
         return self
     if isinstance(dtype, (bool, numbers.Number)):  # np.dtype(3) would not be refused

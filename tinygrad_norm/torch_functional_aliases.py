@@ -164,6 +164,9 @@ def adaptive_max_pool1d(input, output_size):
 def dist(input, other, p=2):
     """The p-norm of ``input - other`` (broadcast), a 0-d tensor."""
     from .linalg import vector_norm
+    from .tensor import Tensor
+    if not isinstance(p, (numbers.Number, Tensor)):  # vector_norm's message names its 'ord'
+        raise TypeError(f"dist(): argument 'p' must be Number, not {type(p).__name__}")
     return vector_norm(input - other, p)
 
 

@@ -4,8 +4,11 @@ in-place write into the result cannot reach the input. Composites: the view, the
 the tape, so the gradient is the view's)."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
+from . import _argname
 from .method_bindings import split_with_sizes
 from .tensor import Tensor
 
@@ -50,7 +53,10 @@ def expand_copy(input, size, *, implicit=False):
 
 
 def diagonal_copy(input, offset=0, dim1=0, dim2=1):
-    return _input(input, "diagonal_copy").diagonal(offset, dim1, dim2).clone()
+    try:
+        return _input(input, "diagonal_copy").diagonal(offset, dim1, dim2).clone()
+    except (TypeError, ValueError, IndexError) as e:
+        raise _argname.retitle(e)  # diagonal's checks say "diagonal(): ..."
 
 
 def select_copy(input, dim, index):
@@ -60,7 +66,16 @@ def select_copy(input, dim, index):
 def slice_copy(input, dim=0, start=None, end=None, step=1):
     """``input[start:end:step]`` along ``dim``, copied, as torch's (``step`` positive)."""
     _input(input, "slice_copy")
-    if not isinstance(step, int) or isinstance(step, bool) or step <= 0:
+    if isinstance(dim, bool):  # True would be dim 1
+        raise TypeError("slice_copy(): argument 'dim' must be int, not bool")
+    for pos, name, v in ((3, "start", start), (4, "end", end), (5, "step", step)):
+        if (v is not None or name == "step") and (not isinstance(v, numbers.Integral)
+                                                  or isinstance(v, bool)):
+            raise TypeError(f"slice_copy(): argument '{name}' (position {pos}) must be int, "
+                            f"not {type(v).__name__}")  # torch's; the slice said nothing
+    if input.ndim == 0:
+        raise IndexError("slice_copy(): slice() cannot be applied to a 0-dim tensor.")
+    if step <= 0:
         raise ValueError("slice step must be positive")
     d = dim + input.ndim if isinstance(dim, int) and dim < 0 else dim
     if not isinstance(d, int) or not 0 <= d < input.ndim:
@@ -79,8 +94,8 @@ def split_with_sizes_copy(input, split_sizes, dim=0):
 
 def squeeze_copy(input, dim=None):
     """``input.squeeze(dim)`` copied; ``dim`` an int, a tuple of them, or None (every
-    dimension of length 1)."""
-    return _input(input, "squeeze_copy").squeeze(dim).clone()
+    dimension of length 1); a dim whose length is not 1 is left alone, as torch's."""
+    return _input(input, "squeeze_copy").squeeze(dim=dim).clone()
 
 
 def unsqueeze_copy(input, dim):

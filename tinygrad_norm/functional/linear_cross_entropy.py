@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from .. import _argname
 from ..autograd import scope
 from ..tensor import Tensor, concatenate
 from .activation import linear
@@ -106,6 +107,9 @@ def _check(input, linear_weight, linear_bias, options):
     if linear_weight.ndim < 2:
         raise ValueError(f"expected linear_weight with dimensionality at least 2, got "
                          f"{linear_weight.ndim}")
+    if linear_weight.dtype != input.dtype:  # linear's own check named linear(), not this
+        raise TypeError(f"{_FN}(): expected input and linear_weight to have the same dtype, "
+                        f"but got: {input.dtype} != {linear_weight.dtype}")
     if input.shape[-1] != linear_weight.shape[-1]:
         raise ValueError(f"expected equal input and linear_weight last dimensions (in_features), "
                          f"got {input.shape[-1]} and {linear_weight.shape[-1]}, respectively")
@@ -168,6 +172,15 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
     input (in_features,) or (N, in_features); linear_weight (C, in_features) or
     (C, d_1, ..., d_K, in_features) for a K-dimensional loss (logits (N, C, d_1, ..., d_K));
     ``ignore_index`` None means -100 and may not be given with probability targets."""
+    try:
+        return _loss(input, linear_weight, target, linear_bias, weight, reduction, ignore_index,
+                     label_smoothing, options)
+    except (TypeError, ValueError) as e:
+        raise _argname.retitle(e)  # cross_entropy's checks inside name cross_entropy
+
+
+def _loss(input, linear_weight, target, linear_bias, weight, reduction, ignore_index,
+          label_smoothing, options):
     _check(input, linear_weight, linear_bias, options)
     batch, in_features = input.shape[:-1], input.shape[-1]
     num_classes, out_features = linear_weight.shape[0], linear_weight.shape[1:-1]

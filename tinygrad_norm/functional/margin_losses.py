@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._shape_checks import broadcast as _broadcast
 from ..autograd import scope
 from ..tensor import Tensor, minimum, where
 from ._checks import _flag, _real
@@ -74,6 +75,11 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     reduction = _reduction(fn, reduction, size_average, reduce)
     _not_differentiable(target, "target", fn)  # PyTorch's kernel has no target gradient
     target = _float_target(input, target, fn, mixed="input")  # torch: the input's dtype
+    if target.shape != input.shape:  # torch's output has the input's shape: no bigger broadcast
+        out = _broadcast(fn, input.shape, target.shape)
+        if out != input.shape:
+            raise ValueError(f"{fn}(): output with shape {list(input.shape)} doesn't match the "
+                             f"broadcast shape {list(out)}")
     with scope(fn, reduction=reduction):
         return _reduce(-_logsigmoid(target * input), reduction)
 
@@ -85,6 +91,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     fn = "multilabel_soft_margin_loss"
     reduction = _reduction(fn, reduction, size_average, reduce)
     target = _float_target(input, target, fn)
+    if input.ndim == 0:  # torch reads the classes off the last dim, which a 0-d input lacks
+        raise IndexError(f"{fn}(): Dimension specified as -1 but tensor has no dimensions")
     w = _elementwise_weight(weight, input.shape, input.dtype, fn, same_size=False)
     with scope(fn, reduction=reduction):
         loss = -(target * _logsigmoid(input) + (1.0 - target) * _logsigmoid(-input))

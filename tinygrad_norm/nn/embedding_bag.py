@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _argname
 from .. import devices as _devices
 from .. import functional as F
 from ..functional._checks import _flag
@@ -33,8 +34,11 @@ class EmbeddingBag(Module):
         self.include_last_offset = _flag(include_last_offset, "include_last_offset", owner)
         self.max_norm, self.norm_type = _lookup_norm(max_norm, norm_type, owner)
         # the table, its checks and its init are Embedding's: borrow them
-        table = Embedding(num_embeddings, embedding_dim, padding_idx, _weight=_weight,
-                          dtype=dtype)
+        try:
+            table = Embedding(num_embeddings, embedding_dim, padding_idx, _weight=_weight,
+                              dtype=dtype)
+        except (TypeError, ValueError) as e:
+            raise _argname.retitle(e)  # "Embedding: ..." is no name the user wrote
         self.num_embeddings, self.embedding_dim = table.num_embeddings, table.embedding_dim
         self.padding_idx, self.weight = table.padding_idx, table.weight
 

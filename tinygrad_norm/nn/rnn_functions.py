@@ -163,9 +163,13 @@ def _cell_inputs(fn, input, states, w_ih, w_hh, gates):
     if input.ndim != 2 or w_ih.ndim != 2 or w_hh.ndim != 2:
         raise ValueError(f"{fn}: input, w_ih and w_hh must be 2-D, got {input.ndim}-D, "
                          f"{w_ih.ndim}-D and {w_hh.ndim}-D")
+    for name, w in (("w_ih", w_ih), ("w_hh", w_hh)):
+        if w.dtype != input.dtype:  # F.linear's check would name linear(), not this cell
+            raise TypeError(f"{fn}(): expected input and {name} to have the same dtype, but "
+                            f"got: {input.dtype} != {w.dtype}")
     if input.shape[1] != w_ih.shape[1]:
-        raise ValueError(f"input has inconsistent input_size: got {input.shape[1]} expected "
-                         f"{w_ih.shape[1]}")
+        raise ValueError(f"{fn}(): input has inconsistent input_size: got {input.shape[1]} "
+                         f"expected {w_ih.shape[1]}")
     H = w_hh.shape[1]
     if w_ih.shape[0] != gates * H or w_hh.shape[0] != gates * H:
         raise ValueError(f"{fn}: w_ih and w_hh must have {gates} * hidden_size = {gates * H} "
@@ -173,36 +177,50 @@ def _cell_inputs(fn, input, states, w_ih, w_hh, gates):
     for i, h in enumerate(states):
         _tensor(h, "hx", fn)
         if h.ndim != 2 or h.shape[0] != input.shape[0]:
-            raise ValueError(f"Input batch size {input.shape[0]} doesn't match hidden{i} batch "
-                             f"size {h.shape[0] if h.ndim else h.shape}")
+            raise ValueError(f"{fn}(): Input batch size {input.shape[0]} doesn't match "
+                             f"hidden{i} batch size {h.shape[0] if h.ndim else h.shape}"
+                             + (f" (hx must be 2-D, got {h.ndim}-D)" if h.ndim != 2 else ""))
         if h.shape[1] != H:
-            raise ValueError(f"hidden{i} has inconsistent hidden_size: got {h.shape[1]}, "
-                             f"expected {H}")
+            raise ValueError(f"{fn}(): hidden{i} has inconsistent hidden_size: got "
+                             f"{h.shape[1]}, expected {H}")
         if h.dtype != input.dtype:
             raise TypeError(f"{fn}: hx has dtype {h.dtype} but input has dtype {input.dtype}")
     return H
+
+
+def _biases(fn, b_ih, b_hh):
+    """torch's type check of the optional biases, before F.linear sees them (whose message
+    would name linear(), not the cell the user called)."""
+    for pos, name, b in ((5, "b_ih", b_ih), (6, "b_hh", b_hh)):
+        if b is not None and not isinstance(b, Tensor):
+            raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not "
+                            f"{type(b).__name__}")
 
 
 def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """``torch.lstm_cell``: one LSTM step on (N, in) input, ``hx`` = (h, c); returns (h', c')."""
     states = _states(hx, True, "lstm_cell")
     H = _cell_inputs("lstm_cell", input, states, w_ih, w_hh, 4)
+    _biases("lstm_cell", b_ih, b_hh)
     return _lstm_step(F.linear(input, w_ih, b_ih), states[0], states[1], w_hh.T, b_hh, H)
 
 
 def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """``torch.gru_cell``: one GRU step on (N, in) input and (N, H) ``hx``; returns h'."""
     H = _cell_inputs("gru_cell", input, _states(hx, False, "gru_cell"), w_ih, w_hh, 3)
+    _biases("gru_cell", b_ih, b_hh)
     return _gru_step(F.linear(input, w_ih, b_ih), hx, w_hh.T, b_hh, H)
 
 
 def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """``torch.rnn_tanh_cell``: tanh(input w_ih^T + b_ih + hx w_hh^T + b_hh)."""
     _cell_inputs("rnn_tanh_cell", input, _states(hx, False, "rnn_tanh_cell"), w_ih, w_hh, 1)
+    _biases("rnn_tanh_cell", b_ih, b_hh)
     return _rnn_step(F.linear(input, w_ih, b_ih), hx, w_hh.T, b_hh, False)
 
 
 def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """``torch.rnn_relu_cell``: relu(input w_ih^T + b_ih + hx w_hh^T + b_hh)."""
     _cell_inputs("rnn_relu_cell", input, _states(hx, False, "rnn_relu_cell"), w_ih, w_hh, 1)
+    _biases("rnn_relu_cell", b_ih, b_hh)
     return _rnn_step(F.linear(input, w_ih, b_ih), hx, w_hh.T, b_hh, True)

@@ -78,15 +78,17 @@ class Muon(Optimizer):
                              f"supported")
         coefficients = group["ns_coefficients"]
         if not isinstance(coefficients, (tuple, list)) or len(coefficients) != 3:
-            raise ValueError("Coefficients must be a tuple of exactly 3 values")
+            # torch's words (at its first step; here at construction), with the argument's name
+            raise ValueError(f"Muon: ns_coefficients: Coefficients must be a tuple of exactly 3 "
+                             f"values, got {coefficients!r}")
         for i, v in enumerate(coefficients):
             _number(v, f"ns_coefficients[{i}]")
         steps = group["ns_steps"]
         if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
             raise TypeError(f"ns_steps must be a non-negative int, got {steps!r}")
         if steps >= 100:  # torch's check, at its first step; here before any state exists
-            raise ValueError("Number of steps must be less than 100 for computational "
-                             "efficiency")
+            raise ValueError(f"Muon: ns_steps: Number of steps must be less than 100 for "
+                             f"computational efficiency, got {steps}")
         _number(group["eps"], "eps")
 
     def _update(self, p, g, state, group):

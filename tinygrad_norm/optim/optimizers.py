@@ -428,8 +428,8 @@ class SGD(Optimizer):
     def _validate(self, group):
         # ``not 0.0 <= x`` as PyTorch writes it: NaN fails too (``x < 0.0`` let it through).
         lr = _number(group["lr"], "lr")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= lr:  # torch's SGD lets NaN through: its words, with the argument's name
+            raise ValueError(f"Invalid learning rate: {lr} (lr must be a number >= 0)")
         momentum = _number(group["momentum"], "momentum")
         if not 0.0 <= momentum:
             raise ValueError(f"Invalid momentum value: {momentum}")
