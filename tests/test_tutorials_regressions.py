@@ -1,0 +1,753 @@
+"""The official PyTorch tutorials, ported and run in lock step with torch (branch tutorials).
+
+A new user's first programs are torch's tutorials. Each one below is written once against a
+namespace ``L`` (torch or tinygrad_norm, both float64; see tests/ported_programs.py), built in
+both from the same weights (ours load torch's state dict) and fed the same NumPy data, and every
+step's losses, gradients, parameters and optimizer state are compared at 1e-10. The tutorials'
+downloads (MNIST, CIFAR-10, names, translation pairs, images) become synthetic data or the
+package's bundled digits; their sizes shrink so that each test takes about a second. Where a
+tutorial's randomness cannot be shared (torch's generator against ours: ``torch.randn`` inside
+the program, shuffling DataLoaders, dropout masks) the draw comes from NumPy instead and the
+comment says so. The regressions for the bugs these ports found are in
+tests/test_tutorials_fixes.py."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_norm as tg
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)
+
+from ported_programs import (GL, TL, _cmp, _copy, _float64_defaults, _Lib, _np,  # noqa: F401
+                             opt_state, port, snap)
+
+
+def _t(L, a):
+    """NumPy data as a tensor of the default dtype (float64 here)."""
+    return L.X.tensor(np.asarray(a, dtype=np.float64), dtype=L.X.get_default_dtype())
+
+
+def _lab(L, a):
+    return L.X.tensor(np.asarray(a, dtype=np.int64))
+
+
+def _none(L):
+    """Programs whose weights are made inside the training function: nothing to copy."""
+    return ()
+
+
+def _mnist_like(n, seed=0):
+    """The tutorials' MNIST, offline: the bundled 8x8 digits blown up 3x and padded to 28x28,
+    flattened to 784 features in [0, 1], as torch's 'What is torch.nn really?' reads them."""
+    X, y = tg.data.load_digits(return_images=True)
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(y))[:n]
+    img = np.kron(X[idx].astype(np.float64), np.ones((3, 3)))
+    img = np.pad(img, ((0, 0), (2, 2), (2, 2)))
+    return img.reshape(n, 784), y[idx].astype(np.int64)
+
+
+# ==============================================================================================
+# Deep Learning with PyTorch: A 60 Minute Blitz
+# ----------------------------------------------------------------------------------------------
+# blitz 1, tensors: initialising from data, NumPy and other tensors, attributes, indexing and
+# slicing, cat, the three spellings of matmul and mul, single-element .item(), in-place add_,
+# and the NumPy bridge (t.numpy() and from_numpy share memory both ways).
+
+def _blitz_tensors(L):
+    X = L.X
+    data = [[1, 2], [3, 4]]
+    x_data = X.tensor(data)
+    np_array = np.array(data)
+    x_np = X.from_numpy(np_array)
+    x_ones = X.ones_like(x_data)
+    yield {"x_data": x_data, "x_np": x_np, "ones": x_ones,
+           "dtypes": [x_data.dtype == X.int64, x_np.dtype == X.int64]}
+    shape = (2, 3)
+    zeros = X.zeros(shape)
+    yield {"zeros": zeros, "shape": list(zeros.shape), "dtype": zeros.dtype == X.float64}
+    tensor = X.ones(4, 4)
+    tensor[:, 1] = 0
+    yield {"first_row": tensor[0], "first_col": tensor[:, 0], "last_col": tensor[..., -1],
+           "t": tensor}
+    t1 = X.cat([tensor, tensor, tensor], dim=1)
+    y1 = tensor @ tensor.T
+    y2 = tensor.matmul(tensor.T)
+    y3 = X.matmul(tensor, tensor.T)       # torch's out=y3: not taken here (assign the result)
+    z1 = tensor * tensor
+    z2 = tensor.mul(tensor)
+    z3 = X.mul(tensor, tensor)
+    yield {"t1": t1, "y": [y1, y2, y3], "z": [z1, z2, z3]}
+    agg = tensor.sum()
+    agg_item = agg.item()
+    assert isinstance(agg_item, float)
+    tensor.add_(5)
+    yield {"agg": agg_item, "t": tensor}
+    t = X.ones(5)
+    n = t.numpy()
+    t.add_(1)
+    yield {"n_after_add": n.copy()}
+    n = np.ones(5)
+    t = X.from_numpy(n)
+    np.add(n, 1, out=n)
+    yield {"t_after_np_add": t}
+
+
+def test_blitz_tensors():
+    assert port(_none, lambda L: _blitz_tensors(L)) == 7
+
+
+# blitz 2, autograd: Q = 3a^3 - b^2 with an external gradient, the gradient checked against
+# 9a^2 and -2b; requires_grad flowing through ops; a frozen model (every parameter
+# requires_grad = False) with a new trainable head, optimised over all parameters.
+
+def _blitz_autograd(L):
+    X = L.X
+    a = X.tensor([2., 3.], requires_grad=True)
+    b = X.tensor([6., 4.], requires_grad=True)
+    Q = 3 * a ** 3 - b ** 2
+    external_grad = X.tensor([1., 1.])
+    Q.backward(gradient=external_grad)
+    assert bool((9 * a ** 2 == a.grad).all()) and bool((-2 * b == b.grad).all())
+    yield {"Q": Q, "a.grad": a.grad, "b.grad": b.grad}
+    x = X.rand(5, 5)
+    y = X.rand(5, 5)
+    z = X.rand((5, 5), requires_grad=True)
+    assert not (x + y).requires_grad and (x + z).requires_grad
+    yield {}
+
+
+def _frozen_build(L):
+    nn = L.nn
+    return nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 5))
+
+
+def _frozen_train(L, model):
+    rng = np.random.default_rng(2)
+    for param in model.parameters():
+        param.requires_grad = False
+    model[2] = L.nn.Linear(8, 3)          # a new head: its weights are set below from NumPy
+    with L.X.no_grad():
+        model[2].weight.copy_(_t(L, rng.standard_normal((3, 8)) * 0.3))
+        model[2].bias.copy_(_t(L, rng.standard_normal(3) * 0.1))
+    optimizer = L.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
+    for _ in range(3):
+        out = model(_t(L, rng.standard_normal((4, 6))))
+        loss = L.F.cross_entropy(out, _lab(L, rng.integers(0, 3, 4)))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        yield {"loss": loss, **snap(model)}
+
+
+def test_blitz_autograd():
+    assert port(_none, lambda L: _blitz_autograd(L)) == 2
+    assert port(_frozen_build, _frozen_train) == 3
+
+
+# blitz 3, neural networks: LeNet (conv 5x5, max_pool2d with a tuple and an int, flatten,
+# three Linear), the 32x32 input, net.zero_grad() and out.backward(random gradient), MSELoss
+# against a target viewed to (1, -1), the grad_fn chain walked by next_functions, conv1.bias.grad
+# before and after backward, the manual update f.data.sub_(f.grad.data * lr), then optim.SGD.
+
+def _lenet(L):
+    nn, F = L.nn, L.F
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 6, 5)
+            self.conv2 = nn.Conv2d(6, 16, 5)
+            self.fc1 = nn.Linear(16 * 5 * 5, 120)
+            self.fc2 = nn.Linear(120, 84)
+            self.fc3 = nn.Linear(84, 10)
+
+        def forward(self, input):
+            c1 = F.relu(self.conv1(input))
+            s2 = F.max_pool2d(c1, (2, 2))
+            c3 = F.relu(self.conv2(s2))
+            s4 = F.max_pool2d(c3, 2)
+            s4 = L.X.flatten(s4, 1)
+            f5 = F.relu(self.fc1(s4))
+            f6 = F.relu(self.fc2(f5))
+            return self.fc3(f6)
+
+    return Net()
+
+
+def _lenet_train(L, net):
+    rng = np.random.default_rng(3)
+    params = list(net.parameters())
+    yield {"n": len(params), "size0": list(params[0].size())}
+    input = _t(L, rng.standard_normal((1, 1, 32, 32)))
+    out = net(input)
+    yield {"out": out}
+    net.zero_grad()
+    out.backward(_t(L, rng.standard_normal((1, 10))))
+    yield snap(net)
+    output = net(input)
+    target = _t(L, rng.standard_normal(10)).view(1, -1)
+    criterion = L.nn.MSELoss()
+    loss = criterion(output, target)
+    names = [type(loss.grad_fn).__name__.replace("Backward0", "").replace("Backward", "")]
+    fn = loss.grad_fn.next_functions[0][0]
+    names.append(fn is not None)
+    net.zero_grad()
+    before = net.conv1.bias.grad
+    loss.backward()
+    yield {"loss": loss, "before": before, "after": net.conv1.bias.grad, "names": names[1:]}
+    learning_rate = 0.01
+    for f in net.parameters():              # torch: f.data.sub_(f.grad.data * learning_rate);
+        if L.is_torch:                        # here .data is the ndarray: the update is written
+            f.data.sub_(f.grad.data * learning_rate)   # under no_grad (docs/index.md)
+        else:
+            with L.X.no_grad():
+                f.sub_(f.grad * learning_rate)
+    yield snap(net)
+    optimizer = L.optim.SGD(net.parameters(), lr=0.01)
+    for _ in range(2):
+        optimizer.zero_grad()
+        output = net(input)
+        loss = criterion(output, target)
+        loss.backward()
+        optimizer.step()
+        yield {"loss": loss, **snap(net)}
+
+
+def test_blitz_neural_networks_lenet():
+    assert port(_lenet, _lenet_train) == 7
+
+
+# blitz 4, training a classifier: the CIFAR-10 net (3-channel conv, nn.MaxPool2d(2, 2) reused),
+# CrossEntropyLoss, SGD(lr=0.001, momentum=0.9), the epoch loop over a DataLoader with
+# running_loss += loss.item(), torch.max(outputs, 1) predictions, total/correct accuracy and
+# per-class counts by zip, and the save / load of the state dict into a fresh Net.
+# CIFAR-10 becomes random 32x32 images; the DataLoader does not shuffle (torch's generator and
+# ours draw different permutations).
+
+def _cifar_net(L):
+    nn, F = L.nn, L.F
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 6, 5)
+            self.pool = nn.MaxPool2d(2, 2)
+            self.conv2 = nn.Conv2d(6, 16, 5)
+            self.fc1 = nn.Linear(16 * 5 * 5, 120)
+            self.fc2 = nn.Linear(120, 84)
+            self.fc3 = nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = self.pool(F.relu(self.conv1(x)))
+            x = self.pool(F.relu(self.conv2(x)))
+            x = L.X.flatten(x, 1)
+            x = F.relu(self.fc1(x))
+            x = F.relu(self.fc2(x))
+            return self.fc3(x)
+
+    return Net()
+
+
+def _cifar_train(L, net, tmp):
+    rng = np.random.default_rng(4)
+    classes = ('plane', 'car', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
+    imgs = (rng.uniform(size=(16, 3, 32, 32)) - 0.5) / 0.5     # Normalize((0.5,)*3, (0.5,)*3)
+    labels = rng.integers(0, 10, 16)
+    trainset = L.data.TensorDataset(_t(L, imgs), _lab(L, labels))
+    trainloader = L.data.DataLoader(trainset, batch_size=4, shuffle=False, num_workers=0)
+    criterion = L.nn.CrossEntropyLoss()
+    optimizer = L.optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
+    for epoch in range(2):
+        running_loss = 0.0
+        for i, data in enumerate(trainloader, 0):
+            inputs, labels_b = data
+            optimizer.zero_grad()
+            outputs = net(inputs)
+            loss = criterion(outputs, labels_b)
+            loss.backward()
+            optimizer.step()
+            running_loss += loss.item()
+            yield {"loss": loss, "running": running_loss, **snap(net)}
+    path = f"{tmp}/cifar_net_{'t' if L.is_torch else 'g'}.pth"
+    L.X.save(net.state_dict(), path)
+    net2 = _cifar_net(L)
+    net2.load_state_dict(L.X.load(path, weights_only=True))
+    testloader = L.data.DataLoader(trainset, batch_size=4, shuffle=False)
+    correct, total = 0, 0
+    correct_pred = {c: 0 for c in classes}
+    total_pred = {c: 0 for c in classes}
+    with L.X.no_grad():
+        for images, labels_b in testloader:
+            outputs = net2(images)
+            _, predicted = L.X.max(outputs.detach(), 1)   # torch's outputs.data: an ndarray here
+            total += labels_b.size(0)
+            correct += (predicted == labels_b).sum().item()
+            for label, prediction in zip(labels_b, predicted):
+                if label == prediction:
+                    correct_pred[classes[label]] += 1
+                total_pred[classes[label]] += 1
+    yield {"acc": [correct, total], "per_class": [correct_pred, total_pred], **snap(net2)}
+
+
+def test_blitz_cifar10_classifier(tmp_path):
+    assert port(_cifar_net, lambda L, n: _cifar_train(L, n, tmp_path)) == 9
+
+
+# ==============================================================================================
+# What is torch.nn really? -- the whole progression on MNIST-like 784-feature digits: manual
+# weights (randn / sqrt(784), requires_grad_()), a hand-written log_softmax and nll by fancy
+# indexing, accuracy by argmax, the update under no_grad with grad.zero_(); then F.cross_entropy,
+# an nn.Module with nn.Parameter, `p -= p.grad * lr` over model.parameters() with zero_grad(),
+# nn.Linear, optim.SGD, TensorDataset slicing, DataLoader, validation with train()/eval() and
+# sum(... for xb, yb in valid_dl), loss_batch/fit/get_data with np.sum(np.multiply(...)), the
+# three-conv CNN with view and avg_pool2d, nn.Sequential with a Lambda layer, and the
+# WrappedDataLoader with AdaptiveAvgPool2d. The training DataLoader does not shuffle (the two
+# libraries' generators differ).
+
+_BS, _LR = 32, 0.5
+
+
+def _nn_really_data(L):
+    x, y = _mnist_like(192, seed=5)
+    x_train, y_train, x_valid, y_valid = map(
+        lambda a: L.X.tensor(a), (x[:128], y[:128], x[128:], y[128:]))
+    return x_train, y_train, x_valid, y_valid
+
+
+def _nn_really_manual(L):
+    X = L.X
+    x_train, y_train, _, _ = _nn_really_data(L)
+    n, c = x_train.shape
+    rng = np.random.default_rng(6)
+    weights = _t(L, rng.standard_normal((784, 10))) / math.sqrt(784)   # torch.randn, from NumPy
+    weights.requires_grad_()
+    bias = X.zeros(10, requires_grad=True)
+
+    def log_softmax(x):
+        return x - x.exp().sum(-1).log().unsqueeze(-1)
+
+    def model(xb):
+        return log_softmax(xb @ weights + bias)
+
+    def nll(input, target):
+        return -input[range(target.shape[0]), target].mean()
+
+    def accuracy(out, yb):
+        preds = X.argmax(out, dim=1)
+        return (preds == yb).float().mean()
+
+    loss_func = nll
+    xb = x_train[0:_BS]
+    preds = model(xb)
+    yield {"preds0": preds[0], "loss": loss_func(preds, y_train[0:_BS]),
+           "acc": accuracy(preds, y_train[0:_BS])}
+    for epoch in range(2):
+        for i in range((n - 1) // _BS + 1):
+            start_i = i * _BS
+            end_i = start_i + _BS
+            xb = x_train[start_i:end_i]
+            yb = y_train[start_i:end_i]
+            pred = model(xb)
+            loss = loss_func(pred, yb)
+            loss.backward()
+            with X.no_grad():
+                weights -= weights.grad * _LR
+                bias -= bias.grad * _LR
+                weights.grad.zero_()
+                bias.grad.zero_()
+            yield {"loss": loss, "w": weights, "b": bias}
+    loss_func = L.F.cross_entropy
+
+    def model(xb):  # noqa: F811 -- the tutorial redefines it without log_softmax
+        return xb @ weights + bias
+
+    yield {"ce": loss_func(model(xb), yb), "acc": accuracy(model(xb), yb)}
+
+
+def test_nn_really_from_scratch():
+    assert port(_none, lambda L: _nn_really_manual(L)) == 10
+
+
+def _nn_really_logistic(L, kind):
+    nn = L.nn
+    rng = np.random.default_rng(7)
+
+    class Mnist_Logistic(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weights = nn.Parameter(_t(L, rng.standard_normal((784, 10))) / math.sqrt(784))
+            self.bias = nn.Parameter(L.X.zeros(10))
+
+        def forward(self, xb):
+            return xb @ self.weights + self.bias
+
+    class Mnist_Logistic2(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(784, 10)
+
+        def forward(self, xb):
+            return self.lin(xb)
+
+    return Mnist_Logistic() if kind == 1 else Mnist_Logistic2()
+
+
+def _nn_really_fit_manual(L, model):
+    """The nn.Module step: `p -= p.grad * lr` over parameters(), then model.zero_grad()."""
+    x_train, y_train, _, _ = _nn_really_data(L)
+    loss_func = L.F.cross_entropy
+    n = x_train.shape[0]
+    for epoch in range(2):
+        for i in range((n - 1) // _BS + 1):
+            xb = x_train[i * _BS:i * _BS + _BS]
+            yb = y_train[i * _BS:i * _BS + _BS]
+            loss = loss_func(model(xb), yb)
+            loss.backward()
+            with L.X.no_grad():
+                for p in model.parameters():
+                    p -= p.grad * _LR
+                model.zero_grad()
+            yield {"loss": loss, **snap(model)}
+
+
+def _nn_really_fit_optim(L, model):
+    """nn.Linear + optim.SGD, then TensorDataset slicing, then a DataLoader."""
+    x_train, y_train, _, _ = _nn_really_data(L)
+    loss_func = L.F.cross_entropy
+    opt = L.optim.SGD(model.parameters(), lr=_LR)
+    train_ds = L.data.TensorDataset(x_train, y_train)
+    n = len(train_ds)
+    for i in range((n - 1) // _BS + 1):
+        xb, yb = train_ds[i * _BS: i * _BS + _BS]
+        loss = loss_func(model(xb), yb)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        yield {"loss": loss, **snap(model)}
+    train_dl = L.data.DataLoader(train_ds, batch_size=_BS)
+    for xb, yb in train_dl:
+        pred = model(xb)
+        loss = loss_func(pred, yb)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        yield {"loss": loss, **snap(model)}
+
+
+def test_nn_really_module_linear_optim_dataset_dataloader():
+    assert port(lambda L: _nn_really_logistic(L, 1), _nn_really_fit_manual) == 8
+    assert port(lambda L: _nn_really_logistic(L, 2), _nn_really_fit_optim) == 8
+
+
+def _loss_batch(L, model, loss_func, xb, yb, opt=None):
+    loss = loss_func(model(xb), yb)
+    if opt is not None:
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    return loss.item(), len(xb)
+
+
+def _get_data(L, train_ds, valid_ds, bs):
+    return (L.data.DataLoader(train_ds, batch_size=bs, shuffle=False),
+            L.data.DataLoader(valid_ds, batch_size=bs * 2))
+
+
+def _fit(L, epochs, model, loss_func, opt, train_dl, valid_dl):
+    for epoch in range(epochs):
+        model.train()
+        for xb, yb in train_dl:
+            _loss_batch(L, model, loss_func, xb, yb, opt)
+        model.eval()
+        with L.X.no_grad():
+            losses, nums = zip(*[_loss_batch(L, model, loss_func, xb, yb) for xb, yb in valid_dl])
+        val_loss = np.sum(np.multiply(losses, nums)) / np.sum(nums)
+        yield {"epoch": epoch, "val_loss": val_loss}
+
+
+def _nn_really_validation(L, model):
+    x_train, y_train, x_valid, y_valid = _nn_really_data(L)
+    train_ds = L.data.TensorDataset(x_train, y_train)
+    valid_ds = L.data.TensorDataset(x_valid, y_valid)
+    train_dl, valid_dl = _get_data(L, train_ds, valid_ds, _BS)
+    loss_func = L.F.cross_entropy
+    opt = L.optim.SGD(model.parameters(), lr=_LR)
+    for epoch in range(2):              # the first version: valid_loss summed over batches
+        model.train()
+        for xb, yb in train_dl:
+            loss = loss_func(model(xb), yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+        model.eval()
+        with L.X.no_grad():
+            valid_loss = sum(loss_func(model(xb), yb) for xb, yb in valid_dl)
+        yield {"epoch": epoch, "valid": valid_loss / len(valid_dl), **snap(model)}
+    yield from _fit(L, 2, model, loss_func, opt, train_dl, valid_dl)
+    yield snap(model)
+
+
+def test_nn_really_validation_and_fit():
+    assert port(lambda L: _nn_really_logistic(L, 2), _nn_really_validation) == 5
+
+
+def _nn_really_cnns(L, kind):
+    nn, F = L.nn, L.F
+
+    class Mnist_CNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 16, kernel_size=3, stride=2, padding=1)
+            self.conv2 = nn.Conv2d(16, 16, kernel_size=3, stride=2, padding=1)
+            self.conv3 = nn.Conv2d(16, 10, kernel_size=3, stride=2, padding=1)
+
+        def forward(self, xb):
+            xb = xb.view(-1, 1, 28, 28)
+            xb = F.relu(self.conv1(xb))
+            xb = F.relu(self.conv2(xb))
+            xb = F.relu(self.conv3(xb))
+            xb = F.avg_pool2d(xb, 4)
+            return xb.view(-1, xb.size(1))
+
+    class Lambda(nn.Module):
+        def __init__(self, func):
+            super().__init__()
+            self.func = func
+
+        def forward(self, x):
+            return self.func(x)
+
+    if kind == 0:
+        return Mnist_CNN()
+    if kind == 1:
+        return nn.Sequential(
+            Lambda(lambda x: x.view(-1, 1, 28, 28)),
+            nn.Conv2d(1, 16, kernel_size=3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(16, 16, kernel_size=3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(16, 10, kernel_size=3, stride=2, padding=1), nn.ReLU(),
+            nn.AvgPool2d(4),
+            Lambda(lambda x: x.view(x.size(0), -1)))
+    return nn.Sequential(
+        nn.Conv2d(1, 16, kernel_size=3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(16, 16, kernel_size=3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(16, 10, kernel_size=3, stride=2, padding=1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        Lambda(lambda x: x.view(x.size(0), -1)))
+
+
+class _WrappedDataLoader:
+    def __init__(self, dl, func):
+        self.dl = dl
+        self.func = func
+
+    def __len__(self):
+        return len(self.dl)
+
+    def __iter__(self):
+        for b in self.dl:
+            yield self.func(*b)
+
+
+def _nn_really_cnn_train(L, model, wrapped):
+    x_train, y_train, x_valid, y_valid = _nn_really_data(L)
+    train_dl, valid_dl = _get_data(L, L.data.TensorDataset(x_train, y_train),
+                                   L.data.TensorDataset(x_valid, y_valid), _BS)
+    if wrapped:
+        def preprocess(x, y):
+            return x.view(-1, 1, 28, 28), y
+        train_dl = _WrappedDataLoader(train_dl, preprocess)
+        valid_dl = _WrappedDataLoader(valid_dl, preprocess)
+    opt = L.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for rec in _fit(L, 2, model, L.F.cross_entropy, opt, train_dl, valid_dl):
+        yield {**rec, **snap(model), **opt_state(opt)}
+
+
+@pytest.mark.parametrize("kind", [0, 1, 2])
+def test_nn_really_cnn_sequential_lambda_wrapped(kind):
+    assert port(lambda L: _nn_really_cnns(L, kind),
+                lambda L, m: _nn_really_cnn_train(L, m, kind == 2)) == 2
+
+
+# ==============================================================================================
+# Learning PyTorch with Examples: y = sin(x) fitted by a cubic a + b x + c x^2 + d x^3 --
+# in NumPy, then with tensors and hand-written gradients, with autograd (update under no_grad,
+# grad = None), with a custom autograd.Function (LegendrePolynomial3), with nn (x.unsqueeze(-1)
+# .pow(p), Sequential(Linear(3, 1), Flatten(0, 1)), MSELoss(reduction='sum'), zero_grad and
+# the manual update), with optim (RMSprop), with a custom Module (Polynomial3 and its string()),
+# and the dynamic graph (DynamicNet: a random number of reused e * x**k terms, SGD momentum).
+# torch.randn(()) of the initial weights comes from NumPy; random.randint of DynamicNet from a
+# NumPy sequence both runs share.
+
+_N_STEPS = 30
+
+
+def _sin_data(L):
+    x = L.X.linspace(-math.pi, math.pi, 2000)
+    return x, L.X.sin(x)
+
+
+def _examples_tensors(L):
+    X = L.X
+    x, y = _sin_data(L)
+    a, b, c, d = (_t(L, v) for v in np.random.default_rng(8).standard_normal(4))
+    lr = 1e-6
+    for t in range(_N_STEPS):
+        y_pred = a + b * x + c * x ** 2 + d * x ** 3
+        loss = (y_pred - y).pow(2).sum().item()
+        grad_y_pred = 2.0 * (y_pred - y)
+        grad_a = grad_y_pred.sum()
+        grad_b = (grad_y_pred * x).sum()
+        grad_c = (grad_y_pred * x ** 2).sum()
+        grad_d = (grad_y_pred * x ** 3).sum()
+        a -= lr * grad_a
+        b -= lr * grad_b
+        c -= lr * grad_c
+        d -= lr * grad_d
+        yield {"loss": loss, "abcd": [a, b, c, d]}
+    assert X.is_tensor(a)
+
+
+def _examples_autograd(L, legendre):
+    X = L.X
+    x, y = _sin_data(L)
+    init = np.random.default_rng(9).standard_normal(4)
+    a, b, c, d = (_t(L, v).requires_grad_() for v in init)
+    if legendre:
+        class LegendrePolynomial3(L.X.autograd.Function):
+            @staticmethod
+            def forward(ctx, input):
+                ctx.save_for_backward(input)
+                return 0.5 * (5 * input ** 3 - 3 * input)
+
+            @staticmethod
+            def backward(ctx, grad_output):
+                input, = ctx.saved_tensors
+                return grad_output * 1.5 * (5 * input ** 2 - 1)
+        with X.no_grad():     # the tutorial starts from a=0, b=-1, c=0, d=0.3
+            for v, s in zip((a, b, c, d), (0.0, -1.0, 0.0, 0.3)):
+                v.fill_(s)
+    lr = 5e-6 if legendre else 1e-6
+    for t in range(_N_STEPS):
+        if legendre:
+            P3 = LegendrePolynomial3.apply
+            y_pred = a + b * P3(c + d * x)
+        else:
+            y_pred = a + b * x + c * x ** 2 + d * x ** 3
+        loss = (y_pred - y).pow(2).sum()
+        loss.backward()
+        yield {"loss": loss, "grads": [a.grad, b.grad, c.grad, d.grad]}
+        with X.no_grad():
+            a -= lr * a.grad
+            b -= lr * b.grad
+            c -= lr * c.grad
+            d -= lr * d.grad
+            a.grad = None
+            b.grad = None
+            c.grad = None
+            d.grad = None
+    yield {"abcd": [a, b, c, d]}
+
+
+def test_examples_tensors_autograd_legendre():
+    assert port(_none, lambda L: _examples_tensors(L)) == _N_STEPS
+    assert port(_none, lambda L: _examples_autograd(L, False)) == _N_STEPS + 1
+    assert port(_none, lambda L: _examples_autograd(L, True)) == _N_STEPS + 1
+
+
+def _examples_nn_build(L):
+    return L.nn.Sequential(L.nn.Linear(3, 1), L.nn.Flatten(0, 1))
+
+
+def _examples_nn_train(L, model, use_optim):
+    x, y = _sin_data(L)
+    p = L.X.tensor([1, 2, 3])
+    xx = x.unsqueeze(-1).pow(p)
+    loss_fn = L.nn.MSELoss(reduction='sum')
+    lr = 1e-6 if not use_optim else 1e-3
+    optimizer = L.optim.RMSprop(model.parameters(), lr=lr) if use_optim else None
+    for t in range(_N_STEPS):
+        y_pred = model(xx)
+        loss = loss_fn(y_pred, y)
+        if use_optim:
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        else:
+            model.zero_grad()
+            loss.backward()
+            with L.X.no_grad():
+                for param in model.parameters():
+                    param -= lr * param.grad
+        yield {"loss": loss, **snap(model)}
+    linear_layer = model[0]
+    yield {"result": [linear_layer.bias.item(), linear_layer.weight[:, 0].item(),
+                      linear_layer.weight[:, 1].item(), linear_layer.weight[:, 2].item()]}
+
+
+def test_examples_nn_and_optim():
+    assert port(_examples_nn_build, lambda L, m: _examples_nn_train(L, m, False)) == _N_STEPS + 1
+    assert port(_examples_nn_build, lambda L, m: _examples_nn_train(L, m, True)) == _N_STEPS + 1
+
+
+def _examples_custom_build(L, dynamic):
+    nn, X = L.nn, L.X
+    init = np.random.default_rng(10).standard_normal(5)
+
+    class Polynomial3(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Parameter(_t(L, init[0]))
+            self.b = nn.Parameter(_t(L, init[1]))
+            self.c = nn.Parameter(_t(L, init[2]))
+            self.d = nn.Parameter(_t(L, init[3]))
+
+        def forward(self, x):
+            return self.a + self.b * x + self.c * x ** 2 + self.d * x ** 3
+
+        def string(self):
+            return (f'y = {self.a.item()} + {self.b.item()} x + {self.c.item()} x^2 + '
+                    f'{self.d.item()} x^3')
+
+    class DynamicNet(Polynomial3):
+        def __init__(self):
+            super().__init__()
+            self.e = nn.Parameter(_t(L, init[4]))
+            self.draws = iter(np.random.default_rng(11).integers(4, 7, 10 ** 4))  # randint(4, 6)
+
+        def forward(self, x):
+            y = self.a + self.b * x + self.c * x ** 2 + self.d * x ** 3
+            for exp in range(4, int(next(self.draws))):
+                y = y + self.e * x ** exp
+            return y
+
+    assert X is L.X
+    return DynamicNet() if dynamic else Polynomial3()
+
+
+def _examples_custom_train(L, model, dynamic):
+    x, y = _sin_data(L)
+    criterion = L.nn.MSELoss(reduction='sum')
+    if dynamic:
+        optimizer = L.optim.SGD(model.parameters(), lr=1e-8, momentum=0.9)
+    else:
+        optimizer = L.optim.SGD(model.parameters(), lr=1e-6)
+    for t in range(_N_STEPS):
+        y_pred = model(x)
+        loss = criterion(y_pred, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        yield {"loss": loss, **snap(model)}
+    s = model.string()
+    assert s.startswith("y = ") and "x^3" in s
+
+
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_examples_custom_module_and_dynamic_graph(dynamic):
+    assert port(lambda L: _examples_custom_build(L, dynamic),
+                lambda L, m: _examples_custom_train(L, m, dynamic)) == _N_STEPS
