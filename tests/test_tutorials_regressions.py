@@ -751,3 +751,304 @@ def _examples_custom_train(L, model, dynamic):
 def test_examples_custom_module_and_dynamic_graph(dynamic):
     assert port(lambda L: _examples_custom_build(L, dynamic),
                 lambda L, m: _examples_custom_train(L, m, dynamic)) == _N_STEPS
+
+
+# ==============================================================================================
+# Learn the Basics: "Build the neural network" (NeuralNetwork with nn.Flatten and a
+# linear_relu_stack, Softmax(dim=1) then argmax(1), the layers one by one on a 3x28x28 batch,
+# named_parameters and param[:2], print(model)); "Automatic differentiation" (z = x @ w + b,
+# binary_cross_entropy_with_logits, requires_grad under no_grad, detach, the Jacobian-vector
+# product of (inp + 1).pow(2).t() accumulated twice with retain_graph, then grad.zero_());
+# "Optimizing model parameters" (train_loop / test_loop, size = len(dataloader.dataset),
+# type(torch.float)); "Save and load the model" (the state dict and the whole model).
+
+def _neural_network_class(L):
+    nn = L.nn
+
+    class NeuralNetwork(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.flatten = nn.Flatten()
+            self.linear_relu_stack = nn.Sequential(
+                nn.Linear(28 * 28, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                nn.Linear(64, 10))
+
+        def forward(self, x):
+            x = self.flatten(x)
+            return self.linear_relu_stack(x)
+
+    return NeuralNetwork
+
+
+# torch.save(model) pickles the class by name: the tutorial's is at module level, so are these
+_NeuralNetworkT, _NeuralNetworkG = _neural_network_class(TL), _neural_network_class(GL)
+_NeuralNetworkT.__qualname__, _NeuralNetworkG.__qualname__ = "_NeuralNetworkT", "_NeuralNetworkG"
+
+
+def _basics_build(L):
+    return _NeuralNetworkT() if L.is_torch else _NeuralNetworkG()
+
+
+def _basics_layers(L, model):
+    nn, rng = L.nn, np.random.default_rng(12)
+    X = _t(L, rng.uniform(size=(1, 28, 28)))
+    logits = model(X)
+    pred_probab = nn.Softmax(dim=1)(logits)
+    y_pred = pred_probab.argmax(1)
+    yield {"logits": logits, "probab": pred_probab, "pred": y_pred}
+    input_image = _t(L, rng.uniform(size=(3, 28, 28)))
+    flatten = nn.Flatten()
+    flat_image = flatten(input_image)
+    layer1 = nn.Linear(in_features=28 * 28, out_features=20)
+    with L.X.no_grad():                      # its own init differs: set from NumPy
+        layer1.weight.copy_(_t(L, rng.standard_normal((20, 784)) * 0.03))
+        layer1.bias.zero_()
+    hidden1 = layer1(flat_image)
+    hidden1 = nn.ReLU()(hidden1)
+    seq_modules = nn.Sequential(flatten, layer1, nn.ReLU(), nn.Linear(20, 10))
+    with L.X.no_grad():
+        seq_modules[3].weight.copy_(_t(L, rng.standard_normal((10, 20)) * 0.2))
+        seq_modules[3].bias.zero_()
+    logits = seq_modules(input_image)
+    pred_probab = nn.Softmax(dim=1)(logits)
+    yield {"flat": list(flat_image.size()), "hidden1": hidden1, "probab": pred_probab}
+    yield {name: [list(param.size()), param[:2]] for name, param in model.named_parameters()}
+
+
+def test_basics_build_the_network():
+    assert port(_basics_build, _basics_layers) == 3
+    assert repr(_basics_build(TL)) == repr(_basics_build(GL))
+
+
+def _basics_autograd(L):
+    X, rng = L.X, np.random.default_rng(13)
+    x = X.ones(5)
+    y = X.zeros(3)
+    w = _t(L, rng.standard_normal((5, 3))).requires_grad_(True)
+    b = _t(L, rng.standard_normal(3)).requires_grad_(True)
+    z = X.matmul(x, w) + b
+    loss = L.F.binary_cross_entropy_with_logits(z, y)
+    assert loss.grad_fn is not None and z.grad_fn is not None
+    loss.backward()
+    yield {"loss": loss, "w.grad": w.grad, "b.grad": b.grad}
+    z = X.matmul(x, w) + b
+    flags = [z.requires_grad]
+    with X.no_grad():
+        z = X.matmul(x, w) + b
+    flags.append(z.requires_grad)
+    z = X.matmul(x, w) + b
+    z_det = z.detach()
+    flags.append(z_det.requires_grad)
+    yield {"flags": flags}
+    inp = X.eye(4, 5, requires_grad=True)
+    out = (inp + 1).pow(2).t()
+    out.backward(X.ones_like(out), retain_graph=True)
+    first = inp.grad.clone()
+    out.backward(X.ones_like(out), retain_graph=True)
+    second = inp.grad.clone()
+    inp.grad.zero_()
+    out.backward(X.ones_like(out), retain_graph=True)
+    yield {"first": first, "second": second, "after_zero": inp.grad}
+
+
+def test_basics_automatic_differentiation():
+    assert port(_none, lambda L: _basics_autograd(L)) == 3
+
+
+def _basics_optimize(L, model, tmp):
+    x, y = _mnist_like(160, seed=14)
+    training_data = L.data.TensorDataset(_t(L, x[:128].reshape(-1, 1, 28, 28)), _lab(L, y[:128]))
+    test_data = L.data.TensorDataset(_t(L, x[128:].reshape(-1, 1, 28, 28)), _lab(L, y[128:]))
+    learning_rate, batch_size, epochs = 1e-1, 32, 2
+    train_dataloader = L.data.DataLoader(training_data, batch_size=batch_size)
+    test_dataloader = L.data.DataLoader(test_data, batch_size=batch_size)
+    loss_fn = L.nn.CrossEntropyLoss()
+    optimizer = L.optim.SGD(model.parameters(), lr=learning_rate)
+
+    def train_loop(dataloader, model, loss_fn, optimizer):
+        size = len(dataloader.dataset)
+        model.train()
+        for batch, (X, y) in enumerate(dataloader):
+            pred = model(X)
+            loss = loss_fn(pred, y)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            loss, current = loss.item(), batch * batch_size + len(X)
+            yield {"loss": loss, "current": current, "size": size}
+
+    def test_loop(dataloader, model, loss_fn):
+        model.eval()
+        size = len(dataloader.dataset)
+        num_batches = len(dataloader)
+        test_loss, correct = 0, 0
+        with L.X.no_grad():
+            for X, y in dataloader:
+                pred = model(X)
+                test_loss += loss_fn(pred, y).item()
+                correct += (pred.argmax(1) == y).type(L.X.float).sum().item()
+        test_loss /= num_batches
+        correct /= size
+        return {"acc": correct, "avg_loss": test_loss}
+
+    for t in range(epochs):
+        yield from train_loop(train_dataloader, model, loss_fn, optimizer)
+        yield test_loop(test_dataloader, model, loss_fn)
+    tag = 't' if L.is_torch else 'g'
+    L.X.save(model.state_dict(), f'{tmp}/model_weights_{tag}.pth')
+    model2 = _basics_build(L)
+    model2.load_state_dict(L.X.load(f'{tmp}/model_weights_{tag}.pth', weights_only=True))
+    model2.eval()
+    if L.is_torch:
+        L.X.save(model, f'{tmp}/model_{tag}.pth')
+        model3 = L.X.load(f'{tmp}/model_{tag}.pth', weights_only=False)
+    else:   # the whole model is pickled by torch; here files never hold code: the state dict
+        with pytest.raises(TypeError, match=r"save its state_dict\(\)"):
+            L.X.save(model, f'{tmp}/model_{tag}.pth')
+        model3 = _basics_build(L)
+        model3.load_state_dict(L.X.load(f'{tmp}/model_weights_{tag}.pth'))
+    xb = test_data[0:4][0]
+    yield {"loaded": model2(xb), "whole": model3(xb), **snap(model2)}
+
+
+def test_basics_optimization_save_load(tmp_path):
+    assert port(_basics_build, lambda L, m: _basics_optimize(L, m, tmp_path)) == 11
+
+
+# ==============================================================================================
+# Transfer learning for computer vision: a small ResNet (BasicBlocks, a downsampling shortcut,
+# BatchNorm, AdaptiveAvgPool2d) stands in for the pretrained resnet18. Finetuning: fc replaced
+# by nn.Linear(num_ftrs, 2), SGD momentum, lr_scheduler.StepLR, train_model with its phases
+# (model.train()/eval(), torch.set_grad_enabled(phase == 'train'), torch.max(outputs, 1),
+# loss.item() * inputs.size(0), torch.sum(preds == labels.data), scheduler.step(),
+# copy.deepcopy(model.state_dict()) of the best epoch, load_state_dict at the end). As a fixed
+# feature extractor: every parameter requires_grad = False, a new fc, an optimizer over
+# fc.parameters() only.
+
+def _resnet_build(L):
+    nn, F = L.nn, L.F
+
+    class BasicBlock(nn.Module):
+        def __init__(self, cin, cout, stride=1):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.relu = nn.ReLU(inplace=True)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.downsample = None
+            if stride != 1 or cin != cout:
+                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                                nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            identity = x
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            if self.downsample is not None:
+                identity = self.downsample(x)
+            out += identity
+            return self.relu(out)
+
+    class ResNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 8, 3, 1, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(8)
+            self.relu = nn.ReLU(inplace=True)
+            self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+            self.layer1 = BasicBlock(8, 8)
+            self.layer2 = BasicBlock(8, 16, 2)
+            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(16, 1000)
+
+        def forward(self, x):
+            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+            x = self.layer2(self.layer1(x))
+            x = L.X.flatten(self.avgpool(x), 1)
+            return self.fc(x)
+
+    return ResNet()
+
+
+def _new_fc(L, model, seed):
+    rng = np.random.default_rng(seed)
+    num_ftrs = model.fc.in_features
+    model.fc = L.nn.Linear(num_ftrs, 2)
+    with L.X.no_grad():
+        model.fc.weight.copy_(_t(L, rng.standard_normal((2, num_ftrs)) * 0.2))
+        model.fc.bias.copy_(_t(L, rng.standard_normal(2) * 0.1))
+
+
+def _train_model(L, model, criterion, optimizer, scheduler, dataloaders, num_epochs):
+    import copy
+    dataset_sizes = {k: len(v.dataset) for k, v in dataloaders.items()}
+    best_model_wts = copy.deepcopy(model.state_dict())
+    best_acc = 0.0
+    for epoch in range(num_epochs):
+        for phase in ['train', 'val']:
+            if phase == 'train':
+                model.train()
+            else:
+                model.eval()
+            running_loss = 0.0
+            running_corrects = 0
+            for inputs, labels in dataloaders[phase]:
+                optimizer.zero_grad()
+                with L.X.set_grad_enabled(phase == 'train'):
+                    outputs = model(inputs)
+                    _, preds = L.X.max(outputs, 1)
+                    loss = criterion(outputs, labels)
+                    if phase == 'train':
+                        loss.backward()
+                        optimizer.step()
+                running_loss += loss.item() * inputs.size(0)
+X
+            if phase == 'train':
+                scheduler.step()
+            epoch_loss = running_loss / dataset_sizes[phase]
+            epoch_acc = running_corrects.double() / dataset_sizes[phase]
+            yield {"phase": phase == 'train', "loss": epoch_loss, "acc": epoch_acc,
+                   "lr": scheduler.get_last_lr(), **snap(model)}
+            if phase == 'val' and epoch_acc > best_acc:
+                best_acc = epoch_acc
+                best_model_wts = copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_model_wts)
+    yield {"best": best_acc, **snap(model)}
+
+
+def _transfer_data(L):
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((24, 3, 16, 16))
+    y = rng.integers(0, 2, 24)
+    x[y == 1, 0] += 0.7                     # ants vs bees: a learnable difference
+    mk = lambda s: L.data.TensorDataset(_t(L, x[s]), _lab(L, y[s]))  # noqa: E731
+    return {"train": L.data.DataLoader(mk(slice(0, 16)), batch_size=4, shuffle=False),
+            "val": L.data.DataLoader(mk(slice(16, 24)), batch_size=4, shuffle=False)}
+
+
+def _transfer_finetune(L, model):
+    _new_fc(L, model, 16)
+    criterion = L.nn.CrossEntropyLoss()
+    optimizer_ft = L.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    exp_lr_scheduler = L.optim.lr_scheduler.StepLR(optimizer_ft, step_size=2, gamma=0.1)
+    yield from _train_model(L, model, criterion, optimizer_ft, exp_lr_scheduler,
+                            _transfer_data(L), 4)
+
+
+def _transfer_fixed(L, model_conv):
+    for param in model_conv.parameters():
+        param.requires_grad = False
+    _new_fc(L, model_conv, 17)
+    criterion = L.nn.CrossEntropyLoss()
+    optimizer_conv = L.optim.SGD(model_conv.fc.parameters(), lr=0.01, momentum=0.9)
+    exp_lr_scheduler = L.optim.lr_scheduler.StepLR(optimizer_conv, step_size=2, gamma=0.1)
+    yield from _train_model(L, model_conv, criterion, optimizer_conv, exp_lr_scheduler,
+                            _transfer_data(L), 3)
+    n_frozen = sum(not p.requires_grad for p in model_conv.parameters())
+    yield {"frozen": n_frozen}
+
+
+def test_transfer_learning_finetune_and_fixed_features():
+    assert port(_resnet_build, _transfer_finetune) == 9
+    assert port(_resnet_build, _transfer_fixed) == 8
