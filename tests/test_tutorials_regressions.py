@@ -1003,7 +1003,7 @@ def _train_model(L, model, criterion, optimizer, scheduler, dataloaders, num_epo
                         loss.backward()
                         optimizer.step()
                 running_loss += loss.item() * inputs.size(0)
-X
+                running_corrects += L.X.sum(preds == labels.data)   # an ndarray here: == takes it
             if phase == 'train':
                 scheduler.step()
             epoch_loss = running_loss / dataset_sizes[phase]
