@@ -1052,3 +1052,357 @@ def _transfer_fixed(L, model_conv):
 def test_transfer_learning_finetune_and_fixed_features():
     assert port(_resnet_build, _transfer_finetune) == 9
     assert port(_resnet_build, _transfer_fixed) == 8
+
+
+# ==============================================================================================
+# DCGAN: Generator (ConvTranspose2d, BatchNorm2d, ReLU, Tanh) and Discriminator (Conv2d,
+# LeakyReLU(0.2, inplace=True), BatchNorm2d, Sigmoid), shrunk to 16x16 images; weights_init by
+# class name applied with model.apply; BCELoss, Adam(betas=(0.5, 0.999)); the loop: D on a real
+# batch with torch.full labels, D on fake.detach() after label.fill_, errD summed, G through D
+# with real labels, D(x), D(G(z)) as .mean().item(); the fixed-noise samples under no_grad.
+# weights_init is the tutorial's own spelling, nn.init.normal_(m.weight.data, 0.0, 0.02): here
+# m.weight.data is the ndarray, which nn.init fills in place as well (docs/index.md); the older
+# m.weight.data.normal_(0.0, 0.02) is written nn.init.normal_(m.weight, 0.0, 0.02) here.
+# torch.randn noise comes from NumPy; labels take the default dtype (float64 here: the
+# tutorial's dtype=torch.float would be float32 against a float64 output).
+
+_NZ, _NGF, _NDF, _NC = 8, 4, 4, 1
+
+
+def _weights_init(L):
+    nn = L.nn
+
+    def weights_init(m):
+        classname = m.__class__.__name__
+        if classname.find('Conv') != -1:
+            nn.init.normal_(m.weight.data, 0.0, 0.02)
+        elif classname.find('BatchNorm') != -1:
+            nn.init.normal_(m.weight.data, 1.0, 0.02)
+            nn.init.constant_(m.bias.data, 0)
+
+    return weights_init
+
+
+def _dcgan_build(L):
+    nn = L.nn
+
+    class Generator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.main = nn.Sequential(
+                nn.ConvTranspose2d(_NZ, _NGF * 4, 4, 1, 0, bias=False),
+                nn.BatchNorm2d(_NGF * 4), nn.ReLU(True),
+                nn.ConvTranspose2d(_NGF * 4, _NGF * 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(_NGF * 2), nn.ReLU(True),
+                nn.ConvTranspose2d(_NGF * 2, _NC, 4, 2, 1, bias=False),
+                nn.Tanh())
+
+        def forward(self, input):
+            return self.main(input)
+
+    class Discriminator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.main = nn.Sequential(
+                nn.Conv2d(_NC, _NDF, 4, 2, 1, bias=False),
+                nn.LeakyReLU(0.2, inplace=True),
+                nn.Conv2d(_NDF, _NDF * 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(_NDF * 2), nn.LeakyReLU(0.2, inplace=True),
+                nn.Conv2d(_NDF * 2, 1, 4, 1, 0, bias=False),
+                nn.Sigmoid())
+
+        def forward(self, input):
+            return self.main(input)
+
+    netG, netD = Generator(), Discriminator()
+    netG.apply(_weights_init(L))
+    netD.apply(_weights_init(L))
+    return netG, netD
+
+
+def _dcgan_train(L, netG, netD):
+    X, rng = L.X, np.random.default_rng(18)
+    criterion = L.nn.BCELoss()
+    fixed_noise = _t(L, rng.standard_normal((6, _NZ, 1, 1)))
+    real_label, fake_label = 1., 0.
+    optimizerD = L.optim.Adam(netD.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    optimizerG = L.optim.Adam(netG.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    data = np.tanh(rng.standard_normal((12, _NC, 16, 16)))
+    dataloader = L.data.DataLoader(L.data.TensorDataset(_t(L, data)), batch_size=4)
+    for i, batch in enumerate(dataloader, 0):
+        netD.zero_grad()
+        real_cpu = batch[0]
+        b_size = real_cpu.size(0)
+        label = X.full((b_size,), real_label, dtype=X.get_default_dtype())
+        output = netD(real_cpu).view(-1)
+        errD_real = criterion(output, label)
+        errD_real.backward()
+        D_x = output.mean().item()
+        noise = _t(L, rng.standard_normal((b_size, _NZ, 1, 1)))
+        fake = netG(noise)
+        label.fill_(fake_label)
+        output = netD(fake.detach()).view(-1)
+        errD_fake = criterion(output, label)
+        errD_fake.backward()
+        D_G_z1 = output.mean().item()
+        errD = errD_real + errD_fake
+        optimizerD.step()
+        netG.zero_grad()
+        label.fill_(real_label)
+        output = netD(fake).view(-1)
+        errG = criterion(output, label)
+        errG.backward()
+        D_G_z2 = output.mean().item()
+        optimizerG.step()
+        yield {"errD": errD, "errG": errG, "D": [D_x, D_G_z1, D_G_z2], **snap(netG, netD)}
+    with X.no_grad():
+        fake = netG(fixed_noise).detach().cpu()
+    yield {"fake": fake}
+
+
+def test_dcgan():
+    assert port(_dcgan_build, _dcgan_train) == 4
+
+
+def test_dcgan_weights_init_draws():
+    """weights_init really draws N(0, 0.02) and N(1, 0.02) here (the port copies torch's weights
+    over them, so this is checked on its own)."""
+    tg.manual_seed(0)
+    netG, netD = _dcgan_build(GL)
+    w = np.concatenate([m.weight.data.ravel() for m in netD.modules()
+                        if type(m).__name__ == 'Conv2d'])
+    bn = netG.main[1]
+    assert 0.015 < w.std() < 0.025 and abs(w.mean()) < 0.005        # 416 draws
+    assert 0.005 < bn.weight.data.std() < 0.04 and abs(bn.weight.data.mean() - 1) < 0.02
+    assert not bn.bias.data.any()
+
+
+# ==============================================================================================
+# Adversarial example generation (FGSM): the MNIST Net (conv1, conv2, Dropout2d, fc1, fc2,
+# log_softmax) in eval mode, data.requires_grad = True, init_pred by output.max(1,
+# keepdim=True)[1], F.nll_loss, model.zero_grad(), data.grad.data, fgsm_attack (sign, clamp to
+# [0, 1]) on the denormalised image, renormalised (transforms.Normalize as arithmetic), the
+# accuracy per epsilon and the adversarial examples kept with squeeze().detach().cpu().numpy().
+
+def _fgsm_build(L):
+    nn, F = L.nn, L.F
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+            self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+            self.conv2_drop = nn.Dropout2d()
+            self.fc1 = nn.Linear(320, 50)
+            self.fc2 = nn.Linear(50, 10)
+
+        def forward(self, x):
+            x = F.relu(F.max_pool2d(self.conv1(x), 2))
+            x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+            x = x.view(-1, 320)
+            x = F.relu(self.fc1(x))
+            x = F.dropout(x, training=self.training)
+            x = self.fc2(x)
+            return F.log_softmax(x, dim=1)
+
+    return Net()
+
+
+def _fgsm_attack(L, image, epsilon, data_grad):
+    sign_data_grad = data_grad.sign()
+    perturbed_image = image + epsilon * sign_data_grad
+    return L.X.clamp(perturbed_image, 0, 1)
+
+
+def _denorm(L, batch, mean=(0.1307,), std=(0.3081,)):
+    mean = L.X.tensor(mean)
+    std = L.X.tensor(std)
+    return batch * std.view(1, -1, 1, 1) + mean.view(1, -1, 1, 1)
+
+
+def _fgsm_test(L, model):
+    x, y = _mnist_like(12, seed=19)
+    test_loader = L.data.DataLoader(
+        L.data.TensorDataset(_t(L, (x.reshape(-1, 1, 28, 28) - 0.1307) / 0.3081), _lab(L, y)),
+        batch_size=1, shuffle=False)
+    model.eval()
+    for epsilon in [0, .1, .3]:
+        correct, adv_examples = 0, []
+        for data, target in test_loader:
+            data.requires_grad = True
+            output = model(data)
+            init_pred = output.max(1, keepdim=True)[1]
+            loss = L.F.nll_loss(output, target)
+            model.zero_grad()
+            loss.backward()
+            data_grad = data.grad.data
+            if not L.is_torch:      # .data is the ndarray here: the gradient itself is the tensor
+                data_grad = data.grad
+            data_denorm = _denorm(L, data)
+            perturbed_data = _fgsm_attack(L, data_denorm, epsilon, data_grad)
+            perturbed_data_normalized = (perturbed_data - 0.1307) / 0.3081
+            output = model(perturbed_data_normalized)
+            final_pred = output.max(1, keepdim=True)[1]
+            if final_pred.item() == target.item():
+                correct += 1
+            if len(adv_examples) < 5:
+                adv_ex = perturbed_data.squeeze().detach().cpu().numpy()
+                adv_examples.append((init_pred.item(), final_pred.item(), adv_ex))
+            yield {"grad": data_grad, "out": output, **snap(model)}
+        final_acc = correct / float(len(test_loader))
+        yield {"eps": epsilon, "acc": final_acc, "adv": adv_examples}
+
+
+def test_fgsm_adversarial_examples():
+    assert port(_fgsm_build, _fgsm_test) == 39
+
+
+# ==============================================================================================
+# Extending PyTorch: LinearFunction (forward with a separate setup_context, backward by
+# ctx.needs_input_grad, an optional bias), MulConstant (a non-tensor argument, gradient None),
+# MyCube (a second, non-differentiable output marked with mark_non_differentiable), gradcheck of linear at eps=1e-6,
+# atol=1e-4, and the Linear module over LinearFunction.apply (register_parameter('bias', None),
+# weight.data.uniform_ -- written nn.init.uniform_ here -- and extra_repr).
+
+def _extending_functions(L):
+    X = L.X
+    Function = X.autograd.Function
+
+    class LinearFunction(Function):
+        @staticmethod
+        def forward(input, weight, bias):
+            output = input.mm(weight.t())
+            if bias is not None:
+                output += bias.unsqueeze(0).expand_as(output)
+            return output
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            input, weight, bias = inputs
+            ctx.save_for_backward(input, weight, bias)
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            input, weight, bias = ctx.saved_tensors
+            grad_input = grad_weight = grad_bias = None
+            if ctx.needs_input_grad[0]:
+                grad_input = grad_output.mm(weight)
+            if ctx.needs_input_grad[1]:
+                grad_weight = grad_output.t().mm(input)
+            if bias is not None and ctx.needs_input_grad[2]:
+                grad_bias = grad_output.sum(0)
+            return grad_input, grad_weight, grad_bias
+
+    class MulConstant(Function):
+        @staticmethod
+        def forward(tensor, constant):
+            return tensor * constant
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            _, constant = inputs
+            ctx.constant = constant
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output * ctx.constant, None
+
+    class MyCube(Function):
+        @staticmethod
+        def forward(x):
+            result = x ** 3
+            dx = 3 * x ** 2
+            return result, dx
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, = inputs
+            result, dx = output
+            ctx.save_for_backward(x, dx)
+            ctx.mark_non_differentiable(dx)
+
+        @staticmethod
+        def backward(ctx, grad_output, grad_dx):
+            x, dx = ctx.saved_tensors
+            return grad_output * dx + grad_dx * 6 * x
+
+    return LinearFunction, MulConstant, MyCube
+
+
+def _extending_run(L):
+    X, rng = L.X, np.random.default_rng(20)
+    LinearFunction, MulConstant, MyCube = _extending_functions(L)
+    linear = LinearFunction.apply
+    input = (_t(L, rng.standard_normal((20, 20))).requires_grad_(),
+             _t(L, rng.standard_normal((30, 20))).requires_grad_())
+    test = X.autograd.gradcheck(linear, input + (None,), eps=1e-6, atol=1e-4)
+    bias = _t(L, rng.standard_normal(30)).requires_grad_()
+    test2 = X.autograd.gradcheck(linear, input + (bias,), eps=1e-6, atol=1e-4)
+    g = _t(L, rng.standard_normal((20, 30)))
+    out = linear(*input, bias)
+    out.backward(g)
+    yield {"ok": [test, test2], "out": out, "grads": [input[0].grad, input[1].grad, bias.grad]}
+    x = _t(L, rng.standard_normal(5)).requires_grad_()
+    y = MulConstant.apply(x, 2.5)
+    y.backward(_t(L, rng.standard_normal(5)))
+    yield {"y": y, "x.grad": x.grad}
+    x = _t(L, rng.standard_normal(4)).requires_grad_()
+    result, dx = MyCube.apply(x)
+    assert not dx.requires_grad
+    ok = [X.autograd.gradcheck(lambda t: MyCube.apply(t)[0], (x,))]
+    gx, = X.autograd.grad(result, x, _t(L, rng.standard_normal(4)))
+    yield {"ok": ok, "result": result, "dx": dx, "gx": gx}
+
+
+def test_extending_autograd_functions():
+    assert port(_none, lambda L: _extending_run(L)) == 3
+
+
+def _extending_module_build(L):
+    nn = L.nn
+    LinearFunction = _extending_functions(L)[0]
+
+    class Linear(nn.Module):
+        def __init__(self, input_features, output_features, bias=True):
+            super().__init__()
+            self.input_features = input_features
+            self.output_features = output_features
+            self.weight = nn.Parameter(L.X.empty(output_features, input_features))
+            if bias:
+                self.bias = nn.Parameter(L.X.empty(output_features))
+            else:
+                self.register_parameter('bias', None)
+            if L.is_torch:
+                self.weight.data.uniform_(-0.1, 0.1)
+                if self.bias is not None:
+                    self.bias.data.uniform_(-0.1, 0.1)
+            else:       # .data is the ndarray here: nn.init fills the parameter in place
+                nn.init.uniform_(self.weight, -0.1, 0.1)
+                if self.bias is not None:
+                    nn.init.uniform_(self.bias, -0.1, 0.1)
+
+        def forward(self, input):
+            return LinearFunction.apply(input, self.weight, self.bias)
+
+        def extra_repr(self):
+            return 'input_features={}, output_features={}, bias={}'.format(
+                self.input_features, self.output_features, self.bias is not None)
+
+    return nn.Sequential(Linear(6, 5), nn.Tanh(), Linear(5, 3, bias=False))
+
+
+def _extending_module_train(L, model):
+    rng = np.random.default_rng(21)
+    opt = L.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(3):
+        loss = L.F.mse_loss(model(_t(L, rng.standard_normal((8, 6)))),
+                            _t(L, rng.standard_normal((8, 3))))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        yield {"loss": loss, **snap(model)}
+
+
+def test_extending_module():
+    assert port(_extending_module_build, _extending_module_train) == 3
+    assert repr(_extending_module_build(TL)) == repr(_extending_module_build(GL))

@@ -998,4 +998,7 @@ def __getattr__(name):
     if name == "forward_ad":
         from . import forward_ad
         return forward_ad
+    if name in ("gradcheck", "gradgradcheck"):  # torch.autograd.gradcheck, as the "Extending
+        from .gradcheck import gradcheck, gradgradcheck  # PyTorch" tutorial calls it
+        return gradcheck if name == "gradcheck" else gradgradcheck
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,81 @@
+"""Regressions for what porting torch's official tutorials found (tests/test_tutorials_regressions.py
+runs the tutorials themselves). Each test failed before its fix."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_norm as tg
+from tinygrad_norm import nn
+
+torch = pytest.importorskip("torch")
+
+
+# DCGAN's weights_init writes nn.init.normal_(m.weight.data, 0.0, 0.02): .data is the ndarray
+# here, which nn.init refused ("expected a Tensor, got ndarray").
+
+@pytest.mark.parametrize("name,args", [("normal_", (1.0, 0.02)), ("uniform_", (-0.1, 0.1)),
+                                       ("constant_", (0.5,)), ("zeros_", ()),
+                                       ("xavier_uniform_", ()), ("kaiming_normal_", ())])
+def test_init_fills_the_data_array_in_place(name, args):
+    tg.manual_seed(3)
+    conv = nn.Conv2d(2, 4, 3)
+    before = conv.weight.data.copy()
+    arr = conv.weight.data
+    out = getattr(nn.init, name)(conv.weight.data, *args)
+    assert out is arr and conv.weight.data is arr           # the parameter's own memory
+    assert not np.array_equal(arr, before)
+    tg.manual_seed(3)
+    twin = nn.Conv2d(2, 4, 3)
+    tg.manual_seed(7)
+    a = getattr(nn.init, name)(conv.weight.data, *args).copy()
+    tg.manual_seed(7)
+    b = getattr(nn.init, name)(twin.weight, *args).data
+    np.testing.assert_array_equal(a, b)                        # the same draw as on the Tensor
+
+
+def test_init_on_data_records_nothing_and_keeps_dtype():
+    lin = nn.Linear(3, 2).float()
+    nn.init.constant_(lin.bias.data, 0)
+    assert lin.bias.dtype == np.float32 and not lin.bias.data.any()
+    assert lin.bias.grad is None and lin.bias.requires_grad
+
+
+def test_init_on_a_read_only_array_is_refused_before_drawing():
+    arr = np.broadcast_to(np.zeros(3), (2, 3))
+    state = tg.get_rng_state()
+    with pytest.raises(ValueError, match="normal_: the array is read-only"):
+        nn.init.normal_(arr)
+    assert np.array_equal(tg.get_rng_state().data, state.data)
+
+
+def test_init_on_an_integer_array_says_floating_point():
+    with pytest.raises(TypeError, match="only floating-point"):
+        nn.init.normal_(np.zeros(3, dtype=np.int64))
+
+
+# "Save and load the model": torch.save(model, 'model.pth') pickles the whole module. Nothing is
+# pickled here (a file never runs code); the error listed what can be saved but not what to do.
+
+def test_save_of_a_whole_module_says_to_save_its_state_dict(tmp_path):
+    model = nn.Sequential(nn.Linear(2, 3))
+    with pytest.raises(TypeError, match=r"save its state_dict\(\) and load it into a new one "
+                                        r"with load_state_dict\(\)"):
+        tg.save(model, tmp_path / "model.pth")
+    assert not (tmp_path / "model.pth").exists()
+    opt = tg.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match=r"a whole SGD is pickled"):
+        tg.save({"opt": opt}, tmp_path / "o.pth")
+    with pytest.raises(TypeError) as e:                         # other objects: no hint
+        tg.save({"f": object()}, tmp_path / "x.pth")
+    assert "state_dict" not in str(e.value)
+
+
+# "Extending PyTorch" checks its Function with torch.autograd.gradcheck: tg.autograd had none.
+
+def test_autograd_gradcheck_and_gradgradcheck_are_the_package_ones():
+    import tinygrad_norm.autograd as A
+    assert A.gradcheck is tg.gradcheck and A.gradgradcheck is tg.gradgradcheck
+    x = tg.tensor(np.random.default_rng(0).standard_normal(3), requires_grad=True)
+    assert tg.autograd.gradcheck(lambda t: (t ** 3).sum(), (x,), eps=1e-6, atol=1e-4)
+    assert tg.autograd.gradgradcheck(lambda t: (t ** 3).sum(), (x,))
