@@ -79,3 +79,33 @@ def test_autograd_gradcheck_and_gradgradcheck_are_the_package_ones():
     x = tg.tensor(np.random.default_rng(0).standard_normal(3), requires_grad=True)
     assert tg.autograd.gradcheck(lambda t: (t ** 3).sum(), (x,), eps=1e-6, atol=1e-4)
     assert tg.autograd.gradgradcheck(lambda t: (t ** 3).sum(), (x,))
+
+
+# "Forward-mode AD" asserts fwAD.unpack_dual(fwAD.make_dual(primal, tangent)).tangent is
+# tangent: the tangent came back as a new Tensor over its array.
+
+def test_unpack_dual_gives_back_the_tangent_object():
+    fwAD = tg.autograd.forward_ad
+    primal, tangent = tg.randn(3, 2, dtype=tg.float64), tg.randn(3, 2, dtype=tg.float64)
+    with fwAD.dual_level():
+        dual = fwAD.make_dual(primal, tangent)
+        assert fwAD.unpack_dual(dual).tangent is tangent
+        out = dual * 2                                      # a computed tangent: a new Tensor
+        np.testing.assert_allclose(fwAD.unpack_dual(out).tangent.data, 2 * tangent.data)
+        cast = fwAD.make_dual(primal, tg.randn(3, 2, dtype=tg.float32))
+        t32 = fwAD.unpack_dual(cast).tangent                 # converted to the primal's dtype
+        assert t32.dtype == tg.float64
+    assert fwAD.unpack_dual(dual).tangent is None           # the level closed: no tangent
+
+
+def test_unpack_dual_forgets_a_dead_dual():
+    import gc
+    from tinygrad_norm import forward_ad
+    fwAD = tg.autograd.forward_ad
+    with fwAD.dual_level():
+        n = len(forward_ad._given)
+        dual = fwAD.make_dual(tg.zeros(2, dtype=tg.float64), tg.ones(2, dtype=tg.float64))
+        assert len(forward_ad._given) == n + 1
+        del dual
+        gc.collect()
+        assert len(forward_ad._given) == n
