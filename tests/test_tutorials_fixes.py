@@ -109,3 +109,76 @@ def test_unpack_dual_forgets_a_dead_dual():
         del dual
         gc.collect()
         assert len(forward_ad._given) == n
+
+
+# Spatial transformer networks: nn.Sequential(Conv2d, MaxPool2d(2, stride=2), ReLU(True), ...)
+# refused the in-place ReLU: max pooling's output was a reshape of a gathered temporary, a view
+# of another tensor. 1-D and 3-D max pooling the same (a squeeze, a reshape).
+
+@pytest.mark.parametrize("shape,pool", [((2, 3, 8, 8), "max_pool2d"), ((3, 8, 8), "max_pool2d"),
+                                        ((2, 3, 9), "max_pool1d"), ((3, 9), "max_pool1d"),
+                                        ((2, 2, 6, 6, 6), "max_pool3d"),
+                                        ((2, 6, 6, 6), "max_pool3d")])
+def test_inplace_relu_after_max_pooling(shape, pool):
+    rng = np.random.default_rng(0)
+    x0, g0 = rng.standard_normal(shape), None
+    x = tg.tensor(x0, requires_grad=True)
+    out = getattr(tg.nn.functional, pool)(x * 2.0, 2, 2, ceil_mode=True)
+    out.relu_()
+    g0 = rng.standard_normal(out.shape)
+    out.backward(tg.tensor(g0))
+    tx = torch.tensor(x0, requires_grad=True)
+    tout = getattr(torch.nn.functional, pool)(tx * 2.0, 2, 2, ceil_mode=True)
+    tout.relu_()
+    tout.backward(torch.tensor(g0))
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+
+
+def test_max_pool_with_indices_then_inplace():
+    x = tg.tensor(np.random.default_rng(1).standard_normal((2, 3, 9)), requires_grad=True)
+    out, idx = tg.nn.functional.max_pool1d(x * 1.0, 3, 2, return_indices=True)
+    out.relu_()
+    out.sum().backward()
+    tout, tidx = torch.nn.functional.max_pool1d(torch.tensor(x.data), 3, 2, return_indices=True)
+    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    assert out.shape == tuple(tout.shape)
+
+
+# Spatial transformer networks start from the identity theta, where affine_grid puts every point
+# on a pixel up to rounding; torch's 2-D kernel unnormalises with one fused multiply-add, so a
+# point an ulp below a pixel took the other pixel pair's slope here: the gradient with respect
+# to the grid (and theta) differed by O(1) at those points.
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("hw", [(7, 9), (28, 28), (5, 16)])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample_identity_grid_gradient_is_torchs(dtype, hw, padding_mode):
+    rng = np.random.default_rng(2)
+    shape = (2, 1) + hw
+    x0 = rng.standard_normal(shape).astype(dtype)
+    th0 = np.tile(np.array([[1.0, 0, 0], [0, 1, 0]], dtype), (2, 1, 1))
+    g0 = rng.standard_normal(shape).astype(dtype)
+    tt = torch.tensor(th0, requires_grad=True)
+    tout = torch.nn.functional.grid_sample(
+        torch.tensor(x0), torch.nn.functional.affine_grid(tt, shape, align_corners=False),
+        padding_mode=padding_mode, align_corners=False)
+    tout.backward(torch.tensor(g0))
+    th = tg.tensor(th0, requires_grad=True)
+    out = tg.nn.functional.grid_sample(
+        tg.tensor(x0), tg.nn.functional.affine_grid(th, shape, align_corners=False),
+        padding_mode=padding_mode, align_corners=False)
+    out.backward(tg.tensor(g0))
+    tol = 1e-10 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(th.grad.data, tt.grad.numpy(), rtol=tol, atol=tol * 100)
+
+
+def test_fused_unnormalize_rounds_once():
+    from tinygrad_norm.functional.grid_sample import _fma64
+    from fractions import Fraction
+    a = np.random.default_rng(3).uniform(-1, 2, 2000)
+    for n in (7, 28, 1023):
+        got = _fma64(a, n / 2, -0.5)
+        want = [float(Fraction(float(v)) * Fraction(n, 2) - Fraction(1, 2)) for v in a]
+        np.testing.assert_array_equal(got, want)

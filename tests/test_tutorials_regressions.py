@@ -1598,3 +1598,250 @@ def _per_sample_run(L, model):
 
 def test_per_sample_gradients():
     assert port(_per_sample_build, _per_sample_run) == 2
+
+
+# ==============================================================================================
+# Spatial transformer networks: the localization net (Conv2d 7, MaxPool2d(2, stride=2),
+# ReLU(True), Conv2d 5), fc_loc regressing the 2x3 theta, initialised to the identity by
+# fc_loc[2].weight.data.zero_() and bias.data.copy_(torch.tensor([1, 0, 0, 0, 1, 0])) --
+# written under no_grad on the parameters here, as .data is the ndarray --, F.affine_grid and
+# F.grid_sample, then the MNIST classifier; SGD(lr=0.01), train() with nll_loss, and test()
+# with nll_loss(size_average=False), max(1, keepdim=True)[1] and pred.eq(target.view_as(pred)).
+# The classifier's dropout (Dropout2d and F.dropout) draws masks from each library's generator:
+# the port sets their p to 0.
+
+def _stn_build(L):
+    nn, F, X = L.nn, L.F, L.X
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+            self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+            self.conv2_drop = nn.Dropout2d(p=0.0)
+            self.fc1 = nn.Linear(320, 50)
+            self.fc2 = nn.Linear(50, 10)
+            self.localization = nn.Sequential(
+                nn.Conv2d(1, 8, kernel_size=7), nn.MaxPool2d(2, stride=2), nn.ReLU(True),
+                nn.Conv2d(8, 10, kernel_size=5), nn.MaxPool2d(2, stride=2), nn.ReLU(True))
+            self.fc_loc = nn.Sequential(nn.Linear(10 * 3 * 3, 32), nn.ReLU(True),
+                                        nn.Linear(32, 3 * 2))
+            if L.is_torch:
+                self.fc_loc[2].weight.data.zero_()
+                self.fc_loc[2].bias.data.copy_(X.tensor([1, 0, 0, 0, 1, 0], dtype=X.float))
+            else:
+                with X.no_grad():
+                    self.fc_loc[2].weight.zero_()
+                    self.fc_loc[2].bias.copy_(X.tensor([1, 0, 0, 0, 1, 0], dtype=X.float))
+
+        def stn(self, x):
+            xs = self.localization(x)
+            xs = xs.view(-1, 10 * 3 * 3)
+            theta = self.fc_loc(xs)
+            theta = theta.view(-1, 2, 3)
+            grid = F.affine_grid(theta, x.size())
+            return F.grid_sample(x, grid)
+
+        def forward(self, x):
+            x = self.stn(x)
+            x = F.relu(F.max_pool2d(self.conv1(x), 2))
+            x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+            x = x.view(-1, 320)
+            x = F.relu(self.fc1(x))
+            x = F.dropout(x, p=0.0, training=self.training)
+            x = self.fc2(x)
+            return F.log_softmax(x, dim=1)
+
+    return Net()
+
+
+def _stn_train(L, model):
+    import warnings
+    x, y = _mnist_like(24, seed=26)
+    # a little noise: on the digits' flat background, conv outputs are equal in torch and an
+    # ulp apart here (or the reverse), so max pooling's ties route the gradient to another
+    # pixel -- both right, but then the grid's gradient differs
+    x = x + np.random.default_rng(29).uniform(0, 0.01, x.shape)
+    ds = L.data.TensorDataset(_t(L, (x.reshape(-1, 1, 28, 28) - 0.1307) / 0.3081), _lab(L, y))
+    train_loader = L.data.DataLoader(ds, batch_size=8, shuffle=False)
+    test_loader = L.data.DataLoader(ds, batch_size=12, shuffle=False)
+    optimizer = L.optim.SGD(model.parameters(), lr=0.01)
+    for epoch in range(2):
+        model.train()
+        for batch_idx, (data, target) in enumerate(train_loader):
+            optimizer.zero_grad()
+            output = model(data)
+            loss = L.F.nll_loss(output, target)
+            loss.backward()
+            optimizer.step()
+            yield {"loss": loss, **snap(model)}
+        with L.X.no_grad():
+            model.eval()
+            test_loss, correct = 0, 0
+            for data, target in test_loader:
+                output = model(data)
+                if L.is_torch:
+                    with warnings.catch_warnings():        # deprecated in torch: a warning
+                        warnings.simplefilter("ignore")
+                        test_loss += L.F.nll_loss(output, target, size_average=False).item()
+                else:     # refused here (a TypeError naming reduction=): the same loss is
+                    test_loss += L.F.nll_loss(output, target, reduction='sum').item()
+                pred = output.max(1, keepdim=True)[1]
+                correct += pred.eq(target.view_as(pred)).sum().item()
+            test_loss /= len(test_loader.dataset)
+            yield {"test_loss": test_loss, "correct": correct,
+                   "stn": model.stn(data[:2])}
+
+
+def test_spatial_transformer_network():
+    assert port(_stn_build, _stn_train) == 8
+
+
+# ==============================================================================================
+# Reinforcement learning (DQN): the three-layer DQN, ReplayMemory over a deque of namedtuple
+# Transitions, epsilon-greedy select_action under no_grad with policy_net(state).max(1)
+# .indices.view(1, 1), optimize_model (Transition(*zip(*transitions)), the non-final mask as a
+# bool tensor, torch.cat of the batch, gather(1, action_batch), next-state values written by a
+# boolean mask under no_grad, SmoothL1Loss, clip_grad_value_(..., 100), AdamW(amsgrad=True)),
+# and the soft update of the target net through its state dict. CartPole becomes a small
+# deterministic NumPy system; random.random / random.sample come from one seeded
+# random.Random per run, so both runs draw the same. `.max(1)` is NumPy's here (the values):
+# torch's (values, indices) is spelled `.max(dim=1)` (docs/api.md, Reductions).
+
+def _dqn_build(L):
+    nn, F = L.nn, L.F
+
+    class DQN(nn.Module):
+        def __init__(self, n_observations, n_actions):
+            super().__init__()
+            self.layer1 = nn.Linear(n_observations, 32)
+            self.layer2 = nn.Linear(32, 32)
+            self.layer3 = nn.Linear(32, n_actions)
+
+        def forward(self, x):
+            x = F.relu(self.layer1(x))
+            x = F.relu(self.layer2(x))
+            return self.layer3(x)
+
+    policy_net, target_net = DQN(4, 2), DQN(4, 2)
+    target_net.load_state_dict(policy_net.state_dict())
+    return policy_net, target_net
+
+
+class _Env:
+    """A cart-pole-like system: a deterministic linear drift pushed by the action."""
+
+    def __init__(self):
+        self.rng = np.random.default_rng(27)
+
+    def reset(self):
+        self.s = self.rng.uniform(-0.05, 0.05, 4)
+        self.t = 0
+        return self.s.copy(), {}
+
+    def step(self, action):
+        a = 1.0 if action == 1 else -1.0
+        s = self.s
+        self.s = s + 0.05 * np.array([s[1], a + s[2], s[3], 3 * s[2] - a])
+        self.t += 1
+        terminated = bool(abs(self.s[2]) > 0.2)
+        return self.s.copy(), 1.0, terminated, self.t >= 12, {}
+
+
+def _dqn_train(L, policy_net, target_net):
+    import random
+    from collections import deque, namedtuple
+    X, nn = L.X, L.nn
+    Transition = namedtuple('Transition', ('state', 'action', 'next_state', 'reward'))
+
+    class ReplayMemory:
+        def __init__(self, capacity, rnd):
+            self.memory = deque([], maxlen=capacity)
+            self.rnd = rnd
+
+        def push(self, *args):
+            self.memory.append(Transition(*args))
+
+        def sample(self, batch_size):
+            return self.rnd.sample(self.memory, batch_size)
+
+        def __len__(self):
+            return len(self.memory)
+
+    rnd = random.Random(28)
+    BATCH_SIZE, GAMMA, EPS_START, EPS_END, EPS_DECAY, TAU, LR = 8, 0.99, 0.9, 0.05, 50, 0.005, 1e-3
+    optimizer = L.optim.AdamW(policy_net.parameters(), lr=LR, amsgrad=True)
+    memory = ReplayMemory(1000, rnd)
+    env = _Env()
+    steps_done = 0
+
+    def select_action(state):
+        nonlocal steps_done
+        sample = rnd.random()
+        eps_threshold = EPS_END + (EPS_START - EPS_END) * math.exp(-1. * steps_done / EPS_DECAY)
+        steps_done += 1
+        if sample > eps_threshold:
+            with X.no_grad():
+                if L.is_torch:
+                    return policy_net(state).max(1).indices.view(1, 1)
+                return policy_net(state).max(dim=1).indices.view(1, 1)
+        return X.tensor([[rnd.randrange(2)]], dtype=X.long)
+
+    def optimize_model():
+        if len(memory) < BATCH_SIZE:
+            return None
+        transitions = memory.sample(BATCH_SIZE)
+        batch = Transition(*zip(*transitions))
+        non_final_mask = X.tensor(tuple(map(lambda s: s is not None, batch.next_state)),
+                                  dtype=X.bool)
+        non_final_next_states = X.cat([s for s in batch.next_state if s is not None])
+        state_batch = X.cat(batch.state)
+        action_batch = X.cat(batch.action)
+        reward_batch = X.cat(batch.reward)
+        state_action_values = policy_net(state_batch).gather(1, action_batch)
+        next_state_values = X.zeros(BATCH_SIZE)
+        with X.no_grad():
+            if L.is_torch:
+                next_state_values[non_final_mask] = target_net(non_final_next_states).max(1).values
+            else:
+                next_state_values[non_final_mask] = \
+                    target_net(non_final_next_states).max(dim=1).values
+        expected_state_action_values = (next_state_values * GAMMA) + reward_batch
+        criterion = nn.SmoothL1Loss()
+        loss = criterion(state_action_values, expected_state_action_values.unsqueeze(1))
+        optimizer.zero_grad()
+        loss.backward()
+        X.nn.utils.clip_grad_value_(policy_net.parameters(), 100) if L.is_torch else \
+            L.nn.utils.clip_grad_value_(policy_net.parameters(), 100)
+        optimizer.step()
+        return loss
+
+    for i_episode in range(3):
+        state, info = env.reset()
+        state = X.tensor(state, dtype=X.float64).unsqueeze(0)
+        for t in range(40):
+            action = select_action(state)
+            observation, reward, terminated, truncated, _ = env.step(action.item())
+            reward = X.tensor([reward])
+            done = terminated or truncated
+            if terminated:
+                next_state = None
+            else:
+                next_state = X.tensor(observation, dtype=X.float64).unsqueeze(0)
+            memory.push(state, action, next_state, reward)
+            state = next_state
+            loss = optimize_model()
+            target_net_state_dict = target_net.state_dict()
+            policy_net_state_dict = policy_net.state_dict()
+            for key in policy_net_state_dict:
+                target_net_state_dict[key] = (policy_net_state_dict[key] * TAU
+                                              + target_net_state_dict[key] * (1 - TAU))
+            target_net.load_state_dict(target_net_state_dict)
+            yield {"action": action, "loss": loss, **snap(policy_net, target_net)}
+            if done:
+                break
+        yield {"episode": i_episode, "t": t + 1, **opt_state(optimizer)}
+
+
+def test_dqn_reinforcement_q_learning():
+    assert port(_dqn_build, _dqn_train) > 20
