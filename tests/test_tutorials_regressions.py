@@ -1845,3 +1845,146 @@ def _dqn_train(L, policy_net, target_net):
 
 def test_dqn_reinforcement_q_learning():
     assert port(_dqn_build, _dqn_train) > 20
+
+
+# ==============================================================================================
+# Neural transfer (style transfer): ContentLoss and StyleLoss as transparent modules that keep
+# their loss, gram_matrix by view and mm divided by the element count, the Normalization module
+# with view(-1, 1, 1) mean and std, get_style_model_and_losses walking cnn.children() (names by
+# isinstance, ReLU replaced by an out-of-place one, add_module, the model cut after the last loss
+# by slicing nn.Sequential), LBFGS([input_img]) with a closure that clamps under no_grad,
+# model.eval() and model.requires_grad_(False). A small random VGG-like cnn stands in for vgg19.
+
+def _style_cnn(L):
+    nn = L.nn
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(inplace=True),
+                         nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(inplace=True),
+                         nn.MaxPool2d(2, 2),
+                         nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(inplace=True),
+                         nn.Conv2d(6, 6, 3, padding=1), nn.ReLU(inplace=True))
+
+
+def _style_transfer(L, cnn):
+    nn, F, X = L.nn, L.F, L.X
+    rng = np.random.default_rng(30)
+
+    class ContentLoss(nn.Module):
+        def __init__(self, target):
+            super().__init__()
+            self.target = target.detach()
+
+        def forward(self, input):
+            self.loss = F.mse_loss(input, self.target)
+            return input
+
+    def gram_matrix(input):
+        a, b, c, d = input.size()
+        features = input.view(a * b, c * d)
+        G = X.mm(features, features.t())
+        return G.div(a * b * c * d)
+
+    class StyleLoss(nn.Module):
+        def __init__(self, target_feature):
+            super().__init__()
+            self.target = gram_matrix(target_feature).detach()
+
+        def forward(self, input):
+            G = gram_matrix(input)
+            self.loss = F.mse_loss(G, self.target)
+            return input
+
+    class Normalization(nn.Module):
+        def __init__(self, mean, std):
+            super().__init__()
+            self.mean = X.tensor(mean).view(-1, 1, 1)
+            self.std = X.tensor(std).view(-1, 1, 1)
+
+        def forward(self, img):
+            return (img - self.mean) / self.std
+
+    content_layers_default = ['conv_4']
+    style_layers_default = ['conv_1', 'conv_2', 'conv_3', 'conv_4']
+
+    def get_style_model_and_losses(cnn, normalization_mean, normalization_std, style_img,
+                                   content_img, content_layers=content_layers_default,
+                                   style_layers=style_layers_default):
+        normalization = Normalization(normalization_mean, normalization_std)
+        content_losses, style_losses = [], []
+        model = nn.Sequential(normalization)
+        i = 0
+        for layer in cnn.children():
+            if isinstance(layer, nn.Conv2d):
+                i += 1
+                name = 'conv_{}'.format(i)
+            elif isinstance(layer, nn.ReLU):
+                name = 'relu_{}'.format(i)
+                layer = nn.ReLU(inplace=False)
+            elif isinstance(layer, nn.MaxPool2d):
+                name = 'pool_{}'.format(i)
+            elif isinstance(layer, nn.BatchNorm2d):
+                name = 'bn_{}'.format(i)
+            else:
+                raise RuntimeError('Unrecognized layer: {}'.format(layer.__class__.__name__))
+            model.add_module(name, layer)
+            if name in content_layers:
+                target = model(content_img).detach()
+                content_loss = ContentLoss(target)
+                model.add_module("content_loss_{}".format(i), content_loss)
+                content_losses.append(content_loss)
+            if name in style_layers:
+                target_feature = model(style_img).detach()
+                style_loss = StyleLoss(target_feature)
+                model.add_module("style_loss_{}".format(i), style_loss)
+                style_losses.append(style_loss)
+        for i in range(len(model) - 1, -1, -1):
+            if isinstance(model[i], ContentLoss) or isinstance(model[i], StyleLoss):
+                break
+        model = model[:(i + 1)]
+        return model, style_losses, content_losses
+
+    style_img = _t(L, rng.uniform(size=(1, 3, 12, 12)))
+    content_img = _t(L, rng.uniform(size=(1, 3, 12, 12)))
+    input_img = content_img.clone()
+    cnn_normalization_mean = [0.485, 0.456, 0.406]
+    cnn_normalization_std = [0.229, 0.224, 0.225]
+    cnn = cnn.eval()
+    model, style_losses, content_losses = get_style_model_and_losses(
+        cnn, cnn_normalization_mean, cnn_normalization_std, style_img, content_img)
+    yield {"names": [isinstance(m, nn.ReLU) for m in model], "n": len(model)}
+    input_img.requires_grad_(True)
+    model.eval()
+    model.requires_grad_(False)
+    optimizer = L.optim.LBFGS([input_img])
+    run = [0]
+    style_weight, content_weight = 1000000, 1
+    records = []
+    while run[0] <= 6:
+        def closure():
+            with X.no_grad():
+                input_img.clamp_(0, 1)
+            optimizer.zero_grad()
+            model(input_img)
+            style_score = 0
+            content_score = 0
+            for sl in style_losses:
+                style_score += sl.loss
+            for cl in content_losses:
+                content_score += cl.loss
+            style_score *= style_weight
+            content_score *= content_weight
+            loss = style_score + content_score
+            loss.backward()
+            run[0] += 1
+            records.append({"style": style_score, "content": content_score,
+                            "grad": input_img.grad})
+            return style_score + content_score
+        optimizer.step(closure)
+        yield {"img": input_img, "records": records}
+        records = []
+    with X.no_grad():
+        input_img.clamp_(0, 1)
+    yield {"final": input_img}
+
+
+def test_neural_style_transfer_lbfgs():
+    assert port(_style_cnn, _style_transfer) >= 3
