@@ -1987,4 +1987,5 @@ def _style_transfer(L, cnn):
 
 
 def test_neural_style_transfer_lbfgs():
-    assert port(_style_cnn, _style_transfer) >= 3
+    # LBFGS amplifies rounding over its 20 inner iterations: 4e-10 apart by the 17th
+    assert port(_style_cnn, _style_transfer, rtol=1e-8, atol=1e-11) >= 3
