@@ -1990,3 +1990,264 @@ def test_neural_style_transfer_lbfgs():
     # LBFGS amplifies rounding from step to step (4e-10 apart by the 17th closure, 3e-8 by the
     # 19th), so the port runs two steps of 8 iterations instead of the default 20
     assert port(_style_cnn, _style_transfer, rtol=1e-8, atol=1e-11) >= 3
+
+
+# ==============================================================================================
+# NLP from scratch, classifying names with a character-level RNN: unicodeToAscii, letterToIndex,
+# lineToTensor (one-hot (len, 1, n_letters) written by tensor[li][0][i] = 1), CharRNN (nn.RNN,
+# h2o, LogSoftmax on hidden[0]), NLLLoss, batches whose losses are summed before one backward,
+# clip_grad_norm_(parameters, 3), SGD; then the older hand-made RNN (i2h, h2h on
+# torch.cat((input, hidden), 1), initHidden) with the manual update
+# p.data.add_(p.grad.data, alpha=-learning_rate) -- `with no_grad(): p.add_(p.grad, alpha=...)`
+# here --; evaluation by output.topk(1) and the normalised confusion matrix. The names
+# file becomes a few names per language; the batches are drawn from a NumPy generator.
+
+_NAMES = {'English': ['Smith', 'Jones', 'Brown', 'Taylor'], 'French': ['Dubois', 'Lefèvre',
+          'Moreau', 'Girard'], 'Italian': ['Rossi', 'Ferrari', 'Esposito', 'Bianchi'],
+          'Japanese': ['Sato', 'Suzuki', 'Takahashi', 'Tanaka']}
+
+
+def _letters():
+    import string
+    import unicodedata
+    all_letters = string.ascii_letters + " .,;'"
+
+    def unicodeToAscii(s):
+        return ''.join(c for c in unicodedata.normalize('NFD', s)
+                       if unicodedata.category(c) != 'Mn' and c in all_letters)
+    return all_letters, unicodeToAscii
+
+
+def _line_to_tensor(L, line, all_letters):
+    tensor = L.X.zeros(len(line), 1, len(all_letters))
+    for li, letter in enumerate(line):
+        tensor[li][0][all_letters.find(letter)] = 1
+    return tensor
+
+
+def _char_rnn_build(L, old_style):
+    nn, X = L.nn, L.X
+    n_letters, n_hidden, n_categories = len(_letters()[0]), 16, len(_NAMES)
+
+    class CharRNN(nn.Module):
+        def __init__(self, input_size, hidden_size, output_size):
+            super().__init__()
+            self.rnn = nn.RNN(input_size, hidden_size)
+            self.h2o = nn.Linear(hidden_size, output_size)
+            self.softmax = nn.LogSoftmax(dim=1)
+
+        def forward(self, line_tensor):
+            rnn_out, hidden = self.rnn(line_tensor)
+            output = self.h2o(hidden[0])
+            return self.softmax(output)
+
+    class RNN(nn.Module):
+        def __init__(self, input_size, hidden_size, output_size):
+            super().__init__()
+            self.hidden_size = hidden_size
+            self.i2h = nn.Linear(input_size + hidden_size, hidden_size)
+            self.i2o = nn.Linear(input_size + hidden_size, output_size)
+            self.softmax = nn.LogSoftmax(dim=1)
+
+        def forward(self, input, hidden):
+            combined = X.cat((input, hidden), 1)
+            hidden = self.i2h(combined)
+            output = self.i2o(combined)
+            output = self.softmax(output)
+            return output, hidden
+
+        def initHidden(self):
+            return X.zeros(1, self.hidden_size)
+
+    cls = RNN if old_style else CharRNN
+    return cls(n_letters, n_hidden, n_categories)
+
+
+def _char_rnn_train(L, rnn, old_style):
+    X = L.X
+    all_letters, unicodeToAscii = _letters()
+    all_categories = list(_NAMES)
+    data = [(X.tensor([i], dtype=X.long), _line_to_tensor(L, unicodeToAscii(n), all_letters))
+            for i, c in enumerate(all_categories) for n in _NAMES[c]]
+    rng = np.random.default_rng(31)
+    criterion = L.nn.NLLLoss()
+    learning_rate = 0.05
+    if old_style:
+        def train(category_tensor, line_tensor):
+            hidden = rnn.initHidden()
+            rnn.zero_grad()
+            for i in range(line_tensor.size()[0]):
+                output, hidden = rnn(line_tensor[i], hidden)
+            loss = criterion(output, category_tensor)
+            loss.backward()
+            for p in rnn.parameters():
+                if L.is_torch:
+                    p.data.add_(p.grad.data, alpha=-learning_rate)
+                else:
+                    with X.no_grad():
+                        p.add_(p.grad, alpha=-learning_rate)
+            return output, loss.item()
+        for it in range(8):
+            category_tensor, line_tensor = data[int(rng.integers(len(data)))]
+            output, loss = train(category_tensor, line_tensor)
+            yield {"loss": loss, "out": output, **snap(rnn)}
+
+        def evaluate(line_tensor):
+            hidden = rnn.initHidden()
+            for i in range(line_tensor.size()[0]):
+                output, hidden = rnn(line_tensor[i], hidden)
+            return output
+    else:
+        rnn.train()
+        optimizer = L.optim.SGD(rnn.parameters(), lr=learning_rate)
+        for epoch in range(2):
+            batches = np.array_split(rng.permutation(len(data)), 4)
+            for idx, batch in enumerate(batches):
+                batch_loss = 0
+                for i in batch:
+                    (label_tensor, text_tensor) = data[i]
+                    output = rnn.forward(text_tensor)
+                    loss = criterion(output, label_tensor)
+                    batch_loss += loss
+                batch_loss.backward()
+                L.nn.utils.clip_grad_norm_(rnn.parameters(), 3)
+                optimizer.step()
+                optimizer.zero_grad()
+                yield {"loss": batch_loss.item() / len(batch), **snap(rnn)}
+
+        def evaluate(line_tensor):
+            return rnn(line_tensor)
+    confusion = X.zeros(len(all_categories), len(all_categories))
+    rnn.eval()
+    with X.no_grad():
+        for label_tensor, text_tensor in data:
+            output = evaluate(text_tensor)
+            top_n, top_i = output.topk(1)
+            guess_i = top_i[0].item()
+            label_i = label_tensor.item()
+            confusion[label_i][guess_i] += 1
+    for i in range(len(all_categories)):
+        denom = confusion[i].sum()
+        if denom > 0:
+            confusion[i] = confusion[i] / denom
+    yield {"confusion": confusion}
+
+
+@pytest.mark.parametrize("old_style", [False, True])
+def test_char_rnn_classification(old_style):
+    assert port(lambda L: _char_rnn_build(L, old_style),
+                lambda L, m: _char_rnn_train(L, m, old_style)) == 9
+
+
+# NLP from scratch, generating names: the conditional RNN (i2h, i2o, o2o over the category, the
+# input letter and the hidden state, dropout(0.1), LogSoftmax), targets by
+# target_line_tensor.unsqueeze_(-1), the loss accumulated from torch.Tensor([0]) by +=, the
+# manual update, and sampling under no_grad by topk(1) until EOS. The dropout draws masks from
+# each library's generator: the port trains with p = 0 (the sampling is in eval mode anyway).
+
+def _gen_rnn_build(L):
+    nn, X = L.nn, L.X
+    n_letters, n_categories = len(_letters()[0]) + 1, len(_NAMES)
+
+    class RNN(nn.Module):
+        def __init__(self, input_size, hidden_size, output_size):
+            super().__init__()
+            self.hidden_size = hidden_size
+            self.i2h = nn.Linear(n_categories + input_size + hidden_size, hidden_size)
+            self.i2o = nn.Linear(n_categories + input_size + hidden_size, output_size)
+            self.o2o = nn.Linear(hidden_size + output_size, output_size)
+            self.dropout = nn.Dropout(0.0)
+            self.softmax = nn.LogSoftmax(dim=1)
+
+        def forward(self, category, input, hidden):
+            input_combined = X.cat((category, input, hidden), 1)
+            hidden = self.i2h(input_combined)
+            output = self.i2o(input_combined)
+            output_combined = X.cat((hidden, output), 1)
+            output = self.o2o(output_combined)
+            output = self.dropout(output)
+            output = self.softmax(output)
+            return output, hidden
+
+        def initHidden(self):
+            return X.zeros(1, self.hidden_size)
+
+    return RNN(n_letters, 16, n_letters)
+
+
+def _gen_rnn_train(L, rnn):
+    X = L.X
+    all_letters, unicodeToAscii = _letters()
+    n_letters = len(all_letters) + 1
+    all_categories = list(_NAMES)
+    criterion = L.nn.NLLLoss()
+    learning_rate = 0.005
+
+    def categoryTensor(category):
+        li = all_categories.index(category)
+        tensor = X.zeros(1, len(all_categories))
+        tensor[0][li] = 1
+        return tensor
+
+    def inputTensor(line):
+        tensor = X.zeros(len(line), 1, n_letters)
+        for li in range(len(line)):
+            tensor[li][0][all_letters.find(line[li])] = 1
+        return tensor
+
+    def targetTensor(line):
+        letter_indexes = [all_letters.find(line[li]) for li in range(1, len(line))]
+        letter_indexes.append(n_letters - 1)  # EOS
+        return X.LongTensor(letter_indexes) if L.is_torch else X.tensor(letter_indexes)
+
+    def train(category_tensor, input_line_tensor, target_line_tensor):
+        target_line_tensor.unsqueeze_(-1)
+        hidden = rnn.initHidden()
+        rnn.zero_grad()
+        loss = X.Tensor([0])
+        for i in range(input_line_tensor.size(0)):
+            output, hidden = rnn(category_tensor, input_line_tensor[i], hidden)
+            l = criterion(output, target_line_tensor[i])  # noqa: E741
+            loss += l
+        loss.backward()
+        for p in rnn.parameters():
+            if L.is_torch:
+                p.data.add_(p.grad.data, alpha=-learning_rate)
+            else:
+                with X.no_grad():
+                    p.add_(p.grad, alpha=-learning_rate)
+        return output, loss.item() / input_line_tensor.size(0)
+
+    rng = np.random.default_rng(32)
+    for it in range(6):
+        category = all_categories[int(rng.integers(len(all_categories)))]
+        line = unicodeToAscii(_NAMES[category][int(rng.integers(4))])
+        output, loss = train(categoryTensor(category), inputTensor(line), targetTensor(line))
+        yield {"loss": loss, **snap(rnn)}
+
+    def sample(category, start_letter='A', max_length=10):
+        with X.no_grad():
+            category_tensor = categoryTensor(category)
+            input = inputTensor(start_letter)
+            hidden = rnn.initHidden()
+            output_name = start_letter
+            for i in range(max_length):
+                output, hidden = rnn(category_tensor, input[0], hidden)
+                topv, topi = output.topk(1)
+                topi = topi[0][0]
+                if topi == n_letters - 1:
+                    break
+                else:
+                    letter = all_letters[topi]
+                    output_name += letter
+                input = inputTensor(letter)
+            return output_name
+
+    rnn.eval()
+    names = [sample(c, s) for c in all_categories for s in "ABC"]
+    assert all(isinstance(n, str) for n in names)
+    yield {"names": [[ord(ch) for ch in n] for n in names]}   # the same names, letter by letter
+
+
+def test_char_rnn_generation():
+    assert port(_gen_rnn_build, _gen_rnn_train) == 7
