@@ -2251,3 +2251,150 @@ def _gen_rnn_train(L, rnn):
 
 def test_char_rnn_generation():
     assert port(_gen_rnn_build, _gen_rnn_train) == 7
+
+
+# ==============================================================================================
+# NLP from scratch, translation with a sequence to sequence network and attention: EncoderRNN
+# (Embedding, GRU(batch_first=True), dropout), BahdanauAttention (Wa, Ua, Va; scores
+# squeeze(2).unsqueeze(1), softmax, bmm), AttnDecoderRNN (torch.empty(b, 1, dtype=long)
+# .fill_(SOS), hidden.permute(1, 0, 2) as the query, cat of embedding and context, teacher
+# forcing by target_tensor[:, i].unsqueeze(1), else topk(1) and squeeze(-1).detach(), cat of
+# the steps and log_softmax), the padded int32 id arrays turned into torch.LongTensor datasets,
+# NLLLoss over view(-1, ...), two Adam optimizers, and greedy evaluation until EOS under
+# no_grad. The sentence pairs are made up; the train loader samples sequentially (its
+# RandomSampler would draw from each library's own generator); dropout p = 0 for the same
+# reason. torch.LongTensor(array) is the typed legacy constructor: tg.tensor(array,
+# dtype=tg.long) here.
+
+_SOS, _EOS, _MAXLEN = 0, 1, 6
+
+
+def _seq2seq_build(L):
+    nn, F, X = L.nn, L.F, L.X
+
+    class EncoderRNN(nn.Module):
+        def __init__(self, input_size, hidden_size, dropout_p=0.1):
+            super().__init__()
+            self.hidden_size = hidden_size
+            self.embedding = nn.Embedding(input_size, hidden_size)
+            self.gru = nn.GRU(hidden_size, hidden_size, batch_first=True)
+            self.dropout = nn.Dropout(dropout_p)
+
+        def forward(self, input):
+            embedded = self.dropout(self.embedding(input))
+            output, hidden = self.gru(embedded)
+            return output, hidden
+
+    class BahdanauAttention(nn.Module):
+        def __init__(self, hidden_size):
+            super().__init__()
+            self.Wa = nn.Linear(hidden_size, hidden_size)
+            self.Ua = nn.Linear(hidden_size, hidden_size)
+            self.Va = nn.Linear(hidden_size, 1)
+
+        def forward(self, query, keys):
+            scores = self.Va(X.tanh(self.Wa(query) + self.Ua(keys)))
+            scores = scores.squeeze(2).unsqueeze(1)
+            weights = F.softmax(scores, dim=-1)
+            context = X.bmm(weights, keys)
+            return context, weights
+
+    class AttnDecoderRNN(nn.Module):
+        def __init__(self, hidden_size, output_size, dropout_p=0.1):
+            super().__init__()
+            self.embedding = nn.Embedding(output_size, hidden_size)
+            self.attention = BahdanauAttention(hidden_size)
+            self.gru = nn.GRU(2 * hidden_size, hidden_size, batch_first=True)
+            self.out = nn.Linear(hidden_size, output_size)
+            self.dropout = nn.Dropout(dropout_p)
+
+        def forward(self, encoder_outputs, encoder_hidden, target_tensor=None):
+            batch_size = encoder_outputs.size(0)
+            decoder_input = X.empty(batch_size, 1, dtype=X.long).fill_(_SOS)
+            decoder_hidden = encoder_hidden
+            decoder_outputs, attentions = [], []
+            for i in range(_MAXLEN):
+                decoder_output, decoder_hidden, attn_weights = self.forward_step(
+                    decoder_input, decoder_hidden, encoder_outputs)
+                decoder_outputs.append(decoder_output)
+                attentions.append(attn_weights)
+                if target_tensor is not None:
+                    decoder_input = target_tensor[:, i].unsqueeze(1)  # teacher forcing
+                else:
+                    _, topi = decoder_output.topk(1)
+                    decoder_input = topi.squeeze(-1).detach()
+            decoder_outputs = X.cat(decoder_outputs, dim=1)
+            decoder_outputs = F.log_softmax(decoder_outputs, dim=-1)
+            attentions = X.cat(attentions, dim=1)
+            return decoder_outputs, decoder_hidden, attentions
+
+        def forward_step(self, input, hidden, encoder_outputs):
+            embedded = self.dropout(self.embedding(input))
+            query = hidden.permute(1, 0, 2)
+            context, attn_weights = self.attention(query, encoder_outputs)
+            input_gru = X.cat((embedded, context), dim=2)
+            output, hidden = self.gru(input_gru, hidden)
+            output = self.out(output)
+            return output, hidden, attn_weights
+
+    return EncoderRNN(9, 12, dropout_p=0.0), AttnDecoderRNN(12, 8, dropout_p=0.0)
+
+
+def _seq2seq_train(L, encoder, decoder):
+    X = L.X
+    rng = np.random.default_rng(33)
+    n = 12
+    input_ids = np.zeros((n, _MAXLEN), dtype=np.int32)
+    target_ids = np.zeros((n, _MAXLEN), dtype=np.int32)
+    for idx in range(n):
+        inp = list(rng.integers(2, 9, int(rng.integers(2, _MAXLEN))))
+        tgt = [2 + (i * 3) % 6 for i in inp][::-1]
+        inp.append(_EOS)
+        tgt.append(_EOS)
+        input_ids[idx, :len(inp)] = inp
+        target_ids[idx, :len(tgt)] = tgt
+    if L.is_torch:
+        train_data = L.data.TensorDataset(X.LongTensor(input_ids), X.LongTensor(target_ids))
+    else:
+        train_data = L.data.TensorDataset(X.tensor(input_ids, dtype=X.long),
+                                          X.tensor(target_ids, dtype=X.long))
+    train_dataloader = L.data.DataLoader(train_data, sampler=L.data.SequentialSampler(train_data),
+                                         batch_size=4)
+    encoder_optimizer = L.optim.Adam(encoder.parameters(), lr=0.01)
+    decoder_optimizer = L.optim.Adam(decoder.parameters(), lr=0.01)
+    criterion = L.nn.NLLLoss()
+    for epoch in range(2):
+        total_loss = 0
+        for data in train_dataloader:
+            input_tensor, target_tensor = data
+            encoder_optimizer.zero_grad()
+            decoder_optimizer.zero_grad()
+            encoder_outputs, encoder_hidden = encoder(input_tensor)
+            decoder_outputs, _, _ = decoder(encoder_outputs, encoder_hidden, target_tensor)
+            loss = criterion(decoder_outputs.view(-1, decoder_outputs.size(-1)),
+                             target_tensor.view(-1))
+            loss.backward()
+            encoder_optimizer.step()
+            decoder_optimizer.step()
+            total_loss += loss.item()
+            yield {"loss": loss, **snap(encoder, decoder)}
+        yield {"epoch_loss": total_loss / len(train_dataloader)}
+    with X.no_grad():
+        input_tensor = X.tensor(input_ids[:3], dtype=X.long)
+        encoder_outputs, encoder_hidden = encoder(input_tensor)
+        decoder_outputs, decoder_hidden, decoder_attn = decoder(encoder_outputs, encoder_hidden)
+        _, topi = decoder_outputs.topk(1)
+        decoded_ids = topi.squeeze()
+        words = []
+        for row in decoded_ids:
+            out = []
+            for idx in row:
+                if idx.item() == _EOS:
+                    break
+                out.append(idx.item())
+            words.append(out)
+    yield {"attn": decoder_attn, "decoded": decoded_ids, "words": [len(w) for w in words]}
+
+
+def test_seq2seq_translation_with_attention():
+    assert port(_seq2seq_build, _seq2seq_train) == 9
