@@ -182,3 +182,39 @@ def test_fused_unnormalize_rounds_once():
         got = _fma64(a, n / 2, -0.5)
         want = [float(Fraction(float(v)) * Fraction(n, 2) - Fraction(1, 2)) for v in a]
         np.testing.assert_array_equal(got, want)
+
+
+# The seq2seq tutorial builds its datasets from torch.LongTensor(input_ids) (int32 arrays), the
+# names-generation one its targets from torch.LongTensor(list): the typed legacy constructors
+# did not exist.
+
+@pytest.mark.parametrize("name", ["FloatTensor", "DoubleTensor", "HalfTensor", "ByteTensor",
+                                  "CharTensor", "ShortTensor", "IntTensor", "LongTensor",
+                                  "BoolTensor"])
+def test_typed_legacy_constructors_are_torchs(name):
+    T, G = getattr(torch, name), getattr(tg, name)
+    for args in [(np.arange(4, dtype=np.int32),), ([1.75, 2.0, 0.0],), ((2, 3),),
+                 ([[1, 0], [0, 1]],), (2, 3), (0,), ()]:
+        t, g = T(*args), G(*args)
+        assert g.shape == tuple(t.shape) and str(g.dtype) == str(t.dtype).split(".")[1].replace(
+            "bool", "bool"), (name, args)
+        if not (args and isinstance(args[0], int)):  # sizes: torch's memory is uninitialised
+            np.testing.assert_array_equal(g.data, t.numpy())
+        assert isinstance(g, G) and not g.requires_grad
+    other = "LongTensor" if name != "LongTensor" else "FloatTensor"
+    assert not isinstance(getattr(tg, other)(2), G)
+    assert not isinstance(np.zeros(2), G)
+
+
+def test_typed_constructor_from_a_tensor_shares_or_refuses():
+    x = tg.zeros(3, dtype=tg.int64)
+    y = tg.LongTensor(x)
+    y[0] = 5
+    assert x[0].item() == 5                                  # torch's: the same memory
+    with pytest.raises(TypeError, match=r"LongTensor\(\): expected a tensor of dtype int64 "
+                                        r"\(got float32\)"):
+        tg.LongTensor(tg.zeros(2))
+    with pytest.raises(TypeError, match="must be a sequence"):
+        tg.FloatTensor("abc")
+    with pytest.raises(ValueError, match="negative dimension"):
+        tg.FloatTensor(2, -1)

@@ -2198,7 +2198,7 @@ def _gen_rnn_train(L, rnn):
     def targetTensor(line):
         letter_indexes = [all_letters.find(line[li]) for li in range(1, len(line))]
         letter_indexes.append(n_letters - 1)  # EOS
-        return X.LongTensor(letter_indexes) if L.is_torch else X.tensor(letter_indexes)
+        return X.LongTensor(letter_indexes)
 
     def train(category_tensor, input_line_tensor, target_line_tensor):
         target_line_tensor.unsqueeze_(-1)
@@ -2263,8 +2263,7 @@ def test_char_rnn_generation():
 # NLLLoss over view(-1, ...), two Adam optimizers, and greedy evaluation until EOS under
 # no_grad. The sentence pairs are made up; the train loader samples sequentially (its
 # RandomSampler would draw from each library's own generator); dropout p = 0 for the same
-# reason. torch.LongTensor(array) is the typed legacy constructor: tg.tensor(array,
-# dtype=tg.long) here.
+# reason.
 
 _SOS, _EOS, _MAXLEN = 0, 1, 6
 
@@ -2353,11 +2352,7 @@ def _seq2seq_train(L, encoder, decoder):
         tgt.append(_EOS)
         input_ids[idx, :len(inp)] = inp
         target_ids[idx, :len(tgt)] = tgt
-    if L.is_torch:
-        train_data = L.data.TensorDataset(X.LongTensor(input_ids), X.LongTensor(target_ids))
-    else:
-        train_data = L.data.TensorDataset(X.tensor(input_ids, dtype=X.long),
-                                          X.tensor(target_ids, dtype=X.long))
+    train_data = L.data.TensorDataset(X.LongTensor(input_ids), X.LongTensor(target_ids))
     train_dataloader = L.data.DataLoader(train_data, sampler=L.data.SequentialSampler(train_data),
                                          batch_size=4)
     encoder_optimizer = L.optim.Adam(encoder.parameters(), lr=0.01)
