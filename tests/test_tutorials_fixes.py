@@ -1,5 +1,5 @@
-"""Regressions for what porting torch's official tutorials found (tests/test_tutorials_regressions.py
-runs the tutorials themselves). Each test failed before its fix."""
+"""Regressions for what porting torch's official tutorials found (the tutorials themselves run in
+tests/test_tutorials_regressions.py). Each test failed before its fix."""
 from __future__ import annotations
 
 import numpy as np

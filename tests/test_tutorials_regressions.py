@@ -1260,9 +1260,10 @@ def test_fgsm_adversarial_examples():
 # ==============================================================================================
 # Extending PyTorch: LinearFunction (forward with a separate setup_context, backward by
 # ctx.needs_input_grad, an optional bias), MulConstant (a non-tensor argument, gradient None),
-# MyCube (a second, non-differentiable output marked with mark_non_differentiable), gradcheck of linear at eps=1e-6,
-# atol=1e-4, and the Linear module over LinearFunction.apply (register_parameter('bias', None),
-# weight.data.uniform_ -- written nn.init.uniform_ here -- and extra_repr).
+# MyCube (a second, non-differentiable output marked with mark_non_differentiable), gradcheck
+# of linear at eps=1e-6, atol=1e-4, and the Linear module over LinearFunction.apply
+# (register_parameter('bias', None), weight.data.uniform_ -- written nn.init.uniform_ here --
+# and extra_repr).
 
 def _extending_functions(L):
     X = L.X
