@@ -73,12 +73,53 @@ def test_save_of_a_whole_module_says_to_save_its_state_dict(tmp_path):
 
 # "Extending PyTorch" checks its Function with torch.autograd.gradcheck: tg.autograd had none.
 
-def test_autograd_gradcheck_and_gradgradcheck_are_the_package_ones():
-    import tinygrad_norm.autograd as A
-    assert A.gradcheck is tg.gradcheck and A.gradgradcheck is tg.gradgradcheck
+def test_autograd_gradcheck_and_gradgradcheck_take_torchs_keywords():
     x = tg.tensor(np.random.default_rng(0).standard_normal(3), requires_grad=True)
     assert tg.autograd.gradcheck(lambda t: (t ** 3).sum(), (x,), eps=1e-6, atol=1e-4)
     assert tg.autograd.gradgradcheck(lambda t: (t ** 3).sum(), (x,))
+    wrong = lambda t: _WrongCube.apply(t)  # noqa: E731
+    with pytest.raises(tg.GradcheckError):
+        tg.autograd.gradcheck(wrong, (x,))
+    assert tg.autograd.gradcheck(wrong, (x,), raise_exception=False) is False
+    assert tg.autograd.gradcheck(wrong, (x,), check_forward_ad=True, check_backward_ad=False,
+                                 check_undefined_grad=False, check_batched_grad=False)
+
+
+class _WrongCube(tg.autograd.Function):
+    """x**3 with a wrong backward and a right jvp: the two modes' checks tell them apart."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * 2 * x ** 2
+
+    @staticmethod
+    def jvp(ctx, t):
+        x, = ctx.saved_tensors
+        return t * 3 * x ** 2
+
+
+def test_forward_mode_gradcheck_finds_a_wrong_jvp():
+    class WrongJvp(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return tg.exp(x)
+
+        @staticmethod
+        def jvp(ctx, t):
+            x, = ctx.saved_tensors
+            return t * 2 * tg.exp(x)
+
+    x = tg.tensor(np.random.default_rng(1).standard_normal((2, 3)), requires_grad=True)
+    with pytest.raises(tg.GradcheckError, match="forward mode"):
+        tg.autograd.gradcheck(WrongJvp.apply, (x,), check_forward_ad=True,
+                              check_backward_ad=False)
 
 
 # "Forward-mode AD" asserts fwAD.unpack_dual(fwAD.make_dual(primal, tangent)).tangent is

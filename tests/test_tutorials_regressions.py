@@ -1502,8 +1502,7 @@ def test_forward_mode_ad():
 
 def test_forward_mode_custom_function_gradcheck():
     """The tutorial checks its jvp with gradcheck(check_forward_ad=True, check_backward_ad=False,
-    check_undefined_grad=False, check_batched_grad=False); the package's gradcheck compares
-    reverse mode only, so the jvp is compared with finite differences here."""
+    check_undefined_grad=False, check_batched_grad=False); and by hand here too."""
     class Fn(tg.autograd.Function):
         @staticmethod
         def forward(ctx, foo):
@@ -1523,6 +1522,9 @@ def test_forward_mode_custom_function_gradcheck():
     eps = 1e-6
     fd = (np.exp(x.data + eps * v) - np.exp(x.data - eps * v)) / (2 * eps)
     np.testing.assert_allclose(t.data, fd, rtol=1e-8)
+    assert tg.autograd.gradcheck(Fn.apply, (x.requires_grad_(),), check_forward_ad=True,
+                                 check_backward_ad=False, check_undefined_grad=False,
+                                 check_batched_grad=False)
 
 
 # ==============================================================================================
