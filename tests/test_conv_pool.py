@@ -223,7 +223,9 @@ def test_max_pool2d_backward_is_one_gather_and_second_order_works():
         stack.extend(i.grad_fn for i in node.inputs if isinstance(i, Tensor) and i.grad_fn)
     # connect: the identity that keeps the gradient on the graph, so that the second derivative
     # with respect to the input is zeros (PyTorch's), not "unused"
-    assert sorted(names) == ["connect", "getitem", "reshape", "reshape"]
+    # (one reshape, of the input: the gather writes the output's shape, so that the output is
+    # no view and an in-place op may follow it, MaxPool2d then ReLU(True))
+    assert sorted(names) == ["connect", "getitem", "reshape"]
     assert tg.gradgradcheck(lambda a: F.max_pool2d(a, 3, 1, padding=1), [x])
 
 

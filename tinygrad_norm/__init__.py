@@ -204,3 +204,6 @@ from .histogramdd import histogramdd  # noqa: F401,E402
 __all__ += _hdd.__all__
 from .segment_reduce import segment_reduce  # noqa: E402
 __all__ += ["segment_reduce"]
+from . import typed_tensors as _tt  # noqa: E402
+from .typed_tensors import *  # noqa: F401,F403,E402
+__all__ += _tt.__all__

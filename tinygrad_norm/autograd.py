@@ -998,4 +998,7 @@ def __getattr__(name):
     if name == "forward_ad":
         from . import forward_ad
         return forward_ad
+    if name in ("gradcheck", "gradgradcheck"):  # torch.autograd.gradcheck, with its keywords,
+        from . import autograd_gradcheck      # as the "Extending PyTorch" tutorials call it
+        return getattr(autograd_gradcheck, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

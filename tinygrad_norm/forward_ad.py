@@ -127,7 +127,16 @@ def make_dual(tensor, tangent, *, level=None):
     finally:
         _tensor._forward = prev
     dual._fw = (_token, np.asarray(tangent._data, dtype=tensor._data.dtype))
+    if dual._fw[1] is tangent._data:
+        _given[id(dual)] = tangent
+        weakref.finalize(dual, _given.pop, id(dual), None)
     return dual
+
+
+# make_dual's tangent Tensor by id of the dual (a Tensor's == is elementwise, so no weak-keyed
+# dict), dropped with the dual: unpack_dual gives that object back while the dual still carries
+# its array (torch's tutorial asserts ``unpack_dual(make_dual(p, t)).tangent is t``)
+_given = {}
 
 
 def unpack_dual(tensor, *, level=None):
@@ -145,7 +154,9 @@ def unpack_dual(tensor, *, level=None):
         primal = _alias(tensor)
     finally:
         _tensor._forward = prev
-    return UnpackedDualTensor(primal, Tensor._wrap(tan))
+    given = _given.get(id(tensor))
+    return UnpackedDualTensor(primal, given if given is not None and given._data is tan
+                              else Tensor._wrap(tan))
 
 
 def _alias(t):

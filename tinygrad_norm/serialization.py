@@ -182,7 +182,18 @@ def _encode(obj, keypath, arrays, open_, memo):
         open_.discard(id(obj))
         return memo.remember(obj, node)
     raise TypeError(f"save: cannot save {type(obj).__name__} at {where}; only Tensors, ndarrays, "
-                    f"Python scalars, strings, None and dicts/lists/tuples of them")
+                    f"Python scalars, strings, None and dicts/lists/tuples of them"
+                    + _whole_object_hint(obj))
+
+
+def _whole_object_hint(obj):
+    """torch.save(model) pickles the whole module (the 'Save and load the model' tutorial does
+    it); nothing is pickled here, so say what to save instead of leaving the user at a list."""
+    if callable(getattr(obj, "state_dict", None)) and callable(getattr(obj, "load_state_dict",
+                                                                        None)):
+        return (f" (a whole {type(obj).__name__} is pickled by torch.save, which this never does: "
+                f"save its state_dict() and load it into a new one with load_state_dict())")
+    return ""
 
 
 def _encode_container(obj, keypath, arrays, open_, where, memo):

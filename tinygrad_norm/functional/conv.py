@@ -317,8 +317,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                        fn)
 
 
-def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, fn):
-    """max_pool2d under the name ``fn`` (its errors and scope)."""
+def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, fn,
+                drop_h=False):
+    """max_pool2d under the name ``fn`` (its errors and scope); ``drop_h``: the output without
+    its height axis of 1 (max_pool1d's, gathered in that shape rather than squeezed after)."""
     x, unbatched = _batched(input, fn)
     kernel, stride, dilation, pads, (oh, ow) = _pool_geometry(
         x, kernel_size, stride, padding, dilation, ceil_mode, fn)
@@ -330,11 +332,12 @@ def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return
         # A 1-D index into the flattened input: the backward scatter-add takes NumPy's fast path.
         take = plane if inside is None else np.where(inside, plane, 0)  # never another plane
         flat = take.reshape(n * c, oh * ow) + (np.arange(n * c, dtype=np.intp) * (h * w))[:, None]
-        out = x.reshape(-1)[flat.reshape(-1)].reshape(n, c, oh, ow)
+        # gathered straight into the output's shape: a reshape after the gather made the output
+        # a view of a temporary, which an in-place op then refused (MaxPool2d, ReLU(True))
+        shape = (n, c) + ((ow,) if drop_h else (oh, ow))
+        out = x.reshape(-1)[flat.reshape(shape[1:] if unbatched else shape)]
         if inside is not None:  # a window of padding alone is -inf, as in PyTorch, with no gradient
             out = where(Tensor._wrap(np.broadcast_to(inside, out.shape)), out, -np.inf)
-        if unbatched:
-            out = out.reshape(out.shape[1:])
     if not return_indices:
         return out
     return out, Tensor(plane[0] if unbatched else plane)

@@ -111,10 +111,11 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     x = _signal(input, fn)
     k, s, p, d = _pool_args(kernel_size, stride, padding, dilation, fn)
     _check_pool(input.shape[-1], k, s, p, d, ceil_mode, fn)
-    out = _max_pool2d(x, (1, k), (1, s), (0, p), (1, d), ceil_mode, return_indices, fn)
+    out = _max_pool2d(x, (1, k), (1, s), (0, p), (1, d), ceil_mode, return_indices, fn,
+                      drop_h=True)  # not a squeezed view: MaxPool1d then ReLU(True) works
     if return_indices:
-        return out[0].squeeze(-2), out[1].squeeze(-2)
-    return out.squeeze(-2)
+        return out[0], out[1].squeeze(-2)
+    return out
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,

@@ -142,7 +142,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         if mode == "bicubic":
             idx, weights = _bicubic(grid, sizes, padding_mode, align_corners)
         else:
-            coords = [_source(grid[..., a], sizes[a], padding_mode, align_corners)
+            coords = [_source(grid[..., a], sizes[a], padding_mode, align_corners, k == 2)
                       for a in range(k)]
             if mode == "nearest":
                 idx, weights = _nearest(coords, sizes)
@@ -188,11 +188,51 @@ def _check_sample_args(input, grid, mode):
         raise ValueError(f"{fn}(): bicubic interpolation only supports 4D input")
 
 
-def _unnormalize(c, n, align_corners):
-    """[-1, 1] to pixel units, on the tape: the corner centres (True) or outer edges (False)."""
+def _unnormalize(c, n, align_corners, fused=False):
+    """[-1, 1] to pixel units, on the tape: the corner centres (True) or outer edges (False).
+    ``fused``: rounded as torch's 2-D CPU kernel rounds it, one fused multiply-add."""
     if align_corners:
         return (c + 1.0) * ((n - 1) / 2)
-    return (c + 1.0) * (n / 2) - 0.5
+    u = (c + 1.0) * (n / 2) - 0.5
+    return _fma_rounded(u, (c + 1.0).data, n) if fused else u
+
+
+def _fma_rounded(u, a, n):
+    """``u = a * (n / 2) - 0.5`` with one rounding instead of two. torch's 2-D kernel computes
+    it as a fused multiply-add; the two differ by an ulp, which decides the side of a pixel that
+    a point lands on when it is on one up to rounding (an identity affine_grid puts every point
+    there: the spatial transformer tutorial's start), and so the one-sided gradient with respect
+    to the grid. A constant added on the tape: the gradient is ``n / 2`` either way."""
+    if a.dtype == np.float32:  # exact in float64 (24 + 53 bits to spare), then one rounding
+        exact = (a.astype(np.float64) * (n / 2) - 0.5).astype(np.float32)
+    elif a.dtype == np.float64:
+        exact = _fma64(a, n / 2, -0.5)
+    else:
+        return u
+    with np.errstate(invalid="ignore"):
+        delta = exact - u.data  # exact: the two are an ulp apart (NaN and inf: left as they are)
+        delta = np.where(np.isfinite(delta), delta, 0).astype(a.dtype)
+    return u + Tensor._wrap(delta) if delta.any() else u
+
+
+def _fma64(a, b, c):
+    """``a * b + c`` rounded once, in float64 arithmetic: the product split exactly into
+    ``p + e`` (Dekker's two-product; longdouble is no help: NumPy's longdouble array loops
+    round like double here), the sum by Knuth's two-sum, the two error terms added last."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        p = a * b
+        ah, bh = _split(a), _split(np.float64(b))
+        al, bl = a - ah, b - bh
+        e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+        s = p + c
+        v = s - p
+        t = (p - (s - v)) + (c - v)
+        return s + (t + e)
+
+
+def _split(x):
+    big = x * 134217729.0  # 2**27 + 1: Veltkamp's split into two 26-bit halves
+    return big - (big - x)
 
 
 def _clip(c, n):
@@ -227,10 +267,10 @@ def _reflect(c, n, align_corners):
     return mirrored + low
 
 
-def _source(c, n, padding_mode, align_corners):
+def _source(c, n, padding_mode, align_corners, fused=False):
     """Grid coordinates (in [-1, 1]) to source positions in pixels, with the padding's clip or
     reflection; 'zeros' leaves them as they are (the gather masks what falls outside)."""
-    c = _unnormalize(c, n, align_corners)
+    c = _unnormalize(c, n, align_corners, fused)
     if padding_mode == "border":
         return _clip(c, n)
     if padding_mode == "reflection":
@@ -327,7 +367,7 @@ def _tap_positions(p, n, padding_mode, align_corners):
 
 def _bicubic(grid, sizes, padding_mode, align_corners):
     """The 4 x 4 taps around each position and the products of their cubic weights."""
-    cx, cy = (_unnormalize(grid[..., a], sizes[a], align_corners) for a in range(2))
+    cx, cy = (_unnormalize(grid[..., a], sizes[a], align_corners, True) for a in range(2))
     fx, fy = np.floor(cx.data), np.floor(cy.data)
     wx = _cubic_weights(cx - fx.astype(cx.dtype))
     wy = _cubic_weights(cy - fy.astype(cy.dtype))

@@ -87,11 +87,11 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         take = index if inside is None else np.where(inside, index, 0)  # never another channel
         flat = take.reshape(n * c, int(np.prod(size))) + (
             np.arange(n * c, dtype=np.intp) * volume)[:, None]
-        out = _connect(x).reshape(-1)[flat.reshape(-1)].reshape((n, c) + size)
+        # gathered straight into the output's shape, not reshaped after: a view of a temporary
+        # refused an in-place op after it (MaxPool3d, ReLU(True))
+        out = _connect(x).reshape(-1)[flat.reshape(((c,) if unbatched else (n, c)) + size)]
         if inside is not None:
             out = where(Tensor._wrap(np.broadcast_to(inside, out.shape)), out, -np.inf)
-        if unbatched:
-            out = out.squeeze(0)
     if not return_indices:
         return out
     return out, Tensor(index[0] if unbatched else index)

@@ -57,8 +57,20 @@ def _skippable(fn):
     def init_fn(tensor, *args, **kwargs):
         if getattr(_skipping, "depth", 0):
             return tensor
+        if isinstance(tensor, np.ndarray):
+            return _fill_array(fn, tensor, args, kwargs)
         return fn(tensor, *args, **kwargs)
     return init_fn
+
+
+def _fill_array(fn, array, args, kwargs):
+    """torch's tutorials (DCGAN's weights_init) write ``nn.init.normal_(m.weight.data, 0, 0.02)``;
+    ``.data`` is the ndarray here, so an ndarray is filled in place through a Tensor over it (no
+    version bump: writes through ``.data`` are not tracked, as torch's) and returned."""
+    if not array.flags.writeable:
+        raise ValueError(f"{fn.__name__}: the array is read-only and cannot be filled in place")
+    fn(Tensor._wrap(array), *args, **kwargs)
+    return array
 
 
 def calculate_gain(nonlinearity, param=None):
