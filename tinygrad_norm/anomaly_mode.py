@@ -1,10 +1,10 @@
 """Anomaly detection, as ``torch.autograd.detect_anomaly``: while it is on, every recorded node
 keeps the stack of the forward call that made it, and backward
 
-* raises ``RuntimeError("Function 'LogBackward' returned nan values in its 0th output.")`` when
+* raises ``RuntimeError("Function 'LogBackward0' returned nan values in its 0th output.")`` when
   a VJP returns NaN (``check_nan``), and
 * warns, before any error leaves a VJP (that one, or an exception of its own), with the forward
-  stack of the node that failed ("Error detected in LogBackward. Traceback of forward call that
+  stack of the node that failed ("Error detected in LogBackward0. Traceback of forward call that
   caused the error: ...") and the composite it belongs to ("in batch_norm").
 
 The mode is global, as torch's (not per thread). Off, it costs nothing per node: the traced
@@ -19,11 +19,11 @@ import warnings
 import numpy as np
 
 from . import autograd
+from .grad_fn_api import _torch_name
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
            "is_anomaly_check_nan_enabled", "set_anomaly_enabled"]
 
-_plain_init = autograd._plain_init
 _check_nan = True  # torch's default: remembered while the mode is off too
 
 
@@ -39,7 +39,7 @@ class _Anomaly:
         for i, gi in enumerate(in_grads):
             a = getattr(gi, "_data", gi)  # a Tensor under create_graph
             if type(a) is np.ndarray and a.dtype.kind in "fc" and np.isnan(a).any():
-                raise RuntimeError(f"Function '{backward_name(node)}' returned nan values in its "
+                raise RuntimeError(f"Function '{_torch_name(node.op)}' returned nan values in its "
                                    f"{i}th output.")
 
     def report(self, node):
@@ -47,15 +47,9 @@ class _Anomaly:
         trace = getattr(node, "trace", None)
         where = f" (in {_scope_path(node.scope)})" if node.scope is not None else ""
         text = "".join(trace) if trace else "  (recorded before anomaly detection was enabled)\n"
-        warnings.warn(f"Error detected in {backward_name(node)}{where}. Traceback of forward "
+        warnings.warn(f"Error detected in {_torch_name(node.op)}{where}. Traceback of forward "
                       f"call that caused the error:\n{text}", UserWarning, stacklevel=4)
 
-
-def backward_name(node):
-    """torch's name for a node's backward: ``LogBackward`` for ``log``, ``FBackward`` for a
-    custom Function ``F`` (torch adds a version digit: ``LogBackward0``)."""
-    op = node.op
-    return f"{getattr(op, '__name__', None) or op.name}Backward"
 
 
 def _scope_path(scope):
