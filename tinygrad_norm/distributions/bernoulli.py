@@ -37,6 +37,20 @@ class BinaryParam(Distribution):
     def param_shape(self):
         return self._param.shape
 
+    def _init_param(self, probs, logits, validate_args):
+        """Keep whichever of ``probs`` and ``logits`` is given (exactly one), as a Tensor, and
+        take the batch shape from it (() for a Python number)."""
+        _one_of(probs, logits)
+        given = probs if probs is not None else logits
+        (param,) = broadcast_all(given)
+        if probs is not None:
+            self.probs = param
+        else:
+            self.logits = param
+        self._param = param
+        super(BinaryParam, self).__init__(() if isinstance(given, numbers.Number) else param.shape,
+                                          validate_args=validate_args)
+
     def _expand_param(self, new, batch_shape):
         """``new`` holds whichever of probs/logits this one has, expanded."""
         for name in ("probs", "logits"):
@@ -52,16 +66,7 @@ class Bernoulli(BinaryParam, ExponentialFamily):
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        given = probs if probs is not None else logits
-        (param,) = broadcast_all(given)
-        if probs is not None:
-            self.probs = param
-        else:
-            self.logits = param
-        self._param = param
-        shape = () if isinstance(given, numbers.Number) else param.shape
-        super().__init__(shape, validate_args=validate_args)
+        self._init_param(probs, logits, validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Bernoulli, _instance)

@@ -2,15 +2,13 @@
 before the first success of Bernoulli(probs) trials (values 0, 1, 2, ...)."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .. import random as _random
 from ..autograd import no_grad
 from ..tensor import Tensor, where
 from . import constraints
-from .bernoulli import BinaryParam, _one_of
+from .bernoulli import BinaryParam
 from .utils import broadcast_all, softplus
 
 __all__ = ["Geometric"]
@@ -22,16 +20,7 @@ class Geometric(BinaryParam):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        given = probs if probs is not None else logits
-        (param,) = broadcast_all(given)
-        if probs is not None:
-            self.probs = param
-        else:
-            self.logits = param
-        self._param = param
-        super().__init__(() if isinstance(given, numbers.Number) else param.shape,
-                         validate_args=validate_args)
+        self._init_param(probs, logits, validate_args)
         if self._validate_args and probs is not None:
             # unit_interval lets 0 through; a success probability of 0 has no distribution
             bad = ~(self.probs.data > 0)

@@ -11,7 +11,7 @@ import numpy as np
 from .. import random as _random
 from ..tensor import Tensor
 from . import constraints
-from .bernoulli import BinaryParam, _one_of
+from .bernoulli import BinaryParam
 from .categorical import Categorical
 from .distribution import Distribution
 from .one_hot_categorical import OneHotCategorical
@@ -47,16 +47,7 @@ class LogitRelaxedBernoulli(BinaryParam):
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         self.temperature = _temperature(temperature)
-        _one_of(probs, logits)
-        given = probs if probs is not None else logits
-        (param,) = broadcast_all(given)
-        if probs is not None:
-            self.probs = param
-        else:
-            self.logits = param
-        self._param = param
-        super().__init__(() if isinstance(given, numbers.Number) else param.shape,
-                         validate_args=validate_args)
+        self._init_param(probs, logits, validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(LogitRelaxedBernoulli, _instance)
